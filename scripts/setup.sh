@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Create .venv and install wds-edge into it (editable).
+#   bash scripts/setup.sh          kiosk runtime only (ONNX Runtime on CPU, no torch)
+#   bash scripts/setup.sh dev      + training, export and test tools (CPU torch on CPU machines)
+# Environment: PYTHON (default python3), WDS_EDGE_TORCH_INDEX (a PyTorch wheel index URL:
+# set it to the PyTorch CPU index on machines whose default index serves CUDA builds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+"${PIP[@]}" --upgrade pip >/dev/null
+if [ "${1:-}" = "dev" ]; then
+  if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+    if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+      echo "setup: NVIDIA GPU found - installing the CUDA build of torch"
+      "${PIP[@]}" torch
+    else
+      # A bare 'torch' requirement pulls gigabytes of CUDA wheels: pin the CPU build.
+      echo "setup: no GPU - installing the CPU build of torch"
+      "${PIP[@]}" "torch==${WDS_EDGE_TORCH_VERSION:-2.13.0}" \
+        ${WDS_EDGE_TORCH_INDEX:+--index-url "$WDS_EDGE_TORCH_INDEX"}
+    fi
+  fi
+  "${PIP[@]}" -e ".[train,export,dev]"
+else
+  "${PIP[@]}" -e .
+fi
+echo "setup: done ($(.venv/bin/python --version), $(.venv/bin/wds-edge --help >/dev/null && echo 'wds-edge ready'))"

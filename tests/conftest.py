@@ -1,0 +1,88 @@
+"""Shared fixtures and marker handling.
+
+Reference data is read in place from ``../shared`` (or ``$WDS_EDGE_SHARED``); tests
+that need it skip with a clear reason when it is absent. Markers:
+
+* ``gpu``: skipped unless CUDA PyTorch sees a GPU.
+* ``trt``: skipped unless TensorRT imports and a GPU is present.
+* ``slow``: skipped unless ``--runslow`` is given (``scripts/test.sh`` gives it).
+* ``display``: skipped unless ``Xvfb`` is on PATH.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_root() -> Path:
+    return Path(os.environ.get("WDS_EDGE_SHARED", REPO_ROOT.parent / "shared")).resolve()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--runslow", action="store_true", help="run tests marked slow")
+
+
+def _cuda_available() -> bool:
+    if importlib.util.find_spec("torch") is None:
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    runslow = config.getoption("--runslow") or os.environ.get("WDS_EDGE_RUN_SLOW") == "1"
+    has_trt = importlib.util.find_spec("tensorrt") is not None
+    has_xvfb = shutil.which("Xvfb") is not None
+    cuda: bool | None = None
+    for item in items:
+        if "slow" in item.keywords and not runslow:
+            item.add_marker(pytest.mark.skip(reason="slow test: pass --runslow to run it"))
+        if "gpu" in item.keywords or "trt" in item.keywords:
+            if cuda is None:
+                cuda = _cuda_available()
+            if not cuda:
+                item.add_marker(pytest.mark.skip(reason="needs an NVIDIA GPU with CUDA"))
+        if "trt" in item.keywords and not has_trt:
+            item.add_marker(pytest.mark.skip(reason="needs TensorRT (pip install 'wds-edge[trt]')"))
+        if "display" in item.keywords and not has_xvfb:
+            item.add_marker(pytest.mark.skip(reason="needs Xvfb (apt-get install xvfb)"))
+
+
+def _shared_path(*parts: str) -> Path:
+    path = shared_root().joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"reference data {path} is absent (set WDS_EDGE_SHARED to the shared/ folder)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    return _shared_path()
+
+
+@pytest.fixture(scope="session")
+def faces_dir() -> Path:
+    return _shared_path("data", "faces")
+
+
+@pytest.fixture(scope="session")
+def drive_dir() -> Path:
+    return _shared_path("data", "DRIVE", "training")
+
+
+@pytest.fixture(scope="session")
+def video_path() -> Path:
+    return _shared_path("data", "video", "portrait_motion_720p.mp4")
+
+
+@pytest.fixture(scope="session")
+def landmarker_path() -> Path:
+    return _shared_path("models", "face_landmarker.task")

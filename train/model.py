@@ -1,0 +1,173 @@
+"""U-Net with deep-supervision heads (milesial/Pytorch-UNet layout, bilinear upsampling).
+
+Kim et al. 2023, Fig. 2: four decoders D4 (1/8 resolution) ... D1 (full resolution);
+each has a 1x1-conv head F4 ... F1 whose logits are upsampled bilinearly to the
+input size so every head is compared with the ground truth at full resolution.
+Width is ``base_channels`` (64 = the paper, about 17 M parameters).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from wds_edge.errors import InvalidInputError
+
+__all__ = ["WrinkleUNet", "ACTIVATIONS", "BASE_CHANNEL_CHOICES", "count_parameters"]
+
+ACTIVATIONS = ("relu", "leaky_relu")
+BASE_CHANNEL_CHOICES = (8, 16, 32, 64)
+Activation = Literal["relu", "leaky_relu"]
+
+
+def _activation(name: str) -> nn.Module:
+    if name == "relu":
+        return nn.ReLU(inplace=True)
+    if name == "leaky_relu":
+        return nn.LeakyReLU(0.01, inplace=True)
+    raise InvalidInputError(f"activation must be one of {ACTIVATIONS}, got {name!r}")
+
+
+class DoubleConv(nn.Sequential):
+    """(conv 3x3 -> BN -> activation) x 2."""
+
+    def __init__(self, in_ch: int, out_ch: int, mid_ch: int | None, activation: str) -> None:
+        mid = mid_ch or out_ch
+        super().__init__(
+            nn.Conv2d(in_ch, mid, 3, padding=1, bias=False),
+            nn.BatchNorm2d(mid),
+            _activation(activation),
+            nn.Conv2d(mid, out_ch, 3, padding=1, bias=False),
+            nn.BatchNorm2d(out_ch),
+            _activation(activation),
+        )
+
+
+class Down(nn.Sequential):
+    """Max-pool by 2, then DoubleConv."""
+
+    def __init__(self, in_ch: int, out_ch: int, activation: str) -> None:
+        super().__init__(nn.MaxPool2d(2), DoubleConv(in_ch, out_ch, None, activation))
+
+
+class Up(nn.Module):
+    """Bilinear x2 upsampling, concatenation with the skip, DoubleConv."""
+
+    def __init__(self, in_ch: int, out_ch: int, activation: str) -> None:
+        super().__init__()
+        self.conv = DoubleConv(in_ch, out_ch, in_ch // 2, activation)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=True)
+        return self.conv(torch.cat([skip, x], dim=1))
+
+
+class WrinkleUNet(nn.Module):
+    """U-Net with deep-supervision heads F1..F4.
+
+    Input: float32 NCHW, ``in_channels`` (4: ``[R, G, B, T] / 255``), H and W divisible by 16.
+
+    * ``model.train()``: ``forward`` returns a tuple of four logit maps
+      ``(F1, F2, F3, F4)``, each N x 1 x H x W (F2..F4 upsampled from 1/2, 1/4, 1/8).
+    * ``model.eval()``: ``forward`` returns only the F1 wrinkle probability,
+      N x 1 x H x W in [0, 1] (this is what gets exported).
+    * :meth:`forward_heads` always returns the four logit maps.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 4,
+        base_channels: int = 64,
+        activation: Activation = "leaky_relu",
+    ) -> None:
+        super().__init__()
+        if base_channels < 1:
+            raise InvalidInputError(f"base_channels must be positive, got {base_channels}")
+        _activation(activation)  # validate early, with the list of choices
+        b = base_channels
+        self.in_channels = in_channels
+        self.base_channels = base_channels
+        self.activation = activation
+        self.inc = DoubleConv(in_channels, b, None, activation)
+        self.down1 = Down(b, 2 * b, activation)
+        self.down2 = Down(2 * b, 4 * b, activation)
+        self.down3 = Down(4 * b, 8 * b, activation)
+        self.down4 = Down(8 * b, 8 * b, activation)  # 16b // 2: bilinear factor
+        self.up1 = Up(16 * b, 4 * b, activation)  # D4, 1/8
+        self.up2 = Up(8 * b, 2 * b, activation)  # D3, 1/4
+        self.up3 = Up(4 * b, b, activation)  # D2, 1/2
+        self.up4 = Up(2 * b, b, activation)  # D1, full
+        self.head1 = nn.Conv2d(b, 1, 1)
+        self.head2 = nn.Conv2d(b, 1, 1)
+        self.head3 = nn.Conv2d(2 * b, 1, 1)
+        self.head4 = nn.Conv2d(4 * b, 1, 1)
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise InvalidInputError(
+                f"expected an N x {self.in_channels} x H x W tensor, got {tuple(x.shape)}"
+            )
+        h, w = int(x.shape[-2]), int(x.shape[-1])
+        if h % 16 or w % 16:
+            raise InvalidInputError(
+                f"input size {h}x{w} is not divisible by 16 (the U-Net pools four times); "
+                f"resize or pad to e.g. {max(16, h // 16 * 16)}x{max(16, w // 16 * 16)}"
+            )
+
+    def forward_heads(
+        self, x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The four deep-supervision logit maps (F1, F2, F3, F4), all N x 1 x H x W."""
+        self._check_input(x)
+        size = x.shape[-2:]
+        x1 = self.inc(x)
+        x2 = self.down1(x1)
+        x3 = self.down2(x2)
+        x4 = self.down3(x3)
+        x5 = self.down4(x4)
+        d4 = self.up1(x5, x4)
+        d3 = self.up2(d4, x3)
+        d2 = self.up3(d3, x2)
+        d1 = self.up4(d2, x1)
+
+        def full(t: torch.Tensor) -> torch.Tensor:
+            return F.interpolate(t, size=size, mode="bilinear", align_corners=False)
+
+        return (
+            self.head1(d1),
+            full(self.head2(d2)),
+            full(self.head3(d3)),
+            full(self.head4(d4)),
+        )
+
+    def forward_f1(self, x: torch.Tensor) -> torch.Tensor:
+        """F1 logits only (skips the F2..F4 heads: what inference needs)."""
+        self._check_input(x)
+        x1 = self.inc(x)
+        x2 = self.down1(x1)
+        x3 = self.down2(x2)
+        x4 = self.down3(x3)
+        x5 = self.down4(x4)
+        d1 = self.up4(self.up3(self.up2(self.up1(x5, x4), x3), x2), x1)
+        return self.head1(d1)
+
+    def forward(self, x: torch.Tensor):  # noqa: ANN201 - return type depends on mode
+        if self.training:
+            return self.forward_heads(x)
+        return torch.sigmoid(self.forward_f1(x))
+
+    def config(self) -> dict[str, object]:
+        """Constructor arguments, to rebuild the model from a checkpoint."""
+        return {
+            "in_channels": self.in_channels,
+            "base_channels": self.base_channels,
+            "activation": self.activation,
+        }
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,60 @@
+"""The ``wds-edge`` command line (typer).
+
+Commands are thin: each parses options and calls one library function. Desktop
+commands (train, eval, label, export, ...) import torch and friends lazily inside
+the command body, so the kiosk-side commands work without them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from wds_edge.cli import (
+    analyze_cmds,
+    bench_cmds,
+    demo_cmds,
+    export_cmds,
+    label_cmds,
+    train_cmds,
+)
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="wds-edge",
+    help=(
+        "Facial wrinkle segmentation from training to the kiosk.\n\n"
+        "Desktop: label -> train -> eval -> export -> calibrate. "
+        "Kiosk: models fetch -> build-engine -> analyze / demo / bench."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root(
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output (-vv: debug)."),
+) -> None:
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+for _module in (train_cmds, label_cmds, analyze_cmds, export_cmds, demo_cmds, bench_cmds):
+    _module.register(app)
+
+
+def main() -> None:
+    """Console-script entry point: turns WdsEdgeError into a one-line message and exit 2."""
+    from wds_edge.errors import WdsEdgeError
+
+    try:
+        app()
+    except WdsEdgeError as exc:
+        from rich.console import Console
+
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise SystemExit(2) from None

@@ -1,0 +1,3 @@
+from wds_edge.cli import main
+
+main()

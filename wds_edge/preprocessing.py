@@ -1,0 +1,146 @@
+"""The one preprocessing path shared by training, export parity, INT8 calibration and the kiosk.
+
+A face crop (uint8 RGB, HxWx3) becomes the network's four channels
+``[R, G, B, T] / 255`` where ``T`` is the texture map of paper Eq. 1. An exported
+model either computes ``T`` itself (:attr:`Preprocessing.TEXTURE_IN_GRAPH`: the
+kiosk feeds RGB in [0, 255]) or expects all four channels
+(:attr:`Preprocessing.TEXTURE_OUTSIDE`). Its metadata says which; :func:`model_input`
+builds the tensor for either.
+
+The grey image is the BT.601 luma ``0.299 R + 0.587 G + 0.114 B`` kept in float32
+(not rounded to uint8 as ``cv2.cvtColor`` would), so a texture map computed inside
+an ONNX / TensorRT graph matches this numpy code to float precision.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import cv2
+import numpy as np
+
+from wds_edge.errors import InvalidInputError
+
+__all__ = [
+    "TEXTURE_SIGMA",
+    "TEXTURE_KSIZE",
+    "LUMA_WEIGHTS_RGB",
+    "Preprocessing",
+    "grey_from_rgb",
+    "texture_map",
+    "network_channels",
+    "model_input",
+    "resize_square",
+]
+
+TEXTURE_SIGMA = 5.0
+TEXTURE_KSIZE = 21
+LUMA_WEIGHTS_RGB = (0.299, 0.587, 0.114)
+
+
+class Preprocessing(str, Enum):
+    """Where the texture map (Eq. 1) and the scaling to [0, 1] happen for a model."""
+
+    #: Model input: float32 NCHW, 3 channels RGB, values in [0, 255]. The graph
+    #: computes the texture map and scales all four channels itself.
+    TEXTURE_IN_GRAPH = "texture_in_graph"
+    #: Model input: float32 NCHW, 4 channels ``[R, G, B, T] / 255`` in [0, 1],
+    #: built by :func:`network_channels` on the host.
+    TEXTURE_OUTSIDE = "texture_outside"
+
+
+def _check_rgb_uint8(image_rgb: np.ndarray, name: str = "image_rgb") -> None:
+    if not isinstance(image_rgb, np.ndarray):
+        raise InvalidInputError(f"{name} must be a numpy array, got {type(image_rgb).__name__}")
+    if image_rgb.ndim != 3 or image_rgb.shape[2] != 3:
+        raise InvalidInputError(
+            f"{name} must be an HxWx3 RGB image, got shape {image_rgb.shape}; "
+            "convert grey or RGBA images first (wds_edge.io.read_image does)"
+        )
+    if image_rgb.dtype != np.uint8:
+        raise InvalidInputError(f"{name} must be uint8 (0-255), got {image_rgb.dtype}")
+    if image_rgb.shape[0] < 1 or image_rgb.shape[1] < 1:
+        raise InvalidInputError(f"{name} has no pixels (shape {image_rgb.shape})")
+
+
+def grey_from_rgb(image_rgb: np.ndarray) -> np.ndarray:
+    """BT.601 luma of a uint8 RGB image as float32 HxW in [0, 255] (not rounded)."""
+    _check_rgb_uint8(image_rgb)
+    r, g, b = LUMA_WEIGHTS_RGB
+    rgb = image_rgb.astype(np.float32)
+    return (r * rgb[:, :, 0] + g * rgb[:, :, 1] + b * rgb[:, :, 2]).astype(np.float32)
+
+
+def texture_map(
+    image_rgb: np.ndarray, sigma: float = TEXTURE_SIGMA, ksize: int = TEXTURE_KSIZE
+) -> np.ndarray:
+    """Texture map of paper Eq. 1: ``T = (1 - I / (1 + G_sigma * I)) * 255``, clipped to [0, 255].
+
+    ``I`` is the grey image (float, [0, 255]); ``G_sigma * I`` its Gaussian blur with a
+    ``ksize`` x ``ksize`` kernel and standard deviation ``sigma`` (OpenCV's
+    reflect-101 border). Pixels darker than their surroundings (wrinkles) score high,
+    flat skin scores near 0, a black pixel scores 255.
+
+    Args:
+        image_rgb: uint8 RGB image, HxWx3.
+        sigma: Gaussian standard deviation in pixels (paper: 5).
+        ksize: odd kernel size in pixels (paper: 21).
+
+    Returns:
+        float32 HxW texture map in [0, 255].
+
+    Raises:
+        InvalidInputError: not an HxWx3 uint8 image, or an even / non-positive ``ksize``.
+    """
+    if ksize < 1 or ksize % 2 == 0:
+        raise InvalidInputError(f"ksize must be a positive odd number of pixels, got {ksize}")
+    if sigma <= 0:
+        raise InvalidInputError(f"sigma must be positive, got {sigma}")
+    grey = grey_from_rgb(image_rgb)
+    blurred = cv2.GaussianBlur(
+        grey, (ksize, ksize), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT_101
+    )
+    texture = (1.0 - grey / (1.0 + blurred)) * 255.0
+    return np.clip(texture, 0.0, 255.0).astype(np.float32)
+
+
+def network_channels(image_rgb: np.ndarray) -> np.ndarray:
+    """The four network channels ``[R, G, B, T] / 255`` as float32 HxWx4 in [0, 1]."""
+    texture = texture_map(image_rgb)
+    out = np.empty((*image_rgb.shape[:2], 4), dtype=np.float32)
+    out[:, :, :3] = image_rgb.astype(np.float32) * (1.0 / 255.0)
+    out[:, :, 3] = texture * (1.0 / 255.0)
+    return out
+
+
+def resize_square(image: np.ndarray, size_px: int) -> np.ndarray:
+    """Resize an image to ``size_px`` x ``size_px`` (area filter when shrinking)."""
+    if size_px < 1:
+        raise InvalidInputError(f"size_px must be positive, got {size_px}")
+    h, w = image.shape[:2]
+    if (h, w) == (size_px, size_px):
+        return image
+    interp = cv2.INTER_AREA if min(h, w) > size_px else cv2.INTER_LINEAR
+    return cv2.resize(image, (size_px, size_px), interpolation=interp)
+
+
+def model_input(crop_rgb: np.ndarray, preprocessing: Preprocessing | str) -> np.ndarray:
+    """Build a model's input tensor (float32 NCHW, batch 1) from a uint8 RGB crop.
+
+    The crop must already have the model's input size (see :func:`resize_square`).
+
+    Args:
+        crop_rgb: uint8 RGB HxWx3 face crop.
+        preprocessing: what the model expects (from its metadata).
+
+    Returns:
+        ``(1, 3, H, W)`` RGB in [0, 255] for ``TEXTURE_IN_GRAPH`` or
+        ``(1, 4, H, W)`` ``[R, G, B, T] / 255`` for ``TEXTURE_OUTSIDE``.
+    """
+    _check_rgb_uint8(crop_rgb, "crop_rgb")
+    mode = Preprocessing(preprocessing)
+    if mode is Preprocessing.TEXTURE_IN_GRAPH:
+        chw = crop_rgb.transpose(2, 0, 1).astype(np.float32)
+    else:
+        chw = network_channels(crop_rgb).transpose(2, 0, 1)
+    return np.ascontiguousarray(chw[None])
