@@ -17,6 +17,7 @@ from wds_edge.cli import (
     demo_cmds,
     export_cmds,
     label_cmds,
+    models_cmds,
     train_cmds,
 )
 
@@ -43,7 +44,9 @@ def _root(
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
-for _module in (train_cmds, label_cmds, analyze_cmds, export_cmds, demo_cmds, bench_cmds):
+for _module in (
+    train_cmds, label_cmds, analyze_cmds, models_cmds, export_cmds, demo_cmds, bench_cmds
+):
     _module.register(app)
 
 
