@@ -1,0 +1,156 @@
+"""Frame sources with real decoding: the reference clip, images, missing devices, reconnects."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+
+from wds_edge.capture import Frame, gstreamer_available, open_source
+from wds_edge.errors import CaptureError
+from wds_edge.grabber import ThreadedSource
+
+
+def _increasing(values: list, strictly: bool = True) -> bool:
+    pairs = zip(values[:-1], values[1:], strict=True)
+    return all((b > a) if strictly else (b >= a) for a, b in pairs)
+
+
+def test_video_file_every_frame_once_in_order(video_path: Path) -> None:
+    with open_source(video_path) as source:
+        assert not source.is_live
+        assert source.fps == pytest.approx(30.0) and source.size == (1280, 720)
+        frames = [(f.index, f.timestamp_ms, f.capture_time_s, f.image_bgr.shape) for f in source]
+        assert source.read() is None  # stays exhausted
+    assert [f[0] for f in frames] == list(range(240))
+    stamps = [f[1] for f in frames]
+    assert _increasing(stamps)
+    assert stamps[30] == pytest.approx(1000, abs=1)  # media position, 30 fps
+    assert _increasing([f[2] for f in frames], strictly=False)
+    assert {f[3] for f in frames} == {(720, 1280, 3)}
+
+
+def test_realtime_file_drops_frames_for_a_slow_consumer(video_path: Path) -> None:
+    source = open_source(video_path, realtime=True)
+    try:
+        assert source.is_live
+        got: list[Frame] = []
+        for _ in range(12):  # a consumer at ~10 fps on a 30 fps "camera"
+            frame = source.read()
+            assert frame is not None
+            got.append(frame)
+            time.sleep(0.1)
+    finally:
+        source.close()
+    indices = [f.index for f in got]
+    assert _increasing(indices), indices  # never repeated
+    assert indices[-1] - indices[0] > 2 * (len(indices) - 1)  # frames were dropped
+    assert source.dropped_frames > 0
+    times = [f.capture_time_s for f in got]
+    assert _increasing(times)
+    stamps = [f.timestamp_ms for f in got]
+    assert _increasing(stamps)
+    assert stamps[-1] == pytest.approx(indices[-1] * 1000 / 30, abs=1)  # media time
+    # close() joined the grabber thread; a second close is harmless; reading is an error.
+    assert not source._thread.is_alive()
+    source.close()
+    with pytest.raises(CaptureError, match="close"):
+        source.read()
+
+
+def test_realtime_read_blocks_for_a_newer_frame(video_path: Path) -> None:
+    with open_source(video_path, realtime=True) as source:
+        first = source.read()
+        second = source.read()  # asked at once: must wait for the next frame, not repeat
+        assert first is not None and second is not None
+        assert second.index > first.index
+        assert second.capture_time_s > first.capture_time_s
+
+
+@pytest.mark.parametrize("uri", [9, "9", "v4l2:///dev/video9"])
+def test_missing_camera_fails_fast(uri: object) -> None:
+    start = time.monotonic()
+    with pytest.raises(CaptureError, match="cannot open"):
+        open_source(uri)  # type: ignore[arg-type]
+    assert time.monotonic() - start < 5.0
+
+
+@pytest.mark.skipif(gstreamer_available(), reason="this OpenCV has GStreamer")
+def test_csi_without_gstreamer_says_so() -> None:
+    with pytest.raises(CaptureError, match="GStreamer"):
+        open_source("csi://0")
+
+
+def test_bad_paths(tmp_path: Path) -> None:
+    with pytest.raises(CaptureError, match="not a camera index"):
+        open_source(tmp_path / "missing.mp4")
+    (tmp_path / "notes.txt").write_text("not a video")
+    with pytest.raises(CaptureError, match="cannot open video file"):
+        open_source(tmp_path / "notes.txt")
+    with pytest.raises(CaptureError, match="no images"):
+        open_source(str(tmp_path / "*.png"))
+
+
+def test_images_folder_and_glob(faces_dir: Path, tmp_path: Path) -> None:
+    for name in ("biden2.jpg", "obama.jpg"):
+        (tmp_path / name).symlink_to(faces_dir / name)
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")  # skipped with a warning
+    with open_source(tmp_path) as source:
+        frames = list(source)
+    assert [f.index for f in frames] == [0, 2]  # biden2, (broken skipped), obama
+    assert frames[0].image_bgr.shape == (1200, 1200, 3)
+    with open_source(str(tmp_path / "o*.jpg")) as source:
+        assert [f.image_bgr.shape for f in source] == [(1137, 910, 3)]
+    with open_source(faces_dir / "obama.jpg") as source:
+        assert source.read() is not None and source.read() is None
+
+
+def test_grabber_reconnects_after_a_camera_drop(video_path: Path, tmp_path: Path) -> None:
+    """A real VideoCapture that stops delivering (end of file), cannot be reopened for
+    a while (its file is gone), then comes back: reads time out, then frames flow again."""
+    link = tmp_path / "camera.mp4"
+    link.symlink_to(video_path)
+    source = ThreadedSource(
+        "test-camera",
+        lambda: cv2.VideoCapture(str(link)),
+        read_timeout_s=0.5,
+        max_read_failures=2,
+        reconnect_backoff_s=(0.05, 0.2),
+    )
+    try:
+        link.unlink()  # the open capture keeps decoding; reopening will fail
+        before = source.read()
+        assert before is not None
+        with pytest.raises(CaptureError, match="no new frame"):
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:  # drain the clip (~0.4 s of decoding)
+                source.read()
+        assert source.reconnects == 0
+        link.symlink_to(video_path)  # the "camera" is plugged back in
+        after = source.read()
+        assert after is not None and source.reconnects >= 1
+        assert after.index > before.index and after.capture_time_s > before.capture_time_s
+        assert after.timestamp_ms > before.timestamp_ms
+    finally:
+        source.close()
+    assert not source._thread.is_alive()
+
+
+def test_realtime_file_ends_with_none(video_path: Path, tmp_path: Path) -> None:
+    # A real 12-frame clip written with OpenCV's encoder (0.4 s at 30 fps).
+    short = tmp_path / "short.mp4"
+    with open_source(video_path) as source:
+        frames = [source.read() for _ in range(12)]
+    writer = cv2.VideoWriter(str(short), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (1280, 720))
+    for frame in frames:
+        assert frame is not None
+        writer.write(frame.image_bgr)
+    writer.release()
+    with open_source(short, realtime=True) as source:
+        got = []
+        while (frame := source.read()) is not None:
+            got.append(frame.index)
+        assert source.read() is None
+    assert 1 <= len(got) <= 12 and _increasing(got) and got[-1] == 11

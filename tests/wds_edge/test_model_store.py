@@ -1,0 +1,148 @@
+"""Finding and fetching the FaceLandmarker model (real file:// downloads, real checksums)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from wds_edge.errors import ModelError
+from wds_edge.model_store import (
+    FACE_LANDMARKER_ENV,
+    FACE_LANDMARKER_SHA256,
+    FACE_LANDMARKER_URL,
+    fetch_face_landmarker,
+    resolve_face_landmarker,
+    user_model_dir,
+)
+
+
+@pytest.fixture()
+def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the user cache at an empty temp folder and clear the env override."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv(FACE_LANDMARKER_ENV, raising=False)
+    cache = user_model_dir()
+    assert str(cache).startswith(str(tmp_path))
+    return cache
+
+
+def test_fetch_file_url_verifies_and_saves(landmarker_path: Path, tmp_path: Path) -> None:
+    progress: list[tuple[int, int | None]] = []
+    saved = fetch_face_landmarker(
+        tmp_path / "models",
+        url=landmarker_path.as_uri(),
+        progress=lambda done, total: progress.append((done, total)),
+    )
+    assert saved == tmp_path / "models" / "face_landmarker.task"
+    assert hashlib.sha256(saved.read_bytes()).hexdigest() == FACE_LANDMARKER_SHA256
+    assert progress[-1][0] == landmarker_path.stat().st_size
+    assert [p.name for p in saved.parent.iterdir()] == ["face_landmarker.task"]  # no temp left
+    assert os.stat(saved).st_mode & 0o044  # readable by others, like any installed model
+
+
+def test_fetch_wrong_checksum_leaves_nothing(landmarker_path: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "models"
+    with pytest.raises(ModelError, match="sha256"):
+        fetch_face_landmarker(dest, url=landmarker_path.as_uri(), sha256="0" * 64)
+    assert list(dest.iterdir()) == []
+
+
+def test_fetch_wrong_checksum_keeps_existing_good_file(
+    landmarker_path: Path, tmp_path: Path
+) -> None:
+    good = fetch_face_landmarker(tmp_path, url=landmarker_path.as_uri())
+    with pytest.raises(ModelError):
+        fetch_face_landmarker(tmp_path, url=landmarker_path.as_uri(), sha256="1" * 64)
+    assert hashlib.sha256(good.read_bytes()).hexdigest() == FACE_LANDMARKER_SHA256
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["face_landmarker.task"]
+
+
+def test_fetch_offline_says_what_to_do(tmp_path: Path) -> None:
+    # Port 9 (discard) on localhost is closed here: a real refused connection.
+    with pytest.raises(ModelError) as info:
+        fetch_face_landmarker(tmp_path, url="http://127.0.0.1:9/face_landmarker.task", timeout_s=5)
+    message = str(info.value)
+    assert "http://127.0.0.1:9/face_landmarker.task" in message
+    assert FACE_LANDMARKER_URL in message and FACE_LANDMARKER_ENV in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_resolution_order_explicit_env_cache(
+    landmarker_path: Path, tmp_path: Path, isolated_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cached = fetch_face_landmarker(url=landmarker_path.as_uri())  # default dest: the cache
+    assert cached == isolated_cache / "face_landmarker.task"
+    assert resolve_face_landmarker() == cached.resolve()
+
+    env_copy = tmp_path / "env" / "face_landmarker.task"
+    env_copy.parent.mkdir()
+    env_copy.symlink_to(landmarker_path)
+    monkeypatch.setenv(FACE_LANDMARKER_ENV, str(env_copy))
+    assert resolve_face_landmarker() == env_copy.resolve()
+
+    explicit = tmp_path / "explicit.task"
+    explicit.write_bytes(landmarker_path.read_bytes())
+    assert resolve_face_landmarker(explicit) == explicit.resolve()
+
+
+def test_missing_explicit_or_env_path_is_an_error_not_a_fallback(
+    landmarker_path: Path, tmp_path: Path, isolated_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fetch_face_landmarker(url=landmarker_path.as_uri())  # a good model sits in the cache
+    with pytest.raises(ModelError, match="explicit path"):
+        resolve_face_landmarker(tmp_path / "nope.task")
+    monkeypatch.setenv(FACE_LANDMARKER_ENV, str(tmp_path / "missing.task"))
+    with pytest.raises(ModelError, match=FACE_LANDMARKER_ENV):
+        resolve_face_landmarker()
+
+
+def test_no_model_anywhere_tells_what_to_do(isolated_cache: Path) -> None:
+    with pytest.raises(ModelError) as info:
+        resolve_face_landmarker()
+    message = str(info.value)
+    assert "wds-edge models fetch" in message
+    assert FACE_LANDMARKER_ENV in message and "--landmarker" in message
+
+
+def test_corrupt_model_file_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "face_landmarker.task"
+    bad.write_bytes(os.urandom(1000))
+    with pytest.raises(ModelError, match="corrupt"):
+        resolve_face_landmarker(bad)
+    empty = tmp_path / "empty.task"
+    empty.write_bytes(b"")
+    with pytest.raises(ModelError):
+        resolve_face_landmarker(empty)
+
+
+def test_cli_models_fetch_and_path(
+    landmarker_path: Path, tmp_path: Path, isolated_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wds_edge.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["models", "path"])
+    assert result.exit_code == 1, result.output
+    assert "wds-edge models fetch" in result.output
+
+    result = runner.invoke(
+        app, ["models", "fetch", "--dest", str(tmp_path / "m"), "--url", landmarker_path.as_uri()]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "m" / "face_landmarker.task").is_file()
+
+    monkeypatch.setenv(FACE_LANDMARKER_ENV, str(tmp_path / "m" / "face_landmarker.task"))
+    result = runner.invoke(app, ["models", "path"])
+    assert result.exit_code == 0, result.output
+    assert "present" in result.output
+
+    result = runner.invoke(
+        app, ["models", "fetch", "--dest", str(tmp_path / "x"), "--url",
+              landmarker_path.as_uri(), "--sha256", "2" * 64],
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert isinstance(result.exception, ModelError)
