@@ -1,9 +1,299 @@
-"""`wds-edge` commands: label (being built)."""
+"""`wds-edge label`, `label-agreement` and `baseline` (desktop; need the train extra).
+
+Exit codes: 0 all files done, 1 some files failed (listed in the summary), 2 usage error.
+"""
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
 import typer
+
+__all__ = ["register"]
+
+THRESHOLD_HELP = (
+    "Adaptive threshold of the masked texture (Eq. 2). gaussian = OpenCV Gaussian adaptive "
+    "threshold, block 11, C = 1, on the inverted masked texture: what the paper's official code "
+    "ran (default, so labels match the published data). bradley = Bradley-Roth integral-image "
+    "threshold, window = width / 8, t = 15 %: what the paper's text cites (stricter: keeps "
+    "only pixels 15 % darker than their surroundings)."
+)
+
+_LABEL_PARAGRAPHS = (
+    "Turn photos into wrinkle ground truth (paper Sec. 3.3, semi-automatic labeling).",
+    "With --rough DIR, each photo's rough annotation (strokes drawn over the wrinkles) is read "
+    "from DIR: a mask image with the photo's stem (face01.png for face01.jpg), a LabelMe JSON "
+    "(polygon / linestrip / line shapes) or a CVAT XML export (polyline / polygon / box); lines "
+    "are drawn --stroke-width px wide. Labels keep the photo's size.",
+    "With --auto, no annotation is needed: face landmarks give the forehead, glabella, "
+    "crow's-feet and under-eye regions of the kiosk face crop, and a ridge filter picks the "
+    "strongest dark lines there as the rough mask. These are WEAK labels (good enough to "
+    "bootstrap a model, not to measure one). OUT/images holds the face crops the model sees.",
+    "Output: OUT/images/<stem>.png, OUT/masks/<stem>.png (0/255), OUT/fov/<stem>.png (--auto: "
+    "face skin), OUT/previews/<stem>.jpg (photo | label in green, rough mask in cyan), "
+    "OUT/landmarks/<stem>.json (--auto), OUT/labels.json. Train on it: wds-edge train --data OUT",
+    "Exit code: 0 all labelled, 1 some files failed (see the summary), 2 usage error.",
+    "Examples:",
+    "wds-edge label --images photos/ --rough strokes/ --out labels/",
+    "wds-edge label --images photos/ --auto --out weak/ --landmarker face_landmarker.task",
+)
+LABEL_HELP = "\n\n".join(_LABEL_PARAGRAPHS)
+
+
+@contextmanager
+def _progress(description: str) -> Iterator[Callable[[int, int, str], None]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"), TimeElapsedColumn(), transient=False,
+    ) as bar:  # fmt: skip
+        task = bar.add_task(description, total=None, info="")
+
+        def update(done: int, total: int, name: str) -> None:
+            bar.update(task, completed=done, total=total, info=name)
+
+        yield update
+
+
+def _label(
+    images: Path = typer.Option(
+        ..., "--images", help="Folder of photos (JPEG, PNG, BMP, TIFF, WebP)."
+    ),
+    out: Path = typer.Option(..., "--out", help="Output folder (created); see the layout above."),
+    rough: Path = typer.Option(
+        None, "--rough", help="Folder of rough annotations: mask images, LabelMe JSON, CVAT XML."
+    ),
+    auto: bool = typer.Option(
+        False, "--auto", help="No annotations: weak labels from landmarks + a ridge filter."
+    ),
+    threshold: str = typer.Option("gaussian", "--threshold", help=THRESHOLD_HELP),
+    force: bool = typer.Option(False, "--force", help="Overwrite labels already in --out."),
+    landmarker: Path = typer.Option(
+        None,
+        "--landmarker",
+        help=(
+            "FaceLandmarker .task model for --auto (default: $WDS_EDGE_FACE_LANDMARKER or the "
+            "model cache; see 'wds-edge models fetch')."
+        ),
+    ),
+    crop_size: int = typer.Option(
+        640,
+        "--crop-size",
+        help="--auto: side of the square face crop in px (the model's input size).",
+    ),
+    stroke_width: int = typer.Option(
+        7, "--stroke-width", help="Width in px of LabelMe / CVAT polylines when rasterized."
+    ),
+) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from wds_edge._deps import require
+    from wds_edge.errors import InvalidInputError
+
+    if (rough is None) == (not auto):
+        raise InvalidInputError(
+            "pass exactly one of --rough DIR or --auto (see wds-edge label --help)"
+        )
+    require("torch", "wds-edge label (it lives in the train package)")
+    from train.labeling.runner import WEAK_LABEL_NOTE, LabelOptions, label_folder
+    from train.labeling.thresholding import parse_threshold
+
+    opts = LabelOptions(
+        threshold=parse_threshold(threshold), stroke_width_px=stroke_width, crop_size_px=crop_size,
+        landmarker_path=landmarker, force=force,
+    )  # fmt: skip
+    console = Console()
+    if auto:
+        console.print(f"[bold yellow]{WEAK_LABEL_NOTE}[/]")
+    with _progress("labeling") as update:
+        summary = label_folder(
+            images, out, rough_dir=rough, auto=auto, options=opts, progress=update
+        )
+    table = Table(
+        title=f"wds-edge label -> {out} ({summary.mode}, threshold {opts.threshold.value})"
+    )
+    for col in ("image", "status", "size", "rough px", "label px", "label %", "note"):
+        table.add_column(col, justify="right" if "px" in col or "%" in col else "left")
+    for item in summary.items:
+        note = item.message if item.status != "ok" else ""
+        if item.status == "ok" and "label_fraction_of_face" in item.stats:
+            note = f"{100 * item.stats['label_fraction_of_face']:.2f} % of face"
+        table.add_row(
+            item.image, "[green]ok[/]" if item.status == "ok" else "[red]failed[/]",
+            f"{item.width_px}x{item.height_px}", str(item.rough_px), str(item.label_px),
+            f"{100 * item.label_fraction:.2f}", note,
+        )  # fmt: skip
+    console.print(table)
+    colour = "green" if summary.n_failed == 0 else "red"
+    console.print(
+        f"[{colour}]{summary.n_ok} labelled, {summary.n_failed} failed[/] of {len(summary.items)} "
+        f"in {summary.seconds:.1f} s; summary: {out / 'labels.json'}"
+        + ("  [bold yellow](weak labels)[/]" if summary.weak_labels else "")
+    )
+    if summary.n_failed:
+        raise typer.Exit(1)
+
+
+def _num(v: float) -> str:
+    return "n/a" if math.isnan(v) else f"{v:.4f}"
+
+
+def _label_agreement(
+    label_dirs: list[Path] = typer.Argument(
+        ...,
+        help=(
+            "Two or more label folders (binary masks matched by file name, or 'wds-edge label' "
+            "outputs)."
+        ),
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+    semi_auto: bool = typer.Option(
+        False,
+        "--semi-auto",
+        help=(
+            "Also build semi-automatic labels from each set (used as rough annotations) and "
+            "compare those (paper Table 5). Needs --images."
+        ),
+    ),
+    images: Path = typer.Option(
+        None, "--images", help="The photos the labels belong to (for --semi-auto)."
+    ),
+    threshold: str = typer.Option("gaussian", "--threshold", help=THRESHOLD_HELP),
+) -> None:
+    """Pairwise Pearson correlation between label sets (paper Table 5).
+
+    For each pair of folders: the mean over shared images of the per-image Pearson r of \
+the two binary label maps, and the pooled r over all their pixels; then the mean over \
+pairs. Exit code 1 when some label files could not be used (listed), 2 on usage errors.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from train.agreement import label_agreement
+
+    if json_out:
+        report = label_agreement(
+            label_dirs, images_dir=images, semi_auto=semi_auto, threshold=threshold
+        )
+        typer.echo(json.dumps(report.to_json()))
+    else:
+        with _progress("reading labels") as update:
+            report = label_agreement(
+                label_dirs,
+                images_dir=images,
+                semi_auto=semi_auto,
+                threshold=threshold,
+                progress=update,
+            )
+        table = Table(title="label agreement (Pearson r)")
+        for col in ("set A", "set B", "images", "raw mean r", "raw pooled r"):
+            table.add_column(col, justify="left" if col.startswith("set") else "right")
+        if report.semi_auto is not None:
+            table.add_column("semi-auto mean r", justify="right")
+            table.add_column("semi-auto pooled r", justify="right")
+        for i, p in enumerate(report.raw):
+            row = [p.set_a, p.set_b, str(p.n_images), _num(p.mean_r), _num(p.pooled_r)]
+            if report.semi_auto is not None:
+                s = report.semi_auto[i]
+                row += [_num(s.mean_r), _num(s.pooled_r)]
+            table.add_row(*row)
+        avg = ["average", "", "", _num(report.mean_raw), ""]
+        if report.semi_auto is not None:
+            avg += [_num(report.mean_semi_auto), ""]
+        table.add_row(*avg, style="bold")
+        console = Console()
+        console.print(table)
+        for name, msg in report.problems.items():
+            console.print(f"[red]skipped[/] {name}: {msg}", highlight=False)
+    if report.problems:
+        raise typer.Exit(1)
+
+
+def _baseline(
+    method: str = typer.Option(
+        ...,
+        "--method",
+        help=(
+            "hessian (Frangi vesselness of dark ridges) or gabor (12-orientation Gabor bank, "
+            "max response)."
+        ),
+    ),
+    images: Path = typer.Option(
+        ..., "--images", help="Photos (or a 'wds-edge label' output folder / its images/)."
+    ),
+    masks: Path = typer.Option(
+        ...,
+        "--masks",
+        help=(
+            "Binary labels matched by file stem (or a 'wds-edge label' output folder / its masks/)."
+        ),
+    ),
+    regions: str = typer.Option(
+        None,
+        "--regions",
+        help=(
+            "Areas to measure: forehead,eyes (landmark areas, the paper's fair protocol), "
+            "forehead, eyes, or none (whole image / fov). Default: the fov when the labels "
+            "have a fov/ folder, else forehead,eyes."
+        ),
+    ),
+    json_out: bool = typer.Option(
+        False,
+        "--json",
+        help=(
+            "Print one JSON object (jsi, accuracy, sensitivity, specificity, ...) like "
+            "'wds-edge eval --json'."
+        ),
+    ),
+    landmarker: Path = typer.Option(
+        None, "--landmarker", help="FaceLandmarker .task model for the landmark areas."
+    ),
+) -> None:
+    """Score a classic wrinkle detector (paper Table 3) like 'wds-edge eval' scores a U-Net.
+
+    Fair protocol: the filter only sees forehead / eye-area crops with everything else \
+filled black, and is scored only inside them; its response is thresholded with Otsu. \
+Prints JSI, accuracy, sensitivity, specificity pooled over all pixels and as a per-image \
+mean. Exit code 1 when some images could not be scored (listed), 2 on usage errors.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from train.baselines import evaluate_baseline
+
+    kwargs: dict[str, Any] = {"regions": regions, "landmarker_path": landmarker}
+    if json_out:
+        report = evaluate_baseline(images, masks, method, **kwargs)
+        typer.echo(json.dumps(report.to_json()))
+        raise typer.Exit(1 if report.problems else 0)
+    with _progress(f"baseline {method}") as update:
+        report = evaluate_baseline(images, masks, method, progress=update, **kwargs)
+    title = (
+        f"{report.method} baseline on {masks} ({len(report.images)} images, areas: {report.areas})"
+    )
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("pooled", justify="right")
+    table.add_column("per-image mean", justify="right")
+    for k in ("jsi", "accuracy", "sensitivity", "specificity"):
+        table.add_row(k, f"{report.pooled[k]:.4f}", f"{report.per_image_mean[k]:.4f}")
+    console = Console()
+    console.print(table)
+    for stem, msg in report.problems.items():
+        console.print(f"[red]skipped[/] {stem}: {msg}", highlight=False)
+    if report.problems:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    """Add `label`, `label-agreement` and `baseline` to `app`."""
+    app.command("label", help=LABEL_HELP)(_label)
+    app.command("label-agreement")(_label_agreement)
+    app.command("baseline")(_baseline)

@@ -1,0 +1,125 @@
+"""LabelMe / CVAT parsing and rasterization on tiny fixtures; mask-image rough annotations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from train.labeling.annotations import (
+    index_rough_annotations,
+    rasterize_shapes,
+    read_cvat_xml,
+    read_labelme,
+    read_mask_image,
+    rough_mask,
+)
+from wds_edge.errors import DataError
+
+LINE = [[2.0, 10.0], [17.0, 10.0]]
+SQUARE = [[2.0, 2.0], [6.0, 2.0], [6.0, 6.0], [2.0, 6.0]]
+
+
+def _labelme(path: Path, image_path: str, shapes: list[dict], w: int = 20, h: int = 20) -> Path:
+    doc = {"version": "5.4.1", "shapes": shapes, "imagePath": image_path,
+           "imageWidth": w, "imageHeight": h, "imageData": None}  # fmt: skip
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _expected_line(width: int) -> np.ndarray:
+    """Hand-drawn: a horizontal line at y = 10 from x = 2 to 17, ``width`` px thick."""
+    m = np.zeros((20, 20), bool)
+    half = width // 2
+    m[10 - half : 10 + half + 1, 2:18] = True
+    return m
+
+
+def test_labelme_linestrip_and_polygon(tmp_path: Path) -> None:
+    path = _labelme(tmp_path / "a.json", "..\\photos\\face01.jpg", [
+        {"label": "wrinkle", "points": LINE, "shape_type": "linestrip"},
+        {"label": "wrinkle", "points": SQUARE, "shape_type": "polygon"},
+        {"label": "x", "points": [[1, 1]], "shape_type": "point"},
+    ])  # fmt: skip
+    ann = read_labelme(path)
+    assert ann.image_name.endswith("face01.jpg") and (ann.width_px, ann.height_px) == (20, 20)
+    assert [s.kind for s in ann.shapes] == ["polyline", "polygon"]
+    line = rasterize_shapes(ann.shapes[:1], (20, 20), stroke_width_px=3)
+    expected = _expected_line(3)
+    # Straight runs are exact; only the round caps (1 px beyond the end points) may differ.
+    np.testing.assert_array_equal(line[:, 3:17], expected[:, 3:17])
+    assert not line[:, :1].any() and not line[:, 19:].any()
+    square = rasterize_shapes(ann.shapes[1:], (20, 20), stroke_width_px=1)
+    expected_square = np.zeros((20, 20), bool)
+    expected_square[2:7, 2:7] = True
+    np.testing.assert_array_equal(square, expected_square)
+    wide = rasterize_shapes(ann.shapes[:1], (20, 20), stroke_width_px=5)
+    np.testing.assert_array_equal(wide[:, 4:16], _expected_line(5)[:, 4:16])
+
+
+def test_cvat_xml_matches_labelme(tmp_path: Path) -> None:
+    xml = tmp_path / "annotations.xml"
+    xml.write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<annotations><version>1.1</version>'
+        '<image id="0" name="images/face01.jpg" width="20" height="20">'
+        '<polyline label="wrinkle" occluded="0" source="manual" '
+        'points="2.00,10.00;17.00,10.00" z_order="0"/>'
+        '<polygon label="wrinkle" points="2,2;6,2;6,6;2,6"/>'
+        "</image>"
+        '<image id="1" name="face02.png" width="30" height="10">'
+        '<box label="w" xtl="1" ytl="1" xbr="3" ybr="2"/></image></annotations>'
+    )
+    anns = read_cvat_xml(xml)
+    assert [a.image_name for a in anns] == ["images/face01.jpg", "face02.png"]
+    got = rasterize_shapes(anns[0].shapes, (20, 20), 3)
+    lm = read_labelme(_labelme(tmp_path / "b.json", "face01.jpg", [
+        {"points": LINE, "shape_type": "line"}, {"points": SQUARE, "shape_type": "polygon"},
+    ]))  # fmt: skip
+    np.testing.assert_array_equal(got, rasterize_shapes(lm.shapes, (20, 20), 3))
+    box = rasterize_shapes(anns[1].shapes, (10, 30), 1)
+    assert box.sum() == 6 and box[1:3, 1:4].all()
+
+
+def test_bad_annotations_are_clear_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(DataError, match="cannot read LabelMe JSON"):
+        read_labelme(bad)
+    with pytest.raises(DataError, match="cannot be rasterized"):
+        read_labelme(
+            _labelme(tmp_path / "c.json", "x.jpg", [{"points": LINE, "shape_type": "mask"}])
+        )
+    video = tmp_path / "video.xml"
+    video.write_text("<annotations><track id='0'/></annotations>")
+    with pytest.raises(DataError, match="CVAT for images"):
+        read_cvat_xml(video)
+
+
+def test_index_and_rough_mask(tmp_path: Path) -> None:
+    rough = tmp_path / "rough"
+    rough.mkdir()
+    m = np.zeros((20, 20), np.uint8)
+    m[5:8, 5:15] = 255
+    cv2.imwrite(str(rough / "face03_mask.png"), m)
+    cv2.imwrite(str(rough / "face04.png"), (m > 0).astype(np.uint8))  # a 0/1 mask
+    cv2.imwrite(str(rough / "small.png"), m[:10])
+    _labelme(rough / "face01.json", "face01.jpg", [{"points": LINE, "shape_type": "linestrip"}])
+    _labelme(rough / "wrong.json", "wrong.jpg", [{"points": LINE, "shape_type": "line"}], w=40)
+    (rough / "broken.json").write_text("[")
+    index, problems = index_rough_annotations(rough)
+    assert set(index) == {"face03", "face04", "small", "face01", "wrong"}
+    assert "broken" in problems
+    np.testing.assert_array_equal(rough_mask(index["face03"], (20, 20)), m > 0)
+    np.testing.assert_array_equal(read_mask_image(rough / "face04.png"), m > 0)
+    assert rough_mask(index["face01"], (20, 20), 3).sum() > 40
+    with pytest.raises(DataError, match="rough mask is 20x10 but the image is 20x20"):
+        rough_mask(index["small"], (20, 20))
+    with pytest.raises(DataError, match="40x20 image"):
+        rough_mask(index["wrong"], (20, 20))
+    cv2.imwrite(str(rough / "empty.png"), np.zeros((20, 20), np.uint8))
+    index, _ = index_rough_annotations(rough)
+    with pytest.raises(DataError, match="is empty"):
+        rough_mask(index["empty"], (20, 20))

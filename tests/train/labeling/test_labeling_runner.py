@@ -1,0 +1,129 @@
+"""The batch run: bad files are reported and skipped, nothing is half-written, --force."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import train.labeling.runner as runner
+from train.labeling.runner import LabelOptions, label_folder
+from wds_edge.cli import app
+from wds_edge.errors import InvalidInputError
+
+
+def _photo(seed: int, h: int = 48, w: int = 64) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    img = np.clip(rng.normal(170, 6, size=(h, w, 3)), 0, 255).astype(np.uint8)
+    img[20, 8:56] = 90  # a wrinkle
+    return img
+
+
+def _stroke(h: int = 48, w: int = 64) -> np.ndarray:
+    m = np.zeros((h, w), np.uint8)
+    m[17:24, 8:56] = 255
+    return m
+
+
+@pytest.fixture()
+def batch(tmp_path: Path) -> tuple[Path, Path]:
+    images, rough = tmp_path / "images", tmp_path / "rough"
+    images.mkdir()
+    rough.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(images / f"good{i}.png"), _photo(i))
+        cv2.imwrite(str(rough / f"good{i}.png"), _stroke())
+    (images / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not a JPEG \xff\xd9")
+    cv2.imwrite(str(rough / "corrupt.png"), _stroke())
+    cv2.imwrite(str(images / "mismatch.png"), _photo(7))
+    cv2.imwrite(str(rough / "mismatch.png"), _stroke(40, 40))
+    cv2.imwrite(str(images / "empty.png"), _photo(8))
+    cv2.imwrite(str(rough / "empty.png"), np.zeros((48, 64), np.uint8))
+    cv2.imwrite(str(images / "unannotated.png"), _photo(9))
+    return images, rough
+
+
+def _leftovers(out: Path) -> list[Path]:
+    return [p for p in out.rglob("*") if p.name.startswith(".") and p.suffix == ".tmp"]
+
+
+def test_bad_files_are_reported_and_skipped(batch: tuple[Path, Path], tmp_path: Path) -> None:
+    images, rough = batch
+    out = tmp_path / "out"
+    seen: list[str] = []
+    summary = label_folder(images, out, rough_dir=rough, progress=lambda d, t, n: seen.append(n))
+    assert len(seen) == 7
+    status = {i.stem: i for i in summary.items}
+    assert [s for s, i in status.items() if i.status == "ok"] == ["good0", "good1", "good2"]
+    assert "cannot decode" in status["corrupt"].message
+    assert "rough mask is 40x40 but the image is 64x48" in status["mismatch"].message
+    assert "is empty" in status["empty"].message
+    assert "no rough annotation for unannotated.png" in status["unannotated"].message
+    for stem in ("good0", "good1", "good2"):
+        mask = cv2.imread(str(out / "masks" / f"{stem}.png"), cv2.IMREAD_UNCHANGED)
+        assert set(np.unique(mask)) == {0, 255} and mask[20, 10:54].all()
+        assert not mask[_stroke() == 0].any()
+        assert cv2.imread(str(out / "images" / f"{stem}.png")).shape == (48, 64, 3)
+        assert cv2.imread(str(out / "previews" / f"{stem}.jpg")) is not None
+    for stem in ("corrupt", "mismatch", "empty", "unannotated"):
+        assert not list(out.rglob(f"{stem}.*"))
+    assert not _leftovers(out)
+    doc = json.loads((out / "labels.json").read_text())
+    assert doc["counts"] == {"total": 7, "ok": 3, "failed": 4} and doc["weak_labels"] is False
+
+
+def test_never_overwrites_without_force(batch: tuple[Path, Path], tmp_path: Path) -> None:
+    images, rough = batch
+    out = tmp_path / "out"
+    label_folder(images, out, rough_dir=rough)
+    before = (out / "masks" / "good0.png").stat().st_mtime_ns
+    with pytest.raises(InvalidInputError, match="--force"):
+        label_folder(images, out, rough_dir=rough)
+    assert (out / "masks" / "good0.png").stat().st_mtime_ns == before
+    # With --force a file that now fails loses its stale outputs.
+    cv2.imwrite(str(rough / "good1.png"), np.zeros((48, 64), np.uint8))
+    summary = label_folder(images, out, rough_dir=rough, options=LabelOptions(force=True))
+    assert summary.n_ok == 2 and not (out / "masks" / "good1.png").exists()
+
+
+def test_failed_write_leaves_no_partial_outputs(
+    batch: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    images, rough = batch
+    out = tmp_path / "out"
+    real = runner.write_image_atomic
+
+    def failing(path: Path, image: np.ndarray) -> Path:
+        if Path(path).name == "good1.jpg":  # the preview, after the image was written
+            raise OSError("disk full")
+        return real(path, image)
+
+    monkeypatch.setattr(runner, "write_image_atomic", failing)
+    summary = label_folder(images, out, rough_dir=rough)
+    item = next(i for i in summary.items if i.stem == "good1")
+    assert item.status == "failed" and "disk full" in item.message
+    assert not list(out.rglob("good1.*")) and (out / "masks" / "good2.png").exists()
+    assert not _leftovers(out)
+
+
+def test_cli_exit_codes(batch: tuple[Path, Path], tmp_path: Path) -> None:
+    images, rough = batch
+    result = CliRunner().invoke(
+        app, ["label", "--images", str(images), "--rough", str(rough), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 1, result.output
+    assert "3 labelled, 4 failed" in " ".join(result.output.split())
+    usage = subprocess.run(
+        [sys.executable, "-m", "wds_edge.cli", "label", "--images", str(images),
+         "--out", str(tmp_path / "p")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert usage.returncode == 2 and "--rough DIR or --auto" in usage.stderr
+    help_text = CliRunner().invoke(app, ["label", "--help"]).output
+    assert "Bradley-Roth" in help_text and "official code" in " ".join(help_text.split())

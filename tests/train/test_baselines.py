@@ -1,0 +1,82 @@
+"""Classic baselines: unit behaviour, and metrics on real faces against weak labels."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from train.baselines import baseline_segment, evaluate_baseline, parse_regions
+from train.labeling.runner import LabelOptions, label_folder
+from wds_edge.cli import app
+from wds_edge.errors import InvalidInputError
+
+
+@pytest.mark.parametrize("method", ["hessian", "gabor"])
+def test_baseline_finds_a_dark_line_and_ignores_outside(method: str) -> None:
+    rng = np.random.default_rng(0)
+    img = np.clip(rng.normal(170, 3, (80, 80, 3)), 0, 255).astype(np.uint8)
+    img[40, 10:70] = 110
+    area = np.zeros((80, 80), bool)
+    area[20:60, 5:75] = True
+    pred = baseline_segment(img, method, area)
+    assert pred[40, 20:60].mean() > 0.9
+    assert not pred[~area].any()
+    assert pred.mean() < 0.2
+
+
+def test_parse_regions() -> None:
+    assert parse_regions("forehead,eyes") == ("forehead", "eyes")
+    assert parse_regions("none") == ()
+    assert parse_regions(None) is None
+    with pytest.raises(InvalidInputError, match="unknown region"):
+        parse_regions("cheeks")
+
+
+@pytest.fixture(scope="module")
+def weak_labels(
+    faces_dir: Path, landmarker_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    images = tmp_path_factory.mktemp("faces")
+    for name in ("biden2.jpg", "obama.jpg", "ffhq_00117.png"):
+        shutil.copy(faces_dir / name, images / name)
+    out = tmp_path_factory.mktemp("weak")
+    label_folder(
+        images, out, auto=True, options=LabelOptions(landmarker_path=landmarker_path, force=True)
+    )
+    return out
+
+
+@pytest.mark.parametrize("method", ["hessian", "gabor"])
+def test_baselines_on_real_faces(weak_labels: Path, method: str) -> None:
+    report = evaluate_baseline(
+        weak_labels / "images", weak_labels / "masks", method, regions="forehead,eyes"
+    )
+    assert len(report.images) == 3 and not report.problems
+    m = report.pooled
+    # Loose sanity bounds: better than nothing, far from perfect, mostly-negative areas.
+    assert 0.02 < m["jsi"] < 0.6
+    assert 0.05 < m["sensitivity"] < 0.9
+    assert m["specificity"] > 0.85 and m["accuracy"] > 0.8
+
+
+def test_baseline_cli_json_like_eval(
+    weak_labels: Path, landmarker_path: Path, tmp_path: Path
+) -> None:
+    # Without the saved landmarks the tight crops are re-detected (padded) by MediaPipe.
+    masks = tmp_path / "masks"
+    shutil.copytree(weak_labels / "masks", masks)
+    result = CliRunner().invoke(app, [
+        "baseline", "--method", "hessian", "--images", str(weak_labels / "images"),
+        "--masks", str(masks), "--json", "--landmarker", str(landmarker_path),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output.strip().splitlines()[-1])
+    assert {"jsi", "accuracy", "sensitivity", "specificity", "per_image_mean"} <= set(doc)
+    assert doc["areas"] == "forehead, eyes" and doc["n_images"] == 3
+    fov = evaluate_baseline(weak_labels, weak_labels, "gabor")  # label folder: fov/ is used
+    assert fov.areas == "fov" and 0.0 < fov.pooled["jsi"] < 0.6

@@ -1,0 +1,355 @@
+"""Classic wrinkle detectors the paper compares against (Table 3), and their fair protocol.
+
+* **hessian**: Frangi's multi-scale Hessian vesselness for dark ridges
+  (:func:`skimage.filters.frangi`, ``black_ridges=True``), the core of the hybrid Hessian
+  filter of Ng et al.
+* **gabor**: a bank of zero-mean real Gabor kernels (OpenCV) at ``n_orientations``
+  orientations; the response is the maximum over orientations on the inverted grey
+  image (wrinkles are dark lines).
+
+Each response is thresholded with Otsu's method over the pixels being measured.
+
+Fair protocol (paper Sec. 4): the filters only see forehead and eye-area crops with
+everything that is not skin of that area filled black, and are scored only inside that
+area. Areas come from face landmarks (``forehead`` = forehead + glabella, ``eyes`` =
+crow's feet + under-eyes) or, when the labels come with a ``fov/`` folder or regions are
+``none``, from the fov mask / the whole image. Filter scales are given for the 640 px
+kiosk crop and rescaled to the face size of the photo.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from train.labeling.auto import REGION_GROUPS
+from wds_edge.errors import InvalidInputError, WdsEdgeError
+from wds_edge.io import read_image
+from wds_edge.metrics import MetricAccumulator
+from wds_edge.preprocessing import grey_from_rgb
+
+__all__ = [
+    "BaselineMethod",
+    "REGION_GROUPS",
+    "HESSIAN_SIGMAS_PX",
+    "GABOR_WAVELENGTH_PX",
+    "hessian_response",
+    "gabor_response",
+    "baseline_segment",
+    "parse_regions",
+    "BaselineReport",
+    "evaluate_baseline",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Frangi scales in pixels of a 640 px face crop (wrinkles are 2-6 px wide there).
+HESSIAN_SIGMAS_PX = (1.0, 2.0, 3.0)
+#: Gabor wavelength in pixels of a 640 px face crop (about twice a wrinkle's width).
+GABOR_WAVELENGTH_PX = 8.0
+GABOR_ORIENTATIONS = 12
+_CROP_SIZE_PX = 640
+_MARGIN_PX = 4
+
+
+class BaselineMethod(str, Enum):
+    """Classic detector of :func:`baseline_segment`."""
+
+    HESSIAN = "hessian"
+    GABOR = "gabor"
+
+
+def _method(method: BaselineMethod | str) -> BaselineMethod:
+    try:
+        return BaselineMethod(method)
+    except ValueError:
+        valid = ", ".join(m.value for m in BaselineMethod)
+        raise InvalidInputError(
+            f"unknown baseline method {method!r}; choose one of: {valid}"
+        ) from None
+
+
+def hessian_response(grey: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """Frangi vesselness of dark ridges, float32 HxW >= 0, for a float grey image in [0, 255].
+
+    ``scale`` multiplies :data:`HESSIAN_SIGMAS_PX` (photo pixels per 640-crop pixel).
+    """
+    from skimage.filters import frangi
+
+    sigmas = [s * scale for s in HESSIAN_SIGMAS_PX]
+    out = frangi(np.asarray(grey, dtype=np.float64) / 255.0, sigmas=sigmas, black_ridges=True)
+    return np.nan_to_num(out).astype(np.float32)
+
+
+def gabor_response(
+    grey: np.ndarray, scale: float = 1.0, n_orientations: int = GABOR_ORIENTATIONS
+) -> np.ndarray:
+    """Maximum over orientations of zero-mean Gabor responses on the inverted grey image,
+    float32 HxW >= 0 (dark lines respond, flat skin gives 0)."""
+    lam = GABOR_WAVELENGTH_PX * scale
+    sigma = 0.56 * lam  # one-octave bandwidth
+    ksize = 2 * int(np.ceil(3 * sigma)) + 1
+    inverted = 255.0 - np.asarray(grey, dtype=np.float32)
+    best = np.zeros_like(inverted)
+    for k in range(n_orientations):
+        kernel = cv2.getGaborKernel(
+            (ksize, ksize), sigma, np.pi * k / n_orientations, lam, 0.5, 0.0
+        )
+        kernel -= kernel.mean()  # zero mean: no response to flat brightness
+        kernel /= np.abs(kernel).sum()
+        np.maximum(best, cv2.filter2D(inverted, cv2.CV_32F, kernel.astype(np.float32)), out=best)
+    return best
+
+
+def baseline_segment(
+    image_rgb: np.ndarray,
+    method: BaselineMethod | str,
+    area: np.ndarray | None = None,
+    scale: float = 1.0,
+) -> np.ndarray:
+    """Detect wrinkles with a classic filter and Otsu's threshold.
+
+    Args:
+        image_rgb: uint8 RGB HxWx3 (an area crop).
+        method: ``hessian`` or ``gabor``.
+        area: bool HxW pixels to look at; everything else is filled black before
+            filtering and is never foreground. Default: the whole image.
+        scale: photo pixels per 640-crop pixel (filter scales are set for the crop).
+
+    Returns:
+        bool HxW prediction.
+    """
+    from skimage.filters import threshold_otsu
+
+    mode = _method(method)
+    h, w = image_rgb.shape[:2]
+    valid = np.ones((h, w), dtype=bool) if area is None else np.asarray(area, dtype=bool)
+    grey = grey_from_rgb(image_rgb)
+    grey[~valid] = 0.0
+    response = (
+        hessian_response(grey, scale)
+        if mode is BaselineMethod.HESSIAN
+        else gabor_response(grey, scale)
+    )
+    values = response[valid]
+    if values.size == 0 or float(values.max()) <= float(values.min()):
+        return np.zeros((h, w), dtype=bool)
+    return (response > threshold_otsu(values)) & valid
+
+
+def parse_regions(regions: str | None) -> tuple[str, ...] | None:
+    """``"forehead,eyes"`` -> ``("forehead", "eyes")``; ``"none"`` -> ``()``; None -> None (auto).
+
+    Raises:
+        InvalidInputError: an unknown group name.
+    """
+    if regions is None:
+        return None
+    names = tuple(r.strip().lower() for r in regions.split(",") if r.strip())
+    if names in ((), ("none",)):
+        return ()
+    bad = [n for n in names if n not in REGION_GROUPS]
+    if bad:
+        raise InvalidInputError(
+            f"unknown region group(s) {bad}; choose from {', '.join(REGION_GROUPS)} or 'none'"
+        )
+    return names
+
+
+@dataclass
+class BaselineReport:
+    """Scores of a baseline over a folder, in the shape ``wds-edge eval`` prints."""
+
+    method: str
+    areas: str
+    pooled: dict[str, float]
+    per_image_mean: dict[str, float]
+    images: list[dict[str, Any]] = field(default_factory=list)
+    problems: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.pooled,
+            "per_image_mean": self.per_image_mean,
+            "n_images": len(self.images),
+            "images": self.images,
+            "method": self.method,
+            "areas": self.areas,
+            "problems": self.problems,
+        }
+
+
+def _detect_landmarks(landmarker: Any, image_rgb: np.ndarray) -> np.ndarray:
+    """Landmarks (478, 2) of the largest face; a tight face crop (forehead to nose, what
+    ``wds-edge label --auto`` writes) is retried with a black border, since the face
+    detector wants some context around the face."""
+    faces = landmarker.detect(image_rgb)
+    if not faces:
+        h, w = image_rgb.shape[:2]
+        pad = max(h, w) // 2
+        padded = cv2.copyMakeBorder(image_rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+        faces = landmarker.detect(padded)
+        if faces:
+            return np.asarray(faces[0].landmarks_px, dtype=np.float64) - pad
+        raise InvalidInputError(
+            "no face found; the regions protocol needs a face (or --regions none)"
+        )
+    return np.asarray(faces[0].landmarks_px, dtype=np.float64)
+
+
+def _landmark_areas(
+    lm: np.ndarray, image_rgb: np.ndarray, groups: tuple[str, ...]
+) -> tuple[list[tuple[str, np.ndarray]], float]:
+    from wds_edge.crop import make_crop_transform
+    from wds_edge.regions import region_masks
+
+    transform = make_crop_transform(lm, size_px=_CROP_SIZE_PX, align_roll=True)
+    masks = region_masks(transform.points_to_crop(lm), _CROP_SIZE_PX)
+    areas = []
+    for g in groups:
+        union = np.zeros((_CROP_SIZE_PX, _CROP_SIZE_PX), dtype=bool)
+        for name in REGION_GROUPS[g]:
+            union |= masks[name]
+        areas.append((g, transform.paste_back(union, image_rgb.shape)))
+    return areas, 1.0 / transform.scale
+
+
+def _fov_for(masks_dir: Path, stem: str, folder: str = "fov") -> Path | None:
+    """``<label folder>/<folder>/<stem>.*`` beside a ``masks/`` folder, if there is one."""
+    fov_dir = masks_dir.parent / folder
+    if masks_dir.name != "masks" or not fov_dir.is_dir():
+        return None
+    hits = sorted(fov_dir.glob(f"{stem}.*"))
+    return hits[0] if hits else None
+
+
+def _saved_landmarks(path: Path, shape_hw: tuple[int, ...]) -> np.ndarray:
+    """Crop-space landmarks written by ``wds-edge label --auto`` (OUT/landmarks/<stem>.json)."""
+    import json
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        lm = np.asarray(doc["landmarks_crop_px"], dtype=np.float64)
+        size = int(doc["crop_size_px"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InvalidInputError(f"{path}: unreadable landmarks file ({exc})") from exc
+    if lm.ndim != 2 or lm.shape[1] != 2 or tuple(shape_hw[:2]) != (size, size):
+        raise InvalidInputError(
+            f"{path}: landmarks do not belong to a {shape_hw[1]}x{shape_hw[0]} image"
+        )
+    return lm
+
+
+def evaluate_baseline(
+    images_dir: str | Path,
+    masks_dir: str | Path,
+    method: BaselineMethod | str,
+    *,
+    regions: str | None = None,
+    landmarker_path: str | Path | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> BaselineReport:
+    """Score a classic detector against binary labels under the fair protocol.
+
+    Args:
+        images_dir: photos (or ``wds-edge label`` crops).
+        masks_dir: binary labels matched by file stem (a ``masks/`` folder with a sibling
+            ``fov/`` restricts scoring to the fov).
+        method: ``hessian`` or ``gabor``.
+        regions: ``"forehead,eyes"`` (landmark areas), ``"none"`` (fov / whole image), or
+            None: the fov when there is one, else ``forehead,eyes``.
+        landmarker_path: FaceLandmarker model for the landmark areas.
+        progress: called as ``progress(done, total, file_name)``.
+
+    Returns:
+        Pooled and per-image-mean JSI / accuracy / sensitivity / specificity; images
+        that fail (unreadable, no face, size mismatch) are listed in ``problems``.
+    """
+    from train.agreement import label_files
+    from train.labeling.annotations import read_mask_image
+
+    mode = _method(method)
+    groups = parse_regions(regions)
+    masks = label_files(masks_dir)
+    images = label_files(images_dir, "images")
+    masks_root = (
+        Path(masks_dir) / "masks" if (Path(masks_dir) / "masks").is_dir() else Path(masks_dir)
+    )
+    has_fov = any(_fov_for(masks_root, s) for s in masks)
+    if groups is None:
+        groups = () if has_fov else tuple(REGION_GROUPS)
+    area_desc = ", ".join(groups) if groups else ("fov" if has_fov else "whole image")
+    landmarker = None  # opened on first use: saved landmarks need no model
+    acc = MetricAccumulator()
+    report = BaselineReport(mode.value, area_desc, {}, {})
+    try:
+        for n, (stem, mask_path) in enumerate(masks.items(), start=1):
+            try:
+                if stem not in images:
+                    raise InvalidInputError(f"no photo named {stem}.* in {images_dir}")
+                image_rgb = cv2.cvtColor(read_image(images[stem]), cv2.COLOR_BGR2RGB)
+                gt = read_mask_image(mask_path)
+                if gt.shape != image_rgb.shape[:2]:
+                    raise InvalidInputError(
+                        f"{mask_path}: label {gt.shape[1]}x{gt.shape[0]} does not match the photo "
+                        f"{image_rgb.shape[1]}x{image_rgb.shape[0]}"
+                    )
+                fov_path = _fov_for(masks_root, stem)
+                fov = read_mask_image(fov_path) if fov_path else np.ones_like(gt)
+                if groups:
+                    lm_path = _fov_for(masks_root, stem, "landmarks")
+                    if lm_path is not None:
+                        lm = _saved_landmarks(lm_path, image_rgb.shape)
+                    else:
+                        if landmarker is None:
+                            from wds_edge.landmarks import FaceLandmarker, FaceLandmarkerOptions
+
+                            landmarker = FaceLandmarker(
+                                FaceLandmarkerOptions(model_path=landmarker_path, mode="image")
+                            )
+                        lm = _detect_landmarks(landmarker, image_rgb)
+                    areas, scale = _landmark_areas(lm, image_rgb, groups)
+                    areas = [(g, a & fov) for g, a in areas]
+                else:
+                    areas, scale = [("fov" if fov_path else "image", fov)], 1.0
+                counts = MetricAccumulator()
+                for _, area in areas:
+                    ys, xs = np.nonzero(area)
+                    if ys.size == 0:
+                        continue
+                    y0, y1 = max(0, ys.min() - _MARGIN_PX), ys.max() + _MARGIN_PX + 1
+                    x0, x1 = max(0, xs.min() - _MARGIN_PX), xs.max() + _MARGIN_PX + 1
+                    a = area[y0:y1, x0:x1]
+                    pred = baseline_segment(image_rgb[y0:y1, x0:x1], mode, a, scale)
+                    counts.add(pred, gt[y0:y1, x0:x1], a)
+                if not counts.counts:
+                    raise InvalidInputError("the measured area is empty")
+                acc.counts.extend(counts.counts)
+                report.images.append({"stem": stem, **counts.pooled()})
+            except WdsEdgeError as exc:
+                report.problems[stem] = str(exc)
+                logger.warning("%s: skipped: %s", mask_path, exc)
+            if progress is not None:
+                progress(n, len(masks), mask_path.name)
+    finally:
+        if landmarker is not None:
+            landmarker.close()
+    if not report.images:
+        raise InvalidInputError(
+            f"no image could be scored ({len(report.problems)} failed); first problem: "
+            f"{next(iter(report.problems.values()), 'no labels')}"
+        )
+    report.pooled = acc.pooled()
+    per_image = [m for m in report.images]
+    report.per_image_mean = {
+        k: float(np.mean([m[k] for m in per_image]))
+        for k in ("jsi", "accuracy", "sensitivity", "specificity")
+    }
+    return report

@@ -1,0 +1,338 @@
+"""Rough annotations as annotation teams deliver them, rasterized to binary masks.
+
+Three formats, found in one folder and matched to images by name:
+
+* **mask images** (``.png``, ``.jpg``, ``.bmp``, ``.tif``, ``.gif``, ``.webp``): matched by
+  file stem (``face01.png`` <-> ``face01.jpg``; a ``_mask`` / ``_rough`` suffix on the
+  stem is allowed). Inside = value > 127 (or > 0 for 0/1 masks), any colour channel.
+* **LabelMe JSON**: one file per image; ``imagePath`` names the image (else the JSON's
+  stem). ``shapes`` of ``shape_type`` polygon / rectangle (filled) and linestrip / line /
+  polyline (drawn with a stroke width); ``point`` / ``points`` / ``circle`` are ignored.
+* **CVAT XML** ("CVAT for images 1.1" export): ``<image name=... width=... height=...>``
+  holding ``<polyline points="x1,y1;x2,y2;...">``, ``<polygon>`` and ``<box>``.
+
+Coordinates are image pixels (x right, y down). Lines are drawn with OpenCV at sub-pixel
+precision with a round-capped stroke of ``stroke_width_px``; polygons are filled and
+their outline drawn with the same stroke, so a thin polygon is never lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from wds_edge.errors import DataError, InvalidInputError
+from wds_edge.io import read_image
+
+__all__ = [
+    "MASK_EXTENSIONS",
+    "DEFAULT_STROKE_WIDTH_PX",
+    "Shape",
+    "VectorAnnotation",
+    "RoughAnnotation",
+    "read_mask_image",
+    "read_labelme",
+    "read_cvat_xml",
+    "rasterize_shapes",
+    "index_rough_annotations",
+    "rough_mask",
+]
+
+logger = logging.getLogger(__name__)
+
+MASK_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
+#: Stroke width of polyline annotations: wide enough to cover a wrinkle and a margin of
+#: skin on both sides at 600-1200 px face sizes, narrow enough to stay a *rough* mask.
+DEFAULT_STROKE_WIDTH_PX = 7
+_STEM_SUFFIXES = re.compile(r"[_\-.](mask|rough|label|gt)$", re.IGNORECASE)
+_LINE_KINDS = {"linestrip": "polyline", "line": "polyline", "polyline": "polyline"}
+_FILLED_KINDS = {"polygon": "polygon", "rectangle": "rectangle"}
+_IGNORED_KINDS = {"point", "points", "circle"}
+_SUBPIXEL_BITS = 4
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One vector annotation: ``kind`` polyline / polygon / rectangle, ``points_xy`` (N, 2)."""
+
+    kind: str
+    points_xy: np.ndarray
+
+
+@dataclass
+class VectorAnnotation:
+    """Vector shapes of one image from a LabelMe or CVAT file."""
+
+    image_name: str
+    source: Path
+    shapes: list[Shape]
+    width_px: int | None = None
+    height_px: int | None = None
+
+
+@dataclass
+class RoughAnnotation:
+    """Everything in the rough-annotation folder that belongs to one image (by stem)."""
+
+    key: str
+    mask_paths: list[Path] = field(default_factory=list)
+    vectors: list[VectorAnnotation] = field(default_factory=list)
+
+    def sources(self) -> list[str]:
+        return [p.name for p in self.mask_paths] + [v.source.name for v in self.vectors]
+
+
+def _key(name: str) -> str:
+    """Match key of an image or annotation name: the file stem, folders and Windows paths
+    stripped, a ``_mask`` / ``_rough`` / ``_label`` / ``_gt`` suffix removed."""
+    base = re.split(r"[\\/]", name)[-1]
+    stem = Path(base).stem
+    return _STEM_SUFFIXES.sub("", stem)
+
+
+def read_mask_image(path: str | Path) -> np.ndarray:
+    """Read a rough-annotation mask image as bool HxW (inside = brighter than 127 in any
+    channel; for 0/1 masks, non-zero).
+
+    Raises:
+        InvalidInputError: unreadable or corrupt file.
+    """
+    bgr = read_image(path)
+    m = bgr.max(axis=2)
+    return m > (0 if int(m.max()) <= 1 else 127)
+
+
+def _points(raw: object, source: Path, what: str) -> np.ndarray:
+    try:
+        pts = np.asarray(raw, dtype=np.float64).reshape(-1, 2)
+    except (TypeError, ValueError) as exc:
+        raise DataError(
+            f"{source}: {what} has malformed points ({exc}); expected [[x, y], ...]"
+        ) from exc
+    if not np.isfinite(pts).all():
+        raise DataError(f"{source}: {what} has non-finite coordinates")
+    return pts
+
+
+def read_labelme(path: str | Path) -> VectorAnnotation:
+    """Parse a LabelMe JSON file.
+
+    Raises:
+        DataError: not JSON, no ``shapes`` list, or a shape type that cannot be rasterized.
+    """
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{p}: cannot read LabelMe JSON ({exc})") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("shapes"), list):
+        raise DataError(f"{p}: not a LabelMe file (expected an object with a 'shapes' list)")
+    shapes: list[Shape] = []
+    for i, item in enumerate(doc["shapes"]):
+        if not isinstance(item, dict):
+            raise DataError(f"{p}: shapes[{i}] is not an object")
+        kind = str(item.get("shape_type") or "polygon").lower()
+        what = f"shapes[{i}] ({kind})"
+        if kind in _IGNORED_KINDS:
+            logger.info("%s: ignoring %s", p, what)
+            continue
+        if kind not in _LINE_KINDS and kind not in _FILLED_KINDS:
+            supported = ", ".join(sorted({*_LINE_KINDS, *_FILLED_KINDS}))
+            raise DataError(f"{p}: {what} cannot be rasterized; supported: {supported}")
+        shapes.append(
+            Shape(
+                _LINE_KINDS.get(kind) or _FILLED_KINDS[kind], _points(item.get("points"), p, what)
+            )
+        )
+    name = doc.get("imagePath") or p.name
+    width, height = doc.get("imageWidth"), doc.get("imageHeight")
+    return VectorAnnotation(
+        image_name=str(name),
+        source=p,
+        shapes=shapes,
+        width_px=int(width) if width else None,
+        height_px=int(height) if height else None,
+    )
+
+
+def _cvat_points(text: str | None, source: Path, what: str) -> np.ndarray:
+    if not text:
+        raise DataError(f"{source}: {what} has no points attribute")
+    try:
+        pairs = [tuple(float(v) for v in pt.split(",")) for pt in text.strip().split(";") if pt]
+    except ValueError as exc:
+        raise DataError(f"{source}: {what} has malformed points '{text[:40]}' ({exc})") from exc
+    return _points(pairs, source, what)
+
+
+def read_cvat_xml(path: str | Path) -> list[VectorAnnotation]:
+    """Parse a "CVAT for images 1.1" XML export: one :class:`VectorAnnotation` per ``<image>``.
+
+    Raises:
+        DataError: not XML, or no ``<image>`` elements (e.g. a "CVAT for video" export).
+    """
+    p = Path(path)
+    try:
+        root = ET.parse(p).getroot()
+    except (OSError, ET.ParseError) as exc:
+        raise DataError(f"{p}: cannot read CVAT XML ({exc})") from exc
+    images = root.findall(".//image")
+    if not images:
+        raise DataError(
+            f"{p}: no <image> elements; export the task as 'CVAT for images 1.1' (not video)"
+        )
+    out = []
+    for el in images:
+        name = el.get("name")
+        if not name:
+            raise DataError(f"{p}: an <image> element has no name attribute")
+        shapes: list[Shape] = []
+        for child in el:
+            what = f"<{child.tag}> of image {name}"
+            if child.tag in ("polyline", "polygon"):
+                shapes.append(Shape(child.tag, _cvat_points(child.get("points"), p, what)))
+            elif child.tag == "box":
+                try:
+                    x0, y0, x1, y1 = (float(child.get(k, "")) for k in ("xtl", "ytl", "xbr", "ybr"))
+                except ValueError as exc:
+                    raise DataError(f"{p}: {what} lacks xtl/ytl/xbr/ybr") from exc
+                shapes.append(Shape("rectangle", np.array([[x0, y0], [x1, y1]])))
+            elif child.tag in ("points", "tag"):
+                logger.info("%s: ignoring %s", p, what)
+            else:
+                raise DataError(
+                    f"{p}: {what} cannot be rasterized; supported: polyline, polygon, box"
+                )
+        w, h = el.get("width"), el.get("height")
+        out.append(VectorAnnotation(name, p, shapes, int(w) if w else None, int(h) if h else None))
+    return out
+
+
+def rasterize_shapes(
+    shapes: Iterable[Shape],
+    shape_hw: tuple[int, int],
+    stroke_width_px: int = DEFAULT_STROKE_WIDTH_PX,
+) -> np.ndarray:
+    """Draw vector shapes into a bool HxW mask.
+
+    Lines: the 1 px centre line (sub-pixel end points, 8-connected) widened to every pixel
+    within ``(stroke_width_px - 1) / 2`` (exact Euclidean distance) of it, so a stroke is
+    ``stroke_width_px`` pixels across with round caps (odd widths are exact; an even
+    width draws like the odd width below it on the pixel grid). (OpenCV's own thick lines come out
+    about 2 px wider than asked.) Polygons and rectangles are filled, and their outline
+    is drawn with the same stroke.
+    """
+    if stroke_width_px < 1:
+        raise InvalidInputError(f"stroke_width_px must be >= 1, got {stroke_width_px}")
+    filled = np.zeros(shape_hw, dtype=np.uint8)
+    centre = np.zeros(shape_hw, dtype=np.uint8)
+    scale = 1 << _SUBPIXEL_BITS
+    for shape in shapes:
+        pts = shape.points_xy
+        if shape.kind == "rectangle" and len(pts) >= 2:
+            (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+            pts = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+        fixed = np.rint(pts * scale).astype(np.int32).reshape(-1, 1, 2)
+        closed = shape.kind != "polyline"
+        if closed and len(pts) >= 3:
+            cv2.fillPoly(filled, [fixed], 255, lineType=cv2.LINE_8, shift=_SUBPIXEL_BITS)
+        if len(pts) == 1:
+            x, y = np.rint(pts[0]).astype(int)
+            if 0 <= y < shape_hw[0] and 0 <= x < shape_hw[1]:
+                centre[y, x] = 255
+        elif len(pts) >= 2:
+            cv2.polylines(centre, [fixed], closed, 255, 1, cv2.LINE_8, _SUBPIXEL_BITS)
+    if stroke_width_px > 1 and centre.any():
+        distance = cv2.distanceTransform(
+            np.where(centre > 0, 0, 255).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE
+        )
+        stroke = distance <= (stroke_width_px - 1) / 2.0 + 1e-6
+    else:
+        stroke = centre > 0
+    return stroke | (filled > 0)
+
+
+def index_rough_annotations(
+    rough_dir: str | Path,
+) -> tuple[dict[str, RoughAnnotation], dict[str, str]]:
+    """Index a rough-annotation folder (not recursive) by image key (file stem).
+
+    Returns:
+        ``(annotations, problems)``: annotations by key, and for files that could not be
+        parsed ``{key: message}`` (so a broken JSON is reported against its image).
+
+    Raises:
+        InvalidInputError: the folder does not exist.
+    """
+    root = Path(rough_dir)
+    if not root.is_dir():
+        raise InvalidInputError(f"{root}: rough-annotation folder not found; pass --rough DIR")
+    index: dict[str, RoughAnnotation] = {}
+    problems: dict[str, str] = {}
+    for path in sorted(root.iterdir()):
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        ext = path.suffix.lower()
+        try:
+            if ext in MASK_EXTENSIONS:
+                index.setdefault(
+                    _key(path.name), RoughAnnotation(_key(path.name))
+                ).mask_paths.append(path)
+            elif ext == ".json":
+                ann = read_labelme(path)
+                index.setdefault(
+                    _key(ann.image_name), RoughAnnotation(_key(ann.image_name))
+                ).vectors.append(ann)
+            elif ext == ".xml":
+                for ann in read_cvat_xml(path):
+                    key = _key(ann.image_name)
+                    index.setdefault(key, RoughAnnotation(key)).vectors.append(ann)
+        except DataError as exc:
+            problems[_key(path.name)] = str(exc)
+    return index, problems
+
+
+def rough_mask(
+    annotation: RoughAnnotation,
+    shape_hw: tuple[int, int],
+    stroke_width_px: int = DEFAULT_STROKE_WIDTH_PX,
+) -> np.ndarray:
+    """Union of all rough annotations of one image as bool HxW.
+
+    Raises:
+        DataError: a mask image or declared annotation size differs from ``shape_hw``,
+            or the union is empty.
+        InvalidInputError: a mask image cannot be read.
+    """
+    h, w = shape_hw
+    out = np.zeros(shape_hw, dtype=bool)
+    for path in annotation.mask_paths:
+        m = read_mask_image(path)
+        if m.shape != (h, w):
+            raise DataError(
+                f"{path}: rough mask is {m.shape[1]}x{m.shape[0]} but the image is {w}x{h}; "
+                "rough masks must be drawn on the full-size image"
+            )
+        out |= m
+    for ann in annotation.vectors:
+        if (ann.width_px, ann.height_px) not in ((None, None), (w, h)):
+            raise DataError(
+                f"{ann.source}: annotations for {ann.image_name} were made on a "
+                f"{ann.width_px}x{ann.height_px} image but the image is {w}x{h}; "
+                "annotate the full-size image (or rescale the export)"
+            )
+        out |= rasterize_shapes(ann.shapes, shape_hw, stroke_width_px)
+    if not out.any():
+        raise DataError(
+            f"the rough annotation of '{annotation.key}' ({', '.join(annotation.sources())}) "
+            "is empty; draw at least one stroke over a wrinkle"
+        )
+    return out

@@ -1,0 +1,336 @@
+"""The batch labeling run behind ``wds-edge label``: a folder of photos -> a training folder.
+
+Output ("generic layout", read by ``wds-edge train --data``)::
+
+    OUT/images/<stem>.png     RGB image the label belongs to (the face crop with --auto)
+    OUT/masks/<stem>.png      binary ground truth, 0 / 255
+    OUT/fov/<stem>.png        where the label is valid (--auto: face skin + regions), 0 / 255
+    OUT/previews/<stem>.jpg   photo | overlay (label green, rough mask cyan) for eyeballing
+    OUT/landmarks/<stem>.json --auto: the 478 face landmarks in crop pixels + the crop
+                              transform (tight face crops defeat a second face detection)
+    OUT/labels.json           per-file status, counts, options (+ "weak_labels": true for --auto)
+
+Every file is written atomically; the mask of an image is written last and a failed image
+leaves none of its outputs behind. A bad file is reported in the summary and skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from train.labeling.annotations import (
+    DEFAULT_STROKE_WIDTH_PX,
+    MASK_EXTENSIONS,
+    _key,
+    index_rough_annotations,
+    rough_mask,
+)
+from train.labeling.preview import label_preview
+from train.labeling.thresholding import (
+    DEFAULT_THRESHOLD,
+    ThresholdMethod,
+    parse_threshold,
+    semi_automatic_label,
+)
+from wds_edge.errors import InvalidInputError, WdsEdgeError
+from wds_edge.io import read_image, write_image_atomic, write_json_atomic
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "OUTPUT_FOLDERS",
+    "SUMMARY_NAME",
+    "WEAK_LABEL_NOTE",
+    "LabelOptions",
+    "LabeledImage",
+    "LabelItem",
+    "LabelRunSummary",
+    "list_images",
+    "label_folder",
+]
+
+logger = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = MASK_EXTENSIONS
+OUTPUT_FOLDERS = ("images", "masks", "fov", "previews", "landmarks")
+SUMMARY_NAME = "labels.json"
+WEAK_LABEL_NOTE = (
+    "WEAK LABELS: made automatically from face landmarks and a ridge filter, without a "
+    "human rough annotation. Good enough to bootstrap a model; not a substitute for "
+    "annotated ground truth when measuring accuracy."
+)
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+@dataclass
+class LabelOptions:
+    """Options of a labeling run (see ``wds-edge label --help``)."""
+
+    threshold: ThresholdMethod = DEFAULT_THRESHOLD
+    stroke_width_px: int = DEFAULT_STROKE_WIDTH_PX
+    crop_size_px: int = 640
+    landmarker_path: Path | None = None
+    force: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["threshold"] = ThresholdMethod(self.threshold).value
+        d["landmarker_path"] = str(self.landmarker_path) if self.landmarker_path else None
+        return d
+
+
+@dataclass
+class LabeledImage:
+    """One image's label in memory: all arrays share H x W (crop space with --auto)."""
+
+    image_rgb: np.ndarray
+    label: np.ndarray
+    rough: np.ndarray
+    fov: np.ndarray | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+    #: JSON-ready extras written to OUT/landmarks/<stem>.json (--auto).
+    landmarks: dict[str, Any] | None = None
+
+
+@dataclass
+class LabelItem:
+    """Outcome for one input file."""
+
+    image: str
+    stem: str
+    status: str  # "ok" | "failed"
+    message: str = ""
+    width_px: int = 0
+    height_px: int = 0
+    rough_px: int = 0
+    label_px: int = 0
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label_fraction(self) -> float:
+        return self.label_px / max(1, self.width_px * self.height_px)
+
+
+@dataclass
+class LabelRunSummary:
+    """What a labeling run did; :meth:`to_json` is written to ``OUT/labels.json``."""
+
+    out_dir: Path
+    mode: str  # "rough" | "auto"
+    options: LabelOptions
+    items: list[LabelItem]
+    seconds: float = 0.0
+
+    @property
+    def weak_labels(self) -> bool:
+        return self.mode == "auto"
+
+    @property
+    def n_ok(self) -> int:
+        return sum(i.status == "ok" for i in self.items)
+
+    @property
+    def n_failed(self) -> int:
+        return sum(i.status != "ok" for i in self.items)
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "mode": self.mode,
+            "weak_labels": self.weak_labels,
+            "options": self.options.to_json(),
+            "counts": {"total": len(self.items), "ok": self.n_ok, "failed": self.n_failed},
+            "seconds": round(self.seconds, 2),
+            "items": [
+                {**asdict(i), "label_fraction": round(i.label_fraction, 6)} for i in self.items
+            ],
+        }
+        if self.weak_labels:
+            doc["note"] = WEAK_LABEL_NOTE
+        return doc
+
+
+def list_images(images_dir: str | Path) -> list[Path]:
+    """Image files (by extension, not recursive, sorted) of a folder.
+
+    Raises:
+        InvalidInputError: the folder is missing or holds no image.
+    """
+    root = Path(images_dir)
+    if not root.is_dir():
+        raise InvalidInputError(f"{root}: image folder not found; pass --images DIR")
+    files = [
+        p
+        for p in sorted(root.iterdir())
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS
+    ]
+    if not files:
+        raise InvalidInputError(f"{root}: no images ({', '.join(IMAGE_EXTENSIONS)}) in the folder")
+    return files
+
+
+def _outputs(out_dir: Path, stem: str) -> list[Path]:
+    # The mask comes last: a stem with a mask has all its other outputs.
+    return [
+        out_dir / "images" / f"{stem}.png",
+        out_dir / "fov" / f"{stem}.png",
+        out_dir / "previews" / f"{stem}.jpg",
+        out_dir / "landmarks" / f"{stem}.json",
+        out_dir / "masks" / f"{stem}.png",
+    ]
+
+
+def _check_overwrite(out_dir: Path, stems: list[str], force: bool) -> None:
+    existing = [p for s in stems for p in _outputs(out_dir, s) if p.exists()]
+    if (out_dir / SUMMARY_NAME).exists():
+        existing.append(out_dir / SUMMARY_NAME)
+    if existing and not force:
+        raise InvalidInputError(
+            f"{out_dir} already holds labels ({len(existing)} files would be overwritten, e.g. "
+            f"{existing[0]}); pass --force to overwrite them, or choose another --out"
+        )
+
+
+def _remove_outputs(out_dir: Path, stem: str) -> None:
+    for p in _outputs(out_dir, stem):
+        p.unlink(missing_ok=True)
+
+
+def _write(out_dir: Path, stem: str, result: LabeledImage, title: str) -> None:
+    paths = _outputs(out_dir, stem)
+    try:
+        write_image_atomic(paths[0], cv2.cvtColor(result.image_rgb, cv2.COLOR_RGB2BGR))
+        if result.fov is not None:
+            write_image_atomic(paths[1], result.fov.astype(np.uint8) * 255)
+        else:
+            paths[1].unlink(missing_ok=True)
+        preview = label_preview(
+            result.image_rgb, result.label, result.rough, result.fov, title=title
+        )
+        write_image_atomic(paths[2], preview)
+        if result.landmarks is not None:
+            write_json_atomic(paths[3], result.landmarks, indent=0)
+        else:
+            paths[3].unlink(missing_ok=True)
+        write_image_atomic(paths[4], result.label.astype(np.uint8) * 255)
+    except BaseException:
+        _remove_outputs(out_dir, stem)
+        raise
+
+
+def _label_with_rough(
+    image_rgb: np.ndarray, rough: np.ndarray, threshold: ThresholdMethod
+) -> LabeledImage:
+    label = semi_automatic_label(image_rgb, rough, threshold)
+    return LabeledImage(image_rgb, label, rough)
+
+
+def label_folder(
+    images_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    rough_dir: str | Path | None = None,
+    auto: bool = False,
+    options: LabelOptions | None = None,
+    progress: ProgressFn | None = None,
+) -> LabelRunSummary:
+    """Label every image of ``images_dir`` from rough annotations or automatically.
+
+    Args:
+        images_dir: folder of photos (PNG, JPEG, BMP, TIFF, GIF, WebP).
+        out_dir: output folder (layout in the module docstring).
+        rough_dir: folder of rough annotations (mask images, LabelMe JSON, CVAT XML).
+        auto: make weak labels from face landmarks + a ridge filter instead (face crops).
+        options: threshold, stroke width, crop size, landmarker model, force.
+        progress: called as ``progress(done, total, file_name)`` after each image.
+
+    Returns:
+        The run summary (also written to ``OUT/labels.json``). Failed files are in it
+        with ``status="failed"`` and a message; they never stop the run.
+
+    Raises:
+        InvalidInputError: neither / both of ``rough_dir`` and ``auto``, a missing folder,
+            no images, or outputs that exist without ``options.force``.
+    """
+    opts = options or LabelOptions()
+    opts.threshold = parse_threshold(opts.threshold)
+    if (rough_dir is None) == (not auto):
+        raise InvalidInputError("pass exactly one of --rough DIR or --auto")
+    out = Path(out_dir)
+    images = list_images(images_dir)
+    stems = [_key(p.name) for p in images]
+    _check_overwrite(out, sorted(set(stems)), opts.force)
+    rough_index, rough_problems = (
+        ({}, {}) if rough_dir is None else index_rough_annotations(rough_dir)
+    )
+
+    auto_labeler = None
+    if auto:
+        from train.labeling.auto import AutoLabeler
+
+        auto_labeler = AutoLabeler(
+            crop_size_px=opts.crop_size_px,
+            landmarker_path=opts.landmarker_path,
+            threshold=opts.threshold,
+        )
+    items: list[LabelItem] = []
+    seen: set[str] = set()
+    start = time.perf_counter()
+    try:
+        for n, (path, stem) in enumerate(zip(images, stems, strict=True), start=1):
+            item = LabelItem(image=path.name, stem=stem, status="failed")
+            try:
+                if stem in seen:
+                    raise InvalidInputError(
+                        f"another image has the stem '{stem}'; rename one (outputs are <stem>.png)"
+                    )
+                seen.add(stem)
+                image_rgb = cv2.cvtColor(read_image(path), cv2.COLOR_BGR2RGB)
+                item.height_px, item.width_px = image_rgb.shape[:2]
+                if auto_labeler is not None:
+                    result = auto_labeler.label(image_rgb)
+                else:
+                    if stem not in rough_index:
+                        why = rough_problems.get(stem, "")
+                        raise InvalidInputError(
+                            f"no rough annotation for {path.name} in {rough_dir} "
+                            f"(expected {stem}.png, a LabelMe JSON or a CVAT XML naming it)"
+                            + (f": {why}" if why else "")
+                        )
+                    rough = rough_mask(rough_index[stem], image_rgb.shape[:2], opts.stroke_width_px)
+                    result = _label_with_rough(image_rgb, rough, opts.threshold)
+                    item.stats["sources"] = rough_index[stem].sources()
+                item.height_px, item.width_px = result.label.shape
+                item.rough_px = int(np.count_nonzero(result.rough))
+                item.label_px = int(np.count_nonzero(result.label))
+                item.stats.update(result.stats)
+                if item.label_px == 0:
+                    raise InvalidInputError(
+                        f"{path.name}: the threshold left no wrinkle pixel inside the rough "
+                        "annotation; check that the strokes lie on the wrinkles"
+                    )
+                _write(out, stem, result, title=path.name)
+                item.status = "ok"
+            except (WdsEdgeError, OSError, cv2.error) as exc:
+                item.message = str(exc)
+                logger.warning("%s: skipped: %s", path, exc)
+                if opts.force and stem not in stems[: n - 1]:
+                    _remove_outputs(out, stem)  # no stale label from an earlier run
+            items.append(item)
+            if progress is not None:
+                progress(n, len(images), path.name)
+    finally:
+        if auto_labeler is not None:
+            auto_labeler.close()
+    summary = LabelRunSummary(
+        out, "auto" if auto else "rough", opts, items, time.perf_counter() - start
+    )
+    write_json_atomic(out / SUMMARY_NAME, summary.to_json())
+    return summary
