@@ -1,9 +1,128 @@
-"""`wds-edge` commands: analyze (being built)."""
+"""`wds-edge analyze`: wrinkle analysis of face photos (files, folders, globs)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import typer
+
+_HELP = """Analyse face photos for wrinkles: landmarks -> Table 1 crop -> segmentation -> scores.
+
+INPUT may be image files, folders (their images) or globs ("photos/*.jpg").
+With --out DIR, writes DIR/<stem>.json (status, scores per region, timings, crop
+transform) and DIR/<stem>_overlay.png for each input. With --json, prints one JSON
+object per input on its own line (status, scores: overall + one entry per region with
+wrinkle_ratio, timings_ms). A file that cannot be read gets an "error" line and the
+rest goes on; the exit code is 1 if any input failed.
+
+Example: wds-edge analyze ../shared/data/faces/biden2.jpg --out results/ --model m.onnx
+"""
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
+    app.command("analyze", help=_HELP)(analyze)
+
+
+def analyze(
+    inputs: list[str] = typer.Argument(  # noqa: B008
+        ..., metavar="INPUT...", help="Image files, folders of images, or glob patterns."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Folder for <stem>.json and <stem>_overlay.png (created)."
+    ),
+    json_lines: bool = typer.Option(
+        False, "--json", help="Print one JSON object per input (JSON lines) instead of a table."
+    ),
+    model: Path | None = typer.Option(
+        None, "--model", "-m", help="wds-edge .onnx model (default: the bundled starter model)."
+    ),
+    backend: str = typer.Option(
+        "auto", "--backend", "-b", help="auto | onnxruntime | tensorrt (auto: fastest that works)."
+    ),
+    landmarker: Path | None = typer.Option(
+        None,
+        "--landmarker",
+        help="MediaPipe face_landmarker.task (default: $WDS_EDGE_FACE_LANDMARKER, then the "
+        "user cache filled by `wds-edge models fetch`).",
+    ),
+    threshold: float | None = typer.Option(
+        None, "--threshold", help="Wrinkle probability threshold in (0, 1) (default: the model's)."
+    ),
+    multi_face: str = typer.Option(
+        "largest",
+        "--multi-face",
+        help="Several faces: 'largest' analyses the largest, 'refuse' reports multiple_faces.",
+    ),
+    threads: int | None = typer.Option(
+        None, "--threads", help="ONNX Runtime CPU threads (default: all cores)."
+    ),
+    no_overlay: bool = typer.Option(False, "--no-overlay", help="Do not write overlay PNGs."),
+    arrays: bool = typer.Option(
+        False, "--arrays", help="Put landmarks and the wrinkle mask (base64 PNG) in the JSON files."
+    ),
+) -> None:
+    from rich.console import Console
+
+    from wds_edge.analyzer import WrinkleAnalyzer
+    from wds_edge.batch import analyze_inputs, expand_inputs
+    from wds_edge.errors import InvalidInputError
+    from wds_edge.quality import QualityConfig
+
+    if multi_face not in ("largest", "refuse"):
+        raise InvalidInputError(f"--multi-face must be 'largest' or 'refuse', got {multi_face!r}")
+    console = Console(stderr=True)
+    paths = expand_inputs(inputs)
+    analyzer = WrinkleAnalyzer(
+        model_path=str(model) if model is not None else None,
+        backend=backend,
+        landmarker_path=str(landmarker) if landmarker is not None else None,
+        threshold=threshold,
+        num_threads=threads,
+        quality=QualityConfig(multi_face_policy=multi_face),
+    )
+    outcomes = []
+    with analyzer:
+        stream = analyze_inputs(
+            analyzer, paths, out, write_overlay=not no_overlay, include_arrays=arrays
+        )
+        if json_lines:
+            for outcome in stream:
+                typer.echo(json.dumps(outcome.to_dict(), ensure_ascii=False))
+                outcomes.append(outcome)
+        else:
+            from rich.progress import track
+
+            outcomes = list(
+                track(stream, total=len(paths), description="analysing", console=console)
+            )
+            _print_table(outcomes)
+    failed = sum(o.failed for o in outcomes)
+    if failed:
+        console.print(f"[red]{failed} of {len(outcomes)} inputs could not be analysed[/]")
+        raise typer.Exit(1)
+
+
+def _print_table(outcomes: list) -> None:  # list[InputOutcome]
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="wrinkle analysis")
+    for column in ("input", "status", "overall %", "regions %", "ms"):
+        table.add_column(column, overflow="fold")
+    for o in outcomes:
+        if o.result is None:
+            table.add_row(o.input, "[red]error[/]", "", o.error or "", "")
+            continue
+        r = o.result
+        overall = f"{100 * r.scores['overall'].wrinkle_ratio:.2f}" if "overall" in r.scores else ""
+        regions = " ".join(
+            f"{k}={100 * v.wrinkle_ratio:.1f}" for k, v in r.scores.items() if k != "overall"
+        )
+        status = str(getattr(r.status, "value", r.status))
+        colour = "green" if r.ok else "yellow"
+        table.add_row(
+            o.input, f"[{colour}]{status}[/]", overall, regions, f"{r.timings_ms['total']:.0f}"
+        )
+    Console().print(table)

@@ -1,0 +1,66 @@
+"""Analyse every photo in a folder; write one JSON + overlay per photo and a CSV summary.
+
+Usage:
+    python sdk_examples/batch_folder.py PHOTOS_DIR OUT_DIR [--model MODEL.onnx]
+
+A photo that cannot be read is listed in the summary with its error; the others go on.
+Exit code 1 if any photo failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+
+from wds_edge import REGION_NAMES, WrinkleAnalyzer
+from wds_edge.batch import analyze_inputs
+from wds_edge.io import write_text_atomic
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("photos", help="folder of face photos (or a glob)")
+    parser.add_argument("out", help="output folder")
+    parser.add_argument("--model", default=None, help="wds-edge .onnx model (default: bundled)")
+    parser.add_argument("--landmarker", default=None, help="face_landmarker.task")
+    args = parser.parse_args(argv)
+
+    table = io.StringIO()
+    writer = csv.writer(table)
+    writer.writerow(
+        [
+            "file",
+            "status",
+            "overall_ratio",
+            *(f"{r}_ratio" for r in REGION_NAMES),
+            "total_ms",
+            "error",
+        ]
+    )
+    failed = 0
+    with WrinkleAnalyzer(model_path=args.model, landmarker_path=args.landmarker) as analyzer:
+        for outcome in analyze_inputs(analyzer, [args.photos], args.out):
+            if outcome.result is None:
+                failed += 1
+                writer.writerow(
+                    [outcome.input, "error", *[""] * (len(REGION_NAMES) + 2), outcome.error]
+                )
+                continue
+            r = outcome.result
+            ratios = [
+                f"{r.scores[name].wrinkle_ratio:.5f}" if name in r.scores else ""
+                for name in ("overall", *REGION_NAMES)
+            ]
+            writer.writerow(
+                [outcome.input, r.status.value, *ratios, f"{r.timings_ms['total']:.1f}", ""]
+            )
+            print(f"{outcome.input}: {r.status.value}")
+    write_text_atomic(f"{args.out}/summary.csv", table.getvalue())
+    print(f"summary: {args.out}/summary.csv ({failed} failed)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""A kiosk loop: camera -> KioskSession -> prompts on screen -> one final result.
+
+Usage:
+    python sdk_examples/kiosk_loop.py [--source 0 | clip.mp4 | v4l2:///dev/video0]
+                                      [--model MODEL.onnx] [--show] [--out DIR]
+
+The UI callbacks here print; a real kiosk would update its screen or speak. With
+``--show`` an OpenCV window shows the live overlay (q quits). With ``--out`` the final
+result is saved as result.json + result_overlay.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from wds_edge import KioskSession, SessionConfig, WrinkleAnalyzer, draw_overlay
+from wds_edge.capture import open_source
+from wds_edge.io import write_image_atomic, write_json_atomic
+
+
+class ConsoleUI:
+    """Stand-in for the kiosk's screen: prints what a real UI would show."""
+
+    def show_prompt(self, prompt: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] prompt: {prompt}", flush=True)
+
+    def show_progress(self, good_frames: int, needed: int) -> None:
+        print(f"  collected {good_frames}/{needed} good frames", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", default="0", help="camera index, device, stream or video file")
+    parser.add_argument("--model", default=None, help="wds-edge .onnx model (default: bundled)")
+    parser.add_argument("--landmarker", default=None, help="face_landmarker.task")
+    parser.add_argument("--frames-needed", type=int, default=5)
+    parser.add_argument("--max-frames", type=int, default=300)
+    parser.add_argument("--every", type=int, default=1, help="use every n-th frame")
+    parser.add_argument("--show", action="store_true", help="show a live window (needs a display)")
+    parser.add_argument("--out", default=None, help="folder for the final result")
+    args = parser.parse_args(argv)
+
+    ui = ConsoleUI()
+    config = SessionConfig(frames_needed=args.frames_needed, max_frames=args.max_frames)
+    with (
+        WrinkleAnalyzer(
+            model_path=args.model, landmarker_path=args.landmarker, video_mode=True
+        ) as analyzer,
+        open_source(args.source) as source,
+    ):
+        session = KioskSession(analyzer, config, on_prompt=ui.show_prompt)
+        last_good = 0
+        good_images = {}  # id(result) -> frame, to draw the chosen frame at the end
+        for frame in source:
+            if frame.index % args.every:
+                continue
+            update = session.feed(frame.image_bgr, frame.timestamp_ms)
+            if update.good_frames != last_good:
+                last_good = update.good_frames
+                good_images[id(update.result)] = frame.image_bgr
+                ui.show_progress(update.good_frames, config.frames_needed)
+            if args.show and update.result is not None:
+                import cv2
+
+                cv2.imshow("wds-edge kiosk", draw_overlay(frame.image_bgr, update.result))
+                if cv2.waitKey(1) & 0xFF == ord("q"):
+                    break
+            if update.done:
+                break
+    final = session.final_result()
+    summary = {k: v for k, v in final.to_dict().items() if k != "frame"}
+    print(json.dumps(summary, indent=2))
+    if args.out and final.result is not None:
+        write_json_atomic(f"{args.out}/result.json", final.to_dict())
+        image = good_images.get(id(final.result))
+        if image is not None:
+            write_image_atomic(f"{args.out}/result_overlay.png", draw_overlay(image, final.result))
+        print(f"saved the final result in {args.out}")
+    return 0 if final.complete else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""batch_folder.py: a folder in, JSON + overlays + CSV summary out, bad files listed."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+
+def test_batch_folder(
+    example_runner,
+    example_model: Path,
+    example_env: dict,
+    faces_dir: Path,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(faces_dir / "biden2.jpg", photos / "a_face.jpg")
+    shutil.copy(faces_dir / "ffhq_00016.png", photos / "b_face.png")
+    (photos / "c_broken.jpg").write_bytes(b"\x00" * 100)
+    out = tmp_path / "out"
+    proc = example_runner(
+        "batch_folder.py", [str(photos), str(out), "--model", str(example_model)], example_env
+    )
+    assert proc.returncode == 1, proc.stderr[-2000:]  # one photo failed
+    rows = list(csv.DictReader((out / "summary.csv").open()))
+    assert [Path(r["file"]).name for r in rows] == ["a_face.jpg", "b_face.png", "c_broken.jpg"]
+    assert [r["status"] for r in rows] == ["ok", "ok", "error"]
+    assert float(rows[0]["overall_ratio"]) >= 0.0 and "c_broken.jpg" in rows[2]["error"]
+    assert json.loads((out / "a_face.json").read_text())["status"] == "ok"
+    assert (out / "b_face_overlay.png").stat().st_size > 1000
+    assert not (out / "c_broken.json").exists()

@@ -1,0 +1,31 @@
+"""embed_minimal.py: ten lines that analyse a photo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from wds_edge.regions import REGION_NAMES
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "sdk_examples" / "embed_minimal.py"
+
+
+def test_is_about_ten_lines_of_code() -> None:
+    source = EXAMPLE.read_text().split('"""')[2]  # after the module docstring
+    code = [line for line in source.splitlines() if line.strip() and not line.startswith("#")]
+    assert len(code) <= 10
+
+
+def test_prints_scores_for_a_real_face(
+    example_runner,
+    example_model: Path,
+    example_env: dict,
+    faces_dir: Path,  # noqa: ANN001
+) -> None:
+    proc = example_runner(
+        "embed_minimal.py", [str(faces_dir / "biden2.jpg"), str(example_model)], example_env
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    assert "status: ok" in out
+    for region in ("overall", *REGION_NAMES):
+        assert region in out

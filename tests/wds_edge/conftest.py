@@ -1,0 +1,99 @@
+"""Fixtures for the SDK tests: small real ONNX models exported from an untrained WrinkleUNet.
+
+Untrained weights are enough for plumbing tests (shapes, metadata, timings, JSON);
+the exporter is the real one (``export.export_model``), so the metadata contract is
+the one kiosks meet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+#: Input size of the test models: small, so the whole suite stays fast on 2 CPU cores.
+TEST_MODEL_SIZE_PX = 256
+
+
+def _export(out_path: Path, batch: object) -> Path:
+    torch = pytest.importorskip("torch", reason="exporting the test model needs torch")
+    pytest.importorskip("onnx", reason="exporting the test model needs onnx")
+    from export import export_model
+    from train.model import WrinkleUNet
+
+    torch.manual_seed(0)
+    model = WrinkleUNet(base_channels=8)
+    export_model(model, out_path, input_size_px=TEST_MODEL_SIZE_PX, batch=batch)
+    return out_path
+
+
+@pytest.fixture(scope="session")
+def onnx_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A dynamic-batch base-8 model with 256 px input and full wds-edge metadata."""
+    return _export(tmp_path_factory.mktemp("models") / "wds_b8_256_dyn.onnx", "dynamic")
+
+
+@pytest.fixture(scope="session")
+def onnx_model_fixed_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same network exported with a fixed batch of 1."""
+    return _export(tmp_path_factory.mktemp("models") / "wds_b8_256_b1.onnx", 1)
+
+
+@pytest.fixture(scope="session")
+def biden_bgr(faces_dir: Path) -> np.ndarray:
+    """The close-up face photo with visible wrinkles, uint8 BGR."""
+    from wds_edge.io import read_image
+
+    return read_image(faces_dir / "biden2.jpg")
+
+
+def rewrite_metadata(src: Path, dst: Path, **changes: str | None) -> Path:
+    """Copy an ONNX model, changing metadata_props entries (``None`` deletes one).
+
+    ``drop_all=...`` in ``changes`` removes every entry.
+    """
+    import onnx
+
+    proto = onnx.load(str(src))
+    props = {p.key: p.value for p in proto.metadata_props}
+    if "drop_all" in changes:
+        props = {}
+        changes.pop("drop_all")
+    for key, value in changes.items():
+        if value is None:
+            props.pop(key, None)
+        else:
+            props[key] = value
+    del proto.metadata_props[:]
+    for key, value in props.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(proto, str(dst))
+    return dst
+
+
+@pytest.fixture(scope="session")
+def metadata_rewriter():  # noqa: ANN201 - returns rewrite_metadata
+    """:func:`rewrite_metadata` as a fixture (tests cannot import conftest modules)."""
+    return rewrite_metadata
+
+
+@pytest.fixture(scope="module")
+def analyzer(onnx_model_path: Path, landmarker_path: Path):  # noqa: ANN201 - WrinkleAnalyzer
+    """An IMAGE-mode analyzer on CPU ONNX Runtime with the test model (one per test module)."""
+    from wds_edge.analyzer import WrinkleAnalyzer
+
+    with WrinkleAnalyzer(
+        model_path=str(onnx_model_path),
+        landmarker_path=str(landmarker_path),
+        backend="onnxruntime",
+        num_threads=1,
+    ) as instance:
+        yield instance
+
+
+@pytest.fixture(scope="module")
+def biden_result(analyzer, biden_bgr: np.ndarray):  # noqa: ANN001, ANN201 - FrameResult
+    """The full analysis of biden2.jpg."""
+    return analyzer.analyze(biden_bgr)

@@ -1,0 +1,107 @@
+"""ONNX Runtime backend and the backend factory, on real exported models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from wds_edge.backends import BACKEND_NAMES, available_backends, load_backend
+from wds_edge.backends.onnxruntime import OnnxRuntimeBackend
+from wds_edge.errors import BackendError, InvalidInputError, ModelError
+from wds_edge.preprocessing import Preprocessing, model_input
+
+SIZE = 256
+
+
+def test_loads_metadata_and_runs_cpu(onnx_model_path: Path) -> None:
+    with load_backend(onnx_model_path, "onnxruntime", num_threads=1) as backend:
+        assert isinstance(backend, OnnxRuntimeBackend)
+        assert backend.name == "onnxruntime" and backend.device == "CPU"
+        meta = backend.metadata
+        assert meta.input_shape[1:] == [3, SIZE, SIZE]
+        assert meta.preprocessing is Preprocessing.TEXTURE_IN_GRAPH
+        crop = np.random.default_rng(0).integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8)
+        batch = np.concatenate([model_input(crop, meta.preprocessing)] * 3)
+        out = backend.infer(batch)
+        assert out.shape == (3, 1, SIZE, SIZE) and out.dtype == np.float32
+        assert out.min() >= 0.0 and out.max() <= 1.0
+        np.testing.assert_allclose(out[0], out[2], atol=1e-6)  # same input, same output
+
+
+def test_fixed_batch_model_loops_over_n(
+    onnx_model_fixed_batch: Path, onnx_model_path: Path
+) -> None:
+    rng = np.random.default_rng(1)
+    batch = rng.uniform(0, 255, (2, 3, SIZE, SIZE)).astype(np.float32)
+    with OnnxRuntimeBackend(onnx_model_fixed_batch, num_threads=1) as fixed:
+        assert fixed.fixed_batch == 1
+        out_fixed = fixed.infer(batch)
+    with OnnxRuntimeBackend(onnx_model_path, num_threads=1) as dynamic:
+        assert dynamic.fixed_batch is None
+        out_dynamic = dynamic.infer(batch)
+    assert out_fixed.shape == (2, 1, SIZE, SIZE)
+    np.testing.assert_allclose(out_fixed, out_dynamic, atol=1e-4)
+
+
+def test_infer_rejects_wrong_dtype_and_shape(onnx_model_path: Path) -> None:
+    with OnnxRuntimeBackend(onnx_model_path, num_threads=1) as backend:
+        with pytest.raises(InvalidInputError, match="float32"):
+            backend.infer(np.zeros((1, 3, SIZE, SIZE), np.float64))
+        with pytest.raises(InvalidInputError, match=rf"\(N, 3, {SIZE}, {SIZE}\)"):
+            backend.infer(np.zeros((1, 4, SIZE, SIZE), np.float32))
+        with pytest.raises(InvalidInputError, match="numpy array"):
+            backend.infer([[1.0]])  # type: ignore[arg-type]
+    backend.close()  # idempotent
+    with pytest.raises(BackendError, match="closed"):
+        backend.infer(np.zeros((1, 3, SIZE, SIZE), np.float32))
+
+
+def test_factory_names_and_unknown_backend(onnx_model_path: Path) -> None:
+    assert BACKEND_NAMES == ("auto", "onnxruntime", "tensorrt")
+    assert "onnxruntime" in available_backends()
+    with pytest.raises(InvalidInputError, match="auto, onnxruntime, tensorrt"):
+        load_backend(onnx_model_path, "tflite")
+    with load_backend(onnx_model_path, "auto", num_threads=1) as backend:
+        assert backend.name in ("onnxruntime", "tensorrt")
+
+
+def test_missing_and_corrupt_model_files(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="no such model file"):
+        load_backend(tmp_path / "absent.onnx")
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"this is not a protobuf" * 10)
+    with pytest.raises(ModelError, match="corrupt or not ONNX"):
+        load_backend(junk, "onnxruntime")
+
+
+@pytest.mark.parametrize(
+    ("changes", "fix"),
+    [
+        ({"drop_all": "1"}, "wds-edge export"),
+        ({"format_version": "99"}, "upgrade wds-edge"),
+        ({"preprocessing": "texture_outside"}, "needs 4 input channels"),
+        ({"input_name": "pixels"}, "Re-export"),
+        ({"input_shape": json.dumps([1, 3, 320, 320])}, "height is 256 in the graph"),
+        ({"output_name": "logits"}, "no output named 'logits'"),
+        ({"threshold": "7"}, "malformed"),
+    ],
+)
+def test_refuses_models_whose_contract_cannot_be_met(
+    onnx_model_path: Path,
+    tmp_path: Path,
+    metadata_rewriter,  # noqa: ANN001
+    changes: dict[str, str],
+    fix: str,
+) -> None:
+    bad = metadata_rewriter(onnx_model_path, tmp_path / "bad.onnx", **changes)
+    with pytest.raises(ModelError, match=fix) as info:
+        load_backend(bad, "onnxruntime")
+    assert str(bad) in str(info.value)
+
+
+def test_explicit_unknown_provider_is_a_backend_error(onnx_model_path: Path) -> None:
+    with pytest.raises(BackendError, match="NoSuchExecutionProvider.*not available"):
+        OnnxRuntimeBackend(onnx_model_path, providers=["NoSuchExecutionProvider"])

@@ -1,0 +1,53 @@
+"""RegionScore / FrameResult values and their JSON form."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from wds_edge.quality import FrameStatus
+from wds_edge.result import FrameResult, RegionScore, decode_mask_png, encode_mask_png
+
+
+def test_region_score_round_trip() -> None:
+    score = RegionScore(200, 7, 7 / 200, 2, 12.5, 1.25)
+    data = score.to_dict()
+    assert data == {
+        "area_px": 200,
+        "wrinkle_px": 7,
+        "wrinkle_ratio": 0.035,
+        "wrinkle_count": 2,
+        "total_length_px": 12.5,
+        "total_length_mm": 1.25,
+    }
+    assert RegionScore.from_dict(json.loads(json.dumps(data))) == score
+    assert RegionScore(1, 0, 0.0, 0, 0.0).to_dict()["total_length_mm"] is None
+
+
+def test_no_face_result_is_json_ready() -> None:
+    r = FrameResult(
+        status=FrameStatus.NO_FACE,
+        prompt=FrameStatus.NO_FACE.prompt,
+        frame_shape=(480, 640),
+        quality={"n_faces": np.float64(0.0), "odd": float("nan")},
+        timings_ms={"landmarks": np.float32(3.5), "total": 4.0},
+    )
+    data = json.loads(json.dumps(r.to_dict(include_arrays=True)))
+    assert data["status"] == "no_face" and data["prompt"] == FrameStatus.NO_FACE.prompt
+    assert data["scores"] == {} and data["face_box_px"] is None and data["crop_transform"] is None
+    assert data["quality"] == {"n_faces": 0.0, "odd": None}
+    assert data["timings_ms"] == {"landmarks": 3.5, "total": 4.0}
+    assert data["landmarks_px"] is None and data["wrinkle_mask_png"] is None
+    assert not r.ok and r.sharpness == 0.0
+    back = FrameResult.from_dict(data)
+    assert back.status is FrameStatus.NO_FACE and back.frame_shape == (480, 640)
+
+
+def test_mask_png_encoding_is_lossless() -> None:
+    mask = np.zeros((17, 23), bool)
+    mask[3:9, 4] = True
+    mask[12, 1:20] = True
+    np.testing.assert_array_equal(decode_mask_png(encode_mask_png(mask)) > 127, mask)
+    values = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    np.testing.assert_array_equal(decode_mask_png(encode_mask_png(values)), values)
