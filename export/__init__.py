@@ -2,4 +2,22 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from export.onnx_export import (
+    ExportReport,
+    InferenceGraph,
+    annotate_onnx,
+    export_checkpoint,
+    export_model,
+    file_sha256,
+    read_metadata,
+)
+
+__all__ = [
+    "ExportReport",
+    "InferenceGraph",
+    "annotate_onnx",
+    "export_checkpoint",
+    "export_model",
+    "file_sha256",
+    "read_metadata",
+]

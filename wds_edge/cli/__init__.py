@@ -14,6 +14,7 @@ import typer
 from wds_edge.cli import (
     analyze_cmds,
     bench_cmds,
+    data_cmds,
     demo_cmds,
     export_cmds,
     label_cmds,
@@ -45,7 +46,8 @@ def _root(
 
 
 for _module in (
-    train_cmds, label_cmds, analyze_cmds, models_cmds, export_cmds, demo_cmds, bench_cmds
+    train_cmds, label_cmds, analyze_cmds, models_cmds, export_cmds, demo_cmds, bench_cmds,
+    data_cmds,
 ):
     _module.register(app)
 
@@ -58,6 +60,7 @@ def main() -> None:
         app()
     except WdsEdgeError as exc:
         from rich.console import Console
+        from rich.markup import escape  # messages hold pip extras like 'wds-edge[trt]'
 
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise SystemExit(2) from None

@@ -1,9 +1,261 @@
-"""`wds-edge` commands: export (being built)."""
+"""`wds-edge` commands: export, calibrate, quantize, build-engine.
+
+``export`` needs torch (desktop); ``calibrate`` and ``quantize`` need no torch;
+``build-engine`` runs on the kiosk and needs TensorRT 10 and an NVIDIA GPU. Heavy
+imports happen inside the command bodies.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from wds_edge.errors import InvalidInputError
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
+def _default_parity_images() -> list[Path]:
+    """Face photos for the parity report: $WDS_EDGE_SHARED/data/faces or ../shared/data/faces."""
+    root = Path(os.environ.get("WDS_EDGE_SHARED", Path.cwd().parent / "shared"))
+    faces = root / "data" / "faces"
+    suffixes = (".jpg", ".jpeg", ".png")
+    return (
+        sorted(p for p in faces.glob("*") if p.suffix.lower() in suffixes) if faces.is_dir() else []
+    )
+
+
+def _print_parity(console: Any, parity: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title="parity: PyTorch FP32 vs ONNX Runtime (kiosk face crops)")
+    for col in ("crop", "max |diff|", "mask IoU", "identical mask"):
+        table.add_column(col)
+    for row in parity["per_image"]:
+        table.add_row(
+            row["label"], f"{row['max_abs_diff']:.2e}", f"{row['mask_iou']:.4f}",
+            str(row["masks_identical"]),
+        )  # fmt: skip
+    console.print(table)
+    console.print(
+        f"max |diff| {parity['max_abs_diff']:.2e}, min mask IoU {parity['min_mask_iou']:.4f} "
+        f"at threshold {parity['threshold']} over {parity['images']} crops"
+    )
+
+
+def _export(
+    checkpoint: Path | None = typer.Option(
+        None, "--checkpoint", "-c", help="Training checkpoint (wds-edge train) to export."
+    ),
+    out: Path = typer.Option(Path("model.onnx"), "--out", "-o", help="ONNX file to write."),
+    size: int = typer.Option(640, "--size", help="Square input size in pixels (multiple of 16)."),
+    opset: int = typer.Option(17, "--opset", help="ONNX opset (17 suits TensorRT 10)."),
+    batch: str = typer.Option("1", "--batch", help="'1', 'dynamic' or a fixed batch size."),
+    simplify: bool = typer.Option(
+        True, "--simplify/--no-simplify", help="Simplify with onnxsim (onnxslim fallback)."
+    ),
+    texture_in_graph: bool = typer.Option(
+        True,
+        "--texture-in-graph/--texture-outside",
+        help="Compute the Eq. 1 texture map inside the graph (input RGB 0-255) or on the host.",
+    ),
+    threshold: float = typer.Option(0.5, "--threshold", help="Mask threshold stored in metadata."),
+    parity_images: Path | None = typer.Option(
+        None,
+        "--parity-images",
+        help="Folder of face photos for the parity report (default: ../shared/data/faces).",
+    ),
+    no_parity: bool = typer.Option(False, "--no-parity", help="Skip the parity report."),
+    landmarker: Path | None = typer.Option(
+        None, "--landmarker", help="face_landmarker.task for the parity crops."
+    ),
+    triton: Path | None = typer.Option(
+        None, "--triton", help="Also write a Triton model repository into this folder."
+    ),
+    annotate: Path | None = typer.Option(
+        None,
+        "--annotate",
+        help="Add wds-edge metadata to this existing ONNX file (written to --out) and exit.",
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing Triton version."),
+) -> None:
+    """Export a checkpoint to one self-contained ONNX file with metadata and a parity report."""
+    console = _console()
+    if annotate is not None:
+        from export.onnx_export import annotate_onnx
+
+        md = annotate_onnx(annotate, out, fields={"threshold": threshold})
+        console.print(f"annotated {annotate} -> {out}: input {md.input_name} {md.input_shape}")
+        return
+    if checkpoint is None:
+        raise InvalidInputError("pass --checkpoint CKPT (or --annotate MODEL.onnx)")
+    from export.onnx_export import export_checkpoint
+
+    images: list[Path] = []
+    if not no_parity:
+        if parity_images is not None:
+            images = sorted(
+                p for p in parity_images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")
+            )
+        else:
+            images = _default_parity_images()
+        if not images:
+            raise InvalidInputError(
+                "no face photos for the parity report: pass --parity-images DIR or --no-parity"
+            )
+    batch_value: Any = batch if batch in ("1", "dynamic") else int(batch)
+    with console.status("exporting..."):
+        report = export_checkpoint(
+            checkpoint, out, parity_images=images, landmarker_path=landmarker, input_size_px=size,
+            opset=opset, batch=batch_value, texture_in_graph=texture_in_graph, simplify=simplify,
+            metadata_extra={"threshold": threshold},
+        )  # fmt: skip
+    arch = report.metadata.architecture
+    console.print(
+        f"wrote {report.path} ({report.size_bytes / 1e6:.1f} MB, "
+        f"sha256 {report.onnx_sha256[:12]}), "
+        f"input {report.metadata.input_shape}, {arch.parameters:,} parameters, "
+        f"{arch.gflops} GFLOPs"
+    )
+    if report.parity:
+        _print_parity(console, report.parity)
+    if triton is not None:
+        from export.triton import write_triton_repository
+
+        model_dir = write_triton_repository(report.path, triton, overwrite=force)
+        console.print(f"Triton model repository: {model_dir}")
+
+
+def _calibrate(
+    source: str = typer.Option(
+        ..., "--source", "-s", help="Folder of face photos, a video file or a camera (0, csi://0)."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Calibration folder to create."),
+    count: int = typer.Option(500, "--count", help="Face crops to collect (>= 300 recommended)."),
+    size: int = typer.Option(640, "--size", help="Crop size = the model's input size in pixels."),
+    stride: int = typer.Option(1, "--stride", help="Video: use every n-th frame."),
+    landmarker: Path | None = typer.Option(None, "--landmarker", help="face_landmarker.task."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing calibration folder."),
+) -> None:
+    """Collect INT8 calibration crops through the kiosk's capture -> landmarks -> crop path."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from calibration.build import build_calibration_set
+    from calibration.dataset import MIN_RECOMMENDED_CROPS
+
+    console = _console()
+    with Progress(TextColumn("crops"), BarColumn(), MofNCompleteColumn()) as bar:
+        task = bar.add_task("crops", total=count)
+        calib = build_calibration_set(
+            source, out, count=count, size_px=size, frame_stride=stride,
+            landmarker_path=landmarker, overwrite=force,
+            progress=lambda n: bar.update(task, completed=n),
+        )  # fmt: skip
+    console.print(f"wrote {len(calib)} crops ({size} px) to {calib.path}")
+    if len(calib) < MIN_RECOMMENDED_CROPS:
+        console.print(
+            f"[yellow]warning:[/] only {len(calib)} crops; at least {MIN_RECOMMENDED_CROPS} "
+            "are recommended for stable INT8 ranges (more photos, a longer video, --stride 1)"
+        )
+
+
+def _quantize(
+    onnx: Path = typer.Option(..., "--onnx", help="FP32 wds-edge ONNX model."),
+    calib: Path = typer.Option(..., "--calib", help="Calibration folder (wds-edge calibrate)."),
+    out: Path = typer.Option(..., "--out", "-o", help="INT8 Q/DQ ONNX file to write."),
+    method: str = typer.Option("minmax", "--method", help="minmax, entropy or percentile."),
+    gate: bool = typer.Option(True, "--gate/--no-gate", help="Check INT8 vs FP32 on the crops."),
+    allow_accuracy_loss: bool = typer.Option(
+        False, "--allow-accuracy-loss", help="Keep the model even if the INT8 gate fails."
+    ),
+) -> None:
+    """Write an explicit INT8 (Q/DQ) ONNX model for TensorRT 10/11 and ONNX Runtime on CPUs."""
+    from calibration.dataset import load_calibration_set
+    from calibration.qdq import quantize_qdq
+    from wds_edge.backends.onnxruntime import OnnxRuntimeBackend
+    from wds_edge.engine.gate import accuracy_gate, enforce_gate
+
+    if method not in ("minmax", "entropy", "percentile"):
+        raise InvalidInputError(f"--method must be minmax, entropy or percentile, got {method!r}")
+    console = _console()
+    crops = load_calibration_set(calib)
+    with console.status("quantizing..."):
+        quantize_qdq(onnx, crops, out, method=method)  # type: ignore[arg-type]
+    console.print(f"wrote {out}")
+    if gate:
+        cpu = ["CPUExecutionProvider"]
+        with (
+            OnnxRuntimeBackend(onnx, providers=cpu) as ref,
+            OnnxRuntimeBackend(out, providers=cpu) as cand,
+        ):
+            result = accuracy_gate(
+                ref.infer, cand.infer, crops.batches(ref.metadata.preprocessing, 1),
+                precision="int8", threshold=ref.metadata.threshold,
+            )  # fmt: skip
+        console.print(json.dumps(result.to_dict(), indent=2))
+        try:
+            enforce_gate(result, allow_accuracy_loss=allow_accuracy_loss)
+        except Exception:
+            out.unlink(missing_ok=True)
+            raise
+
+
+def _build_engine(
+    onnx: Path = typer.Option(..., "--onnx", help="wds-edge ONNX model (wds-edge export)."),
+    precision: str = typer.Option("fp16", "--precision", "-p", help="fp32, fp16 or int8."),
+    calib: Path | None = typer.Option(
+        None, "--calib", help="Calibration folder: INT8 scales and the FP16/INT8 accuracy gate."
+    ),
+    workspace: float = typer.Option(2.0, "--workspace", help="TensorRT workspace limit in GiB."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Engine path (default: the engine cache, named by model/GPU)."
+    ),
+    cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Engine cache folder."),
+    allow_accuracy_loss: bool = typer.Option(
+        False, "--allow-accuracy-loss", help="Keep an engine that fails the accuracy gate."
+    ),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Ignore a valid cached engine."),
+    device: int = typer.Option(0, "--device", help="CUDA device index."),
+) -> None:
+    """Build (or reuse) a TensorRT engine for this GPU, with an accuracy gate vs FP32."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from wds_edge.engine.build import build_engine
+    from wds_edge.engine.cache import PRECISIONS
+
+    if precision not in PRECISIONS:
+        raise InvalidInputError(f"--precision must be one of {', '.join(PRECISIONS)}")
+    console = _console()
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()) as bar:
+        tasks: dict[str, Any] = {}
+
+        def on_progress(phase: str, step: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total or None)
+            bar.update(tasks[phase], completed=step)
+
+        info = build_engine(
+            onnx, precision, calib_dir=calib, workspace_gib=workspace, out=out,
+            cache_dir=cache_dir, allow_accuracy_loss=allow_accuracy_loss, rebuild=rebuild,
+            device=device, progress=on_progress,
+        )  # fmt: skip
+    verb = f"built in {info.build_s:.0f} s" if info.built else "reused (cache hit)"
+    console.print(f"{info.path} {verb}; sidecar {info.sidecar_path}")
+    if info.gate is not None:
+        console.print(json.dumps(info.gate.to_dict(), indent=2))
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
+    app.command("export")(_export)
+    app.command("calibrate")(_calibrate)
+    app.command("quantize")(_quantize)
+    app.command("build-engine")(_build_engine)

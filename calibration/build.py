@@ -1,0 +1,63 @@
+"""``wds-edge calibrate``: a calibration folder from photos or a video, the kiosk's way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from calibration.crops import PREPROCESSING_PATH, iter_face_crops
+from calibration.dataset import CalibrationSet, write_calibration_set
+from wds_edge.errors import InvalidInputError
+
+__all__ = ["build_calibration_set"]
+
+
+def build_calibration_set(
+    source: str | Path,
+    out_dir: str | Path,
+    *,
+    count: int = 500,
+    size_px: int = 640,
+    frame_stride: int = 1,
+    landmarker_path: str | Path | None = None,
+    overwrite: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> CalibrationSet:
+    """Collect up to ``count`` face crops from ``source`` into ``out_dir``.
+
+    Args:
+        source: folder of face photos, one photo, or a video / camera
+            (:func:`wds_edge.capture.open_source`).
+        out_dir: calibration folder to create (crops + ``manifest.json``).
+        count: crops to collect at most (fewer if the source runs out; a warning is
+            logged below :data:`calibration.dataset.MIN_RECOMMENDED_CROPS`).
+        size_px: crop side = the model's input size.
+        frame_stride: use every n-th video frame.
+        landmarker_path: the ``face_landmarker.task`` file (None: SDK search order).
+        overwrite: replace an existing folder.
+        progress: called with the number of crops collected so far.
+
+    Raises:
+        InvalidInputError: bad count / size, or ``out_dir`` exists.
+        DataError: no face found in the source.
+    """
+    if count < 1:
+        raise InvalidInputError(f"count must be positive, got {count}")
+    if size_px < 16 or size_px % 16:
+        raise InvalidInputError(f"size_px must be a multiple of 16, got {size_px}")
+    crops = (
+        crop
+        for _, crop in iter_face_crops(
+            source, size_px, landmarker_path=landmarker_path, frame_stride=frame_stride
+        )
+    )
+    return write_calibration_set(
+        crops,
+        out_dir,
+        source=str(source),
+        size_px=size_px,
+        preprocessing_path=PREPROCESSING_PATH,
+        count=count,
+        overwrite=overwrite,
+        progress=progress,
+    )

@@ -1,0 +1,228 @@
+"""The INT8 representative set on disk: uint8 RGB face crops plus a manifest.
+
+Layout of a calibration folder::
+
+    CALIB_DIR/
+      manifest.json        source, count, size_px, sha256 of the crops, wds-edge version,
+                           preprocessing path, created_at
+      crops/000000.png     uint8 RGB S x S face crops (stored as lossless PNG)
+      ...
+
+Crops are stored *before* model preprocessing (texture map / scaling), so one set
+serves models with the texture inside or outside the graph: :meth:`CalibrationSet.batches`
+applies :func:`wds_edge.preprocessing.model_input` for the model at hand, the same
+function the kiosk uses.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+import wds_edge
+from wds_edge.errors import DataError, InvalidInputError
+from wds_edge.io import read_image, write_image_atomic, write_json_atomic
+from wds_edge.preprocessing import Preprocessing, model_input
+
+__all__ = [
+    "MANIFEST_NAME",
+    "MIN_RECOMMENDED_CROPS",
+    "CalibrationSet",
+    "write_calibration_set",
+    "load_calibration_set",
+]
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_NAME = "manifest.json"
+#: Below this many crops INT8 ranges are estimated from too little data (warning).
+MIN_RECOMMENDED_CROPS = 300
+
+
+@dataclass
+class CalibrationSet:
+    """A loaded calibration folder.
+
+    Attributes:
+        path: the folder.
+        manifest: the parsed ``manifest.json``.
+        crop_paths: the crop files in order.
+    """
+
+    path: Path
+    manifest: dict[str, Any]
+    crop_paths: list[Path]
+
+    @property
+    def size_px(self) -> int:
+        return int(self.manifest["size_px"])
+
+    @property
+    def data_sha256(self) -> str:
+        """sha256 of the crops' bytes: changes whenever any crop changes."""
+        return str(self.manifest["data_sha256"])
+
+    def __len__(self) -> int:
+        return len(self.crop_paths)
+
+    def crop(self, index: int) -> np.ndarray:
+        """Crop ``index`` as uint8 RGB (S, S, 3)."""
+        return cv2.cvtColor(read_image(self.crop_paths[index]), cv2.COLOR_BGR2RGB)
+
+    def crops(self, limit: int | None = None) -> Iterator[np.ndarray]:
+        """The crops (uint8 RGB S x S x 3), at most ``limit``."""
+        n = len(self) if limit is None else min(limit, len(self))
+        for i in range(n):
+            yield self.crop(i)
+
+    def batches(
+        self,
+        preprocessing: Preprocessing | str,
+        batch_size: int = 1,
+        limit: int | None = None,
+    ) -> Iterator[np.ndarray]:
+        """Model inputs, float32 NCHW (``batch_size`` crops each; the last may be smaller)."""
+        if batch_size < 1:
+            raise InvalidInputError(f"batch_size must be positive, got {batch_size}")
+        pending: list[np.ndarray] = []
+        for crop in self.crops(limit):
+            pending.append(model_input(crop, preprocessing)[0])
+            if len(pending) == batch_size:
+                yield np.stack(pending)
+                pending = []
+        if pending:
+            yield np.stack(pending)
+
+
+def _hash_files(paths: Iterable[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def write_calibration_set(
+    crops_rgb: Iterable[np.ndarray],
+    out_dir: str | Path,
+    *,
+    source: str,
+    size_px: int,
+    preprocessing_path: str,
+    count: int | None = None,
+    overwrite: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> CalibrationSet:
+    """Store face crops as a calibration folder (written to a temp folder, then renamed).
+
+    Args:
+        crops_rgb: uint8 RGB ``size_px`` x ``size_px`` x 3 crops.
+        out_dir: the folder to create.
+        source: where the crops came from (recorded in the manifest).
+        size_px: crop size S.
+        preprocessing_path: how the crops were made (recorded in the manifest).
+        count: stop after this many crops (None: all).
+        overwrite: replace an existing folder.
+        progress: called with the number of crops written so far.
+
+    Raises:
+        InvalidInputError: ``out_dir`` exists (without ``overwrite``) or a crop has the
+            wrong shape / dtype.
+        DataError: no crop at all.
+    """
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise InvalidInputError(f"{out} already exists and is not empty; pass overwrite / --force")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        (tmp / "crops").mkdir()
+        paths: list[Path] = []
+        for crop in crops_rgb:
+            if crop.shape != (size_px, size_px, 3) or crop.dtype != np.uint8:
+                raise InvalidInputError(
+                    f"calibration crop must be uint8 {size_px}x{size_px}x3 RGB, "
+                    f"got {crop.dtype} {crop.shape}"
+                )
+            path = tmp / "crops" / f"{len(paths):06d}.png"
+            write_image_atomic(path, cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+            paths.append(path)
+            if progress is not None:
+                progress(len(paths))
+            if count is not None and len(paths) >= count:
+                break
+        if not paths:
+            raise DataError(f"no face crops came out of {source}; is there a face in it?")
+        if len(paths) < MIN_RECOMMENDED_CROPS:
+            logger.warning(
+                "only %d calibration crops (at least %d recommended): INT8 ranges may be "
+                "poorly estimated; add images or a longer video",
+                len(paths),
+                MIN_RECOMMENDED_CROPS,
+            )
+        manifest = {
+            "format": 1,
+            "source": source,
+            "count": len(paths),
+            "size_px": size_px,
+            "color_order": "RGB",
+            "storage": "crops/NNNNNN.png, uint8 RGB before model preprocessing",
+            "preprocessing": preprocessing_path,
+            "data_sha256": _hash_files(paths),
+            "wds_edge_version": wds_edge.__version__,
+            "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        write_json_atomic(tmp / MANIFEST_NAME, manifest)
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return load_calibration_set(out)
+
+
+def load_calibration_set(calib_dir: str | Path, *, verify: bool = False) -> CalibrationSet:
+    """Open a calibration folder written by :func:`write_calibration_set`.
+
+    Args:
+        calib_dir: the folder.
+        verify: re-hash the crops and compare with the manifest.
+
+    Raises:
+        DataError: no manifest, crops missing, or (``verify``) a hash mismatch.
+    """
+    path = Path(calib_dir)
+    manifest_path = path / MANIFEST_NAME
+    if not manifest_path.is_file():
+        raise DataError(
+            f"{path} is not a calibration folder (no {MANIFEST_NAME}); "
+            "create one with `wds-edge calibrate --source DIR|VIDEO --out CALIB_DIR`"
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{manifest_path} is not valid JSON: {exc}") from exc
+    for key in ("count", "size_px", "data_sha256"):
+        if key not in manifest:
+            raise DataError(f"{manifest_path} lacks '{key}'; re-create the calibration folder")
+    crop_paths = sorted((path / "crops").glob("*.png"))
+    if len(crop_paths) != int(manifest["count"]):
+        raise DataError(
+            f"{path}: manifest lists {manifest['count']} crops, found {len(crop_paths)} in crops/"
+        )
+    if verify and _hash_files(crop_paths) != manifest["data_sha256"]:
+        raise DataError(f"{path}: crops changed since the manifest was written; re-create it")
+    return CalibrationSet(path=path, manifest=manifest, crop_paths=crop_paths)

@@ -1,0 +1,202 @@
+"""Explicit INT8 quantization: a Q/DQ ONNX model from a calibration set.
+
+Route (2) of the issue: the INT8 scales are computed here, once, and written into the
+graph as QuantizeLinear / DequantizeLinear pairs. TensorRT 10 and 11 build such a
+model directly (TensorRT 11 has no implicit INT8 flag any more) and ONNX Runtime runs
+it on CPUs (fast with VNNI / dot-product instructions).
+
+Uses NVIDIA ModelOpt (``modelopt.onnx.quantization``) when it is installed, else ONNX
+Runtime's ``quantize_static`` with:
+
+* ``QuantFormat.QDQ``, per-channel symmetric INT8 weights, symmetric INT8 activations
+  (zero point 0: what TensorRT accepts for explicit quantization);
+* the in-graph texture computation (``/preprocess/*`` nodes, paper Eq. 1: a division
+  by a local mean is sensitive to 8-bit rounding) and the final ``Sigmoid`` kept in
+  float32, so the wrinkle probability is produced in full precision;
+* activation ranges from the calibration crops through the kiosk's own
+  :func:`wds_edge.preprocessing.model_input`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from calibration.dataset import CalibrationSet, load_calibration_set
+from wds_edge._deps import require
+from wds_edge.errors import ModelError
+from wds_edge.io import write_bytes_atomic
+from wds_edge.model_meta import ModelMetadata
+
+__all__ = ["fp32_nodes", "quantize_qdq"]
+
+logger = logging.getLogger(__name__)
+
+CalibrationMethod = Literal["minmax", "entropy", "percentile"]
+
+
+def fp32_nodes(onnx_model: Any) -> list[str]:
+    """Names of the nodes kept in float32.
+
+    The in-graph preprocessing (``/preprocess/*``), the node producing the output (the
+    Sigmoid) and the node producing the Sigmoid's input (the 1x1 F1 head conv: its
+    logits would otherwise be rounded to 8 bits right where the threshold is applied;
+    it costs b x 1 MACs per pixel).
+    """
+    nodes = list(onnx_model.graph.node)
+    keep = {n.name for n in nodes if n.name.startswith("/preprocess/")}
+    outputs = {o.name for o in onnx_model.graph.output}
+    last = [n for n in nodes if n.op_type == "Sigmoid" or outputs & set(n.output)]
+    keep |= {n.name for n in last}
+    feeding = {i for n in last for i in n.input}
+    keep |= {n.name for n in nodes if feeding & set(n.output)}
+    return sorted(keep)
+
+
+def _metadata_props(onnx_model: Any) -> dict[str, str]:
+    return {p.key: p.value for p in onnx_model.metadata_props}
+
+
+def quantize_qdq(
+    onnx_path: str | Path,
+    calib: str | Path | CalibrationSet,
+    out_path: str | Path,
+    *,
+    max_crops: int | None = None,
+    method: CalibrationMethod = "minmax",
+    use_modelopt: bool | None = None,
+) -> Path:
+    """Write an INT8 Q/DQ copy of a wds-edge FP32 ONNX model.
+
+    Args:
+        onnx_path: the FP32 model (with wds-edge metadata; its preprocessing decides
+            what the calibration crops are turned into).
+        calib: a calibration folder (``wds-edge calibrate``) or a loaded set.
+        out_path: the Q/DQ ``.onnx`` to write (atomically).
+        max_crops: use at most this many crops (None: all).
+        method: activation range estimate (ONNX Runtime route).
+        use_modelopt: force (True) / forbid (False) NVIDIA ModelOpt; None: when installed.
+
+    Returns:
+        ``out_path``. Its metadata is the FP32 model's plus a ``quantization`` entry.
+
+    Raises:
+        ModelError: the model has no wds-edge metadata.
+        MissingDependencyError: onnx / onnxruntime (or ModelOpt when forced) missing.
+    """
+    onnx = require("onnx", "INT8 Q/DQ quantization")
+    source = Path(onnx_path)
+    model = onnx.load(str(source))
+    props = _metadata_props(model)
+    metadata = ModelMetadata.from_props(props, source=str(source))
+    calib_set = calib if isinstance(calib, CalibrationSet) else load_calibration_set(calib)
+    if calib_set.size_px != metadata.input_size_hw[0]:
+        raise ModelError(
+            f"calibration crops are {calib_set.size_px} px, the model takes "
+            f"{metadata.input_size_hw[0]} px; re-run `wds-edge calibrate --size "
+            f"{metadata.input_size_hw[0]}`"
+        )
+    keep_fp32 = fp32_nodes(model)
+    batch = 1 if not metadata.dynamic_batch else 1  # ranges do not depend on batch size
+
+    def batches() -> Any:
+        return calib_set.batches(metadata.preprocessing, batch_size=batch, limit=max_crops)
+
+    if use_modelopt is None:
+        import importlib.util
+
+        use_modelopt = importlib.util.find_spec("modelopt") is not None
+    with tempfile.TemporaryDirectory(prefix="wds-qdq-") as tmp:
+        quantized = Path(tmp) / "model.qdq.onnx"
+        if use_modelopt:
+            tool = _quantize_modelopt(source, quantized, batches, metadata, keep_fp32)
+        else:
+            tool = _quantize_ort(source, quantized, batches, metadata, keep_fp32, method, tmp)
+        qmodel = onnx.load(str(quantized))
+    del qmodel.metadata_props[:]
+    info = {
+        "format": "qdq",
+        "tool": tool,
+        "method": method,
+        "activations": "int8 symmetric per-tensor",
+        "weights": "int8 symmetric per-channel",
+        "fp32_nodes": keep_fp32,
+        "calibration": {
+            "path": str(calib_set.path),
+            "data_sha256": calib_set.data_sha256,
+            "crops_used": min(len(calib_set), max_crops or len(calib_set)),
+        },
+    }
+    for key, value in {**props, "quantization": json.dumps(info, sort_keys=True)}.items():
+        entry = qmodel.metadata_props.add()
+        entry.key, entry.value = key, value
+    write_bytes_atomic(out_path, qmodel.SerializeToString())
+    logger.info("wrote INT8 Q/DQ model %s (%s)", out_path, tool)
+    return Path(out_path)
+
+
+def _quantize_ort(
+    source: Path,
+    out: Path,
+    batches: Any,
+    metadata: ModelMetadata,
+    keep_fp32: list[str],
+    method: CalibrationMethod,
+    tmp: str,
+) -> str:
+    quant = require("onnxruntime.quantization", "INT8 Q/DQ quantization")
+    ort = require("onnxruntime", "INT8 Q/DQ quantization")
+
+    class _Reader(quant.CalibrationDataReader):
+        def __init__(self) -> None:
+            self._it = iter(batches())
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            nxt = next(self._it, None)
+            return None if nxt is None else {metadata.input_name: nxt}
+
+        def rewind(self) -> None:
+            self._it = iter(batches())
+
+    prepared = Path(tmp) / "model.prep.onnx"
+    # Shape inference + graph cleanup, as ONNX Runtime recommends before quantize_static.
+    quant.shape_inference.quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
+    methods = {
+        "minmax": quant.CalibrationMethod.MinMax,
+        "entropy": quant.CalibrationMethod.Entropy,
+        "percentile": quant.CalibrationMethod.Percentile,
+    }
+    quant.quantize_static(
+        str(prepared),
+        str(out),
+        _Reader(),
+        quant_format=quant.QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=quant.QuantType.QInt8,
+        weight_type=quant.QuantType.QInt8,
+        nodes_to_exclude=keep_fp32,
+        calibrate_method=methods[method],
+        extra_options={"ActivationSymmetric": True, "WeightSymmetric": True},
+    )
+    return f"onnxruntime {ort.__version__} quantize_static"
+
+
+def _quantize_modelopt(
+    source: Path, out: Path, batches: Any, metadata: ModelMetadata, keep_fp32: list[str]
+) -> str:
+    mq = require("modelopt.onnx.quantization", "INT8 Q/DQ quantization with NVIDIA ModelOpt")
+    data = np.concatenate(list(batches()), axis=0)
+    mq.quantize(
+        onnx_path=str(source),
+        quantize_mode="int8",
+        calibration_data={metadata.input_name: data},
+        calibration_method="max",
+        nodes_to_exclude=keep_fp32,
+        output_path=str(out),
+    )
+    return "nvidia-modelopt"

@@ -1,0 +1,95 @@
+"""TensorRT 10 implicit INT8 calibration: ``IInt8EntropyCalibrator2`` over a calibration set.
+
+Route (1) of the issue. TensorRT runs the FP32 network on the calibration crops and
+picks per-tensor INT8 scales that minimise the KL divergence of the activation
+histograms. The scales are written to a cache guarded by
+:func:`calibration.cache.calibration_cache_key` (data + model + TensorRT version), so a
+rebuild with the same inputs skips the calibration passes and a change of any of them
+recalibrates.
+
+TensorRT 10 deprecates implicit quantization (TensorRT 11 removes it); the explicit
+Q/DQ route (:mod:`calibration.qdq`) is what :mod:`wds_edge.engine.build` takes there.
+No torch; TensorRT and cuda-python are imported lazily.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from calibration.cache import CalibrationCache, calibration_cache_key
+from calibration.dataset import CalibrationSet, load_calibration_set
+from wds_edge._deps import require
+from wds_edge.model_meta import ModelMetadata
+
+__all__ = ["make_entropy_calibrator"]
+
+logger = logging.getLogger(__name__)
+
+
+def make_entropy_calibrator(
+    calib: str | Path | CalibrationSet,
+    metadata: ModelMetadata,
+    *,
+    model_sha256: str,
+    cache_path: str | Path,
+    max_crops: int | None = None,
+) -> Any:
+    """An ``IInt8EntropyCalibrator2`` feeding the set's crops one by one (batch 1).
+
+    Args:
+        calib: calibration folder or loaded set (crops through ``model_input``).
+        metadata: the model's contract (input name, preprocessing, size).
+        model_sha256: sha256 of the ONNX being built (part of the cache key).
+        cache_path: where the calibration cache lives (``.calib`` + ``.calib.key``).
+        max_crops: use at most this many crops.
+
+    Returns:
+        The calibrator, to assign to ``IBuilderConfig.int8_calibrator``. The network's
+        calibration profile must be the batch-1 input shape.
+    """
+    trt = require("tensorrt", "INT8 calibration")
+    from wds_edge.engine.cuda_memory import DeviceBuffer
+
+    calib_set = calib if isinstance(calib, CalibrationSet) else load_calibration_set(calib)
+    cache = CalibrationCache(
+        cache_path, calibration_cache_key(calib_set.data_sha256, model_sha256, trt.__version__)
+    )
+    size = metadata.input_size_hw[0]
+    nbytes = metadata.input_channels * size * size * np.dtype(np.float32).itemsize
+
+    class EntropyCalibrator(trt.IInt8EntropyCalibrator2):  # type: ignore[misc, name-defined]
+        def __init__(self) -> None:
+            trt.IInt8EntropyCalibrator2.__init__(self)
+            self._batches = calib_set.batches(metadata.preprocessing, 1, limit=max_crops)
+            self._device = DeviceBuffer(nbytes)
+            self.cache = cache
+            self.batches_fed = 0
+
+        def get_batch_size(self) -> int:
+            return 1
+
+        def get_batch(self, names: list[str]) -> list[int] | None:
+            batch = next(self._batches, None)
+            if batch is None:
+                return None
+            self._device.copy_from_host(np.ascontiguousarray(batch, dtype=np.float32))
+            self.batches_fed += 1
+            return [self._device.ptr]
+
+        def read_calibration_cache(self) -> bytes | None:
+            data = cache.read()
+            if data is not None:
+                logger.info("reusing INT8 calibration cache %s", cache.path)
+            return data
+
+        def write_calibration_cache(self, data: Any) -> None:
+            cache.write(bytes(data))
+
+        def close(self) -> None:
+            self._device.close()
+
+    return EntropyCalibrator()

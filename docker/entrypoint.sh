@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# wds-edge container entrypoint (Dockerfile.jetson).
+#
+# 1. Find the model: $WDS_MODEL, else /models/model.onnx (a mounted file), else the
+#    starter model bundled in the package.
+# 2. Build the TensorRT engine for THIS device on first start (minutes) into the cache
+#    volume ($WDS_EDGE_ENGINE_CACHE); later starts find it by name (model hash, TensorRT
+#    version, GPU, precision) and skip the build. A stale or foreign engine is rebuilt.
+#    $WDS_PRECISION (fp16 default; int8 needs $WDS_CALIB, a folder from `wds-edge calibrate`).
+# 3. Run `wds-edge <args>` (default: demo --source 0) on that engine.
+#    WDS_SKIP_ENGINE=1 skips steps 2-3's engine and runs `wds-edge <args>` as given.
+set -euo pipefail
+
+if [[ "${1:-}" == "bash" || "${1:-}" == "sh" ]]; then exec "$@"; fi
+if [[ "${WDS_SKIP_ENGINE:-0}" == "1" ]]; then exec wds-edge "$@"; fi
+
+model="${WDS_MODEL:-}"
+if [[ -z "$model" && -f /models/model.onnx ]]; then model=/models/model.onnx; fi
+if [[ -z "$model" ]]; then
+  model="$(python -c 'from wds_edge.default_model import default_model_path; print(default_model_path())')"
+fi
+precision="${WDS_PRECISION:-fp16}"
+mkdir -p "$WDS_EDGE_ENGINE_CACHE"
+
+build=(wds-edge build-engine --onnx "$model" --precision "$precision" --cache-dir "$WDS_EDGE_ENGINE_CACHE")
+if [[ -n "${WDS_CALIB:-}" ]]; then build+=(--calib "$WDS_CALIB"); else build+=(--allow-accuracy-loss); fi
+echo "wds-edge: preparing the TensorRT ${precision} engine for this device (first start: minutes)"
+"${build[@]}"
+
+# The TensorRT backend finds the engine just built in the cache (same name) and reuses it.
+case "${1:-demo}" in
+  demo)
+    shift || true
+    exec wds-edge demo --model "$model" --backend tensorrt --precision "$precision" "$@" ;;
+  analyze)
+    shift
+    exec wds-edge analyze --model "$model" --backend tensorrt "$@" ;;
+  *)
+    exec wds-edge "$@" ;;
+esac

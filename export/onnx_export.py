@@ -1,0 +1,421 @@
+"""PyTorch -> ONNX: the inference head (F1 wrinkle probability) as one self-contained file.
+
+The exported graph (texture map inside, the default)::
+
+    "image"  float32 (N, 3, S, S) RGB [0, 255]
+      -> train.texture.InGraphPreprocess  ([R, G, B, T] / 255, paper Eq. 1)
+      -> WrinkleUNet (eval: sigmoid(F1))
+    "wrinkle_prob" float32 (N, 1, S, S) in [0, 1]
+
+With ``texture_in_graph=False`` the input is the host-built 4-channel tensor
+``[R, G, B, T] / 255`` (:attr:`Preprocessing.TEXTURE_OUTSIDE`).
+
+Exporter: ``torch.onnx.export(..., dynamo=False)``, the TorchScript tracer, chosen
+explicitly because since torch 2.9 the default is the dynamo exporter, which needs
+onnxscript at export time and writes weights as external data unless told otherwise;
+the tracer writes one protobuf with the weights inside and produces only classic ops
+(Conv, Resize, Pad, ...) that TensorRT's ONNX parser handles. The file is then
+simplified with onnxsim (constant folding of the shape arithmetic the tracer emits for
+``F.interpolate``), falling back to onnxslim where onnxsim is absent or fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import onnx
+import torch
+from torch import nn
+
+import wds_edge
+from train.model import WrinkleUNet, count_parameters
+from train.texture import InGraphPreprocess
+from wds_edge.errors import InvalidInputError, ModelError
+from wds_edge.io import write_bytes_atomic
+from wds_edge.model_meta import ArchitectureInfo, ModelMetadata
+from wds_edge.preprocessing import Preprocessing
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = [
+    "INPUT_NAME",
+    "OUTPUT_NAME",
+    "ExportReport",
+    "InferenceGraph",
+    "conv_macs",
+    "export_model",
+    "export_checkpoint",
+    "read_metadata",
+    "annotate_onnx",
+    "file_sha256",
+]
+
+logger = logging.getLogger(__name__)
+
+INPUT_NAME = "image"
+OUTPUT_NAME = "wrinkle_prob"
+BatchMode = Literal["1", "dynamic"]
+
+
+class InferenceGraph(nn.Module):
+    """What gets exported: optional in-graph preprocessing, then the F1 probability."""
+
+    def __init__(self, model: WrinkleUNet, texture_in_graph: bool = True) -> None:
+        super().__init__()
+        self.preprocess: nn.Module = InGraphPreprocess() if texture_in_graph else nn.Identity()
+        self.model = model
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.model.forward_f1(self.preprocess(image)))
+
+
+@dataclass
+class ExportReport:
+    """What :func:`export_checkpoint` produced."""
+
+    path: Path
+    metadata: ModelMetadata
+    onnx_sha256: str
+    size_bytes: int
+    parity: dict[str, Any] = field(default_factory=dict)
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _batch_dim(batch: BatchMode | int) -> int:
+    """-1 for a dynamic batch, else the fixed batch size."""
+    if batch == "dynamic":
+        return -1
+    try:
+        n = int(batch)
+    except (TypeError, ValueError):
+        n = 0
+    if n < 1:
+        raise InvalidInputError(
+            f"batch must be '1', 'dynamic' or a positive integer, got {batch!r}"
+        )
+    return n
+
+
+def conv_macs(model: onnx.ModelProto) -> int:
+    """Multiply-accumulates of every Conv node, from the graph's inferred shapes.
+
+    MACs of a Conv = output elements x (C_in / group) x kH x kW. Counts convolutions
+    only (the U-Net's cost is >99 % convolutions; the texture blur is two 1-D
+    convolutions and is counted too). A dynamic batch counts as batch 1.
+    """
+    inferred = onnx.shape_inference.infer_shapes(model)
+    shapes: dict[str, list[int]] = {}
+    for vi in [*inferred.graph.value_info, *inferred.graph.output, *inferred.graph.input]:
+        dims = [d.dim_value if d.dim_value > 0 else 1 for d in vi.type.tensor_type.shape.dim]
+        shapes[vi.name] = dims
+    weights = {init.name: list(init.dims) for init in inferred.graph.initializer}
+    for node in inferred.graph.node:  # simplifiers sometimes leave weights as Constant nodes
+        if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
+            weights[node.output[0]] = list(node.attribute[0].t.dims)
+    total = 0
+    for node in inferred.graph.node:
+        if node.op_type != "Conv":
+            continue
+        w = weights.get(node.input[1])
+        out = shapes.get(node.output[0])
+        if w is None or out is None:
+            logger.warning("conv %s: shapes unknown, not counted in GFLOPs", node.name)
+            continue
+        out_elems = 1
+        for d in out:
+            out_elems *= d
+        per_output = 1
+        for d in w[1:]:
+            per_output *= d  # (C_in / group) x kH x kW
+        total += out_elems * per_output
+    return total
+
+
+def _to_onnx_bytes(
+    graph: InferenceGraph, example: torch.Tensor, opset: int, dynamic: bool
+) -> bytes:
+    buffer = io.BytesIO()
+    dynamic_axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}} if dynamic else None
+    with warnings.catch_warnings():
+        # The tracer warns about python ints taken from shapes in the model's input
+        # checks; those are static for a given export size and are meant to be.
+        warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
+        # ... and that strided Slices (from reflect padding) are not folded: harmless.
+        warnings.filterwarnings("ignore", message="Constant folding - Only steps=1")
+        torch.onnx.export(
+            graph,
+            (example,),
+            buffer,
+            dynamo=False,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            opset_version=opset,
+            dynamic_axes=dynamic_axes,
+            do_constant_folding=True,
+        )
+    return buffer.getvalue()
+
+
+def _simplify(model: onnx.ModelProto) -> tuple[onnx.ModelProto, str]:
+    try:
+        import onnxsim
+
+        simplified, ok = onnxsim.simplify(model)
+        if ok:
+            return simplified, f"onnxsim {onnxsim.__version__}"
+        logger.warning("onnxsim could not validate the simplified model; trying onnxslim")
+    except Exception as exc:  # onnxsim is a native extension; any failure -> fallback
+        logger.warning("onnxsim unavailable or failed (%s); trying onnxslim", exc)
+    try:
+        import onnxslim
+
+        return onnxslim.slim(model), f"onnxslim {onnxslim.__version__}"
+    except Exception as exc:
+        logger.warning("onnxslim unavailable or failed (%s); keeping the unsimplified graph", exc)
+    return model, "none"
+
+
+def _check_self_contained(model: onnx.ModelProto) -> None:
+    for init in model.graph.initializer:
+        if init.data_location == onnx.TensorProto.EXTERNAL:
+            raise ModelError(f"export produced external data for '{init.name}'; expected one file")
+
+
+def write_onnx(model: onnx.ModelProto, out_path: str | Path) -> Path:
+    """Check and write an ONNX model atomically as one file (weights inside)."""
+    _check_self_contained(model)
+    onnx.checker.check_model(model)
+    return write_bytes_atomic(out_path, model.SerializeToString())
+
+
+def export_model(
+    model: WrinkleUNet,
+    out_path: str | Path,
+    *,
+    input_size_px: int = 640,
+    opset: int = 17,
+    batch: BatchMode | int = 1,
+    texture_in_graph: bool = True,
+    simplify: bool = True,
+    metadata_extra: dict[str, Any] | None = None,
+    training_summary: dict[str, Any] | None = None,
+) -> ModelMetadata:
+    """Export a :class:`WrinkleUNet` as an ONNX file with wds-edge metadata.
+
+    Args:
+        model: the network (any mode; exported in eval mode, its mode is restored).
+        out_path: the ``.onnx`` file to write (atomically).
+        input_size_px: square input size S; a multiple of 16.
+        opset: ONNX opset (17 is what TensorRT 10 and ONNX Runtime >= 1.14 handle).
+        batch: ``1`` / ``"1"``, ``"dynamic"`` (batch axis named "batch") or a fixed N.
+        texture_in_graph: input RGB [0, 255] with Eq. 1 inside the graph (True), or
+            the 4-channel ``[R, G, B, T] / 255`` input (False).
+        simplify: run onnxsim (onnxslim fallback).
+        metadata_extra: ModelMetadata fields to set (``threshold``, ``model_name``, ...).
+        training_summary: stored as metadata ``training`` (data, fold, metrics, ...).
+
+    Returns:
+        The metadata written into the file's ``metadata_props``.
+
+    Raises:
+        InvalidInputError: bad size / batch / channel count.
+        ModelError: the exported graph is not a valid single-file ONNX model.
+    """
+    if input_size_px < 16 or input_size_px % 16:
+        raise InvalidInputError(f"input_size_px must be a multiple of 16, got {input_size_px}")
+    if model.in_channels != 4:
+        raise InvalidInputError(
+            f"the model must take 4 channels [R,G,B,T], has {model.in_channels}"
+        )
+    n = _batch_dim(batch)
+    channels = 3 if texture_in_graph else 4
+    was_training = model.training
+    graph = InferenceGraph(model, texture_in_graph).eval()
+    try:
+        example = torch.zeros(max(n, 1), channels, input_size_px, input_size_px)
+        raw = _to_onnx_bytes(graph, example, opset, dynamic=n < 1)
+    finally:
+        model.train(was_training)
+    proto = onnx.load_from_string(raw)
+    tool = "none"
+    if simplify:
+        proto, tool = _simplify(proto)
+    macs = conv_macs(proto)
+    fields: dict[str, Any] = {
+        "producer_version": wds_edge.__version__,
+        "input_name": INPUT_NAME,
+        "output_name": OUTPUT_NAME,
+        "input_shape": [n, channels, input_size_px, input_size_px],
+        "value_range": (0.0, 255.0) if texture_in_graph else (0.0, 1.0),
+        "preprocessing": Preprocessing.TEXTURE_IN_GRAPH
+        if texture_in_graph
+        else Preprocessing.TEXTURE_OUTSIDE,
+        "architecture": ArchitectureInfo(
+            base_channels=model.base_channels,
+            activation=model.activation,
+            in_channels=model.in_channels,
+            parameters=count_parameters(model),
+            gflops=round(2 * macs / 1e9, 3),
+            gflops_definition="2 x conv MACs per image, counted from the ONNX graph",
+            opset=opset,
+            simplifier=tool,
+        ),
+        "training": training_summary or {},
+    }
+    extra = dict(metadata_extra or {})
+    if isinstance(extra.get("architecture"), dict):
+        # merge (e.g. the training loss) into the measured architecture, never replace it
+        extra["architecture"] = {**fields["architecture"].model_dump(), **extra["architecture"]}
+    fields.update(extra)
+    metadata = ModelMetadata(**fields)
+    set_metadata(proto, metadata)
+    write_onnx(proto, out_path)
+    logger.info("exported %s (%s, %.1f GFLOPs)", out_path, tool, 2 * macs / 1e9)
+    return metadata
+
+
+def set_metadata(proto: onnx.ModelProto, metadata: ModelMetadata) -> None:
+    """Replace the wds-edge keys of ``proto.metadata_props`` with ``metadata``."""
+    props = metadata.to_props()
+    # onnxsim records its own settings as metadata_props; they are noise to a reader.
+    keep = [
+        (p.key, p.value)
+        for p in proto.metadata_props
+        if p.key not in props and not p.key.startswith("onnxsim.")
+    ]
+    del proto.metadata_props[:]
+    for key, value in [*keep, *props.items()]:
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    proto.producer_name = "wds-edge"
+    proto.producer_version = wds_edge.__version__
+
+
+def read_metadata(onnx_path: str | Path) -> ModelMetadata:
+    """The :class:`ModelMetadata` stored in an ONNX file (raises ModelError if absent)."""
+    proto = onnx.load(str(onnx_path), load_external_data=False)
+    props = {p.key: p.value for p in proto.metadata_props}
+    return ModelMetadata.from_props(props, source=str(onnx_path))
+
+
+def annotate_onnx(
+    onnx_path: str | Path,
+    out_path: str | Path | None = None,
+    *,
+    fields: dict[str, Any] | None = None,
+) -> ModelMetadata:
+    """Add (or update) wds-edge metadata on an existing ONNX file.
+
+    Input / output names and the input shape are read from the graph; ``fields``
+    overrides anything (``threshold``, ``preprocessing``, ``model_name``...). A
+    3-channel input is taken as texture-in-graph RGB [0, 255], 4 channels as
+    texture-outside [0, 1], unless ``fields`` says otherwise.
+
+    Raises:
+        ModelError: the graph does not have one 4-D input and one output.
+    """
+    proto = onnx.load(str(onnx_path))
+    inputs = [
+        i for i in proto.graph.input if i.name not in {x.name for x in proto.graph.initializer}
+    ]
+    if len(inputs) != 1 or len(proto.graph.output) != 1:
+        raise ModelError(
+            f"{onnx_path}: expected one input and one output, found "
+            f"{[i.name for i in inputs]} -> {[o.name for o in proto.graph.output]}"
+        )
+    dims = [d.dim_value if d.dim_value > 0 else -1 for d in inputs[0].type.tensor_type.shape.dim]
+    if len(dims) != 4:
+        raise ModelError(f"{onnx_path}: input '{inputs[0].name}' is {len(dims)}-D, expected NCHW")
+    old: dict[str, Any] = {}
+    props = {p.key: p.value for p in proto.metadata_props}
+    if props.get("producer") == "wds-edge":
+        old = read_metadata(onnx_path).model_dump()
+    in_graph = dims[1] == 3
+    data: dict[str, Any] = {
+        **old,
+        "producer_version": wds_edge.__version__,
+        "input_name": inputs[0].name,
+        "output_name": proto.graph.output[0].name,
+        "input_shape": dims,
+        "preprocessing": old.get("preprocessing")
+        or (Preprocessing.TEXTURE_IN_GRAPH if in_graph else Preprocessing.TEXTURE_OUTSIDE),
+        "value_range": old.get("value_range") or ((0.0, 255.0) if in_graph else (0.0, 1.0)),
+    }
+    data.update(fields or {})
+    metadata = ModelMetadata(**data)
+    metadata.check_supported(str(onnx_path))
+    set_metadata(proto, metadata)
+    write_onnx(proto, out_path or onnx_path)
+    return metadata
+
+
+def export_checkpoint(
+    checkpoint_path: str | Path,
+    out_path: str | Path,
+    *,
+    parity_images: Sequence[str | Path] | None = None,
+    landmarker_path: str | Path | None = None,
+    **kwargs: Any,
+) -> ExportReport:
+    """Export a training checkpoint, with its training summary and a parity report.
+
+    Args:
+        checkpoint_path: a ``train.checkpoint`` file.
+        out_path: the ``.onnx`` to write.
+        parity_images: face photos to compare PyTorch and ONNX Runtime on (through the
+            kiosk's landmarks -> crop path); None or empty skips the parity report.
+        **kwargs: :func:`export_model` keyword arguments.
+
+    Returns:
+        An :class:`ExportReport`; ``report.parity`` is also stored in the metadata.
+    """
+    from export.parity import parity_report
+    from train.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(checkpoint_path, map_location="cpu")
+    config = dict(getattr(ckpt, "config", {}) or {})
+    metrics = dict(getattr(ckpt, "metrics", {}) or {})
+    summary = {
+        "checkpoint": Path(checkpoint_path).name,
+        "epoch": getattr(ckpt, "epoch", None),
+        **{
+            k: config[k]
+            for k in ("data", "fold", "folds", "epochs", "crop_size", "seed")
+            if k in config
+        },
+        "loss": config.get("loss"),
+        "metrics": metrics,
+    }
+    kwargs.setdefault("training_summary", summary)
+    extra = dict(kwargs.pop("metadata_extra", None) or {})
+    if config.get("loss") in ("plain", "ds", "wds"):
+        extra.setdefault("architecture", {"loss": config["loss"]})
+    metadata = export_model(ckpt.model, out_path, metadata_extra=extra, **kwargs)
+    parity: dict[str, Any] = {}
+    if parity_images:
+        parity = parity_report(
+            ckpt.model, out_path, parity_images, metadata=metadata, landmarker_path=landmarker_path
+        )
+        metadata = annotate_onnx(out_path, fields={"parity": parity})
+    return ExportReport(
+        path=Path(out_path),
+        metadata=metadata,
+        onnx_sha256=file_sha256(out_path),
+        size_bytes=Path(out_path).stat().st_size,
+        parity=parity,
+    )

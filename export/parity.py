@@ -1,0 +1,105 @@
+"""Parity of an exported model: PyTorch (FP32 module) vs ONNX Runtime on real face crops.
+
+The crops come from the kiosk's path (:func:`calibration.crops.face_crops_from_images`:
+landmarks -> Table 1 crop) and the inputs from :func:`wds_edge.preprocessing.model_input`,
+so parity is measured on exactly what the kiosk feeds the model. For the PyTorch side
+the *same* crop goes through :class:`export.onnx_export.InferenceGraph` (in-graph
+preprocessing included), i.e. the comparison covers the texture map too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from calibration.crops import face_crops_from_images
+from export.onnx_export import InferenceGraph
+from train.model import WrinkleUNet
+from wds_edge.errors import DataError
+from wds_edge.metrics import mask_iou
+from wds_edge.model_meta import ModelMetadata
+from wds_edge.preprocessing import Preprocessing, model_input
+
+__all__ = ["parity_report", "parity_on_crops"]
+
+logger = logging.getLogger(__name__)
+
+
+def parity_on_crops(
+    model: WrinkleUNet,
+    onnx_path: str | Path,
+    crops: Sequence[tuple[str, np.ndarray]],
+    metadata: ModelMetadata,
+) -> dict[str, Any]:
+    """Compare PyTorch and ONNX Runtime on labelled uint8 RGB crops.
+
+    Returns:
+        ``{"images", "max_abs_diff", "mean_abs_diff", "min_mask_iou", "mean_mask_iou",
+        "threshold", "onnxruntime", "per_image": [{"label", "max_abs_diff", "mask_iou"}]}``.
+    """
+    import onnxruntime as ort
+
+    if not crops:
+        raise DataError("parity needs at least one face crop; no face was found in the images")
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    texture_in_graph = metadata.preprocessing is Preprocessing.TEXTURE_IN_GRAPH
+    was_training = model.training
+    graph = InferenceGraph(model, texture_in_graph).eval()
+    per_image = []
+    try:
+        with torch.no_grad():
+            for label, crop in crops:
+                x = model_input(crop, metadata.preprocessing)
+                ref = graph(torch.from_numpy(x)).numpy()
+                got = session.run([metadata.output_name], {metadata.input_name: x})[0]
+                diff = np.abs(ref - got)
+                per_image.append(
+                    {
+                        "label": label,
+                        "max_abs_diff": float(diff.max()),
+                        "mean_abs_diff": float(diff.mean()),
+                        "mask_iou": mask_iou(ref >= metadata.threshold, got >= metadata.threshold),
+                        "masks_identical": bool(
+                            np.array_equal(ref >= metadata.threshold, got >= metadata.threshold)
+                        ),
+                    }
+                )
+    finally:
+        model.train(was_training)
+    return {
+        "images": len(per_image),
+        "max_abs_diff": max(p["max_abs_diff"] for p in per_image),
+        "mean_abs_diff": float(np.mean([p["mean_abs_diff"] for p in per_image])),
+        "min_mask_iou": min(p["mask_iou"] for p in per_image),
+        "mean_mask_iou": float(np.mean([p["mask_iou"] for p in per_image])),
+        "masks_identical": all(p["masks_identical"] for p in per_image),
+        "threshold": metadata.threshold,
+        "onnxruntime": ort.__version__,
+        "per_image": per_image,
+    }
+
+
+def parity_report(
+    model: WrinkleUNet,
+    onnx_path: str | Path,
+    images: Sequence[str | Path],
+    *,
+    metadata: ModelMetadata,
+    landmarker_path: str | Path | None = None,
+) -> dict[str, Any]:
+    """:func:`parity_on_crops` on the faces found in ``images`` (kiosk crop path)."""
+    size = metadata.input_size_hw[0]
+    crops = list(face_crops_from_images(images, size, landmarker_path=landmarker_path))
+    report = parity_on_crops(model, onnx_path, crops, metadata)
+    logger.info(
+        "parity on %d crops: max |diff| %.2e, min mask IoU %.4f",
+        report["images"],
+        report["max_abs_diff"],
+        report["min_mask_iou"],
+    )
+    return report

@@ -1,0 +1,93 @@
+"""Calibration folders: kiosk-path crops, manifest, warnings, and the cache key."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from calibration.cache import CalibrationCache, calibration_cache_key
+from calibration.dataset import load_calibration_set, write_calibration_set
+from wds_edge.cli import app
+from wds_edge.errors import DataError, InvalidInputError
+
+
+def test_calibrate_cli_from_video_through_kiosk_path(
+    video_path: Path, landmarker_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "calib"
+    with caplog.at_level(logging.WARNING):
+        result = CliRunner().invoke(
+            app,
+            ["calibrate", "--source", str(video_path), "--out", str(out), "--count", "12",
+             "--size", "64", "--stride", "15", "--landmarker", str(landmarker_path)],
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "warning" in result.output and "300" in result.output
+    calib = load_calibration_set(out, verify=True)
+    # frames 0..179 show the face: stride 15 gives 12 face frames before the count stops
+    assert len(calib) == 12
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["source"] == str(video_path) and manifest["size_px"] == 64
+    assert "FaceLandmarker" in manifest["preprocessing"] and len(manifest["data_sha256"]) == 64
+    crop = calib.crop(0)
+    assert crop.shape == (64, 64, 3) and crop.dtype == np.uint8
+    batch = next(calib.batches("texture_outside", batch_size=5))
+    assert batch.shape == (5, 4, 64, 64) and batch.min() >= 0.0 and batch.max() <= 1.0
+
+
+def test_folder_rules(kiosk_crops_128, tmp_path: Path) -> None:
+    crops = [c for _, c in kiosk_crops_128[:3]]
+    out = tmp_path / "c"
+    write_calibration_set(crops, out, source="t", size_px=128, preprocessing_path="p")
+    with pytest.raises(InvalidInputError, match="not empty"):
+        write_calibration_set(crops, out, source="t", size_px=128, preprocessing_path="p")
+    with pytest.raises(InvalidInputError, match="uint8 64x64x3"):
+        write_calibration_set(crops, tmp_path / "d", source="t", size_px=64, preprocessing_path="p")
+    assert not (tmp_path / "d").exists()  # nothing half-written
+    (out / "crops" / "000001.png").unlink()
+    with pytest.raises(DataError, match="lists 3 crops, found 2"):
+        load_calibration_set(out)
+    with pytest.raises(DataError, match="wds-edge calibrate"):
+        load_calibration_set(tmp_path)
+
+
+def test_calibration_cache_invalidated_by_data_and_model_change(
+    kiosk_crops_128, tmp_path: Path
+) -> None:
+    crops = [c for _, c in kiosk_crops_128[:3]]
+    a = write_calibration_set(
+        crops, tmp_path / "a", source="t", size_px=128, preprocessing_path="p"
+    )
+    changed = [crops[0], crops[1], np.ascontiguousarray(crops[2][::-1])]  # one crop flipped
+    b = write_calibration_set(
+        changed, tmp_path / "b", source="t", size_px=128, preprocessing_path="p"
+    )
+    assert a.data_sha256 != b.data_sha256
+    cache_file = tmp_path / "model.calib"
+    key_a = calibration_cache_key(a.data_sha256, "m" * 64, "10.3.0")
+    CalibrationCache(cache_file, key_a).write(b"TRT-10 EntropyCalibration2\nimage: 3c010a14\n")
+    assert CalibrationCache(cache_file, key_a).read().startswith(b"TRT-10")
+    # new data, new model or new TensorRT -> the cache is not used
+    assert (
+        CalibrationCache(
+            cache_file, calibration_cache_key(b.data_sha256, "m" * 64, "10.3.0")
+        ).read()
+        is None
+    )
+    assert (
+        CalibrationCache(
+            cache_file, calibration_cache_key(a.data_sha256, "n" * 64, "10.3.0")
+        ).read()
+        is None
+    )
+    assert (
+        CalibrationCache(
+            cache_file, calibration_cache_key(a.data_sha256, "m" * 64, "10.4.0")
+        ).read()
+        is None
+    )

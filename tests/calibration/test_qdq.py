@@ -1,0 +1,85 @@
+"""Explicit INT8: the Q/DQ model runs in ONNX Runtime and meets the INT8 gate on face crops."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import onnx
+import pytest
+
+from calibration.dataset import write_calibration_set
+from calibration.qdq import fp32_nodes, quantize_qdq
+from export.onnx_export import export_model
+from wds_edge.backends.onnxruntime import OnnxRuntimeBackend
+from wds_edge.engine.gate import GATE_MIN_IOU, accuracy_gate
+from wds_edge.errors import ModelError
+from wds_edge.preprocessing import model_input
+
+
+@pytest.fixture(scope="module")
+def fp32_and_int8(proxy_model, kiosk_crops_128, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("qdq")
+    fp32 = tmp / "m.onnx"
+    export_model(proxy_model, fp32, input_size_px=128)
+    calib = write_calibration_set(
+        [c for _, c in kiosk_crops_128[:6]], tmp / "calib", source="faces", size_px=128,
+        preprocessing_path="kiosk",
+    )  # fmt: skip
+    int8 = quantize_qdq(fp32, calib, tmp / "m.int8.onnx")
+    return fp32, int8, calib
+
+
+def test_qdq_model_meets_int8_gate_on_held_out_face_crops(fp32_and_int8, kiosk_crops_128) -> None:
+    fp32, int8, _ = fp32_and_int8
+    held_out = [model_input(c, "texture_in_graph") for _, c in kiosk_crops_128[6:]]
+    assert len(held_out) >= 3
+    cpu = ["CPUExecutionProvider"]
+    with (
+        OnnxRuntimeBackend(fp32, providers=cpu) as ref,
+        OnnxRuntimeBackend(int8, providers=cpu) as q,
+    ):
+        result = accuracy_gate(ref.infer, q.infer, held_out, precision="int8")
+        assert result.passed and result.mean_iou >= GATE_MIN_IOU["int8"]
+        assert result.max_abs_prob_diff > 0  # it really is a different (quantized) model
+        assert q.metadata == ref.metadata  # the contract survives quantization
+
+
+def test_qdq_graph_keeps_texture_and_output_in_fp32(fp32_and_int8) -> None:
+    fp32, int8, calib = fp32_and_int8
+    model = onnx.load(str(int8))
+    ops = [n.op_type for n in model.graph.node]
+    assert ops.count("QuantizeLinear") > 20 and ops.count("DequantizeLinear") > 20
+    producers = {o: n for n in model.graph.node for o in n.output}
+    for node in model.graph.node:
+        if node.name.startswith("/preprocess/") or node.op_type == "Sigmoid":
+            assert all(
+                producers.get(i) is None or producers[i].op_type != "DequantizeLinear"
+                for i in node.input
+            ), f"{node.name} runs on quantized input"
+    sigmoid = next(n for n in model.graph.node if n.op_type == "Sigmoid")
+    assert producers[sigmoid.input[0]].op_type == "Conv"  # the F1 head conv, FP32 output
+    info = json.loads({p.key: p.value for p in model.metadata_props}["quantization"])
+    assert info["calibration"]["data_sha256"] == calib.data_sha256
+    assert set(fp32_nodes(onnx.load(str(fp32)))) <= set(info["fp32_nodes"])
+
+
+def test_qdq_rejects_size_mismatch(fp32_and_int8, kiosk_crops_128, tmp_path: Path) -> None:
+    fp32, _, _ = fp32_and_int8
+    small = write_calibration_set(
+        [c[:64, :64].copy() for _, c in kiosk_crops_128[:2]], tmp_path / "c", source="t",
+        size_px=64, preprocessing_path="p",
+    )  # fmt: skip
+    with pytest.raises(ModelError, match="--size 128"):
+        quantize_qdq(fp32, small, tmp_path / "x.onnx")
+
+
+def test_calibration_package_never_imports_torch() -> None:
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "import calibration, calibration.qdq, calibration.trt_calibrator, wds_edge.engine\n"
+        "import wds_edge.backends.tensorrt, wds_edge.cli.export_cmds\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

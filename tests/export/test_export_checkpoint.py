@@ -1,0 +1,53 @@
+"""export_checkpoint: a real training checkpoint -> ONNX with training summary and parity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from export.onnx_export import export_checkpoint, read_metadata
+from train.checkpoint import save_checkpoint
+from wds_edge.cli import app
+
+
+def _checkpoint(model, path: Path) -> Path:
+    config = {"base_channels": 8, "loss": "ds", "epochs": 3, "crop_size": 128, "data": "faces",
+              "fold": 1, "folds": 5, "seed": 0}  # fmt: skip
+    metrics = {"val": {"jsi": 0.41}, "val_images": 2, "best_epoch": 3}
+    return save_checkpoint(path, model=model, config=config, metrics=metrics, epoch=3)
+
+
+def test_export_checkpoint_fills_training_summary_and_parity(
+    proxy_model, face_photos, landmarker_path, tmp_path: Path
+) -> None:
+    ckpt = _checkpoint(proxy_model, tmp_path / "c.pt")
+    report = export_checkpoint(
+        ckpt, tmp_path / "m.onnx", parity_images=face_photos[1:3], landmarker_path=landmarker_path,
+        input_size_px=128,
+    )  # fmt: skip
+    md = read_metadata(report.path)
+    assert md.training["fold"] == 1 and md.training["metrics"]["val"]["jsi"] == 0.41
+    assert md.architecture.loss == "ds"
+    assert md.parity["images"] == 2 and md.parity["max_abs_diff"] <= 1e-4
+    assert md.parity["masks_identical"]
+    assert len(report.onnx_sha256) == 64
+
+
+def test_cli_export_prints_parity_and_writes_triton_repo(
+    proxy_model, faces_dir, landmarker_path, tmp_path: Path
+) -> None:
+    ckpt = _checkpoint(proxy_model, tmp_path / "c.pt")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "biden2.jpg").symlink_to(faces_dir / "biden2.jpg")
+    result = CliRunner().invoke(
+        app,
+        ["export", "--checkpoint", str(ckpt), "--out", str(tmp_path / "m.onnx"), "--size", "128",
+         "--batch", "dynamic", "--parity-images", str(photos), "--landmarker",
+         str(landmarker_path), "--triton", str(tmp_path / "triton")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "max |diff|" in result.output and "mask IoU" in result.output
+    assert (tmp_path / "triton" / "wds-unet" / "1" / "model.onnx").is_file()
+    assert (tmp_path / "triton" / "wds-unet" / "config.pbtxt").is_file()

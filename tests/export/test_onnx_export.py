@@ -1,0 +1,119 @@
+"""Export: single-file ONNX, metadata round trip, parity on kiosk face crops, annotate, GFLOPs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+from onnx import TensorProto, helper
+
+from export.onnx_export import annotate_onnx, conv_macs, export_model, read_metadata
+from export.parity import parity_on_crops
+from train.model import WrinkleUNet
+from wds_edge.errors import InvalidInputError, ModelError
+from wds_edge.model_meta import ModelMetadata
+from wds_edge.preprocessing import Preprocessing
+
+EXPORT_PX = 128
+
+
+@pytest.mark.parametrize("texture_in_graph", [True, False])
+def test_parity_on_kiosk_face_crops(
+    proxy_model, kiosk_crops_128, tmp_path: Path, texture_in_graph: bool
+) -> None:
+    out = tmp_path / "m.onnx"
+    md = export_model(proxy_model, out, input_size_px=EXPORT_PX, texture_in_graph=texture_in_graph)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]  # one file, no external data
+    crops = kiosk_crops_128 if texture_in_graph else kiosk_crops_128[:3]
+    report = parity_on_crops(proxy_model, out, crops, md)
+    assert report["images"] == len(crops) >= 3
+    assert report["max_abs_diff"] <= 1e-4
+    assert report["masks_identical"]
+    # the masks are not trivially empty: the comparison means something
+    with torch.no_grad():
+        from wds_edge.preprocessing import model_input
+
+        x = torch.from_numpy(model_input(kiosk_crops_128[2][1], "texture_in_graph"))
+        from export.onnx_export import InferenceGraph
+
+        frac = float((InferenceGraph(proxy_model).eval()(x) >= 0.5).float().mean())
+    assert 0.005 < frac < 0.5
+
+
+def test_metadata_round_trip_through_onnxruntime(tmp_path: Path) -> None:
+    model = WrinkleUNet(base_channels=8)
+    out = tmp_path / "m.onnx"
+    written = export_model(
+        model,
+        out,
+        input_size_px=64,
+        batch="dynamic",
+        metadata_extra={"threshold": 0.4, "model_name": "test-net"},
+        training_summary={"data": "DRIVE", "fold": 2, "metrics": {"val": {"jsi": 0.5}}},
+    )
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    props = session.get_modelmeta().custom_metadata_map
+    back = ModelMetadata.from_props(props)
+    assert back == written == read_metadata(out)
+    assert back.input_shape == [-1, 3, 64, 64]
+    assert back.threshold == 0.4 and back.training["fold"] == 2
+    assert back.preprocessing is Preprocessing.TEXTURE_IN_GRAPH
+    assert back.architecture.base_channels == 8
+    assert back.architecture.parameters == sum(p.numel() for p in model.parameters())
+    assert not any(k.startswith("onnxsim.") for k in props)
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    assert [i.name for i in inputs] == ["image"] and [o.name for o in outputs] == ["wrinkle_prob"]
+    y = session.run(None, {"image": np.full((3, 3, 64, 64), 128, np.float32)})[0]
+    assert y.shape == (3, 1, 64, 64) and y.min() >= 0 and y.max() <= 1
+
+
+def test_model_mode_is_restored_and_bad_arguments_rejected(tmp_path: Path) -> None:
+    model = WrinkleUNet(base_channels=8).train()
+    export_model(model, tmp_path / "a.onnx", input_size_px=32, simplify=False)
+    assert model.training
+    with pytest.raises(InvalidInputError, match="multiple of 16"):
+        export_model(model, tmp_path / "b.onnx", input_size_px=100)
+    with pytest.raises(InvalidInputError, match="batch"):
+        export_model(model, tmp_path / "b.onnx", input_size_px=32, batch="many")
+    assert not (tmp_path / "b.onnx").exists()
+
+
+def test_conv_macs_matches_hand_count() -> None:
+    # one 3x3 conv, 4 -> 8 channels, on 1x4x10x10 with padding 1:
+    # MACs = out elements (8 * 10 * 10) x (4 * 3 * 3) = 800 * 36 = 28,800
+    w = helper.make_tensor("w", TensorProto.FLOAT, [8, 4, 3, 3], np.zeros(288, np.float32))
+    node = helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1])
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 10, 10])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [w],
+    )
+    assert conv_macs(helper.make_model(graph)) == 28_800
+
+
+def test_gflops_of_base16_matches_design_card(tmp_path: Path) -> None:
+    # DESIGN.md: base 16 is about 32 GFLOPs at 640 px (2 x MACs convention).
+    md = export_model(WrinkleUNet(base_channels=16), tmp_path / "m.onnx", input_size_px=640)
+    assert 30.0 < md.architecture.gflops < 34.0
+
+
+def test_annotate_adds_metadata_to_a_bare_onnx(tmp_path: Path) -> None:
+    bare = tmp_path / "bare.onnx"
+    x = torch.zeros(1, 3, 32, 32)
+    torch.onnx.export(
+        torch.nn.Conv2d(3, 1, 1), (x,), str(bare), dynamo=False, input_names=["rgb"],
+        output_names=["p"],
+    )  # fmt: skip
+    with pytest.raises(ModelError, match="--annotate"):
+        ModelMetadata.from_props(
+            {p.key: p.value for p in onnx.load(str(bare)).metadata_props}, source=str(bare)
+        )
+    md = annotate_onnx(bare, tmp_path / "annotated.onnx", fields={"threshold": 0.3})
+    assert (md.input_name, md.output_name, md.input_shape) == ("rgb", "p", [1, 3, 32, 32])
+    assert read_metadata(tmp_path / "annotated.onnx").threshold == 0.3
