@@ -23,6 +23,12 @@ if [ "${1:-}" = "dev" ]; then
     fi
   fi
   "${PIP[@]}" -e ".[train,export,dev]"
+  # The windowed-demo test (marker `display`) needs a virtual X display and xdotool.
+  if { ! command -v Xvfb || ! command -v xdotool; } >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Xvfb + xdotool for the display tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb xdotool >/dev/null \
+      || echo "setup: could not install Xvfb (display tests will be skipped)"
+  fi
 else
   "${PIP[@]}" -e .
 fi

@@ -6,7 +6,7 @@ that need it skip with a clear reason when it is absent. Markers:
 * ``gpu``: skipped unless CUDA PyTorch sees a GPU.
 * ``trt``: skipped unless TensorRT imports and a GPU is present.
 * ``slow``: skipped unless ``--runslow`` is given (``scripts/test.sh`` gives it).
-* ``display``: skipped unless ``Xvfb`` is on PATH.
+* ``display``: skipped unless ``Xvfb`` and ``xdotool`` are on PATH.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def _cuda_available() -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     runslow = config.getoption("--runslow") or os.environ.get("WDS_EDGE_RUN_SLOW") == "1"
     has_trt = importlib.util.find_spec("tensorrt") is not None
-    has_xvfb = shutil.which("Xvfb") is not None
+    has_xvfb = shutil.which("Xvfb") is not None and shutil.which("xdotool") is not None
     cuda: bool | None = None
     for item in items:
         if "slow" in item.keywords and not runslow:
@@ -53,7 +53,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "trt" in item.keywords and not has_trt:
             item.add_marker(pytest.mark.skip(reason="needs TensorRT (pip install 'wds-edge[trt]')"))
         if "display" in item.keywords and not has_xvfb:
-            item.add_marker(pytest.mark.skip(reason="needs Xvfb (apt-get install xvfb)"))
+            item.add_marker(pytest.mark.skip(reason="needs Xvfb and xdotool (apt-get install xvfb xdotool)"))
 
 
 def _shared_path(*parts: str) -> Path:

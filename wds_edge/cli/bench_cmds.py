@@ -1,9 +1,263 @@
-"""`wds-edge` commands: bench (being built)."""
+"""`wds-edge bench model|pipeline|compare`: latency figures that decide hardware and precision.
+
+Thin: each command parses options, calls one function of :mod:`wds_edge.bench`, prints
+a rich table with the environment as caption and optionally writes JSON / CSV / PNG.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import typer
+
+_MODEL_HELP = (
+    "ONNX model (exported with `wds-edge export`) or TensorRT-ready ONNX. "
+    "Omit to use the bundled default model."
+)
+
+
+def _console() -> Any:
+    import sys
+
+    from rich.console import Console
+
+    # Piped output (CI logs, `| tee`): rich would wrap tables to 80 columns.
+    return Console(width=None if sys.stdout.isatty() else 200)
+
+
+def _default_model() -> Path:
+    from wds_edge.default_model import default_model_path
+
+    return default_model_path()
+
+
+def _write_outputs(
+    report: dict[str, Any],
+    rows: list[dict[str, Any]],
+    json_path: Path | None,
+    csv_path: Path | None,
+) -> None:
+    from wds_edge.bench.report import write_report_json, write_rows_csv
+
+    console = _console()
+    if json_path is not None:
+        console.print(f"wrote {write_report_json(json_path, report)}")
+    if csv_path is not None:
+        console.print(f"wrote {write_rows_csv(csv_path, rows)}")
+
+
+def bench_model_cmd(
+    model: Path | None = typer.Option(None, "--model", "-m", help=_MODEL_HELP),
+    backend: str = typer.Option("auto", help="auto | onnxruntime | tensorrt."),
+    precision: str = typer.Option(
+        "fp16", help="fp32 | fp16 | int8: what TensorRT builds (ORT on CPU runs the file as is)."
+    ),
+    batch: int = typer.Option(1, min=1, help="Images per inference call (model needs that batch)."),
+    warmup: int = typer.Option(10, min=0, help="Untimed calls before timing."),
+    runs: int = typer.Option(100, min=1, help="Timed calls."),
+    threads: int | None = typer.Option(None, min=1, help="ONNX Runtime intra-op threads."),
+    quick: bool = typer.Option(False, "--quick", help="Short CI mode: 1 warm-up, 5 runs."),
+    json_path: Path | None = typer.Option(None, "--json", help="Also write the report as JSON."),
+    csv_path: Path | None = typer.Option(None, "--csv", help="Also write the row as CSV."),
+) -> None:
+    """Time one model on one backend: min/p50/p90/p99/max, img/s, achieved GFLOP/s."""
+    from rich.progress import Progress
+
+    from wds_edge.bench.environment import environment_report, format_environment
+    from wds_edge.bench.model_bench import benchmark_model
+    from wds_edge.bench.report import rows_table
+
+    if quick:
+        warmup, runs = 1, 5
+    model_path = model or _default_model()
+    env = environment_report()
+    with Progress(transient=True) as progress:
+        task = progress.add_task(f"timing {model_path.name}", total=runs)
+        result = benchmark_model(
+            model_path,
+            backend=backend,
+            precision=precision,
+            batch=batch,
+            warmup=warmup,
+            runs=runs,
+            num_threads=threads,
+            on_run=lambda _i: progress.advance(task),
+        )
+    row = result.row()
+    console = _console()
+    console.print(rows_table([row], title="wds-edge bench model", caption=format_environment(env)))
+    if result.breakdown:
+        console.print(rows_table([result.breakdown], title="GPU transfer / compute split"))
+    elif result.backend != "tensorrt":
+        console.print(
+            "[dim]host-to-device / compute / device-to-host split: only measured on the TensorRT "
+            "backend (CPU inference has no transfers).[/]"
+        )
+    _write_outputs(
+        {"kind": "model", "environment": env, "result": result.to_dict()},
+        [row],
+        json_path,
+        csv_path,
+    )
+
+
+def bench_pipeline_cmd(
+    source: Path = typer.Option(..., "--source", "-s", help="A video file or a folder of images."),
+    model: Path | None = typer.Option(None, "--model", "-m", help=_MODEL_HELP),
+    backend: str = typer.Option("auto", help="auto | onnxruntime | tensorrt."),
+    precision: str = typer.Option("fp16", help="TensorRT precision: fp32 | fp16 | int8."),
+    landmarker: Path | None = typer.Option(None, help="face_landmarker.task (default: search)."),
+    threads: int | None = typer.Option(None, min=1, help="ONNX Runtime intra-op threads."),
+    max_frames: int | None = typer.Option(None, min=1, help="Stop after N frames."),
+    realtime: bool = typer.Option(
+        False, "--realtime/--no-realtime", help="Play a video like a camera (drops frames)."
+    ),
+    quick: bool = typer.Option(False, "--quick", help="Short CI mode: at most 20 frames."),
+    json_path: Path | None = typer.Option(None, "--json", help="Also write the report as JSON."),
+    csv_path: Path | None = typer.Option(None, "--csv", help="Also write the stage rows as CSV."),
+) -> None:
+    """Per-stage p50/p90/p99 of the whole pipeline on a video or image folder, and FPS."""
+    from rich.progress import Progress
+
+    from wds_edge.bench.environment import environment_report, format_environment
+    from wds_edge.bench.pipeline_bench import bench_pipeline
+    from wds_edge.bench.report import rows_table
+
+    if quick:
+        max_frames = min(max_frames or 20, 20)
+    env = environment_report()
+    with Progress(transient=True) as progress:
+        task = progress.add_task(f"pipeline on {source.name}", total=max_frames)
+        result = bench_pipeline(
+            source,
+            model_path=model,
+            backend=backend,
+            precision=precision,
+            landmarker_path=landmarker,
+            num_threads=threads,
+            max_frames=max_frames,
+            realtime=realtime,
+            on_frame=lambda n: progress.update(task, completed=n),
+        )
+    rows = result.rows()
+    title = (
+        f"wds-edge bench pipeline: {result.frames} frames, {result.fps:.2f} FPS end to end, "
+        f"{result.segmented_frames} segmented, {result.dropped_frames} dropped "
+        f"({result.backend} on {result.device})"
+    )
+    _console().print(rows_table(rows, title=title, caption=format_environment(env)))
+    _write_outputs(
+        {"kind": "pipeline", "environment": env, "result": result.to_dict()},
+        rows,
+        json_path,
+        csv_path,
+    )
+
+
+def _split(text: str | None) -> list[str]:
+    return [t.strip() for t in (text or "").split(",") if t.strip()]
+
+
+def bench_compare_cmd(
+    source: Path = typer.Option(
+        Path("../shared/data/video/portrait_motion_720p.mp4"),
+        "--source",
+        "-s",
+        help="Video or image folder the frames and face crops come from.",
+    ),
+    models: str | None = typer.Option(
+        None, help="Comma-separated .onnx files to include (e.g. an INT8 Q/DQ export)."
+    ),
+    widths: str = typer.Option(
+        "8,16,32", help="Comma-separated base widths to export untrained (needs torch) ('' none)."
+    ),
+    backends: str = typer.Option("onnxruntime", help="Comma-separated: onnxruntime,tensorrt."),
+    precisions: str = typer.Option("fp32", help="Comma-separated TensorRT precisions."),
+    size: int = typer.Option(640, min=32, help="Square model input size in pixels."),
+    landmarker: Path | None = typer.Option(None, help="face_landmarker.task (default: search)."),
+    max_frames: int = typer.Option(60, min=1, help="Frames read from --source."),
+    runs: int = typer.Option(30, min=1, help="Timed calls per configuration."),
+    warmup: int = typer.Option(3, min=0, help="Untimed calls per configuration."),
+    no_e2e: bool = typer.Option(False, "--no-e2e", help="Model latency only (faster)."),
+    no_torch: bool = typer.Option(False, "--no-torch", help="Leave out the PyTorch-eager rows."),
+    quick: bool = typer.Option(
+        False, "--quick", help="Short CI mode: width 8 at 256 px, 8 frames, 3 runs."
+    ),
+    out: Path = typer.Option(
+        Path("bench_compare"), "--out", help="Folder for compare.json, compare.csv, compare.png."
+    ),
+) -> None:
+    """Backends x precisions x widths side by side, with speedups over PyTorch eager FP32."""
+    from wds_edge.bench.compare import bench_compare
+    from wds_edge.bench.environment import environment_report, format_environment
+    from wds_edge.bench.report import rows_table, write_bar_plot, write_report_json, write_rows_csv
+
+    if quick:
+        widths, size, max_frames, runs, warmup = "8", 256, 8, 3, 1
+    env = environment_report()
+    console = _console()
+    with console.status("comparing ...") as status:
+        result = bench_compare(
+            source,
+            models=_split(models),
+            widths=[int(w) for w in _split(widths)],
+            backends=_split(backends),
+            precisions=_split(precisions),
+            size_px=size,
+            model_dir=out / "models",
+            landmarker_path=landmarker,
+            max_frames=max_frames,
+            runs=runs,
+            warmup=warmup,
+            e2e=not no_e2e,
+            torch_baseline=not no_torch,
+            on_step=lambda label: status.update(f"timing {label} ..."),
+        )
+    rows = [r.row() for r in result.rows]
+    console.print(
+        rows_table(
+            rows,
+            title=f"wds-edge bench compare ({size}x{size}, "
+            f"{result.frames} frames, {result.crops} face crops)",
+            caption=format_environment(env),
+        )
+    )
+    for note in result.notes:
+        console.print(f"[dim]note: {note}[/]")
+    report = {"kind": "compare", "environment": env, **result.to_dict()}
+    console.print(f"wrote {write_report_json(out / 'compare.json', report)}")
+    console.print(f"wrote {write_rows_csv(out / 'compare.csv', rows)}")
+    use_e2e = all(r.e2e_ms is not None for r in result.rows)
+    values = [(r.e2e_ms if use_e2e else r.model_ms).p50_ms for r in result.rows]  # type: ignore[union-attr]
+    bands = [
+        (
+            (r.e2e_ms if use_e2e else r.model_ms).min_ms,  # type: ignore[union-attr]
+            (r.e2e_ms if use_e2e else r.model_ms).p90_ms,
+        )
+        for r in result.rows
+    ]  # type: ignore[union-attr]
+    plot = write_bar_plot(
+        out / "compare.png",
+        [r.label for r in result.rows],
+        values,
+        errors=bands,
+        title=f"{'frame -> scores' if use_e2e else 'model'} latency, p50 (whiskers min..p90), "
+        f"{size}px",
+        ylabel="ms",
+        reference=40.0,
+        reference_label="25 FPS",
+    )
+    console.print(f"wrote {plot}" if plot else "plot skipped: matplotlib is not installed")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    """Add the `bench` command group to `app`."""
+    bench = typer.Typer(
+        help="Latency benchmarks: one model, the whole pipeline, or a comparison table.",
+        no_args_is_help=True,
+    )
+    bench.command("model")(bench_model_cmd)
+    bench.command("pipeline")(bench_pipeline_cmd)
+    bench.command("compare")(bench_compare_cmd)
+    app.add_typer(bench, name="bench")

@@ -1,9 +1,109 @@
-"""`wds-edge` commands: demo (being built)."""
+"""`wds-edge demo`: the live camera demo (window, or headless recording for CI / remote kiosks)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 
+def demo_cmd(
+    source: str = typer.Option(
+        "0",
+        "--source",
+        "-s",
+        help="Camera index (0), v4l2:///dev/video0, csi://0, rtsp://..., or a video file.",
+    ),
+    model: Path | None = typer.Option(
+        None, "--model", "-m", help="ONNX model from `wds-edge export`; omit for the bundled one."
+    ),
+    backend: str = typer.Option("auto", help="auto | onnxruntime | tensorrt."),
+    precision: str = typer.Option("fp16", help="TensorRT precision: fp32 | fp16 | int8."),
+    landmarker: Path | None = typer.Option(
+        None, help="face_landmarker.task (default: $WDS_EDGE_FACE_LANDMARKER or the user cache)."
+    ),
+    threads: int | None = typer.Option(None, min=1, help="ONNX Runtime intra-op threads."),
+    threshold: float | None = typer.Option(
+        None, min=0.0, max=1.0, help="Wrinkle probability threshold (default: the model's)."
+    ),
+    headless: bool = typer.Option(
+        False, "--headless", help="No window: use with --record and/or --jsonl."
+    ),
+    record: Path | None = typer.Option(None, help="Write the annotated video (.mp4 or .avi)."),
+    jsonl: Path | None = typer.Option(None, help="Write one JSON line per frame."),
+    max_frames: int | None = typer.Option(
+        None, min=1, help="Stop after N frames (with --loop: a soak test of N frames)."
+    ),
+    realtime: bool | None = typer.Option(
+        None,
+        "--realtime/--no-realtime",
+        help="On a video file, drop frames like a camera would (default: on with a window, "
+        "off headless, where every frame is processed).",
+    ),
+    sync: bool | None = typer.Option(
+        None,
+        "--sync/--async",
+        help="Segment every good frame on the main loop (deterministic; default headless on a "
+        "file) or newest-frame-only in a background worker (default with a camera / window).",
+    ),
+    loop: bool = typer.Option(False, "--loop", help="Start a video file over at its end."),
+    screenshot: Path | None = typer.Option(
+        None, help="Save the displayed image once, after --screenshot-after frames."
+    ),
+    screenshot_after: int = typer.Option(30, min=1, help="Frames before --screenshot is taken."),
+    snapshot_dir: Path = typer.Option(
+        Path("wds_snapshots"), help="Folder for snapshots (key s): frame, overlay PNG, JSON."
+    ),
+    summary_json: Path | None = typer.Option(None, help="Write the run summary as JSON."),
+) -> None:
+    """Live demo: wrinkle overlay, region scores, kiosk prompt, FPS and stage times.
+
+    Keys in the window: q / Esc quit, s snapshot, space start a capture session.
+    """
+    from rich.console import Console
+
+    from wds_edge.demo import DemoConfig, run_demo
+    from wds_edge.errors import InvalidInputError
+    from wds_edge.io import write_json_atomic
+
+    if headless and record is None and jsonl is None and summary_json is None:
+        raise InvalidInputError(
+            "--headless shows nothing: add --record out.mp4 and/or --jsonl out.jsonl"
+        )
+    cfg = DemoConfig(
+        source=int(source) if source.isdigit() else source,
+        model_path=model,
+        backend=backend,
+        precision=precision,
+        landmarker_path=landmarker,
+        num_threads=threads,
+        threshold=threshold,
+        headless=headless,
+        record_path=record,
+        jsonl_path=jsonl,
+        max_frames=max_frames,
+        realtime=realtime,
+        sync=sync,
+        loop=loop,
+        screenshot_path=screenshot,
+        screenshot_after_frames=screenshot_after,
+        snapshot_dir=snapshot_dir,
+    )
+    console = Console(stderr=True)
+    with console.status("running the demo (q / Esc in the window to stop)", spinner="dots"):
+        summary = run_demo(cfg)
+    data = summary.to_dict()
+    console.print(
+        f"{summary.frames} frames in {summary.duration_s:.1f} s: display {summary.display_fps:.1f} "
+        f"FPS, segmentation {summary.segmentation_hz:.1f} updates/s, statuses "
+        f"{summary.status_counts}, RSS {summary.rss_mb} MiB, reconnects {summary.reconnects}"
+    )
+    for kind, path in summary.outputs.items():
+        console.print(f"wrote {kind}: {path}")
+    if summary_json is not None:
+        console.print(f"wrote summary: {write_json_atomic(summary_json, data)}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    """Add `demo` to `app`."""
+    app.command("demo")(demo_cmd)

@@ -1,0 +1,135 @@
+"""`bench model` on real ONNX Runtime, FLOP counting, and the bench CLI in --quick mode."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from wds_edge.bench.model_bench import bench_backend, count_onnx_gflops
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _cli(*args: str, timeout: float = 180.0) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "wds_edge.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+    )
+
+
+def test_count_gflops_of_a_hand_built_conv(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.zeros((8, 3, 3, 3), np.float32), "w")
+    node = helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1])
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 16, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 16, 16])],
+        [w],
+    )
+    path = tmp_path / "conv.onnx"
+    onnx.save(helper.make_model(graph), str(path))
+    # 8 x 16 x 16 outputs, each 3 x 3 x 3 multiply-adds; 2 FLOPs per multiply-add
+    assert count_onnx_gflops(path) == pytest.approx(2 * 8 * 16 * 16 * 27 / 1e9)
+    assert count_onnx_gflops(tmp_path / "missing.onnx") is None
+
+
+def test_bench_backend_on_onnxruntime(onnx_model_fixed_batch):
+    from wds_edge.backends import load_backend
+
+    with load_backend(onnx_model_fixed_batch, "onnxruntime") as be:
+        res = bench_backend(be, model_label=str(onnx_model_fixed_batch), warmup=1, runs=4)
+        with pytest.raises(Exception, match="fixed batch"):
+            bench_backend(be, model_label="m", batch=2, runs=1)
+    assert res.latency.count == 4 and res.latency.min_ms > 0
+    assert res.throughput_img_s == pytest.approx(1000.0 / res.latency.mean_ms)
+    assert res.gflops_per_image and res.achieved_gflop_s == pytest.approx(
+        res.gflops_per_image * res.throughput_img_s
+    )
+    assert res.row()["size_px"] == 256
+
+
+def test_cli_bench_model_quick(tmp_path, onnx_model_fixed_batch):
+    out = tmp_path / "m.json"
+    proc = _cli(
+        "bench",
+        "model",
+        "--model",
+        str(onnx_model_fixed_batch),
+        "--backend",
+        "onnxruntime",
+        "--quick",
+        "--json",
+        str(out),
+        "--csv",
+        str(tmp_path / "m.csv"),
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "p50_ms" in proc.stdout and onnx_model_fixed_batch.name in proc.stdout
+    report = json.loads(out.read_text())
+    assert report["result"]["runs"] == 5 and report["environment"]["cpu"]["model"]
+
+
+def test_cli_bench_pipeline_quick(tmp_path, video_path, landmarker_path, onnx_model_fixed_batch):
+    out = tmp_path / "p.json"
+    proc = _cli(
+        "bench",
+        "pipeline",
+        "--source",
+        str(video_path),
+        "--model",
+        str(onnx_model_fixed_batch),
+        "--landmarker",
+        str(landmarker_path),
+        "--backend",
+        "onnxruntime",
+        "--quick",
+        "--json",
+        str(out),
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "end_to_end" in proc.stdout and "landmarks" in proc.stdout
+    res = json.loads(out.read_text())["result"]
+    assert res["frames"] == 20 and res["segmented_frames"] == 20 and res["dropped_frames"] == 0
+    stages = res["stages_ms"]
+    assert {"decode", "landmarks", "crop_preprocess", "inference", "postprocess", "overlay"} <= set(
+        stages
+    )
+    # end to end covers the stages inside it
+    assert stages["end_to_end"]["p50_ms"] >= stages["inference"]["p50_ms"]
+
+
+def test_cli_bench_compare_quick(tmp_path, video_path, landmarker_path):
+    pytest.importorskip("torch", reason="the compare widths are exported from torch")
+    proc = _cli(
+        "bench",
+        "compare",
+        "--quick",
+        "--source",
+        str(video_path),
+        "--landmarker",
+        str(landmarker_path),
+        "--out",
+        str(tmp_path),
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "pytorch-eager" in proc.stdout and "speedup_e2e" in proc.stdout
+    rows = json.loads((tmp_path / "compare.json").read_text())["rows"]
+    assert [r["backend"] for r in rows] == ["onnxruntime", "pytorch-eager"]
+    assert rows[1]["speedup_model"] == 1.0  # the baseline
+    assert rows[0]["speedup_model"] == pytest.approx(
+        rows[1]["model_ms"]["p50_ms"] / rows[0]["model_ms"]["p50_ms"], rel=0.02
+    )
+    assert (tmp_path / "compare.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "compare.csv").read_text().startswith("config,")

@@ -1,0 +1,72 @@
+"""Latency statistics and report writers (golden values computed by hand)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from wds_edge.bench.environment import environment_report, format_environment
+from wds_edge.bench.report import rows_table, write_bar_plot, write_rows_csv
+from wds_edge.bench.stats import StageRecorder, summarize_ms
+from wds_edge.errors import InvalidInputError
+
+
+def test_summarize_hand_values():
+    st = summarize_ms([4.0, 1.0, 3.0, 2.0])
+    assert (st.count, st.min_ms, st.max_ms, st.mean_ms) == (4, 1.0, 4.0, 2.5)
+    assert st.p50_ms == pytest.approx(2.5)  # between the 2nd and 3rd order statistics
+    # 1..10: p90 sits at rank 0.9 * 9 = 8.1 -> 9 + 0.1 * (10 - 9) = 9.1
+    st10 = summarize_ms(range(1, 11))
+    assert st10.p90_ms == pytest.approx(9.1)
+    assert st10.p99_ms == pytest.approx(9.91)
+    assert st10.throughput_per_s == pytest.approx(1000 / 5.5)
+
+
+@pytest.mark.parametrize("bad", [[], [1.0, -1.0], [float("nan")]])
+def test_summarize_rejects_bad_samples(bad):
+    with pytest.raises(InvalidInputError):
+        summarize_ms(bad)
+
+
+def test_stage_recorder_is_bounded_and_ordered():
+    rec = StageRecorder(["b", "a"], max_samples=3)
+    for v in range(10):
+        rec.add("a", v)
+    rec.add_all({"c": 1.0})
+    assert rec.samples("a") == [7.0, 8.0, 9.0]  # newest kept
+    assert list(rec.summary()) == ["a", "c"]  # declared order, empty "b" left out
+
+
+def test_environment_report_names_this_machine():
+    import numpy as np
+
+    env = environment_report()
+    assert env["cpu"]["logical_cores"] >= 1 and env["cpu"]["model"]
+    assert env["packages"]["numpy"] == np.__version__
+    assert "CPUExecutionProvider" in env["onnxruntime_providers"]
+    assert isinstance(env["gpus"], list)
+    assert "numpy" in format_environment(env)
+
+
+def test_csv_table_and_plot(tmp_path):
+    rows = [{"config": "a", "p50_ms": 1.5}, {"config": "b", "p50_ms": 3.0, "extra": None}]
+    path = write_rows_csv(tmp_path / "r.csv", rows)
+    back = list(csv.DictReader(path.open()))
+    assert back == [
+        {"config": "a", "p50_ms": "1.5", "extra": ""},
+        {"config": "b", "p50_ms": "3.0", "extra": ""},
+    ]
+    assert [c.header for c in rows_table(rows, "t").columns] == ["config", "p50_ms", "extra"]
+    png = write_bar_plot(
+        tmp_path / "p.png",
+        ["a", "b"],
+        [1.5, 3.0],
+        title="t",
+        ylabel="ms",
+        errors=[(1.0, 2.0), (2.5, 4.0)],
+        reference=2.0,
+    )
+    assert png is not None and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    json.dumps(environment_report())  # JSON-able

@@ -1,0 +1,301 @@
+"""`bench compare`: backends x precisions x model widths side by side, with ratios.
+
+Every configuration is measured on the same face crops and frames (taken from one
+video or image folder):
+
+* ``model_*``: the inference call alone on the face crops;
+* ``e2e_*``: frame -> scores: landmarks, quality gates, crop + preprocessing,
+  inference, threshold + region scores (what a kiosk pays per analysed frame).
+
+The baseline is "what a user would do without this SDK" (:mod:`wds_edge.bench.torch_eager`):
+the same network in PyTorch eager FP32, fed by the numpy texture map, with the same
+landmarks, crop and scoring around it. ``speedup`` columns divide the baseline's p50
+by each row's p50 (same width; > 1 means faster than PyTorch eager).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from wds_edge.bench.pipeline_bench import iter_bench_frames
+from wds_edge.bench.stats import LatencyStats, summarize_ms
+from wds_edge.errors import InvalidInputError
+
+__all__ = ["CompareRow", "CompareResult", "bench_compare"]
+
+logger = logging.getLogger(__name__)
+
+TORCH_EAGER = "pytorch-eager"
+
+
+@dataclass
+class CompareRow:
+    """One configuration's figures."""
+
+    label: str
+    width: int | None
+    backend: str
+    precision: str
+    model: str
+    gflops: float | None
+    model_ms: LatencyStats
+    e2e_ms: LatencyStats | None = None
+    speedup_model: float | None = None
+    speedup_e2e: float | None = None
+
+    def row(self) -> dict[str, Any]:
+        e2e = self.e2e_ms
+        return {
+            "config": self.label,
+            "width": self.width,
+            "backend": self.backend,
+            "precision": self.precision,
+            "gflops": self.gflops,
+            "model_p50_ms": round(self.model_ms.p50_ms, 2),
+            "model_p90_ms": round(self.model_ms.p90_ms, 2),
+            "e2e_p50_ms": None if e2e is None else round(e2e.p50_ms, 2),
+            "e2e_p90_ms": None if e2e is None else round(e2e.p90_ms, 2),
+            "e2e_fps": None if e2e is None else round(1000.0 / e2e.mean_ms, 2),
+            "speedup_model": None if self.speedup_model is None else round(self.speedup_model, 2),
+            "speedup_e2e": None if self.speedup_e2e is None else round(self.speedup_e2e, 2),
+        }
+
+
+@dataclass
+class CompareResult:
+    rows: list[CompareRow]
+    frames: int
+    crops: int
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "frames": self.frames,
+            "crops": self.crops,
+            "notes": self.notes,
+            "rows": [
+                {
+                    **r.row(),
+                    "model": r.model,
+                    "model_ms": r.model_ms.to_dict(),
+                    "e2e_ms": None if r.e2e_ms is None else r.e2e_ms.to_dict(),
+                }
+                for r in self.rows
+            ],
+        }
+
+
+def _time_calls(
+    fn: Callable[[Any], Any], items: Sequence[Any], runs: int, warmup: int
+) -> LatencyStats:
+    for i in range(warmup):
+        fn(items[i % len(items)])
+    times = []
+    for i in range(runs):
+        t0 = time.perf_counter()
+        fn(items[i % len(items)])
+        times.append((time.perf_counter() - t0) * 1000.0)
+    return summarize_ms(times)
+
+
+def _collect(
+    source: str | Path, max_frames: int, landmarker: str | None, model: Path, size_px: int
+) -> tuple[list[np.ndarray], list[Any], list[np.ndarray]]:
+    """Frames, their located results (face or not), and the face crops (RGB, size_px)."""
+    from wds_edge.analyzer import WrinkleAnalyzer
+
+    frames, located, crops = [], [], []
+    with WrinkleAnalyzer(
+        model_path=str(model), backend="onnxruntime", landmarker_path=landmarker, video_mode=False
+    ) as analyzer:
+        for image, _i, _t, _d in iter_bench_frames(source):
+            res = analyzer.locate(image)
+            frames.append(image)
+            located.append(res)
+            if res.crop_transform is not None and res.ok:
+                crop = res.crop_transform.crop(image)
+                if crop.shape[0] != size_px:
+                    crop = cv2.resize(crop, (size_px, size_px), interpolation=cv2.INTER_AREA)
+                crops.append(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB))
+            if len(frames) >= max_frames:
+                break
+    if not crops:
+        raise InvalidInputError(f"{source}: no usable face in the first {len(frames)} frames")
+    return frames, located, crops
+
+
+def _eager_e2e(
+    eager: Any, frames: Sequence[np.ndarray], analyzer: Any, threshold: float, runs: int
+) -> LatencyStats:
+    """The PyTorch-eager way per frame: the SDK's landmarks + crop, numpy texture, torch,
+    then the same threshold and region scoring (so only the model path differs)."""
+    from wds_edge.regions import region_masks
+    from wds_edge.scoring import score_regions
+
+    size = analyzer.input_size_px
+    times = []
+    for i in range(runs):
+        image = frames[i % len(frames)]
+        t0 = time.perf_counter()
+        loc = analyzer.locate(image, None)
+        if loc.ok:
+            crop_rgb = cv2.cvtColor(loc.crop_transform.crop(image), cv2.COLOR_BGR2RGB)
+            mask = eager.segment_crop(crop_rgb) > threshold
+            lm = loc.crop_transform.points_to_crop(loc.landmarks_px)
+            score_regions(mask, region_masks(lm, size), loc.mm_per_px)
+        times.append((time.perf_counter() - t0) * 1000.0)
+    return summarize_ms(times)
+
+
+def _sdk_e2e(analyzer: Any, frames: Sequence[np.ndarray], runs: int) -> LatencyStats:
+    times = []
+    for i in range(runs):
+        t0 = time.perf_counter()
+        analyzer.analyze(frames[i % len(frames)], None)
+        times.append((time.perf_counter() - t0) * 1000.0)
+    return summarize_ms(times)
+
+
+def bench_compare(
+    source: str | Path,
+    *,
+    models: Sequence[str | Path] = (),
+    widths: Sequence[int] = (8, 16, 32),
+    backends: Sequence[str] = ("onnxruntime",),
+    precisions: Sequence[str] = ("fp32",),
+    size_px: int = 640,
+    model_dir: str | Path = ".wds_bench_models",
+    landmarker_path: str | Path | None = None,
+    max_frames: int = 60,
+    runs: int = 30,
+    warmup: int = 3,
+    e2e: bool = True,
+    torch_baseline: bool = True,
+    on_step: Callable[[str], None] | None = None,
+) -> CompareResult:
+    """Measure every (model, backend, precision) and the PyTorch-eager baseline.
+
+    Args:
+        source: video or image folder the frames and face crops come from.
+        models: existing ``.onnx`` files to include (e.g. an INT8 Q/DQ model).
+        widths: base widths to export (untrained, seeded) at ``size_px`` into ``model_dir``
+            (needs torch + onnx; latency does not depend on weight values).
+        backends / precisions: combinations to run (ORT on CPU runs a file as exported, so
+            only its first precision is timed there).
+        max_frames: frames read from ``source``; runs cycle through them.
+        runs / warmup: timed / untimed calls per configuration.
+        e2e: also time frame -> scores per configuration.
+        torch_baseline: add PyTorch eager FP32 rows (skipped with a note without torch).
+        on_step: called with a description before each configuration (progress).
+    """
+    from wds_edge.analyzer import WrinkleAnalyzer
+    from wds_edge.backends import load_backend
+    from wds_edge.bench.torch_eager import EagerModel, export_width_model, torch_baseline_available
+    from wds_edge.preprocessing import model_input
+
+    notes: list[str] = []
+    paths: list[tuple[int | None, Path]] = []
+    have_torch, why = torch_baseline_available()
+    for width in widths:
+        if not have_torch:
+            notes.append(f"width {width} not exported: {why}")
+            continue
+        paths.append((int(width), export_width_model(int(width), size_px, model_dir)))
+    for m in models:
+        paths.append((None, Path(m)))
+    if not paths:
+        raise InvalidInputError("nothing to compare: pass --models and/or --widths")
+    landmarker = None if landmarker_path is None else str(landmarker_path)
+    frames, _located, crops = _collect(source, max_frames, landmarker, paths[0][1], size_px)
+    rows: list[CompareRow] = []
+    for width, path in paths:
+        ran_ort_cpu = False
+        for backend in backends:
+            for precision in precisions:
+                with load_backend(path, backend, precision=precision) as be:
+                    meta = be.metadata
+                    if be.name != "tensorrt":
+                        if ran_ort_cpu:
+                            continue  # ORT runs the file as exported: one precision
+                        ran_ort_cpu = True
+                        precision_label = "int8" if "int8" in path.name.lower() else "fp32"
+                    else:
+                        precision_label = precision
+                    w = width if width is not None else meta.architecture.base_channels
+                    label = f"b{w} {be.name} {precision_label}"
+                    if on_step:
+                        on_step(label)
+                    if meta.input_size_hw[0] != size_px:
+                        raise InvalidInputError(
+                            f"{path}: input {meta.input_size_hw} != --size {size_px}"
+                        )
+                    pre = meta.preprocessing
+                    model_ms = _time_calls(
+                        lambda c, b=be, p=pre: b.infer(model_input(c, p)), crops, runs, warmup
+                    )
+                    gflops = meta.architecture.gflops
+                e2e_ms = None
+                if e2e:
+                    with WrinkleAnalyzer(
+                        model_path=str(path),
+                        backend=backend,
+                        precision=precision,
+                        landmarker_path=landmarker,
+                    ) as analyzer:
+                        _sdk_e2e(analyzer, frames, warmup)
+                        e2e_ms = _sdk_e2e(analyzer, frames, runs)
+                rows.append(
+                    CompareRow(
+                        label, w, be.name, precision_label, str(path), gflops, model_ms, e2e_ms
+                    )
+                )
+        if torch_baseline and have_torch and (width is not None or path.suffix == ".onnx"):
+            w = width if width is not None else rows[-1].width
+            if any(r.backend == TORCH_EAGER and r.width == w for r in rows):
+                continue
+            label = f"b{w} {TORCH_EAGER} fp32"
+            if on_step:
+                on_step(label)
+            eager = EagerModel(int(w))  # type: ignore[arg-type]
+            model_ms = _time_calls(lambda c, e=eager: e.segment_crop(c), crops, runs, warmup)
+            e2e_ms = None
+            if e2e:
+                with WrinkleAnalyzer(
+                    model_path=str(path), backend="onnxruntime", landmarker_path=landmarker
+                ) as analyzer:
+                    _eager_e2e(eager, frames, analyzer, analyzer.threshold, warmup)
+                    e2e_ms = _eager_e2e(eager, frames, analyzer, analyzer.threshold, runs)
+            rows.append(
+                CompareRow(
+                    label,
+                    w,
+                    TORCH_EAGER,
+                    "fp32",
+                    "(torch eager, seeded weights)",
+                    rows[-1].gflops if rows else None,
+                    model_ms,
+                    e2e_ms,
+                )
+            )
+    if torch_baseline and not have_torch:
+        notes.append(why)
+    for row in rows:
+        base = next((r for r in rows if r.backend == TORCH_EAGER and r.width == row.width), None)
+        if base is None:
+            continue
+        row.speedup_model = base.model_ms.p50_ms / row.model_ms.p50_ms
+        if base.e2e_ms is not None and row.e2e_ms is not None:
+            row.speedup_e2e = base.e2e_ms.p50_ms / row.e2e_ms.p50_ms
+    notes.append(
+        "model_* = host preprocessing for the model's input mode + inference, on face crops "
+        "(PyTorch eager: numpy texture map + 4-channel input; SDK: RGB, texture in the graph)"
+    )
+    return CompareResult(rows=rows, frames=len(frames), crops=len(crops), notes=notes)

@@ -1,0 +1,117 @@
+"""Bench output: rich tables, JSON and CSV files (atomic), and PNG bar plots.
+
+Every written report embeds the environment (:func:`environment_report`). The plot
+needs matplotlib, which is imported lazily; without it :func:`write_plot` returns
+None and the caller says the plot was skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from wds_edge.io import write_bytes_atomic, write_json_atomic, write_text_atomic
+
+__all__ = ["rows_table", "write_report_json", "write_rows_csv", "write_bar_plot"]
+
+logger = logging.getLogger(__name__)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.2f}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+def rows_table(rows: Sequence[Mapping[str, Any]], title: str, caption: str | None = None) -> Table:
+    """A rich table with one column per key of the first row (later rows may lack keys)."""
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    table = Table(title=title, caption=caption, caption_justify="left")
+    for name in columns:
+        numeric = any(isinstance(r.get(name), (int, float)) for r in rows)
+        table.add_column(name, justify="right" if numeric else "left", overflow="fold")
+    for row in rows:
+        table.add_row(*(_fmt(row.get(c)) for c in columns))
+    return table
+
+
+def write_report_json(path: str | Path, report: Mapping[str, Any]) -> Path:
+    """Write a report dict (already including its ``environment``) as JSON, atomically."""
+    return write_json_atomic(path, dict(report))
+
+
+def write_rows_csv(path: str | Path, rows: Sequence[Mapping[str, Any]]) -> Path:
+    """Write flat rows as CSV (header = union of keys in first-seen order), atomically."""
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
+    return write_text_atomic(path, buffer.getvalue())
+
+
+def write_bar_plot(
+    path: str | Path,
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    title: str,
+    ylabel: str,
+    errors: Sequence[tuple[float, float]] | None = None,
+    reference: float | None = None,
+    reference_label: str = "",
+) -> Path | None:
+    """Horizontal-label bar chart as PNG (atomic). Returns None when matplotlib is absent.
+
+    Args:
+        labels / values: one bar each (e.g. configuration -> p50 latency in ms).
+        errors: per bar (low, high) absolute values (e.g. p10/p90) drawn as whiskers.
+        reference: draw a horizontal line at this value (e.g. the 40 ms of 25 FPS).
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # never needs a display
+        import matplotlib.pyplot as plt
+    except ImportError:
+        logger.warning(
+            "matplotlib is not installed: plot %s skipped (pip install matplotlib)", path
+        )
+        return None
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(labels) + 2), 4.5), dpi=110)
+    try:
+        yerr = None
+        if errors is not None:
+            yerr = [
+                [max(v - lo, 0.0) for v, (lo, _) in zip(values, errors, strict=False)],
+                [max(hi - v, 0.0) for v, (_, hi) in zip(values, errors, strict=False)],
+            ]
+        ax.bar(range(len(values)), values, yerr=yerr, capsize=3, color="#4477aa")
+        ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=10)
+        if reference is not None:
+            ax.axhline(reference, color="#cc3311", linestyle="--", linewidth=1)
+            if reference_label:
+                ax.text(0, reference, reference_label, color="#cc3311", va="bottom", fontsize=8)
+        for i, v in enumerate(values):
+            ax.text(i, v, f"{v:.0f}", ha="center", va="bottom", fontsize=7)
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+    finally:
+        plt.close(fig)
+    return write_bytes_atomic(path, buffer.getvalue())

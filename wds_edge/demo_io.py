@@ -1,0 +1,144 @@
+"""The demo's outputs: annotated video + JSON lines (atomic), snapshots, memory readings."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import cv2
+import numpy as np
+
+from wds_edge.errors import CaptureError, InvalidInputError
+from wds_edge.io import write_image_atomic, write_json_atomic
+
+__all__ = ["DemoRecorder", "save_snapshot", "process_rss_mb", "count_video_frames"]
+
+
+def process_rss_mb() -> float:
+    """Resident set size of this process in MiB (``/proc/self/status``; 0 if unknown)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024.0, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import resource
+
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+    except ImportError:  # Windows
+        return 0.0
+
+
+def _partial(path: Path) -> Path:
+    # Keep the real suffix last: VideoWriter picks the container from it.
+    return path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
+
+
+class DemoRecorder:
+    """Writes annotated frames to an mp4 and per-frame records to a JSON-lines file.
+
+    Both go to hidden ``.partial`` files beside the targets and are moved into place by
+    :meth:`close`, so a reader never sees a half-written file under the final name.
+
+    Args:
+        video_path: ``.mp4`` (mp4v codec) or ``.avi`` (MJPG); None: no video.
+        jsonl_path: JSON-lines file; None: no records.
+        fps: frame rate stamped into the video.
+    """
+
+    def __init__(
+        self, video_path: str | Path | None, jsonl_path: str | Path | None, fps: float = 30.0
+    ) -> None:
+        self.video_path = Path(video_path) if video_path else None
+        self.jsonl_path = Path(jsonl_path) if jsonl_path else None
+        if self.video_path is not None and self.video_path.suffix.lower() not in (".mp4", ".avi"):
+            raise InvalidInputError(
+                f"{self.video_path}: --record needs a .mp4 (mp4v) or .avi (MJPG) file name"
+            )
+        self.fps = fps if fps > 0 else 30.0
+        self._writer: cv2.VideoWriter | None = None
+        self._jsonl: IO[str] | None = None
+        self.frames = 0
+        if self.jsonl_path is not None:
+            self.jsonl_path.parent.mkdir(parents=True, exist_ok=True)
+            self._jsonl = open(_partial(self.jsonl_path), "w", encoding="utf-8")  # noqa: SIM115
+
+    def write(self, canvas_bgr: np.ndarray, record: dict[str, Any]) -> None:
+        """Append one annotated frame (uint8 BGR) and its JSON record."""
+        if self.video_path is not None:
+            if self._writer is None:
+                self.video_path.parent.mkdir(parents=True, exist_ok=True)
+                codec = "mp4v" if self.video_path.suffix.lower() == ".mp4" else "MJPG"
+                h, w = canvas_bgr.shape[:2]
+                self._writer = cv2.VideoWriter(
+                    str(_partial(self.video_path)), cv2.VideoWriter_fourcc(*codec), self.fps, (w, h)
+                )
+                if not self._writer.isOpened():
+                    raise CaptureError(
+                        f"{self.video_path}: OpenCV cannot write {codec} video here; try an .avi "
+                        "file name (MJPG)"
+                    )
+                self._size = (w, h)
+            if (canvas_bgr.shape[1], canvas_bgr.shape[0]) != self._size:
+                canvas_bgr = cv2.resize(canvas_bgr, self._size)  # a camera may reconnect resized
+            self._writer.write(canvas_bgr)
+        if self._jsonl is not None:
+            self._jsonl.write(json.dumps(record, separators=(",", ":")) + "\n")
+        self.frames += 1
+
+    def close(self) -> dict[str, str]:
+        """Finish both files and move them into place; returns {"video"/"jsonl": path}."""
+        done: dict[str, str] = {}
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+            os.replace(_partial(self.video_path), self.video_path)  # type: ignore[arg-type]
+            done["video"] = str(self.video_path)
+        if self._jsonl is not None:
+            self._jsonl.flush()
+            os.fsync(self._jsonl.fileno())
+            self._jsonl.close()
+            self._jsonl = None
+            os.replace(_partial(self.jsonl_path), self.jsonl_path)  # type: ignore[arg-type]
+            done["jsonl"] = str(self.jsonl_path)
+        return done
+
+
+def save_snapshot(
+    folder: str | Path,
+    frame_bgr: np.ndarray,
+    annotated_bgr: np.ndarray,
+    result: Any,
+    record: dict[str, Any],
+) -> Path:
+    """Save ``<stamp>_frame.png``, ``<stamp>_overlay.png`` and ``<stamp>.json`` (all atomic).
+
+    The JSON holds the frame record and the full result (mask as base64 PNG). Returns
+    the JSON path.
+    """
+    stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{int(time.time() * 1000) % 1000:03d}"
+    base = Path(folder) / f"wds_{stamp}"
+    write_image_atomic(f"{base}_frame.png", frame_bgr)
+    write_image_atomic(f"{base}_overlay.png", annotated_bgr)
+    data = {"record": record, "result": result.to_dict(include_arrays=True)}
+    return write_json_atomic(f"{base}.json", data)
+
+
+def count_video_frames(path: str | Path) -> int:
+    """Decode a video with OpenCV and count its frames (0 if it does not open)."""
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            return 0
+        n = 0
+        while cap.grab():
+            n += 1
+        return n
+    finally:
+        with contextlib.suppress(Exception):
+            cap.release()

@@ -1,0 +1,174 @@
+"""Drawing the demo's heads-up display, and the OpenCV HighGUI window it shows in.
+
+The HUD is plain OpenCV drawing on the BGR frame (after the wrinkle overlay): the
+kiosk prompt in a banner at the bottom, FPS / segmentation rate / per-stage times
+top left, per-region wrinkle ratios top right.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+
+import cv2
+import numpy as np
+
+from wds_edge.errors import CaptureError, MissingDependencyError
+
+__all__ = ["highgui_backend", "check_can_open_window", "draw_hud", "draw_banner", "WindowDisplay"]
+
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+KEY_QUIT = (ord("q"), ord("Q"), 27)  # q, Esc
+KEY_SNAPSHOT = (ord("s"), ord("S"))
+KEY_SESSION = (ord(" "),)
+
+
+def highgui_backend() -> str | None:
+    """The GUI toolkit this OpenCV build was compiled with ("QT5", "GTK3", ...), or None."""
+    info = cv2.getBuildInformation()
+    for line in info.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("GUI:"):
+            value = stripped.split(":", 1)[1].strip()
+            return None if value.upper() in ("", "NONE", "NO") else value
+    return None
+
+
+def check_can_open_window() -> None:
+    """Raise a clear error if a HighGUI window cannot be opened here.
+
+    Raises:
+        MissingDependencyError: this OpenCV wheel has no GUI toolkit (e.g. a headless wheel).
+        CaptureError: on Linux, no X / Wayland display is set.
+    """
+    if highgui_backend() is None:
+        raise MissingDependencyError(
+            "this OpenCV build has no GUI toolkit (cv2.getBuildInformation() lists GUI: NONE), so "
+            "the demo cannot open a window; run `wds-edge demo --headless --record out.mp4`, or "
+            "install an OpenCV wheel with HighGUI"
+        )
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        raise CaptureError(
+            "no display: DISPLAY is not set, so no window can open; run with --headless "
+            "(add --record out.mp4 --jsonl out.jsonl), or under a virtual display: "
+            "xvfb-run wds-edge demo ..."
+        )
+
+
+def _text(
+    img: np.ndarray,
+    text: str,
+    org: tuple[int, int],
+    scale: float,
+    color: tuple[int, ...],
+    thickness: int = 1,
+) -> None:
+    cv2.putText(img, text, org, _FONT, scale, color, thickness, cv2.LINE_AA)
+
+
+def _shade(img: np.ndarray, x0: int, y0: int, x1: int, y1: int, strength: float = 0.6) -> None:
+    """Darken a box (in place) so text on it reads on any background."""
+    h, w = img.shape[:2]
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    if x1 > x0 and y1 > y0:
+        img[y0:y1, x0:x1] = (img[y0:y1, x0:x1] * (1.0 - strength)).astype(np.uint8)
+
+
+def draw_banner(
+    img: np.ndarray,
+    text: str,
+    color: tuple[int, int, int] = (255, 255, 255),
+    bg: tuple[int, int, int] = (40, 40, 40),
+) -> None:
+    """Draw ``text`` in a translucent bar along the bottom of ``img`` (in place)."""
+    h, w = img.shape[:2]
+    scale = max(0.5, w / 1400.0)
+    bar_h = int(44 * scale / 0.9)
+    roi = img[h - bar_h : h]
+    roi[:] = (roi * 0.35 + np.array(bg, np.float32) * 0.65).astype(np.uint8)
+    (tw, th), _ = cv2.getTextSize(text, _FONT, scale, 2)
+    _text(img, text, ((w - tw) // 2, h - (bar_h - th) // 2), scale, color, 2)
+
+
+def draw_hud(
+    image_bgr: np.ndarray,
+    *,
+    prompt: str,
+    ok: bool,
+    display_fps: float,
+    seg_rate_hz: float,
+    seg_age_frames: int | None,
+    stage_ms: Mapping[str, float],
+    region_ratios: Mapping[str, float] | None = None,
+    extra_lines: tuple[str, ...] = (),
+) -> np.ndarray:
+    """Draw the HUD on ``image_bgr`` (uint8 BGR, modified in place and returned).
+
+    Timings go top right, the prompt in a banner at the bottom (the overlay's status
+    and region scores stay top left).
+
+    Args:
+        prompt: kiosk prompt shown in the bottom banner (green when ``ok``).
+        display_fps: frames shown per second.
+        seg_rate_hz: segmentation updates per second.
+        seg_age_frames: frames since the shown mask was segmented (None: no mask shown).
+        stage_ms: stage name -> recent mean milliseconds.
+        region_ratios: region -> wrinkle ratio (paper Eq. 12) of the shown mask.
+        extra_lines: more lines under the timings (capture session progress, ...).
+    """
+    h, w = image_bgr.shape[:2]
+    scale = max(0.45, w / 2400.0)
+    step = int(26 * scale / 0.5)
+    lines = [f"display {display_fps:5.1f} FPS   segmentation {seg_rate_hz:4.1f}/s"]
+    lines.append("mask age " + ("-" if seg_age_frames is None else f"{seg_age_frames} frames"))
+    lines += [f"{name}: {ms:.1f} ms" for name, ms in stage_ms.items()]
+    lines += list(extra_lines)
+    # Top right: draw_overlay puts the status and the region scores top left.
+    if region_ratios:
+        lines += [f"{name} {100 * ratio:5.2f}%" for name, ratio in region_ratios.items()]
+    col_w = max(cv2.getTextSize(line, _FONT, scale, 1)[0][0] for line in lines)
+    x = w - col_w - 16
+    _shade(image_bgr, x - 8, 4, w - 4, 14 + step * len(lines))
+    for i, line in enumerate(lines):
+        _text(image_bgr, line, (x, 4 + step * (i + 1)), scale, (255, 255, 255))
+    draw_banner(image_bgr, prompt, color=(140, 255, 140) if ok else (80, 200, 255))
+    return image_bgr
+
+
+class WindowDisplay:
+    """An OpenCV HighGUI window: :meth:`show` draws a frame and returns the key pressed.
+
+    Raises:
+        MissingDependencyError / CaptureError: see :func:`check_can_open_window`.
+    """
+
+    def __init__(self, title: str = "wds-edge demo") -> None:
+        check_can_open_window()
+        self.title = title
+        self._open = True
+        cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE)
+
+    def show(self, image_bgr: np.ndarray, wait_ms: int = 1) -> int:
+        """Show a frame; returns the key code pressed (-1 for none)."""
+        cv2.imshow(self.title, image_bgr)
+        return int(cv2.waitKey(max(1, wait_ms)))
+
+    @property
+    def closed_by_user(self) -> bool:
+        """The user closed the window with its close button."""
+        try:
+            return cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1
+        except cv2.error:
+            return True
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            try:
+                cv2.destroyWindow(self.title)
+                cv2.waitKey(1)
+            except cv2.error:
+                pass
