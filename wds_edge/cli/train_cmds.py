@@ -1,9 +1,254 @@
-"""`wds-edge` commands: train (being built)."""
+"""`wds-edge train` and `wds-edge eval` (desktop; torch is imported inside the commands)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import typer
+
+__all__ = ["register", "TORCHRUN_COMMAND"]
+
+#: Multi-GPU training (DistributedDataParallel): one process per GPU, global batch =
+#: --batch-size x GPUs.
+TORCHRUN_COMMAND = (
+    "torchrun --standalone --nproc_per_node=NUM_GPUS -m wds_edge.cli train "
+    "--data DATA --out runs/wds"
+)
+
+TRAIN_HELP = f"""Train the wrinkle U-Net (4 deep-supervision heads) on a labelled data set.
+
+DATA is either the generic layout (images/<stem>.png|jpg + masks/<stem>.png, optional
+fov/<stem>.png skin masks: what 'wds-edge label' writes) or the DRIVE layout
+(images/, 1st_manual/, mask/). The run folder gets best.pt (selected on the validation
+split), last.pt, config.json, folds.json, log.csv and metrics.json.
+
+Examples:
+
+  wds-edge train --data labels/ --out runs/wds --base 16 --epochs 200
+
+  wds-edge train --data labels/ --out runs/cv0 --folds 6 --fold 0   (fold 0 = test fold)
+
+  wds-edge train --data labels/ --out runs/wds --resume             (after an interruption)
+
+Multi-GPU (DDP): {TORCHRUN_COMMAND}
+"""
+
+
+def _train(
+    data: Path = typer.Option(..., "--data", help="Data folder (generic or DRIVE layout)."),
+    out: Path = typer.Option(..., "--out", help="Run folder to create (or to resume)."),
+    loss: str = typer.Option(
+        None,
+        "--loss",
+        help="wds (paper, default) | ds (unweighted deep supervision) | plain (F1 Dice only).",
+    ),
+    base: int = typer.Option(
+        None,
+        "--base",
+        help="U-Net width: 64 = paper (17 M params), 32, 16 (1 M, kiosk CPU), 8. Default 64.",
+    ),
+    activation: str = typer.Option(
+        None, "--activation", help="leaky_relu (paper figure, default) or relu (reference code)."
+    ),
+    folds: int = typer.Option(
+        None, "--folds", help="Number of cross-validation folds K (paper: 6); needs --fold."
+    ),
+    fold: int = typer.Option(
+        None, "--fold", help="Index 0..K-1 of the TEST fold; validation is carved from the rest."
+    ),
+    val_fraction: float = typer.Option(
+        None,
+        "--val-fraction",
+        help="Share of training images held out for model selection (default 0.2).",
+    ),
+    val_count: int = typer.Option(
+        None, "--val-count", help="Exact number of validation images (overrides --val-fraction)."
+    ),
+    epochs: int = typer.Option(None, "--epochs", help="Epochs (default 200)."),
+    batch_size: int = typer.Option(
+        None, "--batch-size", help="Images per step (per GPU under torchrun; default 4)."
+    ),
+    crop_size: int = typer.Option(
+        None, "--crop-size", help="Random square crop in px, multiple of 16 (default 640)."
+    ),
+    lr: float = typer.Option(
+        None, "--lr", help="Adam learning rate (default 0.01, cosine-annealed to 1e-6)."
+    ),
+    weight_decay: float = typer.Option(
+        None, "--weight-decay", help="L2 on conv weights (default 1e-4)."
+    ),
+    seed: int = typer.Option(
+        None, "--seed", help="Seed for splits, init, shuffling, augmentation (default 0)."
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from last.pt."),
+    device: str = typer.Option(
+        None, "--device", help="auto (CUDA if present) | cpu | cuda | cuda:N."
+    ),
+    workers: int = typer.Option(None, "--workers", help="DataLoader worker processes (default 0)."),
+    augment: bool = typer.Option(
+        None,
+        "--augment/--no-augment",
+        help="Scale/shift/rotate/brightness/colour/flip augmentation (default on).",
+    ),
+    mask_threshold: int = typer.Option(
+        None,
+        "--mask-threshold",
+        help="Binarize non-binary (e.g. JPEG) masks at this grey value (0-254).",
+    ),
+    amp: bool = typer.Option(
+        None, "--amp/--no-amp", help="Mixed precision on CUDA (default on; ignored on CPU)."
+    ),
+) -> None:
+    from rich.console import Console
+
+    console = Console()
+    given: dict[str, Any] = {
+        "loss": loss, "base_channels": base, "activation": activation, "folds": folds,
+        "fold": fold, "val_fraction": val_fraction, "val_count": val_count, "epochs": epochs,
+        "batch_size": batch_size, "crop_size": crop_size, "lr": lr,
+        "weight_decay": weight_decay, "seed": seed, "device": device, "workers": workers,
+        "augment": augment, "mask_threshold": mask_threshold, "amp": amp,
+    }  # fmt: skip
+    given = {k: v for k, v in given.items() if v is not None}
+
+    from wds_edge._deps import require
+
+    require("torch", "training")
+    from train.loop import TrainConfig, train
+
+    if resume and (out / "config.json").is_file():
+        saved = json.loads((out / "config.json").read_text())
+        config = TrainConfig.from_dict({**saved, **given, "data": str(data), "out": str(out)})
+    else:
+        config = TrainConfig(data=str(data), out=str(out), **given)
+    _run_with_progress(console, lambda cb: train(config, resume=resume, progress=cb))
+
+
+def epoch_table_row(row: dict[str, Any]) -> str:
+    """One line per epoch for the console (the full row is in log.csv)."""
+    return (
+        f"epoch {row['epoch']:>4}  lr {row['lr']:.2e}  train {row['train_loss']:.4f}  "
+        f"val {row['val_loss']:.4f}  JSI {row['val_jsi']:.4f}  sens {row['val_sensitivity']:.4f}  "
+        f"spec {row['val_specificity']:.4f}  best {row['best_epoch']}"
+    )
+
+
+def _run_with_progress(console: Any, run: Any) -> None:
+    import os
+
+    if os.environ.get("RANK", "0") != "0":  # torchrun: only rank 0 reports
+        run(None)
+        return
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("training", total=None, info="")
+        state = {"steps": 1}
+
+        def on_progress(event: Any) -> None:
+            if event.kind == "start":
+                state["steps"] = max(event.steps, 1)
+                bar.update(
+                    task,
+                    total=event.epochs * state["steps"],
+                    completed=event.epoch * state["steps"],
+                )
+            elif event.kind == "step":
+                bar.update(
+                    task,
+                    completed=(event.epoch - 1) * state["steps"] + event.step,
+                    description=f"epoch {event.epoch}/{event.epochs}",
+                    info=f"loss {event.loss:.4f}",
+                )
+            elif event.kind == "epoch":
+                bar.console.print(epoch_table_row(event.row))
+            elif event.kind == "test":
+                m = event.metrics["test"]
+                bar.console.print(
+                    f"test fold: JSI {m['jsi']:.4f}  acc {m['accuracy']:.4f}  "
+                    f"sens {m['sensitivity']:.4f}  spec {m['specificity']:.4f}"
+                )
+
+        result = run(on_progress)
+    console.print(
+        f"best epoch {result.best_epoch} (validation JSI {result.metrics['val']['jsi']:.4f}) -> "
+        f"{result.best_path}"
+    )
+
+
+def _eval(
+    checkpoint: Path = typer.Option(
+        ..., "--checkpoint", help="best.pt / last.pt from 'wds-edge train'."
+    ),
+    data: Path = typer.Option(
+        ..., "--data", help="Data folder (generic or DRIVE layout) with masks."
+    ),
+    json_out: bool = typer.Option(
+        False,
+        "--json",
+        help="Print one JSON object (jsi, accuracy, sensitivity, specificity, ...).",
+    ),
+    threshold: float = typer.Option(
+        0.5, "--threshold", help="Probability threshold for a wrinkle pixel."
+    ),
+    split: str = typer.Option(
+        "all", "--split", help="all images, or only the run's train / val / test images."
+    ),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    mask_threshold: int = typer.Option(
+        None, "--mask-threshold", help="Binarize non-binary masks at this grey value."
+    ),
+) -> None:
+    """Score a checkpoint on whole images: JSI, accuracy, sensitivity, specificity.
+
+    Pooled over all pixels (the paper's protocol) and as a per-image mean, inside the
+    field-of-view / skin masks when the data set has them.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from wds_edge._deps import require
+
+    require("torch", "evaluation")
+    from train.evaluate import evaluate_checkpoint
+    from train.loop import resolve_device
+
+    dev = str(resolve_device(device))
+    result = evaluate_checkpoint(
+        checkpoint,
+        data,
+        threshold=threshold,
+        split=split,
+        device=dev,
+        mask_threshold=mask_threshold,
+    )
+    if json_out:
+        obj = {**result["pooled"], "per_image_mean": result["per_image_mean"],
+               "n_images": len(result["images"]), "images": result["images"],
+               "threshold": threshold, "split": split, "checkpoint": str(checkpoint)}  # fmt: skip
+        typer.echo(json.dumps(obj))
+        return
+    table = Table(title=f"{checkpoint} on {data} ({len(result['images'])} images, {split})")
+    table.add_column("metric")
+    table.add_column("pooled", justify="right")
+    table.add_column("per-image mean", justify="right")
+    for k in ("jsi", "accuracy", "sensitivity", "specificity"):
+        table.add_row(k, f"{result['pooled'][k]:.4f}", f"{result['per_image_mean'][k]:.4f}")
+    Console().print(table)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    """Add `train` and `eval` to `app`."""
+    app.command("train", help=TRAIN_HELP)(_train)
+    app.command("eval")(_eval)

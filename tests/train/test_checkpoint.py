@@ -1,0 +1,69 @@
+"""Checkpoint round trip and clear errors on foreign / corrupt files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from train.checkpoint import load_checkpoint, save_checkpoint
+from train.model import WrinkleUNet
+from wds_edge.errors import ModelError
+
+METRICS = {
+    "val": {"jsi": 0.5, "accuracy": 0.9, "sensitivity": 0.6, "specificity": 0.95},
+    "val_images": ["a"],
+    "best_epoch": 3,
+}
+
+
+def _trained_like_model() -> WrinkleUNet:
+    torch.manual_seed(0)
+    net = WrinkleUNet(4, 8, "relu")
+    net.train()
+    with torch.no_grad():  # move BN running statistics away from their defaults
+        for _ in range(3):
+            net(torch.rand(2, 4, 32, 32))
+        for p in net.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    return net.eval()
+
+
+def test_round_trip_gives_identical_outputs(tmp_path: Path) -> None:
+    net = _trained_like_model()
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+    config = {"base_channels": 8, "activation": "relu", "loss": "wds", "epochs": 3}
+    path = save_checkpoint(tmp_path / "run" / "best.pt", model=net, config=config,
+                           metrics=METRICS, epoch=3, optimizer=opt, extra={"k": 1})  # fmt: skip
+    assert sorted(p.name for p in path.parent.iterdir()) == ["best.pt"]  # no temp files left
+    ckpt = load_checkpoint(path)
+    assert not ckpt.model.training
+    assert ckpt.model_config == {"in_channels": 4, "base_channels": 8, "activation": "relu"}
+    assert ckpt.config == config and ckpt.metrics == METRICS and ckpt.epoch == 3
+    assert ckpt.raw["format"] == "wds-edge-checkpoint" and ckpt.raw["format_version"] == 1
+    assert ckpt.raw["extra"] == {"k": 1} and ckpt.raw["optimizer"] is not None
+    x = torch.rand(1, 4, 48, 32)
+    with torch.no_grad():
+        assert torch.equal(net(x), ckpt.model(x))
+
+
+def test_foreign_and_corrupt_files(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="checkpoint not found"):
+        load_checkpoint(tmp_path / "missing.pt")
+    torch.save(WrinkleUNet(4, 8).state_dict(), tmp_path / "bare.pt")
+    with pytest.raises(ModelError, match="not a wds-edge checkpoint"):
+        load_checkpoint(tmp_path / "bare.pt")
+    (tmp_path / "junk.pt").write_bytes(b"\x00garbage")
+    with pytest.raises(ModelError, match="junk.pt: not a readable wds-edge checkpoint"):
+        load_checkpoint(tmp_path / "junk.pt")
+    torch.save({"format": "wds-edge-checkpoint", "format_version": 99}, tmp_path / "v99.pt")
+    with pytest.raises(ModelError, match="format version 99"):
+        load_checkpoint(tmp_path / "v99.pt")
+    net = WrinkleUNet(4, 8)
+    save_checkpoint(tmp_path / "ok.pt", model=net, config={}, metrics={}, epoch=1)
+    raw = torch.load(tmp_path / "ok.pt", weights_only=True)
+    raw["model_config"]["base_channels"] = 16
+    torch.save(raw, tmp_path / "mismatch.pt")
+    with pytest.raises(ModelError, match="do not fit"):
+        load_checkpoint(tmp_path / "mismatch.pt")

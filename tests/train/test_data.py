@@ -1,0 +1,126 @@
+"""Data layouts, mask binarization and bad-input errors (each names the file and the fix)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from train.data import binarize_mask, discover_samples, load_sample, read_mask
+from wds_edge.errors import DataError
+
+
+def _image(path: Path, h: int = 32, w: int = 48) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    cv2.imwrite(str(path), rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8))
+
+
+def _mask(path: Path, values: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(values.astype(np.uint8)).save(path)
+
+
+def _label(h: int = 32, w: int = 48, on: int = 255) -> np.ndarray:
+    m = np.zeros((h, w), np.uint8)
+    m[10, 5:40] = on
+    return m
+
+
+def make_generic(root: Path, n: int = 2) -> Path:
+    for i in range(n):
+        _image(root / "images" / f"face{i}.png")
+        _mask(root / "masks" / f"face{i}.png", _label())
+        _mask(root / "fov" / f"face{i}.png", np.full((32, 48), 255))
+    return root
+
+
+def test_generic_layout(tmp_path: Path) -> None:
+    layout, samples = discover_samples(make_generic(tmp_path))
+    assert layout == "generic" and [s.stem for s in samples] == ["face0", "face1"]
+    s = load_sample(samples[0])
+    assert s.image_rgb.shape == (32, 48, 3) and s.image_rgb.dtype == np.uint8
+    assert s.mask.dtype == bool and s.mask.sum() == 35 and s.fov is not None and s.fov.all()
+
+
+def test_drive_layout(drive_dir: Path) -> None:
+    layout, samples = discover_samples(drive_dir)
+    assert layout == "drive" and len(samples) == 20 and samples[0].stem == "21"
+    s = load_sample(samples[0])
+    assert s.image_rgb.shape == (584, 565, 3)
+    assert 0.05 < s.mask.mean() < 0.2  # vessels are a minority: not inverted
+    assert s.fov is not None and 0.6 < s.fov.mean() < 0.8
+
+
+def test_binarization_rules(tmp_path: Path) -> None:
+    lab = _label()
+    assert (binarize_mask(lab // 255, "m") == (lab > 0)).all()  # 0/1
+    assert (binarize_mask(lab, "m") == (lab > 0)).all()  # 0/255
+    # palette GIF: PIL convert("L") resolves the palette
+    pal = Image.fromarray((lab > 0).astype(np.uint8), mode="P")
+    pal.putpalette([0, 0, 0, 255, 255, 255] + [0] * 762)
+    pal.save(tmp_path / "p.gif")
+    assert (read_mask(tmp_path / "p.gif") == (lab > 0)).all()
+    # inverted palette (index 0 = white): black lines on white, 98 % "on" -> inverted back
+    pal.putpalette([255, 255, 255, 0, 0, 0] + [0] * 762)
+    pal.save(tmp_path / "inv.gif")
+    assert (read_mask(tmp_path / "inv.gif") == (lab > 0)).all()
+    # FOV masks are never inverted
+    assert read_mask(tmp_path / "inv.gif", allow_invert=False).mean() > 0.9
+
+
+def test_ambiguous_mostly_on_label_is_refused() -> None:
+    m = np.zeros((10, 10), np.uint8)
+    m[:7] = 255
+    with pytest.raises(DataError, match="70% of the label is foreground"):
+        binarize_mask(m, "x.png")
+
+
+def test_non_binary_mask_needs_threshold(tmp_path: Path) -> None:
+    thick = np.zeros((32, 48), np.uint8)
+    thick[8:14, 5:40] = 255
+    blurred = cv2.GaussianBlur(thick, (5, 5), 1.5)
+    cv2.imwrite(str(tmp_path / "m.jpg"), blurred)
+    with pytest.raises(DataError, match=r"m\.jpg: the mask is not binary.*--mask-threshold"):
+        read_mask(tmp_path / "m.jpg")
+    assert read_mask(tmp_path / "m.jpg", threshold=127).any()
+
+
+def test_empty_folder(tmp_path: Path) -> None:
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    with pytest.raises(DataError, match="no images found"):
+        discover_samples(tmp_path)
+    with pytest.raises(DataError, match="no data set layout recognised"):
+        discover_samples(tmp_path / "images")
+    with pytest.raises(DataError, match="not found"):
+        discover_samples(tmp_path / "nope")
+
+
+def test_image_without_mask(tmp_path: Path) -> None:
+    make_generic(tmp_path)
+    _image(tmp_path / "images" / "lonely.jpg")
+    with pytest.raises(DataError, match=r"lonely\.jpg.*add masks/<stem>\.png"):
+        discover_samples(tmp_path)
+
+
+def test_mask_of_another_size(tmp_path: Path) -> None:
+    make_generic(tmp_path)
+    _mask(tmp_path / "masks" / "face1.png", _label(30, 48))
+    _, samples = discover_samples(tmp_path)
+    with pytest.raises(DataError, match=r"face1\.png: mask is 48x30 but its image .* is 48x32"):
+        load_sample(samples[1])
+
+
+def test_unreadable_files(tmp_path: Path) -> None:
+    make_generic(tmp_path)
+    (tmp_path / "masks" / "face0.png").write_bytes(b"not a png")
+    (tmp_path / "images" / "face1.png").write_bytes(b"")
+    _, samples = discover_samples(tmp_path)
+    with pytest.raises(DataError, match=r"face0\.png: cannot read the mask"):
+        load_sample(samples[0])
+    with pytest.raises(DataError, match=r"face1\.png: the file is empty"):
+        load_sample(samples[1])

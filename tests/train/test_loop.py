@@ -1,0 +1,240 @@
+"""Training on real DRIVE images on the CPU: loss goes down, files, resume, CLI eval."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from train.checkpoint import load_checkpoint
+from train.data import discover_samples, load_sample
+from train.dataset import CropDataset
+from train.loop import TrainConfig, TrainProgress, train
+from train.losses import DeepSupervisionLoss
+from train.model import WrinkleUNet
+from wds_edge.cli import app
+from wds_edge.errors import InvalidInputError
+
+TINY = {"base_channels": 8, "crop_size": 128, "batch_size": 2, "val_count": 1, "tensorboard": False}
+
+
+def _rows(run: Path) -> list[dict[str, str]]:
+    with open(run / "log.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def cli_run(drive_small: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One tiny run through the CLI: base 8, crop 128, 2 train images, 6 epochs x 1 step."""
+    run = tmp_path_factory.mktemp("run") / "wds"
+    result = CliRunner().invoke(app, [
+        "train", "--data", str(drive_small), "--out", str(run), "--base", "8",
+        "--crop-size", "128", "--batch-size", "2", "--val-count", "1", "--epochs", "6",
+        "--no-augment", "--device", "cpu",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return run
+
+
+def test_fixed_batch_loss_goes_down(drive_small: Path) -> None:
+    _, samples = discover_samples(drive_small)
+    ds = CropDataset([load_sample(s) for s in samples[:2]], 128, augment=False, seed=0)
+    x, m, f = (torch.stack(t) for t in zip(*(ds[i] for i in range(2)), strict=True))
+    torch.manual_seed(0)
+    net, loss_fn = WrinkleUNet(4, 8).train(), DeepSupervisionLoss("wds")
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+    losses = []
+    for _ in range(10):
+        loss = loss_fn(net(x), m, f)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.9 * losses[0], losses
+
+
+def test_trained_model_fits_training_images_better(cli_run: Path, drive_small: Path) -> None:
+    """The run's loss goes down: its last model scores a lower loss on training crops than
+    the same seeded initial model (train-mode BatchNorm, crops the run never drew)."""
+    splits = json.loads((cli_run / "folds.json").read_text())
+    _, samples = discover_samples(drive_small)
+    train_set = [load_sample(s) for s in samples if s.stem in splits["train"]]
+    ds = CropDataset(train_set, 128, augment=False, seed=99)
+    x, m, f = (torch.stack(t) for t in zip(*(ds[i] for i in range(len(ds))), strict=True))
+    torch.manual_seed(0)  # the loop seeds torch with --seed (0) right before building the net
+    initial = WrinkleUNet(4, 8).train()
+    last = load_checkpoint(cli_run / "last.pt").model.train()
+    loss_fn = DeepSupervisionLoss("wds")
+    with torch.no_grad():
+        assert loss_fn(last(x), m, f).item() < loss_fn(initial(x), m, f).item()
+
+
+def test_run_folder_and_validation_loss(cli_run: Path) -> None:
+    names = {p.name for p in cli_run.iterdir()}
+    assert {"best.pt", "last.pt", "config.json", "folds.json", "log.csv", "metrics.json"} <= names
+    rows = _rows(cli_run)
+    assert [int(r["epoch"]) for r in rows] == list(range(1, 7))
+    assert all(float(r["val_loss"]) > 0 for r in rows)
+    assert float(rows[0]["lr"]) == pytest.approx(0.01)
+    assert float(rows[1]["lr"]) < float(rows[0]["lr"])  # cosine annealing
+    folds = json.loads((cli_run / "folds.json").read_text())
+    assert len(folds["train"]) == 2 and len(folds["val"]) == 1 and folds["test"] == []
+    config = json.loads((cli_run / "config.json").read_text())
+    assert config["data"]["layout"] == "drive" and config["loss"] == "wds"
+
+
+def test_checkpoint_metadata_and_selection(cli_run: Path) -> None:
+    best = load_checkpoint(cli_run / "best.pt")
+    rows = _rows(cli_run)
+    jsis = [float(r["val_jsi"]) for r in rows]
+    assert best.metrics["best_epoch"] == best.epoch == 1 + jsis.index(max(jsis))
+    assert best.metrics["val"]["jsi"] == pytest.approx(max(jsis))
+    splits = json.loads((cli_run / "folds.json").read_text())
+    assert best.metrics["split"] == "val" and best.metrics["val_images"] == splits["val"]
+    assert best.raw["extra"]["splits"]["val"] == splits["val"]
+    for key in (
+        "base_channels",
+        "activation",
+        "loss",
+        "epochs",
+        "crop_size",
+        "data",
+        "fold",
+        "folds",
+        "seed",
+    ):
+        assert key in best.config
+    assert best.model_config["base_channels"] == 8
+
+
+def test_eval_cli_json(cli_run: Path, drive_small: Path) -> None:
+    result = CliRunner().invoke(app, [
+        "eval", "--checkpoint", str(cli_run / "best.pt"), "--data", str(drive_small),
+        "--json", "--split", "val", "--device", "cpu",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    obj = json.loads(result.output)
+    best = load_checkpoint(cli_run / "best.pt")
+    for k in ("jsi", "accuracy", "sensitivity", "specificity"):
+        assert 0.0 <= obj[k] <= 1.0
+        assert obj[k] == pytest.approx(best.metrics["val"][k], abs=1e-9)
+    assert obj["images"] == best.metrics["val_images"]
+
+
+def test_existing_run_needs_resume(cli_run: Path, drive_small: Path) -> None:
+    with pytest.raises(InvalidInputError, match="--resume"):
+        train(TrainConfig(data=str(drive_small), out=str(cli_run), **TINY))
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_resume_continues_exactly(drive_small: Path, tmp_path: Path) -> None:
+    cfg = {**TINY, "data": str(drive_small), "epochs": 3}
+    train(TrainConfig(out=str(tmp_path / "a"), **cfg))
+
+    def stop_after_two(event: TrainProgress) -> None:
+        if event.kind == "epoch" and event.epoch == 2:
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        train(TrainConfig(out=str(tmp_path / "b"), **cfg), progress=stop_after_two)
+    assert load_checkpoint(tmp_path / "b" / "last.pt").epoch == 2
+    train(TrainConfig(out=str(tmp_path / "b"), **cfg), resume=True)
+
+    a, b = _rows(tmp_path / "a"), _rows(tmp_path / "b")
+    assert [r["epoch"] for r in b] == ["1", "2", "3"]
+    for key in ("lr", "train_loss", "val_loss", "val_jsi"):
+        assert [r[key] for r in a] == [r[key] for r in b], key
+    sa = load_checkpoint(tmp_path / "a" / "last.pt").model.state_dict()
+    sb = load_checkpoint(tmp_path / "b" / "last.pt").model.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+    # extending the run: the cosine schedule is re-drawn for 4 epochs from epoch 3 on
+    train(TrainConfig(out=str(tmp_path / "b"), **{**cfg, "epochs": 4}), resume=True)
+    lrs = [float(r["lr"]) for r in _rows(tmp_path / "b")]
+    # epoch 4 (index 3) of 4: 1e-6 + (0.01 - 1e-6) * (1 + cos(3 pi / 4)) / 2
+    assert lrs[3] == pytest.approx(1e-6 + (0.01 - 1e-6) * (1 - 0.5**0.5) / 2)
+    with pytest.raises(InvalidInputError, match="loss: run has 'wds', asked 'plain'"):
+        train(TrainConfig(out=str(tmp_path / "b"), **{**cfg, "loss": "plain"}), resume=True)
+
+
+def test_kfold_run_scores_test_fold(drive_small: Path, tmp_path: Path) -> None:
+    res = train(TrainConfig(data=str(drive_small), out=str(tmp_path / "cv"), epochs=1,
+                            folds=3, fold=2, **{**TINY, "val_count": 1}))  # fmt: skip
+    folds = json.loads((tmp_path / "cv" / "folds.json").read_text())
+    assert len(folds["test"]) == 1 and len(folds["val"]) == 1 and len(folds["train"]) == 1
+    assert res.metrics["test_images"] == folds["test"]
+    assert set(res.metrics["test"]) == {"jsi", "accuracy", "sensitivity", "specificity"}
+    assert load_checkpoint(res.best_path).metrics["test_images"] == folds["test"]
+
+
+def test_bad_settings(drive_small: Path, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="multiple of 16"):
+        train(TrainConfig(data=str(drive_small), out=str(tmp_path / "x"), crop_size=100))
+    with pytest.raises(InvalidInputError, match="--loss"):
+        train(TrainConfig(data=str(drive_small), out=str(tmp_path / "x"), loss="dice"))
+
+
+@pytest.mark.slow
+def test_torchrun_ddp_on_cpu(drive_small: Path, tmp_path: Path) -> None:
+    """Two DDP processes (gloo on CPU) train together; only rank 0 writes the run folder."""
+    import shutil
+    import subprocess
+    import sys
+
+    torchrun = Path(sys.executable).with_name("torchrun")
+    if not torchrun.exists():
+        torchrun = Path(shutil.which("torchrun") or "torchrun")
+    proc = subprocess.run(
+        [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "wds_edge.cli", "train",
+         "--data", str(drive_small), "--out", str(tmp_path / "ddp"), "--base", "8",
+         "--crop-size", "64", "--epochs", "2", "--batch-size", "1", "--val-count", "1",
+         "--device", "cpu"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads((tmp_path / "ddp" / "config.json").read_text())["world_size"] == 2
+    assert len(_rows(tmp_path / "ddp")) == 2
+    assert load_checkpoint(tmp_path / "ddp" / "best.pt").epoch >= 1
+
+
+def test_generic_layout_with_fov_trains(tmp_path: Path) -> None:
+    """The layout 'wds-edge label' writes (images/, masks/, fov/) trains and evaluates."""
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        image = rng.integers(90, 160, (64, 64, 3), dtype=np.uint8)
+        mask = np.zeros((64, 64), np.uint8)
+        cv2.line(mask, (5, 10 + 15 * i), (58, 20 + 10 * i), 255, 1)
+        image[mask > 0] //= 2  # wrinkles are darker than the skin around them
+        fov = np.zeros((64, 64), np.uint8)
+        fov[4:60, 4:60] = 255
+        for sub, arr in (("images", image), ("masks", mask), ("fov", fov)):
+            (tmp_path / "data" / sub).mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(tmp_path / "data" / sub / f"face{i}.png"), arr)
+    res = train(TrainConfig(data=str(tmp_path / "data"), out=str(tmp_path / "run"), epochs=2,
+                            **{**TINY, "crop_size": 64}))  # fmt: skip
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["data"]["layout"] == "generic" and res.best_epoch in (1, 2)
+    assert set(res.metrics["val"]) == {"jsi", "accuracy", "sensitivity", "specificity"}
+
+
+def test_cli_train_reports_bad_data(tmp_path: Path) -> None:
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    result = CliRunner().invoke(
+        app, ["train", "--data", str(tmp_path), "--out", str(tmp_path / "r")]
+    )
+    assert "no images found" in str(result.exception)
+    result = CliRunner().invoke(
+        app, ["train", "--data", str(tmp_path), "--out", str(tmp_path / "r"), "--crop-size", "100"]
+    )
+    assert "multiple of 16" in str(result.exception)

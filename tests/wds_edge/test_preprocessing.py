@@ -1,0 +1,88 @@
+"""Texture map (paper Eq. 1) golden values computed by hand, and the network channels."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from wds_edge.errors import InvalidInputError
+from wds_edge.preprocessing import (
+    Preprocessing,
+    grey_from_rgb,
+    model_input,
+    network_channels,
+    texture_map,
+)
+
+
+def _uniform(value: tuple[int, int, int], size: int = 32) -> np.ndarray:
+    return np.full((size, size, 3), value, dtype=np.uint8)
+
+
+def _centre_weight(sigma: float = 5.0, ksize: int = 21) -> float:
+    """Weight of the centre tap of the normalised 2-D Gaussian, from the formula."""
+    taps = [math.exp(-((i - ksize // 2) ** 2) / (2 * sigma**2)) for i in range(ksize)]
+    return (taps[ksize // 2] / sum(taps)) ** 2
+
+
+@pytest.mark.parametrize(
+    ("rgb", "expected"),
+    [
+        # uniform: blur = I, T = (1 - I / (1 + I)) * 255 = 255 / (1 + I)
+        ((0, 0, 0), 255.0),  # black pixels score the maximum
+        ((255, 255, 255), 255.0 / 256.0),  # uint8 edge value 255
+        ((100, 100, 100), 255.0 / 101.0),
+        ((1, 1, 1), 255.0 / 2.0),
+        # pure red: I = 0.299 * 255 = 76.245 (float luma, not rounded)
+        ((255, 0, 0), 255.0 / (1.0 + 76.245)),
+    ],
+)
+def test_uniform_images(rgb: tuple[int, int, int], expected: float) -> None:
+    t = texture_map(_uniform(rgb))
+    assert t.dtype == np.float32 and t.shape == (32, 32)
+    # float32 luma weights sum to 1 only within ~2e-7, hence the tolerance
+    np.testing.assert_allclose(t, expected, rtol=5e-5)
+
+
+def test_dark_pixel_on_bright_skin() -> None:
+    # centre pixel 100 in a field of 200: blur at the centre = 200 - 100 * w_c,
+    # T = (1 - 100 / (1 + 200 - 100 w_c)) * 255; the neighbours are barely affected.
+    image = _uniform((200, 200, 200), 41)
+    image[20, 20] = 100
+    w_c = _centre_weight()
+    expected = (1.0 - 100.0 / (1.0 + 200.0 - 100.0 * w_c)) * 255.0
+    t = texture_map(image)
+    assert t[20, 20] == pytest.approx(expected, rel=1e-5)
+    assert t[0, 0] == pytest.approx(255.0 / 201.0, rel=1e-5)
+
+
+def test_black_pixel_and_clipping() -> None:
+    image = _uniform((200, 200, 200), 41)
+    image[20, 20] = 0
+    assert texture_map(image)[20, 20] == pytest.approx(255.0)  # I = 0 -> T = 255
+    bright = _uniform((0, 0, 0), 41)
+    bright[20, 20] = 255  # 1 - 255 / (1 + 255 w_c) < 0 -> clipped to 0
+    assert texture_map(bright)[20, 20] == 0.0
+
+
+def test_network_channels_and_model_input() -> None:
+    image = _uniform((255, 0, 100), 16)
+    ch = network_channels(image)
+    assert ch.shape == (16, 16, 4) and ch.dtype == np.float32
+    np.testing.assert_allclose(ch[0, 0, :3], [1.0, 0.0, 100 / 255], rtol=1e-6)
+    grey = 0.299 * 255 + 0.114 * 100
+    assert grey_from_rgb(image)[0, 0] == pytest.approx(grey, rel=1e-6)
+    np.testing.assert_allclose(ch[..., 3], 1.0 / (1.0 + grey), rtol=1e-5)
+    assert model_input(image, Preprocessing.TEXTURE_IN_GRAPH).shape == (1, 3, 16, 16)
+    assert model_input(image, "texture_outside").shape == (1, 4, 16, 16)
+
+
+def test_bad_inputs() -> None:
+    with pytest.raises(InvalidInputError, match="HxWx3"):
+        texture_map(np.zeros((8, 8), np.uint8))
+    with pytest.raises(InvalidInputError, match="uint8"):
+        texture_map(np.zeros((8, 8, 3), np.float32))
+    with pytest.raises(InvalidInputError, match="odd"):
+        texture_map(_uniform((1, 1, 1)), ksize=20)

@@ -1,0 +1,171 @@
+"""Training checkpoints: one ``torch.save`` dict, written atomically, loaded with checks.
+
+File contents (keys of :attr:`Checkpoint.raw`; stable, the export step reads them):
+
+* ``format`` = ``"wds-edge-checkpoint"``, ``format_version`` = 1, ``torch_version``,
+  ``created_utc`` (ISO 8601)
+* ``model_config``: ``WrinkleUNet(**model_config)`` rebuilds the network
+  (``in_channels``, ``base_channels``, ``activation``); ``model_state``: its state dict.
+  The network input is float32 NCHW ``[R, G, B, T] / 255`` (texture map of Eq. 1),
+  H and W multiples of 16; in eval mode it outputs the F1 wrinkle probability.
+* ``config``: the resolved training configuration (:class:`train.loop.TrainConfig` as a
+  dict), at least ``base_channels``, ``activation``, ``loss`` (wds | ds | plain),
+  ``epochs``, ``batch_size``, ``crop_size``, ``lr``, ``seed``, ``fold`` / ``folds``
+  (None without cross-validation) and ``data`` = ``{"path": str, "layout":
+  "generic" | "drive", "n_images": int}``.
+* ``metrics``: ``val`` = pooled ``{jsi, accuracy, sensitivity, specificity}`` on the
+  validation images at the saved epoch, ``val_per_image_mean`` (same keys), ``val_loss``,
+  ``val_images`` (stems), ``best_epoch`` (1-based epoch of the best validation JSI so far),
+  ``split`` = ``"val"`` (the split these figures come from), ``fold`` / ``folds``; once the
+  run has finished and has a test fold also ``test`` (pooled metrics), ``test_per_image_mean``
+  and ``test_images``. The test fold never influences which checkpoint is kept.
+* ``epoch``: number of completed epochs (1-based).
+* ``optimizer``, ``scheduler``, ``scaler``: state dicts for resuming (or None);
+  ``extra``: free-form dict (the loop stores the splits, its log rows and best score).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from train.model import WrinkleUNet
+from wds_edge.errors import ModelError
+from wds_edge.io import write_bytes_atomic
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "CHECKPOINT_VERSION",
+    "Checkpoint",
+    "save_checkpoint",
+    "load_checkpoint",
+]
+
+CHECKPOINT_FORMAT = "wds-edge-checkpoint"
+CHECKPOINT_VERSION = 1
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint. ``model`` is rebuilt from ``model_config`` and in eval mode."""
+
+    model: WrinkleUNet
+    model_config: dict[str, Any]
+    config: dict[str, Any]
+    metrics: dict[str, Any]
+    epoch: int
+    raw: dict[str, Any]
+
+
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return model.module if hasattr(model, "module") else model  # DDP / DataParallel
+
+
+def save_checkpoint(
+    path: str | Path,
+    *,
+    model: torch.nn.Module,
+    config: dict[str, Any],
+    metrics: dict[str, Any],
+    epoch: int,
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler: Any = None,
+    scaler: Any = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write a checkpoint atomically (a crash never leaves a half-written file).
+
+    Args:
+        path: target file (``.pt``); parent folders are created.
+        model: a :class:`WrinkleUNet` (or a DDP wrapper of one).
+        config: resolved training config (JSON-compatible values).
+        metrics: validation metrics (see the module docstring for the keys).
+        epoch: completed epochs.
+        optimizer, scheduler, scaler: saved for resuming when given.
+        extra: any further JSON-compatible data.
+
+    Returns:
+        ``path`` as a :class:`Path`.
+    """
+    net = _unwrap(model)
+    if not isinstance(net, WrinkleUNet):
+        raise ModelError(f"save_checkpoint needs a WrinkleUNet, got {type(net).__name__}")
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "format_version": CHECKPOINT_VERSION,
+        "torch_version": str(torch.__version__),
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "model_config": net.config(),
+        "model_state": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+        "config": config,
+        "metrics": metrics,
+        "epoch": int(epoch),
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "scaler": scaler.state_dict() if scaler is not None else None,
+        "extra": extra or {},
+    }
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return write_bytes_atomic(path, buffer.getvalue())
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Checkpoint:
+    """Load a checkpoint written by :func:`save_checkpoint` and rebuild its model.
+
+    Only plain data is unpickled (``torch.load(weights_only=True)``).
+
+    Raises:
+        ModelError: missing, corrupt or foreign file, unsupported format version, or weights
+            that do not fit the stored architecture.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ModelError(f"{p}: checkpoint not found; pass RUN_DIR/best.pt from 'wds-edge train'")
+    try:
+        raw = torch.load(p, map_location=map_location, weights_only=True)
+    except (
+        pickle.UnpicklingError,
+        RuntimeError,
+        EOFError,
+        ValueError,
+        OSError,
+        AttributeError,
+    ) as exc:
+        # torch's own message suggests weights_only=False, which we never do for safety.
+        raise ModelError(
+            f"{p}: not a readable wds-edge checkpoint (corrupt, truncated, or not a plain-data "
+            f"torch file: {type(exc).__name__}); pass a best.pt / last.pt written by "
+            "'wds-edge train'"
+        ) from exc
+    if not isinstance(raw, dict) or raw.get("format") != CHECKPOINT_FORMAT:
+        raise ModelError(
+            f"{p}: not a wds-edge checkpoint (no 'format': '{CHECKPOINT_FORMAT}' entry; a bare "
+            "state dict or another project's file?); train with 'wds-edge train'"
+        )
+    version = raw.get("format_version")
+    if version != CHECKPOINT_VERSION:
+        raise ModelError(
+            f"{p}: checkpoint format version {version} is not supported (this wds-edge reads "
+            f"version {CHECKPOINT_VERSION}); upgrade wds-edge or retrain"
+        )
+    try:
+        model = WrinkleUNet(**raw["model_config"])
+        model.load_state_dict(raw["model_state"])
+    except (KeyError, TypeError, RuntimeError) as exc:
+        raise ModelError(f"{p}: the weights do not fit the stored model config ({exc})") from exc
+    model.eval()
+    return Checkpoint(
+        model=model,
+        model_config=dict(raw["model_config"]),
+        config=dict(raw.get("config") or {}),
+        metrics=dict(raw.get("metrics") or {}),
+        epoch=int(raw.get("epoch", 0)),
+        raw=raw,
+    )

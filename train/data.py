@@ -1,0 +1,265 @@
+"""Training data sets on disk: layout detection, robust mask binarization, loading.
+
+Two layouts are recognised automatically (:func:`discover_samples`):
+
+* **generic** (what ``wds-edge label`` writes)::
+
+      DATA/images/<stem>.(png|jpg|jpeg|tif|tiff|bmp)
+      DATA/masks/<stem>.(png|gif|tif|tiff|bmp)      binary wrinkle label
+      DATA/fov/<stem>.*                             optional skin / field-of-view mask
+
+* **DRIVE** (``images/NN_training.tif``, ``1st_manual/NN_manual1.gif``,
+  ``mask/NN_training_mask.gif``; stem = ``NN``).
+
+When a field-of-view (FOV) mask is present, the loss and the metrics are restricted to it.
+
+Mask binarization rules (:func:`binarize_mask`), applied to the grey value of the file
+(palette GIFs are converted with PIL ``convert("L")``, which resolves the palette):
+
+1. values only in {0, 1} -> foreground = 1; only in {0, 255} (or any two levels ``lo < hi``
+   with ``lo <= 127 < hi``) -> foreground = the bright level;
+2. more than two grey levels (anti-aliased or JPEG-compressed masks) -> :class:`DataError`,
+   unless a ``threshold`` is given (foreground = value > threshold);
+3. inverted masks (black lines on white): wrinkle and vessel labels are sparse, so a label
+   whose foreground covers **at least 90 %** of the pixels is unambiguously inverted and is
+   inverted back (logged). Between 50 % and 90 % the intent is unclear and we refuse with a
+   :class:`DataError` rather than guess. FOV masks are never inverted (a skin region may
+   legitimately cover most of the crop).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from wds_edge.errors import DataError, InvalidInputError
+from wds_edge.io import read_image
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "MASK_EXTENSIONS",
+    "INVERTED_FRACTION",
+    "Sample",
+    "LoadedSample",
+    "detect_layout",
+    "discover_samples",
+    "binarize_mask",
+    "read_mask",
+    "load_sample",
+]
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+MASK_EXTENSIONS = (".png", ".gif", ".tif", ".tiff", ".bmp")
+#: A label whose foreground covers at least this fraction is taken as inverted.
+INVERTED_FRACTION = 0.9
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One image of a data set and its label files (paths only)."""
+
+    stem: str
+    image: Path
+    mask: Path
+    fov: Path | None = None
+
+
+@dataclass
+class LoadedSample:
+    """A decoded sample: ``image_rgb`` uint8 HxWx3 RGB, ``mask`` / ``fov`` bool HxW."""
+
+    stem: str
+    image_rgb: np.ndarray
+    mask: np.ndarray
+    fov: np.ndarray | None
+
+
+def _files(folder: Path, extensions: tuple[str, ...]) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and p.suffix.lower() in extensions and not p.name.startswith("."):
+            out.setdefault(p.stem, p)
+    return out
+
+
+def detect_layout(data_dir: str | Path) -> str:
+    """Return ``"generic"`` or ``"drive"`` for a data folder.
+
+    Raises:
+        DataError: the folder is missing or has neither layout.
+    """
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise DataError(
+            f"{root}: data folder not found; pass the folder holding images/ and masks/"
+        )
+    if (root / "images").is_dir() and (root / "masks").is_dir():
+        return "generic"
+    if (root / "images").is_dir() and (root / "1st_manual").is_dir():
+        return "drive"
+    raise DataError(
+        f"{root}: no data set layout recognised; expected images/ + masks/ (+ optional fov/) "
+        "with matching file stems (what 'wds-edge label' writes), or the DRIVE layout "
+        "images/ + 1st_manual/ (+ mask/)"
+    )
+
+
+def _drive_samples(root: Path) -> list[Sample]:
+    images = _files(root / "images", IMAGE_EXTENSIONS + (".gif",))
+    manual = _files(root / "1st_manual", MASK_EXTENSIONS)
+    fovs = _files(root / "mask", MASK_EXTENSIONS) if (root / "mask").is_dir() else {}
+    key = re.compile(r"^(\d+)_")
+    manual_by_id = {m.group(1): p for s, p in manual.items() if (m := key.match(s))}
+    fov_by_id = {m.group(1): p for s, p in fovs.items() if (m := key.match(s))}
+    samples = []
+    for stem, path in images.items():
+        m = key.match(stem)
+        if m is None:
+            raise DataError(f"{path}: DRIVE image names look like NN_training.tif; rename it")
+        sid = m.group(1)
+        if sid not in manual_by_id:
+            raise DataError(
+                f"{path}: no label for this image; expected 1st_manual/{sid}_manual1.gif"
+            )
+        samples.append(Sample(sid, path, manual_by_id[sid], fov_by_id.get(sid)))
+    return samples
+
+
+def _generic_samples(root: Path) -> list[Sample]:
+    images = _files(root / "images", IMAGE_EXTENSIONS)
+    masks = _files(root / "masks", MASK_EXTENSIONS)
+    fovs = _files(root / "fov", MASK_EXTENSIONS) if (root / "fov").is_dir() else {}
+    missing = [images[s] for s in images if s not in masks]
+    if missing:
+        names = ", ".join(str(p) for p in missing[:5])
+        raise DataError(
+            f"{len(missing)} image(s) have no mask: {names}; add masks/<stem>.png "
+            "(binary, same size) for each, or remove the image"
+        )
+    orphans = sorted(set(masks) - set(images))
+    if orphans:
+        log.warning("ignoring %d mask(s) without an image: %s", len(orphans), orphans[:5])
+    return [Sample(s, images[s], masks[s], fovs.get(s)) for s in images]
+
+
+def discover_samples(data_dir: str | Path) -> tuple[str, list[Sample]]:
+    """Find every (image, mask, fov) triple of a data folder.
+
+    Returns:
+        ``(layout, samples)`` with samples sorted by stem.
+
+    Raises:
+        DataError: unknown layout, no images, or an image without a mask.
+    """
+    root = Path(data_dir)
+    layout = detect_layout(root)
+    samples = _drive_samples(root) if layout == "drive" else _generic_samples(root)
+    if not samples:
+        raise DataError(
+            f"{root / 'images'}: no images found (extensions {', '.join(IMAGE_EXTENSIONS)}); "
+            "put the training photos there"
+        )
+    return layout, sorted(samples, key=lambda s: s.stem)
+
+
+def _read_grey(path: Path) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        raise DataError(f"{path}: mask file not found")
+    try:
+        with Image.open(path) as pil:
+            pil.load()
+            return np.asarray(pil.convert("L"))
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise DataError(
+            f"{path}: cannot read the mask ({exc}); save it again as a PNG with 0 = background "
+            "and 255 = foreground"
+        ) from exc
+
+
+def binarize_mask(
+    grey: np.ndarray, source: str, threshold: int | None = None, allow_invert: bool = True
+) -> np.ndarray:
+    """Binarize a grey mask (uint8 HxW) by the rules of the module docstring.
+
+    Args:
+        grey: uint8 HxW grey values.
+        source: file name for error messages.
+        threshold: if given, foreground = value > threshold (for non-binary masks).
+        allow_invert: invert labels whose foreground covers >= 90 % (not for FOV masks).
+
+    Returns:
+        bool HxW foreground mask.
+
+    Raises:
+        DataError: non-binary mask without ``threshold``, or an ambiguous mostly-on label.
+    """
+    if threshold is not None:
+        fg = grey > threshold
+    else:
+        levels = np.unique(grey)
+        if len(levels) > 2:
+            raise DataError(
+                f"{source}: the mask is not binary ({len(levels)} grey levels, e.g. "
+                f"{levels[:6].tolist()}; JPEG compression or anti-aliasing does this); "
+                "save it as PNG/GIF with only 0 and 255, or pass --mask-threshold 127"
+            )
+        if len(levels) == 1:
+            fg = np.full(grey.shape, bool(levels[0] > 127), dtype=bool)
+        elif levels[1] == 1 or (levels[0] <= 127 < levels[1]):
+            fg = grey == levels[1]
+        else:
+            raise DataError(
+                f"{source}: the mask's two grey levels {levels.tolist()} are both on the same "
+                "side of 127; save it with 0 = background and 255 = foreground"
+            )
+    if allow_invert and fg.size:
+        frac = float(fg.mean())
+        if frac >= INVERTED_FRACTION:
+            log.warning("%s: %.0f%% foreground, treating the label as inverted", source, 100 * frac)
+            fg = ~fg
+        elif frac > 0.5:
+            raise DataError(
+                f"{source}: {100 * frac:.0f}% of the label is foreground; wrinkle labels are "
+                "sparse, so it may be inverted (black lines on white). Save it with "
+                "0 = background and 255 = wrinkle"
+            )
+    return fg
+
+
+def read_mask(
+    path: str | Path, threshold: int | None = None, allow_invert: bool = True
+) -> np.ndarray:
+    """Read and binarize a mask file (PNG, GIF incl. palette, TIFF, BMP) -> bool HxW."""
+    p = Path(path)
+    return binarize_mask(_read_grey(p), str(p), threshold, allow_invert)
+
+
+def load_sample(sample: Sample, mask_threshold: int | None = None) -> LoadedSample:
+    """Decode one sample and check that image, mask and FOV have the same size.
+
+    Raises:
+        DataError: unreadable files, non-binary masks, size mismatch.
+    """
+    try:
+        image_rgb = cv2.cvtColor(read_image(sample.image), cv2.COLOR_BGR2RGB)
+    except InvalidInputError as exc:
+        raise DataError(f"{exc} (training image of sample '{sample.stem}')") from exc
+    h, w = image_rgb.shape[:2]
+    mask = read_mask(sample.mask, mask_threshold)
+    fov = read_mask(sample.fov, mask_threshold, allow_invert=False) if sample.fov else None
+    for name, m, path in (("mask", mask, sample.mask), ("fov mask", fov, sample.fov)):
+        if m is not None and m.shape != (h, w):
+            raise DataError(
+                f"{path}: {name} is {m.shape[1]}x{m.shape[0]} but its image {sample.image} "
+                f"is {w}x{h}; masks must have the image's size (re-export the label)"
+            )
+    return LoadedSample(sample.stem, image_rgb, mask, fov)

@@ -1,0 +1,141 @@
+"""Whole-image evaluation: pad to a multiple of 16 (reflect), predict, crop back, score.
+
+Metrics (JSI Eq. 7, accuracy, sensitivity, specificity Eqs. 8-10, from
+:mod:`wds_edge.metrics`) are reported pooled over all pixels of the set (the paper's
+protocol) and as a per-image mean, restricted to the field-of-view mask when the data set
+has one (DRIVE: ``mask/``; faces: the skin region).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from train.augment import pad_to_multiple
+from train.data import LoadedSample, discover_samples, load_sample
+from train.dataset import sample_tensors
+from wds_edge.errors import DataError, InvalidInputError
+from wds_edge.metrics import MetricAccumulator, segmentation_metrics
+
+__all__ = ["predict_probability", "evaluate_samples", "evaluate_checkpoint"]
+
+ProgressFn = Callable[[int, int], None]
+
+
+def _padded_tensors(s: LoadedSample) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    fov = s.fov if s.fov is not None else np.ones_like(s.mask)
+    h, w = s.mask.shape
+    image = pad_to_multiple(s.image_rgb)
+    mask = pad_to_multiple(s.mask)
+    # The padding is excluded from the loss: FOV is zero there.
+    fov_padded = np.zeros(mask.shape, dtype=bool)
+    fov_padded[:h, :w] = fov
+    return sample_tensors(image, mask, fov_padded)
+
+
+def predict_probability(
+    model: torch.nn.Module, image_rgb: np.ndarray, device: str | torch.device = "cpu"
+) -> np.ndarray:
+    """F1 wrinkle probability of a whole uint8 RGB image (any size) -> float32 HxW in [0, 1]."""
+    h, w = image_rgb.shape[:2]
+    x, _, _ = sample_tensors(pad_to_multiple(image_rgb), np.zeros((1, 1), bool), None)
+    model.eval()
+    with torch.no_grad():
+        logits = model.forward_f1(x[None].to(device))
+    return torch.sigmoid(logits)[0, 0, :h, :w].float().cpu().numpy()
+
+
+def evaluate_samples(
+    model: torch.nn.Module,
+    samples: Sequence[LoadedSample],
+    device: str | torch.device = "cpu",
+    threshold: float = 0.5,
+    loss_fn: torch.nn.Module | None = None,
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """Score a model on whole images.
+
+    Returns:
+        ``{"pooled": {jsi, accuracy, sensitivity, specificity}, "per_image_mean": {...},
+        "per_image": [{"stem", metrics...}], "images": [stems], "threshold": float,
+        "loss": mean loss per image (only with ``loss_fn``)}``.
+    """
+    if not samples:
+        raise InvalidInputError("no images to evaluate")
+    if not 0.0 < threshold < 1.0:
+        raise InvalidInputError(f"threshold must be in (0, 1), got {threshold}")
+    model.eval()
+    acc = MetricAccumulator()
+    per_image: list[dict[str, Any]] = []
+    losses: list[float] = []
+    for i, s in enumerate(samples):
+        h, w = s.mask.shape
+        x, m, f = _padded_tensors(s)
+        with torch.no_grad():
+            heads = model.forward_heads(x[None].to(device))
+            if loss_fn is not None:
+                losses.append(float(loss_fn(heads, m[None].to(device), f[None].to(device))))
+        prob = torch.sigmoid(heads[0])[0, 0, :h, :w].float().cpu().numpy()
+        pred = prob > threshold
+        acc.add(pred, s.mask, s.fov)
+        per_image.append({"stem": s.stem, **segmentation_metrics(pred, s.mask, s.fov)})
+        if progress is not None:
+            progress(i + 1, len(samples))
+    out: dict[str, Any] = {
+        "pooled": acc.pooled(),
+        "per_image_mean": acc.per_image_mean(),
+        "per_image": per_image,
+        "images": [s.stem for s in samples],
+        "threshold": threshold,
+    }
+    if loss_fn is not None:
+        out["loss"] = float(np.mean(losses))
+    return out
+
+
+def evaluate_checkpoint(
+    checkpoint: str | Path,
+    data_dir: str | Path,
+    *,
+    threshold: float = 0.5,
+    split: str = "all",
+    device: str = "cpu",
+    mask_threshold: int | None = None,
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """Evaluate a checkpoint on a data folder (``wds-edge eval``).
+
+    Args:
+        checkpoint: ``best.pt`` / ``last.pt`` from ``wds-edge train``.
+        data_dir: generic or DRIVE layout folder.
+        threshold: probability threshold (paper: 0.5).
+        split: ``"all"`` images of the folder, or ``"val"`` / ``"test"`` / ``"train"``: only
+            the stems the run put in that split (stored in the checkpoint).
+        device: torch device string.
+        mask_threshold: threshold for non-binary masks (see :mod:`train.data`).
+
+    Returns:
+        :func:`evaluate_samples` output plus ``"checkpoint"``, ``"data"``, ``"split"``.
+    """
+    from train.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(checkpoint, map_location=device)
+    _, samples = discover_samples(data_dir)
+    if split != "all":
+        splits = (ckpt.raw.get("extra") or {}).get("splits") or {}
+        if split not in splits:
+            raise InvalidInputError(
+                f"split must be 'all', 'train', 'val' or 'test'; {checkpoint} has {sorted(splits)}"
+            )
+        wanted = set(splits[split])
+        samples = [s for s in samples if s.stem in wanted]
+        if not samples:
+            raise DataError(f"{data_dir}: none of the {split} images {sorted(wanted)[:5]} found")
+    loaded = [load_sample(s, mask_threshold) for s in samples]
+    result = evaluate_samples(ckpt.model.to(device), loaded, device, threshold, progress=progress)
+    result.update({"checkpoint": str(checkpoint), "data": str(data_dir), "split": split})
+    return result

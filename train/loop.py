@@ -1,0 +1,429 @@
+"""The training loop behind ``wds-edge train``.
+
+Defaults follow the paper / reference code: Adam, lr 0.01 with cosine annealing to 1e-6
+over the epochs (stepped once per epoch), L2 weight decay 1e-4 on conv weights only (not
+on biases or BatchNorm parameters), batch 4, 640 x 640 crops, 200 epochs. Mixed precision
+(``torch.autocast`` + ``GradScaler``) is used on CUDA only. Launched by ``torchrun`` (env
+``WORLD_SIZE`` > 1) the loop runs DistributedDataParallel: each process takes
+``batch_size`` images per step, only rank 0 validates and writes files.
+
+The checkpoint kept as ``best.pt`` is selected on the **validation** split (highest pooled
+JSI, ties -> lower validation loss); a test fold (``folds`` / ``fold``) is scored once at the
+end with that checkpoint and reported separately. Outputs in ``out``: ``best.pt``,
+``last.pt``, ``config.json``, ``folds.json``, ``log.csv``, ``metrics.json`` and, when
+TensorBoard is installed, ``tb/``. ``resume=True`` continues from ``last.pt``: the epoch
+counter, learning-rate schedule, optimizer and the random streams continue as if never
+interrupted; a larger ``epochs`` on resume extends the run (the cosine schedule is re-drawn
+for the new horizon from the resumed epoch on).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from train.augment import check_crop_size
+from train.checkpoint import load_checkpoint, save_checkpoint
+from train.data import discover_samples, load_sample
+from train.dataset import CropDataset, seed_worker
+from train.evaluate import evaluate_samples
+from train.folds import make_splits
+from train.losses import LOSS_MODES, DeepSupervisionLoss
+from train.model import ACTIVATIONS, WrinkleUNet
+from wds_edge.errors import InvalidInputError, ModelError
+from wds_edge.io import write_json_atomic, write_text_atomic
+
+__all__ = ["TrainConfig", "TrainProgress", "TrainResult", "train", "LOG_COLUMNS"]
+
+log = logging.getLogger(__name__)
+
+LOG_COLUMNS = (
+    "epoch", "lr", "train_loss", "val_loss", "val_jsi", "val_accuracy",
+    "val_sensitivity", "val_specificity", "best_epoch", "time_s",
+)  # fmt: skip
+#: Fields that may differ between an interrupted run and its resumption.
+#: A larger ``epochs`` extends a run: the cosine curve is re-drawn for the new horizon.
+_RESUME_FREE = {"device", "workers", "tensorboard", "epochs"}
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on (stored resolved in ``config.json``)."""
+
+    data: str
+    out: str
+    loss: str = "wds"
+    base_channels: int = 64
+    activation: str = "leaky_relu"
+    epochs: int = 200
+    batch_size: int = 4
+    crop_size: int = 640
+    lr: float = 0.01
+    min_lr: float = 1e-6
+    weight_decay: float = 1e-4
+    seed: int = 0
+    folds: int | None = None
+    fold: int | None = None
+    val_fraction: float = 0.2
+    val_count: int | None = None
+    augment: bool = True
+    wwm_fill: str = "nonzero_mean"
+    mask_threshold: int | None = None
+    threshold: float = 0.5
+    device: str = "auto"
+    workers: int = 0
+    amp: bool = True
+    tensorboard: bool = True
+
+    def validate(self) -> None:
+        """Raise :class:`InvalidInputError` on values that cannot work."""
+        if self.loss not in LOSS_MODES:
+            raise InvalidInputError(f"--loss must be one of {LOSS_MODES}, got {self.loss!r}")
+        if self.activation not in ACTIVATIONS:
+            raise InvalidInputError(f"--activation must be one of {ACTIVATIONS}")
+        check_crop_size(self.crop_size)
+        for name in ("base_channels", "epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise InvalidInputError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr <= 0 or self.min_lr < 0 or self.weight_decay < 0 or self.workers < 0:
+            raise InvalidInputError("lr must be > 0; min_lr, weight_decay, workers >= 0")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """Inverse of the resolved dict (``config.json``): ``data`` may be the nested dict."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        if isinstance(kw.get("data"), dict):
+            kw["data"] = kw["data"]["path"]
+        return cls(**kw)
+
+
+@dataclass
+class TrainProgress:
+    """What the loop reports to its ``progress`` callback (the CLI draws a bar from it).
+
+    ``kind``: ``"start"`` (``steps`` = steps per epoch), ``"step"``, ``"epoch"`` (``row`` =
+    the log.csv row), ``"test"`` (``metrics``) or ``"done"``.
+    """
+
+    kind: str
+    epoch: int
+    epochs: int
+    step: int = 0
+    steps: int = 0
+    loss: float | None = None
+    row: dict[str, Any] | None = None
+    metrics: dict[str, Any] | None = None
+
+
+@dataclass
+class TrainResult:
+    """Where a finished run wrote its files and what it measured."""
+
+    out_dir: Path
+    best_path: Path
+    last_path: Path
+    best_epoch: int
+    metrics: dict[str, Any]
+    log: list[dict[str, Any]] = field(default_factory=list)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise InvalidInputError("--device cuda was asked for but torch sees no CUDA GPU; use cpu")
+    return torch.device(name)
+
+
+def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    # L2 regularisation on conv kernels only: decaying biases and BN gains/shifts hurts.
+    decay, no_decay = [], []
+    for p in model.parameters():
+        if p.requires_grad:
+            (no_decay if p.ndim <= 1 else decay).append(p)
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=LOG_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(path, buf.getvalue())
+
+
+def _seed_all(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _check_resume(saved: dict[str, Any], cfg: dict[str, Any], run_dir: Path) -> None:
+    diff = [
+        f"{k}: run has {saved.get(k)!r}, asked {cfg[k]!r}"
+        for k in cfg
+        if k not in _RESUME_FREE and k != "out" and saved.get(k) != cfg[k]
+    ]
+    if diff:
+        raise InvalidInputError(
+            f"{run_dir}: --resume must continue the same run; these settings differ: "
+            + "; ".join(diff)
+            + ". Drop them from the command (the saved config.json is used) or start a new --out"
+        )
+
+
+def train(
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    progress: Callable[[TrainProgress], None] | None = None,
+) -> TrainResult:
+    """Train a :class:`WrinkleUNet` as configured and write the run folder.
+
+    Raises:
+        InvalidInputError / DataError: bad settings or data (before any training).
+    """
+    config.validate()
+    out = Path(config.out)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    distributed = world > 1
+    if distributed:
+        import torch.distributed as dist
+
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        if not dist.is_initialized():
+            dist.init_process_group(backend=backend)
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        if torch.cuda.is_available():
+            torch.cuda.set_device(local_rank)
+            device = torch.device("cuda", local_rank)
+        else:
+            device = torch.device("cpu")
+    else:
+        device = resolve_device(config.device)
+    main = rank == 0
+    emit = progress if (progress is not None and main) else (lambda _e: None)
+
+    layout, all_samples = discover_samples(config.data)
+    cfg = dataclasses.asdict(config)
+    cfg["data"] = {"path": str(config.data), "layout": layout, "n_images": len(all_samples)}
+    cfg["in_channels"] = 4
+    cfg["world_size"] = world
+
+    last_path, best_path = out / "last.pt", out / "best.pt"
+    ckpt = None
+    if resume:
+        if not last_path.is_file():
+            raise InvalidInputError(f"{last_path}: nothing to resume; start without --resume")
+        ckpt = load_checkpoint(last_path)
+        _check_resume({**ckpt.config, "world_size": world}, cfg, out)
+        splits = ckpt.raw["extra"]["splits"]
+    else:
+        if last_path.exists():
+            raise InvalidInputError(
+                f"{out} already holds a run (last.pt); pass --resume to continue it or choose "
+                "a new --out folder"
+            )
+        splits = make_splits(
+            [s.stem for s in all_samples], seed=config.seed, folds=config.folds,
+            fold=config.fold, val_fraction=config.val_fraction, val_count=config.val_count,
+        )  # fmt: skip
+    by_stem = {s.stem: s for s in all_samples}
+    loaded = {
+        k: [load_sample(by_stem[s], config.mask_threshold) for s in v] for k, v in splits.items()
+    }
+
+    _seed_all(config.seed)
+    model: torch.nn.Module = WrinkleUNet(4, config.base_channels, config.activation)  # type: ignore[arg-type]
+    if ckpt is not None:
+        model.load_state_dict(ckpt.model.state_dict())
+    model.to(device)
+    net = model
+    if distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        if device.type == "cuda":  # SyncBatchNorm needs CUDA; CPU (gloo) keeps local BN
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+            net = model
+        model = DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    if ckpt is not None and config.epochs < ckpt.epoch:
+        raise InvalidInputError(
+            f"{out}: the run already completed {ckpt.epoch} epochs; --epochs {config.epochs} "
+            "cannot shorten it"
+        )
+    optimizer = torch.optim.Adam(_param_groups(net, config.weight_decay), lr=config.lr)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _cosine_factor(config))
+    use_amp = config.amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    loss_fn = DeepSupervisionLoss(config.loss, config.wwm_fill)  # type: ignore[arg-type]
+
+    start_epoch, rows = 0, []
+    best = {"jsi": -1.0, "loss": float("inf"), "epoch": 0}
+    if ckpt is not None:
+        try:
+            optimizer.load_state_dict(ckpt.raw["optimizer"])
+            scheduler.load_state_dict(ckpt.raw["scheduler"])
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ModelError(
+                f"{last_path}: optimizer / scheduler state does not fit this version of the "
+                f"training loop ({exc}); start a new run"
+            ) from exc
+        if ckpt.raw.get("scaler") and use_amp:
+            scaler.load_state_dict(ckpt.raw["scaler"])
+        start_epoch = ckpt.epoch
+        # The saved lr belongs to the saved horizon; re-draw it for the (maybe longer) one.
+        for group, base_lr in zip(optimizer.param_groups, scheduler.base_lrs, strict=True):
+            group["lr"] = base_lr * _cosine_factor(config)(start_epoch)
+        rows = list(ckpt.raw["extra"].get("log", []))
+        best = dict(ckpt.raw["extra"]["best"])
+        log.info("resuming %s at epoch %d of %d", out, start_epoch + 1, config.epochs)
+
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(out / "config.json", cfg)
+        write_json_atomic(
+            out / "folds.json",
+            {"seed": config.seed, "folds": config.folds, "fold": config.fold, **splits},
+        )
+    writer = _tensorboard(out / "tb") if (main and config.tensorboard) else None
+
+    dataset = CropDataset(loaded["train"], config.crop_size, config.augment, config.seed)
+    sampler = None
+    if distributed:
+        from torch.utils.data.distributed import DistributedSampler
+
+        sampler = DistributedSampler(dataset, shuffle=True, seed=config.seed)
+    steps = -(-len(dataset if sampler is None else sampler) // config.batch_size)
+    emit(TrainProgress("start", start_epoch, config.epochs, steps=steps))
+
+    for epoch in range(start_epoch, config.epochs):
+        t0 = time.perf_counter()
+        dataset.set_epoch(epoch)
+        generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        loader = DataLoader(
+            dataset, batch_size=config.batch_size, shuffle=sampler is None, sampler=sampler,
+            num_workers=config.workers, worker_init_fn=seed_worker, generator=generator,
+            pin_memory=device.type == "cuda",
+        )  # fmt: skip
+        lr = optimizer.param_groups[0]["lr"]
+        model.train()
+        total, count = 0.0, 0
+        for step, (x, m, f) in enumerate(loader, start=1):
+            x, m, f = (t.to(device, non_blocking=True) for t in (x, m, f))
+            with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+                heads = model(x)
+            loss = loss_fn(heads, m, f)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            total += float(loss.detach()) * x.shape[0]
+            count += x.shape[0]
+            emit(TrainProgress("step", epoch + 1, config.epochs, step, steps, float(loss.detach())))
+        scheduler.step()
+
+        if main:
+            val = evaluate_samples(net, loaded["val"], device, config.threshold, loss_fn)
+            vm = val["pooled"]
+            improved = vm["jsi"] > best["jsi"] or (
+                vm["jsi"] == best["jsi"] and val["loss"] < best["loss"]
+            )
+            if improved:
+                best = {"jsi": vm["jsi"], "loss": val["loss"], "epoch": epoch + 1}
+            row = {
+                "epoch": epoch + 1, "lr": lr, "train_loss": total / max(count, 1),
+                "val_loss": val["loss"], **{f"val_{k}": v for k, v in vm.items()},
+                "best_epoch": best["epoch"], "time_s": round(time.perf_counter() - t0, 3),
+            }  # fmt: skip
+            rows.append(row)
+            metrics = {
+                "val": vm, "val_per_image_mean": val["per_image_mean"], "val_loss": val["loss"],
+                "val_images": val["images"], "best_epoch": best["epoch"], "split": "val",
+                "fold": config.fold, "folds": config.folds, "epoch": epoch + 1,
+            }  # fmt: skip
+            extra = {"splits": splits, "log": rows, "best": best}
+            if improved:
+                save_checkpoint(best_path, model=net, config=cfg, metrics=metrics,
+                                epoch=epoch + 1, extra=extra)  # fmt: skip
+            save_checkpoint(
+                last_path, model=net, config=cfg, metrics=metrics, epoch=epoch + 1,
+                optimizer=optimizer, scheduler=scheduler, scaler=scaler, extra=extra,
+            )  # fmt: skip
+            _write_csv(out / "log.csv", rows)
+            if writer is not None:
+                for k, v in row.items():
+                    if k not in ("epoch", "best_epoch"):
+                        writer.add_scalar(k, v, epoch + 1)
+            emit(TrainProgress("epoch", epoch + 1, config.epochs, row=row))
+        if distributed:
+            torch.distributed.barrier()
+
+    result_metrics: dict[str, Any] = {}
+    if main:
+        best_ckpt = load_checkpoint(best_path, map_location=device)
+        result_metrics = dict(best_ckpt.metrics)
+        if loaded["test"]:
+            test = evaluate_samples(best_ckpt.model, loaded["test"], device, config.threshold)
+            result_metrics.update(
+                test=test["pooled"], test_per_image_mean=test["per_image_mean"],
+                test_images=test["images"],
+            )  # fmt: skip
+            save_checkpoint(best_path, model=best_ckpt.model, config=cfg, metrics=result_metrics,
+                            epoch=best_ckpt.epoch, extra=best_ckpt.raw["extra"])  # fmt: skip
+            emit(TrainProgress("test", config.epochs, config.epochs, metrics=result_metrics))
+        write_json_atomic(out / "metrics.json", result_metrics)
+        if writer is not None:
+            writer.close()
+        emit(TrainProgress("done", config.epochs, config.epochs, metrics=result_metrics))
+    if distributed:
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+    return TrainResult(out, best_path, last_path, int(best["epoch"]), result_metrics, rows)
+
+
+def _cosine_factor(config: TrainConfig) -> Callable[[int], float]:
+    """Closed form of ``CosineAnnealingLR(T_max=epochs, eta_min=min_lr)`` as an lr factor.
+
+    Closed form (not the recursive scheduler) so a resumed run with a larger ``epochs``
+    follows the cosine of the new horizon exactly.
+    """
+
+    def factor(epoch: int) -> float:
+        t = min(epoch, config.epochs) / config.epochs
+        lr = config.min_lr + (config.lr - config.min_lr) * (1 + math.cos(math.pi * t)) / 2
+        return lr / config.lr
+
+    return factor
+
+
+def _tensorboard(path: Path) -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        log.debug("tensorboard is not installed; logging to log.csv only")
+        return None
+    return SummaryWriter(str(path))
