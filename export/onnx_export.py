@@ -36,6 +36,7 @@ from torch import nn
 import wds_edge
 from train.model import WrinkleUNet, count_parameters
 from train.texture import InGraphPreprocess
+from wds_edge.bench.model_bench import conv_macs
 from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.io import write_bytes_atomic
 from wds_edge.model_meta import ArchitectureInfo, ModelMetadata
@@ -49,7 +50,6 @@ __all__ = [
     "OUTPUT_NAME",
     "ExportReport",
     "InferenceGraph",
-    "conv_macs",
     "export_model",
     "export_checkpoint",
     "read_metadata",
@@ -109,41 +109,6 @@ def _batch_dim(batch: BatchMode | int) -> int:
             f"batch must be '1', 'dynamic' or a positive integer, got {batch!r}"
         )
     return n
-
-
-def conv_macs(model: onnx.ModelProto) -> int:
-    """Multiply-accumulates of every Conv node, from the graph's inferred shapes.
-
-    MACs of a Conv = output elements x (C_in / group) x kH x kW. Counts convolutions
-    only (the U-Net's cost is >99 % convolutions; the texture blur is two 1-D
-    convolutions and is counted too). A dynamic batch counts as batch 1.
-    """
-    inferred = onnx.shape_inference.infer_shapes(model)
-    shapes: dict[str, list[int]] = {}
-    for vi in [*inferred.graph.value_info, *inferred.graph.output, *inferred.graph.input]:
-        dims = [d.dim_value if d.dim_value > 0 else 1 for d in vi.type.tensor_type.shape.dim]
-        shapes[vi.name] = dims
-    weights = {init.name: list(init.dims) for init in inferred.graph.initializer}
-    for node in inferred.graph.node:  # simplifiers sometimes leave weights as Constant nodes
-        if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
-            weights[node.output[0]] = list(node.attribute[0].t.dims)
-    total = 0
-    for node in inferred.graph.node:
-        if node.op_type != "Conv":
-            continue
-        w = weights.get(node.input[1])
-        out = shapes.get(node.output[0])
-        if w is None or out is None:
-            logger.warning("conv %s: shapes unknown, not counted in GFLOPs", node.name)
-            continue
-        out_elems = 1
-        for d in out:
-            out_elems *= d
-        per_output = 1
-        for d in w[1:]:
-            per_output *= d  # (C_in / group) x kH x kW
-        total += out_elems * per_output
-    return total
 
 
 def _to_onnx_bytes(

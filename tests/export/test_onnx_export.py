@@ -11,9 +11,10 @@ import pytest
 import torch
 from onnx import TensorProto, helper
 
-from export.onnx_export import annotate_onnx, conv_macs, export_model, read_metadata
+from export.onnx_export import annotate_onnx, export_model, read_metadata
 from export.parity import parity_on_crops
 from train.model import WrinkleUNet
+from wds_edge.bench.model_bench import conv_macs
 from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.model_meta import ModelMetadata
 from wds_edge.preprocessing import Preprocessing
