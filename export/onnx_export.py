@@ -17,6 +17,10 @@ the tracer writes one protobuf with the weights inside and produces only classic
 (Conv, Resize, Pad, ...) that TensorRT's ONNX parser handles. The file is then
 simplified with onnxsim (constant folding of the shape arithmetic the tracer emits for
 ``F.interpolate``), falling back to onnxslim where onnxsim is absent or fails.
+
+``exporter="dynamo"`` takes the ``torch.export`` route instead (opset >= 18, needs
+``onnxscript``), still as one file (``external_data=False``): torch marks the
+TorchScript exporter for removal, and this keeps exports working when it goes.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from torch import nn
 import wds_edge
 from train.model import WrinkleUNet, count_parameters
 from train.texture import InGraphPreprocess
+from wds_edge._deps import require
 from wds_edge.bench.model_bench import conv_macs
 from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.io import write_bytes_atomic
@@ -62,6 +67,8 @@ logger = logging.getLogger(__name__)
 INPUT_NAME = "image"
 OUTPUT_NAME = "wrinkle_prob"
 BatchMode = Literal["1", "dynamic"]
+Exporter = Literal["torchscript", "dynamo"]
+EXPORTERS = ("torchscript", "dynamo")
 
 
 class InferenceGraph(nn.Module):
@@ -112,9 +119,27 @@ def _batch_dim(batch: BatchMode | int) -> int:
 
 
 def _to_onnx_bytes(
-    graph: InferenceGraph, example: torch.Tensor, opset: int, dynamic: bool
+    graph: InferenceGraph, example: torch.Tensor, opset: int, dynamic: bool, exporter: Exporter
 ) -> bytes:
     buffer = io.BytesIO()
+    if exporter == "dynamo":
+        require("onnxscript", "the dynamo ONNX exporter")
+        dynamic_shapes = ({0: torch.export.Dim("batch", min=1, max=256)},) if dynamic else None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=FutureWarning)
+            program = torch.onnx.export(
+                graph,
+                (example,),
+                dynamo=True,
+                external_data=False,
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                opset_version=max(opset, 18),  # the dynamo exporter's lowest opset
+                dynamic_shapes=dynamic_shapes,
+                verbose=False,
+            )
+        program.save(buffer)
+        return buffer.getvalue()
     dynamic_axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}} if dynamic else None
     with warnings.catch_warnings():
         # The tracer warns about python ints taken from shapes in the model's input
@@ -122,6 +147,9 @@ def _to_onnx_bytes(
         warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
         # ... and that strided Slices (from reflect padding) are not folded: harmless.
         warnings.filterwarnings("ignore", message="Constant folding - Only steps=1")
+        # Chosen on purpose (see the module docstring); the deprecation is known.
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx.*")
+        warnings.filterwarnings("ignore", message="You are using the legacy TorchScript")
         torch.onnx.export(
             graph,
             (example,),
@@ -179,6 +207,7 @@ def export_model(
     simplify: bool = True,
     metadata_extra: dict[str, Any] | None = None,
     training_summary: dict[str, Any] | None = None,
+    exporter: Exporter = "torchscript",
 ) -> ModelMetadata:
     """Export a :class:`WrinkleUNet` as an ONNX file with wds-edge metadata.
 
@@ -193,6 +222,8 @@ def export_model(
         simplify: run onnxsim (onnxslim fallback).
         metadata_extra: ModelMetadata fields to set (``threshold``, ``model_name``, ...).
         training_summary: stored as metadata ``training`` (data, fold, metrics, ...).
+        exporter: ``"torchscript"`` (default, the tracer) or ``"dynamo"`` (torch.export;
+            needs onnxscript; opset raised to at least 18).
 
     Returns:
         The metadata written into the file's ``metadata_props``.
@@ -207,13 +238,15 @@ def export_model(
         raise InvalidInputError(
             f"the model must take 4 channels [R,G,B,T], has {model.in_channels}"
         )
+    if exporter not in EXPORTERS:
+        raise InvalidInputError(f"exporter must be one of {EXPORTERS}, got {exporter!r}")
     n = _batch_dim(batch)
     channels = 3 if texture_in_graph else 4
     was_training = model.training
     graph = InferenceGraph(model, texture_in_graph).eval()
     try:
         example = torch.zeros(max(n, 1), channels, input_size_px, input_size_px)
-        raw = _to_onnx_bytes(graph, example, opset, dynamic=n < 1)
+        raw = _to_onnx_bytes(graph, example, opset, dynamic=n < 1, exporter=exporter)
     finally:
         model.train(was_training)
     proto = onnx.load_from_string(raw)

@@ -45,6 +45,26 @@ def test_parity_on_kiosk_face_crops(
     assert 0.005 < frac < 0.5
 
 
+def test_dynamo_exporter_gives_the_same_single_file_model(
+    proxy_model, kiosk_crops_128, tmp_path: Path
+) -> None:
+    out = tmp_path / "m.onnx"
+    md = export_model(proxy_model, out, input_size_px=EXPORT_PX, batch="dynamic", exporter="dynamo")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
+    assert md.dynamic_batch
+    report = parity_on_crops(proxy_model, out, kiosk_crops_128[:4], md)
+    assert report["max_abs_diff"] <= 1e-4
+    assert report["masks_identical"]
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    batch = np.zeros((2, 3, EXPORT_PX, EXPORT_PX), np.float32)
+    assert session.run(None, {"image": batch})[0].shape == (2, 1, EXPORT_PX, EXPORT_PX)
+
+
+def test_unknown_exporter_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="exporter must be one of"):
+        export_model(WrinkleUNet(base_channels=8), tmp_path / "m.onnx", exporter="jit")
+
+
 def test_metadata_round_trip_through_onnxruntime(tmp_path: Path) -> None:
     model = WrinkleUNet(base_channels=8)
     out = tmp_path / "m.onnx"

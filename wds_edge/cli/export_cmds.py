@@ -59,6 +59,12 @@ def _export(
     size: int = typer.Option(640, "--size", help="Square input size in pixels (multiple of 16)."),
     opset: int = typer.Option(17, "--opset", help="ONNX opset (17 suits TensorRT 10)."),
     batch: str = typer.Option("1", "--batch", help="'1', 'dynamic' or a fixed batch size."),
+    exporter: str = typer.Option(
+        "torchscript",
+        "--exporter",
+        help="torchscript (default: the tracer, classic ops) or dynamo (torch.export; needs "
+        "onnxscript, opset >= 18). Both write one self-contained file.",
+    ),
     simplify: bool = typer.Option(
         True, "--simplify/--no-simplify", help="Simplify with onnxsim (onnxslim fallback)."
     ),
@@ -116,6 +122,7 @@ def _export(
         report = export_checkpoint(
             checkpoint, out, parity_images=images, landmarker_path=landmarker, input_size_px=size,
             opset=opset, batch=batch_value, texture_in_graph=texture_in_graph, simplify=simplify,
+            exporter=exporter,
             metadata_extra={"threshold": threshold},
         )  # fmt: skip
     arch = report.metadata.architecture
