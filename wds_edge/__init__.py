@@ -5,6 +5,10 @@ The kiosk SDK. Never imports torch. Public names are listed in ``__all__``.
 
 from __future__ import annotations
 
+from wds_edge.analyzer import AnalyzerConfig, WrinkleAnalyzer
+from wds_edge.backends import BACKEND_NAMES, available_backends, load_backend
+from wds_edge.capture import Frame, FrameSource, open_source
+from wds_edge.crop import CropTransform, crop_box, make_crop_transform
 from wds_edge.errors import (
     BackendError,
     CaptureError,
@@ -15,9 +19,17 @@ from wds_edge.errors import (
     WdsEdgeError,
 )
 from wds_edge.io import read_image, write_image_atomic, write_json_atomic
+from wds_edge.landmarks import Face, FaceLandmarker, FaceLandmarkerOptions
 from wds_edge.metrics import segmentation_metrics
 from wds_edge.model_meta import ModelMetadata
+from wds_edge.model_store import fetch_face_landmarker, resolve_face_landmarker
+from wds_edge.overlay import draw_crop_overlay, draw_overlay
 from wds_edge.preprocessing import Preprocessing, model_input, network_channels, texture_map
+from wds_edge.quality import FrameStatus, QualityConfig, assess_face, sharpness
+from wds_edge.regions import REGION_NAMES, region_masks, region_polygons, skin_mask
+from wds_edge.result import FrameResult, RegionScore
+from wds_edge.scoring import IRIS_DIAMETER_MM, score_regions
+from wds_edge.session import FinalResult, KioskSession, SessionConfig, SessionUpdate
 
 __version__ = "0.1.0"
 
@@ -39,4 +51,40 @@ __all__ = [
     "model_input",
     "network_channels",
     "texture_map",
+    # perception (landmarks, crop, regions, quality gates, model store)
+    "Face",
+    "FaceLandmarker",
+    "FaceLandmarkerOptions",
+    "resolve_face_landmarker",
+    "fetch_face_landmarker",
+    "crop_box",
+    "CropTransform",
+    "make_crop_transform",
+    "REGION_NAMES",
+    "region_polygons",
+    "region_masks",
+    "skin_mask",
+    "FrameStatus",
+    "QualityConfig",
+    "assess_face",
+    "sharpness",
+    "open_source",
+    "Frame",
+    "FrameSource",
+    # analysis (backends, analyzer, scores, results, kiosk session, overlays)
+    "BACKEND_NAMES",
+    "available_backends",
+    "load_backend",
+    "AnalyzerConfig",
+    "WrinkleAnalyzer",
+    "FrameResult",
+    "RegionScore",
+    "IRIS_DIAMETER_MM",
+    "score_regions",
+    "SessionConfig",
+    "SessionUpdate",
+    "FinalResult",
+    "KioskSession",
+    "draw_overlay",
+    "draw_crop_overlay",
 ]
