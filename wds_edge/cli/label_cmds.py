@@ -94,14 +94,12 @@ def _label(
     from rich.console import Console
     from rich.table import Table
 
-    from wds_edge._deps import require
     from wds_edge.errors import InvalidInputError
 
     if (rough is None) == (not auto):
         raise InvalidInputError(
             "pass exactly one of --rough DIR or --auto (see wds-edge label --help)"
         )
-    require("torch", "wds-edge label (it lives in the train package)")
     from train.labeling.runner import WEAK_LABEL_NOTE, LabelOptions, label_folder
     from train.labeling.thresholding import parse_threshold
 
