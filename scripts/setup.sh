@@ -32,4 +32,5 @@ if [ "${1:-}" = "dev" ]; then
 else
   "${PIP[@]}" -e .
 fi
-echo "setup: done ($(.venv/bin/python --version), $(.venv/bin/wds-edge --help >/dev/null && echo 'wds-edge ready'))"
+.venv/bin/wds-edge --help >/dev/null  # fails the setup if the CLI cannot start
+echo "setup: done ($(.venv/bin/python --version), wds-edge ready in .venv)"

@@ -1,0 +1,42 @@
+"""`wds-edge frames`: a kiosk recording -> training photos, through the real CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from wds_edge.cli import app
+from wds_edge.io import read_image
+
+
+def test_frames_command_writes_every_nth_frame(video_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "photos"
+    args = ["frames", str(video_path), "--out", str(out), "--every", "5", "--start", "3",
+            "--stop", "14", "--format", "jpg"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"portrait_motion_720p_f{i:06d}.jpg" for i in (3, 8, 13)]
+    assert read_image(out / names[0]).shape == (720, 1280, 3)
+    assert "wrote 3 frames (1280x720)" in result.output
+
+
+def test_frames_command_errors_are_one_line_and_exit_2(video_path: Path, tmp_path: Path) -> None:
+    # through the console-script entry point, which turns WdsEdgeError into exit code 2
+    run = subprocess.run(
+        [sys.executable, "-m", "wds_edge.cli", "frames", str(video_path), "--out",
+         str(tmp_path), "--every", "0"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    assert "--every must be >= 1" in run.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_frames_help_explains_the_workflow() -> None:
+    result = CliRunner().invoke(app, ["frames", "--help"])
+    assert result.exit_code == 0
+    assert "wds-edge label --images" in result.output and "--every" in result.output

@@ -1,0 +1,83 @@
+"""`wds-edge frames`: turn a kiosk recording into training photos (no torch needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+__all__ = ["register"]
+
+FRAMES_HELP = """Save every N-th frame of a video as images, to label and train on.
+
+Record people at your kiosk (same camera, light and distance as in use), extract
+frames, then label and train:
+
+  wds-edge frames kiosk_clip.mp4 --out photos/ --every 10
+
+  wds-edge label --images photos/ --auto --out labels/
+
+  wds-edge train --data labels/ --out runs/mine --base 16
+
+Files are named <video stem>_f<frame index>.png (frame index = position in the
+video, 0-based). Frames without a usable face are fine here: 'wds-edge label --auto'
+reports and skips them.
+"""
+
+
+def _frames(
+    video: str = typer.Argument(
+        ..., help="Video file (MP4, AVI, MKV, ...; anything OpenCV/FFmpeg decodes)."
+    ),
+    out: Path = typer.Option(..., "--out", help="Folder for the images (created)."),
+    every: int = typer.Option(
+        1, "--every", help="Keep one frame in N (1 = all; 10 at 30 fps = 3 per second)."
+    ),
+    start: int = typer.Option(0, "--start", help="First frame index to consider (0-based)."),
+    stop: int = typer.Option(
+        None, "--stop", help="Stop before this frame index (default: end of the video)."
+    ),
+    image_format: str = typer.Option(
+        "png", "--format", help="png (lossless, default) or jpg (smaller)."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace frames an earlier run wrote to --out."
+    ),
+) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from wds_edge.capture_tools import extract_frames
+
+    with Progress(
+        TextColumn("[bold]frames"),
+        BarColumn(),
+        TextColumn("{task.completed} read {task.fields[info]}"),
+        TimeElapsedColumn(),
+        transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("frames", total=stop, info="")
+
+        def update(read: int, total: int | None, name: str) -> None:
+            bar.update(task, completed=read, info=name)
+
+        result = extract_frames(
+            video, out, every=every, start=start, stop=stop, image_format=image_format,
+            overwrite=force, progress=update,
+        )  # fmt: skip
+    size = f"{result.size[0]}x{result.size[1]}" if result.size else "-"
+    Console().print(
+        f"wrote {len(result.paths)} frames ({size}) of {result.frames_read} read to {out}"
+        + (
+            f" (frames {result.indices[0]}..{result.indices[-1]} every {every})"
+            if result.indices
+            else ""
+        )
+    )
+    if not result.paths:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `frames` to `app`."""
+    app.command("frames", help=FRAMES_HELP)(_frames)
