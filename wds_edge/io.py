@@ -37,12 +37,22 @@ __all__ = [
 MAX_IMAGE_PIXELS = 200_000_000
 
 
+def _target_mode(target: Path) -> int:
+    try:
+        return target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; on success move it over ``path``.
 
     On an exception the temporary file is removed and ``path`` is untouched.
-    Parent folders are created.
+    Parent folders are created. The file gets the mode a plain ``open()`` would give it
+    (0666 less the umask; an existing target keeps its mode), not ``mkstemp``'s 0600.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -51,6 +61,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()
+            os.fchmod(handle.fileno(), _target_mode(target))
             os.fsync(handle.fileno())
         os.replace(tmp_name, target)
     except BaseException:
@@ -80,7 +91,10 @@ def write_image_atomic(path: str | os.PathLike[str], image: np.ndarray) -> Path:
     """Encode ``image`` (uint8 HxW or HxWx3 BGR, or HxWx4 BGRA) by the file extension of
     ``path`` (.png, .jpg, .bmp, .tif) and write it atomically."""
     ext = Path(path).suffix.lower() or ".png"
-    ok, buf = cv2.imencode(ext, image)
+    try:
+        ok, buf = cv2.imencode(ext, image)
+    except cv2.error:  # OpenCV raises for an extension it has no encoder for
+        ok = False
     if not ok:
         raise InvalidInputError(
             f"cannot encode an image of shape {image.shape} and dtype {image.dtype} as '{ext}' "
@@ -182,5 +196,7 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     try:
         data = p.read_bytes()
     except OSError as exc:
-        raise InvalidInputError(f"{p}: cannot read the file ({exc}); check its permissions") from exc
+        raise InvalidInputError(
+            f"{p}: cannot read the file ({exc}); check its permissions"
+        ) from exc
     return decode_image(data, source=str(p))

@@ -1,0 +1,89 @@
+"""wds_edge.io: atomic writes leave nothing half-written; reads normalize pixel formats."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from wds_edge.errors import InvalidInputError
+from wds_edge.io import (
+    atomic_write,
+    decode_image,
+    read_image,
+    write_image_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
+
+
+def test_failed_write_leaves_target_untouched_and_no_temp_file(tmp_path: Path) -> None:
+    target = tmp_path / "result.json"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_write(target, "w") as handle:
+        handle.write("half of the new cont")
+        raise RuntimeError("crash mid-write")
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.json"]
+
+
+def test_new_files_get_the_umask_mode_not_0600(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        path = write_json_atomic(tmp_path / "sub" / "a.json", {"x": 1})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644  # 0666 & ~0022
+    assert path.read_text() == '{\n  "x": 1\n}\n'
+
+
+def test_replacing_a_file_keeps_its_mode(tmp_path: Path) -> None:
+    path = tmp_path / "model.txt"
+    path.write_text("v1")
+    path.chmod(0o640)
+    write_text_atomic(path, "v2")
+    assert path.read_text() == "v2"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_image_round_trip_and_bad_extension(tmp_path: Path) -> None:
+    image = np.zeros((8, 6, 3), np.uint8)
+    image[2, 3] = (10, 20, 30)  # BGR
+    out = write_image_atomic(tmp_path / "i.png", image)
+    assert np.array_equal(read_image(out), image)
+    with pytest.raises(InvalidInputError, match="cannot encode"):
+        write_image_atomic(tmp_path / "i.xyz", image)
+    assert not (tmp_path / "i.xyz").exists()
+
+
+def test_reads_grey_16bit_and_rgba_as_bgr_uint8() -> None:
+    grey = np.full((4, 4), 200, np.uint8)
+    deep = np.full((4, 4, 3), 0x8000, np.uint16)  # 32768 >> 8 = 128
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[..., :3] = (1, 2, 3)
+    rgba[..., 3] = 7
+    for array, expected in ((grey, (200, 200, 200)), (deep, (128, 128, 128)), (rgba, (1, 2, 3))):
+        ok, buf = cv2.imencode(".png", array)
+        assert ok
+        decoded = decode_image(buf.tobytes())
+        assert decoded.shape == (4, 4, 3) and decoded.dtype == np.uint8
+        assert tuple(int(v) for v in decoded[0, 0]) == expected
+
+
+def test_empty_truncated_and_missing_files_are_clear_errors(tmp_path: Path) -> None:
+    ok, buf = cv2.imencode(".jpg", np.full((32, 32, 3), 90, np.uint8))
+    assert ok
+    (tmp_path / "cut.jpg").write_bytes(buf.tobytes()[: len(buf) // 2])
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(InvalidInputError, match="truncated"):
+        read_image(tmp_path / "cut.jpg")
+    with pytest.raises(InvalidInputError, match="empty"):
+        read_image(tmp_path / "empty.png")
+    with pytest.raises(InvalidInputError, match="no such file"):
+        read_image(tmp_path / "missing.png")
+    with pytest.raises(InvalidInputError, match="folder"):
+        read_image(tmp_path)
