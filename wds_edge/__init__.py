@@ -8,6 +8,7 @@ from __future__ import annotations
 from wds_edge.analyzer import AnalyzerConfig, WrinkleAnalyzer
 from wds_edge.backends import BACKEND_NAMES, available_backends, load_backend
 from wds_edge.capture import Frame, FrameSource, open_source
+from wds_edge.capture_tools import ExtractedFrames, extract_frames
 from wds_edge.crop import CropTransform, crop_box, make_crop_transform
 from wds_edge.errors import (
     BackendError,
@@ -71,6 +72,8 @@ __all__ = [
     "open_source",
     "Frame",
     "FrameSource",
+    "extract_frames",
+    "ExtractedFrames",
     # analysis (backends, analyzer, scores, results, kiosk session, overlays)
     "BACKEND_NAMES",
     "available_backends",

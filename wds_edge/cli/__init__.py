@@ -39,14 +39,22 @@ app = typer.Typer(
 
 @app.callback()
 def _root(
-    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output (-vv: debug)."),
+    verbose: int = typer.Option(
+        0, "--verbose", "-v", count=True, help="More log output (-vv: debug)."
+    ),
 ) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
 for _module in (
-    train_cmds, label_cmds, analyze_cmds, models_cmds, export_cmds, demo_cmds, bench_cmds,
+    train_cmds,
+    label_cmds,
+    analyze_cmds,
+    models_cmds,
+    export_cmds,
+    demo_cmds,
+    bench_cmds,
     data_cmds,
 ):
     _module.register(app)
