@@ -8,7 +8,6 @@ from export.onnx_export import (
     annotate_onnx,
     export_checkpoint,
     export_model,
-    file_sha256,
     read_metadata,
 )
 
@@ -18,6 +17,5 @@ __all__ = [
     "annotate_onnx",
     "export_checkpoint",
     "export_model",
-    "file_sha256",
     "read_metadata",
 ]

@@ -25,7 +25,6 @@ TorchScript exporter for removal, and this keeps exports working when it goes.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import warnings
@@ -43,7 +42,7 @@ from train.texture import InGraphPreprocess
 from wds_edge._deps import require
 from wds_edge.bench.model_bench import conv_macs
 from wds_edge.errors import InvalidInputError, ModelError
-from wds_edge.io import write_bytes_atomic
+from wds_edge.io import sha256_file, write_bytes_atomic
 from wds_edge.model_meta import ArchitectureInfo, ModelMetadata
 from wds_edge.preprocessing import Preprocessing
 
@@ -59,7 +58,6 @@ __all__ = [
     "export_checkpoint",
     "read_metadata",
     "annotate_onnx",
-    "file_sha256",
 ]
 
 logger = logging.getLogger(__name__)
@@ -92,15 +90,6 @@ class ExportReport:
     onnx_sha256: str
     size_bytes: int
     parity: dict[str, Any] = field(default_factory=dict)
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _batch_dim(batch: BatchMode | int) -> int:
@@ -413,7 +402,7 @@ def export_checkpoint(
     return ExportReport(
         path=Path(out_path),
         metadata=metadata,
-        onnx_sha256=file_sha256(out_path),
+        onnx_sha256=sha256_file(out_path),
         size_bytes=Path(out_path).stat().st_size,
         parity=parity,
     )

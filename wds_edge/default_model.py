@@ -13,7 +13,6 @@ wrong scores.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from importlib import resources
@@ -21,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from wds_edge.errors import ModelError
+from wds_edge.io import sha256_file
 
-__all__ = ["MANIFEST_NAME", "default_model_path", "read_manifest", "write_manifest", "file_sha256"]
+__all__ = ["MANIFEST_NAME", "default_model_path", "read_manifest", "write_manifest"]
 
 #: Manifest file name inside ``wds_edge/models``.
 MANIFEST_NAME = "default_model.json"
@@ -32,15 +32,6 @@ _NO_MODEL_FIX = (
     "wds-edge train ... && wds-edge export ..."
 )
 _verified: dict[Path, str] = {}
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _models_dir() -> Path:
@@ -91,7 +82,7 @@ def write_manifest(
     model = Path(model_path)
     manifest = {
         "file": model.name,
-        "sha256": file_sha256(model),
+        "sha256": sha256_file(model),
         "size_bytes": model.stat().st_size,
         "description": description,
         **(extra or {}),
@@ -122,7 +113,7 @@ def default_model_path(models_dir: str | os.PathLike[str] | None = None) -> Path
     stamp = f"{stat.st_size}:{stat.st_mtime_ns}:{manifest['sha256']}"
     if _verified.get(path) == stamp:  # hashing once per process is enough
         return path
-    if stat.st_size != manifest["size_bytes"] or file_sha256(path) != manifest["sha256"].lower():
+    if stat.st_size != manifest["size_bytes"] or sha256_file(path) != manifest["sha256"].lower():
         raise ModelError(
             f"{path}: the default model does not match its manifest (size or sha256 differs: "
             "the file is damaged or was replaced); reinstall wds-edge"

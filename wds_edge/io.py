@@ -9,6 +9,7 @@ Ctrl-C never leaves a half-written file behind.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -30,6 +31,7 @@ __all__ = [
     "read_image",
     "decode_image",
     "MAX_IMAGE_PIXELS",
+    "sha256_file",
 ]
 
 #: Largest image accepted (about 16K x 12K). Larger files are refused rather than
@@ -44,6 +46,15 @@ def _target_mode(target: Path) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB blocks (models, engines, downloads)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @contextlib.contextmanager

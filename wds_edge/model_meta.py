@@ -117,7 +117,9 @@ class ModelMetadata(BaseModel):
     def to_props(self) -> dict[str, str]:
         """Flatten to ONNX ``metadata_props`` (str -> str)."""
         data = self.model_dump(mode="json")
-        return {k: v if isinstance(v, str) else json.dumps(v, sort_keys=True) for k, v in data.items()}
+        return {
+            k: v if isinstance(v, str) else json.dumps(v, sort_keys=True) for k, v in data.items()
+        }
 
     @classmethod
     def from_props(cls, props: dict[str, str], source: str = "model") -> ModelMetadata:
@@ -133,7 +135,8 @@ class ModelMetadata(BaseModel):
                 "metadata to an existing ONNX file with `wds-edge export --annotate`"
             )
         string_fields = {
-            k for k, v in cls(input_shape=[1, 3, 16, 16]).model_dump(mode="json").items()
+            k
+            for k, v in cls(input_shape=[1, 3, 16, 16]).model_dump(mode="json").items()
             if isinstance(v, str)
         }
         data: dict[str, Any] = {}

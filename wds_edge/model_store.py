@@ -35,7 +35,6 @@ __all__ = [
     "user_model_dir",
     "resolve_face_landmarker",
     "fetch_face_landmarker",
-    "sha256_file",
     "model_locations",
 ]
 
@@ -142,15 +141,6 @@ def resolve_face_landmarker(path: str | os.PathLike[str] | None = None) -> Path:
         f"No FaceLandmarker model found (no explicit path, ${FACE_LANDMARKER_ENV} unset, "
         f"nothing at {user_model_dir() / FACE_LANDMARKER_FILENAME}). " + _how_to_get_it()
     )
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK_BYTES), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def fetch_face_landmarker(

@@ -11,11 +11,11 @@ import pytest
 from wds_edge.default_model import (
     MANIFEST_NAME,
     default_model_path,
-    file_sha256,
     read_manifest,
     write_manifest,
 )
 from wds_edge.errors import ModelError
+from wds_edge.io import sha256_file
 
 
 @pytest.fixture()
@@ -30,7 +30,7 @@ def test_manifest_format_and_lookup(bundled: Path, onnx_model_path: Path) -> Non
     manifest = json.loads((bundled / MANIFEST_NAME).read_text())
     assert manifest["file"] == "wds_unet_default.onnx"
     assert manifest["size_bytes"] == onnx_model_path.stat().st_size
-    assert manifest["sha256"] == file_sha256(onnx_model_path) and len(manifest["sha256"]) == 64
+    assert manifest["sha256"] == sha256_file(onnx_model_path) and len(manifest["sha256"]) == 64
     assert manifest["description"] == "test model"
     assert read_manifest(bundled) == manifest
     assert default_model_path(bundled) == bundled / "wds_unet_default.onnx"

@@ -13,11 +13,11 @@ from wds_edge.engine.cache import (
     engine_mismatches,
     make_sidecar,
     read_sidecar,
-    sha256_file,
     sidecar_path,
     write_sidecar,
 )
 from wds_edge.errors import ModelError
+from wds_edge.io import sha256_file
 from wds_edge.model_meta import ModelMetadata
 
 KEY = EngineKey("ab" * 32, "10.3.0", "Orin (nvgpu)", "8.7", "fp16")

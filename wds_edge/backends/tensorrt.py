@@ -68,8 +68,9 @@ class TensorRTBackend(Backend):
         allow_accuracy_loss: bool = False,
     ) -> None:
         from wds_edge.engine.build import build_engine, tensorrt_module
-        from wds_edge.engine.cache import EngineKey, engine_mismatches, read_sidecar, sha256_file
+        from wds_edge.engine.cache import EngineKey, engine_mismatches, read_sidecar
         from wds_edge.engine.cuda_memory import device_info
+        from wds_edge.io import sha256_file
 
         self._closed = True  # until fully loaded: close() must not touch missing parts
         self._buffers: list[Any] = []

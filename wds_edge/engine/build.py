@@ -42,14 +42,13 @@ from wds_edge.engine.cache import (
     engine_mismatches,
     make_sidecar,
     read_sidecar,
-    sha256_file,
     sidecar_path,
     slug,
     write_sidecar,
 )
 from wds_edge.engine.gate import GateResult, accuracy_gate, enforce_gate
 from wds_edge.errors import BackendError, InvalidInputError, ModelError
-from wds_edge.io import write_bytes_atomic
+from wds_edge.io import sha256_file, write_bytes_atomic
 from wds_edge.model_meta import ModelMetadata
 
 __all__ = ["EngineInfo", "ProgressFn", "build_engine", "tensorrt_module", "MAX_DYNAMIC_BATCH"]

@@ -16,7 +16,6 @@ the machine and model at hand; any difference means the engine is rebuilt, not r
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import re
@@ -39,7 +38,6 @@ __all__ = [
     "write_sidecar",
     "read_sidecar",
     "engine_mismatches",
-    "sha256_file",
     "slug",
 ]
 
@@ -65,15 +63,6 @@ class EngineKey:
 def slug(text: str) -> str:
     """File-name-safe form: ``"NVIDIA GeForce RTX 4090"`` -> ``"nvidia-geforce-rtx-4090"``."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "unknown"
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file (1 MiB blocks)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def default_cache_dir() -> Path:
