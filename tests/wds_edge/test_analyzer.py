@@ -162,3 +162,28 @@ def test_threshold_override_and_settings_errors(
         WrinkleAnalyzer(model_path=str(onnx_model_path), backend="cuda")
     with pytest.raises(ModelError, match="no such model file"):
         WrinkleAnalyzer(model_path="/nonexistent/model.onnx")
+
+
+_WARMUP_PROBE = """
+import sys
+from wds_edge.analyzer import WrinkleAnalyzer
+analyzer = WrinkleAnalyzer(model_path=sys.argv[1], landmarker_path=sys.argv[2],
+                           warmup=sys.argv[3] == "1")
+print("skimage.morphology" in sys.modules)
+analyzer.close()
+"""
+
+
+@pytest.mark.parametrize("warmup", [True, False])
+def test_warmup_does_the_first_frame_work_at_construction(
+    onnx_model_path: Path, landmarker_path: Path, warmup: bool
+) -> None:
+    import subprocess
+    import sys
+
+    args = [str(onnx_model_path), str(landmarker_path), "1" if warmup else "0"]
+    done = subprocess.run(
+        [sys.executable, "-c", _WARMUP_PROBE, *args], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == str(warmup)
