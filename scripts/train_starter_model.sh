@@ -10,7 +10,8 @@
 # $WDS_EDGE_SHARED (default ../shared) and never copied into the repository.
 #
 # Environment: WDS_EDGE_SHARED, WORK, WDS_EDGE (the CLI, default .venv/bin/wds-edge),
-# PYTHON (default .venv/bin/python), EPOCHS (default 300), INSTALL=0 to skip the install step.
+# PYTHON (default .venv/bin/python), EPOCHS (default 300), BASE (U-Net width, default 16),
+# INSTALL=0 to skip the install step.
 # Seeded end to end; expected to repeat on one machine with the same torch version and
 # thread count (not verified), not bit-exact across CPUs / thread counts / torch versions
 # (see MODEL_CARD.md).
@@ -23,6 +24,7 @@ WDS="${WDS_EDGE:-.venv/bin/wds-edge}"
 PY="${PYTHON:-.venv/bin/python}"
 SEED=7
 EPOCHS="${EPOCHS:-300}"
+BASE="${BASE:-16}"
 LANDMARKER="$SHARED/models/face_landmarker.task"
 FACES="$SHARED/data/faces"
 VIDEO="$SHARED/data/video/portrait_motion_720p.mp4"
@@ -61,8 +63,8 @@ mkdir -p "$WORK/train_data"
 ln -sfn ../labels_train/images "$WORK/train_data/images"
 ln -sfn ../labels_train/masks "$WORK/train_data/masks"
 
-log "4/7 train: base 16, weighted deep supervision, 320 px random crops of the 640 crops"
-"$WDS" train --data "$WORK/train_data" --out "$WORK/run" --loss wds --base 16 \
+log "4/7 train: base $BASE, weighted deep supervision, 320 px random crops of the 640 crops"
+"$WDS" train --data "$WORK/train_data" --out "$WORK/run" --loss wds --base "$BASE" \
   --crop-size 320 --batch-size 2 --val-count 2 --epochs "$EPOCHS" --seed "$SEED"
 
 log "5/7 evaluate on the held-out faces (weak labels; inside their skin mask, then whole crop)"
@@ -84,7 +86,7 @@ log "6/7 export (texture map + sigmoid in the graph, metadata, parity on held-ou
 from export.onnx_export import annotate_onnx
 annotate_onnx('$WORK/wds_unet_default.onnx', fields={
     'model_name': 'wds-unet-starter', 'model_version': '1.0.0',
-    'description': 'wds-edge starter model (issue 7): U-Net base 16, weighted deep supervision, '
+    'description': 'wds-edge starter model (issue 7): U-Net base $BASE, weighted deep supervision, '
     'trained on weak automatic labels of 6 public-domain face photos and 6 frames of a clip '
     'made from one of them. A demo / starting point, not a validated or medical model. '
     'See MODEL_CARD.md.',
@@ -100,7 +102,7 @@ if [ "${INSTALL:-1}" = "1" ]; then
 import sys
 from wds_edge.default_model import write_manifest
 write_manifest('wds_edge/models/wds_unet_default.onnx', sys.argv[1])
-" "starter model (issue 7): U-Net base 16, WDS loss, weak auto labels of 6 public-domain photos + 6 video frames, seed $SEED; see MODEL_CARD.md"
+" "starter model (issue 7): U-Net base $BASE, WDS loss, weak auto labels of 6 public-domain photos + 6 video frames, seed $SEED; see MODEL_CARD.md"
   chmod 644 wds_edge/models/default_model.json
   cat wds_edge/models/default_model.json
 fi
