@@ -19,6 +19,7 @@ import collections
 import dataclasses
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,14 +48,25 @@ logger = logging.getLogger(__name__)
 LOST_PROMPT = "camera lost, reconnecting..."
 
 
+def _segmentation_threads(requested: int | None, sync: bool) -> int | None:
+    """Threads for inference: as asked; else leave a core to the display loop when async."""
+    if requested is not None or sync:
+        return requested
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
 @dataclass
 class DemoConfig:
     """Options of :func:`run_demo` (the CLI's ``wds-edge demo`` options).
 
     Attributes:
         source: camera index, ``v4l2:///dev/videoN``, ``csi://N``, ``rtsp://...`` or a video file.
-        model_path / backend / precision / landmarker_path / num_threads / threshold: as
+        model_path / backend / precision / landmarker_path / threshold: as
             :class:`wds_edge.analyzer.AnalyzerConfig` (None model: the bundled default).
+        num_threads: ONNX Runtime intra-op threads. None: all cores when segmenting on the
+            main loop; with the background worker, one core fewer than the machine has,
+            so the display loop keeps a core (measured on 2 cores: display 23.6 -> 29.7
+            FPS, segmentation rate unchanged at 2.3/s).
         headless: no window (record and/or write JSON lines instead).
         record_path: write the annotated frames as an mp4 (mp4v) video, atomically.
         jsonl_path: write one JSON line per frame, atomically.
@@ -183,7 +195,7 @@ def run_demo(
             precision=config.precision,
             landmarker_path=None if config.landmarker_path is None else str(config.landmarker_path),
             video_mode=True,
-            num_threads=config.num_threads,
+            num_threads=_segmentation_threads(config.num_threads, sync),
             threshold=config.threshold,
         )
     )

@@ -262,3 +262,14 @@ def test_windowed_demo_under_xvfb(tmp_path, video_path, landmarker_path, onnx_mo
     assert len(summary["snapshots"]) == 1  # the s key
     snap = Path(summary["snapshots"][0])
     assert snap.exists() and snap.with_name(snap.stem + "_overlay.png").exists()
+
+
+def test_background_worker_leaves_the_display_loop_a_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wds_edge.demo import _segmentation_threads
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert _segmentation_threads(None, sync=False) == 1  # async: one core for the display
+    assert _segmentation_threads(None, sync=True) is None  # sync: all cores (ORT default)
+    assert _segmentation_threads(2, sync=False) == 2  # an explicit --threads wins
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert _segmentation_threads(None, sync=False) == 1

@@ -22,7 +22,12 @@ def demo_cmd(
     landmarker: Path | None = typer.Option(
         None, help="face_landmarker.task (default: $WDS_EDGE_FACE_LANDMARKER or the user cache)."
     ),
-    threads: int | None = typer.Option(None, min=1, help="ONNX Runtime intra-op threads."),
+    threads: int | None = typer.Option(
+        None,
+        min=1,
+        help="ONNX Runtime intra-op threads (default: all cores; with the background worker, "
+        "one fewer so the display keeps a core).",
+    ),
     threshold: float | None = typer.Option(
         None, min=0.0, max=1.0, help="Wrinkle probability threshold (default: the model's)."
     ),
