@@ -16,7 +16,6 @@ crops come from the video (every 4th frame), the IoU is measured on the face pho
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -29,20 +28,15 @@ from calibration.build import build_calibration_set  # noqa: E402
 from calibration.crops import face_crops_from_images  # noqa: E402
 from calibration.qdq import quantize_qdq  # noqa: E402
 from wds_edge.backends.onnxruntime import OnnxRuntimeBackend  # noqa: E402
+from wds_edge.bench.stats import summarize_ms, time_calls_ms  # noqa: E402
 from wds_edge.engine.gate import accuracy_gate  # noqa: E402
 from wds_edge.preprocessing import model_input  # noqa: E402
 
 
 def _latency_ms(infer, x, runs: int) -> tuple[float, float]:
-    for _ in range(3):
-        infer(x)
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        infer(x)
-        times.append((time.perf_counter() - t0) * 1e3)
-    times.sort()
-    return statistics.median(times), times[int(0.9 * (len(times) - 1))]
+    """(p50, p90) milliseconds of ``runs`` calls after 3 warm-up calls."""
+    stats = summarize_ms(time_calls_ms(infer, x, warmup=3, runs=runs))
+    return stats.p50_ms, stats.p90_ms
 
 
 def main() -> int:

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -33,21 +31,16 @@ from calibration.dataset import load_calibration_set  # noqa: E402
 from calibration.qdq import quantize_qdq  # noqa: E402
 from wds_edge.backends.onnxruntime import OnnxRuntimeBackend  # noqa: E402
 from wds_edge.backends.tensorrt import TensorRTBackend  # noqa: E402
+from wds_edge.bench.stats import summarize_ms, time_calls_ms  # noqa: E402
 from wds_edge.engine.build import build_engine, tensorrt_module  # noqa: E402
 from wds_edge.engine.cuda_memory import device_info  # noqa: E402
 from wds_edge.engine.gate import accuracy_gate  # noqa: E402
 
 
 def _latency_ms(infer, x: np.ndarray, runs: int) -> tuple[float, float]:
-    for _ in range(10):
-        infer(x)
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        infer(x)
-        times.append((time.perf_counter() - t0) * 1e3)
-    times.sort()
-    return statistics.median(times), times[int(0.9 * (len(times) - 1))]
+    """(p50, p90) milliseconds of ``runs`` calls after 10 warm-up calls."""
+    stats = summarize_ms(time_calls_ms(infer, x, warmup=10, runs=runs))
+    return stats.p50_ms, stats.p90_ms
 
 
 def main() -> int:

@@ -70,3 +70,16 @@ def test_csv_table_and_plot(tmp_path):
     )
     assert png is not None and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     json.dumps(environment_report())  # JSON-able
+
+
+def test_time_calls_ms_warms_up_then_times_each_run() -> None:
+    from wds_edge.bench.stats import time_calls_ms
+
+    calls: list[int] = []
+    seen: list[int] = []
+    times = time_calls_ms(calls.append, 7, warmup=2, runs=3, on_run=seen.append)
+    assert calls == [7] * 5  # 2 untimed + 3 timed calls, each with the argument
+    assert seen == [0, 1, 2]
+    assert len(times) == 3 and all(t >= 0.0 for t in times)
+    with pytest.raises(InvalidInputError, match="runs >= 1"):
+        time_calls_ms(calls.append, 7, warmup=0, runs=0)

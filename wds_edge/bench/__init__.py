@@ -18,7 +18,7 @@ from wds_edge.bench.model_bench import (
 )
 from wds_edge.bench.pipeline_bench import PIPELINE_STAGES, PipelineBenchResult, bench_pipeline
 from wds_edge.bench.report import rows_table, write_bar_plot, write_report_json, write_rows_csv
-from wds_edge.bench.stats import LatencyStats, StageRecorder, summarize_ms
+from wds_edge.bench.stats import LatencyStats, StageRecorder, summarize_ms, time_calls_ms
 
 __all__ = [
     "CompareResult",
@@ -40,4 +40,5 @@ __all__ = [
     "LatencyStats",
     "StageRecorder",
     "summarize_ms",
+    "time_calls_ms",
 ]

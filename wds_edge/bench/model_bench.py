@@ -8,7 +8,6 @@ from the model's metadata, or counted from the ONNX graph when the metadata lack
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from wds_edge.backends.base import Backend
-from wds_edge.bench.stats import LatencyStats, summarize_ms
+from wds_edge.bench.stats import LatencyStats, summarize_ms, time_calls_ms
 from wds_edge.errors import InvalidInputError
 from wds_edge.preprocessing import Preprocessing
 
@@ -199,15 +198,7 @@ def bench_backend(
     if runs < 1 or warmup < 0:
         raise InvalidInputError(f"need runs >= 1 and warmup >= 0, got runs={runs} warmup={warmup}")
     x = synthetic_input(backend, batch)
-    for _ in range(warmup):
-        backend.infer(x)
-    times_ms = []
-    for i in range(runs):
-        t0 = time.perf_counter()
-        backend.infer(x)
-        times_ms.append((time.perf_counter() - t0) * 1000.0)
-        if on_run is not None:
-            on_run(i)
+    times_ms = time_calls_ms(backend.infer, x, warmup=warmup, runs=runs, on_run=on_run)
     gflops = backend.metadata.architecture.gflops
     if gflops is None and str(model_label).endswith(".onnx"):
         gflops = count_onnx_gflops(model_label)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
 from wds_edge.errors import InvalidInputError
 
-__all__ = ["LatencyStats", "summarize_ms", "StageRecorder"]
+__all__ = ["LatencyStats", "summarize_ms", "time_calls_ms", "StageRecorder"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,36 @@ class LatencyStats:
     def throughput_per_s(self) -> float:
         """Items per second at the mean latency (one item per sample)."""
         return 1000.0 / self.mean_ms if self.mean_ms > 0 else math.inf
+
+
+def time_calls_ms(
+    fn: Callable[[Any], Any],
+    arg: Any,
+    *,
+    warmup: int,
+    runs: int,
+    on_run: Callable[[int], None] | None = None,
+) -> list[float]:
+    """Wall-clock milliseconds of ``runs`` calls ``fn(arg)``, after ``warmup`` untimed calls.
+
+    Args:
+        on_run: called with the run index after every timed run (progress bars).
+
+    Raises:
+        InvalidInputError: ``runs < 1`` or ``warmup < 0``.
+    """
+    if runs < 1 or warmup < 0:
+        raise InvalidInputError(f"need runs >= 1 and warmup >= 0, got runs={runs} warmup={warmup}")
+    for _ in range(warmup):
+        fn(arg)
+    times_ms = []
+    for i in range(runs):
+        t0 = time.perf_counter()
+        fn(arg)
+        times_ms.append((time.perf_counter() - t0) * 1000.0)
+        if on_run is not None:
+            on_run(i)
+    return times_ms
 
 
 def summarize_ms(samples_ms: Iterable[float]) -> LatencyStats:
