@@ -97,13 +97,11 @@ annotate_onnx('$WORK/wds_unet_default.onnx', fields={
 if [ "${INSTALL:-1}" = "1" ]; then
   log "7/7 install as the bundled default model (wds_edge/models + sha256 manifest)"
   cp "$WORK/wds_unet_default.onnx" wds_edge/models/wds_unet_default.onnx
-  chmod 644 wds_edge/models/wds_unet_default.onnx  # atomic writes create 0600 files
   "$PY" -c "
 import sys
 from wds_edge.default_model import write_manifest
 write_manifest('wds_edge/models/wds_unet_default.onnx', sys.argv[1])
 " "starter model (issue 7): U-Net base $BASE, WDS loss, weak auto labels of 6 public-domain photos + 6 video frames, seed $SEED; see MODEL_CARD.md"
-  chmod 644 wds_edge/models/default_model.json
   cat wds_edge/models/default_model.json
 fi
 log "done"

@@ -14,17 +14,16 @@ connected machine, then copy it) and points the environment variable at it.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 from wds_edge.errors import ModelError
+from wds_edge.io import atomic_write
 
 __all__ = [
     "FACE_LANDMARKER_URL",
@@ -172,30 +171,28 @@ def fetch_face_landmarker(
     dest = Path(dest_dir).expanduser() if dest_dir is not None else user_model_dir()
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / FACE_LANDMARKER_FILENAME
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=dest)
     digest = hashlib.sha256()
-    try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with urllib.request.urlopen(url, timeout=timeout_s) as response:
-                    length = response.headers.get("Content-Length")
-                    total = int(length) if length and length.isdigit() else None
-                    done = 0
-                    for chunk in iter(lambda: response.read(_CHUNK_BYTES), b""):
-                        out.write(chunk)
-                        digest.update(chunk)
-                        done += len(chunk)
-                        if progress is not None:
-                            progress(done, total)
-            except (urllib.error.URLError, OSError, ValueError) as exc:
-                raise ModelError(
-                    f"Could not download the FaceLandmarker model from {url} ({exc}). If this "
-                    f"machine is offline, download {FACE_LANDMARKER_URL} on a connected "
-                    f"machine, copy it here and set "
-                    f"{FACE_LANDMARKER_ENV}=/path/to/face_landmarker.task (or copy it to {target})"
-                ) from exc
-            out.flush()
-            os.fsync(out.fileno())
+    # atomic_write: a failed download or a checksum mismatch (raised inside the block)
+    # removes the temporary file and leaves an existing model untouched.
+    with atomic_write(target, "wb") as out:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout_s) as response:
+                length = response.headers.get("Content-Length")
+                total = int(length) if length and length.isdigit() else None
+                done = 0
+                for chunk in iter(lambda: response.read(_CHUNK_BYTES), b""):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, total)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise ModelError(
+                f"Could not download the FaceLandmarker model from {url} ({exc}). If this "
+                f"machine is offline, download {FACE_LANDMARKER_URL} on a connected "
+                f"machine, copy it here and set "
+                f"{FACE_LANDMARKER_ENV}=/path/to/face_landmarker.task (or copy it to {target})"
+            ) from exc
         got = digest.hexdigest()
         if got != sha256.lower():
             raise ModelError(
@@ -203,11 +200,5 @@ def fetch_face_landmarker(
                 f"it is corrupt, truncated or a different model; nothing was saved. "
                 f"Retry `wds-edge models fetch`, or check the URL"
             )
-        os.chmod(tmp_name, 0o644)  # mkstemp creates 0600; a model is not a secret
-        os.replace(tmp_name, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
     logger.info("saved FaceLandmarker model %s (sha256 %s)", target, sha256)
     return target
