@@ -39,13 +39,22 @@ __all__ = [
 MAX_IMAGE_PIXELS = 200_000_000
 
 
+def _read_umask() -> int:
+    # os.umask can only be read by setting it; do that once, at import, not per write:
+    # a set-and-restore while other threads create files would hand them umask 0.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _read_umask()
+
+
 def _target_mode(target: Path) -> int:
     try:
         return target.stat().st_mode & 0o7777
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return 0o666 & ~_UMASK
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -16,7 +17,6 @@ from wds_edge.io import (
     decode_image,
     read_image,
     write_image_atomic,
-    write_json_atomic,
     write_text_atomic,
 )
 
@@ -32,13 +32,21 @@ def test_failed_write_leaves_target_untouched_and_no_temp_file(tmp_path: Path) -
 
 
 def test_new_files_get_the_umask_mode_not_0600(tmp_path: Path) -> None:
-    old = os.umask(0o022)
-    try:
-        path = write_json_atomic(tmp_path / "sub" / "a.json", {"x": 1})
-    finally:
-        os.umask(old)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o644  # 0666 & ~0022
-    assert path.read_text() == '{\n  "x": 1\n}\n'
+    # A fresh process: wds_edge.io reads the umask once, at import.
+    probe = (
+        "import os, stat, sys\n"
+        "os.umask(0o022)\n"
+        "from wds_edge.io import write_json_atomic\n"
+        "path = write_json_atomic(sys.argv[1], {'x': 1})\n"
+        "print(oct(stat.S_IMODE(path.stat().st_mode)))\n"
+    )
+    target = tmp_path / "sub" / "a.json"
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(target)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == oct(0o644)  # 0666 & ~0022
+    assert target.read_text() == '{\n  "x": 1\n}\n'
 
 
 def test_replacing_a_file_keeps_its_mode(tmp_path: Path) -> None:
