@@ -12,7 +12,7 @@ PY=.venv/bin/python
 VIDEO="$SHARED/data/video/portrait_motion_720p.mp4"
 export WDS_EDGE_FACE_LANDMARKER="$SHARED/models/face_landmarker.task"
 mkdir -p "$OUT"
-DEFAULT_MODEL="$($PY -c 'from wds_edge.default_model import default_model_path; print(default_model_path())')"
+DEFAULT_MODEL="$($PY -c 'from wds_edge.model.bundled import default_model_path; print(default_model_path())')"
 step() { printf '\n== %s  %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 
 step "environment"

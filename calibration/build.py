@@ -27,7 +27,7 @@ def build_calibration_set(
 
     Args:
         source: folder of face photos, one photo, or a video / camera
-            (:func:`wds_edge.capture.open_source`).
+            (:func:`wds_edge.capture.sources.open_source`).
         out_dir: calibration folder to create (crops + ``manifest.json``).
         count: crops to collect at most (fewer if the source runs out; a warning is
             logged below :data:`calibration.dataset.MIN_RECOMMENDED_CROPS`).

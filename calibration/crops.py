@@ -2,9 +2,9 @@
 
 Calibration (and the export parity check) must see exactly what the kiosk feeds the
 model, so these crops come from the same SDK functions the kiosk runs:
-:mod:`wds_edge.capture` (video files / cameras) or :func:`wds_edge.io.read_image`
-(a folder of photos), :class:`wds_edge.landmarks.FaceLandmarker`, and
-:func:`wds_edge.crop.make_crop_transform` (paper Table 1). Every face found in a
+:mod:`wds_edge.capture.sources` (video files / cameras) or :func:`wds_edge.io.read_image`
+(a folder of photos), :class:`wds_edge.perception.landmarks.FaceLandmarker`, and
+:func:`wds_edge.perception.crop.make_crop_transform` (paper Table 1). Every face found in a
 frame gives one crop (a group photo gives several).
 """
 
@@ -27,8 +27,8 @@ logger = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 #: Recorded in calibration manifests: how the crops were made.
 PREPROCESSING_PATH = (
-    "wds_edge.capture/read_image -> wds_edge.landmarks.FaceLandmarker -> "
-    "wds_edge.crop.make_crop_transform (Table 1) -> uint8 RGB crop"
+    "wds_edge.capture.sources/read_image -> wds_edge.perception.landmarks.FaceLandmarker -> "
+    "wds_edge.perception.crop.make_crop_transform (Table 1) -> uint8 RGB crop"
 )
 
 
@@ -60,8 +60,8 @@ def face_crops_from_images(
     Yields:
         ``"<file name>#<face index>"`` and the uint8 RGB ``size_px`` x ``size_px`` x 3 crop.
     """
-    from wds_edge.crop import make_crop_transform
-    from wds_edge.landmarks import FaceLandmarker, FaceLandmarkerOptions
+    from wds_edge.perception.crop import make_crop_transform
+    from wds_edge.perception.landmarks import FaceLandmarker, FaceLandmarkerOptions
 
     options = FaceLandmarkerOptions(model_path=landmarker_path, mode="image", max_faces=max_faces)
     with FaceLandmarker(options) as landmarker:
@@ -80,9 +80,9 @@ def face_crops_from_images(
 def _source_crops(
     source: str, size_px: int, landmarker_path: str | Path | None, frame_stride: int, stills: bool
 ) -> Iterator[tuple[str, np.ndarray]]:
-    from wds_edge.capture import open_source
-    from wds_edge.crop import make_crop_transform
-    from wds_edge.landmarks import FaceLandmarker, FaceLandmarkerOptions
+    from wds_edge.capture.sources import open_source
+    from wds_edge.perception.crop import make_crop_transform
+    from wds_edge.perception.landmarks import FaceLandmarker, FaceLandmarkerOptions
 
     # Stills are independent pictures (image mode); a video is tracked (video mode).
     mode = "image" if stills else "video"
@@ -109,7 +109,7 @@ def iter_face_crops(
 
     Args:
         source: a folder of images, an image file, or anything
-            :func:`wds_edge.capture.open_source` opens (video file, camera index, URL).
+            :func:`wds_edge.capture.sources.open_source` opens (video file, camera index, URL).
         size_px: crop side.
         landmarker_path: the ``face_landmarker.task`` file (None: SDK search order).
         frame_stride: for video, use every n-th frame (consecutive frames are near

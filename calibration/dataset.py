@@ -10,7 +10,7 @@ Layout of a calibration folder::
 
 Crops are stored *before* model preprocessing (texture map / scaling), so one set
 serves models with the texture inside or outside the graph: :meth:`CalibrationSet.batches`
-applies :func:`wds_edge.preprocessing.model_input` for the model at hand, the same
+applies :func:`wds_edge.model.preprocessing.model_input` for the model at hand, the same
 function the kiosk uses.
 """
 
@@ -34,7 +34,7 @@ import numpy as np
 import wds_edge
 from wds_edge.errors import DataError, InvalidInputError
 from wds_edge.io import read_image, write_image_atomic, write_json_atomic
-from wds_edge.preprocessing import Preprocessing, model_input
+from wds_edge.model.preprocessing import Preprocessing, model_input
 
 __all__ = [
     "MANIFEST_NAME",

@@ -14,7 +14,7 @@ Runtime's ``quantize_static`` with:
   by a local mean is sensitive to 8-bit rounding) and the final ``Sigmoid`` kept in
   float32, so the wrinkle probability is produced in full precision;
 * activation ranges from the calibration crops through the kiosk's own
-  :func:`wds_edge.preprocessing.model_input`.
+  :func:`wds_edge.model.preprocessing.model_input`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from calibration.dataset import CalibrationSet, load_calibration_set
 from wds_edge._deps import require
 from wds_edge.errors import ModelError
 from wds_edge.io import write_bytes_atomic
-from wds_edge.model_meta import ModelMetadata
+from wds_edge.model.metadata import ModelMetadata
 
 __all__ = ["fp32_nodes", "quantize_qdq"]
 

@@ -8,7 +8,7 @@ rebuild with the same inputs skips the calibration passes and a change of any of
 recalibrates.
 
 TensorRT 10 deprecates implicit quantization (TensorRT 11 removes it); the explicit
-Q/DQ route (:mod:`calibration.qdq`) is what :mod:`wds_edge.engine.build` takes there.
+Q/DQ route (:mod:`calibration.qdq`) is what :mod:`wds_edge.runtime.tensorrt.build` takes there.
 No torch; TensorRT and cuda-python are imported lazily.
 """
 
@@ -23,7 +23,7 @@ import numpy as np
 from calibration.cache import CalibrationCache, calibration_cache_key
 from calibration.dataset import CalibrationSet, load_calibration_set
 from wds_edge._deps import require
-from wds_edge.model_meta import ModelMetadata
+from wds_edge.model.metadata import ModelMetadata
 
 __all__ = ["make_entropy_calibrator"]
 
@@ -52,7 +52,7 @@ def make_entropy_calibrator(
         calibration profile must be the batch-1 input shape.
     """
     trt = require("tensorrt", "INT8 calibration")
-    from wds_edge.engine.cuda_memory import DeviceBuffer
+    from wds_edge.runtime.tensorrt.cuda import DeviceBuffer
 
     calib_set = calib if isinstance(calib, CalibrationSet) else load_calibration_set(calib)
     cache = CalibrationCache(

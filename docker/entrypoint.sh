@@ -17,7 +17,7 @@ if [[ "${WDS_SKIP_ENGINE:-0}" == "1" ]]; then exec wds-edge "$@"; fi
 model="${WDS_MODEL:-}"
 if [[ -z "$model" && -f /models/model.onnx ]]; then model=/models/model.onnx; fi
 if [[ -z "$model" ]]; then
-  model="$(python -c 'from wds_edge.default_model import default_model_path; print(default_model_path())')"
+  model="$(python -c 'from wds_edge.model.bundled import default_model_path; print(default_model_path())')"
 fi
 precision="${WDS_PRECISION:-fp16}"
 mkdir -p "$WDS_EDGE_ENGINE_CACHE"

@@ -43,8 +43,8 @@ from wds_edge._deps import require
 from wds_edge.bench.model_bench import conv_macs
 from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.io import sha256_file, write_bytes_atomic
-from wds_edge.model_meta import ArchitectureInfo, ModelMetadata
-from wds_edge.preprocessing import Preprocessing
+from wds_edge.model.metadata import ArchitectureInfo, ModelMetadata
+from wds_edge.model.preprocessing import Preprocessing
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -1,7 +1,7 @@
 """Parity of an exported model: PyTorch (FP32 module) vs ONNX Runtime on real face crops.
 
 The crops come from the kiosk's path (:func:`calibration.crops.face_crops_from_images`:
-landmarks -> Table 1 crop) and the inputs from :func:`wds_edge.preprocessing.model_input`,
+landmarks -> Table 1 crop) and the inputs from :func:`wds_edge.model.preprocessing.model_input`,
 so parity is measured on exactly what the kiosk feeds the model. For the PyTorch side
 the *same* crop goes through :class:`export.onnx_export.InferenceGraph` (in-graph
 preprocessing included), i.e. the comparison covers the texture map too.
@@ -21,9 +21,9 @@ from calibration.crops import face_crops_from_images
 from export.onnx_export import InferenceGraph
 from train.model import WrinkleUNet
 from wds_edge.errors import DataError
-from wds_edge.metrics import mask_iou
-from wds_edge.model_meta import ModelMetadata
-from wds_edge.preprocessing import Preprocessing, model_input
+from wds_edge.model.metadata import ModelMetadata
+from wds_edge.model.metrics import mask_iou
+from wds_edge.model.preprocessing import Preprocessing, model_input
 
 __all__ = ["parity_report", "parity_on_crops"]
 

@@ -24,7 +24,7 @@ import torch
 from train.model import WrinkleUNet
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import write_bytes_atomic
-from wds_edge.preprocessing import network_channels, texture_map
+from wds_edge.model.preprocessing import network_channels, texture_map
 
 __all__ = ["texture_proxy_target", "train_texture_proxy"]
 

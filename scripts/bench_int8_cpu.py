@@ -27,10 +27,10 @@ sys.path.insert(0, str(ROOT))
 from calibration.build import build_calibration_set  # noqa: E402
 from calibration.crops import face_crops_from_images  # noqa: E402
 from calibration.qdq import quantize_qdq  # noqa: E402
-from wds_edge.backends.onnxruntime import OnnxRuntimeBackend  # noqa: E402
 from wds_edge.bench.stats import summarize_ms, time_calls_ms  # noqa: E402
-from wds_edge.engine.gate import accuracy_gate  # noqa: E402
-from wds_edge.preprocessing import model_input  # noqa: E402
+from wds_edge.model.preprocessing import model_input  # noqa: E402
+from wds_edge.runtime.gate import accuracy_gate  # noqa: E402
+from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402
 
 
 def _latency_ms(infer, x, runs: int) -> tuple[float, float]:

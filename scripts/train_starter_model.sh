@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduce the starter model bundled in wds_edge/models (issue 7; see MODEL_CARD.md).
+# Reproduce the starter model bundled in wds_edge/model/weights (issue 7; see MODEL_CARD.md).
 #
 #   bash scripts/train_starter_model.sh            # ~24 min on 2 shared CPU cores (no GPU)
 #
@@ -95,13 +95,13 @@ annotate_onnx('$WORK/wds_unet_default.onnx', fields={
 "
 
 if [ "${INSTALL:-1}" = "1" ]; then
-  log "7/7 install as the bundled default model (wds_edge/models + sha256 manifest)"
-  cp "$WORK/wds_unet_default.onnx" wds_edge/models/wds_unet_default.onnx
+  log "7/7 install as the bundled default model (wds_edge/model/weights + sha256 manifest)"
+  cp "$WORK/wds_unet_default.onnx" wds_edge/model/weights/wds_unet_default.onnx
   "$PY" -c "
 import sys
-from wds_edge.default_model import write_manifest
-write_manifest('wds_edge/models/wds_unet_default.onnx', sys.argv[1])
+from wds_edge.model.bundled import write_manifest
+write_manifest('wds_edge/model/weights/wds_unet_default.onnx', sys.argv[1])
 " "starter model (issue 7): U-Net base $BASE, WDS loss, weak auto labels of 6 public-domain photos + 6 video frames, seed $SEED; see MODEL_CARD.md"
-  cat wds_edge/models/default_model.json
+  cat wds_edge/model/weights/default_model.json
 fi
 log "done"

@@ -29,12 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from calibration.build import build_calibration_set  # noqa: E402
 from calibration.dataset import load_calibration_set  # noqa: E402
 from calibration.qdq import quantize_qdq  # noqa: E402
-from wds_edge.backends.onnxruntime import OnnxRuntimeBackend  # noqa: E402
-from wds_edge.backends.tensorrt import TensorRTBackend  # noqa: E402
 from wds_edge.bench.stats import summarize_ms, time_calls_ms  # noqa: E402
-from wds_edge.engine.build import build_engine, tensorrt_module  # noqa: E402
-from wds_edge.engine.cuda_memory import device_info  # noqa: E402
-from wds_edge.engine.gate import accuracy_gate  # noqa: E402
+from wds_edge.runtime.gate import accuracy_gate  # noqa: E402
+from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402
+from wds_edge.runtime.tensorrt.backend import TensorRTBackend  # noqa: E402
+from wds_edge.runtime.tensorrt.build import build_engine, tensorrt_module  # noqa: E402
+from wds_edge.runtime.tensorrt.cuda import device_info  # noqa: E402
 
 
 def _latency_ms(infer, x: np.ndarray, runs: int) -> tuple[float, float]:

@@ -15,7 +15,7 @@ import io
 import sys
 
 from wds_edge import REGION_NAMES, WrinkleAnalyzer
-from wds_edge.batch import analyze_inputs
+from wds_edge.analysis.batch import analyze_inputs
 from wds_edge.io import write_text_atomic
 
 

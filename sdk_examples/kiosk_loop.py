@@ -17,7 +17,7 @@ import sys
 import time
 
 from wds_edge import KioskSession, SessionConfig, WrinkleAnalyzer, draw_overlay
-from wds_edge.capture import open_source
+from wds_edge.capture.sources import open_source
 from wds_edge.io import write_image_atomic, write_json_atomic
 
 

@@ -32,8 +32,8 @@ import numpy as np
 from train.labeling.auto import REGION_GROUPS
 from wds_edge.errors import InvalidInputError, WdsEdgeError
 from wds_edge.io import read_image
-from wds_edge.metrics import MetricAccumulator
-from wds_edge.preprocessing import grey_from_rgb
+from wds_edge.model.metrics import MetricAccumulator
+from wds_edge.model.preprocessing import grey_from_rgb
 
 __all__ = [
     "BaselineMethod",
@@ -207,8 +207,8 @@ def _detect_landmarks(landmarker: Any, image_rgb: np.ndarray) -> np.ndarray:
 def _landmark_areas(
     lm: np.ndarray, image_rgb: np.ndarray, groups: tuple[str, ...]
 ) -> tuple[list[tuple[str, np.ndarray]], float]:
-    from wds_edge.crop import make_crop_transform
-    from wds_edge.regions import region_masks
+    from wds_edge.perception.crop import make_crop_transform
+    from wds_edge.perception.regions import region_masks
 
     transform = make_crop_transform(lm, size_px=_CROP_SIZE_PX, align_roll=True)
     masks = region_masks(transform.points_to_crop(lm), _CROP_SIZE_PX)
@@ -309,7 +309,10 @@ def evaluate_baseline(
                         lm = _saved_landmarks(lm_path, image_rgb.shape)
                     else:
                         if landmarker is None:
-                            from wds_edge.landmarks import FaceLandmarker, FaceLandmarkerOptions
+                            from wds_edge.perception.landmarks import (
+                                FaceLandmarker,
+                                FaceLandmarkerOptions,
+                            )
 
                             landmarker = FaceLandmarker(
                                 FaceLandmarkerOptions(model_path=landmarker_path, mode="image")

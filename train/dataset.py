@@ -16,7 +16,7 @@ from torch.utils.data import Dataset
 
 from train.augment import AugmentConfig, augment_sample, check_crop_size, random_crop
 from train.data import LoadedSample
-from wds_edge.preprocessing import network_channels
+from wds_edge.model.preprocessing import network_channels
 
 __all__ = ["CropDataset", "sample_tensors", "seed_worker"]
 
@@ -28,7 +28,7 @@ def sample_tensors(
 
     Returns:
         ``x`` float32 4 x H x W ``[R, G, B, T] / 255`` (texture map of Eq. 1 computed by
-        :func:`wds_edge.preprocessing.network_channels` on exactly this image), ``mask`` and
+        :func:`wds_edge.model.preprocessing.network_channels` on exactly this image), ``mask`` and
         ``fov`` float32 1 x H x W with values 0 / 1 (``fov`` all ones when absent).
     """
     x = torch.from_numpy(network_channels(image_rgb).transpose(2, 0, 1).copy())

@@ -1,7 +1,7 @@
 """Whole-image evaluation: pad to a multiple of 16 (reflect), predict, crop back, score.
 
 Metrics (JSI Eq. 7, accuracy, sensitivity, specificity Eqs. 8-10, from
-:mod:`wds_edge.metrics`) are reported pooled over all pixels of the set (the paper's
+:mod:`wds_edge.model.metrics`) are reported pooled over all pixels of the set (the paper's
 protocol) and as a per-image mean, restricted to the field-of-view mask when the data set
 has one (DRIVE: ``mask/``; faces: the skin region).
 """
@@ -19,7 +19,7 @@ from train.augment import pad_to_multiple
 from train.data import LoadedSample, discover_samples, load_sample
 from train.dataset import sample_tensors
 from wds_edge.errors import DataError, InvalidInputError
-from wds_edge.metrics import MetricAccumulator, segmentation_metrics
+from wds_edge.model.metrics import MetricAccumulator, segmentation_metrics
 
 __all__ = ["predict_probability", "evaluate_samples", "evaluate_checkpoint"]
 

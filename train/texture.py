@@ -2,7 +2,7 @@
 
 :class:`InGraphPreprocess` turns float32 NCHW RGB in [0, 255] into the network's four
 channels ``[R, G, B, T] / 255`` with exactly the arithmetic of
-:func:`wds_edge.preprocessing.texture_map` (BT.601 luma in float, 21x21 Gaussian
+:func:`wds_edge.model.preprocessing.texture_map` (BT.601 luma in float, 21x21 Gaussian
 with sigma 5 as two separable convolutions, reflect-101 border), so an exported model
 that contains it matches the numpy path to float precision.
 """
@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wds_edge.preprocessing import LUMA_WEIGHTS_RGB, TEXTURE_KSIZE, TEXTURE_SIGMA
+from wds_edge.model.preprocessing import LUMA_WEIGHTS_RGB, TEXTURE_KSIZE, TEXTURE_SIGMA
 
 __all__ = ["InGraphPreprocess"]
 

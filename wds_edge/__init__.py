@@ -5,11 +5,13 @@ The kiosk SDK. Never imports torch. Public names are listed in ``__all__``.
 
 from __future__ import annotations
 
-from wds_edge.analyzer import AnalyzerConfig, WrinkleAnalyzer
-from wds_edge.backends import BACKEND_NAMES, available_backends, load_backend
-from wds_edge.capture import Frame, FrameSource, open_source
-from wds_edge.capture_tools import ExtractedFrames, extract_frames
-from wds_edge.crop import CropTransform, crop_box, make_crop_transform
+from wds_edge.analysis.analyzer import AnalyzerConfig, WrinkleAnalyzer
+from wds_edge.analysis.overlay import draw_crop_overlay, draw_overlay
+from wds_edge.analysis.result import FrameResult, RegionScore
+from wds_edge.analysis.scoring import IRIS_DIAMETER_MM, score_regions
+from wds_edge.analysis.session import FinalResult, KioskSession, SessionConfig, SessionUpdate
+from wds_edge.capture.extract import ExtractedFrames, extract_frames
+from wds_edge.capture.sources import Frame, FrameSource, open_source
 from wds_edge.errors import (
     BackendError,
     CaptureError,
@@ -20,17 +22,15 @@ from wds_edge.errors import (
     WdsEdgeError,
 )
 from wds_edge.io import read_image, write_image_atomic, write_json_atomic
-from wds_edge.landmarks import Face, FaceLandmarker, FaceLandmarkerOptions
-from wds_edge.metrics import segmentation_metrics
-from wds_edge.model_meta import ModelMetadata
-from wds_edge.model_store import fetch_face_landmarker, resolve_face_landmarker
-from wds_edge.overlay import draw_crop_overlay, draw_overlay
-from wds_edge.preprocessing import Preprocessing, model_input, network_channels, texture_map
-from wds_edge.quality import FrameStatus, QualityConfig, assess_face, sharpness
-from wds_edge.regions import REGION_NAMES, region_masks, region_polygons, skin_mask
-from wds_edge.result import FrameResult, RegionScore
-from wds_edge.scoring import IRIS_DIAMETER_MM, score_regions
-from wds_edge.session import FinalResult, KioskSession, SessionConfig, SessionUpdate
+from wds_edge.model.metadata import ModelMetadata
+from wds_edge.model.metrics import segmentation_metrics
+from wds_edge.model.preprocessing import Preprocessing, model_input, network_channels, texture_map
+from wds_edge.perception.crop import CropTransform, crop_box, make_crop_transform
+from wds_edge.perception.landmarker_model import fetch_face_landmarker, resolve_face_landmarker
+from wds_edge.perception.landmarks import Face, FaceLandmarker, FaceLandmarkerOptions
+from wds_edge.perception.quality import FrameStatus, QualityConfig, assess_face, sharpness
+from wds_edge.perception.regions import REGION_NAMES, region_masks, region_polygons, skin_mask
+from wds_edge.runtime import BACKEND_NAMES, available_backends, load_backend
 
 __version__ = "0.1.0"
 

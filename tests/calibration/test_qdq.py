@@ -13,10 +13,10 @@ import pytest
 from calibration.dataset import write_calibration_set
 from calibration.qdq import fp32_nodes, quantize_qdq
 from export.onnx_export import export_model
-from wds_edge.backends.onnxruntime import OnnxRuntimeBackend
-from wds_edge.engine.gate import GATE_MIN_IOU, accuracy_gate
 from wds_edge.errors import ModelError
-from wds_edge.preprocessing import model_input
+from wds_edge.model.preprocessing import model_input
+from wds_edge.runtime.gate import GATE_MIN_IOU, accuracy_gate
+from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,8 @@ def test_qdq_rejects_size_mismatch(fp32_and_int8, kiosk_crops_128, tmp_path: Pat
 def test_calibration_package_never_imports_torch() -> None:
     code = (
         "import sys; sys.modules['torch'] = None\n"
-        "import calibration, calibration.qdq, calibration.trt_calibrator, wds_edge.engine\n"
-        "import wds_edge.backends.tensorrt, wds_edge.cli.export_cmds\n"
+        "import calibration, calibration.qdq, calibration.trt_calibrator\n"
+        "import wds_edge.runtime.tensorrt\n"
+        "import wds_edge.runtime.tensorrt.backend, wds_edge.cli.export_cmds\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -16,8 +16,8 @@ from export.parity import parity_on_crops
 from train.model import WrinkleUNet
 from wds_edge.bench.model_bench import conv_macs
 from wds_edge.errors import InvalidInputError, ModelError
-from wds_edge.model_meta import ModelMetadata
-from wds_edge.preprocessing import Preprocessing
+from wds_edge.model.metadata import ModelMetadata
+from wds_edge.model.preprocessing import Preprocessing
 
 EXPORT_PX = 128
 
@@ -36,7 +36,7 @@ def test_parity_on_kiosk_face_crops(
     assert report["masks_identical"]
     # the masks are not trivially empty: the comparison means something
     with torch.no_grad():
-        from wds_edge.preprocessing import model_input
+        from wds_edge.model.preprocessing import model_input
 
         x = torch.from_numpy(model_input(kiosk_crops_128[2][1], "texture_in_graph"))
         from export.onnx_export import InferenceGraph

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wds_edge.regions import REGION_NAMES
+from wds_edge.perception.regions import REGION_NAMES
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "sdk_examples" / "embed_minimal.py"
 

@@ -14,7 +14,7 @@ from train.data import discover_samples, load_sample
 from train.evaluate import evaluate_samples, predict_probability
 from train.model import WrinkleUNet
 from wds_edge.errors import InvalidInputError
-from wds_edge.metrics import segmentation_metrics
+from wds_edge.model.metrics import segmentation_metrics
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import torch
 
 from train.texture import InGraphPreprocess
 from wds_edge.io import read_image
-from wds_edge.preprocessing import network_channels
+from wds_edge.model.preprocessing import network_channels
 
 
 def _compare(image_rgb: np.ndarray) -> None:

@@ -82,7 +82,7 @@ def metadata_rewriter():  # noqa: ANN201 - returns rewrite_metadata
 @pytest.fixture(scope="module")
 def analyzer(onnx_model_path: Path, landmarker_path: Path):  # noqa: ANN201 - WrinkleAnalyzer
     """An IMAGE-mode analyzer on CPU ONNX Runtime with the test model (one per test module)."""
-    from wds_edge.analyzer import WrinkleAnalyzer
+    from wds_edge.analysis.analyzer import WrinkleAnalyzer
 
     with WrinkleAnalyzer(
         model_path=str(onnx_model_path),

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wds_edge.analyzer import AnalyzerConfig, WrinkleAnalyzer
+from wds_edge.analysis.analyzer import AnalyzerConfig, WrinkleAnalyzer
+from wds_edge.analysis.result import FrameResult
 from wds_edge.errors import InvalidInputError, ModelError
-from wds_edge.quality import FrameStatus, QualityConfig
-from wds_edge.regions import REGION_NAMES, region_masks
-from wds_edge.result import FrameResult
+from wds_edge.perception.quality import FrameStatus, QualityConfig
+from wds_edge.perception.regions import REGION_NAMES, region_masks
 
 SEGMENT_STAGES = {"landmarks", "quality", "crop_preprocess", "inference", "postprocess", "total"}
 
@@ -166,7 +166,7 @@ def test_threshold_override_and_settings_errors(
 
 _WARMUP_PROBE = """
 import sys
-from wds_edge.analyzer import WrinkleAnalyzer
+from wds_edge.analysis.analyzer import WrinkleAnalyzer
 analyzer = WrinkleAnalyzer(model_path=sys.argv[1], landmarker_path=sys.argv[2],
                            warmup=sys.argv[3] == "1")
 print("skimage.morphology" in sys.modules)

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wds_edge.backends.base import Backend
-from wds_edge.backends.tensorrt import TensorRTBackend
 from wds_edge.errors import MissingDependencyError, ModelError
+from wds_edge.runtime.base import Backend
+from wds_edge.runtime.tensorrt.backend import TensorRTBackend
 
 HAS_TRT = importlib.util.find_spec("tensorrt") is not None
 
@@ -32,7 +32,7 @@ def test_missing_file_is_a_model_error(tmp_path: Path) -> None:
 
 @pytest.mark.trt
 def test_fp32_engine_matches_onnxruntime(onnx_model_path: Path, tmp_path: Path, biden_bgr) -> None:
-    from wds_edge.backends.onnxruntime import OnnxRuntimeBackend
+    from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
 
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 255, (2, 3, 256, 256)).astype(np.float32)

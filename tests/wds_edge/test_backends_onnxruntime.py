@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wds_edge.backends import BACKEND_NAMES, available_backends, load_backend
-from wds_edge.backends.onnxruntime import OnnxRuntimeBackend
 from wds_edge.errors import BackendError, InvalidInputError, ModelError
-from wds_edge.preprocessing import Preprocessing, model_input
+from wds_edge.model.preprocessing import Preprocessing, model_input
+from wds_edge.runtime import BACKEND_NAMES, available_backends, load_backend
+from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
 
 SIZE = 256
 

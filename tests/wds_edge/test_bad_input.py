@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
-from wds_edge.analyzer import WrinkleAnalyzer
-from wds_edge.capture import open_source
+from wds_edge.analysis.analyzer import WrinkleAnalyzer
+from wds_edge.capture.sources import open_source
 from wds_edge.errors import CaptureError, InvalidInputError, ModelError
-from wds_edge.quality import FrameStatus
+from wds_edge.perception.quality import FrameStatus
 
 
 @pytest.fixture(scope="module")

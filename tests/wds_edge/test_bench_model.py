@@ -46,7 +46,7 @@ def test_count_gflops_of_a_hand_built_conv(tmp_path):
 
 
 def test_bench_backend_on_onnxruntime(onnx_model_fixed_batch):
-    from wds_edge.backends import load_backend
+    from wds_edge.runtime import load_backend
 
     with load_backend(onnx_model_fixed_batch, "onnxruntime") as be:
         res = bench_backend(be, model_label=str(onnx_model_fixed_batch), warmup=1, runs=4)

@@ -8,9 +8,9 @@ from pathlib import Path
 import cv2
 import pytest
 
-from wds_edge.capture import Frame, gstreamer_available, open_source
+from wds_edge.capture.grabber import ThreadedSource
+from wds_edge.capture.sources import Frame, gstreamer_available, open_source
 from wds_edge.errors import CaptureError
-from wds_edge.grabber import ThreadedSource
 
 
 def _increasing(values: list, strictly: bool = True) -> bool:

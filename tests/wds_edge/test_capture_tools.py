@@ -1,4 +1,4 @@
-"""Frame extraction from videos (``wds_edge.capture_tools``): selection, content, refusals."""
+"""Frame extraction from videos (``wds_edge.capture.extract``): selection, content, refusals."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from wds_edge.capture_tools import extract_frames, frame_file_name
+from wds_edge.capture.extract import extract_frames, frame_file_name
 from wds_edge.errors import CaptureError, InvalidInputError
 from wds_edge.io import read_image
 

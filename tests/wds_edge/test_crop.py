@@ -10,8 +10,13 @@ import cv2
 import numpy as np
 import pytest
 
-from wds_edge.crop import CropTransform, crop_box, eye_line_angle_deg, make_crop_transform
 from wds_edge.errors import InvalidInputError
+from wds_edge.perception.crop import (
+    CropTransform,
+    crop_box,
+    eye_line_angle_deg,
+    make_crop_transform,
+)
 
 
 def synthetic_landmarks() -> np.ndarray:
@@ -136,7 +141,7 @@ def test_real_photo_box_is_square_and_sized_by_the_face(
 @pytest.fixture(scope="module")
 def detected_faces(faces_dir: Path, landmarker_path: Path) -> dict:
     from wds_edge.io import read_image
-    from wds_edge.landmarks import FaceLandmarker, FaceLandmarkerOptions
+    from wds_edge.perception.landmarks import FaceLandmarker, FaceLandmarkerOptions
 
     found = {}
     with FaceLandmarker(FaceLandmarkerOptions(model_path=landmarker_path)) as landmarker:

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from wds_edge.default_model import (
+from wds_edge.errors import ModelError
+from wds_edge.io import sha256_file
+from wds_edge.model.bundled import (
     MANIFEST_NAME,
     default_model_path,
     read_manifest,
     write_manifest,
 )
-from wds_edge.errors import ModelError
-from wds_edge.io import sha256_file
 
 
 @pytest.fixture()
@@ -63,15 +63,15 @@ def test_installed_package_default_model(landmarker_path: Path) -> None:
     """The package's own models folder: a verified, loadable model, or the clear message."""
     from importlib import resources
 
-    folder = Path(str(resources.files("wds_edge") / "models"))
+    folder = Path(str(resources.files("wds_edge.model") / "weights"))
     if (folder / MANIFEST_NAME).exists():
-        from wds_edge.backends import load_backend
+        from wds_edge.runtime import load_backend
 
         path = default_model_path()
         with load_backend(path, "onnxruntime") as backend:
             assert backend.metadata.output_semantics == "wrinkle_probability"
     else:
-        from wds_edge.analyzer import WrinkleAnalyzer
+        from wds_edge.analysis.analyzer import WrinkleAnalyzer
 
         with pytest.raises(ModelError, match="no default model yet"):
             default_model_path()

@@ -40,9 +40,14 @@ import numpy as np
 import pytest
 
 from wds_edge import WrinkleAnalyzer
-from wds_edge.default_model import default_model_path
 from wds_edge.errors import ModelError
-from wds_edge.regions import FACE_OVAL, LEFT_EYEBROW_RING, RIGHT_EYEBROW_RING, region_masks
+from wds_edge.model.bundled import default_model_path
+from wds_edge.perception.regions import (
+    FACE_OVAL,
+    LEFT_EYEBROW_RING,
+    RIGHT_EYEBROW_RING,
+    region_masks,
+)
 
 HELD_OUT_FACES = ("obama2.jpg", "ffhq_00117.png")
 

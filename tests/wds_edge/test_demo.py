@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 import pytest
 
-from wds_edge.demo_io import count_video_frames
-from wds_edge.demo_worker import LatestJobWorker
+from wds_edge.demo.outputs import count_video_frames
+from wds_edge.demo.worker import LatestJobWorker
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -104,8 +104,8 @@ def test_worker_hands_errors_to_the_caller():
 
 def test_reconnecting_source_survives_a_lost_camera(video_path):
     """A live source that fails (camera unplugged) is reopened; reads return None meanwhile."""
-    from wds_edge.capture import open_source
-    from wds_edge.demo_source import ReconnectingSource
+    from wds_edge.capture.reconnect import ReconnectingSource
+    from wds_edge.capture.sources import open_source
     from wds_edge.errors import CaptureError
 
     opens = {"n": 0}
@@ -144,7 +144,7 @@ def test_reconnecting_source_survives_a_lost_camera(video_path):
 def _median_prob_threshold(model: Path, landmarker: Path, video: Path) -> float:
     """An untrained model's output is nearly constant; threshold at its median so the
     screenshot shows the tint (plumbing test, not a quality claim)."""
-    from wds_edge.analyzer import WrinkleAnalyzer
+    from wds_edge.analysis.analyzer import WrinkleAnalyzer
 
     cap = cv2.VideoCapture(str(video))
     ok, frame = cap.read()
@@ -249,7 +249,7 @@ def test_windowed_demo_under_xvfb(tmp_path, video_path, landmarker_path, onnx_mo
         shutil.copy(Image_path, os.environ["WDS_EDGE_KEEP_SCREENSHOT"] + ".screen.png")
     shown = cv2.imread(str(shot))
     # The overlay's magenta wrinkle tint is on the face, and the screen shows the window.
-    from wds_edge.overlay import WRINKLE_COLOR_BGR
+    from wds_edge.analysis.overlay import WRINKLE_COLOR_BGR
 
     tint = np.all(np.abs(shown.astype(int) - np.array(WRINKLE_COLOR_BGR)) < 60, axis=2)
     assert tint.sum() > 2000
@@ -265,7 +265,7 @@ def test_windowed_demo_under_xvfb(tmp_path, video_path, landmarker_path, onnx_mo
 
 
 def test_background_worker_leaves_the_display_loop_a_core(monkeypatch: pytest.MonkeyPatch) -> None:
-    from wds_edge.demo import _segmentation_threads
+    from wds_edge.demo.app import _segmentation_threads
 
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     assert _segmentation_threads(None, sync=False) == 1  # async: one core for the display

@@ -46,7 +46,7 @@ def test_cli_main_prints_one_line_and_exit_2(onnx_model_fixed_batch: Path) -> No
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
 def test_real_build_is_cached_and_gated(onnx_model_fixed_batch: Path, tmp_path: Path,
                                         precision: str, kiosk_calib: Path) -> None:  # fmt: skip
-    from wds_edge.engine.build import build_engine
+    from wds_edge.runtime.tensorrt.build import build_engine
 
     first = build_engine(onnx_model_fixed_batch, precision, calib_dir=kiosk_calib,
                          cache_dir=tmp_path, allow_accuracy_loss=True)  # fmt: skip

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from wds_edge.engine.cache import (
+from wds_edge.errors import ModelError
+from wds_edge.io import sha256_file
+from wds_edge.model.metadata import ModelMetadata
+from wds_edge.runtime.tensorrt.cache import (
     EngineKey,
     engine_file_name,
     engine_mismatches,
@@ -16,9 +19,6 @@ from wds_edge.engine.cache import (
     sidecar_path,
     write_sidecar,
 )
-from wds_edge.errors import ModelError
-from wds_edge.io import sha256_file
-from wds_edge.model_meta import ModelMetadata
 
 KEY = EngineKey("ab" * 32, "10.3.0", "Orin (nvgpu)", "8.7", "fp16")
 

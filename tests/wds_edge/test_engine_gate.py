@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wds_edge.engine.gate import accuracy_gate, enforce_gate
 from wds_edge.errors import InvalidInputError, ModelError
+from wds_edge.runtime.gate import accuracy_gate, enforce_gate
 
 
 def _const(prob: np.ndarray):

@@ -10,7 +10,7 @@ import pytest
 
 from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.io import read_image
-from wds_edge.landmarks import (
+from wds_edge.perception.landmarks import (
     NUM_LANDMARKS,
     Face,
     FaceLandmarker,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from wds_edge.errors import InvalidInputError
-from wds_edge.metrics import (
+from wds_edge.model.metrics import (
     ConfusionCounts,
     MetricAccumulator,
     confusion_counts,

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from wds_edge.errors import ModelError
-from wds_edge.model_store import (
+from wds_edge.perception.landmarker_model import (
     FACE_LANDMARKER_ENV,
     FACE_LANDMARKER_SHA256,
     FACE_LANDMARKER_URL,

@@ -22,10 +22,10 @@ SCRIPT = textwrap.dedent(
     sys.meta_path.insert(0, NoTorch())
     import wds_edge
     import wds_edge.cli
-    from wds_edge.analyzer import WrinkleAnalyzer
-    from wds_edge.batch import analyze_inputs
-    from wds_edge.overlay import draw_overlay
-    from wds_edge.session import KioskSession
+    from wds_edge.analysis.analyzer import WrinkleAnalyzer
+    from wds_edge.analysis.batch import analyze_inputs
+    from wds_edge.analysis.overlay import draw_overlay
+    from wds_edge.analysis.session import KioskSession
 
     model, landmarker, image = sys.argv[1:4]
     with WrinkleAnalyzer(model_path=model, landmarker_path=landmarker,

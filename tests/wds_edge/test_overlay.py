@@ -7,10 +7,10 @@ import dataclasses
 import numpy as np
 import pytest
 
+from wds_edge.analysis.overlay import WRINKLE_COLOR_BGR, draw_crop_overlay, draw_overlay
+from wds_edge.analysis.result import FrameResult
 from wds_edge.errors import InvalidInputError
-from wds_edge.overlay import WRINKLE_COLOR_BGR, draw_crop_overlay, draw_overlay
-from wds_edge.quality import FrameStatus
-from wds_edge.result import FrameResult
+from wds_edge.perception.quality import FrameStatus
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from wds_edge.errors import InvalidInputError
-from wds_edge.preprocessing import (
+from wds_edge.model.preprocessing import (
     Preprocessing,
     grey_from_rgb,
     model_input,

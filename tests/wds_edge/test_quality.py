@@ -9,11 +9,11 @@ import numpy as np
 import pydantic
 import pytest
 
-from wds_edge.capture import open_source
+from wds_edge.capture.sources import open_source
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import read_image
-from wds_edge.landmarks import Face, FaceLandmarker, FaceLandmarkerOptions
-from wds_edge.quality import FrameStatus, QualityConfig, assess_face, sharpness
+from wds_edge.perception.landmarks import Face, FaceLandmarker, FaceLandmarkerOptions
+from wds_edge.perception.quality import FrameStatus, QualityConfig, assess_face, sharpness
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +109,7 @@ def test_reference_clip_statuses(video_path: Path, landmarker_path: Path) -> Non
 
     Every 10th frame (plus every 3rd in the blurred span) to keep the test short;
     the sharpness values measured here are the ones the default threshold was
-    chosen from (module docstring of wds_edge.quality).
+    chosen from (module docstring of wds_edge.perception.quality).
     """
     wanted = set(range(0, 180, 10)) | set(range(180, 210, 3)) | set(range(210, 240, 10))
     statuses: dict[int, FrameStatus] = {}

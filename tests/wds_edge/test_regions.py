@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from wds_edge.crop import make_crop_transform
 from wds_edge.errors import InvalidInputError
-from wds_edge.regions import (
+from wds_edge.perception.crop import make_crop_transform
+from wds_edge.perception.regions import (
     FACE_OVAL,
     LEFT_EYE_RING,
     LEFT_EYEBROW_RING,
@@ -31,7 +31,7 @@ PHOTOS = ("biden2.jpg", "obama.jpg", "obama3.jpg", "ffhq_00117.png")
 def crops(faces_dir: Path, landmarker_path: Path) -> dict[str, np.ndarray]:
     """Landmarks in crop space for a few real photos (and biden2 mirrored)."""
     from wds_edge.io import read_image
-    from wds_edge.landmarks import FaceLandmarker, FaceLandmarkerOptions
+    from wds_edge.perception.landmarks import FaceLandmarker, FaceLandmarkerOptions
 
     out = {}
     with FaceLandmarker(FaceLandmarkerOptions(model_path=landmarker_path)) as landmarker:

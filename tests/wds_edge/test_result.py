@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 
-from wds_edge.quality import FrameStatus
-from wds_edge.result import FrameResult, RegionScore, decode_mask_png, encode_mask_png
+from wds_edge.analysis.result import FrameResult, RegionScore, decode_mask_png, encode_mask_png
+from wds_edge.perception.quality import FrameStatus
 
 
 def test_region_score_round_trip() -> None:

@@ -7,14 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from wds_edge.errors import InvalidInputError
-from wds_edge.scoring import (
+from wds_edge.analysis.scoring import (
     IRIS_DIAMETER_MM,
     count_components,
     mm_per_px_from_iris,
     score_regions,
     skeleton_length_px,
 )
+from wds_edge.errors import InvalidInputError
 
 
 def test_eq12_ratio_per_region_and_overall() -> None:
@@ -110,7 +110,7 @@ def test_windowed_skeleton_equals_one_whole_image_pass() -> None:
     import cv2
     from skimage.morphology import skeletonize
 
-    from wds_edge.scoring import skeletonize_mask
+    from wds_edge.analysis.scoring import skeletonize_mask
 
     rng = np.random.default_rng(3)
     lines = np.zeros((200, 200), np.uint8)

@@ -7,18 +7,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wds_edge.analyzer import WrinkleAnalyzer
-from wds_edge.capture import open_source
-from wds_edge.errors import InvalidInputError
-from wds_edge.quality import FrameStatus
-from wds_edge.result import RegionScore
-from wds_edge.session import (
+from wds_edge.analysis.analyzer import WrinkleAnalyzer
+from wds_edge.analysis.result import RegionScore
+from wds_edge.analysis.session import (
     PROMPT_ANALYSING,
     PROMPT_DONE,
     KioskSession,
     SessionConfig,
     smooth_scores,
 )
+from wds_edge.capture.sources import open_source
+from wds_edge.errors import InvalidInputError
+from wds_edge.perception.quality import FrameStatus
 
 STEP = 3  # every third frame: enough to see each phase, a third of the time
 

@@ -21,7 +21,7 @@ import numpy as np
 from train.labeling.runner import LabeledImage
 from train.labeling.thresholding import DEFAULT_THRESHOLD, ThresholdMethod, threshold_texture
 from wds_edge.errors import InvalidInputError
-from wds_edge.preprocessing import grey_from_rgb, texture_map
+from wds_edge.model.preprocessing import grey_from_rgb, texture_map
 
 #: Region groups with their own ridge percentile (also the baselines' fair-protocol areas).
 REGION_GROUPS: dict[str, tuple[str, ...]] = {
@@ -135,7 +135,7 @@ class AutoLabeler:
         threshold: ThresholdMethod | str = DEFAULT_THRESHOLD,
         percentile: float = RIDGE_PERCENTILE,
     ) -> None:
-        from wds_edge.landmarks import FaceLandmarker, FaceLandmarkerOptions
+        from wds_edge.perception.landmarks import FaceLandmarker, FaceLandmarkerOptions
 
         self.crop_size_px = int(crop_size_px)
         self.threshold = ThresholdMethod(threshold)
@@ -155,8 +155,8 @@ class AutoLabeler:
         Raises:
             InvalidInputError: no face in the photo, or no ridge inside the regions.
         """
-        from wds_edge.crop import make_crop_transform
-        from wds_edge.regions import region_masks, skin_mask
+        from wds_edge.perception.crop import make_crop_transform
+        from wds_edge.perception.regions import region_masks, skin_mask
 
         faces = self._landmarker.detect(image_rgb)
         if not faces:

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from wds_edge.errors import InvalidInputError
-from wds_edge.preprocessing import texture_map
+from wds_edge.model.preprocessing import texture_map
 
 __all__ = [
     "ThresholdMethod",

@@ -110,7 +110,7 @@ def _collect(
     source: str | Path, max_frames: int, landmarker: str | None, model: Path, size_px: int
 ) -> tuple[list[np.ndarray], list[Any], list[np.ndarray]]:
     """Frames, their located results (face or not), and the face crops (RGB, size_px)."""
-    from wds_edge.analyzer import WrinkleAnalyzer
+    from wds_edge.analysis.analyzer import WrinkleAnalyzer
 
     frames, located, crops = [], [], []
     with WrinkleAnalyzer(
@@ -137,8 +137,8 @@ def _eager_e2e(
 ) -> LatencyStats:
     """The PyTorch-eager way per frame: the SDK's landmarks + crop, numpy texture, torch,
     then the same threshold and region scoring (so only the model path differs)."""
-    from wds_edge.regions import region_masks
-    from wds_edge.scoring import score_regions
+    from wds_edge.analysis.scoring import score_regions
+    from wds_edge.perception.regions import region_masks
 
     size = analyzer.input_size_px
     times = []
@@ -196,10 +196,10 @@ def bench_compare(
         torch_baseline: add PyTorch eager FP32 rows (skipped with a note without torch).
         on_step: called with a description before each configuration (progress).
     """
-    from wds_edge.analyzer import WrinkleAnalyzer
-    from wds_edge.backends import load_backend
+    from wds_edge.analysis.analyzer import WrinkleAnalyzer
     from wds_edge.bench.torch_eager import EagerModel, export_width_model, torch_baseline_available
-    from wds_edge.preprocessing import model_input
+    from wds_edge.model.preprocessing import model_input
+    from wds_edge.runtime import load_backend
 
     notes: list[str] = []
     paths: list[tuple[int | None, Path]] = []

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from wds_edge.backends.base import Backend
 from wds_edge.bench.stats import LatencyStats, summarize_ms, time_calls_ms
 from wds_edge.errors import InvalidInputError
-from wds_edge.preprocessing import Preprocessing
+from wds_edge.model.preprocessing import Preprocessing
+from wds_edge.runtime.base import Backend
 
 __all__ = [
     "ModelBenchResult",
@@ -234,12 +234,12 @@ def benchmark_model(
     num_threads: int | None = None,
     on_run: Callable[[int], None] | None = None,
 ) -> ModelBenchResult:
-    """Load ``model_path`` with :func:`wds_edge.backends.load_backend`, time it, close it.
+    """Load ``model_path`` with :func:`wds_edge.runtime.load_backend`, time it, close it.
 
     ``precision`` is what TensorRT builds; ONNX Runtime on the CPU runs the model as
     exported (its report says ``fp32``, or ``int8`` for a Q/DQ model).
     """
-    from wds_edge.backends import load_backend
+    from wds_edge.runtime import load_backend
 
     with load_backend(model_path, backend, precision=precision, num_threads=num_threads) as be:
         effective = precision if be.name == "tensorrt" else _ort_precision(model_path)

@@ -117,7 +117,7 @@ def iter_bench_frames(
             image = read_image(file)
             yield image, i, grabbed, (time.perf_counter() - t0) * 1000.0
         return
-    from wds_edge.capture import open_source
+    from wds_edge.capture.sources import open_source
 
     with open_source(str(source), realtime=realtime) as frames:
         while True:
@@ -146,14 +146,14 @@ def bench_pipeline(
     Args:
         source: a video file or a folder of images.
         model_path / backend / precision / landmarker_path / num_threads: as
-            :class:`wds_edge.analyzer.AnalyzerConfig`.
+            :class:`wds_edge.analysis.analyzer.AnalyzerConfig`.
         max_frames: stop after this many frames.
         realtime: treat a video file like a camera (frames the pipeline is too slow for
             are dropped and counted).
         on_frame: called with the frame count after each frame (progress bars).
     """
-    from wds_edge.analyzer import AnalyzerConfig, WrinkleAnalyzer
-    from wds_edge.overlay import draw_overlay
+    from wds_edge.analysis.analyzer import AnalyzerConfig, WrinkleAnalyzer
+    from wds_edge.analysis.overlay import draw_overlay
 
     cfg = AnalyzerConfig(
         model_path=None if model_path is None else str(model_path),

@@ -99,6 +99,6 @@ class EagerModel:
 
     def segment_crop(self, crop_rgb: np.ndarray) -> np.ndarray:
         """uint8 RGB S x S crop -> float32 S x S probability (numpy texture map + eager)."""
-        from wds_edge.preprocessing import Preprocessing, model_input
+        from wds_edge.model.preprocessing import Preprocessing, model_input
 
         return self.infer(model_input(crop_rgb, Preprocessing.TEXTURE_OUTSIDE))[0, 0]

@@ -65,10 +65,10 @@ def analyze(
 ) -> None:
     from rich.console import Console
 
-    from wds_edge.analyzer import WrinkleAnalyzer
-    from wds_edge.batch import analyze_inputs, expand_inputs
+    from wds_edge.analysis.analyzer import WrinkleAnalyzer
+    from wds_edge.analysis.batch import analyze_inputs, expand_inputs
     from wds_edge.errors import InvalidInputError
-    from wds_edge.quality import QualityConfig
+    from wds_edge.perception.quality import QualityConfig
 
     if multi_face not in ("largest", "refuse"):
         raise InvalidInputError(f"--multi-face must be 'largest' or 'refuse', got {multi_face!r}")

@@ -27,7 +27,7 @@ def _console() -> Any:
 
 
 def _default_model() -> Path:
-    from wds_edge.default_model import default_model_path
+    from wds_edge.model.bundled import default_model_path
 
     return default_model_path()
 

@@ -47,7 +47,7 @@ def _frames(
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from wds_edge.capture_tools import extract_frames
+    from wds_edge.capture.extract import extract_frames
 
     with Progress(
         TextColumn("[bold]frames"),

@@ -67,7 +67,7 @@ def demo_cmd(
     """
     from rich.console import Console
 
-    from wds_edge.demo import DemoConfig, run_demo
+    from wds_edge.demo.app import DemoConfig, run_demo
     from wds_edge.errors import InvalidInputError
     from wds_edge.io import write_json_atomic
 

@@ -187,8 +187,8 @@ def _quantize(
     """Write an explicit INT8 (Q/DQ) ONNX model for TensorRT 10/11 and ONNX Runtime on CPUs."""
     from calibration.dataset import load_calibration_set
     from calibration.qdq import quantize_qdq
-    from wds_edge.backends.onnxruntime import OnnxRuntimeBackend
-    from wds_edge.engine.gate import accuracy_gate, enforce_gate
+    from wds_edge.runtime.gate import accuracy_gate, enforce_gate
+    from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
 
     if method not in ("minmax", "entropy", "percentile"):
         raise InvalidInputError(f"--method must be minmax, entropy or percentile, got {method!r}")
@@ -235,8 +235,8 @@ def _build_engine(
     """Build (or reuse) a TensorRT engine for this GPU, with an accuracy gate vs FP32."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from wds_edge.engine.build import build_engine
-    from wds_edge.engine.cache import PRECISIONS
+    from wds_edge.runtime.tensorrt.build import build_engine
+    from wds_edge.runtime.tensorrt.cache import PRECISIONS
 
     if precision not in PRECISIONS:
         raise InvalidInputError(f"--precision must be one of {', '.join(PRECISIONS)}")

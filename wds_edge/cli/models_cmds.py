@@ -53,7 +53,7 @@ def fetch(
     from rich.console import Console
     from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 
-    from wds_edge.model_store import (
+    from wds_edge.perception.landmarker_model import (
         FACE_LANDMARKER_SHA256,
         FACE_LANDMARKER_URL,
         fetch_face_landmarker,
@@ -84,7 +84,7 @@ def path(
     from rich.table import Table
 
     from wds_edge.errors import ModelError
-    from wds_edge.model_store import model_locations, resolve_face_landmarker
+    from wds_edge.perception.landmarker_model import model_locations, resolve_face_landmarker
 
     console = Console()
     table = Table(title="FaceLandmarker lookup (first match wins)")
@@ -106,7 +106,7 @@ def path(
         missing = True
         console.print(f"FaceLandmarker: [red]not usable[/] - {exc}", highlight=False)
     try:
-        from wds_edge.default_model import default_model_path
+        from wds_edge.model.bundled import default_model_path
 
         console.print(f"default wrinkle model: [green]{default_model_path()}[/]")
     except ModelError as exc:

@@ -12,7 +12,7 @@ import pytest
 
 from train.labeling.preview import LABEL_COLOUR_BGR
 from train.labeling.runner import LabelOptions, label_folder
-from wds_edge.regions import region_masks
+from wds_edge.perception.regions import region_masks
 
 FACES = ("biden2.jpg", "obama.jpg", "ffhq_00016.png", "obama_and_biden.jpg")
 

@@ -15,7 +15,7 @@ from train.labeling.thresholding import (
     threshold_texture,
 )
 from wds_edge.errors import InvalidInputError
-from wds_edge.preprocessing import texture_map
+from wds_edge.model.preprocessing import texture_map
 
 
 def _naive_bradley(img: np.ndarray, s: int, t: float) -> np.ndarray:

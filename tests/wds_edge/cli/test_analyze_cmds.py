@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from wds_edge.cli import app
 from wds_edge.errors import ModelError
-from wds_edge.regions import REGION_NAMES
+from wds_edge.perception.regions import REGION_NAMES
 
 
 def test_json_lines_outputs_and_failures(

@@ -1,0 +1,389 @@
+"""The kiosk pipeline: frame -> landmarks -> quality gates -> crop -> segmentation -> scores.
+
+:class:`WrinkleAnalyzer` owns one MediaPipe FaceLandmarker and one inference backend.
+It runs in two steps so a live preview can afford the first on every frame:
+
+* :meth:`WrinkleAnalyzer.locate` (cheap): landmarks, quality gates, the paper's Table 1
+  crop transform;
+* :meth:`WrinkleAnalyzer.segment` (the model): crop + preprocessing as the model's
+  metadata prescribes, inference, threshold, per-region scores (Eq. 12).
+
+:meth:`WrinkleAnalyzer.analyze` does both when the frame passes the gates. Every
+result carries per-stage timings in milliseconds. One analyzer per thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import cv2
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from wds_edge.analysis.result import FrameResult
+from wds_edge.analysis.scoring import mm_per_px_from_iris, score_regions
+from wds_edge.errors import InvalidInputError
+from wds_edge.io import _to_bgr_uint8, read_image
+from wds_edge.model.metadata import ModelMetadata
+from wds_edge.model.preprocessing import model_input
+from wds_edge.perception.crop import make_crop_transform
+from wds_edge.perception.landmarks import Face, FaceLandmarker, FaceLandmarkerOptions
+from wds_edge.perception.quality import FrameStatus, QualityConfig, assess_face
+from wds_edge.perception.regions import region_masks
+from wds_edge.runtime import BACKEND_NAMES, Backend, load_backend
+
+__all__ = ["AnalyzerConfig", "WrinkleAnalyzer"]
+
+logger = logging.getLogger(__name__)
+
+
+class AnalyzerConfig(BaseModel):
+    """Settings of a :class:`WrinkleAnalyzer`.
+
+    Attributes:
+        model_path: wds-edge ``.onnx`` model; ``None`` uses the bundled default model.
+        backend: ``"auto"``, ``"onnxruntime"`` or ``"tensorrt"``.
+        precision: TensorRT precision (``"fp32"``, ``"fp16"``, ``"int8"``).
+        landmarker_path: MediaPipe ``face_landmarker.task``; ``None`` searches the
+            ``WDS_EDGE_FACE_LANDMARKER`` variable, then the user cache.
+        quality: the kiosk quality gates (face size, blur, light, pose, several faces).
+        threshold: wrinkle probability threshold in (0, 1); ``None`` uses the model's.
+        align_roll: rotate the crop so the eyes are level (the model sees upright faces).
+        video_mode: MediaPipe VIDEO mode (tracking; for camera streams with increasing
+            timestamps); ``False`` treats every frame as an independent still.
+        num_threads: ONNX Runtime intra-op threads (``None``: all cores).
+        warmup: run one inference and one scoring pass at construction, so the first real
+            frame does not pay for ONNX Runtime's first-run allocations and the lazy
+            scikit-image / SciPy imports (about 0.3 s on a 2-core CPU).
+        max_landmark_side_px: frames with a longer side are downscaled for the landmark
+            search only (an 8K photo needs no 8K face detector); the crop is taken from
+            the full-resolution frame.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
+    model_path: str | None = None
+    backend: str = "auto"
+    precision: str = "fp16"
+    landmarker_path: str | None = None
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    threshold: float | None = Field(None, gt=0.0, lt=1.0)
+    align_roll: bool = True
+    video_mode: bool = False
+    num_threads: int | None = Field(None, ge=1)
+    max_landmark_side_px: int = Field(1920, ge=256)
+    warmup: bool = True
+
+
+def _ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+def _as_frame_bgr(image: Any) -> np.ndarray:
+    """Accept uint8 BGR, grey, BGRA and 16-bit arrays; return contiguous uint8 BGR HxWx3."""
+    if not isinstance(image, np.ndarray):
+        raise InvalidInputError(
+            f"expected an image as a numpy array (H x W x 3 BGR uint8), got {type(image).__name__}"
+        )
+    if image.ndim not in (2, 3) or image.shape[0] < 1 or image.shape[1] < 1:
+        raise InvalidInputError(
+            f"expected an H x W (grey) or H x W x 3 (BGR) image, got shape {image.shape}"
+        )
+    if image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3:
+        return np.ascontiguousarray(image)
+    return _to_bgr_uint8(image, "frame")
+
+
+def _scaled_face(face: Face, factor: float) -> Face:
+    """A face found on a downscaled frame, in full-frame pixels."""
+    return dataclasses.replace(
+        face,
+        landmarks_px=(face.landmarks_px * factor).astype(np.float32),
+        landmarks_z=(face.landmarks_z * factor).astype(np.float32),
+        bbox_px=tuple(float(v) * factor for v in face.bbox_px),  # type: ignore[arg-type]
+    )
+
+
+class WrinkleAnalyzer:
+    """Analyse face photos / camera frames for wrinkles (see the module docstring).
+
+    Args:
+        config: an :class:`AnalyzerConfig`; ``None`` uses the defaults.
+        **overrides: fields of :class:`AnalyzerConfig` to change, e.g.
+            ``WrinkleAnalyzer(model_path="m.onnx", backend="onnxruntime")``.
+
+    Raises:
+        InvalidInputError: an unknown setting or backend name.
+        ModelError: no usable segmentation model / landmarker model (the message says how
+            to get one).
+
+    Example:
+        >>> with WrinkleAnalyzer(model_path="model.onnx") as analyzer:
+        ...     result = analyzer.analyze(cv2.imread("face.jpg"))
+        ...     print(result.status, result.scores["overall"].wrinkle_ratio)
+    """
+
+    def __init__(self, config: AnalyzerConfig | None = None, **overrides: Any) -> None:
+        self._backend: Backend | None = None
+        self._landmarker: FaceLandmarker | None = None
+        try:
+            base = dict(config) if config is not None else {}
+            self.config = AnalyzerConfig(**{**base, **overrides})
+        except ValidationError as exc:
+            raise InvalidInputError(f"invalid analyzer settings: {exc}") from exc
+        cfg = self.config
+        if cfg.backend not in BACKEND_NAMES:
+            raise InvalidInputError(
+                f"unknown backend {cfg.backend!r}; choose one of {', '.join(BACKEND_NAMES)}"
+            )
+        if cfg.model_path is None:
+            from wds_edge.model.bundled import default_model_path
+
+            self.model_path = default_model_path()
+        else:
+            self.model_path = Path(cfg.model_path)
+        self._backend = load_backend(
+            self.model_path, cfg.backend, precision=cfg.precision, num_threads=cfg.num_threads
+        )
+        try:
+            self._landmarker = FaceLandmarker(
+                FaceLandmarkerOptions(
+                    model_path=cfg.landmarker_path,
+                    mode="video" if cfg.video_mode else "image",
+                    max_faces=2,  # two, so the several-faces gate can see a second face
+                )
+            )
+        except BaseException:
+            self.close()
+            raise
+        meta = self._backend.metadata
+        self.threshold = float(cfg.threshold if cfg.threshold is not None else meta.threshold)
+        self.input_size_px = int(meta.input_size_hw[0])
+        self._model_info = {
+            "name": meta.model_name,
+            "version": meta.model_version,
+            "backend": self._backend.name,
+            "device": self._backend.device,
+            "threshold": self.threshold,
+            "input_size_px": self.input_size_px,
+            "path": str(self.model_path),
+        }
+        if cfg.warmup:
+            self._warm_up()
+
+    def _warm_up(self) -> None:
+        """One inference on a blank crop and one scoring pass (see ``AnalyzerConfig.warmup``)."""
+        size = self.input_size_px
+        blank = np.zeros((size, size, 3), np.uint8)
+        self.backend.infer(model_input(blank, self.metadata.preprocessing))
+        line = np.zeros((size, size), bool)
+        line[size // 2, size // 4 : size // 2] = True  # a non-empty mask takes the skeleton path
+        score_regions(line, {"warmup": line}, None)
+
+    # -- properties -------------------------------------------------------------------------
+
+    @property
+    def backend(self) -> Backend:
+        """The loaded inference backend."""
+        if self._backend is None:
+            raise InvalidInputError("this WrinkleAnalyzer is closed; create a new one")
+        return self._backend
+
+    @property
+    def metadata(self) -> ModelMetadata:
+        """The segmentation model's contract (input size, preprocessing, threshold, ...)."""
+        return self.backend.metadata
+
+    @property
+    def landmarker(self) -> FaceLandmarker:
+        if self._landmarker is None:
+            raise InvalidInputError("this WrinkleAnalyzer is closed; create a new one")
+        return self._landmarker
+
+    @property
+    def model_info(self) -> dict[str, Any]:
+        """Name, version, backend, device, threshold and input size of the model."""
+        return dict(self._model_info)
+
+    # -- the pipeline -----------------------------------------------------------------------
+
+    def _detect(self, frame_bgr: np.ndarray, timestamp_ms: int | None) -> list[Face]:
+        height, width = frame_bgr.shape[:2]
+        longest = max(height, width)
+        factor = 1.0
+        small = frame_bgr
+        if longest > self.config.max_landmark_side_px:
+            factor = longest / self.config.max_landmark_side_px
+            size = (max(1, round(width / factor)), max(1, round(height / factor)))
+            small = cv2.resize(frame_bgr, size, interpolation=cv2.INTER_AREA)
+            factor = width / size[0]
+        faces = self.landmarker.detect(cv2.cvtColor(small, cv2.COLOR_BGR2RGB), timestamp_ms)
+        return [_scaled_face(f, factor) for f in faces] if factor != 1.0 else faces
+
+    def locate(self, image_bgr: np.ndarray, timestamp_ms: int | None = None) -> FrameResult:
+        """Find the face, apply the quality gates and build the crop transform (no model).
+
+        Args:
+            image_bgr: uint8 BGR H x W x 3 frame (grey, BGRA and 16-bit are converted).
+            timestamp_ms: the frame's time (video mode: must increase; ``None``: now).
+
+        Returns:
+            A :class:`FrameResult` with ``segmented=False``: status, prompt, face box,
+            landmarks, crop transform, quality measures, timings ``landmarks``, ``quality``,
+            ``total``.
+        """
+        start = time.perf_counter()
+        frame = _as_frame_bgr(image_bgr)
+        faces = self._detect(frame, timestamp_ms)
+        timings = {"landmarks": _ms_since(start)}
+        t = time.perf_counter()
+        status, face, measures = assess_face(frame, faces, self.config.quality)
+        transform = None
+        mm_per_px = None
+        if face is not None:
+            transform = make_crop_transform(
+                face.landmarks_px, size_px=self.input_size_px, align_roll=self.config.align_roll
+            )
+            mm_per_px = mm_per_px_from_iris(face.iris_diameter_px * transform.scale)
+        timings["quality"] = _ms_since(t)
+        timings["total"] = _ms_since(start)
+        return FrameResult(
+            status=status,
+            prompt=status.prompt,
+            frame_shape=(int(frame.shape[0]), int(frame.shape[1])),
+            face_box_px=tuple(float(v) for v in face.bbox_px) if face is not None else None,  # type: ignore[arg-type]
+            landmarks_px=face.landmarks_px if face is not None else None,
+            crop_transform=transform,
+            quality={k: float(v) for k, v in measures.items()},
+            timings_ms=timings,
+            mm_per_px=mm_per_px,
+            model=self.model_info,
+            segmented=False,
+            timestamp_ms=timestamp_ms,
+        )
+
+    def segment(self, image_bgr: np.ndarray, located: FrameResult) -> FrameResult:
+        """Segment the face that :meth:`locate` found in the same frame and score it.
+
+        Args:
+            image_bgr: the frame given to :meth:`locate`.
+            located: its result (must hold a face: ``crop_transform`` not ``None``).
+
+        Returns:
+            A new :class:`FrameResult` with ``segmented=True``, the crop-space wrinkle
+            probability (float32 S x S) and mask (bool S x S), ``scores`` (``"overall"``
+            over the crop's in-frame pixels + each region) and timings ``crop_preprocess``,
+            ``inference``, ``postprocess`` added to ``total``.
+
+        Raises:
+            InvalidInputError: no face was located, or the frame is not the located one.
+        """
+        if located.crop_transform is None or located.landmarks_px is None:
+            raise InvalidInputError(
+                f"cannot segment a frame without a located face (status '{located.status}'); "
+                "call segment() only when locate() returned a face, or use analyze()"
+            )
+        start = time.perf_counter()
+        frame = _as_frame_bgr(image_bgr)
+        if tuple(frame.shape[:2]) != tuple(located.frame_shape):
+            raise InvalidInputError(
+                f"segment() got a {frame.shape[1]}x{frame.shape[0]} frame but the located one was "
+                f"{located.frame_shape[1]}x{located.frame_shape[0]}; pass the same frame"
+            )
+        transform = located.crop_transform
+        meta = self.metadata
+        crop_rgb = cv2.cvtColor(transform.crop(frame), cv2.COLOR_BGR2RGB)
+        batch = model_input(crop_rgb, meta.preprocessing)
+        timings = dict(located.timings_ms)
+        timings["crop_preprocess"] = _ms_since(start)
+        t = time.perf_counter()
+        prob = np.ascontiguousarray(self.backend.infer(batch)[0, 0], dtype=np.float32)
+        timings["inference"] = _ms_since(t)
+        t = time.perf_counter()
+        size = self.input_size_px
+        mask = prob > self.threshold
+        in_frame = self._in_frame_mask(transform, frame.shape[:2])
+        landmarks_crop = transform.points_to_crop(located.landmarks_px)
+        regions = {n: m & in_frame for n, m in region_masks(landmarks_crop, size).items()}
+        scores = score_regions(mask, regions, located.mm_per_px, overall_mask=in_frame)
+        timings["postprocess"] = _ms_since(t)
+        timings["total"] = located.timings_ms.get("total", 0.0) + _ms_since(start)
+        return dataclasses.replace(
+            located,
+            wrinkle_prob=prob,
+            wrinkle_mask=mask,
+            scores=scores,
+            timings_ms=timings,
+            segmented=True,
+        )
+
+    def _in_frame_mask(self, transform: Any, frame_hw: tuple[int, ...]) -> np.ndarray:
+        """Crop pixels that come from the frame (the rest is padding): bool S x S."""
+        height, width = int(frame_hw[0]), int(frame_hw[1])
+        corners = np.array(
+            [[-0.5, -0.5], [width - 0.5, -0.5], [width - 0.5, height - 0.5], [-0.5, height - 0.5]]
+        )
+        poly = np.round(transform.points_to_crop(corners)).astype(np.int32)
+        out = np.zeros((self.input_size_px, self.input_size_px), np.uint8)
+        cv2.fillConvexPoly(out, poly, 1)
+        return out.astype(bool)
+
+    def analyze(self, image_bgr: np.ndarray, timestamp_ms: int | None = None) -> FrameResult:
+        """:meth:`locate`, then :meth:`segment` when the frame passes the quality gates.
+
+        Returns:
+            A :class:`FrameResult`; ``segmented`` tells whether the model ran. Frame
+            conditions ("no face", "too blurry", ...) are statuses, not exceptions.
+        """
+        located = self.locate(image_bgr, timestamp_ms)
+        if located.status is not FrameStatus.OK:
+            return located
+        return self.segment(image_bgr, located)
+
+    def analyze_file(self, path: str | os.PathLike[str]) -> FrameResult:
+        """Read an image file (:func:`wds_edge.io.read_image`) and :meth:`analyze` it.
+
+        The ``decode`` stage is added to the timings (and to ``total``).
+
+        Raises:
+            InvalidInputError: missing, empty, truncated or corrupt file.
+        """
+        start = time.perf_counter()
+        image = read_image(path)
+        decode_ms = _ms_since(start)
+        result = self.analyze(image)
+        result.timings_ms = {"decode": decode_ms, **result.timings_ms}
+        result.timings_ms["total"] = result.timings_ms.get("total", 0.0) + decode_ms
+        return result
+
+    # -- resources --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the landmarker and the backend (idempotent)."""
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
+
+    def __enter__(self) -> WrinkleAnalyzer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        backend = self._model_info["backend"]
+        return f"WrinkleAnalyzer(model={str(self.model_path)!r}, backend={backend!r})"

@@ -1,0 +1,141 @@
+"""Analysing many image files: input expansion, per-file results and atomic outputs.
+
+This is what ``wds-edge analyze`` and ``sdk_examples/batch_folder.py`` run. A file
+that cannot be read gets an error outcome and the batch goes on; nothing is written
+for it, and every file that is written is written atomically.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wds_edge.analysis.analyzer import WrinkleAnalyzer
+from wds_edge.analysis.result import FrameResult
+from wds_edge.errors import InvalidInputError
+from wds_edge.io import read_image, write_image_atomic, write_json_atomic
+
+__all__ = ["IMAGE_SUFFIXES", "InputOutcome", "expand_inputs", "analyze_inputs"]
+
+logger = logging.getLogger(__name__)
+
+#: File suffixes picked up from folders (globs and explicit files may name any file).
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+_GLOB_CHARS = set("*?[")
+
+
+@dataclass
+class InputOutcome:
+    """The outcome for one input.
+
+    Attributes:
+        input: the file (or the pattern that matched nothing).
+        result: the analysis, or ``None`` when the file could not be analysed.
+        error: why it could not be analysed (``None`` on success).
+        json_path / overlay_path: files written (``None`` when no output folder was given).
+    """
+
+    input: str
+    result: FrameResult | None = None
+    error: str | None = None
+    json_path: Path | None = None
+    overlay_path: Path | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def to_dict(self, include_arrays: bool = False) -> dict[str, Any]:
+        """One JSON-ready object: ``input`` plus the result's keys, or ``status: "error"``."""
+        if self.result is None:
+            return {"input": self.input, "status": "error", "error": self.error}
+        data = {"input": self.input, **self.result.to_dict(include_arrays)}
+        if self.json_path is not None:
+            data["json_path"] = str(self.json_path)
+        if self.overlay_path is not None:
+            data["overlay_path"] = str(self.overlay_path)
+        return data
+
+
+def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """Expand files, folders (their image files, sorted, not recursive) and globs.
+
+    A glob that matches nothing and a missing path are kept as they are, so the batch
+    reports them as errors instead of skipping them silently.
+    """
+    paths: list[str] = []
+    for item in inputs:
+        text = os.fspath(item)
+        if Path(text).is_dir():
+            found = sorted(
+                str(p) for p in Path(text).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
+            )
+            if not found:
+                logger.warning("%s: folder holds no %s files", text, "/".join(IMAGE_SUFFIXES))
+            paths.extend(found)
+        elif _GLOB_CHARS & set(text) and not Path(text).exists():
+            matches = sorted(p for p in glob.glob(text, recursive=True) if Path(p).is_file())
+            paths.extend(matches or [text])
+        else:
+            paths.append(text)
+    return paths
+
+
+def _unique_stem(path: str, used: set[str]) -> str:
+    stem = Path(path).stem or "image"
+    candidate, n = stem, 2
+    while candidate in used:  # a/x.jpg and b/x.png must not overwrite each other
+        candidate, n = f"{stem}_{n}", n + 1
+    used.add(candidate)
+    return candidate
+
+
+def analyze_inputs(
+    analyzer: WrinkleAnalyzer,
+    inputs: Iterable[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str] | None = None,
+    *,
+    write_overlay: bool = True,
+    include_arrays: bool = False,
+) -> Iterator[InputOutcome]:
+    """Analyse every input file, yielding one :class:`InputOutcome` per file as it is done.
+
+    Args:
+        analyzer: an open :class:`WrinkleAnalyzer` (IMAGE mode: each file is a still).
+        inputs: files, folders and globs (:func:`expand_inputs`).
+        out_dir: when given, ``<out_dir>/<stem>.json`` and ``<out_dir>/<stem>_overlay.png``
+            are written (atomically) for every analysed file.
+        write_overlay: also write the overlay PNG.
+        include_arrays: put landmarks and the mask (base64 PNG) into the JSON files.
+    """
+    from wds_edge.analysis.overlay import draw_overlay  # lazy: only needed when writing
+
+    out = Path(out_dir) if out_dir is not None else None
+    used: set[str] = set()
+    for path in expand_inputs(inputs):
+        outcome = InputOutcome(input=path)
+        start = time.perf_counter()
+        try:
+            image = read_image(path)
+        except InvalidInputError as exc:
+            outcome.error = str(exc)
+            yield outcome
+            continue
+        decode_ms = (time.perf_counter() - start) * 1000.0
+        outcome.result = result = analyzer.analyze(image)
+        result.timings_ms = {"decode": decode_ms, **result.timings_ms}
+        result.timings_ms["total"] += decode_ms
+        if out is not None:
+            stem = _unique_stem(path, used)
+            outcome.json_path = out / f"{stem}.json"
+            if write_overlay:
+                outcome.overlay_path = out / f"{stem}_overlay.png"
+                write_image_atomic(outcome.overlay_path, draw_overlay(image, result))
+            write_json_atomic(outcome.json_path, outcome.to_dict(include_arrays))
+        yield outcome

@@ -1,0 +1,151 @@
+"""A frame source for the demo that outlives its camera: reconnects, and loops files.
+
+:class:`ReconnectingSource` wraps :func:`wds_edge.capture.sources.open_source`. When a live
+source stops delivering (camera unplugged, stream dropped) it closes it and retries
+opening it every ``retry_every_s`` seconds; meanwhile :meth:`read` returns None at once
+and :attr:`lost` is True, so the display loop can keep showing "camera lost,
+reconnecting" instead of freezing. A file source ends normally (or starts over with
+``loop=True``, the soak mode).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from wds_edge.errors import CaptureError
+
+__all__ = ["ReconnectingSource"]
+
+logger = logging.getLogger(__name__)
+
+
+class ReconnectingSource:
+    """Read frames from a source opened by ``opener``; reopen it when it is lost.
+
+    Args:
+        opener: returns an opened ``FrameSource`` (``wds_edge.capture.sources.open_source(...)``);
+            may raise :class:`CaptureError` while the camera is away.
+        live: treat an empty read as a lost camera (reconnect) rather than the end.
+            None: ask the opened source (``is_live``).
+        loop: for non-live sources, start over at the end instead of finishing.
+        retry_every_s: wait between reconnection attempts.
+        max_lost_s: give up (raise :class:`CaptureError`) after this long without a
+            camera; None retries forever (a kiosk).
+    """
+
+    def __init__(
+        self,
+        opener: Callable[[], Any],
+        *,
+        live: bool | None = None,
+        loop: bool = False,
+        retry_every_s: float = 1.0,
+        max_lost_s: float | None = None,
+    ) -> None:
+        self._opener = opener
+        self._loop = loop
+        self._retry_every_s = retry_every_s
+        self._max_lost_s = max_lost_s
+        self._source: Any = opener()  # the first open must work: a typo should fail fast
+        self.live = bool(self._source.is_live) if live is None else live
+        self.lost = False
+        self.finished = False
+        self.reconnects = 0
+        self.loops = 0
+        self._lost_since = 0.0
+        self._next_try = 0.0
+
+    @property
+    def source(self) -> Any:
+        """The currently open FrameSource (None while lost)."""
+        return self._source
+
+    def _mark_lost(self, why: str) -> None:
+        logger.warning("camera lost (%s); reconnecting every %.1f s", why, self._retry_every_s)
+        self._close_source()
+        self.lost = True
+        self._lost_since = time.monotonic()
+        self._next_try = self._lost_since + self._retry_every_s
+
+    def _close_source(self) -> None:
+        if self._source is not None:
+            with contextlib.suppress(Exception):
+                self._source.close()
+            self._source = None
+
+    def _check_give_up(self) -> None:
+        if self._max_lost_s is not None and time.monotonic() - self._lost_since > self._max_lost_s:
+            raise CaptureError(
+                f"camera did not come back within {self._max_lost_s:.0f} s; check the cable / "
+                "stream URL and start the demo again"
+            )
+
+    def _try_reconnect(self) -> None:
+        self._check_give_up()
+        now = time.monotonic()
+        if now < self._next_try:
+            return
+        self._next_try = now + self._retry_every_s
+        try:
+            self._source = self._opener()
+        except CaptureError as exc:
+            logger.info("reconnect failed: %s", exc)
+            return
+        self.lost = False
+        self.reconnects += 1
+        logger.warning("camera reopened (reconnect %d)", self.reconnects)
+
+    def read(self) -> Any:
+        """The next Frame, or None (lost: check :attr:`lost`; ended: :attr:`finished`)."""
+        if self.finished:
+            return None
+        if self.lost and self._source is None:
+            self._try_reconnect()
+            if self.lost:
+                return None
+        try:
+            frame = self._source.read()
+        except CaptureError as exc:
+            if not self.live:
+                raise
+            if hasattr(self._source, "reconnects"):
+                # wds_edge.capture.sources's threaded grabber reopens the device itself: keep it
+                # and ask again next time (its read() waits up to its read timeout).
+                if not self.lost:
+                    logger.warning("camera lost (%s); waiting for it to come back", exc)
+                    self.lost, self._lost_since = True, time.monotonic()
+                self._check_give_up()
+            else:
+                self._mark_lost(str(exc))
+            return None
+        if frame is not None:
+            if self.lost:
+                self.lost = False
+                self.reconnects += 1
+                logger.warning("camera back (reconnect %d)", self.reconnects)
+            return frame
+        if self.live:
+            self._mark_lost("no frame")
+        elif self._loop:
+            self._close_source()
+            self._source = self._opener()
+            self.loops += 1
+            return self._source.read()
+        else:
+            self.finished = True
+        return None
+
+    def close(self) -> None:
+        """Close the current source. Idempotent."""
+        self._close_source()
+        self.finished = True
+
+    def __enter__(self) -> ReconnectingSource:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -1,0 +1,292 @@
+"""Frame sources: cameras, streams, video files and images behind one ``open_source(uri)``.
+
+=================================  ==========================================================
+``uri``                            source
+=================================  ==========================================================
+``0`` / ``"0"``                    camera index (OpenCV's default backend)
+``v4l2:///dev/video0``             V4L2 device; MJPG is requested first (USB cameras give
+                                   full frame rates only in MJPG)
+``csi://0``                        Jetson CSI camera through a GStreamer ``nvarguscamerasrc``
+                                   pipeline (needs an OpenCV built with GStreamer)
+``rtsp://...``, ``http(s)://...``  network stream (FFmpeg)
+``clip.mp4``                       video file, every frame in order (``realtime=True``:
+                                   played like a camera at its own fps, frames dropped
+                                   when the consumer is slower)
+``face.jpg``, ``folder/``, glob    still image(s), sorted by name
+=================================  ==========================================================
+
+Live sources (cameras, streams, ``realtime=True`` files) are read by a
+background thread that keeps only the newest frame: :meth:`FrameSource.read`
+returns each grabbed frame at most once, blocks until a newer one arrives
+(``read_timeout_s``, then :class:`CaptureError`), and a camera that stops
+delivering is released and reopened with bounded exponential backoff.
+Every :class:`Frame` carries a monotonic capture time and a strictly increasing
+``timestamp_ms`` suitable for MediaPipe's video mode.
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import logging
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cv2
+
+from wds_edge.capture.frame import Frame, FrameSource, capture_fps, capture_size
+from wds_edge.capture.grabber import SyncLiveSource, ThreadedSource
+from wds_edge.errors import CaptureError, InvalidInputError
+from wds_edge.io import read_image
+
+__all__ = ["Frame", "FrameSource", "open_source", "IMAGE_SUFFIXES", "gstreamer_available"]
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+class _ImageSource(FrameSource):
+    """Still images in name order; unreadable files are skipped with a warning."""
+
+    def __init__(self, uri: str, paths: list[Path], skip_unreadable: bool = True) -> None:
+        self.uri, self._paths, self._skip = uri, paths, skip_unreadable
+        self._next = 0
+        self._closed = False
+
+    def read(self) -> Frame | None:
+        while not self._closed and self._next < len(self._paths):
+            index, path = self._next, self._paths[self._next]
+            self._next += 1
+            try:
+                image = read_image(path)
+            except InvalidInputError as exc:
+                if not self._skip:
+                    raise
+                logger.warning("skipping %s: %s", path, exc)
+                continue
+            self.size = (image.shape[1], image.shape[0])
+            return Frame(image, index, time.monotonic(), index * 1000)
+        return None
+
+    @property
+    def paths(self) -> list[Path]:
+        return list(self._paths)
+
+    def close(self) -> None:
+        self._closed = True
+
+
+class _VideoFileSource(FrameSource):
+    """Every frame of a video file in order (no drops), timestamps from the media position."""
+
+    def __init__(self, path: Path) -> None:
+        self.uri = str(path)
+        self._cap = cv2.VideoCapture(str(path))
+        if not self._cap.isOpened():
+            raise CaptureError(
+                f"cannot open video file {path}: not a video OpenCV/FFmpeg can decode "
+                f"(convert it to H.264 MP4, e.g. ffmpeg -i in -c:v libx264 out.mp4)"
+            )
+        self.fps, self.size = capture_fps(self._cap), capture_size(self._cap)
+        self._index = 0
+        self._last_ms = -1
+
+    def read(self) -> Frame | None:
+        if self._cap is None:
+            raise CaptureError(f"{self.uri}: read() after close()")
+        ok, image = self._cap.read()
+        if not ok or image is None:
+            return None
+        index = self._index
+        self._index += 1
+        pos_ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
+        if not pos_ms and index and self.fps:
+            pos_ms = index * 1000.0 / self.fps
+        stamp = max(round(pos_ms), self._last_ms + 1)
+        self._last_ms = stamp
+        return Frame(image, index, time.monotonic(), stamp)
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+# -- opening ----------------------------------------------------------------------------------
+
+
+def gstreamer_available() -> bool:
+    """Whether the installed OpenCV was built with GStreamer (needed for ``csi://``)."""
+    for line in cv2.getBuildInformation().splitlines():
+        if line.strip().startswith("GStreamer:"):
+            return "YES" in line
+    return False
+
+
+def _csi_pipeline(sensor_id: int, width: int, height: int, fps: int) -> str:
+    return (
+        f"nvarguscamerasrc sensor-id={sensor_id} ! "
+        f"video/x-raw(memory:NVMM), width={width}, height={height}, framerate={fps}/1, "
+        f"format=NV12 ! nvvidconv ! video/x-raw, format=BGRx ! videoconvert ! "
+        f"video/x-raw, format=BGR ! appsink drop=true max-buffers=1 sync=false"
+    )
+
+
+def _camera_opener(target: int | str, api: int, opts: dict[str, Any]) -> Callable[[], Any]:
+    def open_camera() -> Any:
+        cap = cv2.VideoCapture(target, api)
+        if cap.isOpened():
+            if opts.get("mjpg", True) and api == cv2.CAP_V4L2:
+                cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
+            if opts.get("width") and opts.get("height"):
+                cap.set(cv2.CAP_PROP_FRAME_WIDTH, int(opts["width"]))
+                cap.set(cv2.CAP_PROP_FRAME_HEIGHT, int(opts["height"]))
+            if opts.get("fps"):
+                cap.set(cv2.CAP_PROP_FPS, float(opts["fps"]))
+            cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # the grabber wants the newest frame
+        return cap
+
+    return open_camera
+
+
+def _stream_opener(uri: str, timeout_s: float) -> Callable[[], Any]:
+    params = [
+        cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(timeout_s * 1000),
+        cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(timeout_s * 1000),
+    ]  # fmt: skip
+    return lambda: cv2.VideoCapture(uri, cv2.CAP_FFMPEG, params)
+
+
+def _live(
+    uri: str, opener: Callable[[], Any], threaded: bool | None, what: str, hint: str, **kwargs: Any
+) -> FrameSource:
+    try:
+        if threaded is False:
+            source = SyncLiveSource(uri, opener)
+        else:
+            source = ThreadedSource(uri, opener, **kwargs)
+    except CaptureError:
+        raise CaptureError(f"cannot open {what} {uri!r}: {hint}") from None
+    return source
+
+
+def _image_paths(uri: str) -> list[Path] | None:
+    path = Path(uri).expanduser()
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if _GLOB_CHARS.search(uri) and not path.exists():
+        return sorted(
+            Path(p) for p in globlib.glob(str(path)) if Path(p).suffix.lower() in IMAGE_SUFFIXES
+        )
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return [path]
+    return None
+
+
+def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: Any) -> FrameSource:
+    """Open a camera, stream, video file, image, folder or glob (see the module table).
+
+    Args:
+        uri: what to open.
+        threaded: live sources: background latest-frame grabber (default True);
+            False reads on the caller's thread. Files are always read in order
+            unless ``realtime=True``.
+        **opts: ``realtime`` (bool, files: play at the file's fps, dropping frames
+            a slow consumer misses), ``read_timeout_s`` (5.0), ``width``, ``height``,
+            ``fps`` (camera requests), ``mjpg`` (V4L2, default True),
+            ``open_timeout_s`` (streams, 10.0), ``skip_unreadable`` (images, True),
+            ``max_read_failures`` and ``reconnect_backoff_s`` (live sources).
+
+    Raises:
+        CaptureError: the source cannot be opened (missing camera or file, no
+            GStreamer for ``csi://``, undecodable video); the message says why.
+    """
+    live_kwargs = {
+        k: opts[k] for k in ("read_timeout_s", "max_read_failures", "reconnect_backoff_s")
+        if k in opts
+    }  # fmt: skip
+    if isinstance(uri, int) or (isinstance(uri, str) and uri.strip().isdigit()):
+        index = int(uri)
+        return _live(
+            str(index),
+            _camera_opener(index, cv2.CAP_ANY, opts),
+            threaded,
+            "camera index",
+            f"no camera {index} on this machine (list them with "
+            f"`v4l2-ctl --list-devices`; is it in use by another program?)",
+            **live_kwargs,
+        )
+    text = str(uri)
+    if text.startswith("v4l2://"):
+        device = text[len("v4l2://") :]
+        return _live(
+            text,
+            _camera_opener(device, cv2.CAP_V4L2, opts),
+            threaded,
+            "V4L2 device",
+            f"{device} does not exist or cannot be opened (check `ls /dev/video*`, "
+            f"permissions: user in group 'video')",
+            **live_kwargs,
+        )
+    if text.startswith("csi://"):
+        if not gstreamer_available():
+            raise CaptureError(
+                f"{text} needs OpenCV with GStreamer, but the installed cv2 "
+                f"{cv2.__version__} was built without it. On a Jetson use the JetPack OpenCV "
+                f"(python3-opencv, venv made with --system-site-packages), not the pip wheel"
+            )
+        sensor = int(text[len("csi://") :] or 0)
+        pipeline = _csi_pipeline(
+            sensor,
+            int(opts.get("width", 1920)),
+            int(opts.get("height", 1080)),
+            int(opts.get("fps", 30)),
+        )
+        return _live(
+            text,
+            lambda: cv2.VideoCapture(pipeline, cv2.CAP_GSTREAMER),
+            threaded,
+            "CSI camera",
+            "is nvargus-daemon running and the sensor connected?",
+            **live_kwargs,
+        )
+    if re.match(r"^(rtsp|rtmp|http|https|udp|tcp)://", text):
+        opener = _stream_opener(text, float(opts.get("open_timeout_s", 10.0)))
+        return _live(
+            text,
+            opener,
+            threaded,
+            "stream",
+            "check the address, credentials and that the stream is up (try it with ffplay)",
+            **live_kwargs,
+        )
+    paths = _image_paths(text)
+    if paths is not None:
+        if not paths:
+            raise CaptureError(f"{text} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        missing = [p for p in paths if not p.is_file()]
+        if missing:
+            raise CaptureError(f"image file {missing[0]} does not exist")
+        return _ImageSource(text, paths, bool(opts.get("skip_unreadable", True)))
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise CaptureError(
+            f"{text!r} is not a camera index, v4l2:///dev/videoN, csi://N, stream URL, "
+            f"existing video/image file, folder or glob"
+        )
+    if opts.get("realtime"):
+        source = _live(
+            text,
+            lambda: cv2.VideoCapture(str(path)),
+            True,
+            "video file",
+            "not a video OpenCV/FFmpeg can decode",
+            finite=True,
+            **live_kwargs,
+        )
+        return source
+    return _VideoFileSource(path)

@@ -1,0 +1,1 @@
+"""The live camera demo: display loop, segmentation worker, heads-up display, outputs."""

@@ -1,0 +1,122 @@
+"""The starter model bundled with the package (``wds_edge/model/weights/``) and its integrity check.
+
+The package ships one ONNX model plus a manifest, ``wds_edge/model/weights/default_model.json``::
+
+    {"file": "wds_unet_default.onnx", "sha256": "<64 hex>", "size_bytes": N,
+     "description": "..."}
+
+:func:`default_model_path` finds the file through :mod:`importlib.resources` (works
+from a wheel, an editable install or a source checkout) and checks its size and
+sha256 against the manifest, so a damaged install is caught before it produces
+wrong scores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from wds_edge.errors import ModelError
+from wds_edge.io import sha256_file
+
+__all__ = ["MANIFEST_NAME", "default_model_path", "read_manifest", "write_manifest"]
+
+#: Manifest file name inside ``wds_edge/model/weights``.
+MANIFEST_NAME = "default_model.json"
+
+_NO_MODEL_FIX = (
+    "pass --model PATH (AnalyzerConfig(model_path=...)), or train/export one: "
+    "wds-edge train ... && wds-edge export ..."
+)
+_verified: dict[Path, str] = {}
+
+
+def _models_dir() -> Path:
+    return Path(str(resources.files("wds_edge.model") / "weights"))
+
+
+def read_manifest(models_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Read and validate the manifest (``file``, ``sha256``, ``size_bytes``, ``description``).
+
+    Raises:
+        ModelError: no manifest (the package has no default model yet) or a malformed one.
+    """
+    folder = Path(models_dir) if models_dir is not None else _models_dir()
+    manifest_path = folder / MANIFEST_NAME
+    if not manifest_path.is_file():
+        raise ModelError(f"this wds-edge package has no default model yet; {_NO_MODEL_FIX}")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(
+            f"{manifest_path}: the default-model manifest is unreadable ({exc}); reinstall wds-edge"
+        ) from exc
+    problems = []
+    if not isinstance(manifest, dict):
+        problems.append("not a JSON object")
+    else:
+        name = manifest.get("file")
+        if not isinstance(name, str) or not name or "/" in name or "\\" in name:
+            problems.append("'file' must be a bare file name")
+        sha = manifest.get("sha256")
+        if not isinstance(sha, str) or len(sha) != 64:
+            problems.append("'sha256' must be 64 hex digits")
+        if not isinstance(manifest.get("size_bytes"), int):
+            problems.append("'size_bytes' must be an integer")
+    if problems:
+        raise ModelError(
+            f"{manifest_path}: malformed manifest ({'; '.join(problems)}); reinstall wds-edge"
+        )
+    return manifest
+
+
+def write_manifest(
+    model_path: str | os.PathLike[str], description: str = "", extra: dict[str, Any] | None = None
+) -> Path:
+    """Write the manifest for ``model_path`` into its folder (atomically); for bundling a model."""
+    from wds_edge.io import write_json_atomic
+
+    model = Path(model_path)
+    manifest = {
+        "file": model.name,
+        "sha256": sha256_file(model),
+        "size_bytes": model.stat().st_size,
+        "description": description,
+        **(extra or {}),
+    }
+    return write_json_atomic(model.parent / MANIFEST_NAME, manifest)
+
+
+def default_model_path(models_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Path of the bundled default ONNX model, verified against its manifest.
+
+    Args:
+        models_dir: folder holding the manifest and model (default: the installed
+            ``wds_edge/model/weights``); tests point it elsewhere.
+
+    Raises:
+        ModelError: the package has no default model (pass ``--model PATH``), or the file
+            is missing / has the wrong size or sha256 (reinstall wds-edge).
+    """
+    folder = Path(models_dir) if models_dir is not None else _models_dir()
+    manifest = read_manifest(folder)
+    path = folder / manifest["file"]
+    if not path.is_file():
+        raise ModelError(
+            f"{path}: the default model named by {MANIFEST_NAME} is missing; reinstall wds-edge "
+            f"(or {_NO_MODEL_FIX})"
+        )
+    stat = path.stat()
+    stamp = f"{stat.st_size}:{stat.st_mtime_ns}:{manifest['sha256']}"
+    if _verified.get(path) == stamp:  # hashing once per process is enough
+        return path
+    if stat.st_size != manifest["size_bytes"] or sha256_file(path) != manifest["sha256"].lower():
+        raise ModelError(
+            f"{path}: the default model does not match its manifest (size or sha256 differs: "
+            "the file is damaged or was replaced); reinstall wds-edge"
+        )
+    _verified[path] = stamp
+    return path

@@ -1,0 +1,230 @@
+"""ONNX Runtime backend: the embedded default (CPU; CUDA / TensorRT execution providers if present).
+
+The model's contract comes from its ONNX ``metadata_props`` (read back through
+``InferenceSession.get_modelmeta().custom_metadata_map``) and is checked twice: the
+metadata must be one this runtime supports (:meth:`ModelMetadata.check_supported`),
+and the graph's actual input / output names and shapes must agree with it. A model
+that fails either check is refused with a :class:`ModelError` saying how to fix it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wds_edge._deps import require
+from wds_edge.errors import BackendError, InvalidInputError, ModelError
+from wds_edge.model.metadata import ModelMetadata
+from wds_edge.runtime.base import Backend
+
+__all__ = ["OnnxRuntimeBackend", "default_providers", "PROVIDER_PREFERENCE"]
+
+logger = logging.getLogger(__name__)
+
+#: Execution providers in the order ``auto`` prefers them (fastest first).
+PROVIDER_PREFERENCE = (
+    "TensorrtExecutionProvider",
+    "CUDAExecutionProvider",
+    "CPUExecutionProvider",
+)
+
+_DEVICE_NAMES = {
+    "TensorrtExecutionProvider": "GPU (ONNX Runtime TensorRT EP)",
+    "CUDAExecutionProvider": "GPU (ONNX Runtime CUDA EP)",
+    "CPUExecutionProvider": "CPU",
+}
+
+
+def default_providers() -> list[str]:
+    """The execution providers this ONNX Runtime build offers, in :data:`PROVIDER_PREFERENCE`."""
+    ort = require("onnxruntime", "running ONNX models")
+    available = set(ort.get_available_providers())
+    return [p for p in PROVIDER_PREFERENCE if p in available] or ["CPUExecutionProvider"]
+
+
+def _dim(value: Any) -> int:
+    """ONNX Runtime reports a dynamic dimension as a string or None: map it to -1."""
+    return int(value) if isinstance(value, (int, np.integer)) and int(value) > 0 else -1
+
+
+class OnnxRuntimeBackend(Backend):
+    """Run a wds-edge ONNX model with ONNX Runtime.
+
+    Args:
+        model_path: ``.onnx`` file exported by ``wds-edge export`` (it carries metadata).
+        providers: execution providers, e.g. ``["CPUExecutionProvider"]``; ``None`` picks
+            every accelerated provider this build has, then CPU (:func:`default_providers`).
+            Entries may be ``(name, options)`` tuples as ONNX Runtime accepts them.
+        num_threads: intra-op threads; ``None`` lets ONNX Runtime use all cores.
+
+    Raises:
+        ModelError: the file is missing or not ONNX, carries no / unsupported wds-edge
+            metadata, or its graph does not match its metadata.
+        MissingDependencyError: onnxruntime is not installed.
+    """
+
+    name = "onnxruntime"
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str],
+        *,
+        providers: Sequence[str | tuple[str, dict[str, Any]]] | None = None,
+        num_threads: int | None = None,
+    ) -> None:
+        ort = require("onnxruntime", "running ONNX models")
+        self.model_path = Path(model_path)
+        self._session: Any = None
+        source = str(self.model_path)
+        if not self.model_path.is_file():
+            raise ModelError(
+                f"{source}: no such model file; pass the path of an .onnx file exported with "
+                "`wds-edge export` (or omit --model to use the bundled default)"
+            )
+        if num_threads is not None and num_threads < 1:
+            raise InvalidInputError(f"num_threads must be >= 1 or None, got {num_threads}")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3  # warnings about unused initializers are noise here
+        if num_threads is not None:
+            options.intra_op_num_threads = int(num_threads)
+            options.inter_op_num_threads = 1
+        chosen = list(providers) if providers is not None else default_providers()
+        offered = ort.get_available_providers()
+        unknown = [p for p in chosen if (p[0] if isinstance(p, tuple) else p) not in offered]
+        if unknown or not chosen:
+            # ORT itself would print a warning and silently fall back to the CPU.
+            raise BackendError(
+                f"ONNX Runtime execution providers {unknown or chosen} are not available in this "
+                f"build (it offers {offered}); install onnxruntime-gpu for CUDA/TensorRT, or pass "
+                "providers=None"
+            )
+        try:
+            self._session = ort.InferenceSession(source, sess_options=options, providers=chosen)
+        except Exception as exc:  # ORT raises its own Fail/InvalidProtobuf/... classes
+            text = str(exc)
+            if "provider" in text.lower() and providers is not None:
+                raise BackendError(
+                    f"{source}: ONNX Runtime cannot use providers {chosen}: {text}. "
+                    f"This build offers {ort.get_available_providers()}"
+                ) from exc
+            raise ModelError(
+                f"{source}: ONNX Runtime cannot load the file as a model ({text.splitlines()[0]}); "
+                "the file is corrupt or not ONNX - export it again with `wds-edge export`"
+            ) from exc
+        props = dict(self._session.get_modelmeta().custom_metadata_map)
+        self.metadata = ModelMetadata.from_props(props, source=source)
+        self.metadata.check_supported(source)
+        self._check_graph(source)
+        active = self._session.get_providers()
+        self.providers = list(active)
+        self.device = _DEVICE_NAMES.get(active[0], active[0]) if active else "CPU"
+        logger.info("loaded %s on %s (providers %s)", source, self.device, active)
+
+    def _check_graph(self, source: str) -> None:
+        """Compare the graph's real input / output with the metadata; refuse a mismatch."""
+        meta = self.metadata
+        inputs = self._session.get_inputs()
+        outputs = self._session.get_outputs()
+        problems = []
+        if len(inputs) != 1:
+            problems.append(f"the graph has {len(inputs)} inputs, expected exactly 1")
+        else:
+            inp = inputs[0]
+            if inp.name != meta.input_name:
+                problems.append(f"input is named '{inp.name}', metadata says '{meta.input_name}'")
+            if inp.type != "tensor(float)":
+                problems.append(f"input type is {inp.type}, expected tensor(float)")
+            shape = [_dim(d) for d in inp.shape]
+            if len(shape) != 4:
+                problems.append(f"input shape {inp.shape} is not 4-D NCHW")
+            else:
+                want = list(meta.input_shape)
+                for axis, label in ((1, "channels"), (2, "height"), (3, "width")):
+                    if shape[axis] != -1 and shape[axis] != want[axis]:
+                        problems.append(
+                            f"input {label} is {shape[axis]} in the graph but {want[axis]} in "
+                            "the metadata"
+                        )
+                self._graph_fixed_batch = shape[0] if shape[0] > 0 else None
+        if not any(o.name == meta.output_name for o in outputs):
+            names = [o.name for o in outputs]
+            problems.append(f"no output named '{meta.output_name}' (graph outputs: {names})")
+        if problems:
+            raise ModelError(
+                f"{source}: the graph does not match its wds-edge metadata: "
+                + "; ".join(problems)
+                + ". Re-export the model with `wds-edge export` so both agree"
+            )
+
+    @property
+    def fixed_batch(self) -> int | None:
+        """The batch size the graph insists on, or ``None`` for a dynamic batch."""
+        return getattr(self, "_graph_fixed_batch", None)
+
+    def _validate(self, batch_nchw: np.ndarray) -> np.ndarray:
+        meta = self.metadata
+        if not isinstance(batch_nchw, np.ndarray):
+            raise InvalidInputError(f"infer() needs a numpy array, got {type(batch_nchw).__name__}")
+        if batch_nchw.dtype != np.float32:
+            raise InvalidInputError(
+                f"infer() needs float32 input, got {batch_nchw.dtype}; build it with "
+                "wds_edge.model.preprocessing.model_input()"
+            )
+        _, c, h, w = meta.input_shape
+        if batch_nchw.ndim != 4 or tuple(batch_nchw.shape[1:]) != (c, h, w) or not len(batch_nchw):
+            raise InvalidInputError(
+                f"infer() needs shape (N, {c}, {h}, {w}) with N >= 1 for this model "
+                f"(preprocessing '{meta.preprocessing.value}'), got {tuple(batch_nchw.shape)}"
+            )
+        return np.ascontiguousarray(batch_nchw)
+
+    def infer(self, batch_nchw: np.ndarray) -> np.ndarray:
+        """Run the model on float32 ``(N, C, H, W)``; return float32 ``(N, 1, H, W)`` in [0, 1].
+
+        A graph exported with a fixed batch of 1 is run once per image when N > 1.
+
+        Raises:
+            InvalidInputError: wrong dtype or shape (the message gives the expected one).
+            BackendError: the session is closed or ONNX Runtime failed.
+        """
+        if self._session is None:
+            raise BackendError("this OnnxRuntimeBackend is closed; load the model again")
+        batch = self._validate(batch_nchw)
+        feed_name = self.metadata.input_name
+        out_name = self.metadata.output_name
+        fixed = self.fixed_batch
+        try:
+            if fixed is not None and fixed != len(batch):
+                if fixed != 1:
+                    raise InvalidInputError(
+                        f"this model was exported with a fixed batch of {fixed}; pass exactly "
+                        f"{fixed} images or re-export with a dynamic batch"
+                    )
+                parts = [
+                    self._session.run([out_name], {feed_name: batch[i : i + 1]})[0]
+                    for i in range(len(batch))
+                ]
+                out = np.concatenate(parts, axis=0)
+            else:
+                out = self._session.run([out_name], {feed_name: batch})[0]
+        except InvalidInputError:
+            raise
+        except Exception as exc:
+            raise BackendError(f"ONNX Runtime failed to run {self.model_path}: {exc}") from exc
+        out = np.asarray(out, dtype=np.float32)
+        if out.ndim == 3:
+            out = out[:, None]
+        return out
+
+    def close(self) -> None:
+        """Release the ONNX Runtime session (idempotent)."""
+        self._session = None
+
+    def __repr__(self) -> str:
+        return f"OnnxRuntimeBackend({str(self.model_path)!r}, device={self.device!r})"
