@@ -9,12 +9,15 @@ recalibrates.
 
 TensorRT 10 deprecates implicit quantization (TensorRT 11 removes it); the explicit
 Q/DQ route (:mod:`calibration.qdq`) is what :mod:`wds_edge.runtime.tensorrt.build` takes there.
-No torch; TensorRT and cuda-python are imported lazily.
+:func:`tensorrt_calibration` hands both routes to the engine builder through
+:class:`wds_edge.runtime.tensorrt.int8.Int8Calibration` (the SDK never imports this
+package; the CLI wires it in). No torch; TensorRT and cuda-python are imported lazily.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,7 @@ from calibration.dataset import CalibrationSet, load_calibration_set
 from wds_edge._deps import require
 from wds_edge.model.metadata import ModelMetadata
 
-__all__ = ["make_entropy_calibrator"]
+__all__ = ["TensorRTCalibration", "make_entropy_calibrator", "tensorrt_calibration"]
 
 logger = logging.getLogger(__name__)
 
@@ -93,3 +96,34 @@ def make_entropy_calibrator(
             self._device.close()
 
     return EntropyCalibrator()
+
+
+@dataclass
+class TensorRTCalibration:
+    """A calibration set as the engine builder's ``Int8Calibration`` (both INT8 routes)."""
+
+    crops: CalibrationSet
+    max_crops: int | None = None
+
+    def entropy_calibrator(
+        self, metadata: ModelMetadata, *, model_sha256: str, cache_path: Path
+    ) -> Any:
+        """TensorRT 10: :func:`make_entropy_calibrator` over the crops."""
+        return make_entropy_calibrator(
+            self.crops, metadata, model_sha256=model_sha256, cache_path=cache_path,
+            max_crops=self.max_crops,
+        )  # fmt: skip
+
+    def quantize_qdq(self, onnx_path: Path, out_path: Path) -> Path:
+        """TensorRT 11: a Q/DQ copy of ``onnx_path`` (:func:`calibration.qdq.quantize_qdq`)."""
+        from calibration.qdq import quantize_qdq
+
+        return quantize_qdq(onnx_path, self.crops, out_path, max_crops=self.max_crops)
+
+
+def tensorrt_calibration(
+    calib: str | Path | CalibrationSet, *, max_crops: int | None = None
+) -> TensorRTCalibration:
+    """Load a calibration folder (``wds-edge calibrate``) for ``ensure_engine(calibration=...)``."""
+    calib_set = calib if isinstance(calib, CalibrationSet) else load_calibration_set(calib)
+    return TensorRTCalibration(calib_set, max_crops)

@@ -4,7 +4,8 @@ Reference data is read in place from ``../shared`` (or ``$WDS_EDGE_SHARED``); te
 that need it skip with a clear reason when it is absent. Markers:
 
 * ``gpu``: skipped unless CUDA PyTorch sees a GPU.
-* ``trt``: skipped unless TensorRT imports and a GPU is present.
+* ``trt``: skipped unless TensorRT imports and cuda-python sees a GPU (no torch needed:
+  the Jetson image has none).
 * ``slow``: skipped unless ``--runslow`` is given (``scripts/test.sh`` gives it).
 * ``display``: skipped unless ``Xvfb`` and ``xdotool`` are on PATH.
 """
@@ -38,21 +39,42 @@ def _cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
+def _cuda_python_gpu() -> bool:
+    """cuda-python (either module layout) reports at least one CUDA device."""
+    for name in ("cuda.bindings.runtime", "cuda.cudart"):
+        try:
+            rt = importlib.import_module(name)
+        except ImportError:
+            continue
+        err, count = rt.cudaGetDeviceCount()
+        return err == rt.cudaError_t.cudaSuccess and bool(count)
+    return False
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     runslow = config.getoption("--runslow") or os.environ.get("WDS_EDGE_RUN_SLOW") == "1"
     has_trt = importlib.util.find_spec("tensorrt") is not None
     has_xvfb = shutil.which("Xvfb") is not None and shutil.which("xdotool") is not None
     cuda: bool | None = None
+    trt_gpu: bool | None = None
     for item in items:
         if "slow" in item.keywords and not runslow:
             item.add_marker(pytest.mark.skip(reason="slow test: pass --runslow to run it"))
-        if "gpu" in item.keywords or "trt" in item.keywords:
+        if "gpu" in item.keywords:
             if cuda is None:
                 cuda = _cuda_available()
             if not cuda:
-                item.add_marker(pytest.mark.skip(reason="needs an NVIDIA GPU with CUDA"))
-        if "trt" in item.keywords and not has_trt:
-            item.add_marker(pytest.mark.skip(reason="needs TensorRT (pip install 'wds-edge[trt]')"))
+                item.add_marker(pytest.mark.skip(reason="needs an NVIDIA GPU with CUDA PyTorch"))
+        if "trt" in item.keywords:
+            if not has_trt:
+                reason = "needs TensorRT (pip install 'wds-edge[trt]'; JetPack on a Jetson)"
+                item.add_marker(pytest.mark.skip(reason=reason))
+                continue
+            if trt_gpu is None:
+                trt_gpu = _cuda_python_gpu()
+            if not trt_gpu:
+                reason = "needs an NVIDIA GPU visible to cuda-python (pip install cuda-python)"
+                item.add_marker(pytest.mark.skip(reason=reason))
         if "display" in item.keywords and not has_xvfb:
             reason = "needs Xvfb and xdotool (apt-get install xvfb xdotool)"
             item.add_marker(pytest.mark.skip(reason=reason))

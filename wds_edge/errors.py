@@ -14,6 +14,7 @@ __all__ = [
     "ModelError",
     "MissingDependencyError",
     "BackendError",
+    "BackendUnavailableError",
     "CaptureError",
 ]
 
@@ -40,6 +41,11 @@ class MissingDependencyError(WdsEdgeError, ImportError):
 
 class BackendError(WdsEdgeError, RuntimeError):
     """An inference backend failed to load or to run a model."""
+
+
+class BackendUnavailableError(BackendError):
+    """A backend cannot be provided on this machine as asked (no GPU, no engine and no way to
+    build a checked one, a precision this GPU lacks); ``auto`` falls back to the next one."""
 
 
 class CaptureError(WdsEdgeError, RuntimeError):

@@ -41,6 +41,13 @@ def analyze(
     backend: str = typer.Option(
         "auto", "--backend", "-b", help="auto | onnxruntime | tensorrt (auto: fastest that works)."
     ),
+    precision: str = typer.Option(
+        "fp16",
+        "--precision",
+        "-p",
+        help="TensorRT precision: fp32 | fp16 | int8 (the engine `build-engine` made; "
+        "ignored by ONNX Runtime).",
+    ),
     landmarker: Path | None = typer.Option(
         None,
         "--landmarker",
@@ -69,7 +76,12 @@ def analyze(
     from wds_edge.analysis.batch import analyze_inputs, expand_inputs
     from wds_edge.errors import InvalidInputError
     from wds_edge.perception.quality import QualityConfig
+    from wds_edge.runtime.tensorrt.cache import PRECISIONS
 
+    if precision not in PRECISIONS:
+        raise InvalidInputError(
+            f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}"
+        )
     if multi_face not in ("largest", "refuse"):
         raise InvalidInputError(f"--multi-face must be 'largest' or 'refuse', got {multi_face!r}")
     console = Console(stderr=True)
@@ -77,6 +89,7 @@ def analyze(
     analyzer = WrinkleAnalyzer(
         model_path=str(model) if model is not None else None,
         backend=backend,
+        precision=precision,
         landmarker_path=str(landmarker) if landmarker is not None else None,
         threshold=threshold,
         num_threads=threads,

@@ -235,11 +235,17 @@ def _build_engine(
     """Build (or reuse) a TensorRT engine for this GPU, with an accuracy gate vs FP32."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from wds_edge.runtime.tensorrt.build import build_engine
     from wds_edge.runtime.tensorrt.cache import PRECISIONS
+    from wds_edge.runtime.tensorrt.provision import ensure_engine
 
     if precision not in PRECISIONS:
         raise InvalidInputError(f"--precision must be one of {', '.join(PRECISIONS)}")
+    calibration = None
+    if calib is not None:
+        # the CLI (the top layer) wires the calibration package into the SDK's builder
+        from calibration.trt_calibrator import tensorrt_calibration
+
+        calibration = tensorrt_calibration(calib)
     console = _console()
     with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()) as bar:
         tasks: dict[str, Any] = {}
@@ -249,8 +255,8 @@ def _build_engine(
                 tasks[phase] = bar.add_task(phase, total=total or None)
             bar.update(tasks[phase], completed=step)
 
-        info = build_engine(
-            onnx, precision, calib_dir=calib, workspace_gib=workspace, out=out,
+        info = ensure_engine(
+            onnx, precision, calibration=calibration, workspace_gib=workspace, out=out,
             cache_dir=cache_dir, allow_accuracy_loss=allow_accuracy_loss, rebuild=rebuild,
             device=device, progress=on_progress,
         )  # fmt: skip

@@ -2,8 +2,9 @@
 
 ``load_backend(model_path, "auto")`` takes the fastest one that works here:
 
-1. TensorRT (``wds_edge.runtime.tensorrt.backend``) when the ``tensorrt`` package imports, a
-   GPU is present and an engine can be built / loaded for the model;
+1. TensorRT (``wds_edge.runtime.tensorrt.provision``) when the ``tensorrt`` package imports, a
+   GPU is present and a checked engine is cached or can be built for the model (else
+   :class:`~wds_edge.errors.BackendUnavailableError`, logged, and the next one is tried);
 2. else ONNX Runtime with its TensorRT or CUDA execution provider when this ONNX
    Runtime build has one;
 3. else ONNX Runtime on the CPU.
@@ -21,7 +22,13 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from wds_edge.errors import BackendError, InvalidInputError, MissingDependencyError, ModelError
+from wds_edge.errors import (
+    BackendError,
+    BackendUnavailableError,
+    InvalidInputError,
+    MissingDependencyError,
+    ModelError,
+)
 from wds_edge.runtime.base import Backend
 
 __all__ = ["Backend", "BACKEND_NAMES", "available_backends", "load_backend"]
@@ -59,14 +66,14 @@ def available_backends() -> list[str]:
 
 
 def _load_tensorrt(model_path: str | os.PathLike[str], precision: str, **trt_opts: Any) -> Backend:
-    if not _has_module("wds_edge.runtime.tensorrt.backend"):
+    if not _has_module("wds_edge.runtime.tensorrt.provision"):
         raise MissingDependencyError(
-            "the TensorRT backend (wds_edge.runtime.tensorrt.backend) is not part of this install; "
+            "the TensorRT backend (wds_edge.runtime.tensorrt) is not part of this install; "
             "use --backend onnxruntime"
         )
-    from wds_edge.runtime.tensorrt.backend import TensorRTBackend  # lazy: imports tensorrt
+    from wds_edge.runtime.tensorrt.provision import provision_engine  # lazy: imports tensorrt
 
-    return TensorRTBackend(model_path, precision=precision, **trt_opts)
+    return provision_engine(model_path, precision, **trt_opts)
 
 
 def load_backend(
@@ -87,7 +94,8 @@ def load_backend(
             the CPU runs the model as exported (fp32).
         num_threads: ONNX Runtime intra-op threads (``None``: all cores).
         providers: ONNX Runtime execution providers (``None``: best available).
-        **trt_opts: passed to ``TensorRTBackend`` (``calib_dir``, ``cache_dir``, ...).
+        **trt_opts: passed to :func:`~wds_edge.runtime.tensorrt.provision.provision_engine`
+            (``device``, ``cache_dir``, ``calibration``, ``gate_crops``, ...).
 
     Returns:
         A loaded :class:`Backend`; close it (or use ``with``) when done.
@@ -113,8 +121,14 @@ def load_backend(
     if name == "auto" and _tensorrt_usable():
         try:
             return _load_tensorrt(model_path, precision, **trt_opts)
-        except (BackendError, MissingDependencyError, OSError, RuntimeError) as exc:
-            # No GPU, no engine builder, ...: ONNX Runtime still runs the same model.
+        except (
+            BackendUnavailableError,  # no GPU, no checked engine cached and none buildable, ...
+            BackendError,
+            MissingDependencyError,
+            OSError,
+            RuntimeError,
+        ) as exc:
+            # ONNX Runtime still runs the same model.
             logger.warning("TensorRT backend unavailable (%s); falling back to ONNX Runtime", exc)
     from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # lazy: imports onnxruntime
 

@@ -1,41 +1,48 @@
-"""TensorRT engines on the kiosk: build, cache naming, sidecar JSON, accuracy gate.
+"""TensorRT engines on the kiosk: provision (reuse / build / gate / load), cache naming,
+sidecar JSON, the INT8 calibration interface.
 
-Never imports torch; TensorRT and cuda-python are imported lazily (only
-:mod:`wds_edge.runtime.tensorrt.build` and :mod:`wds_edge.runtime.tensorrt.cuda` need them, and
-only when called). The cache and gate modules are pure Python / numpy.
+Never imports torch nor the ``calibration`` package; TensorRT and cuda-python are
+imported lazily (only when an engine is built or loaded). Modules, each importing only
+those before it: ``cuda`` (cuda-python adapter), ``logger`` (the process-wide TensorRT
+logger), ``int8`` (what the builder needs from calibration), ``cache`` (names, sidecar),
+``build`` (plan bytes), ``backend`` (runs a plan), ``provision`` (the one place that
+knows both builder and backend).
 """
 
 from __future__ import annotations
 
 from wds_edge.runtime.gate import GATE_MIN_IOU, GateResult, accuracy_gate, enforce_gate
-from wds_edge.runtime.tensorrt.build import EngineInfo, build_engine, tensorrt_module
+from wds_edge.runtime.tensorrt.build import tensorrt_module
 from wds_edge.runtime.tensorrt.cache import (
     PRECISIONS,
     EngineKey,
+    EngineSidecar,
     default_cache_dir,
     engine_file_name,
     engine_mismatches,
-    make_sidecar,
     read_sidecar,
     sidecar_path,
-    write_sidecar,
 )
+from wds_edge.runtime.tensorrt.int8 import CropSource, Int8Calibration
+from wds_edge.runtime.tensorrt.provision import EngineInfo, ensure_engine, provision_engine
 
 __all__ = [
     "PRECISIONS",
     "GATE_MIN_IOU",
+    "CropSource",
     "EngineInfo",
     "EngineKey",
+    "EngineSidecar",
     "GateResult",
+    "Int8Calibration",
     "accuracy_gate",
-    "build_engine",
     "default_cache_dir",
     "enforce_gate",
     "engine_file_name",
     "engine_mismatches",
-    "make_sidecar",
+    "ensure_engine",
+    "provision_engine",
     "read_sidecar",
     "sidecar_path",
     "tensorrt_module",
-    "write_sidecar",
 ]

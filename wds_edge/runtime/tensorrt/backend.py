@@ -1,24 +1,24 @@
-"""TensorRT backend: runs a wds-edge engine built on this device (TensorRT 10 Python API).
+"""TensorRT backend: runs one wds-edge engine built on this device (TensorRT 10 / 11 API).
 
-Given an ``.onnx`` it builds (or reuses) a cached engine for this GPU / TensorRT /
-precision with :func:`wds_edge.runtime.tensorrt.build.build_engine`; given an ``.engine`` /
-``.plan`` it reads the sidecar JSON, and refuses to run a plan made for another GPU,
-another TensorRT or another ONNX: it rebuilds it from the ONNX the sidecar names when
-that file is still there, and raises :class:`ModelError` otherwise.
+It only loads and runs a plan: :func:`wds_edge.runtime.tensorrt.provision.provision_engine`
+builds, reuses or rebuilds engines and hands back one of these. Given an ``.engine`` /
+``.plan`` it reads the sidecar JSON and refuses (:class:`ModelError`) a plan made for
+another GPU or another TensorRT.
 
 Inference uses named tensors (``num_io_tensors`` / ``get_tensor_name`` /
-``get_tensor_mode``), ``set_input_shape`` + ``set_tensor_address`` and
-``execute_async_v3`` on one CUDA stream, with pinned host buffers and device buffers
-allocated once for the largest batch and reused for every frame
-(:mod:`wds_edge.runtime.tensorrt.cuda`). Not executed in this repository's CI (no GPU);
-``scripts/trt_check.py`` and ``tests/wds_edge/test_backend_tensorrt.py`` (``trt``
-marker) run it where TensorRT and a GPU exist.
+``get_tensor_mode``; dtypes and shapes read from the engine), ``set_input_shape`` +
+``set_tensor_address`` and ``execute_async_v3`` on one CUDA stream, with pinned host
+buffers and device buffers allocated once for the largest batch and reused for every
+frame (:mod:`wds_edge.runtime.tensorrt.cuda`). One execution context must not be used
+by two threads at once, and CUDA's current device is per thread: :meth:`infer` holds a
+lock and makes the engine's device current on the calling thread.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -35,171 +35,213 @@ ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 
 
 class TensorRTBackend(Backend):
-    """Run a wds-edge model with TensorRT.
+    """Run a wds-edge TensorRT engine.
 
     Args:
-        model_path: ``.onnx`` (an engine is built or reused from the cache) or an
-            ``.engine`` / ``.plan`` with its sidecar ``.json``.
-        precision: for an ``.onnx``: ``"fp32"``, ``"fp16"`` or ``"int8"``.
-        calib_dir: calibration folder (INT8 and the accuracy gate of FP16 / INT8).
-        cache_dir: engine cache folder (default: ``$WDS_EDGE_ENGINE_CACHE`` or the
-            user cache).
-        workspace_gib: TensorRT workspace limit for a build.
-        device: CUDA device index.
-        allow_accuracy_loss: keep an engine that fails the accuracy gate.
+        engine_path: an ``.engine`` / ``.plan`` with its sidecar ``.json`` (built by
+            ``wds-edge build-engine`` or ``provision_engine`` on this device).
+        device: CUDA device index; set as current before anything is allocated.
 
     Raises:
         MissingDependencyError: tensorrt / cuda-python are not installed (with hints).
-        BackendError: no GPU, build or runtime failure.
-        ModelError: missing / foreign engine without its ONNX, unsupported metadata.
+        BackendUnavailableError: no GPU, or no such device.
+        BackendError: deserialization, context creation or CUDA failures.
+        ModelError: missing / foreign / stale engine, unsupported metadata.
+        InvalidInputError: not an engine file (an ``.onnx`` goes to ``provision_engine``).
     """
 
     name = "tensorrt"
 
-    def __init__(
-        self,
-        model_path: str | os.PathLike[str],
-        *,
-        precision: str = "fp16",
-        calib_dir: str | os.PathLike[str] | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
-        workspace_gib: float = 2.0,
-        device: int = 0,
-        allow_accuracy_loss: bool = False,
-    ) -> None:
+    def __init__(self, engine_path: str | os.PathLike[str], *, device: int = 0) -> None:
         from wds_edge.io import sha256_file
-        from wds_edge.runtime.tensorrt.build import build_engine, tensorrt_module
+        from wds_edge.runtime.tensorrt.build import tensorrt_module
         from wds_edge.runtime.tensorrt.cache import EngineKey, engine_mismatches, read_sidecar
         from wds_edge.runtime.tensorrt.cuda import device_info
 
         self._closed = True  # until fully loaded: close() must not touch missing parts
         self._buffers: list[Any] = []
-        path = Path(model_path)
+        self._stream: Any = None
+        self._lock = threading.Lock()
+        path = Path(engine_path)
         if not path.is_file():
             raise ModelError(f"{path} does not exist")
-        trt = tensorrt_module()
-        gpu_name, capability = device_info(device)
-        build = {
-            "calib_dir": calib_dir,
-            "cache_dir": cache_dir,
-            "workspace_gib": workspace_gib,
-            "device": device,
-            "allow_accuracy_loss": allow_accuracy_loss,
-        }
-        if path.suffix.lower() == ".onnx":
-            engine_path = build_engine(path, precision, **build).path
-        elif path.suffix.lower() in ENGINE_SUFFIXES:
-            engine_path = path
-            doc, _ = read_sidecar(path)
-            key = EngineKey("", trt.__version__, gpu_name, capability, str(doc.get("precision")))
-            reasons = engine_mismatches(doc, key, engine_sha256=sha256_file(path))
-            onnx_src = Path(doc.get("onnx_path") or "")
-            if not reasons and onnx_src.is_file() and sha256_file(onnx_src) != doc["onnx_sha256"]:
-                reasons.append(f"its ONNX {onnx_src} changed since the engine was built")
-            if reasons:
-                if not onnx_src.is_file():
-                    raise ModelError(
-                        f"{path} cannot run here ({'; '.join(reasons)}) and the ONNX it was "
-                        f"built from ({onnx_src}) is gone; rebuild it on this device: "
-                        "wds-edge build-engine --onnx MODEL.onnx"
-                    )
-                logger.warning("engine %s is stale (%s); rebuilding", path, "; ".join(reasons))
-                engine_path = build_engine(
-                    onnx_src, str(doc["precision"]), out=path, rebuild=True, **build
-                ).path
-        else:
+        if path.suffix.lower() not in ENGINE_SUFFIXES:
             raise InvalidInputError(
-                f"{path}: expected an .onnx model or a TensorRT engine "
-                f"({', '.join(ENGINE_SUFFIXES)})"
+                f"{path}: expected a TensorRT engine ({', '.join(ENGINE_SUFFIXES)}); for an "
+                ".onnx use load_backend(path, 'tensorrt') or provision_engine(path, ...)"
             )
-        doc, self.metadata = read_sidecar(engine_path)
-        self.metadata.check_supported(str(engine_path))
-        self.engine_path = engine_path
-        self.precision = str(doc["precision"])
-        self.device = f"{gpu_name} (TensorRT {trt.__version__} {self.precision.upper()})"
-        self._load(trt, engine_path)
+        trt = tensorrt_module()
+        gpu = device_info(device)
+        sidecar = read_sidecar(path)
+        here = EngineKey(
+            "", trt.__version__, gpu.name, gpu.compute_capability, gpu.sm_count,
+            gpu.memory_gib, sidecar.precision,
+        )  # fmt: skip
+        reasons = engine_mismatches(sidecar, here, engine_sha256=sha256_file(path))
+        if reasons:
+            raise ModelError(
+                f"{path} cannot run on device {device} ({'; '.join(reasons)}); rebuild it on "
+                "this device: wds-edge build-engine --onnx MODEL.onnx --rebuild"
+            )
+        self.metadata = sidecar.metadata
+        self.metadata.check_supported(str(path))
+        self.engine_path = path
+        self.sidecar = sidecar
+        self.precision = sidecar.precision
+        self.device_index = device
+        self.device = f"{gpu.name} (TensorRT {trt.__version__} {self.precision.upper()})"
+        try:
+            self._load(trt, path)
+        except BaseException:
+            self._release()  # a failed load frees what it had allocated
+            raise
 
     def _load(self, trt: Any, engine_path: Path) -> None:
-        from wds_edge.runtime.tensorrt.build import _make_logger
-        from wds_edge.runtime.tensorrt.cuda import DeviceBuffer, PinnedBuffer, Stream
+        from wds_edge.runtime.tensorrt.cuda import DeviceBuffer, PinnedBuffer, Stream, set_device
+        from wds_edge.runtime.tensorrt.logger import trt_logger
 
-        self._runtime = trt.Runtime(_make_logger(trt))
+        set_device(self.device_index)
+        self._runtime = trt.Runtime(trt_logger(trt))
         self._engine = self._runtime.deserialize_cuda_engine(engine_path.read_bytes())
         if self._engine is None:
             raise BackendError(f"TensorRT could not deserialize {engine_path}; rebuild it")
         self._context = self._engine.create_execution_context()
+        if self._context is None:
+            raise BackendError(
+                f"TensorRT could not create an execution context for {engine_path} (usually "
+                "out of GPU memory: close other GPU programs or use a smaller model)"
+            )
         self._stream = Stream()
-        names = [self._engine.get_tensor_name(i) for i in range(self._engine.num_io_tensors)]
-        inputs = [n for n in names if self._engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
+        engine, md = self._engine, self.metadata
+        names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
+        inputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
         outputs = [n for n in names if n not in inputs]
-        md = self.metadata
         if inputs != [md.input_name] or outputs != [md.output_name]:
             raise ModelError(
                 f"{engine_path}: engine tensors {inputs} -> {outputs} do not match its sidecar "
                 f"({md.input_name} -> {md.output_name}); rebuild the engine"
             )
-        shape = tuple(self._engine.get_tensor_shape(md.input_name))
-        if shape[0] == -1:  # dynamic batch: buffers for the profile's largest batch
-            self._max_batch = int(self._engine.get_tensor_profile_shape(md.input_name, 0)[2][0])
+        in_shape = tuple(int(v) for v in engine.get_tensor_shape(md.input_name))
+        out_shape = tuple(int(v) for v in engine.get_tensor_shape(md.output_name))
+        if in_shape[0] == -1:  # dynamic batch: buffers for the profile's largest batch
+            self._max_batch = int(engine.get_tensor_profile_shape(md.input_name, 0)[2][0])
         else:
-            self._max_batch = int(shape[0])
-        c, h, w = (int(v) for v in shape[1:])
-        self._in_host = PinnedBuffer((self._max_batch, c, h, w), np.float32)
-        self._out_host = PinnedBuffer((self._max_batch, 1, h, w), np.float32)
+            self._max_batch = in_shape[0]
+        self._chw = in_shape[1:]
+        self._out_chw = out_shape[1:]
+        if len(out_shape) != 4 or self._out_chw != (1, *self._chw[1:]):
+            raise ModelError(
+                f"{engine_path}: output {md.output_name} has shape {out_shape}, expected "
+                f"(N, 1, {self._chw[1]}, {self._chw[2]}); rebuild the engine from a wds-edge ONNX"
+            )
+        self._in_dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(md.input_name)))
+        self._out_dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(md.output_name)))
+        self._in_host = PinnedBuffer((self._max_batch, *self._chw), self._in_dtype)
+        self._buffers.append(self._in_host)
+        self._out_host = PinnedBuffer((self._max_batch, *self._out_chw), self._out_dtype)
+        self._buffers.append(self._out_host)
         self._in_dev = DeviceBuffer(self._in_host.array.nbytes)
+        self._buffers.append(self._in_dev)
         self._out_dev = DeviceBuffer(self._out_host.array.nbytes)
-        self._buffers = [self._in_host, self._out_host, self._in_dev, self._out_dev]
+        self._buffers.append(self._out_dev)
         self._context.set_tensor_address(md.input_name, self._in_dev.ptr)
         self._context.set_tensor_address(md.output_name, self._out_dev.ptr)
-        self._chw = (c, h, w)
         self._batch_set = -1
         self._closed = False
 
     def infer(self, batch_nchw: np.ndarray) -> np.ndarray:
-        """float32 ``(N, C, H, W)`` (see :class:`Backend`) -> ``(N, 1, H, W)`` probability."""
-        if self._closed:
-            raise BackendError("TensorRTBackend.infer() called after close()")
+        """float32 ``(N, C, H, W)`` (see :class:`Backend`) -> float32 ``(N, 1, H, W)``
+        probability in [0, 1]. Safe to call from several threads (one runs at a time)."""
         x = np.asarray(batch_nchw)
-        if x.ndim != 4 or tuple(x.shape[1:]) != self._chw:
-            raise InvalidInputError(
-                f"expected a float32 (N, {', '.join(map(str, self._chw))}) batch, got {x.shape}"
-            )
-        fixed = not self.metadata.dynamic_batch
-        if fixed and x.shape[0] != self._max_batch:
-            raise InvalidInputError(
-                f"this engine takes batch {self._max_batch}, got {x.shape[0]}; export with "
-                "--batch dynamic for variable batches"
-            )
-        results = []
-        for start in range(0, x.shape[0], self._max_batch):
-            results.append(self._run(x[start : start + self._max_batch]))
+        with self._lock:
+            if self._closed:
+                raise BackendError("TensorRTBackend.infer() called after close()")
+            if x.ndim != 4 or tuple(x.shape[1:]) != self._chw:
+                raise InvalidInputError(
+                    f"expected a float32 (N, {', '.join(map(str, self._chw))}) batch, got {x.shape}"
+                )
+            if not self.metadata.dynamic_batch and x.shape[0] != self._max_batch:
+                raise InvalidInputError(
+                    f"this engine takes batch {self._max_batch}, got {x.shape[0]}; export "
+                    "with --batch dynamic for variable batches"
+                )
+            from wds_edge.runtime.tensorrt.cuda import set_device
+
+            set_device(self.device_index)  # this thread may be new (current device 0)
+            results = [
+                self._run(x[start : start + self._max_batch])
+                for start in range(0, x.shape[0], self._max_batch)
+            ]
         return np.concatenate(results) if len(results) > 1 else results[0]
 
-    def _run(self, chunk: np.ndarray) -> np.ndarray:
-        n = chunk.shape[0]
+    def _set_batch(self, n: int) -> None:
         if n != self._batch_set:
             if not self._context.set_input_shape(self.metadata.input_name, (n, *self._chw)):
                 raise BackendError(f"TensorRT rejected input shape {(n, *self._chw)}")
             self._batch_set = n
-        self._in_host.array[:n] = chunk  # also converts to float32
+
+    def _run(self, chunk: np.ndarray, events: list[Any] | None = None) -> np.ndarray:
+        n = chunk.shape[0]
+        self._set_batch(n)
+        record = (lambda i: events[i].record(self._stream)) if events else (lambda i: None)
+        self._in_host.array[:n] = chunk  # converts to the engine's input dtype
+        record(0)
         self._in_dev.copy_from_host(self._in_host.array[:n], self._stream)
+        record(1)
         if not self._context.execute_async_v3(self._stream.handle):
             raise BackendError("TensorRT execute_async_v3 failed (see the TensorRT log)")
+        record(2)
         self._out_dev.copy_to_host(self._out_host.array[:n], self._stream)
+        record(3)
         self._stream.synchronize()
-        return self._out_host.array[:n].copy()
+        return self._out_host.array[:n].astype(np.float32)  # a copy, also for FP16 outputs
 
-    def close(self) -> None:
-        """Free buffers, stream, context and engine. Safe to call more than once."""
-        if getattr(self, "_closed", True) and not self._buffers:
-            return
+    def profile_transfers(self, batch_nchw: np.ndarray, runs: int = 50) -> dict[str, float]:
+        """Median host-to-device copy, compute and device-to-host copy times (CUDA events).
+
+        Args:
+            batch_nchw: one input batch (at most the engine's largest batch).
+            runs: timed calls.
+
+        Returns:
+            ``{"h2d_ms", "compute_ms", "d2h_ms", "device_total_ms"}`` medians.
+        """
+        from wds_edge.runtime.tensorrt.cuda import Event, set_device
+
+        x = np.asarray(batch_nchw)[: self._max_batch]
+        rows = []
+        with self._lock:
+            set_device(self.device_index)
+            events = [Event() for _ in range(4)]
+            try:
+                for _ in range(max(1, runs)):
+                    self._run(x, events)
+                    rows.append([events[i + 1].elapsed_ms(events[i]) for i in range(3)])
+            finally:
+                for event in events:
+                    event.close()
+        h2d, compute, d2h = (float(np.median(col)) for col in zip(*rows, strict=True))
+        return {"h2d_ms": h2d, "compute_ms": compute, "d2h_ms": d2h,
+                "device_total_ms": h2d + compute + d2h}  # fmt: skip
+
+    def _release(self) -> None:
         self._closed = True
-        for buf in self._buffers:
+        buffers, self._buffers = self._buffers, []
+        for buf in reversed(buffers):
             buf.close()
-        self._buffers = []
-        if getattr(self, "_stream", None) is not None:
+        if self._stream is not None:
             self._stream.close()
             self._stream = None
         self._context = None
         self._engine = None
         self._runtime = None
+
+    def close(self) -> None:
+        """Free buffers, stream, context and engine. Safe to call more than once."""
+        with self._lock:
+            if self._closed and not self._buffers and self._stream is None:
+                return
+            from wds_edge.runtime.tensorrt.cuda import set_device
+
+            set_device(self.device_index)
+            self._release()

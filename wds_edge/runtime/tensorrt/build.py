@@ -1,57 +1,57 @@
-"""Build (or reuse) a TensorRT engine from a wds-edge ONNX model, on the device that runs it.
+"""Build a TensorRT plan from a wds-edge ONNX model, on the device that runs it.
 
-TensorRT 10 Python API (JetPack 6 ships 10.3): explicit-batch network
-(``create_network(0)``), ONNX parser, workspace memory-pool limit, an optimization
-profile for the input, a timing cache reused across builds, a progress monitor
-(``IProgressMonitor``), ``build_serialized_network``, atomic write of the plan and a
-sidecar JSON beside it (:mod:`wds_edge.runtime.tensorrt.cache`).
+TensorRT 10 / 11 Python API: explicit-batch network, ONNX parser, workspace
+memory-pool limit, an optimization profile for the input, a timing cache, a progress
+monitor (``IProgressMonitor``) that can cancel the build, ``build_serialized_network``.
+This module only makes plan bytes; :mod:`wds_edge.runtime.tensorrt.provision` names,
+caches, writes and gates them, and :mod:`wds_edge.runtime.tensorrt.backend` runs them.
 
 Precision routes:
 
-* ``fp32``; ``fp16`` (``BuilderFlag.FP16``, in-graph texture computation and the output
-  Sigmoid pinned to FP32 via layer precision constraints);
-* ``int8`` on TensorRT 10: implicit calibration with ``IInt8EntropyCalibrator2`` over a
-  calibration folder (:mod:`calibration.trt_calibrator`), FP16 allowed for layers
-  without INT8 kernels; an ONNX that already carries Q/DQ nodes is built as is;
-* TensorRT >= 11 (no INT8 / FP16 builder flags): the explicit route only: INT8 makes a
-  Q/DQ model (:func:`calibration.qdq.quantize_qdq`) and builds it as a strongly typed
-  network.
+* ``fp32``; ``fp16`` on TensorRT 10 (``BuilderFlag.FP16``, the in-graph texture
+  computation and the output Sigmoid pinned to FP32 via layer precision constraints);
+* ``int8`` on TensorRT 10: an ONNX that already carries Q/DQ nodes is built as is;
+  otherwise implicit calibration with the ``IInt8EntropyCalibrator2`` the
+  :class:`~wds_edge.runtime.tensorrt.int8.Int8Calibration` makes;
+* TensorRT >= 11 (no ``platform_has_fast_*``, no FP16 / INT8 builder flags, no implicit
+  calibrators): strongly typed networks only. INT8 builds a Q/DQ ONNX as is, and
+  quantizes an FP32 one first with :meth:`Int8Calibration.quantize_qdq`; FP16 is refused.
 
-After every reduced-precision build the accuracy gate (:mod:`wds_edge.runtime.gate`)
-compares the engine with the FP32 ONNX model in ONNX Runtime on the calibration (or
-a validation) set; a failed gate deletes the engine and raises unless
-``allow_accuracy_loss``. Nothing here was executed in this repository's CI (no GPU);
-``scripts/trt_check.py`` and the ``trt``-marked tests exercise it where TensorRT exists.
+Nothing here was executed against a real TensorRT in this repository (no GPU);
+``tests/wds_edge/runtime`` drives it with a stand-in module that checks the control
+flow, and ``scripts/trt_check.py`` runs it where TensorRT exists.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
+import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from wds_edge._deps import require
-from wds_edge.errors import BackendError, InvalidInputError, ModelError
-from wds_edge.io import sha256_file, write_bytes_atomic
+from wds_edge.errors import BackendError, BackendUnavailableError, InvalidInputError, ModelError
 from wds_edge.model.metadata import ModelMetadata
-from wds_edge.runtime.gate import GateResult, accuracy_gate, enforce_gate
-from wds_edge.runtime.tensorrt.cache import (
-    PRECISIONS,
-    EngineKey,
-    default_cache_dir,
-    engine_file_name,
-    engine_mismatches,
-    make_sidecar,
-    read_sidecar,
-    sidecar_path,
-    slug,
-    write_sidecar,
-)
+from wds_edge.runtime.tensorrt.cache import CalibrationRecord
+from wds_edge.runtime.tensorrt.cuda import DeviceInfo
+from wds_edge.runtime.tensorrt.int8 import Int8Calibration
+from wds_edge.runtime.tensorrt.logger import trt_logger
 
-__all__ = ["EngineInfo", "ProgressFn", "build_engine", "tensorrt_module", "MAX_DYNAMIC_BATCH"]
+__all__ = [
+    "MAX_DYNAMIC_BATCH",
+    "BuiltPlan",
+    "ProgressFn",
+    "build_plan",
+    "check_precision",
+    "tensorrt_major",
+    "tensorrt_module",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -62,78 +62,54 @@ ProgressFn = Callable[[str, int, int], None]
 
 
 @dataclass
-class EngineInfo:
-    """An engine on disk, ready to run on this device."""
+class BuiltPlan:
+    """A serialized engine and what went into it."""
 
-    path: Path
-    sidecar_path: Path
-    metadata: ModelMetadata
-    key: EngineKey
-    built: bool  # False: reused from the cache
-    build_s: float = 0.0
-    gate: GateResult | None = None
+    plan: bytes
+    timing_cache: bytes
+    calibration: CalibrationRecord | None
+    build_s: float
 
 
 def tensorrt_module() -> Any:
     """Import TensorRT (>= 10) or raise MissingDependencyError / BackendError with a hint."""
     trt = require("tensorrt", "building and running TensorRT engines")
-    if int(trt.__version__.split(".")[0]) < 10:
-        raise BackendError(
+    if tensorrt_major(trt) < 10:
+        raise BackendUnavailableError(
             f"TensorRT {trt.__version__} is too old; wds-edge needs TensorRT 10 "
             "(JetPack 6, or pip install 'wds-edge[trt]' on x86_64)"
         )
     return trt
 
 
-def _onnx_metadata(onnx_path: Path) -> ModelMetadata:
-    from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
-
-    with OnnxRuntimeBackend(onnx_path, providers=["CPUExecutionProvider"]) as backend:
-        return backend.metadata
+def tensorrt_major(trt: Any) -> int:
+    return int(str(trt.__version__).split(".")[0])
 
 
-def _make_logger(trt: Any) -> Any:
-    class _Logger(trt.ILogger):  # forwards TensorRT messages to Python logging
-        def __init__(self) -> None:
-            trt.ILogger.__init__(self)
+def check_precision(trt: Any, builder: Any, precision: str, gpu: DeviceInfo) -> None:
+    """Refuse a precision this GPU / TensorRT cannot build (BackendUnavailableError).
 
-        def log(self, severity: Any, msg: str) -> None:
-            level = {
-                trt.ILogger.INTERNAL_ERROR: logging.ERROR,
-                trt.ILogger.ERROR: logging.ERROR,
-                trt.ILogger.WARNING: logging.WARNING,
-                trt.ILogger.INFO: logging.DEBUG,
-            }.get(severity, logging.DEBUG)
-            logger.log(level, "TensorRT: %s", msg)
-
-    return _Logger()
-
-
-def _make_progress_monitor(trt: Any, progress: ProgressFn) -> Any:
-    class _Monitor(trt.IProgressMonitor):
-        def __init__(self) -> None:
-            trt.IProgressMonitor.__init__(self)
-            self._totals: dict[str, int] = {}
-
-        def phase_start(self, phase_name: str, parent_phase: str | None, num_steps: int) -> None:
-            self._totals[phase_name] = num_steps
-            progress(phase_name, 0, num_steps)
-
-        def step_complete(self, phase_name: str, step: int) -> bool:
-            progress(phase_name, step + 1, self._totals.get(phase_name, 0))
-            return True  # False would cancel the build
-
-        def phase_finish(self, phase_name: str) -> None:
-            total = self._totals.pop(phase_name, 0)
-            progress(phase_name, total, total)
-
-    return _Monitor()
+    ``platform_has_fast_fp16/int8`` exist up to TensorRT 10 only, so they are asked there
+    and nowhere else.
+    """
+    where = f"{gpu.name} (sm {gpu.compute_capability})"
+    if tensorrt_major(trt) >= 11:
+        if precision == "fp16":
+            raise BackendUnavailableError(
+                f"TensorRT {trt.__version__} has no FP16 builder flag (strongly typed networks "
+                "only); install TensorRT 10 (`tensorrt>=10,<11`) or build fp32 / int8 (Q/DQ)"
+            )
+        return
+    if precision == "fp16" and not builder.platform_has_fast_fp16:
+        raise BackendUnavailableError(f"{where} has no fast FP16; use --precision fp32")
+    if precision == "int8" and not builder.platform_has_fast_int8:
+        raise BackendUnavailableError(f"{where} has no fast INT8; use --precision fp16")
 
 
-def _parse_onnx(trt: Any, builder: Any, onnx_path: Path, strongly_typed: bool, log: Any) -> Any:
+def _parse_onnx(trt: Any, builder: Any, onnx_path: Path, strongly_typed: bool) -> Any:
     flags = 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED) if strongly_typed else 0
-    network = builder.create_network(flags)  # explicit batch is the only mode in TRT 10
-    parser = trt.OnnxParser(network, log)
+    network = builder.create_network(flags)  # explicit batch is the only mode since TRT 10
+    parser = trt.OnnxParser(network, trt_logger(trt))
     if not parser.parse_from_file(str(onnx_path)):
         errors = []
         for i in range(parser.num_errors):
@@ -148,6 +124,11 @@ def _parse_onnx(trt: Any, builder: Any, onnx_path: Path, strongly_typed: bool, l
             + "\nre-export with `wds-edge export` (opset 17, simplified) or report the operator"
         )
     return network
+
+
+def _has_qdq(trt: Any, network: Any) -> bool:
+    qdq = (trt.LayerType.QUANTIZE, trt.LayerType.DEQUANTIZE)
+    return any(network.get_layer(i).type in qdq for i in range(network.num_layers))
 
 
 def _pin_fp32_layers(trt: Any, network: Any, config: Any) -> int:
@@ -168,237 +149,202 @@ def _pin_fp32_layers(trt: Any, network: Any, config: Any) -> int:
     return pinned
 
 
-def _has_qdq(network: Any, trt: Any) -> bool:
-    return any(
-        network.get_layer(i).type in (trt.LayerType.QUANTIZE, trt.LayerType.DEQUANTIZE)
-        for i in range(network.num_layers)
-    )
+def _input_profile(builder: Any, metadata: ModelMetadata, batch: int | None = None) -> Any:
+    profile = builder.create_optimization_profile()
+    _, c, h, w = metadata.input_shape
+    if batch is not None:
+        low = opt = high = batch
+    elif metadata.dynamic_batch:
+        low, opt, high = 1, 1, MAX_DYNAMIC_BATCH
+    else:
+        low = opt = high = int(metadata.input_shape[0])
+    profile.set_shape(metadata.input_name, (low, c, h, w), (opt, c, h, w), (high, c, h, w))
+    return profile
 
 
-def _run_gate(
-    engine_path: Path,
+class _Monitor:
+    """State shared by the progress monitor, the SIGINT handler and the build call."""
+
+    def __init__(self, progress: ProgressFn | None) -> None:
+        self.progress = progress
+        self.cancel = threading.Event()
+        self.error: BaseException | None = None
+        self.totals: dict[str, int] = {}
+
+    def report(self, phase: str, step: int, total: int) -> bool:
+        """Run the callback; never let an exception reach TensorRT's C++ caller."""
+        if self.cancel.is_set():
+            return False
+        try:
+            if self.progress is not None:
+                self.progress(phase, step, total)
+        except BaseException as exc:  # KeyboardInterrupt too: cancel, re-raise after the build
+            self.error = exc
+            self.cancel.set()
+            return False
+        return True
+
+
+def _trt_monitor(trt: Any, state: _Monitor) -> Any:
+    class _ProgressMonitor(trt.IProgressMonitor):  # type: ignore[misc, name-defined]
+        def __init__(self) -> None:
+            trt.IProgressMonitor.__init__(self)
+
+        def phase_start(self, phase_name: str, parent_phase: str | None, num_steps: int) -> None:
+            state.totals[phase_name] = num_steps
+            state.report(phase_name, 0, num_steps)
+
+        def step_complete(self, phase_name: str, step: int) -> bool:
+            return state.report(phase_name, step + 1, state.totals.get(phase_name, 0))
+
+        def phase_finish(self, phase_name: str) -> None:
+            total = state.totals.pop(phase_name, 0)
+            state.report(phase_name, total, total)
+
+    return _ProgressMonitor()
+
+
+@contextlib.contextmanager
+def _sigint_cancels(state: _Monitor) -> Iterator[None]:
+    """While building, Ctrl-C asks the monitor to cancel instead of raising inside C++."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        state.error = state.error or KeyboardInterrupt()
+        state.cancel.set()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _int8_network(
+    trt: Any,
+    builder: Any,
+    config: Any,
+    network: Any,
     onnx_path: Path,
     metadata: ModelMetadata,
-    precision: str,
-    crops_dir: Path,
-    max_images: int,
-    device: int,
-) -> GateResult:
-    # lazily: the calibration folder format lives in the (torch-free) calibration package
-    from calibration.dataset import load_calibration_set
-    from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
-    from wds_edge.runtime.tensorrt.backend import TensorRTBackend
-
-    crops = load_calibration_set(crops_dir)
-    with (
-        OnnxRuntimeBackend(onnx_path, providers=["CPUExecutionProvider"]) as reference,
-        TensorRTBackend(engine_path, device=device) as candidate,
-    ):
-        return accuracy_gate(
-            reference.infer,
-            candidate.infer,
-            crops.batches(metadata.preprocessing, 1, limit=max_images),
-            precision=precision,
-            threshold=metadata.threshold,
-        )
-
-
-def build_engine(
-    onnx_path: str | Path,
-    precision: str = "fp16",
+    calibration: Int8Calibration | None,
     *,
-    calib_dir: str | Path | None = None,
-    gate_dir: str | Path | None = None,
+    model_sha256: str,
+    calib_cache_path: Path,
+    tmp: Path,
+) -> tuple[Any, Any, CalibrationRecord]:
+    """(network, calibrator or None, record) for an INT8 build (see the module docstring)."""
+    strongly_typed = tensorrt_major(trt) >= 11
+    if _has_qdq(trt, network):  # scales are in the graph: never quantize twice
+        if not strongly_typed:
+            config.set_flag(trt.BuilderFlag.INT8)
+        return network, None, CalibrationRecord(route="qdq-in-onnx")
+    if calibration is None:
+        raise InvalidInputError(
+            "INT8 needs calibration data: pass --calib CALIB_DIR (`wds-edge calibrate`), "
+            "or an ONNX with Q/DQ nodes (`wds-edge quantize`)"
+        )
+    crops = calibration.crops
+    if strongly_typed:
+        qdq_path = calibration.quantize_qdq(onnx_path, tmp / "model.qdq.onnx")
+        network = _parse_onnx(trt, builder, Path(qdq_path), strongly_typed=True)
+        record = CalibrationRecord(
+            route="explicit-qdq", path=str(crops.path), data_sha256=crops.data_sha256
+        )
+        return network, None, record
+    config.set_flag(trt.BuilderFlag.INT8)
+    config.set_calibration_profile(_input_profile(builder, metadata, batch=1))
+    calibrator = calibration.entropy_calibrator(
+        metadata, model_sha256=model_sha256, cache_path=calib_cache_path
+    )
+    config.int8_calibrator = calibrator
+    record = CalibrationRecord(
+        route="implicit-entropy-calibrator2", path=str(crops.path), data_sha256=crops.data_sha256
+    )
+    return network, calibrator, record
+
+
+def build_plan(
+    trt: Any,
+    onnx_path: Path,
+    precision: str,
+    metadata: ModelMetadata,
+    gpu: DeviceInfo,
+    *,
+    model_sha256: str,
+    calibration: Int8Calibration | None = None,
     workspace_gib: float = 2.0,
-    out: str | Path | None = None,
-    cache_dir: str | Path | None = None,
-    timing_cache: str | Path | None = None,
-    allow_accuracy_loss: bool = False,
-    gate_images: int = 100,
-    rebuild: bool = False,
-    device: int = 0,
+    timing_cache: bytes = b"",
+    calib_cache_path: Path,
     progress: ProgressFn | None = None,
-) -> EngineInfo:
-    """Build a TensorRT engine for this GPU, or reuse a valid cached one.
+) -> BuiltPlan:
+    """Build a serialized engine on the current CUDA device (set it first).
 
     Args:
-        onnx_path: FP32 wds-edge ONNX model (or a Q/DQ one for explicit INT8).
+        trt: the ``tensorrt`` module (:func:`tensorrt_module`).
+        onnx_path: the wds-edge ONNX model (FP32, or Q/DQ for explicit INT8).
         precision: ``"fp32"``, ``"fp16"`` or ``"int8"``.
-        calib_dir: calibration folder (``wds-edge calibrate``); needed for INT8 and,
-            unless ``gate_dir`` is given, for the accuracy gate of FP16 / INT8.
-        gate_dir: a separate folder of crops (same format) for the accuracy gate.
+        metadata: the model's contract (input name and shape).
+        gpu: the device being built for (messages only; it must be current).
+        model_sha256: sha256 of ``onnx_path`` (the INT8 calibration cache's key).
+        calibration: INT8 calibration input (unused for fp32 / fp16).
         workspace_gib: TensorRT workspace memory-pool limit in GiB.
-        out: engine path; None: ``cache_dir`` / :func:`engine_file_name`.
-        cache_dir: engine cache folder (None: :func:`default_cache_dir`).
-        timing_cache: timing cache file, read before and written after the build
-            (None: ``<cache_dir>/timing-<gpu>-trt<version>.cache``).
-        allow_accuracy_loss: keep an engine that fails the accuracy gate (warning).
-        gate_images: compare on at most this many crops.
-        rebuild: ignore a valid cached engine.
-        device: CUDA device index.
+        timing_cache: a previous timing cache (empty: start a new one).
+        calib_cache_path: where the TensorRT 10 calibrator keeps its scale cache.
         progress: ``progress(phase, step, total)`` during the build.
 
     Returns:
-        :class:`EngineInfo` (``built`` False when a valid cached engine was reused).
+        :class:`BuiltPlan` with the plan and the updated timing cache bytes.
 
     Raises:
-        MissingDependencyError: TensorRT / cuda-python missing (install hints).
-        BackendError: no GPU, a precision this GPU cannot do, or the build failed.
-        ModelError: ONNX parse errors (listed one by one); the accuracy gate failed.
-        InvalidInputError: bad precision, INT8 without calibration data.
+        BackendUnavailableError: a precision this GPU / TensorRT cannot build.
+        ModelError: the ONNX parser rejected the model (errors listed one by one).
+        InvalidInputError: INT8 without calibration data or Q/DQ nodes.
+        BackendError: the build failed.
+        KeyboardInterrupt: Ctrl-C (or the progress callback) cancelled the build.
     """
-    if precision not in PRECISIONS:
-        raise InvalidInputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    onnx_path = Path(onnx_path)
-    if not onnx_path.is_file():
-        raise ModelError(f"{onnx_path} does not exist; export one with `wds-edge export`")
-    trt = tensorrt_module()
-    calib = Path(calib_dir) if calib_dir else None
-    gate_crops = Path(gate_dir) if gate_dir else calib
-    from wds_edge.runtime.tensorrt.cuda import device_info
-
-    gpu_name, capability = device_info(device)
-    metadata = _onnx_metadata(onnx_path)
-    onnx_sha = sha256_file(onnx_path)
-    key = EngineKey(onnx_sha, trt.__version__, gpu_name, capability, precision)
-    cache = Path(cache_dir) if cache_dir else default_cache_dir()
-    engine_path = Path(out) if out else cache / engine_file_name(metadata.model_name, key)
-    if engine_path.is_file() and not rebuild:
-        try:
-            doc, _ = read_sidecar(engine_path)
-            reasons = engine_mismatches(doc, key, engine_sha256=sha256_file(engine_path))
-        except ModelError as exc:
-            reasons = [str(exc)]
-        if not reasons:
-            logger.info("reusing engine %s", engine_path)
-            return EngineInfo(engine_path, sidecar_path(engine_path), metadata, key, built=False)
-        logger.warning("rebuilding %s: %s", engine_path, "; ".join(reasons))
-    if precision != "fp32" and gate_crops is None and not allow_accuracy_loss:
-        raise InvalidInputError(
-            f"a {precision.upper()} build is checked against FP32 on face crops: pass --calib "
-            "CALIB_DIR (made with `wds-edge calibrate`), or skip the check with "
-            "--allow-accuracy-loss"
-        )
-
-    trt_major = int(trt.__version__.split(".")[0])
-    build_onnx = onnx_path
-    calibration: dict[str, Any] | None = None
-    log = _make_logger(trt)
-    builder = trt.Builder(log)
-    if precision == "fp16" and not builder.platform_has_fast_fp16:
-        raise BackendError(f"{gpu_name} (sm {capability}) has no fast FP16; use --precision fp32")
-    if precision == "int8" and not builder.platform_has_fast_int8:
-        raise BackendError(f"{gpu_name} (sm {capability}) has no fast INT8; use --precision fp16")
-    if trt_major >= 11 and precision == "fp16":
-        raise BackendError(
-            f"TensorRT {trt.__version__} has no FP16 builder flag (strongly typed networks "
-            "only); install TensorRT 10 (`tensorrt>=10,<11`) or build fp32 / int8 (Q/DQ)"
-        )
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="wds-engine-") as tmp:
-        if precision == "int8" and trt_major >= 11:
-            if calib is None:
-                raise InvalidInputError("INT8 needs --calib CALIB_DIR (wds-edge calibrate)")
-            from calibration.qdq import quantize_qdq
-
-            build_onnx = quantize_qdq(onnx_path, calib, Path(tmp) / "model.qdq.onnx")
-            calibration = {"route": "explicit-qdq", "path": str(calib)}
-        strongly_typed = trt_major >= 11
-        network = _parse_onnx(trt, builder, build_onnx, strongly_typed, log)
-        config = builder.create_builder_config()
-        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gib * (1 << 30)))
-        if progress is not None:
-            config.progress_monitor = _make_progress_monitor(trt, progress)
-        profile = builder.create_optimization_profile()
-        _, c, h, w = metadata.input_shape
-        if metadata.dynamic_batch:
-            profile.set_shape(
-                metadata.input_name, (1, c, h, w), (1, c, h, w), (MAX_DYNAMIC_BATCH, c, h, w)
+    builder = trt.Builder(trt_logger(trt))
+    check_precision(trt, builder, precision, gpu)
+    strongly_typed = tensorrt_major(trt) >= 11
+    state = _Monitor(progress)
+    calibrator = None
+    record = None
+    try:
+        with tempfile.TemporaryDirectory(prefix="wds-engine-") as tmp:
+            network = _parse_onnx(trt, builder, onnx_path, strongly_typed)
+            config = builder.create_builder_config()
+            config.set_memory_pool_limit(
+                trt.MemoryPoolType.WORKSPACE, int(workspace_gib * (1 << 30))
             )
-        else:
-            n = metadata.input_shape[0]
-            profile.set_shape(metadata.input_name, (n, c, h, w), (n, c, h, w), (n, c, h, w))
-        config.add_optimization_profile(profile)
-        calibrator = None
-        if not strongly_typed:
-            if precision in ("fp16", "int8"):
-                config.set_flag(trt.BuilderFlag.FP16)
-                _pin_fp32_layers(trt, network, config)
+            config.progress_monitor = _trt_monitor(trt, state)
+            config.add_optimization_profile(_input_profile(builder, metadata))
+            if precision in ("fp16", "int8") and not strongly_typed:
+                config.set_flag(trt.BuilderFlag.FP16)  # INT8: FP16 for layers without INT8
             if precision == "int8":
-                config.set_flag(trt.BuilderFlag.INT8)
-                if _has_qdq(network, trt):
-                    calibration = {"route": "explicit-qdq (scales in the ONNX)"}
-                elif calib is None:
-                    raise InvalidInputError(
-                        "INT8 needs calibration data: pass --calib CALIB_DIR "
-                        "(`wds-edge calibrate`), or an ONNX with Q/DQ nodes"
-                    )
-                else:
-                    from calibration.trt_calibrator import make_entropy_calibrator
-
-                    calib_profile = builder.create_optimization_profile()
-                    calib_profile.set_shape(
-                        metadata.input_name, (1, c, h, w), (1, c, h, w), (1, c, h, w)
-                    )
-                    config.set_calibration_profile(calib_profile)
-                    calibrator = make_entropy_calibrator(
-                        calib,
-                        metadata,
-                        model_sha256=onnx_sha,
-                        cache_path=engine_path.with_suffix(".calib"),
-                    )
-                    config.int8_calibrator = calibrator
-                    calibration = {"route": "implicit-entropy-calibrator2", "path": str(calib)}
-        sm = capability.replace(".", "")
-        timing_path = (
-            Path(timing_cache)
-            if timing_cache
-            else cache / f"timing-trt{key.tensorrt_version}-{slug(gpu_name)}-sm{sm}.cache"
-        )
-        timing = config.create_timing_cache(
-            timing_path.read_bytes() if timing_path.is_file() else b""
-        )
-        config.set_timing_cache(timing, ignore_mismatch=False)
-        started = time.perf_counter()
-        plan = builder.build_serialized_network(network, config)
-        build_s = time.perf_counter() - started
+                network, calibrator, record = _int8_network(
+                    trt, builder, config, network, onnx_path, metadata, calibration,
+                    model_sha256=model_sha256, calib_cache_path=calib_cache_path, tmp=Path(tmp),
+                )  # fmt: skip
+            if precision in ("fp16", "int8") and not strongly_typed:
+                _pin_fp32_layers(trt, network, config)
+            config.set_timing_cache(config.create_timing_cache(timing_cache), ignore_mismatch=False)
+            started = time.perf_counter()
+            with _sigint_cancels(state):
+                plan = builder.build_serialized_network(network, config)
+            build_s = time.perf_counter() - started
+            if state.error is not None:
+                logger.warning("engine build of %s cancelled", onnx_path)
+                raise state.error
+            if plan is None:
+                raise BackendError(
+                    f"TensorRT could not build a {precision} engine from {onnx_path} on "
+                    f"{gpu.name} (see the TensorRT log, -v for more); try a larger "
+                    "--workspace or another precision"
+                )
+            timing = bytes(config.get_timing_cache().serialize())
+            return BuiltPlan(bytes(plan), timing, record, build_s)
+    finally:
         if calibrator is not None:
             calibrator.close()
-        if plan is None:
-            raise BackendError(
-                f"TensorRT could not build a {precision} engine from {onnx_path} (see the "
-                "TensorRT log above, -v for more); try a larger --workspace or another precision"
-            )
-        write_bytes_atomic(timing_path, bytes(config.get_timing_cache().serialize()))
-    if calibration is not None and calib is not None:
-        from calibration.dataset import load_calibration_set
-
-        calibration["data_sha256"] = load_calibration_set(calib).data_sha256
-    write_bytes_atomic(engine_path, bytes(plan))
-    doc = make_sidecar(
-        metadata,
-        key,
-        engine_sha256=sha256_file(engine_path),
-        onnx_path=onnx_path,
-        calibration=calibration,
-        extra={"build_s": round(build_s, 1)},
-    )
-    write_sidecar(engine_path, doc)
-    info = EngineInfo(engine_path, sidecar_path(engine_path), metadata, key, True, build_s)
-    if precision != "fp32" and gate_crops is not None:
-        try:
-            info.gate = _run_gate(
-                engine_path, onnx_path, metadata, precision, gate_crops, gate_images, device
-            )
-            doc["accuracy_gate"] = info.gate.to_dict()
-            write_sidecar(engine_path, doc)
-            enforce_gate(info.gate, allow_accuracy_loss=allow_accuracy_loss)
-        except BaseException:
-            # never leave an engine that did not pass (or could not run) the gate in the cache
-            if not allow_accuracy_loss or info.gate is None:
-                engine_path.unlink(missing_ok=True)
-                sidecar_path(engine_path).unlink(missing_ok=True)
-            raise
-    logger.info("built %s in %.1f s", engine_path, build_s)
-    return info

@@ -1,32 +1,56 @@
 """The one small adapter between wds-edge and CUDA: cuda-python's runtime bindings.
 
 Everything the TensorRT code needs from CUDA goes through here: device count and
-properties, a stream, device buffers, page-locked (pinned) host buffers exposed as
-numpy arrays, and async copies. NVIDIA's TensorRT 10 Python samples use the same
-bindings (``cuda.bindings.runtime`` since cuda-python 12.6, ``cuda.cudart`` before).
-Imported lazily; nothing here runs on a machine without an NVIDIA driver.
+properties, selecting the current device, a stream, events, device buffers, page-locked
+(pinned) host buffers exposed as numpy arrays, and async copies. NVIDIA's TensorRT 10
+Python samples use the same bindings (``cuda.bindings.runtime`` since cuda-python 12.8
+and in 13, ``cuda.cudart`` in 12.x before that). Imported lazily; nothing here runs on a
+machine without an NVIDIA driver.
+
+CUDA's current device is per host thread and starts at 0 on every new thread, so every
+entry point that allocates or launches on device N calls :func:`set_device` first, on
+the thread it runs on.
 """
 
 from __future__ import annotations
 
 import ctypes
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from wds_edge._deps import require
-from wds_edge.errors import BackendError, MissingDependencyError
+from wds_edge.errors import BackendError, BackendUnavailableError, MissingDependencyError
 
-__all__ = ["cudart", "check", "device_info", "Stream", "DeviceBuffer", "PinnedBuffer"]
+__all__ = [
+    "cudart",
+    "check",
+    "DeviceInfo",
+    "device_info",
+    "set_device",
+    "Stream",
+    "Event",
+    "DeviceBuffer",
+    "PinnedBuffer",
+]
 
 
 def cudart() -> ModuleType:
-    """The CUDA runtime bindings of cuda-python (new or old module layout)."""
+    """The CUDA runtime bindings of cuda-python (12.8+ / 13 layout first, then 12.x)."""
     try:
         return require("cuda.bindings.runtime", "TensorRT inference")
     except MissingDependencyError:
         return require("cuda.cudart", "TensorRT inference")
+
+
+def _error_text(rt: ModuleType, err: Any) -> str:
+    """``"cudaErrorNoDevice (no CUDA-capable device is detected)"`` for a cudaError_t."""
+    _, name = rt.cudaGetErrorName(err)
+    _, text = rt.cudaGetErrorString(err)
+    as_str = lambda v: v.decode() if isinstance(v, bytes) else str(v)  # noqa: E731
+    return f"{as_str(name)} ({as_str(text)})"
 
 
 def check(result: Any, what: str) -> Any:
@@ -34,38 +58,71 @@ def check(result: Any, what: str) -> Any:
     rt = cudart()
     err, *values = result if isinstance(result, tuple) else (result,)
     if err != rt.cudaError_t.cudaSuccess:
-        _, name = rt.cudaGetErrorName(err)
-        _, text = rt.cudaGetErrorString(err)
-        raise BackendError(f"CUDA {what} failed: {name.decode()} ({text.decode()})")
+        raise BackendError(f"CUDA {what} failed: {_error_text(rt, err)}")
     if not values:
         return None
     return values[0] if len(values) == 1 else tuple(values)
 
 
-def device_info(device: int = 0) -> tuple[str, str]:
-    """``(gpu name, "major.minor" compute capability)`` of CUDA device ``device``.
+@dataclass(frozen=True)
+class DeviceInfo:
+    """What an engine's validity depends on, of one CUDA device.
+
+    ``sm_count`` and ``memory_gib`` tell apart GPUs with one marketing name
+    ("Orin": AGX Orin 16 SMs / 32-64 GiB, Orin NX 8 SMs, Orin Nano 4-8 SMs / 4-8 GiB).
+    """
+
+    index: int
+    name: str
+    compute_capability: str  # "8.7"
+    sm_count: int
+    memory_gib: int  # total global memory, rounded to whole GiB
+
+
+def _no_gpu(why: str) -> BackendUnavailableError:
+    return BackendUnavailableError(
+        f"no NVIDIA GPU is visible (cudaGetDeviceCount: {why}); TensorRT needs one: check "
+        "`nvidia-smi` and the driver, in Docker pass --gpus all (x86) or --runtime nvidia "
+        "(Jetson); or run on the CPU with --backend onnxruntime"
+    )
+
+
+def device_info(device: int = 0) -> DeviceInfo:
+    """Name, compute capability, SM count and memory of CUDA device ``device``.
 
     Raises:
-        BackendError: no NVIDIA GPU / driver, or ``device`` does not exist.
+        BackendUnavailableError: no NVIDIA GPU / driver (the CUDA error is in the message),
+            or ``device`` does not exist.
     """
     rt = cudart()
     err, count = rt.cudaGetDeviceCount()
-    if err != rt.cudaError_t.cudaSuccess or count == 0:
-        why = rt.cudaGetErrorString(err)[1].decode() if count == 0 and err else "0 devices"
-        raise BackendError(
-            f"no NVIDIA GPU is visible (cudaGetDeviceCount: {why}); TensorRT needs one: check "
-            "`nvidia-smi` and the driver, in Docker pass --gpus all (x86) or --runtime nvidia "
-            "(Jetson); or run on the CPU with --backend onnxruntime"
-        )
+    if err != rt.cudaError_t.cudaSuccess:
+        raise _no_gpu(_error_text(rt, err))  # count is None here, not 0
+    if not count:
+        raise _no_gpu("0 devices")
     if not 0 <= device < count:
-        raise BackendError(f"CUDA device {device} does not exist; this machine has {count}")
+        raise BackendUnavailableError(
+            f"CUDA device {device} does not exist; this machine has {count} "
+            f"(valid --device values: 0..{count - 1})"
+        )
     props = check(rt.cudaGetDeviceProperties(device), "cudaGetDeviceProperties")
     name = props.name.decode() if isinstance(props.name, bytes) else str(props.name)
-    return name.strip("\x00 "), f"{props.major}.{props.minor}"
+    return DeviceInfo(
+        index=device,
+        name=name.strip("\x00 "),
+        compute_capability=f"{props.major}.{props.minor}",
+        sm_count=int(props.multiProcessorCount),
+        memory_gib=round(int(props.totalGlobalMem) / (1 << 30)),
+    )
+
+
+def set_device(device: int) -> None:
+    """Make ``device`` current on the calling thread (before any allocation or launch)."""
+    check(cudart().cudaSetDevice(int(device)), f"cudaSetDevice({device})")
 
 
 class Stream:
-    """A CUDA stream (``handle`` is what ``execute_async_v3`` takes)."""
+    """A CUDA stream on the current device (``handle`` is what ``execute_async_v3`` takes)."""
 
     def __init__(self) -> None:
         self._stream = check(cudart().cudaStreamCreate(), "cudaStreamCreate")
@@ -80,8 +137,28 @@ class Stream:
             self._stream = None
 
 
+class Event:
+    """A CUDA event, for timing work on a stream (host/device split of a latency)."""
+
+    def __init__(self) -> None:
+        self._event = check(cudart().cudaEventCreate(), "cudaEventCreate")
+
+    def record(self, stream: Stream) -> None:
+        check(cudart().cudaEventRecord(self._event, stream._stream), "cudaEventRecord")
+
+    def elapsed_ms(self, since: Event) -> float:
+        """Milliseconds from ``since`` to this event (both recorded and completed)."""
+        rt = cudart()
+        return float(check(rt.cudaEventElapsedTime(since._event, self._event), "cudaEventElapsed"))
+
+    def close(self) -> None:
+        if self._event is not None:
+            check(cudart().cudaEventDestroy(self._event), "cudaEventDestroy")
+            self._event = None
+
+
 class DeviceBuffer:
-    """``nbytes`` of device memory; ``ptr`` is the address TensorRT wants."""
+    """``nbytes`` of device memory on the current device; ``ptr`` is what TensorRT wants."""
 
     def __init__(self, nbytes: int) -> None:
         self.nbytes = int(nbytes)

@@ -1,0 +1,61 @@
+"""Fixtures for the runtime tests: the committed small ONNX model, the TensorRT stand-in,
+and calibration folders of real kiosk-sized crops (random pixels, real folder format)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # fake_tensorrt, beside this file
+
+import fake_tensorrt  # noqa: E402
+
+FIXTURE_ONNX = Path(__file__).resolve().parents[2] / "fixtures" / "wds_b4_128_dyn.onnx"
+
+
+@pytest.fixture(scope="session")
+def small_onnx() -> Path:
+    """The committed base-4, 128 px, dynamic-batch model (no torch needed)."""
+    return FIXTURE_ONNX
+
+
+@pytest.fixture
+def fake_trt(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """``fake_trt(version=..., devices=..., ...)`` installs the stand-in; returns its state."""
+    from wds_edge.runtime.tensorrt import logger as trt_logger_module
+
+    monkeypatch.setattr(trt_logger_module, "_instance", {})
+
+    def install(**knobs: Any) -> fake_tensorrt.FakeState:
+        state, _, _ = fake_tensorrt.install(monkeypatch, **knobs)
+        return state
+
+    return install
+
+
+@pytest.fixture
+def make_calib(tmp_path: Path) -> Callable[[int], Any]:
+    """``make_calib(seed)``: a calibration folder of 6 random 128 px crops (CalibrationSet)."""
+    from calibration.dataset import write_calibration_set
+
+    made: dict[int, Any] = {}
+
+    def make(seed: int = 0, count: int = 6) -> Any:
+        if seed in made:
+            from calibration.dataset import load_calibration_set
+
+            return load_calibration_set(made[seed].path)  # same folder, a fresh object
+        rng = np.random.default_rng(seed)
+        crops = [rng.integers(0, 256, (128, 128, 3), dtype=np.uint8) for _ in range(count)]
+        made[seed] = write_calibration_set(
+            crops, tmp_path / f"calib{seed}", source="test", size_px=128,
+            preprocessing_path="random pixels",
+        )  # fmt: skip
+        return made[seed]
+
+    return make

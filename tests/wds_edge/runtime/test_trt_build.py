@@ -1,0 +1,201 @@
+"""Engine builds against the TensorRT stand-in (control flow only).
+
+Defects 4 (TensorRT 11: no platform_has_fast_*, explicit INT8 only, a Q/DQ model is not
+quantized twice), 6 (calibration data and SM count / memory in the key), 11 (one
+ILogger per process, Ctrl-C cancels a build cleanly, the timing cache after the plan,
+the calibrator always closed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from fake_tensorrt import Gpu
+
+from wds_edge.errors import BackendUnavailableError, InvalidInputError
+from wds_edge.runtime.tensorrt.provision import ensure_engine, provision_engine
+
+
+class CountingCalibration:
+    """calibration's real TensorRTCalibration, counting what the builder asks of it."""
+
+    def __init__(self, calib_set) -> None:  # noqa: ANN001 - a CalibrationSet
+        from calibration.trt_calibrator import tensorrt_calibration
+
+        self._real = tensorrt_calibration(calib_set)
+        self.crops = calib_set
+        self.quantized: list[Path] = []
+        self.calibrators: list = []
+
+    def entropy_calibrator(self, metadata, *, model_sha256, cache_path):  # noqa: ANN001, ANN201
+        cal = self._real.entropy_calibrator(
+            metadata, model_sha256=model_sha256, cache_path=cache_path
+        )
+        real_close, cal.closed = cal.close, False
+
+        def close() -> None:
+            real_close()
+            cal.closed = True
+
+        cal.close = close
+        self.calibrators.append(cal)
+        return cal
+
+    def quantize_qdq(self, onnx_path: Path, out_path: Path) -> Path:
+        self.quantized.append(Path(onnx_path))
+        return self._real.quantize_qdq(onnx_path, out_path)
+
+
+def _doc(engine: Path) -> dict:
+    return json.loads(engine.with_suffix(".json").read_text())
+
+
+def test_trt11_int8_takes_the_explicit_route(
+    fake_trt, small_onnx: Path, tmp_path: Path, make_calib
+) -> None:
+    state = fake_trt(version="11.4.0")
+    calib = CountingCalibration(make_calib(0))
+    info = ensure_engine(small_onnx, "int8", calibration=calib, cache_dir=tmp_path)
+    assert calib.quantized == [small_onnx] and calib.calibrators == []
+    build = state.builds[-1]
+    assert build["strongly_typed"] and build["qdq"] and build["flags"] == []
+    assert _doc(info.path)["calibration"]["route"] == "explicit-qdq"
+    assert info.gate is not None and info.gate.passed
+
+
+def test_trt11_qdq_model_is_not_quantized_again(
+    fake_trt, small_onnx: Path, tmp_path: Path, make_calib
+) -> None:
+    fake_trt(version="11.4.0")
+    calib = CountingCalibration(make_calib(0))
+    qdq = calib._real.quantize_qdq(small_onnx, tmp_path / "m.qdq.onnx")
+    info = ensure_engine(qdq, "int8", calibration=calib, cache_dir=tmp_path)
+    assert calib.quantized == [] and calib.calibrators == []
+    assert _doc(info.path)["calibration"]["route"] == "qdq-in-onnx"
+
+
+def test_trt11_refuses_fp16_and_never_asks_platform_has_fast(
+    fake_trt, small_onnx: Path, tmp_path: Path
+) -> None:
+    fake_trt(version="11.4.0")
+    with pytest.raises(BackendUnavailableError, match="no FP16 builder flag"):
+        ensure_engine(small_onnx, "fp16", cache_dir=tmp_path, allow_accuracy_loss=True)
+    assert ensure_engine(small_onnx, "fp32", cache_dir=tmp_path).built
+
+
+def test_trt10_int8_calibrates_and_always_closes_the_calibrator(
+    fake_trt, small_onnx: Path, tmp_path: Path, make_calib
+) -> None:
+    state = fake_trt()
+    calib = CountingCalibration(make_calib(0))
+    info = ensure_engine(small_onnx, "int8", calibration=calib, cache_dir=tmp_path)
+    (cal,) = calib.calibrators
+    assert cal.batches_fed == 6 and cal.closed and calib.quantized == []
+    assert set(state.builds[-1]["flags"]) >= {"INT8", "FP16"}
+    assert _doc(info.path)["calibration"]["data_sha256"] == calib.crops.data_sha256
+    assert state.live_kinds() == []  # the calibrator's device buffer and the gate's freed
+
+
+def test_new_calibration_data_rebuilds_and_regates_int8(
+    fake_trt, small_onnx: Path, tmp_path: Path, make_calib
+) -> None:
+    fake_trt()
+    first = ensure_engine(small_onnx, "int8", calibration=CountingCalibration(make_calib(0)),
+                          cache_dir=tmp_path)  # fmt: skip
+    same = ensure_engine(small_onnx, "int8", calibration=CountingCalibration(make_calib(0)),
+                         cache_dir=tmp_path)  # fmt: skip
+    assert not same.built and same.path == first.path
+    new = ensure_engine(small_onnx, "int8", calibration=CountingCalibration(make_calib(1)),
+                        cache_dir=tmp_path)  # fmt: skip
+    assert new.built and new.gate is not None and new.path != first.path
+    # a run that brings no calibration data (analyze / demo) finds the newest INT8 engine
+    with provision_engine(small_onnx, "int8", cache_dir=tmp_path) as backend:
+        assert backend.engine_path == new.path
+
+
+def test_gpus_with_one_name_but_other_sm_count_or_memory_get_their_own_engine(
+    fake_trt, small_onnx: Path, tmp_path: Path
+) -> None:
+    names = set()
+    for gpu in (Gpu("Orin", 8, 7, 16, 61 << 30), Gpu("Orin", 8, 7, 8, 7 << 30),
+                Gpu("Orin", 8, 7, 8, 15 << 30)):  # fmt: skip
+        fake_trt(devices=[gpu])
+        info = ensure_engine(small_onnx, "fp32", cache_dir=tmp_path)
+        assert info.built, gpu
+        names.add(info.path.name)
+    assert len(names) == 3 and any("-16sm-61gib-" in n for n in names)
+
+
+def test_one_trt_logger_for_build_gate_and_load(
+    fake_trt, small_onnx: Path, tmp_path: Path, make_calib
+) -> None:
+    state = fake_trt()
+    calib = CountingCalibration(make_calib(0))
+    with provision_engine(small_onnx, "int8", calibration=calib, cache_dir=tmp_path):
+        pass
+    with provision_engine(small_onnx, "fp16", gate_crops=calib.crops, cache_dir=tmp_path):
+        pass
+    assert len(state.loggers) == 1
+
+
+def test_interrupt_in_progress_callback_cancels_cleanly(
+    fake_trt, small_onnx: Path, tmp_path: Path, make_calib
+) -> None:
+    state = fake_trt()
+    calib = CountingCalibration(make_calib(0))
+
+    def progress(phase: str, step: int, total: int) -> None:
+        if step == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ensure_engine(small_onnx, "int8", calibration=calib, cache_dir=tmp_path / "cache",
+                      progress=progress)  # fmt: skip
+    assert calib.calibrators[0].closed
+    assert not (tmp_path / "cache").exists() and state.live_kinds() == []
+
+
+def test_ctrl_c_during_a_build_cancels_it(fake_trt, small_onnx: Path, tmp_path: Path) -> None:
+    fake_trt()
+    seen: list[int] = []
+
+    def progress(phase: str, step: int, total: int) -> None:
+        seen.append(step)
+        if step == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        ensure_engine(small_onnx, "fp32", cache_dir=tmp_path, progress=progress)
+    assert seen == [0, 1] and list(tmp_path.iterdir()) == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_unwritable_timing_cache_does_not_lose_the_plan(
+    fake_trt, small_onnx: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_trt()
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    info = ensure_engine(small_onnx, "fp32", cache_dir=tmp_path,
+                         timing_cache=blocker / "timing.cache")  # fmt: skip
+    assert info.built and info.path.is_file() and info.sidecar_path.is_file()
+    assert "could not write the timing cache" in caplog.text
+
+
+def test_timing_cache_is_reused(fake_trt, small_onnx: Path, tmp_path: Path) -> None:
+    fake_trt()
+    ensure_engine(small_onnx, "fp32", cache_dir=tmp_path)
+    (timing,) = tmp_path.glob("timing-*.cache")
+    assert timing.read_bytes() == b"timing-cache" and "-24sm" in timing.name
+
+
+def test_int8_without_calibration_data(fake_trt, small_onnx: Path, tmp_path: Path) -> None:
+    fake_trt()
+    with pytest.raises(InvalidInputError, match="--calib"):
+        ensure_engine(small_onnx, "int8", cache_dir=tmp_path, allow_accuracy_loss=True)
+    with pytest.raises(InvalidInputError, match="precision must be one of"):
+        ensure_engine(small_onnx, "fp64", cache_dir=tmp_path)

@@ -1,0 +1,79 @@
+"""`wds-edge build-engine` / `analyze --precision`: errors without TensorRT, and the CLI's
+wiring (calibration folder -> the builder's Int8Calibration) against the stand-in."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from wds_edge.cli import app
+
+HAS_TRT = importlib.util.find_spec("tensorrt") is not None
+
+
+@pytest.mark.skipif(HAS_TRT, reason="TensorRT is installed here")
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "int8"])
+def test_build_engine_without_tensorrt_exits_with_install_hints(
+    small_onnx: Path, tmp_path: Path, precision: str
+) -> None:
+    result = CliRunner().invoke(
+        app, ["build-engine", "--onnx", str(small_onnx), "--precision", precision,
+              "--out", str(tmp_path / "m.engine")],
+    )  # fmt: skip
+    assert result.exit_code != 0
+    message = str(result.exception)
+    assert "tensorrt" in message and "wds-edge[trt]" in message and "JetPack" in message
+    assert not (tmp_path / "m.engine").exists()
+
+
+def test_cli_main_prints_one_line_and_exit_2(small_onnx: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "wds_edge.cli", "build-engine", "--onnx", str(small_onnx),
+         "--precision", "fp64"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "--precision must be one of fp32, fp16, int8" in proc.stderr
+
+
+def test_build_engine_wires_the_calibration_folder_in(
+    fake_trt, small_onnx: Path, tmp_path: Path, make_calib
+) -> None:
+    state = fake_trt()
+    calib = make_calib(0)
+    args = ["build-engine", "--onnx", str(small_onnx), "--precision", "int8",
+            "--calib", str(calib.path), "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    (engine,) = (tmp_path / "cache").glob("*.engine")
+    doc = json.loads(engine.with_suffix(".json").read_text())
+    assert doc["calibration"]["data_sha256"] == calib.data_sha256
+    assert doc["accuracy_gate"]["images"] == 6 and "INT8" in state.builds[-1]["flags"]
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0 and "cache hit" in again.output and len(state.builds) == 1
+
+
+def test_analyze_asks_for_the_precision_it_is_given(
+    fake_trt, small_onnx: Path, tmp_path: Path, faces_dir: Path, landmarker_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    state = fake_trt()
+    monkeypatch.setenv("WDS_EDGE_ENGINE_CACHE", str(tmp_path))
+    base = ["analyze", str(faces_dir / "biden2.jpg"), "--json", "--model", str(small_onnx),
+            "--backend", "tensorrt", "--landmarker", str(landmarker_path)]  # fmt: skip
+    # what docker/entrypoint.sh does for WDS_PRECISION=fp32: build, then analyze on it
+    built = CliRunner().invoke(app, ["build-engine", "--onnx", str(small_onnx), "-p", "fp32"])
+    assert built.exit_code == 0, built.output
+    result = CliRunner().invoke(app, [*base, "--precision", "fp32"])
+    assert result.exit_code == 0, result.output
+    line = json.loads(result.output.strip().splitlines()[-1])
+    assert line["status"] == "ok" and len(state.builds) == 1  # reused, not rebuilt
+    assert state.executions  # it ran on the (stand-in) engine
+    bad = CliRunner().invoke(app, [*base, "--precision", "fp64"])
+    assert bad.exit_code != 0 and "--precision must be one of" in str(bad.exception)

@@ -1,0 +1,105 @@
+"""provision_engine / load_backend("auto") against the TensorRT stand-in (control flow only).
+
+Defect 1 (auto must fall back, not raise, when no checked engine can be provided),
+defect 8 (the real CUDA error in the no-GPU message), both cuda-python module layouts.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from wds_edge.errors import BackendUnavailableError
+from wds_edge.runtime import load_backend
+from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
+
+
+def _x(n: int = 2) -> np.ndarray:
+    return np.random.default_rng(0).uniform(0, 255, (n, 3, 128, 128)).astype(np.float32)
+
+
+def test_auto_falls_back_when_no_engine_is_cached_and_none_can_be_checked(
+    fake_trt, small_onnx: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = fake_trt()
+    with caplog.at_level(logging.WARNING, logger="wds_edge.runtime"):
+        backend = load_backend(small_onnx, "auto", cache_dir=tmp_path)
+    with backend:
+        assert isinstance(backend, OnnxRuntimeBackend)
+    assert "falling back to ONNX Runtime" in caplog.text and "--calib" in caplog.text
+    assert state.builds == [] and not list(tmp_path.glob("*.engine"))
+    with pytest.raises(BackendUnavailableError, match="build-engine"):
+        load_backend(small_onnx, "tensorrt", cache_dir=tmp_path)
+
+
+def test_auto_uses_a_cached_engine(fake_trt, small_onnx: Path, tmp_path: Path) -> None:
+    from wds_edge.runtime.tensorrt.backend import TensorRTBackend
+    from wds_edge.runtime.tensorrt.provision import ensure_engine
+
+    fake_trt()
+    info = ensure_engine(small_onnx, "fp16", cache_dir=tmp_path, allow_accuracy_loss=True)
+    assert info.built and info.path.parent == tmp_path
+    with (
+        load_backend(small_onnx, "auto", cache_dir=tmp_path) as trt,
+        OnnxRuntimeBackend(small_onnx, providers=["CPUExecutionProvider"]) as ref,
+    ):
+        assert isinstance(trt, TensorRTBackend) and trt.engine_path == info.path
+        for n in (1, 2, 1):  # batch changes reuse the same buffers
+            np.testing.assert_allclose(trt.infer(_x(n)), ref.infer(_x(n)), atol=1e-6)
+
+
+@pytest.mark.parametrize("layout", ["cuda.bindings", "cuda.cudart"])
+def test_no_gpu_reports_the_cuda_error_and_auto_falls_back(
+    fake_trt, small_onnx: Path, tmp_path: Path, layout: str
+) -> None:
+    from wds_edge.runtime.tensorrt.provision import provision_engine
+
+    fake_trt(device_count_error=35, bindings_layout=layout)  # cudaErrorInsufficientDriver
+    with pytest.raises(BackendUnavailableError) as info:
+        provision_engine(small_onnx, "fp32", cache_dir=tmp_path)
+    message = str(info.value)
+    assert "cudaErrorInsufficientDriver" in message and "driver version is insufficient" in message
+    assert "0 devices" not in message
+    with load_backend(small_onnx, "auto", cache_dir=tmp_path) as backend:
+        assert isinstance(backend, OnnxRuntimeBackend)
+
+
+def test_zero_devices_and_a_missing_device(fake_trt, small_onnx: Path, tmp_path: Path) -> None:
+    from wds_edge.runtime.tensorrt.provision import provision_engine
+
+    fake_trt(devices=[])
+    with pytest.raises(BackendUnavailableError, match="0 devices"):
+        provision_engine(small_onnx, "fp32", cache_dir=tmp_path)
+
+
+def test_device_out_of_range(fake_trt, small_onnx: Path, tmp_path: Path) -> None:
+    from wds_edge.runtime.tensorrt.provision import provision_engine
+
+    fake_trt()
+    with pytest.raises(BackendUnavailableError, match=r"device 3 does not exist.*0\.\.0"):
+        provision_engine(small_onnx, "fp32", cache_dir=tmp_path, device=3)
+
+
+def test_stale_engine_file_is_rebuilt_from_its_onnx(
+    fake_trt, small_onnx: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from wds_edge.runtime.tensorrt.provision import ensure_engine, provision_engine
+
+    fake_trt()
+    onnx = tmp_path / "m.onnx"
+    shutil.copy(small_onnx, onnx)
+    info = ensure_engine(onnx, "fp32", out=tmp_path / "m.engine")
+    info.path.write_bytes(info.path.read_bytes() + b" ")  # plan replaced behind the sidecar
+    with provision_engine(info.path) as backend:
+        assert backend.infer(_x(1)).shape == (1, 1, 128, 128)
+    onnx.unlink()
+    info.path.write_bytes(info.path.read_bytes() + b" ")
+    from wds_edge.errors import ModelError
+
+    with pytest.raises(ModelError, match="rebuild it on this device"):
+        provision_engine(info.path)

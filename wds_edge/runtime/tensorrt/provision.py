@@ -1,0 +1,282 @@
+"""Provide a TensorRT engine for a model on this device: reuse, build, gate, load.
+
+The one place that knows both the builder (:mod:`~wds_edge.runtime.tensorrt.build`) and
+the backend (:mod:`~wds_edge.runtime.tensorrt.backend`): an engine is looked up in the
+cache under its :class:`~wds_edge.runtime.tensorrt.cache.EngineKey` (model hash,
+TensorRT version, GPU name, compute capability, SM count, memory, precision and, for
+INT8, the calibration data's hash); a missing or stale one is built on the chosen
+device, written atomically with its sidecar, and - for FP16 / INT8 - compared with the
+FP32 ONNX model in ONNX Runtime on face crops (:mod:`wds_edge.runtime.gate`) before it is
+kept.
+
+"Cannot provide an engine here" (no GPU, a precision this GPU / TensorRT lacks, no
+cached engine and no crops to check a new one with) is
+:class:`~wds_edge.errors.BackendUnavailableError`, which ``load_backend(..., "auto")``
+answers by falling back to ONNX Runtime.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wds_edge.errors import BackendUnavailableError, InvalidInputError, ModelError
+from wds_edge.io import sha256_file, write_bytes_atomic
+from wds_edge.model.metadata import ModelMetadata
+from wds_edge.runtime.gate import GateResult, accuracy_gate, enforce_gate
+from wds_edge.runtime.tensorrt.backend import ENGINE_SUFFIXES, TensorRTBackend
+from wds_edge.runtime.tensorrt.build import ProgressFn, build_plan, tensorrt_module
+from wds_edge.runtime.tensorrt.cache import (
+    PRECISIONS,
+    EngineKey,
+    default_cache_dir,
+    engine_file_name,
+    engine_mismatches,
+    make_sidecar,
+    read_sidecar,
+    sidecar_path,
+    slug,
+    write_sidecar,
+)
+from wds_edge.runtime.tensorrt.cuda import DeviceInfo, device_info, set_device
+from wds_edge.runtime.tensorrt.int8 import CropSource, Int8Calibration
+
+__all__ = ["EngineInfo", "ensure_engine", "provision_engine"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EngineInfo:
+    """An engine on disk, ready to run on this device."""
+
+    path: Path
+    sidecar_path: Path
+    metadata: ModelMetadata
+    key: EngineKey
+    built: bool  # False: reused from the cache
+    build_s: float = 0.0
+    gate: GateResult | None = None
+
+
+def _onnx_metadata(onnx_path: Path) -> ModelMetadata:
+    from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
+
+    with OnnxRuntimeBackend(onnx_path, providers=["CPUExecutionProvider"]) as backend:
+        return backend.metadata
+
+
+def _key(trt: Any, gpu: DeviceInfo, onnx_sha: str, precision: str, calib_sha: str) -> EngineKey:
+    return EngineKey(
+        onnx_sha, trt.__version__, gpu.name, gpu.compute_capability, gpu.sm_count,
+        gpu.memory_gib, precision, calib_sha if precision == "int8" else "",
+    )  # fmt: skip
+
+
+def _cached(engine_path: Path, key: EngineKey) -> bool:
+    if not engine_path.is_file():
+        return False
+    try:
+        reasons = engine_mismatches(
+            read_sidecar(engine_path), key, engine_sha256=sha256_file(engine_path)
+        )
+    except ModelError as exc:
+        reasons = [str(exc)]
+    if reasons:
+        logger.warning("rebuilding %s: %s", engine_path, "; ".join(reasons))
+    return not reasons
+
+
+def _timing_path(cache: Path, key: EngineKey) -> Path:
+    sm = key.compute_capability.replace(".", "")
+    name = f"timing-trt{key.tensorrt_version}-{slug(key.gpu_name)}-sm{sm}-{key.sm_count}sm.cache"
+    return cache / name
+
+
+def _gate(
+    engine_path: Path, onnx_path: Path, metadata: ModelMetadata, precision: str,
+    crops: CropSource, max_images: int, device: int,
+) -> GateResult:  # fmt: skip
+    from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
+
+    with (
+        OnnxRuntimeBackend(onnx_path, providers=["CPUExecutionProvider"]) as reference,
+        TensorRTBackend(engine_path, device=device) as candidate,
+    ):
+        return accuracy_gate(
+            reference.infer,
+            candidate.infer,
+            crops.batches(metadata.preprocessing, 1, limit=max_images),
+            precision=precision,
+            threshold=metadata.threshold,
+        )
+
+
+def ensure_engine(
+    onnx_path: str | Path,
+    precision: str = "fp16",
+    *,
+    calibration: Int8Calibration | None = None,
+    gate_crops: CropSource | None = None,
+    workspace_gib: float = 2.0,
+    out: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    timing_cache: str | Path | None = None,
+    allow_accuracy_loss: bool = False,
+    gate_images: int = 100,
+    rebuild: bool = False,
+    device: int = 0,
+    progress: ProgressFn | None = None,
+) -> EngineInfo:
+    """Reuse a valid cached engine for this GPU, or build, write and gate a new one.
+
+    Args:
+        onnx_path: FP32 wds-edge ONNX model (or a Q/DQ one for explicit INT8).
+        precision: ``"fp32"``, ``"fp16"`` or ``"int8"``.
+        calibration: INT8 calibration input (``calibration.trt_calibrator.tensorrt_calibration``);
+            its crops also gate FP16 / INT8 unless ``gate_crops`` is given.
+        gate_crops: face crops for the accuracy gate.
+        workspace_gib: TensorRT workspace memory-pool limit in GiB.
+        out: engine path; None: ``cache_dir`` / :func:`engine_file_name`.
+        cache_dir: engine cache folder (None: :func:`default_cache_dir`).
+        timing_cache: timing cache file, read before and written after the build.
+        allow_accuracy_loss: keep an engine that fails (or skips) the accuracy gate.
+        gate_images: compare on at most this many crops.
+        rebuild: ignore a valid cached engine.
+        device: CUDA device index (made current before the builder exists).
+        progress: ``progress(phase, step, total)`` during the build.
+
+    Raises:
+        MissingDependencyError: TensorRT / cuda-python missing (install hints).
+        BackendUnavailableError: no GPU, a precision this GPU cannot do, or no valid cached
+            engine and no crops to gate a new FP16 / INT8 one.
+        BackendError: the build failed.
+        ModelError: ONNX parse errors; the accuracy gate failed.
+        InvalidInputError: bad precision, INT8 without calibration data.
+    """
+    if precision not in PRECISIONS:
+        raise InvalidInputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    onnx_path = Path(onnx_path)
+    if not onnx_path.is_file():
+        raise ModelError(f"{onnx_path} does not exist; export one with `wds-edge export`")
+    trt = tensorrt_module()
+    gpu = device_info(device)
+    set_device(device)  # builder, calibrator buffers and gate all live on this device
+    metadata = _onnx_metadata(onnx_path)
+    onnx_sha = sha256_file(onnx_path)
+    calib_sha = calibration.crops.data_sha256 if calibration is not None else ""
+    key = _key(trt, gpu, onnx_sha, precision, calib_sha)
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    if out:
+        engine_path = Path(out)
+    elif precision == "int8" and not calib_sha:  # an INT8 engine built earlier, any crops
+        stem = engine_file_name(metadata.model_name, key).removesuffix(".engine")
+        named = sorted(cache.glob(stem + "*.engine"), key=lambda p: p.stat().st_mtime)
+        engine_path = named[-1] if named else cache / f"{stem}.engine"
+    else:
+        engine_path = cache / engine_file_name(metadata.model_name, key)
+    if not rebuild and _cached(engine_path, key):
+        logger.info("reusing engine %s", engine_path)
+        return EngineInfo(engine_path, sidecar_path(engine_path), metadata, key, built=False)
+    crops = gate_crops if gate_crops is not None else getattr(calibration, "crops", None)
+    if precision != "fp32" and crops is None and not allow_accuracy_loss:
+        raise BackendUnavailableError(
+            f"no valid {precision.upper()} engine for {onnx_path.name} on {gpu.name} is cached, "
+            "and a new one is checked against FP32 on face crops before use: build it with "
+            "`wds-edge build-engine --onnx MODEL.onnx --precision "
+            f"{precision} --calib CALIB_DIR` (crops from `wds-edge calibrate`), or skip the "
+            "check with --allow-accuracy-loss"
+        )
+    timing_path = Path(timing_cache) if timing_cache else _timing_path(cache, key)
+    built = build_plan(
+        trt, onnx_path, precision, metadata, gpu, model_sha256=onnx_sha,
+        calibration=calibration, workspace_gib=workspace_gib,
+        timing_cache=timing_path.read_bytes() if timing_path.is_file() else b"",
+        calib_cache_path=engine_path.with_suffix(".calib"), progress=progress,
+    )  # fmt: skip
+    write_bytes_atomic(engine_path, built.plan)
+    sidecar = make_sidecar(
+        metadata, key, engine_sha256=sha256_file(engine_path), onnx_path=onnx_path,
+        calibration=built.calibration, build_s=round(built.build_s, 1),
+    )  # fmt: skip
+    write_sidecar(engine_path, sidecar)
+    try:  # after the plan: a timing cache that cannot be written costs time, not the build
+        write_bytes_atomic(timing_path, built.timing_cache)
+    except OSError as exc:
+        logger.warning("could not write the timing cache %s (%s)", timing_path, exc)
+    info = EngineInfo(engine_path, sidecar_path(engine_path), metadata, key, True, built.build_s)
+    if precision != "fp32" and crops is not None:
+        try:
+            info.gate = _gate(
+                engine_path, onnx_path, metadata, precision, crops, gate_images, device
+            )
+            sidecar.accuracy_gate = info.gate.to_dict()
+            write_sidecar(engine_path, sidecar)
+            enforce_gate(info.gate, allow_accuracy_loss=allow_accuracy_loss)
+        except BaseException:
+            # never leave an engine that did not pass (or could not run) the gate in the cache
+            if not allow_accuracy_loss or info.gate is None:
+                engine_path.unlink(missing_ok=True)
+                sidecar_path(engine_path).unlink(missing_ok=True)
+            raise
+    logger.info("built %s in %.1f s", engine_path, built.build_s)
+    return info
+
+
+def provision_engine(
+    model_path: str | Path,
+    precision: str = "fp16",
+    *,
+    device: int = 0,
+    calibration: Int8Calibration | None = None,
+    gate_crops: CropSource | None = None,
+    cache_dir: str | Path | None = None,
+    workspace_gib: float = 2.0,
+    allow_accuracy_loss: bool = False,
+) -> TensorRTBackend:
+    """A loaded :class:`TensorRTBackend` for ``model_path`` on CUDA device ``device``.
+
+    Args:
+        model_path: an ``.onnx`` (an engine is reused from the cache or built, see
+            :func:`ensure_engine`) or an ``.engine`` / ``.plan`` with its sidecar; a stale
+            or foreign plan is rebuilt from the ONNX its sidecar names when that file is
+            still there.
+        precision: for an ``.onnx``: ``"fp32"``, ``"fp16"`` or ``"int8"``.
+        device, calibration, gate_crops, cache_dir, workspace_gib, allow_accuracy_loss:
+            as for :func:`ensure_engine`.
+
+    Raises:
+        BackendUnavailableError: TensorRT cannot provide an engine here (see the module
+            docstring); ``auto`` falls back on it.
+        ModelError: a foreign engine whose ONNX is gone, unsupported metadata.
+        MissingDependencyError, BackendError, InvalidInputError: as for :func:`ensure_engine`.
+    """
+    path = Path(model_path)
+    if not path.is_file():
+        raise ModelError(f"{path} does not exist")
+    opts: dict[str, Any] = {
+        "calibration": calibration, "gate_crops": gate_crops, "cache_dir": cache_dir,
+        "workspace_gib": workspace_gib, "allow_accuracy_loss": allow_accuracy_loss,
+        "device": device,
+    }  # fmt: skip
+    if path.suffix.lower() == ".onnx":
+        return TensorRTBackend(ensure_engine(path, precision, **opts).path, device=device)
+    if path.suffix.lower() not in ENGINE_SUFFIXES:
+        raise InvalidInputError(
+            f"{path}: expected an .onnx model or a TensorRT engine ({', '.join(ENGINE_SUFFIXES)})"
+        )
+    sidecar = read_sidecar(path)
+    onnx_src = Path(sidecar.onnx_path or "")
+    changed = onnx_src.is_file() and sha256_file(onnx_src) != sidecar.onnx_sha256
+    try:
+        if changed:
+            raise ModelError(f"its ONNX {onnx_src} changed since the engine was built")
+        return TensorRTBackend(path, device=device)
+    except ModelError as exc:
+        if not onnx_src.is_file():
+            raise
+        logger.warning("engine %s cannot run here (%s); rebuilding it", path, exc)
+    info = ensure_engine(onnx_src, sidecar.precision, out=path, rebuild=True, **opts)
+    return TensorRTBackend(info.path, device=device)
