@@ -7,7 +7,9 @@
 #    volume ($WDS_EDGE_ENGINE_CACHE); later starts find it by name (model hash, TensorRT
 #    version, GPU, precision) and skip the build. A stale or foreign engine is rebuilt.
 #    $WDS_PRECISION (fp16 default; int8 needs $WDS_CALIB, a folder from `wds-edge calibrate`).
-# 3. Run `wds-edge <args>` (default: demo --source 0) on that engine.
+# 3. Run `wds-edge <args>` (default: demo --source 0) on that engine: demo, analyze and
+#    bench model|pipeline get --backend tensorrt --precision $WDS_PRECISION, so they load
+#    the engine step 2 built (same name) instead of asking for another precision.
 #    WDS_SKIP_ENGINE=1 skips steps 2-3's engine and runs `wds-edge <args>` as given.
 set -euo pipefail
 
@@ -34,7 +36,14 @@ case "${1:-demo}" in
     exec wds-edge demo --model "$model" --backend tensorrt --precision "$precision" "$@" ;;
   analyze)
     shift
-    exec wds-edge analyze --model "$model" --backend tensorrt "$@" ;;
+    exec wds-edge analyze --model "$model" --backend tensorrt --precision "$precision" "$@" ;;
+  bench)
+    shift
+    if [[ "${1:-}" == "model" || "${1:-}" == "pipeline" ]]; then
+      sub="$1"; shift
+      exec wds-edge bench "$sub" --model "$model" --backend tensorrt --precision "$precision" "$@"
+    fi
+    exec wds-edge bench "$@" ;;
   *)
     exec wds-edge "$@" ;;
 esac

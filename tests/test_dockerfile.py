@@ -170,3 +170,59 @@ def test_requirement_resolves_for_aarch64_py310(requirement: str, tmp_path: Path
     wheels = list(tmp_path.glob("*.whl"))
     assert len(wheels) == 1
     assert re.search(r"(none-any|aarch64)", wheels[0].name), wheels[0].name
+
+
+def test_build_refuses_tensorrt_8_and_checks_the_csi_plugin() -> None:
+    runs = " ".join(args for name, args in _instructions() if name == "RUN")
+    assert "int(tensorrt.__version__.split('.')[0]) >= 10" in runs  # r36.2 / r36.3 ship 8.6
+    assert "gst-inspect-1.0 nvarguscamerasrc" in runs  # csi:// needs it
+    text = DOCKERFILE.read_text()
+    assert '"default-runtime": "nvidia"' in text  # the build imports TensorRT
+
+
+def test_jetson_cuda_python_is_pinned_to_jetpack_cuda_12_6() -> None:
+    reqs = _requirement_file(ROOT / "docker" / "requirements-jetson.txt")
+    assert [r for r in reqs if r.startswith("cuda-python")] == ["cuda-python>=12.6,<12.7"]
+
+
+def test_trt_extras_pick_cuda_12_by_default_and_offer_cuda_13() -> None:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert extras["trt"] == ["tensorrt-cu12>=10,<11", "cuda-python>=12,<13"]
+    assert extras["trt-cu13"] == ["tensorrt-cu13>=10.13,<11", "cuda-python>=13,<14"]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["analyze", "x.jpg"], "analyze --model M --backend tensorrt --precision int8 x.jpg"),
+        (["demo", "--source", "0"],
+         "demo --model M --backend tensorrt --precision int8 --source 0"),
+        (["bench", "model", "--runs", "5"],
+         "bench model --model M --backend tensorrt --precision int8 --runs 5"),
+        (["models", "path"], "models path"),
+    ],
+)  # fmt: skip
+def test_entrypoint_passes_wds_precision_to_the_command(
+    tmp_path: Path, args: list[str], expected: str
+) -> None:
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash")
+    log = tmp_path / "calls.txt"
+    stub = tmp_path / "bin" / "wds-edge"  # records its arguments instead of running
+    stub.parent.mkdir()
+    stub.write_text(f'#!/bin/sh\necho "$*" >> {log}\n')
+    stub.chmod(0o755)
+    env = {"PATH": f"{stub.parent}:/usr/bin:/bin", "WDS_MODEL": "M", "WDS_PRECISION": "int8",
+           "WDS_CALIB": "/calib", "WDS_EDGE_ENGINE_CACHE": str(tmp_path / "cache")}  # fmt: skip
+    subprocess.run([bash, str(ROOT / "docker" / "entrypoint.sh"), *args], env=env, check=True)
+    build, run = log.read_text().splitlines()
+    assert (
+        build
+        == f"build-engine --onnx M --precision int8 --cache-dir {tmp_path}/cache --calib /calib"
+    )
+    assert run == expected
