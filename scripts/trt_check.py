@@ -1,26 +1,32 @@
 #!/usr/bin/env python3
-"""Build TensorRT FP32 / FP16 / INT8 engines for a wds-edge model, check parity, time them.
+"""The one command to run on a real NVIDIA GPU: TensorRT FP32 / FP16 / INT8 builds, parity
+with ONNX Runtime, the accuracy gate and latency with the host/device split, as JSON.
 
-For anyone with an NVIDIA GPU, TensorRT 10 and cuda-python (``pip install 'wds-edge[trt]'``
-on x86_64; JetPack 6 on a Jetson). Prints a markdown table for benchmarks/RESULTS.md:
-per precision the build time, max |prob diff| and mean / worst mask IoU vs the FP32
-ONNX model in ONNX Runtime on the same face crops, and median / p90 latency.
+For anyone with an NVIDIA GPU, TensorRT 10 (or 11) and cuda-python
+(``pip install 'wds-edge[trt]'`` on x86_64; JetPack 6 on a Jetson). Per precision:
+build time, max |prob diff| and mean / worst mask IoU vs the FP32 ONNX model in ONNX
+Runtime on the same face crops, whether the accuracy gate passes, p50 / p90 latency of
+``infer`` (host wall clock) and the device-side split (H2D copy, compute, D2H copy, CUDA
+events). Writes ``--report`` (JSON) and prints a markdown table for benchmarks/RESULTS.md.
 
     python scripts/trt_check.py --onnx model.onnx --faces ../shared/data/faces \\
-        [--calib CALIB_DIR] [--precisions fp32,fp16,int8,int8-qdq] [--runs 200]
+        [--calib CALIB_DIR] [--precisions fp32,fp16,int8,int8-qdq] [--runs 200] \\
+        [--device 0] [--report trt_check.json]
 
-``int8`` is TensorRT 10's implicit entropy calibration; ``int8-qdq`` builds the explicit
-Q/DQ model (ONNX Runtime quantize_static) - the route TensorRT 11 requires.
-Not run in this repository's CI (no GPU there); see benchmarks/RESULTS.md for what was run.
+``int8`` is TensorRT 10's implicit entropy calibration (TensorRT 11: the Q/DQ route);
+``int8-qdq`` builds the explicit Q/DQ model (ONNX Runtime quantize_static). Not run in
+this repository's CI (no GPU there); see benchmarks/RESULTS.md for what was run.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import platform
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,78 +34,134 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from calibration.build import build_calibration_set  # noqa: E402
 from calibration.dataset import load_calibration_set  # noqa: E402
-from calibration.qdq import quantize_qdq  # noqa: E402
+from calibration.trt_calibrator import tensorrt_calibration  # noqa: E402
 from wds_edge.bench.stats import summarize_ms, time_calls_ms  # noqa: E402
-from wds_edge.runtime.gate import accuracy_gate  # noqa: E402
+from wds_edge.io import write_json_atomic  # noqa: E402
+from wds_edge.runtime.gate import GATE_MIN_IOU, accuracy_gate  # noqa: E402
 from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402
-from wds_edge.runtime.tensorrt.backend import TensorRTBackend  # noqa: E402
-from wds_edge.runtime.tensorrt.build import build_engine, tensorrt_module  # noqa: E402
-from wds_edge.runtime.tensorrt.cuda import device_info  # noqa: E402
+
+CHOICES = ("fp32", "fp16", "int8", "int8-qdq")
 
 
-def _latency_ms(infer, x: np.ndarray, runs: int) -> tuple[float, float]:
-    """(p50, p90) milliseconds of ``runs`` calls after 10 warm-up calls."""
-    stats = summarize_ms(time_calls_ms(infer, x, warmup=10, runs=runs))
-    return stats.p50_ms, stats.p90_ms
-
-
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--onnx", type=Path, required=True, help="FP32 wds-edge ONNX model")
     ap.add_argument("--faces", type=Path, help="folder of face photos / a video for the crops")
     ap.add_argument("--calib", type=Path, help="existing calibration folder (wds-edge calibrate)")
-    ap.add_argument("--precisions", default="fp32,fp16,int8,int8-qdq")
-    ap.add_argument("--runs", type=int, default=200)
-    ap.add_argument("--workspace", type=float, default=4.0, help="GiB")
-    args = ap.parse_args()
+    ap.add_argument("--precisions", default="fp32,fp16,int8,int8-qdq", help=",".join(CHOICES))
+    ap.add_argument("--runs", type=int, default=200, help="timed calls per precision")
+    ap.add_argument("--workspace", type=float, default=4.0, help="TensorRT workspace, GiB")
+    ap.add_argument("--device", type=int, default=0, help="CUDA device index")
+    ap.add_argument("--report", type=Path, default=Path("trt_check.json"), help="JSON report")
+    return ap
 
-    trt = tensorrt_module()
-    gpu, capability = device_info(0)
+
+def _latency(infer: Any, x: np.ndarray, runs: int) -> dict[str, float]:
+    stats = summarize_ms(time_calls_ms(infer, x, warmup=10, runs=runs))
+    return {"p50_ms": stats.p50_ms, "p90_ms": stats.p90_ms}
+
+
+def _check_one(
+    name: str, args: argparse.Namespace, ref: OnnxRuntimeBackend, calib: Any, work: Path,
+    x1: np.ndarray,
+) -> dict[str, Any]:  # fmt: skip
+    from wds_edge.runtime.tensorrt.backend import TensorRTBackend
+    from wds_edge.runtime.tensorrt.provision import ensure_engine
+
+    md = ref.metadata
+    onnx_path, precision = args.onnx, name
+    if name == "int8-qdq":
+        onnx_path = tensorrt_calibration(calib).quantize_qdq(args.onnx, work / "model.qdq.onnx")
+        precision = "int8"
+    info = ensure_engine(
+        onnx_path, precision, calibration=tensorrt_calibration(calib), cache_dir=work / name,
+        workspace_gib=args.workspace, allow_accuracy_loss=True, rebuild=True, device=args.device,
+    )  # fmt: skip
+    with TensorRTBackend(info.path, device=args.device) as engine:
+        gate = accuracy_gate(
+            ref.infer, engine.infer, calib.batches(md.preprocessing, 1, limit=100),
+            precision=precision, threshold=md.threshold,
+        )  # fmt: skip
+        latency = _latency(engine.infer, x1, args.runs)
+        split = engine.profile_transfers(x1, runs=min(args.runs, 50))
+        device = engine.device
+    return {
+        "precision": name,
+        "engine": str(info.path),
+        "device": device,
+        "build_s": round(info.build_s, 1),
+        "max_abs_prob_diff": gate.max_abs_prob_diff,
+        "mean_iou": gate.mean_iou,
+        "worst_iou": gate.min_iou,
+        "gate_min_iou": GATE_MIN_IOU[precision],
+        "gate_passed": gate.passed,
+        "host_latency": latency,
+        "device_split": split,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    names = [n.strip() for n in args.precisions.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(CHOICES))
+    if unknown:
+        _parser().error(f"unknown precisions {unknown}; choose from {', '.join(CHOICES)}")
+    from wds_edge.runtime.tensorrt.cuda import device_info
+    from wds_edge.runtime.tensorrt.module import tensorrt_module
+
+    trt = tensorrt_module()  # clear install hints where TensorRT is missing
+    gpu = device_info(args.device)
     work = Path(tempfile.mkdtemp(prefix="wds-trt-check-"))
-    cpu = ["CPUExecutionProvider"]
-    with OnnxRuntimeBackend(args.onnx, providers=cpu) as ref:
+    with OnnxRuntimeBackend(args.onnx, providers=["CPUExecutionProvider"]) as ref:
         md = ref.metadata
-        if args.calib is None:
-            if args.faces is None:
-                ap.error("pass --calib CALIB_DIR or --faces DIR")
+        if args.calib is not None:
+            calib = load_calibration_set(args.calib)
+        elif args.faces is not None:
             calib = build_calibration_set(args.faces, work / "calib", count=500,
                                           size_px=md.input_size_hw[0])  # fmt: skip
         else:
-            calib = load_calibration_set(args.calib)
+            _parser().error("pass --calib CALIB_DIR or --faces DIR")
         x1 = next(calib.batches(md.preprocessing, 1))
-        cpu_ms = _latency_ms(ref.infer, x1, min(args.runs, 20))
-        print(f"# TensorRT {trt.__version__} on {gpu} (sm {capability}), {platform.machine()}")
-        print(f"# model {args.onnx} input {md.input_shape}, {len(calib)} crops from {calib.path}")
-        print(f"# ONNX Runtime CPU FP32 reference: median {cpu_ms[0]:.1f} ms")
-        print("| precision | build s | max abs diff | mean IoU | worst IoU | median ms | p90 ms |")
-        print("|---|---|---|---|---|---|---|")
-        for name in args.precisions.split(","):
-            onnx_path, precision = args.onnx, name
-            if name == "int8-qdq":
-                onnx_path = quantize_qdq(args.onnx, calib, work / "model.qdq.onnx")
-                precision = "int8"
-            info = build_engine(
-                onnx_path, precision, calib_dir=calib.path, cache_dir=work / name,
-                workspace_gib=args.workspace, allow_accuracy_loss=True, rebuild=True,
-            )  # fmt: skip
-            with TensorRTBackend(info.path) as engine:
-                gate = accuracy_gate(
-                    ref.infer, engine.infer, calib.batches(md.preprocessing, 1, limit=100),
-                    precision="fp32" if name == "fp32" else precision, threshold=md.threshold,
-                )  # fmt: skip
-                med, p90 = _latency_ms(engine.infer, x1, args.runs)
-            row = [
-                name,
-                f"{info.build_s:.0f}",
-                f"{gate.max_abs_prob_diff:.2e}",
-                f"{gate.mean_iou:.4f}",
-                f"{gate.min_iou:.4f}",
-                f"{med:.2f}",
-                f"{p90:.2f}",
-            ]
-            print("| " + " | ".join(row) + " |")
+        report: dict[str, Any] = {
+            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "command": " ".join(["python", "scripts/trt_check.py", *(argv or sys.argv[1:])]),
+            "machine": platform.machine(),
+            "tensorrt": trt.__version__,
+            "gpu": {
+                "name": gpu.name,
+                "compute_capability": gpu.compute_capability,
+                "sm_count": gpu.sm_count,
+                "memory_gib": gpu.memory_gib,
+            },  # fmt: skip
+            "model": str(args.onnx),
+            "input_shape": md.input_shape,
+            "crops": {"count": len(calib), "path": str(calib.path)},
+            "onnxruntime_cpu_fp32": _latency(ref.infer, x1, min(args.runs, 20)),
+            "results": [_check_one(n, args, ref, calib, work, x1) for n in names],
+        }
+    write_json_atomic(args.report, report)
+    print(f"# TensorRT {trt.__version__} on {gpu.name} (sm {gpu.compute_capability}, "
+          f"{gpu.sm_count} SMs, {gpu.memory_gib} GiB), {report['machine']}")  # fmt: skip
+    print(f"# {args.onnx} input {md.input_shape}, {len(calib)} crops; report {args.report}")
+    print("| precision | build s | max abs diff | mean IoU | worst IoU | gate | p50 ms | p90 ms "
+          "| H2D ms | compute ms | D2H ms |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in report["results"]:
+        lat, split = r["host_latency"], r["device_split"]
+        row = [r["precision"], f"{r['build_s']:.0f}", f"{r['max_abs_prob_diff']:.2e}",
+               f"{r['mean_iou']:.4f}", f"{r['worst_iou']:.4f}",
+               "pass" if r["gate_passed"] else "FAIL", f"{lat['p50_ms']:.2f}",
+               f"{lat['p90_ms']:.2f}", f"{split['h2d_ms']:.2f}", f"{split['compute_ms']:.2f}",
+               f"{split['d2h_ms']:.2f}"]  # fmt: skip
+        print("| " + " | ".join(row) + " |")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from wds_edge.errors import WdsEdgeError
+
+    try:
+        raise SystemExit(main())
+    except WdsEdgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -63,7 +63,7 @@ def test_real_build_is_cached_and_gated(
     small_onnx: Path, tmp_path: Path, precision: str, make_calib
 ) -> None:
     from calibration.trt_calibrator import tensorrt_calibration
-    from wds_edge.runtime.tensorrt.build import tensorrt_major, tensorrt_module
+    from wds_edge.runtime.tensorrt.module import tensorrt_major, tensorrt_module
     from wds_edge.runtime.tensorrt.provision import ensure_engine
 
     if precision == "fp16" and tensorrt_major(tensorrt_module()) >= 11:

@@ -3,16 +3,15 @@ sidecar JSON, the INT8 calibration interface.
 
 Never imports torch nor the ``calibration`` package; TensorRT and cuda-python are
 imported lazily (only when an engine is built or loaded). Modules, each importing only
-those before it: ``cuda`` (cuda-python adapter), ``logger`` (the process-wide TensorRT
-logger), ``int8`` (what the builder needs from calibration), ``cache`` (names, sidecar),
-``build`` (plan bytes), ``backend`` (runs a plan), ``provision`` (the one place that
+those before it: ``module`` (importing TensorRT), ``cuda`` (cuda-python adapter),
+``logger`` (the process-wide TensorRT logger), ``int8`` (what the builder needs from
+calibration), ``cache`` (names, sidecar), ``build`` (plan bytes), ``backend`` (runs a plan), ``provision`` (the one place that
 knows both builder and backend).
 """
 
 from __future__ import annotations
 
 from wds_edge.runtime.gate import GATE_MIN_IOU, GateResult, accuracy_gate, enforce_gate
-from wds_edge.runtime.tensorrt.build import tensorrt_module
 from wds_edge.runtime.tensorrt.cache import (
     PRECISIONS,
     EngineKey,
@@ -24,6 +23,7 @@ from wds_edge.runtime.tensorrt.cache import (
     sidecar_path,
 )
 from wds_edge.runtime.tensorrt.int8 import CropSource, Int8Calibration
+from wds_edge.runtime.tensorrt.module import tensorrt_module
 from wds_edge.runtime.tensorrt.provision import EngineInfo, ensure_engine, provision_engine
 
 __all__ = [

@@ -54,9 +54,9 @@ class TensorRTBackend(Backend):
 
     def __init__(self, engine_path: str | os.PathLike[str], *, device: int = 0) -> None:
         from wds_edge.io import sha256_file
-        from wds_edge.runtime.tensorrt.build import tensorrt_module
         from wds_edge.runtime.tensorrt.cache import EngineKey, engine_mismatches, read_sidecar
         from wds_edge.runtime.tensorrt.cuda import device_info
+        from wds_edge.runtime.tensorrt.module import tensorrt_module
 
         self._closed = True  # until fully loaded: close() must not touch missing parts
         self._buffers: list[Any] = []

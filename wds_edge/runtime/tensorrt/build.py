@@ -35,13 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wds_edge._deps import require
 from wds_edge.errors import BackendError, BackendUnavailableError, InvalidInputError, ModelError
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.runtime.tensorrt.cache import CalibrationRecord
 from wds_edge.runtime.tensorrt.cuda import DeviceInfo
 from wds_edge.runtime.tensorrt.int8 import Int8Calibration
 from wds_edge.runtime.tensorrt.logger import trt_logger
+from wds_edge.runtime.tensorrt.module import tensorrt_major, tensorrt_module
 
 __all__ = [
     "MAX_DYNAMIC_BATCH",
@@ -50,7 +50,7 @@ __all__ = [
     "build_plan",
     "check_precision",
     "tensorrt_major",
-    "tensorrt_module",
+    "tensorrt_module",  # re-exported from .module
 ]
 
 logger = logging.getLogger(__name__)
@@ -69,21 +69,6 @@ class BuiltPlan:
     timing_cache: bytes
     calibration: CalibrationRecord | None
     build_s: float
-
-
-def tensorrt_module() -> Any:
-    """Import TensorRT (>= 10) or raise MissingDependencyError / BackendError with a hint."""
-    trt = require("tensorrt", "building and running TensorRT engines")
-    if tensorrt_major(trt) < 10:
-        raise BackendUnavailableError(
-            f"TensorRT {trt.__version__} is too old; wds-edge needs TensorRT 10 "
-            "(JetPack 6, or pip install 'wds-edge[trt]' on x86_64)"
-        )
-    return trt
-
-
-def tensorrt_major(trt: Any) -> int:
-    return int(str(trt.__version__).split(".")[0])
 
 
 def check_precision(trt: Any, builder: Any, precision: str, gpu: DeviceInfo) -> None:

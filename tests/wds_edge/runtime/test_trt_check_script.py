@@ -1,0 +1,54 @@
+"""scripts/trt_check.py: imports and --help without TensorRT; its report, against the stand-in."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "trt_check.py"
+HAS_TRT = importlib.util.find_spec("tensorrt") is not None
+
+
+def test_help_runs_without_tensorrt() -> None:
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "--precisions" in proc.stdout and "--report" in proc.stdout
+
+
+@pytest.mark.skipif(HAS_TRT, reason="TensorRT is installed here")
+def test_without_tensorrt_exits_2_with_the_install_hint(small_onnx: Path, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--onnx", str(small_onnx), "--faces", str(tmp_path)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "wds-edge[trt]" in proc.stderr
+
+
+def test_report_against_the_stand_in(
+    fake_trt, small_onnx: Path, tmp_path: Path, make_calib, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = importlib.util.spec_from_file_location("trt_check", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    state = fake_trt()
+    report_path = tmp_path / "r.json"
+    calib = make_calib(0)
+    rc = module.main(["--onnx", str(small_onnx), "--calib", str(calib.path), "--runs", "3",
+                      "--report", str(report_path)])  # fmt: skip
+    assert rc == 0
+    report = json.loads(report_path.read_text())
+    assert [r["precision"] for r in report["results"]] == ["fp32", "fp16", "int8", "int8-qdq"]
+    for row in report["results"]:
+        # the stand-in runs the engine's ONNX in ONNX Runtime: identical, except the Q/DQ copy
+        bound = 1e-2 if row["precision"] == "int8-qdq" else 0.0
+        assert row["gate_passed"] and row["max_abs_prob_diff"] <= bound
+        assert set(row["device_split"]) == {"h2d_ms", "compute_ms", "d2h_ms", "device_total_ms"}
+        assert row["host_latency"]["p50_ms"] > 0
+    assert report["gpu"]["sm_count"] == 24 and report["tensorrt"] == "10.3.0"
+    assert [b["qdq"] for b in state.builds] == [False, False, False, True]
+    assert "| int8-qdq |" in capsys.readouterr().out
