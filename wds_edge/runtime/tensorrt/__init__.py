@@ -5,8 +5,8 @@ Never imports torch nor the ``calibration`` package; TensorRT and cuda-python ar
 imported lazily (only when an engine is built or loaded). Modules, each importing only
 those before it: ``module`` (importing TensorRT), ``cuda`` (cuda-python adapter),
 ``logger`` (the process-wide TensorRT logger), ``int8`` (what the builder needs from
-calibration), ``cache`` (names, sidecar), ``build`` (plan bytes), ``backend`` (runs a plan), ``provision`` (the one place that
-knows both builder and backend).
+calibration), ``cache`` (names, sidecar), ``build`` (plan bytes), ``backend`` (runs a
+plan), ``provision`` (the one place that knows both builder and backend).
 """
 
 from __future__ import annotations
