@@ -103,3 +103,14 @@ def test_stale_engine_file_is_rebuilt_from_its_onnx(
 
     with pytest.raises(ModelError, match="rebuild it on this device"):
         provision_engine(info.path)
+
+
+def test_bench_model_reports_the_device_split(fake_trt, small_onnx: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from wds_edge.bench.model_bench import benchmark_model
+
+    fake_trt()
+    monkeypatch.setenv("WDS_EDGE_ENGINE_CACHE", str(tmp_path))
+    result = benchmark_model(small_onnx, backend="tensorrt", precision="fp32", warmup=1, runs=3)
+    assert result.backend == "tensorrt" and "TensorRT 10.3.0 FP32" in result.device
+    assert result.breakdown["compute_ms"] == 0.25 and result.latency.p50_ms > 0
