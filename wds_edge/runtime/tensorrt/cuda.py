@@ -45,12 +45,15 @@ def cudart() -> ModuleType:
         return require("cuda.cudart", "TensorRT inference")
 
 
+def _as_str(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def _error_text(rt: ModuleType, err: Any) -> str:
     """``"cudaErrorNoDevice (no CUDA-capable device is detected)"`` for a cudaError_t."""
     _, name = rt.cudaGetErrorName(err)
     _, text = rt.cudaGetErrorString(err)
-    as_str = lambda v: v.decode() if isinstance(v, bytes) else str(v)  # noqa: E731
-    return f"{as_str(name)} ({as_str(text)})"
+    return f"{_as_str(name)} ({_as_str(text)})"
 
 
 def check(result: Any, what: str) -> Any:
