@@ -31,7 +31,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-import wds_edge
+from wds_edge._version import __version__
 from wds_edge.errors import DataError, InvalidInputError
 from wds_edge.io import read_image, write_image_atomic, write_json_atomic
 from wds_edge.model.preprocessing import Preprocessing, model_input
@@ -181,7 +181,7 @@ def write_calibration_set(
             "storage": "crops/NNNNNN.png, uint8 RGB before model preprocessing",
             "preprocessing": preprocessing_path,
             "data_sha256": _hash_files(paths),
-            "wds_edge_version": wds_edge.__version__,
+            "wds_edge_version": __version__,
             "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
         write_json_atomic(tmp / MANIFEST_NAME, manifest)

@@ -5,6 +5,7 @@ The kiosk SDK. Never imports torch. Public names are listed in ``__all__``.
 
 from __future__ import annotations
 
+from wds_edge._version import __version__  # noqa: E402
 from wds_edge.analysis.analyzer import AnalyzerConfig, WrinkleAnalyzer
 from wds_edge.analysis.overlay import draw_crop_overlay, draw_overlay
 from wds_edge.analysis.result import FrameResult, RegionScore
@@ -31,8 +32,6 @@ from wds_edge.perception.landmarks import Face, FaceLandmarker, FaceLandmarkerOp
 from wds_edge.perception.quality import FrameStatus, QualityConfig, assess_face, sharpness
 from wds_edge.perception.regions import REGION_NAMES, region_masks, region_polygons, skin_mask
 from wds_edge.runtime import BACKEND_NAMES, available_backends, load_backend
-
-__version__ = "0.1.0"
 
 __all__ = [
     "__version__",

@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from train.labeling.runner import LabeledImage
+from train.labeling.labeled import LabeledImage
 from train.labeling.thresholding import DEFAULT_THRESHOLD, ThresholdMethod, threshold_texture
 from wds_edge.errors import InvalidInputError
 from wds_edge.model.preprocessing import grey_from_rgb, texture_map

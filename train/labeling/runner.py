@@ -33,6 +33,7 @@ from train.labeling.annotations import (
     index_rough_annotations,
     rough_mask,
 )
+from train.labeling.labeled import LabeledImage
 from train.labeling.preview import label_preview
 from train.labeling.thresholding import (
     DEFAULT_THRESHOLD,
@@ -85,19 +86,6 @@ class LabelOptions:
         d["threshold"] = ThresholdMethod(self.threshold).value
         d["landmarker_path"] = str(self.landmarker_path) if self.landmarker_path else None
         return d
-
-
-@dataclass
-class LabeledImage:
-    """One image's label in memory: all arrays share H x W (crop space with --auto)."""
-
-    image_rgb: np.ndarray
-    label: np.ndarray
-    rough: np.ndarray
-    fov: np.ndarray | None = None
-    stats: dict[str, Any] = field(default_factory=dict)
-    #: JSON-ready extras written to OUT/landmarks/<stem>.json (--auto).
-    landmarks: dict[str, Any] | None = None
 
 
 @dataclass

@@ -159,6 +159,15 @@ def _split(text: str | None) -> list[str]:
     return [t.strip() for t in (text or "").split(",") if t.strip()]
 
 
+def _eager_baseline() -> Any:
+    """The desktop PyTorch-eager baseline (``export.eager_baseline``), or None without torch."""
+    try:
+        from export import eager_baseline
+    except ImportError:
+        return None  # bench_compare notes the skip
+    return eager_baseline
+
+
 def bench_compare_cmd(
     source: Path = typer.Option(
         Path("../shared/data/video/portrait_motion_720p.mp4"),
@@ -213,6 +222,7 @@ def bench_compare_cmd(
             e2e=not no_e2e,
             torch_baseline=not no_torch,
             on_step=lambda label: status.update(f"timing {label} ..."),
+            baseline=None if no_torch else _eager_baseline(),
         )
     rows = [r.row() for r in result.rows]
     console.print(

@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 
-from wds_edge.bench.stats import StageRecorder
 from wds_edge.capture.reconnect import ReconnectingSource
 from wds_edge.demo.outputs import DemoRecorder, process_rss_mb, save_snapshot
 from wds_edge.demo.ui import (
@@ -40,6 +39,7 @@ from wds_edge.demo.ui import (
     draw_hud,
 )
 from wds_edge.demo.worker import LatestJobWorker
+from wds_edge.timing import StageRecorder
 
 __all__ = ["DemoConfig", "DemoSummary", "run_demo"]
 
