@@ -207,10 +207,11 @@ def _detect_landmarks(landmarker: Any, image_rgb: np.ndarray) -> np.ndarray:
 def _landmark_areas(
     lm: np.ndarray, image_rgb: np.ndarray, groups: tuple[str, ...]
 ) -> tuple[list[tuple[str, np.ndarray]], float]:
-    from wds_edge.perception.crop import make_crop_transform
+    from wds_edge.perception.crop import kiosk_crop
     from wds_edge.perception.regions import region_masks
 
-    transform = make_crop_transform(lm, size_px=_CROP_SIZE_PX, align_roll=True)
+    # The kiosk's crop; only its geometry is needed here (the crop pixels are dropped).
+    _crop, transform = kiosk_crop(image_rgb, lm, _CROP_SIZE_PX, colour_order="rgb")
     masks = region_masks(transform.points_to_crop(lm), _CROP_SIZE_PX)
     areas = []
     for g in groups:

@@ -32,7 +32,7 @@ from wds_edge.errors import InvalidInputError
 from wds_edge.io import _to_bgr_uint8, read_image
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.preprocessing import model_input
-from wds_edge.perception.crop import make_crop_transform
+from wds_edge.perception.crop import kiosk_crop, make_crop_transform
 from wds_edge.perception.landmarks import Face, FaceLandmarker, FaceLandmarkerOptions
 from wds_edge.perception.quality import FrameStatus, QualityConfig, assess_face
 from wds_edge.perception.regions import region_masks
@@ -296,9 +296,11 @@ class WrinkleAnalyzer:
                 f"segment() got a {frame.shape[1]}x{frame.shape[0]} frame but the located one was "
                 f"{located.frame_shape[1]}x{located.frame_shape[0]}; pass the same frame"
             )
-        transform = located.crop_transform
         meta = self.metadata
-        crop_rgb = cv2.cvtColor(transform.crop(frame), cv2.COLOR_BGR2RGB)
+        # The same crop (geometry and pixels) as calibration, labeling and export parity.
+        crop_rgb, transform = kiosk_crop(
+            frame, located.landmarks_px, self.input_size_px, align_roll=self.config.align_roll
+        )
         batch = model_input(crop_rgb, meta.preprocessing)
         timings = dict(located.timings_ms)
         timings["crop_preprocess"] = _ms_since(start)
