@@ -30,6 +30,7 @@ from wds_edge.analysis.result import FrameResult
 from wds_edge.analysis.scoring import mm_per_px_from_iris, score_regions
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import _to_bgr_uint8, read_image
+from wds_edge.model.info import ModelInfo
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.preprocessing import model_input
 from wds_edge.perception.crop import kiosk_crop, make_crop_transform
@@ -165,15 +166,15 @@ class WrinkleAnalyzer:
         meta = self._backend.metadata
         self.threshold = float(cfg.threshold if cfg.threshold is not None else meta.threshold)
         self.input_size_px = int(meta.input_size_hw[0])
-        self._model_info = {
-            "name": meta.model_name,
-            "version": meta.model_version,
-            "backend": self._backend.name,
-            "device": self._backend.device,
-            "threshold": self.threshold,
-            "input_size_px": self.input_size_px,
-            "path": str(self.model_path),
-        }
+        self._model_info = ModelInfo(
+            name=meta.model_name,
+            version=meta.model_version,
+            backend=self._backend.name,
+            device=self._backend.device,
+            threshold=self.threshold,
+            input_size_px=self.input_size_px,
+            path=str(self.model_path),
+        )
         if cfg.warmup:
             self._warm_up()
 
@@ -208,8 +209,14 @@ class WrinkleAnalyzer:
 
     @property
     def model_info(self) -> dict[str, Any]:
-        """Name, version, backend, device, threshold and input size of the model."""
-        return dict(self._model_info)
+        """Name, version, backend, device, threshold and input size of the model (JSON dict;
+        :attr:`model_description` is the same as a :class:`~wds_edge.model.info.ModelInfo`)."""
+        return self._model_info.to_dict()
+
+    @property
+    def model_description(self) -> ModelInfo:
+        """The model in use as a :class:`~wds_edge.model.info.ModelInfo`."""
+        return self._model_info
 
     # -- the pipeline -----------------------------------------------------------------------
 
@@ -387,5 +394,5 @@ class WrinkleAnalyzer:
         self.close()
 
     def __repr__(self) -> str:
-        backend = self._model_info["backend"]
+        backend = self._model_info.backend
         return f"WrinkleAnalyzer(model={str(self.model_path)!r}, backend={backend!r})"
