@@ -67,6 +67,7 @@ def demo_cmd(
     """
     from rich.console import Console
 
+    from wds_edge.analysis.analyzer import AnalyzerConfig
     from wds_edge.demo.app import DemoConfig, run_demo
     from wds_edge.errors import InvalidInputError
     from wds_edge.io import write_json_atomic
@@ -77,12 +78,15 @@ def demo_cmd(
         )
     cfg = DemoConfig(
         source=int(source) if source.isdigit() else source,
-        model_path=model,
-        backend=backend,
-        precision=precision,
-        landmarker_path=landmarker,
-        num_threads=threads,
-        threshold=threshold,
+        analyzer=AnalyzerConfig(
+            model_path=None if model is None else str(model),
+            backend=backend,
+            precision=precision,
+            landmarker_path=None if landmarker is None else str(landmarker),
+            num_threads=threads,
+            threshold=threshold,
+            video_mode=True,
+        ),
         headless=headless,
         record_path=record,
         jsonl_path=jsonl,
