@@ -22,7 +22,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from wds_edge._version import __version__
 from wds_edge.errors import DataError, InvalidInputError
 from wds_edge.io import read_image, write_image_atomic, write_json_atomic
 from wds_edge.model.preprocessing import Preprocessing, model_input
+from wds_edge.progress import ProgressCallback
 
 __all__ = [
     "MANIFEST_NAME",
@@ -122,7 +123,7 @@ def write_calibration_set(
     preprocessing_path: str,
     count: int | None = None,
     overwrite: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> CalibrationSet:
     """Store face crops as a calibration folder (written to a temp folder, then renamed).
 
@@ -134,7 +135,7 @@ def write_calibration_set(
         preprocessing_path: how the crops were made (recorded in the manifest).
         count: stop after this many crops (None: all).
         overwrite: replace an existing folder.
-        progress: called with the number of crops written so far.
+        progress: called as ``progress(crops_written, count_or_None, "")``.
 
     Raises:
         InvalidInputError: ``out_dir`` exists (without ``overwrite``) or a crop has the
@@ -159,7 +160,7 @@ def write_calibration_set(
             write_image_atomic(path, cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
             paths.append(path)
             if progress is not None:
-                progress(len(paths))
+                progress(len(paths), count, "")
             if count is not None and len(paths) >= count:
                 break
         if not paths:

@@ -20,7 +20,6 @@ kiosk crop and rescaled to the face size of the photo.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -34,6 +33,7 @@ from wds_edge.errors import InvalidInputError, WdsEdgeError
 from wds_edge.io import read_image
 from wds_edge.model.metrics import MetricAccumulator
 from wds_edge.model.preprocessing import grey_from_rgb
+from wds_edge.progress import ProgressCallback
 
 __all__ = [
     "BaselineMethod",
@@ -255,7 +255,7 @@ def evaluate_baseline(
     *,
     regions: str | None = None,
     landmarker_path: str | Path | None = None,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> BaselineReport:
     """Score a classic detector against binary labels under the fair protocol.
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ from train.labeling.thresholding import (
 )
 from wds_edge.errors import InvalidInputError, WdsEdgeError
 from wds_edge.io import read_image, write_image_atomic, write_json_atomic
+from wds_edge.progress import ProgressCallback
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -68,7 +68,7 @@ WEAK_LABEL_NOTE = (
     "annotated ground truth when measuring accuracy."
 )
 
-ProgressFn = Callable[[int, int, str], None]
+ProgressFn = ProgressCallback  # the SDK-wide type; this name kept for importers
 
 
 @dataclass

@@ -65,9 +65,8 @@ def demo_cmd(
 
     Keys in the window: q / Esc quit, s snapshot, space start a capture session.
     """
-    from rich.console import Console
-
     from wds_edge.analysis.analyzer import AnalyzerConfig
+    from wds_edge.cli.console import make_console
     from wds_edge.demo.app import DemoConfig, run_demo
     from wds_edge.errors import InvalidInputError
     from wds_edge.io import write_json_atomic
@@ -98,7 +97,7 @@ def demo_cmd(
         screenshot_after_frames=screenshot_after,
         snapshot_dir=snapshot_dir,
     )
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     with console.status("running the demo (q / Esc in the window to stop)", spinner="dots"):
         summary = run_demo(cfg)
     data = summary.to_dict()
