@@ -1,5 +1,6 @@
-"""Where the face is: MediaPipe landmarks, the landmarker model file, the one face crop
-(paper Table 1), facial regions and the frame quality gates.
+"""Where the face is: MediaPipe landmarks (``landmarks``, the :class:`Face` value in ``face``,
+the tiled small-face search in ``tiles``), the landmarker model file, the one face crop
+:func:`kiosk_crop` (paper Table 1, ``crop``), facial regions and the frame quality gates.
 
 Imports :mod:`wds_edge.capture` and the base modules, never the runtime or analysis.
 """
