@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from wds_edge.errors import InvalidInputError
+from wds_edge.progress import ProgressCallback
 
 __all__ = ["LatencyStats", "summarize_ms", "time_calls_ms", "StageRecorder"]
 
@@ -50,12 +51,12 @@ def time_calls_ms(
     *,
     warmup: int,
     runs: int,
-    on_run: Callable[[int], None] | None = None,
+    on_run: ProgressCallback | None = None,
 ) -> list[float]:
     """Wall-clock milliseconds of ``runs`` calls ``fn(arg)``, after ``warmup`` untimed calls.
 
     Args:
-        on_run: called with the run index after every timed run (progress bars).
+        on_run: called as ``on_run(runs_done, runs, "")`` after every timed run.
 
     Raises:
         InvalidInputError: ``runs < 1`` or ``warmup < 0``.
@@ -70,7 +71,7 @@ def time_calls_ms(
         fn(arg)
         times_ms.append((time.perf_counter() - t0) * 1000.0)
         if on_run is not None:
-            on_run(i)
+            on_run(i + 1, runs, "")
     return times_ms
 
 

@@ -77,7 +77,7 @@ def bench_model_cmd(
             warmup=warmup,
             runs=runs,
             num_threads=threads,
-            on_run=lambda i: update(i + 1, None, ""),
+            on_run=update,
         )
     row = result.row()
     console = _console()
@@ -131,7 +131,7 @@ def bench_pipeline_cmd(
             num_threads=threads,
             max_frames=max_frames,
             realtime=realtime,
-            on_frame=lambda n: update(n, None, ""),
+            on_frame=update,
         )
     rows = result.rows()
     title = (
