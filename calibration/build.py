@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from calibration.crops import PREPROCESSING_PATH, iter_face_crops
 from calibration.dataset import CalibrationSet, write_calibration_set
 from wds_edge.errors import InvalidInputError
+from wds_edge.progress import ProgressCallback
 
 __all__ = ["build_calibration_set"]
 
@@ -21,7 +21,7 @@ def build_calibration_set(
     frame_stride: int = 1,
     landmarker_path: str | Path | None = None,
     overwrite: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> CalibrationSet:
     """Collect up to ``count`` face crops from ``source`` into ``out_dir``.
 
@@ -35,7 +35,7 @@ def build_calibration_set(
         frame_stride: use every n-th video frame.
         landmarker_path: the ``face_landmarker.task`` file (None: SDK search order).
         overwrite: replace an existing folder.
-        progress: called with the number of crops collected so far.
+        progress: called as ``progress(crops_so_far, count_or_None, "")``.
 
     Raises:
         InvalidInputError: bad count / size, or ``out_dir`` exists.

@@ -4,8 +4,9 @@ Calibration (and the export parity check) must see exactly what the kiosk feeds 
 model, so these crops come from the same SDK functions the kiosk runs:
 :mod:`wds_edge.capture.sources` (video files / cameras) or :func:`wds_edge.io.read_image`
 (a folder of photos), :class:`wds_edge.perception.landmarks.FaceLandmarker`, and
-:func:`wds_edge.perception.crop.make_crop_transform` (paper Table 1). Every face found in a
-frame gives one crop (a group photo gives several).
+:func:`wds_edge.perception.crop.kiosk_crop` (paper Table 1, roll-aligned, RGB: the very
+function the kiosk's analyzer calls). Every face found in a frame gives one crop (a group
+photo gives several).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 #: Recorded in calibration manifests: how the crops were made.
 PREPROCESSING_PATH = (
     "wds_edge.capture.sources/read_image -> wds_edge.perception.landmarks.FaceLandmarker -> "
-    "wds_edge.perception.crop.make_crop_transform (Table 1) -> uint8 RGB crop"
+    "wds_edge.perception.crop.kiosk_crop (Table 1, roll-aligned) -> uint8 RGB crop"
 )
 
 
@@ -60,7 +61,7 @@ def face_crops_from_images(
     Yields:
         ``"<file name>#<face index>"`` and the uint8 RGB ``size_px`` x ``size_px`` x 3 crop.
     """
-    from wds_edge.perception.crop import make_crop_transform
+    from wds_edge.perception.crop import kiosk_crop
     from wds_edge.perception.landmarks import FaceLandmarker, FaceLandmarkerOptions
 
     options = FaceLandmarkerOptions(model_path=landmarker_path, mode="image", max_faces=max_faces)
@@ -71,17 +72,15 @@ def face_crops_from_images(
             if not faces:
                 logger.info("%s: no face, skipped", path)
             for i, face in enumerate(faces):
-                yield (
-                    f"{Path(path).name}#{i}",
-                    make_crop_transform(face.landmarks_px, size_px).crop(image_rgb),
-                )
+                crop_rgb, _ = kiosk_crop(image_rgb, face, size_px, colour_order="rgb")
+                yield f"{Path(path).name}#{i}", crop_rgb
 
 
 def _source_crops(
     source: str, size_px: int, landmarker_path: str | Path | None, frame_stride: int, stills: bool
 ) -> Iterator[tuple[str, np.ndarray]]:
     from wds_edge.capture.sources import open_source
-    from wds_edge.perception.crop import make_crop_transform
+    from wds_edge.perception.crop import kiosk_crop
     from wds_edge.perception.landmarks import FaceLandmarker, FaceLandmarkerOptions
 
     # Stills are independent pictures (image mode); a video is tracked (video mode).
@@ -94,7 +93,7 @@ def _source_crops(
             image_rgb = cv2.cvtColor(frame.image_bgr, cv2.COLOR_BGR2RGB)
             timestamp = None if stills else frame.timestamp_ms
             for i, face in enumerate(landmarker.detect(image_rgb, timestamp)):
-                crop = make_crop_transform(face.landmarks_px, size_px).crop(image_rgb)
+                crop, _ = kiosk_crop(image_rgb, face, size_px, colour_order="rgb")
                 yield f"frame{frame.index:06d}#{i}", crop
 
 

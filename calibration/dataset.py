@@ -18,23 +18,23 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import json
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 
-import wds_edge
+from calibration.manifest import CalibrationManifest
+from wds_edge._version import __version__
 from wds_edge.errors import DataError, InvalidInputError
 from wds_edge.io import read_image, write_image_atomic, write_json_atomic
 from wds_edge.model.preprocessing import Preprocessing, model_input
+from wds_edge.progress import ProgressCallback
 
 __all__ = [
     "MANIFEST_NAME",
@@ -57,22 +57,22 @@ class CalibrationSet:
 
     Attributes:
         path: the folder.
-        manifest: the parsed ``manifest.json``.
+        manifest: the parsed ``manifest.json`` (:class:`~calibration.manifest.CalibrationManifest`).
         crop_paths: the crop files in order.
     """
 
     path: Path
-    manifest: dict[str, Any]
+    manifest: CalibrationManifest
     crop_paths: list[Path]
 
     @property
     def size_px(self) -> int:
-        return int(self.manifest["size_px"])
+        return self.manifest.size_px
 
     @property
     def data_sha256(self) -> str:
         """sha256 of the crops' bytes: changes whenever any crop changes."""
-        return str(self.manifest["data_sha256"])
+        return self.manifest.data_sha256
 
     def __len__(self) -> int:
         return len(self.crop_paths)
@@ -123,7 +123,7 @@ def write_calibration_set(
     preprocessing_path: str,
     count: int | None = None,
     overwrite: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> CalibrationSet:
     """Store face crops as a calibration folder (written to a temp folder, then renamed).
 
@@ -135,7 +135,7 @@ def write_calibration_set(
         preprocessing_path: how the crops were made (recorded in the manifest).
         count: stop after this many crops (None: all).
         overwrite: replace an existing folder.
-        progress: called with the number of crops written so far.
+        progress: called as ``progress(crops_written, count_or_None, "")``.
 
     Raises:
         InvalidInputError: ``out_dir`` exists (without ``overwrite``) or a crop has the
@@ -160,7 +160,7 @@ def write_calibration_set(
             write_image_atomic(path, cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
             paths.append(path)
             if progress is not None:
-                progress(len(paths))
+                progress(len(paths), count, "")
             if count is not None and len(paths) >= count:
                 break
         if not paths:
@@ -172,19 +172,16 @@ def write_calibration_set(
                 len(paths),
                 MIN_RECOMMENDED_CROPS,
             )
-        manifest = {
-            "format": 1,
-            "source": source,
-            "count": len(paths),
-            "size_px": size_px,
-            "color_order": "RGB",
-            "storage": "crops/NNNNNN.png, uint8 RGB before model preprocessing",
-            "preprocessing": preprocessing_path,
-            "data_sha256": _hash_files(paths),
-            "wds_edge_version": wds_edge.__version__,
-            "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        }
-        write_json_atomic(tmp / MANIFEST_NAME, manifest)
+        manifest = CalibrationManifest(
+            source=source,
+            count=len(paths),
+            size_px=size_px,
+            preprocessing=preprocessing_path,
+            data_sha256=_hash_files(paths),
+            wds_edge_version=__version__,
+            created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        )
+        write_json_atomic(tmp / MANIFEST_NAME, manifest.to_json())
         if out.exists():
             shutil.rmtree(out)
         os.replace(tmp, out)
@@ -211,18 +208,12 @@ def load_calibration_set(calib_dir: str | Path, *, verify: bool = False) -> Cali
             f"{path} is not a calibration folder (no {MANIFEST_NAME}); "
             "create one with `wds-edge calibrate --source DIR|VIDEO --out CALIB_DIR`"
         )
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{manifest_path} is not valid JSON: {exc}") from exc
-    for key in ("count", "size_px", "data_sha256"):
-        if key not in manifest:
-            raise DataError(f"{manifest_path} lacks '{key}'; re-create the calibration folder")
+    manifest = CalibrationManifest.read(manifest_path)
     crop_paths = sorted((path / "crops").glob("*.png"))
-    if len(crop_paths) != int(manifest["count"]):
+    if len(crop_paths) != manifest.count:
         raise DataError(
-            f"{path}: manifest lists {manifest['count']} crops, found {len(crop_paths)} in crops/"
+            f"{path}: manifest lists {manifest.count} crops, found {len(crop_paths)} in crops/"
         )
-    if verify and _hash_files(crop_paths) != manifest["data_sha256"]:
+    if verify and _hash_files(crop_paths) != manifest.data_sha256:
         raise DataError(f"{path}: crops changed since the manifest was written; re-create it")
     return CalibrationSet(path=path, manifest=manifest, crop_paths=crop_paths)

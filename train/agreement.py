@@ -21,7 +21,6 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from train.labeling.thresholding import (
 )
 from wds_edge.errors import DataError, InvalidInputError, WdsEdgeError
 from wds_edge.io import read_image
+from wds_edge.progress import ProgressCallback
 
 __all__ = [
     "pearson_correlation",
@@ -203,7 +203,7 @@ def label_agreement(
     images_dir: str | Path | None = None,
     semi_auto: bool = False,
     threshold: ThresholdMethod | str = DEFAULT_THRESHOLD,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> AgreementReport:
     """Pairwise Pearson agreement of two or more label sets matched by file stem.
 

@@ -20,7 +20,6 @@ kiosk crop and rescaled to the face size of the photo.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -34,6 +33,7 @@ from wds_edge.errors import InvalidInputError, WdsEdgeError
 from wds_edge.io import read_image
 from wds_edge.model.metrics import MetricAccumulator
 from wds_edge.model.preprocessing import grey_from_rgb
+from wds_edge.progress import ProgressCallback
 
 __all__ = [
     "BaselineMethod",
@@ -207,10 +207,11 @@ def _detect_landmarks(landmarker: Any, image_rgb: np.ndarray) -> np.ndarray:
 def _landmark_areas(
     lm: np.ndarray, image_rgb: np.ndarray, groups: tuple[str, ...]
 ) -> tuple[list[tuple[str, np.ndarray]], float]:
-    from wds_edge.perception.crop import make_crop_transform
+    from wds_edge.perception.crop import kiosk_crop
     from wds_edge.perception.regions import region_masks
 
-    transform = make_crop_transform(lm, size_px=_CROP_SIZE_PX, align_roll=True)
+    # The kiosk's crop; only its geometry is needed here (the crop pixels are dropped).
+    _crop, transform = kiosk_crop(image_rgb, lm, _CROP_SIZE_PX, colour_order="rgb")
     masks = region_masks(transform.points_to_crop(lm), _CROP_SIZE_PX)
     areas = []
     for g in groups:
@@ -254,7 +255,7 @@ def evaluate_baseline(
     *,
     regions: str | None = None,
     landmarker_path: str | Path | None = None,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> BaselineReport:
     """Score a classic detector against binary labels under the fair protocol.
 

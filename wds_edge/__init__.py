@@ -1,16 +1,28 @@
 """wds-edge: on-device facial wrinkle segmentation (Kim et al. 2023, weighted deep supervision).
 
-The kiosk SDK. Never imports torch. Public names are listed in ``__all__``.
+The kiosk SDK. Never imports torch. ``__all__`` holds what a kiosk integrator needs: the
+analyzer and its configuration, the kiosk session, result values, frame sources, overlays,
+model metadata, backends and errors. Everything else is public in its sub-package (each
+with its own ``__all__``), named after the stage a frame passes through:
+
+``capture`` (frames in) -> ``perception`` (landmarks, the one crop, regions, quality gates)
+-> ``runtime`` (backends) -> ``analysis`` (analyzer, session, results, overlays); below them
+``model`` (metadata, preprocessing, metrics) and the base modules ``errors``, ``io``,
+``timing``; above them ``demo``, ``bench`` and ``cli``.
+
+Example:
+    >>> from wds_edge import WrinkleAnalyzer, read_image
+    >>> with WrinkleAnalyzer() as analyzer:
+    ...     print(analyzer.analyze(read_image("face.jpg")).to_dict()["scores"])
 """
 
 from __future__ import annotations
 
+from wds_edge._version import __version__
 from wds_edge.analysis.analyzer import AnalyzerConfig, WrinkleAnalyzer
 from wds_edge.analysis.overlay import draw_crop_overlay, draw_overlay
 from wds_edge.analysis.result import FrameResult, RegionScore
-from wds_edge.analysis.scoring import IRIS_DIAMETER_MM, score_regions
 from wds_edge.analysis.session import FinalResult, KioskSession, SessionConfig, SessionUpdate
-from wds_edge.capture.extract import ExtractedFrames, extract_frames
 from wds_edge.capture.sources import Frame, FrameSource, open_source
 from wds_edge.errors import (
     BackendError,
@@ -21,21 +33,39 @@ from wds_edge.errors import (
     ModelError,
     WdsEdgeError,
 )
-from wds_edge.io import read_image, write_image_atomic, write_json_atomic
+from wds_edge.io import read_image
 from wds_edge.model.metadata import ModelMetadata
-from wds_edge.model.metrics import segmentation_metrics
-from wds_edge.model.preprocessing import Preprocessing, model_input, network_channels, texture_map
-from wds_edge.perception.crop import CropTransform, crop_box, make_crop_transform
-from wds_edge.perception.landmarker_model import fetch_face_landmarker, resolve_face_landmarker
-from wds_edge.perception.landmarks import Face, FaceLandmarker, FaceLandmarkerOptions
-from wds_edge.perception.quality import FrameStatus, QualityConfig, assess_face, sharpness
-from wds_edge.perception.regions import REGION_NAMES, region_masks, region_polygons, skin_mask
+from wds_edge.perception.quality import FrameStatus, QualityConfig
+from wds_edge.perception.regions import REGION_NAMES
 from wds_edge.runtime import BACKEND_NAMES, available_backends, load_backend
-
-__version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    # analysis: analyzer, kiosk session, results, overlays
+    "AnalyzerConfig",
+    "WrinkleAnalyzer",
+    "SessionConfig",
+    "KioskSession",
+    "SessionUpdate",
+    "FinalResult",
+    "FrameResult",
+    "RegionScore",
+    "FrameStatus",
+    "QualityConfig",
+    "REGION_NAMES",
+    "draw_overlay",
+    "draw_crop_overlay",
+    # frames in
+    "open_source",
+    "Frame",
+    "FrameSource",
+    "read_image",
+    # models and backends
+    "ModelMetadata",
+    "BACKEND_NAMES",
+    "available_backends",
+    "load_backend",
+    # errors
     "WdsEdgeError",
     "InvalidInputError",
     "DataError",
@@ -43,51 +73,4 @@ __all__ = [
     "MissingDependencyError",
     "BackendError",
     "CaptureError",
-    "read_image",
-    "write_image_atomic",
-    "write_json_atomic",
-    "segmentation_metrics",
-    "ModelMetadata",
-    "Preprocessing",
-    "model_input",
-    "network_channels",
-    "texture_map",
-    # perception (landmarks, crop, regions, quality gates, model store)
-    "Face",
-    "FaceLandmarker",
-    "FaceLandmarkerOptions",
-    "resolve_face_landmarker",
-    "fetch_face_landmarker",
-    "crop_box",
-    "CropTransform",
-    "make_crop_transform",
-    "REGION_NAMES",
-    "region_polygons",
-    "region_masks",
-    "skin_mask",
-    "FrameStatus",
-    "QualityConfig",
-    "assess_face",
-    "sharpness",
-    "open_source",
-    "Frame",
-    "FrameSource",
-    "extract_frames",
-    "ExtractedFrames",
-    # analysis (backends, analyzer, scores, results, kiosk session, overlays)
-    "BACKEND_NAMES",
-    "available_backends",
-    "load_backend",
-    "AnalyzerConfig",
-    "WrinkleAnalyzer",
-    "FrameResult",
-    "RegionScore",
-    "IRIS_DIAMETER_MM",
-    "score_regions",
-    "SessionConfig",
-    "SessionUpdate",
-    "FinalResult",
-    "KioskSession",
-    "draw_overlay",
-    "draw_crop_overlay",
 ]

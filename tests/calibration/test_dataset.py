@@ -91,3 +91,28 @@ def test_calibration_cache_invalidated_by_data_and_model_change(
         ).read()
         is None
     )
+
+
+def test_manifest_model_reads_old_and_rejects_broken_files(kiosk_crops_128, tmp_path: Path) -> None:
+    from calibration.manifest import CalibrationManifest
+
+    out = tmp_path / "c"
+    crops = [c for _, c in kiosk_crops_128[:2]]
+    written = write_calibration_set(crops, out, source="t", size_px=128, preprocessing_path="p")
+    on_disk = json.loads((out / "manifest.json").read_text())
+    # Format 1 keys, unchanged by the model.
+    keys = "format source count size_px color_order storage preprocessing data_sha256"
+    assert set(on_disk) == {*keys.split(), "wds_edge_version", "created_at"}
+    assert written.manifest == CalibrationManifest.read(out / "manifest.json")
+    # An older, minimal manifest (only the required keys, plus a key we do not know) loads.
+    old = {k: on_disk[k] for k in ("count", "size_px", "data_sha256")} | {"note": "old build"}
+    (out / "manifest.json").write_text(json.dumps(old))
+    calib = load_calibration_set(out, verify=True)
+    assert calib.size_px == 128 and calib.manifest.color_order == "RGB"
+    assert calib.manifest.model_extra == {"note": "old build"}
+    (out / "manifest.json").write_text(json.dumps({**old, "data_sha256": "abc"}))
+    with pytest.raises(DataError, match="data_sha256"):
+        load_calibration_set(out)
+    (out / "manifest.json").write_text(json.dumps({"size_px": 128, "data_sha256": "0" * 64}))
+    with pytest.raises(DataError, match="lacks 'count'"):
+        load_calibration_set(out)

@@ -35,6 +35,9 @@ def test_full_analysis_of_a_real_face(biden_result: FrameResult, analyzer: Wrink
     parts = sum(r.timings_ms[k] for k in SEGMENT_STAGES - {"total"})
     assert r.timings_ms["total"] >= parts * 0.99
     assert r.model["backend"] == "onnxruntime" and r.model["device"] == "CPU"
+    assert r.model == analyzer.model_description.to_dict() == analyzer.model_info
+    assert set(r.model) == {"name", "version", "backend", "device", "threshold",
+                            "input_size_px", "path"}  # fmt: skip
 
 
 def test_scores_agree_with_an_independent_count(biden_result: FrameResult) -> None:

@@ -76,10 +76,12 @@ def test_time_calls_ms_warms_up_then_times_each_run() -> None:
     from wds_edge.bench.stats import time_calls_ms
 
     calls: list[int] = []
-    seen: list[int] = []
-    times = time_calls_ms(calls.append, 7, warmup=2, runs=3, on_run=seen.append)
+    seen: list[tuple[int, int | None, str]] = []
+    times = time_calls_ms(
+        calls.append, 7, warmup=2, runs=3, on_run=lambda *update: seen.append(update)
+    )
     assert calls == [7] * 5  # 2 untimed + 3 timed calls, each with the argument
-    assert seen == [0, 1, 2]
+    assert seen == [(1, 3, ""), (2, 3, ""), (3, 3, "")]  # a ProgressCallback
     assert len(times) == 3 and all(t >= 0.0 for t in times)
     with pytest.raises(InvalidInputError, match="runs >= 1"):
         time_calls_ms(calls.append, 7, warmup=0, runs=0)

@@ -15,6 +15,7 @@ from wds_edge.perception.crop import (
     CropTransform,
     crop_box,
     eye_line_angle_deg,
+    kiosk_crop,
     make_crop_transform,
 )
 
@@ -149,3 +150,37 @@ def detected_faces(faces_dir: Path, landmarker_path: Path) -> dict:
             image = cv2.cvtColor(read_image(faces_dir / name), cv2.COLOR_BGR2RGB)
             found[name] = landmarker.detect(image)
     return found
+
+
+def _rolled_synthetic(angle_deg: float) -> np.ndarray:
+    angle = math.radians(angle_deg)
+    rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    return (synthetic_landmarks() - 200.0) @ rot.T + 200.0
+
+
+def test_kiosk_crop_aligns_the_roll_and_returns_rgb() -> None:
+    rolled = _rolled_synthetic(12.0)
+    rng = np.random.default_rng(1)
+    frame_bgr = rng.integers(0, 256, (420, 460, 3), dtype=np.uint8)
+    crop_rgb, ct = kiosk_crop(frame_bgr, rolled, 96)
+    assert ct.roll_deg == pytest.approx(12.0, abs=1e-6)  # the kiosk's default: aligned
+    assert crop_rgb.shape == (96, 96, 3) and crop_rgb.dtype == np.uint8
+    # Reference by hand: the transform's warp of the frame, channels reversed (BGR -> RGB).
+    ref = cv2.warpAffine(frame_bgr, ct.matrix, (96, 96), flags=cv2.INTER_LINEAR)[:, :, ::-1]
+    np.testing.assert_array_equal(crop_rgb, ref)
+    # An RGB frame gives the same RGB crop; a Face-like object works like its landmarks.
+    face = type("FaceLike", (), {"landmarks_px": rolled})()
+    same, _ = kiosk_crop(np.ascontiguousarray(frame_bgr[:, :, ::-1]), face, 96, colour_order="rgb")
+    np.testing.assert_array_equal(same, crop_rgb)
+    unaligned, ct0 = kiosk_crop(frame_bgr, rolled, 96, align_roll=False)
+    assert ct0.roll_deg == 0.0 and not np.array_equal(unaligned, crop_rgb)
+
+
+def test_kiosk_crop_rejects_bad_input() -> None:
+    frame = np.zeros((100, 100, 3), np.uint8)
+    with pytest.raises(InvalidInputError, match="colour_order"):
+        kiosk_crop(frame, synthetic_landmarks(), 64, colour_order="bgra")
+    with pytest.raises(InvalidInputError, match=r"\(H, W, 3\)"):
+        kiosk_crop(np.zeros((100, 100), np.uint8), synthetic_landmarks(), 64)
+    with pytest.raises(InvalidInputError, match="landmarks"):
+        kiosk_crop(frame, np.zeros((10, 2)), 64)

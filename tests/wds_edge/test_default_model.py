@@ -77,3 +77,15 @@ def test_installed_package_default_model(landmarker_path: Path) -> None:
             default_model_path()
         with pytest.raises(ModelError, match="--model PATH"):
             WrinkleAnalyzer(landmarker_path=str(landmarker_path))
+
+
+def test_manifest_model_keeps_extra_keys_and_rejects_bad_types(tmp_path: Path) -> None:
+    from wds_edge.model.info import BundledModelManifest
+
+    good = {"file": "m.onnx", "sha256": "a" * 64, "size_bytes": 3, "trained_on": "faces"}
+    (tmp_path / MANIFEST_NAME).write_text(json.dumps(good))
+    assert read_manifest(tmp_path) == {**good, "description": ""}
+    assert BundledModelManifest.model_validate(good).model_extra == {"trained_on": "faces"}
+    (tmp_path / MANIFEST_NAME).write_text(json.dumps({**good, "size_bytes": "3"}))
+    with pytest.raises(ModelError, match="malformed manifest.*size_bytes"):
+        read_manifest(tmp_path)

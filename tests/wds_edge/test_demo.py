@@ -265,7 +265,7 @@ def test_windowed_demo_under_xvfb(tmp_path, video_path, landmarker_path, onnx_mo
 
 
 def test_background_worker_leaves_the_display_loop_a_core(monkeypatch: pytest.MonkeyPatch) -> None:
-    from wds_edge.demo.app import _segmentation_threads
+    from wds_edge.demo.loop import _segmentation_threads
 
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     assert _segmentation_threads(None, sync=False) == 1  # async: one core for the display

@@ -10,12 +10,12 @@ import pytest
 
 from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.io import read_image
+from wds_edge.perception.face import _rotation_from_landmarks
 from wds_edge.perception.landmarks import (
     NUM_LANDMARKS,
     Face,
     FaceLandmarker,
     FaceLandmarkerOptions,
-    _rotation_from_landmarks,
     pose_from_rotation,
 )
 

@@ -35,7 +35,7 @@ def test_fetch_file_url_verifies_and_saves(landmarker_path: Path, tmp_path: Path
     saved = fetch_face_landmarker(
         tmp_path / "models",
         url=landmarker_path.as_uri(),
-        progress=lambda done, total: progress.append((done, total)),
+        progress=lambda done, total, _info: progress.append((done, total)),
     )
     assert saved == tmp_path / "models" / "face_landmarker.task"
     assert hashlib.sha256(saved.read_bytes()).hexdigest() == FACE_LANDMARKER_SHA256

@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from train.labeling.runner import LabeledImage
+from train.labeling.labeled import LabeledImage
 from train.labeling.thresholding import DEFAULT_THRESHOLD, ThresholdMethod, threshold_texture
 from wds_edge.errors import InvalidInputError
 from wds_edge.model.preprocessing import grey_from_rgb, texture_map
@@ -155,7 +155,7 @@ class AutoLabeler:
         Raises:
             InvalidInputError: no face in the photo, or no ridge inside the regions.
         """
-        from wds_edge.perception.crop import make_crop_transform
+        from wds_edge.perception.crop import kiosk_crop
         from wds_edge.perception.regions import region_masks, skin_mask
 
         faces = self._landmarker.detect(image_rgb)
@@ -163,8 +163,7 @@ class AutoLabeler:
             raise InvalidInputError("no face found; --auto needs a photo with a visible face")
         size = self.crop_size_px
         lm = np.asarray(faces[0].landmarks_px, dtype=np.float64)
-        transform = make_crop_transform(lm, size_px=size, align_roll=True)
-        crop_rgb = transform.crop(image_rgb)
+        crop_rgb, transform = kiosk_crop(image_rgb, lm, size, colour_order="rgb")
         lm_crop = transform.points_to_crop(lm)
         named = region_masks(lm_crop, size)
         groups = [region_union({k: named[k] for k in g}) for g in REGION_GROUPS.values()]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from train.labeling.annotations import (
     index_rough_annotations,
     rough_mask,
 )
+from train.labeling.labeled import LabeledImage
 from train.labeling.preview import label_preview
 from train.labeling.thresholding import (
     DEFAULT_THRESHOLD,
@@ -42,6 +42,7 @@ from train.labeling.thresholding import (
 )
 from wds_edge.errors import InvalidInputError, WdsEdgeError
 from wds_edge.io import read_image, write_image_atomic, write_json_atomic
+from wds_edge.progress import ProgressCallback
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -67,7 +68,7 @@ WEAK_LABEL_NOTE = (
     "annotated ground truth when measuring accuracy."
 )
 
-ProgressFn = Callable[[int, int, str], None]
+ProgressFn = ProgressCallback  # the SDK-wide type; this name kept for importers
 
 
 @dataclass
@@ -85,19 +86,6 @@ class LabelOptions:
         d["threshold"] = ThresholdMethod(self.threshold).value
         d["landmarker_path"] = str(self.landmarker_path) if self.landmarker_path else None
         return d
-
-
-@dataclass
-class LabeledImage:
-    """One image's label in memory: all arrays share H x W (crop space with --auto)."""
-
-    image_rgb: np.ndarray
-    label: np.ndarray
-    rough: np.ndarray
-    fov: np.ndarray | None = None
-    stats: dict[str, Any] = field(default_factory=dict)
-    #: JSON-ready extras written to OUT/landmarks/<stem>.json (--auto).
-    landmarks: dict[str, Any] | None = None
 
 
 @dataclass

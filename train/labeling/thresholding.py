@@ -1,7 +1,7 @@
 """Semi-automatic ground truth: masked texture (paper Eq. 2) and adaptive thresholding.
 
 A rough annotation ``M`` (a stroke drawn over each wrinkle, or an automatic rough mask)
-selects where to look; the texture map ``T`` (Eq. 1, :func:`wds_edge.texture_map`)
+selects where to look; the texture map ``T`` (Eq. 1, :func:`~wds_edge.model.texture_map`)
 says which pixels inside it are darker than their surroundings. Eq. 2 keeps the texture
 only inside the rough annotation, ``T_M = T * M``; an adaptive threshold of ``T_M``
 gives the binary ground truth.
@@ -101,7 +101,7 @@ def masked_texture(texture: np.ndarray, rough_mask: np.ndarray) -> np.ndarray:
     """Paper Eq. 2: ``T_M = T * M``, the texture map kept only inside the rough annotation.
 
     Args:
-        texture: float HxW texture map in [0, 255] (:func:`wds_edge.texture_map`).
+        texture: float HxW texture map in [0, 255] (:func:`~wds_edge.model.texture_map`).
         rough_mask: HxW rough annotation (bool, 0/1 or 0/255; non-zero = inside).
 
     Returns:

@@ -30,9 +30,10 @@ from wds_edge.analysis.result import FrameResult
 from wds_edge.analysis.scoring import mm_per_px_from_iris, score_regions
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import _to_bgr_uint8, read_image
+from wds_edge.model.info import ModelInfo
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.preprocessing import model_input
-from wds_edge.perception.crop import make_crop_transform
+from wds_edge.perception.crop import kiosk_crop, make_crop_transform
 from wds_edge.perception.landmarks import Face, FaceLandmarker, FaceLandmarkerOptions
 from wds_edge.perception.quality import FrameStatus, QualityConfig, assess_face
 from wds_edge.perception.regions import region_masks
@@ -165,15 +166,15 @@ class WrinkleAnalyzer:
         meta = self._backend.metadata
         self.threshold = float(cfg.threshold if cfg.threshold is not None else meta.threshold)
         self.input_size_px = int(meta.input_size_hw[0])
-        self._model_info = {
-            "name": meta.model_name,
-            "version": meta.model_version,
-            "backend": self._backend.name,
-            "device": self._backend.device,
-            "threshold": self.threshold,
-            "input_size_px": self.input_size_px,
-            "path": str(self.model_path),
-        }
+        self._model_info = ModelInfo(
+            name=meta.model_name,
+            version=meta.model_version,
+            backend=self._backend.name,
+            device=self._backend.device,
+            threshold=self.threshold,
+            input_size_px=self.input_size_px,
+            path=str(self.model_path),
+        )
         if cfg.warmup:
             self._warm_up()
 
@@ -208,8 +209,14 @@ class WrinkleAnalyzer:
 
     @property
     def model_info(self) -> dict[str, Any]:
-        """Name, version, backend, device, threshold and input size of the model."""
-        return dict(self._model_info)
+        """Name, version, backend, device, threshold and input size of the model (JSON dict;
+        :attr:`model_description` is the same as a :class:`~wds_edge.model.info.ModelInfo`)."""
+        return self._model_info.to_dict()
+
+    @property
+    def model_description(self) -> ModelInfo:
+        """The model in use as a :class:`~wds_edge.model.info.ModelInfo`."""
+        return self._model_info
 
     # -- the pipeline -----------------------------------------------------------------------
 
@@ -296,9 +303,11 @@ class WrinkleAnalyzer:
                 f"segment() got a {frame.shape[1]}x{frame.shape[0]} frame but the located one was "
                 f"{located.frame_shape[1]}x{located.frame_shape[0]}; pass the same frame"
             )
-        transform = located.crop_transform
         meta = self.metadata
-        crop_rgb = cv2.cvtColor(transform.crop(frame), cv2.COLOR_BGR2RGB)
+        # The same crop (geometry and pixels) as calibration, labeling and export parity.
+        crop_rgb, transform = kiosk_crop(
+            frame, located.landmarks_px, self.input_size_px, align_roll=self.config.align_roll
+        )
         batch = model_input(crop_rgb, meta.preprocessing)
         timings = dict(located.timings_ms)
         timings["crop_preprocess"] = _ms_since(start)
@@ -385,5 +394,5 @@ class WrinkleAnalyzer:
         self.close()
 
     def __repr__(self) -> str:
-        backend = self._model_info["backend"]
+        backend = self._model_info.backend
         return f"WrinkleAnalyzer(model={str(self.model_path)!r}, backend={backend!r})"

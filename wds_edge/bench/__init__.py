@@ -2,8 +2,8 @@
 and a side-by-side comparison with the PyTorch-eager baseline (`bench compare`).
 
 Every report embeds :func:`environment_report`. Nothing here imports torch; the
-PyTorch-eager baseline (:mod:`wds_edge.bench.torch_eager`) imports it inside its
-functions, only when ``bench compare`` runs it.
+PyTorch-eager baseline lives on the desktop side (``export.eager_baseline``) and the CLI
+passes it to :func:`bench_compare`.
 """
 
 from __future__ import annotations

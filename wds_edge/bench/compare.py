@@ -7,7 +7,8 @@ video or image folder):
 * ``e2e_*``: frame -> scores: landmarks, quality gates, crop + preprocessing,
   inference, threshold + region scores (what a kiosk pays per analysed frame).
 
-The baseline is "what a user would do without this SDK" (:mod:`wds_edge.bench.torch_eager`):
+The baseline is "what a user would do without this SDK" (``export.eager_baseline``, passed
+in by the CLI as an :class:`EagerBaseline`, since the SDK never imports torch):
 the same network in PyTorch eager FP32, fed by the numpy texture map, with the same
 landmarks, crop and scoring around it. ``speedup`` columns divide the baseline's p50
 by each row's p50 (same width; > 1 means faster than PyTorch eager).
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -29,11 +30,33 @@ from wds_edge.bench.pipeline_bench import iter_bench_frames
 from wds_edge.bench.stats import LatencyStats, summarize_ms
 from wds_edge.errors import InvalidInputError
 
-__all__ = ["CompareRow", "CompareResult", "bench_compare"]
+__all__ = ["CompareRow", "CompareResult", "EagerBaseline", "bench_compare"]
 
 logger = logging.getLogger(__name__)
 
 TORCH_EAGER = "pytorch-eager"
+_NO_BASELINE = (
+    "PyTorch-eager baseline skipped: not available (needs torch and the desktop train / "
+    "export packages of a source checkout: pip install -e '.[train,export]')"
+)
+
+
+class EagerBaseline(Protocol):
+    """The PyTorch-eager baseline as ``bench compare`` uses it (``export.eager_baseline``)."""
+
+    def torch_baseline_available(self) -> tuple[bool, str]:
+        """(True, "") when it can run, else (False, why)."""
+        ...
+
+    def export_width_model(
+        self, base_channels: int, size_px: int, out_dir: str | Path, seed: int = 0
+    ) -> Path:
+        """Export a seeded base-``base_channels`` model to ``out_dir``; the ``.onnx`` path."""
+        ...
+
+    def EagerModel(self, base_channels: int) -> Any:  # noqa: N802 - a class in the module
+        """A model with ``segment_crop(uint8 RGB S x S) -> float32 S x S probability``."""
+        ...
 
 
 @dataclass
@@ -180,6 +203,7 @@ def bench_compare(
     e2e: bool = True,
     torch_baseline: bool = True,
     on_step: Callable[[str], None] | None = None,
+    baseline: EagerBaseline | None = None,
 ) -> CompareResult:
     """Measure every (model, backend, precision) and the PyTorch-eager baseline.
 
@@ -195,20 +219,23 @@ def bench_compare(
         e2e: also time frame -> scores per configuration.
         torch_baseline: add PyTorch eager FP32 rows (skipped with a note without torch).
         on_step: called with a description before each configuration (progress).
+        baseline: the PyTorch-eager baseline (the CLI passes ``export.eager_baseline``);
+            None: no ``widths`` export and no eager rows (noted in the result).
     """
     from wds_edge.analysis.analyzer import WrinkleAnalyzer
-    from wds_edge.bench.torch_eager import EagerModel, export_width_model, torch_baseline_available
     from wds_edge.model.preprocessing import model_input
     from wds_edge.runtime import load_backend
 
     notes: list[str] = []
     paths: list[tuple[int | None, Path]] = []
-    have_torch, why = torch_baseline_available()
+    have_torch, why = (
+        baseline.torch_baseline_available() if baseline is not None else (False, _NO_BASELINE)
+    )
     for width in widths:
         if not have_torch:
             notes.append(f"width {width} not exported: {why}")
             continue
-        paths.append((int(width), export_width_model(int(width), size_px, model_dir)))
+        paths.append((int(width), baseline.export_width_model(int(width), size_px, model_dir)))  # type: ignore[union-attr]
     for m in models:
         paths.append((None, Path(m)))
     if not paths:
@@ -264,7 +291,7 @@ def bench_compare(
             label = f"b{w} {TORCH_EAGER} fp32"
             if on_step:
                 on_step(label)
-            eager = EagerModel(int(w))  # type: ignore[arg-type]
+            eager = baseline.EagerModel(int(w))  # type: ignore[arg-type, union-attr]
             model_ms = _time_calls(lambda c, e=eager: e.segment_crop(c), crops, runs, warmup)
             e2e_ms = None
             if e2e:

@@ -8,7 +8,6 @@ from the model's metadata, or counted from the ONNX graph when the metadata lack
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import numpy as np
 from wds_edge.bench.stats import LatencyStats, summarize_ms, time_calls_ms
 from wds_edge.errors import InvalidInputError
 from wds_edge.model.preprocessing import Preprocessing
+from wds_edge.progress import ProgressCallback
 from wds_edge.runtime.base import Backend
 
 __all__ = [
@@ -178,7 +178,7 @@ def bench_backend(
     batch: int = 1,
     warmup: int = 5,
     runs: int = 50,
-    on_run: Callable[[int], None] | None = None,
+    on_run: ProgressCallback | None = None,
 ) -> ModelBenchResult:
     """Time ``backend.infer`` on a synthetic batch.
 
@@ -190,7 +190,7 @@ def bench_backend(
         batch: images per call.
         warmup: untimed calls first (allocations, kernel selection, caches).
         runs: timed calls (wall clock, ``time.perf_counter``).
-        on_run: called with the run index after every timed run (progress bars).
+        on_run: called as ``on_run(runs_done, runs, "")`` after every timed run.
 
     Raises:
         InvalidInputError: ``runs < 1``, ``warmup < 0`` or a batch the model cannot take.
@@ -232,7 +232,7 @@ def benchmark_model(
     warmup: int = 5,
     runs: int = 50,
     num_threads: int | None = None,
-    on_run: Callable[[int], None] | None = None,
+    on_run: ProgressCallback | None = None,
 ) -> ModelBenchResult:
     """Load ``model_path`` with :func:`wds_edge.runtime.load_backend`, time it, close it.
 

@@ -18,13 +18,14 @@ frame indices (only a ``realtime`` file or a live camera drops frames).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from wds_edge.bench.stats import LatencyStats, StageRecorder
 from wds_edge.errors import InvalidInputError
+from wds_edge.progress import ProgressCallback
 
 __all__ = ["PIPELINE_STAGES", "PipelineBenchResult", "bench_pipeline", "iter_bench_frames"]
 
@@ -139,7 +140,7 @@ def bench_pipeline(
     num_threads: int | None = None,
     max_frames: int | None = None,
     realtime: bool = False,
-    on_frame: Callable[[int], None] | None = None,
+    on_frame: ProgressCallback | None = None,
 ) -> PipelineBenchResult:
     """Run :meth:`WrinkleAnalyzer.analyze` + the overlay on every frame and time each stage.
 
@@ -150,7 +151,7 @@ def bench_pipeline(
         max_frames: stop after this many frames.
         realtime: treat a video file like a camera (frames the pipeline is too slow for
             are dropped and counted).
-        on_frame: called with the frame count after each frame (progress bars).
+        on_frame: called as ``on_frame(frames_done, max_frames_or_None, status)`` per frame.
     """
     from wds_edge.analysis.analyzer import AnalyzerConfig, WrinkleAnalyzer
     from wds_edge.analysis.overlay import draw_overlay
@@ -192,7 +193,7 @@ def bench_pipeline(
             segmented += int(result.segmented)
             frames += 1
             if on_frame is not None:
-                on_frame(frames)
+                on_frame(frames, max_frames, status)
             if max_frames is not None and frames >= max_frames:
                 break
         wall_s = time.perf_counter() - t_start

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from wds_edge.capture.sources import open_source
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import write_image_atomic
+from wds_edge.progress import ProgressCallback
 
 __all__ = ["FRAME_FORMATS", "ExtractedFrames", "extract_frames", "frame_file_name"]
 
@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 FRAME_FORMATS = ("png", "jpg")
 _PREFIX_RE = re.compile(r"[^A-Za-z0-9_.-]+")
 
-ProgressFn = Callable[[int, int | None, str], None]
+ProgressFn = ProgressCallback  # the SDK-wide type; this name kept for importers
 
 
 @dataclass
@@ -89,7 +89,7 @@ def extract_frames(
     image_format: str = "png",
     prefix: str | None = None,
     overwrite: bool = False,
-    progress: ProgressFn | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ExtractedFrames:
     """Save frames ``start, start + every, ...`` (``< stop``) of a video as image files.
 

@@ -67,8 +67,9 @@ def main() -> None:
     try:
         app()
     except WdsEdgeError as exc:
-        from rich.console import Console
         from rich.markup import escape  # messages hold pip extras like 'wds-edge[trt]'
 
-        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        from wds_edge.cli.console import make_console
+
+        make_console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise SystemExit(2) from None

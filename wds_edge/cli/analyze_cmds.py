@@ -70,10 +70,9 @@ def analyze(
         False, "--arrays", help="Put landmarks and the wrinkle mask (base64 PNG) in the JSON files."
     ),
 ) -> None:
-    from rich.console import Console
-
     from wds_edge.analysis.analyzer import WrinkleAnalyzer
     from wds_edge.analysis.batch import analyze_inputs, expand_inputs
+    from wds_edge.cli.console import make_console
     from wds_edge.errors import InvalidInputError
     from wds_edge.perception.quality import QualityConfig
     from wds_edge.runtime.tensorrt.cache import PRECISIONS
@@ -84,7 +83,7 @@ def analyze(
         )
     if multi_face not in ("largest", "refuse"):
         raise InvalidInputError(f"--multi-face must be 'largest' or 'refuse', got {multi_face!r}")
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     paths = expand_inputs(inputs)
     analyzer = WrinkleAnalyzer(
         model_path=str(model) if model is not None else None,
@@ -105,11 +104,14 @@ def analyze(
                 typer.echo(json.dumps(outcome.to_dict(), ensure_ascii=False))
                 outcomes.append(outcome)
         else:
-            from rich.progress import track
+            from wds_edge.cli.console import progress_bar
 
-            outcomes = list(
-                track(stream, total=len(paths), description="analysing", console=console)
-            )
+            with progress_bar(
+                "analysing", total=len(paths), console=console, transient=False
+            ) as update:
+                for outcome in stream:
+                    outcomes.append(outcome)
+                    update(len(outcomes), None, "")
             _print_table(outcomes)
     failed = sum(o.failed for o in outcomes)
     if failed:
@@ -118,8 +120,9 @@ def analyze(
 
 
 def _print_table(outcomes: list) -> None:  # list[InputOutcome]
-    from rich.console import Console
     from rich.table import Table
+
+    from wds_edge.cli.console import make_console
 
     table = Table(title="wrinkle analysis")
     for column in ("input", "status", "overall %", "regions %", "ms"):
@@ -138,4 +141,4 @@ def _print_table(outcomes: list) -> None:  # list[InputOutcome]
         table.add_row(
             o.input, f"[{colour}]{status}[/]", overall, regions, f"{r.timings_ms['total']:.0f}"
         )
-    Console().print(table)
+    make_console().print(table)

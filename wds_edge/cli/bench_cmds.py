@@ -18,12 +18,9 @@ _MODEL_HELP = (
 
 
 def _console() -> Any:
-    import sys
+    from wds_edge.cli.console import make_console
 
-    from rich.console import Console
-
-    # Piped output (CI logs, `| tee`): rich would wrap tables to 80 columns.
-    return Console(width=None if sys.stdout.isatty() else 200)
+    return make_console()
 
 
 def _default_model() -> Path:
@@ -62,18 +59,16 @@ def bench_model_cmd(
     csv_path: Path | None = typer.Option(None, "--csv", help="Also write the row as CSV."),
 ) -> None:
     """Time one model on one backend: min/p50/p90/p99/max, img/s, achieved GFLOP/s."""
-    from rich.progress import Progress
-
     from wds_edge.bench.environment import environment_report, format_environment
     from wds_edge.bench.model_bench import benchmark_model
     from wds_edge.bench.report import rows_table
+    from wds_edge.cli.console import progress_bar
 
     if quick:
         warmup, runs = 1, 5
     model_path = model or _default_model()
     env = environment_report()
-    with Progress(transient=True) as progress:
-        task = progress.add_task(f"timing {model_path.name}", total=runs)
+    with progress_bar(f"timing {model_path.name}", total=runs) as update:
         result = benchmark_model(
             model_path,
             backend=backend,
@@ -82,7 +77,7 @@ def bench_model_cmd(
             warmup=warmup,
             runs=runs,
             num_threads=threads,
-            on_run=lambda _i: progress.advance(task),
+            on_run=update,
         )
     row = result.row()
     console = _console()
@@ -118,17 +113,15 @@ def bench_pipeline_cmd(
     csv_path: Path | None = typer.Option(None, "--csv", help="Also write the stage rows as CSV."),
 ) -> None:
     """Per-stage p50/p90/p99 of the whole pipeline on a video or image folder, and FPS."""
-    from rich.progress import Progress
-
     from wds_edge.bench.environment import environment_report, format_environment
     from wds_edge.bench.pipeline_bench import bench_pipeline
     from wds_edge.bench.report import rows_table
+    from wds_edge.cli.console import progress_bar
 
     if quick:
         max_frames = min(max_frames or 20, 20)
     env = environment_report()
-    with Progress(transient=True) as progress:
-        task = progress.add_task(f"pipeline on {source.name}", total=max_frames)
+    with progress_bar(f"pipeline on {source.name}", total=max_frames) as update:
         result = bench_pipeline(
             source,
             model_path=model,
@@ -138,7 +131,7 @@ def bench_pipeline_cmd(
             num_threads=threads,
             max_frames=max_frames,
             realtime=realtime,
-            on_frame=lambda n: progress.update(task, completed=n),
+            on_frame=update,
         )
     rows = result.rows()
     title = (
@@ -157,6 +150,15 @@ def bench_pipeline_cmd(
 
 def _split(text: str | None) -> list[str]:
     return [t.strip() for t in (text or "").split(",") if t.strip()]
+
+
+def _eager_baseline() -> Any:
+    """The desktop PyTorch-eager baseline (``export.eager_baseline``), or None without torch."""
+    try:
+        from export import eager_baseline
+    except ImportError:
+        return None  # bench_compare notes the skip
+    return eager_baseline
 
 
 def bench_compare_cmd(
@@ -213,6 +215,7 @@ def bench_compare_cmd(
             e2e=not no_e2e,
             torch_baseline=not no_torch,
             on_step=lambda label: status.update(f"timing {label} ..."),
+            baseline=None if no_torch else _eager_baseline(),
         )
     rows = [r.row() for r in result.rows]
     console.print(

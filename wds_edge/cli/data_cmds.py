@@ -44,29 +44,16 @@ def _frames(
         False, "--force", help="Replace frames an earlier run wrote to --out."
     ),
 ) -> None:
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from wds_edge.capture.extract import extract_frames
+    from wds_edge.cli.console import make_console, progress_bar
 
-    with Progress(
-        TextColumn("[bold]frames"),
-        BarColumn(),
-        TextColumn("{task.completed} read {task.fields[info]}"),
-        TimeElapsedColumn(),
-        transient=True,
-    ) as bar:  # fmt: skip
-        task = bar.add_task("frames", total=stop, info="")
-
-        def update(read: int, total: int | None, name: str) -> None:
-            bar.update(task, completed=read, info=name)
-
+    with progress_bar("frames read", total=stop) as update:
         result = extract_frames(
             video, out, every=every, start=start, stop=stop, image_format=image_format,
             overwrite=force, progress=update,
         )  # fmt: skip
     size = f"{result.size[0]}x{result.size[1]}" if result.size else "-"
-    Console().print(
+    make_console().print(
         f"wrote {len(result.paths)} frames ({size}) of {result.frames_read} read to {out}"
         + (
             f" (frames {result.indices[0]}..{result.indices[-1]} every {every})"

@@ -65,8 +65,8 @@ def demo_cmd(
 
     Keys in the window: q / Esc quit, s snapshot, space start a capture session.
     """
-    from rich.console import Console
-
+    from wds_edge.analysis.analyzer import AnalyzerConfig
+    from wds_edge.cli.console import make_console
     from wds_edge.demo.app import DemoConfig, run_demo
     from wds_edge.errors import InvalidInputError
     from wds_edge.io import write_json_atomic
@@ -77,12 +77,15 @@ def demo_cmd(
         )
     cfg = DemoConfig(
         source=int(source) if source.isdigit() else source,
-        model_path=model,
-        backend=backend,
-        precision=precision,
-        landmarker_path=landmarker,
-        num_threads=threads,
-        threshold=threshold,
+        analyzer=AnalyzerConfig(
+            model_path=None if model is None else str(model),
+            backend=backend,
+            precision=precision,
+            landmarker_path=None if landmarker is None else str(landmarker),
+            num_threads=threads,
+            threshold=threshold,
+            video_mode=True,
+        ),
         headless=headless,
         record_path=record,
         jsonl_path=jsonl,
@@ -94,7 +97,7 @@ def demo_cmd(
         screenshot_after_frames=screenshot_after,
         snapshot_dir=snapshot_dir,
     )
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     with console.status("running the demo (q / Esc in the window to stop)", spinner="dots"):
         summary = run_demo(cfg)
     data = summary.to_dict()

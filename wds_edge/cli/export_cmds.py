@@ -18,9 +18,9 @@ from wds_edge.errors import InvalidInputError
 
 
 def _console() -> Any:
-    from rich.console import Console
+    from wds_edge.cli.console import make_console
 
-    return Console()
+    return make_console()
 
 
 def _default_parity_images() -> list[Path]:
@@ -153,18 +153,16 @@ def _calibrate(
     force: bool = typer.Option(False, "--force", help="Replace an existing calibration folder."),
 ) -> None:
     """Collect INT8 calibration crops through the kiosk's capture -> landmarks -> crop path."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from calibration.build import build_calibration_set
     from calibration.dataset import MIN_RECOMMENDED_CROPS
+    from wds_edge.cli.console import progress_bar
 
     console = _console()
-    with Progress(TextColumn("crops"), BarColumn(), MofNCompleteColumn()) as bar:
-        task = bar.add_task("crops", total=count)
+    with progress_bar("crops", total=count, transient=False) as update:
         calib = build_calibration_set(
             source, out, count=count, size_px=size, frame_stride=stride,
             landmarker_path=landmarker, overwrite=force,
-            progress=lambda n: bar.update(task, completed=n),
+            progress=update,
         )  # fmt: skip
     console.print(f"wrote {len(calib)} crops ({size} px) to {calib.path}")
     if len(calib) < MIN_RECOMMENDED_CROPS:
@@ -233,8 +231,7 @@ def _build_engine(
     device: int = typer.Option(0, "--device", help="CUDA device index."),
 ) -> None:
     """Build (or reuse) a TensorRT engine for this GPU, with an accuracy gate vs FP32."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
+    from wds_edge.cli.console import rich_progress
     from wds_edge.runtime.tensorrt.cache import PRECISIONS
     from wds_edge.runtime.tensorrt.provision import ensure_engine
 
@@ -247,12 +244,12 @@ def _build_engine(
 
         calibration = tensorrt_calibration(calib)
     console = _console()
-    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()) as bar:
+    with rich_progress(transient=False, count=False) as bar:
         tasks: dict[str, Any] = {}
 
         def on_progress(phase: str, step: int, total: int) -> None:
             if phase not in tasks:
-                tasks[phase] = bar.add_task(phase, total=total or None)
+                tasks[phase] = bar.add_task(phase, total=total or None, info="")
             bar.update(tasks[phase], completed=step)
 
         info = ensure_engine(

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
+
+from wds_edge.progress import ProgressCallback
 
 __all__ = ["register"]
 
@@ -46,18 +48,10 @@ LABEL_HELP = "\n\n".join(_LABEL_PARAGRAPHS)
 
 
 @contextmanager
-def _progress(description: str) -> Iterator[Callable[[int, int, str], None]]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def _progress(description: str) -> Iterator[ProgressCallback]:
+    from wds_edge.cli.console import progress_bar
 
-    with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"), TimeElapsedColumn(), transient=False,
-    ) as bar:  # fmt: skip
-        task = bar.add_task(description, total=None, info="")
-
-        def update(done: int, total: int, name: str) -> None:
-            bar.update(task, completed=done, total=total, info=name)
-
+    with progress_bar(description, transient=False) as update:
         yield update
 
 
@@ -91,9 +85,9 @@ def _label(
         7, "--stroke-width", help="Width in px of LabelMe / CVAT polylines when rasterized."
     ),
 ) -> None:
-    from rich.console import Console
     from rich.table import Table
 
+    from wds_edge.cli.console import make_console
     from wds_edge.errors import InvalidInputError
 
     if (rough is None) == (not auto):
@@ -107,7 +101,7 @@ def _label(
         threshold=parse_threshold(threshold), stroke_width_px=stroke_width, crop_size_px=crop_size,
         landmarker_path=landmarker, force=force,
     )  # fmt: skip
-    console = Console()
+    console = make_console()
     if auto:
         console.print(f"[bold yellow]{WEAK_LABEL_NOTE}[/]")
     with _progress("labeling") as update:
@@ -171,10 +165,10 @@ def _label_agreement(
 the two binary label maps, and the pooled r over all their pixels; then the mean over \
 pairs. Exit code 1 when some label files could not be used (listed), 2 on usage errors.
     """
-    from rich.console import Console
     from rich.table import Table
 
     from train.agreement import label_agreement
+    from wds_edge.cli.console import make_console
 
     if json_out:
         report = label_agreement(
@@ -206,7 +200,7 @@ pairs. Exit code 1 when some label files could not be used (listed), 2 on usage 
         if report.semi_auto is not None:
             avg += [_num(report.mean_semi_auto), ""]
         table.add_row(*avg, style="bold")
-        console = Console()
+        console = make_console()
         console.print(table)
         for name, msg in report.problems.items():
             console.print(f"[red]skipped[/] {name}: {msg}", highlight=False)
@@ -261,10 +255,10 @@ filled black, and is scored only inside them; its response is thresholded with O
 Prints JSI, accuracy, sensitivity, specificity pooled over all pixels and as a per-image \
 mean. Exit code 1 when some images could not be scored (listed), 2 on usage errors.
     """
-    from rich.console import Console
     from rich.table import Table
 
     from train.baselines import evaluate_baseline
+    from wds_edge.cli.console import make_console
 
     kwargs: dict[str, Any] = {"regions": regions, "landmarker_path": landmarker}
     if json_out:
@@ -282,7 +276,7 @@ mean. Exit code 1 when some images could not be scored (listed), 2 on usage erro
     table.add_column("per-image mean", justify="right")
     for k in ("jsi", "accuracy", "sensitivity", "specificity"):
         table.add_row(k, f"{report.pooled[k]:.4f}", f"{report.per_image_mean[k]:.4f}")
-    console = Console()
+    console = make_console()
     console.print(table)
     for stem, msg in report.problems.items():
         console.print(f"[red]skipped[/] {stem}: {msg}", highlight=False)

@@ -50,9 +50,7 @@ def fetch(
     ),
 ) -> None:
     """Download and verify the FaceLandmarker model."""
-    from rich.console import Console
-    from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
-
+    from wds_edge.cli.console import make_console, progress_bar
     from wds_edge.perception.landmarker_model import (
         FACE_LANDMARKER_SHA256,
         FACE_LANDMARKER_URL,
@@ -60,18 +58,11 @@ def fetch(
     )
 
     source = url or FACE_LANDMARKER_URL
-    with Progress(
-        *Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(), transient=True
-    ) as progress:
-        task = progress.add_task("face_landmarker.task", total=None)
-
-        def update(done: int, total: int | None) -> None:
-            progress.update(task, completed=done, total=total)
-
+    with progress_bar("face_landmarker.task", download=True) as update:
         saved = fetch_face_landmarker(
             dest, url=source, sha256=sha256 or FACE_LANDMARKER_SHA256, progress=update
         )
-    Console().print(f"[green]saved[/] {saved} (sha256 verified)", highlight=False)
+    make_console().print(f"[green]saved[/] {saved} (sha256 verified)", highlight=False)
 
 
 def path(
@@ -80,13 +71,13 @@ def path(
     ),
 ) -> None:
     """Print where models are found, or what is missing and how to get it."""
-    from rich.console import Console
     from rich.table import Table
 
+    from wds_edge.cli.console import make_console
     from wds_edge.errors import ModelError
     from wds_edge.perception.landmarker_model import model_locations, resolve_face_landmarker
 
-    console = Console()
+    console = make_console()
     table = Table(title="FaceLandmarker lookup (first match wins)")
     table.add_column("order")
     table.add_column("source")

@@ -101,9 +101,9 @@ def _train(
         None, "--amp/--no-amp", help="Mixed precision on CUDA (default on; ignored on CPU)."
     ),
 ) -> None:
-    from rich.console import Console
+    from wds_edge.cli.console import make_console
 
-    console = Console()
+    console = make_console()
     given: dict[str, Any] = {
         "loss": loss, "base_channels": base, "activation": activation, "folds": folds,
         "fold": fold, "val_fraction": val_fraction, "val_count": val_count, "epochs": epochs,
@@ -141,18 +141,9 @@ def _run_with_progress(console: Any, run: Any) -> None:
     if os.environ.get("RANK", "0") != "0":  # torchrun: only rank 0 reports
         run(None)
         return
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from wds_edge.cli.console import rich_progress
 
-    with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=console,
-    ) as bar:  # fmt: skip
+    with rich_progress(console=console, transient=False, count=False, remaining=True) as bar:
         task = bar.add_task("training", total=None, info="")
         state = {"steps": 1}
 
@@ -215,10 +206,10 @@ def _eval(
     Pooled over all pixels (the paper's protocol) and as a per-image mean, inside the
     field-of-view / skin masks when the data set has them.
     """
-    from rich.console import Console
     from rich.table import Table
 
     from wds_edge._deps import require
+    from wds_edge.cli.console import make_console
 
     require("torch", "evaluation")
     from train.evaluate import evaluate_checkpoint
@@ -245,7 +236,7 @@ def _eval(
     table.add_column("per-image mean", justify="right")
     for k in ("jsi", "accuracy", "sensitivity", "specificity"):
         table.add_row(k, f"{result['pooled'][k]:.4f}", f"{result['per_image_mean'][k]:.4f}")
-    Console().print(table)
+    make_console().print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -19,8 +19,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from wds_edge.errors import ModelError
 from wds_edge.io import sha256_file
+from wds_edge.model.info import BundledModelManifest
 
 __all__ = ["MANIFEST_NAME", "default_model_path", "read_manifest", "write_manifest"]
 
@@ -39,7 +42,10 @@ def _models_dir() -> Path:
 
 
 def read_manifest(models_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """Read and validate the manifest (``file``, ``sha256``, ``size_bytes``, ``description``).
+    """Read and validate the manifest (:class:`~wds_edge.model.info.BundledModelManifest`).
+
+    Returns:
+        The manifest's JSON object (``file``, ``sha256``, ``size_bytes``, ``description``).
 
     Raises:
         ModelError: no manifest (the package has no default model yet) or a malformed one.
@@ -54,23 +60,19 @@ def read_manifest(models_dir: str | os.PathLike[str] | None = None) -> dict[str,
         raise ModelError(
             f"{manifest_path}: the default-model manifest is unreadable ({exc}); reinstall wds-edge"
         ) from exc
-    problems = []
     if not isinstance(manifest, dict):
-        problems.append("not a JSON object")
-    else:
-        name = manifest.get("file")
-        if not isinstance(name, str) or not name or "/" in name or "\\" in name:
-            problems.append("'file' must be a bare file name")
-        sha = manifest.get("sha256")
-        if not isinstance(sha, str) or len(sha) != 64:
-            problems.append("'sha256' must be 64 hex digits")
-        if not isinstance(manifest.get("size_bytes"), int):
-            problems.append("'size_bytes' must be an integer")
-    if problems:
         raise ModelError(
-            f"{manifest_path}: malformed manifest ({'; '.join(problems)}); reinstall wds-edge"
+            f"{manifest_path}: malformed manifest (not a JSON object); reinstall wds-edge"
         )
-    return manifest
+    try:
+        return BundledModelManifest.model_validate(manifest).to_json()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"'{'.'.join(str(p) for p in e['loc'])}' {e['msg']}" for e in exc.errors()
+        )
+        raise ModelError(
+            f"{manifest_path}: malformed manifest ({problems}); reinstall wds-edge"
+        ) from exc
 
 
 def write_manifest(
@@ -80,14 +82,14 @@ def write_manifest(
     from wds_edge.io import write_json_atomic
 
     model = Path(model_path)
-    manifest = {
-        "file": model.name,
-        "sha256": sha256_file(model),
-        "size_bytes": model.stat().st_size,
-        "description": description,
+    manifest = BundledModelManifest(
+        file=model.name,
+        sha256=sha256_file(model),
+        size_bytes=model.stat().st_size,
+        description=description,
         **(extra or {}),
-    }
-    return write_json_atomic(model.parent / MANIFEST_NAME, manifest)
+    )
+    return write_json_atomic(model.parent / MANIFEST_NAME, manifest.to_json())
 
 
 def default_model_path(models_dir: str | os.PathLike[str] | None = None) -> Path:

@@ -15,8 +15,13 @@ closest to the midpoint of the inner eye corners on every face we checked.
 
 The crop is resampled to ``size_px`` x ``size_px`` with ``cv2.warpAffine``. Parts
 of the box outside the frame are padded with zeros (the crop keeps its square
-shape and scale). With ``align_roll`` the frame is first rotated about the box
-centre so the eye line is horizontal.
+shape and scale). With ``align_roll`` (the kiosk's default) the frame is first rotated
+about the eye midpoint so the eye line is horizontal.
+
+:func:`kiosk_crop` is THE preprocessing crop: landmarks -> Table 1 box -> roll alignment ->
+resize -> uint8 RGB. The kiosk (:class:`~wds_edge.analysis.analyzer.WrinkleAnalyzer`), the
+quality gates, training labels and baselines, INT8 calibration and export parity all call
+it, so a model is trained, calibrated and parity-checked on the crops the kiosk feeds it.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ __all__ = [
     "crop_box",
     "CropTransform",
     "make_crop_transform",
+    "kiosk_crop",
     "eye_line_angle_deg",
 ]
 
@@ -227,15 +233,15 @@ class CropTransform:
 
 
 def make_crop_transform(
-    landmarks_px: np.ndarray, size_px: int = 640, align_roll: bool = False
+    landmarks_px: np.ndarray, size_px: int = 640, align_roll: bool = True
 ) -> CropTransform:
-    """Build the Table 1 crop of a face.
+    """Build the Table 1 crop geometry of a face (no pixels: see :func:`kiosk_crop`).
 
     Args:
         landmarks_px: (N >= 469, 2) MediaPipe landmarks in frame pixels.
         size_px: side of the output crop (640 in the paper).
         align_roll: rotate so the eye line is horizontal before applying Table 1
-            (rotation about the midpoint between the eyes).
+            (rotation about the midpoint between the eyes); on by default, as in the kiosk.
 
     Returns:
         The :class:`CropTransform`.
@@ -263,3 +269,51 @@ def make_crop_transform(
         matrix=matrix,
         inverse=_invert_affine(matrix),
     )
+
+
+def _landmarks_of(face: Any) -> np.ndarray:
+    landmarks = getattr(face, "landmarks_px", face)
+    if landmarks is None:
+        raise InvalidInputError("expected a Face or its (N, 2) landmarks, got None")
+    return np.asarray(landmarks)
+
+
+def kiosk_crop(
+    image: np.ndarray,
+    face: Any,
+    size_px: int = 640,
+    *,
+    colour_order: str = "bgr",
+    align_roll: bool = True,
+) -> tuple[np.ndarray, CropTransform]:
+    """The one preprocessing crop: landmarks -> Table 1 box -> roll alignment -> resize -> RGB.
+
+    Args:
+        image: uint8 (H, W, 3) frame in ``colour_order``.
+        face: a :class:`~wds_edge.perception.landmarks.Face` or its (N >= 469, 2) float
+            landmarks in frame pixels.
+        size_px: side of the square crop (the model's input size; 640 in the paper).
+        colour_order: ``"bgr"`` (OpenCV frames, the kiosk) or ``"rgb"`` (MediaPipe / PIL
+            images, the desktop tools). Resampling is per channel, so both give the same crop.
+        align_roll: level the eye line first (the kiosk's default; keep it unless the
+            model was trained on unaligned crops).
+
+    Returns:
+        ``(crop_rgb, transform)``: uint8 ``size_px`` x ``size_px`` x 3 RGB crop (zeros where
+        the box leaves the frame) and its :class:`CropTransform` (frame <-> crop mapping).
+
+    Raises:
+        InvalidInputError: not a 3-channel image, an unknown colour order, bad landmarks.
+    """
+    order = str(colour_order).lower()
+    if order not in ("bgr", "rgb"):
+        raise InvalidInputError(f"colour_order must be 'bgr' or 'rgb', got {colour_order!r}")
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
+        raise InvalidInputError(
+            f"expected a (H, W, 3) {order.upper()} image, got {getattr(image, 'shape', image)}"
+        )
+    transform = make_crop_transform(_landmarks_of(face), size_px, align_roll=align_roll)
+    crop = transform.crop(image)
+    if order == "bgr":
+        crop = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
+    return crop, transform

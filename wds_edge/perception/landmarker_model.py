@@ -19,11 +19,11 @@ import logging
 import os
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 from wds_edge.errors import ModelError
 from wds_edge.io import atomic_write
+from wds_edge.progress import ProgressCallback
 
 __all__ = [
     "FACE_LANDMARKER_URL",
@@ -146,7 +146,7 @@ def fetch_face_landmarker(
     dest_dir: str | os.PathLike[str] | None = None,
     url: str = FACE_LANDMARKER_URL,
     sha256: str = FACE_LANDMARKER_SHA256,
-    progress: Callable[[int, int | None], None] | None = None,
+    progress: ProgressCallback | None = None,
     timeout_s: float = 30.0,
 ) -> Path:
     """Download the FaceLandmarker model, verify its sha256 and move it into place atomically.
@@ -159,7 +159,7 @@ def fetch_face_landmarker(
         dest_dir: target folder; default :func:`user_model_dir`.
         url: ``https://``, ``http://`` or ``file://`` address of the model.
         sha256: expected hex digest (lower case).
-        progress: called as ``progress(bytes_done, bytes_total_or_None)`` while downloading.
+        progress: called as ``progress(bytes_done, bytes_total_or_None, "")`` while downloading.
         timeout_s: socket timeout of the download.
 
     Returns:
@@ -185,7 +185,7 @@ def fetch_face_landmarker(
                     digest.update(chunk)
                     done += len(chunk)
                     if progress is not None:
-                        progress(done, total)
+                        progress(done, total, "")
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise ModelError(
                 f"Could not download the FaceLandmarker model from {url} ({exc}). If this "

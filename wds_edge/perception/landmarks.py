@@ -19,17 +19,18 @@ Conventions used throughout wds-edge:
     image's right is lower), i.e. the angle of the eye line measured with image
     y pointing down, the same angle :mod:`wds_edge.perception.crop` removes.
 
-MediaPipe is imported lazily (:func:`wds_edge._deps.require`).
+MediaPipe is imported lazily (:func:`wds_edge._deps.require`). The :class:`Face` value and
+the landmark indices live in :mod:`wds_edge.perception.face` (re-exported here), the tiled
+small-face search in :mod:`wds_edge.perception.tiles`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,7 +38,19 @@ import numpy as np
 
 from wds_edge._deps import require
 from wds_edge.errors import InvalidInputError, ModelError
+from wds_edge.perception.face import (
+    BETWEEN_EYES,
+    LEFT_EYE_OUTER,
+    LEFT_IRIS,
+    NUM_LANDMARKS,
+    RIGHT_EYE_OUTER,
+    RIGHT_IRIS,
+    Face,
+    _face_from_points,
+    pose_from_rotation,
+)
 from wds_edge.perception.landmarker_model import resolve_face_landmarker
+from wds_edge.perception.tiles import MIN_TILED_SIDE_PX, search_tiles
 
 __all__ = [
     "Face",
@@ -53,133 +66,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-NUM_LANDMARKS = 478
-#: Iris centre followed by its 4 contour points (subject's right / left).
-RIGHT_IRIS = (468, 469, 470, 471, 472)
-LEFT_IRIS = (473, 474, 475, 476, 477)
-RIGHT_EYE_OUTER, RIGHT_EYE_INNER = 33, 133
-LEFT_EYE_OUTER, LEFT_EYE_INNER = 263, 362
-#: Nose bridge between the eyes: the paper's P3 (see :mod:`wds_edge.perception.crop`).
-BETWEEN_EYES = 168
-_FOREHEAD_TOP, _CHIN = 10, 152
-
-#: Frames smaller than this (longest side, px) are not tiled for small faces.
-_MIN_TILED_SIDE_PX = 640
-
-
-def pose_from_rotation(rotation: np.ndarray) -> tuple[float, float, float]:
-    """(yaw, pitch, roll) in degrees from a 3x3 face -> camera rotation (OpenGL axes).
-
-    Columns of ``rotation`` are the face's x (towards the subject's left), y (up)
-    and z (out of the face) axes in camera coordinates. Signs as in the module
-    docstring. Valid for the moderate angles a kiosk gates on.
-    """
-    r = np.asarray(rotation, dtype=np.float64)[:3, :3]
-    forward = r[:, 2]
-    yaw = math.degrees(math.atan2(forward[0], forward[2]))
-    pitch = math.degrees(math.atan2(forward[1], math.hypot(forward[0], forward[2])))
-    # Face x axis in camera space; camera y is up, image y is down -> negate.
-    roll = math.degrees(math.atan2(-r[1, 0], r[0, 0]))
-    return yaw, pitch, roll
-
-
-def _rotation_from_landmarks(points_xyz: np.ndarray) -> np.ndarray:
-    """Face -> camera rotation estimated from 3-D landmarks (image x right, y down, z away)."""
-    p = points_xyz.astype(np.float64) * np.array([1.0, -1.0, -1.0])  # to OpenGL axes
-    x_axis = p[LEFT_EYE_OUTER] - p[RIGHT_EYE_OUTER]
-    y_axis = p[_FOREHEAD_TOP] - p[_CHIN]
-    x_axis /= np.linalg.norm(x_axis) + 1e-12
-    y_axis -= x_axis * float(y_axis @ x_axis)
-    y_axis /= np.linalg.norm(y_axis) + 1e-12
-    z_axis = np.cross(x_axis, y_axis)
-    return np.stack([x_axis, y_axis, z_axis], axis=1)
-
-
-@dataclass(frozen=True, eq=False)  # holds arrays: compare by identity
-class Face:
-    """One face found in a frame.
-
-    Attributes:
-        landmarks_px: (478, 2) float32 x, y in frame pixels (may lie outside the frame).
-        landmarks_z: (478,) float32 relative depth in pixels (MediaPipe z * frame
-            width; smaller = closer to the camera).
-        bbox_px: (x1, y1, x2, y2) of the landmarks, frame pixels.
-        yaw_deg, pitch_deg, roll_deg: head pose, signs in the module docstring.
-        pose_source: ``"matrix"`` (MediaPipe transformation matrix) or ``"landmarks"``.
-        transformation_matrix: (4, 4) float32 face -> camera matrix, or None.
-    """
-
-    landmarks_px: np.ndarray
-    landmarks_z: np.ndarray
-    bbox_px: tuple[float, float, float, float]
-    yaw_deg: float
-    pitch_deg: float
-    roll_deg: float
-    pose_source: str = "matrix"
-    transformation_matrix: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def width_px(self) -> float:
-        return float(self.bbox_px[2] - self.bbox_px[0])
-
-    @property
-    def area_px(self) -> float:
-        return float((self.bbox_px[2] - self.bbox_px[0]) * (self.bbox_px[3] - self.bbox_px[1]))
-
-    @property
-    def iris_diameter_px(self) -> float:
-        """Mean horizontal+vertical iris diameter of both eyes, pixels (ruler: about 11.7 mm)."""
-        p = self.landmarks_px.astype(np.float64)
-        diameters = [
-            np.linalg.norm(p[iris[1]] - p[iris[3]]) for iris in (RIGHT_IRIS, LEFT_IRIS)
-        ] + [np.linalg.norm(p[iris[2]] - p[iris[4]]) for iris in (RIGHT_IRIS, LEFT_IRIS)]
-        return float(np.mean(diameters))
-
-    @property
-    def eye_distance_px(self) -> float:
-        """Distance between the two iris centres (interpupillary distance), pixels."""
-        p = self.landmarks_px.astype(np.float64)
-        return float(np.linalg.norm(p[LEFT_IRIS[0]] - p[RIGHT_IRIS[0]]))
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (landmarks as nested lists of pixel coordinates)."""
-        return {
-            "bbox_px": [float(v) for v in self.bbox_px],
-            "yaw_deg": self.yaw_deg,
-            "pitch_deg": self.pitch_deg,
-            "roll_deg": self.roll_deg,
-            "pose_source": self.pose_source,
-            "eye_distance_px": self.eye_distance_px,
-            "iris_diameter_px": self.iris_diameter_px,
-            "landmarks_px": np.round(self.landmarks_px, 2).tolist(),
-        }
-
-
-def _face_from_points(points_xyz: np.ndarray, matrix: np.ndarray | None) -> Face:
-    xy = np.ascontiguousarray(points_xyz[:, :2], dtype=np.float32)
-    bbox = (
-        float(xy[:, 0].min()),
-        float(xy[:, 1].min()),
-        float(xy[:, 0].max()),
-        float(xy[:, 1].max()),
-    )
-    if matrix is not None and np.all(np.isfinite(matrix)):
-        yaw, pitch, roll = pose_from_rotation(matrix[:3, :3])
-        source = "matrix"
-    else:
-        yaw, pitch, roll = pose_from_rotation(_rotation_from_landmarks(points_xyz))
-        source, matrix = "landmarks", None
-    return Face(
-        landmarks_px=xy,
-        landmarks_z=np.ascontiguousarray(points_xyz[:, 2], dtype=np.float32),
-        bbox_px=bbox,
-        yaw_deg=yaw,
-        pitch_deg=pitch,
-        roll_deg=roll,
-        pose_source=source,
-        transformation_matrix=None if matrix is None else matrix.astype(np.float32),
-    )
 
 
 @dataclass(frozen=True)
@@ -296,12 +182,11 @@ class FaceLandmarker:
             if self._closed:
                 raise InvalidInputError("FaceLandmarker.detect() called after close()")
             faces = self._run(self._task, image, timestamp_ms)
-            if (
-                not faces
-                and self._small_face_search
-                and max(image.shape[:2]) >= (_MIN_TILED_SIDE_PX)
-            ):
-                faces = self._search_tiles(image)
+            if not faces and self._small_face_search and max(image.shape[:2]) >= MIN_TILED_SIDE_PX:
+                if self._tiler is None:
+                    self._tiler = self._create("image", 1)
+                tiler = self._tiler
+                faces = search_tiles(image, lambda crop: self._run(tiler, crop, None, video=False))
         faces.sort(key=lambda f: f.area_px, reverse=True)
         return faces[: self.options.max_faces]
 
@@ -380,58 +265,3 @@ class FaceLandmarker:
             matrix = np.asarray(matrices[i], dtype=np.float64) if i < len(matrices) else None
             faces.append(_face_from_points(xyz, matrix))
         return faces
-
-    def _search_tiles(self, image: np.ndarray) -> list[Face]:
-        """Run the landmarker on overlapping tiles (half-tile stride) and merge duplicates."""
-        if self._tiler is None:
-            self._tiler = self._create("image", 1)
-        height, width = image.shape[:2]
-        tile = max(_MIN_TILED_SIDE_PX // 2, int(min(height, width) * 0.5))
-        found: list[tuple[float, Face]] = []
-        for y0 in _tile_starts(height, tile):
-            for x0 in _tile_starts(width, tile):
-                crop = np.ascontiguousarray(image[y0 : y0 + tile, x0 : x0 + tile])
-                for face in self._run(self._tiler, crop, None, video=False):
-                    x1, y1, x2, y2 = face.bbox_px
-                    margin = min(x1, y1, crop.shape[1] - x2, crop.shape[0] - y2)
-                    found.append((margin, _shift_face(face, x0, y0, width)))
-        found.sort(key=lambda item: item[0], reverse=True)  # most interior first
-        kept: list[Face] = []
-        for _, face in found:
-            if all(_iou(face.bbox_px, other.bbox_px) < 0.3 for other in kept):
-                kept.append(face)
-        logger.debug("small-face search on %dx%d tiles found %d faces", tile, tile, len(kept))
-        return kept
-
-
-def _tile_starts(length: int, tile: int) -> list[int]:
-    if length <= tile:
-        return [0]
-    stride = max(1, tile // 2)
-    starts = list(range(0, length - tile, stride))
-    starts.append(length - tile)
-    return starts
-
-
-def _shift_face(face: Face, dx: float, dy: float, frame_width: int) -> Face:
-    x1, y1, x2, y2 = face.bbox_px
-    shift = np.array([dx, dy], dtype=np.float32)
-    return Face(
-        landmarks_px=face.landmarks_px + shift,
-        # z is already in pixels (MediaPipe z * tile width, the scale of x): no change.
-        landmarks_z=face.landmarks_z,
-        bbox_px=(x1 + dx, y1 + dy, x2 + dx, y2 + dy),
-        yaw_deg=face.yaw_deg,
-        pitch_deg=face.pitch_deg,
-        roll_deg=face.roll_deg,
-        pose_source=face.pose_source,
-        transformation_matrix=face.transformation_matrix,
-    )
-
-
-def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0

@@ -34,7 +34,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from wds_edge.errors import InvalidInputError
-from wds_edge.perception.crop import make_crop_transform
+from wds_edge.perception.crop import kiosk_crop
 from wds_edge.perception.landmarks import Face
 from wds_edge.perception.regions import skin_mask
 
@@ -105,6 +105,13 @@ def _grey(image: np.ndarray) -> np.ndarray:
     raise InvalidInputError(f"expected a BGR (H, W, 3) or grey (H, W) image, got {image.shape}")
 
 
+def _bgr(frame: np.ndarray) -> np.ndarray:
+    """A grey (H, W) / (H, W, 1) frame as 3-channel BGR (the crop wants colour)."""
+    if frame.ndim == 2 or frame.shape[2] == 1:
+        return cv2.cvtColor(frame.reshape(frame.shape[:2]), cv2.COLOR_GRAY2BGR)
+    return frame
+
+
 def sharpness(image_bgr_or_grey: np.ndarray, mask: np.ndarray | None = None) -> float:
     """Variance of the Laplacian (3x3 kernel) of the grey image, optionally inside ``mask``.
 
@@ -152,9 +159,9 @@ def assess_face(
         return FrameStatus.NO_FACE, None, measured
     face = max(faces, key=lambda f: f.area_px)
     size = config.sharpness_size_px
-    transform = make_crop_transform(face.landmarks_px, size)
-    # Crop first, then convert: cost independent of the frame size (8K frames too).
-    crop_grey = _grey(transform.crop(frame_bgr))
+    # The kiosk's crop (roll-aligned), then grey: cost independent of the frame size.
+    crop_rgb, transform = kiosk_crop(_bgr(frame_bgr), face, size)
+    crop_grey = cv2.cvtColor(crop_rgb, cv2.COLOR_RGB2GRAY)
     skin = skin_mask(transform.points_to_crop(face.landmarks_px), size)
     # Only skin inside the frame counts (padding is zero and would look dark and sharp-edged);
     # one pixel of margin keeps the interpolated border out.

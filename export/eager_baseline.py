@@ -2,10 +2,11 @@
 
 What a developer would write with the training code alone: the numpy texture map
 (paper Eq. 1) and 4-channel input built on the host, then ``model(x)`` under
-``torch.no_grad()`` in FP32. Nothing here is imported by the SDK; torch and the
-desktop ``train`` / ``export`` packages are imported inside the functions, and callers
-check :func:`torch_baseline_available` first (``bench compare`` prints a skip message
-when it returns False).
+``torch.no_grad()`` in FP32. It lives on the desktop side (``wds_edge`` never imports
+torch, ``train`` or ``export``): the CLI passes this module to
+:func:`wds_edge.bench.compare.bench_compare` as its ``baseline`` (the
+:class:`~wds_edge.bench.compare.EagerBaseline` interface), and ``bench compare`` notes a
+skip when it cannot be imported.
 
 Latency of a dense CNN does not depend on its weight values, so models built from a
 seed (untrained) time the same as trained ones; the exported ONNX and the eager model
@@ -68,7 +69,7 @@ def export_width_model(
     if path.is_file():
         return path
     require("onnx", "exporting comparison models")
-    from export import export_model
+    from export.onnx_export import export_model
 
     export_model(_build(base_channels, seed), path, input_size_px=size_px, batch=1)
     logger.info("exported %s", path)

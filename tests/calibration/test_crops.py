@@ -1,0 +1,134 @@
+"""One crop function: calibration and export-parity crops of a rolled face are the kiosk's.
+
+A real photo is rotated by 10 degrees (a tilted head). The analyzer's model input is
+recorded at its backend; the calibration crops (``calibration.crops``) and the crops export
+parity runs on (``export.parity.parity_report``) must give the very same model input and
+the same crop pixels, roll-aligned.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from calibration.crops import face_crops_from_images, iter_face_crops
+from wds_edge.analysis.analyzer import WrinkleAnalyzer
+from wds_edge.io import read_image
+from wds_edge.model.preprocessing import model_input
+from wds_edge.perception.crop import eye_line_angle_deg
+
+SIZE_PX = 128
+ROLL_DEG = 10.0
+
+
+@pytest.fixture(scope="module")
+def rolled_face_png(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    image = read_image(faces_dir / "biden2.jpg")
+    height, width = image.shape[:2]
+    rotate = cv2.getRotationMatrix2D((width / 2.0, height / 2.0), ROLL_DEG, 1.0)
+    rolled = cv2.warpAffine(image, rotate, (width, height), flags=cv2.INTER_LINEAR)
+    path = tmp_path_factory.mktemp("rolled") / "rolled.png"  # lossless: same pixels read back
+    assert cv2.imwrite(str(path), rolled)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_128(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - (module, path, meta)
+    torch = pytest.importorskip("torch", reason="exporting the test model needs torch")
+    pytest.importorskip("onnx", reason="exporting the test model needs onnx")
+    from export.onnx_export import export_model
+    from train.model import WrinkleUNet
+
+    torch.manual_seed(0)
+    model = WrinkleUNet(base_channels=8).eval()
+    path = tmp_path_factory.mktemp("models") / "b8_128.onnx"
+    metadata = export_model(model, path, input_size_px=SIZE_PX, batch="dynamic")
+    return model, path, metadata
+
+
+@pytest.fixture(scope="module")
+def kiosk_input(model_128, rolled_face_png: Path, landmarker_path: Path):  # noqa: ANN001, ANN201
+    """(model input the analyzer ran, its crop transform, the crop the transform gives)."""
+    _, path, _ = model_128
+    frame = read_image(rolled_face_png)
+    with WrinkleAnalyzer(
+        model_path=str(path),
+        backend="onnxruntime",
+        landmarker_path=str(landmarker_path),
+        warmup=False,
+    ) as analyzer:
+        seen: list[np.ndarray] = []
+        infer = analyzer.backend.infer
+
+        def recording_infer(batch: np.ndarray) -> np.ndarray:
+            seen.append(np.array(batch, copy=True))
+            return infer(batch)
+
+        analyzer.backend.infer = recording_infer  # type: ignore[method-assign]
+        result = analyzer.analyze(frame)
+        preprocessing = analyzer.metadata.preprocessing
+    assert result.segmented and len(seen) == 1, result.status
+    transform = result.crop_transform
+    # Independent of kiosk_crop: the transform's own warp of the BGR frame, then RGB.
+    crop_rgb = cv2.cvtColor(
+        cv2.warpAffine(frame, transform.matrix, (SIZE_PX, SIZE_PX), flags=cv2.INTER_LINEAR),
+        cv2.COLOR_BGR2RGB,
+    )
+    return seen[0], transform, crop_rgb, preprocessing, result.landmarks_px
+
+
+def test_the_kiosk_crop_of_a_rolled_face_is_roll_aligned(kiosk_input) -> None:  # noqa: ANN001
+    _, transform, _, _, landmarks_px = kiosk_input
+    # Turned 10 degrees counter-clockwise (the photo itself has a few degrees of roll):
+    # the frame's eye line is clearly tilted, the crop's is level.
+    assert transform.roll_deg < -5.0
+    in_crop = transform.points_to_crop(landmarks_px)
+    assert eye_line_angle_deg(in_crop) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_calibration_crops_equal_the_analyzers_crop(
+    kiosk_input,
+    rolled_face_png: Path,
+    landmarker_path: Path,  # noqa: ANN001
+) -> None:
+    batch, _, crop_rgb, preprocessing, _ = kiosk_input
+    for crops in (
+        list(face_crops_from_images([rolled_face_png], SIZE_PX, landmarker_path=landmarker_path)),
+        list(iter_face_crops(rolled_face_png, SIZE_PX, landmarker_path=landmarker_path)),
+    ):
+        assert len(crops) == 1
+        _, calib_rgb = crops[0]
+        assert calib_rgb.dtype == np.uint8 and calib_rgb.shape == (SIZE_PX, SIZE_PX, 3)
+        np.testing.assert_array_equal(calib_rgb, crop_rgb)
+        np.testing.assert_array_equal(model_input(calib_rgb, preprocessing), batch)
+
+
+def test_export_parity_crops_equal_the_analyzers_crop(
+    kiosk_input,
+    model_128,
+    rolled_face_png: Path,
+    landmarker_path: Path,
+    monkeypatch,  # noqa: ANN001
+) -> None:
+    from export import parity
+
+    batch, _, crop_rgb, preprocessing, _ = kiosk_input
+    model, path, metadata = model_128
+    received: list[list[tuple[str, np.ndarray]]] = []
+    real_parity_on_crops = parity.parity_on_crops
+
+    def recording_parity_on_crops(model, onnx_path, crops, metadata):  # noqa: ANN001, ANN202
+        received.append(list(crops))
+        return real_parity_on_crops(model, onnx_path, crops, metadata)
+
+    monkeypatch.setattr(parity, "parity_on_crops", recording_parity_on_crops)
+    report = parity.parity_report(
+        model, path, [rolled_face_png], metadata=metadata, landmarker_path=landmarker_path
+    )
+    assert report["images"] == 1
+    (crops,) = received
+    np.testing.assert_array_equal(crops[0][1], crop_rgb)
+    np.testing.assert_array_equal(model_input(crops[0][1], preprocessing), batch)
