@@ -15,6 +15,7 @@ __all__ = [
     "MissingDependencyError",
     "BackendError",
     "CaptureError",
+    "OutputError",
 ]
 
 
@@ -44,3 +45,7 @@ class BackendError(WdsEdgeError, RuntimeError):
 
 class CaptureError(WdsEdgeError, RuntimeError):
     """A camera, stream or video could not be opened or read."""
+
+
+class OutputError(InvalidInputError):
+    """An output path cannot be written (read-only, full, under a file, a folder)."""

@@ -57,6 +57,10 @@ class ModelMetadata(BaseModel):
     input_layout: Literal["NCHW"] = "NCHW"
     input_dtype: Literal["float32"] = "float32"
     color_order: Literal["RGB"] = "RGB"
+    #: The model was trained for grey (one-channel or three-equal-channel) input; when
+    #: false (the default, and what older models mean) grey frames get the status
+    #: ``needs_colour_camera`` instead of being segmented.
+    grey_input_supported: bool = False
     value_range: tuple[float, float] = (0.0, 255.0)
     preprocessing: Preprocessing = Preprocessing.TEXTURE_IN_GRAPH
     texture_sigma: float = TEXTURE_SIGMA
