@@ -51,6 +51,7 @@ __all__ = [
     "LabelOptions",
     "LabeledImage",
     "LabelItem",
+    "ImageSkipped",
     "LabelRunSummary",
     "list_images",
     "label_folder",
@@ -100,13 +101,26 @@ class LabeledImage:
     landmarks: dict[str, Any] | None = None
 
 
+class ImageSkipped(InvalidInputError):
+    """A photo the kiosk's quality gates refuse: skipped on purpose, not a failure.
+
+    Attributes:
+        status: the :class:`~wds_edge.perception.quality.FrameStatus` value (``no_face``,
+            ``too_blurry``, ...).
+    """
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 @dataclass
 class LabelItem:
     """Outcome for one input file."""
 
     image: str
     stem: str
-    status: str  # "ok" | "failed"
+    status: str  # "ok" | "skipped" (refused by the quality gates, on purpose) | "failed"
     message: str = ""
     width_px: int = 0
     height_px: int = 0
@@ -139,14 +153,23 @@ class LabelRunSummary:
 
     @property
     def n_failed(self) -> int:
-        return sum(i.status != "ok" for i in self.items)
+        return sum(i.status == "failed" for i in self.items)
+
+    @property
+    def n_skipped(self) -> int:
+        return sum(i.status == "skipped" for i in self.items)
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
             "mode": self.mode,
             "weak_labels": self.weak_labels,
             "options": self.options.to_json(),
-            "counts": {"total": len(self.items), "ok": self.n_ok, "failed": self.n_failed},
+            "counts": {
+                "total": len(self.items),
+                "ok": self.n_ok,
+                "skipped": self.n_skipped,
+                "failed": self.n_failed,
+            },
             "seconds": round(self.seconds, 2),
             "items": [
                 {**asdict(i), "label_fraction": round(i.label_fraction, 6)} for i in self.items
@@ -253,7 +276,9 @@ def label_folder(
 
     Returns:
         The run summary (also written to ``OUT/labels.json``). Failed files are in it
-        with ``status="failed"`` and a message; they never stop the run.
+        with ``status="failed"`` and a message; photos the kiosk's quality gates refuse
+        (``--auto``: no face, too small, turned away, too dark, too blurry) with
+        ``status="skipped"``; neither stops the run.
 
     Raises:
         InvalidInputError: neither / both of ``rough_dir`` and ``auto``, a missing folder,
@@ -318,6 +343,12 @@ def label_folder(
                     )
                 _write(out, stem, result, title=path.name)
                 item.status = "ok"
+            except ImageSkipped as exc:
+                item.status, item.message = "skipped", str(exc)
+                item.stats["quality_status"] = exc.status
+                logger.info("%s: %s", path, exc)
+                if opts.force and stem not in stems[: n - 1]:
+                    _remove_outputs(out, stem)
             except (WdsEdgeError, OSError, cv2.error) as exc:
                 item.message = str(exc)
                 logger.warning("%s: skipped: %s", path, exc)

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wds_edge.analysis.result import FrameResult
 from wds_edge.analysis.scoring import mm_per_px_from_iris, score_regions
-from wds_edge.errors import InvalidInputError
+from wds_edge.errors import InvalidInputError, describe_validation_error
 from wds_edge.io import _to_bgr_uint8, read_image
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.preprocessing import model_input
@@ -147,7 +147,7 @@ class WrinkleAnalyzer:
             base = dict(config) if config is not None else {}
             self.config = AnalyzerConfig(**{**base, **overrides})
         except ValidationError as exc:
-            raise InvalidInputError(f"invalid analyzer settings: {exc}") from exc
+            raise InvalidInputError(describe_validation_error(exc, "analyzer settings")) from None
         cfg = self.config
         if cfg.backend not in BACKEND_NAMES:
             raise InvalidInputError(

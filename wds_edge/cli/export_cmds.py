@@ -157,16 +157,22 @@ def _calibrate(
 
     from calibration.build import build_calibration_set
     from calibration.dataset import MIN_RECOMMENDED_CROPS
+    from wds_edge.io import ensure_writable_dir
 
     console = _console()
+    ensure_writable_dir(out.parent, "calibration folder")  # before collecting, not after
+    rejected: dict[str, int] = {}
     with Progress(TextColumn("crops"), BarColumn(), MofNCompleteColumn()) as bar:
         task = bar.add_task("crops", total=count)
         calib = build_calibration_set(
             source, out, count=count, size_px=size, frame_stride=stride,
             landmarker_path=landmarker, overwrite=force,
-            progress=lambda n: bar.update(task, completed=n),
+            progress=lambda n: bar.update(task, completed=n), rejected=rejected,
         )  # fmt: skip
     console.print(f"wrote {len(calib)} crops ({size} px) to {calib.path}")
+    if rejected:
+        skipped = ", ".join(f"{n} {status}" for status, n in sorted(rejected.items()))
+        console.print(f"skipped faces the kiosk would refuse (quality gates): {skipped}")
     if len(calib) < MIN_RECOMMENDED_CROPS:
         console.print(
             f"[yellow]warning:[/] only {len(calib)} crops; at least {MIN_RECOMMENDED_CROPS} "

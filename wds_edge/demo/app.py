@@ -118,6 +118,8 @@ class DemoSummary:
     snapshots: list[str] = field(default_factory=list)
     session_result: dict[str, Any] | None = None
     outputs: dict[str, str] = field(default_factory=dict)
+    #: A video file stopped before its frame count (truncated): "N of M frames", else "".
+    ended_early: str = ""
 
     @property
     def display_fps(self) -> float:
@@ -373,6 +375,7 @@ def run_demo(
             window.close()
         summary.outputs.update(recorder.close())
         summary.reconnects = source.reconnects
+        summary.ended_early = source.ended_early_detail if source.ended_early else ""
         source.close()
         analyzer.close()
     summary.stages_ms = {k: v.to_dict() for k, v in stages.summary().items()}

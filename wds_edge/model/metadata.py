@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from wds_edge.errors import ModelError
+from wds_edge.errors import ModelError, describe_validation_error
 from wds_edge.model.preprocessing import TEXTURE_KSIZE, TEXTURE_SIGMA, Preprocessing
 
 __all__ = ["METADATA_FORMAT_VERSION", "ArchitectureInfo", "ModelMetadata"]
@@ -157,4 +157,6 @@ class ModelMetadata(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise ModelError(f"{source}: malformed wds-edge metadata: {exc}") from exc
+            raise ModelError(
+                f"{source}: " + describe_validation_error(exc, "wds-edge metadata")
+            ) from None
