@@ -351,7 +351,7 @@ def label_folder(
                     _remove_outputs(out, stem)
             except (WdsEdgeError, OSError, cv2.error) as exc:
                 item.message = str(exc)
-                logger.warning("%s: skipped: %s", path, exc)
+                logger.warning("%s: failed: %s", path, exc)
                 if opts.force and stem not in stems[: n - 1]:
                     _remove_outputs(out, stem)  # no stale label from an earlier run
             items.append(item)
