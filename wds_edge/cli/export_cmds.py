@@ -104,6 +104,11 @@ def _export(
     if checkpoint is None:
         raise InvalidInputError("pass --checkpoint CKPT (or --annotate MODEL.onnx)")
     from export.onnx_export import export_checkpoint
+    from wds_edge.io import ensure_writable_dir, ensure_writable_file
+
+    ensure_writable_file(out, "model", min_free_bytes=64 << 20)
+    if triton is not None:
+        ensure_writable_dir(triton, "Triton model repository")
 
     images: list[Path] = []
     if not no_parity:
