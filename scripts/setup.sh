@@ -3,7 +3,9 @@
 #   bash scripts/setup.sh          kiosk runtime only (ONNX Runtime on CPU, no torch)
 #   bash scripts/setup.sh dev      + training, export and test tools (CPU torch on CPU machines)
 # Environment: PYTHON (default python3), WDS_EDGE_TORCH_INDEX (a PyTorch wheel index URL:
-# set it to the PyTorch CPU index on machines whose default index serves CUDA builds).
+# set it to the PyTorch CPU index on machines whose default index serves CUDA builds),
+# WDS_EDGE_NO_APT=1 (never run apt-get: as root, `dev` otherwise installs the system
+# packages xvfb and xdotool for the display tests, after saying so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -24,10 +26,17 @@ if [ "${1:-}" = "dev" ]; then
   fi
   "${PIP[@]}" -e ".[train,export,dev]"
   # The windowed-demo test (marker `display`) needs a virtual X display and xdotool.
-  if { ! command -v Xvfb || ! command -v xdotool; } >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing Xvfb + xdotool for the display tests"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb xdotool >/dev/null \
-      || echo "setup: could not install Xvfb (display tests will be skipped)"
+  if { ! command -v Xvfb || ! command -v xdotool; } >/dev/null 2>&1; then
+    if [ "${WDS_EDGE_NO_APT:-0}" = 1 ] || [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+      echo "setup: Xvfb / xdotool missing: the display tests will be skipped" \
+        "(apt-get install xvfb xdotool to run them)"
+    else
+      echo "setup: running as root: installing the system packages xvfb and xdotool with" \
+        "apt-get for the display tests (set WDS_EDGE_NO_APT=1 to skip this); starting in 5 s"
+      sleep "${WDS_EDGE_APT_DELAY_S:-5}"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb xdotool >/dev/null \
+        || echo "setup: could not install Xvfb (display tests will be skipped)"
+    fi
   fi
 else
   "${PIP[@]}" -e .
