@@ -111,6 +111,14 @@ def _as_frame_bgr(image: Any, colour_order: str = "bgr") -> np.ndarray:
     return _to_bgr_uint8(image, "frame")
 
 
+def _face_region(frame: np.ndarray, box: tuple[float, ...]) -> np.ndarray:
+    """The face box's pixels (clipped to the frame); the whole frame if the box is empty."""
+    height, width = frame.shape[:2]
+    x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
+    x2, y2 = min(width, int(np.ceil(box[2]))), min(height, int(np.ceil(box[3])))
+    return frame[y1:y2, x1:x2] if x2 - x1 >= 8 and y2 - y1 >= 8 else frame
+
+
 def _scaled_face(face: Face, factor: float) -> Face:
     """A face found on a downscaled frame, in full-frame pixels."""
     return dataclasses.replace(
@@ -242,9 +250,11 @@ class WrinkleAnalyzer:
     ) -> FrameResult:
         """Find the face, apply the quality gates and build the crop transform (no model).
 
-        A grey frame (one channel, or three equal channels) gets the status
-        ``needs_colour_camera`` unless the model's metadata has ``grey_input_supported``;
-        ``result.colour`` says ``"grey"`` or ``"colour"`` either way.
+        A grey face (one channel, or three equal channels, measured in the face box) gets
+        the status ``needs_colour_camera`` unless the model's metadata has
+        ``grey_input_supported``; ``result.colour`` says ``"grey"`` or ``"colour"`` either
+        way (measured on the whole frame when there is no face; the status stays
+        ``no_face`` then, as an empty grey scene says nothing about the camera).
 
         Args:
             image_bgr: uint8 H x W x 3 frame (grey, 4-channel and 16-bit are converted).
@@ -264,8 +274,10 @@ class WrinkleAnalyzer:
         timings = {"landmarks": _ms_since(start)}
         t = time.perf_counter()
         status, face, measures = assess_face(frame, faces, self.config.quality)
-        colour = colour_of(frame)
-        if colour == "grey" and not self.metadata.grey_input_supported:
+        # Measured on the face when there is one: an empty scene (a white wall) is grey
+        # with any camera, a face seen by a colour camera never is.
+        colour = colour_of(_face_region(frame, face.bbox_px) if face is not None else frame)
+        if face is not None and colour == "grey" and not self.metadata.grey_input_supported:
             status = FrameStatus.NEEDS_COLOUR_CAMERA
         transform = None
         mm_per_px = None

@@ -25,7 +25,7 @@ well above 15 (see tests).
 
 Colour: :func:`colour_of` tells a grey frame (one channel, or three equal channels, as
 a monochrome / IR camera or a black-and-white photo gives) from a colour one. The
-analyzer turns a grey frame into ``NEEDS_COLOUR_CAMERA`` unless the model's metadata
+analyzer turns a frame whose face is grey into ``NEEDS_COLOUR_CAMERA`` unless the model's metadata
 says it was trained for grey input: the model sees RGB, and grey input would give
 confident-looking wrong scores. An RGB array passed where BGR is expected cannot be
 told apart from a BGR one in general, which is why the analyzer takes the colour

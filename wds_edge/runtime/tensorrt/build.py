@@ -27,6 +27,7 @@ a validation) set; a failed gate deletes the engine and raises unless
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from typing import Any
 
 from wds_edge._deps import require
 from wds_edge.errors import BackendError, InvalidInputError, ModelError
-from wds_edge.io import sha256_file, write_bytes_atomic
+from wds_edge.io import fsync_dir, sha256_file, temporary_path, write_bytes_atomic
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.runtime.gate import GateResult, accuracy_gate, enforce_gate
 from wds_edge.runtime.tensorrt.cache import (
@@ -375,30 +376,34 @@ def build_engine(
         from calibration.dataset import load_calibration_set
 
         calibration["data_sha256"] = load_calibration_set(calib).data_sha256
-    write_bytes_atomic(engine_path, bytes(plan))
-    doc = make_sidecar(
-        metadata,
-        key,
-        engine_sha256=sha256_file(engine_path),
-        onnx_path=onnx_path,
-        calibration=calibration,
-        extra={"build_s": round(build_s, 1)},
-    )
-    write_sidecar(engine_path, doc)
-    info = EngineInfo(engine_path, sidecar_path(engine_path), metadata, key, True, build_s)
-    if precision != "fp32" and gate_crops is not None:
-        try:
-            info.gate = _run_gate(
-                engine_path, onnx_path, metadata, precision, gate_crops, gate_images, device
+    # The new plan is gated beside the destination; an engine already at engine_path is
+    # replaced only once the new one passed (a failed build or gate leaves it as it was).
+    tmp_engine = temporary_path(engine_path, suffix=engine_path.suffix or ".engine")
+    try:
+        write_bytes_atomic(tmp_engine, bytes(plan))
+        doc = make_sidecar(
+            metadata,
+            key,
+            engine_sha256=sha256_file(tmp_engine),
+            onnx_path=onnx_path,
+            calibration=calibration,
+            extra={"build_s": round(build_s, 1)},
+        )
+        write_sidecar(tmp_engine, doc)
+        gate: GateResult | None = None
+        if precision != "fp32" and gate_crops is not None:
+            gate = _run_gate(
+                tmp_engine, onnx_path, metadata, precision, gate_crops, gate_images, device
             )
-            doc["accuracy_gate"] = info.gate.to_dict()
-            write_sidecar(engine_path, doc)
-            enforce_gate(info.gate, allow_accuracy_loss=allow_accuracy_loss)
-        except BaseException:
-            # never leave an engine that did not pass (or could not run) the gate in the cache
-            if not allow_accuracy_loss or info.gate is None:
-                engine_path.unlink(missing_ok=True)
-                sidecar_path(engine_path).unlink(missing_ok=True)
-            raise
+            doc["accuracy_gate"] = gate.to_dict()
+            enforce_gate(gate, allow_accuracy_loss=allow_accuracy_loss)
+        os.replace(tmp_engine, engine_path)
+        write_sidecar(engine_path, doc)
+        fsync_dir(engine_path.parent)
+    finally:
+        tmp_engine.unlink(missing_ok=True)
+        sidecar_path(tmp_engine).unlink(missing_ok=True)
+    info = EngineInfo(engine_path, sidecar_path(engine_path), metadata, key, True, build_s)
+    info.gate = gate
     logger.info("built %s in %.1f s", engine_path, build_s)
     return info
