@@ -26,18 +26,7 @@ if [ "${1:-}" = "dev" ]; then
   fi
   "${PIP[@]}" -e ".[train,export,dev]"
   # The windowed-demo test (marker `display`) needs a virtual X display and xdotool.
-  if { ! command -v Xvfb || ! command -v xdotool; } >/dev/null 2>&1; then
-    if [ "${WDS_EDGE_NO_APT:-0}" = 1 ] || [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-      echo "setup: Xvfb / xdotool missing: the display tests will be skipped" \
-        "(apt-get install xvfb xdotool to run them)"
-    else
-      echo "setup: running as root: installing the system packages xvfb and xdotool with" \
-        "apt-get for the display tests (set WDS_EDGE_NO_APT=1 to skip this); starting in 5 s"
-      sleep "${WDS_EDGE_APT_DELAY_S:-5}"
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb xdotool >/dev/null \
-        || echo "setup: could not install Xvfb (display tests will be skipped)"
-    fi
-  fi
+  bash scripts/display_deps.sh
 else
   "${PIP[@]}" -e .
 fi

@@ -420,3 +420,36 @@ def test_kill_9_during_an_atomic_write_leaves_nothing_after_the_next_run(tmp_pat
     write_json_atomic(tmp_path / "metrics.json", {"epoch": 1})
     assert not orphan.exists() and live.exists()  # only the dead writer's file goes
     assert json.loads((tmp_path / "metrics.json").read_text()) == {"epoch": 1}
+
+
+@pytest.mark.parametrize("opt_out", [True, False])
+def test_setup_says_before_it_runs_apt_and_can_be_told_not_to(
+    tmp_path: Path, opt_out: bool
+) -> None:
+    """scripts/setup.sh dev -> scripts/display_deps.sh, as root on a machine without Xvfb.
+
+    apt-get is replaced by a recorder (a test must not install system packages); PATH
+    holds nothing else but ``id`` and ``sleep``, so Xvfb and xdotool are missing.
+    """
+    if os.geteuid() != 0:
+        pytest.skip("the apt path is only taken as root")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("id", "sleep"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    calls = tmp_path / "apt_calls.txt"
+    (bin_dir / "apt-get").write_text(f'#!/bin/sh\necho "$*" >> {calls}\n')
+    (bin_dir / "apt-get").chmod(0o755)
+    env = {"PATH": str(bin_dir), "WDS_EDGE_APT_DELAY_S": "0"}
+    if opt_out:
+        env["WDS_EDGE_NO_APT"] = "1"
+    script = Path(__file__).resolve().parents[2] / "scripts" / "display_deps.sh"
+    run = subprocess.run([shutil.which("bash"), str(script)], env=env, capture_output=True,
+                         text=True, timeout=30)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    if opt_out:
+        assert not calls.exists() and "display tests will be skipped" in run.stdout
+    else:
+        assert "installing the system packages xvfb and xdotool" in run.stdout
+        assert "WDS_EDGE_NO_APT=1" in run.stdout
+        assert calls.read_text().splitlines() == ["update -qq", "install -y -qq xvfb xdotool"]
