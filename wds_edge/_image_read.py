@@ -122,7 +122,7 @@ def _pil_to_bgr(pil: Any, source: str) -> np.ndarray:
         return _to_bgr_uint8(np.asarray(pil), source)
     if mode != "RGB":
         pil = pil.convert("RGB")  # palette, alpha (dropped), CMYK, YCbCr, 1-bit, ...
-    return np.ascontiguousarray(np.asarray(pil)[:, :, ::-1])
+    return cv2.cvtColor(np.asarray(pil), cv2.COLOR_RGB2BGR)  # faster than a [..., ::-1] copy
 
 
 def decode_image(

@@ -70,7 +70,9 @@ def _clause(error: dict[str, Any]) -> str:
     return f"{field} = {value}: {message}"
 
 
-def describe_validation_error(exc: Exception, what: str = "settings") -> str:
+def describe_validation_error(
+    exc: Exception, what: str = "settings", adjective: str = "invalid"
+) -> str:
     """A pydantic ``ValidationError`` in wds-edge's words: one clause per bad field with
     the value given and what is allowed; no pydantic internals, no documentation URLs.
 
@@ -78,9 +80,9 @@ def describe_validation_error(exc: Exception, what: str = "settings") -> str:
     """
     errors = getattr(exc, "errors", None)
     if not callable(errors):
-        return f"invalid {what}: {exc}"
+        return f"{adjective} {what}: {exc}"
     try:
         items = errors(include_url=False)
     except TypeError:
         items = errors()
-    return f"invalid {what}: " + "; ".join(_clause(dict(e)) for e in items)
+    return f"{adjective} {what}: " + "; ".join(_clause(dict(e)) for e in items)

@@ -158,5 +158,5 @@ class ModelMetadata(BaseModel):
             return cls.model_validate(data)
         except ValidationError as exc:
             raise ModelError(
-                f"{source}: " + describe_validation_error(exc, "wds-edge metadata")
+                f"{source}: " + describe_validation_error(exc, "wds-edge metadata", "malformed")
             ) from None
