@@ -332,6 +332,35 @@ def test_export_failing_parity_keeps_the_good_model(capsys, tmp_path: Path, face
     assert not leftovers(tmp_path)
 
 
+def test_quantize_replaces_the_model_only_when_the_new_one_is_done(
+    capsys, tmp_path: Path, proxy_model, kiosk_crops_128
+) -> None:
+    pytest.importorskip("onnx")
+    from calibration.dataset import write_calibration_set
+    from export.onnx_export import export_model
+    from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
+
+    fp32 = tmp_path / "m.onnx"
+    export_model(proxy_model, fp32, input_size_px=128)
+    crops = [c for _, c in kiosk_crops_128[:4]]
+    good = write_calibration_set(crops, tmp_path / "calib", source="faces", size_px=128,
+                                 preprocessing_path="kiosk")  # fmt: skip
+    small = [c[:64, :64].copy() for c in crops[:2]]
+    wrong = write_calibration_set(small, tmp_path / "c64", source="faces", size_px=64,
+                                  preprocessing_path="kiosk")  # fmt: skip
+    out = tmp_path / "deployed.int8.onnx"
+    out.write_bytes(b"the INT8 model the kiosk runs today")
+    code, _, err = run_cli(capsys, "quantize", "--onnx", fp32, "--calib", wrong.path, "--out", out)
+    assert code == 2 and "--size 128" in err, err
+    assert out.read_bytes() == b"the INT8 model the kiosk runs today"
+    code, _, err = run_cli(capsys, "quantize", "--onnx", fp32, "--calib", good.path, "--out", out,
+                           "--no-gate")  # fmt: skip
+    assert code == 0, err
+    with OnnxRuntimeBackend(out, providers=["CPUExecutionProvider"]) as backend:
+        assert backend.metadata.input_size_hw == (128, 128)
+    assert not leftovers(tmp_path)
+
+
 def test_frames_then_label_then_calibrate_skip_blurred_and_faceless_frames(
     capsys, tmp_path: Path, video_path: Path, landmarker_path: Path
 ) -> None:

@@ -203,27 +203,34 @@ def _quantize(
 
     if method not in ("minmax", "entropy", "percentile"):
         raise InvalidInputError(f"--method must be minmax, entropy or percentile, got {method!r}")
+    from wds_edge.io import ensure_writable_file, fsync_dir, temporary_path
+
+    ensure_writable_file(out, "INT8 model")
     console = _console()
     crops = load_calibration_set(calib)
-    with console.status("quantizing..."):
-        quantize_qdq(onnx, crops, out, method=method)  # type: ignore[arg-type]
-    console.print(f"wrote {out}")
-    if gate:
-        cpu = ["CPUExecutionProvider"]
-        with (
-            OnnxRuntimeBackend(onnx, providers=cpu) as ref,
-            OnnxRuntimeBackend(out, providers=cpu) as cand,
-        ):
-            result = accuracy_gate(
-                ref.infer, cand.infer, crops.batches(ref.metadata.preprocessing, 1),
-                precision="int8", threshold=ref.metadata.threshold,
-            )  # fmt: skip
-        console.print(json.dumps(result.to_dict(), indent=2))
-        try:
+    # Quantize and gate beside the destination: a model already at --out is replaced only
+    # by one that passed the gate (or --allow-accuracy-loss).
+    tmp = temporary_path(out, suffix=".onnx")
+    try:
+        with console.status("quantizing..."):
+            quantize_qdq(onnx, crops, tmp, method=method)  # type: ignore[arg-type]
+        if gate:
+            cpu = ["CPUExecutionProvider"]
+            with (
+                OnnxRuntimeBackend(onnx, providers=cpu) as ref,
+                OnnxRuntimeBackend(tmp, providers=cpu) as cand,
+            ):
+                result = accuracy_gate(
+                    ref.infer, cand.infer, crops.batches(ref.metadata.preprocessing, 1),
+                    precision="int8", threshold=ref.metadata.threshold,
+                )  # fmt: skip
+            console.print(json.dumps(result.to_dict(), indent=2))
             enforce_gate(result, allow_accuracy_loss=allow_accuracy_loss)
-        except Exception:
-            out.unlink(missing_ok=True)
-            raise
+        os.replace(tmp, out)
+        fsync_dir(out.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+    console.print(f"wrote {out}")
 
 
 def _build_engine(
@@ -251,6 +258,10 @@ def _build_engine(
 
     if precision not in PRECISIONS:
         raise InvalidInputError(f"--precision must be one of {', '.join(PRECISIONS)}")
+    if out is not None:
+        from wds_edge.io import ensure_writable_file
+
+        ensure_writable_file(out, "engine", min_free_bytes=64 << 20)
     console = _console()
     with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()) as bar:
         tasks: dict[str, Any] = {}
