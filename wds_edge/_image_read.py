@@ -26,6 +26,7 @@ MAX_IMAGE_PIXELS = 200_000_000
 
 
 _PIL_LOCK = threading.Lock()
+_EXIF_ORIENTATION = 0x0112
 _TRUNCATION_HINTS = ("truncated", "broken data stream", "unexpected end", "premature end")
 
 
@@ -152,10 +153,12 @@ def decode_image(
         _check_size(int(pil.size[0]), int(pil.size[1]), source, max_pixels)
         try:
             pil.load()
-            from PIL import ImageOps
+            orientation = pil.getexif().get(_EXIF_ORIENTATION, 1)
+            if orientation not in (None, 1):
+                from PIL import ImageOps
 
-            upright = ImageOps.exif_transpose(pil)
-            return _pil_to_bgr(upright, source)
+                pil = ImageOps.exif_transpose(pil)  # a copy: only when it turns the image
+            return _pil_to_bgr(pil, source)
         except InvalidInputError:
             raise
         except MemoryError as exc:
