@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import os
 import sys
@@ -96,10 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         loop=True,
     )
     rss_start = process_rss_mb()
-    try:
+    with contextlib.suppress(_SoakDone):  # the duration is over
         run_demo(config, on_frame=on_frame)
-    except _SoakDone:
-        pass
     duration_s = time.monotonic() - t0
     rss = [s["rss_mb"] for s in samples]
     summary = {
