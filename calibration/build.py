@@ -22,6 +22,7 @@ def build_calibration_set(
     landmarker_path: str | Path | None = None,
     overwrite: bool = False,
     progress: ProgressCallback | None = None,
+    rejected: dict[str, int] | None = None,
 ) -> CalibrationSet:
     """Collect up to ``count`` face crops from ``source`` into ``out_dir``.
 
@@ -36,6 +37,8 @@ def build_calibration_set(
         landmarker_path: the ``face_landmarker.task`` file (None: SDK search order).
         overwrite: replace an existing folder.
         progress: called as ``progress(crops_so_far, count_or_None, "")``.
+        rejected: filled with the faces skipped by the kiosk quality gates, by status
+            (``too_blurry``, ``turned_away``, ...).
 
     Raises:
         InvalidInputError: bad count / size, or ``out_dir`` exists.
@@ -48,7 +51,11 @@ def build_calibration_set(
     crops = (
         crop
         for _, crop in iter_face_crops(
-            source, size_px, landmarker_path=landmarker_path, frame_stride=frame_stride
+            source,
+            size_px,
+            landmarker_path=landmarker_path,
+            frame_stride=frame_stride,
+            rejected=rejected,
         )
     )
     return write_calibration_set(

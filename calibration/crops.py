@@ -77,11 +77,20 @@ def face_crops_from_images(
 
 
 def _source_crops(
-    source: str, size_px: int, landmarker_path: str | Path | None, frame_stride: int, stills: bool
+    source: str,
+    size_px: int,
+    landmarker_path: str | Path | None,
+    frame_stride: int,
+    stills: bool,
+    rejected: dict[str, int] | None,
 ) -> Iterator[tuple[str, np.ndarray]]:
     from wds_edge.capture.sources import open_source
     from wds_edge.perception.crop import kiosk_crop
     from wds_edge.perception.landmarks import FaceLandmarker, FaceLandmarkerOptions
+    from wds_edge.perception.quality import FrameStatus, QualityConfig, assess_face
+
+    gates = QualityConfig()  # the kiosk's own gates: calibrate on what analyze would accept
+    counts: dict[str, int] = {} if rejected is None else rejected
 
     # Stills are independent pictures (image mode); a video is tracked (video mode).
     mode = "image" if stills else "video"
@@ -93,8 +102,14 @@ def _source_crops(
             image_rgb = cv2.cvtColor(frame.image_bgr, cv2.COLOR_BGR2RGB)
             timestamp = None if stills else frame.timestamp_ms
             for i, face in enumerate(landmarker.detect(image_rgb, timestamp)):
+                status, _, _ = assess_face(frame.image_bgr, [face], gates)
+                if status is not FrameStatus.OK:
+                    counts[status.value] = counts.get(status.value, 0) + 1
+                    continue
                 crop, _ = kiosk_crop(image_rgb, face, size_px, colour_order="rgb")
                 yield f"frame{frame.index:06d}#{i}", crop
+    if counts:
+        logger.warning("faces skipped by the kiosk quality gates: %s", counts)
 
 
 def iter_face_crops(
@@ -103,8 +118,13 @@ def iter_face_crops(
     *,
     landmarker_path: str | Path | None = None,
     frame_stride: int = 1,
+    rejected: dict[str, int] | None = None,
 ) -> Iterator[tuple[str, np.ndarray]]:
     """Face crops from a folder of photos, one photo, or a video / camera source.
+
+    Faces the kiosk's quality gates (:func:`wds_edge.perception.quality.assess_face`:
+    size, pose, light, blur) would refuse are skipped, so INT8 ranges come from frames
+    the kiosk would actually segment; ``rejected`` (when given) counts them by status.
 
     Args:
         source: a folder of images, an image file, or anything
@@ -123,4 +143,4 @@ def iter_face_crops(
     stills = path.is_dir() or (path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES)
     if path.is_dir():
         _image_paths(path)  # a clear error for a folder without images
-    yield from _source_crops(str(source), size_px, landmarker_path, frame_stride, stills)
+    yield from _source_crops(str(source), size_px, landmarker_path, frame_stride, stills, rejected)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,7 @@ from train.texture import InGraphPreprocess
 from wds_edge._deps import require
 from wds_edge.bench.model_bench import conv_macs
 from wds_edge.errors import InvalidInputError, ModelError
-from wds_edge.io import sha256_file, write_bytes_atomic
+from wds_edge.io import fsync_dir, sha256_file, temporary_path, write_bytes_atomic
 from wds_edge.model.metadata import ArchitectureInfo, ModelMetadata
 from wds_edge.model.preprocessing import Preprocessing
 
@@ -363,7 +364,8 @@ def export_checkpoint(
 
     Args:
         checkpoint_path: a ``train.checkpoint`` file.
-        out_path: the ``.onnx`` to write.
+        out_path: the ``.onnx`` to write; an existing file there is replaced only after
+            the new model was written and its parity report passed.
         parity_images: face photos to compare PyTorch and ONNX Runtime on (through the
             kiosk's landmarks -> crop path); None or empty skips the parity report.
         **kwargs: :func:`export_model` keyword arguments.
@@ -392,13 +394,22 @@ def export_checkpoint(
     extra = dict(kwargs.pop("metadata_extra", None) or {})
     if config.get("loss") in ("plain", "ds", "wds"):
         extra.setdefault("architecture", {"loss": config["loss"]})
-    metadata = export_model(ckpt.model, out_path, metadata_extra=extra, **kwargs)
-    parity: dict[str, Any] = {}
-    if parity_images:
-        parity = parity_report(
-            ckpt.model, out_path, parity_images, metadata=metadata, landmarker_path=landmarker_path
-        )
-        metadata = annotate_onnx(out_path, fields={"parity": parity})
+    # Export and check beside the destination; a model already at out_path is replaced
+    # only once the new one passed its parity check (a failed export leaves it as it was).
+    tmp_path = temporary_path(out_path, suffix=".onnx")
+    try:
+        metadata = export_model(ckpt.model, tmp_path, metadata_extra=extra, **kwargs)
+        parity: dict[str, Any] = {}
+        if parity_images:
+            parity = parity_report(
+                ckpt.model, tmp_path, parity_images, metadata=metadata,
+                landmarker_path=landmarker_path,
+            )  # fmt: skip
+            metadata = annotate_onnx(tmp_path, fields={"parity": parity})
+        os.replace(tmp_path, out_path)
+        fsync_dir(Path(out_path).parent)
+    finally:
+        Path(tmp_path).unlink(missing_ok=True)
     return ExportReport(
         path=Path(out_path),
         metadata=metadata,

@@ -20,7 +20,7 @@ import torch
 from calibration.crops import face_crops_from_images
 from export.onnx_export import InferenceGraph
 from train.model import WrinkleUNet
-from wds_edge.errors import DataError
+from wds_edge.errors import DataError, ModelError
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.metrics import mask_iou
 from wds_edge.model.preprocessing import Preprocessing, model_input
@@ -95,6 +95,11 @@ def parity_report(
     """:func:`parity_on_crops` on the faces found in ``images`` (kiosk crop path)."""
     size = metadata.input_size_hw[0]
     crops = list(face_crops_from_images(images, size, landmarker_path=landmarker_path))
+    if not crops:
+        raise ModelError(
+            f"the parity check found no face in the {len(images)} parity photos; pass "
+            "--parity-images DIR with face photos (or --no-parity to skip the check)"
+        )
     report = parity_on_crops(model, onnx_path, crops, metadata)
     logger.info(
         "parity on %d crops: max |diff| %.2e, min mask IoU %.4f",

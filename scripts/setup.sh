@@ -3,7 +3,9 @@
 #   bash scripts/setup.sh          kiosk runtime only (ONNX Runtime on CPU, no torch)
 #   bash scripts/setup.sh dev      + training, export and test tools (CPU torch on CPU machines)
 # Environment: PYTHON (default python3), WDS_EDGE_TORCH_INDEX (a PyTorch wheel index URL:
-# set it to the PyTorch CPU index on machines whose default index serves CUDA builds).
+# set it to the PyTorch CPU index on machines whose default index serves CUDA builds),
+# WDS_EDGE_NO_APT=1 (never run apt-get: as root, `dev` otherwise installs the system
+# packages xvfb and xdotool for the display tests, after saying so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -24,11 +26,7 @@ if [ "${1:-}" = "dev" ]; then
   fi
   "${PIP[@]}" -e ".[train,export,dev]"
   # The windowed-demo test (marker `display`) needs a virtual X display and xdotool.
-  if { ! command -v Xvfb || ! command -v xdotool; } >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing Xvfb + xdotool for the display tests"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb xdotool >/dev/null \
-      || echo "setup: could not install Xvfb (display tests will be skipped)"
-  fi
+  bash scripts/display_deps.sh
 else
   "${PIP[@]}" -e .
 fi

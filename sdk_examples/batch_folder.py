@@ -16,7 +16,8 @@ import sys
 
 from wds_edge import REGION_NAMES, WrinkleAnalyzer
 from wds_edge.analysis.batch import analyze_inputs
-from wds_edge.io import write_text_atomic
+from wds_edge.errors import WdsEdgeError
+from wds_edge.io import ensure_writable_dir, write_text_atomic
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
             "error",
         ]
     )
+    try:
+        ensure_writable_dir(args.out, "results")  # before the work, not after it
+    except WdsEdgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     failed = 0
     with WrinkleAnalyzer(model_path=args.model, landmarker_path=args.landmarker) as analyzer:
         for outcome in analyze_inputs(analyzer, [args.photos], args.out):

@@ -18,7 +18,8 @@ import time
 
 from wds_edge import KioskSession, SessionConfig, WrinkleAnalyzer, draw_overlay
 from wds_edge.capture.sources import open_source
-from wds_edge.io import write_image_atomic, write_json_atomic
+from wds_edge.errors import WdsEdgeError
+from wds_edge.io import ensure_writable_dir, write_image_atomic, write_json_atomic
 
 
 class ConsoleUI:
@@ -43,6 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="folder for the final result")
     args = parser.parse_args(argv)
 
+    if args.out:
+        try:
+            ensure_writable_dir(args.out, "final result")  # before the session, not after it
+        except WdsEdgeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     ui = ConsoleUI()
     config = SessionConfig(frames_needed=args.frames_needed, max_frames=args.max_frames)
     with (

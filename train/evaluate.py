@@ -8,6 +8,7 @@ has one (DRIVE: ``mask/``; faces: the skin region).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from wds_edge.errors import DataError, InvalidInputError
 from wds_edge.model.metrics import MetricAccumulator, segmentation_metrics
 
 __all__ = ["predict_probability", "evaluate_samples", "evaluate_checkpoint"]
+
+logger = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int, int], None]
 
@@ -114,7 +117,9 @@ def evaluate_checkpoint(
         data_dir: generic or DRIVE layout folder.
         threshold: probability threshold (paper: 0.5).
         split: ``"all"`` images of the folder, or ``"val"`` / ``"test"`` / ``"train"``: only
-            the stems the run put in that split (stored in the checkpoint).
+            the stems the run put in that split (stored in the checkpoint); ``"auto"``
+            (what ``wds-edge eval`` uses) is ``"val"`` when the checkpoint records its
+            splits, else ``"all"`` with a warning (training images would be scored).
         device: torch device string.
         mask_threshold: threshold for non-binary masks (see :mod:`train.data`).
 
@@ -125,8 +130,15 @@ def evaluate_checkpoint(
 
     ckpt = load_checkpoint(checkpoint, map_location=device)
     _, samples = discover_samples(data_dir)
+    splits = (ckpt.raw.get("extra") or {}).get("splits") or {}
+    if split == "auto":
+        split = "val" if splits.get("val") else "all"
+        if split == "all":
+            logger.warning(
+                "%s records no validation split: scoring every image of %s, training images "
+                "included (pass --split all to silence this)", checkpoint, data_dir,
+            )  # fmt: skip
     if split != "all":
-        splits = (ckpt.raw.get("extra") or {}).get("splits") or {}
         if split not in splits:
             raise InvalidInputError(
                 f"split must be 'all', 'train', 'val' or 'test'; {checkpoint} has {sorted(splits)}"

@@ -7,6 +7,8 @@ exceptions; these classes are for misuse, bad files and missing software.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "WdsEdgeError",
     "InvalidInputError",
@@ -16,6 +18,8 @@ __all__ = [
     "BackendError",
     "BackendUnavailableError",
     "CaptureError",
+    "OutputError",
+    "describe_validation_error",
 ]
 
 
@@ -50,3 +54,41 @@ class BackendUnavailableError(BackendError):
 
 class CaptureError(WdsEdgeError, RuntimeError):
     """A camera, stream or video could not be opened or read."""
+
+
+class OutputError(InvalidInputError):
+    """An output path cannot be written (read-only, full, under a file, a folder)."""
+
+
+def _clause(error: dict[str, Any]) -> str:
+    field = ".".join(str(part) for part in error.get("loc", ())) or "value"
+    message = str(error.get("msg", "is invalid"))
+    kind = str(error.get("type", ""))
+    if kind == "extra_forbidden":
+        return f"'{field}' is not a known setting"
+    if kind == "missing":
+        return f"'{field}' is required"
+    for prefix, replacement in (("Input should", "must"), ("Value error, ", "")):
+        if message.startswith(prefix):
+            message = replacement + message[len(prefix) :]
+    value = repr(error.get("input"))
+    value = value if len(value) <= 60 else value[:57] + "..."
+    return f"{field} = {value}: {message}"
+
+
+def describe_validation_error(
+    exc: Exception, what: str = "settings", adjective: str = "invalid"
+) -> str:
+    """A pydantic ``ValidationError`` in wds-edge's words: one clause per bad field with
+    the value given and what is allowed; no pydantic internals, no documentation URLs.
+
+    Example: ``invalid demo settings: threshold = 0.0: must be greater than 0``.
+    """
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return f"{adjective} {what}: {exc}"
+    try:
+        items = errors(include_url=False)
+    except TypeError:
+        items = errors()
+    return f"{adjective} {what}: " + "; ".join(_clause(dict(e)) for e in items)

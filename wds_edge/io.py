@@ -2,17 +2,34 @@
 
 Every file wds-edge writes (JSON results, overlays, labels, checkpoints, models,
 engines) goes through :func:`atomic_write`: the bytes land in a temporary file in
-the same folder and are moved over the target only once complete, so a crash or
-Ctrl-C never leaves a half-written file behind.
+the same folder, are fsynced, and are moved over the target only once complete
+(then the folder is fsynced too), so a crash, Ctrl-C or power cut never leaves a
+half-written file under the target's name. Temporary files are named
+``.wdstmp-<pid>-<name>-<random>.tmp``; ones left by a killed process are removed by
+the next write into that folder (:func:`remove_stale_temporaries`).
+
+Before a command starts long work it calls :func:`ensure_writable_dir` /
+:func:`ensure_writable_file` on its outputs, so a read-only, full or misnamed
+destination fails in one line at the start, not after the work.
+
+Images are read with Pillow: the size comes from the header and is checked against
+``max_pixels`` *before* the pixels are decoded (decompression bombs cost nothing),
+the decoder itself reports truncation (bytes after a JPEG's end marker, as phones and
+vendors append, are fine), and EXIF orientation is applied.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
+import logging
 import os
+import re
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -20,7 +37,14 @@ from typing import IO, Any
 import cv2
 import numpy as np
 
-from wds_edge.errors import InvalidInputError
+from wds_edge._image_read import (
+    MAX_IMAGE_PIXELS,
+    _to_bgr_uint8,  # noqa: F401 - used by the analyzer
+    decode_image,
+    image_size_from_header,
+    read_image,
+)
+from wds_edge.errors import InvalidInputError, OutputError
 
 __all__ = [
     "atomic_write",
@@ -28,15 +52,30 @@ __all__ = [
     "write_text_atomic",
     "write_json_atomic",
     "write_image_atomic",
+    "TEMP_PREFIX",
+    "temporary_path",
+    "fsync_dir",
+    "remove_stale_temporaries",
+    "ensure_writable_dir",
+    "ensure_writable_file",
     "read_image",
     "decode_image",
+    "image_size_from_header",
     "MAX_IMAGE_PIXELS",
     "sha256_file",
 ]
 
-#: Largest image accepted (about 16K x 12K). Larger files are refused rather than
-#: allowed to exhaust a kiosk's memory (decompression bombs).
-MAX_IMAGE_PIXELS = 200_000_000
+logger = logging.getLogger(__name__)
+
+#: Prefix of every temporary file wds-edge writes (atomic writes, demo recordings).
+TEMP_PREFIX = ".wdstmp-"
+_TEMP_RE = re.compile(r"^\.wdstmp-(\d+)-")
+#: A temporary file of a process that no longer runs is removed once it is this old.
+_ORPHAN_AGE_S = 60.0
+#: Any temporary file this old is removed (a process on another host, or pid reuse).
+_ANCIENT_AGE_S = 24 * 3600.0
+_cleaned_dirs: set[str] = set()
+_cleaned_lock = threading.Lock()
 
 
 def _read_umask() -> int:
@@ -66,17 +105,182 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+# -- temporary files and output checks ---------------------------------------------------
+
+
+def _pid_running(pid: int) -> bool:
+    if pid == os.getpid() or os.name != "posix":
+        return True  # (os.kill(pid, 0) would terminate the process on Windows)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's) or cannot tell: keep its files
+    return True
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str], *, force: bool = False) -> list[Path]:
+    """Remove wds-edge temporary files that a killed process left in ``folder``.
+
+    A ``.wdstmp-<pid>-...`` file is stale when its process no longer runs and it is
+    older than a minute, or when it is older than a day (whoever wrote it). Each
+    folder is scanned once per process unless ``force``.
+
+    Returns:
+        The files removed (missing folders and unreadable entries are ignored).
+    """
+    key = os.path.abspath(os.fspath(folder))
+    with _cleaned_lock:
+        if key in _cleaned_dirs and not force:
+            return []
+        _cleaned_dirs.add(key)
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(key))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        match = _TEMP_RE.match(entry.name)
+        if match is None:
+            continue
+        try:
+            age_s = now - entry.stat(follow_symlinks=False).st_mtime
+            orphan = not _pid_running(int(match.group(1))) and age_s > _ORPHAN_AGE_S
+            if orphan or age_s > _ANCIENT_AGE_S:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    if removed:
+        logger.info("removed %d stale temporary file(s) in %s", len(removed), key)
+    return removed
+
+
+def temporary_path(target: str | os.PathLike[str], suffix: str = ".tmp") -> Path:
+    """A fresh temporary path beside ``target`` with the wds-edge prefix (not created).
+
+    For writers that need a path rather than a handle (video writers, exporters):
+    write there, check, then ``os.replace`` it over ``target``. ``suffix`` lets the
+    writer see the real extension (``.mp4``, ``.onnx``).
+    """
+    target = Path(target)
+    remove_stale_temporaries(target.parent)
+    token = os.urandom(4).hex()
+    return target.with_name(f"{TEMP_PREFIX}{os.getpid()}-{target.name}-{token}{suffix}")
+
+
+def fsync_dir(folder: str | os.PathLike[str]) -> None:
+    """fsync a folder so a rename in it survives a power cut (no-op where unsupported)."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(os.fspath(folder), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+_FIXES = {
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EEXIST: "a part of the path is a file, not a folder",
+}
+
+
+def _output_error(path: Path, what: str, exc: OSError) -> OutputError:
+    reason = _FIXES.get(exc.errno or 0, exc.strerror or str(exc))
+    return OutputError(
+        f"cannot write the {what} to {path}: {reason}; "
+        "choose a writable folder with free space (or free some space) and run again"
+    )
+
+
+def ensure_writable_dir(
+    path: str | os.PathLike[str], what: str = "output", min_free_bytes: int = 1 << 20
+) -> Path:
+    """Make sure ``path`` is (or can become) a folder this process can write files in.
+
+    Creates the folder (and its parents), writes and removes a probe file in it, checks
+    that at least ``min_free_bytes`` are free, and removes stale temporaries. Call it
+    before long work, so a bad destination fails at once, in one line.
+
+    Raises:
+        OutputError: the path is under a file, read-only, not permitted or full; the
+            message names the path, the reason and the fix.
+    """
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(
+            f"cannot write the {what} to {folder}: it is a file, not a folder; "
+            "pass a folder path (or remove the file)"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-probe-", dir=folder)
+        try:
+            os.write(fd, b"\0")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(probe)
+        stats = os.statvfs(folder) if hasattr(os, "statvfs") else None
+    except OSError as exc:
+        raise _output_error(folder, what, exc) from None
+    if stats is not None and stats.f_bavail * stats.f_frsize < min_free_bytes:
+        raise _output_error(folder, what, OSError(errno.ENOSPC, "no space left"))
+    remove_stale_temporaries(folder)
+    return folder
+
+
+def ensure_writable_file(
+    path: str | os.PathLike[str], what: str = "output file", min_free_bytes: int = 1 << 20
+) -> Path:
+    """:func:`ensure_writable_dir` for the folder of the file ``path``, and ``path``
+    itself must not be a folder.
+
+    Raises:
+        OutputError: see :func:`ensure_writable_dir`.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise OutputError(f"cannot write the {what} to {target}: it is a folder; pass a file name")
+    ensure_writable_dir(target.parent, what, min_free_bytes)
+    return target
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; on success move it over ``path``.
 
-    On an exception the temporary file is removed and ``path`` is untouched.
-    Parent folders are created. The file gets the mode a plain ``open()`` would give it
-    (0666 less the umask; an existing target keeps its mode), not ``mkstemp``'s 0600.
+    On an exception the temporary file is removed and ``path`` is untouched. The file
+    is fsynced before the rename and the folder after it. Parent folders are created.
+    The file gets the mode a plain ``open()`` would give it (0666 less the umask; an
+    existing target keeps its mode), not ``mkstemp``'s 0600.
+
+    Raises:
+        OutputError: the folder cannot be created or written (read-only, full, ...).
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(target.parent)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f"{TEMP_PREFIX}{os.getpid()}-{target.name}-", suffix=".tmp", dir=target.parent
+        )
+    except OSError as exc:
+        raise _output_error(target, "file", exc) from None
     try:
         with os.fdopen(fd, mode) as handle:
             yield handle
@@ -84,9 +288,12 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
             os.fchmod(handle.fileno(), _target_mode(target))
             os.fsync(handle.fileno())
         os.replace(tmp_name, target)
-    except BaseException:
+        fsync_dir(target.parent)
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
+        if isinstance(exc, OSError) and exc.errno in _FIXES:
+            raise _output_error(target, "file", exc) from None
         raise
 
 
@@ -121,102 +328,3 @@ def write_image_atomic(path: str | os.PathLike[str], image: np.ndarray) -> Path:
             f"for {path}; use .png or .jpg and a uint8 image"
         )
     return write_bytes_atomic(path, buf.tobytes())
-
-
-def _to_bgr_uint8(image: np.ndarray, source: str) -> np.ndarray:
-    """Convert a decoded image of any common depth / channel count to uint8 BGR."""
-    if image.dtype == np.uint16:
-        image = (image >> 8).astype(np.uint8)
-    elif image.dtype in (np.float32, np.float64):
-        finite = np.nan_to_num(image, nan=0.0, posinf=0.0, neginf=0.0)
-        scale = 255.0 if finite.max(initial=0.0) <= 1.0 else 1.0
-        image = np.clip(finite * scale, 0, 255).astype(np.uint8)
-    elif image.dtype != np.uint8:
-        raise InvalidInputError(
-            f"{source}: pixel type {image.dtype} is not supported; save it as 8- or 16-bit PNG/JPEG"
-        )
-    if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    if image.ndim == 3 and image.shape[2] == 1:
-        return cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2BGR)
-    if image.ndim == 3 and image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    if image.ndim == 3 and image.shape[2] == 3:
-        return np.ascontiguousarray(image)
-    raise InvalidInputError(
-        f"{source}: an image of shape {image.shape} is neither grey, BGR nor BGRA"
-    )
-
-
-def decode_image(data: bytes, source: str = "<bytes>") -> np.ndarray:
-    """Decode encoded image bytes (JPEG, PNG, BMP, TIFF, WebP, GIF) to uint8 BGR HxWx3.
-
-    Grey, 16-bit, float and RGBA images are converted (alpha is dropped).
-
-    Raises:
-        InvalidInputError: empty, truncated, corrupt, unsupported or too large data.
-    """
-    if len(data) == 0:
-        raise InvalidInputError(f"{source}: the file is empty (0 bytes); pass a JPEG or PNG photo")
-    if data[:2] == b"\xff\xd8" and b"\xff\xd9" not in data[-1024:]:
-        raise InvalidInputError(
-            f"{source}: the JPEG data is truncated (no end-of-image marker); "
-            "the file was cut off while copying or saving - take or copy the photo again"
-        )
-    buf = np.frombuffer(data, dtype=np.uint8)
-    image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED | cv2.IMREAD_ANYDEPTH)
-    if image is None:
-        image = _decode_with_pillow(data)
-    if image is None:
-        raise InvalidInputError(
-            f"{source}: cannot decode the data as an image (corrupt or not an image format "
-            "OpenCV or Pillow reads); pass a JPEG, PNG, BMP, TIFF or WebP file"
-        )
-    if image.shape[0] * image.shape[1] > MAX_IMAGE_PIXELS:
-        raise InvalidInputError(
-            f"{source}: {image.shape[1]}x{image.shape[0]} pixels is more than the "
-            f"{MAX_IMAGE_PIXELS:,} accepted; downscale the image first"
-        )
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise InvalidInputError(f"{source}: the image has no pixels")
-    return _to_bgr_uint8(image, source)
-
-
-def _decode_with_pillow(data: bytes) -> np.ndarray | None:
-    import io as _io
-
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(_io.BytesIO(data)) as pil:
-            pil.load()
-            if pil.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "1", "LA"):
-                pil = pil.convert("RGBA" if "A" in pil.mode else "RGB")
-            array = np.asarray(pil)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        return None
-    if array.ndim == 3 and array.shape[2] == 3:
-        return array[:, :, ::-1].copy()
-    if array.ndim == 3 and array.shape[2] == 4:
-        return cv2.cvtColor(array, cv2.COLOR_RGBA2BGRA)
-    return array
-
-
-def read_image(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read an image file as uint8 BGR HxWx3 (OpenCV's colour order).
-
-    Raises:
-        InvalidInputError: the path is missing, is a folder, or holds no decodable image.
-    """
-    p = Path(path)
-    if not p.exists():
-        raise InvalidInputError(f"{p}: no such file; check the path")
-    if p.is_dir():
-        raise InvalidInputError(f"{p}: is a folder; pass an image file")
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise InvalidInputError(
-            f"{p}: cannot read the file ({exc}); check its permissions"
-        ) from exc
-    return decode_image(data, source=str(p))

@@ -58,7 +58,11 @@ def test_grey_16bit_and_rgba_files_are_converted_and_analysed(
     path = tmp_path / f"{kind}.png"
     assert cv2.imwrite(str(path), image)
     r = analyzer.analyze_file(path)
-    assert r.status is FrameStatus.OK and r.segmented
+    if kind == "grey":  # the model sees RGB: a grey photo asks for a colour camera
+        assert r.status is FrameStatus.NEEDS_COLOUR_CAMERA and not r.segmented
+        assert r.colour == "grey" and r.to_dict()["colour"] == "grey"
+    else:
+        assert r.status is FrameStatus.OK and r.segmented and r.colour == "colour"
     assert "decode" in r.timings_ms and r.timings_ms["total"] >= r.timings_ms["decode"]
 
 
@@ -66,7 +70,7 @@ def test_arrays_of_other_depths_are_converted(
     analyzer: WrinkleAnalyzer, biden_bgr: np.ndarray
 ) -> None:
     grey = cv2.cvtColor(biden_bgr, cv2.COLOR_BGR2GRAY)
-    assert analyzer.analyze(grey).status is FrameStatus.OK
+    assert analyzer.analyze(grey).status is FrameStatus.NEEDS_COLOUR_CAMERA
     assert analyzer.analyze(biden_bgr.astype(np.float32) / 255.0).status is FrameStatus.OK
     with pytest.raises(InvalidInputError, match="H x W"):
         analyzer.analyze(np.zeros((4, 4, 4, 3), np.uint8))

@@ -18,10 +18,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from train.labeling.labeled import LabeledImage
+from train.labeling.labeled import ImageSkipped, LabeledImage
 from train.labeling.thresholding import DEFAULT_THRESHOLD, ThresholdMethod, threshold_texture
 from wds_edge.errors import InvalidInputError
 from wds_edge.model.preprocessing import grey_from_rgb, texture_map
+from wds_edge.perception.quality import QualityConfig
 
 #: Region groups with their own ridge percentile (also the baselines' fair-protocol areas).
 REGION_GROUPS: dict[str, tuple[str, ...]] = {
@@ -134,9 +135,11 @@ class AutoLabeler:
         landmarker_path: str | Path | None = None,
         threshold: ThresholdMethod | str = DEFAULT_THRESHOLD,
         percentile: float = RIDGE_PERCENTILE,
+        quality: QualityConfig | None = None,
     ) -> None:
         from wds_edge.perception.landmarks import FaceLandmarker, FaceLandmarkerOptions
 
+        self.quality = quality or QualityConfig()
         self.crop_size_px = int(crop_size_px)
         self.threshold = ThresholdMethod(threshold)
         self.percentile = float(percentile)
@@ -153,16 +156,27 @@ class AutoLabeler:
             label fraction of face and regions, faces found, roll).
 
         Raises:
-            InvalidInputError: no face in the photo, or no ridge inside the regions.
+            ImageSkipped: the kiosk's quality gates refuse the photo (no face, too small,
+                turned away, too dark / bright, too blurry); the runner skips and reports it.
+            InvalidInputError: no ridge inside the regions.
         """
         from wds_edge.perception.crop import kiosk_crop
+        from wds_edge.perception.quality import FrameStatus, assess_face
         from wds_edge.perception.regions import region_masks, skin_mask
 
         faces = self._landmarker.detect(image_rgb)
-        if not faces:
-            raise InvalidInputError("no face found; --auto needs a photo with a visible face")
+        # The kiosk's own gates (no face, size, pose, light, blur): what `analyze` would
+        # refuse is no training data either.
+        status, face, measured = assess_face(
+            cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR), faces, self.quality
+        )
+        if status is not FrameStatus.OK or face is None:
+            detail = f" (sharpness {measured['sharpness']:.1f})" if "sharpness" in measured else ""
+            raise ImageSkipped(
+                status.value, f"skipped: {status.value}{detail}, as `wds-edge analyze` would"
+            )
         size = self.crop_size_px
-        lm = np.asarray(faces[0].landmarks_px, dtype=np.float64)
+        lm = np.asarray(face.landmarks_px, dtype=np.float64)
         crop_rgb, transform = kiosk_crop(image_rgb, lm, size, colour_order="rgb")
         lm_crop = transform.points_to_crop(lm)
         named = region_masks(lm_crop, size)

@@ -1,4 +1,4 @@
-"""One labelled image in memory (:class:`LabeledImage`).
+"""One labelled image in memory (:class:`LabeledImage`), and a photo skipped on purpose.
 
 Its own module so the weak labeler (:mod:`train.labeling.auto`) and the batch run
 (:mod:`train.labeling.runner`, which calls it) do not import each other.
@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LabeledImage"]
+from wds_edge.errors import InvalidInputError
+
+__all__ = ["ImageSkipped", "LabeledImage"]
 
 
 @dataclass
@@ -25,3 +27,16 @@ class LabeledImage:
     stats: dict[str, Any] = field(default_factory=dict)
     #: JSON-ready extras written to OUT/landmarks/<stem>.json (--auto).
     landmarks: dict[str, Any] | None = None
+
+
+class ImageSkipped(InvalidInputError):
+    """A photo the kiosk's quality gates refuse: skipped on purpose, not a failure.
+
+    Attributes:
+        status: the :class:`~wds_edge.perception.quality.FrameStatus` value (``no_face``,
+            ``too_blurry``, ...).
+    """
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status

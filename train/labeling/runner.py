@@ -32,7 +32,7 @@ from train.labeling.annotations import (
     index_rough_annotations,
     rough_mask,
 )
-from train.labeling.labeled import LabeledImage
+from train.labeling.labeled import ImageSkipped, LabeledImage
 from train.labeling.preview import label_preview
 from train.labeling.thresholding import (
     DEFAULT_THRESHOLD,
@@ -52,6 +52,7 @@ __all__ = [
     "LabelOptions",
     "LabeledImage",
     "LabelItem",
+    "ImageSkipped",
     "LabelRunSummary",
     "list_images",
     "label_folder",
@@ -94,7 +95,7 @@ class LabelItem:
 
     image: str
     stem: str
-    status: str  # "ok" | "failed"
+    status: str  # "ok" | "skipped" (refused by the quality gates, on purpose) | "failed"
     message: str = ""
     width_px: int = 0
     height_px: int = 0
@@ -127,14 +128,23 @@ class LabelRunSummary:
 
     @property
     def n_failed(self) -> int:
-        return sum(i.status != "ok" for i in self.items)
+        return sum(i.status == "failed" for i in self.items)
+
+    @property
+    def n_skipped(self) -> int:
+        return sum(i.status == "skipped" for i in self.items)
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
             "mode": self.mode,
             "weak_labels": self.weak_labels,
             "options": self.options.to_json(),
-            "counts": {"total": len(self.items), "ok": self.n_ok, "failed": self.n_failed},
+            "counts": {
+                "total": len(self.items),
+                "ok": self.n_ok,
+                "skipped": self.n_skipped,
+                "failed": self.n_failed,
+            },
             "seconds": round(self.seconds, 2),
             "items": [
                 {**asdict(i), "label_fraction": round(i.label_fraction, 6)} for i in self.items
@@ -241,7 +251,9 @@ def label_folder(
 
     Returns:
         The run summary (also written to ``OUT/labels.json``). Failed files are in it
-        with ``status="failed"`` and a message; they never stop the run.
+        with ``status="failed"`` and a message; photos the kiosk's quality gates refuse
+        (``--auto``: no face, too small, turned away, too dark, too blurry) with
+        ``status="skipped"``; neither stops the run.
 
     Raises:
         InvalidInputError: neither / both of ``rough_dir`` and ``auto``, a missing folder,
@@ -306,9 +318,15 @@ def label_folder(
                     )
                 _write(out, stem, result, title=path.name)
                 item.status = "ok"
+            except ImageSkipped as exc:
+                item.status, item.message = "skipped", str(exc)
+                item.stats["quality_status"] = exc.status
+                logger.info("%s: %s", path, exc)
+                if opts.force and stem not in stems[: n - 1]:
+                    _remove_outputs(out, stem)
             except (WdsEdgeError, OSError, cv2.error) as exc:
                 item.message = str(exc)
-                logger.warning("%s: skipped: %s", path, exc)
+                logger.warning("%s: failed: %s", path, exc)
                 if opts.force and stem not in stems[: n - 1]:
                     _remove_outputs(out, stem)  # no stale label from an earlier run
             items.append(item)

@@ -28,18 +28,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wds_edge.analysis.result import FrameResult
 from wds_edge.analysis.scoring import mm_per_px_from_iris, score_regions
-from wds_edge.errors import InvalidInputError
+from wds_edge.errors import InvalidInputError, describe_validation_error
 from wds_edge.io import _to_bgr_uint8, read_image
 from wds_edge.model.info import ModelInfo
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.preprocessing import model_input
 from wds_edge.perception.crop import kiosk_crop, make_crop_transform
 from wds_edge.perception.landmarks import Face, FaceLandmarker, FaceLandmarkerOptions
-from wds_edge.perception.quality import FrameStatus, QualityConfig, assess_face
+from wds_edge.perception.quality import FrameStatus, QualityConfig, assess_face, colour_of
 from wds_edge.perception.regions import region_masks
 from wds_edge.runtime import BACKEND_NAMES, Backend, load_backend
 
-__all__ = ["AnalyzerConfig", "WrinkleAnalyzer"]
+__all__ = ["AnalyzerConfig", "WrinkleAnalyzer", "COLOUR_ORDERS"]
+
+#: Colour orders an image array may be passed in (``colour_order=``).
+COLOUR_ORDERS = ("bgr", "rgb")
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +89,14 @@ def _ms_since(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
 
 
-def _as_frame_bgr(image: Any) -> np.ndarray:
-    """Accept uint8 BGR, grey, BGRA and 16-bit arrays; return contiguous uint8 BGR HxWx3."""
+def _as_frame_bgr(image: Any, colour_order: str = "bgr") -> np.ndarray:
+    """Accept uint8 BGR / RGB, grey, BGRA / RGBA and 16-bit arrays; return contiguous
+    uint8 BGR HxWx3. ``colour_order`` is the order of ``image``'s channels."""
+    if colour_order not in COLOUR_ORDERS:
+        raise InvalidInputError(
+            f"colour_order must be one of {', '.join(COLOUR_ORDERS)}, got {colour_order!r}; "
+            "OpenCV (cv2.imread, cv2.VideoCapture) gives 'bgr', Pillow / imageio give 'rgb'"
+        )
     if not isinstance(image, np.ndarray):
         raise InvalidInputError(
             f"expected an image as a numpy array (H x W x 3 BGR uint8), got {type(image).__name__}"
@@ -96,9 +105,19 @@ def _as_frame_bgr(image: Any) -> np.ndarray:
         raise InvalidInputError(
             f"expected an H x W (grey) or H x W x 3 (BGR) image, got shape {image.shape}"
         )
+    if colour_order == "rgb" and image.ndim == 3 and image.shape[2] in (3, 4):
+        image = image[:, :, [2, 1, 0, 3][: image.shape[2]]]
     if image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3:
         return np.ascontiguousarray(image)
     return _to_bgr_uint8(image, "frame")
+
+
+def _face_region(frame: np.ndarray, box: tuple[float, ...]) -> np.ndarray:
+    """The face box's pixels (clipped to the frame); the whole frame if the box is empty."""
+    height, width = frame.shape[:2]
+    x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
+    x2, y2 = min(width, int(np.ceil(box[2]))), min(height, int(np.ceil(box[3])))
+    return frame[y1:y2, x1:x2] if x2 - x1 >= 8 and y2 - y1 >= 8 else frame
 
 
 def _scaled_face(face: Face, factor: float) -> Face:
@@ -137,7 +156,7 @@ class WrinkleAnalyzer:
             base = dict(config) if config is not None else {}
             self.config = AnalyzerConfig(**{**base, **overrides})
         except ValidationError as exc:
-            raise InvalidInputError(f"invalid analyzer settings: {exc}") from exc
+            raise InvalidInputError(describe_validation_error(exc, "analyzer settings")) from None
         cfg = self.config
         if cfg.backend not in BACKEND_NAMES:
             raise InvalidInputError(
@@ -233,12 +252,23 @@ class WrinkleAnalyzer:
         faces = self.landmarker.detect(cv2.cvtColor(small, cv2.COLOR_BGR2RGB), timestamp_ms)
         return [_scaled_face(f, factor) for f in faces] if factor != 1.0 else faces
 
-    def locate(self, image_bgr: np.ndarray, timestamp_ms: int | None = None) -> FrameResult:
+    def locate(
+        self, image_bgr: np.ndarray, timestamp_ms: int | None = None, *, colour_order: str = "bgr"
+    ) -> FrameResult:
         """Find the face, apply the quality gates and build the crop transform (no model).
 
+        A grey face (one channel, or three equal channels, measured in the face box) gets
+        the status ``needs_colour_camera`` unless the model's metadata has
+        ``grey_input_supported``; ``result.colour`` says ``"grey"`` or ``"colour"`` either
+        way (measured on the whole frame when there is no face; the status stays
+        ``no_face`` then, as an empty grey scene says nothing about the camera).
+
         Args:
-            image_bgr: uint8 BGR H x W x 3 frame (grey, BGRA and 16-bit are converted).
+            image_bgr: uint8 H x W x 3 frame (grey, 4-channel and 16-bit are converted).
             timestamp_ms: the frame's time (video mode: must increase; ``None``: now).
+            colour_order: ``"bgr"`` (OpenCV's order, the default) or ``"rgb"`` (Pillow's).
+                An RGB array passed as ``"bgr"`` cannot be detected in general (the
+                wrinkle scores would silently shift): say which order you pass.
 
         Returns:
             A :class:`FrameResult` with ``segmented=False``: status, prompt, face box,
@@ -246,11 +276,16 @@ class WrinkleAnalyzer:
             ``total``.
         """
         start = time.perf_counter()
-        frame = _as_frame_bgr(image_bgr)
+        frame = _as_frame_bgr(image_bgr, colour_order)
         faces = self._detect(frame, timestamp_ms)
         timings = {"landmarks": _ms_since(start)}
         t = time.perf_counter()
         status, face, measures = assess_face(frame, faces, self.config.quality)
+        # Measured on the face when there is one: an empty scene (a white wall) is grey
+        # with any camera, a face seen by a colour camera never is.
+        colour = colour_of(_face_region(frame, face.bbox_px) if face is not None else frame)
+        if face is not None and colour == "grey" and not self.metadata.grey_input_supported:
+            status = FrameStatus.NEEDS_COLOUR_CAMERA
         transform = None
         mm_per_px = None
         if face is not None:
@@ -273,14 +308,18 @@ class WrinkleAnalyzer:
             model=self.model_info,
             segmented=False,
             timestamp_ms=timestamp_ms,
+            colour=colour,
         )
 
-    def segment(self, image_bgr: np.ndarray, located: FrameResult) -> FrameResult:
+    def segment(
+        self, image_bgr: np.ndarray, located: FrameResult, *, colour_order: str = "bgr"
+    ) -> FrameResult:
         """Segment the face that :meth:`locate` found in the same frame and score it.
 
         Args:
             image_bgr: the frame given to :meth:`locate`.
             located: its result (must hold a face: ``crop_transform`` not ``None``).
+            colour_order: ``"bgr"`` or ``"rgb"``, as given to :meth:`locate`.
 
         Returns:
             A new :class:`FrameResult` with ``segmented=True``, the crop-space wrinkle
@@ -297,7 +336,7 @@ class WrinkleAnalyzer:
                 "call segment() only when locate() returned a face, or use analyze()"
             )
         start = time.perf_counter()
-        frame = _as_frame_bgr(image_bgr)
+        frame = _as_frame_bgr(image_bgr, colour_order)
         if tuple(frame.shape[:2]) != tuple(located.frame_shape):
             raise InvalidInputError(
                 f"segment() got a {frame.shape[1]}x{frame.shape[0]} frame but the located one was "
@@ -343,17 +382,25 @@ class WrinkleAnalyzer:
         cv2.fillConvexPoly(out, poly, 1)
         return out.astype(bool)
 
-    def analyze(self, image_bgr: np.ndarray, timestamp_ms: int | None = None) -> FrameResult:
+    def analyze(
+        self, image_bgr: np.ndarray, timestamp_ms: int | None = None, *, colour_order: str = "bgr"
+    ) -> FrameResult:
         """:meth:`locate`, then :meth:`segment` when the frame passes the quality gates.
+
+        Args:
+            image_bgr: uint8 H x W x 3 frame in ``colour_order`` (see :meth:`locate`).
+            timestamp_ms: the frame's time (video mode: must increase; ``None``: now).
+            colour_order: ``"bgr"`` (OpenCV, the default) or ``"rgb"`` (Pillow, imageio).
 
         Returns:
             A :class:`FrameResult`; ``segmented`` tells whether the model ran. Frame
             conditions ("no face", "too blurry", ...) are statuses, not exceptions.
         """
-        located = self.locate(image_bgr, timestamp_ms)
+        frame = _as_frame_bgr(image_bgr, colour_order)
+        located = self.locate(frame, timestamp_ms)
         if located.status is not FrameStatus.OK:
             return located
-        return self.segment(image_bgr, located)
+        return self.segment(frame, located)
 
     def analyze_file(self, path: str | os.PathLike[str]) -> FrameResult:
         """Read an image file (:func:`wds_edge.io.read_image`) and :meth:`analyze` it.

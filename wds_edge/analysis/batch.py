@@ -1,8 +1,9 @@
 """Analysing many image files: input expansion, per-file results and atomic outputs.
 
 This is what ``wds-edge analyze`` and ``sdk_examples/batch_folder.py`` run. A file
-that cannot be read gets an error outcome and the batch goes on; nothing is written
-for it, and every file that is written is written atomically.
+that cannot be read or analysed (any error, decoder errors and too-large images
+included) gets an error outcome and the batch goes on; nothing is written for it, and
+every file that is written is written atomically.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.result import FrameResult
-from wds_edge.errors import InvalidInputError
+from wds_edge.errors import WdsEdgeError
 from wds_edge.io import read_image, write_image_atomic, write_json_atomic
 
 __all__ = ["IMAGE_SUFFIXES", "InputOutcome", "expand_inputs", "analyze_inputs"]
@@ -66,8 +67,9 @@ class InputOutcome:
 def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[str]:
     """Expand files, folders (their image files, sorted, not recursive) and globs.
 
-    A glob that matches nothing and a missing path are kept as they are, so the batch
-    reports them as errors instead of skipping them silently.
+    A glob that matches nothing, a missing path and a folder without image files are
+    kept as they are, so the batch reports them as errors instead of skipping them
+    silently.
     """
     paths: list[str] = []
     for item in inputs:
@@ -76,9 +78,7 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[str]:
             found = sorted(
                 str(p) for p in Path(text).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
             )
-            if not found:
-                logger.warning("%s: folder holds no %s files", text, "/".join(IMAGE_SUFFIXES))
-            paths.extend(found)
+            paths.extend(found or [text])
         elif _GLOB_CHARS & set(text) and not Path(text).exists():
             matches = sorted(p for p in glob.glob(text, recursive=True) if Path(p).is_file())
             paths.extend(matches or [text])
@@ -120,22 +120,47 @@ def analyze_inputs(
     used: set[str] = set()
     for path in expand_inputs(inputs):
         outcome = InputOutcome(input=path)
-        start = time.perf_counter()
-        try:
-            image = read_image(path)
-        except InvalidInputError as exc:
-            outcome.error = str(exc)
+        if Path(path).is_dir():
+            outcome.error = (
+                f"{path}: the folder holds no image files ({', '.join(IMAGE_SUFFIXES)}); "
+                "check the path, or pass the files or a glob"
+            )
             yield outcome
             continue
-        decode_ms = (time.perf_counter() - start) * 1000.0
-        outcome.result = result = analyzer.analyze(image)
-        result.timings_ms = {"decode": decode_ms, **result.timings_ms}
-        result.timings_ms["total"] += decode_ms
-        if out is not None:
-            stem = _unique_stem(path, used)
-            outcome.json_path = out / f"{stem}.json"
-            if write_overlay:
-                outcome.overlay_path = out / f"{stem}_overlay.png"
-                write_image_atomic(outcome.overlay_path, draw_overlay(image, result))
-            write_json_atomic(outcome.json_path, outcome.to_dict(include_arrays))
+        try:
+            _analyze_one(analyzer, outcome, out, used, write_overlay, include_arrays, draw_overlay)
+        except WdsEdgeError as exc:
+            outcome.result, outcome.json_path, outcome.overlay_path = None, None, None
+            outcome.error = str(exc)
+        except Exception as exc:  # a batch always goes on: one odd file must not stop it
+            logger.debug("analysing %s failed", path, exc_info=True)
+            outcome.result, outcome.json_path, outcome.overlay_path = None, None, None
+            outcome.error = f"{path}: analysis failed ({type(exc).__name__}: {exc})"
         yield outcome
+
+
+def _analyze_one(
+    analyzer: WrinkleAnalyzer,
+    outcome: InputOutcome,
+    out: Path | None,
+    used: set[str],
+    write_overlay: bool,
+    include_arrays: bool,
+    draw_overlay: Any,
+) -> None:
+    start = time.perf_counter()
+    image = read_image(outcome.input)
+    decode_ms = (time.perf_counter() - start) * 1000.0
+    result = analyzer.analyze(image)
+    result.timings_ms = {"decode": decode_ms, **result.timings_ms}
+    result.timings_ms["total"] += decode_ms
+    outcome.result = result
+    if out is not None:
+        stem = _unique_stem(outcome.input, used)
+        json_path = out / f"{stem}.json"
+        if write_overlay:
+            overlay_path = out / f"{stem}_overlay.png"
+            write_image_atomic(overlay_path, draw_overlay(image, result))
+            outcome.overlay_path = overlay_path
+        outcome.json_path = json_path
+        write_json_atomic(json_path, outcome.to_dict(include_arrays))

@@ -118,6 +118,9 @@ class FrameResult:
         model: ``name``, ``version``, ``backend``, ``device``, ``threshold``.
         segmented: whether the segmentation model ran on this frame.
         timestamp_ms: the frame's timestamp when the caller gave one.
+        colour: ``"colour"`` or ``"grey"`` (one channel / three equal channels), ``None``
+            when not measured; a grey frame has the status ``needs_colour_camera`` unless
+            the model was trained for grey input.
     """
 
     status: FrameStatus
@@ -135,6 +138,7 @@ class FrameResult:
     model: dict[str, Any] = field(default_factory=dict)
     segmented: bool = False
     timestamp_ms: int | None = None
+    colour: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -152,7 +156,7 @@ class FrameResult:
         Keys: ``status``, ``prompt``, ``segmented``, ``frame_shape``, ``face_box_px``,
         ``crop_transform``, ``scores`` (``overall`` + regions, each a
         :meth:`RegionScore.to_dict`), ``mm_per_px``, ``quality``, ``timings_ms``, ``model``,
-        ``timestamp_ms``. With ``include_arrays``: ``landmarks_px`` (478 x [x, y]) and
+        ``timestamp_ms``, ``colour``. With ``include_arrays``: ``landmarks_px`` (478 x [x, y]) and
         ``wrinkle_mask_png`` / ``wrinkle_prob_png`` (base64 PNG, probability scaled to 0-255).
         """
         data: dict[str, Any] = {
@@ -170,6 +174,7 @@ class FrameResult:
             "timings_ms": {k: round(float(v), 3) for k, v in self.timings_ms.items()},
             "model": _clean(self.model),
             "timestamp_ms": self.timestamp_ms,
+            "colour": self.colour,
         }
         if include_arrays:
             data["landmarks_px"] = (
@@ -212,4 +217,5 @@ class FrameResult:
             model=dict(data.get("model", {})),
             segmented=bool(data.get("segmented", False)),
             timestamp_ms=data.get("timestamp_ms"),
+            colour=data.get("colour"),
         )

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.result import FrameResult, RegionScore
-from wds_edge.errors import InvalidInputError
+from wds_edge.errors import InvalidInputError, describe_validation_error
 from wds_edge.perception.quality import FrameStatus
 
 __all__ = [
@@ -189,7 +189,7 @@ class KioskSession:
             base = dict(config) if config is not None else {}
             self.config = SessionConfig(**{**base, **overrides})
         except ValidationError as exc:
-            raise InvalidInputError(f"invalid session settings: {exc}") from exc
+            raise InvalidInputError(describe_validation_error(exc, "session settings")) from None
         self.analyzer = analyzer
         self.on_prompt = on_prompt
         self.reset()

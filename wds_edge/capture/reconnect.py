@@ -54,6 +54,10 @@ class ReconnectingSource:
         self.live = bool(self._source.is_live) if live is None else live
         self.lost = False
         self.finished = False
+        #: A file source stopped before its container's frame count (truncated file);
+        #: ``ended_early_detail`` says "N of M frames".
+        self.ended_early = False
+        self.ended_early_detail = ""
         self.reconnects = 0
         self.loops = 0
         self._lost_since = 0.0
@@ -128,6 +132,11 @@ class ReconnectingSource:
                 self.reconnects += 1
                 logger.warning("camera back (reconnect %d)", self.reconnects)
             return frame
+        if getattr(self._source, "ended_early", False) and not self.ended_early:
+            self.ended_early = True
+            self.ended_early_detail = (
+                f"{self._source.frames_read} of {self._source.expected_frames} frames"
+            )
         if self.live:
             self._mark_lost("no frame")
         elif self._loop:

@@ -81,7 +81,12 @@ class _ImageSource(FrameSource):
 
 
 class _VideoFileSource(FrameSource):
-    """Every frame of a video file in order (no drops), timestamps from the media position."""
+    """Every frame of a video file in order (no drops), timestamps from the media position.
+
+    ``expected_frames`` is the container's frame count (``None`` if it has none);
+    ``ended_early`` becomes true when the decoder stops before that count (a file cut
+    off while copying, or truncated while it is read).
+    """
 
     def __init__(self, path: Path) -> None:
         self.uri = str(path)
@@ -92,14 +97,29 @@ class _VideoFileSource(FrameSource):
                 f"(convert it to H.264 MP4, e.g. ffmpeg -i in -c:v libx264 out.mp4)"
             )
         self.fps, self.size = capture_fps(self._cap), capture_size(self._cap)
+        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self.expected_frames: int | None = count if count > 0 else None
+        self.ended_early = False
         self._index = 0
         self._last_ms = -1
+
+    @property
+    def frames_read(self) -> int:
+        return self._index
 
     def read(self) -> Frame | None:
         if self._cap is None:
             raise CaptureError(f"{self.uri}: read() after close()")
         ok, image = self._cap.read()
         if not ok or image is None:
+            # One frame of slack: some containers count a frame the decoder never returns.
+            if self.expected_frames is not None and self._index < self.expected_frames - 1:
+                if not self.ended_early:
+                    logger.warning(
+                        "%s ended early: %d of %d frames decoded (truncated file?)",
+                        self.uri, self._index, self.expected_frames,
+                    )  # fmt: skip
+                self.ended_early = True
             return None
         index = self._index
         self._index += 1

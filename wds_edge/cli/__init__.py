@@ -29,7 +29,9 @@ app = typer.Typer(
     help=(
         "Facial wrinkle segmentation from training to the kiosk.\n\n"
         "Desktop: label -> train -> eval -> export -> calibrate. "
-        "Kiosk: models fetch -> build-engine -> analyze / demo / bench."
+        "Kiosk: models fetch -> build-engine -> analyze / demo / bench.\n\n"
+        "Exit codes: 0 all processed (or skipped for a reason the command's help names), "
+        "1 an input failed, 2 usage (bad option, unwritable output, unusable model)."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -60,16 +62,9 @@ for _module in (
     _module.register(app)
 
 
-def main() -> None:
-    """Console-script entry point: turns WdsEdgeError into a one-line message and exit 2."""
-    from wds_edge.errors import WdsEdgeError
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: errors become one line and the exit-code policy of
+    :mod:`wds_edge.cli.errors` (0 done, 1 an input failed, 2 usage)."""
+    from wds_edge.cli.errors import run_cli
 
-    try:
-        app()
-    except WdsEdgeError as exc:
-        from rich.markup import escape  # messages hold pip extras like 'wds-edge[trt]'
-
-        from wds_edge.cli.console import make_console
-
-        make_console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        raise SystemExit(2) from None
+    run_cli(app, argv)

@@ -14,7 +14,10 @@ With --out DIR, writes DIR/<stem>.json (status, scores per region, timings, crop
 transform) and DIR/<stem>_overlay.png for each input. With --json, prints one JSON
 object per input on its own line (status, scores: overall + one entry per region with
 wrinkle_ratio, timings_ms). A file that cannot be read gets an "error" line and the
-rest goes on; the exit code is 1 if any input failed.
+rest goes on. Exit code: 0 when every input was analysed (any status, e.g. no_face:
+the status is the answer), 1 if any input failed (unreadable, corrupt, too large, a
+folder without images, a glob matching nothing), 2 for bad options or an --out folder
+that cannot be written (checked before any work).
 
 Example: wds-edge analyze ../shared/data/faces/biden2.jpg --out results/ --model m.onnx
 """
@@ -74,6 +77,7 @@ def analyze(
     from wds_edge.analysis.batch import analyze_inputs, expand_inputs
     from wds_edge.cli.console import make_console
     from wds_edge.errors import InvalidInputError
+    from wds_edge.io import ensure_writable_dir
     from wds_edge.perception.quality import QualityConfig
     from wds_edge.runtime.tensorrt.cache import PRECISIONS
 
@@ -84,6 +88,8 @@ def analyze(
     if multi_face not in ("largest", "refuse"):
         raise InvalidInputError(f"--multi-face must be 'largest' or 'refuse', got {multi_face!r}")
     console = make_console(stderr=True)
+    if out is not None:
+        ensure_writable_dir(out, "analysis results")
     paths = expand_inputs(inputs)
     analyzer = WrinkleAnalyzer(
         model_path=str(model) if model is not None else None,

@@ -21,7 +21,10 @@ frames, then label and train:
 
 Files are named <video stem>_f<frame index>.png (frame index = position in the
 video, 0-based). Frames without a usable face are fine here: 'wds-edge label --auto'
-reports and skips them.
+reports and skips them (exit code 0).
+
+Exit code: 0 frames written, 1 the video could not be read or gave no frame in the
+range, 2 usage (bad options, an --out that cannot be written; checked first).
 """
 
 
@@ -46,6 +49,9 @@ def _frames(
 ) -> None:
     from wds_edge.capture.extract import extract_frames
     from wds_edge.cli.console import make_console, progress_bar
+    from wds_edge.io import ensure_writable_dir
+
+    ensure_writable_dir(out, "frames")
 
     with progress_bar("frames read", total=stop) as update:
         result = extract_frames(

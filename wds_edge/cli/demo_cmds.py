@@ -29,7 +29,7 @@ def demo_cmd(
         "one fewer so the display keeps a core).",
     ),
     threshold: float | None = typer.Option(
-        None, min=0.0, max=1.0, help="Wrinkle probability threshold (default: the model's)."
+        None, help="Wrinkle probability threshold in (0, 1), exclusive (default: the model's)."
     ),
     headless: bool = typer.Option(
         False, "--headless", help="No window: use with --record and/or --jsonl."
@@ -64,19 +64,31 @@ def demo_cmd(
     """Live demo: wrinkle overlay, region scores, kiosk prompt, FPS and stage times.
 
     Keys in the window: q / Esc quit, s snapshot, space start a capture session.
+    Exit code 1 when a video file ended before its frame count (truncated file).
     """
     from wds_edge.analysis.analyzer import AnalyzerConfig
     from wds_edge.cli.console import make_console
     from wds_edge.demo.app import DemoConfig, run_demo
     from wds_edge.errors import InvalidInputError
-    from wds_edge.io import write_json_atomic
+    from wds_edge.io import ensure_writable_file, write_json_atomic
 
     if headless and record is None and jsonl is None and summary_json is None:
         raise InvalidInputError(
             "--headless shows nothing: add --record out.mp4 and/or --jsonl out.jsonl"
         )
+    if threshold is not None and not 0.0 < threshold < 1.0:
+        raise InvalidInputError(
+            f"--threshold must be between 0 and 1, exclusive (got {threshold}); "
+            "omit it to use the model's threshold"
+        )
+    for path, what in ((record, "video"), (jsonl, "JSON lines"), (summary_json, "summary")):
+        if path is not None:
+            ensure_writable_file(path, what)
+    if screenshot is not None:
+        ensure_writable_file(screenshot, "screenshot")
+
     cfg = DemoConfig(
-        source=int(source) if source.isdigit() else source,
+        source=int(source) if source.isdigit() else source,  # a string: URIs stay intact
         analyzer=AnalyzerConfig(
             model_path=None if model is None else str(model),
             backend=backend,
@@ -110,6 +122,12 @@ def demo_cmd(
         console.print(f"wrote {kind}: {path}")
     if summary_json is not None:
         console.print(f"wrote summary: {write_json_atomic(summary_json, data)}")
+    if summary.ended_early:
+        console.print(
+            f"[red]the video ended early ({summary.ended_early} decoded): the file is "
+            "truncated or was cut while it was read[/]"
+        )
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

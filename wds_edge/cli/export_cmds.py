@@ -104,6 +104,11 @@ def _export(
     if checkpoint is None:
         raise InvalidInputError("pass --checkpoint CKPT (or --annotate MODEL.onnx)")
     from export.onnx_export import export_checkpoint
+    from wds_edge.io import ensure_writable_dir, ensure_writable_file
+
+    ensure_writable_file(out, "model", min_free_bytes=64 << 20)
+    if triton is not None:
+        ensure_writable_dir(triton, "Triton model repository")
 
     images: list[Path] = []
     if not no_parity:
@@ -156,15 +161,21 @@ def _calibrate(
     from calibration.build import build_calibration_set
     from calibration.dataset import MIN_RECOMMENDED_CROPS
     from wds_edge.cli.console import progress_bar
+    from wds_edge.io import ensure_writable_dir
 
     console = _console()
+    ensure_writable_dir(out.parent, "calibration folder")  # before collecting, not after
+    rejected: dict[str, int] = {}
     with progress_bar("crops", total=count, transient=False) as update:
         calib = build_calibration_set(
             source, out, count=count, size_px=size, frame_stride=stride,
             landmarker_path=landmarker, overwrite=force,
-            progress=update,
+            progress=update, rejected=rejected,
         )  # fmt: skip
     console.print(f"wrote {len(calib)} crops ({size} px) to {calib.path}")
+    if rejected:
+        skipped = ", ".join(f"{n} {status}" for status, n in sorted(rejected.items()))
+        console.print(f"skipped faces the kiosk would refuse (quality gates): {skipped}")
     if len(calib) < MIN_RECOMMENDED_CROPS:
         console.print(
             f"[yellow]warning:[/] only {len(calib)} crops; at least {MIN_RECOMMENDED_CROPS} "
@@ -190,27 +201,34 @@ def _quantize(
 
     if method not in ("minmax", "entropy", "percentile"):
         raise InvalidInputError(f"--method must be minmax, entropy or percentile, got {method!r}")
+    from wds_edge.io import ensure_writable_file, fsync_dir, temporary_path
+
+    ensure_writable_file(out, "INT8 model")
     console = _console()
     crops = load_calibration_set(calib)
-    with console.status("quantizing..."):
-        quantize_qdq(onnx, crops, out, method=method)  # type: ignore[arg-type]
-    console.print(f"wrote {out}")
-    if gate:
-        cpu = ["CPUExecutionProvider"]
-        with (
-            OnnxRuntimeBackend(onnx, providers=cpu) as ref,
-            OnnxRuntimeBackend(out, providers=cpu) as cand,
-        ):
-            result = accuracy_gate(
-                ref.infer, cand.infer, crops.batches(ref.metadata.preprocessing, 1),
-                precision="int8", threshold=ref.metadata.threshold,
-            )  # fmt: skip
-        console.print(json.dumps(result.to_dict(), indent=2))
-        try:
+    # Quantize and gate beside the destination: a model already at --out is replaced only
+    # by one that passed the gate (or --allow-accuracy-loss).
+    tmp = temporary_path(out, suffix=".onnx")
+    try:
+        with console.status("quantizing..."):
+            quantize_qdq(onnx, crops, tmp, method=method)  # type: ignore[arg-type]
+        if gate:
+            cpu = ["CPUExecutionProvider"]
+            with (
+                OnnxRuntimeBackend(onnx, providers=cpu) as ref,
+                OnnxRuntimeBackend(tmp, providers=cpu) as cand,
+            ):
+                result = accuracy_gate(
+                    ref.infer, cand.infer, crops.batches(ref.metadata.preprocessing, 1),
+                    precision="int8", threshold=ref.metadata.threshold,
+                )  # fmt: skip
+            console.print(json.dumps(result.to_dict(), indent=2))
             enforce_gate(result, allow_accuracy_loss=allow_accuracy_loss)
-        except Exception:
-            out.unlink(missing_ok=True)
-            raise
+        os.replace(tmp, out)
+        fsync_dir(out.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+    console.print(f"wrote {out}")
 
 
 def _build_engine(
@@ -237,6 +255,10 @@ def _build_engine(
 
     if precision not in PRECISIONS:
         raise InvalidInputError(f"--precision must be one of {', '.join(PRECISIONS)}")
+    if out is not None:
+        from wds_edge.io import ensure_writable_file
+
+        ensure_writable_file(out, "engine", min_free_bytes=64 << 20)
     calibration = None
     if calib is not None:
         # the CLI (the top layer) wires the calibration package into the SDK's builder

@@ -39,7 +39,11 @@ _LABEL_PARAGRAPHS = (
     "Output: OUT/images/<stem>.png, OUT/masks/<stem>.png (0/255), OUT/fov/<stem>.png (--auto: "
     "face skin), OUT/previews/<stem>.jpg (photo | label in green, rough mask in cyan), "
     "OUT/landmarks/<stem>.json (--auto), OUT/labels.json. Train on it: wds-edge train --data OUT",
-    "Exit code: 0 all labelled, 1 some files failed (see the summary), 2 usage error.",
+    "--auto applies the kiosk's quality gates (as `wds-edge analyze`): photos with no "
+    "face, a face too small, turned away, too dark / bright or too blurry are skipped and "
+    "reported, not labelled (e.g. the no-face frames `wds-edge frames` keeps).",
+    "Exit code: 0 all labelled or skipped by the quality gates, 1 some files failed (see "
+    "the summary), 2 usage error (bad options, an --out that cannot be written).",
     "Examples:",
     "wds-edge label --images photos/ --rough strokes/ --out labels/",
     "wds-edge label --images photos/ --auto --out weak/ --landmarker face_landmarker.task",
@@ -101,6 +105,9 @@ def _label(
         threshold=parse_threshold(threshold), stroke_width_px=stroke_width, crop_size_px=crop_size,
         landmarker_path=landmarker, force=force,
     )  # fmt: skip
+    from wds_edge.io import ensure_writable_dir
+
+    ensure_writable_dir(out, "labels")  # before the work, not after it
     console = make_console()
     if auto:
         console.print(f"[bold yellow]{WEAK_LABEL_NOTE}[/]")
@@ -118,19 +125,24 @@ def _label(
         if item.status == "ok" and "label_fraction_of_face" in item.stats:
             note = f"{100 * item.stats['label_fraction_of_face']:.2f} % of face"
         table.add_row(
-            item.image, "[green]ok[/]" if item.status == "ok" else "[red]failed[/]",
+            item.image, _STATUS_MARKUP.get(item.status, item.status),
             f"{item.width_px}x{item.height_px}", str(item.rough_px), str(item.label_px),
             f"{100 * item.label_fraction:.2f}", note,
         )  # fmt: skip
     console.print(table)
     colour = "green" if summary.n_failed == 0 else "red"
     console.print(
-        f"[{colour}]{summary.n_ok} labelled, {summary.n_failed} failed[/] of {len(summary.items)} "
+        f"[{colour}]{summary.n_ok} labelled, {summary.n_failed} failed[/]"
+        + (f", {summary.n_skipped} skipped (quality gates)" if summary.n_skipped else "")
+        + f" of {len(summary.items)} "
         f"in {summary.seconds:.1f} s; summary: {out / 'labels.json'}"
         + ("  [bold yellow](weak labels)[/]" if summary.weak_labels else "")
     )
     if summary.n_failed:
         raise typer.Exit(1)
+
+
+_STATUS_MARKUP = {"ok": "[green]ok[/]", "skipped": "[yellow]skipped[/]", "failed": "[red]failed[/]"}
 
 
 def _num(v: float) -> str:

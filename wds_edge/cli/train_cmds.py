@@ -117,6 +117,9 @@ def _train(
 
     require("torch", "training")
     from train.loop import TrainConfig, train
+    from wds_edge.io import ensure_writable_dir
+
+    ensure_writable_dir(out, "training run", min_free_bytes=64 << 20)  # before epoch 1
 
     if resume and (out / "config.json").is_file():
         saved = json.loads((out / "config.json").read_text())
@@ -194,7 +197,11 @@ def _eval(
         0.5, "--threshold", help="Probability threshold for a wrinkle pixel."
     ),
     split: str = typer.Option(
-        "all", "--split", help="all images, or only the run's train / val / test images."
+        "auto",
+        "--split",
+        help="auto (default): the run's validation images (all, with a warning, when the "
+        "checkpoint records no split); all: every image, training images included; "
+        "train / val / test: the run's images of that split.",
     ),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
     mask_threshold: int = typer.Option(
@@ -224,6 +231,14 @@ def _eval(
         device=dev,
         mask_threshold=mask_threshold,
     )
+    split = result["split"]  # "auto" resolved
+    if split == "all":
+        from wds_edge.cli.console import make_console
+
+        make_console(stderr=True).print(
+            "[yellow]warning:[/] scoring every image of --data, the run's training images "
+            "included: the figures are optimistic (use --split val or test)"
+        )
     if json_out:
         obj = {**result["pooled"], "per_image_mean": result["per_image_mean"],
                "n_images": len(result["images"]), "images": result["images"],

@@ -74,6 +74,8 @@ class DemoSummary:
     snapshots: list[str] = field(default_factory=list)
     session_result: dict[str, Any] | None = None
     outputs: dict[str, str] = field(default_factory=dict)
+    #: A video file stopped before its frame count (truncated): "N of M frames", else "".
+    ended_early: str = ""
 
     @property
     def display_fps(self) -> float:

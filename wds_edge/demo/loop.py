@@ -359,6 +359,7 @@ class DemoLoop:
         if self.recorder is not None:
             self.summary.outputs.update(self.recorder.close())
         self.summary.reconnects = self.source.reconnects
+        self.summary.ended_early = self.source.ended_early_detail if self.source.ended_early else ""
         self.source.close()
         if self.analyzer is not None:
             self.analyzer.close()

@@ -13,7 +13,12 @@ import cv2
 import numpy as np
 
 from wds_edge.errors import CaptureError, InvalidInputError
-from wds_edge.io import write_image_atomic, write_json_atomic
+from wds_edge.io import (
+    TEMP_PREFIX,
+    remove_stale_temporaries,
+    write_image_atomic,
+    write_json_atomic,
+)
 
 __all__ = ["DemoRecorder", "save_snapshot", "process_rss_mb", "count_video_frames"]
 
@@ -35,8 +40,10 @@ def process_rss_mb() -> float:
 
 
 def _partial(path: Path) -> Path:
-    # Keep the real suffix last: VideoWriter picks the container from it.
-    return path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
+    # Keep the real suffix last: VideoWriter picks the container from it. The wds-edge
+    # temporary prefix lets the next run remove what a killed run left behind.
+    remove_stale_temporaries(path.parent)
+    return path.with_name(f"{TEMP_PREFIX}{os.getpid()}-{path.stem}{path.suffix}")
 
 
 class DemoRecorder:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from wds_edge.errors import ModelError
+from wds_edge.errors import ModelError, describe_validation_error
 from wds_edge.model.preprocessing import TEXTURE_KSIZE, TEXTURE_SIGMA, Preprocessing
 
 __all__ = ["METADATA_FORMAT_VERSION", "ArchitectureInfo", "ModelMetadata"]
@@ -57,6 +57,10 @@ class ModelMetadata(BaseModel):
     input_layout: Literal["NCHW"] = "NCHW"
     input_dtype: Literal["float32"] = "float32"
     color_order: Literal["RGB"] = "RGB"
+    #: The model was trained for grey (one-channel or three-equal-channel) input; when
+    #: false (the default, and what older models mean) grey frames get the status
+    #: ``needs_colour_camera`` instead of being segmented.
+    grey_input_supported: bool = False
     value_range: tuple[float, float] = (0.0, 255.0)
     preprocessing: Preprocessing = Preprocessing.TEXTURE_IN_GRAPH
     texture_sigma: float = TEXTURE_SIGMA
@@ -153,4 +157,6 @@ class ModelMetadata(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise ModelError(f"{source}: malformed wds-edge metadata: {exc}") from exc
+            raise ModelError(
+                f"{source}: " + describe_validation_error(exc, "wds-edge metadata", "malformed")
+            ) from None

@@ -22,6 +22,14 @@ Default ``min_sharpness = 15`` comes from the reference clip
 ``portrait_motion_720p.mp4``: sharp frames 0-179 measure 32-105 (median ~75),
 the blurred frames 180-209 measure 3-4; the real photos in ``data/faces`` measure
 well above 15 (see tests).
+
+Colour: :func:`colour_of` tells a grey frame (one channel, or three equal channels, as
+a monochrome / IR camera or a black-and-white photo gives) from a colour one. The
+analyzer turns a frame whose face is grey into ``NEEDS_COLOUR_CAMERA`` unless the model's metadata
+says it was trained for grey input: the model sees RGB, and grey input would give
+confident-looking wrong scores. An RGB array passed where BGR is expected cannot be
+told apart from a BGR one in general, which is why the analyzer takes the colour
+order as an explicit argument.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ from wds_edge.perception.crop import kiosk_crop
 from wds_edge.perception.landmarks import Face
 from wds_edge.perception.regions import skin_mask
 
-__all__ = ["FrameStatus", "QualityConfig", "sharpness", "assess_face"]
+__all__ = ["FrameStatus", "QualityConfig", "sharpness", "assess_face", "colour_of"]
 
 
 class FrameStatus(str, Enum):
@@ -52,6 +60,7 @@ class FrameStatus(str, Enum):
     TOO_DARK = "too_dark"
     OVEREXPOSED = "overexposed"
     TURNED_AWAY = "turned_away"
+    NEEDS_COLOUR_CAMERA = "needs_colour_camera"
 
     @property
     def prompt(self) -> str:
@@ -68,7 +77,13 @@ _PROMPTS = {
     FrameStatus.TOO_DARK: "more light, please",
     FrameStatus.OVEREXPOSED: "too bright: step out of direct light",
     FrameStatus.TURNED_AWAY: "look straight at the camera",
+    FrameStatus.NEEDS_COLOUR_CAMERA: "this camera gives grey images: a colour camera is needed",
 }
+
+#: Mean absolute difference between colour channels (0-255) below which a frame is grey.
+#: Real colour face photos in ``data/faces`` measure 11-69; a grey image saved as a
+#: three-channel JPEG measures 0.
+GREY_MAX_CHANNEL_DIFF = 2.0
 
 
 class QualityConfig(BaseModel):
@@ -110,6 +125,24 @@ def _bgr(frame: np.ndarray) -> np.ndarray:
     if frame.ndim == 2 or frame.shape[2] == 1:
         return cv2.cvtColor(frame.reshape(frame.shape[:2]), cv2.COLOR_GRAY2BGR)
     return frame
+
+
+def colour_of(image: np.ndarray) -> Literal["grey", "colour"]:
+    """``"grey"`` for a one-channel image or one whose three channels are (nearly) equal.
+
+    Args:
+        image: (H, W), (H, W, 1) or (H, W, 3) uint8 in any colour order.
+
+    Returns:
+        ``"grey"`` when the mean absolute difference between channels (on every 8th
+        pixel of every 8th row) is below :data:`GREY_MAX_CHANNEL_DIFF`, else ``"colour"``.
+    """
+    if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
+        return "grey"
+    sample = image[::8, ::8, :3].astype(np.int16)
+    first = float(np.abs(sample[..., 0] - sample[..., 1]).mean())
+    second = float(np.abs(sample[..., 1] - sample[..., 2]).mean())
+    return "grey" if max(first, second) < GREY_MAX_CHANNEL_DIFF else "colour"
 
 
 def sharpness(image_bgr_or_grey: np.ndarray, mask: np.ndarray | None = None) -> float:

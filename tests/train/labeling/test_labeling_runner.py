@@ -75,7 +75,8 @@ def test_bad_files_are_reported_and_skipped(batch: tuple[Path, Path], tmp_path: 
         assert not list(out.rglob(f"{stem}.*"))
     assert not _leftovers(out)
     doc = json.loads((out / "labels.json").read_text())
-    assert doc["counts"] == {"total": 7, "ok": 3, "failed": 4} and doc["weak_labels"] is False
+    assert doc["counts"] == {"total": 7, "ok": 3, "skipped": 0, "failed": 4}
+    assert doc["weak_labels"] is False
 
 
 def test_never_overwrites_without_force(batch: tuple[Path, Path], tmp_path: Path) -> None:

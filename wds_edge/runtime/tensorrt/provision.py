@@ -18,12 +18,13 @@ answers by falling back to ONNX Runtime.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wds_edge.errors import BackendUnavailableError, InvalidInputError, ModelError
-from wds_edge.io import sha256_file, write_bytes_atomic
+from wds_edge.errors import BackendUnavailableError, InvalidInputError, ModelError, OutputError
+from wds_edge.io import fsync_dir, sha256_file, temporary_path, write_bytes_atomic
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.runtime.gate import GateResult, accuracy_gate, enforce_gate
 from wds_edge.runtime.tensorrt.backend import ENGINE_SUFFIXES, TensorRTBackend
@@ -196,31 +197,34 @@ def ensure_engine(
         timing_cache=timing_path.read_bytes() if timing_path.is_file() else b"",
         calib_cache_path=engine_path.with_suffix(".calib"), progress=progress,
     )  # fmt: skip
-    write_bytes_atomic(engine_path, built.plan)
-    sidecar = make_sidecar(
-        metadata, key, engine_sha256=sha256_file(engine_path), onnx_path=onnx_path,
-        calibration=built.calibration, build_s=round(built.build_s, 1),
-    )  # fmt: skip
-    write_sidecar(engine_path, sidecar)
     try:  # after the plan: a timing cache that cannot be written costs time, not the build
         write_bytes_atomic(timing_path, built.timing_cache)
-    except OSError as exc:
+    except (OSError, OutputError) as exc:
         logger.warning("could not write the timing cache %s (%s)", timing_path, exc)
+    # The new plan is written and gated beside the destination: an engine already at
+    # engine_path is replaced only once the new one passed (a failed gate leaves it as it was).
+    engine_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_engine = temporary_path(engine_path, suffix=engine_path.suffix or ".engine")
+    try:
+        write_bytes_atomic(tmp_engine, built.plan)
+        sidecar = make_sidecar(
+            metadata, key, engine_sha256=sha256_file(tmp_engine), onnx_path=onnx_path,
+            calibration=built.calibration, build_s=round(built.build_s, 1),
+        )  # fmt: skip
+        gate: GateResult | None = None
+        if precision != "fp32" and crops is not None:
+            write_sidecar(tmp_engine, sidecar)  # the gate loads the plan through its sidecar
+            gate = _gate(tmp_engine, onnx_path, metadata, precision, crops, gate_images, device)
+            sidecar.accuracy_gate = gate.to_dict()
+            enforce_gate(gate, allow_accuracy_loss=allow_accuracy_loss)
+        os.replace(tmp_engine, engine_path)
+        write_sidecar(engine_path, sidecar)
+        fsync_dir(engine_path.parent)
+    finally:
+        tmp_engine.unlink(missing_ok=True)
+        sidecar_path(tmp_engine).unlink(missing_ok=True)
     info = EngineInfo(engine_path, sidecar_path(engine_path), metadata, key, True, built.build_s)
-    if precision != "fp32" and crops is not None:
-        try:
-            info.gate = _gate(
-                engine_path, onnx_path, metadata, precision, crops, gate_images, device
-            )
-            sidecar.accuracy_gate = info.gate.to_dict()
-            write_sidecar(engine_path, sidecar)
-            enforce_gate(info.gate, allow_accuracy_loss=allow_accuracy_loss)
-        except BaseException:
-            # never leave an engine that did not pass (or could not run) the gate in the cache
-            if not allow_accuracy_loss or info.gate is None:
-                engine_path.unlink(missing_ok=True)
-                sidecar_path(engine_path).unlink(missing_ok=True)
-            raise
+    info.gate = gate
     logger.info("built %s in %.1f s", engine_path, built.build_s)
     return info
 
