@@ -19,6 +19,7 @@ from wds_edge.cli import (
     export_cmds,
     label_cmds,
     models_cmds,
+    serve_cmds,
     train_cmds,
 )
 
@@ -29,7 +30,7 @@ app = typer.Typer(
     help=(
         "Facial wrinkle segmentation from training to the kiosk.\n\n"
         "Desktop: label -> train -> eval -> export -> calibrate. "
-        "Kiosk: models fetch -> build-engine -> analyze / demo / bench."
+        "Kiosk: models fetch -> build-engine -> analyze / demo / serve / bench."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -56,6 +57,7 @@ for _module in (
     demo_cmds,
     bench_cmds,
     data_cmds,
+    serve_cmds,
 ):
     _module.register(app)
 
