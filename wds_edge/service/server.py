@@ -59,7 +59,10 @@ def require_service_deps() -> Any:
             'wds-edge[service]'``).
     """
     require("starlette", "wds-edge serve")
-    require("multipart", "wds-edge serve (multipart uploads)")
+    try:  # python-multipart >= 0.0.13 names its module python_multipart
+        import python_multipart  # noqa: F401
+    except ImportError:
+        require("multipart", "wds-edge serve (multipart uploads)")
     require("websockets", "wds-edge serve (WebSocket stream)")
     return require("uvicorn", "wds-edge serve")
 

@@ -16,8 +16,9 @@ Every message is one JSON text frame::
      "image": {"type": "image/jpeg", "base64": "..."} | null}
 
 and, while the camera is not running, ``{"type": "camera", "state": "lost"}`` (or
-``starting``, ``error``, ``ended``) once a second; the stream closes after ``ended``. Back-pressure: the sender only ever takes the newest snapshot; while a send
-waits for a slow client, newer results replace older ones, and nothing is queued.
+``starting``, ``error``, ``ended``) once a second; the stream closes after ``ended``.
+Back-pressure: the sender only ever takes the newest snapshot; while a send waits for
+a slow client, newer results replace older ones, and nothing is queued.
 """
 
 from __future__ import annotations
