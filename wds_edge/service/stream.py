@@ -170,7 +170,14 @@ def snapshot_message(snap: LiveSnapshot, image: dict[str, str] | None) -> dict[s
 async def _receive_options(ws: WebSocket, options: StreamOptions, max_fps: float) -> None:
     """Apply the client's option messages until it disconnects."""
     while True:
-        text = await ws.receive_text()
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        text = message.get("text")
+        if text is None:
+            error = 'send options as a JSON text message, e.g. {"fps": 2}'
+            await ws.send_text(json.dumps({"type": "error", "error": error}))
+            continue
         try:
             options.update(json.loads(text), max_fps)
         except (InvalidInputError, json.JSONDecodeError) as exc:

@@ -17,6 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 
@@ -200,6 +201,16 @@ def test_stream_mask_option_and_bad_options(live_service: Any) -> None:
         ws.send(json.dumps({"image": "none"}))
         later = _results(ws, 3)
         assert later[-1]["image"] is None
+        ws.send(b"\x00binary")
+        reply = json.loads(ws.recv(timeout=10))
+        while reply["type"] != "error":
+            reply = json.loads(ws.recv(timeout=10))
+        assert "JSON text" in reply["error"]
+        ws.send("x" * 100_000)  # past the 64 KiB message limit: the server closes
+        with pytest.raises(ConnectionClosed) as closed:
+            for _ in range(100):
+                ws.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
     with connect(f"{live_service.ws_url}/v1/stream?image=gif") as ws:
         assert "image must be one of" in json.loads(ws.recv(timeout=10))["error"]
 
