@@ -91,7 +91,7 @@ def build_server(config: ServiceConfig, *, engine: Any = None, log_level: str = 
         ws="auto",  # websockets-sansio on new uvicorn, the websockets protocol on older ones
         ws_max_size=WS_MAX_MESSAGE_BYTES,
         ws_per_message_deflate=False,  # JPEGs do not compress; save the CPU
-        limit_concurrency=config.max_connections,
+        limit_concurrency=config.max_connections + 1,  # uvicorn counts the one it refuses
         timeout_keep_alive=30,
         timeout_graceful_shutdown=10,
         h11_max_incomplete_event_size=64 * 1024,  # request line + headers

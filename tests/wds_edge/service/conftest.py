@@ -90,15 +90,22 @@ def live_service(
         service.stop()
 
 
-#: The token of :func:`photo_service`.
+#: The token and the connection limit of :func:`photo_service`.
 TEST_TOKEN = "s3cret"
+MAX_CONNECTIONS = 12
 
 
 @pytest.fixture(scope="module")
 def photo_service(onnx_model_path: Path, landmarker_path: Path) -> Iterator[RunningService]:
-    """The service without a camera (photo API only), protected by the token ``s3cret``."""
+    """The service without a camera (photo API only), protected by the token ``s3cret``,
+    at most 12 connections."""
     service = RunningService(
-        make_config(model_path=onnx_model_path, landmarker_path=landmarker_path, token=TEST_TOKEN)
+        make_config(
+            model_path=onnx_model_path,
+            landmarker_path=landmarker_path,
+            token=TEST_TOKEN,
+            max_connections=MAX_CONNECTIONS,
+        )
     )
     try:
         yield service

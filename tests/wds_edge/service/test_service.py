@@ -24,7 +24,7 @@ from websockets.sync.client import connect
 def request(
     url: str, data: bytes | None = None, content_type: str | None = None, **headers: str
 ) -> tuple[int, dict[str, Any]]:
-    """(status, JSON body) of a GET (no data) or POST."""
+    """(status, JSON body) of a GET (no data) or POST; a non-JSON body as ``{"text": ...}``."""
     if content_type is not None:
         headers["Content-Type"] = content_type
     req = urllib.request.Request(
@@ -32,9 +32,16 @@ def request(
     )
     try:
         with urllib.request.urlopen(req, timeout=60) as response:
-            return response.status, json.loads(response.read())
+            return response.status, _json(response.read())
     except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
+        return exc.code, _json(exc.read())
+
+
+def _json(data: bytes) -> dict[str, Any]:
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError:
+        return {"text": data.decode("utf-8", "replace")}
 
 
 def multipart(field: str, filename: str, data: bytes, content_type: str) -> tuple[bytes, str]:
@@ -260,7 +267,7 @@ def test_load_sequential_and_concurrent(photo_service: Any, biden_bgr: Any) -> N
     """200 sequential then 8 concurrent clients x 5 (loopback, bounded): no error, and the
     process keeps a bounded size (figures: benchmarks/service_load.py)."""
     psutil = pytest.importorskip("psutil")
-    small = cv2.resize(biden_bgr, (360, 360), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(biden_bgr, (300, 300), interpolation=cv2.INTER_AREA)
     image = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
     rss_before = psutil.Process().memory_info().rss
     errors: list[str] = []
@@ -308,6 +315,31 @@ def test_token_and_no_camera(photo_service: Any) -> None:
         assert "without a camera" in json.loads(ws.recv(timeout=10))["error"]
     page = urllib.request.urlopen(f"{url}/", timeout=10).read().decode()
     assert "<title>wds-edge kiosk</title>" in page  # the static page holds no data: no token
+
+
+def test_connections_are_bounded(photo_service: Any) -> None:
+    """Past max_connections (12) the server answers 503 instead of taking more."""
+    host, port = urllib.parse.urlsplit(photo_service.url).netloc.split(":")
+    held = []
+    try:
+        for _ in range(12):  # keep-alive connections that stay open
+            conn = http.client.HTTPConnection(host, int(port), timeout=30)
+            conn.request("GET", "/healthz", headers={"X-WDS-Token": TOKEN})
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200
+            held.append(conn)
+        status, _ = request(f"{photo_service.url}/healthz", **{"X-WDS-Token": TOKEN})
+        assert status == 503
+    finally:
+        for conn in held:
+            conn.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the closed connections drain
+        if request(f"{photo_service.url}/healthz", **{"X-WDS-Token": TOKEN})[0] == 200:
+            break
+        time.sleep(0.1)
+    assert request(f"{photo_service.url}/healthz", **{"X-WDS-Token": TOKEN})[0] == 200
 
 
 def test_shutdown_closes_camera_and_threads(
