@@ -90,8 +90,8 @@ class LiveAnalysis:
 
     Args:
         analyzer: an open :class:`WrinkleAnalyzer` (not closed here: the caller owns it).
-        opener: returns the source, e.g. ``lambda: open_live_source("0")``; called once
-            on :meth:`start`'s thread-free path, so a missing camera fails there.
+        opener: returns the source, e.g. ``lambda: open_live_source("0")``; called once by
+            :meth:`start` on the caller's thread, so a missing camera fails there.
         lock: held around every use of ``analyzer`` (pass the lock other users hold).
         session_config: settings of the captures started by :meth:`start_capture`.
         error_pause_s: wait after a failed analysis before the next frame (a broken
