@@ -25,6 +25,17 @@ if [ "${1:-}" = "dev" ]; then
     fi
   fi
   "${PIP[@]}" -e ".[train,export,dev]"
+  # The kiosk-page test (marker `browser`) drives Debian's headless Chromium through
+  # chromedriver (Selenium is told its path: nothing is downloaded). WDS_EDGE_NO_APT=1: skip.
+  if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    if [ "${WDS_EDGE_NO_APT:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "setup: apt-get install chromium chromium-driver (for the kiosk-page test; WDS_EDGE_NO_APT=1 skips)"
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+        || echo "setup: could not install chromium (the browser test will be skipped)"
+    else
+      echo "setup: no chromium/chromedriver (the browser test will be skipped; as root: apt-get install chromium chromium-driver)"
+    fi
+  fi
   # The windowed-demo test (marker `display`) needs a virtual X display and xdotool.
   bash scripts/display_deps.sh
 else

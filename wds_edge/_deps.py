@@ -22,6 +22,11 @@ _HINTS = {
     "cuda": "pip install cuda-python",
     "mediapipe": "pip install mediapipe",
     "matplotlib": "pip install matplotlib",
+    # the local web service (wds-edge serve)
+    "starlette": "pip install 'wds-edge[service]'",
+    "uvicorn": "pip install 'wds-edge[service]'",
+    "multipart": "pip install 'wds-edge[service]' (python-multipart)",
+    "websockets": "pip install 'wds-edge[service]'",
 }
 
 

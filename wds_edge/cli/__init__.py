@@ -19,6 +19,7 @@ from wds_edge.cli import (
     export_cmds,
     label_cmds,
     models_cmds,
+    serve_cmds,
     train_cmds,
 )
 
@@ -29,7 +30,7 @@ app = typer.Typer(
     help=(
         "Facial wrinkle segmentation from training to the kiosk.\n\n"
         "Desktop: label -> train -> eval -> export -> calibrate. "
-        "Kiosk: models fetch -> build-engine -> analyze / demo / bench.\n\n"
+        "Kiosk: models fetch -> build-engine -> analyze / demo / serve / bench.\n\n"
         "Exit codes: 0 all processed (or skipped for a reason the command's help names), "
         "1 an input failed, 2 usage (bad option, unwritable output, unusable model)."
     ),
@@ -58,6 +59,7 @@ for _module in (
     demo_cmds,
     bench_cmds,
     data_cmds,
+    serve_cmds,
 ):
     _module.register(app)
 

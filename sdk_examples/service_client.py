@@ -1,0 +1,78 @@
+"""A client of `wds-edge serve`: post one photo, then read the live stream for a while.
+
+Usage:
+    wds-edge serve --source 0                    # in another terminal
+    python sdk_examples/service_client.py FACE.jpg [--url http://127.0.0.1:8765] [--seconds 5]
+
+Only the standard library and `websockets` (part of `pip install 'wds-edge[service]'`)
+are used, as a front-end in another process would. Prints the photo's per-region
+wrinkle ratios, then one line per stream message (status, prompt, overall ratio).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+
+
+def analyze_photo(url: str, path: str, token: str | None) -> tuple[int, dict]:
+    """POST the photo to /v1/analyze: (HTTP status, the JSON of `wds-edge analyze --json`)."""
+    content_type = "image/png" if path.lower().endswith(".png") else "image/jpeg"
+    headers = {"Content-Type": content_type, **({"X-WDS-Token": token} if token else {})}
+    with open(path, "rb") as handle:
+        request = urllib.request.Request(f"{url}/v1/analyze", handle.read(), headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:  # 422 (no usable face) still carries the result
+        return exc.code, json.loads(exc.read())
+
+
+def read_stream(url: str, seconds: float, token: str | None) -> int:
+    """Print the stream's results for ``seconds`` (no pictures); returns how many came."""
+    from websockets.sync.client import connect
+
+    query = "image=none&fps=5" + (f"&token={token}" if token else "")
+    ws_url = url.replace("http://", "ws://").replace("https://", "wss://")
+    count, end = 0, time.monotonic() + seconds
+    with connect(f"{ws_url}/v1/stream?{query}") as ws:
+        while time.monotonic() < end:
+            message = json.loads(ws.recv(timeout=max(0.1, end - time.monotonic() + 5)))
+            if message["type"] == "error":
+                print(f"stream: {message['error']}")
+                break
+            if message["type"] == "result":
+                overall = message["scores"].get("overall", {}).get("wrinkle_ratio")
+                ratio = "-" if overall is None else f"{100 * overall:.2f} %"
+                print(f"frame {message['seq']}: {message['status']} ({message['prompt']}) {ratio}")
+                count += 1
+    return count
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("photo", help="a face photo (JPEG or PNG)")
+    parser.add_argument("--url", default="http://127.0.0.1:8765", help="the service")
+    parser.add_argument("--seconds", type=float, default=5.0, help="how long to read the stream")
+    parser.add_argument("--token", default=os.environ.get("WDS_EDGE_SERVICE_TOKEN"))
+    args = parser.parse_args(argv)
+
+    status, result = analyze_photo(args.url, args.photo, args.token)
+    if result.get("status") == "error":
+        print(f"error {status}: {result['error']}", file=sys.stderr)
+        return 1
+    print(f"{args.photo}: {result['status']} ({result['prompt']})")
+    for region, score in result["scores"].items():
+        print(f"  {region:18s} {100 * score['wrinkle_ratio']:6.2f} %")
+    if args.seconds > 0:
+        print(f"stream: {read_stream(args.url, args.seconds, args.token)} results")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""A real wds-edge service (uvicorn + Starlette) on 127.0.0.1, on a free port, per module.
+
+The server runs in a thread of the test process, so a test can look at its threads and
+its camera after shutdown. The camera is the kiosk clip, played in real time and looped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("uvicorn", reason="the service tests need the service extra")
+pytest.importorskip("starlette", reason="the service tests need the service extra")
+pytest.importorskip("websockets", reason="the service tests need the service extra")
+
+
+class RunningService:
+    """A started uvicorn server: ``url``, ``engine`` (after startup), ``stop()``."""
+
+    def __init__(self, config: Any) -> None:
+        from wds_edge.service.server import base_url, build_server
+
+        self.server = build_server(config)
+        self._thread = threading.Thread(target=self.server.run, name="test-uvicorn", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 90
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the test service did not start (see the log above)")
+            time.sleep(0.05)
+        self.url = base_url(self.server)
+        self.ws_url = self.url.replace("http://", "ws://")
+        self.app = self.server.config.loaded_app
+        self.engine = _find_engine(self.app)
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            raise RuntimeError(f"the service did not stop within {timeout_s} s")
+
+
+def _find_engine(app: Any) -> Any:
+    """The ServiceEngine behind uvicorn's middleware wrappers."""
+    while not hasattr(app, "state"):
+        app = app.app
+    return app.state.engine
+
+
+def make_config(**changes: Any) -> Any:
+    """A ServiceConfig for tests: loopback, a free port, CPU ONNX Runtime on one thread."""
+    from wds_edge.service.config import ServiceConfig
+
+    base = {"host": "127.0.0.1", "port": 0, "backend": "onnxruntime", "num_threads": 1}
+    return ServiceConfig(**{**base, **changes})
+
+
+@pytest.fixture(scope="session")
+def service_config():  # noqa: ANN201 - returns make_config (tests cannot import conftest)
+    return make_config
+
+
+@pytest.fixture(scope="session")
+def start_service():  # noqa: ANN201 - returns RunningService
+    return RunningService
+
+
+@pytest.fixture(scope="module")
+def live_service(
+    onnx_model_path: Path, landmarker_path: Path, video_path: Path
+) -> Iterator[RunningService]:
+    """The service with the small test model and the kiosk clip as its camera."""
+    service = RunningService(
+        make_config(
+            model_path=onnx_model_path,
+            landmarker_path=landmarker_path,
+            source=str(video_path),
+            max_body_bytes=4 * 1024 * 1024,
+            max_image_pixels=30_000_000,
+        )
+    )
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+#: The token and the connection limit of :func:`photo_service`.
+TEST_TOKEN = "s3cret"
+MAX_CONNECTIONS = 12
+
+
+@pytest.fixture(scope="module")
+def photo_service(onnx_model_path: Path, landmarker_path: Path) -> Iterator[RunningService]:
+    """The service without a camera (photo API only), protected by the token ``s3cret``,
+    at most 12 connections."""
+    service = RunningService(
+        make_config(
+            model_path=onnx_model_path,
+            landmarker_path=landmarker_path,
+            token=TEST_TOKEN,
+            max_connections=MAX_CONNECTIONS,
+        )
+    )
+    try:
+        yield service
+    finally:
+        service.stop()

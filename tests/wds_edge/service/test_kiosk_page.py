@@ -1,0 +1,118 @@
+"""The kiosk page in a real browser: Debian's headless Chromium driven by Selenium.
+
+It opens ``/`` on a real service whose camera is the kiosk clip, waits for the live
+overlay and the prompt, presses "Capture" and waits for the per-region bars. The
+screenshot goes to ``$WDS_EDGE_ARTIFACTS`` (default ``out/artifacts/``) for CI. Selenium
+is given Debian's chromedriver explicitly, so Selenium Manager never downloads one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        CHROMIUM is None or CHROMEDRIVER is None,
+        reason="needs Debian's chromium and chromium-driver (apt-get install chromium "
+        "chromium-driver; scripts/setup.sh dev installs them as root)",
+    ),
+]
+
+#: What the page's prompt may say: the quality gates' prompts and the page's own states.
+KNOWN_PROMPTS = (
+    "hold still", "move closer", "step in front of the camera", "look at the camera",
+    "more light", "analysing", "done", "camera",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def page_service(
+    landmarker_path: Path, video_path: Path, start_service: Any, service_config: Any
+) -> Iterator[Any]:
+    """The service with the bundled starter model (a real overlay to look at) and the clip."""
+    from wds_edge.analysis.session import SessionConfig
+
+    service = start_service(
+        service_config(
+            landmarker_path=landmarker_path,
+            source=str(video_path),
+            num_threads=None,
+            session=SessionConfig(frames_needed=3, max_frames=60),
+        )
+    )
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (dev extra)")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(arg)
+    options.add_argument("--window-size=1400,900")
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def artifacts_dir() -> Path:
+    path = Path(os.environ.get("WDS_EDGE_ARTIFACTS", REPO_ROOT / "out" / "artifacts"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def test_page_shows_overlay_prompt_and_capture_bars(page_service: Any, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(f"{page_service.url}/")
+    assert browser.title == "wds-edge kiosk"
+    wait = WebDriverWait(browser, 120, poll_frequency=0.2)
+    # the live overlay: a JPEG from the stream, decoded by the browser at the clip's size
+    wait.until(
+        lambda d: d.execute_script(
+            "const i = document.getElementById('live');"
+            "return i.src.startsWith('data:image/jpeg') && i.complete && i.naturalWidth > 0;"
+        )
+    )
+    size = browser.execute_script(
+        "const i = document.getElementById('live'); return [i.naturalWidth, i.naturalHeight];"
+    )
+    assert size == [1280, 720]
+    wait.until(lambda d: d.find_element(By.ID, "connection").text == "live")
+    prompt = browser.find_element(By.ID, "prompt").text.lower()
+    assert any(p in prompt for p in KNOWN_PROMPTS), prompt
+    # wait for a face in view (the clip loops: faces, then blur, then nobody)
+    wait.until(lambda d: d.find_element(By.ID, "prompt").get_attribute("data-status") == "ok")
+
+    browser.find_element(By.ID, "capture").click()
+    wait.until(lambda d: not d.find_element(By.ID, "result").get_attribute("hidden"))
+    bars = browser.find_elements(By.CSS_SELECTOR, "#bars li")
+    regions = [b.get_attribute("data-region") for b in bars]
+    assert "overall" in regions and "forehead" in regions, regions
+    assert all("%" in b.text for b in bars)
+    assert "good frames" in browser.find_element(By.ID, "result-note").text
+    assert browser.find_element(By.ID, "capture").is_enabled()
+    # the clip loops (faces, blur, nobody): screenshot the result beside a face in view
+    wait.until(lambda d: d.find_element(By.ID, "prompt").get_attribute("data-status") == "ok")
+    shot = artifacts_dir() / "kiosk_page.png"
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000

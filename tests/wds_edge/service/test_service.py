@@ -1,0 +1,387 @@
+"""The service on a real uvicorn server: health, analyze, bad bodies, the stream, shutdown."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import struct
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import zlib
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+
+def request(
+    url: str, data: bytes | None = None, content_type: str | None = None, **headers: str
+) -> tuple[int, dict[str, Any]]:
+    """(status, JSON body) of a GET (no data) or POST; a non-JSON body as ``{"text": ...}``."""
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    req = urllib.request.Request(
+        url, data=data, headers=headers, method="GET" if data is None else "POST"
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=60) as response:
+            return response.status, _json(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, _json(exc.read())
+
+
+def _json(data: bytes) -> dict[str, Any]:
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError:
+        return {"text": data.decode("utf-8", "replace")}
+
+
+def multipart(field: str, filename: str, data: bytes, content_type: str) -> tuple[bytes, str]:
+    boundary = "wdsedgeboundary7d1f"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+            f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG signature + IHDR declaring width x height, and a broken IDAT: only a header
+    check can tell its size; a decoder fails on it."""
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", b"\x00" * 64)
+
+
+def truncated_jpeg() -> bytes:
+    """A real JPEG (a smooth 256 px gradient) cut to half its bytes: the decoder reports it."""
+    ramp = np.linspace(0, 255, 256, dtype=np.uint8)
+    image = np.dstack([np.tile(ramp, (256, 1))] * 3)
+    encoded = cv2.imencode(".jpg", image)[1].tobytes()
+    return encoded[: len(encoded) // 2]
+
+
+def test_health(live_service: Any) -> None:
+    status, health = request(f"{live_service.url}/healthz")
+    assert status == 200 and health["status"] == "ok"
+    assert health["backend"] == "onnxruntime" and health["precision"] == "fp32"
+    assert health["model"]["input_size_px"] == 256
+    assert health["camera"]["state"] in ("starting", "running")
+    assert health["camera"]["source"].endswith("portrait_motion_720p.mp4")
+
+
+def test_analyze_matches_the_cli_json(live_service: Any, faces_dir: Path, analyzer: Any) -> None:
+    from wds_edge.analysis.batch import analyze_inputs
+
+    photo = faces_dir / "biden2.jpg"
+    status, served = request(f"{live_service.url}/v1/analyze", photo.read_bytes(), "image/jpeg")
+    assert status == 200 and served["status"] == "ok" and served["segmented"]
+    # what `wds-edge analyze --json` prints, from a separate analyzer on the same model
+    (outcome,) = list(analyze_inputs(analyzer, [photo]))
+    expected = outcome.to_dict()
+    assert served.keys() == expected.keys()
+    assert served["input"] == "upload" and "decode" in served["timings_ms"]
+    assert served["scores"].keys() == expected["scores"].keys()
+    for name, score in expected["scores"].items():
+        assert served["scores"][name]["area_px"] == score["area_px"]
+        assert served["scores"][name]["wrinkle_ratio"] == pytest.approx(
+            score["wrinkle_ratio"], abs=2e-3
+        )
+    assert served["face_box_px"] == pytest.approx(expected["face_box_px"], abs=0.5)
+
+    body, ctype = multipart("image", "biden2.jpg", photo.read_bytes(), "image/jpeg")
+    status, form = request(f"{live_service.url}/v1/analyze", body, ctype)
+    assert status == 200 and form["scores"]["overall"] == served["scores"]["overall"]
+
+
+def test_no_face_is_a_422_result(live_service: Any) -> None:
+    grey = np.full((240, 320, 3), 128, np.uint8)
+    status, body = request(
+        f"{live_service.url}/v1/analyze", cv2.imencode(".png", grey)[1].tobytes(), "image/png"
+    )
+    assert status == 422
+    assert body["status"] == "no_face" and body["prompt"] and body["segmented"] is False
+    assert body["frame_shape"] == [240, 320]
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "code", "words"),
+    [
+        (b"definitely not a jpeg", "image/jpeg", 400, "cannot decode"),
+        (truncated_jpeg(), "image/jpeg", 400, "truncated"),
+        (b"", "image/png", 400, "empty"),
+        (b"GIF89a...", "image/gif", 415, "unsupported content-type"),
+        (b"{}", "application/json", 415, "unsupported content-type"),
+        (png_header_only(8000, 6000), "image/png", 413, "8000x6000"),
+    ],
+)
+def test_bad_bodies(
+    live_service: Any, data: bytes, content_type: str, code: int, words: str
+) -> None:
+    status, body = request(f"{live_service.url}/v1/analyze", data, content_type)
+    assert status == code and body["status"] == "error"
+    assert words in body["error"].lower()
+
+
+def test_oversized_bodies_are_refused_before_reading(live_service: Any) -> None:
+    host, port = urllib.parse.urlsplit(live_service.url).netloc.split(":")
+    # declared too large: refused from the header, the body is never sent
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.putrequest("POST", "/v1/analyze")
+    conn.putheader("Content-Type", "image/jpeg")
+    conn.putheader("Content-Length", str(5 * 1024 * 1024))
+    conn.endheaders()
+    response = conn.getresponse()
+    body = json.loads(response.read())
+    assert response.status == 413 and "5,242,880 bytes" in body["error"]
+    conn.close()
+    # chunked without a length: cut off once it passes the limit
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    chunks = (b"\xff" * (256 * 1024) for _ in range(40))  # 10 MiB > 4 MiB
+    conn.request(
+        "POST", "/v1/analyze", body=chunks, headers={"Content-Type": "image/jpeg"},
+        encode_chunked=True,
+    )  # fmt: skip
+    response = conn.getresponse()
+    assert response.status == 413 and "passed the" in json.loads(response.read())["error"]
+    conn.close()
+    # multipart without an image field
+    body, ctype = multipart("photo", "x.jpg", b"\xff\xd8", "image/jpeg")
+    status, answer = request(f"{live_service.url}/v1/analyze", body, ctype)
+    assert status == 400 and "'image'" in answer["error"]
+
+
+def test_unknown_paths_and_methods_answer_json(live_service: Any) -> None:
+    assert request(f"{live_service.url}/nothing")[0] == 404
+    status, body = request(f"{live_service.url}/v1/analyze")
+    assert status == 405 and body["status"] == "error"
+
+
+def _results(ws: Any, count: int, timeout_s: float = 30.0) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout_s
+    while len(out) < count and time.monotonic() < deadline:
+        message = json.loads(ws.recv(timeout=timeout_s))
+        if message["type"] == "result":
+            out.append(message)
+    assert len(out) == count, f"only {len(out)} results in {timeout_s} s"
+    return out
+
+
+def test_stream_sends_the_clip_results(live_service: Any) -> None:
+    with connect(f"{live_service.ws_url}/v1/stream?fps=10", max_size=8 << 20) as ws:
+        results = _results(ws, 12)
+    seqs = [m["seq"] for m in results]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    statuses = {m["status"] for m in results}
+    assert "ok" in statuses, statuses  # the clip starts with a face in front of the camera
+    good = next(m for m in results if m["status"] == "ok")
+    assert good["segmented"] and "overall" in good["scores"] and good["prompt"]
+    assert "inference" in good["timings_ms"] and good["frame_shape"] == [720, 1280]
+    assert good["image"]["type"] == "image/jpeg"
+    jpeg = np.frombuffer(__import__("base64").b64decode(good["image"]["base64"]), np.uint8)
+    frame = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+    assert frame.shape == (720, 1280, 3)
+
+
+def test_stream_mask_option_and_bad_options(live_service: Any) -> None:
+    import base64
+
+    with connect(f"{live_service.ws_url}/v1/stream?image=mask&fps=10", max_size=8 << 20) as ws:
+        good = next(m for m in _results(ws, 30) if m["segmented"])
+        mask = cv2.imdecode(np.frombuffer(base64.b64decode(good["image"]["base64"]), np.uint8), 0)
+        assert good["image"]["type"] == "image/png" and mask.shape == (256, 256)
+        assert set(np.unique(mask)) <= {0, 255}
+        ws.send(json.dumps({"image": "none", "fps": 1000}))
+        reply = json.loads(ws.recv(timeout=10))
+        while reply["type"] != "error":
+            reply = json.loads(ws.recv(timeout=10))
+        assert "fps must be in" in reply["error"]
+        ws.send(json.dumps({"image": "none"}))
+        later = _results(ws, 3)
+        assert later[-1]["image"] is None
+        ws.send(b"\x00binary")
+        reply = json.loads(ws.recv(timeout=10))
+        while reply["type"] != "error":
+            reply = json.loads(ws.recv(timeout=10))
+        assert "JSON text" in reply["error"]
+        ws.send("x" * 100_000)  # past the 64 KiB message limit: the server closes
+        with pytest.raises(ConnectionClosed) as closed:
+            for _ in range(100):
+                ws.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    with connect(f"{live_service.ws_url}/v1/stream?image=gif") as ws:
+        assert "image must be one of" in json.loads(ws.recv(timeout=10))["error"]
+
+
+def test_a_stalled_client_does_not_hold_back_others(live_service: Any) -> None:
+    """A client that stops reading blocks only its own sender; the others go on, and it
+    resumes with newer results (stale frames are dropped at the camera: test_live.py)."""
+    url = f"{live_service.ws_url}/v1/stream?fps=15"
+    with connect(url, max_size=8 << 20) as slow, connect(url, max_size=8 << 20) as fast:
+        first = _results(slow, 1)[0]["seq"]
+        time.sleep(3.0)  # slow reads nothing; fast goes on
+        fast_seqs = [m["seq"] for m in _results(fast, 3)]
+        assert fast_seqs[-1] > first
+        resumed = [m["seq"] for m in _results(slow, 4)]
+        assert resumed == sorted(set(resumed)) and resumed[0] > first
+        assert resumed[-1] >= fast_seqs[-1]
+
+
+def test_capture_runs_a_kiosk_session(live_service: Any) -> None:
+    status, body = request(f"{live_service.url}/v1/capture", b"", "application/json")
+    assert status == 202 and body["status"] == "started"
+    capture_id = body["id"]
+    deadline = time.monotonic() + 60
+    state: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        _, state = request(f"{live_service.url}/v1/capture")
+        if state.get("state") == "done" and state["id"] == capture_id:
+            break
+        time.sleep(0.3)
+    assert state["state"] == "done", state
+    final = state["final"]
+    assert final["frames_seen"] >= final["frames_used"] >= 1
+    assert "overall" in final["scores"] and final["frame"]["status"] == "ok"
+
+
+TOKEN = "s3cret"  # photo_service's
+
+
+def _analyze_load(url: str, image: bytes, count: int, errors: list[str]) -> None:
+    for _ in range(count):
+        status, body = request(f"{url}/v1/analyze", image, "image/jpeg", **{"X-WDS-Token": TOKEN})
+        if status not in (200, 422) or body.get("status") == "error":
+            errors.append(f"{status}: {body}")
+
+
+def test_load_sequential_and_concurrent(photo_service: Any, biden_bgr: Any) -> None:
+    """200 sequential then 8 concurrent clients x 5 (loopback, bounded): no error, and the
+    process keeps a bounded size (figures: benchmarks/service_load.py)."""
+    psutil = pytest.importorskip("psutil")
+    small = cv2.resize(biden_bgr, (300, 300), interpolation=cv2.INTER_AREA)
+    image = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+    rss_before = psutil.Process().memory_info().rss
+    errors: list[str] = []
+    _analyze_load(photo_service.url, image, 200, errors)
+    threads = [
+        threading.Thread(target=_analyze_load, args=(photo_service.url, image, 5, errors))
+        for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors[:3]
+    grown_mb = (psutil.Process().memory_info().rss - rss_before) / 2**20
+    assert grown_mb < 200, f"RSS grew by {grown_mb:.0f} MiB over 240 requests"
+    _, health = request(f"{photo_service.url}/healthz", **{"X-WDS-Token": TOKEN})
+    assert health["requests_analysed"] >= 240
+
+
+def test_remote_needs_allow_remote(service_config: Any) -> None:
+    from wds_edge.errors import InvalidInputError
+    from wds_edge.service.server import build_server, check_bind
+
+    with pytest.raises(InvalidInputError, match="--allow-remote"):
+        build_server(service_config(host="0.0.0.0"))
+    warning = check_bind(service_config(host="0.0.0.0", allow_remote=True))
+    assert warning is not None and "no --token" in warning
+    assert check_bind(service_config(host="::1")) is None
+
+
+def test_token_and_no_camera(photo_service: Any) -> None:
+    url, auth = photo_service.url, {"X-WDS-Token": TOKEN}
+    assert request(f"{url}/healthz")[0] == 401
+    assert request(f"{url}/healthz", **{"X-WDS-Token": "wrong"})[0] == 401
+    status, health = request(f"{url}/healthz", **auth)
+    assert status == 200 and health["camera"]["state"] == "none"
+    assert request(f"{url}/healthz", Authorization=f"Bearer {TOKEN}")[0] == 200
+    status, body = request(f"{url}/v1/analyze", b"x", "image/jpeg")
+    assert status == 401 and "token" in body["error"]
+    status, body = request(f"{url}/v1/capture", b"", "application/json", **auth)
+    assert status == 409 and "--source" in body["error"]
+    with connect(f"{photo_service.ws_url}/v1/stream") as ws:
+        assert "token" in json.loads(ws.recv(timeout=10))["error"]
+    with connect(f"{photo_service.ws_url}/v1/stream?token={TOKEN}") as ws:
+        assert "without a camera" in json.loads(ws.recv(timeout=10))["error"]
+    page = urllib.request.urlopen(f"{url}/", timeout=10).read().decode()
+    assert "<title>wds-edge kiosk</title>" in page  # the static page holds no data: no token
+
+
+def test_connections_are_bounded(photo_service: Any) -> None:
+    """Past max_connections (12) the server answers 503 instead of taking more."""
+    host, port = urllib.parse.urlsplit(photo_service.url).netloc.split(":")
+    held = []
+    try:
+        for _ in range(12):  # keep-alive connections that stay open
+            conn = http.client.HTTPConnection(host, int(port), timeout=30)
+            conn.request("GET", "/healthz", headers={"X-WDS-Token": TOKEN})
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200
+            held.append(conn)
+        status, _ = request(f"{photo_service.url}/healthz", **{"X-WDS-Token": TOKEN})
+        assert status == 503
+    finally:
+        for conn in held:
+            conn.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the closed connections drain
+        if request(f"{photo_service.url}/healthz", **{"X-WDS-Token": TOKEN})[0] == 200:
+            break
+        time.sleep(0.1)
+    assert request(f"{photo_service.url}/healthz", **{"X-WDS-Token": TOKEN})[0] == 200
+
+
+def test_shutdown_closes_camera_and_threads(
+    onnx_model_path: Path,
+    landmarker_path: Path,
+    video_path: Path,
+    start_service: Any,
+    service_config: Any,
+) -> None:
+    before = {t.ident for t in threading.enumerate()}
+    service = start_service(
+        service_config(
+            model_path=onnx_model_path, landmarker_path=landmarker_path, source=str(video_path)
+        )
+    )
+    with connect(f"{service.ws_url}/v1/stream?fps=10", max_size=8 << 20) as ws:
+        _results(ws, 2)
+        engine = service.engine
+        status, _ = request(f"{service.url}/v1/capture", b"", "application/json")
+        assert status == 202  # a capture running at shutdown must not hold it up
+        live = engine.live
+        assert live.running and live.source_open
+        service.stop()
+        with pytest.raises(Exception):  # noqa: B017 - closed by the server, any close error
+            for _ in range(100):
+                ws.recv(timeout=10)
+    assert not live.running and not live.source_open and live.camera_state == "closed"
+    assert engine.analyzer._backend is None and engine.analyzer._landmarker is None
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        left = [t for t in threading.enumerate() if t.ident not in before and t.is_alive()]
+        # anyio's idle worker threads belong to the test process's pool, not the service
+        left = [t for t in left if not t.name.startswith("AnyIO worker thread")]
+        if not left:
+            break
+        time.sleep(0.2)
+    assert not left, [t.name for t in left]

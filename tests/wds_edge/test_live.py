@@ -1,0 +1,81 @@
+"""LiveAnalysis on the real kiosk clip: newest result kept, stale frames dropped, captures."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wds_edge.analysis.live import LiveAnalysis, is_file_source, open_live_source
+
+
+def test_is_file_source() -> None:
+    assert is_file_source("clip.mp4") and is_file_source("/data/faces/")
+    assert not is_file_source(0) and not is_file_source("1") and not is_file_source("rtsp://x")
+
+
+def test_newest_result_wins_and_frames_are_dropped(analyzer: Any, video_path: Path) -> None:
+    lock = threading.Lock()
+    with LiveAnalysis(analyzer, lambda: open_live_source(str(video_path)), lock=lock) as live:
+        first = live.wait_newer(0, timeout_s=60)
+        assert first is not None and first.seq >= 1
+        assert first.frame_bgr.shape == (720, 1280, 3)
+        assert first.result.frame_shape == (720, 1280)
+        deadline = time.monotonic() + 60
+        while live.latest().seq < first.seq + 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        newest = live.wait_newer(first.seq, timeout_s=5)
+        # the snapshots in between are gone: a late consumer gets the newest only
+        assert newest is not None and newest.seq >= first.seq + 3
+        assert newest.seq == live.latest().seq or newest.seq < live.latest().seq
+        # the clip plays at 30 FPS and the analysis is slower: the grabber dropped frames
+        # (the camera's back-pressure) instead of queueing them
+        grabber = live._source.source
+        assert grabber.dropped_frames > 0
+        assert live.camera_state == "running"
+        with lock:  # another user of the analyzer holds the lock: the loop waits
+            seq = live.latest().seq
+            time.sleep(1.0)
+            assert live.latest().seq <= seq + 1
+    assert not live.running and not live.source_open and live.camera_state == "closed"
+    assert live.wait_newer(live.latest().seq, timeout_s=30) is None  # at once: closed
+
+
+def test_capture_collects_good_frames(analyzer: Any, video_path: Path) -> None:
+    from wds_edge.analysis.session import SessionConfig
+
+    config = SessionConfig(frames_needed=3, max_frames=40)
+    with LiveAnalysis(
+        analyzer, lambda: open_live_source(str(video_path)), session_config=config
+    ) as live:
+        assert live.capture_state() is None
+        started, capture_id = live.start_capture()
+        assert started and capture_id == 1
+        assert live.start_capture() == (False, 1)  # one at a time
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            state = live.capture_state()
+            if state["state"] == "done":
+                break
+            assert state["frames_needed"] == 3
+            time.sleep(0.1)
+        assert state["state"] == "done", state
+        final = state["final"]
+        assert final["complete"] and final["frames_used"] == 3
+        assert set(final["scores"]) >= {"overall", "forehead"}
+        snap = live.wait_newer(live.latest().seq, timeout_s=30)
+        assert snap.session["id"] == 1 and snap.session["state"] == "done"
+        assert live.start_capture() == (True, 2)
+
+
+def test_a_missing_source_fails_at_start(analyzer: Any, tmp_path: Path) -> None:
+    from wds_edge.errors import CaptureError
+
+    live = LiveAnalysis(analyzer, lambda: open_live_source(str(tmp_path / "nope.mp4")))
+    with pytest.raises(CaptureError):
+        live.start()
+    live.close()
+    assert not live.running

@@ -1,0 +1,333 @@
+"""Live analysis: a camera read on a background thread, the newest frame analysed, the
+newest result kept.
+
+:class:`LiveAnalysis` is the kiosk's camera loop as an SDK object, for front-ends that
+are not a desktop window (a web page, another process). Its thread reads the source
+through :class:`wds_edge.capture.reconnect.ReconnectingSource` (cameras reconnect,
+files loop) whose live sources are the latest-frame grabber, so a slow analysis drops
+stale frames instead of queueing them. Each frame read is analysed
+(:meth:`WrinkleAnalyzer.analyze`) or, while a capture is running, fed to a
+:class:`wds_edge.analysis.session.KioskSession`. Only the newest :class:`LiveSnapshot`
+is kept; consumers ask for it (:meth:`LiveAnalysis.latest`) or wait for a newer one
+(:meth:`LiveAnalysis.wait_newer`): a slow consumer skips results, nothing grows.
+
+The analyzer may be shared with other callers (e.g. a web service's single-image
+endpoint): every use of it here holds ``lock``, and so must theirs (one analysis at a
+time per backend).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from wds_edge.analysis.analyzer import WrinkleAnalyzer
+from wds_edge.analysis.result import FrameResult
+from wds_edge.analysis.session import FinalResult, KioskSession, SessionConfig
+from wds_edge.capture.reconnect import ReconnectingSource
+
+__all__ = ["LiveSnapshot", "LiveAnalysis", "open_live_source", "is_file_source"]
+
+logger = logging.getLogger(__name__)
+
+#: Camera states reported by :attr:`LiveAnalysis.camera_state`.
+CAMERA_STATES = ("starting", "running", "lost", "ended", "error", "closed")
+
+
+def is_file_source(source: str | int) -> bool:
+    """True for a video / image path (not a camera index, device or stream URL)."""
+    text = str(source)
+    return not isinstance(source, int) and "://" not in text and not text.strip().isdigit()
+
+
+def open_live_source(source: str | int, *, loop: bool = True) -> ReconnectingSource:
+    """Open ``source`` for a live loop: cameras and streams reconnect, files play in real
+    time (frames dropped like a camera's) and start over at their end when ``loop``.
+
+    Raises:
+        CaptureError: the source cannot be opened the first time (typo, no camera).
+    """
+    from wds_edge.capture.sources import open_source
+
+    uri: str | int = int(source) if str(source).strip().isdigit() else source
+    is_file = is_file_source(uri)
+    return ReconnectingSource(
+        lambda: open_source(uri, realtime=is_file), live=not is_file, loop=loop
+    )
+
+
+@dataclass(frozen=True)
+class LiveSnapshot:
+    """One analysed camera frame.
+
+    Attributes:
+        seq: strictly increasing number of the snapshot (1, 2, ...; gaps are never filled).
+        frame_bgr: the analysed frame, uint8 BGR H x W x 3 (do not modify: it is shared).
+        result: its :class:`FrameResult` (status, prompt, scores, timings, mask).
+        capture_time_s: ``time.monotonic()`` when the camera delivered the frame.
+        analysed_s: ``time.monotonic()`` when the analysis finished.
+        session: the capture's state after this frame (see :meth:`LiveAnalysis.capture_state`),
+            ``None`` when no capture was ever started.
+    """
+
+    seq: int
+    frame_bgr: np.ndarray
+    result: FrameResult
+    capture_time_s: float
+    analysed_s: float
+    session: dict[str, Any] | None = None
+
+
+class LiveAnalysis:
+    """Analyse a live source on a background thread, keeping only the newest result.
+
+    Args:
+        analyzer: an open :class:`WrinkleAnalyzer` (not closed here: the caller owns it).
+        opener: returns the source, e.g. ``lambda: open_live_source("0")``; called once by
+            :meth:`start` on the caller's thread, so a missing camera fails there.
+        lock: held around every use of ``analyzer`` (pass the lock other users hold).
+        session_config: settings of the captures started by :meth:`start_capture`.
+        error_pause_s: wait after a failed analysis before the next frame (a broken
+            backend must not spin a core).
+
+    Example:
+        >>> with LiveAnalysis(analyzer, lambda: open_live_source(0)) as live:
+        ...     snap = live.wait_newer(0, timeout_s=5)
+        ...     print(snap.result.prompt)
+    """
+
+    def __init__(
+        self,
+        analyzer: WrinkleAnalyzer,
+        opener: Callable[[], Any],
+        *,
+        lock: threading.Lock | None = None,
+        session_config: SessionConfig | None = None,
+        error_pause_s: float = 0.5,
+    ) -> None:
+        self.analyzer = analyzer
+        self.lock = lock if lock is not None else threading.Lock()
+        self._opener = opener
+        self._session_config = session_config or SessionConfig()
+        self._error_pause_s = error_pause_s
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._latest: LiveSnapshot | None = None
+        self._seq = 0
+        self._state = "starting"
+        self._source: Any = None
+        self._thread: threading.Thread | None = None
+        self._session: KioskSession | None = None
+        self._session_id = 0
+        self._session_final: FinalResult | None = None
+        self._loop_done = False
+        self.frames = 0
+        self.errors = 0
+        self.last_error: str | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> LiveAnalysis:
+        """Open the source (on the caller's thread: errors surface here) and start the loop.
+
+        Raises:
+            CaptureError: the source cannot be opened.
+        """
+        if self._thread is not None:
+            return self
+        self._source = self._opener()
+        self._thread = threading.Thread(target=self._run, name="wds-live-analysis", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Stop the thread (a running analysis finishes first) and close the source.
+
+        Idempotent; the analyzer is left open.
+        """
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                logger.warning("live analysis thread did not stop within %.0f s", timeout_s)
+        if self._source is not None:
+            with contextlib.suppress(Exception):
+                self._source.close()
+            self._source = None
+        self._set_state("closed")
+
+    def __enter__(self) -> LiveAnalysis:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def running(self) -> bool:
+        """The loop thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def camera_state(self) -> str:
+        """One of ``starting``, ``running``, ``lost`` (reconnecting), ``ended`` (a file
+        without looping), ``error`` (the last analysis failed), ``closed``."""
+        return self._state
+
+    @property
+    def source_open(self) -> bool:
+        """A source is held open (False after :meth:`close`)."""
+        return self._source is not None
+
+    # -- consumers --------------------------------------------------------------------------
+
+    def latest(self) -> LiveSnapshot | None:
+        """The newest snapshot (``None`` before the first analysed frame)."""
+        with self._cond:
+            return self._latest
+
+    def wait_newer(self, seq: int, timeout_s: float | None = None) -> LiveSnapshot | None:
+        """Block until a snapshot newer than ``seq`` exists and return it (the newest one,
+        skipping any in between); ``None`` on timeout or once the loop has stopped."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        with self._cond:
+            while self._latest is None or self._latest.seq <= seq:
+                if self._stop.is_set() or self._loop_done:
+                    return None
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
+            return self._latest
+
+    # -- captures (KioskSession) ------------------------------------------------------------
+
+    def start_capture(self) -> tuple[bool, int]:
+        """Start a capture (a :class:`KioskSession` fed by the next frames).
+
+        Returns:
+            ``(started, capture_id)``: ``started`` is False when one is already running
+            (its id is returned).
+        """
+        with self._cond:
+            if self._session is not None:
+                return False, self._session_id
+            self._session_id += 1
+            self._session = KioskSession(self.analyzer, self._session_config)
+            self._session_final = None
+            return True, self._session_id
+
+    def capture_state(self) -> dict[str, Any] | None:
+        """The current or last capture as JSON-ready data, ``None`` if none was started.
+
+        Keys: ``id``, ``state`` (``"collecting"`` / ``"done"``), ``good_frames``,
+        ``frames_needed``, ``prompt``, and once done ``final``
+        (:meth:`FinalResult.to_dict`: smoothed per-region scores, the chosen frame).
+        """
+        with self._cond:
+            return self._capture_state_locked()
+
+    def _capture_state_locked(self) -> dict[str, Any] | None:
+        if self._session_id == 0:
+            return None
+        needed = self._session_config.frames_needed
+        if self._session is not None:
+            return {
+                "id": self._session_id,
+                "state": "collecting",
+                "good_frames": self._session.good_frames,
+                "frames_needed": needed,
+                "prompt": self._session.prompt,
+            }
+        final = self._session_final
+        return {
+            "id": self._session_id,
+            "state": "done",
+            "good_frames": final.frames_used if final is not None else 0,
+            "frames_needed": needed,
+            "prompt": "done",
+            "final": final.to_dict() if final is not None else None,
+        }
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def _set_state(self, state: str) -> None:
+        with self._cond:
+            if self._state != state:
+                logger.info("camera state: %s -> %s", self._state, state)
+            self._state = state
+            self._cond.notify_all()
+
+    def _analyse(self, image: np.ndarray, timestamp_ms: int) -> FrameResult:
+        with self._cond:
+            session = self._session
+        with self.lock:
+            if session is None:
+                return self.analyzer.analyze(image, timestamp_ms)
+            update = session.feed(image, timestamp_ms)
+            result = update.result
+            if result is None:  # fed after done (cannot happen: done sessions are dropped)
+                result = self.analyzer.analyze(image, timestamp_ms)
+        if update.done:
+            with self._cond:
+                self._session_final = session.final_result()
+                self._session = None
+            logger.info("capture %d done: %d good frames", self._session_id, update.good_frames)
+        return result
+
+    def _run(self) -> None:
+        last_ts = -1
+        try:
+            while not self._stop.is_set():
+                source = self._source
+                if source is None:
+                    break
+                frame = source.read()
+                if frame is None:
+                    if source.finished:
+                        self._set_state("ended")
+                        break
+                    self._set_state("lost")
+                    self._stop.wait(0.1)
+                    continue
+                # MediaPipe's video mode wants strictly increasing timestamps (files loop).
+                ts = max(int(frame.timestamp_ms), last_ts + 1)
+                last_ts = ts
+                try:
+                    result = self._analyse(frame.image_bgr, ts)
+                except Exception as exc:  # keep the kiosk alive; health shows the error
+                    self.errors += 1
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    logger.exception("live analysis failed")
+                    self._set_state("error")
+                    self._stop.wait(self._error_pause_s)
+                    continue
+                with self._cond:
+                    self._seq += 1
+                    self.frames += 1
+                    self._latest = LiveSnapshot(
+                        seq=self._seq,
+                        frame_bgr=frame.image_bgr,
+                        result=result,
+                        capture_time_s=frame.capture_time_s,
+                        analysed_s=time.monotonic(),
+                        session=self._capture_state_locked(),
+                    )
+                    self._state = "running"
+                    self._cond.notify_all()
+        except Exception as exc:  # e.g. a camera that never came back (max_lost_s)
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            logger.exception("live analysis stopped")
+            self._set_state("error")
+        finally:
+            with self._cond:
+                self._loop_done = True
+                self._cond.notify_all()

@@ -1,0 +1,93 @@
+"""`wds-edge serve`: the kiosk as a local web service and a browser page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+_HELP = """Serve the kiosk over HTTP on this machine: a browser page, a JSON API, a live stream.
+
+Open http://127.0.0.1:8765/ in the kiosk's browser for the page (live overlay, prompt,
+capture -> per-region scores). API: GET /healthz, POST /v1/analyze (a JPEG / PNG body
+or a multipart field 'image' -> the JSON of `wds-edge analyze --json`), POST/GET
+/v1/capture, WS /v1/stream. Needs the service extra: pip install 'wds-edge[service]'.
+Stops cleanly (camera and model closed) on Ctrl-C or SIGTERM.
+
+Example: wds-edge serve --source 0
+"""
+
+
+def serve_cmd(
+    host: str = typer.Option(
+        "127.0.0.1", help="Address to listen on (loopback; others need --allow-remote)."
+    ),
+    port: int = typer.Option(8765, min=0, max=65535, help="TCP port (0: any free port)."),
+    allow_remote: bool = typer.Option(
+        False, "--allow-remote", help="Allow a --host beyond loopback (prints a warning)."
+    ),
+    token: str | None = typer.Option(
+        None,
+        envvar="WDS_EDGE_SERVICE_TOKEN",
+        help="Shared secret every API request must send in the X-WDS-Token header "
+        "(the page: open /#token=SECRET). Set it whenever the host is not loopback.",
+    ),
+    source: str | None = typer.Option(
+        None,
+        "--source",
+        "-s",
+        help="Camera index (0), v4l2:///dev/video0, csi://0, rtsp://..., or a video file "
+        "(played in real time, looped). Omit for the photo API only.",
+    ),
+    model: Path | None = typer.Option(
+        None, "--model", "-m", help="wds-edge .onnx model (default: the bundled starter model)."
+    ),
+    backend: str = typer.Option("auto", "--backend", "-b", help="auto | onnxruntime | tensorrt."),
+    precision: str = typer.Option("fp16", help="TensorRT precision: fp32 | fp16 | int8."),
+    landmarker: Path | None = typer.Option(
+        None, help="face_landmarker.task (default: $WDS_EDGE_FACE_LANDMARKER or the user cache)."
+    ),
+    threshold: float | None = typer.Option(
+        None, min=0.0, max=1.0, help="Wrinkle probability threshold (default: the model's)."
+    ),
+    threads: int | None = typer.Option(None, min=1, help="ONNX Runtime intra-op threads."),
+    max_body_mb: float = typer.Option(16.0, min=0.01, help="Largest request body (MiB)."),
+    max_connections: int = typer.Option(32, min=1, help="Concurrent connections (503 beyond)."),
+) -> None:
+    from rich.console import Console
+
+    from wds_edge.service.config import ServiceConfig
+    from wds_edge.service.server import check_bind, run_server
+
+    console = Console(stderr=True)
+    config = ServiceConfig(
+        host=host,
+        port=port,
+        allow_remote=allow_remote,
+        token=token or None,
+        source=source,
+        model_path=model,
+        backend=backend,
+        precision=precision,
+        landmarker_path=landmarker,
+        threshold=threshold,
+        num_threads=threads,
+        max_body_bytes=int(max_body_mb * 1024 * 1024),
+        max_connections=max_connections,
+    )
+    warning = check_bind(config)
+    if warning:
+        console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+    console.print("loading the model" + (f" and opening {source}" if source else "") + "...")
+
+    def started(url: str) -> None:
+        # stdout, one line, so scripts (and tests) can read the address of port 0
+        typer.echo(f"wds-edge serve: listening on {url} (page: {url}/, stop: Ctrl-C)")
+
+    run_server(config, on_started=started)
+    console.print("stopped: camera and model closed")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `serve` to `app`."""
+    app.command("serve", help=_HELP)(serve_cmd)

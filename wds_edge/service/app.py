@@ -1,0 +1,172 @@
+"""The ASGI application (Starlette): routes, token check, JSON errors, lifespan.
+
+==========================  ============================================================
+``GET /``                   the kiosk page (``static/index.html``; no build step)
+``GET /healthz``            :meth:`ServiceEngine.health` as JSON
+``POST /v1/analyze``        an image body (``image/jpeg``, ``image/png``) or a multipart
+                            field ``image`` -> the JSON of ``wds-edge analyze --json``
+                            (200 segmented, 422 no usable face: the body is the result);
+                            errors ``{"status": "error", "error": ...}`` with 400 / 413 / 415
+``POST /v1/capture``        start a capture (:class:`KioskSession` on the live camera);
+                            202, or 409 while one runs / without a camera
+``GET /v1/capture``         the current or last capture's state and final scores
+``WS /v1/stream``           live results (:mod:`wds_edge.service.stream`)
+==========================  ============================================================
+
+Analyses run in worker threads (``anyio.to_thread``), one at a time per backend (the
+engine's lock), so the event loop keeps serving health checks and streams meanwhile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from wds_edge.errors import InvalidInputError
+from wds_edge.service.auth import TOKEN_HEADER, token_ok
+from wds_edge.service.config import ServiceConfig
+from wds_edge.service.engine import ServiceEngine
+from wds_edge.service.stream import EncodedCache, stream_endpoint
+from wds_edge.service.uploads import (
+    MULTIPART,
+    RequestError,
+    check_content_type,
+    multipart_image,
+    read_body_limited,
+)
+
+__all__ = ["create_app", "STATIC_DIR"]
+
+logger = logging.getLogger(__name__)
+
+#: The kiosk page's files (package data).
+STATIC_DIR = Path(__file__).with_name("static")
+
+
+def error_response(status_code: int, message: str) -> JSONResponse:
+    """``{"status": "error", "error": message}`` with ``status_code``."""
+    return JSONResponse({"status": "error", "error": message}, status_code=status_code)
+
+
+def _engine(request: Request) -> ServiceEngine:
+    return request.app.state.engine
+
+
+def _authorised(request: Request) -> JSONResponse | None:
+    config: ServiceConfig = request.app.state.config
+    if token_ok(config.token, request.headers, request.query_params):
+        return None
+    return error_response(
+        401, f"missing or wrong token: send it in the {TOKEN_HEADER.upper()} header"
+    )
+
+
+async def index(request: Request) -> Response:
+    return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+
+
+async def healthz(request: Request) -> Response:
+    denied = _authorised(request)
+    if denied is not None:
+        return denied
+    return JSONResponse(_engine(request).health())
+
+
+async def analyze(request: Request) -> Response:
+    denied = _authorised(request)
+    if denied is not None:
+        return denied
+    config: ServiceConfig = request.app.state.config
+    try:
+        media = check_content_type(request.headers.get("content-type"))
+        body = await read_body_limited(request.headers, request.stream(), config.max_body_bytes)
+        name = "upload"
+        if media == MULTIPART:
+            body = await multipart_image(request.headers, body)
+            name = "upload (multipart)"
+        status, data = await run_in_threadpool(_engine(request).analyze_bytes, body, name)
+    except RequestError as exc:
+        return error_response(exc.status_code, str(exc))
+    except InvalidInputError as exc:
+        return error_response(400, str(exc))
+    return JSONResponse(data, status_code=status)
+
+
+async def capture_start(request: Request) -> Response:
+    denied = _authorised(request)
+    if denied is not None:
+        return denied
+    try:
+        live = _engine(request).require_live()
+    except InvalidInputError as exc:
+        return error_response(409, str(exc))
+    started, capture_id = live.start_capture()
+    if not started:
+        message = f"capture {capture_id} is still running; wait for its result"
+        return JSONResponse({"status": "error", "error": message, "id": capture_id}, 409)
+    return JSONResponse({"status": "started", "id": capture_id}, status_code=202)
+
+
+async def capture_state(request: Request) -> Response:
+    denied = _authorised(request)
+    if denied is not None:
+        return denied
+    live = _engine(request).live
+    state = live.capture_state() if live is not None else None
+    return JSONResponse({"status": "none"} if state is None else {"status": "ok", **state})
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    return error_response(404, f"no such endpoint {request.url.path}; see GET / and /healthz")
+
+
+async def method_not_allowed(request: Request, exc: Exception) -> Response:
+    return error_response(405, f"{request.method} is not allowed on {request.url.path}")
+
+
+def create_app(config: ServiceConfig, engine: ServiceEngine | None = None) -> Starlette:
+    """The service's ASGI application.
+
+    Args:
+        config: the settings (limits, token).
+        engine: an existing engine (tests); ``None`` creates one at startup from
+            ``config`` and closes it at shutdown (the lifespan), so a SIGTERM to the
+            server releases the camera and the backend.
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        owned = engine is None
+        app.state.engine = engine if engine is not None else ServiceEngine(config)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.engine.close()
+
+    routes = [
+        Route("/", index),
+        Route("/healthz", healthz),
+        Route("/v1/analyze", analyze, methods=["POST"]),
+        Route("/v1/capture", capture_start, methods=["POST"]),
+        Route("/v1/capture", capture_state, methods=["GET"]),
+        WebSocketRoute("/v1/stream", stream_endpoint),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={404: not_found, 405: method_not_allowed},
+    )
+    app.state.config = config
+    app.state.stream_cache = EncodedCache()
+    return app

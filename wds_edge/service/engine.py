@@ -1,0 +1,150 @@
+"""What the web layer calls: one analyzer, one lock, the live camera loop.
+
+:class:`ServiceEngine` holds the only :class:`WrinkleAnalyzer` (and so the only
+backend) of the service, a lock around it (one analysis at a time per backend: the
+live loop and ``POST /v1/analyze`` share it), and the
+:class:`wds_edge.analysis.live.LiveAnalysis` of the camera when one is configured.
+Nothing here knows about HTTP.
+
+The analyzer runs in MediaPipe IMAGE mode, like ``wds-edge analyze``: a photo posted
+to the service gets exactly the result the CLI gives it, and a camera frame is located
+independently of the previous one (no tracking state that a posted photo could disturb).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from typing import Any
+
+from wds_edge.analysis.analyzer import AnalyzerConfig, WrinkleAnalyzer
+from wds_edge.analysis.batch import InputOutcome
+from wds_edge.analysis.live import LiveAnalysis, open_live_source
+from wds_edge.errors import InvalidInputError
+from wds_edge.io import decode_image
+from wds_edge.service.config import ServiceConfig
+from wds_edge.service.uploads import check_image_header
+
+__all__ = ["ServiceEngine"]
+
+logger = logging.getLogger(__name__)
+
+
+class ServiceEngine:
+    """The analyzer, its lock and the live loop of one service (see the module docstring).
+
+    Args:
+        config: the service settings (model, backend, source, limits).
+
+    Raises:
+        ModelError / BackendError / MissingDependencyError: the model cannot load.
+        CaptureError: ``config.source`` cannot be opened.
+    """
+
+    def __init__(self, config: ServiceConfig) -> None:
+        self.config = config
+        self.lock = threading.Lock()
+        self.live: LiveAnalysis | None = None
+        self.requests = 0
+        self._started_s = time.monotonic()
+        self.analyzer = WrinkleAnalyzer(
+            AnalyzerConfig(
+                model_path=None if config.model_path is None else str(config.model_path),
+                backend=config.backend,
+                precision=config.precision,
+                landmarker_path=None
+                if config.landmarker_path is None
+                else str(config.landmarker_path),
+                threshold=config.threshold,
+                num_threads=config.num_threads,
+                video_mode=False,
+            )
+        )
+        try:
+            if config.source is not None:
+                source = config.source
+                self.live = LiveAnalysis(
+                    self.analyzer,
+                    lambda: open_live_source(source, loop=config.loop_source),
+                    lock=self.lock,
+                    session_config=config.session,
+                ).start()
+        except BaseException:
+            self.analyzer.close()
+            raise
+
+    def analyze_bytes(self, data: bytes, name: str = "upload") -> tuple[int, dict[str, Any]]:
+        """Analyse an encoded image: ``(http_status, JSON of wds-edge analyze --json)``.
+
+        The JSON is :meth:`InputOutcome.to_dict` with ``input`` set to ``name``: the same
+        object ``wds-edge analyze --json`` prints for a file (``decode`` in the timings).
+        The status is 200 for a segmented face, 422 when the frame has no usable face
+        (the body is still the result: its ``status`` and ``prompt`` say why).
+
+        Raises:
+            RequestError: 413 when the header declares too many pixels.
+            InvalidInputError: undecodable data (the service answers 400).
+        """
+        check_image_header(data, self.config.max_image_pixels, name)
+        start = time.perf_counter()
+        image = decode_image(data, source=name)
+        decode_ms = (time.perf_counter() - start) * 1000.0
+        with self.lock:
+            result = self.analyzer.analyze(image)
+        self.requests += 1
+        result.timings_ms = {"decode": decode_ms, **result.timings_ms}
+        result.timings_ms["total"] = result.timings_ms.get("total", 0.0) + decode_ms
+        outcome = InputOutcome(input=name, result=result)
+        return (200 if result.ok and result.segmented else 422), outcome.to_dict()
+
+    def health(self) -> dict[str, Any]:
+        """``status``, ``model`` (name, version, threshold, input size), ``backend``,
+        ``device``, ``precision``, ``camera`` (state, source, frames, errors), counters."""
+        info = self.analyzer.model_info
+        precision = getattr(self.analyzer.backend, "precision", None)
+        camera: dict[str, Any] = {"state": "none", "source": None}
+        if self.live is not None:
+            camera = {
+                "state": self.live.camera_state,
+                "source": self.config.source,
+                "frames_analysed": self.live.frames,
+                "errors": self.live.errors,
+                "last_error": self.live.last_error,
+            }
+        healthy = self.live is None or self.live.camera_state in ("starting", "running", "ended")
+        return {
+            "status": "ok" if healthy else "degraded",
+            "model": {
+                "name": info["name"],
+                "version": info["version"],
+                "threshold": info["threshold"],
+                "input_size_px": info["input_size_px"],
+                "path": info["path"],
+            },
+            "backend": info["backend"],
+            "device": info["device"],
+            "precision": precision if precision is not None else "fp32",
+            "camera": camera,
+            "requests_analysed": self.requests,
+            "uptime_s": round(time.monotonic() - self._started_s, 1),
+        }
+
+    def require_live(self) -> LiveAnalysis:
+        """The live loop, or an error saying the service was started without a camera."""
+        if self.live is None:
+            raise InvalidInputError(
+                "this service was started without a camera: restart it with --source "
+                "(a camera index, v4l2:///dev/video0, rtsp://... or a video file)"
+            )
+        return self.live
+
+    def close(self) -> None:
+        """Stop the live loop (closing the camera), then close the analyzer. Idempotent."""
+        if self.live is not None:
+            with contextlib.suppress(Exception):
+                self.live.close()
+        with self.lock:  # a request still analysing finishes before the backend goes
+            self.analyzer.close()
+        logger.info("service engine closed (camera and backend released)")

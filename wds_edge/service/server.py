@@ -1,0 +1,180 @@
+"""Running the service on uvicorn: loopback by default, bounded, clean on SIGTERM.
+
+uvicorn handles SIGINT / SIGTERM by refusing new connections, letting open requests
+finish (``graceful_timeout_s``), then running the application's lifespan shutdown,
+which closes the camera and the backend (:meth:`ServiceEngine.close`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from wds_edge._deps import require
+from wds_edge.errors import InvalidInputError
+from wds_edge.service.config import ServiceConfig, is_loopback_host
+
+__all__ = ["build_server", "run_server", "REMOTE_WARNING"]
+
+logger = logging.getLogger(__name__)
+
+REMOTE_WARNING = (
+    "wds-edge serve is listening on {host}, beyond this machine: anyone who can reach "
+    "port {port} can use the camera and the model{token}. Prefer 127.0.0.1 behind the "
+    "kiosk's own browser."
+)
+
+_STOP = (signal.SIGINT, signal.SIGTERM)
+
+#: Largest WebSocket message accepted from a client (option updates are a few bytes).
+WS_MAX_MESSAGE_BYTES = 64 * 1024
+
+
+def check_bind(config: ServiceConfig) -> str | None:
+    """Refuse a non-loopback host without ``allow_remote``; return the warning to show.
+
+    Raises:
+        InvalidInputError: a non-loopback host and ``allow_remote`` is False.
+    """
+    if is_loopback_host(config.host):
+        return None
+    if not config.allow_remote:
+        raise InvalidInputError(
+            f"--host {config.host} is not a loopback address; the service would be reachable "
+            "from the network. Pass --allow-remote (and a --token) if that is what you want"
+        )
+    token = "" if config.token else " (no --token is set: nothing is checked)"
+    return REMOTE_WARNING.format(host=config.host, port=config.port, token=token)
+
+
+def require_service_deps() -> Any:
+    """Import the ``service`` extra's packages (uvicorn is returned).
+
+    Raises:
+        MissingDependencyError: one is missing (the message says ``pip install
+            'wds-edge[service]'``).
+    """
+    require("starlette", "wds-edge serve")
+    try:  # python-multipart >= 0.0.13 names its module python_multipart
+        import python_multipart  # noqa: F401
+    except ImportError:
+        require("multipart", "wds-edge serve (multipart uploads)")
+    require("websockets", "wds-edge serve (WebSocket stream)")
+    return require("uvicorn", "wds-edge serve")
+
+
+def build_server(config: ServiceConfig, *, engine: Any = None, log_level: str = "warning") -> Any:
+    """A ``uvicorn.Server`` for the service (not started).
+
+    Args:
+        config: the settings.
+        engine: an existing :class:`wds_edge.service.engine.ServiceEngine` (tests), or
+            ``None`` to create one at startup and close it at shutdown.
+        log_level: uvicorn's log level.
+
+    Raises:
+        MissingDependencyError: the ``service`` extra is not installed.
+        InvalidInputError: a non-loopback host without ``allow_remote``.
+    """
+    check_bind(config)
+    uvicorn = require_service_deps()
+    from wds_edge.service.app import create_app
+
+    uv_config = uvicorn.Config(
+        create_app(config, engine),
+        host=config.host,
+        port=config.port,
+        ws="auto",  # websockets-sansio on new uvicorn, the websockets protocol on older ones
+        ws_max_size=WS_MAX_MESSAGE_BYTES,
+        ws_per_message_deflate=False,  # JPEGs do not compress; save the CPU
+        limit_concurrency=config.max_connections + 1,  # uvicorn counts the one it refuses
+        timeout_keep_alive=30,
+        timeout_graceful_shutdown=10,
+        h11_max_incomplete_event_size=64 * 1024,  # request line + headers
+        lifespan="on",
+        log_level=log_level,
+        access_log=False,
+    )
+    return uvicorn.Server(uv_config)
+
+
+def run_server(
+    config: ServiceConfig,
+    *,
+    log_level: str = "warning",
+    on_started: Callable[[str], None] | None = None,
+) -> None:
+    """Load the model, open the camera, serve until SIGINT / SIGTERM, then close both.
+
+    Args:
+        config: the settings (see :class:`ServiceConfig`).
+        log_level: uvicorn's log level.
+        on_started: called with the base URL (``http://host:port``, the real port when
+            ``port`` is 0) once the server listens.
+
+    Raises:
+        InvalidInputError / MissingDependencyError: see :func:`build_server`.
+        ModelError / BackendError / CaptureError: the model or the camera cannot open
+            (raised by the startup, before anything listens).
+    """
+    warning = check_bind(config)
+    require_service_deps()  # before the model loads: a missing extra fails at once
+    from wds_edge.service.engine import ServiceEngine
+
+    if warning:
+        logger.warning(warning)
+    engine = ServiceEngine(config)  # model / camera errors surface here, with their message
+    try:
+        server = build_server(config, engine=engine, log_level=log_level)
+        if on_started is not None:
+            original = server.startup
+
+            async def startup(sockets: Any = None) -> None:
+                await original(sockets=sockets)
+                if server.started:
+                    on_started(base_url(server))
+
+            server.startup = startup  # type: ignore[method-assign]
+        with _absorb_stop_signals():
+            server.run()  # returns after SIGINT / SIGTERM (or a failed bind)
+        if not server.started:
+            raise InvalidInputError(
+                f"could not listen on {config.host}:{config.port} (in use? try another --port)"
+            )
+    finally:
+        engine.close()
+
+
+@contextlib.contextmanager
+def _absorb_stop_signals() -> Iterator[None]:
+    """uvicorn re-raises the SIGTERM / SIGINT it shut down for once it has restored the
+    previous handlers; with Python's defaults that kills the process (SIGTERM) or raises
+    KeyboardInterrupt before the camera and the backend are closed. These handlers take
+    the re-raised signal instead, so the caller's cleanup runs and the exit code is 0."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {sig: signal.signal(sig, lambda n, _f: received.append(n)) for sig in _STOP}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if received:
+            logger.info("stopped by signal %s", ", ".join(signal.Signals(n).name for n in received))
+
+
+def base_url(server: Any) -> str:
+    """``http://host:port`` of a started ``uvicorn.Server`` (the bound port, not 0)."""
+    for srv in getattr(server, "servers", []):
+        for sock in srv.sockets:
+            host, port = sock.getsockname()[:2]
+            if ":" in host:
+                host = f"[{host}]"
+            return f"http://{host}:{port}"
+    return f"http://{server.config.host}:{server.config.port}"

@@ -1,0 +1,108 @@
+// The kiosk page's logic: one WebSocket for the live results, two fetches for the capture.
+// A token, when the service has one, is passed in the page address: /#token=SECRET.
+"use strict";
+
+const token = new URLSearchParams(location.hash.slice(1)).get("token");
+const headers = token ? { "X-WDS-Token": token } : {};
+const $ = (id) => document.getElementById(id);
+const REGION_NAMES = {
+  overall: "overall", forehead: "forehead", glabella: "between the brows",
+  left_crows_feet: "left crow's feet", right_crows_feet: "right crow's feet",
+  left_under_eye: "left under-eye", right_under_eye: "right under-eye",
+};
+let shownCapture = 0;
+let waitingCapture = 0;
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const query = new URLSearchParams({ image: "overlay", fps: "10" });
+  if (token) query.set("token", token);
+  const ws = new WebSocket(`${scheme}://${location.host}/v1/stream?${query}`);
+  ws.onopen = () => setConnection("live", true);
+  ws.onclose = () => {
+    setConnection("reconnecting...", false);
+    setTimeout(connect, 1000);
+  };
+  ws.onmessage = (event) => onMessage(JSON.parse(event.data));
+}
+
+function setConnection(text, on) {
+  const badge = $("connection");
+  badge.textContent = text;
+  badge.className = "badge " + (on ? "on" : "off");
+}
+
+function onMessage(msg) {
+  if (msg.type === "camera") {
+    $("prompt").textContent = msg.state === "lost" ? "camera lost, reconnecting..." : `camera ${msg.state}`;
+    return;
+  }
+  if (msg.type === "error") {
+    $("prompt").textContent = msg.error;
+    return;
+  }
+  if (msg.image) $("live").src = `data:${msg.image.type};base64,${msg.image.base64}`;
+  $("live").dataset.seq = msg.seq;
+  const prompt = $("prompt");
+  prompt.textContent = msg.prompt;
+  prompt.dataset.status = msg.status;
+  const total = msg.timings_ms && msg.timings_ms.total;
+  $("stats").textContent = `frame ${msg.seq} - ${msg.status} - analysis ${total ? total.toFixed(0) : "?"} ms - age ${msg.age_ms} ms`;
+  if (msg.capture) onCapture(msg.capture);
+}
+
+function onCapture(capture) {
+  if (capture.state === "collecting") {
+    $("capture-state").textContent = `capturing: ${capture.good_frames} of ${capture.frames_needed} good frames - ${capture.prompt || ""}`;
+    return;
+  }
+  if (capture.id !== shownCapture && capture.final && capture.id >= waitingCapture) {
+    shownCapture = capture.id;
+    showResult(capture.final);
+    $("capture").disabled = false;
+    $("capture-state").textContent = "done - press capture for another person";
+  }
+}
+
+function showResult(final) {
+  const bars = $("bars");
+  bars.replaceChildren();
+  const entries = Object.entries(final.scores);
+  const top = Math.max(0.01, ...entries.map(([, s]) => s.wrinkle_ratio));
+  for (const [name, score] of entries) {
+    const item = document.createElement("li");
+    item.dataset.region = name;
+    const percent = (100 * score.wrinkle_ratio).toFixed(1);
+    item.innerHTML = `<div class="bar-label"><span></span><span>${percent} %</span></div>` +
+      `<div class="bar"><span style="width:${(100 * score.wrinkle_ratio / top).toFixed(1)}%"></span></div>`;
+    item.querySelector(".bar-label span").textContent = REGION_NAMES[name] || name;
+    bars.appendChild(item);
+  }
+  $("result-note").textContent = final.complete
+    ? `median over ${final.frames_used} good frames`
+    : `only ${final.frames_used} good frames of ${final.frames_seen}: stand still and try again`;
+  $("result").hidden = false;
+}
+
+async function capture() {
+  $("capture").disabled = true;
+  $("capture-state").textContent = "capturing: hold still...";
+  try {
+    const response = await fetch("/v1/capture", { method: "POST", headers });
+    const body = await response.json();
+    if (response.status === 202 || response.status === 409) {
+      waitingCapture = body.id || waitingCapture;
+      if (response.status === 409) $("capture-state").textContent = body.error;
+      if (response.status === 409 && !body.id) $("capture").disabled = false;
+    } else {
+      $("capture-state").textContent = body.error || `error ${response.status}`;
+      $("capture").disabled = false;
+    }
+  } catch (err) {
+    $("capture-state").textContent = `cannot reach the service: ${err}`;
+    $("capture").disabled = false;
+  }
+}
+
+$("capture").addEventListener("click", capture);
+connect();

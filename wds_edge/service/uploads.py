@@ -1,0 +1,152 @@
+"""Taking an image out of an HTTP request, refusing bad ones before decoding them.
+
+The order is what keeps a kiosk safe from large or hostile uploads: the type is
+checked from ``Content-Type`` (415), the size from ``Content-Length`` before a byte is
+read (413), the body is read with a cap (413 as soon as a chunked body passes it),
+then the image's width and height are read from its header (413 beyond the pixel
+limit) and only then is it decoded (400 when it cannot be).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+
+from wds_edge.errors import InvalidInputError
+from wds_edge.io import image_size_from_header
+
+__all__ = [
+    "IMAGE_TYPES",
+    "RequestError",
+    "check_content_type",
+    "read_body_limited",
+    "check_image_header",
+    "multipart_image",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Content types ``POST /v1/analyze`` accepts as a raw body.
+IMAGE_TYPES = ("image/jpeg", "image/png")
+MULTIPART = "multipart/form-data"
+
+
+class RequestError(InvalidInputError):
+    """A request the service refuses; ``status_code`` is the HTTP status to answer with."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def check_content_type(content_type: str | None) -> str:
+    """The media type (lower case, parameters dropped) if it is an image type or multipart.
+
+    Raises:
+        RequestError: 415 for any other type (or none).
+    """
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media in IMAGE_TYPES or media == MULTIPART:
+        return media
+    raise RequestError(
+        415,
+        f"unsupported Content-Type {content_type or '(none)'!r}: send the photo as "
+        f"{' or '.join(IMAGE_TYPES)} body, or as a {MULTIPART} field named 'image'",
+    )
+
+
+async def read_body_limited(
+    headers: Mapping[str, str], chunks: AsyncIterator[bytes], max_bytes: int
+) -> bytes:
+    """Read a request body of at most ``max_bytes``.
+
+    Args:
+        headers: the request headers (``content-length`` is checked first).
+        chunks: the body as it arrives (Starlette's ``request.stream()``).
+        max_bytes: the limit.
+
+    Raises:
+        RequestError: 413 when the declared or the received size passes the limit, 400
+            for a malformed Content-Length or an empty body.
+    """
+    declared = headers.get("content-length")
+    if declared is not None:
+        try:
+            length = int(declared)
+        except ValueError:
+            raise RequestError(400, f"malformed Content-Length {declared!r}") from None
+        if length > max_bytes:
+            raise RequestError(
+                413,
+                f"the body is {length:,} bytes, more than the {max_bytes:,} accepted; "
+                "send a smaller JPEG (a kiosk photo needs no more than a few MB)",
+            )
+    parts: list[bytes] = []
+    total = 0
+    async for chunk in chunks:
+        total += len(chunk)
+        if total > max_bytes:
+            raise RequestError(
+                413, f"the body passed the {max_bytes:,} bytes accepted; send a smaller image"
+            )
+        parts.append(chunk)
+    if total == 0:
+        raise RequestError(400, "the request body is empty; send a JPEG or PNG photo")
+    return b"".join(parts)
+
+
+def check_image_header(data: bytes, max_pixels: int, source: str) -> None:
+    """Refuse an image whose header declares more than ``max_pixels`` pixels.
+
+    Raises:
+        RequestError: 413 with the declared size.
+    """
+    try:
+        width, height = image_size_from_header(data, source, max_pixels=None)
+    except InvalidInputError:
+        return  # not a header Pillow knows: the decoder says why the data is unusable (400)
+    if width * height > max_pixels:
+        raise RequestError(
+            413,
+            f"{source}: {width}x{height} pixels is more than the {max_pixels:,} accepted; "
+            "downscale the photo first",
+        )
+
+
+async def multipart_image(headers: Mapping[str, str], body: bytes, max_files: int = 1) -> bytes:
+    """The bytes of the multipart form field ``image`` of an already size-checked body.
+
+    Raises:
+        RequestError: 400 for a malformed form or a missing / empty ``image`` field, 415
+            when the field's own type is neither JPEG nor PNG.
+    """
+    from starlette.datastructures import Headers, UploadFile
+    from starlette.formparsers import MultiPartException, MultiPartParser
+
+    async def stream() -> AsyncIterator[bytes]:
+        yield body
+        yield b""
+
+    parser = MultiPartParser(
+        Headers(headers=dict(headers)), stream(), max_files=max_files, max_fields=16
+    )
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise RequestError(400, f"malformed multipart form: {exc}") from None
+    try:
+        field = form.get("image")
+        if not isinstance(field, UploadFile):
+            raise RequestError(
+                400, "the multipart form has no file field named 'image'; add one with the photo"
+            )
+        if field.content_type and field.content_type != "application/octet-stream":
+            check_content_type(field.content_type)
+            if field.content_type.split(";")[0].strip().lower() == MULTIPART:
+                raise RequestError(415, "the 'image' field must be a JPEG or PNG, not a form")
+        data = await field.read()
+    finally:
+        await form.close()
+    if not data:
+        raise RequestError(400, "the 'image' field is empty; attach a JPEG or PNG photo")
+    return data
