@@ -65,18 +65,20 @@ def _gt8() -> torch.Tensor:
 
 def test_total_loss_modes_by_hand() -> None:
     # all logits 0 -> p = 0.5 everywhere; GT: 7 of 64 pixels.
-    # Dice = 1 - 2 * 3.5 / (32 + 7) = 32/39.
-    # WWM_2 (fill .875): sum(wg) = 3*.75 + 4*1 = 6.25, sum(w) = 3 + 4 + 56*.875 = 56
-    #   -> WD = 1 - 6.25 / (28 + 6.25) = 28 / 34.25
-    # WWM_4 (fill 7/32): sum(wg) = 3*3/16 + 4*4/16 = 1.5625, sum(w) = 16*(3/16+4/16+2*7/32) = 14
-    #   -> WD = 1 - 1.5625 / (7 + 1.5625) = 7 / 8.5625
-    # WWM_8: uniform 7/64 -> same as Dice, 32/39.
+    # Dice = 1 - 2 * 3.5 / (32 + 7) = 32/39.  With p = 1/2: WD = 1 - S_wg / (S_w / 2 + S_wg).
+    # Step 4 puts all 7 wrinkle pixels at weight 1, so S_wg = 7 for every WWM.
+    # WWM_2 (fill .875): S_w = 7 + 0.75 (pixel (1,0)) + 14 blocks * 4 * .875 = 56.75
+    #   -> WD = 1 - 7 / 35.375 = 28.375 / 35.375
+    # WWM_4 (fill 7/32): S_w = 7 + 13 * 3/16 + 12 * 4/16 + 32 * 7/32 = 19.4375
+    #   -> WD = 1 - 7 / 16.71875 = 9.71875 / 16.71875
+    # WWM_8 (7/64 everywhere, wrinkles 1): S_w = 7 + 57 * 7/64 = 13.234375
+    #   -> WD = 1 - 7 / 13.6171875 = 6.6171875 / 13.6171875
     heads = [torch.zeros(1, 1, 8, 8) for _ in range(4)]
     g = _gt8()
     dice = 32 / 39
     assert DeepSupervisionLoss("plain", eps=0.0)(heads, g).item() == pytest.approx(dice, abs=1e-6)
     assert DeepSupervisionLoss("ds", eps=0.0)(heads, g).item() == pytest.approx(4 * dice, abs=1e-6)
-    wds = dice + 28 / 34.25 + 7 / 8.5625 + dice
+    wds = dice + 28.375 / 35.375 + 9.71875 / 16.71875 + 6.6171875 / 13.6171875
     assert DeepSupervisionLoss("wds", eps=0.0)(heads, g).item() == pytest.approx(wds, abs=1e-6)
 
 
