@@ -62,6 +62,12 @@ def analyze(
     arrays: bool = typer.Option(
         False, "--arrays", help="Put landmarks and the wrinkle mask (base64 PNG) in the JSON files."
     ),
+    save_mask: bool = typer.Option(
+        False,
+        "--save-mask",
+        help="Also write <stem>_mask.png next to the JSON (needs --out): 0/255, the input's "
+        "own size, to overlay in other software.",
+    ),
 ) -> None:
     from rich.console import Console
 
@@ -72,6 +78,8 @@ def analyze(
 
     if multi_face not in ("largest", "refuse"):
         raise InvalidInputError(f"--multi-face must be 'largest' or 'refuse', got {multi_face!r}")
+    if save_mask and out is None:
+        raise InvalidInputError("--save-mask writes <stem>_mask.png into --out DIR; pass --out")
     console = Console(stderr=True)
     paths = expand_inputs(inputs)
     analyzer = WrinkleAnalyzer(
@@ -85,8 +93,9 @@ def analyze(
     outcomes = []
     with analyzer:
         stream = analyze_inputs(
-            analyzer, paths, out, write_overlay=not no_overlay, include_arrays=arrays
-        )
+            analyzer, paths, out, write_overlay=not no_overlay, include_arrays=arrays,
+            write_mask=save_mask,
+        )  # fmt: skip
         if json_lines:
             for outcome in stream:
                 typer.echo(json.dumps(outcome.to_dict(), ensure_ascii=False))
