@@ -63,7 +63,7 @@ OUTLINE_BAND_MM = 3.0
 NOSTRIL_MARGIN_MM = 2.0
 LIPS_MARGIN_MM = 3.0
 #: A glasses rim / bridge / temple is a straight edge at least this long across the eye band.
-GLASSES_MIN_LENGTH_MM = 16.0
+GLASSES_MIN_LENGTH_MM = 18.0
 GLASSES_MARGIN_MM = 2.0
 #: Canny thresholds (uint8 grey) for the glasses edges: only high-contrast edges.
 _GLASSES_CANNY = (60, 140)
@@ -146,10 +146,11 @@ def glasses_mask(
 ) -> np.ndarray:
     """Glasses frames: long straight high-contrast edges in the eye band, dilated.
 
-    The eye band runs from the top of the brows to 15 mm below the eyes, across the face.
+    The eye band runs from the top of the brows to 22 mm below the eyes, across the face.
     Edges inside the eye / brow contours are ignored (the lid margin and the brow edge are
     long and contrasted too); what remains and is straight for at least
-    :data:`GLASSES_MIN_LENGTH_MM` (a rim, the bridge, a temple arm) is taken as a frame.
+    :data:`GLASSES_MIN_LENGTH_MM` (a rim, the bridge, a temple arm) on both sides of the
+    nose is taken as a frame.
 
     Args:
         image_rgb: uint8 RGB ``S x S x 3`` crop.
@@ -165,7 +166,7 @@ def glasses_mask(
     size = image_rgb.shape[0]
     mm = mm_per_px or mm_per_crop_px(p)
     top = float(p[list(RIGHT_EYEBROW_RING + LEFT_EYEBROW_RING), 1].min()) - 2.0 / mm
-    bottom = float(p[list(RIGHT_EYE_RING + LEFT_EYE_RING), 1].max()) + 15.0 / mm
+    bottom = float(p[list(RIGHT_EYE_RING + LEFT_EYE_RING), 1].max()) + 22.0 / mm
     x0, x1 = float(p[list(FACE_OVAL), 0].min()), float(p[list(FACE_OVAL), 0].max())
     band = np.zeros((size, size), bool)
     band[max(0, int(top)) : max(0, int(bottom)), max(0, int(x0)) : max(0, int(x1))] = True
@@ -176,14 +177,22 @@ def glasses_mask(
     grey = cv2.GaussianBlur(grey_from_rgb(image_rgb).astype(np.uint8), (0, 0), max(0.8, 0.3 / mm))
     edges = cv2.Canny(grey, *_GLASSES_CANNY)
     edges[~band | features] = 0
+    # A straight edge between two pixel rows splits its Canny pixels over both: thicken
+    # the edges so the Hough vote of a long rim is not cut into short pieces.
+    edges = cv2.dilate(edges, np.ones((3, 3), np.uint8))
     min_len = GLASSES_MIN_LENGTH_MM / mm
     lines = cv2.HoughLinesP(
         edges, 1, np.pi / 180, threshold=max(10, int(0.6 * min_len)),
         minLineLength=int(round(min_len)), maxLineGap=max(2, int(round(1.0 / mm))),
     )  # fmt: skip
     out = np.zeros((size, size), np.uint8)
-    if lines is not None:
-        for x_a, y_a, x_b, y_b in lines[:, 0]:
+    segments = np.asarray(lines).reshape(-1, 4) if lines is not None else np.zeros((0, 4))
+    # A frame spans both eyes; one long lid crease or hair strand on one side does not.
+    mid_x = float(p[168, 0])
+    left = segments[:, [0, 2]].max(axis=1) > mid_x
+    right = segments[:, [0, 2]].min(axis=1) < mid_x
+    if left.any() and right.any():
+        for x_a, y_a, x_b, y_b in segments:
             cv2.line(out, (int(x_a), int(y_a)), (int(x_b), int(y_b)), 1, 1)
     return cv2.dilate(out, _disk(GLASSES_MARGIN_MM / mm)).astype(bool)
 
