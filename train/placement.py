@@ -33,6 +33,7 @@ __all__ = [
     "FaceMeasure",
     "measure_mask",
     "measure_photos",
+    "draw_glasses",
     "pooled_placement",
 ]
 
@@ -55,13 +56,34 @@ def _small_face_bgr(bgr: np.ndarray) -> np.ndarray:
     return cv2.resize(bgr, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
 
 
+def draw_glasses(bgr: np.ndarray, landmarks_px: np.ndarray) -> np.ndarray:
+    """Dark glasses frames drawn on a photo: two 52 x 22 mm rims and a bridge, 1.5 mm thick,
+    sized by the iris ruler (about 11.7 mm) of the face's own landmarks (frame pixels)."""
+    p = np.asarray(landmarks_px, dtype=np.float64)
+    iris_px = float(np.linalg.norm(p[469] - p[471]) + np.linalg.norm(p[474] - p[476])) / 2
+    px_per_mm = iris_px / 11.7
+    out = bgr.copy()
+    thick = max(2, int(round(1.5 * px_per_mm)))
+    for outer, inner in ((33, 133), (263, 362)):
+        centre = (p[outer] + p[inner]) / 2
+        half = np.array([26.0, 11.0]) * px_per_mm
+        a, b = np.round(centre - half).astype(int), np.round(centre + half).astype(int)
+        cv2.rectangle(out, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), (20, 20, 25), thick)
+    y = int(round(p[168, 1]))
+    cv2.line(out, (int(p[133, 0]), y), (int(p[362, 0]), y), (20, 20, 25), thick)
+    return out
+
+
 #: Camera variants of a photo (uint8 BGR -> uint8 BGR). ``cool``: R x 0.7, B x 1.4.
+#: ``glasses`` (frames drawn from the colour frame's landmarks) is handled in
+#: :func:`measure_photos`.
 VARIANTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "colour": lambda bgr: bgr,
     "grey": _grey_bgr,
     "cool": _cool_bgr,
     "small": _small_face_bgr,
 }
+_ALL_VARIANTS = (*VARIANTS, "glasses")
 
 
 @dataclass
@@ -125,7 +147,7 @@ def measure_photos(
     model_path: str | Path,
     photos: Iterable[str | Path],
     landmarker_path: str | Path | None = None,
-    variants: Iterable[str] = tuple(VARIANTS),
+    variants: Iterable[str] = ("colour", "grey", "cool", "small", "glasses"),
     masks_out: dict[tuple[str, str], np.ndarray] | None = None,
 ) -> list[FaceMeasure]:
     """Run the kiosk pipeline with ``model_path`` on every photo x variant and measure it.
@@ -134,7 +156,7 @@ def measure_photos(
         model_path: wds-edge ONNX model.
         photos: image files.
         landmarker_path: MediaPipe ``face_landmarker.task``.
-        variants: names of :data:`VARIANTS`.
+        variants: names of :data:`VARIANTS`, or ``glasses``.
         masks_out: if given, receives ``{(photo, variant): uint8 BGR overlay of the crop}``.
 
     Returns:
@@ -145,9 +167,9 @@ def measure_photos(
     from wds_edge.io import read_image
 
     names = list(variants)
-    unknown = [v for v in names if v not in VARIANTS]
+    unknown = [v for v in names if v not in _ALL_VARIANTS]
     if unknown:
-        raise InvalidInputError(f"unknown variants {unknown}; known: {list(VARIANTS)}")
+        raise InvalidInputError(f"unknown variants {unknown}; known: {list(_ALL_VARIANTS)}")
     out: list[FaceMeasure] = []
     with WrinkleAnalyzer(
         model_path=str(model_path),
@@ -156,8 +178,14 @@ def measure_photos(
     ) as analyzer:
         for photo in photos:
             bgr0 = read_image(photo)
+            located = analyzer.locate(bgr0)
             for variant in names:
-                bgr = VARIANTS[variant](bgr0)
+                if variant == "glasses":
+                    if located.landmarks_px is None:
+                        continue
+                    bgr = draw_glasses(bgr0, located.landmarks_px)
+                else:
+                    bgr = VARIANTS[variant](bgr0)
                 result = analyzer.analyze(bgr)
                 status = str(getattr(result.status, "value", result.status))
                 m = FaceMeasure(Path(photo).name, variant, status)
