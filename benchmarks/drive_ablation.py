@@ -1,18 +1,24 @@
-"""DRIVE ablation: the same U-Net trained with plain / ds / wds losses (issue 2 benchmark).
+"""DRIVE ablation: the same U-Net trained with plain / ds / wds losses, over several seeds.
 
-The 20 DRIVE training images are split once (same seed for every mode) into 16 training
-and 4 validation images; each mode trains from the same initialisation and is scored on
-the 4 validation images (whole images, pooled over the field of view, threshold 0.5) with
-its best-on-validation checkpoint. There is no separate test set here (the DRIVE test
-split is not in ../shared), so these are validation figures: the selection and the score
-use the same 4 images, which favours every mode alike.
+For each seed the 20 DRIVE training images are split into 16 training and 4 validation
+images (the split depends on the seed, so three seeds = three different validation
+sets); every mode of a seed trains from the same initialisation on the same split. Each
+run is scored on its 4 validation images (whole images, pooled over the field of view,
+threshold 0.5) twice: with the best-on-validation checkpoint (``best``) and with the
+last-epoch checkpoint (``last``, not selected on anything). With ``--tta-flip`` both are
+also scored with a horizontal-flip test-time average. There is no separate test set (the
+DRIVE test split is not in ../shared): these are validation figures; ``best`` is selected
+on the same 4 images it is scored on, ``last`` is not.
 
 Usage::
 
-    # reduced: a 2-core CPU, < 30 min for the three modes
-    python benchmarks/drive_ablation.py --reduced
-    # the paper's configuration (base 64, 200 epochs) on an NVIDIA GPU
-    python benchmarks/drive_ablation.py --device cuda
+    # reduced: a 2-core CPU (base 16, 256 px crops)
+    python benchmarks/drive_ablation.py --reduced --seeds 0,1,2 --epochs 50
+    python benchmarks/drive_ablation.py --reduced --seeds 0 --modes ds,wds --dice two-class
+    # the paper's configuration (base 64, 200 epochs, AMP) on an NVIDIA GPU
+    python benchmarks/drive_ablation.py --device cuda --seeds 0,1,2
+    # aggregate any number of result files into the mean / std / paired-difference table
+    python benchmarks/drive_summary.py OUT1/results.json OUT2/results.json
 
 Prints one table and writes ``OUT/results.json`` (default OUT: runs/drive_ablation).
 """
@@ -26,6 +32,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -37,6 +44,58 @@ CONFIGS = {
     "full": {"base_channels": 64, "crop_size": 576, "epochs": 200, "batch_size": 4},
 }
 MODES = ("plain", "ds", "wds")
+#: The paper zero-pads DRIVE's 584 x 565 images horizontally to 584 x 584 (Section 5.1).
+PAPER_SIDE_PX = 584
+
+
+def pad_drive_to_square(src: Path, dst: Path, side_px: int = PAPER_SIDE_PX) -> Path:
+    """Copy a DRIVE folder with every image, label and FOV zero-padded to ``side_px``.
+
+    The padding is split left / right (and top / bottom) as evenly as possible; the FOV is
+    zero in the padding, so the loss and the metrics never see it. Written as PNG in the
+    DRIVE layout (``images/NN_training.png`` ...), so :func:`train.data.discover_samples`
+    reads it like the original.
+    """
+    import cv2
+    import numpy as np
+
+    from train.data import discover_samples, load_sample
+
+    _, samples = discover_samples(src)
+    for sub in ("images", "1st_manual", "mask"):
+        (dst / sub).mkdir(parents=True, exist_ok=True)
+    for sample in samples:
+        s = load_sample(sample)
+        h, w = s.mask.shape
+        top, left = (side_px - h) // 2, (side_px - w) // 2
+        pads = ((top, side_px - h - top), (left, side_px - w - left))
+        fov = s.fov if s.fov is not None else np.ones_like(s.mask)
+        image = np.pad(s.image_rgb, (*pads, (0, 0)))
+        cv2.imwrite(str(dst / "images" / f"{s.stem}_training.png"), image[:, :, ::-1])
+        for sub, name, m in (("1st_manual", "manual1", s.mask), ("mask", "training_mask", fov)):
+            cv2.imwrite(
+                str(dst / sub / f"{s.stem}_{name}.png"), np.pad(m, pads).astype("uint8") * 255
+            )
+    return dst
+
+
+def score_run(run: Path, data: Path, device: str, tta_flip: bool) -> dict[str, Any]:
+    """Validation metrics of ``best.pt`` and ``last.pt`` of a finished run (and with TTA)."""
+    from train.checkpoint import load_checkpoint
+    from train.data import discover_samples, load_sample
+    from train.evaluate import evaluate_samples
+
+    out: dict[str, Any] = {}
+    for name in ("best", "last"):
+        ckpt = load_checkpoint(run / f"{name}.pt", map_location=device)
+        wanted = set(ckpt.raw["extra"]["splits"]["val"])
+        _, samples = discover_samples(data)
+        loaded = [load_sample(s) for s in samples if s.stem in wanted]
+        out[name] = {**evaluate_samples(ckpt.model, loaded, device)["pooled"], "epoch": ckpt.epoch}
+        if tta_flip:
+            res = evaluate_samples(ckpt.model, loaded, device, tta_flip=True)
+            out[f"{name}_tta_flip"] = {**res["pooled"], "epoch": ckpt.epoch}
+    return out
 
 
 def main() -> int:
@@ -44,13 +103,18 @@ def main() -> int:
     default_data = Path(os.environ.get("WDS_EDGE_SHARED", REPO.parent / "shared"))
     parser.add_argument("--data", type=Path, default=default_data / "data/DRIVE/training")
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "drive_ablation")
-    parser.add_argument("--reduced", action="store_true", help="CPU configuration (< 30 min)")
+    parser.add_argument("--reduced", action="store_true", help="CPU configuration")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated loss modes")
+    parser.add_argument("--dice", default="binary", choices=("binary", "two-class"))
     parser.add_argument("--epochs", type=int, help="override the configuration's epochs")
     parser.add_argument("--base", type=int, help="override the U-Net width")
     parser.add_argument("--crop-size", type=int, help="override the crop size")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, help="override the batch size")
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds (= splits)")
+    parser.add_argument("--pad-584", action="store_true", help="zero-pad to 584 x 584 (paper)")
+    parser.add_argument("--tta-flip", action="store_true", help="also score with flip TTA")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (shared CPU)")
     args = parser.parse_args()
 
@@ -58,50 +122,69 @@ def main() -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from train.loop import TrainConfig, train
+    from train.loop import TrainConfig, resolve_device, train
+    from wds_edge.io import write_json_atomic
 
     torch.set_num_threads(args.threads)
     name = "reduced" if args.reduced else "full"
     cfg = dict(CONFIGS[name])
     for key, value in (("epochs", args.epochs), ("base_channels", args.base),
-                       ("crop_size", args.crop_size)):  # fmt: skip
+                       ("crop_size", args.crop_size), ("batch_size", args.batch_size)):  # fmt: skip
         if value is not None:
             cfg[key] = value
+    data = args.data
+    if args.pad_584:
+        data = pad_drive_to_square(args.data, args.out / "drive584")
+    device = str(resolve_device(args.device))
     console = Console()
-    results: dict[str, dict] = {}
-    for mode in args.modes.split(","):
-        run = args.out / mode
-        if run.exists():
-            shutil.rmtree(run)
-        t0 = time.perf_counter()
-        config = TrainConfig(
-            data=str(args.data), out=str(run), loss=mode, seed=args.seed, val_count=4,
-            device=args.device, tensorboard=False, **cfg,
-        )  # fmt: skip
-        console.print(f"[bold]{mode}[/]: training {cfg} ...")
-        res = train(config)
-        wall_s = time.perf_counter() - t0
-        results[mode] = {**res.metrics["val"], "best_epoch": res.best_epoch, "wall_s": wall_s,
-                         "val_images": res.metrics["val_images"]}  # fmt: skip
-        console.print(f"  done in {wall_s / 60:.1f} min, best epoch {res.best_epoch}")
+    runs: list[dict[str, Any]] = []
+    t_start = time.perf_counter()
+    for seed in (int(s) for s in args.seeds.split(",")):
+        for mode in args.modes.split(","):
+            run = (
+                args.out
+                / f"seed{seed}"
+                / (mode if args.dice == "binary" else f"{mode}-{args.dice}")
+            )
+            if run.exists():
+                shutil.rmtree(run)
+            t0 = time.perf_counter()
+            config = TrainConfig(
+                data=str(data), out=str(run), loss=mode, dice=args.dice, seed=seed, val_count=4,
+                device=args.device, amp=args.amp, tensorboard=False, **cfg,
+            )  # fmt: skip
+            console.print(f"[bold]seed {seed} {mode} ({args.dice})[/]: training {cfg} ...")
+            res = train(config)
+            wall_s = time.perf_counter() - t0
+            scores = score_run(run, data, device, args.tta_flip)
+            runs.append({
+                "seed": seed, "mode": mode, "dice": args.dice, "best_epoch": res.best_epoch,
+                "wall_s": round(wall_s, 1), "val_images": res.metrics["val_images"], **scores,
+                "loadavg_end": list(os.getloadavg()),
+            })  # fmt: skip
+            console.print(
+                f"  done in {wall_s / 60:.1f} min, best epoch {res.best_epoch}, JSI best "
+                f"{scores['best']['jsi']:.4f} / last {scores['last']['jsi']:.4f}"
+            )
+            summary = {
+                "config": name, "settings": cfg, "dice": args.dice, "pad_584": args.pad_584,
+                "device": device, "threads": args.threads, "torch": torch.__version__,
+                "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+                "wall_s": round(time.perf_counter() - t_start, 1), "runs": runs,
+            }  # fmt: skip
+            write_json_atomic(args.out / "results.json", summary)  # after every run
 
-    table = Table(title=f"DRIVE ablation ({name}: {cfg}), 4 validation images, pooled in FOV")
-    for col in ("loss", "JSI/IoU", "accuracy", "sensitivity", "specificity", "best epoch", "min"):
+    table = Table(title=f"DRIVE ablation ({name}: {cfg}, dice {args.dice}), 4 val images, FOV")
+    for col in ("seed", "loss", "JSI best", "JSI last", "acc", "sens", "spec", "best ep", "min"):
         table.add_column(col, justify="right")
-    for mode, r in results.items():
-        figures = [r[k] for k in ("jsi", "accuracy", "sensitivity", "specificity")]
+    for r in runs:
+        b = r["best"]
         table.add_row(
-            mode, *(f"{v:.4f}" for v in figures), str(r["best_epoch"]), f"{r['wall_s'] / 60:.1f}"
-        )
+            str(r["seed"]), r["mode"], f"{b['jsi']:.4f}", f"{r['last']['jsi']:.4f}",
+            *(f"{b[k]:.4f}" for k in ("accuracy", "sensitivity", "specificity")),
+            str(r["best_epoch"]), f"{r['wall_s'] / 60:.1f}",
+        )  # fmt: skip
     console.print(table)
-    summary = {
-        "config": name, "settings": cfg, "seed": args.seed, "device": args.device,
-        "threads": args.threads, "torch": torch.__version__, "machine": platform.processor()
-        or platform.machine(), "results": results,
-    }  # fmt: skip
-    from wds_edge.io import write_json_atomic
-
-    write_json_atomic(args.out / "results.json", summary)
     console.print(f"wrote {args.out / 'results.json'}")
     return 0
 

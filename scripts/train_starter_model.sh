@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce the starter model bundled in wds_edge/model/weights (issue 7; see MODEL_CARD.md).
 #
-#   bash scripts/train_starter_model.sh            # ~24 min on 2 shared CPU cores (no GPU)
+#   bash scripts/train_starter_model.sh            # ~25-40 min on 2 shared CPU cores (no GPU)
 #
 # One command, fixed seed, nothing but the project's own CLI (the same commands a kiosk
 # maker runs on their own photos): frames -> label --auto -> train -> eval on held-out
@@ -9,8 +9,10 @@
 # (default runs/starter, git-ignored); the reference data is read in place from
 # $WDS_EDGE_SHARED (default ../shared) and never copied into the repository.
 #
-# Environment: WDS_EDGE_SHARED, WORK, WDS_EDGE (the CLI, default .venv/bin/wds-edge),
-# PYTHON (default .venv/bin/python), EPOCHS (default 300), BASE (U-Net width, default 16),
+# Environment: WDS_EDGE_SHARED, WORK, WDS_EDGE (the CLI, default .venv/bin/wds-edge; may be
+# a command with arguments, e.g. "/path/to/python -m wds_edge.cli" to run a git worktree's
+# code with another checkout's venv), PYTHON (default .venv/bin/python), EPOCHS (default 200),
+# BASE (U-Net width, default 16), AUTO_VERSION (weak labeler generation, default 2),
 # INSTALL=0 to skip the install step.
 # Seeded end to end; expected to repeat on one machine with the same torch version and
 # thread count (not verified), not bit-exact across CPUs / thread counts / torch versions
@@ -20,16 +22,20 @@ cd "$(dirname "$0")/.."
 
 SHARED="$(cd "${WDS_EDGE_SHARED:-../shared}" && pwd)"
 WORK="${WORK:-runs/starter}"
-WDS="${WDS_EDGE:-.venv/bin/wds-edge}"
+read -ra WDS <<< "${WDS_EDGE:-.venv/bin/wds-edge}"
 PY="${PYTHON:-.venv/bin/python}"
+# This checkout's packages win over any installed copy (python -c / -m also put cwd first).
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 SEED=7
-EPOCHS="${EPOCHS:-300}"
+EPOCHS="${EPOCHS:-200}"
 BASE="${BASE:-16}"
+AUTO_VERSION="${AUTO_VERSION:-2}"
 LANDMARKER="$SHARED/models/face_landmarker.task"
 FACES="$SHARED/data/faces"
 VIDEO="$SHARED/data/video/portrait_motion_720p.mp4"
 # Never trained on, never used to select the checkpoint: the model card's metrics come from these.
-HELD_OUT=(obama2.jpg ffhq_00117.png)
+# (issue 16: ffhq_00016 joins them; FFHQ images are never trained on, see below.)
+HELD_OUT=(obama2.jpg ffhq_00117.png ffhq_00016.png)
 # Public-domain photos only (US federal works, NASA): no FFHQ image (CC BY-NC-SA 4.0) is
 # trained on, so the bundled weights carry no non-commercial condition (MODEL_CARD.md).
 TRAIN_PHOTOS=(astronaut.png biden.jpg biden2.jpg obama.jpg obama3.jpg obama_and_biden.jpg)
@@ -47,13 +53,13 @@ for f in "${HELD_OUT[@]}"; do ln -sfn "$FACES/$f" "$WORK/photos_heldout/$f"; don
 # The clip is one face (made from biden2.jpg): 6 frames (pose, zoom, light changes) add
 # kiosk-like variation without letting one identity outweigh the 6 photos. Frames 180-239
 # are blurred or faceless; label --auto would skip them anyway.
-"$WDS" frames "$VIDEO" --out "$WORK/photos_train" --every 30 --stop 180 --force
+"${WDS[@]}" frames "$VIDEO" --out "$WORK/photos_train" --every 30 --stop 180 --force
 
-log "2/7 weak labels (landmark regions x ridge filter x Eq. 2 adaptive threshold)"
-"$WDS" label --images "$WORK/photos_train" --auto --out "$WORK/labels_train" \
-  --landmarker "$LANDMARKER" --crop-size 640 --force
-"$WDS" label --images "$WORK/photos_heldout" --auto --out "$WORK/labels_heldout" \
-  --landmarker "$LANDMARKER" --crop-size 640 --force
+log "2/7 weak labels v$AUTO_VERSION (regions, exclusion zones, orientation priors, ridge filter, Eq. 2)"
+"${WDS[@]}" label --images "$WORK/photos_train" --auto --out "$WORK/labels_train" \
+  --landmarker "$LANDMARKER" --crop-size 640 --auto-version "$AUTO_VERSION" --force
+"${WDS[@]}" label --images "$WORK/photos_heldout" --auto --out "$WORK/labels_heldout" \
+  --landmarker "$LANDMARKER" --crop-size 640 --auto-version "$AUTO_VERSION" --force
 
 log "3/7 training set: images + masks only"
 # label --auto also writes fov/ (face skin + regions). With it the loss would ignore hair,
@@ -64,20 +70,20 @@ ln -sfn ../labels_train/images "$WORK/train_data/images"
 ln -sfn ../labels_train/masks "$WORK/train_data/masks"
 
 log "4/7 train: base $BASE, weighted deep supervision, 320 px random crops of the 640 crops"
-"$WDS" train --data "$WORK/train_data" --out "$WORK/run" --loss wds --base "$BASE" \
+"${WDS[@]}" train --data "$WORK/train_data" --out "$WORK/run" --loss wds --base "$BASE" \
   --crop-size 320 --batch-size 2 --val-count 2 --epochs "$EPOCHS" --seed "$SEED"
 
 log "5/7 evaluate on the held-out faces (weak labels; inside their skin mask, then whole crop)"
-"$WDS" eval --checkpoint "$WORK/run/best.pt" --data "$WORK/labels_heldout" --json \
+"${WDS[@]}" eval --checkpoint "$WORK/run/best.pt" --data "$WORK/labels_heldout" --json \
   | tee "$WORK/heldout_eval.json"
 mkdir -p "$WORK/heldout_nofov"
 ln -sfn ../labels_heldout/images "$WORK/heldout_nofov/images"
 ln -sfn ../labels_heldout/masks "$WORK/heldout_nofov/masks"
-"$WDS" eval --checkpoint "$WORK/run/best.pt" --data "$WORK/heldout_nofov" --json \
+"${WDS[@]}" eval --checkpoint "$WORK/run/best.pt" --data "$WORK/heldout_nofov" --json \
   | tee "$WORK/heldout_eval_whole_crop.json"
 
 log "6/7 export (texture map + sigmoid in the graph, metadata, parity on held-out faces)"
-"$WDS" export --checkpoint "$WORK/run/best.pt" --out "$WORK/wds_unet_default.onnx" \
+"${WDS[@]}" export --checkpoint "$WORK/run/best.pt" --out "$WORK/wds_unet_default.onnx" \
   --parity-images "$WORK/photos_heldout" --landmarker "$LANDMARKER"
 
 # Name, version, description and license go into the model's own metadata (annotate keeps
@@ -85,10 +91,12 @@ log "6/7 export (texture map + sigmoid in the graph, metadata, parity on held-ou
 "$PY" -c "
 from export.onnx_export import annotate_onnx
 annotate_onnx('$WORK/wds_unet_default.onnx', fields={
-    'model_name': 'wds-unet-starter', 'model_version': '1.0.0',
-    'description': 'wds-edge starter model (issue 7): U-Net base $BASE, weighted deep supervision, '
-    'trained on weak automatic labels of 6 public-domain face photos and 6 frames of a clip '
-    'made from one of them. A demo / starting point, not a validated or medical model. '
+    'model_name': 'wds-unet-starter', 'model_version': '2.0.0',
+    'description': 'wds-edge starter model (issues 7, 16): U-Net base $BASE, weighted deep supervision '
+    '(WWM with Step 4), trained on weak automatic labels (generation $AUTO_VERSION: exclusion zones, '
+    'orientation priors) of 6 public-domain face photos and 6 frames of a clip made from one of '
+    'them, with kiosk-camera augmentation (small faces, white balance, exposure, grey, noise, '
+    'blur, JPEG). A demo / starting point, not a validated or medical model. '
     'See MODEL_CARD.md.',
     'license': 'Apache-2.0 (trained only on public-domain images; see MODEL_CARD.md)',
 })
@@ -101,7 +109,7 @@ if [ "${INSTALL:-1}" = "1" ]; then
 import sys
 from wds_edge.model.bundled import write_manifest
 write_manifest('wds_edge/model/weights/wds_unet_default.onnx', sys.argv[1])
-" "starter model (issue 7): U-Net base $BASE, WDS loss, weak auto labels of 6 public-domain photos + 6 video frames, seed $SEED; see MODEL_CARD.md"
+" "starter model (issues 7, 16): U-Net base $BASE, WDS loss, weak auto labels v$AUTO_VERSION of 6 public-domain photos + 6 video frames, kiosk augmentation, seed $SEED; see MODEL_CARD.md"
   cat wds_edge/model/weights/default_model.json
 fi
 log "done"

@@ -16,7 +16,21 @@ import numpy as np
 
 from wds_edge.errors import InvalidInputError
 
-__all__ = ["AugmentConfig", "augment_sample", "random_crop", "pad_to_multiple", "check_crop_size"]
+__all__ = [
+    "AugmentConfig",
+    "augment_sample",
+    "kiosk_photometric",
+    "white_balance",
+    "exposure_gamma",
+    "to_grey",
+    "jpeg_roundtrip",
+    "sensor_noise",
+    "gaussian_blur",
+    "downscale_upsample",
+    "random_crop",
+    "pad_to_multiple",
+    "check_crop_size",
+]
 
 
 @dataclass(frozen=True)
@@ -29,6 +43,28 @@ class AugmentConfig:
     brightness: float = 0.2  # multiplicative, 1 +- this
     colour: float = 0.1  # per-channel gain, 1 +- this
     hflip_probability: float = 0.5
+    # What a kiosk camera does to a face (issue 16); each step has its own probability.
+    #: A small face blown up to the crop: downscale by a factor in this range, upsample back.
+    small_face_probability: float = 0.3
+    small_face_factor: tuple[float, float] = (0.3, 0.8)
+    #: Colour temperature: R x exp(t), B x exp(-t), t uniform in +- this (0.5: about x1.65).
+    white_balance_probability: float = 0.5
+    white_balance_log_gain: float = 0.5
+    #: Exposure gain and gamma (output = 255 * (gain * x / 255) ** gamma).
+    exposure_probability: float = 0.5
+    exposure_range: tuple[float, float] = (0.6, 1.5)
+    gamma_range: tuple[float, float] = (0.7, 1.4)
+    #: A mono / IR camera: the grey image in all three channels.
+    grey_probability: float = 0.15
+    #: Sensor noise: Gaussian read noise of this many grey levels (+ shot noise).
+    noise_probability: float = 0.3
+    noise_sigma_range: tuple[float, float] = (1.0, 6.0)
+    #: Mild defocus / motion blur (Gaussian sigma in px of the 640 crop).
+    blur_probability: float = 0.2
+    blur_sigma_range: tuple[float, float] = (0.3, 1.2)
+    #: JPEG compression of a streaming camera.
+    jpeg_probability: float = 0.3
+    jpeg_quality_range: tuple[int, int] = (30, 90)
 
 
 def augment_sample(
@@ -75,7 +111,131 @@ def augment_sample(
     gain = rng.uniform(1 - cfg.brightness, 1 + cfg.brightness)
     gain = gain * rng.uniform(1 - cfg.colour, 1 + cfg.colour, size=3)
     image = np.clip(image * gain.astype(np.float32), 0, 255).round().astype(np.uint8)
-    return image, mask_out, fov_out
+    return kiosk_photometric(image, rng, cfg), mask_out, fov_out
+
+
+def kiosk_photometric(
+    image_rgb: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig | None = None
+) -> np.ndarray:
+    """The random camera effects of :class:`AugmentConfig` in the order a camera applies
+    them: small face (optics / resize), blur, white balance, exposure + gamma, grey
+    (mono sensor), sensor noise, JPEG. The labels are untouched (same geometry).
+
+    Args:
+        image_rgb: uint8 H x W x 3 RGB.
+        rng: the sample's random generator.
+        cfg: probabilities and ranges.
+
+    Returns:
+        uint8 H x W x 3 RGB.
+    """
+    cfg = cfg or AugmentConfig()
+    out = image_rgb
+    if rng.random() < cfg.small_face_probability:
+        out = downscale_upsample(out, float(rng.uniform(*cfg.small_face_factor)))
+    if rng.random() < cfg.blur_probability:
+        out = gaussian_blur(out, float(rng.uniform(*cfg.blur_sigma_range)))
+    if rng.random() < cfg.white_balance_probability:
+        t = float(rng.uniform(-cfg.white_balance_log_gain, cfg.white_balance_log_gain))
+        out = white_balance(out, float(np.exp(t)), float(np.exp(-t)))
+    if rng.random() < cfg.exposure_probability:
+        out = exposure_gamma(
+            out, float(rng.uniform(*cfg.exposure_range)), float(rng.uniform(*cfg.gamma_range))
+        )
+    if rng.random() < cfg.grey_probability:
+        out = to_grey(out)
+    if rng.random() < cfg.noise_probability:
+        out = sensor_noise(out, float(rng.uniform(*cfg.noise_sigma_range)), rng)
+    if rng.random() < cfg.jpeg_probability:
+        lo, hi = cfg.jpeg_quality_range
+        out = jpeg_roundtrip(out, int(rng.integers(lo, hi + 1)))
+    return out
+
+
+def _check_rgb(image_rgb: np.ndarray) -> np.ndarray:
+    if not isinstance(image_rgb, np.ndarray) or image_rgb.ndim != 3 or image_rgb.shape[2] != 3:
+        raise InvalidInputError(
+            f"expected a uint8 H x W x 3 RGB image, got {getattr(image_rgb, 'shape', image_rgb)}"
+        )
+    if image_rgb.dtype != np.uint8:
+        raise InvalidInputError(f"expected dtype uint8, got {image_rgb.dtype}")
+    return image_rgb
+
+
+def _to_uint8(a: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(a), 0, 255).astype(np.uint8)
+
+
+def white_balance(image_rgb: np.ndarray, red_gain: float, blue_gain: float) -> np.ndarray:
+    """Colour temperature / white balance: R x ``red_gain``, B x ``blue_gain`` (G kept).
+
+    ``red_gain > 1 > blue_gain`` is a warm (tungsten-like) cast, the reverse a cool one.
+    uint8 RGB in, uint8 RGB out (clipped).
+    """
+    if red_gain <= 0 or blue_gain <= 0:
+        raise InvalidInputError(f"gains must be > 0, got red {red_gain}, blue {blue_gain}")
+    gains = np.array([red_gain, 1.0, blue_gain], np.float32)
+    return _to_uint8(_check_rgb(image_rgb).astype(np.float32) * gains)
+
+
+def exposure_gamma(image_rgb: np.ndarray, gain: float, gamma: float) -> np.ndarray:
+    """``255 * clip(gain * x / 255, 0, 1) ** gamma`` per channel (uint8 RGB in and out)."""
+    if gain <= 0 or gamma <= 0:
+        raise InvalidInputError(f"gain and gamma must be > 0, got {gain}, {gamma}")
+    x = np.clip(_check_rgb(image_rgb).astype(np.float32) * (gain / 255.0), 0.0, 1.0)
+    return _to_uint8(255.0 * x**gamma)
+
+
+def to_grey(image_rgb: np.ndarray) -> np.ndarray:
+    """A mono camera: the BT.601 grey (:func:`wds_edge.model.preprocessing.grey_from_rgb`)
+    in all three channels, uint8 H x W x 3."""
+    from wds_edge.model.preprocessing import grey_from_rgb
+
+    grey = _to_uint8(grey_from_rgb(_check_rgb(image_rgb)))
+    return np.repeat(grey[..., None], 3, axis=2)
+
+
+def jpeg_roundtrip(image_rgb: np.ndarray, quality: int) -> np.ndarray:
+    """Encode as JPEG at ``quality`` (1-100) and decode again (uint8 RGB in and out)."""
+    if not 1 <= int(quality) <= 100:
+        raise InvalidInputError(f"JPEG quality must be in 1..100, got {quality}")
+    bgr = cv2.cvtColor(_check_rgb(image_rgb), cv2.COLOR_RGB2BGR)
+    ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise InvalidInputError("OpenCV could not encode the image as JPEG")
+    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def sensor_noise(image_rgb: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """Gaussian read noise of ``sigma`` grey levels plus shot noise (variance proportional
+    to the signal, ``sigma**2 * x / 128``), independent per pixel and channel."""
+    if sigma < 0:
+        raise InvalidInputError(f"sigma must be >= 0, got {sigma}")
+    x = _check_rgb(image_rgb).astype(np.float32)
+    std = sigma * np.sqrt(0.5 + x / 128.0)
+    return _to_uint8(x + rng.standard_normal(x.shape, dtype=np.float32) * std)
+
+
+def gaussian_blur(image_rgb: np.ndarray, sigma_px: float) -> np.ndarray:
+    """Gaussian blur of ``sigma_px`` (> 0) pixels, reflect-101 border."""
+    if sigma_px <= 0:
+        raise InvalidInputError(f"sigma_px must be > 0, got {sigma_px}")
+    return cv2.GaussianBlur(_check_rgb(image_rgb), (0, 0), sigma_px)
+
+
+def downscale_upsample(image_rgb: np.ndarray, factor: float) -> np.ndarray:
+    """A small face blown up to the crop, as the kiosk crop does: resize by ``factor``
+    (0 < factor <= 1, area interpolation) and back to the original size (bilinear, the
+    crop's interpolation). uint8 H x W x 3 in and out, same size."""
+    if not 0.0 < factor <= 1.0:
+        raise InvalidInputError(f"factor must be in (0, 1], got {factor}")
+    h, w = _check_rgb(image_rgb).shape[:2]
+    small = cv2.resize(
+        image_rgb,
+        (max(1, int(round(w * factor))), max(1, int(round(h * factor)))),
+        interpolation=cv2.INTER_AREA,
+    )
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def check_crop_size(crop_size: int) -> None:

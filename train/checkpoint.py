@@ -5,11 +5,14 @@ File contents (keys of :attr:`Checkpoint.raw`; stable, the export step reads the
 * ``format`` = ``"wds-edge-checkpoint"``, ``format_version`` = 1, ``torch_version``,
   ``created_utc`` (ISO 8601)
 * ``model_config``: ``WrinkleUNet(**model_config)`` rebuilds the network
-  (``in_channels``, ``base_channels``, ``activation``); ``model_state``: its state dict.
+  (``in_channels``, ``base_channels``, ``activation``, ``out_channels``: 1 for
+  ``--dice binary``, 2 for ``--dice two-class``; absent in older files = 1);
+  ``model_state``: its state dict.
   The network input is float32 NCHW ``[R, G, B, T] / 255`` (texture map of Eq. 1),
   H and W multiples of 16; in eval mode it outputs the F1 wrinkle probability.
 * ``config``: the resolved training configuration (:class:`train.loop.TrainConfig` as a
   dict), at least ``base_channels``, ``activation``, ``loss`` (wds | ds | plain),
+  ``dice`` (binary | two-class; absent in older files = binary),
   ``epochs``, ``batch_size``, ``crop_size``, ``lr``, ``seed``, ``fold`` / ``folds``
   (None without cross-validation) and ``data`` = ``{"path": str, "layout":
   "generic" | "drive", "n_images": int}``.
@@ -35,7 +38,7 @@ from typing import Any
 
 import torch
 
-from train.model import WrinkleUNet
+from train.model import DICE_KINDS, WrinkleUNet, dice_for
 from wds_edge.errors import ModelError
 from wds_edge.io import write_bytes_atomic
 
@@ -43,12 +46,17 @@ __all__ = [
     "CHECKPOINT_FORMAT",
     "CHECKPOINT_VERSION",
     "Checkpoint",
+    "OutputKindError",
     "save_checkpoint",
     "load_checkpoint",
 ]
 
 CHECKPOINT_FORMAT = "wds-edge-checkpoint"
 CHECKPOINT_VERSION = 1
+
+
+class OutputKindError(ModelError):
+    """A checkpoint of one output kind (``--dice binary`` / ``two-class``) used as the other."""
 
 
 @dataclass
@@ -61,6 +69,11 @@ class Checkpoint:
     metrics: dict[str, Any]
     epoch: int
     raw: dict[str, Any]
+
+    @property
+    def dice(self) -> str:
+        """``"binary"`` (1 logit channel, sigmoid) or ``"two-class"`` (2, softmax)."""
+        return dice_for(self.model.out_channels)
 
 
 def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
@@ -116,12 +129,25 @@ def save_checkpoint(
     return write_bytes_atomic(path, buffer.getvalue())
 
 
-def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Checkpoint:
+def load_checkpoint(
+    path: str | Path,
+    map_location: str | torch.device = "cpu",
+    *,
+    expected_dice: str | None = None,
+) -> Checkpoint:
     """Load a checkpoint written by :func:`save_checkpoint` and rebuild its model.
 
     Only plain data is unpickled (``torch.load(weights_only=True)``).
 
+    Args:
+        path: the ``.pt`` file.
+        map_location: torch device for the tensors.
+        expected_dice: ``"binary"`` / ``"two-class"`` to insist on that output kind;
+            None accepts either (the model is rebuilt with the stored one).
+
     Raises:
+        OutputKindError: the file's output kind is not ``expected_dice``, or its model and
+            its training config disagree about it.
         ModelError: missing, corrupt or foreign file, unsupported format version, or weights
             that do not fit the stored architecture.
     """
@@ -161,6 +187,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     except (KeyError, TypeError, RuntimeError) as exc:
         raise ModelError(f"{p}: the weights do not fit the stored model config ({exc})") from exc
     model.eval()
+    _check_output_kind(p, raw, model, expected_dice)
     return Checkpoint(
         model=model,
         model_config=dict(raw["model_config"]),
@@ -169,3 +196,23 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         epoch=int(raw.get("epoch", 0)),
         raw=raw,
     )
+
+
+def _check_output_kind(
+    path: Path, raw: dict[str, Any], model: WrinkleUNet, expected: str | None
+) -> None:
+    stored = dice_for(model.out_channels)
+    trained = (raw.get("config") or {}).get("dice", "binary")
+    if trained != stored:
+        raise OutputKindError(
+            f"{path}: the model has {model.out_channels} output channel(s) ({stored}) but was "
+            f"trained with --dice {trained}; the file is inconsistent, retrain it"
+        )
+    if expected is not None and expected != stored:
+        if expected not in DICE_KINDS:
+            raise OutputKindError(f"dice must be one of {tuple(DICE_KINDS)}, got {expected!r}")
+        raise OutputKindError(
+            f"{path}: a --dice {stored} checkpoint ({model.out_channels} output channel(s)) "
+            f"cannot be used as --dice {expected}; pass --dice {stored} (or a {expected} "
+            "checkpoint), or start a new run with a new --out"
+        )

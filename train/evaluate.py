@@ -19,6 +19,7 @@ import torch
 from train.augment import pad_to_multiple
 from train.data import LoadedSample, discover_samples, load_sample
 from train.dataset import sample_tensors
+from train.model import wrinkle_probability
 from wds_edge.errors import DataError, InvalidInputError
 from wds_edge.model.metrics import MetricAccumulator, segmentation_metrics
 
@@ -49,7 +50,7 @@ def predict_probability(
     model.eval()
     with torch.no_grad():
         logits = model.forward_f1(x[None].to(device))
-    return torch.sigmoid(logits)[0, 0, :h, :w].float().cpu().numpy()
+    return wrinkle_probability(logits.float())[0, 0, :h, :w].cpu().numpy()
 
 
 def evaluate_samples(
@@ -59,8 +60,12 @@ def evaluate_samples(
     threshold: float = 0.5,
     loss_fn: torch.nn.Module | None = None,
     progress: ProgressFn | None = None,
+    tta_flip: bool = False,
 ) -> dict[str, Any]:
     """Score a model on whole images.
+
+    ``tta_flip``: average the F1 probability of the image and of its horizontal mirror
+    (mirrored back) before thresholding (test-time augmentation; the loss is unaffected).
 
     Returns:
         ``{"pooled": {jsi, accuracy, sensitivity, specificity}, "per_image_mean": {...},
@@ -82,7 +87,12 @@ def evaluate_samples(
             heads = model.forward_heads(x[None].to(device))
             if loss_fn is not None:
                 losses.append(float(loss_fn(heads, m[None].to(device), f[None].to(device))))
-        prob = torch.sigmoid(heads[0])[0, 0, :h, :w].float().cpu().numpy()
+        prob_t = wrinkle_probability(heads[0].float())
+        if tta_flip:
+            with torch.no_grad():
+                mirrored = model.forward_f1(torch.flip(x[None].to(device), dims=(-1,)))
+            prob_t = 0.5 * (prob_t + torch.flip(wrinkle_probability(mirrored.float()), (-1,)))
+        prob = prob_t[0, 0, :h, :w].cpu().numpy()
         pred = prob > threshold
         acc.add(pred, s.mask, s.fov)
         per_image.append({"stem": s.stem, **segmentation_metrics(pred, s.mask, s.fov)})

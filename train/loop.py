@@ -37,13 +37,13 @@ import torch
 from torch.utils.data import DataLoader
 
 from train.augment import check_crop_size
-from train.checkpoint import load_checkpoint, save_checkpoint
+from train.checkpoint import OutputKindError, load_checkpoint, save_checkpoint
 from train.data import discover_samples, load_sample
 from train.dataset import CropDataset, seed_worker
 from train.evaluate import evaluate_samples
 from train.folds import make_splits
 from train.losses import LOSS_MODES, DeepSupervisionLoss
-from train.model import ACTIVATIONS, WrinkleUNet
+from train.model import ACTIVATIONS, DICE_KINDS, WrinkleUNet, out_channels_for
 from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.io import write_json_atomic, write_text_atomic
 
@@ -67,6 +67,7 @@ class TrainConfig:
     data: str
     out: str
     loss: str = "wds"
+    dice: str = "binary"
     base_channels: int = 64
     activation: str = "leaky_relu"
     epochs: int = 200
@@ -93,6 +94,8 @@ class TrainConfig:
         """Raise :class:`InvalidInputError` on values that cannot work."""
         if self.loss not in LOSS_MODES:
             raise InvalidInputError(f"--loss must be one of {LOSS_MODES}, got {self.loss!r}")
+        if self.dice not in DICE_KINDS:
+            raise InvalidInputError(f"--dice must be one of {tuple(DICE_KINDS)}, got {self.dice!r}")
         if self.activation not in ACTIVATIONS:
             raise InvalidInputError(f"--activation must be one of {ACTIVATIONS}")
         check_crop_size(self.crop_size)
@@ -235,8 +238,14 @@ def train(
     if resume:
         if not last_path.is_file():
             raise InvalidInputError(f"{last_path}: nothing to resume; start without --resume")
-        ckpt = load_checkpoint(last_path)
-        _check_resume({**ckpt.config, "world_size": world}, cfg, out)
+        try:
+            ckpt = load_checkpoint(last_path, expected_dice=config.dice)
+        except OutputKindError as exc:
+            raise OutputKindError(
+                f"{out}: --resume must continue the same run: {exc}. Resume with the run's "
+                "own --dice or start a new --out"
+            ) from exc
+        _check_resume({**ckpt.config, "dice": ckpt.dice, "world_size": world}, cfg, out)
         splits = ckpt.raw["extra"]["splits"]
     else:
         if last_path.exists():
@@ -254,7 +263,12 @@ def train(
     }
 
     _seed_all(config.seed)
-    model: torch.nn.Module = WrinkleUNet(4, config.base_channels, config.activation)  # type: ignore[arg-type]
+    model: torch.nn.Module = WrinkleUNet(
+        4,
+        config.base_channels,
+        config.activation,
+        out_channels_for(config.dice),  # type: ignore[arg-type]
+    )
     if ckpt is not None:
         model.load_state_dict(ckpt.model.state_dict())
     model.to(device)
@@ -277,7 +291,7 @@ def train(
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _cosine_factor(config))
     use_amp = config.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    loss_fn = DeepSupervisionLoss(config.loss, config.wwm_fill)  # type: ignore[arg-type]
+    loss_fn = DeepSupervisionLoss(config.loss, config.wwm_fill, dice=config.dice)  # type: ignore[arg-type]
 
     start_epoch, rows = 0, []
     best = {"jsi": -1.0, "loss": float("inf"), "epoch": 0}

@@ -4,6 +4,16 @@ Kim et al. 2023, Fig. 2: four decoders D4 (1/8 resolution) ... D1 (full resoluti
 each has a 1x1-conv head F4 ... F1 whose logits are upsampled bilinearly to the
 input size so every head is compared with the ground truth at full resolution.
 Width is ``base_channels`` (64 = the paper, about 17 M parameters).
+
+Two output kinds (``out_channels``), chosen by the training loss's Dice
+(:data:`DICE_KINDS`, ``wds-edge train --dice``):
+
+* ``1`` (``dice="binary"``): one wrinkle logit per pixel, probability = sigmoid;
+* ``2`` (``dice="two-class"``, the official code): background and wrinkle logits,
+  probability = softmax over the two channels, channel 1.
+
+Either way the eval-mode output (and the exported graph) is the wrinkle probability,
+N x 1 x H x W in [0, 1].
 """
 
 from __future__ import annotations
@@ -16,11 +26,49 @@ from torch import nn
 
 from wds_edge.errors import InvalidInputError
 
-__all__ = ["WrinkleUNet", "ACTIVATIONS", "BASE_CHANNEL_CHOICES", "count_parameters"]
+__all__ = [
+    "WrinkleUNet",
+    "ACTIVATIONS",
+    "BASE_CHANNEL_CHOICES",
+    "DICE_KINDS",
+    "count_parameters",
+    "out_channels_for",
+    "dice_for",
+    "wrinkle_probability",
+]
 
 ACTIVATIONS = ("relu", "leaky_relu")
 BASE_CHANNEL_CHOICES = (8, 16, 32, 64)
 Activation = Literal["relu", "leaky_relu"]
+#: Dice kinds of the loss and the number of logit channels each one trains.
+DICE_KINDS = {"binary": 1, "two-class": 2}
+
+
+def out_channels_for(dice: str) -> int:
+    """Logit channels of the model a ``dice`` kind trains (binary 1, two-class 2)."""
+    if dice not in DICE_KINDS:
+        raise InvalidInputError(f"dice must be one of {tuple(DICE_KINDS)}, got {dice!r}")
+    return DICE_KINDS[dice]
+
+
+def dice_for(out_channels: int) -> str:
+    """Inverse of :func:`out_channels_for`."""
+    for name, n in DICE_KINDS.items():
+        if n == out_channels:
+            return name
+    raise InvalidInputError(f"out_channels must be 1 or 2, got {out_channels!r}")
+
+
+def wrinkle_probability(logits: torch.Tensor) -> torch.Tensor:
+    """Wrinkle probability N x 1 x H x W in [0, 1] from N x C x H x W logits.
+
+    C = 1: sigmoid; C = 2: softmax over the channels, channel 1 (wrinkle).
+    """
+    if logits.shape[1] == 1:
+        return torch.sigmoid(logits)
+    if logits.shape[1] == 2:
+        return torch.softmax(logits, dim=1)[:, 1:2]
+    raise InvalidInputError(f"expected 1 or 2 logit channels, got {tuple(logits.shape)}")
 
 
 def _activation(name: str) -> nn.Module:
@@ -71,9 +119,10 @@ class WrinkleUNet(nn.Module):
     Input: float32 NCHW, ``in_channels`` (4: ``[R, G, B, T] / 255``), H and W divisible by 16.
 
     * ``model.train()``: ``forward`` returns a tuple of four logit maps
-      ``(F1, F2, F3, F4)``, each N x 1 x H x W (F2..F4 upsampled from 1/2, 1/4, 1/8).
+      ``(F1, F2, F3, F4)``, each N x C x H x W with C = ``out_channels`` (F2..F4
+      upsampled from 1/2, 1/4, 1/8).
     * ``model.eval()``: ``forward`` returns only the F1 wrinkle probability,
-      N x 1 x H x W in [0, 1] (this is what gets exported).
+      N x 1 x H x W in [0, 1] (:func:`wrinkle_probability`; this is what gets exported).
     * :meth:`forward_heads` always returns the four logit maps.
     """
 
@@ -82,12 +131,16 @@ class WrinkleUNet(nn.Module):
         in_channels: int = 4,
         base_channels: int = 64,
         activation: Activation = "leaky_relu",
+        out_channels: int = 1,
     ) -> None:
         super().__init__()
         if base_channels < 1:
             raise InvalidInputError(f"base_channels must be positive, got {base_channels}")
         _activation(activation)  # validate early, with the list of choices
+        dice_for(out_channels)  # 1 or 2, with the list of choices
+        self.out_channels = out_channels
         b = base_channels
+        c = out_channels
         self.in_channels = in_channels
         self.base_channels = base_channels
         self.activation = activation
@@ -100,10 +153,10 @@ class WrinkleUNet(nn.Module):
         self.up2 = Up(8 * b, 2 * b, activation)  # D3, 1/4
         self.up3 = Up(4 * b, b, activation)  # D2, 1/2
         self.up4 = Up(2 * b, b, activation)  # D1, full
-        self.head1 = nn.Conv2d(b, 1, 1)
-        self.head2 = nn.Conv2d(b, 1, 1)
-        self.head3 = nn.Conv2d(2 * b, 1, 1)
-        self.head4 = nn.Conv2d(4 * b, 1, 1)
+        self.head1 = nn.Conv2d(b, c, 1)
+        self.head2 = nn.Conv2d(b, c, 1)
+        self.head3 = nn.Conv2d(2 * b, c, 1)
+        self.head4 = nn.Conv2d(4 * b, c, 1)
 
     def _check_input(self, x: torch.Tensor) -> None:
         if x.dim() != 4 or x.shape[1] != self.in_channels:
@@ -120,7 +173,7 @@ class WrinkleUNet(nn.Module):
     def forward_heads(
         self, x: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The four deep-supervision logit maps (F1, F2, F3, F4), all N x 1 x H x W."""
+        """The four deep-supervision logit maps (F1, F2, F3, F4), all N x C x H x W."""
         self._check_input(x)
         size = x.shape[-2:]
         x1 = self.inc(x)
@@ -157,7 +210,7 @@ class WrinkleUNet(nn.Module):
     def forward(self, x: torch.Tensor):  # noqa: ANN201 - return type depends on mode
         if self.training:
             return self.forward_heads(x)
-        return torch.sigmoid(self.forward_f1(x))
+        return wrinkle_probability(self.forward_f1(x))
 
     def config(self) -> dict[str, object]:
         """Constructor arguments, to rebuild the model from a checkpoint."""
@@ -165,6 +218,7 @@ class WrinkleUNet(nn.Module):
             "in_channels": self.in_channels,
             "base_channels": self.base_channels,
             "activation": self.activation,
+            "out_channels": self.out_channels,
         }
 
 

@@ -2,26 +2,31 @@
 
 The WWM of scale ``s`` weights the deep-supervision head of the decoder at resolution
 ``1/s`` (D2 -> s = 2, D3 -> s = 4, D4 -> s = 8) in the weighted Dice loss (Eq. 4).
-Our reading of Algorithm 1 (the paper's text plus the official code, see
-``shared/README.md``):
+Algorithm 1 has four steps; the paper and the official code (``gen_wwm.py``, see
+``shared/README.md``) both do all four:
 
-1. **Downscale** the binary ground truth ``G`` (H x W) by ``s`` with *average pooling*
-   over non-overlapping ``s x s`` blocks: ``P[i, j]`` is the fraction of wrinkle pixels in
-   block ``(i, j)``, a value in [0, 1] (H/s x W/s).
-2. **Upscale** ``P`` back to H x W with nearest-neighbour interpolation: every pixel of a
-   block carries the block's wrinkle fraction.
+1. **Block means.** Partition the binary ground truth ``G`` (H x W) into non-overlapping
+   ``s x s`` blocks and average each one (average pooling): ``P[i, j]`` is the fraction of
+   wrinkle pixels of block ``(i, j)``, a value in [0, 1] (H/s x W/s).
+2. **Nearest upsampling** of ``P`` back to H x W: every pixel of a block carries the
+   block's wrinkle fraction.
 3. **Fill** the zero pixels (blocks without any wrinkle) with one value ``c``:
 
    * ``fill="nonzero_mean"`` (the official code, default): ``c`` = mean of the *non-zero*
-     pooled values ``P[P > 0]``;
-   * ``fill="global_mean"`` (the paper's text): ``c`` = mean of *all* pooled values
+     values (equal to the mean of the non-zero blocks of ``P``: every block has s^2 pixels);
+   * ``fill="global_mean"`` (the paper's text): ``c`` = mean of *all* values
      (= the wrinkle fraction of the whole image).
 
-   When ``G`` has no wrinkle pixel at all, both means are undefined / zero; we return an
-   all-ones map so the weighted Dice degenerates to the plain Dice instead of to 0 / 0.
+4. **Wrinkle pixels at full weight:** set the map to 1 wherever ``G`` is 1. Without this
+   step a wrinkle pixel alone in its block would keep weight ``1/s^2``: the thinnest
+   wrinkles would count least, the opposite of the method's intent.
+
+When ``G`` has no wrinkle pixel at all, both means are undefined / zero; we return an
+all-ones map so the weighted Dice degenerates to the plain Dice instead of to 0 / 0.
 
 Steps 2 and 3 commute (nearest upsampling copies values), so the implementation fills at
-the low resolution and upsamples once. Every value lies in [0, 1].
+the low resolution, upsamples once and then applies Step 4 at full resolution. Every value
+lies in [0, 1]; wrinkle pixels are exactly 1.
 """
 
 from __future__ import annotations
@@ -57,7 +62,11 @@ def _check_args(shape: tuple[int, ...], scale: int, fill: str) -> None:
 
 
 def weighted_wrinkle_map(gt: np.ndarray, scale: int, fill: Fill = "nonzero_mean") -> np.ndarray:
-    """Weighted wrinkle map of a binary ground truth (Algorithm 1, see the module docstring).
+    """Weighted wrinkle map of a binary ground truth (Algorithm 1, Steps 1-4).
+
+    Step 1: mean of every ``s x s`` block of ``gt``; Step 2: nearest upsampling to H x W;
+    Step 3: zero values replaced by the ``fill`` mean; Step 4: 1 wherever ``gt`` is 1
+    (see the module docstring).
 
     Args:
         gt: binary ground truth, H x W, bool or 0/1 values (any numeric dtype).
@@ -65,7 +74,7 @@ def weighted_wrinkle_map(gt: np.ndarray, scale: int, fill: Fill = "nonzero_mean"
         fill: ``"nonzero_mean"`` (official code) or ``"global_mean"`` (paper text).
 
     Returns:
-        float32 H x W weights in [0, 1].
+        float32 H x W weights in [0, 1], exactly 1 on the wrinkle pixels of ``gt``.
 
     Raises:
         InvalidInputError: ``gt`` not 2-D or not binary, H or W not divisible by ``scale``,
@@ -90,7 +99,10 @@ def weighted_wrinkle_map(gt: np.ndarray, scale: int, fill: Fill = "nonzero_mean"
     fill_value = pooled[nonzero].mean() if fill == "nonzero_mean" else pooled.mean()
     pooled = np.where(nonzero, pooled, fill_value)
     # Step 2: nearest-neighbour upsampling back to H x W.
-    return np.repeat(np.repeat(pooled, s, axis=0), s, axis=1).astype(np.float32)
+    wwm = np.repeat(np.repeat(pooled, s, axis=0), s, axis=1)
+    # Step 4: every wrinkle pixel keeps full weight.
+    wwm[g.astype(bool)] = 1.0
+    return wwm.astype(np.float32)
 
 
 def weighted_wrinkle_map_torch(
@@ -104,7 +116,7 @@ def weighted_wrinkle_map_torch(
         fill: ``"nonzero_mean"`` or ``"global_mean"`` (per image of the batch).
 
     Returns:
-        float32 N x 1 x H x W weights in [0, 1], no gradient.
+        float32 N x 1 x H x W weights in [0, 1] (1 on wrinkle pixels), no gradient.
     """
     import torch
     import torch.nn.functional as F
@@ -127,4 +139,5 @@ def weighted_wrinkle_map_torch(
         fill_value = torch.where(count > 0, fill_value, torch.ones_like(fill_value))
         pooled = torch.where(nonzero, pooled, fill_value.expand_as(pooled))
         pooled = torch.where(count > 0, pooled, torch.ones_like(pooled))
-        return F.interpolate(pooled, scale_factor=s, mode="nearest")
+        wwm = F.interpolate(pooled, scale_factor=s, mode="nearest")  # Step 2
+        return torch.where(g > 0, torch.ones_like(wwm), wwm)  # Step 4

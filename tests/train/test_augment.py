@@ -74,3 +74,97 @@ def test_dataset_items() -> None:
     assert bool((again == x).all())
     ds.set_epoch(1)
     assert not bool((ds[0][0] == x).all())
+
+
+# -- kiosk-camera photometrics (issue 16): golden values computed by hand ----------------------
+
+from train.augment import (  # noqa: E402
+    AugmentConfig,
+    downscale_upsample,
+    exposure_gamma,
+    gaussian_blur,
+    jpeg_roundtrip,
+    kiosk_photometric,
+    sensor_noise,
+    to_grey,
+    white_balance,
+)
+
+
+def _flat(r: int, g: int, b: int, size: int = 8) -> np.ndarray:
+    return np.tile(np.array([r, g, b], np.uint8), (size, size, 1))
+
+
+def test_white_balance_scales_red_and_blue_only() -> None:
+    out = white_balance(_flat(100, 100, 100), 1.5, 0.5)
+    assert tuple(out[0, 0]) == (150, 100, 50)
+    assert tuple(white_balance(_flat(200, 10, 200), 2.0, 1.0)[0, 0]) == (255, 10, 200)  # clipped
+
+
+def test_exposure_gamma_golden() -> None:
+    # 255 * (2 * 64 / 255) ** 0.5 = 180.67 -> 181; 255 * (0.5 * 200 / 255) ** 2 = 39.2 -> 39
+    assert exposure_gamma(_flat(64, 64, 64), 2.0, 0.5)[0, 0, 0] == 181
+    assert exposure_gamma(_flat(200, 200, 200), 0.5, 2.0)[0, 0, 0] == 39
+
+
+def test_grey_is_bt601_in_three_channels() -> None:
+    out = to_grey(_flat(200, 100, 50))
+    # 0.299 * 200 + 0.587 * 100 + 0.114 * 50 = 124.2 -> 124
+    assert out.shape == (8, 8, 3) and set(out.reshape(-1).tolist()) == {124}
+
+
+def test_jpeg_noise_blur_downscale_change_the_image_as_a_camera_would() -> None:
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    q10, q95 = jpeg_roundtrip(img, 10), jpeg_roundtrip(img, 95)
+    assert q10.shape == img.shape and q10.dtype == np.uint8
+    err = lambda a: np.abs(a.astype(int) - img.astype(int)).mean()  # noqa: E731
+    assert err(q10) > err(q95) > 0
+    flat = _flat(128, 128, 128, 256)
+    noisy = sensor_noise(flat, 4.0, np.random.default_rng(1)).astype(float)
+    # std = 4 * sqrt(0.5 + 128 / 128) = 4.90
+    assert abs(noisy.std() - 4.0 * np.sqrt(1.5)) < 0.2 and abs(noisy.mean() - 128) < 0.3
+    line = _flat(20, 20, 20, 64)
+    line[32, :] = 220
+    assert gaussian_blur(line, 1.0)[32, 10, 0] < 150
+    small = downscale_upsample(line, 0.25)
+    assert small.shape == line.shape and small[32, 10, 0] < 150  # a 1-px line does not survive
+    assert np.array_equal(downscale_upsample(line, 1.0), line)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: white_balance(_flat(1, 1, 1), 0.0, 1.0),
+        lambda: exposure_gamma(_flat(1, 1, 1), 1.0, -1.0),
+        lambda: jpeg_roundtrip(_flat(1, 1, 1), 0),
+        lambda: sensor_noise(_flat(1, 1, 1), -1.0, np.random.default_rng(0)),
+        lambda: gaussian_blur(_flat(1, 1, 1), 0.0),
+        lambda: downscale_upsample(_flat(1, 1, 1), 1.5),
+        lambda: to_grey(np.zeros((4, 4), np.uint8)),
+        lambda: white_balance(np.zeros((4, 4, 3), np.float32), 1.0, 1.0),
+    ],
+)
+def test_bad_arguments_are_clear_errors(call) -> None:  # noqa: ANN001
+    with pytest.raises(InvalidInputError):
+        call()
+
+
+def test_kiosk_photometric_is_seeded_and_each_effect_can_be_switched_off() -> None:
+    rng = np.random.default_rng(3)
+    img = rng.integers(30, 220, (64, 64, 3), dtype=np.uint8)
+    a = kiosk_photometric(img, np.random.default_rng(5))
+    b = kiosk_photometric(img, np.random.default_rng(5))
+    assert np.array_equal(a, b)
+    off = AugmentConfig(
+        small_face_probability=0, white_balance_probability=0, exposure_probability=0,
+        grey_probability=0, noise_probability=0, blur_probability=0, jpeg_probability=0,
+    )  # fmt: skip
+    assert np.array_equal(kiosk_photometric(img, np.random.default_rng(5), off), img)
+    grey_only = AugmentConfig(**{**off.__dict__, "grey_probability": 1.0})
+    g = kiosk_photometric(img, np.random.default_rng(5), grey_only)
+    assert (g[..., 0] == g[..., 1]).all() and (g[..., 1] == g[..., 2]).all()
+    # Over many draws every effect happens at roughly its probability (grey: 15 %).
+    outs = [kiosk_photometric(img, np.random.default_rng(s)) for s in range(200)]
+    greys = sum(bool((o[..., 0] == o[..., 2]).all()) for o in outs)
+    assert 15 <= greys <= 50

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from train.checkpoint import load_checkpoint, save_checkpoint
+from train.checkpoint import OutputKindError, load_checkpoint, save_checkpoint
 from train.model import WrinkleUNet
-from wds_edge.errors import ModelError
+from wds_edge.errors import ModelError, WdsEdgeError
 
 METRICS = {
     "val": {"jsi": 0.5, "accuracy": 0.9, "sensitivity": 0.6, "specificity": 0.95},
@@ -39,7 +39,10 @@ def test_round_trip_gives_identical_outputs(tmp_path: Path) -> None:
     assert sorted(p.name for p in path.parent.iterdir()) == ["best.pt"]  # no temp files left
     ckpt = load_checkpoint(path)
     assert not ckpt.model.training
-    assert ckpt.model_config == {"in_channels": 4, "base_channels": 8, "activation": "relu"}
+    assert ckpt.model_config == {
+        "in_channels": 4, "base_channels": 8, "activation": "relu", "out_channels": 1
+    }  # fmt: skip
+    assert ckpt.dice == "binary"
     assert ckpt.config == config and ckpt.metrics == METRICS and ckpt.epoch == 3
     assert ckpt.raw["format"] == "wds-edge-checkpoint" and ckpt.raw["format_version"] == 1
     assert ckpt.raw["extra"] == {"k": 1} and ckpt.raw["optimizer"] is not None
@@ -67,3 +70,23 @@ def test_foreign_and_corrupt_files(tmp_path: Path) -> None:
     torch.save(raw, tmp_path / "mismatch.pt")
     with pytest.raises(ModelError, match="do not fit"):
         load_checkpoint(tmp_path / "mismatch.pt")
+
+
+def test_output_kind_is_recorded_and_enforced(tmp_path: Path) -> None:
+    net2 = WrinkleUNet(4, 8, "relu", out_channels=2).eval()
+    config = {"loss": "wds", "dice": "two-class"}
+    path = save_checkpoint(tmp_path / "two.pt", model=net2, config=config, metrics={}, epoch=1)
+    ckpt = load_checkpoint(path, expected_dice="two-class")
+    assert ckpt.dice == "two-class" and ckpt.model_config["out_channels"] == 2
+    with pytest.raises(OutputKindError, match="--dice two-class checkpoint .* cannot be used as"):
+        load_checkpoint(path, expected_dice="binary")
+    net1 = WrinkleUNet(4, 8, "relu").eval()
+    path1 = save_checkpoint(tmp_path / "one.pt", model=net1, config={}, metrics={}, epoch=1)
+    assert load_checkpoint(path1).dice == "binary"  # no 'dice' in the config: an older file
+    with pytest.raises(OutputKindError, match="pass --dice binary"):
+        load_checkpoint(path1, expected_dice="two-class")
+    # a file whose model and training config disagree is refused, not guessed at
+    bad = save_checkpoint(tmp_path / "bad.pt", model=net1, config=config, metrics={}, epoch=1)
+    with pytest.raises(OutputKindError, match="inconsistent"):
+        load_checkpoint(bad)
+    assert issubclass(OutputKindError, WdsEdgeError)

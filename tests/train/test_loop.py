@@ -10,7 +10,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from train.checkpoint import load_checkpoint
+from train.checkpoint import OutputKindError, load_checkpoint
 from train.data import discover_samples, load_sample
 from train.dataset import CropDataset
 from train.loop import TrainConfig, TrainProgress, train
@@ -162,6 +162,8 @@ def test_resume_continues_exactly(drive_small: Path, tmp_path: Path) -> None:
     assert lrs[3] == pytest.approx(1e-6 + (0.01 - 1e-6) * (1 - 0.5**0.5) / 2)
     with pytest.raises(InvalidInputError, match="loss: run has 'wds', asked 'plain'"):
         train(TrainConfig(out=str(tmp_path / "b"), **{**cfg, "loss": "plain"}), resume=True)
+    with pytest.raises(OutputKindError, match="--dice binary checkpoint .* --dice two-class"):
+        train(TrainConfig(out=str(tmp_path / "b"), **{**cfg, "dice": "two-class"}), resume=True)
 
 
 def test_kfold_run_scores_test_fold(drive_small: Path, tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from train.losses import DeepSupervisionLoss, dice_loss, weighted_dice_loss
+from train.losses import DeepSupervisionLoss, dice_loss, two_class_dice_loss, weighted_dice_loss
 from wds_edge.errors import InvalidInputError
 
 P = [0.5, 0.25, 1.0, 0.0]
@@ -65,18 +65,20 @@ def _gt8() -> torch.Tensor:
 
 def test_total_loss_modes_by_hand() -> None:
     # all logits 0 -> p = 0.5 everywhere; GT: 7 of 64 pixels.
-    # Dice = 1 - 2 * 3.5 / (32 + 7) = 32/39.
-    # WWM_2 (fill .875): sum(wg) = 3*.75 + 4*1 = 6.25, sum(w) = 3 + 4 + 56*.875 = 56
-    #   -> WD = 1 - 6.25 / (28 + 6.25) = 28 / 34.25
-    # WWM_4 (fill 7/32): sum(wg) = 3*3/16 + 4*4/16 = 1.5625, sum(w) = 16*(3/16+4/16+2*7/32) = 14
-    #   -> WD = 1 - 1.5625 / (7 + 1.5625) = 7 / 8.5625
-    # WWM_8: uniform 7/64 -> same as Dice, 32/39.
+    # Dice = 1 - 2 * 3.5 / (32 + 7) = 32/39.  With p = 1/2: WD = 1 - S_wg / (S_w / 2 + S_wg).
+    # Step 4 puts all 7 wrinkle pixels at weight 1, so S_wg = 7 for every WWM.
+    # WWM_2 (fill .875): S_w = 7 + 0.75 (pixel (1,0)) + 14 blocks * 4 * .875 = 56.75
+    #   -> WD = 1 - 7 / 35.375 = 28.375 / 35.375
+    # WWM_4 (fill 7/32): S_w = 7 + 13 * 3/16 + 12 * 4/16 + 32 * 7/32 = 19.4375
+    #   -> WD = 1 - 7 / 16.71875 = 9.71875 / 16.71875
+    # WWM_8 (7/64 everywhere, wrinkles 1): S_w = 7 + 57 * 7/64 = 13.234375
+    #   -> WD = 1 - 7 / 13.6171875 = 6.6171875 / 13.6171875
     heads = [torch.zeros(1, 1, 8, 8) for _ in range(4)]
     g = _gt8()
     dice = 32 / 39
     assert DeepSupervisionLoss("plain", eps=0.0)(heads, g).item() == pytest.approx(dice, abs=1e-6)
     assert DeepSupervisionLoss("ds", eps=0.0)(heads, g).item() == pytest.approx(4 * dice, abs=1e-6)
-    wds = dice + 28 / 34.25 + 7 / 8.5625 + dice
+    wds = dice + 28.375 / 35.375 + 9.71875 / 16.71875 + 6.6171875 / 13.6171875
     assert DeepSupervisionLoss("wds", eps=0.0)(heads, g).item() == pytest.approx(wds, abs=1e-6)
 
 
@@ -93,3 +95,104 @@ def test_total_loss_gradient_reaches_every_head() -> None:
 def test_bad_mode() -> None:
     with pytest.raises(InvalidInputError, match="wds"):
         DeepSupervisionLoss("dice")  # type: ignore[arg-type]
+
+
+# Two-class Dice (the reference code): softmax over 2 logits, mean of background and
+# wrinkle Dice, WWM weighting both classes. Logits (0, ln 3) -> p1 = 3/4, (0, -ln 3) -> 1/4.
+LN3 = float(torch.log(torch.tensor(3.0)))
+
+
+def _two_logits() -> torch.Tensor:
+    # N=1, C=2, H=1, W=2: pixel a = (0, ln 3), pixel b = (0, -ln 3)
+    return torch.tensor([[[[0.0, 0.0]], [[LN3, -LN3]]]], requires_grad=True)
+
+
+def test_two_class_dice_value_and_gradient() -> None:
+    # g = [1, 0], p1 = [3/4, 1/4], p0 = [1/4, 3/4].
+    # wrinkle: I = 3/4, S = 1 + 1 = 2 -> D1 = 1 - 1.5 / 2 = 1/4; background: the same, 1/4.
+    # dD1/dp1 = -2 (g S - I) / S^2 = [-0.625, 0.375]; dD0/dp0 = [0.375, -0.625];
+    # p0 = 1 - p1 -> dL/dp1 = (dD1/dp1 - dD0/dp0) / 2 = [-1/2, 1/2];
+    # dp1/dl1 = -dp1/dl0 = p1 (1 - p1) = 3/16 -> dL/dl1 = [-3/32, 3/32], dL/dl0 = -dL/dl1.
+    logits = _two_logits()
+    g = torch.tensor([[[[1.0, 0.0]]]])
+    loss = two_class_dice_loss(torch.softmax(logits, dim=1), g, eps=0.0)
+    loss.backward()
+    assert loss.item() == pytest.approx(0.25, abs=1e-7)
+    expected = torch.tensor([[[[3 / 32, -3 / 32]], [[-3 / 32, 3 / 32]]]])
+    torch.testing.assert_close(logits.grad, expected, atol=1e-7, rtol=0)
+
+
+def test_two_class_weighted_dice_value_and_gradient() -> None:
+    # w = [1, 1/2] on both classes.
+    # wrinkle: I = 3/4, sum(wp1) = 7/8, sum(wg) = 1, S = 15/8 -> D1 = 1 - 1.5 / 1.875 = 1/5
+    # background (q = [0, 1]): I = 3/8, sum(wp0) = 5/8, sum(wq) = 1/2, S = 9/8 -> D0 = 1/3
+    # L = (1/5 + 1/3) / 2 = 4/15.
+    # dWD/dp = -2 w (g S - I) / S^2: D1 -> [-16/25, 16/75], D0 -> [16/27, -16/27]
+    # dL/dp1 = (dD1/dp1 - dD0/dp0) / 2 = [-416/675, 272/675]; x 3/16 -> [-26/225, 17/225]
+    logits = _two_logits()
+    g = torch.tensor([[[[1.0, 0.0]]]])
+    w = torch.tensor([[[[1.0, 0.5]]]])
+    loss = two_class_dice_loss(torch.softmax(logits, dim=1), g, w, eps=0.0)
+    loss.backward()
+    assert loss.item() == pytest.approx(4 / 15, abs=1e-7)
+    d1 = torch.tensor([-26 / 225, 17 / 225])
+    expected = torch.stack([-d1, d1])[None, :, None, :]
+    torch.testing.assert_close(logits.grad, expected, atol=1e-7, rtol=0)
+
+
+def test_two_class_matches_naive_formula_autograd() -> None:
+    # independent reference: the per-class Dice written out with explicit loops over classes
+    torch.manual_seed(3)
+    logits = torch.randn(2, 2, 8, 8, requires_grad=True)
+    g = (torch.rand(2, 1, 8, 8) > 0.7).float()
+    w = torch.rand(2, 1, 8, 8)
+    fov = (torch.rand(2, 1, 8, 8) > 0.2).float()
+    ours = two_class_dice_loss(torch.softmax(logits, 1), g, w, fov, eps=0.0)
+    (grad_ours,) = torch.autograd.grad(ours, logits)
+    e = torch.exp(logits)
+    p = e / e.sum(dim=1, keepdim=True)
+    q = torch.cat([1 - g, g], dim=1)
+    ww = w * fov
+    dices = [
+        1
+        - 2
+        * (ww[:, 0] * p[:, c] * q[:, c]).sum()
+        / ((ww[:, 0] * p[:, c]).sum() + (ww[:, 0] * q[:, c]).sum())
+        for c in (0, 1)
+    ]
+    naive = (dices[0] + dices[1]) / 2
+    (grad_naive,) = torch.autograd.grad(naive, logits)
+    torch.testing.assert_close(ours, naive, atol=1e-6, rtol=0)
+    torch.testing.assert_close(grad_ours, grad_naive, atol=1e-6, rtol=0)
+
+
+def test_total_loss_two_class_by_hand() -> None:
+    # all logits 0 -> p0 = p1 = 1/2; GT8: 7 wrinkle, 57 background pixels.
+    # wrinkle Dice 32/39 (as above); background: 1 - 57 / (32 + 57) = 32/89.
+    # weighted, with p = 1/2: WD_c = 1 - S_wq / (S_w / 2 + S_wq), S_wq0 = S_w - 7:
+    #   WWM_2: S_w = 56.75 -> WD0 = 28.375 / 78.125;   WD1 = 28.375 / 35.375
+    #   WWM_4: S_w = 19.4375 -> WD0 = 9.71875 / 22.15625; WD1 = 9.71875 / 16.71875
+    #   WWM_8: S_w = 13.234375 -> WD0 = 6.6171875 / 12.8515625; WD1 = 6.6171875 / 13.6171875
+    heads = [torch.zeros(1, 2, 8, 8) for _ in range(4)]
+    g = _gt8()
+    f1 = (32 / 39 + 32 / 89) / 2
+    loss = DeepSupervisionLoss("plain", eps=0.0, dice="two-class")
+    assert loss(heads, g).item() == pytest.approx(f1, abs=1e-6)
+    ds = DeepSupervisionLoss("ds", eps=0.0, dice="two-class")(heads, g).item()
+    assert ds == pytest.approx(4 * f1, abs=1e-6)
+    wds = f1 + 0.5 * (
+        28.375 / 78.125 + 28.375 / 35.375 + 9.71875 / 22.15625 + 9.71875 / 16.71875
+        + 6.6171875 / 12.8515625 + 6.6171875 / 13.6171875
+    )  # fmt: skip
+    got = DeepSupervisionLoss("wds", eps=0.0, dice="two-class")(heads, g).item()
+    assert got == pytest.approx(wds, abs=1e-6)
+
+
+def test_dice_kind_and_head_channels_must_agree() -> None:
+    g = _gt8()
+    with pytest.raises(InvalidInputError, match="2-channel logits"):
+        DeepSupervisionLoss("wds", dice="two-class")([torch.zeros(1, 1, 8, 8)] * 4, g)
+    with pytest.raises(InvalidInputError, match="1-channel logits"):
+        DeepSupervisionLoss("wds")([torch.zeros(1, 2, 8, 8)] * 4, g)
+    with pytest.raises(InvalidInputError, match="two-class"):
+        DeepSupervisionLoss("wds", dice="multi")

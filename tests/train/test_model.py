@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from train.model import WrinkleUNet, count_parameters
+from train.model import (
+    WrinkleUNet,
+    count_parameters,
+    dice_for,
+    out_channels_for,
+    wrinkle_probability,
+)
 from wds_edge.errors import InvalidInputError
 
 
@@ -44,3 +50,31 @@ def test_width_and_config_roundtrip() -> None:
     net = WrinkleUNet(4, 16, "relu")
     assert 1_000_000 < count_parameters(net) < 1_200_000
     assert WrinkleUNet(**net.config()).config() == net.config()
+
+
+def test_two_class_heads_and_softmax_probability() -> None:
+    torch.manual_seed(0)
+    net = WrinkleUNet(4, 8, out_channels=2).train()
+    x = torch.rand(2, 4, 32, 48)
+    heads = net(x)
+    assert all(h.shape == (2, 2, 32, 48) for h in heads)
+    net.eval()
+    with torch.no_grad():
+        prob = net(x)
+        f1 = net.forward_f1(x)
+    assert prob.shape == (2, 1, 32, 48)
+    # softmax channel 1 of two logits = exp(l1) / (exp(l0) + exp(l1)), written out
+    e0, e1 = torch.exp(f1[:, 0:1]), torch.exp(f1[:, 1:2])
+    torch.testing.assert_close(prob, e1 / (e0 + e1))
+    assert net.config()["out_channels"] == 2
+
+
+def test_dice_kinds_and_bad_out_channels() -> None:
+    assert out_channels_for("binary") == 1 and out_channels_for("two-class") == 2
+    assert dice_for(1) == "binary" and dice_for(2) == "two-class"
+    with pytest.raises(InvalidInputError, match="out_channels must be 1 or 2"):
+        WrinkleUNet(4, 8, out_channels=3)
+    with pytest.raises(InvalidInputError, match="two-class"):
+        out_channels_for("softmax")
+    with pytest.raises(InvalidInputError, match="1 or 2 logit channels"):
+        wrinkle_probability(torch.zeros(1, 3, 4, 4))

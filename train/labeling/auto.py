@@ -18,7 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from train.labeling.labeled import ImageSkipped, LabeledImage
+from train.labeling.face_crop import gated_kiosk_crop
+from train.labeling.labeled import LabeledImage
 from train.labeling.thresholding import DEFAULT_THRESHOLD, ThresholdMethod, threshold_texture
 from wds_edge.errors import InvalidInputError
 from wds_edge.model.preprocessing import grey_from_rgb, texture_map
@@ -160,25 +161,11 @@ class AutoLabeler:
                 turned away, too dark / bright, too blurry); the runner skips and reports it.
             InvalidInputError: no ridge inside the regions.
         """
-        from wds_edge.perception.crop import kiosk_crop
-        from wds_edge.perception.quality import FrameStatus, assess_face
         from wds_edge.perception.regions import region_masks, skin_mask
 
-        faces = self._landmarker.detect(image_rgb)
-        # The kiosk's own gates (no face, size, pose, light, blur): what `analyze` would
-        # refuse is no training data either.
-        status, face, measured = assess_face(
-            cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR), faces, self.quality
-        )
-        if status is not FrameStatus.OK or face is None:
-            detail = f" (sharpness {measured['sharpness']:.1f})" if "sharpness" in measured else ""
-            raise ImageSkipped(
-                status.value, f"skipped: {status.value}{detail}, as `wds-edge analyze` would"
-            )
-        size = self.crop_size_px
-        lm = np.asarray(face.landmarks_px, dtype=np.float64)
-        crop_rgb, transform = kiosk_crop(image_rgb, lm, size, colour_order="rgb")
-        lm_crop = transform.points_to_crop(lm)
+        got = gated_kiosk_crop(self._landmarker, image_rgb, self.quality, self.crop_size_px)
+        size, crop_rgb, transform = self.crop_size_px, got.crop_rgb, got.transform
+        lm_crop = got.landmarks_crop_px
         named = region_masks(lm_crop, size)
         groups = [region_union({k: named[k] for k in g}) for g in REGION_GROUPS.values()]
         regions = region_union(named)
@@ -189,7 +176,7 @@ class AutoLabeler:
         label = threshold_texture(texture_map(crop_rgb), rough, self.threshold)
         n_label = int(np.count_nonzero(label))
         stats = {
-            "faces_found": len(faces),
+            "faces_found": got.faces_found,
             "roll_deg": round(float(transform.roll_deg), 2),
             # > 2: a small face blown up to the crop; its weak label is blurrier / blobbier.
             "crop_scale": round(float(transform.scale), 3),

@@ -27,6 +27,8 @@ class LabeledImage:
     stats: dict[str, Any] = field(default_factory=dict)
     #: JSON-ready extras written to OUT/landmarks/<stem>.json (--auto).
     landmarks: dict[str, Any] | None = None
+    #: uint8 BGR preview made by the labeler itself (--auto v2: label, zones, regions).
+    preview_bgr: np.ndarray | None = None
 
 
 class ImageSkipped(InvalidInputError):

@@ -81,6 +81,8 @@ class LabelOptions:
     crop_size_px: int = 640
     landmarker_path: Path | None = None
     force: bool = False
+    #: --auto: 2 = zones + orientation priors + depth floor (default), 1 = first generation.
+    auto_version: int = 2
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -209,9 +211,11 @@ def _write(out_dir: Path, stem: str, result: LabeledImage, title: str) -> None:
             write_image_atomic(paths[1], result.fov.astype(np.uint8) * 255)
         else:
             paths[1].unlink(missing_ok=True)
-        preview = label_preview(
-            result.image_rgb, result.label, result.rough, result.fov, title=title
-        )
+        preview = result.preview_bgr
+        if preview is None:
+            preview = label_preview(
+                result.image_rgb, result.label, result.rough, result.fov, title=title
+            )
         write_image_atomic(paths[2], preview)
         if result.landmarks is not None:
             write_json_atomic(paths[3], result.landmarks, indent=0)
@@ -273,7 +277,12 @@ def label_folder(
 
     auto_labeler = None
     if auto:
-        from train.labeling.auto import AutoLabeler
+        if opts.auto_version == 2:
+            from train.labeling.auto_v2 import AutoLabelerV2 as AutoLabeler
+        elif opts.auto_version == 1:
+            from train.labeling.auto import AutoLabeler  # type: ignore[assignment]
+        else:
+            raise InvalidInputError(f"--auto-version must be 1 or 2, got {opts.auto_version}")
 
         auto_labeler = AutoLabeler(
             crop_size_px=opts.crop_size_px,

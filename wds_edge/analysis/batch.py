@@ -39,7 +39,8 @@ class InputOutcome:
         input: the file (or the pattern that matched nothing).
         result: the analysis, or ``None`` when the file could not be analysed.
         error: why it could not be analysed (``None`` on success).
-        json_path / overlay_path: files written (``None`` when no output folder was given).
+        json_path / overlay_path / mask_path: files written (``None`` when no output
+            folder was given; ``mask_path`` also when the model did not run).
     """
 
     input: str
@@ -47,6 +48,7 @@ class InputOutcome:
     error: str | None = None
     json_path: Path | None = None
     overlay_path: Path | None = None
+    mask_path: Path | None = None
 
     @property
     def failed(self) -> bool:
@@ -61,6 +63,8 @@ class InputOutcome:
             data["json_path"] = str(self.json_path)
         if self.overlay_path is not None:
             data["overlay_path"] = str(self.overlay_path)
+        if self.mask_path is not None:
+            data["mask_path"] = str(self.mask_path)
         return data
 
 
@@ -103,6 +107,7 @@ def analyze_inputs(
     *,
     write_overlay: bool = True,
     include_arrays: bool = False,
+    write_mask: bool = False,
 ) -> Iterator[InputOutcome]:
     """Analyse every input file, yielding one :class:`InputOutcome` per file as it is done.
 
@@ -113,6 +118,8 @@ def analyze_inputs(
             are written (atomically) for every analysed file.
         write_overlay: also write the overlay PNG.
         include_arrays: put landmarks and the mask (base64 PNG) into the JSON files.
+        write_mask: also write ``<out_dir>/<stem>_mask.png``: uint8 0 / 255, the input's
+            own size (:meth:`FrameResult.frame_mask`), for files the model ran on.
     """
     from wds_edge.analysis.overlay import draw_overlay  # lazy: only needed when writing
 
@@ -128,13 +135,18 @@ def analyze_inputs(
             yield outcome
             continue
         try:
-            _analyze_one(analyzer, outcome, out, used, write_overlay, include_arrays, draw_overlay)
+            _analyze_one(
+                analyzer, outcome, out, used, write_overlay, write_mask, include_arrays,
+                draw_overlay,
+            )  # fmt: skip
         except WdsEdgeError as exc:
             outcome.result, outcome.json_path, outcome.overlay_path = None, None, None
+            outcome.mask_path = None
             outcome.error = str(exc)
         except Exception as exc:  # a batch always goes on: one odd file must not stop it
             logger.debug("analysing %s failed", path, exc_info=True)
             outcome.result, outcome.json_path, outcome.overlay_path = None, None, None
+            outcome.mask_path = None
             outcome.error = f"{path}: analysis failed ({type(exc).__name__}: {exc})"
         yield outcome
 
@@ -145,6 +157,7 @@ def _analyze_one(
     out: Path | None,
     used: set[str],
     write_overlay: bool,
+    write_mask: bool,
     include_arrays: bool,
     draw_overlay: Any,
 ) -> None:
@@ -162,5 +175,9 @@ def _analyze_one(
             overlay_path = out / f"{stem}_overlay.png"
             write_image_atomic(overlay_path, draw_overlay(image, result))
             outcome.overlay_path = overlay_path
+        mask = result.frame_mask() if write_mask else None
+        if mask is not None:
+            outcome.mask_path = out / f"{stem}_mask.png"
+            write_image_atomic(outcome.mask_path, mask)
         outcome.json_path = json_path
         write_json_atomic(json_path, outcome.to_dict(include_arrays))

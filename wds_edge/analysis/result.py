@@ -145,6 +145,20 @@ class FrameResult:
         """True when the frame passed the quality gates."""
         return str(getattr(self.status, "value", self.status)) == "ok"
 
+    def frame_mask(self) -> np.ndarray | None:
+        """The wrinkle mask pasted back into the analysed frame, for overlaying elsewhere.
+
+        Returns:
+            uint8 ``H x W`` (the frame's own size and orientation, ``frame_shape``) with 255
+            on wrinkle pixels and 0 elsewhere (also outside the face crop); the same
+            pixels :func:`wds_edge.analysis.overlay.draw_overlay` colours. ``None`` when the
+            model did not run on this frame (no face, a quality gate refused it).
+        """
+        if self.wrinkle_mask is None or self.crop_transform is None:
+            return None
+        pasted = self.crop_transform.paste_back(self.wrinkle_mask, self.frame_shape)
+        return pasted.astype(np.uint8) * 255
+
     @property
     def sharpness(self) -> float:
         """The quality gate's sharpness measure (0 when not measured)."""

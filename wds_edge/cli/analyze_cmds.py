@@ -72,6 +72,12 @@ def analyze(
     arrays: bool = typer.Option(
         False, "--arrays", help="Put landmarks and the wrinkle mask (base64 PNG) in the JSON files."
     ),
+    save_mask: bool = typer.Option(
+        False,
+        "--save-mask",
+        help="Also write <stem>_mask.png next to the JSON (needs --out): 0/255, the input's "
+        "own size, to overlay in other software.",
+    ),
 ) -> None:
     from wds_edge.analysis.analyzer import WrinkleAnalyzer
     from wds_edge.analysis.batch import analyze_inputs, expand_inputs
@@ -87,6 +93,8 @@ def analyze(
         )
     if multi_face not in ("largest", "refuse"):
         raise InvalidInputError(f"--multi-face must be 'largest' or 'refuse', got {multi_face!r}")
+    if save_mask and out is None:
+        raise InvalidInputError("--save-mask writes <stem>_mask.png into --out DIR; pass --out")
     console = make_console(stderr=True)
     if out is not None:
         ensure_writable_dir(out, "analysis results")
@@ -103,8 +111,9 @@ def analyze(
     outcomes = []
     with analyzer:
         stream = analyze_inputs(
-            analyzer, paths, out, write_overlay=not no_overlay, include_arrays=arrays
-        )
+            analyzer, paths, out, write_overlay=not no_overlay, include_arrays=arrays,
+            write_mask=save_mask,
+        )  # fmt: skip
         if json_lines:
             for outcome in stream:
                 typer.echo(json.dumps(outcome.to_dict(), ensure_ascii=False))

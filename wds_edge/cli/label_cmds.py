@@ -88,6 +88,14 @@ def _label(
     stroke_width: int = typer.Option(
         7, "--stroke-width", help="Width in px of LabelMe / CVAT polylines when rasterized."
     ),
+    auto_version: int = typer.Option(
+        2,
+        "--auto-version",
+        help=(
+            "--auto: 2 = exclusion zones (lids, brows, hairline, outline, glasses) + "
+            "orientation priors + depth floor (default); 1 = the first generation."
+        ),
+    ),
 ) -> None:
     from rich.table import Table
 
@@ -103,7 +111,7 @@ def _label(
 
     opts = LabelOptions(
         threshold=parse_threshold(threshold), stroke_width_px=stroke_width, crop_size_px=crop_size,
-        landmarker_path=landmarker, force=force,
+        landmarker_path=landmarker, force=force, auto_version=auto_version,
     )  # fmt: skip
     from wds_edge.io import ensure_writable_dir
 

@@ -44,6 +44,12 @@ def _train(
         "--loss",
         help="wds (paper, default) | ds (unweighted deep supervision) | plain (F1 Dice only).",
     ),
+    dice: str = typer.Option(
+        None,
+        "--dice",
+        help="binary (1 channel, sigmoid, wrinkle Dice; default) | two-class (2 channels, "
+        "softmax, mean of background and wrinkle Dice: the reference code's loss).",
+    ),
     base: int = typer.Option(
         None,
         "--base",
@@ -105,7 +111,7 @@ def _train(
 
     console = make_console()
     given: dict[str, Any] = {
-        "loss": loss, "base_channels": base, "activation": activation, "folds": folds,
+        "loss": loss, "dice": dice, "base_channels": base, "activation": activation, "folds": folds,
         "fold": fold, "val_fraction": val_fraction, "val_count": val_count, "epochs": epochs,
         "batch_size": batch_size, "crop_size": crop_size, "lr": lr,
         "weight_decay": weight_decay, "seed": seed, "device": device, "workers": workers,

@@ -1,4 +1,4 @@
-"""Weak labels on the real faces of ../shared/data/faces (real MediaPipe, real model)."""
+"""First-generation weak labels (--auto-version 1) on the real faces of ../shared/data/faces."""
 
 from __future__ import annotations
 
@@ -29,7 +29,10 @@ def auto_out(
     )
     out = tmp_path_factory.mktemp("auto")
     summary = label_folder(
-        images, out, auto=True, options=LabelOptions(landmarker_path=landmarker_path, force=True)
+        images,
+        out,
+        auto=True,
+        options=LabelOptions(landmarker_path=landmarker_path, force=True, auto_version=1),
     )
     # a photo without a face is skipped on purpose (the quality gates), not a failure
     assert summary.weak_labels and summary.n_failed == 0 and summary.n_skipped == 1

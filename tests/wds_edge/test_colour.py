@@ -1,0 +1,75 @@
+"""Grey-camera and white-balance checks on real photos converted in the test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from wds_edge.errors import InvalidInputError
+from wds_edge.io import read_image
+from wds_edge.perception.colour import skin_colour_cast
+from wds_edge.perception.crop import make_crop_transform
+from wds_edge.perception.regions import skin_mask
+
+PHOTOS = ("biden2.jpg", "obama.jpg", "astronaut.png", "ffhq_00117.png")
+
+
+@pytest.fixture(scope="module")
+def crops(faces_dir: Path, landmarker_path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{photo: (uint8 RGB 640 crop, bool skin mask)}."""
+    from wds_edge.perception.landmarks import FaceLandmarker, FaceLandmarkerOptions
+
+    out = {}
+    opts = FaceLandmarkerOptions(model_path=landmarker_path, mode="image")
+    with FaceLandmarker(opts) as lmk:
+        for name in PHOTOS:
+            rgb = cv2.cvtColor(read_image(faces_dir / name), cv2.COLOR_BGR2RGB)
+            face = lmk.detect(rgb)[0]
+            t = make_crop_transform(face.landmarks_px, 640, align_roll=True)
+            out[name] = (t.crop(rgb), skin_mask(t.points_to_crop(face.landmarks_px), 640))
+    return out
+
+
+def _gains(rgb: np.ndarray, red: float, blue: float) -> np.ndarray:
+    return np.clip(rgb.astype(np.float32) * (red, 1.0, blue), 0, 255).round().astype(np.uint8)
+
+
+def test_real_colour_photos_pass(crops) -> None:  # noqa: ANN001
+    for name, (rgb, skin) in crops.items():
+        cast = skin_colour_cast(rgb, skin)
+        assert not cast.grey and not cast.far_off, (name, cast)
+        assert cast.red_over_green > 1.0 and cast.red_over_blue > 1.2  # skin: R > G > B
+
+
+def test_grey_frames_are_grey(crops) -> None:  # noqa: ANN001
+    for name, (rgb, skin) in crops.items():
+        grey = cv2.cvtColor(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+        cast = skin_colour_cast(grey, skin)
+        assert cast.grey and not cast.far_off, name
+
+
+def test_a_strong_cool_cast_is_far_off(crops) -> None:  # noqa: ANN001
+    # R x 0.7, B x 1.4 (a daylight-balanced camera under ~8500 K light); ffhq_00117 is a warm
+    # photo that such a cast makes about neutral, so it is left out here.
+    for name in ("biden2.jpg", "obama.jpg", "astronaut.png"):
+        rgb, skin = crops[name]
+        cast = skin_colour_cast(_gains(rgb, 0.7, 1.4), skin)
+        assert cast.far_off and cast.red_over_blue < 1.1, (name, cast)
+
+
+def test_a_strong_warm_cast_is_far_off(crops) -> None:  # noqa: ANN001
+    rgb, skin = crops["biden2.jpg"]
+    assert skin_colour_cast(_gains(rgb, 2.0, 0.6), skin).far_off
+
+
+def test_bad_input_is_a_clear_error(crops) -> None:  # noqa: ANN001
+    rgb, skin = crops["biden2.jpg"]
+    with pytest.raises(InvalidInputError, match="RGB"):
+        skin_colour_cast(rgb[..., 0], skin)
+    with pytest.raises(InvalidInputError, match="size"):
+        skin_colour_cast(rgb, skin[:10])
+    with pytest.raises(InvalidInputError, match="100 skin pixels"):
+        skin_colour_cast(rgb, np.zeros_like(skin))

@@ -1,0 +1,92 @@
+"""Colour checks of a face crop: a grey (mono / IR) camera and a far-off white balance.
+
+Skin reflects more red than green and more green than blue under any daylight-like light,
+whatever the skin tone (melanin and haemoglobin both absorb blue most). So the mean skin
+colour of a face crop tells a grey frame (R = G = B) and a strong colour cast (blue above
+red on skin: a cool cast no real skin shows; red far above green: a strong warm cast) from
+a normal frame. This module only measures; what to do about it (a status, a prompt, a
+correction) is the caller's choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from wds_edge.errors import InvalidInputError
+
+__all__ = [
+    "GREY_MAX_CHANNEL_SPREAD",
+    "MIN_RED_OVER_BLUE",
+    "MAX_RED_OVER_GREEN",
+    "MAX_RED_OVER_BLUE",
+    "ColourCast",
+    "skin_colour_cast",
+]
+
+#: A frame whose skin pixels differ between channels by at most this (grey levels, 99th
+#: percentile) came from a grey / mono / IR camera.
+GREY_MAX_CHANNEL_SPREAD = 3.0
+#: Mean skin red / blue below this: a far-off cool cast (the 9 shared faces: 1.45-2.43).
+MIN_RED_OVER_BLUE = 1.1
+#: Mean skin red / green above this: a far-off warm cast (the 9 shared faces: 1.20-2.01).
+MAX_RED_OVER_GREEN = 2.4
+#: ... or mean skin red / blue above this (the 9 shared faces: at most 2.43; red clips first).
+MAX_RED_OVER_BLUE = 3.2
+
+
+@dataclass(frozen=True)
+class ColourCast:
+    """Mean skin colour ratios of a face crop and what they say.
+
+    Attributes:
+        red_over_green, blue_over_green, red_over_blue: ratios of the mean skin R, G, B.
+        channel_spread: 99th percentile over skin pixels of max(R, G, B) - min(R, G, B).
+        grey: the frame carries no colour (a mono / IR camera, or a grey conversion).
+        far_off: colour, but a white balance no real skin shows (too blue or too red).
+    """
+
+    red_over_green: float
+    blue_over_green: float
+    red_over_blue: float
+    channel_spread: float
+    grey: bool
+    far_off: bool
+
+    def to_dict(self) -> dict[str, float | bool]:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+def skin_colour_cast(crop_rgb: np.ndarray, skin: np.ndarray) -> ColourCast:
+    """Measure the colour of the skin of a face crop.
+
+    Args:
+        crop_rgb: uint8 ``S x S x 3`` RGB face crop (or any RGB image).
+        skin: bool mask of the same ``H x W`` (e.g. :func:`wds_edge.perception.regions.skin_mask`).
+
+    Returns:
+        :class:`ColourCast`.
+
+    Raises:
+        InvalidInputError: wrong shapes / dtype, or fewer than 100 skin pixels.
+    """
+    if not isinstance(crop_rgb, np.ndarray) or crop_rgb.ndim != 3 or crop_rgb.shape[2] != 3:
+        raise InvalidInputError(
+            f"expected a uint8 H x W x 3 RGB crop, got {getattr(crop_rgb, 'shape', crop_rgb)}"
+        )
+    mask = np.asarray(skin, dtype=bool)
+    if mask.shape != crop_rgb.shape[:2]:
+        raise InvalidInputError(
+            f"skin mask {mask.shape} must have the crop's size {crop_rgb.shape[:2]}"
+        )
+    if np.count_nonzero(mask) < 100:
+        raise InvalidInputError("fewer than 100 skin pixels: cannot judge the colour")
+    px = crop_rgb[mask].astype(np.float64)
+    r, g, b = (float(v) + 1e-6 for v in px.mean(axis=0))
+    spread = float(np.percentile(px.max(axis=1) - px.min(axis=1), 99))
+    grey = spread <= GREY_MAX_CHANNEL_SPREAD
+    cool = r / b < MIN_RED_OVER_BLUE
+    warm = r / g > MAX_RED_OVER_GREEN or r / b > MAX_RED_OVER_BLUE
+    far_off = (not grey) and (cool or warm)
+    return ColourCast(r / g, b / g, r / b, spread, grey, far_off)
