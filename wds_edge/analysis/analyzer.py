@@ -33,16 +33,19 @@ from wds_edge.io import _to_bgr_uint8, read_image
 from wds_edge.model.info import ModelInfo
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.preprocessing import model_input
+from wds_edge.perception.colour import ColourCast, skin_colour_cast
 from wds_edge.perception.crop import kiosk_crop, make_crop_transform
 from wds_edge.perception.landmarks import Face, FaceLandmarker, FaceLandmarkerOptions
 from wds_edge.perception.quality import FrameStatus, QualityConfig, assess_face, colour_of
-from wds_edge.perception.regions import region_masks
+from wds_edge.perception.regions import region_masks, skin_mask
 from wds_edge.runtime import BACKEND_NAMES, Backend, load_backend
 
 __all__ = ["AnalyzerConfig", "WrinkleAnalyzer", "COLOUR_ORDERS"]
 
 #: Colour orders an image array may be passed in (``colour_order=``).
 COLOUR_ORDERS = ("bgr", "rgb")
+#: Side of the small crop the white-balance check measures skin colour on.
+_CAST_CROP_PX = 128
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +121,22 @@ def _face_region(frame: np.ndarray, box: tuple[float, ...]) -> np.ndarray:
     x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
     x2, y2 = min(width, int(np.ceil(box[2]))), min(height, int(np.ceil(box[3])))
     return frame[y1:y2, x1:x2] if x2 - x1 >= 8 and y2 - y1 >= 8 else frame
+
+
+def _colour_cast(frame_bgr: np.ndarray, face: Face | None) -> ColourCast | None:
+    """The skin colour of ``face`` on a small kiosk crop (None: too little skin to judge).
+
+    A model trained on daylight-balanced photos marks almost nothing under a strong blue
+    or red cast while still looking confident; the status says so instead of a near-zero
+    score (issue 16)."""
+    if face is None:
+        return None
+    crop_rgb, transform = kiosk_crop(frame_bgr, face, _CAST_CROP_PX)
+    skin = skin_mask(transform.points_to_crop(face.landmarks_px), _CAST_CROP_PX)
+    try:
+        return skin_colour_cast(crop_rgb, skin)
+    except InvalidInputError:
+        return None
 
 
 def _scaled_face(face: Face, factor: float) -> Face:
@@ -286,6 +305,13 @@ class WrinkleAnalyzer:
         colour = colour_of(_face_region(frame, face.bbox_px) if face is not None else frame)
         if face is not None and colour == "grey" and not self.metadata.grey_input_supported:
             status = FrameStatus.NEEDS_COLOUR_CAMERA
+        elif status is FrameStatus.OK and self.config.quality.check_white_balance:
+            cast = _colour_cast(frame, face)
+            if cast is not None:
+                measures = {**measures, "skin_red_over_blue": cast.red_over_blue}
+                measures["skin_red_over_green"] = cast.red_over_green
+                if cast.far_off:
+                    status = FrameStatus.COLOUR_CAST
         transform = None
         mm_per_px = None
         if face is not None:

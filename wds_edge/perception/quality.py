@@ -61,6 +61,7 @@ class FrameStatus(str, Enum):
     OVEREXPOSED = "overexposed"
     TURNED_AWAY = "turned_away"
     NEEDS_COLOUR_CAMERA = "needs_colour_camera"
+    COLOUR_CAST = "colour_cast"
 
     @property
     def prompt(self) -> str:
@@ -78,6 +79,7 @@ _PROMPTS = {
     FrameStatus.OVEREXPOSED: "too bright: step out of direct light",
     FrameStatus.TURNED_AWAY: "look straight at the camera",
     FrameStatus.NEEDS_COLOUR_CAMERA: "this camera gives grey images: a colour camera is needed",
+    FrameStatus.COLOUR_CAST: "the light is strongly tinted: use neutral white light",
 }
 
 #: Mean absolute difference between colour channels (0-255) below which a frame is grey.
@@ -106,6 +108,11 @@ class QualityConfig(BaseModel):
     max_yaw_deg: float = Field(25.0, ge=0, le=180)
     max_pitch_deg: float = Field(25.0, ge=0, le=180)
     max_roll_deg: float = Field(20.0, ge=0, le=180)
+    check_white_balance: bool = Field(
+        True,
+        description="refuse a face whose skin colour no real light gives (far-off white "
+        "balance, wds_edge.perception.colour) with the status colour_cast",
+    )
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
