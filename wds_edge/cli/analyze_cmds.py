@@ -39,7 +39,16 @@ def analyze(
         None, "--model", "-m", help="wds-edge .onnx model (default: the bundled starter model)."
     ),
     backend: str = typer.Option(
-        "auto", "--backend", "-b", help="auto | onnxruntime | tensorrt (auto: fastest that works)."
+        "auto",
+        "--backend",
+        "-b",
+        help="auto | onnxruntime | openvino | tensorrt (auto: fastest that passes the gate).",
+    ),
+    precision: str = typer.Option(
+        "auto",
+        "--precision",
+        "-p",
+        help="auto | fp32 | fp16 | bf16 | int8 (auto: TensorRT FP16, else the probed CPU winner).",
     ),
     landmarker: Path | None = typer.Option(
         None,
@@ -77,6 +86,7 @@ def analyze(
     analyzer = WrinkleAnalyzer(
         model_path=str(model) if model is not None else None,
         backend=backend,
+        precision=precision,
         landmarker_path=str(landmarker) if landmarker is not None else None,
         threshold=threshold,
         num_threads=threads,
@@ -97,18 +107,22 @@ def analyze(
             outcomes = list(
                 track(stream, total=len(paths), description="analysing", console=console)
             )
-            _print_table(outcomes)
+            _print_table(outcomes, analyzer.model_info)
     failed = sum(o.failed for o in outcomes)
     if failed:
         console.print(f"[red]{failed} of {len(outcomes)} inputs could not be analysed[/]")
         raise typer.Exit(1)
 
 
-def _print_table(outcomes: list) -> None:  # list[InputOutcome]
+def _print_table(outcomes: list, model: dict) -> None:  # list[InputOutcome]
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="wrinkle analysis")
+    table = Table(
+        title="wrinkle analysis",
+        caption=f"{model.get('name')} on {model.get('backend')} "
+        f"{str(model.get('precision', '')).upper()} ({model.get('device')})",
+    )
     for column in ("input", "status", "overall %", "regions %", "ms"):
         table.add_column(column, overflow="fold")
     for o in outcomes:
