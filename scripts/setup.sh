@@ -22,7 +22,7 @@ if [ "${1:-}" = "dev" ]; then
         ${WDS_EDGE_TORCH_INDEX:+--index-url "$WDS_EDGE_TORCH_INDEX"}
     fi
   fi
-  "${PIP[@]}" -e ".[train,export,dev]"
+  "${PIP[@]}" -e ".[train,export,openvino-int8,dev]"
   # The windowed-demo test (marker `display`) needs a virtual X display and xdotool.
   if { ! command -v Xvfb || ! command -v xdotool; } >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing Xvfb + xdotool for the display tests"

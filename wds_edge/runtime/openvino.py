@@ -42,6 +42,7 @@ __all__ = [
     "OPENVINO_PRECISIONS",
     "OpenVinoBackend",
     "int8_model_path",
+    "model_metadata_props",
     "native_precisions",
     "openvino_cache_dir",
     "read_ir_info",
@@ -122,7 +123,7 @@ def read_ir_info(model: Any) -> dict[str, str]:
     return info
 
 
-def _metadata_props(model: Any, source: str) -> dict[str, str]:
+def model_metadata_props(model: Any, source: str) -> dict[str, str]:
     """wds-edge metadata of an OpenVINO model read from ONNX (``framework``) or our IR."""
     info = read_ir_info(model)
     if "metadata" in info:
@@ -256,7 +257,7 @@ class OpenVinoBackend(Backend):
         whole = core.read_model(str(path))
         source = str(path)
         self.ir_info = read_ir_info(whole)
-        self.metadata = ModelMetadata.from_props(_metadata_props(whole, source), source=source)
+        self.metadata = ModelMetadata.from_props(model_metadata_props(whole, source), source=source)
         self.metadata.check_supported(source)
         self._check_ir(precision, source)
         config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
