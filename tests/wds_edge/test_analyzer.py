@@ -158,7 +158,7 @@ def test_threshold_override_and_settings_errors(
         WrinkleAnalyzer(model_path=str(onnx_model_path), treshold=0.3)
     with pytest.raises(InvalidInputError, match="invalid analyzer settings"):
         WrinkleAnalyzer(model_path=str(onnx_model_path), threshold=1.5)
-    with pytest.raises(InvalidInputError, match="auto, onnxruntime, tensorrt"):
+    with pytest.raises(InvalidInputError, match="auto, onnxruntime, openvino, tensorrt"):
         WrinkleAnalyzer(model_path=str(onnx_model_path), backend="cuda")
     with pytest.raises(ModelError, match="no such model file"):
         WrinkleAnalyzer(model_path="/nonexistent/model.onnx")
