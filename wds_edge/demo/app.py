@@ -84,7 +84,7 @@ class DemoConfig:
     source: str | int = 0
     model_path: str | Path | None = None
     backend: str = "auto"
-    precision: str = "fp16"
+    precision: str = "auto"
     landmarker_path: str | Path | None = None
     num_threads: int | None = None
     threshold: float | None = None
