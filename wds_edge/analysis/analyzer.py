@@ -51,6 +51,8 @@ class AnalyzerConfig(BaseModel):
         backend: ``"auto"``, ``"onnxruntime"``, ``"openvino"`` or ``"tensorrt"``.
         precision: ``"auto"`` (TensorRT FP16 on a GPU; on a CPU the fastest precision that
             passes the accuracy gate), ``"fp32"``, ``"fp16"``, ``"bf16"`` or ``"int8"``.
+        device: OpenVINO device for ``backend="openvino"``: ``"CPU"``, or ``"GPU"`` / ``"NPU"``
+            / ``"AUTO"`` on Intel iGPU / NPU kiosks (passed through to OpenVINO).
         landmarker_path: MediaPipe ``face_landmarker.task``; ``None`` searches the
             ``WDS_EDGE_FACE_LANDMARKER`` variable, then the user cache.
         quality: the kiosk quality gates (face size, blur, light, pose, several faces).
@@ -72,6 +74,7 @@ class AnalyzerConfig(BaseModel):
     model_path: str | None = None
     backend: str = "auto"
     precision: str = "auto"
+    device: str = "CPU"
     landmarker_path: str | None = None
     quality: QualityConfig = Field(default_factory=QualityConfig)
     threshold: float | None = Field(None, gt=0.0, lt=1.0)
@@ -150,7 +153,11 @@ class WrinkleAnalyzer:
         else:
             self.model_path = Path(cfg.model_path)
         self._backend = load_backend(
-            self.model_path, cfg.backend, precision=cfg.precision, num_threads=cfg.num_threads
+            self.model_path,
+            cfg.backend,
+            precision=cfg.precision,
+            num_threads=cfg.num_threads,
+            device=cfg.device,
         )
         try:
             self._landmarker = FaceLandmarker(

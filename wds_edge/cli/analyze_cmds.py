@@ -50,6 +50,9 @@ def analyze(
         "-p",
         help="auto | fp32 | fp16 | bf16 | int8 (auto: TensorRT FP16, else the probed CPU winner).",
     ),
+    device: str = typer.Option(
+        "CPU", "--device", help="OpenVINO device: CPU, or GPU / NPU / AUTO (Intel iGPU / NPU)."
+    ),
     landmarker: Path | None = typer.Option(
         None,
         "--landmarker",
@@ -87,6 +90,7 @@ def analyze(
         model_path=str(model) if model is not None else None,
         backend=backend,
         precision=precision,
+        device=device,
         landmarker_path=str(landmarker) if landmarker is not None else None,
         threshold=threshold,
         num_threads=threads,

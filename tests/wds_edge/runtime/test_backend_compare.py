@@ -51,3 +51,17 @@ def test_analyzer_reports_backend_and_precision(
         assert (info["backend"], info["precision"]) == ("openvino", "fp32")
         result = analyzer.analyze(biden_bgr)
         assert result.to_dict()["model"]["precision"] == "fp32"
+
+
+def test_analyzer_passes_the_openvino_device_through(
+    onnx_model_path: Path, landmarker_path: Path
+) -> None:
+    """No Intel NPU here: the device reaches OpenVINO and is refused with the devices present."""
+    from wds_edge.analysis.analyzer import WrinkleAnalyzer
+    from wds_edge.errors import BackendError
+
+    with pytest.raises(BackendError, match=r"no device 'NPU' here \(available: \['CPU'"):
+        WrinkleAnalyzer(
+            model_path=str(onnx_model_path), backend="openvino", precision="fp32", device="NPU",
+            landmarker_path=str(landmarker_path),
+        )  # fmt: skip
