@@ -24,7 +24,7 @@ if [ "${1:-}" = "dev" ]; then
         ${WDS_EDGE_TORCH_INDEX:+--index-url "$WDS_EDGE_TORCH_INDEX"}
     fi
   fi
-  "${PIP[@]}" -e ".[train,export,dev]"
+  "${PIP[@]}" -e ".[train,export,openvino-int8,dev]"
   # The kiosk-page test (marker `browser`) drives Debian's headless Chromium through
   # chromedriver (Selenium is told its path: nothing is downloaded). WDS_EDGE_NO_APT=1: skip.
   if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then

@@ -36,7 +36,7 @@ def test_full_analysis_of_a_real_face(biden_result: FrameResult, analyzer: Wrink
     assert r.timings_ms["total"] >= parts * 0.99
     assert r.model["backend"] == "onnxruntime" and r.model["device"] == "CPU"
     assert r.model == analyzer.model_description.to_dict() == analyzer.model_info
-    assert set(r.model) == {"name", "version", "backend", "device", "threshold",
+    assert set(r.model) == {"name", "version", "backend", "precision", "device", "threshold",
                             "input_size_px", "path"}  # fmt: skip
 
 
@@ -161,7 +161,7 @@ def test_threshold_override_and_settings_errors(
         WrinkleAnalyzer(model_path=str(onnx_model_path), treshold=0.3)
     with pytest.raises(InvalidInputError, match="invalid analyzer settings"):
         WrinkleAnalyzer(model_path=str(onnx_model_path), threshold=1.5)
-    with pytest.raises(InvalidInputError, match="auto, onnxruntime, tensorrt"):
+    with pytest.raises(InvalidInputError, match="auto, onnxruntime, openvino, tensorrt"):
         WrinkleAnalyzer(model_path=str(onnx_model_path), backend="cuda")
     with pytest.raises(ModelError, match="no such model file"):
         WrinkleAnalyzer(model_path="/nonexistent/model.onnx")

@@ -60,12 +60,12 @@ def test_infer_rejects_wrong_dtype_and_shape(onnx_model_path: Path) -> None:
 
 
 def test_factory_names_and_unknown_backend(onnx_model_path: Path) -> None:
-    assert BACKEND_NAMES == ("auto", "onnxruntime", "tensorrt")
+    assert BACKEND_NAMES == ("auto", "onnxruntime", "openvino", "tensorrt")
     assert "onnxruntime" in available_backends()
-    with pytest.raises(InvalidInputError, match="auto, onnxruntime, tensorrt"):
+    with pytest.raises(InvalidInputError, match="auto, onnxruntime, openvino, tensorrt"):
         load_backend(onnx_model_path, "tflite")
     with load_backend(onnx_model_path, "auto", num_threads=1) as backend:
-        assert backend.name in ("onnxruntime", "tensorrt")
+        assert backend.name in ("onnxruntime", "openvino", "tensorrt")
 
 
 def test_missing_and_corrupt_model_files(tmp_path: Path) -> None:

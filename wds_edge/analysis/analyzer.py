@@ -55,8 +55,11 @@ class AnalyzerConfig(BaseModel):
 
     Attributes:
         model_path: wds-edge ``.onnx`` model; ``None`` uses the bundled default model.
-        backend: ``"auto"``, ``"onnxruntime"`` or ``"tensorrt"``.
-        precision: TensorRT precision (``"fp32"``, ``"fp16"``, ``"int8"``).
+        backend: ``"auto"``, ``"onnxruntime"``, ``"openvino"`` or ``"tensorrt"``.
+        precision: ``"auto"`` (TensorRT FP16 on a GPU; on a CPU the fastest precision that
+            passes the accuracy gate), ``"fp32"``, ``"fp16"``, ``"bf16"`` or ``"int8"``.
+        device: OpenVINO device for ``backend="openvino"``: ``"CPU"``, or ``"GPU"`` / ``"NPU"``
+            / ``"AUTO"`` on Intel iGPU / NPU kiosks (passed through to OpenVINO).
         landmarker_path: MediaPipe ``face_landmarker.task``; ``None`` searches the
             ``WDS_EDGE_FACE_LANDMARKER`` variable, then the user cache.
         quality: the kiosk quality gates (face size, blur, light, pose, several faces).
@@ -77,7 +80,8 @@ class AnalyzerConfig(BaseModel):
 
     model_path: str | None = None
     backend: str = "auto"
-    precision: str = "fp16"
+    precision: str = "auto"
+    device: str | int | None = None
     landmarker_path: str | None = None
     quality: QualityConfig = Field(default_factory=QualityConfig)
     threshold: float | None = Field(None, gt=0.0, lt=1.0)
@@ -188,7 +192,11 @@ class WrinkleAnalyzer:
         else:
             self.model_path = Path(cfg.model_path)
         self._backend = load_backend(
-            self.model_path, cfg.backend, precision=cfg.precision, num_threads=cfg.num_threads
+            self.model_path,
+            cfg.backend,
+            precision=cfg.precision,
+            num_threads=cfg.num_threads,
+            device=cfg.device,
         )
         try:
             self._landmarker = FaceLandmarker(
@@ -208,6 +216,7 @@ class WrinkleAnalyzer:
             name=meta.model_name,
             version=meta.model_version,
             backend=self._backend.name,
+            precision=self._backend.precision,
             device=self._backend.device,
             threshold=self.threshold,
             input_size_px=self.input_size_px,

@@ -115,7 +115,7 @@ class FrameResult:
         timings_ms: milliseconds per stage (``landmarks``, ``quality``, ``crop_preprocess``,
             ``inference``, ``postprocess``, ``total``; ``decode`` when the caller decoded).
         mm_per_px: crop-space millimetres per pixel from the iris ruler, or ``None``.
-        model: ``name``, ``version``, ``backend``, ``device``, ``threshold``.
+        model: ``name``, ``version``, ``backend``, ``precision``, ``device``, ``threshold``.
         segmented: whether the segmentation model ran on this frame.
         timestamp_ms: the frame's timestamp when the caller gave one.
         colour: ``"colour"`` or ``"grey"`` (one channel / three equal channels), ``None``

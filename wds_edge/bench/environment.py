@@ -23,6 +23,8 @@ _PACKAGES = (
     "numpy",
     "onnxruntime",
     "onnxruntime-gpu",
+    "openvino",
+    "nncf",
     "opencv-contrib-python",
     "opencv-python",
     "mediapipe",

@@ -227,7 +227,7 @@ def benchmark_model(
     model_path: str | Path,
     *,
     backend: str = "auto",
-    precision: str = "fp16",
+    precision: str = "auto",
     batch: int = 1,
     warmup: int = 5,
     runs: int = 50,
@@ -236,13 +236,14 @@ def benchmark_model(
 ) -> ModelBenchResult:
     """Load ``model_path`` with :func:`wds_edge.runtime.load_backend`, time it, close it.
 
-    ``precision`` is what TensorRT builds; ONNX Runtime on the CPU runs the model as
+    ``precision`` is what TensorRT builds or OpenVINO runs (``auto``: see
+    :func:`~wds_edge.runtime.load_backend`); ONNX Runtime on the CPU runs the model as
     exported (its report says ``fp32``, or ``int8`` for a Q/DQ model).
     """
     from wds_edge.runtime import load_backend
 
     with load_backend(model_path, backend, precision=precision, num_threads=num_threads) as be:
-        effective = precision if be.name == "tensorrt" else _ort_precision(model_path)
+        effective = be.precision if be.name != "onnxruntime" else _ort_precision(model_path)
         return bench_backend(
             be,
             model_label=str(model_path),

@@ -42,14 +42,22 @@ def analyze(
         None, "--model", "-m", help="wds-edge .onnx model (default: the bundled starter model)."
     ),
     backend: str = typer.Option(
-        "auto", "--backend", "-b", help="auto | onnxruntime | tensorrt (auto: fastest that works)."
+        "auto",
+        "--backend",
+        "-b",
+        help="auto | onnxruntime | openvino | tensorrt (auto: fastest that passes the gate).",
     ),
     precision: str = typer.Option(
-        "fp16",
+        "auto",
         "--precision",
         "-p",
-        help="TensorRT precision: fp32 | fp16 | int8 (the engine `build-engine` made; "
-        "ignored by ONNX Runtime).",
+        help="auto | fp32 | fp16 | bf16 | int8 (auto: TensorRT FP16, else the probed CPU winner).",
+    ),
+    device: str | None = typer.Option(
+        None,
+        "--device",
+        help="OpenVINO device: CPU (default), or GPU / NPU / AUTO (Intel iGPU / NPU); "
+        "TensorRT: the CUDA device index (default 0).",
     ),
     landmarker: Path | None = typer.Option(
         None,
@@ -85,11 +93,11 @@ def analyze(
     from wds_edge.errors import InvalidInputError
     from wds_edge.io import ensure_writable_dir
     from wds_edge.perception.quality import QualityConfig
-    from wds_edge.runtime.tensorrt.cache import PRECISIONS
+    from wds_edge.runtime import PRECISION_NAMES
 
-    if precision not in PRECISIONS:
+    if precision not in PRECISION_NAMES:
         raise InvalidInputError(
-            f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}"
+            f"--precision must be one of {', '.join(PRECISION_NAMES)}, got {precision!r}"
         )
     if multi_face not in ("largest", "refuse"):
         raise InvalidInputError(f"--multi-face must be 'largest' or 'refuse', got {multi_face!r}")
@@ -103,6 +111,7 @@ def analyze(
         model_path=str(model) if model is not None else None,
         backend=backend,
         precision=precision,
+        device=device,
         landmarker_path=str(landmarker) if landmarker is not None else None,
         threshold=threshold,
         num_threads=threads,
@@ -127,19 +136,23 @@ def analyze(
                 for outcome in stream:
                     outcomes.append(outcome)
                     update(len(outcomes), None, "")
-            _print_table(outcomes)
+            _print_table(outcomes, analyzer.model_info)
     failed = sum(o.failed for o in outcomes)
     if failed:
         console.print(f"[red]{failed} of {len(outcomes)} inputs could not be analysed[/]")
         raise typer.Exit(1)
 
 
-def _print_table(outcomes: list) -> None:  # list[InputOutcome]
+def _print_table(outcomes: list, model: dict) -> None:  # list[InputOutcome]
     from rich.table import Table
 
     from wds_edge.cli.console import make_console
 
-    table = Table(title="wrinkle analysis")
+    table = Table(
+        title="wrinkle analysis",
+        caption=f"{model.get('name')} on {model.get('backend')} "
+        f"{str(model.get('precision', '')).upper()} ({model.get('device')})",
+    )
     for column in ("input", "status", "overall %", "regions %", "ms"):
         table.add_column(column, overflow="fold")
     for o in outcomes:

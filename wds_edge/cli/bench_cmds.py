@@ -46,14 +46,16 @@ def _write_outputs(
 
 def bench_model_cmd(
     model: Path | None = typer.Option(None, "--model", "-m", help=_MODEL_HELP),
-    backend: str = typer.Option("auto", help="auto | onnxruntime | tensorrt."),
+    backend: str = typer.Option("auto", help="auto | onnxruntime | openvino | tensorrt."),
     precision: str = typer.Option(
-        "fp16", help="fp32 | fp16 | int8: what TensorRT builds (ORT on CPU runs the file as is)."
+        "auto",
+        help="auto | fp32 | fp16 | bf16 | int8: TensorRT builds it, OpenVINO runs it (refused "
+        "when not native); ORT on CPU runs the file as is; auto: FP16 on TensorRT, else probed.",
     ),
     batch: int = typer.Option(1, min=1, help="Images per inference call (model needs that batch)."),
     warmup: int = typer.Option(10, min=0, help="Untimed calls before timing."),
     runs: int = typer.Option(100, min=1, help="Timed calls."),
-    threads: int | None = typer.Option(None, min=1, help="ONNX Runtime intra-op threads."),
+    threads: int | None = typer.Option(None, min=1, help="CPU inference threads."),
     quick: bool = typer.Option(False, "--quick", help="Short CI mode: 1 warm-up, 5 runs."),
     json_path: Path | None = typer.Option(None, "--json", help="Also write the report as JSON."),
     csv_path: Path | None = typer.Option(None, "--csv", help="Also write the row as CSV."),
@@ -98,10 +100,12 @@ def bench_model_cmd(
 
 
 def bench_pipeline_cmd(
-    source: Path = typer.Option(..., "--source", "-s", help="A video file or a folder of images."),
+    source: str = typer.Option(
+        ..., "--source", "-s", help="A video file, a folder of images, or a camera (0, csi://0)."
+    ),
     model: Path | None = typer.Option(None, "--model", "-m", help=_MODEL_HELP),
-    backend: str = typer.Option("auto", help="auto | onnxruntime | tensorrt."),
-    precision: str = typer.Option("fp16", help="TensorRT precision: fp32 | fp16 | int8."),
+    backend: str = typer.Option("auto", help="auto | onnxruntime | openvino | tensorrt."),
+    precision: str = typer.Option("auto", help="auto | fp32 | fp16 | bf16 | int8."),
     landmarker: Path | None = typer.Option(None, help="face_landmarker.task (default: search)."),
     threads: int | None = typer.Option(None, min=1, help="ONNX Runtime intra-op threads."),
     max_frames: int | None = typer.Option(None, min=1, help="Stop after N frames."),
@@ -121,7 +125,7 @@ def bench_pipeline_cmd(
     if quick:
         max_frames = min(max_frames or 20, 20)
     env = environment_report()
-    with progress_bar(f"pipeline on {source.name}", total=max_frames) as update:
+    with progress_bar(f"pipeline on {Path(source).name or source}", total=max_frames) as update:
         result = bench_pipeline(
             source,
             model_path=model,
@@ -162,8 +166,8 @@ def _eager_baseline() -> Any:
 
 
 def bench_compare_cmd(
-    source: Path = typer.Option(
-        Path("../shared/data/video/portrait_motion_720p.mp4"),
+    source: str = typer.Option(
+        "../shared/data/video/portrait_motion_720p.mp4",
         "--source",
         "-s",
         help="Video or image folder the frames and face crops come from.",
@@ -174,7 +178,13 @@ def bench_compare_cmd(
     widths: str = typer.Option(
         "8,16,32", help="Comma-separated base widths to export untrained (needs torch) ('' none)."
     ),
-    backends: str = typer.Option("onnxruntime", help="Comma-separated: onnxruntime,tensorrt."),
+    backends: str = typer.Option(
+        "onnxruntime",
+        help="Comma-separated: onnxruntime,tensorrt (x --precisions x --widths), or "
+        "BACKEND:PRECISION entries (onnxruntime:fp32,openvino:bf16,...): one model (--models, "
+        "default the bundled one), interleaved, with mask IoU vs the FP32 entry.",
+    ),
+    threads: int | None = typer.Option(None, min=1, help="CPU inference threads."),
     precisions: str = typer.Option("fp32", help="Comma-separated TensorRT precisions."),
     size: int = typer.Option(640, min=32, help="Square model input size in pixels."),
     landmarker: Path | None = typer.Option(None, help="face_landmarker.task (default: search)."),
@@ -195,6 +205,12 @@ def bench_compare_cmd(
     from wds_edge.bench.environment import environment_report, format_environment
     from wds_edge.bench.report import rows_table, write_bar_plot, write_report_json, write_rows_csv
 
+    if ":" in backends:
+        _compare_backend_specs(
+            source, _split(backends), _split(models), landmarker, max_frames, runs, warmup,
+            threads, out, quick,
+        )  # fmt: skip
+        return
     if quick:
         widths, size, max_frames, runs, warmup = "8", 256, 8, 3, 1
     env = environment_report()
@@ -247,6 +263,57 @@ def bench_compare_cmd(
         errors=bands,
         title=f"{'frame -> scores' if use_e2e else 'model'} latency, p50 (whiskers min..p90), "
         f"{size}px",
+        ylabel="ms",
+        reference=40.0,
+        reference_label="25 FPS",
+    )
+    console.print(f"wrote {plot}" if plot else "plot skipped: matplotlib is not installed")
+
+
+def _compare_backend_specs(
+    source: str,
+    specs: list[str],
+    models: list[str],
+    landmarker: Path | None,
+    max_frames: int,
+    runs: int,
+    warmup: int,
+    threads: int | None,
+    out: Path,
+    quick: bool,
+) -> None:
+    from wds_edge.bench.backend_compare import compare_backends
+    from wds_edge.bench.environment import environment_report, format_environment
+    from wds_edge.bench.report import rows_table, write_bar_plot, write_report_json, write_rows_csv
+
+    if quick:
+        max_frames, runs, warmup = 8, 3, 1
+    if len(models) > 1:
+        from wds_edge.errors import InvalidInputError
+
+        raise InvalidInputError("BACKEND:PRECISION entries compare one model: pass one --models")
+    env = environment_report()
+    console = _console()
+    with console.status("comparing ...") as status:
+        result = compare_backends(
+            source, specs, model_path=models[0] if models else None, landmarker_path=landmarker,
+            max_frames=max_frames, rounds=runs, warmup=warmup, num_threads=threads,
+            on_step=lambda label: status.update(f"{label} ..."),
+        )  # fmt: skip
+    rows = [r.row() for r in result.rows]
+    title = f"wds-edge bench compare: {Path(result.model).name}, {result.crops} face crops"
+    console.print(rows_table(rows, title=title, caption=format_environment(env)))
+    for note in result.notes:
+        console.print(f"[dim]note: {note}[/]")
+    report = {"kind": "compare-backends", "environment": env, **result.to_dict()}
+    console.print(f"wrote {write_report_json(out / 'compare.json', report)}")
+    console.print(f"wrote {write_rows_csv(out / 'compare.csv', rows)}")
+    plot = write_bar_plot(
+        out / "compare.png",
+        [f"{r.label}\nIoU {r.mean_iou:.3f}" for r in result.rows],
+        [r.model_ms.p50_ms for r in result.rows],
+        errors=[(r.model_ms.min_ms, r.model_ms.p90_ms) for r in result.rows],
+        title="model latency p50 (whiskers min..p90), interleaved; mean mask IoU vs FP32",
         ylabel="ms",
         reference=40.0,
         reference_label="25 FPS",

@@ -17,8 +17,11 @@ def demo_cmd(
     model: Path | None = typer.Option(
         None, "--model", "-m", help="ONNX model from `wds-edge export`; omit for the bundled one."
     ),
-    backend: str = typer.Option("auto", help="auto | onnxruntime | tensorrt."),
-    precision: str = typer.Option("fp16", help="TensorRT precision: fp32 | fp16 | int8."),
+    backend: str = typer.Option("auto", help="auto | onnxruntime | openvino | tensorrt."),
+    precision: str = typer.Option(
+        "auto",
+        help="auto | fp32 | fp16 | bf16 | int8 (auto: TensorRT FP16, else the probed CPU winner).",
+    ),
     landmarker: Path | None = typer.Option(
         None, help="face_landmarker.task (default: $WDS_EDGE_FACE_LANDMARKER or the user cache)."
     ),

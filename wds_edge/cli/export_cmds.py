@@ -186,15 +186,37 @@ def _calibrate(
 def _quantize(
     onnx: Path = typer.Option(..., "--onnx", help="FP32 wds-edge ONNX model."),
     calib: Path = typer.Option(..., "--calib", help="Calibration folder (wds-edge calibrate)."),
-    out: Path = typer.Option(..., "--out", "-o", help="INT8 Q/DQ ONNX file to write."),
-    method: str = typer.Option("minmax", "--method", help="minmax, entropy or percentile."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="File to write: the Q/DQ .onnx (required for --format qdq) or the OpenVINO .xml "
+        "(default: <model>.int8.xml next to the model, where the runtime looks for it).",
+    ),
+    fmt: str = typer.Option(
+        "qdq", "--format", help="qdq (ONNX Q/DQ: TensorRT, ONNX Runtime) or openvino (NNCF IR)."
+    ),
+    held_out: Path | None = typer.Option(
+        None,
+        "--held-out",
+        help="openvino: calibration-format folder of OTHER kiosk crops for the accuracy gate.",
+    ),
+    method: str = typer.Option("minmax", "--method", help="qdq: minmax, entropy or percentile."),
     gate: bool = typer.Option(True, "--gate/--no-gate", help="Check INT8 vs FP32 on the crops."),
     allow_accuracy_loss: bool = typer.Option(
         False, "--allow-accuracy-loss", help="Keep the model even if the INT8 gate fails."
     ),
 ) -> None:
-    """Write an explicit INT8 (Q/DQ) ONNX model for TensorRT 10/11 and ONNX Runtime on CPUs."""
+    """Write an INT8 model: explicit Q/DQ ONNX, or an NNCF OpenVINO IR gated on held-out crops."""
     from calibration.dataset import load_calibration_set
+
+    if fmt == "openvino":
+        _quantize_openvino(onnx, calib, out, held_out, allow_accuracy_loss)
+        return
+    if fmt != "qdq":
+        raise InvalidInputError(f"--format must be qdq or openvino, got {fmt!r}")
+    if out is None:
+        raise InvalidInputError("--format qdq needs --out FILE.onnx")
     from calibration.qdq import quantize_qdq
     from wds_edge.runtime.gate import accuracy_gate, enforce_gate
     from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
@@ -229,6 +251,28 @@ def _quantize(
     finally:
         tmp.unlink(missing_ok=True)
     console.print(f"wrote {out}")
+
+
+def _quantize_openvino(
+    onnx: Path, calib: Path, out: Path | None, held_out: Path | None, allow_accuracy_loss: bool
+) -> None:
+    from calibration.dataset import load_calibration_set
+    from calibration.openvino_int8 import quantize_openvino_int8
+
+    if held_out is None:
+        raise InvalidInputError(
+            "--format openvino needs --held-out DIR: crops the gate compares INT8 with FP32 on, "
+            "not the calibration crops (wds-edge calibrate --source OTHER_SOURCE --out DIR)"
+        )
+    console = _console()
+    with console.status("NNCF post-training quantization ...") as status:
+        path, result = quantize_openvino_int8(
+            onnx, load_calibration_set(calib), load_calibration_set(held_out), out,
+            allow_accuracy_loss=allow_accuracy_loss,
+            progress=lambda phase: status.update(f"{phase} ..."),
+        )  # fmt: skip
+    console.print(json.dumps(result.to_dict(), indent=2))
+    console.print(f"{result.reason}; wrote {path} (+ {path.with_suffix('.bin').name})")
 
 
 def _build_engine(

@@ -42,8 +42,13 @@ def serve_cmd(
     model: Path | None = typer.Option(
         None, "--model", "-m", help="wds-edge .onnx model (default: the bundled starter model)."
     ),
-    backend: str = typer.Option("auto", "--backend", "-b", help="auto | onnxruntime | tensorrt."),
-    precision: str = typer.Option("fp16", help="TensorRT precision: fp32 | fp16 | int8."),
+    backend: str = typer.Option(
+        "auto", "--backend", "-b", help="auto | onnxruntime | openvino | tensorrt."
+    ),
+    precision: str = typer.Option(
+        "auto",
+        help="auto | fp32 | fp16 | bf16 | int8 (auto: TensorRT FP16, else the probed CPU winner).",
+    ),
     landmarker: Path | None = typer.Option(
         None, help="face_landmarker.task (default: $WDS_EDGE_FACE_LANDMARKER or the user cache)."
     ),

@@ -48,7 +48,8 @@ class ModelInfo(BaseModel):
 
     Attributes:
         name / version: from the model's metadata.
-        backend: ``"onnxruntime"``, ``"tensorrt"``, ...
+        backend: ``"onnxruntime"``, ``"openvino"``, ``"tensorrt"``, ...
+        precision: what the backend runs the network in (``"fp32"``, ``"bf16"``, ``"int8"``, ...).
         device: the backend's device description (e.g. ``"CPU"``, GPU and precision).
         threshold: wrinkle probability threshold in (0, 1) in use.
         input_size_px: side of the square model input.
@@ -60,6 +61,7 @@ class ModelInfo(BaseModel):
     name: str
     version: str
     backend: str
+    precision: str = "fp32"
     device: str
     threshold: float = Field(gt=0.0, lt=1.0)
     input_size_px: int = Field(ge=1)

@@ -7,9 +7,11 @@
    :class:`~wds_edge.errors.BackendUnavailableError`, logged, and the next one is tried);
 2. else ONNX Runtime with its TensorRT or CUDA execution provider when this ONNX
    Runtime build has one;
-3. else ONNX Runtime on the CPU.
+3. else the CPU: the fastest of ONNX Runtime FP32 and OpenVINO FP32 / BF16 / INT8 that
+   passes the accuracy gate against ONNX Runtime FP32, probed once and cached
+   (:mod:`wds_edge.runtime.auto`).
 
-Heavy imports (onnxruntime, tensorrt, pycuda / cuda-python) happen only when a
+Heavy imports (onnxruntime, openvino, tensorrt, pycuda / cuda-python) happen only when a
 backend is loaded. Every backend reads the model's metadata and refuses a model
 whose contract it cannot meet (:class:`~wds_edge.errors.ModelError`).
 """
@@ -24,19 +26,21 @@ from typing import Any
 
 from wds_edge.errors import (
     BackendError,
-    BackendUnavailableError,
     InvalidInputError,
     MissingDependencyError,
     ModelError,
 )
 from wds_edge.runtime.base import Backend
 
-__all__ = ["Backend", "BACKEND_NAMES", "available_backends", "load_backend"]
+__all__ = ["Backend", "BACKEND_NAMES", "PRECISION_NAMES", "available_backends", "load_backend"]
 
 logger = logging.getLogger(__name__)
 
 #: Names accepted by :func:`load_backend` and the CLI's ``--backend``.
-BACKEND_NAMES = ("auto", "onnxruntime", "tensorrt")
+BACKEND_NAMES = ("auto", "onnxruntime", "openvino", "tensorrt")
+#: Precisions accepted by :func:`load_backend` (``auto``: TensorRT FP16 on a GPU, the probed
+#: winner on a CPU).
+PRECISION_NAMES = ("auto", "fp32", "fp16", "bf16", "int8")
 
 
 def _has_module(name: str) -> bool:
@@ -54,12 +58,14 @@ def _tensorrt_usable() -> bool:
 def available_backends() -> list[str]:
     """Concrete backends that can be tried on this machine (``"auto"`` is not listed).
 
-    ``"onnxruntime"`` when onnxruntime imports; ``"tensorrt"`` when the ``tensorrt``
+    ``"onnxruntime"`` / ``"openvino"`` when they import; ``"tensorrt"`` when the ``tensorrt``
     package and wds-edge's TensorRT backend import (a GPU is still needed to run it).
     """
     names = []
     if _has_module("onnxruntime"):
         names.append("onnxruntime")
+    if _has_module("openvino"):
+        names.append("openvino")
     if _tensorrt_usable():
         names.append("tensorrt")
     return names
@@ -73,16 +79,64 @@ def _load_tensorrt(model_path: str | os.PathLike[str], precision: str, **trt_opt
         )
     from wds_edge.runtime.tensorrt.provision import provision_engine  # lazy: imports tensorrt
 
-    return provision_engine(model_path, precision, **trt_opts)
+    return provision_engine(model_path, "fp16" if precision == "auto" else precision, **trt_opts)
+
+
+def _cuda_index(device: str | int | None, *, strict: bool = True) -> int:
+    """The CUDA device index TensorRT runs on: an int or its string; None (or, for
+    ``auto``, an OpenVINO device name such as ``"CPU"``) means 0."""
+    if device is None or isinstance(device, int):
+        return device or 0
+    if str(device).strip().isdigit():
+        return int(str(device).strip())
+    if not strict:
+        return 0
+    raise InvalidInputError(
+        f"TensorRT runs on a CUDA device index (0, 1, ...), got device={device!r}"
+    )
+
+
+def _try_tensorrt(
+    model_path: str | os.PathLike[str], precision: str, **trt_opts: Any
+) -> Backend | None:
+    """``auto``'s first choice: a TensorRT backend, or None (reason logged) when it cannot run."""
+    if not _tensorrt_usable():
+        return None
+    try:
+        return _load_tensorrt(model_path, precision, **trt_opts)
+    except (BackendError, MissingDependencyError, ModelError, OSError, RuntimeError) as exc:
+        # BackendUnavailableError (a BackendError): no GPU, no checked engine cached, ...
+        # No GPU, no engine and the build fails, a wrong version, ...: the CPU runs the model.
+        logger.warning("TensorRT backend unavailable (%s); falling back to the CPU", exc)
+        return None
+
+
+def _cpu_auto(
+    model_path: str | os.PathLike[str],
+    precision: str,
+    num_threads: int | None,
+    backends: tuple[str, ...] = (),
+) -> Backend:
+    """The probed (cached) fastest gated CPU backend, restricted to ``precision`` unless auto."""
+    from wds_edge.runtime.auto import decide_cpu_backend, load_candidate
+
+    wanted = () if precision in ("auto", "fp16") else (precision,)
+    decision = decide_cpu_backend(
+        model_path, num_threads=num_threads, backends=backends, precisions=wanted
+    )
+    backend = load_candidate(model_path, f"{decision.backend}:{decision.precision}", num_threads)
+    backend.auto_decision = decision  # type: ignore[attr-defined]
+    return backend
 
 
 def load_backend(
     model_path: str | os.PathLike[str],
     backend: str = "auto",
     *,
-    precision: str = "fp16",
+    precision: str = "auto",
     num_threads: int | None = None,
     providers: Sequence[str | tuple[str, dict[str, Any]]] | None = None,
+    device: str | int | None = None,
     **trt_opts: Any,
 ) -> Backend:
     """Load ``model_path`` with the named backend (see the module docstring for ``auto``).
@@ -90,12 +144,19 @@ def load_backend(
     Args:
         model_path: an ``.onnx`` file exported by ``wds-edge export``.
         backend: one of :data:`BACKEND_NAMES`.
-        precision: TensorRT precision (``"fp32"``, ``"fp16"``, ``"int8"``); ONNX Runtime on
-            the CPU runs the model as exported (fp32).
-        num_threads: ONNX Runtime intra-op threads (``None``: all cores).
+        precision: one of :data:`PRECISION_NAMES`. TensorRT: ``fp32`` / ``fp16`` / ``int8``
+            (``auto``: fp16). OpenVINO: ``fp32`` / ``bf16`` / ``fp16`` / ``int8`` (refused
+            when the device cannot run it natively; ``auto``: the probed fastest gated one).
+            ``auto`` backend on a CPU: ``auto`` (or ``fp16``, a GPU precision) lets the
+            probe pick any precision; ``fp32`` / ``bf16`` / ``int8`` restrict it. ONNX
+            Runtime runs the model as exported (fp32).
+        num_threads: CPU inference threads (``None``: all cores).
         providers: ONNX Runtime execution providers (``None``: best available).
+        device: where the model runs. OpenVINO: ``"CPU"`` (None: CPU), or ``"GPU"`` /
+            ``"NPU"`` / ``"AUTO"`` on Intel iGPU / NPU kiosks (passed through). TensorRT:
+            the CUDA device index (``0``, ``1``, ... or its string; None: 0).
         **trt_opts: passed to :func:`~wds_edge.runtime.tensorrt.provision.provision_engine`
-            (``device``, ``cache_dir``, ``calibration``, ``gate_crops``, ...).
+            (``cache_dir``, ``calibration``, ``gate_crops``, ...).
 
     Returns:
         A loaded :class:`Backend`; close it (or use ``with``) when done.
@@ -116,20 +177,28 @@ def load_backend(
             f"{model_path}: no such model file; pass the path of an .onnx file exported with "
             "`wds-edge export` (or omit --model to use the bundled default)"
         )
+    prec = str(precision).strip().lower()
+    if prec not in PRECISION_NAMES:
+        raise InvalidInputError(
+            f"unknown precision {precision!r}; choose one of {', '.join(PRECISION_NAMES)}"
+        )
     if name == "tensorrt":
-        return _load_tensorrt(model_path, precision, **trt_opts)
-    if name == "auto" and _tensorrt_usable():
-        try:
-            return _load_tensorrt(model_path, precision, **trt_opts)
-        except (
-            BackendUnavailableError,  # no GPU, no checked engine cached and none buildable, ...
-            BackendError,
-            MissingDependencyError,
-            OSError,
-            RuntimeError,
-        ) as exc:
-            # ONNX Runtime still runs the same model.
-            logger.warning("TensorRT backend unavailable (%s); falling back to ONNX Runtime", exc)
-    from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # lazy: imports onnxruntime
+        return _load_tensorrt(model_path, prec, device=_cuda_index(device), **trt_opts)
+    if name == "openvino":
+        if prec == "auto":
+            return _cpu_auto(model_path, prec, num_threads, backends=("openvino",))
+        from wds_edge.runtime.openvino import OpenVinoBackend  # lazy: imports openvino
 
+        return OpenVinoBackend(
+            model_path, precision=prec, device=str(device or "CPU"), num_threads=num_threads
+        )
+    from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend, default_providers
+
+    if name == "auto":
+        trt = _try_tensorrt(model_path, prec, device=_cuda_index(device, strict=False), **trt_opts)
+        if trt is not None:
+            return trt
+        gpu_eps = [p for p in default_providers() if p != "CPUExecutionProvider"]
+        if providers is None and not gpu_eps and str(model_path).lower().endswith(".onnx"):
+            return _cpu_auto(model_path, prec, num_threads)
     return OnnxRuntimeBackend(model_path, providers=providers, num_threads=num_threads)

@@ -1,4 +1,4 @@
-"""The small interface every inference backend implements (ONNX Runtime, TensorRT)."""
+"""The small interface every inference backend implements (ONNX Runtime, OpenVINO, TensorRT)."""
 
 from __future__ import annotations
 
@@ -7,22 +7,53 @@ from types import TracebackType
 
 import numpy as np
 
+from wds_edge.errors import InvalidInputError
 from wds_edge.model.metadata import ModelMetadata
 
-__all__ = ["Backend"]
+__all__ = ["Backend", "validate_batch"]
+
+
+def validate_batch(metadata: ModelMetadata, batch_nchw: np.ndarray) -> np.ndarray:
+    """Check a model input against the model's contract; return it C-contiguous.
+
+    Args:
+        metadata: the model's metadata (input shape and preprocessing).
+        batch_nchw: float32 ``(N, C, H, W)``, N >= 1, C / H / W as the metadata says.
+
+    Raises:
+        InvalidInputError: not a numpy array, not float32, or the wrong shape (the message
+            gives the expected one).
+    """
+    if not isinstance(batch_nchw, np.ndarray):
+        raise InvalidInputError(f"infer() needs a numpy array, got {type(batch_nchw).__name__}")
+    if batch_nchw.dtype != np.float32:
+        raise InvalidInputError(
+            f"infer() needs float32 input, got {batch_nchw.dtype}; build it with "
+            "wds_edge.model.preprocessing.model_input()"
+        )
+    _, c, h, w = metadata.input_shape
+    if batch_nchw.ndim != 4 or tuple(batch_nchw.shape[1:]) != (c, h, w) or not len(batch_nchw):
+        raise InvalidInputError(
+            f"infer() needs shape (N, {c}, {h}, {w}) with N >= 1 for this model "
+            f"(preprocessing '{metadata.preprocessing.value}'), got {tuple(batch_nchw.shape)}"
+        )
+    return np.ascontiguousarray(batch_nchw)
 
 
 class Backend(abc.ABC):
     """Runs one wds-edge model. A context manager; :meth:`close` is idempotent.
 
     Attributes:
-        name: backend name as the CLI spells it (``"onnxruntime"``, ``"tensorrt"``).
+        name: backend name as the CLI spells it (``"onnxruntime"``, ``"openvino"``,
+            ``"tensorrt"``).
+        precision: the precision it runs in (``"fp32"``, ``"fp16"``, ``"bf16"``, ``"int8"``).
         metadata: the model's contract, read from the model file / engine sidecar and
             checked with :meth:`ModelMetadata.check_supported` at load time.
         device: where it runs, in words (``"CPU"``, ``"NVIDIA Orin (TensorRT FP16)"``).
     """
 
     name: str = "backend"
+    precision: str = "fp32"
     metadata: ModelMetadata
     device: str = "CPU"
 

@@ -78,5 +78,5 @@ def test_bad_options_are_clear(onnx_model_path: Path, faces_dir: Path) -> None:
     result = runner.invoke(
         app, ["analyze", str(faces_dir), "--backend", "gpu", "--model", str(onnx_model_path)]
     )
-    assert "auto, onnxruntime, tensorrt" in str(result.exception)
+    assert "auto, onnxruntime, openvino, tensorrt" in str(result.exception)
     assert "INPUT" in runner.invoke(app, ["analyze", "--help"]).stdout

@@ -12,7 +12,7 @@ kept.
 "Cannot provide an engine here" (no GPU, a precision this GPU / TensorRT lacks, no
 cached engine and no crops to check a new one with) is
 :class:`~wds_edge.errors.BackendUnavailableError`, which ``load_backend(..., "auto")``
-answers by falling back to ONNX Runtime.
+answers by falling back to the CPU backends.
 """
 
 from __future__ import annotations

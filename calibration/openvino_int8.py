@@ -1,0 +1,217 @@
+"""INT8 for OpenVINO: NNCF post-training quantization of a wds-edge model, gated on held-out crops.
+
+The FP32 ONNX model is read by OpenVINO and quantized by ``nncf.quantize`` with the
+activation ranges of the calibration crops (``wds-edge calibrate``), fed through the
+kiosk's own :func:`wds_edge.model.preprocessing.model_input`. Kept out of INT8
+(``ignored_scope``), as measured on held-out kiosk crops (``benchmarks/RESULTS.md``):
+
+* the Eq. 1 texture subgraph (everything upstream of the ``[R, G, B, T]`` Concat: a
+  division by a local mean; the runtime also runs it as a separate FP32 model);
+* the first convolution (it reads the raw 0-255 RGB and texture channels);
+* the F1 head (the 1x1 convolution feeding the Sigmoid) and the Sigmoid, so the
+  probability is thresholded in full precision;
+* the last decoder block (the convolutions between the last skip Concat and the head).
+
+Measured on the bundled model (11 photo crops for calibration, 24 held-out video crops;
+mean / worst mask IoU vs FP32): texture only kept 0.968 / 0.949 (fails); + first conv
+and head 0.980 / 0.964 (at the bar); + the last decoder block 0.981 / 0.966.
+
+The result is an OpenVINO IR (``m.int8.xml`` / ``.bin`` next to ``m.onnx``) carrying, in
+its ``rt_info`` section ``wds_edge``: the model's metadata, ``precision = int8``, the
+sha256 of the FP32 model it came from, the calibration set's sha256 and the gate's
+figures. The accuracy gate (:mod:`wds_edge.runtime.gate`: mean IoU >= 0.98, worst >=
+0.95) compares it with ONNX Runtime FP32 on *held-out* crops; a model that fails is not
+written (unless accuracy loss is allowed) and the error carries the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from calibration.dataset import CalibrationSet
+from wds_edge._deps import require
+from wds_edge.errors import InvalidInputError
+from wds_edge.io import sha256_file
+from wds_edge.model.metadata import ModelMetadata
+from wds_edge.runtime.gate import GateResult, accuracy_gate, enforce_gate
+from wds_edge.runtime.openvino import RT_INFO_SECTION, int8_model_path, texture_boundary
+
+__all__ = ["higher_precision_nodes", "quantize_openvino_int8"]
+
+logger = logging.getLogger(__name__)
+
+
+def _upstream(output: Any) -> set[str]:
+    """Friendly names of every node the given output depends on (itself included)."""
+    seen: set[str] = set()
+    stack = [output.get_node()]
+    while stack:
+        node = stack.pop()
+        name = node.get_friendly_name()
+        if name in seen:
+            continue
+        seen.add(name)
+        stack.extend(i.get_source_output().get_node() for i in node.inputs())
+    return seen
+
+
+def higher_precision_nodes(
+    model: Any, keep_first_conv: bool = True, keep_head: bool = True, keep_last_block: bool = True
+) -> list[str]:
+    """Node names NNCF must not quantize (see the module docstring), found by structure.
+
+    Args:
+        model: an ``openvino.Model`` of a wds-edge graph with the texture map inside.
+        keep_first_conv / keep_head / keep_last_block: also keep the first convolution /
+            the F1 head / the convolutions of the decoder block feeding the head.
+    """
+    boundary = texture_boundary(model)
+    keep = {
+        name
+        for name in _upstream(boundary)
+        if not any(p.get_friendly_name() == name for p in model.get_parameters())
+    }
+    if keep_first_conv:
+        keep |= {
+            t.get_node().get_friendly_name()
+            for t in boundary.get_target_inputs()
+            if t.get_node().get_type_name() == "Convolution"
+        }
+    if keep_head:
+        for result in model.get_results():
+            node = result.input(0).get_source_output().get_node()  # Sigmoid
+            keep.add(node.get_friendly_name())
+            while node.get_type_name() != "Convolution" and node.inputs():
+                node = node.input(0).get_source_output().get_node()  # bias Add, then the conv
+                keep.add(node.get_friendly_name())
+    if keep_last_block:
+        for result in model.get_results():
+            node = result.input(0).get_source_output().get_node()
+            seen_head = False
+            while node.inputs() and node.get_type_name() not in ("Concat", "Parameter"):
+                if node.get_type_name() == "Convolution":
+                    if seen_head:
+                        keep.add(node.get_friendly_name())
+                    seen_head = True
+                node = node.input(0).get_source_output().get_node()
+    return sorted(keep)
+
+
+def _crop_hashes(calib: CalibrationSet) -> set[str]:
+    return {sha256_file(p) for p in calib.crop_paths}
+
+
+def quantize_openvino_int8(
+    onnx_path: str | os.PathLike[str],
+    calib: CalibrationSet,
+    held_out: CalibrationSet,
+    out: str | os.PathLike[str] | None = None,
+    *,
+    keep_first_conv: bool = True,
+    keep_head: bool = True,
+    keep_last_block: bool = True,
+    allow_accuracy_loss: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[Path, GateResult]:
+    """Quantize ``onnx_path`` to an OpenVINO INT8 IR and gate it on ``held_out``.
+
+    Args:
+        onnx_path: FP32 wds-edge ``.onnx`` (texture map inside the graph).
+        calib: calibration crops (activation ranges).
+        held_out: other crops for the accuracy gate; none may also be in ``calib``.
+        out: the ``.xml`` to write (``None``: :func:`int8_model_path` next to the model,
+            where the OpenVINO backend and ``auto`` look for it).
+        keep_first_conv / keep_head / keep_last_block: keep those layers out of INT8
+            (defaults as measured, see the module docstring).
+        allow_accuracy_loss: write the model even when the gate fails (a warning).
+        progress: called with a phase name ("quantizing", "gating", ...).
+
+    Returns:
+        The written ``.xml`` path and the :class:`GateResult`.
+
+    Raises:
+        InvalidInputError: the held-out set overlaps the calibration set, sizes differ.
+        ModelError: the gate failed (nothing written), or the model is not a wds-edge
+            model with the texture map inside.
+        MissingDependencyError: nncf or openvino is missing.
+    """
+    ov = require("openvino", "INT8 quantization for OpenVINO")
+    nncf = require("nncf", "INT8 quantization for OpenVINO (pip install 'wds-edge[openvino-int8]')")
+    from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
+    from wds_edge.runtime.openvino import OpenVinoBackend, model_metadata_props
+
+    onnx_path = Path(onnx_path)
+    target = Path(out) if out is not None else int8_model_path(onnx_path)
+    if not target.name.endswith(".xml"):
+        raise InvalidInputError(f"--out must be an OpenVINO .xml path, got {target}")
+    overlap = _crop_hashes(calib) & _crop_hashes(held_out)
+    if overlap:
+        raise InvalidInputError(
+            f"{len(overlap)} held-out crops are also calibration crops; build the held-out "
+            "set from other photos / another video with `wds-edge calibrate`"
+        )
+    model = ov.Core().read_model(str(onnx_path))
+    props = model_metadata_props(model, str(onnx_path))
+    meta = ModelMetadata.from_props(props, source=str(onnx_path))
+    meta.check_supported(str(onnx_path))
+    size = meta.input_size_hw[0]
+    for name, crops in (("calibration", calib), ("held-out", held_out)):
+        if crops.size_px != size:
+            raise InvalidInputError(
+                f"the {name} crops are {crops.size_px} px, the model takes {size} px; "
+                f"run `wds-edge calibrate --size {size}`"
+            )
+    model.reshape([1, meta.input_channels, size, size])
+    keep = higher_precision_nodes(model, keep_first_conv, keep_head, keep_last_block)
+    if progress:
+        progress("quantizing")
+    quantized = nncf.quantize(
+        model,
+        nncf.Dataset(list(calib.batches(meta.preprocessing, 1))),
+        preset=nncf.QuantizationPreset.MIXED,
+        target_device=nncf.TargetDevice.CPU,
+        subset_size=len(calib),
+        ignored_scope=nncf.IgnoredScope(names=keep, validate=False),
+    )
+    info = {
+        "metadata": json.dumps(props, sort_keys=True),
+        "precision": "int8",
+        "source_sha256": sha256_file(onnx_path),
+        "calibration": json.dumps(
+            {"data_sha256": calib.data_sha256, "crops": len(calib), "kept_higher": keep}
+        ),
+    }
+    for key, value in info.items():
+        quantized.set_rt_info(value, [RT_INFO_SECTION, key])
+    with tempfile.TemporaryDirectory(dir=target.parent if target.parent.is_dir() else None) as tmp:
+        staged = Path(tmp) / target.name
+        ov.save_model(quantized, str(staged), compress_to_fp16=False)
+        if progress:
+            progress("gating")
+        cpu = ["CPUExecutionProvider"]
+        with (
+            OnnxRuntimeBackend(onnx_path, providers=cpu) as ref,
+            OpenVinoBackend(staged, precision="int8", cache_dir=False) as cand,
+        ):
+            gate = accuracy_gate(
+                ref.infer, cand.infer, held_out.batches(meta.preprocessing, 1),
+                precision="int8", threshold=meta.threshold,
+            )  # fmt: skip
+        logger.info("%s", gate.reason)
+        enforce_gate(gate, allow_accuracy_loss=allow_accuracy_loss)
+        quantized.set_rt_info(json.dumps(gate.to_dict()), [RT_INFO_SECTION, "gate"])
+        ov.save_model(quantized, str(staged), compress_to_fp16=False)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # .bin first: a reader that finds the new .xml also finds its weights
+        shutil.move(str(staged.with_suffix(".bin")), str(target.with_suffix(".bin.tmp")))
+        os.replace(target.with_suffix(".bin.tmp"), target.with_suffix(".bin"))
+        shutil.move(str(staged), str(target.with_suffix(".xml.tmp")))
+        os.replace(target.with_suffix(".xml.tmp"), target)
+    return target, gate

@@ -1,0 +1,86 @@
+"""``auto`` on a CPU: the one-time probe and its decision cache (hit, invalidation)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("openvino", reason="the auto probe compares OpenVINO with ONNX Runtime")
+
+from wds_edge.errors import BackendError  # noqa: E402
+from wds_edge.runtime import load_backend  # noqa: E402
+from wds_edge.runtime.auto import (  # noqa: E402
+    AutoDecision,
+    auto_cache_path,
+    cpu_candidates,
+    decide_cpu_backend,
+)
+from wds_edge.runtime.openvino import native_precisions  # noqa: E402
+
+
+def test_candidates_follow_the_cpu(onnx_model_path: Path) -> None:
+    names = cpu_candidates(onnx_model_path)
+    assert names[0] == "onnxruntime:fp32" and "openvino:fp32" in names
+    for precision in ("bf16", "fp16"):
+        assert (f"openvino:{precision}" in names) == (precision in native_precisions())
+    assert "openvino:int8" not in names  # no INT8 model next to this one
+
+
+def test_decision_is_probed_once_cached_and_invalidated(
+    onnx_model_path: Path, tmp_path: Path
+) -> None:
+    first = decide_cpu_backend(onnx_model_path, num_threads=1, cache_dir=tmp_path)
+    assert not first.cached
+    assert {f"{r.backend}:{r.precision}" for r in first.rows} == set(first.key.candidates)
+    chosen = next(
+        r for r in first.rows if (r.backend, r.precision) == (first.backend, first.precision)
+    )
+    assert chosen.passed and chosen.latency_ms == min(
+        r.latency_ms for r in first.rows if r.passed and r.latency_ms is not None
+    )
+    file = auto_cache_path(first.key.model_sha256, tmp_path)
+    stored = AutoDecision.model_validate_json(file.read_text())
+    assert stored.key == first.key and stored.backend == first.backend
+
+    hit = decide_cpu_backend(onnx_model_path, num_threads=1, cache_dir=tmp_path)
+    assert hit.cached and hit.rows == first.rows and hit.probed_at == first.probed_at
+
+    # another thread count is another key: probed again (and the file now holds that key)
+    other = decide_cpu_backend(onnx_model_path, num_threads=2, cache_dir=tmp_path)
+    assert not other.cached and other.key.num_threads == 2
+
+    # a library upgrade (here: the recorded openvino version differs) invalidates the decision
+    doc = json.loads(file.read_text())
+    doc["key"]["versions"]["openvino"] = "0.0.1"
+    file.write_text(json.dumps(doc))
+    again = decide_cpu_backend(onnx_model_path, num_threads=2, cache_dir=tmp_path)
+    assert not again.cached and again.key.versions["openvino"] != "0.0.1"
+
+    # a corrupt file is probed again, not trusted
+    file.write_text("{not json")
+    assert not decide_cpu_backend(onnx_model_path, num_threads=2, cache_dir=tmp_path).cached
+
+
+def test_a_changed_model_is_another_decision(
+    onnx_model_path: Path, onnx_model_fixed_batch: Path, tmp_path: Path
+) -> None:
+    a = decide_cpu_backend(onnx_model_path, num_threads=1, cache_dir=tmp_path)
+    b = decide_cpu_backend(onnx_model_fixed_batch, num_threads=1, cache_dir=tmp_path)
+    assert a.key.model_sha256 != b.key.model_sha256 and not b.cached
+
+
+def test_restrictions_and_load_backend(onnx_model_path: Path, tmp_path: Path) -> None:
+    fp32 = decide_cpu_backend(
+        onnx_model_path, num_threads=1, precisions=("fp32",), cache_dir=tmp_path
+    )
+    assert fp32.precision == "fp32"
+    with pytest.raises(BackendError, match="no CPU candidate"):
+        decide_cpu_backend(onnx_model_path, precisions=("int8",), cache_dir=tmp_path)
+    # no TensorRT here: auto falls through to the probed CPU winner, which it records
+    with load_backend(onnx_model_path, "auto", num_threads=1) as backend:
+        decision = backend.auto_decision  # type: ignore[attr-defined]
+        assert (backend.name, backend.precision) == (decision.backend, decision.precision)
+    with load_backend(onnx_model_path, "openvino", precision="auto", num_threads=1) as backend:
+        assert backend.name == "openvino"

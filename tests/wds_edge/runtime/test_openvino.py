@@ -1,0 +1,119 @@
+"""The OpenVINO backend with the real OpenVINO runtime, on the bundled model and real crops."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("openvino", reason="the OpenVINO backend needs openvino")
+
+from wds_edge.errors import BackendError, InvalidInputError, ModelError  # noqa: E402
+from wds_edge.model.metrics import mask_iou  # noqa: E402
+from wds_edge.model.preprocessing import model_input  # noqa: E402
+from wds_edge.runtime import load_backend  # noqa: E402
+from wds_edge.runtime.gate import accuracy_gate  # noqa: E402
+from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402
+from wds_edge.runtime.openvino import OpenVinoBackend, native_precisions  # noqa: E402
+from wds_edge.runtime.probe_inputs import synthetic_skin_crops  # noqa: E402
+
+
+def _batches(crops: list[np.ndarray]) -> list[np.ndarray]:
+    return [model_input(c, "texture_in_graph") for c in crops]
+
+
+@pytest.fixture(scope="module")
+def reference(bundled_model: Path):
+    with OnnxRuntimeBackend(bundled_model, providers=["CPUExecutionProvider"]) as ref:
+        yield ref
+
+
+def test_fp32_parity_with_onnxruntime_on_kiosk_crops(
+    bundled_model: Path, reference: OnnxRuntimeBackend, kiosk_crops_640: list[np.ndarray]
+) -> None:
+    assert len(kiosk_crops_640) >= 3
+    with OpenVinoBackend(bundled_model, precision="fp32") as ov:
+        assert ov.name == "openvino" and ov.precision == "fp32" and "FP32" in ov.device
+        for x in _batches(kiosk_crops_640):
+            ref, out = reference.infer(x), ov.infer(x)
+            assert out.shape == (1, 1, 640, 640) and out.dtype == np.float32
+            assert float(np.abs(ref - out).max()) < 1e-3
+            mask_ref = ref[0, 0] >= 0.5
+            assert mask_ref.any()  # the crops carry wrinkles: the comparison means something
+            assert np.array_equal(mask_ref, out[0, 0] >= 0.5)
+
+
+@pytest.mark.skipif("bf16" not in native_precisions(), reason="this CPU has no native BF16")
+def test_bf16_split_passes_the_gate_where_the_whole_graph_fails(
+    bundled_model: Path, reference: OnnxRuntimeBackend, kiosk_crops_640: list[np.ndarray]
+) -> None:
+    """Texture map in FP32 + U-Net in BF16 passes; the whole graph in BF16 does not (issue 12).
+
+    The synthetic probe images of ``auto`` draw the same line: a gate on them is meaningful.
+    """
+    import openvino as ov
+
+    whole = ov.Core().compile_model(str(bundled_model), "CPU", {"INFERENCE_PRECISION_HINT": "bf16"})
+    with OpenVinoBackend(bundled_model, precision="bf16") as split:
+        assert "texture FP32" in split.device
+        for crops in (kiosk_crops_640, synthetic_skin_crops(640, 4)):
+            inputs = _batches(crops)
+            good = accuracy_gate(reference.infer, split.infer, inputs, precision="bf16")
+            bad = accuracy_gate(reference.infer, lambda x: whole(x)[0], inputs, precision="bf16")
+            assert good.passed and good.mean_iou >= 0.99, good.reason
+            assert not bad.passed and bad.mean_iou < good.mean_iou, bad.reason
+
+
+def test_a_precision_the_cpu_cannot_run_is_refused(bundled_model: Path) -> None:
+    native = native_precisions()
+    missing = [p for p in ("fp16", "bf16") if p not in native]
+    if not missing:
+        pytest.skip(f"this CPU runs every reduced precision natively ({native})")
+    with pytest.raises(BackendError, match="natively.*does not emulate"):
+        OpenVinoBackend(bundled_model, precision=missing[0])
+    with pytest.raises(BackendError, match="natively"):
+        load_backend(bundled_model, "openvino", precision=missing[0])
+
+
+def test_int8_without_a_quantized_model_says_how_to_make_one(
+    bundled_model: Path, tmp_path: Path
+) -> None:
+    model = tmp_path / "m.onnx"
+    model.write_bytes(bundled_model.read_bytes())
+    with pytest.raises(ModelError, match="wds-edge quantize --format openvino"):
+        OpenVinoBackend(model, precision="int8")
+
+
+def test_small_dynamic_model_batches_errors_and_close(onnx_model_path: Path) -> None:
+    with OnnxRuntimeBackend(onnx_model_path) as ref, OpenVinoBackend(onnx_model_path) as ov:
+        rng = np.random.default_rng(0)
+        batch = rng.uniform(0, 255, (3, 3, 256, 256)).astype(np.float32)
+        out = ov.infer(batch)
+        assert out.shape == (3, 1, 256, 256)
+        assert float(np.abs(out - ref.infer(batch)).max()) < 1e-3
+        with pytest.raises(InvalidInputError, match=r"\(N, 3, 256, 256\)"):
+            ov.infer(batch[:, :, :128])
+        with pytest.raises(InvalidInputError, match="float32"):
+            ov.infer(batch.astype(np.float64))
+    ov.close()  # idempotent
+    with pytest.raises(BackendError, match="closed"):
+        ov.infer(batch)
+    with pytest.raises(InvalidInputError, match="precision"):
+        OpenVinoBackend(onnx_model_path, precision="int4")
+    with pytest.raises(BackendError, match="no device"):
+        OpenVinoBackend(onnx_model_path, device="NPU")
+
+
+def test_compiled_model_cache_is_filled(onnx_model_path: Path, tmp_path: Path) -> None:
+    with OpenVinoBackend(onnx_model_path, cache_dir=tmp_path / "ov"):
+        pass
+    assert any((tmp_path / "ov").glob("*.blob"))
+
+
+def test_mask_iou_helper_agrees() -> None:  # guards the golden-value helper used above
+    a = np.zeros((4, 4), bool)
+    a[0] = True
+    b = a.copy()
+    b[0, 0] = False
+    assert mask_iou(b, a) == pytest.approx(0.75)

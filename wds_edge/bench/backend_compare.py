@@ -1,0 +1,192 @@
+"""`bench compare --backends onnxruntime:fp32,openvino:bf16,...`: one model, interleaved, with IoU.
+
+Every ``backend:precision`` is loaded once in this process; then each round takes the
+next face crop and calls every backend on it in turn (the order reversed every other
+round), so background load on a shared machine hits all of them alike. Beside each
+latency stands the mask IoU against the reference (the first FP32 entry, normally ONNX
+Runtime FP32) on every crop, and whether the accuracy gate (mean >= 0.98, worst >= 0.95)
+passes: a speed-up that breaks the masks is visible in the same row.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wds_edge.bench.stats import LatencyStats, summarize_ms
+from wds_edge.errors import InvalidInputError
+
+__all__ = ["BackendRow", "BackendCompareResult", "compare_backends", "parse_backend_specs"]
+
+logger = logging.getLogger(__name__)
+
+
+def parse_backend_specs(specs: Sequence[str]) -> list[tuple[str, str]]:
+    """``["onnxruntime:fp32", "openvino:bf16"]`` -> ``[("onnxruntime", "fp32"), ...]``.
+
+    Raises:
+        InvalidInputError: an entry without ``:``, or a duplicate.
+    """
+    pairs = []
+    for spec in specs:
+        backend, sep, precision = spec.strip().lower().partition(":")
+        if not sep or not backend or not precision:
+            raise InvalidInputError(
+                f"backend entry {spec!r} must be BACKEND:PRECISION, e.g. openvino:bf16"
+            )
+        if (backend, precision) in pairs:
+            raise InvalidInputError(f"{spec!r} is listed twice")
+        pairs.append((backend, precision))
+    if not pairs:
+        raise InvalidInputError("no backends to compare: pass e.g. onnxruntime:fp32,openvino:bf16")
+    return pairs
+
+
+@dataclass
+class BackendRow:
+    """One ``backend:precision``: latency, speed-up over the first entry, IoU vs the reference."""
+
+    label: str
+    backend: str
+    precision: str
+    device: str
+    model_ms: LatencyStats
+    speedup: float
+    mean_iou: float
+    min_iou: float
+    gate_passed: bool
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "config": self.label,
+            "device": self.device,
+            "p50_ms": round(self.model_ms.p50_ms, 2),
+            "p90_ms": round(self.model_ms.p90_ms, 2),
+            "mean_ms": round(self.model_ms.mean_ms, 2),
+            "speedup": round(self.speedup, 2),
+            "mean_iou": round(self.mean_iou, 4),
+            "min_iou": round(self.min_iou, 4),
+            "gate": "pass" if self.gate_passed else "FAIL",
+        }
+
+
+@dataclass
+class BackendCompareResult:
+    model: str
+    reference: str
+    crops: int
+    rounds: int
+    rows: list[BackendRow]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "reference": self.reference,
+            "crops": self.crops,
+            "rounds": self.rounds,
+            "notes": self.notes,
+            "rows": [{**r.row(), "model_ms": r.model_ms.to_dict()} for r in self.rows],
+        }
+
+
+def compare_backends(
+    source: str | Path,
+    specs: Sequence[str],
+    *,
+    model_path: str | Path | None = None,
+    landmarker_path: str | Path | None = None,
+    max_frames: int = 60,
+    rounds: int = 30,
+    warmup: int = 3,
+    num_threads: int | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> BackendCompareResult:
+    """Time ``specs`` on the face crops of ``source``, interleaved, with mask IoU vs FP32.
+
+    Args:
+        source: video or image folder the face crops come from (the kiosk crop path).
+        specs: ``backend:precision`` entries; the first FP32 one is the IoU reference and
+            the first entry the speed-up baseline.
+        model_path: the FP32 ``.onnx`` (``None``: the bundled model); OpenVINO INT8 uses
+            the ``.int8.xml`` next to it.
+        max_frames: frames read from ``source`` for crops.
+        rounds / warmup: timed / untimed rounds (one call of every backend per round).
+        num_threads: CPU inference threads for every backend (``None``: all cores).
+        on_step: progress callback.
+
+    Raises:
+        InvalidInputError: bad specs, no FP32 entry, or no face in ``source``.
+    """
+    from wds_edge.bench.compare import _collect
+    from wds_edge.model.metrics import mask_iou
+    from wds_edge.model.preprocessing import model_input
+    from wds_edge.runtime import load_backend
+    from wds_edge.runtime.gate import GATE_MIN_MEAN_IOU, GATE_MIN_WORST_IOU
+
+    pairs = parse_backend_specs(specs)
+    if rounds < 1 or warmup < 0:
+        raise InvalidInputError(f"need rounds >= 1 and warmup >= 0, got {rounds}, {warmup}")
+    ref_index = next((i for i, (_, p) in enumerate(pairs) if p == "fp32"), None)
+    if ref_index is None:
+        raise InvalidInputError("list one FP32 entry (e.g. onnxruntime:fp32): the IoU reference")
+    if model_path is None:
+        from wds_edge.model.bundled import default_model_path
+
+        model_path = default_model_path()
+    model = Path(model_path)
+    backends = []
+    try:
+        for name, precision in pairs:
+            if on_step:
+                on_step(f"loading {name}:{precision}")
+            backends.append(load_backend(model, name, precision=precision, num_threads=num_threads))
+        meta = backends[ref_index].metadata
+        size = meta.input_size_hw[0]
+        landmarker = None if landmarker_path is None else str(landmarker_path)
+        _frames, _located, crops = _collect(source, max_frames, landmarker, model, size)
+        inputs = [model_input(c, meta.preprocessing) for c in crops]
+        if on_step:
+            on_step(f"masks of {len(inputs)} crops")
+        masks = [[be.infer(x)[0, 0] >= meta.threshold for x in inputs] for be in backends]
+        times: list[list[float]] = [[] for _ in backends]
+        for r in range(warmup + rounds):
+            if on_step and r % 5 == 0:
+                on_step(f"round {r + 1} of {warmup + rounds}")
+            x = inputs[r % len(inputs)]
+            order = list(range(len(backends)))
+            for i in order if r % 2 == 0 else reversed(order):
+                t0 = time.perf_counter()
+                backends[i].infer(x)
+                if r >= warmup:
+                    times[i].append((time.perf_counter() - t0) * 1000.0)
+        rows = []
+        base = summarize_ms(times[0])
+        for i, be in enumerate(backends):
+            ious = [mask_iou(m, ref) for m, ref in zip(masks[i], masks[ref_index], strict=True)]
+            stats = summarize_ms(times[i])
+            mean_iou, min_iou = float(np.mean(ious)), float(np.min(ious))
+            rows.append(
+                BackendRow(
+                    label=f"{be.name}:{be.precision}", backend=be.name, precision=be.precision,
+                    device=be.device, model_ms=stats, speedup=base.p50_ms / stats.p50_ms,
+                    mean_iou=mean_iou, min_iou=min_iou,
+                    gate_passed=mean_iou >= GATE_MIN_MEAN_IOU and min_iou >= GATE_MIN_WORST_IOU,
+                )
+            )  # fmt: skip
+    finally:
+        for be in backends:
+            be.close()
+    ref_label = f"{pairs[ref_index][0]}:{pairs[ref_index][1]}"
+    notes = [
+        f"interleaved: {rounds} rounds (+{warmup} warm-up), every backend once per round on the "
+        "same crop; speedup = first entry's p50 / row's p50",
+        f"IoU: thresholded masks vs {ref_label} on all {len(inputs)} face crops",
+    ]
+    return BackendCompareResult(str(model), ref_label, len(inputs), rounds, rows, notes)

@@ -1,0 +1,350 @@
+"""``auto`` on a CPU: probe once which backend x precision is fastest *and* passes the gate.
+
+Candidates: ONNX Runtime FP32 (the reference and portable fallback), OpenVINO FP32, and
+OpenVINO BF16 / FP16 / INT8 where the CPU runs them natively (INT8 also needs the NNCF
+model next to the FP32 one, :func:`wds_edge.runtime.openvino.int8_model_path`). Each
+candidate runs the same deterministic synthetic skin crops
+(:mod:`wds_edge.runtime.probe_inputs`), interleaved, one call per candidate per image:
+the first image is the warm-up, the median of the rest is the latency, and every
+image's mask is compared with ONNX Runtime FP32 by the one accuracy gate
+(:mod:`wds_edge.runtime.gate`). The fastest candidate that passes wins.
+
+The decision is cached as JSON (an :class:`AutoDecision`) in the user cache, keyed by
+the CPU model, the model's sha256 (and its INT8 companion's), the library versions,
+the thread count and the candidate set; any change invalidates it and the next start
+probes again. A probe takes a few seconds (compiles go to OpenVINO's model cache).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import logging
+import os
+import platform
+import statistics
+import time
+from importlib import metadata as _im
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from wds_edge.errors import BackendError, MissingDependencyError, ModelError
+from wds_edge.io import sha256_file, write_json_atomic
+from wds_edge.runtime.base import Backend
+
+__all__ = [
+    "AutoDecision",
+    "AutoKey",
+    "ProbeRow",
+    "auto_cache_path",
+    "auto_key",
+    "cpu_candidates",
+    "decide_cpu_backend",
+    "load_candidate",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Layout version of the cached decision (a new layout re-probes).
+DECISION_FORMAT = 1
+#: Synthetic images in the probe (the first one also warms up).
+PROBE_IMAGES = 4
+_REFERENCE = ("onnxruntime", "fp32")
+
+
+class AutoKey(BaseModel):
+    """Everything the decision depends on; a cached decision with another key is stale."""
+
+    cpu: str
+    model_sha256: str
+    int8_sha256: str | None = None
+    versions: dict[str, str]
+    num_threads: int | None = None
+    candidates: list[str]
+
+
+class ProbeRow(BaseModel):
+    """One candidate's probe figures."""
+
+    backend: str
+    precision: str
+    latency_ms: float | None = None
+    mean_iou: float | None = None
+    min_iou: float | None = None
+    passed: bool = False
+    reason: str = ""
+
+
+class AutoDecision(BaseModel):
+    """The cached outcome of one probe."""
+
+    format: int = DECISION_FORMAT
+    key: AutoKey
+    backend: str
+    precision: str
+    rows: list[ProbeRow] = Field(default_factory=list)
+    probe_s: float = 0.0
+    probed_at: str = ""
+    #: True when this decision was read from the cache (not stored in the file).
+    cached: bool = Field(False, exclude=True)
+
+
+def _cpu_model() -> str:
+    """CPU model, family / model / stepping and a hash of the ISA flags (Linux), else platform."""
+    fields: dict[str, str] = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            name, _, value = line.partition(":")
+            name = name.strip()
+            if name in ("model name", "cpu family", "model", "stepping", "flags", "Features"):
+                fields.setdefault(name, value.strip())
+            if not line.strip() and fields:
+                break
+    except OSError:
+        pass
+    flags = fields.pop("flags", fields.pop("Features", ""))
+    parts = [fields.get("model name") or platform.processor() or platform.machine()]
+    parts += [f"{k} {fields[k]}" for k in ("cpu family", "model", "stepping") if k in fields]
+    if flags:
+        parts.append("flags " + hashlib.sha256(flags.encode()).hexdigest()[:12])
+    return f"{'; '.join(parts)}; {os.cpu_count()} cpus"
+
+
+def _version(dist: str) -> str:
+    try:
+        return _im.version(dist)
+    except _im.PackageNotFoundError:
+        return "absent"
+
+
+def cpu_candidates(model_path: str | os.PathLike[str], backends: tuple[str, ...] = ()) -> list[str]:
+    """``backend:precision`` names the probe will try for this model on this CPU.
+
+    Args:
+        model_path: the FP32 ``.onnx`` model.
+        backends: restrict to these backends (``()``: all). The ONNX Runtime FP32 reference
+            is always probed (it is what the others are gated against).
+    """
+    names = ["onnxruntime:fp32"]
+    if _version("openvino") != "absent" and (not backends or "openvino" in backends):
+        from wds_edge.runtime.openvino import int8_model_path, native_precisions
+
+        native = native_precisions("CPU")
+        for precision in ("fp32", "bf16", "fp16", "int8"):
+            if precision not in native:
+                continue
+            if precision == "int8" and not int8_model_path(model_path).is_file():
+                continue
+            names.append(f"openvino:{precision}")
+    return names
+
+
+def auto_key(
+    model_path: str | os.PathLike[str], candidates: list[str], num_threads: int | None
+) -> AutoKey:
+    """The :class:`AutoKey` of a model on this machine now."""
+    from wds_edge.runtime.openvino import int8_model_path
+
+    int8 = int8_model_path(model_path)
+    return AutoKey(
+        cpu=_cpu_model(),
+        model_sha256=sha256_file(model_path),
+        int8_sha256=sha256_file(int8) if "openvino:int8" in candidates else None,
+        versions={d: _version(d) for d in ("wds-edge", "onnxruntime", "openvino", "numpy")},
+        num_threads=num_threads,
+        candidates=candidates,
+    )
+
+
+def auto_cache_path(model_sha256: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The decision file of a model: ``<user cache>/wds-edge/auto/<sha256[:16]>.json``."""
+    if cache_dir is None:
+        import platformdirs
+
+        cache_dir = Path(platformdirs.user_cache_dir("wds-edge")) / "auto"
+    return Path(cache_dir) / f"{model_sha256[:16]}.json"
+
+
+def _read_cached(path: Path, key: AutoKey) -> AutoDecision | None:
+    if not path.is_file():
+        return None
+    try:
+        decision = AutoDecision.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, ValidationError) as exc:
+        logger.warning("%s: unreadable auto decision (%s); probing again", path, exc)
+        return None
+    if decision.format != DECISION_FORMAT or decision.key != key:
+        changed = [
+            k for k in AutoKey.model_fields if getattr(decision.key, k) != getattr(key, k)
+        ] or ["format"]
+        logger.info("auto decision %s is stale (%s changed); probing again", path, changed)
+        return None
+    decision.cached = True
+    return decision
+
+
+def load_candidate(
+    model_path: str | os.PathLike[str], name: str, num_threads: int | None = None
+) -> Backend:
+    """Load one ``backend:precision`` candidate (``onnxruntime:fp32``, ``openvino:bf16``, ...)."""
+    backend, _, precision = name.partition(":")
+    if backend == "onnxruntime":
+        from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
+
+        return OnnxRuntimeBackend(
+            model_path, providers=["CPUExecutionProvider"], num_threads=num_threads
+        )
+    from wds_edge.runtime.openvino import OpenVinoBackend
+
+    return OpenVinoBackend(model_path, precision=precision, num_threads=num_threads)
+
+
+def _probe(model_path: Path, candidates: list[str], num_threads: int | None) -> list[ProbeRow]:
+    """Load every candidate, run the probe images interleaved, gate each against the reference."""
+    import numpy as np
+
+    from wds_edge.model.preprocessing import model_input
+    from wds_edge.runtime.gate import accuracy_gate
+    from wds_edge.runtime.probe_inputs import MIN_REFERENCE_WRINKLE_FRACTION, synthetic_skin_crops
+
+    rows: dict[str, ProbeRow] = {}
+    loaded: dict[str, Backend] = {}
+    try:
+        ref_name = ":".join(_REFERENCE)
+        for name in candidates:
+            backend, _, precision = name.partition(":")
+            rows[name] = ProbeRow(backend=backend, precision=precision)
+            if name == ref_name:  # a model the reference refuses is refused, as it is
+                loaded[name] = load_candidate(model_path, name, num_threads)
+                continue
+            try:
+                loaded[name] = load_candidate(model_path, name, num_threads)
+            except (BackendError, ModelError, MissingDependencyError, RuntimeError) as exc:
+                rows[name].reason = f"not loadable: {exc}"
+        meta = loaded[ref_name].metadata
+        size = meta.input_size_hw[0]
+        inputs = [
+            model_input(c, meta.preprocessing) for c in synthetic_skin_crops(size, PROBE_IMAGES)
+        ]
+        outputs: dict[str, list[np.ndarray]] = {n: [] for n in loaded}
+        times: dict[str, list[float]] = {n: [] for n in loaded}
+        for i, x in enumerate(inputs):
+            order = list(loaded) if i % 2 == 0 else list(reversed(loaded))
+            for name in order:
+                t0 = time.perf_counter()
+                outputs[name].append(loaded[name].infer(x))
+                times[name].append((time.perf_counter() - t0) * 1000.0)
+        reference = outputs[ref_name]
+        fraction = float(np.mean([(r >= meta.threshold).mean() for r in reference]))
+        meaningful = fraction >= MIN_REFERENCE_WRINKLE_FRACTION
+        for name in loaded:
+            row = rows[name]
+            row.latency_ms = round(statistics.median(times[name][1:] or times[name]), 2)
+            ref_iter, cand_iter = iter(reference), iter(outputs[name])
+            gate = accuracy_gate(
+                lambda _x, it=ref_iter: next(it),
+                lambda _x, it=cand_iter: next(it),
+                inputs,
+                precision=row.precision,
+                threshold=meta.threshold,
+            )
+            row.mean_iou, row.min_iou = round(gate.mean_iou, 4), round(gate.min_iou, 4)
+            row.passed, row.reason = gate.passed, gate.reason
+            if row.precision != "fp32" and not meaningful:
+                row.passed = False
+                row.reason = (
+                    f"not gated: the FP32 model marks only {fraction:.5f} of the probe images as "
+                    f"wrinkles (< {MIN_REFERENCE_WRINKLE_FRACTION}), so reduced precision cannot "
+                    "be checked; FP32 only"
+                )
+    finally:
+        for backend in loaded.values():
+            backend.close()
+    return list(rows.values())
+
+
+def decide_cpu_backend(
+    model_path: str | os.PathLike[str],
+    *,
+    num_threads: int | None = None,
+    backends: tuple[str, ...] = (),
+    precisions: tuple[str, ...] = (),
+    cache_dir: str | os.PathLike[str] | None = None,
+    reprobe: bool = False,
+) -> AutoDecision:
+    """The fastest CPU backend x precision that passes the gate, cached per key.
+
+    Args:
+        model_path: FP32 ``.onnx`` model.
+        num_threads: inference threads for every candidate (part of the key).
+        backends: restrict the winner to these backends (``("openvino",)``); ``()``: any.
+        precisions: restrict the winner to these precisions (``("fp32",)``); ``()``: any.
+        cache_dir: folder of the decision files (``None``: the user cache).
+        reprobe: ignore a cached decision.
+
+    Returns:
+        The :class:`AutoDecision` (``cached`` says whether it came from the cache).
+
+    Raises:
+        ModelError / BackendError: the ONNX Runtime reference refuses the model (its own
+            error), or no allowed candidate passed (the message lists every reason).
+    """
+    path = Path(model_path)
+    candidates = cpu_candidates(path, backends)
+    key = auto_key(path, candidates, num_threads)
+    file = auto_cache_path(key.model_sha256, cache_dir)
+    allowed = [
+        c
+        for c in candidates
+        if (not backends or c.split(":")[0] in backends)
+        and (not precisions or c.split(":")[1] in precisions)
+    ]
+    if not allowed:
+        raise BackendError(
+            f"no CPU candidate matches backends {backends or 'any'} and precisions "
+            f"{precisions or 'any'} here (available: {', '.join(candidates)})"
+        )
+    decision = None if reprobe else _read_cached(file, key)
+    if decision is None:
+        t0 = time.perf_counter()
+        rows = _probe(path, candidates, num_threads)
+        probe_s = time.perf_counter() - t0
+        best = min(
+            (r for r in rows if r.passed and r.latency_ms is not None),
+            key=lambda r: r.latency_ms or 0.0,
+            default=None,
+        )
+        if best is None:
+            raise BackendError(
+                "auto: no CPU backend passed: "
+                + "; ".join(f"{r.backend}:{r.precision} {r.reason}" for r in rows)
+            )
+        decision = AutoDecision(
+            key=key, backend=best.backend, precision=best.precision, rows=rows,
+            probe_s=round(probe_s, 2), probed_at=_dt.datetime.now(_dt.timezone.utc).isoformat(),
+        )  # fmt: skip
+        try:
+            write_json_atomic(file, decision.model_dump(mode="json"))
+        except OSError as exc:
+            logger.warning("could not cache the auto decision in %s: %s", file, exc)
+        for row in rows:
+            logger.info("auto probe %s:%s %s ms, %s", row.backend, row.precision,
+                        row.latency_ms, row.reason)  # fmt: skip
+    ok = [
+        r for r in decision.rows
+        if r.passed and r.latency_ms is not None and f"{r.backend}:{r.precision}" in allowed
+    ]  # fmt: skip
+    if not ok:
+        raise BackendError(
+            f"auto: no allowed candidate ({', '.join(allowed)}) passed the gate: "
+            + "; ".join(f"{r.backend}:{r.precision} {r.reason}" for r in decision.rows)
+        )
+    best = min(ok, key=lambda r: r.latency_ms or 0.0)
+    chosen = decision.model_copy(update={"backend": best.backend, "precision": best.precision})
+    logger.info(
+        "auto: %s %s (%s ms; %s decision %s)", chosen.backend, chosen.precision, best.latency_ms,
+        "cached" if chosen.cached else "new", file,
+    )  # fmt: skip
+    return chosen

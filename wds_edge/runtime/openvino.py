@@ -1,0 +1,382 @@
+"""OpenVINO backend: Intel / AMD x86 CPUs (FP32, BF16, INT8), Intel iGPU / NPU passed through.
+
+The Eq. 1 texture map (a division by a local mean) loses about one grey level in
+BF16 and flips thin wrinkle pixels, while the U-Net itself tolerates BF16. OpenVINO's
+per-node "keep FP32" hints do not hold that line, so whenever the network runs in a
+reduced precision the model is *split* at the texture output (the ``[R, G, B, T]``
+tensor that feeds the first convolution) into two compiled models chained per call:
+
+* ``texture``: input RGB -> ``[R, G, B, T]``, compiled with ``INFERENCE_PRECISION_HINT=f32``;
+* ``network``: ``[R, G, B, T]`` -> wrinkle probability, compiled in BF16 / FP16, or the
+  NNCF INT8 model (its unquantized layers in BF16 where the CPU has it, else FP32).
+
+The cut is made with OpenVINO's own model API (no ``onnx`` package on the kiosk).
+A precision the device cannot run natively (``OPTIMIZATION_CAPABILITIES`` does not
+list it) is refused with the reason: OpenVINO would otherwise emulate or silently
+upconvert it. Compiled models go to OpenVINO's model cache (``CACHE_DIR``), so a
+kiosk restart does not recompile.
+
+Model files: an ``.onnx`` exported by ``wds-edge export`` (FP32), or an OpenVINO IR
+``.xml`` / ``.bin`` written by ``wds-edge quantize --format openvino`` (INT8), which
+carries the same metadata in its ``rt_info`` plus the sha256 of the FP32 model it was
+made from and its accuracy-gate figures.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wds_edge._deps import require
+from wds_edge.errors import BackendError, InvalidInputError, ModelError
+from wds_edge.model.metadata import ModelMetadata
+from wds_edge.model.preprocessing import Preprocessing
+from wds_edge.runtime.base import Backend, validate_batch
+
+__all__ = [
+    "OPENVINO_PRECISIONS",
+    "OpenVinoBackend",
+    "int8_model_path",
+    "model_metadata_props",
+    "native_precisions",
+    "openvino_cache_dir",
+    "read_ir_info",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Precisions :class:`OpenVinoBackend` runs (``auto`` is resolved by ``load_backend``).
+OPENVINO_PRECISIONS = ("fp32", "bf16", "fp16", "int8")
+#: ``OPTIMIZATION_CAPABILITIES`` entry a precision needs on the device.
+_CAPABILITY = {"fp32": "FP32", "bf16": "BF16", "fp16": "FP16", "int8": "INT8"}
+_HINT = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
+#: rt_info section of the IR files wds-edge writes.
+RT_INFO_SECTION = "wds_edge"
+
+
+def openvino_cache_dir() -> Path:
+    """Default folder of OpenVINO's compiled-model cache (user cache, per OpenVINO version)."""
+    import platformdirs
+
+    ov = require("openvino", "the OpenVINO backend")
+    return Path(platformdirs.user_cache_dir("wds-edge")) / "openvino" / ov.__version__.split("-")[0]
+
+
+def int8_model_path(model_path: str | os.PathLike[str]) -> Path:
+    """Where ``wds-edge quantize --format openvino`` puts the INT8 IR of an FP32 model.
+
+    ``m.onnx`` -> ``m.int8.xml`` (and ``m.int8.bin``) in the same folder.
+    """
+    path = Path(model_path)
+    return path.with_name(path.stem + ".int8.xml")
+
+
+def _core() -> Any:
+    ov = require("openvino", "the OpenVINO backend")
+    return ov.Core()
+
+
+def native_precisions(device: str = "CPU", core: Any = None) -> list[str]:
+    """Precisions ``device`` runs natively, from OpenVINO's ``OPTIMIZATION_CAPABILITIES``.
+
+    E.g. ``["fp32", "bf16", "int8"]`` on a CPU with AVX512_BF16 or AMX and VNNI;
+    ``["fp32", "int8"]`` on most Intel Core CPUs. A composite device (``AUTO``) reports
+    the union of what its members list.
+
+    Raises:
+        BackendError: OpenVINO does not know the device here.
+    """
+    core = core or _core()
+    available = list(core.available_devices)
+    names = [device]
+    if device.split(":")[0] in ("AUTO", "MULTI", "HETERO"):
+        names = available
+    caps: set[str] = set()
+    for name in names:
+        # A plugin answers for its device class even when no such device is present.
+        present = name in available or name in {d.split(".")[0] for d in available}
+        try:
+            if not present:
+                raise RuntimeError("not present")
+            caps |= {str(c).upper() for c in core.get_property(name, "OPTIMIZATION_CAPABILITIES")}
+        except RuntimeError as exc:
+            raise BackendError(
+                f"OpenVINO has no device {name!r} here (available: {available}); "
+                "pass --device CPU, or install the driver of the Intel GPU / NPU"
+            ) from exc
+    return [p for p, cap in _CAPABILITY.items() if cap in caps]
+
+
+def read_ir_info(model: Any) -> dict[str, str]:
+    """The ``wds_edge`` rt_info section of an IR (empty dict when there is none)."""
+    if not model.has_rt_info([RT_INFO_SECTION]):
+        return {}
+    info = {}
+    for key in ("metadata", "source_sha256", "precision", "gate", "calibration"):
+        if model.has_rt_info([RT_INFO_SECTION, key]):
+            info[key] = str(model.get_rt_info([RT_INFO_SECTION, key]).astype(str))
+    return info
+
+
+def model_metadata_props(model: Any, source: str) -> dict[str, str]:
+    """wds-edge metadata of an OpenVINO model read from ONNX (``framework``) or our IR."""
+    info = read_ir_info(model)
+    if "metadata" in info:
+        try:
+            return dict(json.loads(info["metadata"]))
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"{source}: rt_info wds_edge/metadata is not JSON: {exc}") from exc
+    props: dict[str, str] = {}
+    if model.has_rt_info(["framework"]):
+        for key in ModelMetadata.model_fields:
+            if model.has_rt_info(["framework", key]):
+                props[key] = str(model.get_rt_info(["framework", key]).astype(str))
+    return props
+
+
+def texture_boundary(model: Any) -> Any:
+    """The ``[R, G, B, T]`` output (the texture subgraph's end) of an OpenVINO model.
+
+    Found by structure: the Concat fed directly by the model's input Parameter (the
+    RGB channels) whose output has 4 channels, i.e. RGB joined with the Eq. 1 map.
+
+    Raises:
+        ModelError: no such node (the graph does not compute the texture map itself).
+    """
+    params = {id(p) for p in model.get_parameters()}
+    for op in model.get_ordered_ops():
+        if op.get_type_name() != "Concat":
+            continue
+        feeds = [i.get_source_output().get_node() for i in op.inputs()]
+        shape = op.output(0).get_partial_shape()
+        four = (
+            shape.rank.is_static
+            and shape.rank.get_length() == 4
+            and shape[1].is_static
+            and shape[1].get_length() == 4
+        )
+        if four and any(id(f) in params or f.get_type_name() == "Parameter" for f in feeds):
+            return op.output(0)
+    raise ModelError(
+        "the model declares the texture map inside the graph but no Concat joins the RGB input "
+        "with a texture channel; re-export it with `wds-edge export`"
+    )
+
+
+def split_at_texture(core: Any, load: Any) -> tuple[Any, Any]:
+    """Two OpenVINO models from one: ``texture`` (RGB -> [R,G,B,T]) and ``network``.
+
+    Args:
+        core: an ``openvino.Core``.
+        load: a callable returning a fresh ``openvino.Model`` of the whole graph (called
+            twice: the cut rewires the graph, so each part gets its own copy).
+    """
+    ov = require("openvino", "the OpenVINO backend")
+    from openvino import opset13 as ops
+
+    whole_a = load()
+    boundary_a = texture_boundary(whole_a)
+    texture = ov.Model([boundary_a], whole_a.get_parameters(), "wds_texture")
+    whole_b = load()
+    boundary_b = texture_boundary(whole_b)
+    param = ops.parameter(boundary_b.get_partial_shape(), boundary_b.get_element_type(), "rgbt")
+    param.output(0).set_names({"rgbt"})
+    for target in list(boundary_b.get_target_inputs()):
+        target.replace_source_output(param.output(0))
+    network = ov.Model(whole_b.get_results(), [param], "wds_network")
+    return texture, network
+
+
+class OpenVinoBackend(Backend):
+    """Run a wds-edge model with OpenVINO (see the module docstring).
+
+    Args:
+        model_path: FP32 ``.onnx`` (``wds-edge export``) or an INT8 IR ``.xml``
+            (``wds-edge quantize --format openvino``). With ``precision="int8"`` and an
+            ``.onnx`` path, the IR next to it (:func:`int8_model_path`) is used.
+        precision: ``"fp32"``, ``"bf16"``, ``"fp16"`` (GPU / NPU, or CPUs with AMX-FP16)
+            or ``"int8"``.
+        device: OpenVINO device: ``"CPU"`` (default), ``"GPU"`` / ``"NPU"`` (Intel iGPU /
+            NPU kiosks) or ``"AUTO"``; passed through as given.
+        num_threads: CPU inference threads (``INFERENCE_NUM_THREADS``); ``None``: all cores.
+        cache_dir: OpenVINO's compiled-model cache folder; ``None``: :func:`openvino_cache_dir`;
+            ``False``: no cache.
+
+    Raises:
+        ModelError: missing / unreadable file, no or unsupported metadata, an INT8 IR made
+            from another FP32 model, or ``int8`` without an INT8 model.
+        BackendError: the precision is not native on the device (the message says which
+            precisions are), the device is unknown, or compilation failed.
+        MissingDependencyError: openvino is not installed.
+    """
+
+    name = "openvino"
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str],
+        *,
+        precision: str = "fp32",
+        device: str = "CPU",
+        num_threads: int | None = None,
+        cache_dir: str | os.PathLike[str] | None | bool = None,
+    ) -> None:
+        ov = require("openvino", "the OpenVINO backend")
+        self.model_path = Path(model_path)
+        self._requests: list[Any] = []
+        if precision not in OPENVINO_PRECISIONS:
+            raise InvalidInputError(
+                f"OpenVINO precision must be one of {', '.join(OPENVINO_PRECISIONS)} (or auto), "
+                f"got {precision!r}"
+            )
+        if num_threads is not None and num_threads < 1:
+            raise InvalidInputError(f"num_threads must be >= 1 or None, got {num_threads}")
+        if not self.model_path.is_file():
+            raise ModelError(
+                f"{self.model_path}: no such model file; pass an .onnx exported with "
+                "`wds-edge export` or an INT8 .xml from `wds-edge quantize --format openvino`"
+            )
+        core = ov.Core()
+        self.precision = precision
+        self.device_name = str(device)
+        native = native_precisions(self.device_name, core)
+        if precision not in native:
+            raise BackendError(
+                f"OpenVINO {self.device_name} ({_device_label(core, self.device_name)}) cannot "
+                f"run {precision.upper()} natively (its OPTIMIZATION_CAPABILITIES give "
+                f"{', '.join(p.upper() for p in native)}); wds-edge does not emulate it - use "
+                f"--precision {' or '.join(p for p in native if p != precision)}"
+            )
+        path = self._resolve_path(precision)
+        self.model_path = path
+        whole = core.read_model(str(path))
+        source = str(path)
+        self.ir_info = read_ir_info(whole)
+        self.metadata = ModelMetadata.from_props(model_metadata_props(whole, source), source=source)
+        self.metadata.check_supported(source)
+        self._check_ir(precision, source)
+        config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+        if num_threads is not None:
+            config["INFERENCE_NUM_THREADS"] = int(num_threads)
+        if cache_dir is not False:
+            folder = Path(cache_dir) if cache_dir not in (None, True) else openvino_cache_dir()
+            folder.mkdir(parents=True, exist_ok=True)
+            core.set_property({"CACHE_DIR": str(folder)})
+        _, c, h, w = self.metadata.input_shape
+
+        def load() -> Any:
+            model = core.read_model(source)
+            model.reshape([1, c, h, w])  # static shape: faster CPU kernels; batches loop
+            return model
+
+        split = (
+            precision != "fp32" and self.metadata.preprocessing is Preprocessing.TEXTURE_IN_GRAPH
+        )
+        net_hint = _HINT.get(precision) or ("bf16" if "bf16" in native else "f32")
+        try:
+            if split:
+                texture, network = split_at_texture(core, load)
+                parts = [(texture, "f32"), (network, net_hint)]
+            else:
+                parts = [(load(), _HINT.get(precision, net_hint))]
+            compiled = [
+                core.compile_model(m, self.device_name, {**config, "INFERENCE_PRECISION_HINT": p})
+                for m, p in parts
+            ]
+        except RuntimeError as exc:
+            raise BackendError(
+                f"OpenVINO could not compile {source} for {self.device_name} in "
+                f"{precision.upper()}: {str(exc).splitlines()[0]}"
+            ) from exc
+        self._compiled = compiled
+        self._requests = [cm.create_infer_request() for cm in compiled]
+        where = _device_label(core, self.device_name)
+        texture_note = ", texture FP32" if split else ""
+        self.device = f"{where} (OpenVINO {self.device_name} {precision.upper()}{texture_note})"
+        logger.info("loaded %s on %s", source, self.device)
+
+    def _resolve_path(self, precision: str) -> Path:
+        path = self.model_path
+        if precision != "int8" or path.suffix.lower() == ".xml":
+            return path
+        ir = int8_model_path(path)
+        if not ir.is_file():
+            raise ModelError(
+                f"{path}: no INT8 OpenVINO model next to it ({ir.name}); make one with "
+                f"`wds-edge quantize --format openvino --onnx {path} --calib CALIB_DIR "
+                "--held-out HELD_OUT_DIR`, or use --precision fp32 / bf16"
+            )
+        return ir
+
+    def _check_ir(self, precision: str, source: str) -> None:
+        """An INT8 IR must be INT8 and come from the FP32 model it sits next to."""
+        is_int8 = self.ir_info.get("precision") == "int8"
+        if precision == "int8" and not is_int8:
+            raise ModelError(
+                f"{source} is not an INT8 model written by `wds-edge quantize --format openvino`"
+            )
+        if precision != "int8" and is_int8:
+            raise ModelError(f"{source} is an INT8 model; load it with precision='int8'")
+        if is_int8 and self.model_path.suffix.lower() == ".xml":
+            onnx = self.model_path.with_name(self.model_path.name[: -len(".int8.xml")] + ".onnx")
+            want = self.ir_info.get("source_sha256", "")
+            if onnx.is_file() and want:
+                from wds_edge.io import sha256_file
+
+                if sha256_file(onnx) != want:
+                    raise ModelError(
+                        f"{source} was quantized from another version of {onnx.name} (sha256 "
+                        f"{want[:12]}...); quantize it again with `wds-edge quantize --format "
+                        "openvino`"
+                    )
+
+    @property
+    def gate(self) -> dict[str, Any] | None:
+        """The accuracy-gate figures an INT8 IR carries (None for other models)."""
+        raw = self.ir_info.get("gate")
+        return None if raw is None else dict(json.loads(raw))
+
+    def infer(self, batch_nchw: np.ndarray) -> np.ndarray:
+        """Run the model on float32 ``(N, C, H, W)``; return float32 ``(N, 1, H, W)`` in [0, 1].
+
+        Images run one at a time (the compiled shape has batch 1).
+
+        Raises:
+            InvalidInputError: wrong dtype or shape (the message gives the expected one).
+            BackendError: the backend is closed or OpenVINO failed.
+        """
+        if not self._requests:
+            raise BackendError("this OpenVinoBackend is closed; load the model again")
+        batch = validate_batch(self.metadata, batch_nchw)
+        outs = []
+        try:
+            for i in range(len(batch)):
+                value: Any = batch[i : i + 1]
+                for request in self._requests:
+                    request.infer({0: value}, share_inputs=True)
+                    value = request.get_output_tensor(0)
+                outs.append(np.array(value.data, dtype=np.float32, copy=True))
+        except RuntimeError as exc:
+            raise BackendError(f"OpenVINO failed to run {self.model_path}: {exc}") from exc
+        out = np.concatenate(outs, axis=0)
+        return out[:, None] if out.ndim == 3 else out
+
+    def close(self) -> None:
+        """Release the compiled models and infer requests (idempotent)."""
+        self._requests = []
+        self._compiled = []
+
+    def __repr__(self) -> str:
+        return f"OpenVinoBackend({str(self.model_path)!r}, device={self.device!r})"
+
+
+def _device_label(core: Any, device: str) -> str:
+    try:
+        return str(core.get_property(device, "FULL_DEVICE_NAME"))
+    except RuntimeError:
+        return device
