@@ -91,6 +91,22 @@ def test_train_export_parity_eval(two_class_run, tmp_path: Path) -> None:
     assert obj["jsi"] == pytest.approx(ckpt.metrics["val"]["jsi"], abs=1e-9)
 
 
+def test_analyze_runs_a_two_class_model(
+    two_class_run, faces_dir: Path, landmarker_path: Path, tmp_path: Path
+) -> None:
+    _, run = two_class_run
+    onnx_path = export_checkpoint(run / "best.pt", tmp_path / "m.onnx", input_size_px=128).path
+    result = CliRunner().invoke(app, [
+        "analyze", str(faces_dir / "biden2.jpg"), "--json", "--no-overlay", "--model",
+        str(onnx_path), "--landmarker", str(landmarker_path), "--backend", "onnxruntime",
+        "--threads", "1",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (line,) = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
+    assert line["status"] == "ok"
+    assert 0.0 <= line["scores"]["overall"]["wrinkle_ratio"] <= 1.0
+
+
 def test_int8_qdq_keeps_the_softmax_head_in_fp32(two_class_run, tmp_path: Path) -> None:
     data, run = two_class_run
     fp32 = export_checkpoint(run / "best.pt", tmp_path / "m.onnx", input_size_px=128).path
