@@ -11,8 +11,10 @@ Runtime's ``quantize_static`` with:
 * ``QuantFormat.QDQ``, per-channel symmetric INT8 weights, symmetric INT8 activations
   (zero point 0: what TensorRT accepts for explicit quantization);
 * the in-graph texture computation (``/preprocess/*`` nodes, paper Eq. 1: a division
-  by a local mean is sensitive to 8-bit rounding) and the final ``Sigmoid`` kept in
-  float32, so the wrinkle probability is produced in full precision;
+  by a local mean is sensitive to 8-bit rounding) and the output head kept in float32
+  (the F1 head conv and the ``Sigmoid`` of a one-channel model, or the F1 head conv, the
+  ``Softmax`` and the channel ``Slice`` of a two-class model), so the wrinkle probability
+  is produced in full precision;
 * activation ranges from the calibration crops through the kiosk's own
   :func:`wds_edge.model.preprocessing.model_input`.
 """
@@ -40,21 +42,35 @@ logger = logging.getLogger(__name__)
 CalibrationMethod = Literal["minmax", "entropy", "percentile"]
 
 
+#: Ops between the F1 head conv and the graph output (sigmoid, or softmax + channel slice).
+_HEAD_TAIL_OPS = {"Sigmoid", "Softmax", "Slice", "Gather", "Split", "Squeeze", "Unsqueeze",
+                  "Reshape", "Identity"}  # fmt: skip
+
+
 def fp32_nodes(onnx_model: Any) -> list[str]:
     """Names of the nodes kept in float32.
 
-    The in-graph preprocessing (``/preprocess/*``), the node producing the output (the
-    Sigmoid) and the node producing the Sigmoid's input (the 1x1 F1 head conv: its
-    logits would otherwise be rounded to 8 bits right where the threshold is applied;
-    it costs b x 1 MACs per pixel).
+    The in-graph preprocessing (``/preprocess/*``) and the output head: every node from
+    the graph output back through the probability ops (``Sigmoid`` of a one-channel
+    model; ``Softmax`` and the channel ``Slice`` of a two-class one) up to and including
+    the 1x1 F1 head conv (its logits would otherwise be rounded to 8 bits right where the
+    threshold is applied; it costs b x C MACs per pixel). Any ``Sigmoid`` / ``Softmax`` is
+    kept as well.
     """
     nodes = list(onnx_model.graph.node)
     keep = {n.name for n in nodes if n.name.startswith("/preprocess/")}
-    outputs = {o.name for o in onnx_model.graph.output}
-    last = [n for n in nodes if n.op_type == "Sigmoid" or outputs & set(n.output)]
-    keep |= {n.name for n in last}
-    feeding = {i for n in last for i in n.input}
-    keep |= {n.name for n in nodes if feeding & set(n.output)}
+    keep |= {n.name for n in nodes if n.op_type in ("Sigmoid", "Softmax")}
+    producer = {o: n for n in nodes for o in n.output}
+    todo = [producer[o.name] for o in onnx_model.graph.output if o.name in producer]
+    seen: set[str] = set()
+    while todo:
+        node = todo.pop()
+        if node.name in seen:
+            continue
+        seen.add(node.name)
+        keep.add(node.name)
+        if node.op_type in _HEAD_TAIL_OPS:  # walk on towards the head conv
+            todo += [producer[i] for i in node.input if i in producer]
     return sorted(keep)
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from export.graph import InferenceGraph
 from export.onnx_export import (
     ExportReport,
-    InferenceGraph,
     annotate_onnx,
     export_checkpoint,
     export_model,

@@ -4,8 +4,12 @@ The exported graph (texture map inside, the default)::
 
     "image"  float32 (N, 3, S, S) RGB [0, 255]
       -> train.texture.InGraphPreprocess  ([R, G, B, T] / 255, paper Eq. 1)
-      -> WrinkleUNet (eval: sigmoid(F1))
+      -> WrinkleUNet F1 logits -> sigmoid (1 channel) | softmax channel 1 (2 channels)
     "wrinkle_prob" float32 (N, 1, S, S) in [0, 1]
+
+(:class:`export.graph.InferenceGraph`). Either output kind (``--dice binary`` /
+``two-class``) keeps this contract; the kind is recorded in the metadata
+(``architecture.dice``, ``architecture.out_channels``, ``training.dice``).
 
 With ``texture_in_graph=False`` the input is the host-built 4-channel tensor
 ``[R, G, B, T] / 255`` (:attr:`Preprocessing.TEXTURE_OUTSIDE`).
@@ -35,11 +39,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import onnx
 import torch
-from torch import nn
 
 import wds_edge
-from train.model import WrinkleUNet, count_parameters
-from train.texture import InGraphPreprocess
+from export.graph import INPUT_NAME, OUTPUT_NAME, InferenceGraph
+from export.parity import parity_report
+from train.model import WrinkleUNet, count_parameters, dice_for
 from wds_edge._deps import require
 from wds_edge.bench.model_bench import conv_macs
 from wds_edge.errors import InvalidInputError, ModelError
@@ -63,23 +67,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-INPUT_NAME = "image"
-OUTPUT_NAME = "wrinkle_prob"
 BatchMode = Literal["1", "dynamic"]
 Exporter = Literal["torchscript", "dynamo"]
 EXPORTERS = ("torchscript", "dynamo")
-
-
-class InferenceGraph(nn.Module):
-    """What gets exported: optional in-graph preprocessing, then the F1 probability."""
-
-    def __init__(self, model: WrinkleUNet, texture_in_graph: bool = True) -> None:
-        super().__init__()
-        self.preprocess: nn.Module = InGraphPreprocess() if texture_in_graph else nn.Identity()
-        self.model = model
-
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.model.forward_f1(self.preprocess(image)))
 
 
 @dataclass
@@ -262,6 +252,8 @@ def export_model(
             gflops_definition="2 x conv MACs per image, counted from the ONNX graph",
             opset=opset,
             simplifier=tool,
+            out_channels=model.out_channels,
+            dice=dice_for(model.out_channels),
         ),
         "training": training_summary or {},
     }
@@ -373,7 +365,6 @@ def export_checkpoint(
     Returns:
         An :class:`ExportReport`; ``report.parity`` is also stored in the metadata.
     """
-    from export.parity import parity_report
     from train.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(checkpoint_path, map_location="cpu")
@@ -388,6 +379,7 @@ def export_checkpoint(
             if k in config
         },
         "loss": config.get("loss"),
+        "dice": ckpt.dice,
         "metrics": metrics,
     }
     kwargs.setdefault("training_summary", summary)

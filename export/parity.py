@@ -3,7 +3,7 @@
 The crops come from the kiosk's path (:func:`calibration.crops.face_crops_from_images`:
 landmarks -> Table 1 crop) and the inputs from :func:`wds_edge.model.preprocessing.model_input`,
 so parity is measured on exactly what the kiosk feeds the model. For the PyTorch side
-the *same* crop goes through :class:`export.onnx_export.InferenceGraph` (in-graph
+the *same* crop goes through :class:`export.graph.InferenceGraph` (in-graph
 preprocessing included), i.e. the comparison covers the texture map too.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from calibration.crops import face_crops_from_images
-from export.onnx_export import InferenceGraph
+from export.graph import InferenceGraph
 from train.model import WrinkleUNet
 from wds_edge.errors import DataError, ModelError
 from wds_edge.model.metadata import ModelMetadata

@@ -266,8 +266,8 @@ def train(
     model: torch.nn.Module = WrinkleUNet(
         4,
         config.base_channels,
-        config.activation,
-        out_channels_for(config.dice),  # type: ignore[arg-type]
+        config.activation,  # type: ignore[arg-type]
+        out_channels_for(config.dice),
     )
     if ckpt is not None:
         model.load_state_dict(ckpt.model.state_dict())

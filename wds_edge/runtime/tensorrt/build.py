@@ -117,14 +117,19 @@ def _has_qdq(trt: Any, network: Any) -> bool:
 
 
 def _pin_fp32_layers(trt: Any, network: Any, config: Any) -> int:
-    """Keep the in-graph texture computation and the output Sigmoid in FP32."""
+    """Keep the in-graph texture computation and the output head in FP32.
+
+    The output head: the Sigmoid of a one-channel model, the Softmax and the channel
+    slice of a two-class (``--dice two-class``) one.
+    """
     pinned = 0
     for i in range(network.num_layers):
         layer = network.get_layer(i)
-        is_output_sigmoid = layer.type == trt.LayerType.ACTIVATION and any(
-            layer.get_output(j).is_network_output for j in range(layer.num_outputs)
+        is_output = any(layer.get_output(j).is_network_output for j in range(layer.num_outputs))
+        is_head = layer.type == trt.LayerType.SOFTMAX or (
+            is_output and layer.type in (trt.LayerType.ACTIVATION, trt.LayerType.SLICE)
         )
-        if layer.name.startswith("/preprocess/") or is_output_sigmoid:
+        if layer.name.startswith("/preprocess/") or is_head:
             layer.precision = trt.float32
             for j in range(layer.num_outputs):
                 layer.set_output_type(j, trt.float32)

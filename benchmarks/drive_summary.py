@@ -1,0 +1,155 @@
+"""Aggregate DRIVE ablation results: mean / std per mode and per-seed paired differences.
+
+Reads any number of ``results.json`` files written by ``benchmarks/drive_ablation.py``
+(e.g. two invocations that ran side by side), groups the runs by (dice, mode), and prints
+with rich, for the validation JSI of the best and of the last-epoch checkpoint (and their
+flip-TTA variants when present):
+
+* mean and sample standard deviation over the seeds of every (dice, mode);
+* the per-seed paired differences ``wds - ds`` and ``wds - plain`` (same split, same
+  initialisation), their mean and standard deviation.
+
+Usage::
+
+    python benchmarks/drive_summary.py runs/A/results.json runs/B/results.json \\
+        --out runs/drive_summary.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+SCORES = ("best", "last", "best_tta_flip", "last_tta_flip")
+PAIRS = (("wds", "ds"), ("wds", "plain"), ("ds", "plain"))
+
+
+def _stats(values: list[float]) -> dict[str, Any]:
+    return {
+        "n": len(values),
+        "mean": statistics.fmean(values) if values else None,
+        "std": statistics.stdev(values) if len(values) > 1 else None,
+        "values": values,
+    }
+
+
+def summarize(result_files: list[Path]) -> dict[str, Any]:
+    """The summary as a JSON-compatible dict (see the module docstring)."""
+    runs: list[dict[str, Any]] = []
+    sources = []
+    for path in result_files:
+        data = json.loads(Path(path).read_text())
+        sources.append({"file": str(path), "settings": data.get("settings"),
+                        "wall_s": data.get("wall_s")})  # fmt: skip
+        runs += data["runs"]
+    by_key: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
+    for r in runs:
+        by_key.setdefault((r["dice"], r["mode"]), {})[int(r["seed"])] = r
+    modes: dict[str, Any] = {}
+    for (dice, mode), seeds in sorted(by_key.items()):
+        entry: dict[str, Any] = {"dice": dice, "mode": mode, "seeds": sorted(seeds)}
+        for score in SCORES:
+            vals = [seeds[s][score]["jsi"] for s in sorted(seeds) if score in seeds[s]]
+            if vals:
+                entry[score] = _stats(vals)
+        for k in ("accuracy", "sensitivity", "specificity"):
+            entry[f"best_{k}"] = _stats([seeds[s]["best"][k] for s in sorted(seeds)])
+        entry["wall_s"] = [seeds[s]["wall_s"] for s in sorted(seeds)]
+        entry["best_epoch"] = [seeds[s]["best_epoch"] for s in sorted(seeds)]
+        modes[f"{dice}/{mode}"] = entry
+    paired: dict[str, Any] = {}
+    for dice in sorted({d for d, _ in by_key}):
+        for a, b in PAIRS:
+            sa, sb = by_key.get((dice, a), {}), by_key.get((dice, b), {})
+            common = sorted(set(sa) & set(sb))
+            if not common:
+                continue
+            entry = {"seeds": common}
+            for score in SCORES:
+                if all(score in sa[s] and score in sb[s] for s in common):
+                    diffs = [sa[s][score]["jsi"] - sb[s][score]["jsi"] for s in common]
+                    entry[score] = _stats(diffs)
+            paired[f"{dice}/{a}-{b}"] = entry
+    return {"sources": sources, "modes": modes, "paired": paired}
+
+
+def _fmt(stats: dict[str, Any] | None, signed: bool = False) -> str:
+    if not stats or stats["mean"] is None:
+        return "-"
+    mean = f"{stats['mean']:+.4f}" if signed else f"{stats['mean']:.4f}"
+    return mean if stats["std"] is None else f"{mean} ± {stats['std']:.4f}"
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    """The two tables as Markdown (for benchmarks/RESULTS.md)."""
+    lines = ["| dice / mode | seeds | JSI best | JSI last | best + flip | last + flip | "
+             "sens (best) | spec (best) | per seed (best) | best epochs | min per run |",
+             "|---" * 11 + "|"]  # fmt: skip
+    for key, m in summary["modes"].items():
+        cells = [key, ",".join(map(str, m["seeds"])), *(_fmt(m.get(s)) for s in SCORES),
+                 _fmt(m["best_sensitivity"]), _fmt(m["best_specificity"]),
+                 " ".join(f"{v:.4f}" for v in m["best"]["values"]),
+                 " ".join(map(str, m["best_epoch"])),
+                 " ".join(f"{w / 60:.1f}" for w in m["wall_s"])]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "| paired difference | seeds | JSI best | JSI last | best + flip | last + flip | "
+              "per seed (best) |", "|---" * 7 + "|"]  # fmt: skip
+    for key, p in summary["paired"].items():
+        per_seed = " ".join(f"{v:+.4f}" for v in p["best"]["values"]) if "best" in p else "-"
+        cells = [key, ",".join(map(str, p["seeds"])),
+                 *(_fmt(p.get(s), signed=True) for s in SCORES), per_seed]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("results", type=Path, nargs="+", help="results.json files")
+    parser.add_argument("--out", type=Path, help="write the summary JSON here")
+    parser.add_argument("--markdown", action="store_true", help="also print Markdown tables")
+    args = parser.parse_args()
+
+    from rich.console import Console
+    from rich.table import Table
+
+    summary = summarize(args.results)
+    console = Console(width=160)
+    table = Table(title="DRIVE ablation: validation JSI (4 images per seed), mean ± std over seeds")
+    for col in ("dice / mode", "seeds", "best", "last", "best + flip", "last + flip",
+                "sens (best)", "spec (best)", "per seed (best)"):  # fmt: skip
+        table.add_column(col, justify="right")
+    for key, m in summary["modes"].items():
+        table.add_row(
+            key, ",".join(map(str, m["seeds"])), *(_fmt(m.get(s)) for s in SCORES),
+            _fmt(m["best_sensitivity"]), _fmt(m["best_specificity"]),
+            " ".join(f"{v:.4f}" for v in m["best"]["values"]),
+        )  # fmt: skip
+    console.print(table)
+    pairs = Table(title="Paired differences (same seed = same split and initialisation)")
+    for col in ("pair", "seeds", "best", "last", "best + flip", "last + flip", "per seed (best)"):
+        pairs.add_column(col, justify="right")
+    for key, p in summary["paired"].items():
+        pairs.add_row(
+            key, ",".join(map(str, p["seeds"])), *(_fmt(p.get(s), signed=True) for s in SCORES),
+            " ".join(f"{v:+.4f}" for v in p["best"]["values"]) if "best" in p else "-",
+        )  # fmt: skip
+    console.print(pairs)
+    if args.markdown:
+        print(markdown(summary))
+    if args.out:
+        from wds_edge.io import write_json_atomic
+
+        write_json_atomic(args.out, summary)
+        console.print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
