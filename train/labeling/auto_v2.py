@@ -29,6 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from train.labeling.auto import AutoLabeler
 from train.labeling.exclusion import EXCLUSION_ZONES, exclusion_zones, mm_per_crop_px, union
 from train.labeling.face_crop import gated_kiosk_crop
 from train.labeling.labeled import LabeledImage
@@ -144,11 +145,12 @@ def rough_mask_v2(
     return LabelParts(regions, zones, excluded, response, rough, mm, skin=skin)
 
 
-class AutoLabelerV2:
+class AutoLabelerV2(AutoLabeler):
     """Landmarks -> kiosk crop -> regions, zones, priors -> rough mask -> Eq. 2 + threshold.
 
-    Same interface as :class:`train.labeling.auto.AutoLabeler` (``label(image_rgb)``,
-    ``close()``, context manager); its preview also shows the zones and the regions.
+    A :class:`train.labeling.auto.AutoLabeler` (same ``label(image_rgb)``, ``close()``,
+    context manager, quality gates and crop) with the second-generation rough mask; its
+    preview also shows the zones and the regions.
     """
 
     version = 2
@@ -162,17 +164,8 @@ class AutoLabelerV2:
         min_depth: float = MIN_RELATIVE_DEPTH,
         quality: QualityConfig | None = None,
     ) -> None:
-        from wds_edge.perception.landmarks import FaceLandmarker, FaceLandmarkerOptions
-
-        self.quality = quality or QualityConfig()
-
-        self.crop_size_px = int(crop_size_px)
-        self.threshold = ThresholdMethod(threshold)
-        self.percentile = float(percentile)
+        super().__init__(crop_size_px, landmarker_path, threshold, percentile, quality)
         self.min_depth = float(min_depth)
-        self._landmarker = FaceLandmarker(
-            FaceLandmarkerOptions(model_path=landmarker_path, mode="image", max_faces=2)
-        )
 
     def parts(self, crop_rgb: np.ndarray, landmarks_crop_px: np.ndarray) -> LabelParts:
         """Label one crop whose landmarks are known (crop space) -> :class:`LabelParts`.
@@ -233,13 +226,3 @@ class AutoLabelerV2:
         }
         preview = zones_preview(crop_rgb, parts.label, parts.regions, parts.zones)
         return LabeledImage(crop_rgb, parts.label, parts.rough, face, stats, landmarks, preview)
-
-    def close(self) -> None:
-        """Release the landmarker (idempotent)."""
-        self._landmarker.close()
-
-    def __enter__(self) -> AutoLabelerV2:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -20,7 +20,7 @@ import numpy as np
 from wds_edge._deps import require
 from wds_edge.errors import BackendError, InvalidInputError, ModelError
 from wds_edge.model.metadata import ModelMetadata
-from wds_edge.runtime.base import Backend
+from wds_edge.runtime.base import Backend, validate_batch
 
 __all__ = ["OnnxRuntimeBackend", "default_providers", "PROVIDER_PREFERENCE"]
 
@@ -167,23 +167,6 @@ class OnnxRuntimeBackend(Backend):
         """The batch size the graph insists on, or ``None`` for a dynamic batch."""
         return getattr(self, "_graph_fixed_batch", None)
 
-    def _validate(self, batch_nchw: np.ndarray) -> np.ndarray:
-        meta = self.metadata
-        if not isinstance(batch_nchw, np.ndarray):
-            raise InvalidInputError(f"infer() needs a numpy array, got {type(batch_nchw).__name__}")
-        if batch_nchw.dtype != np.float32:
-            raise InvalidInputError(
-                f"infer() needs float32 input, got {batch_nchw.dtype}; build it with "
-                "wds_edge.model.preprocessing.model_input()"
-            )
-        _, c, h, w = meta.input_shape
-        if batch_nchw.ndim != 4 or tuple(batch_nchw.shape[1:]) != (c, h, w) or not len(batch_nchw):
-            raise InvalidInputError(
-                f"infer() needs shape (N, {c}, {h}, {w}) with N >= 1 for this model "
-                f"(preprocessing '{meta.preprocessing.value}'), got {tuple(batch_nchw.shape)}"
-            )
-        return np.ascontiguousarray(batch_nchw)
-
     def infer(self, batch_nchw: np.ndarray) -> np.ndarray:
         """Run the model on float32 ``(N, C, H, W)``; return float32 ``(N, 1, H, W)`` in [0, 1].
 
@@ -195,7 +178,7 @@ class OnnxRuntimeBackend(Backend):
         """
         if self._session is None:
             raise BackendError("this OnnxRuntimeBackend is closed; load the model again")
-        batch = self._validate(batch_nchw)
+        batch = validate_batch(self.metadata, batch_nchw)
         feed_name = self.metadata.input_name
         out_name = self.metadata.output_name
         fixed = self.fixed_batch
