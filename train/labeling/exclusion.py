@@ -35,6 +35,7 @@ from wds_edge.perception.regions import (
     LIPS_OUTER_RING,
     RIGHT_EYE_RING,
     RIGHT_EYEBROW_RING,
+    checked_landmarks,
 )
 
 __all__ = [
@@ -82,17 +83,6 @@ _RIGHT_IRIS = (468, 469, 470, 471, 472)
 _LEFT_IRIS = (473, 474, 475, 476, 477)
 
 
-def _points(landmarks_crop_px: np.ndarray) -> np.ndarray:
-    points = np.asarray(landmarks_crop_px, dtype=np.float64)
-    if points.ndim != 2 or points.shape[1] != 2 or points.shape[0] < 468:
-        raise InvalidInputError(
-            f"expected MediaPipe landmarks (468 or 478, 2) in crop pixels, got {points.shape}"
-        )
-    if not np.all(np.isfinite(points)):
-        raise InvalidInputError("landmarks contain NaN or infinite values")
-    return points
-
-
 def mm_per_crop_px(landmarks_crop_px: np.ndarray) -> float:
     """Millimetres per crop pixel from the iris diameter (or the eye corners without irises).
 
@@ -105,7 +95,7 @@ def mm_per_crop_px(landmarks_crop_px: np.ndarray) -> float:
     Raises:
         InvalidInputError: malformed landmarks or a degenerate (zero-size) face.
     """
-    p = _points(landmarks_crop_px)
+    p = checked_landmarks(landmarks_crop_px)
     if p.shape[0] >= 478:
         d = [np.linalg.norm(p[i[1]] - p[i[3]]) for i in (_RIGHT_IRIS, _LEFT_IRIS)]
         d += [np.linalg.norm(p[i[2]] - p[i[4]]) for i in (_RIGHT_IRIS, _LEFT_IRIS)]
@@ -162,7 +152,7 @@ def glasses_mask(
     """
     if image_rgb.ndim != 3 or image_rgb.shape[0] != image_rgb.shape[1]:
         raise InvalidInputError(f"expected a square RGB crop, got shape {image_rgb.shape}")
-    p = _points(landmarks_crop_px)
+    p = checked_landmarks(landmarks_crop_px)
     size = image_rgb.shape[0]
     mm = mm_per_px or mm_per_crop_px(p)
     top = float(p[list(RIGHT_EYEBROW_RING + LEFT_EYEBROW_RING), 1].min()) - 2.0 / mm
@@ -214,7 +204,7 @@ def hair_mask(
     Returns:
         bool ``S x S`` (opened, then dilated by 1 mm).
     """
-    p = _points(landmarks_crop_px)
+    p = checked_landmarks(landmarks_crop_px)
     size = int(image_rgb.shape[0])
     mm = mm_per_px or mm_per_crop_px(p)
     blurred = cv2.GaussianBlur(image_rgb, (0, 0), max(0.8, 0.3 / mm))
@@ -252,7 +242,7 @@ def exclusion_zones(
     Returns:
         ``{zone: bool S x S}`` in :data:`EXCLUSION_ZONES` order (zones may overlap).
     """
-    p = _points(landmarks_crop_px)
+    p = checked_landmarks(landmarks_crop_px)
     size = int(image_rgb.shape[0])
     mm = mm_per_px or mm_per_crop_px(p)
 

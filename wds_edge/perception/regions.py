@@ -29,6 +29,7 @@ import numpy as np
 from wds_edge.errors import InvalidInputError
 
 __all__ = [
+    "checked_landmarks",
     "REGION_NAMES",
     "FACE_OVAL",
     "RIGHT_EYE_RING",
@@ -87,7 +88,8 @@ _POLYGONS: dict[str, tuple[int | tuple[int, int, float], ...]] = {
 }  # fmt: skip
 
 
-def _checked(landmarks_crop_px: np.ndarray) -> np.ndarray:
+def checked_landmarks(landmarks_crop_px: np.ndarray) -> np.ndarray:
+    """``(N >= 468, 2)`` float64 landmark array in crop pixels, or InvalidInputError."""
     points = np.asarray(landmarks_crop_px, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 2 or points.shape[0] < 468:
         raise InvalidInputError(
@@ -116,7 +118,7 @@ def region_polygons(landmarks_crop_px: np.ndarray) -> dict[str, np.ndarray]:
         ``{name: (K, 2) float32 polygon}`` in :data:`REGION_NAMES` order. The polygons
         may touch the eyes and each other; :func:`region_masks` resolves that.
     """
-    points = _checked(landmarks_crop_px)
+    points = checked_landmarks(landmarks_crop_px)
     return {
         name: np.array([_vertex(points, v) for v in _POLYGONS[name]], dtype=np.float32)
         for name in REGION_NAMES
@@ -165,7 +167,7 @@ def region_masks(landmarks_crop_px: np.ndarray, size_px: int) -> dict[str, np.nd
         eyebrows are excluded; a region may be empty if it lies outside the crop.
     """
     size_px = _check_size(size_px)
-    points = _checked(landmarks_crop_px)
+    points = checked_landmarks(landmarks_crop_px)
     polygons = region_polygons(points)
     taken = _feature_mask(
         points, size_px, (RIGHT_EYE_RING, LEFT_EYE_RING, RIGHT_EYEBROW_RING, LEFT_EYEBROW_RING)
@@ -187,7 +189,7 @@ def skin_mask(landmarks_crop_px: np.ndarray, size_px: int) -> np.ndarray:
         (size_px, size_px) bool.
     """
     size_px = _check_size(size_px)
-    points = _checked(landmarks_crop_px)
+    points = checked_landmarks(landmarks_crop_px)
     oval = _fill([points[list(FACE_OVAL)]], size_px)
     features = _feature_mask(
         points,
