@@ -29,6 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from wds_edge.analysis.analyzer import AnalyzerConfig  # noqa: E402
 from wds_edge.demo.app import DemoConfig, run_demo  # noqa: E402
 from wds_edge.demo.outputs import process_rss_mb  # noqa: E402
 from wds_edge.io import write_json_atomic  # noqa: E402
@@ -44,6 +45,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration-s", type=float, default=3600.0)
     parser.add_argument("--interval-s", type=float, default=30.0)
     parser.add_argument("--model", default=None, help="ONNX model (default: the bundled one)")
+    parser.add_argument(
+        "--backend", default="auto", help="auto (the kiosk default) | onnxruntime | openvino"
+    )
     parser.add_argument("--landmarker", default=None)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", required=True, help="JSON file for the samples and summary")
@@ -87,10 +91,13 @@ def main(argv: list[str] | None = None) -> int:
 
     config = DemoConfig(
         source=args.source,
-        model_path=args.model,
-        backend="onnxruntime",
-        landmarker_path=args.landmarker,
-        num_threads=args.threads,
+        analyzer=AnalyzerConfig(
+            model_path=args.model,
+            backend=args.backend,
+            landmarker_path=args.landmarker,
+            num_threads=args.threads,
+            video_mode=True,
+        ),
         headless=True,
         realtime=True,
         sync=False,
