@@ -207,7 +207,9 @@ def _make_tensorrt(state: FakeState) -> types.ModuleType:  # noqa: C901 - one na
     trt.TensorIOMode = enum.Enum("TensorIOMode", "INPUT OUTPUT")
     trt.MemoryPoolType = enum.Enum("MemoryPoolType", "WORKSPACE")
     trt.NetworkDefinitionCreationFlag = types.SimpleNamespace(STRONGLY_TYPED=1)
-    trt.LayerType = enum.Enum("LayerType", "QUANTIZE DEQUANTIZE ACTIVATION CONVOLUTION OTHER")
+    trt.LayerType = enum.Enum(
+        "LayerType", "QUANTIZE DEQUANTIZE ACTIVATION CONVOLUTION SOFTMAX SLICE OTHER"
+    )
     flags = "PREFER_PRECISION_CONSTRAINTS" if v11 else "FP16 INT8 PREFER_PRECISION_CONSTRAINTS"
     trt.BuilderFlag = enum.Enum("BuilderFlag", flags)
 
@@ -233,7 +235,8 @@ def _make_tensorrt(state: FakeState) -> types.ModuleType:  # noqa: C901 - one na
     class Layer:
         def __init__(self, name: str, op: str, is_output: bool) -> None:
             kinds = {"QuantizeLinear": "QUANTIZE", "DequantizeLinear": "DEQUANTIZE",
-                     "Sigmoid": "ACTIVATION", "Conv": "CONVOLUTION"}  # fmt: skip
+                     "Sigmoid": "ACTIVATION", "Conv": "CONVOLUTION", "Softmax": "SOFTMAX",
+                     "Slice": "SLICE"}  # fmt: skip
             self.name, self.type = name, trt.LayerType[kinds.get(op, "OTHER")]
             self.num_outputs, self.precision, self._out = 1, None, is_output
 
