@@ -29,7 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from train.labeling.auto import AutoLabeler
+from train.labeling.auto import AutoLabeler, _drop_small
 from train.labeling.exclusion import EXCLUSION_ZONES, exclusion_zones, mm_per_crop_px, union
 from train.labeling.face_crop import gated_kiosk_crop
 from train.labeling.labeled import LabeledImage
@@ -80,13 +80,6 @@ class LabelParts:
     mm_per_px: float
     label: np.ndarray | None = None
     skin: np.ndarray | None = None
-
-
-def _drop_small(mask: np.ndarray, min_px: int) -> np.ndarray:
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    keep = np.zeros(n, dtype=bool)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_px
-    return keep[labels]
 
 
 def rough_mask_v2(
