@@ -16,7 +16,12 @@ import numpy as np
 from wds_edge.errors import InvalidInputError
 from wds_edge.progress import ProgressCallback
 
-__all__ = ["LatencyStats", "summarize_ms", "time_calls_ms", "StageRecorder"]
+__all__ = ["LatencyStats", "summarize_ms", "time_calls_ms", "StageRecorder", "ms_since"]
+
+
+def ms_since(start: float) -> float:
+    """Milliseconds since ``start``, a :func:`time.perf_counter` reading."""
+    return (time.perf_counter() - start) * 1000.0
 
 
 @dataclass(frozen=True)

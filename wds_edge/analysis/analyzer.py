@@ -24,133 +24,35 @@ from typing import Any
 
 import cv2
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
+from wds_edge.analysis.config import AnalyzerConfig
+from wds_edge.analysis.frames import (
+    COLOUR_ORDERS,
+    as_frame_bgr,
+    face_colour_cast,
+    face_region,
+    scaled_face,
+)
 from wds_edge.analysis.result import FrameResult
 from wds_edge.analysis.scoring import mm_per_px_from_iris, score_regions
 from wds_edge.errors import InvalidInputError, describe_validation_error
-from wds_edge.io import _to_bgr_uint8, read_image
+from wds_edge.io import read_image
 from wds_edge.model.info import ModelInfo
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.preprocessing import model_input
-from wds_edge.perception.colour import ColourCast, skin_colour_cast
 from wds_edge.perception.crop import kiosk_crop, make_crop_transform
 from wds_edge.perception.landmarks import Face, FaceLandmarker, FaceLandmarkerOptions
-from wds_edge.perception.quality import FrameStatus, QualityConfig, assess_face, colour_of
-from wds_edge.perception.regions import region_masks, skin_mask
+from wds_edge.perception.quality import FrameStatus, assess_face, colour_of
+from wds_edge.perception.regions import region_masks
 from wds_edge.runtime import BACKEND_NAMES, Backend, load_backend
+from wds_edge.timing import ms_since
 
+# AnalyzerConfig and COLOUR_ORDERS live in config.py / frames.py; re-exported here, where
+# users have always imported them from.
 __all__ = ["AnalyzerConfig", "WrinkleAnalyzer", "COLOUR_ORDERS"]
 
-#: Colour orders an image array may be passed in (``colour_order=``).
-COLOUR_ORDERS = ("bgr", "rgb")
-#: Side of the small crop the white-balance check measures skin colour on.
-_CAST_CROP_PX = 128
-
 logger = logging.getLogger(__name__)
-
-
-class AnalyzerConfig(BaseModel):
-    """Settings of a :class:`WrinkleAnalyzer`.
-
-    Attributes:
-        model_path: wds-edge ``.onnx`` model; ``None`` uses the bundled default model.
-        backend: ``"auto"``, ``"onnxruntime"``, ``"openvino"`` or ``"tensorrt"``.
-        precision: ``"auto"`` (TensorRT FP16 on a GPU; on a CPU the fastest precision that
-            passes the accuracy gate), ``"fp32"``, ``"fp16"``, ``"bf16"`` or ``"int8"``.
-        device: OpenVINO device for ``backend="openvino"``: ``"CPU"``, or ``"GPU"`` / ``"NPU"``
-            / ``"AUTO"`` on Intel iGPU / NPU kiosks (passed through to OpenVINO).
-        landmarker_path: MediaPipe ``face_landmarker.task``; ``None`` searches the
-            ``WDS_EDGE_FACE_LANDMARKER`` variable, then the user cache.
-        quality: the kiosk quality gates (face size, blur, light, pose, several faces).
-        threshold: wrinkle probability threshold in (0, 1); ``None`` uses the model's.
-        align_roll: rotate the crop so the eyes are level (the model sees upright faces).
-        video_mode: MediaPipe VIDEO mode (tracking; for camera streams with increasing
-            timestamps); ``False`` treats every frame as an independent still.
-        num_threads: ONNX Runtime intra-op threads (``None``: all cores).
-        warmup: run one inference and one scoring pass at construction, so the first real
-            frame does not pay for ONNX Runtime's first-run allocations and the lazy
-            scikit-image / SciPy imports (about 0.3 s on a 2-core CPU).
-        max_landmark_side_px: frames with a longer side are downscaled for the landmark
-            search only (an 8K photo needs no 8K face detector); the crop is taken from
-            the full-resolution frame.
-    """
-
-    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
-
-    model_path: str | None = None
-    backend: str = "auto"
-    precision: str = "auto"
-    device: str | int | None = None
-    landmarker_path: str | None = None
-    quality: QualityConfig = Field(default_factory=QualityConfig)
-    threshold: float | None = Field(None, gt=0.0, lt=1.0)
-    align_roll: bool = True
-    video_mode: bool = False
-    num_threads: int | None = Field(None, ge=1)
-    max_landmark_side_px: int = Field(1920, ge=256)
-    warmup: bool = True
-
-
-def _ms_since(start: float) -> float:
-    return (time.perf_counter() - start) * 1000.0
-
-
-def _as_frame_bgr(image: Any, colour_order: str = "bgr") -> np.ndarray:
-    """Accept uint8 BGR / RGB, grey, BGRA / RGBA and 16-bit arrays; return contiguous
-    uint8 BGR HxWx3. ``colour_order`` is the order of ``image``'s channels."""
-    if colour_order not in COLOUR_ORDERS:
-        raise InvalidInputError(
-            f"colour_order must be one of {', '.join(COLOUR_ORDERS)}, got {colour_order!r}; "
-            "OpenCV (cv2.imread, cv2.VideoCapture) gives 'bgr', Pillow / imageio give 'rgb'"
-        )
-    if not isinstance(image, np.ndarray):
-        raise InvalidInputError(
-            f"expected an image as a numpy array (H x W x 3 BGR uint8), got {type(image).__name__}"
-        )
-    if image.ndim not in (2, 3) or image.shape[0] < 1 or image.shape[1] < 1:
-        raise InvalidInputError(
-            f"expected an H x W (grey) or H x W x 3 (BGR) image, got shape {image.shape}"
-        )
-    if colour_order == "rgb" and image.ndim == 3 and image.shape[2] in (3, 4):
-        image = image[:, :, [2, 1, 0, 3][: image.shape[2]]]
-    if image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3:
-        return np.ascontiguousarray(image)
-    return _to_bgr_uint8(image, "frame")
-
-
-def _face_region(frame: np.ndarray, box: tuple[float, ...]) -> np.ndarray:
-    """The face box's pixels (clipped to the frame); the whole frame if the box is empty."""
-    height, width = frame.shape[:2]
-    x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
-    x2, y2 = min(width, int(np.ceil(box[2]))), min(height, int(np.ceil(box[3])))
-    return frame[y1:y2, x1:x2] if x2 - x1 >= 8 and y2 - y1 >= 8 else frame
-
-
-def _colour_cast(frame_bgr: np.ndarray, face: Face | None) -> ColourCast | None:
-    """The skin colour of ``face`` on a small kiosk crop (None: too little skin to judge).
-
-    A model trained on daylight-balanced photos marks almost nothing under a strong blue
-    or red cast while still looking confident; the status says so instead of a near-zero
-    score (issue 16)."""
-    if face is None:
-        return None
-    crop_rgb, transform = kiosk_crop(frame_bgr, face, _CAST_CROP_PX)
-    skin = skin_mask(transform.points_to_crop(face.landmarks_px), _CAST_CROP_PX)
-    try:
-        return skin_colour_cast(crop_rgb, skin)
-    except InvalidInputError:
-        return None
-
-
-def _scaled_face(face: Face, factor: float) -> Face:
-    """A face found on a downscaled frame, in full-frame pixels."""
-    return dataclasses.replace(
-        face,
-        landmarks_px=(face.landmarks_px * factor).astype(np.float32),
-        landmarks_z=(face.landmarks_z * factor).astype(np.float32),
-        bbox_px=tuple(float(v) * factor for v in face.bbox_px),  # type: ignore[arg-type]
-    )
 
 
 class WrinkleAnalyzer:
@@ -278,7 +180,7 @@ class WrinkleAnalyzer:
             small = cv2.resize(frame_bgr, size, interpolation=cv2.INTER_AREA)
             factor = width / size[0]
         faces = self.landmarker.detect(cv2.cvtColor(small, cv2.COLOR_BGR2RGB), timestamp_ms)
-        return [_scaled_face(f, factor) for f in faces] if factor != 1.0 else faces
+        return [scaled_face(f, factor) for f in faces] if factor != 1.0 else faces
 
     def locate(
         self, image_bgr: np.ndarray, timestamp_ms: int | None = None, *, colour_order: str = "bgr"
@@ -304,18 +206,18 @@ class WrinkleAnalyzer:
             ``total``.
         """
         start = time.perf_counter()
-        frame = _as_frame_bgr(image_bgr, colour_order)
+        frame = as_frame_bgr(image_bgr, colour_order)
         faces = self._detect(frame, timestamp_ms)
-        timings = {"landmarks": _ms_since(start)}
+        timings = {"landmarks": ms_since(start)}
         t = time.perf_counter()
         status, face, measures = assess_face(frame, faces, self.config.quality)
         # Measured on the face when there is one: an empty scene (a white wall) is grey
         # with any camera, a face seen by a colour camera never is.
-        colour = colour_of(_face_region(frame, face.bbox_px) if face is not None else frame)
+        colour = colour_of(face_region(frame, face.bbox_px) if face is not None else frame)
         if face is not None and colour == "grey" and not self.metadata.grey_input_supported:
             status = FrameStatus.NEEDS_COLOUR_CAMERA
         elif status is FrameStatus.OK and self.config.quality.check_white_balance:
-            cast = _colour_cast(frame, face)
+            cast = face_colour_cast(frame, face)
             if cast is not None:
                 measures = {**measures, "skin_red_over_blue": cast.red_over_blue}
                 measures["skin_red_over_green"] = cast.red_over_green
@@ -328,8 +230,8 @@ class WrinkleAnalyzer:
                 face.landmarks_px, size_px=self.input_size_px, align_roll=self.config.align_roll
             )
             mm_per_px = mm_per_px_from_iris(face.iris_diameter_px * transform.scale)
-        timings["quality"] = _ms_since(t)
-        timings["total"] = _ms_since(start)
+        timings["quality"] = ms_since(t)
+        timings["total"] = ms_since(start)
         return FrameResult(
             status=status,
             prompt=status.prompt,
@@ -371,7 +273,7 @@ class WrinkleAnalyzer:
                 "call segment() only when locate() returned a face, or use analyze()"
             )
         start = time.perf_counter()
-        frame = _as_frame_bgr(image_bgr, colour_order)
+        frame = as_frame_bgr(image_bgr, colour_order)
         if tuple(frame.shape[:2]) != tuple(located.frame_shape):
             raise InvalidInputError(
                 f"segment() got a {frame.shape[1]}x{frame.shape[0]} frame but the located one was "
@@ -384,10 +286,10 @@ class WrinkleAnalyzer:
         )
         batch = model_input(crop_rgb, meta.preprocessing)
         timings = dict(located.timings_ms)
-        timings["crop_preprocess"] = _ms_since(start)
+        timings["crop_preprocess"] = ms_since(start)
         t = time.perf_counter()
         prob = np.ascontiguousarray(self.backend.infer(batch)[0, 0], dtype=np.float32)
-        timings["inference"] = _ms_since(t)
+        timings["inference"] = ms_since(t)
         t = time.perf_counter()
         size = self.input_size_px
         mask = prob > self.threshold
@@ -395,8 +297,8 @@ class WrinkleAnalyzer:
         landmarks_crop = transform.points_to_crop(located.landmarks_px)
         regions = {n: m & in_frame for n, m in region_masks(landmarks_crop, size).items()}
         scores = score_regions(mask, regions, located.mm_per_px, overall_mask=in_frame)
-        timings["postprocess"] = _ms_since(t)
-        timings["total"] = located.timings_ms.get("total", 0.0) + _ms_since(start)
+        timings["postprocess"] = ms_since(t)
+        timings["total"] = located.timings_ms.get("total", 0.0) + ms_since(start)
         return dataclasses.replace(
             located,
             wrinkle_prob=prob,
@@ -431,7 +333,7 @@ class WrinkleAnalyzer:
             A :class:`FrameResult`; ``segmented`` tells whether the model ran. Frame
             conditions ("no face", "too blurry", ...) are statuses, not exceptions.
         """
-        frame = _as_frame_bgr(image_bgr, colour_order)
+        frame = as_frame_bgr(image_bgr, colour_order)
         located = self.locate(frame, timestamp_ms)
         if located.status is not FrameStatus.OK:
             return located
@@ -447,7 +349,7 @@ class WrinkleAnalyzer:
         """
         start = time.perf_counter()
         image = read_image(path)
-        decode_ms = _ms_since(start)
+        decode_ms = ms_since(start)
         result = self.analyze(image)
         result.timings_ms = {"decode": decode_ms, **result.timings_ms}
         result.timings_ms["total"] = result.timings_ms.get("total", 0.0) + decode_ms

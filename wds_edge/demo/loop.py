@@ -35,7 +35,7 @@ from wds_edge.demo.ui import (
 )
 from wds_edge.demo.worker import LatestJobWorker
 from wds_edge.io import write_image_atomic
-from wds_edge.timing import StageRecorder
+from wds_edge.timing import StageRecorder, ms_since
 
 __all__ = ["DemoLoop", "LOST_PROMPT"]
 
@@ -78,10 +78,6 @@ def _with_mask(located: Any, seg: Any) -> Any:
     return dataclasses.replace(
         located, wrinkle_prob=seg.wrinkle_prob, wrinkle_mask=seg.wrinkle_mask, scores=seg.scores
     )
-
-
-def _ms_since(start: float) -> float:
-    return (time.perf_counter() - start) * 1000.0
 
 
 class DemoLoop:
@@ -158,7 +154,7 @@ class DemoLoop:
         """One frame through the whole loop; False when the run should stop."""
         t0 = time.perf_counter()
         frame = self.source.read()
-        read_ms = _ms_since(t0)
+        read_ms = ms_since(t0)
         if frame is None:
             return self._source_gap()
         self.index += 1
@@ -196,7 +192,7 @@ class DemoLoop:
         self.summary.frames += 1
         self._milestones(canvas)
         keep_going = self._keys(canvas, image, shown, record)
-        timings["loop"] = _ms_since(t0)
+        timings["loop"] = ms_since(t0)
         self._note("loop", timings["loop"])
         return keep_going
 
@@ -247,7 +243,7 @@ class DemoLoop:
         elif self.sync:
             t1 = time.perf_counter()
             seg = analyzer.segment(image, located)  # type: ignore[union-attr]
-            self.last_seg = (self.index, seg, _ms_since(t1))
+            self.last_seg = (self.index, seg, ms_since(t1))
             segmented_now = True
         elif self.worker is not None and self.session is None:
             self.worker.submit(
@@ -301,7 +297,7 @@ class DemoLoop:
         """The overlay and the heads-up display (prompt, rates, stage times)."""
         t2 = time.perf_counter()
         canvas = draw_overlay(image, shown, show_regions=True, show_scores=True)
-        timings["overlay"] = _ms_since(t2)
+        timings["overlay"] = ms_since(t2)
         for stage in ("capture_age", "read", "locate", "overlay"):
             self._note(stage, timings[stage])
         self.display_rate.tick(now)

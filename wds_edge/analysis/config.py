@@ -1,0 +1,52 @@
+"""The analyzer's settings (:class:`AnalyzerConfig`), shared by the kiosk, the demo, the
+service and the benchmarks; a pydantic model, so a typo in a field name is an error."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from wds_edge.perception.quality import QualityConfig
+
+__all__ = ["AnalyzerConfig"]
+
+
+class AnalyzerConfig(BaseModel):
+    """Settings of a :class:`WrinkleAnalyzer`.
+
+    Attributes:
+        model_path: wds-edge ``.onnx`` model; ``None`` uses the bundled default model.
+        backend: ``"auto"``, ``"onnxruntime"``, ``"openvino"`` or ``"tensorrt"``.
+        precision: ``"auto"`` (TensorRT FP16 on a GPU; on a CPU the fastest precision that
+            passes the accuracy gate), ``"fp32"``, ``"fp16"``, ``"bf16"`` or ``"int8"``.
+        device: OpenVINO device for ``backend="openvino"``: ``"CPU"``, or ``"GPU"`` / ``"NPU"``
+            / ``"AUTO"`` on Intel iGPU / NPU kiosks (passed through to OpenVINO).
+        landmarker_path: MediaPipe ``face_landmarker.task``; ``None`` searches the
+            ``WDS_EDGE_FACE_LANDMARKER`` variable, then the user cache.
+        quality: the kiosk quality gates (face size, blur, light, pose, several faces).
+        threshold: wrinkle probability threshold in (0, 1); ``None`` uses the model's.
+        align_roll: rotate the crop so the eyes are level (the model sees upright faces).
+        video_mode: MediaPipe VIDEO mode (tracking; for camera streams with increasing
+            timestamps); ``False`` treats every frame as an independent still.
+        num_threads: ONNX Runtime intra-op threads (``None``: all cores).
+        warmup: run one inference and one scoring pass at construction, so the first real
+            frame does not pay for ONNX Runtime's first-run allocations and the lazy
+            scikit-image / SciPy imports (about 0.3 s on a 2-core CPU).
+        max_landmark_side_px: frames with a longer side are downscaled for the landmark
+            search only (an 8K photo needs no 8K face detector); the crop is taken from
+            the full-resolution frame.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
+    model_path: str | None = None
+    backend: str = "auto"
+    precision: str = "auto"
+    device: str | int | None = None
+    landmarker_path: str | None = None
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    threshold: float | None = Field(None, gt=0.0, lt=1.0)
+    align_roll: bool = True
+    video_mode: bool = False
+    num_threads: int | None = Field(None, ge=1)
+    max_landmark_side_px: int = Field(1920, ge=256)
+    warmup: bool = True
