@@ -12,7 +12,7 @@ import pytest
 
 from wds_edge.bench.model_bench import bench_backend, count_onnx_gflops
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _cli(*args: str, timeout: float = 180.0) -> subprocess.CompletedProcess:

@@ -19,7 +19,7 @@ import pytest
 from wds_edge.demo.outputs import count_video_frames
 from wds_edge.demo.worker import LatestJobWorker
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _wds_edge(*args: str, env: dict[str, str] | None = None, timeout: float = 120.0):
