@@ -9,6 +9,10 @@ flip-TTA variants when present):
 * the per-seed paired differences ``wds - ds`` and ``wds - plain`` (same split, same
   initialisation), their mean and standard deviation.
 
+``--by-config`` prints instead one row per run with its configuration (width, crop, epochs,
+584 padding, loss) and its difference to the first file's run of the same seed and mode: the
+one-factor-at-a-time comparison of configurations (issue 10, item 4).
+
 Usage::
 
     python benchmarks/drive_summary.py runs/A/results.json runs/B/results.json \\
@@ -80,6 +84,57 @@ def summarize(result_files: list[Path]) -> dict[str, Any]:
     return {"sources": sources, "modes": modes, "paired": paired}
 
 
+def config_rows(result_files: list[Path]) -> list[dict[str, Any]]:
+    """One row per run: its configuration, its scores, and ``delta`` = its JSI minus the JSI
+    of the first file's run with the same seed and mode (per score; ``None`` without one)."""
+    rows: list[dict[str, Any]] = []
+    for path in result_files:
+        data = json.loads(Path(path).read_text())
+        settings = data.get("settings", {})
+        for r in data["runs"]:
+            rows.append({
+                "file": str(path), "seed": int(r["seed"]), "mode": r["mode"], "dice": r["dice"],
+                "base": settings.get("base_channels"), "crop": settings.get("crop_size"),
+                "epochs": settings.get("epochs"), "pad_584": bool(data.get("pad_584")),
+                "best_epoch": r["best_epoch"], "wall_s": r["wall_s"],
+                "scores": {k: r[k]["jsi"] for k in SCORES if k in r},
+                "sensitivity": r["best"]["sensitivity"], "specificity": r["best"]["specificity"],
+            })  # fmt: skip
+    first = str(result_files[0])
+    reference = {(r["seed"], r["mode"], r["dice"]): r for r in rows if r["file"] == first}
+    for r in rows:
+        ref = reference.get((r["seed"], r["mode"], r["dice"]))
+        r["delta"] = {
+            k: (v - ref["scores"][k] if ref is not None and k in ref["scores"] else None)
+            for k, v in r["scores"].items()
+        }
+    return rows
+
+
+def config_markdown(rows: list[dict[str, Any]]) -> str:
+    """:func:`config_rows` as a Markdown table (difference to the first file in brackets)."""
+    header = ("run", "base", "crop", "epochs", "pad 584", "loss", "seed", "JSI best", "JSI last",
+              "best + flip", "last + flip", "sens (best)", "spec (best)", "best epoch", "min",
+              "s / epoch")  # fmt: skip
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    for r in rows:
+        pad = "yes" if r["pad_584"] else "no"
+        cells = [Path(r["file"]).parent.name, str(r["base"]), str(r["crop"]), str(r["epochs"]),
+                 pad, f"{r['dice']}/{r['mode']}", str(r["seed"])]  # fmt: skip
+        for k in SCORES:
+            if k not in r["scores"]:
+                cells.append("-")
+                continue
+            d = r["delta"][k]
+            delta = "" if d is None or r["file"] == rows[0]["file"] else f" ({d:+.4f})"
+            cells.append(f"{r['scores'][k]:.4f}{delta}")
+        per_epoch = f"{r['wall_s'] / r['epochs']:.1f}" if r["epochs"] else "-"
+        cells += [f"{r['sensitivity']:.4f}", f"{r['specificity']:.4f}", str(r["best_epoch"]),
+                  f"{r['wall_s'] / 60:.1f}", per_epoch]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _fmt(stats: dict[str, Any] | None, signed: bool = False) -> str:
     if not stats or stats["mean"] is None:
         return "-"
@@ -114,7 +169,19 @@ def main() -> int:
     parser.add_argument("results", type=Path, nargs="+", help="results.json files")
     parser.add_argument("--out", type=Path, help="write the summary JSON here")
     parser.add_argument("--markdown", action="store_true", help="also print Markdown tables")
+    parser.add_argument(
+        "--by-config", action="store_true",
+        help="one row per run and configuration, against the first file's run",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.by_config:
+        rows = config_rows(args.results)
+        print(config_markdown(rows))
+        if args.out:
+            from wds_edge.io import write_json_atomic
+
+            write_json_atomic(args.out, {"runs": rows})
+        return 0
 
     from rich.console import Console
     from rich.table import Table

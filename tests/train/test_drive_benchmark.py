@@ -65,3 +65,33 @@ def test_summary_means_and_paired_differences(tmp_path: Path) -> None:
     assert pair["mean"] == pytest.approx(0.01) and pair["std"] == pytest.approx(0.0282843, abs=1e-6)
     assert out["paired"]["binary/wds-plain"]["last"]["values"] == pytest.approx([0.05, 0.04])
     assert "| binary/wds-ds | 0,1 |" in summary_mod.markdown(out)
+
+
+def test_by_config_rows_are_differences_to_the_first_file(tmp_path: Path) -> None:
+    summary_mod = _module("drive_summary")
+
+    def result(jsi_best: float, jsi_last: float, base: int, epochs: int, pad: bool) -> dict:
+        def score(jsi: float) -> dict:
+            return {"jsi": jsi, "accuracy": 0.9, "sensitivity": 0.8, "specificity": 0.95}
+
+        run = {"seed": 0, "mode": "wds", "dice": "binary", "best_epoch": 7, "wall_s": 120.0,
+               "best": score(jsi_best), "last": score(jsi_last)}  # fmt: skip
+        settings = {"base_channels": base, "crop_size": 256, "epochs": epochs, "batch_size": 4}
+        return {"settings": settings, "pad_584": pad, "runs": [run]}
+
+    ref, pad = tmp_path / "ref" / "results.json", tmp_path / "pad" / "results.json"
+    for path, data in ((ref, result(0.60, 0.58, 16, 100, False)),
+                       (pad, result(0.63, 0.57, 16, 100, True))):  # fmt: skip
+        path.parent.mkdir()
+        path.write_text(json.dumps(data))
+    rows = summary_mod.config_rows([ref, pad])
+    assert [r["pad_584"] for r in rows] == [False, True]
+    assert rows[0]["delta"] == {"best": 0.0, "last": 0.0}
+    assert rows[1]["delta"]["best"] == pytest.approx(0.03)
+    assert rows[1]["delta"]["last"] == pytest.approx(-0.01)
+    table = summary_mod.config_markdown(rows)
+    # 120 s over 100 epochs = 1.2 s per epoch, 2.0 min; the reference row carries no difference
+    assert "| ref | 16 | 256 | 100 | no | binary/wds | 0 | 0.6000 | 0.5800 | - | - |" in table
+    pad_row = "| pad | 16 | 256 | 100 | yes | binary/wds | 0 | 0.6300 (+0.0300) | 0.5700 (-0.0100)"
+    assert pad_row in table
+    assert table.rstrip().endswith("| 7 | 2.0 | 1.2 |")
