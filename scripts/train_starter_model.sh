@@ -13,7 +13,8 @@
 # a command with arguments, e.g. "/path/to/python -m wds_edge.cli" to run a git worktree's
 # code with another checkout's venv), PYTHON (default .venv/bin/python), EPOCHS (default 200),
 # BASE (U-Net width, default 16), AUTO_VERSION (weak labeler generation, default 2),
-# INSTALL=0 to skip the install step.
+# INSTALL=0 to skip the install step, FROM_STEP=N to continue a run in $WORK from step N
+# (e.g. FROM_STEP=5 after the training finished but a later step failed).
 # Seeded end to end; expected to repeat on one machine with the same torch version and
 # thread count (not verified), not bit-exact across CPUs / thread counts / torch versions
 # (see MODEL_CARD.md).
@@ -40,13 +41,22 @@ HELD_OUT=(obama2.jpg ffhq_00117.png ffhq_00016.png)
 # trained on, so the bundled weights carry no non-commercial condition (MODEL_CARD.md).
 TRAIN_PHOTOS=(astronaut.png biden.jpg biden2.jpg obama.jpg obama3.jpg obama_and_biden.jpg)
 
-if [ -e "$WORK/run/last.pt" ]; then
-  echo "error: $WORK already holds a training run; remove $WORK or set WORK=another/folder" >&2
+FROM_STEP="${FROM_STEP:-1}"
+case "$FROM_STEP" in [1-7]) ;; *) echo "error: FROM_STEP must be 1-7, got $FROM_STEP" >&2; exit 2 ;; esac
+if [ "$FROM_STEP" -le 4 ] && [ -e "$WORK/run/last.pt" ]; then
+  echo "error: $WORK already holds a training run; remove $WORK, set WORK=another/folder," \
+    "or FROM_STEP=5 to evaluate and export it" >&2
+  exit 2
+fi
+if [ "$FROM_STEP" -ge 5 ] && [ ! -e "$WORK/run/best.pt" ]; then
+  echo "error: FROM_STEP=$FROM_STEP needs a finished training run in $WORK/run (best.pt)" >&2
   exit 2
 fi
 mkdir -p "$WORK/photos_train" "$WORK/photos_heldout"
 log() { printf '\n== %s  %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+step() { [ "$1" -ge "$FROM_STEP" ] || { echo "(step $1 skipped: FROM_STEP=$FROM_STEP)"; false; }; }
 
+if step 1; then
 log "1/7 photos: links to the training faces, every 30th frame of the kiosk clip (0-179)"
 for f in "${TRAIN_PHOTOS[@]}"; do ln -sfn "$FACES/$f" "$WORK/photos_train/$f"; done
 for f in "${HELD_OUT[@]}"; do ln -sfn "$FACES/$f" "$WORK/photos_heldout/$f"; done
@@ -54,13 +64,17 @@ for f in "${HELD_OUT[@]}"; do ln -sfn "$FACES/$f" "$WORK/photos_heldout/$f"; don
 # kiosk-like variation without letting one identity outweigh the 6 photos. Frames 180-239
 # are blurred or faceless; label --auto would skip them anyway.
 "${WDS[@]}" frames "$VIDEO" --out "$WORK/photos_train" --every 30 --stop 180 --force
+fi  # step 1
 
+if step 2; then
 log "2/7 weak labels v$AUTO_VERSION (regions, exclusion zones, orientation priors, ridge filter, Eq. 2)"
 "${WDS[@]}" label --images "$WORK/photos_train" --auto --out "$WORK/labels_train" \
   --landmarker "$LANDMARKER" --crop-size 640 --auto-version "$AUTO_VERSION" --force
 "${WDS[@]}" label --images "$WORK/photos_heldout" --auto --out "$WORK/labels_heldout" \
   --landmarker "$LANDMARKER" --crop-size 640 --auto-version "$AUTO_VERSION" --force
+fi  # step 2
 
+if step 3; then
 log "3/7 training set: images + masks only"
 # label --auto also writes fov/ (face skin + regions). With it the loss would ignore hair,
 # eyebrows, eyes and background; without it they are negatives, which is what keeps the
@@ -68,20 +82,26 @@ log "3/7 training set: images + masks only"
 mkdir -p "$WORK/train_data"
 ln -sfn ../labels_train/images "$WORK/train_data/images"
 ln -sfn ../labels_train/masks "$WORK/train_data/masks"
+fi  # step 3
 
+if step 4; then
 log "4/7 train: base $BASE, weighted deep supervision, 320 px random crops of the 640 crops"
 "${WDS[@]}" train --data "$WORK/train_data" --out "$WORK/run" --loss wds --base "$BASE" \
   --crop-size 320 --batch-size 2 --val-count 2 --epochs "$EPOCHS" --seed "$SEED"
+fi  # step 4
 
+if step 5; then
 log "5/7 evaluate on the held-out faces (weak labels; inside their skin mask, then whole crop)"
-"${WDS[@]}" eval --checkpoint "$WORK/run/best.pt" --data "$WORK/labels_heldout" --json \
+"${WDS[@]}" eval --checkpoint "$WORK/run/best.pt" --data "$WORK/labels_heldout" --split all --json \
   | tee "$WORK/heldout_eval.json"
 mkdir -p "$WORK/heldout_nofov"
 ln -sfn ../labels_heldout/images "$WORK/heldout_nofov/images"
 ln -sfn ../labels_heldout/masks "$WORK/heldout_nofov/masks"
-"${WDS[@]}" eval --checkpoint "$WORK/run/best.pt" --data "$WORK/heldout_nofov" --json \
+"${WDS[@]}" eval --checkpoint "$WORK/run/best.pt" --data "$WORK/heldout_nofov" --split all --json \
   | tee "$WORK/heldout_eval_whole_crop.json"
+fi  # step 5
 
+if step 6; then
 log "6/7 export (texture map + sigmoid in the graph, metadata, parity on held-out faces)"
 "${WDS[@]}" export --checkpoint "$WORK/run/best.pt" --out "$WORK/wds_unet_default.onnx" \
   --parity-images "$WORK/photos_heldout" --landmarker "$LANDMARKER"
@@ -101,6 +121,7 @@ annotate_onnx('$WORK/wds_unet_default.onnx', fields={
     'license': 'Apache-2.0 (trained only on public-domain images; see MODEL_CARD.md)',
 })
 "
+fi  # step 6
 
 if [ "${INSTALL:-1}" = "1" ]; then
   log "7/7 install as the bundled default model (wds_edge/model/weights + sha256 manifest)"
