@@ -134,7 +134,9 @@ def evaluate_checkpoint(
         mask_threshold: threshold for non-binary masks (see :mod:`train.data`).
 
     Returns:
-        :func:`evaluate_samples` output plus ``"checkpoint"``, ``"data"``, ``"split"``.
+        :func:`evaluate_samples` output plus ``"checkpoint"``, ``"data"``, ``"split"`` and
+        ``"trained_on"``: the scored images in the run's training split (``None`` when the
+        checkpoint records no split).
     """
     from train.checkpoint import load_checkpoint
 
@@ -159,5 +161,9 @@ def evaluate_checkpoint(
             raise DataError(f"{data_dir}: none of the {split} images {sorted(wanted)[:5]} found")
     loaded = [load_sample(s, mask_threshold) for s in samples]
     result = evaluate_samples(ckpt.model.to(device), loaded, device, threshold, progress=progress)
-    result.update({"checkpoint": str(checkpoint), "data": str(data_dir), "split": split})
+    # Which scored images the run trained on (None: the checkpoint does not say).
+    trained = splits.get("train")
+    trained_on = sorted(set(result["images"]) & set(trained)) if trained is not None else None
+    result.update({"checkpoint": str(checkpoint), "data": str(data_dir), "split": split,
+                   "trained_on": trained_on})  # fmt: skip
     return result

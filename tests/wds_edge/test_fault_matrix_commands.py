@@ -260,10 +260,20 @@ def test_eval_defaults_to_the_validation_split(capsys, tmp_path: Path) -> None:
     assert code == 0, err
     result = json.loads(out)
     assert result["split"] == "val" and sorted(result["images"]) == ["s3", "s4"]
-    assert "training images included" not in err
+    assert "optimistic" not in err
     code, out, err = run_cli(capsys, "eval", "--checkpoint", ckpt, "--data", data, "--json",
                              "--split", "all", "--device", "cpu")  # fmt: skip
-    assert code == 0 and json.loads(out)["n_images"] == 5 and "training images" in err
+    assert code == 0 and json.loads(out)["n_images"] == 5
+    assert json.loads(out)["trained_on"] == ["s0", "s1", "s2"]
+    assert "3 of them are the run's training images (s0, s1, s2)" in err and "optimistic" in err
+    # held-out images (in no split of the run): every image is scored, nothing to warn about
+    held_out = tmp_path / "held_out"
+    for sub in ("images", "masks"):
+        (held_out / sub).mkdir(parents=True)
+        shutil.copy(data / sub / "s0.png", held_out / sub / "h0.png")
+    code, out, err = run_cli(capsys, "eval", "--checkpoint", ckpt, "--data", held_out, "--json",
+                             "--split", "all", "--device", "cpu")  # fmt: skip
+    assert code == 0 and json.loads(out)["trained_on"] == [] and "optimistic" not in err
 
 
 def test_kill_9_during_an_atomic_write_leaves_nothing_after_the_next_run(tmp_path: Path) -> None:

@@ -238,17 +238,22 @@ def _eval(
         mask_threshold=mask_threshold,
     )
     split = result["split"]  # "auto" resolved
-    if split == "all":
-        from wds_edge.cli.console import make_console
-
+    trained_on = result.get("trained_on")
+    if split == "all" and trained_on != []:
+        if trained_on:
+            names = ", ".join(trained_on[:3]) + (", ..." if len(trained_on) > 3 else "")
+            why = f"{len(trained_on)} of them are the run's training images ({names})"
+        else:
+            why = "the checkpoint records no split, so training images may be among them"
         make_console(stderr=True).print(
-            "[yellow]warning:[/] scoring every image of --data, the run's training images "
-            "included: the figures are optimistic (use --split val or test)"
+            f"[yellow]warning:[/] scoring every image of --data; {why}: the figures are "
+            "optimistic (use --split val or test)"
         )
     if json_out:
         obj = {**result["pooled"], "per_image_mean": result["per_image_mean"],
                "n_images": len(result["images"]), "images": result["images"],
-               "threshold": threshold, "split": split, "checkpoint": str(checkpoint)}  # fmt: skip
+               "threshold": threshold, "split": split, "checkpoint": str(checkpoint),
+               "trained_on": trained_on}  # fmt: skip
         typer.echo(json.dumps(obj))
         return
     table = Table(title=f"{checkpoint} on {data} ({len(result['images'])} images, {split})")
