@@ -10,6 +10,16 @@ also scored with a horizontal-flip test-time average. There is no separate test 
 DRIVE test split is not in ../shared): these are validation figures; ``best`` is selected
 on the same 4 images it is scored on, ``last`` is not.
 
+Augmentation: the ``paper`` profile (Section 4: scale, shift, rotation, brightness, colour,
+flip) unless ``--augment`` says otherwise; never the kiosk-camera effects (grey, JPEG, white
+balance ... make no sense for retina images). ``--recipe`` starts from another recipe
+(:mod:`train.recipes`). Every run records its full resolved configuration (with the git
+commit and library versions) in ``results.json``.
+
+Resumable: an invocation skips runs that already finished (their scores are taken from
+``results.json``) and continues interrupted ones from their ``last.pt``, so a long queue can
+be stopped and restarted, across sessions, with the same command.
+
 Usage::
 
     # reduced: a 2-core CPU (base 16, 256 px crops)
@@ -26,6 +36,7 @@ Prints one table and writes ``OUT/results.json`` (default OUT: runs/drive_ablati
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -114,7 +125,12 @@ def main() -> int:
     parser.add_argument("--pad-584", action="store_true", help="zero-pad to 584 x 584 (paper)")
     parser.add_argument("--tta-flip", action="store_true", help="also score with flip TTA")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--recipe", default="project", help="project | paper | official")
+    parser.add_argument(
+        "--augment", default="paper", help="none | official | paper (default) | kiosk"
+    )
+    parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                        help="mixed precision on CUDA (default: the recipe's)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (shared CPU)")
     args = parser.parse_args()
 
@@ -137,8 +153,12 @@ def main() -> int:
         data = pad_drive_to_square(args.data, args.out / "drive584")
     device = str(resolve_device(args.device))
     console = Console()
+    results_path = args.out / "results.json"
     runs: list[dict[str, Any]] = []
+    if results_path.is_file():  # a resumed queue: keep what earlier invocations finished
+        runs = json.loads(results_path.read_text()).get("runs", [])
     t_start = time.perf_counter()
+    overrides = {"augment": args.augment} | ({} if args.amp is None else {"amp": args.amp})
     for seed in (int(s) for s in args.seeds.split(",")):
         for mode in args.modes.split(","):
             run = (
@@ -146,21 +166,33 @@ def main() -> int:
                 / f"seed{seed}"
                 / (mode if args.dice == "binary" else f"{mode}-{args.dice}")
             )
-            if run.exists():
-                shutil.rmtree(run)
+            key = (seed, mode, args.dice)
+            done = [r for r in runs if (r["seed"], r["mode"], r["dice"]) == key]
+            if done and (run / "metrics.json").is_file():
+                console.print(f"seed {seed} {mode} ({args.dice}): finished earlier, kept")
+                continue
+            runs = [r for r in runs if (r["seed"], r["mode"], r["dice"]) != key]
+            resume = (run / "last.pt").is_file()
+            if run.exists() and not resume:
+                shutil.rmtree(run)  # nothing to continue from
             t0 = time.perf_counter()
-            config = TrainConfig(
-                data=str(data), out=str(run), loss=mode, dice=args.dice, seed=seed, val_count=4,
-                device=args.device, amp=args.amp, tensorboard=False, **cfg,
+            config = TrainConfig.from_recipe(
+                args.recipe, data=str(data), out=str(run), loss=mode, dice=args.dice, seed=seed,
+                val_count=4, device=args.device, tensorboard=False, **overrides, **cfg,
             )  # fmt: skip
-            console.print(f"[bold]seed {seed} {mode} ({args.dice})[/]: training {cfg} ...")
-            res = train(config)
+            what = "resuming" if resume else "training"
+            console.print(f"[bold]seed {seed} {mode} ({args.dice})[/]: {what} {cfg} ...")
+            res = train(config, resume=resume)
             wall_s = time.perf_counter() - t0
             scores = score_run(run, data, device, args.tta_flip)
+            run_config = json.loads((run / "config.json").read_text())
             runs.append({
                 "seed": seed, "mode": mode, "dice": args.dice, "best_epoch": res.best_epoch,
-                "wall_s": round(wall_s, 1), "val_images": res.metrics["val_images"], **scores,
-                "loadavg_end": list(os.getloadavg()),
+                "augment": run_config["augment"], "recipe": run_config["recipe"],
+                "wall_s": round(wall_s, 1),
+                "train_s": round(sum(float(r["time_s"]) for r in res.log), 1),
+                "resumed": resume, "val_images": res.metrics["val_images"], **scores,
+                "loadavg_end": list(os.getloadavg()), "config": run_config,
             })  # fmt: skip
             console.print(
                 f"  done in {wall_s / 60:.1f} min, best epoch {res.best_epoch}, JSI best "
@@ -168,11 +200,12 @@ def main() -> int:
             )
             summary = {
                 "config": name, "settings": cfg, "dice": args.dice, "pad_584": args.pad_584,
+                "recipe": args.recipe, "augment": args.augment,
                 "device": device, "threads": args.threads, "torch": torch.__version__,
                 "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
                 "wall_s": round(time.perf_counter() - t_start, 1), "runs": runs,
             }  # fmt: skip
-            write_json_atomic(args.out / "results.json", summary)  # after every run
+            write_json_atomic(results_path, summary)  # after every run
 
     table = Table(title=f"DRIVE ablation ({name}: {cfg}, dice {args.dice}), 4 val images, FOV")
     for col in ("seed", "loss", "JSI best", "JSI last", "acc", "sens", "spec", "best ep", "min"):

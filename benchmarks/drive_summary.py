@@ -9,6 +9,10 @@ flip-TTA variants when present):
 * the per-seed paired differences ``wds - ds`` and ``wds - plain`` (same split, same
   initialisation), their mean and standard deviation.
 
+Runs are only grouped and paired with runs of the same augmentation profile: a run's
+``augment`` (recorded since the profiles exist; older files can name it with
+``--augment-of FILE=PROFILE``) is part of its group's name, e.g. ``binary/wds [paper]``.
+
 ``--by-config`` prints instead one row per run with its configuration (width, crop, epochs,
 584 padding, loss) and its difference to the first file's run of the same seed and mode: the
 one-factor-at-a-time comparison of configurations (issue 10, item 4).
@@ -44,34 +48,48 @@ def _stats(values: list[float]) -> dict[str, Any]:
     }
 
 
-def summarize(result_files: list[Path]) -> dict[str, Any]:
-    """The summary as a JSON-compatible dict (see the module docstring)."""
+def _augment(run: dict[str, Any], data: dict[str, Any], named: str | None) -> str | None:
+    return run.get("augment") or data.get("augment") or named
+
+
+def _group(dice: str, mode: str, augment: str | None) -> str:
+    return f"{dice}/{mode}" + (f" [{augment}]" if augment else "")
+
+
+def summarize(result_files: list[Path], augment_of: dict[str, str] | None = None) -> dict[str, Any]:
+    """The summary as a JSON-compatible dict (see the module docstring).
+
+    ``augment_of``: file path -> augmentation profile, for files written before runs
+    recorded their own.
+    """
     runs: list[dict[str, Any]] = []
     sources = []
     for path in result_files:
         data = json.loads(Path(path).read_text())
         sources.append({"file": str(path), "settings": data.get("settings"),
                         "wall_s": data.get("wall_s")})  # fmt: skip
-        runs += data["runs"]
-    by_key: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
+        named = (augment_of or {}).get(str(path))
+        runs += [{**r, "augment": _augment(r, data, named)} for r in data["runs"]]
+    by_key: dict[tuple[str, str, str], dict[int, dict[str, Any]]] = {}
     for r in runs:
-        by_key.setdefault((r["dice"], r["mode"]), {})[int(r["seed"])] = r
+        by_key.setdefault((r["dice"], r["mode"], r["augment"] or ""), {})[int(r["seed"])] = r
     modes: dict[str, Any] = {}
-    for (dice, mode), seeds in sorted(by_key.items()):
-        entry: dict[str, Any] = {"dice": dice, "mode": mode, "seeds": sorted(seeds)}
+    for (dice, mode, augment), seeds in sorted(by_key.items()):
+        entry: dict[str, Any] = {"dice": dice, "mode": mode, "augment": augment or None,
+                                 "seeds": sorted(seeds)}  # fmt: skip
         for score in SCORES:
             vals = [seeds[s][score]["jsi"] for s in sorted(seeds) if score in seeds[s]]
             if vals:
                 entry[score] = _stats(vals)
         for k in ("accuracy", "sensitivity", "specificity"):
             entry[f"best_{k}"] = _stats([seeds[s]["best"][k] for s in sorted(seeds)])
-        entry["wall_s"] = [seeds[s]["wall_s"] for s in sorted(seeds)]
+        entry["wall_s"] = [seeds[s].get("train_s", seeds[s]["wall_s"]) for s in sorted(seeds)]
         entry["best_epoch"] = [seeds[s]["best_epoch"] for s in sorted(seeds)]
-        modes[f"{dice}/{mode}"] = entry
+        modes[_group(dice, mode, augment or None)] = entry
     paired: dict[str, Any] = {}
-    for dice in sorted({d for d, _ in by_key}):
+    for dice, augment in sorted({(d, g) for d, _, g in by_key}):
         for a, b in PAIRS:
-            sa, sb = by_key.get((dice, a), {}), by_key.get((dice, b), {})
+            sa, sb = by_key.get((dice, a, augment), {}), by_key.get((dice, b, augment), {})
             common = sorted(set(sa) & set(sb))
             if not common:
                 continue
@@ -80,7 +98,7 @@ def summarize(result_files: list[Path]) -> dict[str, Any]:
                 if all(score in sa[s] and score in sb[s] for s in common):
                     diffs = [sa[s][score]["jsi"] - sb[s][score]["jsi"] for s in common]
                     entry[score] = _stats(diffs)
-            paired[f"{dice}/{a}-{b}"] = entry
+            paired[_group(dice, f"{a}-{b}", augment or None)] = entry
     return {"sources": sources, "modes": modes, "paired": paired}
 
 
@@ -170,6 +188,10 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="write the summary JSON here")
     parser.add_argument("--markdown", action="store_true", help="also print Markdown tables")
     parser.add_argument(
+        "--augment-of", action="append", default=[], metavar="FILE=PROFILE",
+        help="the augmentation of a file's runs written before runs recorded it (repeatable)",
+    )  # fmt: skip
+    parser.add_argument(
         "--by-config", action="store_true",
         help="one row per run and configuration, against the first file's run",
     )  # fmt: skip
@@ -186,7 +208,8 @@ def main() -> int:
     from rich.console import Console
     from rich.table import Table
 
-    summary = summarize(args.results)
+    augment_of = dict(item.split("=", 1) for item in args.augment_of)
+    summary = summarize(args.results, augment_of)
     console = Console(width=160)
     table = Table(title="DRIVE ablation: validation JSI (4 images per seed), mean ± std over seeds")
     for col in ("dice / mode", "seeds", "best", "last", "best + flip", "last + flip",

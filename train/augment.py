@@ -1,10 +1,20 @@
 """Joint augmentation of image, label and FOV mask (OpenCV / numpy; no albumentations).
 
-The paper augments with scale, shift, rotation, brightness, colour and flip. Geometry is
-one affine warp applied to the image (bilinear) and to the masks (nearest, so labels stay
-binary) with the same reflect-101 border, so label and image stay aligned; the WWMs are
-computed later from the warped label. Photometric changes touch the image only and happen
-before the texture channel is computed (the caller does that on the final crop).
+Four profiles (:data:`AUGMENT_PROFILES`, ``wds-edge train --augment``):
+
+* ``none``: no augmentation (random crops only);
+* ``official``: what the official training code does: horizontal flip and a colour jitter
+  (brightness, contrast, saturation, hue, each +-0.2, half of the samples), no geometry;
+* ``paper``: what the paper's Section 4 lists: random flip, scale, shift, rotation,
+  brightness and colour (per-channel gain);
+* ``kiosk``: ``paper`` plus what a kiosk camera does to a face (small face, blur, white
+  balance, exposure / gamma, grey sensor, noise, JPEG): for face photos, never for other
+  data (retina images have no white balance to learn).
+
+Geometry is one affine warp applied to the image (bilinear) and to the masks (nearest, so
+labels stay binary) with the same reflect-101 border, so label and image stay aligned; the
+WWMs are computed later from the warped label. Photometric changes touch the image only and
+happen before the texture channel is computed (the caller does that on the final crop).
 """
 
 from __future__ import annotations
@@ -17,7 +27,9 @@ import numpy as np
 from wds_edge.errors import InvalidInputError
 
 __all__ = [
+    "AUGMENT_PROFILES",
     "AugmentConfig",
+    "colour_jitter",
     "augment_sample",
     "kiosk_photometric",
     "white_balance",
@@ -33,10 +45,15 @@ __all__ = [
 ]
 
 
+#: The augmentation profiles, weakest first (see the module docstring).
+AUGMENT_PROFILES = ("none", "official", "paper", "kiosk")
+
+
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Ranges of the random augmentation (uniformly drawn per sample)."""
+    """The profile and the ranges of the random augmentation (uniformly drawn per sample)."""
 
+    profile: str = "kiosk"
     scale_range: tuple[float, float] = (0.8, 1.25)
     shift_fraction: float = 0.1  # of the image size, each axis
     rotate_deg: float = 15.0
@@ -65,6 +82,17 @@ class AugmentConfig:
     #: JPEG compression of a streaming camera.
     jpeg_probability: float = 0.3
     jpeg_quality_range: tuple[int, int] = (30, 90)
+    #: ``official`` profile: albumentations' ColorJitter defaults (each factor +- 0.2 or, for
+    #: the hue, +- 0.2 of a turn), applied to this share of the samples.
+    jitter_probability: float = 0.5
+    jitter: float = 0.2
+    jitter_hue: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.profile not in AUGMENT_PROFILES:
+            raise InvalidInputError(
+                f"augmentation profile must be one of {AUGMENT_PROFILES}, got {self.profile!r}"
+            )
 
 
 def augment_sample(
@@ -74,7 +102,11 @@ def augment_sample(
     rng: np.random.Generator,
     cfg: AugmentConfig | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Randomly flip, scale, shift, rotate, brighten and colour-shift a sample.
+    """Randomly augment a sample as its profile says (module docstring).
+
+    ``paper`` and ``kiosk``: flip, scale, shift, rotate, brighten and colour-shift
+    (``kiosk`` then adds :func:`kiosk_photometric`); ``official``: flip and
+    :func:`colour_jitter`; ``none``: the sample unchanged.
 
     Args:
         image_rgb: uint8 HxWx3 RGB.
@@ -87,10 +119,21 @@ def augment_sample(
         ``(image_rgb, mask, fov)`` of the same shapes and dtypes.
     """
     cfg = cfg or AugmentConfig()
+    if cfg.profile == "none":
+        return image_rgb, mask, fov
     h, w = mask.shape
     if rng.random() < cfg.hflip_probability:
         image_rgb, mask = image_rgb[:, ::-1], mask[:, ::-1]
         fov = fov[:, ::-1] if fov is not None else None
+    if cfg.profile == "official":
+        image_rgb = np.ascontiguousarray(image_rgb)
+        if rng.random() < cfg.jitter_probability:
+            image_rgb = colour_jitter(image_rgb, rng, cfg.jitter, cfg.jitter_hue)
+        return (
+            image_rgb,
+            np.ascontiguousarray(mask),
+            (np.ascontiguousarray(fov) if fov is not None else None),
+        )
     scale = float(np.exp(rng.uniform(*np.log(cfg.scale_range))))
     angle = float(rng.uniform(-cfg.rotate_deg, cfg.rotate_deg))
     shift = rng.uniform(-cfg.shift_fraction, cfg.shift_fraction, size=2) * (w, h)
@@ -111,7 +154,56 @@ def augment_sample(
     gain = rng.uniform(1 - cfg.brightness, 1 + cfg.brightness)
     gain = gain * rng.uniform(1 - cfg.colour, 1 + cfg.colour, size=3)
     image = np.clip(image * gain.astype(np.float32), 0, 255).round().astype(np.uint8)
-    return kiosk_photometric(image, rng, cfg), mask_out, fov_out
+    if cfg.profile == "kiosk":
+        image = kiosk_photometric(image, rng, cfg)
+    return image, mask_out, fov_out
+
+
+def colour_jitter(
+    image_rgb: np.ndarray, rng: np.random.Generator, amount: float = 0.2, hue: float = 0.2
+) -> np.ndarray:
+    """Brightness, contrast, saturation and hue changes in a random order (torchvision's /
+    albumentations' ColorJitter): each factor uniform in ``1 +- amount``, the hue shifted by
+    ``+- hue`` of a full turn.
+
+    Brightness scales the pixels; contrast blends with the mean grey level; saturation blends
+    with the grey image; hue rotates the HSV hue channel.
+
+    Args:
+        image_rgb: uint8 H x W x 3 RGB.
+        rng: the sample's random generator.
+        amount: brightness / contrast / saturation range, >= 0.
+        hue: hue range in turns, 0..0.5.
+
+    Returns:
+        uint8 H x W x 3 RGB.
+    """
+    from wds_edge.model.preprocessing import grey_from_rgb
+
+    if not 0.0 <= amount < 1.0 or not 0.0 <= hue <= 0.5:
+        raise InvalidInputError(
+            f"jitter must be in [0, 1) and hue in [0, 0.5], got {amount}, {hue}"
+        )
+    out = _check_rgb(image_rgb).astype(np.float32)
+    for step in rng.permutation(4):
+        if step == 0:
+            out = out * float(rng.uniform(1 - amount, 1 + amount))
+        elif step == 1:
+            mean = float(grey_from_rgb(_to_uint8(out)).mean())
+            f = float(rng.uniform(1 - amount, 1 + amount))
+            out = out * f + mean * (1 - f)
+        elif step == 2:
+            grey = grey_from_rgb(_to_uint8(out))[..., None]
+            f = float(rng.uniform(1 - amount, 1 + amount))
+            out = out * f + grey * (1 - f)
+        else:
+            shift = int(round(float(rng.uniform(-hue, hue)) * 256))  # OpenCV's full hue: 0..255
+            if shift:
+                hsv = cv2.cvtColor(_to_uint8(out), cv2.COLOR_RGB2HSV_FULL)
+                hsv[..., 0] = ((hsv[..., 0].astype(np.int32) + shift) % 256).astype(np.uint8)
+                out = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB_FULL).astype(np.float32)
+        out = np.clip(out, 0.0, 255.0)
+    return _to_uint8(out)
 
 
 def kiosk_photometric(

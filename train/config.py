@@ -10,20 +10,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from train.augment import check_crop_size
+from train.augment import AUGMENT_PROFILES, check_crop_size
 from train.losses import LOSS_MODES
-from train.model import ACTIVATIONS, DICE_KINDS
+from train.model import ACTIVATIONS, DICE_KINDS, INPUT_NORMS
+from train.recipes import RECIPES, recipe_defaults
+from train.wwm import FILL_POLICIES
 from wds_edge.errors import InvalidInputError
 
-__all__ = ["TrainConfig", "TrainProgress", "TrainResult"]
+__all__ = [
+    "AUGMENT_CHOICES",
+    "TrainConfig",
+    "TrainProgress",
+    "TrainResult",
+    "legacy_augment",
+    "resolve_augment",
+]
+
+
+#: ``augment`` values: a profile of :data:`train.augment.AUGMENT_PROFILES`, or ``auto``
+#: (resolved when the run starts: ``kiosk`` for face data, ``paper`` for anything else).
+AUGMENT_CHOICES = ("auto", *AUGMENT_PROFILES)
 
 
 @dataclass
 class TrainConfig:
-    """Everything a training run depends on (stored resolved in ``config.json``)."""
+    """Everything a training run depends on (stored resolved in ``config.json``).
+
+    The defaults are the ``project`` recipe (:mod:`train.recipes`);
+    :meth:`from_recipe` starts from another one.
+    """
 
     data: str
     out: str
+    recipe: str = "project"
     loss: str = "wds"
     dice: str = "binary"
     base_channels: int = 64
@@ -39,7 +58,8 @@ class TrainConfig:
     fold: int | None = None
     val_fraction: float = 0.2
     val_count: int | None = None
-    augment: bool = True
+    augment: str = "auto"
+    input_norm: str = "unit"
     wwm_fill: str = "nonzero_mean"
     mask_threshold: int | None = None
     threshold: float = 0.5
@@ -56,6 +76,18 @@ class TrainConfig:
             raise InvalidInputError(f"--dice must be one of {tuple(DICE_KINDS)}, got {self.dice!r}")
         if self.activation not in ACTIVATIONS:
             raise InvalidInputError(f"--activation must be one of {ACTIVATIONS}")
+        if self.augment not in AUGMENT_CHOICES:
+            raise InvalidInputError(
+                f"--augment must be one of {AUGMENT_CHOICES}, got {self.augment!r}"
+            )
+        if self.input_norm not in INPUT_NORMS:
+            raise InvalidInputError(
+                f"--input-norm must be one of {tuple(INPUT_NORMS)}, got {self.input_norm!r}"
+            )
+        if self.recipe not in RECIPES:
+            raise InvalidInputError(f"--recipe must be one of {tuple(RECIPES)}")
+        if self.wwm_fill not in FILL_POLICIES:
+            raise InvalidInputError(f"wwm_fill must be one of {FILL_POLICIES}")
         check_crop_size(self.crop_size)
         for name in ("base_channels", "epochs", "batch_size"):
             if getattr(self, name) < 1:
@@ -64,13 +96,45 @@ class TrainConfig:
             raise InvalidInputError("lr must be > 0; min_lr, weight_decay, workers >= 0")
 
     @classmethod
+    def from_recipe(cls, recipe: str, **settings: Any) -> TrainConfig:
+        """A configuration that starts from ``recipe`` (:mod:`train.recipes`); ``settings``
+        (``data``, ``out`` and any field) override it."""
+        return cls(**{**recipe_defaults(recipe), **settings})
+
+    @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        """Inverse of the resolved dict (``config.json``): ``data`` may be the nested dict."""
+        """Inverse of the resolved dict (``config.json``): ``data`` may be the nested dict.
+
+        Runs written before the augmentation profiles stored ``augment`` as a bool: ``true``
+        was the paper's augmentation plus the kiosk camera effects (``kiosk``), ``false``
+        none.
+        """
         names = {f.name for f in dataclasses.fields(cls)}
         kw = {k: v for k, v in d.items() if k in names}
         if isinstance(kw.get("data"), dict):
             kw["data"] = kw["data"]["path"]
+        if isinstance(kw.get("augment"), bool):
+            kw["augment"] = legacy_augment(kw["augment"])
         return cls(**kw)
+
+
+def resolve_augment(augment: str, layout: str, data_dir: str | Path) -> str:
+    """The profile ``augment`` means for this data: ``auto`` is ``kiosk`` for face data (a
+    generic-layout folder written by ``wds-edge label``, recognised by its ``labels.json``)
+    and ``paper`` for anything else (DRIVE, other people's data); a profile is itself."""
+    if augment != "auto":
+        return augment
+    from train.labeling.runner import SUMMARY_NAME
+
+    is_faces = layout == "generic" and (Path(data_dir) / SUMMARY_NAME).is_file()
+    return "kiosk" if is_faces else "paper"
+
+
+def legacy_augment(value: bool | str) -> str:
+    """The profile a pre-profile run's ``augment`` bool meant (``True`` -> ``kiosk``)."""
+    if isinstance(value, bool):
+        return "kiosk" if value else "none"
+    return value
 
 
 @dataclass

@@ -8,6 +8,7 @@ workers and a resumed run sees the same augmentations as an uninterrupted one.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import numpy as np
@@ -38,26 +39,32 @@ def sample_tensors(
 
 
 class CropDataset(Dataset):
-    """Random ``crop_size`` crops of loaded samples, optionally augmented.
+    """Random ``crop_size`` crops of loaded samples, augmented by a profile.
 
     Item ``i`` is ``(x, mask, fov)`` as :func:`sample_tensors` returns them, each with
     spatial size ``crop_size`` x ``crop_size``.
+
+    Args:
+        augment: the augmentation profile, one of :data:`train.augment.AUGMENT_PROFILES`.
+        augment_config: other ranges than :class:`train.augment.AugmentConfig`'s defaults
+            (its ``profile`` is replaced by ``augment``).
     """
 
     def __init__(
         self,
         samples: list[LoadedSample],
         crop_size: int,
-        augment: bool = True,
+        augment: str = "none",
         seed: int = 0,
         augment_config: AugmentConfig | None = None,
     ) -> None:
         check_crop_size(crop_size)
         self.samples = samples
         self.crop_size = crop_size
-        self.augment = augment
         self.seed = seed
-        self.augment_config = augment_config or AugmentConfig()
+        self.augment_config = dataclasses.replace(
+            augment_config or AugmentConfig(), profile=augment
+        )
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -71,7 +78,7 @@ class CropDataset(Dataset):
         s = self.samples[index]
         rng = np.random.default_rng([self.seed, self.epoch, index])
         image, mask, fov = s.image_rgb, s.mask, s.fov
-        if self.augment:
+        if self.augment_config.profile != "none":
             image, mask, fov = augment_sample(image, mask, fov, rng, self.augment_config)
         image, mask, fov = random_crop(image, mask, fov, self.crop_size, rng)
         return sample_tensors(image, mask, fov)

@@ -36,13 +36,20 @@ import torch
 from torch.utils.data import DataLoader
 
 from train.checkpoint import OutputKindError, load_checkpoint, save_checkpoint
-from train.config import TrainConfig, TrainProgress, TrainResult
+from train.config import (
+    TrainConfig,
+    TrainProgress,
+    TrainResult,
+    legacy_augment,
+    resolve_augment,
+)
 from train.data import discover_samples, load_sample
 from train.dataset import CropDataset, seed_worker
 from train.evaluate import evaluate_samples
 from train.folds import make_splits
 from train.losses import DeepSupervisionLoss
 from train.model import WrinkleUNet, out_channels_for
+from train.provenance import run_provenance
 from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.io import write_json_atomic, write_text_atomic
 
@@ -56,7 +63,9 @@ LOG_COLUMNS = (
 )  # fmt: skip
 #: Fields that may differ between an interrupted run and its resumption.
 #: A larger ``epochs`` extends a run: the cosine curve is re-drawn for the new horizon.
-_RESUME_FREE = {"device", "workers", "tensorboard", "epochs"}
+_RESUME_FREE = {"device", "workers", "tensorboard", "epochs", "provenance"}
+#: What runs written before these settings existed did (so they can still be resumed).
+_LEGACY_SETTINGS = {"recipe": "project", "input_norm": "unit"}
 
 
 def resolve_device(name: str) -> torch.device:
@@ -95,6 +104,8 @@ def _seed_all(seed: int) -> None:
 
 
 def _check_resume(saved: dict[str, Any], cfg: dict[str, Any], run_dir: Path) -> None:
+    saved = {**_LEGACY_SETTINGS, **saved}
+    saved["augment"] = legacy_augment(saved.get("augment", "none"))
     diff = [
         f"{k}: run has {saved.get(k)!r}, asked {cfg[k]!r}"
         for k in cfg
@@ -144,6 +155,7 @@ def train(
     layout, all_samples = discover_samples(config.data)
     cfg = dataclasses.asdict(config)
     cfg["data"] = {"path": str(config.data), "layout": layout, "n_images": len(all_samples)}
+    cfg["augment"] = resolve_augment(config.augment, layout, config.data)
     cfg["in_channels"] = 4
     cfg["world_size"] = world
 
@@ -161,6 +173,7 @@ def train(
             ) from exc
         _check_resume({**ckpt.config, "dice": ckpt.dice, "world_size": world}, cfg, out)
         splits = ckpt.raw["extra"]["splits"]
+        cfg["provenance"] = [*ckpt.config.get("provenance", []), run_provenance(ckpt.epoch)]
     else:
         if last_path.exists():
             raise InvalidInputError(
@@ -171,6 +184,7 @@ def train(
             [s.stem for s in all_samples], seed=config.seed, folds=config.folds,
             fold=config.fold, val_fraction=config.val_fraction, val_count=config.val_count,
         )  # fmt: skip
+        cfg["provenance"] = [run_provenance(0)]
     by_stem = {s.stem: s for s in all_samples}
     loaded = {
         k: [load_sample(by_stem[s], config.mask_threshold) for s in v] for k, v in splits.items()
@@ -182,6 +196,7 @@ def train(
         config.base_channels,
         config.activation,  # type: ignore[arg-type]
         out_channels_for(config.dice),
+        config.input_norm,
     )
     if ckpt is not None:
         model.load_state_dict(ckpt.model.state_dict())
@@ -237,7 +252,7 @@ def train(
         )
     writer = _tensorboard(out / "tb") if (main and config.tensorboard) else None
 
-    dataset = CropDataset(loaded["train"], config.crop_size, config.augment, config.seed)
+    dataset = CropDataset(loaded["train"], config.crop_size, cfg["augment"], config.seed)
     sampler = None
     if distributed:
         from torch.utils.data.distributed import DistributedSampler

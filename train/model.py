@@ -14,6 +14,11 @@ Two output kinds (``out_channels``), chosen by the training loss's Dice
 
 Either way the eval-mode output (and the exported graph) is the wrinkle probability,
 N x 1 x H x W in [0, 1].
+
+Input normalisation (``input_norm``, :data:`INPUT_NORMS`) is the network's first operation, so
+it travels inside every exported graph and no runtime can feed a model the wrong scale:
+``unit`` takes ``[R, G, B, T] / 255`` as it is (the project's default), ``centred`` maps it to
+``(x - 0.5) / 0.25`` on all four channels (the official code's normalisation).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ __all__ = [
     "ACTIVATIONS",
     "BASE_CHANNEL_CHOICES",
     "DICE_KINDS",
+    "INPUT_NORMS",
     "count_parameters",
     "out_channels_for",
     "dice_for",
@@ -42,6 +48,8 @@ BASE_CHANNEL_CHOICES = (8, 16, 32, 64)
 Activation = Literal["relu", "leaky_relu"]
 #: Dice kinds of the loss and the number of logit channels each one trains.
 DICE_KINDS = {"binary": 1, "two-class": 2}
+#: Input normalisations: name -> (mean, std) applied to every channel of ``[R, G, B, T] / 255``.
+INPUT_NORMS = {"unit": (0.0, 1.0), "centred": (0.5, 0.25)}
 
 
 def out_channels_for(dice: str) -> int:
@@ -116,7 +124,8 @@ class Up(nn.Module):
 class WrinkleUNet(nn.Module):
     """U-Net with deep-supervision heads F1..F4.
 
-    Input: float32 NCHW, ``in_channels`` (4: ``[R, G, B, T] / 255``), H and W divisible by 16.
+    Input: float32 NCHW, ``in_channels`` (4: ``[R, G, B, T] / 255``), H and W divisible by 16;
+    the model normalises it itself (``input_norm``).
 
     * ``model.train()``: ``forward`` returns a tuple of four logit maps
       ``(F1, F2, F3, F4)``, each N x C x H x W with C = ``out_channels`` (F2..F4
@@ -132,10 +141,16 @@ class WrinkleUNet(nn.Module):
         base_channels: int = 64,
         activation: Activation = "leaky_relu",
         out_channels: int = 1,
+        input_norm: str = "unit",
     ) -> None:
         super().__init__()
         if base_channels < 1:
             raise InvalidInputError(f"base_channels must be positive, got {base_channels}")
+        if input_norm not in INPUT_NORMS:
+            raise InvalidInputError(
+                f"input_norm must be one of {tuple(INPUT_NORMS)}, got {input_norm!r}"
+            )
+        self.input_norm = input_norm
         _activation(activation)  # validate early, with the list of choices
         dice_for(out_channels)  # 1 or 2, with the list of choices
         self.out_channels = out_channels
@@ -158,7 +173,8 @@ class WrinkleUNet(nn.Module):
         self.head3 = nn.Conv2d(2 * b, c, 1)
         self.head4 = nn.Conv2d(4 * b, c, 1)
 
-    def _check_input(self, x: torch.Tensor) -> None:
+    def _check_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Validate the input and apply the input normalisation (nothing for ``unit``)."""
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise InvalidInputError(
                 f"expected an N x {self.in_channels} x H x W tensor, got {tuple(x.shape)}"
@@ -169,12 +185,16 @@ class WrinkleUNet(nn.Module):
                 f"input size {h}x{w} is not divisible by 16 (the U-Net pools four times); "
                 f"resize or pad to e.g. {max(16, h // 16 * 16)}x{max(16, w // 16 * 16)}"
             )
+        if self.input_norm == "unit":
+            return x  # no operation at all: graphs of unit models stay as they were
+        mean, std = INPUT_NORMS[self.input_norm]
+        return (x - mean) * (1.0 / std)
 
     def forward_heads(
         self, x: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """The four deep-supervision logit maps (F1, F2, F3, F4), all N x C x H x W."""
-        self._check_input(x)
+        x = self._check_input(x)
         size = x.shape[-2:]
         x1 = self.inc(x)
         x2 = self.down1(x1)
@@ -198,7 +218,7 @@ class WrinkleUNet(nn.Module):
 
     def forward_f1(self, x: torch.Tensor) -> torch.Tensor:
         """F1 logits only (skips the F2..F4 heads: what inference needs)."""
-        self._check_input(x)
+        x = self._check_input(x)
         x1 = self.inc(x)
         x2 = self.down1(x1)
         x3 = self.down2(x2)
@@ -219,6 +239,7 @@ class WrinkleUNet(nn.Module):
             "base_channels": self.base_channels,
             "activation": self.activation,
             "out_channels": self.out_channels,
+            "input_norm": self.input_norm,
         }
 
 

@@ -64,7 +64,7 @@ def test_pad_to_multiple_reflects() -> None:
 
 def test_dataset_items() -> None:
     image, mask = _scene()
-    ds = CropDataset([LoadedSample("a", image, mask, None)], 64, augment=True, seed=1)
+    ds = CropDataset([LoadedSample("a", image, mask, None)], 64, augment="kiosk", seed=1)
     x, m, f = ds[0]
     assert x.shape == (4, 64, 64) and m.shape == f.shape == (1, 64, 64)
     assert float(x.min()) >= 0 and float(x.max()) <= 1 and bool((f == 1).all())
@@ -168,3 +168,74 @@ def test_kiosk_photometric_is_seeded_and_each_effect_can_be_switched_off() -> No
     outs = [kiosk_photometric(img, np.random.default_rng(s)) for s in range(200)]
     greys = sum(bool((o[..., 0] == o[..., 2]).all()) for o in outs)
     assert 15 <= greys <= 50
+
+
+# -- augmentation profiles (issue 20) -----------------------------------------------------------
+
+from train.augment import AUGMENT_PROFILES, colour_jitter  # noqa: E402
+
+#: Geometry and gains switched off, every camera effect certain: only the profile decides.
+_NO_GEOMETRY_ALL_CAMERA = AugmentConfig(
+    scale_range=(1.0, 1.0), shift_fraction=0.0, rotate_deg=0.0, brightness=0.0, colour=0.0,
+    hflip_probability=0.0, small_face_probability=1.0, blur_probability=1.0,
+    white_balance_probability=1.0, exposure_probability=1.0, grey_probability=1.0,
+    noise_probability=1.0, jpeg_probability=1.0,
+)  # fmt: skip
+
+
+def _profile(cfg: AugmentConfig, profile: str) -> AugmentConfig:
+    import dataclasses
+
+    return dataclasses.replace(cfg, profile=profile)
+
+
+def test_paper_profile_never_applies_camera_effects_and_kiosk_does() -> None:
+    image, mask = _scene()
+    rng = np.random.default_rng(3)
+    paper, _, _ = augment_sample(image, mask, None, rng, _profile(_NO_GEOMETRY_ALL_CAMERA, "paper"))
+    assert np.array_equal(paper, image)  # identity geometry, unit gains, no camera effect
+    kiosk, _, _ = augment_sample(image, mask, None, rng, _profile(_NO_GEOMETRY_ALL_CAMERA, "kiosk"))
+    assert np.array_equal(kiosk[..., 0], kiosk[..., 2])  # grey with certainty: R == B
+
+
+def test_none_profile_returns_the_sample_untouched() -> None:
+    image, mask = _scene()
+    out = augment_sample(image, mask, None, np.random.default_rng(0), AugmentConfig(profile="none"))
+    assert out[0] is image and out[1] is mask and out[2] is None
+
+
+def test_official_profile_flips_and_jitters_but_never_warps() -> None:
+    image, mask = _scene()
+    warp = {"scale_range": (0.5, 0.5), "rotate_deg": 45.0, "shift_fraction": 0.3}
+    flip_only = AugmentConfig(profile="official", hflip_probability=1.0, jitter_probability=0.0,
+                              **warp)  # fmt: skip
+    out, m, _ = augment_sample(image, mask, None, np.random.default_rng(0), flip_only)
+    assert np.array_equal(out, image[:, ::-1]) and np.array_equal(m, mask[:, ::-1])
+    jitter_only = AugmentConfig(profile="official", hflip_probability=0.0, jitter_probability=1.0,
+                                **warp)  # fmt: skip
+    out, m, _ = augment_sample(image, mask, None, np.random.default_rng(0), jitter_only)
+    assert np.array_equal(m, mask) and not np.array_equal(out, image)
+
+
+def test_profiles_are_named_and_unknown_ones_refused() -> None:
+    assert AUGMENT_PROFILES == ("none", "official", "paper", "kiosk")
+    with pytest.raises(InvalidInputError, match="kiosk"):
+        AugmentConfig(profile="camera")
+
+
+def test_colour_jitter_keeps_grey_grey_within_brightness_and_contrast_range() -> None:
+    grey = np.full((8, 8, 3), 100, np.uint8)
+    for seed in range(20):
+        out = colour_jitter(grey, np.random.default_rng(seed), 0.2, 0.2)
+        # contrast blends with the mean (= the pixel), saturation with the grey (= the pixel),
+        # hue has no effect on grey: only brightness, 100 * [0.8, 1.2], is left.
+        assert (out[..., 0] == out[..., 1]).all() and (out[..., 1] == out[..., 2]).all()
+        assert 80 <= int(out[0, 0, 0]) <= 120 and (out == out[0, 0]).all()
+
+
+def test_colour_jitter_saturation_and_hue_move_a_pure_colour() -> None:
+    red = np.zeros((4, 4, 3), np.uint8)
+    red[..., 0] = 200
+    assert np.array_equal(colour_jitter(red, np.random.default_rng(0), 0.0, 0.0), red)
+    moved = [colour_jitter(red, np.random.default_rng(s), 0.0, 0.5) for s in range(10)]
+    assert any(int(m[0, 0, 1]) > 20 or int(m[0, 0, 2]) > 20 for m in moved)  # hue left red

@@ -40,7 +40,8 @@ def test_round_trip_gives_identical_outputs(tmp_path: Path) -> None:
     ckpt = load_checkpoint(path)
     assert not ckpt.model.training
     assert ckpt.model_config == {
-        "in_channels": 4, "base_channels": 8, "activation": "relu", "out_channels": 1
+        "in_channels": 4, "base_channels": 8, "activation": "relu", "out_channels": 1,
+        "input_norm": "unit",
     }  # fmt: skip
     assert ckpt.dice == "binary"
     assert ckpt.config == config and ckpt.metrics == METRICS and ckpt.epoch == 3

@@ -34,7 +34,7 @@ def cli_run(drive_small: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     result = CliRunner().invoke(app, [
         "train", "--data", str(drive_small), "--out", str(run), "--base", "8",
         "--crop-size", "128", "--batch-size", "2", "--val-count", "1", "--epochs", "6",
-        "--no-augment", "--device", "cpu",
+        "--augment", "none", "--device", "cpu",
     ])  # fmt: skip
     assert result.exit_code == 0, result.output
     return run
@@ -42,7 +42,7 @@ def cli_run(drive_small: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 def test_fixed_batch_loss_goes_down(drive_small: Path) -> None:
     _, samples = discover_samples(drive_small)
-    ds = CropDataset([load_sample(s) for s in samples[:2]], 128, augment=False, seed=0)
+    ds = CropDataset([load_sample(s) for s in samples[:2]], 128, augment="none", seed=0)
     x, m, f = (torch.stack(t) for t in zip(*(ds[i] for i in range(2)), strict=True))
     torch.manual_seed(0)
     net, loss_fn = WrinkleUNet(4, 8).train(), DeepSupervisionLoss("wds")
@@ -63,7 +63,7 @@ def test_trained_model_fits_training_images_better(cli_run: Path, drive_small: P
     splits = json.loads((cli_run / "folds.json").read_text())
     _, samples = discover_samples(drive_small)
     train_set = [load_sample(s) for s in samples if s.stem in splits["train"]]
-    ds = CropDataset(train_set, 128, augment=False, seed=99)
+    ds = CropDataset(train_set, 128, augment="none", seed=99)
     x, m, f = (torch.stack(t) for t in zip(*(ds[i] for i in range(len(ds))), strict=True))
     torch.manual_seed(0)  # the loop seeds torch with --seed (0) right before building the net
     initial = WrinkleUNet(4, 8).train()

@@ -32,6 +32,17 @@ Examples:
 
   wds-edge train --data labels/ --out runs/wds --resume             (after an interruption)
 
+  wds-edge train --data labels/ --out runs/official --recipe official  (the official code)
+
+Recipes (--recipe) fix the method's choices; any flag given overrides them:
+  project (default)  binary Dice, Leaky ReLU, inputs /255, AMP on CUDA, --augment auto
+  paper              binary Dice, Leaky ReLU, inputs /255, fp32, --augment paper,
+                     WWM fill = mean of the whole map (the paper's text)
+  official           two-class Dice, ReLU, inputs (x/255 - 0.5) / 0.25, fp32, seed 43,
+                     --augment official
+The recipe, every resolved setting, the git commit and the library versions are stored in
+config.json and in every checkpoint.
+
 Multi-GPU (DDP): {TORCHRUN_COMMAND}
 """
 
@@ -39,6 +50,9 @@ Multi-GPU (DDP): {TORCHRUN_COMMAND}
 def _train(
     data: Path = typer.Option(..., "--data", help="Data folder (generic or DRIVE layout)."),
     out: Path = typer.Option(..., "--out", help="Run folder to create (or to resume)."),
+    recipe: str = typer.Option(
+        None, "--recipe", help="project (default) | paper | official: see above."
+    ),
     loss: str = typer.Option(
         None,
         "--loss",
@@ -57,6 +71,12 @@ def _train(
     ),
     activation: str = typer.Option(
         None, "--activation", help="leaky_relu (paper figure, default) or relu (reference code)."
+    ),
+    input_norm: str = typer.Option(
+        None,
+        "--input-norm",
+        help="unit ([R,G,B,T]/255 as is; default) | centred ((x - 0.5) / 0.25 on all four "
+        "channels: the reference code). Inside the network, so exports carry it.",
     ),
     folds: int = typer.Option(
         None, "--folds", help="Number of cross-validation folds K (paper: 6); needs --fold."
@@ -93,10 +113,14 @@ def _train(
         None, "--device", help="auto (CUDA if present) | cpu | cuda | cuda:N."
     ),
     workers: int = typer.Option(None, "--workers", help="DataLoader worker processes (default 0)."),
-    augment: bool = typer.Option(
+    augment: str = typer.Option(
         None,
-        "--augment/--no-augment",
-        help="Scale/shift/rotate/brightness/colour/flip augmentation (default on).",
+        "--augment",
+        help="auto (default: kiosk for face data written by 'wds-edge label', paper for "
+        "anything else, e.g. DRIVE) | none | official (flip + colour jitter) | paper "
+        "(scale, shift, rotation, brightness, colour, flip: Section 4) | kiosk (paper + "
+        "kiosk-camera effects: small face, blur, white balance, exposure/gamma, grey, noise, "
+        "JPEG).",
     ),
     mask_threshold: int = typer.Option(
         None,
@@ -116,6 +140,7 @@ def _train(
         "batch_size": batch_size, "crop_size": crop_size, "lr": lr,
         "weight_decay": weight_decay, "seed": seed, "device": device, "workers": workers,
         "augment": augment, "mask_threshold": mask_threshold, "amp": amp,
+        "input_norm": input_norm, "recipe": recipe,
     }  # fmt: skip
     given = {k: v for k, v in given.items() if v is not None}
 
@@ -131,7 +156,9 @@ def _train(
         saved = json.loads((out / "config.json").read_text())
         config = TrainConfig.from_dict({**saved, **given, "data": str(data), "out": str(out)})
     else:
-        config = TrainConfig(data=str(data), out=str(out), **given)
+        config = TrainConfig.from_recipe(
+            given.pop("recipe", "project"), data=str(data), out=str(out), **given
+        )
     _run_with_progress(console, lambda cb: train(config, resume=resume, progress=cb))
 
 

@@ -1,0 +1,57 @@
+"""Where a training run's code and libraries came from, recorded with every run.
+
+A figure is only as trustworthy as the knowledge of what produced it: each start (and each
+resume) of a run appends one :func:`run_provenance` entry to ``config.json``'s
+``provenance`` list, and the same list goes into every checkpoint (``config``) and into the
+DRIVE benchmark's ``results.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import subprocess
+from pathlib import Path
+from typing import Any
+
+__all__ = ["git_state", "run_provenance"]
+
+_REPO = Path(__file__).resolve().parents[1]
+
+
+def git_state(repo: Path = _REPO) -> dict[str, Any]:
+    """``{"commit": sha or None, "dirty": bool or None}`` of the checkout holding ``train/``.
+
+    ``dirty``: tracked files differ from the commit (untracked files do not count). Both are
+    None outside a git checkout (an installed wheel) or without git.
+    """
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()  # fmt: skip
+        status = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=30, check=True,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit or None, "dirty": bool(status.strip())}
+
+
+def run_provenance(epoch: int = 0) -> dict[str, Any]:
+    """One provenance entry: UTC time, the completed ``epoch`` it starts from, the git state
+    (:func:`git_state`) and the machine and library versions
+    (:func:`wds_edge.bench.environment.environment_report`: CPU, GPUs, Python, torch, numpy,
+    OpenCV, ...)."""
+    from wds_edge.bench.environment import environment_report
+
+    env = environment_report()
+    return {
+        "started_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "from_epoch": epoch,
+        **git_state(),
+        "packages": env["packages"],
+        "python": env["machine"]["python"],
+        "cpu": env["cpu"]["model"],
+        "gpus": [g["name"] for g in env["gpus"]],
+    }
