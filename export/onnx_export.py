@@ -43,7 +43,7 @@ import torch
 import wds_edge
 from export.graph import INPUT_NAME, OUTPUT_NAME, InferenceGraph
 from export.parity import parity_report
-from train.model import WrinkleUNet, count_parameters, dice_for
+from train.model import INPUT_NORMS, WrinkleUNet, count_parameters, dice_for
 from wds_edge._deps import require
 from wds_edge.bench.model_bench import conv_macs
 from wds_edge.errors import InvalidInputError, ModelError
@@ -254,6 +254,8 @@ def export_model(
             simplifier=tool,
             out_channels=model.out_channels,
             dice=dice_for(model.out_channels),
+            input_norm=model.input_norm,
+            input_mean_std=INPUT_NORMS[model.input_norm],
         ),
         "training": training_summary or {},
     }
@@ -375,13 +377,29 @@ def export_checkpoint(
         "epoch": getattr(ckpt, "epoch", None),
         **{
             k: config[k]
-            for k in ("data", "fold", "folds", "epochs", "crop_size", "seed")
+            for k in (
+                "data",
+                "fold",
+                "folds",
+                "epochs",
+                "crop_size",
+                "seed",
+                "recipe",
+                "augment",
+                "activation",
+                "amp",
+            )
             if k in config
-        },
+        },  # fmt: skip
         "loss": config.get("loss"),
         "dice": ckpt.dice,
+        "input_norm": ckpt.model.input_norm,
         "metrics": metrics,
     }
+    provenance = config.get("provenance") or []
+    if provenance:  # the code the run started from (and whether it had local changes)
+        summary["commit"] = provenance[0].get("commit")
+        summary["commit_dirty"] = provenance[0].get("dirty")
     kwargs.setdefault("training_summary", summary)
     extra = dict(kwargs.pop("metadata_extra", None) or {})
     if config.get("loss") in ("plain", "ds", "wds"):

@@ -6,16 +6,21 @@ File contents (keys of :attr:`Checkpoint.raw`; stable, the export step reads the
   ``created_utc`` (ISO 8601)
 * ``model_config``: ``WrinkleUNet(**model_config)`` rebuilds the network
   (``in_channels``, ``base_channels``, ``activation``, ``out_channels``: 1 for
-  ``--dice binary``, 2 for ``--dice two-class``; absent in older files = 1);
+  ``--dice binary``, 2 for ``--dice two-class``; absent in older files = 1;
+  ``input_norm``: ``unit`` or ``centred``, absent in older files = ``unit``);
   ``model_state``: its state dict.
   The network input is float32 NCHW ``[R, G, B, T] / 255`` (texture map of Eq. 1),
-  H and W multiples of 16; in eval mode it outputs the F1 wrinkle probability.
+  H and W multiples of 16 (the network applies its ``input_norm`` itself); in eval mode it
+  outputs the F1 wrinkle probability.
 * ``config``: the resolved training configuration (:class:`train.loop.TrainConfig` as a
   dict), at least ``base_channels``, ``activation``, ``loss`` (wds | ds | plain),
   ``dice`` (binary | two-class; absent in older files = binary),
   ``epochs``, ``batch_size``, ``crop_size``, ``lr``, ``seed``, ``fold`` / ``folds``
-  (None without cross-validation) and ``data`` = ``{"path": str, "layout":
-  "generic" | "drive", "n_images": int}``.
+  (None without cross-validation), ``data`` = ``{"path": str, "layout":
+  "generic" | "drive", "n_images": int}``; since the recipes exist also ``recipe``,
+  ``augment`` (the resolved profile; older files hold a bool: true = ``kiosk``),
+  ``input_norm``, ``amp``, ``wwm_fill`` and ``provenance`` (one entry per start / resume:
+  git commit and dirty flag, library versions, CPU / GPU: :mod:`train.provenance`).
 * ``metrics``: ``val`` = pooled ``{jsi, accuracy, sensitivity, specificity}`` on the
   validation images at the saved epoch, ``val_per_image_mean`` (same keys), ``val_loss``,
   ``val_images`` (stems), ``best_epoch`` (1-based epoch of the best validation JSI so far),

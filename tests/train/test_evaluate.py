@@ -30,6 +30,24 @@ def test_predict_any_size(net: WrinkleUNet) -> None:
     assert prob.min() >= 0.0 and prob.max() <= 1.0
 
 
+def test_predict_pads_bottom_right_and_crops_back_the_top_left_pixels(net: WrinkleUNet) -> None:
+    # 37 x 53 -> reflect-padded (numpy "reflect" = OpenCV reflect-101) to 48 x 64 at the
+    # bottom / right, texture map on the padded image, network, sigmoid, then the top-left
+    # 37 x 53 pixels: built here by hand with numpy and the network's own forward.
+    from wds_edge.model.preprocessing import network_channels
+
+    image = np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    padded = np.pad(image, ((0, 11), (0, 11), (0, 0)), mode="reflect")
+    x = torch.from_numpy(network_channels(padded).transpose(2, 0, 1).copy())[None]
+    with torch.no_grad():
+        expected = torch.sigmoid(net.forward_f1(x))[0, 0, :37, :53].numpy()
+    np.testing.assert_allclose(predict_probability(net, image), expected, atol=1e-6)
+    # the crop really is the top-left: the bottom-right window of the padded output differs
+    with torch.no_grad():
+        other = torch.sigmoid(net.forward_f1(x))[0, 0, -37:, -53:].numpy()
+    assert np.abs(other - expected).max() > 1e-3
+
+
 def test_pooled_and_per_image_metrics_on_drive(net: WrinkleUNet, drive_small: Path) -> None:
     _, samples = discover_samples(drive_small)
     loaded = [load_sample(s) for s in samples[:2]]

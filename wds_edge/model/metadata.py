@@ -37,6 +37,10 @@ class ArchitectureInfo(BaseModel):
     activation: str = "leaky_relu"
     in_channels: int = 4
     loss: Literal["plain", "ds", "wds"] = "wds"
+    #: The network's own input normalisation of ``[R, G, B, T] / 255`` (inside the graph, so
+    #: informative: no runtime applies it): ``unit`` (as is) or ``centred`` (``(x - 0.5) /
+    #: 0.25``, the official code's). Models exported before it was recorded are ``unit``.
+    input_norm: str = "unit"
     parameters: int | None = None
     gflops: float | None = None
 
