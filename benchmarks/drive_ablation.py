@@ -189,6 +189,7 @@ def main() -> int:
             runs.append({
                 "seed": seed, "mode": mode, "dice": args.dice, "best_epoch": res.best_epoch,
                 "augment": run_config["augment"], "recipe": run_config["recipe"],
+                "pad_584": args.pad_584,
                 "wall_s": round(wall_s, 1),
                 "train_s": round(sum(float(r["time_s"]) for r in res.log), 1),
                 "resumed": resume, "val_images": res.metrics["val_images"], **scores,

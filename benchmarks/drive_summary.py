@@ -102,19 +102,23 @@ def summarize(result_files: list[Path], augment_of: dict[str, str] | None = None
     return {"sources": sources, "modes": modes, "paired": paired}
 
 
-def config_rows(result_files: list[Path]) -> list[dict[str, Any]]:
+def config_rows(
+    result_files: list[Path], augment_of: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """One row per run: its configuration, its scores, and ``delta`` = its JSI minus the JSI
     of the first file's run with the same seed and mode (per score; ``None`` without one)."""
     rows: list[dict[str, Any]] = []
     for path in result_files:
         data = json.loads(Path(path).read_text())
         settings = data.get("settings", {})
+        named = (augment_of or {}).get(str(path))
         for r in data["runs"]:
             rows.append({
                 "file": str(path), "seed": int(r["seed"]), "mode": r["mode"], "dice": r["dice"],
                 "base": settings.get("base_channels"), "crop": settings.get("crop_size"),
                 "epochs": settings.get("epochs"), "pad_584": bool(data.get("pad_584")),
-                "best_epoch": r["best_epoch"], "wall_s": r["wall_s"],
+                "augment": _augment(r, data, named),
+                "best_epoch": r["best_epoch"], "wall_s": r.get("train_s", r["wall_s"]),
                 "scores": {k: r[k]["jsi"] for k in SCORES if k in r},
                 "sensitivity": r["best"]["sensitivity"], "specificity": r["best"]["specificity"],
             })  # fmt: skip
@@ -131,14 +135,15 @@ def config_rows(result_files: list[Path]) -> list[dict[str, Any]]:
 
 def config_markdown(rows: list[dict[str, Any]]) -> str:
     """:func:`config_rows` as a Markdown table (difference to the first file in brackets)."""
-    header = ("run", "base", "crop", "epochs", "pad 584", "loss", "seed", "JSI best", "JSI last",
+    header = ("run", "base", "crop", "epochs", "pad 584", "augment", "loss", "seed", "JSI best",
+              "JSI last",
               "best + flip", "last + flip", "sens (best)", "spec (best)", "best epoch", "min",
               "s / epoch")  # fmt: skip
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     for r in rows:
         pad = "yes" if r["pad_584"] else "no"
         cells = [Path(r["file"]).parent.name, str(r["base"]), str(r["crop"]), str(r["epochs"]),
-                 pad, f"{r['dice']}/{r['mode']}", str(r["seed"])]  # fmt: skip
+                 pad, r["augment"] or "?", f"{r['dice']}/{r['mode']}", str(r["seed"])]  # fmt: skip
         for k in SCORES:
             if k not in r["scores"]:
                 cells.append("-")
@@ -197,7 +202,7 @@ def main() -> int:
     )  # fmt: skip
     args = parser.parse_args()
     if args.by_config:
-        rows = config_rows(args.results)
+        rows = config_rows(args.results, dict(item.split("=", 1) for item in args.augment_of))
         print(config_markdown(rows))
         if args.out:
             from wds_edge.io import write_json_atomic

@@ -91,7 +91,35 @@ def test_by_config_rows_are_differences_to_the_first_file(tmp_path: Path) -> Non
     assert rows[1]["delta"]["last"] == pytest.approx(-0.01)
     table = summary_mod.config_markdown(rows)
     # 120 s over 100 epochs = 1.2 s per epoch, 2.0 min; the reference row carries no difference
-    assert "| ref | 16 | 256 | 100 | no | binary/wds | 0 | 0.6000 | 0.5800 | - | - |" in table
-    pad_row = "| pad | 16 | 256 | 100 | yes | binary/wds | 0 | 0.6300 (+0.0300) | 0.5700 (-0.0100)"
+    assert "| ref | 16 | 256 | 100 | no | ? | binary/wds | 0 | 0.6000 | 0.5800 | - | - |" in table
+    pad_row = (
+        "| pad | 16 | 256 | 100 | yes | ? | binary/wds | 0 | 0.6300 (+0.0300) | 0.5700 (-0.0100)"
+    )
     assert pad_row in table
     assert table.rstrip().endswith("| 7 | 2.0 | 1.2 |")
+
+
+def test_runs_of_different_augmentation_are_never_pooled_or_paired(tmp_path: Path) -> None:
+    summary_mod = _module("drive_summary")
+
+    def run(mode: str, seed: int, jsi: float, augment: str | None) -> dict:
+        score = {"jsi": jsi, "accuracy": 0.9, "sensitivity": 0.8, "specificity": 0.95}
+        r = {"seed": seed, "mode": mode, "dice": "binary", "best_epoch": 5, "wall_s": 60.0,
+             "best": score, "last": score}  # fmt: skip
+        return r if augment is None else {**r, "augment": augment}
+
+    paper, kiosk, old = tmp_path / "p.json", tmp_path / "k.json", tmp_path / "o.json"
+    paper.write_text(
+        json.dumps({"runs": [run("wds", 0, 0.70, "paper"), run("ds", 0, 0.60, "paper")]})
+    )
+    kiosk.write_text(
+        json.dumps({"runs": [run("wds", 0, 0.50, "kiosk"), run("ds", 0, 0.65, "kiosk")]})
+    )
+    old.write_text(json.dumps({"runs": [run("wds", 1, 0.40, None)]}))
+    out = summary_mod.summarize([paper, kiosk, old], {str(old): "paper"})
+    assert out["modes"]["binary/wds [paper]"]["best"]["values"] == pytest.approx([0.70, 0.40])
+    assert out["modes"]["binary/wds [kiosk]"]["best"]["values"] == pytest.approx([0.50])
+    assert out["paired"]["binary/wds-ds [paper]"]["best"]["values"] == pytest.approx([0.10])
+    assert out["paired"]["binary/wds-ds [kiosk]"]["best"]["values"] == pytest.approx([-0.15])
+    rows = summary_mod.config_rows([paper, kiosk])
+    assert [r["augment"] for r in rows] == ["paper", "paper", "kiosk", "kiosk"]
