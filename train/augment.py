@@ -111,7 +111,7 @@ def augment_sample(
     Args:
         image_rgb: uint8 HxWx3 RGB.
         mask: bool HxW label.
-        fov: bool HxW field-of-view mask or None.
+        fov: bool (or uint8 bit-packed) HxW field-of-view mask or None; keeps its dtype.
         rng: numpy random generator (the caller seeds it per sample and epoch).
         cfg: ranges; defaults to :class:`AugmentConfig`.
 
@@ -148,8 +148,10 @@ def augment_sample(
 
     image = warp(image_rgb, cv2.INTER_LINEAR).astype(np.float32)
     mask_out = warp(mask.astype(np.uint8), cv2.INTER_NEAREST).astype(bool)
+    # nearest + reflect only copies values, so a uint8 FOV packing several masks as bits
+    # (train.dataset) comes out as valid as a bool one
     fov_out = (
-        warp(fov.astype(np.uint8), cv2.INTER_NEAREST).astype(bool) if fov is not None else None
+        warp(fov.astype(np.uint8), cv2.INTER_NEAREST).astype(fov.dtype) if fov is not None else None
     )
     gain = rng.uniform(1 - cfg.brightness, 1 + cfg.brightness)
     gain = gain * rng.uniform(1 - cfg.colour, 1 + cfg.colour, size=3)

@@ -61,6 +61,7 @@ class TrainConfig:
     augment: str = "auto"
     input_norm: str = "unit"
     wwm_fill: str = "nonzero_mean"
+    zone_weight: float = 1.0
     mask_threshold: int | None = None
     threshold: float = 0.5
     device: str = "auto"
@@ -92,6 +93,11 @@ class TrainConfig:
         for name in ("base_channels", "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise InvalidInputError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.zone_weight <= 100.0:
+            raise InvalidInputError(
+                f"--zone-weight must be in [0, 100] (1 = zones count like any pixel), got "
+                f"{self.zone_weight}"
+            )
         if self.lr <= 0 or self.min_lr < 0 or self.weight_decay < 0 or self.workers < 0:
             raise InvalidInputError("lr must be > 0; min_lr, weight_decay, workers >= 0")
 

@@ -7,6 +7,8 @@ Two layouts are recognised automatically (:func:`discover_samples`):
       DATA/images/<stem>.(png|jpg|jpeg|tif|tiff|bmp)
       DATA/masks/<stem>.(png|gif|tif|tiff|bmp)      binary wrinkle label
       DATA/fov/<stem>.*                             optional skin / field-of-view mask
+      DATA/zones/<stem>.*                           optional hard-negative zones (lid margins,
+                                                    brows, hairline, ...: ``--zone-weight``)
 
 * **DRIVE** (``images/NN_training.tif``, ``1st_manual/NN_manual1.gif``,
   ``mask/NN_training_mask.gif``; stem = ``NN``).
@@ -69,16 +71,19 @@ class Sample:
     image: Path
     mask: Path
     fov: Path | None = None
+    zones: Path | None = None
 
 
 @dataclass
 class LoadedSample:
-    """A decoded sample: ``image_rgb`` uint8 HxWx3 RGB, ``mask`` / ``fov`` bool HxW."""
+    """A decoded sample: ``image_rgb`` uint8 HxWx3 RGB, ``mask`` / ``fov`` / ``zones`` bool
+    HxW (``zones``: non-wrinkle structures where a predicted wrinkle is a hard negative)."""
 
     stem: str
     image_rgb: np.ndarray
     mask: np.ndarray
     fov: np.ndarray | None
+    zones: np.ndarray | None = None
 
 
 def _files(folder: Path, extensions: tuple[str, ...]) -> dict[str, Path]:
@@ -136,6 +141,7 @@ def _generic_samples(root: Path) -> list[Sample]:
     images = _files(root / "images", IMAGE_EXTENSIONS)
     masks = _files(root / "masks", MASK_EXTENSIONS)
     fovs = _files(root / "fov", MASK_EXTENSIONS) if (root / "fov").is_dir() else {}
+    zones = _files(root / "zones", MASK_EXTENSIONS) if (root / "zones").is_dir() else {}
     missing = [images[s] for s in images if s not in masks]
     if missing:
         names = ", ".join(str(p) for p in missing[:5])
@@ -146,7 +152,7 @@ def _generic_samples(root: Path) -> list[Sample]:
     orphans = sorted(set(masks) - set(images))
     if orphans:
         log.warning("ignoring %d mask(s) without an image: %s", len(orphans), orphans[:5])
-    return [Sample(s, images[s], masks[s], fovs.get(s)) for s in images]
+    return [Sample(s, images[s], masks[s], fovs.get(s), zones.get(s)) for s in images]
 
 
 def discover_samples(data_dir: str | Path) -> tuple[str, list[Sample]]:
@@ -256,10 +262,12 @@ def load_sample(sample: Sample, mask_threshold: int | None = None) -> LoadedSamp
     h, w = image_rgb.shape[:2]
     mask = read_mask(sample.mask, mask_threshold)
     fov = read_mask(sample.fov, mask_threshold, allow_invert=False) if sample.fov else None
-    for name, m, path in (("mask", mask, sample.mask), ("fov mask", fov, sample.fov)):
+    zones = read_mask(sample.zones, None, allow_invert=False) if sample.zones else None
+    for name, m, path in (("mask", mask, sample.mask), ("fov mask", fov, sample.fov),
+                          ("zones mask", zones, sample.zones)):  # fmt: skip
         if m is not None and m.shape != (h, w):
             raise DataError(
                 f"{path}: {name} is {m.shape[1]}x{m.shape[0]} but its image {sample.image} "
                 f"is {w}x{h}; masks must have the image's size (re-export the label)"
             )
-    return LoadedSample(sample.stem, image_rgb, mask, fov)
+    return LoadedSample(sample.stem, image_rgb, mask, fov, zones)

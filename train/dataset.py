@@ -29,8 +29,9 @@ def sample_tensors(
 
     Returns:
         ``x`` float32 4 x H x W ``[R, G, B, T] / 255`` (texture map of Eq. 1 computed by
-        :func:`wds_edge.model.preprocessing.network_channels` on exactly this image), ``mask`` and
-        ``fov`` float32 1 x H x W with values 0 / 1 (``fov`` all ones when absent).
+        :func:`wds_edge.model.preprocessing.network_channels` on exactly this image), ``mask``
+        float32 1 x H x W 0 / 1 and ``fov`` float32 1 x H x W: the loss's per-pixel weight
+        (0 / 1 for a field-of-view mask, all ones when absent; a float map passes through).
     """
     x = torch.from_numpy(network_channels(image_rgb).transpose(2, 0, 1).copy())
     m = torch.from_numpy(mask.astype(np.float32))[None]
@@ -46,8 +47,13 @@ class CropDataset(Dataset):
 
     Args:
         augment: the augmentation profile, one of :data:`train.augment.AUGMENT_PROFILES`.
+        seed: with the epoch and the index, seeds each item's random stream.
         augment_config: other ranges than :class:`train.augment.AugmentConfig`'s defaults
             (its ``profile`` is replaced by ``augment``).
+        zone_weight: the loss weight of pixels inside a sample's ``zones`` (hard-negative
+            structures: a predicted wrinkle there costs this much more); 1 = like any pixel,
+            0 = ignored. The item's ``fov`` carries it: ``fov x (zone_weight inside zones, 1
+            elsewhere)``.
     """
 
     def __init__(
@@ -57,6 +63,7 @@ class CropDataset(Dataset):
         augment: str = "none",
         seed: int = 0,
         augment_config: AugmentConfig | None = None,
+        zone_weight: float = 1.0,
     ) -> None:
         check_crop_size(crop_size)
         self.samples = samples
@@ -65,6 +72,7 @@ class CropDataset(Dataset):
         self.augment_config = dataclasses.replace(
             augment_config or AugmentConfig(), profile=augment
         )
+        self.zone_weight = float(zone_weight)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -78,9 +86,15 @@ class CropDataset(Dataset):
         s = self.samples[index]
         rng = np.random.default_rng([self.seed, self.epoch, index])
         image, mask, fov = s.image_rgb, s.mask, s.fov
+        if s.zones is not None:  # FOV and zones share the geometry: one bit-packed mask
+            base = np.ones_like(s.mask) if fov is None else fov
+            fov = base.astype(np.uint8) | (s.zones.astype(np.uint8) << 1)
         if self.augment_config.profile != "none":
             image, mask, fov = augment_sample(image, mask, fov, rng, self.augment_config)
         image, mask, fov = random_crop(image, mask, fov, self.crop_size, rng)
+        if s.zones is not None:
+            weight = np.where(fov & 2, np.float32(self.zone_weight), np.float32(1.0))
+            fov = (fov & 1).astype(np.float32) * weight
         return sample_tensors(image, mask, fov)
 
 

@@ -65,7 +65,7 @@ LOG_COLUMNS = (
 #: A larger ``epochs`` extends a run: the cosine curve is re-drawn for the new horizon.
 _RESUME_FREE = {"device", "workers", "tensorboard", "epochs", "provenance"}
 #: What runs written before these settings existed did (so they can still be resumed).
-_LEGACY_SETTINGS = {"recipe": "project", "input_norm": "unit"}
+_LEGACY_SETTINGS = {"recipe": "project", "input_norm": "unit", "zone_weight": 1.0}
 
 
 def resolve_device(name: str) -> torch.device:
@@ -252,7 +252,8 @@ def train(
         )
     writer = _tensorboard(out / "tb") if (main and config.tensorboard) else None
 
-    dataset = CropDataset(loaded["train"], config.crop_size, cfg["augment"], config.seed)
+    dataset = CropDataset(loaded["train"], config.crop_size, cfg["augment"], config.seed,
+                          zone_weight=config.zone_weight)  # fmt: skip
     sampler = None
     if distributed:
         from torch.utils.data.distributed import DistributedSampler

@@ -12,7 +12,9 @@ twice; that is a typo)::
     L_wds             = Dice(F1, G) + sum_{i=2..4} WDice(F_i, G, WWM_{2^(i-1)})
 
 An optional field-of-view / skin mask ``M`` multiplies every term, so pixels outside it
-contribute nothing.
+contribute nothing. ``M`` may be any non-negative per-pixel weight: the training data set
+puts ``--zone-weight`` on hard-negative zones there (lid margins, brows, ...), where a
+predicted wrinkle then enlarges ``sum(M P)`` that many times.
 
 Two Dice kinds (``dice``), each on its own model output (:data:`train.model.DICE_KINDS`):
 

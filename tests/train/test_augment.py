@@ -239,3 +239,25 @@ def test_colour_jitter_saturation_and_hue_move_a_pure_colour() -> None:
     assert np.array_equal(colour_jitter(red, np.random.default_rng(0), 0.0, 0.0), red)
     moved = [colour_jitter(red, np.random.default_rng(s), 0.0, 0.5) for s in range(10)]
     assert any(int(m[0, 0, 1]) > 20 or int(m[0, 0, 2]) > 20 for m in moved)  # hue left red
+
+
+def test_zones_weight_the_loss_and_move_with_the_geometry() -> None:
+    image, mask = _scene()
+    image, mask = image[16:80, 32:96], mask[16:80, 32:96]  # 64 x 64: the crop is the sample
+    fov = np.ones_like(mask)
+    fov[:, :8] = False  # an FOV that excludes a stripe, to see both masks at once
+    # zones = the label itself: after any augmentation, weight 3 exactly on the label pixels
+    sample = LoadedSample("a", image, mask, fov, zones=mask.copy())
+    plain = CropDataset([sample], 64, augment="none", seed=0, zone_weight=3.0)
+    _, m, f = plain[0]
+    expected = np.where(mask, 3.0, 1.0) * fov
+    np.testing.assert_array_equal(f[0].numpy(), expected.astype(np.float32))
+    warped = CropDataset([sample], 64, augment="paper", seed=0, zone_weight=3.0)
+    for epoch in range(4):
+        warped.set_epoch(epoch)
+        _, m, f = warped[0]
+        assert set(np.unique(f.numpy()).tolist()) <= {0.0, 1.0, 3.0}
+        assert bool(((f == 3.0) == ((m == 1.0) & (f > 0))).all())
+    # no zones: the FOV as before (0 / 1)
+    _, _, f = CropDataset([LoadedSample("b", image, mask, fov)], 64, zone_weight=3.0)[0]
+    np.testing.assert_array_equal(f[0].numpy(), fov.astype(np.float32))

@@ -124,3 +124,17 @@ def test_unreadable_files(tmp_path: Path) -> None:
         load_sample(samples[0])
     with pytest.raises(DataError, match=r"face1\.png: the file is empty"):
         load_sample(samples[1])
+
+
+def test_zones_folder_is_loaded_and_checked(tmp_path: Path) -> None:
+    _image(tmp_path / "images" / "a.png")
+    _mask(tmp_path / "masks" / "a.png", _label())
+    zones = np.zeros((32, 48), np.uint8)
+    zones[5:9, :] = 255  # a lid-margin-like band: most of the crop is not a zone
+    _mask(tmp_path / "zones" / "a.png", zones)
+    _, (sample,) = discover_samples(tmp_path)
+    loaded = load_sample(sample)
+    np.testing.assert_array_equal(loaded.zones, zones > 0)
+    _mask(tmp_path / "zones" / "a.png", np.zeros((16, 48), np.uint8))
+    with pytest.raises(DataError, match="zones mask is 48x16"):
+        load_sample(sample)

@@ -122,6 +122,13 @@ def _train(
         "kiosk-camera effects: small face, blur, white balance, exposure/gamma, grey, noise, "
         "JPEG).",
     ),
+    zone_weight: float = typer.Option(
+        None,
+        "--zone-weight",
+        help="Loss weight of pixels in the data's zones/ masks (lid margins, brows, hairline, "
+        "nostrils, lips, outline: written by 'wds-edge label --auto'): 1 = like any pixel "
+        "(default), > 1 = a wrinkle predicted there costs that much more, 0 = ignored.",
+    ),
     mask_threshold: int = typer.Option(
         None,
         "--mask-threshold",
@@ -140,7 +147,7 @@ def _train(
         "batch_size": batch_size, "crop_size": crop_size, "lr": lr,
         "weight_decay": weight_decay, "seed": seed, "device": device, "workers": workers,
         "augment": augment, "mask_threshold": mask_threshold, "amp": amp,
-        "input_norm": input_norm, "recipe": recipe,
+        "input_norm": input_norm, "recipe": recipe, "zone_weight": zone_weight,
     }  # fmt: skip
     given = {k: v for k, v in given.items() if v is not None}
 
@@ -237,6 +244,13 @@ def _eval(
         "train / val / test: the run's images of that split.",
     ),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    zone_weight: float = typer.Option(
+        None,
+        "--zone-weight",
+        help="Loss weight of pixels in the data's zones/ masks (lid margins, brows, hairline, "
+        "nostrils, lips, outline: written by 'wds-edge label --auto'): 1 = like any pixel "
+        "(default), > 1 = a wrinkle predicted there costs that much more, 0 = ignored.",
+    ),
     mask_threshold: int = typer.Option(
         None, "--mask-threshold", help="Binarize non-binary masks at this grey value."
     ),
