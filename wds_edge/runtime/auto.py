@@ -30,7 +30,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from wds_edge.errors import BackendError, MissingDependencyError, ModelError
+from wds_edge.errors import BackendError, ModelError
 from wds_edge.io import sha256_file, write_json_atomic
 from wds_edge.runtime.base import Backend
 
@@ -221,8 +221,10 @@ def _probe(model_path: Path, candidates: list[str], num_threads: int | None) -> 
                 continue
             try:
                 loaded[name] = load_candidate(model_path, name, num_threads)
-            except (BackendError, ModelError, MissingDependencyError, RuntimeError) as exc:
-                rows[name].reason = f"not loadable: {exc}"
+            except (BackendError, ModelError, ImportError, RuntimeError, OSError) as exc:
+                # ImportError: an OpenVINO without what a precision needs (2024.x and
+                # ``openvino.opset13``); MissingDependencyError is one. Skip the candidate.
+                rows[name].reason = f"not loadable: {type(exc).__name__}: {exc}"
         meta = loaded[ref_name].metadata
         size = meta.input_size_hw[0]
         inputs = [

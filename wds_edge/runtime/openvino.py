@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from wds_edge._deps import require
-from wds_edge.errors import BackendError, InvalidInputError, ModelError
+from wds_edge.errors import BackendError, InvalidInputError, MissingDependencyError, ModelError
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.preprocessing import Preprocessing
 from wds_edge.runtime.base import Backend, validate_batch
@@ -148,7 +148,6 @@ def texture_boundary(model: Any) -> Any:
     Raises:
         ModelError: no such node (the graph does not compute the texture map itself).
     """
-    params = {id(p) for p in model.get_parameters()}
     for op in model.get_ordered_ops():
         if op.get_type_name() != "Concat":
             continue
@@ -160,11 +159,34 @@ def texture_boundary(model: Any) -> Any:
             and shape[1].is_static
             and shape[1].get_length() == 4
         )
-        if four and any(id(f) in params or f.get_type_name() == "Parameter" for f in feeds):
+        # Python wrappers of one node differ per call (id() never matches): compare by type
+        if four and any(f.get_type_name() == "Parameter" for f in feeds):
             return op.output(0)
     raise ModelError(
         "the model declares the texture map inside the graph but no Concat joins the RGB input "
         "with a texture channel; re-export it with `wds-edge export`"
+    )
+
+
+def _opset() -> Any:
+    """OpenVINO's opset 13 module: ``openvino.opset13`` (2025.0+) or, on 2024.x, where only
+    ``openvino.runtime.opset13`` exists (2026 removed ``openvino.runtime``).
+
+    Raises:
+        MissingDependencyError: neither exists (the message names the OpenVINO version).
+    """
+    import importlib
+
+    for name in ("openvino.opset13", "openvino.runtime.opset13"):
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    ov = require("openvino", "the OpenVINO backend")
+    raise MissingDependencyError(
+        f"OpenVINO {ov.__version__} has neither openvino.opset13 nor openvino.runtime.opset13, "
+        "which the reduced-precision split needs; install openvino>=2024.4 (pip install -U "
+        "openvino), or use --precision fp32"
     )
 
 
@@ -175,9 +197,12 @@ def split_at_texture(core: Any, load: Any) -> tuple[Any, Any]:
         core: an ``openvino.Core``.
         load: a callable returning a fresh ``openvino.Model`` of the whole graph (called
             twice: the cut rewires the graph, so each part gets its own copy).
+
+    Raises:
+        MissingDependencyError: this OpenVINO has no opset 13 (see :func:`_opset`).
     """
     ov = require("openvino", "the OpenVINO backend")
-    from openvino import opset13 as ops
+    ops = _opset()
 
     whole_a = load()
     boundary_a = texture_boundary(whole_a)
