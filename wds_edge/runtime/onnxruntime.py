@@ -170,13 +170,15 @@ class OnnxRuntimeBackend(Backend):
     def infer(self, batch_nchw: np.ndarray) -> np.ndarray:
         """Run the model on float32 ``(N, C, H, W)``; return float32 ``(N, 1, H, W)`` in [0, 1].
 
-        A graph exported with a fixed batch of 1 is run once per image when N > 1.
+        A graph exported with a fixed batch of 1 is run once per image when N > 1. Safe to
+        call from several threads (ONNX Runtime's ``InferenceSession.run`` is).
 
         Raises:
             InvalidInputError: wrong dtype or shape (the message gives the expected one).
             BackendError: the session is closed or ONNX Runtime failed.
         """
-        if self._session is None:
+        session = self._session  # one read: close() on another thread cannot pull it away
+        if session is None:
             raise BackendError("this OnnxRuntimeBackend is closed; load the model again")
         batch = validate_batch(self.metadata, batch_nchw)
         feed_name = self.metadata.input_name
@@ -190,12 +192,12 @@ class OnnxRuntimeBackend(Backend):
                         f"{fixed} images or re-export with a dynamic batch"
                     )
                 parts = [
-                    self._session.run([out_name], {feed_name: batch[i : i + 1]})[0]
+                    session.run([out_name], {feed_name: batch[i : i + 1]})[0]
                     for i in range(len(batch))
                 ]
                 out = np.concatenate(parts, axis=0)
             else:
-                out = self._session.run([out_name], {feed_name: batch})[0]
+                out = session.run([out_name], {feed_name: batch})[0]
         except InvalidInputError:
             raise
         except Exception as exc:

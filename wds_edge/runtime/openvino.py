@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -254,6 +255,7 @@ class OpenVinoBackend(Backend):
         ov = require("openvino", "the OpenVINO backend")
         self.model_path = Path(model_path)
         self._requests: list[Any] = []
+        self._lock = threading.Lock()
         if precision not in OPENVINO_PRECISIONS:
             raise InvalidInputError(
                 f"OpenVINO precision must be one of {', '.join(OPENVINO_PRECISIONS)} (or auto), "
@@ -369,32 +371,39 @@ class OpenVinoBackend(Backend):
     def infer(self, batch_nchw: np.ndarray) -> np.ndarray:
         """Run the model on float32 ``(N, C, H, W)``; return float32 ``(N, 1, H, W)`` in [0, 1].
 
-        Images run one at a time (the compiled shape has batch 1).
+        Images run one at a time (the compiled shape has batch 1). Safe to call from
+        several threads: calls run one after another (see :class:`Backend`).
 
         Raises:
             InvalidInputError: wrong dtype or shape (the message gives the expected one).
             BackendError: the backend is closed or OpenVINO failed.
         """
-        if not self._requests:
-            raise BackendError("this OpenVinoBackend is closed; load the model again")
         batch = validate_batch(self.metadata, batch_nchw)
         outs = []
-        try:
-            for i in range(len(batch)):
-                value: Any = batch[i : i + 1]
-                for request in self._requests:
-                    request.infer({0: value}, share_inputs=True)
-                    value = request.get_output_tensor(0)
-                outs.append(np.array(value.data, dtype=np.float32, copy=True))
-        except RuntimeError as exc:
-            raise BackendError(f"OpenVINO failed to run {self.model_path}: {exc}") from exc
+        # An infer request runs one call at a time ("Infer Request is busy", or another
+        # thread's result in our output tensor): one caller at a time uses the requests.
+        with self._lock:
+            if not self._requests:
+                raise BackendError("this OpenVinoBackend is closed; load the model again")
+            try:
+                for i in range(len(batch)):
+                    value: Any = batch[i : i + 1]
+                    for request in self._requests:
+                        # share_outputs: a view of the request's output tensor, not a copy;
+                        # the next part reads it in place, and the last one is copied once.
+                        value = request.infer({0: value}, share_inputs=True, share_outputs=True)[0]
+                    outs.append(np.array(value, dtype=np.float32, copy=True))
+            except RuntimeError as exc:
+                raise BackendError(f"OpenVINO failed to run {self.model_path}: {exc}") from exc
         out = np.concatenate(outs, axis=0)
         return out[:, None] if out.ndim == 3 else out
 
     def close(self) -> None:
-        """Release the compiled models and infer requests (idempotent)."""
-        self._requests = []
-        self._compiled = []
+        """Release the compiled models and infer requests (idempotent; waits for a running
+        :meth:`infer`)."""
+        with self._lock:
+            self._requests = []
+            self._compiled = []
 
     def __repr__(self) -> str:
         return f"OpenVinoBackend({str(self.model_path)!r}, device={self.device!r})"
