@@ -83,7 +83,8 @@ def fp32_nodes(
         onnx_model: a wds-edge ``onnx.ModelProto``.
         keep_first_conv: also keep the convolution(s) reading the ``[R, G, B, T]`` tensor.
         keep_last_block: also keep the last decoder block: every node from the head conv's
-            input back to (not including) the last skip ``Concat``.
+            input back to the last skip ``Concat``, which is kept too (ONNX Runtime would
+            otherwise quantize its output, the block's input).
     """
     nodes = list(onnx_model.graph.node)
     keep = {n.name for n in nodes if n.name.startswith("/preprocess/")}
@@ -104,11 +105,13 @@ def fp32_nodes(
             heads.append(node)
     if keep_first_conv:
         keep |= {n.name for n in _texture_consumers(nodes) if n.op_type == "Conv"}
-    if keep_last_block:
+    if keep_last_block:  # with the Concat that feeds it: else its output is quantized
         for head in heads:
             node = producer.get(head.input[0])
-            while node is not None and node.op_type not in ("Concat",) and node.input:
+            while node is not None and node.input:
                 keep.add(node.name)
+                if node.op_type == "Concat":
+                    break
                 node = producer.get(node.input[0])
     return sorted(keep)
 

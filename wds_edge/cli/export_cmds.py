@@ -279,7 +279,19 @@ def _build_engine(
     onnx: Path = typer.Option(..., "--onnx", help="wds-edge ONNX model (wds-edge export)."),
     precision: str = typer.Option("fp16", "--precision", "-p", help="fp32, fp16 or int8."),
     calib: Path | None = typer.Option(
-        None, "--calib", help="Calibration folder: INT8 scales and the FP16/INT8 accuracy gate."
+        None, "--calib", help="Calibration folder: INT8 scales (and the FP16 accuracy gate)."
+    ),
+    held_out: str | None = typer.Option(
+        None,
+        "--held-out",
+        help="Crops the FP16/INT8 engine is gated on against FP32: a calibration-format folder "
+        "of OTHER kiosk crops than --calib, or 'synthetic' (the SDK's synthetic skin crops).",
+    ),
+    fp32_onnx: Path | None = typer.Option(
+        None,
+        "--fp32-onnx",
+        help="Q/DQ --onnx: the FP32 model it was quantized from (the gate's "
+        "reference; default: the one its metadata names, next to it).",
     ),
     workspace: float = typer.Option(2.0, "--workspace", help="TensorRT workspace limit in GiB."),
     out: Path | None = typer.Option(
@@ -309,6 +321,11 @@ def _build_engine(
         from calibration.trt_calibrator import tensorrt_calibration
 
         calibration = tensorrt_calibration(calib)
+    gate_crops: Any = held_out
+    if held_out is not None and held_out != "synthetic":
+        from calibration.dataset import load_calibration_set
+
+        gate_crops = load_calibration_set(held_out)
     console = _console()
     with rich_progress(transient=False, count=False) as bar:
         tasks: dict[str, Any] = {}
@@ -319,7 +336,8 @@ def _build_engine(
             bar.update(tasks[phase], completed=step)
 
         info = ensure_engine(
-            onnx, precision, calibration=calibration, workspace_gib=workspace, out=out,
+            onnx, precision, calibration=calibration, gate_crops=gate_crops,
+            reference_onnx=fp32_onnx, workspace_gib=workspace, out=out,
             cache_dir=cache_dir, allow_accuracy_loss=allow_accuracy_loss, rebuild=rebuild,
             device=device, progress=on_progress,
         )  # fmt: skip

@@ -118,6 +118,8 @@ class OnnxRuntimeBackend(Backend):
                 "the file is corrupt or not ONNX - export it again with `wds-edge export`"
             ) from exc
         props = dict(self._session.get_modelmeta().custom_metadata_map)
+        #: every ``metadata_props`` entry of the file (e.g. ``quantization`` of a Q/DQ model)
+        self.metadata_props = props
         self.metadata = ModelMetadata.from_props(props, source=source)
         self.metadata.check_supported(source)
         self._check_graph(source)

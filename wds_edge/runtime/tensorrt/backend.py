@@ -196,6 +196,29 @@ class TensorRTBackend(Backend):
         self._stream.synchronize()
         return self._out_host.array[:n].astype(np.float32)  # a copy, also for FP16 outputs
 
+    def engine_layers(self) -> list[Any]:
+        """The engine inspector's ``Layers`` (JSON), read with this context at batch 1.
+
+        Per-layer details (types, ``Format/Datatype`` of every input / output) need an engine
+        built with ``ProfilingVerbosity.DETAILED`` and input shapes set on the context
+        (otherwise TensorRT reports "N/A due to dynamic shapes").
+        """
+        import json
+
+        from wds_edge.runtime.tensorrt.cuda import set_device
+        from wds_edge.runtime.tensorrt.module import tensorrt_module
+
+        trt = tensorrt_module()
+        with self._lock:
+            if self._closed:
+                raise BackendError("TensorRTBackend.engine_layers() called after close()")
+            set_device(self.device_index)
+            self._set_batch(1)
+            inspector = self._engine.create_engine_inspector()
+            inspector.execution_context = self._context
+            text = inspector.get_engine_information(trt.LayerInformationFormat.JSON)
+        return list(json.loads(text).get("Layers", []))
+
     def profile_transfers(self, batch_nchw: np.ndarray, runs: int = 50) -> dict[str, float]:
         """Median host-to-device copy, compute and device-to-host copy times (CUDA events).
 
