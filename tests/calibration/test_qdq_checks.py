@@ -142,3 +142,22 @@ def test_modelopt_is_told_fp32_exact_names_and_streams_the_crops(
     assert not calls["array"]  # crops streamed through a reader, not one array
     info = json.loads({p.key: p.value for p in onnx.load(str(out)).metadata_props}["quantization"])
     assert info["tool"] == "nvidia-modelopt" and info["fp32_nodes_check"]["missing"] == []
+
+
+def test_quantize_cli_gates_on_the_held_out_crops(calib: Any, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from wds_edge.cli import app
+    from wds_edge.runtime.probe_inputs import synthetic_skin_crops
+
+    held = write_calibration_set(
+        synthetic_skin_crops(128, 3, seed=77), tmp_path / "held", source="synthetic",
+        size_px=128, preprocessing_path="synthetic",
+    )  # fmt: skip
+    args = ["quantize", "--onnx", str(FIXTURE), "--calib", str(calib.path),
+            "--out", str(tmp_path / "q.onnx")]  # fmt: skip
+    result = CliRunner().invoke(app, [*args, "--held-out", str(held.path)])
+    assert result.exit_code == 0, result.output
+    assert '"images": 3' in result.output and "optimistic" not in result.output
+    result = CliRunner().invoke(app, args)
+    assert '"images": 4' in result.output and "optimistic" in result.output

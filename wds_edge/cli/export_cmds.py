@@ -199,7 +199,8 @@ def _quantize(
     held_out: Path | None = typer.Option(
         None,
         "--held-out",
-        help="openvino: calibration-format folder of OTHER kiosk crops for the accuracy gate.",
+        help="Calibration-format folder of OTHER kiosk crops for the accuracy gate (required "
+        "for --format openvino; qdq without it gates on the calibration crops, optimistic).",
     ),
     method: str = typer.Option("minmax", "--method", help="qdq: minmax, entropy or percentile."),
     gate: bool = typer.Option(True, "--gate/--no-gate", help="Check INT8 vs FP32 on the crops."),
@@ -235,13 +236,17 @@ def _quantize(
         with console.status("quantizing..."):
             quantize_qdq(onnx, crops, tmp, method=method)  # type: ignore[arg-type]
         if gate:
+            gate_crops = crops if held_out is None else load_calibration_set(held_out)
+            if held_out is None:
+                console.print("[yellow]warning:[/] gating on the calibration crops themselves "
+                              "(optimistic); pass --held-out DIR of other crops")  # fmt: skip
             cpu = ["CPUExecutionProvider"]
             with (
                 OnnxRuntimeBackend(onnx, providers=cpu) as ref,
                 OnnxRuntimeBackend(tmp, providers=cpu) as cand,
             ):
                 result = accuracy_gate(
-                    ref.infer, cand.infer, crops.batches(ref.metadata.preprocessing, 1),
+                    ref.infer, cand.infer, gate_crops.batches(ref.metadata.preprocessing, 1),
                     precision="int8", threshold=ref.metadata.threshold,
                 )  # fmt: skip
             console.print(json.dumps(result.to_dict(), indent=2))
