@@ -203,6 +203,9 @@ def _quantize(
         "for --format openvino; qdq without it gates on the calibration crops, optimistic).",
     ),
     method: str = typer.Option("minmax", "--method", help="qdq: minmax, entropy or percentile."),
+    target_device: str = typer.Option(
+        "CPU", "--target-device", help="openvino: the device the IR is for (CPU, GPU, NPU, ANY)."
+    ),
     gate: bool = typer.Option(True, "--gate/--no-gate", help="Check INT8 vs FP32 on the crops."),
     allow_accuracy_loss: bool = typer.Option(
         False, "--allow-accuracy-loss", help="Keep the model even if the INT8 gate fails."
@@ -212,7 +215,7 @@ def _quantize(
     from calibration.dataset import load_calibration_set
 
     if fmt == "openvino":
-        _quantize_openvino(onnx, calib, out, held_out, allow_accuracy_loss)
+        _quantize_openvino(onnx, calib, out, held_out, allow_accuracy_loss, target_device)
         return
     if fmt != "qdq":
         raise InvalidInputError(f"--format must be qdq or openvino, got {fmt!r}")
@@ -259,8 +262,9 @@ def _quantize(
 
 
 def _quantize_openvino(
-    onnx: Path, calib: Path, out: Path | None, held_out: Path | None, allow_accuracy_loss: bool
-) -> None:
+    onnx: Path, calib: Path, out: Path | None, held_out: Path | None, allow_accuracy_loss: bool,
+    target_device: str = "CPU",
+) -> None:  # fmt: skip
     from calibration.dataset import load_calibration_set
     from calibration.openvino_int8 import quantize_openvino_int8
 
@@ -273,7 +277,7 @@ def _quantize_openvino(
     with console.status("NNCF post-training quantization ...") as status:
         path, result = quantize_openvino_int8(
             onnx, load_calibration_set(calib), load_calibration_set(held_out), out,
-            allow_accuracy_loss=allow_accuracy_loss,
+            allow_accuracy_loss=allow_accuracy_loss, target_device=target_device,
             progress=lambda phase: status.update(f"{phase} ..."),
         )  # fmt: skip
     console.print(json.dumps(result.to_dict(), indent=2))

@@ -20,6 +20,7 @@ ov = pytest.importorskip("openvino", reason="these tests are about the OpenVINO 
 from wds_edge.errors import MissingDependencyError  # noqa: E402
 from wds_edge.model.preprocessing import model_input  # noqa: E402
 from wds_edge.runtime import openvino as ov_backend  # noqa: E402
+from wds_edge.runtime import openvino_graph  # noqa: E402
 from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402
 
 
@@ -49,7 +50,7 @@ def _chained(small_onnx: Path, x: np.ndarray) -> np.ndarray:
         model.reshape([1, 3, 128, 128])
         return model
 
-    texture, network = ov_backend.split_at_texture(core, load)
+    texture, network = openvino_graph.split_at_texture(core, load)
     hint = {"INFERENCE_PRECISION_HINT": "f32"}
     rgbt = core.compile_model(texture, "CPU", hint)(x)[0]
     return core.compile_model(network, "CPU", hint)(rgbt)[0]
