@@ -164,6 +164,8 @@ def _cpu_auto(
     precision: str,
     num_threads: int | None,
     backends: tuple[str, ...] = (),
+    *,
+    spin_wait: bool = True,
 ) -> Backend:
     """The probed (cached) fastest gated CPU backend, restricted to ``precision`` unless auto."""
     from wds_edge.runtime.auto import decide_cpu_backend, load_candidate
@@ -172,7 +174,9 @@ def _cpu_auto(
     decision = decide_cpu_backend(
         model_path, num_threads=num_threads, backends=backends, precisions=wanted
     )
-    backend = load_candidate(model_path, f"{decision.backend}:{decision.precision}", num_threads)
+    backend = load_candidate(
+        model_path, f"{decision.backend}:{decision.precision}", num_threads, spin_wait=spin_wait
+    )
     backend.auto_decision = decision  # type: ignore[attr-defined]
     return backend
 
@@ -185,6 +189,7 @@ def load_backend(
     num_threads: int | None = None,
     providers: Sequence[str | tuple[str, dict[str, Any]]] | None = None,
     device: str | int | None = None,
+    spin_wait: bool = True,
     **trt_opts: Any,
 ) -> Backend:
     """Load ``model_path`` with the named backend (see the module docstring for ``auto``).
@@ -203,6 +208,8 @@ def load_backend(
         device: where the model runs. OpenVINO: ``"CPU"`` (None: CPU), or ``"GPU"`` /
             ``"NPU"`` / ``"AUTO"`` on Intel iGPU / NPU kiosks (passed through). TensorRT:
             the CUDA device index (``0``, ``1``, ... or its string; None: 0).
+        spin_wait: ONNX Runtime's idle threads spin (its default); ``False`` where backends
+            are timed against each other in one process (benchmarks).
         **trt_opts: passed to :func:`~wds_edge.runtime.tensorrt.provision.provision_engine`
             (``cache_dir``, ``calibration``, ``gate_crops``, ...).
 
@@ -235,7 +242,8 @@ def load_backend(
         return _load_tensorrt(model_path, prec, device=_cuda_index(device), **trt_opts)
     if name == "openvino":
         if prec == "auto":
-            return _cpu_auto(model_path, prec, num_threads, backends=("openvino",))
+            return _cpu_auto(model_path, prec, num_threads, backends=("openvino",),
+                             spin_wait=spin_wait)  # fmt: skip
         from wds_edge.runtime.openvino import OpenVinoBackend  # lazy: imports openvino
 
         return OpenVinoBackend(
@@ -262,7 +270,9 @@ def load_backend(
             if trt is not None:
                 return trt
         if onnx and providers is None and not use_gpu_ep:
-            return _cpu_auto(model_path, prec, num_threads)
+            return _cpu_auto(model_path, prec, num_threads, spin_wait=spin_wait)
         if cpu_only and providers is None:
             providers = ["CPUExecutionProvider"]
-    return OnnxRuntimeBackend(model_path, providers=providers, num_threads=num_threads)
+    return OnnxRuntimeBackend(
+        model_path, providers=providers, num_threads=num_threads, spin_wait=spin_wait
+    )

@@ -85,6 +85,10 @@ class OnnxRuntimeBackend(Backend):
             cache. A provider that ONNX Runtime cannot start is an error when named here
             (a warning, and the CPU, when ``None`` chose it).
         num_threads: intra-op threads; ``None`` lets ONNX Runtime use all cores.
+        spin_wait: let idle intra-op threads spin (ONNX Runtime's default: lowest latency for
+            a backend alone). ``False`` (``session.intra_op.allow_spinning = 0``) where
+            backends are timed against each other: spinning threads keep the cores busy
+            after a call and slow down whatever runs next.
 
     Raises:
         ModelError: the file is missing or not ONNX, carries no / unsupported wds-edge
@@ -100,6 +104,7 @@ class OnnxRuntimeBackend(Backend):
         *,
         providers: Sequence[str | tuple[str, dict[str, Any]]] | None = None,
         num_threads: int | None = None,
+        spin_wait: bool = True,
     ) -> None:
         ort = require("onnxruntime", "running ONNX models")
         self.model_path = Path(model_path)
@@ -118,6 +123,9 @@ class OnnxRuntimeBackend(Backend):
         if num_threads is not None:
             options.intra_op_num_threads = int(num_threads)
             options.inter_op_num_threads = 1
+        if not spin_wait:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.spin_wait = spin_wait
         chosen = [_with_caches(p) for p in providers] if providers is not None else (
             default_providers()
         )  # fmt: skip
