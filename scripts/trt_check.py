@@ -163,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
                 "compute_capability": gpu.compute_capability,
                 "sm_count": gpu.sm_count,
                 "memory_gib": gpu.memory_gib,
+                "integrated": gpu.integrated,
             },  # fmt: skip
             "model": str(args.onnx),
             "input_shape": md.input_shape,

@@ -22,6 +22,7 @@ class Gpu:
     minor: int = 9
     sm_count: int = 24
     memory_bytes: int = 8 << 30
+    integrated: bool = False
 
 
 @dataclass
@@ -120,6 +121,7 @@ def _make_cudart(state: FakeState, name: str) -> types.ModuleType:
         props = types.SimpleNamespace(
             name=gpu.name.encode() + b"\x00" * 3, major=gpu.major, minor=gpu.minor,
             multiProcessorCount=gpu.sm_count, totalGlobalMem=gpu.memory_bytes,
+            integrated=int(gpu.integrated),
         )  # fmt: skip
         return ok, props
 

@@ -56,6 +56,7 @@ def test_report_against_the_stand_in(
     assert rows["fp16"]["layer_output_precisions"]["FP16"] > 0
     assert "/head1/Conv" in rows["fp16"]["fp32_layers_pinned"]
     assert report["gpu"]["sm_count"] == 24 and report["tensorrt"] == "10.3.0"
+    assert report["gpu"]["integrated"] is False
     assert [b["qdq"] for b in state.builds] == [False, False, False, True]
     assert "| int8-qdq |" in capsys.readouterr().out
     assert {b["onnx"].endswith(".qdq.onnx") for b in state.builds} == {False, True}
