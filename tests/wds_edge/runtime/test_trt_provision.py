@@ -75,6 +75,20 @@ def test_auto_falls_back_to_tensorrt_fp32_not_the_cpu(
     assert [b["flags"] for b in state.builds] == [["FP16", "OBEY_PRECISION_CONSTRAINTS"], []]
 
 
+def test_a_refused_fp16_engine_is_not_rebuilt_at_every_start(
+    fake_trt, small_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second auto start goes straight to the cached FP32 engine: no FP16 build again."""
+    monkeypatch.setattr("wds_edge.runtime.gate.GATE_MIN_MEAN_IOU", 0.99999)
+    state = fake_trt()
+    model = _with_threshold(small_onnx, tmp_path, 0.5999)
+    for start in range(2):
+        with load_backend(model, "auto", cache_dir=tmp_path) as backend:
+            assert backend.precision == "fp32", start
+    assert len(state.builds) == 2  # FP16 (refused) and FP32, both at the first start
+    assert list(tmp_path.glob("*.refused.json"))
+
+
 def test_auto_names_the_cpu_when_no_gpu_works_and_skips_tensorrt_for_bf16(
     fake_trt, small_onnx: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -31,7 +31,7 @@ from wds_edge.runtime.gate import GateResult, accuracy_gate
 from wds_edge.runtime.probe_inputs import MIN_REFERENCE_WRINKLE_FRACTION, SyntheticCrops
 from wds_edge.runtime.tensorrt.int8 import CropSource, Int8Calibration
 
-__all__ = ["GatePlan", "plan_gate", "qdq_info", "run_gate"]
+__all__ = ["GatePlan", "plan_gate", "qdq_info", "read_refusal", "run_gate", "write_refusal"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,11 @@ class GatePlan:
     reference_onnx: Path
     reference_sha256: str
     crops: CropSource
+
+    def identity(self, key: dict[str, Any]) -> dict[str, Any]:
+        """What a refused engine's record must match to be refused again without a build."""
+        return {"key": key, "reference_onnx_sha256": self.reference_sha256,
+                "crops_sha256": self.crops.data_sha256}  # fmt: skip
 
     def record(self, gate: GateResult) -> dict[str, Any]:
         """The gate's figures plus what it compared (the sidecar's ``accuracy_gate``)."""
@@ -192,3 +197,35 @@ def run_gate(
             f"{precision.upper()} cannot be checked on them; pass --held-out DIR"
         )
     return gate, ""
+
+
+def _refusal_path(engine_path: Path) -> Path:
+    return engine_path.with_name(engine_path.stem + ".refused.json")
+
+
+def read_refusal(engine_path: Path, identity: dict[str, Any]) -> str | None:
+    """Why an engine with this key, reference and crops was refused at its last build (None:
+    it was not). A kiosk that starts with ``auto`` then does not rebuild, at every start,
+    the FP16 engine that failed its gate (minutes on a Jetson) before taking FP32."""
+    path = _refusal_path(engine_path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("identity") != json.loads(json.dumps(identity)):
+        return None
+    return f"{doc.get('reason')} (at its last build; recorded in {path}; --rebuild tries again)"
+
+
+def write_refusal(engine_path: Path, identity: dict[str, Any], reason: str) -> None:
+    """Record that a new engine with this identity was refused, and why."""
+    from wds_edge.io import write_json_atomic
+
+    try:
+        write_json_atomic(_refusal_path(engine_path), {"identity": identity, "reason": reason})
+    except (OSError, InvalidInputError) as exc:
+        logger.warning("could not record the refused engine (%s)", exc)
+
+
+def forget_refusal(engine_path: Path) -> None:
+    _refusal_path(engine_path).unlink(missing_ok=True)

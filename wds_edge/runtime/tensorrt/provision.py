@@ -43,7 +43,14 @@ from wds_edge.runtime.tensorrt.cache import (
     write_sidecar,
 )
 from wds_edge.runtime.tensorrt.cuda import DeviceInfo, device_info, set_device
-from wds_edge.runtime.tensorrt.gating import plan_gate, run_gate
+from wds_edge.runtime.tensorrt.gating import (
+    GatePlan,
+    forget_refusal,
+    plan_gate,
+    read_refusal,
+    run_gate,
+    write_refusal,
+)
 from wds_edge.runtime.tensorrt.int8 import CropSource, Int8Calibration
 from wds_edge.runtime.tensorrt.precision import check_fp32_layers
 
@@ -114,6 +121,43 @@ def _timing_path(cache: Path, key: EngineKey) -> Path:
     sm = key.compute_capability.replace(".", "")
     name = f"timing-trt{key.tensorrt_version}-{slug(key.gpu_name)}-sm{sm}-{key.sm_count}sm.cache"
     return cache / name
+
+
+def _check_new_engine(
+    engine_path: Path, sidecar: Any, fp32_layers: list[str], plan: GatePlan | None,
+    metadata: ModelMetadata, precision: str, gate_images: int, device: int,
+    allow_accuracy_loss: bool,
+) -> GateResult | None:  # fmt: skip
+    """Read a new engine back (pinned layers in FP32?) and gate it; fill its sidecar.
+
+    Raises:
+        ModelError: a pinned layer does not run FP32, or the gate failed.
+        BackendUnavailableError: the gate's crops prove nothing (synthetic, no wrinkles).
+    """
+    gate: GateResult | None = None
+    void = ""
+    with TensorRTBackend(engine_path, device=device) as candidate:
+        if fp32_layers:  # read the engine back: do the pinned layers run FP32?
+            check = check_fp32_layers(candidate.engine_layers(), fp32_layers)
+            sidecar.precision_check = check
+            if not check["fp32"]:
+                message = (
+                    f"the {precision.upper()} engine runs layers that must stay FP32 in "
+                    f"another precision: {check['not_fp32'] or check['unknown']}"
+                )
+                if not allow_accuracy_loss:
+                    raise ModelError(message)
+                logger.warning("%s; kept because accuracy loss was allowed", message)
+        if plan is not None:
+            gate, void = run_gate(plan, candidate, metadata, precision, gate_images)
+            sidecar.accuracy_gate = {**plan.record(gate), "counts": not void}
+    if void and not allow_accuracy_loss:
+        raise BackendUnavailableError(void)
+    if void:
+        logger.warning("%s; kept because accuracy loss was allowed", void)
+    elif gate is not None:
+        enforce_gate(gate, allow_accuracy_loss=allow_accuracy_loss)
+    return gate
 
 
 def ensure_engine(
@@ -199,6 +243,10 @@ def ensure_engine(
             f"cached, and a new one cannot be checked: {exc}; or skip the check with "
             "--allow-accuracy-loss"
         ) from exc
+    identity = plan.identity(key.to_dict()) if plan is not None else None
+    refused = None if rebuild or identity is None else read_refusal(engine_path, identity)
+    if refused:
+        raise BackendUnavailableError(refused)
     timing_path = Path(timing_cache) if timing_cache else _timing_path(cache, key)
     built = build_plan(
         trt, onnx_path, precision, metadata, gpu, model_sha256=onnx_sha,
@@ -222,36 +270,24 @@ def ensure_engine(
             fp32_layers=built.fp32_layers,
         )  # fmt: skip
         gate: GateResult | None = None
-        void = ""
         if plan is not None or built.fp32_layers:
             write_sidecar(tmp_engine, sidecar)  # the gate loads the plan through its sidecar
-            with TensorRTBackend(tmp_engine, device=device) as candidate:
-                if built.fp32_layers:  # read the engine back: do the pinned layers run FP32?
-                    check = check_fp32_layers(candidate.engine_layers(), built.fp32_layers)
-                    sidecar.precision_check = check
-                    if not check["fp32"]:
-                        message = (
-                            f"the {precision.upper()} engine runs layers that must stay FP32 in "
-                            f"another precision: {check['not_fp32'] or check['unknown']}"
-                        )
-                        if not allow_accuracy_loss:
-                            raise ModelError(message)
-                        logger.warning("%s; kept because accuracy loss was allowed", message)
-                if plan is not None:
-                    gate, void = run_gate(plan, candidate, metadata, precision, gate_images)
-                    sidecar.accuracy_gate = {**plan.record(gate), "counts": not void}
-            if void and not allow_accuracy_loss:
-                raise BackendUnavailableError(void)
-            if void:
-                logger.warning("%s; kept because accuracy loss was allowed", void)
-            elif gate is not None:
-                enforce_gate(gate, allow_accuracy_loss=allow_accuracy_loss)
+            try:
+                gate = _check_new_engine(
+                    tmp_engine, sidecar, built.fp32_layers, plan, metadata, precision,
+                    gate_images, device, allow_accuracy_loss,
+                )  # fmt: skip
+            except (ModelError, BackendUnavailableError) as exc:
+                if identity is not None:
+                    write_refusal(engine_path, identity, str(exc))
+                raise
         os.replace(tmp_engine, engine_path)
         write_sidecar(engine_path, sidecar)
         fsync_dir(engine_path.parent)
     finally:
         tmp_engine.unlink(missing_ok=True)
         sidecar_path(tmp_engine).unlink(missing_ok=True)
+    forget_refusal(engine_path)
     info = EngineInfo(engine_path, sidecar_path(engine_path), metadata, key, True, built.build_s)
     info.gate = gate
     logger.info("built %s in %.1f s", engine_path, built.build_s)
