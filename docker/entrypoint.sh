@@ -34,7 +34,7 @@ if [[ "$precision" != "fp32" ]]; then build+=(--held-out "${WDS_HELD_OUT:-synthe
 echo "wds-edge: preparing the TensorRT ${precision} engine for this device (first start: minutes)"
 if ! "${build[@]}" --precision "$precision"; then
   if [[ "$precision" == "fp32" ]]; then exit 1; fi
-  echo "wds-edge: no ${precision} engine passed the accuracy gate here (see above); using FP32" >&2
+  echo "wds-edge: no ${precision} engine could be built or passed the accuracy gate here (see above); using FP32" >&2
   precision=fp32
   wds-edge build-engine --onnx "$model" --cache-dir "$WDS_EDGE_ENGINE_CACHE" --precision fp32
 fi
