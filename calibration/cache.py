@@ -4,7 +4,7 @@ TensorRT's entropy calibrator can skip the calibration passes when it is handed 
 scales it wrote last time. Those scales are only valid for the same data, the same
 model and the same TensorRT, so the cache file carries a key:
 
-    key = sha256(calibration data sha256 | model sha256 | TensorRT version)
+    key = sha256(calibration data sha256 | model sha256 | TensorRT version [| max_crops])
 
 stored in ``<cache>.key`` beside the raw cache bytes. A cache whose key differs is
 ignored (and overwritten after the next calibration), never used.
@@ -23,11 +23,17 @@ __all__ = ["calibration_cache_key", "CalibrationCache"]
 logger = logging.getLogger(__name__)
 
 
-def calibration_cache_key(data_sha256: str, model_sha256: str, trt_version: str) -> str:
-    """Hex key that changes when the calibration data, the model or TensorRT changes."""
+def calibration_cache_key(
+    data_sha256: str, model_sha256: str, trt_version: str, max_crops: int | None = None
+) -> str:
+    """Hex key that changes when the calibration data, the number of crops used, the model
+    or TensorRT changes."""
     if not (data_sha256 and model_sha256 and trt_version):
         raise ValueError("calibration cache key needs data hash, model hash and TensorRT version")
-    return hashlib.sha256(f"{data_sha256}|{model_sha256}|{trt_version}".encode()).hexdigest()
+    text = f"{data_sha256}|{model_sha256}|{trt_version}"
+    if max_crops is not None:
+        text += f"|max_crops={int(max_crops)}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class CalibrationCache:

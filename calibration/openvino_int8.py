@@ -41,9 +41,10 @@ from wds_edge.errors import InvalidInputError
 from wds_edge.io import sha256_file
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.runtime.gate import GateResult, accuracy_gate, enforce_gate
-from wds_edge.runtime.openvino import RT_INFO_SECTION, int8_model_path, texture_boundary
+from wds_edge.runtime.openvino import RT_INFO_SECTION, int8_model_path
+from wds_edge.runtime.openvino_graph import texture_boundary
 
-__all__ = ["higher_precision_nodes", "quantize_openvino_int8"]
+__all__ = ["TARGET_DEVICES", "higher_precision_nodes", "quantize_openvino_int8"]
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,24 @@ def higher_precision_nodes(
     return sorted(keep)
 
 
+class _Batches:
+    """The model inputs of a calibration set, re-iterable and read from disk on each pass
+    (NNCF iterates more than once; a list would hold ~5 MB per 640 px crop in memory)."""
+
+    def __init__(self, calib: CalibrationSet, preprocessing: Any) -> None:
+        self._calib, self._preprocessing = calib, preprocessing
+
+    def __iter__(self) -> Any:
+        return self._calib.batches(self._preprocessing, 1)
+
+    def __len__(self) -> int:
+        return len(self._calib)
+
+
+#: ``target_device`` values (NNCF's ``TargetDevice`` members).
+TARGET_DEVICES = ("CPU", "GPU", "NPU", "ANY")
+
+
 def _crop_hashes(calib: CalibrationSet) -> set[str]:
     return {sha256_file(p) for p in calib.crop_paths}
 
@@ -118,6 +137,7 @@ def quantize_openvino_int8(
     keep_head: bool = True,
     keep_last_block: bool = True,
     allow_accuracy_loss: bool = False,
+    target_device: str = "CPU",
     progress: Callable[[str], None] | None = None,
 ) -> tuple[Path, GateResult]:
     """Quantize ``onnx_path`` to an OpenVINO INT8 IR and gate it on ``held_out``.
@@ -131,6 +151,9 @@ def quantize_openvino_int8(
         keep_first_conv / keep_head / keep_last_block: keep those layers out of INT8
             (defaults as measured, see the module docstring).
         allow_accuracy_loss: write the model even when the gate fails (a warning).
+        target_device: the OpenVINO device the IR is made for (NNCF's quantization scheme
+            differs per device): ``CPU``, ``GPU``, ``NPU`` or ``ANY``; recorded in the IR. The
+            gate itself runs on the CPU (recorded as ``measured_on``).
         progress: called with a phase name ("quantizing", "gating", ...).
 
     Returns:
@@ -148,6 +171,10 @@ def quantize_openvino_int8(
     from wds_edge.runtime.openvino import OpenVinoBackend, model_metadata_props
 
     onnx_path = Path(onnx_path)
+    if target_device not in TARGET_DEVICES:
+        raise InvalidInputError(
+            f"target_device must be one of {', '.join(TARGET_DEVICES)}, got {target_device!r}"
+        )
     target = Path(out) if out is not None else int8_model_path(onnx_path)
     if not target.name.endswith(".xml"):
         raise InvalidInputError(f"--out must be an OpenVINO .xml path, got {target}")
@@ -174,9 +201,9 @@ def quantize_openvino_int8(
         progress("quantizing")
     quantized = nncf.quantize(
         model,
-        nncf.Dataset(list(calib.batches(meta.preprocessing, 1))),
+        nncf.Dataset(_Batches(calib, meta.preprocessing)),
         preset=nncf.QuantizationPreset.MIXED,
-        target_device=nncf.TargetDevice.CPU,
+        target_device=getattr(nncf.TargetDevice, target_device),
         subset_size=len(calib),
         ignored_scope=nncf.IgnoredScope(names=keep, validate=False),
     )
@@ -185,7 +212,12 @@ def quantize_openvino_int8(
         "precision": "int8",
         "source_sha256": sha256_file(onnx_path),
         "calibration": json.dumps(
-            {"data_sha256": calib.data_sha256, "crops": len(calib), "kept_higher": keep}
+            {
+                "data_sha256": calib.data_sha256,
+                "crops": len(calib),
+                "kept_higher": keep,
+                "target_device": target_device,
+            }  # fmt: skip
         ),
     }
     for key, value in info.items():
@@ -204,9 +236,13 @@ def quantize_openvino_int8(
                 ref.infer, cand.infer, held_out.batches(meta.preprocessing, 1),
                 precision="int8", threshold=meta.threshold,
             )  # fmt: skip
+            measured_on = cand.device
         logger.info("%s", gate.reason)
         enforce_gate(gate, allow_accuracy_loss=allow_accuracy_loss)
-        quantized.set_rt_info(json.dumps(gate.to_dict()), [RT_INFO_SECTION, "gate"])
+        # what the figures were measured with: the runtime compiles INT8 models the same way
+        record = {**gate.to_dict(), "measured_on": measured_on, "unquantized_precision": "f32",
+                  "texture_precision": "f32"}  # fmt: skip
+        quantized.set_rt_info(json.dumps(record), [RT_INFO_SECTION, "gate"])
         ov.save_model(quantized, str(staged), compress_to_fp16=False)
         target.parent.mkdir(parents=True, exist_ok=True)
         # .bin first: a reader that finds the new .xml also finds its weights

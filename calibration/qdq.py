@@ -15,8 +15,19 @@ Runtime's ``quantize_static`` with:
   (the F1 head conv and the ``Sigmoid`` of a one-channel model, or the F1 head conv, the
   ``Softmax`` and the channel ``Slice`` of a two-class model), so the wrinkle probability
   is produced in full precision;
+* also kept in float32, as the OpenVINO measurement on held-out kiosk crops found
+  necessary (:mod:`calibration.openvino_int8`): the first convolution (it reads the raw
+  RGB and the texture map) and the last decoder block (the convolutions between the last
+  skip Concat and the head);
 * activation ranges from the calibration crops through the kiosk's own
-  :func:`wds_edge.model.preprocessing.model_input`.
+  :func:`wds_edge.model.preprocessing.model_input`, streamed (never all in memory).
+
+ModelOpt converts every float tensor it does not quantize to FP16 unless told
+``high_precision_dtype="fp32"`` (its default is ``"fp16"``); it is told, and whichever tool
+ran, the kept nodes' input and output types are read back from the written graph
+(:func:`check_fp32_nodes`): a kept node computing in FP16 / BF16 is refused, and what was
+found is recorded in the model's ``quantization`` metadata, with the sha256 of the FP32
+model it was made from (``source_sha256``: the accuracy gate's reference).
 """
 
 from __future__ import annotations
@@ -32,10 +43,10 @@ import numpy as np
 from calibration.dataset import CalibrationSet, load_calibration_set
 from wds_edge._deps import require
 from wds_edge.errors import ModelError
-from wds_edge.io import write_bytes_atomic
+from wds_edge.io import sha256_file, write_bytes_atomic
 from wds_edge.model.metadata import ModelMetadata
 
-__all__ = ["fp32_nodes", "quantize_qdq"]
+__all__ = ["check_fp32_nodes", "fp32_nodes", "quantize_qdq"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +58,18 @@ _HEAD_TAIL_OPS = {"Sigmoid", "Softmax", "Slice", "Gather", "Split", "Squeeze", "
                   "Reshape", "Identity"}  # fmt: skip
 
 
-def fp32_nodes(onnx_model: Any) -> list[str]:
+def _texture_consumers(nodes: list[Any]) -> list[Any]:
+    """Nodes outside ``/preprocess/`` that read an output of the texture subgraph."""
+    texture_out = {o for n in nodes if n.name.startswith("/preprocess/") for o in n.output}
+    return [
+        n for n in nodes
+        if not n.name.startswith("/preprocess/") and texture_out & set(n.input)
+    ]  # fmt: skip
+
+
+def fp32_nodes(
+    onnx_model: Any, *, keep_first_conv: bool = True, keep_last_block: bool = True
+) -> list[str]:
     """Names of the nodes kept in float32.
 
     The in-graph preprocessing (``/preprocess/*``) and the output head: every node from
@@ -56,6 +78,13 @@ def fp32_nodes(onnx_model: Any) -> list[str]:
     the 1x1 F1 head conv (its logits would otherwise be rounded to 8 bits right where the
     threshold is applied; it costs b x C MACs per pixel). Any ``Sigmoid`` / ``Softmax`` is
     kept as well.
+
+    Args:
+        onnx_model: a wds-edge ``onnx.ModelProto``.
+        keep_first_conv: also keep the convolution(s) reading the ``[R, G, B, T]`` tensor.
+        keep_last_block: also keep the last decoder block: every node from the head conv's
+            input back to the last skip ``Concat``, which is kept too (ONNX Runtime would
+            otherwise quantize its output, the block's input).
     """
     nodes = list(onnx_model.graph.node)
     keep = {n.name for n in nodes if n.name.startswith("/preprocess/")}
@@ -63,6 +92,7 @@ def fp32_nodes(onnx_model: Any) -> list[str]:
     producer = {o: n for n in nodes for o in n.output}
     todo = [producer[o.name] for o in onnx_model.graph.output if o.name in producer]
     seen: set[str] = set()
+    heads = []
     while todo:
         node = todo.pop()
         if node.name in seen:
@@ -71,7 +101,75 @@ def fp32_nodes(onnx_model: Any) -> list[str]:
         keep.add(node.name)
         if node.op_type in _HEAD_TAIL_OPS:  # walk on towards the head conv
             todo += [producer[i] for i in node.input if i in producer]
+        elif node.op_type == "Conv":
+            heads.append(node)
+    if keep_first_conv:
+        keep |= {n.name for n in _texture_consumers(nodes) if n.op_type == "Conv"}
+    if keep_last_block:  # with the Concat that feeds it: else its output is quantized
+        for head in heads:
+            node = producer.get(head.input[0])
+            while node is not None and node.input:
+                keep.add(node.name)
+                if node.op_type == "Concat":
+                    break
+                node = producer.get(node.input[0])
     return sorted(keep)
+
+
+_LOW_PRECISION = ("FLOAT16", "BFLOAT16")
+
+
+def check_fp32_nodes(onnx_model: Any, names: list[str]) -> dict[str, Any]:
+    """Read back the element types of the kept nodes' inputs and outputs after quantizing.
+
+    Args:
+        onnx_model: the quantized ``onnx.ModelProto``.
+        names: the nodes that must compute in float32 (:func:`fp32_nodes`).
+
+    Returns:
+        ``{"checked", "missing", "tensor_types"}``: how many kept nodes are in the graph,
+        the names of those that are not (a tool renamed or fused them), and the set of
+        element types their tensors have (e.g. ``["FLOAT", "INT64"]``).
+
+    Raises:
+        ModelError: a kept node reads or writes a FLOAT16 / BFLOAT16 tensor (the tool
+            converted it), or none of the kept nodes is left to check.
+    """
+    onnx = require("onnx", "INT8 Q/DQ quantization")
+    inferred = onnx.shape_inference.infer_shapes(onnx_model)
+    graph = inferred.graph
+    types = {v.name: v.type.tensor_type.elem_type for v in graph.value_info}
+    types |= {v.name: v.type.tensor_type.elem_type for v in [*graph.input, *graph.output]}
+    types |= {t.name: t.data_type for t in graph.initializer}
+    by_name = {n.name: n for n in graph.node}
+    wanted = set(names)
+    present = [by_name[n] for n in sorted(wanted & set(by_name))]
+    found: set[str] = set()
+    low: list[str] = []
+    for node in present:
+        for tensor in [*node.input, *node.output]:
+            if not tensor or not types.get(tensor):
+                continue
+            kind = onnx.TensorProto.DataType.Name(types[tensor])
+            found.add(kind)
+            if kind in _LOW_PRECISION:
+                low.append(f"{node.name} ({tensor}: {kind})")
+    if low:
+        raise ModelError(
+            f"the quantized model computes {len(low)} tensor(s) of the nodes that must stay "
+            f"float32 in reduced precision, e.g. {', '.join(low[:4])}; the quantizer converted "
+            "unquantized layers (ModelOpt needs high_precision_dtype='fp32')"
+        )
+    if not present:
+        raise ModelError(
+            "none of the nodes that must stay float32 is in the quantized graph (renamed or "
+            "fused by the quantizer), so their precision cannot be checked"
+        )
+    return {
+        "checked": len(present),
+        "missing": sorted(wanted - set(by_name)),
+        "tensor_types": sorted(found),
+    }
 
 
 def _metadata_props(onnx_model: Any) -> dict[str, str]:
@@ -134,6 +232,7 @@ def quantize_qdq(
         else:
             tool = _quantize_ort(source, quantized, batches, metadata, keep_fp32, method, tmp)
         qmodel = onnx.load(str(quantized))
+    kept_check = check_fp32_nodes(qmodel, keep_fp32)
     del qmodel.metadata_props[:]
     info = {
         "format": "qdq",
@@ -142,10 +241,14 @@ def quantize_qdq(
         "activations": "int8 symmetric per-tensor",
         "weights": "int8 symmetric per-channel",
         "fp32_nodes": keep_fp32,
+        "fp32_nodes_check": kept_check,
+        "source_sha256": sha256_file(source),
+        "source_name": source.name,
         "calibration": {
             "path": str(calib_set.path),
             "data_sha256": calib_set.data_sha256,
             "crops_used": min(len(calib_set), max_crops or len(calib_set)),
+            "max_crops": max_crops,
         },
     }
     for key, value in {**props, "quantization": json.dumps(info, sort_keys=True)}.items():
@@ -154,6 +257,23 @@ def quantize_qdq(
     write_bytes_atomic(out_path, qmodel.SerializeToString())
     logger.info("wrote INT8 Q/DQ model %s (%s)", out_path, tool)
     return Path(out_path)
+
+
+def _reader(quant: Any, batches: Any, input_name: str) -> Any:
+    """An ONNX Runtime ``CalibrationDataReader`` streaming the calibration batches."""
+
+    class _Reader(quant.CalibrationDataReader):  # type: ignore[misc, name-defined]
+        def __init__(self) -> None:
+            self._it = iter(batches())
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            nxt = next(self._it, None)
+            return None if nxt is None else {input_name: nxt}
+
+        def rewind(self) -> None:
+            self._it = iter(batches())
+
+    return _Reader()
 
 
 def _quantize_ort(
@@ -167,18 +287,6 @@ def _quantize_ort(
 ) -> str:
     quant = require("onnxruntime.quantization", "INT8 Q/DQ quantization")
     ort = require("onnxruntime", "INT8 Q/DQ quantization")
-
-    class _Reader(quant.CalibrationDataReader):
-        def __init__(self) -> None:
-            self._it = iter(batches())
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            nxt = next(self._it, None)
-            return None if nxt is None else {metadata.input_name: nxt}
-
-        def rewind(self) -> None:
-            self._it = iter(batches())
-
     prepared = Path(tmp) / "model.prep.onnx"
     # Shape inference + graph cleanup, as ONNX Runtime recommends before quantize_static.
     quant.shape_inference.quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
@@ -190,7 +298,7 @@ def _quantize_ort(
     quant.quantize_static(
         str(prepared),
         str(out),
-        _Reader(),
+        _reader(quant, batches, metadata.input_name),
         quant_format=quant.QuantFormat.QDQ,
         per_channel=True,
         activation_type=quant.QuantType.QInt8,
@@ -205,14 +313,27 @@ def _quantize_ort(
 def _quantize_modelopt(
     source: Path, out: Path, batches: Any, metadata: ModelMetadata, keep_fp32: list[str]
 ) -> str:
+    import inspect
+    import re
+
     mq = require("modelopt.onnx.quantization", "INT8 Q/DQ quantization with NVIDIA ModelOpt")
-    data = np.concatenate(list(batches()), axis=0)
+    data: dict[str, Any]
+    if "calibration_data_reader" in inspect.signature(mq.quantize).parameters:
+        quant = require("onnxruntime.quantization", "INT8 Q/DQ quantization")
+        data = {"calibration_data_reader": _reader(quant, batches, metadata.input_name)}
+    else:  # ModelOpt before the reader: one array (about 5 MB per 640 px crop)
+        logger.warning("this ModelOpt takes the calibration crops as one array in memory")
+        data = {"calibration_data": {metadata.input_name: np.concatenate(list(batches()))}}
     mq.quantize(
         onnx_path=str(source),
         quantize_mode="int8",
-        calibration_data={metadata.input_name: data},
         calibration_method="max",
-        nodes_to_exclude=keep_fp32,
+        # ModelOpt matches these with re.match: exact names only
+        nodes_to_exclude=[re.escape(name) + "$" for name in keep_fp32],
+        # its default "fp16" converts every unquantized float tensor (the texture map, the
+        # head) to FP16; the kept nodes are checked afterwards (check_fp32_nodes)
+        high_precision_dtype="fp32",
         output_path=str(out),
+        **data,
     )
     return "nvidia-modelopt"

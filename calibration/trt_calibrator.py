@@ -58,8 +58,10 @@ def make_entropy_calibrator(
     from wds_edge.runtime.tensorrt.cuda import DeviceBuffer
 
     calib_set = calib if isinstance(calib, CalibrationSet) else load_calibration_set(calib)
+    limit = None if max_crops is None or max_crops >= len(calib_set) else max_crops
     cache = CalibrationCache(
-        cache_path, calibration_cache_key(calib_set.data_sha256, model_sha256, trt.__version__)
+        cache_path,
+        calibration_cache_key(calib_set.data_sha256, model_sha256, trt.__version__, limit),
     )
     size = metadata.input_size_hw[0]
     nbytes = metadata.input_channels * size * size * np.dtype(np.float32).itemsize

@@ -7,6 +7,10 @@
 #    volume ($WDS_EDGE_ENGINE_CACHE); later starts find it by name (model hash, TensorRT
 #    version, GPU, precision) and skip the build. A stale or foreign engine is rebuilt.
 #    $WDS_PRECISION (fp16 default; int8 needs $WDS_CALIB, a folder from `wds-edge calibrate`).
+#    An FP16 / INT8 engine is used only when it passes the accuracy gate against FP32 on
+#    $WDS_HELD_OUT (a folder of kiosk crops from `wds-edge calibrate`, not the $WDS_CALIB
+#    ones), by default on the synthetic skin crops bundled with the SDK; when it fails (or
+#    cannot be gated), the FP32 engine is built and used instead, which needs no gate.
 # 3. Run `wds-edge <args>` (default: demo --source 0) on that engine: demo, analyze and
 #    bench model|pipeline get --backend tensorrt --precision $WDS_PRECISION, so they load
 #    the engine step 2 built (same name) instead of asking for another precision.
@@ -24,10 +28,16 @@ fi
 precision="${WDS_PRECISION:-fp16}"
 mkdir -p "$WDS_EDGE_ENGINE_CACHE"
 
-build=(wds-edge build-engine --onnx "$model" --precision "$precision" --cache-dir "$WDS_EDGE_ENGINE_CACHE")
-if [[ -n "${WDS_CALIB:-}" ]]; then build+=(--calib "$WDS_CALIB"); else build+=(--allow-accuracy-loss); fi
+build=(wds-edge build-engine --onnx "$model" --cache-dir "$WDS_EDGE_ENGINE_CACHE")
+if [[ -n "${WDS_CALIB:-}" ]]; then build+=(--calib "$WDS_CALIB"); fi
+if [[ "$precision" != "fp32" ]]; then build+=(--held-out "${WDS_HELD_OUT:-synthetic}"); fi
 echo "wds-edge: preparing the TensorRT ${precision} engine for this device (first start: minutes)"
-"${build[@]}"
+if ! "${build[@]}" --precision "$precision"; then
+  if [[ "$precision" == "fp32" ]]; then exit 1; fi
+  echo "wds-edge: no ${precision} engine could be built or passed the accuracy gate here (see above); using FP32" >&2
+  precision=fp32
+  wds-edge build-engine --onnx "$model" --cache-dir "$WDS_EDGE_ENGINE_CACHE" --precision fp32
+fi
 
 # The TensorRT backend finds the engine just built in the cache (same name) and reuses it.
 case "${1:-demo}" in

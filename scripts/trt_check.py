@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
 """The one command to run on a real NVIDIA GPU: TensorRT FP32 / FP16 / INT8 builds, parity
-with ONNX Runtime, the accuracy gate and latency with the host/device split, as JSON.
+with ONNX Runtime, the accuracy gate, what each engine layer really runs in, and latency
+with the host/device split, as JSON.
 
 For anyone with an NVIDIA GPU, TensorRT 10 (or 11) and cuda-python
 (``pip install 'wds-edge[trt]'`` on x86_64; JetPack 6 on a Jetson). Per precision:
 build time, max |prob diff| and mean / worst mask IoU vs the FP32 ONNX model in ONNX
-Runtime on the same face crops, whether the accuracy gate passes, p50 / p90 latency of
-``infer`` (host wall clock) and the device-side split (H2D copy, compute, D2H copy, CUDA
-events). Writes ``--report`` (JSON) and prints a markdown table for benchmarks/RESULTS.md.
+Runtime on held-out crops (``--held-out``; never the calibration crops), whether the
+accuracy gate passes, the engine inspector's layer precisions (built with
+``ProfilingVerbosity.DETAILED``: the texture subgraph and head must show FP32), p50 / p90
+latency of ``infer`` (host wall clock) and the device-side split (H2D copy, compute, D2H
+copy, CUDA events). Writes ``--report`` (JSON) and prints a markdown table for
+benchmarks/RESULTS.md.
 
     python scripts/trt_check.py --onnx model.onnx --faces ../shared/data/faces \\
-        [--calib CALIB_DIR] [--precisions fp32,fp16,int8,int8-qdq] [--runs 200] \\
-        [--device 0] [--report trt_check.json]
+        [--calib CALIB_DIR] [--held-out HELD_OUT_DIR|synthetic] \\
+        [--precisions fp32,fp16,int8,int8-qdq] [--runs 200] [--device 0] \\
+        [--report trt_check.json]
 
 ``int8`` is TensorRT 10's implicit entropy calibration (TensorRT 11: the Q/DQ route);
 ``int8-qdq`` builds the explicit Q/DQ model (ONNX Runtime quantize_static). Not run in
@@ -48,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--onnx", type=Path, required=True, help="FP32 wds-edge ONNX model")
     ap.add_argument("--faces", type=Path, help="folder of face photos / a video for the crops")
     ap.add_argument("--calib", type=Path, help="existing calibration folder (wds-edge calibrate)")
+    ap.add_argument("--held-out", default="synthetic",
+                    help="crops the gate compares on: a calibration-format folder of other crops "
+                    "than --calib / --faces, or 'synthetic' (default)")  # fmt: skip
     ap.add_argument("--precisions", default="fp32,fp16,int8,int8-qdq", help=",".join(CHOICES))
     ap.add_argument("--runs", type=int, default=200, help="timed calls per precision")
     ap.add_argument("--workspace", type=float, default=4.0, help="TensorRT workspace, GiB")
@@ -62,10 +70,13 @@ def _latency(infer: Any, x: np.ndarray, runs: int) -> dict[str, float]:
 
 
 def _check_one(
-    name: str, args: argparse.Namespace, ref: OnnxRuntimeBackend, calib: Any, work: Path,
-    x1: np.ndarray,
+    name: str, args: argparse.Namespace, ref: OnnxRuntimeBackend, calib: Any, held: Any,
+    work: Path, x1: np.ndarray,
 ) -> dict[str, Any]:  # fmt: skip
+    from collections import Counter
+
     from wds_edge.runtime.tensorrt.backend import TensorRTBackend
+    from wds_edge.runtime.tensorrt.precision import check_fp32_layers, tensor_precision
     from wds_edge.runtime.tensorrt.provision import ensure_engine
 
     md = ref.metadata
@@ -74,17 +85,25 @@ def _check_one(
         onnx_path = tensorrt_calibration(calib).quantize_qdq(args.onnx, work / "model.qdq.onnx")
         precision = "int8"
     info = ensure_engine(
-        onnx_path, precision, calibration=tensorrt_calibration(calib), cache_dir=work / name,
-        workspace_gib=args.workspace, allow_accuracy_loss=True, rebuild=True, device=args.device,
+        onnx_path, precision, calibration=tensorrt_calibration(calib), gate_crops=held,
+        reference_onnx=args.onnx, cache_dir=work / name, workspace_gib=args.workspace,
+        allow_accuracy_loss=True, rebuild=True, device=args.device,
     )  # fmt: skip
     with TensorRTBackend(info.path, device=args.device) as engine:
-        gate = accuracy_gate(
-            ref.infer, engine.infer, calib.batches(md.preprocessing, 1, limit=100),
+        gate = accuracy_gate(  # against the FP32 ONNX, on the held-out crops
+            ref.infer, engine.infer, held.batches(md.preprocessing, 1, limit=100),
             precision=precision, threshold=md.threshold,
         )  # fmt: skip
+        layers = engine.engine_layers()
         latency = _latency(engine.infer, x1, args.runs)
         split = engine.profile_transfers(x1, runs=min(args.runs, 50))
         device = engine.device
+        pinned = engine.sidecar.fp32_layers or []
+    texture = [la["Name"] for la in layers if "/preprocess/" in la.get("Name", "")]
+    counts = Counter(
+        tensor_precision(t.get("Format/Datatype", ""))
+        for la in layers for t in la.get("Outputs", [])
+    )  # fmt: skip
     return {
         "precision": name,
         "engine": str(info.path),
@@ -93,8 +112,13 @@ def _check_one(
         "max_abs_prob_diff": gate.max_abs_prob_diff,
         "mean_iou": gate.mean_iou,
         "worst_iou": gate.min_iou,
+        "reference_wrinkle_fraction": gate.reference_fraction,
         "gate_min_iou": GATE_MIN_IOU[precision],
         "gate_passed": gate.passed,
+        "fp32_layers_pinned": pinned,
+        "fp32_check": check_fp32_layers(layers, pinned or texture) if (pinned or texture) else None,
+        "layer_output_precisions": dict(counts),
+        "engine_layers": layers,
         "host_latency": latency,
         "device_split": split,
     }
@@ -121,7 +145,14 @@ def main(argv: list[str] | None = None) -> int:
                                           size_px=md.input_size_hw[0])  # fmt: skip
         else:
             _parser().error("pass --calib CALIB_DIR or --faces DIR")
-        x1 = next(calib.batches(md.preprocessing, 1))
+        held: Any = args.held_out
+        if held == "synthetic":
+            from wds_edge.runtime.probe_inputs import SyntheticCrops
+
+            held = SyntheticCrops(md.input_size_hw[0])
+        else:
+            held = load_calibration_set(held)
+        x1 = next(held.batches(md.preprocessing, 1))
         report: dict[str, Any] = {
             "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "command": " ".join(["python", "scripts/trt_check.py", *(argv or sys.argv[1:])]),
@@ -132,25 +163,28 @@ def main(argv: list[str] | None = None) -> int:
                 "compute_capability": gpu.compute_capability,
                 "sm_count": gpu.sm_count,
                 "memory_gib": gpu.memory_gib,
+                "integrated": gpu.integrated,
             },  # fmt: skip
             "model": str(args.onnx),
             "input_shape": md.input_shape,
             "crops": {"count": len(calib), "path": str(calib.path)},
+            "held_out": {"count": len(held), "path": str(held.path)},
             "onnxruntime_cpu_fp32": _latency(ref.infer, x1, min(args.runs, 20)),
-            "results": [_check_one(n, args, ref, calib, work, x1) for n in names],
+            "results": [_check_one(n, args, ref, calib, held, work, x1) for n in names],
         }
     write_json_atomic(args.report, report)
     print(f"# TensorRT {trt.__version__} on {gpu.name} (sm {gpu.compute_capability}, "
           f"{gpu.sm_count} SMs, {gpu.memory_gib} GiB), {report['machine']}")  # fmt: skip
     print(f"# {args.onnx} input {md.input_shape}, {len(calib)} crops; report {args.report}")
-    print("| precision | build s | max abs diff | mean IoU | worst IoU | gate | p50 ms | p90 ms "
-          "| H2D ms | compute ms | D2H ms |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| precision | build s | max abs diff | mean IoU | worst IoU | gate | texture+head FP32 "
+          "| p50 ms | p90 ms | H2D ms | compute ms | D2H ms |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in report["results"]:
         lat, split = r["host_latency"], r["device_split"]
+        fp32 = "-" if r["fp32_check"] is None else ("yes" if r["fp32_check"]["fp32"] else "NO")
         row = [r["precision"], f"{r['build_s']:.0f}", f"{r['max_abs_prob_diff']:.2e}",
                f"{r['mean_iou']:.4f}", f"{r['worst_iou']:.4f}",
-               "pass" if r["gate_passed"] else "FAIL", f"{lat['p50_ms']:.2f}",
+               "pass" if r["gate_passed"] else "FAIL", fp32, f"{lat['p50_ms']:.2f}",
                f"{lat['p90_ms']:.2f}", f"{split['h2d_ms']:.2f}", f"{split['compute_ms']:.2f}",
                f"{split['d2h_ms']:.2f}"]  # fmt: skip
         print("| " + " | ".join(row) + " |")

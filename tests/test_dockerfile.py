@@ -221,8 +221,33 @@ def test_entrypoint_passes_wds_precision_to_the_command(
            "WDS_CALIB": "/calib", "WDS_EDGE_ENGINE_CACHE": str(tmp_path / "cache")}  # fmt: skip
     subprocess.run([bash, str(ROOT / "docker" / "entrypoint.sh"), *args], env=env, check=True)
     build, run = log.read_text().splitlines()
-    assert (
-        build
-        == f"build-engine --onnx M --precision int8 --cache-dir {tmp_path}/cache --calib /calib"
+    assert build == (
+        f"build-engine --onnx M --cache-dir {tmp_path}/cache --calib /calib "
+        "--held-out synthetic --precision int8"
     )
     assert run == expected
+
+
+def test_entrypoint_gates_fp16_and_falls_back_to_fp32(tmp_path: Path) -> None:
+    """Issue 22 item 5: no --allow-accuracy-loss; an FP16 engine that fails its gate is
+    replaced by FP32, and the command runs on what was built."""
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash")
+    log = tmp_path / "calls.txt"
+    stub = tmp_path / "bin" / "wds-edge"  # the FP16 build fails (its gate), the rest succeeds
+    stub.parent.mkdir()
+    stub.write_text(
+        f'#!/bin/sh\necho "$*" >> {log}\n'
+        'case "$*" in build-engine*"--precision fp16"*) exit 3;; esac\n'
+    )
+    stub.chmod(0o755)
+    env = {"PATH": f"{stub.parent}:/usr/bin:/bin", "WDS_MODEL": "M", "WDS_HELD_OUT": "/held",
+           "WDS_EDGE_ENGINE_CACHE": str(tmp_path / "cache")}  # fmt: skip
+    done = subprocess.run([bash, str(ROOT / "docker" / "entrypoint.sh"), "analyze", "x.jpg"],
+                          env=env, capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    fp16, fp32, run = log.read_text().splitlines()
+    assert fp16.endswith("--held-out /held --precision fp16") and "allow-accuracy" not in fp16
+    assert fp32.endswith("--precision fp32") and "using FP32" in done.stderr
+    assert run == "analyze --model M --backend tensorrt --precision fp32 x.jpg"

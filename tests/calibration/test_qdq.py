@@ -35,8 +35,9 @@ def fp32_and_int8(proxy_model, kiosk_crops_128, tmp_path_factory):
 def test_qdq_model_is_close_to_fp32_on_held_out_face_crops(fp32_and_int8, kiosk_crops_128) -> None:
     """ONNX Runtime Q/DQ INT8 stays near FP32 but below the one gate (mean IoU >= 0.98).
 
-    Measured on this proxy: mean IoU ~0.973, worst ~0.964 on the held-out crops, so the
-    gate (issue 12: mean >= 0.98 and worst >= 0.95 for every path) refuses it; the
+    Measured on this proxy (issue 22): mean IoU ~0.967, worst ~0.931 on the held-out crops
+    with the first conv and the last decoder block kept in FP32 (0.963 / 0.927 without), so
+    the gate (issue 12: mean >= 0.98 and worst >= 0.95 for every path) refuses it; the
     OpenVINO NNCF path (tests/calibration/test_openvino_int8.py) is the CPU INT8 route.
     """
     fp32, int8, _ = fp32_and_int8

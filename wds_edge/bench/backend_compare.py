@@ -146,7 +146,9 @@ def compare_backends(
         for name, precision in pairs:
             if on_step:
                 on_step(f"loading {name}:{precision}")
-            backends.append(load_backend(model, name, precision=precision, num_threads=num_threads))
+            # interleaved timing: ONNX Runtime's spinning idle threads would slow the next one
+            backends.append(load_backend(model, name, precision=precision,
+                                         num_threads=num_threads, spin_wait=False))  # fmt: skip
         meta = backends[ref_index].metadata
         size = meta.input_size_hw[0]
         landmarker = None if landmarker_path is None else str(landmarker_path)

@@ -199,9 +199,13 @@ def _quantize(
     held_out: Path | None = typer.Option(
         None,
         "--held-out",
-        help="openvino: calibration-format folder of OTHER kiosk crops for the accuracy gate.",
+        help="Calibration-format folder of OTHER kiosk crops for the accuracy gate (required "
+        "for --format openvino; qdq without it gates on the calibration crops, optimistic).",
     ),
     method: str = typer.Option("minmax", "--method", help="qdq: minmax, entropy or percentile."),
+    target_device: str = typer.Option(
+        "CPU", "--target-device", help="openvino: the device the IR is for (CPU, GPU, NPU, ANY)."
+    ),
     gate: bool = typer.Option(True, "--gate/--no-gate", help="Check INT8 vs FP32 on the crops."),
     allow_accuracy_loss: bool = typer.Option(
         False, "--allow-accuracy-loss", help="Keep the model even if the INT8 gate fails."
@@ -211,7 +215,7 @@ def _quantize(
     from calibration.dataset import load_calibration_set
 
     if fmt == "openvino":
-        _quantize_openvino(onnx, calib, out, held_out, allow_accuracy_loss)
+        _quantize_openvino(onnx, calib, out, held_out, allow_accuracy_loss, target_device)
         return
     if fmt != "qdq":
         raise InvalidInputError(f"--format must be qdq or openvino, got {fmt!r}")
@@ -235,13 +239,17 @@ def _quantize(
         with console.status("quantizing..."):
             quantize_qdq(onnx, crops, tmp, method=method)  # type: ignore[arg-type]
         if gate:
+            gate_crops = crops if held_out is None else load_calibration_set(held_out)
+            if held_out is None:
+                console.print("[yellow]warning:[/] gating on the calibration crops themselves "
+                              "(optimistic); pass --held-out DIR of other crops")  # fmt: skip
             cpu = ["CPUExecutionProvider"]
             with (
                 OnnxRuntimeBackend(onnx, providers=cpu) as ref,
                 OnnxRuntimeBackend(tmp, providers=cpu) as cand,
             ):
                 result = accuracy_gate(
-                    ref.infer, cand.infer, crops.batches(ref.metadata.preprocessing, 1),
+                    ref.infer, cand.infer, gate_crops.batches(ref.metadata.preprocessing, 1),
                     precision="int8", threshold=ref.metadata.threshold,
                 )  # fmt: skip
             console.print(json.dumps(result.to_dict(), indent=2))
@@ -254,8 +262,9 @@ def _quantize(
 
 
 def _quantize_openvino(
-    onnx: Path, calib: Path, out: Path | None, held_out: Path | None, allow_accuracy_loss: bool
-) -> None:
+    onnx: Path, calib: Path, out: Path | None, held_out: Path | None, allow_accuracy_loss: bool,
+    target_device: str = "CPU",
+) -> None:  # fmt: skip
     from calibration.dataset import load_calibration_set
     from calibration.openvino_int8 import quantize_openvino_int8
 
@@ -268,7 +277,7 @@ def _quantize_openvino(
     with console.status("NNCF post-training quantization ...") as status:
         path, result = quantize_openvino_int8(
             onnx, load_calibration_set(calib), load_calibration_set(held_out), out,
-            allow_accuracy_loss=allow_accuracy_loss,
+            allow_accuracy_loss=allow_accuracy_loss, target_device=target_device,
             progress=lambda phase: status.update(f"{phase} ..."),
         )  # fmt: skip
     console.print(json.dumps(result.to_dict(), indent=2))
@@ -279,7 +288,19 @@ def _build_engine(
     onnx: Path = typer.Option(..., "--onnx", help="wds-edge ONNX model (wds-edge export)."),
     precision: str = typer.Option("fp16", "--precision", "-p", help="fp32, fp16 or int8."),
     calib: Path | None = typer.Option(
-        None, "--calib", help="Calibration folder: INT8 scales and the FP16/INT8 accuracy gate."
+        None, "--calib", help="Calibration folder: INT8 scales (and the FP16 accuracy gate)."
+    ),
+    held_out: str | None = typer.Option(
+        None,
+        "--held-out",
+        help="Crops the FP16/INT8 engine is gated on against FP32: a calibration-format folder "
+        "of OTHER kiosk crops than --calib, or 'synthetic' (the SDK's synthetic skin crops).",
+    ),
+    fp32_onnx: Path | None = typer.Option(
+        None,
+        "--fp32-onnx",
+        help="Q/DQ --onnx: the FP32 model it was quantized from (the gate's "
+        "reference; default: the one its metadata names, next to it).",
     ),
     workspace: float = typer.Option(2.0, "--workspace", help="TensorRT workspace limit in GiB."),
     out: Path | None = typer.Option(
@@ -309,6 +330,11 @@ def _build_engine(
         from calibration.trt_calibrator import tensorrt_calibration
 
         calibration = tensorrt_calibration(calib)
+    gate_crops: Any = held_out
+    if held_out is not None and held_out != "synthetic":
+        from calibration.dataset import load_calibration_set
+
+        gate_crops = load_calibration_set(held_out)
     console = _console()
     with rich_progress(transient=False, count=False) as bar:
         tasks: dict[str, Any] = {}
@@ -319,7 +345,8 @@ def _build_engine(
             bar.update(tasks[phase], completed=step)
 
         info = ensure_engine(
-            onnx, precision, calibration=calibration, workspace_gib=workspace, out=out,
+            onnx, precision, calibration=calibration, gate_crops=gate_crops,
+            reference_onnx=fp32_onnx, workspace_gib=workspace, out=out,
             cache_dir=cache_dir, allow_accuracy_loss=allow_accuracy_loss, rebuild=rebuild,
             device=device, progress=on_progress,
         )  # fmt: skip

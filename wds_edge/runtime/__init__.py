@@ -2,14 +2,17 @@
 
 ``load_backend(model_path, "auto")`` takes the fastest one that works here:
 
-1. TensorRT (``wds_edge.runtime.tensorrt.provision``) when the ``tensorrt`` package imports, a
-   GPU is present and a checked engine is cached or can be built for the model (else
-   :class:`~wds_edge.errors.BackendUnavailableError`, logged, and the next one is tried);
-2. else ONNX Runtime with its TensorRT or CUDA execution provider when this ONNX
-   Runtime build has one;
+1. TensorRT (``wds_edge.runtime.tensorrt.provision``) when the ``tensorrt`` package imports
+   and a GPU is present: an FP16 engine that is cached or can be built and passes the
+   accuracy gate (on ``gate_crops``, else the SDK's synthetic skin crops), else an FP32
+   engine, which needs no gate (each failure is logged, naming what is tried next);
+2. else ONNX Runtime with its CUDA execution provider when this ONNX Runtime build has
+   one (``providers=["TensorrtExecutionProvider", ...]`` only when asked for);
 3. else the CPU: the fastest of ONNX Runtime FP32 and OpenVINO FP32 / BF16 / INT8 that
    passes the accuracy gate against ONNX Runtime FP32, probed once and cached
    (:mod:`wds_edge.runtime.auto`).
+
+``device="CPU"`` skips 1 and 2; a BF16 ``precision`` skips 1 (TensorRT has none).
 
 Heavy imports (onnxruntime, openvino, tensorrt, pycuda / cuda-python) happen only when a
 backend is loaded. Every backend reads the model's metadata and refuses a model
@@ -96,19 +99,64 @@ def _cuda_index(device: str | int | None, *, strict: bool = True) -> int:
     )
 
 
+_CPU_NAMES = ("cpu",)
+
+
+def _check_device(name: str, precision: str, device: str | int | None) -> None:
+    """Refuse a ``device`` the chosen backend would otherwise drop without a word."""
+    if device is None:
+        return
+    text = str(device).strip()
+    if name == "onnxruntime" and text.lower() not in _CPU_NAMES:
+        raise InvalidInputError(
+            f"--backend onnxruntime takes no device (got {device!r}): it runs on the execution "
+            "providers it is given (providers=[...]; onnxruntime-gpu for CUDA). For a CUDA "
+            "device use --backend tensorrt --device N; for an Intel GPU / NPU --backend "
+            "openvino --device GPU|NPU --precision fp32|fp16|int8"
+        )
+    if name == "openvino" and precision == "auto" and text.upper() != "CPU":
+        raise InvalidInputError(
+            f"--backend openvino --precision auto probes the CPU only; for --device {text} "
+            "name the precision: --precision fp32, fp16 (GPU / NPU) or int8"
+        )
+    if name == "auto" and text.lower() not in _CPU_NAMES and not text.isdigit():
+        raise InvalidInputError(
+            f"--backend auto picks TensorRT on a CUDA device (--device 0, 1, ...) or the CPU "
+            f"(--device CPU), got --device {text}; for an Intel GPU / NPU use --backend "
+            "openvino --device GPU|NPU --precision fp32|fp16|int8"
+        )
+
+
+#: Precisions TensorRT builds; ``auto`` tries them in this order (FP32 needs no gate).
+_TRT_AUTO_CHAIN = ("fp16", "fp32")
+
+
 def _try_tensorrt(
-    model_path: str | os.PathLike[str], precision: str, **trt_opts: Any
+    model_path: str | os.PathLike[str], precision: str, next_choice: str, **trt_opts: Any
 ) -> Backend | None:
-    """``auto``'s first choice: a TensorRT backend, or None (reason logged) when it cannot run."""
+    """``auto``'s first choice: a TensorRT backend, or None (reasons logged) when it cannot run.
+
+    ``precision="auto"`` tries FP16 (gated on ``gate_crops``, else the calibration crops,
+    else the SDK's synthetic skin crops) and then FP32, which needs no gate. An explicit
+    FP32 / FP16 / INT8 is tried alone; BF16 is not a TensorRT precision and skips TensorRT.
+    """
     if not _tensorrt_usable():
         return None
-    try:
-        return _load_tensorrt(model_path, precision, **trt_opts)
-    except (BackendError, MissingDependencyError, ModelError, OSError, RuntimeError) as exc:
-        # BackendUnavailableError (a BackendError): no GPU, no checked engine cached, ...
-        # No GPU, no engine and the build fails, a wrong version, ...: the CPU runs the model.
-        logger.warning("TensorRT backend unavailable (%s); falling back to the CPU", exc)
+    if precision not in ("auto", "fp32", "fp16", "int8"):
+        logger.info("TensorRT does not run %s; trying %s", precision.upper(), next_choice)
         return None
+    chain = _TRT_AUTO_CHAIN if precision == "auto" else (precision,)
+    if trt_opts.get("gate_crops") is None and trt_opts.get("calibration") is None:
+        trt_opts = {**trt_opts, "gate_crops": "synthetic"}
+    for i, prec in enumerate(chain):
+        try:
+            return _load_tensorrt(model_path, prec, **trt_opts)
+        except (BackendError, MissingDependencyError, ModelError, OSError, RuntimeError) as exc:
+            # BackendUnavailableError (a BackendError): no GPU, nothing to gate with, ...;
+            # ModelError: the gate failed; BackendError: the build failed.
+            then = f"TensorRT {chain[i + 1].upper()}" if i + 1 < len(chain) else next_choice
+            logger.warning("TensorRT %s unavailable (%s); trying %s", prec.upper(), exc, then)
+    return None
 
 
 def _cpu_auto(
@@ -116,6 +164,8 @@ def _cpu_auto(
     precision: str,
     num_threads: int | None,
     backends: tuple[str, ...] = (),
+    *,
+    spin_wait: bool = True,
 ) -> Backend:
     """The probed (cached) fastest gated CPU backend, restricted to ``precision`` unless auto."""
     from wds_edge.runtime.auto import decide_cpu_backend, load_candidate
@@ -124,7 +174,9 @@ def _cpu_auto(
     decision = decide_cpu_backend(
         model_path, num_threads=num_threads, backends=backends, precisions=wanted
     )
-    backend = load_candidate(model_path, f"{decision.backend}:{decision.precision}", num_threads)
+    backend = load_candidate(
+        model_path, f"{decision.backend}:{decision.precision}", num_threads, spin_wait=spin_wait
+    )
     backend.auto_decision = decision  # type: ignore[attr-defined]
     return backend
 
@@ -137,6 +189,7 @@ def load_backend(
     num_threads: int | None = None,
     providers: Sequence[str | tuple[str, dict[str, Any]]] | None = None,
     device: str | int | None = None,
+    spin_wait: bool = True,
     **trt_opts: Any,
 ) -> Backend:
     """Load ``model_path`` with the named backend (see the module docstring for ``auto``).
@@ -155,6 +208,8 @@ def load_backend(
         device: where the model runs. OpenVINO: ``"CPU"`` (None: CPU), or ``"GPU"`` /
             ``"NPU"`` / ``"AUTO"`` on Intel iGPU / NPU kiosks (passed through). TensorRT:
             the CUDA device index (``0``, ``1``, ... or its string; None: 0).
+        spin_wait: ONNX Runtime's idle threads spin (its default); ``False`` where backends
+            are timed against each other in one process (benchmarks).
         **trt_opts: passed to :func:`~wds_edge.runtime.tensorrt.provision.provision_engine`
             (``cache_dir``, ``calibration``, ``gate_crops``, ...).
 
@@ -182,11 +237,13 @@ def load_backend(
         raise InvalidInputError(
             f"unknown precision {precision!r}; choose one of {', '.join(PRECISION_NAMES)}"
         )
+    _check_device(name, prec, device)
     if name == "tensorrt":
         return _load_tensorrt(model_path, prec, device=_cuda_index(device), **trt_opts)
     if name == "openvino":
         if prec == "auto":
-            return _cpu_auto(model_path, prec, num_threads, backends=("openvino",))
+            return _cpu_auto(model_path, prec, num_threads, backends=("openvino",),
+                             spin_wait=spin_wait)  # fmt: skip
         from wds_edge.runtime.openvino import OpenVinoBackend  # lazy: imports openvino
 
         return OpenVinoBackend(
@@ -195,10 +252,27 @@ def load_backend(
     from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend, default_providers
 
     if name == "auto":
-        trt = _try_tensorrt(model_path, prec, device=_cuda_index(device, strict=False), **trt_opts)
-        if trt is not None:
-            return trt
+        cpu_only = device is not None and str(device).strip().lower() in _CPU_NAMES
         gpu_eps = [p for p in default_providers() if p != "CPUExecutionProvider"]
-        if providers is None and not gpu_eps and str(model_path).lower().endswith(".onnx"):
-            return _cpu_auto(model_path, prec, num_threads)
-    return OnnxRuntimeBackend(model_path, providers=providers, num_threads=num_threads)
+        use_gpu_ep = providers is None and bool(gpu_eps) and not cpu_only
+        onnx = str(model_path).lower().endswith(".onnx")
+        if cpu_only:
+            logger.info("auto on --device CPU: TensorRT and GPU execution providers skipped")
+        else:
+            then = (
+                f"ONNX Runtime on the GPU ({gpu_eps[0]})" if use_gpu_ep
+                else "the CPU (the probed fastest gated CPU backend)" if onnx
+                else "ONNX Runtime"
+            )  # fmt: skip
+            trt = _try_tensorrt(
+                model_path, prec, then, device=_cuda_index(device, strict=False), **trt_opts
+            )
+            if trt is not None:
+                return trt
+        if onnx and providers is None and not use_gpu_ep:
+            return _cpu_auto(model_path, prec, num_threads, spin_wait=spin_wait)
+        if cpu_only and providers is None:
+            providers = ["CPUExecutionProvider"]
+    return OnnxRuntimeBackend(
+        model_path, providers=providers, num_threads=num_threads, spin_wait=spin_wait
+    )

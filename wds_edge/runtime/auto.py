@@ -5,14 +5,20 @@ OpenVINO BF16 / FP16 / INT8 where the CPU runs them natively (INT8 also needs th
 model next to the FP32 one, :func:`wds_edge.runtime.openvino.int8_model_path`). Each
 candidate runs the same deterministic synthetic skin crops
 (:mod:`wds_edge.runtime.probe_inputs`), interleaved, one call per candidate per image:
-the first image is the warm-up, the median of the rest is the latency, and every
-image's mask is compared with ONNX Runtime FP32 by the one accuracy gate
-(:mod:`wds_edge.runtime.gate`). The fastest candidate that passes wins.
+every image's mask is compared with ONNX Runtime FP32 by the one accuracy gate
+(:mod:`wds_edge.runtime.gate`); then :data:`PROBE_TIMED_ROUNDS` more rounds, the order
+rotated each round, time the candidates; the first call of each is the warm-up and the
+median of the others is the latency. ONNX Runtime runs without spin-waiting here
+(``allow_spinning = 0``), so that its idle threads do not slow down the candidate after
+it. A candidate that cannot load or fails while running is skipped with the reason. The
+fastest candidate that passes wins.
 
-The decision is cached as JSON (an :class:`AutoDecision`) in the user cache, keyed by
-the CPU model, the model's sha256 (and its INT8 companion's), the library versions,
-the thread count and the candidate set; any change invalidates it and the next start
-probes again. A probe takes a few seconds (compiles go to OpenVINO's model cache).
+The decision is cached as JSON (an :class:`AutoDecision`) in the user cache, one file
+per model and configuration (thread count and candidate set: processes configured
+differently keep their own decisions), keyed by the CPU model, the model's sha256 (and its
+INT8 companion's), the library versions, the thread count and the candidate set; any
+change invalidates it and the next start probes again. A probe takes a few seconds
+(compiles go to OpenVINO's model cache).
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from wds_edge.errors import BackendError, MissingDependencyError, ModelError
+from wds_edge.errors import BackendError, ModelError
 from wds_edge.io import sha256_file, write_json_atomic
 from wds_edge.runtime.base import Backend
 
@@ -48,9 +54,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Layout version of the cached decision (a new layout re-probes).
-DECISION_FORMAT = 1
-#: Synthetic images in the probe (the first one also warms up).
+DECISION_FORMAT = 2
+#: Synthetic images in the probe's gate (the first call also warms up).
 PROBE_IMAGES = 4
+#: Further interleaved rounds that only time the candidates.
+PROBE_TIMED_ROUNDS = 6
 _REFERENCE = ("onnxruntime", "fp32")
 
 
@@ -158,13 +166,20 @@ def auto_key(
     )
 
 
-def auto_cache_path(model_sha256: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The decision file of a model: ``<user cache>/wds-edge/auto/<sha256[:16]>.json``."""
+def auto_cache_path(key: AutoKey, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The decision file of a model in one configuration:
+    ``<user cache>/wds-edge/auto/<model sha256[:16]>-<sha256 of threads + candidates>[:8].json``.
+
+    What a process chooses (thread count, candidates) names the file; what changes under
+    it (versions, CPU, the INT8 companion) is checked inside it, and re-probes.
+    """
     if cache_dir is None:
         import platformdirs
 
         cache_dir = Path(platformdirs.user_cache_dir("wds-edge")) / "auto"
-    return Path(cache_dir) / f"{model_sha256[:16]}.json"
+    config = json.dumps({"num_threads": key.num_threads, "candidates": key.candidates})
+    config_id = hashlib.sha256(config.encode()).hexdigest()[:8]
+    return Path(cache_dir) / f"{key.model_sha256[:16]}-{config_id}.json"
 
 
 def _read_cached(path: Path, key: AutoKey) -> AutoDecision | None:
@@ -186,23 +201,32 @@ def _read_cached(path: Path, key: AutoKey) -> AutoDecision | None:
 
 
 def load_candidate(
-    model_path: str | os.PathLike[str], name: str, num_threads: int | None = None
+    model_path: str | os.PathLike[str],
+    name: str,
+    num_threads: int | None = None,
+    *,
+    spin_wait: bool = True,
 ) -> Backend:
-    """Load one ``backend:precision`` candidate (``onnxruntime:fp32``, ``openvino:bf16``, ...)."""
+    """Load one ``backend:precision`` candidate (``onnxruntime:fp32``, ``openvino:bf16``, ...).
+
+    ``spin_wait=False``: ONNX Runtime's idle threads do not spin (for timing candidates).
+    """
     backend, _, precision = name.partition(":")
     if backend == "onnxruntime":
         from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
 
         return OnnxRuntimeBackend(
-            model_path, providers=["CPUExecutionProvider"], num_threads=num_threads
-        )
+            model_path, providers=["CPUExecutionProvider"], num_threads=num_threads,
+            spin_wait=spin_wait,
+        )  # fmt: skip
     from wds_edge.runtime.openvino import OpenVinoBackend
 
     return OpenVinoBackend(model_path, precision=precision, num_threads=num_threads)
 
 
 def _probe(model_path: Path, candidates: list[str], num_threads: int | None) -> list[ProbeRow]:
-    """Load every candidate, run the probe images interleaved, gate each against the reference."""
+    """Load every candidate, run the probe images interleaved, gate each against the reference,
+    then time them in further interleaved rounds."""
     import numpy as np
 
     from wds_edge.model.preprocessing import model_input
@@ -211,18 +235,36 @@ def _probe(model_path: Path, candidates: list[str], num_threads: int | None) -> 
 
     rows: dict[str, ProbeRow] = {}
     loaded: dict[str, Backend] = {}
+    ref_name = ":".join(_REFERENCE)
+
+    def drop(name: str, why: str) -> None:
+        if name == ref_name:  # the reference's failure is the probe's
+            raise BackendError(f"auto: the ONNX Runtime FP32 reference failed: {why}")
+        rows[name].reason = why
+        loaded.pop(name).close()
+
+    def run(name: str, x: np.ndarray) -> tuple[np.ndarray, float] | None:
+        t0 = time.perf_counter()
+        try:
+            out = loaded[name].infer(x)
+        except Exception as exc:  # noqa: BLE001 - any failure drops the candidate, with why
+            drop(name, f"failed while running: {type(exc).__name__}: {exc}")
+            return None
+        return out, (time.perf_counter() - t0) * 1000.0
+
     try:
-        ref_name = ":".join(_REFERENCE)
         for name in candidates:
             backend, _, precision = name.partition(":")
             rows[name] = ProbeRow(backend=backend, precision=precision)
             if name == ref_name:  # a model the reference refuses is refused, as it is
-                loaded[name] = load_candidate(model_path, name, num_threads)
+                loaded[name] = load_candidate(model_path, name, num_threads, spin_wait=False)
                 continue
             try:
-                loaded[name] = load_candidate(model_path, name, num_threads)
-            except (BackendError, ModelError, MissingDependencyError, RuntimeError) as exc:
-                rows[name].reason = f"not loadable: {exc}"
+                loaded[name] = load_candidate(model_path, name, num_threads, spin_wait=False)
+            except (BackendError, ModelError, ImportError, RuntimeError, OSError) as exc:
+                # ImportError: an OpenVINO without what a precision needs (2024.x and
+                # ``openvino.opset13``); MissingDependencyError is one. Skip the candidate.
+                rows[name].reason = f"not loadable: {type(exc).__name__}: {exc}"
         meta = loaded[ref_name].metadata
         size = meta.input_size_hw[0]
         inputs = [
@@ -230,15 +272,19 @@ def _probe(model_path: Path, candidates: list[str], num_threads: int | None) -> 
         ]
         outputs: dict[str, list[np.ndarray]] = {n: [] for n in loaded}
         times: dict[str, list[float]] = {n: [] for n in loaded}
-        for i, x in enumerate(inputs):
-            order = list(loaded) if i % 2 == 0 else list(reversed(loaded))
-            for name in order:
-                t0 = time.perf_counter()
-                outputs[name].append(loaded[name].infer(x))
-                times[name].append((time.perf_counter() - t0) * 1000.0)
+        for i in range(len(inputs) + PROBE_TIMED_ROUNDS):
+            x = inputs[i % len(inputs)]
+            names = list(loaded)
+            shift = i % len(names)
+            for name in names[shift:] + names[:shift]:  # each candidate leads in turn
+                if name not in loaded:
+                    continue
+                result = run(name, x)
+                if result is not None:
+                    if i < len(inputs):
+                        outputs[name].append(result[0])
+                    times[name].append(result[1])
         reference = outputs[ref_name]
-        fraction = float(np.mean([(r >= meta.threshold).mean() for r in reference]))
-        meaningful = fraction >= MIN_REFERENCE_WRINKLE_FRACTION
         for name in loaded:
             row = rows[name]
             row.latency_ms = round(statistics.median(times[name][1:] or times[name]), 2)
@@ -252,7 +298,8 @@ def _probe(model_path: Path, candidates: list[str], num_threads: int | None) -> 
             )
             row.mean_iou, row.min_iou = round(gate.mean_iou, 4), round(gate.min_iou, 4)
             row.passed, row.reason = gate.passed, gate.reason
-            if row.precision != "fp32" and not meaningful:
+            fraction = gate.reference_fraction
+            if row.precision != "fp32" and fraction < MIN_REFERENCE_WRINKLE_FRACTION:
                 row.passed = False
                 row.reason = (
                     f"not gated: the FP32 model marks only {fraction:.5f} of the probe images as "
@@ -294,7 +341,7 @@ def decide_cpu_backend(
     path = Path(model_path)
     candidates = cpu_candidates(path, backends)
     key = auto_key(path, candidates, num_threads)
-    file = auto_cache_path(key.model_sha256, cache_dir)
+    file = auto_cache_path(key, cache_dir)
     allowed = [
         c
         for c in candidates

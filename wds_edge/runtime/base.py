@@ -43,6 +43,14 @@ def validate_batch(metadata: ModelMetadata, batch_nchw: np.ndarray) -> np.ndarra
 class Backend(abc.ABC):
     """Runs one wds-edge model. A context manager; :meth:`close` is idempotent.
 
+    Threads: one backend may be shared by several threads (a UI thread and a capture
+    thread, a web server's workers). :meth:`infer` is safe to call concurrently and
+    returns exactly what a single-threaded call returns: ONNX Runtime sessions run
+    concurrent calls themselves; OpenVINO infer requests and TensorRT execution contexts
+    run one call at a time, so those backends serialize :meth:`infer` with a lock.
+    :meth:`close` waits for a running call; a call after close raises
+    :class:`~wds_edge.errors.BackendError`.
+
     Attributes:
         name: backend name as the CLI spells it (``"onnxruntime"``, ``"openvino"``,
             ``"tensorrt"``).

@@ -66,6 +66,9 @@ class GateResult:
     min_required_iou: float
     passed: bool
     min_required_worst_iou: float = GATE_MIN_WORST_IOU
+    #: Mean fraction of pixels the reference (FP32) marks as wrinkles: a gate on images
+    #: where FP32 finds none compares empty masks and proves nothing.
+    reference_fraction: float = 0.0
 
     @property
     def reason(self) -> str:
@@ -117,6 +120,7 @@ def accuracy_gate(
     worst_bar = GATE_MIN_WORST_IOU if min_worst_iou is None else float(min_worst_iou)
     ious: list[float] = []
     ratio_diffs: list[float] = []
+    fractions: list[float] = []
     max_abs = 0.0
     for batch in inputs:
         ref = np.asarray(reference(batch), dtype=np.float32)
@@ -130,6 +134,7 @@ def accuracy_gate(
             mask_r, mask_c = r[0] >= threshold, c[0] >= threshold
             ious.append(mask_iou(mask_c, mask_r))
             ratio_diffs.append(abs(float(mask_c.mean()) - float(mask_r.mean())))
+            fractions.append(float(mask_r.mean()))
     if not ious:
         raise InvalidInputError("the accuracy gate got no input images")
     result = GateResult(
@@ -143,6 +148,7 @@ def accuracy_gate(
         min_required_iou=bar,
         passed=float(np.mean(ious)) >= bar and float(np.min(ious)) >= worst_bar,
         min_required_worst_iou=worst_bar,
+        reference_fraction=float(np.mean(fractions)),
     )
     logger.info("accuracy gate %s: %s", precision, result)
     return result

@@ -26,12 +26,15 @@ __all__ = ["OnnxRuntimeBackend", "default_providers", "PROVIDER_PREFERENCE"]
 
 logger = logging.getLogger(__name__)
 
-#: Execution providers in the order ``auto`` prefers them (fastest first).
+#: Execution providers in the order ``auto`` prefers them (fastest first). ONNX Runtime's
+#: TensorRT EP is not among them: without its engine cache it rebuilds every engine at each
+#: start (minutes on a Jetson), and wds-edge's own TensorRT backend (gated, cached) is the
+#: TensorRT path; asked for by name, it gets its engine and timing caches (below).
 PROVIDER_PREFERENCE = (
-    "TensorrtExecutionProvider",
     "CUDAExecutionProvider",
     "CPUExecutionProvider",
 )
+_TRT_EP = "TensorrtExecutionProvider"
 
 _DEVICE_NAMES = {
     "TensorrtExecutionProvider": "GPU (ONNX Runtime TensorRT EP)",
@@ -47,6 +50,24 @@ def default_providers() -> list[str]:
     return [p for p in PROVIDER_PREFERENCE if p in available] or ["CPUExecutionProvider"]
 
 
+def _with_caches(provider: str | tuple[str, dict[str, Any]]) -> str | tuple[str, dict[str, Any]]:
+    """The TensorRT EP named without options gets its engine and timing caches."""
+    if provider != _TRT_EP:
+        return provider
+    import platformdirs
+
+    folder = Path(platformdirs.user_cache_dir("wds-edge")) / "ort-tensorrt"
+    folder.mkdir(parents=True, exist_ok=True)
+    return (_TRT_EP, {
+        "trt_engine_cache_enable": "True", "trt_engine_cache_path": str(folder),
+        "trt_timing_cache_enable": "True", "trt_timing_cache_path": str(folder),
+    })  # fmt: skip
+
+
+def _name(provider: str | tuple[str, dict[str, Any]]) -> str:
+    return provider[0] if isinstance(provider, tuple) else provider
+
+
 def _dim(value: Any) -> int:
     """ONNX Runtime reports a dynamic dimension as a string or None: map it to -1."""
     return int(value) if isinstance(value, (int, np.integer)) and int(value) > 0 else -1
@@ -58,9 +79,16 @@ class OnnxRuntimeBackend(Backend):
     Args:
         model_path: ``.onnx`` file exported by ``wds-edge export`` (it carries metadata).
         providers: execution providers, e.g. ``["CPUExecutionProvider"]``; ``None`` picks
-            every accelerated provider this build has, then CPU (:func:`default_providers`).
-            Entries may be ``(name, options)`` tuples as ONNX Runtime accepts them.
+            CUDA when this build has it, then CPU (:func:`default_providers`). Entries may be
+            ``(name, options)`` tuples as ONNX Runtime accepts them; a bare
+            ``"TensorrtExecutionProvider"`` gets its engine and timing caches in the user
+            cache. A provider that ONNX Runtime cannot start is an error when named here
+            (a warning, and the CPU, when ``None`` chose it).
         num_threads: intra-op threads; ``None`` lets ONNX Runtime use all cores.
+        spin_wait: let idle intra-op threads spin (ONNX Runtime's default: lowest latency for
+            a backend alone). ``False`` (``session.intra_op.allow_spinning = 0``) where
+            backends are timed against each other: spinning threads keep the cores busy
+            after a call and slow down whatever runs next.
 
     Raises:
         ModelError: the file is missing or not ONNX, carries no / unsupported wds-edge
@@ -76,6 +104,7 @@ class OnnxRuntimeBackend(Backend):
         *,
         providers: Sequence[str | tuple[str, dict[str, Any]]] | None = None,
         num_threads: int | None = None,
+        spin_wait: bool = True,
     ) -> None:
         ort = require("onnxruntime", "running ONNX models")
         self.model_path = Path(model_path)
@@ -94,9 +123,14 @@ class OnnxRuntimeBackend(Backend):
         if num_threads is not None:
             options.intra_op_num_threads = int(num_threads)
             options.inter_op_num_threads = 1
-        chosen = list(providers) if providers is not None else default_providers()
+        if not spin_wait:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.spin_wait = spin_wait
+        chosen = [_with_caches(p) for p in providers] if providers is not None else (
+            default_providers()
+        )  # fmt: skip
         offered = ort.get_available_providers()
-        unknown = [p for p in chosen if (p[0] if isinstance(p, tuple) else p) not in offered]
+        unknown = [p for p in chosen if _name(p) not in offered]
         if unknown or not chosen:
             # ORT itself would print a warning and silently fall back to the CPU.
             raise BackendError(
@@ -118,10 +152,25 @@ class OnnxRuntimeBackend(Backend):
                 "the file is corrupt or not ONNX - export it again with `wds-edge export`"
             ) from exc
         props = dict(self._session.get_modelmeta().custom_metadata_map)
+        #: every ``metadata_props`` entry of the file (e.g. ``quantization`` of a Q/DQ model)
+        self.metadata_props = props
         self.metadata = ModelMetadata.from_props(props, source=source)
         self.metadata.check_supported(source)
         self._check_graph(source)
         active = self._session.get_providers()
+        lost = [_name(p) for p in chosen if _name(p) not in active]
+        if lost:  # ONNX Runtime only warns (on stdout) when a provider fails to load
+            message = (
+                f"ONNX Runtime could not start {lost} for {source} (missing CUDA / cuDNN / "
+                f"TensorRT libraries?) and runs on {active}"
+            )
+            if providers is not None:
+                self._session = None
+                raise BackendError(message + "; fix the install or pass other providers")
+            logger.warning("%s", message)
+        if active and active[0] != "CPUExecutionProvider":
+            # at run time, a failing GPU provider must raise, not re-run on the CPU unseen
+            self._session.disable_fallback()
         self.providers = list(active)
         self.device = _DEVICE_NAMES.get(active[0], active[0]) if active else "CPU"
         logger.info("loaded %s on %s (providers %s)", source, self.device, active)
@@ -170,13 +219,15 @@ class OnnxRuntimeBackend(Backend):
     def infer(self, batch_nchw: np.ndarray) -> np.ndarray:
         """Run the model on float32 ``(N, C, H, W)``; return float32 ``(N, 1, H, W)`` in [0, 1].
 
-        A graph exported with a fixed batch of 1 is run once per image when N > 1.
+        A graph exported with a fixed batch of 1 is run once per image when N > 1. Safe to
+        call from several threads (ONNX Runtime's ``InferenceSession.run`` is).
 
         Raises:
             InvalidInputError: wrong dtype or shape (the message gives the expected one).
             BackendError: the session is closed or ONNX Runtime failed.
         """
-        if self._session is None:
+        session = self._session  # one read: close() on another thread cannot pull it away
+        if session is None:
             raise BackendError("this OnnxRuntimeBackend is closed; load the model again")
         batch = validate_batch(self.metadata, batch_nchw)
         feed_name = self.metadata.input_name
@@ -190,12 +241,12 @@ class OnnxRuntimeBackend(Backend):
                         f"{fixed} images or re-export with a dynamic batch"
                     )
                 parts = [
-                    self._session.run([out_name], {feed_name: batch[i : i + 1]})[0]
+                    session.run([out_name], {feed_name: batch[i : i + 1]})[0]
                     for i in range(len(batch))
                 ]
                 out = np.concatenate(parts, axis=0)
             else:
-                out = self._session.run([out_name], {feed_name: batch})[0]
+                out = session.run([out_name], {feed_name: batch})[0]
         except InvalidInputError:
             raise
         except Exception as exc:

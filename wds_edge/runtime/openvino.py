@@ -8,9 +8,12 @@ tensor that feeds the first convolution) into two compiled models chained per ca
 
 * ``texture``: input RGB -> ``[R, G, B, T]``, compiled with ``INFERENCE_PRECISION_HINT=f32``;
 * ``network``: ``[R, G, B, T]`` -> wrinkle probability, compiled in BF16 / FP16, or the
-  NNCF INT8 model (its unquantized layers in BF16 where the CPU has it, else FP32).
+  NNCF INT8 model with its unquantized layers in FP32 (``INFERENCE_PRECISION_HINT=f32``:
+  the layers NNCF was told to keep out of INT8 - first conv, last decoder block, head -
+  would otherwise run in BF16 on BF16 CPUs, which is not what the gate measured).
 
-The cut is made with OpenVINO's own model API (no ``onnx`` package on the kiosk).
+The cut is made with OpenVINO's own model API (no ``onnx`` package on the kiosk;
+:mod:`wds_edge.runtime.openvino_graph`).
 A precision the device cannot run natively (``OPTIMIZATION_CAPABILITIES`` does not
 list it) is refused with the reason: OpenVINO would otherwise emulate or silently
 upconvert it. Compiled models go to OpenVINO's model cache (``CACHE_DIR``), so a
@@ -27,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +41,7 @@ from wds_edge.errors import BackendError, InvalidInputError, ModelError
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.preprocessing import Preprocessing
 from wds_edge.runtime.base import Backend, validate_batch
+from wds_edge.runtime.openvino_graph import split_at_texture
 
 __all__ = [
     "OPENVINO_PRECISIONS",
@@ -54,7 +59,9 @@ logger = logging.getLogger(__name__)
 OPENVINO_PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 #: ``OPTIMIZATION_CAPABILITIES`` entry a precision needs on the device.
 _CAPABILITY = {"fp32": "FP32", "bf16": "BF16", "fp16": "FP16", "int8": "INT8"}
-_HINT = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
+#: INFERENCE_PRECISION_HINT of the network part per precision (INT8: the unquantized
+#: layers in f32, never the CPU's default bf16).
+_HINT = {"fp32": "f32", "bf16": "bf16", "fp16": "f16", "int8": "f32"}
 #: rt_info section of the IR files wds-edge writes.
 RT_INFO_SECTION = "wds_edge"
 
@@ -139,59 +146,6 @@ def model_metadata_props(model: Any, source: str) -> dict[str, str]:
     return props
 
 
-def texture_boundary(model: Any) -> Any:
-    """The ``[R, G, B, T]`` output (the texture subgraph's end) of an OpenVINO model.
-
-    Found by structure: the Concat fed directly by the model's input Parameter (the
-    RGB channels) whose output has 4 channels, i.e. RGB joined with the Eq. 1 map.
-
-    Raises:
-        ModelError: no such node (the graph does not compute the texture map itself).
-    """
-    params = {id(p) for p in model.get_parameters()}
-    for op in model.get_ordered_ops():
-        if op.get_type_name() != "Concat":
-            continue
-        feeds = [i.get_source_output().get_node() for i in op.inputs()]
-        shape = op.output(0).get_partial_shape()
-        four = (
-            shape.rank.is_static
-            and shape.rank.get_length() == 4
-            and shape[1].is_static
-            and shape[1].get_length() == 4
-        )
-        if four and any(id(f) in params or f.get_type_name() == "Parameter" for f in feeds):
-            return op.output(0)
-    raise ModelError(
-        "the model declares the texture map inside the graph but no Concat joins the RGB input "
-        "with a texture channel; re-export it with `wds-edge export`"
-    )
-
-
-def split_at_texture(core: Any, load: Any) -> tuple[Any, Any]:
-    """Two OpenVINO models from one: ``texture`` (RGB -> [R,G,B,T]) and ``network``.
-
-    Args:
-        core: an ``openvino.Core``.
-        load: a callable returning a fresh ``openvino.Model`` of the whole graph (called
-            twice: the cut rewires the graph, so each part gets its own copy).
-    """
-    ov = require("openvino", "the OpenVINO backend")
-    from openvino import opset13 as ops
-
-    whole_a = load()
-    boundary_a = texture_boundary(whole_a)
-    texture = ov.Model([boundary_a], whole_a.get_parameters(), "wds_texture")
-    whole_b = load()
-    boundary_b = texture_boundary(whole_b)
-    param = ops.parameter(boundary_b.get_partial_shape(), boundary_b.get_element_type(), "rgbt")
-    param.output(0).set_names({"rgbt"})
-    for target in list(boundary_b.get_target_inputs()):
-        target.replace_source_output(param.output(0))
-    network = ov.Model(whole_b.get_results(), [param], "wds_network")
-    return texture, network
-
-
 class OpenVinoBackend(Backend):
     """Run a wds-edge model with OpenVINO (see the module docstring).
 
@@ -229,6 +183,7 @@ class OpenVinoBackend(Backend):
         ov = require("openvino", "the OpenVINO backend")
         self.model_path = Path(model_path)
         self._requests: list[Any] = []
+        self._lock = threading.Lock()
         if precision not in OPENVINO_PRECISIONS:
             raise InvalidInputError(
                 f"OpenVINO precision must be one of {', '.join(OPENVINO_PRECISIONS)} (or auto), "
@@ -277,13 +232,13 @@ class OpenVinoBackend(Backend):
         split = (
             precision != "fp32" and self.metadata.preprocessing is Preprocessing.TEXTURE_IN_GRAPH
         )
-        net_hint = _HINT.get(precision) or ("bf16" if "bf16" in native else "f32")
+        net_hint = _HINT[precision]
         try:
             if split:
                 texture, network = split_at_texture(core, load)
                 parts = [(texture, "f32"), (network, net_hint)]
             else:
-                parts = [(load(), _HINT.get(precision, net_hint))]
+                parts = [(load(), net_hint)]
             compiled = [
                 core.compile_model(m, self.device_name, {**config, "INFERENCE_PRECISION_HINT": p})
                 for m, p in parts
@@ -294,9 +249,13 @@ class OpenVinoBackend(Backend):
                 f"{precision.upper()}: {str(exc).splitlines()[0]}"
             ) from exc
         self._compiled = compiled
+        #: INFERENCE_PRECISION_HINT asked of each compiled part (texture first when split)
+        self.precision_hints = [hint for _, hint in parts]
         self._requests = [cm.create_infer_request() for cm in compiled]
         where = _device_label(core, self.device_name)
         texture_note = ", texture FP32" if split else ""
+        if precision == "int8":
+            texture_note += ", other layers FP32"
         self.device = f"{where} (OpenVINO {self.device_name} {precision.upper()}{texture_note})"
         logger.info("loaded %s on %s", source, self.device)
 
@@ -316,6 +275,16 @@ class OpenVinoBackend(Backend):
     def _check_ir(self, precision: str, source: str) -> None:
         """An INT8 IR must be INT8 and come from the FP32 model it sits next to."""
         is_int8 = self.ir_info.get("precision") == "int8"
+        try:
+            made_for = json.loads(self.ir_info.get("calibration", "{}")).get("target_device")
+        except (json.JSONDecodeError, AttributeError):
+            made_for = None
+        if is_int8 and made_for not in (None, "ANY", self.device_name.split(":")[0].split(".")[0]):
+            logger.warning(
+                "%s was quantized for OpenVINO %s and runs on %s: its gate figures do not hold "
+                "there; quantize it for this device (target_device)", source, made_for,
+                self.device_name,
+            )  # fmt: skip
         if precision == "int8" and not is_int8:
             raise ModelError(
                 f"{source} is not an INT8 model written by `wds-edge quantize --format openvino`"
@@ -344,32 +313,39 @@ class OpenVinoBackend(Backend):
     def infer(self, batch_nchw: np.ndarray) -> np.ndarray:
         """Run the model on float32 ``(N, C, H, W)``; return float32 ``(N, 1, H, W)`` in [0, 1].
 
-        Images run one at a time (the compiled shape has batch 1).
+        Images run one at a time (the compiled shape has batch 1). Safe to call from
+        several threads: calls run one after another (see :class:`Backend`).
 
         Raises:
             InvalidInputError: wrong dtype or shape (the message gives the expected one).
             BackendError: the backend is closed or OpenVINO failed.
         """
-        if not self._requests:
-            raise BackendError("this OpenVinoBackend is closed; load the model again")
         batch = validate_batch(self.metadata, batch_nchw)
         outs = []
-        try:
-            for i in range(len(batch)):
-                value: Any = batch[i : i + 1]
-                for request in self._requests:
-                    request.infer({0: value}, share_inputs=True)
-                    value = request.get_output_tensor(0)
-                outs.append(np.array(value.data, dtype=np.float32, copy=True))
-        except RuntimeError as exc:
-            raise BackendError(f"OpenVINO failed to run {self.model_path}: {exc}") from exc
+        # An infer request runs one call at a time ("Infer Request is busy", or another
+        # thread's result in our output tensor): one caller at a time uses the requests.
+        with self._lock:
+            if not self._requests:
+                raise BackendError("this OpenVinoBackend is closed; load the model again")
+            try:
+                for i in range(len(batch)):
+                    value: Any = batch[i : i + 1]
+                    for request in self._requests:
+                        # share_outputs: a view of the request's output tensor, not a copy;
+                        # the next part reads it in place, and the last one is copied once.
+                        value = request.infer({0: value}, share_inputs=True, share_outputs=True)[0]
+                    outs.append(np.array(value, dtype=np.float32, copy=True))
+            except RuntimeError as exc:
+                raise BackendError(f"OpenVINO failed to run {self.model_path}: {exc}") from exc
         out = np.concatenate(outs, axis=0)
         return out[:, None] if out.ndim == 3 else out
 
     def close(self) -> None:
-        """Release the compiled models and infer requests (idempotent)."""
-        self._requests = []
-        self._compiled = []
+        """Release the compiled models and infer requests (idempotent; waits for a running
+        :meth:`infer`)."""
+        with self._lock:
+            self._requests = []
+            self._compiled = []
 
     def __repr__(self) -> str:
         return f"OpenVinoBackend({str(self.model_path)!r}, device={self.device!r})"

@@ -15,12 +15,17 @@ crops do is tested against real kiosk crops (``tests/wds_edge/runtime``).
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
 import cv2
 import numpy as np
 
 from wds_edge.errors import InvalidInputError
 
-__all__ = ["MIN_REFERENCE_WRINKLE_FRACTION", "synthetic_skin_crops"]
+__all__ = ["MIN_REFERENCE_WRINKLE_FRACTION", "SyntheticCrops", "synthetic_skin_crops"]
 
 #: The FP32 masks of the probe images must cover at least this fraction of pixels in
 #: total, or the gate is not meaningful for this model (real kiosk crops: ~0.2-2 %).
@@ -87,3 +92,50 @@ def synthetic_skin_crops(size_px: int, count: int = 4, seed: int = 12) -> list[n
         image -= _wrinkles(rng, size_px, int(rng.integers(14, 24)))[..., None]
         crops.append(np.clip(image, 0, 255).round().astype(np.uint8))
     return crops
+
+
+class SyntheticCrops:
+    """The synthetic skin crops as a gate's crop source (``CropSource`` of the TensorRT code).
+
+    The gate input that ships with the SDK, for kiosks that have no held-out crops of their
+    own (``wds-edge build-engine --held-out synthetic``, the Jetson image, ``auto``): a
+    reduced-precision engine is compared with FP32 on these, and the gate counts only when
+    the FP32 model finds wrinkles on them (:data:`MIN_REFERENCE_WRINKLE_FRACTION`).
+
+    Args:
+        size_px: the model's input size.
+        count: number of crops.
+        seed: random seed (the default is the one ``auto`` uses).
+    """
+
+    synthetic = True
+
+    def __init__(self, size_px: int, count: int = 8, seed: int = 12) -> None:
+        self._crops = synthetic_skin_crops(size_px, count, seed)
+        self.path = Path(f"synthetic-skin-crops-{size_px}px-{count}-seed{seed}")
+        digest = hashlib.sha256()
+        for crop in self._crops:
+            digest.update(crop.tobytes())
+        self._sha256 = digest.hexdigest()
+
+    @property
+    def data_sha256(self) -> str:
+        """sha256 of the crops' pixels."""
+        return self._sha256
+
+    def __len__(self) -> int:
+        return len(self._crops)
+
+    def batches(
+        self, preprocessing: Any, batch_size: int = 1, limit: int | None = None
+    ) -> Iterator[np.ndarray]:
+        """float32 NCHW model inputs (``model_input`` for ``preprocessing``)."""
+        from wds_edge.model.preprocessing import model_input
+
+        if batch_size < 1:
+            raise InvalidInputError(f"batch_size must be positive, got {batch_size}")
+        crops = self._crops[: len(self._crops) if limit is None else limit]
+        for start in range(0, len(crops), batch_size):
+            yield np.concatenate(
+                [model_input(c, preprocessing) for c in crops[start : start + batch_size]]
+            )

@@ -1,25 +1,44 @@
 """A small in-process stand-in for ``tensorrt`` and cuda-python's runtime bindings.
 
-It checks the *control flow* of wds-edge's TensorRT code, not TensorRT: it records the
-calls and enforces the rules of the real APIs that the code must follow, and it "runs"
-an engine by executing its ONNX file with ONNX Runtime on the CPU (so parity and the
-accuracy gate see real numbers). Rules enforced (a breach raises :class:`ApiViolation`):
+It checks wds-edge's TensorRT code against the *documented rules* of the real APIs, and
+computes roughly what the built precisions compute; it is not TensorRT. A breach of a
+rule raises :class:`ApiViolation`:
 
 * one thread per execution context at a time (``execute_async_v3`` entered twice at once);
 * CUDA's current device is per thread and starts at 0: a context runs only on the thread
   whose current device is the one it was created on; every builder, runtime, stream and
   allocation is recorded with the device current when it was made;
-* TensorRT 11 mode (``version="11.4.0"``): no ``platform_has_fast_fp16/int8``, no
-  ``IInt8EntropyCalibrator2``, no ``BuilderFlag.FP16`` / ``INT8``, no
-  ``int8_calibrator`` / ``set_calibration_profile`` on the builder config;
+* per version: TensorRT 11 (``version="11.4.0"``) has no ``platform_has_fast_fp16/int8``,
+  no ``IInt8EntropyCalibrator2``, no ``BuilderFlag.FP16`` / ``INT8`` /
+  ``OBEY_PRECISION_CONSTRAINTS`` / ``PREFER_PRECISION_CONSTRAINTS``, no
+  ``int8_calibrator`` / ``set_calibration_profile``, and ``ILayer.precision`` /
+  ``set_output_type`` raise; 10.12+ (e.g. ``"10.13.0"``) records those weak-typing calls in
+  ``state.deprecated``; a strongly typed network refuses layer precisions in any version;
+* ``set_output_type`` with a float type on an INT32 / INT64 tensor is refused;
 * a Python exception must not escape an ``IProgressMonitor`` callback into TensorRT;
   ``step_complete`` returning False cancels the build (``build_serialized_network``
   returns None, as the real one does).
 
+Numerics (:mod:`fake_trt_engine`): each layer gets the precision the builder flags and the
+layer constraints give it (``PREFER_PRECISION_CONSTRAINTS`` is dropped, the worst case
+TensorRT allows; ``OBEY`` is kept); FP16 layers round their weights and outputs through
+float16, implicit-INT8 convolutions are quantized from the batches the calibrator fed,
+Q/DQ graphs run as they are, all in ONNX Runtime. The engine inspector
+(``create_engine_inspector``) reports those precisions in TensorRT's ``Format/Datatype``
+wording, only for ``ProfilingVerbosity.DETAILED`` builds and only with an execution
+context whose input shapes are set ("N/A due to dynamic shapes" otherwise).
+
+It can catch: wrong API use per version, a constraint TensorRT may drop, pins on integer
+tensors, a gate run against the wrong reference or on the wrong crops, a gate that FP16
+rounding or INT8 quantization fails, an engine that is not read back. It cannot catch:
+whether TensorRT parses the model, which tactics and fusions it picks, FP16 accumulation
+error inside kernels, entropy (vs min/max) calibration, real speed or memory.
+
 Knobs: ``create_context_returns_none``, ``output_dtype`` ("float32" / "float16"),
-``device_count_error`` (cudaGetDeviceCount returns ``(err, None)``), ``devices``.
-Install with :func:`install` (``monkeypatch.setitem(sys.modules, ...)``), both module
-layouts of cuda-python: ``cuda.bindings.runtime`` (12.8+ / 13) or ``cuda.cudart`` (12.x).
+``device_count_error`` (cudaGetDeviceCount returns ``(err, None)``), ``devices``,
+``fast_fp16``, ``prefer_drops``, ``timing_cache_ok``. Install with :func:`install`
+(``monkeypatch.setitem(sys.modules, ...)``), both module layouts of cuda-python:
+``cuda.bindings.runtime`` (12.8+ / 13) or ``cuda.cudart`` (12.x).
 """
 
 from __future__ import annotations
@@ -32,186 +51,70 @@ import json
 import threading
 import time
 import types
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pytest
+from fake_cudart import ApiViolation, FakeState, Gpu, _make_cudart
 
-
-class ApiViolation(AssertionError):
-    """wds-edge used the (stand-in) TensorRT / CUDA API in a way the real one forbids."""
-
-
-@dataclass
-class Gpu:
-    name: str = "NVIDIA GeForce RTX 4060"
-    major: int = 8
-    minor: int = 9
-    sm_count: int = 24
-    memory_bytes: int = 8 << 30
-
-
-@dataclass
-class Record:
-    kind: str  # "malloc", "malloc_host", "stream", "event", "builder", "runtime", "context"
-    device: int
-    ptr: int = 0
-
-
-@dataclass
-class FakeState:
-    version: str = "10.3.0"
-    devices: list[Gpu] = field(default_factory=lambda: [Gpu()])
-    device_count_error: int | None = None
-    create_context_returns_none: bool = False
-    output_dtype: str = "float32"
-    build_steps: int = 3
-    records: list[Record] = field(default_factory=list)
-    live: dict[int, Record] = field(default_factory=dict)  # ptr / handle -> allocation
-    loggers: list[Any] = field(default_factory=list)
-    builds: list[dict[str, Any]] = field(default_factory=list)
-    executions: list[int] = field(default_factory=list)  # device of each execute_async_v3
-    _current: threading.local = field(default_factory=threading.local)
-    _keep: dict[int, Any] = field(default_factory=dict)  # ptr -> ctypes buffer
-
-    @property
-    def major(self) -> int:
-        return int(self.version.split(".")[0])
-
-    def current_device(self) -> int:
-        return getattr(self._current, "device", 0)
-
-    def record(self, kind: str, ptr: int = 0) -> Record:
-        rec = Record(kind, self.current_device(), ptr)
-        self.records.append(rec)
-        if ptr:
-            self.live[ptr] = rec
-        return rec
-
-    def live_kinds(self) -> list[str]:
-        return sorted(r.kind for r in self.live.values())
-
-
-# --------------------------------------------------------------------------- cudart
-
-
-class cudaError_t(enum.IntEnum):  # noqa: N801 - cuda-python's spelling
-    cudaSuccess = 0
-    cudaErrorInvalidValue = 1
-    cudaErrorInsufficientDriver = 35
-    cudaErrorNoDevice = 100
-    cudaErrorInvalidDevice = 101
-
-
-_ERROR_TEXT = {
-    0: "no error",
-    1: "invalid argument",
-    35: "CUDA driver version is insufficient for CUDA runtime version",
-    100: "no CUDA-capable device is detected",
-    101: "invalid device ordinal",
-}
-
-
-def _make_cudart(state: FakeState, name: str) -> types.ModuleType:
-    rt = types.ModuleType(name)
-    ok = cudaError_t.cudaSuccess
-    rt.cudaError_t = cudaError_t
-    rt.cudaMemcpyKind = types.SimpleNamespace(cudaMemcpyHostToDevice=1, cudaMemcpyDeviceToHost=2)
-
-    def alloc(kind: str, nbytes: int) -> tuple[Any, int]:
-        buf = ctypes.create_string_buffer(max(int(nbytes), 1))
-        ptr = ctypes.addressof(buf)
-        state._keep[ptr] = buf
-        state.record(kind, ptr)
-        return ok, ptr
-
-    def free(ptr: int) -> tuple[Any]:
-        if ptr not in state.live:
-            raise ApiViolation(f"free of unknown pointer {ptr:#x}")
-        del state.live[ptr]
-        state._keep.pop(ptr, None)
-        return (ok,)
-
-    def get_device_count() -> tuple[Any, Any]:
-        if state.device_count_error is not None:
-            return cudaError_t(state.device_count_error), None
-        return ok, len(state.devices)
-
-    def get_properties(device: int) -> tuple[Any, Any]:
-        gpu = state.devices[device]
-        props = types.SimpleNamespace(
-            name=gpu.name.encode() + b"\x00" * 3, major=gpu.major, minor=gpu.minor,
-            multiProcessorCount=gpu.sm_count, totalGlobalMem=gpu.memory_bytes,
-        )  # fmt: skip
-        return ok, props
-
-    def set_device(device: int) -> tuple[Any]:
-        if not 0 <= device < len(state.devices):
-            return (cudaError_t.cudaErrorInvalidDevice,)
-        state._current.device = device
-        return (ok,)
-
-    def memcpy(dst: int, src: int, nbytes: int, kind: int, stream: Any = None) -> tuple[Any]:
-        if stream is not None and state.live[int(stream)].device != state.current_device():
-            raise ApiViolation("cudaMemcpyAsync on a stream of another device")
-        ctypes.memmove(dst, src, nbytes)
-        return (ok,)
-
-    def stream_create() -> tuple[Any, Any]:
-        _, handle = alloc("stream", 8)
-        return ok, handle
-
-    def event_create() -> tuple[Any, Any]:
-        _, handle = alloc("event", 8)
-        return ok, handle
-
-    rt.cudaGetDeviceCount = get_device_count
-    rt.cudaGetDeviceProperties = get_properties
-    rt.cudaSetDevice = set_device
-    rt.cudaGetErrorName = lambda err: (ok, cudaError_t(err).name.encode())
-    rt.cudaGetErrorString = lambda err: (ok, _ERROR_TEXT[int(err)].encode())
-    rt.cudaMalloc = lambda n: alloc("malloc", n)
-    rt.cudaMallocHost = lambda n: alloc("malloc_host", n)
-    rt.cudaFree = free
-    rt.cudaFreeHost = free
-    rt.cudaMemcpy = memcpy
-    rt.cudaMemcpyAsync = memcpy
-    rt.cudaStreamCreate = stream_create
-    rt.cudaStreamSynchronize = lambda s: (ok,)
-    rt.cudaStreamDestroy = free
-    rt.cudaEventCreate = event_create
-    rt.cudaEventRecord = lambda e, s: (ok,)
-    rt.cudaEventElapsedTime = lambda a, b: (ok, 0.25)
-    rt.cudaEventDestroy = free
-    return rt
+__all__ = ["ApiViolation", "FakeState", "Gpu", "install"]
 
 
 # --------------------------------------------------------------------------- tensorrt
 
+_LAYER_TYPES = {"QuantizeLinear": "QUANTIZE", "DequantizeLinear": "DEQUANTIZE",
+                "Sigmoid": "ACTIVATION", "LeakyRelu": "ACTIVATION", "Relu": "ACTIVATION",
+                "Clip": "ACTIVATION", "Conv": "CONVOLUTION", "Softmax": "SOFTMAX",
+                "Slice": "SLICE", "Concat": "CONCATENATION", "Constant": "CONSTANT",
+                "Shape": "SHAPE", "Resize": "RESIZE", "MaxPool": "POOLING",
+                "Mul": "ELEMENTWISE", "Div": "ELEMENTWISE", "Sub": "ELEMENTWISE",
+                "Add": "ELEMENTWISE", "ReduceSum": "REDUCE", "Pad": "PADDING",
+                "Reshape": "SHUFFLE", "Squeeze": "SHUFFLE", "Unsqueeze": "SHUFFLE",
+                "Identity": "IDENTITY", "Gather": "GATHER"}  # fmt: skip
+_WEAK_TYPING = ("FP16", "INT8", "OBEY_PRECISION_CONSTRAINTS", "PREFER_PRECISION_CONSTRAINTS")
+
 
 def _make_tensorrt(state: FakeState) -> types.ModuleType:  # noqa: C901 - one namespace
+    from fake_trt_engine import (
+        FLOAT_ONNX,
+        emulated_model,
+        engine_information,
+        layer_precisions,
+        pack_inputs,
+        unpack_inputs,
+    )  # fmt: skip
+
     trt = types.ModuleType("tensorrt")
     trt.__spec__ = importlib.machinery.ModuleSpec("tensorrt", None)
     trt.__version__ = state.version
     v11 = state.major >= 11
+    minor = int(state.version.split(".")[1])
+    deprecated_weak = not v11 and minor >= 12  # TensorRT 10.12+: weak typing deprecated
 
     class DataType(enum.Enum):
         FLOAT = "float32"
         HALF = "float16"
+        BF16 = "bfloat16"
         INT8 = "int8"
+        INT32 = "int32"
+        INT64 = "int64"
+        BOOL = "bool"
 
     trt.DataType = DataType
-    trt.float32, trt.float16 = DataType.FLOAT, DataType.HALF
+    trt.float32, trt.float16, trt.bfloat16 = DataType.FLOAT, DataType.HALF, DataType.BF16
+    trt.int8, trt.int32, trt.int64, trt.bool = (DataType.INT8, DataType.INT32, DataType.INT64,
+                                                 DataType.BOOL)  # fmt: skip
     trt.nptype = lambda dt: np.dtype(dt.value).type
+    onnx_types = {1: DataType.FLOAT, 10: DataType.HALF, 16: DataType.BF16, 3: DataType.INT8,
+                  6: DataType.INT32, 7: DataType.INT64, 9: DataType.BOOL}  # fmt: skip
     trt.TensorIOMode = enum.Enum("TensorIOMode", "INPUT OUTPUT")
     trt.MemoryPoolType = enum.Enum("MemoryPoolType", "WORKSPACE")
     trt.NetworkDefinitionCreationFlag = types.SimpleNamespace(STRONGLY_TYPED=1)
-    trt.LayerType = enum.Enum(
-        "LayerType", "QUANTIZE DEQUANTIZE ACTIVATION CONVOLUTION SOFTMAX SLICE OTHER"
-    )
-    flags = "PREFER_PRECISION_CONSTRAINTS" if v11 else "FP16 INT8 PREFER_PRECISION_CONSTRAINTS"
+    trt.LayerType = enum.Enum("LayerType", sorted({*_LAYER_TYPES.values(), "OTHER"}))
+    flags = "TF32 DEBUG REFIT" + ("" if v11 else " " + " ".join(_WEAK_TYPING))
     trt.BuilderFlag = enum.Enum("BuilderFlag", flags)
+    trt.ProfilingVerbosity = enum.Enum("ProfilingVerbosity", "LAYER_NAMES_ONLY NONE DETAILED")
+    trt.LayerInformationFormat = enum.Enum("LayerInformationFormat", "ONELINE JSON")
 
     class ILogger:
         INTERNAL_ERROR, ERROR, WARNING, INFO, VERBOSE = range(5)
@@ -232,19 +135,71 @@ def _make_tensorrt(state: FakeState) -> types.ModuleType:  # noqa: C901 - one na
 
         trt.IInt8EntropyCalibrator2 = IInt8EntropyCalibrator2
 
-    class Layer:
-        def __init__(self, name: str, op: str, is_output: bool) -> None:
-            kinds = {"QuantizeLinear": "QUANTIZE", "DequantizeLinear": "DEQUANTIZE",
-                     "Sigmoid": "ACTIVATION", "Conv": "CONVOLUTION", "Softmax": "SOFTMAX",
-                     "Slice": "SLICE"}  # fmt: skip
-            self.name, self.type = name, trt.LayerType[kinds.get(op, "OTHER")]
-            self.num_outputs, self.precision, self._out = 1, None, is_output
+    def weak_typing(api: str, network: Any = None) -> None:
+        """Rules of the weak-typing API: removed in 11, deprecated from 10.12, refused on a
+        strongly typed network."""
+        if v11:
+            raise ApiViolation(f"{api} was removed in TensorRT 11 (strongly typed only)")
+        if network is not None and network.flags:
+            raise ApiViolation(f"{api} on a strongly typed network (TensorRT rejects it)")
+        if deprecated_weak:
+            state.deprecated.add(api)
 
-        def get_output(self, j: int) -> Any:
-            return types.SimpleNamespace(is_network_output=self._out)
+    class Tensor:
+        def __init__(self, name: str, onnx_type: int, is_output: bool) -> None:
+            self.name, self.is_network_output = name, is_output
+            self.dtype = onnx_types.get(onnx_type, DataType.FLOAT)
+            self.onnx_float = FLOAT_ONNX.get(onnx_type)
+
+        @property
+        def is_float(self) -> bool:
+            return self.dtype in (DataType.FLOAT, DataType.HALF, DataType.BF16)
+
+        def as_dict(self) -> dict[str, Any]:
+            return {"name": self.name, "dtype": self.dtype.value,
+                    "float": self.onnx_float if self.is_float else None}  # fmt: skip
+
+    class Layer:
+        def __init__(self, network: Any, node: Any, tensors: dict[str, Tensor]) -> None:
+            self.network, self.name, self.op = network, node.name, node.op_type
+            self.type = trt.LayerType[_LAYER_TYPES.get(node.op_type, "OTHER")]
+            self.inputs = [tensors[i] for i in node.input if i in tensors]
+            self.outputs = [tensors[o] for o in node.output]
+            self._precision: Any = None
+            self.output_types: dict[int, Any] = {}
+
+        num_inputs = property(lambda self: len(self.inputs))
+        num_outputs = property(lambda self: len(self.outputs))
+        precision_set = property(lambda self: self._precision is not None)
+        precision_name = property(lambda self: {DataType.FLOAT: "fp32", DataType.HALF: "fp16"}
+                                  .get(self._precision, "fp32"))  # fmt: skip
+
+        def get_input(self, i: int) -> Tensor:
+            return self.inputs[i]
+
+        def get_output(self, j: int) -> Tensor:
+            return self.outputs[j]
+
+        @property
+        def precision(self) -> Any:
+            return self._precision or DataType.FLOAT
+
+        @precision.setter
+        def precision(self, dtype: Any) -> None:
+            weak_typing("ILayer.precision", self.network)
+            if not any(t.is_float for t in self.outputs):
+                state.warnings.append(f"{self.name}: precision set on a layer without float "
+                                      "outputs is ignored")  # fmt: skip
+            self._precision = dtype
 
         def set_output_type(self, j: int, dtype: Any) -> None:
-            pass
+            weak_typing("ILayer.set_output_type", self.network)
+            if not self.outputs[j].is_float and dtype in (DataType.FLOAT, DataType.HALF):
+                raise ApiViolation(
+                    f"{self.name}: set_output_type({j}, {dtype.name}) on a "
+                    f"{self.outputs[j].dtype.name} tensor (TensorRT rejects it)"
+                )
+            self.output_types[j] = dtype
 
     class Network:
         def __init__(self, flags: int) -> None:
@@ -265,10 +220,16 @@ def _make_tensorrt(state: FakeState) -> types.ModuleType:  # noqa: C901 - one na
         def parse_from_file(self, path: str) -> bool:
             import onnx
 
-            model = onnx.load(path)
-            outputs = {o.name for o in model.graph.output}
-            for node in model.graph.node:
-                self.network.layers.append(Layer(node.name, node.op_type, bool(outputs & set(node.output))))  # fmt: skip  # noqa: E501
+            model = onnx.shape_inference.infer_shapes(onnx.load(path))
+            graph = model.graph
+            kinds = {v.name: v.type.tensor_type.elem_type
+                     for v in [*graph.value_info, *graph.input, *graph.output]}  # fmt: skip
+            outs = {o.name for o in graph.output}
+            tensors = {name: Tensor(name, kind, name in outs) for name, kind in kinds.items()}
+            for node in graph.node:
+                for name in node.output:
+                    tensors.setdefault(name, Tensor(name, 1, name in outs))
+            self.network.layers = [Layer(self.network, n, tensors) for n in graph.node]
             self.network.onnx_path = path
             return True
 
@@ -278,6 +239,7 @@ def _make_tensorrt(state: FakeState) -> types.ModuleType:  # noqa: C901 - one na
             self.progress_monitor = None
             self.profiles: list[Any] = []
             self.timing = b""
+            self.profiling_verbosity = trt.ProfilingVerbosity.LAYER_NAMES_ONLY
             if not v11:
                 self.int8_calibrator = None
 
@@ -289,12 +251,16 @@ def _make_tensorrt(state: FakeState) -> types.ModuleType:  # noqa: C901 - one na
             return 0
 
         def set_flag(self, flag: Any) -> None:
+            if flag.name in _WEAK_TYPING:
+                weak_typing(f"BuilderFlag.{flag.name}")
             self.flags.add(flag)
 
         def create_timing_cache(self, data: bytes) -> Any:
             return types.SimpleNamespace(data=bytes(data), serialize=lambda: b"timing-cache")
 
         def set_timing_cache(self, cache: Any, ignore_mismatch: bool) -> bool:
+            if cache.data and not state.timing_cache_ok:
+                return False  # a cache from another device / TensorRT
             self.timing = cache.data
             return True
 
@@ -306,13 +272,30 @@ def _make_tensorrt(state: FakeState) -> types.ModuleType:  # noqa: C901 - one na
             def set_calibration_profile(self, profile: Any) -> None:
                 self.calibration_profile = profile
 
+    def _calibrate(config: Config, network: Network) -> list[np.ndarray] | None:
+        """Run the calibrator the way TensorRT does; the inputs it fed (the 'scales')."""
+        calibrator = getattr(config, "int8_calibrator", None)
+        if calibrator is None:
+            return None
+        cached = calibrator.read_calibration_cache()
+        if cached is not None:
+            return unpack_inputs(cached)
+        ((name, (_, shape, _)),) = config.calibration_profile.shapes.items()
+        fed = []
+        while (ptrs := calibrator.get_batch([name])) is not None:
+            n = int(np.prod(shape))
+            raw = (ctypes.c_float * n).from_address(ptrs[0])
+            fed.append(np.ctypeslib.as_array(raw).reshape(shape).copy())
+        calibrator.write_calibration_cache(pack_inputs(fed))
+        return fed
+
     class Builder:
         def __init__(self, logger: Any) -> None:
             _check_logger(logger)
             self.device = state.record("builder").device
 
         if not v11:
-            platform_has_fast_fp16 = True
+            platform_has_fast_fp16 = property(lambda self: state.fast_fp16)
             platform_has_fast_int8 = True
 
         def create_network(self, flags: int) -> Network:
@@ -340,17 +323,25 @@ def _make_tensorrt(state: FakeState) -> types.ModuleType:  # noqa: C901 - one na
                 raise ApiViolation("TensorRT 11 builds strongly typed networks only")
             if not _monitor(config.progress_monitor):
                 return None  # cancelled
-            calibrator = getattr(config, "int8_calibrator", None)
+            fed = None
             if "INT8" in names and not qdq:
-                if calibrator is None:
+                fed = _calibrate(config, network)
+                if fed is None:
                     return None  # TensorRT: INT8 without scales fails the build
-                if calibrator.read_calibration_cache() is None:
-                    while calibrator.get_batch(["image"]) is not None:
-                        pass
-                    calibrator.write_calibration_cache(b"scales")
-            with open(network.onnx_path, "rb") as f:  # a plan is self-contained
-                model = base64.b64encode(f.read()).decode()
-            return json.dumps({**build, "model": model}).encode()
+            runs, warnings = layer_precisions(
+                network.layers, names, strongly_typed=bool(network.flags), qdq=qdq,
+                prefer_drops=state.prefer_drops,
+            )  # fmt: skip
+            state.warnings.extend(warnings)
+            build["precisions"] = runs
+            model = emulated_model(network.onnx_path, runs, fed or [])
+            layers = [{"name": la.name, "type": la.type.name, "run": runs[la.name],
+                       "inputs": [t.as_dict() for t in la.inputs],
+                       "outputs": [t.as_dict() for t in la.outputs]}
+                      for la in network.layers if la.op != "Constant"]  # fmt: skip
+            plan = {**build, "model": base64.b64encode(model).decode(), "layers": layers,
+                    "detailed": config.profiling_verbosity.name == "DETAILED"}  # fmt: skip
+            return json.dumps(plan).encode()
 
     def _monitor(monitor: Any) -> bool:
         if monitor is None:
@@ -379,11 +370,28 @@ def _make_tensorrt(state: FakeState) -> types.ModuleType:  # noqa: C901 - one na
                 return None
             return Engine(build, self.device)
 
+    class Inspector:
+        def __init__(self, engine: Engine) -> None:
+            self._engine = engine
+            self.execution_context: Any = None
+            if not v11:
+                self.engine = engine  # TensorRT 11 keeps only execution_context
+
+        def get_engine_information(self, fmt: Any) -> str:
+            if fmt != trt.LayerInformationFormat.JSON:
+                return "\n".join(layer["name"] for layer in self._engine.build["layers"])
+            ctx = self.execution_context
+            dynamic = -1 in self._engine.shapes[self._engine.names[0]]
+            known = not dynamic or (ctx is not None and ctx.shape is not None)
+            return engine_information(self._engine.build["layers"],
+                                      detailed=self._engine.build["detailed"],
+                                      shapes_known=known)  # fmt: skip
+
     class Engine:
         def __init__(self, build: dict[str, Any], device: int) -> None:
             import onnxruntime as ort
 
-            self.device = device
+            self.device, self.build = device, build
             model = base64.b64decode(build["model"])
             self.session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
             inp, out = self.session.get_inputs()[0], self.session.get_outputs()[0]
@@ -416,6 +424,9 @@ def _make_tensorrt(state: FakeState) -> types.ModuleType:  # noqa: C901 - one na
                 return None
             state.record("context")
             return Context(self)
+
+        def create_engine_inspector(self) -> Inspector:
+            return Inspector(self)
 
     class Context:
         def __init__(self, engine: Engine) -> None:

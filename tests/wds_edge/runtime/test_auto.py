@@ -40,16 +40,21 @@ def test_decision_is_probed_once_cached_and_invalidated(
     assert chosen.passed and chosen.latency_ms == min(
         r.latency_ms for r in first.rows if r.passed and r.latency_ms is not None
     )
-    file = auto_cache_path(first.key.model_sha256, tmp_path)
+    file = auto_cache_path(first.key, tmp_path)
     stored = AutoDecision.model_validate_json(file.read_text())
     assert stored.key == first.key and stored.backend == first.backend
 
     hit = decide_cpu_backend(onnx_model_path, num_threads=1, cache_dir=tmp_path)
     assert hit.cached and hit.rows == first.rows and hit.probed_at == first.probed_at
 
-    # another thread count is another key: probed again (and the file now holds that key)
+    # another thread count is another configuration: its own probe and its own file, and
+    # neither overwrites the other (issue 22 item 15)
     other = decide_cpu_backend(onnx_model_path, num_threads=2, cache_dir=tmp_path)
     assert not other.cached and other.key.num_threads == 2
+    assert decide_cpu_backend(onnx_model_path, num_threads=1, cache_dir=tmp_path).cached
+    assert decide_cpu_backend(onnx_model_path, num_threads=2, cache_dir=tmp_path).cached
+    file = auto_cache_path(other.key, tmp_path)
+    assert len(list(tmp_path.glob("*.json"))) == 2
 
     # a library upgrade (here: the recorded openvino version differs) invalidates the decision
     doc = json.loads(file.read_text())
@@ -84,3 +89,51 @@ def test_restrictions_and_load_backend(onnx_model_path: Path, tmp_path: Path) ->
         assert (backend.name, backend.precision) == (decision.backend, decision.precision)
     with load_backend(onnx_model_path, "openvino", precision="auto", num_threads=1) as backend:
         assert backend.name == "openvino"
+
+
+def test_a_candidate_failing_while_running_is_skipped_not_fatal(
+    onnx_model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 22 item 15: one failing infer used to abort the whole probe."""
+    from wds_edge.runtime import auto
+    from wds_edge.runtime.openvino import OpenVinoBackend
+
+    calls = {"n": 0}
+    real_infer = OpenVinoBackend.infer
+
+    def flaky(self, x):  # noqa: ANN001, ANN202 - the third call fails, as a driver might
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("device lost")
+        return real_infer(self, x)
+
+    monkeypatch.setattr(OpenVinoBackend, "infer", flaky)
+    decision = auto.decide_cpu_backend(onnx_model_path, num_threads=1, cache_dir=tmp_path)
+    row = next(r for r in decision.rows if r.backend == "openvino")
+    assert not row.passed and "failed while running: RuntimeError: device lost" in row.reason
+    assert (decision.backend, decision.precision) == ("onnxruntime", "fp32")
+
+
+def test_probe_times_more_rounds_without_onnxruntime_spinning(
+    onnx_model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wds_edge.runtime import auto
+    from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
+
+    made: list[OnnxRuntimeBackend] = []
+    calls = {"n": 0}
+    real_init, real_infer = OnnxRuntimeBackend.__init__, OnnxRuntimeBackend.infer
+
+    def init(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        real_init(self, *args, **kwargs)
+        made.append(self)
+
+    def infer(self, x):  # noqa: ANN001, ANN202
+        calls["n"] += 1
+        return real_infer(self, x)
+
+    monkeypatch.setattr(OnnxRuntimeBackend, "__init__", init)
+    monkeypatch.setattr(OnnxRuntimeBackend, "infer", infer)
+    auto.decide_cpu_backend(onnx_model_path, num_threads=1, cache_dir=tmp_path)
+    assert made and not any(b.spin_wait for b in made)
+    assert calls["n"] == auto.PROBE_IMAGES + auto.PROBE_TIMED_ROUNDS >= 10

@@ -105,3 +105,30 @@ def test_refuses_models_whose_contract_cannot_be_met(
 def test_explicit_unknown_provider_is_a_backend_error(onnx_model_path: Path) -> None:
     with pytest.raises(BackendError, match="NoSuchExecutionProvider.*not available"):
         OnnxRuntimeBackend(onnx_model_path, providers=["NoSuchExecutionProvider"])
+
+
+@pytest.mark.filterwarnings("ignore:Specified provider")
+def test_a_gpu_provider_that_does_not_start_is_not_silently_the_cpu(
+    small_onnx: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 22 item 9. This CPU build of ONNX Runtime, told that it offers CUDA, does what a
+    GPU build without its CUDA libraries does: prints a warning and runs on the CPU."""
+    import onnxruntime as ort
+
+    monkeypatch.setattr(ort, "get_available_providers",
+                        lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])  # fmt: skip
+    with pytest.raises(BackendError, match=r"could not start \['CUDAExecutionProvider'\]"):
+        OnnxRuntimeBackend(small_onnx, providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
+    with OnnxRuntimeBackend(small_onnx) as backend:  # chosen, not named: a warning, and the CPU
+        assert backend.device == "CPU" and backend.providers == ["CPUExecutionProvider"]
+    assert "could not start ['CUDAExecutionProvider']" in caplog.text
+
+
+def test_tensorrt_ep_is_not_a_default_and_gets_its_caches_when_named() -> None:
+    from wds_edge.runtime.onnxruntime import PROVIDER_PREFERENCE, _with_caches
+
+    assert "TensorrtExecutionProvider" not in PROVIDER_PREFERENCE
+    name, options = _with_caches("TensorrtExecutionProvider")
+    assert options["trt_engine_cache_enable"] == "True" and options["trt_engine_cache_path"]
+    assert options["trt_timing_cache_path"] == options["trt_engine_cache_path"]
+    assert _with_caches("CUDAExecutionProvider") == "CUDAExecutionProvider"

@@ -159,3 +159,34 @@ def test_an_onnx_is_refused_with_a_pointer_to_provision(fake_trt, small_onnx: Pa
     fake_trt()
     with pytest.raises(InvalidInputError, match="provision_engine"):
         TensorRTBackend(small_onnx)
+
+
+def test_an_unclosed_backend_frees_its_device_memory_when_collected(
+    fake_trt, small_onnx: Path, tmp_path: Path
+) -> None:
+    """Issue 22 item 12: no close(), no ``with``: the finalizer frees buffers and stream."""
+    import gc
+
+    from wds_edge.runtime.tensorrt.backend import TensorRTBackend
+
+    state = fake_trt()
+    backend = TensorRTBackend(_engine(small_onnx, tmp_path))
+    backend.infer(_x())
+    assert {"malloc", "malloc_host", "stream"} <= set(state.live_kinds())
+    del backend
+    gc.collect()
+    assert state.live_kinds() == []
+
+
+def test_inputs_are_checked_like_every_backend(fake_trt, small_onnx: Path, tmp_path: Path) -> None:
+    """Issue 22 item 12: float64 / uint8 were cast silently, an empty batch raised IndexError."""
+    from wds_edge.runtime.tensorrt.backend import TensorRTBackend
+
+    fake_trt()
+    with TensorRTBackend(_engine(small_onnx, tmp_path)) as backend:
+        with pytest.raises(InvalidInputError, match="float32"):
+            backend.infer(_x().astype(np.float64))
+        with pytest.raises(InvalidInputError, match="float32"):
+            backend.infer(_x().astype(np.uint8))
+        with pytest.raises(InvalidInputError, match="N >= 1"):
+            backend.infer(np.zeros((0, 3, 128, 128), np.float32))

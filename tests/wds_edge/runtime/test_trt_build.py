@@ -59,7 +59,8 @@ def test_trt11_int8_takes_the_explicit_route(
 ) -> None:
     state = fake_trt(version="11.4.0")
     calib = CountingCalibration(make_calib(0))
-    info = ensure_engine(small_onnx, "int8", calibration=calib, cache_dir=tmp_path)
+    info = ensure_engine(small_onnx, "int8", calibration=calib, cache_dir=tmp_path,
+                         gate_crops=make_calib(9))  # fmt: skip
     assert calib.quantized == [small_onnx] and calib.calibrators == []
     build = state.builds[-1]
     assert build["strongly_typed"] and build["qdq"] and build["flags"] == []
@@ -73,7 +74,8 @@ def test_trt11_qdq_model_is_not_quantized_again(
     fake_trt(version="11.4.0")
     calib = CountingCalibration(make_calib(0))
     qdq = calib._real.quantize_qdq(small_onnx, tmp_path / "m.qdq.onnx")
-    info = ensure_engine(qdq, "int8", calibration=calib, cache_dir=tmp_path)
+    info = ensure_engine(qdq, "int8", calibration=calib, cache_dir=tmp_path,
+                         reference_onnx=small_onnx, gate_crops=make_calib(9))  # fmt: skip
     assert calib.quantized == [] and calib.calibrators == []
     assert _doc(info.path)["calibration"]["route"] == "qdq-in-onnx"
 
@@ -92,7 +94,8 @@ def test_trt10_int8_calibrates_and_always_closes_the_calibrator(
 ) -> None:
     state = fake_trt()
     calib = CountingCalibration(make_calib(0))
-    info = ensure_engine(small_onnx, "int8", calibration=calib, cache_dir=tmp_path)
+    info = ensure_engine(small_onnx, "int8", calibration=calib, cache_dir=tmp_path,
+                         gate_crops=make_calib(9))  # fmt: skip
     (cal,) = calib.calibrators
     assert cal.batches_fed == 6 and cal.closed and calib.quantized == []
     assert set(state.builds[-1]["flags"]) >= {"INT8", "FP16"}
@@ -104,13 +107,14 @@ def test_new_calibration_data_rebuilds_and_regates_int8(
     fake_trt, small_onnx: Path, tmp_path: Path, make_calib
 ) -> None:
     fake_trt()
+    held = make_calib(9)
     first = ensure_engine(small_onnx, "int8", calibration=CountingCalibration(make_calib(0)),
-                          cache_dir=tmp_path)  # fmt: skip
+                          cache_dir=tmp_path, gate_crops=held)  # fmt: skip
     same = ensure_engine(small_onnx, "int8", calibration=CountingCalibration(make_calib(0)),
-                         cache_dir=tmp_path)  # fmt: skip
+                         cache_dir=tmp_path, gate_crops=held)  # fmt: skip
     assert not same.built and same.path == first.path
     new = ensure_engine(small_onnx, "int8", calibration=CountingCalibration(make_calib(1)),
-                        cache_dir=tmp_path)  # fmt: skip
+                        cache_dir=tmp_path, gate_crops=held)  # fmt: skip
     assert new.built and new.gate is not None and new.path != first.path
     # a run that brings no calibration data (analyze / demo) finds the newest INT8 engine
     with provision_engine(small_onnx, "int8", cache_dir=tmp_path) as backend:
@@ -135,7 +139,8 @@ def test_one_trt_logger_for_build_gate_and_load(
 ) -> None:
     state = fake_trt()
     calib = CountingCalibration(make_calib(0))
-    with provision_engine(small_onnx, "int8", calibration=calib, cache_dir=tmp_path):
+    with provision_engine(small_onnx, "int8", calibration=calib, cache_dir=tmp_path,
+                          gate_crops=make_calib(9)):  # fmt: skip
         pass
     with provision_engine(small_onnx, "fp16", gate_crops=calib.crops, cache_dir=tmp_path):
         pass
@@ -154,7 +159,7 @@ def test_interrupt_in_progress_callback_cancels_cleanly(
 
     with pytest.raises(KeyboardInterrupt):
         ensure_engine(small_onnx, "int8", calibration=calib, cache_dir=tmp_path / "cache",
-                      progress=progress)  # fmt: skip
+                      gate_crops=make_calib(9), progress=progress)  # fmt: skip
     assert calib.calibrators[0].closed
     assert not (tmp_path / "cache").exists() and state.live_kinds() == []
 
@@ -224,3 +229,59 @@ def test_int8_without_calibration_data(fake_trt, small_onnx: Path, tmp_path: Pat
         ensure_engine(small_onnx, "int8", cache_dir=tmp_path, allow_accuracy_loss=True)
     with pytest.raises(InvalidInputError, match="precision must be one of"):
         ensure_engine(small_onnx, "fp64", cache_dir=tmp_path)
+
+
+def test_a_qdq_engine_is_gated_against_its_fp32_source_on_held_out_crops(
+    fake_trt, small_onnx: Path, tmp_path: Path, make_calib
+) -> None:
+    """Issue 22 item 6: not INT8 (the Q/DQ model in ONNX Runtime) against INT8."""
+    import shutil
+
+    from wds_edge.errors import InvalidInputError
+    from wds_edge.io import sha256_file
+
+    fake_trt()
+    calib = CountingCalibration(make_calib(0))
+    qdq = calib._real.quantize_qdq(small_onnx, tmp_path / "m.qdq.onnx")
+    held = make_calib(9)
+    with pytest.raises(BackendUnavailableError, match="--fp32-onnx"):  # source not next to it
+        ensure_engine(qdq, "int8", cache_dir=tmp_path / "a", gate_crops=held)
+    with pytest.raises(InvalidInputError, match="not the FP32 model"):
+        ensure_engine(qdq, "int8", cache_dir=tmp_path / "a", gate_crops=held, reference_onnx=qdq)
+    with pytest.raises(InvalidInputError, match="share crops"):  # held-out = calibration crops
+        ensure_engine(qdq, "int8", cache_dir=tmp_path / "a", gate_crops=make_calib(0),
+                      reference_onnx=small_onnx)  # fmt: skip
+    shutil.copy(small_onnx, tmp_path / small_onnx.name)  # next to it, as its metadata names it
+    info = ensure_engine(qdq, "int8", cache_dir=tmp_path / "b", gate_crops=held)
+    gate = _doc(info.path)["accuracy_gate"]
+    assert gate["reference_onnx_sha256"] == sha256_file(small_onnx) != sha256_file(qdq)
+    assert gate["crops_sha256"] == held.data_sha256 and gate["images"] == len(held)
+
+
+def test_max_crops_is_part_of_the_int8_engine_and_calibration_cache_keys(
+    fake_trt, small_onnx: Path, tmp_path: Path, make_calib
+) -> None:
+    """Issue 22 item 17: three of six crops give other scales, so another engine."""
+    from calibration.cache import calibration_cache_key
+    from calibration.trt_calibrator import tensorrt_calibration
+
+    fake_trt()
+    calib, held = make_calib(0), make_calib(9)
+    full = ensure_engine(small_onnx, "int8", calibration=tensorrt_calibration(calib),
+                         gate_crops=held, cache_dir=tmp_path)  # fmt: skip
+    part = ensure_engine(small_onnx, "int8", calibration=tensorrt_calibration(calib, max_crops=3),
+                         gate_crops=held, cache_dir=tmp_path)  # fmt: skip
+    assert part.built and part.path != full.path
+    assert calibration_cache_key("d", "m", "10.3.0", 3) != calibration_cache_key("d", "m", "10.3.0")
+
+
+def test_a_refused_timing_cache_is_replaced_not_ignored(
+    fake_trt, small_onnx: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 22 item 19: set_timing_cache's False (another device / TensorRT) is seen."""
+    fake_trt(timing_cache_ok=False)
+    timing = tmp_path / "t.cache"
+    timing.write_bytes(b"from another GPU")
+    info = ensure_engine(small_onnx, "fp32", cache_dir=tmp_path, timing_cache=timing)
+    assert info.built and "refused the timing cache" in caplog.text
+    assert timing.read_bytes() == b"timing-cache"  # the new one replaces it

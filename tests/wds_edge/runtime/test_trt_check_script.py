@@ -37,18 +37,26 @@ def test_report_against_the_stand_in(
     spec.loader.exec_module(module)
     state = fake_trt()
     report_path = tmp_path / "r.json"
-    calib = make_calib(0)
+    calib, held = make_calib(0), make_calib(1, count=4)
     rc = module.main(["--onnx", str(small_onnx), "--calib", str(calib.path), "--runs", "3",
-                      "--report", str(report_path)])  # fmt: skip
+                      "--held-out", str(held.path), "--report", str(report_path)])  # fmt: skip
     assert rc == 0
     report = json.loads(report_path.read_text())
-    assert [r["precision"] for r in report["results"]] == ["fp32", "fp16", "int8", "int8-qdq"]
+    rows = {r["precision"]: r for r in report["results"]}
+    assert list(rows) == ["fp32", "fp16", "int8", "int8-qdq"]
+    assert report["held_out"]["count"] == 4
+    # the stand-in computes FP16 by float16 rounding and INT8 by quantizing: FP32 alone equal
+    assert rows["fp32"]["max_abs_prob_diff"] == 0.0 < rows["fp16"]["max_abs_prob_diff"] < 1e-2
+    assert rows["int8"]["max_abs_prob_diff"] > rows["fp16"]["max_abs_prob_diff"]
     for row in report["results"]:
-        # the stand-in runs the engine's ONNX in ONNX Runtime: identical, except the Q/DQ copy
-        bound = 1e-2 if row["precision"] == "int8-qdq" else 0.0
-        assert row["gate_passed"] and row["max_abs_prob_diff"] <= bound
+        assert row["gate_passed"]
         assert set(row["device_split"]) == {"h2d_ms", "compute_ms", "d2h_ms", "device_total_ms"}
         assert row["host_latency"]["p50_ms"] > 0
+        assert row["fp32_check"]["fp32"], row["fp32_check"]  # texture (and head) read back FP32
+    assert rows["fp16"]["layer_output_precisions"]["FP16"] > 0
+    assert "/head1/Conv" in rows["fp16"]["fp32_layers_pinned"]
     assert report["gpu"]["sm_count"] == 24 and report["tensorrt"] == "10.3.0"
+    assert report["gpu"]["integrated"] is False
     assert [b["qdq"] for b in state.builds] == [False, False, False, True]
     assert "| int8-qdq |" in capsys.readouterr().out
+    assert {b["onnx"].endswith(".qdq.onnx") for b in state.builds} == {False, True}

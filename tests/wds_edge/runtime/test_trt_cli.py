@@ -46,17 +46,23 @@ def test_build_engine_wires_the_calibration_folder_in(
     fake_trt, small_onnx: Path, tmp_path: Path, make_calib
 ) -> None:
     state = fake_trt()
-    calib = make_calib(0)
+    calib, held = make_calib(0), make_calib(1, count=4)
     args = ["build-engine", "--onnx", str(small_onnx), "--precision", "int8",
             "--calib", str(calib.path), "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    refused = CliRunner().invoke(app, args)  # INT8 is not gated on its calibration crops
+    assert refused.exit_code != 0 and "--held-out" in str(refused.exception)
+    args += ["--held-out", str(held.path)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     (engine,) = (tmp_path / "cache").glob("*.engine")
     doc = json.loads(engine.with_suffix(".json").read_text())
     assert doc["calibration"]["data_sha256"] == calib.data_sha256
-    assert doc["accuracy_gate"]["images"] == 6 and "INT8" in state.builds[-1]["flags"]
+    assert doc["accuracy_gate"]["images"] == 4 and "INT8" in state.builds[-1]["flags"]
+    assert doc["accuracy_gate"]["crops_sha256"] == held.data_sha256
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0 and "cache hit" in again.output and len(state.builds) == 1
+    same = CliRunner().invoke(app, [*args[:-1], str(calib.path), "--rebuild"])  # = calibration
+    assert same.exit_code != 0 and "share crops" in str(same.exception)
 
 
 def test_analyze_asks_for_the_precision_it_is_given(

@@ -34,5 +34,5 @@ def test_builder_and_backend_do_not_import_each_other() -> None:
     ours = "wds_edge.runtime.tensorrt."
     build = {n for n in _imports(trt / "build.py") if n.startswith(ours)}
     backend = {n for n in _imports(trt / "backend.py") if n.startswith(ours)}
-    assert build == {ours + m for m in ("cache", "cuda", "int8", "logger", "module")}
+    assert build == {ours + m for m in ("cache", "cuda", "int8", "logger", "module", "precision")}
     assert backend == {ours + m for m in ("cache", "cuda", "logger", "module")}

@@ -70,9 +70,14 @@ def test_real_build_is_cached_and_gated(
         pytest.skip("TensorRT 11 has no FP16 builder flag")
     calib = tensorrt_calibration(make_calib(0))
     first = ensure_engine(small_onnx, precision, calibration=calib, cache_dir=tmp_path,
-                          allow_accuracy_loss=True)  # fmt: skip
+                          gate_crops=make_calib(1), allow_accuracy_loss=True)  # fmt: skip
     assert first.built and first.path.is_file() and first.sidecar_path.is_file()
     assert (first.gate is None) == (precision == "fp32")
+    if precision != "fp32" and tensorrt_major(tensorrt_module()) < 11:
+        import json
+
+        doc = json.loads(first.sidecar_path.read_text())  # the engine read back (inspector)
+        assert doc["precision_check"]["fp32"], doc["precision_check"]
     again = ensure_engine(small_onnx, precision, calibration=calib, cache_dir=tmp_path,
                           allow_accuracy_loss=True)  # fmt: skip
     assert not again.built and again.path == first.path

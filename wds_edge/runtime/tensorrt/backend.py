@@ -19,19 +19,43 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from wds_edge.errors import BackendError, InvalidInputError, ModelError
-from wds_edge.runtime.base import Backend
+from wds_edge.runtime.base import Backend, validate_batch
 
 __all__ = ["TensorRTBackend", "ENGINE_SUFFIXES"]
 
 logger = logging.getLogger(__name__)
 
 ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
+
+
+class _DeviceResources:
+    """The CUDA memory and stream of one backend, freed by :meth:`release` - from ``close()``
+    or, for a backend never closed, from its finalizer (it must not refer to the backend)."""
+
+    def __init__(self, device: int) -> None:
+        self.device = device
+        self.buffers: list[Any] = []
+        self.stream: Any = None
+
+    def release(self) -> None:
+        buffers, self.buffers = self.buffers, []
+        stream, self.stream = self.stream, None
+        if not buffers and stream is None:
+            return
+        from wds_edge.runtime.tensorrt.cuda import set_device
+
+        set_device(self.device)  # frees happen on the device that allocated them
+        for buf in reversed(buffers):
+            buf.close()
+        if stream is not None:
+            stream.close()
 
 
 class TensorRTBackend(Backend):
@@ -59,7 +83,11 @@ class TensorRTBackend(Backend):
         from wds_edge.runtime.tensorrt.module import tensorrt_module
 
         self._closed = True  # until fully loaded: close() must not touch missing parts
-        self._buffers: list[Any] = []
+        self._res = _DeviceResources(device)
+        # an unclosed backend (no close(), no ``with``) still frees its device and pinned
+        # memory when collected; not at interpreter exit, when CUDA may be gone already
+        self._finalizer = weakref.finalize(self, self._res.release)
+        self._finalizer.atexit = False
         self._stream: Any = None
         self._lock = threading.Lock()
         path = Path(engine_path)
@@ -111,7 +139,7 @@ class TensorRTBackend(Backend):
                 f"TensorRT could not create an execution context for {engine_path} (usually "
                 "out of GPU memory: close other GPU programs or use a smaller model)"
             )
-        self._stream = Stream()
+        self._stream = self._res.stream = Stream()
         engine, md = self._engine, self.metadata
         names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
         inputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
@@ -137,13 +165,13 @@ class TensorRTBackend(Backend):
         self._in_dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(md.input_name)))
         self._out_dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(md.output_name)))
         self._in_host = PinnedBuffer((self._max_batch, *self._chw), self._in_dtype)
-        self._buffers.append(self._in_host)
+        self._res.buffers.append(self._in_host)
         self._out_host = PinnedBuffer((self._max_batch, *self._out_chw), self._out_dtype)
-        self._buffers.append(self._out_host)
+        self._res.buffers.append(self._out_host)
         self._in_dev = DeviceBuffer(self._in_host.array.nbytes)
-        self._buffers.append(self._in_dev)
+        self._res.buffers.append(self._in_dev)
         self._out_dev = DeviceBuffer(self._out_host.array.nbytes)
-        self._buffers.append(self._out_dev)
+        self._res.buffers.append(self._out_dev)
         self._context.set_tensor_address(md.input_name, self._in_dev.ptr)
         self._context.set_tensor_address(md.output_name, self._out_dev.ptr)
         self._batch_set = -1
@@ -152,14 +180,10 @@ class TensorRTBackend(Backend):
     def infer(self, batch_nchw: np.ndarray) -> np.ndarray:
         """float32 ``(N, C, H, W)`` (see :class:`Backend`) -> float32 ``(N, 1, H, W)``
         probability in [0, 1]. Safe to call from several threads (one runs at a time)."""
-        x = np.asarray(batch_nchw)
+        x = validate_batch(self.metadata, batch_nchw)  # float32, (N >= 1, C, H, W)
         with self._lock:
             if self._closed:
                 raise BackendError("TensorRTBackend.infer() called after close()")
-            if x.ndim != 4 or tuple(x.shape[1:]) != self._chw:
-                raise InvalidInputError(
-                    f"expected a float32 (N, {', '.join(map(str, self._chw))}) batch, got {x.shape}"
-                )
             if not self.metadata.dynamic_batch and x.shape[0] != self._max_batch:
                 raise InvalidInputError(
                     f"this engine takes batch {self._max_batch}, got {x.shape[0]}; export "
@@ -196,6 +220,29 @@ class TensorRTBackend(Backend):
         self._stream.synchronize()
         return self._out_host.array[:n].astype(np.float32)  # a copy, also for FP16 outputs
 
+    def engine_layers(self) -> list[Any]:
+        """The engine inspector's ``Layers`` (JSON), read with this context at batch 1.
+
+        Per-layer details (types, ``Format/Datatype`` of every input / output) need an engine
+        built with ``ProfilingVerbosity.DETAILED`` and input shapes set on the context
+        (otherwise TensorRT reports "N/A due to dynamic shapes").
+        """
+        import json
+
+        from wds_edge.runtime.tensorrt.cuda import set_device
+        from wds_edge.runtime.tensorrt.module import tensorrt_module
+
+        trt = tensorrt_module()
+        with self._lock:
+            if self._closed:
+                raise BackendError("TensorRTBackend.engine_layers() called after close()")
+            set_device(self.device_index)
+            self._set_batch(1)
+            inspector = self._engine.create_engine_inspector()
+            inspector.execution_context = self._context
+            text = inspector.get_engine_information(trt.LayerInformationFormat.JSON)
+        return list(json.loads(text).get("Layers", []))
+
     def profile_transfers(self, batch_nchw: np.ndarray, runs: int = 50) -> dict[str, float]:
         """Median host-to-device copy, compute and device-to-host copy times (CUDA events).
 
@@ -208,7 +255,7 @@ class TensorRTBackend(Backend):
         """
         from wds_edge.runtime.tensorrt.cuda import Event, set_device
 
-        x = np.asarray(batch_nchw)[: self._max_batch]
+        x = validate_batch(self.metadata, batch_nchw)[: self._max_batch]
         rows = []
         with self._lock:
             set_device(self.device_index)
@@ -226,12 +273,8 @@ class TensorRTBackend(Backend):
 
     def _release(self) -> None:
         self._closed = True
-        buffers, self._buffers = self._buffers, []
-        for buf in reversed(buffers):
-            buf.close()
-        if self._stream is not None:
-            self._stream.close()
-            self._stream = None
+        self._finalizer()  # frees buffers and stream once (a later call does nothing)
+        self._stream = None
         self._context = None
         self._engine = None
         self._runtime = None
@@ -239,9 +282,6 @@ class TensorRTBackend(Backend):
     def close(self) -> None:
         """Free buffers, stream, context and engine. Safe to call more than once."""
         with self._lock:
-            if self._closed and not self._buffers and self._stream is None:
+            if self._closed and not self._finalizer.alive:
                 return
-            from wds_edge.runtime.tensorrt.cuda import set_device
-
-            set_device(self.device_index)
             self._release()

@@ -9,13 +9,22 @@ caches, writes and gates them, and :mod:`wds_edge.runtime.tensorrt.backend` runs
 Precision routes:
 
 * ``fp32``; ``fp16`` on TensorRT 10 (``BuilderFlag.FP16``, the in-graph texture
-  computation and the output Sigmoid pinned to FP32 via layer precision constraints);
+  computation and the output head pinned to FP32 with ``OBEY_PRECISION_CONSTRAINTS``,
+  :mod:`~wds_edge.runtime.tensorrt.precision`);
 * ``int8`` on TensorRT 10: an ONNX that already carries Q/DQ nodes is built as is;
   otherwise implicit calibration with the ``IInt8EntropyCalibrator2`` the
-  :class:`~wds_edge.runtime.tensorrt.int8.Int8Calibration` makes;
+  :class:`~wds_edge.runtime.tensorrt.int8.Int8Calibration` makes (the texture, head, first
+  conv and last decoder block pinned to FP32);
 * TensorRT >= 11 (no ``platform_has_fast_*``, no FP16 / INT8 builder flags, no implicit
-  calibrators): strongly typed networks only. INT8 builds a Q/DQ ONNX as is, and
-  quantizes an FP32 one first with :meth:`Int8Calibration.quantize_qdq`; FP16 is refused.
+  calibrators, no layer precisions): strongly typed networks only. INT8 builds a Q/DQ ONNX
+  as is, and quantizes an FP32 one first with :meth:`Int8Calibration.quantize_qdq`; FP16
+  is refused. The plan for FP16 there (and on 10.12+, where weak typing is deprecated):
+  an FP16 ONNX made by ModelOpt AutoCast (``convert_to_mixed_precision`` with the texture
+  and head nodes in ``nodes_to_exclude``, ``keep_io_types=True``), built strongly typed;
+  not written yet (issue 22, item 11).
+
+Every plan is built with ``ProfilingVerbosity.DETAILED`` so that the engine inspector can
+show which precision each layer really runs in (:func:`precision.check_fp32_layers`).
 
 Nothing here was executed against a real TensorRT in this repository (no GPU);
 ``tests/wds_edge/runtime`` drives it with a stand-in module that checks the control
@@ -31,7 +40,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +51,7 @@ from wds_edge.runtime.tensorrt.cuda import DeviceInfo
 from wds_edge.runtime.tensorrt.int8 import Int8Calibration
 from wds_edge.runtime.tensorrt.logger import trt_logger
 from wds_edge.runtime.tensorrt.module import tensorrt_major, tensorrt_module
+from wds_edge.runtime.tensorrt.precision import fp32_layer_names, pin_fp32
 
 __all__ = [
     "MAX_DYNAMIC_BATCH",
@@ -69,6 +79,8 @@ class BuiltPlan:
     timing_cache: bytes
     calibration: CalibrationRecord | None
     build_s: float
+    #: network layers pinned to FP32 (weakly typed FP16 / INT8 builds; else empty)
+    fp32_layers: list[str] = field(default_factory=list)
 
 
 def check_precision(trt: Any, builder: Any, precision: str, gpu: DeviceInfo) -> None:
@@ -114,29 +126,6 @@ def _parse_onnx(trt: Any, builder: Any, onnx_path: Path, strongly_typed: bool) -
 def _has_qdq(trt: Any, network: Any) -> bool:
     qdq = (trt.LayerType.QUANTIZE, trt.LayerType.DEQUANTIZE)
     return any(network.get_layer(i).type in qdq for i in range(network.num_layers))
-
-
-def _pin_fp32_layers(trt: Any, network: Any, config: Any) -> int:
-    """Keep the in-graph texture computation and the output head in FP32.
-
-    The output head: the Sigmoid of a one-channel model, the Softmax and the channel
-    slice of a two-class (``--dice two-class``) one.
-    """
-    pinned = 0
-    for i in range(network.num_layers):
-        layer = network.get_layer(i)
-        is_output = any(layer.get_output(j).is_network_output for j in range(layer.num_outputs))
-        is_head = layer.type == trt.LayerType.SOFTMAX or (
-            is_output and layer.type in (trt.LayerType.ACTIVATION, trt.LayerType.SLICE)
-        )
-        if layer.name.startswith("/preprocess/") or is_head:
-            layer.precision = trt.float32
-            for j in range(layer.num_outputs):
-                layer.set_output_type(j, trt.float32)
-            pinned += 1
-    if pinned and hasattr(trt.BuilderFlag, "PREFER_PRECISION_CONSTRAINTS"):
-        config.set_flag(trt.BuilderFlag.PREFER_PRECISION_CONSTRAINTS)
-    return pinned
 
 
 def _input_profile(builder: Any, metadata: ModelMetadata, batch: int | None = None) -> Any:
@@ -309,6 +298,7 @@ def build_plan(
                 trt.MemoryPoolType.WORKSPACE, int(workspace_gib * (1 << 30))
             )
             config.progress_monitor = _trt_monitor(trt, state)
+            config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
             config.add_optimization_profile(_input_profile(builder, metadata))
             if precision in ("fp16", "int8") and not strongly_typed:
                 config.set_flag(trt.BuilderFlag.FP16)  # INT8: FP16 for layers without INT8
@@ -317,9 +307,16 @@ def build_plan(
                     trt, builder, config, network, onnx_path, metadata, calibration,
                     model_sha256=model_sha256, calib_cache_path=calib_cache_path, tmp=Path(tmp),
                 )  # fmt: skip
+            pinned: list[str] = []
             if precision in ("fp16", "int8") and not strongly_typed:
-                _pin_fp32_layers(trt, network, config)
-            config.set_timing_cache(config.create_timing_cache(timing_cache), ignore_mismatch=False)
+                names = fp32_layer_names(trt, network, int8=precision == "int8")
+                pinned = pin_fp32(trt, network, config, names)
+            if not config.set_timing_cache(
+                config.create_timing_cache(timing_cache), ignore_mismatch=False
+            ):
+                # a cache from another TensorRT / device: start a fresh one, not the build
+                logger.warning("TensorRT refused the timing cache; building with a new one")
+                config.set_timing_cache(config.create_timing_cache(b""), ignore_mismatch=False)
             started = time.perf_counter()
             with _sigint_cancels(state):
                 plan = builder.build_serialized_network(network, config)
@@ -334,7 +331,7 @@ def build_plan(
                     "--workspace or another precision"
                 )
             timing = bytes(config.get_timing_cache().serialize())
-            return BuiltPlan(bytes(plan), timing, record, build_s)
+            return BuiltPlan(bytes(plan), timing, record, build_s, pinned)
     finally:
         if calibrator is not None:
             calibrator.close()

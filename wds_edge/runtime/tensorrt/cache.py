@@ -110,6 +110,9 @@ class EngineSidecar(BaseModel):
     built_at: str
     build_s: float | None = None
     accuracy_gate: dict[str, Any] | None = None
+    #: network layers pinned to FP32, and what the engine inspector found them to run in
+    fp32_layers: list[str] | None = None
+    precision_check: dict[str, Any] | None = None
 
     def key(self) -> EngineKey:
         """The :class:`EngineKey` this engine was built for."""
@@ -165,6 +168,7 @@ def make_sidecar(
     onnx_path: str | os.PathLike[str] | None = None,
     calibration: CalibrationRecord | None = None,
     build_s: float | None = None,
+    fp32_layers: list[str] | None = None,
 ) -> EngineSidecar:
     """The sidecar of a freshly built engine."""
     fields = key.to_dict()
@@ -177,6 +181,7 @@ def make_sidecar(
         onnx_path=None if onnx_path is None else str(Path(onnx_path).resolve()),
         built_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         build_s=build_s,
+        fp32_layers=fp32_layers or None,
     )
 
 

@@ -80,6 +80,9 @@ class DeviceInfo:
     compute_capability: str  # "8.7"
     sm_count: int
     memory_gib: int  # total global memory, rounded to whole GiB
+    #: an integrated GPU sharing the host's memory (Jetson): host<->device copies could be
+    #: avoided with mapped pinned memory; not done yet (issue 22 item 14: unmeasured)
+    integrated: bool = False
 
 
 def _no_gpu(why: str) -> BackendUnavailableError:
@@ -116,6 +119,7 @@ def device_info(device: int = 0) -> DeviceInfo:
         compute_capability=f"{props.major}.{props.minor}",
         sm_count=int(props.multiProcessorCount),
         memory_gib=round(int(props.totalGlobalMem) / (1 << 30)),
+        integrated=bool(getattr(props, "integrated", 0)),
     )
 
 

@@ -17,6 +17,7 @@ answers by falling back to the CPU backends.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from typing import Any
 from wds_edge.errors import BackendUnavailableError, InvalidInputError, ModelError, OutputError
 from wds_edge.io import fsync_dir, sha256_file, temporary_path, write_bytes_atomic
 from wds_edge.model.metadata import ModelMetadata
-from wds_edge.runtime.gate import GateResult, accuracy_gate, enforce_gate
+from wds_edge.runtime.gate import GateResult, enforce_gate
 from wds_edge.runtime.tensorrt.backend import ENGINE_SUFFIXES, TensorRTBackend
 from wds_edge.runtime.tensorrt.build import ProgressFn, build_plan, tensorrt_module
 from wds_edge.runtime.tensorrt.cache import (
@@ -42,9 +43,18 @@ from wds_edge.runtime.tensorrt.cache import (
     write_sidecar,
 )
 from wds_edge.runtime.tensorrt.cuda import DeviceInfo, device_info, set_device
+from wds_edge.runtime.tensorrt.gating import (
+    GatePlan,
+    forget_refusal,
+    plan_gate,
+    read_refusal,
+    run_gate,
+    write_refusal,
+)
 from wds_edge.runtime.tensorrt.int8 import CropSource, Int8Calibration
+from wds_edge.runtime.tensorrt.precision import check_fp32_layers
 
-__all__ = ["EngineInfo", "ensure_engine", "provision_engine"]
+__all__ = ["EngineInfo", "calibration_id", "ensure_engine", "provision_engine"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +72,28 @@ class EngineInfo:
     gate: GateResult | None = None
 
 
-def _onnx_metadata(onnx_path: Path) -> ModelMetadata:
+def _onnx_metadata(onnx_path: Path) -> tuple[ModelMetadata, dict[str, str]]:
+    """The model's contract and every metadata entry (a Q/DQ model's ``quantization``)."""
     from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
 
     with OnnxRuntimeBackend(onnx_path, providers=["CPUExecutionProvider"]) as backend:
-        return backend.metadata
+        return backend.metadata, backend.metadata_props
+
+
+def calibration_id(calibration: Int8Calibration | None) -> str:
+    """The calibration part of an INT8 engine's key: the crops' sha256, and how many of them
+    were used when ``calibration.max_crops`` limits it (other scales, another engine)."""
+    if calibration is None:
+        return ""
+    data = calibration.crops.data_sha256
+    limit = getattr(calibration, "max_crops", None)
+    try:
+        size: int | None = len(calibration.crops)  # type: ignore[arg-type]
+    except TypeError:
+        size = None
+    if limit is None or (size is not None and limit >= size):
+        return data
+    return hashlib.sha256(f"{data}|max_crops={int(limit)}".encode()).hexdigest()
 
 
 def _key(trt: Any, gpu: DeviceInfo, onnx_sha: str, precision: str, calib_sha: str) -> EngineKey:
@@ -96,23 +123,41 @@ def _timing_path(cache: Path, key: EngineKey) -> Path:
     return cache / name
 
 
-def _gate(
-    engine_path: Path, onnx_path: Path, metadata: ModelMetadata, precision: str,
-    crops: CropSource, max_images: int, device: int,
-) -> GateResult:  # fmt: skip
-    from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
+def _check_new_engine(
+    engine_path: Path, sidecar: Any, fp32_layers: list[str], plan: GatePlan | None,
+    metadata: ModelMetadata, precision: str, gate_images: int, device: int,
+    allow_accuracy_loss: bool,
+) -> GateResult | None:  # fmt: skip
+    """Read a new engine back (pinned layers in FP32?) and gate it; fill its sidecar.
 
-    with (
-        OnnxRuntimeBackend(onnx_path, providers=["CPUExecutionProvider"]) as reference,
-        TensorRTBackend(engine_path, device=device) as candidate,
-    ):
-        return accuracy_gate(
-            reference.infer,
-            candidate.infer,
-            crops.batches(metadata.preprocessing, 1, limit=max_images),
-            precision=precision,
-            threshold=metadata.threshold,
-        )
+    Raises:
+        ModelError: a pinned layer does not run FP32, or the gate failed.
+        BackendUnavailableError: the gate's crops prove nothing (synthetic, no wrinkles).
+    """
+    gate: GateResult | None = None
+    void = ""
+    with TensorRTBackend(engine_path, device=device) as candidate:
+        if fp32_layers:  # read the engine back: do the pinned layers run FP32?
+            check = check_fp32_layers(candidate.engine_layers(), fp32_layers)
+            sidecar.precision_check = check
+            if not check["fp32"]:
+                message = (
+                    f"the {precision.upper()} engine runs layers that must stay FP32 in "
+                    f"another precision: {check['not_fp32'] or check['unknown']}"
+                )
+                if not allow_accuracy_loss:
+                    raise ModelError(message)
+                logger.warning("%s; kept because accuracy loss was allowed", message)
+        if plan is not None:
+            gate, void = run_gate(plan, candidate, metadata, precision, gate_images)
+            sidecar.accuracy_gate = {**plan.record(gate), "counts": not void}
+    if void and not allow_accuracy_loss:
+        raise BackendUnavailableError(void)
+    if void:
+        logger.warning("%s; kept because accuracy loss was allowed", void)
+    elif gate is not None:
+        enforce_gate(gate, allow_accuracy_loss=allow_accuracy_loss)
+    return gate
 
 
 def ensure_engine(
@@ -120,7 +165,8 @@ def ensure_engine(
     precision: str = "fp16",
     *,
     calibration: Int8Calibration | None = None,
-    gate_crops: CropSource | None = None,
+    gate_crops: CropSource | str | None = None,
+    reference_onnx: str | Path | None = None,
     workspace_gib: float = 2.0,
     out: str | Path | None = None,
     cache_dir: str | Path | None = None,
@@ -137,8 +183,11 @@ def ensure_engine(
         onnx_path: FP32 wds-edge ONNX model (or a Q/DQ one for explicit INT8).
         precision: ``"fp32"``, ``"fp16"`` or ``"int8"``.
         calibration: INT8 calibration input (``calibration.trt_calibrator.tensorrt_calibration``);
-            its crops also gate FP16 / INT8 unless ``gate_crops`` is given.
-        gate_crops: face crops for the accuracy gate.
+            its crops also gate FP16 unless ``gate_crops`` is given (never INT8).
+        gate_crops: held-out face crops for the accuracy gate, or ``"synthetic"`` (the SDK's
+            synthetic skin crops); see :mod:`~wds_edge.runtime.tensorrt.gating`.
+        reference_onnx: the FP32 model the gate compares with (None: ``onnx_path``, or for a
+            Q/DQ model the FP32 model its metadata names, found next to it).
         workspace_gib: TensorRT workspace memory-pool limit in GiB.
         out: engine path; None: ``cache_dir`` / :func:`engine_file_name`.
         cache_dir: engine cache folder (None: :func:`default_cache_dir`).
@@ -152,7 +201,8 @@ def ensure_engine(
     Raises:
         MissingDependencyError: TensorRT / cuda-python missing (install hints).
         BackendUnavailableError: no GPU, a precision this GPU cannot do, or no valid cached
-            engine and no crops to gate a new FP16 / INT8 one.
+            engine and nothing to gate a new FP16 / INT8 one with (no held-out crops, no FP32
+            reference for a Q/DQ model, synthetic crops on which FP32 finds no wrinkles).
         BackendError: the build failed.
         ModelError: ONNX parse errors; the accuracy gate failed.
         InvalidInputError: bad precision, INT8 without calibration data.
@@ -165,9 +215,9 @@ def ensure_engine(
     trt = tensorrt_module()
     gpu = device_info(device)
     set_device(device)  # builder, calibrator buffers and gate all live on this device
-    metadata = _onnx_metadata(onnx_path)
+    metadata, props = _onnx_metadata(onnx_path)
     onnx_sha = sha256_file(onnx_path)
-    calib_sha = calibration.crops.data_sha256 if calibration is not None else ""
+    calib_sha = calibration_id(calibration)
     key = _key(trt, gpu, onnx_sha, precision, calib_sha)
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     if out:
@@ -181,15 +231,22 @@ def ensure_engine(
     if not rebuild and _cached(engine_path, key):
         logger.info("reusing engine %s", engine_path)
         return EngineInfo(engine_path, sidecar_path(engine_path), metadata, key, built=False)
-    crops = gate_crops if gate_crops is not None else getattr(calibration, "crops", None)
-    if precision != "fp32" and crops is None and not allow_accuracy_loss:
+    try:
+        plan = plan_gate(
+            onnx_path, props, precision, metadata, calibration=calibration,
+            gate_crops=gate_crops, reference_onnx=reference_onnx,
+            allow_accuracy_loss=allow_accuracy_loss, onnx_sha256=onnx_sha,
+        )  # fmt: skip
+    except BackendUnavailableError as exc:
         raise BackendUnavailableError(
-            f"no valid {precision.upper()} engine for {onnx_path.name} on {gpu.name} is cached, "
-            "and a new one is checked against FP32 on face crops before use: build it with "
-            "`wds-edge build-engine --onnx MODEL.onnx --precision "
-            f"{precision} --calib CALIB_DIR` (crops from `wds-edge calibrate`), or skip the "
-            "check with --allow-accuracy-loss"
-        )
+            f"no valid {precision.upper()} engine for {onnx_path.name} on {gpu.name} is "
+            f"cached, and a new one cannot be checked: {exc}; or skip the check with "
+            "--allow-accuracy-loss"
+        ) from exc
+    identity = plan.identity(key.to_dict()) if plan is not None else None
+    refused = None if rebuild or identity is None else read_refusal(engine_path, identity)
+    if refused:
+        raise BackendUnavailableError(refused)
     timing_path = Path(timing_cache) if timing_cache else _timing_path(cache, key)
     built = build_plan(
         trt, onnx_path, precision, metadata, gpu, model_sha256=onnx_sha,
@@ -210,19 +267,27 @@ def ensure_engine(
         sidecar = make_sidecar(
             metadata, key, engine_sha256=sha256_file(tmp_engine), onnx_path=onnx_path,
             calibration=built.calibration, build_s=round(built.build_s, 1),
+            fp32_layers=built.fp32_layers,
         )  # fmt: skip
         gate: GateResult | None = None
-        if precision != "fp32" and crops is not None:
+        if plan is not None or built.fp32_layers:
             write_sidecar(tmp_engine, sidecar)  # the gate loads the plan through its sidecar
-            gate = _gate(tmp_engine, onnx_path, metadata, precision, crops, gate_images, device)
-            sidecar.accuracy_gate = gate.to_dict()
-            enforce_gate(gate, allow_accuracy_loss=allow_accuracy_loss)
+            try:
+                gate = _check_new_engine(
+                    tmp_engine, sidecar, built.fp32_layers, plan, metadata, precision,
+                    gate_images, device, allow_accuracy_loss,
+                )  # fmt: skip
+            except (ModelError, BackendUnavailableError) as exc:
+                if identity is not None:
+                    write_refusal(engine_path, identity, str(exc))
+                raise
         os.replace(tmp_engine, engine_path)
         write_sidecar(engine_path, sidecar)
         fsync_dir(engine_path.parent)
     finally:
         tmp_engine.unlink(missing_ok=True)
         sidecar_path(tmp_engine).unlink(missing_ok=True)
+    forget_refusal(engine_path)
     info = EngineInfo(engine_path, sidecar_path(engine_path), metadata, key, True, built.build_s)
     info.gate = gate
     logger.info("built %s in %.1f s", engine_path, built.build_s)
@@ -235,7 +300,8 @@ def provision_engine(
     *,
     device: int = 0,
     calibration: Int8Calibration | None = None,
-    gate_crops: CropSource | None = None,
+    gate_crops: CropSource | str | None = None,
+    reference_onnx: str | Path | None = None,
     cache_dir: str | Path | None = None,
     workspace_gib: float = 2.0,
     allow_accuracy_loss: bool = False,
@@ -248,8 +314,8 @@ def provision_engine(
             or foreign plan is rebuilt from the ONNX its sidecar names when that file is
             still there.
         precision: for an ``.onnx``: ``"fp32"``, ``"fp16"`` or ``"int8"``.
-        device, calibration, gate_crops, cache_dir, workspace_gib, allow_accuracy_loss:
-            as for :func:`ensure_engine`.
+        device, calibration, gate_crops, reference_onnx, cache_dir, workspace_gib,
+            allow_accuracy_loss: as for :func:`ensure_engine`.
 
     Raises:
         BackendUnavailableError: TensorRT cannot provide an engine here (see the module
@@ -262,6 +328,7 @@ def provision_engine(
         raise ModelError(f"{path} does not exist")
     opts: dict[str, Any] = {
         "calibration": calibration, "gate_crops": gate_crops, "cache_dir": cache_dir,
+        "reference_onnx": reference_onnx,
         "workspace_gib": workspace_gib, "allow_accuracy_loss": allow_accuracy_loss,
         "device": device,
     }  # fmt: skip

@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Does ONNX Runtime's spin-waiting slow down the backend timed after it? (issue 22, item 15)
+
+ONNX Runtime FP32 with ``session.intra_op.allow_spinning`` on and off, each call followed by
+OpenVINO FP32 on the same crop, the two configurations interleaved round by round; prints
+the median / p90 latency of each, the CPU and the load average. Run it on an idle machine.
+
+    python benchmarks/ort_spin_wait.py [--model MODEL.onnx] [--rounds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from wds_edge.model.bundled import default_model_path  # noqa: E402
+from wds_edge.model.preprocessing import model_input  # noqa: E402
+from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402
+from wds_edge.runtime.openvino import OpenVinoBackend  # noqa: E402
+from wds_edge.runtime.probe_inputs import synthetic_skin_crops  # noqa: E402
+
+
+def _cpu() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    ap.add_argument("--model", type=Path, default=None, help="FP32 .onnx (default: bundled)")
+    ap.add_argument("--rounds", type=int, default=30, help="timed rounds per configuration")
+    args = ap.parse_args()
+    model = args.model or default_model_path()
+    size = OnnxRuntimeBackend(model, providers=["CPUExecutionProvider"]).metadata.input_size_hw[0]
+    x = model_input(synthetic_skin_crops(size, 1)[0], "texture_in_graph")
+    ort = {s: OnnxRuntimeBackend(model, providers=["CPUExecutionProvider"], spin_wait=s)
+           for s in (True, False)}  # fmt: skip
+    ov = OpenVinoBackend(model, precision="fp32")
+    times: dict[tuple[str, bool], list[float]] = {(k, s): [] for k in ("ort", "ov")
+                                                  for s in (True, False)}  # fmt: skip
+    load_before = os.getloadavg()
+    for r in range(args.rounds + 2):
+        for spin in (True, False) if r % 2 else (False, True):
+            t0 = time.perf_counter()
+            ort[spin].infer(x)
+            t1 = time.perf_counter()
+            ov.infer(x)
+            t2 = time.perf_counter()
+            if r >= 2:  # two warm-up rounds
+                times[("ort", spin)].append((t1 - t0) * 1e3)
+                times[("ov", spin)].append((t2 - t1) * 1e3)
+    print(f"# {_cpu()}, {os.cpu_count()} CPUs; load average {load_before} -> {os.getloadavg()}")
+    print("| timed | ORT spin_wait | median ms | p90 ms |\n|---|---|---|---|")
+    for (kind, spin), values in times.items():
+        p90 = sorted(values)[int(0.9 * (len(values) - 1))]
+        name = "ONNX Runtime FP32" if kind == "ort" else "OpenVINO FP32 (after ORT)"
+        print(f"| {name} | {spin} | {statistics.median(values):.1f} | {p90:.1f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,36 @@
+"""A device the chosen backend cannot honour is refused, not dropped (issue 22, item 4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wds_edge.errors import InvalidInputError
+from wds_edge.runtime import load_backend
+
+
+@pytest.mark.parametrize(
+    ("backend", "precision", "device", "message"),
+    [
+        ("openvino", "auto", "GPU", "probes the CPU only"),
+        ("openvino", "auto", "NPU", "probes the CPU only"),
+        ("onnxruntime", "auto", "GPU", "takes no device"),
+        ("onnxruntime", "fp32", 0, "takes no device"),
+        ("auto", "auto", "NPU", "--backend openvino --device GPU|NPU"),
+    ],
+)
+def test_a_device_that_would_be_dropped_is_refused(
+    small_onnx: Path, backend: str, precision: str, device: object, message: str
+) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        load_backend(small_onnx, backend, precision=precision, device=device)
+
+
+def test_the_cpu_is_honoured(fake_trt, small_onnx: Path, tmp_path: Path) -> None:
+    state = fake_trt()  # TensorRT "installed": --device CPU must not build an engine
+    with load_backend(small_onnx, "onnxruntime", device="CPU") as ort:
+        assert ort.device == "CPU"
+    with load_backend(small_onnx, "auto", device="CPU", cache_dir=tmp_path) as auto:
+        assert auto.name in ("onnxruntime", "openvino") and "CPU" in auto.device
+    assert state.builds == []
