@@ -255,7 +255,7 @@ def export_model(
             out_channels=model.out_channels,
             dice=dice_for(model.out_channels),
             input_norm=model.input_norm,
-            input_mean_std=INPUT_NORMS[model.input_norm],
+            input_mean_std=list(INPUT_NORMS[model.input_norm]),
         ),
         "training": training_summary or {},
     }
