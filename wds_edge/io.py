@@ -12,10 +12,12 @@ Before a command starts long work it calls :func:`ensure_writable_dir` /
 :func:`ensure_writable_file` on its outputs, so a read-only, full or misnamed
 destination fails in one line at the start, not after the work.
 
-Images are read with Pillow: the size comes from the header and is checked against
+Images are read with Pillow: the format is decided from the bytes (only JPEG, PNG, BMP,
+TIFF, WebP and GIF are decoded), the size comes from the header and is checked against
 ``max_pixels`` *before* the pixels are decoded (decompression bombs cost nothing),
 the decoder itself reports truncation (bytes after a JPEG's end marker, as phones and
-vendors append, are fine), and EXIF orientation is applied.
+vendors append, are fine), and EXIF orientation is applied. A FIFO or device named like
+an image is refused, not read.
 """
 
 from __future__ import annotations
@@ -38,11 +40,13 @@ import cv2
 import numpy as np
 
 from wds_edge._image_read import (
+    DECODED_FORMATS,
     MAX_IMAGE_PIXELS,
     _to_bgr_uint8,  # noqa: F401 - used by the analyzer
     decode_image,
     image_size_from_header,
     read_image,
+    sniff_image_format,
 )
 from wds_edge.errors import InvalidInputError, OutputError
 
@@ -61,6 +65,8 @@ __all__ = [
     "read_image",
     "decode_image",
     "image_size_from_header",
+    "sniff_image_format",
+    "DECODED_FORMATS",
     "MAX_IMAGE_PIXELS",
     "sha256_file",
 ]
