@@ -286,3 +286,40 @@ def test_client_disconnect_mid_upload_logs_one_line(server: Any) -> None:
     assert all("went away after 5,000 bytes" in line for line in lines), new
     assert "Traceback" not in new and "ClientDisconnect" not in new
     assert _healthz_ok(server)
+
+
+# -- item 5: SIGTERM while a request is still running --------------------------------------
+
+
+def test_sigterm_during_a_long_upload_is_a_503_not_a_traceback(
+    onnx_model_path: Path, landmarker_path: Path, serve_process: Any, tmp_path: Path
+) -> None:
+    """An upload still arriving when the kiosk is stopped outlives uvicorn's 10 s grace
+    period and is cancelled: the client gets 503 "shutting down", the log one line, the
+    process exit code 0."""
+    args = [
+        "--model", str(onnx_model_path), "--landmarker", str(landmarker_path),
+        "--backend", "onnxruntime", "--threads", "1", "--body-timeout", "120",
+    ]  # fmt: skip
+    process = serve_process(args, tmp_path / "stderr.log")
+    sock = socket.create_connection((process.host, process.port))
+    try:
+        sock.sendall(
+            f"POST /v1/analyze HTTP/1.1\r\nHost: {process.host}:{process.port}\r\n"
+            "Content-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n".encode()
+            + b"\xff" * 100
+        )
+        time.sleep(0.5)
+        started = time.monotonic()
+        code = process.stop(timeout_s=60)
+        sock.settimeout(5)
+        reply = sock.recv(4096)
+    finally:
+        sock.close()
+    assert time.monotonic() - started < 30
+    assert code == 0, process.log()
+    assert reply.startswith(b"HTTP/1.1 503"), reply[:300]
+    assert b"shutting down" in reply
+    log = process.log()
+    assert "Traceback" not in log and "CancelledError" not in log, log
+    assert "POST /v1/analyze was cut off: the service is shutting down" in log
