@@ -270,6 +270,27 @@ def bench_compare_cmd(
     console.print(f"wrote {plot}" if plot else "plot skipped: matplotlib is not installed")
 
 
+def _check_int8_entries(specs: list[str], model: str | None) -> None:
+    """An ``openvino:int8`` entry needs the INT8 IR made on site next to the model (none
+    ships): say so in bench compare's own terms before anything is timed."""
+    if not any(s.strip().lower() == "openvino:int8" for s in specs):
+        return
+    from wds_edge.errors import InvalidInputError
+    from wds_edge.model.bundled import default_model_path
+    from wds_edge.runtime.openvino import int8_model_path
+
+    path = Path(model) if model else default_model_path()
+    if path.suffix.lower() == ".xml" or int8_model_path(path).is_file():
+        return
+    ir_name = int8_model_path(path).name
+    raise InvalidInputError(
+        f"openvino:int8 needs an INT8 OpenVINO model next to {path} ({ir_name}), and none "
+        "ships with wds-edge: leave openvino:int8 out of --backends, or make one on this "
+        "machine with `wds-edge quantize --format openvino --onnx MODEL.onnx --calib CALIB_DIR "
+        "--held-out HELD_OUT_DIR` and compare that model (--models MODEL.onnx)"
+    )
+
+
 def _compare_backend_specs(
     source: str,
     specs: list[str],
@@ -292,6 +313,7 @@ def _compare_backend_specs(
         from wds_edge.errors import InvalidInputError
 
         raise InvalidInputError("BACKEND:PRECISION entries compare one model: pass one --models")
+    _check_int8_entries(specs, models[0] if models else None)
     env = environment_report()
     console = _console()
     with console.status("comparing ...") as status:
