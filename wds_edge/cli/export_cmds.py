@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -206,12 +207,18 @@ def _quantize(
     allow_accuracy_loss: bool = typer.Option(
         False, "--allow-accuracy-loss", help="Keep the model even if the INT8 gate fails."
     ),
+    json_out: bool = typer.Option(
+        False, "--json", help="Print the accuracy gate's figures as JSON (default: one line)."
+    ),
 ) -> None:
-    """Write an INT8 model: explicit Q/DQ ONNX, or an NNCF OpenVINO IR gated on held-out crops."""
+    """Write an INT8 model: explicit Q/DQ ONNX, or an NNCF OpenVINO IR gated on held-out crops.
+
+    Quantization takes minutes on a CPU: each phase is announced with its size, and the
+    accuracy gate shows a progress bar."""
     from calibration.dataset import load_calibration_set
 
     if fmt == "openvino":
-        _quantize_openvino(onnx, calib, out, held_out, allow_accuracy_loss)
+        _quantize_openvino(onnx, calib, out, held_out, allow_accuracy_loss, json_out)
         return
     if fmt != "qdq":
         raise InvalidInputError(f"--format must be qdq or openvino, got {fmt!r}")
@@ -232,19 +239,33 @@ def _quantize(
     # by one that passed the gate (or --allow-accuracy-loss).
     tmp = temporary_path(out, suffix=".onnx")
     try:
-        with console.status("quantizing..."):
+        console.print(
+            f"step 1/2: calibrating and quantizing on {len(crops)} crops ({method}); ONNX "
+            "Runtime runs the FP32 model on each of them: minutes on a CPU, no progress "
+            "inside this step"
+        )
+        with console.status("quantizing ...") as status:
+            started = time.monotonic()
             quantize_qdq(onnx, crops, tmp, method=method)  # type: ignore[arg-type]
+            status.update("done")
+        console.print(f"step 1/2 done in {time.monotonic() - started:.0f} s")
         if gate:
+            from wds_edge.cli.console import progress_bar
+
             cpu = ["CPUExecutionProvider"]
             with (
                 OnnxRuntimeBackend(onnx, providers=cpu) as ref,
                 OnnxRuntimeBackend(tmp, providers=cpu) as cand,
+                progress_bar(
+                    "step 2/2: accuracy gate, INT8 vs FP32", total=len(crops), console=console
+                ) as update,
             ):
                 result = accuracy_gate(
-                    ref.infer, cand.infer, crops.batches(ref.metadata.preprocessing, 1),
+                    ref.infer, cand.infer,
+                    _counted(crops.batches(ref.metadata.preprocessing, 1), update),
                     precision="int8", threshold=ref.metadata.threshold,
                 )  # fmt: skip
-            console.print(json.dumps(result.to_dict(), indent=2))
+            _print_gate(console, result, json_out)
             enforce_gate(result, allow_accuracy_loss=allow_accuracy_loss)
         os.replace(tmp, out)
         fsync_dir(out.parent)
@@ -253,8 +274,31 @@ def _quantize(
     console.print(f"wrote {out}")
 
 
+def _counted(batches: Any, update: Any) -> Any:
+    """Yield ``batches`` (N x C x H x W arrays), reporting the images passed so far."""
+    done = 0
+    for batch in batches:
+        yield batch
+        done += int(batch.shape[0])
+        update(done)
+
+
+def _print_gate(console: Any, result: Any, json_out: bool) -> None:
+    """The gate's verdict: one line, or its figures as JSON with ``--json``."""
+    if json_out:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    colour = "green" if result.passed else "red"
+    console.print(f"[{colour}]{result.reason}[/]", highlight=False)
+
+
 def _quantize_openvino(
-    onnx: Path, calib: Path, out: Path | None, held_out: Path | None, allow_accuracy_loss: bool
+    onnx: Path,
+    calib: Path,
+    out: Path | None,
+    held_out: Path | None,
+    allow_accuracy_loss: bool,
+    json_out: bool = False,
 ) -> None:
     from calibration.dataset import load_calibration_set
     from calibration.openvino_int8 import quantize_openvino_int8
@@ -271,7 +315,8 @@ def _quantize_openvino(
             allow_accuracy_loss=allow_accuracy_loss,
             progress=lambda phase: status.update(f"{phase} ..."),
         )  # fmt: skip
-    console.print(json.dumps(result.to_dict(), indent=2))
+    if json_out:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
     console.print(f"{result.reason}; wrote {path} (+ {path.with_suffix('.bin').name})")
 
 
