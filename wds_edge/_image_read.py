@@ -173,7 +173,7 @@ def _open_checked(data: bytes, source: str, max_pixels: int | None, formats: Seq
         pil = _open_pil(data, fmt)
     except Exception as exc:  # any header parse failure of the plugin
         raise InvalidInputError(
-            f"{source}: cannot read the {fmt} header (corrupt: {exc}); pass an intact {fmt} file"
+            f"{source}: cannot decode the {fmt} header (corrupt: {exc}); pass an intact {fmt} file"
         ) from exc
     try:
         _check_size(int(pil.size[0]), int(pil.size[1]), source, max_pixels)

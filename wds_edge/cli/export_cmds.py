@@ -7,6 +7,7 @@ imports happen inside the command bodies.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import time
@@ -274,6 +275,14 @@ def _quantize(
     console.print(f"wrote {out}")
 
 
+def _nvidia_gpu_present() -> bool:
+    """An NVIDIA driver's device nodes (x86 / dGPU) or a Jetson's, without importing CUDA."""
+    import glob
+
+    jetson = Path("/etc/nv_tegra_release").exists() or Path("/dev/nvhost-ctrl-gpu").exists()
+    return jetson or bool(glob.glob("/dev/nvidia[0-9]*")) or Path("/dev/dxg").exists()
+
+
 def _counted(batches: Any, update: Any) -> Any:
     """Yield ``batches`` (N x C x H x W arrays), reporting the images passed so far."""
     done = 0
@@ -344,6 +353,16 @@ def _build_engine(
 
     if precision not in PRECISIONS:
         raise InvalidInputError(f"--precision must be one of {', '.join(PRECISIONS)}")
+    if importlib.util.find_spec("tensorrt") is None and not _nvidia_gpu_present():
+        from wds_edge._deps import install_hint
+        from wds_edge.errors import BackendUnavailableError
+
+        raise BackendUnavailableError(  # the cause first: installing TensorRT would not help
+            "this machine has no NVIDIA GPU (no /dev/nvidia*, not a Jetson): a TensorRT engine "
+            "is built on the GPU that will run it. On this CPU, `wds-edge analyze` / `serve` "
+            "with --backend auto use ONNX Runtime or OpenVINO, no engine needed. On a kiosk "
+            f"with an NVIDIA GPU, install TensorRT first: {install_hint('tensorrt')}"
+        )
     if out is not None:
         from wds_edge.io import ensure_writable_file
 

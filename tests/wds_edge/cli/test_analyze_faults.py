@@ -141,3 +141,25 @@ def test_full_disk_leaves_no_overlay_without_its_json(
     assert results["a.jpg"]["status"] == "ok"
     assert "no space left on the device" in results["b.jpg"]["error"]
     assert listing == ["a.json", "a_overlay.png"], listing  # no b_overlay.png, no temporaries
+
+
+def test_a_failed_run_leaves_no_empty_output_folder(
+    tmp_path: Path, faces_dir: Path, onnx_model_path: Path, landmarker_path: Path
+) -> None:
+    out = tmp_path / "new" / "results"
+    proc = analyze(tmp_path / "missing.jpg", "--out", out, model=onnx_model_path,
+                   landmarker=landmarker_path)  # fmt: skip
+    assert proc.returncode == 1
+    assert not (tmp_path / "new").exists()  # nor the parent it had to create
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a model")
+    proc = analyze(faces_dir / "biden2.jpg", "--out", out, model=broken, landmarker=landmarker_path)
+    assert proc.returncode == 2 and not (tmp_path / "new").exists()
+    proc = analyze(faces_dir / "biden2.jpg", "--out", out, model=onnx_model_path,
+                   landmarker=landmarker_path)  # fmt: skip
+    assert proc.returncode == 0 and (out / "biden2.json").exists()
+    kept = tmp_path / "kept"  # a folder that existed before is never removed
+    kept.mkdir()
+    analyze(tmp_path / "missing.jpg", "--out", kept, model=onnx_model_path,
+            landmarker=landmarker_path)  # fmt: skip
+    assert kept.is_dir()
