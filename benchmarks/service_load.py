@@ -3,35 +3,46 @@
 Usage:
     python benchmarks/service_load.py --photo ../shared/data/faces/biden2.jpg \
         [--landmarker ../shared/models/face_landmarker.task] [--sequential 200] \
-        [--clients 8] [--per-client 25] [--rounds 1] [--side 0]
+        [--clients 8] [--per-client 25] [--rounds 1] [--side 0] [--slow-clients]
 
 Starts `wds-edge serve` (no camera, bundled model unless --model, ONNX Runtime) as a
 separate process on a free loopback port, sends the requests, and prints one JSON
 object: latency percentiles per phase, the server's RSS before, between and after the
 phases (psutil), errors, the load average. --side N downscales the photo to N px first.
+
+--slow-clients adds the attacks of issue 23 after the load: 40 sockets that send nothing
+and 32 uploads trickling one byte a second (the server's defaults: 10 s header timeout,
+30 s body timeout, 32 requests at once), while /healthz and POST /v1/analyze are probed
+every 0.5 s; then three concurrent 4 MB Radiance HDR bombs declaring 8000 x 8000, with
+the server's peak RSS (VmHWM) before and after.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 
 import cv2
 import numpy as np
 import psutil
 
 
-def post(url: str, body: bytes) -> tuple[int, float]:
+def post(url: str, body: bytes, path: str = "/v1/analyze") -> tuple[int, float]:
     start = time.perf_counter()
-    req = urllib.request.Request(f"{url}/v1/analyze", body, {"Content-Type": "image/jpeg"})
+    req = urllib.request.Request(
+        f"{url}{path}", body if path != "/healthz" else None, {"Content-Type": "image/jpeg"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=120) as response:
             response.read()
@@ -52,6 +63,113 @@ def percentiles(ms: list[float]) -> dict[str, float]:
     }
 
 
+def hdr_bomb(width: int, height: int) -> bytes:
+    """A valid run-length Radiance HDR of width x height grey pixels (8000 x 8000: 4 MB)."""
+    runs = [min(127, width - i) for i in range(0, width, 127)]
+    channel = lambda v: b"".join(bytes((0x80 + n, v)) for n in runs)  # noqa: E731
+    line = bytes((2, 2, width >> 8, width & 0xFF)) + b"".join(channel(v) for v in (128,) * 3)
+    line += channel(129)
+    header = f"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y {height} +X {width}\n".encode()
+    return header + line * height
+
+
+def peak_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def slow_client_phase(url: str, body: bytes, proc: psutil.Process) -> dict[str, Any]:
+    """40 idle sockets + 32 trickling uploads for 35 s, probing /healthz and analyze."""
+    host, port = url.removeprefix("http://").split(":")
+    head = (
+        f"POST /v1/analyze HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: image/jpeg\r\n"
+        "Content-Length: 100000\r\n\r\n"
+    ).encode()
+    idle = [socket.create_connection((host, int(port))) for _ in range(40)]
+    uploads = [socket.create_connection((host, int(port))) for _ in range(32)]
+    for sock in uploads:
+        sock.sendall(head)
+    start = time.monotonic()
+    answered: dict[str, list[float]] = {}
+    stop = threading.Event()
+
+    def trickle(sock: socket.socket) -> None:
+        sock.settimeout(1.0)
+        while not stop.is_set():
+            try:
+                sock.sendall(b"\xff")
+                reply = sock.recv(64)
+            except TimeoutError:
+                continue
+            except OSError:
+                reply = b"closed"
+            status = reply.split(b" ")[1].decode() if reply.startswith(b"HTTP/") else "closed"
+            answered.setdefault(status, []).append(time.monotonic() - start)
+            return
+
+    def idle_closed(sock: socket.socket) -> None:
+        sock.settimeout(60)
+        with contextlib.suppress(OSError):
+            sock.recv(1)
+        answered.setdefault("idle closed", []).append(time.monotonic() - start)
+
+    threads = [threading.Thread(target=trickle, args=(s,)) for s in uploads]
+    threads += [threading.Thread(target=idle_closed, args=(s,)) for s in idle]
+    for t in threads:
+        t.start()
+    health: list[tuple[int, float]] = []
+    analyze: list[tuple[int, float]] = []
+    rss = [proc.memory_info().rss / 2**20]
+    while time.monotonic() - start < 35:
+        health.append(post(url, b"", "/healthz"))
+        analyze.append(post(url, body))
+        rss.append(proc.memory_info().rss / 2**20)
+        time.sleep(0.5)
+    stop.set()
+    for t in threads:
+        t.join(10)
+    for sock in idle + uploads:
+        sock.close()
+
+    def summary(samples: list[tuple[int, float]]) -> dict[str, Any]:
+        codes = [c for c, _ in samples]
+        return {
+            "status_counts": {str(c): codes.count(c) for c in sorted(set(codes))},
+            **percentiles([ms for _, ms in samples]),
+        }
+
+    return {
+        "healthz": summary(health),
+        "analyze": summary(analyze),
+        "slow_sockets_ended": {
+            k: {"n": len(v), "first_s": round(min(v), 1), "last_s": round(max(v), 1)}
+            for k, v in sorted(answered.items())
+        },
+        "server_rss_mb": {"start": round(rss[0], 1), "max": round(max(rss), 1),
+                          "end": round(rss[-1], 1)},
+    }  # fmt: skip
+
+
+def bomb_phase(url: str, pid: int) -> dict[str, Any]:
+    bomb = hdr_bomb(8000, 8000)
+    before = peak_rss_mb(pid)
+    results: list[tuple[int, float]] = []
+    threads = [threading.Thread(target=lambda: results.append(post(url, bomb))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {
+        "bomb_bytes": len(bomb),
+        "statuses": [s for s, _ in results],
+        "ms": [round(ms, 1) for _, ms in results],
+        "server_peak_rss_mb": {"before": round(before, 1), "after": round(peak_rss_mb(pid), 1)},
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photo", required=True)
@@ -62,6 +180,8 @@ def main() -> int:
     parser.add_argument("--per-client", type=int, default=25)
     parser.add_argument("--side", type=int, default=0, help="downscale the photo to N px")
     parser.add_argument("--rounds", type=int, default=1, help="concurrent rounds (RSS after each)")
+    parser.add_argument("--slow-clients", action="store_true", help="then idle/trickle + bombs")
+    parser.add_argument("--no-bombs", action="store_true", help="leave the HDR bombs out")
     args = parser.parse_args()
 
     image = cv2.imread(args.photo)
@@ -109,6 +229,11 @@ def main() -> int:
             wall_s += time.perf_counter() - start
             rss[f"after_concurrent_{round_index + 1}_mb"] = proc.memory_info().rss / 2**20
         errors = [s for s in statuses if s not in (200, 422)]
+        extra: dict[str, Any] = {}
+        if args.slow_clients:
+            extra["slow_clients"] = slow_client_phase(url, body, proc)
+            if not args.no_bombs:  # (a server before issue 23 takes ~3 GB per bomb)
+                extra["hdr_bombs"] = bomb_phase(url, server.pid)
         print(
             json.dumps(
                 {
@@ -125,6 +250,7 @@ def main() -> int:
                     "status_counts": {str(s): statuses.count(s) for s in sorted(set(statuses))},
                     "errors": len(errors),
                     "server_rss_mb": {k: round(v, 1) for k, v in rss.items()},
+                    **extra,
                     "loadavg": os.getloadavg(),
                 },
                 indent=2,

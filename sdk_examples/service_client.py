@@ -3,10 +3,14 @@
 Usage:
     wds-edge serve --source 0                    # in another terminal
     python sdk_examples/service_client.py FACE.jpg [--url http://127.0.0.1:8765] [--seconds 5]
+        [--capture]
 
-Only the standard library and `websockets` (part of `pip install 'wds-edge[service]'`)
-are used, as a front-end in another process would. Prints the photo's per-region
-wrinkle ratios, then one line per stream message (status, prompt, overall ratio).
+Only the standard library and `websockets` (part of the service extra: `pip install
+'.[service]'`) are used, as a front-end in another process would. Prints the photo's
+per-region wrinkle ratios, then one line per stream message (status, prompt, overall
+ratio); with --capture it then runs a capture on the camera and prints its final scores.
+The service refuses other web pages: a state change such as starting a capture must be
+JSON (`Content-Type: application/json`), and the Host must name the service.
 """
 
 from __future__ import annotations
@@ -31,6 +35,28 @@ def analyze_photo(url: str, path: str, token: str | None) -> tuple[int, dict]:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:  # 422 (no usable face) still carries the result
         return exc.code, json.loads(exc.read())
+
+
+def capture(url: str, token: str | None, timeout_s: float = 60.0) -> dict:
+    """Start a capture (a JSON POST: the only form the service accepts for it) and poll
+    GET /v1/capture until it is done or timed out; returns its last state."""
+    headers = {"Content-Type": "application/json", **({"X-WDS-Token": token} if token else {})}
+    request = urllib.request.Request(f"{url}/v1/capture", b"{}", headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            capture_id = json.loads(response.read())["id"]
+    except urllib.error.HTTPError as exc:  # 409: no camera, the camera is down, one running
+        return json.loads(exc.read())
+    deadline = time.monotonic() + timeout_s
+    while True:
+        poll = urllib.request.Request(f"{url}/v1/capture", headers=headers)
+        with urllib.request.urlopen(poll, timeout=30) as response:
+            state = json.loads(response.read())
+        if state.get("id") == capture_id and state.get("state") != "collecting":
+            return state
+        if time.monotonic() > deadline:
+            return {"status": "error", "error": f"capture {capture_id} still running"}
+        time.sleep(0.5)
 
 
 def read_stream(url: str, seconds: float, token: str | None) -> int:
@@ -60,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default="http://127.0.0.1:8765", help="the service")
     parser.add_argument("--seconds", type=float, default=5.0, help="how long to read the stream")
     parser.add_argument("--token", default=os.environ.get("WDS_EDGE_SERVICE_TOKEN"))
+    parser.add_argument("--capture", action="store_true", help="then run a capture")
     args = parser.parse_args(argv)
 
     status, result = analyze_photo(args.url, args.photo, args.token)
@@ -71,6 +98,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {region:18s} {100 * score['wrinkle_ratio']:6.2f} %")
     if args.seconds > 0:
         print(f"stream: {read_stream(args.url, args.seconds, args.token)} results")
+    if args.capture:
+        state = capture(args.url, args.token)
+        if state.get("state") != "done":
+            print(f"capture: {state.get('error', state)}", file=sys.stderr)
+            return 1
+        final = state["final"]
+        overall = final["scores"]["overall"]["wrinkle_ratio"]
+        print(f"capture {state['id']}: {final['frames_used']} good frames, overall "
+              f"{100 * overall:.2f} %")  # fmt: skip
     return 0
 
 

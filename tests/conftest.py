@@ -133,7 +133,9 @@ def kiosk_crops_128(face_photos: list[Path], landmarker_path: Path) -> list[tupl
 
 @pytest.fixture(scope="session")
 def proxy_model(  # noqa: ANN201 - a torch module
-    kiosk_crops_128: list[tuple[str, np.ndarray]], pytestconfig: pytest.Config
+    kiosk_crops_128: list[tuple[str, np.ndarray]],
+    pytestconfig: pytest.Config,
+    tmp_path_factory: pytest.TempPathFactory,
 ):
     """A base-8 WrinkleUNet trained for 40 steps to reproduce Eq. 1 texture-threshold masks.
 
@@ -147,5 +149,8 @@ def proxy_model(  # noqa: ANN201 - a torch module
         [c for _, c in kiosk_crops_128[:6]],
         base_channels=8,
         steps=40,
-        cache_dir=pytestconfig.cache.mkdir("wds_proxy_model"),
+        # -p no:cacheprovider (the full-suite command) has no cache: train it once per session
+        cache_dir=pytestconfig.cache.mkdir("wds_proxy_model")
+        if getattr(pytestconfig, "cache", None) is not None
+        else tmp_path_factory.mktemp("wds_proxy_model"),
     )

@@ -158,7 +158,10 @@ def evaluate_checkpoint(
         wanted = set(splits[split])
         samples = [s for s in samples if s.stem in wanted]
         if not samples:
-            raise DataError(f"{data_dir}: none of the {split} images {sorted(wanted)[:5]} found")
+            raise DataError(
+                f"{data_dir}: none of the run's {split} images {sorted(wanted)[:5]} are in it; "
+                "to score photos that are not the run's data set, pass --split all"
+            )
     loaded = [load_sample(s, mask_threshold) for s in samples]
     result = evaluate_samples(ckpt.model.to(device), loaded, device, threshold, progress=progress)
     # Which scored images the run trained on (None: the checkpoint does not say).

@@ -7,7 +7,7 @@ from types import ModuleType
 
 from wds_edge.errors import MissingDependencyError
 
-__all__ = ["require"]
+__all__ = ["require", "install_hint"]
 
 _HINTS = {
     "torch": "pip install 'wds-edge[train]' (CPU-only machine: pip install torch==2.13.0 "
@@ -28,6 +28,11 @@ _HINTS = {
     "multipart": "pip install 'wds-edge[service]' (python-multipart)",
     "websockets": "pip install 'wds-edge[service]'",
 }
+
+
+def install_hint(package: str) -> str | None:
+    """How to install the optional top-level ``package`` (``None``: not an optional one)."""
+    return _HINTS.get(package)
 
 
 def require(module: str, purpose: str) -> ModuleType:

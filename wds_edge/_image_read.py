@@ -1,23 +1,28 @@
 """Image decoding for :mod:`wds_edge.io` (re-exported there; import it from ``wds_edge.io``).
 
-Pillow reads the size from the header and it is checked against ``max_pixels`` before
-the pixels are decoded; Pillow's decoder reports truncation itself; EXIF orientation
-is applied; every decoder error becomes an :class:`~wds_edge.errors.InvalidInputError`.
+The format is decided from the bytes (:func:`sniff_image_format`) and only
+:data:`DECODED_FORMATS` are decoded, each by Pillow, which reads the size from the header;
+it is checked against ``max_pixels`` before the pixels are decoded. Pillow's decoder
+reports truncation itself; EXIF orientation is applied; every decoder error becomes an
+:class:`~wds_edge.errors.InvalidInputError`.
 """
 
 from __future__ import annotations
 
 import io as _io
 import os
+import re
+import stat
 import threading
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
-from wds_edge.errors import InvalidInputError
+from wds_edge.errors import InvalidInputError, UnsupportedImageError
 
 #: Largest image accepted by default (200 megapixels, about 16K x 12K). Larger files are
 #: refused from their header, before decoding, rather than allowed to exhaust a kiosk's
@@ -55,22 +60,79 @@ def _to_bgr_uint8(image: np.ndarray, source: str) -> np.ndarray:
     )
 
 
-def _open_pil(data: bytes) -> Any:
-    """``PIL.Image.open`` on ``data`` (reads the header only), without Pillow's own bomb
-    limit: wds-edge applies ``max_pixels`` itself, from the header, with its own message.
+#: Formats wds-edge decodes (Pillow's names). The format is decided from the bytes (never
+#: from a file name or a Content-Type) and the size is read from the header before a
+#: pixel is decoded; anything else is refused, since a decoder that cannot be sized
+#: first (OpenCV's Radiance HDR, OpenEXR, ...) can be made to allocate gigabytes.
+DECODED_FORMATS = ("JPEG", "PNG", "BMP", "TIFF", "WEBP", "GIF")
 
-    Returns ``None`` when Pillow does not recognise the format.
-    """
-    from PIL import Image, UnidentifiedImageError
+_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"\xff\xd8\xff", "JPEG"),
+    (0, b"\x89PNG\r\n\x1a\n", "PNG"),
+    (0, b"BM", "BMP"),
+    (0, b"II*\x00", "TIFF"),
+    (0, b"MM\x00*", "TIFF"),
+    (0, b"GIF87a", "GIF"),
+    (0, b"GIF89a", "GIF"),
+    (8, b"WEBP", "WEBP"),  # after b"RIFF" + size
+    (0, b"#?RADIANCE", "Radiance HDR"),
+    (0, b"#?RGBE", "Radiance HDR"),
+    (0, b"v/1\x01", "OpenEXR"),
+    (0, b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
+    (0, b"\xffO\xffQ", "JPEG 2000"),
+    (0, b"PF\n", "PFM"),
+    (0, b"Pf\n", "PFM"),
+    (0, b"\x59\xa6\x6a\x95", "Sun raster"),
+    (4, b"ftypavif", "AVIF"),
+    (4, b"ftypheic", "HEIC"),
+    (4, b"ftypheix", "HEIC"),
+    (4, b"ftypmif1", "HEIF"),
+    (0, b"8BPS", "Photoshop PSD"),
+)
+_PNM = re.compile(rb"^P[1-7]\s")
+_HDR_SIZE = re.compile(rb"\n\n([-+][XY]) (\d+) ([-+][XY]) (\d+)\n")
+
+
+def sniff_image_format(data: bytes) -> str | None:
+    """The image format that ``data`` starts with (``"JPEG"``, ``"PNG"``, ..., or the name
+    of a format wds-edge does not decode, e.g. ``"Radiance HDR"``); ``None`` when the
+    bytes are no image format known here."""
+    for offset, magic, name in _SIGNATURES:
+        if data[offset : offset + len(magic)] == magic:
+            if name == "WEBP" and not data.startswith(b"RIFF"):
+                continue
+            return name
+    if _PNM.match(data[:3]):
+        return "PNM"
+    head = data[:256].lstrip().lower()
+    if head.startswith((b"<svg", b"<?xml")):
+        return "SVG"
+    return None
+
+
+def _declared_size_text(data: bytes, fmt: str) -> str:
+    """`` declaring WxH pixels`` for formats whose size is easy to read here (HDR), else ""."""
+    if fmt == "Radiance HDR":
+        match = _HDR_SIZE.search(data[:4096])
+        if match:
+            first, second = match.group(1)[1:], match.group(3)[1:]
+            axes = {first: int(match.group(2)), second: int(match.group(4))}
+            return f" declaring {axes.get(b'X', 0)}x{axes.get(b'Y', 0)} pixels"
+    return ""
+
+
+def _open_pil(data: bytes, fmt: str) -> Any:
+    """``PIL.Image.open`` on ``data`` with only ``fmt``'s plugin (reads the header only),
+    without Pillow's own bomb limit: wds-edge applies ``max_pixels`` itself, from the
+    header, with its own message."""
+    from PIL import Image
 
     with _PIL_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         saved = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = None  # for the header parse only (microseconds)
         try:
-            return Image.open(_io.BytesIO(data))
-        except (UnidentifiedImageError, SyntaxError):
-            return None
+            return Image.open(_io.BytesIO(data), formats=[fmt])
         finally:
             Image.MAX_IMAGE_PIXELS = saved
 
@@ -85,30 +147,64 @@ def _check_size(width: int, height: int, source: str, max_pixels: int | None) ->
         )
 
 
-def image_size_from_header(
-    data: bytes, source: str = "<bytes>", max_pixels: int | None = MAX_IMAGE_PIXELS
-) -> tuple[int, int]:
-    """The (width, height) in pixels that an encoded image's header declares; no decoding.
+def _open_checked(data: bytes, source: str, max_pixels: int | None, formats: Sequence[str]) -> Any:
+    """The format from the bytes, then Pillow's header parse, then the size check: an
+    opened, not yet decoded ``PIL.Image``.
 
     Raises:
-        InvalidInputError: empty data, a format Pillow cannot identify, or more than
-            ``max_pixels`` pixels (``None``: no limit).
+        UnsupportedImageError: a known image format outside ``formats``.
+        InvalidInputError: empty data, no image format, a broken header, too many pixels.
     """
     if len(data) == 0:
         raise InvalidInputError(f"{source}: the file is empty (0 bytes); pass a JPEG or PNG photo")
-    try:
-        pil = _open_pil(data)
-    except Exception as exc:  # any header parse failure of any plugin
-        raise InvalidInputError(f"{source}: cannot read the image header ({exc})") from exc
-    if pil is None:
+    fmt = sniff_image_format(data)
+    accepted = ", ".join(formats)
+    if fmt is None:
         raise InvalidInputError(
             f"{source}: cannot decode the data as an image (corrupt or not an image format); "
-            "pass a JPEG, PNG, BMP, TIFF or WebP file"
+            f"pass a {accepted} file"
         )
-    with pil:
-        width, height = (int(v) for v in pil.size)
-    _check_size(width, height, source, max_pixels)
-    return width, height
+    if fmt not in formats:
+        raise UnsupportedImageError(
+            f"{source}: the data is a {fmt} image{_declared_size_text(data, fmt)}, which is "
+            f"not decoded here (accepted: {accepted}); convert it to JPEG or PNG first"
+        )
+    try:
+        pil = _open_pil(data, fmt)
+    except Exception as exc:  # any header parse failure of the plugin
+        raise InvalidInputError(
+            f"{source}: cannot decode the {fmt} header (corrupt: {exc}); pass an intact {fmt} file"
+        ) from exc
+    try:
+        _check_size(int(pil.size[0]), int(pil.size[1]), source, max_pixels)
+    except InvalidInputError:
+        pil.close()
+        raise
+    return pil
+
+
+def image_size_from_header(
+    data: bytes,
+    source: str = "<bytes>",
+    max_pixels: int | None = MAX_IMAGE_PIXELS,
+    *,
+    formats: Sequence[str] = DECODED_FORMATS,
+) -> tuple[int, int]:
+    """The (width, height) in pixels that an encoded image's header declares; no decoding.
+
+    Args:
+        data: the encoded bytes.
+        source: names the data in messages.
+        max_pixels: refuse more pixels than this (``None``: no limit).
+        formats: the accepted formats (:data:`DECODED_FORMATS` or a subset).
+
+    Raises:
+        UnsupportedImageError: the bytes are an image format outside ``formats``.
+        InvalidInputError: empty data, no image format, a broken header, or more than
+            ``max_pixels`` pixels.
+    """
+    with _open_checked(data, source, max_pixels, formats) as pil:
+        return int(pil.size[0]), int(pil.size[1])
 
 
 def _pil_to_bgr(pil: Any, source: str) -> np.ndarray:
@@ -127,30 +223,27 @@ def _pil_to_bgr(pil: Any, source: str) -> np.ndarray:
 
 
 def decode_image(
-    data: bytes, source: str = "<bytes>", *, max_pixels: int | None = MAX_IMAGE_PIXELS
+    data: bytes,
+    source: str = "<bytes>",
+    *,
+    max_pixels: int | None = MAX_IMAGE_PIXELS,
+    formats: Sequence[str] = DECODED_FORMATS,
 ) -> np.ndarray:
     """Decode encoded image bytes (JPEG, PNG, BMP, TIFF, WebP, GIF) to uint8 BGR HxWx3.
 
-    The size is read from the header and refused before decoding when it exceeds
-    ``max_pixels`` (``None``: no limit). The decoder reports truncation; bytes after a
-    JPEG's end-of-image marker (motion photos, vendor trailers) are accepted. EXIF
-    orientation is applied (a phone portrait comes out upright). Grey, 16-bit, float,
-    palette and RGBA images are converted (alpha is dropped; grey becomes three equal
-    channels). Formats Pillow does not know fall back to OpenCV.
+    The format is decided from the bytes and must be one of ``formats``; the size is
+    read from the header and refused before decoding when it exceeds ``max_pixels``
+    (``None``: no limit). The decoder reports truncation; bytes after a JPEG's
+    end-of-image marker (motion photos, vendor trailers) are accepted. EXIF orientation
+    is applied (a phone portrait comes out upright). Grey, 16-bit, float, palette and
+    RGBA images are converted (alpha is dropped; grey becomes three equal channels).
 
     Raises:
-        InvalidInputError: empty, truncated, corrupt, unsupported or too large data.
+        UnsupportedImageError: another image format (Radiance HDR, OpenEXR, HEIC, ...).
+        InvalidInputError: empty, truncated, corrupt or too large data.
     """
-    if len(data) == 0:
-        raise InvalidInputError(f"{source}: the file is empty (0 bytes); pass a JPEG or PNG photo")
-    try:
-        pil = _open_pil(data)
-    except Exception:  # a plugin choked on the header: let OpenCV try
-        pil = None
-    if pil is None:
-        return _decode_with_opencv(data, source, max_pixels)
+    pil = _open_checked(data, source, max_pixels, formats)
     with pil:
-        _check_size(int(pil.size[0]), int(pil.size[1]), source, max_pixels)
         try:
             pil.load()
             orientation = pil.getexif().get(_EXIF_ORIENTATION, 1)
@@ -179,22 +272,6 @@ def decode_image(
             ) from exc
 
 
-def _decode_with_opencv(data: bytes, source: str, max_pixels: int | None) -> np.ndarray:
-    try:
-        image = cv2.imdecode(
-            np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED | cv2.IMREAD_ANYDEPTH
-        )
-    except cv2.error:
-        image = None
-    if image is None or image.ndim < 2:
-        raise InvalidInputError(
-            f"{source}: cannot decode the data as an image (corrupt or not an image format "
-            "OpenCV or Pillow reads); pass a JPEG, PNG, BMP, TIFF or WebP file"
-        )
-    _check_size(int(image.shape[1]), int(image.shape[0]), source, max_pixels)
-    return _to_bgr_uint8(image, source)
-
-
 def read_image(
     path: str | os.PathLike[str], *, max_pixels: int | None = MAX_IMAGE_PIXELS
 ) -> np.ndarray:
@@ -205,14 +282,35 @@ def read_image(
             (or one larger than ``max_pixels``).
     """
     p = Path(path)
-    if not p.exists():
-        raise InvalidInputError(f"{p}: no such file; check the path")
-    if p.is_dir():
-        raise InvalidInputError(f"{p}: is a folder; pass an image file")
     try:
-        data = p.read_bytes()
+        # O_NONBLOCK: opening a FIFO without a writer must not hang; fstat then says what
+        # was opened (no gap between the check and the read for the file to be swapped).
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise InvalidInputError(f"{p}: no such file; check the path") from None
+    except IsADirectoryError:
+        raise InvalidInputError(f"{p}: is a folder; pass an image file") from None
     except OSError as exc:
         raise InvalidInputError(
-            f"{p}: cannot read the file ({exc}); check its permissions"
-        ) from exc
+            f"{p}: cannot read the file ({exc.strerror or exc}); check its permissions"
+        ) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise InvalidInputError(f"{p}: is a folder; pass an image file")
+        if not stat.S_ISREG(mode):
+            kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "not a regular file"
+            raise InvalidInputError(
+                f"{p}: is {kind}, not an image file; pass the photo file itself"
+            )
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        data = b"".join(chunks)
+    except OSError as exc:
+        raise InvalidInputError(
+            f"{p}: cannot read the file ({exc.strerror or exc}); check its permissions"
+        ) from None
+    finally:
+        os.close(fd)
     return decode_image(data, source=str(p), max_pixels=max_pixels)

@@ -12,6 +12,7 @@ from typing import Any
 __all__ = [
     "WdsEdgeError",
     "InvalidInputError",
+    "UnsupportedImageError",
     "DataError",
     "ModelError",
     "MissingDependencyError",
@@ -29,6 +30,10 @@ class WdsEdgeError(Exception):
 
 class InvalidInputError(WdsEdgeError, ValueError):
     """An argument, image or file that the caller passed is not what was expected."""
+
+
+class UnsupportedImageError(InvalidInputError):
+    """The bytes are an image, but in a format wds-edge does not decode (e.g. Radiance HDR)."""
 
 
 class DataError(InvalidInputError):

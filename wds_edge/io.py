@@ -12,10 +12,12 @@ Before a command starts long work it calls :func:`ensure_writable_dir` /
 :func:`ensure_writable_file` on its outputs, so a read-only, full or misnamed
 destination fails in one line at the start, not after the work.
 
-Images are read with Pillow: the size comes from the header and is checked against
+Images are read with Pillow: the format is decided from the bytes (only JPEG, PNG, BMP,
+TIFF, WebP and GIF are decoded), the size comes from the header and is checked against
 ``max_pixels`` *before* the pixels are decoded (decompression bombs cost nothing),
 the decoder itself reports truncation (bytes after a JPEG's end marker, as phones and
-vendors append, are fine), and EXIF orientation is applied.
+vendors append, are fine), and EXIF orientation is applied. A FIFO or device named like
+an image is refused, not read.
 """
 
 from __future__ import annotations
@@ -38,11 +40,13 @@ import cv2
 import numpy as np
 
 from wds_edge._image_read import (
+    DECODED_FORMATS,
     MAX_IMAGE_PIXELS,
     _to_bgr_uint8,  # noqa: F401 - used by the analyzer
     decode_image,
     image_size_from_header,
     read_image,
+    sniff_image_format,
 )
 from wds_edge.errors import InvalidInputError, OutputError
 
@@ -52,6 +56,8 @@ __all__ = [
     "write_text_atomic",
     "write_json_atomic",
     "write_image_atomic",
+    "write_files_atomic",
+    "encode_image",
     "TEMP_PREFIX",
     "temporary_path",
     "fsync_dir",
@@ -61,6 +67,8 @@ __all__ = [
     "read_image",
     "decode_image",
     "image_size_from_header",
+    "sniff_image_format",
+    "DECODED_FORMATS",
     "MAX_IMAGE_PIXELS",
     "sha256_file",
 ]
@@ -314,10 +322,13 @@ def write_json_atomic(path: str | os.PathLike[str], obj: Any, indent: int = 2) -
     return write_text_atomic(path, json.dumps(obj, indent=indent, ensure_ascii=False) + "\n")
 
 
-def write_image_atomic(path: str | os.PathLike[str], image: np.ndarray) -> Path:
-    """Encode ``image`` (uint8 HxW or HxWx3 BGR, or HxWx4 BGRA) by the file extension of
-    ``path`` (.png, .jpg, .bmp, .tif) and write it atomically."""
-    ext = Path(path).suffix.lower() or ".png"
+def encode_image(image: np.ndarray, ext: str, name: str | os.PathLike[str] = "") -> bytes:
+    """Encode ``image`` (uint8 HxW or HxWx3 BGR, or HxWx4 BGRA) as ``ext`` (``.png``,
+    ``.jpg``, ``.bmp``, ``.tif``).
+
+    Raises:
+        InvalidInputError: no encoder for ``ext`` or this array.
+    """
     try:
         ok, buf = cv2.imencode(ext, image)
     except cv2.error:  # OpenCV raises for an extension it has no encoder for
@@ -325,6 +336,63 @@ def write_image_atomic(path: str | os.PathLike[str], image: np.ndarray) -> Path:
     if not ok:
         raise InvalidInputError(
             f"cannot encode an image of shape {image.shape} and dtype {image.dtype} as '{ext}' "
-            f"for {path}; use .png or .jpg and a uint8 image"
+            f"for {name}; use .png or .jpg and a uint8 image"
         )
-    return write_bytes_atomic(path, buf.tobytes())
+    return buf.tobytes()
+
+
+def write_image_atomic(path: str | os.PathLike[str], image: np.ndarray) -> Path:
+    """Encode ``image`` (uint8 HxW or HxWx3 BGR, or HxWx4 BGRA) by the file extension of
+    ``path`` (.png, .jpg, .bmp, .tif) and write it atomically."""
+    ext = Path(path).suffix.lower() or ".png"
+    return write_bytes_atomic(path, encode_image(image, ext, path))
+
+
+def write_files_atomic(files: dict[Path, bytes]) -> list[Path]:
+    """Write several files as one unit (a result's JSON and its images).
+
+    Every file is first written completely to a temporary beside its target and fsynced;
+    only when all of them are complete are they renamed over their targets. When any
+    write fails (the disk fills between two files) every temporary is removed and no
+    target is touched, so a result never appears without its other files.
+
+    Returns:
+        The targets, in order.
+
+    Raises:
+        OutputError: a folder cannot be written (read-only, full, ...).
+    """
+    pending: list[tuple[str, Path]] = []
+    done: list[Path] = []
+    try:
+        for target, data in files.items():
+            target = Path(target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(target.parent)
+            fd, tmp_name = tempfile.mkstemp(
+                prefix=f"{TEMP_PREFIX}{os.getpid()}-{target.name}-", suffix=".tmp",
+                dir=target.parent,
+            )  # fmt: skip
+            pending.append((tmp_name, target))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fchmod(handle.fileno(), _target_mode(target))
+                os.fsync(handle.fileno())
+        for tmp_name, target in pending:
+            os.replace(tmp_name, target)
+            done.append(target)
+        for folder in {target.parent for _, target in pending}:
+            fsync_dir(folder)
+    except BaseException as exc:
+        for tmp_name, _ in pending:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
+        for target in done:  # a rename failed half-way: take the unit back out
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(target)
+        if isinstance(exc, OSError):
+            failed = pending[-1][1] if pending else Path(next(iter(files), "."))
+            raise _output_error(failed, "file", exc) from None
+        raise
+    return [Path(t) for t in files]

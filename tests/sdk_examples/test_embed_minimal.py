@@ -29,3 +29,11 @@ def test_prints_scores_for_a_real_face(
     assert "status: ok" in out
     for region in ("overall", *REGION_NAMES):
         assert region in out
+
+
+def test_no_argument_prints_the_usage(example_runner, example_env: dict) -> None:  # noqa: ANN001
+    proc = example_runner("embed_minimal.py", [], example_env)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert (
+        proc.stderr.strip() == "Usage: python sdk_examples/embed_minimal.py FACE.jpg [MODEL.onnx]"
+    )

@@ -50,14 +50,17 @@ def test_service_client(served, example_runner, example_env: dict, faces_dir: Pa
     proc, url, log = served
     photo = faces_dir / "biden2.jpg"
     run = example_runner(
-        "service_client.py", [str(photo), "--url", url, "--seconds", "4"], example_env
+        "service_client.py",
+        [str(photo), "--url", url, "--seconds", "4", "--capture"],
+        example_env,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     lines = run.stdout.splitlines()
     assert lines[0] == f"{photo}: ok (hold still)"
     assert any(line.strip().startswith("overall") and line.endswith("%") for line in lines)
     assert any(line.startswith("frame ") for line in lines)
-    assert int(lines[-1].split()[1]) >= 1  # "stream: N results"
+    assert int(lines[-2].split()[1]) >= 1  # "stream: N results"
+    assert lines[-1].startswith("capture 1: ") and "good frames, overall" in lines[-1]
 
     bad = example_runner("service_client.py", [__file__, "--url", url], example_env)
     assert bad.returncode == 1 and "error 400" in bad.stderr

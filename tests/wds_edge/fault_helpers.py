@@ -16,7 +16,7 @@ from PIL import Image
 from wds_edge.cli import main
 from wds_edge.io import TEMP_PREFIX
 
-__all__ = ["run_cli", "leftovers", "png_bomb", "exif_rotated_jpeg"]
+__all__ = ["run_cli", "leftovers", "png_bomb", "hdr_bomb", "exif_rotated_jpeg"]
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
@@ -49,6 +49,26 @@ def png_bomb(width: int, height: int) -> bytes:
         + chunk(b"IDAT", zlib.compress(b"\0" * 4096))
         + chunk(b"IEND", b"")
     )
+
+
+def hdr_bomb(width: int, height: int) -> bytes:
+    """A valid Radiance HDR (RGBE, new-style run-length scanlines) of width x height pixels
+    of one grey: a few MB that OpenCV decodes into width x height x 3 float32 (8000 x 8000:
+    768 MB). Each scanline is ``02 02 hi lo`` then, per RGBE channel, runs of up to 127
+    equal bytes (``0x80 + n``, value)."""
+    runs = []
+    left = width
+    while left:
+        n = min(127, left)
+        runs.append(bytes((0x80 + n,)))
+        left -= n
+    channel = lambda value: b"".join(r + bytes((value,)) for r in runs)  # noqa: E731
+    line = bytes((2, 2, width >> 8, width & 0xFF)) + b"".join(
+        channel(v)
+        for v in (128, 128, 128, 129)  # RGB mantissa 128, exponent 129: 1.0
+    )
+    header = f"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y {height} +X {width}\n".encode()
+    return header + line * height
 
 
 def exif_rotated_jpeg(image_bgr: np.ndarray) -> bytes:

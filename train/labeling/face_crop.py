@@ -50,10 +50,28 @@ def gated_kiosk_crop(
     faces = landmarker.detect(image_rgb)
     status, face, measured = assess_face(cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR), faces, quality)
     if status is not FrameStatus.OK or face is None:
-        detail = f" (sharpness {measured['sharpness']:.1f})" if "sharpness" in measured else ""
+        detail = skip_detail(status.value, measured, quality)
         raise ImageSkipped(
             status.value, f"skipped: {status.value}{detail}, as `wds-edge analyze` would"
         )
     lm = np.asarray(face.landmarks_px, dtype=np.float64)
     crop_rgb, transform = kiosk_crop(image_rgb, lm, size_px, colour_order="rgb")
     return GatedCrop(len(faces), lm, crop_rgb, transform, transform.points_to_crop(lm))
+
+
+def skip_detail(status: str, measured: dict[str, float], quality: Any) -> str:
+    """`` (what was measured vs the gate)`` for the gate that refused the photo, e.g.
+    `` (eye distance 31 px, needs >= 40)``; ``""`` when nothing was measured."""
+    m = measured
+    if status == "face_too_small" and "eye_distance_px" in m:
+        needed = quality.min_eye_distance_px
+        return f" (eye distance {m['eye_distance_px']:.0f} px, needs >= {needed:g})"
+    if status == "turned_away" and "yaw_deg" in m:
+        return (
+            f" (yaw {m['yaw_deg']:.0f}, pitch {m['pitch_deg']:.0f}, roll {m['roll_deg']:.0f} deg)"
+        )
+    if status in ("too_dark", "overexposed") and "brightness" in m:
+        return f" (brightness {m['brightness']:.0f})"
+    if status == "too_blurry" and "sharpness" in m:
+        return f" (sharpness {m['sharpness']:.1f}, needs >= {quality.min_sharpness:g})"
+    return ""

@@ -3,12 +3,14 @@
 This is what ``wds-edge analyze`` and ``sdk_examples/batch_folder.py`` run. A file
 that cannot be read or analysed (any error, decoder errors and too-large images
 included) gets an error outcome and the batch goes on; nothing is written for it, and
-every file that is written is written atomically.
+every file that is written is written atomically, a result's JSON and images as one unit
+(a full disk leaves none of them, not an overlay without its JSON).
 """
 
 from __future__ import annotations
 
 import glob
+import json
 import logging
 import os
 import time
@@ -20,7 +22,7 @@ from typing import Any
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.result import FrameResult
 from wds_edge.errors import WdsEdgeError
-from wds_edge.io import read_image, write_image_atomic, write_json_atomic
+from wds_edge.io import encode_image, read_image, write_files_atomic
 
 __all__ = ["IMAGE_SUFFIXES", "InputOutcome", "expand_inputs", "analyze_inputs"]
 
@@ -79,9 +81,12 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[str]:
     for item in inputs:
         text = os.fspath(item)
         if Path(text).is_dir():
-            found = sorted(
-                str(p) for p in Path(text).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
-            )
+            try:
+                found = sorted(
+                    str(p) for p in Path(text).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
+                )
+            except OSError:  # unreadable: analyze_inputs reports it for the folder
+                found = []
             paths.extend(found or [text])
         elif _GLOB_CHARS & set(text) and not Path(text).exists():
             matches = sorted(p for p in glob.glob(text, recursive=True) if Path(p).is_file())
@@ -89,6 +94,18 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[str]:
         else:
             paths.append(text)
     return paths
+
+
+def _folder_error(path: str) -> str:
+    try:
+        with os.scandir(path) as entries:
+            next(entries, None)
+    except OSError as exc:
+        return f"{path}: cannot read the folder ({exc.strerror or exc}); check its permissions"
+    return (
+        f"{path}: the folder holds no image files ({', '.join(IMAGE_SUFFIXES)}); "
+        "check the path, or pass the files or a glob"
+    )
 
 
 def _unique_stem(path: str, used: set[str]) -> str:
@@ -128,10 +145,7 @@ def analyze_inputs(
     for path in expand_inputs(inputs):
         outcome = InputOutcome(input=path)
         if Path(path).is_dir():
-            outcome.error = (
-                f"{path}: the folder holds no image files ({', '.join(IMAGE_SUFFIXES)}); "
-                "check the path, or pass the files or a glob"
-            )
+            outcome.error = _folder_error(path)
             yield outcome
             continue
         try:
@@ -170,14 +184,15 @@ def _analyze_one(
     outcome.result = result
     if out is not None:
         stem = _unique_stem(outcome.input, used)
-        json_path = out / f"{stem}.json"
+        files: dict[Path, bytes] = {}
         if write_overlay:
-            overlay_path = out / f"{stem}_overlay.png"
-            write_image_atomic(overlay_path, draw_overlay(image, result))
-            outcome.overlay_path = overlay_path
+            outcome.overlay_path = out / f"{stem}_overlay.png"
+            files[outcome.overlay_path] = encode_image(draw_overlay(image, result), ".png")
         mask = result.frame_mask() if write_mask else None
         if mask is not None:
             outcome.mask_path = out / f"{stem}_mask.png"
-            write_image_atomic(outcome.mask_path, mask)
-        outcome.json_path = json_path
-        write_json_atomic(json_path, outcome.to_dict(include_arrays))
+            files[outcome.mask_path] = encode_image(mask, ".png")
+        outcome.json_path = out / f"{stem}.json"
+        text = json.dumps(outcome.to_dict(include_arrays), indent=2, ensure_ascii=False) + "\n"
+        files[outcome.json_path] = text.encode("utf-8")
+        write_files_atomic(files)  # all of a result's files, or none of them

@@ -127,6 +127,8 @@ class LiveAnalysis:
         self._session: KioskSession | None = None
         self._session_id = 0
         self._session_final: FinalResult | None = None
+        self._session_deadline_s: float | None = None
+        self._session_timeout: str | None = None
         self._loop_done = False
         self.frames = 0
         self.errors = 0
@@ -210,20 +212,41 @@ class LiveAnalysis:
 
     # -- captures (KioskSession) ------------------------------------------------------------
 
-    def start_capture(self) -> tuple[bool, int]:
+    def start_capture(self, timeout_s: float | None = None) -> tuple[bool, int]:
         """Start a capture (a :class:`KioskSession` fed by the next frames).
+
+        Args:
+            timeout_s: end the capture as ``timed_out`` if it has not finished by then
+                (e.g. the camera died mid-capture); ``None``: no limit.
 
         Returns:
             ``(started, capture_id)``: ``started`` is False when one is already running
             (its id is returned).
         """
         with self._cond:
+            self._expire_capture_locked()
             if self._session is not None:
                 return False, self._session_id
             self._session_id += 1
             self._session = KioskSession(self.analyzer, self._session_config)
             self._session_final = None
+            self._session_timeout = None
+            self._session_deadline_s = None if timeout_s is None else time.monotonic() + timeout_s
             return True, self._session_id
+
+    def _expire_capture_locked(self) -> None:
+        """End a running capture whose time is up (called with ``_cond`` held)."""
+        session, deadline = self._session, self._session_deadline_s
+        if session is None or deadline is None or time.monotonic() < deadline:
+            return
+        self._session_final = session.final_result()
+        self._session = None
+        self._session_timeout = (
+            f"the capture did not collect {self._session_config.frames_needed} good frames in "
+            f"time ({self._session_final.frames_used} came; camera {self._state}); "
+            "check the camera and press capture again"
+        )
+        logger.warning("capture %d timed out: %s", self._session_id, self._session_timeout)
 
     def capture_state(self) -> dict[str, Any] | None:
         """The current or last capture as JSON-ready data, ``None`` if none was started.
@@ -233,6 +256,7 @@ class LiveAnalysis:
         (:meth:`FinalResult.to_dict`: smoothed per-region scores, the chosen frame).
         """
         with self._cond:
+            self._expire_capture_locked()
             return self._capture_state_locked()
 
     def _capture_state_locked(self) -> dict[str, Any] | None:
@@ -248,14 +272,17 @@ class LiveAnalysis:
                 "prompt": self._session.prompt,
             }
         final = self._session_final
-        return {
+        state = {
             "id": self._session_id,
-            "state": "done",
+            "state": "done" if self._session_timeout is None else "timed_out",
             "good_frames": final.frames_used if final is not None else 0,
             "frames_needed": needed,
-            "prompt": "done",
-            "final": final.to_dict() if final is not None else None,
+            "prompt": "done" if self._session_timeout is None else "capture failed",
+            "final": final.to_dict() if final is not None and final.frames_used else None,
         }
+        if self._session_timeout is not None:
+            state["error"] = self._session_timeout
+        return state
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -268,6 +295,7 @@ class LiveAnalysis:
 
     def _analyse(self, image: np.ndarray, timestamp_ms: int) -> FrameResult:
         with self._cond:
+            self._expire_capture_locked()
             session = self._session
         with self.lock:
             if session is None:
@@ -278,6 +306,8 @@ class LiveAnalysis:
                 result = self.analyzer.analyze(image, timestamp_ms)
         if update.done:
             with self._cond:
+                if self._session is not session:  # timed out meanwhile: that ended it
+                    return result
                 self._session_final = session.final_result()
                 self._session = None
             logger.info("capture %d done: %d good frames", self._session_id, update.good_frames)

@@ -5,7 +5,8 @@ source stops delivering (camera unplugged, stream dropped) it closes it and retr
 opening it every ``retry_every_s`` seconds; meanwhile :meth:`read` returns None at once
 and :attr:`lost` is True, so the display loop can keep showing "camera lost,
 reconnecting" instead of freezing. A file source ends normally (or starts over with
-``loop=True``, the soak mode).
+``loop=True``, the soak mode); a looped file that is gone when it should start over
+(deleted, being replaced) is waited for like a lost camera, with one warning line.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ class ReconnectingSource:
         return self._source
 
     def _mark_lost(self, why: str) -> None:
-        logger.warning("camera lost (%s); reconnecting every %.1f s", why, self._retry_every_s)
+        what = "camera" if self.live else "source"
+        logger.warning("%s lost (%s); reconnecting every %.1f s", what, why, self._retry_every_s)
         self._close_source()
         self.lost = True
         self._lost_since = time.monotonic()
@@ -101,7 +103,8 @@ class ReconnectingSource:
             return
         self.lost = False
         self.reconnects += 1
-        logger.warning("camera reopened (reconnect %d)", self.reconnects)
+        what = "camera" if self.live else "source"
+        logger.warning("%s reopened (reconnect %d)", what, self.reconnects)
 
     def read(self) -> Any:
         """The next Frame, or None (lost: check :attr:`lost`; ended: :attr:`finished`)."""
@@ -141,7 +144,11 @@ class ReconnectingSource:
             self._mark_lost("no frame")
         elif self._loop:
             self._close_source()
-            self._source = self._opener()
+            try:
+                self._source = self._opener()
+            except CaptureError as exc:  # the file went away: wait for it like a camera
+                self._mark_lost(str(exc))
+                return None
             self.loops += 1
             return self._source.read()
         else:

@@ -241,6 +241,11 @@ def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: 
             **live_kwargs,
         )
     text = str(uri)
+    if not text.strip():
+        raise CaptureError(
+            "the source is empty; give a camera index (0), v4l2:///dev/video0, csi://0, "
+            "a stream URL, or a video / image file"
+        )
     if text.startswith("v4l2://"):
         device = text[len("v4l2://") :]
         return _live(
@@ -293,6 +298,8 @@ def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: 
             raise CaptureError(f"image file {missing[0]} does not exist")
         return _ImageSource(text, paths, bool(opts.get("skip_unreadable", True)))
     path = Path(text).expanduser()
+    if not path.exists() and (path.suffix or "/" in text):
+        raise CaptureError(f"video file {text} does not exist; check the path")
     if not path.is_file():
         raise CaptureError(
             f"{text!r} is not a camera index, v4l2:///dev/videoN, csi://N, stream URL, "

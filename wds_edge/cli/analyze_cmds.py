@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
 
 
 def analyze(
+    ctx: typer.Context,
     inputs: list[str] = typer.Argument(  # noqa: B008
         ..., metavar="INPUT...", help="Image files, folders of images, or glob patterns."
     ),
@@ -90,8 +91,8 @@ def analyze(
     from wds_edge.analysis.analyzer import WrinkleAnalyzer
     from wds_edge.analysis.batch import analyze_inputs, expand_inputs
     from wds_edge.cli.console import make_console
+    from wds_edge.cli.outputs import claim_output_dir
     from wds_edge.errors import InvalidInputError
-    from wds_edge.io import ensure_writable_dir
     from wds_edge.perception.quality import QualityConfig
     from wds_edge.runtime import PRECISION_NAMES
 
@@ -105,7 +106,7 @@ def analyze(
         raise InvalidInputError("--save-mask writes <stem>_mask.png into --out DIR; pass --out")
     console = make_console(stderr=True)
     if out is not None:
-        ensure_writable_dir(out, "analysis results")
+        claim_output_dir(ctx, out, "analysis results")
     paths = expand_inputs(inputs)
     analyzer = WrinkleAnalyzer(
         model_path=str(model) if model is not None else None,

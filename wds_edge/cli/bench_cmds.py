@@ -213,8 +213,14 @@ def bench_compare_cmd(
         return
     if quick:
         widths, size, max_frames, runs, warmup = "8", 256, 8, 3, 1
+    from wds_edge.cli.bench_output import LoadWatch, StepPrinter, compact_rows
+
     env = environment_report()
     console = _console()
+    n_models = len(_split(widths)) + len(_split(models))
+    per_model = sum(len(_split(precisions)) if b == "tensorrt" else 1 for b in _split(backends))
+    steps = StepPrinter(console, n_models * (per_model + (0 if no_torch else 1)))
+    load = LoadWatch()
     with console.status("comparing ...") as status:
         result = bench_compare(
             source,
@@ -230,21 +236,25 @@ def bench_compare_cmd(
             warmup=warmup,
             e2e=not no_e2e,
             torch_baseline=not no_torch,
-            on_step=lambda label: status.update(f"timing {label} ..."),
+            on_step=lambda label: (steps(f"timing {label}"), status.update(f"timing {label} ...")),
             baseline=None if no_torch else _eager_baseline(),
         )
+    load.stop()
     rows = [r.row() for r in result.rows]
     console.print(
         rows_table(
-            rows,
+            compact_rows(rows),
             title=f"wds-edge bench compare ({size}x{size}, "
-            f"{result.frames} frames, {result.crops} face crops)",
+            f"{result.frames} frames, {result.crops} face crops; p50; all columns in compare.csv)",
             caption=format_environment(env),
         )
     )
     for note in result.notes:
         console.print(f"[dim]note: {note}[/]")
-    report = {"kind": "compare", "environment": env, **result.to_dict()}
+    if load.warning():
+        console.print(f"[bold yellow]warning:[/] {load.warning()}", highlight=False)
+    report = {"kind": "compare", "environment": env, "load_average": load.to_dict(),
+              **result.to_dict()}  # fmt: skip
     console.print(f"wrote {write_report_json(out / 'compare.json', report)}")
     console.print(f"wrote {write_rows_csv(out / 'compare.csv', rows)}")
     use_e2e = all(r.e2e_ms is not None for r in result.rows)
@@ -270,6 +280,27 @@ def bench_compare_cmd(
     console.print(f"wrote {plot}" if plot else "plot skipped: matplotlib is not installed")
 
 
+def _check_int8_entries(specs: list[str], model: str | None) -> None:
+    """An ``openvino:int8`` entry needs the INT8 IR made on site next to the model (none
+    ships): say so in bench compare's own terms before anything is timed."""
+    if not any(s.strip().lower() == "openvino:int8" for s in specs):
+        return
+    from wds_edge.errors import InvalidInputError
+    from wds_edge.model.bundled import default_model_path
+    from wds_edge.runtime.openvino import int8_model_path
+
+    path = Path(model) if model else default_model_path()
+    if path.suffix.lower() == ".xml" or int8_model_path(path).is_file():
+        return
+    ir_name = int8_model_path(path).name
+    raise InvalidInputError(
+        f"openvino:int8 needs an INT8 OpenVINO model next to {path} ({ir_name}), and none "
+        "ships with wds-edge: leave openvino:int8 out of --backends, or make one on this "
+        "machine with `wds-edge quantize --format openvino --onnx MODEL.onnx --calib CALIB_DIR "
+        "--held-out HELD_OUT_DIR` and compare that model (--models MODEL.onnx)"
+    )
+
+
 def _compare_backend_specs(
     source: str,
     specs: list[str],
@@ -292,20 +323,28 @@ def _compare_backend_specs(
         from wds_edge.errors import InvalidInputError
 
         raise InvalidInputError("BACKEND:PRECISION entries compare one model: pass one --models")
+    _check_int8_entries(specs, models[0] if models else None)
+    from wds_edge.cli.bench_output import LoadWatch
+
     env = environment_report()
     console = _console()
+    load = LoadWatch()
     with console.status("comparing ...") as status:
         result = compare_backends(
             source, specs, model_path=models[0] if models else None, landmarker_path=landmarker,
             max_frames=max_frames, rounds=runs, warmup=warmup, num_threads=threads,
             on_step=lambda label: status.update(f"{label} ..."),
         )  # fmt: skip
+    load.stop()
     rows = [r.row() for r in result.rows]
     title = f"wds-edge bench compare: {Path(result.model).name}, {result.crops} face crops"
     console.print(rows_table(rows, title=title, caption=format_environment(env)))
     for note in result.notes:
         console.print(f"[dim]note: {note}[/]")
-    report = {"kind": "compare-backends", "environment": env, **result.to_dict()}
+    if load.warning():
+        console.print(f"[bold yellow]warning:[/] {load.warning()}", highlight=False)
+    report = {"kind": "compare-backends", "environment": env, "load_average": load.to_dict(),
+              **result.to_dict()}  # fmt: skip
     console.print(f"wrote {write_report_json(out / 'compare.json', report)}")
     console.print(f"wrote {write_rows_csv(out / 'compare.csv', rows)}")
     plot = write_bar_plot(

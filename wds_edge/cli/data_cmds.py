@@ -29,6 +29,7 @@ range, 2 usage (bad options, an --out that cannot be written; checked first).
 
 
 def _frames(
+    ctx: typer.Context,
     video: str = typer.Argument(
         ..., help="Video file (MP4, AVI, MKV, ...; anything OpenCV/FFmpeg decodes)."
     ),
@@ -49,9 +50,9 @@ def _frames(
 ) -> None:
     from wds_edge.capture.extract import extract_frames
     from wds_edge.cli.console import make_console, progress_bar
-    from wds_edge.io import ensure_writable_dir
+    from wds_edge.cli.outputs import claim_output_dir
 
-    ensure_writable_dir(out, "frames")
+    claim_output_dir(ctx, out, "frames")
 
     with progress_bar("frames read", total=stop) as update:
         result = extract_frames(

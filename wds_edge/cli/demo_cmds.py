@@ -113,7 +113,8 @@ def demo_cmd(
         snapshot_dir=snapshot_dir,
     )
     console = make_console(stderr=True)
-    with console.status("running the demo (q / Esc in the window to stop)", spinner="dots"):
+    stop = "Ctrl-C to stop" if headless else "q / Esc in the window to stop"
+    with console.status(f"running the demo ({stop})", spinner="dots"):
         summary = run_demo(cfg)
     data = summary.to_dict()
     console.print(

@@ -8,8 +8,9 @@ Exit codes (the same for every command, batch commands included):
   set (:class:`~wds_edge.errors.DataError`), a source that cannot be read
   (:class:`~wds_edge.errors.CaptureError`);
 * ``2``: usage: a bad option value, an output that cannot be written, an unusable
-  model, a missing dependency (any other :class:`~wds_edge.errors.WdsEdgeError`, and
-  pydantic validation errors, which are told in the project's words).
+  model, a missing dependency (any other :class:`~wds_edge.errors.WdsEdgeError`, an
+  optional package such as torch missing for a desktop command, and pydantic validation
+  errors, which are told in the project's words).
 """
 
 from __future__ import annotations
@@ -40,7 +41,24 @@ def _message(exc: BaseException) -> str | None:
         return describe_validation_error(exc, f"{exc.title} settings")
     if isinstance(exc, WdsEdgeError):
         return str(exc)
+    if isinstance(exc, ModuleNotFoundError):
+        return _missing_module_message(exc)
     return None
+
+
+def _missing_module_message(exc: ModuleNotFoundError) -> str | None:
+    """A desktop command in a kiosk-only install: the optional package it needs, in one
+    line with the install hint (``None`` for a module wds-edge has no hint for: a bug)."""
+    from wds_edge._deps import install_hint
+
+    root = (exc.name or "").split(".")[0]
+    hint = install_hint(root)
+    if hint is None:
+        return None
+    return (
+        f"this command needs the Python package '{root}', which is not installed "
+        f"(a kiosk-only install has no desktop packages). Install it: {hint}"
+    )
 
 
 def run_cli(app: Callable[..., Any], argv: Sequence[str] | None = None) -> None:

@@ -7,8 +7,10 @@ imports happen inside the command bodies.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -210,12 +212,18 @@ def _quantize(
     allow_accuracy_loss: bool = typer.Option(
         False, "--allow-accuracy-loss", help="Keep the model even if the INT8 gate fails."
     ),
+    json_out: bool = typer.Option(
+        False, "--json", help="Print the accuracy gate's figures as JSON (default: one line)."
+    ),
 ) -> None:
-    """Write an INT8 model: explicit Q/DQ ONNX, or an NNCF OpenVINO IR gated on held-out crops."""
+    """Write an INT8 model: explicit Q/DQ ONNX, or an NNCF OpenVINO IR gated on held-out crops.
+
+    Quantization takes minutes on a CPU: each phase is announced with its size, and the
+    accuracy gate shows a progress bar."""
     from calibration.dataset import load_calibration_set
 
     if fmt == "openvino":
-        _quantize_openvino(onnx, calib, out, held_out, allow_accuracy_loss, target_device)
+        _quantize_openvino(onnx, calib, out, held_out, allow_accuracy_loss, target_device, json_out)
         return
     if fmt != "qdq":
         raise InvalidInputError(f"--format must be qdq or openvino, got {fmt!r}")
@@ -236,23 +244,37 @@ def _quantize(
     # by one that passed the gate (or --allow-accuracy-loss).
     tmp = temporary_path(out, suffix=".onnx")
     try:
-        with console.status("quantizing..."):
+        console.print(
+            f"step 1/2: calibrating and quantizing on {len(crops)} crops ({method}); ONNX "
+            "Runtime runs the FP32 model on each of them: minutes on a CPU, no progress "
+            "inside this step"
+        )
+        with console.status("quantizing ...") as status:
+            started = time.monotonic()
             quantize_qdq(onnx, crops, tmp, method=method)  # type: ignore[arg-type]
+            status.update("done")
+        console.print(f"step 1/2 done in {time.monotonic() - started:.0f} s")
         if gate:
             gate_crops = crops if held_out is None else load_calibration_set(held_out)
             if held_out is None:
                 console.print("[yellow]warning:[/] gating on the calibration crops themselves "
                               "(optimistic); pass --held-out DIR of other crops")  # fmt: skip
+            from wds_edge.cli.console import progress_bar
+
             cpu = ["CPUExecutionProvider"]
             with (
                 OnnxRuntimeBackend(onnx, providers=cpu) as ref,
                 OnnxRuntimeBackend(tmp, providers=cpu) as cand,
+                progress_bar(
+                    "step 2/2: accuracy gate, INT8 vs FP32", total=len(gate_crops), console=console
+                ) as update,
             ):
                 result = accuracy_gate(
-                    ref.infer, cand.infer, gate_crops.batches(ref.metadata.preprocessing, 1),
+                    ref.infer, cand.infer,
+                    _counted(gate_crops.batches(ref.metadata.preprocessing, 1), update),
                     precision="int8", threshold=ref.metadata.threshold,
                 )  # fmt: skip
-            console.print(json.dumps(result.to_dict(), indent=2))
+            _print_gate(console, result, json_out)
             enforce_gate(result, allow_accuracy_loss=allow_accuracy_loss)
         os.replace(tmp, out)
         fsync_dir(out.parent)
@@ -261,10 +283,41 @@ def _quantize(
     console.print(f"wrote {out}")
 
 
+def _nvidia_gpu_present() -> bool:
+    """An NVIDIA driver's device nodes (x86 / dGPU) or a Jetson's, without importing CUDA."""
+    import glob
+
+    jetson = Path("/etc/nv_tegra_release").exists() or Path("/dev/nvhost-ctrl-gpu").exists()
+    return jetson or bool(glob.glob("/dev/nvidia[0-9]*")) or Path("/dev/dxg").exists()
+
+
+def _counted(batches: Any, update: Any) -> Any:
+    """Yield ``batches`` (N x C x H x W arrays), reporting the images passed so far."""
+    done = 0
+    for batch in batches:
+        yield batch
+        done += int(batch.shape[0])
+        update(done)
+
+
+def _print_gate(console: Any, result: Any, json_out: bool) -> None:
+    """The gate's verdict: one line, or its figures as JSON with ``--json``."""
+    if json_out:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    colour = "green" if result.passed else "red"
+    console.print(f"[{colour}]{result.reason}[/]", highlight=False)
+
+
 def _quantize_openvino(
-    onnx: Path, calib: Path, out: Path | None, held_out: Path | None, allow_accuracy_loss: bool,
+    onnx: Path,
+    calib: Path,
+    out: Path | None,
+    held_out: Path | None,
+    allow_accuracy_loss: bool,
     target_device: str = "CPU",
-) -> None:  # fmt: skip
+    json_out: bool = False,
+) -> None:
     from calibration.dataset import load_calibration_set
     from calibration.openvino_int8 import quantize_openvino_int8
 
@@ -280,7 +333,8 @@ def _quantize_openvino(
             allow_accuracy_loss=allow_accuracy_loss, target_device=target_device,
             progress=lambda phase: status.update(f"{phase} ..."),
         )  # fmt: skip
-    console.print(json.dumps(result.to_dict(), indent=2))
+    if json_out:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
     console.print(f"{result.reason}; wrote {path} (+ {path.with_suffix('.bin').name})")
 
 
@@ -320,6 +374,16 @@ def _build_engine(
 
     if precision not in PRECISIONS:
         raise InvalidInputError(f"--precision must be one of {', '.join(PRECISIONS)}")
+    if importlib.util.find_spec("tensorrt") is None and not _nvidia_gpu_present():
+        from wds_edge._deps import install_hint
+        from wds_edge.errors import BackendUnavailableError
+
+        raise BackendUnavailableError(  # the cause first: installing TensorRT would not help
+            "this machine has no NVIDIA GPU (no /dev/nvidia*, not a Jetson): a TensorRT engine "
+            "is built on the GPU that will run it. On this CPU, `wds-edge analyze` / `serve` "
+            "with --backend auto use ONNX Runtime or OpenVINO, no engine needed. On a kiosk "
+            f"with an NVIDIA GPU, install TensorRT first: {install_hint('tensorrt')}"
+        )
     if out is not None:
         from wds_edge.io import ensure_writable_file
 

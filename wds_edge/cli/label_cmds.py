@@ -60,6 +60,7 @@ def _progress(description: str) -> Iterator[ProgressCallback]:
 
 
 def _label(
+    ctx: typer.Context,
     images: Path = typer.Option(
         ..., "--images", help="Folder of photos (JPEG, PNG, BMP, TIFF, WebP)."
     ),
@@ -113,9 +114,9 @@ def _label(
         threshold=parse_threshold(threshold), stroke_width_px=stroke_width, crop_size_px=crop_size,
         landmarker_path=landmarker, force=force, auto_version=auto_version,
     )  # fmt: skip
-    from wds_edge.io import ensure_writable_dir
+    from wds_edge.cli.outputs import claim_output_dir
 
-    ensure_writable_dir(out, "labels")  # before the work, not after it
+    claim_output_dir(ctx, out, "labels")  # before the work, not after it
     console = make_console()
     if auto:
         console.print(f"[bold yellow]{WEAK_LABEL_NOTE}[/]")

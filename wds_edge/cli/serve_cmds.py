@@ -11,8 +11,14 @@ _HELP = """Serve the kiosk over HTTP on this machine: a browser page, a JSON API
 Open http://127.0.0.1:8765/ in the kiosk's browser for the page (live overlay, prompt,
 capture -> per-region scores). API: GET /healthz, POST /v1/analyze (a JPEG / PNG body
 or a multipart field 'image' -> the JSON of `wds-edge analyze --json`), POST/GET
-/v1/capture, WS /v1/stream. Needs the service extra: pip install 'wds-edge[service]'.
-Stops cleanly (camera and model closed) on Ctrl-C or SIGTERM.
+/v1/capture (POST with Content-Type: application/json), WS /v1/stream. Requests whose
+Host is not this server (add names with --allowed-host) or that come from another web
+page (Origin) are refused, token or not. Needs the service extra: pip install
+'wds-edge\\[service]'. Stops cleanly (camera and model closed) on Ctrl-C or SIGTERM.
+
+Exit codes: 0 stopped by Ctrl-C / SIGTERM, 1 the camera cannot be opened, 2 usage (bad
+option, the port is in use, the model cannot load), checked before the model loads where
+possible.
 
 Example: wds-edge serve --source 0
 """
@@ -24,13 +30,19 @@ def serve_cmd(
     ),
     port: int = typer.Option(8765, min=0, max=65535, help="TCP port (0: any free port)."),
     allow_remote: bool = typer.Option(
-        False, "--allow-remote", help="Allow a --host beyond loopback (prints a warning)."
+        False, "--allow-remote", help="Allow a --host beyond loopback (needs --token)."
+    ),
+    allowed_host: list[str] = typer.Option(  # noqa: B008
+        [],
+        "--allowed-host",
+        help="Another name the page may be opened as (Host header), e.g. kiosk.local; "
+        "repeatable. Loopback names and the bound address are always allowed.",
     ),
     token: str | None = typer.Option(
         None,
         envvar="WDS_EDGE_SERVICE_TOKEN",
         help="Shared secret every API request must send in the X-WDS-Token header "
-        "(the page: open /#token=SECRET). Set it whenever the host is not loopback.",
+        "(the page: open /#token=SECRET). Required with --allow-remote; never empty.",
     ),
     source: str | None = typer.Option(
         None,
@@ -57,7 +69,18 @@ def serve_cmd(
     ),
     threads: int | None = typer.Option(None, min=1, help="ONNX Runtime intra-op threads."),
     max_body_mb: float = typer.Option(16.0, min=0.01, help="Largest request body (MiB)."),
-    max_connections: int = typer.Option(32, min=1, help="Concurrent connections (503 beyond)."),
+    max_connections: int = typer.Option(
+        32, min=1, help="Requests and streams served at once (503 beyond; /healthz always answers)."
+    ),
+    header_timeout: float = typer.Option(
+        10.0, min=0.1, help="Seconds a connection has to send its request head (then closed)."
+    ),
+    body_timeout: float = typer.Option(
+        30.0, min=0.1, help="Seconds an upload has to arrive whole (408 after)."
+    ),
+    capture_timeout: float = typer.Option(
+        30.0, min=1.0, help="Seconds a capture may take before it ends as timed_out."
+    ),
 ) -> None:
     from rich.console import Console
 
@@ -69,7 +92,8 @@ def serve_cmd(
         host=host,
         port=port,
         allow_remote=allow_remote,
-        token=token or None,
+        allowed_hosts=allowed_host,
+        token=token,
         source=source,
         model_path=model,
         backend=backend,
@@ -79,6 +103,10 @@ def serve_cmd(
         num_threads=threads,
         max_body_bytes=int(max_body_mb * 1024 * 1024),
         max_connections=max_connections,
+        max_open_connections=max(128, 4 * max_connections),
+        header_timeout_s=header_timeout,
+        body_timeout_s=body_timeout,
+        capture_timeout_s=capture_timeout,
     )
     warning = check_bind(config)
     if warning:

@@ -6,12 +6,17 @@
 ``POST /v1/analyze``        an image body (``image/jpeg``, ``image/png``) or a multipart
                             field ``image`` -> the JSON of ``wds-edge analyze --json``
                             (200 segmented, 422 no usable face: the body is the result);
-                            errors ``{"status": "error", "error": ...}`` with 400 / 413 / 415
-``POST /v1/capture``        start a capture (:class:`KioskSession` on the live camera);
-                            202, or 409 while one runs / without a camera
+                            errors ``{"status": "error", "error": ...}`` with 400 / 408 /
+                            413 / 415
+``POST /v1/capture``        start a capture (:class:`KioskSession` on the live camera),
+                            ``Content-Type: application/json`` (415 otherwise); 202, or
+                            409 while one runs / without a working camera
 ``GET /v1/capture``         the current or last capture's state and final scores
 ``WS /v1/stream``           live results (:mod:`wds_edge.service.stream`)
 ==========================  ============================================================
+
+Every request first passes :class:`wds_edge.service.guard.RequestGuard`: Host / Origin
+checks (:mod:`wds_edge.service.origin`), the bound on requests at once, shutdown.
 
 Analyses run in worker threads (``anyio.to_thread``), one at a time per backend (the
 engine's lock), so the event loop keeps serving health checks and streams meanwhile.
@@ -26,6 +31,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -35,9 +41,11 @@ from wds_edge.errors import InvalidInputError
 from wds_edge.service.auth import TOKEN_HEADER, token_ok
 from wds_edge.service.config import ServiceConfig
 from wds_edge.service.engine import ServiceEngine
+from wds_edge.service.guard import RequestGuard
 from wds_edge.service.stream import EncodedCache, stream_endpoint
 from wds_edge.service.uploads import (
     MULTIPART,
+    ClientGone,
     RequestError,
     check_content_type,
     multipart_image,
@@ -88,13 +96,23 @@ async def analyze(request: Request) -> Response:
     config: ServiceConfig = request.app.state.config
     try:
         media = check_content_type(request.headers.get("content-type"))
-        body = await read_body_limited(request.headers, request.stream(), config.max_body_bytes)
+        body = await read_body_limited(
+            request.headers, request.stream(), config.max_body_bytes, config.body_timeout_s
+        )
         name = "upload"
         if media == MULTIPART:
             body = await multipart_image(request.headers, body)
             name = "upload (multipart)"
         status, data = await run_in_threadpool(_engine(request).analyze_bytes, body, name)
+    except ClientGone as exc:  # one line, not Starlette's ClientDisconnect traceback
+        client = request.client.host if request.client else "?"
+        logger.warning("POST /v1/analyze from %s: %s", client, exc)
+        return Response(status_code=400)  # nobody is there to read it
     except RequestError as exc:
+        if exc.status_code == 408:
+            response = error_response(408, str(exc))
+            response.headers["connection"] = "close"  # the rest of the body is not awaited
+            return response
         return error_response(exc.status_code, str(exc))
     except InvalidInputError as exc:
         return error_response(400, str(exc))
@@ -105,11 +123,17 @@ async def capture_start(request: Request) -> Response:
     denied = _authorised(request)
     if denied is not None:
         return denied
+    media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media != "application/json":  # a cross-site page cannot send JSON without a preflight
+        return error_response(
+            415,
+            f"POST /v1/capture needs Content-Type: application/json (got {media or 'none'!r}); "
+            "send an empty body or {}",
+        )
     try:
-        live = _engine(request).require_live()
+        started, capture_id = _engine(request).start_capture()
     except InvalidInputError as exc:
         return error_response(409, str(exc))
-    started, capture_id = live.start_capture()
     if not started:
         message = f"capture {capture_id} is still running; wait for its result"
         return JSONResponse({"status": "error", "error": message, "id": capture_id}, 409)
@@ -165,6 +189,7 @@ def create_app(config: ServiceConfig, engine: ServiceEngine | None = None) -> St
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
+        middleware=[Middleware(RequestGuard, config=config)],
         exception_handlers={404: not_found, 405: method_not_allowed},
     )
     app.state.config = config

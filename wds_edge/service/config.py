@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from wds_edge.analysis.session import SessionConfig
 
@@ -27,10 +27,15 @@ class ServiceConfig(BaseModel):
 
     Attributes:
         host / port: where to listen; loopback unless ``allow_remote`` (port 0: any free one).
-        allow_remote: permit a non-loopback ``host`` (a warning is logged; set a ``token``).
+        allow_remote: permit a non-loopback ``host``; a ``token`` is then required.
+        allowed_hosts: names (or addresses) besides the bound one and loopback that a
+            request's ``Host`` header may carry, e.g. ``kiosk.local`` (``*``: any name;
+            only behind a proxy that checks it). Other names get 400: this is what stops
+            a DNS-rebinding page from reading the service through the kiosk's browser.
         token: shared secret; when set every API request must carry it in the
             ``X-WDS-Token`` header (or ``Authorization: Bearer``; WebSockets from a browser,
-            which cannot set headers, may pass ``?token=``). ``None``: no check.
+            which cannot set headers, may pass ``?token=``). ``None``: no check. An empty
+            token is refused (it would silently mean "no check").
         source: camera / stream / video file for the live stream and the capture
             (``None``: no camera; ``/v1/stream`` and ``/v1/capture`` answer 409).
         model_path / backend / precision / landmarker_path / threshold / num_threads: as
@@ -39,8 +44,15 @@ class ServiceConfig(BaseModel):
             before anything is read, or as soon as a chunked body passes it).
         max_image_pixels: largest image (width x height, read from the image header
             before decoding; 413 beyond).
-        max_connections: concurrent connections (HTTP and WebSocket) before new ones
-            get 503.
+        max_connections: requests being served plus open streams at once; more get 503
+            (``GET /healthz`` is never refused by it).
+        max_open_connections: open TCP connections; past it the oldest connection that
+            has no request in progress is closed to make room.
+        header_timeout_s: a connection must send a complete request head within this
+            many seconds of opening (or of its previous response), else it is closed.
+        body_timeout_s: an upload must arrive whole within this many seconds (408 after).
+        capture_timeout_s: a capture that has not collected its frames by then ends as
+            ``timed_out`` (a camera that died mid-capture cannot hold the kiosk).
         stream_max_fps: the highest message rate a stream client may ask for.
         loop_source: start a video file over at its end (a kiosk demo on a clip).
         session: settings of the captures (``frames_needed``, ``max_frames``, ...).
@@ -51,6 +63,7 @@ class ServiceConfig(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8765, ge=0, le=65535)
     allow_remote: bool = False
+    allowed_hosts: list[str] = Field(default_factory=list)
     token: str | None = None
     source: str | None = None
     model_path: Path | None = None
@@ -62,6 +75,51 @@ class ServiceConfig(BaseModel):
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(40_000_000, ge=1)
     max_connections: int = Field(32, ge=1)
+    max_open_connections: int = Field(128, ge=2)
+    header_timeout_s: float = Field(10.0, gt=0.0)
+    body_timeout_s: float = Field(30.0, gt=0.0)
+    capture_timeout_s: float = Field(30.0, gt=0.0)
     stream_max_fps: float = Field(15.0, gt=0.0)
     loop_source: bool = True
     session: SessionConfig = Field(default_factory=SessionConfig)
+
+    @field_validator("token")
+    @classmethod
+    def _token_not_empty(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError(
+                "the token is empty, which would turn authentication off; give a real "
+                "secret (e.g. `openssl rand -hex 16`) or leave --token out"
+            )
+        return value
+
+    @field_validator("source")
+    @classmethod
+    def _source_not_empty(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError(
+                "the source is empty; give a camera index (0), v4l2:///dev/video0, "
+                "rtsp://... or a video file, or leave --source out for the photo API only"
+            )
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts_are_names(cls, value: list[str]) -> list[str]:
+        names = [v.strip().lower().rstrip(".") for v in value]
+        bad = [v for v in names if not v or "/" in v or " " in v]
+        if bad:
+            raise ValueError(
+                f"allowed hosts must be host names or addresses (kiosk.local, 192.168.1.20), "
+                f"without scheme or path; got {bad[0]!r}"
+            )
+        return names
+
+    @model_validator(mode="after")
+    def _limits_consistent(self) -> ServiceConfig:
+        if self.max_open_connections <= self.max_connections:
+            raise ValueError(
+                f"max_open_connections ({self.max_open_connections}) must be larger than "
+                f"max_connections ({self.max_connections})"
+            )
+        return self

@@ -25,7 +25,7 @@ from wds_edge.analysis.live import LiveAnalysis, open_live_source
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import decode_image
 from wds_edge.service.config import ServiceConfig
-from wds_edge.service.uploads import check_image_header
+from wds_edge.service.uploads import SERVICE_FORMATS, check_image_header
 
 __all__ = ["ServiceEngine"]
 
@@ -84,12 +84,14 @@ class ServiceEngine:
         (the body is still the result: its ``status`` and ``prompt`` say why).
 
         Raises:
-            RequestError: 413 when the header declares too many pixels.
+            RequestError: 415 for another format than JPEG / PNG (decided from the bytes),
+                413 when the header declares more than ``max_image_pixels``.
             InvalidInputError: undecodable data (the service answers 400).
         """
-        check_image_header(data, self.config.max_image_pixels, name)
+        limit = self.config.max_image_pixels
+        check_image_header(data, limit, name)
         start = time.perf_counter()
-        image = decode_image(data, source=name)
+        image = decode_image(data, source=name, max_pixels=limit, formats=SERVICE_FORMATS)
         decode_ms = (time.perf_counter() - start) * 1000.0
         with self.lock:
             result = self.analyzer.analyze(image)
@@ -139,6 +141,26 @@ class ServiceEngine:
                 "(a camera index, v4l2:///dev/video0, rtsp://... or a video file)"
             )
         return self.live
+
+    def start_capture(self) -> tuple[bool, int]:
+        """Start a capture on the live camera, limited to ``config.capture_timeout_s``.
+
+        Returns:
+            ``(started, capture_id)`` as :meth:`LiveAnalysis.start_capture`.
+
+        Raises:
+            InvalidInputError: no camera, or the camera is not delivering frames now
+                (lost, failed, ended): a capture could never finish.
+        """
+        live = self.require_live()
+        state = live.camera_state
+        if state not in ("starting", "running"):
+            detail = f" ({live.last_error})" if live.last_error else ""
+            raise InvalidInputError(
+                f"the camera is {state}{detail}, so a capture cannot collect frames; "
+                "check the camera (GET /healthz shows its state) and try again"
+            )
+        return live.start_capture(timeout_s=self.config.capture_timeout_s)
 
     def close(self) -> None:
         """Stop the live loop (closing the camera), then close the analyzer. Idempotent."""

@@ -8,8 +8,10 @@ which closes the camera and the backend (:meth:`ServiceEngine.close`).
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,14 +20,14 @@ from wds_edge._deps import require
 from wds_edge.errors import InvalidInputError
 from wds_edge.service.config import ServiceConfig, is_loopback_host
 
-__all__ = ["build_server", "run_server", "REMOTE_WARNING"]
+__all__ = ["build_server", "run_server", "bind_socket", "check_bind", "REMOTE_WARNING"]
 
 logger = logging.getLogger(__name__)
 
 REMOTE_WARNING = (
     "wds-edge serve is listening on {host}, beyond this machine: anyone who can reach "
-    "port {port} can use the camera and the model{token}. Prefer 127.0.0.1 behind the "
-    "kiosk's own browser."
+    "port {port} and knows the token can use the camera and the model. Prefer 127.0.0.1 "
+    "behind the kiosk's own browser."
 )
 
 _STOP = (signal.SIGINT, signal.SIGTERM)
@@ -35,20 +37,51 @@ WS_MAX_MESSAGE_BYTES = 64 * 1024
 
 
 def check_bind(config: ServiceConfig) -> str | None:
-    """Refuse a non-loopback host without ``allow_remote``; return the warning to show.
+    """Refuse a non-loopback host without ``allow_remote`` and a token; return the
+    warning to show.
 
     Raises:
-        InvalidInputError: a non-loopback host and ``allow_remote`` is False.
+        InvalidInputError: a non-loopback host without ``allow_remote``, or without a token.
     """
     if is_loopback_host(config.host):
         return None
     if not config.allow_remote:
         raise InvalidInputError(
             f"--host {config.host} is not a loopback address; the service would be reachable "
-            "from the network. Pass --allow-remote (and a --token) if that is what you want"
+            "from the network. Pass --allow-remote and a --token if that is what you want"
         )
-    token = "" if config.token else " (no --token is set: nothing is checked)"
-    return REMOTE_WARNING.format(host=config.host, port=config.port, token=token)
+    if not config.token:
+        raise InvalidInputError(
+            f"--host {config.host} with --allow-remote needs a --token (or "
+            "$WDS_EDGE_SERVICE_TOKEN): without one anyone on the network could use the "
+            "camera and read the results. Generate one with `openssl rand -hex 16`"
+        )
+    return REMOTE_WARNING.format(host=config.host, port=config.port)
+
+
+def bind_socket(config: ServiceConfig) -> socket.socket:
+    """Bind the listening socket now, before the model loads, so a busy port fails at once.
+
+    Raises:
+        InvalidInputError: the address cannot be bound (port in use, no such address).
+    """
+    host = config.host.strip("[]")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind((host, config.port))
+    except OSError as exc:
+        sock.close()
+        reason = "it is in use by another program" if exc.errno == errno.EADDRINUSE else exc
+        raise InvalidInputError(
+            f"cannot listen on {config.host}:{config.port}: {reason}; stop the other "
+            "program or choose another --port"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def require_service_deps() -> Any:
@@ -83,6 +116,7 @@ def build_server(config: ServiceConfig, *, engine: Any = None, log_level: str = 
     check_bind(config)
     uvicorn = require_service_deps()
     from wds_edge.service.app import create_app
+    from wds_edge.service.protocol import guarded_protocol
 
     uv_config = uvicorn.Config(
         create_app(config, engine),
@@ -91,8 +125,11 @@ def build_server(config: ServiceConfig, *, engine: Any = None, log_level: str = 
         ws="auto",  # websockets-sansio on new uvicorn, the websockets protocol on older ones
         ws_max_size=WS_MAX_MESSAGE_BYTES,
         ws_per_message_deflate=False,  # JPEGs do not compress; save the CPU
-        limit_concurrency=config.max_connections + 1,  # uvicorn counts the one it refuses
-        timeout_keep_alive=30,
+        # requests and streams are counted by RequestGuard (which never refuses /healthz);
+        # uvicorn's limit_concurrency would count idle sockets and refuse health checks
+        http=guarded_protocol(config.header_timeout_s, config.max_open_connections),
+        limit_concurrency=None,
+        timeout_keep_alive=5,
         timeout_graceful_shutdown=10,
         h11_max_incomplete_event_size=64 * 1024,  # request line + headers
         lifespan="on",
@@ -127,7 +164,12 @@ def run_server(
 
     if warning:
         logger.warning(warning)
-    engine = ServiceEngine(config)  # model / camera errors surface here, with their message
+    sock = bind_socket(config)  # a busy port fails here, before the model loads
+    try:
+        engine = ServiceEngine(config)  # model / camera errors surface here, with their message
+    except BaseException:
+        sock.close()
+        raise
     try:
         server = build_server(config, engine=engine, log_level=log_level)
         if on_started is not None:
@@ -140,12 +182,9 @@ def run_server(
 
             server.startup = startup  # type: ignore[method-assign]
         with _absorb_stop_signals():
-            server.run()  # returns after SIGINT / SIGTERM (or a failed bind)
-        if not server.started:
-            raise InvalidInputError(
-                f"could not listen on {config.host}:{config.port} (in use? try another --port)"
-            )
+            server.run(sockets=[sock])  # returns after SIGINT / SIGTERM
     finally:
+        sock.close()
         engine.close()
 
 

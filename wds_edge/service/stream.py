@@ -15,8 +15,10 @@ Every message is one JSON text frame::
      "crop_transform": {...}, "age_ms": 35.2, "capture": {...} | null,
      "image": {"type": "image/jpeg", "base64": "..."} | null}
 
-and, while the camera is not running, ``{"type": "camera", "state": "lost"}`` (or
-``starting``, ``error``, ``ended``) once a second; the stream closes after ``ended``.
+and, while the camera is not running, ``{"type": "camera", "state": "lost", "capture":
+{...} | null}`` (or ``starting``, ``error``, ``ended``) once a second, carrying the
+capture's state so a page sees a capture time out while no frame comes; the stream
+closes after ``ended``.
 Back-pressure: the sender only ever takes the newest snapshot; while a send waits for
 a slow client, newer results replace older ones, and nothing is queued.
 """
@@ -197,7 +199,8 @@ async def _send_results(ws: WebSocket, live: Any, options: StreamOptions, cache:
             seq = snap.seq
         elif live.camera_state != "running" and started - last_camera_note >= 1.0:
             last_camera_note = started
-            await ws.send_text(json.dumps({"type": "camera", "state": live.camera_state}))
+            note = {"type": "camera", "state": live.camera_state, "capture": live.capture_state()}
+            await ws.send_text(json.dumps(note))
             if not live.running:
                 return
         await anyio.sleep(max(0.005, 1.0 / options.fps - (time.monotonic() - started)))

@@ -1,10 +1,12 @@
 """Taking an image out of an HTTP request, refusing bad ones before decoding them.
 
-The order is what keeps a kiosk safe from large or hostile uploads: the type is
+The order is what keeps a kiosk safe from large, slow or hostile uploads: the type is
 checked from ``Content-Type`` (415), the size from ``Content-Length`` before a byte is
-read (413), the body is read with a cap (413 as soon as a chunked body passes it),
-then the image's width and height are read from its header (413 beyond the pixel
-limit) and only then is it decoded (400 when it cannot be).
+read (413), the body is read with a cap (413 as soon as a chunked body passes it) and a
+deadline (408 when it trickles in too slowly), then the image format is decided from
+its bytes (415 for anything but JPEG / PNG, whatever the Content-Type claimed) and its
+width and height are read from its header (413 beyond the pixel limit); only then is it
+decoded (400 when it cannot be).
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping
 
-from wds_edge.errors import InvalidInputError
+import anyio
+
+from wds_edge.errors import InvalidInputError, UnsupportedImageError
 from wds_edge.io import image_size_from_header
 
 __all__ = [
     "IMAGE_TYPES",
     "RequestError",
+    "ClientGone",
     "check_content_type",
     "read_body_limited",
     "check_image_header",
@@ -39,6 +44,14 @@ class RequestError(InvalidInputError):
         self.status_code = status_code
 
 
+class ClientGone(RequestError):
+    """The client closed the connection before its body arrived (nobody reads an answer)."""
+
+    def __init__(self, received_bytes: int) -> None:
+        super().__init__(499, f"the client went away after {received_bytes:,} bytes of its upload")
+        self.received_bytes = received_bytes
+
+
 def check_content_type(content_type: str | None) -> str:
     """The media type (lower case, parameters dropped) if it is an image type or multipart.
 
@@ -56,19 +69,44 @@ def check_content_type(content_type: str | None) -> str:
 
 
 async def read_body_limited(
-    headers: Mapping[str, str], chunks: AsyncIterator[bytes], max_bytes: int
+    headers: Mapping[str, str],
+    chunks: AsyncIterator[bytes],
+    max_bytes: int,
+    timeout_s: float | None = None,
 ) -> bytes:
-    """Read a request body of at most ``max_bytes``.
+    """Read a request body of at most ``max_bytes`` within ``timeout_s`` seconds.
 
     Args:
         headers: the request headers (``content-length`` is checked first).
         chunks: the body as it arrives (Starlette's ``request.stream()``).
         max_bytes: the limit.
+        timeout_s: the whole body must have arrived by then (``None``: no deadline).
 
     Raises:
         RequestError: 413 when the declared or the received size passes the limit, 400
-            for a malformed Content-Length or an empty body.
+            for a malformed Content-Length or an empty body, 408 past the deadline.
+        ClientGone: the client disconnected mid-upload.
     """
+    from starlette.requests import ClientDisconnect
+
+    parts: list[bytes] = []
+    try:
+        with anyio.fail_after(timeout_s):
+            return await _read_body(headers, chunks, max_bytes, parts)
+    except TimeoutError:
+        received = sum(map(len, parts))
+        raise RequestError(
+            408,
+            f"the upload did not arrive within {timeout_s:g} s ({received:,} bytes came); "
+            "send the photo in one go over a working connection",
+        ) from None
+    except ClientDisconnect:
+        raise ClientGone(sum(map(len, parts))) from None
+
+
+async def _read_body(
+    headers: Mapping[str, str], chunks: AsyncIterator[bytes], max_bytes: int, parts: list[bytes]
+) -> bytes:
     declared = headers.get("content-length")
     if declared is not None:
         try:
@@ -81,7 +119,6 @@ async def read_body_limited(
                 f"the body is {length:,} bytes, more than the {max_bytes:,} accepted; "
                 "send a smaller JPEG (a kiosk photo needs no more than a few MB)",
             )
-    parts: list[bytes] = []
     total = 0
     async for chunk in chunks:
         total += len(chunk)
@@ -95,16 +132,24 @@ async def read_body_limited(
     return b"".join(parts)
 
 
+#: Image formats (decided from the bytes) that ``POST /v1/analyze`` decodes.
+SERVICE_FORMATS = ("JPEG", "PNG")
+
+
 def check_image_header(data: bytes, max_pixels: int, source: str) -> None:
-    """Refuse an image whose header declares more than ``max_pixels`` pixels.
+    """Decide the format from the bytes and refuse an image the service will not decode:
+    another format than JPEG / PNG, or a header declaring more than ``max_pixels`` pixels.
 
     Raises:
-        RequestError: 413 with the declared size.
+        RequestError: 415 for another format (named, with its declared size when it has
+            one), 413 with the declared size, 400 for data that is no image at all.
     """
     try:
-        width, height = image_size_from_header(data, source, max_pixels=None)
-    except InvalidInputError:
-        return  # not a header Pillow knows: the decoder says why the data is unusable (400)
+        width, height = image_size_from_header(
+            data, source, max_pixels=None, formats=SERVICE_FORMATS
+        )
+    except UnsupportedImageError as exc:
+        raise RequestError(415, str(exc)) from None
     if width * height > max_pixels:
         raise RequestError(
             413,

@@ -101,7 +101,7 @@ def test_bad_arguments_are_refused_before_reading(
 
 
 def test_missing_or_undecodable_video_is_a_capture_error(tmp_path: Path) -> None:
-    with pytest.raises(CaptureError, match="not a camera index"):
+    with pytest.raises(CaptureError, match="missing.mp4 does not exist"):
         extract_frames(tmp_path / "missing.mp4", tmp_path / "out")
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00\x00\x00\x18ftypmp42 this is not a video")

@@ -83,9 +83,16 @@ def test_csi_without_gstreamer_says_so() -> None:
         open_source("csi://0")
 
 
-def test_bad_paths(tmp_path: Path) -> None:
-    with pytest.raises(CaptureError, match="not a camera index"):
+def test_bad_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(CaptureError, match="missing.mp4 does not exist"):
         open_source(tmp_path / "missing.mp4")
+    with pytest.raises(CaptureError, match="not a camera index"):
+        open_source("nonsense")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "face.jpg").write_bytes(b"")  # an empty source is not the working folder
+    for empty in ("", "  "):
+        with pytest.raises(CaptureError, match="the source is empty"):
+            open_source(empty)
     (tmp_path / "notes.txt").write_text("not a video")
     with pytest.raises(CaptureError, match="cannot open video file"):
         open_source(tmp_path / "notes.txt")

@@ -3,10 +3,12 @@ tests/wds_edge/service and tests/sdk_examples/test_service_client.py)."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from wds_edge.cli import app
@@ -31,6 +33,41 @@ def test_missing_camera_is_a_clear_error(onnx_model_path: Path, landmarker_path:
     assert "no_such_clip.mp4" in str(result.exception)
 
 
+def serve(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wds_edge.cli", "serve", *args],
+        capture_output=True, text=True, timeout=120, cwd=REPO_ROOT,
+    )  # fmt: skip
+
+
+def test_busy_port_is_exit_2_before_the_model_loads() -> None:
+    """The port is checked first: with a model that does not exist, the port is what the
+    one-line error names (it was exit 3 after loading the model)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = serve("--port", str(port), "--model", "no_such_model.onnx")
+    assert run.returncode == 2, run.stderr
+    assert f"cannot listen on 127.0.0.1:{port}: it is in use" in run.stderr
+    assert "Traceback" not in run.stderr and "no_such_model" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--token", ""], "would turn authentication off"),
+        (["--source", ""], "the source is empty"),
+        (["--host", "0.0.0.0", "--allow-remote"], "needs a --token"),
+        (["--host", "0.0.0.0"], "--allow-remote"),
+    ],
+)
+def test_unsafe_or_empty_options_are_refused(args: list[str], words: str) -> None:
+    run = serve(*args, "--port", "0", "--model", "no_such_model.onnx")
+    assert run.returncode == 2, run.stderr
+    assert words in " ".join(run.stderr.split()) and "Traceback" not in run.stderr
+
+
 def test_help_names_the_endpoints() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "wds_edge.cli", "serve", "--help"],
@@ -39,3 +76,4 @@ def test_help_names_the_endpoints() -> None:
     assert run.returncode == 0
     for word in ("/healthz", "/v1/analyze", "/v1/stream", "--allow-remote", "--token"):
         assert word in run.stdout
+    assert "pip install 'wds-edge[service]'" in " ".join(run.stdout.split())

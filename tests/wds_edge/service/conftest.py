@@ -111,3 +111,53 @@ def photo_service(onnx_model_path: Path, landmarker_path: Path) -> Iterator[Runn
         yield service
     finally:
         service.stop()
+
+
+class ServerProcess:
+    """``wds-edge serve`` as its own process on a free loopback port (what a kiosk runs).
+
+    ``url``; ``pid``; ``log()``: everything it wrote to stderr so far; ``peak_rss_mb()``:
+    its peak resident size (``VmHWM``); ``stop()``: SIGTERM, then its exit code.
+    """
+
+    def __init__(self, args: list[str], log_path: Path) -> None:
+        import subprocess
+        import sys
+
+        self.log_path = log_path
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "wds_edge.cli", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE, stderr=self._log, text=True,
+        )  # fmt: skip
+        self.pid = self.proc.pid
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        if "listening on" not in line:
+            self.stop()
+            raise RuntimeError(f"the service did not start: {line!r}\n{self.log()}")
+        self.url = line.split("listening on ")[1].split()[0]
+        self.host, port = self.url.removeprefix("http://").split(":")
+        self.port = int(port)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def peak_rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmHWM in /proc/PID/status")
+
+    def stop(self, timeout_s: float = 60.0) -> int:
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout_s)
+        self._log.close()
+        return code
+
+
+@pytest.fixture(scope="session")
+def serve_process():  # noqa: ANN201 - returns ServerProcess
+    return ServerProcess

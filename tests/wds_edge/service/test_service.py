@@ -17,6 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from fault_helpers import hdr_bomb, png_bomb
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -129,6 +130,14 @@ def test_no_face_is_a_422_result(live_service: Any) -> None:
         (b"GIF89a...", "image/gif", 415, "unsupported content-type"),
         (b"{}", "application/json", 415, "unsupported content-type"),
         (png_header_only(8000, 6000), "image/png", 413, "8000x6000"),
+        (hdr_bomb(640, 480), "image/jpeg", 415, "radiance hdr image declaring 640x480"),
+        (png_bomb(4000, 4000)[:-12], "image/png", 400, "truncated"),
+        (
+            cv2.imencode(".bmp", np.zeros((8, 8, 3), np.uint8))[1].tobytes(),
+            "image/png",
+            415,
+            "a bmp image",
+        ),
     ],
 )
 def test_bad_bodies(
@@ -295,15 +304,25 @@ def test_load_sequential_and_concurrent(photo_service: Any, biden_bgr: Any) -> N
     assert health["requests_analysed"] >= 240
 
 
-def test_remote_needs_allow_remote(service_config: Any) -> None:
+def test_remote_needs_allow_remote_and_a_token(service_config: Any) -> None:
     from wds_edge.errors import InvalidInputError
     from wds_edge.service.server import build_server, check_bind
 
     with pytest.raises(InvalidInputError, match="--allow-remote"):
         build_server(service_config(host="0.0.0.0"))
-    warning = check_bind(service_config(host="0.0.0.0", allow_remote=True))
-    assert warning is not None and "no --token" in warning
+    with pytest.raises(InvalidInputError, match="needs a --token"):
+        check_bind(service_config(host="0.0.0.0", allow_remote=True))
+    warning = check_bind(service_config(host="0.0.0.0", allow_remote=True, token="abc123"))
+    assert warning is not None and "knows the token" in warning
     assert check_bind(service_config(host="::1")) is None
+
+
+def test_empty_token_and_source_are_refused(service_config: Any) -> None:
+    from pydantic import ValidationError
+
+    for bad in ({"token": ""}, {"token": "  "}, {"source": ""}):
+        with pytest.raises(ValidationError, match="empty"):
+            service_config(**bad)
 
 
 def test_token_and_no_camera(photo_service: Any) -> None:
@@ -325,29 +344,51 @@ def test_token_and_no_camera(photo_service: Any) -> None:
     assert "<title>wds-edge kiosk</title>" in page  # the static page holds no data: no token
 
 
-def test_connections_are_bounded(photo_service: Any) -> None:
-    """Past max_connections (12) the server answers 503 instead of taking more."""
+def test_requests_at_once_are_bounded_not_idle_connections(photo_service: Any) -> None:
+    """Idle keep-alive connections do not count; requests being served do: past
+    max_connections (12) a new one gets 503 at once, and /healthz still answers."""
     host, port = urllib.parse.urlsplit(photo_service.url).netloc.split(":")
+    auth = {"X-WDS-Token": TOKEN}
     held = []
     try:
-        for _ in range(12):  # keep-alive connections that stay open
+        for _ in range(12):  # keep-alive connections that stay open, idle
             conn = http.client.HTTPConnection(host, int(port), timeout=30)
-            conn.request("GET", "/healthz", headers={"X-WDS-Token": TOKEN})
+            conn.request("GET", "/healthz", headers=auth)
             response = conn.getresponse()
             response.read()
             assert response.status == 200
             held.append(conn)
-        status, _ = request(f"{photo_service.url}/healthz", **{"X-WDS-Token": TOKEN})
-        assert status == 503
+        assert request(f"{photo_service.url}/healthz", **auth)[0] == 200
+        uploads = []
+        for _ in range(12):  # uploads that stop half-way hold every request slot
+            conn = http.client.HTTPConnection(host, int(port), timeout=30)
+            conn.putrequest("POST", "/v1/analyze")
+            for key, value in {
+                **auth,
+                "Content-Type": "image/jpeg",
+                "Content-Length": "5000",
+            }.items():
+                conn.putheader(key, value)
+            conn.endheaders(b"\xff" * 100)
+            uploads.append(conn)
+        deadline = time.monotonic() + 10
+        status, body = 0, {}
+        while time.monotonic() < deadline and status != 503:
+            status, body = request(f"{photo_service.url}/v1/analyze", b"x", "image/jpeg", **auth)
+        assert status == 503 and "busy" in body["error"]
+        assert request(f"{photo_service.url}/healthz", **auth)[0] == 200
+        for conn in uploads:
+            conn.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # the closed uploads free their slots
+            status, _ = request(f"{photo_service.url}/v1/analyze", b"x", "image/jpeg", **auth)
+            if status != 503:
+                break
+            time.sleep(0.1)
+        assert status == 400  # served again ("x" is no image)
     finally:
         for conn in held:
             conn.close()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # the closed connections drain
-        if request(f"{photo_service.url}/healthz", **{"X-WDS-Token": TOKEN})[0] == 200:
-            break
-        time.sleep(0.1)
-    assert request(f"{photo_service.url}/healthz", **{"X-WDS-Token": TOKEN})[0] == 200
 
 
 def test_shutdown_closes_camera_and_threads(

@@ -3,7 +3,9 @@
 "use strict";
 
 const token = new URLSearchParams(location.hash.slice(1)).get("token");
-const headers = token ? { "X-WDS-Token": token } : {};
+// JSON is what the service requires for a state change: a page on another site cannot send
+// it without a CORS preflight, which the service never grants.
+const headers = { "Content-Type": "application/json", ...(token ? { "X-WDS-Token": token } : {}) };
 const $ = (id) => document.getElementById(id);
 const REGION_NAMES = {
   overall: "overall", forehead: "forehead", glabella: "between the brows",
@@ -35,6 +37,7 @@ function setConnection(text, on) {
 function onMessage(msg) {
   if (msg.type === "camera") {
     $("prompt").textContent = msg.state === "lost" ? "camera lost, reconnecting..." : `camera ${msg.state}`;
+    if (msg.capture) onCapture(msg.capture);
     return;
   }
   if (msg.type === "error") {
@@ -54,6 +57,12 @@ function onMessage(msg) {
 function onCapture(capture) {
   if (capture.state === "collecting") {
     $("capture-state").textContent = `capturing: ${capture.good_frames} of ${capture.frames_needed} good frames - ${capture.prompt || ""}`;
+    return;
+  }
+  if (capture.state === "timed_out" && capture.id >= waitingCapture && capture.id !== shownCapture) {
+    shownCapture = capture.id;
+    $("capture-state").textContent = capture.error;
+    $("capture").disabled = false;
     return;
   }
   if (capture.id !== shownCapture && capture.final && capture.id >= waitingCapture) {
@@ -88,7 +97,7 @@ async function capture() {
   $("capture").disabled = true;
   $("capture-state").textContent = "capturing: hold still...";
   try {
-    const response = await fetch("/v1/capture", { method: "POST", headers });
+    const response = await fetch("/v1/capture", { method: "POST", headers, body: "{}" });
     const body = await response.json();
     if (response.status === 202 || response.status === 409) {
       waitingCapture = body.id || waitingCapture;

@@ -1,0 +1,122 @@
+"""uvicorn's h11 HTTP protocol with the two bounds a kiosk needs against idle sockets.
+
+uvicorn has no deadline for a request head: a connection that sends nothing, or a
+header a byte at a time, is held forever, and ``limit_concurrency`` counts it, so 40
+such sockets made every request (``/healthz`` too) answer 503. :func:`guarded_protocol`
+returns a subclass of ``uvicorn.protocols.http.h11_impl.H11Protocol`` that
+
+* closes a connection whose request head is not complete ``header_timeout_s`` after it
+  opened or after its previous response (bytes trickling in do not extend it);
+* when more than ``max_open`` connections are open, closes the one that has waited
+  longest without a request in progress (an idle or half-sent head), so a new client,
+  e.g. a health check, always gets in.
+
+The request body has its own deadline in the application
+(:func:`wds_edge.service.uploads.read_body_limited`), and the number of requests being
+served is bounded by :class:`wds_edge.service.guard.RequestGuard`, not here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+__all__ = ["guarded_protocol"]
+
+logger = logging.getLogger(__name__)
+
+
+def guarded_protocol(header_timeout_s: float, max_open: int) -> type:
+    """An ``H11Protocol`` subclass with a request-head deadline and idle eviction.
+
+    Args:
+        header_timeout_s: seconds a connection has to deliver a complete request head.
+        max_open: open HTTP connections before the oldest idle one is closed.
+
+    Raises:
+        MissingDependencyError: uvicorn (the ``service`` extra) is not installed.
+    """
+    from wds_edge._deps import require
+
+    require("uvicorn", "wds-edge serve")
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class GuardedH11Protocol(H11Protocol):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._head_timer: Any = None
+            self._waiting_since = time.monotonic()
+
+        # -- the head deadline ------------------------------------------------------------
+
+        def _arm_head_timer(self) -> None:
+            self._cancel_head_timer()
+            self._waiting_since = time.monotonic()
+            self._head_timer = self.loop.call_later(header_timeout_s, self._head_timed_out)
+
+        def _cancel_head_timer(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _idle(self) -> bool:
+            """No request of this connection is being served."""
+            return self.cycle is None or self.cycle.response_complete
+
+        def _head_timed_out(self) -> None:
+            self._head_timer = None
+            if self._idle() and not self.transport.is_closing():
+                logger.info(
+                    "closed a connection from %s: no complete request within %.0f s",
+                    _peer(self.client), header_timeout_s,
+                )  # fmt: skip
+                self.transport.close()
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm_head_timer()
+            if len(self.connections) > max_open:
+                self._evict_idle()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._cancel_head_timer()
+            super().connection_lost(exc)
+
+        def handle_events(self) -> None:
+            cycle = self.cycle
+            super().handle_events()
+            if self.cycle is not cycle:  # a request head arrived: the app takes over
+                self._cancel_head_timer()
+
+        def handle_websocket_upgrade(self, event: Any) -> None:
+            self._cancel_head_timer()
+            super().handle_websocket_upgrade(event)
+
+        def on_response_complete(self) -> None:
+            if not self.transport.is_closing():
+                self._arm_head_timer()  # before super(): a pipelined request cancels it
+            super().on_response_complete()
+
+        # -- eviction -----------------------------------------------------------------------
+
+        def _evict_idle(self) -> None:
+            idle = [
+                c for c in list(self.connections)
+                if isinstance(c, GuardedH11Protocol) and c is not self and c._idle()
+                and c.transport is not None and not c.transport.is_closing()
+            ]  # fmt: skip
+            if not idle:
+                return
+            oldest = min(idle, key=lambda c: c._waiting_since)
+            logger.info(
+                "%d connections open (limit %d): closed an idle one from %s",
+                len(self.connections), max_open, _peer(oldest.client),
+            )  # fmt: skip
+            oldest.transport.close()
+
+    return GuardedH11Protocol
+
+
+def _peer(client: tuple[str, int] | None) -> str:
+    return "?" if client is None else f"{client[0]}:{client[1]}"
