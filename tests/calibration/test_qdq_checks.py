@@ -155,7 +155,7 @@ def test_quantize_cli_gates_on_the_held_out_crops(calib: Any, tmp_path: Path) ->
         size_px=128, preprocessing_path="synthetic",
     )  # fmt: skip
     args = ["quantize", "--onnx", str(FIXTURE), "--calib", str(calib.path),
-            "--out", str(tmp_path / "q.onnx")]  # fmt: skip
+            "--out", str(tmp_path / "q.onnx"), "--json"]  # fmt: skip
     result = CliRunner().invoke(app, [*args, "--held-out", str(held.path)])
     assert result.exit_code == 0, result.output
     assert '"images": 3' in result.output and "optimistic" not in result.output
