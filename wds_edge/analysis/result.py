@@ -18,6 +18,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from wds_edge.perception.crop import CropTransform
+    from wds_edge.perception.face_crop import FaceCrop
     from wds_edge.perception.quality import FrameStatus
 
 __all__ = ["RegionScore", "FrameResult", "encode_mask_png", "decode_mask_png"]
@@ -34,6 +35,9 @@ class RegionScore:
         wrinkle_count: connected wrinkle components (8-connectivity, specks ignored).
         total_length_px: skeleton length (1 per straight step, sqrt(2) per diagonal step).
         total_length_mm: the same in millimetres (iris ruler), ``None`` without a ruler.
+        removed_px: pixels of the region's outline left out as not skin (lid margins, brows,
+            hairline, face outline, nostrils, lips, glasses: exclusion zones); ``area_px``
+            is what remains.
     """
 
     area_px: int
@@ -42,6 +46,7 @@ class RegionScore:
     wrinkle_count: int
     total_length_px: float
     total_length_mm: float | None = None
+    removed_px: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (floats rounded to 6 significant decimals)."""
@@ -63,6 +68,7 @@ class RegionScore:
             total_length_mm=None
             if data.get("total_length_mm") is None
             else float(data["total_length_mm"]),
+            removed_px=int(data.get("removed_px", 0)),
         )
 
 
@@ -121,6 +127,13 @@ class FrameResult:
         colour: ``"colour"`` or ``"grey"`` (one channel / three equal channels), ``None``
             when not measured; a grey frame has the status ``needs_colour_camera`` unless
             the model was trained for grey input.
+        expression: ``{"smile", "brow_raise", "frown"}`` scores in [0, 1] from MediaPipe's
+            blendshapes (:mod:`wds_edge.perception.expression`), ``None`` without a face.
+        warnings: conditions that do not refuse the frame but qualify its scores, e.g.
+            ``"not_neutral"`` (a smile or raised brows deepen lines).
+        face_crop: the frame's one :class:`~wds_edge.perception.face_crop.FaceCrop` (crop
+            pixels, landmarks in crop space, in-frame mask) shared by the quality gate, the
+            colour check and the model; not part of the JSON.
     """
 
     status: FrameStatus
@@ -139,6 +152,9 @@ class FrameResult:
     segmented: bool = False
     timestamp_ms: int | None = None
     colour: str | None = None
+    expression: dict[str, float] | None = None
+    warnings: list[str] = field(default_factory=list)
+    face_crop: FaceCrop | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -170,7 +186,8 @@ class FrameResult:
         Keys: ``status``, ``prompt``, ``segmented``, ``frame_shape``, ``face_box_px``,
         ``crop_transform``, ``scores`` (``overall`` + regions, each a
         :meth:`RegionScore.to_dict`), ``mm_per_px``, ``quality``, ``timings_ms``, ``model``,
-        ``timestamp_ms``, ``colour``. With ``include_arrays``: ``landmarks_px`` (478 x [x, y]) and
+        ``timestamp_ms``, ``colour``, ``expression``, ``warnings``. With ``include_arrays``:
+        ``landmarks_px`` (478 x [x, y]) and
         ``wrinkle_mask_png`` / ``wrinkle_prob_png`` (base64 PNG, probability scaled to 0-255).
         """
         data: dict[str, Any] = {
@@ -189,6 +206,8 @@ class FrameResult:
             "model": _clean(self.model),
             "timestamp_ms": self.timestamp_ms,
             "colour": self.colour,
+            "expression": _clean(self.expression),
+            "warnings": list(self.warnings),
         }
         if include_arrays:
             data["landmarks_px"] = (
@@ -232,4 +251,6 @@ class FrameResult:
             segmented=bool(data.get("segmented", False)),
             timestamp_ms=data.get("timestamp_ms"),
             colour=data.get("colour"),
+            expression=dict(data["expression"]) if data.get("expression") else None,
+            warnings=list(data.get("warnings", [])),
         )
