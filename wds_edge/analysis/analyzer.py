@@ -45,7 +45,7 @@ from wds_edge.perception.expression import NOT_NEUTRAL, expression_scores, expre
 from wds_edge.perception.face_crop import FaceCrop, crop_face
 from wds_edge.perception.landmarks import Face, FaceLandmarker, FaceLandmarkerOptions
 from wds_edge.perception.quality import FrameStatus, assess_face_crop, colour_of
-from wds_edge.perception.skin_regions import skin_regions
+from wds_edge.perception.skin_regions import SkinRegions, skin_regions
 from wds_edge.runtime import BACKEND_NAMES, Backend, load_backend
 from wds_edge.timing import ms_since
 
@@ -258,12 +258,13 @@ class WrinkleAnalyzer:
         )
 
     def segment(
-        self, image_bgr: np.ndarray, located: FrameResult, *, colour_order: str = "bgr"
+        self, image_bgr: np.ndarray | None, located: FrameResult, *, colour_order: str = "bgr"
     ) -> FrameResult:
         """Segment the face that :meth:`locate` found in the same frame and score it.
 
         Args:
-            image_bgr: the frame given to :meth:`locate`.
+            image_bgr: the frame given to :meth:`locate`; ``None`` segments the crop that
+                ``located`` holds (``face_crop``, kept by :meth:`locate`) without the frame.
             located: its result (must hold a face: ``crop_transform`` not ``None``).
             colour_order: ``"bgr"`` or ``"rgb"``, as given to :meth:`locate`.
 
@@ -282,13 +283,18 @@ class WrinkleAnalyzer:
                 "call segment() only when locate() returned a face, or use analyze()"
             )
         start = time.perf_counter()
-        frame = as_frame_bgr(image_bgr, colour_order)
-        if tuple(frame.shape[:2]) != tuple(located.frame_shape):
+        crop = located.face_crop
+        if image_bgr is None and crop is None:
+            raise InvalidInputError(
+                "segment(None, located) needs the crop that locate() keeps (face_crop); "
+                "pass the frame for a result rebuilt from JSON"
+            )
+        frame = as_frame_bgr(image_bgr, colour_order) if image_bgr is not None else None
+        if frame is not None and tuple(frame.shape[:2]) != tuple(located.frame_shape):
             raise InvalidInputError(
                 f"segment() got a {frame.shape[1]}x{frame.shape[0]} frame but the located one was "
                 f"{located.frame_shape[1]}x{located.frame_shape[0]}; pass the same frame"
             )
-        crop = located.face_crop
         if crop is None:  # a result rebuilt from JSON, or made by hand: crop once here
             crop = crop_face(
                 frame, located.landmarks_px, self.input_size_px, align_roll=self.config.align_roll
@@ -300,7 +306,7 @@ class WrinkleAnalyzer:
         prob = np.ascontiguousarray(self.backend.infer(batch)[0, 0], dtype=np.float32)
         timings["inference"] = ms_since(t)
         t = time.perf_counter()
-        mask, scores = self.score_probability(prob, crop, located.mm_per_px)
+        mask, scores, counted = self.score_probability(prob, crop, located.mm_per_px)
         timings["postprocess"] = ms_since(t)
         timings["total"] = located.timings_ms.get("total", 0.0) + ms_since(start)
         return dataclasses.replace(
@@ -312,11 +318,12 @@ class WrinkleAnalyzer:
             segmented=True,
             crop_transform=crop.transform,
             face_crop=crop,
+            counted_regions=counted,
         )
 
     def score_probability(
         self, prob: np.ndarray, crop: FaceCrop, mm_per_px: float | None
-    ) -> tuple[np.ndarray, dict[str, RegionScore]]:
+    ) -> tuple[np.ndarray, dict[str, RegionScore], SkinRegions]:
         """Threshold a crop-space probability map and score it on the counted skin regions.
 
         Args:
@@ -326,14 +333,15 @@ class WrinkleAnalyzer:
             mm_per_px: crop-space millimetres per pixel, or ``None``.
 
         Returns:
-            ``(mask, scores)``: bool ``S x S`` (probability > threshold) and
-            ``{"overall", <region>...}`` (:func:`score_skin_regions`).
+            ``(mask, scores, regions)``: bool ``S x S`` (probability > threshold),
+            ``{"overall", <region>...}`` (:func:`score_skin_regions`) and the counted
+            :class:`SkinRegions`.
         """
         mask = prob > self.threshold
         regions = skin_regions(
             crop.crop_rgb, crop.landmarks_crop_px, crop.in_frame, mm_per_px=mm_per_px
         )
-        return mask, score_skin_regions(mask, regions, mm_per_px)
+        return mask, score_skin_regions(mask, regions, mm_per_px), regions
 
     def analyze(
         self, image_bgr: np.ndarray, timestamp_ms: int | None = None, *, colour_order: str = "bgr"

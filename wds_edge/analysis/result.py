@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from wds_edge.perception.crop import CropTransform
     from wds_edge.perception.face_crop import FaceCrop
     from wds_edge.perception.quality import FrameStatus
+    from wds_edge.perception.skin_regions import SkinRegions
 
 __all__ = ["RegionScore", "FrameResult", "encode_mask_png", "decode_mask_png"]
 
@@ -134,6 +135,8 @@ class FrameResult:
         face_crop: the frame's one :class:`~wds_edge.perception.face_crop.FaceCrop` (crop
             pixels, landmarks in crop space, in-frame mask) shared by the quality gate, the
             colour check and the model; not part of the JSON.
+        counted_regions: the :class:`~wds_edge.perception.skin_regions.SkinRegions` the
+            scores counted (drawn by the overlay); not part of the JSON.
     """
 
     status: FrameStatus
@@ -155,6 +158,7 @@ class FrameResult:
     expression: dict[str, float] | None = None
     warnings: list[str] = field(default_factory=list)
     face_crop: FaceCrop | None = field(default=None, repr=False)
+    counted_regions: SkinRegions | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -174,6 +178,15 @@ class FrameResult:
             return None
         pasted = self.crop_transform.paste_back(self.wrinkle_mask, self.frame_shape)
         return pasted.astype(np.uint8) * 255
+
+    @property
+    def landmarks_crop_px(self) -> np.ndarray | None:
+        """float64 (478, 2) landmarks in crop pixels (``None`` without a located face)."""
+        if self.face_crop is not None:
+            return self.face_crop.landmarks_crop_px
+        if self.crop_transform is None or self.landmarks_px is None:
+            return None
+        return self.crop_transform.points_to_crop(self.landmarks_px)
 
     @property
     def sharpness(self) -> float:

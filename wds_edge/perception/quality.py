@@ -22,7 +22,9 @@ measured numbers, so a kiosk UI can tell the person what to do
 Default ``min_sharpness = 15`` comes from the reference clip
 ``portrait_motion_720p.mp4``: sharp frames 0-179 measure 32-105 (median ~75),
 the blurred frames 180-209 measure 3-4; the real photos in ``data/faces`` measure
-well above 15 (see tests).
+well above 15 (see tests). Measured since issue 21 on the 640 px model crop resized to
+256 px (every third frame): sharp frames at least 32 (median 50), blurred ones at most 3.6; the
+photos in ``data/faces`` 36-405 and in ``data/faces_pd`` 16.5-179 (small, soft portraits).
 
 Colour: :func:`colour_of` tells a grey frame (one channel, or three equal channels, as
 a monochrome / IR camera or a black-and-white photo gives) from a colour one. The
