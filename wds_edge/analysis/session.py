@@ -8,7 +8,8 @@ frames are in (or ``max_frames`` frames were fed) the session is done, and
 :meth:`KioskSession.final_result` fuses them (issue 21):
 
 1. the group: the neutral frames when at least half of ``frames_fused`` came, else every
-   good frame ranked from the least expressive (the result then warns ``not_neutral``);
+   good frame ranked from the least expressive, the sharper first among equally expressive
+   ones (the result then warns ``not_neutral``);
 2. frames whose landmarks misfit the group's median beyond ``landmark_tolerance_mm``
    (:mod:`wds_edge.analysis.fusion`) are dropped;
 3. the ``frames_fused`` sharpest of the rest (the least expressive, in the fallback) are
@@ -27,6 +28,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,6 +67,8 @@ logger = logging.getLogger(__name__)
 PROMPT_ANALYSING = "analysing..."
 #: Prompt once the session has its result.
 PROMPT_DONE = "done"
+#: Expression levels (1 = the neutral limit) closer than this rank as equal in the fallback.
+_LEVEL_STEP = 0.25
 
 
 class SessionConfig(BaseModel):
@@ -193,7 +197,13 @@ class KioskSession:
         if self._done:
             status = self._last.status if self._last is not None else FrameStatus.NO_FACE
             return SessionUpdate(PROMPT_DONE, status, self.good_frames, True, None)
-        result = self.analyzer.locate(image_bgr, timestamp_ms)
+        return self.feed_located(self.analyzer.locate(image_bgr, timestamp_ms))
+
+    def feed_located(self, result: FrameResult) -> SessionUpdate:
+        """:meth:`feed` for a frame the caller already located with the session's analyzer
+        (:meth:`WrinkleAnalyzer.locate`; e.g. a benchmark that also segments every frame)."""
+        if self._done:
+            return SessionUpdate(PROMPT_DONE, result.status, self.good_frames, True, None)
         self._frames_seen += 1
         self._last = result
         if result.status is FrameStatus.OK:
@@ -232,7 +242,7 @@ class KioskSession:
         if len(with_crop) <= 2 * keep:
             return
         neutral = sorted((c for c in with_crop if c.neutral), key=lambda c: -c.located.sharpness)
-        calm = sorted(with_crop, key=lambda c: (c.level, -c.located.sharpness))
+        calm = sorted(with_crop, key=_calm_first)
         kept = {id(c) for c in neutral[:keep]} | {id(c) for c in calm[:keep]}
         for c in with_crop:
             if id(c) not in kept:
@@ -255,7 +265,7 @@ class KioskSession:
         neutral = [c for c in self._candidates if c.neutral]
         if len(neutral) >= max(1, self.config.frames_fused // 2):
             return neutral, True
-        return sorted(self._candidates, key=lambda c: c.level), False
+        return sorted(self._candidates, key=_calm_first), False
 
     def _fuse(self) -> FinalResult:
         cfg = self.config
@@ -326,6 +336,13 @@ class KioskSession:
             warnings=warnings,
             timings_ms={"segment": segment_ms, "fuse": fuse_ms, "score": score_ms},
         )
+
+
+def _calm_first(candidate: _Candidate) -> tuple[int, float]:
+    """Fallback order: the least expressive first; expression levels within a quarter of
+    the neutral limit of each other count as equal, and the sharper frame goes first (a
+    face that smiles throughout still gets its sharpest frames fused)."""
+    return math.floor(candidate.level / _LEVEL_STEP), -candidate.located.sharpness
 
 
 def _mean_expression(items: list[dict[str, float] | None]) -> dict[str, float] | None:
