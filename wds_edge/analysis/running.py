@@ -27,8 +27,10 @@ from wds_edge.timing import ms_since
 
 __all__ = ["RUNNING_WINDOW", "RunningScore"]
 
-#: Segmented frames fused for the live display.
-RUNNING_WINDOW = 8
+#: Segmented frames fused for the live display (issue 21: on the kiosk clip the overall
+#: score's CV over one-second stretches falls from 4.3 % per frame to 2.9 % (median) at 12;
+#: 12 frames are one group of pictures of the clip's codec).
+RUNNING_WINDOW = 12
 
 
 class RunningScore:

@@ -11,9 +11,9 @@ frame is also segmented on its own. Reported per region:
 * ``legacy_spread``: the same spread for the session score before issue 21 (the median of
   the first five good frames' scores, regions without the exclusion zones, "overall" over
   the whole in-frame crop), computed from the same probability maps;
-* ``running_cv``: the CV of the running fused score a live screen shows
-  (:class:`~wds_edge.analysis.running.RunningScore`) over the good frames, and the largest
-  CV over one-second windows.
+* ``running``: the CV of the running fused score a live screen shows
+  (:class:`~wds_edge.analysis.running.RunningScore`) over the good frames, and the median
+  and largest CV over one-second stretches; for several window lengths.
 
 ``session_sd`` / ``session_cv`` and ``frame_sd`` / ``frame_cv`` are what
 :func:`wds_edge.analysis.compare.compare_results` turns into a minimal detectable change.
@@ -33,7 +33,7 @@ import numpy as np
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.final import score_spread, smooth_scores
 from wds_edge.analysis.result import FrameResult, RegionScore
-from wds_edge.analysis.running import RunningScore
+from wds_edge.analysis.running import RUNNING_WINDOW, RunningScore
 from wds_edge.analysis.scoring import score_regions
 from wds_edge.analysis.session import KioskSession, SessionConfig
 from wds_edge.capture.sources import open_source
@@ -56,6 +56,7 @@ class RepeatabilityReport:
     sessions: list[dict[str, Any]]
     regions: dict[str, dict[str, float]]
     running: dict[str, float]
+    running_by_window: dict[str, dict[str, float]]
     frames: dict[str, int]
     session_config: dict[str, Any]
     model: dict[str, Any]
@@ -71,6 +72,7 @@ class RepeatabilityReport:
             "sessions": self.sessions,
             "regions": self.regions,
             "running": self.running,
+            "running_by_window": self.running_by_window,
             "timings_s": self.timings_s,
         }
 
@@ -114,6 +116,7 @@ def bench_repeatability(
     sessions: int = 3,
     session_config: SessionConfig | None = None,
     progress: Callable[[int, int | None], None] | None = None,
+    running_windows: tuple[int, ...] = (1, 4, 8, RUNNING_WINDOW, 16),
 ) -> RepeatabilityReport:
     """Split a clip of one person into sessions and measure how its scores repeat.
 
@@ -121,8 +124,11 @@ def bench_repeatability(
         analyzer: an open :class:`WrinkleAnalyzer` (``video_mode=True`` for a clip).
         source: a video file of ONE person (or a folder / glob of their frames).
         sessions: consecutive parts of the clip, one capture each (>= 2).
-        session_config: each capture's settings; ``max_frames`` is set to the part's length.
+        session_config: each capture's settings; ``max_frames`` is set to the part's length
+            and ``reset_after_bad_frames`` to 0 (a part is one person by construction).
         progress: called with (frames done, total or None).
+        running_windows: window lengths of the running score to measure (``running`` holds
+            the default window's figures, ``running_by_window`` every length's).
 
     Returns:
         :class:`RepeatabilityReport`.
@@ -151,15 +157,17 @@ def bench_repeatability(
         )
     cuts = [usable[round(k * len(usable) / sessions)] for k in range(1, sessions)]
     bounds = np.array([0, *cuts, len(frames)])
-    running = RunningScore(analyzer)
+    windows = sorted({int(w) for w in running_windows} | {RUNNING_WINDOW})
+    runners = {w: RunningScore(analyzer, window=w) for w in windows}
+    series: dict[int, list[float]] = {w: [] for w in windows}
     per_frame: list[dict[str, RegionScore]] = []
     legacy_frames: list[dict[str, RegionScore]] = []
-    running_series: list[float] = []
     out_sessions = []
     done = 0
     for k in range(sessions):
         part = frames[bounds[k] : bounds[k + 1]]
-        config = SessionConfig(**{**base, "max_frames": len(part)})
+        # One person by construction: blurred / empty stretches must not drop the frames.
+        config = SessionConfig(**{**base, "max_frames": len(part), "reset_after_bad_frames": 0})
         session = KioskSession(analyzer, config)
         good: list[FrameResult] = []
         for frame in part:
@@ -168,9 +176,11 @@ def bench_repeatability(
             if located.ok:
                 seg = analyzer.segment(None, located)
                 good.append(seg)
-                running_series.append(running.add(seg).scores["overall"].wrinkle_ratio)
+                for w, runner in runners.items():
+                    series[w].append(runner.add(seg).scores["overall"].wrinkle_ratio)
             else:
-                running.reset()
+                for runner in runners.values():
+                    runner.reset()
             done += 1
             if progress is not None:
                 progress(done, len(frames))
@@ -226,7 +236,8 @@ def bench_repeatability(
         source=str(source),
         sessions=out_sessions,
         regions=regions,
-        running={**_running_stats(running_series, fps), "window": float(running.window)},
+        running={**_running_stats(series[RUNNING_WINDOW], fps), "window": float(RUNNING_WINDOW)},
+        running_by_window={str(w): _running_stats(series[w], fps) for w in windows},
         frames={"total": len(frames), "usable": len(usable), "good": len(per_frame)},
         session_config=SessionConfig(**base).model_dump(),
         model=analyzer.model_info,

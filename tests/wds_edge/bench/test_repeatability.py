@@ -54,7 +54,7 @@ def test_repeatability_report(
         legacy = [s["legacy_median5"][name] for s in report["sessions"]]
         if np.mean(legacy) > 0:
             assert stats["legacy_spread"] == (max(legacy) - min(legacy)) / np.mean(legacy)
-    assert report["running"]["frames"] == 16 and report["running"]["window"] == 8
+    assert report["running"]["frames"] == 16 and report["running"]["window"] == 12
     assert report["model"]["backend"] == "onnxruntime" and "environment" in report
 
 
