@@ -50,8 +50,53 @@ Z95 = 1.96
 #: Runtime FP32 (`wds-edge bench repeatability`, benchmarks/RESULTS.md, "Issue 21"): per
 #: region the sd / cv of per-frame scores and of fused session scores (wrinkle ratio, 0-1).
 DEFAULT_REPEATABILITY: dict[str, Any] = {
-    "source": "portrait_motion_720p.mp4, bundled model 1.0.0, onnxruntime fp32 (issue 21)",
-    "regions": {},
+    "source": "portrait_motion_720p.mp4 in 3 sessions, bundled model 1.0.0, onnxruntime fp32 "
+    "(issue 21)",
+    "model": {"name": "wds-unet-starter", "version": "1.0.0"},
+    "regions": {
+        "overall": {
+            "frame_sd": 0.00316,
+            "frame_cv": 0.0573,
+            "session_sd": 0.00121,
+            "session_cv": 0.0248,
+        },
+        "forehead": {
+            "frame_sd": 0.00510,
+            "frame_cv": 0.1472,
+            "session_sd": 0.00093,
+            "session_cv": 0.0319,
+        },
+        "glabella": {
+            "frame_sd": 0.01278,
+            "frame_cv": 0.0885,
+            "session_sd": 0.00974,
+            "session_cv": 0.0705,
+        },
+        "left_crows_feet": {
+            "frame_sd": 0.00898,
+            "frame_cv": 0.4127,
+            "session_sd": 0.00158,
+            "session_cv": 0.1009,
+        },
+        "right_crows_feet": {
+            "frame_sd": 0.00851,
+            "frame_cv": 0.3158,
+            "session_sd": 0.00239,
+            "session_cv": 0.1559,
+        },
+        "left_under_eye": {
+            "frame_sd": 0.00468,
+            "frame_cv": 0.0480,
+            "session_sd": 0.00269,
+            "session_cv": 0.0293,
+        },
+        "right_under_eye": {
+            "frame_sd": 0.00624,
+            "frame_cv": 0.0517,
+            "session_sd": 0.00148,
+            "session_cv": 0.0130,
+        },
+    },
 }
 
 

@@ -1,9 +1,9 @@
 """The score a live screen shows: fused over the last few segmented frames, not one frame's.
 
-One frame's score jumps (on the kiosk clip the overall ratio of consecutive frames varies
-with a CV of about 6 %, a crow's-feet region's by 30-40 %), so a number shown per frame
-flickers. :class:`RunningScore` keeps the probability maps of the last ``window`` segmented
-frames of one face, registers them onto the newest frame (:mod:`wds_edge.analysis.fusion`)
+One frame's score jumps (on the kiosk clip the overall ratio of the good frames varies with
+a CV of 5.7 %, a crow's-feet region's by 32-41 %), so a number shown per frame flickers.
+:class:`RunningScore` keeps the probability maps of the last ``window`` segmented frames of
+one face, registers them onto the newest frame (:mod:`wds_edge.analysis.fusion`)
 and scores their mean: the mask and the numbers then move only as fast as the face does.
 
 A frame whose landmarks misfit the window's median beyond the tolerance (the person moved,
@@ -27,9 +27,10 @@ from wds_edge.timing import ms_since
 
 __all__ = ["RUNNING_WINDOW", "RunningScore"]
 
-#: Segmented frames fused for the live display (issue 21: on the kiosk clip the overall
-#: score's CV over one-second stretches falls from 4.3 % per frame to 2.9 % (median) at 12;
-#: 12 frames are one group of pictures of the clip's codec).
+#: Segmented frames fused for the live display (issue 21, `bench repeatability` on the kiosk
+#: clip: the overall score's CV over one-second stretches, median / largest, is 4.4 / 6.5 %
+#: per frame, 3.6 / 4.8 % fused over 8, 3.0 / 4.5 % over 12, 2.8 / 4.1 % over 16; 12 is one
+#: group of pictures of the clip's codec and keeps the lag short).
 RUNNING_WINDOW = 12
 
 
