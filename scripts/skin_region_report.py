@@ -91,7 +91,7 @@ def main() -> None:
                     np.ascontiguousarray(result.face_crop.crop_rgb[:, :, ::-1]), result
                 )
                 panel = np.hstack([_bare_overlay(result)[top], after[top]])
-                panel = cv2.resize(panel, (640, round(640 * panel.shape[0] / panel.shape[1])),
+                panel = cv2.resize(panel, (480, round(480 * panel.shape[0] / panel.shape[1])),
                                    interpolation=cv2.INTER_AREA)  # fmt: skip
                 out = Path(args.figures) / f"issue21_regions_{Path(name).stem}.png"
                 write_image_atomic(out, panel)

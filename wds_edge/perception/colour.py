@@ -32,7 +32,7 @@ GREY_MAX_CHANNEL_SPREAD = 3.0
 #: no daylight-like light gives. Every colour photo in ``data/faces``, ``data/faces_pd`` and
 #: the clip measures 1.26-2.43 (issue 21, benchmarks/RESULTS.md); an everyday outdoor portrait
 #: in slightly cool light 1.06 (it was refused at the former 1.1); the strong cool cast of
-#: the tests (R x 0.7, B x 1.4) brings the photos to 0.73-0.98.
+#: the tests (R x 0.7, B x 1.4) halves R/B: the tested photos come to about 0.7-0.98.
 MIN_RED_OVER_BLUE = 1.0
 #: Mean skin red / green above this: a far-off warm cast (all shared colour photos: 1.20-2.01).
 MAX_RED_OVER_GREEN = 2.4
