@@ -144,33 +144,20 @@ def test_bad_frames_in_a_row_drop_collected_frames(video_analyzer, video_frames)
     assert session._candidates == []  # noqa: SLF001
 
 
-@pytest.fixture(scope="module")
-def image_analyzer(onnx_model_path: Path, landmarker_path: Path):  # noqa: ANN201
-    with WrinkleAnalyzer(
-        model_path=str(onnx_model_path),
-        landmarker_path=str(landmarker_path),
-        backend="onnxruntime",
-        num_threads=1,
-    ) as analyzer:
-        yield analyzer
-
-
 def _shifted(bgr: np.ndarray, dx: int) -> np.ndarray:
     """The photo moved ``dx`` pixels sideways (a still face, another camera frame)."""
     return cv2.warpAffine(bgr, np.float32([[1, 0, dx], [0, 1, 0]]), bgr.shape[1::-1])
 
 
 def test_a_neutral_face_is_fused_without_warning_and_another_face_is_dropped(
-    image_analyzer, faces_dir: Path, shared_dir: Path
+    analyzer, faces_dir: Path, shared_dir: Path
 ) -> None:  # noqa: ANN001
     """ffhq_00016 (no smile, smile score 0.00) shifted a little per frame is one still face;
     a frame of another neutral person (D000096) misfits its landmarks and is dropped."""
     neutral = read_image(faces_dir / "ffhq_00016.png")
     other = read_image(shared_dir / "data" / "faces_pd" / "D000096.jpg")
     prompts: list[str] = []
-    session = KioskSession(
-        image_analyzer, frames_needed=5, frames_fused=5, on_prompt=prompts.append
-    )
+    session = KioskSession(analyzer, frames_needed=5, frames_fused=5, on_prompt=prompts.append)
     session.feed(other)
     for dx in range(4):
         update = session.feed(_shifted(neutral, 3 * dx))
