@@ -4,9 +4,11 @@ Usage:
     python sdk_examples/kiosk_loop.py [--source 0 | clip.mp4 | v4l2:///dev/video0]
                                       [--model MODEL.onnx] [--show] [--out DIR]
 
-The UI callbacks here print; a real kiosk would update its screen or speak. With
-``--show`` an OpenCV window shows the live overlay (q quits). With ``--out`` the final
-result is saved as result.json + result_overlay.png.
+The UI callbacks here print; a real kiosk would update its screen or speak. The session
+asks a smiling face to relax ("please don't smile") and, when no neutral frame comes within
+``--max-frames``, fuses the least expressive frames and says so (warning ``not_neutral``).
+With ``--show`` an OpenCV window shows the live overlay (q quits). With ``--out`` the final
+result is saved as result.json + result_overlay.png (the fused mask on the face crop).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 import time
 
 from wds_edge import KioskSession, SessionConfig, WrinkleAnalyzer, draw_overlay
+from wds_edge.analysis.overlay import draw_crop_overlay
 from wds_edge.capture.sources import open_source
 from wds_edge.errors import WdsEdgeError
 from wds_edge.io import ensure_writable_dir, write_image_atomic, write_json_atomic
@@ -37,8 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", default="0", help="camera index, device, stream or video file")
     parser.add_argument("--model", default=None, help="wds-edge .onnx model (default: bundled)")
     parser.add_argument("--landmarker", default=None, help="face_landmarker.task")
-    parser.add_argument("--frames-needed", type=int, default=5)
-    parser.add_argument("--max-frames", type=int, default=300)
+    parser.add_argument("--frames-needed", type=int, default=60, help="good neutral frames")
+    parser.add_argument("--frames-fused", type=int, default=10, help="sharpest frames fused")
+    parser.add_argument("--max-frames", type=int, default=150)
     parser.add_argument("--every", type=int, default=1, help="use every n-th frame")
     parser.add_argument("--show", action="store_true", help="show a live window (needs a display)")
     parser.add_argument("--out", default=None, help="folder for the final result")
@@ -51,7 +55,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     ui = ConsoleUI()
-    config = SessionConfig(frames_needed=args.frames_needed, max_frames=args.max_frames)
+    config = SessionConfig(
+        frames_needed=args.frames_needed,
+        frames_fused=args.frames_fused,
+        max_frames=args.max_frames,
+    )
     with (
         WrinkleAnalyzer(
             model_path=args.model, landmarker_path=args.landmarker, video_mode=True
@@ -60,14 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     ):
         session = KioskSession(analyzer, config, on_prompt=ui.show_prompt)
         last_good = 0
-        good_images = {}  # id(result) -> frame, to draw the chosen frame at the end
         for frame in source:
             if frame.index % args.every:
                 continue
             update = session.feed(frame.image_bgr, frame.timestamp_ms)
             if update.good_frames != last_good:
                 last_good = update.good_frames
-                good_images[id(update.result)] = frame.image_bgr
                 ui.show_progress(update.good_frames, config.frames_needed)
             if args.show and update.result is not None:
                 import cv2
@@ -77,14 +83,15 @@ def main(argv: list[str] | None = None) -> int:
                     break
             if update.done:
                 break
-    final = session.final_result()
+        final = session.final_result()  # fusing runs the model: before the analyzer closes
     summary = {k: v for k, v in final.to_dict().items() if k != "frame"}
     print(json.dumps(summary, indent=2))
     if args.out and final.result is not None:
         write_json_atomic(f"{args.out}/result.json", final.to_dict())
-        image = good_images.get(id(final.result))
-        if image is not None:
-            write_image_atomic(f"{args.out}/result_overlay.png", draw_overlay(image, final.result))
+        crop = final.result.face_crop
+        if crop is not None and final.ok:
+            overlay = draw_crop_overlay(crop.crop_rgb[:, :, ::-1].copy(), final.result)
+            write_image_atomic(f"{args.out}/result_overlay.png", overlay)
         print(f"saved the final result in {args.out}")
     return 0 if final.complete else 1
 

@@ -23,6 +23,10 @@ def test_kiosk_loop_on_the_video(
             str(example_model),
             "--frames-needed",
             "3",
+            "--frames-fused",
+            "3",
+            "--max-frames",
+            "20",
             "--every",
             "5",
             "--out",
@@ -31,10 +35,12 @@ def test_kiosk_loop_on_the_video(
         example_env,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "prompt: analysing..." in proc.stdout and "prompt: done" in proc.stdout
-    assert "collected 3/3 good frames" in proc.stdout
+    # The clip's face smiles all along: the person is asked to stop, no neutral frame comes
+    # within the 20 frames, and the 3 least expressive are fused with a warning.
+    assert "prompt: please don't smile" in proc.stdout and "prompt: done" in proc.stdout
     final = json.loads((out / "result.json").read_text())
-    assert final["complete"] and final["frames_used"] == 3
+    assert final["complete"] and final["frames_used"] == 3 and final["frames_seen"] == 20
+    assert final["status"] == "ok" and final["warnings"] == ["not_neutral"]
     assert final["frame"]["status"] == "ok" and "overall" in final["scores"]
     assert (out / "result_overlay.png").stat().st_size > 1000
 

@@ -32,7 +32,7 @@ SCRIPT = textwrap.dedent(
                          backend="onnxruntime") as analyzer:
         result = analyzer.analyze_file(image)
         overlay = draw_overlay(wds_edge.read_image(image), result)
-        session = KioskSession(analyzer, frames_needed=1)
+        session = KioskSession(analyzer, frames_needed=1, frames_fused=1, max_frames=1)
         session.feed(wds_edge.read_image(image))
         final = session.final_result()
     loaded = sorted(m for m in sys.modules if m == "torch" or m.startswith("torch."))

@@ -5,9 +5,10 @@ each region group. That marks the lower eyelid margins and the brow edges (the d
 ridges of any face), and it gives a smooth young face as many "wrinkles" as an old one.
 The second generation changes three things:
 
-1. **Exclusion zones** (:mod:`train.labeling.exclusion`): eyelid margins and lash line,
-   brows, a hairline band, nostrils, lips, a band along the face outline and detected
-   glasses frames, each sized in millimetres of the face (iris ruler), are never labelled.
+1. **Exclusion zones** (:mod:`wds_edge.perception.exclusion`, the same code the kiosk's
+   scores use): eyelid margins and lash line, brows, a hairline band, nostrils, lips, a band
+   along the face outline and detected glasses frames, each sized in millimetres of the face
+   (iris ruler), are never labelled.
 2. **Orientation priors** (:mod:`train.labeling.orientation`): the ridge response is
    weighted by how well the ridge's own Hessian direction matches the region's typical
    wrinkle direction (forehead horizontal, glabella vertical, crow's feet radial from the
@@ -30,7 +31,6 @@ import cv2
 import numpy as np
 
 from train.labeling.auto import AutoLabeler, _drop_small
-from train.labeling.exclusion import EXCLUSION_ZONES, exclusion_zones, mm_per_crop_px, union
 from train.labeling.face_crop import gated_kiosk_crop
 from train.labeling.labeled import LabeledImage
 from train.labeling.orientation import orientation_weights
@@ -38,6 +38,7 @@ from train.labeling.thresholding import DEFAULT_THRESHOLD, ThresholdMethod, thre
 from train.labeling.zone_preview import zones_preview
 from wds_edge.errors import InvalidInputError
 from wds_edge.model.preprocessing import grey_from_rgb, texture_map
+from wds_edge.perception.exclusion import EXCLUSION_ZONES, exclusion_zones, mm_per_crop_px, union
 from wds_edge.perception.quality import QualityConfig
 
 __all__ = [

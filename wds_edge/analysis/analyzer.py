@@ -30,21 +30,22 @@ from wds_edge.analysis.config import AnalyzerConfig
 from wds_edge.analysis.frames import (
     COLOUR_ORDERS,
     as_frame_bgr,
-    face_colour_cast,
+    crop_colour_cast,
     face_region,
     scaled_face,
 )
-from wds_edge.analysis.result import FrameResult
-from wds_edge.analysis.scoring import mm_per_px_from_iris, score_regions
+from wds_edge.analysis.result import FrameResult, RegionScore
+from wds_edge.analysis.scoring import mm_per_px_from_iris, score_regions, score_skin_regions
 from wds_edge.errors import InvalidInputError, describe_validation_error
 from wds_edge.io import read_image
 from wds_edge.model.info import ModelInfo
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.preprocessing import model_input
-from wds_edge.perception.crop import kiosk_crop, make_crop_transform
+from wds_edge.perception.expression import NOT_NEUTRAL, expression_scores, expressive_parts
+from wds_edge.perception.face_crop import FaceCrop, crop_face
 from wds_edge.perception.landmarks import Face, FaceLandmarker, FaceLandmarkerOptions
-from wds_edge.perception.quality import FrameStatus, assess_face, colour_of
-from wds_edge.perception.regions import region_masks
+from wds_edge.perception.quality import FrameStatus, assess_face_crop, colour_of
+from wds_edge.perception.skin_regions import SkinRegions, skin_regions
 from wds_edge.runtime import BACKEND_NAMES, Backend, load_backend
 from wds_edge.timing import ms_since
 
@@ -210,26 +211,31 @@ class WrinkleAnalyzer:
         faces = self._detect(frame, timestamp_ms)
         timings = {"landmarks": ms_since(start)}
         t = time.perf_counter()
-        status, face, measures = assess_face(frame, faces, self.config.quality)
+        # The frame's one crop (issue 21): the gates measure it, the colour check reads its
+        # skin, segment() feeds it to the model.
+        status, face, measures, crop = assess_face_crop(
+            frame,
+            faces,
+            self.config.quality,
+            crop_size_px=self.input_size_px,
+            align_roll=self.config.align_roll,
+        )
         # Measured on the face when there is one: an empty scene (a white wall) is grey
         # with any camera, a face seen by a colour camera never is.
         colour = colour_of(face_region(frame, face.bbox_px) if face is not None else frame)
         if face is not None and colour == "grey" and not self.metadata.grey_input_supported:
             status = FrameStatus.NEEDS_COLOUR_CAMERA
         elif status is FrameStatus.OK and self.config.quality.check_white_balance:
-            cast = face_colour_cast(frame, face)
+            cast = crop_colour_cast(crop)
             if cast is not None:
                 measures = {**measures, "skin_red_over_blue": cast.red_over_blue}
                 measures["skin_red_over_green"] = cast.red_over_green
                 if cast.far_off:
                     status = FrameStatus.COLOUR_CAST
-        transform = None
+        expression = expression_scores(face.blendshapes) if face is not None else None
         mm_per_px = None
-        if face is not None:
-            transform = make_crop_transform(
-                face.landmarks_px, size_px=self.input_size_px, align_roll=self.config.align_roll
-            )
-            mm_per_px = mm_per_px_from_iris(face.iris_diameter_px * transform.scale)
+        if crop is not None and face is not None:
+            mm_per_px = mm_per_px_from_iris(face.iris_diameter_px * crop.transform.scale)
         timings["quality"] = ms_since(t)
         timings["total"] = ms_since(start)
         return FrameResult(
@@ -238,7 +244,7 @@ class WrinkleAnalyzer:
             frame_shape=(int(frame.shape[0]), int(frame.shape[1])),
             face_box_px=tuple(float(v) for v in face.bbox_px) if face is not None else None,  # type: ignore[arg-type]
             landmarks_px=face.landmarks_px if face is not None else None,
-            crop_transform=transform,
+            crop_transform=crop.transform if crop is not None else None,
             quality={k: float(v) for k, v in measures.items()},
             timings_ms=timings,
             mm_per_px=mm_per_px,
@@ -246,23 +252,27 @@ class WrinkleAnalyzer:
             segmented=False,
             timestamp_ms=timestamp_ms,
             colour=colour,
+            expression=expression,
+            warnings=[NOT_NEUTRAL] if expressive_parts(expression) else [],
+            face_crop=crop,
         )
 
     def segment(
-        self, image_bgr: np.ndarray, located: FrameResult, *, colour_order: str = "bgr"
+        self, image_bgr: np.ndarray | None, located: FrameResult, *, colour_order: str = "bgr"
     ) -> FrameResult:
         """Segment the face that :meth:`locate` found in the same frame and score it.
 
         Args:
-            image_bgr: the frame given to :meth:`locate`.
+            image_bgr: the frame given to :meth:`locate`; ``None`` segments the crop that
+                ``located`` holds (``face_crop``, kept by :meth:`locate`) without the frame.
             located: its result (must hold a face: ``crop_transform`` not ``None``).
             colour_order: ``"bgr"`` or ``"rgb"``, as given to :meth:`locate`.
 
         Returns:
             A new :class:`FrameResult` with ``segmented=True``, the crop-space wrinkle
-            probability (float32 S x S) and mask (bool S x S), ``scores`` (``"overall"``
-            over the crop's in-frame pixels + each region) and timings ``crop_preprocess``,
-            ``inference``, ``postprocess`` added to ``total``.
+            probability (float32 S x S) and mask (bool S x S), ``scores`` (each region's
+            skin, and ``"overall"``: their union, see :meth:`score_probability`) and timings
+            ``crop_preprocess``, ``inference``, ``postprocess`` added to ``total``.
 
         Raises:
             InvalidInputError: no face was located, or the frame is not the located one.
@@ -273,30 +283,30 @@ class WrinkleAnalyzer:
                 "call segment() only when locate() returned a face, or use analyze()"
             )
         start = time.perf_counter()
-        frame = as_frame_bgr(image_bgr, colour_order)
-        if tuple(frame.shape[:2]) != tuple(located.frame_shape):
+        crop = located.face_crop
+        if image_bgr is None and crop is None:
+            raise InvalidInputError(
+                "segment(None, located) needs the crop that locate() keeps (face_crop); "
+                "pass the frame for a result rebuilt from JSON"
+            )
+        frame = as_frame_bgr(image_bgr, colour_order) if image_bgr is not None else None
+        if frame is not None and tuple(frame.shape[:2]) != tuple(located.frame_shape):
             raise InvalidInputError(
                 f"segment() got a {frame.shape[1]}x{frame.shape[0]} frame but the located one was "
                 f"{located.frame_shape[1]}x{located.frame_shape[0]}; pass the same frame"
             )
-        meta = self.metadata
-        # The same crop (geometry and pixels) as calibration, labeling and export parity.
-        crop_rgb, transform = kiosk_crop(
-            frame, located.landmarks_px, self.input_size_px, align_roll=self.config.align_roll
-        )
-        batch = model_input(crop_rgb, meta.preprocessing)
+        if crop is None:  # a result rebuilt from JSON, or made by hand: crop once here
+            crop = crop_face(
+                frame, located.landmarks_px, self.input_size_px, align_roll=self.config.align_roll
+            )
+        batch = model_input(crop.crop_rgb, self.metadata.preprocessing)
         timings = dict(located.timings_ms)
         timings["crop_preprocess"] = ms_since(start)
         t = time.perf_counter()
         prob = np.ascontiguousarray(self.backend.infer(batch)[0, 0], dtype=np.float32)
         timings["inference"] = ms_since(t)
         t = time.perf_counter()
-        size = self.input_size_px
-        mask = prob > self.threshold
-        in_frame = self._in_frame_mask(transform, frame.shape[:2])
-        landmarks_crop = transform.points_to_crop(located.landmarks_px)
-        regions = {n: m & in_frame for n, m in region_masks(landmarks_crop, size).items()}
-        scores = score_regions(mask, regions, located.mm_per_px, overall_mask=in_frame)
+        mask, scores, counted = self.score_probability(prob, crop, located.mm_per_px)
         timings["postprocess"] = ms_since(t)
         timings["total"] = located.timings_ms.get("total", 0.0) + ms_since(start)
         return dataclasses.replace(
@@ -306,18 +316,32 @@ class WrinkleAnalyzer:
             scores=scores,
             timings_ms=timings,
             segmented=True,
+            crop_transform=crop.transform,
+            face_crop=crop,
+            counted_regions=counted,
         )
 
-    def _in_frame_mask(self, transform: Any, frame_hw: tuple[int, ...]) -> np.ndarray:
-        """Crop pixels that come from the frame (the rest is padding): bool S x S."""
-        height, width = int(frame_hw[0]), int(frame_hw[1])
-        corners = np.array(
-            [[-0.5, -0.5], [width - 0.5, -0.5], [width - 0.5, height - 0.5], [-0.5, height - 0.5]]
+    def score_probability(
+        self, prob: np.ndarray, crop: FaceCrop, mm_per_px: float | None
+    ) -> tuple[np.ndarray, dict[str, RegionScore], SkinRegions]:
+        """Threshold a crop-space probability map and score it on the counted skin regions.
+
+        Args:
+            prob: float32 ``S x S`` wrinkle probability in ``crop``'s space (one frame's, or
+                a fused map registered onto ``crop``).
+            crop: the :class:`FaceCrop` whose landmarks place the regions.
+            mm_per_px: crop-space millimetres per pixel, or ``None``.
+
+        Returns:
+            ``(mask, scores, regions)``: bool ``S x S`` (probability > threshold),
+            ``{"overall", <region>...}`` (:func:`score_skin_regions`) and the counted
+            :class:`SkinRegions`.
+        """
+        mask = prob > self.threshold
+        regions = skin_regions(
+            crop.crop_rgb, crop.landmarks_crop_px, crop.in_frame, mm_per_px=mm_per_px
         )
-        poly = np.round(transform.points_to_crop(corners)).astype(np.int32)
-        out = np.zeros((self.input_size_px, self.input_size_px), np.uint8)
-        cv2.fillConvexPoly(out, poly, 1)
-        return out.astype(bool)
+        return mask, score_skin_regions(mask, regions, mm_per_px), regions
 
     def analyze(
         self, image_bgr: np.ndarray, timestamp_ms: int | None = None, *, colour_order: str = "bgr"

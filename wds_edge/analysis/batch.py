@@ -1,10 +1,13 @@
-"""Analysing many image files: input expansion, per-file results and atomic outputs.
+"""Analysing many files: input expansion, per-file results and atomic outputs.
 
-This is what ``wds-edge analyze`` and ``sdk_examples/batch_folder.py`` run. A file
-that cannot be read or analysed (any error, decoder errors and too-large images
-included) gets an error outcome and the batch goes on; nothing is written for it, and
-every file that is written is written atomically, a result's JSON and images as one unit
-(a full disk leaves none of them, not an overlay without its JSON).
+This is what ``wds-edge analyze`` and ``sdk_examples/batch_folder.py`` run. An image is
+analysed as one frame; a video file (:data:`~wds_edge.analysis.video.VIDEO_SUFFIXES`) as
+one capture, the kiosk session over its frames, giving ONE fused result
+(:func:`~wds_edge.analysis.video.analyze_video`). A file that cannot be read or analysed
+(any error, decoder errors and too-large images included) gets an error outcome and the
+batch goes on; nothing is written for it, and every file that is written is written
+atomically, a result's JSON and images as one unit (a full disk leaves none of them, not an
+overlay without its JSON).
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
+from wds_edge.analysis.final import FinalResult
 from wds_edge.analysis.result import FrameResult
+from wds_edge.analysis.video import analyze_video, is_video_file
 from wds_edge.errors import WdsEdgeError
 from wds_edge.io import encode_image, read_image, write_files_atomic
 
@@ -39,7 +44,9 @@ class InputOutcome:
 
     Attributes:
         input: the file (or the pattern that matched nothing).
-        result: the analysis, or ``None`` when the file could not be analysed.
+        result: the analysis (a video's: the fused result's reference frame), or ``None``
+            when the file could not be analysed.
+        final: a video's fused :class:`FinalResult` (``None`` for images).
         error: why it could not be analysed (``None`` on success).
         json_path / overlay_path / mask_path: files written (``None`` when no output
             folder was given; ``mask_path`` also when the model did not run).
@@ -47,6 +54,7 @@ class InputOutcome:
 
     input: str
     result: FrameResult | None = None
+    final: FinalResult | None = None
     error: str | None = None
     json_path: Path | None = None
     overlay_path: Path | None = None
@@ -58,9 +66,12 @@ class InputOutcome:
 
     def to_dict(self, include_arrays: bool = False) -> dict[str, Any]:
         """One JSON-ready object: ``input`` plus the result's keys, or ``status: "error"``."""
-        if self.result is None:
+        if self.final is not None:
+            data = {"input": self.input, **self.final.to_dict(include_arrays)}
+        elif self.result is None:
             return {"input": self.input, "status": "error", "error": self.error}
-        data = {"input": self.input, **self.result.to_dict(include_arrays)}
+        else:
+            data = {"input": self.input, **self.result.to_dict(include_arrays)}
         if self.json_path is not None:
             data["json_path"] = str(self.json_path)
         if self.overlay_path is not None:
@@ -129,7 +140,8 @@ def analyze_inputs(
     """Analyse every input file, yielding one :class:`InputOutcome` per file as it is done.
 
     Args:
-        analyzer: an open :class:`WrinkleAnalyzer` (IMAGE mode: each file is a still).
+        analyzer: an open :class:`WrinkleAnalyzer` (IMAGE mode: each file is a still;
+            VIDEO mode suits inputs that are all videos).
         inputs: files, folders and globs (:func:`expand_inputs`).
         out_dir: when given, ``<out_dir>/<stem>.json`` and ``<out_dir>/<stem>_overlay.png``
             are written (atomically) for every analysed file.
@@ -137,6 +149,9 @@ def analyze_inputs(
         include_arrays: put landmarks and the mask (base64 PNG) into the JSON files.
         write_mask: also write ``<out_dir>/<stem>_mask.png``: uint8 0 / 255, the input's
             own size (:meth:`FrameResult.frame_mask`), for files the model ran on.
+
+    A video's overlay is drawn on its reference frame's face crop (the fused mask, the
+    counted regions); its mask PNG is the fused mask in that frame's size.
     """
     from wds_edge.analysis.overlay import draw_overlay  # lazy: only needed when writing
 
@@ -155,11 +170,13 @@ def analyze_inputs(
             )  # fmt: skip
         except WdsEdgeError as exc:
             outcome.result, outcome.json_path, outcome.overlay_path = None, None, None
+            outcome.final = None
             outcome.mask_path = None
             outcome.error = str(exc)
         except Exception as exc:  # a batch always goes on: one odd file must not stop it
             logger.debug("analysing %s failed", path, exc_info=True)
             outcome.result, outcome.json_path, outcome.overlay_path = None, None, None
+            outcome.final = None
             outcome.mask_path = None
             outcome.error = f"{path}: analysis failed ({type(exc).__name__}: {exc})"
         yield outcome
@@ -175,20 +192,27 @@ def _analyze_one(
     include_arrays: bool,
     draw_overlay: Any,
 ) -> None:
-    start = time.perf_counter()
-    image = read_image(outcome.input)
-    decode_ms = (time.perf_counter() - start) * 1000.0
-    result = analyzer.analyze(image)
-    result.timings_ms = {"decode": decode_ms, **result.timings_ms}
-    result.timings_ms["total"] += decode_ms
-    outcome.result = result
+    image = None
+    if is_video_file(outcome.input):
+        outcome.final = analyze_video(analyzer, outcome.input)
+        result = outcome.final.result
+        outcome.result = result
+    else:
+        start = time.perf_counter()
+        image = read_image(outcome.input)
+        decode_ms = (time.perf_counter() - start) * 1000.0
+        result = analyzer.analyze(image)
+        result.timings_ms = {"decode": decode_ms, **result.timings_ms}
+        result.timings_ms["total"] += decode_ms
+        outcome.result = result
     if out is not None:
         stem = _unique_stem(outcome.input, used)
         files: dict[Path, bytes] = {}
-        if write_overlay:
+        overlay = _overlay(image, result, draw_overlay) if write_overlay else None
+        if overlay is not None:
             outcome.overlay_path = out / f"{stem}_overlay.png"
-            files[outcome.overlay_path] = encode_image(draw_overlay(image, result), ".png")
-        mask = result.frame_mask() if write_mask else None
+            files[outcome.overlay_path] = encode_image(overlay, ".png")
+        mask = result.frame_mask() if write_mask and result is not None else None
         if mask is not None:
             outcome.mask_path = out / f"{stem}_mask.png"
             files[outcome.mask_path] = encode_image(mask, ".png")
@@ -196,3 +220,15 @@ def _analyze_one(
         text = json.dumps(outcome.to_dict(include_arrays), indent=2, ensure_ascii=False) + "\n"
         files[outcome.json_path] = text.encode("utf-8")
         write_files_atomic(files)  # all of a result's files, or none of them
+
+
+def _overlay(image: Any, result: FrameResult | None, draw_overlay: Any) -> Any:
+    """The frame's overlay; a video's (no frame kept): its reference crop's, or None."""
+    if image is not None and result is not None:
+        return draw_overlay(image, result)
+    if result is None or result.face_crop is None:
+        return None
+    from wds_edge.analysis.overlay import draw_crop_overlay
+
+    crop_bgr = result.face_crop.crop_rgb[:, :, ::-1].copy()
+    return draw_crop_overlay(crop_bgr, result)

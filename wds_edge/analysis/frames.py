@@ -1,5 +1,5 @@
 """Frame handling before the pipeline: accepted array layouts, the face box's pixels, the
-white-balance check's small crop, and faces found on a downscaled frame."""
+white-balance check on the frame's one crop, and faces found on a downscaled frame."""
 
 from __future__ import annotations
 
@@ -11,16 +11,13 @@ import numpy as np
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import _to_bgr_uint8
 from wds_edge.perception.colour import ColourCast, skin_colour_cast
-from wds_edge.perception.crop import kiosk_crop
+from wds_edge.perception.face_crop import FaceCrop
 from wds_edge.perception.landmarks import Face
-from wds_edge.perception.regions import skin_mask
 
-__all__ = ["COLOUR_ORDERS", "as_frame_bgr", "face_region", "face_colour_cast", "scaled_face"]
+__all__ = ["COLOUR_ORDERS", "as_frame_bgr", "face_region", "crop_colour_cast", "scaled_face"]
 
 #: Colour orders an image array may be passed in (``colour_order=``).
 COLOUR_ORDERS = ("bgr", "rgb")
-#: Side of the small crop the white-balance check measures skin colour on.
-_CAST_CROP_PX = 128
 
 
 def as_frame_bgr(image: Any, colour_order: str = "bgr") -> np.ndarray:
@@ -54,18 +51,16 @@ def face_region(frame: np.ndarray, box: tuple[float, ...]) -> np.ndarray:
     return frame[y1:y2, x1:x2] if x2 - x1 >= 8 and y2 - y1 >= 8 else frame
 
 
-def face_colour_cast(frame_bgr: np.ndarray, face: Face | None) -> ColourCast | None:
-    """The skin colour of ``face`` on a small kiosk crop (None: too little skin to judge).
+def crop_colour_cast(crop: FaceCrop | None) -> ColourCast | None:
+    """The skin colour of a face on the frame's one crop (None: too little skin to judge).
 
     A model trained on daylight-balanced photos marks almost nothing under a strong blue
     or red cast while still looking confident; the status says so instead of a near-zero
     score (issue 16)."""
-    if face is None:
+    if crop is None:
         return None
-    crop_rgb, transform = kiosk_crop(frame_bgr, face, _CAST_CROP_PX)
-    skin = skin_mask(transform.points_to_crop(face.landmarks_px), _CAST_CROP_PX)
     try:
-        return skin_colour_cast(crop_rgb, skin)
+        return skin_colour_cast(crop.crop_rgb, crop.skin)
     except InvalidInputError:
         return None
 

@@ -6,7 +6,9 @@ are not a desktop window (a web page, another process). Its thread reads the sou
 through :class:`wds_edge.capture.reconnect.ReconnectingSource` (cameras reconnect,
 files loop) whose live sources are the latest-frame grabber, so a slow analysis drops
 stale frames instead of queueing them. Each frame read is analysed
-(:meth:`WrinkleAnalyzer.analyze`) or, while a capture is running, fed to a
+(:meth:`WrinkleAnalyzer.analyze`) and its map fused with the last few frames'
+(:class:`~wds_edge.analysis.running.RunningScore`, so the scores shown do not jump from
+frame to frame) or, while a capture is running, fed to a
 :class:`wds_edge.analysis.session.KioskSession`. Only the newest :class:`LiveSnapshot`
 is kept; consumers ask for it (:meth:`LiveAnalysis.latest`) or wait for a newer one
 (:meth:`LiveAnalysis.wait_newer`): a slow consumer skips results, nothing grows.
@@ -29,8 +31,10 @@ from typing import Any
 import numpy as np
 
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
+from wds_edge.analysis.final import FinalResult
 from wds_edge.analysis.result import FrameResult
-from wds_edge.analysis.session import FinalResult, KioskSession, SessionConfig
+from wds_edge.analysis.running import RunningScore
+from wds_edge.analysis.session import KioskSession, SessionConfig
 from wds_edge.capture.reconnect import ReconnectingSource
 
 __all__ = ["LiveSnapshot", "LiveAnalysis", "open_live_source", "is_file_source"]
@@ -70,7 +74,8 @@ class LiveSnapshot:
     Attributes:
         seq: strictly increasing number of the snapshot (1, 2, ...; gaps are never filled).
         frame_bgr: the analysed frame, uint8 BGR H x W x 3 (do not modify: it is shared).
-        result: its :class:`FrameResult` (status, prompt, scores, timings, mask).
+        result: its :class:`FrameResult` (status, prompt, timings; mask and scores fused
+            over the last ``fused_frames`` segmented frames).
         capture_time_s: ``time.monotonic()`` when the camera delivered the frame.
         analysed_s: ``time.monotonic()`` when the analysis finished.
         session: the capture's state after this frame (see :meth:`LiveAnalysis.capture_state`),
@@ -83,6 +88,7 @@ class LiveSnapshot:
     capture_time_s: float
     analysed_s: float
     session: dict[str, Any] | None = None
+    fused_frames: int = 0
 
 
 class LiveAnalysis:
@@ -129,6 +135,7 @@ class LiveAnalysis:
         self._session_final: FinalResult | None = None
         self._session_deadline_s: float | None = None
         self._session_timeout: str | None = None
+        self._running = RunningScore(analyzer)
         self._loop_done = False
         self.frames = 0
         self.errors = 0
@@ -253,7 +260,7 @@ class LiveAnalysis:
 
         Keys: ``id``, ``state`` (``"collecting"`` / ``"done"``), ``good_frames``,
         ``frames_needed``, ``prompt``, and once done ``final``
-        (:meth:`FinalResult.to_dict`: smoothed per-region scores, the chosen frame).
+        (:meth:`FinalResult.to_dict`: fused per-region scores, frames used and refused).
         """
         with self._cond:
             self._expire_capture_locked()
@@ -299,16 +306,19 @@ class LiveAnalysis:
             session = self._session
         with self.lock:
             if session is None:
-                return self.analyzer.analyze(image, timestamp_ms)
+                return self._running.add(self.analyzer.analyze(image, timestamp_ms))
+            self._running.reset()  # a capture locates only; the window would go stale
             update = session.feed(image, timestamp_ms)
             result = update.result
             if result is None:  # fed after done (cannot happen: done sessions are dropped)
                 result = self.analyzer.analyze(image, timestamp_ms)
         if update.done:
+            with self.lock:  # fusing segments the chosen frames
+                final = session.final_result()
             with self._cond:
                 if self._session is not session:  # timed out meanwhile: that ended it
                     return result
-                self._session_final = session.final_result()
+                self._session_final = final
                 self._session = None
             logger.info("capture %d done: %d good frames", self._session_id, update.good_frames)
         return result
@@ -350,6 +360,7 @@ class LiveAnalysis:
                         capture_time_s=frame.capture_time_s,
                         analysed_s=time.monotonic(),
                         session=self._capture_state_locked(),
+                        fused_frames=self._running.frames if result.segmented else 0,
                     )
                     self._state = "running"
                     self._cond.notify_all()

@@ -1,5 +1,12 @@
 """Drawing results for people: the wrinkle mask on the face, region outlines, scores, status.
 
+The overlay draws what is counted (issue 21): the outlines are those of the counted skin
+regions (lid margins, brows, hairline, outline, nostrils, lips and glasses left out), wrinkle
+pixels inside them are magenta, and pixels the model marked outside them (a lash line, a
+brow edge) are drawn faintly grey, so a person sees both what the model saw and what the
+score counts. Results without their counted regions (rebuilt from JSON) get the region
+polygons.
+
 Both functions return a new uint8 BGR image and never modify their input. Text size
 and line widths scale with the image so the overlay reads the same on a 640 px crop
 and on a 4K frame.
@@ -14,10 +21,18 @@ from wds_edge.analysis.result import FrameResult
 from wds_edge.errors import InvalidInputError
 from wds_edge.perception.regions import region_polygons
 
-__all__ = ["draw_overlay", "draw_crop_overlay", "WRINKLE_COLOR_BGR", "REGION_COLORS_BGR"]
+__all__ = [
+    "draw_overlay",
+    "draw_crop_overlay",
+    "WRINKLE_COLOR_BGR",
+    "UNCOUNTED_COLOR_BGR",
+    "REGION_COLORS_BGR",
+]
 
 #: Colour of wrinkle pixels (BGR): saturated magenta stands out on every skin tone.
 WRINKLE_COLOR_BGR = (255, 0, 255)
+#: Colour of marked pixels the scores do not count (outside the skin regions).
+UNCOUNTED_COLOR_BGR = (200, 200, 200)
 #: Outline colour per region (BGR).
 REGION_COLORS_BGR = {
     "forehead": (255, 200, 0),
@@ -42,11 +57,16 @@ def _checked_bgr(image: np.ndarray, name: str) -> np.ndarray:
     return image
 
 
-def _blend_mask(image: np.ndarray, mask: np.ndarray, alpha: float) -> None:
-    """Tint ``mask`` pixels of ``image`` (in place) with the wrinkle colour."""
+def _blend_mask(
+    image: np.ndarray,
+    mask: np.ndarray,
+    alpha: float,
+    colour_bgr: tuple[int, int, int] = WRINKLE_COLOR_BGR,
+) -> None:
+    """Tint ``mask`` pixels of ``image`` (in place) with ``colour_bgr``."""
     if not mask.any():
         return
-    colour = np.array(WRINKLE_COLOR_BGR, np.float32)
+    colour = np.array(colour_bgr, np.float32)
     pixels = image[mask].astype(np.float32)
     image[mask] = np.clip((1.0 - alpha) * pixels + alpha * colour, 0, 255).astype(np.uint8)
 
@@ -80,6 +100,33 @@ def _text_lines(
             thickness,
             cv2.LINE_AA,
         )
+
+
+def _counted_masks(result: FrameResult) -> tuple[np.ndarray, np.ndarray] | None:
+    """Crop-space wrinkle pixels that count and those that do not (None without a mask)."""
+    if result.wrinkle_mask is None:
+        return None
+    if result.counted_regions is None:
+        return result.wrinkle_mask, np.zeros_like(result.wrinkle_mask)
+    counted = result.counted_regions.overall
+    return result.wrinkle_mask & counted, result.wrinkle_mask & ~counted
+
+
+def _region_outlines(result: FrameResult) -> dict[str, list[np.ndarray]]:
+    """Crop-space outlines ((K, 2) float arrays) of what each region counts."""
+    transform = result.crop_transform
+    if result.counted_regions is not None:
+        out = {}
+        for name, mask in result.counted_regions.masks.items():
+            contours, _ = cv2.findContours(
+                mask.view(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+            )
+            out[name] = [c.reshape(-1, 2).astype(np.float64) for c in contours if len(c) > 2]
+        return out
+    if transform is None or result.landmarks_px is None:
+        return {}
+    polygons = region_polygons(transform.points_to_crop(result.landmarks_px))
+    return {name: [poly.astype(np.float64)] for name, poly in polygons.items()}
 
 
 def _score_lines(result: FrameResult) -> list[tuple[str, tuple[int, int, int]]]:
@@ -134,17 +181,20 @@ def draw_overlay(
     out = frame.copy()
     width_px = max(1, round(max(frame.shape[:2]) / 600))
     transform = result.crop_transform
-    if transform is not None and result.wrinkle_mask is not None:
-        _blend_mask(out, transform.paste_back(result.wrinkle_mask, frame.shape), alpha)
+    masks = _counted_masks(result)
+    if transform is not None and masks is not None:
+        _blend_mask(
+            out, transform.paste_back(masks[1], frame.shape), 0.5 * alpha, UNCOUNTED_COLOR_BGR
+        )
+        _blend_mask(out, transform.paste_back(masks[0], frame.shape), alpha)
     if transform is not None:
         corners = np.round(transform.corners_px).astype(np.int32)
         colour = _OK_COLOR if result.ok else _BAD_COLOR
         cv2.polylines(out, [corners], True, colour, width_px, cv2.LINE_AA)
-        if show_regions and result.landmarks_px is not None:
-            polygons = region_polygons(transform.points_to_crop(result.landmarks_px))
-            for name, poly in polygons.items():
-                pts = np.round(transform.points_to_frame(poly)).astype(np.int32)
-                cv2.polylines(out, [pts], True, REGION_COLORS_BGR[name], width_px, cv2.LINE_AA)
+        if show_regions:
+            for name, outlines in _region_outlines(result).items():
+                pts = [np.round(transform.points_to_frame(o)).astype(np.int32) for o in outlines]
+                cv2.polylines(out, pts, True, REGION_COLORS_BGR[name], width_px, cv2.LINE_AA)
     lines = [_status_line(result)]
     if show_scores:
         lines += _score_lines(result)
@@ -176,13 +226,14 @@ def draw_crop_overlay(crop_bgr: np.ndarray, result: FrameResult, alpha: float = 
             f"got {crop.shape[1]}x{crop.shape[0]}"
         )
     out = crop.copy()
-    if result.wrinkle_mask is not None:
-        _blend_mask(out, result.wrinkle_mask, alpha)
-    if result.landmarks_px is not None:
-        width_px = max(1, round(size / 400))
-        for name, poly in region_polygons(transform.points_to_crop(result.landmarks_px)).items():
-            pts = np.round(poly).astype(np.int32)
-            cv2.polylines(out, [pts], True, REGION_COLORS_BGR[name], width_px, cv2.LINE_AA)
+    masks = _counted_masks(result)
+    if masks is not None:
+        _blend_mask(out, masks[1], 0.5 * alpha, UNCOUNTED_COLOR_BGR)
+        _blend_mask(out, masks[0], alpha)
+    width_px = max(1, round(size / 400))
+    for name, outlines in _region_outlines(result).items():
+        pts = [np.round(o).astype(np.int32) for o in outlines]
+        cv2.polylines(out, pts, True, REGION_COLORS_BGR[name], width_px, cv2.LINE_AA)
     lines = [_status_line(result)]
     if "overall" in result.scores:
         lines.append(

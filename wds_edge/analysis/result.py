@@ -18,7 +18,9 @@ import numpy as np
 
 if TYPE_CHECKING:
     from wds_edge.perception.crop import CropTransform
+    from wds_edge.perception.face_crop import FaceCrop
     from wds_edge.perception.quality import FrameStatus
+    from wds_edge.perception.skin_regions import SkinRegions
 
 __all__ = ["RegionScore", "FrameResult", "encode_mask_png", "decode_mask_png"]
 
@@ -34,6 +36,9 @@ class RegionScore:
         wrinkle_count: connected wrinkle components (8-connectivity, specks ignored).
         total_length_px: skeleton length (1 per straight step, sqrt(2) per diagonal step).
         total_length_mm: the same in millimetres (iris ruler), ``None`` without a ruler.
+        removed_px: pixels of the region's outline left out as not skin (lid margins, brows,
+            hairline, face outline, nostrils, lips, glasses: exclusion zones); ``area_px``
+            is what remains.
     """
 
     area_px: int
@@ -42,6 +47,7 @@ class RegionScore:
     wrinkle_count: int
     total_length_px: float
     total_length_mm: float | None = None
+    removed_px: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (floats rounded to 6 significant decimals)."""
@@ -63,6 +69,7 @@ class RegionScore:
             total_length_mm=None
             if data.get("total_length_mm") is None
             else float(data["total_length_mm"]),
+            removed_px=int(data.get("removed_px", 0)),
         )
 
 
@@ -121,6 +128,15 @@ class FrameResult:
         colour: ``"colour"`` or ``"grey"`` (one channel / three equal channels), ``None``
             when not measured; a grey frame has the status ``needs_colour_camera`` unless
             the model was trained for grey input.
+        expression: ``{"smile", "brow_raise", "frown"}`` scores in [0, 1] from MediaPipe's
+            blendshapes (:mod:`wds_edge.perception.expression`), ``None`` without a face.
+        warnings: conditions that do not refuse the frame but qualify its scores, e.g.
+            ``"not_neutral"`` (a smile or raised brows deepen lines).
+        face_crop: the frame's one :class:`~wds_edge.perception.face_crop.FaceCrop` (crop
+            pixels, landmarks in crop space, in-frame mask) shared by the quality gate, the
+            colour check and the model; not part of the JSON.
+        counted_regions: the :class:`~wds_edge.perception.skin_regions.SkinRegions` the
+            scores counted (drawn by the overlay); not part of the JSON.
     """
 
     status: FrameStatus
@@ -139,6 +155,10 @@ class FrameResult:
     segmented: bool = False
     timestamp_ms: int | None = None
     colour: str | None = None
+    expression: dict[str, float] | None = None
+    warnings: list[str] = field(default_factory=list)
+    face_crop: FaceCrop | None = field(default=None, repr=False)
+    counted_regions: SkinRegions | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -160,6 +180,15 @@ class FrameResult:
         return pasted.astype(np.uint8) * 255
 
     @property
+    def landmarks_crop_px(self) -> np.ndarray | None:
+        """float64 (478, 2) landmarks in crop pixels (``None`` without a located face)."""
+        if self.face_crop is not None:
+            return self.face_crop.landmarks_crop_px
+        if self.crop_transform is None or self.landmarks_px is None:
+            return None
+        return self.crop_transform.points_to_crop(self.landmarks_px)
+
+    @property
     def sharpness(self) -> float:
         """The quality gate's sharpness measure (0 when not measured)."""
         return float(self.quality.get("sharpness", 0.0))
@@ -170,7 +199,8 @@ class FrameResult:
         Keys: ``status``, ``prompt``, ``segmented``, ``frame_shape``, ``face_box_px``,
         ``crop_transform``, ``scores`` (``overall`` + regions, each a
         :meth:`RegionScore.to_dict`), ``mm_per_px``, ``quality``, ``timings_ms``, ``model``,
-        ``timestamp_ms``, ``colour``. With ``include_arrays``: ``landmarks_px`` (478 x [x, y]) and
+        ``timestamp_ms``, ``colour``, ``expression``, ``warnings``. With ``include_arrays``:
+        ``landmarks_px`` (478 x [x, y]) and
         ``wrinkle_mask_png`` / ``wrinkle_prob_png`` (base64 PNG, probability scaled to 0-255).
         """
         data: dict[str, Any] = {
@@ -189,6 +219,8 @@ class FrameResult:
             "model": _clean(self.model),
             "timestamp_ms": self.timestamp_ms,
             "colour": self.colour,
+            "expression": _clean(self.expression),
+            "warnings": list(self.warnings),
         }
         if include_arrays:
             data["landmarks_px"] = (
@@ -232,4 +264,6 @@ class FrameResult:
             segmented=bool(data.get("segmented", False)),
             timestamp_ms=data.get("timestamp_ms"),
             colour=data.get("colour"),
+            expression=dict(data["expression"]) if data.get("expression") else None,
+            warnings=list(data.get("warnings", [])),
         )

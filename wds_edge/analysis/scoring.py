@@ -27,6 +27,8 @@ import numpy as np
 
 from wds_edge.analysis.result import RegionScore
 from wds_edge.errors import InvalidInputError
+from wds_edge.perception.face import IRIS_DIAMETER_MM
+from wds_edge.perception.skin_regions import SkinRegions
 
 __all__ = [
     "IRIS_DIAMETER_MM",
@@ -38,10 +40,9 @@ __all__ = [
     "skeletonize_mask",
     "count_components",
     "mm_per_px_from_iris",
+    "score_skin_regions",
 ]
 
-#: Mean adult horizontal visible iris diameter in millimetres: the kiosk's ruler.
-IRIS_DIAMETER_MM = 11.7
 #: Components smaller than this many pixels are noise, not wrinkles (not counted).
 MIN_COMPONENT_PX = 8
 #: Above this many components one whole-image thinning pass is cheaper than one per component.
@@ -225,4 +226,27 @@ def score_regions(
     }
     for name, region in regions.items():
         scores[name] = score_region(mask, skeleton, region, mm_per_px, min_px)
+    return scores
+
+
+def score_skin_regions(
+    mask_crop: np.ndarray, regions: SkinRegions, mm_per_px: float | None
+) -> dict[str, RegionScore]:
+    """Score a wrinkle mask on the counted skin regions (issue 21).
+
+    ``"overall"`` is the union of the counted regions; each score's ``removed_px`` says how
+    much of its outline was left out as not skin (``"overall"``: the sum).
+
+    Args:
+        mask_crop: bool ``S x S`` wrinkle mask in crop space.
+        regions: :func:`wds_edge.perception.skin_regions.skin_regions` of the same crop.
+        mm_per_px: crop-space millimetres per pixel, or ``None``.
+
+    Returns:
+        ``{"overall": RegionScore, <region>: RegionScore, ...}``.
+    """
+    scores = score_regions(mask_crop, regions.masks, mm_per_px, overall_mask=regions.overall)
+    for name, removed in regions.removed_px.items():
+        scores[name].removed_px = int(removed)
+    scores[OVERALL].removed_px = int(sum(regions.removed_px.values()))
     return scores

@@ -19,6 +19,7 @@ from wds_edge.cli import (
     export_cmds,
     label_cmds,
     models_cmds,
+    repeat_cmds,
     serve_cmds,
     train_cmds,
 )
@@ -60,6 +61,7 @@ for _module in (
     bench_cmds,
     data_cmds,
     serve_cmds,
+    repeat_cmds,
 ):
     _module.register(app)
 

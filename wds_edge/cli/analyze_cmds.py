@@ -9,7 +9,10 @@ import typer
 
 _HELP = """Analyse face photos for wrinkles: landmarks -> Table 1 crop -> segmentation -> scores.
 
-INPUT may be image files, folders (their images) or globs ("photos/*.jpg").
+INPUT may be image files, folders (their images) or globs ("photos/*.jpg"), or video
+files (.mp4, .mov, .avi, ...): a video is ONE capture, the kiosk session over its frames,
+and gives one fused result (status, fused scores, frames used / refused by status, the
+per-frame spread); a clip without a usable frame gets a status (no_face, too_blurry, ...).
 With --out DIR, writes DIR/<stem>.json (status, scores per region, timings, crop
 transform) and DIR/<stem>_overlay.png for each input. With --json, prints one JSON
 object per input on its own line (status, scores: overall + one entry per region with
@@ -90,6 +93,7 @@ def analyze(
 ) -> None:
     from wds_edge.analysis.analyzer import WrinkleAnalyzer
     from wds_edge.analysis.batch import analyze_inputs, expand_inputs
+    from wds_edge.analysis.video import is_video_file
     from wds_edge.cli.console import make_console
     from wds_edge.cli.outputs import claim_output_dir
     from wds_edge.errors import InvalidInputError
@@ -117,6 +121,7 @@ def analyze(
         threshold=threshold,
         num_threads=threads,
         quality=QualityConfig(multi_face_policy=multi_face),
+        video_mode=all(is_video_file(p) for p in paths),  # track the face between frames
     )
     outcomes = []
     with analyzer:
@@ -157,6 +162,18 @@ def _print_table(outcomes: list, model: dict) -> None:  # list[InputOutcome]
     for column in ("input", "status", "overall %", "regions %", "ms"):
         table.add_column(column, overflow="fold")
     for o in outcomes:
+        if o.final is not None:  # a video: one fused result
+            f = o.final
+            overall = f"{100 * f.scores['overall'].wrinkle_ratio:.2f}" if f.scores else ""
+            regions = " ".join(
+                f"{k}={100 * v.wrinkle_ratio:.1f}" for k, v in f.scores.items() if k != "overall"
+            )
+            note = f" ({f.frames_used} fused of {f.frames_seen}{', ' if f.warnings else ''}"
+            note += ", ".join(f.warnings) + ")"
+            colour = "green" if f.ok else "yellow"
+            ms = sum(f.timings_ms.values())
+            table.add_row(o.input, f"[{colour}]{f.status}[/]{note}", overall, regions, f"{ms:.0f}")
+            continue
         if o.result is None:
             table.add_row(o.input, "[red]error[/]", "", o.error or "", "")
             continue

@@ -369,4 +369,7 @@ def register(app: typer.Typer) -> None:
     bench.command("model")(bench_model_cmd)
     bench.command("pipeline")(bench_pipeline_cmd)
     bench.command("compare")(bench_compare_cmd)
+    from wds_edge.cli.repeat_cmds import bench_repeatability_cmd
+
+    bench.command("repeatability")(bench_repeatability_cmd)
     app.add_typer(bench, name="bench")

@@ -3,8 +3,10 @@ to show -> draw -> record -> keys. :func:`wds_edge.demo.app.run_demo` runs it.
 
 Each frame is located on the main loop (face, crop transform, quality - fast); the newest
 good frame is segmented by a background :class:`LatestJobWorker` (or on the loop with
-``sync``). The last finished segmentation's crop-space mask is shown on the *current*
-face position; a mask segmented before the face was last lost is never shown again.
+``sync``). Each finished segmentation is fused with the previous few of the same face
+(:class:`~wds_edge.analysis.running.RunningScore`), and that running fused mask and its
+scores are shown on the *current* face position, so the numbers do not jump from frame to
+frame; a mask segmented before the face was last lost is never shown again.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.overlay import draw_overlay
+from wds_edge.analysis.running import RunningScore
 from wds_edge.analysis.session import KioskSession
 from wds_edge.capture.reconnect import ReconnectingSource
 from wds_edge.capture.sources import open_source
@@ -76,7 +79,11 @@ class _Rate:
 def _with_mask(located: Any, seg: Any) -> Any:
     """``located`` (current face position) carrying ``seg``'s crop-space mask and scores."""
     return dataclasses.replace(
-        located, wrinkle_prob=seg.wrinkle_prob, wrinkle_mask=seg.wrinkle_mask, scores=seg.scores
+        located,
+        wrinkle_prob=seg.wrinkle_prob,
+        wrinkle_mask=seg.wrinkle_mask,
+        scores=seg.scores,
+        counted_regions=seg.counted_regions,
     )
 
 
@@ -105,6 +112,7 @@ class DemoLoop:
             loop=config.loop,
         )
         self.analyzer: WrinkleAnalyzer | None = None
+        self.running: RunningScore | None = None
         self.window: WindowDisplay | None = None
         self.worker: LatestJobWorker[Any] | None = None
         self.recorder: DemoRecorder | None = None
@@ -113,6 +121,7 @@ class DemoLoop:
             self.analyzer = WrinkleAnalyzer(
                 config.analyzer.model_copy(update={"video_mode": True, "num_threads": threads})
             )
+            self.running = RunningScore(self.analyzer)
             self.window = None if config.headless else WindowDisplay(config.window_title)
             fps = float(getattr(self.source.source, "fps", 0) or 0) or 30.0
             self.recorder = DemoRecorder(
@@ -238,12 +247,14 @@ class DemoLoop:
         segmentation finished for this frame."""
         analyzer = self.analyzer
         segmented_now = False
+        running: RunningScore = self.running  # type: ignore[assignment]
         if not located.ok:
             self.last_bad_index = self.index
+            running.reset()  # the face is gone: the next one starts a new window
         elif self.sync:
             t1 = time.perf_counter()
             seg = analyzer.segment(image, located)  # type: ignore[union-attr]
-            self.last_seg = (self.index, seg, ms_since(t1))
+            self.last_seg = (self.index, running.add(seg), ms_since(t1))
             segmented_now = True
         elif self.worker is not None and self.session is None:
             self.worker.submit(
@@ -253,7 +264,8 @@ class DemoLoop:
         if self.worker is not None:
             out = self.worker.latest()
             if out is not None and (self.last_seg is None or out.tag != self.last_seg[0]):
-                self.last_seg = (out.tag, out.value, out.duration_ms)
+                fused = out.value if out.tag <= self.last_bad_index else running.add(out.value)
+                self.last_seg = (out.tag, fused, out.duration_ms)
                 segmented_now = True
         if segmented_now and self.last_seg is not None:
             self.summary.segmentations += 1
@@ -269,8 +281,8 @@ class DemoLoop:
         """
         showing_final = self.final is not None and now < self.final[1]
         if showing_final and located.ok and self.final[0].result is not None:  # type: ignore[index]
-            # The session's sharpest frame's mask, on the face where it is now, with the
-            # scores smoothed over the session's good frames.
+            # The session's fused mask (in its sharpest frame's crop), on the face where it
+            # is now, with the fused scores.
             shown = _with_mask(located, self.final[0].result)  # type: ignore[index]
             shown.scores = dict(self.final[0].scores)  # type: ignore[index]
             return shown, None, True

@@ -20,8 +20,13 @@ __all__ = [
     "RIGHT_EYE_OUTER",
     "LEFT_EYE_OUTER",
     "BETWEEN_EYES",
+    "IRIS_DIAMETER_MM",
     "pose_from_rotation",
 ]
+
+#: Mean adult horizontal visible iris diameter in millimetres: the kiosk's ruler (scores in
+#: mm, exclusion zones sized in mm of the face).
+IRIS_DIAMETER_MM = 11.7
 
 NUM_LANDMARKS = 478
 #: Iris centre followed by its 4 contour points (subject's right / left).
@@ -74,6 +79,8 @@ class Face:
         yaw_deg, pitch_deg, roll_deg: head pose, signs in the module docstring.
         pose_source: ``"matrix"`` (MediaPipe transformation matrix) or ``"landmarks"``.
         transformation_matrix: (4, 4) float32 face -> camera matrix, or None.
+        blendshapes: MediaPipe's 52 expression scores (``"mouthSmileLeft"``, ... in [0, 1]),
+            or None when the landmarker did not compute them.
     """
 
     landmarks_px: np.ndarray
@@ -84,6 +91,7 @@ class Face:
     roll_deg: float
     pose_source: str = "matrix"
     transformation_matrix: np.ndarray | None = field(default=None, repr=False)
+    blendshapes: dict[str, float] | None = field(default=None, repr=False)
 
     @property
     def width_px(self) -> float:
@@ -122,7 +130,9 @@ class Face:
         }
 
 
-def _face_from_points(points_xyz: np.ndarray, matrix: np.ndarray | None) -> Face:
+def _face_from_points(
+    points_xyz: np.ndarray, matrix: np.ndarray | None, blendshapes: dict[str, float] | None = None
+) -> Face:
     xy = np.ascontiguousarray(points_xyz[:, :2], dtype=np.float32)
     bbox = (
         float(xy[:, 0].min()),
@@ -145,4 +155,5 @@ def _face_from_points(points_xyz: np.ndarray, matrix: np.ndarray | None) -> Face
         roll_deg=roll,
         pose_source=source,
         transformation_matrix=None if matrix is None else matrix.astype(np.float32),
+        blendshapes=blendshapes,
     )

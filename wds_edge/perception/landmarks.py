@@ -147,7 +147,7 @@ class FaceLandmarker:
             min_face_detection_confidence=float(self.options.min_detection_confidence),
             min_face_presence_confidence=float(self.options.min_presence_confidence),
             min_tracking_confidence=float(self.options.min_tracking_confidence),
-            output_face_blendshapes=False,
+            output_face_blendshapes=True,  # expression scores (issue 21)
             output_facial_transformation_matrixes=True,
         )
         try:
@@ -252,6 +252,7 @@ class FaceLandmarker:
         height, width = image.shape[:2]
         faces = []
         matrices = result.facial_transformation_matrixes or []
+        shapes = result.face_blendshapes or []
         for i, points in enumerate(result.face_landmarks or []):
             xyz = np.array([(p.x, p.y, p.z) for p in points], dtype=np.float64)
             if xyz.shape != (NUM_LANDMARKS, 3):
@@ -263,5 +264,8 @@ class FaceLandmarker:
                 continue
             xyz *= np.array([width, height, width], dtype=np.float64)
             matrix = np.asarray(matrices[i], dtype=np.float64) if i < len(matrices) else None
-            faces.append(_face_from_points(xyz, matrix))
+            blendshapes = (
+                {c.category_name: float(c.score) for c in shapes[i]} if i < len(shapes) else None
+            )
+            faces.append(_face_from_points(xyz, matrix, blendshapes))
         return faces

@@ -75,6 +75,7 @@ def _shift_face(face: Face, dx: float, dy: float, frame_width: int) -> Face:
         roll_deg=face.roll_deg,
         pose_source=face.pose_source,
         transformation_matrix=face.transformation_matrix,
+        blendshapes=face.blendshapes,
     )
 
 

@@ -7,10 +7,12 @@ service's ``stream_max_fps``); ``quality`` = JPEG quality 30-95 (default 80); ``
 (browsers cannot set WebSocket headers). A client may change ``image`` / ``fps`` /
 ``quality`` later by sending a text message ``{"image": "mask", "fps": 2}``.
 
-Every message is one JSON text frame::
+Every message is one JSON text frame (``scores`` fused over the last ``fused_frames``
+segmented frames, :class:`~wds_edge.analysis.running.RunningScore`)::
 
     {"type": "result", "seq": 41, "status": "ok", "prompt": "hold still", "ok": true,
      "segmented": true, "scores": {"overall": {...RegionScore...}, "forehead": {...}},
+     "fused_frames": 8,
      "timings_ms": {...}, "frame_shape": [720, 1280], "face_box_px": [...],
      "crop_transform": {...}, "age_ms": 35.2, "capture": {...} | null,
      "image": {"type": "image/jpeg", "base64": "..."} | null}
@@ -159,6 +161,7 @@ def snapshot_message(snap: LiveSnapshot, image: dict[str, str] | None) -> dict[s
         "ok": snap.result.ok,
         "segmented": data["segmented"],
         "scores": data["scores"],
+        "fused_frames": snap.fused_frames,
         "timings_ms": data["timings_ms"],
         "frame_shape": data["frame_shape"],
         "face_box_px": data["face_box_px"],

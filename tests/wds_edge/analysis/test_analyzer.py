@@ -11,8 +11,10 @@ import pytest
 from wds_edge.analysis.analyzer import AnalyzerConfig, WrinkleAnalyzer
 from wds_edge.analysis.result import FrameResult
 from wds_edge.errors import InvalidInputError, ModelError
+from wds_edge.perception.exclusion import exclusion_zones
 from wds_edge.perception.quality import FrameStatus, QualityConfig
 from wds_edge.perception.regions import REGION_NAMES, region_masks
+from wds_edge.perception.skin_regions import SCORING_ZONES
 
 SEGMENT_STAGES = {"landmarks", "quality", "crop_preprocess", "inference", "postprocess", "total"}
 
@@ -41,15 +43,25 @@ def test_full_analysis_of_a_real_face(biden_result: FrameResult, analyzer: Wrink
 
 
 def test_scores_agree_with_an_independent_count(biden_result: FrameResult) -> None:
-    """Eq. 12 recomputed here from the returned mask and freshly built region masks."""
+    """Eq. 12 recomputed here from the returned mask, freshly built region masks and the
+    exclusion zones; "overall" is the union of the counted regions, not the crop."""
     r = biden_result
     t = r.crop_transform
-    regions = region_masks(t.points_to_crop(r.landmarks_px), t.size_px)
-    for name, region in regions.items():  # the biden2 crop lies inside the frame
+    landmarks = t.points_to_crop(r.landmarks_px)
+    crop_rgb = r.face_crop.crop_rgb
+    zones = exclusion_zones(crop_rgb, landmarks, r.mm_per_px, names=SCORING_ZONES)
+    excluded = np.any(np.stack(list(zones.values())), axis=0)
+    counted = np.zeros_like(excluded)
+    for name, polygon in region_masks(landmarks, t.size_px).items():
+        region = polygon & ~excluded  # the biden2 crop lies inside the frame
+        counted |= region
+        assert r.scores[name].area_px == np.count_nonzero(region)
+        assert r.scores[name].removed_px == np.count_nonzero(polygon & excluded) > 0
         expected = np.count_nonzero(r.wrinkle_mask & region) / np.count_nonzero(region)
         assert r.scores[name].wrinkle_ratio == pytest.approx(expected)
-    assert r.scores["overall"].area_px == t.size_px**2
-    assert r.scores["overall"].wrinkle_ratio == pytest.approx(r.wrinkle_mask.mean())
+    assert r.scores["overall"].area_px == np.count_nonzero(counted) < t.size_px**2 // 2
+    expected = np.count_nonzero(r.wrinkle_mask & counted) / np.count_nonzero(counted)
+    assert r.scores["overall"].wrinkle_ratio == pytest.approx(expected)
 
 
 def test_millimetre_ruler_is_anatomically_plausible(biden_result: FrameResult) -> None:

@@ -47,7 +47,9 @@ def test_newest_result_wins_and_frames_are_dropped(analyzer: Any, video_path: Pa
 def test_capture_collects_good_frames(analyzer: Any, video_path: Path) -> None:
     from wds_edge.analysis.session import SessionConfig
 
-    config = SessionConfig(frames_needed=3, max_frames=40)
+    # The clip's face smiles: no neutral frame comes, so the capture runs to its budget
+    # (40 frames) and fuses the 3 least expressive good frames, saying so.
+    config = SessionConfig(frames_needed=3, frames_fused=3, max_frames=40)
     with LiveAnalysis(
         analyzer, lambda: open_live_source(str(video_path)), session_config=config
     ) as live:
@@ -65,6 +67,8 @@ def test_capture_collects_good_frames(analyzer: Any, video_path: Path) -> None:
         assert state["state"] == "done", state
         final = state["final"]
         assert final["complete"] and final["frames_used"] == 3
+        assert final["status"] == "ok" and final["warnings"] == ["not_neutral"]
+        assert final["frames_seen"] == 40 and final["expression"]["smile"] > 0.4
         assert set(final["scores"]) >= {"overall", "forehead"}
         snap = live.wait_newer(live.latest().seq, timeout_s=30)
         assert snap.session["id"] == 1 and snap.session["state"] == "done"

@@ -7,7 +7,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from wds_edge.analysis.overlay import WRINKLE_COLOR_BGR, draw_crop_overlay, draw_overlay
+from wds_edge.analysis.overlay import (
+    UNCOUNTED_COLOR_BGR,
+    WRINKLE_COLOR_BGR,
+    draw_crop_overlay,
+    draw_overlay,
+)
 from wds_edge.analysis.result import FrameResult
 from wds_edge.errors import InvalidInputError
 from wds_edge.perception.quality import FrameStatus
@@ -15,11 +20,30 @@ from wds_edge.perception.quality import FrameStatus
 
 @pytest.fixture(scope="module")
 def banded(biden_result: FrameResult) -> FrameResult:
-    """The biden2 result with a known mask: a horizontal band across the forehead."""
+    """The biden2 result with a known mask: a band down the middle of the crop, through
+    the counted forehead and glabella and the uncounted brows, eyes and nose."""
     size = biden_result.crop_transform.size_px
     mask = np.zeros((size, size), bool)
-    mask[size // 4 : size // 4 + 6, size // 4 : 3 * size // 4] = True
+    mask[:, size // 2 - 3 : size // 2 + 3] = True
     return dataclasses.replace(biden_result, wrinkle_mask=mask)
+
+
+def _counted_and_not(result: FrameResult) -> tuple[tuple[int, int], tuple[int, int]]:
+    """A pixel (x, y) on the band's centre column deep inside the counted regions, and one
+    deep inside what they do not count (so resampling to the frame cannot blur them)."""
+    import cv2
+
+    column = result.crop_transform.size_px // 2
+    overall = result.counted_regions.overall.astype(np.uint8)
+    inside = cv2.distanceTransform(overall, cv2.DIST_L2, 5)[:, column]
+    outside = cv2.distanceTransform(1 - overall, cv2.DIST_L2, 5)[:, column]
+    outside[: int(np.nonzero(overall[:, column])[0].max())] = 0  # below the regions: the nose
+    outside[-len(outside) // 8 :] = 0  # clear of the crop box's outline
+    return (column, int(np.argmax(inside))), (column, int(np.argmax(outside)))
+
+
+def _tint(base: np.ndarray, colour: tuple[int, int, int], alpha: float) -> np.ndarray:
+    return np.clip((1 - alpha) * base.astype(np.float32) + alpha * np.array(colour), 0, 255)
 
 
 def test_mask_is_tinted_where_it_maps_onto_the_frame(
@@ -31,10 +55,13 @@ def test_mask_is_tinted_where_it_maps_onto_the_frame(
     assert out.shape == biden_bgr.shape and out.dtype == np.uint8
     t = banded.crop_transform
     size = t.size_px
-    centre = t.points_to_frame(np.array([[size / 2, size // 4 + 3]]))[0]
-    x, y = int(round(centre[0])), int(round(centre[1]))
-    assert tuple(out[y, x]) == WRINKLE_COLOR_BGR
-    far = t.points_to_frame(np.array([[size / 2, 3 * size / 4]]))[0]
+    counted, uncounted = _counted_and_not(banded)
+    x, y = np.round(t.points_to_frame(np.array([counted], float))[0]).astype(int)
+    assert tuple(out[y, x]) == WRINKLE_COLOR_BGR  # counted: the wrinkle colour
+    ux, uy = np.round(t.points_to_frame(np.array([uncounted], float))[0]).astype(int)
+    faint = _tint(biden_bgr[uy, ux], UNCOUNTED_COLOR_BGR, 0.5)  # marked, not counted
+    np.testing.assert_allclose(out[uy, ux], faint, atol=1.0)
+    far = t.points_to_frame(np.array([[size / 4, 3 * size / 4]]))[0]
     fx, fy = int(round(far[0])), int(round(far[1]))
     np.testing.assert_array_equal(out[fy, fx], biden_bgr[fy, fx])  # no mask there
 
@@ -64,6 +91,8 @@ def test_crop_overlay(biden_bgr: np.ndarray, banded: FrameResult) -> None:
     out = draw_crop_overlay(crop, banded, alpha=1.0)
     size = banded.crop_transform.size_px
     assert out.shape == (size, size, 3)
-    assert tuple(out[size // 4 + 3, size // 2]) == WRINKLE_COLOR_BGR
+    (x, y), (ux, uy) = _counted_and_not(banded)
+    assert tuple(out[y, x]) == WRINKLE_COLOR_BGR
+    np.testing.assert_allclose(out[uy, ux], _tint(crop[uy, ux], UNCOUNTED_COLOR_BGR, 0.5), atol=1)
     with pytest.raises(InvalidInputError, match=f"{size}x{size}"):
         draw_crop_overlay(biden_bgr, banded)

@@ -11,7 +11,7 @@ from wds_edge.perception.quality import FrameStatus
 
 
 def test_region_score_round_trip() -> None:
-    score = RegionScore(200, 7, 7 / 200, 2, 12.5, 1.25)
+    score = RegionScore(200, 7, 7 / 200, 2, 12.5, 1.25, removed_px=31)
     data = score.to_dict()
     assert data == {
         "area_px": 200,
@@ -20,6 +20,7 @@ def test_region_score_round_trip() -> None:
         "wrinkle_count": 2,
         "total_length_px": 12.5,
         "total_length_mm": 1.25,
+        "removed_px": 31,
     }
     assert RegionScore.from_dict(json.loads(json.dumps(data))) == score
     assert RegionScore(1, 0, 0.0, 0, 0.0).to_dict()["total_length_mm"] is None

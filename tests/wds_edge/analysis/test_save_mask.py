@@ -48,11 +48,15 @@ def test_frame_mask_is_the_pasted_back_crop_mask(
     mask = result.frame_mask()
     assert mask.shape == image.shape[:2] and mask.dtype == np.uint8
     assert set(np.unique(mask)) <= {0, 255} and (mask == 255).any()
-    # The same pixels the overlay colours (alpha 1: exactly the wrinkle colour there).
+    # The overlay colours the counted ones of these pixels (alpha 1: exactly the wrinkle
+    # colour there) and no pixel off the mask.
     over = draw_overlay(image, result, show_regions=False, show_scores=False, alpha=1.0)
     tinted = np.all(over == np.array(WRINKLE_COLOR_BGR, np.uint8), axis=2)
     on = mask == 255
-    assert tinted[on].mean() > 0.98
+    counted = result.wrinkle_mask & result.counted_regions.overall
+    counted_on = result.crop_transform.paste_back(counted, image.shape)
+    assert counted_on.any() and tinted[counted_on].mean() > 0.98
+    assert not (tinted & ~on).any()
     # Mask pixels map back into the crop onto wrinkle pixels of the crop mask.
     ys, xs = np.nonzero(on)
     crop_pts = result.crop_transform.points_to_crop(np.stack([xs, ys], 1).astype(float))

@@ -251,10 +251,12 @@ def test_windowed_demo_under_xvfb(tmp_path, video_path, landmarker_path, onnx_mo
     # The overlay's magenta wrinkle tint is on the face, and the screen shows the window.
     from wds_edge.analysis.overlay import WRINKLE_COLOR_BGR
 
-    tint = np.all(np.abs(shown.astype(int) - np.array(WRINKLE_COLOR_BGR)) < 60, axis=2)
+    # The tint is 60 % magenta over skin (green channel ~0.4 x skin's) and covers only the
+    # counted skin regions (issue 21): a tolerance of 80 grey levels per channel.
+    tint = np.all(np.abs(shown.astype(int) - np.array(WRINKLE_COLOR_BGR)) < 80, axis=2)
     assert tint.sum() > 2000
     screen_tint = np.all(
-        np.abs(grab[..., ::-1].astype(int) - np.array(WRINKLE_COLOR_BGR)) < 60, axis=2
+        np.abs(grab[..., ::-1].astype(int) - np.array(WRINKLE_COLOR_BGR)) < 80, axis=2
     )
     assert screen_tint.sum() > 1000, "the window on the screen does not show the overlay"
     summary = json.loads((tmp_path / "summary.json").read_text())

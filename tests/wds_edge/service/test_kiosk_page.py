@@ -48,7 +48,7 @@ def page_service(
             landmarker_path=landmarker_path,
             source=str(video_path),
             num_threads=None,
-            session=SessionConfig(frames_needed=3, max_frames=60),
+            session=SessionConfig(frames_needed=3, frames_fused=3, max_frames=30),
         )
     )
     try:
@@ -110,9 +110,13 @@ def test_page_shows_overlay_prompt_and_capture_bars(page_service: Any, browser: 
     regions = [b.get_attribute("data-region") for b in bars]
     assert "overall" in regions and "forehead" in regions, regions
     assert all("%" in b.text for b in bars)
-    assert "good frames" in browser.find_element(By.ID, "result-note").text
+    # The clip's face smiles: the 3 calmest frames are fused and the page says so.
+    note = browser.find_element(By.ID, "result-note").text
+    assert "fused over 3 frames" in note and "not neutral" in note, note
     assert browser.find_element(By.ID, "capture").is_enabled()
     # the clip loops (faces, blur, nobody): screenshot the result beside a face in view
     wait.until(lambda d: d.find_element(By.ID, "prompt").get_attribute("data-status") == "ok")
+    # the live score, fused over the last segmented frames (between captures)
+    wait.until(lambda d: "fused over" in d.find_element(By.ID, "running").text)
     shot = artifacts_dir() / "kiosk_page.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000

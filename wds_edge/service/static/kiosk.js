@@ -50,6 +50,10 @@ function onMessage(msg) {
   prompt.textContent = msg.prompt;
   prompt.dataset.status = msg.status;
   const total = msg.timings_ms && msg.timings_ms.total;
+  const overall = msg.scores && msg.scores.overall;
+  $("running").textContent = overall
+    ? `live score ${(100 * overall.wrinkle_ratio).toFixed(2)} % (fused over ${msg.fused_frames} frames)`
+    : "";
   $("stats").textContent = `frame ${msg.seq} - ${msg.status} - analysis ${total ? total.toFixed(0) : "?"} ms - age ${msg.age_ms} ms`;
   if (msg.capture) onCapture(msg.capture);
 }
@@ -87,9 +91,11 @@ function showResult(final) {
     item.querySelector(".bar-label span").textContent = REGION_NAMES[name] || name;
     bars.appendChild(item);
   }
-  $("result-note").textContent = final.complete
-    ? `median over ${final.frames_used} good frames`
+  const note = final.complete
+    ? `fused over ${final.frames_used} frames`
     : `only ${final.frames_used} good frames of ${final.frames_seen}: stand still and try again`;
+  const smiling = (final.warnings || []).includes("not_neutral");
+  $("result-note").textContent = smiling ? `${note} - the face was not neutral: scores are deeper` : note;
   $("result").hidden = false;
 }
 

@@ -1,0 +1,105 @@
+"""Before / after comparison with a minimal detectable change (issue 21). Golden values by
+hand: MDC95 = 1.96 * sqrt(SEM_b^2 + SEM_a^2), SEM = max(cv * level, sd)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from wds_edge.analysis.compare import DEFAULT_REPEATABILITY, compare_results, load_result
+from wds_edge.cli import app
+from wds_edge.errors import InvalidInputError
+
+MODEL = {"name": "wds-unet-starter", "version": "1.0.0", "threshold": 0.5}
+REPEATABILITY = {
+    "source": "hand-made",
+    "regions": {
+        "overall": {"session_sd": 0.001, "session_cv": 0.02, "frame_sd": 0.003, "frame_cv": 0.06},
+        "glabella": {"session_sd": 0.004, "session_cv": 0.1, "frame_sd": 0.01, "frame_cv": 0.2},
+    },
+}
+
+
+def _result(overall: float, glabella: float, fused: bool = True, **extra: object) -> dict:
+    scores = {"overall": {"wrinkle_ratio": overall}, "glabella": {"wrinkle_ratio": glabella}}
+    data = {"status": "ok", "scores": scores, "model": MODEL, **extra}
+    if fused:
+        data = {**data, "fused": True, "frame": {"model": MODEL}}
+    return data
+
+
+def test_mdc_of_fused_results_by_hand() -> None:
+    comparison = compare_results(_result(0.050, 0.040), _result(0.052, 0.060), REPEATABILITY)
+    overall, glabella = comparison.changes
+    # overall: level 0.051, SEM = max(0.02 * 0.051, 0.001) = 0.00102 for both results.
+    assert overall.mdc95 == pytest.approx(1.96 * math.sqrt(2) * 0.00102)
+    assert overall.change == pytest.approx(0.002) and overall.verdict == "within noise"
+    # glabella: level 0.05, SEM = max(0.1 * 0.05, 0.004) = 0.005: MDC95 0.01386 < 0.02.
+    assert glabella.mdc95 == pytest.approx(1.96 * math.sqrt(2) * 0.005)
+    assert glabella.verdict == "increase"
+    worse = compare_results(_result(0.050, 0.060), _result(0.056, 0.040), REPEATABILITY)
+    assert [c.verdict for c in worse.changes] == ["increase", "decrease"]
+
+
+def test_single_photos_are_judged_by_the_per_frame_noise() -> None:
+    before, after = _result(0.050, 0.04, fused=False), _result(0.056, 0.04, fused=False)
+    overall = compare_results(before, after, REPEATABILITY).changes[0]
+    # level 0.053: SEM = max(0.06 * 0.053, 0.003) = 0.00318; MDC95 = 0.008815 > 0.006.
+    assert overall.mdc95 == pytest.approx(1.96 * math.sqrt(2) * 0.00318)
+    assert overall.verdict == "within noise"  # the same change a fused capture would show
+
+
+def test_a_result_with_a_wide_spread_of_its_own_frames_is_noisier() -> None:
+    spread = {"overall": {"sd": 0.01}, "glabella": {"sd": 0.0}}
+    before = _result(0.050, 0.04, per_frame_spread=spread, frames_used=4)
+    overall = compare_results(before, _result(0.056, 0.04), REPEATABILITY).changes[0]
+    # before's own standard error 0.01 / sqrt(4) = 0.005 beats 0.00106; after keeps 0.00106.
+    assert overall.mdc95 == pytest.approx(1.96 * math.sqrt(0.005**2 + 0.00106**2))
+    assert overall.verdict == "within noise"
+
+
+def test_results_that_cannot_be_compared_are_refused() -> None:
+    with pytest.raises(InvalidInputError, match="no_face"):
+        compare_results({"status": "no_face", "scores": {}}, _result(0.05, 0.04), REPEATABILITY)
+    other = _result(0.05, 0.04)
+    other["frame"] = {"model": {**MODEL, "version": "2.0.0"}}
+    with pytest.raises(InvalidInputError, match="different models"):
+        compare_results(_result(0.05, 0.04), other, REPEATABILITY)
+    with pytest.raises(InvalidInputError, match="bench repeatability"):
+        compare_results(_result(0.05, 0.04), _result(0.05, 0.04), {"regions": {}})
+    note = compare_results(
+        _result(0.05, 0.04, warnings=["not_neutral"]), _result(0.05, 0.04), REPEATABILITY
+    ).notes
+    assert note == ["the before face was not neutral: expression deepens lines"]
+
+
+def test_the_default_repeatability_covers_every_region() -> None:
+    from wds_edge.perception.regions import REGION_NAMES
+
+    assert set(DEFAULT_REPEATABILITY["regions"]) == {"overall", *REGION_NAMES}
+    for stats in DEFAULT_REPEATABILITY["regions"].values():
+        assert stats["session_sd"] > 0 and stats["frame_sd"] > 0
+
+
+def test_compare_command(tmp_path: Path) -> None:
+    before, after, rep = tmp_path / "b.json", tmp_path / "a.json", tmp_path / "rep.json"
+    before.write_text(json.dumps(_result(0.050, 0.040)))
+    after.write_text(json.dumps(_result(0.052, 0.060)))
+    rep.write_text(json.dumps(REPEATABILITY))
+    args = ["compare", str(before), str(after), "--repeatability", str(rep), "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [r["verdict"] for r in data["regions"]] == ["within noise", "increase"]
+    table = CliRunner().invoke(
+        app, ["compare", str(before), str(after), "--repeatability", str(rep)]
+    )
+    assert table.exit_code == 0 and "within noise" in table.stdout
+    lines = tmp_path / "lines.json"
+    lines.write_text(json.dumps(_result(0.05, 0.04)) + "\n" + json.dumps(_result(0.05, 0.04)))
+    with pytest.raises(InvalidInputError, match="2 lines"):
+        load_result(lines)

@@ -1,0 +1,66 @@
+"""`wds-edge bench repeatability` on a short clip written from real frames of the kiosk clip:
+sessions, per-region spread recomputed here by hand from the sessions' fused scores, JSON and
+plot files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+from typer.testing import CliRunner
+
+from wds_edge.cli import app
+from wds_edge.perception.regions import REGION_NAMES
+
+
+def _clip(video_path: Path, out: Path, frames: int) -> Path:
+    cap = cv2.VideoCapture(str(video_path))
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (1280, 720))
+    for _ in range(frames):
+        ok, frame = cap.read()
+        assert ok
+        writer.write(frame)
+    writer.release()
+    cap.release()
+    return out
+
+
+def test_repeatability_report(video_path: Path, landmarker_path: Path, tmp_path: Path) -> None:
+    """With the bundled model (it marks lines on this face; the untrained test model's
+    scores are all 0, which would make the spreads vacuous)."""
+    clip = _clip(video_path, tmp_path / "still.mp4", 16)
+    out = tmp_path / "rep"
+    args = ["bench", "repeatability", "--source", str(clip), "--sessions", "2",
+            "--landmarker", str(landmarker_path),
+            "--threads", "1", "--frames-needed", "4", "--frames-fused", "3",
+            "--out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "repeatability" in result.stdout and "running fused score" in result.stdout
+    report = json.loads((out / "repeatability.json").read_text())
+    assert (out / "repeatability.png").stat().st_size > 1000
+    assert report["frames"] == {"total": 16, "usable": 16, "good": 16}
+    assert [s["frames"] for s in report["sessions"]] == [[0, 7], [8, 15]]
+    assert all(s["frames_used"] == 3 for s in report["sessions"])
+    assert set(report["regions"]) == {"overall", *REGION_NAMES}
+    assert report["regions"]["overall"]["session_mean"] > 0
+    assert report["regions"]["overall"]["frame_cv"] > 0
+    for name, stats in report["regions"].items():
+        fused = [s["fused"][name] for s in report["sessions"]]
+        mean = np.mean(fused)
+        if mean > 0:
+            assert stats["session_spread"] == np.float64((max(fused) - min(fused)) / mean)
+            assert stats["session_cv"] == np.std(fused, ddof=1) / mean
+        legacy = [s["legacy_median5"][name] for s in report["sessions"]]
+        if np.mean(legacy) > 0:
+            assert stats["legacy_spread"] == (max(legacy) - min(legacy)) / np.mean(legacy)
+    assert report["running"]["frames"] == 16 and report["running"]["window"] == 12
+    assert report["model"]["backend"] == "onnxruntime" and "environment" in report
+
+
+def test_one_session_is_refused(video_path: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["bench", "repeatability", "--source", str(video_path),
+                                      "--sessions", "1", "--out", str(tmp_path)])  # fmt: skip
+    assert result.exit_code == 2

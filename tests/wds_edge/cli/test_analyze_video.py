@@ -1,0 +1,115 @@
+"""`wds-edge analyze clip.mp4 --json`: a video is one capture and prints ONE JSON object.
+
+The clips are written in the test from real frames of the kiosk clip with OpenCV's
+VideoWriter: a face that smiles throughout (frames 0-11), no face (frames 210-217), only
+blurred frames (180-187), and copies cut in half (truncated).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from wds_edge.cli import app
+from wds_edge.perception.regions import REGION_NAMES
+
+
+@pytest.fixture(scope="module")
+def clip_frames(video_path: Path) -> dict[int, np.ndarray]:
+    wanted = set(range(12)) | set(range(180, 188)) | set(range(210, 218))
+    cap = cv2.VideoCapture(str(video_path))
+    frames, index = {}, 0
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        if index in wanted:
+            frames[index] = frame
+        index += 1
+    cap.release()
+    return frames
+
+
+def _write(path: Path, frames: list[np.ndarray], fourcc: str) -> Path:
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 30.0, (width, height))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    assert path.stat().st_size > 0
+    return path
+
+
+def _truncate(path: Path) -> Path:
+    data = path.read_bytes()
+    cut = path.with_name("cut_" + path.name)
+    cut.write_bytes(data[: len(data) // 2])
+    return cut
+
+
+def _analyze(clip: Path, model: Path, landmarker: Path) -> tuple[int, list[dict]]:
+    args = ["analyze", str(clip), "--json", "--model", str(model), "--landmarker",
+            str(landmarker), "--backend", "onnxruntime", "--threads", "1"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    lines = result.stdout.strip().splitlines()
+    return result.exit_code, [json.loads(line) for line in lines]
+
+
+def test_a_clip_is_one_fused_result(
+    clip_frames, onnx_model_path: Path, landmarker_path: Path, tmp_path: Path
+) -> None:  # noqa: ANN001
+    clip = _write(tmp_path / "face.mp4", [clip_frames[i] for i in range(12)], "mp4v")
+    code, objects = _analyze(clip, onnx_model_path, landmarker_path)
+    assert code == 0 and len(objects) == 1  # exactly one JSON object for the whole clip
+    data = objects[0]
+    assert data["input"] == str(clip) and data["status"] == "ok" and data["fused"]
+    assert data["frames_seen"] == 12 and data["frames_used"] == 10 and data["frames_refused"] == {}
+    assert data["warnings"] == ["not_neutral"]  # the face smiles in every frame
+    assert set(data["scores"]) == {"overall", *REGION_NAMES}
+    assert set(data["per_frame_spread"]) == {"overall", *REGION_NAMES}
+    assert {"mean", "sd", "cv"} <= set(data["per_frame_spread"]["overall"])
+    assert len(data["used_frames"]) == 10 and data["frame"]["segmented"]
+
+
+def test_a_clip_without_a_face_gets_a_status(
+    clip_frames, onnx_model_path: Path, landmarker_path: Path, tmp_path: Path
+) -> None:  # noqa: ANN001
+    clip = _write(tmp_path / "empty.mp4", [clip_frames[i] for i in range(210, 218)], "mp4v")
+    code, objects = _analyze(clip, onnx_model_path, landmarker_path)
+    assert code == 0 and len(objects) == 1
+    data = objects[0]
+    assert data["status"] == "no_face" and data["frames_used"] == 0
+    assert data["frames_refused"] == {"no_face": 8} and data["scores"] == {}
+
+
+def test_a_clip_of_blurred_frames_gets_a_status(
+    clip_frames, onnx_model_path: Path, landmarker_path: Path, tmp_path: Path
+) -> None:  # noqa: ANN001
+    clip = _write(tmp_path / "blurred.mp4", [clip_frames[i] for i in range(180, 188)], "mp4v")
+    code, objects = _analyze(clip, onnx_model_path, landmarker_path)
+    assert code == 0 and len(objects) == 1
+    data = objects[0]
+    assert data["status"] == "too_blurry" and data["frames_refused"] == {"too_blurry": 8}
+
+
+def test_truncated_clips(
+    clip_frames, onnx_model_path: Path, landmarker_path: Path, tmp_path: Path
+) -> None:  # noqa: ANN001
+    """An AVI cut in half still decodes its first frames: a result from them, marked
+    'truncated'. An MP4 cut in half loses its index (moov atom): an error object, exit 1."""
+    frames = [clip_frames[i] for i in range(12)]
+    avi = _truncate(_write(tmp_path / "face.avi", frames, "MJPG"))
+    code, objects = _analyze(avi, onnx_model_path, landmarker_path)
+    assert code == 0 and len(objects) == 1
+    data = objects[0]
+    assert data["status"] == "ok" and "truncated" in data["warnings"]
+    assert 0 < data["frames_seen"] < 12
+    mp4 = _truncate(_write(tmp_path / "face.mp4", frames, "mp4v"))
+    code, objects = _analyze(mp4, onnx_model_path, landmarker_path)
+    assert code == 1 and len(objects) == 1
+    assert objects[0]["status"] == "error" and "cannot open video file" in objects[0]["error"]

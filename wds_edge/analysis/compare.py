@@ -1,0 +1,253 @@
+"""Before / after: per-region change between two results, and whether it exceeds the noise.
+
+Two results of one person (e.g. before and after a treatment) differ by the change plus the
+measurement's own noise. The noise comes from repeatability measured on one still person
+(``wds-edge bench repeatability``): the standard error of measurement (SEM) of a result is
+the sd of repeated results of that kind, per region,
+
+* a fused capture (a session or a video: ``"fused": true``): the sd of fused session scores;
+* a single photo / frame: the sd of per-frame scores;
+
+scaled with the score's level (``SEM = max(cv x level, sd)``: the measured cv at this
+person's level, never below the sd measured on the clip). The minimal detectable change at
+95 % confidence (Weir 2005; de Vet et al. 2006) is then
+
+    MDC95 = 1.96 * sqrt(SEM_before^2 + SEM_after^2)
+
+(``1.96 * sqrt(2) * SEM`` when both SEMs are equal). A result that carries its own per-frame
+spread (a fused capture) also has a standard error of its mean, ``sd_frames / sqrt(n)``;
+the larger of the two SEMs is used. A change smaller than MDC95 is reported as
+``"within noise"``.
+
+Without a repeatability file the defaults are those measured on the kiosk clip with the
+bundled model 1.0.0 (:data:`DEFAULT_REPEATABILITY`; benchmarks/RESULTS.md, "Issue 21").
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wds_edge.errors import InvalidInputError
+
+__all__ = [
+    "Z95",
+    "DEFAULT_REPEATABILITY",
+    "RegionChange",
+    "Comparison",
+    "compare_results",
+    "load_result",
+]
+
+#: Two-sided 95 % normal quantile.
+Z95 = 1.96
+
+#: Repeatability measured on portrait_motion_720p.mp4 with the bundled model 1.0.0, ONNX
+#: Runtime FP32 (`wds-edge bench repeatability`, benchmarks/RESULTS.md, "Issue 21"): per
+#: region the sd / cv of per-frame scores and of fused session scores (wrinkle ratio, 0-1).
+DEFAULT_REPEATABILITY: dict[str, Any] = {
+    "source": "portrait_motion_720p.mp4 in 3 sessions, bundled model 1.0.0, onnxruntime fp32 "
+    "(issue 21)",
+    "model": {"name": "wds-unet-starter", "version": "1.0.0"},
+    "regions": {
+        "overall": {
+            "frame_sd": 0.00316,
+            "frame_cv": 0.0573,
+            "session_sd": 0.00121,
+            "session_cv": 0.0248,
+        },
+        "forehead": {
+            "frame_sd": 0.00510,
+            "frame_cv": 0.1472,
+            "session_sd": 0.00093,
+            "session_cv": 0.0319,
+        },
+        "glabella": {
+            "frame_sd": 0.01278,
+            "frame_cv": 0.0885,
+            "session_sd": 0.00974,
+            "session_cv": 0.0705,
+        },
+        "left_crows_feet": {
+            "frame_sd": 0.00898,
+            "frame_cv": 0.4127,
+            "session_sd": 0.00158,
+            "session_cv": 0.1009,
+        },
+        "right_crows_feet": {
+            "frame_sd": 0.00851,
+            "frame_cv": 0.3158,
+            "session_sd": 0.00239,
+            "session_cv": 0.1559,
+        },
+        "left_under_eye": {
+            "frame_sd": 0.00468,
+            "frame_cv": 0.0480,
+            "session_sd": 0.00269,
+            "session_cv": 0.0293,
+        },
+        "right_under_eye": {
+            "frame_sd": 0.00624,
+            "frame_cv": 0.0517,
+            "session_sd": 0.00148,
+            "session_cv": 0.0130,
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class RegionChange:
+    """The change of one region's wrinkle ratio (ratios in [0, 1])."""
+
+    region: str
+    before: float
+    after: float
+    change: float
+    mdc95: float
+    verdict: str  # "within noise", "increase", "decrease"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "region": self.region,
+            "before": round(self.before, 6),
+            "after": round(self.after, 6),
+            "change": round(self.change, 6),
+            "relative_change": round(self.change / self.before, 4) if self.before > 0 else None,
+            "mdc95": round(self.mdc95, 6),
+            "verdict": self.verdict,
+        }
+
+
+@dataclass
+class Comparison:
+    """Per-region changes between two results and what they were judged against."""
+
+    changes: list[RegionChange]
+    repeatability_source: str
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "comparison",
+            "repeatability_source": self.repeatability_source,
+            "mdc": "MDC95 = 1.96 * sqrt(SEM_before^2 + SEM_after^2), SEM = max(cv * level, sd)",
+            "notes": list(self.notes),
+            "regions": [c.to_dict() for c in self.changes],
+        }
+
+
+def load_result(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read one result JSON (``analyze --out`` / ``--json`` of one input, a session's
+    ``to_dict()``, a ``bench repeatability`` report).
+
+    Raises:
+        InvalidInputError: a missing file, not JSON, or several JSON objects (JSON lines of
+            several inputs: save each input's line to its own file).
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {file}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        lines = sum(1 for line in text.splitlines() if line.strip())
+        raise InvalidInputError(
+            f"{file} is not one JSON result ({lines} lines: JSON lines of several inputs? "
+            "save the one result to compare in its own file)"
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{file} holds JSON but not a result object")
+    return data
+
+
+def _sem(stats: dict[str, float] | None, kind: str, level: float) -> float:
+    if not stats:
+        return 0.0
+    sd, cv = float(stats.get(f"{kind}_sd", 0.0)), float(stats.get(f"{kind}_cv", 0.0))
+    return max(cv * level, sd)
+
+
+def _own_sem(result: dict[str, Any], region: str) -> float:
+    spread = (result.get("per_frame_spread") or {}).get(region)
+    n = int(result.get("frames_used") or 0)
+    if not spread or n < 2:
+        return 0.0
+    return float(spread.get("sd", 0.0)) / math.sqrt(n)
+
+
+def compare_results(
+    before: dict[str, Any],
+    after: dict[str, Any],
+    repeatability: dict[str, Any] | None = None,
+) -> Comparison:
+    """Per-region change from ``before`` to ``after`` with its minimal detectable change.
+
+    Args:
+        before, after: result dicts (``FrameResult.to_dict()`` / ``FinalResult.to_dict()``,
+            the JSON ``wds-edge analyze`` writes); both must have status ``ok``.
+        repeatability: a ``bench repeatability`` report (``regions`` with ``frame_sd``,
+            ``frame_cv``, ``session_sd``, ``session_cv``); ``None`` uses
+            :data:`DEFAULT_REPEATABILITY`.
+
+    Returns:
+        :class:`Comparison` (regions in ``before``'s order; ``"within noise"`` when
+        ``|after - before| < MDC95``).
+
+    Raises:
+        InvalidInputError: a result that is not ``ok``, results of different models or
+            without common regions, a repeatability report without regions.
+    """
+    for name, result in (("before", before), ("after", after)):
+        if result.get("status") != "ok" or not result.get("scores"):
+            raise InvalidInputError(
+                f"the {name} result has status {result.get('status')!r} and no scores: "
+                "compare two analyses that found a usable face"
+            )
+    rep = repeatability if repeatability is not None else DEFAULT_REPEATABILITY
+    table = rep.get("regions") or {}
+    if not table:
+        raise InvalidInputError(
+            "the repeatability report holds no regions: make one with "
+            "`wds-edge bench repeatability --source CLIP --out DIR`"
+        )
+    notes = []
+    models = [(r.get("frame") or r).get("model") or {} for r in (before, after)]
+    keys = ("name", "version", "threshold")
+    if any(m.get(k) != models[0].get(k) for m in models for k in keys):
+        raise InvalidInputError(
+            "the two results come from different models or thresholds "
+            f"({[tuple(m.get(k) for k in keys) for m in models]}): "
+            "their scores are not comparable"
+        )
+    measured_with = rep.get("model") or {}
+    if measured_with and any(measured_with.get(k) != models[0].get(k) for k in keys[:2]):
+        notes.append("the repeatability was measured with another model: its noise may differ")
+    for name, result in (("before", before), ("after", after)):
+        if "not_neutral" in (result.get("warnings") or []):
+            notes.append(f"the {name} face was not neutral: expression deepens lines")
+    common = [n for n in before["scores"] if n in after["scores"]]
+    if not common:
+        raise InvalidInputError("the two results share no scored region")
+    changes = []
+    for region in common:
+        b = float(before["scores"][region]["wrinkle_ratio"])
+        a = float(after["scores"][region]["wrinkle_ratio"])
+        level = (a + b) / 2  # one level for both: the SEMs must not favour a direction
+        sems = []
+        for result in (before, after):
+            kind = "session" if result.get("fused") else "frame"
+            sems.append(max(_sem(table.get(region), kind, level), _own_sem(result, region)))
+        mdc = Z95 * math.sqrt(sems[0] ** 2 + sems[1] ** 2)
+        change = a - b
+        verdict = "increase" if change > 0 else "decrease"
+        if abs(change) < mdc:
+            verdict = "within noise"
+        changes.append(RegionChange(region, b, a, change, mdc, verdict))
+    return Comparison(changes, str(rep.get("source", "repeatability report")), notes)

@@ -1,0 +1,195 @@
+"""The outcome of a capture (a kiosk session or a video file) as a value: one fused result.
+
+:class:`FinalResult` holds the fused wrinkle probability map, its mask and scores (inside
+``result``, a :class:`FrameResult` of the reference frame), the frames used and those
+refused by status, the spread of the per-frame scores over the frames used, and the
+expression of the face. Like a frame's result it turns into JSON; a capture with no usable
+frame is a status (``no_face``, ``too_blurry``, ...), never an exception.
+
+:func:`smooth_scores` is the former session score (median of per-frame scores), kept for
+comparisons (``bench repeatability``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from wds_edge.analysis.result import FrameResult, RegionScore
+from wds_edge.errors import InvalidInputError
+
+__all__ = ["FinalResult", "UsedFrame", "score_spread", "smooth_scores", "NO_FRAMES"]
+
+#: Status of a capture that was fed no frame at all (an empty or unreadable clip).
+NO_FRAMES = "no_frames"
+
+
+@dataclass(frozen=True)
+class UsedFrame:
+    """One frame that went into a fused result.
+
+    Attributes:
+        index: the frame's number in the capture (0 = the first frame fed).
+        timestamp_ms: its timestamp, when given.
+        sharpness: the quality gate's sharpness measure.
+        misfit_mm: its landmarks' misfit to the capture's median landmarks (mm).
+        expression: its expression scores (``smile``, ``brow_raise``, ``frown``).
+    """
+
+    index: int
+    timestamp_ms: int | None
+    sharpness: float
+    misfit_mm: float
+    expression: dict[str, float] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "timestamp_ms": self.timestamp_ms,
+            "sharpness": round(float(self.sharpness), 3),
+            "misfit_mm": round(float(self.misfit_mm), 4),
+            "expression": {k: round(float(v), 4) for k, v in self.expression.items()}
+            if self.expression
+            else None,
+        }
+
+
+def score_spread(per_frame: Sequence[Mapping[str, RegionScore]]) -> dict[str, dict[str, float]]:
+    """Spread of the per-frame wrinkle ratios, per region.
+
+    Args:
+        per_frame: one ``{region: RegionScore}`` per frame.
+
+    Returns:
+        ``{region: {"mean", "sd", "cv", "min", "max"}}`` over the frames (ratios in [0, 1];
+        ``sd`` with ``ddof=1``, 0 for one frame; ``cv = sd / mean``, 0 when the mean is 0).
+    """
+    if not per_frame:
+        return {}
+    names = [n for n in per_frame[0] if all(n in s for s in per_frame)]
+    out = {}
+    for name in names:
+        values = np.array([s[name].wrinkle_ratio for s in per_frame], dtype=np.float64)
+        mean = float(values.mean())
+        sd = float(values.std(ddof=1)) if values.size > 1 else 0.0
+        out[name] = {
+            "mean": mean,
+            "sd": sd,
+            "cv": sd / mean if mean > 0 else 0.0,
+            "min": float(values.min()),
+            "max": float(values.max()),
+        }
+    return out
+
+
+def smooth_scores(
+    per_frame: list[dict[str, RegionScore]], method: str = "median"
+) -> dict[str, RegionScore]:
+    """Combine per-frame region scores field by field (median or mean; counts rounded).
+
+    The session score before issue 21 (the median of five per-frame scores); the fused
+    score replaced it. Kept to measure the difference.
+
+    Args:
+        per_frame: one ``{region: RegionScore}`` per good frame.
+        method: ``"median"`` or ``"mean"``.
+
+    Returns:
+        ``{region: RegionScore}`` over the regions present in every frame; ``{}`` if none.
+    """
+    if method not in ("median", "mean"):
+        raise InvalidInputError(f"smoothing must be 'median' or 'mean', got {method!r}")
+    if not per_frame:
+        return {}
+    reduce = np.median if method == "median" else np.mean
+    names = [n for n in per_frame[0] if all(n in s for s in per_frame)]
+    out = {}
+    for name in names:
+        items = [s[name] for s in per_frame]
+
+        def pick(attr: str, items: list[RegionScore] = items) -> float:
+            return float(reduce([getattr(i, attr) for i in items]))
+
+        mm = [i.total_length_mm for i in items]
+        out[name] = RegionScore(
+            area_px=int(round(pick("area_px"))),
+            wrinkle_px=int(round(pick("wrinkle_px"))),
+            wrinkle_ratio=pick("wrinkle_ratio"),
+            wrinkle_count=int(round(pick("wrinkle_count"))),
+            total_length_px=pick("total_length_px"),
+            total_length_mm=None if any(v is None for v in mm) else float(reduce(mm)),
+            removed_px=int(round(pick("removed_px"))),
+        )
+    return out
+
+
+@dataclass
+class FinalResult:
+    """The fused outcome of a capture (see the module docstring).
+
+    Attributes:
+        status: ``"ok"`` when frames were fused; otherwise the commonest status of the
+            refused frames (``"no_face"``, ``"too_blurry"``, ...) or ``"no_frames"``.
+        result: the reference frame's :class:`FrameResult` carrying the FUSED probability
+            map, mask and scores (crop space of that frame), or the last frame's result
+            when nothing was fused (``None`` if nothing was fed).
+        scores: the fused scores (``result.scores``; ``{}`` when nothing was fused).
+        frames_used: frames fused.
+        frames_seen: frames fed.
+        complete: as many frames were fused as the capture asked for.
+        used: the fused frames (:class:`UsedFrame`).
+        refused: ``{status: frames}`` of frames the quality gates refused.
+        dropped: frames that passed the gates but were not fused, by reason
+            (``"landmarks"``: misfit beyond the tolerance; ``"expression"``: not neutral
+            while neutral frames were fused).
+        spread: :func:`score_spread` of the fused frames' own scores.
+        expression: mean expression scores of the fused frames.
+        warnings: e.g. ``"not_neutral"`` (no neutral frame came: the least expressive
+            frames were fused).
+        timings_ms: ``segment`` (all fused frames), ``fuse``, ``score``.
+    """
+
+    status: str
+    result: FrameResult | None
+    scores: dict[str, RegionScore]
+    frames_used: int
+    frames_seen: int
+    complete: bool
+    used: list[UsedFrame] = field(default_factory=list)
+    refused: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+    spread: dict[str, dict[str, float]] = field(default_factory=dict)
+    expression: dict[str, float] | None = None
+    warnings: list[str] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_dict(self, include_arrays: bool = False) -> dict[str, Any]:
+        """JSON-ready dict: the capture's summary and the reference frame's result."""
+        return {
+            "status": self.status,
+            "fused": True,
+            "complete": self.complete,
+            "warnings": list(self.warnings),
+            "scores": {name: s.to_dict() for name, s in self.scores.items()},
+            "frames_used": self.frames_used,
+            "frames_seen": self.frames_seen,
+            "frames_refused": dict(self.refused),
+            "frames_dropped": dict(self.dropped),
+            "per_frame_spread": {
+                name: {k: round(float(v), 6) for k, v in stats.items()}
+                for name, stats in self.spread.items()
+            },
+            "expression": {k: round(float(v), 4) for k, v in self.expression.items()}
+            if self.expression
+            else None,
+            "used_frames": [u.to_dict() for u in self.used],
+            "timings_ms": {k: round(float(v), 3) for k, v in self.timings_ms.items()},
+            "frame": self.result.to_dict(include_arrays) if self.result is not None else None,
+        }

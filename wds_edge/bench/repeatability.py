@@ -1,0 +1,287 @@
+"""`bench repeatability`: how much do the scores of one still person move? (issue 21)
+
+A clip of one person is split into ``sessions`` consecutive parts; each part is one kiosk
+capture (:class:`~wds_edge.analysis.session.KioskSession`, its fused result). Every good
+frame is also segmented on its own. Reported per region:
+
+* ``frame_cv``: the CV (sd / mean) of the per-frame wrinkle ratios over all good frames
+  (what a per-frame number on the screen does);
+* ``session_*``: mean, sd, CV and spread ((max - min) / mean) of the FUSED session scores
+  (what a person gets from two visits seconds apart);
+* ``legacy_spread``: the same spread for the session score before issue 21 (the median of
+  the first five good frames' scores, regions without the exclusion zones, "overall" over
+  the whole in-frame crop), computed from the same probability maps;
+* ``running``: the CV of the running fused score a live screen shows
+  (:class:`~wds_edge.analysis.running.RunningScore`) over the good frames, and the median
+  and largest CV over one-second stretches; for several window lengths.
+
+``session_sd`` / ``session_cv`` and ``frame_sd`` / ``frame_cv`` are what
+:func:`wds_edge.analysis.compare.compare_results` turns into a minimal detectable change.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wds_edge.analysis.analyzer import WrinkleAnalyzer
+from wds_edge.analysis.final import score_spread, smooth_scores
+from wds_edge.analysis.result import FrameResult, RegionScore
+from wds_edge.analysis.running import RUNNING_WINDOW, RunningScore
+from wds_edge.analysis.scoring import score_regions
+from wds_edge.analysis.session import KioskSession, SessionConfig
+from wds_edge.capture.sources import open_source
+from wds_edge.errors import InvalidInputError
+from wds_edge.perception.regions import region_masks
+
+__all__ = ["RepeatabilityReport", "bench_repeatability", "write_repeatability_plot"]
+
+logger = logging.getLogger(__name__)
+
+#: Frames in the legacy session score (the median of five).
+_LEGACY_FRAMES = 5
+
+
+@dataclass
+class RepeatabilityReport:
+    """Per-region repeatability of one clip (see the module docstring)."""
+
+    source: str
+    sessions: list[dict[str, Any]]
+    regions: dict[str, dict[str, float]]
+    running: dict[str, float]
+    running_by_window: dict[str, dict[str, float]]
+    frames: dict[str, int]
+    session_config: dict[str, Any]
+    model: dict[str, Any]
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "repeatability",
+            "source": self.source,
+            "model": self.model,
+            "session_config": self.session_config,
+            "frames": self.frames,
+            "sessions": self.sessions,
+            "regions": self.regions,
+            "running": self.running,
+            "running_by_window": self.running_by_window,
+            "timings_s": self.timings_s,
+        }
+
+
+def _legacy_scores(result: FrameResult) -> dict[str, RegionScore]:
+    """The scores before issue 21: bare region polygons, "overall" = in-frame crop."""
+    crop = result.face_crop
+    regions = {
+        n: m & crop.in_frame for n, m in region_masks(crop.landmarks_crop_px, crop.size_px).items()
+    }  # type: ignore[union-attr]
+    return score_regions(result.wrinkle_mask, regions, result.mm_per_px, overall_mask=crop.in_frame)  # type: ignore[union-attr, arg-type]
+
+
+def _spread(values: list[float]) -> float:
+    mean = float(np.mean(values)) if values else 0.0
+    return (max(values) - min(values)) / mean if mean > 0 else 0.0
+
+
+def _running_stats(series: list[float], fps: float) -> dict[str, float]:
+    values = np.asarray(series, np.float64)
+    if values.size < 2 or values.mean() <= 0:
+        return {"cv": 0.0, "max_window_cv": 0.0, "frames": float(values.size)}
+    window = max(2, int(round(fps)))
+    cvs = [
+        float(values[i : i + window].std(ddof=1) / values[i : i + window].mean())
+        for i in range(0, values.size - window + 1)
+        if values[i : i + window].mean() > 0
+    ]
+    return {
+        "cv": float(values.std(ddof=1) / values.mean()),
+        "max_window_cv": max(cvs) if cvs else 0.0,
+        "median_window_cv": float(np.median(cvs)) if cvs else 0.0,
+        "window_frames": float(window),
+        "frames": float(values.size),
+    }
+
+
+def bench_repeatability(
+    analyzer: WrinkleAnalyzer,
+    source: str | Path,
+    sessions: int = 3,
+    session_config: SessionConfig | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+    running_windows: tuple[int, ...] = (1, 4, 8, RUNNING_WINDOW, 16),
+) -> RepeatabilityReport:
+    """Split a clip of one person into sessions and measure how its scores repeat.
+
+    Args:
+        analyzer: an open :class:`WrinkleAnalyzer` (``video_mode=True`` for a clip).
+        source: a video file of ONE person (or a folder / glob of their frames).
+        sessions: consecutive parts of the clip, one capture each (>= 2).
+        session_config: each capture's settings; ``max_frames`` is set to the part's length
+            and ``reset_after_bad_frames`` to 0 (a part is one person by construction).
+        progress: called with (frames done, total or None).
+        running_windows: window lengths of the running score to measure (``running`` holds
+            the default window's figures, ``running_by_window`` every length's).
+
+    Returns:
+        :class:`RepeatabilityReport`.
+
+    Raises:
+        InvalidInputError: fewer than 2 sessions, or a part without a usable frame.
+        CaptureError: the source cannot be opened.
+    """
+    if sessions < 2:
+        raise InvalidInputError(
+            f"--sessions must be at least 2 to measure a spread, got {sessions}"
+        )
+    start = time.perf_counter()
+    with open_source(Path(source) if not str(source).isdigit() else source) as src:
+        frames = list(src)
+        fps = float(getattr(src, "fps", 0) or 30.0)
+    if len(frames) < sessions:
+        raise InvalidInputError(f"{source}: {len(frames)} frames cannot make {sessions} sessions")
+    base = dict(session_config) if session_config is not None else {}
+    # Parts hold equal numbers of usable frames (a clip that ends in blur or an empty scene
+    # must not leave its last session without a face): a first pass finds them.
+    usable = [i for i, f in enumerate(frames) if analyzer.locate(f.image_bgr, f.timestamp_ms).ok]
+    if len(usable) < sessions:
+        raise InvalidInputError(
+            f"{source}: {len(usable)} usable frames cannot make {sessions} sessions"
+        )
+    cuts = [usable[round(k * len(usable) / sessions)] for k in range(1, sessions)]
+    bounds = np.array([0, *cuts, len(frames)])
+    windows = sorted({int(w) for w in running_windows} | {RUNNING_WINDOW})
+    runners = {w: RunningScore(analyzer, window=w) for w in windows}
+    series: dict[int, list[float]] = {w: [] for w in windows}
+    per_frame: list[dict[str, RegionScore]] = []
+    legacy_frames: list[dict[str, RegionScore]] = []
+    out_sessions = []
+    done = 0
+    for k in range(sessions):
+        part = frames[bounds[k] : bounds[k + 1]]
+        # One person by construction: blurred / empty stretches must not drop the frames.
+        config = SessionConfig(**{**base, "max_frames": len(part), "reset_after_bad_frames": 0})
+        session = KioskSession(analyzer, config)
+        good: list[FrameResult] = []
+        for frame in part:
+            located = analyzer.locate(frame.image_bgr, frame.timestamp_ms)
+            session.feed_located(located)
+            if located.ok:
+                seg = analyzer.segment(None, located)
+                good.append(seg)
+                for w, runner in runners.items():
+                    series[w].append(runner.add(seg).scores["overall"].wrinkle_ratio)
+            else:
+                for runner in runners.values():
+                    runner.reset()
+            done += 1
+            if progress is not None:
+                progress(done, len(frames))
+        final = session.final_result()
+        if not final.ok:
+            raise InvalidInputError(
+                f"session {k + 1} (frames {bounds[k]}-{bounds[k + 1] - 1}) has no usable frame "
+                f"({final.status}): give a clip where the person is in view throughout"
+            )
+        per_frame += [g.scores for g in good]
+        legacy = [_legacy_scores(g) for g in good]
+        legacy_frames += legacy
+        out_sessions.append(
+            {
+                "frames": [int(bounds[k]), int(bounds[k + 1] - 1)],
+                "good_frames": len(good),
+                "fused": {n: s.wrinkle_ratio for n, s in final.scores.items()},
+                "frames_used": final.frames_used,
+                "warnings": final.warnings,
+                "legacy_median5": {
+                    n: s.wrinkle_ratio
+                    for n, s in smooth_scores(legacy[:_LEGACY_FRAMES], "median").items()
+                },
+                "skin_median5": {
+                    n: s.wrinkle_ratio
+                    for n, s in smooth_scores([g.scores for g in good[:_LEGACY_FRAMES]]).items()
+                },
+                "timings_ms": final.timings_ms,
+            }
+        )
+    frame_stats = score_spread(per_frame)
+    legacy_stats = score_spread(legacy_frames)
+    regions = {}
+    for name, stats in frame_stats.items():
+        fused = [s["fused"][name] for s in out_sessions]
+        legacy = [s["legacy_median5"][name] for s in out_sessions]
+        skin5 = [s["skin_median5"][name] for s in out_sessions]
+        mean = float(np.mean(fused))
+        sd = float(np.std(fused, ddof=1))
+        regions[name] = {
+            "frame_mean": stats["mean"],
+            "frame_sd": stats["sd"],
+            "frame_cv": stats["cv"],
+            "legacy_frame_cv": legacy_stats[name]["cv"],
+            "session_mean": mean,
+            "session_sd": sd,
+            "session_cv": sd / mean if mean > 0 else 0.0,
+            "session_spread": _spread(fused),
+            "legacy_spread": _spread(legacy),
+            "skin_median5_spread": _spread(skin5),
+        }
+    return RepeatabilityReport(
+        source=str(source),
+        sessions=out_sessions,
+        regions=regions,
+        running={**_running_stats(series[RUNNING_WINDOW], fps), "window": float(RUNNING_WINDOW)},
+        running_by_window={str(w): _running_stats(series[w], fps) for w in windows},
+        frames={"total": len(frames), "usable": len(usable), "good": len(per_frame)},
+        session_config=SessionConfig(**base).model_dump(),
+        model=analyzer.model_info,
+        timings_s={"total": time.perf_counter() - start},
+    )
+
+
+def write_repeatability_plot(report: RepeatabilityReport, path: str | Path) -> Path | None:
+    """Grouped bars per region: per-frame CV, fused session spread, legacy session spread
+    (percent). Returns None when matplotlib is absent."""
+    import io
+
+    from wds_edge.io import write_bytes_atomic
+
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        logger.warning("matplotlib is not installed: plot %s skipped", path)
+        return None
+    names = list(report.regions)
+    series = [
+        ("per-frame CV", "frame_cv", "#bbbbbb"),
+        ("median of 5, before (spread)", "legacy_spread", "#cc6677"),
+        ("fused session (spread)", "session_spread", "#4477aa"),
+    ]
+    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=110)
+    try:
+        width = 0.27
+        for i, (label, key, colour) in enumerate(series):
+            values = [100 * report.regions[n][key] for n in names]
+            xs = [j + (i - 1) * width for j in range(len(names))]
+            ax.bar(xs, values, width, label=label, color=colour)
+        ax.axhline(5, color="#228833", linestyle="--", linewidth=1)
+        ax.axhline(15, color="#ccbb44", linestyle=":", linewidth=1)
+        ax.set_xticks(range(len(names)), names, rotation=25, ha="right", fontsize=8)
+        ax.set_ylabel("% of the mean")
+        ax.set_title(f"repeatability: {Path(report.source).name}, {len(report.sessions)} sessions")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+    finally:
+        plt.close(fig)
+    return write_bytes_atomic(path, buffer.getvalue())

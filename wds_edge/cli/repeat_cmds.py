@@ -1,0 +1,127 @@
+"""`wds-edge bench repeatability` and `wds-edge compare`: how much scores move for one still
+person, and whether a before / after difference is more than that (issue 21)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+_COMPARE_HELP = """Compare two results of one person (before / after): per-region change and
+its minimal detectable change.
+
+BEFORE and AFTER are result JSON files (`wds-edge analyze ... --out DIR` writes one per
+input; a video's is one fused capture). MDC95 = 1.96 * sqrt(SEM_before^2 + SEM_after^2),
+where SEM is the repeatability of that kind of result (fused capture or single photo)
+measured by `wds-edge bench repeatability` (--repeatability FILE; default: the figures
+measured on the kiosk clip with the bundled model). Changes below MDC95 are marked
+"within noise". Exit code 0, 2 for results that cannot be compared.
+
+Example: wds-edge compare before/clip.json after/clip.json --repeatability rep/repeatability.json
+"""
+
+
+def bench_repeatability_cmd(
+    source: str = typer.Option(
+        ..., "--source", "-s", help="A video of ONE person (or a folder / glob of their frames)."
+    ),
+    sessions: int = typer.Option(3, min=2, help="Consecutive parts, one capture each."),
+    model: Path | None = typer.Option(None, "--model", "-m", help="wds-edge .onnx model."),
+    backend: str = typer.Option("onnxruntime", help="auto | onnxruntime | openvino | tensorrt."),
+    precision: str = typer.Option("fp32", help="auto | fp32 | fp16 | bf16 | int8."),
+    landmarker: Path | None = typer.Option(None, "--landmarker", help="face_landmarker.task."),
+    threads: int | None = typer.Option(None, min=1, help="CPU inference threads."),
+    frames_needed: int = typer.Option(60, min=1, help="Good frames per capture window."),
+    frames_fused: int = typer.Option(10, min=1, help="Sharpest frames fused per capture."),
+    out: Path = typer.Option(
+        Path("bench_repeatability"), "--out", help="Folder for repeatability.json and .png."
+    ),
+) -> None:
+    """Split a clip of one person into sessions: per-region CV of per-frame scores and the
+    spread of fused session scores (table, JSON, plot)."""
+    from wds_edge.analysis.analyzer import WrinkleAnalyzer
+    from wds_edge.analysis.session import SessionConfig
+    from wds_edge.bench.environment import environment_report, format_environment
+    from wds_edge.bench.repeatability import bench_repeatability, write_repeatability_plot
+    from wds_edge.bench.report import rows_table, write_report_json
+    from wds_edge.cli.console import make_console, progress_bar
+    from wds_edge.io import ensure_writable_dir
+
+    ensure_writable_dir(out, "repeatability report")
+    console = make_console()
+    env = environment_report()
+    config = SessionConfig(frames_needed=frames_needed, frames_fused=frames_fused)
+    analyzer = WrinkleAnalyzer(
+        model_path=str(model) if model is not None else None,
+        backend=backend,
+        precision=precision,
+        landmarker_path=str(landmarker) if landmarker is not None else None,
+        num_threads=threads,
+        video_mode=True,
+    )
+    with analyzer, progress_bar("sessions", total=None, console=console) as update:
+        report = bench_repeatability(
+            analyzer, source, sessions, config, progress=lambda d, t: update(d, t, "")
+        )
+    rows = [
+        {
+            "region": name,
+            "per-frame CV %": round(100 * r["frame_cv"], 1),
+            "fused sessions mean %": round(100 * r["session_mean"], 3),
+            "fused spread %": round(100 * r["session_spread"], 1),
+            "fused CV %": round(100 * r["session_cv"], 1),
+            "median-of-5 before, spread %": round(100 * r["legacy_spread"], 1),
+        }
+        for name, r in report.regions.items()
+    ]
+    console.print(
+        rows_table(rows, title=f"repeatability: {source}", caption=format_environment(env))
+    )
+    running = report.running
+    console.print(
+        f"running fused score ({int(running['window'])} frames): CV {100 * running['cv']:.1f} % "
+        f"over the clip, at most {100 * running['max_window_cv']:.1f} % over any second"
+    )
+    data = {"environment": env, **report.to_dict()}
+    console.print(f"wrote {write_report_json(out / 'repeatability.json', data)}")
+    plot = write_repeatability_plot(report, out / "repeatability.png")
+    console.print(f"wrote {plot}" if plot else "plot skipped: matplotlib is not installed")
+
+
+def compare_cmd(
+    before: Path = typer.Argument(..., help="The earlier result JSON."),
+    after: Path = typer.Argument(..., help="The later result JSON."),
+    repeatability: Path | None = typer.Option(
+        None, "--repeatability", help="A `bench repeatability` report (repeatability.json)."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+) -> None:
+    from wds_edge.analysis.compare import compare_results, load_result
+    from wds_edge.cli.console import make_console
+
+    rep = load_result(repeatability) if repeatability is not None else None
+    comparison = compare_results(load_result(before), load_result(after), rep)
+    if json_out:
+        typer.echo(json.dumps(comparison.to_dict(), ensure_ascii=False))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{before.name} -> {after.name}", caption=comparison.repeatability_source)
+    for column in ("region", "before %", "after %", "change (points)", "MDC95 (points)", ""):
+        table.add_column(column)
+    for c in comparison.changes:
+        colour = "dim" if c.verdict == "within noise" else "bold"
+        table.add_row(
+            c.region, f"{100 * c.before:.2f}", f"{100 * c.after:.2f}",
+            f"{100 * c.change:+.2f}", f"{100 * c.mdc95:.2f}", f"[{colour}]{c.verdict}[/]",
+        )  # fmt: skip
+    console = make_console()
+    console.print(table)
+    for note in comparison.notes:
+        console.print(f"[yellow]note: {note}[/]")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `compare` to `app` (`bench repeatability` is added by the bench group)."""
+    app.command("compare", help=_COMPARE_HELP)(compare_cmd)
