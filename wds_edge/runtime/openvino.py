@@ -46,6 +46,7 @@ from wds_edge.runtime.openvino_graph import split_at_texture
 __all__ = [
     "OPENVINO_PRECISIONS",
     "OpenVinoBackend",
+    "int8_companion",
     "int8_model_path",
     "model_metadata_props",
     "native_precisions",
@@ -81,6 +82,49 @@ def int8_model_path(model_path: str | os.PathLike[str]) -> Path:
     """
     path = Path(model_path)
     return path.with_name(path.stem + ".int8.xml")
+
+
+def int8_companion(model_path: str | os.PathLike[str]) -> tuple[Path | None, str]:
+    """The INT8 IR next to an FP32 model, if ``auto`` may consider it.
+
+    It may when it is an INT8 IR written by wds-edge, quantized from *this* FP32 file (the
+    sha256 it records is the model's: an IR left over from an earlier model - e.g. a
+    bundled INT8 after the bundled FP32 model was replaced - is stale) and its accuracy gate
+    on held-out crops passed when it was made (``allow_accuracy_loss`` writes failed ones).
+
+    Returns:
+        ``(path, "")``, or ``(None, why)`` (``why`` is empty when there is no IR at all).
+    """
+    from wds_edge.io import sha256_file
+
+    ir = int8_model_path(model_path)
+    if not ir.is_file():
+        return None, ""
+    try:
+        info = read_ir_info(_core().read_model(str(ir)))
+    except RuntimeError as exc:
+        return None, f"{ir} is unreadable ({str(exc).splitlines()[0]}); ignored"
+    if info.get("precision") != "int8":
+        return None, f"{ir} is not an INT8 IR written by wds-edge; ignored"
+    want, have = info.get("source_sha256", ""), sha256_file(model_path)
+    if want != have:
+        return None, (
+            f"{ir} is stale: it was quantized from an FP32 model with sha256 {want[:12]}..., "
+            f"the model run is {have[:12]}...; ignored - rebuild it (`python "
+            "scripts/make_bundled_int8.py` for the bundled model, `wds-edge quantize "
+            "--format openvino` for others)"
+        )
+    try:
+        gate = dict(json.loads(info.get("gate", "{}")))
+    except (json.JSONDecodeError, TypeError, ValueError):
+        gate = {}
+    if not gate.get("passed"):
+        figures = (
+            f"mean IoU {gate['mean_iou']:.4f}, worst {gate['min_iou']:.4f}"
+            if "mean_iou" in gate and "min_iou" in gate else "no gate figures"
+        )  # fmt: skip
+        return None, f"{ir} did not pass its accuracy gate when it was made ({figures}); ignored"
+    return ir, ""
 
 
 def _core() -> Any:
@@ -160,6 +204,12 @@ class OpenVinoBackend(Backend):
         num_threads: CPU inference threads (``INFERENCE_NUM_THREADS``); ``None``: all cores.
         cache_dir: OpenVINO's compiled-model cache folder; ``None``: :func:`openvino_cache_dir`;
             ``False``: no cache.
+        properties: further ``compile_model`` properties, applied to every compiled part
+            after the backend's own (``PERF_COUNT``, ``ENABLE_CPU_PINNING``, ``NUM_STREAMS``;
+            for profiling and measuring settings: ``scripts/profile_openvino.py``).
+        split_texture: compile the texture subgraph as a model of its own (``None``: when
+            the network runs in another precision than f32, i.e. BF16 / FP16; INT8 and FP32
+            compile one model whose unquantized layers, the texture among them, run in f32).
 
     Raises:
         ModelError: missing / unreadable file, no or unsupported metadata, an INT8 IR made
@@ -179,6 +229,8 @@ class OpenVinoBackend(Backend):
         device: str = "CPU",
         num_threads: int | None = None,
         cache_dir: str | os.PathLike[str] | None | bool = None,
+        properties: dict[str, Any] | None = None,
+        split_texture: bool | None = None,
     ) -> None:
         ov = require("openvino", "the OpenVINO backend")
         self.model_path = Path(model_path)
@@ -218,6 +270,7 @@ class OpenVinoBackend(Backend):
         config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
         if num_threads is not None:
             config["INFERENCE_NUM_THREADS"] = int(num_threads)
+        config.update(properties or {})
         if cache_dir is not False:
             folder = Path(cache_dir) if cache_dir not in (None, True) else openvino_cache_dir()
             folder.mkdir(parents=True, exist_ok=True)
@@ -229,10 +282,12 @@ class OpenVinoBackend(Backend):
             model.reshape([1, c, h, w])  # static shape: faster CPU kernels; batches loop
             return model
 
-        split = (
-            precision != "fp32" and self.metadata.preprocessing is Preprocessing.TEXTURE_IN_GRAPH
-        )
         net_hint = _HINT[precision]
+        # Only a network hint other than f32 can drag the texture out of f32: otherwise one
+        # compiled model (no hand-over of the [R, G, B, T] tensor between two requests).
+        split = self.metadata.preprocessing is Preprocessing.TEXTURE_IN_GRAPH and (
+            net_hint != "f32" if split_texture is None else split_texture
+        )
         try:
             if split:
                 texture, network = split_at_texture(core, load)
@@ -254,8 +309,8 @@ class OpenVinoBackend(Backend):
         self._requests = [cm.create_infer_request() for cm in compiled]
         where = _device_label(core, self.device_name)
         texture_note = ", texture FP32" if split else ""
-        if precision == "int8":
-            texture_note += ", other layers FP32"
+        if precision == "int8":  # NNCF kept the texture (and more) out of INT8: they run f32
+            texture_note = ", texture and unquantized layers FP32"
         self.device = f"{where} (OpenVINO {self.device_name} {precision.upper()}{texture_note})"
         logger.info("loaded %s on %s", source, self.device)
 
@@ -339,6 +394,28 @@ class OpenVinoBackend(Backend):
                 raise BackendError(f"OpenVINO failed to run {self.model_path}: {exc}") from exc
         out = np.concatenate(outs, axis=0)
         return out[:, None] if out.ndim == 3 else out
+
+    def layer_times(self) -> list[dict[str, Any]]:
+        """Per-layer timing of the last :meth:`infer` (the model compiled with
+        ``properties={"PERF_COUNT": True}``; empty otherwise).
+
+        Returns:
+            One dict per executed layer, in execution order: ``part`` (0, or 0 = texture
+            and 1 = network when split), ``node``, ``node_type``, ``exec_type`` (the kernel,
+            e.g. ``brgconv_avx2_f32``, ``jit_avx2_I8``, ``ref_f32``) and ``ms``.
+        """
+        rows: list[dict[str, Any]] = []
+        with self._lock:
+            for part, request in enumerate(self._requests):
+                for info in request.get_profiling_info():
+                    if info.status != info.Status.EXECUTED:
+                        continue
+                    rows.append({
+                        "part": part, "node": info.node_name, "node_type": info.node_type,
+                        "exec_type": info.exec_type,
+                        "ms": info.real_time.total_seconds() * 1000.0,
+                    })  # fmt: skip
+        return rows
 
     def close(self) -> None:
         """Release the compiled models and infer requests (idempotent; waits for a running
