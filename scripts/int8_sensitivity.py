@@ -73,19 +73,42 @@ def quantizer_groups(model: Any) -> dict[str, list[str]]:
     return groups
 
 
+def fp32_weights(core: Any, onnx: Path) -> dict[str, np.ndarray]:
+    """The FP32 weights of every convolution of the ONNX model, by layer name."""
+    weights = {}
+    for op in core.read_model(str(onnx)).get_ordered_ops():
+        if op.get_type_name() == "Convolution":
+            source = op.input_value(1).get_node()
+            if source.get_type_name() == "Constant":
+                weights[conv_layer(op.get_friendly_name())] = source.get_data().copy()
+    return weights
+
+
 def evaluate(
     core: Any,
     ir: Path,
-    bypass: set[str],
+    restore: set[str],
+    restore_weights: set[str],
+    groups: dict[str, list[str]],
+    weights: dict[str, np.ndarray],
     inputs: list[np.ndarray],
     refs: list[np.ndarray],
     threshold: float,
 ) -> tuple[float, float]:
-    """(mean, worst) mask IoU vs the references with the quantizers in ``bypass`` removed."""
+    """(mean, worst) mask IoU vs the references with the input quantizers of the layers in
+    ``restore`` removed and the INT8 weights of those in ``restore_weights`` replaced by the
+    FP32 ones."""
+    from wds_edge.runtime.openvino_graph import _opset
+
+    ops = _opset()
     model = core.read_model(str(ir))
+    bypass = {fq for layer in restore for fq in groups.get(layer, [])}
     for op in model.get_ordered_ops():
         if op.get_type_name() == "FakeQuantize" and op.get_friendly_name() in bypass:
             op.output(0).replace(op.input_value(0))
+        layer = conv_layer(op.get_friendly_name())
+        if op.get_type_name() == "Convolution" and layer in restore_weights and layer in weights:
+            op.input(1).replace_source_output(ops.constant(weights[layer]).output(0))
     model.reshape([1, *inputs[0].shape[1:]])
     compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32",
                                                  "PERFORMANCE_HINT": "LATENCY"})  # fmt: skip
@@ -106,6 +129,12 @@ def main() -> None:
     ap.add_argument("--val", type=Path, required=True, help="crops of the calibration people")
     ap.add_argument("--count", type=int, default=16, help="validation crops (evenly spread)")
     ap.add_argument("--target", type=float, default=0.985)
+    ap.add_argument(
+        "--order",
+        default="",
+        help="comma-separated layers, most damaging first (a previous run's "
+        "table): skip the per-layer rows and only run the greedy search",
+    )
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     t_start = time.time()
@@ -118,29 +147,58 @@ def main() -> None:
         refs = [ref.infer(x)[0, 0] for x in inputs]
     print(f"validation: {len(inputs)} crops of {', '.join(val.manifest.people) or '?'}")
     core = ov.Core()
-    groups = quantizer_groups(core.read_model(str(args.int8)))
-    everything = {fq for names in groups.values() for fq in names}
+    int8_model = core.read_model(str(args.int8))
+    weights = fp32_weights(core, args.onnx)
+    # a layer = a convolution with INT8 weights, and the activation quantizers feeding it
+    groups = {
+        conv_layer(op.get_friendly_name()): []
+        for op in int8_model.get_ordered_ops()
+        if op.get_type_name() == "Convolution"
+        and op.input_value(1).get_node().get_type_name() != "Constant"  # INT8 weights
+    }
+    for key, names in quantizer_groups(int8_model).items():
+        for layer in key.split(" + "):  # a quantizer shared by several layers: each owns it
+            groups.setdefault(layer, []).extend(names)
+    everything = set(groups)
+    shared = {k: v for k, v in quantizer_groups(int8_model).items() if " + " in k}
+    for key, names in shared.items():
+        print(f"quantizers shared by {key}: {len(names)} (each layer's row removes them)")
     rows: dict[str, Any] = {}
 
-    def run(label: str, bypass: set[str]) -> tuple[float, float]:
-        mean, worst = evaluate(core, args.int8, bypass, inputs, refs, meta.threshold)
+    def run(label: str, restore: set[str], weights_too: bool = True) -> tuple[float, float]:
+        mean, worst = evaluate(
+            core, args.int8, restore, restore if weights_too else set(), groups, weights,
+            inputs, refs, meta.threshold,
+        )  # fmt: skip
         print(f"| {label} | {mean:.4f} | {worst:.4f} |", flush=True)
         return mean, worst
 
     print("\n| configuration | mean IoU | worst IoU |\n|---|---|---|")
-    rows["all quantized"] = run("all activations INT8 (the model as made)", set())
-    rows["weights only"] = run("no activation INT8 (INT8 weights only)", everything)
-    only, all_but = {}, {}
-    for layer, names in groups.items():
-        only[layer] = run(f"only {layer}", everything - set(names))
-    for layer, names in groups.items():
-        all_but[layer] = run(f"all but {layer}", set(names))
+    rows["all quantized"] = run("every layer INT8 (the model as made)", set())
+    rows["weights only"] = run("INT8 weights, FP32 activations", everything, weights_too=False)
+    rows["activations only"] = evaluate(
+        core, args.int8, set(), everything, groups, weights, inputs, refs, meta.threshold
+    )
+    print(f"| INT8 activations, FP32 weights | {rows['activations only'][0]:.4f} | "
+          f"{rows['activations only'][1]:.4f} |", flush=True)  # fmt: skip
+    only: dict[str, tuple[float, float]] = {}
+    all_but: dict[str, tuple[float, float]] = {}
     base = rows["all quantized"][0]
-    ranked = sorted(groups, key=lambda g: only[g][0])  # most damaging first
-    print("\n| layer (its input quantizers) | IoU loss alone | IoU gain when kept FP32 |")
-    print("|---|---|---|")
-    for layer in ranked:
-        print(f"| {layer} | {1 - only[layer][0]:.4f} | {all_but[layer][0] - base:+.4f} |")
+    if args.order:
+        ranked = [layer.strip() for layer in args.order.split(",") if layer.strip()]
+        unknown = [layer for layer in ranked if layer not in groups]
+        if unknown:
+            raise SystemExit(f"--order names unknown layers {unknown}; known: {sorted(groups)}")
+    else:
+        for layer in groups:
+            only[layer] = run(f"only {layer} INT8", everything - {layer})
+        for layer in groups:
+            all_but[layer] = run(f"all but {layer} INT8", {layer})
+        ranked = sorted(groups, key=lambda g: only[g][0])  # most damaging first
+        print("\n| layer (weights + input quantizers) | IoU loss alone | IoU gain when kept FP32 |")
+        print("|---|---|---|")
+        for layer in ranked:
+            print(f"| {layer} | {1 - only[layer][0]:.4f} | {all_but[layer][0] - base:+.4f} |")
     kept: list[str] = []
     greedy = []
     mean = base
@@ -148,10 +206,9 @@ def main() -> None:
         if mean >= args.target:
             break
         kept.append(layer)
-        bypass = {fq for g in kept for fq in groups[g]}
-        mean, worst = run(f"keep FP32: {', '.join(kept)}", bypass)
+        mean, worst = run(f"keep FP32: {', '.join(kept)}", set(kept))
         greedy.append({"kept": list(kept), "mean_iou": mean, "worst_iou": worst})
-    layers = sorted({c for g in kept for c in g.split(" + ")})
+    layers = sorted(kept)
     print(f"\n--keep-layers {' '.join(layers)}")
     print(f"took {time.time() - t_start:.0f} s; load {os.getloadavg()[0]:.1f}")
     if args.json:
