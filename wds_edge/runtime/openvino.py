@@ -3,14 +3,19 @@
 The Eq. 1 texture map (a division by a local mean) loses about one grey level in
 BF16 and flips thin wrinkle pixels, while the U-Net itself tolerates BF16. OpenVINO's
 per-node "keep FP32" hints do not hold that line, so whenever the network runs in a
-reduced precision the model is *split* at the texture output (the ``[R, G, B, T]``
-tensor that feeds the first convolution) into two compiled models chained per call:
+precision other than f32 (BF16 / FP16) the model is *split* at the texture output (the
+``[R, G, B, T]`` tensor that feeds the first convolution) into two compiled models chained
+per call:
 
 * ``texture``: input RGB -> ``[R, G, B, T]``, compiled with ``INFERENCE_PRECISION_HINT=f32``;
-* ``network``: ``[R, G, B, T]`` -> wrinkle probability, compiled in BF16 / FP16, or the
-  NNCF INT8 model with its unquantized layers in FP32 (``INFERENCE_PRECISION_HINT=f32``:
-  the layers NNCF was told to keep out of INT8 - first conv, last decoder block, head -
-  would otherwise run in BF16 on BF16 CPUs, which is not what the gate measured).
+* ``network``: ``[R, G, B, T]`` -> wrinkle probability, compiled in BF16 / FP16.
+
+FP32 and INT8 compile one model with ``INFERENCE_PRECISION_HINT=f32``: the NNCF INT8 model
+runs its quantized layers in INT8 and everything NNCF was told to keep out of INT8 - the
+texture subgraph, first conv, last decoder block, head - in f32 (not in BF16, the CPU's
+default on BF16 CPUs, which is not what the gate measured). Before issue 25 INT8 was split
+too; one compiled model gives the same masks and measured the same speed
+(``benchmarks/RESULTS.md``), with one infer request less per call.
 
 The cut is made with OpenVINO's own model API (no ``onnx`` package on the kiosk;
 :mod:`wds_edge.runtime.openvino_graph`).
