@@ -22,7 +22,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,6 +124,8 @@ def write_calibration_set(
     count: int | None = None,
     overwrite: bool = False,
     progress: ProgressCallback | None = None,
+    people: list[str] | None = None,
+    people_of: Callable[[], list[str]] | None = None,
 ) -> CalibrationSet:
     """Store face crops as a calibration folder (written to a temp folder, then renamed).
 
@@ -136,6 +138,9 @@ def write_calibration_set(
         count: stop after this many crops (None: all).
         overwrite: replace an existing folder.
         progress: called as ``progress(crops_written, count_or_None, "")``.
+        people: who the crops show (recorded in the manifest; :mod:`calibration.people`).
+        people_of: called after the crops are consumed, returns who they show (for a
+            builder that learns it while producing the crops); overrides ``people``.
 
     Raises:
         InvalidInputError: ``out_dir`` exists (without ``overwrite``) or a crop has the
@@ -180,6 +185,7 @@ def write_calibration_set(
             data_sha256=_hash_files(paths),
             wds_edge_version=__version__,
             created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            people=sorted(set(people_of() if people_of is not None else people or [])),
         )
         write_json_atomic(tmp / MANIFEST_NAME, manifest.to_json())
         if out.exists():

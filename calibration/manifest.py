@@ -34,6 +34,8 @@ class CalibrationManifest(BaseModel):
         data_sha256: sha256 over the crop files' bytes (64 hex digits).
         wds_edge_version: SDK version that wrote the folder.
         created_at: ISO 8601 UTC time of writing.
+        people: who the crops show (ids such as a bioguide id), when the builder knew
+            (:mod:`calibration.people`); empty: unknown, and a people split cannot be checked.
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)
@@ -48,6 +50,7 @@ class CalibrationManifest(BaseModel):
     data_sha256: str = Field(min_length=64, max_length=64)
     wds_edge_version: str | None = None
     created_at: str | None = None
+    people: list[str] = Field(default_factory=list)
 
     @classmethod
     def read(cls, path: str | Path) -> CalibrationManifest:

@@ -31,11 +31,12 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from calibration.dataset import CalibrationSet
+from calibration.people import check_people_split
 from wds_edge._deps import require
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import sha256_file
@@ -105,6 +106,24 @@ def higher_precision_nodes(
     return sorted(keep)
 
 
+def _named_nodes(model: Any, layers: Sequence[str]) -> list[str]:
+    """OpenVINO node names of the ONNX layers ``layers`` (each, or under it)."""
+    names = [op.get_friendly_name() for op in model.get_ordered_ops()]
+    found: list[str] = []
+    for layer in layers:
+        hits = [n for n in names if n == layer or n.startswith(layer.rstrip("/") + "/")]
+        if not hits:
+            convs = sorted(
+                op.get_friendly_name().removesuffix("/WithoutBiases")
+                for op in model.get_ordered_ops() if op.get_type_name() == "Convolution"
+            )  # fmt: skip
+            raise InvalidInputError(
+                f"no layer {layer!r} in the model; its convolutions are: {', '.join(convs)}"
+            )
+        found += hits
+    return found
+
+
 class _Batches:
     """The model inputs of a calibration set, re-iterable and read from disk on each pass
     (NNCF iterates more than once; a list would hold ~5 MB per 640 px crop in memory)."""
@@ -136,6 +155,7 @@ def quantize_openvino_int8(
     keep_first_conv: bool = True,
     keep_head: bool = True,
     keep_last_block: bool = True,
+    keep_layers: Sequence[str] = (),
     allow_accuracy_loss: bool = False,
     target_device: str = "CPU",
     progress: Callable[[str], None] | None = None,
@@ -150,6 +170,8 @@ def quantize_openvino_int8(
             where the OpenVINO backend and ``auto`` look for it).
         keep_first_conv / keep_head / keep_last_block: keep those layers out of INT8
             (defaults as measured, see the module docstring).
+        keep_layers: further layers to keep out of INT8, by ONNX node name (``/up1/conv/
+            conv.0/Conv``; every OpenVINO node named so or under it, ``.../WithoutBiases``).
         allow_accuracy_loss: write the model even when the gate fails (a warning).
         target_device: the OpenVINO device the IR is made for (NNCF's quantization scheme
             differs per device): ``CPU``, ``GPU``, ``NPU`` or ``ANY``; recorded in the IR. The
@@ -160,7 +182,8 @@ def quantize_openvino_int8(
         The written ``.xml`` path and the :class:`GateResult`.
 
     Raises:
-        InvalidInputError: the held-out set overlaps the calibration set, sizes differ.
+        InvalidInputError: the held-out set overlaps the calibration set (a crop, or a
+            person when the sets name their people: :mod:`calibration.people`), sizes differ.
         ModelError: the gate failed (nothing written), or the model is not a wds-edge
             model with the texture map inside.
         MissingDependencyError: nncf or openvino is missing.
@@ -184,6 +207,15 @@ def quantize_openvino_int8(
             f"{len(overlap)} held-out crops are also calibration crops; build the held-out "
             "set from other photos / another video with `wds-edge calibrate`"
         )
+    calib_people, held_people = list(calib.manifest.people), list(held_out.manifest.people)
+    if calib_people or held_people:
+        check_people_split(calib_people, held_people)
+    else:
+        logger.warning(
+            "the calibration and held-out sets do not name their people: the gate cannot "
+            "tell whether it measures faces the model was calibrated on (build them with "
+            "calibration.people to record who is in them)"
+        )
     model = ov.Core().read_model(str(onnx_path))
     props = model_metadata_props(model, str(onnx_path))
     meta = ModelMetadata.from_props(props, source=str(onnx_path))
@@ -197,6 +229,7 @@ def quantize_openvino_int8(
             )
     model.reshape([1, meta.input_channels, size, size])
     keep = higher_precision_nodes(model, keep_first_conv, keep_head, keep_last_block)
+    keep = sorted(set(keep) | set(_named_nodes(model, keep_layers)))
     if progress:
         progress("quantizing")
     quantized = nncf.quantize(
@@ -217,6 +250,7 @@ def quantize_openvino_int8(
                 "crops": len(calib),
                 "kept_higher": keep,
                 "target_device": target_device,
+                "people": calib_people,
             }  # fmt: skip
         ),
     }
@@ -241,7 +275,8 @@ def quantize_openvino_int8(
         enforce_gate(gate, allow_accuracy_loss=allow_accuracy_loss)
         # what the figures were measured with: the runtime compiles INT8 models the same way
         record = {**gate.to_dict(), "measured_on": measured_on, "unquantized_precision": "f32",
-                  "texture_precision": "f32"}  # fmt: skip
+                  "texture_precision": "f32", "held_out_people": held_people,
+                  "held_out_sha256": held_out.data_sha256}  # fmt: skip
         quantized.set_rt_info(json.dumps(record), [RT_INFO_SECTION, "gate"])
         ov.save_model(quantized, str(staged), compress_to_fp16=False)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -41,8 +41,9 @@ def test_int8_unquantized_layers_are_compiled_fp32_even_on_a_bf16_cpu(
     # a BF16 CPU: there OpenVINO's default would run the kept layers (head, first conv) in BF16
     monkeypatch.setattr(ov_backend, "native_precisions", lambda *a, **k: ["fp32", "bf16", "int8"])
     with ov_backend.OpenVinoBackend(int8_model, precision="int8", cache_dir=False) as backend:
-        assert backend.precision_hints == ["f32", "f32"]  # texture, network
-        assert "other layers FP32" in backend.device
+        # one compiled model in f32 (issue 25: no texture split needed when the hint is f32)
+        assert backend.precision_hints == ["f32"]
+        assert "texture and unquantized layers FP32" in backend.device
         gate = backend.gate
     assert gate["unquantized_precision"] == "f32" and gate["texture_precision"] == "f32"
     assert "OpenVINO CPU INT8" in gate["measured_on"]

@@ -247,7 +247,8 @@ def bench_compare(
         ran_ort_cpu = False
         for backend in backends:
             for precision in precisions:
-                with load_backend(path, backend, precision=precision) as be:
+                # no ONNX Runtime spin-waiting in timed runs (issue 25 item 5)
+                with load_backend(path, backend, precision=precision, spin_wait=False) as be:
                     meta = be.metadata
                     if be.name != "tensorrt":
                         if ran_ort_cpu:

@@ -238,11 +238,17 @@ def benchmark_model(
 
     ``precision`` is what TensorRT builds or OpenVINO runs (``auto``: see
     :func:`~wds_edge.runtime.load_backend`); ONNX Runtime on the CPU runs the model as
-    exported (its report says ``fp32``, or ``int8`` for a Q/DQ model).
+    exported (its report says ``fp32``, or ``int8`` for a Q/DQ model), without spin-waiting
+    (``session.intra_op.allow_spinning = 0``).
     """
     from wds_edge.runtime import load_backend
 
-    with load_backend(model_path, backend, precision=precision, num_threads=num_threads) as be:
+    # ONNX Runtime without spin-waiting, as in every timed comparison (issue 25): the figure
+    # is comparable with bench compare's and the probe's, and its idle threads do not keep
+    # the cores busy for whatever the kiosk runs next (landmarks).
+    with load_backend(
+        model_path, backend, precision=precision, num_threads=num_threads, spin_wait=False
+    ) as be:
         effective = be.precision if be.name != "onnxruntime" else _ort_precision(model_path)
         return bench_backend(
             be,

@@ -8,7 +8,7 @@ starter model. Imports only :mod:`wds_edge.errors` and :mod:`wds_edge.io` below 
 from __future__ import annotations
 
 from wds_edge.model.bundled import default_model_path
-from wds_edge.model.info import BundledModelManifest, ModelInfo
+from wds_edge.model.info import BundledInt8, BundledModelManifest, ModelInfo
 from wds_edge.model.metadata import METADATA_FORMAT_VERSION, ArchitectureInfo, ModelMetadata
 from wds_edge.model.metrics import (
     METRIC_NAMES,
@@ -46,6 +46,7 @@ __all__ = [
     "segmentation_metrics",
     "mask_iou",
     "default_model_path",
+    "BundledInt8",
     "BundledModelManifest",
     "ModelInfo",
 ]

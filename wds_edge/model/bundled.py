@@ -3,7 +3,12 @@
 The package ships one ONNX model plus a manifest, ``wds_edge/model/weights/default_model.json``::
 
     {"file": "wds_unet_default.onnx", "sha256": "<64 hex>", "size_bytes": N,
-     "description": "..."}
+     "description": "...", "int8": {...}}
+
+``int8`` (optional, :class:`~wds_edge.model.info.BundledInt8`) describes an OpenVINO INT8 IR
+made from that FP32 file by ``scripts/make_bundled_int8.py`` (the FP32 sha256 it came from,
+its gate on other people's crops); :func:`bundled_int8_problems` says whether it still
+belongs to the bundled model.
 
 :func:`default_model_path` finds the file through :mod:`importlib.resources` (works
 from a wheel, an editable install or a source checkout) and checks its size and
@@ -25,7 +30,13 @@ from wds_edge.errors import ModelError
 from wds_edge.io import sha256_file
 from wds_edge.model.info import BundledModelManifest
 
-__all__ = ["MANIFEST_NAME", "default_model_path", "read_manifest", "write_manifest"]
+__all__ = [
+    "MANIFEST_NAME",
+    "bundled_int8_problems",
+    "default_model_path",
+    "read_manifest",
+    "write_manifest",
+]
 
 #: Manifest file name inside ``wds_edge/model/weights``.
 MANIFEST_NAME = "default_model.json"
@@ -122,3 +133,37 @@ def default_model_path(models_dir: str | os.PathLike[str] | None = None) -> Path
         )
     _verified[path] = stamp
     return path
+
+
+def bundled_int8_problems(models_dir: str | os.PathLike[str] | None = None) -> list[str]:
+    """What is wrong with the bundled INT8 companion (empty: none is bundled, or it is sound).
+
+    Sound means: its files exist with the manifest's sha256, it was made from the bundled
+    FP32 file (the manifest's ``int8.source_sha256`` is the FP32 ``sha256``), its gate
+    passed, and its calibration and gate people are disjoint (checked when reading).
+
+    Raises:
+        ModelError: no or a malformed manifest (:func:`read_manifest`).
+    """
+    folder = Path(models_dir) if models_dir is not None else _models_dir()
+    manifest = read_manifest(folder)
+    entry = manifest.get("int8")
+    if entry is None:
+        return []
+    problems = []
+    if entry["source_sha256"] != manifest["sha256"]:
+        problems.append(
+            f"{entry['file']} is stale: made from FP32 sha256 {entry['source_sha256'][:12]}..., "
+            f"the bundled model is {manifest['sha256'][:12]}...; rerun "
+            "scripts/make_bundled_int8.py"
+        )
+    for name, key in ((entry["file"], "sha256"), (entry["weights_file"], "weights_sha256")):
+        path = folder / name
+        if not path.is_file():
+            problems.append(f"{path} is missing")
+        elif sha256_file(path) != entry[key]:
+            problems.append(f"{path} does not match its sha256 in {MANIFEST_NAME}")
+    gate = entry["gate"]
+    if not gate["passed"]:
+        problems.append(f"{entry['file']} did not pass its accuracy gate")
+    return problems

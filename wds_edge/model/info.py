@@ -9,9 +9,52 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["BundledModelManifest", "ModelInfo"]
+__all__ = ["BundledInt8", "BundledModelManifest", "ModelInfo"]
+
+
+class BundledInt8(BaseModel):
+    """The ``int8`` entry of the bundled manifest: an OpenVINO INT8 IR made from the FP32 model.
+
+    Written by ``scripts/make_bundled_int8.py``; the runtime (``auto``) considers the IR only
+    while ``source_sha256`` is the sha256 of the FP32 model it runs and its gate passed.
+
+    Attributes:
+        file / weights_file: the IR's ``.xml`` / ``.bin`` beside the manifest.
+        sha256 / weights_sha256: their sha256.
+        source_sha256: sha256 of the FP32 ``.onnx`` it was quantized from.
+        kept_fp32_layers: layers left out of INT8 (besides the Eq. 1 texture subgraph).
+        calibration_people / held_out_people: who the calibration and the gate crops show
+            (disjoint: the gate measures other people).
+        gate: the accuracy gate on the held-out crops (``mean_iou``, ``min_iou``, ``images``,
+            ``passed``, ``measured_on``, ...).
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
+
+    file: str = Field(min_length=1)
+    weights_file: str = Field(min_length=1)
+    sha256: str = Field(min_length=64, max_length=64)
+    weights_sha256: str = Field(min_length=64, max_length=64)
+    source_sha256: str = Field(min_length=64, max_length=64)
+    kept_fp32_layers: list[str] = Field(default_factory=list)
+    calibration_people: list[str] = Field(min_length=1)
+    held_out_people: list[str] = Field(min_length=1)
+    gate: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _other_people(self) -> BundledInt8:
+        shared = sorted(set(self.calibration_people) & set(self.held_out_people))
+        if shared:
+            raise ValueError(
+                f"the gate's people {shared} were also calibration people: the gate must "
+                "measure other people (rebuild with scripts/make_bundled_int8.py)"
+            )
+        for key in ("mean_iou", "min_iou", "images", "passed"):
+            if key not in self.gate:
+                raise ValueError(f"gate lacks {key!r}")
+        return self
 
 
 class BundledModelManifest(BaseModel):
@@ -22,6 +65,7 @@ class BundledModelManifest(BaseModel):
         sha256: 64 hex digits of the file's sha256.
         size_bytes: the file's size.
         description: what the model is (training data, width, see MODEL_CARD.md).
+        int8: its OpenVINO INT8 companion, when one is bundled (:class:`BundledInt8`).
     """
 
     model_config = ConfigDict(extra="allow", frozen=True, strict=True)
@@ -30,6 +74,7 @@ class BundledModelManifest(BaseModel):
     sha256: str = Field(min_length=64, max_length=64)
     size_bytes: int = Field(ge=0)
     description: str = ""
+    int8: BundledInt8 | None = None
 
     @field_validator("file")
     @classmethod
@@ -39,8 +84,11 @@ class BundledModelManifest(BaseModel):
         return value
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON object of the manifest file (unknown keys kept)."""
-        return self.model_dump(mode="json")
+        """The JSON object of the manifest file (unknown keys kept; no ``int8`` key when none)."""
+        data = self.model_dump(mode="json")
+        if data.get("int8") is None:
+            data.pop("int8", None)
+        return data
 
 
 class ModelInfo(BaseModel):

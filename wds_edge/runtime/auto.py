@@ -2,7 +2,10 @@
 
 Candidates: ONNX Runtime FP32 (the reference and portable fallback), OpenVINO FP32, and
 OpenVINO BF16 / FP16 / INT8 where the CPU runs them natively (INT8 also needs the NNCF
-model next to the FP32 one, :func:`wds_edge.runtime.openvino.int8_model_path`). Each
+model next to the FP32 one, :func:`wds_edge.runtime.openvino.int8_model_path`, made from
+this very FP32 file and recorded as having passed its gate on held-out people's crops,
+:func:`wds_edge.runtime.openvino.int8_companion`; a stale or failed one is logged and left
+out). Each
 candidate runs the same deterministic synthetic skin crops
 (:mod:`wds_edge.runtime.probe_inputs`), interleaved, one call per candidate per image:
 every image's mask is compared with ONNX Runtime FP32 by the one accuracy gate
@@ -137,14 +140,18 @@ def cpu_candidates(model_path: str | os.PathLike[str], backends: tuple[str, ...]
     """
     names = ["onnxruntime:fp32"]
     if _version("openvino") != "absent" and (not backends or "openvino" in backends):
-        from wds_edge.runtime.openvino import int8_model_path, native_precisions
+        from wds_edge.runtime.openvino import int8_companion, native_precisions
 
         native = native_precisions("CPU")
         for precision in ("fp32", "bf16", "fp16", "int8"):
             if precision not in native:
                 continue
-            if precision == "int8" and not int8_model_path(model_path).is_file():
-                continue
+            if precision == "int8":
+                ir, why = int8_companion(model_path)
+                if ir is None:
+                    if why:  # a stale or failed INT8 next to the model: say so, run without it
+                        logger.warning("auto: INT8 not considered: %s", why)
+                    continue
             names.append(f"openvino:{precision}")
     return names
 

@@ -3,14 +3,19 @@
 The Eq. 1 texture map (a division by a local mean) loses about one grey level in
 BF16 and flips thin wrinkle pixels, while the U-Net itself tolerates BF16. OpenVINO's
 per-node "keep FP32" hints do not hold that line, so whenever the network runs in a
-reduced precision the model is *split* at the texture output (the ``[R, G, B, T]``
-tensor that feeds the first convolution) into two compiled models chained per call:
+precision other than f32 (BF16 / FP16) the model is *split* at the texture output (the
+``[R, G, B, T]`` tensor that feeds the first convolution) into two compiled models chained
+per call:
 
 * ``texture``: input RGB -> ``[R, G, B, T]``, compiled with ``INFERENCE_PRECISION_HINT=f32``;
-* ``network``: ``[R, G, B, T]`` -> wrinkle probability, compiled in BF16 / FP16, or the
-  NNCF INT8 model with its unquantized layers in FP32 (``INFERENCE_PRECISION_HINT=f32``:
-  the layers NNCF was told to keep out of INT8 - first conv, last decoder block, head -
-  would otherwise run in BF16 on BF16 CPUs, which is not what the gate measured).
+* ``network``: ``[R, G, B, T]`` -> wrinkle probability, compiled in BF16 / FP16.
+
+FP32 and INT8 compile one model with ``INFERENCE_PRECISION_HINT=f32``: the NNCF INT8 model
+runs its quantized layers in INT8 and everything NNCF was told to keep out of INT8 - the
+texture subgraph, first conv, last decoder block, head - in f32 (not in BF16, the CPU's
+default on BF16 CPUs, which is not what the gate measured). Before issue 25 INT8 was split
+too; one compiled model gives the same masks and measured the same speed
+(``benchmarks/RESULTS.md``), with one infer request less per call.
 
 The cut is made with OpenVINO's own model API (no ``onnx`` package on the kiosk;
 :mod:`wds_edge.runtime.openvino_graph`).
@@ -46,6 +51,7 @@ from wds_edge.runtime.openvino_graph import split_at_texture
 __all__ = [
     "OPENVINO_PRECISIONS",
     "OpenVinoBackend",
+    "int8_companion",
     "int8_model_path",
     "model_metadata_props",
     "native_precisions",
@@ -81,6 +87,49 @@ def int8_model_path(model_path: str | os.PathLike[str]) -> Path:
     """
     path = Path(model_path)
     return path.with_name(path.stem + ".int8.xml")
+
+
+def int8_companion(model_path: str | os.PathLike[str]) -> tuple[Path | None, str]:
+    """The INT8 IR next to an FP32 model, if ``auto`` may consider it.
+
+    It may when it is an INT8 IR written by wds-edge, quantized from *this* FP32 file (the
+    sha256 it records is the model's: an IR left over from an earlier model - e.g. a
+    bundled INT8 after the bundled FP32 model was replaced - is stale) and its accuracy gate
+    on held-out crops passed when it was made (``allow_accuracy_loss`` writes failed ones).
+
+    Returns:
+        ``(path, "")``, or ``(None, why)`` (``why`` is empty when there is no IR at all).
+    """
+    from wds_edge.io import sha256_file
+
+    ir = int8_model_path(model_path)
+    if not ir.is_file():
+        return None, ""
+    try:
+        info = read_ir_info(_core().read_model(str(ir)))
+    except RuntimeError as exc:
+        return None, f"{ir} is unreadable ({str(exc).splitlines()[0]}); ignored"
+    if info.get("precision") != "int8":
+        return None, f"{ir} is not an INT8 IR written by wds-edge; ignored"
+    want, have = info.get("source_sha256", ""), sha256_file(model_path)
+    if want != have:
+        return None, (
+            f"{ir} is stale: it was quantized from an FP32 model with sha256 {want[:12]}..., "
+            f"the model run is {have[:12]}...; ignored - rebuild it (`python "
+            "scripts/make_bundled_int8.py` for the bundled model, `wds-edge quantize "
+            "--format openvino` for others)"
+        )
+    try:
+        gate = dict(json.loads(info.get("gate", "{}")))
+    except (json.JSONDecodeError, TypeError, ValueError):
+        gate = {}
+    if not gate.get("passed"):
+        figures = (
+            f"mean IoU {gate['mean_iou']:.4f}, worst {gate['min_iou']:.4f}"
+            if "mean_iou" in gate and "min_iou" in gate else "no gate figures"
+        )  # fmt: skip
+        return None, f"{ir} did not pass its accuracy gate when it was made ({figures}); ignored"
+    return ir, ""
 
 
 def _core() -> Any:
@@ -160,6 +209,12 @@ class OpenVinoBackend(Backend):
         num_threads: CPU inference threads (``INFERENCE_NUM_THREADS``); ``None``: all cores.
         cache_dir: OpenVINO's compiled-model cache folder; ``None``: :func:`openvino_cache_dir`;
             ``False``: no cache.
+        properties: further ``compile_model`` properties, applied to every compiled part
+            after the backend's own (``PERF_COUNT``, ``ENABLE_CPU_PINNING``, ``NUM_STREAMS``;
+            for profiling and measuring settings: ``scripts/profile_openvino.py``).
+        split_texture: compile the texture subgraph as a model of its own (``None``: when
+            the network runs in another precision than f32, i.e. BF16 / FP16; INT8 and FP32
+            compile one model whose unquantized layers, the texture among them, run in f32).
 
     Raises:
         ModelError: missing / unreadable file, no or unsupported metadata, an INT8 IR made
@@ -179,6 +234,8 @@ class OpenVinoBackend(Backend):
         device: str = "CPU",
         num_threads: int | None = None,
         cache_dir: str | os.PathLike[str] | None | bool = None,
+        properties: dict[str, Any] | None = None,
+        split_texture: bool | None = None,
     ) -> None:
         ov = require("openvino", "the OpenVINO backend")
         self.model_path = Path(model_path)
@@ -218,6 +275,7 @@ class OpenVinoBackend(Backend):
         config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
         if num_threads is not None:
             config["INFERENCE_NUM_THREADS"] = int(num_threads)
+        config.update(properties or {})
         if cache_dir is not False:
             folder = Path(cache_dir) if cache_dir not in (None, True) else openvino_cache_dir()
             folder.mkdir(parents=True, exist_ok=True)
@@ -229,10 +287,12 @@ class OpenVinoBackend(Backend):
             model.reshape([1, c, h, w])  # static shape: faster CPU kernels; batches loop
             return model
 
-        split = (
-            precision != "fp32" and self.metadata.preprocessing is Preprocessing.TEXTURE_IN_GRAPH
-        )
         net_hint = _HINT[precision]
+        # Only a network hint other than f32 can drag the texture out of f32: otherwise one
+        # compiled model (no hand-over of the [R, G, B, T] tensor between two requests).
+        split = self.metadata.preprocessing is Preprocessing.TEXTURE_IN_GRAPH and (
+            net_hint != "f32" if split_texture is None else split_texture
+        )
         try:
             if split:
                 texture, network = split_at_texture(core, load)
@@ -254,8 +314,8 @@ class OpenVinoBackend(Backend):
         self._requests = [cm.create_infer_request() for cm in compiled]
         where = _device_label(core, self.device_name)
         texture_note = ", texture FP32" if split else ""
-        if precision == "int8":
-            texture_note += ", other layers FP32"
+        if precision == "int8":  # NNCF kept the texture (and more) out of INT8: they run f32
+            texture_note = ", texture and unquantized layers FP32"
         self.device = f"{where} (OpenVINO {self.device_name} {precision.upper()}{texture_note})"
         logger.info("loaded %s on %s", source, self.device)
 
@@ -339,6 +399,28 @@ class OpenVinoBackend(Backend):
                 raise BackendError(f"OpenVINO failed to run {self.model_path}: {exc}") from exc
         out = np.concatenate(outs, axis=0)
         return out[:, None] if out.ndim == 3 else out
+
+    def layer_times(self) -> list[dict[str, Any]]:
+        """Per-layer timing of the last :meth:`infer` (the model compiled with
+        ``properties={"PERF_COUNT": True}``; empty otherwise).
+
+        Returns:
+            One dict per executed layer, in execution order: ``part`` (0, or 0 = texture
+            and 1 = network when split), ``node``, ``node_type``, ``exec_type`` (the kernel,
+            e.g. ``brgconv_avx2_f32``, ``jit_avx2_I8``, ``ref_f32``) and ``ms``.
+        """
+        rows: list[dict[str, Any]] = []
+        with self._lock:
+            for part, request in enumerate(self._requests):
+                for info in request.get_profiling_info():
+                    if info.status != info.Status.EXECUTED:
+                        continue
+                    rows.append({
+                        "part": part, "node": info.node_name, "node_type": info.node_type,
+                        "exec_type": info.exec_type,
+                        "ms": info.real_time.total_seconds() * 1000.0,
+                    })  # fmt: skip
+        return rows
 
     def close(self) -> None:
         """Release the compiled models and infer requests (idempotent; waits for a running

@@ -134,3 +134,23 @@ def test_cli_bench_compare_quick(tmp_path, video_path, landmarker_path):
     )
     assert (tmp_path / "compare.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "compare.csv").read_text().startswith("config,")
+
+
+def test_benchmark_model_times_onnxruntime_without_spin_waiting(
+    onnx_model_fixed_batch, monkeypatch
+):
+    """Issue 25 item 5: every timed ONNX Runtime session runs with allow_spinning = 0."""
+    from wds_edge.bench.model_bench import benchmark_model
+    from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
+
+    made = []
+    real_init = OnnxRuntimeBackend.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        options = self._session.get_session_options()  # what ONNX Runtime was really given
+        made.append(options.get_session_config_entry("session.intra_op.allow_spinning"))
+
+    monkeypatch.setattr(OnnxRuntimeBackend, "__init__", init)
+    result = benchmark_model(onnx_model_fixed_batch, backend="onnxruntime", warmup=0, runs=1)
+    assert result.backend == "onnxruntime" and made == ["0"]

@@ -1,0 +1,268 @@
+"""Calibration and held-out crops of *named people*, so an INT8 gate measures other faces.
+
+An INT8 model calibrated on one face and gated on the same face passes a gate that says
+nothing about the next customer (``benchmarks/RESULTS.md``, issue 12: calibrated on one
+person's clip, the gate on other people's photos failed at 0.95 mean IoU). So every crop
+set built here records *who* is in it (``CalibrationManifest.people``), and
+:func:`check_people_split` refuses a calibration / held-out pair that shares a person.
+
+A source is a photo or a video with the people in it (:class:`PeopleSource`). Photos can be
+augmented before the kiosk's own crop (:func:`photo_variants`: scale, light, mirror), which
+gives more crops of the same people - never more people. Every crop goes through the
+kiosk's path (MediaPipe landmarks -> :func:`wds_edge.perception.crop.kiosk_crop`) and the
+kiosk's quality gates (:func:`wds_edge.perception.quality.assess_face`): only faces the kiosk
+would segment are kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from calibration.crops import IMAGE_SUFFIXES, PREPROCESSING_PATH, iter_face_crops
+from calibration.dataset import CalibrationSet, write_calibration_set
+from wds_edge.errors import InvalidInputError
+from wds_edge.io import read_image
+from wds_edge.progress import ProgressCallback
+
+__all__ = [
+    "LIGHT_VARIANTS",
+    "SCALE_VARIANTS",
+    "PeopleSource",
+    "build_people_set",
+    "check_people_split",
+    "people_crops",
+    "photo_variants",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Photo scale factors: below 1 a smaller face (a camera further away, a lower-resolution
+#: crop); 1.5 enlarges (bicubic) small portraits whose eye distance is under the kiosk's
+#: 60 px minimum, as a lower-resolution camera closer to the face would show them.
+SCALE_VARIANTS = (1.0, 1.5, 0.75, 0.5)
+#: Light variants: name -> (gamma, contrast, BGR gains, noise sigma), applied as
+#: ``255 * ((I/255) ** gamma)``, then ``128 + contrast * (I - 128)``, then per-channel gains
+#: (white balance), then Gaussian sensor noise (seeded): a darker and a brighter exposure, a
+#: flat (hazy) image, warm and cool light, a noisy camera.
+LIGHT_VARIANTS: dict[str, tuple[float, float, tuple[float, float, float], float]] = {
+    "as_is": (1.0, 1.0, (1.0, 1.0, 1.0), 0.0),
+    "dark": (1.6, 1.0, (1.0, 1.0, 1.0), 0.0),
+    "bright": (0.65, 1.0, (1.0, 1.0, 1.0), 0.0),
+    "flat": (1.0, 0.6, (1.0, 1.0, 1.0), 0.0),
+    "warm": (1.0, 1.0, (0.85, 1.0, 1.1), 0.0),
+    "noisy": (1.0, 1.0, (1.0, 1.0, 1.0), 6.0),
+}
+
+
+@dataclass(frozen=True)
+class PeopleSource:
+    """A photo or a video and the people in it.
+
+    Attributes:
+        path: an image file or a video file.
+        people: who is in it (stable ids: a bioguide id, a name); at least one.
+        frame_stride: video only: use every n-th frame.
+        max_crops: video only: stop after this many crops (None: all).
+    """
+
+    path: Path
+    people: tuple[str, ...]
+    frame_stride: int = 1
+    max_crops: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.people or any(not str(p).strip() for p in self.people):
+            raise InvalidInputError(f"{self.path}: name the people in it (got {self.people!r})")
+
+    @property
+    def is_photo(self) -> bool:
+        return Path(self.path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def check_people_split(calibration_people: Iterable[str], held_out_people: Iterable[str]) -> None:
+    """Refuse a held-out set that shares a person with the calibration set.
+
+    Raises:
+        InvalidInputError: a person is in both (named), or a list is empty.
+    """
+    calib, held = set(calibration_people), set(held_out_people)
+    if not calib or not held:
+        raise InvalidInputError(
+            "the calibration and held-out sets must each name their people (got "
+            f"{sorted(calib)} and {sorted(held)}); build them with calibration.people"
+        )
+    shared = sorted(calib & held)
+    if shared:
+        raise InvalidInputError(
+            f"the held-out crops show people the model was calibrated on ({', '.join(shared)}): "
+            "an INT8 gate must measure other people's faces; move them to one side"
+        )
+
+
+def photo_variants(
+    image_bgr: np.ndarray,
+    scales: Sequence[float] = SCALE_VARIANTS,
+    lights: Sequence[str] = tuple(LIGHT_VARIANTS),
+    mirror: bool = True,
+) -> Iterator[tuple[str, np.ndarray]]:
+    """Augmented copies of a photo: every scale x light (x mirrored), the original first.
+
+    Small photos shrunk by a scale give faces the kiosk's gates refuse as too small; those
+    variants are dropped later by :func:`people_crops`, not here.
+
+    Args:
+        image_bgr: uint8 (H, W, 3) BGR photo.
+        scales: factors in (0, 2] (:data:`SCALE_VARIANTS`): the photo is shrunk (INTER_AREA)
+            or enlarged (INTER_CUBIC).
+        lights: names in :data:`LIGHT_VARIANTS`.
+        mirror: also yield each variant flipped left-right.
+
+    Yields:
+        ``("s0.75-dark-m", uint8 BGR image)`` (``-m``: mirrored).
+
+    Raises:
+        InvalidInputError: a scale outside (0, 2] or an unknown light name.
+    """
+    for name in lights:
+        if name not in LIGHT_VARIANTS:
+            known = ", ".join(LIGHT_VARIANTS)
+            raise InvalidInputError(f"light must be one of {known}, got {name!r}")
+    for scale in scales:
+        if not 0.0 < scale <= 2.0:
+            raise InvalidInputError(f"scales must be in (0, 2], got {scale}")
+        h, w = image_bgr.shape[:2]
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        how = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC
+        scaled = image_bgr if scale == 1.0 else cv2.resize(image_bgr, size, interpolation=how)
+        for name in lights:
+            lit = _relight(scaled, name)
+            for flipped in (False, True) if mirror else (False,):
+                label = f"s{scale:g}-{name}" + ("-m" if flipped else "")
+                yield label, (cv2.flip(lit, 1) if flipped else lit)
+
+
+def _relight(image_bgr: np.ndarray, name: str) -> np.ndarray:
+    gamma, contrast, gains, sigma = LIGHT_VARIANTS[name]
+    lut = 255.0 * (np.arange(256, dtype=np.float64) / 255.0) ** gamma
+    lut = 128.0 + contrast * (lut - 128.0)
+    out = np.stack(
+        [np.clip(lut * g, 0, 255).round().astype(np.uint8)[image_bgr[..., c]]
+         for c, g in enumerate(gains)], axis=-1,
+    )  # fmt: skip
+    if sigma > 0:  # seeded by the image size: the same photo gets the same noise every run
+        rng = np.random.default_rng(image_bgr.shape[0] * 100_003 + image_bgr.shape[1])
+        noisy = out.astype(np.float32) + rng.normal(0.0, sigma, out.shape).astype(np.float32)
+        out = np.clip(noisy, 0, 255).round().astype(np.uint8)
+    return out
+
+
+def _photo_crops(
+    source: PeopleSource, size_px: int, augment: bool, landmarker: object, rejected: dict[str, int]
+) -> Iterator[tuple[str, np.ndarray]]:
+    from wds_edge.perception.crop import kiosk_crop
+    from wds_edge.perception.quality import FrameStatus, QualityConfig, assess_face
+
+    gates = QualityConfig()
+    image_bgr = read_image(source.path)
+    variants = photo_variants(image_bgr) if augment else iter([("s1-as_is", image_bgr)])
+    for label, variant_bgr in variants:
+        image_rgb = cv2.cvtColor(variant_bgr, cv2.COLOR_BGR2RGB)
+        faces = landmarker.detect(image_rgb)  # type: ignore[attr-defined]
+        for i, face in enumerate(faces):
+            status, _, _ = assess_face(variant_bgr, [face], gates)
+            if status is not FrameStatus.OK:
+                rejected[status.value] = rejected.get(status.value, 0) + 1
+                continue
+            crop, _ = kiosk_crop(image_rgb, face, size_px, colour_order="rgb")
+            yield f"{Path(source.path).name}:{label}#{i}", crop
+
+
+def people_crops(
+    sources: Sequence[PeopleSource],
+    size_px: int,
+    *,
+    augment: bool = True,
+    landmarker_path: str | Path | None = None,
+    rejected: dict[str, int] | None = None,
+) -> Iterator[tuple[PeopleSource, str, np.ndarray]]:
+    """Kiosk crops of every source (photos augmented when ``augment``; videos as they are).
+
+    Yields:
+        ``(source, label, uint8 RGB size_px x size_px x 3 crop)``.
+    """
+    from wds_edge.perception.landmarks import FaceLandmarker, FaceLandmarkerOptions
+
+    counts: dict[str, int] = {} if rejected is None else rejected
+    photos = [s for s in sources if s.is_photo]
+    if photos:
+        options = FaceLandmarkerOptions(model_path=landmarker_path, mode="image", max_faces=4)
+        with FaceLandmarker(options) as landmarker:
+            for source in photos:
+                for label, crop in _photo_crops(source, size_px, augment, landmarker, counts):
+                    yield source, label, crop
+    for source in (s for s in sources if not s.is_photo):
+        crops = iter_face_crops(
+            source.path, size_px, landmarker_path=landmarker_path,
+            frame_stride=source.frame_stride, rejected=counts,
+        )  # fmt: skip
+        for n, (label, crop) in enumerate(crops):
+            if source.max_crops is not None and n >= source.max_crops:
+                break
+            yield source, f"{Path(source.path).name}:{label}", crop
+    if counts:
+        logger.info("faces skipped by the kiosk quality gates: %s", counts)
+
+
+def build_people_set(
+    sources: Sequence[PeopleSource],
+    out_dir: str | Path,
+    *,
+    size_px: int = 640,
+    augment: bool = True,
+    landmarker_path: str | Path | None = None,
+    overwrite: bool = False,
+    progress: ProgressCallback | None = None,
+) -> CalibrationSet:
+    """A calibration folder of ``sources``' crops whose manifest names their people.
+
+    Raises:
+        InvalidInputError: no sources, or a source that does not exist.
+        DataError: no face passed the kiosk's gates.
+    """
+    if not sources:
+        raise InvalidInputError("build_people_set needs at least one PeopleSource")
+    for source in sources:
+        if not Path(source.path).is_file():
+            raise InvalidInputError(f"{source.path}: no such photo or video")
+    seen: list[PeopleSource] = []
+
+    def crops() -> Iterator[np.ndarray]:
+        for source, _, crop in people_crops(
+            sources, size_px, augment=augment, landmarker_path=landmarker_path
+        ):
+            if source not in seen:
+                seen.append(source)
+            yield crop
+
+    # people are recorded after the crops are written: only sources that gave a crop count
+    result = write_calibration_set(
+        crops(),
+        out_dir,
+        source="; ".join(Path(s.path).name for s in sources),
+        size_px=size_px,
+        preprocessing_path=PREPROCESSING_PATH + (" (photos augmented: scale, light, mirror)"
+                                                 if augment else ""),
+        overwrite=overwrite,
+        progress=progress,
+        people_of=lambda: sorted({p for s in seen for p in s.people}),
+    )  # fmt: skip
+    missing = [str(s.path) for s in sources if s not in seen]
+    if missing:
+        logger.warning("no face of %s passed the kiosk's gates: left out", ", ".join(missing))
+    return result

@@ -1,0 +1,250 @@
+"""This CPU's arithmetic limits, measured: clock, FP32 FMA and INT8 (AVX2 / AVX-VNNI) peaks.
+
+Compiles a small C kernel (``cc -O2 -mavx2 -mfma``, plus ``-mavxvnni`` when the CPU has it)
+and times, per core and on all cores at once:
+
+* the clock: a chain of dependent 1-cycle integer adds (10 per loop iteration);
+* FP32: 12 independent ``vfmadd231ps ymm`` chains (8 lanes x 2 FLOP each);
+* INT8 on AVX2 without VNNI (what oneDNN's ``jit_avx2`` / ``brgconv_avx2`` int8 kernels
+  do): ``vpmaddubsw`` (u8 x s8 -> s16 pairs) + ``vpmaddwd`` with ones (-> s32) +
+  ``vpaddd``: 32 multiply-accumulates per three instructions;
+* INT8 with ``vpdpbusd`` (AVX-VNNI), only where ``lscpu`` lists ``avx_vnni``.
+
+Each figure is the best of many short repetitions (the machine may be shared: the best
+one is what the core does when it is ours) and the median beside it. Then the model's
+floor: its GFLOPs over the all-core FP32 peak, and for INT8 the quantized share over the
+INT8 peak plus the layers kept in FP32 over the FP32 peak.
+
+    python scripts/cpu_limits.py [--gflops 31.7] [--fp32-share-of-int8 0.25] [--json F]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+C_SOURCE = r"""
+#include <immintrin.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <pthread.h>
+
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + 1e-9 * t.tv_nsec; }
+
+/* returns work units per second; unit: cycles (clock), FLOP (fp32), int8 MAC x2 (int8) */
+static double clock_rate(long n) {
+  uint64_t x = 0; double t = now();
+  for (long i = 0; i < n; i++)
+    __asm__ volatile("add $1,%0\n\tadd $1,%0\n\tadd $1,%0\n\tadd $1,%0\n\tadd $1,%0\n\t"
+                     "add $1,%0\n\tadd $1,%0\n\tadd $1,%0\n\tadd $1,%0\n\tadd $1,%0" : "+r"(x));
+  t = now() - t; if (x == 1) puts("");
+  return 10.0 * n / t;
+}
+
+static double fp32_rate(long n) {
+  __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-6f);
+  __m256 c0 = a, c1 = a, c2 = a, c3 = a, c4 = a, c5 = a, c6 = a, c7 = a, c8 = a, c9 = a,
+         c10 = a, c11 = a;
+  double t = now();
+  for (long i = 0; i < n; i++) {
+    c0 = _mm256_fmadd_ps(c0, a, b); c1 = _mm256_fmadd_ps(c1, a, b);
+    c2 = _mm256_fmadd_ps(c2, a, b); c3 = _mm256_fmadd_ps(c3, a, b);
+    c4 = _mm256_fmadd_ps(c4, a, b); c5 = _mm256_fmadd_ps(c5, a, b);
+    c6 = _mm256_fmadd_ps(c6, a, b); c7 = _mm256_fmadd_ps(c7, a, b);
+    c8 = _mm256_fmadd_ps(c8, a, b); c9 = _mm256_fmadd_ps(c9, a, b);
+    c10 = _mm256_fmadd_ps(c10, a, b); c11 = _mm256_fmadd_ps(c11, a, b);
+    /* the chains are equal: without this the compiler merges them into one */
+    __asm__ volatile("" : "+x"(c0), "+x"(c1), "+x"(c2), "+x"(c3), "+x"(c4), "+x"(c5),
+                     "+x"(c6), "+x"(c7), "+x"(c8), "+x"(c9), "+x"(c10), "+x"(c11));
+  }
+  t = now() - t;
+  __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(c0, c1), _mm256_add_ps(c2, c3)),
+             _mm256_add_ps(_mm256_add_ps(c4, c5), _mm256_add_ps(c6, c7)));
+  s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(c8, c9), _mm256_add_ps(c10, c11)));
+  float o[8]; _mm256_storeu_ps(o, s); if (o[0] == 42.0f) puts("");
+  return 12.0 * 16.0 * n / t;
+}
+
+#define MADD(acc, u, s) \
+  acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), ones))
+static double int8_avx2_rate(long n) {
+  __m256i ones = _mm256_set1_epi16(1);
+  __m256i u0 = _mm256_set1_epi8(3), u1 = _mm256_set1_epi8(5), u2 = _mm256_set1_epi8(9),
+          u3 = _mm256_set1_epi8(11), s0 = _mm256_set1_epi8(-2), s1 = _mm256_set1_epi8(7);
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,
+          a7 = a0;
+  double t = now();
+  for (long i = 0; i < n; i++) {
+    /* eight different (u, s) pairs, re-read every iteration: nothing to merge or hoist */
+    __asm__ volatile("" : "+x"(u0), "+x"(u1), "+x"(u2), "+x"(u3), "+x"(s0), "+x"(s1));
+    MADD(a0, u0, s0); MADD(a1, u1, s0); MADD(a2, u2, s0); MADD(a3, u3, s0);
+    MADD(a4, u0, s1); MADD(a5, u1, s1); MADD(a6, u2, s1); MADD(a7, u3, s1);
+    __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5),
+                     "+x"(a6), "+x"(a7));
+  }
+  t = now() - t;
+  __m256i s = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3)),
+              _mm256_add_epi32(_mm256_add_epi32(a4, a5), _mm256_add_epi32(a6, a7)));
+  int o[8]; _mm256_storeu_si256((__m256i *)o, s); if (o[0] == 42) puts("");
+  return 8.0 * 32.0 * 2.0 * n / t;
+}
+
+#ifdef HAVE_VNNI
+#define DP(acc, u, s) acc = _mm256_dpbusd_avx_epi32(acc, u, s)
+static double int8_vnni_rate(long n) {
+  __m256i u0 = _mm256_set1_epi8(3), s0 = _mm256_set1_epi8(-2);
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,
+          a7 = a0, a8 = a0, a9 = a0;
+  double t = now();
+  for (long i = 0; i < n; i++) {
+    DP(a0, u0, s0); DP(a1, u0, s0); DP(a2, u0, s0); DP(a3, u0, s0); DP(a4, u0, s0);
+    DP(a5, u0, s0); DP(a6, u0, s0); DP(a7, u0, s0); DP(a8, u0, s0); DP(a9, u0, s0);
+    __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5),
+                     "+x"(a6), "+x"(a7), "+x"(a8), "+x"(a9), "+x"(u0), "+x"(s0));
+  }
+  t = now() - t;
+  __m256i s = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3)),
+              _mm256_add_epi32(_mm256_add_epi32(a4, a5), _mm256_add_epi32(a6, a7)));
+  s = _mm256_add_epi32(s, _mm256_add_epi32(a8, a9));
+  int o[8]; _mm256_storeu_si256((__m256i *)o, s); if (o[0] == 42) puts("");
+  return 10.0 * 32.0 * 2.0 * n / t;
+}
+#endif
+
+typedef double (*kernel_t)(long);
+struct job { kernel_t k; long n; int reps; double best, median; };
+static int cmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
+/* many short runs: on a shared machine the best ones ran without being preempted */
+static void *run_job(void *p) {
+  struct job *j = p; double *r = malloc(sizeof(double) * j->reps);
+  for (int i = 0; i < j->reps; i++) r[i] = j->k(j->n);
+  qsort(r, j->reps, sizeof(double), cmp);
+  j->best = r[j->reps - 1]; j->median = r[j->reps / 2]; free(r); return NULL; }
+
+int main(int argc, char **argv) {
+  const char *which = argv[1]; long n = atol(argv[2]); int threads = atoi(argv[3]);
+  int reps = atoi(argv[4]);
+  kernel_t k = !strcmp(which, "clock") ? clock_rate : !strcmp(which, "fp32") ? fp32_rate
+#ifdef HAVE_VNNI
+             : !strcmp(which, "int8_vnni") ? int8_vnni_rate
+#endif
+             : int8_avx2_rate;
+  pthread_t th[64]; struct job jobs[64];
+  for (int i = 0; i < threads; i++) { jobs[i].k = k; jobs[i].n = n; jobs[i].reps = reps;
+    pthread_create(&th[i], NULL, run_job, &jobs[i]); }
+  double best = 0, median = 0;
+  for (int i = 0; i < threads; i++) { pthread_join(th[i], NULL); best += jobs[i].best;
+    median += jobs[i].median; }
+  printf("%.6e %.6e\n", best, median);
+  return 0;
+}
+"""
+
+#: Loop iterations per kernel for about 1 ms per run at ~3 GHz (shorter than a scheduler
+#: time slice, so that some runs are not preempted on a loaded machine).
+ITERATIONS = {"clock": 300_000, "fp32": 500_000, "int8_avx2": 250_000, "int8_vnni": 500_000}
+
+
+def cpu_line() -> str:
+    """``lscpu`` model name, the ISA flags that matter, core count."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return platform.processor() or platform.machine()
+    fields = dict(
+        (k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in out.splitlines())
+    )
+    flags = set(fields.get("Flags", "").split())
+    wanted = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "avx_vnni", "amx_bf16",
+              "amx_int8")  # fmt: skip
+    have = [f for f in wanted if f in flags]
+    missing = [f for f in wanted if f not in flags]
+    return (
+        f"{fields.get('Model name', '?')} (family {fields.get('CPU family', '?')} model "
+        f"{fields.get('Model', '?')}), {os.cpu_count()} vCPUs; has {' '.join(have)}; "
+        f"lacks {' '.join(missing)}"
+    )
+
+
+def _build(tmp: Path, vnni: bool) -> Path:
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        sys.exit("no C compiler (cc / gcc) on PATH: apt-get install gcc")
+    src, exe = tmp / "limits.c", tmp / "limits"
+    src.write_text(C_SOURCE)
+    flags = ["-O2", "-mavx2", "-mfma", "-pthread"] + (["-mavxvnni", "-DHAVE_VNNI"] if vnni else [])
+    subprocess.run([cc, *flags, str(src), "-o", str(exe)], check=True)
+    return exe
+
+
+def _rates(exe: Path, kernel: str, threads: int, reps: int) -> tuple[float, float]:
+    """(best, median) rate summed over ``threads`` threads, each running ``reps`` short runs."""
+    cmd = [str(exe), kernel, str(ITERATIONS[kernel]), str(threads), str(reps)]
+    best, median = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.split()
+    return float(best), float(median)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--gflops", type=float, default=31.7, help="model GFLOPs per image")
+    ap.add_argument("--fp32-share-of-int8", type=float, default=0.25,
+                    help="share of the model's FLOPs an INT8 model keeps in FP32")  # fmt: skip
+    ap.add_argument("--reps", type=int, default=2000, help="short runs per kernel")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    vnni = bool(re.search(r"\bavx_vnni\b", flags))
+    print(f"CPU: {cpu_line()}")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    cores = os.cpu_count() or 1
+    out: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = _build(Path(tmp), vnni)
+        kernels = ["clock", "fp32", "int8_avx2"] + (["int8_vnni"] if vnni else [])
+        for kernel in kernels:
+            for threads in (1, cores):
+                best, median = _rates(exe, kernel, threads, args.reps)
+                out[f"{kernel}_x{threads}"] = {"best": best, "median": median}
+    ghz = out["clock_x1"]["best"] / 1e9
+    print(f"clock (dependent adds, 1 core): {ghz:.2f} GHz best, "
+          f"{out['clock_x1']['median'] / 1e9:.2f} median")  # fmt: skip
+    print("| kernel | 1 core best | 1 core median | per cycle | all cores best | all median |")
+    print("|---|---|---|---|---|---|")
+    for kernel in kernels[1:]:
+        one, alls = out[f"{kernel}_x1"], out[f"{kernel}_x{cores}"]
+        print(f"| {kernel} | {one['best'] / 1e9:.1f} G/s | {one['median'] / 1e9:.1f} G/s | "
+              f"{one['best'] / 1e9 / ghz:.1f} | {alls['best'] / 1e9:.1f} G/s | "
+              f"{alls['median'] / 1e9:.1f} G/s |")  # fmt: skip
+    fp32_peak = cores * out["fp32_x1"]["best"]
+    int8_kernel = "int8_vnni" if vnni else "int8_avx2"
+    int8_peak = cores * out[f"{int8_kernel}_x1"]["best"]
+    share = args.fp32_share_of_int8
+    fp32_ms = args.gflops * 1e9 / fp32_peak * 1e3
+    int8_ms = (args.gflops * (1 - share) / int8_peak + args.gflops * share / fp32_peak) * 1e12
+    print(f"{cores} cores x the best 1-core rate: FP32 {fp32_peak / 1e9:.0f} GFLOP/s, "
+          f"INT8 ({int8_kernel}) {int8_peak / 1e9:.0f} GOP/s")  # fmt: skip
+    print(f"model floor: {args.gflops} GFLOP in FP32 -> {fp32_ms:.1f} ms; INT8 with "
+          f"{share:.0%} of the FLOPs kept FP32 -> {int8_ms:.1f} ms (arithmetic only)")  # fmt: skip
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.json:
+        report = {"cpu": cpu_line(), "ghz": ghz, "rates": out, "fp32_peak_flop_s": fp32_peak,
+                  "int8_peak_op_s": int8_peak, "model_fp32_floor_ms": fp32_ms,
+                  "model_int8_floor_ms": int8_ms}  # fmt: skip
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,243 @@
+"""Where OpenVINO's time goes on this CPU: per-layer counters, then settings measured interleaved.
+
+1. Per-layer performance counters (``PERF_COUNT``, ``request.get_profiling_info()``) of the
+   FP32 model and, when there is one, its INT8 IR (``m.int8.xml``), averaged over
+   ``--runs`` calls: time per layer type x kernel (``exec_type`` names the precision the
+   kernel ran in: ``..._f32``, ``..._I8`` / ``..._u8``, ``..._bf16``), the slowest layers,
+   the reorders (layout / precision conversions), and the wall time against the sum of the
+   layers (what is spent outside them: the Python call, the output copy).
+2. Settings, every configuration loaded at once and called in turn, the order rotated each
+   round (one ``infer`` each per round, ``--rounds`` rounds): the backend's defaults
+   (``PERFORMANCE_HINT=LATENCY``: one stream, all cores, pinned threads) against CPU
+   pinning off, one thread, the THROUGHPUT hint, and for INT8 the texture split into a
+   model of its own (what the backend did before issue 25) against one compiled model;
+   ONNX Runtime FP32 without spin-waiting as the reference row.
+3. ``benchmark_app`` (the openvino wheel's) on the same files, when it is on PATH or next
+   to this Python, as a cross-check of the backend's own overhead (run on its own: not
+   interleaved).
+
+The CPU (``lscpu``) and the load average are printed beside every table.
+
+    python scripts/profile_openvino.py [--model M.onnx] [--runs 10] [--rounds 12] [--json F]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from cpu_limits import cpu_line  # noqa: E402
+
+from wds_edge.model.bundled import default_model_path  # noqa: E402
+from wds_edge.runtime.auto import load_candidate  # noqa: E402
+from wds_edge.runtime.openvino import OpenVinoBackend, int8_model_path  # noqa: E402
+
+
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def crop_input(size: int = 640) -> np.ndarray:
+    """Noise in 0-255, float32 NCHW RGB (a dense CNN's latency does not depend on pixels)."""
+    rng = np.random.default_rng(0)
+    return (rng.random((1, 3, size, size), dtype=np.float32) * 255.0).astype(np.float32)
+
+
+def layer_profile(backend: OpenVinoBackend, x: np.ndarray, runs: int) -> dict[str, Any]:
+    """Mean per-layer times over ``runs`` calls after 2 warm-up calls."""
+    for _ in range(2):
+        backend.infer(x)
+    per_node: dict[tuple[int, str, str, str], float] = collections.defaultdict(float)
+    walls = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        backend.infer(x)
+        walls.append((time.perf_counter() - t0) * 1000.0)
+        for row in backend.layer_times():
+            per_node[(row["part"], row["node"], row["node_type"], row["exec_type"])] += (
+                row["ms"] / runs
+            )
+    by_kind: dict[tuple[str, str], float] = collections.defaultdict(float)
+    by_precision: dict[str, float] = collections.defaultdict(float)
+    for (_, _, node_type, exec_type), ms in per_node.items():
+        by_kind[(node_type, exec_type)] += ms
+        by_precision[_precision_of(exec_type)] += ms
+    return {
+        "wall_ms_p50": statistics.median(walls),
+        "wall_ms_min": min(walls),
+        "layers_ms": sum(per_node.values()),
+        "by_kind": sorted(((k[0], k[1], ms) for k, ms in by_kind.items()), key=lambda r: -r[2]),
+        "by_precision": dict(by_precision),
+        "nodes": sorted(((*k, ms) for k, ms in per_node.items()), key=lambda r: -r[4]),
+    }
+
+
+def _precision_of(exec_type: str) -> str:
+    found = re.search(r"_(f32|bf16|f16|I8|i8|u8|U8)$", exec_type)
+    return found.group(1).lower() if found else "other"
+
+
+def print_profile(name: str, prof: dict[str, Any], top: int) -> None:
+    print(f"\n### {name}: wall p50 {prof['wall_ms_p50']:.1f} ms (min {prof['wall_ms_min']:.1f}), "
+          f"sum of layers {prof['layers_ms']:.1f} ms (load {load()})")  # fmt: skip
+    shares = ", ".join(
+        f"{p} {ms:.1f} ms ({ms / prof['layers_ms']:.0%})"
+        for p, ms in sorted(prof["by_precision"].items(), key=lambda kv: -kv[1])
+    )
+    print(f"by kernel precision: {shares}")
+    print("\n| layer type | kernel | ms | share |\n|---|---|---|---|")
+    for node_type, exec_type, ms in prof["by_kind"]:
+        print(f"| {node_type} | {exec_type} | {ms:.2f} | {ms / prof['layers_ms']:.1%} |")
+    print(f"\n| part | slowest layers (top {top}) | type | kernel | ms |\n|---|---|---|---|---|")
+    for part, node, node_type, exec_type, ms in prof["nodes"][:top]:
+        print(f"| {part} | {node} | {node_type} | {exec_type} | {ms:.2f} |")
+    reorders = [r for r in prof["nodes"] if r[2] == "Reorder"]
+    if reorders:
+        print("\nreorders: " + "; ".join(f"{r[1]} ({r[3]}) {r[4]:.2f} ms" for r in reorders))
+
+
+def interleaved(
+    configs: dict[str, Any], x: np.ndarray, rounds: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """One call of each configuration per round, the order rotated; the first round warms up.
+
+    Returns wall milliseconds and process CPU milliseconds per call: on a shared machine the
+    wall time includes the time the threads waited for a core, the CPU time does not (it
+    counts what the call cost; idle-spinning threads count too).
+    """
+    names = list(configs)
+    times: dict[str, list[float]] = {n: [] for n in names}
+    cpu: dict[str, list[float]] = {n: [] for n in names}
+    for i in range(rounds + 1):
+        shift = i % len(names)
+        for name in names[shift:] + names[:shift]:
+            t0, c0 = time.perf_counter(), time.process_time()
+            configs[name].infer(x)
+            if i:
+                times[name].append((time.perf_counter() - t0) * 1000.0)
+                cpu[name].append((time.process_time() - c0) * 1000.0)
+    return times, cpu
+
+
+def print_times(
+    title: str, times: dict[str, list[float]], cpu: dict[str, list[float]], ref: str
+) -> list[dict[str, Any]]:
+    rows = []
+    base = statistics.median(times[ref])
+    print(f"\n### {title} (load {load()})\n")
+    print("| configuration | p50 ms | min ms | p90 ms | p50 vs first row | CPU ms per call (p50) |")
+    print("|---|---|---|---|---|---|")
+    for name, ts in times.items():
+        ts_sorted = sorted(ts)
+        p50, p90 = statistics.median(ts), ts_sorted[int(0.9 * (len(ts) - 1))]
+        cpu_ms = statistics.median(cpu[name])
+        print(f"| {name} | {p50:.1f} | {ts_sorted[0]:.1f} | {p90:.1f} | {p50 / base:.2f}x | "
+              f"{cpu_ms:.0f} |")  # fmt: skip
+        rows.append({"config": name, "p50_ms": p50, "min_ms": ts_sorted[0], "p90_ms": p90,
+                     "cpu_ms_p50": cpu_ms})  # fmt: skip
+    return rows
+
+
+def benchmark_app(path: Path, seconds: int) -> str | None:
+    exe = shutil.which("benchmark_app") or str(Path(sys.executable).with_name("benchmark_app"))
+    if not Path(exe).is_file():
+        return None
+    cmd = [exe, "-m", str(path), "-d", "CPU", "-hint", "latency", "-t", str(seconds),
+           "-shape", "[1,3,640,640]", "-nireq", "1"]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
+    lines = [ln.split("]", 1)[-1].strip() for ln in out.splitlines()]
+    keep = [ln for ln in lines if re.match(r"(Median|Average|Min|Max|Throughput|Count)", ln)]
+    return "; ".join(keep) or out[-400:]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, default=None, help="FP32 .onnx (default: bundled)")
+    ap.add_argument("--runs", type=int, default=10, help="calls per layer profile")
+    ap.add_argument("--rounds", type=int, default=12, help="interleaved rounds per settings table")
+    ap.add_argument("--top", type=int, default=15)
+    ap.add_argument("--skip-settings", action="store_true")
+    ap.add_argument("--benchmark-app-s", type=int, default=0,
+                    help="also run benchmark_app this many seconds per file (0: not)")  # fmt: skip
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    model = args.model or default_model_path()
+    int8 = int8_model_path(model)
+    has_int8 = int8.is_file()
+    print(f"CPU: {cpu_line()}\nmodel: {model}" + (f" + {int8.name}" if has_int8 else ""))
+    x = crop_input()
+    report: dict[str, Any] = {"cpu": cpu_line(), "model": str(model)}
+    perf = {"PERF_COUNT": True}
+    profiles = {"fp32": OpenVinoBackend(model, precision="fp32", properties=perf)}
+    if has_int8:
+        profiles["int8"] = OpenVinoBackend(model, precision="int8", properties=perf)
+        profiles["int8 split (before)"] = OpenVinoBackend(
+            model, precision="int8", properties=perf, split_texture=True
+        )
+    for name, backend in profiles.items():
+        prof = layer_profile(backend, x, args.runs)
+        print_profile(f"OpenVINO {name} ({backend.device})", prof, args.top)
+        report[f"profile_{name}"] = {k: v for k, v in prof.items() if k != "nodes"} | {
+            "nodes": prof["nodes"][:40]
+        }
+        backend.close()
+    out = np.empty((1, 1, 640, 640), np.float32)
+    t0 = time.perf_counter()
+    for _ in range(100):
+        np.array(out, dtype=np.float32, copy=True)
+    print(f"\noutput copy (1x1x640x640 float32): {(time.perf_counter() - t0) * 10:.3f} ms per call")
+    if not args.skip_settings:
+        configs: dict[str, Any] = {
+            "OpenVINO FP32, defaults (LATENCY, 1 stream, 2 threads, pinned)":
+                OpenVinoBackend(model, precision="fp32"),
+            "OpenVINO FP32, ENABLE_CPU_PINNING=False":
+                OpenVinoBackend(model, precision="fp32", properties={"ENABLE_CPU_PINNING": False}),
+            "OpenVINO FP32, INFERENCE_NUM_THREADS=1":
+                OpenVinoBackend(model, precision="fp32", num_threads=1),
+            "OpenVINO FP32, PERFORMANCE_HINT=THROUGHPUT (2 streams, 1 request)":
+                OpenVinoBackend(model, precision="fp32",
+                                properties={"PERFORMANCE_HINT": "THROUGHPUT"}),
+            "ONNX Runtime FP32 (no spin-wait)": load_candidate(model, "onnxruntime:fp32",
+                                                               spin_wait=False),
+        }  # fmt: skip
+        if has_int8:
+            configs["OpenVINO INT8, one compiled model (after)"] = OpenVinoBackend(
+                model, precision="int8"
+            )
+            configs["OpenVINO INT8, texture split (before)"] = OpenVinoBackend(
+                model, precision="int8", split_texture=True
+            )
+        times, cpu = interleaved(configs, x, args.rounds)
+        report["settings"] = print_times(
+            f"settings, {args.rounds} interleaved rounds", times, cpu, next(iter(configs))
+        )
+        for backend in configs.values():
+            backend.close()
+    if args.benchmark_app_s:
+        for path in [model] + ([int8] if has_int8 else []):
+            result = benchmark_app(path, args.benchmark_app_s)
+            print(f"\nbenchmark_app {path.name} (-hint latency, load {load()}): {result}")
+            report[f"benchmark_app_{path.name}"] = result
+    print(f"\nload average at the end: {load()}")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

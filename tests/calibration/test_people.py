@@ -1,0 +1,79 @@
+"""People-split crop sets (issue 25): the gate must measure people the model was not
+calibrated on, so the sets name their people and a shared person is refused."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from calibration.dataset import load_calibration_set, write_calibration_set
+from calibration.people import (
+    LIGHT_VARIANTS,
+    SCALE_VARIANTS,
+    PeopleSource,
+    build_people_set,
+    check_people_split,
+    photo_variants,
+)
+from wds_edge.errors import InvalidInputError
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "wds_b4_128_dyn.onnx"
+
+
+def test_a_person_in_both_sets_is_refused_by_name() -> None:
+    check_people_split(["obama", "K000391"], ["B001260", "grace_hopper"])  # disjoint: fine
+    with pytest.raises(InvalidInputError, match="obama"):
+        check_people_split(["obama", "biden"], ["grace_hopper", "obama"])
+    with pytest.raises(InvalidInputError, match="name their people"):
+        check_people_split(["obama"], [])
+
+
+def test_quantize_refuses_sets_that_share_a_person(tmp_path: Path) -> None:
+    pytest.importorskip("nncf", reason="OpenVINO INT8 needs nncf")
+    from calibration.openvino_int8 import quantize_openvino_int8
+
+    model = tmp_path / "m.onnx"
+    shutil.copy(FIXTURE, model)
+    rng = np.random.default_rng(3)
+    crops = [rng.integers(0, 256, (128, 128, 3), dtype=np.uint8) for _ in range(4)]
+    kw = {"source": "s", "size_px": 128, "preprocessing_path": "s"}
+    calib = write_calibration_set(crops[:2], tmp_path / "c", people=["biden", "obama"], **kw)
+    held = write_calibration_set(crops[2:], tmp_path / "h", people=["obama"], **kw)
+    assert load_calibration_set(tmp_path / "h").manifest.people == ["obama"]  # read back
+    with pytest.raises(InvalidInputError, match="calibrated on \\(obama\\)"):
+        quantize_openvino_int8(model, calib, held, allow_accuracy_loss=True)
+    assert not (tmp_path / "m.int8.xml").exists()
+
+
+def test_photo_variants_by_hand() -> None:
+    grey = np.full((40, 60, 3), 128, np.uint8)
+    grey[:, :30, 0] = 10  # left half differs in blue: shows the mirror
+    variants = dict(photo_variants(grey, scales=(1.0, 0.5), lights=("as_is", "dark", "flat")))
+    assert len(variants) == 2 * 3 * 2
+    assert np.array_equal(variants["s1-as_is"], grey)
+    assert np.array_equal(variants["s1-as_is-m"], grey[:, ::-1])
+    # dark: 255 * (128 / 255) ** 1.6 = 84.7 -> 85; flat: 128 + 0.6 * (128 - 128) = 128,
+    # and 128 + 0.6 * (10 - 128) = 57.2 -> 57
+    assert variants["s1-dark"][0, 40, 1] == 85
+    assert variants["s1-flat"][0, 40, 1] == 128 and variants["s1-flat"][0, 0, 0] == 57
+    assert variants["s0.5-as_is"].shape == (20, 30, 3)
+    assert len(list(photo_variants(grey))) == len(SCALE_VARIANTS) * len(LIGHT_VARIANTS) * 2
+    with pytest.raises(InvalidInputError, match="light must be one of"):
+        list(photo_variants(grey, lights=("sunset",)))
+
+
+def test_a_set_records_only_the_people_whose_faces_passed(
+    faces_dir: Path, landmarker_path: Path, tmp_path: Path
+) -> None:
+    blank = tmp_path / "wall.png"
+    cv2.imwrite(str(blank), np.full((400, 400, 3), 200, np.uint8))  # no face in it
+    sources = [PeopleSource(faces_dir / "biden2.jpg", ("biden",)), PeopleSource(blank, ("nobody",))]
+    made = build_people_set(sources, tmp_path / "set", size_px=128, augment=False,
+                            landmarker_path=landmarker_path)  # fmt: skip
+    assert len(made) == 1 and made.manifest.people == ["biden"]
+    with pytest.raises(InvalidInputError, match="name the people"):
+        PeopleSource(blank, ())
