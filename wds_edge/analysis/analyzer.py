@@ -110,6 +110,7 @@ class WrinkleAnalyzer:
             precision=cfg.precision,
             num_threads=cfg.num_threads,
             device=cfg.device,
+            spin_wait=cfg.spin_wait,
         )
         try:
             self._landmarker = FaceLandmarker(

@@ -117,6 +117,8 @@ class PipelineOutput(Generic[L, S]):
         segmented: what the segment stage returned (``None`` when it did not run or raised).
         error: ``"ExceptionName: message"`` of the stage that raised on this frame.
         stage_ms: wall times of this frame's ``read``, ``locate`` and ``segment`` calls.
+        started_s: :func:`time.perf_counter` when the frame's read began (the frame's
+            latency through the pipeline is the consumer's reading minus this).
     """
 
     seq: int
@@ -126,6 +128,7 @@ class PipelineOutput(Generic[L, S]):
     segmented: S | None = None
     error: str | None = None
     stage_ms: dict[str, float] = field(default_factory=dict)
+    started_s: float = 0.0
 
     @property
     def gap(self) -> bool:
@@ -351,7 +354,9 @@ class FramePipeline(Generic[L, S]):
                     return _END
                 self._add(gaps=1)
                 self._stop.wait(self._gap_pause_s)
-                return PipelineOutput(-1, None, self._last_ts, None, stage_ms={"read": read_ms})
+                return PipelineOutput(
+                    -1, None, self._last_ts, None, stage_ms={"read": read_ms}, started_s=t0
+                )
             self._add(read=1)
             index = int(getattr(frame, "index", 0))
             if self._last_index is not None and index > self._last_index + 1:
@@ -370,7 +375,9 @@ class FramePipeline(Generic[L, S]):
                 logger.exception("locate stage failed on frame %d", seq)
                 self._stop.wait(self._error_pause_s)
             timings = {"read": read_ms, "locate": ms_since(t1)}
-            return PipelineOutput(seq, frame, ts, located, error=error, stage_ms=timings)
+            return PipelineOutput(
+                seq, frame, ts, located, error=error, stage_ms=timings, started_s=t0
+            )
         return _END
 
     def _run_segment(self, item: PipelineOutput[L, S]) -> PipelineOutput[L, S]:
@@ -386,7 +393,14 @@ class FramePipeline(Generic[L, S]):
             self._stop.wait(self._error_pause_s)
         timings = {**item.stage_ms, "segment": ms_since(t0)}
         return PipelineOutput(
-            item.seq, item.frame, item.timestamp_ms, item.located, segmented, error, timings
+            item.seq,
+            item.frame,
+            item.timestamp_ms,
+            item.located,
+            segmented,
+            error,
+            timings,
+            item.started_s,
         )
 
     def _locate_loop(self) -> None:

@@ -238,11 +238,16 @@ def benchmark_model(
 
     ``precision`` is what TensorRT builds or OpenVINO runs (``auto``: see
     :func:`~wds_edge.runtime.load_backend`); ONNX Runtime on the CPU runs the model as
-    exported (its report says ``fp32``, or ``int8`` for a Q/DQ model).
+    exported (its report says ``fp32``, or ``int8`` for a Q/DQ model), with its idle
+    threads not spinning (``spin_wait=False``).
     """
     from wds_edge.runtime import load_backend
 
-    with load_backend(model_path, backend, precision=precision, num_threads=num_threads) as be:
+    # allow_spinning = 0, as in every timed ONNX Runtime session of the benchmarks (issue 25):
+    # figures taken one after another, or beside other work, then compare fairly
+    with load_backend(
+        model_path, backend, precision=precision, num_threads=num_threads, spin_wait=False
+    ) as be:
         effective = be.precision if be.name != "onnxruntime" else _ort_precision(model_path)
         return bench_backend(
             be,
