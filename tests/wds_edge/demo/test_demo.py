@@ -27,7 +27,7 @@ def _wds_edge(*args: str, env: dict[str, str] | None = None, timeout: float = 12
 
 def test_headless_demo_on_the_clip(tmp_path, video_path, landmarker_path, onnx_model_fixed_batch):
     """Statuses follow the clip: face 0-179, heavy blur 180-209, no face 210-239."""
-    video, jsonl = tmp_path / "out.mp4", tmp_path / "out.jsonl"
+    video, jsonl, summary = tmp_path / "out.mp4", tmp_path / "out.jsonl", tmp_path / "s.json"
     proc = _wds_edge(
         "demo",
         "--source",
@@ -43,6 +43,8 @@ def test_headless_demo_on_the_clip(tmp_path, video_path, landmarker_path, onnx_m
         str(video),
         "--jsonl",
         str(jsonl),
+        "--summary-json",
+        str(summary),
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     records = [json.loads(line) for line in jsonl.read_text().splitlines()]
@@ -62,6 +64,13 @@ def test_headless_demo_on_the_clip(tmp_path, video_path, landmarker_path, onnx_m
     assert all(r["scores"] is None for r in records[215:])  # no mask on an empty scene
     assert {"capture_age", "locate", "overlay"} <= set(records[0]["timings_ms"])
     assert not list(tmp_path.glob(".*partial*")) and not list(tmp_path.glob(".wdstmp-*"))
+    # the same two-stage pipeline as the service: every frame read was shown, none skipped
+    data = json.loads(summary.read_text())
+    assert data["pipeline_mode"] == "two-stage" and data["errors"] == 0
+    assert data["pipeline"]["read"] == data["pipeline"]["delivered"] == 240
+    assert data["pipeline"]["source_skipped"] == data["pipeline"]["discarded"] == 0
+    assert data["segmentations"] == sum(r["segmented"] for r in records)
+    assert data["segmentations"] == sum(r["status"] == "ok" for r in records)  # every good one
 
 
 def test_reconnecting_source_survives_a_lost_camera(video_path):
