@@ -273,7 +273,8 @@ def bench_compare_cmd(
             e2e=not no_e2e,
             torch_baseline=not no_torch,
             on_step=lambda label: (steps(f"timing {label}"), status.update(f"timing {label} ...")),
-            baseline=None if no_torch else _eager_baseline(),
+            # the width exports need torch too; --no-torch only leaves out the eager rows
+            baseline=_eager_baseline(),
         )
     load.stop()
     rows = [r.row() for r in result.rows]
