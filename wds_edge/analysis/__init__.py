@@ -1,7 +1,8 @@
-"""From a frame to a result: the analyzer, kiosk session (one fused result per capture),
-the running fused score of a live screen, result values, scoring (paper Eq. 12) on the
-counted skin regions, overlays, batch analysis of files and videos, and the before/after
-comparison.
+"""From a frame to a result: the analyzer, the two-stage frame pipeline (landmarks of the next
+frame while this one is segmented) and the live screen's stages, kiosk session (one fused
+result per capture), the running fused score of a live screen, result values, scoring
+(paper Eq. 12) on the counted skin regions, overlays, batch analysis of files and videos,
+and the before/after comparison.
 
 The layer that joins perception (where the face is) and runtime (the network).
 """
@@ -12,7 +13,15 @@ from wds_edge.analysis.analyzer import AnalyzerConfig, WrinkleAnalyzer
 from wds_edge.analysis.batch import InputOutcome, analyze_inputs, expand_inputs
 from wds_edge.analysis.final import FinalResult, UsedFrame
 from wds_edge.analysis.fusion import LANDMARK_TOLERANCE_MM, fuse_probabilities
+from wds_edge.analysis.live_stages import LiveStages
 from wds_edge.analysis.overlay import draw_crop_overlay, draw_overlay
+from wds_edge.analysis.pipeline import (
+    PIPELINE_MODES,
+    FramePipeline,
+    PipelineCounts,
+    PipelineOutput,
+    analyzer_stages,
+)
 from wds_edge.analysis.result import FrameResult, RegionScore
 from wds_edge.analysis.running import RunningScore
 from wds_edge.analysis.scoring import IRIS_DIAMETER_MM, mm_per_px_from_iris, score_regions
@@ -33,6 +42,12 @@ __all__ = [
     "UsedFrame",
     "KioskSession",
     "RunningScore",
+    "PIPELINE_MODES",
+    "FramePipeline",
+    "PipelineCounts",
+    "PipelineOutput",
+    "analyzer_stages",
+    "LiveStages",
     "LANDMARK_TOLERANCE_MM",
     "fuse_probabilities",
     "analyze_video",

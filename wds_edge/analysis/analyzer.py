@@ -9,7 +9,13 @@ It runs in two steps so a live preview can afford the first on every frame:
   metadata prescribes, inference, threshold, per-region scores (Eq. 12).
 
 :meth:`WrinkleAnalyzer.analyze` does both when the frame passes the gates. Every
-result carries per-stage timings in milliseconds. One analyzer per thread.
+result carries per-stage timings in milliseconds.
+
+Threads: :meth:`~WrinkleAnalyzer.locate` and :meth:`~WrinkleAnalyzer.segment` may run at
+the same time on two threads (the two-stage pipeline, :mod:`wds_edge.analysis.pipeline`,
+does): the analyzer serialises the calls into its one landmarker and into its one backend
+with a lock each, and everything else they do is per call. :meth:`~WrinkleAnalyzer.close`
+waits for a call in progress.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -78,6 +85,9 @@ class WrinkleAnalyzer:
     def __init__(self, config: AnalyzerConfig | None = None, **overrides: Any) -> None:
         self._backend: Backend | None = None
         self._landmarker: FaceLandmarker | None = None
+        # One call at a time into each native resource; the two may overlap (see above).
+        self._landmarker_lock = threading.Lock()
+        self._backend_lock = threading.Lock()
         try:
             base = dict(config) if config is not None else {}
             self.config = AnalyzerConfig(**{**base, **overrides})
@@ -100,6 +110,7 @@ class WrinkleAnalyzer:
             precision=cfg.precision,
             num_threads=cfg.num_threads,
             device=cfg.device,
+            spin_wait=cfg.spin_wait,
         )
         try:
             self._landmarker = FaceLandmarker(
@@ -180,7 +191,9 @@ class WrinkleAnalyzer:
             size = (max(1, round(width / factor)), max(1, round(height / factor)))
             small = cv2.resize(frame_bgr, size, interpolation=cv2.INTER_AREA)
             factor = width / size[0]
-        faces = self.landmarker.detect(cv2.cvtColor(small, cv2.COLOR_BGR2RGB), timestamp_ms)
+        rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+        with self._landmarker_lock:
+            faces = self.landmarker.detect(rgb, timestamp_ms)
         return [scaled_face(f, factor) for f in faces] if factor != 1.0 else faces
 
     def locate(
@@ -303,7 +316,9 @@ class WrinkleAnalyzer:
         timings = dict(located.timings_ms)
         timings["crop_preprocess"] = ms_since(start)
         t = time.perf_counter()
-        prob = np.ascontiguousarray(self.backend.infer(batch)[0, 0], dtype=np.float32)
+        with self._backend_lock:
+            out = self.backend.infer(batch)
+        prob = np.ascontiguousarray(out[0, 0], dtype=np.float32)
         timings["inference"] = ms_since(t)
         t = time.perf_counter()
         mask, scores, counted = self.score_probability(prob, crop, located.mm_per_px)
@@ -322,7 +337,11 @@ class WrinkleAnalyzer:
         )
 
     def score_probability(
-        self, prob: np.ndarray, crop: FaceCrop, mm_per_px: float | None
+        self,
+        prob: np.ndarray,
+        crop: FaceCrop,
+        mm_per_px: float | None,
+        regions: SkinRegions | None = None,
     ) -> tuple[np.ndarray, dict[str, RegionScore], SkinRegions]:
         """Threshold a crop-space probability map and score it on the counted skin regions.
 
@@ -331,6 +350,10 @@ class WrinkleAnalyzer:
                 a fused map registered onto ``crop``).
             crop: the :class:`FaceCrop` whose landmarks place the regions.
             mm_per_px: crop-space millimetres per pixel, or ``None``.
+            regions: the counted regions of this same ``crop`` and ``mm_per_px`` when the
+                caller has them (a segmented frame's ``counted_regions``: they depend only
+                on the crop, so a fused map scored on its reference frame reuses them, the
+                same values for a third of the postprocessing); ``None`` computes them.
 
         Returns:
             ``(mask, scores, regions)``: bool ``S x S`` (probability > threshold),
@@ -338,9 +361,10 @@ class WrinkleAnalyzer:
             :class:`SkinRegions`.
         """
         mask = prob > self.threshold
-        regions = skin_regions(
-            crop.crop_rgb, crop.landmarks_crop_px, crop.in_frame, mm_per_px=mm_per_px
-        )
+        if regions is None:
+            regions = skin_regions(
+                crop.crop_rgb, crop.landmarks_crop_px, crop.in_frame, mm_per_px=mm_per_px
+            )
         return mask, score_skin_regions(mask, regions, mm_per_px), regions
 
     def analyze(
@@ -382,13 +406,16 @@ class WrinkleAnalyzer:
     # -- resources --------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Release the landmarker and the backend (idempotent)."""
-        if self._landmarker is not None:
-            self._landmarker.close()
-            self._landmarker = None
-        if self._backend is not None:
-            self._backend.close()
-            self._backend = None
+        """Release the landmarker and the backend (idempotent; waits for a call in progress
+        on another thread)."""
+        with self._landmarker_lock:
+            if self._landmarker is not None:
+                self._landmarker.close()
+                self._landmarker = None
+        with self._backend_lock:
+            if self._backend is not None:
+                self._backend.close()
+                self._backend = None
 
     def __enter__(self) -> WrinkleAnalyzer:
         return self

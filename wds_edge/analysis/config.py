@@ -28,6 +28,9 @@ class AnalyzerConfig(BaseModel):
         video_mode: MediaPipe VIDEO mode (tracking; for camera streams with increasing
             timestamps); ``False`` treats every frame as an independent still.
         num_threads: ONNX Runtime intra-op threads (``None``: all cores).
+        spin_wait: ONNX Runtime's idle intra-op threads spin after a call (its default, the
+            lowest latency for a backend alone); ``False`` where something else must get
+            the cores right after an inference (benchmarks that interleave configurations).
         warmup: run one inference and one scoring pass at construction, so the first real
             frame does not pay for ONNX Runtime's first-run allocations and the lazy
             scikit-image / SciPy imports (about 0.3 s on a 2-core CPU).
@@ -48,5 +51,6 @@ class AnalyzerConfig(BaseModel):
     align_roll: bool = True
     video_mode: bool = False
     num_threads: int | None = Field(None, ge=1)
+    spin_wait: bool = True
     max_landmark_side_px: int = Field(1920, ge=256)
     warmup: bool = True

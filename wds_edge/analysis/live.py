@@ -1,21 +1,21 @@
-"""Live analysis: a camera read on a background thread, the newest frame analysed, the
-newest result kept.
+"""Live analysis: a camera read and analysed on background threads, the newest result kept.
 
 :class:`LiveAnalysis` is the kiosk's camera loop as an SDK object, for front-ends that
-are not a desktop window (a web page, another process). Its thread reads the source
-through :class:`wds_edge.capture.reconnect.ReconnectingSource` (cameras reconnect,
-files loop) whose live sources are the latest-frame grabber, so a slow analysis drops
-stale frames instead of queueing them. Each frame read is analysed
-(:meth:`WrinkleAnalyzer.analyze`) and its map fused with the last few frames'
-(:class:`~wds_edge.analysis.running.RunningScore`, so the scores shown do not jump from
-frame to frame) or, while a capture is running, fed to a
+are not a desktop window (a web page, another process). It reads the source through
+:class:`wds_edge.capture.reconnect.ReconnectingSource` (cameras reconnect, files loop)
+whose live sources are the latest-frame grabber, so a slow analysis drops stale frames
+(counted) instead of queueing them. The frames read go through the two-stage pipeline of
+:class:`~wds_edge.analysis.live_stages.LiveStages` (the demo window runs the same): the
+landmarks of the next frame are found while this one is segmented; every good frame is
+segmented and its map fused with the last few frames' (so the scores shown do not jump
+from frame to frame) or, while a capture is running, fed to a
 :class:`wds_edge.analysis.session.KioskSession`. Only the newest :class:`LiveSnapshot`
 is kept; consumers ask for it (:meth:`LiveAnalysis.latest`) or wait for a newer one
 (:meth:`LiveAnalysis.wait_newer`): a slow consumer skips results, nothing grows.
 
 The analyzer may be shared with other callers (e.g. a web service's single-image
-endpoint): every use of it here holds ``lock``, and so must theirs (one analysis at a
-time per backend).
+endpoint): the model work here holds ``lock``, and so must theirs (one inference at a
+time per backend); the analyzer serialises its landmarker itself.
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ import numpy as np
 
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.final import FinalResult
+from wds_edge.analysis.live_stages import LiveLocated, LiveSegmented, LiveStages
+from wds_edge.analysis.pipeline import FramePipeline, PipelineCounts, PipelineOutput
 from wds_edge.analysis.result import FrameResult
-from wds_edge.analysis.running import RunningScore
 from wds_edge.analysis.session import KioskSession, SessionConfig
 from wds_edge.capture.reconnect import ReconnectingSource
 
@@ -98,10 +99,13 @@ class LiveAnalysis:
         analyzer: an open :class:`WrinkleAnalyzer` (not closed here: the caller owns it).
         opener: returns the source, e.g. ``lambda: open_live_source("0")``; called once by
             :meth:`start` on the caller's thread, so a missing camera fails there.
-        lock: held around every use of ``analyzer`` (pass the lock other users hold).
+        lock: held around the model work on ``analyzer`` (pass the lock other users hold;
+            the landmarker is serialised by the analyzer itself).
         session_config: settings of the captures started by :meth:`start_capture`.
         error_pause_s: wait after a failed analysis before the next frame (a broken
             backend must not spin a core).
+        mode: ``"two-stage"`` (landmarks of the next frame while this one is segmented)
+            or ``"serial"`` (:mod:`wds_edge.analysis.pipeline`).
 
     Example:
         >>> with LiveAnalysis(analyzer, lambda: open_live_source(0)) as live:
@@ -117,6 +121,7 @@ class LiveAnalysis:
         lock: threading.Lock | None = None,
         session_config: SessionConfig | None = None,
         error_pause_s: float = 0.5,
+        mode: str = "two-stage",
     ) -> None:
         self.analyzer = analyzer
         self.lock = lock if lock is not None else threading.Lock()
@@ -135,7 +140,9 @@ class LiveAnalysis:
         self._session_final: FinalResult | None = None
         self._session_deadline_s: float | None = None
         self._session_timeout: str | None = None
-        self._running = RunningScore(analyzer)
+        self._mode = mode
+        self._stages = LiveStages(analyzer, self._current_session, lock=self.lock)
+        self._pipeline: FramePipeline[LiveLocated, LiveSegmented] | None = None
         self._loop_done = False
         self.frames = 0
         self.errors = 0
@@ -152,6 +159,9 @@ class LiveAnalysis:
         if self._thread is not None:
             return self
         self._source = self._opener()
+        self._pipeline = self._stages.pipeline(
+            self._source, mode=self._mode, error_pause_s=self._error_pause_s
+        ).start()
         self._thread = threading.Thread(target=self._run, name="wds-live-analysis", daemon=True)
         self._thread.start()
         return self
@@ -164,6 +174,8 @@ class LiveAnalysis:
         self._stop.set()
         with self._cond:
             self._cond.notify_all()
+        if self._pipeline is not None:
+            self._pipeline.close(timeout_s)
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout_s)
             if self._thread.is_alive():
@@ -190,6 +202,12 @@ class LiveAnalysis:
         """One of ``starting``, ``running``, ``lost`` (reconnecting), ``ended`` (a file
         without looping), ``error`` (the last analysis failed), ``closed``."""
         return self._state
+
+    @property
+    def counts(self) -> PipelineCounts:
+        """Frames read, delivered, discarded at close, stage errors, source gaps and the
+        frames the source skipped while the pipeline was busy."""
+        return self._pipeline.counts if self._pipeline is not None else PipelineCounts()
 
     @property
     def source_open(self) -> bool:
@@ -300,71 +318,61 @@ class LiveAnalysis:
             self._state = state
             self._cond.notify_all()
 
-    def _analyse(self, image: np.ndarray, timestamp_ms: int) -> FrameResult:
+    def _current_session(self) -> KioskSession | None:
+        """The capture collecting now (called by the locate stage)."""
         with self._cond:
             self._expire_capture_locked()
-            session = self._session
-        with self.lock:
-            if session is None:
-                return self._running.add(self.analyzer.analyze(image, timestamp_ms))
-            self._running.reset()  # a capture locates only; the window would go stale
-            update = session.feed(image, timestamp_ms)
-            result = update.result
-            if result is None:  # fed after done (cannot happen: done sessions are dropped)
-                result = self.analyzer.analyze(image, timestamp_ms)
-        if update.done:
-            with self.lock:  # fusing segments the chosen frames
-                final = session.final_result()
-            with self._cond:
-                if self._session is not session:  # timed out meanwhile: that ended it
-                    return result
-                self._session_final = final
-                self._session = None
-            logger.info("capture %d done: %d good frames", self._session_id, update.good_frames)
-        return result
+            return self._session
+
+    def _finish_capture(self, session: KioskSession, final: FinalResult) -> None:
+        with self._cond:
+            if self._session is not session:  # timed out meanwhile: that ended it
+                return
+            self._session_final = final
+            self._session = None
+        logger.info("capture %d done: %d good frames", self._session_id, session.good_frames)
+
+    def _publish(self, out: PipelineOutput[LiveLocated, LiveSegmented]) -> None:
+        """Make one delivered frame the newest snapshot (or count its error)."""
+        if out.gap:
+            self._set_state("lost")
+            return
+        if out.error is not None or out.segmented is None:
+            # keep the kiosk alive; health shows the error (the stage paused already)
+            self.errors += 1
+            self.last_error = out.error
+            self._set_state("error")
+            return
+        live = out.segmented
+        if live.final is not None and live.session is not None:
+            self._finish_capture(live.session, live.final)
+        with self._cond:
+            self._seq += 1
+            self.frames += 1
+            self._latest = LiveSnapshot(
+                seq=self._seq,
+                frame_bgr=out.frame.image_bgr,
+                result=live.result,
+                capture_time_s=out.frame.capture_time_s,
+                analysed_s=time.monotonic(),
+                session=self._capture_state_locked(),
+                fused_frames=live.fused_frames if live.result.segmented else 0,
+            )
+            self._state = "running"
+            self._cond.notify_all()
 
     def _run(self) -> None:
-        last_ts = -1
+        pipeline = self._pipeline
         try:
-            while not self._stop.is_set():
-                source = self._source
-                if source is None:
-                    break
-                frame = source.read()
-                if frame is None:
-                    if source.finished:
-                        self._set_state("ended")
-                        break
-                    self._set_state("lost")
-                    self._stop.wait(0.1)
-                    continue
-                # MediaPipe's video mode wants strictly increasing timestamps (files loop).
-                ts = max(int(frame.timestamp_ms), last_ts + 1)
-                last_ts = ts
-                try:
-                    result = self._analyse(frame.image_bgr, ts)
-                except Exception as exc:  # keep the kiosk alive; health shows the error
-                    self.errors += 1
-                    self.last_error = f"{type(exc).__name__}: {exc}"
-                    logger.exception("live analysis failed")
-                    self._set_state("error")
-                    self._stop.wait(self._error_pause_s)
-                    continue
-                with self._cond:
-                    self._seq += 1
-                    self.frames += 1
-                    self._latest = LiveSnapshot(
-                        seq=self._seq,
-                        frame_bgr=frame.image_bgr,
-                        result=result,
-                        capture_time_s=frame.capture_time_s,
-                        analysed_s=time.monotonic(),
-                        session=self._capture_state_locked(),
-                        fused_frames=self._running.frames if result.segmented else 0,
-                    )
-                    self._state = "running"
-                    self._cond.notify_all()
-        except Exception as exc:  # e.g. a camera that never came back (max_lost_s)
+            for out in pipeline:  # type: ignore[union-attr]
+                self._publish(out)
+            if pipeline.error is not None:  # type: ignore[union-attr]
+                # e.g. a camera that never came back (max_lost_s)
+                self.last_error = pipeline.error  # type: ignore[union-attr]
+                self._set_state("error")
+            elif not self._stop.is_set():
+                self._set_state("ended")
+        except Exception as exc:
             self.last_error = f"{type(exc).__name__}: {exc}"
             logger.exception("live analysis stopped")
             self._set_state("error")

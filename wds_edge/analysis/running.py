@@ -10,7 +10,8 @@ A frame whose landmarks misfit the window's median beyond the tolerance (the per
 turned, changed expression, or someone else stepped in) starts a new window: the display
 follows a new face at once instead of blending two. The window length was chosen on the
 kiosk clip (benchmarks/RESULTS.md, "Issue 21"); it costs one ``cv2.warpAffine`` per frame
-in the window and one scoring pass per displayed update.
+in the window and one scoring pass per displayed update (on the newest frame's counted
+regions, which its segmentation already built).
 """
 
 from __future__ import annotations
@@ -100,8 +101,9 @@ class RunningScore:
             reference=len(frames) - 1,
             tolerance_mm=self.tolerance_mm,
         )
+        # the newest frame's counted regions: the fused map lives in its crop
         mask, scores, counted = self.analyzer.score_probability(
-            fused.prob, result.face_crop, result.mm_per_px
+            fused.prob, result.face_crop, result.mm_per_px, result.counted_regions
         )
         timings = {**result.timings_ms, "running": ms_since(start)}
         return dataclasses.replace(

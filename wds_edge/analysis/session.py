@@ -305,7 +305,7 @@ class KioskSession:
         start = time.perf_counter()
         ref = segmented[reference]
         mask, scores, counted = self.analyzer.score_probability(
-            fused.prob, ref.face_crop, ref.mm_per_px
+            fused.prob, ref.face_crop, ref.mm_per_px, ref.counted_regions
         )  # type: ignore[arg-type]
         score_ms = ms_since(start)
         expression = _mean_expression([r.expression for r in segmented])

@@ -277,6 +277,7 @@ def bench_compare(
                         backend=backend,
                         precision=precision,
                         landmarker_path=landmarker,
+                        spin_wait=False,
                     ) as analyzer:
                         _sdk_e2e(analyzer, frames, warmup)
                         e2e_ms = _sdk_e2e(analyzer, frames, runs)
@@ -297,7 +298,10 @@ def bench_compare(
             e2e_ms = None
             if e2e:
                 with WrinkleAnalyzer(
-                    model_path=str(path), backend="onnxruntime", landmarker_path=landmarker
+                    model_path=str(path),
+                    backend="onnxruntime",
+                    landmarker_path=landmarker,
+                    spin_wait=False,
                 ) as analyzer:
                     _eager_e2e(eager, frames, analyzer, analyzer.threshold, warmup)
                     e2e_ms = _eager_e2e(eager, frames, analyzer, analyzer.threshold, runs)
@@ -322,6 +326,10 @@ def bench_compare(
         row.speedup_model = base.model_ms.p50_ms / row.model_ms.p50_ms
         if base.e2e_ms is not None and row.e2e_ms is not None:
             row.speedup_e2e = base.e2e_ms.p50_ms / row.e2e_ms.p50_ms
+    notes.append(
+        "every timed ONNX Runtime session runs with allow_spinning = 0, so its idle threads "
+        "do not take the cores from the configuration timed next"
+    )
     notes.append(
         "model_* = host preprocessing for the model's input mode + inference, on face crops "
         "(PyTorch eager: numpy texture map + 4-channel input; SDK: RGB, texture in the graph)"

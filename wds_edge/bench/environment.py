@@ -1,8 +1,12 @@
-"""What the benchmark ran on: CPU, GPU and driver, library versions, Jetson power mode.
+"""What the benchmark ran on: CPU (model and the instruction sets that decide the speed),
+the load on it, GPU and driver, library versions, Jetson power mode.
 
-Every bench report embeds :func:`environment_report`. Library versions come from
-package metadata (``importlib.metadata``), so torch and tensorrt are *not* imported
-to learn their versions.
+Every bench report embeds :func:`environment_report` and a :class:`LoadWatch` (the load
+average at the start and the end of the run): benchmarks on a shared machine mislead
+quietly (issue 23: under load 12 base 32 came out faster than base 16), so every table
+names the CPU and the load beside its figures and says in words when the machine was busy.
+Library versions come from package metadata (``importlib.metadata``), so torch and
+tensorrt are *not* imported to learn their versions.
 """
 
 from __future__ import annotations
@@ -16,7 +20,29 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-__all__ = ["environment_report", "format_environment"]
+__all__ = [
+    "CPU_FLAGS",
+    "LoadWatch",
+    "cpu_flags",
+    "environment_report",
+    "format_environment",
+    "load_average",
+]
+
+#: ``/proc/cpuinfo`` flags that decide CPU inference speed (reported when present).
+CPU_FLAGS = (
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512_vnni",
+    "avx_vnni",
+    "avx512_bf16",
+    "amx_bf16",
+    "amx_int8",
+    "avx512_fp16",
+    "asimd",
+    "sve",
+)
 
 _PACKAGES = (
     "wds-edge",
@@ -52,6 +78,83 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def cpu_flags() -> list[str]:
+    """The :data:`CPU_FLAGS` this CPU has (``/proc/cpuinfo``; empty where unreadable)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith(("flags", "features")):
+                have = set(line.split(":", 1)[1].split())
+                return [f for f in CPU_FLAGS if f in have]
+    except OSError:
+        pass
+    return []
+
+
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages (``None`` where the OS has none)."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
+class LoadWatch:
+    """The 1-minute load average at the start and the end of a benchmark, and whether the
+    machine was busy.
+
+    Busy: more than half the usable cores were taken before the run started, or more
+    than the benchmark's own threads (``usable cores``) plus half a core at its end.
+    """
+
+    def __init__(self) -> None:
+        self.cores = _cpu_count_usable()
+        self.before = _load1()
+        self.after: float | None = None
+
+    def stop(self) -> LoadWatch:
+        """Read the load at the end of the run (returns ``self``)."""
+        self.after = _load1()
+        return self
+
+    @property
+    def busy(self) -> bool:
+        after = self.after if self.after is not None else 0.0
+        return self.before > 0.5 * self.cores or after > self.cores + 0.5
+
+    def to_dict(self) -> dict[str, Any]:
+        """``before``, ``after`` (1-minute load averages), ``usable_cores``, ``busy``."""
+        return {
+            "before": self.before,
+            "after": self.after,
+            "usable_cores": self.cores,
+            "busy": self.busy,
+        }
+
+    def describe(self) -> str:
+        """``load average 9.4 at the start, 8.1 at the end (2 usable cores)``."""
+        end = "-" if self.after is None else f"{self.after:.1f}"
+        return (
+            f"load average {self.before:.1f} at the start, {end} at the end "
+            f"({self.cores} usable cores)"
+        )
+
+    def warning(self) -> str | None:
+        """A sentence for the console when the machine was busy, else ``None``."""
+        if not self.busy:
+            return None
+        return (
+            f"the machine was busy: load average {self.before:.1f} before and "
+            f"{self.after or 0.0:.1f} after the run on {self.cores} usable cores. Other work "
+            "shared the CPU, so these figures, and even their order, may be wrong; run again "
+            "on an idle machine before deciding anything on them"
+        )
+
+
+def _load1() -> float:
+    load = load_average()
+    return load[0] if load else 0.0
 
 
 def _cpu_count_usable() -> int:
@@ -108,7 +211,8 @@ def _jetson() -> dict[str, str] | None:
 def environment_report() -> dict[str, Any]:
     """Describe this machine and software stack as a JSON-able dict.
 
-    Keys: ``cpu`` (model, logical cores, usable cores), ``machine`` (OS, arch, Python),
+    Keys: ``cpu`` (model, the :data:`CPU_FLAGS` it has, logical cores, usable cores),
+    ``load_average`` (1 / 5 / 15 minutes, now), ``machine`` (OS, arch, Python),
     ``gpus`` (list of name/driver/memory from ``nvidia-smi``, empty without one),
     ``jetson`` (model and ``nvpmodel -q`` power mode, or None), ``packages``
     (name -> version of the relevant libraries that are installed),
@@ -117,9 +221,11 @@ def environment_report() -> dict[str, Any]:
     return {
         "cpu": {
             "model": _cpu_model(),
+            "flags": cpu_flags(),
             "logical_cores": os.cpu_count() or 1,
             "usable_cores": _cpu_count_usable(),
         },
+        "load_average": load_average(),
         "machine": {
             "system": f"{platform.system()} {platform.release()}",
             "arch": platform.machine(),
@@ -135,10 +241,19 @@ def environment_report() -> dict[str, Any]:
     }
 
 
-def format_environment(env: dict[str, Any]) -> str:
-    """One short paragraph for a table caption / RESULTS.md."""
+def format_environment(env: dict[str, Any], load: LoadWatch | None = None) -> str:
+    """One short paragraph for a table caption / RESULTS.md: the CPU and its instruction
+    sets first, then the load (``load``'s start / end readings, else the report's), GPU,
+    libraries."""
     cpu = env["cpu"]
-    parts = [f"CPU {cpu['model']} ({cpu['usable_cores']}/{cpu['logical_cores']} cores usable)"]
+    flags = ", ".join(cpu.get("flags") or []) or "no AVX2"
+    parts = [
+        f"CPU {cpu['model']} ({flags}; {cpu['usable_cores']}/{cpu['logical_cores']} cores usable)"
+    ]
+    if load is not None:
+        parts.append(load.describe())
+    elif env.get("load_average"):
+        parts.append("load average " + " / ".join(f"{v:.1f}" for v in env["load_average"]))
     if env["gpus"]:
         parts.append("GPU " + ", ".join(f"{g['name']} (driver {g['driver']})" for g in env["gpus"]))
     else:

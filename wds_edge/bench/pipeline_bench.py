@@ -1,95 +1,189 @@
-"""`bench pipeline`: per-stage latency of the whole kiosk pipeline on a video or image folder.
+"""`bench pipeline`: the whole kiosk pipeline on a video or image folder, serial vs two-stage,
+interleaved, every face frame segmented.
 
-Stages (milliseconds, p50 / p90 / p99 over the frames):
+Each configuration (``serial`` or ``two-stage``, :data:`~wds_edge.analysis.pipeline.PIPELINE_MODES`,
+optionally with its inference threads: ``two-stage:1``) gets its own analyzer (MediaPipe
+video mode; ONNX Runtime's idle threads not spinning, so one configuration does not slow the
+next). The frames are decoded in chunks of ``chunk_frames``; every chunk goes through every
+configuration in turn, the order reversed every other chunk, so background load on a shared
+machine hits all of them alike. Every frame whose gates pass is segmented; each frame's
+overlay is drawn by the consumer, as a display would.
 
-* ``capture_age``: frame grab -> the pipeline picks it up (``Frame.capture_time_s``);
-* ``decode``: reading / decoding the frame (video decode, or image file decode);
-* ``landmarks``: MediaPipe FaceLandmarker (+ quality gates: ``quality``);
-* ``crop_preprocess``: paper Table 1 crop, resize, colour order, host-side texture map;
-* ``inference``: the backend call;
-* ``postprocess``: threshold, region masks, per-region scores (Eq. 12);
-* ``overlay``: drawing the mask and regions back onto the frame;
-* ``end_to_end``: all of the above for one frame.
+Per configuration:
 
-End-to-end FPS is frames / wall time; dropped frames are counted from gaps in the
-frame indices (only a ``realtime`` file or a live camera drops frames).
+* FPS over all frames, and over face frames: the frames of the chunks in which every frame
+  was segmented (a kiosk's steady state with a person in front of it);
+* per-stage p50 / p90 (ms): ``decode`` (once per frame, before the configurations),
+  ``landmarks`` and ``quality`` (the locate stage's parts), ``crop_preprocess``,
+  ``inference``, ``postprocess`` (the segment stage's parts), ``overlay``, the stage wall
+  times ``locate`` and ``segment``, and ``end_to_end``: from the frame's read to its overlay
+  drawn (in the two-stage mode this includes the wait between the stages);
+* how long the locate stage waited for the segment stage and the other way round (which
+  stage limits the rate);
+* ``identical``: frames whose status, mask and scores equal the first configuration's.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wds_edge.bench.stats import LatencyStats, StageRecorder
+import numpy as np
+
+from wds_edge.bench.stats import LatencyStats, StageRecorder, summarize_ms
 from wds_edge.errors import InvalidInputError
 from wds_edge.progress import ProgressCallback
 
-__all__ = ["PIPELINE_STAGES", "PipelineBenchResult", "bench_pipeline", "iter_bench_frames"]
+__all__ = [
+    "PIPELINE_STAGES",
+    "ModeFigures",
+    "PipelineBenchResult",
+    "bench_pipeline",
+    "iter_bench_frames",
+    "parse_modes",
+]
 
 PIPELINE_STAGES = (
-    "capture_age",
-    "decode",
     "landmarks",
     "quality",
+    "locate",
     "crop_preprocess",
     "inference",
     "postprocess",
+    "segment",
     "overlay",
     "end_to_end",
 )
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 
 
-@dataclass
-class PipelineBenchResult:
-    """Per-stage statistics and throughput of one pipeline run."""
+def parse_modes(specs: Sequence[str]) -> list[tuple[str, int | None]]:
+    """``["serial", "two-stage:1"]`` -> ``[("serial", None), ("two-stage", 1)]``.
 
-    source: str
-    model: str
-    backend: str
-    device: str
-    frames: int
-    segmented_frames: int
-    dropped_frames: int
-    wall_s: float
-    stages: dict[str, LatencyStats]
-    status_counts: dict[str, int] = field(default_factory=dict)
+    Raises:
+        InvalidInputError: an unknown mode, a bad thread count, a duplicate, or none.
+    """
+    from wds_edge.analysis.pipeline import PIPELINE_MODES
+
+    out: list[tuple[str, int | None]] = []
+    for spec in specs:
+        mode, _, threads = spec.strip().lower().partition(":")
+        if mode not in PIPELINE_MODES:
+            raise InvalidInputError(
+                f"unknown pipeline mode {spec!r}; choose from {', '.join(PIPELINE_MODES)} "
+                "(optionally with inference threads, e.g. two-stage:1)"
+            )
+        if threads and (not threads.isdigit() or int(threads) < 1):
+            raise InvalidInputError(f"{spec!r}: the threads after ':' must be a number >= 1")
+        entry = (mode, int(threads) if threads else None)
+        if entry in out:
+            raise InvalidInputError(f"{spec!r} is listed twice")
+        out.append(entry)
+    if not out:
+        raise InvalidInputError("no pipeline modes: pass e.g. --modes serial,two-stage")
+    return out
+
+
+@dataclass
+class ModeFigures:
+    """One configuration's figures over the whole run."""
+
+    label: str
+    mode: str
+    threads: int | None
+    frames: int = 0
+    segmented: int = 0
+    errors: int = 0
+    wall_s: float = 0.0
+    face_frames: int = 0
+    face_wall_s: float = 0.0
+    identical: int = 0
+    waits_ms: dict[str, float] = field(default_factory=dict)
+    stages: dict[str, LatencyStats] = field(default_factory=dict)
 
     @property
     def fps(self) -> float:
         return self.frames / self.wall_s if self.wall_s > 0 else 0.0
 
+    @property
+    def face_fps(self) -> float | None:
+        return self.face_frames / self.face_wall_s if self.face_wall_s > 0 else None
+
+    def summary_row(self) -> dict[str, Any]:
+        face = self.face_fps
+        return {
+            "config": self.label,
+            "frames": self.frames,
+            "segmented": self.segmented,
+            "FPS": round(self.fps, 2),
+            "face FPS": None if face is None else round(face, 2),
+            "errors": self.errors,
+            "same results": self.identical,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        face = self.face_fps
+        return {
+            "label": self.label,
+            "mode": self.mode,
+            "threads": self.threads,
+            "frames": self.frames,
+            "segmented_frames": self.segmented,
+            "errors": self.errors,
+            "wall_s": round(self.wall_s, 3),
+            "fps": round(self.fps, 3),
+            "face_frames": self.face_frames,
+            "face_wall_s": round(self.face_wall_s, 3),
+            "face_fps": None if face is None else round(face, 3),
+            "identical_to_first": self.identical,
+            "waits_ms": {k: round(v, 1) for k, v in self.waits_ms.items()},
+            "stages_ms": {k: v.to_dict() for k, v in self.stages.items()},
+        }
+
+
+@dataclass
+class PipelineBenchResult:
+    """Per-configuration figures of one interleaved run (see the module docstring)."""
+
+    source: str
+    model: str
+    backend: str
+    precision: str
+    device: str
+    frames: int
+    chunk_frames: int
+    decode: LatencyStats
+    modes: list[ModeFigures]
+    status_counts: dict[str, int] = field(default_factory=dict)
+
     def rows(self) -> list[dict[str, Any]]:
-        """One flat row per stage (for tables / CSV)."""
-        return [
-            {
-                "stage": name,
-                "frames": st.count,
-                "p50_ms": round(st.p50_ms, 2),
-                "p90_ms": round(st.p90_ms, 2),
-                "p99_ms": round(st.p99_ms, 2),
-                "mean_ms": round(st.mean_ms, 2),
-                "max_ms": round(st.max_ms, 2),
-            }
-            for name, st in self.stages.items()
-        ]
+        """One row per stage, the configurations' p50 / p90 side by side (``decode`` is
+        shared: :attr:`decode`)."""
+        rows = []
+        for name in PIPELINE_STAGES:
+            row: dict[str, Any] = {"stage": name}
+            for m in self.modes:
+                st = m.stages.get(name)
+                row[f"{m.label} p50"] = None if st is None else round(st.p50_ms, 2)
+                row[f"{m.label} p90"] = None if st is None else round(st.p90_ms, 2)
+            rows.append(row)
+        return rows
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
             "model": self.model,
             "backend": self.backend,
+            "precision": self.precision,
             "device": self.device,
             "frames": self.frames,
-            "segmented_frames": self.segmented_frames,
-            "dropped_frames": self.dropped_frames,
-            "wall_s": round(self.wall_s, 3),
-            "end_to_end_fps": round(self.fps, 2),
+            "chunk_frames": self.chunk_frames,
             "status_counts": self.status_counts,
-            "stages_ms": {k: v.to_dict() for k, v in self.stages.items()},
+            "decode_ms": self.decode.to_dict(),
+            "modes": [m.to_dict() for m in self.modes],
         }
 
 
@@ -130,84 +224,187 @@ def iter_bench_frames(
             yield frame.image_bgr, int(frame.index), frame.capture_time_s, decode_ms
 
 
+class _ChunkSource:
+    """Already decoded frames as a pipeline source (``read()`` until they run out)."""
+
+    finished = True
+
+    def __init__(self, frames: list[Any]) -> None:
+        self._frames, self._next = frames, 0
+
+    def read(self) -> Any:
+        if self._next >= len(self._frames):
+            return None
+        self._next += 1
+        return self._frames[self._next - 1]
+
+
+def _chunks(source: str | Path, size: int, max_frames: int | None) -> Iterator[list[Any]]:
+    """Decoded frames in lists of ``size`` (``Frame`` objects; decode time in ``.decode_ms``)."""
+    from wds_edge.capture.frame import Frame
+
+    chunk: list[Any] = []
+    for count, (image, index, _grabbed, decode_ms) in enumerate(iter_bench_frames(source), 1):
+        frame = Frame(image, index, time.monotonic(), int(index * 1000 / 30))
+        chunk.append((frame, decode_ms))
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+        if max_frames is not None and count >= max_frames:
+            break
+    if chunk:
+        yield chunk
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Two results of one frame agree: status, mask (bit for bit) and scores."""
+    if a is None or b is None or a.status != b.status or a.segmented != b.segmented:
+        return False
+    if a.wrinkle_mask is not None and not np.array_equal(a.wrinkle_mask, b.wrinkle_mask):
+        return False
+    return {k: v.to_dict() for k, v in a.scores.items()} == {
+        k: v.to_dict() for k, v in b.scores.items()
+    }
+
+
+class _Runner:
+    """One configuration: its analyzer, recorder and totals."""
+
+    def __init__(self, label: str, mode: str, threads: int | None, cfg: Any) -> None:
+        from wds_edge.analysis.analyzer import WrinkleAnalyzer
+
+        self.figures = ModeFigures(label, mode, threads)
+        self.analyzer = WrinkleAnalyzer(cfg.model_copy(update={"num_threads": threads}))
+        self.stages = StageRecorder(PIPELINE_STAGES)
+
+    def run(self, frames: list[Any]) -> list[Any]:
+        """Every frame of a chunk through the pipeline; the results in order."""
+        from wds_edge.analysis.overlay import draw_overlay
+        from wds_edge.analysis.pipeline import FramePipeline, analyzer_stages
+
+        locate, segment = analyzer_stages(self.analyzer)
+        results: list[Any] = []
+        figures = self.figures
+        t0 = time.perf_counter()
+        with FramePipeline(_ChunkSource(frames), locate, segment, mode=figures.mode) as pipeline:
+            for out in pipeline:
+                result = out.result
+                t1 = time.perf_counter()
+                if result is not None:
+                    draw_overlay(out.frame.image_bgr, result)
+                self.stages.add("overlay", (time.perf_counter() - t1) * 1000.0)
+                self.stages.add("end_to_end", (time.perf_counter() - out.started_s) * 1000.0)
+                for name in ("locate", "segment"):
+                    if name in out.stage_ms:
+                        self.stages.add(name, out.stage_ms[name])
+                if result is not None:
+                    for name in ("landmarks", "quality", "crop_preprocess", "inference"):
+                        if name in result.timings_ms:
+                            self.stages.add(name, result.timings_ms[name])
+                    if "postprocess" in result.timings_ms:
+                        self.stages.add("postprocess", result.timings_ms["postprocess"])
+                results.append(result)
+            wall_s = time.perf_counter() - t0
+            counts, waits = pipeline.counts, dict(pipeline.waits_ms)
+        figures.frames += len(results)
+        figures.segmented += sum(bool(r is not None and r.segmented) for r in results)
+        figures.errors += counts.errors
+        figures.wall_s += wall_s
+        if results and all(r is not None and r.segmented for r in results):
+            figures.face_frames += len(results)
+            figures.face_wall_s += wall_s
+        for name, ms in waits.items():
+            figures.waits_ms[name] = figures.waits_ms.get(name, 0.0) + ms
+        return results
+
+    def close(self) -> None:
+        self.figures.stages = self.stages.summary()
+        self.analyzer.close()
+
+
 def bench_pipeline(
     source: str | Path,
     *,
     model_path: str | Path | None = None,
     backend: str = "auto",
-    precision: str = "fp16",
+    precision: str = "auto",
     landmarker_path: str | Path | None = None,
     num_threads: int | None = None,
+    modes: Sequence[str] = ("serial", "two-stage"),
+    chunk_frames: int = 30,
     max_frames: int | None = None,
-    realtime: bool = False,
     on_frame: ProgressCallback | None = None,
 ) -> PipelineBenchResult:
-    """Run :meth:`WrinkleAnalyzer.analyze` + the overlay on every frame and time each stage.
+    """Run every frame of ``source`` through each configuration, interleaved by chunks.
 
     Args:
         source: a video file or a folder of images.
-        model_path / backend / precision / landmarker_path / num_threads: as
+        model_path / backend / precision / landmarker_path: as
             :class:`wds_edge.analysis.analyzer.AnalyzerConfig`.
+        num_threads: inference threads of a configuration that does not name its own.
+        modes: ``serial`` / ``two-stage`` entries, each optionally ``:THREADS``
+            (:func:`parse_modes`); the first is the reference of ``identical``.
+        chunk_frames: frames decoded and run through every configuration in turn.
         max_frames: stop after this many frames.
-        realtime: treat a video file like a camera (frames the pipeline is too slow for
-            are dropped and counted).
-        on_frame: called as ``on_frame(frames_done, max_frames_or_None, status)`` per frame.
-    """
-    from wds_edge.analysis.analyzer import AnalyzerConfig, WrinkleAnalyzer
-    from wds_edge.analysis.overlay import draw_overlay
+        on_frame: called as ``on_frame(frames_done, max_frames_or_None, "")`` per chunk.
 
+    Raises:
+        InvalidInputError: bad modes / chunk size, or a source without frames.
+    """
+    from wds_edge.analysis.analyzer import AnalyzerConfig
+
+    entries = parse_modes(modes)
+    if chunk_frames < 1:
+        raise InvalidInputError(f"chunk_frames must be >= 1, got {chunk_frames}")
     cfg = AnalyzerConfig(
         model_path=None if model_path is None else str(model_path),
         backend=backend,
         precision=precision,
         landmarker_path=None if landmarker_path is None else str(landmarker_path),
         video_mode=True,
-        num_threads=num_threads,
+        spin_wait=False,  # configurations take turns: no idle thread spins into the next
     )
-    stages = StageRecorder(PIPELINE_STAGES)
+    labels = [m if t is None else f"{m}:{t}" for m, t in entries]
+    runners: list[_Runner] = []
     statuses: dict[str, int] = {}
-    frames = segmented = dropped = 0
-    last_index = -1
-    last_ts = -1
-    with WrinkleAnalyzer(cfg) as analyzer:
-        info = analyzer.model_info
-        t_start = time.perf_counter()
-        for image, index, grabbed_s, decode_ms in iter_bench_frames(source, realtime=realtime):
-            t0 = time.perf_counter()
-            stages.add("capture_age", max(0.0, (time.monotonic() - grabbed_s) * 1000.0))
-            dropped += max(0, index - last_index - 1)
-            last_index = index
-            last_ts = max(last_ts + 1, int(index * 1000 / 30))
-            result = analyzer.analyze(image, last_ts)
-            t1 = time.perf_counter()
-            draw_overlay(image, result)
-            overlay_ms = (time.perf_counter() - t1) * 1000.0
-            stages.add("decode", decode_ms)
-            for name in ("landmarks", "quality", "crop_preprocess", "inference", "postprocess"):
-                if name in result.timings_ms:
-                    stages.add(name, result.timings_ms[name])
-            stages.add("overlay", overlay_ms)
-            stages.add("end_to_end", decode_ms + (time.perf_counter() - t0) * 1000.0)
-            status = str(getattr(result.status, "value", result.status))
-            statuses[status] = statuses.get(status, 0) + 1
-            segmented += int(result.segmented)
-            frames += 1
+    decode_ms: list[float] = []
+    frames = 0
+    try:
+        for (mode, threads), label in zip(entries, labels, strict=True):
+            runners.append(_Runner(label, mode, threads or num_threads, cfg))
+        info = runners[0].analyzer.model_info
+        for i, chunk in enumerate(_chunks(source, chunk_frames, max_frames)):
+            decode_ms.extend(d for _, d in chunk)
+            chunk_frames_only = [f for f, _ in chunk]
+            order = list(range(len(runners)))
+            results = {}
+            for k in order if i % 2 == 0 else reversed(order):
+                results[k] = runners[k].run(chunk_frames_only)
+            for k in order[1:]:
+                runners[k].figures.identical += sum(
+                    _same(a, b) for a, b in zip(results[0], results[k], strict=True)
+                )
+            runners[0].figures.identical += len(results[0])
+            for r in results[0]:
+                status = "error" if r is None else str(getattr(r.status, "value", r.status))
+                statuses[status] = statuses.get(status, 0) + 1
+            frames += len(chunk)
             if on_frame is not None:
-                on_frame(frames, max_frames, status)
-            if max_frames is not None and frames >= max_frames:
-                break
-        wall_s = time.perf_counter() - t_start
+                on_frame(frames, max_frames, "")
+    finally:
+        for runner in runners:
+            runner.close()
     if frames == 0:
         raise InvalidInputError(f"{source}: no frames could be read")
     return PipelineBenchResult(
         source=str(source),
         model=str(info.get("path")),
         backend=str(info.get("backend")),
+        precision=str(info.get("precision")),
         device=str(info.get("device")),
         frames=frames,
-        segmented_frames=segmented,
-        dropped_frames=dropped,
-        wall_s=wall_s,
-        stages=stages.summary(),
+        chunk_frames=chunk_frames,
+        decode=summarize_ms(decode_ms),
+        modes=[r.figures for r in runners],
         status_counts=statuses,
     )

@@ -64,12 +64,14 @@ def bench_model_cmd(
     from wds_edge.bench.environment import environment_report, format_environment
     from wds_edge.bench.model_bench import benchmark_model
     from wds_edge.bench.report import rows_table
+    from wds_edge.cli.bench_output import LoadWatch, print_load
     from wds_edge.cli.console import progress_bar
 
     if quick:
         warmup, runs = 1, 5
     model_path = model or _default_model()
     env = environment_report()
+    load = LoadWatch()
     with progress_bar(f"timing {model_path.name}", total=runs) as update:
         result = benchmark_model(
             model_path,
@@ -81,9 +83,11 @@ def bench_model_cmd(
             num_threads=threads,
             on_run=update,
         )
+    load.stop()
     row = result.row()
     console = _console()
-    console.print(rows_table([row], title="wds-edge bench model", caption=format_environment(env)))
+    caption = format_environment(env, load)
+    console.print(rows_table([row], title="wds-edge bench model", caption=caption))
     if result.breakdown:
         console.print(rows_table([result.breakdown], title="GPU transfer / compute split"))
     elif result.backend != "tensorrt":
@@ -91,8 +95,14 @@ def bench_model_cmd(
             "[dim]host-to-device / compute / device-to-host split: only measured on the TensorRT "
             "backend (CPU inference has no transfers).[/]"
         )
+    print_load(console, load)
     _write_outputs(
-        {"kind": "model", "environment": env, "result": result.to_dict()},
+        {
+            "kind": "model",
+            "environment": env,
+            "load_average": load.to_dict(),
+            "result": result.to_dict(),
+        },  # fmt: skip
         [row],
         json_path,
         csv_path,
@@ -101,30 +111,38 @@ def bench_model_cmd(
 
 def bench_pipeline_cmd(
     source: str = typer.Option(
-        ..., "--source", "-s", help="A video file, a folder of images, or a camera (0, csi://0)."
+        ..., "--source", "-s", help="A video file or a folder of images (the kiosk clip)."
     ),
     model: Path | None = typer.Option(None, "--model", "-m", help=_MODEL_HELP),
     backend: str = typer.Option("auto", help="auto | onnxruntime | openvino | tensorrt."),
     precision: str = typer.Option("auto", help="auto | fp32 | fp16 | bf16 | int8."),
     landmarker: Path | None = typer.Option(None, help="face_landmarker.task (default: search)."),
-    threads: int | None = typer.Option(None, min=1, help="ONNX Runtime intra-op threads."),
-    max_frames: int | None = typer.Option(None, min=1, help="Stop after N frames."),
-    realtime: bool = typer.Option(
-        False, "--realtime/--no-realtime", help="Play a video like a camera (drops frames)."
+    threads: int | None = typer.Option(
+        None, min=1, help="Inference threads of a mode that does not name its own."
     ),
+    modes: str = typer.Option(
+        "serial,two-stage",
+        help="Comma-separated: serial, two-stage, each optionally :THREADS (two-stage:1), "
+        "run interleaved on the same frames.",
+    ),
+    chunk: int = typer.Option(30, min=1, help="Frames per interleaving chunk."),
+    max_frames: int | None = typer.Option(None, min=1, help="Stop after N frames."),
     quick: bool = typer.Option(False, "--quick", help="Short CI mode: at most 20 frames."),
     json_path: Path | None = typer.Option(None, "--json", help="Also write the report as JSON."),
     csv_path: Path | None = typer.Option(None, "--csv", help="Also write the stage rows as CSV."),
 ) -> None:
-    """Per-stage p50/p90/p99 of the whole pipeline on a video or image folder, and FPS."""
+    """Serial vs two-stage pipeline, interleaved: FPS over face frames (every one segmented)
+    and per-stage p50 / p90."""
     from wds_edge.bench.environment import environment_report, format_environment
     from wds_edge.bench.pipeline_bench import bench_pipeline
     from wds_edge.bench.report import rows_table
+    from wds_edge.cli.bench_output import LoadWatch, print_load
     from wds_edge.cli.console import progress_bar
 
     if quick:
-        max_frames = min(max_frames or 20, 20)
+        max_frames, chunk = min(max_frames or 20, 20), min(chunk, 10)
     env = environment_report()
+    load = LoadWatch()
     with progress_bar(f"pipeline on {Path(source).name or source}", total=max_frames) as update:
         result = bench_pipeline(
             source,
@@ -133,20 +151,38 @@ def bench_pipeline_cmd(
             precision=precision,
             landmarker_path=landmarker,
             num_threads=threads,
+            modes=_split(modes),
+            chunk_frames=chunk,
             max_frames=max_frames,
-            realtime=realtime,
             on_frame=update,
         )
-    rows = result.rows()
+    load.stop()
+    console = _console()
     title = (
-        f"wds-edge bench pipeline: {result.frames} frames, {result.fps:.2f} FPS end to end, "
-        f"{result.segmented_frames} segmented, {result.dropped_frames} dropped "
-        f"({result.backend} on {result.device})"
+        f"wds-edge bench pipeline: {result.frames} frames ({result.status_counts}), "
+        f"{Path(result.model).name} on {result.backend} {result.precision}, interleaved "
+        f"in chunks of {result.chunk_frames}"
     )
-    _console().print(rows_table(rows, title=title, caption=format_environment(env)))
+    summary = [m.summary_row() for m in result.modes]
+    console.print(rows_table(summary, title=title))
+    caption = format_environment(env, load)
+    console.print(rows_table(result.rows(), title="stage ms (p50 / p90)", caption=caption))
+    console.print(
+        f"[dim]decode (once per frame, before the modes): p50 {result.decode.p50_ms:.1f} ms[/]"
+    )
+    for m in result.modes:
+        if m.waits_ms:
+            waits = ", ".join(f"{k} {v / 1000:.1f} s" for k, v in m.waits_ms.items())
+            console.print(f"[dim]{m.label} waits over {m.wall_s:.1f} s: {waits}[/]")
+    print_load(console, load)
     _write_outputs(
-        {"kind": "pipeline", "environment": env, "result": result.to_dict()},
-        rows,
+        {
+            "kind": "pipeline",
+            "environment": env,
+            "load_average": load.to_dict(),
+            "result": result.to_dict(),
+        },  # fmt: skip
+        result.rows(),
         json_path,
         csv_path,
     )
@@ -213,7 +249,7 @@ def bench_compare_cmd(
         return
     if quick:
         widths, size, max_frames, runs, warmup = "8", 256, 8, 3, 1
-    from wds_edge.cli.bench_output import LoadWatch, StepPrinter, compact_rows
+    from wds_edge.cli.bench_output import LoadWatch, StepPrinter, compact_rows, print_load
 
     env = environment_report()
     console = _console()
@@ -237,7 +273,8 @@ def bench_compare_cmd(
             e2e=not no_e2e,
             torch_baseline=not no_torch,
             on_step=lambda label: (steps(f"timing {label}"), status.update(f"timing {label} ...")),
-            baseline=None if no_torch else _eager_baseline(),
+            # the width exports need torch too; --no-torch only leaves out the eager rows
+            baseline=_eager_baseline(),
         )
     load.stop()
     rows = [r.row() for r in result.rows]
@@ -246,13 +283,12 @@ def bench_compare_cmd(
             compact_rows(rows),
             title=f"wds-edge bench compare ({size}x{size}, "
             f"{result.frames} frames, {result.crops} face crops; p50; all columns in compare.csv)",
-            caption=format_environment(env),
+            caption=format_environment(env, load),
         )
     )
     for note in result.notes:
         console.print(f"[dim]note: {note}[/]")
-    if load.warning():
-        console.print(f"[bold yellow]warning:[/] {load.warning()}", highlight=False)
+    print_load(console, load)
     report = {"kind": "compare", "environment": env, "load_average": load.to_dict(),
               **result.to_dict()}  # fmt: skip
     console.print(f"wrote {write_report_json(out / 'compare.json', report)}")
@@ -324,7 +360,7 @@ def _compare_backend_specs(
 
         raise InvalidInputError("BACKEND:PRECISION entries compare one model: pass one --models")
     _check_int8_entries(specs, models[0] if models else None)
-    from wds_edge.cli.bench_output import LoadWatch
+    from wds_edge.cli.bench_output import LoadWatch, print_load
 
     env = environment_report()
     console = _console()
@@ -338,11 +374,10 @@ def _compare_backend_specs(
     load.stop()
     rows = [r.row() for r in result.rows]
     title = f"wds-edge bench compare: {Path(result.model).name}, {result.crops} face crops"
-    console.print(rows_table(rows, title=title, caption=format_environment(env)))
+    console.print(rows_table(rows, title=title, caption=format_environment(env, load)))
     for note in result.notes:
         console.print(f"[dim]note: {note}[/]")
-    if load.warning():
-        console.print(f"[bold yellow]warning:[/] {load.warning()}", highlight=False)
+    print_load(console, load)
     report = {"kind": "compare-backends", "environment": env, "load_average": load.to_dict(),
               **result.to_dict()}  # fmt: skip
     console.print(f"wrote {write_report_json(out / 'compare.json', report)}")

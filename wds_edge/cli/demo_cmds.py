@@ -28,8 +28,8 @@ def demo_cmd(
     threads: int | None = typer.Option(
         None,
         min=1,
-        help="ONNX Runtime intra-op threads (default: all cores; with the background worker, "
-        "one fewer so the display keeps a core).",
+        help="ONNX Runtime intra-op threads (default: all cores with --sync; in the two-stage "
+        "pipeline one fewer, so the landmarks keep a core).",
     ),
     threshold: float | None = typer.Option(
         None, help="Wrinkle probability threshold in (0, 1), exclusive (default: the model's)."
@@ -51,8 +51,9 @@ def demo_cmd(
     sync: bool | None = typer.Option(
         None,
         "--sync/--async",
-        help="Segment every good frame on the main loop (deterministic; default headless on a "
-        "file) or newest-frame-only in a background worker (default with a camera / window).",
+        help="Run landmarks and segmentation one after the other on the display loop (--sync) "
+        "or as a two-stage pipeline on two threads (--async, the default). Either way every "
+        "good frame is segmented.",
     ),
     loop: bool = typer.Option(False, "--loop", help="Start a video file over at its end."),
     screenshot: Path | None = typer.Option(

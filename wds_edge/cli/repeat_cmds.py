@@ -45,12 +45,14 @@ def bench_repeatability_cmd(
     from wds_edge.bench.environment import environment_report, format_environment
     from wds_edge.bench.repeatability import bench_repeatability, write_repeatability_plot
     from wds_edge.bench.report import rows_table, write_report_json
+    from wds_edge.cli.bench_output import LoadWatch, print_load
     from wds_edge.cli.console import make_console, progress_bar
     from wds_edge.io import ensure_writable_dir
 
     ensure_writable_dir(out, "repeatability report")
     console = make_console()
     env = environment_report()
+    load = LoadWatch()
     config = SessionConfig(frames_needed=frames_needed, frames_fused=frames_fused)
     analyzer = WrinkleAnalyzer(
         model_path=str(model) if model is not None else None,
@@ -64,6 +66,7 @@ def bench_repeatability_cmd(
         report = bench_repeatability(
             analyzer, source, sessions, config, progress=lambda d, t: update(d, t, "")
         )
+    load.stop()
     rows = [
         {
             "region": name,
@@ -75,15 +78,15 @@ def bench_repeatability_cmd(
         }
         for name, r in report.regions.items()
     ]
-    console.print(
-        rows_table(rows, title=f"repeatability: {source}", caption=format_environment(env))
-    )
+    caption = format_environment(env, load)
+    console.print(rows_table(rows, title=f"repeatability: {source}", caption=caption))
     running = report.running
     console.print(
         f"running fused score ({int(running['window'])} frames): CV {100 * running['cv']:.1f} % "
         f"over the clip, at most {100 * running['max_window_cv']:.1f} % over any second"
     )
-    data = {"environment": env, **report.to_dict()}
+    print_load(console, load)
+    data = {"environment": env, "load_average": load.to_dict(), **report.to_dict()}
     console.print(f"wrote {write_report_json(out / 'repeatability.json', data)}")
     plot = write_repeatability_plot(report, out / "repeatability.png")
     console.print(f"wrote {plot}" if plot else "plot skipped: matplotlib is not installed")

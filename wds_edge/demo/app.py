@@ -1,16 +1,15 @@
-"""The live demo: camera -> landmarks every frame -> segmentation in a worker -> overlay.
+"""The live demo: camera -> two-stage pipeline (landmarks | segmentation) -> overlay.
 
-The display never waits for segmentation. Each frame is located on the main loop
-(:meth:`WrinkleAnalyzer.locate`: face, crop transform, quality - fast); the newest
-good crop is handed to a background worker (:class:`LatestJobWorker`, 1-slot queue,
-newest wins) that runs :meth:`WrinkleAnalyzer.segment`. The last finished
-segmentation's crop-space probability is pasted back with the *current* frame's crop
-transform, so the mask follows the face at camera rate even when the model runs at a
-few updates per second. A mask segmented before the face was last lost is never shown
-on a returning face.
+Frames come through the pipeline the service's camera uses
+(:class:`~wds_edge.analysis.live_stages.LiveStages`): the landmarks, crop and gates of the
+next frame are found on one thread while this frame is segmented on another, so both cores
+work. Every good frame is segmented and shown with its own mask, fused with the last few
+frames of the same face so the scores do not jump; a camera's grabber drops the frames the
+pipeline is too slow for (counted in the summary). A mask segmented before the face was
+last lost is never shown on a returning face.
 
-``sync=True`` segments every good frame on the main loop instead (deterministic:
-headless runs on a file, CI). See :class:`DemoConfig` for every option and
+``sync=True`` runs the two stages one after the other on the display loop (the reference
+for ``wds-edge bench pipeline``'s comparison). See :class:`DemoConfig` for every option and
 :class:`~wds_edge.demo.loop.DemoLoop` for the loop's steps.
 """
 

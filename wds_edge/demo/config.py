@@ -22,18 +22,19 @@ class DemoConfig:
         analyzer: the analyzer's settings (model, backend, precision, landmarker, threshold,
             quality gates, ...), one :class:`~wds_edge.analysis.analyzer.AnalyzerConfig`.
             The demo always runs it in video mode (tracking). Its ``num_threads`` None
-            means: all cores when segmenting on the main loop; with the background worker,
-            one core fewer than the machine has, so the display loop keeps a core
-            (measured on 2 cores: display 23.6 -> 29.7 FPS, segmentation rate unchanged
-            at 2.3/s).
+            means: all cores with ``sync``; in the two-stage pipeline one core fewer than
+            the machine has, so the locate stage keeps a core.
         headless: no window (record and/or write JSON lines instead).
         record_path: write the annotated frames as an mp4 (mp4v) video, atomically.
         jsonl_path: write one JSON line per frame, atomically.
         max_frames: stop after this many frames (soak tests, CI); None runs until the end / q.
         realtime: emulate a camera on a file (drop frames the loop is too slow for);
             None: on for a window, off headless.
-        sync: segment on the main loop, every good frame (deterministic); None: on when
-            headless on a file, else off (background worker).
+        sync: run the two stages one after the other on the display loop (``serial``);
+            ``None`` / False: the two-stage pipeline (landmarks of the next frame while this
+            one is segmented; :mod:`wds_edge.analysis.pipeline`). Either way every good
+            frame is segmented and every frame read is shown (a camera's grabber drops the
+            frames the loop is too slow for, counted in ``DemoSummary.pipeline``).
         loop: start a file over at its end (soak mode, with ``max_frames``).
         screenshot_path / screenshot_after_frames: save the displayed image once, after N frames.
         snapshot_dir: where the ``s`` key saves frame + overlay PNGs + JSON.
@@ -69,7 +70,12 @@ class DemoSummary:
     status_counts: dict[str, int] = field(default_factory=dict)
     stages_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     reconnects: int = 0
-    jobs_replaced: int = 0
+    #: Frames a stage failed on (shown with the error, recorded with ``"error"``).
+    errors: int = 0
+    #: ``two-stage`` or ``serial`` and the pipeline's frame counts (read, delivered,
+    #: discarded at the end, errors, source gaps, frames the source skipped).
+    pipeline_mode: str = ""
+    pipeline: dict[str, int] = field(default_factory=dict)
     rss_mb: dict[str, float] = field(default_factory=dict)
     snapshots: list[str] = field(default_factory=list)
     session_result: dict[str, Any] | None = None

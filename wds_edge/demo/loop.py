@@ -1,12 +1,14 @@
-"""The demo's frame loop, one method per step: read -> locate -> segment -> choose the mask
-to show -> draw -> record -> keys. :func:`wds_edge.demo.app.run_demo` runs it.
+"""The demo's frame loop, one method per step: next frame from the pipeline -> choose the
+mask to show -> draw -> record -> keys. :func:`wds_edge.demo.app.run_demo` runs it.
 
-Each frame is located on the main loop (face, crop transform, quality - fast); the newest
-good frame is segmented by a background :class:`LatestJobWorker` (or on the loop with
-``sync``). Each finished segmentation is fused with the previous few of the same face
-(:class:`~wds_edge.analysis.running.RunningScore`), and that running fused mask and its
-scores are shown on the *current* face position, so the numbers do not jump from frame to
-frame; a mask segmented before the face was last lost is never shown again.
+The frames come through the same two-stage pipeline as the service's camera
+(:class:`~wds_edge.analysis.live_stages.LiveStages`): the landmarks, crop and gates of the
+next frame are found on one thread while this frame is segmented on another, every good
+frame is segmented, and its mask is fused with the previous few of the same face
+(:class:`~wds_edge.analysis.running.RunningScore`), so the numbers do not jump from frame to
+frame. The display loop draws each frame with its own fused mask; a mask segmented before
+the face was last lost is never shown again. ``sync`` runs the two stages one after the
+other on the display loop instead (the reference the pipeline is compared with).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
+from wds_edge.analysis.live_stages import LiveSegmented, LiveStages
 from wds_edge.analysis.overlay import draw_overlay
-from wds_edge.analysis.running import RunningScore
+from wds_edge.analysis.pipeline import FramePipeline, PipelineOutput
 from wds_edge.analysis.session import KioskSession
 from wds_edge.capture.reconnect import ReconnectingSource
 from wds_edge.capture.sources import open_source
@@ -36,7 +39,6 @@ from wds_edge.demo.ui import (
     draw_banner,
     draw_hud,
 )
-from wds_edge.demo.worker import LatestJobWorker
 from wds_edge.io import write_image_atomic
 from wds_edge.timing import StageRecorder, ms_since
 
@@ -48,7 +50,8 @@ FINAL_RESULT_SHOWN_S = 8.0
 
 
 def _segmentation_threads(requested: int | None, sync: bool) -> int | None:
-    """Threads for inference: as asked; else leave a core to the display loop when async."""
+    """Threads for inference: as asked; else, with the two stages on two threads, leave a
+    core to the locate stage."""
     if requested is not None or sync:
         return requested
     return max(1, (os.cpu_count() or 1) - 1)
@@ -103,7 +106,7 @@ class DemoLoop:
         self._closed = False
         is_file = _is_file_source(config.source)
         realtime = (not config.headless) if config.realtime is None else config.realtime
-        self.sync = (config.headless and is_file) if config.sync is None else config.sync
+        self.sync = bool(config.sync)
         self.summary = DemoSummary()
         self.summary.rss_mb["start"] = process_rss_mb()
         self.source = ReconnectingSource(
@@ -112,23 +115,24 @@ class DemoLoop:
             loop=config.loop,
         )
         self.analyzer: WrinkleAnalyzer | None = None
-        self.running: RunningScore | None = None
         self.window: WindowDisplay | None = None
-        self.worker: LatestJobWorker[Any] | None = None
+        self.pipeline: FramePipeline[Any, LiveSegmented] | None = None
         self.recorder: DemoRecorder | None = None
+        self.session: KioskSession | None = None  # set here, read by the locate stage
         try:
             threads = _segmentation_threads(config.analyzer.num_threads, self.sync)
             self.analyzer = WrinkleAnalyzer(
                 config.analyzer.model_copy(update={"video_mode": True, "num_threads": threads})
             )
-            self.running = RunningScore(self.analyzer)
+            stages = LiveStages(self.analyzer, lambda: self.session)
+            mode = "serial" if self.sync else "two-stage"
+            self.pipeline = stages.pipeline(self.source, mode=mode)
             self.window = None if config.headless else WindowDisplay(config.window_title)
             fps = float(getattr(self.source.source, "fps", 0) or 0) or 30.0
             self.recorder = DemoRecorder(
                 config.record_path, config.jsonl_path, fps=config.record_fps or fps
             )
-            if not self.sync:
-                self.worker = LatestJobWorker("wds-segmentation")
+            self._outputs = iter(self.pipeline.start())
         except BaseException:
             self.close()
             raise
@@ -137,8 +141,6 @@ class DemoLoop:
         self.display_rate, self.seg_rate = _Rate(), _Rate()
         self.last_seg: tuple[int, Any, float] | None = None  # (frame index, result, ms)
         self.last_bad_index = -1  # last frame without a usable face: older masks are hidden
-        self.last_ts = -1
-        self.session: KioskSession | None = None
         self.final: tuple[Any, float] | None = None  # (session result, shown until monotonic)
         self.shape_hw: tuple[int, int] = (480, 640)
         self.index = -1
@@ -162,23 +164,26 @@ class DemoLoop:
     def step(self) -> bool:
         """One frame through the whole loop; False when the run should stop."""
         t0 = time.perf_counter()
-        frame = self.source.read()
-        read_ms = ms_since(t0)
-        if frame is None:
+        out: PipelineOutput[Any, LiveSegmented] | None = next(self._outputs, None)
+        wait_ms = ms_since(t0)
+        if out is None:  # the source ended (or failed for good: the pipeline logged why)
+            return False
+        if out.gap:
             return self._source_gap()
+        if out.located is None:
+            return self._failed(out)
         self.index += 1
         now = time.monotonic()
+        frame = out.frame
         image = frame.image_bgr
         self.shape_hw = image.shape[:2]
-        # MediaPipe's video mode needs strictly increasing timestamps (files loop).
-        ts = max(int(frame.timestamp_ms), self.last_ts + 1)
-        self.last_ts = ts
         timings: dict[str, float] = {
             "capture_age": max(0.0, (now - frame.capture_time_s) * 1000.0),
-            "read": read_ms,
+            "read": out.stage_ms.get("read", 0.0),
+            "wait": wait_ms,
         }
-        located = self._locate(image, ts, timings)
-        segmented_now = self._segment(image, located, now, timings)
+        located = self._located(out, timings)
+        segmented_now = self._segmented(out, now, timings)
         shown, seg_age, showing_final = self._shown(located, now)
         canvas = self._draw(image, located, shown, seg_age, showing_final, now, timings)
         record = {
@@ -195,6 +200,8 @@ class DemoLoop:
             or None,
             "timings_ms": {k: round(v, 3) for k, v in timings.items()},
         }
+        if out.error is not None:
+            record["error"] = out.error
         self.recorder.write(canvas, record)  # type: ignore[union-attr]
         if self.on_frame is not None:
             self.on_frame(record)
@@ -213,66 +220,62 @@ class DemoLoop:
         self.recent[stage] = ms if old is None else 0.8 * old + 0.2 * ms
 
     def _source_gap(self) -> bool:
-        """No frame: stop at the end of a file; keep a lost camera's window alive."""
-        if self.source.finished:
-            return False
+        """No frame (a lost camera): keep the window alive with a banner."""
         canvas = np.zeros((*self.shape_hw, 3), np.uint8)
         draw_banner(canvas, LOST_PROMPT, color=(80, 80, 255))
         if self.window is None:
-            time.sleep(0.1)
             return True
-        key = self.window.show(canvas, wait_ms=100)
+        key = self.window.show(canvas, wait_ms=1)
         return not (key in KEY_QUIT or self.window.closed_by_user)
 
-    def _locate(self, image: np.ndarray, ts: int, timings: dict[str, float]) -> Any:
-        """Face, crop transform and quality of this frame (through the session if one runs)."""
-        analyzer: WrinkleAnalyzer = self.analyzer  # type: ignore[assignment]
-        if self.session is not None:
-            update = self.session.feed(image, ts)
-            located = update.result if update.result is not None else analyzer.locate(image, ts)
-            if update.done:
-                final_result = self.session.final_result()
-                self.final = (final_result, time.monotonic() + FINAL_RESULT_SHOWN_S)
-                self.summary.session_result = final_result.to_dict()
-                self.session = None
-        else:
-            located = analyzer.locate(image, ts)
-        timings["locate"] = float(located.timings_ms.get("total", sum(located.timings_ms.values())))
+    def _located(self, out: PipelineOutput[Any, LiveSegmented], timings: dict) -> Any:
+        """The frame's located result (face, crop transform, quality), counted by status."""
+        located = out.located.result  # type: ignore[union-attr]
+        timings["locate"] = out.stage_ms.get("locate", 0.0)
         status = str(getattr(located.status, "value", located.status))
         self.summary.status_counts[status] = self.summary.status_counts.get(status, 0) + 1
         return located
 
-    def _segment(self, image: np.ndarray, located: Any, now: float, timings: dict) -> bool:
-        """Segment on the loop (sync) or hand the frame to the worker; True when a new
-        segmentation finished for this frame."""
-        analyzer = self.analyzer
-        segmented_now = False
-        running: RunningScore = self.running  # type: ignore[assignment]
-        if not located.ok:
+    def _failed(self, out: PipelineOutput[Any, LiveSegmented]) -> bool:
+        """A frame the locate stage failed on: shown with the error, counted, recorded."""
+        self.index += 1
+        self.summary.errors += 1
+        canvas = out.frame.image_bgr.copy()
+        draw_banner(canvas, f"analysis failed: {out.error}"[:80], color=(80, 80, 255))
+        record = {"frame": self.index, "status": None, "error": out.error}
+        self.recorder.write(canvas, record)  # type: ignore[union-attr]
+        if self.on_frame is not None:
+            self.on_frame(record)
+        self.summary.frames += 1
+        return self._keys(canvas, out.frame.image_bgr, None, record)
+
+    def _segmented(
+        self, out: PipelineOutput[Any, LiveSegmented], now: float, timings: dict
+    ) -> bool:
+        """Take the segment stage's result: a new fused mask, or a finished capture; True
+        when this frame was segmented."""
+        live = out.segmented
+        if live is None:  # the segment stage failed on this frame (logged, counted)
+            self.summary.errors += 1
+            return False
+        if live.final is not None:
+            self.final = (live.final, time.monotonic() + FINAL_RESULT_SHOWN_S)
+            self.summary.session_result = live.final.to_dict()
+            if self.session is live.session:
+                self.session = None
+        if not live.result.ok:
             self.last_bad_index = self.index
-            running.reset()  # the face is gone: the next one starts a new window
-        elif self.sync:
-            t1 = time.perf_counter()
-            seg = analyzer.segment(image, located)  # type: ignore[union-attr]
-            self.last_seg = (self.index, running.add(seg), ms_since(t1))
-            segmented_now = True
-        elif self.worker is not None and self.session is None:
-            self.worker.submit(
-                self.index,
-                lambda img=image, loc=located: analyzer.segment(img, loc),  # type: ignore[union-attr]
-            )
-        if self.worker is not None:
-            out = self.worker.latest()
-            if out is not None and (self.last_seg is None or out.tag != self.last_seg[0]):
-                fused = out.value if out.tag <= self.last_bad_index else running.add(out.value)
-                self.last_seg = (out.tag, fused, out.duration_ms)
-                segmented_now = True
-        if segmented_now and self.last_seg is not None:
-            self.summary.segmentations += 1
-            self.seg_rate.tick(now)
-            self._note("segment", self.last_seg[2])
-            timings["segment"] = self.last_seg[2]
-        return segmented_now
+            return False
+        if not live.result.segmented:
+            return False
+        seg_ms = live.segmented_ms if live.segmented_ms is not None else 0.0
+        self.last_seg = (self.index, live.result, seg_ms)
+        self.summary.segmentations += 1
+        self.seg_rate.tick(now)
+        self._note("segment", seg_ms)
+        timings["segment"] = seg_ms
+        timings["running"] = live.result.timings_ms.get("running", 0.0)
+        return True
 
     def _shown(self, located: Any, now: float) -> tuple[Any, int | None, bool]:
         """What to draw: the session's final result, the latest fresh mask, or no mask.
@@ -310,7 +313,7 @@ class DemoLoop:
         t2 = time.perf_counter()
         canvas = draw_overlay(image, shown, show_regions=True, show_scores=True)
         timings["overlay"] = ms_since(t2)
-        for stage in ("capture_age", "read", "locate", "overlay"):
+        for stage in ("capture_age", "read", "locate", "wait", "overlay"):
             self._note(stage, timings[stage])
         self.display_rate.tick(now)
         extra: tuple[str, ...] = ()
@@ -346,7 +349,7 @@ class DemoLoop:
         key = self.window.show(canvas)
         if key in KEY_QUIT or self.window.closed_by_user:
             return False
-        if key in KEY_SNAPSHOT:
+        if key in KEY_SNAPSHOT and shown is not None:
             path = save_snapshot(self.config.snapshot_dir, image, canvas, shown, record)
             self.summary.snapshots.append(str(path))
         if key in KEY_SESSION and self.session is None:
@@ -354,14 +357,15 @@ class DemoLoop:
         return True
 
     def close(self) -> None:
-        """Stop the worker, close the window, recordings, source and analyzer (idempotent)."""
+        """Stop the pipeline, close the window, recordings, source and analyzer (idempotent)."""
         if self._closed:
             return
         self._closed = True
         self.summary.rss_mb["end"] = process_rss_mb()
-        if self.worker is not None:
-            self.summary.jobs_replaced = self.worker.replaced
-            self.worker.close()
+        if self.pipeline is not None:
+            self.pipeline.close()
+            self.summary.pipeline = self.pipeline.counts.to_dict()
+            self.summary.pipeline_mode = self.pipeline.mode
         if self.window is not None:
             self.window.close()
         if self.recorder is not None:

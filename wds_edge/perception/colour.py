@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import cv2
 import numpy as np
 
 from wds_edge.errors import InvalidInputError
@@ -86,9 +87,15 @@ def skin_colour_cast(crop_rgb: np.ndarray, skin: np.ndarray) -> ColourCast:
         )
     if np.count_nonzero(mask) < 100:
         raise InvalidInputError("fewer than 100 skin pixels: cannot judge the colour")
-    px = crop_rgb[mask].astype(np.float64)
-    r, g, b = (float(v) + 1e-6 for v in px.mean(axis=0))
-    spread = float(np.percentile(px.max(axis=1) - px.min(axis=1), 99))
+    # On uint8 planes (issue 25: 26 of the 54 ms the locate stage took went into float64
+    # reductions over N x 3 pixels). Integer sums are exact, so the means equal the float64
+    # means bit for bit, and the spread takes the same values.
+    count = int(np.count_nonzero(mask))
+    planes = cv2.split(np.ascontiguousarray(crop_rgb, dtype=np.uint8))
+    r, g, b = (float(np.sum(p, where=mask, dtype=np.int64)) / count + 1e-6 for p in planes)
+    high = cv2.max(cv2.max(planes[0], planes[1]), planes[2])
+    low = cv2.min(cv2.min(planes[0], planes[1]), planes[2])
+    spread = float(np.percentile(cv2.subtract(high, low)[mask], 99))
     grey = spread <= GREY_MAX_CHANNEL_SPREAD
     cool = r / b < MIN_RED_OVER_BLUE
     warm = r / g > MAX_RED_OVER_GREEN or r / b > MAX_RED_OVER_BLUE

@@ -41,6 +41,7 @@ from wds_edge.perception.regions import (
     RIGHT_EYE_RING,
     RIGHT_EYEBROW_RING,
     checked_landmarks,
+    dilate_near,
 )
 
 __all__ = [
@@ -163,7 +164,7 @@ def glasses_mask(
     x0, x1 = float(p[list(FACE_OVAL), 0].min()), float(p[list(FACE_OVAL), 0].max())
     band = np.zeros((size, size), bool)
     band[max(0, int(top)) : max(0, int(bottom)), max(0, int(x0)) : max(0, int(x1))] = True
-    features = cv2.dilate(
+    features = dilate_near(
         _filled(p, (RIGHT_EYE_RING, LEFT_EYE_RING, RIGHT_EYEBROW_RING, LEFT_EYEBROW_RING), size),
         _disk(1.5 / mm),
     ).astype(bool)
@@ -187,7 +188,7 @@ def glasses_mask(
     if left.any() and right.any():
         for x_a, y_a, x_b, y_b in segments:
             cv2.line(out, (int(x_a), int(y_a)), (int(x_b), int(y_b)), 1, 1)
-    return cv2.dilate(out, _disk(GLASSES_MARGIN_MM / mm)).astype(bool)
+    return dilate_near(out, _disk(GLASSES_MARGIN_MM / mm)).astype(bool)
 
 
 def hair_mask(
@@ -263,7 +264,7 @@ def exclusion_zones(
     mm = mm_per_px or mm_per_crop_px(p)
 
     def dilated(rings: tuple[tuple[int, ...], ...], margin_mm: float) -> np.ndarray:
-        return cv2.dilate(_filled(p, rings, size), _disk(margin_mm / mm)).astype(bool)
+        return dilate_near(_filled(p, rings, size), _disk(margin_mm / mm)).astype(bool)
 
     makers = {
         "eyelids": lambda: dilated((RIGHT_EYE_RING, LEFT_EYE_RING), EYELID_MARGIN_MM),

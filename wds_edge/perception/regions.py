@@ -30,6 +30,7 @@ from wds_edge.errors import InvalidInputError
 
 __all__ = [
     "checked_landmarks",
+    "dilate_near",
     "REGION_NAMES",
     "FACE_OVAL",
     "RIGHT_EYE_RING",
@@ -139,6 +140,32 @@ def _fill(polygons: list[np.ndarray], size_px: int) -> np.ndarray:
     return canvas.astype(bool)
 
 
+def dilate_near(mask: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """``cv2.dilate(mask, kernel)``, computed only around the mask's pixels.
+
+    The same pixels as dilating the whole image (a pixel farther than the kernel's reach
+    from every set pixel stays 0, and OpenCV's dilation ignores what lies past the border),
+    for a fraction of the time when the mask covers a small part of the crop (the eyes,
+    the lips: issue 25 measured 14 of the 46 ms of postprocessing in full-crop dilations).
+
+    Args:
+        mask: uint8 ``H x W`` (0 / non-zero).
+        kernel: uint8 structuring element with odd sides, anchored at its centre.
+
+    Returns:
+        uint8 ``H x W``.
+    """
+    out = np.zeros_like(mask)
+    x, y, w, h = cv2.boundingRect(mask)
+    if w == 0 or h == 0:
+        return out
+    ry, rx = kernel.shape[0] // 2, kernel.shape[1] // 2
+    y0, y1 = max(0, y - ry), min(mask.shape[0], y + h + ry)
+    x0, x1 = max(0, x - rx), min(mask.shape[1], x + w + rx)
+    out[y0:y1, x0:x1] = cv2.dilate(np.ascontiguousarray(mask[y0:y1, x0:x1]), kernel)
+    return out
+
+
 def _feature_mask(
     points: np.ndarray, size_px: int, rings: tuple[tuple[int, ...], ...]
 ) -> np.ndarray:
@@ -146,7 +173,7 @@ def _feature_mask(
     mask = _fill([points[list(r)] for r in rings], size_px).astype(np.uint8)
     radius = max(1, round(size_px * 0.01))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    return cv2.dilate(mask, kernel).astype(bool)
+    return dilate_near(mask, kernel).astype(bool)
 
 
 def _check_size(size_px: int) -> int:

@@ -103,7 +103,8 @@ class ServiceEngine:
 
     def health(self) -> dict[str, Any]:
         """``status``, ``model`` (name, version, threshold, input size), ``backend``,
-        ``device``, ``precision``, ``camera`` (state, source, frames, errors), counters."""
+        ``device``, ``precision``, ``camera`` (state, source, frames, errors, the live
+        pipeline's frame counts), counters."""
         info = self.analyzer.model_info
         precision = getattr(self.analyzer.backend, "precision", None)
         camera: dict[str, Any] = {"state": "none", "source": None}
@@ -114,6 +115,9 @@ class ServiceEngine:
                 "frames_analysed": self.live.frames,
                 "errors": self.live.errors,
                 "last_error": self.live.last_error,
+                # read, delivered, discarded, errors, gaps, frames the camera skipped while
+                # the two-stage pipeline was busy (issue 25: nothing lost silently)
+                "pipeline": self.live.counts.to_dict(),
             }
         healthy = self.live is None or self.live.camera_state in ("starting", "running", "ended")
         return {

@@ -79,6 +79,7 @@ def test_cli_bench_model_quick(tmp_path, onnx_model_fixed_batch):
     assert "p50_ms" in proc.stdout and onnx_model_fixed_batch.name in proc.stdout
     report = json.loads(out.read_text())
     assert report["result"]["runs"] == 5 and report["environment"]["cpu"]["model"]
+    assert report["load_average"]["after"] is not None and "load average" in proc.stdout
 
 
 def test_cli_bench_pipeline_quick(tmp_path, video_path, landmarker_path, onnx_model_fixed_batch):
@@ -100,14 +101,26 @@ def test_cli_bench_pipeline_quick(tmp_path, video_path, landmarker_path, onnx_mo
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "end_to_end" in proc.stdout and "landmarks" in proc.stdout
-    res = json.loads(out.read_text())["result"]
-    assert res["frames"] == 20 and res["segmented_frames"] == 20 and res["dropped_frames"] == 0
-    stages = res["stages_ms"]
-    assert {"decode", "landmarks", "crop_preprocess", "inference", "postprocess", "overlay"} <= set(
-        stages
-    )
-    # end to end covers the stages inside it
-    assert stages["end_to_end"]["p50_ms"] >= stages["inference"]["p50_ms"]
+    assert "two-stage p50" in proc.stdout and "face FPS" in proc.stdout
+    report = json.loads(out.read_text())
+    res = report["result"]
+    assert res["frames"] == 20 and res["status_counts"] == {"ok": 20}
+    serial, two_stage = res["modes"]
+    assert (serial["mode"], two_stage["mode"]) == ("serial", "two-stage")
+    for mode in (serial, two_stage):  # every face frame segmented, in both modes
+        assert mode["frames"] == mode["segmented_frames"] == mode["face_frames"] == 20
+        assert mode["identical_to_first"] == 20 and mode["errors"] == 0
+        stages = mode["stages_ms"]
+        assert {"landmarks", "crop_preprocess", "inference", "postprocess", "overlay"} <= set(
+            stages
+        )
+        # end to end covers the stages inside it
+        assert stages["end_to_end"]["p50_ms"] >= stages["inference"]["p50_ms"]
+    assert set(two_stage["waits_ms"]) >= {"locate_blocked", "segment_idle"}
+    # the machine it ran on and how busy it was, beside the figures
+    assert report["environment"]["cpu"]["model"] and "flags" in report["environment"]["cpu"]
+    assert {"before", "after", "usable_cores", "busy"} <= set(report["load_average"])
+    assert "load average" in proc.stdout
 
 
 def test_cli_bench_compare_quick(tmp_path, video_path, landmarker_path):
@@ -134,6 +147,8 @@ def test_cli_bench_compare_quick(tmp_path, video_path, landmarker_path):
     )
     assert (tmp_path / "compare.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "compare.csv").read_text().startswith("config,")
+    report = json.loads((tmp_path / "compare.json").read_text())
+    assert report["environment"]["cpu"]["model"] and report["load_average"]["after"] is not None
 
 
 def test_benchmark_model_times_onnxruntime_without_spin_waiting(

@@ -58,6 +58,8 @@ def test_repeatability_report(video_path: Path, landmarker_path: Path, tmp_path:
             assert stats["legacy_spread"] == (max(legacy) - min(legacy)) / np.mean(legacy)
     assert report["running"]["frames"] == 16 and report["running"]["window"] == 12
     assert report["model"]["backend"] == "onnxruntime" and "environment" in report
+    assert report["environment"]["cpu"]["model"] and report["load_average"]["usable_cores"] >= 1
+    assert "load average" in result.stdout
 
 
 def test_one_session_is_refused(video_path: Path, tmp_path: Path) -> None:

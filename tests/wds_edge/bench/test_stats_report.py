@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 
@@ -48,6 +49,33 @@ def test_environment_report_names_this_machine():
     assert "CPUExecutionProvider" in env["onnxruntime_providers"]
     assert isinstance(env["gpus"], list)
     assert "numpy" in format_environment(env)
+    # the instruction sets that decide CPU speed, read from /proc/cpuinfo by hand here
+    flags = next(
+        line.split(":", 1)[1].split()
+        for line in Path("/proc/cpuinfo").read_text().splitlines()
+        if line.startswith("flags")
+    )
+    assert ("avx2" in env["cpu"]["flags"]) == ("avx2" in flags)
+    assert ("amx_bf16" in env["cpu"]["flags"]) == ("amx_bf16" in flags)
+    assert len(env["load_average"]) == 3 and env["load_average"][0] >= 0
+    caption = format_environment(env)
+    assert caption.startswith(f"CPU {env['cpu']['model']} (") and "load average" in caption
+
+
+def test_load_watch_reads_the_load_at_both_ends() -> None:
+    import os
+
+    from wds_edge.bench.environment import LoadWatch
+
+    watch = LoadWatch()
+    assert watch.after is None and abs(watch.before - os.getloadavg()[0]) < 2.0
+    assert watch.stop() is watch and watch.after is not None
+    data = watch.to_dict()
+    assert data["usable_cores"] == len(os.sched_getaffinity(0))
+    assert data["busy"] == (
+        watch.before > 0.5 * data["usable_cores"] or watch.after > data["usable_cores"] + 0.5
+    )
+    assert watch.describe().startswith(f"load average {watch.before:.1f} at the start")
 
 
 def test_csv_table_and_plot(tmp_path):

@@ -1,4 +1,4 @@
-"""The live demo: headless on the real clip, the background worker, reconnection, and the
+"""The live demo: headless on the real clip (two-stage pipeline), reconnection, and the
 windowed demo under a virtual display (Xvfb)."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import numpy as np
 import pytest
 
 from wds_edge.demo.outputs import count_video_frames
-from wds_edge.demo.worker import LatestJobWorker
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -29,7 +27,7 @@ def _wds_edge(*args: str, env: dict[str, str] | None = None, timeout: float = 12
 
 def test_headless_demo_on_the_clip(tmp_path, video_path, landmarker_path, onnx_model_fixed_batch):
     """Statuses follow the clip: face 0-179, heavy blur 180-209, no face 210-239."""
-    video, jsonl = tmp_path / "out.mp4", tmp_path / "out.jsonl"
+    video, jsonl, summary = tmp_path / "out.mp4", tmp_path / "out.jsonl", tmp_path / "s.json"
     proc = _wds_edge(
         "demo",
         "--source",
@@ -45,6 +43,8 @@ def test_headless_demo_on_the_clip(tmp_path, video_path, landmarker_path, onnx_m
         str(video),
         "--jsonl",
         str(jsonl),
+        "--summary-json",
+        str(summary),
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     records = [json.loads(line) for line in jsonl.read_text().splitlines()]
@@ -59,47 +59,18 @@ def test_headless_demo_on_the_clip(tmp_path, video_path, landmarker_path, onnx_m
     assert majority(185, 205, "too_blurry") > 0.8
     assert majority(215, 240, "no_face") > 0.9
     ok = [r for r in records[:180] if r["status"] == "ok"]
-    # --sync (the headless default on a file): every good frame is segmented on the spot
+    # the two-stage pipeline (the default): every good frame is segmented, shown with its own mask
     assert all(r["segmented"] and r["seg_age_frames"] == 0 and r["scores"] for r in ok)
     assert all(r["scores"] is None for r in records[215:])  # no mask on an empty scene
     assert {"capture_age", "locate", "overlay"} <= set(records[0]["timings_ms"])
     assert not list(tmp_path.glob(".*partial*")) and not list(tmp_path.glob(".wdstmp-*"))
-
-
-def test_worker_runs_only_the_newest_job():
-    started, release = threading.Event(), threading.Event()
-    ran: list[int] = []
-
-    def job(tag: int):
-        def run() -> int:
-            if tag == 0:
-                started.set()
-                release.wait(5)
-            ran.append(tag)
-            return tag * 10
-
-        return run
-
-    with LatestJobWorker[int]("test") as worker:
-        worker.submit(0, job(0))
-        assert started.wait(5)
-        # while job 0 runs, jobs 1..4 arrive: each replaces the pending one
-        replaced = [worker.submit(t, job(t)) for t in range(1, 5)]
-        assert replaced == [False, True, True, True]
-        release.set()
-        assert worker.wait_idle(5)
-        out = worker.latest()
-    assert ran == [0, 4]
-    assert out is not None and out.tag == 4 and out.value == 40
-
-
-def test_worker_hands_errors_to_the_caller():
-    with LatestJobWorker[int]("test") as worker:
-        worker.submit(1, lambda: 1 // 0)
-        assert worker.wait_idle(5)
-        with pytest.raises(ZeroDivisionError):
-            worker.latest()
-        assert worker.latest() is None  # raised once
+    # the same two-stage pipeline as the service: every frame read was shown, none skipped
+    data = json.loads(summary.read_text())
+    assert data["pipeline_mode"] == "two-stage" and data["errors"] == 0
+    assert data["pipeline"]["read"] == data["pipeline"]["delivered"] == 240
+    assert data["pipeline"]["source_skipped"] == data["pipeline"]["discarded"] == 0
+    assert data["segmentations"] == sum(r["segmented"] for r in records)
+    assert data["segmentations"] == sum(r["status"] == "ok" for r in records)  # every good one
 
 
 def test_reconnecting_source_survives_a_lost_camera(video_path):
@@ -266,11 +237,11 @@ def test_windowed_demo_under_xvfb(tmp_path, video_path, landmarker_path, onnx_mo
     assert snap.exists() and snap.with_name(snap.stem + "_overlay.png").exists()
 
 
-def test_background_worker_leaves_the_display_loop_a_core(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_stage_pipeline_leaves_the_locate_stage_a_core(monkeypatch: pytest.MonkeyPatch) -> None:
     from wds_edge.demo.loop import _segmentation_threads
 
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    assert _segmentation_threads(None, sync=False) == 1  # async: one core for the display
+    assert _segmentation_threads(None, sync=False) == 1  # two-stage: one core for landmarks
     assert _segmentation_threads(None, sync=True) is None  # sync: all cores (ORT default)
     assert _segmentation_threads(2, sync=False) == 2  # an explicit --threads wins
     monkeypatch.setattr("os.cpu_count", lambda: 1)

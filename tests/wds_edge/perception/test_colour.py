@@ -73,3 +73,19 @@ def test_bad_input_is_a_clear_error(crops) -> None:  # noqa: ANN001
         skin_colour_cast(rgb, skin[:10])
     with pytest.raises(InvalidInputError, match="100 skin pixels"):
         skin_colour_cast(rgb, np.zeros_like(skin))
+
+
+def test_ratios_are_the_float64_means_of_the_skin_pixels(crops) -> None:  # noqa: ANN001
+    """The ratios are the mean skin R, G, B (computed here the plain float64 way: issue 25
+    moved the code to uint8 planes, the values must not move by one bit)."""
+    for rgb, skin in crops.values():
+        px = rgb[skin].astype(np.float64)
+        r, g, b = (float(v) + 1e-6 for v in px.mean(axis=0))
+        spread = float(np.percentile(px.max(axis=1) - px.min(axis=1), 99))
+        cast = skin_colour_cast(rgb, skin)
+        assert (cast.red_over_green, cast.blue_over_green, cast.red_over_blue) == (
+            r / g,
+            b / g,
+            r / b,
+        )
+        assert cast.channel_spread == spread

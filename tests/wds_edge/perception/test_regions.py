@@ -135,3 +135,19 @@ def test_polygons_and_bad_input(crops: dict[str, np.ndarray]) -> None:
         region_masks(np.zeros((5, 2)), SIZE_PX)
     with pytest.raises(InvalidInputError):
         skin_mask(crops["obama.jpg"], 0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_dilate_near_is_a_full_image_dilation(seed: int) -> None:
+    """Dilating only around the mask gives OpenCV's whole-image dilation pixel for pixel,
+    also for blobs at the border and kernels wider than the blob."""
+    from wds_edge.perception.regions import dilate_near
+
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((120, 90), np.uint8)
+    for _ in range(seed):  # seed 0: an empty mask
+        y, x = rng.integers(0, 120), rng.integers(0, 90)
+        mask[max(0, y - 3) : y + 4, max(0, x - 2) : x + 3] = 1
+    radius = int(rng.integers(1, 15))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    assert np.array_equal(dilate_near(mask, kernel), cv2.dilate(mask, kernel))

@@ -85,6 +85,8 @@ def test_health(live_service: Any) -> None:
     assert health["model"]["input_size_px"] == 256
     assert health["camera"]["state"] in ("starting", "running")
     assert health["camera"]["source"].endswith("portrait_motion_720p.mp4")
+    counts = health["camera"]["pipeline"]  # the live two-stage pipeline: nothing lost silently
+    assert counts["read"] >= counts["delivered"] and counts["discarded"] == 0
 
 
 def test_analyze_matches_the_cli_json(live_service: Any, faces_dir: Path, analyzer: Any) -> None:

@@ -1,0 +1,106 @@
+"""CPU time per stage of the kiosk path, per clip frame (where the time goes, on a loaded
+machine too).
+
+Wall-clock stage times on a shared machine measure the other work as much as ours; CPU time
+(``time.process_time``: every thread of this process, MediaPipe's own threads included) does
+not depend on how long the process waited for a core. With one inference thread and nothing
+else running in the process, each stage's CPU milliseconds are what it costs; on an idle
+machine its wall time is at least that. Stages, each timed around the SDK call that does it:
+
+* ``locate``: :meth:`WrinkleAnalyzer.locate` (landmarks, the one crop, gates, colour);
+* ``inference``: the backend call on the frame's crop (with ``crop_preprocess``);
+* ``postprocess``: threshold, counted skin regions, scores (:meth:`score_probability`);
+* ``running``: the live screen's running fused score (:class:`RunningScore`);
+* ``overlay``: drawing the result onto the frame.
+
+    python benchmarks/stage_cpu.py [--model MODEL.onnx] [--backend onnxruntime] [--frames 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from wds_edge.bench.environment import environment_report, format_environment  # noqa: E402
+
+_STAGES = ("locate", "inference", "postprocess", "running", "overlay")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default=None, help="ONNX model (default: the bundled one)")
+    parser.add_argument("--backend", default="onnxruntime")
+    parser.add_argument(
+        "--video", default=str(REPO_ROOT.parent / "shared/data/video/portrait_motion_720p.mp4")
+    )
+    parser.add_argument(
+        "--landmarker", default=str(REPO_ROOT.parent / "shared/models/face_landmarker.task")
+    )
+    parser.add_argument("--frames", type=int, default=60, help="clip frames with a face")
+    args = parser.parse_args(argv)
+
+    from wds_edge.analysis.analyzer import WrinkleAnalyzer
+    from wds_edge.analysis.config import AnalyzerConfig
+    from wds_edge.analysis.overlay import draw_overlay
+    from wds_edge.analysis.running import RunningScore
+    from wds_edge.capture.sources import open_source
+    from wds_edge.model.preprocessing import model_input
+
+    env, load_start = environment_report(), os.getloadavg()[0]
+    cpu_ms: dict[str, list[float]] = {s: [] for s in _STAGES}
+    # (runs on the code before issue 25 too, for the before / after figures)
+    spin = {"spin_wait": False} if "spin_wait" in AnalyzerConfig.model_fields else {}
+    analyzer = WrinkleAnalyzer(
+        model_path=args.model, backend=args.backend, landmarker_path=args.landmarker,
+        num_threads=1, video_mode=True, **spin,
+    )  # fmt: skip
+    running = RunningScore(analyzer)
+    has_counted = "regions" in WrinkleAnalyzer.score_probability.__code__.co_varnames
+
+    def timed(stage: str, fn, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+        c0 = time.process_time()
+        out = fn(*a, **k)
+        cpu_ms[stage].append((time.process_time() - c0) * 1000.0)
+        return out
+
+    with analyzer, open_source(args.video, threaded=False) as source:
+        for frame in source:
+            if len(cpu_ms["locate"]) >= args.frames:
+                break
+            located = timed("locate", analyzer.locate, frame.image_bgr, int(frame.timestamp_ms))
+            if not located.ok:
+                cpu_ms["locate"].pop()
+                continue
+            crop = located.face_crop
+            batch = model_input(crop.crop_rgb, analyzer.metadata.preprocessing)
+            prob = timed("inference", analyzer.backend.infer, batch)[0, 0]
+            mask, scores, counted = timed(
+                "postprocess", analyzer.score_probability, prob, crop, located.mm_per_px
+            )
+            segmented = analyzer.segment(None, located)  # the result the running score takes
+            shown = timed("running", running.add, segmented)
+            timed("overlay", draw_overlay, frame.image_bgr, shown)
+    print(f"# {format_environment(env)}")
+    print(f"# load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
+    reuse = "reuses" if has_counted else "recomputes"
+    backend = analyzer.model_info["backend"]
+    print(f"# {len(cpu_ms['locate'])} clip frames with a face, {backend}, 1 inference thread; "
+          f"the running score {reuse} the frame's counted regions")  # fmt: skip
+    print("| stage | CPU ms per frame, median | p90 |\n|---|---|---|")
+    for stage, values in cpu_ms.items():
+        values = sorted(values)
+        p90 = values[min(len(values) - 1, int(0.9 * len(values)))]
+        print(f"| {stage} | {statistics.median(values):.1f} | {p90:.1f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
