@@ -205,7 +205,9 @@ def test_runner_auto_version_hook(faces_dir: Path, landmarker_path: Path, tmp_pa
         "landmarks_crop_px"
     ])  # fmt: skip
     expected = union(exclusion_zones(loaded.image_rgb, lm), EXCLUSION_ZONES)
-    assert loaded.zones is not None and loaded.zones.any() and not (loaded.zones & loaded.mask).any()
+    assert (
+        loaded.zones is not None and loaded.zones.any() and not (loaded.zones & loaded.mask).any()
+    )
     assert (loaded.zones != expected).mean() < 0.002  # landmarks rounded to 0.01 px in the JSON
     with pytest.raises(InvalidInputError, match="1 or 2"):
         label_folder(
