@@ -1,12 +1,17 @@
-"""Old vs new starter model on face photos: placement, region scores, grey / cool / small faces.
+"""Starter models side by side on held-out faces: the issue-24 selection rule's figures.
 
     python scripts/compare_models.py --model old=wds_edge/model/weights/wds_unet_default.onnx \
-        --model new=runs/starter16/wds_unet_default.onnx \
-        --photos ../shared/data/faces/obama2.jpg ../shared/data/faces/ffhq_00016.png \
-        --landmarker ../shared/models/face_landmarker.task --out runs/compare
+        --model base16=runs/s24_16/wds_unet_default.onnx \
+        --model base8=runs/s24_8/wds_unet_default.onnx \
+        --photos ../shared/data/faces_pd/C001131.jpg ... \
+        --ages ../shared/data/faces_pd/ages.csv \
+        --landmarker ../shared/models/face_landmarker.task --out runs/compare24
 
-Prints one markdown table per model (and the selection rule's verdict for each,
-docs/starter_model_selection_rule.md) and writes OUT/compare.json and small overlay PNGs
+Runs every photo (colour, grey, cool; ``--variants`` adds small / glasses) through
+``WrinkleAnalyzer`` with each model (:func:`train.placement.measure_photos`), prints one
+Markdown table per model with the rule's verdict (:func:`train.selection.rule_verdict`) and,
+when models named ``base8`` and ``base16`` are both given, which one the rule ships
+(:func:`train.selection.width_choice`). Writes OUT/compare.json and small overlays
 (OUT/<model>_<photo>.png: the 640 crop at 256 px, predicted wrinkles in green).
 """
 
@@ -21,51 +26,23 @@ import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from train.placement import FaceMeasure, measure_photos, pooled_placement  # noqa: E402
+from train.placement import FaceMeasure, measure_photos  # noqa: E402
+from train.selection import read_ages, rule_verdict, width_choice  # noqa: E402
 from wds_edge.io import write_image_atomic, write_json_atomic  # noqa: E402
-
-OLDER = ("obama2.jpg",)
-YOUNG = ("ffhq_00016.png", "ffhq_00117.png")
 
 
 def _ratio(a: float, b: float) -> float:
     return a / b if b > 0 else math.nan
 
 
-def verdict(measures: list[FaceMeasure]) -> dict[str, object]:
-    """The selection rule (docs/starter_model_selection_rule.md) on one model's measures."""
-    by = {(m.photo, m.variant): m for m in measures}
-    place = pooled_placement(measures, "colour")
-    r1 = place["inside"] >= 0.80 and place["off"] <= 0.10
-    old = [by[(p, "colour")].score for p in OLDER if (p, "colour") in by]
-    young = [by[(p, "colour")].score for p in YOUNG if (p, "colour") in by]
-    r2 = bool(old and young and min(old) > max(young))
-    checks: dict[str, bool] = {}
-    for variant in ("grey", "cool"):
-        measured = [(photo, m) for (photo, v), m in by.items() if v == variant]
-        ok = bool(measured)  # a variant that was not run does not pass
-        for photo, m in measured:
-            colour = by[(photo, "colour")].score
-            if m.status != "ok":
-                continue  # a status that says why is no silent zero
-            ok &= 0.5 <= _ratio(m.score, colour) <= 2.0
-        checks[variant] = ok
-    return {
-        "inside": place["inside"], "off": place["off"], "rule1_placement": r1,
-        "rule2_older_higher": r2, "rule3_grey": checks.get("grey", False),
-        "rule4_cool": checks.get("cool", False),
-        "passes": r1 and r2 and checks.get("grey", False) and checks.get("cool", False),
-    }  # fmt: skip
-
-
-def table(name: str, measures: list[FaceMeasure]) -> str:
+def table(name: str, measures: list[FaceMeasure], ages: dict[str, float]) -> str:
     by = {(m.photo, m.variant): m for m in measures}
     lines = [
         f"### {name}",
         "",
-        "| photo | variant | status | score % | x colour | predicted px | inside % | off % "
+        "| photo | age | variant | status | score % | x colour | predicted px | inside % | off % "
         "| forehead | glabella | crow's feet L/R | under-eye L/R |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for m in measures:
         colour = by[(m.photo, "colour")].score if (m.photo, "colour") in by else math.nan
@@ -75,19 +52,22 @@ def table(name: str, measures: list[FaceMeasure]) -> str:
             return f"{100 * r[k]:.2f}" if k in r else "-"
 
         lines.append(
-            f"| {m.photo} | {m.variant} | {m.status} | {100 * m.score:.2f} | "
+            f"| {m.photo} | {ages.get(m.photo, math.nan):.0f} | {m.variant} | {m.status} | "
+            f"{100 * m.score:.2f} | "
             f"{_ratio(m.score, colour):.2f} | {m.predicted_px} | "
             f"{100 * _ratio(m.inside_px, m.predicted_px):.1f} | "
             f"{100 * _ratio(m.off_px, m.predicted_px):.1f} | {pct('forehead')} | "
             f"{pct('glabella')} | {pct('left_crows_feet')}/{pct('right_crows_feet')} | "
             f"{pct('left_under_eye')}/{pct('right_under_eye')} |"
         )
-    v = verdict(measures)
+    v = rule_verdict(measures, ages)
     lines += [
         "",
-        f"pooled colour placement: inside {100 * v['inside']:.1f} %, off {100 * v['off']:.1f} %; "
-        f"rule: placement {v['rule1_placement']}, older higher {v['rule2_older_higher']}, "
-        f"grey {v['rule3_grey']}, cool {v['rule4_cool']} -> passes {v['passes']}",
+        f"rho(age, score) {v['rho']:.3f} (>= 0.5: {v['age']}); 70+ / under-50 "
+        f"{v['old_young_ratio']:.2f} ({100 * v['old_mean']:.3f} % / {100 * v['young_mean']:.3f} %, "
+        f">= 1.5: {v['older_vs_younger']}); placement inside {100 * v['inside']:.1f} %, off "
+        f"{100 * v['off']:.1f} % ({v['placement']}); grey {v['grey']}, cool {v['cool']}; left out "
+        f"{v['left_out'] or 'none'} -> passes {v['passes']}",
     ]
     return "\n".join(lines)
 
@@ -97,11 +77,13 @@ def main() -> int:
     ap.add_argument("--model", action="append", required=True, help="NAME=path.onnx (repeat)")
     ap.add_argument("--photos", nargs="+", required=True)
     ap.add_argument("--landmarker", default=None)
-    ap.add_argument("--variants", default="colour,grey,cool,small,glasses")
+    ap.add_argument("--variants", default="colour,grey,cool")
+    ap.add_argument("--ages", type=Path, required=True, help="CSV with file,age_years")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    doc: dict[str, object] = {}
+    ages = read_ages(args.ages)
+    doc: dict[str, dict[str, object]] = {}
     for spec in args.model:
         name, _, path = spec.partition("=")
         overlays: dict[tuple[str, str], object] = {}
@@ -112,8 +94,13 @@ def main() -> int:
             if variant == "colour":
                 small = cv2.resize(over, (256, 256), interpolation=cv2.INTER_AREA)
                 write_image_atomic(args.out / f"{name}_{Path(photo).stem}.png", small)
-        doc[name] = {"model": path, "measures": [m.to_dict() for m in ms], "verdict": verdict(ms)}
-        print(table(name, ms), "\n", flush=True)
+        verdict = rule_verdict(ms, ages)
+        doc[name] = {"model": path, "measures": [m.to_dict() for m in ms], "verdict": verdict}
+        print(table(name, ms, ages), "\n", flush=True)
+    if "base8" in doc and "base16" in doc:
+        choice = width_choice(doc["base8"]["verdict"], doc["base16"]["verdict"])  # type: ignore[arg-type]
+        doc["width_choice"] = {"ships": choice}
+        print(f"width: the rule ships {choice}")
     write_json_atomic(args.out / "compare.json", doc)
     return 0
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Reproduce the starter model bundled in wds_edge/model/weights (issue 7; see MODEL_CARD.md).
+# Reproduce the starter model bundled in wds_edge/model/weights (issues 7, 16, 24; see
+# MODEL_CARD.md and docs/starter_model_selection_rule.md).
 #
-#   bash scripts/train_starter_model.sh            # ~25-40 min on 2 shared CPU cores (no GPU)
+#   bash scripts/train_starter_model.sh            # ~1 h on 2 shared CPU cores (no GPU)
 #
 # One command, fixed seed, nothing but the project's own CLI (the same commands a kiosk
 # maker runs on their own photos): frames -> label --auto -> train -> eval on held-out
@@ -13,8 +14,11 @@
 # a command with arguments, e.g. "/path/to/python -m wds_edge.cli" to run a git worktree's
 # code with another checkout's venv), PYTHON (default .venv/bin/python), EPOCHS (default 200),
 # BASE (U-Net width, default 16), AUTO_VERSION (weak labeler generation, default 2),
+# ZONE_WEIGHT (loss weight of a wrinkle predicted on a lid margin, brow, hairline, ...: the
+# labeler's zones/, default 1 = off; see `wds-edge train --zone-weight`),
 # INSTALL=0 to skip the install step, FROM_STEP=N to continue a run in $WORK from step N
-# (e.g. FROM_STEP=5 after the training finished but a later step failed).
+# (e.g. FROM_STEP=5 after the training finished but a later step failed), TO_STEP=N to stop
+# after step N (TO_STEP=4: train only, never touching the held-out faces).
 # Seeded end to end; expected to repeat on one machine with the same torch version and
 # thread count (not verified), not bit-exact across CPUs / thread counts / torch versions
 # (see MODEL_CARD.md).
@@ -31,18 +35,25 @@ SEED=7
 EPOCHS="${EPOCHS:-200}"
 BASE="${BASE:-16}"
 AUTO_VERSION="${AUTO_VERSION:-2}"
+ZONE_WEIGHT="${ZONE_WEIGHT:-1}"
 LANDMARKER="$SHARED/models/face_landmarker.task"
 FACES="$SHARED/data/faces"
+FACES_PD="$SHARED/data/faces_pd"
 VIDEO="$SHARED/data/video/portrait_motion_720p.mp4"
-# Never trained on, never used to select the checkpoint: the model card's metrics come from these.
-# (issue 16: ffhq_00016 joins them; FFHQ images are never trained on, see below.)
-HELD_OUT=(obama2.jpg ffhq_00117.png ffhq_00016.png)
-# Public-domain photos only (US federal works, NASA): no FFHQ image (CC BY-NC-SA 4.0) is
-# trained on, so the bundled weights carry no non-commercial condition (MODEL_CARD.md).
-TRAIN_PHOTOS=(astronaut.png biden.jpg biden2.jpg obama.jpg obama3.jpg obama_and_biden.jpg)
+# Never trained on, never used to select anything: the selection rule's faces (issue 24,
+# docs/starter_model_selection_rule.md), 11 public-domain portraits chosen by age and sex.
+HELD_OUT_PD=(C001131.jpg M001199.jpg S001218.jpg B000740.jpg C001066.jpg Z000018.jpg
+  H001072.jpg B001285.jpg B001301.jpg D000096.jpg W000187.jpg)
+# Public-domain photos only (US federal works, NASA, US Navy): no FFHQ image (CC BY-NC-SA 4.0)
+# is trained on, so the bundled weights carry no non-commercial condition (MODEL_CARD.md).
+TRAIN_PHOTOS=(astronaut.png biden.jpg biden2.jpg obama.jpg obama2.jpg obama3.jpg obama_and_biden.jpg)
+TRAIN_PD=(K000391.jpg L000583.jpg E000235.jpg M001211.jpg N000190.jpg B000668.jpg H000273.jpg
+  B001260.jpg B001291.jpg grace_hopper.jpg D000216.jpg W000808.jpg H000874.jpg)
 
 FROM_STEP="${FROM_STEP:-1}"
+TO_STEP="${TO_STEP:-7}"
 case "$FROM_STEP" in [1-7]) ;; *) echo "error: FROM_STEP must be 1-7, got $FROM_STEP" >&2; exit 2 ;; esac
+case "$TO_STEP" in [1-7]) ;; *) echo "error: TO_STEP must be 1-7, got $TO_STEP" >&2; exit 2 ;; esac
 if [ "$FROM_STEP" -le 4 ] && [ -e "$WORK/run/last.pt" ]; then
   echo "error: $WORK already holds a training run; remove $WORK, set WORK=another/folder," \
     "or FROM_STEP=5 to evaluate and export it" >&2
@@ -54,12 +65,16 @@ if [ "$FROM_STEP" -ge 5 ] && [ ! -e "$WORK/run/best.pt" ]; then
 fi
 mkdir -p "$WORK/photos_train" "$WORK/photos_heldout"
 log() { printf '\n== %s  %s\n' "$(date -u +%H:%M:%S)" "$*"; }
-step() { [ "$1" -ge "$FROM_STEP" ] || { echo "(step $1 skipped: FROM_STEP=$FROM_STEP)"; false; }; }
+step() {
+  [ "$1" -ge "$FROM_STEP" ] || { echo "(step $1 skipped: FROM_STEP=$FROM_STEP)"; return 1; }
+  [ "$1" -le "$TO_STEP" ] || { echo "(step $1 skipped: TO_STEP=$TO_STEP)"; return 1; }
+}
 
 if step 1; then
 log "1/7 photos: links to the training faces, every 30th frame of the kiosk clip (0-179)"
 for f in "${TRAIN_PHOTOS[@]}"; do ln -sfn "$FACES/$f" "$WORK/photos_train/$f"; done
-for f in "${HELD_OUT[@]}"; do ln -sfn "$FACES/$f" "$WORK/photos_heldout/$f"; done
+for f in "${TRAIN_PD[@]}"; do ln -sfn "$FACES_PD/$f" "$WORK/photos_train/$f"; done
+for f in "${HELD_OUT_PD[@]}"; do ln -sfn "$FACES_PD/$f" "$WORK/photos_heldout/$f"; done
 # The clip is one face (made from biden2.jpg): 6 frames (pose, zoom, light changes) add
 # kiosk-like variation without letting one identity outweigh the 6 photos. Frames 180-239
 # are blurred or faceless; label --auto would skip them anyway.
@@ -75,19 +90,24 @@ log "2/7 weak labels v$AUTO_VERSION (regions, exclusion zones, orientation prior
 fi  # step 2
 
 if step 3; then
-log "3/7 training set: images + masks only"
+log "3/7 training set: images + masks + zones (hard negatives), no fov"
 # label --auto also writes fov/ (face skin + regions). With it the loss would ignore hair,
 # eyebrows, eyes and background; without it they are negatives, which is what keeps the
 # model's wrinkles off hair and brows (the labels are empty there by construction).
+# zones/ (lid margins, brows, hairline, outline, nostrils, lips, glasses, hair) weigh a
+# wrinkle predicted there ZONE_WEIGHT times (train --zone-weight).
 mkdir -p "$WORK/train_data"
 ln -sfn ../labels_train/images "$WORK/train_data/images"
 ln -sfn ../labels_train/masks "$WORK/train_data/masks"
+ln -sfn ../labels_train/zones "$WORK/train_data/zones"
+cp "$WORK/labels_train/labels.json" "$WORK/train_data/labels.json"  # face data: kiosk augment
 fi  # step 3
 
 if step 4; then
 log "4/7 train: base $BASE, weighted deep supervision, 320 px random crops of the 640 crops"
-"${WDS[@]}" train --data "$WORK/train_data" --out "$WORK/run" --loss wds --base "$BASE" \
-  --crop-size 320 --batch-size 2 --val-count 2 --epochs "$EPOCHS" --seed "$SEED"
+"${WDS[@]}" train --data "$WORK/train_data" --out "$WORK/run" --recipe project --augment kiosk \
+  --loss wds --base "$BASE" --crop-size 320 --batch-size 2 --val-count 4 --epochs "$EPOCHS" \
+  --seed "$SEED" --zone-weight "$ZONE_WEIGHT"
 fi  # step 4
 
 if step 5; then
@@ -112,25 +132,26 @@ log "6/7 export (texture map + sigmoid in the graph, metadata, parity on held-ou
 from export.onnx_export import annotate_onnx
 annotate_onnx('$WORK/wds_unet_default.onnx', fields={
     'model_name': 'wds-unet-starter', 'model_version': '2.0.0',
-    'description': 'wds-edge starter model (issues 7, 16): U-Net base $BASE, weighted deep supervision '
-    '(WWM with Step 4), trained on weak automatic labels (generation $AUTO_VERSION: exclusion zones, '
-    'orientation priors) of 6 public-domain face photos and 6 frames of a clip made from one of '
+    'description': 'wds-edge starter model (issues 7, 16, 24): U-Net base $BASE, weighted deep '
+    'supervision (WWM with Step 4), trained on weak automatic labels (generation $AUTO_VERSION: '
+    'exclusion zones, orientation priors) of 20 public-domain face photos (7 White House / NASA '
+    'photos, 13 US Congress portraits and Grace Hopper) and 6 frames of a clip made from one of '
     'them, with kiosk-camera augmentation (small faces, white balance, exposure, grey, noise, '
-    'blur, JPEG). A demo / starting point, not a validated or medical model. '
-    'See MODEL_CARD.md.',
+    'blur, JPEG) and hard-negative zones (lid margins, brows, hairline: weight $ZONE_WEIGHT). '
+    'A demo / starting point, not a validated or medical model. See MODEL_CARD.md.',
     'license': 'Apache-2.0 (trained only on public-domain images; see MODEL_CARD.md)',
 })
 "
 fi  # step 6
 
-if [ "${INSTALL:-1}" = "1" ]; then
+if [ "${INSTALL:-1}" = "1" ] && [ "$TO_STEP" -ge 7 ]; then
   log "7/7 install as the bundled default model (wds_edge/model/weights + sha256 manifest)"
   cp "$WORK/wds_unet_default.onnx" wds_edge/model/weights/wds_unet_default.onnx
   "$PY" -c "
 import sys
 from wds_edge.model.bundled import write_manifest
 write_manifest('wds_edge/model/weights/wds_unet_default.onnx', sys.argv[1])
-" "starter model (issues 7, 16): U-Net base $BASE, WDS loss, weak auto labels v$AUTO_VERSION of 6 public-domain photos + 6 video frames, kiosk augmentation, seed $SEED; see MODEL_CARD.md"
+" "starter model (issues 7, 16, 24): U-Net base $BASE, WDS loss, weak auto labels v$AUTO_VERSION of 20 public-domain photos + 6 video frames, kiosk augmentation, zone weight $ZONE_WEIGHT, seed $SEED; see MODEL_CARD.md"
   cat wds_edge/model/weights/default_model.json
 fi
 log "done"

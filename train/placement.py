@@ -6,11 +6,15 @@ labels are needed, only the landmark geometry. For each photo and each camera va
 kiosk pipeline (:class:`wds_edge.analysis.analyzer.WrinkleAnalyzer`) runs with the model
 under test and, in crop space,
 
-* ``predicted_px``: wrinkle pixels (probability > the model's threshold);
-* ``inside_px``: of those, inside the six scoring regions;
+* ``predicted_px``: wrinkle pixels (probability > the model's threshold), anywhere;
+* ``inside_px``: of those, inside the six scoring-region polygons (before any exclusion
+  zone is removed: whether the *model* keeps to the regions);
 * ``off_px``: of those, on the eyelid margins, brows, hairline or face outline
-  (:data:`OFF_ZONES` of :func:`train.labeling.exclusion.exclusion_zones`);
-* ``score``: wrinkle pixels in the six regions / pixels of the six regions.
+  (:data:`OFF_ZONES` of :func:`wds_edge.perception.exclusion.exclusion_zones`);
+* ``score``: the analyzer's ``overall`` wrinkle ratio (Eq. 12 over the union of the
+  skin-only scoring regions, issue 21); ``region_ratios`` its per-region ratios;
+* ``polygon_score``: wrinkle pixels in the six bare polygons / their pixels (what the
+  issue-16 rule called the score).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import cv2
 import numpy as np
 
 from train.augment import to_grey, white_balance
-from train.labeling.exclusion import exclusion_zones, union
+from wds_edge.perception.exclusion import exclusion_zones, union
 from wds_edge.errors import InvalidInputError
 
 __all__ = [
@@ -97,6 +101,7 @@ class FaceMeasure:
     inside_px: int = 0
     off_px: int = 0
     score: float = 0.0
+    polygon_score: float = 0.0
     region_ratios: dict[str, float] = field(default_factory=dict)
     off_by_zone_px: dict[str, int] = field(default_factory=dict)
 
@@ -117,8 +122,7 @@ def measure_mask(
         landmarks_crop_px: (478, 2) landmarks in crop pixels.
 
     Returns:
-        ``predicted_px``, ``inside_px``, ``off_px``, ``score``, ``region_ratios``,
-        ``off_by_zone_px``.
+        ``predicted_px``, ``inside_px``, ``off_px``, ``polygon_score``, ``off_by_zone_px``.
     """
     from wds_edge.perception.regions import region_masks
 
@@ -135,10 +139,7 @@ def measure_mask(
         "predicted_px": int(mask.sum()),
         "inside_px": int((mask & inside).sum()),
         "off_px": int((mask & off).sum()),
-        "score": float((mask & inside).sum() / max(1, inside.sum())),
-        "region_ratios": {
-            n: round(float((mask & r).sum() / max(1, r.sum())), 5) for n, r in regions.items()
-        },
+        "polygon_score": float((mask & inside).sum() / max(1, inside.sum())),
         "off_by_zone_px": {z: int((mask & zones[z]).sum()) for z in OFF_ZONES},
     }
 
@@ -194,6 +195,12 @@ def measure_photos(
                     lm = result.crop_transform.points_to_crop(result.landmarks_px)
                     for k, v in measure_mask(result.wrinkle_mask, crop_rgb, lm).items():
                         setattr(m, k, v)
+                    m.score = float(result.scores["overall"].wrinkle_ratio)
+                    m.region_ratios = {
+                        n: round(float(r.wrinkle_ratio), 5)
+                        for n, r in result.scores.items()
+                        if n != "overall"
+                    }
                     if masks_out is not None:
                         over = cv2.cvtColor(crop_rgb, cv2.COLOR_RGB2BGR)
                         over[result.wrinkle_mask] = (0, 255, 0)

@@ -34,9 +34,8 @@ def test_a_mask_on_the_forehead_is_inside_and_one_on_the_lids_is_off(biden_crop)
     forehead = regions["forehead"] & ~union(zones, OFF_ZONES)
     m = measure_mask(forehead, crop, lm)
     assert m["predicted_px"] == forehead.sum() == m["inside_px"] and m["off_px"] == 0
-    # score = wrinkle pixels in the regions / region pixels
-    assert m["score"] == pytest.approx(forehead.sum() / union(regions).sum())
-    assert m["region_ratios"]["glabella"] == 0.0
+    # polygon score = wrinkle pixels in the bare region polygons / their pixels
+    assert m["polygon_score"] == pytest.approx(forehead.sum() / union(regions).sum())
     lids = zones["eyelids"] & ~union(regions)
     m = measure_mask(lids, crop, lm)
     assert m["inside_px"] == 0 and m["off_px"] == m["predicted_px"] == lids.sum()

@@ -219,4 +219,6 @@ class AutoLabelerV2(AutoLabeler):
             "crop_transform": transform.to_dict(),
         }
         preview = zones_preview(crop_rgb, parts.label, parts.regions, parts.zones)
-        return LabeledImage(crop_rgb, parts.label, parts.rough, face, stats, landmarks, preview)
+        return LabeledImage(
+            crop_rgb, parts.label, parts.rough, face, stats, landmarks, preview, parts.excluded
+        )

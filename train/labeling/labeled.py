@@ -29,6 +29,9 @@ class LabeledImage:
     landmarks: dict[str, Any] | None = None
     #: uint8 BGR preview made by the labeler itself (--auto v2: label, zones, regions).
     preview_bgr: np.ndarray | None = None
+    #: bool H x W non-wrinkle structures (--auto v2: the exclusion zones' union), written to
+    #: OUT/zones/ for training's hard negatives (``wds-edge train --zone-weight``).
+    zones: np.ndarray | None = None
 
 
 class ImageSkipped(InvalidInputError):

@@ -8,6 +8,8 @@ Output ("generic layout", read by ``wds-edge train --data``)::
     OUT/previews/<stem>.jpg   photo | overlay (label green, rough mask cyan) for eyeballing
     OUT/landmarks/<stem>.json --auto: the 478 face landmarks in crop pixels + the crop
                               transform (tight face crops defeat a second face detection)
+    OUT/zones/<stem>.png      --auto v2: lid margins, brows, hairline, outline, nostrils, lips,
+                              glasses, hair (never labelled; `train --zone-weight` hard negatives)
     OUT/labels.json           per-file status, counts, options (+ "weak_labels": true for --auto)
 
 Every file is written atomically; the mask of an image is written last and a failed image
@@ -61,7 +63,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = MASK_EXTENSIONS
-OUTPUT_FOLDERS = ("images", "masks", "fov", "previews", "landmarks")
+OUTPUT_FOLDERS = ("images", "masks", "fov", "previews", "landmarks", "zones")
 SUMMARY_NAME = "labels.json"
 WEAK_LABEL_NOTE = (
     "WEAK LABELS: made automatically from face landmarks and a ridge filter, without a "
@@ -183,6 +185,7 @@ def _outputs(out_dir: Path, stem: str) -> list[Path]:
         out_dir / "fov" / f"{stem}.png",
         out_dir / "previews" / f"{stem}.jpg",
         out_dir / "landmarks" / f"{stem}.json",
+        out_dir / "zones" / f"{stem}.png",
         out_dir / "masks" / f"{stem}.png",
     ]
 
@@ -221,7 +224,11 @@ def _write(out_dir: Path, stem: str, result: LabeledImage, title: str) -> None:
             write_json_atomic(paths[3], result.landmarks, indent=0)
         else:
             paths[3].unlink(missing_ok=True)
-        write_image_atomic(paths[4], result.label.astype(np.uint8) * 255)
+        if result.zones is not None:
+            write_image_atomic(paths[4], result.zones.astype(np.uint8) * 255)
+        else:
+            paths[4].unlink(missing_ok=True)
+        write_image_atomic(paths[5], result.label.astype(np.uint8) * 255)
     except BaseException:
         _remove_outputs(out_dir, stem)
         raise

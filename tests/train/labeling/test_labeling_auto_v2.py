@@ -194,6 +194,21 @@ def test_runner_auto_version_hook(faces_dir: Path, landmarker_path: Path, tmp_pa
         assert doc["options"]["auto_version"] == version
         width = cv2.imread(str(out / "previews" / "biden2.jpg")).shape[1]
         assert width == (3 if version == 2 else 2) * 640
+        assert (out / "zones" / "biden2.png").is_file() == (version == 2)
+    # v2's zones (hard negatives for training) are the exclusion zones it kept the label out of
+    from train.data import discover_samples, load_sample
+    from wds_edge.perception.exclusion import EXCLUSION_ZONES
+
+    _, (sample,) = discover_samples(tmp_path / "v2")
+    loaded = load_sample(sample)
+    lm = np.asarray(json.loads((tmp_path / "v2" / "landmarks" / "biden2.json").read_text())[
+        "landmarks_crop_px"
+    ])  # fmt: skip
+    expected = union(exclusion_zones(loaded.image_rgb, lm), EXCLUSION_ZONES)
+    assert (
+        loaded.zones is not None and loaded.zones.any() and not (loaded.zones & loaded.mask).any()
+    )
+    assert (loaded.zones != expected).mean() < 0.002  # landmarks rounded to 0.01 px in the JSON
     with pytest.raises(InvalidInputError, match="1 or 2"):
         label_folder(
             images, tmp_path / "v3", auto=True,
