@@ -79,5 +79,6 @@ class CalibrationManifest(BaseModel):
             raise DataError(f"{path}: {problems}; re-create the calibration folder") from exc
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON object written to ``manifest.json`` (same keys as format 1)."""
-        return self.model_dump(mode="json")
+        """The JSON object written to ``manifest.json``: format 1's keys, plus ``people`` only
+        when the builder knew who the crops show (a set without it reads exactly as before)."""
+        return self.model_dump(mode="json", exclude={"people"} if not self.people else None)
