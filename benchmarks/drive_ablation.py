@@ -13,7 +13,7 @@ on the same 4 images it is scored on, ``last`` is not.
 Augmentation: the ``paper`` profile (Section 4: scale, shift, rotation, brightness, colour,
 flip) unless ``--augment`` says otherwise; never the kiosk-camera effects (grey, JPEG, white
 balance ... make no sense for retina images). ``--recipe`` starts from another recipe
-(:mod:`train.recipes`). Every run records its full resolved configuration (with the git
+(:mod:`wds_edge_train.recipes`). Every run records its full resolved configuration (with the git
 commit and library versions) in ``results.json``.
 
 Resumable: an invocation skips runs that already finished (their scores are taken from
@@ -64,13 +64,12 @@ def pad_drive_to_square(src: Path, dst: Path, side_px: int = PAPER_SIDE_PX) -> P
 
     The padding is split left / right (and top / bottom) as evenly as possible; the FOV is
     zero in the padding, so the loss and the metrics never see it. Written as PNG in the
-    DRIVE layout (``images/NN_training.png`` ...), so :func:`train.data.discover_samples`
+    DRIVE layout (``images/NN_training.png`` ...), so :func:`wds_edge_train.data.discover_samples`
     reads it like the original.
     """
     import cv2
     import numpy as np
-
-    from train.data import discover_samples, load_sample
+    from wds_edge_train.data import discover_samples, load_sample
 
     _, samples = discover_samples(src)
     for sub in ("images", "1st_manual", "mask"):
@@ -92,9 +91,9 @@ def pad_drive_to_square(src: Path, dst: Path, side_px: int = PAPER_SIDE_PX) -> P
 
 def score_run(run: Path, data: Path, device: str, tta_flip: bool) -> dict[str, Any]:
     """Validation metrics of ``best.pt`` and ``last.pt`` of a finished run (and with TTA)."""
-    from train.checkpoint import load_checkpoint
-    from train.data import discover_samples, load_sample
-    from train.evaluate import evaluate_samples
+    from wds_edge_train.checkpoint import load_checkpoint
+    from wds_edge_train.data import discover_samples, load_sample
+    from wds_edge_train.evaluate import evaluate_samples
 
     out: dict[str, Any] = {}
     for name in ("best", "last"):
@@ -137,8 +136,8 @@ def main() -> int:
     import torch
     from rich.console import Console
     from rich.table import Table
+    from wds_edge_train.loop import TrainConfig, resolve_device, train
 
-    from train.loop import TrainConfig, resolve_device, train
     from wds_edge.io import write_json_atomic
 
     torch.set_num_threads(args.threads)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from calibration.crops import PREPROCESSING_PATH, iter_face_crops
-from calibration.dataset import CalibrationSet, write_calibration_set
+from wds_edge_calibration.crops import PREPROCESSING_PATH, iter_face_crops
+from wds_edge_calibration.dataset import CalibrationSet, write_calibration_set
+
 from wds_edge.errors import InvalidInputError
 from wds_edge.progress import ProgressCallback
 
@@ -31,7 +32,7 @@ def build_calibration_set(
             (:func:`wds_edge.capture.sources.open_source`).
         out_dir: calibration folder to create (crops + ``manifest.json``).
         count: crops to collect at most (fewer if the source runs out; a warning is
-            logged below :data:`calibration.dataset.MIN_RECOMMENDED_CROPS`).
+            logged below :data:`wds_edge_calibration.dataset.MIN_RECOMMENDED_CROPS`).
         size_px: crop side = the model's input size.
         frame_stride: use every n-th video frame.
         landmarker_path: the ``face_landmarker.task`` file (None: SDK search order).

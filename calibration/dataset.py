@@ -28,8 +28,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from wds_edge_calibration.manifest import CalibrationManifest
 
-from calibration.manifest import CalibrationManifest
 from wds_edge._version import __version__
 from wds_edge.errors import DataError, InvalidInputError
 from wds_edge.io import read_image, write_image_atomic, write_json_atomic
@@ -57,7 +57,8 @@ class CalibrationSet:
 
     Attributes:
         path: the folder.
-        manifest: the parsed ``manifest.json`` (:class:`~calibration.manifest.CalibrationManifest`).
+        manifest: the parsed ``manifest.json``
+            (:class:`~wds_edge_calibration.manifest.CalibrationManifest`).
         crop_paths: the crop files in order.
     """
 
@@ -138,7 +139,7 @@ def write_calibration_set(
         count: stop after this many crops (None: all).
         overwrite: replace an existing folder.
         progress: called as ``progress(crops_written, count_or_None, "")``.
-        people: who the crops show (recorded in the manifest; :mod:`calibration.people`).
+        people: who the crops show (recorded in the manifest; :mod:`wds_edge_calibration.people`).
         people_of: called after the crops are consumed, returns who they show (for a
             builder that learns it while producing the crops); overrides ``people``.
 

@@ -35,7 +35,8 @@ class CalibrationManifest(BaseModel):
         wds_edge_version: SDK version that wrote the folder.
         created_at: ISO 8601 UTC time of writing.
         people: who the crops show (ids such as a bioguide id), when the builder knew
-            (:mod:`calibration.people`); empty: unknown, and a people split cannot be checked.
+            (:mod:`wds_edge_calibration.people`); empty: unknown, and a people split cannot be
+            checked.
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)

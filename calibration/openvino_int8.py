@@ -35,8 +35,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from calibration.dataset import CalibrationSet
-from calibration.people import check_people_split
+from wds_edge_calibration.dataset import CalibrationSet
+from wds_edge_calibration.people import check_people_split
+
 from wds_edge._deps import require
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import sha256_file
@@ -183,7 +184,8 @@ def quantize_openvino_int8(
 
     Raises:
         InvalidInputError: the held-out set overlaps the calibration set (a crop, or a
-            person when the sets name their people: :mod:`calibration.people`), sizes differ.
+            person when the sets name their people: :mod:`wds_edge_calibration.people`), sizes
+            differ.
         ModelError: the gate failed (nothing written), or the model is not a wds-edge
             model with the texture map inside.
         MissingDependencyError: nncf or openvino is missing.
@@ -214,7 +216,7 @@ def quantize_openvino_int8(
         logger.warning(
             "the calibration and held-out sets do not name their people: the gate cannot "
             "tell whether it measures faces the model was calibrated on (build them with "
-            "calibration.people to record who is in them)"
+            "wds_edge_calibration.people to record who is in them)"
         )
     model = ov.Core().read_model(str(onnx_path))
     props = model_metadata_props(model, str(onnx_path))

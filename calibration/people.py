@@ -23,9 +23,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from wds_edge_calibration.crops import IMAGE_SUFFIXES, PREPROCESSING_PATH, iter_face_crops
+from wds_edge_calibration.dataset import CalibrationSet, write_calibration_set
 
-from calibration.crops import IMAGE_SUFFIXES, PREPROCESSING_PATH, iter_face_crops
-from calibration.dataset import CalibrationSet, write_calibration_set
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import read_image
 from wds_edge.progress import ProgressCallback
@@ -95,7 +95,7 @@ def check_people_split(calibration_people: Iterable[str], held_out_people: Itera
     if not calib or not held:
         raise InvalidInputError(
             "the calibration and held-out sets must each name their people (got "
-            f"{sorted(calib)} and {sorted(held)}); build them with calibration.people"
+            f"{sorted(calib)} and {sorted(held)}); build them with wds_edge_calibration.people"
         )
     shared = sorted(calib & held)
     if shared:

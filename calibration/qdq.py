@@ -16,7 +16,7 @@ Runtime's ``quantize_static`` with:
   ``Softmax`` and the channel ``Slice`` of a two-class model), so the wrinkle probability
   is produced in full precision;
 * also kept in float32, as the OpenVINO measurement on held-out kiosk crops found
-  necessary (:mod:`calibration.openvino_int8`): the first convolution (it reads the raw
+  necessary (:mod:`wds_edge_calibration.openvino_int8`): the first convolution (it reads the raw
   RGB and the texture map) and the last decoder block (the convolutions between the last
   skip Concat and the head);
 * activation ranges from the calibration crops through the kiosk's own
@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from wds_edge_calibration.dataset import CalibrationSet, load_calibration_set
 
-from calibration.dataset import CalibrationSet, load_calibration_set
 from wds_edge._deps import require
 from wds_edge.errors import ModelError
 from wds_edge.io import sha256_file, write_bytes_atomic

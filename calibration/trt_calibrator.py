@@ -3,12 +3,13 @@
 Route (1) of the issue. TensorRT runs the FP32 network on the calibration crops and
 picks per-tensor INT8 scales that minimise the KL divergence of the activation
 histograms. The scales are written to a cache guarded by
-:func:`calibration.cache.calibration_cache_key` (data + model + TensorRT version), so a
+:func:`wds_edge_calibration.cache.calibration_cache_key` (data + model + TensorRT version), so a
 rebuild with the same inputs skips the calibration passes and a change of any of them
 recalibrates.
 
 TensorRT 10 deprecates implicit quantization (TensorRT 11 removes it); the explicit
-Q/DQ route (:mod:`calibration.qdq`) is what :mod:`wds_edge.runtime.tensorrt.build` takes there.
+Q/DQ route (:mod:`wds_edge_calibration.qdq`) is what :mod:`wds_edge.runtime.tensorrt.build` takes
+there.
 :func:`tensorrt_calibration` hands both routes to the engine builder through
 :class:`wds_edge.runtime.tensorrt.int8.Int8Calibration` (the SDK never imports this
 package; the CLI wires it in). No torch; TensorRT and cuda-python are imported lazily.
@@ -22,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from wds_edge_calibration.cache import CalibrationCache, calibration_cache_key
+from wds_edge_calibration.dataset import CalibrationSet, load_calibration_set
 
-from calibration.cache import CalibrationCache, calibration_cache_key
-from calibration.dataset import CalibrationSet, load_calibration_set
 from wds_edge._deps import require
 from wds_edge.model.metadata import ModelMetadata
 
@@ -117,8 +118,9 @@ class TensorRTCalibration:
         )  # fmt: skip
 
     def quantize_qdq(self, onnx_path: Path, out_path: Path) -> Path:
-        """TensorRT 11: a Q/DQ copy of ``onnx_path`` (:func:`calibration.qdq.quantize_qdq`)."""
-        from calibration.qdq import quantize_qdq
+        """TensorRT 11: a Q/DQ copy of ``onnx_path``
+        (:func:`wds_edge_calibration.qdq.quantize_qdq`)."""
+        from wds_edge_calibration.qdq import quantize_qdq
 
         return quantize_qdq(onnx_path, self.crops, out_path, max_crops=self.max_crops)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from export.graph import InferenceGraph
-from export.onnx_export import (
+from wds_edge_export.graph import InferenceGraph
+from wds_edge_export.onnx_export import (
     ExportReport,
     annotate_onnx,
     export_checkpoint,

@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 def torch_baseline_available() -> tuple[bool, str]:
     """(True, "") when torch and the desktop ``train`` package import, else (False, why)."""
-    for module, hint in (("torch", "pip install 'wds-edge[train]'"), ("train.model", "")):
+    for module, hint in (("torch", "pip install 'wds-edge[train]'"), ("wds_edge_train.model", "")):
         try:
             found = importlib.util.find_spec(module) is not None
         except (ImportError, ValueError):
@@ -48,7 +48,7 @@ def torch_baseline_available() -> tuple[bool, str]:
 def _build(base_channels: int, seed: int) -> Any:
     torch = require("torch", "the PyTorch-eager baseline of bench compare")
     try:
-        from train.model import WrinkleUNet
+        from wds_edge_train.model import WrinkleUNet
     except ImportError as exc:
         raise MissingDependencyError(
             f"the PyTorch-eager baseline needs the desktop 'train' package ({exc}); run it from "
@@ -69,7 +69,7 @@ def export_width_model(
     if path.is_file():
         return path
     require("onnx", "exporting comparison models")
-    from export.onnx_export import export_model
+    from wds_edge_export.onnx_export import export_model
 
     export_model(_build(base_channels, seed), path, input_size_px=size_px, batch=1)
     logger.info("exported %s", path)

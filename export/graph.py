@@ -1,12 +1,13 @@
 """The module that gets exported: optional in-graph preprocessing, then the F1 probability.
 
-Shared by :mod:`export.onnx_export` (what it traces) and :mod:`export.parity` (the PyTorch
+Shared by :mod:`wds_edge_export.onnx_export` (what it traces) and :mod:`wds_edge_export.parity`
+(the PyTorch
 side of the comparison), so neither imports the other's internals.
 
 Graph (texture map inside, the default)::
 
     "image" float32 (N, 3, S, S) RGB [0, 255]
-      -> train.texture.InGraphPreprocess  ([R, G, B, T] / 255, paper Eq. 1)
+      -> wds_edge_train.texture.InGraphPreprocess  ([R, G, B, T] / 255, paper Eq. 1)
       -> WrinkleUNet.forward_f1           (N, C, S, S) logits, C = 1 or 2
       -> sigmoid (C = 1) | softmax over C, channel 1 (C = 2)
     "wrinkle_prob" float32 (N, 1, S, S) in [0, 1]
@@ -16,9 +17,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-
-from train.model import WrinkleUNet, wrinkle_probability
-from train.texture import InGraphPreprocess
+from wds_edge_train.model import WrinkleUNet, wrinkle_probability
+from wds_edge_train.texture import InGraphPreprocess
 
 __all__ = ["INPUT_NAME", "OUTPUT_NAME", "InferenceGraph"]
 

@@ -3,11 +3,11 @@
 The exported graph (texture map inside, the default)::
 
     "image"  float32 (N, 3, S, S) RGB [0, 255]
-      -> train.texture.InGraphPreprocess  ([R, G, B, T] / 255, paper Eq. 1)
+      -> wds_edge_train.texture.InGraphPreprocess  ([R, G, B, T] / 255, paper Eq. 1)
       -> WrinkleUNet F1 logits -> sigmoid (1 channel) | softmax channel 1 (2 channels)
     "wrinkle_prob" float32 (N, 1, S, S) in [0, 1]
 
-(:class:`export.graph.InferenceGraph`). Either output kind (``--dice binary`` /
+(:class:`wds_edge_export.graph.InferenceGraph`). Either output kind (``--dice binary`` /
 ``two-class``) keeps this contract; the kind is recorded in the metadata
 (``architecture.dice``, ``architecture.out_channels``, ``training.dice``).
 
@@ -39,11 +39,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import onnx
 import torch
+from wds_edge_export.graph import INPUT_NAME, OUTPUT_NAME, InferenceGraph
+from wds_edge_export.parity import parity_report
+from wds_edge_train.model import INPUT_NORMS, WrinkleUNet, count_parameters, dice_for
 
 import wds_edge
-from export.graph import INPUT_NAME, OUTPUT_NAME, InferenceGraph
-from export.parity import parity_report
-from train.model import INPUT_NORMS, WrinkleUNet, count_parameters, dice_for
 from wds_edge._deps import require
 from wds_edge.bench.model_bench import conv_macs
 from wds_edge.errors import InvalidInputError, ModelError
@@ -357,7 +357,7 @@ def export_checkpoint(
     """Export a training checkpoint, with its training summary and a parity report.
 
     Args:
-        checkpoint_path: a ``train.checkpoint`` file.
+        checkpoint_path: a ``wds_edge_train.checkpoint`` file.
         out_path: the ``.onnx`` to write; an existing file there is replaced only after
             the new model was written and its parity report passed.
         parity_images: face photos to compare PyTorch and ONNX Runtime on (through the
@@ -367,7 +367,7 @@ def export_checkpoint(
     Returns:
         An :class:`ExportReport`; ``report.parity`` is also stored in the metadata.
     """
-    from train.checkpoint import load_checkpoint
+    from wds_edge_train.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(checkpoint_path, map_location="cpu")
     config = dict(getattr(ckpt, "config", {}) or {})

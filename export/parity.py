@@ -1,9 +1,9 @@
 """Parity of an exported model: PyTorch (FP32 module) vs ONNX Runtime on real face crops.
 
-The crops come from the kiosk's path (:func:`calibration.crops.face_crops_from_images`:
+The crops come from the kiosk's path (:func:`wds_edge_calibration.crops.face_crops_from_images`:
 landmarks -> Table 1 crop) and the inputs from :func:`wds_edge.model.preprocessing.model_input`,
 so parity is measured on exactly what the kiosk feeds the model. For the PyTorch side
-the *same* crop goes through :class:`export.graph.InferenceGraph` (in-graph
+the *same* crop goes through :class:`wds_edge_export.graph.InferenceGraph` (in-graph
 preprocessing included), i.e. the comparison covers the texture map too.
 """
 
@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from wds_edge_calibration.crops import face_crops_from_images
+from wds_edge_export.graph import InferenceGraph
+from wds_edge_train.model import WrinkleUNet
 
-from calibration.crops import face_crops_from_images
-from export.graph import InferenceGraph
-from train.model import WrinkleUNet
 from wds_edge.errors import DataError, ModelError
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.metrics import mask_iou

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from wds_edge_train.model import WrinkleUNet
 
-from train.model import WrinkleUNet
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import write_bytes_atomic
 from wds_edge.model.preprocessing import network_channels, texture_map

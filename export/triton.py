@@ -19,7 +19,8 @@ import re
 import shutil
 from pathlib import Path
 
-from export.onnx_export import read_metadata
+from wds_edge_export.onnx_export import read_metadata
+
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import write_text_atomic
 

@@ -9,13 +9,13 @@ measures, inside the same skin-only scoring area the analyzer counts (the union 
 regions minus the exclusion zones, :func:`wds_edge.perception.skin_regions.skin_regions`):
 
 * ``label``: the weak label's density (what the models learned from);
-* ``frangi`` and ``gabor``: the classic baselines' density (``train.baselines``, Otsu
+* ``frangi`` and ``gabor``: the classic baselines' density (``wds_edge_train.baselines``, Otsu
   threshold inside the area);
 * each model of a ``scripts/compare_models.py`` JSON: its ``overall`` score on the colour photo.
 
 and prints, per measure, Spearman's rho with age and the ratio of the mean of the faces aged
 70 and over to the mean of those under 50 (the selection rule's statistics,
-:mod:`train.selection`). No threshold is tuned here: it only reports.
+:mod:`wds_edge_train.selection`). No threshold is tuned here: it only reports.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from train.baselines import baseline_segment  # noqa: E402
-from train.selection import OLD_AGE, YOUNG_AGE, read_ages, spearman_rho  # noqa: E402
+from wds_edge_train.baselines import baseline_segment  # noqa: E402
+from wds_edge_train.selection import OLD_AGE, YOUNG_AGE, read_ages, spearman_rho  # noqa: E402
+
 from wds_edge.io import write_json_atomic  # noqa: E402
 from wds_edge.perception.skin_regions import skin_regions  # noqa: E402
 

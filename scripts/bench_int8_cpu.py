@@ -7,7 +7,7 @@ Same model both ways, real face crops through the kiosk path (landmarks -> Table
         [--video ../shared/data/video/portrait_motion_720p.mp4] [--faces ../shared/data/faces]
 
 Without --onnx a base-16 U-Net is trained for a few dozen steps to reproduce Eq. 1
-texture-threshold masks (export.proxy_model: a real trained network with confident
+texture-threshold masks (wds_edge_export.proxy_model: a real trained network with confident
 masks, not a wrinkle model of paper quality) and exported at --size. Calibration
 crops come from the video (every 4th frame), the IoU is measured on the face photos
 (not used for calibration).
@@ -24,9 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from calibration.build import build_calibration_set  # noqa: E402
-from calibration.crops import face_crops_from_images  # noqa: E402
-from calibration.qdq import quantize_qdq  # noqa: E402
+from wds_edge_calibration.build import build_calibration_set  # noqa: E402
+from wds_edge_calibration.crops import face_crops_from_images  # noqa: E402
+from wds_edge_calibration.qdq import quantize_qdq  # noqa: E402
+
 from wds_edge.bench.stats import summarize_ms, time_calls_ms  # noqa: E402
 from wds_edge.model.preprocessing import model_input  # noqa: E402
 from wds_edge.runtime.gate import accuracy_gate  # noqa: E402
@@ -58,9 +59,8 @@ def main() -> int:
     fp32 = args.onnx
     if fp32 is None:
         import cv2
-
-        from export.onnx_export import export_model
-        from export.proxy_model import train_texture_proxy
+        from wds_edge_export.onnx_export import export_model
+        from wds_edge_export.proxy_model import train_texture_proxy
 
         small = [cv2.resize(c, (128, 128), interpolation=cv2.INTER_AREA) for c in test_crops[:6]]
         t0 = time.perf_counter()

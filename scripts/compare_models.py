@@ -8,10 +8,11 @@
         --landmarker ../shared/models/face_landmarker.task --out runs/compare24
 
 Runs every photo (colour, grey, cool; ``--variants`` adds small / glasses) through
-``WrinkleAnalyzer`` with each model (:func:`train.placement.measure_photos`), prints one
-Markdown table per model with the rule's verdict (:func:`train.selection.rule_verdict`) and,
+``WrinkleAnalyzer`` with each model (:func:`wds_edge_train.placement.measure_photos`), prints one
+Markdown table per model with the rule's verdict (:func:`wds_edge_train.selection.rule_verdict`)
+and,
 when models named ``base8`` and ``base16`` are both given, which one the rule ships
-(:func:`train.selection.width_choice`). Writes OUT/compare.json and small overlays
+(:func:`wds_edge_train.selection.width_choice`). Writes OUT/compare.json and small overlays
 (OUT/<model>_<photo>.png: the 640 crop at 256 px, predicted wrinkles in green).
 """
 
@@ -26,8 +27,9 @@ import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from train.placement import FaceMeasure, measure_photos  # noqa: E402
-from train.selection import read_ages, rule_verdict, width_choice  # noqa: E402
+from wds_edge_train.placement import FaceMeasure, measure_photos  # noqa: E402
+from wds_edge_train.selection import read_ages, rule_verdict, width_choice  # noqa: E402
+
 from wds_edge.io import write_image_atomic, write_json_atomic  # noqa: E402
 
 

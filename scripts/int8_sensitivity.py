@@ -39,8 +39,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from cpu_limits import cpu_line  # noqa: E402
+from wds_edge_calibration.dataset import load_calibration_set  # noqa: E402
 
-from calibration.dataset import load_calibration_set  # noqa: E402
 from wds_edge.model.metrics import mask_iou  # noqa: E402
 from wds_edge.model.preprocessing import model_input  # noqa: E402
 from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402

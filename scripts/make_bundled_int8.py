@@ -1,8 +1,8 @@
 """Rebuild the bundled model's OpenVINO INT8 IR, gated on other people's faces (issue 25).
 
 Whatever FP32 model ``wds_edge/model/weights/default_model.json`` names is quantized with
-NNCF (:func:`calibration.openvino_int8.quantize_openvino_int8`) on kiosk crops
-(:mod:`calibration.people`: MediaPipe landmarks -> the kiosk's crop and quality gates;
+NNCF (:func:`wds_edge_calibration.openvino_int8.quantize_openvino_int8`) on kiosk crops
+(:mod:`wds_edge_calibration.people`: MediaPipe landmarks -> the kiosk's crop and quality gates;
 photos augmented by scale, light and mirror) of the CALIBRATION people below, and gated
 against ONNX Runtime FP32 on crops of the HELD-OUT people, who are other people. Kept in
 FP32: the Eq. 1 texture subgraph, and the layers ``scripts/int8_sensitivity.py`` measured
@@ -39,7 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from calibration.people import PeopleSource, build_people_set  # noqa: E402
+from wds_edge_calibration.people import PeopleSource, build_people_set  # noqa: E402
+
 from wds_edge.errors import ModelError  # noqa: E402
 from wds_edge.io import sha256_file  # noqa: E402
 from wds_edge.model.bundled import (  # noqa: E402
@@ -120,7 +121,7 @@ def _drop_int8(model: Path) -> None:
 
 
 def build(shared: Path, work: Path, landmarker: Path) -> int:
-    from calibration.openvino_int8 import quantize_openvino_int8
+    from wds_edge_calibration.openvino_int8 import quantize_openvino_int8
 
     model = default_model_path()
     manifest = read_manifest(model.parent)

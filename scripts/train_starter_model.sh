@@ -29,7 +29,8 @@ SHARED="$(cd "${WDS_EDGE_SHARED:-../shared}" && pwd)"
 WORK="${WORK:-runs/starter}"
 read -ra WDS <<< "${WDS_EDGE:-.venv/bin/wds-edge}"
 PY="${PYTHON:-.venv/bin/python}"
-# This checkout's packages win over any installed copy (python -c / -m also put cwd first).
+# This checkout's wds_edge wins over an installed copy (python -c / -m also put cwd first);
+# the desktop packages (wds_edge_train, ...) resolve through the install (scripts/setup.sh).
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 SEED=7
 EPOCHS="${EPOCHS:-200}"
@@ -129,7 +130,7 @@ log "6/7 export (texture map + sigmoid in the graph, metadata, parity on held-ou
 # Name, version, description and license go into the model's own metadata (annotate keeps
 # everything export wrote: training summary, parity, architecture).
 "$PY" -c "
-from export.onnx_export import annotate_onnx
+from wds_edge_export.onnx_export import annotate_onnx
 annotate_onnx('$WORK/wds_unet_default.onnx', fields={
     'model_name': 'wds-unet-starter', 'model_version': '2.0.0',
     'description': 'wds-edge starter model (issues 7, 16, 24): U-Net base $BASE, weighted deep '

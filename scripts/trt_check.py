@@ -37,9 +37,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from calibration.build import build_calibration_set  # noqa: E402
-from calibration.dataset import load_calibration_set  # noqa: E402
-from calibration.trt_calibrator import tensorrt_calibration  # noqa: E402
+from wds_edge_calibration.build import build_calibration_set  # noqa: E402
+from wds_edge_calibration.dataset import load_calibration_set  # noqa: E402
+from wds_edge_calibration.trt_calibrator import tensorrt_calibration  # noqa: E402
+
 from wds_edge.bench.stats import summarize_ms, time_calls_ms  # noqa: E402
 from wds_edge.io import write_json_atomic  # noqa: E402
 from wds_edge.runtime.gate import GATE_MIN_IOU, accuracy_gate  # noqa: E402

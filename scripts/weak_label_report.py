@@ -6,8 +6,9 @@
 Labels every photo with ``label --auto --auto-version 1`` and ``2`` (OUT/v1, OUT/v2: the
 usual label folders, previews included) and prints, per photo and generation: the label
 as % of the face, the share of label pixels on the eyelid-margin / brow / hairline /
-outline zones (``train.labeling.exclusion``), and the share whose ridge direction is
-within 45 degrees of the region's typical wrinkle direction (``train.labeling.orientation``).
+outline zones (``wds_edge_train.labeling.exclusion``), and the share whose ridge direction is
+within 45 degrees of the region's typical wrinkle direction
+(``wds_edge_train.labeling.orientation``).
 Then run ``wds-edge label-agreement OUT/v1 OUT/v2`` for the Pearson r between them.
 """
 
@@ -23,10 +24,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from train.labeling.exclusion import exclusion_zones, union  # noqa: E402
-from train.labeling.orientation import expected_direction, ridge_direction  # noqa: E402
-from train.labeling.runner import LabelOptions, label_folder  # noqa: E402
-from train.placement import OFF_ZONES  # noqa: E402
+from wds_edge_train.labeling.exclusion import exclusion_zones, union  # noqa: E402
+from wds_edge_train.labeling.orientation import expected_direction, ridge_direction  # noqa: E402
+from wds_edge_train.labeling.runner import LabelOptions, label_folder  # noqa: E402
+from wds_edge_train.placement import OFF_ZONES  # noqa: E402
+
 from wds_edge.perception.regions import region_masks  # noqa: E402
 
 

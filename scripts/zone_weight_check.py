@@ -20,8 +20,8 @@ import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from train.checkpoint import load_checkpoint  # noqa: E402
-from train.evaluate import predict_probability  # noqa: E402
+from wds_edge_train.checkpoint import load_checkpoint  # noqa: E402
+from wds_edge_train.evaluate import predict_probability  # noqa: E402
 
 
 def check(run: Path, labels: Path) -> dict[str, object]:

@@ -126,7 +126,7 @@ def face_photos(faces_dir: Path) -> list[Path]:
 @pytest.fixture(scope="session")
 def kiosk_crops_128(face_photos: list[Path], landmarker_path: Path) -> list[tuple[str, np.ndarray]]:
     """(label, uint8 RGB 128x128 crop) of every face, through landmarks -> Table 1 crop."""
-    from calibration.crops import face_crops_from_images
+    from wds_edge_calibration.crops import face_crops_from_images
 
     return list(face_crops_from_images(face_photos, 128, landmarker_path=landmarker_path))
 
@@ -140,10 +140,10 @@ def proxy_model(  # noqa: ANN201 - a torch module
     """A base-8 WrinkleUNet trained for 40 steps to reproduce Eq. 1 texture-threshold masks.
 
     Confident, structured output (unlike random weights, whose probabilities sit near
-    0.5 and make mask comparisons meaningless). See export.proxy_model. The weights
+    0.5 and make mask comparisons meaningless). See wds_edge_export.proxy_model. The weights
     are cached in pytest's cache folder, keyed by the crops and the training settings.
     """
-    from export.proxy_model import train_texture_proxy
+    from wds_edge_export.proxy_model import train_texture_proxy
 
     return train_texture_proxy(
         [c for _, c in kiosk_crops_128[:6]],

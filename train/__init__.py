@@ -13,32 +13,32 @@ from typing import Any
 
 #: public name -> module that defines it
 _EXPORTS = {
-    "WrinkleUNet": "train.model",
-    "count_parameters": "train.model",
-    "DICE_KINDS": "train.model",
-    "wrinkle_probability": "train.model",
-    "weighted_wrinkle_map": "train.wwm",
-    "weighted_wrinkle_map_torch": "train.wwm",
-    "dice_loss": "train.losses",
-    "weighted_dice_loss": "train.losses",
-    "two_class_dice_loss": "train.losses",
-    "DeepSupervisionLoss": "train.losses",
-    "Checkpoint": "train.checkpoint",
-    "save_checkpoint": "train.checkpoint",
-    "load_checkpoint": "train.checkpoint",
-    "OutputKindError": "train.checkpoint",
-    "TrainConfig": "train.loop",
-    "TrainProgress": "train.loop",
-    "TrainResult": "train.loop",
-    "train": "train.loop",
-    "ThresholdMethod": "train.labeling",
-    "semi_automatic_label": "train.labeling",
-    "label_folder": "train.labeling",
-    "pearson_correlation": "train.agreement",
-    "label_agreement": "train.agreement",
-    "BaselineMethod": "train.baselines",
-    "baseline_segment": "train.baselines",
-    "evaluate_baseline": "train.baselines",
+    "WrinkleUNet": "wds_edge_train.model",
+    "count_parameters": "wds_edge_train.model",
+    "DICE_KINDS": "wds_edge_train.model",
+    "wrinkle_probability": "wds_edge_train.model",
+    "weighted_wrinkle_map": "wds_edge_train.wwm",
+    "weighted_wrinkle_map_torch": "wds_edge_train.wwm",
+    "dice_loss": "wds_edge_train.losses",
+    "weighted_dice_loss": "wds_edge_train.losses",
+    "two_class_dice_loss": "wds_edge_train.losses",
+    "DeepSupervisionLoss": "wds_edge_train.losses",
+    "Checkpoint": "wds_edge_train.checkpoint",
+    "save_checkpoint": "wds_edge_train.checkpoint",
+    "load_checkpoint": "wds_edge_train.checkpoint",
+    "OutputKindError": "wds_edge_train.checkpoint",
+    "TrainConfig": "wds_edge_train.loop",
+    "TrainProgress": "wds_edge_train.loop",
+    "TrainResult": "wds_edge_train.loop",
+    "train": "wds_edge_train.loop",
+    "ThresholdMethod": "wds_edge_train.labeling",
+    "semi_automatic_label": "wds_edge_train.labeling",
+    "label_folder": "wds_edge_train.labeling",
+    "pearson_correlation": "wds_edge_train.agreement",
+    "label_agreement": "wds_edge_train.agreement",
+    "BaselineMethod": "wds_edge_train.baselines",
+    "baseline_segment": "wds_edge_train.baselines",
+    "evaluate_baseline": "wds_edge_train.baselines",
 }
 
 __all__ = [
@@ -74,7 +74,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
-        raise AttributeError(f"module 'train' has no attribute {name!r}")
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

@@ -27,15 +27,15 @@ from typing import Any
 
 import cv2
 import numpy as np
-
-from train.labeling.annotations import _key, read_mask_image
-from train.labeling.runner import IMAGE_EXTENSIONS
-from train.labeling.thresholding import (
+from wds_edge_train.labeling.annotations import _key, read_mask_image
+from wds_edge_train.labeling.runner import IMAGE_EXTENSIONS
+from wds_edge_train.labeling.thresholding import (
     DEFAULT_THRESHOLD,
     ThresholdMethod,
     parse_threshold,
     semi_automatic_label,
 )
+
 from wds_edge.errors import DataError, InvalidInputError, WdsEdgeError
 from wds_edge.io import read_image
 from wds_edge.progress import ProgressCallback

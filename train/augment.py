@@ -149,7 +149,7 @@ def augment_sample(
     image = warp(image_rgb, cv2.INTER_LINEAR).astype(np.float32)
     mask_out = warp(mask.astype(np.uint8), cv2.INTER_NEAREST).astype(bool)
     # nearest + reflect only copies values, so a uint8 FOV packing several masks as bits
-    # (train.dataset) comes out as valid as a bool one
+    # (wds_edge_train.dataset) comes out as valid as a bool one
     fov_out = (
         warp(fov.astype(np.uint8), cv2.INTER_NEAREST).astype(fov.dtype) if fov is not None else None
     )

@@ -27,8 +27,8 @@ from typing import Any
 
 import cv2
 import numpy as np
+from wds_edge_train.labeling.auto import REGION_GROUPS
 
-from train.labeling.auto import REGION_GROUPS
 from wds_edge.errors import InvalidInputError, WdsEdgeError
 from wds_edge.io import read_image
 from wds_edge.model.metrics import MetricAccumulator
@@ -273,8 +273,8 @@ def evaluate_baseline(
         Pooled and per-image-mean JSI / accuracy / sensitivity / specificity; images
         that fail (unreadable, no face, size mismatch) are listed in ``problems``.
     """
-    from train.agreement import label_files
-    from train.labeling.annotations import read_mask_image
+    from wds_edge_train.agreement import label_files
+    from wds_edge_train.labeling.annotations import read_mask_image
 
     mode = _method(method)
     groups = parse_regions(regions)

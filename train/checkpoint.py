@@ -12,7 +12,7 @@ File contents (keys of :attr:`Checkpoint.raw`; stable, the export step reads the
   The network input is float32 NCHW ``[R, G, B, T] / 255`` (texture map of Eq. 1),
   H and W multiples of 16 (the network applies its ``input_norm`` itself); in eval mode it
   outputs the F1 wrinkle probability.
-* ``config``: the resolved training configuration (:class:`train.loop.TrainConfig` as a
+* ``config``: the resolved training configuration (:class:`wds_edge_train.loop.TrainConfig` as a
   dict), at least ``base_channels``, ``activation``, ``loss`` (wds | ds | plain),
   ``dice`` (binary | two-class; absent in older files = binary),
   ``epochs``, ``batch_size``, ``crop_size``, ``lr``, ``seed``, ``fold`` / ``folds``
@@ -20,7 +20,7 @@ File contents (keys of :attr:`Checkpoint.raw`; stable, the export step reads the
   "generic" | "drive", "n_images": int}``; since the recipes exist also ``recipe``,
   ``augment`` (the resolved profile; older files hold a bool: true = ``kiosk``),
   ``input_norm``, ``amp``, ``wwm_fill`` and ``provenance`` (one entry per start / resume:
-  git commit and dirty flag, library versions, CPU / GPU: :mod:`train.provenance`).
+  git commit and dirty flag, library versions, CPU / GPU: :mod:`wds_edge_train.provenance`).
 * ``metrics``: ``val`` = pooled ``{jsi, accuracy, sensitivity, specificity}`` on the
   validation images at the saved epoch, ``val_per_image_mean`` (same keys), ``val_loss``,
   ``val_images`` (stems), ``best_epoch`` (1-based epoch of the best validation JSI so far),
@@ -42,8 +42,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from wds_edge_train.model import DICE_KINDS, WrinkleUNet, dice_for
 
-from train.model import DICE_KINDS, WrinkleUNet, dice_for
 from wds_edge.errors import ModelError
 from wds_edge.io import write_bytes_atomic
 

@@ -1,6 +1,6 @@
 """What a training run is given and what it gives back: :class:`TrainConfig` (stored
 resolved in ``config.json``), :class:`TrainProgress` (the loop's progress reports) and
-:class:`TrainResult`; ``train.loop`` re-exports them.
+:class:`TrainResult`; ``wds_edge_train.loop`` re-exports them.
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from train.augment import AUGMENT_PROFILES, check_crop_size
-from train.losses import LOSS_MODES
-from train.model import ACTIVATIONS, DICE_KINDS, INPUT_NORMS
-from train.recipes import RECIPES, recipe_defaults
-from train.wwm import FILL_POLICIES
+from wds_edge_train.augment import AUGMENT_PROFILES, check_crop_size
+from wds_edge_train.losses import LOSS_MODES
+from wds_edge_train.model import ACTIVATIONS, DICE_KINDS, INPUT_NORMS
+from wds_edge_train.recipes import RECIPES, recipe_defaults
+from wds_edge_train.wwm import FILL_POLICIES
+
 from wds_edge.errors import InvalidInputError
 
 __all__ = [
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 
-#: ``augment`` values: a profile of :data:`train.augment.AUGMENT_PROFILES`, or ``auto``
+#: ``augment`` values: a profile of :data:`wds_edge_train.augment.AUGMENT_PROFILES`, or ``auto``
 #: (resolved when the run starts: ``kiosk`` for face data, ``paper`` for anything else).
 AUGMENT_CHOICES = ("auto", *AUGMENT_PROFILES)
 
@@ -36,7 +37,7 @@ AUGMENT_CHOICES = ("auto", *AUGMENT_PROFILES)
 class TrainConfig:
     """Everything a training run depends on (stored resolved in ``config.json``).
 
-    The defaults are the ``project`` recipe (:mod:`train.recipes`);
+    The defaults are the ``project`` recipe (:mod:`wds_edge_train.recipes`);
     :meth:`from_recipe` starts from another one.
     """
 
@@ -103,7 +104,7 @@ class TrainConfig:
 
     @classmethod
     def from_recipe(cls, recipe: str, **settings: Any) -> TrainConfig:
-        """A configuration that starts from ``recipe`` (:mod:`train.recipes`); ``settings``
+        """A configuration that starts from ``recipe`` (:mod:`wds_edge_train.recipes`); ``settings``
         (``data``, ``out`` and any field) override it."""
         return cls(**{**recipe_defaults(recipe), **settings})
 
@@ -130,7 +131,7 @@ def resolve_augment(augment: str, layout: str, data_dir: str | Path) -> str:
     and ``paper`` for anything else (DRIVE, other people's data); a profile is itself."""
     if augment != "auto":
         return augment
-    from train.labeling.runner import SUMMARY_NAME
+    from wds_edge_train.labeling.runner import SUMMARY_NAME
 
     is_faces = layout == "generic" and (Path(data_dir) / SUMMARY_NAME).is_file()
     return "kiosk" if is_faces else "paper"

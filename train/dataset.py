@@ -14,9 +14,9 @@ import random
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+from wds_edge_train.augment import AugmentConfig, augment_sample, check_crop_size, random_crop
+from wds_edge_train.data import LoadedSample
 
-from train.augment import AugmentConfig, augment_sample, check_crop_size, random_crop
-from train.data import LoadedSample
 from wds_edge.model.preprocessing import network_channels
 
 __all__ = ["CropDataset", "sample_tensors", "seed_worker"]
@@ -46,9 +46,9 @@ class CropDataset(Dataset):
     spatial size ``crop_size`` x ``crop_size``.
 
     Args:
-        augment: the augmentation profile, one of :data:`train.augment.AUGMENT_PROFILES`.
+        augment: the augmentation profile, one of :data:`wds_edge_train.augment.AUGMENT_PROFILES`.
         seed: with the epoch and the index, seeds each item's random stream.
-        augment_config: other ranges than :class:`train.augment.AugmentConfig`'s defaults
+        augment_config: other ranges than :class:`wds_edge_train.augment.AugmentConfig`'s defaults
             (its ``profile`` is replaced by ``augment``).
         zone_weight: the loss weight of pixels inside a sample's ``zones`` (hard-negative
             structures: a predicted wrinkle there costs this much more); 1 = like any pixel,

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from wds_edge_train.augment import pad_to_multiple
+from wds_edge_train.data import LoadedSample, discover_samples, load_sample
+from wds_edge_train.dataset import sample_tensors
+from wds_edge_train.model import wrinkle_probability
 
-from train.augment import pad_to_multiple
-from train.data import LoadedSample, discover_samples, load_sample
-from train.dataset import sample_tensors
-from train.model import wrinkle_probability
 from wds_edge.errors import DataError, InvalidInputError
 from wds_edge.model.metrics import MetricAccumulator, segmentation_metrics
 
@@ -131,14 +131,14 @@ def evaluate_checkpoint(
             (what ``wds-edge eval`` uses) is ``"val"`` when the checkpoint records its
             splits, else ``"all"`` with a warning (training images would be scored).
         device: torch device string.
-        mask_threshold: threshold for non-binary masks (see :mod:`train.data`).
+        mask_threshold: threshold for non-binary masks (see :mod:`wds_edge_train.data`).
 
     Returns:
         :func:`evaluate_samples` output plus ``"checkpoint"``, ``"data"``, ``"split"`` and
         ``"trained_on"``: the scored images in the run's training split (``None`` when the
         checkpoint records no split).
     """
-    from train.checkpoint import load_checkpoint
+    from wds_edge_train.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(checkpoint, map_location=device)
     _, samples = discover_samples(data_dir)

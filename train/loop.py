@@ -34,22 +34,22 @@ from typing import Any
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
-
-from train.checkpoint import OutputKindError, load_checkpoint, save_checkpoint
-from train.config import (
+from wds_edge_train.checkpoint import OutputKindError, load_checkpoint, save_checkpoint
+from wds_edge_train.config import (
     TrainConfig,
     TrainProgress,
     TrainResult,
     legacy_augment,
     resolve_augment,
 )
-from train.data import discover_samples, load_sample
-from train.dataset import CropDataset, seed_worker
-from train.evaluate import evaluate_samples
-from train.folds import make_splits
-from train.losses import DeepSupervisionLoss
-from train.model import WrinkleUNet, out_channels_for
-from train.provenance import run_provenance
+from wds_edge_train.data import discover_samples, load_sample
+from wds_edge_train.dataset import CropDataset, seed_worker
+from wds_edge_train.evaluate import evaluate_samples
+from wds_edge_train.folds import make_splits
+from wds_edge_train.losses import DeepSupervisionLoss
+from wds_edge_train.model import WrinkleUNet, out_channels_for
+from wds_edge_train.provenance import run_provenance
+
 from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.io import write_json_atomic, write_text_atomic
 

@@ -16,7 +16,7 @@ contribute nothing. ``M`` may be any non-negative per-pixel weight: the training
 puts ``--zone-weight`` on hard-negative zones there (lid margins, brows, ...), where a
 predicted wrinkle then enlarges ``sum(M P)`` that many times.
 
-Two Dice kinds (``dice``), each on its own model output (:data:`train.model.DICE_KINDS`):
+Two Dice kinds (``dice``), each on its own model output (:data:`wds_edge_train.model.DICE_KINDS`):
 
 * ``"binary"``: one logit channel, ``P = sigmoid(logit)``, the wrinkle-class Dice above;
 * ``"two-class"`` (the official code, ``multiclass=True, reduce_batch_first=True``): two
@@ -32,9 +32,9 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
+from wds_edge_train.model import DICE_KINDS
+from wds_edge_train.wwm import WWM_SCALES, weighted_wrinkle_map_torch
 
-from train.model import DICE_KINDS
-from train.wwm import WWM_SCALES, weighted_wrinkle_map_torch
 from wds_edge.errors import InvalidInputError
 
 __all__ = [

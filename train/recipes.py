@@ -1,10 +1,10 @@
-"""Training recipes: named sets of defaults for :class:`train.config.TrainConfig`.
+"""Training recipes: named sets of defaults for :class:`wds_edge_train.config.TrainConfig`.
 
 ``wds-edge train --recipe NAME`` starts from a recipe; every flag given on the command line
 overrides it. The run records the recipe's name and every resolved setting.
 
 * ``project`` (the default): the paper's method with this project's choices: one-channel
-  sigmoid Dice (:mod:`train.losses`), Leaky ReLU (the paper's Fig. 1), inputs ``/ 255``,
+  sigmoid Dice (:mod:`wds_edge_train.losses`), Leaky ReLU (the paper's Fig. 1), inputs ``/ 255``,
   mixed precision on CUDA, augmentation ``auto`` (``kiosk`` for face data written by
   ``wds-edge label``, ``paper`` for anything else, e.g. DRIVE).
 * ``paper``: the paper's text where it says something: Eq. 3-5 on one output (binary Dice),

@@ -1,5 +1,5 @@
 """The starter model's selection rule of issue 24 (``docs/starter_model_selection_rule.md``),
-as code: a verdict from :class:`train.placement.FaceMeasure` values and the faces' ages.
+as code: a verdict from :class:`wds_edge_train.placement.FaceMeasure` values and the faces' ages.
 
 The rule was written down before any candidate was trained; this module only evaluates it.
 Conditions, on the held-out faces a model scored (colour status ``ok``):
@@ -23,7 +23,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from train.placement import FaceMeasure, pooled_placement
+from wds_edge_train.placement import FaceMeasure, pooled_placement
+
 from wds_edge.errors import InvalidInputError
 
 __all__ = [

@@ -1,8 +1,8 @@
 """One crop function: calibration and export-parity crops of a rolled face are the kiosk's.
 
 A real photo is rotated by 10 degrees (a tilted head). The analyzer's model input is
-recorded at its backend; the calibration crops (``calibration.crops``) and the crops export
-parity runs on (``export.parity.parity_report``) must give the very same model input and
+recorded at its backend; the calibration crops (``wds_edge_calibration.crops``) and the crops export
+parity runs on (``wds_edge_export.parity.parity_report``) must give the very same model input and
 the same crop pixels, roll-aligned.
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from wds_edge_calibration.crops import face_crops_from_images, iter_face_crops
 
-from calibration.crops import face_crops_from_images, iter_face_crops
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.io import read_image
 from wds_edge.model.preprocessing import model_input
@@ -39,8 +39,8 @@ def rolled_face_png(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
 def model_128(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - (module, path, meta)
     torch = pytest.importorskip("torch", reason="exporting the test model needs torch")
     pytest.importorskip("onnx", reason="exporting the test model needs onnx")
-    from export.onnx_export import export_model
-    from train.model import WrinkleUNet
+    from wds_edge_export.onnx_export import export_model
+    from wds_edge_train.model import WrinkleUNet
 
     torch.manual_seed(0)
     model = WrinkleUNet(base_channels=8).eval()
@@ -113,7 +113,7 @@ def test_export_parity_crops_equal_the_analyzers_crop(
     landmarker_path: Path,
     monkeypatch,  # noqa: ANN001
 ) -> None:
-    from export import parity
+    from wds_edge_export import parity
 
     batch, _, crop_rgb, preprocessing, _ = kiosk_input
     model, path, metadata = model_128

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from typer.testing import CliRunner
+from wds_edge_calibration.cache import CalibrationCache, calibration_cache_key
+from wds_edge_calibration.dataset import load_calibration_set, write_calibration_set
 
-from calibration.cache import CalibrationCache, calibration_cache_key
-from calibration.dataset import load_calibration_set, write_calibration_set
 from wds_edge.cli import app
 from wds_edge.errors import DataError, InvalidInputError
 
@@ -94,7 +94,7 @@ def test_calibration_cache_invalidated_by_data_and_model_change(
 
 
 def test_manifest_model_reads_old_and_rejects_broken_files(kiosk_crops_128, tmp_path: Path) -> None:
-    from calibration.manifest import CalibrationManifest
+    from wds_edge_calibration.manifest import CalibrationManifest
 
     out = tmp_path / "c"
     crops = [c for _, c in kiosk_crops_128[:2]]

@@ -9,9 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
-from calibration.dataset import load_calibration_set, write_calibration_set
-from calibration.people import (
+from wds_edge_calibration.dataset import load_calibration_set, write_calibration_set
+from wds_edge_calibration.people import (
     LIGHT_VARIANTS,
     SCALE_VARIANTS,
     PeopleSource,
@@ -19,6 +18,7 @@ from calibration.people import (
     check_people_split,
     photo_variants,
 )
+
 from wds_edge.errors import InvalidInputError
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "wds_b4_128_dyn.onnx"
@@ -34,7 +34,7 @@ def test_a_person_in_both_sets_is_refused_by_name() -> None:
 
 def test_quantize_refuses_sets_that_share_a_person(tmp_path: Path) -> None:
     pytest.importorskip("nncf", reason="OpenVINO INT8 needs nncf")
-    from calibration.openvino_int8 import quantize_openvino_int8
+    from wds_edge_calibration.openvino_int8 import quantize_openvino_int8
 
     model = tmp_path / "m.onnx"
     shutil.copy(FIXTURE, model)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import onnx
 import pytest
+from wds_edge_calibration.dataset import write_calibration_set
+from wds_edge_calibration.qdq import fp32_nodes, quantize_qdq
+from wds_edge_export.onnx_export import export_model
 
-from calibration.dataset import write_calibration_set
-from calibration.qdq import fp32_nodes, quantize_qdq
-from export.onnx_export import export_model
 from wds_edge.errors import ModelError
 from wds_edge.model.preprocessing import model_input
 from wds_edge.runtime.gate import accuracy_gate
@@ -86,7 +86,7 @@ def test_qdq_rejects_size_mismatch(fp32_and_int8, kiosk_crops_128, tmp_path: Pat
 def test_calibration_package_never_imports_torch() -> None:
     code = (
         "import sys; sys.modules['torch'] = None\n"
-        "import calibration, calibration.qdq, calibration.trt_calibrator\n"
+        "import calibration, wds_edge_calibration.qdq, wds_edge_calibration.trt_calibrator\n"
         "import wds_edge.runtime.tensorrt\n"
         "import wds_edge.runtime.tensorrt.backend, wds_edge.cli.export_cmds\n"
     )

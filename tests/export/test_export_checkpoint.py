@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from typer.testing import CliRunner
+from wds_edge_export.onnx_export import export_checkpoint, read_metadata
+from wds_edge_train.checkpoint import save_checkpoint
 
-from export.onnx_export import export_checkpoint, read_metadata
-from train.checkpoint import save_checkpoint
 from wds_edge.cli import app
 
 

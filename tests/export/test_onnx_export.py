@@ -10,10 +10,10 @@ import onnxruntime as ort
 import pytest
 import torch
 from onnx import TensorProto, helper
+from wds_edge_export.onnx_export import annotate_onnx, export_model, read_metadata
+from wds_edge_export.parity import parity_on_crops
+from wds_edge_train.model import WrinkleUNet
 
-from export.onnx_export import annotate_onnx, export_model, read_metadata
-from export.parity import parity_on_crops
-from train.model import WrinkleUNet
 from wds_edge.bench.model_bench import conv_macs
 from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.model.metadata import ModelMetadata
@@ -39,7 +39,7 @@ def test_parity_on_kiosk_face_crops(
         from wds_edge.model.preprocessing import model_input
 
         x = torch.from_numpy(model_input(kiosk_crops_128[2][1], "texture_in_graph"))
-        from export.onnx_export import InferenceGraph
+        from wds_edge_export.onnx_export import InferenceGraph
 
         frac = float((InferenceGraph(proxy_model).eval()(x) >= 0.5).float().mean())
     assert 0.005 < frac < 0.5

@@ -17,8 +17,8 @@ EXAMPLES = REPO_ROOT / "sdk_examples"
 def example_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained base-8, 256 px, dynamic-batch model exported by the real exporter."""
     torch = pytest.importorskip("torch", reason="exporting the test model needs torch")
-    from export import export_model
-    from train.model import WrinkleUNet
+    from wds_edge_export import export_model
+    from wds_edge_train.model import WrinkleUNet
 
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("examples") / "model.onnx"

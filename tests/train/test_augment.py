@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from wds_edge_train.augment import augment_sample, check_crop_size, pad_to_multiple, random_crop
+from wds_edge_train.data import LoadedSample
+from wds_edge_train.dataset import CropDataset
 
-from train.augment import augment_sample, check_crop_size, pad_to_multiple, random_crop
-from train.data import LoadedSample
-from train.dataset import CropDataset
 from wds_edge.errors import InvalidInputError
 
 
@@ -78,7 +78,7 @@ def test_dataset_items() -> None:
 
 # -- kiosk-camera photometrics (issue 16): golden values computed by hand ----------------------
 
-from train.augment import (  # noqa: E402
+from wds_edge_train.augment import (  # noqa: E402
     AugmentConfig,
     downscale_upsample,
     exposure_gamma,
@@ -172,7 +172,7 @@ def test_kiosk_photometric_is_seeded_and_each_effect_can_be_switched_off() -> No
 
 # -- augmentation profiles (issue 20) -----------------------------------------------------------
 
-from train.augment import AUGMENT_PROFILES, colour_jitter  # noqa: E402
+from wds_edge_train.augment import AUGMENT_PROFILES, colour_jitter  # noqa: E402
 
 #: Geometry and gains switched off, every camera effect certain: only the profile decides.
 _NO_GEOMETRY_ALL_CAMERA = AugmentConfig(

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from wds_edge_train.checkpoint import OutputKindError, load_checkpoint, save_checkpoint
+from wds_edge_train.model import WrinkleUNet
 
-from train.checkpoint import OutputKindError, load_checkpoint, save_checkpoint
-from train.model import WrinkleUNet
 from wds_edge.errors import ModelError, WdsEdgeError
 
 METRICS = {

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
+from wds_edge_train.data import binarize_mask, discover_samples, load_sample, read_mask
 
-from train.data import binarize_mask, discover_samples, load_sample, read_mask
 from wds_edge.errors import DataError
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from wds_edge_train.folds import make_splits
 
-from train.folds import make_splits
 from wds_edge.errors import InvalidInputError
 
 STEMS = [f"img{i:02d}" for i in range(20)]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import train
+import wds_edge_train as train
 
 _NO_TORCH = """
 import sys
 sys.modules["torch"] = None  # any 'import torch' now raises ImportError
 import numpy as np
-from train import semi_automatic_label, pearson_correlation, baseline_segment
+from wds_edge_train import semi_automatic_label, pearson_correlation, baseline_segment
 image = np.full((64, 64, 3), 200, np.uint8)
 image[30:33, 8:56] = 60  # a dark horizontal line: a wrinkle-like ridge
 rough = np.zeros((64, 64), bool)
@@ -34,5 +34,5 @@ def test_labeling_runs_without_torch() -> None:
 def test_every_public_name_resolves() -> None:
     for name in train.__all__:
         assert getattr(train, name) is not None
-    assert train.load_checkpoint.__module__ == "train.checkpoint"
+    assert train.load_checkpoint.__module__ == "wds_edge_train.checkpoint"
     assert "WrinkleUNet" in dir(train)

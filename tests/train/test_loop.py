@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import torch
 from typer.testing import CliRunner
+from wds_edge_train.checkpoint import OutputKindError, load_checkpoint
+from wds_edge_train.data import discover_samples, load_sample
+from wds_edge_train.dataset import CropDataset
+from wds_edge_train.loop import TrainConfig, TrainProgress, train
+from wds_edge_train.losses import DeepSupervisionLoss
+from wds_edge_train.model import WrinkleUNet
 
-from train.checkpoint import OutputKindError, load_checkpoint
-from train.data import discover_samples, load_sample
-from train.dataset import CropDataset
-from train.loop import TrainConfig, TrainProgress, train
-from train.losses import DeepSupervisionLoss
-from train.model import WrinkleUNet
 from wds_edge.cli import app
 from wds_edge.errors import InvalidInputError
 

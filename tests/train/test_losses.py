@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from wds_edge_train.losses import (
+    DeepSupervisionLoss,
+    dice_loss,
+    two_class_dice_loss,
+    weighted_dice_loss,
+)
 
-from train.losses import DeepSupervisionLoss, dice_loss, two_class_dice_loss, weighted_dice_loss
 from wds_edge.errors import InvalidInputError
 
 P = [0.5, 0.25, 1.0, 0.0]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from train.model import (
+from wds_edge_train.model import (
     WrinkleUNet,
     count_parameters,
     dice_for,
     out_channels_for,
     wrinkle_probability,
 )
+
 from wds_edge.errors import InvalidInputError
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from wds_edge_train.placement import FaceMeasure
+from wds_edge_train.selection import read_ages, rule_verdict, spearman_rho, width_choice
 
-from train.placement import FaceMeasure
-from train.selection import read_ages, rule_verdict, spearman_rho, width_choice
 from wds_edge.errors import InvalidInputError
 
 

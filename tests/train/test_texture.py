@@ -5,8 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import torch
+from wds_edge_train.texture import InGraphPreprocess
 
-from train.texture import InGraphPreprocess
 from wds_edge.io import read_image
 from wds_edge.model.preprocessing import network_channels
 

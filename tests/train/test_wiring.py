@@ -19,12 +19,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-import train.loop as loop_module
-from train.labeling.thresholding import threshold_texture
-from train.loop import TrainConfig, train
-from train.losses import DeepSupervisionLoss
-from train.model import WrinkleUNet
+import wds_edge_train.loop as loop_module
+from wds_edge_train.labeling.thresholding import threshold_texture
+from wds_edge_train.loop import TrainConfig, train
+from wds_edge_train.losses import DeepSupervisionLoss
+from wds_edge_train.model import WrinkleUNet
 
 TINY = {"base_channels": 8, "crop_size": 128, "batch_size": 2, "tensorboard": False}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from wds_edge_train.wwm import weighted_wrinkle_map, weighted_wrinkle_map_torch
 
-from train.wwm import weighted_wrinkle_map, weighted_wrinkle_map_torch
 from wds_edge.errors import InvalidInputError
 
 # 4 x 4 ground truth, 4 wrinkle pixels.

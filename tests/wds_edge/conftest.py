@@ -19,8 +19,8 @@ TEST_MODEL_SIZE_PX = 256
 def _export(out_path: Path, batch: object) -> Path:
     torch = pytest.importorskip("torch", reason="exporting the test model needs torch")
     pytest.importorskip("onnx", reason="exporting the test model needs onnx")
-    from export import export_model
-    from train.model import WrinkleUNet
+    from wds_edge_export import export_model
+    from wds_edge_train.model import WrinkleUNet
 
     torch.manual_seed(0)
     model = WrinkleUNet(base_channels=8)

@@ -152,8 +152,8 @@ def test_demo_on_a_video_truncated_while_read_exits_1(
 
 def test_export_failing_parity_keeps_the_good_model(capsys, tmp_path: Path, faces_dir) -> None:
     torch = pytest.importorskip("torch")
-    from train.checkpoint import save_checkpoint
-    from train.model import WrinkleUNet
+    from wds_edge_train.checkpoint import save_checkpoint
+    from wds_edge_train.model import WrinkleUNet
 
     torch.manual_seed(0)
     ckpt = save_checkpoint(
@@ -177,8 +177,9 @@ def test_quantize_replaces_the_model_only_when_the_new_one_is_done(
     capsys, tmp_path: Path, proxy_model, kiosk_crops_128
 ) -> None:
     pytest.importorskip("onnx")
-    from calibration.dataset import write_calibration_set
-    from export.onnx_export import export_model
+    from wds_edge_calibration.dataset import write_calibration_set
+    from wds_edge_export.onnx_export import export_model
+
     from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
 
     fp32 = tmp_path / "m.onnx"
@@ -235,8 +236,8 @@ def test_frames_then_label_then_calibrate_skip_blurred_and_faceless_frames(
 
 def test_eval_defaults_to_the_validation_split(capsys, tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
-    from train.checkpoint import save_checkpoint
-    from train.model import WrinkleUNet
+    from wds_edge_train.checkpoint import save_checkpoint
+    from wds_edge_train.model import WrinkleUNet
 
     data = tmp_path / "data"
     rng = np.random.default_rng(0)

@@ -2,16 +2,17 @@
 
 Numpy / OpenCV / scikit-image only (no torch). Modules:
 
-* :mod:`~train.labeling.thresholding` - Eq. 2 masking, Bradley-Roth and Gaussian thresholds;
-* :mod:`~train.labeling.annotations` - mask images, LabelMe JSON, CVAT XML -> rough masks;
-* :mod:`~train.labeling.auto` - weak rough masks from landmarks + a ridge filter;
-* :mod:`~train.labeling.preview` - overlay previews;
-* :mod:`~train.labeling.runner` - the batch run behind ``wds-edge label``.
+* :mod:`~wds_edge_train.labeling.thresholding` - Eq. 2 masking, Bradley-Roth and Gaussian
+thresholds;
+* :mod:`~wds_edge_train.labeling.annotations` - mask images, LabelMe JSON, CVAT XML -> rough masks;
+* :mod:`~wds_edge_train.labeling.auto` - weak rough masks from landmarks + a ridge filter;
+* :mod:`~wds_edge_train.labeling.preview` - overlay previews;
+* :mod:`~wds_edge_train.labeling.runner` - the batch run behind ``wds-edge label``.
 """
 
 from __future__ import annotations
 
-from train.labeling.annotations import (
+from wds_edge_train.labeling.annotations import (
     DEFAULT_STROKE_WIDTH_PX,
     RoughAnnotation,
     Shape,
@@ -23,8 +24,8 @@ from train.labeling.annotations import (
     read_mask_image,
     rough_mask,
 )
-from train.labeling.preview import label_preview
-from train.labeling.runner import (
+from wds_edge_train.labeling.preview import label_preview
+from wds_edge_train.labeling.runner import (
     WEAK_LABEL_NOTE,
     LabeledImage,
     LabelItem,
@@ -33,7 +34,7 @@ from train.labeling.runner import (
     label_folder,
     list_images,
 )
-from train.labeling.thresholding import (
+from wds_edge_train.labeling.thresholding import (
     DEFAULT_THRESHOLD,
     ThresholdMethod,
     bradley_roth_threshold,

@@ -17,10 +17,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from wds_edge_train.labeling.face_crop import gated_kiosk_crop
+from wds_edge_train.labeling.labeled import LabeledImage
+from wds_edge_train.labeling.thresholding import (
+    DEFAULT_THRESHOLD,
+    ThresholdMethod,
+    threshold_texture,
+)
 
-from train.labeling.face_crop import gated_kiosk_crop
-from train.labeling.labeled import LabeledImage
-from train.labeling.thresholding import DEFAULT_THRESHOLD, ThresholdMethod, threshold_texture
 from wds_edge.errors import InvalidInputError
 from wds_edge.model.preprocessing import grey_from_rgb, texture_map
 from wds_edge.perception.quality import QualityConfig

@@ -1,6 +1,6 @@
 """Second-generation weak labels (``label --auto``, ``--auto-version 2``, the default).
 
-The first generation (:mod:`train.labeling.auto`) took the strongest 7 % of dark ridges in
+The first generation (:mod:`wds_edge_train.labeling.auto`) took the strongest 7 % of dark ridges in
 each region group. That marks the lower eyelid margins and the brow edges (the darkest
 ridges of any face), and it gives a smooth young face as many "wrinkles" as an old one.
 The second generation changes three things:
@@ -9,7 +9,7 @@ The second generation changes three things:
    scores use): eyelid margins and lash line, brows, a hairline band, nostrils, lips, a band
    along the face outline and detected glasses frames, each sized in millimetres of the face
    (iris ruler), are never labelled.
-2. **Orientation priors** (:mod:`train.labeling.orientation`): the ridge response is
+2. **Orientation priors** (:mod:`wds_edge_train.labeling.orientation`): the ridge response is
    weighted by how well the ridge's own Hessian direction matches the region's typical
    wrinkle direction (forehead horizontal, glabella vertical, crow's feet radial from the
    outer eye corner, under-eye along the lid).
@@ -29,13 +29,17 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from wds_edge_train.labeling.auto import AutoLabeler, _drop_small
+from wds_edge_train.labeling.face_crop import gated_kiosk_crop
+from wds_edge_train.labeling.labeled import LabeledImage
+from wds_edge_train.labeling.orientation import orientation_weights
+from wds_edge_train.labeling.thresholding import (
+    DEFAULT_THRESHOLD,
+    ThresholdMethod,
+    threshold_texture,
+)
+from wds_edge_train.labeling.zone_preview import zones_preview
 
-from train.labeling.auto import AutoLabeler, _drop_small
-from train.labeling.face_crop import gated_kiosk_crop
-from train.labeling.labeled import LabeledImage
-from train.labeling.orientation import orientation_weights
-from train.labeling.thresholding import DEFAULT_THRESHOLD, ThresholdMethod, threshold_texture
-from train.labeling.zone_preview import zones_preview
 from wds_edge.errors import InvalidInputError
 from wds_edge.model.preprocessing import grey_from_rgb, texture_map
 from wds_edge.perception.exclusion import EXCLUSION_ZONES, exclusion_zones, mm_per_crop_px, union
@@ -142,7 +146,7 @@ def rough_mask_v2(
 class AutoLabelerV2(AutoLabeler):
     """Landmarks -> kiosk crop -> regions, zones, priors -> rough mask -> Eq. 2 + threshold.
 
-    A :class:`train.labeling.auto.AutoLabeler` (same ``label(image_rgb)``, ``close()``,
+    A :class:`wds_edge_train.labeling.auto.AutoLabeler` (same ``label(image_rgb)``, ``close()``,
     context manager, quality gates and crop) with the second-generation rough mask; its
     preview also shows the zones and the regions.
     """

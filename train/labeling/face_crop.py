@@ -1,6 +1,7 @@
 """The face a weak labeler works on: the kiosk's quality gates, then the kiosk's crop.
 
-Both labelers (:mod:`train.labeling.auto`, :mod:`train.labeling.auto_v2`) label only
+Both labelers (:mod:`wds_edge_train.labeling.auto`, :mod:`wds_edge_train.labeling.auto_v2`) label
+only
 what ``wds-edge analyze`` would accept, on the very crop the kiosk feeds the model
 (:func:`wds_edge.perception.crop.kiosk_crop`).
 """
@@ -12,8 +13,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-
-from train.labeling.labeled import ImageSkipped
+from wds_edge_train.labeling.labeled import ImageSkipped
 
 __all__ = ["GatedCrop", "gated_kiosk_crop"]
 

@@ -1,7 +1,7 @@
 """One labelled image in memory (:class:`LabeledImage`), and a photo skipped on purpose.
 
-Its own module so the weak labeler (:mod:`train.labeling.auto`) and the batch run
-(:mod:`train.labeling.runner`, which calls it) do not import each other.
+Its own module so the weak labeler (:mod:`wds_edge_train.labeling.auto`) and the batch run
+(:mod:`wds_edge_train.labeling.runner`, which calls it) do not import each other.
 """
 
 from __future__ import annotations

@@ -26,22 +26,22 @@ from typing import Any
 
 import cv2
 import numpy as np
-
-from train.labeling.annotations import (
+from wds_edge_train.labeling.annotations import (
     DEFAULT_STROKE_WIDTH_PX,
     MASK_EXTENSIONS,
     _key,
     index_rough_annotations,
     rough_mask,
 )
-from train.labeling.labeled import ImageSkipped, LabeledImage
-from train.labeling.preview import label_preview
-from train.labeling.thresholding import (
+from wds_edge_train.labeling.labeled import ImageSkipped, LabeledImage
+from wds_edge_train.labeling.preview import label_preview
+from wds_edge_train.labeling.thresholding import (
     DEFAULT_THRESHOLD,
     ThresholdMethod,
     parse_threshold,
     semi_automatic_label,
 )
+
 from wds_edge.errors import InvalidInputError, WdsEdgeError
 from wds_edge.io import read_image, write_image_atomic, write_json_atomic
 from wds_edge.progress import ProgressCallback
@@ -285,9 +285,9 @@ def label_folder(
     auto_labeler = None
     if auto:
         if opts.auto_version == 2:
-            from train.labeling.auto_v2 import AutoLabelerV2 as AutoLabeler
+            from wds_edge_train.labeling.auto_v2 import AutoLabelerV2 as AutoLabeler
         elif opts.auto_version == 1:
-            from train.labeling.auto import AutoLabeler  # type: ignore[assignment]
+            from wds_edge_train.labeling.auto import AutoLabeler  # type: ignore[assignment]
         else:
             raise InvalidInputError(f"--auto-version must be 1 or 2, got {opts.auto_version}")
 

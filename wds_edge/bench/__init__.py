@@ -2,7 +2,7 @@
 and a side-by-side comparison with the PyTorch-eager baseline (`bench compare`).
 
 Every report embeds :func:`environment_report`. Nothing here imports torch; the
-PyTorch-eager baseline lives on the desktop side (``export.eager_baseline``) and the CLI
+PyTorch-eager baseline lives on the desktop side (``wds_edge_export.eager_baseline``) and the CLI
 passes it to :func:`bench_compare`.
 """
 

@@ -7,7 +7,7 @@ video or image folder):
 * ``e2e_*``: frame -> scores: landmarks, quality gates, crop + preprocessing,
   inference, threshold + region scores (what a kiosk pays per analysed frame).
 
-The baseline is "what a user would do without this SDK" (``export.eager_baseline``, passed
+The baseline is "what a user would do without this SDK" (``wds_edge_export.eager_baseline``, passed
 in by the CLI as an :class:`EagerBaseline`, since the SDK never imports torch):
 the same network in PyTorch eager FP32, fed by the numpy texture map, with the same
 landmarks, crop and scoring around it. ``speedup`` columns divide the baseline's p50
@@ -42,7 +42,8 @@ _NO_BASELINE = (
 
 
 class EagerBaseline(Protocol):
-    """The PyTorch-eager baseline as ``bench compare`` uses it (``export.eager_baseline``)."""
+    """The PyTorch-eager baseline as ``bench compare`` uses it
+    (``wds_edge_export.eager_baseline``)."""
 
     def torch_baseline_available(self) -> tuple[bool, str]:
         """(True, "") when it can run, else (False, why)."""
@@ -219,7 +220,7 @@ def bench_compare(
         e2e: also time frame -> scores per configuration.
         torch_baseline: add PyTorch eager FP32 rows (skipped with a note without torch).
         on_step: called with a description before each configuration (progress).
-        baseline: the PyTorch-eager baseline (the CLI passes ``export.eager_baseline``);
+        baseline: the PyTorch-eager baseline (the CLI passes ``wds_edge_export.eager_baseline``);
             None: no ``widths`` export and no eager rows (noted in the result).
     """
     from wds_edge.analysis.analyzer import WrinkleAnalyzer

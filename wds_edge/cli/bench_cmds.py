@@ -193,9 +193,10 @@ def _split(text: str | None) -> list[str]:
 
 
 def _eager_baseline() -> Any:
-    """The desktop PyTorch-eager baseline (``export.eager_baseline``), or None without torch."""
+    """The desktop PyTorch-eager baseline (``wds_edge_export.eager_baseline``), or None without
+    torch."""
     try:
-        from export import eager_baseline
+        from wds_edge_export import eager_baseline
     except ImportError:
         return None  # bench_compare notes the skip
     return eager_baseline

@@ -98,14 +98,15 @@ def _export(
     """Export a checkpoint to one self-contained ONNX file with metadata and a parity report."""
     console = _console()
     if annotate is not None:
-        from export.onnx_export import annotate_onnx
+        from wds_edge_export.onnx_export import annotate_onnx
 
         md = annotate_onnx(annotate, out, fields={"threshold": threshold})
         console.print(f"annotated {annotate} -> {out}: input {md.input_name} {md.input_shape}")
         return
     if checkpoint is None:
         raise InvalidInputError("pass --checkpoint CKPT (or --annotate MODEL.onnx)")
-    from export.onnx_export import export_checkpoint
+    from wds_edge_export.onnx_export import export_checkpoint
+
     from wds_edge.io import ensure_writable_dir, ensure_writable_file
 
     ensure_writable_file(out, "model", min_free_bytes=64 << 20)
@@ -142,7 +143,7 @@ def _export(
     if report.parity:
         _print_parity(console, report.parity)
     if triton is not None:
-        from export.triton import write_triton_repository
+        from wds_edge_export.triton import write_triton_repository
 
         model_dir = write_triton_repository(report.path, triton, overwrite=force)
         console.print(f"Triton model repository: {model_dir}")
@@ -160,8 +161,9 @@ def _calibrate(
     force: bool = typer.Option(False, "--force", help="Replace an existing calibration folder."),
 ) -> None:
     """Collect INT8 calibration crops through the kiosk's capture -> landmarks -> crop path."""
-    from calibration.build import build_calibration_set
-    from calibration.dataset import MIN_RECOMMENDED_CROPS
+    from wds_edge_calibration.build import build_calibration_set
+    from wds_edge_calibration.dataset import MIN_RECOMMENDED_CROPS
+
     from wds_edge.cli.console import progress_bar
     from wds_edge.io import ensure_writable_dir
 
@@ -220,7 +222,7 @@ def _quantize(
 
     Quantization takes minutes on a CPU: each phase is announced with its size, and the
     accuracy gate shows a progress bar."""
-    from calibration.dataset import load_calibration_set
+    from wds_edge_calibration.dataset import load_calibration_set
 
     if fmt == "openvino":
         _quantize_openvino(onnx, calib, out, held_out, allow_accuracy_loss, target_device, json_out)
@@ -229,7 +231,8 @@ def _quantize(
         raise InvalidInputError(f"--format must be qdq or openvino, got {fmt!r}")
     if out is None:
         raise InvalidInputError("--format qdq needs --out FILE.onnx")
-    from calibration.qdq import quantize_qdq
+    from wds_edge_calibration.qdq import quantize_qdq
+
     from wds_edge.runtime.gate import accuracy_gate, enforce_gate
     from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
 
@@ -318,8 +321,8 @@ def _quantize_openvino(
     target_device: str = "CPU",
     json_out: bool = False,
 ) -> None:
-    from calibration.dataset import load_calibration_set
-    from calibration.openvino_int8 import quantize_openvino_int8
+    from wds_edge_calibration.dataset import load_calibration_set
+    from wds_edge_calibration.openvino_int8 import quantize_openvino_int8
 
     if held_out is None:
         raise InvalidInputError(
@@ -391,12 +394,12 @@ def _build_engine(
     calibration = None
     if calib is not None:
         # the CLI (the top layer) wires the calibration package into the SDK's builder
-        from calibration.trt_calibrator import tensorrt_calibration
+        from wds_edge_calibration.trt_calibrator import tensorrt_calibration
 
         calibration = tensorrt_calibration(calib)
     gate_crops: Any = held_out
     if held_out is not None and held_out != "synthetic":
-        from calibration.dataset import load_calibration_set
+        from wds_edge_calibration.dataset import load_calibration_set
 
         gate_crops = load_calibration_set(held_out)
     console = _console()

@@ -107,8 +107,8 @@ def _label(
         raise InvalidInputError(
             "pass exactly one of --rough DIR or --auto (see wds-edge label --help)"
         )
-    from train.labeling.runner import WEAK_LABEL_NOTE, LabelOptions, label_folder
-    from train.labeling.thresholding import parse_threshold
+    from wds_edge_train.labeling.runner import WEAK_LABEL_NOTE, LabelOptions, label_folder
+    from wds_edge_train.labeling.thresholding import parse_threshold
 
     opts = LabelOptions(
         threshold=parse_threshold(threshold), stroke_width_px=stroke_width, crop_size_px=crop_size,
@@ -187,8 +187,8 @@ the two binary label maps, and the pooled r over all their pixels; then the mean
 pairs. Exit code 1 when some label files could not be used (listed), 2 on usage errors.
     """
     from rich.table import Table
+    from wds_edge_train.agreement import label_agreement
 
-    from train.agreement import label_agreement
     from wds_edge.cli.console import make_console
 
     if json_out:
@@ -277,8 +277,8 @@ Prints JSI, accuracy, sensitivity, specificity pooled over all pixels and as a p
 mean. Exit code 1 when some images could not be scored (listed), 2 on usage errors.
     """
     from rich.table import Table
+    from wds_edge_train.baselines import evaluate_baseline
 
-    from train.baselines import evaluate_baseline
     from wds_edge.cli.console import make_console
 
     kwargs: dict[str, Any] = {"regions": regions, "landmarker_path": landmarker}

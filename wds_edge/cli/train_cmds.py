@@ -154,7 +154,8 @@ def _train(
     from wds_edge._deps import require
 
     require("torch", "training")
-    from train.loop import TrainConfig, train
+    from wds_edge_train.loop import TrainConfig, train
+
     from wds_edge.io import ensure_writable_dir
 
     ensure_writable_dir(out, "training run", min_free_bytes=64 << 20)  # before epoch 1
@@ -266,8 +267,8 @@ def _eval(
     from wds_edge.cli.console import make_console
 
     require("torch", "evaluation")
-    from train.evaluate import evaluate_checkpoint
-    from train.loop import resolve_device
+    from wds_edge_train.evaluate import evaluate_checkpoint
+    from wds_edge_train.loop import resolve_device
 
     dev = str(resolve_device(device))
     result = evaluate_checkpoint(

@@ -1,7 +1,7 @@
 """Exclusion zones: where a dark ridge on a face crop is NOT a wrinkle.
 
 One implementation for both users (issue 21): the second-generation weak labeler
-(``train.labeling.auto_v2``) never labels inside these zones, and the kiosk's scores never
+(``wds_edge_train.labeling.auto_v2``) never labels inside these zones, and the kiosk's scores never
 count a pixel inside them (:mod:`wds_edge.perception.skin_regions`).
 
 All zones live in crop space (the square kiosk crop, ``S x S`` pixels) and are sized in

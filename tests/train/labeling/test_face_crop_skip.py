@@ -3,7 +3,8 @@ small is told by its eye distance, not by a sharpness that passed."""
 
 from __future__ import annotations
 
-from train.labeling.face_crop import skip_detail
+from wds_edge_train.labeling.face_crop import skip_detail
+
 from wds_edge.perception.quality import QualityConfig
 
 MEASURED = {"n_faces": 1.0, "eye_distance_px": 31.4, "yaw_deg": 3.0, "pitch_deg": -2.0,

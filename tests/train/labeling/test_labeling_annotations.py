@@ -8,8 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
-from train.labeling.annotations import (
+from wds_edge_train.labeling.annotations import (
     index_rough_annotations,
     rasterize_shapes,
     read_cvat_xml,
@@ -17,6 +16,7 @@ from train.labeling.annotations import (
     read_mask_image,
     rough_mask,
 )
+
 from wds_edge.errors import DataError
 
 LINE = [[2.0, 10.0], [17.0, 10.0]]

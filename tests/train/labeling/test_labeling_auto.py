@@ -9,9 +9,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from wds_edge_train.labeling.preview import LABEL_COLOUR_BGR
+from wds_edge_train.labeling.runner import LabelOptions, label_folder
 
-from train.labeling.preview import LABEL_COLOUR_BGR
-from train.labeling.runner import LabelOptions, label_folder
 from wds_edge.perception.regions import region_masks
 
 FACES = ("biden2.jpg", "obama.jpg", "ffhq_00016.png", "obama_and_biden.jpg")

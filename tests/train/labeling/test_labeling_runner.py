@@ -10,10 +10,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import wds_edge_train.labeling.runner as runner
 from typer.testing import CliRunner
+from wds_edge_train.labeling.runner import LabelOptions, label_folder
 
-import train.labeling.runner as runner
-from train.labeling.runner import LabelOptions, label_folder
 from wds_edge.cli import app
 from wds_edge.errors import InvalidInputError
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from train.labeling.thresholding import (
+from wds_edge_train.labeling.thresholding import (
     bradley_roth_threshold,
     bradley_window_px,
     gaussian_adaptive_threshold,
@@ -14,6 +13,7 @@ from train.labeling.thresholding import (
     semi_automatic_label,
     threshold_texture,
 )
+
 from wds_edge.errors import InvalidInputError
 from wds_edge.model.preprocessing import texture_map
 

@@ -17,8 +17,8 @@ def test_quantize_announces_its_steps_and_prints_a_verdict(
     kiosk_crops_128,  # noqa: ANN001
 ) -> None:
     pytest.importorskip("onnx")
-    from calibration.dataset import write_calibration_set
-    from export.onnx_export import export_model
+    from wds_edge_calibration.dataset import write_calibration_set
+    from wds_edge_export.onnx_export import export_model
 
     fp32 = tmp_path / "m.onnx"
     export_model(proxy_model, fp32, input_size_px=128)

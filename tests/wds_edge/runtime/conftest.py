@@ -42,13 +42,13 @@ def fake_trt(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
 @pytest.fixture
 def make_calib(tmp_path: Path) -> Callable[[int], Any]:
     """``make_calib(seed)``: a calibration folder of 6 random 128 px crops (CalibrationSet)."""
-    from calibration.dataset import write_calibration_set
+    from wds_edge_calibration.dataset import write_calibration_set
 
     made: dict[int, Any] = {}
 
     def make(seed: int = 0, count: int = 6) -> Any:
         if seed in made:
-            from calibration.dataset import load_calibration_set
+            from wds_edge_calibration.dataset import load_calibration_set
 
             return load_calibration_set(made[seed].path)  # same folder, a fresh object
         rng = np.random.default_rng(seed)
@@ -82,7 +82,7 @@ def bundled_model() -> Path:
 @pytest.fixture(scope="session")
 def kiosk_crops_640(face_photos: list[Path], landmarker_path: Path) -> list[np.ndarray]:
     """uint8 RGB 640 px crops of the close-up photos, through landmarks -> Table 1 crop."""
-    from calibration.crops import face_crops_from_images
+    from wds_edge_calibration.crops import face_crops_from_images
 
     close_ups = [
         p for p in face_photos if p.stem in ("biden2", "obama2", "ffhq_00016", "astronaut")

@@ -15,8 +15,9 @@ import pytest
 
 pytest.importorskip("nncf", reason="an INT8 IR needs nncf")
 
-from calibration.dataset import write_calibration_set  # noqa: E402
-from calibration.openvino_int8 import quantize_openvino_int8  # noqa: E402
+from wds_edge_calibration.dataset import write_calibration_set  # noqa: E402
+from wds_edge_calibration.openvino_int8 import quantize_openvino_int8  # noqa: E402
+
 from wds_edge.runtime import auto  # noqa: E402
 from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402
 from wds_edge.runtime.openvino import (  # noqa: E402

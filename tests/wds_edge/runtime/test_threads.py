@@ -65,8 +65,8 @@ def test_onnxruntime(small_onnx: Path) -> None:
 @pytest.fixture(scope="module")
 def openvino_int8_model(small_onnx: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("nncf", reason="making the INT8 IR needs nncf")
-    from calibration.dataset import write_calibration_set
-    from calibration.openvino_int8 import quantize_openvino_int8
+    from wds_edge_calibration.dataset import write_calibration_set
+    from wds_edge_calibration.openvino_int8 import quantize_openvino_int8
 
     tmp = tmp_path_factory.mktemp("ov_threads")
     model = tmp / "m.onnx"

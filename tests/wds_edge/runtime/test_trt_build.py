@@ -24,7 +24,7 @@ class CountingCalibration:
     """calibration's real TensorRTCalibration, counting what the builder asks of it."""
 
     def __init__(self, calib_set) -> None:  # noqa: ANN001 - a CalibrationSet
-        from calibration.trt_calibrator import tensorrt_calibration
+        from wds_edge_calibration.trt_calibrator import tensorrt_calibration
 
         self._real = tensorrt_calibration(calib_set)
         self.crops = calib_set
@@ -262,8 +262,8 @@ def test_max_crops_is_part_of_the_int8_engine_and_calibration_cache_keys(
     fake_trt, small_onnx: Path, tmp_path: Path, make_calib
 ) -> None:
     """Issue 22 item 17: three of six crops give other scales, so another engine."""
-    from calibration.cache import calibration_cache_key
-    from calibration.trt_calibrator import tensorrt_calibration
+    from wds_edge_calibration.cache import calibration_cache_key
+    from wds_edge_calibration.trt_calibrator import tensorrt_calibration
 
     fake_trt()
     calib, held = make_calib(0), make_calib(9)

@@ -62,7 +62,8 @@ def test_fp32_engine_matches_onnxruntime(small_onnx: Path, tmp_path: Path) -> No
 def test_real_build_is_cached_and_gated(
     small_onnx: Path, tmp_path: Path, precision: str, make_calib
 ) -> None:
-    from calibration.trt_calibrator import tensorrt_calibration
+    from wds_edge_calibration.trt_calibrator import tensorrt_calibration
+
     from wds_edge.runtime.tensorrt.module import tensorrt_major, tensorrt_module
     from wds_edge.runtime.tensorrt.provision import ensure_engine
 

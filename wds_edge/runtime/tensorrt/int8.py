@@ -1,7 +1,7 @@
 """What the engine builder needs from INT8 calibration, as a small interface.
 
 ``wds_edge`` never imports the ``calibration`` package (it sits above the SDK); the CLI,
-the top layer, wires it in: ``calibration.trt_calibrator.tensorrt_calibration(DIR)``
+the top layer, wires it in: ``wds_edge_calibration.trt_calibrator.tensorrt_calibration(DIR)``
 returns an object satisfying :class:`Int8Calibration`, and a loaded
 ``calibration.CalibrationSet`` satisfies :class:`CropSource` (the accuracy gate's input).
 Any other object with these members works the same (tests use small ones).

@@ -10,7 +10,7 @@ fails instead of quietly dropping a constraint as ``PREFER`` may):
   the channel Slice of a two-class model), so the probability is thresholded in FP32;
 * INT8 builds also: the first convolution (it reads RGB + texture) and the last decoder
   block (from the head's input back to and with the last skip Concat), as the OpenVINO
-  measurement on held-out kiosk crops found necessary (:mod:`calibration.openvino_int8`).
+  measurement on held-out kiosk crops found necessary (:mod:`wds_edge_calibration.openvino_int8`).
 
 Only floating-point outputs are given a type: shape and index tensors (INT32 / INT64)
 are left alone (TensorRT rejects a FLOAT type on them), and constant / shape layers are

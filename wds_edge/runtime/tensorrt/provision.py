@@ -182,7 +182,8 @@ def ensure_engine(
     Args:
         onnx_path: FP32 wds-edge ONNX model (or a Q/DQ one for explicit INT8).
         precision: ``"fp32"``, ``"fp16"`` or ``"int8"``.
-        calibration: INT8 calibration input (``calibration.trt_calibrator.tensorrt_calibration``);
+        calibration: INT8 calibration input
+            (``wds_edge_calibration.trt_calibrator.tensorrt_calibration``);
             its crops also gate FP16 unless ``gate_crops`` is given (never INT8).
         gate_crops: held-out face crops for the accuracy gate, or ``"synthetic"`` (the SDK's
             synthetic skin crops); see :mod:`~wds_edge.runtime.tensorrt.gating`.
