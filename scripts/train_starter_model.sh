@@ -135,9 +135,9 @@ annotate_onnx('$WORK/wds_unet_default.onnx', fields={
     'model_name': 'wds-unet-starter', 'model_version': '2.0.0',
     'description': 'wds-edge starter model (issues 7, 16, 24): U-Net base $BASE, weighted deep '
     'supervision (WWM with Step 4), trained on weak automatic labels (generation $AUTO_VERSION: '
-    'exclusion zones, orientation priors) of 20 public-domain face photos (7 White House / NASA '
-    'photos, 13 US Congress portraits and Grace Hopper) and 6 frames of a clip made from one of '
-    'them, with kiosk-camera augmentation (small faces, white balance, exposure, grey, noise, '
+    'exclusion zones, orientation priors) of 17 public-domain face photos (6 White House '
+    'photos, 10 US Congress portraits and Grace Hopper; the labeler skipped 3 faces as too '
+    'small) and 6 frames of a clip made from one of them, with kiosk-camera augmentation (small faces, white balance, exposure, grey, noise, '
     'blur, JPEG) and hard-negative zones (lid margins, brows, hairline: weight $ZONE_WEIGHT). '
     'A demo / starting point, not a validated or medical model. See MODEL_CARD.md.',
     'license': 'Apache-2.0 (trained only on public-domain images; see MODEL_CARD.md)',
@@ -152,7 +152,7 @@ if [ "${INSTALL:-1}" = "1" ] && [ "$TO_STEP" -ge 7 ]; then
 import sys
 from wds_edge.model.bundled import write_manifest
 write_manifest('wds_edge/model/weights/wds_unet_default.onnx', sys.argv[1])
-" "starter model (issues 7, 16, 24): U-Net base $BASE, WDS loss, weak auto labels v$AUTO_VERSION of 20 public-domain photos + 6 video frames, kiosk augmentation, zone weight $ZONE_WEIGHT, seed $SEED; see MODEL_CARD.md"
+" "starter model (issues 7, 16, 24): U-Net base $BASE, WDS loss, weak auto labels v$AUTO_VERSION of 17 public-domain photos + 6 video frames, kiosk augmentation, zone weight $ZONE_WEIGHT, seed $SEED; see MODEL_CARD.md"
   cat wds_edge/model/weights/default_model.json
 fi
 log "done"
