@@ -27,6 +27,7 @@ from wds_edge_train.labeling.thresholding import (
 
 from wds_edge.errors import InvalidInputError
 from wds_edge.model.preprocessing import grey_from_rgb, texture_map
+from wds_edge.perception.exclusion import union
 from wds_edge.perception.quality import QualityConfig
 
 #: Region groups with their own ridge percentile (also the baselines' fair-protocol areas).
@@ -39,7 +40,6 @@ __all__ = [
     "REGION_GROUPS",
     "RIDGE_SIGMAS_PX",
     "RIDGE_PERCENTILE",
-    "region_union",
     "ridge_response",
     "auto_rough_mask",
     "AutoLabeler",
@@ -53,17 +53,6 @@ RIDGE_SIGMAS_PX = (1.0, 1.5, 2.0)
 RIDGE_PERCENTILE = 93.0
 #: Rough-mask pieces smaller than this (px at 640) are speckle, not wrinkles.
 MIN_ROUGH_COMPONENT_PX = 60
-
-
-def region_union(regions: dict[str, np.ndarray]) -> np.ndarray:
-    """Union of region masks (bool HxW)."""
-    masks = list(regions.values())
-    if not masks:
-        raise InvalidInputError("no regions given")
-    out = np.zeros_like(masks[0], dtype=bool)
-    for m in masks:
-        out |= m
-    return out
 
 
 def ridge_response(image_rgb: np.ndarray, scale: float = 1.0) -> np.ndarray:
@@ -171,8 +160,8 @@ class AutoLabeler:
         size, crop_rgb, transform = self.crop_size_px, got.crop_rgb, got.transform
         lm_crop = got.landmarks_crop_px
         named = region_masks(lm_crop, size)
-        groups = [region_union({k: named[k] for k in g}) for g in REGION_GROUPS.values()]
-        regions = region_union(named)
+        groups = [union({k: named[k] for k in g}) for g in REGION_GROUPS.values()]
+        regions = union(named)
         face = skin_mask(lm_crop, size) | regions
         rough = auto_rough_mask(crop_rgb, groups, self.percentile, scale=size / 640.0)
         if not rough.any():
