@@ -21,7 +21,6 @@ frame is also segmented on its own. Reported per region:
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,13 +35,13 @@ from wds_edge.analysis.result import FrameResult, RegionScore
 from wds_edge.analysis.running import RUNNING_WINDOW, RunningScore
 from wds_edge.analysis.scoring import score_regions
 from wds_edge.analysis.session import KioskSession, SessionConfig
+from wds_edge.bench.report import write_figure_png
 from wds_edge.capture.sources import open_source
 from wds_edge.errors import InvalidInputError
 from wds_edge.perception.regions import region_masks
 
 __all__ = ["RepeatabilityReport", "bench_repeatability", "write_repeatability_plot"]
 
-logger = logging.getLogger(__name__)
 
 #: Frames in the legacy session score (the median of five).
 _LEGACY_FRAMES = 5
@@ -248,26 +247,14 @@ def bench_repeatability(
 def write_repeatability_plot(report: RepeatabilityReport, path: str | Path) -> Path | None:
     """Grouped bars per region: per-frame CV, fused session spread, legacy session spread
     (percent). Returns None when matplotlib is absent."""
-    import io
-
-    from wds_edge.io import write_bytes_atomic
-
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        logger.warning("matplotlib is not installed: plot %s skipped", path)
-        return None
     names = list(report.regions)
     series = [
         ("per-frame CV", "frame_cv", "#bbbbbb"),
         ("median of 5, before (spread)", "legacy_spread", "#cc6677"),
         ("fused session (spread)", "session_spread", "#4477aa"),
     ]
-    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=110)
-    try:
+
+    def draw(ax: Any) -> None:
         width = 0.27
         for i, (label, key, colour) in enumerate(series):
             values = [100 * report.regions[n][key] for n in names]
@@ -279,9 +266,5 @@ def write_repeatability_plot(report: RepeatabilityReport, path: str | Path) -> P
         ax.set_ylabel("% of the mean")
         ax.set_title(f"repeatability: {Path(report.source).name}, {len(report.sessions)} sessions")
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-    finally:
-        plt.close(fig)
-    return write_bytes_atomic(path, buffer.getvalue())
+
+    return write_figure_png(path, (9, 4.5), draw)

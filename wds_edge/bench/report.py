@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,13 @@ from rich.table import Table
 
 from wds_edge.io import write_bytes_atomic, write_json_atomic, write_text_atomic
 
-__all__ = ["rows_table", "write_report_json", "write_rows_csv", "write_bar_plot"]
+__all__ = [
+    "rows_table",
+    "write_report_json",
+    "write_rows_csv",
+    "write_bar_plot",
+    "write_figure_png",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +69,32 @@ def write_rows_csv(path: str | Path, rows: Sequence[Mapping[str, Any]]) -> Path:
     return write_text_atomic(path, buffer.getvalue())
 
 
+def write_figure_png(
+    path: str | Path, figsize: tuple[float, float], draw: Callable[[Any], None]
+) -> Path | None:
+    """One matplotlib figure (Agg: no display) drawn by ``draw(ax)``, written as PNG
+    (atomic). Returns None when matplotlib is absent (a warning is logged)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # never needs a display
+        import matplotlib.pyplot as plt
+    except ImportError:
+        logger.warning(
+            "matplotlib is not installed: plot %s skipped (pip install matplotlib)", path
+        )
+        return None
+    fig, ax = plt.subplots(figsize=figsize, dpi=110)
+    try:
+        draw(ax)
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+    finally:
+        plt.close(fig)
+    return write_bytes_atomic(path, buffer.getvalue())
+
+
 def write_bar_plot(
     path: str | Path,
     labels: Sequence[str],
@@ -81,18 +113,8 @@ def write_bar_plot(
         errors: per bar (low, high) absolute values (e.g. p10/p90) drawn as whiskers.
         reference: draw a horizontal line at this value (e.g. the 40 ms of 25 FPS).
     """
-    try:
-        import matplotlib
 
-        matplotlib.use("Agg")  # never needs a display
-        import matplotlib.pyplot as plt
-    except ImportError:
-        logger.warning(
-            "matplotlib is not installed: plot %s skipped (pip install matplotlib)", path
-        )
-        return None
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(labels) + 2), 4.5), dpi=110)
-    try:
+    def draw(ax: Any) -> None:
         yerr = None
         if errors is not None:
             yerr = [
@@ -109,9 +131,5 @@ def write_bar_plot(
                 ax.text(0, reference, reference_label, color="#cc3311", va="bottom", fontsize=8)
         for i, v in enumerate(values):
             ax.text(i, v, f"{v:.0f}", ha="center", va="bottom", fontsize=7)
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-    finally:
-        plt.close(fig)
-    return write_bytes_atomic(path, buffer.getvalue())
+
+    return write_figure_png(path, (max(6.0, 0.9 * len(labels) + 2), 4.5), draw)
