@@ -69,6 +69,7 @@ def pad_drive_to_square(src: Path, dst: Path, side_px: int = PAPER_SIDE_PX) -> P
     """
     import cv2
     import numpy as np
+
     from wds_edge_train.data import discover_samples, load_sample
 
     _, samples = discover_samples(src)
@@ -136,9 +137,9 @@ def main() -> int:
     import torch
     from rich.console import Console
     from rich.table import Table
-    from wds_edge_train.loop import TrainConfig, resolve_device, train
 
     from wds_edge.io import write_json_atomic
+    from wds_edge_train.loop import TrainConfig, resolve_device, train
 
     torch.set_num_threads(args.threads)
     name = "reduced" if args.reduced else "full"

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wds_edge_calibration.crops import PREPROCESSING_PATH, iter_face_crops
-from wds_edge_calibration.dataset import CalibrationSet, write_calibration_set
-
 from wds_edge.errors import InvalidInputError
 from wds_edge.progress import ProgressCallback
+from wds_edge_calibration.crops import PREPROCESSING_PATH, iter_face_crops
+from wds_edge_calibration.dataset import CalibrationSet, write_calibration_set
 
 __all__ = ["build_calibration_set"]
 

@@ -28,13 +28,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from wds_edge_calibration.manifest import CalibrationManifest
 
 from wds_edge._version import __version__
 from wds_edge.errors import DataError, InvalidInputError
 from wds_edge.io import read_image, write_image_atomic, write_json_atomic
 from wds_edge.model.preprocessing import Preprocessing, model_input
 from wds_edge.progress import ProgressCallback
+from wds_edge_calibration.manifest import CalibrationManifest
 
 __all__ = [
     "MANIFEST_NAME",

@@ -35,9 +35,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from wds_edge_calibration.dataset import CalibrationSet
-from wds_edge_calibration.people import check_people_split
-
 from wds_edge._deps import require
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import sha256_file
@@ -45,6 +42,8 @@ from wds_edge.model.metadata import ModelMetadata
 from wds_edge.runtime.gate import GateResult, accuracy_gate, enforce_gate
 from wds_edge.runtime.openvino import RT_INFO_SECTION, int8_model_path
 from wds_edge.runtime.openvino_graph import texture_boundary
+from wds_edge_calibration.dataset import CalibrationSet
+from wds_edge_calibration.people import check_people_split
 
 __all__ = ["TARGET_DEVICES", "higher_precision_nodes", "quantize_openvino_int8"]
 

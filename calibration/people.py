@@ -23,12 +23,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from wds_edge_calibration.crops import IMAGE_SUFFIXES, PREPROCESSING_PATH, iter_face_crops
-from wds_edge_calibration.dataset import CalibrationSet, write_calibration_set
 
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import read_image
 from wds_edge.progress import ProgressCallback
+from wds_edge_calibration.crops import IMAGE_SUFFIXES, PREPROCESSING_PATH, iter_face_crops
+from wds_edge_calibration.dataset import CalibrationSet, write_calibration_set
 
 __all__ = [
     "LIGHT_VARIANTS",

@@ -39,12 +39,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from wds_edge_calibration.dataset import CalibrationSet, load_calibration_set
 
 from wds_edge._deps import require
 from wds_edge.errors import ModelError
 from wds_edge.io import sha256_file, write_bytes_atomic
 from wds_edge.model.metadata import ModelMetadata
+from wds_edge_calibration.dataset import CalibrationSet, load_calibration_set
 
 __all__ = ["check_fp32_nodes", "fp32_nodes", "quantize_qdq"]
 

@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from wds_edge_calibration.cache import CalibrationCache, calibration_cache_key
-from wds_edge_calibration.dataset import CalibrationSet, load_calibration_set
 
 from wds_edge._deps import require
 from wds_edge.model.metadata import ModelMetadata
+from wds_edge_calibration.cache import CalibrationCache, calibration_cache_key
+from wds_edge_calibration.dataset import CalibrationSet, load_calibration_set
 
 __all__ = ["TensorRTCalibration", "make_entropy_calibrator", "tensorrt_calibration"]
 

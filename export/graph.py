@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
 from wds_edge_train.model import WrinkleUNet, wrinkle_probability
 from wds_edge_train.texture import InGraphPreprocess
 

@@ -39,9 +39,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import onnx
 import torch
-from wds_edge_export.graph import INPUT_NAME, OUTPUT_NAME, InferenceGraph
-from wds_edge_export.parity import parity_report
-from wds_edge_train.model import INPUT_NORMS, WrinkleUNet, count_parameters, dice_for
 
 import wds_edge
 from wds_edge._deps import require
@@ -50,6 +47,9 @@ from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.io import fsync_dir, sha256_file, temporary_path, write_bytes_atomic
 from wds_edge.model.metadata import ArchitectureInfo, ModelMetadata
 from wds_edge.model.preprocessing import Preprocessing
+from wds_edge_export.graph import INPUT_NAME, OUTPUT_NAME, InferenceGraph
+from wds_edge_export.parity import parity_report
+from wds_edge_train.model import INPUT_NORMS, WrinkleUNet, count_parameters, dice_for
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

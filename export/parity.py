@@ -16,14 +16,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from wds_edge_calibration.crops import face_crops_from_images
-from wds_edge_export.graph import InferenceGraph
-from wds_edge_train.model import WrinkleUNet
 
 from wds_edge.errors import DataError, ModelError
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.metrics import mask_iou
 from wds_edge.model.preprocessing import Preprocessing, model_input
+from wds_edge_calibration.crops import face_crops_from_images
+from wds_edge_export.graph import InferenceGraph
+from wds_edge_train.model import WrinkleUNet
 
 __all__ = ["parity_report", "parity_on_crops"]
 

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from wds_edge_train.model import WrinkleUNet
 
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import write_bytes_atomic
 from wds_edge.model.preprocessing import network_channels, texture_map
+from wds_edge_train.model import WrinkleUNet
 
 __all__ = ["texture_proxy_target", "train_texture_proxy"]
 

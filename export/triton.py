@@ -19,10 +19,9 @@ import re
 import shutil
 from pathlib import Path
 
-from wds_edge_export.onnx_export import read_metadata
-
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import write_text_atomic
+from wds_edge_export.onnx_export import read_metadata
 
 __all__ = ["triton_config", "write_triton_repository"]
 

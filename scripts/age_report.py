@@ -31,11 +31,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from wds_edge_train.baselines import baseline_segment  # noqa: E402
-from wds_edge_train.selection import OLD_AGE, YOUNG_AGE, read_ages, spearman_rho  # noqa: E402
-
 from wds_edge.io import write_json_atomic  # noqa: E402
 from wds_edge.perception.skin_regions import skin_regions  # noqa: E402
+from wds_edge_train.baselines import baseline_segment  # noqa: E402
+from wds_edge_train.selection import OLD_AGE, YOUNG_AGE, read_ages, spearman_rho  # noqa: E402
 
 
 def _densities(folder: Path, stem: str) -> dict[str, float]:

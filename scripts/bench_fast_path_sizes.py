@@ -31,12 +31,12 @@ sys.path.insert(0, str(ROOT))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import openvino as ov  # noqa: E402
-from wds_edge_calibration.crops import iter_face_crops  # noqa: E402
 
 from wds_edge.model.bundled import default_model_path  # noqa: E402
 from wds_edge.model.metrics import mask_iou  # noqa: E402
 from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402
 from wds_edge.runtime.openvino import split_at_texture  # noqa: E402
+from wds_edge_calibration.crops import iter_face_crops  # noqa: E402
 
 
 def _scale_resizes(src: Path, dst: Path) -> Path:

@@ -24,14 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from wds_edge_calibration.build import build_calibration_set  # noqa: E402
-from wds_edge_calibration.crops import face_crops_from_images  # noqa: E402
-from wds_edge_calibration.qdq import quantize_qdq  # noqa: E402
-
 from wds_edge.bench.stats import summarize_ms, time_calls_ms  # noqa: E402
 from wds_edge.model.preprocessing import model_input  # noqa: E402
 from wds_edge.runtime.gate import accuracy_gate  # noqa: E402
 from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402
+from wds_edge_calibration.build import build_calibration_set  # noqa: E402
+from wds_edge_calibration.crops import face_crops_from_images  # noqa: E402
+from wds_edge_calibration.qdq import quantize_qdq  # noqa: E402
 
 
 def _latency_ms(infer, x, runs: int) -> tuple[float, float]:
@@ -59,6 +58,7 @@ def main() -> int:
     fp32 = args.onnx
     if fp32 is None:
         import cv2
+
         from wds_edge_export.onnx_export import export_model
         from wds_edge_export.proxy_model import train_texture_proxy
 

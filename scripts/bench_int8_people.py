@@ -29,12 +29,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from cpu_limits import cpu_line  # noqa: E402
-from wds_edge_calibration.dataset import load_calibration_set  # noqa: E402
 
 from wds_edge.model.preprocessing import model_input  # noqa: E402
 from wds_edge.runtime.gate import accuracy_gate  # noqa: E402
 from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402
 from wds_edge.runtime.openvino import OpenVinoBackend  # noqa: E402
+from wds_edge_calibration.dataset import load_calibration_set  # noqa: E402
 
 
 def load(spec: str) -> tuple[str, Any]:

@@ -27,10 +27,9 @@ import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from wds_edge.io import write_image_atomic, write_json_atomic  # noqa: E402
 from wds_edge_train.placement import FaceMeasure, measure_photos  # noqa: E402
 from wds_edge_train.selection import read_ages, rule_verdict, width_choice  # noqa: E402
-
-from wds_edge.io import write_image_atomic, write_json_atomic  # noqa: E402
 
 
 def _ratio(a: float, b: float) -> float:

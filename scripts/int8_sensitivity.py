@@ -39,11 +39,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from cpu_limits import cpu_line  # noqa: E402
-from wds_edge_calibration.dataset import load_calibration_set  # noqa: E402
 
 from wds_edge.model.metrics import mask_iou  # noqa: E402
 from wds_edge.model.preprocessing import model_input  # noqa: E402
 from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402
+from wds_edge_calibration.dataset import load_calibration_set  # noqa: E402
 
 #: Ops an activation passes unchanged in scale on its way to a convolution.
 _PASS_THROUGH = {"MaxPool", "Concat", "Interpolate", "Pad", "Reshape", "Transpose"}

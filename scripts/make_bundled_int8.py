@@ -39,8 +39,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from wds_edge_calibration.people import PeopleSource, build_people_set  # noqa: E402
-
 from wds_edge.errors import ModelError  # noqa: E402
 from wds_edge.io import sha256_file  # noqa: E402
 from wds_edge.model.bundled import (  # noqa: E402
@@ -50,6 +48,7 @@ from wds_edge.model.bundled import (  # noqa: E402
     write_manifest,
 )
 from wds_edge.runtime.openvino import int8_model_path, read_ir_info  # noqa: E402
+from wds_edge_calibration.people import PeopleSource, build_people_set  # noqa: E402
 
 #: faces/ photo -> the people in it.
 FACES = {

@@ -37,14 +37,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from wds_edge_calibration.build import build_calibration_set  # noqa: E402
-from wds_edge_calibration.dataset import load_calibration_set  # noqa: E402
-from wds_edge_calibration.trt_calibrator import tensorrt_calibration  # noqa: E402
-
 from wds_edge.bench.stats import summarize_ms, time_calls_ms  # noqa: E402
 from wds_edge.io import write_json_atomic  # noqa: E402
 from wds_edge.runtime.gate import GATE_MIN_IOU, accuracy_gate  # noqa: E402
 from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402
+from wds_edge_calibration.build import build_calibration_set  # noqa: E402
+from wds_edge_calibration.dataset import load_calibration_set  # noqa: E402
+from wds_edge_calibration.trt_calibrator import tensorrt_calibration  # noqa: E402
 
 CHOICES = ("fp32", "fp16", "int8", "int8-qdq")
 

@@ -24,12 +24,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from wds_edge.perception.regions import region_masks  # noqa: E402
 from wds_edge_train.labeling.exclusion import exclusion_zones, union  # noqa: E402
 from wds_edge_train.labeling.orientation import expected_direction, ridge_direction  # noqa: E402
 from wds_edge_train.labeling.runner import LabelOptions, label_folder  # noqa: E402
 from wds_edge_train.placement import OFF_ZONES  # noqa: E402
-
-from wds_edge.perception.regions import region_masks  # noqa: E402
 
 
 def _measure(folder: Path, stem: str) -> dict[str, float]:

@@ -27,6 +27,10 @@ from typing import Any
 
 import cv2
 import numpy as np
+
+from wds_edge.errors import DataError, InvalidInputError, WdsEdgeError
+from wds_edge.io import read_image
+from wds_edge.progress import ProgressCallback
 from wds_edge_train.labeling.annotations import _key, read_mask_image
 from wds_edge_train.labeling.runner import IMAGE_EXTENSIONS
 from wds_edge_train.labeling.thresholding import (
@@ -35,10 +39,6 @@ from wds_edge_train.labeling.thresholding import (
     parse_threshold,
     semi_automatic_label,
 )
-
-from wds_edge.errors import DataError, InvalidInputError, WdsEdgeError
-from wds_edge.io import read_image
-from wds_edge.progress import ProgressCallback
 
 __all__ = [
     "pearson_correlation",

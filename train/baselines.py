@@ -27,13 +27,13 @@ from typing import Any
 
 import cv2
 import numpy as np
-from wds_edge_train.labeling.auto import REGION_GROUPS
 
 from wds_edge.errors import InvalidInputError, WdsEdgeError
 from wds_edge.io import read_image
 from wds_edge.model.metrics import MetricAccumulator
 from wds_edge.model.preprocessing import grey_from_rgb
 from wds_edge.progress import ProgressCallback
+from wds_edge_train.labeling.auto import REGION_GROUPS
 
 __all__ = [
     "BaselineMethod",

@@ -42,10 +42,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from wds_edge_train.model import DICE_KINDS, WrinkleUNet, dice_for
 
 from wds_edge.errors import ModelError
 from wds_edge.io import write_bytes_atomic
+from wds_edge_train.model import DICE_KINDS, WrinkleUNet, dice_for
 
 __all__ = [
     "CHECKPOINT_FORMAT",

@@ -10,13 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wds_edge.errors import InvalidInputError
 from wds_edge_train.augment import AUGMENT_PROFILES, check_crop_size
 from wds_edge_train.losses import LOSS_MODES
 from wds_edge_train.model import ACTIVATIONS, DICE_KINDS, INPUT_NORMS
 from wds_edge_train.recipes import RECIPES, recipe_defaults
 from wds_edge_train.wwm import FILL_POLICIES
-
-from wds_edge.errors import InvalidInputError
 
 __all__ = [
     "AUGMENT_CHOICES",

@@ -14,10 +14,10 @@ import random
 import numpy as np
 import torch
 from torch.utils.data import Dataset
-from wds_edge_train.augment import AugmentConfig, augment_sample, check_crop_size, random_crop
-from wds_edge_train.data import LoadedSample
 
 from wds_edge.model.preprocessing import network_channels
+from wds_edge_train.augment import AugmentConfig, augment_sample, check_crop_size, random_crop
+from wds_edge_train.data import LoadedSample
 
 __all__ = ["CropDataset", "sample_tensors", "seed_worker"]
 

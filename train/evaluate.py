@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from wds_edge.errors import DataError, InvalidInputError
+from wds_edge.model.metrics import MetricAccumulator, segmentation_metrics
 from wds_edge_train.augment import pad_to_multiple
 from wds_edge_train.data import LoadedSample, discover_samples, load_sample
 from wds_edge_train.dataset import sample_tensors
 from wds_edge_train.model import wrinkle_probability
-
-from wds_edge.errors import DataError, InvalidInputError
-from wds_edge.model.metrics import MetricAccumulator, segmentation_metrics
 
 __all__ = ["predict_probability", "evaluate_samples", "evaluate_checkpoint"]
 

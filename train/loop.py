@@ -34,6 +34,9 @@ from typing import Any
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
+
+from wds_edge.errors import InvalidInputError, ModelError
+from wds_edge.io import write_json_atomic, write_text_atomic
 from wds_edge_train.checkpoint import OutputKindError, load_checkpoint, save_checkpoint
 from wds_edge_train.config import (
     TrainConfig,
@@ -49,9 +52,6 @@ from wds_edge_train.folds import make_splits
 from wds_edge_train.losses import DeepSupervisionLoss
 from wds_edge_train.model import WrinkleUNet, out_channels_for
 from wds_edge_train.provenance import run_provenance
-
-from wds_edge.errors import InvalidInputError, ModelError
-from wds_edge.io import write_json_atomic, write_text_atomic
 
 __all__ = ["TrainConfig", "TrainProgress", "TrainResult", "train", "LOG_COLUMNS"]
 

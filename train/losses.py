@@ -32,10 +32,10 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-from wds_edge_train.model import DICE_KINDS
-from wds_edge_train.wwm import WWM_SCALES, weighted_wrinkle_map_torch
 
 from wds_edge.errors import InvalidInputError
+from wds_edge_train.model import DICE_KINDS
+from wds_edge_train.wwm import WWM_SCALES, weighted_wrinkle_map_torch
 
 __all__ = [
     "DICE_EPS",

@@ -26,10 +26,10 @@ from typing import Any
 
 import cv2
 import numpy as np
-from wds_edge_train.augment import to_grey, white_balance
 
 from wds_edge.errors import InvalidInputError
 from wds_edge.perception.exclusion import exclusion_zones, union
+from wds_edge_train.augment import to_grey, white_balance
 
 __all__ = [
     "OFF_ZONES",

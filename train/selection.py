@@ -23,9 +23,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from wds_edge_train.placement import FaceMeasure, pooled_placement
-
 from wds_edge.errors import InvalidInputError
+from wds_edge_train.placement import FaceMeasure, pooled_placement
 
 __all__ = [
     "MIN_RHO",

@@ -13,12 +13,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from wds_edge_calibration.crops import face_crops_from_images, iter_face_crops
 
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.io import read_image
 from wds_edge.model.preprocessing import model_input
 from wds_edge.perception.crop import eye_line_angle_deg
+from wds_edge_calibration.crops import face_crops_from_images, iter_face_crops
 
 SIZE_PX = 128
 ROLL_DEG = 10.0

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from typer.testing import CliRunner
-from wds_edge_calibration.cache import CalibrationCache, calibration_cache_key
-from wds_edge_calibration.dataset import load_calibration_set, write_calibration_set
 
 from wds_edge.cli import app
 from wds_edge.errors import DataError, InvalidInputError
+from wds_edge_calibration.cache import CalibrationCache, calibration_cache_key
+from wds_edge_calibration.dataset import load_calibration_set, write_calibration_set
 
 
 def test_calibrate_cli_from_video_through_kiosk_path(

@@ -11,15 +11,14 @@ pytest.importorskip(
     "nncf", reason="OpenVINO INT8 needs nncf (pip install 'wds-edge[openvino-int8]')"
 )
 
-from wds_edge_calibration.dataset import write_calibration_set  # noqa: E402
-from wds_edge_calibration.openvino_int8 import higher_precision_nodes, quantize_openvino_int8  # noqa: E402
-from wds_edge_export.onnx_export import export_model  # noqa: E402
-
 from wds_edge.errors import InvalidInputError, ModelError  # noqa: E402
 from wds_edge.model.preprocessing import model_input  # noqa: E402
 from wds_edge.runtime.gate import accuracy_gate  # noqa: E402
 from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402
 from wds_edge.runtime.openvino import OpenVinoBackend, int8_model_path  # noqa: E402
+from wds_edge_calibration.dataset import write_calibration_set  # noqa: E402
+from wds_edge_calibration.openvino_int8 import higher_precision_nodes, quantize_openvino_int8  # noqa: E402
+from wds_edge_export.onnx_export import export_model  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -104,9 +103,8 @@ def test_a_model_that_fails_the_gate_is_not_written(
     """
     import itertools
 
-    from wds_edge_calibration.crops import face_crops_from_images, iter_face_crops
-
     from wds_edge.model.bundled import default_model_path
+    from wds_edge_calibration.crops import face_crops_from_images, iter_face_crops
 
     photos = [p for p in face_photos if p.stem in ("biden2", "obama2", "ffhq_00016")]
     calib_crops = [

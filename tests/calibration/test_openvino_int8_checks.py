@@ -13,12 +13,11 @@ import pytest
 
 pytest.importorskip("nncf", reason="OpenVINO INT8 needs nncf")
 
-from wds_edge_calibration.dataset import write_calibration_set  # noqa: E402
-from wds_edge_calibration.openvino_int8 import quantize_openvino_int8  # noqa: E402
-
 from wds_edge.errors import InvalidInputError  # noqa: E402
 from wds_edge.runtime import openvino as ov_backend  # noqa: E402
 from wds_edge.runtime.probe_inputs import synthetic_skin_crops  # noqa: E402
+from wds_edge_calibration.dataset import write_calibration_set  # noqa: E402
+from wds_edge_calibration.openvino_int8 import quantize_openvino_int8  # noqa: E402
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "wds_b4_128_dyn.onnx"
 

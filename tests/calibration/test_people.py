@@ -9,6 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+
+from wds_edge.errors import InvalidInputError
 from wds_edge_calibration.dataset import load_calibration_set, write_calibration_set
 from wds_edge_calibration.people import (
     LIGHT_VARIANTS,
@@ -18,8 +20,6 @@ from wds_edge_calibration.people import (
     check_people_split,
     photo_variants,
 )
-
-from wds_edge.errors import InvalidInputError
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "wds_b4_128_dyn.onnx"
 

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import onnx
 import pytest
-from wds_edge_calibration.dataset import write_calibration_set
-from wds_edge_calibration.qdq import fp32_nodes, quantize_qdq
-from wds_edge_export.onnx_export import export_model
 
 from wds_edge.errors import ModelError
 from wds_edge.model.preprocessing import model_input
 from wds_edge.runtime.gate import accuracy_gate
 from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
+from wds_edge_calibration.dataset import write_calibration_set
+from wds_edge_calibration.qdq import fp32_nodes, quantize_qdq
+from wds_edge_export.onnx_export import export_model
 
 
 @pytest.fixture(scope="module")

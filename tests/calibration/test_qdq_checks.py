@@ -20,11 +20,11 @@ import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
-from wds_edge_calibration.dataset import write_calibration_set
-from wds_edge_calibration.qdq import check_fp32_nodes, fp32_nodes, quantize_qdq
 
 from wds_edge.errors import ModelError
 from wds_edge.io import sha256_file
+from wds_edge_calibration.dataset import write_calibration_set
+from wds_edge_calibration.qdq import check_fp32_nodes, fp32_nodes, quantize_qdq
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "wds_b4_128_dyn.onnx"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from typer.testing import CliRunner
-from wds_edge_export.onnx_export import export_checkpoint, read_metadata
-from wds_edge_train.checkpoint import save_checkpoint
 
 from wds_edge.cli import app
+from wds_edge_export.onnx_export import export_checkpoint, read_metadata
+from wds_edge_train.checkpoint import save_checkpoint
 
 
 def _checkpoint(model, path: Path) -> Path:

@@ -10,14 +10,14 @@ import onnxruntime as ort
 import pytest
 import torch
 from onnx import TensorProto, helper
-from wds_edge_export.onnx_export import annotate_onnx, export_model, read_metadata
-from wds_edge_export.parity import parity_on_crops
-from wds_edge_train.model import WrinkleUNet
 
 from wds_edge.bench.model_bench import conv_macs
 from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.preprocessing import Preprocessing
+from wds_edge_export.onnx_export import annotate_onnx, export_model, read_metadata
+from wds_edge_export.parity import parity_on_crops
+from wds_edge_train.model import WrinkleUNet
 
 EXPORT_PX = 128
 

@@ -11,13 +11,13 @@ import onnxruntime as ort
 import pytest
 import torch
 from typer.testing import CliRunner
+
+from wds_edge.cli import app
+from wds_edge.model.preprocessing import model_input
 from wds_edge_export.graph import InferenceGraph
 from wds_edge_export.onnx_export import export_checkpoint, export_model, read_metadata
 from wds_edge_train.checkpoint import load_checkpoint
 from wds_edge_train.model import WrinkleUNet
-
-from wds_edge.cli import app
-from wds_edge.model.preprocessing import model_input
 
 
 def _drive3(drive_dir: Path, root: Path) -> Path:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import onnxruntime as ort
 import pytest
+
+from wds_edge.errors import InvalidInputError
 from wds_edge_export.onnx_export import export_model
 from wds_edge_export.triton import write_triton_repository
 from wds_edge_train.model import WrinkleUNet
-
-from wds_edge.errors import InvalidInputError
 
 _TOKEN = re.compile(r'\s*(?:(?P<str>"[^"]*")|(?P<punct>[{}\[\]:,])|(?P<word>[^\s{}\[\]:,"]+))')
 

@@ -11,16 +11,16 @@ import onnxruntime as ort
 import pytest
 import torch
 from typer.testing import CliRunner
+
+from wds_edge.cli import app
+from wds_edge.model.preprocessing import model_input
+from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
 from wds_edge_calibration.dataset import write_calibration_set
 from wds_edge_calibration.qdq import fp32_nodes, quantize_qdq
 from wds_edge_export.graph import InferenceGraph
 from wds_edge_export.onnx_export import export_checkpoint, read_metadata
 from wds_edge_export.parity import parity_on_crops
 from wds_edge_train.checkpoint import load_checkpoint
-
-from wds_edge.cli import app
-from wds_edge.model.preprocessing import model_input
-from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 import pytest
 from typer.testing import CliRunner
-from wds_edge_train.agreement import label_agreement, pearson_correlation
 
 from wds_edge.cli import app
 from wds_edge.errors import InvalidInputError
+from wds_edge_train.agreement import label_agreement, pearson_correlation
 
 
 def test_pearson_hand_values() -> None:

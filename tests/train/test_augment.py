@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from wds_edge.errors import InvalidInputError
 from wds_edge_train.augment import augment_sample, check_crop_size, pad_to_multiple, random_crop
 from wds_edge_train.data import LoadedSample
 from wds_edge_train.dataset import CropDataset
-
-from wds_edge.errors import InvalidInputError
 
 
 def _scene() -> tuple[np.ndarray, np.ndarray]:

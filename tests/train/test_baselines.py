@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from typer.testing import CliRunner
-from wds_edge_train.baselines import baseline_segment, evaluate_baseline, parse_regions
-from wds_edge_train.labeling.runner import LabelOptions, label_folder
 
 from wds_edge.cli import app
 from wds_edge.errors import InvalidInputError
+from wds_edge_train.baselines import baseline_segment, evaluate_baseline, parse_regions
+from wds_edge_train.labeling.runner import LabelOptions, label_folder
 
 
 @pytest.mark.parametrize("method", ["hessian", "gabor"])

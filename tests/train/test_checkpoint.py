@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from wds_edge_train.checkpoint import OutputKindError, load_checkpoint, save_checkpoint
-from wds_edge_train.model import WrinkleUNet
 
 from wds_edge.errors import ModelError, WdsEdgeError
+from wds_edge_train.checkpoint import OutputKindError, load_checkpoint, save_checkpoint
+from wds_edge_train.model import WrinkleUNet
 
 METRICS = {
     "val": {"jsi": 0.5, "accuracy": 0.9, "sensitivity": 0.6, "specificity": 0.95},

@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
-from wds_edge_train.data import binarize_mask, discover_samples, load_sample, read_mask
 
 from wds_edge.errors import DataError
+from wds_edge_train.data import binarize_mask, discover_samples, load_sample, read_mask
 
 
 def _image(path: Path, h: int = 32, w: int = 48) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from wds_edge_train.data import discover_samples, load_sample
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from wds_edge_train.data import discover_samples, load_sample
-from wds_edge_train.evaluate import evaluate_samples, predict_probability
-from wds_edge_train.model import WrinkleUNet
 
 from wds_edge.errors import InvalidInputError
 from wds_edge.model.metrics import segmentation_metrics
+from wds_edge_train.data import discover_samples, load_sample
+from wds_edge_train.evaluate import evaluate_samples, predict_probability
+from wds_edge_train.model import WrinkleUNet
 
 
 @pytest.fixture(scope="module")

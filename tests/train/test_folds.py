@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from wds_edge_train.folds import make_splits
 
 from wds_edge.errors import InvalidInputError
+from wds_edge_train.folds import make_splits
 
 STEMS = [f"img{i:02d}" for i in range(20)]
 

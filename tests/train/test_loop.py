@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 import torch
 from typer.testing import CliRunner
+
+from wds_edge.cli import app
+from wds_edge.errors import InvalidInputError
 from wds_edge_train.checkpoint import OutputKindError, load_checkpoint
 from wds_edge_train.data import discover_samples, load_sample
 from wds_edge_train.dataset import CropDataset
 from wds_edge_train.loop import TrainConfig, TrainProgress, train
 from wds_edge_train.losses import DeepSupervisionLoss
 from wds_edge_train.model import WrinkleUNet
-
-from wds_edge.cli import app
-from wds_edge.errors import InvalidInputError
 
 TINY = {"base_channels": 8, "crop_size": 128, "batch_size": 2, "val_count": 1, "tensorboard": False}
 

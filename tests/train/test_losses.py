@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+
+from wds_edge.errors import InvalidInputError
 from wds_edge_train.losses import (
     DeepSupervisionLoss,
     dice_loss,
     two_class_dice_loss,
     weighted_dice_loss,
 )
-
-from wds_edge.errors import InvalidInputError
 
 P = [0.5, 0.25, 1.0, 0.0]
 G = [1.0, 0.0, 1.0, 0.0]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+
+from wds_edge.errors import InvalidInputError
 from wds_edge_train.model import (
     WrinkleUNet,
     count_parameters,
@@ -11,8 +13,6 @@ from wds_edge_train.model import (
     out_channels_for,
     wrinkle_probability,
 )
-
-from wds_edge.errors import InvalidInputError
 
 
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu"])

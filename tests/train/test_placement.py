@@ -7,13 +7,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from wds_edge_train.labeling.exclusion import exclusion_zones, union
-from wds_edge_train.placement import OFF_ZONES, FaceMeasure, measure_mask, pooled_placement
 
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import read_image
 from wds_edge.perception.crop import make_crop_transform
 from wds_edge.perception.regions import region_masks
+from wds_edge_train.labeling.exclusion import exclusion_zones, union
+from wds_edge_train.placement import OFF_ZONES, FaceMeasure, measure_mask, pooled_placement
 
 
 @pytest.fixture(scope="module")

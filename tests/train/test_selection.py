@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from wds_edge_train.placement import FaceMeasure
-from wds_edge_train.selection import read_ages, rule_verdict, spearman_rho, width_choice
 
 from wds_edge.errors import InvalidInputError
+from wds_edge_train.placement import FaceMeasure
+from wds_edge_train.selection import read_ages, rule_verdict, spearman_rho, width_choice
 
 
 def test_spearman_by_hand() -> None:

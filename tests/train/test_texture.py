@@ -5,10 +5,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import torch
-from wds_edge_train.texture import InGraphPreprocess
 
 from wds_edge.io import read_image
 from wds_edge.model.preprocessing import network_channels
+from wds_edge_train.texture import InGraphPreprocess
 
 
 def _compare(image_rgb: np.ndarray) -> None:

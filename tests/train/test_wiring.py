@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 import wds_edge_train.loop as loop_module
 from wds_edge_train.labeling.thresholding import threshold_texture
 from wds_edge_train.loop import TrainConfig, train

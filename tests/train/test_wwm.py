@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from wds_edge_train.wwm import weighted_wrinkle_map, weighted_wrinkle_map_torch
 
 from wds_edge.errors import InvalidInputError
+from wds_edge_train.wwm import weighted_wrinkle_map, weighted_wrinkle_map_torch
 
 # 4 x 4 ground truth, 4 wrinkle pixels.
 GT4 = np.array(

@@ -177,10 +177,9 @@ def test_quantize_replaces_the_model_only_when_the_new_one_is_done(
     capsys, tmp_path: Path, proxy_model, kiosk_crops_128
 ) -> None:
     pytest.importorskip("onnx")
+    from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
     from wds_edge_calibration.dataset import write_calibration_set
     from wds_edge_export.onnx_export import export_model
-
-    from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
 
     fp32 = tmp_path / "m.onnx"
     export_model(proxy_model, fp32, input_size_px=128)

@@ -17,6 +17,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from wds_edge.errors import InvalidInputError
+from wds_edge.model.preprocessing import grey_from_rgb, texture_map
+from wds_edge.perception.exclusion import union
+from wds_edge.perception.quality import QualityConfig
 from wds_edge_train.labeling.face_crop import gated_kiosk_crop
 from wds_edge_train.labeling.labeled import LabeledImage
 from wds_edge_train.labeling.thresholding import (
@@ -24,11 +29,6 @@ from wds_edge_train.labeling.thresholding import (
     ThresholdMethod,
     threshold_texture,
 )
-
-from wds_edge.errors import InvalidInputError
-from wds_edge.model.preprocessing import grey_from_rgb, texture_map
-from wds_edge.perception.exclusion import union
-from wds_edge.perception.quality import QualityConfig
 
 #: Region groups with their own ridge percentile (also the baselines' fair-protocol areas).
 REGION_GROUPS: dict[str, tuple[str, ...]] = {

@@ -29,6 +29,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from wds_edge.errors import InvalidInputError
+from wds_edge.model.preprocessing import grey_from_rgb, texture_map
+from wds_edge.perception.exclusion import EXCLUSION_ZONES, exclusion_zones, mm_per_crop_px, union
+from wds_edge.perception.quality import QualityConfig
 from wds_edge_train.labeling.auto import AutoLabeler, _drop_small
 from wds_edge_train.labeling.face_crop import gated_kiosk_crop
 from wds_edge_train.labeling.labeled import LabeledImage
@@ -39,11 +44,6 @@ from wds_edge_train.labeling.thresholding import (
     threshold_texture,
 )
 from wds_edge_train.labeling.zone_preview import zones_preview
-
-from wds_edge.errors import InvalidInputError
-from wds_edge.model.preprocessing import grey_from_rgb, texture_map
-from wds_edge.perception.exclusion import EXCLUSION_ZONES, exclusion_zones, mm_per_crop_px, union
-from wds_edge.perception.quality import QualityConfig
 
 __all__ = [
     "RIDGE_SIGMAS_MM",

@@ -13,6 +13,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+
 from wds_edge_train.labeling.labeled import ImageSkipped
 
 __all__ = ["GatedCrop", "gated_kiosk_crop"]

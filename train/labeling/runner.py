@@ -26,6 +26,10 @@ from typing import Any
 
 import cv2
 import numpy as np
+
+from wds_edge.errors import InvalidInputError, WdsEdgeError
+from wds_edge.io import read_image, write_image_atomic, write_json_atomic
+from wds_edge.progress import ProgressCallback
 from wds_edge_train.labeling.annotations import (
     DEFAULT_STROKE_WIDTH_PX,
     MASK_EXTENSIONS,
@@ -41,10 +45,6 @@ from wds_edge_train.labeling.thresholding import (
     parse_threshold,
     semi_automatic_label,
 )
-
-from wds_edge.errors import InvalidInputError, WdsEdgeError
-from wds_edge.io import read_image, write_image_atomic, write_json_atomic
-from wds_edge.progress import ProgressCallback
 
 __all__ = [
     "IMAGE_EXTENSIONS",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+
 from wds_edge_train.labeling.preview import _outline
 
 __all__ = ["ZONE_COLOURS_BGR", "REGION_COLOUR_BGR", "zones_preview"]

@@ -105,9 +105,8 @@ def _export(
         return
     if checkpoint is None:
         raise InvalidInputError("pass --checkpoint CKPT (or --annotate MODEL.onnx)")
-    from wds_edge_export.onnx_export import export_checkpoint
-
     from wds_edge.io import ensure_writable_dir, ensure_writable_file
+    from wds_edge_export.onnx_export import export_checkpoint
 
     ensure_writable_file(out, "model", min_free_bytes=64 << 20)
     if triton is not None:
@@ -161,11 +160,10 @@ def _calibrate(
     force: bool = typer.Option(False, "--force", help="Replace an existing calibration folder."),
 ) -> None:
     """Collect INT8 calibration crops through the kiosk's capture -> landmarks -> crop path."""
-    from wds_edge_calibration.build import build_calibration_set
-    from wds_edge_calibration.dataset import MIN_RECOMMENDED_CROPS
-
     from wds_edge.cli.console import progress_bar
     from wds_edge.io import ensure_writable_dir
+    from wds_edge_calibration.build import build_calibration_set
+    from wds_edge_calibration.dataset import MIN_RECOMMENDED_CROPS
 
     console = _console()
     ensure_writable_dir(out.parent, "calibration folder")  # before collecting, not after
@@ -231,10 +229,9 @@ def _quantize(
         raise InvalidInputError(f"--format must be qdq or openvino, got {fmt!r}")
     if out is None:
         raise InvalidInputError("--format qdq needs --out FILE.onnx")
-    from wds_edge_calibration.qdq import quantize_qdq
-
     from wds_edge.runtime.gate import accuracy_gate, enforce_gate
     from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
+    from wds_edge_calibration.qdq import quantize_qdq
 
     if method not in ("minmax", "entropy", "percentile"):
         raise InvalidInputError(f"--method must be minmax, entropy or percentile, got {method!r}")

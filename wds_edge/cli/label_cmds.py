@@ -187,9 +187,9 @@ the two binary label maps, and the pooled r over all their pixels; then the mean
 pairs. Exit code 1 when some label files could not be used (listed), 2 on usage errors.
     """
     from rich.table import Table
-    from wds_edge_train.agreement import label_agreement
 
     from wds_edge.cli.console import make_console
+    from wds_edge_train.agreement import label_agreement
 
     if json_out:
         report = label_agreement(
@@ -277,9 +277,9 @@ Prints JSI, accuracy, sensitivity, specificity pooled over all pixels and as a p
 mean. Exit code 1 when some images could not be scored (listed), 2 on usage errors.
     """
     from rich.table import Table
-    from wds_edge_train.baselines import evaluate_baseline
 
     from wds_edge.cli.console import make_console
+    from wds_edge_train.baselines import evaluate_baseline
 
     kwargs: dict[str, Any] = {"regions": regions, "landmarker_path": landmarker}
     if json_out:

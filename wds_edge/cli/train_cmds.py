@@ -154,9 +154,8 @@ def _train(
     from wds_edge._deps import require
 
     require("torch", "training")
-    from wds_edge_train.loop import TrainConfig, train
-
     from wds_edge.io import ensure_writable_dir
+    from wds_edge_train.loop import TrainConfig, train
 
     ensure_writable_dir(out, "training run", min_free_bytes=64 << 20)  # before epoch 1
 

@@ -3,9 +3,8 @@ small is told by its eye distance, not by a sharpness that passed."""
 
 from __future__ import annotations
 
-from wds_edge_train.labeling.face_crop import skip_detail
-
 from wds_edge.perception.quality import QualityConfig
+from wds_edge_train.labeling.face_crop import skip_detail
 
 MEASURED = {"n_faces": 1.0, "eye_distance_px": 31.4, "yaw_deg": 3.0, "pitch_deg": -2.0,
             "roll_deg": 1.0, "brightness": 120.0, "sharpness": 48.2}  # fmt: skip

@@ -8,6 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+
+from wds_edge.errors import DataError
 from wds_edge_train.labeling.annotations import (
     index_rough_annotations,
     rasterize_shapes,
@@ -16,8 +18,6 @@ from wds_edge_train.labeling.annotations import (
     read_mask_image,
     rough_mask,
 )
-
-from wds_edge.errors import DataError
 
 LINE = [[2.0, 10.0], [17.0, 10.0]]
 SQUARE = [[2.0, 2.0], [6.0, 2.0], [6.0, 6.0], [2.0, 6.0]]

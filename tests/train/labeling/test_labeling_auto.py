@@ -9,10 +9,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from wds_edge_train.labeling.preview import LABEL_COLOUR_BGR
-from wds_edge_train.labeling.runner import LabelOptions, label_folder
 
 from wds_edge.perception.regions import region_masks
+from wds_edge_train.labeling.preview import LABEL_COLOUR_BGR
+from wds_edge_train.labeling.runner import LabelOptions, label_folder
 
 FACES = ("biden2.jpg", "obama.jpg", "ffhq_00016.png", "obama_and_biden.jpg")
 

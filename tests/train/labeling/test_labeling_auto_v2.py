@@ -10,6 +10,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+
+from wds_edge.errors import InvalidInputError
+from wds_edge.io import read_image
+from wds_edge.perception.regions import region_masks, skin_mask
 from wds_edge_train.labeling.auto_v2 import AutoLabelerV2, rough_mask_v2
 from wds_edge_train.labeling.exclusion import exclusion_zones, glasses_mask, mm_per_crop_px, union
 from wds_edge_train.labeling.orientation import (
@@ -19,10 +23,6 @@ from wds_edge_train.labeling.orientation import (
 )
 from wds_edge_train.labeling.runner import LabelOptions, label_folder
 from wds_edge_train.labeling.zone_preview import LABEL_COLOUR_BGR
-
-from wds_edge.errors import InvalidInputError
-from wds_edge.io import read_image
-from wds_edge.perception.regions import region_masks, skin_mask
 
 
 @pytest.fixture(scope="module")
@@ -200,9 +200,8 @@ def test_runner_auto_version_hook(faces_dir: Path, landmarker_path: Path, tmp_pa
         assert width == (3 if version == 2 else 2) * 640
         assert (out / "zones" / "biden2.png").is_file() == (version == 2)
     # v2's zones (hard negatives for training) are the exclusion zones it kept the label out of
-    from wds_edge_train.data import discover_samples, load_sample
-
     from wds_edge.perception.exclusion import EXCLUSION_ZONES
+    from wds_edge_train.data import discover_samples, load_sample
 
     _, (sample,) = discover_samples(tmp_path / "v2")
     loaded = load_sample(sample)

@@ -10,12 +10,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import wds_edge_train.labeling.runner as runner
 from typer.testing import CliRunner
-from wds_edge_train.labeling.runner import LabelOptions, label_folder
 
+import wds_edge_train.labeling.runner as runner
 from wds_edge.cli import app
 from wds_edge.errors import InvalidInputError
+from wds_edge_train.labeling.runner import LabelOptions, label_folder
 
 
 def _photo(seed: int, h: int = 48, w: int = 64) -> np.ndarray:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from wds_edge.errors import InvalidInputError
+from wds_edge.model.preprocessing import texture_map
 from wds_edge_train.labeling.thresholding import (
     bradley_roth_threshold,
     bradley_window_px,
@@ -13,9 +16,6 @@ from wds_edge_train.labeling.thresholding import (
     semi_automatic_label,
     threshold_texture,
 )
-
-from wds_edge.errors import InvalidInputError
-from wds_edge.model.preprocessing import texture_map
 
 
 def _naive_bradley(img: np.ndarray, s: int, t: float) -> np.ndarray:

@@ -15,9 +15,6 @@ import pytest
 
 pytest.importorskip("nncf", reason="an INT8 IR needs nncf")
 
-from wds_edge_calibration.dataset import write_calibration_set  # noqa: E402
-from wds_edge_calibration.openvino_int8 import quantize_openvino_int8  # noqa: E402
-
 from wds_edge.runtime import auto  # noqa: E402
 from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402
 from wds_edge.runtime.openvino import (  # noqa: E402
@@ -28,6 +25,8 @@ from wds_edge.runtime.openvino import (  # noqa: E402
     native_precisions,
 )
 from wds_edge.runtime.probe_inputs import synthetic_skin_crops  # noqa: E402
+from wds_edge_calibration.dataset import write_calibration_set  # noqa: E402
+from wds_edge_calibration.openvino_int8 import quantize_openvino_int8  # noqa: E402
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "wds_b4_128_dyn.onnx"
 

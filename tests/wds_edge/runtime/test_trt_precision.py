@@ -126,9 +126,8 @@ def test_prefer_would_lose_the_pins_and_the_read_back_says_so(
 def test_int8_engine_keeps_first_conv_and_last_block_fp32(
     fake_trt, small_onnx: Path, tmp_path: Path, make_calib
 ) -> None:
-    from wds_edge_calibration.trt_calibrator import tensorrt_calibration
-
     from wds_edge.runtime.tensorrt.provision import ensure_engine
+    from wds_edge_calibration.trt_calibrator import tensorrt_calibration
 
     state = fake_trt()
     info = ensure_engine(small_onnx, "int8", calibration=tensorrt_calibration(make_calib(0)),
@@ -144,9 +143,8 @@ def test_the_stand_in_computes_in_the_precision_it_builds(
     fake_trt, small_onnx: Path, tmp_path: Path, make_calib
 ) -> None:
     """FP16 output differs from FP32 by float16 rounding, INT8 by more (so its gates can fail)."""
-    from wds_edge_calibration.trt_calibrator import tensorrt_calibration
-
     from wds_edge.runtime.tensorrt.provision import provision_engine
+    from wds_edge_calibration.trt_calibrator import tensorrt_calibration
 
     fake_trt()
     x = np.random.default_rng(1).uniform(0, 255, (1, 3, 128, 128)).astype(np.float32)

@@ -62,10 +62,9 @@ def test_fp32_engine_matches_onnxruntime(small_onnx: Path, tmp_path: Path) -> No
 def test_real_build_is_cached_and_gated(
     small_onnx: Path, tmp_path: Path, precision: str, make_calib
 ) -> None:
-    from wds_edge_calibration.trt_calibrator import tensorrt_calibration
-
     from wds_edge.runtime.tensorrt.module import tensorrt_major, tensorrt_module
     from wds_edge.runtime.tensorrt.provision import ensure_engine
+    from wds_edge_calibration.trt_calibrator import tensorrt_calibration
 
     if precision == "fp16" and tensorrt_major(tensorrt_module()) >= 11:
         pytest.skip("TensorRT 11 has no FP16 builder flag")
