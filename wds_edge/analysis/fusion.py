@@ -37,6 +37,7 @@ __all__ = [
     "FusedMap",
     "register_landmarks",
     "landmark_misfit_mm",
+    "misfit_mm",
     "fuse_probabilities",
 ]
 
@@ -95,12 +96,24 @@ def landmark_misfit_mm(landmarks_crop_px: Sequence[np.ndarray]) -> tuple[np.ndar
     stack = np.stack([np.asarray(p, np.float64) for p in landmarks_crop_px])
     median = np.median(stack, axis=0)
     mm = mm_per_crop_px(median)
-    out = []
-    for points in stack:
-        m = register_landmarks(points, median)
-        fitted = points @ m[:, :2].T + m[:, 2]
-        out.append(float(np.linalg.norm(fitted - median, axis=1).mean() * mm))
-    return median, out
+    return median, [misfit_mm(points, median, mm) for points in stack]
+
+
+def misfit_mm(points_px: np.ndarray, median_px: np.ndarray, mm_per_px: float) -> float:
+    """One frame's landmark misfit to ``median_px``: mean distance after its similarity fit.
+
+    Args:
+        points_px: float (478, 2) crop-space landmarks of the frame.
+        median_px: float (478, 2) median landmarks of the frames it is compared with.
+        mm_per_px: millimetres per crop pixel (the iris ruler of ``median_px``).
+
+    Returns:
+        The mean distance per landmark in mm.
+    """
+    points = np.asarray(points_px, np.float64)
+    m = register_landmarks(points, median_px)
+    fitted = points @ m[:, :2].T + m[:, 2]
+    return float(np.linalg.norm(fitted - median_px, axis=1).mean() * mm_per_px)
 
 
 def fuse_probabilities(

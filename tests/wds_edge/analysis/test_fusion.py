@@ -4,6 +4,7 @@ shared photos); the moved copies are made by hand, so the expected maps are know
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import cv2
@@ -100,3 +101,39 @@ def test_running_score_follows_one_face_and_restarts_for_another(
     assert running.add(located) is located and running.frames == 0  # not segmented: reset
     with pytest.raises(InvalidInputError, match="window"):
         RunningScore(analyzer, window=0)
+
+
+def test_running_score_registers_moved_frames_and_forgets_the_oldest(
+    analyzer, biden_bgr: np.ndarray
+) -> None:  # noqa: ANN001
+    single = analyzer.analyze(biden_bgr)
+    lm, size = single.face_crop.landmarks_crop_px, single.wrinkle_prob.shape[0]
+    assert size == SIZE
+    prob = _lines()  # lines the test model would not draw: the expected maps are known
+
+    def frame(p: np.ndarray, landmarks: np.ndarray):  # noqa: ANN202
+        crop = dataclasses.replace(single.face_crop, landmarks_crop_px=landmarks)
+        return dataclasses.replace(single, wrinkle_prob=p, face_crop=crop)
+
+    dx, dy = 6, -4  # the face 6 px right and 4 px up in the second frame's crop
+    moved = np.roll(np.roll(prob, dy, axis=0), dx, axis=1)
+    running = RunningScore(analyzer, window=2)
+    running.add(frame(prob, lm))
+    shown = running.add(frame(moved, lm + (dx, dy)))
+    inner = (slice(40, size - 40), slice(40, size - 40))
+    # the older frame is registered onto the newest: the mean is the newest map, not a smear
+    np.testing.assert_allclose(shown.wrinkle_prob[inner], moved[inner], atol=2e-3)
+    assert np.abs((prob + moved)[inner] / 2 - moved[inner]).max() > 0.3
+    # a third frame (no wrinkles, back in place) pushes the first out of the 2-frame window:
+    # what is shown is the mean of the moved frame (registered back) and the empty one
+    shown = running.add(frame(np.zeros_like(prob), lm))
+    assert running.frames == 2 and running.restarts == 0
+    np.testing.assert_allclose(shown.wrinkle_prob[inner], prob[inner] / 2, atol=2e-3)
+    # on and on (the anchor crop moves to a newer frame every 2 windows): once the empty
+    # frame has left, the window holds the same lines twice, one of them moved: registered
+    for i in range(10):
+        newest = frame(moved, lm + (dx, dy)) if i % 2 else frame(prob, lm)
+        shown = running.add(newest)
+        if i:
+            expected = newest.wrinkle_prob[inner]
+            np.testing.assert_allclose(shown.wrinkle_prob[inner], expected, atol=2e-3)

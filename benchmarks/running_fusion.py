@@ -1,0 +1,128 @@
+"""The live screen's running fused score: incremental (:class:`RunningScore`) against exact
+re-registration of the whole window onto every new frame, interleaved, on the kiosk clip.
+
+*Exact* is what :class:`RunningScore` did before issue 25's postprocessing cut and what a
+capture still does once (:func:`~wds_edge.analysis.fusion.fuse_probabilities` of the last
+``window`` frames onto the newest: a landmark fit per frame for the median misfit, another
+per frame for its registration, a warp per frame). *Incremental* keeps each frame's
+transform into the window's anchor crop and a running sum there (three fits, two warps).
+Both score the fused map the same way. Per clip frame with a face, both run on the same
+segmented result, in alternating order, and their CPU time (``time.process_time``) is
+recorded; then the masks and scores are compared:
+
+* mask IoU of incremental against exact, per frame (mean, worst);
+* the mean overall ratio and the median frame-to-frame change of the shown overall score
+  (what a person watching the screen sees move).
+
+    python benchmarks/running_fusion.py [--model MODEL.onnx] [--frames 120]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from wds_edge.bench.environment import environment_report, format_environment  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default=None, help="ONNX model (default: the bundled one)")
+    parser.add_argument("--backend", default="onnxruntime")
+    parser.add_argument(
+        "--video", default=str(REPO_ROOT.parent / "shared/data/video/portrait_motion_720p.mp4")
+    )
+    parser.add_argument(
+        "--landmarker", default=str(REPO_ROOT.parent / "shared/models/face_landmarker.task")
+    )
+    parser.add_argument("--frames", type=int, default=120, help="clip frames with a face")
+    args = parser.parse_args(argv)
+
+    from wds_edge.analysis.analyzer import WrinkleAnalyzer
+    from wds_edge.analysis.fusion import fuse_probabilities
+    from wds_edge.analysis.running import RUNNING_WINDOW, RunningScore
+    from wds_edge.capture.sources import open_source
+
+    env, load_start = environment_report(), os.getloadavg()[0]
+    analyzer = WrinkleAnalyzer(
+        model_path=args.model, backend=args.backend, landmarker_path=args.landmarker,
+        num_threads=1, video_mode=True,
+    )  # fmt: skip
+    running = RunningScore(analyzer)
+    window: collections.deque = collections.deque(maxlen=RUNNING_WINDOW)
+
+    def exact(result):  # noqa: ANN001, ANN202
+        window.append(result)
+        frames = list(window)
+        fused = fuse_probabilities(
+            [f.wrinkle_prob for f in frames],
+            [f.landmarks_crop_px for f in frames],
+            reference=len(frames) - 1,
+        )
+        return analyzer.score_probability(
+            fused.prob, result.face_crop, result.mm_per_px, result.counted_regions
+        )
+
+    def incremental(result):  # noqa: ANN001, ANN202
+        shown = running.add(result)
+        return shown.wrinkle_mask, shown.scores, shown.counted_regions
+
+    cpu_ms: dict[str, list[float]] = {"exact": [], "incremental": []}
+    shown: dict[str, list] = {"exact": [], "incremental": []}
+    with analyzer, open_source(args.video, threaded=False) as source:
+        for frame in source:
+            if len(shown["exact"]) >= args.frames:
+                break
+            result = analyzer.analyze(frame.image_bgr, timestamp_ms=int(frame.timestamp_ms))
+            if not result.segmented:
+                continue
+            names = ("exact", "incremental")
+            for name in names if len(shown["exact"]) % 2 else names[::-1]:
+                fn = exact if name == "exact" else incremental
+                c0 = time.process_time()
+                mask, scores, _ = fn(result)
+                cpu_ms[name].append((time.process_time() - c0) * 1000.0)
+                shown[name].append((mask > 0, scores["overall"].wrinkle_ratio))
+    if running.restarts:
+        print(f"# warning: the running window restarted {running.restarts} times (exact did not)")
+    ious = [_iou(a, b) for (a, _), (b, _) in zip(*shown.values(), strict=True)]
+    print(f"# {format_environment(env)}")
+    print(f"# load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
+    print(f"# {len(ious)} clip frames with a face, window {RUNNING_WINDOW}, "
+          f"{analyzer.model_info['backend']}, 1 inference thread")  # fmt: skip
+    print("| fusion | CPU ms per frame, median | p90 | overall ratio, mean | "
+          "frame-to-frame change of the shown overall, median | "
+          "mask IoU with the previous frame's, median |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
+    for name, values in cpu_ms.items():
+        overall = np.array([o for _, o in shown[name]])
+        change = np.abs(np.diff(overall)) / np.maximum(overall[1:], 1e-12)
+        masks = [m for m, _ in shown[name]]
+        steady = [_iou(a, b) for a, b in zip(masks[:-1], masks[1:], strict=True)]
+        values = sorted(values)
+        p90 = values[min(len(values) - 1, int(0.9 * len(values)))]
+        print(f"| {name} | {statistics.median(values):.1f} | {p90:.1f} | "
+              f"{overall.mean() * 100:.3f} % | {np.median(change) * 100:.2f} % | "
+              f"{np.median(steady):.3f} |")  # fmt: skip
+    print(f"# incremental vs exact mask IoU: mean {np.mean(ious):.3f}, worst {np.min(ious):.3f}")
+    return 0
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = int((a | b).sum())
+    return float((a & b).sum()) / union if union else 1.0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
