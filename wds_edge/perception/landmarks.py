@@ -37,6 +37,7 @@ from typing import Any, Literal
 import numpy as np
 
 from wds_edge._deps import require
+from wds_edge._native_stderr import native_stderr_to_log
 from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.perception.face import (
     BETWEEN_EYES,
@@ -151,7 +152,8 @@ class FaceLandmarker:
             output_facial_transformation_matrixes=True,
         )
         try:
-            return vision.FaceLandmarker.create_from_options(task_options)
+            with native_stderr_to_log():  # MediaPipe's start-up lines: to the debug log
+                return vision.FaceLandmarker.create_from_options(task_options)
         except Exception as exc:  # MediaPipe raises RuntimeError/ValueError on bad files
             raise ModelError(
                 f"MediaPipe could not load the FaceLandmarker model {self.model_path} ({exc}). "
