@@ -25,6 +25,7 @@ from typing import Any
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.final import FinalResult
 from wds_edge.analysis.result import FrameResult
+from wds_edge.analysis.session import SessionConfig
 from wds_edge.analysis.video import analyze_video, is_video_file
 from wds_edge.errors import WdsEdgeError
 from wds_edge.io import encode_image, read_image, write_files_atomic
@@ -136,6 +137,7 @@ def analyze_inputs(
     write_overlay: bool = True,
     include_arrays: bool = False,
     write_mask: bool = False,
+    session: SessionConfig | None = None,
 ) -> Iterator[InputOutcome]:
     """Analyse every input file, yielding one :class:`InputOutcome` per file as it is done.
 
@@ -149,6 +151,8 @@ def analyze_inputs(
         include_arrays: put landmarks and the mask (base64 PNG) into the JSON files.
         write_mask: also write ``<out_dir>/<stem>_mask.png``: uint8 0 / 255, the input's
             own size (:meth:`FrameResult.frame_mask`), for files the model ran on.
+        session: the capture settings of video inputs (``None``: the kiosk defaults; e.g.
+            ``SessionConfig(expression="raise_brows")``); photos are scored as they are.
 
     A video's overlay is drawn on its reference frame's face crop (the fused mask, the
     counted regions); its mask PNG is the fused mask in that frame's size.
@@ -166,7 +170,7 @@ def analyze_inputs(
         try:
             _analyze_one(
                 analyzer, outcome, out, used, write_overlay, write_mask, include_arrays,
-                draw_overlay,
+                draw_overlay, session,
             )  # fmt: skip
         except WdsEdgeError as exc:
             outcome.result, outcome.json_path, outcome.overlay_path = None, None, None
@@ -191,10 +195,11 @@ def _analyze_one(
     write_mask: bool,
     include_arrays: bool,
     draw_overlay: Any,
+    session: SessionConfig | None = None,
 ) -> None:
     image = None
     if is_video_file(outcome.input):
-        outcome.final = analyze_video(analyzer, outcome.input)
+        outcome.final = analyze_video(analyzer, outcome.input, session)
         result = outcome.final.result
         outcome.result = result
     else:

@@ -201,8 +201,9 @@ def compare_results(
         ``|after - before| < MDC95``).
 
     Raises:
-        InvalidInputError: a result that is not ``ok``, results of different models or
-            without common regions, a repeatability report without regions.
+        InvalidInputError: a result that is not ``ok``, results of different models, of
+            different capture kinds (neutral / raise_brows) or without common regions, a
+            repeatability report without regions.
     """
     for name, result in (("before", before), ("after", after)):
         if result.get("status") != "ok" or not result.get("scores"):
@@ -210,6 +211,12 @@ def compare_results(
                 f"the {name} result has status {result.get('status')!r} and no scores: "
                 "compare two analyses that found a usable face"
             )
+    kinds = [r.get("capture") or "neutral" for r in (before, after)]
+    if kinds[0] != kinds[1]:
+        raise InvalidInputError(
+            f"before is a {kinds[0]} capture and after a {kinds[1]} one: lines under another "
+            "expression are not a change of the skin; compare captures of the same kind"
+        )
     rep = repeatability if repeatability is not None else DEFAULT_REPEATABILITY
     table = rep.get("regions") or {}
     if not table:

@@ -148,8 +148,11 @@ class FinalResult:
         spread: :func:`score_spread` of the fused frames' own scores.
         expression: mean expression scores of the fused frames.
         warnings: e.g. ``"not_neutral"`` (no neutral frame came: the least expressive
-            frames were fused).
+            frames were fused) or ``"brows_not_raised"`` (a ``raise_brows`` capture fused
+            frames without raised brows).
         timings_ms: ``segment`` (all fused frames), ``fuse``, ``score``.
+        capture: what the capture asked of the face: ``"neutral"`` or ``"raise_brows"``
+            (scores of the two kinds are not comparable).
     """
 
     status: str
@@ -165,6 +168,7 @@ class FinalResult:
     expression: dict[str, float] | None = None
     warnings: list[str] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    capture: str = "neutral"
 
     @property
     def ok(self) -> bool:
@@ -175,6 +179,7 @@ class FinalResult:
         return {
             "status": self.status,
             "fused": True,
+            "capture": self.capture,
             "complete": self.complete,
             "warnings": list(self.warnings),
             "scores": {name: s.to_dict() for name, s in self.scores.items()},

@@ -127,6 +127,7 @@ class LiveAnalysis:
         self.lock = lock if lock is not None else threading.Lock()
         self._opener = opener
         self._session_config = session_config or SessionConfig()
+        self._capture_expression = self._session_config.expression
         self._error_pause_s = error_pause_s
         self._cond = threading.Condition()
         self._stop = threading.Event()
@@ -237,23 +238,33 @@ class LiveAnalysis:
 
     # -- captures (KioskSession) ------------------------------------------------------------
 
-    def start_capture(self, timeout_s: float | None = None) -> tuple[bool, int]:
+    def start_capture(
+        self, timeout_s: float | None = None, expression: str | None = None
+    ) -> tuple[bool, int]:
         """Start a capture (a :class:`KioskSession` fed by the next frames).
 
         Args:
             timeout_s: end the capture as ``timed_out`` if it has not finished by then
                 (e.g. the camera died mid-capture); ``None``: no limit.
+            expression: what this capture asks of the face (``"neutral"``,
+                ``"raise_brows"``: :attr:`SessionConfig.expression`); ``None``: the
+                session config's.
 
         Returns:
             ``(started, capture_id)``: ``started`` is False when one is already running
             (its id is returned).
+
+        Raises:
+            InvalidInputError: an unknown ``expression``.
         """
+        overrides = {} if expression is None else {"expression": expression}
         with self._cond:
             self._expire_capture_locked()
             if self._session is not None:
                 return False, self._session_id
+            session = KioskSession(self.analyzer, self._session_config, **overrides)
             self._session_id += 1
-            self._session = KioskSession(self.analyzer, self._session_config)
+            self._session, self._capture_expression = session, session.config.expression
             self._session_final = None
             self._session_timeout = None
             self._session_deadline_s = None if timeout_s is None else time.monotonic() + timeout_s
@@ -292,6 +303,7 @@ class LiveAnalysis:
             return {
                 "id": self._session_id,
                 "state": "collecting",
+                "expression": self._capture_expression,
                 "good_frames": self._session.good_frames,
                 "frames_needed": needed,
                 "prompt": self._session.prompt,
@@ -300,6 +312,7 @@ class LiveAnalysis:
         state = {
             "id": self._session_id,
             "state": "done" if self._session_timeout is None else "timed_out",
+            "expression": self._capture_expression,
             "good_frames": final.frames_used if final is not None else 0,
             "frames_needed": needed,
             "prompt": "done" if self._session_timeout is None else "capture failed",

@@ -10,6 +10,10 @@ frames are in (or ``max_frames`` frames were fed) the session is done, and
 1. the group: the neutral frames when at least half of ``frames_fused`` came, else every
    good frame ranked from the least expressive, the sharper first among equally expressive
    ones (the result then warns ``not_neutral``);
+   A ``raise_brows`` capture (:attr:`SessionConfig.expression`) works the same way with
+   "brows raised" in place of "neutral": it prompts "raise your eyebrows", fuses raised-brow
+   frames, and warns ``brows_not_raised`` when it had to fuse the most raised of frames
+   that were not;
 2. frames whose landmarks misfit the group's median beyond ``landmark_tolerance_mm``
    (:mod:`wds_edge.analysis.fusion`) are dropped;
 3. the ``frames_fused`` sharpest of the rest (the least expressive, in the fallback) are
@@ -45,10 +49,10 @@ from wds_edge.analysis.fusion import LANDMARK_TOLERANCE_MM, fuse_probabilities, 
 from wds_edge.analysis.result import FrameResult
 from wds_edge.errors import InvalidInputError, describe_validation_error
 from wds_edge.perception.expression import (
-    NOT_NEUTRAL,
-    expression_level,
-    expression_prompt,
-    expressive_parts,
+    CaptureExpression,
+    capture_level,
+    capture_prompt,
+    missed_capture_warning,
 )
 from wds_edge.perception.quality import FrameStatus
 from wds_edge.timing import ms_since
@@ -87,6 +91,10 @@ class SessionConfig(BaseModel):
         landmark_tolerance_mm: frames whose landmarks misfit the median by more are dropped.
         reset_after_bad_frames: this many refused frames in a row (the person walked away)
             drop the frames collected so far; 0 never drops them.
+        expression: what the capture asks of the face: ``"neutral"`` (the wrinkle score
+            of a resting face) or ``"raise_brows"`` (the dynamic capture of the forehead
+            lines; :mod:`wds_edge.perception.expression` says how raised brows are told
+            and why a frown capture is not offered).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -96,6 +104,7 @@ class SessionConfig(BaseModel):
     max_frames: int = Field(150, ge=1)
     landmark_tolerance_mm: float = Field(LANDMARK_TOLERANCE_MM, gt=0)
     reset_after_bad_frames: int = Field(30, ge=0)
+    expression: CaptureExpression = "neutral"
 
 
 @dataclass
@@ -122,8 +131,8 @@ class SessionUpdate:
 class _Candidate:
     index: int
     located: FrameResult  # face_crop dropped once the frame cannot be fused any more
-    neutral: bool
-    level: float  # expression_level: < 1 neutral
+    wanted: bool  # the face is what the capture asks (neutral, or brows raised)
+    level: float  # capture_level: < 1 wanted, lower is closer
 
 
 class KioskSession:
@@ -178,7 +187,7 @@ class KioskSession:
     @property
     def good_frames(self) -> int:
         """Good neutral frames collected so far."""
-        return sum(c.neutral for c in self._candidates)
+        return sum(c.wanted for c in self._candidates)
 
     @property
     def prompt(self) -> str | None:
@@ -210,13 +219,12 @@ class KioskSession:
         self._last = result
         if result.status is FrameStatus.OK:
             self._bad_streak = 0
-            neutral = not expressive_parts(result.expression)
-            candidate = _Candidate(
-                self._frames_seen - 1, result, neutral, expression_level(result.expression)
-            )
-            self._candidates.append(candidate)
+            wanted = self.config.expression
+            ask = capture_prompt(result.expression, wanted)
+            level = capture_level(result.expression, wanted)
+            self._candidates.append(_Candidate(self._frames_seen - 1, result, ask is None, level))
             self._trim_crops()
-            prompt = PROMPT_ANALYSING if neutral else (expression_prompt(result.expression) or "")
+            prompt = PROMPT_ANALYSING if ask is None else ask
         else:
             self._refused[str(result.status.value)] += 1
             self._bad_streak += 1
@@ -243,7 +251,7 @@ class KioskSession:
         with_crop = [c for c in self._candidates if c.located.face_crop is not None]
         if len(with_crop) <= 2 * keep:
             return
-        neutral = sorted((c for c in with_crop if c.neutral), key=lambda c: -c.located.sharpness)
+        neutral = sorted((c for c in with_crop if c.wanted), key=lambda c: -c.located.sharpness)
         calm = sorted(with_crop, key=_calm_first)
         kept = {id(c) for c in neutral[:keep]} | {id(c) for c in calm[:keep]}
         for c in with_crop:
@@ -264,7 +272,7 @@ class KioskSession:
 
     def _choose(self) -> tuple[list[_Candidate], bool]:
         """The group to fuse from and whether it is the neutral one."""
-        neutral = [c for c in self._candidates if c.neutral]
+        neutral = [c for c in self._candidates if c.wanted]
         if len(neutral) >= max(1, self.config.frames_fused // 2):
             return neutral, True
         return sorted(self._candidates, key=_calm_first), False
@@ -274,7 +282,10 @@ class KioskSession:
         refused = dict(self._refused)
         if not self._candidates:
             status = self._refused.most_common(1)[0][0] if self._refused else NO_FRAMES
-            return FinalResult(status, self._last, {}, 0, self._frames_seen, False, refused=refused)
+            return FinalResult(
+                status, self._last, {}, 0, self._frames_seen, False, refused=refused,
+                capture=cfg.expression,
+            )  # fmt: skip
         group, neutral = self._choose()
         _, misfit = landmark_misfit_mm([c.located.landmarks_crop_px for c in group])
         tolerance = cfg.landmark_tolerance_mm
@@ -309,8 +320,9 @@ class KioskSession:
         )  # type: ignore[arg-type]
         score_ms = ms_since(start)
         expression = _mean_expression([r.expression for r in segmented])
-        # Never silent: a fused frame that was not neutral marks the whole result.
-        warnings = [NOT_NEUTRAL] if any(NOT_NEUTRAL in r.warnings for r in segmented) else []
+        # Never silent: a fused frame without the asked expression marks the whole result.
+        missed = any(not c.wanted for c, _ in chosen)
+        warnings = [missed_capture_warning(cfg.expression)] if missed else []
         result = dataclasses.replace(
             ref,
             wrinkle_prob=fused.prob,
@@ -337,6 +349,7 @@ class KioskSession:
             expression=expression,
             warnings=warnings,
             timings_ms={"segment": segment_ms, "fuse": fuse_ms, "score": score_ms},
+            capture=cfg.expression,
         )
 
 

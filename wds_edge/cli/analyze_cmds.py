@@ -80,6 +80,13 @@ def analyze(
     threads: int | None = typer.Option(
         None, "--threads", help="ONNX Runtime CPU threads (default: all cores)."
     ),
+    expression: str = typer.Option(
+        "neutral",
+        "--expression",
+        help="Videos: what the capture asks of the face. 'neutral' (the wrinkle score of a "
+        "resting face) or 'raise_brows' (the forehead lines with raised brows, for a "
+        "botulinum-toxin consultation; warns brows_not_raised when the clip has none).",
+    ),
     no_overlay: bool = typer.Option(False, "--no-overlay", help="Do not write overlay PNGs."),
     arrays: bool = typer.Option(
         False, "--arrays", help="Put landmarks and the wrinkle mask (base64 PNG) in the JSON files."
@@ -93,10 +100,12 @@ def analyze(
 ) -> None:
     from wds_edge.analysis.analyzer import WrinkleAnalyzer
     from wds_edge.analysis.batch import analyze_inputs, expand_inputs
+    from wds_edge.analysis.session import SessionConfig
     from wds_edge.analysis.video import is_video_file
     from wds_edge.cli.console import make_console
     from wds_edge.cli.outputs import claim_output_dir
     from wds_edge.errors import InvalidInputError
+    from wds_edge.perception.expression import CAPTURE_EXPRESSIONS
     from wds_edge.perception.quality import QualityConfig
     from wds_edge.runtime import PRECISION_NAMES
 
@@ -108,10 +117,19 @@ def analyze(
         raise InvalidInputError(f"--multi-face must be 'largest' or 'refuse', got {multi_face!r}")
     if save_mask and out is None:
         raise InvalidInputError("--save-mask writes <stem>_mask.png into --out DIR; pass --out")
+    if expression not in CAPTURE_EXPRESSIONS:
+        raise InvalidInputError(
+            f"--expression must be one of {', '.join(CAPTURE_EXPRESSIONS)}, got {expression!r}"
+        )
     console = make_console(stderr=True)
     if out is not None:
         claim_output_dir(ctx, out, "analysis results")
     paths = expand_inputs(inputs)
+    if expression != "neutral" and not any(is_video_file(p) for p in paths):
+        raise InvalidInputError(
+            f"--expression {expression} asks a video capture for that expression; the inputs "
+            "are photos, which are scored as they are (their JSON has the expression scores)"
+        )
     analyzer = WrinkleAnalyzer(
         model_path=str(model) if model is not None else None,
         backend=backend,
@@ -127,7 +145,7 @@ def analyze(
     with analyzer:
         stream = analyze_inputs(
             analyzer, paths, out, write_overlay=not no_overlay, include_arrays=arrays,
-            write_mask=save_mask,
+            write_mask=save_mask, session=SessionConfig(expression=expression),
         )  # fmt: skip
         if json_lines:
             for outcome in stream:
@@ -168,7 +186,8 @@ def _print_table(outcomes: list, model: dict) -> None:  # list[InputOutcome]
             regions = " ".join(
                 f"{k}={100 * v.wrinkle_ratio:.1f}" for k, v in f.scores.items() if k != "overall"
             )
-            note = f" ({f.frames_used} fused of {f.frames_seen}{', ' if f.warnings else ''}"
+            kind = "" if f.capture == "neutral" else f"{f.capture}, "
+            note = f" ({kind}{f.frames_used} fused of {f.frames_seen}{', ' if f.warnings else ''}"
             note += ", ".join(f.warnings) + ")"
             colour = "green" if f.ok else "yellow"
             ms = sum(f.timings_ms.values())

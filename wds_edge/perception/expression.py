@@ -23,11 +23,19 @@ frame of ``portrait_motion_720p.mp4`` (benchmarks/RESULTS.md, "Issue 21"):
 * ``frown``: 0.56-0.77 on faces that do not frown (``obama3``, ``biden.jpg``,
   ``obama_and_biden``) and 0.8-0.9 on smiling ones with a squint: this score does not tell
   a frown from heavy brows or a squint on these photos, so it does not gate neutrality.
+
+Captures under an expression (the dynamic capture of a botulinum-toxin consultation): a
+session can ask for raised brows instead of a neutral face (:data:`CAPTURE_EXPRESSIONS`).
+Its frames count when ``brow_raise`` is above :data:`MIN_RAISED_BROWS` (the same gap as
+above: 0.43-0.46 raised, at most 0.19 otherwise); the forehead lines are what it scores. A
+frown capture is not offered: the ``frown`` score does not tell a frown from a resting face
+on the photos here (see above), so a session could not know when it has one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal, get_args
 
 __all__ = [
     "EXPRESSION_NAMES",
@@ -41,6 +49,14 @@ __all__ = [
     "expressive_parts",
     "expression_level",
     "expression_prompt",
+    "CAPTURE_EXPRESSIONS",
+    "CaptureExpression",
+    "MIN_RAISED_BROWS",
+    "PROMPT_RAISE_BROWS",
+    "BROWS_NOT_RAISED",
+    "capture_level",
+    "capture_prompt",
+    "missed_capture_warning",
 ]
 
 EXPRESSION_NAMES = ("smile", "brow_raise", "frown")
@@ -57,6 +73,15 @@ GATED_EXPRESSIONS: dict[str, float] = {
 NOT_NEUTRAL = "not_neutral"
 PROMPT_NO_SMILE = "please don't smile"
 PROMPT_RELAX = "relax your face"
+
+#: What a capture can ask of the face: ``neutral`` (the default) or ``raise_brows``.
+CaptureExpression = Literal["neutral", "raise_brows"]
+CAPTURE_EXPRESSIONS: tuple[str, ...] = get_args(CaptureExpression)
+#: Above this ``brow_raise`` score the brows are raised (a ``raise_brows`` capture's frames).
+MIN_RAISED_BROWS = MAX_NEUTRAL_BROW_RAISE
+PROMPT_RAISE_BROWS = "raise your eyebrows"
+#: The warning of a ``raise_brows`` capture that fused frames without raised brows.
+BROWS_NOT_RAISED = "brows_not_raised"
 
 _SOURCES = {
     "smile": ("mouthSmileLeft", "mouthSmileRight"),
@@ -105,3 +130,39 @@ def expression_prompt(scores: Mapping[str, float] | None) -> str | None:
     if not parts:
         return None
     return PROMPT_NO_SMILE if "smile" in parts else PROMPT_RELAX
+
+
+def _check_capture(expression: str) -> None:
+    if expression not in CAPTURE_EXPRESSIONS:
+        raise ValueError(
+            f"unknown capture expression {expression!r}: use one of {list(CAPTURE_EXPRESSIONS)}"
+        )
+
+
+def capture_level(scores: Mapping[str, float] | None, expression: str = "neutral") -> float:
+    """How far a face is from what the capture asks (< 1: it is there; lower is closer).
+
+    ``neutral``: :func:`expression_level`. ``raise_brows``: :data:`MIN_RAISED_BROWS` over
+    the ``brow_raise`` score (raised brows score < 1, the higher the raise the lower).
+    Without expression scores a face counts as there (0), as for neutrality.
+    """
+    _check_capture(expression)
+    if expression == "neutral":
+        return expression_level(scores)
+    if not scores:
+        return 0.0
+    return MIN_RAISED_BROWS / max(float(scores.get("brow_raise", 0.0)), 1e-3)
+
+
+def capture_prompt(scores: Mapping[str, float] | None, expression: str = "neutral") -> str | None:
+    """What to ask of a person whose face is not yet what the capture wants (None: it is)."""
+    _check_capture(expression)
+    if expression == "neutral":
+        return expression_prompt(scores)
+    return None if capture_level(scores, expression) < 1.0 else PROMPT_RAISE_BROWS
+
+
+def missed_capture_warning(expression: str = "neutral") -> str:
+    """The warning of a capture that had to fuse frames without the asked expression."""
+    _check_capture(expression)
+    return NOT_NEUTRAL if expression == "neutral" else BROWS_NOT_RAISED

@@ -25,6 +25,7 @@ engine's lock), so the event loop keeps serving health checks and streams meanwh
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -38,6 +39,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from wds_edge.errors import InvalidInputError
+from wds_edge.perception.expression import CAPTURE_EXPRESSIONS
 from wds_edge.service.auth import TOKEN_HEADER, token_ok
 from wds_edge.service.config import ServiceConfig
 from wds_edge.service.engine import ServiceEngine
@@ -128,16 +130,54 @@ async def capture_start(request: Request) -> Response:
         return error_response(
             415,
             f"POST /v1/capture needs Content-Type: application/json (got {media or 'none'!r}); "
-            "send an empty body or {}",
+            'send an empty body, {} or {"expression": "raise_brows"}',
         )
     try:
-        started, capture_id = _engine(request).start_capture()
+        config: ServiceConfig = request.app.state.config
+        body = await read_body_limited(
+            request.headers, request.stream(), _CAPTURE_BODY_BYTES, config.body_timeout_s,
+            allow_empty=True,
+        )  # fmt: skip
+        expression = _capture_expression(body)
+    except ClientGone:
+        return Response(status_code=400)
+    except RequestError as exc:
+        return error_response(exc.status_code, str(exc))
+    except InvalidInputError as exc:
+        return error_response(400, str(exc))
+    try:
+        started, capture_id = _engine(request).start_capture(expression)
     except InvalidInputError as exc:
         return error_response(409, str(exc))
     if not started:
         message = f"capture {capture_id} is still running; wait for its result"
         return JSONResponse({"status": "error", "error": message, "id": capture_id}, 409)
     return JSONResponse({"status": "started", "id": capture_id}, status_code=202)
+
+
+#: A capture request's body is ``{}`` or ``{"expression": ...}``: a few bytes.
+_CAPTURE_BODY_BYTES = 1024
+
+
+def _capture_expression(body: bytes) -> str | None:
+    """The ``expression`` a ``POST /v1/capture`` body asks for (``None``: the default)."""
+    if not body.strip():
+        return None
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInputError(f"the capture request's body is not JSON ({exc})") from None
+    if not isinstance(data, dict) or set(data) - {"expression"}:
+        raise InvalidInputError(
+            'the capture request\'s body must be {} or {"expression": ...} '
+            f"(got {str(data)[:80]!r})"
+        )
+    expression = data.get("expression")
+    if expression is not None and expression not in CAPTURE_EXPRESSIONS:
+        raise InvalidInputError(
+            f"expression must be one of {', '.join(CAPTURE_EXPRESSIONS)}, got {expression!r}"
+        )
+    return expression
 
 
 async def capture_state(request: Request) -> Response:

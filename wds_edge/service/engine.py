@@ -146,8 +146,12 @@ class ServiceEngine:
             )
         return self.live
 
-    def start_capture(self) -> tuple[bool, int]:
+    def start_capture(self, expression: str | None = None) -> tuple[bool, int]:
         """Start a capture on the live camera, limited to ``config.capture_timeout_s``.
+
+        Args:
+            expression: what the capture asks of the face (``"neutral"``,
+                ``"raise_brows"``); ``None``: neutral.
 
         Returns:
             ``(started, capture_id)`` as :meth:`LiveAnalysis.start_capture`.
@@ -164,7 +168,7 @@ class ServiceEngine:
                 f"the camera is {state}{detail}, so a capture cannot collect frames; "
                 "check the camera (GET /healthz shows its state) and try again"
             )
-        return live.start_capture(timeout_s=self.config.capture_timeout_s)
+        return live.start_capture(timeout_s=self.config.capture_timeout_s, expression=expression)
 
     def close(self) -> None:
         """Stop the live loop (closing the camera), then close the analyzer. Idempotent."""

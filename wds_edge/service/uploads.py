@@ -73,6 +73,8 @@ async def read_body_limited(
     chunks: AsyncIterator[bytes],
     max_bytes: int,
     timeout_s: float | None = None,
+    *,
+    allow_empty: bool = False,
 ) -> bytes:
     """Read a request body of at most ``max_bytes`` within ``timeout_s`` seconds.
 
@@ -81,6 +83,7 @@ async def read_body_limited(
         chunks: the body as it arrives (Starlette's ``request.stream()``).
         max_bytes: the limit.
         timeout_s: the whole body must have arrived by then (``None``: no deadline).
+        allow_empty: an empty body is valid (``b""``) instead of a 400.
 
     Raises:
         RequestError: 413 when the declared or the received size passes the limit, 400
@@ -92,7 +95,7 @@ async def read_body_limited(
     parts: list[bytes] = []
     try:
         with anyio.fail_after(timeout_s):
-            return await _read_body(headers, chunks, max_bytes, parts)
+            return await _read_body(headers, chunks, max_bytes, parts, allow_empty)
     except TimeoutError:
         received = sum(map(len, parts))
         raise RequestError(
@@ -105,7 +108,11 @@ async def read_body_limited(
 
 
 async def _read_body(
-    headers: Mapping[str, str], chunks: AsyncIterator[bytes], max_bytes: int, parts: list[bytes]
+    headers: Mapping[str, str],
+    chunks: AsyncIterator[bytes],
+    max_bytes: int,
+    parts: list[bytes],
+    allow_empty: bool,
 ) -> bytes:
     declared = headers.get("content-length")
     if declared is not None:
@@ -127,7 +134,7 @@ async def _read_body(
                 413, f"the body passed the {max_bytes:,} bytes accepted; send a smaller image"
             )
         parts.append(chunk)
-    if total == 0:
+    if total == 0 and not allow_empty:
         raise RequestError(400, "the request body is empty; send a JPEG or PNG photo")
     return b"".join(parts)
 

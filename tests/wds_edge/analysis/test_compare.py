@@ -71,6 +71,12 @@ def test_results_that_cannot_be_compared_are_refused() -> None:
         compare_results(_result(0.05, 0.04), other, REPEATABILITY)
     with pytest.raises(InvalidInputError, match="bench repeatability"):
         compare_results(_result(0.05, 0.04), _result(0.05, 0.04), {"regions": {}})
+    raised = _result(0.09, 0.04, capture="raise_brows")
+    with pytest.raises(InvalidInputError, match="neutral capture and after a raise_brows"):
+        compare_results(_result(0.05, 0.04), raised, REPEATABILITY)
+    # a photo or an older result without "capture" is a neutral one; two dynamic captures compare
+    assert compare_results(_result(0.05, 0.04), _result(0.05, 0.04, capture="neutral"))
+    assert compare_results(raised, _result(0.05, 0.04, capture="raise_brows"), REPEATABILITY)
     note = compare_results(
         _result(0.05, 0.04, warnings=["not_neutral"]), _result(0.05, 0.04), REPEATABILITY
     ).notes

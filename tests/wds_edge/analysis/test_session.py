@@ -21,7 +21,13 @@ from wds_edge.analysis.session import (
 from wds_edge.capture.sources import open_source
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import read_image
-from wds_edge.perception.expression import PROMPT_NO_SMILE, expression_level
+from wds_edge.perception.expression import (
+    BROWS_NOT_RAISED,
+    PROMPT_NO_SMILE,
+    PROMPT_RAISE_BROWS,
+    PROMPT_RELAX,
+    expression_level,
+)
 from wds_edge.perception.quality import FrameStatus
 
 STEP = 3  # every third frame: enough to see each phase, a third of the time
@@ -191,3 +197,43 @@ def test_smooth_scores_median_and_mean() -> None:
     assert smooth_scores([]) == {}
     with pytest.raises(InvalidInputError, match="median"):
         smooth_scores(frames, "ema")
+
+
+def test_a_raise_brows_capture_fuses_raised_brows_and_says_when_it_got_none(
+    analyzer, faces_dir: Path, shared_dir: Path
+) -> None:  # noqa: ANN001
+    """W000187 raises her brows (brow_raise 0.46): a raise_brows capture takes her frames as
+    they are, where a neutral capture asks her to relax. ffhq_00016 does not raise them
+    (0.03): the capture prompts, then fuses the most raised frames it has, warning."""
+    raised = read_image(shared_dir / "data" / "faces_pd" / "W000187.jpg")
+    prompts: list[str] = []
+    session = KioskSession(
+        analyzer, frames_needed=3, frames_fused=3, expression="raise_brows",
+        on_prompt=prompts.append,
+    )  # fmt: skip
+    for dx in range(3):
+        update = session.feed(_shifted(raised, 2 * dx))
+    assert update.done and update.good_frames == 3
+    assert prompts == [PROMPT_ANALYSING, PROMPT_DONE]
+    final = session.final_result()
+    assert final.status == "ok" and final.capture == "raise_brows" and final.warnings == []
+    assert final.frames_used == 3 and final.expression["brow_raise"] > 0.3
+    assert final.to_dict()["capture"] == "raise_brows" and "forehead" in final.scores
+    neutral = KioskSession(analyzer, frames_needed=3, frames_fused=3, max_frames=3)
+    assert neutral.feed(raised).prompt == PROMPT_RELAX  # the default capture: relax, please
+
+    prompts.clear()
+    session = KioskSession(
+        analyzer, frames_needed=3, frames_fused=2, max_frames=4, expression="raise_brows",
+        on_prompt=prompts.append,
+    )  # fmt: skip
+    still = read_image(faces_dir / "ffhq_00016.png")
+    for dx in range(4):
+        update = session.feed(_shifted(still, 2 * dx))
+    assert update.done and update.good_frames == 0
+    assert prompts == [PROMPT_RAISE_BROWS, PROMPT_DONE]
+    final = session.final_result()
+    assert final.status == "ok" and final.warnings == [BROWS_NOT_RAISED]
+    assert final.frames_used == 2 and final.capture == "raise_brows"
+    with pytest.raises(InvalidInputError, match="raise_brows"):
+        KioskSession(analyzer, expression="frown")  # not offered: see perception/expression

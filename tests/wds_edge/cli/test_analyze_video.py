@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from fault_helpers import run_cli
 from typer.testing import CliRunner
 
 from wds_edge.cli import app
@@ -52,9 +53,9 @@ def _truncate(path: Path) -> Path:
     return cut
 
 
-def _analyze(clip: Path, model: Path, landmarker: Path) -> tuple[int, list[dict]]:
+def _analyze(clip: Path, model: Path, landmarker: Path, *extra: str) -> tuple[int, list[dict]]:
     args = ["analyze", str(clip), "--json", "--model", str(model), "--landmarker",
-            str(landmarker), "--backend", "onnxruntime", "--threads", "1"]  # fmt: skip
+            str(landmarker), "--backend", "onnxruntime", "--threads", "1", *extra]  # fmt: skip
     result = CliRunner().invoke(app, args)
     lines = result.stdout.strip().splitlines()
     return result.exit_code, [json.loads(line) for line in lines]
@@ -113,3 +114,41 @@ def test_truncated_clips(
     code, objects = _analyze(mp4, onnx_model_path, landmarker_path)
     assert code == 1 and len(objects) == 1
     assert objects[0]["status"] == "error" and "cannot open video file" in objects[0]["error"]
+
+
+def test_a_raise_brows_capture_of_a_clip(
+    clip_frames, onnx_model_path: Path, landmarker_path: Path, shared_dir: Path, tmp_path: Path
+) -> None:  # noqa: ANN001
+    # W000187 raises her brows (brow_raise 0.46): a 10-frame clip of her, moved a little
+    raised = cv2.imread(str(shared_dir / "data" / "faces_pd" / "W000187.jpg"))
+    h, w = raised.shape[:2]
+    frames = [
+        cv2.warpAffine(raised, np.float32([[1, 0, dx], [0, 1, 0]]), (w, h)) for dx in range(10)
+    ]
+    clip = _write(tmp_path / "raised.avi", frames, "MJPG")
+    code, objects = _analyze(clip, onnx_model_path, landmarker_path, "--expression", "raise_brows")
+    assert code == 0 and len(objects) == 1
+    data = objects[0]
+    assert data["status"] == "ok" and data["capture"] == "raise_brows" and data["warnings"] == []
+    assert data["expression"]["brow_raise"] > 0.3 and "forehead" in data["scores"]
+    # the kiosk clip's face smiles and does not raise its brows: fused anyway, with a warning
+    smiling = _write(tmp_path / "face.mp4", [clip_frames[i] for i in range(12)], "mp4v")
+    _, objects = _analyze(smiling, onnx_model_path, landmarker_path, "--expression", "raise_brows")
+    assert objects[0]["warnings"] == ["brows_not_raised"]
+    assert objects[0]["capture"] == "raise_brows"
+
+
+def test_expression_option_errors(
+    onnx_model_path: Path,
+    landmarker_path: Path,
+    faces_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    photo = faces_dir / "ffhq_00016.png"
+    for value, message in (("frown", "must be one of neutral, raise_brows"),
+                           ("raise_brows", "photos, which are scored as they are")):  # fmt: skip
+        code, out, err = run_cli(
+            capsys, "analyze", photo, "--json", "--model", onnx_model_path,
+            "--landmarker", landmarker_path, "--expression", value,
+        )  # fmt: skip
+        assert code == 2 and message in err and out == "", err

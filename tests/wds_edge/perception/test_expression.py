@@ -10,12 +10,18 @@ import pytest
 
 from wds_edge.io import read_image
 from wds_edge.perception.expression import (
+    BROWS_NOT_RAISED,
+    CAPTURE_EXPRESSIONS,
     PROMPT_NO_SMILE,
+    PROMPT_RAISE_BROWS,
     PROMPT_RELAX,
+    capture_level,
+    capture_prompt,
     expression_level,
     expression_prompt,
     expression_scores,
     expressive_parts,
+    missed_capture_warning,
 )
 from wds_edge.perception.landmarks import FaceLandmarker, FaceLandmarkerOptions
 
@@ -72,3 +78,24 @@ def test_a_single_photo_is_scored_with_a_warning_not_refused(analyzer, shared_di
     assert smiling.to_dict()["warnings"] == ["not_neutral"]
     neutral = analyzer.analyze(read_image(shared_dir / "data" / "faces" / "ffhq_00016.png"))
     assert neutral.status.value == "ok" and neutral.warnings == []
+
+
+def test_a_raise_brows_capture_wants_raised_brows(scores) -> None:  # noqa: ANN001
+    raised = scores["faces_pd/W000187.jpg"]  # brow_raise 0.46
+    assert capture_level(raised, "raise_brows") < 1.0
+    assert capture_prompt(raised, "raise_brows") is None
+    for name in (*NEUTRAL, *SMILING):  # brow_raise <= 0.19: not raised
+        assert capture_level(scores[name], "raise_brows") > 1.0, (name, scores[name])
+        assert capture_prompt(scores[name], "raise_brows") == PROMPT_RAISE_BROWS
+    # the more raised, the closer (the fallback fuses the most raised first)
+    assert capture_level(raised, "raise_brows") < capture_level(
+        scores["faces_pd/D000096.jpg"], "raise_brows"
+    )
+    # a neutral capture is what it was: neutral faces are there, raised brows are not
+    assert capture_prompt(scores["faces/ffhq_00016.png"], "neutral") is None
+    assert capture_prompt(raised, "neutral") == PROMPT_RELAX
+    assert missed_capture_warning("neutral") == "not_neutral"
+    assert missed_capture_warning("raise_brows") == BROWS_NOT_RAISED
+    assert CAPTURE_EXPRESSIONS == ("neutral", "raise_brows")
+    with pytest.raises(ValueError, match="raise_brows"):
+        capture_level(raised, "frown")

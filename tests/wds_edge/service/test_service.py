@@ -255,21 +255,40 @@ def test_a_stalled_client_does_not_hold_back_others(live_service: Any) -> None:
         assert resumed[-1] >= fast_seqs[-1]
 
 
-def test_capture_runs_a_kiosk_session(live_service: Any) -> None:
-    status, body = request(f"{live_service.url}/v1/capture", b"", "application/json")
-    assert status == 202 and body["status"] == "started"
-    capture_id = body["id"]
+def _capture(url: str, body: bytes) -> dict[str, Any]:
+    status, reply = request(f"{url}/v1/capture", body, "application/json")
+    assert status == 202 and reply["status"] == "started", reply
+    capture_id = reply["id"]
     deadline = time.monotonic() + 60
     state: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        _, state = request(f"{live_service.url}/v1/capture")
+        _, state = request(f"{url}/v1/capture")
         if state.get("state") == "done" and state["id"] == capture_id:
             break
         time.sleep(0.3)
     assert state["state"] == "done", state
+    return state
+
+
+def test_capture_runs_a_kiosk_session(live_service: Any) -> None:
+    bad = [
+        (b"[1]", "must be {}"),
+        (b'{"expression": "frown"}', "one of neutral"),
+        (b'{"expresion": "raise_brows"}', "must be {}"),
+        (b"{x", "not JSON"),
+    ]
+    for body, message in bad:
+        status, reply = request(f"{live_service.url}/v1/capture", body, "application/json")
+        assert status == 400 and message in reply["error"], reply
+    state = _capture(live_service.url, b"")
     final = state["final"]
     assert final["frames_seen"] >= final["frames_used"] >= 1
     assert "overall" in final["scores"] and final["frame"]["status"] == "ok"
+    assert state["expression"] == final["capture"] == "neutral"
+    # the dynamic capture: the clip's face never raises its brows, so it says so
+    state = _capture(live_service.url, b'{"expression": "raise_brows"}')
+    assert state["expression"] == state["final"]["capture"] == "raise_brows"
+    assert state["final"]["warnings"] == ["brows_not_raised"]
 
 
 TOKEN = "s3cret"  # photo_service's
