@@ -114,6 +114,12 @@ def test_page_shows_overlay_prompt_and_capture_bars(page_service: Any, browser: 
     note = browser.find_element(By.ID, "result-note").text
     assert "fused over 3 frames" in note and "not neutral" in note, note
     assert browser.find_element(By.ID, "capture").is_enabled()
+    # the dynamic capture: the clip's face never raises its brows, and the page says so
+    wait.until(lambda d: d.find_element(By.ID, "prompt").get_attribute("data-status") == "ok")
+    browser.find_element(By.ID, "capture-brows").click()
+    wait.until(lambda d: "raised brows asked" in d.find_element(By.ID, "result-note").text)
+    assert browser.find_element(By.ID, "capture-brows").is_enabled()
+    assert "brows were not raised" in browser.find_element(By.ID, "result-note").text
     # the clip loops (faces, blur, nobody): screenshot the result beside a face in view
     wait.until(lambda d: d.find_element(By.ID, "prompt").get_attribute("data-status") == "ok")
     # the live score, fused over the last segmented frames (between captures)

@@ -52,7 +52,7 @@ function onMessage(msg) {
   const total = msg.timings_ms && msg.timings_ms.total;
   const overall = msg.scores && msg.scores.overall;
   $("running").textContent = overall
-    ? `live score ${(100 * overall.wrinkle_ratio).toFixed(2)} % (fused over ${msg.fused_frames} frames)`
+    ? `live score ${(100 * overall.wrinkle_ratio).toFixed(2)} % (fused over ${msg.fused_frames} frame${msg.fused_frames === 1 ? "" : "s"})`
     : "";
   $("stats").textContent = `frame ${msg.seq} - ${msg.status} - analysis ${total ? total.toFixed(0) : "?"} ms - age ${msg.age_ms} ms`;
   if (msg.capture) onCapture(msg.capture);
@@ -66,13 +66,13 @@ function onCapture(capture) {
   if (capture.state === "timed_out" && capture.id >= waitingCapture && capture.id !== shownCapture) {
     shownCapture = capture.id;
     $("capture-state").textContent = capture.error;
-    $("capture").disabled = false;
+    setCaptureButtons(true);
     return;
   }
   if (capture.id !== shownCapture && capture.final && capture.id >= waitingCapture) {
     shownCapture = capture.id;
     showResult(capture.final);
-    $("capture").disabled = false;
+    setCaptureButtons(true);
     $("capture-state").textContent = "done - press capture for another person";
   }
 }
@@ -94,30 +94,47 @@ function showResult(final) {
   const note = final.complete
     ? `fused over ${final.frames_used} frames`
     : `only ${final.frames_used} good frames of ${final.frames_seen}: stand still and try again`;
-  const smiling = (final.warnings || []).includes("not_neutral");
-  $("result-note").textContent = smiling ? `${note} - the face was not neutral: scores are deeper` : note;
+  const warnings = final.warnings || [];
+  let extra = "";
+  if (warnings.includes("not_neutral")) extra = " - the face was not neutral: scores are deeper";
+  if (final.capture === "raise_brows") {
+    extra = warnings.includes("brows_not_raised")
+      ? " - raised brows asked for, but the brows were not raised"
+      : " - with raised brows: look at the forehead";
+  }
+  $("result-note").textContent = note + extra;
   $("result").hidden = false;
 }
 
-async function capture() {
-  $("capture").disabled = true;
-  $("capture-state").textContent = "capturing: hold still...";
+function setCaptureButtons(enabled) {
+  for (const id of ["capture", "capture-brows"]) $(id).disabled = !enabled;
+}
+
+// expression: "neutral" (the wrinkle score of a resting face) or "raise_brows" (the forehead
+// lines with raised brows, for a consultation)
+async function capture(expression) {
+  setCaptureButtons(false);
+  $("capture-state").textContent = expression === "raise_brows"
+    ? "capturing: raise your eyebrows and hold..." : "capturing: hold still...";
   try {
-    const response = await fetch("/v1/capture", { method: "POST", headers, body: "{}" });
+    const response = await fetch("/v1/capture", {
+      method: "POST", headers, body: JSON.stringify({ expression }),
+    });
     const body = await response.json();
     if (response.status === 202 || response.status === 409) {
       waitingCapture = body.id || waitingCapture;
       if (response.status === 409) $("capture-state").textContent = body.error;
-      if (response.status === 409 && !body.id) $("capture").disabled = false;
+      if (response.status === 409 && !body.id) setCaptureButtons(true);
     } else {
       $("capture-state").textContent = body.error || `error ${response.status}`;
-      $("capture").disabled = false;
+      setCaptureButtons(true);
     }
   } catch (err) {
     $("capture-state").textContent = `cannot reach the service: ${err}`;
-    $("capture").disabled = false;
+    setCaptureButtons(true);
   }
 }
 
-$("capture").addEventListener("click", capture);
+$("capture").addEventListener("click", () => capture("neutral"));
+$("capture-brows").addEventListener("click", () => capture("raise_brows"));
 connect();
