@@ -3,12 +3,13 @@
 Usage:
     wds-edge serve --source 0                    # in another terminal
     python sdk_examples/service_client.py FACE.jpg [--url http://127.0.0.1:8765] [--seconds 5]
-        [--capture]
+        [--capture [--expression raise_brows]]
 
 Only the standard library and `websockets` (part of the service extra: `pip install
 '.[service]'`) are used, as a front-end in another process would. Prints the photo's
 per-region wrinkle ratios, then one line per stream message (status, prompt, overall
-ratio); with --capture it then runs a capture on the camera and prints its final scores.
+ratio); with --capture it then runs a capture on the camera and prints its final scores
+(--expression raise_brows: a capture with raised brows, for the forehead lines).
 The service refuses other web pages: a state change such as starting a capture must be
 JSON (`Content-Type: application/json`), and the Host must name the service.
 """
@@ -37,11 +38,15 @@ def analyze_photo(url: str, path: str, token: str | None) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read())
 
 
-def capture(url: str, token: str | None, timeout_s: float = 60.0) -> dict:
-    """Start a capture (a JSON POST: the only form the service accepts for it) and poll
-    GET /v1/capture until it is done or timed out; returns its last state."""
+def capture(
+    url: str, token: str | None, expression: str = "neutral", timeout_s: float = 60.0
+) -> dict:
+    """Start a capture (a JSON POST: the only form the service accepts for it) asking the
+    face for ``expression`` ("neutral" or "raise_brows") and poll GET /v1/capture until it
+    is done or timed out; returns its last state."""
     headers = {"Content-Type": "application/json", **({"X-WDS-Token": token} if token else {})}
-    request = urllib.request.Request(f"{url}/v1/capture", b"{}", headers, method="POST")
+    body = json.dumps({"expression": expression}).encode()
+    request = urllib.request.Request(f"{url}/v1/capture", body, headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             capture_id = json.loads(response.read())["id"]
@@ -87,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="how long to read the stream")
     parser.add_argument("--token", default=os.environ.get("WDS_EDGE_SERVICE_TOKEN"))
     parser.add_argument("--capture", action="store_true", help="then run a capture")
+    parser.add_argument(
+        "--expression", default="neutral", choices=("neutral", "raise_brows"),
+        help="what the capture asks of the face",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     status, result = analyze_photo(args.url, args.photo, args.token)
@@ -99,14 +108,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.seconds > 0:
         print(f"stream: {read_stream(args.url, args.seconds, args.token)} results")
     if args.capture:
-        state = capture(args.url, args.token)
+        state = capture(args.url, args.token, args.expression)
         if state.get("state") != "done":
             print(f"capture: {state.get('error', state)}", file=sys.stderr)
             return 1
         final = state["final"]
         overall = final["scores"]["overall"]["wrinkle_ratio"]
-        print(f"capture {state['id']}: {final['frames_used']} good frames, overall "
-              f"{100 * overall:.2f} %")  # fmt: skip
+        warnings = ", ".join(final["warnings"]) or "no warning"
+        print(f"capture {state['id']} ({final['capture']}): {final['frames_used']} good frames, "
+              f"overall {100 * overall:.2f} % ({warnings})")  # fmt: skip
     return 0
 
 

@@ -51,7 +51,7 @@ def test_service_client(served, example_runner, example_env: dict, faces_dir: Pa
     photo = faces_dir / "biden2.jpg"
     run = example_runner(
         "service_client.py",
-        [str(photo), "--url", url, "--seconds", "4", "--capture"],
+        [str(photo), "--url", url, "--seconds", "4", "--capture", "--expression", "raise_brows"],
         example_env,
     )
     assert run.returncode == 0, run.stderr[-2000:]
@@ -60,7 +60,8 @@ def test_service_client(served, example_runner, example_env: dict, faces_dir: Pa
     assert any(line.strip().startswith("overall") and line.endswith("%") for line in lines)
     assert any(line.startswith("frame ") for line in lines)
     assert int(lines[-2].split()[1]) >= 1  # "stream: N results"
-    assert lines[-1].startswith("capture 1: ") and "good frames, overall" in lines[-1]
+    assert lines[-1].startswith("capture 1 (raise_brows): ") and "good frames, overall" in lines[-1]
+    assert lines[-1].endswith("(brows_not_raised)")  # the clip's face never raises its brows
 
     bad = example_runner("service_client.py", [__file__, "--url", url], example_env)
     assert bad.returncode == 1 and "error 400" in bad.stderr
