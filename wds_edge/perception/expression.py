@@ -142,16 +142,16 @@ def _check_capture(expression: str) -> None:
 def capture_level(scores: Mapping[str, float] | None, expression: str = "neutral") -> float:
     """How far a face is from what the capture asks (< 1: it is there; lower is closer).
 
-    ``neutral``: :func:`expression_level`. ``raise_brows``: :data:`MIN_RAISED_BROWS` over
-    the ``brow_raise`` score (raised brows score < 1, the higher the raise the lower).
-    Without expression scores a face counts as there (0), as for neutrality.
+    ``neutral``: :func:`expression_level` (without expression scores: 0, neutral).
+    ``raise_brows``: :data:`MIN_RAISED_BROWS` over the ``brow_raise`` score (raised brows
+    score < 1, the higher the raise the lower); without expression scores the raise cannot
+    be known, so the face counts as not there (the capture then warns).
     """
     _check_capture(expression)
     if expression == "neutral":
         return expression_level(scores)
-    if not scores:
-        return 0.0
-    return MIN_RAISED_BROWS / max(float(scores.get("brow_raise", 0.0)), 1e-3)
+    raised = float(scores.get("brow_raise", 0.0)) if scores else 0.0
+    return MIN_RAISED_BROWS / max(raised, 1e-3)
 
 
 def capture_prompt(scores: Mapping[str, float] | None, expression: str = "neutral") -> str | None:

@@ -99,3 +99,6 @@ def test_a_raise_brows_capture_wants_raised_brows(scores) -> None:  # noqa: ANN0
     assert CAPTURE_EXPRESSIONS == ("neutral", "raise_brows")
     with pytest.raises(ValueError, match="raise_brows"):
         capture_level(raised, "frown")
+    # without blendshapes a raise cannot be known: never taken for one (neutral stays neutral)
+    assert capture_prompt(None, "raise_brows") == PROMPT_RAISE_BROWS
+    assert capture_prompt(None, "neutral") is None
