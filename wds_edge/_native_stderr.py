@@ -59,22 +59,29 @@ def native_stderr_to_log() -> Iterator[None]:
         yield
         return
     with _redirect_lock:
+        saved, capture = None, None
         try:
-            sys.stderr.flush()
+            if sys.stderr is not None:
+                sys.stderr.flush()
             saved = os.dup(2)
-        except (OSError, ValueError):
+            capture = tempfile.TemporaryFile()  # noqa: SIM115 (closed below, after the restore)
+            os.dup2(capture.fileno(), 2)
+        except (OSError, ValueError):  # no descriptor 2, no temporary folder: leave it alone
+            if saved is not None:
+                os.close(saved)
+            if capture is not None:
+                capture.close()
             yield
             return
-        with tempfile.TemporaryFile() as capture:
-            os.dup2(capture.fileno(), 2)
-            try:
-                yield
-            finally:
-                os.dup2(saved, 2)
-                os.close(saved)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            with capture:
                 capture.seek(0)
                 text = capture.read().decode("utf-8", errors="replace")
-                _route(text)
+            _route(text)
 
 
 def _route(text: str) -> None:
@@ -87,6 +94,6 @@ def _route(text: str) -> None:
         else:
             kept.append(line)
     if kept:
-        with contextlib.suppress(OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # no stderr at all
             sys.stderr.write("\n".join(kept) + "\n")
             sys.stderr.flush()
