@@ -71,6 +71,8 @@ def native_stderr_to_log() -> Iterator[None]:
                 os.close(saved)
             if capture is not None:
                 capture.close()
+            saved = capture = None
+        if saved is None or capture is None:
             yield
             return
         try:
