@@ -287,9 +287,12 @@ class LiveAnalysis:
     def capture_state(self) -> dict[str, Any] | None:
         """The current or last capture as JSON-ready data, ``None`` if none was started.
 
-        Keys: ``id``, ``state`` (``"collecting"`` / ``"done"``), ``good_frames``,
-        ``frames_needed``, ``prompt``, and once done ``final``
-        (:meth:`FinalResult.to_dict`: fused per-region scores, frames used and refused).
+        Keys: ``id``, ``state`` (``"collecting"`` / ``"done"`` / ``"timed_out"``),
+        ``expression``, ``good_frames``, ``frames_needed``, ``prompt``, and once it ended
+        ``final`` (:meth:`FinalResult.to_dict`: fused per-region scores, frames used and
+        refused; ``None`` when nothing could be fused), ``status`` (the capture's status:
+        ``"ok"``, or why nothing was fused, e.g. ``"no_face"``) and, when it timed out or
+        fused nothing, ``error`` (what to tell the person).
         """
         with self._cond:
             self._expire_capture_locked()
@@ -317,9 +320,15 @@ class LiveAnalysis:
             "frames_needed": needed,
             "prompt": "done" if self._session_timeout is None else "capture failed",
             "final": final.to_dict() if final is not None and final.frames_used else None,
+            "status": final.status if final is not None else None,
         }
         if self._session_timeout is not None:
             state["error"] = self._session_timeout
+        elif state["final"] is None:  # every frame refused, or the person walked away
+            state["error"] = (
+                f"the capture found no usable frame ({state['status']}): stand in front of "
+                "the camera, hold still and press capture again"
+            )
         return state
 
     # -- the loop ---------------------------------------------------------------------------

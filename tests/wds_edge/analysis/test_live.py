@@ -84,3 +84,34 @@ def test_a_missing_source_fails_at_start(analyzer: Any, tmp_path: Path) -> None:
         live.start()
     live.close()
     assert not live.running
+
+
+def test_a_capture_that_fuses_nothing_says_why(
+    analyzer: Any, video_path: Path, tmp_path: Path
+) -> None:
+    """A camera that shows nobody (the clip's last second, frames 210-239, looped): the
+    capture ends after its frame budget with nothing to fuse, and its state says why and
+    what to do (the kiosk page shows that and lets the person try again)."""
+    import cv2
+
+    from wds_edge.analysis.session import SessionConfig
+
+    cap = cv2.VideoCapture(str(video_path))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 210)
+    frames = [cap.read()[1] for _ in range(30)]
+    cap.release()
+    clip = tmp_path / "nobody.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (1280, 720))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    config = SessionConfig(frames_needed=3, frames_fused=3, max_frames=10)
+    with LiveAnalysis(analyzer, lambda: open_live_source(str(clip)), session_config=config) as live:
+        assert live.start_capture(expression="raise_brows") == (True, 1)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and live.capture_state()["state"] == "collecting":
+            time.sleep(0.1)
+        state = live.capture_state()
+    assert state["state"] == "done" and state["final"] is None, state
+    assert state["status"] == "no_face" and state["expression"] == "raise_brows"
+    assert "no usable frame (no_face)" in state["error"] and "press capture again" in state["error"]

@@ -255,19 +255,30 @@ def test_a_stalled_client_does_not_hold_back_others(live_service: Any) -> None:
         assert resumed[-1] >= fast_seqs[-1]
 
 
-def _capture(url: str, body: bytes) -> dict[str, Any]:
-    status, reply = request(f"{url}/v1/capture", body, "application/json")
-    assert status == 202 and reply["status"] == "started", reply
-    capture_id = reply["id"]
-    deadline = time.monotonic() + 60
-    state: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        _, state = request(f"{url}/v1/capture")
-        if state.get("state") == "done" and state["id"] == capture_id:
-            break
-        time.sleep(0.3)
-    assert state["state"] == "done", state
-    return state
+def _capture(url: str, body: bytes, expression: str) -> dict[str, Any]:
+    """Run captures until one fuses frames (at most 3) and return its final state.
+
+    The clip loops (faces 6 s, blurred 1 s, nobody 1 s) and a capture that sees 30 bad
+    frames in a row drops what it collected (the person walked away): on a machine that
+    locates every frame, a capture started 2-3 s into the clip ends among the empty
+    frames with nothing to fuse. That is the session's rule, not an error; another capture
+    starts elsewhere in the loop.
+    """
+    for _ in range(3):
+        status, reply = request(f"{url}/v1/capture", body, "application/json")
+        assert status == 202 and reply["status"] == "started", reply
+        capture_id = reply["id"]
+        deadline = time.monotonic() + 60
+        state: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            _, state = request(f"{url}/v1/capture")
+            if state.get("state") == "done" and state["id"] == capture_id:
+                break
+            time.sleep(0.3)
+        assert state["state"] == "done" and state["expression"] == expression, state
+        if state["final"] is not None:
+            return state
+    raise AssertionError(f"3 captures fused nothing: {state}")
 
 
 def test_capture_runs_a_kiosk_session(live_service: Any) -> None:
@@ -280,15 +291,13 @@ def test_capture_runs_a_kiosk_session(live_service: Any) -> None:
     for body, message in bad:
         status, reply = request(f"{live_service.url}/v1/capture", body, "application/json")
         assert status == 400 and message in reply["error"], reply
-    state = _capture(live_service.url, b"")
-    final = state["final"]
+    final = _capture(live_service.url, b"", "neutral")["final"]
     assert final["frames_seen"] >= final["frames_used"] >= 1
     assert "overall" in final["scores"] and final["frame"]["status"] == "ok"
-    assert state["expression"] == final["capture"] == "neutral"
+    assert final["capture"] == "neutral"
     # the dynamic capture: the clip's face never raises its brows, so it says so
-    state = _capture(live_service.url, b'{"expression": "raise_brows"}')
-    assert state["expression"] == state["final"]["capture"] == "raise_brows"
-    assert state["final"]["warnings"] == ["brows_not_raised"]
+    final = _capture(live_service.url, b'{"expression": "raise_brows"}', "raise_brows")["final"]
+    assert final["capture"] == "raise_brows" and final["warnings"] == ["brows_not_raised"]
 
 
 TOKEN = "s3cret"  # photo_service's

@@ -63,7 +63,8 @@ function onCapture(capture) {
     $("capture-state").textContent = `capturing: ${capture.good_frames} of ${capture.frames_needed} good frames - ${capture.prompt || ""}`;
     return;
   }
-  if (capture.state === "timed_out" && capture.id >= waitingCapture && capture.id !== shownCapture) {
+  const failed = capture.state === "timed_out" || (capture.state === "done" && !capture.final);
+  if (failed && capture.id >= waitingCapture && capture.id !== shownCapture) {
     shownCapture = capture.id;
     $("capture-state").textContent = capture.error;
     setCaptureButtons(true);
