@@ -19,46 +19,28 @@ recorded; then the masks and scores are compared:
 
 from __future__ import annotations
 
-import argparse
 import collections
 import os
-import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from _clip_bench import clip_analyzer, clip_parser, print_header
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from wds_edge.bench.environment import environment_report, format_environment  # noqa: E402
+from wds_edge.bench.environment import environment_report
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default=None, help="ONNX model (default: the bundled one)")
-    parser.add_argument("--backend", default="onnxruntime")
-    parser.add_argument(
-        "--video", default=str(REPO_ROOT.parent / "shared/data/video/portrait_motion_720p.mp4")
-    )
-    parser.add_argument(
-        "--landmarker", default=str(REPO_ROOT.parent / "shared/models/face_landmarker.task")
-    )
-    parser.add_argument("--frames", type=int, default=120, help="clip frames with a face")
+    parser = clip_parser(__doc__, frames=120)
     args = parser.parse_args(argv)
 
-    from wds_edge.analysis.analyzer import WrinkleAnalyzer
     from wds_edge.analysis.fusion import fuse_probabilities
     from wds_edge.analysis.running import RUNNING_WINDOW, RunningScore
     from wds_edge.capture.sources import open_source
+    from wds_edge.model.metrics import mask_iou
+    from wds_edge.timing import summarize_ms
 
     env, load_start = environment_report(), os.getloadavg()[0]
-    analyzer = WrinkleAnalyzer(
-        model_path=args.model, backend=args.backend, landmarker_path=args.landmarker,
-        num_threads=1, video_mode=True,
-    )  # fmt: skip
+    analyzer = clip_analyzer(args)
     running = RunningScore(analyzer)
     window: collections.deque = collections.deque(maxlen=RUNNING_WINDOW)
 
@@ -96,9 +78,8 @@ def main(argv: list[str] | None = None) -> int:
                 shown[name].append((mask > 0, scores["overall"].wrinkle_ratio))
     if running.restarts:
         print(f"# warning: the running window restarted {running.restarts} times (exact did not)")
-    ious = [_iou(a, b) for (a, _), (b, _) in zip(*shown.values(), strict=True)]
-    print(f"# {format_environment(env)}")
-    print(f"# load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
+    ious = [mask_iou(a, b) for (a, _), (b, _) in zip(*shown.values(), strict=True)]
+    print_header(env, load_start)
     print(f"# {len(ious)} clip frames with a face, window {RUNNING_WINDOW}, "
           f"{analyzer.model_info['backend']}, 1 inference thread")  # fmt: skip
     print("| fusion | CPU ms per frame, median | p90 | overall ratio, mean | "
@@ -109,19 +90,13 @@ def main(argv: list[str] | None = None) -> int:
         overall = np.array([o for _, o in shown[name]])
         change = np.abs(np.diff(overall)) / np.maximum(overall[1:], 1e-12)
         masks = [m for m, _ in shown[name]]
-        steady = [_iou(a, b) for a, b in zip(masks[:-1], masks[1:], strict=True)]
-        values = sorted(values)
-        p90 = values[min(len(values) - 1, int(0.9 * len(values)))]
-        print(f"| {name} | {statistics.median(values):.1f} | {p90:.1f} | "
+        steady = [mask_iou(a, b) for a, b in zip(masks[:-1], masks[1:], strict=True)]
+        cpu = summarize_ms(values)
+        print(f"| {name} | {cpu.p50_ms:.1f} | {cpu.p90_ms:.1f} | "
               f"{overall.mean() * 100:.3f} % | {np.median(change) * 100:.2f} % | "
               f"{np.median(steady):.3f} |")  # fmt: skip
     print(f"# incremental vs exact mask IoU: mean {np.mean(ious):.3f}, worst {np.min(ious):.3f}")
     return 0
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = int((a | b).sum())
-    return float((a & b).sum()) / union if union else 1.0
 
 
 if __name__ == "__main__":

@@ -18,33 +18,18 @@ machine its wall time is at least that. Stages, each timed around the SDK call t
 
 from __future__ import annotations
 
-import argparse
 import os
-import statistics
-import sys
 import time
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+from _clip_bench import clip_analyzer, clip_parser, print_header
 
-from wds_edge.bench.environment import environment_report, format_environment  # noqa: E402
+from wds_edge.bench.environment import environment_report
 
 _STAGES = ("locate", "inference", "postprocess", "running", "overlay")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default=None, help="ONNX model (default: the bundled one)")
-    parser.add_argument("--backend", default="onnxruntime")
-    parser.add_argument(
-        "--video", default=str(REPO_ROOT.parent / "shared/data/video/portrait_motion_720p.mp4")
-    )
-    parser.add_argument(
-        "--landmarker", default=str(REPO_ROOT.parent / "shared/models/face_landmarker.task")
-    )
-    parser.add_argument("--frames", type=int, default=60, help="clip frames with a face")
+    parser = clip_parser(__doc__, frames=60)
     args = parser.parse_args(argv)
 
     from wds_edge.analysis.analyzer import WrinkleAnalyzer
@@ -53,15 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     from wds_edge.analysis.running import RunningScore
     from wds_edge.capture.sources import open_source
     from wds_edge.model.preprocessing import model_input
+    from wds_edge.timing import summarize_ms
 
     env, load_start = environment_report(), os.getloadavg()[0]
     cpu_ms: dict[str, list[float]] = {s: [] for s in _STAGES}
     # (runs on the code before issue 25 too, for the before / after figures)
     spin = {"spin_wait": False} if "spin_wait" in AnalyzerConfig.model_fields else {}
-    analyzer = WrinkleAnalyzer(
-        model_path=args.model, backend=args.backend, landmarker_path=args.landmarker,
-        num_threads=1, video_mode=True, **spin,
-    )  # fmt: skip
+    analyzer = clip_analyzer(args, **spin)
     running = RunningScore(analyzer)
     has_counted = "regions" in WrinkleAnalyzer.score_probability.__code__.co_varnames
 
@@ -88,17 +71,15 @@ def main(argv: list[str] | None = None) -> int:
             segmented = analyzer.segment(None, located)  # the result the running score takes
             shown = timed("running", running.add, segmented)
             timed("overlay", draw_overlay, frame.image_bgr, shown)
-    print(f"# {format_environment(env)}")
-    print(f"# load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
+    print_header(env, load_start)
     reuse = "reuses" if has_counted else "recomputes"
     backend = analyzer.model_info["backend"]
     print(f"# {len(cpu_ms['locate'])} clip frames with a face, {backend}, 1 inference thread; "
           f"the running score {reuse} the frame's counted regions")  # fmt: skip
     print("| stage | CPU ms per frame, median | p90 |\n|---|---|---|")
     for stage, values in cpu_ms.items():
-        values = sorted(values)
-        p90 = values[min(len(values) - 1, int(0.9 * len(values)))]
-        print(f"| {stage} | {statistics.median(values):.1f} | {p90:.1f} |")
+        cpu = summarize_ms(values)
+        print(f"| {stage} | {cpu.p50_ms:.1f} | {cpu.p90_ms:.1f} |")
     return 0
 
 
