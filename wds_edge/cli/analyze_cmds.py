@@ -105,7 +105,7 @@ def analyze(
     from wds_edge.cli.console import make_console
     from wds_edge.cli.outputs import claim_output_dir
     from wds_edge.errors import InvalidInputError
-    from wds_edge.perception.expression import CAPTURE_EXPRESSIONS
+    from wds_edge.perception.expression import check_capture_expression
     from wds_edge.perception.quality import QualityConfig
     from wds_edge.runtime import PRECISION_NAMES
 
@@ -117,10 +117,7 @@ def analyze(
         raise InvalidInputError(f"--multi-face must be 'largest' or 'refuse', got {multi_face!r}")
     if save_mask and out is None:
         raise InvalidInputError("--save-mask writes <stem>_mask.png into --out DIR; pass --out")
-    if expression not in CAPTURE_EXPRESSIONS:
-        raise InvalidInputError(
-            f"--expression must be one of {', '.join(CAPTURE_EXPRESSIONS)}, got {expression!r}"
-        )
+    check_capture_expression(expression)
     console = make_console(stderr=True)
     if out is not None:
         claim_output_dir(ctx, out, "analysis results")

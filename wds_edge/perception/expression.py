@@ -37,6 +37,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal, get_args
 
+from wds_edge.errors import InvalidInputError
+
 __all__ = [
     "EXPRESSION_NAMES",
     "GATED_EXPRESSIONS",
@@ -55,6 +57,7 @@ __all__ = [
     "PROMPT_RAISE_BROWS",
     "BROWS_NOT_RAISED",
     "capture_level",
+    "check_capture_expression",
     "capture_prompt",
     "missed_capture_warning",
 ]
@@ -132,11 +135,18 @@ def expression_prompt(scores: Mapping[str, float] | None) -> str | None:
     return PROMPT_NO_SMILE if "smile" in parts else PROMPT_RELAX
 
 
-def _check_capture(expression: str) -> None:
+def check_capture_expression(expression: str) -> str:
+    """``expression`` if a capture can ask for it (:data:`CAPTURE_EXPRESSIONS`).
+
+    Raises:
+        InvalidInputError: any other value (a frown capture, a typo).
+    """
     if expression not in CAPTURE_EXPRESSIONS:
-        raise ValueError(
-            f"unknown capture expression {expression!r}: use one of {list(CAPTURE_EXPRESSIONS)}"
+        raise InvalidInputError(
+            f"capture expression must be one of {', '.join(CAPTURE_EXPRESSIONS)}, "
+            f"got {expression!r}"
         )
+    return expression
 
 
 def capture_level(scores: Mapping[str, float] | None, expression: str = "neutral") -> float:
@@ -147,7 +157,7 @@ def capture_level(scores: Mapping[str, float] | None, expression: str = "neutral
     score < 1, the higher the raise the lower); without expression scores the raise cannot
     be known, so the face counts as not there (the capture then warns).
     """
-    _check_capture(expression)
+    check_capture_expression(expression)
     if expression == "neutral":
         return expression_level(scores)
     raised = float(scores.get("brow_raise", 0.0)) if scores else 0.0
@@ -156,7 +166,7 @@ def capture_level(scores: Mapping[str, float] | None, expression: str = "neutral
 
 def capture_prompt(scores: Mapping[str, float] | None, expression: str = "neutral") -> str | None:
     """What to ask of a person whose face is not yet what the capture wants (None: it is)."""
-    _check_capture(expression)
+    check_capture_expression(expression)
     if expression == "neutral":
         return expression_prompt(scores)
     return None if capture_level(scores, expression) < 1.0 else PROMPT_RAISE_BROWS
@@ -164,5 +174,5 @@ def capture_prompt(scores: Mapping[str, float] | None, expression: str = "neutra
 
 def missed_capture_warning(expression: str = "neutral") -> str:
     """The warning of a capture that had to fuse frames without the asked expression."""
-    _check_capture(expression)
+    check_capture_expression(expression)
     return NOT_NEUTRAL if expression == "neutral" else BROWS_NOT_RAISED

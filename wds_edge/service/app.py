@@ -39,7 +39,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from wds_edge.errors import InvalidInputError
-from wds_edge.perception.expression import CAPTURE_EXPRESSIONS
+from wds_edge.perception.expression import check_capture_expression
 from wds_edge.service.auth import TOKEN_HEADER, token_ok
 from wds_edge.service.config import ServiceConfig
 from wds_edge.service.engine import ServiceEngine
@@ -173,11 +173,7 @@ def _capture_expression(body: bytes) -> str | None:
             f"(got {str(data)[:80]!r})"
         )
     expression = data.get("expression")
-    if expression is not None and expression not in CAPTURE_EXPRESSIONS:
-        raise InvalidInputError(
-            f"expression must be one of {', '.join(CAPTURE_EXPRESSIONS)}, got {expression!r}"
-        )
-    return expression
+    return None if expression is None else check_capture_expression(expression)
 
 
 async def capture_state(request: Request) -> Response:
