@@ -10,6 +10,8 @@ machine its wall time is at least that. Stages, each timed around the SDK call t
 * ``locate``: :meth:`WrinkleAnalyzer.locate` (landmarks, the one crop, gates, colour);
 * ``inference``: the backend call on the frame's crop (with ``crop_preprocess``);
 * ``postprocess``: threshold, counted skin regions, scores (:meth:`score_probability`);
+* ``regions``: the counted skin regions alone (:func:`skin_regions`): the live screen's
+  per-frame postprocessing, which leaves the scoring to the running score;
 * ``running``: the live screen's running fused score (:class:`RunningScore`);
 * ``overlay``: drawing the result onto the frame.
 
@@ -25,7 +27,7 @@ from _clip_bench import clip_analyzer, clip_parser, print_header
 
 from wds_edge.bench.environment import environment_report
 
-_STAGES = ("locate", "inference", "postprocess", "running", "overlay")
+_STAGES = ("locate", "inference", "postprocess", "regions", "running", "overlay")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     from wds_edge.analysis.running import RunningScore
     from wds_edge.capture.sources import open_source
     from wds_edge.model.preprocessing import model_input
+    from wds_edge.perception.skin_regions import skin_regions
     from wds_edge.timing import summarize_ms
 
     env, load_start = environment_report(), os.getloadavg()[0]
@@ -68,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
             mask, scores, counted = timed(
                 "postprocess", analyzer.score_probability, prob, crop, located.mm_per_px
             )
+            timed(
+                "regions", skin_regions, crop.crop_rgb, crop.landmarks_crop_px, crop.in_frame,
+                mm_per_px=located.mm_per_px,
+            )  # fmt: skip
             segmented = analyzer.segment(None, located)  # the result the running score takes
             shown = timed("running", running.add, segmented)
             timed("overlay", draw_overlay, frame.image_bgr, shown)

@@ -271,7 +271,12 @@ class WrinkleAnalyzer:
         )
 
     def segment(
-        self, image_bgr: np.ndarray | None, located: FrameResult, *, colour_order: str = "bgr"
+        self,
+        image_bgr: np.ndarray | None,
+        located: FrameResult,
+        *,
+        colour_order: str = "bgr",
+        score: bool = True,
     ) -> FrameResult:
         """Segment the face that :meth:`locate` found in the same frame and score it.
 
@@ -280,6 +285,10 @@ class WrinkleAnalyzer:
                 ``located`` holds (``face_crop``, kept by :meth:`locate`) without the frame.
             located: its result (must hold a face: ``crop_transform`` not ``None``).
             colour_order: ``"bgr"`` or ``"rgb"``, as given to :meth:`locate`.
+            score: ``False`` leaves ``scores`` empty but still thresholds the map and
+                builds the counted regions: for a caller that scores a fused map in this
+                crop instead (the live screen's :class:`~wds_edge.analysis.running.RunningScore`),
+                which saves the frame's own scoring pass.
 
         Returns:
             A new :class:`FrameResult` with ``segmented=True``, the crop-space wrinkle
@@ -321,7 +330,11 @@ class WrinkleAnalyzer:
         prob = np.ascontiguousarray(out[0, 0], dtype=np.float32)
         timings["inference"] = ms_since(t)
         t = time.perf_counter()
-        mask, scores, counted = self.score_probability(prob, crop, located.mm_per_px)
+        if score:
+            mask, scores, counted = self.score_probability(prob, crop, located.mm_per_px)
+        else:
+            mask, scores = prob > self.threshold, {}
+            counted = _counted_regions(crop, located.mm_per_px)
         timings["postprocess"] = ms_since(t)
         timings["total"] = located.timings_ms.get("total", 0.0) + ms_since(start)
         return dataclasses.replace(
@@ -362,9 +375,7 @@ class WrinkleAnalyzer:
         """
         mask = prob > self.threshold
         if regions is None:
-            regions = skin_regions(
-                crop.crop_rgb, crop.landmarks_crop_px, crop.in_frame, mm_per_px=mm_per_px
-            )
+            regions = _counted_regions(crop, mm_per_px)
         return mask, score_skin_regions(mask, regions, mm_per_px), regions
 
     def analyze(
@@ -431,3 +442,8 @@ class WrinkleAnalyzer:
     def __repr__(self) -> str:
         backend = self._model_info.backend
         return f"WrinkleAnalyzer(model={str(self.model_path)!r}, backend={backend!r})"
+
+
+def _counted_regions(crop: FaceCrop, mm_per_px: float | None) -> SkinRegions:
+    """The counted skin regions of a kiosk crop (they depend on the crop alone)."""
+    return skin_regions(crop.crop_rgb, crop.landmarks_crop_px, crop.in_frame, mm_per_px=mm_per_px)

@@ -117,7 +117,8 @@ class LiveStages:
             self.running.reset()  # the face is gone: the next one starts a new window
             return LiveSegmented(located.result)
         with self.lock:
-            segmented = self.analyzer.segment(None, located.result)
+            # unscored: the screen shows the window's fused scores, scored by running.add
+            segmented = self.analyzer.segment(None, located.result, score=False)
         seg_ms = sum(segmented.timings_ms.get(k, 0.0) for k in _SEGMENT_STAGES)
         shown = self.running.add(segmented)
         return LiveSegmented(shown, self.running.frames, segmented_ms=seg_ms)

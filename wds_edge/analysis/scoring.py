@@ -245,7 +245,20 @@ def score_skin_regions(
     Returns:
         ``{"overall": RegionScore, <region>: RegionScore, ...}``.
     """
-    scores = score_regions(mask_crop, regions.masks, mm_per_px, overall_mask=regions.overall)
+    overall = regions.overall
+    box = _bbox(overall)
+    if box is not None and np.shape(mask_crop) == overall.shape:
+        # Nothing outside the counted regions is scored, so the whole scoring (labels,
+        # thinning, per-region boxes) runs in their bounding box: the same numbers for
+        # half the pixels of a kiosk crop (issue 25).
+        scores = score_regions(
+            _as_bool_2d(mask_crop, "mask_crop")[box],
+            {name: m[box] for name, m in regions.masks.items()},
+            mm_per_px,
+            overall_mask=overall[box],
+        )
+    else:  # no counted pixel (or a shape error for score_regions to report)
+        scores = score_regions(mask_crop, regions.masks, mm_per_px, overall_mask=overall)
     for name, removed in regions.removed_px.items():
         scores[name].removed_px = int(removed)
     scores[OVERALL].removed_px = int(sum(regions.removed_px.values()))

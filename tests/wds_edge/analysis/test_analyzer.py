@@ -114,6 +114,27 @@ def test_locate_then_segment_equals_analyze(
         analyzer.segment(biden_bgr[:600], located)
 
 
+def test_unscored_segment_keeps_the_map_mask_and_counted_regions(
+    analyzer: WrinkleAnalyzer, biden_bgr: np.ndarray, biden_result: FrameResult
+) -> None:
+    """``score=False`` (the live screen, which scores the fused map) drops only the scores."""
+    located = analyzer.locate(biden_bgr)
+    bare = analyzer.segment(biden_bgr, located, score=False)
+    assert bare.segmented and bare.scores == {}
+    np.testing.assert_array_equal(bare.wrinkle_mask, bare.wrinkle_prob > analyzer.threshold)
+    np.testing.assert_allclose(bare.wrinkle_prob, biden_result.wrinkle_prob, atol=1e-5)
+    assert bare.counted_regions is not None
+    for name in REGION_NAMES:
+        counted = bare.counted_regions.masks[name]
+        np.testing.assert_array_equal(counted, biden_result.counted_regions.masks[name])
+        assert counted.any(), name
+    # Scored afterwards on those regions: the scores the scored path gives.
+    _, scores, _ = analyzer.score_probability(
+        bare.wrinkle_prob, bare.face_crop, bare.mm_per_px, bare.counted_regions
+    )
+    assert scores == biden_result.scores
+
+
 def test_segment_needs_a_located_face(analyzer: WrinkleAnalyzer) -> None:
     blank = np.full((480, 640, 3), 128, np.uint8)
     located = analyzer.locate(blank)

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
+from wds_edge.analysis.scoring import score_regions
 from wds_edge.io import read_image
 from wds_edge.perception.regions import LEFT_EYE_RING, REGION_NAMES, RIGHT_EYE_RING, region_masks
 
@@ -77,3 +78,21 @@ def test_overall_is_the_union_of_the_counted_regions(results) -> None:  # noqa: 
         expected = np.count_nonzero(r.wrinkle_mask & union) / np.count_nonzero(union)
         assert r.scores["overall"].wrinkle_ratio == pytest.approx(expected)
         assert r.scores["overall"].area_px < 0.5 * r.crop_transform.size_px**2  # not the crop
+
+
+def test_scores_worked_out_in_the_regions_box_equal_whole_crop_scores(results) -> None:  # noqa: ANN001
+    """The skin scores run in the counted regions' bounding box (issue 25); the same
+    scoring over the whole crop gives every number unchanged: ratio, count, length."""
+    for name, r in results.items():
+        counted = r.counted_regions
+        whole = score_regions(
+            r.wrinkle_mask, counted.masks, r.mm_per_px, overall_mask=counted.overall
+        )
+        assert set(whole) == set(r.scores), name
+        for region, score in whole.items():
+            got = r.scores[region]
+            assert (got.area_px, got.wrinkle_px, got.wrinkle_count) == (
+                score.area_px, score.wrinkle_px, score.wrinkle_count
+            ), (name, region)  # fmt: skip
+            assert got.total_length_px == pytest.approx(score.total_length_px), (name, region)
+        assert r.scores["overall"].wrinkle_count > 0 and r.scores["overall"].total_length_px > 0
