@@ -64,11 +64,14 @@ def _blend_mask(
     colour_bgr: tuple[int, int, int] = WRINKLE_COLOR_BGR,
 ) -> None:
     """Tint ``mask`` pixels of ``image`` (in place) with ``colour_bgr``."""
-    if not mask.any():
+    # In the mask's bounding box: the marks cover a face, the frame is 5-10x larger.
+    x, y, w, h = cv2.boundingRect(np.ascontiguousarray(mask).view(np.uint8))
+    if w == 0 or h == 0:
         return
+    box, inside = image[y : y + h, x : x + w], mask[y : y + h, x : x + w]
     colour = np.array(colour_bgr, np.float32)
-    pixels = image[mask].astype(np.float32)
-    image[mask] = np.clip((1.0 - alpha) * pixels + alpha * colour, 0, 255).astype(np.uint8)
+    pixels = box[inside].astype(np.float32)
+    box[inside] = np.clip((1.0 - alpha) * pixels + alpha * colour, 0, 255).astype(np.uint8)
 
 
 def _text_lines(

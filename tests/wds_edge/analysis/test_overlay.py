@@ -66,6 +66,19 @@ def test_mask_is_tinted_where_it_maps_onto_the_frame(
     np.testing.assert_array_equal(out[fy, fx], biden_bgr[fy, fx])  # no mask there
 
 
+def test_every_counted_mark_is_tinted(biden_bgr: np.ndarray, banded: FrameResult) -> None:
+    """All of the mask, not just a pixel: the tint works in the mask's box (issue 25)."""
+    out = draw_overlay(biden_bgr, banded, show_regions=False, show_scores=False, alpha=1.0)
+    t = banded.crop_transform
+    counted = t.paste_back(banded.wrinkle_mask & banded.counted_regions.overall, out.shape)
+    assert counted.dtype == bool and counted.sum() > 1000
+    assert (out[counted] == np.array(WRINKLE_COLOR_BGR, np.uint8)).all()
+    untouched = ~t.paste_back(banded.wrinkle_mask, out.shape)
+    untouched[: out.shape[0] // 10] = False  # the status line
+    changed = (out != biden_bgr).any(axis=2) & untouched
+    assert changed.sum() < 0.01 * untouched.sum()  # only the crop box's outline
+
+
 def test_regions_and_text_change_the_image(biden_bgr: np.ndarray, banded: FrameResult) -> None:
     plain = draw_overlay(biden_bgr, banded, show_regions=False, show_scores=False)
     full = draw_overlay(biden_bgr, banded)
