@@ -67,7 +67,8 @@ def demo_cmd(
 ) -> None:
     """Live demo: wrinkle overlay, region scores, kiosk prompt, FPS and stage times.
 
-    Keys in the window: q / Esc quit, s snapshot, space start a capture session.
+    Keys in the window: q / Esc quit, s snapshot, space start a capture session, b start a
+    capture with raised brows (forehead and glabella lines).
     Exit code 1 when a video file ended before its frame count (truncated file).
     """
     from wds_edge.analysis.analyzer import AnalyzerConfig

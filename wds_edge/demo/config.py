@@ -78,6 +78,8 @@ class DemoSummary:
     pipeline: dict[str, int] = field(default_factory=dict)
     rss_mb: dict[str, float] = field(default_factory=dict)
     snapshots: list[str] = field(default_factory=list)
+    #: The capture sessions started from the keyboard, by expression, in order.
+    sessions_started: list[str] = field(default_factory=list)
     session_result: dict[str, Any] | None = None
     outputs: dict[str, str] = field(default_factory=dict)
     #: A video file stopped before its frame count (truncated): "N of M frames", else "".

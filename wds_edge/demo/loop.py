@@ -26,12 +26,13 @@ from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.live_stages import LiveSegmented, LiveStages
 from wds_edge.analysis.overlay import draw_overlay
 from wds_edge.analysis.pipeline import FramePipeline, PipelineOutput
-from wds_edge.analysis.session import KioskSession
+from wds_edge.analysis.session import KioskSession, SessionConfig
 from wds_edge.capture.reconnect import ReconnectingSource
 from wds_edge.capture.sources import open_source
 from wds_edge.demo.config import DemoConfig, DemoSummary
 from wds_edge.demo.outputs import DemoRecorder, process_rss_mb, save_snapshot
 from wds_edge.demo.ui import (
+    KEY_BROWS_SESSION,
     KEY_QUIT,
     KEY_SESSION,
     KEY_SNAPSHOT,
@@ -318,9 +319,10 @@ class DemoLoop:
         self.display_rate.tick(now)
         extra: tuple[str, ...] = ()
         if self.session is not None:
-            extra = ("capture session: hold still...",)
+            kind = " (raised brows)" if self.session.config.expression == "raise_brows" else ""
+            extra = (f"capture session{kind}: hold still...",)
         elif showing_final:
-            extra = ("final result (space: new session)",)
+            extra = ("final result (space: new session, b: with raised brows)",)
         draw_hud(
             canvas,
             prompt=located.prompt,
@@ -343,7 +345,8 @@ class DemoLoop:
             summary.rss_mb["frame_100"] = process_rss_mb()
 
     def _keys(self, canvas: np.ndarray, image: np.ndarray, shown: Any, record: dict) -> bool:
-        """Show the frame and act on q / Esc (False), s (snapshot), space (session)."""
+        """Show the frame and act on q / Esc (False), s (snapshot), space (capture session),
+        b (capture session with raised brows)."""
         if self.window is None:
             return True
         key = self.window.show(canvas)
@@ -352,8 +355,12 @@ class DemoLoop:
         if key in KEY_SNAPSHOT and shown is not None:
             path = save_snapshot(self.config.snapshot_dir, image, canvas, shown, record)
             self.summary.snapshots.append(str(path))
-        if key in KEY_SESSION and self.session is None:
-            self.session, self.final = KioskSession(self.analyzer), None  # type: ignore[arg-type]
+        if (key in KEY_SESSION or key in KEY_BROWS_SESSION) and self.session is None:
+            expression = "raise_brows" if key in KEY_BROWS_SESSION else "neutral"
+            config = SessionConfig(expression=expression)
+            self.session = KioskSession(self.analyzer, config)  # type: ignore[arg-type]
+            self.final = None
+            self.summary.sessions_started.append(expression)
         return True
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ _FONT = cv2.FONT_HERSHEY_SIMPLEX
 KEY_QUIT = (ord("q"), ord("Q"), 27)  # q, Esc
 KEY_SNAPSHOT = (ord("s"), ord("S"))
 KEY_SESSION = (ord(" "),)
+KEY_BROWS_SESSION = (ord("b"), ord("B"))  # a capture with raised brows (forehead, glabella)
 
 
 def highgui_backend() -> str | None:

@@ -131,7 +131,8 @@ def _median_prob_threshold(model: Path, landmarker: Path, video: Path) -> float:
 
 @pytest.mark.display
 def test_windowed_demo_under_xvfb(tmp_path, video_path, landmarker_path, onnx_model_fixed_batch):
-    """A real HighGUI window opens on a virtual display, shows the overlay, takes keys."""
+    """A real HighGUI window opens on a virtual display, shows the overlay, takes keys
+    (b starts a raised-brow capture, s saves a snapshot, q quits)."""
     from PIL import ImageGrab
 
     if shutil.which("xdotool") is None:
@@ -198,7 +199,7 @@ def test_windowed_demo_under_xvfb(tmp_path, video_path, landmarker_path, onnx_mo
         grab = np.asarray(ImageGrab.grab(xdisplay=display).convert("RGB"))  # the real screen
         Image_path = tmp_path / "screen.png"
         cv2.imwrite(str(Image_path), cv2.cvtColor(grab, cv2.COLOR_RGB2BGR))
-        for key in ("s", "q"):  # snapshot, then quit - through the window, like a user
+        for key in ("b", "s", "q"):  # raised-brow capture, snapshot, quit: like a user
             # No window manager under Xvfb: focus the window, then type (XTEST).
             subprocess.run(
                 ["xdotool", "windowfocus", "--sync", window],
@@ -233,6 +234,7 @@ def test_windowed_demo_under_xvfb(tmp_path, video_path, landmarker_path, onnx_mo
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["frames"] >= 20 and summary["segmentations"] >= 1
     assert len(summary["snapshots"]) == 1  # the s key
+    assert summary["sessions_started"] == ["raise_brows"]  # the b key
     snap = Path(summary["snapshots"][0])
     assert snap.exists() and snap.with_name(snap.stem + "_overlay.png").exists()
 
