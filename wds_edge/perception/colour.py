@@ -88,16 +88,36 @@ def skin_colour_cast(crop_rgb: np.ndarray, skin: np.ndarray) -> ColourCast:
     if np.count_nonzero(mask) < 100:
         raise InvalidInputError("fewer than 100 skin pixels: cannot judge the colour")
     # On uint8 planes (issue 25: 26 of the 54 ms the locate stage took went into float64
-    # reductions over N x 3 pixels). Integer sums are exact, so the means equal the float64
-    # means bit for bit, and the spread takes the same values.
+    # reductions over N x 3 pixels). The channel sums are integers, recovered exactly from
+    # OpenCV's masked mean (its error is far below 0.5 for any crop), so the means equal the
+    # float64 means bit for bit; the spread's percentile comes from its histogram.
     count = int(np.count_nonzero(mask))
-    planes = cv2.split(np.ascontiguousarray(crop_rgb, dtype=np.uint8))
-    r, g, b = (float(np.sum(p, where=mask, dtype=np.int64)) / count + 1e-6 for p in planes)
+    rgb = np.ascontiguousarray(crop_rgb, dtype=np.uint8)
+    mask_u8 = np.ascontiguousarray(mask).view(np.uint8)
+    means = cv2.mean(rgb, mask_u8)
+    r, g, b = (float(round(means[k] * count)) / count + 1e-6 for k in range(3))
+    planes = cv2.split(rgb)
     high = cv2.max(cv2.max(planes[0], planes[1]), planes[2])
     low = cv2.min(cv2.min(planes[0], planes[1]), planes[2])
-    spread = float(np.percentile(cv2.subtract(high, low)[mask], 99))
+    spread = _percentile_u8(cv2.subtract(high, low), mask_u8, count, 99.0)
     grey = spread <= GREY_MAX_CHANNEL_SPREAD
     cool = r / b < MIN_RED_OVER_BLUE
     warm = r / g > MAX_RED_OVER_GREEN or r / b > MAX_RED_OVER_BLUE
     far_off = (not grey) and (cool or warm)
     return ColourCast(r / g, b / g, r / b, spread, grey, far_off)
+
+
+def _percentile_u8(values: np.ndarray, mask_u8: np.ndarray, count: int, q: float) -> float:
+    """``np.percentile(values[mask], q)`` of a uint8 image, read from its histogram.
+
+    NumPy's linear percentile interpolates between the order statistics at ``floor`` and
+    ``ceil`` of ``q / 100 * (count - 1)``; when both hold the same value (nearly always,
+    with 256 possible values) that value is the answer, exactly. Otherwise NumPy computes it.
+    """
+    hist = cv2.calcHist([values], [0], mask_u8, [256], [0, 256]).ravel()
+    cumulative = np.cumsum(np.rint(hist).astype(np.int64))
+    position = q / 100.0 * (count - 1)
+    lo, hi = np.searchsorted(cumulative, [np.floor(position) + 1, np.ceil(position) + 1])
+    if lo == hi:
+        return float(lo)
+    return float(np.percentile(values[mask_u8.astype(bool)], q))

@@ -89,3 +89,35 @@ def test_ratios_are_the_float64_means_of_the_skin_pixels(crops) -> None:  # noqa
             r / b,
         )
         assert cast.channel_spread == spread
+
+
+def _spread_image(spreads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A 1-row RGB image whose pixel i has channel spread ``spreads[i]`` (R = 100 + spread,
+    G = B = 100), all of it skin."""
+    rgb = np.full((1, len(spreads), 3), 100, np.uint8)
+    rgb[0, :, 0] = 100 + spreads
+    return rgb, np.ones((1, len(spreads)), bool)
+
+
+def test_spread_percentile_by_hand_and_against_numpy() -> None:
+    """The 99th percentile of the spread (issue 25 reads it from a histogram)."""
+    # 1000 pixels: 980 at 10, 20 at 50: order statistics 989 and 990 are both 50.
+    rgb, skin = _spread_image(np.array([10] * 980 + [50] * 20, np.uint8))
+    assert skin_colour_cast(rgb, skin).channel_spread == 50.0
+    # 990 at 10, 10 at 50: position 989.01 falls between 10 and 50: 10 + 0.01 x 40.
+    rgb, skin = _spread_image(np.array([10] * 990 + [50] * 10, np.uint8))
+    assert skin_colour_cast(rgb, skin).channel_spread == pytest.approx(10.4)
+    # 0..99 once each: position 98.01 -> 98.01.
+    rgb, skin = _spread_image(np.arange(100, dtype=np.uint8))
+    assert skin_colour_cast(rgb, skin).channel_spread == pytest.approx(98.01)
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        rgb = rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)
+        if rng.random() < 0.5:  # few distinct values: ties at the percentile
+            rgb = (rgb // 64 * 64).astype(np.uint8)
+        skin = rng.random((48, 48)) < rng.uniform(0.1, 1.0)
+        if skin.sum() < 100:
+            continue
+        px = rgb[skin].astype(np.int64)
+        expected = float(np.percentile(px.max(axis=1) - px.min(axis=1), 99))
+        assert skin_colour_cast(rgb, skin).channel_spread == expected
