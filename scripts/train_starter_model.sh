@@ -15,7 +15,8 @@
 # code with another checkout's venv), PYTHON (default .venv/bin/python), EPOCHS (default 200),
 # BASE (U-Net width, default 16), AUTO_VERSION (weak labeler generation, default 2),
 # ZONE_WEIGHT (loss weight of a wrinkle predicted on a lid margin, brow, hairline, ...: the
-# labeler's zones/, default 1 = off; see `wds-edge train --zone-weight`),
+# labeler's zones/, default 1 = off; see `wds-edge train --zone-weight`), REGION_BALANCE=1
+# (weight each facial region's labels alike in the loss: `wds-edge train --region-balance`),
 # INSTALL=0 to skip the install step, FROM_STEP=N to continue a run in $WORK from step N
 # (e.g. FROM_STEP=5 after the training finished but a later step failed), TO_STEP=N to stop
 # after step N (TO_STEP=4: train only, never touching the held-out faces).
@@ -37,6 +38,7 @@ EPOCHS="${EPOCHS:-200}"
 BASE="${BASE:-16}"
 AUTO_VERSION="${AUTO_VERSION:-2}"
 ZONE_WEIGHT="${ZONE_WEIGHT:-1}"
+REGION_BALANCE="${REGION_BALANCE:-0}"
 LANDMARKER="$SHARED/models/face_landmarker.task"
 FACES="$SHARED/data/faces"
 FACES_PD="$SHARED/data/faces_pd"
@@ -101,6 +103,7 @@ mkdir -p "$WORK/train_data"
 ln -sfn ../labels_train/images "$WORK/train_data/images"
 ln -sfn ../labels_train/masks "$WORK/train_data/masks"
 ln -sfn ../labels_train/zones "$WORK/train_data/zones"
+ln -sfn ../labels_train/landmarks "$WORK/train_data/landmarks"  # the regions of --region-balance
 cp "$WORK/labels_train/labels.json" "$WORK/train_data/labels.json"  # face data: kiosk augment
 fi  # step 3
 
@@ -108,7 +111,8 @@ if step 4; then
 log "4/7 train: base $BASE, weighted deep supervision, 320 px random crops of the 640 crops"
 "${WDS[@]}" train --data "$WORK/train_data" --out "$WORK/run" --recipe project --augment kiosk \
   --loss wds --base "$BASE" --crop-size 320 --batch-size 2 --val-count 4 --epochs "$EPOCHS" \
-  --seed "$SEED" --zone-weight "$ZONE_WEIGHT"
+  --seed "$SEED" --zone-weight "$ZONE_WEIGHT" \
+  $([ "$REGION_BALANCE" = 1 ] && echo --region-balance)
 fi  # step 4
 
 if step 5; then

@@ -62,6 +62,7 @@ class TrainConfig:
     input_norm: str = "unit"
     wwm_fill: str = "nonzero_mean"
     zone_weight: float = 1.0
+    region_balance: bool = False
     mask_threshold: int | None = None
     threshold: float = 0.5
     device: str = "auto"

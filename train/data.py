@@ -9,6 +9,9 @@ Two layouts are recognised automatically (:func:`discover_samples`):
       DATA/fov/<stem>.*                             optional skin / field-of-view mask
       DATA/zones/<stem>.*                           optional hard-negative zones (lid margins,
                                                     brows, hairline, ...: ``--zone-weight``)
+      DATA/landmarks/<stem>.json                    optional face landmarks in the image's
+                                                    pixels (``landmarks_crop_px``: the facial
+                                                    regions of ``--region-balance``)
 
 * **DRIVE** (``images/NN_training.tif``, ``1st_manual/NN_manual1.gif``,
   ``mask/NN_training_mask.gif``; stem = ``NN``).
@@ -31,6 +34,7 @@ Mask binarization rules (:func:`binarize_mask`), applied to the grey value of th
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -72,6 +76,7 @@ class Sample:
     mask: Path
     fov: Path | None = None
     zones: Path | None = None
+    landmarks: Path | None = None
 
 
 @dataclass
@@ -84,6 +89,8 @@ class LoadedSample:
     mask: np.ndarray
     fov: np.ndarray | None
     zones: np.ndarray | None = None
+    #: float (N, 2) face landmarks in the image's pixels (``DATA/landmarks``), or None.
+    landmarks: np.ndarray | None = None
 
 
 def _files(folder: Path, extensions: tuple[str, ...]) -> dict[str, Path]:
@@ -142,6 +149,7 @@ def _generic_samples(root: Path) -> list[Sample]:
     masks = _files(root / "masks", MASK_EXTENSIONS)
     fovs = _files(root / "fov", MASK_EXTENSIONS) if (root / "fov").is_dir() else {}
     zones = _files(root / "zones", MASK_EXTENSIONS) if (root / "zones").is_dir() else {}
+    marks = _files(root / "landmarks", (".json",)) if (root / "landmarks").is_dir() else {}
     missing = [images[s] for s in images if s not in masks]
     if missing:
         names = ", ".join(str(p) for p in missing[:5])
@@ -152,7 +160,7 @@ def _generic_samples(root: Path) -> list[Sample]:
     orphans = sorted(set(masks) - set(images))
     if orphans:
         log.warning("ignoring %d mask(s) without an image: %s", len(orphans), orphans[:5])
-    return [Sample(s, images[s], masks[s], fovs.get(s), zones.get(s)) for s in images]
+    return [Sample(s, images[s], masks[s], fovs.get(s), zones.get(s), marks.get(s)) for s in images]
 
 
 def discover_samples(data_dir: str | Path) -> tuple[str, list[Sample]]:
@@ -270,4 +278,23 @@ def load_sample(sample: Sample, mask_threshold: int | None = None) -> LoadedSamp
                 f"{path}: {name} is {m.shape[1]}x{m.shape[0]} but its image {sample.image} "
                 f"is {w}x{h}; masks must have the image's size (re-export the label)"
             )
-    return LoadedSample(sample.stem, image_rgb, mask, fov, zones)
+    landmarks = _read_landmarks(sample.landmarks) if sample.landmarks else None
+    return LoadedSample(sample.stem, image_rgb, mask, fov, zones, landmarks)
+
+
+def _read_landmarks(path: Path) -> np.ndarray:
+    """``landmarks_crop_px`` of a ``wds-edge label --auto`` landmarks file, checked."""
+    try:
+        points = np.asarray(json.loads(path.read_text())["landmarks_crop_px"], np.float64)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(
+            f"{path}: not a landmarks file of 'wds-edge label --auto' ({exc}); relabel the "
+            "image or remove the file"
+        ) from exc
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) < 468:
+        raise DataError(
+            f"{path}: expected 468 or 478 (x, y) face landmarks, got shape {points.shape}"
+        )
+    if not np.isfinite(points).all():
+        raise DataError(f"{path}: landmarks hold NaN or infinite values")
+    return points

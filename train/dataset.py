@@ -15,11 +15,17 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from wds_edge.errors import InvalidInputError
 from wds_edge.model.preprocessing import network_channels
+from wds_edge.perception.regions import REGION_NAMES, region_masks
 from wds_edge_train.augment import AugmentConfig, augment_sample, check_crop_size, random_crop
 from wds_edge_train.data import LoadedSample
 
-__all__ = ["CropDataset", "sample_tensors", "seed_worker"]
+__all__ = ["MAX_REGION_WEIGHT", "CropDataset", "region_id_map", "region_weights", "sample_tensors",
+           "seed_worker"]  # fmt: skip
+
+#: ``--region-balance`` raises a sparsely labelled region's pixels by at most this factor.
+MAX_REGION_WEIGHT = 10.0
 
 
 def sample_tensors(
@@ -54,6 +60,10 @@ class CropDataset(Dataset):
             structures: a predicted wrinkle there costs this much more); 1 = like any pixel,
             0 = ignored. The item's ``fov`` carries it: ``fov x (zone_weight inside zones, 1
             elsewhere)``.
+        region_balance: weight each facial region's pixels (:func:`region_weights`, from the
+            samples' landmarks) so that a region whose labels are sparse over the training set
+            (the glabella's few short lines) is not outweighed in the one Dice of a batch by
+            a densely labelled one (the under-eyes). The item's ``fov`` carries it too.
     """
 
     def __init__(
@@ -64,6 +74,7 @@ class CropDataset(Dataset):
         seed: int = 0,
         augment_config: AugmentConfig | None = None,
         zone_weight: float = 1.0,
+        region_balance: bool = False,
     ) -> None:
         check_crop_size(crop_size)
         self.samples = samples
@@ -74,6 +85,15 @@ class CropDataset(Dataset):
         )
         self.zone_weight = float(zone_weight)
         self.epoch = 0
+        self.region_maps: list[np.ndarray] | None = None
+        #: ``{region: weight}`` of ``region_balance`` (empty when off).
+        self.region_weights: dict[str, float] = {}
+        if region_balance:
+            self.region_maps = [region_id_map(s) for s in samples]
+            self.region_weights = region_weights(samples, self.region_maps)
+            self._weight_by_id = np.ones(len(REGION_NAMES) + 1, np.float32)
+            for i, name in enumerate(REGION_NAMES, start=1):
+                self._weight_by_id[i] = self.region_weights[name]
 
     def set_epoch(self, epoch: int) -> None:
         """Select the random stream of ``epoch`` (call before iterating)."""
@@ -86,16 +106,73 @@ class CropDataset(Dataset):
         s = self.samples[index]
         rng = np.random.default_rng([self.seed, self.epoch, index])
         image, mask, fov = s.image_rgb, s.mask, s.fov
-        if s.zones is not None:  # FOV and zones share the geometry: one bit-packed mask
+        regions = self.region_maps[index] if self.region_maps is not None else None
+        packed = s.zones is not None or regions is not None
+        if packed:  # FOV, zones and regions share the geometry: one bit-packed mask
             base = np.ones_like(s.mask) if fov is None else fov
-            fov = base.astype(np.uint8) | (s.zones.astype(np.uint8) << 1)
+            fov = base.astype(np.uint8)
+            if s.zones is not None:
+                fov |= s.zones.astype(np.uint8) << 1
+            if regions is not None:
+                fov |= regions << 2  # region ids 1-6 in bits 2-4
         if self.augment_config.profile != "none":
             image, mask, fov = augment_sample(image, mask, fov, rng, self.augment_config)
         image, mask, fov = random_crop(image, mask, fov, self.crop_size, rng)
-        if s.zones is not None:
+        if packed:
             weight = np.where(fov & 2, np.float32(self.zone_weight), np.float32(1.0))
+            if regions is not None:
+                weight = weight * self._weight_by_id[fov >> 2]
             fov = (fov & 1).astype(np.float32) * weight
         return sample_tensors(image, mask, fov)
+
+
+def region_id_map(sample: LoadedSample) -> np.ndarray:
+    """uint8 ``H x W`` map of a sample's facial regions: 0 outside, ``k`` inside the k-th of
+    :data:`REGION_NAMES` (the polygons of :func:`region_masks`, which never overlap), drawn
+    from its landmarks.
+
+    Raises:
+        InvalidInputError: no landmarks, or an image that is not a square kiosk crop.
+    """
+    h, w = sample.mask.shape
+    if sample.landmarks is None or h != w:
+        what = "no landmarks/<stem>.json" if sample.landmarks is None else f"a {w}x{h} image"
+        raise InvalidInputError(
+            f"--region-balance needs the square face crops and landmarks that 'wds-edge label "
+            f"--auto' writes; sample '{sample.stem}' has {what}"
+        )
+    ids = np.zeros((h, w), np.uint8)
+    masks = region_masks(sample.landmarks, h)
+    for k, name in enumerate(REGION_NAMES, start=1):
+        ids[masks[name]] = k
+    return ids
+
+
+def region_weights(
+    samples: list[LoadedSample], region_maps: list[np.ndarray], cap: float = MAX_REGION_WEIGHT
+) -> dict[str, float]:
+    """Per-region loss weights that give each region's labels a like share of the Dice.
+
+    ``L_r`` = labelled pixels inside region ``r`` over all samples; a region's weight is
+    ``mean_r(L_r) / L_r``, never below 1 (a densely labelled region keeps its weight) nor
+    above ``cap``; a region with no labelled pixel gets ``cap`` only if some other region
+    has labels (otherwise 1).
+
+    Returns:
+        ``{region: weight}`` in :data:`REGION_NAMES` order.
+    """
+    counts = np.zeros(len(REGION_NAMES), np.float64)
+    for sample, ids in zip(samples, region_maps, strict=True):
+        labelled = ids[sample.mask]
+        counts += np.bincount(labelled, minlength=len(REGION_NAMES) + 1)[1:]
+    mean = counts.mean()
+    weights = {}
+    for name, count in zip(REGION_NAMES, counts, strict=True):
+        if mean == 0:
+            weights[name] = 1.0
+        else:
+            weights[name] = float(np.clip(mean / count if count else cap, 1.0, cap))
+    return weights
 
 
 def seed_worker(worker_id: int) -> None:

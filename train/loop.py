@@ -65,7 +65,9 @@ LOG_COLUMNS = (
 #: A larger ``epochs`` extends a run: the cosine curve is re-drawn for the new horizon.
 _RESUME_FREE = {"device", "workers", "tensorboard", "epochs", "provenance"}
 #: What runs written before these settings existed did (so they can still be resumed).
-_LEGACY_SETTINGS = {"recipe": "project", "input_norm": "unit", "zone_weight": 1.0}
+_LEGACY_SETTINGS = {
+    "recipe": "project", "input_norm": "unit", "zone_weight": 1.0, "region_balance": False,
+}  # fmt: skip
 
 
 def resolve_device(name: str) -> torch.device:
@@ -243,17 +245,23 @@ def train(
         best = dict(ckpt.raw["extra"]["best"])
         log.info("resuming %s at epoch %d of %d", out, start_epoch + 1, config.epochs)
 
+    # Built before anything is written: data it cannot use is refused with an empty --out.
+    dataset = CropDataset(loaded["train"], config.crop_size, cfg["augment"], config.seed,
+                          zone_weight=config.zone_weight,
+                          region_balance=config.region_balance)  # fmt: skip
+    if dataset.region_weights:
+        log.info("region balance: loss weights %s", dataset.region_weights)
     if main:
         out.mkdir(parents=True, exist_ok=True)
         write_json_atomic(out / "config.json", cfg)
+        if dataset.region_weights:
+            write_json_atomic(out / "region_weights.json", dataset.region_weights)
         write_json_atomic(
             out / "folds.json",
             {"seed": config.seed, "folds": config.folds, "fold": config.fold, **splits},
         )
     writer = _tensorboard(out / "tb") if (main and config.tensorboard) else None
 
-    dataset = CropDataset(loaded["train"], config.crop_size, cfg["augment"], config.seed,
-                          zone_weight=config.zone_weight)  # fmt: skip
     sampler = None
     if distributed:
         from torch.utils.data.distributed import DistributedSampler

@@ -50,6 +50,8 @@ def test_one_epoch_recipe_labels_trains_evaluates_and_exports(
     assert not trained & set(rule) and not any(s.startswith("ffhq") for s in trained)
     assert config["augment"] == "kiosk" and config["zone_weight"] == 1.0
     assert (work / "train_data" / "zones").is_dir()
+    # the landmarks travel with the data (REGION_BALANCE=1 needs them); off by default
+    assert (work / "train_data" / "landmarks").is_dir() and config["region_balance"] is False
     import onnx
 
     meta = {p.key: p.value for p in onnx.load(work / "wds_unet_default.onnx").metadata_props}

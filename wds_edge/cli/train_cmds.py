@@ -129,6 +129,13 @@ def _train(
         "nostrils, lips, outline: written by 'wds-edge label --auto'): 1 = like any pixel "
         "(default), > 1 = a wrinkle predicted there costs that much more, 0 = ignored.",
     ),
+    region_balance: bool = typer.Option(
+        None,
+        "--region-balance/--no-region-balance",
+        help="Weight each facial region's pixels so that sparsely labelled regions (the "
+        "glabella) count like densely labelled ones (the under-eyes) in the Dice (at most "
+        "10x); needs the landmarks/ that 'wds-edge label --auto' writes (default off).",
+    ),
     mask_threshold: int = typer.Option(
         None,
         "--mask-threshold",
@@ -148,6 +155,7 @@ def _train(
         "weight_decay": weight_decay, "seed": seed, "device": device, "workers": workers,
         "augment": augment, "mask_threshold": mask_threshold, "amp": amp,
         "input_norm": input_norm, "recipe": recipe, "zone_weight": zone_weight,
+        "region_balance": region_balance,
     }  # fmt: skip
     given = {k: v for k, v in given.items() if v is not None}
 
