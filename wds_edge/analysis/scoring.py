@@ -104,6 +104,17 @@ def _bbox(region: np.ndarray) -> tuple[slice, slice] | None:
     return slice(y, y + h), slice(x, x + w)
 
 
+def _union_bbox(masks: list[np.ndarray]) -> tuple[slice, slice] | None:
+    """Slices of the bounding box of all the masks' pixels (``None`` when all are empty)."""
+    boxes = [b for b in (_bbox(m) for m in masks) if b is not None]
+    if not boxes:
+        return None
+    return (
+        slice(min(b[0].start for b in boxes), max(b[0].stop for b in boxes)),
+        slice(min(b[1].start for b in boxes), max(b[1].stop for b in boxes)),
+    )
+
+
 def _labels(mask: np.ndarray) -> tuple[int, np.ndarray]:
     """8-connected component labels of a bool mask: (count including background, int32 H x W)."""
     return cv2.connectedComponents(mask.view(np.uint8), connectivity=8)
@@ -203,6 +214,13 @@ def score_regions(
             )
     if overall_mask is not None:
         mask = mask & whole  # wrinkle pixels outside the counted area (padding) count nowhere
+        # Nothing outside the counted area and the regions is scored, so the whole scoring
+        # (labels, thinning, per-region boxes) runs in their bounding box: the same numbers
+        # for half the pixels of a kiosk crop (issue 25).
+        box = _union_bbox([whole, *regions.values()])
+        if box is not None:  # (None: nothing to count anywhere, every score is 0)
+            mask, whole = mask[box], whole[box]
+            regions = {name: m[box] for name, m in regions.items()}
     min_px = max(1, int(min_component_px))
     if mask.any():
         n, labels = _labels(mask)
@@ -245,20 +263,7 @@ def score_skin_regions(
     Returns:
         ``{"overall": RegionScore, <region>: RegionScore, ...}``.
     """
-    overall = regions.overall
-    box = _bbox(overall)
-    if box is not None and np.shape(mask_crop) == overall.shape:
-        # Nothing outside the counted regions is scored, so the whole scoring (labels,
-        # thinning, per-region boxes) runs in their bounding box: the same numbers for
-        # half the pixels of a kiosk crop (issue 25).
-        scores = score_regions(
-            _as_bool_2d(mask_crop, "mask_crop")[box],
-            {name: m[box] for name, m in regions.masks.items()},
-            mm_per_px,
-            overall_mask=overall[box],
-        )
-    else:  # no counted pixel (or a shape error for score_regions to report)
-        scores = score_regions(mask_crop, regions.masks, mm_per_px, overall_mask=overall)
+    scores = score_regions(mask_crop, regions.masks, mm_per_px, overall_mask=regions.overall)
     for name, removed in regions.removed_px.items():
         scores[name].removed_px = int(removed)
     scores[OVERALL].removed_px = int(sum(regions.removed_px.values()))
