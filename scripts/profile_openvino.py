@@ -1,7 +1,8 @@
 """Where OpenVINO's time goes on this CPU: per-layer counters, then settings measured interleaved.
 
 1. Per-layer performance counters (``PERF_COUNT``, ``request.get_profiling_info()``) of the
-   FP32 model and, when there is one, its INT8 IR (``m.int8.xml``), averaged over
+   FP32 model, in BF16 where the CPU has it natively, and, when there is one, its INT8 IR
+   (``m.int8.xml``), each with the texture subgraph in OpenVINO and on the host, averaged over
    ``--runs`` calls: time per layer type x kernel (``exec_type`` names the precision the
    kernel ran in: ``..._f32``, ``..._I8`` / ``..._u8``, ``..._bf16``), the slowest layers,
    the reorders (layout / precision conversions), and the wall time against the sum of the
@@ -9,9 +10,9 @@
 2. Settings, every configuration loaded at once and called in turn, the order rotated each
    round (one ``infer`` each per round, ``--rounds`` rounds): the backend's defaults
    (``PERFORMANCE_HINT=LATENCY``: one stream, all cores, pinned threads) against CPU
-   pinning off, one thread, the THROUGHPUT hint, and for INT8 the texture split into a
-   model of its own (what the backend did before issue 25) against one compiled model;
-   ONNX Runtime FP32 without spin-waiting as the reference row.
+   pinning off, one thread, the THROUGHPUT hint; BF16 and INT8 (where there are) with the
+   texture subgraph in OpenVINO (before issue 25's host texture) and on the host; ONNX
+   Runtime FP32 without spin-waiting as the reference row.
 3. ``benchmark_app`` (the openvino wheel's) on the same files, when it is on PATH or next
    to this Python, as a cross-check of the backend's own overhead (run on its own: not
    interleaved).
@@ -46,7 +47,11 @@ from cpu_limits import cpu_line  # noqa: E402
 
 from wds_edge.model.bundled import default_model_path  # noqa: E402
 from wds_edge.runtime.auto import load_candidate  # noqa: E402
-from wds_edge.runtime.openvino import OpenVinoBackend, int8_model_path  # noqa: E402
+from wds_edge.runtime.openvino import (  # noqa: E402
+    OpenVinoBackend,
+    int8_model_path,
+    native_precisions,
+)
 
 
 def load() -> str:
@@ -184,12 +189,13 @@ def main() -> None:
     x = crop_input()
     report: dict[str, Any] = {"cpu": cpu_line(), "model": str(model)}
     perf = {"PERF_COUNT": True}
-    profiles = {"fp32": OpenVinoBackend(model, precision="fp32", properties=perf)}
-    if has_int8:
-        profiles["int8"] = OpenVinoBackend(model, precision="int8", properties=perf)
-        profiles["int8 split (before)"] = OpenVinoBackend(
-            model, precision="int8", properties=perf, split_texture=True
-        )
+    reduced = [p for p in ("bf16",) if p in native_precisions()] + (["int8"] if has_int8 else [])
+    profiles = {}
+    for precision in ["fp32", *reduced]:
+        for place in ("openvino", "host"):
+            profiles[f"{precision}, texture in {place}"] = OpenVinoBackend(
+                model, precision=precision, properties=perf, texture=place
+            )
     for name, backend in profiles.items():
         prof = layer_profile(backend, x, args.runs)
         print_profile(f"OpenVINO {name} ({backend.device})", prof, args.top)
@@ -216,13 +222,11 @@ def main() -> None:
             "ONNX Runtime FP32 (no spin-wait)": load_candidate(model, "onnxruntime:fp32",
                                                                spin_wait=False),
         }  # fmt: skip
-        if has_int8:
-            configs["OpenVINO INT8, one compiled model (after)"] = OpenVinoBackend(
-                model, precision="int8"
-            )
-            configs["OpenVINO INT8, texture split (before)"] = OpenVinoBackend(
-                model, precision="int8", split_texture=True
-            )
+        for precision in reduced:
+            for place in ("openvino", "host"):
+                configs[f"OpenVINO {precision.upper()}, texture in {place}"] = OpenVinoBackend(
+                    model, precision=precision, texture=place
+                )
         times, cpu = interleaved(configs, x, args.rounds)
         report["settings"] = print_times(
             f"settings, {args.rounds} interleaved rounds", times, cpu, next(iter(configs))

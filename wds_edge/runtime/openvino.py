@@ -10,12 +10,20 @@ per call:
 * ``texture``: input RGB -> ``[R, G, B, T]``, compiled with ``INFERENCE_PRECISION_HINT=f32``;
 * ``network``: ``[R, G, B, T]`` -> wrinkle probability, compiled in BF16 / FP16.
 
-FP32 and INT8 compile one model with ``INFERENCE_PRECISION_HINT=f32``: the NNCF INT8 model
-runs its quantized layers in INT8 and everything NNCF was told to keep out of INT8 - the
-texture subgraph, first conv, last decoder block, head - in f32 (not in BF16, the CPU's
-default on BF16 CPUs, which is not what the gate measured). Before issue 25 INT8 was split
-too; one compiled model gives the same masks and measured the same speed
-(``benchmarks/RESULTS.md``), with one infer request less per call.
+FP32 and INT8 compile the network with ``INFERENCE_PRECISION_HINT=f32``: the NNCF INT8
+model runs its quantized layers in INT8 and everything NNCF was told to keep out of INT8 -
+the texture subgraph, first conv, last decoder block, head - in f32 (not in BF16, the CPU's
+default on BF16 CPUs, which is not what the gate measured).
+
+Where the texture subgraph runs (``texture=``): by default on the host
+(:func:`wds_edge.model.preprocessing.texture_boundary`: NumPy + OpenCV in float32, about
+2 ms for a 640 crop) and OpenVINO compiles only the network. OpenVINO's CPU kernels for
+this one-channel subgraph (grey, two 21-tap convolutions, division, the concat and its
+reorders) took 7-9 ms of a 35-40 ms BF16 call on an AMX Xeon (issue 25). At load the host
+result is compared once with the model's own subgraph (compiled in f32) on a synthetic
+probe crop; a model whose subgraph differs (other texture parameters, another graph) keeps
+its subgraph in OpenVINO. ``texture="openvino"`` keeps it there always: one compiled model
+for f32 hints, the two-part split above otherwise.
 
 The cut is made with OpenVINO's own model API (no ``onnx`` package on the kiosk;
 :mod:`wds_edge.runtime.openvino_graph`).
@@ -70,6 +78,11 @@ _CAPABILITY = {"fp32": "FP32", "bf16": "BF16", "fp16": "FP16", "int8": "INT8"}
 _HINT = {"fp32": "f32", "bf16": "bf16", "fp16": "f16", "int8": "f32"}
 #: rt_info section of the IR files wds-edge writes.
 RT_INFO_SECTION = "wds_edge"
+#: Where the texture subgraph of a ``TEXTURE_IN_GRAPH`` model may run (``None``: auto).
+TEXTURE_PLACES = ("host", "openvino")
+#: Largest |host - graph| difference of the texture map (grey levels of 255) the load-time
+#: check accepts: float32 rounding of the two implementations is ~1e-4.
+TEXTURE_CHECK_TOLERANCE = 0.01
 
 
 def openvino_cache_dir() -> Path:
@@ -212,13 +225,17 @@ class OpenVinoBackend(Backend):
         properties: further ``compile_model`` properties, applied to every compiled part
             after the backend's own (``PERF_COUNT``, ``ENABLE_CPU_PINNING``, ``NUM_STREAMS``;
             for profiling and measuring settings: ``scripts/profile_openvino.py``).
-        split_texture: compile the texture subgraph as a model of its own (``None``: when
-            the network runs in another precision than f32, i.e. BF16 / FP16; INT8 and FP32
-            compile one model whose unquantized layers, the texture among them, run in f32).
+        texture: where the Eq. 1 texture subgraph runs: ``"host"`` (NumPy / OpenCV on the
+            calling thread; OpenVINO compiles the network only), ``"openvino"`` (inside
+            OpenVINO: one compiled model for FP32 / INT8, a separate f32 model for BF16 /
+            FP16), or ``None``: the host when it matches the model's own subgraph at load
+            (see the module docstring), else OpenVINO. Models without the subgraph
+            (``texture_outside``) ignore it.
 
     Raises:
         ModelError: missing / unreadable file, no or unsupported metadata, an INT8 IR made
-            from another FP32 model, or ``int8`` without an INT8 model.
+            from another FP32 model, ``int8`` without an INT8 model, or ``texture="host"``
+            for a model whose texture subgraph the host does not reproduce.
         BackendError: the precision is not native on the device (the message says which
             precisions are), the device is unknown, or compilation failed.
         MissingDependencyError: openvino is not installed.
@@ -235,7 +252,7 @@ class OpenVinoBackend(Backend):
         num_threads: int | None = None,
         cache_dir: str | os.PathLike[str] | None | bool = None,
         properties: dict[str, Any] | None = None,
-        split_texture: bool | None = None,
+        texture: str | None = None,
     ) -> None:
         ov = require("openvino", "the OpenVINO backend")
         self.model_path = Path(model_path)
@@ -245,6 +262,11 @@ class OpenVinoBackend(Backend):
             raise InvalidInputError(
                 f"OpenVINO precision must be one of {', '.join(OPENVINO_PRECISIONS)} (or auto), "
                 f"got {precision!r}"
+            )
+        if texture is not None and texture not in TEXTURE_PLACES:
+            raise InvalidInputError(
+                f"texture must be one of {', '.join(TEXTURE_PLACES)} or None (auto), "
+                f"got {texture!r}"
             )
         if num_threads is not None and num_threads < 1:
             raise InvalidInputError(f"num_threads must be >= 1 or None, got {num_threads}")
@@ -288,21 +310,35 @@ class OpenVinoBackend(Backend):
             return model
 
         net_hint = _HINT[precision]
-        # Only a network hint other than f32 can drag the texture out of f32: otherwise one
-        # compiled model (no hand-over of the [R, G, B, T] tensor between two requests).
-        split = self.metadata.preprocessing is Preprocessing.TEXTURE_IN_GRAPH and (
-            net_hint != "f32" if split_texture is None else split_texture
-        )
-        try:
-            if split:
-                texture, network = split_at_texture(core, load)
-                parts = [(texture, "f32"), (network, net_hint)]
-            else:
-                parts = [(load(), net_hint)]
-            compiled = [
+        in_graph = self.metadata.preprocessing is Preprocessing.TEXTURE_IN_GRAPH
+        #: True when the texture subgraph runs on the host (texture_boundary) for each call
+        self.texture_on_host = False
+        self._rgbt: np.ndarray | None = None
+
+        def compile_parts(parts: list[tuple[Any, str]]) -> list[Any]:
+            return [
                 core.compile_model(m, self.device_name, {**config, "INFERENCE_PRECISION_HINT": p})
                 for m, p in parts
             ]
+
+        try:
+            if in_graph and texture != "openvino":
+                texture_model, network = split_at_texture(core, load)
+                why = self._host_texture_mismatch(compile_parts([(texture_model, "f32")])[0])
+                if why and texture == "host":
+                    raise ModelError(f"{source}: texture='host' is not possible: {why}")
+                if why:
+                    logger.warning("%s: the texture subgraph stays in OpenVINO: %s", source, why)
+                else:
+                    self.texture_on_host = True
+            if self.texture_on_host:
+                parts = [(network, net_hint)]
+            elif in_graph and net_hint != "f32":
+                # a network hint other than f32 would drag the texture out of f32: two models
+                parts = list(zip(split_at_texture(core, load), ("f32", net_hint), strict=True))
+            else:
+                parts = [(load(), net_hint)]
+            compiled = compile_parts(parts)
         except RuntimeError as exc:
             raise BackendError(
                 f"OpenVINO could not compile {source} for {self.device_name} in "
@@ -313,11 +349,44 @@ class OpenVinoBackend(Backend):
         self.precision_hints = [hint for _, hint in parts]
         self._requests = [cm.create_infer_request() for cm in compiled]
         where = _device_label(core, self.device_name)
-        texture_note = ", texture FP32" if split else ""
+        texture_note = ""
+        if self.texture_on_host:
+            texture_note = ", texture FP32 on the host"
+        elif len(parts) == 2:
+            texture_note = ", texture FP32"
         if precision == "int8":  # NNCF kept the texture (and more) out of INT8: they run f32
-            texture_note = ", texture and unquantized layers FP32"
+            texture_note = ", unquantized layers FP32" + (
+                ", texture FP32 on the host" if self.texture_on_host else ", texture FP32"
+            )
         self.device = f"{where} (OpenVINO {self.device_name} {precision.upper()}{texture_note})"
         logger.info("loaded %s on %s", source, self.device)
+
+    def _host_texture_mismatch(self, texture_part: Any) -> str:
+        """Why the host's texture does not stand in for the model's subgraph ("" if it does).
+
+        Runs the compiled f32 subgraph and :func:`texture_boundary` on one synthetic probe
+        crop (:mod:`wds_edge.runtime.probe_inputs`) of the model's size and compares them.
+        """
+        from wds_edge.model.preprocessing import texture_boundary
+        from wds_edge.runtime.probe_inputs import synthetic_skin_crops
+
+        _, _, h, w = self.metadata.input_shape
+        if h != w:
+            return f"the model input is not square ({h} x {w})"
+        crop = synthetic_skin_crops(h, 1)[0]
+        rgb = np.ascontiguousarray(crop.transpose(2, 0, 1), dtype=np.float32)
+        graph = np.asarray(texture_part.create_infer_request().infer({0: rgb[None]})[0])
+        meta = self.metadata
+        host = texture_boundary(rgb, meta.texture_sigma, meta.texture_ksize)
+        if graph.shape != (1, *host.shape):
+            return f"its subgraph returns shape {graph.shape}, the host {host.shape}"
+        diff = float(np.abs(graph[0] - host).max())
+        if not diff <= TEXTURE_CHECK_TOLERANCE:
+            return (
+                f"the host texture differs from the model's subgraph by up to {diff:.3g} grey "
+                f"levels (tolerance {TEXTURE_CHECK_TOLERANCE}); the model computes another map"
+            )
+        return ""
 
     def _resolve_path(self, precision: str) -> Path:
         path = self.model_path
@@ -390,6 +459,8 @@ class OpenVinoBackend(Backend):
             try:
                 for i in range(len(batch)):
                     value: Any = batch[i : i + 1]
+                    if self.texture_on_host:
+                        value = self._host_texture(batch[i])
                     for request in self._requests:
                         # share_outputs: a view of the request's output tensor, not a copy;
                         # the next part reads it in place, and the last one is copied once.
@@ -400,14 +471,25 @@ class OpenVinoBackend(Backend):
         out = np.concatenate(outs, axis=0)
         return out[:, None] if out.ndim == 3 else out
 
+    def _host_texture(self, rgb_chw: np.ndarray) -> np.ndarray:
+        """``[R, G, B, T]`` of one image into the backend's reused buffer (under the lock)."""
+        from wds_edge.model.preprocessing import texture_boundary
+
+        if self._rgbt is None:
+            self._rgbt = np.empty((1, 4, *rgb_chw.shape[1:]), np.float32)
+        meta = self.metadata
+        texture_boundary(rgb_chw, meta.texture_sigma, meta.texture_ksize, out=self._rgbt[0])
+        return self._rgbt
+
     def layer_times(self) -> list[dict[str, Any]]:
         """Per-layer timing of the last :meth:`infer` (the model compiled with
         ``properties={"PERF_COUNT": True}``; empty otherwise).
 
         Returns:
             One dict per executed layer, in execution order: ``part`` (0, or 0 = texture
-            and 1 = network when split), ``node``, ``node_type``, ``exec_type`` (the kernel,
-            e.g. ``brgconv_avx2_f32``, ``jit_avx2_I8``, ``ref_f32``) and ``ms``.
+            and 1 = network when the texture is a compiled model of its own), ``node``,
+            ``node_type``, ``exec_type`` (the kernel, e.g. ``brgconv_avx2_f32``,
+            ``jit_avx2_I8``, ``ref_f32``) and ``ms``.
         """
         rows: list[dict[str, Any]] = []
         with self._lock:

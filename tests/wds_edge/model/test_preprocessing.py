@@ -13,6 +13,7 @@ from wds_edge.model.preprocessing import (
     grey_from_rgb,
     model_input,
     network_channels,
+    texture_boundary,
     texture_map,
 )
 
@@ -86,3 +87,34 @@ def test_bad_inputs() -> None:
         texture_map(np.zeros((8, 8, 3), np.float32))
     with pytest.raises(InvalidInputError, match="odd"):
         texture_map(_uniform((1, 1, 1)), ksize=20)
+
+
+def test_texture_boundary_hand_values_and_the_layout_a_graph_hands_on() -> None:
+    """``[R, G, B, T]`` unscaled, as the in-graph subgraph's Concat gives it (issue 25)."""
+    image = _uniform((200, 200, 200), 41)
+    image[20, 20] = 100
+    rgb = np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32)
+    out = texture_boundary(rgb)
+    assert out.shape == (4, 41, 41) and out.dtype == np.float32
+    np.testing.assert_array_equal(out[:3], rgb)  # RGB passes through in [0, 255]
+    w_c = _centre_weight()
+    assert out[3, 20, 20] == pytest.approx((1.0 - 100.0 / (201.0 - 100.0 * w_c)) * 255.0, rel=1e-5)
+    assert out[3, 0, 0] == pytest.approx(255.0 / 201.0, rel=1e-5)
+    # the same map as the uint8 path on a real-looking crop, and written into a given buffer
+    rng = np.random.default_rng(3)
+    crop = rng.integers(0, 256, (48, 40, 3), dtype=np.uint8)
+    buffer = np.full((4, 48, 40), np.nan, np.float32)
+    texture_boundary(np.ascontiguousarray(crop.transpose(2, 0, 1), np.float32), out=buffer)
+    np.testing.assert_allclose(buffer[3], texture_map(crop), atol=2e-4)
+    np.testing.assert_array_equal(buffer[:3], crop.transpose(2, 0, 1))
+
+
+def test_texture_boundary_bad_inputs() -> None:
+    with pytest.raises(InvalidInputError, match=r"float32 \(3, H, W\)"):
+        texture_boundary(np.zeros((8, 8, 3), np.float32))
+    with pytest.raises(InvalidInputError, match=r"float32 \(3, H, W\)"):
+        texture_boundary(np.zeros((3, 8, 8), np.uint8))
+    with pytest.raises(InvalidInputError, match="out must be"):
+        texture_boundary(np.zeros((3, 8, 8), np.float32), out=np.zeros((3, 8, 8), np.float32))
+    with pytest.raises(InvalidInputError, match="odd"):
+        texture_boundary(np.zeros((3, 8, 8), np.float32), ksize=4)

@@ -105,6 +105,41 @@ def test_small_dynamic_model_batches_errors_and_close(onnx_model_path: Path) -> 
         OpenVinoBackend(onnx_model_path, device="NPU")
 
 
+def test_texture_runs_on_the_host_only_where_it_reproduces_the_graph(
+    onnx_model_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 25: the Eq. 1 subgraph on the host, checked against the model's own at load."""
+    import onnx
+    from onnx import numpy_helper
+
+    rng = np.random.default_rng(1)
+    batch = rng.uniform(0, 255, (2, 3, 256, 256)).astype(np.float32)
+    with (
+        OpenVinoBackend(onnx_model_path, cache_dir=False) as host,
+        OpenVinoBackend(onnx_model_path, texture="openvino", cache_dir=False) as graph,
+    ):
+        assert host.texture_on_host and not graph.texture_on_host
+        assert "texture FP32 on the host" in host.device and "host" not in graph.device
+        np.testing.assert_allclose(host.infer(batch), graph.infer(batch), atol=1e-4)
+    # a model whose subgraph blurs with a box instead of the Gaussian its metadata names
+    model = onnx.load(str(onnx_model_path))
+    for init in model.graph.initializer:
+        if init.name in ("preprocess.kernel_x", "preprocess.kernel_y"):
+            box = np.full(numpy_helper.to_array(init).shape, 1.0 / 21.0, np.float32)
+            init.CopyFrom(numpy_helper.from_array(box, init.name))
+    other = tmp_path / "box_blur.onnx"
+    onnx.save(model, str(other))
+    with caplog.at_level("WARNING"), OpenVinoBackend(other, cache_dir=False) as fallback:
+        assert not fallback.texture_on_host
+        with OnnxRuntimeBackend(other, providers=["CPUExecutionProvider"]) as ref:
+            np.testing.assert_allclose(fallback.infer(batch), ref.infer(batch), atol=1e-3)
+    assert "stays in OpenVINO" in caplog.text and "differs from the model's subgraph" in caplog.text
+    with pytest.raises(ModelError, match="texture='host' is not possible"):
+        OpenVinoBackend(other, texture="host", cache_dir=False)
+    with pytest.raises(InvalidInputError, match="texture must be one of host, openvino"):
+        OpenVinoBackend(onnx_model_path, texture="gpu")
+
+
 def test_compiled_model_cache_is_filled(onnx_model_path: Path, tmp_path: Path) -> None:
     with OpenVinoBackend(onnx_model_path, cache_dir=tmp_path / "ov"):
         pass
