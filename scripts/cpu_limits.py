@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 C_SOURCE = r"""
@@ -197,6 +198,36 @@ def _rates(exe: Path, kernel: str, threads: int, reps: int) -> tuple[float, floa
     return float(best), float(median)
 
 
+def onednn_gemm_rates(cores: int, n: int = 2048) -> dict[str, float]:
+    """FP32 and BF16 matrix products through torch (oneDNN: AMX / AVX512_BF16 where there
+    are), on 1 and all cores, in FLOP/s; empty when torch is not installed (the desktop
+    side has it, a kiosk need not). The C kernels above cannot reach AMX tiles; this is
+    the rate a well-shaped convolution can hope for.
+    """
+    try:
+        import torch
+    except ImportError:
+        return {}
+    rates: dict[str, float] = {}
+    threads_before = torch.get_num_threads()
+    try:
+        for threads in sorted({1, cores}):
+            torch.set_num_threads(threads)
+            for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+                a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+                for _ in range(2):
+                    a @ b
+                best = float("inf")
+                for _ in range(10):
+                    t0 = time.perf_counter()
+                    a @ b
+                    best = min(best, time.perf_counter() - t0)
+                rates[f"{name}_x{threads}"] = 2.0 * n**3 / best
+    finally:
+        torch.set_num_threads(threads_before)
+    return rates
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gflops", type=float, default=31.7, help="model GFLOPs per image")
@@ -238,11 +269,19 @@ def main() -> None:
           f"INT8 ({int8_kernel}) {int8_peak / 1e9:.0f} GOP/s")  # fmt: skip
     print(f"model floor: {args.gflops} GFLOP in FP32 -> {fp32_ms:.1f} ms; INT8 with "
           f"{share:.0%} of the FLOPs kept FP32 -> {int8_ms:.1f} ms (arithmetic only)")  # fmt: skip
+    gemm = onednn_gemm_rates(cores)
+    if gemm:
+        print("oneDNN GEMM through torch (2048^3, best of 10; the library's practical peak):")
+        for key, rate in gemm.items():
+            print(f"  {key}: {rate / 1e12:.2f} TFLOP/s")
+        bf16 = gemm.get(f"bf16_x{cores}")
+        if bf16:
+            print(f"model floor in BF16 at that rate: {args.gflops / (bf16 / 1e9) * 1e3:.1f} ms")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.json:
         report = {"cpu": cpu_line(), "ghz": ghz, "rates": out, "fp32_peak_flop_s": fp32_peak,
                   "int8_peak_op_s": int8_peak, "model_fp32_floor_ms": fp32_ms,
-                  "model_int8_floor_ms": int8_ms}  # fmt: skip
+                  "model_int8_floor_ms": int8_ms, "onednn_gemm_flop_s": gemm}  # fmt: skip
         args.json.write_text(json.dumps(report, indent=2))
 
 

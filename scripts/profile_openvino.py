@@ -64,20 +64,46 @@ def crop_input(size: int = 640) -> np.ndarray:
     return (rng.random((1, 3, size, size), dtype=np.float32) * 255.0).astype(np.float32)
 
 
+def conv_gflop(model_path: Path) -> dict[str, float]:
+    """GFLOP (2 x multiply-accumulates) of each Convolution, by OpenVINO node name."""
+    import openvino as ov
+
+    model = ov.Core().read_model(str(model_path))
+    if not model.input(0).get_partial_shape().is_static:
+        model.reshape([1, 3, 640, 640])
+    flops = {}
+    for op in model.get_ordered_ops():
+        if op.get_type_name() not in ("Convolution", "GroupConvolution"):
+            continue
+        # weights [O, I, kh, kw] (grouped: [G, O/G, I/G, kh, kw]): one output, I*kh*kw MACs
+        macs = int(np.prod(list(op.output(0).get_shape())))
+        macs *= int(np.prod(list(op.input(1).get_shape())[-3:]))
+        flops[op.get_friendly_name()] = 2.0 * macs / 1e9
+    return flops
+
+
 def layer_profile(backend: OpenVinoBackend, x: np.ndarray, runs: int) -> dict[str, Any]:
-    """Mean per-layer times over ``runs`` calls after 2 warm-up calls."""
+    """Per-layer times after 2 warm-up calls: the mean over the faster half of ``runs`` calls.
+
+    The faster half, because a shared VM's cores come and go: on the AMX Xeon of issue 25
+    whole stretches of calls ran at half speed (both threads' work on one core), and the
+    layer shares of those calls describe the neighbour, not the model.
+    """
     for _ in range(2):
         backend.infer(x)
-    per_node: dict[tuple[int, str, str, str], float] = collections.defaultdict(float)
+    calls: list[dict[tuple[int, str, str, str], float]] = []
     walls = []
     for _ in range(runs):
         t0 = time.perf_counter()
         backend.infer(x)
         walls.append((time.perf_counter() - t0) * 1000.0)
-        for row in backend.layer_times():
-            per_node[(row["part"], row["node"], row["node_type"], row["exec_type"])] += (
-                row["ms"] / runs
-            )
+        calls.append({(r["part"], r["node"], r["node_type"], r["exec_type"]): r["ms"]
+                      for r in backend.layer_times()})  # fmt: skip
+    faster = [calls[i] for i in np.argsort(walls)[: max(1, runs // 2)]]
+    per_node: dict[tuple[int, str, str, str], float] = collections.defaultdict(float)
+    for call in faster:
+        for key, ms in call.items():
+            per_node[key] += ms / len(faster)
     by_kind: dict[tuple[str, str], float] = collections.defaultdict(float)
     by_precision: dict[str, float] = collections.defaultdict(float)
     for (_, _, node_type, exec_type), ms in per_node.items():
@@ -86,6 +112,7 @@ def layer_profile(backend: OpenVinoBackend, x: np.ndarray, runs: int) -> dict[st
     return {
         "wall_ms_p50": statistics.median(walls),
         "wall_ms_min": min(walls),
+        "wall_ms_faster_half": float(np.mean(sorted(walls)[: max(1, runs // 2)])),
         "layers_ms": sum(per_node.values()),
         "by_kind": sorted(((k[0], k[1], ms) for k, ms in by_kind.items()), key=lambda r: -r[2]),
         "by_precision": dict(by_precision),
@@ -98,9 +125,10 @@ def _precision_of(exec_type: str) -> str:
     return found.group(1).lower() if found else "other"
 
 
-def print_profile(name: str, prof: dict[str, Any], top: int) -> None:
-    print(f"\n### {name}: wall p50 {prof['wall_ms_p50']:.1f} ms (min {prof['wall_ms_min']:.1f}), "
-          f"sum of layers {prof['layers_ms']:.1f} ms (load {load()})")  # fmt: skip
+def print_profile(name: str, prof: dict[str, Any], top: int, gflop: dict[str, float]) -> None:
+    print(f"\n### {name}: wall p50 {prof['wall_ms_p50']:.1f} ms (min {prof['wall_ms_min']:.1f}, "
+          f"faster half {prof['wall_ms_faster_half']:.1f}), sum of layers (faster half) "
+          f"{prof['layers_ms']:.1f} ms (load {load()})")  # fmt: skip
     shares = ", ".join(
         f"{p} {ms:.1f} ms ({ms / prof['layers_ms']:.0%})"
         for p, ms in sorted(prof["by_precision"].items(), key=lambda kv: -kv[1])
@@ -109,9 +137,17 @@ def print_profile(name: str, prof: dict[str, Any], top: int) -> None:
     print("\n| layer type | kernel | ms | share |\n|---|---|---|---|")
     for node_type, exec_type, ms in prof["by_kind"]:
         print(f"| {node_type} | {exec_type} | {ms:.2f} | {ms / prof['layers_ms']:.1%} |")
-    print(f"\n| part | slowest layers (top {top}) | type | kernel | ms |\n|---|---|---|---|---|")
+    print(f"\n| part | slowest layers (top {top}) | type | kernel | ms | GFLOP | TFLOP/s |")
+    print("|---|---|---|---|---|---|---|")
     for part, node, node_type, exec_type, ms in prof["nodes"][:top]:
-        print(f"| {part} | {node} | {node_type} | {exec_type} | {ms:.2f} |")
+        g = gflop.get(node)
+        rate = f"{g:.2f} | {g / ms:.2f}" if g else " | "
+        print(f"| {part} | {node} | {node_type} | {exec_type} | {ms:.2f} | {rate} |")
+    conv_ms = sum(r[4] for r in prof["nodes"] if r[1] in gflop)
+    if conv_ms:
+        total = sum(gflop.values())
+        print(f"\nconvolutions: {total:.1f} GFLOP in {conv_ms:.1f} ms = {total / conv_ms:.2f} "
+              f"TFLOP/s; everything else {prof['layers_ms'] - conv_ms:.1f} ms")  # fmt: skip
     reorders = [r for r in prof["nodes"] if r[2] == "Reorder"]
     if reorders:
         print("\nreorders: " + "; ".join(f"{r[1]} ({r[3]}) {r[4]:.2f} ms" for r in reorders))
@@ -143,19 +179,27 @@ def interleaved(
 def print_times(
     title: str, times: dict[str, list[float]], cpu: dict[str, list[float]], ref: str
 ) -> list[dict[str, Any]]:
+    """The table, with each row's per-round difference to the first row.
+
+    Calls of one round run back to back, so the median of the per-round differences is
+    paired: a shared VM's slow and fast stretches (issue 25's AMX Xeon swung between ~37
+    and ~70 ms per BF16 call) hit both sides of a difference alike, unlike the p50s.
+    """
     rows = []
     base = statistics.median(times[ref])
     print(f"\n### {title} (load {load()})\n")
-    print("| configuration | p50 ms | min ms | p90 ms | p50 vs first row | CPU ms per call (p50) |")
-    print("|---|---|---|---|---|---|")
+    print("| configuration | p50 ms | min ms | p90 ms | p50 vs first row | paired difference to "
+          "the first row, median ms | CPU ms per call (p50) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
     for name, ts in times.items():
         ts_sorted = sorted(ts)
         p50, p90 = statistics.median(ts), ts_sorted[int(0.9 * (len(ts) - 1))]
         cpu_ms = statistics.median(cpu[name])
+        paired = statistics.median(a - b for a, b in zip(ts, times[ref], strict=True))
         print(f"| {name} | {p50:.1f} | {ts_sorted[0]:.1f} | {p90:.1f} | {p50 / base:.2f}x | "
-              f"{cpu_ms:.0f} |")  # fmt: skip
+              f"{paired:+.1f} | {cpu_ms:.0f} |")  # fmt: skip
         rows.append({"config": name, "p50_ms": p50, "min_ms": ts_sorted[0], "p90_ms": p90,
-                     "cpu_ms_p50": cpu_ms})  # fmt: skip
+                     "paired_diff_ms": paired, "cpu_ms_p50": cpu_ms})  # fmt: skip
     return rows
 
 
@@ -178,6 +222,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=12, help="interleaved rounds per settings table")
     ap.add_argument("--top", type=int, default=15)
     ap.add_argument("--skip-settings", action="store_true")
+    ap.add_argument("--precisions", default=None,
+                    help="comma-separated subset of fp32,bf16,int8 to profile and time "
+                         "(default: every one this CPU and model have)")  # fmt: skip
     ap.add_argument("--benchmark-app-s", type=int, default=0,
                     help="also run benchmark_app this many seconds per file (0: not)")  # fmt: skip
     ap.add_argument("--json", type=Path)
@@ -190,15 +237,24 @@ def main() -> None:
     report: dict[str, Any] = {"cpu": cpu_line(), "model": str(model)}
     perf = {"PERF_COUNT": True}
     reduced = [p for p in ("bf16",) if p in native_precisions()] + (["int8"] if has_int8 else [])
+    wanted = ["fp32", *reduced]
+    if args.precisions:
+        asked = [p.strip() for p in args.precisions.split(",") if p.strip()]
+        unknown = sorted(set(asked) - set(wanted))
+        if unknown:
+            raise SystemExit(f"--precisions: {', '.join(unknown)} not available here ({wanted})")
+        wanted = asked
+    reduced = [p for p in reduced if p in wanted]
     profiles = {}
-    for precision in ["fp32", *reduced]:
+    for precision in [p for p in ("fp32",) if p in wanted] + reduced:
         for place in ("openvino", "host"):
             profiles[f"{precision}, texture in {place}"] = OpenVinoBackend(
                 model, precision=precision, properties=perf, texture=place
             )
+    gflop = conv_gflop(model)
     for name, backend in profiles.items():
         prof = layer_profile(backend, x, args.runs)
-        print_profile(f"OpenVINO {name} ({backend.device})", prof, args.top)
+        print_profile(f"OpenVINO {name} ({backend.device})", prof, args.top, gflop)
         report[f"profile_{name}"] = {k: v for k, v in prof.items() if k != "nodes"} | {
             "nodes": prof["nodes"][:40]
         }
@@ -209,7 +265,7 @@ def main() -> None:
         np.array(out, dtype=np.float32, copy=True)
     print(f"\noutput copy (1x1x640x640 float32): {(time.perf_counter() - t0) * 10:.3f} ms per call")
     if not args.skip_settings:
-        configs: dict[str, Any] = {
+        configs: dict[str, Any] = {} if "fp32" not in wanted else {
             "OpenVINO FP32, defaults (LATENCY, 1 stream, 2 threads, pinned)":
                 OpenVinoBackend(model, precision="fp32"),
             "OpenVINO FP32, ENABLE_CPU_PINNING=False":
@@ -227,6 +283,11 @@ def main() -> None:
                 configs[f"OpenVINO {precision.upper()}, texture in {place}"] = OpenVinoBackend(
                     model, precision=precision, texture=place
                 )
+            # one thread beside two: on a shared VM this row tells whether the second core
+            # was really there while the table ran (two threads ~2x faster) or not
+            configs[f"OpenVINO {precision.upper()}, texture in host, 1 thread"] = OpenVinoBackend(
+                model, precision=precision, num_threads=1
+            )
         times, cpu = interleaved(configs, x, args.rounds)
         report["settings"] = print_times(
             f"settings, {args.rounds} interleaved rounds", times, cpu, next(iter(configs))
