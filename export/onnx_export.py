@@ -212,8 +212,13 @@ def export_model(
         InvalidInputError: bad size / batch / channel count.
         ModelError: the exported graph is not a valid single-file ONNX model.
     """
-    if input_size_px < 16 or input_size_px % 16:
-        raise InvalidInputError(f"input_size_px must be a multiple of 16, got {input_size_px}")
+    multiple = 16 * int(getattr(model, "factor", 1))  # 32 with the space_to_depth stem
+    if input_size_px < multiple or input_size_px % multiple:
+        raise InvalidInputError(
+            f"input_size_px must be a multiple of {multiple}"
+            + (f" (the {model.stem} stem)" if multiple > 16 else "")
+            + f", got {input_size_px}"
+        )
     if model.in_channels != 4:
         raise InvalidInputError(
             f"the model must take 4 channels [R,G,B,T], has {model.in_channels}"
@@ -256,6 +261,7 @@ def export_model(
             dice=dice_for(model.out_channels),
             input_norm=model.input_norm,
             input_mean_std=list(INPUT_NORMS[model.input_norm]),
+            stem=getattr(model, "stem", "none"),
         ),
         "training": training_summary or {},
     }

@@ -17,6 +17,7 @@
 # ZONE_WEIGHT (loss weight of a wrinkle predicted on a lid margin, brow, hairline, ...: the
 # labeler's zones/, default 1 = off; see `wds-edge train --zone-weight`), REGION_BALANCE=1
 # (weight each facial region's labels alike in the loss: `wds-edge train --region-balance`),
+# STEM (none, default, or space_to_depth: the U-Net at half resolution, `wds-edge train --stem`),
 # INSTALL=0 to skip the install step, FROM_STEP=N to continue a run in $WORK from step N
 # (e.g. FROM_STEP=5 after the training finished but a later step failed), TO_STEP=N to stop
 # after step N (TO_STEP=4: train only, never touching the held-out faces).
@@ -39,6 +40,7 @@ BASE="${BASE:-16}"
 AUTO_VERSION="${AUTO_VERSION:-2}"
 ZONE_WEIGHT="${ZONE_WEIGHT:-1}"
 REGION_BALANCE="${REGION_BALANCE:-0}"
+STEM="${STEM:-none}"
 LANDMARKER="$SHARED/models/face_landmarker.task"
 FACES="$SHARED/data/faces"
 FACES_PD="$SHARED/data/faces_pd"
@@ -111,7 +113,7 @@ if step 4; then
 log "4/7 train: base $BASE, weighted deep supervision, 320 px random crops of the 640 crops"
 "${WDS[@]}" train --data "$WORK/train_data" --out "$WORK/run" --recipe project --augment kiosk \
   --loss wds --base "$BASE" --crop-size 320 --batch-size 2 --val-count 4 --epochs "$EPOCHS" \
-  --seed "$SEED" --zone-weight "$ZONE_WEIGHT" \
+  --seed "$SEED" --zone-weight "$ZONE_WEIGHT" --stem "$STEM" \
   $([ "$REGION_BALANCE" = 1 ] && echo --region-balance)
 fi  # step 4
 

@@ -13,7 +13,7 @@ from typing import Any
 from wds_edge.errors import InvalidInputError
 from wds_edge_train.augment import AUGMENT_PROFILES, check_crop_size
 from wds_edge_train.losses import LOSS_MODES
-from wds_edge_train.model import ACTIVATIONS, DICE_KINDS, INPUT_NORMS
+from wds_edge_train.model import ACTIVATIONS, DICE_KINDS, INPUT_NORMS, STEMS
 from wds_edge_train.recipes import RECIPES, recipe_defaults
 from wds_edge_train.wwm import FILL_POLICIES
 
@@ -46,6 +46,7 @@ class TrainConfig:
     loss: str = "wds"
     dice: str = "binary"
     base_channels: int = 64
+    stem: str = "none"
     activation: str = "leaky_relu"
     epochs: int = 200
     batch_size: int = 4
@@ -90,7 +91,16 @@ class TrainConfig:
             raise InvalidInputError(f"--recipe must be one of {tuple(RECIPES)}")
         if self.wwm_fill not in FILL_POLICIES:
             raise InvalidInputError(f"wwm_fill must be one of {FILL_POLICIES}")
+        if self.stem not in STEMS:
+            raise InvalidInputError(f"--stem must be one of {tuple(STEMS)}, got {self.stem!r}")
         check_crop_size(self.crop_size)
+        multiple = 16 * STEMS[self.stem]
+        if self.crop_size % multiple:
+            raise InvalidInputError(
+                f"crop size {self.crop_size} px is not a multiple of {multiple} (the {self.stem} "
+                f"stem halves it before the U-Net pools four times); use e.g. "
+                f"{max(multiple, self.crop_size // multiple * multiple)}"
+            )
         for name in ("base_channels", "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise InvalidInputError(f"{name} must be >= 1, got {getattr(self, name)}")

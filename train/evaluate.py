@@ -30,11 +30,20 @@ logger = logging.getLogger(__name__)
 ProgressFn = Callable[[int, int], None]
 
 
-def _padded_tensors(s: LoadedSample) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def pad_multiple(model: torch.nn.Module) -> int:
+    """The side multiple a whole image is padded to for ``model``: 16 (four poolings), 32
+    with the ``space_to_depth`` stem (a DDP-wrapped model is looked through)."""
+    net = getattr(model, "module", model)
+    return 16 * int(getattr(net, "factor", 1))
+
+
+def _padded_tensors(
+    s: LoadedSample, multiple: int = 16
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     fov = s.fov if s.fov is not None else np.ones_like(s.mask)
     h, w = s.mask.shape
-    image = pad_to_multiple(s.image_rgb)
-    mask = pad_to_multiple(s.mask)
+    image = pad_to_multiple(s.image_rgb, multiple)
+    mask = pad_to_multiple(s.mask, multiple)
     # The padding is excluded from the loss: FOV is zero there.
     fov_padded = np.zeros(mask.shape, dtype=bool)
     fov_padded[:h, :w] = fov
@@ -46,7 +55,8 @@ def predict_probability(
 ) -> np.ndarray:
     """F1 wrinkle probability of a whole uint8 RGB image (any size) -> float32 HxW in [0, 1]."""
     h, w = image_rgb.shape[:2]
-    x, _, _ = sample_tensors(pad_to_multiple(image_rgb), np.zeros((1, 1), bool), None)
+    padded = pad_to_multiple(image_rgb, pad_multiple(model))
+    x, _, _ = sample_tensors(padded, np.zeros((1, 1), bool), None)
     model.eval()
     with torch.no_grad():
         logits = model.forward_f1(x[None].to(device))
@@ -82,7 +92,7 @@ def evaluate_samples(
     losses: list[float] = []
     for i, s in enumerate(samples):
         h, w = s.mask.shape
-        x, m, f = _padded_tensors(s)
+        x, m, f = _padded_tensors(s, pad_multiple(model))
         with torch.no_grad():
             heads = model.forward_heads(x[None].to(device))
             if loss_fn is not None:

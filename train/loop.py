@@ -199,6 +199,7 @@ def train(
         config.activation,  # type: ignore[arg-type]
         out_channels_for(config.dice),
         config.input_norm,
+        config.stem,
     )
     if ckpt is not None:
         model.load_state_dict(ckpt.model.state_dict())

@@ -15,6 +15,17 @@ Two output kinds (``out_channels``), chosen by the training loss's Dice
 Either way the eval-mode output (and the exported graph) is the wrinkle probability,
 N x 1 x H x W in [0, 1].
 
+Stem (``stem``, :data:`STEMS`; a speed variant of issue 25, not the paper's network):
+``none`` is the paper's U-Net, whose first and last double convolutions run at full
+resolution with ``base_channels`` channels. ``space_to_depth`` rearranges each 2 x 2 pixel
+block of the four input channels into 16 channels at half resolution (lossless,
+``F.pixel_unshuffle``), runs the same U-Net there, and turns the F1 head's four logits per
+half-resolution pixel back into the 2 x 2 full-resolution block (``F.pixel_shuffle``): no
+3 x 3 convolution runs at full resolution any more. The heads then sit at 1/2 (D1, F1 made
+full-size by the shuffle), 1/4, 1/8 and 1/16; each is still compared with the ground truth at
+full resolution, F2..F4 paired with the WWM block sizes as in the paper. On an AMX CPU the
+narrow full-resolution layers ran at a fifth of the GEMM rate (``benchmarks/RESULTS.md``).
+
 Input normalisation (``input_norm``, :data:`INPUT_NORMS`) is the network's first operation, so
 it travels inside every exported graph and no runtime can feed a model the wrong scale:
 ``unit`` takes ``[R, G, B, T] / 255`` as it is (the project's default), ``centred`` maps it to
@@ -37,6 +48,7 @@ __all__ = [
     "BASE_CHANNEL_CHOICES",
     "DICE_KINDS",
     "INPUT_NORMS",
+    "STEMS",
     "count_parameters",
     "out_channels_for",
     "dice_for",
@@ -50,6 +62,8 @@ Activation = Literal["relu", "leaky_relu"]
 DICE_KINDS = {"binary": 1, "two-class": 2}
 #: Input normalisations: name -> (mean, std) applied to every channel of ``[R, G, B, T] / 255``.
 INPUT_NORMS = {"unit": (0.0, 1.0), "centred": (0.5, 0.25)}
+#: Stems: name -> the factor the U-Net's input is shrunk by (see the module docstring).
+STEMS = {"none": 1, "space_to_depth": 2}
 
 
 def out_channels_for(dice: str) -> int:
@@ -124,8 +138,8 @@ class Up(nn.Module):
 class WrinkleUNet(nn.Module):
     """U-Net with deep-supervision heads F1..F4.
 
-    Input: float32 NCHW, ``in_channels`` (4: ``[R, G, B, T] / 255``), H and W divisible by 16;
-    the model normalises it itself (``input_norm``).
+    Input: float32 NCHW, ``in_channels`` (4: ``[R, G, B, T] / 255``), H and W divisible by 16
+    (32 with the ``space_to_depth`` stem); the model normalises it itself (``input_norm``).
 
     * ``model.train()``: ``forward`` returns a tuple of four logit maps
       ``(F1, F2, F3, F4)``, each N x C x H x W with C = ``out_channels`` (F2..F4
@@ -142,8 +156,11 @@ class WrinkleUNet(nn.Module):
         activation: Activation = "leaky_relu",
         out_channels: int = 1,
         input_norm: str = "unit",
+        stem: str = "none",
     ) -> None:
         super().__init__()
+        if stem not in STEMS:
+            raise InvalidInputError(f"stem must be one of {tuple(STEMS)}, got {stem!r}")
         if base_channels < 1:
             raise InvalidInputError(f"base_channels must be positive, got {base_channels}")
         if input_norm not in INPUT_NORMS:
@@ -159,7 +176,10 @@ class WrinkleUNet(nn.Module):
         self.in_channels = in_channels
         self.base_channels = base_channels
         self.activation = activation
-        self.inc = DoubleConv(in_channels, b, None, activation)
+        self.stem = stem
+        #: the U-Net runs at 1 / factor of the input resolution
+        self.factor = f = STEMS[stem]
+        self.inc = DoubleConv(in_channels * f * f, b, None, activation)
         self.down1 = Down(b, 2 * b, activation)
         self.down2 = Down(2 * b, 4 * b, activation)
         self.down3 = Down(4 * b, 8 * b, activation)
@@ -168,7 +188,7 @@ class WrinkleUNet(nn.Module):
         self.up2 = Up(8 * b, 2 * b, activation)  # D3, 1/4
         self.up3 = Up(4 * b, b, activation)  # D2, 1/2
         self.up4 = Up(2 * b, b, activation)  # D1, full
-        self.head1 = nn.Conv2d(b, c, 1)
+        self.head1 = nn.Conv2d(b, c * f * f, 1)  # c logits per full-resolution pixel
         self.head2 = nn.Conv2d(b, c, 1)
         self.head3 = nn.Conv2d(2 * b, c, 1)
         self.head4 = nn.Conv2d(4 * b, c, 1)
@@ -180,22 +200,31 @@ class WrinkleUNet(nn.Module):
                 f"expected an N x {self.in_channels} x H x W tensor, got {tuple(x.shape)}"
             )
         h, w = int(x.shape[-2]), int(x.shape[-1])
-        if h % 16 or w % 16:
-            raise InvalidInputError(
-                f"input size {h}x{w} is not divisible by 16 (the U-Net pools four times); "
-                f"resize or pad to e.g. {max(16, h // 16 * 16)}x{max(16, w // 16 * 16)}"
+        m = 16 * self.factor
+        if h % m or w % m:
+            why = "the U-Net pools four times" + (
+                f" after the {self.stem} stem halves it" if self.factor > 1 else ""
             )
-        if self.input_norm == "unit":
-            return x  # no operation at all: graphs of unit models stay as they were
-        mean, std = INPUT_NORMS[self.input_norm]
-        return (x - mean) * (1.0 / std)
+            raise InvalidInputError(
+                f"input size {h}x{w} is not divisible by {m} ({why}); "
+                f"resize or pad to e.g. {max(m, h // m * m)}x{max(m, w // m * m)}"
+            )
+        if self.input_norm != "unit":  # unit: no operation, graphs stay as they were
+            mean, std = INPUT_NORMS[self.input_norm]
+            x = (x - mean) * (1.0 / std)
+        return F.pixel_unshuffle(x, self.factor) if self.factor > 1 else x
+
+    def _head1(self, d1: torch.Tensor) -> torch.Tensor:
+        """F1 logits at the input's resolution (the stem's 2 x 2 blocks unfolded)."""
+        logits = self.head1(d1)
+        return F.pixel_shuffle(logits, self.factor) if self.factor > 1 else logits
 
     def forward_heads(
         self, x: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """The four deep-supervision logit maps (F1, F2, F3, F4), all N x C x H x W."""
-        x = self._check_input(x)
         size = x.shape[-2:]
+        x = self._check_input(x)
         x1 = self.inc(x)
         x2 = self.down1(x1)
         x3 = self.down2(x2)
@@ -210,7 +239,7 @@ class WrinkleUNet(nn.Module):
             return F.interpolate(t, size=size, mode="bilinear", align_corners=False)
 
         return (
-            self.head1(d1),
+            self._head1(d1),
             full(self.head2(d2)),
             full(self.head3(d3)),
             full(self.head4(d4)),
@@ -225,7 +254,7 @@ class WrinkleUNet(nn.Module):
         x4 = self.down3(x3)
         x5 = self.down4(x4)
         d1 = self.up4(self.up3(self.up2(self.up1(x5, x4), x3), x2), x1)
-        return self.head1(d1)
+        return self._head1(d1)
 
     def forward(self, x: torch.Tensor):  # noqa: ANN201 - return type depends on mode
         if self.training:
@@ -240,6 +269,7 @@ class WrinkleUNet(nn.Module):
             "activation": self.activation,
             "out_channels": self.out_channels,
             "input_norm": self.input_norm,
+            "stem": self.stem,
         }
 
 

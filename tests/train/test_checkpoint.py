@@ -41,7 +41,7 @@ def test_round_trip_gives_identical_outputs(tmp_path: Path) -> None:
     assert not ckpt.model.training
     assert ckpt.model_config == {
         "in_channels": 4, "base_channels": 8, "activation": "relu", "out_channels": 1,
-        "input_norm": "unit",
+        "input_norm": "unit", "stem": "none",
     }  # fmt: skip
     assert ckpt.dice == "binary"
     assert ckpt.config == config and ckpt.metrics == METRICS and ckpt.epoch == 3

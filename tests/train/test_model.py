@@ -78,3 +78,35 @@ def test_dice_kinds_and_bad_out_channels() -> None:
         out_channels_for("softmax")
     with pytest.raises(InvalidInputError, match="1 or 2 logit channels"):
         wrinkle_probability(torch.zeros(1, 3, 4, 4))
+
+
+def test_space_to_depth_stem_wiring() -> None:
+    """Issue 25's stem: 2 x 2 blocks in, the F1 head's four logits back to their pixels."""
+    model = WrinkleUNet(4, 4, stem="space_to_depth").eval()
+    assert model.inc[0].in_channels == 16 and model.head1.out_channels == 4
+    assert WrinkleUNet(**model.config()).stem == "space_to_depth"
+    # the input side: channel k's pixel (2i + a, 2j + b) becomes channel 4k + 2a + b at (i, j)
+    yy, xx = torch.meshgrid(torch.arange(64), torch.arange(64), indexing="ij")
+    offset = (yy % 2) * 2 + (xx % 2)
+    x = torch.stack([10.0 * k + offset for k in range(4)])[None].float()
+    half = model._check_input(x)
+    assert half.shape == (1, 16, 32, 32)
+    for k in range(4):
+        for block in range(4):
+            assert torch.all(half[0, 4 * k + block] == 10.0 * k + block)
+    # the output side: logit channel 2a + b of a half-resolution pixel lands at (2i+a, 2j+b)
+    with torch.no_grad():
+        model.head1.weight.zero_()
+        model.head1.bias.copy_(torch.tensor([0.0, 1.0, 2.0, 3.0]))
+        logits = model.forward_f1(torch.rand(1, 4, 64, 64))
+    assert logits.shape == (1, 1, 64, 64)
+    assert torch.equal(logits[0, 0], offset.float())
+    model.train()
+    assert all(h.shape == (1, 1, 64, 64) for h in model(torch.rand(1, 4, 64, 64)))
+
+
+def test_stem_refuses_what_it_cannot_run() -> None:
+    with pytest.raises(InvalidInputError, match="stem must be one of"):
+        WrinkleUNet(4, 8, stem="patchify")
+    with pytest.raises(InvalidInputError, match="not divisible by 32"):
+        WrinkleUNet(4, 8, stem="space_to_depth")(torch.rand(1, 4, 48, 48))

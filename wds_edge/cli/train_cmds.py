@@ -69,6 +69,14 @@ def _train(
         "--base",
         help="U-Net width: 64 = paper (17 M params), 32, 16 (1 M, kiosk CPU), 8. Default 64.",
     ),
+    stem: str = typer.Option(
+        None,
+        "--stem",
+        help="none (the paper's U-Net; default) | space_to_depth (2x2 pixel blocks -> 16 "
+        "channels, the U-Net at half resolution, the F1 logits shuffled back to full size: a "
+        "speed variant for CPUs with AMX, see benchmarks/RESULTS.md issue 25; crops a "
+        "multiple of 32).",
+    ),
     activation: str = typer.Option(
         None, "--activation", help="leaky_relu (paper figure, default) or relu (reference code)."
     ),
@@ -155,7 +163,7 @@ def _train(
         "weight_decay": weight_decay, "seed": seed, "device": device, "workers": workers,
         "augment": augment, "mask_threshold": mask_threshold, "amp": amp,
         "input_norm": input_norm, "recipe": recipe, "zone_weight": zone_weight,
-        "region_balance": region_balance,
+        "region_balance": region_balance, "stem": stem,
     }  # fmt: skip
     given = {k: v for k, v in given.items() if v is not None}
 

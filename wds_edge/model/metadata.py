@@ -41,6 +41,9 @@ class ArchitectureInfo(BaseModel):
     #: informative: no runtime applies it): ``unit`` (as is) or ``centred`` (``(x - 0.5) /
     #: 0.25``, the official code's). Models exported before it was recorded are ``unit``.
     input_norm: str = "unit"
+    #: ``none`` (the paper's U-Net) or ``space_to_depth`` (issue 25's speed variant: the
+    #: U-Net at half resolution; informative, the graph does it). Older models: ``none``.
+    stem: str = "none"
     parameters: int | None = None
     gflops: float | None = None
 
