@@ -22,9 +22,33 @@ import numpy as np
 from wds_edge.bench.stats import LatencyStats, summarize_ms
 from wds_edge.errors import InvalidInputError
 
-__all__ = ["BackendRow", "BackendCompareResult", "compare_backends", "parse_backend_specs"]
+__all__ = [
+    "BackendRow",
+    "BackendCompareResult",
+    "compare_backends",
+    "paired_speedup",
+    "parse_backend_specs",
+]
 
 logger = logging.getLogger(__name__)
+
+
+def paired_speedup(base_ms: Sequence[float], row_ms: Sequence[float]) -> float:
+    """Median over rounds of ``base / row``, each ratio of two calls made back to back.
+
+    A shared machine's slow and fast stretches (issue 25: one AMX VM swung between ~37 and
+    ~70 ms per call, minutes at a time) move both calls of a round alike, so the ratio of the
+    round holds where the ratio of two p50s need not.
+
+    Raises:
+        InvalidInputError: the lists differ in length or are empty.
+    """
+    if len(base_ms) != len(row_ms) or not base_ms:
+        raise InvalidInputError(
+            f"paired times need one entry per round on both sides, got {len(base_ms)} and "
+            f"{len(row_ms)}"
+        )
+    return float(np.median([b / r for b, r in zip(base_ms, row_ms, strict=True)]))
 
 
 def parse_backend_specs(specs: Sequence[str]) -> list[tuple[str, str]]:
@@ -61,6 +85,8 @@ class BackendRow:
     mean_iou: float
     min_iou: float
     gate_passed: bool
+    #: :func:`paired_speedup` against the first entry (1.0 for the first entry itself)
+    paired_speedup: float = 1.0
 
     def row(self) -> dict[str, Any]:
         return {
@@ -70,6 +96,7 @@ class BackendRow:
             "p90_ms": round(self.model_ms.p90_ms, 2),
             "mean_ms": round(self.model_ms.mean_ms, 2),
             "speedup": round(self.speedup, 2),
+            "paired_speedup": round(self.paired_speedup, 2),
             "mean_iou": round(self.mean_iou, 4),
             "min_iou": round(self.min_iou, 4),
             "gate": "pass" if self.gate_passed else "FAIL",
@@ -180,6 +207,7 @@ def compare_backends(
                     device=be.device, model_ms=stats, speedup=base.p50_ms / stats.p50_ms,
                     mean_iou=mean_iou, min_iou=min_iou,
                     gate_passed=mean_iou >= GATE_MIN_MEAN_IOU and min_iou >= GATE_MIN_WORST_IOU,
+                    paired_speedup=paired_speedup(times[0], times[i]),
                 )
             )  # fmt: skip
     finally:
@@ -188,7 +216,9 @@ def compare_backends(
     ref_label = f"{pairs[ref_index][0]}:{pairs[ref_index][1]}"
     notes = [
         f"interleaved: {rounds} rounds (+{warmup} warm-up), every backend once per round on the "
-        "same crop; speedup = first entry's p50 / row's p50",
+        "same crop; speedup = first entry's p50 / row's p50; paired_speedup = median over "
+        "rounds of the first entry's time / the row's time in the same round (holds when a "
+        "shared machine's speed drifts during the run)",
         f"IoU: thresholded masks vs {ref_label} on all {len(inputs)} face crops",
     ]
     return BackendCompareResult(str(model), ref_label, len(inputs), rounds, rows, notes)

@@ -31,6 +31,8 @@ def test_interleaved_comparison_on_face_crops(
     )  # fmt: skip
     assert [r.label for r in result.rows] == ["onnxruntime:fp32", "openvino:fp32"]
     assert result.rows[0].speedup == 1.0 and result.rows[0].mean_iou == 1.0
+    assert result.rows[0].paired_speedup == 1.0 and result.rows[1].paired_speedup > 0
+    assert "paired_speedup" in result.rows[1].row()
     assert all(r.model_ms.count == 4 for r in result.rows)
     assert result.rows[1].min_iou >= 0.99 and result.rows[1].gate_passed
     assert result.to_dict()["reference"] == "onnxruntime:fp32"
