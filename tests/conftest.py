@@ -103,6 +103,23 @@ def drive_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def drive_small(drive_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """DRIVE layout (symlinks, read in place) with 3 of the 20 images: 2 train + 1 validation
+    with --val-count 1 (the training and export tests share it; nothing writes into it)."""
+    root = tmp_path_factory.mktemp("drive_small")
+    for sub in ("images", "1st_manual", "mask"):
+        (root / sub).mkdir()
+    for n in (21, 22, 23):
+        for sub, name in (
+            ("images", f"{n}_training.tif"),
+            ("1st_manual", f"{n}_manual1.gif"),
+            ("mask", f"{n}_training_mask.gif"),
+        ):
+            (root / sub / name).symlink_to(drive_dir / sub / name)
+    return root
+
+
+@pytest.fixture(scope="session")
 def video_path() -> Path:
     return _shared_path("data", "video", "portrait_motion_720p.mp4")
 

@@ -18,16 +18,6 @@ from wds_edge_export.parity import parity_on_crops
 from wds_edge_train.checkpoint import load_checkpoint
 
 
-def _drive3(drive_dir: Path, root: Path) -> Path:
-    for sub in ("images", "1st_manual", "mask"):
-        (root / sub).mkdir()
-    for n in (21, 22, 23):
-        for sub, name in (("images", f"{n}_training.tif"), ("1st_manual", f"{n}_manual1.gif"),
-                          ("mask", f"{n}_training_mask.gif")):  # fmt: skip
-            (root / sub / name).symlink_to(drive_dir / sub / name)
-    return root
-
-
 def _train(data: Path, run: Path, crop: int) -> object:
     return CliRunner().invoke(app, [
         "train", "--data", str(data), "--out", str(run), "--stem", "space_to_depth",
@@ -37,10 +27,10 @@ def _train(data: Path, run: Path, crop: int) -> object:
 
 
 @pytest.fixture(scope="module")
-def stem_run(drive_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def stem_run(drive_small: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Two epochs of ``wds-edge train --stem space_to_depth`` on 3 DRIVE images."""
     torch.set_num_threads(1)
-    data = _drive3(drive_dir, tmp_path_factory.mktemp("drive3"))
+    data = drive_small
     run = tmp_path_factory.mktemp("run") / "stem"
     result = _train(data, run, 128)
     assert result.exit_code == 0, result.output
