@@ -7,12 +7,17 @@ and :attr:`lost` is True, so the display loop can keep showing "camera lost,
 reconnecting" instead of freezing. A file source ends normally (or starts over with
 ``loop=True``, the soak mode); a looped file that is gone when it should start over
 (deleted, being replaced) is waited for like a lost camera, with one warning line.
+
+Thread contract: one thread reads; :meth:`close` may come from another (the service's
+shutdown). A source that an open in progress returns after :meth:`close` is closed at once,
+so no grabber thread outlives the close.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -48,6 +53,8 @@ class ReconnectingSource:
         max_lost_s: float | None = None,
     ) -> None:
         self._opener = opener
+        self._lock = threading.Lock()  # guards _source / _closed against close() elsewhere
+        self._closed = False
         self._loop = loop
         self._retry_every_s = retry_every_s
         self._max_lost_s = max_lost_s
@@ -78,10 +85,22 @@ class ReconnectingSource:
         self._next_try = self._lost_since + self._retry_every_s
 
     def _close_source(self) -> None:
-        if self._source is not None:
+        with self._lock:
+            source, self._source = self._source, None
+        if source is not None:
             with contextlib.suppress(Exception):
-                self._source.close()
-            self._source = None
+                source.close()
+
+    def _install(self, source: Any) -> bool:
+        """Make ``source`` (just opened) the current one; False, and closed at once, when
+        :meth:`close` came while it was being opened."""
+        with self._lock:
+            if not self._closed:
+                self._source = source
+                return True
+        with contextlib.suppress(Exception):
+            source.close()
+        return False
 
     def _check_give_up(self) -> None:
         if self._max_lost_s is not None and time.monotonic() - self._lost_since > self._max_lost_s:
@@ -97,9 +116,11 @@ class ReconnectingSource:
             return
         self._next_try = now + self._retry_every_s
         try:
-            self._source = self._opener()
+            source = self._opener()
         except CaptureError as exc:
             logger.info("reconnect failed: %s", exc)
+            return
+        if not self._install(source):
             return
         self.lost = False
         self.reconnects += 1
@@ -108,18 +129,23 @@ class ReconnectingSource:
 
     def read(self) -> Any:
         """The next Frame, or None (lost: check :attr:`lost`; ended: :attr:`finished`)."""
-        if self.finished:
+        if self.finished or self._closed:
             return None
         if self.lost and self._source is None:
             self._try_reconnect()
             if self.lost:
                 return None
+        source = self._source
+        if source is None:  # closed meanwhile
+            return None
         try:
-            frame = self._source.read()
+            frame = source.read()
         except CaptureError as exc:
+            if self._closed:  # closed under a read in progress: an end, not an error
+                return None
             if not self.live:
                 raise
-            if hasattr(self._source, "reconnects"):
+            if hasattr(source, "reconnects"):
                 # wds_edge.capture.sources's threaded grabber reopens the device itself: keep it
                 # and ask again next time (its read() waits up to its read timeout).
                 if not self.lost:
@@ -135,30 +161,33 @@ class ReconnectingSource:
                 self.reconnects += 1
                 logger.warning("camera back (reconnect %d)", self.reconnects)
             return frame
-        if getattr(self._source, "ended_early", False) and not self.ended_early:
+        if getattr(source, "ended_early", False) and not self.ended_early:
             self.ended_early = True
-            self.ended_early_detail = (
-                f"{self._source.frames_read} of {self._source.expected_frames} frames"
-            )
+            self.ended_early_detail = f"{source.frames_read} of {source.expected_frames} frames"
         if self.live:
             self._mark_lost("no frame")
         elif self._loop:
             self._close_source()
             try:
-                self._source = self._opener()
+                source = self._opener()
             except CaptureError as exc:  # the file went away: wait for it like a camera
                 self._mark_lost(str(exc))
                 return None
+            if not self._install(source):
+                return None
             self.loops += 1
-            return self._source.read()
+            return source.read()
         else:
             self.finished = True
         return None
 
     def close(self) -> None:
-        """Close the current source. Idempotent."""
-        self._close_source()
+        """Close the current source; later reads return None. Idempotent; may be called from
+        another thread than the reader's."""
+        with self._lock:
+            self._closed = True
         self.finished = True
+        self._close_source()
 
     def __enter__(self) -> ReconnectingSource:
         return self
