@@ -1,0 +1,137 @@
+"""Does a distilled student reproduce its teacher on held-out faces? (issue 25)
+
+Applies the rule of docs/starter_model_selection_rule.md, "Issue 25: a distilled, faster copy
+of 1.0.0": each photo goes through :class:`~wds_edge.analysis.analyzer.WrinkleAnalyzer`
+(ONNX Runtime FP32, default configuration) once with the teacher and once with the student;
+both see the same landmarks and therefore the same kiosk crop. Printed per face: status, mask
+IoU (whole crop), overall and region scores of both; then the rule's conditions 1-4
+(condition 5, BF16 against the student's own FP32, is `wds-edge bench compare`).
+
+  .venv/bin/python scripts/distill_check.py --student runs/distill/student.onnx \\
+      --images runs/distill/heldout --landmarker ../shared/models/face_landmarker.task \\
+      --json runs/distill/check.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from wds_edge._image_read import read_image
+from wds_edge.analysis.analyzer import WrinkleAnalyzer
+from wds_edge.analysis.compare import DEFAULT_REPEATABILITY, Z95
+from wds_edge.analysis.config import AnalyzerConfig
+from wds_edge.io import write_json_atomic
+from wds_edge.model.bundled import default_model_path
+
+#: Condition 1: 1.0.0's own mask IoU between consecutive clip frames (the rule's yardstick).
+MIN_MEAN_IOU = 0.431
+#: Conditions 2 and 3: a single photo's change that `wds-edge compare` calls within noise.
+_FRAME = DEFAULT_REPEATABILITY["regions"]["overall"]
+MAX_ABS_DIFF = Z95 * math.sqrt(2.0) * _FRAME["frame_sd"]
+MAX_REL_BIAS = Z95 * math.sqrt(2.0) * _FRAME["frame_cv"]
+#: Condition 4.
+MIN_RHO = 0.9
+SUFFIXES = {".jpg", ".jpeg", ".png"}
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = int((a | b).sum())
+    return float((a & b).sum()) / union if union else 1.0
+
+
+def _analyse(model: Path, images: list[Path], landmarker: str | None) -> dict[str, Any]:
+    config = AnalyzerConfig(
+        model_path=str(model), backend="onnxruntime", precision="fp32", landmarker_path=landmarker
+    )
+    out = {}
+    with WrinkleAnalyzer(config) as analyzer:
+        for path in images:
+            out[path.name] = analyzer.analyze(read_image(path))
+    return out
+
+
+def check(teacher: Path, student: Path, images: list[Path], landmarker: str | None) -> dict:
+    t_res, s_res = _analyse(teacher, images, landmarker), _analyse(student, images, landmarker)
+    faces = []
+    for path in images:
+        t, s = t_res[path.name], s_res[path.name]
+        row: dict[str, Any] = {"face": path.name, "status": str(t.status.value)}
+        if t.wrinkle_mask is not None and s.wrinkle_mask is not None:
+            row["iou"] = iou(t.wrinkle_mask, s.wrinkle_mask)
+            row["teacher_mask_px"] = int(t.wrinkle_mask.sum())
+            row["student_mask_px"] = int(s.wrinkle_mask.sum())
+        if t.ok and t.segmented:
+            row["teacher"] = {k: v.wrinkle_ratio for k, v in t.scores.items()}
+            row["student"] = {k: v.wrinkle_ratio for k, v in s.scores.items()}
+        faces.append(row)
+    ious = [f["iou"] for f in faces if "iou" in f]
+    scored = [f for f in faces if "teacher" in f]
+    t_all = np.array([f["teacher"]["overall"] for f in scored])
+    s_all = np.array([f["student"]["overall"] for f in scored])
+    diffs = np.abs(s_all - t_all)
+    bias = float(s_all.mean() / t_all.mean()) if len(scored) else float("nan")
+    rho = float(spearmanr(t_all, s_all).statistic) if len(scored) > 2 else float("nan")
+    conditions = {
+        "1_mean_iou": {"value": float(np.mean(ious)), "limit": MIN_MEAN_IOU},
+        "2_max_abs_overall_diff": {"value": float(diffs.max()), "limit": MAX_ABS_DIFF},
+        "3_mean_ratio": {"value": bias, "limit": [1 - MAX_REL_BIAS, 1 + MAX_REL_BIAS]},
+        "4_spearman_rho": {"value": rho, "limit": MIN_RHO},
+    }
+    conditions["1_mean_iou"]["met"] = conditions["1_mean_iou"]["value"] >= MIN_MEAN_IOU
+    conditions["2_max_abs_overall_diff"]["met"] = bool(diffs.max() <= MAX_ABS_DIFF)
+    conditions["3_mean_ratio"]["met"] = bool(abs(bias - 1.0) <= MAX_REL_BIAS)
+    conditions["4_spearman_rho"]["met"] = bool(rho >= MIN_RHO)
+    return {
+        "teacher": str(teacher),
+        "student": str(student),
+        "faces": faces,
+        "conditions": conditions,
+        "all_met": all(c["met"] for c in conditions.values()),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--student", required=True, type=Path)
+    ap.add_argument("--teacher", type=Path, default=None, help="default: the bundled model")
+    ap.add_argument("--images", required=True, type=Path, help="folder of held-out photos")
+    ap.add_argument("--landmarker", default=None)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    images = sorted(p for p in args.images.iterdir() if p.suffix.lower() in SUFFIXES)
+    if not images:
+        ap.error(f"{args.images} holds no .jpg / .png photos")
+    teacher = args.teacher or Path(default_model_path())
+    report = check(teacher, args.student, images, args.landmarker)
+    regions = ["forehead", "glabella", "left_crows_feet", "right_crows_feet"]
+    regions += ["left_under_eye", "right_under_eye"]
+    print(
+        "| face | status | mask IoU | overall teacher / student (%) | regions teacher / student |"
+    )
+    print("|---|---|---|---|---|")
+    for f in report["faces"]:
+        scores = "-"
+        if "teacher" in f:
+            t, s = f["teacher"], f["student"]
+            ov = f"{100 * t['overall']:.2f} / {100 * s['overall']:.2f}"
+            scores = ", ".join(f"{100 * t.get(r, 0):.1f}/{100 * s.get(r, 0):.1f}" for r in regions)
+        else:
+            ov = "-"
+        iou_text = f"{f['iou']:.3f}" if "iou" in f else "-"
+        print(f"| {f['face']} | {f['status']} | {iou_text} | {ov} | {scores} |")
+    for name, c in report["conditions"].items():
+        print(f"{name}: {c['value']:.4f} (limit {c['limit']}) -> {'met' if c['met'] else 'FAILS'}")
+    print("all met" if report["all_met"] else "not all met: the teacher stays")
+    if args.json:
+        write_json_atomic(args.json, report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
