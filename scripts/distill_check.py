@@ -22,11 +22,10 @@ from typing import Any
 import numpy as np
 from scipy.stats import spearmanr
 
-from wds_edge._image_read import read_image
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.compare import DEFAULT_REPEATABILITY, Z95
 from wds_edge.analysis.config import AnalyzerConfig
-from wds_edge.io import write_json_atomic
+from wds_edge.io import read_image, write_json_atomic
 from wds_edge.model.bundled import default_model_path
 
 #: Condition 1: 1.0.0's own mask IoU between consecutive clip frames (the rule's yardstick).

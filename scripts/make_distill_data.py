@@ -32,11 +32,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from wds_edge._image_read import read_image
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.config import AnalyzerConfig
-from wds_edge.io import sha256_file, write_image_atomic, write_json_atomic
+from wds_edge.io import read_image, sha256_file, write_image_atomic, write_json_atomic
 from wds_edge.model.bundled import default_model_path
+from wds_edge.model.preprocessing import model_input
+from wds_edge_train.augment import AUGMENT_PROFILES, AugmentConfig, augment_sample
+
+
+def _write_view(out: Path, view: str, image_rgb: np.ndarray, prob: np.ndarray, threshold: float):
+    write_image_atomic(out / "images" / f"{view}.png", cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
+    write_image_atomic(out / "masks" / f"{view}.png", ((prob > threshold) * 255).astype(np.uint8))
+    prob16 = np.clip(prob * 65535.0 + 0.5, 0, 65535).astype(np.uint16)
+    write_image_atomic(out / "probs" / f"{view}.png", prob16)
 
 
 def _sources(images: list[str], video: str | None, every: int, stop: int):
@@ -76,9 +84,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--every", type=int, default=3, help="every N-th video frame")
     ap.add_argument("--stop", type=int, default=10**9, help="video frames read at most")
     ap.add_argument("--landmarker", default=None)
+    ap.add_argument("--views", type=int, default=1, help="views per crop: 0 as is, then augmented")
+    ap.add_argument("--view-augment", default="paper", choices=AUGMENT_PROFILES[1:])
+    ap.add_argument("--seed", type=int, default=7, help="seed of the augmented views")
     args = ap.parse_args(argv)
     if args.every < 1:
         ap.error(f"--every must be >= 1, got {args.every}")
+    if args.views < 1:
+        ap.error(f"--views must be >= 1, got {args.views}")
+    view_cfg = AugmentConfig(profile=args.view_augment)
     teacher = args.teacher or Path(default_model_path())
     if args.out.exists() and any(args.out.iterdir()):
         ap.error(f"{args.out} is not empty; pass a new folder")
@@ -94,38 +108,36 @@ def main(argv: list[str] | None = None) -> int:
     kept, skipped = [], []
     with WrinkleAnalyzer(config) as analyzer:
         threshold = float(analyzer.threshold)
-        for name, frame in _sources(args.images, args.video, args.every, args.stop):
+        sources = _sources(args.images, args.video, args.every, args.stop)
+        for source_index, (name, frame) in enumerate(sources):
             located = analyzer.locate(frame)
             if located.crop_transform is None:
                 skipped.append({"name": name, "status": str(located.status)})
                 print(f"  skip {name}: {located.status}", file=sys.stderr)
                 continue
             result = analyzer.segment(None, located, score=False)
-            prob = result.wrinkle_prob
             crop_rgb = result.face_crop.crop_rgb
-            write_image_atomic(
-                args.out / "images" / f"{name}.png", cv2.cvtColor(crop_rgb, cv2.COLOR_RGB2BGR)
-            )
-            write_image_atomic(
-                args.out / "masks" / f"{name}.png", ((prob > threshold) * 255).astype(np.uint8)
-            )
-            write_image_atomic(
-                args.out / "probs" / f"{name}.png",
-                np.clip(prob * 65535.0 + 0.5, 0, 65535).astype(np.uint16),
-            )
-            kept.append(
-                {
-                    "name": name,
-                    "status": str(located.status),
-                    "mask_share": float((prob > threshold).mean()),
-                }
-            )
-            print(f"  {name}: {located.status}, mask {100 * kept[-1]['mask_share']:.2f} %")
+            for k in range(args.views):
+                view = name if args.views == 1 else f"{name}__v{k:02d}"
+                if k == 0:
+                    image, prob = crop_rgb, result.wrinkle_prob
+                else:  # a seeded augmented view, labelled by the teacher as it sees it
+                    rng = np.random.default_rng([args.seed, source_index, k])
+                    blank = np.zeros(crop_rgb.shape[:2], bool)
+                    image, _, _ = augment_sample(crop_rgb, blank, None, rng, view_cfg)
+                    batch = model_input(image, analyzer.metadata.preprocessing)
+                    prob = np.asarray(analyzer.backend.infer(batch)[0, 0], np.float32)
+                _write_view(args.out, view, image, prob, threshold)
+                share = float((prob > threshold).mean())
+                kept.append({"name": view, "status": str(located.status), "mask_share": share})
+            print(f"  {name}: {located.status}, {args.views} view(s), mask {100 * share:.2f} %")
         info = analyzer.model_info
     summary = {
         "teacher": {"path": str(teacher), "sha256": sha256_file(teacher), "model": info},
         "threshold": threshold,
-        "crop_size_px": int(crop_rgb.shape[0]) if kept else None,
+        "views": args.views,
+        "view_augment": args.view_augment if args.views > 1 else None,
+        "seed": args.seed,
         "kept": kept,
         "skipped": skipped,
     }
