@@ -15,6 +15,7 @@ IoU (whole crop), overall and region scores of both; then the rule's conditions 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,10 @@ MIN_RHO = 0.9
 SUFFIXES = {".jpg", ".jpeg", ".png"}
 
 
+def load_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())
+
+
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     union = int((a | b).sum())
     return float((a & b).sum()) / union if union else 1.0
@@ -55,7 +60,8 @@ def _analyse(model: Path, images: list[Path], landmarker: str | None) -> dict[st
     return out
 
 
-def check(teacher: Path, student: Path, images: list[Path], landmarker: str | None) -> dict:
+def face_rows(teacher: Path, student: Path, images: list[Path], landmarker: str | None) -> list:
+    """One row per photo: status, mask IoU, teacher and student scores (when scored)."""
     t_res, s_res = _analyse(teacher, images, landmarker), _analyse(student, images, landmarker)
     faces = []
     for path in images:
@@ -69,45 +75,74 @@ def check(teacher: Path, student: Path, images: list[Path], landmarker: str | No
             row["teacher"] = {k: v.wrinkle_ratio for k, v in t.scores.items()}
             row["student"] = {k: v.wrinkle_ratio for k, v in s.scores.items()}
         faces.append(row)
+    return faces
+
+
+def conditions(faces: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The rule's conditions 1-4 over these rows (scored faces only for 2-4)."""
     ious = [f["iou"] for f in faces if "iou" in f]
     scored = [f for f in faces if "teacher" in f]
+    if len(scored) < 3:
+        raise SystemExit(f"error: {len(scored)} scored faces; the rule needs at least 3")
     t_all = np.array([f["teacher"]["overall"] for f in scored])
     s_all = np.array([f["student"]["overall"] for f in scored])
-    diffs = np.abs(s_all - t_all)
-    bias = float(s_all.mean() / t_all.mean()) if len(scored) else float("nan")
-    rho = float(spearmanr(t_all, s_all).statistic) if len(scored) > 2 else float("nan")
-    conditions = {
-        "1_mean_iou": {"value": float(np.mean(ious)), "limit": MIN_MEAN_IOU},
-        "2_max_abs_overall_diff": {"value": float(diffs.max()), "limit": MAX_ABS_DIFF},
-        "3_mean_ratio": {"value": bias, "limit": [1 - MAX_REL_BIAS, 1 + MAX_REL_BIAS]},
-        "4_spearman_rho": {"value": rho, "limit": MIN_RHO},
-    }
-    conditions["1_mean_iou"]["met"] = conditions["1_mean_iou"]["value"] >= MIN_MEAN_IOU
-    conditions["2_max_abs_overall_diff"]["met"] = bool(diffs.max() <= MAX_ABS_DIFF)
-    conditions["3_mean_ratio"]["met"] = bool(abs(bias - 1.0) <= MAX_REL_BIAS)
-    conditions["4_spearman_rho"]["met"] = bool(rho >= MIN_RHO)
+    max_diff = float(np.abs(s_all - t_all).max())
+    ratio = float(s_all.mean() / t_all.mean())
+    rho = float(spearmanr(t_all, s_all).statistic)
+    mean_iou = float(np.mean(ious))
     return {
-        "teacher": str(teacher),
-        "student": str(student),
+        "1_mean_iou": {"value": mean_iou, "limit": MIN_MEAN_IOU, "met": mean_iou >= MIN_MEAN_IOU},
+        "2_max_abs_overall_diff": {
+            "value": max_diff,
+            "limit": MAX_ABS_DIFF,
+            "met": max_diff <= MAX_ABS_DIFF,
+        },
+        "3_mean_ratio": {
+            "value": ratio,
+            "limit": [1 - MAX_REL_BIAS, 1 + MAX_REL_BIAS],
+            "met": abs(ratio - 1.0) <= MAX_REL_BIAS,
+        },
+        "4_spearman_rho": {"value": rho, "limit": MIN_RHO, "met": rho >= MIN_RHO},
+    }
+
+
+def report_of(faces: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
+    conds = conditions(faces)
+    return {
+        **fields,
         "faces": faces,
-        "conditions": conditions,
-        "all_met": all(c["met"] for c in conditions.values()),
+        "conditions": conds,
+        "all_met": all(c["met"] for c in conds.values()),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--student", required=True, type=Path)
+    ap.add_argument("--student", type=Path, default=None)
     ap.add_argument("--teacher", type=Path, default=None, help="default: the bundled model")
-    ap.add_argument("--images", required=True, type=Path, help="folder of held-out photos")
+    ap.add_argument("--images", type=Path, default=None, help="folder of held-out photos")
+    ap.add_argument(
+        "--pool", nargs="+", type=Path, default=None, help="pool the rows of these --json reports"
+    )
     ap.add_argument("--landmarker", default=None)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
-    images = sorted(p for p in args.images.iterdir() if p.suffix.lower() in SUFFIXES)
-    if not images:
-        ap.error(f"{args.images} holds no .jpg / .png photos")
-    teacher = args.teacher or Path(default_model_path())
-    report = check(teacher, args.student, images, args.landmarker)
+    if args.pool:
+        faces = []
+        for path in args.pool:
+            faces += [
+                dict(f, face=f"{path.parent.name}/{f['face']}") for f in load_json(path)["faces"]
+            ]
+        report = report_of(faces, pooled=[str(p) for p in args.pool])
+    else:
+        if args.student is None or args.images is None:
+            ap.error("give --student and --images, or --pool REPORT.json ...")
+        images = sorted(p for p in args.images.iterdir() if p.suffix.lower() in SUFFIXES)
+        if not images:
+            ap.error(f"{args.images} holds no .jpg / .png photos")
+        teacher = args.teacher or Path(default_model_path())
+        faces = face_rows(teacher, args.student, images, args.landmarker)
+        report = report_of(faces, teacher=str(teacher), student=str(args.student))
     regions = ["forehead", "glabella", "left_crows_feet", "right_crows_feet"]
     regions += ["left_under_eye", "right_under_eye"]
     print(
