@@ -83,7 +83,7 @@ def conditions(faces: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     ious = [f["iou"] for f in faces if "iou" in f]
     scored = [f for f in faces if "teacher" in f]
     if len(scored) < 3:
-        raise SystemExit(f"error: {len(scored)} scored faces; the rule needs at least 3")
+        raise ValueError(f"{len(scored)} scored faces; the rule needs at least 3")
     t_all = np.array([f["teacher"]["overall"] for f in scored])
     s_all = np.array([f["student"]["overall"] for f in scored])
     max_diff = float(np.abs(s_all - t_all).max())
@@ -107,7 +107,11 @@ def conditions(faces: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def report_of(faces: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
-    conds = conditions(faces)
+    """Rows + conditions; a fold with fewer than 3 scored faces keeps its rows for --pool."""
+    try:
+        conds = conditions(faces)
+    except ValueError as exc:
+        return {**fields, "faces": faces, "conditions": None, "all_met": False, "note": str(exc)}
     return {
         **fields,
         "faces": faces,
@@ -159,7 +163,9 @@ def main(argv: list[str] | None = None) -> int:
             ov = "-"
         iou_text = f"{f['iou']:.3f}" if "iou" in f else "-"
         print(f"| {f['face']} | {f['status']} | {iou_text} | {ov} | {scores} |")
-    for name, c in report["conditions"].items():
+    if report["conditions"] is None:
+        print(f"conditions not computed: {report['note']} (pool this report with others)")
+    for name, c in (report["conditions"] or {}).items():
         print(f"{name}: {c['value']:.4f} (limit {c['limit']}) -> {'met' if c['met'] else 'FAILS'}")
     print("all met" if report["all_met"] else "not all met: the teacher stays")
     if args.json:
