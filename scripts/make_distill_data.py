@@ -34,6 +34,7 @@ import numpy as np
 
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.config import AnalyzerConfig
+from wds_edge.errors import InvalidInputError, WdsEdgeError
 from wds_edge.io import read_image, sha256_file, write_image_atomic, write_json_atomic
 from wds_edge.model.bundled import default_model_path
 from wds_edge.model.preprocessing import model_input
@@ -110,6 +111,11 @@ def main(argv: list[str] | None = None) -> int:
         threshold = float(analyzer.threshold)
         sources = _sources(args.images, args.video, args.every, args.stop)
         for source_index, (name, frame) in enumerate(sources):
+            if any(k["name"].split("__v")[0] == name for k in kept):
+                raise InvalidInputError(
+                    f"two sources are both named {name!r} (same file name in two folders?); "
+                    "rename one, the labels are written by name"
+                )
             located = analyzer.locate(frame)
             if located.crop_transform is None:
                 skipped.append({"name": name, "status": str(located.status)})
@@ -147,4 +153,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except WdsEdgeError as exc:  # a missing photo or model, a name used twice
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
