@@ -16,7 +16,11 @@ generic layout ``wds-edge train --data`` reads:
 * ``masks/NAME.png``: the teacher's mask (probability > its threshold) as 0 / 255;
 * ``probs/NAME.png``: the teacher's probability as 16-bit PNG (p x 65535), for soft targets;
 * ``teacher.json``: the teacher's name, version and sha256, the threshold, every source kept
-  and every one skipped with its status.
+  and every one skipped with its status. Written last: a folder without it is incomplete (a
+  run that stopped); every file is written atomically.
+
+With ``--views N`` each crop gives ``NAME__v00`` (as it is) to ``NAME__vNN``: seeded augmented
+copies (``train/augment.py``, ``--view-augment``), each labelled by the teacher as it sees it.
 
   .venv/bin/python scripts/make_distill_data.py --out runs/distill/data \\
       --images ../shared/data/faces/astronaut.png ... --video ../shared/data/video/x.mp4 \\
