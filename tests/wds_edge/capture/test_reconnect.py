@@ -54,3 +54,30 @@ def test_a_loop_reopen_that_finishes_after_close_is_closed(tmp_path: Path) -> No
     assert len(opened) == 2
     left = [t.name for t in _grabbers() if t not in before]
     assert not left, f"grabber threads left running after close(): {left}"
+
+
+def test_close_under_a_waiting_read_ends_it_without_an_error(tmp_path: Path) -> None:
+    """A realtime file at 1 fps: the reader waits ~1 s inside read() for the next frame;
+    close() from another thread must end that read with None, not a CaptureError."""
+    clip = tmp_path / "slow.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 1.0, (64, 48))
+    for i in range(4):
+        writer.write(np.full((48, 64, 3), 50 * i, np.uint8))
+    writer.release()
+    src = ReconnectingSource(lambda: open_source(str(clip), realtime=True), live=False, loop=True)
+    assert src.read() is not None  # frame 0; frame 1 is due a second later
+    outcome: list = []
+
+    def reader() -> None:
+        try:
+            outcome.append(src.read())
+        except Exception as exc:  # noqa: BLE001 - the test reports what escaped
+            outcome.append(exc)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    thread.join(0.3)
+    assert thread.is_alive(), "read() should still be waiting for the 1 fps frame"
+    src.close()
+    thread.join(5)
+    assert outcome == [None]
