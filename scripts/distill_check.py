@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.compare import DEFAULT_REPEATABILITY, Z95
 from wds_edge.analysis.config import AnalyzerConfig
 from wds_edge.io import read_image, write_json_atomic
 from wds_edge.model.bundled import default_model_path
+from wds_edge.model.metrics import mask_iou
+from wds_edge_train.selection import spearman_rho
 
 #: Condition 1: 1.0.0's own mask IoU between consecutive clip frames (the rule's yardstick).
 MIN_MEAN_IOU = 0.431
@@ -42,11 +43,6 @@ SUFFIXES = {".jpg", ".jpeg", ".png"}
 
 def load_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = int((a | b).sum())
-    return float((a & b).sum()) / union if union else 1.0
 
 
 def _analyse(model: Path, images: list[Path], landmarker: str | None) -> dict[str, Any]:
@@ -68,7 +64,7 @@ def face_rows(teacher: Path, student: Path, images: list[Path], landmarker: str 
         t, s = t_res[path.name], s_res[path.name]
         row: dict[str, Any] = {"face": path.name, "status": str(t.status.value)}
         if t.wrinkle_mask is not None and s.wrinkle_mask is not None:
-            row["iou"] = iou(t.wrinkle_mask, s.wrinkle_mask)
+            row["iou"] = mask_iou(t.wrinkle_mask, s.wrinkle_mask)
             row["teacher_mask_px"] = int(t.wrinkle_mask.sum())
             row["student_mask_px"] = int(s.wrinkle_mask.sum())
         if t.ok and t.segmented:
@@ -88,7 +84,7 @@ def conditions(faces: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     s_all = np.array([f["student"]["overall"] for f in scored])
     max_diff = float(np.abs(s_all - t_all).max())
     ratio = float(s_all.mean() / t_all.mean())
-    rho = float(spearmanr(t_all, s_all).statistic)
+    rho = spearman_rho(t_all, s_all)
     mean_iou = float(np.mean(ious))
     return {
         "1_mean_iou": {"value": mean_iou, "limit": MIN_MEAN_IOU, "met": mean_iou >= MIN_MEAN_IOU},
