@@ -212,7 +212,7 @@ def export_model(
         InvalidInputError: bad size / batch / channel count.
         ModelError: the exported graph is not a valid single-file ONNX model.
     """
-    multiple = 16 * int(getattr(model, "factor", 1))  # 32 with the space_to_depth stem
+    multiple = model.size_multiple  # 32 with the space_to_depth stem
     if input_size_px < multiple or input_size_px % multiple:
         raise InvalidInputError(
             f"input_size_px must be a multiple of {multiple}"
@@ -261,7 +261,7 @@ def export_model(
             dice=dice_for(model.out_channels),
             input_norm=model.input_norm,
             input_mean_std=list(INPUT_NORMS[model.input_norm]),
-            stem=getattr(model, "stem", "none"),
+            stem=model.stem,
         ),
         "training": training_summary or {},
     }

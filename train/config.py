@@ -13,7 +13,7 @@ from typing import Any
 from wds_edge.errors import InvalidInputError
 from wds_edge_train.augment import AUGMENT_PROFILES, check_crop_size
 from wds_edge_train.losses import LOSS_MODES
-from wds_edge_train.model import ACTIVATIONS, DICE_KINDS, INPUT_NORMS, STEMS
+from wds_edge_train.model import ACTIVATIONS, DICE_KINDS, INPUT_NORMS, STEMS, size_multiple
 from wds_edge_train.recipes import RECIPES, recipe_defaults
 from wds_edge_train.wwm import FILL_POLICIES
 
@@ -94,7 +94,7 @@ class TrainConfig:
         if self.stem not in STEMS:
             raise InvalidInputError(f"--stem must be one of {tuple(STEMS)}, got {self.stem!r}")
         check_crop_size(self.crop_size)
-        multiple = 16 * STEMS[self.stem]
+        multiple = size_multiple(self.stem)
         if self.crop_size % multiple:
             raise InvalidInputError(
                 f"crop size {self.crop_size} px is not a multiple of {multiple} (the {self.stem} "

@@ -33,8 +33,7 @@ ProgressFn = Callable[[int, int], None]
 def pad_multiple(model: torch.nn.Module) -> int:
     """The side multiple a whole image is padded to for ``model``: 16 (four poolings), 32
     with the ``space_to_depth`` stem (a DDP-wrapped model is looked through)."""
-    net = getattr(model, "module", model)
-    return 16 * int(getattr(net, "factor", 1))
+    return int(getattr(model, "module", model).size_multiple)
 
 
 def _padded_tensors(

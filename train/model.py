@@ -49,6 +49,7 @@ __all__ = [
     "DICE_KINDS",
     "INPUT_NORMS",
     "STEMS",
+    "size_multiple",
     "count_parameters",
     "out_channels_for",
     "dice_for",
@@ -64,6 +65,16 @@ DICE_KINDS = {"binary": 1, "two-class": 2}
 INPUT_NORMS = {"unit": (0.0, 1.0), "centred": (0.5, 0.25)}
 #: Stems: name -> the factor the U-Net's input is shrunk by (see the module docstring).
 STEMS = {"none": 1, "space_to_depth": 2}
+#: The U-Net pools four times: its input side must divide by 2**4.
+POOL_MULTIPLE = 16
+
+
+def size_multiple(stem: str) -> int:
+    """The multiple an input side must be for ``stem``: 16, or 32 with ``space_to_depth``
+    (it halves the image before the U-Net pools four times)."""
+    if stem not in STEMS:
+        raise InvalidInputError(f"stem must be one of {tuple(STEMS)}, got {stem!r}")
+    return POOL_MULTIPLE * STEMS[stem]
 
 
 def out_channels_for(dice: str) -> int:
@@ -159,8 +170,8 @@ class WrinkleUNet(nn.Module):
         stem: str = "none",
     ) -> None:
         super().__init__()
-        if stem not in STEMS:
-            raise InvalidInputError(f"stem must be one of {tuple(STEMS)}, got {stem!r}")
+        #: the side multiple an input must have (16, 32 with the space_to_depth stem)
+        self.size_multiple = size_multiple(stem)
         if base_channels < 1:
             raise InvalidInputError(f"base_channels must be positive, got {base_channels}")
         if input_norm not in INPUT_NORMS:
@@ -200,7 +211,7 @@ class WrinkleUNet(nn.Module):
                 f"expected an N x {self.in_channels} x H x W tensor, got {tuple(x.shape)}"
             )
         h, w = int(x.shape[-2]), int(x.shape[-1])
-        m = 16 * self.factor
+        m = self.size_multiple
         if h % m or w % m:
             why = "the U-Net pools four times" + (
                 f" after the {self.stem} stem halves it" if self.factor > 1 else ""
