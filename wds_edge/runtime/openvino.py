@@ -52,7 +52,7 @@ import numpy as np
 from wds_edge._deps import require
 from wds_edge.errors import BackendError, InvalidInputError, ModelError
 from wds_edge.model.metadata import ModelMetadata
-from wds_edge.model.preprocessing import Preprocessing
+from wds_edge.model.preprocessing import Preprocessing, texture_boundary
 from wds_edge.runtime.base import Backend, validate_batch
 from wds_edge.runtime.openvino_graph import split_at_texture
 
@@ -322,9 +322,10 @@ class OpenVinoBackend(Backend):
             ]
 
         try:
+            split = None  # (texture subgraph, network), made once
             if in_graph and texture != "openvino":
-                texture_model, network = split_at_texture(core, load)
-                why = self._host_texture_mismatch(compile_parts([(texture_model, "f32")])[0])
+                split = split_at_texture(core, load)
+                why = self._host_texture_mismatch(compile_parts([(split[0], "f32")])[0])
                 if why and texture == "host":
                     raise ModelError(f"{source}: texture='host' is not possible: {why}")
                 if why:
@@ -332,10 +333,11 @@ class OpenVinoBackend(Backend):
                 else:
                     self.texture_on_host = True
             if self.texture_on_host:
-                parts = [(network, net_hint)]
+                parts = [(split[1], net_hint)]
             elif in_graph and net_hint != "f32":
                 # a network hint other than f32 would drag the texture out of f32: two models
-                parts = list(zip(split_at_texture(core, load), ("f32", net_hint), strict=True))
+                split = split or split_at_texture(core, load)
+                parts = list(zip(split, ("f32", net_hint), strict=True))
             else:
                 parts = [(load(), net_hint)]
             compiled = compile_parts(parts)
@@ -367,7 +369,6 @@ class OpenVinoBackend(Backend):
         Runs the compiled f32 subgraph and :func:`texture_boundary` on one synthetic probe
         crop (:mod:`wds_edge.runtime.probe_inputs`) of the model's size and compares them.
         """
-        from wds_edge.model.preprocessing import texture_boundary
         from wds_edge.runtime.probe_inputs import synthetic_skin_crops
 
         _, _, h, w = self.metadata.input_shape
@@ -473,8 +474,6 @@ class OpenVinoBackend(Backend):
 
     def _host_texture(self, rgb_chw: np.ndarray) -> np.ndarray:
         """``[R, G, B, T]`` of one image into the backend's reused buffer (under the lock)."""
-        from wds_edge.model.preprocessing import texture_boundary
-
         if self._rgbt is None:
             self._rgbt = np.empty((1, 4, *rgb_chw.shape[1:]), np.float32)
         meta = self.metadata
