@@ -5,7 +5,7 @@ share one (issue 25: a BF16 GEMM on two threads ran 1.96x one thread at one mome
 0.7-1.1x for an hour after), and every two-thread latency moves with it. Run this beside a
 benchmark and print the ratio with its table.
 
-    python scripts/core_scaling_probe.py [--seconds 1.5] [--size 1024] [--repeat 1]
+    python scripts/core_scaling_probe.py [--size 1024] [--repeat 1]
 
 Needs torch (the desktop side); prints one line per repeat.
 """
@@ -14,33 +14,24 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
+import sys
+from pathlib import Path
 
-
-def rate(threads: int, size: int, seconds: float) -> float:
-    """BF16 GEMM TFLOP/s on ``threads`` threads over about ``seconds``."""
-    import torch
-
-    torch.set_num_threads(threads)
-    a, b = torch.randn(size, size).bfloat16(), torch.randn(size, size).bfloat16()
-    a @ b
-    start, n = time.perf_counter(), 0
-    while time.perf_counter() - start < seconds:
-        a @ b
-        n += 1
-    return 2.0 * size**3 * n / (time.perf_counter() - start) / 1e12
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cpu_limits import onednn_gemm_rates  # noqa: E402
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=1.5)
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--repeat", type=int, default=1)
     args = ap.parse_args()
     cores = os.cpu_count() or 1
     for _ in range(args.repeat):
-        one = rate(1, args.size, args.seconds)
-        alls = rate(cores, args.size, args.seconds)
+        rates = onednn_gemm_rates(cores, args.size, ("bf16",))
+        if not rates:
+            raise SystemExit("error: needs torch (the desktop side: scripts/setup.sh dev)")
+        one, alls = rates["bf16_x1"] / 1e12, rates[f"bf16_x{cores}"] / 1e12
         print(f"BF16 GEMM {args.size}^3: 1 thread {one:.2f} TFLOP/s, {cores} threads {alls:.2f} "
               f"TFLOP/s -> scaling {alls / one:.2f}x of {cores}x (load "
               f"{os.getloadavg()[0]:.1f})")  # fmt: skip

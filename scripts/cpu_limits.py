@@ -198,11 +198,13 @@ def _rates(exe: Path, kernel: str, threads: int, reps: int) -> tuple[float, floa
     return float(best), float(median)
 
 
-def onednn_gemm_rates(cores: int, n: int = 2048) -> dict[str, float]:
-    """FP32 and BF16 matrix products through torch (oneDNN: AMX / AVX512_BF16 where there
-    are), on 1 and all cores, in FLOP/s; empty when torch is not installed (the desktop
-    side has it, a kiosk need not). The C kernels above cannot reach AMX tiles; this is
-    the rate a well-shaped convolution can hope for.
+def onednn_gemm_rates(
+    cores: int, n: int = 2048, dtypes: tuple[str, ...] = ("fp32", "bf16")
+) -> dict[str, float]:
+    """FP32 and / or BF16 matrix products through torch (oneDNN: AMX / AVX512_BF16 where
+    there are), on 1 and all cores, in FLOP/s (best of 10), keyed ``"bf16_x2"`` etc.; empty
+    when torch is not installed (the desktop side has it, a kiosk need not). The C kernels
+    above cannot reach AMX tiles; this is the rate a well-shaped convolution can hope for.
     """
     try:
         import torch
@@ -213,7 +215,8 @@ def onednn_gemm_rates(cores: int, n: int = 2048) -> dict[str, float]:
     try:
         for threads in sorted({1, cores}):
             torch.set_num_threads(threads)
-            for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+            for name in dtypes:
+                dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[name]
                 a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
                 for _ in range(2):
                     a @ b
