@@ -38,6 +38,7 @@ import numpy as np
 
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.config import AnalyzerConfig
+from wds_edge.capture.sources import IMAGE_SUFFIXES, open_source
 from wds_edge.errors import InvalidInputError, WdsEdgeError
 from wds_edge.io import read_image, sha256_file, write_image_atomic, write_json_atomic
 from wds_edge.model.bundled import default_model_path
@@ -54,30 +55,19 @@ def _write_view(out: Path, view: str, image_rgb: np.ndarray, prob: np.ndarray, t
 
 def _sources(images: list[str], video: str | None, every: int, stop: int):
     """(name, BGR frame) of every photo file / folder entry, then the video's frames."""
-    suffixes = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
     for item in images:
         p = Path(item)
-        files = (
-            sorted(q for q in p.iterdir() if q.suffix.lower() in suffixes) if p.is_dir() else [p]
-        )
-        for f in files:
+        files = sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)
+        for f in files if p.is_dir() else [p]:
             yield f.stem, read_image(f)
     if video is None:
         return
-    cap = cv2.VideoCapture(video)
-    if not cap.isOpened():
-        raise SystemExit(f"error: cannot open video {video}")
-    index = 0
-    try:
-        while index < stop:
-            ok, frame = cap.read()
-            if not ok:
+    with open_source(video) as frames:  # decoding errors surface as CaptureError
+        for frame in frames:
+            if frame.index >= stop:
                 break
-            if index % every == 0:
-                yield f"{Path(video).stem}_{index:05d}", frame
-            index += 1
-    finally:
-        cap.release()
+            if frame.index % every == 0:
+                yield f"{Path(video).stem}_{frame.index:05d}", frame.image_bgr
 
 
 def main(argv: list[str] | None = None) -> int:
