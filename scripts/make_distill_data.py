@@ -57,8 +57,10 @@ def _sources(images: list[str], video: str | None, every: int, stop: int):
     """(name, BGR frame) of every photo file / folder entry, then the video's frames."""
     for item in images:
         p = Path(item)
-        files = sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)
-        for f in files if p.is_dir() else [p]:
+        files = [p]
+        if p.is_dir():
+            files = sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)
+        for f in files:
             yield f.stem, read_image(f)
     if video is None:
         return
