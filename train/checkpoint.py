@@ -146,7 +146,8 @@ def load_checkpoint(
 
     Args:
         path: the ``.pt`` file.
-        map_location: torch device for the tensors.
+        map_location: torch device of the rebuilt model (the file is read on the CPU; the
+            optimizer state in ``raw`` stays there).
         expected_dice: ``"binary"`` / ``"two-class"`` to insist on that output kind;
             None accepts either (the model is rebuilt with the stored one).
 
@@ -160,7 +161,7 @@ def load_checkpoint(
     if not p.is_file():
         raise ModelError(f"{p}: checkpoint not found; pass RUN_DIR/best.pt from 'wds-edge train'")
     try:
-        raw = torch.load(p, map_location=map_location, weights_only=True)
+        raw = torch.load(p, map_location="cpu", weights_only=True)
     except (
         pickle.UnpicklingError,
         RuntimeError,
@@ -191,6 +192,8 @@ def load_checkpoint(
         model.load_state_dict(raw["model_state"])
     except (KeyError, TypeError, RuntimeError) as exc:
         raise ModelError(f"{p}: the weights do not fit the stored model config ({exc})") from exc
+    # load_state_dict copies into the new module's CPU parameters: move the module itself.
+    model.to(map_location)
     model.eval()
     _check_output_kind(p, raw, model, expected_dice)
     return Checkpoint(

@@ -71,7 +71,7 @@ def evaluate_samples(
     progress: ProgressFn | None = None,
     tta_flip: bool = False,
 ) -> dict[str, Any]:
-    """Score a model on whole images.
+    """Score a model on whole images (the model is moved to ``device``).
 
     ``tta_flip``: average the F1 probability of the image and of its horizontal mirror
     (mirrored back) before thresholding (test-time augmentation; the loss is unaffected).
@@ -85,6 +85,7 @@ def evaluate_samples(
         raise InvalidInputError("no images to evaluate")
     if not 0.0 < threshold < 1.0:
         raise InvalidInputError(f"threshold must be in (0, 1), got {threshold}")
+    model.to(device)
     model.eval()
     acc = MetricAccumulator()
     per_image: list[dict[str, Any]] = []
@@ -172,7 +173,7 @@ def evaluate_checkpoint(
                 "to score photos that are not the run's data set, pass --split all"
             )
     loaded = [load_sample(s, mask_threshold) for s in samples]
-    result = evaluate_samples(ckpt.model.to(device), loaded, device, threshold, progress=progress)
+    result = evaluate_samples(ckpt.model, loaded, device, threshold, progress=progress)
     # Which scored images the run trained on (None: the checkpoint does not say).
     trained = splits.get("train")
     trained_on = sorted(set(result["images"]) & set(trained)) if trained is not None else None

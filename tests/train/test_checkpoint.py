@@ -91,3 +91,15 @@ def test_output_kind_is_recorded_and_enforced(tmp_path: Path) -> None:
     with pytest.raises(OutputKindError, match="inconsistent"):
         load_checkpoint(bad)
     assert issubclass(OutputKindError, WdsEdgeError)
+
+
+def test_model_is_placed_on_map_location(tmp_path: Path) -> None:
+    """The rebuilt model lives where its tensors were mapped (a GPU run evaluates its best
+    checkpoint with ``map_location=device``; "meta" stands in for CUDA here)."""
+    path = save_checkpoint(tmp_path / "best.pt", model=_trained_like_model(),
+                           config={"loss": "wds"}, metrics=METRICS, epoch=1)  # fmt: skip
+    ckpt = load_checkpoint(path, map_location="meta")
+    devices = {p.device.type for p in ckpt.model.parameters()}
+    devices |= {b.device.type for b in ckpt.model.buffers()}
+    assert devices == {"meta"}
+    assert {p.device.type for p in load_checkpoint(path).model.parameters()} == {"cpu"}
