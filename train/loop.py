@@ -211,8 +211,11 @@ def train(
         if device.type == "cuda":  # SyncBatchNorm needs CUDA; CPU (gloo) keeps local BN
             model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
             net = model
+        # The plain loss reads F1 only: heads 2-4 get no gradient, which DDP must be told.
         model = DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None
+            model,
+            device_ids=[device.index] if device.type == "cuda" else None,
+            find_unused_parameters=config.loss == "plain",
         )
     if ckpt is not None and config.epochs < ckpt.epoch:
         raise InvalidInputError(

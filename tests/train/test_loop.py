@@ -184,8 +184,10 @@ def test_bad_settings(drive_small: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_torchrun_ddp_on_cpu(drive_small: Path, tmp_path: Path) -> None:
-    """Two DDP processes (gloo on CPU) train together; only rank 0 writes the run folder."""
+@pytest.mark.parametrize("loss", ["wds", "plain"])
+def test_torchrun_ddp_on_cpu(drive_small: Path, tmp_path: Path, loss: str) -> None:
+    """Two DDP processes (gloo on CPU) train together; only rank 0 writes the run folder.
+    ``plain`` (the U-Net baseline) leaves heads 2-4 without gradient."""
     import shutil
     import subprocess
     import sys
@@ -197,7 +199,7 @@ def test_torchrun_ddp_on_cpu(drive_small: Path, tmp_path: Path) -> None:
         [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "wds_edge.cli", "train",
          "--data", str(drive_small), "--out", str(tmp_path / "ddp"), "--base", "8",
          "--crop-size", "64", "--epochs", "2", "--batch-size", "1", "--val-count", "1",
-         "--device", "cpu"],
+         "--device", "cpu", "--loss", loss],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
