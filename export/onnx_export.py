@@ -406,6 +406,10 @@ def export_checkpoint(
     if provenance:  # the code the run started from (and whether it had local changes)
         summary["commit"] = provenance[0].get("commit")
         summary["commit_dirty"] = provenance[0].get("dirty")
+    if provenance and all("device" in p for p in provenance):
+        # what the run (and its resumptions) really used; "amp" above is the request
+        summary["devices"] = sorted({p["device"] for p in provenance})
+        summary["amp_used"] = any(p.get("amp") for p in provenance)
     kwargs.setdefault("training_summary", summary)
     extra = dict(kwargs.pop("metadata_extra", None) or {})
     if config.get("loss") in ("plain", "ds", "wds"):

@@ -151,6 +151,8 @@ def train(
             device = torch.device("cpu")
     else:
         device = resolve_device(config.device)
+    use_amp = config.amp and device.type == "cuda"
+    used = {"device": str(device), "amp": use_amp}
     main = rank == 0
     emit = progress if (progress is not None and main) else (lambda _e: None)
 
@@ -175,7 +177,7 @@ def train(
             ) from exc
         _check_resume({**ckpt.config, "dice": ckpt.dice, "world_size": world}, cfg, out)
         splits = ckpt.raw["extra"]["splits"]
-        cfg["provenance"] = [*ckpt.config.get("provenance", []), run_provenance(ckpt.epoch)]
+        cfg["provenance"] = [*ckpt.config.get("provenance", []), run_provenance(ckpt.epoch, **used)]
     else:
         if last_path.exists():
             raise InvalidInputError(
@@ -186,7 +188,7 @@ def train(
             [s.stem for s in all_samples], seed=config.seed, folds=config.folds,
             fold=config.fold, val_fraction=config.val_fraction, val_count=config.val_count,
         )  # fmt: skip
-        cfg["provenance"] = [run_provenance(0)]
+        cfg["provenance"] = [run_provenance(0, **used)]
     by_stem = {s.stem: s for s in all_samples}
     loaded = {
         k: [load_sample(by_stem[s], config.mask_threshold) for s in v] for k, v in splits.items()
@@ -224,7 +226,6 @@ def train(
         )
     optimizer = torch.optim.Adam(_param_groups(net, config.weight_decay), lr=config.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _cosine_factor(config))
-    use_amp = config.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     loss_fn = DeepSupervisionLoss(config.loss, config.wwm_fill, dice=config.dice)  # type: ignore[arg-type]
 

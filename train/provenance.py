@@ -38,17 +38,22 @@ def git_state(repo: Path = _REPO) -> dict[str, Any]:
     return {"commit": commit or None, "dirty": bool(status.strip())}
 
 
-def run_provenance(epoch: int = 0) -> dict[str, Any]:
-    """One provenance entry: UTC time, the completed ``epoch`` it starts from, the git state
-    (:func:`git_state`) and the machine and library versions
+def run_provenance(
+    epoch: int = 0, *, device: str | None = None, amp: bool | None = None
+) -> dict[str, Any]:
+    """One provenance entry: UTC time, the completed ``epoch`` it starts from, the device
+    and mixed precision the run really used (``--device auto`` / ``--amp`` are requests), the
+    git state (:func:`git_state`) and the machine and library versions
     (:func:`wds_edge.bench.environment.environment_report`: CPU, GPUs, Python, torch, numpy,
     OpenCV, ...)."""
     from wds_edge.bench.environment import environment_report
 
     env = environment_report()
+    used = {k: v for k, v in (("device", device), ("amp", amp)) if v is not None}
     return {
         "started_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "from_epoch": epoch,
+        **used,
         **git_state(),
         "packages": env["packages"],
         "python": env["machine"]["python"],

@@ -51,6 +51,7 @@ def test_official_recipe_trains_exports_and_analyses(
     }  # fmt: skip
     (prov,) = config["provenance"]
     assert len(prov["commit"]) == 40 and "torch" in prov["packages"]
+    assert prov["device"] == "cpu" and prov["amp"] is False  # what ran, not "auto" / the request
 
     onnx_path = tmp_path / "official.onnx"
     export_checkpoint(run / "best.pt", onnx_path, input_size_px=128)
@@ -59,6 +60,7 @@ def test_official_recipe_trains_exports_and_analyses(
     assert arch["input_norm"] == "centred" and arch["input_mean_std"] == [0.5, 0.25]
     assert md.training["recipe"] == "official" and md.training["input_norm"] == "centred"
     assert md.training["commit"] == prov["commit"]
+    assert md.training["devices"] == ["cpu"] and md.training["amp_used"] is False
 
     # the normalisation is inside the graph: ONNX Runtime fed plain RGB equals the model fed
     # (x / 255 - 0.5) / 0.25, and differs from the same weights without it

@@ -85,6 +85,9 @@ def test_run_folder_and_validation_loss(cli_run: Path) -> None:
     assert len(folds["train"]) == 2 and len(folds["val"]) == 1 and folds["test"] == []
     config = json.loads((cli_run / "config.json").read_text())
     assert config["data"]["layout"] == "drive" and config["loss"] == "wds"
+    # AMP is asked for by default but runs only on CUDA: the provenance says what ran
+    (prov,) = config["provenance"]
+    assert config["amp"] is True and prov["amp"] is False and prov["device"] == "cpu"
 
 
 def test_checkpoint_metadata_and_selection(cli_run: Path) -> None:
