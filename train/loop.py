@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from wds_edge.errors import InvalidInputError, ModelError
+from wds_edge.errors import DataError, InvalidInputError, ModelError
 from wds_edge.io import write_json_atomic, write_text_atomic
 from wds_edge_train.checkpoint import OutputKindError, load_checkpoint, save_checkpoint
 from wds_edge_train.config import (
@@ -190,6 +190,13 @@ def train(
         )  # fmt: skip
         cfg["provenance"] = [run_provenance(0, **used)]
     by_stem = {s.stem: s for s in all_samples}
+    missing = sorted({s for v in splits.values() for s in v} - set(by_stem))
+    if missing:  # a resumed run's saved splits name images that are gone or renamed
+        shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+        raise DataError(
+            f"{config.data}: the run's saved splits name {len(missing)} image(s) that are not in "
+            f"it ({shown}); restore them under their old names to --resume, or start a new --out"
+        )
     loaded = {
         k: [load_sample(by_stem[s], config.mask_threshold) for s in v] for k, v in splits.items()
     }

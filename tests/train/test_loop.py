@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import torch
 from typer.testing import CliRunner
 
 from wds_edge.cli import app
-from wds_edge.errors import InvalidInputError
+from wds_edge.errors import DataError, InvalidInputError
 from wds_edge_train.checkpoint import OutputKindError, load_checkpoint
 from wds_edge_train.data import discover_samples, load_sample
 from wds_edge_train.dataset import CropDataset
@@ -167,6 +168,20 @@ def test_resume_continues_exactly(drive_small: Path, tmp_path: Path) -> None:
         train(TrainConfig(out=str(tmp_path / "b"), **{**cfg, "loss": "plain"}), resume=True)
     with pytest.raises(OutputKindError, match="--dice binary checkpoint .* --dice two-class"):
         train(TrainConfig(out=str(tmp_path / "b"), **{**cfg, "dice": "two-class"}), resume=True)
+
+
+def test_resume_after_an_image_was_renamed_is_a_clear_error(
+    drive_small: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(drive_small, data, symlinks=True)
+    train(TrainConfig(data=str(data), out=str(tmp_path / "r"), epochs=1, **TINY))
+    stem = json.loads((tmp_path / "r" / "folds.json").read_text())["train"][0]
+    number = stem.split("_")[0]  # DRIVE: image, manual and FOV mask share the number
+    for path in data.glob(f"*/{number}_*"):  # same count of images, one name changed
+        path.rename(path.with_name("99" + path.name[len(number) :]))
+    with pytest.raises(DataError, match=rf"not in it \({stem}\).*restore them"):
+        train(TrainConfig(data=str(data), out=str(tmp_path / "r"), epochs=2, **TINY), resume=True)
 
 
 def test_kfold_run_scores_test_fold(drive_small: Path, tmp_path: Path) -> None:
