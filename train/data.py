@@ -97,7 +97,12 @@ def _files(folder: Path, extensions: tuple[str, ...]) -> dict[str, Path]:
     out: dict[str, Path] = {}
     for p in sorted(folder.iterdir()):
         if p.is_file() and p.suffix.lower() in extensions and not p.name.startswith("."):
-            out.setdefault(p.stem, p)
+            if p.stem in out:  # which of the two pairs with the mask is anyone's guess
+                raise DataError(
+                    f"{out[p.stem]} and {p.name} share the name {p.stem!r}; a sample is found "
+                    "by its name without the suffix: keep one of them or rename the other"
+                )
+            out[p.stem] = p
     return out
 
 

@@ -107,6 +107,13 @@ def test_image_without_mask(tmp_path: Path) -> None:
         discover_samples(tmp_path)
 
 
+def test_two_images_of_one_name_are_refused(tmp_path: Path) -> None:
+    make_generic(tmp_path)
+    _image(tmp_path / "images" / "face0.jpg")  # beside face0.png: which one has the mask?
+    with pytest.raises(DataError, match=r"face0\.jpg and face0\.png share the name 'face0'"):
+        discover_samples(tmp_path)
+
+
 def test_mask_of_another_size(tmp_path: Path) -> None:
     make_generic(tmp_path)
     _mask(tmp_path / "masks" / "face1.png", _label(30, 48))
