@@ -260,13 +260,6 @@ def _eval(
         "train / val / test: the run's images of that split.",
     ),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
-    zone_weight: float = typer.Option(
-        None,
-        "--zone-weight",
-        help="Loss weight of pixels in the data's zones/ masks (lid margins, brows, hairline, "
-        "nostrils, lips, outline: written by 'wds-edge label --auto'): 1 = like any pixel "
-        "(default), > 1 = a wrinkle predicted there costs that much more, 0 = ignored.",
-    ),
     mask_threshold: int = typer.Option(
         None, "--mask-threshold", help="Binarize non-binary masks at this grey value."
     ),
