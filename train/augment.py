@@ -4,7 +4,9 @@ Four profiles (:data:`AUGMENT_PROFILES`, ``wds-edge train --augment``):
 
 * ``none``: no augmentation (random crops only);
 * ``official``: what the official training code does: horizontal flip and a colour jitter
-  (brightness, contrast, saturation, hue, each +-0.2, half of the samples), no geometry;
+  (brightness, contrast, saturation, hue, each +-0.2, half of the samples), no geometry; its
+  texture map is computed from the photo beforehand, so the jitter never reaches it
+  (:func:`official_augment` returns the unjittered image for the texture);
 * ``paper``: what the paper's Section 4 lists: random flip, scale, shift, rotation,
   brightness and colour (per-channel gain);
 * ``kiosk``: ``paper`` plus what a kiosk camera does to a face (small face, blur, white
@@ -14,7 +16,8 @@ Four profiles (:data:`AUGMENT_PROFILES`, ``wds-edge train --augment``):
 Geometry is one affine warp applied to the image (bilinear) and to the masks (nearest, so
 labels stay binary) with the same reflect-101 border, so label and image stay aligned; the
 WWMs are computed later from the warped label. Photometric changes touch the image only and
-happen before the texture channel is computed (the caller does that on the final crop).
+happen before the texture channel is computed (the caller does that on the final crop;
+``official``: on the unjittered crop).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ __all__ = [
     "AugmentConfig",
     "colour_jitter",
     "augment_sample",
+    "official_augment",
     "kiosk_photometric",
     "white_balance",
     "exposure_gamma",
@@ -121,19 +125,11 @@ def augment_sample(
     cfg = cfg or AugmentConfig()
     if cfg.profile == "none":
         return image_rgb, mask, fov
-    h, w = mask.shape
-    if rng.random() < cfg.hflip_probability:
-        image_rgb, mask = image_rgb[:, ::-1], mask[:, ::-1]
-        fov = fov[:, ::-1] if fov is not None else None
     if cfg.profile == "official":
-        image_rgb = np.ascontiguousarray(image_rgb)
-        if rng.random() < cfg.jitter_probability:
-            image_rgb = colour_jitter(image_rgb, rng, cfg.jitter, cfg.jitter_hue)
-        return (
-            image_rgb,
-            np.ascontiguousarray(mask),
-            (np.ascontiguousarray(fov) if fov is not None else None),
-        )
+        jittered, _, mask, fov = official_augment(image_rgb, mask, fov, rng, cfg)
+        return jittered, mask, fov
+    h, w = mask.shape
+    image_rgb, mask, fov = _flip(image_rgb, mask, fov, rng, cfg.hflip_probability)
     scale = float(np.exp(rng.uniform(*np.log(cfg.scale_range))))
     angle = float(rng.uniform(-cfg.rotate_deg, cfg.rotate_deg))
     shift = rng.uniform(-cfg.shift_fraction, cfg.shift_fraction, size=2) * (w, h)
@@ -159,6 +155,54 @@ def augment_sample(
     if cfg.profile == "kiosk":
         image = kiosk_photometric(image, rng, cfg)
     return image, mask_out, fov_out
+
+
+def _flip(
+    image_rgb: np.ndarray,
+    mask: np.ndarray,
+    fov: np.ndarray | None,
+    rng: np.random.Generator,
+    probability: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    if rng.random() < probability:
+        image_rgb, mask = image_rgb[:, ::-1], mask[:, ::-1]
+        fov = fov[:, ::-1] if fov is not None else None
+    return image_rgb, mask, fov
+
+
+def official_augment(
+    image_rgb: np.ndarray,
+    mask: np.ndarray,
+    fov: np.ndarray | None,
+    rng: np.random.Generator,
+    cfg: AugmentConfig | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The official training code's augmentation: a horizontal flip of everything, then
+    :func:`colour_jitter` of the RGB image only.
+
+    The official code reads a texture map computed beforehand from the photo and transforms
+    it with the masks, so the flip reaches it and the jitter does not: the texture channel
+    must be computed from the second image returned here, not from the first.
+
+    Args:
+        image_rgb, mask, fov, rng, cfg: as for :func:`augment_sample` (``cfg``'s
+            ``hflip_probability``, ``jitter_probability``, ``jitter``, ``jitter_hue``).
+
+    Returns:
+        ``(jittered_rgb, unjittered_rgb, mask, fov)``, contiguous, shapes and dtypes kept.
+    """
+    cfg = cfg or AugmentConfig(profile="official")
+    image_rgb, mask, fov = _flip(image_rgb, mask, fov, rng, cfg.hflip_probability)
+    plain = np.ascontiguousarray(image_rgb)
+    jittered = plain
+    if rng.random() < cfg.jitter_probability:
+        jittered = colour_jitter(plain, rng, cfg.jitter, cfg.jitter_hue)
+    return (
+        jittered,
+        plain,
+        np.ascontiguousarray(mask),
+        (np.ascontiguousarray(fov) if fov is not None else None),
+    )
 
 
 def colour_jitter(

@@ -16,9 +16,15 @@ import torch
 from torch.utils.data import Dataset
 
 from wds_edge.errors import InvalidInputError
-from wds_edge.model.preprocessing import network_channels
+from wds_edge.model.preprocessing import network_channels, texture_map
 from wds_edge.perception.regions import REGION_NAMES, region_masks
-from wds_edge_train.augment import AugmentConfig, augment_sample, check_crop_size, random_crop
+from wds_edge_train.augment import (
+    AugmentConfig,
+    augment_sample,
+    check_crop_size,
+    official_augment,
+    random_crop,
+)
 from wds_edge_train.data import LoadedSample
 
 __all__ = ["MAX_REGION_WEIGHT", "CropDataset", "region_id_map", "region_weights", "sample_tensors",
@@ -29,9 +35,16 @@ MAX_REGION_WEIGHT = 10.0
 
 
 def sample_tensors(
-    image_rgb: np.ndarray, mask: np.ndarray, fov: np.ndarray | None
+    image_rgb: np.ndarray,
+    mask: np.ndarray,
+    fov: np.ndarray | None,
+    texture_rgb: np.ndarray | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Network input and targets of one (cropped) sample.
+
+    Args:
+        texture_rgb: the image the texture channel is computed from when it is not
+            ``image_rgb`` itself (the ``official`` profile: the crop before the colour jitter).
 
     Returns:
         ``x`` float32 4 x H x W ``[R, G, B, T] / 255`` (texture map of Eq. 1 computed by
@@ -39,7 +52,10 @@ def sample_tensors(
         float32 1 x H x W 0 / 1 and ``fov`` float32 1 x H x W: the loss's per-pixel weight
         (0 / 1 for a field-of-view mask, all ones when absent; a float map passes through).
     """
-    x = torch.from_numpy(network_channels(image_rgb).transpose(2, 0, 1).copy())
+    channels = network_channels(image_rgb)
+    if texture_rgb is not None:
+        channels[:, :, 3] = texture_map(texture_rgb) * (1.0 / 255.0)
+    x = torch.from_numpy(channels.transpose(2, 0, 1).copy())
     m = torch.from_numpy(mask.astype(np.float32))[None]
     f = torch.ones_like(m) if fov is None else torch.from_numpy(fov.astype(np.float32))[None]
     return x, m, f
@@ -115,15 +131,29 @@ class CropDataset(Dataset):
                 fov |= s.zones.astype(np.uint8) << 1
             if regions is not None:
                 fov |= regions << 2  # region ids 1-6 in bits 2-4
-        if self.augment_config.profile != "none":
-            image, mask, fov = augment_sample(image, mask, fov, rng, self.augment_config)
-        image, mask, fov = random_crop(image, mask, fov, self.crop_size, rng)
+        texture_rgb = None
+        if self.augment_config.profile == "official":
+            image, texture_rgb, mask, fov = official_augment(
+                image, mask, fov, rng, self.augment_config
+            )
+            # one crop window for the jittered image and the one its texture comes from
+            both, mask, fov = random_crop(
+                np.concatenate([image, texture_rgb], axis=2), mask, fov, self.crop_size, rng
+            )
+            image, texture_rgb = (
+                np.ascontiguousarray(both[:, :, :3]),
+                np.ascontiguousarray(both[:, :, 3:]),
+            )
+        else:
+            if self.augment_config.profile != "none":
+                image, mask, fov = augment_sample(image, mask, fov, rng, self.augment_config)
+            image, mask, fov = random_crop(image, mask, fov, self.crop_size, rng)
         if packed:
             weight = np.where(fov & 2, np.float32(self.zone_weight), np.float32(1.0))
             if regions is not None:
                 weight = weight * self._weight_by_id[fov >> 2]
             fov = (fov & 1).astype(np.float32) * weight
-        return sample_tensors(image, mask, fov)
+        return sample_tensors(image, mask, fov, texture_rgb)
 
 
 def region_id_map(sample: LoadedSample) -> np.ndarray:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from wds_edge.errors import InvalidInputError
+from wds_edge.model.preprocessing import texture_map
 from wds_edge_train.augment import augment_sample, check_crop_size, pad_to_multiple, random_crop
 from wds_edge_train.data import LoadedSample
 from wds_edge_train.dataset import CropDataset
@@ -215,6 +216,20 @@ def test_official_profile_flips_and_jitters_but_never_warps() -> None:
                                 **warp)  # fmt: skip
     out, m, _ = augment_sample(image, mask, None, np.random.default_rng(0), jitter_only)
     assert np.array_equal(m, mask) and not np.array_equal(out, image)
+
+
+def test_official_profile_texture_comes_from_the_unjittered_image() -> None:
+    """The official code's texture map is made from the photo beforehand: the colour jitter
+    changes R, G, B of a training item and never its texture channel (T of Eq. 1)."""
+    image = np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    sample = LoadedSample("a", image, np.zeros((64, 64), bool), None)
+    cfg = AugmentConfig(hflip_probability=0.0, jitter_probability=1.0)
+    x, _, _ = CropDataset([sample], 64, augment="official", seed=0, augment_config=cfg)[0]
+    np.testing.assert_allclose(x[3].numpy(), texture_map(image) / 255.0, atol=1e-6)
+    assert not np.allclose(x[:3].numpy(), image.transpose(2, 0, 1) / 255.0, atol=0.02)
+    flipped = AugmentConfig(hflip_probability=1.0, jitter_probability=0.0)
+    x, _, _ = CropDataset([sample], 64, augment="official", seed=0, augment_config=flipped)[0]
+    np.testing.assert_allclose(x[3].numpy(), texture_map(image[:, ::-1].copy()) / 255.0, atol=1e-6)
 
 
 def test_profiles_are_named_and_unknown_ones_refused() -> None:
