@@ -167,6 +167,10 @@ def _capture_expression(body: bytes) -> str | None:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInputError(f"the capture request's body is not JSON ({exc})") from None
+    except RecursionError:  # nested deeper than the parser's stack
+        raise InvalidInputError(
+            'the capture request\'s body must be {} or {"expression": ...} (got deeply nested JSON)'
+        ) from None
     if not isinstance(data, dict) or set(data) - {"expression"}:
         raise InvalidInputError(
             'the capture request\'s body must be {} or {"expression": ...} '

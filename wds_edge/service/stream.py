@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 import threading
 import time
 from typing import Any
@@ -60,6 +61,8 @@ IMAGE_KINDS = ("overlay", "mask", "none")
 CLOSE_UNAUTHORISED = 4401
 CLOSE_NO_CAMERA = 4409
 CLOSE_BAD_OPTIONS = 4400
+#: How often a waiting sender looks again at the client's ``fps``.
+_RATE_CHECK_S = 0.25
 
 
 class StreamOptions:
@@ -101,9 +104,12 @@ class StreamOptions:
 
 def _number(key: str, value: Any) -> float:
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         raise InvalidInputError(f"{key} must be a number, got {value!r}") from None
+    if not math.isfinite(number):  # "nan", "inf", 1e999
+        raise InvalidInputError(f"{key} must be a finite number, got {value!r}")
+    return number
 
 
 def encode_snapshot_image(snap: LiveSnapshot, kind: str, quality: int) -> dict[str, str] | None:
@@ -187,6 +193,9 @@ async def _receive_options(ws: WebSocket, options: StreamOptions, max_fps: float
             options.update(json.loads(text), max_fps)
         except (InvalidInputError, json.JSONDecodeError) as exc:
             await ws.send_text(json.dumps({"type": "error", "error": str(exc)}))
+        except RecursionError:  # JSON nested deeper than the parser's stack
+            error = 'options must be a flat JSON object, e.g. {"fps": 2}'
+            await ws.send_text(json.dumps({"type": "error", "error": error}))
 
 
 async def _send_results(ws: WebSocket, live: Any, options: StreamOptions, cache: Any) -> None:
@@ -206,7 +215,15 @@ async def _send_results(ws: WebSocket, live: Any, options: StreamOptions, cache:
             await ws.send_text(json.dumps(note))
             if not live.running:
                 return
-        await anyio.sleep(max(0.005, 1.0 / options.fps - (time.monotonic() - started)))
+        await _wait_for_next(options, started)
+
+
+async def _wait_for_next(options: StreamOptions, started: float) -> None:
+    """Sleep until the next message is due at the client's rate; a new ``fps`` sent
+    meanwhile counts from the next quarter second, not after the old period."""
+    await anyio.sleep(0.005)
+    while (wait := 1.0 / options.fps - (time.monotonic() - started)) > 0:
+        await anyio.sleep(min(wait, _RATE_CHECK_S))
 
 
 async def stream_endpoint(ws: WebSocket) -> None:
@@ -221,11 +238,15 @@ async def stream_endpoint(ws: WebSocket) -> None:
     options = StreamOptions(fps=min(5.0, config.stream_max_fps))
     try:
         options.update(dict(ws.query_params), config.stream_max_fps)
+    except InvalidInputError as exc:
+        await ws.send_text(json.dumps({"type": "error", "error": str(exc)}))
+        await ws.close(CLOSE_BAD_OPTIONS)
+        return
+    try:
         live = engine.require_live()
     except InvalidInputError as exc:
         await ws.send_text(json.dumps({"type": "error", "error": str(exc)}))
-        no_camera = engine.live is None
-        await ws.close(CLOSE_NO_CAMERA if no_camera else CLOSE_BAD_OPTIONS)
+        await ws.close(CLOSE_NO_CAMERA)
         return
     cache = ws.app.state.stream_cache
     try:

@@ -224,6 +224,12 @@ def test_stream_mask_option_and_bad_options(live_service: Any) -> None:
         while reply["type"] != "error":
             reply = json.loads(ws.recv(timeout=10))
         assert "fps must be in" in reply["error"]
+        for bad in ({"quality": "nan"}, {"fps": "inf"}, "[" * 5000 + "]" * 5000):
+            ws.send(bad if isinstance(bad, str) else json.dumps(bad))  # the stream lives on
+            reply = json.loads(ws.recv(timeout=10))
+            while reply["type"] != "error":
+                reply = json.loads(ws.recv(timeout=10))
+            assert "finite number" in reply["error"] or "flat JSON object" in reply["error"]
         ws.send(json.dumps({"image": "none"}))
         later = _results(ws, 3)
         assert later[-1]["image"] is None
@@ -239,6 +245,20 @@ def test_stream_mask_option_and_bad_options(live_service: Any) -> None:
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
     with connect(f"{live_service.ws_url}/v1/stream?image=gif") as ws:
         assert "image must be one of" in json.loads(ws.recv(timeout=10))["error"]
+    with connect(f"{live_service.ws_url}/v1/stream?quality=nan") as ws:
+        assert "quality must be a finite number" in json.loads(ws.recv(timeout=10))["error"]
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+
+def test_a_new_rate_takes_effect_without_waiting_out_the_old_one(live_service: Any) -> None:
+    with connect(f"{live_service.ws_url}/v1/stream?image=none&fps=0.05") as ws:
+        _results(ws, 1)  # the first result; the next would be due 20 s later
+        ws.send(json.dumps({"fps": 10}))
+        start = time.monotonic()
+        _results(ws, 2)
+        assert time.monotonic() - start < 5.0
 
 
 def test_a_stalled_client_does_not_hold_back_others(live_service: Any) -> None:
@@ -287,6 +307,7 @@ def test_capture_runs_a_kiosk_session(live_service: Any) -> None:
         (b'{"expression": "frown"}', "one of neutral"),
         (b'{"expresion": "raise_brows"}', "must be {}"),
         (b"{x", "not JSON"),
+        (b"[" * 1020, "deeply nested"),  # the parser recurses past its stack; 1 KiB body limit
     ]
     for body, message in bad:
         status, reply = request(f"{live_service.url}/v1/capture", body, "application/json")
@@ -370,6 +391,11 @@ def test_token_and_no_camera(photo_service: Any) -> None:
         assert "token" in json.loads(ws.recv(timeout=10))["error"]
     with connect(f"{photo_service.ws_url}/v1/stream?token={TOKEN}") as ws:
         assert "without a camera" in json.loads(ws.recv(timeout=10))["error"]
+    with connect(f"{photo_service.ws_url}/v1/stream?token={TOKEN}&fps=-1") as ws:
+        assert "fps must be in" in json.loads(ws.recv(timeout=10))["error"]  # options first
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
     page = urllib.request.urlopen(f"{url}/", timeout=10).read().decode()
     assert "<title>wds-edge kiosk</title>" in page  # the static page holds no data: no token
 
