@@ -45,9 +45,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.final import NO_FRAMES, FinalResult, UsedFrame, score_spread, smooth_scores
-from wds_edge.analysis.fusion import LANDMARK_TOLERANCE_MM, fuse_probabilities, landmark_misfit_mm
+from wds_edge.analysis.fusion import (
+    LANDMARK_TOLERANCE_MM,
+    fuse_probabilities,
+    landmark_misfit_mm,
+    misfit_mm,
+)
 from wds_edge.analysis.result import FrameResult
 from wds_edge.errors import InvalidInputError, describe_validation_error
+from wds_edge.perception.exclusion import mm_per_crop_px
 from wds_edge.perception.expression import (
     CaptureExpression,
     capture_level,
@@ -246,13 +252,26 @@ class KioskSession:
     def _trim_crops(self) -> None:
         """Keep crops only for frames that can still be fused (bounded memory): the
         sharpest neutral ones and the least expressive ones, twice ``frames_fused`` each
-        so that landmark misfits can be replaced."""
+        so that landmark misfits can be replaced, those that fit the landmarks of all the
+        frames seen so far first (a sharper passer-by must not push the person's own frames
+        out). Runs once ``frames_fused`` more crops than that piled up (the misfit costs
+        ~0.3 ms a frame)."""
         keep = 2 * self.config.frames_fused
         with_crop = [c for c in self._candidates if c.located.face_crop is not None]
-        if len(with_crop) <= 2 * keep:
+        if len(with_crop) <= 2 * keep + self.config.frames_fused:
             return
-        neutral = sorted((c for c in with_crop if c.wanted), key=lambda c: -c.located.sharpness)
-        calm = sorted(with_crop, key=_calm_first)
+        median = np.median(
+            np.stack([np.asarray(c.located.landmarks_crop_px) for c in self._candidates]), axis=0
+        )
+        mm = mm_per_crop_px(median)
+        tolerance = self.config.landmark_tolerance_mm
+        off = {
+            id(c): misfit_mm(c.located.landmarks_crop_px, median, mm) > tolerance for c in with_crop
+        }
+        neutral = sorted(
+            (c for c in with_crop if c.wanted), key=lambda c: (off[id(c)], -c.located.sharpness)
+        )
+        calm = sorted(with_crop, key=lambda c: (off[id(c)], *_calm_first(c)))
         kept = {id(c) for c in neutral[:keep]} | {id(c) for c in calm[:keep]}
         for c in with_crop:
             if id(c) not in kept:
@@ -298,7 +317,10 @@ class KioskSession:
         if neutral:
             fits.sort(key=lambda cm: -cm[0].located.sharpness)
         chosen = fits[: cfg.frames_fused]
-        dropped = {"landmarks": sum(m > tolerance for m in misfit)}
+        # the fallback's one frame misfits too, but it is used, not dropped
+        dropped = {
+            "landmarks": sum(m > tolerance for m in misfit) - sum(m > tolerance for _, m in chosen)
+        }
         if neutral:
             dropped["expression"] = len(self._candidates) - len(group)
         start = time.perf_counter()
@@ -328,7 +350,7 @@ class KioskSession:
             wrinkle_prob=fused.prob,
             wrinkle_mask=mask,
             scores=scores,
-            warnings=warnings,
+            warnings=list(warnings),  # the frame's own list: later notes go on the capture's
             counted_regions=counted,
         )
         used = [

@@ -177,6 +177,41 @@ def test_a_neutral_face_is_fused_without_warning_and_another_face_is_dropped(
     assert max(u.misfit_mm for u in final.used) < 1.5
 
 
+def test_a_sharper_passer_by_does_not_push_out_the_persons_own_frames(
+    analyzer, faces_dir: Path
+) -> None:  # noqa: ANN001
+    """8 frames of one neutral face, then 6 sharper frames of another: the crops kept for
+    fusion are the ones that fit the session's landmarks, so the person's own frames are
+    fused (before: only the sharper stranger's crops were kept, and one of them was fused)."""
+    person = read_image(faces_dir / "obama3.jpg")
+    stranger = read_image(faces_dir / "biden.jpg")
+    session = KioskSession(analyzer, frames_needed=14, frames_fused=2)
+    sharp = []
+    for k in range(14):
+        image = _shifted(person, k) if k < 8 else _shifted(stranger, k - 8)
+        sharp.append(session.feed(image).result.sharpness)
+    assert min(sharp[8:]) > max(sharp[:8])  # the stranger is the sharper
+    final = session.final_result()
+    assert final.status == "ok" and final.frames_used == 2 and final.complete
+    assert all(u.index < 8 for u in final.used), [u.index for u in final.used]
+    assert max(u.misfit_mm for u in final.used) < 1.5
+    assert final.dropped["landmarks"] == 6  # the stranger's frames
+
+
+def test_a_face_that_never_holds_still_fuses_one_frame_and_counts_the_others(
+    analyzer, faces_dir: Path
+) -> None:  # noqa: ANN001
+    """No two frames within the (here absurdly small) tolerance: the best-fitting frame is
+    fused alone and the other four are the dropped ones (not five of five)."""
+    face = read_image(faces_dir / "ffhq_00016.png")
+    session = KioskSession(analyzer, frames_needed=5, landmark_tolerance_mm=1e-6)
+    for dx in range(5):
+        session.feed(_shifted(face, 3 * dx))
+    final = session.final_result()
+    assert final.frames_used == 1 and final.dropped["landmarks"] == 4
+    assert final.warnings is not final.result.warnings
+
+
 def test_bad_settings_are_refused() -> None:
     with pytest.raises(InvalidInputError, match="invalid session settings"):
         KioskSession(None, frames_needed=0)  # type: ignore[arg-type]
