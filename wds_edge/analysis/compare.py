@@ -154,8 +154,15 @@ def load_result(path: str | os.PathLike[str]) -> dict[str, Any]:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidInputError(f"cannot read {file}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InvalidInputError(
+            f"{file} is not a JSON result (binary data: an overlay image?); pass the .json "
+            "that `wds-edge analyze --out DIR` writes"
+        ) from None
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise InvalidInputError(f"{file} is not a result (JSON nested too deeply)") from None
     except json.JSONDecodeError:
         lines = sum(1 for line in text.splitlines() if line.strip())
         raise InvalidInputError(
@@ -165,6 +172,28 @@ def load_result(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInputError(f"{file} holds JSON but not a result object")
     return data
+
+
+def _ratio(result: dict[str, Any], name: str, region: str) -> float:
+    """``scores[region].wrinkle_ratio`` of a result, checked (a hand-edited or foreign file
+    must not end in a traceback)."""
+    score = result["scores"][region]
+    value = score.get("wrinkle_ratio") if isinstance(score, dict) else None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (math.isfinite(value) and 0.0 <= value <= 1.0)
+    ):
+        raise InvalidInputError(
+            f"the {name} result's score for {region!r} has no wrinkle_ratio in [0, 1] (got "
+            f"{str(score)[:60]!r}): pass a result written by `wds-edge analyze`"
+        )
+    return float(value)
+
+
+def _fused(result: dict[str, Any]) -> bool:
+    """A fused capture of several frames (a capture of one frame is as noisy as a photo)."""
+    return bool(result.get("fused")) and int(result.get("frames_used") or 2) >= 2
 
 
 def _sem(stats: dict[str, float] | None, kind: str, level: float) -> float:
@@ -198,11 +227,13 @@ def compare_results(
 
     Returns:
         :class:`Comparison` (regions in ``before``'s order; ``"within noise"`` when
-        ``|after - before| < MDC95``).
+        ``|after - before| <= MDC95``). A fused result of one frame is judged by the
+        per-frame noise.
 
     Raises:
         InvalidInputError: a result that is not ``ok``, results of different models, of
-            different capture kinds (neutral / raise_brows) or without common regions, a
+            different capture kinds (neutral / raise_brows), a fused capture against a single
+            photo, results without common regions or with a score that is not a ratio, a
             repeatability report without regions.
     """
     for name, result in (("before", before), ("after", after)):
@@ -211,6 +242,16 @@ def compare_results(
                 f"the {name} result has status {result.get('status')!r} and no scores: "
                 "compare two analyses that found a usable face"
             )
+        if not isinstance(result["scores"], dict):
+            raise InvalidInputError(f"the {name} result's scores are not a region table")
+    if bool(before.get("fused")) != bool(after.get("fused")):
+        kind = ["a fused capture" if r.get("fused") else "a single photo" for r in (before, after)]
+        raise InvalidInputError(
+            f"before is {kind[0]} and after {kind[1]}: fusing frames lowers the scores of faint "
+            "lines (on the kiosk clip a fused capture reads 0.89x the per-frame overall score, "
+            "0.57-0.72x on the crow's feet), so the difference would be the method's; compare "
+            "a capture with a capture (a video or the kiosk) or a photo with a photo"
+        )
     kinds = [r.get("capture") or "neutral" for r in (before, after)]
     if kinds[0] != kinds[1]:
         raise InvalidInputError(
@@ -242,19 +283,25 @@ def compare_results(
     common = [n for n in before["scores"] if n in after["scores"]]
     if not common:
         raise InvalidInputError("the two results share no scored region")
+    missing = [n for n in common if not table.get(n)]
+    if missing:
+        notes.append(
+            f"no repeatability figures for {', '.join(missing)}: only the results' own frame "
+            "spread sets their minimal detectable change"
+        )
     changes = []
     for region in common:
-        b = float(before["scores"][region]["wrinkle_ratio"])
-        a = float(after["scores"][region]["wrinkle_ratio"])
+        b = _ratio(before, "before", region)
+        a = _ratio(after, "after", region)
         level = (a + b) / 2  # one level for both: the SEMs must not favour a direction
         sems = []
         for result in (before, after):
-            kind = "session" if result.get("fused") else "frame"
+            kind = "session" if _fused(result) else "frame"
             sems.append(max(_sem(table.get(region), kind, level), _own_sem(result, region)))
         mdc = Z95 * math.sqrt(sems[0] ** 2 + sems[1] ** 2)
         change = a - b
         verdict = "increase" if change > 0 else "decrease"
-        if abs(change) < mdc:
+        if abs(change) <= mdc:  # an MDC of 0 (no noise figure) still calls "no change" noise
             verdict = "within noise"
         changes.append(RegionChange(region, b, a, change, mdc, verdict))
     return Comparison(changes, str(rep.get("source", "repeatability report")), notes)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,6 +85,36 @@ def test_results_that_cannot_be_compared_are_refused() -> None:
     assert note == ["the before face was not neutral: expression deepens lines"]
 
 
+def test_a_capture_against_a_photo_is_refused_and_a_one_frame_capture_is_a_photo() -> None:
+    with pytest.raises(InvalidInputError, match="a fused capture and after a single photo"):
+        compare_results(_result(0.050, 0.04), _result(0.056, 0.04, fused=False), REPEATABILITY)
+    one_frame = _result(0.050, 0.04, frames_used=1)
+    overall = compare_results(one_frame, _result(0.056, 0.04), REPEATABILITY).changes[0]
+    # before: the per-frame SEM max(0.06 * 0.053, 0.003) = 0.00318; after: 0.00106
+    assert overall.mdc95 == pytest.approx(1.96 * math.sqrt(0.00318**2 + 0.00106**2))
+
+
+def test_no_change_is_within_noise_even_without_a_noise_figure() -> None:
+    rep = {"source": "x", "regions": {"overall": REPEATABILITY["regions"]["overall"]}}
+    comparison = compare_results(_result(0.05, 0.0), _result(0.06, 0.0), rep)
+    glabella = comparison.changes[1]
+    assert glabella.mdc95 == 0.0 and glabella.verdict == "within noise"
+    assert comparison.notes == [
+        "no repeatability figures for glabella: only the results' own frame spread sets "
+        "their minimal detectable change"
+    ]
+
+
+@pytest.mark.parametrize(
+    "score", ["x", None, 5, {}, {"wrinkle_ratio": "0.1"}, {"wrinkle_ratio": 2}]
+)
+def test_a_score_that_is_not_a_ratio_is_refused(score: object) -> None:
+    bad = _result(0.05, 0.04)
+    bad["scores"]["glabella"] = score
+    with pytest.raises(InvalidInputError, match="'glabella' has no wrinkle_ratio in"):
+        compare_results(_result(0.05, 0.04), bad, REPEATABILITY)
+
+
 def test_the_default_repeatability_covers_every_region() -> None:
     from wds_edge.perception.regions import REGION_NAMES
 
@@ -109,3 +141,13 @@ def test_compare_command(tmp_path: Path) -> None:
     lines.write_text(json.dumps(_result(0.05, 0.04)) + "\n" + json.dumps(_result(0.05, 0.04)))
     with pytest.raises(InvalidInputError, match="2 lines"):
         load_result(lines)
+    image = tmp_path / "overlay.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe" + bytes(range(256)))
+    with pytest.raises(InvalidInputError, match="binary data"):
+        load_result(image)
+    # the console-script entry point turns the error into a message and exit code 2
+    run = subprocess.run(
+        [sys.executable, "-m", "wds_edge.cli", "compare", str(image), str(after)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 2 and "binary data" in run.stderr, run.stderr
