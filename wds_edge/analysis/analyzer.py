@@ -283,7 +283,8 @@ class WrinkleAnalyzer:
         Args:
             image_bgr: the frame given to :meth:`locate`; ``None`` segments the crop that
                 ``located`` holds (``face_crop``, kept by :meth:`locate`) without the frame.
-            located: its result (must hold a face: ``crop_transform`` not ``None``).
+            located: its result (must hold a face: ``landmarks_px`` not ``None``; with
+                ``image_bgr=None`` also the ``face_crop`` that :meth:`locate` keeps).
             colour_order: ``"bgr"`` or ``"rgb"``, as given to :meth:`locate`.
             score: ``False`` leaves ``scores`` empty but still thresholds the map and
                 builds the counted regions: for a caller that scores a fused map in this
@@ -299,10 +300,11 @@ class WrinkleAnalyzer:
         Raises:
             InvalidInputError: no face was located, or the frame is not the located one.
         """
-        if located.crop_transform is None or located.landmarks_px is None:
+        if located.landmarks_px is None:
             raise InvalidInputError(
-                f"cannot segment a frame without a located face (status '{located.status}'); "
-                "call segment() only when locate() returned a face, or use analyze()"
+                "cannot segment a frame without a located face (status "
+                f"'{located.status.value}'); call segment() only when locate() returned a "
+                "face, or use analyze()"
             )
         start = time.perf_counter()
         crop = located.face_crop

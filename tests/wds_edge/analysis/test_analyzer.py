@@ -100,6 +100,22 @@ def test_json_round_trip(biden_result: FrameResult) -> None:
     assert rebuilt.scores["forehead"].wrinkle_px == biden_result.scores["forehead"].wrinkle_px
 
 
+def test_a_result_rebuilt_from_json_segments_with_its_frame(
+    analyzer: WrinkleAnalyzer, biden_bgr: np.ndarray, biden_result: FrameResult
+) -> None:
+    """A result read back from JSON has landmarks but no crop: given the frame, segment()
+    crops it again and gets the same map."""
+    rebuilt = FrameResult.from_dict(json.loads(json.dumps(biden_result.to_dict(True))))
+    assert rebuilt.face_crop is None and rebuilt.landmarks_px is not None
+    again = analyzer.segment(biden_bgr, rebuilt)
+    np.testing.assert_allclose(again.wrinkle_prob, biden_result.wrinkle_prob, atol=1e-3)
+    assert again.scores["overall"].wrinkle_px == pytest.approx(
+        biden_result.scores["overall"].wrinkle_px, rel=0.01
+    )
+    with pytest.raises(InvalidInputError, match="pass the frame"):
+        analyzer.segment(None, rebuilt)
+
+
 def test_locate_then_segment_equals_analyze(
     analyzer: WrinkleAnalyzer, biden_bgr: np.ndarray, biden_result: FrameResult
 ) -> None:
@@ -140,7 +156,7 @@ def test_segment_needs_a_located_face(analyzer: WrinkleAnalyzer) -> None:
     located = analyzer.locate(blank)
     assert located.status is FrameStatus.NO_FACE and located.crop_transform is None
     assert analyzer.analyze(blank).segmented is False
-    with pytest.raises(InvalidInputError, match="without a located face"):
+    with pytest.raises(InvalidInputError, match="without a located face \\(status 'no_face'\\)"):
         analyzer.segment(blank, located)
 
 
