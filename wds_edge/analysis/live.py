@@ -141,6 +141,9 @@ class LiveAnalysis:
         self._session_final: FinalResult | None = None
         self._session_deadline_s: float | None = None
         self._session_timeout: str | None = None
+        #: a timed-out capture being fused on its own thread (the result is not out yet)
+        self._fusing: KioskSession | None = None
+        self._session_good = 0  # good frames the last ended capture collected
         self._mode = mode
         self._stages = LiveStages(analyzer, self._current_session, lock=self.lock)
         self._pipeline: FramePipeline[LiveLocated, LiveSegmented] | None = None
@@ -260,7 +263,7 @@ class LiveAnalysis:
         overrides = {} if expression is None else {"expression": expression}
         with self._cond:
             self._expire_capture_locked()
-            if self._session is not None:
+            if self._session is not None or self._fusing is not None:
                 return False, self._session_id
             session = KioskSession(self.analyzer, self._session_config, **overrides)
             self._session_id += 1
@@ -271,17 +274,42 @@ class LiveAnalysis:
             return True, self._session_id
 
     def _expire_capture_locked(self) -> None:
-        """End a running capture whose time is up (called with ``_cond`` held)."""
+        """End a running capture whose time is up (called with ``_cond`` held).
+
+        The capture stops taking frames at once; what it collected is fused on a thread of
+        its own (segmenting up to ``frames_fused`` frames takes a second or more: not on
+        whichever thread noticed the time, which may be a web request's or the camera
+        loop's, and not under ``_cond``, which every reader takes)."""
         session, deadline = self._session, self._session_deadline_s
         if session is None or deadline is None or time.monotonic() < deadline:
             return
-        self._session_final = session.final_result()
-        self._session = None
-        self._session_timeout = (
-            f"the capture did not collect {self._session_config.frames_needed} good frames in "
-            f"time ({self._session_final.frames_used} came; camera {self._state}); "
-            "check the camera and press capture again"
-        )
+        self._session, self._fusing = None, session
+        camera = self._state
+        threading.Thread(
+            target=self._fuse_timed_out, args=(session, camera), name="wds-capture-timeout",
+            daemon=True,
+        ).start()  # fmt: skip
+
+    def _fuse_timed_out(self, session: KioskSession, camera: str) -> None:
+        final: FinalResult | None = None
+        try:
+            with self.lock:  # the model work of the shared analyzer
+                final = session.final_result()
+        except Exception:  # a capture must end even when its fusion fails
+            logger.exception("capture %d: fusing the frames collected failed", self._session_id)
+        with self._cond:
+            if self._fusing is not session:
+                return
+            self._fusing = None
+            self._session_final = final
+            self._session_good = session.good_frames
+            seen = final.frames_seen if final is not None else 0
+            self._session_timeout = (
+                f"the capture did not collect {self._session_config.frames_needed} good frames "
+                f"in time ({session.good_frames} came in {seen} frames; camera {camera}); check "
+                "the camera and press capture again"
+            )
+            self._cond.notify_all()
         logger.warning("capture %d timed out: %s", self._session_id, self._session_timeout)
 
     def capture_state(self) -> dict[str, Any] | None:
@@ -302,21 +330,22 @@ class LiveAnalysis:
         if self._session_id == 0:
             return None
         needed = self._session_config.frames_needed
-        if self._session is not None:
+        running = self._session or self._fusing
+        if running is not None:
             return {
                 "id": self._session_id,
                 "state": "collecting",
                 "expression": self._capture_expression,
-                "good_frames": self._session.good_frames,
+                "good_frames": running.good_frames,
                 "frames_needed": needed,
-                "prompt": self._session.prompt,
+                "prompt": running.prompt if self._fusing is None else "analysing...",
             }
         final = self._session_final
         state = {
             "id": self._session_id,
             "state": "done" if self._session_timeout is None else "timed_out",
             "expression": self._capture_expression,
-            "good_frames": final.frames_used if final is not None else 0,
+            "good_frames": self._session_good,
             "frames_needed": needed,
             "prompt": "done" if self._session_timeout is None else "capture failed",
             "final": final.to_dict() if final is not None and final.frames_used else None,
@@ -351,6 +380,7 @@ class LiveAnalysis:
             if self._session is not session:  # timed out meanwhile: that ended it
                 return
             self._session_final = final
+            self._session_good = session.good_frames
             self._session = None
         logger.info("capture %d done: %d good frames", self._session_id, session.good_frames)
 

@@ -35,6 +35,7 @@ import collections
 import dataclasses
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -173,10 +174,17 @@ class KioskSession:
             raise InvalidInputError(describe_validation_error(exc, "session settings")) from None
         self.analyzer = analyzer
         self.on_prompt = on_prompt
+        # feed() and final_result() may run on two threads (a live capture that times out
+        # is fused while the camera loop hands it its last frame)
+        self._lock = threading.RLock()
         self.reset()
 
     def reset(self) -> None:
         """Forget every frame; start collecting again (e.g. for the next person)."""
+        with self._lock:
+            self._reset()
+
+    def _reset(self) -> None:
         self._candidates: list[_Candidate] = []
         self._refused: collections.Counter[str] = collections.Counter()
         self._frames_seen = 0
@@ -219,6 +227,10 @@ class KioskSession:
     def feed_located(self, result: FrameResult) -> SessionUpdate:
         """:meth:`feed` for a frame the caller already located with the session's analyzer
         (:meth:`WrinkleAnalyzer.locate`; e.g. a benchmark that also segments every frame)."""
+        with self._lock:
+            return self._feed_located(result)
+
+    def _feed_located(self, result: FrameResult) -> SessionUpdate:
         if self._done:
             return SessionUpdate(PROMPT_DONE, result.status, self.good_frames, True, None)
         self._frames_seen += 1
@@ -280,14 +292,16 @@ class KioskSession:
     def final_result(self) -> FinalResult:
         """Fuse the collected frames (see the module docstring); computed once when done.
 
-        Callable at any time (before ``done`` it fuses what has been collected).
+        Callable at any time (before ``done`` it fuses what has been collected), from
+        another thread than :meth:`feed`'s too.
         """
-        if self._final is not None:
-            return self._final
-        final = self._fuse()
-        if self._done:
-            self._final = final
-        return final
+        with self._lock:
+            if self._final is not None:
+                return self._final
+            final = self._fuse()
+            if self._done:
+                self._final = final
+            return final
 
     def _choose(self) -> tuple[list[_Candidate], bool]:
         """The group to fuse from and whether it is the neutral one."""

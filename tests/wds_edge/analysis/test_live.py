@@ -76,6 +76,42 @@ def test_capture_collects_good_frames(analyzer: Any, video_path: Path) -> None:
         assert live.start_capture() == (True, 2)
 
 
+def test_a_timed_out_capture_is_fused_on_its_own_thread_under_the_model_lock(
+    analyzer: Any, video_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The capture's time runs out: the frames it has are fused off the caller's thread
+    (a web request or the camera loop must not wait a second for it) and with the model
+    lock held (the analyzer is shared); the state says how many good frames came."""
+    from wds_edge.analysis.session import SessionConfig
+
+    fusing: list[tuple[str, bool]] = []
+    segment = analyzer.segment
+    lock = threading.Lock()
+
+    def watched(image: Any, located: Any, **kwargs: Any) -> Any:
+        if kwargs.get("score", True):  # the capture's fusion (the live stage passes False)
+            fusing.append((threading.current_thread().name, lock.locked()))
+        return segment(image, located, **kwargs)
+
+    monkeypatch.setattr(analyzer, "segment", watched)
+    config = SessionConfig(frames_needed=10_000, frames_fused=3, max_frames=10_000)
+    opener = lambda: open_live_source(str(video_path))  # noqa: E731
+    with LiveAnalysis(analyzer, opener, lock=lock, session_config=config) as live:
+        assert live.wait_newer(0, timeout_s=60) is not None
+        assert live.start_capture(timeout_s=1.0) == (True, 1)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            state = live.capture_state()
+            if state["state"] != "collecting":
+                break
+            time.sleep(0.05)
+    assert state["state"] == "timed_out", state
+    assert fusing and set(fusing) == {("wds-capture-timeout", True)}, fusing
+    assert state["final"]["frames_used"] == len(fusing) == 3
+    assert state["good_frames"] == 0  # the clip smiles: no neutral frame came
+    assert "(0 came in" in state["error"] and "press capture again" in state["error"]
+
+
 def test_a_missing_source_fails_at_start(analyzer: Any, tmp_path: Path) -> None:
     from wds_edge.errors import CaptureError
 
