@@ -44,7 +44,8 @@ class ExtractedFrames:
         out_dir: folder the frames were written to.
         paths: the written image files, in frame order.
         indices: source frame index of each written file (same order as ``paths``).
-        frames_read: frames decoded from the source (including skipped ones).
+        frames_read: frames decoded from the source (including skipped ones; with
+            ``stop``, at most ``stop``: the frames ``0 .. stop - 1``).
         fps: the source's nominal frame rate (None if unknown).
         size: ``(width, height)`` of the frames (None if no frame was read).
         expected_frames: the video container's frame count (None if it has none).
@@ -143,19 +144,20 @@ def extract_frames(
         )
         out.mkdir(parents=True, exist_ok=True)
         for frame in frames:
-            result.frames_read += 1
             index = frame.index
-            if stop is not None and index >= stop:
+            if stop is not None and index >= stop:  # past a gap in the indices
                 break
-            if index < start or (index - start) % every:
-                continue
-            path = out / frame_file_name(stem, index, image_format)
-            write_image_atomic(path, frame.image_bgr)
-            result.paths.append(path)
-            result.indices.append(index)
-            result.size = (frame.image_bgr.shape[1], frame.image_bgr.shape[0])
-            if progress is not None:
-                progress(result.frames_read, stop, path.name)
+            result.frames_read += 1
+            if index >= start and not (index - start) % every:
+                path = out / frame_file_name(stem, index, image_format)
+                write_image_atomic(path, frame.image_bgr)
+                result.paths.append(path)
+                result.indices.append(index)
+                result.size = (frame.image_bgr.shape[1], frame.image_bgr.shape[0])
+                if progress is not None:
+                    progress(result.frames_read, stop, path.name)
+            if stop is not None and index >= stop - 1:  # frame `stop` is not decoded
+                break
         result.ended_early = frames.ended_early
     if not result.paths:
         logger.warning(

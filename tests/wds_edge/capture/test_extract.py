@@ -37,6 +37,7 @@ def test_every_start_stop_select_the_right_frames(counting_video: Path, tmp_path
     out = tmp_path / "frames"
     result = extract_frames(counting_video, out, every=3, start=2, stop=15)
     assert result.indices == [2, 5, 8, 11, 14]  # start <= i < stop, step 3
+    assert result.frames_read == 15  # frames 0..14; frame 15 (= stop) is not read
     assert [p.name for p in result.paths] == [f"count_f{i:06d}.png" for i in result.indices]
     assert sorted(out.iterdir()) == result.paths
     assert result.size == (64, 48) and result.fps == pytest.approx(10.0)
@@ -82,6 +83,9 @@ def test_a_truncated_video_ended_early_and_keeps_its_frames(
     assert result.indices == list(range(0, result.frames_read, 5))
     assert sorted((tmp_path / "out").iterdir()) == result.paths
     assert all(read_image(path).shape == (180, 320, 3) for path in result.paths)
+    # stopping before the cut: every asked frame is there, nothing ended early
+    before = extract_frames(cut, tmp_path / "before", every=5, stop=10)
+    assert before.indices == [0, 5] and before.frames_read == 10 and not before.ended_early
 
 
 def test_earlier_frames_are_not_overwritten_without_force(

@@ -22,7 +22,7 @@ def test_frames_command_writes_every_nth_frame(video_path: Path, tmp_path: Path)
     names = sorted(p.name for p in out.iterdir())
     assert names == [f"portrait_motion_720p_f{i:06d}.jpg" for i in (3, 8, 13)]
     assert read_image(out / names[0]).shape == (720, 1280, 3)
-    assert "wrote 3 frames (1280x720)" in result.output
+    assert "wrote 3 frames (1280x720) of 14 read" in result.output  # frames 0..13
 
 
 def test_frames_command_errors_are_one_line_and_exit_2(video_path: Path, tmp_path: Path) -> None:
