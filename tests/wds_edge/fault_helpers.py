@@ -16,7 +16,15 @@ from PIL import Image
 from wds_edge.cli import main
 from wds_edge.io import TEMP_PREFIX
 
-__all__ = ["run_cli", "leftovers", "png_bomb", "hdr_bomb", "exif_rotated_jpeg"]
+__all__ = [
+    "run_cli",
+    "leftovers",
+    "png_bomb",
+    "hdr_bomb",
+    "exif_rotated_jpeg",
+    "mjpg_avi",
+    "truncated_avi",
+]
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
@@ -81,3 +89,30 @@ def exif_rotated_jpeg(image_bgr: np.ndarray) -> bytes:
     buf = io.BytesIO()
     pil.save(buf, "JPEG", quality=92, exif=exif)
     return buf.getvalue()
+
+
+def mjpg_avi(video: Path, path: Path, frames: int = 40, size: tuple[int, int] = (320, 180)) -> Path:
+    """The first ``frames`` frames of ``video`` resized to ``size``, written as an MJPG AVI at
+    30 fps by OpenCV (its header says ``frames`` frames)."""
+    capture = cv2.VideoCapture(str(video))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, size)
+    if not writer.isOpened():
+        pytest.skip("this OpenCV build cannot write MJPG AVI files")
+    for _ in range(frames):
+        ok, frame = capture.read()
+        assert ok, f"{video} has fewer than {frames} frames"
+        writer.write(cv2.resize(frame, size))
+    writer.release()
+    capture.release()
+    return path
+
+
+def truncated_avi(
+    video: Path, path: Path, frames: int = 40, size: tuple[int, int] = (320, 180)
+) -> Path:
+    """:func:`mjpg_avi` cut off half-way, as a copy interrupted while it was written: the
+    header still says ``frames`` frames; OpenCV decodes about half of them (21 of 40)."""
+    mjpg_avi(video, path, frames, size)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path

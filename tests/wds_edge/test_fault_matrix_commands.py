@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from fault_helpers import leftovers, run_cli
+from fault_helpers import leftovers, run_cli, truncated_avi
 
 from wds_edge.io import TEMP_PREFIX, write_json_atomic
 
@@ -126,24 +126,17 @@ def test_demo_threshold_zero_is_refused_in_our_words(capsys, video_path: Path) -
     assert text == "invalid analyzer settings: threshold = 0.0: must be greater than 0"
 
 
+@pytest.mark.parametrize("pace", ["--no-realtime", "--realtime"])
 def test_demo_on_a_video_truncated_while_read_exits_1(
-    capsys, tmp_path: Path, video_path: Path, onnx_model_path, landmarker_path
+    capsys, tmp_path: Path, video_path: Path, onnx_model_path, landmarker_path, pace: str
 ) -> None:
-    capture = cv2.VideoCapture(str(video_path))
-    clip = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30, (320, 180))
-    for _ in range(40):
-        ok, frame = capture.read()
-        assert ok
-        writer.write(cv2.resize(frame, (320, 180)))
-    writer.release()
-    capture.release()
-    data = clip.read_bytes()
-    clip.write_bytes(data[: len(data) // 2])  # the copy was cut off: the header says 40 frames
+    """Every frame in order, or played like a camera (the threaded grabber): either way a
+    copy cut off half-way (the header says 40 frames) is reported and exits 1."""
+    clip = truncated_avi(video_path, tmp_path / "clip.avi", frames=40)
     jsonl = tmp_path / "frames.jsonl"
     code, _, err = run_cli(capsys, "demo", "--source", clip, "--headless", "--jsonl", jsonl,
                            "--model", onnx_model_path, "--landmarker", landmarker_path,
-                           "--backend", "onnxruntime", "--sync")  # fmt: skip
+                           "--backend", "onnxruntime", "--sync", pace)  # fmt: skip
     assert code == 1 and "the video ended early" in err and "of 40 frames" in err, err
     records = jsonl.read_text().splitlines()  # what was read is kept, complete
     assert 0 < len(records) < 40 and all(json.loads(r)["frame"] >= 0 for r in records)

@@ -44,9 +44,13 @@ class ExtractedFrames:
         out_dir: folder the frames were written to.
         paths: the written image files, in frame order.
         indices: source frame index of each written file (same order as ``paths``).
-        frames_read: frames decoded from the source (including skipped ones).
+        frames_read: frames decoded from the source (including skipped ones; with
+            ``stop``, at most ``stop``: the frames ``0 .. stop - 1``).
         fps: the source's nominal frame rate (None if unknown).
         size: ``(width, height)`` of the frames (None if no frame was read).
+        expected_frames: the video container's frame count (None if it has none).
+        ended_early: the video ended before ``expected_frames`` (a truncated file): the
+            frames written are valid, the ones after the cut are missing.
     """
 
     source: str
@@ -56,6 +60,8 @@ class ExtractedFrames:
     frames_read: int = 0
     fps: float | None = None
     size: tuple[int, int] | None = None
+    expected_frames: int | None = None
+    ended_early: bool = False
 
 
 def frame_file_name(prefix: str, index: int, image_format: str = "png") -> str:
@@ -107,7 +113,8 @@ def extract_frames(
         progress: called as ``progress(frames_read, stop_or_None, last_written_name)``.
 
     Returns:
-        :class:`ExtractedFrames` (paths, source indices, counts, fps, size).
+        :class:`ExtractedFrames` (paths, source indices, counts, fps, size, and whether
+        the video ended before its frame count: ``ended_early``).
 
     Raises:
         InvalidInputError: bad arguments, an endless source without ``stop``, or earlier
@@ -132,22 +139,26 @@ def extract_frames(
             raise InvalidInputError(
                 f"{text} is a live source that never ends; pass --stop N to save frames before N"
             )
-        result = ExtractedFrames(source=text, out_dir=out, fps=frames.fps)
+        result = ExtractedFrames(
+            source=text, out_dir=out, fps=frames.fps, expected_frames=frames.expected_frames
+        )
         out.mkdir(parents=True, exist_ok=True)
         for frame in frames:
-            result.frames_read += 1
             index = frame.index
-            if stop is not None and index >= stop:
+            if stop is not None and index >= stop:  # past a gap in the indices
                 break
-            if index < start or (index - start) % every:
-                continue
-            path = out / frame_file_name(stem, index, image_format)
-            write_image_atomic(path, frame.image_bgr)
-            result.paths.append(path)
-            result.indices.append(index)
-            result.size = (frame.image_bgr.shape[1], frame.image_bgr.shape[0])
-            if progress is not None:
-                progress(result.frames_read, stop, path.name)
+            result.frames_read += 1
+            if index >= start and not (index - start) % every:
+                path = out / frame_file_name(stem, index, image_format)
+                write_image_atomic(path, frame.image_bgr)
+                result.paths.append(path)
+                result.indices.append(index)
+                result.size = (frame.image_bgr.shape[1], frame.image_bgr.shape[0])
+                if progress is not None:
+                    progress(result.frames_read, stop, path.name)
+            if stop is not None and index >= stop - 1:  # frame `stop` is not decoded
+                break
+        result.ended_early = frames.ended_early
     if not result.paths:
         logger.warning(
             "%s: no frame selected (read %d frames; start %d, stop %s, every %d)",

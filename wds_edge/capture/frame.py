@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +10,16 @@ from typing import Any
 import cv2
 import numpy as np
 
-__all__ = ["Frame", "FrameSource", "capture_fps", "capture_size"]
+__all__ = [
+    "Frame",
+    "FrameSource",
+    "capture_fps",
+    "capture_size",
+    "container_frame_count",
+    "stopped_early",
+]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)  # holds arrays: compare by identity
@@ -37,13 +47,18 @@ class FrameSource:
     Attributes:
         uri: what was opened. fps: nominal frames per second (None if unknown).
         size: (width, height) of the frames (None until known). is_live: frames can be
-        dropped (camera, stream, realtime file).
+        dropped (camera, stream, realtime file). expected_frames: a video file's
+        container frame count (None: not a file, or the container has none).
+        ended_early: a video file's decoder stopped before ``expected_frames`` (a
+        truncated file); set when the end was read.
     """
 
     uri: str = ""
     fps: float | None = None
     size: tuple[int, int] | None = None
     is_live: bool = False
+    expected_frames: int | None = None
+    ended_early: bool = False
 
     def read(self) -> Frame | None:
         """The next frame, or None when a finite source is exhausted."""
@@ -77,3 +92,24 @@ def capture_size(cap: Any) -> tuple[int, int] | None:
 def capture_fps(cap: Any) -> float | None:
     fps = float(cap.get(cv2.CAP_PROP_FPS))
     return fps if 0.0 < fps < 1000.0 else None
+
+
+def container_frame_count(cap: Any) -> int | None:
+    """The frame count a video file's container declares (None if it declares none)."""
+    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    return count if count > 0 else None
+
+
+def stopped_early(uri: str, decoded: int, expected: int | None) -> bool:
+    """Whether a video file whose decoder stopped after ``decoded`` frames ended before its
+    container's frame count ``expected`` (a file cut off while copying, or truncated while
+    it is read); logs a warning when it did. Call it once, when the end is read.
+
+    One frame of slack: some containers count a frame the decoder never returns.
+    """
+    if expected is None or decoded >= expected - 1:
+        return False
+    logger.warning(
+        "%s ended early: %d of %d frames decoded (truncated file?)", uri, decoded, expected
+    )
+    return True

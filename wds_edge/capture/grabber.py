@@ -16,7 +16,14 @@ from typing import Any
 
 import cv2
 
-from wds_edge.capture.frame import Frame, FrameSource, capture_fps, capture_size
+from wds_edge.capture.frame import (
+    Frame,
+    FrameSource,
+    capture_fps,
+    capture_size,
+    container_frame_count,
+    stopped_early,
+)
 from wds_edge.errors import CaptureError
 
 __all__ = ["ThreadedSource", "SyncLiveSource"]
@@ -33,7 +40,9 @@ class ThreadedSource(FrameSource):
             ``get``, ``release``, ``isOpened``); called again to reconnect.
         finite: a file played in real time: its end is the end of the source, no
             reconnection, frames are paced at ``fps`` and ``index`` is the file
-            position.
+            position. Like the plain file source, it has ``expected_frames`` (the
+            container's frame count) and ``ended_early`` (the decoder stopped before it:
+            a truncated file), set before :meth:`read` returns the end.
         read_timeout_s: how long ``read()`` waits for a newer frame.
         max_read_failures: consecutive failed grabs that count as a dropped camera.
         reconnect_backoff_s: (first, max) wait between reopen attempts.
@@ -68,8 +77,15 @@ class ThreadedSource(FrameSource):
                 self._cap.release()
             raise CaptureError(f"cannot open {uri}")
         self.fps, self.size = capture_fps(self._cap), capture_size(self._cap)
+        self.expected_frames = container_frame_count(self._cap) if finite else None
+        self.ended_early = False
         self._thread = threading.Thread(target=self._grab_loop, name=f"grab:{uri}", daemon=True)
         self._thread.start()
+
+    @property
+    def frames_read(self) -> int:
+        """Frames decoded so far (handed out or not; for a file: its frames up to here)."""
+        return self.grabbed_frames
 
     @property
     def dropped_frames(self) -> int:
@@ -86,6 +102,7 @@ class ThreadedSource(FrameSource):
 
     def _grab_loop(self) -> None:
         failures, counter, last_ms, start = 0, 0, -1, time.monotonic()
+        exhausted = False  # a finite source's decoder gave no more frames (not a close())
         while not self._stop.is_set():
             if self._cap is None and not self._reopen():
                 continue
@@ -98,6 +115,7 @@ class ThreadedSource(FrameSource):
             if not ok or image is None:
                 failures += 1
                 if self._finite:
+                    exhausted = True
                     break
                 if failures >= self._max_failures:
                     logger.warning("%s: no frame in %d reads, reconnecting", self.uri, failures)
@@ -121,7 +139,9 @@ class ThreadedSource(FrameSource):
             self._publish(Frame(image, counter, now, stamp))
             if not self._finite:
                 counter += 1
-        with self._cond:
+        early = exhausted and stopped_early(self.uri, self.grabbed_frames, self.expected_frames)
+        with self._cond:  # ended_early is set before a read() can return the end
+            self.ended_early = early
             self._ended = True
             self._cond.notify_all()
 

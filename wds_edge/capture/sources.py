@@ -36,7 +36,14 @@ from typing import Any
 
 import cv2
 
-from wds_edge.capture.frame import Frame, FrameSource, capture_fps, capture_size
+from wds_edge.capture.frame import (
+    Frame,
+    FrameSource,
+    capture_fps,
+    capture_size,
+    container_frame_count,
+    stopped_early,
+)
 from wds_edge.capture.grabber import SyncLiveSource, ThreadedSource
 from wds_edge.errors import CaptureError, InvalidInputError
 from wds_edge.io import read_image
@@ -97,14 +104,14 @@ class _VideoFileSource(FrameSource):
                 f"(convert it to H.264 MP4, e.g. ffmpeg -i in -c:v libx264 out.mp4)"
             )
         self.fps, self.size = capture_fps(self._cap), capture_size(self._cap)
-        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        self.expected_frames: int | None = count if count > 0 else None
+        self.expected_frames = container_frame_count(self._cap)
         self.ended_early = False
         self._index = 0
         self._last_ms = -1
 
     @property
     def frames_read(self) -> int:
+        """Frames decoded so far."""
         return self._index
 
     def read(self) -> Frame | None:
@@ -112,14 +119,8 @@ class _VideoFileSource(FrameSource):
             raise CaptureError(f"{self.uri}: read() after close()")
         ok, image = self._cap.read()
         if not ok or image is None:
-            # One frame of slack: some containers count a frame the decoder never returns.
-            if self.expected_frames is not None and self._index < self.expected_frames - 1:
-                if not self.ended_early:
-                    logger.warning(
-                        "%s ended early: %d of %d frames decoded (truncated file?)",
-                        self.uri, self._index, self.expected_frames,
-                    )  # fmt: skip
-                self.ended_early = True
+            if not self.ended_early:
+                self.ended_early = stopped_early(self.uri, self._index, self.expected_frames)
             return None
         index = self._index
         self._index += 1

@@ -19,8 +19,10 @@ object per input on its own line (status, scores: overall + one entry per region
 wrinkle_ratio, timings_ms). A file that cannot be read gets an "error" line and the
 rest goes on. Exit code: 0 when every input was analysed (any status, e.g. no_face:
 the status is the answer), 1 if any input failed (unreadable, corrupt, too large, a
-folder without images, a glob matching nothing), 2 for bad options or an --out folder
-that cannot be written (checked before any work).
+folder without images, a glob matching nothing) or a video ended before its frame count
+(a truncated file: its result, from the frames that decoded, is still printed and
+written, with the warning "truncated"), 2 for bad options or an --out folder that cannot
+be written (checked before any work).
 
 Example: wds-edge analyze ../shared/data/faces/biden2.jpg --out results/ --model m.onnx
 """
@@ -101,7 +103,7 @@ def analyze(
     from wds_edge.analysis.analyzer import WrinkleAnalyzer
     from wds_edge.analysis.batch import analyze_inputs, expand_inputs
     from wds_edge.analysis.session import SessionConfig
-    from wds_edge.analysis.video import is_video_file
+    from wds_edge.analysis.video import TRUNCATED, is_video_file
     from wds_edge.cli.console import make_console
     from wds_edge.cli.outputs import claim_output_dir
     from wds_edge.errors import InvalidInputError
@@ -159,8 +161,15 @@ def analyze(
                     update(len(outcomes), None, "")
             _print_table(outcomes, analyzer.model_info)
     failed = sum(o.failed for o in outcomes)
+    truncated = sum(o.final is not None and TRUNCATED in o.final.warnings for o in outcomes)
     if failed:
         console.print(f"[red]{failed} of {len(outcomes)} inputs could not be analysed[/]")
+    if truncated:
+        console.print(
+            f"[red]{truncated} of {len(outcomes)} inputs are videos that ended early (the file "
+            "is truncated or was cut while it was read): analysed what decoded[/]"
+        )
+    if failed or truncated:
         raise typer.Exit(1)
 
 

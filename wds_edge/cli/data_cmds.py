@@ -23,8 +23,10 @@ Files are named <video stem>_f<frame index>.png (frame index = position in the
 video, 0-based). Frames without a usable face are fine here: 'wds-edge label --auto'
 reports and skips them (exit code 0).
 
-Exit code: 0 frames written, 1 the video could not be read or gave no frame in the
-range, 2 usage (bad options, an --out that cannot be written; checked first).
+Exit code: 0 frames written, 1 the video could not be read, gave no frame in the
+range or ended before its frame count (a truncated file: the frames before the cut are
+written and valid), 2 usage (bad options, an --out that cannot be written; checked
+first).
 """
 
 
@@ -68,7 +70,13 @@ def _frames(
             else ""
         )
     )
-    if not result.paths:
+    if result.ended_early:
+        make_console(stderr=True).print(
+            f"[red]the video ended early ({result.frames_read} of {result.expected_frames} "
+            "frames decoded): the file is truncated or was cut while it was read; the frames "
+            "before the cut are written[/]"
+        )
+    if not result.paths or result.ended_early:
         raise typer.Exit(1)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from fault_helpers import truncated_avi
 
 from wds_edge.capture.extract import extract_frames, frame_file_name
 from wds_edge.errors import CaptureError, InvalidInputError
@@ -36,6 +37,7 @@ def test_every_start_stop_select_the_right_frames(counting_video: Path, tmp_path
     out = tmp_path / "frames"
     result = extract_frames(counting_video, out, every=3, start=2, stop=15)
     assert result.indices == [2, 5, 8, 11, 14]  # start <= i < stop, step 3
+    assert result.frames_read == 15  # frames 0..14; frame 15 (= stop) is not read
     assert [p.name for p in result.paths] == [f"count_f{i:06d}.png" for i in result.indices]
     assert sorted(out.iterdir()) == result.paths
     assert result.size == (64, 48) and result.fps == pytest.approx(10.0)
@@ -49,6 +51,7 @@ def test_every_start_stop_select_the_right_frames(counting_video: Path, tmp_path
 def test_default_is_every_frame_to_the_end(counting_video: Path, tmp_path: Path) -> None:
     result = extract_frames(counting_video, tmp_path, image_format="jpg", prefix="kiosk 1")
     assert result.indices == list(range(N_FRAMES)) and result.frames_read == N_FRAMES
+    assert result.expected_frames == N_FRAMES and not result.ended_early
     assert result.paths[0].name == "kiosk_1_f000000.jpg"  # unsafe characters replaced
 
 
@@ -66,6 +69,23 @@ def test_frames_match_an_independent_decode_of_the_shared_video(
     capture.release()
     for index, path in zip(result.indices, result.paths, strict=True):
         assert np.array_equal(read_image(path), expected[index])  # PNG is lossless
+
+
+def test_a_truncated_video_ended_early_and_keeps_its_frames(
+    video_path: Path, tmp_path: Path
+) -> None:
+    """A real MJPG AVI of 40 frames cut to half its bytes: the frames before the cut are
+    written (valid images), and the result says the video ended before its 40 frames."""
+    cut = truncated_avi(video_path, tmp_path / "cut.avi", frames=40)
+    result = extract_frames(cut, tmp_path / "out", every=5)
+    assert result.ended_early and result.expected_frames == 40
+    assert 0 < result.frames_read < 39
+    assert result.indices == list(range(0, result.frames_read, 5))
+    assert sorted((tmp_path / "out").iterdir()) == result.paths
+    assert all(read_image(path).shape == (180, 320, 3) for path in result.paths)
+    # stopping before the cut: every asked frame is there, nothing ended early
+    before = extract_frames(cut, tmp_path / "before", every=5, stop=10)
+    assert before.indices == [0, 5] and before.frames_read == 10 and not before.ended_early
 
 
 def test_earlier_frames_are_not_overwritten_without_force(

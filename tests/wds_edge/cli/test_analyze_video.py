@@ -101,15 +101,19 @@ def test_a_clip_of_blurred_frames_gets_a_status(
 def test_truncated_clips(
     clip_frames, onnx_model_path: Path, landmarker_path: Path, tmp_path: Path
 ) -> None:  # noqa: ANN001
-    """An AVI cut in half still decodes its first frames: a result from them, marked
-    'truncated'. An MP4 cut in half loses its index (moov atom): an error object, exit 1."""
+    """An AVI cut in half still decodes its first frames: ONE result from them, marked
+    'truncated', printed and written, and exit 1 (a video that ended early). An MP4 cut in
+    half loses its index (moov atom): an error object, exit 1."""
     frames = [clip_frames[i] for i in range(12)]
     avi = _truncate(_write(tmp_path / "face.avi", frames, "MJPG"))
-    code, objects = _analyze(avi, onnx_model_path, landmarker_path)
-    assert code == 0 and len(objects) == 1
+    out = tmp_path / "results"
+    code, objects = _analyze(avi, onnx_model_path, landmarker_path, "--out", str(out))
+    assert code == 1 and len(objects) == 1
     data = objects[0]
     assert data["status"] == "ok" and "truncated" in data["warnings"]
     assert 0 < data["frames_seen"] < 12
+    written = json.loads(Path(data["json_path"]).read_text())
+    assert written["status"] == "ok" and "truncated" in written["warnings"]
     mp4 = _truncate(_write(tmp_path / "face.mp4", frames, "mp4v"))
     code, objects = _analyze(mp4, onnx_model_path, landmarker_path)
     assert code == 1 and len(objects) == 1

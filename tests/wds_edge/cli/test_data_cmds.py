@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from fault_helpers import run_cli, truncated_avi
 from typer.testing import CliRunner
 
 from wds_edge.cli import app
@@ -21,7 +22,7 @@ def test_frames_command_writes_every_nth_frame(video_path: Path, tmp_path: Path)
     names = sorted(p.name for p in out.iterdir())
     assert names == [f"portrait_motion_720p_f{i:06d}.jpg" for i in (3, 8, 13)]
     assert read_image(out / names[0]).shape == (720, 1280, 3)
-    assert "wrote 3 frames (1280x720)" in result.output
+    assert "wrote 3 frames (1280x720) of 14 read" in result.output  # frames 0..13
 
 
 def test_frames_command_errors_are_one_line_and_exit_2(video_path: Path, tmp_path: Path) -> None:
@@ -34,6 +35,19 @@ def test_frames_command_errors_are_one_line_and_exit_2(video_path: Path, tmp_pat
     assert run.returncode == 2, run.stderr
     assert "--every must be >= 1" in run.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_frames_of_a_truncated_video_exit_1_and_keep_what_was_written(
+    capsys, video_path: Path, tmp_path: Path
+) -> None:  # noqa: ANN001
+    cut = truncated_avi(video_path, tmp_path / "cut.avi", frames=40)
+    out = tmp_path / "photos"
+    code, stdout, err = run_cli(capsys, "frames", cut, "--out", out, "--every", "5")
+    assert code == 1, err
+    assert "the video ended early" in err and "of 40 frames decoded" in err, err
+    names = sorted(p.name for p in out.iterdir())  # the frames before the cut stay
+    assert names and names[0] == "cut_f000000.png" and f"wrote {len(names)} frames" in stdout
+    assert all(read_image(out / name).shape == (180, 320, 3) for name in names)
 
 
 def test_frames_help_explains_the_workflow() -> None:

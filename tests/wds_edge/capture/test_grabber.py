@@ -1,0 +1,66 @@
+"""The threaded latest-frame grabber (``wds_edge.capture.grabber``) on real files played in real
+time: a copy cut off half-way is told apart from a complete file, like the plain file source
+tells it, and the demo's reconnecting source reports it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fault_helpers import mjpg_avi, truncated_avi
+
+from wds_edge.capture.grabber import ThreadedSource
+from wds_edge.capture.reconnect import ReconnectingSource
+from wds_edge.capture.sources import open_source
+
+
+@pytest.fixture(scope="module")
+def cut_clip(video_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real MJPG AVI of 40 frames of the shared clip, cut to half its bytes."""
+    return truncated_avi(video_path, tmp_path_factory.mktemp("cut") / "cut.avi", frames=40)
+
+
+def _read_all(source: object) -> list[int]:
+    indices = []
+    while (frame := source.read()) is not None:  # type: ignore[attr-defined]
+        indices.append(frame.index)
+    return indices
+
+
+def test_a_truncated_file_played_in_real_time_ended_early(cut_clip: Path) -> None:
+    with open_source(cut_clip) as plain:
+        plain_indices = _read_all(plain)
+        plain_facts = (plain.frames_read, plain.expected_frames, plain.ended_early)
+    assert plain_facts[1] == 40 and plain_facts[2] and 0 < plain_facts[0] < 39
+    with open_source(cut_clip, realtime=True) as source:
+        assert isinstance(source, ThreadedSource) and source.expected_frames == 40
+        indices = _read_all(source)
+        # the same facts as the plain file source: frames decoded, of the container's count
+        assert (source.frames_read, source.expected_frames, source.ended_early) == plain_facts
+    assert indices and indices[-1] == plain_indices[-1]
+
+
+def test_a_complete_file_played_in_real_time_did_not_end_early(
+    video_path: Path, tmp_path: Path
+) -> None:
+    whole = mjpg_avi(video_path, tmp_path / "whole.avi", frames=12)
+    with open_source(whole, realtime=True) as source:
+        _read_all(source)
+        assert source.expected_frames == 12 and source.frames_read == 12
+        assert not source.ended_early
+
+
+def test_closing_before_the_end_is_not_ending_early(cut_clip: Path) -> None:
+    source = open_source(cut_clip, realtime=True)
+    assert source.read() is not None
+    source.close()  # stopped by the consumer: the decoder never reached the cut
+    assert not source.ended_early
+
+
+def test_the_demo_source_reports_a_realtime_file_that_ended_early(cut_clip: Path) -> None:
+    with ReconnectingSource(lambda: open_source(cut_clip, realtime=True), live=False) as source:
+        while source.read() is not None:
+            pass
+        assert source.finished and source.ended_early
+        assert source.ended_early_detail.endswith(" of 40 frames")
+        assert 0 < int(source.ended_early_detail.split()[0]) < 39
