@@ -354,7 +354,9 @@ def write_files_atomic(files: dict[Path, bytes]) -> list[Path]:
     Every file is first written completely to a temporary beside its target and fsynced;
     only when all of them are complete are they renamed over their targets. When any
     write fails (the disk fills between two files) every temporary is removed and no
-    target is touched, so a result never appears without its other files.
+    target is touched, so a result never appears without its other files. When a rename
+    fails half-way (a target that is a folder), the targets already replaced get their
+    previous files back (kept as hard links until the unit is complete).
 
     Returns:
         The targets, in order.
@@ -364,6 +366,7 @@ def write_files_atomic(files: dict[Path, bytes]) -> list[Path]:
     """
     pending: list[tuple[str, Path]] = []
     done: list[Path] = []
+    previous: dict[Path, str] = {}  # target -> hard link to the file it replaces
     try:
         for target, data in files.items():
             target = Path(target)
@@ -380,6 +383,8 @@ def write_files_atomic(files: dict[Path, bytes]) -> list[Path]:
                 os.fchmod(handle.fileno(), _target_mode(target))
                 os.fsync(handle.fileno())
         for tmp_name, target in pending:
+            if target.is_file():
+                previous[target] = _keep_previous(target)
             os.replace(tmp_name, target)
             done.append(target)
         for folder in {target.parent for _, target in pending}:
@@ -388,11 +393,35 @@ def write_files_atomic(files: dict[Path, bytes]) -> list[Path]:
         for tmp_name, _ in pending:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_name)
-        for target in done:  # a rename failed half-way: take the unit back out
+        for target in done:  # a rename failed half-way: put the unit's old files back
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(target)
+                if previous.get(target):
+                    os.replace(previous.pop(target), target)
+                else:
+                    os.unlink(target)
+        for kept in previous.values():
+            with contextlib.suppress(FileNotFoundError):
+                if kept:
+                    os.unlink(kept)
         if isinstance(exc, OSError):
             failed = pending[-1][1] if pending else Path(next(iter(files), "."))
             raise _output_error(failed, "file", exc) from None
         raise
+    for kept in previous.values():
+        with contextlib.suppress(FileNotFoundError):
+            if kept:
+                os.unlink(kept)
     return [Path(t) for t in files]
+
+
+def _keep_previous(target: Path) -> str:
+    """A hard link to ``target`` beside it (``""`` where the file system has none: the old
+    file then cannot be put back, as before)."""
+    name = os.path.join(target.parent, f"{TEMP_PREFIX}{os.getpid()}-{target.name}-old.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(name)
+    try:
+        os.link(target, name)
+    except OSError:
+        return ""
+    return name

@@ -11,11 +11,12 @@ import cv2
 import numpy as np
 import pytest
 
-from wds_edge.errors import InvalidInputError
+from wds_edge.errors import InvalidInputError, OutputError
 from wds_edge.io import (
     atomic_write,
     decode_image,
     read_image,
+    write_files_atomic,
     write_image_atomic,
     write_text_atomic,
 )
@@ -29,6 +30,21 @@ def test_failed_write_leaves_target_untouched_and_no_temp_file(tmp_path: Path) -
         raise RuntimeError("crash mid-write")
     assert target.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["result.json"]
+
+
+def test_a_unit_that_fails_half_way_puts_the_previous_files_back(tmp_path: Path) -> None:
+    """The result JSON was renamed into place, then its image could not be (its name is
+    taken by a folder): the previous run's JSON comes back, and nothing else is left."""
+    (tmp_path / "r.json").write_text("previous")
+    (tmp_path / "r.png").mkdir()
+    with pytest.raises(OutputError):
+        write_files_atomic({tmp_path / "r.json": b"new", tmp_path / "r.png": b"png"})
+    assert (tmp_path / "r.json").read_text() == "previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "r.png"]
+    (tmp_path / "r.png").rmdir()
+    write_files_atomic({tmp_path / "r.json": b"new", tmp_path / "r.png": b"png"})
+    assert (tmp_path / "r.json").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "r.png"]
 
 
 def test_new_files_get_the_umask_mode_not_0600(tmp_path: Path) -> None:
