@@ -117,14 +117,19 @@ class RequestGuard:
 
 
 async def _refuse(scope: dict[str, Any], send: Any, status: int, message: str) -> None:
-    if scope["type"] == "websocket":  # before the accept: the client gets HTTP 403
-        await send({"type": "websocket.close", "code": CLOSE_POLICY, "reason": message[:120]})
-        return
     body = json.dumps({"status": "error", "error": message}).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
     ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    kind = "http"
+    if scope["type"] == "websocket":
+        if "websocket.http.response" not in (scope.get("extensions") or {}):
+            # a server without the denial-response extension answers a close before the
+            # accept with HTTP 403
+            await send({"type": "websocket.close", "code": CLOSE_POLICY, "reason": message[:120]})
+            return
+        kind = "websocket.http"  # the handshake is answered with this status and body
+    await send({"type": f"{kind}.response.start", "status": status, "headers": headers})
+    await send({"type": f"{kind}.response.body", "body": body})

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import pytest
 from fault_helpers import hdr_bomb, png_bomb
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 
@@ -402,7 +402,8 @@ def test_token_and_no_camera(photo_service: Any) -> None:
 
 def test_requests_at_once_are_bounded_not_idle_connections(photo_service: Any) -> None:
     """Idle keep-alive connections do not count; requests being served do: past
-    max_connections (12) a new one gets 503 at once, and /healthz still answers."""
+    max_connections (12) a new one gets 503 at once (a WebSocket handshake too), and /healthz
+    still answers."""
     host, port = urllib.parse.urlsplit(photo_service.url).netloc.split(":")
     auth = {"X-WDS-Token": TOKEN}
     held = []
@@ -432,6 +433,10 @@ def test_requests_at_once_are_bounded_not_idle_connections(photo_service: Any) -
         while time.monotonic() < deadline and status != 503:
             status, body = request(f"{photo_service.url}/v1/analyze", b"x", "image/jpeg", **auth)
         assert status == 503 and "busy" in body["error"]
+        with pytest.raises(InvalidStatus) as refused:  # a stream is told the same, in HTTP
+            connect(f"{photo_service.ws_url}/v1/stream?token={TOKEN}", open_timeout=10)
+        assert refused.value.response.status_code == 503
+        assert "busy" in json.loads(refused.value.response.body)["error"]
         assert request(f"{photo_service.url}/healthz", **auth)[0] == 200
         for conn in uploads:
             conn.close()
