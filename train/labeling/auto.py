@@ -53,6 +53,8 @@ RIDGE_SIGMAS_PX = (1.0, 1.5, 2.0)
 RIDGE_PERCENTILE = 93.0
 #: Rough-mask pieces smaller than this (px at 640) are speckle, not wrinkles.
 MIN_ROUGH_COMPONENT_PX = 60
+#: The smallest face crop the labeler makes (the U-Net needs a few pooling levels of it).
+MIN_CROP_SIZE_PX = 32
 
 
 def ridge_response(image_rgb: np.ndarray, scale: float = 1.0) -> np.ndarray:
@@ -133,6 +135,11 @@ class AutoLabeler:
     ) -> None:
         from wds_edge.perception.landmarks import FaceLandmarker, FaceLandmarkerOptions
 
+        if int(crop_size_px) < MIN_CROP_SIZE_PX:
+            raise InvalidInputError(
+                f"crop size must be at least {MIN_CROP_SIZE_PX} px (the model's input side, "
+                f"640 for the paper's), got {crop_size_px}"
+            )
         self.quality = quality or QualityConfig()
         self.crop_size_px = int(crop_size_px)
         self.threshold = ThresholdMethod(threshold)

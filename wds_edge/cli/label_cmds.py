@@ -84,6 +84,7 @@ def _label(
     crop_size: int = typer.Option(
         640,
         "--crop-size",
+        min=32,
         help="--auto: side of the square face crop in px (the model's input size).",
     ),
     stroke_width: int = typer.Option(

@@ -75,3 +75,12 @@ def test_preview_shows_the_label(auto_out: Path) -> None:
     left = preview[28:, :640]
     crop = cv2.imread(str(auto_out / "images" / "biden2.png"))
     assert np.abs(left.astype(int) - crop).mean() < 4  # left panel = the photo
+
+
+def test_a_crop_too_small_for_the_model_is_refused(landmarker_path: Path) -> None:
+    from wds_edge.errors import InvalidInputError
+    from wds_edge_train.labeling.auto import MIN_CROP_SIZE_PX, AutoLabeler
+
+    with pytest.raises(InvalidInputError, match="at least 32 px .* got 0"):
+        AutoLabeler(crop_size_px=0, landmarker_path=landmarker_path)
+    assert MIN_CROP_SIZE_PX == 32
