@@ -21,6 +21,7 @@ frame is also segmented on its own. Reported per region:
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ import numpy as np
 
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.final import score_spread, smooth_scores
+from wds_edge.analysis.live import is_file_source
 from wds_edge.analysis.result import FrameResult, RegionScore
 from wds_edge.analysis.running import RUNNING_WINDOW, RunningScore
 from wds_edge.analysis.scoring import score_regions
@@ -141,21 +143,30 @@ def bench_repeatability(
             f"--sessions must be at least 2 to measure a spread, got {sessions}"
         )
     start = time.perf_counter()
-    with open_source(Path(source) if not str(source).isdigit() else source) as src:
-        frames = list(src)
-        fps = float(getattr(src, "fps", 0) or 30.0)
-    if len(frames) < sessions:
-        raise InvalidInputError(f"{source}: {len(frames)} frames cannot make {sessions} sessions")
-    base = dict(session_config) if session_config is not None else {}
+    if not is_file_source(source):
+        raise InvalidInputError(
+            f"{source} is a camera or stream, which never ends: record the person first "
+            "(e.g. `wds-edge demo --source 0 --record clip.mp4`) and pass the file"
+        )
     # Parts hold equal numbers of usable frames (a clip that ends in blur or an empty scene
-    # must not leave its last session without a face): a first pass finds them.
-    usable = [i for i, f in enumerate(frames) if analyzer.locate(f.image_bgr, f.timestamp_ms).ok]
+    # must not leave its last session without a face): a first pass finds them. The clip is
+    # decoded twice rather than held in memory (a minute of 1080p is ~11 GB of frames).
+    usable, total = [], 0
+    with open_source(Path(source)) as src:
+        fps = float(getattr(src, "fps", 0) or 30.0)
+        for i, f in enumerate(src):
+            total += 1
+            if analyzer.locate(f.image_bgr, f.timestamp_ms).ok:
+                usable.append(i)
+    if total < sessions:
+        raise InvalidInputError(f"{source}: {total} frames cannot make {sessions} sessions")
+    base = dict(session_config) if session_config is not None else {}
     if len(usable) < sessions:
         raise InvalidInputError(
             f"{source}: {len(usable)} usable frames cannot make {sessions} sessions"
         )
     cuts = [usable[round(k * len(usable) / sessions)] for k in range(1, sessions)]
-    bounds = np.array([0, *cuts, len(frames)])
+    bounds = np.array([0, *cuts, total])
     windows = sorted({int(w) for w in running_windows} | {RUNNING_WINDOW})
     runners = {w: RunningScore(analyzer, window=w) for w in windows}
     series: dict[int, list[float]] = {w: [] for w in windows}
@@ -163,53 +174,56 @@ def bench_repeatability(
     legacy_frames: list[dict[str, RegionScore]] = []
     out_sessions = []
     done = 0
-    for k in range(sessions):
-        part = frames[bounds[k] : bounds[k + 1]]
-        # One person by construction: blurred / empty stretches must not drop the frames.
-        config = SessionConfig(**{**base, "max_frames": len(part), "reset_after_bad_frames": 0})
-        session = KioskSession(analyzer, config)
-        good: list[FrameResult] = []
-        for frame in part:
-            located = analyzer.locate(frame.image_bgr, frame.timestamp_ms)
-            session.feed_located(located)
-            if located.ok:
-                seg = analyzer.segment(None, located)
-                good.append(seg)
-                for w, runner in runners.items():
-                    series[w].append(runner.add(seg).scores["overall"].wrinkle_ratio)
-            else:
-                for runner in runners.values():
-                    runner.reset()
-            done += 1
-            if progress is not None:
-                progress(done, len(frames))
-        final = session.final_result()
-        if not final.ok:
-            raise InvalidInputError(
-                f"session {k + 1} (frames {bounds[k]}-{bounds[k + 1] - 1}) has no usable frame "
-                f"({final.status}): give a clip where the person is in view throughout"
+    with open_source(Path(source)) as second:
+        frames = iter(second)
+        for k in range(sessions):
+            part = itertools.islice(frames, int(bounds[k + 1] - bounds[k]))
+            # One person by construction: blurred / empty stretches must not drop the frames.
+            length = int(bounds[k + 1] - bounds[k])
+            config = SessionConfig(**{**base, "max_frames": length, "reset_after_bad_frames": 0})
+            session = KioskSession(analyzer, config)
+            good: list[FrameResult] = []
+            for frame in part:
+                located = analyzer.locate(frame.image_bgr, frame.timestamp_ms)
+                session.feed_located(located)
+                if located.ok:
+                    seg = analyzer.segment(None, located)
+                    good.append(seg)
+                    for w, runner in runners.items():
+                        series[w].append(runner.add(seg).scores["overall"].wrinkle_ratio)
+                else:
+                    for runner in runners.values():
+                        runner.reset()
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+            final = session.final_result()
+            if not final.ok:
+                raise InvalidInputError(
+                    f"session {k + 1} (frames {bounds[k]}-{bounds[k + 1] - 1}) has no usable frame "
+                    f"({final.status}): give a clip where the person is in view throughout"
+                )
+            per_frame += [g.scores for g in good]
+            legacy = [_legacy_scores(g) for g in good]
+            legacy_frames += legacy
+            out_sessions.append(
+                {
+                    "frames": [int(bounds[k]), int(bounds[k + 1] - 1)],
+                    "good_frames": len(good),
+                    "fused": {n: s.wrinkle_ratio for n, s in final.scores.items()},
+                    "frames_used": final.frames_used,
+                    "warnings": final.warnings,
+                    "legacy_median5": {
+                        n: s.wrinkle_ratio
+                        for n, s in smooth_scores(legacy[:_LEGACY_FRAMES], "median").items()
+                    },
+                    "skin_median5": {
+                        n: s.wrinkle_ratio
+                        for n, s in smooth_scores([g.scores for g in good[:_LEGACY_FRAMES]]).items()
+                    },
+                    "timings_ms": final.timings_ms,
+                }
             )
-        per_frame += [g.scores for g in good]
-        legacy = [_legacy_scores(g) for g in good]
-        legacy_frames += legacy
-        out_sessions.append(
-            {
-                "frames": [int(bounds[k]), int(bounds[k + 1] - 1)],
-                "good_frames": len(good),
-                "fused": {n: s.wrinkle_ratio for n, s in final.scores.items()},
-                "frames_used": final.frames_used,
-                "warnings": final.warnings,
-                "legacy_median5": {
-                    n: s.wrinkle_ratio
-                    for n, s in smooth_scores(legacy[:_LEGACY_FRAMES], "median").items()
-                },
-                "skin_median5": {
-                    n: s.wrinkle_ratio
-                    for n, s in smooth_scores([g.scores for g in good[:_LEGACY_FRAMES]]).items()
-                },
-                "timings_ms": final.timings_ms,
-            }
-        )
     frame_stats = score_spread(per_frame)
     legacy_stats = score_spread(legacy_frames)
     regions = {}
@@ -237,7 +251,7 @@ def bench_repeatability(
         regions=regions,
         running={**_running_stats(series[RUNNING_WINDOW], fps), "window": float(RUNNING_WINDOW)},
         running_by_window={str(w): _running_stats(series[w], fps) for w in windows},
-        frames={"total": len(frames), "usable": len(usable), "good": len(per_frame)},
+        frames={"total": total, "usable": len(usable), "good": len(per_frame)},
         session_config=SessionConfig(**base).model_dump(),
         model=analyzer.model_info,
         timings_s={"total": time.perf_counter() - start},

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from wds_edge.cli import app
@@ -66,3 +67,13 @@ def test_one_session_is_refused(video_path: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["bench", "repeatability", "--source", str(video_path),
                                       "--sessions", "1", "--out", str(tmp_path)])  # fmt: skip
     assert result.exit_code == 2
+
+
+def test_a_camera_is_refused_before_it_is_opened(tmp_path: Path) -> None:
+    """A camera never ends (the clip is read to its end twice): the bench asks for a recording."""
+    from wds_edge.bench.repeatability import bench_repeatability
+    from wds_edge.errors import InvalidInputError
+
+    for source in ("0", "rtsp://kiosk.local/stream"):
+        with pytest.raises(InvalidInputError, match="camera or stream.*--record clip.mp4"):
+            bench_repeatability(None, source)  # type: ignore[arg-type]
