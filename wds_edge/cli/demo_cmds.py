@@ -68,7 +68,8 @@ def demo_cmd(
     """Live demo: wrinkle overlay, region scores, kiosk prompt, FPS and stage times.
 
     Keys in the window: q / Esc quit, s snapshot, space start a capture session, b start a
-    capture with raised brows (forehead and glabella lines).
+    capture with raised brows (forehead and glabella lines). Ctrl-C or SIGTERM stop the run
+    the same way: the outputs are finished, the summary printed and written (exit code 0).
     Exit code 1 when a video file ended before its frame count (truncated file).
     """
     from wds_edge.analysis.analyzer import AnalyzerConfig
@@ -124,6 +125,8 @@ def demo_cmd(
         f"FPS, segmentation {summary.segmentation_hz:.1f} updates/s, statuses "
         f"{summary.status_counts}, RSS {summary.rss_mb} MiB, reconnects {summary.reconnects}"
     )
+    if summary.stopped_by:
+        console.print(f"stopped by {summary.stopped_by}")
     for kind, path in summary.outputs.items():
         console.print(f"wrote {kind}: {path}")
     if summary_json is not None:
