@@ -57,7 +57,8 @@ def demo_cmd(
     ),
     loop: bool = typer.Option(False, "--loop", help="Start a video file over at its end."),
     screenshot: Path | None = typer.Option(
-        None, help="Save the displayed image once, after --screenshot-after frames."
+        None,
+        help="Save the displayed image once, after --screenshot-after frames (.png, .jpg, ...).",
     ),
     screenshot_after: int = typer.Option(30, min=1, help="Frames before --screenshot is taken."),
     snapshot_dir: Path = typer.Option(
@@ -75,6 +76,7 @@ def demo_cmd(
     from wds_edge.analysis.analyzer import AnalyzerConfig
     from wds_edge.cli.console import make_console
     from wds_edge.demo.app import DemoConfig, run_demo
+    from wds_edge.demo.outputs import check_record_path, check_screenshot_path
     from wds_edge.errors import InvalidInputError
     from wds_edge.io import ensure_writable_file, write_json_atomic
 
@@ -87,6 +89,11 @@ def demo_cmd(
             f"--threshold must be between 0 and 1, exclusive (got {threshold}); "
             "omit it to use the model's threshold"
         )
+    # the names first, before any folder is made or anything loads
+    if record is not None:
+        check_record_path(record)
+    if screenshot is not None:
+        check_screenshot_path(screenshot)
     for path, what in ((record, "video"), (jsonl, "JSON lines"), (summary_json, "summary")):
         if path is not None:
             ensure_writable_file(path, what)

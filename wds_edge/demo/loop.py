@@ -33,7 +33,13 @@ from wds_edge.analysis.session import KioskSession, SessionConfig
 from wds_edge.capture.reconnect import ReconnectingSource
 from wds_edge.capture.sources import open_source
 from wds_edge.demo.config import DemoConfig, DemoSummary
-from wds_edge.demo.outputs import DemoRecorder, process_rss_mb, save_snapshot
+from wds_edge.demo.outputs import (
+    DemoRecorder,
+    check_record_path,
+    check_screenshot_path,
+    process_rss_mb,
+    save_snapshot,
+)
 from wds_edge.demo.ui import (
     KEY_BROWS_SESSION,
     KEY_QUIT,
@@ -143,6 +149,11 @@ class DemoLoop:
         on_frame: Callable[[dict[str, Any]], None] | None = None,
         stop: threading.Event | None = None,
     ) -> None:
+        # the output names first: a bad one fails before the model and the source load
+        if config.record_path:
+            check_record_path(config.record_path)
+        if config.screenshot_path:
+            check_screenshot_path(config.screenshot_path)
         self.config = config
         self.on_frame = on_frame
         self.stop = stop if stop is not None else threading.Event()
