@@ -112,7 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         if state.get("state") != "done":
             print(f"capture: {state.get('error', state)}", file=sys.stderr)
             return 1
-        final = state["final"]
+        final = state.get("final")
+        if final is None:  # done, but every frame was refused (no face, blurry, ...): no scores
+            print(f"capture {state['id']}: {state.get('error', state)}", file=sys.stderr)
+            return 1
         overall = final["scores"]["overall"]["wrinkle_ratio"]
         warnings = ", ".join(final["warnings"]) or "no warning"
         print(f"capture {state['id']} ({final['capture']}): {final['frames_used']} good frames, "

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,26 +16,31 @@ pytest.importorskip("uvicorn", reason="needs the service extra")
 pytest.importorskip("websockets", reason="needs the service extra")
 
 
-@pytest.fixture()
-def served(example_model: Path, example_env: dict, video_path: Path, tmp_path: Path):  # noqa: ANN201
-    """`wds-edge serve` on a free port; stopped with SIGTERM, which must exit 0."""
-    log = (tmp_path / "serve.log").open("w+")  # a file, not a pipe: a full pipe would block it
+@contextlib.contextmanager
+def _serve(
+    model: Path, env: dict, source: Path, log_path: Path, *extra: str
+) -> Iterator[tuple[subprocess.Popen, str, Path]]:
+    """`wds-edge serve` on a free port with ``source`` as its camera; stopped with SIGTERM.
+
+    Yields ``(process, base URL, log file)``.
+    """
+    log = log_path.open("w+")  # a file, not a pipe: a full pipe would block it
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "wds_edge.cli", "-v", "serve", "--port", "0",
-            "--model", str(example_model), "--backend", "onnxruntime", "--threads", "1",
-            "--source", str(video_path),
+            "--model", str(model), "--backend", "onnxruntime", "--threads", "1",
+            "--source", str(source), *extra,
         ],
-        stdout=subprocess.PIPE, stderr=log, text=True, env=example_env,
+        stdout=subprocess.PIPE, stderr=log, text=True, env=env,
     )  # fmt: skip
     try:
         deadline, line = time.monotonic() + 90, ""
         while time.monotonic() < deadline and "listening on" not in line:
             line = proc.stdout.readline()
             if not line and proc.poll() is not None:
-                pytest.fail(f"wds-edge serve exited: {(tmp_path / 'serve.log').read_text()}")
+                pytest.fail(f"wds-edge serve exited: {log_path.read_text()}")
         assert "listening on http://127.0.0.1:" in line
-        yield proc, line.split("listening on ")[1].split()[0], tmp_path / "serve.log"
+        yield proc, line.split("listening on ")[1].split()[0], log_path
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -44,6 +51,26 @@ def served(example_model: Path, example_env: dict, video_path: Path, tmp_path: P
                 proc.kill()
                 proc.wait(timeout=5)
             log.close()
+
+
+@pytest.fixture()
+def served(example_model: Path, example_env: dict, video_path: Path, tmp_path: Path):  # noqa: ANN201
+    """`wds-edge serve` with the kiosk clip as its camera; SIGTERM must stop it with 0."""
+    with _serve(example_model, example_env, video_path, tmp_path / "serve.log") as running:
+        yield running
+
+
+def _faceless_video(path: Path, frames: int = 60) -> Path:
+    """A short grey video with nobody in it (the service loops it as its camera)."""
+    import cv2
+    import numpy as np
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (320, 240))
+    assert writer.isOpened()
+    for i in range(frames):
+        writer.write(np.full((240, 320, 3), 90 + i % 20, np.uint8))
+    writer.release()
+    return path
 
 
 def test_service_client(served, example_runner, example_env: dict, faces_dir: Path) -> None:  # noqa: ANN001
@@ -71,3 +98,25 @@ def test_service_client(served, example_runner, example_env: dict, faces_dir: Pa
     err = log.read_text()
     assert "service engine closed (camera and backend released)" in err
     assert "stopped: camera and model closed" in err
+
+
+def test_a_capture_where_every_frame_is_refused_is_told_not_a_traceback(
+    example_model: Path,
+    example_env: dict,
+    example_runner,
+    faces_dir: Path,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
+    """Nobody in front of the camera: the capture ends "done" with ``"final": null`` (every
+    frame refused, as documented); the client says why and exits 1."""
+    video = _faceless_video(tmp_path / "empty.mp4")
+    with _serve(example_model, example_env, video, tmp_path / "serve.log") as (_, url, _log):
+        run = example_runner(
+            "service_client.py",
+            [str(faces_dir / "biden2.jpg"), "--url", url, "--seconds", "0", "--capture"],
+            example_env,
+        )
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("capture 1: the capture found no usable frame (no_face)"), last
