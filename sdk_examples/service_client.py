@@ -22,6 +22,7 @@ import os
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 
@@ -68,7 +69,10 @@ def read_stream(url: str, seconds: float, token: str | None) -> int:
     """Print the stream's results for ``seconds`` (no pictures); returns how many came."""
     from websockets.sync.client import connect
 
-    query = "image=none&fps=5" + (f"&token={token}" if token else "")
+    # URL-encoded: a token may hold '+', '&', '%' or '#' (a bare '+' would arrive as a space)
+    query = urllib.parse.urlencode(
+        {"image": "none", "fps": 5, **({"token": token} if token else {})}
+    )
     ws_url = url.replace("http://", "ws://").replace("https://", "wss://")
     count, end = 0, time.monotonic() + seconds
     with connect(f"{ws_url}/v1/stream?{query}") as ws:

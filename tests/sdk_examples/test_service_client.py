@@ -120,3 +120,27 @@ def test_a_capture_where_every_frame_is_refused_is_told_not_a_traceback(
     assert "Traceback" not in run.stderr
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("capture 1: the capture found no usable frame (no_face)"), last
+
+
+def test_a_token_with_url_special_characters_reaches_the_stream(
+    example_model: Path,
+    example_env: dict,
+    example_runner,
+    faces_dir: Path,
+    video_path: Path,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
+    """The token goes into the WebSocket URL URL-encoded: 'a+b&c' is not read as 'a b' plus
+    a stray parameter by the service (it used to answer "missing or wrong token", 0 results)."""
+    token = "a+b&c%"
+    extra = ("--token", token)
+    with _serve(example_model, example_env, video_path, tmp_path / "serve.log", *extra) as running:
+        _, url, _log = running
+        run = example_runner(
+            "service_client.py",
+            [str(faces_dir / "biden2.jpg"), "--url", url, "--seconds", "3", "--token", token],
+            example_env,
+        )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "wrong token" not in run.stdout
+    assert int(run.stdout.splitlines()[-1].split()[1]) >= 1  # "stream: N results"
