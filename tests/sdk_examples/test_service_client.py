@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -144,3 +145,31 @@ def test_a_token_with_url_special_characters_reaches_the_stream(
     assert run.returncode == 0, run.stderr[-2000:]
     assert "wrong token" not in run.stdout
     assert int(run.stdout.splitlines()[-1].split()[1]) >= 1  # "stream: N results"
+
+
+def _free_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_missing_photo_is_bad_input_and_no_service_is_a_failure(
+    example_runner,
+    example_env: dict,
+    faces_dir: Path,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
+    """One line on stderr, no traceback: a photo that cannot be read is exit 2 (checked
+    before the service is contacted), a service that does not run is exit 1."""
+    url = f"http://127.0.0.1:{_free_port()}"
+    for photo in (tmp_path / "missing.jpg", tmp_path):  # no such file; a folder
+        run = example_runner("service_client.py", [str(photo), "--url", url], example_env)
+        assert run.returncode == 2, run.stderr[-2000:]
+        assert run.stderr.startswith(f"error: cannot read the photo {photo} (")
+        assert "JPEG or PNG face photo" in run.stderr and "Traceback" not in run.stderr
+    photo = faces_dir / "biden2.jpg"
+    run = example_runner("service_client.py", [str(photo), "--url", url], example_env)
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert run.stderr.startswith(f"error: cannot reach the service at {url} (")
+    assert "wds-edge serve" in run.stderr and "Traceback" not in run.stderr
