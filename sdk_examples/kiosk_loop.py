@@ -18,10 +18,12 @@ import json
 import sys
 import time
 
+from pydantic import ValidationError
+
 from wds_edge import KioskSession, SessionConfig, WrinkleAnalyzer, draw_overlay
 from wds_edge.analysis.overlay import draw_crop_overlay
 from wds_edge.capture.sources import open_source
-from wds_edge.errors import WdsEdgeError
+from wds_edge.errors import WdsEdgeError, describe_validation_error
 from wds_edge.io import ensure_writable_dir, write_image_atomic, write_json_atomic
 
 
@@ -35,25 +37,54 @@ class ConsoleUI:
         print(f"  collected {good_frames}/{needed} good frames", flush=True)
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1 (``--every 0`` would divide by zero)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 a complete result; 1 the session ended without one (no usable face);
+    2 bad input: an option, the model, the source or --out (one line on stderr)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", default="0", help="camera index, device, stream or video file")
     parser.add_argument("--model", default=None, help="wds-edge .onnx model (default: bundled)")
     parser.add_argument("--landmarker", default=None, help="face_landmarker.task")
-    parser.add_argument("--frames-needed", type=int, default=60, help="good neutral frames")
-    parser.add_argument("--frames-fused", type=int, default=10, help="sharpest frames fused")
-    parser.add_argument("--max-frames", type=int, default=150)
-    parser.add_argument("--every", type=int, default=1, help="use every n-th frame")
+    parser.add_argument(
+        "--frames-needed", type=positive_int, default=60, help="good neutral frames"
+    )
+    parser.add_argument(
+        "--frames-fused", type=positive_int, default=10, help="sharpest frames fused"
+    )
+    parser.add_argument("--max-frames", type=positive_int, default=150)
+    parser.add_argument("--every", type=positive_int, default=1, help="use every n-th frame")
     parser.add_argument("--show", action="store_true", help="show a live window (needs a display)")
     parser.add_argument("--out", default=None, help="folder for the final result")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # a bad option: usage and exit 2
+    try:
+        return run(args)
+    except ValidationError as exc:  # settings the options above do not catch
+        print(f"error: {describe_validation_error(exc, 'kiosk settings')}", file=sys.stderr)
+        return 2
+    except WdsEdgeError as exc:  # a model, source or folder that cannot be used
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
+
+def run(args: argparse.Namespace) -> int:
+    """The session on the source, as the command line asked; the exit code.
+
+    Raises:
+        WdsEdgeError: the model, the source or --out cannot be used.
+        ValidationError: a setting out of range.
+    """
     if args.out:
-        try:
-            ensure_writable_dir(args.out, "final result")  # before the session, not after it
-        except WdsEdgeError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+        ensure_writable_dir(args.out, "final result")  # before the session, not after it
     ui = ConsoleUI()
     config = SessionConfig(
         frames_needed=args.frames_needed,

@@ -12,6 +12,9 @@ ratio); with --capture it then runs a capture on the camera and prints its final
 (--expression raise_brows: a capture with raised brows, for the forehead lines).
 The service refuses other web pages: a state change such as starting a capture must be
 JSON (`Content-Type: application/json`), and the Host must name the service.
+
+Exit codes: 0 done; 1 the service answered an error, a capture failed, or the service cannot
+be reached (not started, wrong --url); 2 the photo cannot be read.
 """
 
 from __future__ import annotations
@@ -22,15 +25,32 @@ import os
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 
+class PhotoError(Exception):
+    """The photo file cannot be read (missing, a folder, no permission): bad input, exit 2."""
+
+
 def analyze_photo(url: str, path: str, token: str | None) -> tuple[int, dict]:
-    """POST the photo to /v1/analyze: (HTTP status, the JSON of `wds-edge analyze --json`)."""
+    """POST the photo to /v1/analyze: (HTTP status, the JSON of `wds-edge analyze --json`).
+
+    Raises:
+        PhotoError: the photo cannot be read (before the service is contacted).
+        urllib.error.URLError: the service cannot be reached.
+    """
     content_type = "image/png" if path.lower().endswith(".png") else "image/jpeg"
     headers = {"Content-Type": content_type, **({"X-WDS-Token": token} if token else {})}
-    with open(path, "rb") as handle:
-        request = urllib.request.Request(f"{url}/v1/analyze", handle.read(), headers)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise PhotoError(
+            f"cannot read the photo {path} ({exc.strerror or exc}); pass the path of a JPEG or "
+            "PNG face photo"
+        ) from None
+    request = urllib.request.Request(f"{url}/v1/analyze", data, headers)
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read())
@@ -65,10 +85,26 @@ def capture(
 
 
 def read_stream(url: str, seconds: float, token: str | None) -> int:
-    """Print the stream's results for ``seconds`` (no pictures); returns how many came."""
+    """Print the stream's results for ``seconds`` (no pictures); returns how many came.
+
+    Raises:
+        ConnectionError: the stream could not be opened or broke off.
+    """
+    from websockets.exceptions import WebSocketException
+
+    try:
+        return _read_stream(url, seconds, token)
+    except WebSocketException as exc:  # refused handshake, connection closed mid-stream
+        raise ConnectionError(f"the stream failed: {exc}") from exc
+
+
+def _read_stream(url: str, seconds: float, token: str | None) -> int:
     from websockets.sync.client import connect
 
-    query = "image=none&fps=5" + (f"&token={token}" if token else "")
+    # URL-encoded: a token may hold '+', '&', '%' or '#' (a bare '+' would arrive as a space)
+    query = urllib.parse.urlencode(
+        {"image": "none", "fps": 5, **({"token": token} if token else {})}
+    )
     ws_url = url.replace("http://", "ws://").replace("https://", "wss://")
     count, end = 0, time.monotonic() + seconds
     with connect(f"{ws_url}/v1/stream?{query}") as ws:
@@ -86,6 +122,7 @@ def read_stream(url: str, seconds: float, token: str | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 done, 1 the service failed or cannot be reached, 2 bad input (photo)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("photo", help="a face photo (JPEG or PNG)")
     parser.add_argument("--url", default="http://127.0.0.1:8765", help="the service")
@@ -97,7 +134,26 @@ def main(argv: list[str] | None = None) -> int:
         help="what the capture asks of the face",
     )  # fmt: skip
     args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except PhotoError as exc:  # bad input
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except urllib.error.HTTPError as exc:  # an answer the steps above do not expect
+        print(f"error: {args.url} answered {exc.code} {exc.reason}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # URLError, a refused or broken connection, a timeout
+        reason = getattr(exc, "reason", None) or exc
+        print(
+            f"error: cannot reach the service at {args.url} ({reason}); start it with "
+            "`wds-edge serve` or pass its address with --url",
+            file=sys.stderr,
+        )
+        return 1
 
+
+def run(args: argparse.Namespace) -> int:
+    """Photo, stream, capture, as the command line asked; the exit code."""
     status, result = analyze_photo(args.url, args.photo, args.token)
     if result.get("status") == "error":
         print(f"error {status}: {result['error']}", file=sys.stderr)
@@ -112,7 +168,10 @@ def main(argv: list[str] | None = None) -> int:
         if state.get("state") != "done":
             print(f"capture: {state.get('error', state)}", file=sys.stderr)
             return 1
-        final = state["final"]
+        final = state.get("final")
+        if final is None:  # done, but every frame was refused (no face, blurry, ...): no scores
+            print(f"capture {state['id']}: {state.get('error', state)}", file=sys.stderr)
+            return 1
         overall = final["scores"]["overall"]["wrinkle_ratio"]
         warnings = ", ".join(final["warnings"]) or "no warning"
         print(f"capture {state['id']} ({final['capture']}): {final['frames_used']} good frames, "

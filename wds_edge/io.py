@@ -203,15 +203,17 @@ _FIXES = {
     errno.EDQUOT: "the disk quota is exceeded",
     errno.ENOTDIR: "a part of the path is a file, not a folder",
     errno.EEXIST: "a part of the path is a file, not a folder",
+    errno.EISDIR: "it is a folder, not a file",
 }
+#: The fix where the general one (a writable folder with free space) does not fit.
+_FIX_FOR = {errno.EISDIR: "pass a file name (e.g. a file inside that folder) and run again"}
+_GENERAL_FIX = "choose a writable folder with free space (or free some space) and run again"
 
 
 def _output_error(path: Path, what: str, exc: OSError) -> OutputError:
     reason = _FIXES.get(exc.errno or 0, exc.strerror or str(exc))
-    return OutputError(
-        f"cannot write the {what} to {path}: {reason}; "
-        "choose a writable folder with free space (or free some space) and run again"
-    )
+    fix = _FIX_FOR.get(exc.errno or 0, _GENERAL_FIX)
+    return OutputError(f"cannot write the {what} to {path}: {reason}; {fix}")
 
 
 def ensure_writable_dir(

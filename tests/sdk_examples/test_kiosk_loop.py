@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 
 def test_kiosk_loop_on_the_video(
     example_runner,
@@ -63,3 +65,35 @@ def test_kiosk_loop_gives_up_without_a_face(
     )
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert '"complete": false' in proc.stdout and '"frames_used": 0' in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--every", "0"], "argument --every: expected a whole number >= 1, got 0"),
+        (["--frames-needed", "0"], "argument --frames-needed: expected a whole number >= 1, got 0"),
+        (["--max-frames", "-3"], "argument --max-frames: expected a whole number >= 1, got -3"),
+        (["--source", "/nonexist.mp4"], "error: video file /nonexist.mp4 does not exist"),
+    ],
+    ids=["every-0", "frames-needed-0", "max-frames-negative", "missing-source"],
+)
+def test_kiosk_loop_bad_input_is_one_line_and_exit_2(
+    example_runner,
+    example_model: Path,
+    example_env: dict,
+    video_path: Path,
+    args: list[str],
+    message: str,  # noqa: ANN001
+) -> None:
+    """Bad options are refused by argparse before anything loads (--every 0 used to divide by
+    zero on the first frame, --frames-needed 0 to end in a pydantic traceback); a source that
+    does not exist is the library's one-line CaptureError message, not its traceback."""
+    proc = example_runner(
+        "kiosk_loop.py", ["--source", str(video_path), "--model", str(example_model), *args],
+        example_env,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert message in last, proc.stderr[-2000:]
+    assert "prompt:" not in proc.stdout  # no session was run

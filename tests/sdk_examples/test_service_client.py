@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,26 +17,31 @@ pytest.importorskip("uvicorn", reason="needs the service extra")
 pytest.importorskip("websockets", reason="needs the service extra")
 
 
-@pytest.fixture()
-def served(example_model: Path, example_env: dict, video_path: Path, tmp_path: Path):  # noqa: ANN201
-    """`wds-edge serve` on a free port; stopped with SIGTERM, which must exit 0."""
-    log = (tmp_path / "serve.log").open("w+")  # a file, not a pipe: a full pipe would block it
+@contextlib.contextmanager
+def _serve(
+    model: Path, env: dict, source: Path, log_path: Path, *extra: str
+) -> Iterator[tuple[subprocess.Popen, str, Path]]:
+    """`wds-edge serve` on a free port with ``source`` as its camera; stopped with SIGTERM.
+
+    Yields ``(process, base URL, log file)``.
+    """
+    log = log_path.open("w+")  # a file, not a pipe: a full pipe would block it
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "wds_edge.cli", "-v", "serve", "--port", "0",
-            "--model", str(example_model), "--backend", "onnxruntime", "--threads", "1",
-            "--source", str(video_path),
+            "--model", str(model), "--backend", "onnxruntime", "--threads", "1",
+            "--source", str(source), *extra,
         ],
-        stdout=subprocess.PIPE, stderr=log, text=True, env=example_env,
+        stdout=subprocess.PIPE, stderr=log, text=True, env=env,
     )  # fmt: skip
     try:
         deadline, line = time.monotonic() + 90, ""
         while time.monotonic() < deadline and "listening on" not in line:
             line = proc.stdout.readline()
             if not line and proc.poll() is not None:
-                pytest.fail(f"wds-edge serve exited: {(tmp_path / 'serve.log').read_text()}")
+                pytest.fail(f"wds-edge serve exited: {log_path.read_text()}")
         assert "listening on http://127.0.0.1:" in line
-        yield proc, line.split("listening on ")[1].split()[0], tmp_path / "serve.log"
+        yield proc, line.split("listening on ")[1].split()[0], log_path
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -44,6 +52,26 @@ def served(example_model: Path, example_env: dict, video_path: Path, tmp_path: P
                 proc.kill()
                 proc.wait(timeout=5)
             log.close()
+
+
+@pytest.fixture()
+def served(example_model: Path, example_env: dict, video_path: Path, tmp_path: Path):  # noqa: ANN201
+    """`wds-edge serve` with the kiosk clip as its camera; SIGTERM must stop it with 0."""
+    with _serve(example_model, example_env, video_path, tmp_path / "serve.log") as running:
+        yield running
+
+
+def _faceless_video(path: Path, frames: int = 60) -> Path:
+    """A short grey video with nobody in it (the service loops it as its camera)."""
+    import cv2
+    import numpy as np
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (320, 240))
+    assert writer.isOpened()
+    for i in range(frames):
+        writer.write(np.full((240, 320, 3), 90 + i % 20, np.uint8))
+    writer.release()
+    return path
 
 
 def test_service_client(served, example_runner, example_env: dict, faces_dir: Path) -> None:  # noqa: ANN001
@@ -71,3 +99,77 @@ def test_service_client(served, example_runner, example_env: dict, faces_dir: Pa
     err = log.read_text()
     assert "service engine closed (camera and backend released)" in err
     assert "stopped: camera and model closed" in err
+
+
+def test_a_capture_where_every_frame_is_refused_is_told_not_a_traceback(
+    example_model: Path,
+    example_env: dict,
+    example_runner,
+    faces_dir: Path,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
+    """Nobody in front of the camera: the capture ends "done" with ``"final": null`` (every
+    frame refused, as documented); the client says why and exits 1."""
+    video = _faceless_video(tmp_path / "empty.mp4")
+    with _serve(example_model, example_env, video, tmp_path / "serve.log") as (_, url, _log):
+        run = example_runner(
+            "service_client.py",
+            [str(faces_dir / "biden2.jpg"), "--url", url, "--seconds", "0", "--capture"],
+            example_env,
+        )
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("capture 1: the capture found no usable frame (no_face)"), last
+
+
+def test_a_token_with_url_special_characters_reaches_the_stream(
+    example_model: Path,
+    example_env: dict,
+    example_runner,
+    faces_dir: Path,
+    video_path: Path,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
+    """The token goes into the WebSocket URL URL-encoded: 'a+b&c' is not read as 'a b' plus
+    a stray parameter by the service (it used to answer "missing or wrong token", 0 results)."""
+    token = "a+b&c%"
+    extra = ("--token", token)
+    with _serve(example_model, example_env, video_path, tmp_path / "serve.log", *extra) as running:
+        _, url, _log = running
+        run = example_runner(
+            "service_client.py",
+            [str(faces_dir / "biden2.jpg"), "--url", url, "--seconds", "3", "--token", token],
+            example_env,
+        )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "wrong token" not in run.stdout
+    assert int(run.stdout.splitlines()[-1].split()[1]) >= 1  # "stream: N results"
+
+
+def _free_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_missing_photo_is_bad_input_and_no_service_is_a_failure(
+    example_runner,
+    example_env: dict,
+    faces_dir: Path,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
+    """One line on stderr, no traceback: a photo that cannot be read is exit 2 (checked
+    before the service is contacted), a service that does not run is exit 1."""
+    url = f"http://127.0.0.1:{_free_port()}"
+    for photo in (tmp_path / "missing.jpg", tmp_path):  # no such file; a folder
+        run = example_runner("service_client.py", [str(photo), "--url", url], example_env)
+        assert run.returncode == 2, run.stderr[-2000:]
+        assert run.stderr.startswith(f"error: cannot read the photo {photo} (")
+        assert "JPEG or PNG face photo" in run.stderr and "Traceback" not in run.stderr
+    photo = faces_dir / "biden2.jpg"
+    run = example_runner("service_client.py", [str(photo), "--url", url], example_env)
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert run.stderr.startswith(f"error: cannot reach the service at {url} (")
+    assert "wds-edge serve" in run.stderr and "Traceback" not in run.stderr

@@ -111,3 +111,17 @@ def test_empty_truncated_and_missing_files_are_clear_errors(tmp_path: Path) -> N
         read_image(tmp_path / "missing.png")
     with pytest.raises(InvalidInputError, match="folder"):
         read_image(tmp_path)
+
+
+def test_writing_over_a_folder_says_so_in_one_line(tmp_path: Path) -> None:
+    """os.replace onto a folder (EISDIR) is an OutputError that names the fix, not an
+    IsADirectoryError traceback; the folder and its contents stay, no temporary is left."""
+    folder = tmp_path / "report.json"
+    (folder / "inside").mkdir(parents=True)
+    with pytest.raises(OutputError) as info:
+        write_text_atomic(folder, "{}")
+    message = str(info.value)
+    assert f"cannot write the file to {folder}: it is a folder, not a file" in message
+    assert "pass a file name" in message and "free space" not in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+    assert (folder / "inside").is_dir()

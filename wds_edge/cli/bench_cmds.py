@@ -29,6 +29,17 @@ def _default_model() -> Path:
     return default_model_path()
 
 
+def _check_outputs(json_path: Path | None, csv_path: Path | None) -> None:
+    """Fail in one line before the benchmark runs when --json / --csv cannot be written
+    (a folder, a read-only or missing place), not after minutes of timing."""
+    from wds_edge.io import ensure_writable_file
+
+    if json_path is not None:
+        ensure_writable_file(json_path, "JSON report (--json)")
+    if csv_path is not None:
+        ensure_writable_file(csv_path, "CSV rows (--csv)")
+
+
 def _write_outputs(
     report: dict[str, Any],
     rows: list[dict[str, Any]],
@@ -67,6 +78,7 @@ def bench_model_cmd(
     from wds_edge.cli.bench_output import LoadWatch, print_load
     from wds_edge.cli.console import progress_bar
 
+    _check_outputs(json_path, csv_path)
     if quick:
         warmup, runs = 1, 5
     model_path = model or _default_model()
@@ -139,6 +151,7 @@ def bench_pipeline_cmd(
     from wds_edge.cli.bench_output import LoadWatch, print_load
     from wds_edge.cli.console import progress_bar
 
+    _check_outputs(json_path, csv_path)
     if quick:
         max_frames, chunk = min(max_frames or 20, 20), min(chunk, 10)
     env = environment_report()

@@ -57,7 +57,8 @@ def demo_cmd(
     ),
     loop: bool = typer.Option(False, "--loop", help="Start a video file over at its end."),
     screenshot: Path | None = typer.Option(
-        None, help="Save the displayed image once, after --screenshot-after frames."
+        None,
+        help="Save the displayed image once, after --screenshot-after frames (.png, .jpg, ...).",
     ),
     screenshot_after: int = typer.Option(30, min=1, help="Frames before --screenshot is taken."),
     snapshot_dir: Path = typer.Option(
@@ -68,12 +69,14 @@ def demo_cmd(
     """Live demo: wrinkle overlay, region scores, kiosk prompt, FPS and stage times.
 
     Keys in the window: q / Esc quit, s snapshot, space start a capture session, b start a
-    capture with raised brows (forehead and glabella lines).
+    capture with raised brows (forehead and glabella lines). Ctrl-C or SIGTERM stop the run
+    the same way: the outputs are finished, the summary printed and written (exit code 0).
     Exit code 1 when a video file ended before its frame count (truncated file).
     """
     from wds_edge.analysis.analyzer import AnalyzerConfig
     from wds_edge.cli.console import make_console
     from wds_edge.demo.app import DemoConfig, run_demo
+    from wds_edge.demo.outputs import check_record_path, check_screenshot_path
     from wds_edge.errors import InvalidInputError
     from wds_edge.io import ensure_writable_file, write_json_atomic
 
@@ -86,6 +89,11 @@ def demo_cmd(
             f"--threshold must be between 0 and 1, exclusive (got {threshold}); "
             "omit it to use the model's threshold"
         )
+    # the names first, before any folder is made or anything loads
+    if record is not None:
+        check_record_path(record)
+    if screenshot is not None:
+        check_screenshot_path(screenshot)
     for path, what in ((record, "video"), (jsonl, "JSON lines"), (summary_json, "summary")):
         if path is not None:
             ensure_writable_file(path, what)
@@ -124,6 +132,8 @@ def demo_cmd(
         f"FPS, segmentation {summary.segmentation_hz:.1f} updates/s, statuses "
         f"{summary.status_counts}, RSS {summary.rss_mb} MiB, reconnects {summary.reconnects}"
     )
+    if summary.stopped_by:
+        console.print(f"stopped by {summary.stopped_by}")
     for kind, path in summary.outputs.items():
         console.print(f"wrote {kind}: {path}")
     if summary_json is not None:

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from wds_edge.demo.config import DemoConfig, DemoSummary
-from wds_edge.demo.loop import DemoLoop
+from wds_edge.demo.loop import DemoLoop, stop_on_signals
 
 __all__ = ["DemoConfig", "DemoSummary", "run_demo"]
 
@@ -31,7 +32,12 @@ logger = logging.getLogger(__name__)
 def run_demo(
     config: DemoConfig, *, on_frame: Callable[[dict[str, Any]], None] | None = None
 ) -> DemoSummary:
-    """Run the demo until the source ends, ``max_frames``, or the q / Esc key.
+    """Run the demo until the source ends, ``max_frames``, the q / Esc key, Ctrl-C or SIGTERM.
+
+    Ctrl-C (SIGINT) and SIGTERM stop the run like q / Esc (when called on the main
+    thread): the recording and the JSON lines are finished and moved into place and the
+    summary is returned, with the signal in ``stopped_by``. A signal that comes while the
+    model loads ends the run before its first frame.
 
     Args:
         config: see :class:`DemoConfig`.
@@ -44,6 +50,11 @@ def run_demo(
         CaptureError: the source cannot be opened.
         ModelError / BackendError / MissingDependencyError: the model or a window cannot load.
     """
-    summary = DemoLoop(config, on_frame).run()
+    stop = threading.Event()
+    received: list[str] = []
+    with stop_on_signals(stop, received):
+        summary = DemoLoop(config, on_frame, stop=stop).run()
+    if received:
+        summary.stopped_by = received[0]
     logger.info("demo summary: %s", json.dumps(summary.to_dict())[:500])
     return summary

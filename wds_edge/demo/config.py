@@ -84,6 +84,9 @@ class DemoSummary:
     outputs: dict[str, str] = field(default_factory=dict)
     #: A video file stopped before its frame count (truncated): "N of M frames", else "".
     ended_early: str = ""
+    #: What stopped the run early: "SIGINT" (Ctrl-C), "SIGTERM", "KeyboardInterrupt";
+    #: "" when the source ended, ``max_frames`` was reached or q / Esc was pressed.
+    stopped_by: str = ""
 
     @property
     def display_fps(self) -> float:

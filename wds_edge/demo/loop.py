@@ -14,10 +14,13 @@ other on the display loop instead (the reference the pipeline is compared with).
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -30,7 +33,13 @@ from wds_edge.analysis.session import KioskSession, SessionConfig
 from wds_edge.capture.reconnect import ReconnectingSource
 from wds_edge.capture.sources import open_source
 from wds_edge.demo.config import DemoConfig, DemoSummary
-from wds_edge.demo.outputs import DemoRecorder, process_rss_mb, save_snapshot
+from wds_edge.demo.outputs import (
+    DemoRecorder,
+    check_record_path,
+    check_screenshot_path,
+    process_rss_mb,
+    save_snapshot,
+)
 from wds_edge.demo.ui import (
     KEY_BROWS_SESSION,
     KEY_QUIT,
@@ -43,11 +52,44 @@ from wds_edge.demo.ui import (
 from wds_edge.io import write_image_atomic
 from wds_edge.timing import StageRecorder, ms_since
 
-__all__ = ["DemoLoop", "LOST_PROMPT"]
+__all__ = ["DemoLoop", "LOST_PROMPT", "STOP_SIGNALS", "stop_on_signals"]
 
 LOST_PROMPT = "camera lost, reconnecting..."
 #: How long the final result of a capture session stays on screen.
 FINAL_RESULT_SHOWN_S = 8.0
+#: Signals that end a run like q / Esc does: Ctrl-C in the terminal and a service manager's
+#: stop. The run finishes its outputs and returns its summary.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event, received: list[str]) -> Iterator[None]:
+    """While inside, SIGINT (Ctrl-C) and SIGTERM set ``stop`` and append their name to
+    ``received`` instead of raising ``KeyboardInterrupt`` / killing the process, so the
+    loop ends at the next frame and its outputs are finished and moved into place.
+
+    A second signal raises ``KeyboardInterrupt`` (it interrupts a wait that hangs; the
+    loop still treats it as a stop). The previous handlers come back on exit. Off the
+    main thread (where Python cannot set handlers) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        received.append(signal.Signals(signum).name)
+        stop.set()
+
+    previous: dict[int, Any] = {}
+    try:
+        for sig in STOP_SIGNALS:
+            previous[sig] = signal.signal(sig, handler)
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _segmentation_threads(requested: int | None, sync: bool) -> int | None:
@@ -97,13 +139,24 @@ class DemoLoop:
     Args:
         config: the run's options.
         on_frame: called with each frame's JSON record (what ``jsonl_path`` gets).
+        stop: once set (e.g. by :func:`stop_on_signals`), :meth:`run` ends before the next
+            frame, like q / Esc.
     """
 
     def __init__(
-        self, config: DemoConfig, on_frame: Callable[[dict[str, Any]], None] | None = None
+        self,
+        config: DemoConfig,
+        on_frame: Callable[[dict[str, Any]], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
+        # the output names first: a bad one fails before the model and the source load
+        if config.record_path:
+            check_record_path(config.record_path)
+        if config.screenshot_path:
+            check_screenshot_path(config.screenshot_path)
         self.config = config
         self.on_frame = on_frame
+        self.stop = stop if stop is not None else threading.Event()
         self._closed = False
         is_file = _is_file_source(config.source)
         realtime = (not config.headless) if config.realtime is None else config.realtime
@@ -149,13 +202,18 @@ class DemoLoop:
     # -- the loop ----------------------------------------------------------------------------
 
     def run(self) -> DemoSummary:
-        """Loop until the source ends, ``max_frames``, or q / Esc; close everything."""
+        """Loop until the source ends, ``max_frames``, q / Esc, or ``stop`` is set; close
+        everything. A ``KeyboardInterrupt`` during the loop (Ctrl-C without
+        :func:`stop_on_signals`) is a stop too: the outputs are finished, the summary is
+        returned with ``stopped_by`` "KeyboardInterrupt"."""
         t_start = time.monotonic()
         try:
             max_frames = self.config.max_frames
             while max_frames is None or self.summary.frames < max_frames:
-                if not self.step():
+                if self.stop.is_set() or not self.step():
                     break
+        except KeyboardInterrupt:
+            self.summary.stopped_by = self.summary.stopped_by or "KeyboardInterrupt"
         finally:
             self.summary.duration_s = time.monotonic() - t_start
             self.close()

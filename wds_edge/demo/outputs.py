@@ -15,12 +15,58 @@ import numpy as np
 from wds_edge.errors import CaptureError, InvalidInputError
 from wds_edge.io import (
     TEMP_PREFIX,
+    encode_image,
     remove_stale_temporaries,
     write_image_atomic,
     write_json_atomic,
 )
 
-__all__ = ["DemoRecorder", "save_snapshot", "process_rss_mb", "count_video_frames"]
+__all__ = [
+    "DemoRecorder",
+    "RECORD_CODECS",
+    "check_record_path",
+    "check_screenshot_path",
+    "save_snapshot",
+    "process_rss_mb",
+    "count_video_frames",
+]
+
+#: The containers ``--record`` writes (by file suffix) and the codec each gets.
+RECORD_CODECS = {".mp4": "mp4v", ".avi": "MJPG"}
+
+
+def check_record_path(path: str | Path) -> Path:
+    """``path`` names a container :class:`DemoRecorder` writes (``.mp4`` or ``.avi``).
+
+    Raises:
+        InvalidInputError: another suffix; the message names the ones that work.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in RECORD_CODECS:
+        kind = f"'{path.suffix}' files" if path.suffix else "a file without a suffix"
+        raise InvalidInputError(
+            f"{path}: --record cannot write {kind}; name the recording .mp4 (mp4v) or .avi (MJPG)"
+        )
+    return path
+
+
+def check_screenshot_path(path: str | Path) -> Path:
+    """OpenCV can encode the demo's canvas (uint8 BGR) as ``path``'s image format (the
+    suffix, as :func:`~wds_edge.io.write_image_atomic` picks it; none means PNG).
+
+    Raises:
+        InvalidInputError: no OpenCV encoder for the suffix; the message names the fix.
+    """
+    path = Path(path)
+    ext = path.suffix.lower() or ".png"
+    try:
+        encode_image(np.zeros((8, 8, 3), np.uint8), ext, path)
+    except InvalidInputError:
+        raise InvalidInputError(
+            f"{path}: --screenshot cannot be saved as '{ext}' (OpenCV has no encoder for it "
+            "here); name the screenshot .png or .jpg"
+        ) from None
+    return path
 
 
 def process_rss_mb() -> float:
@@ -61,12 +107,8 @@ class DemoRecorder:
     def __init__(
         self, video_path: str | Path | None, jsonl_path: str | Path | None, fps: float = 30.0
     ) -> None:
-        self.video_path = Path(video_path) if video_path else None
+        self.video_path = check_record_path(video_path) if video_path else None
         self.jsonl_path = Path(jsonl_path) if jsonl_path else None
-        if self.video_path is not None and self.video_path.suffix.lower() not in (".mp4", ".avi"):
-            raise InvalidInputError(
-                f"{self.video_path}: --record needs a .mp4 (mp4v) or .avi (MJPG) file name"
-            )
         self.fps = fps if fps > 0 else 30.0
         self._writer: cv2.VideoWriter | None = None
         self._jsonl: IO[str] | None = None
@@ -80,7 +122,7 @@ class DemoRecorder:
         if self.video_path is not None:
             if self._writer is None:
                 self.video_path.parent.mkdir(parents=True, exist_ok=True)
-                codec = "mp4v" if self.video_path.suffix.lower() == ".mp4" else "MJPG"
+                codec = RECORD_CODECS[self.video_path.suffix.lower()]
                 h, w = canvas_bgr.shape[:2]
                 self._writer = cv2.VideoWriter(
                     str(_partial(self.video_path)), cv2.VideoWriter_fourcc(*codec), self.fps, (w, h)

@@ -1,13 +1,17 @@
-"""`wds-edge bench compare`: refusals that come before anything is timed."""
+"""`wds-edge bench`: refusals that come before anything is timed."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from wds_edge.cli import app
 from wds_edge.errors import InvalidInputError
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_openvino_int8_without_an_int8_file_says_how_to_make_one(
@@ -23,3 +27,45 @@ def test_openvino_int8_without_an_int8_file_says_how_to_make_one(
     assert "leave openvino:int8 out of --backends" in message
     assert "wds-edge quantize --format openvino" in message and "--precision" not in message
     assert not (tmp_path / "b").exists()
+
+
+def _wds_edge(*args: str) -> subprocess.CompletedProcess[str]:
+    """The installed command line as a user runs it (exit codes from the CLI's policy)."""
+    cmd = [sys.executable, "-m", "wds_edge.cli", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=REPO)
+
+
+def test_bench_model_json_naming_a_folder_is_refused_before_timing(
+    onnx_model_path: Path, tmp_path: Path
+) -> None:
+    """It used to time the model, then end in an IsADirectoryError traceback (exit 1)."""
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    proc = _wds_edge("bench", "model", "--model", str(onnx_model_path), "--backend",
+                     "onnxruntime", "--quick", "--json", str(folder))  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    err = " ".join(proc.stderr.split())
+    assert f"cannot write the JSON report (--json) to {folder}: it is a folder" in err
+    assert "Traceback" not in err
+    assert "wds-edge bench model" not in proc.stdout  # refused before anything was timed
+    assert list(folder.iterdir()) == []
+
+
+def test_bench_pipeline_unwritable_outputs_are_refused_before_the_run(
+    onnx_model_path: Path, landmarker_path: Path, video_path: Path, tmp_path: Path
+) -> None:
+    """--json under /proc (no folder can be made there): one line before the frames are run,
+    not after the whole benchmark; a --csv folder likewise."""
+    base = ["bench", "pipeline", "--source", str(video_path), "--model", str(onnx_model_path),
+            "--landmarker", str(landmarker_path), "--backend", "onnxruntime",
+            "--quick"]  # fmt: skip
+    proc = _wds_edge(*base, "--json", "/proc/nope/r.json")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    err = " ".join(proc.stderr.split())
+    assert "cannot write the JSON report (--json) to /proc/nope" in err
+    assert "wds-edge bench pipeline" not in proc.stdout  # refused before the run
+    proc = _wds_edge(*base, "--json", str(tmp_path / "ok.json"), "--csv", str(tmp_path))
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "cannot write the CSV rows (--csv)" in " ".join(proc.stderr.split())
+    assert "wds-edge bench pipeline" not in proc.stdout
+    assert list(tmp_path.iterdir()) == []  # the good --json was not written either

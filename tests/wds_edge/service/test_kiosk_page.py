@@ -126,3 +126,40 @@ def test_page_shows_overlay_prompt_and_capture_bars(page_service: Any, browser: 
     wait.until(lambda d: "fused over" in d.find_element(By.ID, "running").text)
     shot = artifacts_dir() / "kiosk_page.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+
+
+def test_page_passes_a_token_with_a_plus_as_typed(
+    onnx_model_path: Path,
+    landmarker_path: Path,
+    video_path: Path,
+    start_service: Any,
+    service_config: Any,
+    browser: Any,
+) -> None:
+    """'/#token=a+b' is the token 'a+b': the page used to read it with URLSearchParams, as
+    'a b', and the service refused its stream ("missing or wrong token") and capture."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    service = start_service(
+        service_config(
+            model_path=onnx_model_path,
+            landmarker_path=landmarker_path,
+            source=str(video_path),
+            token="a+b",
+        )
+    )
+    try:
+        browser.get(f"{service.url}/#token=a+b")
+        wait = WebDriverWait(browser, 60, poll_frequency=0.2)
+        # a result of the stream arrived (a refused stream only ever gets its error message)
+        wait.until(lambda d: d.execute_script("return document.getElementById('live').dataset.seq"))
+        assert "wrong token" not in browser.execute_script(
+            "return document.getElementById('prompt').textContent"
+        )
+        # the capture's JSON POST carries the same token in its header: no 401
+        status = browser.execute_script(
+            "return fetch('/v1/capture', {headers}).then((r) => r.status)"
+        )
+        assert status == 200, status
+    finally:
+        service.stop()

@@ -2,7 +2,24 @@
 // A token, when the service has one, is passed in the page address: /#token=SECRET.
 "use strict";
 
-const token = new URLSearchParams(location.hash.slice(1)).get("token");
+// The token of "#token=SECRET" exactly as typed: a '+' stays a '+' (URLSearchParams would
+// read it as a space, so the service would refuse a token such as "a+b"); %XX escapes are
+// decoded (for a token with '&' or '#' in it). null when the address has none.
+function tokenFromHash(hash) {
+  for (const part of hash.replace(/^#/, "").split("&")) {
+    const eq = part.indexOf("=");
+    if (eq < 0 || part.slice(0, eq) !== "token") continue;
+    const raw = part.slice(eq + 1);
+    try {
+      return decodeURIComponent(raw) || null;
+    } catch (err) {
+      return raw || null; // a lone '%' is part of the token
+    }
+  }
+  return null;
+}
+
+const token = tokenFromHash(location.hash);
 // JSON is what the service requires for a state change: a page on another site cannot send
 // it without a CORS preflight, which the service never grants.
 const headers = { "Content-Type": "application/json", ...(token ? { "X-WDS-Token": token } : {}) };
