@@ -50,9 +50,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from wds_edge.errors import InvalidInputError
+from wds_edge.perception.exclusion import union
 from wds_edge.perception.face import Face
 from wds_edge.perception.face_crop import FaceCrop, crop_face
-from wds_edge.perception.exclusion import union
 from wds_edge.perception.regions import region_masks
 
 __all__ = [
