@@ -22,7 +22,7 @@ from wds_edge.errors import InvalidInputError
 from wds_edge.model.preprocessing import grey_from_rgb, texture_map
 from wds_edge.perception.exclusion import union
 from wds_edge.perception.quality import QualityConfig
-from wds_edge_train.labeling.face_crop import gated_kiosk_crop
+from wds_edge_train.labeling.face_crop import gated_kiosk_crop, landmarks_record
 from wds_edge_train.labeling.labeled import LabeledImage
 from wds_edge_train.labeling.thresholding import (
     DEFAULT_THRESHOLD,
@@ -185,12 +185,7 @@ class AutoLabeler:
             "label_fraction_of_face": round(n_label / max(1, int(np.count_nonzero(face))), 5),
             "label_fraction_of_regions": round(n_label / max(1, int(np.count_nonzero(regions))), 5),
         }
-        landmarks = {
-            "landmarks_crop_px": np.round(lm_crop, 2).tolist(),
-            "crop_size_px": size,
-            "crop_transform": transform.to_dict(),
-        }
-        return LabeledImage(crop_rgb, label, rough, face, stats, landmarks)
+        return LabeledImage(crop_rgb, label, rough, face, stats, landmarks_record(got, size))
 
     def close(self) -> None:
         """Release the landmarker (idempotent)."""

@@ -1,9 +1,11 @@
-"""The face a weak labeler works on: the kiosk's quality gates, then the kiosk's crop.
+"""The face a labeler works on: the kiosk's quality gates, then the kiosk's crop.
 
-Both labelers (:mod:`wds_edge_train.labeling.auto`, :mod:`wds_edge_train.labeling.auto_v2`) label
-only
-what ``wds-edge analyze`` would accept, on the very crop the kiosk feeds the model
-(:func:`wds_edge.perception.crop.kiosk_crop`).
+Both weak labelers (:mod:`wds_edge_train.labeling.auto`, :mod:`wds_edge_train.labeling.auto_v2`)
+and ``label --rough DIR --crop-faces`` (:class:`FaceCropper`) label only what ``wds-edge
+analyze`` would accept, on the very crop the kiosk feeds the model
+(:func:`wds_edge.perception.crop.kiosk_crop`): the paper crops and resizes every photo to
+640 x 640 before its ground truth is made (Section 4.1), so a model learns wrinkles at the
+scale the kiosk shows them.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 
 from wds_edge_train.labeling.labeled import ImageSkipped
 
-__all__ = ["GatedCrop", "gated_kiosk_crop"]
+__all__ = ["FaceCropper", "GatedCrop", "gated_kiosk_crop", "landmarks_record"]
 
 
 @dataclass
@@ -76,3 +78,57 @@ def skip_detail(status: str, measured: dict[str, float], quality: Any) -> str:
     if status == "too_blurry" and "sharpness" in m:
         return f" (sharpness {m['sharpness']:.1f}, needs >= {quality.min_sharpness:g})"
     return ""
+
+
+def landmarks_record(got: GatedCrop, size_px: int) -> dict[str, Any]:
+    """What ``OUT/landmarks/<stem>.json`` holds for a crop (``train --region-balance`` reads
+    the crop-space landmarks)."""
+    return {
+        "landmarks_crop_px": np.round(got.landmarks_crop_px, 2).tolist(),
+        "crop_size_px": size_px,
+        "crop_transform": got.transform.to_dict(),
+    }
+
+
+class FaceCropper:
+    """The kiosk crop of a photo and of its rough annotation (``label --rough --crop-faces``).
+
+    Args:
+        crop_size_px: crop side (the model's input size; the paper's 640).
+        landmarker_path: FaceLandmarker ``.task`` model (None: the default lookup).
+        quality: the kiosk's gates (default :class:`~wds_edge.perception.quality.QualityConfig`).
+    """
+
+    def __init__(
+        self, crop_size_px: int = 640, landmarker_path: Any = None, quality: Any = None
+    ) -> None:
+        from wds_edge.perception.landmarks import FaceLandmarker, FaceLandmarkerOptions
+        from wds_edge.perception.quality import QualityConfig
+
+        self.crop_size_px = int(crop_size_px)
+        self.quality = quality or QualityConfig()
+        self._landmarker = FaceLandmarker(
+            FaceLandmarkerOptions(model_path=landmarker_path, mode="image", max_faces=2)
+        )
+
+    def crop(
+        self, image_rgb: np.ndarray, rough: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, Any], dict[str, Any]]:
+        """``(crop_rgb, rough_crop, landmarks_record, stats)``: the photo and its bool H x W
+        annotation cut by the same kiosk crop (nearest for the strokes, so they stay strokes).
+
+        Raises:
+            ImageSkipped: the gates refuse the photo.
+        """
+        got = gated_kiosk_crop(self._landmarker, image_rgb, self.quality, self.crop_size_px)
+        rough_crop = got.transform.crop(rough.astype(np.uint8), cv2.INTER_NEAREST) > 0
+        stats = {
+            "faces_found": got.faces_found,
+            "roll_deg": round(float(got.transform.roll_deg), 2),
+            "crop_scale": round(float(got.transform.scale), 3),
+        }
+        return got.crop_rgb, rough_crop, landmarks_record(got, self.crop_size_px), stats
+
+    def close(self) -> None:
+        """Release the landmarker (idempotent)."""
+        self._landmarker.close()

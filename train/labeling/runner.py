@@ -85,6 +85,9 @@ class LabelOptions:
     force: bool = False
     #: --auto: 2 = zones + orientation priors + depth floor (default), 1 = first generation.
     auto_version: int = 2
+    #: --rough: label the kiosk's face crop of each photo (``crop_size_px``, quality gates)
+    #: instead of the whole photo, as the paper does (Section 4.1).
+    crop_faces: bool = False
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -283,6 +286,11 @@ def label_folder(
     )
 
     auto_labeler = None
+    cropper = None
+    if rough_dir is not None and opts.crop_faces:
+        from wds_edge_train.labeling.face_crop import FaceCropper
+
+        cropper = FaceCropper(opts.crop_size_px, opts.landmarker_path)
     if auto:
         if opts.auto_version == 2:
             from wds_edge_train.labeling.auto_v2 import AutoLabelerV2 as AutoLabeler
@@ -321,7 +329,12 @@ def label_folder(
                             + (f": {why}" if why else "")
                         )
                     rough = rough_mask(rough_index[stem], image_rgb.shape[:2], opts.stroke_width_px)
+                    landmarks = None
+                    if cropper is not None:
+                        image_rgb, rough, landmarks, crop_stats = cropper.crop(image_rgb, rough)
+                        item.stats.update(crop_stats)
                     result = _label_with_rough(image_rgb, rough, opts.threshold)
+                    result.landmarks = landmarks
                     item.stats["sources"] = rough_index[stem].sources()
                 item.height_px, item.width_px = result.label.shape
                 item.rough_px = int(np.count_nonzero(result.rough))
@@ -351,6 +364,8 @@ def label_folder(
     finally:
         if auto_labeler is not None:
             auto_labeler.close()
+        if cropper is not None:
+            cropper.close()
     summary = LabelRunSummary(
         out, "auto" if auto else "rough", opts, items, time.perf_counter() - start
     )

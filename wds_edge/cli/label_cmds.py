@@ -31,14 +31,17 @@ _LABEL_PARAGRAPHS = (
     "With --rough DIR, each photo's rough annotation (strokes drawn over the wrinkles) is read "
     "from DIR: a mask image with the photo's stem (face01.png for face01.jpg), a LabelMe JSON "
     "(polygon / linestrip / line shapes) or a CVAT XML export (polyline / polygon / box); lines "
-    "are drawn --stroke-width px wide. Labels keep the photo's size.",
+    "are drawn --stroke-width px wide. Labels keep the photo's size; with --crop-faces the "
+    "photo and its strokes are cut to the kiosk's face crop first (what the paper labels, "
+    "and what the kiosk feeds the model), and photos the quality gates refuse are skipped.",
     "With --auto, no annotation is needed: face landmarks give the forehead, glabella, "
     "crow's-feet and under-eye regions of the kiosk face crop, and a ridge filter picks the "
     "strongest dark lines there as the rough mask. These are WEAK labels (good enough to "
     "bootstrap a model, not to measure one). OUT/images holds the face crops the model sees.",
     "Output: OUT/images/<stem>.png, OUT/masks/<stem>.png (0/255), OUT/fov/<stem>.png (--auto: "
     "face skin), OUT/previews/<stem>.jpg (photo | label in green, rough mask in cyan), "
-    "OUT/landmarks/<stem>.json (--auto), OUT/labels.json. Train on it: wds-edge train --data OUT",
+    "OUT/landmarks/<stem>.json (--auto, --crop-faces), OUT/labels.json. Train on it: "
+    "wds-edge train --data OUT",
     "--auto applies the kiosk's quality gates (as `wds-edge analyze`): photos with no "
     "face, a face too small, turned away, too dark / bright or too blurry are skipped and "
     "reported, not labelled (e.g. the no-face frames `wds-edge frames` keeps).",
@@ -85,7 +88,16 @@ def _label(
         640,
         "--crop-size",
         min=32,
-        help="--auto: side of the square face crop in px (the model's input size).",
+        help="--auto and --crop-faces: side of the square face crop in px (the model's input "
+        "size).",
+    ),
+    crop_faces: bool = typer.Option(
+        False,
+        "--crop-faces",
+        help="--rough: label the kiosk's face crop of each photo (landmarks, quality gates, "
+        "--crop-size) instead of the whole photo, as the paper does before making its ground "
+        "truth: the model then learns wrinkles at the scale the kiosk shows them. Writes "
+        "landmarks/ (for train --region-balance).",
     ),
     stroke_width: int = typer.Option(
         7, "--stroke-width", help="Width in px of LabelMe / CVAT polylines when rasterized."
@@ -108,12 +120,14 @@ def _label(
         raise InvalidInputError(
             "pass exactly one of --rough DIR or --auto (see wds-edge label --help)"
         )
+    if crop_faces and auto:
+        raise InvalidInputError("--crop-faces is for --rough; --auto always labels face crops")
     from wds_edge_train.labeling.runner import WEAK_LABEL_NOTE, LabelOptions, label_folder
     from wds_edge_train.labeling.thresholding import parse_threshold
 
     opts = LabelOptions(
         threshold=parse_threshold(threshold), stroke_width_px=stroke_width, crop_size_px=crop_size,
-        landmarker_path=landmarker, force=force, auto_version=auto_version,
+        landmarker_path=landmarker, force=force, auto_version=auto_version, crop_faces=crop_faces,
     )  # fmt: skip
     from wds_edge.cli.outputs import claim_output_dir
 

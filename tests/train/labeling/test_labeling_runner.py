@@ -128,3 +128,43 @@ def test_cli_exit_codes(batch: tuple[Path, Path], tmp_path: Path) -> None:
     assert usage.returncode == 2 and "--rough DIR or --auto" in usage.stderr
     help_text = CliRunner().invoke(app, ["label", "--help"]).output
     assert "Bradley-Roth" in help_text and "official code" in " ".join(help_text.split())
+
+
+def test_rough_strokes_on_a_photo_are_labelled_in_the_kiosk_crop(
+    faces_dir: Path, landmarker_path: Path, tmp_path: Path
+) -> None:
+    """--crop-faces: the photo and its strokes are cut by the kiosk's crop first (paper
+    Sec. 4.1: photos cropped and resized to 640 before the ground truth is made), so the
+    label lands where the stroke was drawn, in crop pixels, with the crop's landmarks."""
+    from wds_edge.analysis.analyzer import WrinkleAnalyzer
+    from wds_edge.io import read_image
+
+    photo = read_image(faces_dir / "biden2.jpg")
+    with WrinkleAnalyzer(landmarker_path=str(landmarker_path)) as analyzer:
+        transform = analyzer.locate(photo).crop_transform
+    assert transform is not None
+    # a stroke across the forehead, drawn in the photo along crop row 150, columns 250-390
+    ends = transform.points_to_frame(np.array([[250.0, 150.0], [390.0, 150.0]]))
+    strokes = np.zeros(photo.shape[:2], np.uint8)
+    cv2.line(strokes, *[tuple(int(round(v)) for v in p) for p in ends], 255, 9)
+    images, rough = tmp_path / "images", tmp_path / "rough"
+    images.mkdir()
+    rough.mkdir()
+    cv2.imwrite(str(images / "biden2.png"), photo)
+    cv2.imwrite(str(rough / "biden2.png"), strokes)
+    opts = LabelOptions(crop_faces=True, landmarker_path=landmarker_path)
+    summary = label_folder(images, tmp_path / "out", rough_dir=rough, options=opts)
+    (item,) = summary.items
+    assert item.status == "ok", item.message
+    assert (item.width_px, item.height_px) == (640, 640) and item.stats["crop_scale"] > 0
+    label = cv2.imread(str(tmp_path / "out" / "masks" / "biden2.png"), cv2.IMREAD_GRAYSCALE)
+    assert label.shape == (640, 640) and cv2.imread(
+        str(tmp_path / "out" / "images" / "biden2.png")
+    ).shape == (640, 640, 3)
+    ys, xs = np.nonzero(label)
+    assert len(ys) > 20 and abs(np.median(ys) - 150) < 8 and xs.min() >= 240 and xs.max() <= 400
+    marks = json.loads((tmp_path / "out" / "landmarks" / "biden2.json").read_text())
+    assert marks["crop_size_px"] == 640 and len(marks["landmarks_crop_px"]) == 478
+    # without --crop-faces the label keeps the photo's size
+    plain = label_folder(images, tmp_path / "plain", rough_dir=rough)
+    assert (plain.items[0].width_px, plain.items[0].height_px) == (1200, 1200)
