@@ -32,6 +32,7 @@ from wds_edge.errors import (
     InvalidInputError,
     MissingDependencyError,
     ModelError,
+    OutputError,
 )
 from wds_edge.runtime.base import Backend
 
@@ -151,9 +152,12 @@ def _try_tensorrt(
     for i, prec in enumerate(chain):
         try:
             return _load_tensorrt(model_path, prec, **trt_opts)
-        except (BackendError, MissingDependencyError, ModelError, OSError, RuntimeError) as exc:
+        except (
+            BackendError, MissingDependencyError, ModelError, OSError, OutputError, RuntimeError,
+        ) as exc:  # fmt: skip
             # BackendUnavailableError (a BackendError): no GPU, nothing to gate with, ...;
-            # ModelError: the gate failed; BackendError: the build failed.
+            # ModelError: the gate failed; BackendError: the build failed; OutputError: the
+            # engine cache cannot be written.
             then = f"TensorRT {chain[i + 1].upper()}" if i + 1 < len(chain) else next_choice
             logger.warning("TensorRT %s unavailable (%s); trying %s", prec.upper(), exc, then)
     return None

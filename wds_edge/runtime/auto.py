@@ -39,7 +39,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from wds_edge.errors import BackendError, ModelError
+from wds_edge.errors import BackendError, ModelError, OutputError
 from wds_edge.io import sha256_file, write_json_atomic
 from wds_edge.runtime.base import Backend
 
@@ -381,7 +381,7 @@ def decide_cpu_backend(
         )  # fmt: skip
         try:
             write_json_atomic(file, decision.model_dump(mode="json"))
-        except OSError as exc:
+        except (OSError, OutputError) as exc:  # a read-only cache: probe again next time
             logger.warning("could not cache the auto decision in %s: %s", file, exc)
         for row in rows:
             logger.info("auto probe %s:%s %s ms, %s", row.backend, row.precision,

@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from wds_edge._deps import require
-from wds_edge.errors import BackendError, InvalidInputError, ModelError
+from wds_edge.errors import BackendError, InvalidInputError, MissingDependencyError, ModelError
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.preprocessing import Preprocessing, texture_boundary
 from wds_edge.runtime.base import Backend, validate_batch
@@ -300,8 +300,11 @@ class OpenVinoBackend(Backend):
         config.update(properties or {})
         if cache_dir is not False:
             folder = Path(cache_dir) if cache_dir not in (None, True) else openvino_cache_dir()
-            folder.mkdir(parents=True, exist_ok=True)
-            core.set_property({"CACHE_DIR": str(folder)})
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                core.set_property({"CACHE_DIR": str(folder)})
+            except (OSError, RuntimeError) as exc:  # a read-only home: compile every time
+                logger.warning("OpenVINO model cache off (%s cannot be used: %s)", folder, exc)
         _, c, h, w = self.metadata.input_shape
 
         def load() -> Any:
@@ -323,8 +326,17 @@ class OpenVinoBackend(Backend):
 
         try:
             split = None  # (texture subgraph, network), made once
+            if in_graph and texture is None and net_hint == "f32":
+                # FP32 runs the whole graph as it is: the host texture is only a speed-up,
+                # so a graph that cannot be cut (no [R, G, B, T] Concat found, an OpenVINO
+                # without opset 13) runs uncut instead of being refused
+                try:
+                    split = split_at_texture(core, load)
+                except (ModelError, MissingDependencyError) as exc:
+                    logger.warning("%s: the texture subgraph stays in OpenVINO: %s", source, exc)
+                    texture = "openvino"
             if in_graph and texture != "openvino":
-                split = split_at_texture(core, load)
+                split = split or split_at_texture(core, load)
                 why = self._host_texture_mismatch(compile_parts([(split[0], "f32")])[0])
                 if why and texture == "host":
                     raise ModelError(f"{source}: texture='host' is not possible: {why}")

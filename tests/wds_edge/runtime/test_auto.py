@@ -140,3 +140,16 @@ def test_probe_times_more_rounds_without_onnxruntime_spinning(
     auto.decide_cpu_backend(onnx_model_path, num_threads=1, cache_dir=tmp_path)
     assert made and not any(b.spin_wait for b in made)
     assert calls["n"] == auto.PROBE_IMAGES + auto.PROBE_TIMED_ROUNDS >= 10
+
+
+def test_a_cache_that_cannot_be_written_still_gives_a_decision(
+    onnx_model_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A read-only / broken cache folder: the probe's decision is used, not cached, and the
+    next call probes again (it must not end the load with an OutputError)."""
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the cache folder would go")
+    with caplog.at_level("WARNING"):
+        decision = decide_cpu_backend(onnx_model_path, num_threads=1, cache_dir=blocker / "auto")
+    assert not decision.cached and decision.backend in ("onnxruntime", "openvino")
+    assert "could not cache the auto decision" in caplog.text

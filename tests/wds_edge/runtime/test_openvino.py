@@ -152,3 +152,49 @@ def test_mask_iou_helper_agrees() -> None:  # guards the golden-value helper use
     b = a.copy()
     b[0, 0] = False
     assert mask_iou(b, a) == pytest.approx(0.75)
+
+
+def test_an_unusable_cache_folder_compiles_without_a_cache(
+    onnx_model_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the cache folder would go")
+    with caplog.at_level("WARNING"), OpenVinoBackend(onnx_model_path, cache_dir=blocker / "ov"):
+        pass
+    assert "OpenVINO model cache off" in caplog.text
+
+
+def test_fp32_runs_a_graph_that_cannot_be_cut_at_the_texture(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A model that declares its preprocessing inside the graph but has no [R, G, B, T]
+    Concat (here RGB -> 1x1 conv -> sigmoid): ONNX Runtime runs it, so OpenVINO FP32 must too
+    (the host texture is a speed-up, not a requirement); a reduced precision still needs
+    the cut and says so."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from wds_edge_export.onnx_export import annotate_onnx
+
+    weight = numpy_helper.from_array(np.full((1, 3, 1, 1), 0.01, np.float32), "w")
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["image", "w"], ["z"]),
+            helper.make_node("Sigmoid", ["z"], ["p"]),
+        ],
+        "uncut", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 64, 64])],
+        [helper.make_tensor_value_info("p", TensorProto.FLOAT, [1, 1, 64, 64])], [weight],
+    )  # fmt: skip
+    bare = tmp_path / "bare.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(bare))
+    model = tmp_path / "uncut.onnx"
+    annotate_onnx(bare, model)
+    batch = np.random.default_rng(0).uniform(0, 255, (1, 3, 64, 64)).astype(np.float32)
+    with caplog.at_level("WARNING"), OpenVinoBackend(model, cache_dir=False) as ov:
+        assert not ov.texture_on_host
+        with OnnxRuntimeBackend(model, providers=["CPUExecutionProvider"]) as ref:
+            np.testing.assert_allclose(ov.infer(batch), ref.infer(batch), atol=1e-5)
+    assert "stays in OpenVINO" in caplog.text
+    if "bf16" in native_precisions():
+        with pytest.raises(ModelError, match="Concat"):
+            OpenVinoBackend(model, precision="bf16", cache_dir=False)

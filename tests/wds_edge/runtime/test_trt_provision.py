@@ -193,3 +193,27 @@ def test_bench_model_reports_the_device_split(fake_trt, small_onnx: Path, tmp_pa
     result = benchmark_model(small_onnx, backend="tensorrt", precision="fp32", warmup=1, runs=3)
     assert result.backend == "tensorrt" and "TensorRT 10.3.0 FP32" in result.device
     assert result.breakdown["compute_ms"] == 0.25 and result.latency.p50_ms > 0
+
+
+def test_auto_goes_on_to_the_cpu_when_the_engines_cannot_be_stored(
+    fake_trt, small_onnx: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """TensorRT FP32 builds but its engine cannot be stored (its name is taken by a folder):
+    auto names why and runs on the CPU instead of failing the load. (A read-only cache,
+    which the atomic writer reports as an OutputError, cannot be made here: the tests run
+    as root.)"""
+    fake_trt()
+    with load_backend(small_onnx, "auto", cache_dir=tmp_path / "first"):
+        pass
+    state = fake_trt(fast_fp16=False)  # FP16 refused by the gate: FP32 is built too
+    names = [p.name for p in (tmp_path / "first").glob("*.engine")]
+    blocked = tmp_path / "blocked"
+    for name in names:
+        (blocked / name).mkdir(parents=True)
+        (blocked / name.replace("fp16", "fp32")).mkdir(parents=True, exist_ok=True)
+    with caplog.at_level(logging.WARNING, logger="wds_edge.runtime"):
+        backend = load_backend(small_onnx, "auto", cache_dir=blocked)
+    with backend:
+        assert backend.name in ("onnxruntime", "openvino")
+    assert "TensorRT FP32 unavailable" in caplog.text and "Is a directory" in caplog.text
+    assert state.builds
