@@ -114,6 +114,20 @@ class ModelMetadata(BaseModel):
             h, w = self.input_size_hw
             if h != w or h < 16:
                 problems.append(f"input size {h}x{w} is not a square of at least 16 pixels")
+        wanted_range = (
+            (0.0, 255.0)
+            if self.preprocessing is Preprocessing.TEXTURE_IN_GRAPH
+            else (
+                0.0,
+                1.0,
+            )
+        )
+        if tuple(float(v) for v in self.value_range) != wanted_range:
+            problems.append(
+                f"value_range {list(self.value_range)} is not what preprocessing "
+                f"'{self.preprocessing.value}' is fed ({list(wanted_range)}): the runtime would "
+                "feed the model values on another scale"
+            )
         if (self.texture_sigma, self.texture_ksize) != (TEXTURE_SIGMA, TEXTURE_KSIZE) and (
             self.preprocessing is Preprocessing.TEXTURE_OUTSIDE
         ):
@@ -144,6 +158,16 @@ class ModelMetadata(BaseModel):
                 f"{source}: carries no wds-edge metadata (metadata_props 'producer' and "
                 "'input_shape' are missing); export it with `wds-edge export`, or add the "
                 "metadata to an existing ONNX file with `wds-edge export --annotate`"
+            )
+        # a newer format may use values this runtime cannot parse: say "upgrade" first
+        try:
+            version = int(json.loads(props.get("format_version", "1")))
+        except (TypeError, ValueError):
+            version = 1
+        if version > METADATA_FORMAT_VERSION:
+            raise ModelError(
+                f"{source}: metadata format {version} is newer than this runtime reads "
+                f"({METADATA_FORMAT_VERSION}); upgrade wds-edge"
             )
         string_fields = {
             k

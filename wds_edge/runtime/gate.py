@@ -69,15 +69,18 @@ class GateResult:
     #: Mean fraction of pixels the reference (FP32) marks as wrinkles: a gate on images
     #: where FP32 finds none compares empty masks and proves nothing.
     reference_fraction: float = 0.0
+    #: Candidate output values that are NaN or infinite (any fails the gate).
+    non_finite: int = 0
 
     @property
     def reason(self) -> str:
         """One line saying why the gate passed or failed, with the figures."""
         verdict = "passed" if self.passed else "failed"
+        broken = f", {self.non_finite} NaN / infinite outputs" if self.non_finite else ""
         return (
             f"{self.precision.upper()} accuracy gate {verdict}: mean mask IoU vs FP32 "
             f"{self.mean_iou:.4f} (needs >= {self.min_required_iou}), worst {self.min_iou:.4f} "
-            f"(needs >= {self.min_required_worst_iou}) over {self.images} images"
+            f"(needs >= {self.min_required_worst_iou}) over {self.images} images{broken}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -122,6 +125,7 @@ def accuracy_gate(
     ratio_diffs: list[float] = []
     fractions: list[float] = []
     max_abs = 0.0
+    non_finite = 0
     for batch in inputs:
         ref = np.asarray(reference(batch), dtype=np.float32)
         cand = np.asarray(candidate(batch), dtype=np.float32)
@@ -129,7 +133,11 @@ def accuracy_gate(
             raise InvalidInputError(
                 f"reference output {ref.shape} != candidate output {cand.shape}"
             )
-        max_abs = max(max_abs, float(np.abs(ref - cand).max()))
+        bad = ~np.isfinite(cand)
+        non_finite += int(np.count_nonzero(bad))
+        diff = np.abs(ref - cand)
+        # a NaN difference counts as the largest possible (max() would skip it)
+        max_abs = max(max_abs, 1.0 if bad.any() else float(np.nanmax(diff)))
         for r, c in zip(ref, cand, strict=True):
             mask_r, mask_c = r[0] >= threshold, c[0] >= threshold
             ious.append(mask_iou(mask_c, mask_r))
@@ -146,9 +154,10 @@ def accuracy_gate(
         max_ratio_diff=float(np.max(ratio_diffs)),
         max_abs_prob_diff=max_abs,
         min_required_iou=bar,
-        passed=float(np.mean(ious)) >= bar and float(np.min(ious)) >= worst_bar,
+        passed=float(np.mean(ious)) >= bar and float(np.min(ious)) >= worst_bar and not non_finite,
         min_required_worst_iou=worst_bar,
         reference_fraction=float(np.mean(fractions)),
+        non_finite=non_finite,
     )
     logger.info("accuracy gate %s: %s", precision, result)
     return result

@@ -201,9 +201,18 @@ class OnnxRuntimeBackend(Backend):
                             "the metadata"
                         )
                 self._graph_fixed_batch = shape[0] if shape[0] > 0 else None
-        if not any(o.name == meta.output_name for o in outputs):
+        out = next((o for o in outputs if o.name == meta.output_name), None)
+        if out is None:
             names = [o.name for o in outputs]
             problems.append(f"no output named '{meta.output_name}' (graph outputs: {names})")
+        else:
+            dims = [_dim(d) for d in out.shape]
+            if len(dims) != 4 or dims[1] not in (1, -1):
+                problems.append(
+                    f"output '{out.name}' is {out.shape}, expected N x 1 x H x W (one wrinkle "
+                    "probability channel; a two-class model is exported with its wrinkle "
+                    "channel only)"
+                )
         if problems:
             raise ModelError(
                 f"{source}: the graph does not match its wds-edge metadata: "

@@ -69,3 +69,15 @@ def test_worst_image_bar_fails_a_good_mean() -> None:
     assert result.mean_iou == pytest.approx((39 + 0.6) / 40) and result.mean_iou >= 0.98
     assert result.min_iou == pytest.approx(0.6)
     assert not result.passed and "worst 0.6000" in result.reason
+
+
+def test_nan_outputs_fail_the_gate_and_show_in_the_figures() -> None:
+    """A candidate with NaN where the reference is below the threshold: the masks agree
+    (NaN >= 0.5 is False), so only the count of non-finite outputs can fail it."""
+    ref = np.zeros((4, 4), np.float32)
+    ref[0, :] = 0.9
+    cand = ref.copy()
+    cand[3, 3] = np.nan
+    result = accuracy_gate(_const(ref), _const(cand), [np.zeros((1, 3, 4, 4))], precision="fp16")
+    assert result.mean_iou == 1.0 and result.non_finite == 1 and not result.passed
+    assert result.max_abs_prob_diff == 1.0 and "1 NaN / infinite outputs" in result.reason

@@ -87,6 +87,9 @@ def test_missing_and_corrupt_model_files(tmp_path: Path) -> None:
         ({"input_shape": json.dumps([1, 3, 320, 320])}, "height is 256 in the graph"),
         ({"output_name": "logits"}, "no output named 'logits'"),
         ({"threshold": "7"}, "malformed"),
+        # a newer format is told to upgrade even when its values do not parse here
+        ({"format_version": "2", "preprocessing": "texture_v2"}, "upgrade wds-edge"),
+        ({"value_range": "[0.0, 1.0]"}, r"value_range \[0.0, 1.0\] is not what"),
     ],
 )
 def test_refuses_models_whose_contract_cannot_be_met(
@@ -132,3 +135,27 @@ def test_tensorrt_ep_is_not_a_default_and_gets_its_caches_when_named() -> None:
     assert options["trt_engine_cache_enable"] == "True" and options["trt_engine_cache_path"]
     assert options["trt_timing_cache_path"] == options["trt_engine_cache_path"]
     assert _with_caches("CUDAExecutionProvider") == "CUDAExecutionProvider"
+
+
+def test_an_output_with_two_channels_is_refused(tmp_path: Path) -> None:
+    """The analyzer reads channel 0 as the wrinkle probability: a two-channel output
+    (background, wrinkle) would invert every mask silently."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from wds_edge_export.onnx_export import annotate_onnx
+
+    weight = numpy_helper.from_array(np.full((2, 3, 1, 1), 0.01, np.float32), "w")
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["image", "w"], ["z"]),
+            helper.make_node("Sigmoid", ["z"], ["p"]),
+        ],
+        "two", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 32, 32])],
+        [helper.make_tensor_value_info("p", TensorProto.FLOAT, [1, 2, 32, 32])], [weight],
+    )  # fmt: skip
+    bare = tmp_path / "bare.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(bare))
+    annotate_onnx(bare, tmp_path / "two.onnx")
+    with pytest.raises(ModelError, match=r"output 'p' is \[1, 2, 32, 32\], expected N x 1"):
+        load_backend(tmp_path / "two.onnx", "onnxruntime")
