@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from wds_edge.bench.model_bench import ort_precision
 from wds_edge.bench.pipeline_bench import iter_bench_frames
 from wds_edge.bench.stats import LatencyStats, summarize_ms
 from wds_edge.errors import InvalidInputError
@@ -157,8 +158,13 @@ def _collect(
 
 
 def _eager_e2e(
-    eager: Any, frames: Sequence[np.ndarray], analyzer: Any, threshold: float, runs: int
-) -> LatencyStats:
+    eager: Any,
+    frames: Sequence[np.ndarray],
+    analyzer: Any,
+    threshold: float,
+    runs: int,
+    timed: bool = True,
+) -> LatencyStats | None:
     """The PyTorch-eager way per frame: the SDK's landmarks + crop, numpy texture, torch,
     then the same threshold and region scoring (so only the model path differs)."""
     from wds_edge.analysis.scoring import score_regions
@@ -176,16 +182,18 @@ def _eager_e2e(
             lm = loc.crop_transform.points_to_crop(loc.landmarks_px)
             score_regions(mask, region_masks(lm, size), loc.mm_per_px)
         times.append((time.perf_counter() - t0) * 1000.0)
-    return summarize_ms(times)
+    return summarize_ms(times) if timed else None  # timed=False: a warm-up (maybe 0 calls)
 
 
-def _sdk_e2e(analyzer: Any, frames: Sequence[np.ndarray], runs: int) -> LatencyStats:
+def _sdk_e2e(
+    analyzer: Any, frames: Sequence[np.ndarray], runs: int, timed: bool = True
+) -> LatencyStats | None:
     times = []
     for i in range(runs):
         t0 = time.perf_counter()
         analyzer.analyze(frames[i % len(frames)], None)
         times.append((time.perf_counter() - t0) * 1000.0)
-    return summarize_ms(times)
+    return summarize_ms(times) if timed else None
 
 
 def bench_compare(
@@ -205,6 +213,7 @@ def bench_compare(
     torch_baseline: bool = True,
     on_step: Callable[[str], None] | None = None,
     baseline: EagerBaseline | None = None,
+    num_threads: int | None = None,
 ) -> CompareResult:
     """Measure every (model, backend, precision) and the PyTorch-eager baseline.
 
@@ -213,8 +222,9 @@ def bench_compare(
         models: existing ``.onnx`` files to include (e.g. an INT8 Q/DQ model).
         widths: base widths to export (untrained, seeded) at ``size_px`` into ``model_dir``
             (needs torch + onnx; latency does not depend on weight values).
-        backends / precisions: combinations to run (ORT on CPU runs a file as exported, so
-            only its first precision is timed there).
+        backends / precisions: combinations to run; ``precisions`` are TensorRT's (a CPU
+            backend runs each file once: ONNX Runtime as exported, its row labelled int8
+            for a Q/DQ graph; OpenVINO as ``auto`` / its own default picks).
         max_frames: frames read from ``source``; runs cycle through them.
         runs / warmup: timed / untimed calls per configuration.
         e2e: also time frame -> scores per configuration.
@@ -222,6 +232,7 @@ def bench_compare(
         on_step: called with a description before each configuration (progress).
         baseline: the PyTorch-eager baseline (the CLI passes ``wds_edge_export.eager_baseline``);
             None: no ``widths`` export and no eager rows (noted in the result).
+        num_threads: CPU inference threads of every timed backend (None: the default).
     """
     from wds_edge.analysis.analyzer import WrinkleAnalyzer
     from wds_edge.model.preprocessing import model_input
@@ -245,19 +256,21 @@ def bench_compare(
     frames, _located, crops = _collect(source, max_frames, landmarker, paths[0][1], size_px)
     rows: list[CompareRow] = []
     for width, path in paths:
-        ran_ort_cpu = False
+        ran_cpu: set[str] = set()
         for backend in backends:
             for precision in precisions:
+                if backend != "tensorrt" and backend in ran_cpu:
+                    continue  # --precisions are TensorRT's: a CPU backend runs once per file
                 # no ONNX Runtime spin-waiting in timed runs (issue 25 item 5)
-                with load_backend(path, backend, precision=precision, spin_wait=False) as be:
+                with load_backend(
+                    path, backend, precision=precision, num_threads=num_threads, spin_wait=False
+                ) as be:
                     meta = be.metadata
-                    if be.name != "tensorrt":
-                        if ran_ort_cpu:
-                            continue  # ORT runs the file as exported: one precision
-                        ran_ort_cpu = True
-                        precision_label = "int8" if "int8" in path.name.lower() else "fp32"
+                    if be.name == "onnxruntime":  # runs the file as exported
+                        precision_label = ort_precision(path)
                     else:
-                        precision_label = precision
+                        precision_label = be.precision
+                    ran_cpu.add(backend)
                     w = width if width is not None else meta.architecture.base_channels
                     label = f"b{w} {be.name} {precision_label}"
                     if on_step:
@@ -278,9 +291,10 @@ def bench_compare(
                         backend=backend,
                         precision=precision,
                         landmarker_path=landmarker,
+                        num_threads=num_threads,
                         spin_wait=False,
                     ) as analyzer:
-                        _sdk_e2e(analyzer, frames, warmup)
+                        _sdk_e2e(analyzer, frames, warmup, timed=False)
                         e2e_ms = _sdk_e2e(analyzer, frames, runs)
                 rows.append(
                     CompareRow(
@@ -302,9 +316,10 @@ def bench_compare(
                     model_path=str(path),
                     backend="onnxruntime",
                     landmarker_path=landmarker,
+                    num_threads=num_threads,
                     spin_wait=False,
                 ) as analyzer:
-                    _eager_e2e(eager, frames, analyzer, analyzer.threshold, warmup)
+                    _eager_e2e(eager, frames, analyzer, analyzer.threshold, warmup, timed=False)
                     e2e_ms = _eager_e2e(eager, frames, analyzer, analyzer.threshold, runs)
             rows.append(
                 CompareRow(

@@ -26,6 +26,7 @@ __all__ = [
     "benchmark_model",
     "conv_macs",
     "count_onnx_gflops",
+    "ort_precision",
     "synthetic_input",
 ]
 
@@ -249,7 +250,7 @@ def benchmark_model(
     with load_backend(
         model_path, backend, precision=precision, num_threads=num_threads, spin_wait=False
     ) as be:
-        effective = be.precision if be.name != "onnxruntime" else _ort_precision(model_path)
+        effective = be.precision if be.name != "onnxruntime" else ort_precision(model_path)
         return bench_backend(
             be,
             model_label=str(model_path),
@@ -261,7 +262,7 @@ def benchmark_model(
         )
 
 
-def _ort_precision(model_path: str | Path) -> str:
+def ort_precision(model_path: str | Path) -> str:
     """``int8`` for a Q/DQ (explicitly quantized) model, else ``fp32``."""
     try:
         import onnx

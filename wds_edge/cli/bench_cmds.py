@@ -264,6 +264,9 @@ def bench_compare_cmd(
     if quick:
         widths, size, max_frames, runs, warmup = "8", 256, 8, 3, 1
     from wds_edge.cli.bench_output import LoadWatch, StepPrinter, compact_rows, print_load
+    from wds_edge.io import ensure_writable_dir
+
+    ensure_writable_dir(out, "compare report")  # before the timing, not after it
 
     env = environment_report()
     console = _console()
@@ -289,6 +292,7 @@ def bench_compare_cmd(
             on_step=lambda label: (steps(f"timing {label}"), status.update(f"timing {label} ...")),
             # the width exports need torch too; --no-torch only leaves out the eager rows
             baseline=_eager_baseline(),
+            num_threads=threads,
         )
     load.stop()
     rows = [r.row() for r in result.rows]

@@ -169,3 +169,32 @@ def test_benchmark_model_times_onnxruntime_without_spin_waiting(
     monkeypatch.setattr(OnnxRuntimeBackend, "__init__", init)
     result = benchmark_model(onnx_model_fixed_batch, backend="onnxruntime", warmup=0, runs=1)
     assert result.backend == "onnxruntime" and made == ["0"]
+
+
+def test_bench_compare_times_every_cpu_backend_with_zero_warmup(
+    onnx_model_path, video_path, landmarker_path
+):
+    """--backends onnxruntime,openvino: one row each (OpenVINO was dropped after ONNX
+    Runtime), labelled with what each ran; --warmup 0 is allowed by the CLI and must not end
+    in 'cannot summarize zero latency samples'."""
+    pytest.importorskip("openvino")
+    from wds_edge.bench.compare import bench_compare
+
+    result = bench_compare(
+        video_path, models=[onnx_model_path], widths=(), backends=("onnxruntime", "openvino"),
+        size_px=256, landmarker_path=landmarker_path, max_frames=2, runs=1, warmup=0,
+        e2e=True, torch_baseline=False, num_threads=1,
+    )  # fmt: skip
+    assert [(r.backend, r.precision) for r in result.rows] == [
+        ("onnxruntime", "fp32"),
+        ("openvino", "fp32"),
+    ]
+    assert all(r.e2e_ms is not None and r.e2e_ms.count == 1 for r in result.rows)
+
+
+def test_bench_compare_checks_its_out_folder_before_timing(tmp_path, video_path):
+    taken = tmp_path / "a_file"
+    taken.write_text("not a folder")
+    proc = _cli("bench", "compare", "--quick", "--no-torch", "--source", str(video_path),
+                "--out", str(taken))  # fmt: skip
+    assert proc.returncode == 2 and "timing" not in proc.stdout, proc.stdout
