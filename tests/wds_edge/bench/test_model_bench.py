@@ -192,9 +192,14 @@ def test_bench_compare_times_every_cpu_backend_with_zero_warmup(
     assert all(r.e2e_ms is not None and r.e2e_ms.count == 1 for r in result.rows)
 
 
-def test_bench_compare_checks_its_out_folder_before_timing(tmp_path, video_path):
+def test_bench_compare_checks_its_out_folder_before_timing(
+    tmp_path, video_path, onnx_model_path, landmarker_path
+):
     taken = tmp_path / "a_file"
     taken.write_text("not a folder")
-    proc = _cli("bench", "compare", "--quick", "--no-torch", "--source", str(video_path),
+    proc = _cli("bench", "compare", "--widths", "", "--models", str(onnx_model_path),
+                "--size", "256", "--max-frames", "2", "--runs", "1", "--no-e2e", "--no-torch",
+                "--source", str(video_path), "--landmarker", str(landmarker_path),
                 "--out", str(taken))  # fmt: skip
-    assert proc.returncode == 2 and "timing" not in proc.stdout, proc.stdout
+    assert proc.returncode == 2 and "compare report" in proc.stderr, proc.stderr
+    assert "timing" not in proc.stdout, proc.stdout
