@@ -196,14 +196,27 @@ def _live(
 
 
 def _image_paths(uri: str) -> list[Path] | None:
+    """The images a folder or a glob names (regular files only: a subfolder or a broken link
+    named like an image is not one), ``[path]`` for one image file, ``None`` otherwise."""
     path = Path(uri).expanduser()
     if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if _GLOB_CHARS.search(uri) and not path.exists():
         return sorted(
-            Path(p) for p in globlib.glob(str(path)) if Path(p).suffix.lower() in IMAGE_SUFFIXES
+            p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
         )
-    if path.suffix.lower() in IMAGE_SUFFIXES:
+    suffix = path.suffix.lower()
+    # a glob of images ("frames/*.png", "frames/*"); "kiosk [cam1].mp4" or "rec/*.mp4" is
+    # a video name, told "does not exist" below rather than "holds no images"
+    if (
+        _GLOB_CHARS.search(uri)
+        and not path.exists()
+        and (suffix in IMAGE_SUFFIXES or not suffix or _GLOB_CHARS.search(suffix))
+    ):
+        return sorted(
+            Path(p)
+            for p in globlib.glob(str(path))
+            if Path(p).suffix.lower() in IMAGE_SUFFIXES and Path(p).is_file()
+        )
+    if suffix in IMAGE_SUFFIXES:
         return [path]
     return None
 

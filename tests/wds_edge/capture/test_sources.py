@@ -98,6 +98,10 @@ def test_bad_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         open_source(tmp_path / "notes.txt")
     with pytest.raises(CaptureError, match="no images"):
         open_source(str(tmp_path / "*.png"))
+    # a video name with glob characters is a video that does not exist, not an empty glob
+    for name in ("kiosk [cam1].mp4", "recordings/*.mp4"):
+        with pytest.raises(CaptureError, match="does not exist"):
+            open_source(str(tmp_path / name))
 
 
 def test_images_folder_and_glob(faces_dir: Path, tmp_path: Path) -> None:
@@ -112,6 +116,13 @@ def test_images_folder_and_glob(faces_dir: Path, tmp_path: Path) -> None:
         assert [f.image_bgr.shape for f in source] == [(1137, 910, 3)]
     with open_source(faces_dir / "obama.jpg") as source:
         assert source.read() is not None and source.read() is None
+    # entries named like images that are not files: a folder and a broken link
+    (tmp_path / "sub.jpg").mkdir()
+    (tmp_path / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    with open_source(tmp_path) as source:
+        assert [f.image_bgr.shape[:2] for f in source] == [(1200, 1200), (1137, 910)]
+    with open_source(str(tmp_path / "*.jpg")) as source:
+        assert len(list(source)) == 2
 
 
 def test_grabber_reconnects_after_a_camera_drop(video_path: Path, tmp_path: Path) -> None:
