@@ -30,7 +30,9 @@ logger = logging.getLogger(__name__)
 #: Image formats ``extract_frames`` writes (PNG is lossless: no second compression on top of
 #: the video codec's; JPEG is ~10x smaller).
 FRAME_FORMATS = ("png", "jpg")
-_PREFIX_RE = re.compile(r"[^A-Za-z0-9_.-]+")
+#: Characters kept in a frame file's prefix: letters and digits of any script (two clips
+#: named in Cyrillic must not both become "frame"), "_", "." and "-".
+_PREFIX_RE = re.compile(r"[^\w.-]+")
 
 ProgressFn = ProgressCallback  # the SDK-wide type; this name kept for importers
 

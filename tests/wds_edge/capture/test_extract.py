@@ -101,6 +101,12 @@ def test_earlier_frames_are_not_overwritten_without_force(
     assert len(again.indices) == 10
     # another prefix in the same folder is not an "earlier run"
     assert extract_frames(counting_video, tmp_path, every=10, prefix="other").indices == [0, 10]
+    # clips named in another script keep their names: not both "frame_f*"
+    for name in ("клип.mp4", "видео.mp4"):
+        (tmp_path / name).symlink_to(counting_video)
+        got = extract_frames(tmp_path / name, tmp_path / "cyr", every=10)
+        assert [p.name for p in got.paths] == [f"{Path(name).stem}_f000000.png",
+                                              f"{Path(name).stem}_f000010.png"]  # fmt: skip
 
 
 @pytest.mark.parametrize(
