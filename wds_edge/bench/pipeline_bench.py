@@ -25,6 +25,7 @@ Per configuration:
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ __all__ = [
     "iter_bench_frames",
     "parse_modes",
 ]
+
+logger = logging.getLogger(__name__)
 
 PIPELINE_STAGES = (
     "landmarks",
@@ -201,16 +204,24 @@ def iter_bench_frames(
     if path.is_dir():
         from wds_edge.io import read_image
 
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
-        if not files:
-            raise InvalidInputError(
-                f"{path}: no images ({', '.join(sorted(_IMAGE_SUFFIXES))}) in this folder"
-            )
+        files = sorted(
+            p for p in path.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES and p.is_file()
+        )
+        decoded = 0
         for i, file in enumerate(files):
             grabbed = time.monotonic()
             t0 = time.perf_counter()
-            image = read_image(file)
+            try:
+                image = read_image(file)
+            except InvalidInputError as exc:  # a stray ._x.jpg or an empty file: not a frame
+                logger.warning("skipping %s", exc)
+                continue
+            decoded += 1
             yield image, i, grabbed, (time.perf_counter() - t0) * 1000.0
+        if not decoded:
+            raise InvalidInputError(
+                f"{path}: no readable images ({', '.join(sorted(_IMAGE_SUFFIXES))}) in this folder"
+            )
         return
     from wds_edge.capture.sources import open_source
 

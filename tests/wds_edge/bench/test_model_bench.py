@@ -203,3 +203,21 @@ def test_bench_compare_checks_its_out_folder_before_timing(
                 "--out", str(taken))  # fmt: skip
     assert proc.returncode == 2 and "compare report" in proc.stderr, proc.stderr
     assert "timing" not in proc.stdout, proc.stdout
+
+
+def test_bench_frames_skip_unreadable_images_in_a_folder(tmp_path, faces_dir):
+    """A folder copied from a Mac (._x.jpg), an empty file, a subfolder named like an image:
+    the benchmark runs on the images it can read, as every other folder source does."""
+    from wds_edge.bench.pipeline_bench import iter_bench_frames
+    from wds_edge.errors import InvalidInputError
+
+    (tmp_path / "._a.jpg").write_bytes(b"\x00\x05\x16\x07")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "sub.png").mkdir()
+    (tmp_path / "obama.jpg").symlink_to(faces_dir / "obama.jpg")
+    frames = list(iter_bench_frames(tmp_path))
+    assert [(f[0].shape, f[1]) for f in frames] == [((1137, 910, 3), 2)]
+    for junk in ("._a.jpg", "obama.jpg"):
+        (tmp_path / junk).unlink()
+    with pytest.raises(InvalidInputError, match="no readable images"):
+        list(iter_bench_frames(tmp_path))
