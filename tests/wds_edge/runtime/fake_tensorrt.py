@@ -15,6 +15,8 @@ rule raises :class:`ApiViolation`:
   ``set_output_type`` raise; 10.12+ (e.g. ``"10.13.0"``) records those weak-typing calls in
   ``state.deprecated``; a strongly typed network refuses layer precisions in any version;
 * ``set_output_type`` with a float type on an INT32 / INT64 tensor is refused;
+* a ``cudaMemcpy`` / ``cudaMemcpyAsync`` that runs past the end of the allocation it
+  starts in is refused (CUDA would corrupt memory or fail with an illegal address);
 * a Python exception must not escape an ``IProgressMonitor`` callback into TensorRT;
   ``step_complete`` returning False cancels the build (``build_serialized_network``
   returns None, as the real one does).
