@@ -10,8 +10,10 @@ Runtime's ``quantize_static`` with:
 
 * ``QuantFormat.QDQ``, per-channel symmetric INT8 weights, symmetric INT8 activations
   (zero point 0: what TensorRT accepts for explicit quantization);
-* the in-graph texture computation (``/preprocess/*`` nodes, paper Eq. 1: a division
-  by a local mean is sensitive to 8-bit rounding) and the output head kept in float32
+* the in-graph texture computation (paper Eq. 1: a division by a local mean is sensitive
+  to 8-bit rounding; every node from the RGB input to the ``[R, G, B, T]`` Concat, found by
+  structure, so the torchscript and the dynamo exporter's graphs keep the same nodes) and
+  the output head kept in float32
   (the F1 head conv and the ``Sigmoid`` of a one-channel model, or the F1 head conv, the
   ``Softmax`` and the channel ``Slice`` of a two-class model), so the wrinkle probability
   is produced in full precision;
@@ -44,6 +46,7 @@ from wds_edge._deps import require
 from wds_edge.errors import ModelError
 from wds_edge.io import sha256_file, write_bytes_atomic
 from wds_edge.model.metadata import ModelMetadata
+from wds_edge.model.texture_graph import onnx_texture_subgraph
 from wds_edge_calibration.dataset import CalibrationSet, load_calibration_set
 
 __all__ = ["check_fp32_nodes", "fp32_nodes", "quantize_qdq"]
@@ -58,13 +61,10 @@ _HEAD_TAIL_OPS = {"Sigmoid", "Softmax", "Slice", "Gather", "Split", "Squeeze", "
                   "Reshape", "Identity"}  # fmt: skip
 
 
-def _texture_consumers(nodes: list[Any]) -> list[Any]:
-    """Nodes outside ``/preprocess/`` that read an output of the texture subgraph."""
-    texture_out = {o for n in nodes if n.name.startswith("/preprocess/") for o in n.output}
-    return [
-        n for n in nodes
-        if not n.name.startswith("/preprocess/") and texture_out & set(n.input)
-    ]  # fmt: skip
+def _texture_consumers(nodes: list[Any], texture: set[str]) -> list[Any]:
+    """Nodes outside the texture subgraph (names ``texture``) that read one of its outputs."""
+    texture_out = {o for n in nodes if n.name in texture for o in n.output}
+    return [n for n in nodes if n.name not in texture and texture_out & set(n.input)]
 
 
 def fp32_nodes(
@@ -72,9 +72,11 @@ def fp32_nodes(
 ) -> list[str]:
     """Names of the nodes kept in float32.
 
-    The in-graph preprocessing (``/preprocess/*``) and the output head: every node from
-    the graph output back through the probability ops (``Sigmoid`` of a one-channel
-    model; ``Softmax`` and the channel ``Slice`` of a two-class one) up to and including
+    The in-graph preprocessing (the Eq. 1 texture subgraph, found by structure whichever
+    exporter named its nodes: :func:`wds_edge.model.texture_graph.onnx_texture_subgraph`)
+    and the output head: every node from the graph output back through the probability
+    ops (``Sigmoid`` of a one-channel model; ``Softmax`` and the channel ``Slice`` of a
+    two-class one) up to and including
     the 1x1 F1 head conv (its logits would otherwise be rounded to 8 bits right where the
     threshold is applied; it costs b x C MACs per pixel). Any ``Sigmoid`` / ``Softmax`` is
     kept as well.
@@ -87,7 +89,9 @@ def fp32_nodes(
             otherwise quantize its output, the block's input).
     """
     nodes = list(onnx_model.graph.node)
-    keep = {n.name for n in nodes if n.name.startswith("/preprocess/")}
+    found = onnx_texture_subgraph(onnx_model.graph)
+    texture = set(found.nodes) if found is not None else set()
+    keep = set(texture)
     keep |= {n.name for n in nodes if n.op_type in ("Sigmoid", "Softmax")}
     producer = {o: n for n in nodes for o in n.output}
     todo = [producer[o.name] for o in onnx_model.graph.output if o.name in producer]
@@ -104,7 +108,7 @@ def fp32_nodes(
         elif node.op_type == "Conv":
             heads.append(node)
     if keep_first_conv:
-        keep |= {n.name for n in _texture_consumers(nodes) if n.op_type == "Conv"}
+        keep |= {n.name for n in _texture_consumers(nodes, texture) if n.op_type == "Conv"}
     if keep_last_block:  # with the Concat that feeds it: else its output is quantized
         for head in heads:
             node = producer.get(head.input[0])

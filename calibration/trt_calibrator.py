@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from wds_edge._deps import require
+from wds_edge.errors import InvalidInputError
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge_calibration.cache import CalibrationCache, calibration_cache_key
 from wds_edge_calibration.dataset import CalibrationSet, load_calibration_set
@@ -54,6 +55,10 @@ def make_entropy_calibrator(
     Returns:
         The calibrator, to assign to ``IBuilderConfig.int8_calibrator``. The network's
         calibration profile must be the batch-1 input shape.
+
+    Raises:
+        InvalidInputError: the crops are not the model's input size (checked before any
+            device memory is allocated or copied into).
     """
     trt = require("tensorrt", "INT8 calibration")
     from wds_edge.runtime.tensorrt.cuda import DeviceBuffer
@@ -64,8 +69,7 @@ def make_entropy_calibrator(
         cache_path,
         calibration_cache_key(calib_set.data_sha256, model_sha256, trt.__version__, limit),
     )
-    size = metadata.input_size_hw[0]
-    nbytes = metadata.input_channels * size * size * np.dtype(np.float32).itemsize
+    nbytes = _check_crop_size(calib_set, metadata)
 
     class EntropyCalibrator(trt.IInt8EntropyCalibrator2):  # type: ignore[misc, name-defined]
         def __init__(self) -> None:
@@ -82,7 +86,15 @@ def make_entropy_calibrator(
             batch = next(self._batches, None)
             if batch is None:
                 return None
-            self._device.copy_from_host(np.ascontiguousarray(batch, dtype=np.float32))
+            host = np.ascontiguousarray(batch, dtype=np.float32)
+            if host.nbytes != nbytes:  # a crop unlike the manifest's size: never overrun
+                raise InvalidInputError(
+                    f"calibration batch {self.batches_fed} of {calib_set.path} is "
+                    f"{host.nbytes} bytes {tuple(host.shape)}, the model's input buffer "
+                    f"{nbytes} bytes; rebuild the calibration set at the model's input size "
+                    f"(`wds-edge calibrate --size {metadata.input_size_hw[0]}`)"
+                )
+            self._device.copy_from_host(host)
             self.batches_fed += 1
             return [self._device.ptr]
 
@@ -99,6 +111,31 @@ def make_entropy_calibrator(
             self._device.close()
 
     return EntropyCalibrator()
+
+
+def _check_crop_size(calib_set: CalibrationSet, metadata: ModelMetadata) -> int:
+    """Byte size of one batch-1 model input, after checking the crops have the model's size.
+
+    The calibrator copies every batch into a device buffer of exactly this size, so crops
+    of another size would overrun it (or leave it partly stale); the Q/DQ and OpenVINO
+    routes refuse them the same way.
+
+    Raises:
+        InvalidInputError: the set's crops are not the model's input size.
+    """
+    itemsize = np.dtype(np.float32).itemsize
+    height, width = metadata.input_size_hw
+    nbytes = metadata.input_channels * height * width * itemsize
+    crop = calib_set.size_px
+    if (crop, crop) != (height, width):
+        crop_nbytes = metadata.input_channels * crop * crop * itemsize
+        raise InvalidInputError(
+            f"the calibration crops of {calib_set.path} are {crop} px "
+            f"({crop_nbytes} bytes per float32 input), the model takes {height} px "
+            f"({nbytes} bytes); rebuild the calibration set at the model's input size: "
+            f"`wds-edge calibrate --size {height}`"
+        )
+    return nbytes
 
 
 @dataclass

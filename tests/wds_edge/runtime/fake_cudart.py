@@ -131,9 +131,22 @@ def _make_cudart(state: FakeState, name: str) -> types.ModuleType:
         state._current.device = device
         return (ok,)
 
+    def check_bounds(ptr: int, nbytes: int, what: str) -> None:
+        """A copy must stay inside the allocation it starts in (CUDA: undefined behaviour,
+        an illegal-address error or silently corrupted memory)."""
+        for start, buf in state._keep.items():
+            size = ctypes.sizeof(buf)
+            if start <= ptr < start + size and ptr + nbytes > start + size:
+                raise ApiViolation(
+                    f"cudaMemcpy of {nbytes} bytes {what} an allocation of {size} bytes "
+                    f"(at offset {ptr - start})"
+                )
+
     def memcpy(dst: int, src: int, nbytes: int, kind: int, stream: Any = None) -> tuple[Any]:
         if stream is not None and state.live[int(stream)].device != state.current_device():
             raise ApiViolation("cudaMemcpyAsync on a stream of another device")
+        check_bounds(int(dst), int(nbytes), "into")
+        check_bounds(int(src), int(nbytes), "out of")
         ctypes.memmove(dst, src, nbytes)
         return (ok,)
 

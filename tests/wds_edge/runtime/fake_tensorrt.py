@@ -15,6 +15,8 @@ rule raises :class:`ApiViolation`:
   ``set_output_type`` raise; 10.12+ (e.g. ``"10.13.0"``) records those weak-typing calls in
   ``state.deprecated``; a strongly typed network refuses layer precisions in any version;
 * ``set_output_type`` with a float type on an INT32 / INT64 tensor is refused;
+* a ``cudaMemcpy`` / ``cudaMemcpyAsync`` that runs past the end of the allocation it
+  starts in is refused (CUDA would corrupt memory or fail with an illegal address);
 * a Python exception must not escape an ``IProgressMonitor`` callback into TensorRT;
   ``step_complete`` returning False cancels the build (``build_serialized_network``
   returns None, as the real one does).
@@ -204,6 +206,7 @@ def _make_tensorrt(state: FakeState) -> types.ModuleType:  # noqa: C901 - one na
     class Network:
         def __init__(self, flags: int) -> None:
             self.flags, self.layers, self.onnx_path = flags, [], None
+            self.inputs: list[Tensor] = []
 
         @property
         def num_layers(self) -> int:
@@ -211,6 +214,13 @@ def _make_tensorrt(state: FakeState) -> types.ModuleType:  # noqa: C901 - one na
 
         def get_layer(self, i: int) -> Layer:
             return self.layers[i]
+
+        @property
+        def num_inputs(self) -> int:
+            return len(self.inputs)
+
+        def get_input(self, i: int) -> Tensor:
+            return self.inputs[i]
 
     class OnnxParser:
         def __init__(self, network: Network, logger: Any) -> None:
@@ -230,6 +240,8 @@ def _make_tensorrt(state: FakeState) -> types.ModuleType:  # noqa: C901 - one na
                 for name in node.output:
                     tensors.setdefault(name, Tensor(name, 1, name in outs))
             self.network.layers = [Layer(self.network, n, tensors) for n in graph.node]
+            weights = {t.name for t in graph.initializer}
+            self.network.inputs = [tensors[v.name] for v in graph.input if v.name not in weights]
             self.network.onnx_path = path
             return True
 

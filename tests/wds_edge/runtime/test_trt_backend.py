@@ -190,3 +190,30 @@ def test_inputs_are_checked_like_every_backend(fake_trt, small_onnx: Path, tmp_p
             backend.infer(_x().astype(np.uint8))
         with pytest.raises(InvalidInputError, match="N >= 1"):
             backend.infer(np.zeros((0, 3, 128, 128), np.float32))
+
+
+def test_a_batch_1_engine_runs_a_batch_of_2_like_the_other_backends(
+    fake_trt, onnx_model_fixed_batch: Path, tmp_path: Path
+) -> None:
+    """The Backend.infer contract: (N, C, H, W) -> (N, 1, H, W) for any N >= 1; a fixed
+    batch-1 engine runs once per image (ONNX Runtime and OpenVINO loop the same way)."""
+    from wds_edge.runtime.tensorrt.backend import TensorRTBackend
+    from wds_edge.runtime.tensorrt.provision import ensure_engine
+
+    state = fake_trt()
+    engine = ensure_engine(onnx_model_fixed_batch, "fp32", cache_dir=tmp_path).path
+    rng = np.random.default_rng(3)
+    with (
+        TensorRTBackend(engine) as backend,
+        OnnxRuntimeBackend(onnx_model_fixed_batch, providers=["CPUExecutionProvider"]) as ref,
+    ):
+        assert not backend.metadata.dynamic_batch
+        c, (h, w) = backend.metadata.input_channels, backend.metadata.input_size_hw
+        x = rng.uniform(0, 255, (2, c, h, w)).astype(np.float32)
+        singles = np.concatenate([backend.infer(x[:1]), backend.infer(x[1:])])
+        runs = len(state.executions)
+        out = backend.infer(x)
+        assert out.shape == (2, 1, h, w) and out.dtype == np.float32
+        assert len(state.executions) == runs + 2  # one batch-1 run per image
+        np.testing.assert_array_equal(out, singles)
+        np.testing.assert_allclose(out, ref.infer(x), atol=1e-5)

@@ -179,15 +179,27 @@ class TensorRTBackend(Backend):
 
     def infer(self, batch_nchw: np.ndarray) -> np.ndarray:
         """float32 ``(N, C, H, W)`` (see :class:`Backend`) -> float32 ``(N, 1, H, W)``
-        probability in [0, 1]. Safe to call from several threads (one runs at a time)."""
+        probability in [0, 1]. Safe to call from several threads (one runs at a time).
+
+        Batches larger than the engine's largest batch run in chunks of it; an engine built
+        with a fixed batch of 1 thus runs once per image, as the ONNX Runtime and OpenVINO
+        backends do.
+
+        Raises:
+            InvalidInputError: wrong dtype or shape, or N other than the batch of an engine
+                built with a fixed batch larger than 1.
+            BackendError: the backend is closed or TensorRT failed.
+        """
         x = validate_batch(self.metadata, batch_nchw)  # float32, (N >= 1, C, H, W)
         with self._lock:
             if self._closed:
                 raise BackendError("TensorRTBackend.infer() called after close()")
-            if not self.metadata.dynamic_batch and x.shape[0] != self._max_batch:
+            fixed = not self.metadata.dynamic_batch and self._max_batch != 1
+            if fixed and x.shape[0] != self._max_batch:  # a last, smaller chunk cannot run
                 raise InvalidInputError(
-                    f"this engine takes batch {self._max_batch}, got {x.shape[0]}; export "
-                    "with --batch dynamic for variable batches"
+                    f"this engine was built with a fixed batch of {self._max_batch}; pass "
+                    f"exactly {self._max_batch} images (got {x.shape[0]}), or export with "
+                    "--batch dynamic (or 1) for variable batches"
                 )
             from wds_edge.runtime.tensorrt.cuda import set_device
 

@@ -4,8 +4,10 @@ Pinned to FP32 in FP16 / INT8 builds (TensorRT 10's weak typing: ``layer.precisi
 ``set_output_type`` and ``BuilderFlag.OBEY_PRECISION_CONSTRAINTS``, under which the build
 fails instead of quietly dropping a constraint as ``PREFER`` may):
 
-* the Eq. 1 texture subgraph (layers named ``/preprocess/*``): a division by a local mean
-  that loses grey levels in reduced precision;
+* the Eq. 1 texture subgraph: a division by a local mean that loses grey levels in
+  reduced precision. Found by structure, not by layer names (they are the ONNX node names,
+  which depend on the exporter): every layer between the network input and the
+  ``[R, G, B, T]`` Concat (:func:`wds_edge.model.texture_graph.texture_subgraph`);
 * the output head: the F1 head convolution and what follows it (Sigmoid, or Softmax and
   the channel Slice of a two-class model), so the probability is thresholded in FP32;
 * INT8 builds also: the first convolution (it reads RGB + texture) and the last decoder
@@ -32,6 +34,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from wds_edge.errors import BackendError
+from wds_edge.model.texture_graph import GraphNode, texture_subgraph
 
 __all__ = ["check_fp32_layers", "fp32_layer_names", "pin_fp32", "tensor_precision"]
 
@@ -55,14 +58,27 @@ def _kind(trt: Any, layer: Any) -> str:
     return str(getattr(layer.type, "name", layer.type)).split(".")[-1]
 
 
+def _texture_layers(trt: Any, network: Any, layers: list[Any]) -> set[str]:
+    """Names of the layers of the Eq. 1 texture subgraph (none if the network has none)."""
+    nodes = [
+        GraphNode(layer.name, _kind(trt, layer), tuple(t.name for t in _inputs(layer)),
+                  tuple(t.name for t in _outputs(layer)))
+        for layer in layers
+    ]  # fmt: skip
+    inputs = [network.get_input(i).name for i in range(network.num_inputs)]
+    found = texture_subgraph(nodes, inputs, concat_op="CONCATENATION")
+    return set(found.nodes) if found is not None else set()
+
+
 def fp32_layer_names(trt: Any, network: Any, *, int8: bool) -> list[str]:
     """Names of the layers to pin to FP32 (see the module docstring), found by structure."""
     floats = _float_types(trt)
     layers = [network.get_layer(i) for i in range(network.num_layers)]
     producer = {t.name: layer for layer in layers for t in _outputs(layer)}
+    texture = _texture_layers(trt, network, layers)
     keep = {
         layer.name for layer in layers
-        if layer.name.startswith("/preprocess/") and _kind(trt, layer) not in _NOT_PINNED
+        if layer.name in texture and _kind(trt, layer) not in _NOT_PINNED
         and any(t.dtype in floats for t in _outputs(layer))
     }  # fmt: skip
     texture_out = {t.name for layer in layers if layer.name in keep for t in _outputs(layer)}
