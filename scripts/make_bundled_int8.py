@@ -47,6 +47,7 @@ from wds_edge.model.bundled import (  # noqa: E402
     read_manifest,
     write_manifest,
 )
+from wds_edge.model.texture_graph import onnx_texture_subgraph  # noqa: E402
 from wds_edge.runtime.openvino import int8_model_path, read_ir_info  # noqa: E402
 from wds_edge_calibration.people import PeopleSource, build_people_set  # noqa: E402
 
@@ -155,6 +156,10 @@ def build(shared: Path, work: Path, landmarker: Path) -> int:
     import json
 
     calibration = json.loads(info["calibration"])
+    import onnx
+
+    sub = onnx_texture_subgraph(onnx.load(str(model), load_external_data=False).graph)
+    texture = set(sub.nodes) if sub is not None else set()  # Eq. 1 runs FP32 on every route
     entry = {
         "file": target.name,
         "weights_file": target.with_suffix(".bin").name,
@@ -165,7 +170,7 @@ def build(shared: Path, work: Path, landmarker: Path) -> int:
             {
                 n.removesuffix("/WithoutBiases")
                 for n in calibration["kept_higher"]
-                if not n.startswith("/preprocess/")
+                if n.removesuffix("/WithoutBiases") not in texture
             }
         ),  # fmt: skip
         "calibration_people": calib.manifest.people,

@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from wds_edge.bench.stats import summarize_ms, time_calls_ms  # noqa: E402
 from wds_edge.io import write_json_atomic  # noqa: E402
+from wds_edge.model.texture_graph import onnx_texture_subgraph  # noqa: E402
 from wds_edge.runtime.gate import GATE_MIN_IOU, accuracy_gate  # noqa: E402
 from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402
 from wds_edge_calibration.build import build_calibration_set  # noqa: E402
@@ -46,6 +47,17 @@ from wds_edge_calibration.dataset import load_calibration_set  # noqa: E402
 from wds_edge_calibration.trt_calibrator import tensorrt_calibration  # noqa: E402
 
 CHOICES = ("fp32", "fp16", "int8", "int8-qdq")
+
+
+def _texture_layers(layers: list[dict[str, Any]], onnx_path: Path) -> list[str]:
+    """Engine layers built from the Eq. 1 texture subgraph (found by structure, so a dynamo
+    export's node names count as well as the torchscript tracer's /preprocess/ ones; a fused
+    layer names its nodes, so a layer counts when it names one of them)."""
+    import onnx
+
+    sub = onnx_texture_subgraph(onnx.load(str(onnx_path), load_external_data=False).graph)
+    names = set(sub.nodes) if sub is not None else set()
+    return [la["Name"] for la in layers if any(n and n in la.get("Name", "") for n in names)]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -99,7 +111,7 @@ def _check_one(
         split = engine.profile_transfers(x1, runs=min(args.runs, 50))
         device = engine.device
         pinned = engine.sidecar.fp32_layers or []
-    texture = [la["Name"] for la in layers if "/preprocess/" in la.get("Name", "")]
+    texture = _texture_layers(layers, args.onnx)
     counts = Counter(
         tensor_precision(t.get("Format/Datatype", ""))
         for la in layers for t in la.get("Outputs", [])
