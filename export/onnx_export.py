@@ -48,7 +48,7 @@ from wds_edge.io import fsync_dir, sha256_file, temporary_path, write_bytes_atom
 from wds_edge.model.metadata import ArchitectureInfo, ModelMetadata
 from wds_edge.model.preprocessing import Preprocessing
 from wds_edge_export.graph import INPUT_NAME, OUTPUT_NAME, InferenceGraph
-from wds_edge_export.parity import parity_report
+from wds_edge_export.parity import check_parity, parity_report
 from wds_edge_train.model import INPUT_NORMS, WrinkleUNet, count_parameters, dice_for
 
 if TYPE_CHECKING:
@@ -372,6 +372,10 @@ def export_checkpoint(
 
     Returns:
         An :class:`ExportReport`; ``report.parity`` is also stored in the metadata.
+
+    Raises:
+        ModelError: the parity check failed (:func:`~wds_edge_export.parity.check_parity`);
+            a model already at ``out_path`` is left as it was.
     """
     from wds_edge_train.checkpoint import load_checkpoint
 
@@ -425,6 +429,7 @@ def export_checkpoint(
                 ckpt.model, tmp_path, parity_images, metadata=metadata,
                 landmarker_path=landmarker_path,
             )  # fmt: skip
+            check_parity(parity)  # a failed check keeps the model already at out_path
             metadata = annotate_onnx(tmp_path, fields={"parity": parity})
         os.replace(tmp_path, out_path)
         fsync_dir(Path(out_path).parent)

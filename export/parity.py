@@ -25,9 +25,35 @@ from wds_edge_calibration.crops import face_crops_from_images
 from wds_edge_export.graph import InferenceGraph
 from wds_edge_train.model import WrinkleUNet
 
-__all__ = ["parity_report", "parity_on_crops"]
+__all__ = [
+    "PARITY_MAX_ABS_DIFF",
+    "PARITY_MIN_MASK_IOU",
+    "check_parity",
+    "parity_report",
+    "parity_on_crops",
+]
 
 logger = logging.getLogger(__name__)
+
+#: FP32 PyTorch and ONNX Runtime differ by float rounding only (~1e-5 on the bundled model);
+#: more means the graph computes something else (an exporter bug, a wrong opset lowering).
+PARITY_MAX_ABS_DIFF = 1e-3
+#: Rounding can flip a pixel sitting on the threshold, never a visible share of a mask.
+PARITY_MIN_MASK_IOU = 0.999
+
+
+def check_parity(report: dict[str, Any]) -> None:
+    """Raise :class:`ModelError` when a :func:`parity_report` shows the ONNX graph does not
+    compute what the PyTorch model does (beyond :data:`PARITY_MAX_ABS_DIFF` /
+    :data:`PARITY_MIN_MASK_IOU`)."""
+    diff, iou = float(report["max_abs_diff"]), float(report["min_mask_iou"])
+    if diff > PARITY_MAX_ABS_DIFF or iou < PARITY_MIN_MASK_IOU:
+        raise ModelError(
+            f"parity failed on {report['images']} face crops: max |PyTorch - ONNX Runtime| "
+            f"{diff:.2e} (allowed {PARITY_MAX_ABS_DIFF:g}), worst mask IoU {iou:.4f} (needs >= "
+            f"{PARITY_MIN_MASK_IOU}): the exported graph does not compute what the checkpoint "
+            "does; try the other exporter (--exporter) or opset, and report the model"
+        )
 
 
 def parity_on_crops(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from wds_edge.cli import app
+from wds_edge.errors import ModelError
 from wds_edge_export.onnx_export import export_checkpoint, read_metadata
 from wds_edge_train.checkpoint import save_checkpoint
 
@@ -51,3 +53,21 @@ def test_cli_export_prints_parity_and_writes_triton_repo(
     assert "max |diff|" in result.output and "mask IoU" in result.output
     assert (tmp_path / "triton" / "wds-unet" / "1" / "model.onnx").is_file()
     assert (tmp_path / "triton" / "wds-unet" / "config.pbtxt").is_file()
+
+
+def test_a_failed_parity_keeps_the_model_already_there(
+    proxy_model, face_photos, landmarker_path, tmp_path: Path, monkeypatch
+) -> None:
+    """The parity limits made impossible (a graph that computes something else looks the
+    same): the export raises and the model at the destination is the previous one."""
+    import wds_edge_export.parity as parity
+
+    ckpt = _checkpoint(proxy_model, tmp_path / "c.pt")
+    target = tmp_path / "m.onnx"
+    target.write_bytes(b"the previous model")
+    monkeypatch.setattr(parity, "PARITY_MAX_ABS_DIFF", -1.0)
+    with pytest.raises(ModelError, match="parity failed on 1 face crops"):
+        export_checkpoint(ckpt, target, parity_images=face_photos[1:2],
+                          landmarker_path=landmarker_path, input_size_px=128)  # fmt: skip
+    assert target.read_bytes() == b"the previous model"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt", "m.onnx"]
