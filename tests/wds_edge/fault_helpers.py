@@ -17,6 +17,7 @@ from wds_edge.cli import main
 from wds_edge.io import TEMP_PREFIX
 
 __all__ = [
+    "conv_sigmoid_onnx",
     "run_cli",
     "leftovers",
     "png_bomb",
@@ -115,4 +116,30 @@ def truncated_avi(
     mjpg_avi(video, path, frames, size)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def conv_sigmoid_onnx(path: Path, *, out_channels: int = 1, size_px: int = 64) -> Path:
+    """A hand-built RGB -> 1x1 conv -> sigmoid ONNX model with wds-edge metadata (texture
+    declared in the graph, as ``annotate_onnx`` takes a 3-channel input): a model the SDK's
+    own exporter would never write (no [R, G, B, T] Concat; ``out_channels`` outputs)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from wds_edge_export.onnx_export import annotate_onnx
+
+    weight = numpy_helper.from_array(np.full((out_channels, 3, 1, 1), 0.01, np.float32), "w")
+    shape_in, shape_out = [1, 3, size_px, size_px], [1, out_channels, size_px, size_px]
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["image", "w"], ["z"]),
+            helper.make_node("Sigmoid", ["z"], ["p"]),
+        ],
+        "conv_sigmoid", [helper.make_tensor_value_info("image", TensorProto.FLOAT, shape_in)],
+        [helper.make_tensor_value_info("p", TensorProto.FLOAT, shape_out)], [weight],
+    )  # fmt: skip
+    bare = path.with_name(path.stem + ".bare.onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(bare))
+    annotate_onnx(bare, path)
+    bare.unlink()
     return path

@@ -140,22 +140,8 @@ def test_tensorrt_ep_is_not_a_default_and_gets_its_caches_when_named() -> None:
 def test_an_output_with_two_channels_is_refused(tmp_path: Path) -> None:
     """The analyzer reads channel 0 as the wrinkle probability: a two-channel output
     (background, wrinkle) would invert every mask silently."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from fault_helpers import conv_sigmoid_onnx
 
-    from wds_edge_export.onnx_export import annotate_onnx
-
-    weight = numpy_helper.from_array(np.full((2, 3, 1, 1), 0.01, np.float32), "w")
-    graph = helper.make_graph(
-        [
-            helper.make_node("Conv", ["image", "w"], ["z"]),
-            helper.make_node("Sigmoid", ["z"], ["p"]),
-        ],
-        "two", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 32, 32])],
-        [helper.make_tensor_value_info("p", TensorProto.FLOAT, [1, 2, 32, 32])], [weight],
-    )  # fmt: skip
-    bare = tmp_path / "bare.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(bare))
-    annotate_onnx(bare, tmp_path / "two.onnx")
+    model = conv_sigmoid_onnx(tmp_path / "two.onnx", out_channels=2, size_px=32)
     with pytest.raises(ModelError, match=r"output 'p' is \[1, 2, 32, 32\], expected N x 1"):
-        load_backend(tmp_path / "two.onnx", "onnxruntime")
+        load_backend(model, "onnxruntime")

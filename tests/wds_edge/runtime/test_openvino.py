@@ -171,24 +171,9 @@ def test_fp32_runs_a_graph_that_cannot_be_cut_at_the_texture(
     Concat (here RGB -> 1x1 conv -> sigmoid): ONNX Runtime runs it, so OpenVINO FP32 must too
     (the host texture is a speed-up, not a requirement); a reduced precision still needs
     the cut and says so."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from fault_helpers import conv_sigmoid_onnx
 
-    from wds_edge_export.onnx_export import annotate_onnx
-
-    weight = numpy_helper.from_array(np.full((1, 3, 1, 1), 0.01, np.float32), "w")
-    graph = helper.make_graph(
-        [
-            helper.make_node("Conv", ["image", "w"], ["z"]),
-            helper.make_node("Sigmoid", ["z"], ["p"]),
-        ],
-        "uncut", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 64, 64])],
-        [helper.make_tensor_value_info("p", TensorProto.FLOAT, [1, 1, 64, 64])], [weight],
-    )  # fmt: skip
-    bare = tmp_path / "bare.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(bare))
-    model = tmp_path / "uncut.onnx"
-    annotate_onnx(bare, model)
+    model = conv_sigmoid_onnx(tmp_path / "uncut.onnx")
     batch = np.random.default_rng(0).uniform(0, 255, (1, 3, 64, 64)).astype(np.float32)
     with caplog.at_level("WARNING"), OpenVinoBackend(model, cache_dir=False) as ov:
         assert not ov.texture_on_host
