@@ -81,14 +81,18 @@ def register_landmarks(source_px: np.ndarray, target_px: np.ndarray) -> np.ndarr
     return matrix.astype(np.float64)
 
 
-def landmark_misfit_mm(landmarks_crop_px: Sequence[np.ndarray]) -> tuple[np.ndarray, list[float]]:
+def landmark_misfit_mm(
+    landmarks_crop_px: Sequence[np.ndarray], measure: Sequence[np.ndarray] | None = None
+) -> tuple[np.ndarray, list[float]]:
     """Median landmarks of several frames and each frame's misfit to them.
 
     Args:
         landmarks_crop_px: per frame float (478, 2) landmarks in crop pixels.
+        measure: the landmark sets to measure against that median (default: every frame's;
+            a caller that needs a few frames' misfit saves a similarity fit per other frame).
 
     Returns:
-        ``(median (478, 2) float64, misfit per frame in mm)``: the mean distance per
+        ``(median (478, 2) float64, misfit per measured frame in mm)``: the mean distance per
         landmark after the frame's similarity fit onto the median, iris ruler of the median.
     """
     if not landmarks_crop_px:
@@ -96,7 +100,8 @@ def landmark_misfit_mm(landmarks_crop_px: Sequence[np.ndarray]) -> tuple[np.ndar
     stack = np.stack([np.asarray(p, np.float64) for p in landmarks_crop_px])
     median = np.median(stack, axis=0)
     mm = mm_per_crop_px(median)
-    return median, [misfit_mm(points, median, mm) for points in stack]
+    targets = stack if measure is None else measure
+    return median, [misfit_mm(points, median, mm) for points in targets]
 
 
 def misfit_mm(points_px: np.ndarray, median_px: np.ndarray, mm_per_px: float) -> float:

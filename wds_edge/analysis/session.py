@@ -46,15 +46,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.final import NO_FRAMES, FinalResult, UsedFrame, score_spread, smooth_scores
-from wds_edge.analysis.fusion import (
-    LANDMARK_TOLERANCE_MM,
-    fuse_probabilities,
-    landmark_misfit_mm,
-    misfit_mm,
-)
+from wds_edge.analysis.fusion import LANDMARK_TOLERANCE_MM, fuse_probabilities, landmark_misfit_mm
 from wds_edge.analysis.result import FrameResult
 from wds_edge.errors import InvalidInputError, describe_validation_error
-from wds_edge.perception.exclusion import mm_per_crop_px
 from wds_edge.perception.expression import (
     CaptureExpression,
     capture_level,
@@ -272,14 +266,12 @@ class KioskSession:
         with_crop = [c for c in self._candidates if c.located.face_crop is not None]
         if len(with_crop) <= 2 * keep + self.config.frames_fused:
             return
-        median = np.median(
-            np.stack([np.asarray(c.located.landmarks_crop_px) for c in self._candidates]), axis=0
+        _, misfit = landmark_misfit_mm(
+            [c.located.landmarks_crop_px for c in self._candidates],
+            [c.located.landmarks_crop_px for c in with_crop],
         )
-        mm = mm_per_crop_px(median)
         tolerance = self.config.landmark_tolerance_mm
-        off = {
-            id(c): misfit_mm(c.located.landmarks_crop_px, median, mm) > tolerance for c in with_crop
-        }
+        off = {id(c): m > tolerance for c, m in zip(with_crop, misfit, strict=True)}
         neutral = sorted(
             (c for c in with_crop if c.wanted), key=lambda c: (off[id(c)], -c.located.sharpness)
         )
