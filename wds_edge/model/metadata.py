@@ -114,14 +114,8 @@ class ModelMetadata(BaseModel):
             h, w = self.input_size_hw
             if h != w or h < 16:
                 problems.append(f"input size {h}x{w} is not a square of at least 16 pixels")
-        wanted_range = (
-            (0.0, 255.0)
-            if self.preprocessing is Preprocessing.TEXTURE_IN_GRAPH
-            else (
-                0.0,
-                1.0,
-            )
-        )
+        in_graph = self.preprocessing is Preprocessing.TEXTURE_IN_GRAPH
+        wanted_range = (0.0, 255.0) if in_graph else (0.0, 1.0)
         if tuple(float(v) for v in self.value_range) != wanted_range:
             problems.append(
                 f"value_range {list(self.value_range)} is not what preprocessing "
