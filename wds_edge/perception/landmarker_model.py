@@ -19,10 +19,11 @@ import logging
 import os
 import urllib.error
 import urllib.request
+import zipfile
 from pathlib import Path
 
 from wds_edge.errors import ModelError
-from wds_edge.io import atomic_write
+from wds_edge.io import atomic_write, sha256_file
 from wds_edge.progress import ProgressCallback
 
 __all__ = [
@@ -44,7 +45,8 @@ FACE_LANDMARKER_URL = (
     "float16/1/face_landmarker.task"
 )
 FACE_LANDMARKER_SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"
-#: Size of the canonical file; a cheap check at load time (the sha256 is checked on fetch).
+#: Size of the canonical file: a file of this size is taken to be the canonical model and
+#: must have its sha256 (checked once per process, see :func:`_check_model_file`).
 FACE_LANDMARKER_SIZE_BYTES = 3_758_596
 FACE_LANDMARKER_FILENAME = "face_landmarker.task"
 FACE_LANDMARKER_ENV = "WDS_EDGE_FACE_LANDMARKER"
@@ -53,6 +55,8 @@ FACE_LANDMARKER_ENV = "WDS_EDGE_FACE_LANDMARKER"
 #: two padding bytes before the first local header, so look near the start.
 _ZIP_MAGIC = b"PK\x03\x04"
 _CHUNK_BYTES = 1 << 16
+#: Files whose contents were verified in this process: resolved path -> "size:mtime_ns".
+_verified: dict[Path, str] = {}
 
 
 def user_model_dir() -> Path:
@@ -76,7 +80,12 @@ def _how_to_get_it() -> str:
 
 
 def _check_model_file(path: Path, origin: str) -> Path:
-    """Cheap sanity checks of a found model file (exists, is a file, looks like a .task zip)."""
+    """Sanity checks of a found model file (exists, is a file, is an intact .task zip).
+
+    The canonical model (recognised by its size) must have its known sha256; any other
+    (custom) model must be a zip whose members pass their CRC check. The contents are
+    read once per process per file (cached by path, size and modification time).
+    """
     if not path.exists():
         raise ModelError(
             f"FaceLandmarker model {path} (from {origin}) does not exist. " + _how_to_get_it()
@@ -85,7 +94,8 @@ def _check_model_file(path: Path, origin: str) -> Path:
         raise ModelError(
             f"FaceLandmarker model {path} (from {origin}) is not a file. " + _how_to_get_it()
         )
-    size = path.stat().st_size
+    stat = path.stat()
+    size = stat.st_size
     with path.open("rb") as handle:
         head = handle.read(64)
     if size == 0 or _ZIP_MAGIC not in head:
@@ -103,7 +113,49 @@ def _check_model_file(path: Path, origin: str) -> Path:
             FACE_LANDMARKER_SIZE_BYTES,
             FACE_LANDMARKER_SHA256,
         )
+    key = path.resolve()
+    stamp = f"{size}:{stat.st_mtime_ns}"
+    if _verified.get(key) != stamp:  # hashing once per process is enough
+        _check_contents(path, origin, size)
+        _verified[key] = stamp
     return path
+
+
+def _check_contents(path: Path, origin: str, size: int) -> None:
+    """The canonical model's sha256, or any other model's zip CRCs; ModelError if damaged."""
+    refetch = (
+        "Re-fetch it with `wds-edge models fetch` (checks the sha256), or copy a good "
+        "face_landmarker.task from another machine"
+    )
+    if size == FACE_LANDMARKER_SIZE_BYTES:
+        got = sha256_file(path)
+        if got != FACE_LANDMARKER_SHA256:
+            raise ModelError(
+                f"FaceLandmarker model {path} (from {origin}) has the size of the canonical "
+                f"face_landmarker.task but sha256 {got}, expected {FACE_LANDMARKER_SHA256}: "
+                f"the file is damaged. {refetch}"
+            )
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad_member = archive.testzip()
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        EOFError,
+        ValueError,
+        RuntimeError,
+        NotImplementedError,
+    ) as exc:
+        raise ModelError(
+            f"FaceLandmarker model {path} (from {origin}) is not a readable .task (zip) "
+            f"archive ({exc}): it is corrupt or truncated. {refetch}"
+        ) from exc
+    if bad_member is not None:
+        raise ModelError(
+            f"FaceLandmarker model {path} (from {origin}) is damaged: its member "
+            f"{bad_member!r} fails the zip CRC check. {refetch}"
+        )
 
 
 def model_locations(path: str | os.PathLike[str] | None = None) -> list[tuple[str, Path | None]]:

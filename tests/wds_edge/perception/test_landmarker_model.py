@@ -146,3 +146,71 @@ def test_cli_models_fetch_and_path(
     )  # fmt: skip
     assert result.exit_code != 0
     assert isinstance(result.exception, ModelError)
+
+
+def _damaged_copy(source: Path, dest: Path, offset: int) -> Path:
+    """A copy of ``source`` with one byte flipped at ``offset`` (same size)."""
+    data = bytearray(source.read_bytes())
+    data[offset] ^= 0xFF
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(bytes(data))
+    return dest
+
+
+def test_same_size_damaged_canonical_model_is_refused(
+    landmarker_path: Path, tmp_path: Path
+) -> None:
+    # A byte flipped inside a TFLite member: same size, valid zip header; MediaPipe would
+    # load it and return wrong landmarks without a word.
+    bad = _damaged_copy(landmarker_path, tmp_path / "face_landmarker.task", 1_000_000)
+    with pytest.raises(ModelError) as info:
+        resolve_face_landmarker(bad)
+    message = str(info.value)
+    assert str(bad) in message and "sha256" in message and "wds-edge models fetch" in message
+    assert resolve_face_landmarker(landmarker_path) == landmarker_path.resolve()
+
+
+def test_canonical_model_is_hashed_once_per_process(
+    landmarker_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wds_edge.perception import landmarker_model
+
+    model = tmp_path / "face_landmarker.task"
+    model.write_bytes(landmarker_path.read_bytes())
+    calls: list[Path] = []
+    real = landmarker_model.sha256_file
+
+    def counting(path: Path) -> str:
+        calls.append(Path(path))
+        return real(path)
+
+    monkeypatch.setattr(landmarker_model, "sha256_file", counting)
+    for _ in range(3):
+        resolve_face_landmarker(model)
+    assert calls == [model]
+    # Replaced in place (new mtime): checked again, and the damage is found.
+    _damaged_copy(landmarker_path, model, 2_000_000)
+    os.utime(model, ns=(1, 1))
+    with pytest.raises(ModelError, match="sha256"):
+        resolve_face_landmarker(model)
+    assert len(calls) == 2
+
+
+def test_custom_model_with_a_bad_crc_is_refused(tmp_path: Path) -> None:
+    import zipfile
+
+    custom = tmp_path / "custom.task"
+    payload = bytes(range(256)) * 64
+    with zipfile.ZipFile(custom, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("face_landmarks_detector.tflite", payload)
+    assert resolve_face_landmarker(custom) == custom.resolve()  # an intact custom model loads
+
+    damaged = _damaged_copy(custom, tmp_path / "damaged" / "custom.task", 100 + len(payload) // 2)
+    with pytest.raises(ModelError, match="CRC") as info:
+        resolve_face_landmarker(damaged)
+    assert "face_landmarks_detector.tflite" in str(info.value)
+
+    truncated = tmp_path / "truncated.task"
+    truncated.write_bytes(custom.read_bytes()[: len(payload) // 2])
+    with pytest.raises(ModelError, match="corrupt or truncated"):
+        resolve_face_landmarker(truncated)
