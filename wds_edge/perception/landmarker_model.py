@@ -23,7 +23,7 @@ import zipfile
 from pathlib import Path
 
 from wds_edge.errors import ModelError
-from wds_edge.io import atomic_write, sha256_file
+from wds_edge.io import atomic_write, ensure_writable_dir, sha256_file
 from wds_edge.progress import ProgressCallback
 
 __all__ = [
@@ -219,9 +219,12 @@ def fetch_face_landmarker(
 
     Raises:
         ModelError: the download failed (offline, HTTP error) or the checksum differs.
+        OutputError: ``dest_dir`` cannot be written (a file, under a file, read-only, full).
     """
     dest = Path(dest_dir).expanduser() if dest_dir is not None else user_model_dir()
-    dest.mkdir(parents=True, exist_ok=True)
+    ensure_writable_dir(
+        dest, what="FaceLandmarker model", min_free_bytes=FACE_LANDMARKER_SIZE_BYTES
+    )
     target = dest / FACE_LANDMARKER_FILENAME
     digest = hashlib.sha256()
     # atomic_write: a failed download or a checksum mismatch (raised inside the block)

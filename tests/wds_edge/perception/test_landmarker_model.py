@@ -214,3 +214,26 @@ def test_custom_model_with_a_bad_crc_is_refused(tmp_path: Path) -> None:
     truncated.write_bytes(custom.read_bytes()[: len(payload) // 2])
     with pytest.raises(ModelError, match="corrupt or truncated"):
         resolve_face_landmarker(truncated)
+
+
+@pytest.mark.parametrize("where", ["a file", "under a file"])
+def test_fetch_into_an_unusable_folder_is_one_clear_line(
+    where: str, landmarker_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wds_edge.cli import main
+    from wds_edge.errors import OutputError
+
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    dest = blocker if where == "a file" else blocker / "sub"
+    with pytest.raises(OutputError, match="FaceLandmarker model") as info:
+        fetch_face_landmarker(dest, url=landmarker_path.as_uri())
+    assert str(dest) in str(info.value)
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["models", "fetch", "--dest", str(dest), "--url", landmarker_path.as_uri()])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "FileExistsError" not in err
+    assert str(dest) in "".join(err.split())  # rich may wrap the line
+    assert blocker.read_text() == "x"
