@@ -26,6 +26,7 @@ __all__ = [
     "TEXTURE_KSIZE",
     "LUMA_WEIGHTS_RGB",
     "Preprocessing",
+    "check_uint8_image",
     "grey_from_rgb",
     "texture_map",
     "texture_boundary",
@@ -50,23 +51,44 @@ class Preprocessing(str, Enum):
     TEXTURE_OUTSIDE = "texture_outside"
 
 
-def _check_rgb_uint8(image_rgb: np.ndarray, name: str = "image_rgb") -> None:
-    if not isinstance(image_rgb, np.ndarray):
-        raise InvalidInputError(f"{name} must be a numpy array, got {type(image_rgb).__name__}")
-    if image_rgb.ndim != 3 or image_rgb.shape[2] != 3:
+def check_uint8_image(
+    image: np.ndarray, name: str = "image_rgb", order: str = "RGB", *, grey_ok: bool = False
+) -> None:
+    """Raise InvalidInputError unless ``image`` is a non-empty uint8 ``H x W x 3`` array.
+
+    Every pixel stage of wds-edge (crop, quality gates, colour, model input) works on 8-bit
+    frames; a float or 16-bit array would be cast or misread silently. The message says
+    what was given and how to convert it.
+
+    Args:
+        image: the array to check.
+        name: how the message names it (the argument's name).
+        order: the expected channel order, for the message (``"RGB"`` or ``"BGR"``).
+        grey_ok: accept a grey ``H x W`` or ``H x W x 1`` array too.
+    """
+    shape = f"HxWx3 {order}" + (" or HxW grey" if grey_ok else "")
+    if not isinstance(image, np.ndarray):
+        raise InvalidInputError(f"{name} must be a numpy array, got {type(image).__name__}")
+    grey = grey_ok and (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1))
+    if not grey and (image.ndim != 3 or image.shape[2] != 3):
         raise InvalidInputError(
-            f"{name} must be an HxWx3 RGB image, got shape {image_rgb.shape}; "
+            f"{name} must be an {shape} image, got shape {image.shape}; "
             "convert grey or RGBA images first (wds_edge.io.read_image does)"
         )
-    if image_rgb.dtype != np.uint8:
-        raise InvalidInputError(f"{name} must be uint8 (0-255), got {image_rgb.dtype}")
-    if image_rgb.shape[0] < 1 or image_rgb.shape[1] < 1:
-        raise InvalidInputError(f"{name} has no pixels (shape {image_rgb.shape})")
+    if image.dtype != np.uint8:
+        raise InvalidInputError(
+            f"{name} must be a uint8 (0-255) {shape} image, got dtype {image.dtype}; "
+            "convert it first: np.clip(image * 255, 0, 255).astype(np.uint8) for floats in "
+            "[0, 1], (image >> 8).astype(np.uint8) for 16-bit (wds_edge.io.read_image "
+            "returns uint8)"
+        )
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise InvalidInputError(f"{name} has no pixels (shape {image.shape})")
 
 
 def grey_from_rgb(image_rgb: np.ndarray) -> np.ndarray:
     """BT.601 luma of a uint8 RGB image as float32 HxW in [0, 255] (not rounded)."""
-    _check_rgb_uint8(image_rgb)
+    check_uint8_image(image_rgb)
     r, g, b = LUMA_WEIGHTS_RGB
     rgb = image_rgb.astype(np.float32)
     return (r * rgb[:, :, 0] + g * rgb[:, :, 1] + b * rgb[:, :, 2]).astype(np.float32)
@@ -204,7 +226,7 @@ def model_input(crop_rgb: np.ndarray, preprocessing: Preprocessing | str) -> np.
         ``(1, 3, H, W)`` RGB in [0, 255] for ``TEXTURE_IN_GRAPH`` or
         ``(1, 4, H, W)`` ``[R, G, B, T] / 255`` for ``TEXTURE_OUTSIDE``.
     """
-    _check_rgb_uint8(crop_rgb, "crop_rgb")
+    check_uint8_image(crop_rgb, "crop_rgb")
     mode = Preprocessing(preprocessing)
     if mode is Preprocessing.TEXTURE_IN_GRAPH:
         chw = crop_rgb.transpose(2, 0, 1).astype(np.float32)

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from wds_edge.errors import InvalidInputError
+from wds_edge.model.preprocessing import check_uint8_image
 
 __all__ = [
     "GREY_MAX_CHANNEL_SPREAD",
@@ -76,10 +77,7 @@ def skin_colour_cast(crop_rgb: np.ndarray, skin: np.ndarray) -> ColourCast:
     Raises:
         InvalidInputError: wrong shapes / dtype, or fewer than 100 skin pixels.
     """
-    if not isinstance(crop_rgb, np.ndarray) or crop_rgb.ndim != 3 or crop_rgb.shape[2] != 3:
-        raise InvalidInputError(
-            f"expected a uint8 H x W x 3 RGB crop, got {getattr(crop_rgb, 'shape', crop_rgb)}"
-        )
+    check_uint8_image(crop_rgb, "crop_rgb")  # a float crop cast to uint8 would read as grey
     mask = np.asarray(skin, dtype=bool)
     if mask.shape != crop_rgb.shape[:2]:
         raise InvalidInputError(
@@ -92,7 +90,7 @@ def skin_colour_cast(crop_rgb: np.ndarray, skin: np.ndarray) -> ColourCast:
     # OpenCV's masked mean (its error is far below 0.5 for any crop), so the means equal the
     # float64 means bit for bit; the spread's percentile comes from its histogram.
     count = int(np.count_nonzero(mask))
-    rgb = np.ascontiguousarray(crop_rgb, dtype=np.uint8)
+    rgb = np.ascontiguousarray(crop_rgb)
     mask_u8 = np.ascontiguousarray(mask).view(np.uint8)
     means = cv2.mean(rgb, mask_u8)
     r, g, b = (float(round(means[k] * count)) / count + 1e-6 for k in range(3))

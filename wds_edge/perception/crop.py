@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 from wds_edge.errors import InvalidInputError
+from wds_edge.model.preprocessing import check_uint8_image
 
 __all__ = [
     "P3_LANDMARK",
@@ -303,7 +304,7 @@ def kiosk_crop(
         the box leaves the frame) and its :class:`CropTransform` (frame <-> crop mapping).
 
     Raises:
-        InvalidInputError: not a 3-channel image, an unknown colour order, bad landmarks.
+        InvalidInputError: not a uint8 3-channel image, an unknown colour order, bad landmarks.
     """
     order = str(colour_order).lower()
     if order not in ("bgr", "rgb"):
@@ -312,6 +313,7 @@ def kiosk_crop(
         raise InvalidInputError(
             f"expected a (H, W, 3) {order.upper()} image, got {getattr(image, 'shape', image)}"
         )
+    check_uint8_image(image, "image", order.upper())
     transform = make_crop_transform(_landmarks_of(face), size_px, align_roll=align_roll)
     crop = transform.crop(image)
     if order == "bgr":

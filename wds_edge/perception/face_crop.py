@@ -91,7 +91,7 @@ def crop_face(
         A :class:`FaceCrop`.
 
     Raises:
-        InvalidInputError: not a 3-channel image, bad landmarks, ``size_px < 8``.
+        InvalidInputError: not a uint8 3-channel image, bad landmarks, ``size_px < 8``.
     """
     crop_rgb, transform = kiosk_crop(
         frame, face, size_px, colour_order=colour_order, align_roll=align_roll

@@ -50,6 +50,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from wds_edge.errors import InvalidInputError
+from wds_edge.model.preprocessing import check_uint8_image
 from wds_edge.perception.exclusion import union
 from wds_edge.perception.face import Face
 from wds_edge.perception.face_crop import FaceCrop, crop_face
@@ -243,10 +244,7 @@ def assess_face_crop(
         no face).
     """
     config = config or QualityConfig()
-    if not isinstance(frame_bgr, np.ndarray) or frame_bgr.ndim not in (2, 3) or frame_bgr.size == 0:
-        raise InvalidInputError(
-            f"expected a BGR frame (H, W, 3), got {getattr(frame_bgr, 'shape', frame_bgr)}"
-        )
+    check_uint8_image(frame_bgr, "frame_bgr", "BGR", grey_ok=True)
     measured: dict[str, float] = {"n_faces": float(len(faces))}
     if not faces:
         return FrameStatus.NO_FACE, None, measured, None

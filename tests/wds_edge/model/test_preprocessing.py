@@ -10,6 +10,7 @@ import pytest
 from wds_edge.errors import InvalidInputError
 from wds_edge.model.preprocessing import (
     Preprocessing,
+    check_uint8_image,
     grey_from_rgb,
     model_input,
     network_channels,
@@ -118,3 +119,20 @@ def test_texture_boundary_bad_inputs() -> None:
         texture_boundary(np.zeros((3, 8, 8), np.float32), out=np.zeros((3, 8, 8), np.float32))
     with pytest.raises(InvalidInputError, match="odd"):
         texture_boundary(np.zeros((3, 8, 8), np.float32), ksize=4)
+
+
+def test_check_uint8_image_names_the_dtype_and_the_conversion() -> None:
+    check_uint8_image(np.zeros((4, 4, 3), np.uint8))
+    check_uint8_image(np.zeros((4, 4), np.uint8), "frame", "BGR", grey_ok=True)
+    check_uint8_image(np.zeros((4, 4, 1), np.uint8), "frame", "BGR", grey_ok=True)
+    with pytest.raises(InvalidInputError, match="HxWx3 BGR or HxW grey"):
+        check_uint8_image(np.zeros((4, 4, 4), np.uint8), "frame", "BGR", grey_ok=True)
+    with pytest.raises(InvalidInputError, match="HxWx3 RGB image, got shape"):
+        check_uint8_image(np.zeros((4, 4), np.uint8))
+    for dtype in (np.uint16, np.float32, np.float64, np.int64, np.bool_):
+        with pytest.raises(InvalidInputError, match="must be a uint8") as info:
+            check_uint8_image(np.zeros((4, 4, 3), dtype), "crop")
+        assert f"got dtype {np.dtype(dtype).name}" in str(info.value)
+        assert "astype(np.uint8)" in str(info.value)
+    with pytest.raises(InvalidInputError, match="numpy array"):
+        check_uint8_image([[0, 0, 0]])  # type: ignore[arg-type]

@@ -75,6 +75,16 @@ def test_bad_input_is_a_clear_error(crops) -> None:  # noqa: ANN001
         skin_colour_cast(rgb, np.zeros_like(skin))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.uint16])
+def test_a_crop_other_than_uint8_is_refused(crops, dtype: type) -> None:  # noqa: ANN001
+    rgb, skin = crops["biden2.jpg"]
+    # A float 0..1 crop used to be cast to uint8 (all 0 / 1) and read as a grey camera.
+    other = (rgb / 255.0 if dtype is np.float32 else rgb * 257.0).astype(dtype)
+    with pytest.raises(InvalidInputError, match="uint8") as info:
+        skin_colour_cast(other, skin)
+    assert np.dtype(dtype).name in str(info.value)
+
+
 def test_ratios_are_the_float64_means_of_the_skin_pixels(crops) -> None:  # noqa: ANN001
     """The ratios are the mean skin R, G, B (computed here the plain float64 way: issue 25
     moved the code to uint8 planes, the values must not move by one bit)."""

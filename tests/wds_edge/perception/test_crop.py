@@ -184,3 +184,20 @@ def test_kiosk_crop_rejects_bad_input() -> None:
         kiosk_crop(np.zeros((100, 100), np.uint8), synthetic_landmarks(), 64)
     with pytest.raises(InvalidInputError, match="landmarks"):
         kiosk_crop(frame, np.zeros((10, 2)), 64)
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.float32, np.float64, np.int64, np.bool_])
+def test_kiosk_crop_and_crop_face_refuse_frames_other_than_uint8(dtype: type) -> None:
+    from wds_edge.perception.face_crop import crop_face
+
+    # uint16 / float32 used to come back as non-uint8 crops, the others as a raw cv2.error.
+    frame = np.full((400, 400, 3), 1, dtype=dtype)
+    for call in (
+        lambda: kiosk_crop(frame, synthetic_landmarks(), 64),
+        lambda: crop_face(frame, synthetic_landmarks(), 64),
+    ):
+        with pytest.raises(InvalidInputError, match="uint8") as info:
+            call()
+        message = str(info.value)
+        assert np.dtype(dtype).name in message and "HxWx3" in message
+        assert "astype(np.uint8)" in message  # says how to convert

@@ -151,3 +151,19 @@ def test_reference_clip_statuses(video_path: Path, landmarker_path: Path) -> Non
     threshold = QualityConfig().min_sharpness
     assert min(sharp[i] for i in good) > 1.5 * threshold
     assert max(sharp[i] for i in range(180, 210, 3)) < threshold / 2
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.float32])
+def test_frames_other_than_uint8_are_refused(
+    landmarker: FaceLandmarker, faces_dir: Path, dtype: type
+) -> None:
+    frame = read_image(faces_dir / "obama.jpg")
+    faces = _detect(landmarker, frame)
+    assert faces
+    # The same picture at 16 bits used to read as OVEREXPOSED; float32 gave a raw cv2.error.
+    other = frame.astype(dtype) * (257 if dtype is np.uint16 else 1 / 255)
+    with pytest.raises(InvalidInputError, match="uint8") as info:
+        assess_face(other.astype(dtype), faces)
+    assert np.dtype(dtype).name in str(info.value) and "astype(np.uint8)" in str(info.value)
+    with pytest.raises(InvalidInputError, match="uint8"):
+        assess_face(other.astype(dtype), [])
