@@ -35,6 +35,7 @@ import numpy as np
 
 from wds_edge.errors import InvalidInputError
 from wds_edge.model.preprocessing import check_uint8_image
+from wds_edge.perception.face import checked_landmarks
 
 __all__ = [
     "P3_LANDMARK",
@@ -54,28 +55,16 @@ _RIGHT_EYE_CENTRE = (33, 133)  # subject's right eye: outer, inner corner
 _LEFT_EYE_CENTRE = (263, 362)
 
 
-def _validated_landmarks(landmarks_px: np.ndarray) -> np.ndarray:
-    points = np.asarray(landmarks_px, dtype=np.float64)
-    if points.ndim != 2 or points.shape[1] != 2 or points.shape[0] <= P3_LANDMARK:
-        raise InvalidInputError(
-            f"expected MediaPipe face landmarks of shape (468 or 478, 2) in pixels, "
-            f"got {points.shape}"
-        )
-    if not np.all(np.isfinite(points)):
-        raise InvalidInputError("face landmarks contain NaN or infinite values")
-    return points
-
-
 def crop_box(landmarks_px: np.ndarray) -> tuple[float, float, float, float]:
     """Paper Table 1 (typos fixed): the square face box ``(x1, y1, x2, y2)`` in pixels.
 
     Args:
-        landmarks_px: (N >= 469, 2) x, y pixel coordinates of MediaPipe landmarks.
+        landmarks_px: (N >= 468, 2) x, y pixel coordinates of MediaPipe landmarks.
 
     Returns:
         ``(x1, y1, x2, y2)`` floats with ``x2 - x1 == y2 - y1``; may extend past the frame.
     """
-    points = _validated_landmarks(landmarks_px)
+    points = checked_landmarks(landmarks_px, "pixels")
     x1 = float(points[:, 0].min())
     x2 = float(points[:, 0].max())
     width = x2 - x1
@@ -91,7 +80,7 @@ def eye_line_angle_deg(landmarks_px: np.ndarray) -> float:
     Measured in image coordinates (y down): positive when the eye on the image's
     right is lower, i.e. the face is rotated clockwise. Same sign as ``Face.roll_deg``.
     """
-    points = _validated_landmarks(landmarks_px)
+    points = checked_landmarks(landmarks_px, "pixels")
     right = points[list(_RIGHT_EYE_CENTRE)].mean(axis=0)
     left = points[list(_LEFT_EYE_CENTRE)].mean(axis=0)
     dx, dy = left - right
@@ -239,7 +228,7 @@ def make_crop_transform(
     """Build the Table 1 crop geometry of a face (no pixels: see :func:`kiosk_crop`).
 
     Args:
-        landmarks_px: (N >= 469, 2) MediaPipe landmarks in frame pixels.
+        landmarks_px: (N >= 468, 2) MediaPipe landmarks in frame pixels.
         size_px: side of the output crop (640 in the paper).
         align_roll: rotate so the eye line is horizontal before applying Table 1
             (rotation about the midpoint between the eyes); on by default, as in the kiosk.
@@ -250,7 +239,7 @@ def make_crop_transform(
     if int(size_px) < 8:
         raise InvalidInputError(f"size_px must be >= 8, got {size_px}")
     size_px = int(size_px)
-    points = _validated_landmarks(landmarks_px)
+    points = checked_landmarks(landmarks_px, "pixels")
     roll = eye_line_angle_deg(points) if align_roll else 0.0
     # De-rotation about the eye midpoint: maps the frame to an upright face.
     centre = points[list(_RIGHT_EYE_CENTRE + _LEFT_EYE_CENTRE)].mean(axis=0)
@@ -291,7 +280,7 @@ def kiosk_crop(
 
     Args:
         image: uint8 (H, W, 3) frame in ``colour_order``.
-        face: a :class:`~wds_edge.perception.landmarks.Face` or its (N >= 469, 2) float
+        face: a :class:`~wds_edge.perception.landmarks.Face` or its (N >= 468, 2) float
             landmarks in frame pixels.
         size_px: side of the square crop (the model's input size; 640 in the paper).
         colour_order: ``"bgr"`` (OpenCV frames, the kiosk) or ``"rgb"`` (MediaPipe / PIL

@@ -12,9 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from wds_edge.errors import InvalidInputError
+
 __all__ = [
     "Face",
     "NUM_LANDMARKS",
+    "MIN_LANDMARKS",
+    "checked_landmarks",
     "RIGHT_IRIS",
     "LEFT_IRIS",
     "RIGHT_EYE_OUTER",
@@ -29,6 +33,8 @@ __all__ = [
 IRIS_DIAMETER_MM = 11.7
 
 NUM_LANDMARKS = 478
+#: The face mesh without the irises: the fewest landmarks an array may hold.
+MIN_LANDMARKS = 468
 #: Iris centre followed by its 4 contour points (subject's right / left).
 RIGHT_IRIS = (468, 469, 470, 471, 472)
 LEFT_IRIS = (473, 474, 475, 476, 477)
@@ -37,6 +43,28 @@ LEFT_EYE_OUTER, LEFT_EYE_INNER = 263, 362
 #: Nose bridge between the eyes: the paper's P3 (see :mod:`wds_edge.perception.crop`).
 BETWEEN_EYES = 168
 _FOREHEAD_TOP, _CHIN = 10, 152
+
+
+def checked_landmarks(landmarks_px: Any, where: str = "crop pixels") -> np.ndarray:
+    """``(N >= 468, 2)`` float64 array of MediaPipe landmarks, or InvalidInputError.
+
+    The one shape check of a landmark array (the crop, the regions and the exclusion
+    zones index into the face mesh, 0-467). ``where`` names their space in the message.
+    """
+    try:
+        points = np.asarray(landmarks_px, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(
+            f"expected MediaPipe landmarks (468 or 478, 2) in {where}, got "
+            f"{type(landmarks_px).__name__} ({exc})"
+        ) from None
+    if points.ndim != 2 or points.shape[1] != 2 or points.shape[0] < MIN_LANDMARKS:
+        raise InvalidInputError(
+            f"expected MediaPipe landmarks (468 or 478, 2) in {where}, got {points.shape}"
+        )
+    if not np.all(np.isfinite(points)):
+        raise InvalidInputError("landmarks contain NaN or infinite values")
+    return points
 
 
 def pose_from_rotation(rotation: np.ndarray) -> tuple[float, float, float]:

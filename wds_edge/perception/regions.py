@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from wds_edge.errors import InvalidInputError
+from wds_edge.perception.face import checked_landmarks
 
 __all__ = [
     "checked_landmarks",
@@ -87,18 +88,6 @@ _POLYGONS: dict[str, tuple[int | tuple[int, int, float], ...]] = {
         130, 25, 110, 24, 23, 22, 26, 112, 243, 244, 245, 128, 121, 120, 119, 118, 31, 226,
     ),
 }  # fmt: skip
-
-
-def checked_landmarks(landmarks_crop_px: np.ndarray) -> np.ndarray:
-    """``(N >= 468, 2)`` float64 landmark array in crop pixels, or InvalidInputError."""
-    points = np.asarray(landmarks_crop_px, dtype=np.float64)
-    if points.ndim != 2 or points.shape[1] != 2 or points.shape[0] < 468:
-        raise InvalidInputError(
-            f"expected MediaPipe landmarks (468 or 478, 2) in crop pixels, got {points.shape}"
-        )
-    if not np.all(np.isfinite(points)):
-        raise InvalidInputError("landmarks contain NaN or infinite values")
-    return points
 
 
 def _vertex(points: np.ndarray, v: int | tuple[int, int, float]) -> np.ndarray:

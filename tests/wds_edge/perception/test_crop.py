@@ -201,3 +201,30 @@ def test_kiosk_crop_and_crop_face_refuse_frames_other_than_uint8(dtype: type) ->
         message = str(info.value)
         assert np.dtype(dtype).name in message and "HxWx3" in message
         assert "astype(np.uint8)" in message  # says how to convert
+
+
+@pytest.mark.parametrize("rows", [200, 467])
+def test_crop_needs_the_whole_face_mesh_like_the_regions(rows: int) -> None:
+    from wds_edge.perception.regions import checked_landmarks
+
+    # 169..467 rows used to pass (only P3, row 168, was checked) and gave a box from part
+    # of the mesh; the crop and the regions now share the one check.
+    part = synthetic_landmarks()[:rows]
+    frame = np.zeros((400, 400, 3), np.uint8)
+    for call in (
+        lambda: crop_box(part),
+        lambda: eye_line_angle_deg(part),
+        lambda: make_crop_transform(part, 64),
+        lambda: kiosk_crop(frame, part, 64),
+        lambda: checked_landmarks(part),
+    ):
+        with pytest.raises(InvalidInputError, match=r"\(468 or 478, 2\)") as info:
+            call()
+        assert f"({rows}, 2)" in str(info.value)
+
+
+def test_crop_accepts_the_mesh_without_irises() -> None:
+    mesh = synthetic_landmarks()
+    assert crop_box(mesh[:468]) == crop_box(mesh)
+    with pytest.raises(InvalidInputError, match="landmarks"):
+        crop_box("not landmarks")  # type: ignore[arg-type]
