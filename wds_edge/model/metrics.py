@@ -119,13 +119,30 @@ class MetricAccumulator:
         self.counts.append(confusion_counts(pred, gt, fov))
 
     def pooled(self) -> dict[str, float]:
+        """Metrics of the summed counts of every image.
+
+        Raises:
+            InvalidInputError: no image was added (empty counts would read as perfect).
+        """
+        self._require_images()
         total = ConfusionCounts()
         for c in self.counts:
             total = total + c
         return metrics_from_counts(total)
 
     def per_image_mean(self) -> dict[str, float]:
-        if not self.counts:
-            raise InvalidInputError("no images were added to the metric accumulator")
+        """Mean over images of each image's metrics.
+
+        Raises:
+            InvalidInputError: no image was added.
+        """
+        self._require_images()
         per = [metrics_from_counts(c) for c in self.counts]
         return {k: float(np.mean([m[k] for m in per])) for k in METRIC_NAMES}
+
+    def _require_images(self) -> None:
+        if not self.counts:
+            raise InvalidInputError(
+                "no images were added to the metric accumulator; call add(pred, gt) for "
+                "each scored image before asking for metrics"
+            )

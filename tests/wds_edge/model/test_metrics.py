@@ -67,3 +67,15 @@ def test_bad_inputs() -> None:
         segmentation_metrics(np.zeros(3, bool), np.zeros(4, bool))
     with pytest.raises(InvalidInputError, match="no images"):
         MetricAccumulator().per_image_mean()
+
+
+def test_an_empty_accumulator_has_no_scores() -> None:
+    # pooled() used to report a perfect JSI / accuracy of 1.0 over zero images.
+    acc = MetricAccumulator()
+    with pytest.raises(InvalidInputError, match="no images") as pooled_info:
+        acc.pooled()
+    with pytest.raises(InvalidInputError, match="no images") as mean_info:
+        acc.per_image_mean()
+    assert str(pooled_info.value) == str(mean_info.value)
+    acc.add(PRED, GT)
+    assert acc.pooled() == acc.per_image_mean()
