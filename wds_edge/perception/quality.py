@@ -47,7 +47,7 @@ from typing import Literal
 
 import cv2
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from wds_edge.errors import InvalidInputError
 from wds_edge.model.preprocessing import check_uint8_image
@@ -139,6 +139,17 @@ class QualityConfig(BaseModel):
         description="refuse a face whose skin colour no real light gives (far-off white "
         "balance, wds_edge.perception.colour) with the status colour_cast",
     )
+
+    @model_validator(mode="after")
+    def _brightness_range(self) -> QualityConfig:
+        # The one min / max pair: a range with min above max would refuse every frame.
+        if self.min_brightness > self.max_brightness:
+            raise ValueError(
+                f"min_brightness ({self.min_brightness:g}) must not be above max_brightness "
+                f"({self.max_brightness:g}): no frame could pass both gates; swap them or "
+                "widen the range"
+            )
+        return self
 
 
 def _grey(image: np.ndarray) -> np.ndarray:

@@ -167,3 +167,14 @@ def test_frames_other_than_uint8_are_refused(
     assert np.dtype(dtype).name in str(info.value) and "astype(np.uint8)" in str(info.value)
     with pytest.raises(InvalidInputError, match="uint8"):
         assess_face(other.astype(dtype), [])
+
+
+def test_a_brightness_range_no_frame_can_meet_is_refused() -> None:
+    from wds_edge.errors import describe_validation_error
+
+    # min above max used to be accepted, and then every frame failed a brightness gate.
+    with pytest.raises(pydantic.ValidationError) as info:
+        QualityConfig(min_brightness=200, max_brightness=100)
+    message = describe_validation_error(info.value, "quality")
+    assert "min_brightness (200) must not be above max_brightness (100)" in message
+    assert QualityConfig(min_brightness=120, max_brightness=120).min_brightness == 120
