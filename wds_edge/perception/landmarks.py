@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
+import numbers
 import threading
 import time
 from dataclasses import dataclass
@@ -100,16 +102,34 @@ class FaceLandmarkerOptions:
     def __post_init__(self) -> None:
         if self.mode not in ("image", "video"):
             raise InvalidInputError(f"mode must be 'image' or 'video', got {self.mode!r}")
-        if not isinstance(self.max_faces, int) or self.max_faces < 1:
-            raise InvalidInputError(f"max_faces must be an integer >= 1, got {self.max_faces!r}")
+        faces = self.max_faces
+        if isinstance(faces, bool) or not isinstance(faces, numbers.Integral) or faces < 1:
+            raise InvalidInputError(
+                f"max_faces must be an integer >= 1 (e.g. 2), got {faces!r} "
+                f"({type(faces).__name__})"
+            )
+        object.__setattr__(self, "max_faces", int(faces))
         for name in (
             "min_detection_confidence",
             "min_presence_confidence",
             "min_tracking_confidence",
         ):
             value = getattr(self, name)
-            if not 0.0 <= float(value) <= 1.0:
-                raise InvalidInputError(f"{name} must be in [0, 1], got {value!r}")
+            if not _is_finite_number(value) or not 0.0 <= float(value) <= 1.0:
+                raise InvalidInputError(
+                    f"{name} must be a number in [0, 1] (e.g. 0.5), got {value!r} "
+                    f"({type(value).__name__})"
+                )
+            object.__setattr__(self, name, float(value))
+
+
+def _is_finite_number(value: object) -> bool:
+    """A real, finite number; bool (an int subclass) and strings are not."""
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    )
 
 
 class FaceLandmarker:
@@ -176,10 +196,16 @@ class FaceLandmarker:
             Faces sorted by bounding-box area, largest first; ``[]`` when there is none.
 
         Raises:
-            InvalidInputError: the array is not an 8-bit grey or RGB image.
+            InvalidInputError: the array is not an 8-bit grey or RGB image, or
+                ``timestamp_ms`` is not None or a finite number.
             WdsEdgeError: the landmarker was closed.
         """
         image = self._validated(image_rgb)
+        if timestamp_ms is not None and not _is_finite_number(timestamp_ms):
+            raise InvalidInputError(
+                f"timestamp_ms must be None (use a monotonic clock) or a finite number of "
+                f"milliseconds, got {timestamp_ms!r} ({type(timestamp_ms).__name__})"
+            )
         with self._lock:
             if self._closed:
                 raise InvalidInputError("FaceLandmarker.detect() called after close()")

@@ -138,3 +138,40 @@ def test_bad_model_and_bad_options(tmp_path: Path) -> None:
         FaceLandmarkerOptions(max_faces=0)
     with pytest.raises(InvalidInputError):
         FaceLandmarkerOptions(min_detection_confidence=1.5)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("max_faces", True),  # a bool is an int to Python, not a face count
+        ("max_faces", 2.5),
+        ("max_faces", "2"),
+        ("min_detection_confidence", "high"),  # was a bare ValueError
+        ("min_detection_confidence", None),  # was a bare TypeError
+        ("min_presence_confidence", float("nan")),
+        ("min_tracking_confidence", float("inf")),
+        ("min_tracking_confidence", True),
+    ],
+)
+def test_options_of_the_wrong_type_are_clear_errors(field: str, value: object) -> None:
+    with pytest.raises(InvalidInputError, match=field) as info:
+        FaceLandmarkerOptions(**{field: value})  # type: ignore[arg-type]
+    assert repr(value) in str(info.value) and type(value).__name__ in str(info.value)
+
+
+def test_numpy_numbers_are_fine_options() -> None:
+    options = FaceLandmarkerOptions(
+        max_faces=np.int64(3), min_detection_confidence=np.float32(0.25)
+    )
+    assert options.max_faces == 3 and type(options.max_faces) is int
+    assert options.min_detection_confidence == 0.25
+
+
+@pytest.mark.parametrize("timestamp", [float("nan"), float("inf"), "abc", True])
+def test_a_bad_video_timestamp_is_a_clear_error(landmarker_path: Path, timestamp: object) -> None:
+    options = FaceLandmarkerOptions(model_path=landmarker_path, mode="video")
+    with FaceLandmarker(options) as task:
+        with pytest.raises(InvalidInputError, match="timestamp_ms") as info:
+            task.detect(np.zeros((64, 64, 3), np.uint8), timestamp)  # type: ignore[arg-type]
+        assert repr(timestamp) in str(info.value)
+        assert task.detect(np.zeros((64, 64, 3), np.uint8), np.int64(5)) == []
