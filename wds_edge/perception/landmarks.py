@@ -32,6 +32,7 @@ import math
 import numbers
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -132,6 +133,49 @@ def _is_finite_number(value: object) -> bool:
     )
 
 
+def _close_tasks(tasks: list[Any]) -> None:
+    """Close MediaPipe tasks (the finalizer of :class:`FaceLandmarker`; holds no reference
+    to the landmarker itself, so it can run when the landmarker is collected)."""
+    while tasks:
+        tasks.pop().close()
+
+
+#: Landmarkers not closed yet, closed by :func:`_close_open_landmarkers` at exit.
+_open_landmarkers: weakref.WeakSet[FaceLandmarker] = weakref.WeakSet()
+_exit_hook_lock = threading.Lock()
+_exit_hook_registered = False
+
+
+def _close_open_landmarkers() -> None:
+    """Close the landmarkers still open when the interpreter exits.
+
+    Runs as a ``threading`` exit hook: before the worker threads of MediaPipe's task
+    executors stop and before ``atexit``. A task closed any later cannot reach its
+    stopped executor (RuntimeError), and one left to module teardown makes MediaPipe's own
+    ``__del__`` print "Exception ignored ... 'NoneType' object is not callable".
+    """
+    for landmarker in list(_open_landmarkers):
+        try:
+            landmarker.close()
+        except Exception:  # noqa: BLE001 - the interpreter is exiting: never stop that
+            logger.debug("closing a FaceLandmarker at exit failed", exc_info=True)
+
+
+def _close_at_exit(landmarker: FaceLandmarker) -> None:
+    global _exit_hook_registered
+    with _exit_hook_lock:
+        if not _exit_hook_registered:
+            # threading._register_atexit (CPython >= 3.9, what concurrent.futures uses) runs
+            # its hooks before the executors' threads are joined; weakref.finalize's atexit
+            # call remains the fallback where it is missing.
+            register = getattr(threading, "_register_atexit", None)
+            if register is not None:
+                with contextlib.suppress(RuntimeError):  # already shutting down
+                    register(_close_open_landmarkers)
+            _exit_hook_registered = True
+        _open_landmarkers.add(landmarker)
+
+
 class FaceLandmarker:
     """MediaPipe FaceLandmarker wrapper returning :class:`Face` values in frame pixels.
 
@@ -139,7 +183,8 @@ class FaceLandmarker:
         >>> with FaceLandmarker(FaceLandmarkerOptions(mode="image")) as landmarker:
         ...     faces = landmarker.detect(image_rgb)   # [] when there is no face
 
-    Thread-safe (calls are serialized). ``close()`` is idempotent.
+    Thread-safe (calls are serialized). ``close()`` is idempotent; a landmarker never
+    closed is closed when it is garbage-collected or, at the latest, at interpreter exit.
     """
 
     def __init__(self, options: FaceLandmarkerOptions | None = None) -> None:
@@ -154,6 +199,11 @@ class FaceLandmarker:
         search = self.options.small_face_search
         self._small_face_search = (self.options.mode == "image") if search is None else search
         self._task = self._create(self.options.mode, self.options.max_faces)
+        # Every MediaPipe task this landmarker made; closed by close(), by the finalizer
+        # when the landmarker is collected, or at interpreter exit (_close_open_landmarkers).
+        self._tasks: list[Any] = [self._task]
+        self._finalizer = weakref.finalize(self, _close_tasks, self._tasks)
+        _close_at_exit(self)
 
     def _create(self, mode: str, num_faces: int) -> Any:
         vision = self._vision
@@ -213,6 +263,7 @@ class FaceLandmarker:
             if not faces and self._small_face_search and max(image.shape[:2]) >= MIN_TILED_SIDE_PX:
                 if self._tiler is None:
                     self._tiler = self._create("image", 1)
+                    self._tasks.append(self._tiler)
                 tiler = self._tiler
                 faces = search_tiles(image, lambda crop: self._run(tiler, crop, None, video=False))
         faces.sort(key=lambda f: f.area_px, reverse=True)
@@ -224,20 +275,15 @@ class FaceLandmarker:
             if self._closed:
                 return
             self._closed = True
-            for task in (self._task, self._tiler):
-                if task is not None:
-                    task.close()
             self._task = self._tiler = None
+            _open_landmarkers.discard(self)
+            self._finalizer()  # closes every task once; later calls do nothing
 
     def __enter__(self) -> FaceLandmarker:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def __del__(self) -> None:  # pragma: no cover - best effort at interpreter exit
-        with contextlib.suppress(Exception):
-            self.close()
 
     # -- internals --------------------------------------------------------------------------
 
