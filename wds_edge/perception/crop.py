@@ -88,7 +88,24 @@ def eye_line_angle_deg(landmarks_px: np.ndarray) -> float:
 
 
 def _invert_affine(matrix: np.ndarray) -> np.ndarray:
-    return cv2.invertAffineTransform(np.asarray(matrix, dtype=np.float64)).astype(np.float64)
+    """The inverse of a (2, 3) frame -> crop affine; InvalidInputError if it has none.
+
+    ``cv2.invertAffineTransform`` returns all zeros for a singular matrix, which would map
+    every crop pixel onto the frame's corner without a word.
+    """
+    m = np.asarray(matrix, dtype=np.float64)
+    if m.shape != (2, 3) or not np.all(np.isfinite(m)):
+        raise InvalidInputError(
+            f"a crop transform matrix must be a finite (2, 3) affine, got shape {m.shape}"
+        )
+    det = float(np.linalg.det(m[:, :2]))
+    if not abs(det) > 1e-12:
+        raise InvalidInputError(
+            f"the crop transform matrix {m.tolist()} is singular (determinant {det:g}): it "
+            "maps the frame onto a line or a point and cannot be inverted; rebuild the "
+            "transform with make_crop_transform"
+        )
+    return cv2.invertAffineTransform(m).astype(np.float64)
 
 
 def _apply_affine(matrix: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -178,7 +195,13 @@ class CropTransform:
                 f"paste_back expects a {self.size_px}x{self.size_px} crop-space map, "
                 f"got shape {values.shape}"
             )
-        height, width = int(frame_shape[0]), int(frame_shape[1])
+        shape = tuple(frame_shape)
+        if len(shape) < 2 or min(int(shape[0]), int(shape[1])) < 1:
+            raise InvalidInputError(
+                f"paste_back needs the frame's shape (H, W) or (H, W, C) with H, W >= 1, "
+                f"got {shape}; pass frame.shape"
+            )
+        height, width = int(shape[0]), int(shape[1])
         is_bool = values.dtype == np.bool_
         if interpolation is None:
             floating = np.issubdtype(values.dtype, np.floating)

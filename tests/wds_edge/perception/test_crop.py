@@ -228,3 +228,24 @@ def test_crop_accepts_the_mesh_without_irises() -> None:
     assert crop_box(mesh[:468]) == crop_box(mesh)
     with pytest.raises(InvalidInputError, match="landmarks"):
         crop_box("not landmarks")  # type: ignore[arg-type]
+
+
+def test_paste_back_needs_a_real_frame_shape() -> None:
+    ct = make_crop_transform(synthetic_landmarks(), 64)
+    values = np.ones((64, 64), np.uint8)
+    for shape in ((0, 0), (), (10,), (0, 50, 3)):
+        # (0, 0) used to come back as a 64x64 array (cv2's "dsize 0 = source size").
+        with pytest.raises(InvalidInputError, match="frame's shape") as info:
+            ct.paste_back(values, shape)
+        assert str(tuple(shape)) in str(info.value)
+    assert ct.paste_back(values, (400, 300, 3)).shape == (400, 300)
+
+
+def test_from_dict_refuses_a_matrix_without_an_inverse() -> None:
+    data = make_crop_transform(synthetic_landmarks(), 64).to_dict()
+    # A singular matrix used to give an all-zero inverse: every crop pixel onto (0, 0).
+    for matrix in ([[0, 0, 0], [0, 0, 0]], [[1, 2, 0], [2, 4, 0]], [[1, 0, 0]]):
+        with pytest.raises(InvalidInputError, match="matrix"):
+            CropTransform.from_dict(dict(data, matrix=matrix))
+    with pytest.raises(InvalidInputError, match="singular"):
+        CropTransform.from_dict(dict(data, matrix=[[1, 2, 0], [2, 4, 0]]))
