@@ -53,7 +53,7 @@ class ModelMetadata(BaseModel):
 
     model_config = ConfigDict(extra="ignore", use_enum_values=False)
 
-    format_version: int = METADATA_FORMAT_VERSION
+    format_version: int = Field(METADATA_FORMAT_VERSION, ge=1)
     producer: str = "wds-edge"
     producer_version: str = "0.0.0"
     model_name: str = "wds-unet"
@@ -70,8 +70,8 @@ class ModelMetadata(BaseModel):
     grey_input_supported: bool = False
     value_range: tuple[float, float] = (0.0, 255.0)
     preprocessing: Preprocessing = Preprocessing.TEXTURE_IN_GRAPH
-    texture_sigma: float = TEXTURE_SIGMA
-    texture_ksize: int = TEXTURE_KSIZE
+    texture_sigma: float = Field(TEXTURE_SIGMA, gt=0.0, allow_inf_nan=False)
+    texture_ksize: int = Field(TEXTURE_KSIZE, ge=1)
     output_name: str = "wrinkle_prob"
     output_semantics: Literal["wrinkle_probability"] = "wrinkle_probability"
     threshold: float = Field(0.5, gt=0.0, lt=1.0)
@@ -81,18 +81,27 @@ class ModelMetadata(BaseModel):
     description: str = ""
     license: str = ""
 
+    def _nchw(self) -> list[int]:
+        if len(self.input_shape) != 4:
+            raise ModelError(
+                f"the model's input_shape {self.input_shape} is not [N, C, H, W]; re-export it "
+                "with `wds-edge export`"
+            )
+        return [int(v) for v in self.input_shape]
+
     @property
     def input_size_hw(self) -> tuple[int, int]:
-        """The model's spatial input size (H, W) in pixels."""
-        return int(self.input_shape[2]), int(self.input_shape[3])
+        """The model's spatial input size (H, W) in pixels (ModelError if not NCHW)."""
+        shape = self._nchw()
+        return shape[2], shape[3]
 
     @property
     def input_channels(self) -> int:
-        return int(self.input_shape[1])
+        return self._nchw()[1]
 
     @property
     def dynamic_batch(self) -> bool:
-        return int(self.input_shape[0]) < 1
+        return self._nchw()[0] < 1
 
     def check_supported(self, source: str = "model") -> None:
         """Raise :class:`ModelError` if this runtime cannot meet the model's contract."""
