@@ -27,6 +27,7 @@ it, so a model is trained, calibrated and parity-checked on the crops the kiosk 
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -259,8 +260,8 @@ def make_crop_transform(
     Returns:
         The :class:`CropTransform`.
     """
-    if int(size_px) < 8:
-        raise InvalidInputError(f"size_px must be >= 8, got {size_px}")
+    if isinstance(size_px, bool) or not isinstance(size_px, numbers.Integral) or size_px < 8:
+        raise InvalidInputError(f"size_px must be a whole number >= 8 (e.g. 640), got {size_px!r}")
     size_px = int(size_px)
     points = checked_landmarks(landmarks_px, "pixels")
     roll = eye_line_angle_deg(points) if align_roll else 0.0

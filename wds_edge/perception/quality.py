@@ -114,7 +114,7 @@ GREY_MAX_CHANNEL_DIFF = 2.0
 class QualityConfig(BaseModel):
     """Thresholds of the quality gates (see the module docstring for their order)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     multi_face_policy: Literal["largest", "refuse"] = Field(
         "largest", description="several faces: use the largest, or refuse the frame"

@@ -186,6 +186,15 @@ def test_kiosk_crop_rejects_bad_input() -> None:
         kiosk_crop(frame, np.zeros((10, 2)), 64)
 
 
+@pytest.mark.parametrize("size", ["abc", float("nan"), 64.7, True, 4])
+def test_crop_size_must_be_a_whole_number_of_pixels(size: object) -> None:
+    # "abc" and nan used to raise a bare ValueError and 64.7 was silently cut to 64
+    frame = np.zeros((100, 100, 3), np.uint8)
+    with pytest.raises(InvalidInputError, match="size_px must be a whole number >= 8"):
+        kiosk_crop(frame, synthetic_landmarks(), size)  # type: ignore[arg-type]
+    assert kiosk_crop(frame, synthetic_landmarks(), np.int64(64))[0].shape == (64, 64, 3)
+
+
 @pytest.mark.parametrize("dtype", [np.uint16, np.float32, np.float64, np.int64, np.bool_])
 def test_kiosk_crop_and_crop_face_refuse_frames_other_than_uint8(dtype: type) -> None:
     from wds_edge.perception.face_crop import crop_face

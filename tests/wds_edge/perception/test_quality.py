@@ -178,3 +178,11 @@ def test_a_brightness_range_no_frame_can_meet_is_refused() -> None:
     message = describe_validation_error(info.value, "quality")
     assert "min_brightness (200) must not be above max_brightness (100)" in message
     assert QualityConfig(min_brightness=120, max_brightness=120).min_brightness == 120
+
+
+@pytest.mark.parametrize("field", ["min_eye_distance_px", "min_sharpness"])
+def test_an_infinite_or_nan_threshold_is_refused(field: str) -> None:
+    # inf passed the ge=0 bounds and then refused every frame
+    for value in (float("inf"), float("nan")):
+        with pytest.raises(pydantic.ValidationError, match="finite number"):
+            QualityConfig(**{field: value})
