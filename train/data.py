@@ -16,7 +16,8 @@ Two layouts are recognised automatically (:func:`discover_samples`):
 * **DRIVE** (``images/NN_training.tif``, ``1st_manual/NN_manual1.gif``,
   ``mask/NN_training_mask.gif``; stem = ``NN``).
 
-When a field-of-view (FOV) mask is present, the loss and the metrics are restricted to it.
+When a field-of-view (FOV) mask is present, the loss and the metrics are restricted to it;
+an FOV mask without pixels is refused, and label pixels outside the FOV are logged.
 
 Mask binarization rules (:func:`binarize_mask`), applied to the grey value of the file
 (palette GIFs are converted with PIL ``convert("L")``, which resolves the palette):
@@ -50,6 +51,7 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "MASK_EXTENSIONS",
     "INVERTED_FRACTION",
+    "OUTSIDE_FOV_WARN_FRACTION",
     "Sample",
     "LoadedSample",
     "detect_layout",
@@ -65,6 +67,9 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 MASK_EXTENSIONS = (".png", ".gif", ".tif", ".tiff", ".bmp")
 #: A label whose foreground covers at least this fraction is taken as inverted.
 INVERTED_FRACTION = 0.9
+#: More than this fraction of a label's pixels outside its FOV mask is logged as a warning
+#: (less, as info: hand-drawn labels often graze the FOV's rim).
+OUTSIDE_FOV_WARN_FRACTION = 0.01
 
 
 @dataclass(frozen=True)
@@ -266,7 +271,9 @@ def load_sample(sample: Sample, mask_threshold: int | None = None) -> LoadedSamp
     """Decode one sample and check that image, mask and FOV have the same size.
 
     Raises:
-        DataError: unreadable files, non-binary masks, size mismatch.
+        DataError: unreadable files, non-binary masks, size mismatch, an FOV mask without
+            pixels. Label pixels outside the FOV are logged (a warning above
+            :data:`OUTSIDE_FOV_WARN_FRACTION` of the label).
     """
     try:
         image_rgb = cv2.cvtColor(read_image(sample.image), cv2.COLOR_BGR2RGB)
@@ -283,8 +290,33 @@ def load_sample(sample: Sample, mask_threshold: int | None = None) -> LoadedSamp
                 f"{path}: {name} is {m.shape[1]}x{m.shape[0]} but its image {sample.image} "
                 f"is {w}x{h}; masks must have the image's size (re-export the label)"
             )
+    if fov is not None:
+        _check_fov(sample, mask, fov)
     landmarks = _read_landmarks(sample.landmarks) if sample.landmarks else None
     return LoadedSample(sample.stem, image_rgb, mask, fov, zones, landmarks)
+
+
+def _check_fov(sample: Sample, mask: np.ndarray, fov: np.ndarray) -> None:
+    """Refuse an FOV without pixels (nothing would be trained or scored: every metric of an
+    empty set is 1.0); warn when the label reaches outside the FOV (those pixels are neither
+    trained on nor scored)."""
+    if not fov.any():
+        raise DataError(
+            f"{sample.fov}: the field-of-view mask has no pixels (all black), so nothing of "
+            f"{sample.image.name} would be trained on or scored; save it with 255 where the "
+            "label is valid (e.g. the skin), or delete it to use the whole image"
+        )
+    outside = int(np.count_nonzero(mask & ~fov))
+    if outside:
+        frac = outside / int(np.count_nonzero(mask))
+        # DRIVE's manual labels touch the FOV's rim (up to 0.3 % of their pixels): tolerated.
+        level = logging.WARNING if frac > OUTSIDE_FOV_WARN_FRACTION else logging.INFO
+        log.log(
+            level,
+            "%s: %d label pixel(s) (%.1f%%) lie outside the field of view %s; they are neither "
+            "trained on nor scored (check that the fov mask belongs to this label)",
+            sample.mask, outside, 100 * frac, sample.fov,
+        )  # fmt: skip
 
 
 def _read_landmarks(path: Path) -> np.ndarray:

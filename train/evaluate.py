@@ -80,6 +80,10 @@ def evaluate_samples(
         ``{"pooled": {jsi, accuracy, sensitivity, specificity}, "per_image_mean": {...},
         "per_image": [{"stem", metrics...}], "images": [stems], "threshold": float,
         "loss": mean loss per image (only with ``loss_fn``)}``.
+
+    Raises:
+        InvalidInputError: no samples or a threshold outside (0, 1).
+        DataError: a sample whose FOV mask has no pixels.
     """
     if not samples:
         raise InvalidInputError("no images to evaluate")
@@ -91,6 +95,11 @@ def evaluate_samples(
     per_image: list[dict[str, Any]] = []
     losses: list[float] = []
     for i, s in enumerate(samples):
+        if s.fov is not None and not s.fov.any():  # metrics of no pixels would read 1.0
+            raise DataError(
+                f"sample '{s.stem}': its field-of-view mask has no pixels, so nothing can be "
+                "scored; give it an FOV with the valid area set, or none (the whole image)"
+            )
         h, w = s.mask.shape
         x, m, f = _padded_tensors(s, pad_multiple(model))
         with torch.no_grad():

@@ -145,3 +145,38 @@ def test_zones_folder_is_loaded_and_checked(tmp_path: Path) -> None:
     _mask(tmp_path / "zones" / "a.png", np.zeros((16, 48), np.uint8))
     with pytest.raises(DataError, match="zones mask is 48x16"):
         load_sample(sample)
+
+
+def test_fov_without_pixels_is_refused(tmp_path: Path) -> None:
+    # An all-black FOV leaves nothing to train on or score (every metric of no pixels is 1.0).
+    make_generic(tmp_path, n=1)
+    _mask(tmp_path / "fov" / "face0.png", np.zeros((32, 48)))
+    _, (sample,) = discover_samples(tmp_path)
+    with pytest.raises(DataError, match=r"fov[/\\]face0\.png: the field-of-view mask has no pix"):
+        load_sample(sample)
+
+
+def test_label_outside_the_fov_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    make_generic(tmp_path, n=1)
+    fov = np.zeros((32, 48), np.uint8)
+    fov[:, :20] = 255  # the label row runs x = 5..39: 20 of its 35 pixels lie outside
+    _mask(tmp_path / "fov" / "face0.png", fov)
+    _, (sample,) = discover_samples(tmp_path)
+    with caplog.at_level("INFO", logger="wds_edge_train.data"):
+        loaded = load_sample(sample)
+    assert loaded.fov is not None and loaded.fov.sum() == 32 * 20
+    (record,) = [r for r in caplog.records if "outside the field of view" in r.getMessage()]
+    assert record.levelname == "WARNING" and "20 label pixel(s) (57.1%)" in record.getMessage()
+    assert "face0.png" in record.getMessage()
+    # a pixel on the rim (DRIVE's manual labels graze it) is only info: 1 of 140 pixels
+    label = np.zeros((32, 48), np.uint8)
+    label[10:14, 5:40] = 255
+    _mask(tmp_path / "masks" / "face0.png", label)
+    fov[:] = 255
+    fov[13, 39] = 0
+    _mask(tmp_path / "fov" / "face0.png", fov)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="wds_edge_train.data"):
+        load_sample(sample)
+    (record,) = [r for r in caplog.records if "outside the field of view" in r.getMessage()]
+    assert record.levelname == "INFO" and "1 label pixel(s)" in record.getMessage()

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from wds_edge.errors import InvalidInputError
+from wds_edge.errors import DataError, InvalidInputError
 from wds_edge.model.metrics import segmentation_metrics
-from wds_edge_train.data import discover_samples, load_sample
+from wds_edge_train.data import LoadedSample, discover_samples, load_sample
 from wds_edge_train.evaluate import evaluate_samples, predict_probability
 from wds_edge_train.model import WrinkleUNet
 
@@ -65,6 +65,14 @@ def test_pooled_and_per_image_metrics_on_drive(net: WrinkleUNet, drive_small: Pa
     assert out["images"] == ["21", "22"]
     with pytest.raises(InvalidInputError, match="threshold"):
         evaluate_samples(net, loaded, threshold=1.5)
+
+
+def test_a_sample_with_an_empty_fov_is_not_scored(net: WrinkleUNet) -> None:
+    # No pixel to score: the metrics would read 1.0 everywhere.
+    image = np.zeros((16, 16, 3), np.uint8)
+    empty = LoadedSample("blank", image, np.zeros((16, 16), bool), np.zeros((16, 16), bool))
+    with pytest.raises(DataError, match="'blank': its field-of-view mask has no pixels"):
+        evaluate_samples(net, [empty])
 
 
 def test_eval_cli_reports_bad_checkpoint(tmp_path: Path, drive_small: Path) -> None:
