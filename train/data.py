@@ -20,7 +20,9 @@ When a field-of-view (FOV) mask is present, the loss and the metrics are restric
 an FOV mask without pixels is refused, and label pixels outside the FOV are logged.
 
 Mask binarization rules (:func:`binarize_mask`), applied to the grey value of the file
-(palette GIFs are converted with PIL ``convert("L")``, which resolves the palette):
+(palette GIFs are converted with PIL ``convert("L")``, which resolves the palette; a label
+drawn only in the alpha channel of a one-colour transparent image is read from the alpha,
+and one whose colour and alpha both vary is refused: :func:`open_label_image`):
 
 1. values only in {0, 1} -> foreground = 1; only in {0, 255} (or any two levels ``lo < hi``
    with ``lo <= 127 < hi``) -> foreground = the bright level;
@@ -43,6 +45,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from wds_edge.errors import DataError, InvalidInputError
 from wds_edge.io import read_image
@@ -57,6 +60,7 @@ __all__ = [
     "detect_layout",
     "discover_samples",
     "binarize_mask",
+    "open_label_image",
     "read_mask",
     "load_sample",
 ]
@@ -193,20 +197,56 @@ def discover_samples(data_dir: str | Path) -> tuple[str, list[Sample]]:
     return layout, sorted(samples, key=lambda s: s.stem)
 
 
-def _read_grey(path: Path) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+def open_label_image(path: str | Path) -> Image.Image:
+    """Decode a label / mask image (EXIF orientation applied), its transparency resolved:
+    the one reader of :func:`read_mask` and of the rough masks of ``wds-edge label``.
 
-    if not path.is_file():
-        raise DataError(f"{path}: mask file not found")
+    * no alpha channel: the image as decoded (grey, 16-bit, palette, RGB, ...); an alpha
+      that is the same everywhere: the image without it (``L`` or ``RGB``);
+    * an alpha that varies over a colour that does not (wrinkles drawn in the alpha only,
+      e.g. black strokes on a transparent canvas): the alpha as an ``L`` image;
+    * colour and alpha both vary: refused, which of them holds the label cannot be told.
+
+    The colour of fully transparent pixels is not looked at (editors store anything there).
+
+    Raises:
+        DataError: a missing or unreadable file, or both colour and alpha varying.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{p}: mask file not found")
     try:
-        with Image.open(path) as pil:
+        with Image.open(p) as pil:
             pil.load()
-            return np.asarray(pil.convert("L"))
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+            image = ImageOps.exif_transpose(pil)  # a loaded copy
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError,
+            SyntaxError) as exc:  # fmt: skip
         raise DataError(
-            f"{path}: cannot read the mask ({exc}); save it again as a PNG with 0 = background "
+            f"{p}: cannot read the mask ({exc}); save it again as a PNG with 0 = background "
             "and 255 = foreground"
         ) from exc
+    return _resolve_alpha(image, p)
+
+
+def _resolve_alpha(image: Image.Image, path: Path) -> Image.Image:
+    if not any(b in ("A", "a") for b in image.getbands()) and "transparency" not in image.info:
+        return image
+    rgba = np.asarray(image.convert("RGBA"))
+    alpha = rgba[..., 3]
+    if alpha.min() == alpha.max():  # the alpha says nothing: the colour holds the label
+        return image.convert("L" if image.mode in ("L", "LA", "La") else "RGB")
+    colour = rgba[..., :3][alpha > 0]
+    if (colour == colour[0]).all():
+        return Image.fromarray(np.ascontiguousarray(alpha), "L")
+    raise DataError(
+        f"{path}: both the colour and the transparency (alpha) of the image vary, so which "
+        "of them holds the label cannot be told; save the label without transparency "
+        "(0 = background, 255 = wrinkle), or draw it in the alpha channel only (one colour)"
+    )
+
+
+def _read_grey(path: Path) -> np.ndarray:
+    return np.asarray(open_label_image(path).convert("L"))
 
 
 def binarize_mask(

@@ -180,3 +180,39 @@ def test_label_outside_the_fov_is_logged(tmp_path: Path, caplog: pytest.LogCaptu
         load_sample(sample)
     (record,) = [r for r in caplog.records if "outside the field of view" in r.getMessage()]
     assert record.levelname == "INFO" and "1 label pixel(s)" in record.getMessage()
+
+
+def test_label_drawn_in_the_alpha_channel(tmp_path: Path) -> None:
+    lab = _label() > 0
+    # black strokes on a transparent canvas: the colour is the same everywhere, alpha varies
+    rgba = np.zeros((32, 48, 4), np.uint8)
+    rgba[..., 3] = np.where(lab, 255, 0)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "alpha.png")
+    np.testing.assert_array_equal(read_mask(tmp_path / "alpha.png"), lab)
+    # the colour of fully transparent pixels is not looked at
+    rgba[~lab, :3] = 255
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "white_under.png")
+    np.testing.assert_array_equal(read_mask(tmp_path / "white_under.png"), lab)
+    # an opaque label (constant alpha) still reads its colour
+    rgba = np.dstack(
+        [np.where(lab, 255, 0).astype(np.uint8)] * 3 + [np.full((32, 48), 255, np.uint8)]
+    )
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "opaque.png")
+    np.testing.assert_array_equal(read_mask(tmp_path / "opaque.png"), lab)
+    # grey + alpha, and a palette image with a transparent index
+    la = np.dstack([np.zeros((32, 48), np.uint8), np.where(lab, 255, 0).astype(np.uint8)])
+    Image.fromarray(la, "LA").save(tmp_path / "la.png")
+    np.testing.assert_array_equal(read_mask(tmp_path / "la.png"), lab)
+    pal = Image.fromarray(lab.astype(np.uint8), mode="P")
+    pal.putpalette([0, 0, 0, 0, 0, 0] + [0] * 762)
+    pal.save(tmp_path / "t.png", transparency=0)
+    np.testing.assert_array_equal(read_mask(tmp_path / "t.png"), lab)
+
+
+def test_label_with_both_colour_and_alpha_varying_is_refused(tmp_path: Path) -> None:
+    rgba = np.zeros((32, 48, 4), np.uint8)
+    rgba[10, 5:40] = (255, 255, 255, 255)  # white opaque strokes
+    rgba[20:, :, :] = (255, 0, 0, 128)  # a red half-transparent band
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "both.png")
+    with pytest.raises(DataError, match=r"both\.png: both the colour and the transparency"):
+        read_mask(tmp_path / "both.png")

@@ -4,7 +4,8 @@ Three formats, found in one folder and matched to images by name:
 
 * **mask images** (``.png``, ``.jpg``, ``.bmp``, ``.tif``, ``.gif``, ``.webp``): matched by
   file stem (``face01.png`` <-> ``face01.jpg``; a ``_mask`` / ``_rough`` suffix on the
-  stem is allowed). Inside = value > 127 (or > 0 for 0/1 masks), any colour channel.
+  stem is allowed). Inside = value > 127 (or > 0 for 0/1 masks), any colour channel; on a
+  transparent canvas with one colour, the alpha channel.
 * **LabelMe JSON**: one file per image; ``imagePath`` names the image (else the JSON's
   stem). ``shapes`` of ``shape_type`` polygon / rectangle (filled) and linestrip / line /
   polyline (drawn with a stroke width); ``point`` / ``points`` / ``circle`` are ignored.
@@ -30,7 +31,7 @@ import cv2
 import numpy as np
 
 from wds_edge.errors import DataError, InvalidInputError
-from wds_edge.io import read_image
+from wds_edge_train.data import open_label_image
 
 __all__ = [
     "MASK_EXTENSIONS",
@@ -100,14 +101,17 @@ def _key(name: str) -> str:
 
 def read_mask_image(path: str | Path) -> np.ndarray:
     """Read a rough-annotation mask image as bool HxW (inside = brighter than 127 in any
-    channel; for 0/1 masks, non-zero).
+    channel; for 0/1 masks, non-zero). Strokes drawn only in the alpha channel of a
+    transparent image are read from the alpha (:func:`wds_edge_train.data.open_label_image`).
 
     Raises:
-        InvalidInputError: unreadable or corrupt file.
+        DataError: unreadable or corrupt file, or an image whose colour and alpha both vary.
     """
-    bgr = read_image(path)
-    m = bgr.max(axis=2)
-    return m > (0 if int(m.max()) <= 1 else 127)
+    image = open_label_image(path)
+    m = np.asarray(image if image.mode == "L" else image.convert("RGB"))
+    if m.ndim == 3:
+        m = m.max(axis=2)
+    return m > (0 if int(m.max(initial=0)) <= 1 else 127)
 
 
 def _points(raw: object, source: Path, what: str) -> np.ndarray:
@@ -309,8 +313,7 @@ def rough_mask(
 
     Raises:
         DataError: a mask image or declared annotation size differs from ``shape_hw``,
-            or the union is empty.
-        InvalidInputError: a mask image cannot be read.
+            or the union is empty, or a mask image cannot be read.
     """
     h, w = shape_hw
     out = np.zeros(shape_hw, dtype=bool)

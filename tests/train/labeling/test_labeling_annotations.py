@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from wds_edge.errors import DataError
 from wds_edge_train.labeling.annotations import (
@@ -123,3 +124,26 @@ def test_index_and_rough_mask(tmp_path: Path) -> None:
     index, _ = index_rough_annotations(rough)
     with pytest.raises(DataError, match="is empty"):
         rough_mask(index["empty"], (20, 20))
+
+
+def test_rough_strokes_drawn_in_the_alpha_channel(tmp_path: Path) -> None:
+    # Black strokes on a transparent canvas (what many paint programs save): the strokes are
+    # only in the alpha; the reader of the training labels decides the same way.
+    from wds_edge_train.data import read_mask
+
+    rough = tmp_path / "rough"
+    rough.mkdir()
+    m = np.zeros((20, 20), bool)
+    m[5:8, 5:15] = True
+    rgba = np.zeros((20, 20, 4), np.uint8)
+    rgba[..., 3] = np.where(m, 255, 0)
+    Image.fromarray(rgba, "RGBA").save(rough / "face05.png")
+    index, problems = index_rough_annotations(rough)
+    assert not problems
+    np.testing.assert_array_equal(rough_mask(index["face05"], (20, 20)), m)
+    np.testing.assert_array_equal(read_mask(rough / "face05.png"), m)
+    rgba[15:, :] = (255, 0, 0, 128)  # colour and alpha both vary: refused, not guessed
+    Image.fromarray(rgba, "RGBA").save(rough / "face06.png")
+    index, _ = index_rough_annotations(rough)
+    with pytest.raises(DataError, match="both the colour and the transparency"):
+        rough_mask(index["face06"], (20, 20))
