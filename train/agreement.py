@@ -31,6 +31,7 @@ import numpy as np
 from wds_edge.errors import DataError, InvalidInputError, WdsEdgeError
 from wds_edge.io import read_image
 from wds_edge.progress import ProgressCallback
+from wds_edge_train.data import files_by_name
 from wds_edge_train.labeling.annotations import _key, read_mask_image
 from wds_edge_train.labeling.runner import IMAGE_EXTENSIONS
 from wds_edge_train.labeling.thresholding import (
@@ -160,18 +161,22 @@ def label_files(label_dir: str | Path, subfolder: str = "masks") -> dict[str, Pa
     """Label (or image) files of a set by stem: ``DIR/<subfolder>/*`` when that folder
     exists (``wds-edge label`` output: ``masks``, ``images``), else ``DIR/*``.
 
+    Files are matched by stem without a ``_mask`` / ``_rough`` / ``_label`` / ``_gt`` ending.
+
     Raises:
         InvalidInputError: a missing folder or one without label images.
+        DataError: two files of one name (``q.png`` and ``q_mask.png``, ``q.png`` and ``q.gif``).
     """
     root = Path(label_dir)
     if not root.is_dir():
         raise InvalidInputError(f"{root}: label folder not found")
     folder = root / subfolder if (root / subfolder).is_dir() else root
-    files = {
-        _key(p.name): p
-        for p in sorted(folder.iterdir())
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS
-    }
+    files = files_by_name(
+        folder,
+        IMAGE_EXTENSIONS,
+        key=lambda p: _key(p.name),
+        rule="its name without the suffix and a _mask / _rough / _label / _gt ending",
+    )
     if not files:
         raise InvalidInputError(f"{folder}: no label images (PNG, GIF, TIFF, BMP, JPEG) found")
     return files

@@ -40,6 +40,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,7 @@ __all__ = [
     "LoadedSample",
     "detect_layout",
     "discover_samples",
+    "files_by_name",
     "binarize_mask",
     "open_label_image",
     "read_mask",
@@ -102,16 +104,29 @@ class LoadedSample:
     landmarks: np.ndarray | None = None
 
 
-def _files(folder: Path, extensions: tuple[str, ...]) -> dict[str, Path]:
+def files_by_name(
+    folder: Path,
+    extensions: tuple[str, ...],
+    key: Callable[[Path], str] | None = None,
+    rule: str = "its name without the suffix",
+) -> dict[str, Path]:
+    """The files of ``folder`` with one of ``extensions`` (hidden ones skipped), by name:
+    the file stem, or ``key(path)``; ``rule`` says how names are made, for the error.
+
+    Raises:
+        DataError: two files with one name (which of them pairs with the other files is
+            anyone's guess).
+    """
     out: dict[str, Path] = {}
     for p in sorted(folder.iterdir()):
         if p.is_file() and p.suffix.lower() in extensions and not p.name.startswith("."):
-            if p.stem in out:  # which of the two pairs with the mask is anyone's guess
+            name = p.stem if key is None else key(p)
+            if name in out:
                 raise DataError(
-                    f"{out[p.stem]} and {p.name} share the name {p.stem!r}; a sample is found "
-                    "by its name without the suffix: keep one of them or rename the other"
+                    f"{out[name]} and {p.name} share the name {name!r}; a sample is found by "
+                    f"{rule}: keep one of them or rename the other"
                 )
-            out[p.stem] = p
+            out[name] = p
     return out
 
 
@@ -138,9 +153,9 @@ def detect_layout(data_dir: str | Path) -> str:
 
 
 def _drive_samples(root: Path) -> list[Sample]:
-    images = _files(root / "images", IMAGE_EXTENSIONS + (".gif",))
-    manual = _files(root / "1st_manual", MASK_EXTENSIONS)
-    fovs = _files(root / "mask", MASK_EXTENSIONS) if (root / "mask").is_dir() else {}
+    images = files_by_name(root / "images", IMAGE_EXTENSIONS + (".gif",))
+    manual = files_by_name(root / "1st_manual", MASK_EXTENSIONS)
+    fovs = files_by_name(root / "mask", MASK_EXTENSIONS) if (root / "mask").is_dir() else {}
     key = re.compile(r"^(\d+)_")
     manual_by_id = {m.group(1): p for s, p in manual.items() if (m := key.match(s))}
     fov_by_id = {m.group(1): p for s, p in fovs.items() if (m := key.match(s))}
@@ -159,11 +174,11 @@ def _drive_samples(root: Path) -> list[Sample]:
 
 
 def _generic_samples(root: Path) -> list[Sample]:
-    images = _files(root / "images", IMAGE_EXTENSIONS)
-    masks = _files(root / "masks", MASK_EXTENSIONS)
-    fovs = _files(root / "fov", MASK_EXTENSIONS) if (root / "fov").is_dir() else {}
-    zones = _files(root / "zones", MASK_EXTENSIONS) if (root / "zones").is_dir() else {}
-    marks = _files(root / "landmarks", (".json",)) if (root / "landmarks").is_dir() else {}
+    images = files_by_name(root / "images", IMAGE_EXTENSIONS)
+    masks = files_by_name(root / "masks", MASK_EXTENSIONS)
+    fovs = files_by_name(root / "fov", MASK_EXTENSIONS) if (root / "fov").is_dir() else {}
+    zones = files_by_name(root / "zones", MASK_EXTENSIONS) if (root / "zones").is_dir() else {}
+    marks = files_by_name(root / "landmarks", (".json",)) if (root / "landmarks").is_dir() else {}
     missing = [images[s] for s in images if s not in masks]
     if missing:
         names = ", ".join(str(p) for p in missing[:5])

@@ -9,11 +9,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from wds_edge.cli import app
-from wds_edge.errors import InvalidInputError
-from wds_edge_train.agreement import label_agreement, pearson_correlation
+from wds_edge.errors import DataError, InvalidInputError
+from wds_edge_train.agreement import label_agreement, label_files, pearson_correlation
 
 
 def test_pearson_hand_values() -> None:
@@ -99,3 +100,18 @@ def test_semi_auto_and_cli(tmp_path: Path) -> None:
     assert doc["raw"]["pairs"][0]["mean_r"] == pytest.approx(report.mean_raw, abs=1e-6)
     with pytest.raises(InvalidInputError, match="--images"):
         label_agreement([tmp_path / "a", tmp_path / "b"], semi_auto=True)
+
+
+def test_two_files_of_one_name_are_refused(tmp_path: Path) -> None:
+    # q.png and q_mask.png (or q.gif) both label image q: which one counts is not guessed.
+    m = np.array([[1, 0], [0, 0]], bool)
+    _write(tmp_path / "a", "q", m)
+    _write(tmp_path / "b", "q", m)
+    _write(tmp_path / "a", "q_mask", ~m)
+    with pytest.raises(DataError, match=r"q\.png and q_mask\.png share the name 'q'.*_mask"):
+        label_agreement([tmp_path / "a", tmp_path / "b"])
+    (tmp_path / "a" / "q_mask.png").unlink()
+    assert set(label_files(tmp_path / "a")) == {"q"}
+    Image.fromarray(np.zeros((2, 2), np.uint8)).save(tmp_path / "b" / "q.gif")
+    with pytest.raises(DataError, match=r"q\.gif and q\.png share the name 'q'"):
+        label_files(tmp_path / "b")

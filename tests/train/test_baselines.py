@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from wds_edge.cli import app
-from wds_edge.errors import InvalidInputError
+from wds_edge.errors import DataError, InvalidInputError
 from wds_edge_train.baselines import baseline_segment, evaluate_baseline, parse_regions
 from wds_edge_train.labeling.runner import LabelOptions, label_folder
 
@@ -35,6 +35,18 @@ def test_parse_regions() -> None:
     assert parse_regions(None) is None
     with pytest.raises(InvalidInputError, match="unknown region"):
         parse_regions("cheeks")
+
+
+def test_two_labels_of_one_image_are_refused(tmp_path: Path) -> None:
+    import cv2
+
+    for folder in ("images", "masks"):
+        (tmp_path / folder).mkdir()
+    cv2.imwrite(str(tmp_path / "images" / "q.png"), np.zeros((8, 8, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "masks" / "q.png"), np.zeros((8, 8), np.uint8))
+    cv2.imwrite(str(tmp_path / "masks" / "q_mask.png"), np.zeros((8, 8), np.uint8))
+    with pytest.raises(DataError, match=r"q\.png and q_mask\.png share the name 'q'"):
+        evaluate_baseline(tmp_path / "images", tmp_path / "masks", "hessian", regions="none")
 
 
 @pytest.fixture(scope="module")
