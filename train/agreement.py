@@ -31,8 +31,8 @@ import numpy as np
 from wds_edge.errors import DataError, InvalidInputError, WdsEdgeError
 from wds_edge.io import read_image
 from wds_edge.progress import ProgressCallback
-from wds_edge_train.data import files_by_name
-from wds_edge_train.labeling.annotations import _key, read_mask_image
+from wds_edge_train.data import files_by_name, read_mask
+from wds_edge_train.labeling.annotations import _key
 from wds_edge_train.labeling.runner import IMAGE_EXTENSIONS
 from wds_edge_train.labeling.thresholding import (
     DEFAULT_THRESHOLD,
@@ -208,6 +208,7 @@ def label_agreement(
     images_dir: str | Path | None = None,
     semi_auto: bool = False,
     threshold: ThresholdMethod | str = DEFAULT_THRESHOLD,
+    mask_threshold: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> AgreementReport:
     """Pairwise Pearson agreement of two or more label sets matched by file stem.
@@ -217,6 +218,9 @@ def label_agreement(
         images_dir: the photos the labels belong to (needed for ``semi_auto``).
         semi_auto: also compare semi-automatic labels built from each set.
         threshold: threshold of the semi-automatic labels.
+        mask_threshold: threshold for non-binary label files. Labels are read by
+            :func:`wds_edge_train.data.read_mask`, as ``train`` and ``eval`` read them
+            (mostly-foreground labels inverted, non-binary ones refused).
         progress: called as ``progress(done, total, what)``.
 
     Returns:
@@ -251,7 +255,7 @@ def label_agreement(
         for stem, path in set_files.items():
             done += 1
             try:
-                label = read_mask_image(path)
+                label = read_mask(path, mask_threshold)
                 shapes = {m.shape for m in (r.get(stem) for r in raw[:i]) if m is not None}
                 if shapes and label.shape not in shapes:
                     raise DataError(

@@ -255,6 +255,7 @@ def evaluate_baseline(
     *,
     regions: str | None = None,
     landmarker_path: str | Path | None = None,
+    mask_threshold: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> BaselineReport:
     """Score a classic detector against binary labels under the fair protocol.
@@ -267,6 +268,10 @@ def evaluate_baseline(
         regions: ``"forehead,eyes"`` (landmark areas), ``"none"`` (fov / whole image), or
             None: the fov when there is one, else ``forehead,eyes``.
         landmarker_path: FaceLandmarker model for the landmark areas.
+        mask_threshold: threshold for non-binary labels and fov masks. Labels and fov masks
+            are read by :func:`wds_edge_train.data.read_mask`, as ``train`` and ``eval``
+            read them (mostly-foreground labels inverted, non-binary ones refused), so the
+            baselines are scored against the same ground truth as the U-Net.
         progress: called as ``progress(done, total, file_name)``.
 
     Returns:
@@ -274,7 +279,7 @@ def evaluate_baseline(
         that fail (unreadable, no face, size mismatch) are listed in ``problems``.
     """
     from wds_edge_train.agreement import label_files
-    from wds_edge_train.labeling.annotations import read_mask_image
+    from wds_edge_train.data import read_mask
 
     mode = _method(method)
     groups = parse_regions(regions)
@@ -296,14 +301,18 @@ def evaluate_baseline(
                 if stem not in images:
                     raise InvalidInputError(f"no photo named {stem}.* in {images_dir}")
                 image_rgb = cv2.cvtColor(read_image(images[stem]), cv2.COLOR_BGR2RGB)
-                gt = read_mask_image(mask_path)
+                gt = read_mask(mask_path, mask_threshold)
                 if gt.shape != image_rgb.shape[:2]:
                     raise InvalidInputError(
                         f"{mask_path}: label {gt.shape[1]}x{gt.shape[0]} does not match the photo "
                         f"{image_rgb.shape[1]}x{image_rgb.shape[0]}"
                     )
                 fov_path = _fov_for(masks_root, stem)
-                fov = read_mask_image(fov_path) if fov_path else np.ones_like(gt)
+                fov = (
+                    read_mask(fov_path, mask_threshold, allow_invert=False)
+                    if fov_path
+                    else np.ones_like(gt)
+                )
                 if groups:
                     lm_path = _fov_for(masks_root, stem, "landmarks")
                     if lm_path is not None:

@@ -40,21 +40,25 @@ def _write(folder: Path, stem: str, m: np.ndarray) -> None:
 
 
 def test_label_sets_pairwise(tmp_path: Path) -> None:
-    a = np.array([[1, 1, 0, 0]], bool)
-    b = np.array([[1, 1, 1, 0]], bool)
-    c = np.array([[1, 0, 1, 0]], bool)
+    # Labels are sparse (a label more than half foreground is refused as maybe inverted).
+    a = np.array([[1, 1, 0, 0, 0, 0, 0, 0]], bool)
+    b = np.array([[1, 1, 1, 0, 0, 0, 0, 0]], bool)
+    c = np.array([[1, 0, 1, 0, 0, 0, 0, 0]], bool)
     _write(tmp_path / "ann1", "img", a)
     _write(tmp_path / "ann2", "img", b)
     _write(tmp_path / "ann3", "img", c)
     _write(tmp_path / "ann3", "other", c)  # only in one set: ignored
     report = label_agreement([tmp_path / "ann1", tmp_path / "ann2", tmp_path / "ann3"])
     rs = {(p.set_a, p.set_b): p for p in report.raw}
-    assert rs["ann1", "ann2"].mean_r == pytest.approx(1 / math.sqrt(3))
-    assert rs["ann1", "ann2"].pooled_r == pytest.approx(1 / math.sqrt(3))
-    assert rs["ann1", "ann3"].mean_r == pytest.approx(0.0)
-    # b vs c: means .75/.5, sum dxdy = .5, sum dx^2 = .75, sum dy^2 = 1
-    assert rs["ann2", "ann3"].mean_r == pytest.approx(1 / math.sqrt(3))
-    assert report.mean_raw == pytest.approx(2 / (3 * math.sqrt(3)))
+    # r = (n sum ab - sum a sum b) / sqrt((n sum a - (sum a)^2)(n sum b - (sum b)^2)), n = 8
+    # a, b: (16 - 6) / sqrt(12 * 15) = sqrt(5) / 3
+    assert rs["ann1", "ann2"].mean_r == pytest.approx(math.sqrt(5) / 3)
+    assert rs["ann1", "ann2"].pooled_r == pytest.approx(math.sqrt(5) / 3)
+    # a, c: (8 - 4) / sqrt(12 * 12) = 1 / 3
+    assert rs["ann1", "ann3"].mean_r == pytest.approx(1 / 3)
+    # b, c: (16 - 6) / sqrt(15 * 12) = sqrt(5) / 3
+    assert rs["ann2", "ann3"].mean_r == pytest.approx(math.sqrt(5) / 3)
+    assert report.mean_raw == pytest.approx((2 * math.sqrt(5) + 1) / 9)
     assert rs["ann1", "ann3"].n_images == 1
 
 
@@ -115,3 +119,24 @@ def test_two_files_of_one_name_are_refused(tmp_path: Path) -> None:
     Image.fromarray(np.zeros((2, 2), np.uint8)).save(tmp_path / "b" / "q.gif")
     with pytest.raises(DataError, match=r"q\.gif and q\.png share the name 'q'"):
         label_files(tmp_path / "b")
+
+
+def test_labels_are_read_like_train_and_eval(tmp_path: Path) -> None:
+    # An inverted label (black lines on white) is the same ground truth for training and
+    # for agreement; a non-binary one is refused (or binarized with mask_threshold).
+    m = np.zeros((20, 30), bool)
+    m[9, 3:27] = True
+    _write(tmp_path / "a", "f", m)
+    _write(tmp_path / "b", "f", ~m)
+    cv2.imwrite(str(tmp_path / "b" / "g.png"), np.where(m, 200, 90).astype(np.uint8))
+    cv2.imwrite(str(tmp_path / "a" / "g.png"), np.where(m, 255, 0).astype(np.uint8))
+    cv2.imwrite(
+        str(tmp_path / "b" / "h.png"),
+        np.where(m, 200, 90).astype(np.uint8) + np.eye(20, 30, dtype=np.uint8),
+    )
+    _write(tmp_path / "a", "h", m)
+    report = label_agreement([tmp_path / "a", tmp_path / "b"])
+    assert report.raw[0].per_image == {"f": 1.0, "g": 1.0}
+    assert "the mask is not binary" in report.problems["b/h.png"]
+    report = label_agreement([tmp_path / "a", tmp_path / "b"], mask_threshold=127)
+    assert report.raw[0].per_image == {"f": 1.0, "g": 1.0, "h": 1.0} and not report.problems

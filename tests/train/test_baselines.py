@@ -49,6 +49,36 @@ def test_two_labels_of_one_image_are_refused(tmp_path: Path) -> None:
         evaluate_baseline(tmp_path / "images", tmp_path / "masks", "hessian", regions="none")
 
 
+def test_ground_truth_is_read_like_train_and_eval(tmp_path: Path) -> None:
+    """Table 3 compares baselines with the U-Net: both must score against the same ground
+    truth, read by data.read_mask (inverted labels turned back, non-binary ones refused)."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    img = np.clip(rng.normal(170, 3, (48, 64, 3)), 0, 255).astype(np.uint8)
+    img[20, 8:56] = 110
+    label = np.zeros((48, 64), np.uint8)
+    label[19:22, 8:56] = 255
+    for folder in ("images", "masks", "fov"):
+        (tmp_path / folder).mkdir()
+    for stem, mask in (
+        ("x", label),
+        ("y", 255 - label),
+        ("z", label // 2 + np.eye(48, 64, dtype=np.uint8)),
+    ):
+        cv2.imwrite(str(tmp_path / "images" / f"{stem}.png"), img)
+        cv2.imwrite(str(tmp_path / "masks" / f"{stem}.png"), mask)
+    fov = np.full((48, 64), 255, np.uint8)
+    fov[:2] = 0  # 96 % of the image: an FOV is never taken as inverted
+    cv2.imwrite(str(tmp_path / "fov" / "x.png"), fov)
+    cv2.imwrite(str(tmp_path / "fov" / "y.png"), fov)
+    report = evaluate_baseline(tmp_path / "images", tmp_path / "masks", "hessian", regions="none")
+    x, y = report.images
+    assert x == {**y, "stem": "x"} and x["sensitivity"] > 0.3
+    assert "the mask is not binary" in report.problems["z"]
+    assert report.areas == "fov"
+
+
 @pytest.fixture(scope="module")
 def weak_labels(
     faces_dir: Path, landmarker_path: Path, tmp_path_factory: pytest.TempPathFactory

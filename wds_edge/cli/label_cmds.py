@@ -26,6 +26,11 @@ THRESHOLD_HELP = (
     "only pixels 15 % darker than their surroundings)."
 )
 
+MASK_THRESHOLD_HELP = (
+    "Binarize non-binary (e.g. JPEG) label masks at this grey value (0-254); labels are read "
+    "as 'wds-edge train' and 'eval' read them (mostly-white labels inverted)."
+)
+
 _LABEL_PARAGRAPHS = (
     "Turn photos into wrinkle ground truth (paper Sec. 3.3, semi-automatic labeling).",
     "With --rough DIR, each photo's rough annotation (strokes drawn over the wrinkles) is read "
@@ -194,6 +199,9 @@ def _label_agreement(
         None, "--images", help="The photos the labels belong to (for --semi-auto)."
     ),
     threshold: str = typer.Option("gaussian", "--threshold", help=THRESHOLD_HELP),
+    mask_threshold: int = typer.Option(
+        None, "--mask-threshold", min=0, max=254, help=MASK_THRESHOLD_HELP
+    ),
 ) -> None:
     """Pairwise Pearson correlation between label sets (paper Table 5).
 
@@ -208,8 +216,9 @@ pairs. Exit code 1 when some label files could not be used (listed), 2 on usage 
 
     if json_out:
         report = label_agreement(
-            label_dirs, images_dir=images, semi_auto=semi_auto, threshold=threshold
-        )
+            label_dirs, images_dir=images, semi_auto=semi_auto, threshold=threshold,
+            mask_threshold=mask_threshold,
+        )  # fmt: skip
         typer.echo(json.dumps(report.to_json()))
     else:
         with _progress("reading labels") as update:
@@ -218,6 +227,7 @@ pairs. Exit code 1 when some label files could not be used (listed), 2 on usage 
                 images_dir=images,
                 semi_auto=semi_auto,
                 threshold=threshold,
+                mask_threshold=mask_threshold,
                 progress=update,
             )
         table = Table(title="label agreement (Pearson r)")
@@ -283,6 +293,9 @@ def _baseline(
     landmarker: Path = typer.Option(
         None, "--landmarker", help="FaceLandmarker .task model for the landmark areas."
     ),
+    mask_threshold: int = typer.Option(
+        None, "--mask-threshold", min=0, max=254, help=MASK_THRESHOLD_HELP
+    ),
 ) -> None:
     """Score a classic wrinkle detector (paper Table 3) like 'wds-edge eval' scores a U-Net.
 
@@ -296,7 +309,9 @@ mean. Exit code 1 when some images could not be scored (listed), 2 on usage erro
     from wds_edge.cli.console import make_console
     from wds_edge_train.baselines import evaluate_baseline
 
-    kwargs: dict[str, Any] = {"regions": regions, "landmarker_path": landmarker}
+    kwargs: dict[str, Any] = {
+        "regions": regions, "landmarker_path": landmarker, "mask_threshold": mask_threshold,
+    }  # fmt: skip
     if json_out:
         report = evaluate_baseline(images, masks, method, **kwargs)
         typer.echo(json.dumps(report.to_json()))
