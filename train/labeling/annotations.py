@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
@@ -126,11 +127,29 @@ def _points(raw: object, source: Path, what: str) -> np.ndarray:
     return pts
 
 
+def _size_px(value: object, source: Path, what: str) -> int | None:
+    """An image side declared by an annotation file: a positive whole number of pixels
+    (``300``, ``"300"``, ``300.0``), or None when absent (empty, 0)."""
+    if value is None or value == "" or value == 0:
+        return None
+    try:
+        number = float(str(value).strip()) if not isinstance(value, bool) else math.nan
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and number > 0 and number.is_integer()):
+        raise DataError(
+            f"{source}: {what} is {value!r}, not a whole number of pixels; write it as a plain "
+            "number (e.g. 640), or remove it"
+        )
+    return int(number)
+
+
 def read_labelme(path: str | Path) -> VectorAnnotation:
     """Parse a LabelMe JSON file.
 
     Raises:
-        DataError: not JSON, no ``shapes`` list, or a shape type that cannot be rasterized.
+        DataError: not JSON, no ``shapes`` list, a shape type that cannot be rasterized, or
+            an ``imageWidth`` / ``imageHeight`` that is not a whole number of pixels.
     """
     p = Path(path)
     try:
@@ -157,13 +176,12 @@ def read_labelme(path: str | Path) -> VectorAnnotation:
             )
         )
     name = doc.get("imagePath") or p.name
-    width, height = doc.get("imageWidth"), doc.get("imageHeight")
     return VectorAnnotation(
         image_name=str(name),
         source=p,
         shapes=shapes,
-        width_px=int(width) if width else None,
-        height_px=int(height) if height else None,
+        width_px=_size_px(doc.get("imageWidth"), p, "imageWidth"),
+        height_px=_size_px(doc.get("imageHeight"), p, "imageHeight"),
     )
 
 
@@ -181,7 +199,8 @@ def read_cvat_xml(path: str | Path) -> list[VectorAnnotation]:
     """Parse a "CVAT for images 1.1" XML export: one :class:`VectorAnnotation` per ``<image>``.
 
     Raises:
-        DataError: not XML, or no ``<image>`` elements (e.g. a "CVAT for video" export).
+        DataError: not XML, no ``<image>`` elements (e.g. a "CVAT for video" export), or a
+            width / height that is not a whole number of pixels.
     """
     p = Path(path)
     try:
@@ -215,8 +234,9 @@ def read_cvat_xml(path: str | Path) -> list[VectorAnnotation]:
                 raise DataError(
                     f"{p}: {what} cannot be rasterized; supported: polyline, polygon, box"
                 )
-        w, h = el.get("width"), el.get("height")
-        out.append(VectorAnnotation(name, p, shapes, int(w) if w else None, int(h) if h else None))
+        w = _size_px(el.get("width"), p, f"the width of image {name}")
+        h = _size_px(el.get("height"), p, f"the height of image {name}")
+        out.append(VectorAnnotation(name, p, shapes, w, h))
     return out
 
 

@@ -24,7 +24,9 @@ LINE = [[2.0, 10.0], [17.0, 10.0]]
 SQUARE = [[2.0, 2.0], [6.0, 2.0], [6.0, 6.0], [2.0, 6.0]]
 
 
-def _labelme(path: Path, image_path: str, shapes: list[dict], w: int = 20, h: int = 20) -> Path:
+def _labelme(
+    path: Path, image_path: str, shapes: list[dict], w: object = 20, h: object = 20
+) -> Path:
     doc = {"version": "5.4.1", "shapes": shapes, "imagePath": image_path,
            "imageWidth": w, "imageHeight": h, "imageData": None}  # fmt: skip
     path.write_text(json.dumps(doc))
@@ -147,3 +149,20 @@ def test_rough_strokes_drawn_in_the_alpha_channel(tmp_path: Path) -> None:
     index, _ = index_rough_annotations(rough)
     with pytest.raises(DataError, match="both the colour and the transparency"):
         rough_mask(index["face06"], (20, 20))
+
+
+def test_image_size_that_is_not_a_number_is_a_problem_of_that_file(tmp_path: Path) -> None:
+    # int("300px") used to raise ValueError out of the index: the whole label run died.
+    rough = tmp_path / "rough"
+    rough.mkdir()
+    line = [{"points": LINE, "shape_type": "linestrip"}]
+    _labelme(rough / "good.json", "good.jpg", line, w="20.0", h=20)
+    _labelme(rough / "px.json", "px.jpg", line, w="20px")
+    (rough / "cvat.xml").write_text(
+        '<annotations><image id="0" name="c.jpg" width="20" height="20.5">'
+        '<polyline points="2,10;17,10"/></image></annotations>'
+    )
+    index, problems = index_rough_annotations(rough)
+    assert set(index) == {"good"} and rough_mask(index["good"], (20, 20)).any()
+    assert "px.json: imageWidth is '20px', not a whole number of pixels" in problems["px"]
+    assert "the height of image c.jpg is '20.5', not a whole number" in problems["cvat"]
