@@ -12,8 +12,10 @@ Output ("generic layout", read by ``wds-edge train --data``)::
                               glasses, hair (never labelled; `train --zone-weight` hard negatives)
     OUT/labels.json           per-file status, counts, options (+ "weak_labels": true for --auto)
 
-Every file is written atomically; the mask of an image is written last and a failed image
-leaves none of its outputs behind. A bad file is reported in the summary and skipped.
+Every file is written atomically; the mask of an image is written last (and removed first)
+and a failed image leaves none of its outputs behind. A bad file is reported in the summary
+and skipped. With ``force``, the outputs an earlier run wrote for photos that are not in this
+run are removed: OUT then holds exactly the labels that ``labels.json`` lists.
 """
 
 from __future__ import annotations
@@ -64,6 +66,16 @@ logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = MASK_EXTENSIONS
 OUTPUT_FOLDERS = ("images", "masks", "fov", "previews", "landmarks", "zones")
+#: (folder, suffix) of the file each output folder holds per stem, in writing order: the mask
+#: comes last, so a stem with a mask has all its other outputs.
+_OUTPUT_FILES = (
+    ("images", ".png"),
+    ("fov", ".png"),
+    ("previews", ".jpg"),
+    ("landmarks", ".json"),
+    ("zones", ".png"),
+    ("masks", ".png"),
+)
 SUMMARY_NAME = "labels.json"
 WEAK_LABEL_NOTE = (
     "WEAK LABELS: made automatically from face landmarks and a ridge filter, without a "
@@ -182,15 +194,7 @@ def list_images(images_dir: str | Path) -> list[Path]:
 
 
 def _outputs(out_dir: Path, stem: str) -> list[Path]:
-    # The mask comes last: a stem with a mask has all its other outputs.
-    return [
-        out_dir / "images" / f"{stem}.png",
-        out_dir / "fov" / f"{stem}.png",
-        out_dir / "previews" / f"{stem}.jpg",
-        out_dir / "landmarks" / f"{stem}.json",
-        out_dir / "zones" / f"{stem}.png",
-        out_dir / "masks" / f"{stem}.png",
-    ]
+    return [out_dir / folder / f"{stem}{suffix}" for folder, suffix in _OUTPUT_FILES]
 
 
 def _check_overwrite(out_dir: Path, stems: list[str], force: bool) -> None:
@@ -205,8 +209,29 @@ def _check_overwrite(out_dir: Path, stems: list[str], force: bool) -> None:
 
 
 def _remove_outputs(out_dir: Path, stem: str) -> None:
-    for p in _outputs(out_dir, stem):
+    for p in reversed(_outputs(out_dir, stem)):  # the mask first
         p.unlink(missing_ok=True)
+
+
+def _remove_stale_outputs(out_dir: Path, stems: set[str]) -> list[Path]:
+    """Remove the outputs (files named as this module writes them) of stems that are not
+    in this run, masks first; other files are left alone. Returns the removed files."""
+    removed: list[Path] = []
+    for folder, suffix in reversed(_OUTPUT_FILES):
+        if not (out_dir / folder).is_dir():
+            continue
+        for p in sorted((out_dir / folder).iterdir()):
+            if p.suffix == suffix and p.stem not in stems and p.is_file():
+                p.unlink()
+                removed.append(p)
+    if removed:
+        names = sorted({p.stem for p in removed})
+        logger.warning(
+            "%s: removed %d file(s) of %d photo(s) not in this run (--force): %s%s",
+            out_dir, len(removed), len(names), ", ".join(names[:5]),
+            ", ..." if len(names) > 5 else "",
+        )  # fmt: skip
+    return removed
 
 
 def _write(out_dir: Path, stem: str, result: LabeledImage, title: str) -> None:
@@ -260,7 +285,8 @@ def label_folder(
         out_dir: output folder (layout in the module docstring).
         rough_dir: folder of rough annotations (mask images, LabelMe JSON, CVAT XML).
         auto: make weak labels from face landmarks + a ridge filter instead (face crops).
-        options: threshold, stroke width, crop size, landmarker model, force.
+        options: threshold, stroke width, crop size, landmarker model, force (overwrite
+            the outputs in ``out_dir`` and remove those of photos not in ``images_dir``).
         progress: called as ``progress(done, total, file_name)`` after each image.
 
     Returns:
@@ -308,6 +334,8 @@ def label_folder(
     seen: set[str] = set()
     start = time.perf_counter()
     try:
+        if opts.force:  # after the set-up checks: a usage error removes nothing
+            _remove_stale_outputs(out, set(stems))
         for n, (path, stem) in enumerate(zip(images, stems, strict=True), start=1):
             item = LabelItem(image=path.name, stem=stem, status="failed")
             try:

@@ -80,7 +80,13 @@ def _label(
         False, "--auto", help="No annotations: weak labels from landmarks + a ridge filter."
     ),
     threshold: str = typer.Option("gaussian", "--threshold", help=THRESHOLD_HELP),
-    force: bool = typer.Option(False, "--force", help="Overwrite labels already in --out."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Overwrite labels already in --out, and remove the files an earlier run wrote "
+        "there for photos that are not in --images: --out then holds exactly this run's "
+        "labels (those labels.json lists).",
+    ),
     landmarker: Path = typer.Option(
         None,
         "--landmarker",

@@ -93,6 +93,29 @@ def test_never_overwrites_without_force(batch: tuple[Path, Path], tmp_path: Path
     assert summary.n_ok == 2 and not (out / "masks" / "good1.png").exists()
 
 
+def test_force_removes_the_outputs_of_photos_no_longer_in_the_run(
+    batch: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # Stale masks were trained on (discover_samples finds them) though labels.json did not
+    # list them: with --force, OUT holds exactly this run's labels.
+    from wds_edge_train.data import discover_samples
+
+    images, rough = batch
+    out = tmp_path / "out"
+    label_folder(images, out, rough_dir=rough)
+    (out / "masks" / "notes.txt").write_text("not an output of the run")
+    (images / "good2.png").unlink()
+    summary = label_folder(images, out, rough_dir=rough, options=LabelOptions(force=True))
+    assert [i.stem for i in summary.items if i.status == "ok"] == ["good0", "good1"]
+    assert not list(out.rglob("good2.*"))
+    assert (out / "masks" / "notes.txt").exists()
+    _, samples = discover_samples(out)
+    listed = json.loads((out / "labels.json").read_text())["items"]
+    assert [s.stem for s in samples] == [i["stem"] for i in listed if i["status"] == "ok"]
+    help_text = CliRunner().invoke(app, ["label", "--help"]).output.replace("│", " ")
+    assert "photos that are not in --images" in " ".join(help_text.split())
+
+
 def test_failed_write_leaves_no_partial_outputs(
     batch: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
