@@ -175,6 +175,13 @@ def evaluate_checkpoint(
                 f"split must be 'all', 'train', 'val' or 'test'; {checkpoint} has {sorted(splits)}"
             )
         wanted = set(splits[split])
+        if not wanted:
+            why = " (trained without --folds)" if split == "test" else ""
+            others = " or ".join(f"--split {k}" for k in ("val", "test") if splits.get(k))
+            raise InvalidInputError(
+                f"{checkpoint}: this run has no {split} split{why}; use "
+                + (f"{others} or --split all" if others else "--split all")
+            )
         samples = [s for s in samples if s.stem in wanted]
         if not samples:
             raise DataError(

@@ -13,7 +13,7 @@ import torch
 from wds_edge.errors import DataError, InvalidInputError
 from wds_edge.model.metrics import segmentation_metrics
 from wds_edge_train.data import LoadedSample, discover_samples, load_sample
-from wds_edge_train.evaluate import evaluate_samples, predict_probability
+from wds_edge_train.evaluate import evaluate_checkpoint, evaluate_samples, predict_probability
 from wds_edge_train.model import WrinkleUNet
 
 
@@ -85,3 +85,20 @@ def test_eval_cli_reports_bad_checkpoint(tmp_path: Path, drive_small: Path) -> N
     )  # fmt: skip
     assert proc.returncode == 2
     assert "x.pt: not a readable wds-edge checkpoint" in " ".join(proc.stderr.split())
+
+
+def test_test_split_of_a_run_without_folds(
+    net: WrinkleUNet, tmp_path: Path, drive_small: Path
+) -> None:
+    # A run without --folds records an empty test split: say so, not "none of [] are in it".
+    from wds_edge_train.checkpoint import save_checkpoint
+
+    splits = {"train": ["21", "22"], "val": ["23"], "test": []}
+    ckpt = save_checkpoint(tmp_path / "best.pt", model=net, config={"base_channels": 8},
+                           metrics={}, epoch=1, extra={"splits": splits})  # fmt: skip
+    with pytest.raises(
+        InvalidInputError,
+        match=r"this run has no test split \(trained without --folds\); use --split val or "
+        "--split all",
+    ):
+        evaluate_checkpoint(ckpt, drive_small, split="test")
