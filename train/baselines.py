@@ -28,7 +28,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from wds_edge.errors import InvalidInputError, WdsEdgeError
+from wds_edge.errors import DataError, InvalidInputError, WdsEdgeError
 from wds_edge.io import read_image
 from wds_edge.model.metrics import MetricAccumulator
 from wds_edge.model.preprocessing import grey_from_rgb
@@ -223,11 +223,18 @@ def _landmark_areas(
 
 
 def _fov_for(masks_dir: Path, stem: str, folder: str = "fov") -> Path | None:
-    """``<label folder>/<folder>/<stem>.*`` beside a ``masks/`` folder, if there is one."""
+    """``<label folder>/<folder>/<stem>.<ext>`` beside a ``masks/`` folder, if there is one.
+
+    Raises:
+        DataError: several such files (which one belongs to the photo is anyone's guess).
+    """
     fov_dir = masks_dir.parent / folder
     if masks_dir.name != "masks" or not fov_dir.is_dir():
         return None
-    hits = sorted(fov_dir.glob(f"{stem}.*"))
+    hits = sorted(p for p in fov_dir.glob(f"{stem}.*") if p.is_file() and p.stem == stem)
+    if len(hits) > 1:
+        names = ", ".join(p.name for p in hits)
+        raise DataError(f"{fov_dir} holds several files for {stem!r} ({names}); keep one")
     return hits[0] if hits else None
 
 

@@ -49,6 +49,23 @@ def test_two_labels_of_one_image_are_refused(tmp_path: Path) -> None:
         evaluate_baseline(tmp_path / "images", tmp_path / "masks", "hessian", regions="none")
 
 
+def test_two_fov_files_of_one_image_are_refused(tmp_path: Path) -> None:
+    import cv2
+
+    for folder in ("images", "masks", "fov"):
+        (tmp_path / folder).mkdir()
+    cv2.imwrite(str(tmp_path / "images" / "q.png"), np.zeros((8, 8, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "masks" / "q.png"), np.zeros((8, 8), np.uint8))
+    full, half = np.full((8, 8), 255, np.uint8), np.zeros((8, 8), np.uint8)
+    half[:, :4] = 255
+    cv2.imwrite(str(tmp_path / "fov" / "q.gif.png"), half)  # another photo's: not q's
+    cv2.imwrite(str(tmp_path / "fov" / "q.png"), full)
+    cv2.imwrite(str(tmp_path / "fov" / "q.tif"), half)
+    # the first in name order used to be taken silently
+    with pytest.raises(DataError, match=r"several files for 'q' \(q\.png, q\.tif\)"):
+        evaluate_baseline(tmp_path / "images", tmp_path / "masks", "hessian", regions="none")
+
+
 def test_ground_truth_is_read_like_train_and_eval(tmp_path: Path) -> None:
     """Table 3 compares baselines with the U-Net: both must score against the same ground
     truth, read by data.read_mask (inverted labels turned back, non-binary ones refused)."""
