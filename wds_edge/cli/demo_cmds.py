@@ -37,7 +37,11 @@ def demo_cmd(
     headless: bool = typer.Option(
         False, "--headless", help="No window: use with --record and/or --jsonl."
     ),
-    record: Path | None = typer.Option(None, help="Write the annotated video (.mp4 or .avi)."),
+    record: Path | None = typer.Option(
+        None,
+        help="Write the annotated video (.mp4 or .avi). It plays in real time: where frames "
+        "are dropped (a camera, --realtime) each shown frame repeats until the next one.",
+    ),
     jsonl: Path | None = typer.Option(None, help="Write one JSON line per frame."),
     max_frames: int | None = typer.Option(
         None, min=1, help="Stop after N frames (with --loop: a soak test of N frames)."
@@ -135,7 +139,14 @@ def demo_cmd(
     if summary.stopped_by:
         console.print(f"stopped by {summary.stopped_by}")
     for kind, path in summary.outputs.items():
-        console.print(f"wrote {kind}: {path}")
+        note = ""
+        if kind == "video" and summary.recording.get("timed"):
+            rec = summary.recording
+            note = (
+                f" ({rec['video_frames']} frames at {rec['fps']:g} fps, real time: "
+                f"{rec['repeated']} repeat the frame shown before them)"
+            )
+        console.print(f"wrote {kind}: {path}{note}")
     if summary_json is not None:
         console.print(f"wrote summary: {write_json_atomic(summary_json, data)}")
     if summary.ended_early:

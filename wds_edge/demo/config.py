@@ -25,7 +25,8 @@ class DemoConfig:
             means: all cores with ``sync``; in the two-stage pipeline one core fewer than
             the machine has, so the locate stage keeps a core.
         headless: no window (record and/or write JSON lines instead).
-        record_path: write the annotated frames as an mp4 (mp4v) video, atomically.
+        record_path: write the annotated frames as an mp4 (mp4v) or avi (MJPG) video,
+            atomically; it plays in real time (see ``record_fps``).
         jsonl_path: write one JSON line per frame, atomically.
         max_frames: stop after this many frames (soak tests, CI); None runs until the end / q.
         realtime: emulate a camera on a file (drop frames the loop is too slow for);
@@ -39,7 +40,10 @@ class DemoConfig:
         screenshot_path / screenshot_after_frames: save the displayed image once, after N frames.
         snapshot_dir: where the ``s`` key saves frame + overlay PNGs + JSON.
         max_mask_age_frames: hide a mask older than this many frames.
-        record_fps: frame rate of the recording (None: the source's, else 30).
+        record_fps: frame rate of the recording (None: the source's, else 30). With a source
+            that drops frames (a camera, a stream, ``realtime``) the recording is timed: each
+            shown frame is repeated until the next one's capture time, so the file plays in
+            real time at this rate.
         window_title: the window's title.
     """
 
@@ -82,6 +86,12 @@ class DemoSummary:
     sessions_started: list[str] = field(default_factory=list)
     session_result: dict[str, Any] | None = None
     outputs: dict[str, str] = field(default_factory=dict)
+    #: ``record_path``'s video: its ``fps``; ``timed`` (a source that drops frames: each
+    #: shown frame is repeated until the next one's capture time, so the file plays in real
+    #: time); ``video_frames`` in the file, of which ``repeated`` fill gaps; ``left_out``:
+    #: shown frames early for their slot; ``gaps_cut``: gaps over 2 s shortened to 2 s.
+    #: Empty without a recording.
+    recording: dict[str, Any] = field(default_factory=dict)
     #: A video file stopped before its frame count (truncated): "N of M frames", else "".
     ended_early: str = ""
     #: What stopped the run early: "SIGINT" (Ctrl-C), "SIGTERM", "KeyboardInterrupt";

@@ -183,8 +183,14 @@ class DemoLoop:
             self.pipeline = stages.pipeline(self.source, mode=mode)
             self.window = None if config.headless else WindowDisplay(config.window_title)
             fps = float(getattr(self.source.source, "fps", 0) or 0) or 30.0
+            # A source that drops frames (camera, stream, file in real time): the recording
+            # places each shown frame at its capture time and repeats it until the next one,
+            # so the file plays in real time; otherwise every frame is one video frame.
             self.recorder = DemoRecorder(
-                config.record_path, config.jsonl_path, fps=config.record_fps or fps
+                config.record_path,
+                config.jsonl_path,
+                fps=config.record_fps or fps,
+                timed=bool(getattr(self.source.source, "is_live", False)),
             )
             self._outputs = iter(self.pipeline.start())
         except BaseException:
@@ -261,7 +267,7 @@ class DemoLoop:
         }
         if out.error is not None:
             record["error"] = out.error
-        self.recorder.write(canvas, record)  # type: ignore[union-attr]
+        self.recorder.write(canvas, record, frame.capture_time_s)  # type: ignore[union-attr]
         if self.on_frame is not None:
             self.on_frame(record)
         self.summary.frames += 1
@@ -302,7 +308,7 @@ class DemoLoop:
         canvas = out.frame.image_bgr.copy()
         draw_banner(canvas, f"analysis failed: {out.error}"[:80], color=(80, 80, 255))
         record = {"frame": self.index, "status": None, "error": out.error}
-        self.recorder.write(canvas, record)  # type: ignore[union-attr]
+        self.recorder.write(canvas, record, out.frame.capture_time_s)  # type: ignore[union-attr]
         if self.on_frame is not None:
             self.on_frame(record)
         self.summary.frames += 1
@@ -434,7 +440,18 @@ class DemoLoop:
         if self.window is not None:
             self.window.close()
         if self.recorder is not None:
-            self.summary.outputs.update(self.recorder.close())
+            done = self.recorder.close()
+            self.summary.outputs.update(done)
+            if "video" in done:
+                rec = self.recorder
+                self.summary.recording = {
+                    "fps": rec.fps,
+                    "timed": rec.timed,
+                    "video_frames": rec.video_frames,
+                    "repeated": rec.repeated,
+                    "left_out": rec.left_out,
+                    "gaps_cut": rec.gaps_cut,
+                }
         self.summary.reconnects = self.source.reconnects
         self.summary.ended_early = self.source.ended_early_detail if self.source.ended_early else ""
         self.source.close()

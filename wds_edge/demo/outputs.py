@@ -33,6 +33,10 @@ __all__ = [
 
 #: The containers ``--record`` writes (by file suffix) and the codec each gets.
 RECORD_CODECS = {".mp4": "mp4v", ".avi": "MJPG"}
+#: A timed recording (a source that drops frames) fills a gap between two shown frames by
+#: repeating the earlier one, up to this many seconds; a longer gap (a camera lost for a
+#: while) is cut to this length, so a long outage does not fill the file with one frame.
+MAX_FILLED_GAP_S = 2.0
 
 
 def check_record_path(path: str | Path) -> Path:
@@ -98,27 +102,62 @@ class DemoRecorder:
     Both go to hidden ``.partial`` files beside the targets and are moved into place by
     :meth:`close`, so a reader never sees a half-written file under the final name.
 
+    Untimed, every frame written is one frame of the video. Timed (a source that drops
+    frames: a camera, a stream, a file played in real time), each frame is placed by its
+    capture time: the gap since the previous one is filled by repeating the previous frame
+    (what the screen showed meanwhile), so the file plays in real time at ``fps``; a frame
+    that comes before its slot (a source faster than ``fps``) is left out of the video, and
+    a gap longer than ``max_gap_s`` is cut to that length.
+
     Args:
         video_path: ``.mp4`` (mp4v codec) or ``.avi`` (MJPG); None: no video.
         jsonl_path: JSON-lines file; None: no records.
         fps: frame rate stamped into the video.
+        timed: place frames by the ``capture_time_s`` given to :meth:`write`.
+        max_gap_s: a timed recording's longest filled gap (seconds).
+
+    Attributes:
+        frames: records written (frames shown). video_frames: frames in the video.
+        repeated: video frames that repeat a shown frame to fill a gap (timed).
+        left_out: shown frames left out of the video, early for their slot (timed).
+        gaps_cut: gaps longer than ``max_gap_s``, cut to it (timed).
     """
 
     def __init__(
-        self, video_path: str | Path | None, jsonl_path: str | Path | None, fps: float = 30.0
+        self,
+        video_path: str | Path | None,
+        jsonl_path: str | Path | None,
+        fps: float = 30.0,
+        *,
+        timed: bool = False,
+        max_gap_s: float = MAX_FILLED_GAP_S,
     ) -> None:
         self.video_path = check_record_path(video_path) if video_path else None
         self.jsonl_path = Path(jsonl_path) if jsonl_path else None
         self.fps = fps if fps > 0 else 30.0
+        self.timed = timed
+        self._max_fill = max(0, round(max_gap_s * self.fps))
         self._writer: cv2.VideoWriter | None = None
         self._jsonl: IO[str] | None = None
+        self._t0: float | None = None  # capture time of video frame 0 (timed)
+        self._last: np.ndarray | None = None  # the last frame written (timed: the fill)
         self.frames = 0
+        self.video_frames = 0
+        self.repeated = 0
+        self.left_out = 0
+        self.gaps_cut = 0
         if self.jsonl_path is not None:
             self.jsonl_path.parent.mkdir(parents=True, exist_ok=True)
             self._jsonl = open(_partial(self.jsonl_path), "w", encoding="utf-8")  # noqa: SIM115
 
-    def write(self, canvas_bgr: np.ndarray, record: dict[str, Any]) -> None:
-        """Append one annotated frame (uint8 BGR) and its JSON record."""
+    def write(
+        self, canvas_bgr: np.ndarray, record: dict[str, Any], capture_time_s: float | None = None
+    ) -> None:
+        """Append one annotated frame (uint8 BGR) and its JSON record.
+
+        ``capture_time_s`` (``time.monotonic()`` seconds, the frame's capture time) places
+        the frame in a timed recording; without it the frame is appended.
+        """
         if self.video_path is not None:
             if self._writer is None:
                 self.video_path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,10 +174,34 @@ class DemoRecorder:
                 self._size = (w, h)
             if (canvas_bgr.shape[1], canvas_bgr.shape[0]) != self._size:
                 canvas_bgr = cv2.resize(canvas_bgr, self._size)  # a camera may reconnect resized
-            self._writer.write(canvas_bgr)
+            self._write_video(self._writer, canvas_bgr, capture_time_s)
         if self._jsonl is not None:
             self._jsonl.write(json.dumps(record, separators=(",", ":")) + "\n")
         self.frames += 1
+
+    def _write_video(
+        self, writer: cv2.VideoWriter, canvas_bgr: np.ndarray, t: float | None
+    ) -> None:
+        if self.timed and t is not None:
+            if self._t0 is None:
+                self._t0 = t  # the first frame is slot 0 of the timeline
+            missing = round((t - self._t0) * self.fps) - self.video_frames  # slots to fill
+            if missing < 0:  # its slot is taken: the source is faster than fps
+                self.left_out += 1
+                self._last = canvas_bgr  # still what the screen shows next
+                return
+            if missing > self._max_fill:  # a long outage: cut it, move the timeline on
+                self._t0 += (missing - self._max_fill) / self.fps
+                self.gaps_cut += 1
+                missing = self._max_fill
+            if self._last is not None:
+                for _ in range(missing):
+                    writer.write(self._last)  # what the screen showed until this frame
+                self.repeated += missing
+                self.video_frames += missing
+            self._last = canvas_bgr
+        writer.write(canvas_bgr)
+        self.video_frames += 1
 
     def close(self) -> dict[str, str]:
         """Finish both files and move them into place; returns {"video"/"jsonl": path}."""
