@@ -62,7 +62,8 @@ def demo_cmd(
     loop: bool = typer.Option(False, "--loop", help="Start a video file over at its end."),
     screenshot: Path | None = typer.Option(
         None,
-        help="Save the displayed image once, after --screenshot-after frames (.png, .jpg, ...).",
+        help="Save the displayed image once, after --screenshot-after frames (.png, .jpg, ...); "
+        "a run that ends sooner saves its last frame.",
     ),
     screenshot_after: int = typer.Option(30, min=1, help="Frames before --screenshot is taken."),
     snapshot_dir: Path = typer.Option(

@@ -37,7 +37,9 @@ class DemoConfig:
             frame is segmented and every frame read is shown (a camera's grabber drops the
             frames the loop is too slow for, counted in ``DemoSummary.pipeline``).
         loop: start a file over at its end (soak mode, with ``max_frames``).
-        screenshot_path / screenshot_after_frames: save the displayed image once, after N frames.
+        screenshot_path / screenshot_after_frames: save the displayed image once, after N
+            frames; a run that ends before saves its last frame shown instead (and says so
+            in ``DemoSummary.warnings``).
         snapshot_dir: where the ``s`` key saves frame + overlay PNGs + JSON.
         max_mask_age_frames: hide a mask older than this many frames.
         record_fps: frame rate of the recording (None: the source's, else 30). With a source
@@ -94,6 +96,9 @@ class DemoSummary:
     recording: dict[str, Any] = field(default_factory=dict)
     #: A video file stopped before its frame count (truncated): "N of M frames", else "".
     ended_early: str = ""
+    #: What the run did other than asked, one line each (also logged as warnings): e.g. a
+    #: run that ended before ``screenshot_after_frames`` (its last frame is the screenshot).
+    warnings: list[str] = field(default_factory=list)
     #: What stopped the run early: "SIGINT" (Ctrl-C), "SIGTERM", "KeyboardInterrupt";
     #: "" when the source ended, ``max_frames`` was reached or q / Esc was pressed.
     stopped_by: str = ""

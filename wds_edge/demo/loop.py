@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import logging
 import os
 import signal
 import threading
@@ -53,6 +54,8 @@ from wds_edge.io import write_image_atomic
 from wds_edge.timing import StageRecorder, ms_since
 
 __all__ = ["DemoLoop", "LOST_PROMPT", "STOP_SIGNALS", "stop_on_signals"]
+
+logger = logging.getLogger(__name__)
 
 LOST_PROMPT = "camera lost, reconnecting..."
 #: How long the final result of a capture session stays on screen.
@@ -204,6 +207,7 @@ class DemoLoop:
         self.final: tuple[Any, float] | None = None  # (session result, shown until monotonic)
         self.shape_hw: tuple[int, int] = (480, 640)
         self.index = -1
+        self.canvas: np.ndarray | None = None  # the last frame shown (the late screenshot)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -222,7 +226,10 @@ class DemoLoop:
             self.summary.stopped_by = self.summary.stopped_by or "KeyboardInterrupt"
         finally:
             self.summary.duration_s = time.monotonic() - t_start
-            self.close()
+            try:
+                self._late_screenshot()
+            finally:
+                self.close()
         self.summary.stages_ms = {k: v.to_dict() for k, v in self.stages.summary().items()}
         return self.summary
 
@@ -271,6 +278,7 @@ class DemoLoop:
         if self.on_frame is not None:
             self.on_frame(record)
         self.summary.frames += 1
+        self.canvas = canvas
         self._milestones(canvas)
         keep_going = self._keys(canvas, image, shown, record)
         timings["loop"] = ms_since(t0)
@@ -312,6 +320,7 @@ class DemoLoop:
         if self.on_frame is not None:
             self.on_frame(record)
         self.summary.frames += 1
+        self.canvas = canvas
         return self._keys(canvas, out.frame.image_bgr, None, record)
 
     def _segmented(
@@ -407,6 +416,27 @@ class DemoLoop:
             summary.outputs["screenshot"] = str(write_image_atomic(config.screenshot_path, canvas))
         if summary.frames == 100:
             summary.rss_mb["frame_100"] = process_rss_mb()
+
+    def _late_screenshot(self) -> None:
+        """The run ended before ``screenshot_after_frames``: save the last frame shown as the
+        screenshot, or say that there was none (a warning, also in the summary)."""
+        config, summary = self.config, self.summary
+        if not config.screenshot_path or "screenshot" in summary.outputs:
+            return
+        if self.canvas is None:
+            message = (
+                f"--screenshot {config.screenshot_path} was not saved: the run showed no frame "
+                "(the source gave none)"
+            )
+        else:
+            path = write_image_atomic(config.screenshot_path, self.canvas)
+            summary.outputs["screenshot"] = str(path)
+            message = (
+                f"the run ended after {summary.frames} frame(s), before --screenshot-after "
+                f"{config.screenshot_after_frames}: the screenshot {path} is the last frame shown"
+            )
+        logger.warning("%s", message)
+        summary.warnings.append(message)
 
     def _keys(self, canvas: np.ndarray, image: np.ndarray, shown: Any, record: dict) -> bool:
         """Show the frame and act on q / Esc (False), s (snapshot), space (capture session),
