@@ -11,9 +11,10 @@
 #    $WDS_HELD_OUT (a folder of kiosk crops from `wds-edge calibrate`, not the $WDS_CALIB
 #    ones), by default on the synthetic skin crops bundled with the SDK; when it fails (or
 #    cannot be gated), the FP32 engine is built and used instead, which needs no gate.
-# 3. Run `wds-edge <args>` (default: demo --source 0) on that engine: demo, analyze and
-#    bench model|pipeline get --backend tensorrt --precision $WDS_PRECISION, so they load
-#    the engine step 2 built (same name) instead of asking for another precision.
+# 3. Run `wds-edge <args>` (default: demo --source 0) on that engine: demo, analyze, serve
+#    and bench model|pipeline get --backend tensorrt --precision <the precision built>, so
+#    they load the engine step 2 built (same name) instead of asking for another precision
+#    (serve's `auto` would retry an FP16 engine that failed its gate on every start).
 #    WDS_SKIP_ENGINE=1 skips steps 2-3's engine and runs `wds-edge <args>` as given.
 set -euo pipefail
 
@@ -47,6 +48,9 @@ case "${1:-demo}" in
   analyze)
     shift
     exec wds-edge analyze --model "$model" --backend tensorrt --precision "$precision" "$@" ;;
+  serve)
+    shift
+    exec wds-edge serve --model "$model" --backend tensorrt --precision "$precision" "$@" ;;
   bench)
     shift
     if [[ "${1:-}" == "model" || "${1:-}" == "pipeline" ]]; then

@@ -203,6 +203,8 @@ def test_trt_extras_pick_cuda_12_by_default_and_offer_cuda_13() -> None:
          "demo --model M --backend tensorrt --precision int8 --source 0"),
         (["bench", "model", "--runs", "5"],
          "bench model --model M --backend tensorrt --precision int8 --runs 5"),
+        (["serve", "--source", "0"],
+         "serve --model M --backend tensorrt --precision int8 --source 0"),
         (["models", "path"], "models path"),
     ],
 )  # fmt: skip
@@ -228,7 +230,18 @@ def test_entrypoint_passes_wds_precision_to_the_command(
     assert run == expected
 
 
-def test_entrypoint_gates_fp16_and_falls_back_to_fp32(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["analyze", "x.jpg"], "analyze --model M --backend tensorrt --precision fp32 x.jpg"),
+        # serve too: its own `auto` would retry the FP16 engine on every start
+        (["serve", "--source", "0"],
+         "serve --model M --backend tensorrt --precision fp32 --source 0"),
+    ],
+)  # fmt: skip
+def test_entrypoint_gates_fp16_and_falls_back_to_fp32(
+    tmp_path: Path, args: list[str], expected: str
+) -> None:
     """Issue 22 item 5: no --allow-accuracy-loss; an FP16 engine that fails its gate is
     replaced by FP32, and the command runs on what was built."""
     bash = shutil.which("bash")
@@ -244,10 +257,21 @@ def test_entrypoint_gates_fp16_and_falls_back_to_fp32(tmp_path: Path) -> None:
     stub.chmod(0o755)
     env = {"PATH": f"{stub.parent}:/usr/bin:/bin", "WDS_MODEL": "M", "WDS_HELD_OUT": "/held",
            "WDS_EDGE_ENGINE_CACHE": str(tmp_path / "cache")}  # fmt: skip
-    done = subprocess.run([bash, str(ROOT / "docker" / "entrypoint.sh"), "analyze", "x.jpg"],
+    done = subprocess.run([bash, str(ROOT / "docker" / "entrypoint.sh"), *args],
                           env=env, capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, done.stderr
     fp16, fp32, run = log.read_text().splitlines()
     assert fp16.endswith("--held-out /held --precision fp16") and "allow-accuracy" not in fp16
     assert fp32.endswith("--precision fp32") and "using FP32" in done.stderr
-    assert run == "analyze --model M --backend tensorrt --precision fp32 x.jpg"
+    assert run == expected
+
+
+def test_jetson_image_installs_the_service_extra() -> None:
+    """`wds-edge serve` in the image: the service extra's requirements, pinned the same."""
+    match = re.search(r"^service = (\[.*\])$", (ROOT / "pyproject.toml").read_text(), re.M)
+    assert match, "pyproject.toml has no one-line service extra"
+    service = json.loads(match.group(1))
+    assert service, "the service extra is empty"
+    reqs = _requirement_file(ROOT / "docker" / "requirements-jetson.txt")
+    missing = [r for r in service if r not in reqs]
+    assert not missing, f"docker/requirements-jetson.txt lacks {missing}"
