@@ -15,11 +15,25 @@
 #    and bench model|pipeline get --backend tensorrt --precision <the precision built>, so
 #    they load the engine step 2 built (same name) instead of asking for another precision
 #    (serve's `auto` would retry an FP16 engine that failed its gate on every start).
-#    WDS_SKIP_ENGINE=1 skips steps 2-3's engine and runs `wds-edge <args>` as given.
+# Steps 1-2 run only for those commands: any other (`--help`, `models path`, `bench
+# compare`, ...), and any command given --help, runs at once as `wds-edge <args>`.
+# WDS_SKIP_ENGINE=1 skips the engine for every command and runs `wds-edge <args>` as given.
 set -euo pipefail
 
 if [[ "${1:-}" == "bash" || "${1:-}" == "sh" ]]; then exec "$@"; fi
 if [[ "${WDS_SKIP_ENGINE:-0}" == "1" ]]; then exec wds-edge "$@"; fi
+
+# Only the commands that run the model on the engine wait for it to be built.
+case "${1:-demo}" in
+  demo | analyze | serve) ;;
+  bench)
+    if [[ "${2:-}" != "model" && "${2:-}" != "pipeline" ]]; then exec wds-edge "$@"; fi ;;
+  *)
+    exec wds-edge "$@" ;;
+esac
+for arg in "$@"; do
+  if [[ "$arg" == "--help" ]]; then exec wds-edge "$@"; fi
+done
 
 model="${WDS_MODEL:-}"
 if [[ -z "$model" && -f /models/model.onnx ]]; then model=/models/model.onnx; fi
@@ -51,13 +65,9 @@ case "${1:-demo}" in
   serve)
     shift
     exec wds-edge serve --model "$model" --backend tensorrt --precision "$precision" "$@" ;;
-  bench)
-    shift
-    if [[ "${1:-}" == "model" || "${1:-}" == "pipeline" ]]; then
-      sub="$1"; shift
-      exec wds-edge bench "$sub" --model "$model" --backend tensorrt --precision "$precision" "$@"
-    fi
-    exec wds-edge bench "$@" ;;
+  bench)  # model | pipeline (the others ran above)
+    sub="$2"; shift 2
+    exec wds-edge bench "$sub" --model "$model" --backend tensorrt --precision "$precision" "$@" ;;
   *)
     exec wds-edge "$@" ;;
 esac

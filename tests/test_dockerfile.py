@@ -205,7 +205,8 @@ def test_trt_extras_pick_cuda_12_by_default_and_offer_cuda_13() -> None:
          "bench model --model M --backend tensorrt --precision int8 --runs 5"),
         (["serve", "--source", "0"],
          "serve --model M --backend tensorrt --precision int8 --source 0"),
-        (["models", "path"], "models path"),
+        (["bench", "pipeline", "--source", "c.mp4"],
+         "bench pipeline --model M --backend tensorrt --precision int8 --source c.mp4"),
     ],
 )  # fmt: skip
 def test_entrypoint_passes_wds_precision_to_the_command(
@@ -275,3 +276,31 @@ def test_jetson_image_installs_the_service_extra() -> None:
     reqs = _requirement_file(ROOT / "docker" / "requirements-jetson.txt")
     missing = [r for r in service if r not in reqs]
     assert not missing, f"docker/requirements-jetson.txt lacks {missing}"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["models", "path"], ["bench", "compare", "--widths", "8,16"], ["bench"],
+     ["demo", "--help"], ["serve", "--source", "0", "--help"], ["version"]],
+)  # fmt: skip
+def test_entrypoint_builds_no_engine_for_commands_that_do_not_run_it(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """Only demo, analyze, serve and bench model|pipeline wait for the engine build; the
+    others (and --help anywhere) run at once, as given."""
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash")
+    log = tmp_path / "calls.txt"
+    stub = tmp_path / "bin" / "wds-edge"
+    stub.parent.mkdir()
+    stub.write_text(f'#!/bin/sh\necho "$*" >> {log}\n')
+    stub.chmod(0o755)
+    cache = tmp_path / "cache"
+    env = {"PATH": f"{stub.parent}:/usr/bin:/bin", "WDS_MODEL": "M",
+           "WDS_EDGE_ENGINE_CACHE": str(cache)}  # fmt: skip
+    done = subprocess.run([bash, str(ROOT / "docker" / "entrypoint.sh"), *args], env=env,
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert log.read_text().splitlines() == [" ".join(args)]
+    assert "preparing the TensorRT" not in done.stdout and not cache.exists()
