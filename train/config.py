@@ -182,3 +182,6 @@ class TrainResult:
     best_epoch: int
     metrics: dict[str, Any]
     log: list[dict[str, Any]] = field(default_factory=list)
+    #: Side in px of the face crops the model was trained on (``labels.json`` of the data:
+    #: the kiosk must crop faces at this size), None where unknown (DRIVE, other data).
+    face_crop_px: int | None = None

@@ -11,10 +11,14 @@ The checkpoint kept as ``best.pt`` is selected on the **validation** split (high
 JSI, ties -> lower validation loss); a test fold (``folds`` / ``fold``) is scored once at the
 end with that checkpoint and reported separately. Outputs in ``out``: ``best.pt``,
 ``last.pt``, ``config.json``, ``folds.json``, ``log.csv``, ``metrics.json`` and, when
-TensorBoard is installed, ``tb/``. ``resume=True`` continues from ``last.pt``: the epoch
-counter, learning-rate schedule, optimizer and the random streams continue as if never
-interrupted; a larger ``epochs`` on resume extends the run (the cosine schedule is re-drawn
-for the new horizon from the resumed epoch on).
+TensorBoard is installed, ``tb/``. ``config.json`` (and every checkpoint) records
+``face_crop_px``: the side of the face crops of a ``wds-edge label`` data folder (its
+``labels.json``), i.e. the face scale the model learns and the input size ``wds-edge
+export`` gives the kiosk; ``crop_size`` is only the random crop cut from them.
+``resume=True`` continues from ``last.pt``: the epoch counter, learning-rate schedule,
+optimizer and the random streams continue as if never interrupted; a larger ``epochs`` on
+resume extends the run (the cosine schedule is re-drawn for the new horizon from the resumed
+epoch on).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from wds_edge_train.data import discover_samples, load_sample
 from wds_edge_train.dataset import CropDataset, seed_worker
 from wds_edge_train.evaluate import evaluate_samples
 from wds_edge_train.folds import make_splits
+from wds_edge_train.labeling.runner import labelled_face_crop_px
 from wds_edge_train.losses import DeepSupervisionLoss
 from wds_edge_train.model import WrinkleUNet, out_channels_for
 from wds_edge_train.provenance import run_provenance
@@ -107,6 +112,10 @@ def _seed_all(seed: int) -> None:
 
 def _check_resume(saved: dict[str, Any], cfg: dict[str, Any], run_dir: Path) -> None:
     saved = {**_LEGACY_SETTINGS, **saved}
+    if "face_crop_px" not in saved:
+        # A run started before the face-crop scale was recorded: it trained on this data
+        # folder (its path is checked below), so its labels.json tells the scale.
+        saved["face_crop_px"] = cfg["face_crop_px"]
     saved["augment"] = legacy_augment(saved.get("augment", "none"))
     diff = [
         f"{k}: run has {saved.get(k)!r}, asked {cfg[k]!r}"
@@ -160,6 +169,9 @@ def train(
     cfg = dataclasses.asdict(config)
     cfg["data"] = {"path": str(config.data), "layout": layout, "n_images": len(all_samples)}
     cfg["augment"] = resolve_augment(config.augment, layout, config.data)
+    # The scale the model learns: the side of the face crops it is trained on (not the
+    # random training crop, crop_size); export makes it the kiosk's input size.
+    cfg["face_crop_px"] = labelled_face_crop_px(config.data) if layout == "generic" else None
     cfg["in_channels"] = 4
     cfg["world_size"] = world
 
@@ -366,7 +378,9 @@ def train(
     if distributed:
         torch.distributed.barrier()
         torch.distributed.destroy_process_group()
-    return TrainResult(out, best_path, last_path, int(best["epoch"]), result_metrics, rows)
+    return TrainResult(
+        out, best_path, last_path, int(best["epoch"]), result_metrics, rows, cfg["face_crop_px"]
+    )
 
 
 def _cosine_factor(config: TrainConfig) -> Callable[[int], float]:

@@ -20,6 +20,7 @@ run are removed: OUT then holds exactly the labels that ``labels.json`` lists.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field
@@ -29,7 +30,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from wds_edge.errors import InvalidInputError, WdsEdgeError
+from wds_edge.errors import DataError, InvalidInputError, WdsEdgeError
 from wds_edge.io import read_image, write_image_atomic, write_json_atomic
 from wds_edge.progress import ProgressCallback
 from wds_edge_train.labeling.annotations import (
@@ -60,6 +61,7 @@ __all__ = [
     "LabelRunSummary",
     "list_images",
     "label_folder",
+    "labelled_face_crop_px",
 ]
 
 logger = logging.getLogger(__name__)
@@ -172,6 +174,43 @@ class LabelRunSummary:
         if self.weak_labels:
             doc["note"] = WEAK_LABEL_NOTE
         return doc
+
+
+def labelled_face_crop_px(data_dir: str | Path) -> int | None:
+    """The side in px of the face crops a ``wds-edge label`` output folder holds, or None.
+
+    ``--auto`` and ``--rough --crop-faces`` label the kiosk's face crop of each photo at
+    ``--crop-size``: the scale (pixels per millimetre of face) a model trained on them
+    learns, and so the input size the kiosk must crop faces at. ``labels.json`` records it
+    (``options.crop_size_px``). None where that is unknown: no ``labels.json`` (DRIVE,
+    other people's data) or ``--rough`` labels of whole photos.
+
+    Raises:
+        DataError: a ``labels.json`` that is not a readable JSON object, or whose crop size
+            is not a positive integer.
+    """
+    path = Path(data_dir) / SUMMARY_NAME
+    if not path.is_file():
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(
+            f"{path}: unreadable ({exc}); it should be the summary 'wds-edge label' wrote: "
+            "label the photos again, or remove the file if the folder holds other labels"
+        ) from exc
+    options = doc.get("options") if isinstance(doc, dict) else None
+    if not isinstance(options, dict):
+        return None
+    if doc.get("mode") != "auto" and not options.get("crop_faces"):
+        return None  # --rough of whole photos: each label keeps its photo's own scale
+    size = options.get("crop_size_px")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise DataError(
+            f"{path}: options.crop_size_px is {size!r}, expected the face crop side in px "
+            "(a positive integer); label the photos again with 'wds-edge label --crop-size N'"
+        )
+    return size
 
 
 def list_images(images_dir: str | Path) -> list[Path]:

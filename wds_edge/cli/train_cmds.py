@@ -105,7 +105,11 @@ def _train(
         None, "--batch-size", help="Images per step (per GPU under torchrun; default 4)."
     ),
     crop_size: int = typer.Option(
-        None, "--crop-size", help="Random square crop in px, multiple of 16 (default 640)."
+        None,
+        "--crop-size",
+        help="Random square crop in px cut from each training image, multiple of 16 (default "
+        "640). Not the face scale: that is the --crop-size the data was labelled at "
+        "(labels.json), recorded in the run and used by 'wds-edge export'.",
     ),
     lr: float = typer.Option(
         None, "--lr", help="Adam learning rate (default 0.01, cosine-annealed to 1e-6)."
@@ -235,6 +239,11 @@ def _run_with_progress(console: Any, run: Any) -> None:
         f"best epoch {result.best_epoch} (validation JSI {result.metrics['val']['jsi']:.4f}) -> "
         f"{result.best_path}"
     )
+    if result.face_crop_px is not None:
+        console.print(
+            f"trained on {result.face_crop_px} px face crops: 'wds-edge export' gives the model "
+            f"that input size, so the kiosk crops faces at the scale it learned"
+        )
 
 
 def _eval(
