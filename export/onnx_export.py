@@ -47,6 +47,7 @@ from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.io import fsync_dir, sha256_file, temporary_path, write_bytes_atomic
 from wds_edge.model.metadata import ArchitectureInfo, ModelMetadata
 from wds_edge.model.preprocessing import Preprocessing
+from wds_edge.perception.quality import DEFAULT_CROP_SIZE_PX
 from wds_edge_export.graph import INPUT_NAME, OUTPUT_NAME, InferenceGraph
 from wds_edge_export.parity import check_parity, parity_report
 from wds_edge_train.model import INPUT_NORMS, WrinkleUNet, count_parameters, dice_for
@@ -63,9 +64,15 @@ __all__ = [
     "export_checkpoint",
     "read_metadata",
     "annotate_onnx",
+    "DEFAULT_INPUT_SIZE_PX",
+    "ScaleMismatchError",
+    "export_size_px",
 ]
 
 logger = logging.getLogger(__name__)
+
+#: The input size of a checkpoint whose face-crop scale is unknown (the paper's 640 px).
+DEFAULT_INPUT_SIZE_PX = DEFAULT_CROP_SIZE_PX
 
 BatchMode = Literal["1", "dynamic"]
 Exporter = Literal["torchscript", "dynamo"]
@@ -81,6 +88,70 @@ class ExportReport:
     onnx_sha256: str
     size_bytes: int
     parity: dict[str, Any] = field(default_factory=dict)
+
+
+class ScaleMismatchError(InvalidInputError):
+    """An export size other than the face-crop size the checkpoint was trained on."""
+
+
+def export_size_px(
+    config: dict[str, Any],
+    size_px: int | None,
+    multiple: int = 16,
+    *,
+    allow_scale_mismatch: bool = False,
+    source: str = "the checkpoint",
+) -> int:
+    """The input size to export a checkpoint at: the face-crop size it was trained on.
+
+    The kiosk crops each face at the model's input size, so that size sets the face scale
+    (pixels per millimetre) the model sees; a model trained on 256 px face crops and
+    exported at 640 sees faces 2.5x larger than it learned and scores them differently.
+
+    Args:
+        config: the checkpoint's training config (``face_crop_px``: the ``wds-edge label
+            --crop-size`` of its data; absent or None: unknown).
+        size_px: the size asked for, or None for the trained one (640 where unknown).
+        multiple: the network's input-size multiple (16, 32 with the space_to_depth stem).
+        allow_scale_mismatch: accept a ``size_px`` other than the trained one (logged).
+        source: how messages name the checkpoint.
+
+    Raises:
+        ScaleMismatchError: ``size_px`` differs from the trained face-crop size and
+            ``allow_scale_mismatch`` is false.
+        InvalidInputError: no size given and the trained one is not a multiple of
+            ``multiple`` (the network cannot take it).
+    """
+    face_px = config.get("face_crop_px")
+    if size_px is None:
+        if face_px is None:
+            return DEFAULT_INPUT_SIZE_PX
+        if face_px % multiple:
+            lower = max(multiple, face_px // multiple * multiple)
+            raise InvalidInputError(
+                f"{source} was trained on {face_px} px face crops, but the network's input "
+                f"side must be a multiple of {multiple}; pass --size {lower} or "
+                f"{lower + multiple} with --allow-scale-mismatch (a small scale change), or "
+                f"label at a multiple of {multiple} (wds-edge label --crop-size) and train again"
+            )
+        return int(face_px)
+    if face_px is not None and size_px != face_px:
+        ratio = size_px / face_px
+        if not allow_scale_mismatch:
+            raise ScaleMismatchError(
+                f"--size {size_px} differs from the {face_px} px face crops {source} was "
+                f"trained on: the kiosk crops faces at the model's input size, so it would show "
+                f"the model faces at {ratio:.2f}x the scale it learned and its wrinkle scores "
+                f"would shift. Leave out --size (the default is {face_px}), train on labels made "
+                f"with 'wds-edge label --crop-size {size_px}', or pass --allow-scale-mismatch to "
+                "export at this size anyway"
+            )
+        logger.warning(
+            "exporting at %d px, %.2fx the %d px face crops %s was trained on "
+            "(--allow-scale-mismatch): its scores will differ from the trained model's",
+            size_px, ratio, face_px, source,
+        )  # fmt: skip
+    return int(size_px)
 
 
 def _batch_dim(batch: BatchMode | int) -> int:
@@ -358,6 +429,8 @@ def export_checkpoint(
     *,
     parity_images: Sequence[str | Path] | None = None,
     landmarker_path: str | Path | None = None,
+    input_size_px: int | None = None,
+    allow_scale_mismatch: bool = False,
     **kwargs: Any,
 ) -> ExportReport:
     """Export a training checkpoint, with its training summary and a parity report.
@@ -368,6 +441,11 @@ def export_checkpoint(
             the new model was written and its parity report passed.
         parity_images: face photos to compare PyTorch and ONNX Runtime on (through the
             kiosk's landmarks -> crop path); None or empty skips the parity report.
+        input_size_px: the model's input size (the kiosk's face-crop size); None: the
+            face-crop size the checkpoint was trained on (``face_crop_px``, recorded in the
+            metadata's ``training``), 640 where that is unknown (:func:`export_size_px`).
+        allow_scale_mismatch: export at an ``input_size_px`` other than the trained
+            face-crop size (otherwise :class:`ScaleMismatchError`).
         **kwargs: :func:`export_model` keyword arguments.
 
     Returns:
@@ -376,12 +454,17 @@ def export_checkpoint(
     Raises:
         ModelError: the parity check failed (:func:`~wds_edge_export.parity.check_parity`);
             a model already at ``out_path`` is left as it was.
+        ScaleMismatchError: ``input_size_px`` is not the trained face-crop size.
     """
     from wds_edge_train.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(checkpoint_path, map_location="cpu")
     config = dict(getattr(ckpt, "config", {}) or {})
     metrics = dict(getattr(ckpt, "metrics", {}) or {})
+    size_px = export_size_px(
+        config, input_size_px, ckpt.model.size_multiple,
+        allow_scale_mismatch=allow_scale_mismatch, source=str(checkpoint_path),
+    )  # fmt: skip
     summary = {
         "checkpoint": Path(checkpoint_path).name,
         "epoch": getattr(ckpt, "epoch", None),
@@ -401,6 +484,8 @@ def export_checkpoint(
             )
             if k in config
         },  # fmt: skip
+        # the face scale the model learned (None: unknown); the input size should match it
+        "face_crop_px": config.get("face_crop_px"),
         "loss": config.get("loss"),
         "dice": ckpt.dice,
         "input_norm": ckpt.model.input_norm,
@@ -422,7 +507,9 @@ def export_checkpoint(
     # only once the new one passed its parity check (a failed export leaves it as it was).
     tmp_path = temporary_path(out_path, suffix=".onnx")
     try:
-        metadata = export_model(ckpt.model, tmp_path, metadata_extra=extra, **kwargs)
+        metadata = export_model(
+            ckpt.model, tmp_path, input_size_px=size_px, metadata_extra=extra, **kwargs
+        )
         parity: dict[str, Any] = {}
         if parity_images:
             parity = parity_report(

@@ -53,12 +53,46 @@ def _print_parity(console: Any, parity: dict[str, Any]) -> None:
     )
 
 
+def _print_scale(console: Any, metadata: Any) -> None:
+    """Say which face-crop scale the model was exported at, loudly where it is not the
+    trained one."""
+    size = metadata.input_size_hw[0]
+    face_px = metadata.training.get("face_crop_px")
+    if face_px is None:
+        console.print(
+            f"[yellow]note:[/] the checkpoint does not record the face-crop size of its "
+            f"training labels (not 'wds-edge label' data, or trained by an older wds-edge): "
+            f"exported at {size} px; pass the labels' --crop-size as --size if it differs"
+        )
+    elif face_px != size:
+        console.print(
+            f"[yellow]warning:[/] input {size} px, but the model was trained on {face_px} px "
+            f"face crops: the kiosk shows it faces at {size / face_px:.2f}x the scale it "
+            "learned (--allow-scale-mismatch)"
+        )
+    else:
+        console.print(f"input {size} px = the {face_px} px face crops the model was trained on")
+
+
 def _export(
     checkpoint: Path | None = typer.Option(
         None, "--checkpoint", "-c", help="Training checkpoint (wds-edge train) to export."
     ),
     out: Path = typer.Option(Path("model.onnx"), "--out", "-o", help="ONNX file to write."),
-    size: int = typer.Option(640, "--size", help="Square input size in pixels (multiple of 16)."),
+    size: int | None = typer.Option(
+        None,
+        "--size",
+        help="Square input size in pixels (multiple of 16): the size the kiosk crops faces "
+        "at. Default: the face-crop size the checkpoint was trained on (wds-edge label "
+        "--crop-size, recorded by wds-edge train), 640 where unknown. A different size is "
+        "refused unless --allow-scale-mismatch is given.",
+    ),
+    allow_scale_mismatch: bool = typer.Option(
+        False,
+        "--allow-scale-mismatch",
+        help="Export at a --size other than the trained face-crop size: the kiosk then shows "
+        "the model faces at a scale it did not learn (its scores shift).",
+    ),
     opset: int = typer.Option(17, "--opset", help="ONNX opset (17 suits TensorRT 10)."),
     batch: str = typer.Option("1", "--batch", help="'1', 'dynamic' or a fixed batch size."),
     exporter: str = typer.Option(
@@ -129,9 +163,10 @@ def _export(
         report = export_checkpoint(
             checkpoint, out, parity_images=images, landmarker_path=landmarker, input_size_px=size,
             opset=opset, batch=batch_value, texture_in_graph=texture_in_graph, simplify=simplify,
-            exporter=exporter,
+            exporter=exporter, allow_scale_mismatch=allow_scale_mismatch,
             metadata_extra={"threshold": threshold},
         )  # fmt: skip
+    _print_scale(console, report.metadata)
     arch = report.metadata.architecture
     console.print(
         f"wrote {report.path} ({report.size_bytes / 1e6:.1f} MB, "
