@@ -42,7 +42,9 @@ __all__ = [
     "RIDGE_PERCENTILE",
     "ridge_response",
     "auto_rough_mask",
+    "check_crop_size_px",
     "AutoLabeler",
+    "MIN_CROP_SIZE_PX",
 ]
 
 #: Sato scales in pixels of a 640 px crop: wrinkles there are about 2-6 px wide.
@@ -53,8 +55,27 @@ RIDGE_SIGMAS_PX = (1.0, 1.5, 2.0)
 RIDGE_PERCENTILE = 93.0
 #: Rough-mask pieces smaller than this (px at 640) are speckle, not wrinkles.
 MIN_ROUGH_COMPONENT_PX = 60
-#: The smallest face crop the labeler makes (the U-Net needs a few pooling levels of it).
-MIN_CROP_SIZE_PX = 32
+#: The smallest face crop the labeler makes. The kiosk crop spans about 150 mm of face, so
+#: a crop of S px has about 150 / S mm per pixel, and the finest ridge scale both
+#: generations look for (Sato sigma 0.25 mm: RIDGE_SIGMAS_PX[0] at 640, RIDGE_SIGMAS_MM[0])
+#: is about 0.3 px at 192. Below that the filter's sub-pixel Gaussians cannot resolve a
+#: wrinkle and its response collapses (the 99th percentile on biden2: 0.045 at 640, 0.043 at
+#: 256, 0.032 at 192, 0.016 at 160, 0.002 at 128), under the depth floor of generation 2.
+#: Measured on shared/data/faces + faces_pd (29 faces the quality gates pass), generation 2:
+#: 128 px labels 2 and fails 27, 160 px fails 1, 192 px and more label all 29.
+MIN_CROP_SIZE_PX = 192
+
+
+def check_crop_size_px(crop_size_px: int) -> None:
+    """Raise :class:`InvalidInputError` for a face crop too small to label automatically
+    (:data:`MIN_CROP_SIZE_PX`)."""
+    if int(crop_size_px) < MIN_CROP_SIZE_PX:
+        raise InvalidInputError(
+            f"--auto needs a face crop of at least {MIN_CROP_SIZE_PX} px, got --crop-size "
+            f"{crop_size_px}: a smaller crop has over 0.8 mm of face per pixel, too coarse for "
+            "the ridge filter to find wrinkles (at 128 px most faces fail). Label at "
+            f"--crop-size {MIN_CROP_SIZE_PX} or more (the model's input size; 640 is the paper's)"
+        )
 
 
 def ridge_response(image_rgb: np.ndarray, scale: float = 1.0) -> np.ndarray:
@@ -135,11 +156,7 @@ class AutoLabeler:
     ) -> None:
         from wds_edge.perception.landmarks import FaceLandmarker, FaceLandmarkerOptions
 
-        if int(crop_size_px) < MIN_CROP_SIZE_PX:
-            raise InvalidInputError(
-                f"crop size must be at least {MIN_CROP_SIZE_PX} px (the model's input side, "
-                f"640 for the paper's), got {crop_size_px}"
-            )
+        check_crop_size_px(crop_size_px)
         self.quality = quality or QualityConfig()
         self.crop_size_px = int(crop_size_px)
         self.threshold = ThresholdMethod(threshold)

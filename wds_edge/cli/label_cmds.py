@@ -99,8 +99,10 @@ def _label(
         640,
         "--crop-size",
         min=32,
-        help="--auto and --crop-faces: side of the square face crop in px (the model's input "
-        "size).",
+        help="--auto and --crop-faces: side of the square face crop in px: the face scale a "
+        "model trained on the labels learns, and so its input size ('wds-edge export' uses "
+        "it). --auto needs at least 192: smaller crops have over 0.8 mm of face per pixel, "
+        "too coarse for the ridge filter to find wrinkles (at 128 px most faces fail).",
     ),
     crop_faces: bool = typer.Option(
         False,
@@ -133,6 +135,10 @@ def _label(
         )
     if crop_faces and auto:
         raise InvalidInputError("--crop-faces is for --rough; --auto always labels face crops")
+    if auto:
+        from wds_edge_train.labeling.auto import check_crop_size_px
+
+        check_crop_size_px(crop_size)  # before the output folder is claimed
     from wds_edge_train.labeling.runner import WEAK_LABEL_NOTE, LabelOptions, label_folder
     from wds_edge_train.labeling.thresholding import parse_threshold
 

@@ -81,6 +81,6 @@ def test_a_crop_too_small_for_the_model_is_refused(landmarker_path: Path) -> Non
     from wds_edge.errors import InvalidInputError
     from wds_edge_train.labeling.auto import MIN_CROP_SIZE_PX, AutoLabeler
 
-    with pytest.raises(InvalidInputError, match="at least 32 px .* got 0"):
+    with pytest.raises(InvalidInputError, match="at least 192 px, got --crop-size 0"):
         AutoLabeler(crop_size_px=0, landmarker_path=landmarker_path)
-    assert MIN_CROP_SIZE_PX == 32
+    assert MIN_CROP_SIZE_PX == 192
