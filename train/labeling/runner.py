@@ -118,11 +118,16 @@ class LabelItem:
     stem: str
     status: str  # "ok" | "skipped" (refused by the quality gates, on purpose) | "failed"
     message: str = ""
+    #: The label's (and its image's) size: the face crop with --auto / --crop-faces, the
+    #: photo's otherwise; 0 where no label was made.
     width_px: int = 0
     height_px: int = 0
     rough_px: int = 0
     label_px: int = 0
     stats: dict[str, Any] = field(default_factory=dict)
+    #: The photo's size as read (0 where it could not be read).
+    photo_width_px: int = 0
+    photo_height_px: int = 0
 
     @property
     def label_fraction(self) -> float:
@@ -384,7 +389,7 @@ def label_folder(
                     )
                 seen.add(stem)
                 image_rgb = cv2.cvtColor(read_image(path), cv2.COLOR_BGR2RGB)
-                item.height_px, item.width_px = image_rgb.shape[:2]
+                item.photo_height_px, item.photo_width_px = image_rgb.shape[:2]
                 if auto_labeler is not None:
                     result = auto_labeler.label(image_rgb)
                 else:
@@ -422,6 +427,7 @@ def label_folder(
                     _remove_outputs(out, stem)
             except (WdsEdgeError, OSError, cv2.error) as exc:
                 item.message = str(exc)
+                item.width_px = item.height_px = 0  # no label written
                 logger.warning("%s: failed: %s", path, exc)
                 if opts.force and stem not in stems[: n - 1]:
                     _remove_outputs(out, stem)  # no stale label from an earlier run

@@ -159,7 +159,9 @@ def _label(
     table = Table(
         title=f"wds-edge label -> {out} ({summary.mode}, threshold {opts.threshold.value})"
     )
-    for col in ("image", "status", "size", "rough px", "label px", "label %", "note"):
+    columns = ("image", "status", "photo size", "label size", "rough px", "label px", "label %",
+               "note")  # fmt: skip
+    for col in columns:
         table.add_column(col, justify="right" if "px" in col or "%" in col else "left")
     for item in summary.items:
         note = item.message if item.status != "ok" else ""
@@ -167,8 +169,8 @@ def _label(
             note = f"{100 * item.stats['label_fraction_of_face']:.2f} % of face"
         table.add_row(
             item.image, _STATUS_MARKUP.get(item.status, item.status),
-            f"{item.width_px}x{item.height_px}", str(item.rough_px), str(item.label_px),
-            f"{100 * item.label_fraction:.2f}", note,
+            _size(item.photo_width_px, item.photo_height_px), _size(item.width_px, item.height_px),
+            str(item.rough_px), str(item.label_px), f"{100 * item.label_fraction:.2f}", note,
         )  # fmt: skip
     console.print(table)
     colour = "green" if summary.n_failed == 0 else "red"
@@ -184,6 +186,11 @@ def _label(
 
 
 _STATUS_MARKUP = {"ok": "[green]ok[/]", "skipped": "[yellow]skipped[/]", "failed": "[red]failed[/]"}
+
+
+def _size(width: int, height: int) -> str:
+    """``WxH``, or ``-`` where there is none (an unreadable photo, no label written)."""
+    return f"{width}x{height}" if width and height else "-"
 
 
 def _num(v: float) -> str:

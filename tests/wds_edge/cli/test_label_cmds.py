@@ -1,12 +1,15 @@
-"""`wds-edge label --auto`: the smallest face crop it labels."""
+"""`wds-edge label --auto`: the smallest face crop it labels, and its summary table's sizes."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 from fault_helpers import run_cli
+
+from wds_edge.io import read_image
 
 
 @pytest.fixture()
@@ -20,6 +23,12 @@ def photos(tmp_path: Path, faces_dir: Path) -> Path:
     return folder
 
 
+def _row(stdout: str, image: str) -> list[str]:
+    """The cells of the table row of ``image`` (its first line)."""
+    line = next(ln for ln in stdout.splitlines() if ln.startswith(f"│ {image} "))
+    return [cell.strip() for cell in line.strip("│").split("│")]
+
+
 def test_a_crop_too_small_to_show_wrinkles_is_a_usage_error(
     capsys, photos: Path, landmarker_path: Path, tmp_path: Path
 ) -> None:  # noqa: ANN001
@@ -29,3 +38,21 @@ def test_a_crop_too_small_to_show_wrinkles_is_a_usage_error(
     assert code == 2, err
     assert "at least 192 px, got --crop-size 128" in err and "--crop-size 192" in err
     assert not out.exists()  # refused before anything was written
+
+
+def test_label_at_the_minimum_and_the_table_says_which_size_is_which(
+    capsys, photos: Path, landmarker_path: Path, tmp_path: Path
+) -> None:  # noqa: ANN001
+    out = tmp_path / "labels"
+    code, stdout, err = run_cli(capsys, "label", "--images", photos, "--auto", "--out", out,
+                                "--crop-size", "192", "--landmarker", landmarker_path)  # fmt: skip
+    assert code == 1, (stdout, err)  # the corrupt photo failed; biden2 labelled at 192
+    header = next(ln for ln in stdout.splitlines() if ln.startswith("┃ image "))
+    assert "photo size" in header and "label size" in header
+    h, w = read_image(photos / "biden2.jpg").shape[:2]
+    assert _row(stdout, "biden2.jpg")[1:4] == ["ok", f"{w}x{h}", "192x192"]
+    assert _row(stdout, "astronaut.png")[1:4] == ["skipped", "512x512", "-"]
+    assert _row(stdout, "corrupt.jpg")[1:4] == ["failed", "-", "-"]
+    items = {i["stem"]: i for i in json.loads((out / "labels.json").read_text())["items"]}
+    assert (items["biden2"]["photo_width_px"], items["biden2"]["width_px"]) == (w, 192)
+    assert (items["astronaut"]["photo_width_px"], items["astronaut"]["width_px"]) == (512, 0)
