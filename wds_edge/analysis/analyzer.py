@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import numbers
 import os
 import threading
 import time
@@ -209,7 +210,8 @@ class WrinkleAnalyzer:
 
         Args:
             image_bgr: uint8 H x W x 3 frame (grey, 4-channel and 16-bit are converted).
-            timestamp_ms: the frame's time (video mode: must increase; ``None``: now).
+            timestamp_ms: the frame's time (video mode: must increase; ``None``: now). A numpy
+                number is kept as Python's ``int`` / ``float`` (the result turns into JSON).
             colour_order: ``"bgr"`` (OpenCV's order, the default) or ``"rgb"`` (Pillow's).
                 An RGB array passed as ``"bgr"`` cannot be detected in general (the
                 wrinkle scores would silently shift): say which order you pass.
@@ -220,6 +222,7 @@ class WrinkleAnalyzer:
             ``total``.
         """
         start = time.perf_counter()
+        timestamp_ms = _plain_number(timestamp_ms)
         frame = as_frame_bgr(image_bgr, colour_order)
         faces = self._detect(frame, timestamp_ms)
         timings = {"landmarks": ms_since(start)}
@@ -449,3 +452,12 @@ class WrinkleAnalyzer:
 def _counted_regions(crop: FaceCrop, mm_per_px: float | None) -> SkinRegions:
     """The counted skin regions of a kiosk crop (they depend on the crop alone)."""
     return skin_regions(crop.crop_rgb, crop.landmarks_crop_px, crop.in_frame, mm_per_px=mm_per_px)
+
+
+def _plain_number(value: Any) -> Any:
+    """A number as Python's ``int`` / ``float`` (a numpy ``int64`` timestamp taken from an
+    array would stay in the result and fail ``json.dumps``); anything else as given (the
+    landmarker refuses what is not a finite number)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return value
+    return int(value) if isinstance(value, numbers.Integral) else float(value)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from wds_edge.analysis.result import FrameResult, RegionScore
+from wds_edge.analysis.result import FrameResult, RegionScore, _clean
 from wds_edge.errors import InvalidInputError
 
 __all__ = ["FinalResult", "UsedFrame", "score_spread", "smooth_scores", "NO_FRAMES"]
@@ -48,7 +48,7 @@ class UsedFrame:
     def to_dict(self) -> dict[str, Any]:
         return {
             "index": self.index,
-            "timestamp_ms": self.timestamp_ms,
+            "timestamp_ms": _clean(self.timestamp_ms),
             "sharpness": round(float(self.sharpness), 3),
             "misfit_mm": round(float(self.misfit_mm), 4),
             "expression": {k: round(float(v), 4) for k, v in self.expression.items()}

@@ -217,7 +217,7 @@ class FrameResult:
             "quality": _clean(self.quality),
             "timings_ms": {k: round(float(v), 3) for k, v in self.timings_ms.items()},
             "model": _clean(self.model),
-            "timestamp_ms": self.timestamp_ms,
+            "timestamp_ms": _clean(self.timestamp_ms),
             "colour": self.colour,
             "expression": _clean(self.expression),
             "warnings": list(self.warnings),

@@ -160,6 +160,19 @@ def test_segment_needs_a_located_face(analyzer: WrinkleAnalyzer) -> None:
         analyzer.segment(blank, located)
 
 
+def test_a_numpy_timestamp_becomes_a_python_number(
+    analyzer: WrinkleAnalyzer, biden_bgr: np.ndarray
+) -> None:
+    """Timestamps kept in a numpy array (np.int64) used to stay numpy in the result, and the
+    kiosk's json.dumps of the final result failed at the end of a capture."""
+    stamps = np.arange(0, 1000, 33)
+    result = analyzer.analyze(biden_bgr, stamps[2])
+    assert type(result.timestamp_ms) is int and result.timestamp_ms == 66
+    assert json.loads(json.dumps(result.to_dict()))["timestamp_ms"] == 66
+    located = analyzer.locate(biden_bgr, np.float32(12.5))
+    assert type(located.timestamp_ms) is float and located.timestamp_ms == 12.5
+
+
 def test_face_cut_by_the_frame_edge_scores_only_in_frame_pixels(
     analyzer: WrinkleAnalyzer, biden_bgr: np.ndarray
 ) -> None:

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 
+from wds_edge.analysis.final import FinalResult, UsedFrame
 from wds_edge.analysis.result import FrameResult, RegionScore, decode_mask_png, encode_mask_png
 from wds_edge.perception.quality import FrameStatus
 
@@ -52,3 +53,13 @@ def test_mask_png_encoding_is_lossless() -> None:
     np.testing.assert_array_equal(decode_mask_png(encode_mask_png(mask)) > 127, mask)
     values = np.arange(256, dtype=np.uint8).reshape(16, 16)
     np.testing.assert_array_equal(decode_mask_png(encode_mask_png(values)), values)
+
+
+def test_numpy_timestamps_are_json_ready() -> None:
+    """A result made with a numpy timestamp (by hand, or fed to a session) still dumps."""
+    frame = FrameResult(FrameStatus.OK, "", (480, 640), timestamp_ms=np.int64(66))
+    assert json.loads(json.dumps(frame.to_dict()))["timestamp_ms"] == 66
+    used = UsedFrame(index=2, timestamp_ms=np.int64(66), sharpness=1.0, misfit_mm=0.1)  # type: ignore[arg-type]
+    final = FinalResult("ok", frame, {}, 1, 1, True, used=[used])
+    data = json.loads(json.dumps(final.to_dict()))
+    assert data["used_frames"][0]["timestamp_ms"] == 66 and data["frame"]["timestamp_ms"] == 66
