@@ -56,7 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="wds-edge .onnx model (default: bundled)")
     parser.add_argument("--landmarker", default=None, help="face_landmarker.task")
     parser.add_argument(
-        "--frames-needed", type=positive_int, default=60, help="good neutral frames"
+        "--frames-needed",
+        type=positive_int,
+        default=60,
+        help="good neutral frames (at least --frames-fused)",
     )
     parser.add_argument(
         "--frames-fused", type=positive_int, default=10, help="sharpest frames fused"

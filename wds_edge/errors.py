@@ -69,6 +69,9 @@ def _clause(error: dict[str, Any]) -> str:
     field = ".".join(str(part) for part in error.get("loc", ())) or "value"
     message = str(error.get("msg", "is invalid"))
     kind = str(error.get("type", ""))
+    if not error.get("loc") and message.startswith("Value error, "):
+        # a check of several fields together: its message names them and their values
+        return message[len("Value error, ") :]
     if kind == "extra_forbidden":
         return f"'{field}' is not a known setting"
     if kind == "missing":

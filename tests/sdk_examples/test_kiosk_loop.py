@@ -74,8 +74,12 @@ def test_kiosk_loop_gives_up_without_a_face(
         (["--frames-needed", "0"], "argument --frames-needed: expected a whole number >= 1, got 0"),
         (["--max-frames", "-3"], "argument --max-frames: expected a whole number >= 1, got -3"),
         (["--source", "/nonexist.mp4"], "error: video file /nonexist.mp4 does not exist"),
+        (
+            ["--frames-needed", "3"],
+            "error: invalid kiosk settings: frames_fused (10) must not be above frames_needed (3)",
+        ),
     ],
-    ids=["every-0", "frames-needed-0", "max-frames-negative", "missing-source"],
+    ids=["every-0", "frames-needed-0", "max-frames-negative", "missing-source", "never-complete"],
 )
 def test_kiosk_loop_bad_input_is_one_line_and_exit_2(
     example_runner,
@@ -86,7 +90,8 @@ def test_kiosk_loop_bad_input_is_one_line_and_exit_2(
     message: str,  # noqa: ANN001
 ) -> None:
     """Bad options are refused by argparse before anything loads (--every 0 used to divide by
-    zero on the first frame, --frames-needed 0 to end in a pydantic traceback); a source that
+    zero on the first frame, --frames-needed 0 to end in a pydantic traceback, --frames-needed 3
+    with the default 10 frames fused to a session that could never be complete); a source that
     does not exist is the library's one-line CaptureError message, not its traceback."""
     proc = example_runner(
         "kiosk_loop.py", ["--source", str(video_path), "--model", str(example_model), *args],

@@ -7,9 +7,10 @@ to relax ("please don't smile", "relax your face"). Once ``frames_needed`` good 
 frames are in (or ``max_frames`` frames were fed) the session is done, and
 :meth:`KioskSession.final_result` fuses them (issue 21):
 
-1. the group: the neutral frames when at least half of ``frames_fused`` came, else every
-   good frame ranked from the least expressive, the sharper first among equally expressive
-   ones (the result then warns ``not_neutral``);
+1. the group: the neutral frames when at least half of ``frames_fused`` came (or when
+   every good frame is neutral), else every good frame ranked from the least expressive,
+   the sharper first among equally expressive ones (the result then warns
+   ``not_neutral``);
    A ``raise_brows`` capture (:attr:`SessionConfig.expression`) works the same way with
    "brows raised" in place of "neutral": it prompts "raise your eyebrows", fuses raised-brow
    frames, and warns ``brows_not_raised`` when it had to fuse the most raised of frames
@@ -42,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.final import NO_FRAMES, FinalResult, UsedFrame, score_spread, smooth_scores
@@ -85,10 +86,13 @@ class SessionConfig(BaseModel):
     Attributes:
         frames_needed: good neutral frames to collect before fusing (the window the
             sharpest are chosen from: 60, two seconds of a 30 fps camera).
-        frames_fused: frames segmented and fused (the sharpest consistent ones: 10).
+        frames_fused: frames segmented and fused (the sharpest consistent ones: 10); at
+            most ``frames_needed`` and ``max_frames`` (a session stops collecting there,
+            so it could never fuse more: such settings are refused).
         max_frames: frames fed before the session stops waiting (for neutral or good
             frames: 150, five seconds at 30 fps) and fuses what it has (possibly nothing:
-            see :attr:`FinalResult.status`).
+            see :attr:`FinalResult.status`). Below ``frames_needed`` it makes a capture of
+            a fixed length (``bench repeatability`` runs its parts so).
         landmark_tolerance_mm: frames whose landmarks misfit the median by more are dropped.
         reset_after_bad_frames: this many refused frames in a row (the person walked away)
             drop the frames collected so far; 0 never drops them.
@@ -106,6 +110,20 @@ class SessionConfig(BaseModel):
     landmark_tolerance_mm: float = Field(LANDMARK_TOLERANCE_MM, gt=0)
     reset_after_bad_frames: int = Field(30, ge=0)
     expression: CaptureExpression = "neutral"
+
+    @model_validator(mode="after")
+    def _reachable(self) -> SessionConfig:
+        # A session ends once it has frames_needed good frames or was fed max_frames: it
+        # could never fuse more than that, and would never be complete.
+        for limit in ("frames_needed", "max_frames"):
+            if self.frames_fused > getattr(self, limit):
+                raise ValueError(
+                    f"frames_fused ({self.frames_fused}) must not be above {limit} "
+                    f"({getattr(self, limit)}): the session stops collecting at {limit} "
+                    f"frames, so it could never fuse {self.frames_fused} and never be "
+                    f"complete; lower frames_fused or raise {limit}"
+                )
+        return self
 
 
 @dataclass
@@ -298,7 +316,11 @@ class KioskSession:
     def _choose(self) -> tuple[list[_Candidate], bool]:
         """The group to fuse from and whether it is the neutral one."""
         neutral = [c for c in self._candidates if c.wanted]
-        if len(neutral) >= max(1, self.config.frames_fused // 2):
+        # every frame has the asked expression (few came: most were refused): they are the
+        # group, fused sharpest first, not ranked by how faint their expression is
+        if len(neutral) >= max(1, self.config.frames_fused // 2) or (
+            neutral and len(neutral) == len(self._candidates)
+        ):
             return neutral, True
         return sorted(self._candidates, key=_calm_first), False
 

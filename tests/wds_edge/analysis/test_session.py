@@ -7,6 +7,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pydantic
 import pytest
 
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
@@ -98,7 +99,7 @@ def test_a_smiling_face_is_asked_to_relax_then_its_calmest_frames_are_fused(
 def test_blurred_and_empty_frames_are_refused_and_counted(video_analyzer, video_frames) -> None:  # noqa: ANN001
     prompts: list[str] = []
     session = KioskSession(
-        video_analyzer, frames_needed=5, max_frames=1000, on_prompt=prompts.append
+        video_analyzer, frames_needed=5, frames_fused=5, max_frames=1000, on_prompt=prompts.append
     )
     statuses: dict[int, FrameStatus] = {}
     for frame in video_frames:
@@ -120,7 +121,7 @@ def test_blurred_and_empty_frames_are_refused_and_counted(video_analyzer, video_
 
 
 def test_only_blurred_frames_give_the_status_too_blurry(video_analyzer, video_frames) -> None:  # noqa: ANN001
-    session = KioskSession(video_analyzer, max_frames=5)
+    session = KioskSession(video_analyzer, frames_fused=5, max_frames=5)
     for frame in [f for f in video_frames if 180 <= f.index <= 209][:5]:
         session.feed(frame.image_bgr, frame.timestamp_ms)
     final = session.final_result()
@@ -129,7 +130,7 @@ def test_only_blurred_frames_give_the_status_too_blurry(video_analyzer, video_fr
 
 
 def test_gives_up_after_max_frames_and_resets(video_analyzer, video_frames) -> None:  # noqa: ANN001
-    session = KioskSession(video_analyzer, frames_needed=3, max_frames=4)
+    session = KioskSession(video_analyzer, frames_needed=3, frames_fused=3, max_frames=4)
     empty = [f for f in video_frames if f.index >= 210][:4]
     updates = [session.feed(f.image_bgr, f.timestamp_ms) for f in empty]
     assert [u.done for u in updates] == [False, False, False, True]
@@ -142,7 +143,9 @@ def test_gives_up_after_max_frames_and_resets(video_analyzer, video_frames) -> N
 
 
 def test_bad_frames_in_a_row_drop_collected_frames(video_analyzer, video_frames) -> None:  # noqa: ANN001
-    session = KioskSession(video_analyzer, frames_needed=5, reset_after_bad_frames=2)
+    session = KioskSession(
+        video_analyzer, frames_needed=5, frames_fused=5, reset_after_bad_frames=2
+    )
     session.feed(video_frames[0].image_bgr, video_frames[0].timestamp_ms)
     assert len(session._candidates) == 1  # noqa: SLF001 - a good (smiling) frame
     for frame in [f for f in video_frames if f.index >= 210][:2]:
@@ -204,7 +207,7 @@ def test_a_face_that_never_holds_still_fuses_one_frame_and_counts_the_others(
     """No two frames within the (here absurdly small) tolerance: the best-fitting frame is
     fused alone and the other four are the dropped ones (not five of five)."""
     face = read_image(faces_dir / "ffhq_00016.png")
-    session = KioskSession(analyzer, frames_needed=5, landmark_tolerance_mm=1e-6)
+    session = KioskSession(analyzer, frames_needed=5, frames_fused=5, landmark_tolerance_mm=1e-6)
     for dx in range(5):
         session.feed(_shifted(face, 3 * dx))
     final = session.final_result()
@@ -217,6 +220,43 @@ def test_bad_settings_are_refused() -> None:
         KioskSession(None, frames_needed=0)  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError, match="invalid session settings"):
         KioskSession(None, smoothing="median")  # type: ignore[arg-type]
+
+
+def test_settings_that_could_never_complete_are_refused() -> None:
+    """A session stops collecting at frames_needed good frames or max_frames fed: asked to
+    fuse more, it was never complete (kiosk_loop --frames-needed 3 always exited 1)."""
+    with pytest.raises(InvalidInputError) as info:
+        KioskSession(None, frames_needed=3)  # type: ignore[arg-type]
+    message = str(info.value)
+    assert message.startswith("invalid session settings: frames_fused (10) must not be above "
+                              "frames_needed (3)") and "value =" not in message  # fmt: skip
+    with pytest.raises(InvalidInputError, match=r"frames_fused \(5\) .* above max_frames \(4\)"):
+        KioskSession(None, frames_needed=60, frames_fused=5, max_frames=4)  # type: ignore[arg-type]
+    with pytest.raises(pydantic.ValidationError, match="lower frames_fused or raise"):
+        SessionConfig(frames_needed=5, max_frames=2)
+    # a capture of fixed length (bench repeatability's parts): max_frames below frames_needed
+    assert SessionConfig(frames_needed=60, frames_fused=10, max_frames=30).max_frames == 30
+    assert SessionConfig(frames_needed=3, frames_fused=3, max_frames=3).frames_fused == 3
+
+
+def test_a_few_neutral_frames_are_fused_sharpest_first(analyzer, faces_dir: Path) -> None:  # noqa: ANN001
+    """Most frames refused, the few good ones all neutral (fewer than half of frames_fused):
+    they are fused as the neutral group (sharpest first, nothing dropped for expression),
+    not ranked as if no neutral frame had come."""
+    face = read_image(faces_dir / "ffhq_00016.png")
+    blank = np.full((480, 640, 3), 90, np.uint8)
+    session = KioskSession(analyzer, frames_needed=8, frames_fused=8, max_frames=8)
+    for dx in range(3):
+        session.feed(cv2.GaussianBlur(_shifted(face, 3 * dx), (0, 0), 0.6 * dx) if dx else face)
+    for _ in range(5):
+        update = session.feed(blank)
+    assert update.done and update.good_frames == 3
+    final = session.final_result()
+    assert final.status == "ok" and final.warnings == [] and final.frames_used == 3
+    assert final.dropped == {"landmarks": 0, "expression": 0}
+    sharpness = [u.sharpness for u in final.used]
+    assert sharpness == sorted(sharpness, reverse=True)
+    assert final.refused == {"no_face": 5} and not final.complete
 
 
 def test_smooth_scores_median_and_mean() -> None:
