@@ -9,12 +9,17 @@ wrinkle probability and mask in crop space, and :class:`RegionScore` per region.
 from __future__ import annotations
 
 import base64
+import binascii
 import math
+import numbers
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
+
+from wds_edge.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from wds_edge.perception.crop import CropTransform
@@ -59,18 +64,34 @@ class RegionScore:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RegionScore:
-        return cls(
-            area_px=int(data["area_px"]),
-            wrinkle_px=int(data["wrinkle_px"]),
-            wrinkle_ratio=float(data["wrinkle_ratio"]),
-            wrinkle_count=int(data["wrinkle_count"]),
-            total_length_px=float(data["total_length_px"]),
-            total_length_mm=None
-            if data.get("total_length_mm") is None
-            else float(data["total_length_mm"]),
-            removed_px=int(data.get("removed_px", 0)),
-        )
+    def from_dict(cls, data: Mapping[str, Any]) -> RegionScore:
+        """Rebuild a score from :meth:`to_dict` output.
+
+        Raises:
+            InvalidInputError: a missing key or a value that is not a number.
+        """
+        try:
+            return cls(
+                area_px=int(data["area_px"]),
+                wrinkle_px=int(data["wrinkle_px"]),
+                wrinkle_ratio=float(data["wrinkle_ratio"]),
+                wrinkle_count=int(data["wrinkle_count"]),
+                total_length_px=float(data["total_length_px"]),
+                total_length_mm=None
+                if data.get("total_length_mm") is None
+                else float(data["total_length_mm"]),
+                removed_px=int(data.get("removed_px", 0)),
+            )
+        except KeyError as exc:
+            raise InvalidInputError(
+                f"a region score needs {exc.args[0]!r} (got {_shown(data)}); pass a dict "
+                "written by RegionScore.to_dict()"
+            ) from None
+        except (TypeError, ValueError, AttributeError):
+            raise InvalidInputError(
+                f"a region score holds numbers, got {_shown(data)}; pass a dict written by "
+                "RegionScore.to_dict()"
+            ) from None
 
 
 def encode_mask_png(image: np.ndarray) -> str:
@@ -239,31 +260,192 @@ class FrameResult:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FrameResult:
+    def from_dict(cls, data: Mapping[str, Any]) -> FrameResult:
         """Rebuild a result from :meth:`to_dict` output (the crop transform stays ``None``;
-        landmarks and the mask come back when they were included)."""
+        landmarks and the mask come back when they were included).
+
+        A fused capture's dict (:meth:`~wds_edge.analysis.final.FinalResult.to_dict`, the
+        JSON of a video or a kiosk session: the frame result under ``"frame"``) gives its
+        reference frame's result, which carries the fused map, mask and scores (the
+        capture's summary, ``frames_used`` and the like, stays in the dict).
+
+        Raises:
+            InvalidInputError: not a result: a batch's error outcome (``"status":
+                "error"``), a fused capture that holds no frame, an unknown status, or a
+                key of the wrong form (the message names it).
+        """
         from wds_edge.perception.quality import FrameStatus
 
-        landmarks = data.get("landmarks_px")
-        mask_png = data.get("wrinkle_mask_png")
-        prob_png = data.get("wrinkle_prob_png")
-        box = data.get("face_box_px")
+        if not isinstance(data, Mapping):
+            raise InvalidInputError(
+                f"a frame result is a dict, got {type(data).__name__}; {_FROM_DICT_HINT}"
+            )
+        if "frame" in data and "frame_shape" not in data:  # a fused capture: FinalResult
+            frame = data["frame"]
+            if not isinstance(frame, Mapping):
+                raise InvalidInputError(
+                    f"this fused capture (status {data.get('status')!r}) holds no frame result "
+                    f"('frame' is {_shown(frame)}: no frame was fed); read its summary "
+                    "(status, frames_seen, frames_refused) from the dict itself"
+                )
+            data = frame
+        status = data.get("status")
+        if status == "error":
+            raise InvalidInputError(
+                f"this is the error outcome of a batch ({data.get('input', 'an input')!s}: "
+                f"{str(data.get('error'))[:80]}), not a frame result; skip outcomes whose "
+                "status is 'error'"
+            )
+        try:
+            status = FrameStatus(status)
+        except ValueError:
+            known = ", ".join(s.value for s in FrameStatus)
+            raise InvalidInputError(
+                f"status {_shown(status)} is not a frame status (one of {known}); {_FROM_DICT_HINT}"
+            ) from None
+
+        def read(key: str, expected: str, convert: Any, default: Any = None) -> Any:
+            value = data.get(key, default)
+            try:
+                return convert(value)
+            except InvalidInputError:
+                raise
+            except (TypeError, ValueError, KeyError, AttributeError, IndexError, cv2.error):
+                raise InvalidInputError(
+                    f"a frame result's {key!r} must be {expected}, got {_shown(value)}; "
+                    f"{_FROM_DICT_HINT}"
+                ) from None
+
         return cls(
-            status=FrameStatus(data["status"]),
-            prompt=data.get("prompt", ""),
-            frame_shape=tuple(int(v) for v in data["frame_shape"]),  # type: ignore[arg-type]
-            face_box_px=tuple(float(v) for v in box) if box is not None else None,  # type: ignore[arg-type]
-            landmarks_px=np.asarray(landmarks, dtype=np.float32) if landmarks else None,
-            wrinkle_mask=decode_mask_png(mask_png) > 127 if mask_png else None,
-            wrinkle_prob=decode_mask_png(prob_png).astype(np.float32) / 255.0 if prob_png else None,
-            scores={k: RegionScore.from_dict(v) for k, v in data.get("scores", {}).items()},
-            quality={k: float(v) for k, v in data.get("quality", {}).items() if v is not None},
-            timings_ms={k: float(v) for k, v in data.get("timings_ms", {}).items()},
-            mm_per_px=data.get("mm_per_px"),
-            model=dict(data.get("model", {})),
-            segmented=bool(data.get("segmented", False)),
-            timestamp_ms=data.get("timestamp_ms"),
-            colour=data.get("colour"),
-            expression=dict(data["expression"]) if data.get("expression") else None,
-            warnings=list(data.get("warnings", [])),
+            status=status,
+            prompt=read("prompt", "text", _optional(_text), ""),
+            frame_shape=read("frame_shape", "[height, width]", _frame_shape),
+            face_box_px=read("face_box_px", "null or [x1, y1, x2, y2]", _optional(_box)),
+            landmarks_px=read("landmarks_px", "null or [[x, y], ...]", _optional(_points)),
+            wrinkle_mask=read("wrinkle_mask_png", "null or base64 PNG text", _optional(_png_mask)),
+            wrinkle_prob=read("wrinkle_prob_png", "null or base64 PNG text", _optional(_png_prob)),
+            scores=read("scores", "a table of region scores", _scores),
+            quality=read("quality", "a table of numbers", _numbers),
+            timings_ms=read("timings_ms", "a table of numbers", _numbers),
+            mm_per_px=read("mm_per_px", "null or a number", _optional(_number)),
+            model=read("model", "a table", lambda v: dict(_table(v))),
+            segmented=read("segmented", "true or false", _flag, False),
+            timestamp_ms=read("timestamp_ms", "null or a number", _optional(_timestamp)),
+            colour=read("colour", "null or text", _optional(_text)),
+            expression=read("expression", "null or a table of numbers", _expression),
+            warnings=read("warnings", "a list of names", _names),
         )
+
+
+#: How to get a dict :meth:`FrameResult.from_dict` reads.
+_FROM_DICT_HINT = (
+    "pass a dict written by FrameResult.to_dict() (the JSON `wds-edge analyze` writes for "
+    "one input)"
+)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _optional(convert: Any) -> Any:
+    return lambda value: None if value is None else convert(value)
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(value)
+    return float(value)
+
+
+def _timestamp(value: Any) -> int | float:
+    number = _number(value)
+    return int(value) if isinstance(value, numbers.Integral) else number
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    return value
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(value)
+    return value
+
+
+def _table(value: Any) -> Mapping[str, Any]:
+    """A JSON object (``null``: an empty one)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(value)
+    return value
+
+
+def _numbers(value: Any) -> dict[str, float]:
+    """A table of numbers; ``null`` entries (non-finite measures) are left out."""
+    return {str(k): _number(v) for k, v in _table(value).items() if v is not None}
+
+
+def _expression(value: Any) -> dict[str, float] | None:
+    return _numbers(value) or None
+
+
+def _names(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(value)
+    return [_text(v) for v in value]
+
+
+def _frame_shape(value: Any) -> tuple[int, int]:
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise TypeError(value)
+    if any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1 for v in value):
+        raise ValueError(value)
+    return int(value[0]), int(value[1])
+
+
+def _box(value: Any) -> tuple[float, float, float, float]:
+    if not isinstance(value, (list, tuple)) or len(value) != 4:
+        raise TypeError(value)
+    return tuple(_number(v) for v in value)  # type: ignore[return-value]
+
+
+def _points(value: Any) -> np.ndarray:
+    points = np.asarray(value, dtype=np.float32)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(value)
+    return points
+
+
+def _png(value: Any) -> np.ndarray:
+    try:
+        image = decode_mask_png(_text(value))
+    except binascii.Error:
+        raise ValueError(value) from None
+    if image is None:  # not a PNG OpenCV can decode
+        raise ValueError(value)
+    return image
+
+
+def _png_mask(value: Any) -> np.ndarray:
+    return _png(value) > 127
+
+
+def _png_prob(value: Any) -> np.ndarray:
+    return _png(value).astype(np.float32) / 255.0
+
+
+def _scores(value: Any) -> dict[str, RegionScore]:
+    scores = {}
+    for name, score in _table(value).items():
+        try:
+            scores[str(name)] = RegionScore.from_dict(score)
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"a frame result's scores[{name!r}]: {exc}") from None
+    return scores

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from wds_edge.analysis.final import FinalResult, UsedFrame
 from wds_edge.analysis.result import FrameResult, RegionScore, decode_mask_png, encode_mask_png
+from wds_edge.errors import InvalidInputError
 from wds_edge.perception.quality import FrameStatus
 
 
@@ -63,3 +65,59 @@ def test_numpy_timestamps_are_json_ready() -> None:
     final = FinalResult("ok", frame, {}, 1, 1, True, used=[used])
     data = json.loads(json.dumps(final.to_dict()))
     assert data["used_frames"][0]["timestamp_ms"] == 66 and data["frame"]["timestamp_ms"] == 66
+
+
+def _ok_result() -> FrameResult:
+    overall = RegionScore(200, 7, 7 / 200, 2, 12.5, 1.25, removed_px=31)
+    return FrameResult(
+        FrameStatus.OK, "hold still", (720, 1280), face_box_px=(1.0, 2.0, 30.0, 40.0),
+        scores={"overall": overall}, quality={"sharpness": 80.0}, segmented=True,
+        warnings=["not_neutral"],
+    )  # fmt: skip
+
+
+def test_from_dict_of_a_fused_capture_gives_its_reference_frame() -> None:
+    """A video's / a session's JSON holds the frame result under "frame" (with the fused
+    scores): it used to end in KeyError 'frame_shape'."""
+    frame = _ok_result()
+    final = FinalResult("ok", frame, frame.scores, 3, 10, True)
+    back = FrameResult.from_dict(json.loads(json.dumps(final.to_dict())))
+    assert back.status is FrameStatus.OK and back.frame_shape == (720, 1280)
+    assert back.scores == frame.scores and back.warnings == ["not_neutral"]
+    empty = FinalResult("no_frames", None, {}, 0, 0, False).to_dict()
+    with pytest.raises(InvalidInputError, match="holds no frame result"):
+        FrameResult.from_dict(empty)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"status": "timed_out"}, "status 'timed_out' is not a frame status"),
+        ({"status": None}, "status None is not a frame status"),
+        ({"frame_shape": None}, "'frame_shape' must be \\[height, width\\], got None"),
+        ({"frame_shape": [720]}, "'frame_shape' must be"),
+        ({"quality": {"sharpness": "abc"}}, "'quality' must be a table of numbers"),
+        ({"scores": [1, 2]}, "'scores' must be a table of region scores"),
+        ({"scores": {"overall": {"area_px": 3}}}, "scores\\['overall'\\]: .* needs 'wrinkle_px'"),
+        ({"warnings": "not_neutral"}, "'warnings' must be a list of names"),
+        ({"segmented": "false"}, "'segmented' must be true or false"),
+        ({"face_box_px": [1, 2]}, "'face_box_px' must be null or"),
+        ({"wrinkle_mask_png": "not base64!"}, "'wrinkle_mask_png' must be null or base64 PNG"),
+        ({"timestamp_ms": "33"}, "'timestamp_ms' must be null or a number"),
+    ],
+)
+def test_from_dict_says_which_key_is_wrong(change: dict, message: str) -> None:
+    data = {**_ok_result().to_dict(), **change}
+    with pytest.raises(InvalidInputError, match=message):
+        FrameResult.from_dict(data)
+
+
+def test_from_dict_refuses_a_batch_error_outcome() -> None:
+    with pytest.raises(InvalidInputError, match="error outcome of a batch \\(x.jpg: boom\\)"):
+        FrameResult.from_dict({"input": "x.jpg", "status": "error", "error": "boom"})
+    with pytest.raises(InvalidInputError, match="a frame result is a dict, got list"):
+        FrameResult.from_dict([])  # type: ignore[arg-type]
+    # null tables are empty tables
+    data = {**_ok_result().to_dict(), "scores": None, "quality": None, "model": None}
+    back = FrameResult.from_dict(data)
+    assert back.scores == {} and back.quality == {} and back.model == {}
