@@ -191,9 +191,31 @@ def _ratio(result: dict[str, Any], name: str, region: str) -> float:
     return float(value)
 
 
-def _fused(result: dict[str, Any]) -> bool:
+def _bad(name: str, what: str, value: Any) -> InvalidInputError:
+    return InvalidInputError(
+        f"the {name} result's {what} (got {str(value)[:60]!r}): pass a result written by "
+        "`wds-edge analyze`"
+    )
+
+
+def _number(value: Any) -> bool:
+    """A real, finite JSON number (``true`` is not one)."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _frames_used(result: dict[str, Any], name: str) -> int:
+    """``frames_used`` of a result, checked (0 when absent: a photo)."""
+    value = result.get("frames_used")
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _bad(name, "frames_used is not a whole number of frames", value)
+    return value
+
+
+def _fused(result: dict[str, Any], name: str) -> bool:
     """A fused capture of several frames (a capture of one frame is as noisy as a photo)."""
-    return bool(result.get("fused")) and int(result.get("frames_used") or 2) >= 2
+    return bool(result.get("fused")) and (_frames_used(result, name) or 2) >= 2
 
 
 def _sem(stats: dict[str, float] | None, kind: str, level: float) -> float:
@@ -203,12 +225,20 @@ def _sem(stats: dict[str, float] | None, kind: str, level: float) -> float:
     return max(cv * level, sd)
 
 
-def _own_sem(result: dict[str, Any], region: str) -> float:
-    spread = (result.get("per_frame_spread") or {}).get(region)
-    n = int(result.get("frames_used") or 0)
+def _own_sem(result: dict[str, Any], name: str, region: str) -> float:
+    """The standard error of a fused result's mean from its own frames' spread (0 without
+    one), checked like :func:`_ratio`."""
+    table = result.get("per_frame_spread") or {}
+    if not isinstance(table, dict):
+        raise _bad(name, "per_frame_spread is not a region table", table)
+    spread = table.get(region)
+    n = _frames_used(result, name)
     if not spread or n < 2:
         return 0.0
-    return float(spread.get("sd", 0.0)) / math.sqrt(n)
+    sd = spread.get("sd", 0.0) if isinstance(spread, dict) else None
+    if not _number(sd) or sd < 0:
+        raise _bad(name, f"per_frame_spread for {region!r} has no sd >= 0", spread)
+    return float(sd) / math.sqrt(n)
 
 
 def compare_results(
@@ -234,7 +264,8 @@ def compare_results(
         InvalidInputError: a result that is not ``ok``, results of different models, of
             different capture kinds (neutral / raise_brows), a fused capture against a single
             photo, results without common regions or with a score that is not a ratio, a
-            repeatability report without regions.
+            ``frames_used`` that is not a count or a ``per_frame_spread`` without an sd per
+            region, a repeatability report without regions.
     """
     for name, result in (("before", before), ("after", after)):
         if result.get("status") != "ok" or not result.get("scores"):
@@ -244,6 +275,7 @@ def compare_results(
             )
         if not isinstance(result["scores"], dict):
             raise InvalidInputError(f"the {name} result's scores are not a region table")
+        _frames_used(result, name)  # refused up front, whatever the verdicts read
     if bool(before.get("fused")) != bool(after.get("fused")):
         kind = ["a fused capture" if r.get("fused") else "a single photo" for r in (before, after)]
         raise InvalidInputError(
@@ -295,9 +327,9 @@ def compare_results(
         a = _ratio(after, "after", region)
         level = (a + b) / 2  # one level for both: the SEMs must not favour a direction
         sems = []
-        for result in (before, after):
-            kind = "session" if _fused(result) else "frame"
-            sems.append(max(_sem(table.get(region), kind, level), _own_sem(result, region)))
+        for name, result in (("before", before), ("after", after)):
+            kind = "session" if _fused(result, name) else "frame"
+            sems.append(max(_sem(table.get(region), kind, level), _own_sem(result, name, region)))
         mdc = Z95 * math.sqrt(sems[0] ** 2 + sems[1] ** 2)
         change = a - b
         verdict = "increase" if change > 0 else "decrease"

@@ -115,6 +115,31 @@ def test_a_score_that_is_not_a_ratio_is_refused(score: object) -> None:
         compare_results(_result(0.05, 0.04), bad, REPEATABILITY)
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"frames_used": "3"}, "frames_used is not a whole number of frames \\(got '3'\\)"),
+        ({"frames_used": 2.5}, "frames_used is not a whole number"),
+        ({"frames_used": True}, "frames_used is not a whole number"),
+        ({"frames_used": 3, "per_frame_spread": [1]}, "per_frame_spread is not a region table"),
+        (
+            {"frames_used": 3, "per_frame_spread": {"overall": [0.1]}},
+            "per_frame_spread for 'overall' has no sd",
+        ),
+        (
+            {"frames_used": 3, "per_frame_spread": {"overall": {"sd": "0.1"}}},
+            "per_frame_spread for 'overall' has no sd >= 0",
+        ),
+    ],
+)
+def test_a_frame_count_or_spread_of_the_wrong_form_is_refused(extra: dict, message: str) -> None:
+    """A hand-edited or foreign file: a spread that is a list ended in AttributeError, a
+    frames_used given as text was read as a number."""
+    bad = _result(0.05, 0.04, **extra)
+    with pytest.raises(InvalidInputError, match="the after result's " + message):
+        compare_results(_result(0.05, 0.04), bad, REPEATABILITY)
+
+
 def test_the_default_repeatability_covers_every_region() -> None:
     from wds_edge.perception.regions import REGION_NAMES
 
