@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from wds_edge.errors import InvalidInputError
+from wds_edge.perception.expression import CAPTURE_EXPRESSIONS, missed_capture_warning
 
 __all__ = [
     "Z95",
@@ -174,6 +175,13 @@ def load_result(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
+#: What a capture's missed-expression warning means for its scores, per capture kind.
+_MISSED_NOTES = {
+    "neutral": "face was not neutral: expression deepens lines",
+    "raise_brows": "capture fused frames without raised brows: its forehead lines show less",
+}
+
+
 def _ratio(result: dict[str, Any], name: str, region: str) -> float:
     """``scores[region].wrinkle_ratio`` of a result, checked (a hand-edited or foreign file
     must not end in a traceback)."""
@@ -309,9 +317,21 @@ def compare_results(
     measured_with = rep.get("model") or {}
     if measured_with and any(measured_with.get(k) != models[0].get(k) for k in keys[:2]):
         notes.append("the repeatability was measured with another model: its noise may differ")
+    if kinds[0] not in CAPTURE_EXPRESSIONS:
+        raise InvalidInputError(
+            f"the results are {str(kinds[0])[:40]!r} captures, not a kind wds-edge makes "
+            f"({', '.join(CAPTURE_EXPRESSIONS)}): pass results written by `wds-edge analyze`"
+        )
+    missed = missed_capture_warning(kinds[0])  # a capture that lacked the asked face
     for name, result in (("before", before), ("after", after)):
-        if "not_neutral" in (result.get("warnings") or []):
-            notes.append(f"the {name} face was not neutral: expression deepens lines")
+        warnings = result.get("warnings") or []
+        if not isinstance(warnings, list):
+            raise InvalidInputError(
+                f"the {name} result's warnings are not a list of names (got "
+                f"{str(warnings)[:60]!r}): pass a result written by `wds-edge analyze`"
+            )
+        if missed in warnings:
+            notes.append(f"the {name} {_MISSED_NOTES[kinds[0]]}")
     common = [n for n in before["scores"] if n in after["scores"]]
     if not common:
         raise InvalidInputError("the two results share no scored region")

@@ -85,6 +85,24 @@ def test_results_that_cannot_be_compared_are_refused() -> None:
     assert note == ["the before face was not neutral: expression deepens lines"]
 
 
+def test_a_raise_brows_capture_without_raised_brows_is_noted() -> None:
+    """A raise_brows capture warns brows_not_raised (not not_neutral) when it had to fuse
+    frames without raised brows: that used to pass without a note."""
+    before = _result(0.05, 0.04, capture="raise_brows", warnings=["brows_not_raised"])
+    after = _result(0.05, 0.04, capture="raise_brows", warnings=[])
+    assert compare_results(before, after, REPEATABILITY).notes == [
+        "the before capture fused frames without raised brows: its forehead lines show less"
+    ]
+    # the other kind's warning says nothing about this kind of capture
+    odd = _result(0.05, 0.04, capture="raise_brows", warnings=["not_neutral"])
+    assert compare_results(after, odd, REPEATABILITY).notes == []
+    with pytest.raises(InvalidInputError, match="warnings are not a list of names"):
+        compare_results(after, {**after, "warnings": "brows_not_raised"}, REPEATABILITY)
+    frown = _result(0.05, 0.04, capture="frown")
+    with pytest.raises(InvalidInputError, match="'frown' captures, not a kind wds-edge makes"):
+        compare_results(frown, frown, REPEATABILITY)
+
+
 def test_a_capture_against_a_photo_is_refused_and_a_one_frame_capture_is_a_photo() -> None:
     with pytest.raises(InvalidInputError, match="a fused capture and after a single photo"):
         compare_results(_result(0.050, 0.04), _result(0.056, 0.04, fused=False), REPEATABILITY)
