@@ -5,8 +5,9 @@ engines) goes through :func:`atomic_write`: the bytes land in a temporary file i
 the same folder, are fsynced, and are moved over the target only once complete
 (then the folder is fsynced too), so a crash, Ctrl-C or power cut never leaves a
 half-written file under the target's name. Temporary files are named
-``.wdstmp-<pid>-<name>-<random>.tmp``; ones left by a killed process are removed by
-the next write into that folder (:func:`remove_stale_temporaries`).
+``.wdstmp-<pid>-<name>-<random>.tmp`` (a long name cut short so that this stays a valid
+file name: :func:`temporary_name`); ones left by a killed process are removed by the next
+write into that folder (:func:`remove_stale_temporaries`).
 
 Before a command starts long work it calls :func:`ensure_writable_dir` /
 :func:`ensure_writable_file` on its outputs, so a read-only, full or misnamed
@@ -59,6 +60,7 @@ __all__ = [
     "write_files_atomic",
     "encode_image",
     "TEMP_PREFIX",
+    "temporary_name",
     "temporary_path",
     "fsync_dir",
     "remove_stale_temporaries",
@@ -78,6 +80,10 @@ logger = logging.getLogger(__name__)
 #: Prefix of every temporary file wds-edge writes (atomic writes, demo recordings).
 TEMP_PREFIX = ".wdstmp-"
 _TEMP_RE = re.compile(r"^\.wdstmp-(\d+)-")
+#: The longest file name (bytes) Linux file systems take (NAME_MAX of ext4, XFS, btrfs).
+_NAME_MAX_BYTES = 255
+#: Random characters :func:`tempfile.mkstemp` puts between its prefix and suffix.
+_MKSTEMP_RANDOM_CHARS = 8
 #: A temporary file of a process that no longer runs is removed once it is this old.
 _ORPHAN_AGE_S = 60.0
 #: Any temporary file this old is removed (a process on another host, or pid reuse).
@@ -166,6 +172,28 @@ def remove_stale_temporaries(folder: str | os.PathLike[str], *, force: bool = Fa
     return removed
 
 
+def temporary_name(name: str, tail: str = "", *, reserve: int = 0) -> str:
+    """``.wdstmp-<pid>-<name><tail>``: the temporary beside a file called ``name``.
+
+    ``name`` is cut short (whole characters, by their UTF-8 bytes) so that the temporary's
+    name, with ``reserve`` more bytes its maker appends (``mkstemp``'s random letters and
+    suffix), stays within 255 bytes: a valid long target name (a 233-byte Chinese one)
+    must not make its temporary "File name too long". The start of the name is kept, so
+    the temporary is still recognisable.
+    """
+    head = f"{TEMP_PREFIX}{os.getpid()}-"
+    room = _NAME_MAX_BYTES - reserve - len(os.fsencode(head + tail))
+    if len(os.fsencode(name)) > room:
+        kept, used = [], 0
+        for char in name:
+            used += len(os.fsencode(char))
+            if used > room:
+                break
+            kept.append(char)
+        name = "".join(kept)
+    return f"{head}{name}{tail}"
+
+
 def temporary_path(target: str | os.PathLike[str], suffix: str = ".tmp") -> Path:
     """A fresh temporary path beside ``target`` with the wds-edge prefix (not created).
 
@@ -176,7 +204,7 @@ def temporary_path(target: str | os.PathLike[str], suffix: str = ".tmp") -> Path
     target = Path(target)
     remove_stale_temporaries(target.parent)
     token = os.urandom(4).hex()
-    return target.with_name(f"{TEMP_PREFIX}{os.getpid()}-{target.name}-{token}{suffix}")
+    return target.with_name(temporary_name(target.name, f"-{token}{suffix}"))
 
 
 def fsync_dir(folder: str | os.PathLike[str]) -> None:
@@ -270,6 +298,11 @@ def ensure_writable_file(
     return target
 
 
+def _mkstemp_prefix(name: str) -> str:
+    """``mkstemp``'s prefix for a temporary of ``name`` with the suffix ``.tmp``."""
+    return temporary_name(name, "-", reserve=_MKSTEMP_RANDOM_CHARS + len(".tmp"))
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; on success move it over ``path``.
@@ -287,7 +320,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(target.parent)
         fd, tmp_name = tempfile.mkstemp(
-            prefix=f"{TEMP_PREFIX}{os.getpid()}-{target.name}-", suffix=".tmp", dir=target.parent
+            prefix=_mkstemp_prefix(target.name), suffix=".tmp", dir=target.parent
         )
     except OSError as exc:
         raise _output_error(target, "file", exc) from None
@@ -375,9 +408,8 @@ def write_files_atomic(files: dict[Path, bytes]) -> list[Path]:
             target.parent.mkdir(parents=True, exist_ok=True)
             remove_stale_temporaries(target.parent)
             fd, tmp_name = tempfile.mkstemp(
-                prefix=f"{TEMP_PREFIX}{os.getpid()}-{target.name}-", suffix=".tmp",
-                dir=target.parent,
-            )  # fmt: skip
+                prefix=_mkstemp_prefix(target.name), suffix=".tmp", dir=target.parent
+            )
             pending.append((tmp_name, target))
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -419,7 +451,7 @@ def write_files_atomic(files: dict[Path, bytes]) -> list[Path]:
 def _keep_previous(target: Path) -> str:
     """A hard link to ``target`` beside it (``""`` where the file system has none: the old
     file then cannot be put back, as before)."""
-    name = os.path.join(target.parent, f"{TEMP_PREFIX}{os.getpid()}-{target.name}-old.tmp")
+    name = os.path.join(target.parent, temporary_name(target.name, "-old.tmp"))
     with contextlib.suppress(FileNotFoundError):
         os.unlink(name)
     try:

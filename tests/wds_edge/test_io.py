@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import subprocess
 import sys
@@ -13,13 +14,20 @@ import pytest
 
 from wds_edge.errors import InvalidInputError, OutputError
 from wds_edge.io import (
+    TEMP_PREFIX,
     atomic_write,
     decode_image,
     read_image,
+    temporary_name,
+    temporary_path,
     write_files_atomic,
     write_image_atomic,
+    write_json_atomic,
     write_text_atomic,
 )
+
+#: Valid file names of the longest kinds: 233 bytes of UTF-8 (76 CJK characters), 255 ASCII.
+LONG_NAMES = ["照片" * 38 + ".json", "r" * 250 + ".json"]
 
 
 def test_failed_write_leaves_target_untouched_and_no_temp_file(tmp_path: Path) -> None:
@@ -125,3 +133,32 @@ def test_writing_over_a_folder_says_so_in_one_line(tmp_path: Path) -> None:
     assert "pass a file name" in message and "free space" not in message
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
     assert (folder / "inside").is_dir()
+
+
+@pytest.mark.parametrize("name", LONG_NAMES, ids=["cjk-233-bytes", "ascii-255-bytes"])
+def test_a_long_valid_name_is_written_atomically(tmp_path: Path, name: str) -> None:
+    """The temporary's name is .wdstmp-<pid>-<name>-<random>.tmp: with the target's whole
+    name in it, a valid long name made it 'File name too long' (an OutputError)."""
+    target = tmp_path / name
+    write_json_atomic(target, {"a": 1})
+    assert target.read_text() == '{\n  "a": 1\n}\n'
+    other = tmp_path / ("x" + name[1:])
+    other.write_bytes(b"previous")  # replaced: the unit keeps a link to it meanwhile
+    write_files_atomic({target: b"new", other: b"new too"})
+    assert target.read_bytes() == b"new" and other.read_bytes() == b"new too"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, other.name])
+    path = temporary_path(target, suffix=".json")
+    assert len(os.fsencode(path.name)) <= 255 and path.name.endswith(".json")
+    path.write_text("{}")  # a name the file system takes
+
+
+def test_temporary_names_are_cut_at_a_character_boundary() -> None:
+    name = "照片" * 100  # 600 bytes: longer than any file name
+    for tail, reserve in (("-old.tmp", 0), ("-", 12), ("", 0)):
+        temp = temporary_name(name, tail, reserve=reserve)
+        size = len(temp.encode("utf-8"))
+        assert 255 - reserve - 2 <= size <= 255 - reserve  # whole 3-byte characters only
+        assert temp.startswith(f"{TEMP_PREFIX}{os.getpid()}-照片") and temp.endswith(tail)
+    assert (
+        temporary_name("short.json", "-old.tmp") == f"{TEMP_PREFIX}{os.getpid()}-short.json-old.tmp"
+    )

@@ -14,9 +14,9 @@ import numpy as np
 
 from wds_edge.errors import CaptureError, InvalidInputError
 from wds_edge.io import (
-    TEMP_PREFIX,
     encode_image,
     remove_stale_temporaries,
+    temporary_name,
     write_image_atomic,
     write_json_atomic,
 )
@@ -93,7 +93,7 @@ def _partial(path: Path) -> Path:
     # Keep the real suffix last: VideoWriter picks the container from it. The wds-edge
     # temporary prefix lets the next run remove what a killed run left behind.
     remove_stale_temporaries(path.parent)
-    return path.with_name(f"{TEMP_PREFIX}{os.getpid()}-{path.stem}{path.suffix}")
+    return path.with_name(temporary_name(path.stem, path.suffix))
 
 
 class DemoRecorder:
