@@ -3,7 +3,10 @@ service and the benchmarks; a pydantic model, so a typo in a field name is an er
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import os
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from wds_edge.perception.quality import QualityConfig
 
@@ -14,14 +17,16 @@ class AnalyzerConfig(BaseModel):
     """Settings of a :class:`WrinkleAnalyzer`.
 
     Attributes:
-        model_path: wds-edge ``.onnx`` model; ``None`` uses the bundled default model.
+        model_path: wds-edge ``.onnx`` model (a ``str`` or a path-like such as
+            :class:`pathlib.Path`, kept as ``str``); ``None`` uses the bundled default model.
         backend: ``"auto"``, ``"onnxruntime"``, ``"openvino"`` or ``"tensorrt"``.
         precision: ``"auto"`` (TensorRT FP16 on a GPU; on a CPU the fastest precision that
             passes the accuracy gate), ``"fp32"``, ``"fp16"``, ``"bf16"`` or ``"int8"``.
         device: OpenVINO device for ``backend="openvino"``: ``"CPU"``, or ``"GPU"`` / ``"NPU"``
             / ``"AUTO"`` on Intel iGPU / NPU kiosks (passed through to OpenVINO).
-        landmarker_path: MediaPipe ``face_landmarker.task``; ``None`` searches the
-            ``WDS_EDGE_FACE_LANDMARKER`` variable, then the user cache.
+        landmarker_path: MediaPipe ``face_landmarker.task`` (``str`` or path-like, kept as
+            ``str``); ``None`` searches the ``WDS_EDGE_FACE_LANDMARKER`` variable, then the
+            user cache.
         quality: the kiosk quality gates (face size, blur, light, pose, several faces).
         threshold: wrinkle probability threshold in (0, 1); ``None`` uses the model's.
         align_roll: rotate the crop so the eyes are level (the model sees upright faces).
@@ -54,3 +59,10 @@ class AnalyzerConfig(BaseModel):
     spin_wait: bool = True
     max_landmark_side_px: int = Field(1920, ge=256)
     warmup: bool = True
+
+    @field_validator("model_path", "landmarker_path", mode="before")
+    @classmethod
+    def _path_text(cls, value: Any) -> Any:
+        # A pathlib.Path is a path as good as its text; stored as str, the settings stay
+        # JSON (model_dump) as before.
+        return os.fspath(value) if isinstance(value, os.PathLike) else value

@@ -229,6 +229,23 @@ def test_threshold_override_and_settings_errors(
         WrinkleAnalyzer(model_path="/nonexistent/model.onnx")
 
 
+def test_model_and_landmarker_paths_may_be_path_objects(
+    onnx_model_path: Path, landmarker_path: Path
+) -> None:
+    """pathlib.Path was refused ('must be a valid string'); it is kept as text, so the
+    settings still dump to JSON."""
+    config = AnalyzerConfig(model_path=onnx_model_path, landmarker_path=landmarker_path)
+    assert config.model_path == str(onnx_model_path)
+    assert json.loads(config.model_dump_json())["landmarker_path"] == str(landmarker_path)
+    with WrinkleAnalyzer(
+        model_path=Path(onnx_model_path), landmarker_path=Path(landmarker_path),
+        backend="onnxruntime", num_threads=1, warmup=False,
+    ) as analyzer:  # fmt: skip
+        assert analyzer.model_path == Path(onnx_model_path)
+    with pytest.raises(InvalidInputError, match="model_path = 3: must be a valid string"):
+        WrinkleAnalyzer(model_path=3)  # not a path: still refused
+
+
 _WARMUP_PROBE = """
 import sys
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
