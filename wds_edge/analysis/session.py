@@ -226,15 +226,27 @@ class KioskSession:
             if self.on_prompt is not None:
                 self.on_prompt(prompt)
 
-    def feed(self, image_bgr: np.ndarray, timestamp_ms: int | None = None) -> SessionUpdate:
+    def feed(
+        self, image_bgr: np.ndarray, timestamp_ms: int | None = None, *, colour_order: str = "bgr"
+    ) -> SessionUpdate:
         """Locate the face in one frame and say what the UI should ask next.
+
+        Args:
+            image_bgr: the camera frame (uint8 H x W x 3) in ``colour_order``.
+            timestamp_ms: the frame's time (video mode: must increase; ``None``: now).
+            colour_order: ``"bgr"`` (OpenCV's ``VideoCapture``, the default) or ``"rgb"``
+                (Pillow, picamera2's ``RGB888`` arrays, imageio). An RGB frame fed as BGR
+                cannot be told apart in general: its skin looks blue (the frame is
+                refused as ``colour_cast``) or its scores shift. See
+                :meth:`WrinkleAnalyzer.locate`.
 
         Frames fed after the session is done are not analysed (reset() to start over).
         """
         if self._done:
             status = self._last.status if self._last is not None else FrameStatus.NO_FACE
             return SessionUpdate(PROMPT_DONE, status, self.good_frames, True, None)
-        return self.feed_located(self.analyzer.locate(image_bgr, timestamp_ms))
+        located = self.analyzer.locate(image_bgr, timestamp_ms, colour_order=colour_order)
+        return self.feed_located(located)
 
     def feed_located(self, result: FrameResult) -> SessionUpdate:
         """:meth:`feed` for a frame the caller already located with the session's analyzer

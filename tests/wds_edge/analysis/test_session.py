@@ -222,6 +222,25 @@ def test_bad_settings_are_refused() -> None:
         KioskSession(None, smoothing="median")  # type: ignore[arg-type]
 
 
+def test_an_rgb_camera_says_so_with_colour_order(analyzer, faces_dir: Path) -> None:  # noqa: ANN001
+    """An RGB kiosk (Pillow, picamera2) had no way to say so: its frames were read as BGR
+    and refused as colour_cast. With colour_order="rgb" it gets the BGR camera's result."""
+    bgr = read_image(faces_dir / "ffhq_00016.png")
+    finals = {}
+    for order in ("bgr", "rgb"):
+        session = KioskSession(analyzer, frames_needed=2, frames_fused=2)
+        for dx in range(2):
+            frame = _shifted(bgr, 3 * dx)
+            frame = np.ascontiguousarray(frame[:, :, ::-1]) if order == "rgb" else frame
+            update = session.feed(frame, colour_order=order)
+            assert update.status is FrameStatus.OK, (order, update.status)
+        finals[order] = session.final_result()
+    assert finals["rgb"].status == "ok" and finals["rgb"].frames_used == 2
+    assert finals["rgb"].scores["overall"] == finals["bgr"].scores["overall"]
+    with pytest.raises(InvalidInputError, match="colour_order must be one of bgr, rgb"):
+        KioskSession(analyzer).feed(bgr, colour_order="grb")
+
+
 def test_settings_that_could_never_complete_are_refused() -> None:
     """A session stops collecting at frames_needed good frames or max_frames fed: asked to
     fuse more, it was never complete (kiosk_loop --frames-needed 3 always exited 1)."""
