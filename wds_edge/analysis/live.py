@@ -37,6 +37,7 @@ from wds_edge.analysis.pipeline import FramePipeline, PipelineCounts, PipelineOu
 from wds_edge.analysis.result import FrameResult
 from wds_edge.analysis.session import KioskSession, SessionConfig
 from wds_edge.capture.reconnect import ReconnectingSource
+from wds_edge.errors import InvalidInputError
 
 __all__ = ["LiveSnapshot", "LiveAnalysis", "open_live_source", "is_file_source"]
 
@@ -148,6 +149,7 @@ class LiveAnalysis:
         self._stages = LiveStages(analyzer, self._current_session, lock=self.lock)
         self._pipeline: FramePipeline[LiveLocated, LiveSegmented] | None = None
         self._loop_done = False
+        self._closed = False
         self.frames = 0
         self.errors = 0
         self.last_error: str | None = None
@@ -157,9 +159,16 @@ class LiveAnalysis:
     def start(self) -> LiveAnalysis:
         """Open the source (on the caller's thread: errors surface here) and start the loop.
 
+        Starting a running one does nothing; a closed one cannot start again.
+
         Raises:
             CaptureError: the source cannot be opened.
+            InvalidInputError: the LiveAnalysis was closed (create a new one).
         """
+        if self._closed:
+            raise InvalidInputError(
+                "this LiveAnalysis is closed and cannot start again; create a new LiveAnalysis"
+            )
         if self._thread is not None:
             return self
         self._source = self._opener()
@@ -173,8 +182,10 @@ class LiveAnalysis:
     def close(self, timeout_s: float = 10.0) -> None:
         """Stop the thread (a running analysis finishes first) and close the source.
 
-        Idempotent; the analyzer is left open.
+        Idempotent; the analyzer is left open. A closed LiveAnalysis cannot be started
+        again.
         """
+        self._closed = True
         self._stop.set()
         with self._cond:
             self._cond.notify_all()

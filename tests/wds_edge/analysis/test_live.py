@@ -151,3 +151,28 @@ def test_a_capture_that_fuses_nothing_says_why(
     assert state["state"] == "done" and state["final"] is None, state
     assert state["status"] == "no_face" and state["expression"] == "raise_brows"
     assert "no usable frame (no_face)" in state["error"] and "press capture again" in state["error"]
+
+
+def test_a_closed_live_analysis_cannot_start_again(analyzer: Any, video_path: Path) -> None:
+    """start() after close() used to return at once without a loop or a camera (running
+    False, wait_newer None forever): a kiosk that restarts its screen must be told."""
+    from wds_edge.errors import InvalidInputError
+
+    opened = []
+
+    def opener() -> Any:
+        opened.append(1)
+        return open_live_source(str(video_path))
+
+    live = LiveAnalysis(analyzer, opener).start()
+    assert live.start() is live  # starting a running one does nothing
+    assert live.wait_newer(0, timeout_s=60) is not None
+    live.close()
+    with pytest.raises(InvalidInputError, match="closed and cannot start again; create a new"):
+        live.start()
+    assert len(opened) == 1 and not live.running and live.camera_state == "closed"
+    never = LiveAnalysis(analyzer, opener)
+    never.close()
+    with pytest.raises(InvalidInputError, match="closed"), never:
+        pass
+    assert len(opened) == 1
