@@ -26,8 +26,11 @@ Every :class:`Frame` carries a monotonic capture time and a strictly increasing
 
 from __future__ import annotations
 
+import difflib
 import glob as globlib
 import logging
+import math
+import numbers
 import re
 import time
 from collections.abc import Callable
@@ -221,6 +224,126 @@ def _image_paths(uri: str) -> list[Path] | None:
     return None
 
 
+# -- options ------------------------------------------------------------------------------
+
+#: Options of the background grabber of cameras and streams.
+_LIVE_OPTIONS = ("read_timeout_s", "max_read_failures", "reconnect_backoff_s")
+#: What a camera is asked for.
+_CAMERA_OPTIONS = ("width", "height", "fps")
+#: The options each kind of source takes (besides ``realtime``, which every kind takes:
+#: it plays a video file like a camera; cameras and streams are live and stills are read
+#: one by one whatever it says).
+_KIND_OPTIONS: dict[str, tuple[str, ...]] = {
+    "camera index": (*_CAMERA_OPTIONS, *_LIVE_OPTIONS),
+    "V4L2 device": (*_CAMERA_OPTIONS, "mjpg", *_LIVE_OPTIONS),
+    "CSI camera": (*_CAMERA_OPTIONS, *_LIVE_OPTIONS),
+    "stream": ("open_timeout_s", *_LIVE_OPTIONS),
+    "video file": ("read_timeout_s",),
+    "images": ("skip_unreadable",),
+}
+_KNOWN_OPTIONS = ("realtime", *dict.fromkeys(o for opts in _KIND_OPTIONS.values() for o in opts))
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("True or False")
+    return value
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError("a number of seconds > 0 (e.g. 5.0)")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError("a number of seconds > 0 (e.g. 5.0)")
+    return float(value)
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError("a whole number >= 1")
+    if value < 1:
+        raise ValueError("a whole number >= 1")
+    return int(value)
+
+
+def _rate(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError("frames per second > 0 (e.g. 30)")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError("frames per second > 0 (e.g. 30)")
+    return float(value)
+
+
+def _backoff(value: Any) -> tuple[float, float]:
+    expected = "(first, max) seconds > 0 with first <= max, e.g. (0.1, 2.0)"
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError(expected)
+    first, most = (_seconds(v) for v in value)
+    if first > most:
+        raise ValueError(expected)
+    return first, most
+
+
+_OPTION_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "realtime": _flag,
+    "mjpg": _flag,
+    "skip_unreadable": _flag,
+    "read_timeout_s": _seconds,
+    "open_timeout_s": _seconds,
+    "reconnect_backoff_s": _backoff,
+    "max_read_failures": _count,
+    "width": _count,
+    "height": _count,
+    "fps": _rate,
+}
+
+
+def _refuse_unknown_options(opts: dict[str, Any]) -> None:
+    for name in opts:
+        if name not in _KNOWN_OPTIONS:
+            close = difflib.get_close_matches(name, _KNOWN_OPTIONS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InvalidInputError(
+                f"open_source() got an unknown option {name!r}{hint}; the options are "
+                f"{', '.join(_KNOWN_OPTIONS)}"
+            )
+
+
+def _checked_options(kind: str, uri: str, opts: dict[str, Any]) -> dict[str, Any]:
+    """``opts`` for a source of ``kind``, each checked and converted (``int`` seconds
+    become ``float``).
+
+    Raises:
+        InvalidInputError: an option another kind of source takes, or a value of the
+            wrong type or range; the message names the option.
+    """
+    allowed = ("realtime", *_KIND_OPTIONS[kind])
+    checked = {}
+    for name, value in opts.items():
+        if name not in allowed:
+            what = "images" if kind == "images" else f"a {kind}"
+            raise InvalidInputError(
+                f"open_source() option {name!r} does not apply to {what} ({uri}); "
+                f"{what} {'take' if kind == 'images' else 'takes'} {', '.join(allowed)}"
+            )
+        try:
+            checked[name] = _OPTION_CHECKS[name](value)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(
+                f"open_source() option {name}={value!r} ({type(value).__name__}): must be {exc}"
+            ) from None
+    if ("width" in checked) != ("height" in checked):
+        raise InvalidInputError(
+            "open_source() options width and height go together: give both (e.g. "
+            "width=1280, height=720) or neither"
+        )
+    return checked
+
+
+def _live_options(opts: dict[str, Any]) -> dict[str, Any]:
+    return {k: opts[k] for k in _LIVE_OPTIONS if k in opts}
+
+
 def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: Any) -> FrameSource:
     """Open a camera, stream, video file, image, folder or glob (see the module table).
 
@@ -229,22 +352,33 @@ def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: 
         threaded: live sources: background latest-frame grabber (default True);
             False reads on the caller's thread. Files are always read in order
             unless ``realtime=True``.
-        **opts: ``realtime`` (bool, files: play at the file's fps, dropping frames
-            a slow consumer misses), ``read_timeout_s`` (5.0), ``width``, ``height``,
-            ``fps`` (camera requests), ``mjpg`` (V4L2, default True),
-            ``open_timeout_s`` (streams, 10.0), ``skip_unreadable`` (images, True),
-            ``max_read_failures`` and ``reconnect_backoff_s`` (live sources).
+        **opts: by kind of source (another kind's option, an unknown name or a value of
+            the wrong type is refused):
+
+            * every kind: ``realtime`` (bool; a video file is played at its fps, dropping
+              frames a slow consumer misses; cameras and streams are live anyway);
+            * cameras (index, ``v4l2://``, ``csi://``): ``width`` and ``height`` (both or
+              neither), ``fps`` (requests), ``mjpg`` (V4L2 only, default True);
+            * streams: ``open_timeout_s`` (10.0);
+            * cameras and streams: ``read_timeout_s`` (5.0), ``max_read_failures`` (5),
+              ``reconnect_backoff_s`` ((first, max) seconds, (0.1, 2.0));
+            * video files: ``read_timeout_s`` (with ``realtime=True``);
+            * images, folders and globs: ``skip_unreadable`` (True).
 
     Raises:
         CaptureError: the source cannot be opened (missing camera or file, no
             GStreamer for ``csi://``, undecodable video); the message says why.
+        InvalidInputError: an option this kind of source does not take or a value of
+            the wrong type or range (the message names the option).
     """
-    live_kwargs = {
-        k: opts[k] for k in ("read_timeout_s", "max_read_failures", "reconnect_backoff_s")
-        if k in opts
-    }  # fmt: skip
+    if threaded not in (None, True, False):
+        raise InvalidInputError(
+            f"open_source() threaded must be None, True or False, got {threaded!r}"
+        )
+    _refuse_unknown_options(opts)
     if isinstance(uri, int) or (isinstance(uri, str) and uri.strip().isdigit()):
         index = int(uri)
+        opts = _checked_options("camera index", str(index), opts)
         return _live(
             str(index),
             _camera_opener(index, cv2.CAP_ANY, opts),
@@ -252,7 +386,7 @@ def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: 
             "camera index",
             f"no camera {index} on this machine (list them with "
             f"`v4l2-ctl --list-devices`; is it in use by another program?)",
-            **live_kwargs,
+            **_live_options(opts),
         )
     text = str(uri)
     if not text.strip():
@@ -262,6 +396,7 @@ def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: 
         )
     if text.startswith("v4l2://"):
         device = text[len("v4l2://") :]
+        opts = _checked_options("V4L2 device", text, opts)
         return _live(
             text,
             _camera_opener(device, cv2.CAP_V4L2, opts),
@@ -269,9 +404,10 @@ def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: 
             "V4L2 device",
             f"{device} does not exist or cannot be opened (check `ls /dev/video*`, "
             f"permissions: user in group 'video')",
-            **live_kwargs,
+            **_live_options(opts),
         )
     if text.startswith("csi://"):
+        opts = _checked_options("CSI camera", text, opts)
         if not gstreamer_available():
             raise CaptureError(
                 f"{text} needs OpenCV with GStreamer, but the installed cv2 "
@@ -291,9 +427,10 @@ def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: 
             threaded,
             "CSI camera",
             "is nvargus-daemon running and the sensor connected?",
-            **live_kwargs,
+            **_live_options(opts),
         )
     if re.match(r"^(rtsp|rtmp|http|https|udp|tcp)://", text):
+        opts = _checked_options("stream", text, opts)
         opener = _stream_opener(text, float(opts.get("open_timeout_s", 10.0)))
         return _live(
             text,
@@ -301,10 +438,11 @@ def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: 
             threaded,
             "stream",
             "check the address, credentials and that the stream is up (try it with ffplay)",
-            **live_kwargs,
+            **_live_options(opts),
         )
     paths = _image_paths(text)
     if paths is not None:
+        opts = _checked_options("images", text, opts)
         if not paths:
             raise CaptureError(f"{text} holds no images ({', '.join(IMAGE_SUFFIXES)})")
         missing = [p for p in paths if not p.is_file()]
@@ -319,6 +457,7 @@ def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: 
             f"{text!r} is not a camera index, v4l2:///dev/videoN, csi://N, stream URL, "
             f"existing video/image file, folder or glob"
         )
+    opts = _checked_options("video file", text, opts)
     if opts.get("realtime"):
         source = _live(
             text,
@@ -327,7 +466,7 @@ def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: 
             "video file",
             "not a video OpenCV/FFmpeg can decode",
             finite=True,
-            **live_kwargs,
+            **_live_options(opts),
         )
         return source
     return _VideoFileSource(path)

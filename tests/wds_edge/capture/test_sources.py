@@ -10,7 +10,7 @@ import pytest
 
 from wds_edge.capture.grabber import ThreadedSource
 from wds_edge.capture.sources import Frame, gstreamer_available, open_source
-from wds_edge.errors import CaptureError
+from wds_edge.errors import CaptureError, InvalidInputError
 
 
 def _increasing(values: list, strictly: bool = True) -> bool:
@@ -172,3 +172,58 @@ def test_realtime_file_ends_with_none(video_path: Path, tmp_path: Path) -> None:
             got.append(frame.index)
         assert source.read() is None
     assert 1 <= len(got) <= 12 and _increasing(got) and got[-1] == 11
+
+
+def test_an_unknown_option_is_refused_with_the_likely_one(video_path: Path) -> None:
+    """open_source(clip, realtme=True) used to open the clip as a plain file: the typo was
+    silently ignored."""
+    with pytest.raises(
+        InvalidInputError, match="unknown option 'realtme' \\(did you mean 'realtime'"
+    ):
+        open_source(video_path, realtme=True)
+    with pytest.raises(
+        InvalidInputError, match="unknown option 'colour'; the options are realtime"
+    ):
+        open_source(9, colour=True)  # refused before any camera is tried
+
+
+@pytest.mark.parametrize(
+    ("uri", "opts", "message"),
+    [
+        (
+            "clip",
+            {"realtime": True, "read_timeout_s": "5"},
+            "read_timeout_s='5' \\(str\\): must be a number of seconds > 0",
+        ),
+        ("clip", {"realtime": True, "read_timeout_s": 0}, "read_timeout_s=0 \\(int\\): must be"),
+        ("clip", {"realtime": 1}, "realtime=1 \\(int\\): must be True or False"),
+        ("clip", {"skip_unreadable": False}, "'skip_unreadable' does not apply to a video file"),
+        (
+            "faces",
+            {"read_timeout_s": 1.0},
+            "'read_timeout_s' does not apply to images .*take realtime, skip_unreadable",
+        ),
+        ("rtsp://kiosk.invalid/cam", {"mjpg": False}, "'mjpg' does not apply to a stream"),
+        ("rtsp://kiosk.invalid/cam", {"open_timeout_s": float("nan")}, "open_timeout_s=nan"),
+        (9, {"max_read_failures": 0}, "max_read_failures=0 \\(int\\): must be a whole number >= 1"),
+        (9, {"reconnect_backoff_s": (2, 1)}, "reconnect_backoff_s=\\(2, 1\\).*first <= max"),
+        (9, {"width": 1280}, "width and height go together"),
+        (9, {"fps": "30"}, "fps='30' \\(str\\): must be frames per second"),
+    ],
+)
+def test_an_option_of_the_wrong_kind_or_value_is_refused(
+    video_path: Path, faces_dir: Path, uri: object, opts: dict, message: str
+) -> None:
+    """read_timeout_s="5" used to fail later in read() with a TypeError; an option of another
+    kind of source was ignored. Both are refused when the source is opened, naming the option."""
+    source = {"clip": str(video_path), "faces": str(faces_dir)}.get(uri, uri)  # type: ignore[call-overload]
+    with pytest.raises(InvalidInputError, match=message):
+        open_source(source, **opts)
+
+
+def test_checked_options_are_used(video_path: Path) -> None:
+    with open_source(video_path, realtime=True, read_timeout_s=2) as source:
+        assert isinstance(source, ThreadedSource) and source.read() is not None
+        assert source._read_timeout_s == 2.0 and type(source._read_timeout_s) is float
+    with open_source(video_path, realtime=False, read_timeout_s=2) as source:
+        assert not source.is_live  # read in order: the timeout of a realtime read is unused
