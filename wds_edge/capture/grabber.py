@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,123 @@ __all__ = ["ThreadedSource", "SyncLiveSource"]
 logger = logging.getLogger(__name__)
 
 
+class _Grabber:
+    """What the grab thread works with: the capture, the newest frame and the counts.
+
+    The thread holds this, not the :class:`ThreadedSource` around it, so a source its
+    owner drops without ``close()`` is collected, and its finalizer stops the thread (which
+    then releases the capture) instead of the camera or file staying open for good.
+    """
+
+    def __init__(
+        self,
+        uri: str,
+        opener: Callable[[], Any],
+        cap: Any,
+        *,
+        finite: bool,
+        fps: float | None,
+        expected_frames: int | None,
+        max_read_failures: int,
+        reconnect_backoff_s: tuple[float, float],
+    ) -> None:
+        self.uri, self.opener, self.cap = uri, opener, cap
+        self.finite, self.fps, self.expected_frames = finite, fps, expected_frames
+        self.max_failures, self.backoff = max_read_failures, reconnect_backoff_s
+        self.cond = threading.Condition()
+        self.stop = threading.Event()
+        self.latest: Frame | None = None
+        self.ended = False
+        self.ended_early = False
+        self.reconnects = 0
+        self.grabbed_frames = 0
+
+    def request_stop(self) -> None:
+        """Ask the loop to end (it releases the capture on its way out)."""
+        with self.cond:
+            self.stop.set()
+            self.cond.notify_all()
+
+    def publish(self, frame: Frame) -> None:
+        with self.cond:
+            self.latest = frame
+            self.grabbed_frames += 1
+            self.cond.notify_all()
+
+    def run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            if self.cap is not None:  # no read of it is running: this is the reading thread
+                self.cap.release()
+                self.cap = None
+
+    def _loop(self) -> None:
+        failures, counter, last_ms, start = 0, 0, -1, time.monotonic()
+        exhausted = False  # a finite source's decoder gave no more frames (not a close())
+        while not self.stop.is_set():
+            if self.cap is None and not self.reopen():
+                continue
+            try:
+                ok, image = self.cap.read()
+            except cv2.error as exc:  # a driver error must not kill the grabber thread
+                logger.warning("%s: read failed: %s", self.uri, exc)
+                ok, image = False, None
+            now = time.monotonic()
+            if not ok or image is None:
+                failures += 1
+                if self.finite:
+                    exhausted = True
+                    break
+                if failures >= self.max_failures:
+                    logger.warning("%s: no frame in %d reads, reconnecting", self.uri, failures)
+                    self.cap.release()
+                    self.cap, failures = None, 0
+                else:
+                    self.stop.wait(0.01)
+                continue
+            failures = 0
+            if self.finite:
+                counter = int(self.cap.get(cv2.CAP_PROP_POS_FRAMES)) - 1
+                fps = self.fps or 30.0
+                due = start + counter / fps  # pace like a camera delivering at fps
+                if due > now:
+                    self.stop.wait(due - now)
+                    now = time.monotonic()
+                stamp = max(round(counter * 1000.0 / fps), last_ms + 1)
+            else:
+                stamp = max(round(now * 1000.0), last_ms + 1)
+            last_ms = stamp
+            self.publish(Frame(image, counter, now, stamp))
+            if not self.finite:
+                counter += 1
+        early = exhausted and stopped_early(self.uri, self.grabbed_frames, self.expected_frames)
+        with self.cond:  # ended_early is set before a read() can return the end
+            self.ended_early = early
+            self.ended = True
+            self.cond.notify_all()
+
+    def reopen(self) -> bool:
+        delay = self.backoff[0]
+        while not self.stop.is_set():
+            try:
+                cap = self.opener()
+            except Exception as exc:  # an opener may raise (e.g. CaptureError); keep trying
+                logger.debug("%s: reopen failed: %s", self.uri, exc)
+                cap = None
+            if cap is not None and cap.isOpened():
+                self.cap = cap
+                self.reconnects += 1
+                logger.info("%s: reconnected (reconnect #%d)", self.uri, self.reconnects)
+                return True
+            if cap is not None:
+                cap.release()
+            logger.debug("%s: still unavailable, retrying in %.2f s", self.uri, delay)
+            self.stop.wait(delay)
+            delay = min(delay * 2.0, self.backoff[1])
+        return False
+
+
 class ThreadedSource(FrameSource):
     """Latest-frame grabber on a background thread (cameras, streams, realtime files).
 
@@ -46,6 +164,9 @@ class ThreadedSource(FrameSource):
         read_timeout_s: how long ``read()`` waits for a newer frame.
         max_read_failures: consecutive failed grabs that count as a dropped camera.
         reconnect_backoff_s: (first, max) wait between reopen attempts.
+
+    Call :meth:`close` (or use ``with``). A source dropped unclosed stops its thread and
+    releases its capture when it is garbage-collected.
     """
 
     def __init__(
@@ -59,111 +180,51 @@ class ThreadedSource(FrameSource):
         reconnect_backoff_s: tuple[float, float] = (0.1, 2.0),
     ) -> None:
         self.uri, self.is_live = uri, True
-        self._opener, self._finite = opener, finite
-        self._read_timeout_s, self._max_failures = read_timeout_s, max_read_failures
-        self._backoff = reconnect_backoff_s
-        self._cond = threading.Condition()
-        self._stop = threading.Event()
-        self._latest: Frame | None = None
+        self._read_timeout_s = read_timeout_s
         self._handed_index = -1
-        self._ended = False
         self._closed = False
-        self.reconnects = 0
-        self.grabbed_frames = 0
         self.handed_frames = 0
-        self._cap = opener()  # the first open is synchronous: a missing camera fails here
-        if self._cap is None or not self._cap.isOpened():
-            if self._cap is not None:
-                self._cap.release()
+        cap = opener()  # the first open is synchronous: a missing camera fails here
+        if cap is None or not cap.isOpened():
+            if cap is not None:
+                cap.release()
             raise CaptureError(f"cannot open {uri}")
-        self.fps, self.size = capture_fps(self._cap), capture_size(self._cap)
-        self.expected_frames = container_frame_count(self._cap) if finite else None
-        self.ended_early = False
-        self._thread = threading.Thread(target=self._grab_loop, name=f"grab:{uri}", daemon=True)
+        self.fps, self.size = capture_fps(cap), capture_size(cap)
+        self.expected_frames = container_frame_count(cap) if finite else None
+        self._grab = _Grabber(
+            uri, opener, cap, finite=finite, fps=self.fps, expected_frames=self.expected_frames,
+            max_read_failures=max_read_failures, reconnect_backoff_s=reconnect_backoff_s,
+        )  # fmt: skip
+        self._thread = threading.Thread(target=self._grab.run, name=f"grab:{uri}", daemon=True)
         self._thread.start()
+        # holds the grabber, not self: collecting an unclosed source stops its thread
+        self._stop_grabber = weakref.finalize(self, self._grab.request_stop)
 
     @property
     def frames_read(self) -> int:
         """Frames decoded so far (handed out or not; for a file: its frames up to here)."""
-        return self.grabbed_frames
+        return self._grab.grabbed_frames
+
+    @property
+    def grabbed_frames(self) -> int:
+        """Frames the grabber decoded (handed out or not)."""
+        return self._grab.grabbed_frames
 
     @property
     def dropped_frames(self) -> int:
         """Frames grabbed but never handed out (the consumer was slower)."""
-        return self.grabbed_frames - self.handed_frames
+        return self._grab.grabbed_frames - self.handed_frames
 
-    # -- grabber thread ---------------------------------------------------------------------
+    @property
+    def reconnects(self) -> int:
+        """Times the capture was reopened after it stopped delivering."""
+        return self._grab.reconnects
 
-    def _publish(self, frame: Frame) -> None:
-        with self._cond:
-            self._latest = frame
-            self.grabbed_frames += 1
-            self._cond.notify_all()
-
-    def _grab_loop(self) -> None:
-        failures, counter, last_ms, start = 0, 0, -1, time.monotonic()
-        exhausted = False  # a finite source's decoder gave no more frames (not a close())
-        while not self._stop.is_set():
-            if self._cap is None and not self._reopen():
-                continue
-            try:
-                ok, image = self._cap.read()
-            except cv2.error as exc:  # a driver error must not kill the grabber thread
-                logger.warning("%s: read failed: %s", self.uri, exc)
-                ok, image = False, None
-            now = time.monotonic()
-            if not ok or image is None:
-                failures += 1
-                if self._finite:
-                    exhausted = True
-                    break
-                if failures >= self._max_failures:
-                    logger.warning("%s: no frame in %d reads, reconnecting", self.uri, failures)
-                    self._cap.release()
-                    self._cap, failures = None, 0
-                else:
-                    self._stop.wait(0.01)
-                continue
-            failures = 0
-            if self._finite:
-                counter = int(self._cap.get(cv2.CAP_PROP_POS_FRAMES)) - 1
-                fps = self.fps or 30.0
-                due = start + counter / fps  # pace like a camera delivering at fps
-                if due > now:
-                    self._stop.wait(due - now)
-                    now = time.monotonic()
-                stamp = max(round(counter * 1000.0 / fps), last_ms + 1)
-            else:
-                stamp = max(round(now * 1000.0), last_ms + 1)
-            last_ms = stamp
-            self._publish(Frame(image, counter, now, stamp))
-            if not self._finite:
-                counter += 1
-        early = exhausted and stopped_early(self.uri, self.grabbed_frames, self.expected_frames)
-        with self._cond:  # ended_early is set before a read() can return the end
-            self.ended_early = early
-            self._ended = True
-            self._cond.notify_all()
-
-    def _reopen(self) -> bool:
-        delay = self._backoff[0]
-        while not self._stop.is_set():
-            try:
-                cap = self._opener()
-            except Exception as exc:  # an opener may raise (e.g. CaptureError); keep trying
-                logger.debug("%s: reopen failed: %s", self.uri, exc)
-                cap = None
-            if cap is not None and cap.isOpened():
-                self._cap = cap
-                self.reconnects += 1
-                logger.info("%s: reconnected (reconnect #%d)", self.uri, self.reconnects)
-                return True
-            if cap is not None:
-                cap.release()
-            logger.debug("%s: still unavailable, retrying in %.2f s", self.uri, delay)
-            self._stop.wait(delay)
-            delay = min(delay * 2.0, self._backoff[1])
-        return False
+    @property
+    def ended_early(self) -> bool:
+        """A realtime file's decoder stopped before ``expected_frames`` (set before
+        :meth:`read` returns the end)."""
+        return self._grab.ended_early
 
     # -- consumer side ----------------------------------------------------------------------
 
@@ -176,42 +237,43 @@ class ThreadedSource(FrameSource):
             CaptureError: closed, or no new frame within the timeout (camera gone;
                 the grabber keeps trying to reconnect, so a later read may succeed).
         """
+        grab = self._grab
         deadline = time.monotonic() + self._read_timeout_s
-        with self._cond:
+        with grab.cond:
             while True:
                 if self._closed:
                     raise CaptureError(f"{self.uri}: read() after close()")
-                latest = self._latest
+                latest = grab.latest
                 if latest is not None and latest.index > self._handed_index:
                     break
-                if self._ended:
+                if grab.ended:
                     return None
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise CaptureError(
                         f"no new frame from {self.uri} within {self._read_timeout_s:.1f} s "
                         f"(camera unplugged or stream stalled? it is being reopened in the "
-                        f"background; {self.reconnects} reconnects so far)"
+                        f"background; {grab.reconnects} reconnects so far)"
                     )
-                self._cond.wait(remaining)
+                grab.cond.wait(remaining)
             self._handed_index = latest.index
             self.handed_frames += 1
             return latest
 
     def close(self) -> None:
-        """Stop and join the grabber thread, release the device. Idempotent."""
-        with self._cond:
+        """Stop and join the grabber thread, which releases the device. Idempotent."""
+        with self._grab.cond:
             if self._closed:
                 return
             self._closed = True
-            self._stop.set()
-            self._cond.notify_all()
+        self._stop_grabber()  # once: a later collection does nothing more
         self._thread.join(timeout=10.0)
         if self._thread.is_alive():  # a driver read that never returns; do not hang the app
-            logger.warning("%s: grabber thread did not stop within 10 s", self.uri)
-        elif self._cap is not None:
-            self._cap.release()
-            self._cap = None
+            logger.warning(
+                "%s: grabber thread did not stop within 10 s (it releases the device when "
+                "its read returns)",
+                self.uri,
+            )
 
 
 class SyncLiveSource(FrameSource):

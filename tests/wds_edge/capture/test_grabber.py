@@ -4,8 +4,11 @@ tells it, and the demo's reconnecting source reports it."""
 
 from __future__ import annotations
 
+import gc
+import weakref
 from pathlib import Path
 
+import cv2
 import pytest
 from fault_helpers import mjpg_avi, truncated_avi
 
@@ -64,3 +67,41 @@ def test_the_demo_source_reports_a_realtime_file_that_ended_early(cut_clip: Path
         assert source.finished and source.ended_early
         assert source.ended_early_detail.endswith(" of 40 frames")
         assert 0 < int(source.ended_early_detail.split()[0]) < 39
+
+
+class _Capture:
+    """A real cv2.VideoCapture of the clip that records its release()."""
+
+    def __init__(self, path: Path) -> None:
+        self._cap = cv2.VideoCapture(str(path))
+        self.released = False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._cap, name)
+
+    def release(self) -> None:
+        self.released = True
+        self._cap.release()
+
+
+@pytest.mark.parametrize("finite", [False, True], ids=["camera", "realtime-file"])
+def test_an_unclosed_source_stops_its_thread_and_releases_the_capture(
+    video_path: Path, finite: bool
+) -> None:
+    """The grab thread's target was the source's own method: a source dropped without close()
+    was never collected, and its thread kept the camera (or file) open for good."""
+    captures: list[_Capture] = []
+
+    def opener() -> _Capture:
+        captures.append(_Capture(video_path))
+        return captures[-1]
+
+    source = ThreadedSource("dropped", opener, finite=finite)
+    assert source.read() is not None
+    thread, alive = source._thread, weakref.ref(source)
+    del source
+    gc.collect()
+    assert alive() is None
+    thread.join(timeout=5.0)
+    assert not thread.is_alive()
+    assert captures and all(c.released for c in captures)
