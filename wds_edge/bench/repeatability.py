@@ -167,6 +167,13 @@ def bench_repeatability(
         )
     cuts = [usable[round(k * len(usable) / sessions)] for k in range(1, sessions)]
     bounds = np.array([0, *cuts, total])
+    fused = SessionConfig(**base).frames_fused
+    if int(np.diff(bounds).min()) < fused:
+        raise InvalidInputError(
+            f"{source}: {total} frames in {sessions} sessions leave a session only "
+            f"{int(np.diff(bounds).min())} frames, fewer than the {fused} it fuses; use fewer "
+            "sessions, a longer clip, or a smaller frames_fused"
+        )
     windows = sorted({int(w) for w in running_windows} | {RUNNING_WINDOW})
     runners = {w: RunningScore(analyzer, window=w) for w in windows}
     series: dict[int, list[float]] = {w: [] for w in windows}

@@ -77,3 +77,19 @@ def test_a_camera_is_refused_before_it_is_opened(tmp_path: Path) -> None:
     for source in ("0", "rtsp://kiosk.local/stream"):
         with pytest.raises(InvalidInputError, match="camera or stream.*--record clip.mp4"):
             bench_repeatability(None, source)  # type: ignore[arg-type]
+
+
+def test_sessions_shorter_than_the_fused_frames_are_refused(
+    video_path: Path, landmarker_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """16 frames in 2 sessions leave 8 per session, fewer than the 10 each fuses by default:
+    the bench says so rather than a session-setting error about max_frames nobody set."""
+    from fault_helpers import run_cli
+
+    clip = _clip(video_path, tmp_path / "short.mp4", 16)
+    code, _, err = run_cli(capsys, "bench", "repeatability", "--source", clip, "--sessions", 2,
+                           "--landmarker", landmarker_path, "--threads", 1,
+                           "--out", tmp_path / "rep")  # fmt: skip
+    assert code == 2, err
+    assert "leave a session only 8 frames, fewer than the 10 it fuses" in " ".join(err.split())
+    assert not (tmp_path / "rep" / "repeatability.json").exists()
