@@ -21,7 +21,6 @@ import hashlib
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ import numpy as np
 
 from wds_edge._version import __version__
 from wds_edge.errors import DataError, InvalidInputError
-from wds_edge.io import read_image, write_image_atomic, write_json_atomic
+from wds_edge.io import read_image, temporary_dir, write_image_atomic, write_json_atomic
 from wds_edge.model.preprocessing import Preprocessing, model_input
 from wds_edge.progress import ProgressCallback
 from wds_edge_calibration.manifest import CalibrationManifest
@@ -152,7 +151,7 @@ def write_calibration_set(
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise InvalidInputError(f"{out} already exists and is not empty; pass overwrite / --force")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = temporary_dir(out)  # the umask's mode, as a plain mkdir would give
     try:
         (tmp / "crops").mkdir()
         paths: list[Path] = []

@@ -62,6 +62,7 @@ __all__ = [
     "TEMP_PREFIX",
     "temporary_name",
     "temporary_path",
+    "temporary_dir",
     "fsync_dir",
     "remove_stale_temporaries",
     "ensure_writable_dir",
@@ -205,6 +206,19 @@ def temporary_path(target: str | os.PathLike[str], suffix: str = ".tmp") -> Path
     remove_stale_temporaries(target.parent)
     token = os.urandom(4).hex()
     return target.with_name(temporary_name(target.name, f"-{token}{suffix}"))
+
+
+def temporary_dir(target: str | os.PathLike[str]) -> Path:
+    """A fresh, empty folder beside ``target`` (created), to fill and then rename over it.
+
+    It gets the mode a plain ``mkdir`` gives (0777 less the umask), not the 0700 of
+    :func:`tempfile.mkdtemp`: after the rename it *is* the output folder, readable by whom
+    the user's other outputs are. Named ``.<name>.<random>``; the caller removes it on failure.
+    """
+    target = Path(target)
+    folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    os.chmod(folder, 0o777 & ~_UMASK)
+    return folder
 
 
 def fsync_dir(folder: str | os.PathLike[str]) -> None:

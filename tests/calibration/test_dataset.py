@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,17 @@ def test_folder_rules(kiosk_crops_128, tmp_path: Path) -> None:
         load_calibration_set(out)
     with pytest.raises(DataError, match="wds-edge calibrate"):
         load_calibration_set(tmp_path)
+
+
+def test_calibration_folder_gets_the_mode_of_a_plain_mkdir(kiosk_crops_128, tmp_path: Path) -> None:
+    """Like every other output (umask 022: 0755), not mkdtemp's 0700 (defect: a calibration
+    folder made by one user could not be read by the kiosk's service account)."""
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    crops = [c for _, c in kiosk_crops_128[:1]]
+    calib = write_calibration_set(crops, tmp_path / "c", source="t", size_px=128,
+                                  preprocessing_path="p")  # fmt: skip
+    assert stat.S_IMODE(calib.path.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
 
 
 def test_calibration_cache_invalidated_by_data_and_model_change(

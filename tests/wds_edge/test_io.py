@@ -73,6 +73,24 @@ def test_new_files_get_the_umask_mode_not_0600(tmp_path: Path) -> None:
     assert target.read_text() == '{\n  "x": 1\n}\n'
 
 
+def test_temporary_dirs_get_the_umask_mode_not_0700(tmp_path: Path) -> None:
+    # A fresh process: wds_edge.io reads the umask once, at import.
+    probe = (
+        "import os, stat, sys\n"
+        "os.umask(0o022)\n"
+        "from wds_edge.io import temporary_dir\n"
+        "folder = temporary_dir(sys.argv[1])\n"
+        "print(str(folder.parent) == os.path.dirname(sys.argv[1]))\n"
+        "print(oct(stat.S_IMODE(folder.stat().st_mode)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path / "out")], capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", oct(0o755)]  # 0777 & ~0022, beside the target
+
+
 def test_replacing_a_file_keeps_its_mode(tmp_path: Path) -> None:
     path = tmp_path / "model.txt"
     path.write_text("v1")
