@@ -149,7 +149,10 @@ def write_calibration_set(
     """
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise InvalidInputError(f"{out} already exists and is not empty; pass overwrite / --force")
+        raise InvalidInputError(
+            f"{out} already exists and is not empty; choose another folder, or replace it "
+            "with `wds-edge calibrate --force` (overwrite=True from Python)"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_dir(out)  # the umask's mode, as a plain mkdir would give
     try:

@@ -45,7 +45,8 @@ def test_folder_rules(kiosk_crops_128, tmp_path: Path) -> None:
     crops = [c for _, c in kiosk_crops_128[:3]]
     out = tmp_path / "c"
     write_calibration_set(crops, out, source="t", size_px=128, preprocessing_path="p")
-    with pytest.raises(InvalidInputError, match="not empty"):
+    # the CLI flag, not a Python argument name, in the message the CLI prints
+    with pytest.raises(InvalidInputError, match=r"not empty; .*`wds-edge calibrate --force`"):
         write_calibration_set(crops, out, source="t", size_px=128, preprocessing_path="p")
     with pytest.raises(InvalidInputError, match="uint8 64x64x3"):
         write_calibration_set(crops, tmp_path / "d", source="t", size_px=64, preprocessing_path="p")
