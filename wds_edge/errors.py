@@ -15,6 +15,7 @@ __all__ = [
     "UnsupportedImageError",
     "DataError",
     "ModelError",
+    "AccuracyGateError",
     "MissingDependencyError",
     "BackendError",
     "BackendUnavailableError",
@@ -42,6 +43,11 @@ class DataError(InvalidInputError):
 
 class ModelError(WdsEdgeError):
     """A model file is missing, corrupt, or carries a contract the runtime cannot meet."""
+
+
+class AccuracyGateError(ModelError):
+    """A reduced-precision model (FP16 / BF16 / INT8) failed its accuracy gate against FP32
+    (:func:`wds_edge.runtime.gate.enforce_gate`); the CLI exits 1 for it, like a failed input."""
 
 
 class MissingDependencyError(WdsEdgeError, ImportError):

@@ -161,3 +161,20 @@ def test_quantize_cli_gates_on_the_held_out_crops(calib: Any, tmp_path: Path) ->
     assert '"images": 3' in result.output and "optimistic" not in result.output
     result = CliRunner().invoke(app, args)
     assert '"images": 4' in result.output and "optimistic" in result.output
+
+
+def test_quantize_cli_exits_1_when_the_gate_fails(
+    calib: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """A failed INT8 gate is exit 1 (a result that did not pass, like build-engine's), not
+    the usage / unusable-model exit 2; nothing is written."""
+    from wds_edge.cli import main
+
+    monkeypatch.setattr("wds_edge.runtime.gate.GATE_MIN_MEAN_IOU", 1.01)  # no model meets it
+    out = tmp_path / "q.onnx"
+    with pytest.raises(SystemExit) as ended:
+        main(["quantize", "--onnx", str(FIXTURE), "--calib", str(calib.path), "--out", str(out)])
+    err = " ".join(capsys.readouterr().err.split())
+    assert ended.value.code == 1, err
+    assert "INT8 accuracy gate failed" in err and not out.exists()

@@ -33,7 +33,8 @@ app = typer.Typer(
         "Desktop: label -> train -> eval -> export -> calibrate. "
         "Kiosk: models fetch -> build-engine -> analyze / demo / serve / bench.\n\n"
         "Exit codes: 0 all processed (or skipped for a reason the command's help names), "
-        "1 an input failed, 2 usage (bad option, unwritable output, unusable model)."
+        "1 an input failed or a model failed its accuracy gate, 2 usage (bad option, "
+        "unwritable output, unusable model)."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,

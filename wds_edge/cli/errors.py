@@ -6,7 +6,9 @@ Exit codes (the same for every command, batch commands included):
   help names (e.g. ``label`` on a frame without a face);
 * ``1``: an input failed: a file in a batch, a video that ended early, a malformed data
   set (:class:`~wds_edge.errors.DataError`), a source that cannot be read
-  (:class:`~wds_edge.errors.CaptureError`);
+  (:class:`~wds_edge.errors.CaptureError`); or a reduced-precision model failed its
+  accuracy gate against FP32 (:class:`~wds_edge.errors.AccuracyGateError`: ``quantize``,
+  ``build-engine``): the command ran as asked, its result did not pass;
 * ``2``: usage: a bad option value, an output that cannot be written, an unusable
   model, a missing dependency (any other :class:`~wds_edge.errors.WdsEdgeError`, an
   optional package such as torch missing for a desktop command, and pydantic validation
@@ -27,9 +29,10 @@ EXIT_USAGE = 2
 
 def exit_code_for(exc: BaseException) -> int:
     """The exit code of an exception that ended a command (see the module docstring)."""
-    from wds_edge.errors import CaptureError, DataError
+    from wds_edge.errors import AccuracyGateError, CaptureError, DataError
 
-    return EXIT_INPUT_FAILED if isinstance(exc, (DataError, CaptureError)) else EXIT_USAGE
+    failed = (DataError, CaptureError, AccuracyGateError)
+    return EXIT_INPUT_FAILED if isinstance(exc, failed) else EXIT_USAGE
 
 
 def _message(exc: BaseException) -> str | None:

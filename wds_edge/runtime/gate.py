@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from wds_edge.errors import InvalidInputError, ModelError
+from wds_edge.errors import AccuracyGateError, InvalidInputError
 from wds_edge.model.metrics import mask_iou
 
 __all__ = [
@@ -164,14 +164,15 @@ def accuracy_gate(
 
 
 def enforce_gate(result: GateResult, *, allow_accuracy_loss: bool = False) -> None:
-    """Raise :class:`ModelError` for a failed gate unless accuracy loss is allowed."""
+    """Raise :class:`~wds_edge.errors.AccuracyGateError` (a ``ModelError``) for a failed gate
+    unless accuracy loss is allowed (then log a warning)."""
     if result.passed:
         return
     message = f"{result.reason} (wrinkle ratio differs by up to {result.max_ratio_diff:.4f})"
     if allow_accuracy_loss:
         logger.warning("%s; kept because accuracy loss was allowed", message)
         return
-    raise ModelError(
+    raise AccuracyGateError(
         message + "; use a higher precision, more / better calibration crops, or accept the "
         "loss with --allow-accuracy-loss"
     )

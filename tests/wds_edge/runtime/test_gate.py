@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wds_edge.errors import InvalidInputError, ModelError
+from wds_edge.errors import AccuracyGateError, InvalidInputError, ModelError
 from wds_edge.runtime.gate import accuracy_gate, enforce_gate
 
 
@@ -27,8 +27,9 @@ def test_iou_and_ratio_by_hand() -> None:
     assert result.max_abs_prob_diff == pytest.approx(0.7)
     assert not result.passed and result.min_required_iou == 0.98
     assert result.min_required_worst_iou == 0.95
-    with pytest.raises(ModelError, match="--allow-accuracy-loss"):
+    with pytest.raises(AccuracyGateError, match="--allow-accuracy-loss"):
         enforce_gate(result)
+    assert issubclass(AccuracyGateError, ModelError)  # what auto's fallbacks catch
     enforce_gate(result, allow_accuracy_loss=True)  # kept, with a warning
 
 

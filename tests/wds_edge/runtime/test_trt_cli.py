@@ -83,3 +83,30 @@ def test_analyze_asks_for_the_precision_it_is_given(
     assert state.executions  # it ran on the (stand-in) engine
     bad = CliRunner().invoke(app, [*base, "--precision", "fp64"])
     assert bad.exit_code != 0 and "--precision must be one of" in str(bad.exception)
+
+
+def test_build_engine_exits_1_when_the_gate_fails_and_again_when_refused(
+    fake_trt, small_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """A failed accuracy gate is a result that did not pass (exit 1, as `wds-edge --help`
+    says), not a usage error (2); the engine refused at its last build exits the same."""
+    import onnx
+
+    from wds_edge.cli import main
+
+    fake_trt()
+    # the stand-in's FP16 rounding flips a few pixels of this model at threshold 0.5999
+    model = onnx.load(str(small_onnx))
+    next(p for p in model.metadata_props if p.key == "threshold").value = "0.5999"
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    monkeypatch.setattr("wds_edge.runtime.gate.GATE_MIN_MEAN_IOU", 0.99999)
+    args = ["build-engine", "--onnx", str(tmp_path / "m.onnx"), "--precision", "fp16",
+            "--held-out", "synthetic", "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    for run in ("built", "refused at its last build"):
+        with pytest.raises(SystemExit) as ended:
+            main(args)
+        err = " ".join(capsys.readouterr().err.split())
+        assert ended.value.code == 1, (run, err)
+        assert "FP16 accuracy gate failed" in err
+    assert "at its last build" in err

@@ -24,7 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wds_edge.errors import BackendUnavailableError, InvalidInputError, ModelError
+from wds_edge.errors import (
+    AccuracyGateError,
+    BackendUnavailableError,
+    InvalidInputError,
+    ModelError,
+)
 from wds_edge.io import sha256_file
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.runtime.gate import GateResult, accuracy_gate
@@ -203,10 +208,14 @@ def _refusal_path(engine_path: Path) -> Path:
     return engine_path.with_name(engine_path.stem + ".refused.json")
 
 
-def read_refusal(engine_path: Path, identity: dict[str, Any]) -> str | None:
-    """Why an engine with this key, reference and crops was refused at its last build (None:
-    it was not). A kiosk that starts with ``auto`` then does not rebuild, at every start,
-    the FP16 engine that failed its gate (minutes on a Jetson) before taking FP32."""
+def read_refusal(
+    engine_path: Path, identity: dict[str, Any]
+) -> AccuracyGateError | BackendUnavailableError | None:
+    """The error to raise for an engine with this key, reference and crops that was refused at
+    its last build (None: it was not): an :class:`AccuracyGateError` when its gate failed (as
+    at the build itself), else a :class:`BackendUnavailableError`. A kiosk that starts with
+    ``auto`` then does not rebuild, at every start, the FP16 engine that failed its gate
+    (minutes on a Jetson) before taking FP32."""
     path = _refusal_path(engine_path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -214,15 +223,20 @@ def read_refusal(engine_path: Path, identity: dict[str, Any]) -> str | None:
         return None
     if not isinstance(doc, dict) or doc.get("identity") != json.loads(json.dumps(identity)):
         return None
-    return f"{doc.get('reason')} (at its last build; recorded in {path}; --rebuild tries again)"
+    why = f"{doc.get('reason')} (at its last build; recorded in {path}; --rebuild tries again)"
+    return AccuracyGateError(why) if doc.get("gate_failed") else BackendUnavailableError(why)
 
 
-def write_refusal(engine_path: Path, identity: dict[str, Any], reason: str) -> None:
-    """Record that a new engine with this identity was refused, and why."""
+def write_refusal(
+    engine_path: Path, identity: dict[str, Any], reason: str, *, gate_failed: bool = False
+) -> None:
+    """Record that a new engine with this identity was refused, and why (``gate_failed``: its
+    accuracy gate failed, rather than it could not be checked)."""
     from wds_edge.io import write_json_atomic
 
+    doc = {"identity": identity, "reason": reason, "gate_failed": gate_failed}
     try:
-        write_json_atomic(_refusal_path(engine_path), {"identity": identity, "reason": reason})
+        write_json_atomic(_refusal_path(engine_path), doc)
     except (OSError, InvalidInputError) as exc:
         logger.warning("could not record the refused engine (%s)", exc)
 

@@ -24,7 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wds_edge.errors import BackendUnavailableError, InvalidInputError, ModelError, OutputError
+from wds_edge.errors import (
+    AccuracyGateError,
+    BackendUnavailableError,
+    InvalidInputError,
+    ModelError,
+    OutputError,
+)
 from wds_edge.io import fsync_dir, sha256_file, temporary_path, write_bytes_atomic
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.runtime.gate import GateResult, enforce_gate
@@ -246,8 +252,8 @@ def ensure_engine(
         ) from exc
     identity = plan.identity(key.to_dict()) if plan is not None else None
     refused = None if rebuild or identity is None else read_refusal(engine_path, identity)
-    if refused:
-        raise BackendUnavailableError(refused)
+    if refused is not None:
+        raise refused
     timing_path = Path(timing_cache) if timing_cache else _timing_path(cache, key)
     built = build_plan(
         trt, onnx_path, precision, metadata, gpu, model_sha256=onnx_sha,
@@ -280,7 +286,8 @@ def ensure_engine(
                 )  # fmt: skip
             except (ModelError, BackendUnavailableError) as exc:
                 if identity is not None:
-                    write_refusal(engine_path, identity, str(exc))
+                    write_refusal(engine_path, identity, str(exc),
+                                  gate_failed=isinstance(exc, AccuracyGateError))  # fmt: skip
                 raise
         os.replace(tmp_engine, engine_path)
         write_sidecar(engine_path, sidecar)
