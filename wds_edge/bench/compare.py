@@ -26,7 +26,6 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from wds_edge.bench.model_bench import ort_precision
 from wds_edge.bench.pipeline_bench import iter_bench_frames
 from wds_edge.bench.stats import LatencyStats, summarize_ms
 from wds_edge.errors import InvalidInputError
@@ -266,10 +265,7 @@ def bench_compare(
                     path, backend, precision=precision, num_threads=num_threads, spin_wait=False
                 ) as be:
                     meta = be.metadata
-                    if be.name == "onnxruntime":  # runs the file as exported
-                        precision_label = ort_precision(path)
-                    else:
-                        precision_label = be.precision
+                    precision_label = be.precision  # int8 for a Q/DQ model
                     ran_cpu.add(backend)
                     w = width if width is not None else meta.architecture.base_channels
                     label = f"b{w} {be.name} {precision_label}"

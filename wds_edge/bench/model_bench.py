@@ -26,7 +26,6 @@ __all__ = [
     "benchmark_model",
     "conv_macs",
     "count_onnx_gflops",
-    "ort_precision",
     "synthetic_input",
 ]
 
@@ -250,27 +249,12 @@ def benchmark_model(
     with load_backend(
         model_path, backend, precision=precision, num_threads=num_threads, spin_wait=False
     ) as be:
-        effective = be.precision if be.name != "onnxruntime" else ort_precision(model_path)
         return bench_backend(
             be,
             model_label=str(model_path),
-            precision=effective,
+            precision=be.precision,  # int8 for a Q/DQ model on any backend
             batch=batch,
             warmup=warmup,
             runs=runs,
             on_run=on_run,
         )
-
-
-def ort_precision(model_path: str | Path) -> str:
-    """``int8`` for a Q/DQ (explicitly quantized) model, else ``fp32``."""
-    try:
-        import onnx
-    except ImportError:
-        return "fp32"
-    try:
-        proto = onnx.load(str(model_path), load_external_data=False)
-    except Exception:  # not ONNX: leave the label generic
-        return "fp32"
-    ops = {n.op_type for n in proto.graph.node}
-    return "int8" if "QuantizeLinear" in ops or "QLinearConv" in ops else "fp32"

@@ -175,6 +175,11 @@ def _cpu_auto(
     from wds_edge.runtime.auto import decide_cpu_backend, load_candidate
 
     wanted = () if precision in ("auto", "fp16") else (precision,)
+    if precision == "int8":
+        from wds_edge.runtime.quantized import model_precision
+
+        if model_precision(model_path) == "int8":
+            wanted = ()  # a Q/DQ model: every CPU candidate runs its INT8 graph
     decision = decide_cpu_backend(
         model_path, num_threads=num_threads, backends=backends, precisions=wanted
     )

@@ -56,8 +56,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Layout version of the cached decision (a new layout re-probes).
-DECISION_FORMAT = 2
+#: Layout version of the cached decision (a new layout re-probes). 3: a Q/DQ INT8 model
+#: has no OpenVINO BF16 / FP16 candidate any more (its FP32 layers stay FP32).
+DECISION_FORMAT = 3
 #: Synthetic images in the probe's gate (the first call also warms up).
 PROBE_IMAGES = 4
 #: Further interleaved rounds that only time the candidates.
@@ -134,15 +135,20 @@ def cpu_candidates(model_path: str | os.PathLike[str], backends: tuple[str, ...]
     """``backend:precision`` names the probe will try for this model on this CPU.
 
     Args:
-        model_path: the FP32 ``.onnx`` model.
+        model_path: the FP32 ``.onnx`` model. A Q/DQ INT8 one (``wds-edge quantize --format
+            qdq``) gets ONNX Runtime and OpenVINO with its unquantized layers in f32 only
+            (both report ``int8``).
         backends: restrict to these backends (``()``: all). The ONNX Runtime FP32 reference
             is always probed (it is what the others are gated against).
     """
     names = ["onnxruntime:fp32"]
     if _version("openvino") != "absent" and (not backends or "openvino" in backends):
         from wds_edge.runtime.openvino import int8_companion, native_precisions
+        from wds_edge.runtime.quantized import model_precision
 
         native = native_precisions("CPU")
+        if model_precision(model_path) == "int8":  # Q/DQ: every candidate runs its INT8 graph
+            return names + (["openvino:fp32"] if "fp32" in native else [])
         for precision in ("fp32", "bf16", "fp16", "int8"):
             if precision not in native:
                 continue

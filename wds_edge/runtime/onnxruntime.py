@@ -21,6 +21,7 @@ from wds_edge._deps import require
 from wds_edge.errors import BackendError, InvalidInputError, ModelError
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.runtime.base import Backend, validate_batch
+from wds_edge.runtime.quantized import model_precision
 
 __all__ = ["OnnxRuntimeBackend", "default_providers", "PROVIDER_PREFERENCE"]
 
@@ -74,7 +75,9 @@ def _dim(value: Any) -> int:
 
 
 class OnnxRuntimeBackend(Backend):
-    """Run a wds-edge ONNX model with ONNX Runtime.
+    """Run a wds-edge ONNX model with ONNX Runtime, as exported: ``precision`` is ``"fp32"``,
+    or ``"int8"`` for a Q/DQ model (``wds-edge quantize --format qdq``;
+    :func:`~wds_edge.runtime.quantized.model_precision`).
 
     Args:
         model_path: ``.onnx`` file exported by ``wds-edge export`` (it carries metadata).
@@ -157,6 +160,8 @@ class OnnxRuntimeBackend(Backend):
         self.metadata = ModelMetadata.from_props(props, source=source)
         self.metadata.check_supported(source)
         self._check_graph(source)
+        #: ``"int8"`` for a Q/DQ model (it runs as exported: INT8), else ``"fp32"``
+        self.precision = model_precision(self.model_path, props)
         active = self._session.get_providers()
         lost = [_name(p) for p in chosen if _name(p) not in active]
         if lost:  # ONNX Runtime only warns (on stdout) when a provider fails to load

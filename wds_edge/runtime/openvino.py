@@ -35,7 +35,10 @@ kiosk restart does not recompile.
 Model files: an ``.onnx`` exported by ``wds-edge export`` (FP32), or an OpenVINO IR
 ``.xml`` / ``.bin`` written by ``wds-edge quantize --format openvino`` (INT8), which
 carries the same metadata in its ``rt_info`` plus the sha256 of the FP32 model it was
-made from and its accuracy-gate figures.
+made from and its accuracy-gate figures. A Q/DQ ``.onnx`` (``wds-edge quantize --format
+qdq``) runs as the INT8 IR does: its quantized layers in INT8, the rest in f32
+(``precision`` ``int8``, or ``fp32``, which is the same; BF16 / FP16 are refused), and is
+reported as ``int8``.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.preprocessing import Preprocessing, texture_boundary
 from wds_edge.runtime.base import Backend, validate_batch
 from wds_edge.runtime.openvino_graph import split_at_texture
+from wds_edge.runtime.quantized import model_precision
 
 __all__ = [
     "OPENVINO_PRECISIONS",
@@ -212,9 +216,10 @@ class OpenVinoBackend(Backend):
     """Run a wds-edge model with OpenVINO (see the module docstring).
 
     Args:
-        model_path: FP32 ``.onnx`` (``wds-edge export``) or an INT8 IR ``.xml``
-            (``wds-edge quantize --format openvino``). With ``precision="int8"`` and an
-            ``.onnx`` path, the IR next to it (:func:`int8_model_path`) is used.
+        model_path: FP32 ``.onnx`` (``wds-edge export``), an INT8 IR ``.xml``
+            (``wds-edge quantize --format openvino``) or a Q/DQ INT8 ``.onnx`` (``wds-edge
+            quantize --format qdq``). With ``precision="int8"`` and an FP32 ``.onnx`` path,
+            the IR next to it (:func:`int8_model_path`) is used.
         precision: ``"fp32"``, ``"bf16"``, ``"fp16"`` (GPU / NPU, or CPUs with AMX-FP16)
             or ``"int8"``.
         device: OpenVINO device: ``"CPU"`` (default), ``"GPU"`` / ``"NPU"`` (Intel iGPU /
@@ -234,8 +239,9 @@ class OpenVinoBackend(Backend):
 
     Raises:
         ModelError: missing / unreadable file, no or unsupported metadata, an INT8 IR made
-            from another FP32 model, ``int8`` without an INT8 model, or ``texture="host"``
-            for a model whose texture subgraph the host does not reproduce.
+            from another FP32 model, ``int8`` without an INT8 model, a Q/DQ model asked for
+            BF16 / FP16, or ``texture="host"`` for a model whose texture subgraph the host
+            does not reproduce.
         BackendError: the precision is not native on the device (the message says which
             precisions are), the device is unknown, or compilation failed.
         MissingDependencyError: openvino is not installed.
@@ -286,6 +292,10 @@ class OpenVinoBackend(Backend):
                 f"{', '.join(p.upper() for p in native)}); wds-edge does not emulate it - use "
                 f"--precision {' or '.join(p for p in native if p != precision)}"
             )
+        #: an INT8 Q/DQ ONNX (``wds-edge quantize --format qdq``): it runs as the INT8 IR does
+        self.qdq = self.model_path.suffix.lower() == ".onnx" and (
+            model_precision(self.model_path) == "int8"
+        )
         path = self._resolve_path(precision)
         self.model_path = path
         whole = core.read_model(str(path))
@@ -294,6 +304,8 @@ class OpenVinoBackend(Backend):
         self.metadata = ModelMetadata.from_props(model_metadata_props(whole, source), source=source)
         self.metadata.check_supported(source)
         self._check_ir(precision, source)
+        if self.qdq:  # its quantized layers INT8, the rest f32 (the int8 hint): it is INT8
+            precision = self.precision = "int8"
         config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
         if num_threads is not None:
             config["INFERENCE_NUM_THREADS"] = int(num_threads)
@@ -403,7 +415,7 @@ class OpenVinoBackend(Backend):
 
     def _resolve_path(self, precision: str) -> Path:
         path = self.model_path
-        if precision != "int8" or path.suffix.lower() == ".xml":
+        if precision != "int8" or path.suffix.lower() == ".xml" or self.qdq:
             return path
         ir = int8_model_path(path)
         if not ir.is_file():
@@ -415,7 +427,17 @@ class OpenVinoBackend(Backend):
         return ir
 
     def _check_ir(self, precision: str, source: str) -> None:
-        """An INT8 IR must be INT8 and come from the FP32 model it sits next to."""
+        """An INT8 IR must be INT8 and come from the FP32 model it sits next to; a Q/DQ ONNX
+        runs its unquantized layers in f32 (``int8``, or ``fp32``: the same), never BF16 /
+        FP16 (its quantization checked them f32)."""
+        if self.qdq:
+            if precision not in ("int8", "fp32"):
+                raise ModelError(
+                    f"{source} is an INT8 Q/DQ model (wds-edge quantize --format qdq): its "
+                    "unquantized layers and texture map run FP32, as its quantization checked; "
+                    f"load it with precision='int8' (--precision int8), not {precision}"
+                )
+            return
         is_int8 = self.ir_info.get("precision") == "int8"
         try:
             made_for = json.loads(self.ir_info.get("calibration", "{}")).get("target_device")

@@ -24,16 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wds_edge.errors import (
-    AccuracyGateError,
-    BackendUnavailableError,
-    InvalidInputError,
-    ModelError,
-)
+from wds_edge.errors import AccuracyGateError, BackendUnavailableError, InvalidInputError
 from wds_edge.io import sha256_file
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.runtime.gate import GateResult, accuracy_gate
 from wds_edge.runtime.probe_inputs import MIN_REFERENCE_WRINKLE_FRACTION, SyntheticCrops
+from wds_edge.runtime.quantized import qdq_info
 from wds_edge.runtime.tensorrt.int8 import CropSource, Int8Calibration
 
 __all__ = ["GatePlan", "plan_gate", "qdq_info", "read_refusal", "run_gate", "write_refusal"]
@@ -62,17 +58,6 @@ class GatePlan:
             "crops_path": str(self.crops.path),
             "crops_sha256": self.crops.data_sha256,
         }
-
-
-def qdq_info(props: dict[str, str]) -> dict[str, Any] | None:
-    """The ``quantization`` metadata of a Q/DQ ONNX written by ``wds-edge quantize``."""
-    raw = props.get("quantization")
-    if not raw:
-        return None
-    try:
-        return dict(json.loads(raw))
-    except (json.JSONDecodeError, TypeError, ValueError) as exc:
-        raise ModelError(f"the model's quantization metadata is not JSON ({exc})") from exc
 
 
 def _reference(onnx_path: Path, onnx_sha: str, info: dict[str, Any] | None,
