@@ -260,9 +260,11 @@ def bench_compare(
             for precision in precisions:
                 if backend != "tensorrt" and backend in ran_cpu:
                     continue  # --precisions are TensorRT's: a CPU backend runs once per file
+                # ONNX Runtime runs the file as exported (it refuses a TensorRT precision)
+                asked = "auto" if backend == "onnxruntime" else precision
                 # no ONNX Runtime spin-waiting in timed runs (issue 25 item 5)
                 with load_backend(
-                    path, backend, precision=precision, num_threads=num_threads, spin_wait=False
+                    path, backend, precision=asked, num_threads=num_threads, spin_wait=False
                 ) as be:
                     meta = be.metadata
                     precision_label = be.precision  # int8 for a Q/DQ model
@@ -285,7 +287,7 @@ def bench_compare(
                     with WrinkleAnalyzer(
                         model_path=str(path),
                         backend=backend,
-                        precision=precision,
+                        precision=asked,
                         landmarker_path=landmarker,
                         num_threads=num_threads,
                         spin_wait=False,

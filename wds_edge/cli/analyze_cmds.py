@@ -57,7 +57,8 @@ def analyze(
         "auto",
         "--precision",
         "-p",
-        help="auto | fp32 | fp16 | bf16 | int8 (auto: TensorRT FP16, else the probed CPU winner).",
+        help="auto | fp32 | fp16 | bf16 | int8 (auto: TensorRT FP16, else the probed CPU winner; "
+        "onnxruntime: fp32, or int8 for a Q/DQ model from `wds-edge quantize`).",
     ),
     device: str | None = typer.Option(
         None,

@@ -61,7 +61,8 @@ def bench_model_cmd(
     precision: str = typer.Option(
         "auto",
         help="auto | fp32 | fp16 | bf16 | int8: TensorRT builds it, OpenVINO runs it (refused "
-        "when not native); ORT on CPU runs the file as is; auto: FP16 on TensorRT, else probed.",
+        "when not native); onnxruntime runs the file as is (fp32, or int8 for a Q/DQ model); "
+        "auto: FP16 on TensorRT, else probed.",
     ),
     batch: int = typer.Option(1, min=1, help="Images per inference call (model needs that batch)."),
     warmup: int = typer.Option(10, min=0, help="Untimed calls before timing."),
@@ -127,7 +128,11 @@ def bench_pipeline_cmd(
     ),
     model: Path | None = typer.Option(None, "--model", "-m", help=_MODEL_HELP),
     backend: str = typer.Option("auto", help="auto | onnxruntime | openvino | tensorrt."),
-    precision: str = typer.Option("auto", help="auto | fp32 | fp16 | bf16 | int8."),
+    precision: str = typer.Option(
+        "auto",
+        help="auto | fp32 | fp16 | bf16 | int8 (onnxruntime: fp32, or int8 for a Q/DQ model "
+        "from `wds-edge quantize`).",
+    ),
     landmarker: Path | None = typer.Option(None, help="face_landmarker.task (default: search)."),
     threads: int | None = typer.Option(
         None, min=1, help="Inference threads of a mode that does not name its own."

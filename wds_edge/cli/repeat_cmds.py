@@ -29,7 +29,11 @@ def bench_repeatability_cmd(
     sessions: int = typer.Option(3, min=2, help="Consecutive parts, one capture each."),
     model: Path | None = typer.Option(None, "--model", "-m", help="wds-edge .onnx model."),
     backend: str = typer.Option("onnxruntime", help="auto | onnxruntime | openvino | tensorrt."),
-    precision: str = typer.Option("fp32", help="auto | fp32 | fp16 | bf16 | int8."),
+    precision: str = typer.Option(
+        "fp32",
+        help="auto | fp32 | fp16 | bf16 | int8 (onnxruntime: fp32, or int8 for a Q/DQ model "
+        "from `wds-edge quantize`).",
+    ),
     landmarker: Path | None = typer.Option(None, "--landmarker", help="face_landmarker.task."),
     threads: int | None = typer.Option(None, min=1, help="CPU inference threads."),
     frames_needed: int = typer.Option(60, min=1, help="Good frames per capture window."),

@@ -59,7 +59,8 @@ def serve_cmd(
     ),
     precision: str = typer.Option(
         "auto",
-        help="auto | fp32 | fp16 | bf16 | int8 (auto: TensorRT FP16, else the probed CPU winner).",
+        help="auto | fp32 | fp16 | bf16 | int8 (auto: TensorRT FP16, else the probed CPU winner; "
+        "onnxruntime: fp32, or int8 for a Q/DQ model from `wds-edge quantize`).",
     ),
     landmarker: Path | None = typer.Option(
         None, help="face_landmarker.task (default: $WDS_EDGE_FACE_LANDMARKER or the user cache)."

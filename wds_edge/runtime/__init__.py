@@ -128,6 +128,32 @@ def _check_device(name: str, precision: str, device: str | int | None) -> None:
         )
 
 
+def _check_onnxruntime_precision(model_path: str | os.PathLike[str], precision: str) -> None:
+    """ONNX Runtime runs the model as exported: refuse a precision it would not run.
+
+    ``auto`` / ``fp32`` run any model (a Q/DQ one in INT8, as exported); ``int8`` only a Q/DQ
+    model (:func:`~wds_edge.runtime.quantized.model_precision`); BF16 / FP16 never.
+    """
+    if precision in ("auto", "fp32"):
+        return
+    from wds_edge.runtime.quantized import model_precision
+
+    if precision == "int8" and model_precision(model_path) == "int8":
+        return
+    int8 = (
+        f"{model_path} is not a Q/DQ INT8 model; make one with `wds-edge quantize --format qdq "
+        f"--onnx {model_path} --calib CALIB_DIR --held-out HELD_OUT_DIR --out MODEL_int8.onnx` "
+        "and pass that with --model (or use --backend openvino / tensorrt --precision int8)"
+        if precision == "int8"
+        else f"for {precision.upper()} use --backend openvino (CPU, Intel GPU / NPU) or "
+        "--backend tensorrt (NVIDIA GPU)"
+    )  # fmt: skip
+    raise InvalidInputError(
+        f"--backend onnxruntime runs the model as exported and has no --precision {precision}: "
+        f"use --precision fp32 (or auto); {int8}"
+    )
+
+
 #: Precisions TensorRT builds; ``auto`` tries them in this order (FP32 needs no gate).
 _TRT_AUTO_CHAIN = ("fp16", "fp32")
 
@@ -211,7 +237,9 @@ def load_backend(
             when the device cannot run it natively; ``auto``: the probed fastest gated one).
             ``auto`` backend on a CPU: ``auto`` (or ``fp16``, a GPU precision) lets the
             probe pick any precision; ``fp32`` / ``bf16`` / ``int8`` restrict it. ONNX
-            Runtime runs the model as exported (fp32).
+            Runtime runs the model as exported: ``auto`` / ``fp32``, or ``int8`` for a Q/DQ
+            model (``wds-edge quantize --format qdq``), which every backend reports as
+            ``int8``; other precisions are refused.
         num_threads: CPU inference threads (``None``: all cores).
         providers: ONNX Runtime execution providers (``None``: best available).
         device: where the model runs. OpenVINO: ``"CPU"`` (None: CPU), or ``"GPU"`` /
@@ -226,7 +254,9 @@ def load_backend(
         A loaded :class:`Backend`; close it (or use ``with``) when done.
 
     Raises:
-        InvalidInputError: unknown backend name (the message lists the valid ones).
+        InvalidInputError: unknown backend name (the message lists the valid ones), or a
+            precision the backend does not run (ONNX Runtime: BF16 / FP16, INT8 of a model
+            that is not Q/DQ).
         ModelError: missing file, or a model whose metadata the runtime cannot meet.
         MissingDependencyError / BackendError: the named backend cannot run here.
     """
@@ -247,6 +277,8 @@ def load_backend(
             f"unknown precision {precision!r}; choose one of {', '.join(PRECISION_NAMES)}"
         )
     _check_device(name, prec, device)
+    if name == "onnxruntime":
+        _check_onnxruntime_precision(model_path, prec)
     if name == "tensorrt":
         return _load_tensorrt(model_path, prec, device=_cuda_index(device), **trt_opts)
     if name == "openvino":

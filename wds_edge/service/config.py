@@ -68,7 +68,7 @@ class ServiceConfig(BaseModel):
     source: str | None = None
     model_path: Path | None = None
     backend: str = "auto"
-    precision: str = "fp16"
+    precision: str = "auto"
     landmarker_path: Path | None = None
     threshold: float | None = Field(None, gt=0.0, lt=1.0)
     num_threads: int | None = Field(None, ge=1)

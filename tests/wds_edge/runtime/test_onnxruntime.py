@@ -145,3 +145,27 @@ def test_an_output_with_two_channels_is_refused(tmp_path: Path) -> None:
     model = conv_sigmoid_onnx(tmp_path / "two.onnx", out_channels=2, size_px=32)
     with pytest.raises(ModelError, match=r"output 'p' is \[1, 2, 32, 32\], expected N x 1"):
         load_backend(model, "onnxruntime")
+
+
+def test_onnxruntime_refuses_a_precision_it_would_not_run(
+    small_onnx: Path, qdq_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It runs the file as exported: BF16 / FP16 never, INT8 only for a Q/DQ model (it used
+    to accept them all and run FP32 without a word)."""
+    from wds_edge.cli import main
+
+    for precision in ("bf16", "fp16"):
+        with pytest.raises(InvalidInputError, match=f"no --precision {precision}.*openvino"):
+            load_backend(small_onnx, "onnxruntime", precision=precision)
+        with pytest.raises(InvalidInputError, match="no --precision"):
+            load_backend(qdq_onnx, "onnxruntime", precision=precision)
+    with pytest.raises(InvalidInputError, match=r"not a Q/DQ INT8 model.*quantize --format qdq"):
+        load_backend(small_onnx, "onnxruntime", precision="int8")
+    for precision in ("auto", "fp32", "int8"):  # a Q/DQ model runs as exported: INT8
+        with load_backend(qdq_onnx, "onnxruntime", precision=precision) as backend:
+            assert backend.precision == "int8"
+    with pytest.raises(SystemExit) as ended:  # a usage error: exit 2, one line
+        main(["bench", "model", "--model", str(small_onnx), "--backend", "onnxruntime",
+              "--precision", "int8", "--quick"])  # fmt: skip
+    err = " ".join(capsys.readouterr().err.split())
+    assert ended.value.code == 2 and "wds-edge quantize --format qdq" in err, err
