@@ -39,7 +39,13 @@ from wds_edge._deps import require
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import sha256_file
 from wds_edge.model.metadata import ModelMetadata
-from wds_edge.runtime.gate import GateResult, accuracy_gate, enforce_gate
+from wds_edge.runtime.gate import (
+    GateResult,
+    accuracy_gate,
+    enforce_gate,
+    gate_record,
+    gating_new_model,
+)
 from wds_edge.runtime.openvino import RT_INFO_SECTION, int8_model_path
 from wds_edge.runtime.openvino_graph import texture_boundary
 from wds_edge_calibration.dataset import CalibrationSet
@@ -265,6 +271,7 @@ def quantize_openvino_int8(
         cpu = ["CPUExecutionProvider"]
         with (
             OnnxRuntimeBackend(onnx_path, providers=cpu) as ref,
+            gating_new_model(),  # no gate record yet: no warning about that
             OpenVinoBackend(staged, precision="int8", cache_dir=False) as cand,
         ):
             gate = accuracy_gate(
@@ -275,9 +282,8 @@ def quantize_openvino_int8(
         logger.info("%s", gate.reason)
         enforce_gate(gate, allow_accuracy_loss=allow_accuracy_loss)
         # what the figures were measured with: the runtime compiles INT8 models the same way
-        record = {**gate.to_dict(), "measured_on": measured_on, "unquantized_precision": "f32",
-                  "texture_precision": "f32", "held_out_people": held_people,
-                  "held_out_sha256": held_out.data_sha256}  # fmt: skip
+        record = gate_record(gate, measured_on=measured_on, crops_sha256=held_out.data_sha256,
+                             people=held_people)  # fmt: skip
         quantized.set_rt_info(json.dumps(record), [RT_INFO_SECTION, "gate"])
         ov.save_model(quantized, str(staged), compress_to_fp16=False)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,11 @@ ModelOpt converts every float tensor it does not quantize to FP16 unless told
 ran, the kept nodes' input and output types are read back from the written graph
 (:func:`check_fp32_nodes`): a kept node computing in FP16 / BF16 is refused, and what was
 found is recorded in the model's ``quantization`` metadata, with the sha256 of the FP32
-model it was made from (``source_sha256``: the accuracy gate's reference).
+model it was made from (``source_sha256``: the accuracy gate's reference). ``wds-edge
+quantize`` then gates the model against FP32 and adds the gate's record there (``gate``,
+:func:`record_gate`; the shape of the OpenVINO IR's), which the runtime reads at load: a
+Q/DQ model with a failed gate (kept with ``--allow-accuracy-loss``) or none runs with a
+warning.
 """
 
 from __future__ import annotations
@@ -47,9 +51,10 @@ from wds_edge.errors import ModelError
 from wds_edge.io import sha256_file, write_bytes_atomic
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.texture_graph import onnx_texture_subgraph
+from wds_edge.runtime.quantized import qdq_info
 from wds_edge_calibration.dataset import CalibrationSet, load_calibration_set
 
-__all__ = ["check_fp32_nodes", "fp32_nodes", "quantize_qdq"]
+__all__ = ["check_fp32_nodes", "fp32_nodes", "quantize_qdq", "record_gate"]
 
 logger = logging.getLogger(__name__)
 
@@ -180,6 +185,43 @@ def _metadata_props(onnx_model: Any) -> dict[str, str]:
     return {p.key: p.value for p in onnx_model.metadata_props}
 
 
+def _check_size(crops: CalibrationSet, metadata: ModelMetadata, name: str) -> None:
+    size = metadata.input_size_hw[0]
+    if crops.size_px != size:
+        raise ModelError(
+            f"{name} crops are {crops.size_px} px, the model takes {size} px; re-run "
+            f"`wds-edge calibrate --size {size}`"
+        )
+
+
+def record_gate(qdq_path: str | Path, record: dict[str, Any]) -> Path:
+    """Write an accuracy gate's record into a Q/DQ model's ``quantization`` metadata (as
+    ``gate``, atomically), where the runtime reads it when it loads the model.
+
+    Args:
+        qdq_path: a Q/DQ model written by :func:`quantize_qdq`.
+        record: :func:`wds_edge.runtime.gate.gate_record` of its gate (the same record the
+            OpenVINO IR carries in its ``rt_info``).
+
+    Raises:
+        ModelError: the model has no ``quantization`` metadata (not written by
+            :func:`quantize_qdq`).
+    """
+    onnx = require("onnx", "INT8 Q/DQ quantization")
+    model = onnx.load(str(qdq_path))
+    info = qdq_info(_metadata_props(model))
+    if info is None:
+        raise ModelError(
+            f"{qdq_path} has no quantization metadata: it was not written by "
+            "`wds-edge quantize --format qdq` (wds_edge_calibration.qdq.quantize_qdq)"
+        )
+    info["gate"] = record
+    entry = next(p for p in model.metadata_props if p.key == "quantization")
+    entry.value = json.dumps(info, sort_keys=True)
+    write_bytes_atomic(qdq_path, model.SerializeToString())
+    return Path(qdq_path)
+
+
 def quantize_qdq(
     onnx_path: str | Path,
     calib: str | Path | CalibrationSet,
@@ -201,7 +243,9 @@ def quantize_qdq(
         use_modelopt: force (True) / forbid (False) NVIDIA ModelOpt; None: when installed.
 
     Returns:
-        ``out_path``. Its metadata is the FP32 model's plus a ``quantization`` entry.
+        ``out_path``. Its metadata is the FP32 model's plus a ``quantization`` entry, without
+        a gate record: gate it and :func:`record_gate` (``wds-edge quantize`` does), else
+        the runtime warns that nothing shows its masks match FP32.
 
     Raises:
         ModelError: the model has no wds-edge metadata.
@@ -213,12 +257,7 @@ def quantize_qdq(
     props = _metadata_props(model)
     metadata = ModelMetadata.from_props(props, source=str(source))
     calib_set = calib if isinstance(calib, CalibrationSet) else load_calibration_set(calib)
-    if calib_set.size_px != metadata.input_size_hw[0]:
-        raise ModelError(
-            f"calibration crops are {calib_set.size_px} px, the model takes "
-            f"{metadata.input_size_hw[0]} px; re-run `wds-edge calibrate --size "
-            f"{metadata.input_size_hw[0]}`"
-        )
+    _check_size(calib_set, metadata, "calibration")
     keep_fp32 = fp32_nodes(model)
     batch = 1 if not metadata.dynamic_batch else 1  # ranges do not depend on batch size
 

@@ -178,3 +178,50 @@ def test_quantize_cli_exits_1_when_the_gate_fails(
     err = " ".join(capsys.readouterr().err.split())
     assert ended.value.code == 1, err
     assert "INT8 accuracy gate failed" in err and not out.exists()
+
+
+@pytest.mark.parametrize("bar", [None, 1.01])  # the gate passes / fails (no model meets 1.01)
+def test_quantize_records_the_gate_in_the_model_and_the_runtime_warns_when_it_failed(
+    bar: float | None, calib: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """Defect: a Q/DQ model kept with --allow-accuracy-loss after a failed gate ran silently
+    on the kiosk. The gate's record goes into its quantization metadata (the OpenVINO IR's
+    shape), and every backend that loads a failed one warns; auto runs it (it was named)."""
+    import logging
+
+    from typer.testing import CliRunner
+
+    from wds_edge.cli import app
+    from wds_edge.runtime import load_backend
+    from wds_edge.runtime.gate import GateResult, gate_record
+    from wds_edge.runtime.probe_inputs import synthetic_skin_crops
+
+    if bar is not None:
+        monkeypatch.setattr("wds_edge.runtime.gate.GATE_MIN_MEAN_IOU", bar)
+    held = write_calibration_set(
+        synthetic_skin_crops(128, 3, seed=78), tmp_path / "held", source="synthetic",
+        size_px=128, preprocessing_path="synthetic", people=["b"],
+    )  # fmt: skip
+    out = tmp_path / "q.onnx"
+    result = CliRunner().invoke(app, [
+        "quantize", "--onnx", str(FIXTURE), "--calib", str(calib.path), "--out", str(out),
+        "--held-out", str(held.path), "--allow-accuracy-loss",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    info = json.loads({p.key: p.value for p in onnx.load(str(out)).metadata_props}["quantization"])
+    record = info["gate"]
+    blank = GateResult("int8", 1, 1.0, 1.0, 0.0, 0.0, 0.0, 0.98, True)
+    assert set(record) == set(gate_record(blank, measured_on="", crops_sha256=""))
+    assert record["passed"] is (bar is None) and record["images"] == 3
+    assert record["held_out"] and record["held_out_sha256"] == held.data_sha256
+    assert record["held_out_people"] == ["b"] and record["measured_on"] == "onnxruntime CPU"
+    monkeypatch.undo()  # the runtime reads the recorded verdict, not today's bar
+    with caplog.at_level(logging.WARNING, logger="wds_edge.runtime"):
+        with load_backend(out, "onnxruntime") as ort_backend:
+            assert ort_backend.precision == "int8"
+        with load_backend(out, "auto", device="CPU") as auto_backend:
+            assert auto_backend.precision == "int8"  # named explicitly: it runs
+    failed = f"{out}: this INT8 model did not pass its accuracy gate when it was made"
+    assert (failed in caplog.text) is (bar is not None), caplog.text
+    assert "accuracy-gate record" not in caplog.text

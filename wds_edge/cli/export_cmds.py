@@ -264,9 +264,9 @@ def _quantize(
         raise InvalidInputError(f"--format must be qdq or openvino, got {fmt!r}")
     if out is None:
         raise InvalidInputError("--format qdq needs --out FILE.onnx")
-    from wds_edge.runtime.gate import accuracy_gate, enforce_gate
+    from wds_edge.runtime.gate import accuracy_gate, enforce_gate, gate_record, gating_new_model
     from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
-    from wds_edge_calibration.qdq import quantize_qdq
+    from wds_edge_calibration.qdq import quantize_qdq, record_gate
 
     if method not in ("minmax", "entropy", "percentile"):
         raise InvalidInputError(f"--method must be minmax, entropy or percentile, got {method!r}")
@@ -299,6 +299,7 @@ def _quantize(
             cpu = ["CPUExecutionProvider"]
             with (
                 OnnxRuntimeBackend(onnx, providers=cpu) as ref,
+                gating_new_model(),  # it has no gate record yet: no warning about that
                 OnnxRuntimeBackend(tmp, providers=cpu) as cand,
                 progress_bar(
                     "step 2/2: accuracy gate, INT8 vs FP32", total=len(gate_crops), console=console
@@ -311,6 +312,12 @@ def _quantize(
                 )  # fmt: skip
             _print_gate(console, result, json_out)
             enforce_gate(result, allow_accuracy_loss=allow_accuracy_loss)
+            # in the model, as the OpenVINO IR carries it: the runtime warns on a failed one
+            record_gate(tmp, gate_record(
+                result, measured_on=f"{cand.name} {cand.device}",
+                crops_sha256=gate_crops.data_sha256, people=gate_crops.manifest.people,
+                held_out=held_out is not None,
+            ))  # fmt: skip
         os.replace(tmp, out)
         fsync_dir(out.parent)
     finally:

@@ -17,8 +17,12 @@ is what a customer would see change in the score, and a reviewer should read it.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -35,6 +39,11 @@ __all__ = [
     "GateResult",
     "accuracy_gate",
     "enforce_gate",
+    "gate_record",
+    "gate_record_problem",
+    "gating_new_model",
+    "read_gate_record",
+    "warn_unless_gated",
 ]
 
 logger = logging.getLogger(__name__)
@@ -176,3 +185,101 @@ def enforce_gate(result: GateResult, *, allow_accuracy_loss: bool = False) -> No
         message + "; use a higher precision, more / better calibration crops, or accept the "
         "loss with --allow-accuracy-loss"
     )
+
+
+def gate_record(
+    gate: GateResult,
+    *,
+    measured_on: str,
+    crops_sha256: str,
+    people: Iterable[str] = (),
+    held_out: bool = True,
+) -> dict[str, Any]:
+    """What an INT8 model carries about its gate: the figures and what they were measured on.
+
+    One shape for the OpenVINO IR (``rt_info`` ``wds_edge/gate``) and the Q/DQ ONNX
+    (``quantization`` metadata, ``gate``): :meth:`GateResult.to_dict` plus ``measured_on``
+    (the backend and device), the precision of the unquantized layers and of the texture
+    map, who the gate's crops show and their sha256, and whether they were held out from
+    the calibration (``held_out``; ``False``: gated on the calibration crops, optimistic).
+    """
+    return {
+        **gate.to_dict(),
+        "measured_on": measured_on,
+        "unquantized_precision": "f32",
+        "texture_precision": "f32",
+        "held_out_people": list(people),
+        "held_out_sha256": crops_sha256,
+        "held_out": held_out,
+    }
+
+
+def read_gate_record(raw: str | dict[str, Any] | None) -> dict[str, Any] | None:
+    """A model's gate record from its JSON text (or already parsed); None when it has none
+    or it is not a JSON object with a ``passed`` verdict."""
+    if raw is None:
+        return None
+    try:
+        record = dict(json.loads(raw)) if isinstance(raw, str) else dict(raw)
+    except (json.JSONDecodeError, TypeError, ValueError):
+        return None
+    return record if "passed" in record else None
+
+
+def gate_record_problem(record: dict[str, Any] | None) -> str:
+    """Why an INT8 model's gate record does not vouch for it ("" when its gate passed)."""
+    if record is None:
+        return (
+            "has no accuracy-gate record (made with --no-gate, by the Python API or by another "
+            "tool), so nothing shows its masks match FP32"
+        )
+    if record.get("passed"):
+        return ""
+    figures = (
+        f"mean mask IoU vs FP32 {record['mean_iou']:.4f}, needs >= "
+        f"{record.get('min_required_iou', GATE_MIN_MEAN_IOU)}; worst {record['min_iou']:.4f}, "
+        f"needs >= {record.get('min_required_worst_iou', GATE_MIN_WORST_IOU)}"
+        if "mean_iou" in record and "min_iou" in record
+        else "no gate figures"
+    )
+    return f"did not pass its accuracy gate when it was made ({figures})"
+
+
+_warned: set[tuple[str, str]] = set()
+_warned_lock = threading.Lock()
+_gating: ContextVar[bool] = ContextVar("wds_edge_gating", default=False)
+
+
+@contextlib.contextmanager
+def gating_new_model() -> Iterator[None]:
+    """While a quantizer loads the model it has just made, to gate it: that model has no gate
+    record yet, and :func:`warn_unless_gated` stays silent."""
+    token = _gating.set(True)
+    try:
+        yield
+    finally:
+        _gating.reset(token)
+
+
+def warn_unless_gated(source: str, record: dict[str, Any] | None, *, fix: str) -> str:
+    """Log a warning (once per model and process) when an INT8 model being loaded has no
+    gate record or a failed one; it still runs. Returns the problem ("" when none).
+
+    Args:
+        source: the model file, as the message names it.
+        record: its gate record (:func:`read_gate_record`).
+        fix: how to make one that passes (the quantize command of its format).
+    """
+    problem = gate_record_problem(record)
+    if not problem or _gating.get():
+        return problem
+    with _warned_lock:
+        if (source, problem) in _warned:
+            return problem
+        _warned.add((source, problem))
+    logger.warning(
+        "%s: this INT8 model %s. It runs because it was asked for, but its wrinkle masks may "
+        "differ from the FP32 model's: %s, or run the FP32 model",
+        source, problem, fix,
+    )  # fmt: skip
+    return problem

@@ -21,7 +21,7 @@ from wds_edge._deps import require
 from wds_edge.errors import BackendError, InvalidInputError, ModelError
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.runtime.base import Backend, validate_batch
-from wds_edge.runtime.quantized import model_precision
+from wds_edge.runtime.quantized import model_precision, warn_unless_qdq_gated
 
 __all__ = ["OnnxRuntimeBackend", "default_providers", "PROVIDER_PREFERENCE"]
 
@@ -162,6 +162,8 @@ class OnnxRuntimeBackend(Backend):
         self._check_graph(source)
         #: ``"int8"`` for a Q/DQ model (it runs as exported: INT8), else ``"fp32"``
         self.precision = model_precision(self.model_path, props)
+        if self.precision == "int8":  # a failed or missing gate record: a warning
+            warn_unless_qdq_gated(source, props)
         active = self._session.get_providers()
         lost = [_name(p) for p in chosen if _name(p) not in active]
         if lost:  # ONNX Runtime only warns (on stdout) when a provider fails to load

@@ -57,8 +57,13 @@ from wds_edge.errors import BackendError, InvalidInputError, MissingDependencyEr
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.preprocessing import Preprocessing, texture_boundary
 from wds_edge.runtime.base import Backend, validate_batch
+from wds_edge.runtime.gate import gate_record_problem, read_gate_record, warn_unless_gated
 from wds_edge.runtime.openvino_graph import split_at_texture
-from wds_edge.runtime.quantized import model_precision
+from wds_edge.runtime.quantized import (
+    model_precision,
+    read_onnx_file_info,
+    warn_unless_qdq_gated,
+)
 
 __all__ = [
     "OPENVINO_PRECISIONS",
@@ -136,16 +141,9 @@ def int8_companion(model_path: str | os.PathLike[str]) -> tuple[Path | None, str
             "scripts/make_bundled_int8.py` for the bundled model, `wds-edge quantize "
             "--format openvino` for others)"
         )
-    try:
-        gate = dict(json.loads(info.get("gate", "{}")))
-    except (json.JSONDecodeError, TypeError, ValueError):
-        gate = {}
-    if not gate.get("passed"):
-        figures = (
-            f"mean IoU {gate['mean_iou']:.4f}, worst {gate['min_iou']:.4f}"
-            if "mean_iou" in gate and "min_iou" in gate else "no gate figures"
-        )  # fmt: skip
-        return None, f"{ir} did not pass its accuracy gate when it was made ({figures}); ignored"
+    problem = gate_record_problem(read_gate_record(info.get("gate")))
+    if problem:
+        return None, f"{ir} {problem}; ignored"
     return ir, ""
 
 
@@ -306,6 +304,13 @@ class OpenVinoBackend(Backend):
         self._check_ir(precision, source)
         if self.qdq:  # its quantized layers INT8, the rest f32 (the int8 hint): it is INT8
             precision = self.precision = "int8"
+            warn_unless_qdq_gated(source, read_onnx_file_info(path).metadata_props)
+        elif self.ir_info.get("precision") == "int8":
+            warn_unless_gated(source, read_gate_record(self.ir_info.get("gate")), fix=(
+                "quantize it again until the gate passes (`wds-edge quantize --format openvino "
+                "--onnx FP32_MODEL.onnx --calib CALIB_DIR --held-out HELD_OUT_DIR`, with more "
+                "or other calibration crops)"
+            ))  # fmt: skip
         config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
         if num_threads is not None:
             config["INFERENCE_NUM_THREADS"] = int(num_threads)

@@ -23,8 +23,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wds_edge.errors import ModelError
+from wds_edge.runtime.gate import read_gate_record, warn_unless_gated
 
-__all__ = ["OnnxFileInfo", "QDQ_OPS", "model_precision", "qdq_info", "read_onnx_file_info"]
+__all__ = [
+    "OnnxFileInfo",
+    "QDQ_OPS",
+    "model_precision",
+    "qdq_gate",
+    "qdq_info",
+    "read_onnx_file_info",
+    "warn_unless_qdq_gated",
+]
 
 #: Op types that make a graph an explicitly quantized (INT8) one.
 QDQ_OPS = frozenset({"QuantizeLinear", "QLinearConv", "QLinearMatMul"})
@@ -153,3 +162,32 @@ def model_precision(path: str | os.PathLike[str], props: dict[str, str] | None =
     info = read_onnx_file_info(path)
     quantized = bool(info.metadata_props.get("quantization")) or bool(info.op_types & QDQ_OPS)
     return "int8" if quantized else "fp32"
+
+
+def qdq_gate(props: dict[str, str]) -> dict[str, Any] | None:
+    """The accuracy-gate record in a Q/DQ model's ``quantization`` metadata (None: it has
+    none, or the entry is unreadable)."""
+    try:
+        info = qdq_info(props) or {}
+    except ModelError:
+        return None
+    return read_gate_record(info.get("gate"))
+
+
+def warn_unless_qdq_gated(source: str, props: dict[str, str]) -> str:
+    """Warn (once per process) that a Q/DQ model being loaded failed its accuracy gate when it
+    was made (kept with ``--allow-accuracy-loss``) or carries no gate record; it still runs.
+
+    Returns:
+        The problem ("" when its gate passed).
+    """
+    try:
+        fp32 = (qdq_info(props) or {}).get("source_name") or "FP32_MODEL.onnx"
+    except ModelError:
+        fp32 = "FP32_MODEL.onnx"
+    fix = (
+        f"quantize it again until the gate passes (`wds-edge quantize --format qdq --onnx {fp32} "
+        f"--calib CALIB_DIR --held-out HELD_OUT_DIR --out {os.path.basename(source)}`, with more "
+        "or other calibration crops)"
+    )
+    return warn_unless_gated(source, qdq_gate(props), fix=fix)

@@ -98,6 +98,25 @@ def test_an_int8_that_failed_its_gate_is_left_out(
     assert "did not pass its accuracy gate" in caplog.text
 
 
+def test_an_int8_that_failed_its_gate_runs_with_a_warning_when_named(
+    made: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """auto leaves it out (above); asked for by name it runs, and the log says why not to."""
+    import openvino as ov
+
+    model = _copy(made, tmp_path / "named")
+    ir = int8_model_path(model)
+    caplog.set_level(logging.WARNING, logger="wds_edge.runtime")
+    with OpenVinoBackend(ir, precision="int8"):
+        pass
+    assert "did not pass" not in caplog.text  # its gate passed: no word
+    _set_gate_passed(ov, ir, False)
+    with OpenVinoBackend(ir, precision="int8") as backend:
+        assert backend.precision == "int8"
+    assert f"{ir}: this INT8 model did not pass its accuracy gate when it was made" in caplog.text
+    assert "wds-edge quantize --format openvino" in caplog.text
+
+
 def _slow_down_all_but_int8(monkeypatch: pytest.MonkeyPatch, delay_s: float = 0.3) -> None:
     """The others take ``delay_s`` longer per call: INT8 is the fastest, whatever the load."""
     real_ov, real_ort = OpenVinoBackend.infer, OnnxRuntimeBackend.infer

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 from pathlib import Path
 
 import onnx
@@ -90,3 +91,29 @@ def test_analyze_json_and_bench_say_int8(
     for backend in backends:
         result = benchmark_model(qdq_onnx, backend=backend, warmup=0, runs=1)
         assert result.precision == "int8", backend
+
+
+def test_a_qdq_model_without_a_gate_record_runs_with_a_warning(
+    qdq_onnx: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """quantize_qdq alone gates nothing: the backends say so once, and still run it; a
+    quantizer loading its new model to gate it is not warned."""
+    import shutil
+
+    from wds_edge.runtime.gate import gating_new_model
+
+    qdq_onnx = Path(shutil.copy(qdq_onnx, tmp_path / "q.onnx"))  # not loaded yet: no warning yet
+
+    with caplog.at_level(logging.WARNING, logger="wds_edge.runtime"):
+        with gating_new_model(), OnnxRuntimeBackend(qdq_onnx):
+            pass
+        assert "accuracy-gate record" not in caplog.text
+        for _ in range(2):
+            with OnnxRuntimeBackend(qdq_onnx) as backend:
+                assert backend.precision == "int8"
+        if HAS_OPENVINO:
+            load_backend(qdq_onnx, "openvino", precision="int8").close()
+    warnings = [r for r in caplog.records if "has no accuracy-gate record" in r.getMessage()]
+    assert len(warnings) == 1  # once per model and process, whichever backend loads it
+    assert f"{qdq_onnx}: this INT8 model" in caplog.text
+    assert "wds-edge quantize --format qdq --onnx wds_b4_128_dyn.onnx" in caplog.text
