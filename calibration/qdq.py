@@ -54,7 +54,7 @@ from wds_edge.model.texture_graph import onnx_texture_subgraph
 from wds_edge.runtime.quantized import qdq_info
 from wds_edge_calibration.dataset import CalibrationSet, load_calibration_set
 
-__all__ = ["check_fp32_nodes", "fp32_nodes", "quantize_qdq", "record_gate"]
+__all__ = ["check_crop_sizes", "check_fp32_nodes", "fp32_nodes", "quantize_qdq", "record_gate"]
 
 logger = logging.getLogger(__name__)
 
@@ -192,6 +192,26 @@ def _check_size(crops: CalibrationSet, metadata: ModelMetadata, name: str) -> No
             f"{name} crops are {crops.size_px} px, the model takes {size} px; re-run "
             f"`wds-edge calibrate --size {size}`"
         )
+
+
+def check_crop_sizes(onnx_path: str | Path, calib: CalibrationSet, *others: CalibrationSet) -> None:
+    """Refuse crops of another size than the model's input before any work starts.
+
+    Args:
+        onnx_path: the FP32 model (its wds-edge metadata gives the input size).
+        calib: the calibration crops.
+        others: further crop sets (the held-out crops of the gate).
+
+    Raises:
+        ModelError: a set's crops are not the model's input size (the message gives the
+            ``wds-edge calibrate --size`` to run), or the model has no wds-edge metadata.
+    """
+    onnx = require("onnx", "INT8 Q/DQ quantization")
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    metadata = ModelMetadata.from_props(_metadata_props(model), source=str(onnx_path))
+    _check_size(calib, metadata, "calibration")
+    for crops in others:
+        _check_size(crops, metadata, "held-out")
 
 
 def record_gate(qdq_path: str | Path, record: dict[str, Any]) -> Path:

@@ -225,3 +225,26 @@ def test_quantize_records_the_gate_in_the_model_and_the_runtime_warns_when_it_fa
     failed = f"{out}: this INT8 model did not pass its accuracy gate when it was made"
     assert (failed in caplog.text) is (bar is not None), caplog.text
     assert "accuracy-gate record" not in caplog.text
+
+
+def test_quantize_refuses_crops_of_another_size_before_it_starts(
+    calib: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The size check came after "step 1/2: calibrating and quantizing ..." (minutes on a
+    kiosk-size model); the held-out crops were only checked after quantizing."""
+    from wds_edge.cli import main
+    from wds_edge.runtime.probe_inputs import synthetic_skin_crops
+
+    small = write_calibration_set(
+        synthetic_skin_crops(64, 2), tmp_path / "c64", source="synthetic", size_px=64,
+        preprocessing_path="synthetic",
+    )  # fmt: skip
+    out = tmp_path / "q.onnx"
+    for flags in (["--calib", str(small.path)],
+                  ["--calib", str(calib.path), "--held-out", str(small.path)]):  # fmt: skip
+        with pytest.raises(SystemExit) as ended:
+            main(["quantize", "--onnx", str(FIXTURE), "--out", str(out), *flags])
+        captured = capsys.readouterr()
+        err = " ".join(captured.err.split())
+        assert ended.value.code == 2 and "crops are 64 px" in err and "--size 128" in err, err
+        assert "step 1/2" not in captured.out and not out.exists()

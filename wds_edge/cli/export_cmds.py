@@ -266,7 +266,7 @@ def _quantize(
         raise InvalidInputError("--format qdq needs --out FILE.onnx")
     from wds_edge.runtime.gate import accuracy_gate, enforce_gate, gate_record, gating_new_model
     from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
-    from wds_edge_calibration.qdq import quantize_qdq, record_gate
+    from wds_edge_calibration.qdq import check_crop_sizes, quantize_qdq, record_gate
 
     if method not in ("minmax", "entropy", "percentile"):
         raise InvalidInputError(f"--method must be minmax, entropy or percentile, got {method!r}")
@@ -275,6 +275,8 @@ def _quantize(
     ensure_writable_file(out, "INT8 model")
     console = _console()
     crops = load_calibration_set(calib)
+    gate_crops = crops if held_out is None else load_calibration_set(held_out)
+    check_crop_sizes(onnx, crops, gate_crops)  # before minutes of quantizing, not after
     # Quantize and gate beside the destination: a model already at --out is replaced only
     # by one that passed the gate (or --allow-accuracy-loss).
     tmp = temporary_path(out, suffix=".onnx")
@@ -290,7 +292,6 @@ def _quantize(
             status.update("done")
         console.print(f"step 1/2 done in {time.monotonic() - started:.0f} s")
         if gate:
-            gate_crops = crops if held_out is None else load_calibration_set(held_out)
             if held_out is None:
                 console.print("[yellow]warning:[/] gating on the calibration crops themselves "
                               "(optimistic); pass --held-out DIR of other crops")  # fmt: skip
