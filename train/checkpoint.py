@@ -20,7 +20,9 @@ File contents (keys of :attr:`Checkpoint.raw`; stable, the export step reads the
   "generic" | "drive", "n_images": int}``; since the recipes exist also ``recipe``,
   ``augment`` (the resolved profile; older files hold a bool: true = ``kiosk``),
   ``input_norm``, ``amp``, ``wwm_fill`` and ``provenance`` (one entry per start / resume:
-  git commit and dirty flag, library versions, CPU / GPU: :mod:`wds_edge_train.provenance`);
+  git commit and dirty flag, device, AMP and process count used, library versions, CPU /
+  GPU: :mod:`wds_edge_train.provenance`); ``world_size``: the number of training processes
+  (torchrun), which a resume must keep;
   ``face_crop_px``: the side in px of the face crops the model was trained on (the data's
   ``labels.json``, ``wds-edge label --crop-size``: the face scale it learned, which export
   makes the kiosk's input size; ``crop_size`` is only the random training crop), None where

@@ -18,7 +18,9 @@ export`` gives the kiosk; ``crop_size`` is only the random crop cut from them.
 ``resume=True`` continues from ``last.pt``: the epoch counter, learning-rate schedule,
 optimizer and the random streams continue as if never interrupted; a larger ``epochs`` on
 resume extends the run (the cosine schedule is re-drawn for the new horizon from the resumed
-epoch on).
+epoch on). A resume must run the same number of processes (``world_size``): each takes
+``batch_size`` images per step, so another count changes the effective batch and the steps
+per epoch.
 """
 
 from __future__ import annotations
@@ -117,16 +119,38 @@ def _check_resume(saved: dict[str, Any], cfg: dict[str, Any], run_dir: Path) -> 
         # folder (its path is checked below), so its labels.json tells the scale.
         saved["face_crop_px"] = cfg["face_crop_px"]
     saved["augment"] = legacy_augment(saved.get("augment", "none"))
+    special = {"out", "world_size"}
     diff = [
         f"{k}: run has {saved.get(k)!r}, asked {cfg[k]!r}"
         for k in cfg
-        if k not in _RESUME_FREE and k != "out" and saved.get(k) != cfg[k]
+        if k not in _RESUME_FREE and k not in special and saved.get(k) != cfg[k]
     ]
+    advice = []
+    if diff:
+        advice.append("drop those settings from the command (the saved config.json is used)")
+    world = saved.get("world_size", 1)
+    if world != cfg["world_size"]:
+        # Each process takes batch_size images per step: the effective batch and the number
+        # of steps per epoch depend on the process count.
+        diff.append(
+            f"world_size: run has {world} training process(es), this start has "
+            f"{cfg['world_size']} (the effective batch and the steps per epoch would change)"
+        )
+        advice.append(
+            "launch it as it was started: "
+            + (
+                "without torchrun (or --nproc_per_node=1)"
+                if world == 1
+                else f"torchrun --nproc_per_node={world} (the same number of processes)"
+            )
+        )
     if diff:
         raise InvalidInputError(
             f"{run_dir}: --resume must continue the same run; these settings differ: "
             + "; ".join(diff)
-            + ". Drop them from the command (the saved config.json is used) or start a new --out"
+            + ". To resume, "
+            + "; ".join(advice)
+            + ". Or start a new --out"
         )
 
 
@@ -187,9 +211,12 @@ def train(
                 f"{out}: --resume must continue the same run: {exc}. Resume with the run's "
                 "own --dice or start a new --out"
             ) from exc
-        _check_resume({**ckpt.config, "dice": ckpt.dice, "world_size": world}, cfg, out)
+        _check_resume({**ckpt.config, "dice": ckpt.dice}, cfg, out)
         splits = ckpt.raw["extra"]["splits"]
-        cfg["provenance"] = [*ckpt.config.get("provenance", []), run_provenance(ckpt.epoch, **used)]
+        cfg["provenance"] = [
+            *ckpt.config.get("provenance", []),
+            run_provenance(ckpt.epoch, **used, world_size=world),
+        ]
     else:
         if last_path.exists():
             raise InvalidInputError(
@@ -200,7 +227,7 @@ def train(
             [s.stem for s in all_samples], seed=config.seed, folds=config.folds,
             fold=config.fold, val_fraction=config.val_fraction, val_count=config.val_count,
         )  # fmt: skip
-        cfg["provenance"] = [run_provenance(0, **used)]
+        cfg["provenance"] = [run_provenance(0, **used, world_size=world)]
     by_stem = {s.stem: s for s in all_samples}
     missing = sorted({s for v in splits.values() for s in v} - set(by_stem))
     if missing:  # a resumed run's saved splits name images that are gone or renamed

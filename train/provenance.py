@@ -39,17 +39,26 @@ def git_state(repo: Path = _REPO) -> dict[str, Any]:
 
 
 def run_provenance(
-    epoch: int = 0, *, device: str | None = None, amp: bool | None = None
+    epoch: int = 0,
+    *,
+    device: str | None = None,
+    amp: bool | None = None,
+    world_size: int | None = None,
 ) -> dict[str, Any]:
-    """One provenance entry: UTC time, the completed ``epoch`` it starts from, the device
-    and mixed precision the run really used (``--device auto`` / ``--amp`` are requests), the
-    git state (:func:`git_state`) and the machine and library versions
+    """One provenance entry: UTC time, the completed ``epoch`` it starts from, the device,
+    mixed precision and number of training processes (``world_size``: torchrun's
+    ``--nproc_per_node``) the run really used (``--device auto`` / ``--amp`` are requests),
+    the git state (:func:`git_state`) and the machine and library versions
     (:func:`wds_edge.bench.environment.environment_report`: CPU, GPUs, Python, torch, numpy,
     OpenCV, ...)."""
     from wds_edge.bench.environment import environment_report
 
     env = environment_report()
-    used = {k: v for k, v in (("device", device), ("amp", amp)) if v is not None}
+    used = {
+        k: v
+        for k, v in (("device", device), ("amp", amp), ("world_size", world_size))
+        if v is not None
+    }
     return {
         "started_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "from_epoch": epoch,

@@ -184,6 +184,30 @@ def test_resume_after_an_image_was_renamed_is_a_clear_error(
         train(TrainConfig(data=str(data), out=str(tmp_path / "r"), epochs=2, **TINY), resume=True)
 
 
+def test_resume_refuses_another_process_count(
+    drive_small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A one-process run resumed under torchrun with 2 processes would double the effective
+    batch and halve the steps per epoch: refused, naming both counts; nothing is rewritten."""
+    import torch.distributed as dist
+
+    run = tmp_path / "r"
+    train(TrainConfig(data=str(drive_small), out=str(run), epochs=1, **TINY))
+    (prov,) = json.loads((run / "config.json").read_text())["provenance"]
+    assert prov["world_size"] == 1
+    before = (run / "config.json").read_bytes()
+    monkeypatch.setenv("WORLD_SIZE", "2")  # what torchrun --nproc_per_node=2 sets (rank 0)
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setattr(dist, "is_initialized", lambda: True)  # no process group needed
+    with pytest.raises(
+        InvalidInputError,
+        match=r"world_size: run has 1 training process\(es\), this start has 2 .*effective "
+        r"batch.*without torchrun",
+    ):
+        train(TrainConfig(data=str(drive_small), out=str(run), epochs=2, **TINY), resume=True)
+    assert (run / "config.json").read_bytes() == before
+
+
 def test_kfold_run_scores_test_fold(drive_small: Path, tmp_path: Path) -> None:
     res = train(TrainConfig(data=str(drive_small), out=str(tmp_path / "cv"), epochs=1,
                             folds=3, fold=2, **{**TINY, "val_count": 1}))  # fmt: skip
