@@ -22,20 +22,26 @@ def git_state(repo: Path = _REPO) -> dict[str, Any]:
     """``{"commit": sha or None, "dirty": bool or None}`` of the checkout holding ``train/``.
 
     ``dirty``: tracked files differ from the commit (untracked files do not count). Both are
-    None outside a git checkout (an installed wheel) or without git.
+    None without git and where ``repo`` is not itself the top of a git checkout: an installed
+    wheel (``repo`` is then ``site-packages``, and a git repository enclosing it, a home
+    folder or a project holding the virtual environment, is not the code that ran).
     """
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=10, check=True,
+
+    def git(*args: str, timeout: float = 10) -> str:
+        return subprocess.run(
+            ["git", "-C", str(repo), *args],
+            capture_output=True, text=True, timeout=timeout, check=True,
         ).stdout.strip()  # fmt: skip
-        status = subprocess.run(
-            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=30, check=True,
-        ).stdout  # fmt: skip
+
+    try:
+        top = git("rev-parse", "--show-toplevel")
+        if not top or Path(top).resolve() != Path(repo).resolve():
+            return {"commit": None, "dirty": None}
+        commit = git("rev-parse", "HEAD")
+        status = git("status", "--porcelain", "--untracked-files=no", timeout=30)
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
-    return {"commit": commit or None, "dirty": bool(status.strip())}
+    return {"commit": commit or None, "dirty": bool(status)}
 
 
 def run_provenance(
