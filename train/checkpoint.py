@@ -17,7 +17,10 @@ File contents (keys of :attr:`Checkpoint.raw`; stable, the export step reads the
   ``dice`` (binary | two-class; absent in older files = binary),
   ``epochs``, ``batch_size``, ``crop_size``, ``lr``, ``seed``, ``fold`` / ``folds``
   (None without cross-validation), ``data`` = ``{"path": str, "layout":
-  "generic" | "drive", "n_images": int}``; since the recipes exist also ``recipe``,
+  "generic" | "drive", "n_images": int, "files_sha256": str}`` (``path`` resolved to an
+  absolute path, older files hold it as typed; ``files_sha256``: SHA-256 of the sorted file
+  names relative to it, absent in older files; a resume accepts a moved copy with the same
+  layout, count and names); since the recipes exist also ``recipe``,
   ``augment`` (the resolved profile; older files hold a bool: true = ``kiosk``),
   ``input_norm``, ``amp``, ``wwm_fill`` and ``provenance`` (one entry per start / resume:
   git commit and dirty flag, device, AMP and process count used, library versions, CPU /

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import io
 import logging
 import math
@@ -51,7 +52,7 @@ from wds_edge_train.config import (
     legacy_augment,
     resolve_augment,
 )
-from wds_edge_train.data import discover_samples, load_sample
+from wds_edge_train.data import Sample, discover_samples, load_sample
 from wds_edge_train.dataset import CropDataset, seed_worker
 from wds_edge_train.evaluate import evaluate_samples
 from wds_edge_train.folds import make_splits
@@ -112,6 +113,63 @@ def _seed_all(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _data_identity(root: str | Path, layout: str, samples: list[Sample]) -> dict[str, Any]:
+    """``config["data"]``: the data folder (resolved absolute path), its layout, its number of
+    images and ``files_sha256``, the SHA-256 of its sorted file names (images, masks and the
+    optional fov / zones / landmarks files, relative to the folder): a moved copy of the
+    same data has the same names, count and layout."""
+    base = Path(root)
+    names = []
+    for s in samples:
+        for p in (s.image, s.mask, s.fov, s.zones, s.landmarks):
+            if p is not None:
+                try:
+                    names.append(p.relative_to(base).as_posix())
+                except ValueError:  # not under the folder (cannot happen for its layouts)
+                    names.append(p.name)
+    digest = hashlib.sha256("\n".join(sorted(names)).encode()).hexdigest()
+    return {
+        "path": str(base.resolve()), "layout": layout, "n_images": len(samples),
+        "files_sha256": digest,
+    }  # fmt: skip
+
+
+def _data_difference(saved: Any, now: dict[str, Any], run_dir: Path) -> str | None:
+    """None when ``now`` is the run's data (a note is logged for a moved copy), else why not.
+
+    The same folder (its resolved path; runs before this stored the path as typed, taken
+    relative to the current folder) must still hold the same number of images (renamed
+    images are reported by the splits check). Another folder is the run's data when it has
+    the same layout, number of images and file names (``files_sha256``; runs without it:
+    the splits check that follows insists on every image name they saved).
+    """
+    if not isinstance(saved, dict) or "path" not in saved:
+        return None if saved == now else f"data: run has {saved!r}, asked {now['path']!r}"
+    same_count = saved.get("layout") == now["layout"] and saved.get("n_images") == now["n_images"]
+    if Path(saved["path"]).resolve() == Path(now["path"]):
+        if same_count:
+            return None
+        return (
+            f"data: {now['path']} held {saved.get('n_images')} {saved.get('layout')}-layout "
+            f"images when the run started and now holds {now['n_images']} {now['layout']}-layout "
+            "images"
+        )
+    same_files = saved.get("files_sha256") in (None, now["files_sha256"])
+    if same_count and same_files:
+        log.warning(
+            "%s: the run's data %s is now given as %s (same layout and %d images%s); "
+            "continuing with it",
+            run_dir, saved["path"], now["path"], now["n_images"],
+            ", same file names" if "files_sha256" in saved else "",
+        )  # fmt: skip
+        return None
+    return (
+        f"data: the run used {saved['path']} ({saved.get('n_images')} {saved.get('layout')}-"
+        f"layout images), asked {now['path']} ({now['n_images']} {now['layout']}-layout images"
+        + (", other file names)" if same_count else ")")
+    )
+
+
 def _check_resume(saved: dict[str, Any], cfg: dict[str, Any], run_dir: Path) -> None:
     saved = {**_LEGACY_SETTINGS, **saved}
     if "face_crop_px" not in saved:
@@ -119,7 +177,7 @@ def _check_resume(saved: dict[str, Any], cfg: dict[str, Any], run_dir: Path) -> 
         # folder (its path is checked below), so its labels.json tells the scale.
         saved["face_crop_px"] = cfg["face_crop_px"]
     saved["augment"] = legacy_augment(saved.get("augment", "none"))
-    special = {"out", "world_size"}
+    special = {"out", "data", "world_size"}
     diff = [
         f"{k}: run has {saved.get(k)!r}, asked {cfg[k]!r}"
         for k in cfg
@@ -128,6 +186,13 @@ def _check_resume(saved: dict[str, Any], cfg: dict[str, Any], run_dir: Path) -> 
     advice = []
     if diff:
         advice.append("drop those settings from the command (the saved config.json is used)")
+    data = _data_difference(saved.get("data"), cfg["data"], run_dir)
+    if data is not None:
+        diff.append(data)
+        advice.append(
+            "pass the run's data folder as --data (a copy of it elsewhere is accepted when it "
+            "holds the same files)"
+        )
     world = saved.get("world_size", 1)
     if world != cfg["world_size"]:
         # Each process takes batch_size images per step: the effective batch and the number
@@ -191,7 +256,7 @@ def train(
 
     layout, all_samples = discover_samples(config.data)
     cfg = dataclasses.asdict(config)
-    cfg["data"] = {"path": str(config.data), "layout": layout, "n_images": len(all_samples)}
+    cfg["data"] = _data_identity(config.data, layout, all_samples)
     cfg["augment"] = resolve_augment(config.augment, layout, config.data)
     # The scale the model learns: the side of the face crops it is trained on (not the
     # random training crop, crop_size); export makes it the kiosk's input size.

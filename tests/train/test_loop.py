@@ -208,6 +208,72 @@ def test_resume_refuses_another_process_count(
     assert (run / "config.json").read_bytes() == before
 
 
+def test_resume_knows_its_data_by_content_not_by_the_path_typed(
+    drive_small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    """The data path is stored resolved; a resume accepts the same folder however it is
+    typed and a moved copy with the same files (with a note), and refuses other data with
+    advice that can be followed (--data is required, it cannot be dropped)."""
+    shutil.copytree(drive_small, tmp_path / "data", symlinks=True)
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "r"
+    cfg = {**TINY, "out": str(run), "epochs": 1}  # resumed at epoch 1 of 1: no training
+    train(TrainConfig(data="data", **cfg))
+    saved = json.loads((run / "config.json").read_text())["data"]
+    assert saved["path"] == str((tmp_path / "data").resolve())
+    assert saved["n_images"] == 3 and len(saved["files_sha256"]) == 64
+    train(TrainConfig(data=str(tmp_path / "data"), **cfg), resume=True)  # absolute
+    monkeypatch.chdir(tmp_path / "sub")
+    train(TrainConfig(data="../data", **cfg), resume=True)  # relative to another folder
+
+    (tmp_path / "data").rename(tmp_path / "moved")
+    with caplog.at_level("WARNING", logger="wds_edge_train.loop"):
+        train(TrainConfig(data=str(tmp_path / "moved"), **cfg), resume=True)
+    assert "now given as" in caplog.text and "same file names" in caplog.text
+    config = json.loads((run / "config.json").read_text())
+    assert config["data"]["path"] == str((tmp_path / "moved").resolve())
+
+    other = tmp_path / "other"  # one image fewer
+    shutil.copytree(tmp_path / "moved", other, symlinks=True)
+    for path in other.glob("*/23_*"):
+        path.unlink()
+    with pytest.raises(InvalidInputError) as err:
+        train(TrainConfig(data=str(other), **cfg), resume=True)
+    msg = str(err.value)
+    run_data = str(tmp_path.resolve() / "data")  # last.pt's (no epoch ran since the move)
+    assert (
+        f"data: the run used {run_data} (3 drive-layout images), asked {other.resolve()} (2" in msg
+    )
+    assert "pass the run's data folder as --data" in msg and "drop those" not in msg
+    shutil.copytree(tmp_path / "moved", tmp_path / "renamed", symlinks=True)
+    for path in (tmp_path / "renamed").glob("*/23_*"):  # as many images, other names
+        path.rename(path.with_name("24" + path.name[2:]))
+    with pytest.raises(InvalidInputError, match="3 drive-layout images, other file names"):
+        train(TrainConfig(data=str(tmp_path / "renamed"), **cfg), resume=True)
+
+
+def test_resume_of_a_run_that_stored_the_path_as_typed(
+    drive_small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs written before the path was resolved hold it as typed and no file-name digest:
+    the same folder (resolved from here) or a copy with the same images still resumes."""
+    shutil.copytree(drive_small, tmp_path / "data", symlinks=True)
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "r"
+    cfg = {**TINY, "out": str(run), "epochs": 1}
+    train(TrainConfig(data="data", **cfg))
+    raw = torch.load(run / "last.pt", weights_only=True)
+    raw["config"]["data"] = {"path": "data", "layout": "drive", "n_images": 3}
+    torch.save(raw, run / "last.pt")
+    train(TrainConfig(data=str(tmp_path / "data"), **cfg), resume=True)
+    raw = torch.load(run / "last.pt", weights_only=True)
+    raw["config"]["data"] = {"path": "data", "layout": "drive", "n_images": 3}
+    torch.save(raw, run / "last.pt")
+    shutil.copytree(tmp_path / "data", tmp_path / "copy", symlinks=True)
+    train(TrainConfig(data=str(tmp_path / "copy"), **cfg), resume=True)
+
+
 def test_kfold_run_scores_test_fold(drive_small: Path, tmp_path: Path) -> None:
     res = train(TrainConfig(data=str(drive_small), out=str(tmp_path / "cv"), epochs=1,
                             folds=3, fold=2, **{**TINY, "val_count": 1}))  # fmt: skip
