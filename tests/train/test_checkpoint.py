@@ -73,6 +73,16 @@ def test_foreign_and_corrupt_files(tmp_path: Path) -> None:
         load_checkpoint(tmp_path / "mismatch.pt")
 
 
+@pytest.mark.parametrize("content", [b"hello world", b"hello world\n", b"\x80\x02]q"])
+def test_bytes_the_unpickler_chokes_on_are_a_clear_error(tmp_path: Path, content: bytes) -> None:
+    """Some non-checkpoint bytes make torch's weights-only unpickler raise KeyError /
+    IndexError (``printf 'hello world' > hello.pt``): the file is named, no traceback."""
+    path = tmp_path / "hello.pt"
+    path.write_bytes(content)
+    with pytest.raises(ModelError, match="hello.pt: not a readable wds-edge checkpoint"):
+        load_checkpoint(path)
+
+
 def test_output_kind_is_recorded_and_enforced(tmp_path: Path) -> None:
     net2 = WrinkleUNet(4, 8, "relu", out_channels=2).eval()
     config = {"loss": "wds", "dice": "two-class"}
