@@ -191,10 +191,37 @@ def load_checkpoint(
             f"{p}: checkpoint format version {version} is not supported (this wds-edge reads "
             f"version {CHECKPOINT_VERSION}); upgrade wds-edge or retrain"
         )
+    model_config = raw.get("model_config")
+    if model_config is None:
+        raise ModelError(
+            f"{p}: the checkpoint has no 'model_config' (the network's architecture); use the "
+            "run's own best.pt / last.pt, or retrain"
+        )
+    config, metrics = raw.get("config") or {}, raw.get("metrics") or {}
+    for key, value in (("model_config", model_config), ("config", config), ("metrics", metrics)):
+        if not isinstance(value, dict):
+            raise ModelError(
+                f"{p}: the checkpoint's '{key}' is {type(value).__name__}, expected a dict; the "
+                "file was not written by 'wds-edge train' or was altered: use the run's own "
+                "best.pt / last.pt, or retrain"
+            )
     try:
-        model = WrinkleUNet(**raw["model_config"])
+        epoch = int(raw.get("epoch", 0))
+    except (TypeError, ValueError) as exc:
+        raise ModelError(
+            f"{p}: the checkpoint's 'epoch' is {raw.get('epoch')!r}, expected a whole number; "
+            "use the run's own best.pt / last.pt, or retrain"
+        ) from exc
+    try:
+        model = WrinkleUNet(**model_config)
+    except (TypeError, ValueError, RuntimeError) as exc:  # InvalidInputError is a ValueError
+        raise ModelError(
+            f"{p}: the stored model_config {model_config!r} does not describe a wds-edge U-Net "
+            f"({exc}); use the run's own best.pt / last.pt, or retrain"
+        ) from exc
+    try:
         model.load_state_dict(raw["model_state"])
-    except (KeyError, TypeError, RuntimeError) as exc:
+    except (KeyError, TypeError, RuntimeError, AttributeError) as exc:
         raise ModelError(f"{p}: the weights do not fit the stored model config ({exc})") from exc
     # load_state_dict copies into the new module's CPU parameters: move the module itself.
     model.to(map_location)
@@ -202,10 +229,10 @@ def load_checkpoint(
     _check_output_kind(p, raw, model, expected_dice)
     return Checkpoint(
         model=model,
-        model_config=dict(raw["model_config"]),
-        config=dict(raw.get("config") or {}),
-        metrics=dict(raw.get("metrics") or {}),
-        epoch=int(raw.get("epoch", 0)),
+        model_config=dict(model_config),
+        config=dict(config),
+        metrics=dict(metrics),
+        epoch=epoch,
         raw=raw,
     )
 

@@ -83,6 +83,36 @@ def test_bytes_the_unpickler_chokes_on_are_a_clear_error(tmp_path: Path, content
         load_checkpoint(path)
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("activation", "gelu", r"model_config .* does not describe .*activation must be one of"),
+        ("stem", "bogus", r"model_config .* does not describe .*stem must be one of"),
+        ("out_channels", 3, r"model_config .* does not describe .*out_channels must be 1 or 2"),
+        ("base_channels", -1, r"model_config .* does not describe .*must be positive"),
+        ("epoch", "x", r"'epoch' is 'x', expected a whole number"),
+        ("config", [1], r"'config' is list, expected a dict"),
+        ("metrics", "m", r"'metrics' is str, expected a dict"),
+        ("model_config", None, r"has no 'model_config'"),
+    ],
+)
+def test_invalid_stored_values_are_a_clear_error(
+    tmp_path: Path, key: str, value: object, message: str
+) -> None:
+    """An altered or foreign file with the right format tag: the error names the file and
+    the entry, never an InvalidInputError / ValueError / AttributeError from inside."""
+    save_checkpoint(tmp_path / "ok.pt", model=WrinkleUNet(4, 8), config={}, metrics={}, epoch=1)
+    raw = torch.load(tmp_path / "ok.pt", weights_only=True)
+    if key in raw["model_config"]:
+        raw["model_config"][key] = value
+    else:
+        raw[key] = value
+    torch.save(raw, tmp_path / "bad.pt")
+    with pytest.raises(ModelError, match="bad.pt: .*" + message) as err:
+        load_checkpoint(tmp_path / "bad.pt")
+    assert type(err.value) is ModelError
+
+
 def test_output_kind_is_recorded_and_enforced(tmp_path: Path) -> None:
     net2 = WrinkleUNet(4, 8, "relu", out_channels=2).eval()
     config = {"loss": "wds", "dice": "two-class"}
