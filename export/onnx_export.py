@@ -423,6 +423,23 @@ def annotate_onnx(
     return metadata
 
 
+def _code_provenance(provenance: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The git state of a run's starts (``config["provenance"]``, one entry per start /
+    resume, in order) for the metadata's ``training``.
+
+    * ``commits``: every commit the starts ran, once each, in the order first used (None:
+      a start whose commit is unknown, e.g. run from an installed wheel);
+    * ``commit``: the first of them, the code the run started from (``commits[-1]`` is the
+      code of its last resume);
+    * ``commit_dirty``: True when any start had local changes, None when no start did but
+      the state of one of them is unknown, else False.
+    """
+    commits = list(dict.fromkeys(p.get("commit") for p in provenance))
+    dirty = [p.get("dirty") for p in provenance]
+    any_dirty = True if any(d is True for d in dirty) else None if None in dirty else False
+    return {"commit": commits[0], "commits": commits, "commit_dirty": any_dirty}
+
+
 def export_checkpoint(
     checkpoint_path: str | Path,
     out_path: str | Path,
@@ -447,6 +464,10 @@ def export_checkpoint(
         allow_scale_mismatch: export at an ``input_size_px`` other than the trained
             face-crop size (otherwise :class:`ScaleMismatchError`).
         **kwargs: :func:`export_model` keyword arguments.
+
+    The metadata's ``training`` holds the checkpoint's training summary: data, fold, epochs,
+    recipe, metrics, ..., the git state of the code of every start of the run (``commit``,
+    ``commits``, ``commit_dirty``: :func:`_code_provenance`) and the devices it used.
 
     Returns:
         An :class:`ExportReport`; ``report.parity`` is also stored in the metadata.
@@ -492,9 +513,8 @@ def export_checkpoint(
         "metrics": metrics,
     }
     provenance = config.get("provenance") or []
-    if provenance:  # the code the run started from (and whether it had local changes)
-        summary["commit"] = provenance[0].get("commit")
-        summary["commit_dirty"] = provenance[0].get("dirty")
+    if provenance:  # the code of every start / resume of the run
+        summary.update(_code_provenance(provenance))
     if provenance and all("device" in p for p in provenance):
         # what the run (and its resumptions) really used; "amp" above is the request
         summary["devices"] = sorted({p["device"] for p in provenance})

@@ -55,6 +55,31 @@ def test_cli_export_prints_parity_and_writes_triton_repo(
     assert (tmp_path / "triton" / "wds-unet" / "config.pbtxt").is_file()
 
 
+def test_metadata_records_the_code_of_every_start(tmp_path: Path) -> None:
+    """A run resumed on another commit with local changes: the metadata lists every commit
+    (start order) and calls the code dirty, not just what the first start ran."""
+    from wds_edge_train.model import WrinkleUNet
+
+    a, b = "a" * 40, "b" * 40
+    provenance = [
+        {"from_epoch": 0, "commit": a, "dirty": False, "device": "cpu", "amp": False},
+        {"from_epoch": 1, "commit": b, "dirty": True, "device": "cpu", "amp": False},
+        {"from_epoch": 2, "commit": b, "dirty": False, "device": "cpu", "amp": False},
+    ]
+    ckpt = save_checkpoint(tmp_path / "c.pt", model=WrinkleUNet(4, 8), metrics={}, epoch=3,
+                           config={"loss": "wds", "provenance": provenance})  # fmt: skip
+    export_checkpoint(ckpt, tmp_path / "m.onnx", input_size_px=64, simplify=False)
+    training = read_metadata(tmp_path / "m.onnx").training
+    assert training["commits"] == [a, b] and training["commit"] == a
+    assert training["commit_dirty"] is True
+    # a start whose git state is unknown (an installed wheel) makes a clean run's state unknown
+    from wds_edge_export.onnx_export import _code_provenance
+
+    unknown = [provenance[0], {"commit": None, "dirty": None}]
+    assert _code_provenance(unknown) == {"commit": a, "commits": [a, None], "commit_dirty": None}
+    assert _code_provenance(provenance[:1])["commit_dirty"] is False
+
+
 def test_a_failed_parity_keeps_the_model_already_there(
     proxy_model, face_photos, landmarker_path, tmp_path: Path, monkeypatch
 ) -> None:
