@@ -250,12 +250,21 @@ def _flag(value: Any) -> bool:
     return value
 
 
-def _seconds(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError("a number of seconds > 0 (e.g. 5.0)")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError("a number of seconds > 0 (e.g. 5.0)")
-    return float(value)
+def _positive(expected: str) -> Callable[[Any], float]:
+    """A check of a finite real number > 0; ``expected`` says what it is, for the error."""
+
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(expected)
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(expected)
+        return float(value)
+
+    return check
+
+
+_seconds = _positive("a number of seconds > 0 (e.g. 5.0)")
+_rate = _positive("frames per second > 0 (e.g. 30)")
 
 
 def _count(value: Any) -> int:
@@ -264,14 +273,6 @@ def _count(value: Any) -> int:
     if value < 1:
         raise ValueError("a whole number >= 1")
     return int(value)
-
-
-def _rate(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError("frames per second > 0 (e.g. 30)")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError("frames per second > 0 (e.g. 30)")
-    return float(value)
 
 
 def _backoff(value: Any) -> tuple[float, float]:
