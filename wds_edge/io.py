@@ -180,18 +180,22 @@ def temporary_name(name: str, tail: str = "", *, reserve: int = 0) -> str:
     name, with ``reserve`` more bytes its maker appends (``mkstemp``'s random letters and
     suffix), stays within 255 bytes: a valid long target name (a 233-byte Chinese one)
     must not make its temporary "File name too long". The start of the name is kept, so
-    the temporary is still recognisable.
+    the temporary is still recognisable, and a cut name ends in ``~`` + 8 hex digits of the
+    whole name's hash, so two targets that share their first 230-odd bytes (``<stem>.json``
+    and ``<stem>_mask.png``) still get different temporaries.
     """
     head = f"{TEMP_PREFIX}{os.getpid()}-"
     room = _NAME_MAX_BYTES - reserve - len(os.fsencode(head + tail))
-    if len(os.fsencode(name)) > room:
-        kept, used = [], 0
+    encoded = os.fsencode(name)
+    if len(encoded) > room:
+        digest = "~" + hashlib.sha256(encoded).hexdigest()[:8]
+        kept, used = [], len(digest)
         for char in name:
             used += len(os.fsencode(char))
             if used > room:
                 break
             kept.append(char)
-        name = "".join(kept)
+        name = "".join(kept) + digest
     return f"{head}{name}{tail}"
 
 

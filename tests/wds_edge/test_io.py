@@ -170,6 +170,22 @@ def test_a_long_valid_name_is_written_atomically(tmp_path: Path, name: str) -> N
     path.write_text("{}")  # a name the file system takes
 
 
+def test_a_failed_group_of_long_names_puts_every_old_file_back(tmp_path: Path) -> None:
+    """<stem>.json and <stem>_overlay.png with a 240-byte stem: the links kept to their old
+    contents must not share a name (the second replaced the first, and the rollback then put
+    the overlay's old bytes into the .json)."""
+    stem = "皱" * 80
+    json_path, overlay = tmp_path / f"{stem}.json", tmp_path / f"{stem}_overlay.png"
+    mask = tmp_path / f"{stem}_mask.png"
+    json_path.write_bytes(b"OLD JSON")
+    overlay.write_bytes(b"OLD OVERLAY PNG")
+    mask.mkdir()  # its rename fails: the whole group is rolled back
+    with pytest.raises(OutputError):
+        write_files_atomic({json_path: b"NEW JSON", overlay: b"NEW OVERLAY", mask: b"NEW MASK"})
+    assert json_path.read_bytes() == b"OLD JSON"
+    assert overlay.read_bytes() == b"OLD OVERLAY PNG"
+
+
 def test_temporary_names_are_cut_at_a_character_boundary() -> None:
     name = "照片" * 100  # 600 bytes: longer than any file name
     for tail, reserve in (("-old.tmp", 0), ("-", 12), ("", 0)):
@@ -177,6 +193,11 @@ def test_temporary_names_are_cut_at_a_character_boundary() -> None:
         size = len(temp.encode("utf-8"))
         assert 255 - reserve - 2 <= size <= 255 - reserve  # whole 3-byte characters only
         assert temp.startswith(f"{TEMP_PREFIX}{os.getpid()}-照片") and temp.endswith(tail)
+        # names that share their first 250 bytes keep distinct temporaries (a cut name ends
+        # in a hash of the whole name)
+        assert temporary_name(name + "_mask.png", tail, reserve=reserve) != temporary_name(
+            name + ".json", tail, reserve=reserve
+        )
     assert (
         temporary_name("short.json", "-old.tmp") == f"{TEMP_PREFIX}{os.getpid()}-short.json-old.tmp"
     )
