@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wds_edge._checks import is_finite_number
 from wds_edge.errors import InvalidInputError
 from wds_edge.perception.expression import CAPTURE_EXPRESSIONS, missed_capture_warning
 
@@ -206,11 +207,6 @@ def _bad(name: str, what: str, value: Any) -> InvalidInputError:
     )
 
 
-def _number(value: Any) -> bool:
-    """A real, finite JSON number (``true`` is not one)."""
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-
-
 def _frames_used(result: dict[str, Any], name: str) -> int:
     """``frames_used`` of a result, checked (0 when absent: a photo)."""
     value = result.get("frames_used")
@@ -244,7 +240,7 @@ def _own_sem(result: dict[str, Any], name: str, region: str) -> float:
     if not spread or n < 2:
         return 0.0
     sd = spread.get("sd", 0.0) if isinstance(spread, dict) else None
-    if not _number(sd) or sd < 0:
+    if not is_finite_number(sd) or sd < 0:
         raise _bad(name, f"per_frame_spread for {region!r} has no sd >= 0", spread)
     return float(sd) / math.sqrt(n)
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
+from wds_edge._checks import is_finite_number, is_flag
 from wds_edge.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -354,7 +355,7 @@ def _optional(convert: Any) -> Any:
 
 
 def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_finite_number(value):
         raise TypeError(value)
     return float(value)
 
@@ -371,7 +372,7 @@ def _text(value: Any) -> str:
 
 
 def _flag(value: Any) -> bool:
-    if not isinstance(value, bool):
+    if not is_flag(value):
         raise TypeError(value)
     return value
 

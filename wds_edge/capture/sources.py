@@ -29,7 +29,6 @@ from __future__ import annotations
 import difflib
 import glob as globlib
 import logging
-import math
 import numbers
 import re
 import time
@@ -39,6 +38,7 @@ from typing import Any
 
 import cv2
 
+from wds_edge._checks import is_finite_number, is_flag
 from wds_edge.capture.frame import (
     Frame,
     FrameSource,
@@ -245,7 +245,7 @@ _KNOWN_OPTIONS = ("realtime", *dict.fromkeys(o for opts in _KIND_OPTIONS.values(
 
 
 def _flag(value: Any) -> bool:
-    if not isinstance(value, bool):
+    if not is_flag(value):
         raise TypeError("True or False")
     return value
 
@@ -256,7 +256,7 @@ def _positive(expected: str) -> Callable[[Any], float]:
     def check(value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(expected)
-        if not (math.isfinite(value) and value > 0):
+        if not (is_finite_number(value) and value > 0):
             raise ValueError(expected)
         return float(value)
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import numbers
 import threading
 import time
@@ -39,6 +38,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from wds_edge._checks import is_finite_number
 from wds_edge._deps import require
 from wds_edge._native_stderr import native_stderr_to_log
 from wds_edge.errors import InvalidInputError, ModelError
@@ -116,21 +116,12 @@ class FaceLandmarkerOptions:
             "min_tracking_confidence",
         ):
             value = getattr(self, name)
-            if not _is_finite_number(value) or not 0.0 <= float(value) <= 1.0:
+            if not is_finite_number(value) or not 0.0 <= float(value) <= 1.0:
                 raise InvalidInputError(
                     f"{name} must be a number in [0, 1] (e.g. 0.5), got {value!r} "
                     f"({type(value).__name__})"
                 )
             object.__setattr__(self, name, float(value))
-
-
-def _is_finite_number(value: object) -> bool:
-    """A real, finite number; bool (an int subclass) and strings are not."""
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and math.isfinite(float(value))
-    )
 
 
 def _close_tasks(tasks: list[Any]) -> None:
@@ -251,7 +242,7 @@ class FaceLandmarker:
             WdsEdgeError: the landmarker was closed.
         """
         image = self._validated(image_rgb)
-        if timestamp_ms is not None and not _is_finite_number(timestamp_ms):
+        if timestamp_ms is not None and not is_finite_number(timestamp_ms):
             raise InvalidInputError(
                 f"timestamp_ms must be None (use a monotonic clock) or a finite number of "
                 f"milliseconds, got {timestamp_ms!r} ({type(timestamp_ms).__name__})"

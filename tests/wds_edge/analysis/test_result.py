@@ -104,6 +104,9 @@ def test_from_dict_of_a_fused_capture_gives_its_reference_frame() -> None:
         ({"face_box_px": [1, 2]}, "'face_box_px' must be null or"),
         ({"wrinkle_mask_png": "not base64!"}, "'wrinkle_mask_png' must be null or base64 PNG"),
         ({"timestamp_ms": "33"}, "'timestamp_ms' must be null or a number"),
+        # JSON from Python may hold NaN / Infinity; to_dict never writes them (null instead)
+        ({"timestamp_ms": float("nan")}, "'timestamp_ms' must be null or a number"),
+        ({"mm_per_px": float("inf")}, "'mm_per_px' must be null or a number"),
     ],
 )
 def test_from_dict_says_which_key_is_wrong(change: dict, message: str) -> None:

@@ -1,0 +1,27 @@
+"""Type checks of values that arrive from outside (JSON, options, keyword arguments).
+
+One definition of "a number" for every reader: a real, finite number, and never ``bool``
+(an ``int`` subclass, so ``True`` would otherwise pass as 1).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+__all__ = ["is_finite_number", "is_flag"]
+
+
+def is_finite_number(value: Any) -> bool:
+    """A real, finite number (Python or NumPy); ``bool``, strings, NaN and inf are not."""
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    )
+
+
+def is_flag(value: Any) -> bool:
+    """``True`` or ``False`` (not 0 / 1 / "yes")."""
+    return isinstance(value, bool)
