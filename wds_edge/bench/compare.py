@@ -55,8 +55,12 @@ class EagerBaseline(Protocol):
         """Export a seeded base-``base_channels`` model to ``out_dir``; the ``.onnx`` path."""
         ...
 
-    def EagerModel(self, base_channels: int) -> Any:  # noqa: N802 - a class in the module
-        """A model with ``segment_crop(uint8 RGB S x S) -> float32 S x S probability``."""
+    def EagerModel(  # noqa: N802 - a class in the module
+        self, base_channels: int, seed: int = 0, num_threads: int | None = None
+    ) -> Any:
+        """A model with ``segment_crop(uint8 RGB S x S) -> float32 S x S probability``, the
+        weights of :meth:`export_width_model` with the same ``seed``; ``num_threads``:
+        torch's CPU threads (``torch.set_num_threads``; None: torch's default)."""
         ...
 
 
@@ -306,7 +310,9 @@ def bench_compare(
             label = f"b{w} {TORCH_EAGER} fp32"
             if on_step:
                 on_step(label)
-            eager = baseline.EagerModel(int(w))  # type: ignore[arg-type, union-attr]
+            # the timed backends' thread count: torch on every core against ONNX Runtime on
+            # --threads 1 would not be like for like
+            eager = baseline.EagerModel(int(w), num_threads=num_threads)  # type: ignore[arg-type, union-attr]
             model_ms = _time_calls(lambda c, e=eager: e.segment_crop(c), crops, runs, warmup)
             e2e_ms = None
             if e2e:
