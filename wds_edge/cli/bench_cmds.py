@@ -384,6 +384,9 @@ def _compare_backend_specs(
         raise InvalidInputError("BACKEND:PRECISION entries compare one model: pass one --models")
     _check_int8_entries(specs, models[0] if models else None)
     from wds_edge.cli.bench_output import LoadWatch, print_load
+    from wds_edge.io import ensure_writable_dir
+
+    ensure_writable_dir(out, "compare report")  # before the timing, as the widths path does
 
     env = environment_report()
     console = _console()

@@ -6,10 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from wds_edge.cli import app
-from wds_edge.errors import InvalidInputError
+from wds_edge.errors import InvalidInputError, OutputError
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -69,3 +70,22 @@ def test_bench_pipeline_unwritable_outputs_are_refused_before_the_run(
     assert "cannot write the CSV rows (--csv)" in " ".join(proc.stderr.split())
     assert "wds-edge bench pipeline" not in proc.stdout
     assert list(tmp_path.iterdir()) == []  # the good --json was not written either
+
+
+def test_bench_compare_backend_entries_refuse_an_unwritable_out_before_timing(
+    monkeypatch: pytest.MonkeyPatch, onnx_model_path: Path, tmp_path: Path
+) -> None:
+    """The BACKEND:PRECISION path never checked --out: it timed every entry, then failed
+    writing compare.json (the widths path checked it first)."""
+    import wds_edge.bench.backend_compare as backend_compare
+
+    timed: list[object] = []
+    monkeypatch.setattr(backend_compare, "compare_backends", lambda *a, **k: timed.append(a))
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder")
+    args = ["bench", "compare", "--backends", "onnxruntime:fp32", "--models",
+            str(onnx_model_path), "--out", str(taken)]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert timed == [], "timed before --out was checked"
+    assert isinstance(result.exception, OutputError), result.output
+    assert f"cannot write the compare report to {taken}: it is a file" in str(result.exception)
