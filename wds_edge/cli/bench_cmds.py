@@ -210,6 +210,22 @@ def _split(text: str | None) -> list[str]:
     return [t.strip() for t in (text or "").split(",") if t.strip()]
 
 
+def _parse_widths(text: str) -> list[int]:
+    """``--widths``: comma-separated base widths (positive whole numbers; '' for none)."""
+    from wds_edge.errors import InvalidInputError
+
+    widths = []
+    for item in _split(text):
+        value = int(item) if item.isdigit() else 0
+        if value < 1:
+            raise InvalidInputError(
+                f"--widths takes comma-separated base widths, whole numbers of at least 1 such "
+                f"as 8,16,32 ('' for none), got {item!r} in {text!r}: pass e.g. --widths 8,16"
+            )
+        widths.append(value)
+    return widths
+
+
 def _eager_baseline() -> Any:
     """The desktop PyTorch-eager baseline (``wds_edge_export.eager_baseline``), or None without
     torch."""
@@ -266,8 +282,9 @@ def bench_compare_cmd(
             threads, out, quick,
         )  # fmt: skip
         return
+    width_list = _parse_widths(widths)  # refused in one line, --quick or not
     if quick:
-        widths, size, max_frames, runs, warmup = "8", 256, 8, 3, 1
+        width_list, size, max_frames, runs, warmup = [8], 256, 8, 3, 1
     from wds_edge.cli.bench_output import LoadWatch, StepPrinter, compact_rows, print_load
     from wds_edge.io import ensure_writable_dir
 
@@ -275,7 +292,7 @@ def bench_compare_cmd(
 
     env = environment_report()
     console = _console()
-    n_models = len(_split(widths)) + len(_split(models))
+    n_models = len(width_list) + len(_split(models))
     per_model = sum(len(_split(precisions)) if b == "tensorrt" else 1 for b in _split(backends))
     steps = StepPrinter(console, n_models * (per_model + (0 if no_torch else 1)))
     load = LoadWatch()
@@ -283,7 +300,7 @@ def bench_compare_cmd(
         result = bench_compare(
             source,
             models=_split(models),
-            widths=[int(w) for w in _split(widths)],
+            widths=width_list,
             backends=_split(backends),
             precisions=_split(precisions),
             size_px=size,

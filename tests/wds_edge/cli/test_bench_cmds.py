@@ -89,3 +89,29 @@ def test_bench_compare_backend_entries_refuse_an_unwritable_out_before_timing(
     assert timed == [], "timed before --out was checked"
     assert isinstance(result.exception, OutputError), result.output
     assert f"cannot write the compare report to {taken}: it is a file" in str(result.exception)
+
+
+@pytest.mark.parametrize(
+    ("widths", "extra"), [("abc", ()), ("8,abc", ("--quick",)), ("0", ()), ("8.5", ())]
+)
+def test_bench_compare_bad_widths_are_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    widths: str,
+    extra: tuple[str, ...],
+) -> None:
+    """--widths abc ended in a ValueError traceback (exit 1); with --quick a bad value was
+    silently replaced by 8 and the run went on."""
+    from fault_helpers import run_cli
+
+    import wds_edge.bench.compare as compare
+
+    timed: list[object] = []
+    monkeypatch.setattr(compare, "bench_compare", lambda *a, **k: timed.append(a))
+    out = tmp_path / "c"
+    code, _, err = run_cli(capsys, "bench", "compare", "--widths", widths, *extra, "--out", out)
+    assert code == 2, err
+    assert "--widths takes comma-separated base widths" in err and repr(widths) in err
+    assert "Traceback" not in err
+    assert timed == [] and not out.exists()
