@@ -29,6 +29,18 @@ def _default_model() -> Path:
     return default_model_path()
 
 
+#: How --quick works in every bench command: it changes the defaults only; an option given
+#: on the command line keeps its value (larger or smaller than the --quick one).
+_QUICK_RULE = "Options given explicitly keep their values."
+
+
+def _pick(given: Any, default: Any, quick_default: Any, quick: bool) -> Any:
+    """An option's value: as given on the command line, else the --quick or normal default."""
+    if given is not None:
+        return given
+    return quick_default if quick else default
+
+
 def _check_outputs(json_path: Path | None, csv_path: Path | None) -> None:
     """Fail in one line before the benchmark runs when --json / --csv cannot be written
     (a folder, a read-only or missing place), not after minutes of timing."""
@@ -65,10 +77,14 @@ def bench_model_cmd(
         "auto: FP16 on TensorRT, else probed.",
     ),
     batch: int = typer.Option(1, min=1, help="Images per inference call (model needs that batch)."),
-    warmup: int = typer.Option(10, min=0, help="Untimed calls before timing."),
-    runs: int = typer.Option(100, min=1, help="Timed calls."),
+    warmup: int | None = typer.Option(
+        None, min=0, help="Untimed calls before timing (default 10; --quick: 1)."
+    ),
+    runs: int | None = typer.Option(None, min=1, help="Timed calls (default 100; --quick: 5)."),
     threads: int | None = typer.Option(None, min=1, help="CPU inference threads."),
-    quick: bool = typer.Option(False, "--quick", help="Short CI mode: 1 warm-up, 5 runs."),
+    quick: bool = typer.Option(
+        False, "--quick", help=f"Short CI mode: defaults of 1 warm-up, 5 runs. {_QUICK_RULE}"
+    ),
     json_path: Path | None = typer.Option(None, "--json", help="Also write the report as JSON."),
     csv_path: Path | None = typer.Option(None, "--csv", help="Also write the row as CSV."),
 ) -> None:
@@ -80,8 +96,7 @@ def bench_model_cmd(
     from wds_edge.cli.console import progress_bar
 
     _check_outputs(json_path, csv_path)
-    if quick:
-        warmup, runs = 1, 5
+    warmup, runs = _pick(warmup, 10, 1, quick), _pick(runs, 100, 5, quick)
     model_path = model or _default_model()
     env = environment_report()
     load = LoadWatch()
@@ -142,9 +157,17 @@ def bench_pipeline_cmd(
         help="Comma-separated: serial, two-stage, each optionally :THREADS (two-stage:1), "
         "run interleaved on the same frames.",
     ),
-    chunk: int = typer.Option(30, min=1, help="Frames per interleaving chunk."),
-    max_frames: int | None = typer.Option(None, min=1, help="Stop after N frames."),
-    quick: bool = typer.Option(False, "--quick", help="Short CI mode: at most 20 frames."),
+    chunk: int | None = typer.Option(
+        None, min=1, help="Frames per interleaving chunk (default 30; --quick: 10)."
+    ),
+    max_frames: int | None = typer.Option(
+        None, min=1, help="Stop after N frames (default: the whole source; --quick: 20)."
+    ),
+    quick: bool = typer.Option(
+        False,
+        "--quick",
+        help=f"Short CI mode: defaults of 20 frames in chunks of 10. {_QUICK_RULE}",
+    ),
     json_path: Path | None = typer.Option(None, "--json", help="Also write the report as JSON."),
     csv_path: Path | None = typer.Option(None, "--csv", help="Also write the stage rows as CSV."),
 ) -> None:
@@ -157,8 +180,7 @@ def bench_pipeline_cmd(
     from wds_edge.cli.console import progress_bar
 
     _check_outputs(json_path, csv_path)
-    if quick:
-        max_frames, chunk = min(max_frames or 20, 20), min(chunk, 10)
+    max_frames, chunk = _pick(max_frames, None, 20, quick), _pick(chunk, 30, 10, quick)
     env = environment_report()
     load = LoadWatch()
     with progress_bar(f"pipeline on {Path(source).name or source}", total=max_frames) as update:
@@ -246,8 +268,10 @@ def bench_compare_cmd(
     models: str | None = typer.Option(
         None, help="Comma-separated .onnx files to include (e.g. an INT8 Q/DQ export)."
     ),
-    widths: str = typer.Option(
-        "8,16,32", help="Comma-separated base widths to export untrained (needs torch) ('' none)."
+    widths: str | None = typer.Option(
+        None,
+        help="Comma-separated base widths to export untrained (needs torch) ('' none; "
+        "default 8,16,32; --quick: 8).",
     ),
     backends: str = typer.Option(
         "onnxruntime",
@@ -257,15 +281,26 @@ def bench_compare_cmd(
     ),
     threads: int | None = typer.Option(None, min=1, help="CPU inference threads."),
     precisions: str = typer.Option("fp32", help="Comma-separated TensorRT precisions."),
-    size: int = typer.Option(640, min=32, help="Square model input size in pixels."),
+    size: int | None = typer.Option(
+        None, min=32, help="Square model input size in pixels (default 640; --quick: 256)."
+    ),
     landmarker: Path | None = typer.Option(None, help="face_landmarker.task (default: search)."),
-    max_frames: int = typer.Option(60, min=1, help="Frames read from --source."),
-    runs: int = typer.Option(30, min=1, help="Timed calls per configuration."),
-    warmup: int = typer.Option(3, min=0, help="Untimed calls per configuration."),
+    max_frames: int | None = typer.Option(
+        None, min=1, help="Frames read from --source (default 60; --quick: 8)."
+    ),
+    runs: int | None = typer.Option(
+        None, min=1, help="Timed calls per configuration (default 30; --quick: 3)."
+    ),
+    warmup: int | None = typer.Option(
+        None, min=0, help="Untimed calls per configuration (default 3; --quick: 1)."
+    ),
     no_e2e: bool = typer.Option(False, "--no-e2e", help="Model latency only (faster)."),
     no_torch: bool = typer.Option(False, "--no-torch", help="Leave out the PyTorch-eager rows."),
     quick: bool = typer.Option(
-        False, "--quick", help="Short CI mode: width 8 at 256 px, 8 frames, 3 runs."
+        False,
+        "--quick",
+        help="Short CI mode: defaults of width 8 at 256 px, 8 frames, 1 warm-up, 3 runs "
+        f"(BACKEND:PRECISION entries: 8 frames, 1 warm-up, 3 runs). {_QUICK_RULE}",
     ),
     out: Path = typer.Option(
         Path("bench_compare"), "--out", help="Folder for compare.json, compare.csv, compare.png."
@@ -276,15 +311,16 @@ def bench_compare_cmd(
     from wds_edge.bench.environment import environment_report, format_environment
     from wds_edge.bench.report import rows_table, write_bar_plot, write_report_json, write_rows_csv
 
+    max_frames = _pick(max_frames, 60, 8, quick)
+    runs, warmup = _pick(runs, 30, 3, quick), _pick(warmup, 3, 1, quick)
     if ":" in backends:
         _compare_backend_specs(
             source, _split(backends), _split(models), landmarker, max_frames, runs, warmup,
-            threads, out, quick,
+            threads, out,
         )  # fmt: skip
         return
-    width_list = _parse_widths(widths)  # refused in one line, --quick or not
-    if quick:
-        width_list, size, max_frames, runs, warmup = [8], 256, 8, 3, 1
+    width_list = _parse_widths(_pick(widths, "8,16,32", "8", quick))  # refused in one line
+    size = _pick(size, 640, 256, quick)
     from wds_edge.cli.bench_output import LoadWatch, StepPrinter, compact_rows, print_load
     from wds_edge.io import ensure_writable_dir
 
@@ -387,14 +423,11 @@ def _compare_backend_specs(
     warmup: int,
     threads: int | None,
     out: Path,
-    quick: bool,
 ) -> None:
     from wds_edge.bench.backend_compare import compare_backends
     from wds_edge.bench.environment import environment_report, format_environment
     from wds_edge.bench.report import rows_table, write_bar_plot, write_report_json, write_rows_csv
 
-    if quick:
-        max_frames, runs, warmup = 8, 3, 1
     if len(models) > 1:
         from wds_edge.errors import InvalidInputError
 
