@@ -1,6 +1,8 @@
 """Bench output: rich tables, JSON and CSV files (atomic), and PNG bar plots.
 
-Every written report embeds the environment (:func:`environment_report`). The plot
+Every written report embeds the environment (:func:`environment_report`), and every CSV row
+written with its report ends with the CPU model and the load around the run
+(:data:`RUN_COLUMNS`), so a row copied out of its file still says where it was measured. The plot
 needs matplotlib, which is imported lazily; without it :func:`write_plot` returns
 None and the caller says the plot was skipped.
 """
@@ -19,6 +21,8 @@ from rich.table import Table
 from wds_edge.io import write_bytes_atomic, write_json_atomic, write_text_atomic
 
 __all__ = [
+    "RUN_COLUMNS",
+    "run_columns",
     "rows_table",
     "write_report_json",
     "write_rows_csv",
@@ -27,6 +31,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: The columns :func:`write_rows_csv` adds to every row from the rows' report.
+RUN_COLUMNS = ("cpu_model", "load_before", "load_after", "busy")
 
 
 def _fmt(value: Any) -> str:
@@ -56,8 +63,32 @@ def write_report_json(path: str | Path, report: Mapping[str, Any]) -> Path:
     return write_json_atomic(path, dict(report))
 
 
-def write_rows_csv(path: str | Path, rows: Sequence[Mapping[str, Any]]) -> Path:
-    """Write flat rows as CSV (header = union of keys in first-seen order), atomically."""
+def run_columns(report: Mapping[str, Any]) -> dict[str, Any]:
+    """:data:`RUN_COLUMNS` from a bench report: the CPU model of its ``environment`` and
+    ``before`` / ``after`` / ``busy`` of its ``load_average`` (the values the JSON holds)."""
+    load = report.get("load_average") or {}
+    return {
+        "cpu_model": report["environment"]["cpu"]["model"],
+        "load_before": load.get("before"),
+        "load_after": load.get("after"),
+        "busy": load.get("busy"),
+    }
+
+
+def write_rows_csv(
+    path: str | Path,
+    rows: Sequence[Mapping[str, Any]],
+    report: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write flat rows as CSV (header = union of keys in first-seen order), atomically.
+
+    Args:
+        report: the bench report the rows come from (with ``environment`` and
+            ``load_average``): each row then ends with :func:`run_columns`.
+    """
+    if report is not None:
+        extra = run_columns(report)
+        rows = [{**row, **extra} for row in rows]
     columns: list[str] = []
     for row in rows:
         columns.extend(k for k in row if k not in columns)

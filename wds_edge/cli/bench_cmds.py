@@ -64,7 +64,7 @@ def _write_outputs(
     if json_path is not None:
         console.print(f"wrote {write_report_json(json_path, report)}")
     if csv_path is not None:
-        console.print(f"wrote {write_rows_csv(csv_path, rows)}")
+        console.print(f"wrote {write_rows_csv(csv_path, rows, report)}")
 
 
 def bench_model_cmd(
@@ -86,7 +86,9 @@ def bench_model_cmd(
         False, "--quick", help=f"Short CI mode: defaults of 1 warm-up, 5 runs. {_QUICK_RULE}"
     ),
     json_path: Path | None = typer.Option(None, "--json", help="Also write the report as JSON."),
-    csv_path: Path | None = typer.Option(None, "--csv", help="Also write the row as CSV."),
+    csv_path: Path | None = typer.Option(
+        None, "--csv", help="Also write the row as CSV (with CPU and load)."
+    ),
 ) -> None:
     """Time one model on one backend: min/p50/p90/p99/max, img/s, achieved GFLOP/s."""
     from wds_edge.bench.environment import environment_report, format_environment
@@ -169,7 +171,9 @@ def bench_pipeline_cmd(
         help=f"Short CI mode: defaults of 20 frames in chunks of 10. {_QUICK_RULE}",
     ),
     json_path: Path | None = typer.Option(None, "--json", help="Also write the report as JSON."),
-    csv_path: Path | None = typer.Option(None, "--csv", help="Also write the stage rows as CSV."),
+    csv_path: Path | None = typer.Option(
+        None, "--csv", help="Also write the stage rows as CSV (with CPU and load)."
+    ),
 ) -> None:
     """Serial vs two-stage pipeline, interleaved: FPS over face frames (every one segmented)
     and per-stage p50 / p90."""
@@ -368,7 +372,7 @@ def bench_compare_cmd(
     report = {"kind": "compare", "environment": env, "load_average": load.to_dict(),
               **result.to_dict()}  # fmt: skip
     console.print(f"wrote {write_report_json(out / 'compare.json', report)}")
-    console.print(f"wrote {write_rows_csv(out / 'compare.csv', rows)}")
+    console.print(f"wrote {write_rows_csv(out / 'compare.csv', rows, report)}")
     use_e2e = all(r.e2e_ms is not None for r in result.rows)
     values = [(r.e2e_ms if use_e2e else r.model_ms).p50_ms for r in result.rows]  # type: ignore[union-attr]
     bands = [
@@ -457,7 +461,7 @@ def _compare_backend_specs(
     report = {"kind": "compare-backends", "environment": env, "load_average": load.to_dict(),
               **result.to_dict()}  # fmt: skip
     console.print(f"wrote {write_report_json(out / 'compare.json', report)}")
-    console.print(f"wrote {write_rows_csv(out / 'compare.csv', rows)}")
+    console.print(f"wrote {write_rows_csv(out / 'compare.csv', rows, report)}")
     plot = write_bar_plot(
         out / "compare.png",
         [f"{r.label}\nIoU {r.mean_iou:.3f}" for r in result.rows],

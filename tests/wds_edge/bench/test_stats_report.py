@@ -113,3 +113,19 @@ def test_time_calls_ms_warms_up_then_times_each_run() -> None:
     assert len(times) == 3 and all(t >= 0.0 for t in times)
     with pytest.raises(InvalidInputError, match="runs >= 1"):
         time_calls_ms(calls.append, 7, warmup=0, runs=0)
+
+
+def test_csv_rows_carry_the_cpu_and_load_of_their_report(tmp_path):
+    """A CSV row copied out of its file used to say nothing of the machine or its load."""
+    report = {
+        "environment": {"cpu": {"model": "Test CPU @ 3 GHz"}},
+        "load_average": {"before": 0.4, "after": 2.6, "usable_cores": 2, "busy": True},
+    }
+    rows = [{"config": "a", "p50_ms": 1.5}, {"config": "b", "p50_ms": 3.0}]
+    back = list(csv.DictReader(write_rows_csv(tmp_path / "r.csv", rows, report).open()))
+    run = ["cpu_model", "load_before", "load_after", "busy"]
+    assert [list(r) for r in back] == [["config", "p50_ms", *run]] * 2
+    for row in back:
+        assert (row["cpu_model"], row["load_before"], row["load_after"], row["busy"]) == (
+            "Test CPU @ 3 GHz", "0.4", "2.6", "True"
+        )  # fmt: skip
