@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from wds_edge.model.preprocessing import model_input  # noqa: E402
 from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402
 from wds_edge.runtime.openvino import OpenVinoBackend  # noqa: E402
 from wds_edge.runtime.probe_inputs import synthetic_skin_crops  # noqa: E402
+from wds_edge.timing import summarize_ms  # noqa: E402
 
 
 def _cpu() -> str:
@@ -32,6 +32,17 @@ def _cpu() -> str:
         if line.startswith("model name"):
             return line.split(":", 1)[1].strip()
     return platform.processor()
+
+
+def table(times: dict[tuple[str, bool], list[float]]) -> list[str]:
+    """The result table's lines: median and p90 of each configuration, as the SDK computes
+    them (:func:`wds_edge.timing.summarize_ms`, linear interpolation between order statistics)."""
+    lines = ["| timed | ORT spin_wait | median ms | p90 ms |", "|---|---|---|---|"]
+    for (kind, spin), values in times.items():
+        stats = summarize_ms(values)
+        name = "ONNX Runtime FP32" if kind == "ort" else "OpenVINO FP32 (after ORT)"
+        lines.append(f"| {name} | {spin} | {stats.p50_ms:.1f} | {stats.p90_ms:.1f} |")
+    return lines
 
 
 def main() -> int:
@@ -59,11 +70,7 @@ def main() -> int:
                 times[("ort", spin)].append((t1 - t0) * 1e3)
                 times[("ov", spin)].append((t2 - t1) * 1e3)
     print(f"# {_cpu()}, {os.cpu_count()} CPUs; load average {load_before} -> {os.getloadavg()}")
-    print("| timed | ORT spin_wait | median ms | p90 ms |\n|---|---|---|---|")
-    for (kind, spin), values in times.items():
-        p90 = sorted(values)[int(0.9 * (len(values) - 1))]
-        name = "ONNX Runtime FP32" if kind == "ort" else "OpenVINO FP32 (after ORT)"
-        print(f"| {name} | {spin} | {statistics.median(values):.1f} | {p90:.1f} |")
+    print("\n".join(table(times)))
     return 0
 
 

@@ -52,6 +52,7 @@ from wds_edge.runtime.openvino import (  # noqa: E402
     int8_model_path,
     native_precisions,
 )
+from wds_edge.timing import summarize_ms  # noqa: E402
 
 
 def load() -> str:
@@ -179,7 +180,8 @@ def interleaved(
 def print_times(
     title: str, times: dict[str, list[float]], cpu: dict[str, list[float]], ref: str
 ) -> list[dict[str, Any]]:
-    """The table, with each row's per-round difference to the first row.
+    """The table, with each row's per-round difference to the first row; p50 and p90 are the
+    SDK's (:func:`wds_edge.timing.summarize_ms`, linear interpolation), as in `bench`.
 
     Calls of one round run back to back, so the median of the per-round differences is
     paired: a shared VM's slow and fast stretches (issue 25's AMX Xeon swung between ~37
@@ -192,13 +194,13 @@ def print_times(
           "the first row, median ms | CPU ms per call (p50) |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
     for name, ts in times.items():
-        ts_sorted = sorted(ts)
-        p50, p90 = statistics.median(ts), ts_sorted[int(0.9 * (len(ts) - 1))]
+        stats = summarize_ms(ts)
+        p50, p90, fastest = stats.p50_ms, stats.p90_ms, stats.min_ms
         cpu_ms = statistics.median(cpu[name])
         paired = statistics.median(a - b for a, b in zip(ts, times[ref], strict=True))
-        print(f"| {name} | {p50:.1f} | {ts_sorted[0]:.1f} | {p90:.1f} | {p50 / base:.2f}x | "
+        print(f"| {name} | {p50:.1f} | {fastest:.1f} | {p90:.1f} | {p50 / base:.2f}x | "
               f"{paired:+.1f} | {cpu_ms:.0f} |")  # fmt: skip
-        rows.append({"config": name, "p50_ms": p50, "min_ms": ts_sorted[0], "p90_ms": p90,
+        rows.append({"config": name, "p50_ms": p50, "min_ms": fastest, "p90_ms": p90,
                      "paired_diff_ms": paired, "cpu_ms_p50": cpu_ms})  # fmt: skip
     return rows
 
