@@ -13,7 +13,8 @@ frame is also segmented on its own. Reported per region:
   the whole in-frame crop), computed from the same probability maps;
 * ``running``: the CV of the running fused score a live screen shows
   (:class:`~wds_edge.analysis.running.RunningScore`) over the good frames, and the median
-  and largest CV over one-second stretches; for several window lengths.
+  and largest CV over one-second stretches (``None``: fewer good frames than one second,
+  so no stretch to measure); for several window lengths.
 
 ``session_sd`` / ``session_cv`` and ``frame_sd`` / ``frame_cv`` are what
 :func:`wds_edge.analysis.compare.compare_results` turns into a minimal detectable change.
@@ -56,8 +57,8 @@ class RepeatabilityReport:
     source: str
     sessions: list[dict[str, Any]]
     regions: dict[str, dict[str, float]]
-    running: dict[str, float]
-    running_by_window: dict[str, dict[str, float]]
+    running: dict[str, float | None]
+    running_by_window: dict[str, dict[str, float | None]]
     frames: dict[str, int]
     session_config: dict[str, Any]
     model: dict[str, Any]
@@ -92,23 +93,31 @@ def _spread(values: list[float]) -> float:
     return (max(values) - min(values)) / mean if mean > 0 else 0.0
 
 
-def _running_stats(series: list[float], fps: float) -> dict[str, float]:
+def _running_stats(series: list[float], fps: float) -> dict[str, float | None]:
+    """The running score's CV over the good frames, and its largest / median CV over any
+    one-second stretch of them: ``None`` when the good frames are fewer than one second's
+    (there is no stretch to measure, which is not a steady score)."""
     values = np.asarray(series, np.float64)
-    if values.size < 2 or values.mean() <= 0:
-        return {"cv": 0.0, "max_window_cv": 0.0, "frames": float(values.size)}
     window = max(2, int(round(fps)))
+    fits = values.size >= window
+    stats: dict[str, float | None] = {
+        "cv": 0.0,
+        "max_window_cv": 0.0 if fits else None,
+        "median_window_cv": 0.0 if fits else None,
+        "window_frames": float(window),
+        "frames": float(values.size),
+    }
+    if values.size < 2 or values.mean() <= 0:
+        return stats
     cvs = [
         float(values[i : i + window].std(ddof=1) / values[i : i + window].mean())
         for i in range(0, values.size - window + 1)
         if values[i : i + window].mean() > 0
     ]
-    return {
-        "cv": float(values.std(ddof=1) / values.mean()),
-        "max_window_cv": max(cvs) if cvs else 0.0,
-        "median_window_cv": float(np.median(cvs)) if cvs else 0.0,
-        "window_frames": float(window),
-        "frames": float(values.size),
-    }
+    stats["cv"] = float(values.std(ddof=1) / values.mean())
+    if cvs:
+        stats["max_window_cv"], stats["median_window_cv"] = max(cvs), float(np.median(cvs))
+    return stats
 
 
 def bench_repeatability(

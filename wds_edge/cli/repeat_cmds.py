@@ -85,9 +85,15 @@ def bench_repeatability_cmd(
     caption = format_environment(env, load)
     console.print(rows_table(rows, title=f"repeatability: {source}", caption=caption))
     running = report.running
+    worst = running["max_window_cv"]
+    per_second = (
+        "n/a (fewer good frames than one second)"
+        if worst is None
+        else f"at most {100 * worst:.1f} % over any second"
+    )
     console.print(
         f"running fused score ({int(running['window'])} frames): CV {100 * running['cv']:.1f} % "
-        f"over the clip, at most {100 * running['max_window_cv']:.1f} % over any second"
+        f"over the clip, {per_second}"
     )
     print_load(console, load)
     data = {"environment": env, "load_average": load.to_dict(), **report.to_dict()}

@@ -58,6 +58,11 @@ def test_repeatability_report(video_path: Path, landmarker_path: Path, tmp_path:
         if np.mean(legacy) > 0:
             assert stats["legacy_spread"] == (max(legacy) - min(legacy)) / np.mean(legacy)
     assert report["running"]["frames"] == 16 and report["running"]["window"] == 12
+    # 16 good frames of a 30 FPS clip hold no one-second stretch: said, not "at most 0.0 %"
+    assert report["running"]["max_window_cv"] is None
+    assert report["running"]["median_window_cv"] is None
+    assert "n/a (fewer good frames than one second)" in " ".join(result.stdout.split())
+    assert "over any second" not in result.stdout
     assert report["model"]["backend"] == "onnxruntime" and "environment" in report
     assert report["environment"]["cpu"]["model"] and report["load_average"]["usable_cores"] >= 1
     assert "load average" in result.stdout
@@ -93,3 +98,18 @@ def test_sessions_shorter_than_the_fused_frames_are_refused(
     assert code == 2, err
     assert "leave a session only 8 frames, fewer than the 10 it fuses" in " ".join(err.split())
     assert not (tmp_path / "rep" / "repeatability.json").exists()
+
+
+def test_running_window_figures_are_none_without_a_one_second_stretch() -> None:
+    """No one-second window fits in fewer good frames than the clip's frame rate: the largest
+    and median window CVs were 0.0, which reads as a perfectly steady score."""
+    from wds_edge.bench.repeatability import _running_stats
+
+    short = _running_stats([0.05, 0.06, 0.04, 0.05], fps=30.0)
+    assert short["max_window_cv"] is None and short["median_window_cv"] is None
+    assert short["cv"] > 0 and short["frames"] == 4.0
+    assert _running_stats([0.05], fps=30.0)["max_window_cv"] is None
+    # a stretch that fits: 4 frames at 2 FPS, windows [1, 3] and [3, 1] (mean 2, sd sqrt 2)
+    fits = _running_stats([1.0, 3.0, 1.0, 3.0], fps=2.0)
+    assert fits["max_window_cv"] == pytest.approx(np.sqrt(2) / 2)
+    assert fits["median_window_cv"] == pytest.approx(np.sqrt(2) / 2)
