@@ -8,7 +8,8 @@ else running in the process, each stage's CPU milliseconds are what it costs; on
 machine its wall time is at least that. Stages, each timed around the SDK call that does it:
 
 * ``locate``: :meth:`WrinkleAnalyzer.locate` (landmarks, the one crop, gates, colour);
-* ``inference``: the backend call on the frame's crop (with ``crop_preprocess``);
+* ``inference``: the backend call alone on the frame's model input (the host
+  preprocessing, ``model_input``: the SDK's ``crop_preprocess``, runs before it, untimed);
 * ``postprocess``: threshold, counted skin regions, scores (:meth:`score_probability`);
 * ``regions``: the counted skin regions alone (:func:`skin_regions`): the live screen's
   per-frame postprocessing, which leaves the scoring to the running score;
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                 cpu_ms["locate"].pop()
                 continue
             crop = located.face_crop
+            # untimed: "inference" is the backend call alone (the figures in RESULTS.md)
             batch = model_input(crop.crop_rgb, analyzer.metadata.preprocessing)
             prob = timed("inference", analyzer.backend.infer, batch)[0, 0]
             mask, scores, counted = timed(
