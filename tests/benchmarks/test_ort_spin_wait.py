@@ -3,19 +3,15 @@ compare with `bench`'s (it took the lower order statistic for p90)."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
+
+from repo_scripts import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_table_p90_interpolates_like_the_sdk() -> None:
-    spec = importlib.util.spec_from_file_location(
-        "ort_spin_wait", REPO / "benchmarks" / "ort_spin_wait.py"
-    )
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("benchmarks/ort_spin_wait.py")
     # 1..10 ms: p90 at rank 0.9 * 9 = 8.1 -> 9 + 0.1 * (10 - 9) = 9.1 (the order statistic: 9)
     values = [5.0, 1.0, 9.0, 2.0, 10.0, 3.0, 8.0, 4.0, 7.0, 6.0]
     lines = script.table({("ort", True): values, ("ov", False): [3.0, 1.0]})

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from repo_scripts import load_script
 
 from wds_edge_train.data import discover_samples, load_sample
 
@@ -16,11 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _module(name: str):  # noqa: ANN202 - a module object
-    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"benchmarks/{name}.py", register=True)
 
 
 def test_pad_584_is_zero_padding_with_fov_zero_outside(drive_dir: Path, tmp_path: Path) -> None:

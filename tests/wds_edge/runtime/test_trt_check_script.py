@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from repo_scripts import load_script
 
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "trt_check.py"
 HAS_TRT = importlib.util.find_spec("tensorrt") is not None
@@ -32,9 +33,7 @@ def test_without_tensorrt_exits_2_with_the_install_hint(small_onnx: Path, tmp_pa
 def test_report_against_the_stand_in(
     fake_trt, small_onnx: Path, tmp_path: Path, make_calib, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    spec = importlib.util.spec_from_file_location("trt_check", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(SCRIPT)
     state = fake_trt()
     report_path = tmp_path / "r.json"
     calib, held = make_calib(0), make_calib(1, count=4)
