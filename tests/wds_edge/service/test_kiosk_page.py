@@ -57,27 +57,23 @@ def page_service(
         service.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (dev extra)")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
-        options.add_argument(arg)
-    options.add_argument("--window-size=1400,900")
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 def artifacts_dir() -> Path:
     path = Path(os.environ.get("WDS_EDGE_ARTIFACTS", REPO_ROOT / "out" / "artifacts"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def test_page_loads_without_a_console_error(page_service: Any, browser: Any) -> None:
+    """No 404 in the console: the browser asked for /favicon.ico on every load (the page
+    names no icon) and the service has none."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get_log("browser")  # what earlier pages logged
+    browser.get(f"{page_service.url}/")
+    wait = WebDriverWait(browser, 60, poll_frequency=0.2)
+    wait.until(lambda d: d.execute_script("return document.getElementById('live').dataset.seq"))
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert severe == [], severe
 
 
 def test_page_shows_overlay_prompt_and_capture_bars(page_service: Any, browser: Any) -> None:
