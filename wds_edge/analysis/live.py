@@ -38,6 +38,8 @@ from wds_edge.analysis.result import FrameResult
 from wds_edge.analysis.session import KioskSession, SessionConfig
 from wds_edge.capture.reconnect import ReconnectingSource
 from wds_edge.errors import InvalidInputError
+from wds_edge.perception.expression import PROMPT_RAISE_BROWS, PROMPT_RELAX
+from wds_edge.perception.quality import FrameStatus
 
 __all__ = ["LiveSnapshot", "LiveAnalysis", "open_live_source", "is_file_source"]
 
@@ -67,6 +69,42 @@ def open_live_source(source: str | int, *, loop: bool = True) -> ReconnectingSou
     return ReconnectingSource(
         lambda: open_source(uri, realtime=is_file), live=not is_file, loop=loop
     )
+
+
+def _timeout_message(
+    frames_needed: int, session: KioskSession, final: FinalResult | None, camera: str
+) -> str:
+    """What a timed-out capture tells the person: why the good frames did not come.
+
+    With the camera ``running`` the frames came but were not good: the advice is the prompt
+    of the commonest reason (a quality gate's refusal, e.g. ``no_face`` -> "step in front
+    of the camera", or frames without the asked expression -> "relax your face" / "raise
+    your eyebrows"). Otherwise (``lost``, ``error``, ...), or when no frame came, the
+    camera is to blame: "check the camera".
+    """
+    seen = final.frames_seen if final is not None else 0
+    done = f"the capture did not collect {frames_needed} good frames in time"
+    refused = dict(final.refused) if final is not None else {}
+    # frames the gates let through but without the asked expression (not counted as good)
+    unwanted = max(0, seen - sum(refused.values()) - session.good_frames)
+    if camera != "running" or seen == 0 or not (refused or unwanted):
+        return (
+            f"{done} ({session.good_frames} came in {seen} frames; camera {camera}); check "
+            "the camera and press capture again"
+        )
+    status, count = max(refused.items(), key=lambda item: item[1], default=("", 0))
+    if unwanted > count:
+        expression = session.config.expression
+        why = f"most without the asked expression ({expression})"
+        advice = PROMPT_RELAX if expression == "neutral" else PROMPT_RAISE_BROWS
+    else:
+        why = f"most refused as {status}"
+        try:
+            advice = FrameStatus(status).prompt
+        except ValueError:  # not a quality gate's status
+            advice = "stand in front of the camera and hold still"
+    came = f"{session.good_frames} came in {seen} frames, {why}"
+    return f"{done} ({came}); {advice} and press capture again"
 
 
 @dataclass(frozen=True)
@@ -314,11 +352,8 @@ class LiveAnalysis:
             self._fusing = None
             self._session_final = final
             self._session_good = session.good_frames
-            seen = final.frames_seen if final is not None else 0
-            self._session_timeout = (
-                f"the capture did not collect {self._session_config.frames_needed} good frames "
-                f"in time ({session.good_frames} came in {seen} frames; camera {camera}); check "
-                "the camera and press capture again"
+            self._session_timeout = _timeout_message(
+                self._session_config.frames_needed, session, final, camera
             )
             self._cond.notify_all()
         logger.warning("capture %d timed out: %s", self._session_id, self._session_timeout)

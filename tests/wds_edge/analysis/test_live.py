@@ -110,6 +110,8 @@ def test_a_timed_out_capture_is_fused_on_its_own_thread_under_the_model_lock(
     assert state["final"]["frames_used"] == len(fusing) == 3
     assert state["good_frames"] == 0  # the clip smiles: no neutral frame came
     assert "(0 came in" in state["error"] and "press capture again" in state["error"]
+    # the camera ran, the face came but smiled: the advice is about the face, not the camera
+    assert "most without the asked expression (neutral)); relax your face" in state["error"]
 
 
 def test_a_missing_source_fails_at_start(analyzer: Any, tmp_path: Path) -> None:
@@ -122,15 +124,9 @@ def test_a_missing_source_fails_at_start(analyzer: Any, tmp_path: Path) -> None:
     assert not live.running
 
 
-def test_a_capture_that_fuses_nothing_says_why(
-    analyzer: Any, video_path: Path, tmp_path: Path
-) -> None:
-    """A camera that shows nobody (the clip's last second, frames 210-239, looped): the
-    capture ends after its frame budget with nothing to fuse, and its state says why and
-    what to do (the kiosk page shows that and lets the person try again)."""
+def _nobody_clip(video_path: Path, tmp_path: Path) -> Path:
+    """A camera that shows nobody: the kiosk clip's last second (frames 210-239)."""
     import cv2
-
-    from wds_edge.analysis.session import SessionConfig
 
     cap = cv2.VideoCapture(str(video_path))
     cap.set(cv2.CAP_PROP_POS_FRAMES, 210)
@@ -141,6 +137,41 @@ def test_a_capture_that_fuses_nothing_says_why(
     for frame in frames:
         writer.write(frame)
     writer.release()
+    return clip
+
+
+def test_a_capture_timed_out_before_an_empty_camera_says_step_in(
+    analyzer: Any, video_path: Path, tmp_path: Path
+) -> None:
+    """The camera runs but nobody is in front of it: the timed-out capture tells the person
+    to step in front of the camera (its frames' commonest refusal, no_face), not to check
+    the camera (it used to, whatever the frames were)."""
+    from wds_edge.analysis.session import SessionConfig
+
+    clip = _nobody_clip(video_path, tmp_path)
+    config = SessionConfig(frames_needed=1000, frames_fused=3, max_frames=100_000)
+    with LiveAnalysis(analyzer, lambda: open_live_source(str(clip)), session_config=config) as live:
+        assert live.wait_newer(0, timeout_s=60) is not None
+        assert live.start_capture(timeout_s=1.5) == (True, 1)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and live.capture_state()["state"] == "collecting":
+            time.sleep(0.1)
+        state = live.capture_state()
+    assert state["state"] == "timed_out", state
+    error = state["error"]
+    assert "most refused as no_face); step in front of the camera and press capture" in error
+    assert "check the camera" not in error
+
+
+def test_a_capture_that_fuses_nothing_says_why(
+    analyzer: Any, video_path: Path, tmp_path: Path
+) -> None:
+    """A camera that shows nobody (the clip's last second, frames 210-239, looped): the
+    capture ends after its frame budget with nothing to fuse, and its state says why and
+    what to do (the kiosk page shows that and lets the person try again)."""
+    from wds_edge.analysis.session import SessionConfig
+
+    clip = _nobody_clip(video_path, tmp_path)
     config = SessionConfig(frames_needed=3, frames_fused=3, max_frames=10)
     with LiveAnalysis(analyzer, lambda: open_live_source(str(clip)), session_config=config) as live:
         assert live.start_capture(expression="raise_brows") == (True, 1)
