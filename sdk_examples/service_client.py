@@ -63,7 +63,8 @@ def capture(
 ) -> dict:
     """Start a capture (a JSON POST: the only form the service accepts for it) asking the
     face for ``expression`` ("neutral" or "raise_brows") and poll GET /v1/capture until it
-    is done or timed out; returns its last state."""
+    is done or timed out; returns its last state (the ``capture`` of GET /v1/capture's
+    ``{"status": "ok", "capture": {...}}``), or the service's error."""
     headers = {"Content-Type": "application/json", **({"X-WDS-Token": token} if token else {})}
     body = json.dumps({"expression": expression}).encode()
     request = urllib.request.Request(f"{url}/v1/capture", body, headers, method="POST")
@@ -76,7 +77,7 @@ def capture(
     while True:
         poll = urllib.request.Request(f"{url}/v1/capture", headers=headers)
         with urllib.request.urlopen(poll, timeout=30) as response:
-            state = json.loads(response.read())
+            state = json.loads(response.read())["capture"] or {}
         if state.get("id") == capture_id and state.get("state") != "collecting":
             return state
         if time.monotonic() > deadline:

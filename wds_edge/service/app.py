@@ -9,9 +9,15 @@
                             errors ``{"status": "error", "error": ...}`` with 400 / 408 /
                             413 / 415
 ``POST /v1/capture``        start a capture (:class:`KioskSession` on the live camera),
-                            ``Content-Type: application/json`` (415 otherwise); 202, or
-                            409 while one runs / without a working camera
-``GET /v1/capture``         the current or last capture's state and final scores
+                            ``Content-Type: application/json`` (415 otherwise): 202
+                            ``{"status": "started", "id": 3}``; 409 ``{"status":
+                            "error", "error": ..., "id": 2}`` while capture 2 runs, 409
+                            without ``id`` without a working camera
+``GET /v1/capture``         ``{"status": "ok", "capture": {...}}``: the current or last
+                            capture's state and final scores
+                            (:meth:`LiveAnalysis.capture_state`, the stream's
+                            ``capture``); ``{"status": "none", "capture": null}`` before
+                            the first capture or without a camera
 ``WS /v1/stream``           live results (:mod:`wds_edge.service.stream`)
 ==========================  ============================================================
 
@@ -186,7 +192,9 @@ async def capture_state(request: Request) -> Response:
         return denied
     live = _engine(request).live
     state = live.capture_state() if live is not None else None
-    return JSONResponse({"status": "none"} if state is None else {"status": "ok", **state})
+    # the capture's own keys (its "status" among them) stay inside "capture": the envelope's
+    # "status" is always "ok" or "none", whatever the capture's status is
+    return JSONResponse({"status": "none" if state is None else "ok", "capture": state})
 
 
 async def not_found(request: Request, exc: Exception) -> Response:

@@ -81,7 +81,9 @@ def test_capture_with_a_dead_camera_ends_and_the_camera_comes_back(
         shutil.move(clip, away)  # the camera dies (at the clip's end, 1.5 s from now)
         started = time.monotonic()
         state = wait_for(
-            lambda: (s := request(f"{url}/v1/capture")[1])["state"] != "collecting" and s,
+            lambda: (
+                (s := request(f"{url}/v1/capture")[1]["capture"])["state"] != "collecting" and s
+            ),
             CAPTURE_TIMEOUT_S + 5,
             "the capture ending",
         )

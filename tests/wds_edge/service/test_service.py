@@ -291,7 +291,9 @@ def _capture(url: str, body: bytes, expression: str) -> dict[str, Any]:
         deadline = time.monotonic() + 60
         state: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            _, state = request(f"{url}/v1/capture")
+            _, reply = request(f"{url}/v1/capture")
+            assert reply["status"] == "ok", reply  # the envelope's, never the capture's
+            state = reply["capture"]
             if state.get("state") == "done" and state["id"] == capture_id:
                 break
             time.sleep(0.3)
@@ -319,6 +321,49 @@ def test_capture_runs_a_kiosk_session(live_service: Any) -> None:
     # the dynamic capture: the clip's face never raises its brows, so it says so
     final = _capture(live_service.url, b'{"expression": "raise_brows"}', "raise_brows")["final"]
     assert final["capture"] == "raise_brows" and final["warnings"] == ["brows_not_raised"]
+
+
+def test_capture_state_keeps_its_envelope_whatever_the_capture_says(
+    onnx_model_path: Path,
+    landmarker_path: Path,
+    start_service: Any,
+    service_config: Any,
+    tmp_path: Path,
+) -> None:
+    """GET /v1/capture nests the capture under "capture": its own "status" (here no_face,
+    nobody in front of the camera) used to replace the envelope's "ok"."""
+    from wds_edge.analysis.session import SessionConfig
+
+    video = tmp_path / "nobody.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (320, 240))
+    for i in range(30):
+        writer.write(np.full((240, 320, 3), 90 + i % 20, np.uint8))
+    writer.release()
+    service = start_service(
+        service_config(
+            model_path=onnx_model_path,
+            landmarker_path=landmarker_path,
+            source=str(video),
+            session=SessionConfig(frames_needed=3, frames_fused=3, max_frames=10),
+        )
+    )
+    try:
+        url = service.url
+        assert request(f"{url}/v1/capture") == (200, {"status": "none", "capture": None})
+        status, reply = request(f"{url}/v1/capture", b"{}", "application/json")
+        assert status == 202 and reply == {"status": "started", "id": 1}, reply
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            status, reply = request(f"{url}/v1/capture")
+            assert status == 200 and reply["status"] == "ok", reply
+            if reply["capture"]["state"] != "collecting":
+                break
+            time.sleep(0.2)
+    finally:
+        service.stop()
+    state = reply["capture"]
+    assert state["id"] == 1 and state["state"] == "done" and state["final"] is None, state
+    assert state["status"] == "no_face" and "no usable frame (no_face)" in state["error"]
 
 
 TOKEN = "s3cret"  # photo_service's
