@@ -70,15 +70,18 @@ def capture(
     request = urllib.request.Request(f"{url}/v1/capture", body, headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            capture_id = json.loads(response.read())["id"]
+            started = json.loads(response.read())
     except urllib.error.HTTPError as exc:  # 409: no camera, the camera is down, one running
         return json.loads(exc.read())
+    # ids start at 1 again when the service restarts: its run tells such captures apart
+    capture_id, run = started["id"], started.get("run")
     deadline = time.monotonic() + timeout_s
     while True:
         poll = urllib.request.Request(f"{url}/v1/capture", headers=headers)
         with urllib.request.urlopen(poll, timeout=30) as response:
             state = json.loads(response.read())["capture"] or {}
-        if state.get("id") == capture_id and state.get("state") != "collecting":
+        ours = state.get("id") == capture_id and state.get("run") == run
+        if ours and state.get("state") != "collecting":
             return state
         if time.monotonic() > deadline:
             return {"status": "error", "error": f"capture {capture_id} still running"}

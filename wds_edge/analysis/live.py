@@ -24,6 +24,7 @@ import contextlib
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -176,6 +177,9 @@ class LiveAnalysis:
         self._source: Any = None
         self._thread: threading.Thread | None = None
         self._session: KioskSession | None = None
+        #: names this LiveAnalysis in capture states: capture ids start at 1 in each one (a
+        #: restarted service), so ``(run_id, id)`` is what tells two captures apart
+        self.run_id = uuid.uuid4().hex[:12]
         self._session_id = 0
         self._session_final: FinalResult | None = None
         self._session_deadline_s: float | None = None
@@ -361,7 +365,9 @@ class LiveAnalysis:
     def capture_state(self) -> dict[str, Any] | None:
         """The current or last capture as JSON-ready data, ``None`` if none was started.
 
-        Keys: ``id``, ``state`` (``"collecting"`` / ``"done"`` / ``"timed_out"``),
+        Keys: ``id`` (1, 2, ... in this LiveAnalysis), ``run`` (:attr:`run_id`: a new one
+        each time the service starts, so ``(run, id)`` names a capture across restarts),
+        ``state`` (``"collecting"`` / ``"done"`` / ``"timed_out"``),
         ``expression``, ``good_frames``, ``frames_needed``, ``prompt``, and once it ended
         ``final`` (:meth:`FinalResult.to_dict`: fused per-region scores, frames used and
         refused; ``None`` when nothing could be fused), ``status`` (the capture's status:
@@ -380,6 +386,7 @@ class LiveAnalysis:
         if running is not None:
             return {
                 "id": self._session_id,
+                "run": self.run_id,
                 "state": "collecting",
                 "expression": self._capture_expression,
                 "good_frames": running.good_frames,
@@ -389,6 +396,7 @@ class LiveAnalysis:
         final = self._session_final
         state = {
             "id": self._session_id,
+            "run": self.run_id,
             "state": "done" if self._session_timeout is None else "timed_out",
             "expression": self._capture_expression,
             "good_frames": self._session_good,

@@ -10,9 +10,11 @@
                             413 / 415
 ``POST /v1/capture``        start a capture (:class:`KioskSession` on the live camera),
                             ``Content-Type: application/json`` (415 otherwise): 202
-                            ``{"status": "started", "id": 3}``; 409 ``{"status":
-                            "error", "error": ..., "id": 2}`` while capture 2 runs, 409
-                            without ``id`` without a working camera
+                            ``{"status": "started", "id": 3, "run": "9f..."}``; 409
+                            ``{"status": "error", "error": ..., "id": 2, "run": ...}``
+                            while capture 2 runs, 409 without ``id`` without a working
+                            camera. Ids start at 1 again when the service restarts;
+                            ``run`` (new at each start) tells such captures apart
 ``GET /v1/capture``         ``{"status": "ok", "capture": {...}}``: the current or last
                             capture's state and final scores
                             (:meth:`LiveAnalysis.capture_state`, the stream's
@@ -155,10 +157,13 @@ async def capture_start(request: Request) -> Response:
         started, capture_id = _engine(request).start_capture(expression)
     except InvalidInputError as exc:
         return error_response(409, str(exc))
+    run = _engine(request).require_live().run_id
     if not started:
         message = f"capture {capture_id} is still running; wait for its result"
-        return JSONResponse({"status": "error", "error": message, "id": capture_id}, 409)
-    return JSONResponse({"status": "started", "id": capture_id}, status_code=202)
+        return JSONResponse(
+            {"status": "error", "error": message, "id": capture_id, "run": run}, 409
+        )
+    return JSONResponse({"status": "started", "id": capture_id, "run": run}, status_code=202)
 
 
 #: A capture request's body is ``{}`` or ``{"expression": ...}``: a few bytes.

@@ -20,7 +20,10 @@ segmented frames, :class:`~wds_edge.analysis.running.RunningScore`)::
 and, while the camera is not running, ``{"type": "camera", "state": "lost", "capture":
 {...} | null}`` (or ``starting``, ``error``, ``ended``) once a second, carrying the
 capture's state so a page sees a capture time out while no frame comes; the stream
-closes after ``ended``.
+closes after ``ended``. ``capture`` is the current or last capture
+(:meth:`~wds_edge.analysis.live.LiveAnalysis.capture_state`: ``id`` and ``run``, as ids
+start at 1 again when the service restarts and ``run`` changes; ``state``, ``prompt``,
+progress and, once it ended, ``final`` or ``error``), ``null`` before the first.
 Back-pressure: the sender only ever takes the newest snapshot; while a send waits for
 a slow client, newer results replace older ones, and nothing is queued.
 """

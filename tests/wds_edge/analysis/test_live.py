@@ -73,7 +73,13 @@ def test_capture_collects_good_frames(analyzer: Any, video_path: Path) -> None:
         assert set(final["scores"]) >= {"overall", "forehead"}
         snap = live.wait_newer(live.latest().seq, timeout_s=30)
         assert snap.session["id"] == 1 and snap.session["state"] == "done"
+        assert snap.session["run"] == state["run"] == live.run_id
         assert live.start_capture() == (True, 2)
+        assert live.capture_state()["run"] == live.run_id
+    # another LiveAnalysis (a restarted service) counts its captures from 1 again: its run
+    # tells them apart (a kiosk page that had shown capture 1 used to ignore the new one)
+    again = LiveAnalysis(analyzer, lambda: open_live_source(str(video_path)))
+    assert again.run_id != live.run_id and len(again.run_id) == 12
 
 
 def test_a_timed_out_capture_is_fused_on_its_own_thread_under_the_model_lock(

@@ -77,7 +77,10 @@ def test_capture_with_a_dead_camera_ends_and_the_camera_comes_back(
         wait_for(lambda: camera_state(url) == "running", 60, "the camera running")
         status, body = request(f"{url}/v1/capture", b"{}", json_type)
         assert status == 202
-        capture_id = body["id"]
+        capture_id, run = body["id"], body["run"]
+        status, body = request(f"{url}/v1/capture", b"{}", json_type)  # one at a time
+        assert status == 409 and (body["id"], body["run"]) == (capture_id, run), body
+        assert f"capture {capture_id} is still running" in body["error"]
         shutil.move(clip, away)  # the camera dies (at the clip's end, 1.5 s from now)
         started = time.monotonic()
         state = wait_for(
@@ -88,7 +91,8 @@ def test_capture_with_a_dead_camera_ends_and_the_camera_comes_back(
             "the capture ending",
         )
         assert time.monotonic() - started < CAPTURE_TIMEOUT_S + 2
-        assert state["id"] == capture_id and state["state"] == "timed_out", state
+        assert (state["id"], state["run"]) == (capture_id, run), state
+        assert state["state"] == "timed_out", state
         assert "did not collect 1000 good frames" in state["error"]
         wait_for(lambda: camera_state(url) == "lost", 30, "the camera reported lost")
         status, body = request(f"{url}/v1/capture", b"{}", json_type)
@@ -97,7 +101,7 @@ def test_capture_with_a_dead_camera_ends_and_the_camera_comes_back(
         shutil.move(away, clip)  # the camera comes back: the stream recovers by itself
         wait_for(lambda: camera_state(url) == "running", 30, "the camera running again")
         status, body = request(f"{url}/v1/capture", b"{}", json_type)
-        assert status == 202 and body["id"] == capture_id + 1
+        assert status == 202 and (body["id"], body["run"]) == (capture_id + 1, run)
     finally:
         service.stop()
     ours = [r for r in caplog.records if r.name.startswith("wds_edge")]

@@ -351,7 +351,9 @@ def test_capture_state_keeps_its_envelope_whatever_the_capture_says(
         url = service.url
         assert request(f"{url}/v1/capture") == (200, {"status": "none", "capture": None})
         status, reply = request(f"{url}/v1/capture", b"{}", "application/json")
-        assert status == 202 and reply == {"status": "started", "id": 1}, reply
+        assert status == 202 and (reply["status"], reply["id"]) == ("started", 1), reply
+        run = reply["run"]  # the service's run: ids start at 1 again in the next one
+        assert run == service.engine.live.run_id
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             status, reply = request(f"{url}/v1/capture")
@@ -362,7 +364,8 @@ def test_capture_state_keeps_its_envelope_whatever_the_capture_says(
     finally:
         service.stop()
     state = reply["capture"]
-    assert state["id"] == 1 and state["state"] == "done" and state["final"] is None, state
+    assert (state["id"], state["run"]) == (1, run)
+    assert state["state"] == "done" and state["final"] is None, state
     assert state["status"] == "no_face" and "no usable frame (no_face)" in state["error"]
 
 
