@@ -29,6 +29,7 @@ const REGION_NAMES = {
   left_crows_feet: "left crow's feet", right_crows_feet: "right crow's feet",
   left_under_eye: "left under-eye", right_under_eye: "right under-eye",
 };
+const RUNNING_PAUSED = "live score paused while the capture runs";
 let shownCapture = 0;
 let waitingCapture = 0;
 
@@ -63,12 +64,14 @@ function onMessage(msg) {
   }
   if (msg.image) $("live").src = `data:${msg.image.type};base64,${msg.image.base64}`;
   $("live").dataset.seq = msg.seq;
+  const collecting = msg.capture && msg.capture.state === "collecting";
   const prompt = $("prompt");
-  prompt.textContent = msg.prompt;
+  // during a capture the big prompt is the capture's own ("please don't smile", "analysing...")
+  prompt.textContent = collecting && msg.capture.prompt ? msg.capture.prompt : msg.prompt;
   prompt.dataset.status = msg.status;
   const total = msg.timings_ms && msg.timings_ms.total;
   const overall = msg.scores && msg.scores.overall;
-  $("running").textContent = overall
+  $("running").textContent = collecting ? RUNNING_PAUSED : overall
     ? `live score ${(100 * overall.wrinkle_ratio).toFixed(2)} % (fused over ${msg.fused_frames} frame${msg.fused_frames === 1 ? "" : "s"})`
     : "";
   $("stats").textContent = `frame ${msg.seq} - ${msg.status} - analysis ${total ? total.toFixed(0) : "?"} ms - age ${msg.age_ms} ms`;
