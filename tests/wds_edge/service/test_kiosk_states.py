@@ -215,6 +215,36 @@ def press_capture(
         time.sleep(0.02)
 
 
+def test_a_new_page_does_not_show_the_last_persons_result(browser: Any, stub: Any) -> None:
+    """A capture that ended before the page was opened is the last customer's: no bars."""
+    open_page(browser, stub)
+    now = shown(browser, stub, done(1, ratio=0.031))
+    assert now["hidden"] and now["bars"] == [], now
+    assert now["text"] == IDLE and not now["disabled"], now
+
+
+def test_the_result_goes_when_the_next_capture_starts_or_fails(browser: Any, stub: Any) -> None:
+    open_page(browser, stub)
+    press_capture(browser, stub, 202, {"status": "started", "id": 1, "run": "run-a"})
+    shown(browser, stub, collecting(1))
+    now = shown(browser, stub, done(1, ratio=0.031))
+    assert not now["hidden"] and "3.1 %" in now["bars"][0], now
+    assert now["text"] == "done - press capture for another person" and not now["disabled"]
+    # the next person's capture, started elsewhere (another tab, the API): the bars go at once
+    now = shown(browser, stub, collecting(2))
+    assert now["hidden"] and now["bars"] == [], now
+    assert now["text"].startswith("capturing: 1 of 60") and now["disabled"], now
+    now = shown(browser, stub, done(2, ratio=0.044))
+    assert not now["hidden"] and "4.4 %" in now["bars"][0], now
+    # pressed here: the bars go with the press; a failed capture shows its message alone
+    press_capture(browser, stub, 202, {"status": "started", "id": 3, "run": "run-a"})
+    assert page(browser)["hidden"]
+    shown(browser, stub, collecting(3))
+    now = shown(browser, stub, failed(3, error="nobody came: step in front of the camera"))
+    assert now["hidden"] and now["bars"] == [], now
+    assert now["text"] == "nobody came: step in front of the camera" and not now["disabled"]
+
+
 def test_the_big_prompt_is_the_captures_own_while_it_runs(browser: Any, stub: Any) -> None:
     open_page(browser, stub)
     now = shown(browser, stub, None, prompt="hold still")
@@ -225,3 +255,67 @@ def test_the_big_prompt_is_the_captures_own_while_it_runs(browser: Any, stub: An
     assert now["running"] == "live score paused while the capture runs", now
     now = shown(browser, stub, done(1), prompt="hold still")
     assert now["prompt"] == "hold still" and now["running"].startswith("live score 1.23 %")
+
+
+def test_the_buttons_wait_for_a_capture_started_elsewhere(browser: Any, stub: Any) -> None:
+    """Another tab, the API or a reload mid-capture: the buttons are off while it runs; a
+    409 ("still running") stays shown until that capture ends."""
+    open_page(browser, stub)
+    now = shown(browser, stub, collecting(4))
+    assert now["disabled"] and now["brows_disabled"], now
+    assert now["text"].startswith("capturing: 1 of 60"), now
+    now = shown(browser, stub, done(4))
+    assert not now["disabled"] and not now["brows_disabled"], now
+    # pressed just before the page heard of capture 5 (another tab's): the 409 stays
+    still = "capture 5 is still running; wait for its result"
+    press_capture(browser, stub, 409, {"status": "error", "error": still, "id": 5, "run": "run-a"})
+    wait(browser, lambda p: p["text"] == still and p["disabled"], "the 409 shown")
+    for _ in range(3):
+        now = shown(browser, stub, collecting(5))
+        assert now["text"] == still and now["disabled"], now
+    time.sleep(1.6)  # the page used to overwrite it within 1.5 s
+    assert page(browser)["text"] == still
+    now = shown(browser, stub, done(5))
+    assert now["text"] == "done - press capture for another person" and not now["disabled"]
+
+
+def restart(browser: Any, service: ScriptedService) -> None:
+    """The service stops (its stream closes) and comes back: the page reconnects."""
+    service.messages.put(CLOSE)
+    wait(browser, lambda p: p["conn"] != "live", "the page saw the stream close")
+    wait(browser, lambda p: p["conn"] == "live", "the page reconnected")
+
+
+def test_a_capture_after_a_service_restart_is_shown(browser: Any, stub: Any) -> None:
+    """The service restarts: its capture ids start at 1 again (a new run). The page used to
+    wait forever for 'its' capture 1, the one it had shown before."""
+    open_page(browser, stub)
+    press_capture(browser, stub, 202, {"status": "started", "id": 1, "run": "run-a"})
+    shown(browser, stub, collecting(1))
+    now = shown(browser, stub, done(1, ratio=0.031))
+    assert "3.1 %" in now["bars"][0]
+    restart(browser, stub)
+    now = shown(browser, stub, None)
+    assert not now["disabled"], now
+    press_capture(browser, stub, 202, {"status": "started", "id": 1, "run": "run-b"})
+    shown(browser, stub, collecting(1, run="run-b"))
+    now = shown(browser, stub, done(1, run="run-b", ratio=0.057))
+    assert not now["hidden"] and "5.7 %" in now["bars"][0], now
+    assert now["text"] == "done - press capture for another person" and not now["disabled"]
+
+
+def test_a_capture_lost_in_a_service_restart_frees_the_buttons(browser: Any, stub: Any) -> None:
+    """The service stops mid-capture and comes back without it: the page stops waiting."""
+    open_page(browser, stub)
+    press_capture(browser, stub, 202, {"status": "started", "id": 2, "run": "run-a"})
+    now = shown(browser, stub, collecting(2))
+    assert now["disabled"], now
+    restart(browser, stub)
+    now = shown(browser, stub, None)
+    assert not now["disabled"] and "restarted" in now["text"], now
+    # ... or back with captures of its own already (another run)
+    press_capture(browser, stub, 202, {"status": "started", "id": 3, "run": "run-a"})
+    shown(browser, stub, collecting(3))
+    restart(browser, stub)
+    now = shown(browser, stub, done(1, run="run-b"))
+    assert not now["disabled"] and "restarted" in now["text"] and now["hidden"], now

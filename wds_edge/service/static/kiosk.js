@@ -30,15 +30,29 @@ const REGION_NAMES = {
   left_under_eye: "left under-eye", right_under_eye: "right under-eye",
 };
 const RUNNING_PAUSED = "live score paused while the capture runs";
-let shownCapture = 0;
-let waitingCapture = 0;
+
+// A capture is named by the service's run and its id: ids start at 1 again when the service
+// restarts, the run changes (so a page open across a restart does not take the new capture 1
+// for the one it showed before).
+const keyOf = (capture) => `${capture.run}/${capture.id}`;
+// The capture this page follows: one it started, or one it saw running (another tab, the API,
+// a reload mid-capture). Its result is shown when it ends; the buttons wait for it.
+let following = null;
+let handled = null; // the key of the last finished capture dealt with (shown or passed over)
+let lastCapture = null; // the newest capture state the stream sent
+let refused = null; // the key of a capture whose 409 "still running" stays shown until it ends
+let posting = false; // a POST /v1/capture is under way
+let fresh = false; // a new connection: its first message says whether the service restarted
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const query = new URLSearchParams({ image: "overlay", fps: "10" });
   if (token) query.set("token", token);
   const ws = new WebSocket(`${scheme}://${location.host}/v1/stream?${query}`);
-  ws.onopen = () => setConnection("live", true);
+  ws.onopen = () => {
+    fresh = true;
+    setConnection("live", true);
+  };
   ws.onclose = () => {
     setConnection("reconnecting...", false);
     setTimeout(connect, 1000);
@@ -52,22 +66,35 @@ function setConnection(text, on) {
   badge.className = "badge " + (on ? "on" : "off");
 }
 
+function setCaptureText(text) {
+  $("capture-state").textContent = text;
+}
+
 function onMessage(msg) {
-  if (msg.type === "camera") {
-    $("prompt").textContent = msg.state === "lost" ? "camera lost, reconnecting..." : `camera ${msg.state}`;
-    if (msg.capture) onCapture(msg.capture);
-    return;
-  }
   if (msg.type === "error") {
     $("prompt").textContent = msg.error;
     return;
   }
+  const capture = msg.capture || null;
+  // The capture followed is gone when the service says another run, or (the first message of
+  // a new connection) none: the service restarted meanwhile.
+  if (following !== null && (capture ? capture.run !== following.run : fresh)) {
+    following = null;
+    refused = null;
+    setCaptureText("the service restarted before the capture ended: press capture again");
+  }
+  fresh = false;
+  if (msg.type === "camera") {
+    $("prompt").textContent = msg.state === "lost" ? "camera lost, reconnecting..." : `camera ${msg.state}`;
+    onCapture(capture);
+    return;
+  }
   if (msg.image) $("live").src = `data:${msg.image.type};base64,${msg.image.base64}`;
   $("live").dataset.seq = msg.seq;
-  const collecting = msg.capture && msg.capture.state === "collecting";
+  const collecting = capture !== null && capture.state === "collecting";
   const prompt = $("prompt");
   // during a capture the big prompt is the capture's own ("please don't smile", "analysing...")
-  prompt.textContent = collecting && msg.capture.prompt ? msg.capture.prompt : msg.prompt;
+  prompt.textContent = collecting && capture.prompt ? capture.prompt : msg.prompt;
   prompt.dataset.status = msg.status;
   const total = msg.timings_ms && msg.timings_ms.total;
   const overall = msg.scores && msg.scores.overall;
@@ -75,27 +102,45 @@ function onMessage(msg) {
     ? `live score ${(100 * overall.wrinkle_ratio).toFixed(2)} % (fused over ${msg.fused_frames} frame${msg.fused_frames === 1 ? "" : "s"})`
     : "";
   $("stats").textContent = `frame ${msg.seq} - ${msg.status} - analysis ${total ? total.toFixed(0) : "?"} ms - age ${msg.age_ms} ms`;
-  if (msg.capture) onCapture(msg.capture);
+  onCapture(capture);
 }
 
 function onCapture(capture) {
-  if (capture.state === "collecting") {
-    $("capture-state").textContent = `capturing: ${capture.good_frames} of ${capture.frames_needed} good frames - ${capture.prompt || ""}`;
-    return;
+  if (capture !== null) {
+    lastCapture = capture;
+    const key = keyOf(capture);
+    if (capture.state === "collecting") {
+      if (following === null || keyOf(following) !== key) {
+        following = capture;
+        hideResult(); // the last person's scores go as soon as the next capture runs
+      }
+      if (refused !== key) {
+        setCaptureText(`capturing: ${capture.good_frames} of ${capture.frames_needed} good frames - ${capture.prompt || ""}`);
+      }
+    } else if (key !== handled) {
+      handled = key;
+      // a capture that ended before this page saw it run (the last person's, on a page
+      // loaded since) is passed over: never shown
+      if (following !== null && keyOf(following) === key) {
+        following = null;
+        refused = null;
+        if (capture.state === "timed_out" || !capture.final) {
+          hideResult();
+          setCaptureText(capture.error || "the capture failed: press capture again");
+        } else {
+          showResult(capture.final);
+          setCaptureText("done - press capture for another person");
+        }
+      }
+    }
   }
-  const failed = capture.state === "timed_out" || (capture.state === "done" && !capture.final);
-  if (failed && capture.id >= waitingCapture && capture.id !== shownCapture) {
-    shownCapture = capture.id;
-    $("capture-state").textContent = capture.error;
-    setCaptureButtons(true);
-    return;
-  }
-  if (capture.id !== shownCapture && capture.final && capture.id >= waitingCapture) {
-    shownCapture = capture.id;
-    showResult(capture.final);
-    setCaptureButtons(true);
-    $("capture-state").textContent = "done - press capture for another person";
-  }
+  setCaptureButtons(!posting && following === null);
+}
+
+function hideResult() {
+  $("result").hidden = true;
+  $("bars").replaceChildren();
+  $("result-note").textContent = "";
 }
 
 function showResult(final) {
@@ -134,26 +179,34 @@ function setCaptureButtons(enabled) {
 // expression: "neutral" (the wrinkle score of a resting face) or "raise_brows" (the forehead
 // lines with raised brows, for a consultation)
 async function capture(expression) {
+  posting = true;
   setCaptureButtons(false);
-  $("capture-state").textContent = expression === "raise_brows"
-    ? "capturing: raise your eyebrows and hold..." : "capturing: hold still...";
+  hideResult();
+  setCaptureText(expression === "raise_brows"
+    ? "capturing: raise your eyebrows and hold..." : "capturing: hold still...");
   try {
     const response = await fetch("/v1/capture", {
       method: "POST", headers, body: JSON.stringify({ expression }),
     });
     const body = await response.json();
-    if (response.status === 202 || response.status === 409) {
-      waitingCapture = body.id || waitingCapture;
-      if (response.status === 409) $("capture-state").textContent = body.error;
-      if (response.status === 409 && !body.id) setCaptureButtons(true);
+    if ((response.status === 202 || response.status === 409) && body.id != null) {
+      following = { id: body.id, run: body.run }; // started, or the one still running
+      if (response.status === 409) {
+        refused = keyOf(following);
+        setCaptureText(body.error);
+      }
     } else {
-      $("capture-state").textContent = body.error || `error ${response.status}`;
-      setCaptureButtons(true);
+      setCaptureText(body.error || `error ${response.status}`);
     }
   } catch (err) {
-    $("capture-state").textContent = `cannot reach the service: ${err}`;
-    setCaptureButtons(true);
+    setCaptureText(`cannot reach the service: ${err}`);
   }
+  posting = false;
+  if (following !== null && lastCapture !== null && keyOf(lastCapture) === keyOf(following)) {
+    if (lastCapture.state !== "collecting") handled = null; // it ended before the answer came
+    onCapture(lastCapture);
+  }
+  setCaptureButtons(following === null);
 }
 
 $("capture").addEventListener("click", () => capture("neutral"));
