@@ -257,6 +257,28 @@ def test_the_big_prompt_is_the_captures_own_while_it_runs(browser: Any, stub: An
     assert now["prompt"] == "hold still" and now["running"].startswith("live score 1.23 %")
 
 
+def test_a_camera_message_goes_when_the_camera_comes_back(browser: Any, stub: Any) -> None:
+    lost = "the camera is lost (no frame for 5 s), so a capture cannot collect frames"
+    open_page(browser, stub)
+    stub.send_camera("lost")
+    wait(browser, lambda p: p["prompt"] == "camera lost, reconnecting...", "camera lost")
+    press_capture(browser, stub, 409, {"status": "error", "error": lost})
+    now = wait(browser, lambda p: not p["disabled"], "the buttons back")
+    assert now["text"] == lost
+    stub.send_camera("lost")
+    time.sleep(0.3)
+    assert page(browser)["text"] == lost  # still no frame: still true
+    now = shown(browser, stub, None)  # frames again
+    assert now["text"] == IDLE and not now["disabled"], now
+    # a capture that timed out while the camera was away: its message goes with the outage
+    press_capture(browser, stub, 202, {"status": "started", "id": 1, "run": "run-a"})
+    shown(browser, stub, collecting(1))
+    stub.send_camera("lost", failed(1, error="the capture did not collect 60 good frames"))
+    wait(browser, lambda p: p["text"].startswith("the capture did not"), "the capture failed")
+    now = shown(browser, stub, failed(1, error="the capture did not collect 60 good frames"))
+    assert now["text"] == IDLE and not now["disabled"], now
+
+
 def test_the_buttons_wait_for_a_capture_started_elsewhere(browser: Any, stub: Any) -> None:
     """Another tab, the API or a reload mid-capture: the buttons are off while it runs; a
     409 ("still running") stays shown until that capture ends."""

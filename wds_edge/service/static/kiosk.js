@@ -29,6 +29,7 @@ const REGION_NAMES = {
   left_crows_feet: "left crow's feet", right_crows_feet: "right crow's feet",
   left_under_eye: "left under-eye", right_under_eye: "right under-eye",
 };
+const IDLE_TEXT = "Press capture and hold still for a moment.";
 const RUNNING_PAUSED = "live score paused while the capture runs";
 
 // A capture is named by the service's run and its id: ids start at 1 again when the service
@@ -42,6 +43,7 @@ let handled = null; // the key of the last finished capture dealt with (shown or
 let lastCapture = null; // the newest capture state the stream sent
 let refused = null; // the key of a capture whose 409 "still running" stays shown until it ends
 let posting = false; // a POST /v1/capture is under way
+let cameraNote = false; // the capture text tells of a camera that is down: gone with its frames
 let fresh = false; // a new connection: its first message says whether the service restarted
 
 function connect() {
@@ -86,7 +88,7 @@ function onMessage(msg) {
   fresh = false;
   if (msg.type === "camera") {
     $("prompt").textContent = msg.state === "lost" ? "camera lost, reconnecting..." : `camera ${msg.state}`;
-    onCapture(capture);
+    onCapture(capture, true);
     return;
   }
   if (msg.image) $("live").src = `data:${msg.image.type};base64,${msg.image.base64}`;
@@ -102,10 +104,16 @@ function onMessage(msg) {
     ? `live score ${(100 * overall.wrinkle_ratio).toFixed(2)} % (fused over ${msg.fused_frames} frame${msg.fused_frames === 1 ? "" : "s"})`
     : "";
   $("stats").textContent = `frame ${msg.seq} - ${msg.status} - analysis ${total ? total.toFixed(0) : "?"} ms - age ${msg.age_ms} ms`;
-  onCapture(capture);
+  onCapture(capture, false);
+  if (cameraNote && !collecting) { // frames again: the camera is back
+    cameraNote = false;
+    setCaptureText(IDLE_TEXT);
+  }
 }
 
-function onCapture(capture) {
+// cameraDown: the state came in a camera message (no frames): a failure shown now is about
+// the camera, and goes when its frames come back.
+function onCapture(capture, cameraDown) {
   if (capture !== null) {
     lastCapture = capture;
     const key = keyOf(capture);
@@ -114,6 +122,7 @@ function onCapture(capture) {
         following = capture;
         hideResult(); // the last person's scores go as soon as the next capture runs
       }
+      cameraNote = false;
       if (refused !== key) {
         setCaptureText(`capturing: ${capture.good_frames} of ${capture.frames_needed} good frames - ${capture.prompt || ""}`);
       }
@@ -127,6 +136,7 @@ function onCapture(capture) {
         if (capture.state === "timed_out" || !capture.final) {
           hideResult();
           setCaptureText(capture.error || "the capture failed: press capture again");
+          cameraNote = cameraDown;
         } else {
           showResult(capture.final);
           setCaptureText("done - press capture for another person");
@@ -182,6 +192,7 @@ async function capture(expression) {
   posting = true;
   setCaptureButtons(false);
   hideResult();
+  cameraNote = false;
   setCaptureText(expression === "raise_brows"
     ? "capturing: raise your eyebrows and hold..." : "capturing: hold still...");
   try {
@@ -197,6 +208,7 @@ async function capture(expression) {
       }
     } else {
       setCaptureText(body.error || `error ${response.status}`);
+      cameraNote = response.status === 409; // no working camera: told until frames come
     }
   } catch (err) {
     setCaptureText(`cannot reach the service: ${err}`);
@@ -204,7 +216,7 @@ async function capture(expression) {
   posting = false;
   if (following !== null && lastCapture !== null && keyOf(lastCapture) === keyOf(following)) {
     if (lastCapture.state !== "collecting") handled = null; // it ended before the answer came
-    onCapture(lastCapture);
+    onCapture(lastCapture, false);
   }
   setCaptureButtons(following === null);
 }
