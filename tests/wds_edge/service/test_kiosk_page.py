@@ -1,7 +1,8 @@
 """The kiosk page in a real browser: Debian's headless Chromium driven by Selenium.
 
 It opens ``/`` on a real service whose camera is the kiosk clip, waits for the live
-overlay and the prompt, presses "Capture" and waits for the per-region bars. The
+overlay and the prompt, presses "Capture" and waits for the per-region bars (gone again
+when the page is opened anew: the next person does not see them). The
 screenshot goes to ``$WDS_EDGE_ARTIFACTS`` (default ``out/artifacts/``) for CI. Selenium
 is given Debian's chromedriver explicitly, so Selenium Manager never downloads one.
 """
@@ -122,6 +123,13 @@ def test_page_shows_overlay_prompt_and_capture_bars(page_service: Any, browser: 
     wait.until(lambda d: "fused over" in d.find_element(By.ID, "running").text)
     shot = artifacts_dir() / "kiosk_page.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+    # the next person opens the page again: the last capture's scores are not shown
+    browser.refresh()
+    wait.until(lambda d: d.execute_script("return document.getElementById('live').dataset.seq"))
+    assert browser.find_element(By.ID, "result").get_attribute("hidden")
+    assert browser.find_elements(By.CSS_SELECTOR, "#bars li") == []
+    assert browser.find_element(By.ID, "capture-state").text.startswith("Press capture")
+    assert browser.find_element(By.ID, "capture").is_enabled()
 
 
 def test_page_passes_a_token_with_a_plus_as_typed(
