@@ -15,6 +15,7 @@ connected machine, then copy it) and points the environment variable at it.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
 import os
 import urllib.error
@@ -218,7 +219,8 @@ def fetch_face_landmarker(
         The path of the verified model file.
 
     Raises:
-        ModelError: the download failed (offline, HTTP error) or the checksum differs.
+        ModelError: the download failed (offline, HTTP error, a response cut short or not
+            HTTP at all) or the checksum differs.
         OutputError: ``dest_dir`` cannot be written (a file, under a file, read-only, full).
     """
     dest = Path(dest_dir).expanduser() if dest_dir is not None else user_model_dir()
@@ -241,7 +243,9 @@ def fetch_face_landmarker(
                     done += len(chunk)
                     if progress is not None:
                         progress(done, total, "")
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        # http.client.HTTPException: a chunked body that stops (IncompleteRead), or
+        # something other than an HTTP server answering (BadStatusLine).
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
             raise ModelError(
                 f"Could not download the FaceLandmarker model from {url} ({exc}). If this "
                 f"machine is offline, download {FACE_LANDMARKER_URL} on a connected "

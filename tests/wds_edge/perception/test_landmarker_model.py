@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -237,3 +239,56 @@ def test_fetch_into_an_unusable_folder_is_one_clear_line(
     assert "Traceback" not in err and "FileExistsError" not in err
     assert str(dest) in "".join(err.split())  # rich may wrap the line
     assert blocker.read_text() == "x"
+
+
+def _one_shot_server(reply: bytes) -> tuple[str, threading.Thread]:
+    """A real TCP server on a free loopback port that answers one request with ``reply``
+    and closes the connection (what a dropped download or a non-HTTP service looks like)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(10)
+    port = server.getsockname()[1]
+
+    def serve() -> None:
+        with server:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(4096)
+                conn.sendall(reply)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{port}/face_landmarker.task", thread
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # a chunked body that stops after its first chunk: http.client.IncompleteRead
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n",
+        # an SSH server on the port: http.client.BadStatusLine
+        b"SSH-2.0-OpenSSH_9.0\r\n",
+    ],
+    ids=["incomplete-chunked", "not-http"],
+)
+def test_fetch_broken_http_response_is_one_clear_line(
+    reply: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A response cut short or not HTTP at all is the download failing (ModelError, exit 2,
+    one line), not a traceback; nothing is left in the folder."""
+    from wds_edge.cli import main
+
+    url, thread = _one_shot_server(reply)
+    with pytest.raises(ModelError) as info:
+        fetch_face_landmarker(tmp_path, url=url, timeout_s=5)
+    thread.join(5)
+    assert url in str(info.value) and FACE_LANDMARKER_ENV in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+    url, thread = _one_shot_server(reply)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["models", "fetch", "--dest", str(tmp_path), "--url", url])
+    thread.join(5)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "Could not download" in err
+    assert list(tmp_path.iterdir()) == []
