@@ -4,7 +4,8 @@ Usage:
     python sdk_examples/batch_folder.py PHOTOS_DIR OUT_DIR [--model MODEL.onnx]
 
 A photo that cannot be read is listed in the summary with its error; the others go on.
-Exit code 1 if any photo failed.
+Exit code 1 if any photo failed; an output folder, model or landmarker that cannot be
+used: one `error:` line, exit code 2.
 """
 
 from __future__ import annotations
@@ -42,11 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         ensure_writable_dir(args.out, "results")  # before the work, not after it
-    except WdsEdgeError as exc:
+        analyzer = WrinkleAnalyzer(model_path=args.model, landmarker_path=args.landmarker)
+    except WdsEdgeError as exc:  # an output folder, model or landmarker that cannot be used
         print(f"error: {exc}", file=sys.stderr)
         return 2
     failed = 0
-    with WrinkleAnalyzer(model_path=args.model, landmarker_path=args.landmarker) as analyzer:
+    with analyzer:
         for outcome in analyze_inputs(analyzer, [args.photos], args.out):
             if outcome.result is None:
                 failed += 1

@@ -7,6 +7,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 
 def test_batch_folder(
     example_runner,
@@ -32,3 +34,27 @@ def test_batch_folder(
     assert json.loads((out / "a_face.json").read_text())["status"] == "ok"
     assert (out / "b_face_overlay.png").stat().st_size > 1000
     assert not (out / "c_broken.json").exists()
+
+
+@pytest.mark.parametrize("bad", ["--model", "--landmarker"])
+def test_batch_folder_unusable_model_is_one_error_line(
+    bad: str,
+    example_runner,  # noqa: ANN001
+    example_env: dict,
+    faces_dir: Path,
+    tmp_path: Path,
+) -> None:
+    """A --model or --landmarker that cannot be used: one `error:` line naming it, exit
+    code 2, no traceback and no summary (the README's promise, as embed_minimal.py)."""
+    junk = tmp_path / ("junk.onnx" if bad == "--model" else "junk.task")
+    junk.write_bytes(b"not a model at all")
+    out = tmp_path / "out"
+    proc = example_runner(
+        "batch_folder.py", [str(faces_dir), str(out), bad, str(junk)], example_env
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert str(junk) in lines[0]
+    assert not (out / "summary.csv").exists()
