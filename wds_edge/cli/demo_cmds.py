@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from wds_edge.cli.options import THRESHOLD_HELP, check_threshold
+
 
 def demo_cmd(
     source: str = typer.Option(
@@ -32,9 +34,7 @@ def demo_cmd(
         help="ONNX Runtime intra-op threads (default: all cores with --sync; in the two-stage "
         "pipeline one fewer, so the landmarks keep a core).",
     ),
-    threshold: float | None = typer.Option(
-        None, help="Wrinkle probability threshold in (0, 1), exclusive (default: the model's)."
-    ),
+    threshold: float | None = typer.Option(None, help=THRESHOLD_HELP),
     headless: bool = typer.Option(
         False, "--headless", help="No window: use with --record and/or --jsonl."
     ),
@@ -90,11 +90,7 @@ def demo_cmd(
         raise InvalidInputError(
             "--headless shows nothing: add --record out.mp4 and/or --jsonl out.jsonl"
         )
-    if threshold is not None and not 0.0 < threshold < 1.0:
-        raise InvalidInputError(
-            f"--threshold must be between 0 and 1, exclusive (got {threshold}); "
-            "omit it to use the model's threshold"
-        )
+    check_threshold(threshold)
     # the names first, before any folder is made or anything loads
     if record is not None:
         check_record_path(record)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from wds_edge.cli.options import THRESHOLD_HELP, check_threshold
+
 _HELP = """Serve the kiosk over HTTP on this machine: a browser page, a JSON API, a live stream.
 
 Open http://127.0.0.1:8765/ in the kiosk's browser for the page (live overlay, prompt,
@@ -65,9 +67,7 @@ def serve_cmd(
     landmarker: Path | None = typer.Option(
         None, help="face_landmarker.task (default: $WDS_EDGE_FACE_LANDMARKER or the user cache)."
     ),
-    threshold: float | None = typer.Option(
-        None, min=0.0, max=1.0, help="Wrinkle probability threshold (default: the model's)."
-    ),
+    threshold: float | None = typer.Option(None, help=THRESHOLD_HELP),
     threads: int | None = typer.Option(None, min=1, help="ONNX Runtime intra-op threads."),
     max_body_mb: float = typer.Option(16.0, min=0.01, help="Largest request body (MiB)."),
     max_connections: int = typer.Option(
@@ -88,6 +88,7 @@ def serve_cmd(
     from wds_edge.service.config import ServiceConfig
     from wds_edge.service.server import check_bind, run_server
 
+    check_threshold(threshold)
     console = Console(stderr=True)
     config = ServiceConfig(
         host=host,

@@ -77,3 +77,18 @@ def test_help_names_the_endpoints() -> None:
     for word in ("/healthz", "/v1/analyze", "/v1/stream", "--allow-remote", "--token"):
         assert word in run.stdout
     assert "pip install 'wds-edge[service]'" in " ".join(run.stdout.split())
+
+
+@pytest.mark.parametrize("value", ["1.0", "0", "1.5"])
+def test_threshold_range_is_open_as_in_its_help(value: str) -> None:
+    """--threshold is in (0, 1), exclusive, like analyze and demo: the help says so and 1.0
+    is refused by the option itself (its help said 0<=x<=1 while the service refused 1)."""
+    run = serve("--threshold", value, "--port", "0", "--model", "no_such_model.onnx")
+    assert run.returncode == 2, run.stderr
+    err = " ".join(run.stderr.split())
+    assert f"--threshold must be between 0 and 1, exclusive (got {float(value)})" in err, err
+    assert "Traceback" not in run.stderr and "no_such_model" not in run.stderr
+    output = CliRunner().invoke(app, ["serve", "--help"]).output
+    help_text = " ".join(output.replace("│", " ").split())  # the help panel's frame out
+    assert "0<=x<=1" not in help_text and "0.0<=x<=1.0" not in help_text
+    assert "threshold in (0, 1), exclusive" in help_text

@@ -1,0 +1,31 @@
+"""Options several commands share: one help text and one check each, so `analyze`, `demo`,
+`serve` and `bench model|pipeline` describe and refuse them in the same words."""
+
+from __future__ import annotations
+
+__all__ = ["DEVICE_HELP", "THRESHOLD_HELP", "check_threshold"]
+
+#: ``--device``: passed through to the SDK (AnalyzerConfig.device / load_backend), which
+#: refuses a device the chosen backend cannot use.
+DEVICE_HELP = (
+    "OpenVINO device: CPU (default), or GPU / NPU / AUTO (Intel iGPU / NPU); "
+    "TensorRT: the CUDA device index (default 0)."
+)
+
+#: ``--threshold``: an open interval (AnalyzerConfig refuses 0 and 1).
+THRESHOLD_HELP = "Wrinkle probability threshold in (0, 1), exclusive (default: the model's)."
+
+
+def check_threshold(threshold: float | None) -> None:
+    """Refuse a ``--threshold`` outside (0, 1) in one line, before anything loads.
+
+    Raises:
+        InvalidInputError: ``threshold`` is not strictly between 0 and 1.
+    """
+    from wds_edge.errors import InvalidInputError
+
+    if threshold is not None and not 0.0 < threshold < 1.0:
+        raise InvalidInputError(
+            f"--threshold must be between 0 and 1, exclusive (got {threshold}); "
+            "omit it to use the model's threshold"
+        )
