@@ -233,13 +233,15 @@ def benchmark_model(
     runs: int = 50,
     num_threads: int | None = None,
     on_run: ProgressCallback | None = None,
+    device: str | int | None = None,
 ) -> ModelBenchResult:
     """Load ``model_path`` with :func:`wds_edge.runtime.load_backend`, time it, close it.
 
     ``precision`` is what TensorRT builds or OpenVINO runs (``auto``: see
     :func:`~wds_edge.runtime.load_backend`); ONNX Runtime on the CPU runs the model as
     exported (its report says ``fp32``, or ``int8`` for a Q/DQ model), without spin-waiting
-    (``session.intra_op.allow_spinning = 0``).
+    (``session.intra_op.allow_spinning = 0``). ``device``: as
+    :func:`~wds_edge.runtime.load_backend` (an OpenVINO device, a CUDA index; None: default).
     """
     from wds_edge.runtime import load_backend
 
@@ -247,8 +249,9 @@ def benchmark_model(
     # is comparable with bench compare's and the probe's, and its idle threads do not keep
     # the cores busy for whatever the kiosk runs next (landmarks).
     with load_backend(
-        model_path, backend, precision=precision, num_threads=num_threads, spin_wait=False
-    ) as be:
+        model_path, backend, precision=precision, device=device, num_threads=num_threads,
+        spin_wait=False,
+    ) as be:  # fmt: skip
         return bench_backend(
             be,
             model_label=str(model_path),

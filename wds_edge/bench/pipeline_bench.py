@@ -345,6 +345,7 @@ def bench_pipeline(
     chunk_frames: int = 30,
     max_frames: int | None = None,
     on_frame: ProgressCallback | None = None,
+    device: str | int | None = None,
 ) -> PipelineBenchResult:
     """Run every frame of ``source`` through each configuration, interleaved by chunks.
 
@@ -358,6 +359,8 @@ def bench_pipeline(
         chunk_frames: frames decoded and run through every configuration in turn.
         max_frames: stop after this many frames.
         on_frame: called as ``on_frame(frames_done, max_frames_or_None, "")`` per chunk.
+        device: as :class:`~wds_edge.analysis.analyzer.AnalyzerConfig` (an OpenVINO device,
+            a CUDA index; None: the backend's default).
 
     Raises:
         InvalidInputError: bad modes / chunk size, or a source without frames.
@@ -371,6 +374,7 @@ def bench_pipeline(
         model_path=None if model_path is None else str(model_path),
         backend=backend,
         precision=precision,
+        device=device,
         landmarker_path=None if landmarker_path is None else str(landmarker_path),
         video_mode=True,
         spin_wait=False,  # configurations take turns: no idle thread spins into the next

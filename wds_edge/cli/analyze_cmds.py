@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from wds_edge.cli.options import DEVICE_HELP
+
 _HELP = """Analyse face photos for wrinkles: landmarks -> Table 1 crop -> segmentation -> scores.
 
 INPUT may be image files, folders (their images) or globs ("photos/*.jpg"), or video
@@ -60,12 +62,7 @@ def analyze(
         help="auto | fp32 | fp16 | bf16 | int8 (auto: TensorRT FP16, else the probed CPU winner; "
         "onnxruntime: fp32, or int8 for a Q/DQ model from `wds-edge quantize`).",
     ),
-    device: str | None = typer.Option(
-        None,
-        "--device",
-        help="OpenVINO device: CPU (default), or GPU / NPU / AUTO (Intel iGPU / NPU); "
-        "TensorRT: the CUDA device index (default 0).",
-    ),
+    device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
     landmarker: Path | None = typer.Option(
         None,
         "--landmarker",

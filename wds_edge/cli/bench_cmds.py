@@ -11,6 +11,8 @@ from typing import Any
 
 import typer
 
+from wds_edge.cli.options import DEVICE_HELP
+
 _MODEL_HELP = (
     "ONNX model (exported with `wds-edge export`) or TensorRT-ready ONNX. "
     "Omit to use the bundled default model."
@@ -76,6 +78,7 @@ def bench_model_cmd(
         "when not native); onnxruntime runs the file as is (fp32, or int8 for a Q/DQ model); "
         "auto: FP16 on TensorRT, else probed.",
     ),
+    device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
     batch: int = typer.Option(1, min=1, help="Images per inference call (model needs that batch)."),
     warmup: int | None = typer.Option(
         None, min=0, help="Untimed calls before timing (default 10; --quick: 1)."
@@ -111,6 +114,7 @@ def bench_model_cmd(
             warmup=warmup,
             runs=runs,
             num_threads=threads,
+            device=device,
             on_run=update,
         )
     load.stop()
@@ -150,6 +154,7 @@ def bench_pipeline_cmd(
         help="auto | fp32 | fp16 | bf16 | int8 (onnxruntime: fp32, or int8 for a Q/DQ model "
         "from `wds-edge quantize`).",
     ),
+    device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
     landmarker: Path | None = typer.Option(None, help="face_landmarker.task (default: search)."),
     threads: int | None = typer.Option(
         None, min=1, help="Inference threads of a mode that does not name its own."
@@ -193,6 +198,7 @@ def bench_pipeline_cmd(
             model_path=model,
             backend=backend,
             precision=precision,
+            device=device,
             landmarker_path=landmarker,
             num_threads=threads,
             modes=_split(modes),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from wds_edge.cli.options import THRESHOLD_HELP, check_threshold
+from wds_edge.cli.options import DEVICE_HELP, THRESHOLD_HELP, check_threshold
 
 
 def demo_cmd(
@@ -25,6 +25,7 @@ def demo_cmd(
         help="auto | fp32 | fp16 | bf16 | int8 (auto: TensorRT FP16, else the probed CPU winner; "
         "onnxruntime: fp32, or int8 for a Q/DQ model from `wds-edge quantize`).",
     ),
+    device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
     landmarker: Path | None = typer.Option(
         None, help="face_landmarker.task (default: $WDS_EDGE_FACE_LANDMARKER or the user cache)."
     ),
@@ -108,6 +109,7 @@ def demo_cmd(
             model_path=None if model is None else str(model),
             backend=backend,
             precision=precision,
+            device=device,
             landmarker_path=None if landmarker is None else str(landmarker),
             num_threads=threads,
             threshold=threshold,

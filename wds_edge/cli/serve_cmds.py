@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from wds_edge.cli.options import THRESHOLD_HELP, check_threshold
+from wds_edge.cli.options import DEVICE_HELP, THRESHOLD_HELP, check_threshold
 
 _HELP = """Serve the kiosk over HTTP on this machine: a browser page, a JSON API, a live stream.
 
@@ -64,6 +64,7 @@ def serve_cmd(
         help="auto | fp32 | fp16 | bf16 | int8 (auto: TensorRT FP16, else the probed CPU winner; "
         "onnxruntime: fp32, or int8 for a Q/DQ model from `wds-edge quantize`).",
     ),
+    device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
     landmarker: Path | None = typer.Option(
         None, help="face_landmarker.task (default: $WDS_EDGE_FACE_LANDMARKER or the user cache)."
     ),
@@ -100,6 +101,7 @@ def serve_cmd(
         model_path=model,
         backend=backend,
         precision=precision,
+        device=device,
         landmarker_path=landmarker,
         threshold=threshold,
         num_threads=threads,

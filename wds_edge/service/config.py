@@ -38,8 +38,10 @@ class ServiceConfig(BaseModel):
             token is refused (it would silently mean "no check").
         source: camera / stream / video file for the live stream and the capture
             (``None``: no camera; ``/v1/stream`` and ``/v1/capture`` answer 409).
-        model_path / backend / precision / landmarker_path / threshold / num_threads: as
-            :class:`wds_edge.analysis.analyzer.AnalyzerConfig`.
+        model_path / backend / precision / device / landmarker_path / threshold /
+            num_threads: as :class:`wds_edge.analysis.analyzer.AnalyzerConfig` (``device``:
+            ``"CPU"`` / ``"GPU"`` / ``"NPU"`` / ``"AUTO"`` for OpenVINO, a CUDA index for
+            TensorRT; ``None``: the backend's default; the backend refuses one it cannot use).
         max_body_bytes: largest accepted request body (413 beyond, from Content-Length
             before anything is read, or as soon as a chunked body passes it).
         max_image_pixels: largest image (width x height, read from the image header
@@ -69,6 +71,7 @@ class ServiceConfig(BaseModel):
     model_path: Path | None = None
     backend: str = "auto"
     precision: str = "auto"
+    device: str | int | None = None
     landmarker_path: Path | None = None
     threshold: float | None = Field(None, gt=0.0, lt=1.0)
     num_threads: int | None = Field(None, ge=1)
@@ -90,6 +93,16 @@ class ServiceConfig(BaseModel):
             raise ValueError(
                 "the token is empty, which would turn authentication off; give a real "
                 "secret (e.g. `openssl rand -hex 16`) or leave --token out"
+            )
+        return value
+
+    @field_validator("device")
+    @classmethod
+    def _device_not_empty(cls, value: str | int | None) -> str | int | None:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError(
+                "the device is empty; give an OpenVINO device (CPU, GPU, NPU, AUTO) or a CUDA "
+                "device index (0, 1, ...), or leave --device out for the backend's default"
             )
         return value
 

@@ -54,6 +54,7 @@ class ServiceEngine:
                 model_path=None if config.model_path is None else str(config.model_path),
                 backend=config.backend,
                 precision=config.precision,
+                device=config.device,
                 landmarker_path=None
                 if config.landmarker_path is None
                 else str(config.landmarker_path),

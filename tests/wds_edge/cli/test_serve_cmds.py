@@ -92,3 +92,33 @@ def test_threshold_range_is_open_as_in_its_help(value: str) -> None:
     help_text = " ".join(output.replace("│", " ").split())  # the help panel's frame out
     assert "0<=x<=1" not in help_text and "0.0<=x<=1.0" not in help_text
     assert "threshold in (0, 1), exclusive" in help_text
+
+
+def test_device_reaches_the_backend(onnx_model_path: Path, landmarker_path: Path) -> None:
+    """--device (as on analyze) goes through ServiceConfig to the analyzer: OpenVINO refuses a
+    device this machine lacks in one line (exit 2) and runs on one it has; an empty one is
+    refused before anything loads."""
+    pytest.importorskip("openvino", reason="--device CPU / NOPE is checked on OpenVINO")
+    from wds_edge.service.config import ServiceConfig
+    from wds_edge.service.engine import ServiceEngine
+
+    model = ["--model", str(onnx_model_path), "--landmarker", str(landmarker_path)]
+    openvino = ["--backend", "openvino", "--precision", "fp32"]
+    run = serve("--port", "0", *model, *openvino, "--device", "NOPE")
+    assert run.returncode == 2, run.stderr
+    err = " ".join(run.stderr.split())
+    assert "OpenVINO has no device 'NOPE' here" in err and "Traceback" not in err
+
+    run = serve("--port", "0", *model, "--device", " ")
+    assert run.returncode == 2, run.stderr
+    assert "the device is empty" in " ".join(run.stderr.split())
+
+    config = ServiceConfig(
+        port=0, model_path=onnx_model_path, landmarker_path=landmarker_path,
+        backend="openvino", precision="fp32", device="CPU",
+    )  # fmt: skip
+    engine = ServiceEngine(config)
+    try:
+        assert "OpenVINO CPU FP32" in engine.analyzer.model_info["device"]
+    finally:
+        engine.close()
