@@ -43,15 +43,44 @@ def _pick(given: Any, default: Any, quick_default: Any, quick: bool) -> Any:
     return quick_default if quick else default
 
 
+#: ``--json-out PATH`` / ``--csv-out PATH``: the report files of bench model and pipeline.
+#: Everywhere else ``--json`` is an on/off flag (print JSON), so the file options are named
+#: apart; ``--json PATH`` / ``--csv PATH``, their old names, still work (hidden from --help),
+#: but never take a value that starts with '-' (``--json --quick`` would write a file named
+#: --quick and run the full benchmark).
+_JSON_OUT_HELP = "Also write the report as JSON to PATH."
+_OLD_NAME_HELP = "Old name of --{}-out PATH (a file, never an option)."
+_WHAT = {"json": "JSON report", "csv": "CSV rows"}
+
+
+def _output_path(new: Path | None, old: Path | None, name: str) -> Path | None:
+    """The file of ``--NAME-out`` (or its old spelling ``--NAME``), refused in one line when
+    both are given or the value looks like an option (``--json --quick``)."""
+    from wds_edge.errors import InvalidInputError
+
+    if new is not None and old is not None:
+        raise InvalidInputError(
+            f"--{name} is the old name of --{name}-out: give --{name}-out PATH only"
+        )
+    given, flag = (new, f"--{name}-out") if new is not None else (old, f"--{name}")
+    if given is not None and str(given).startswith("-"):
+        raise InvalidInputError(
+            f"{flag} takes the file to write the {_WHAT[name]} to, got {str(given)!r}, which "
+            f"is an option: give the file, e.g. --{name}-out bench.{name} (a file named "
+            f"{given}: ./{given})"
+        )
+    return given
+
+
 def _check_outputs(json_path: Path | None, csv_path: Path | None) -> None:
-    """Fail in one line before the benchmark runs when --json / --csv cannot be written
-    (a folder, a read-only or missing place), not after minutes of timing."""
+    """Fail in one line before the benchmark runs when --json-out / --csv-out cannot be
+    written (a folder, a read-only or missing place), not after minutes of timing."""
     from wds_edge.io import ensure_writable_file
 
     if json_path is not None:
-        ensure_writable_file(json_path, "JSON report (--json)")
+        ensure_writable_file(json_path, f"{_WHAT['json']} (--json-out)")
     if csv_path is not None:
-        ensure_writable_file(csv_path, "CSV rows (--csv)")
+        ensure_writable_file(csv_path, f"{_WHAT['csv']} (--csv-out)")
 
 
 def _write_outputs(
@@ -88,9 +117,15 @@ def bench_model_cmd(
     quick: bool = typer.Option(
         False, "--quick", help=f"Short CI mode: defaults of 1 warm-up, 5 runs. {_QUICK_RULE}"
     ),
-    json_path: Path | None = typer.Option(None, "--json", help="Also write the report as JSON."),
+    json_path: Path | None = typer.Option(None, "--json-out", help=_JSON_OUT_HELP),
     csv_path: Path | None = typer.Option(
-        None, "--csv", help="Also write the row as CSV (with CPU and load)."
+        None, "--csv-out", help="Also write the row as CSV (with CPU and load) to PATH."
+    ),
+    json_old: Path | None = typer.Option(
+        None, "--json", hidden=True, help=_OLD_NAME_HELP.format("json")
+    ),
+    csv_old: Path | None = typer.Option(
+        None, "--csv", hidden=True, help=_OLD_NAME_HELP.format("csv")
     ),
 ) -> None:
     """Time one model on one backend: min/p50/p90/p99/max, img/s, achieved GFLOP/s."""
@@ -100,6 +135,8 @@ def bench_model_cmd(
     from wds_edge.cli.bench_output import LoadWatch, print_load
     from wds_edge.cli.console import progress_bar
 
+    json_path = _output_path(json_path, json_old, "json")
+    csv_path = _output_path(csv_path, csv_old, "csv")
     _check_outputs(json_path, csv_path)
     warmup, runs = _pick(warmup, 10, 1, quick), _pick(runs, 100, 5, quick)
     model_path = model or _default_model()
@@ -175,9 +212,15 @@ def bench_pipeline_cmd(
         "--quick",
         help=f"Short CI mode: defaults of 20 frames in chunks of 10. {_QUICK_RULE}",
     ),
-    json_path: Path | None = typer.Option(None, "--json", help="Also write the report as JSON."),
+    json_path: Path | None = typer.Option(None, "--json-out", help=_JSON_OUT_HELP),
     csv_path: Path | None = typer.Option(
-        None, "--csv", help="Also write the stage rows as CSV (with CPU and load)."
+        None, "--csv-out", help="Also write the stage rows as CSV (with CPU and load) to PATH."
+    ),
+    json_old: Path | None = typer.Option(
+        None, "--json", hidden=True, help=_OLD_NAME_HELP.format("json")
+    ),
+    csv_old: Path | None = typer.Option(
+        None, "--csv", hidden=True, help=_OLD_NAME_HELP.format("csv")
     ),
 ) -> None:
     """Serial vs two-stage pipeline, interleaved: FPS over face frames (every one segmented)
@@ -188,6 +231,8 @@ def bench_pipeline_cmd(
     from wds_edge.cli.bench_output import LoadWatch, print_load
     from wds_edge.cli.console import progress_bar
 
+    json_path = _output_path(json_path, json_old, "json")
+    csv_path = _output_path(csv_path, csv_old, "csv")
     _check_outputs(json_path, csv_path)
     max_frames, chunk = _pick(max_frames, None, 20, quick), _pick(chunk, 30, 10, quick)
     env = environment_report()

@@ -70,9 +70,9 @@ def test_cli_bench_model_quick(tmp_path, onnx_model_fixed_batch):
         "--backend",
         "onnxruntime",
         "--quick",
-        "--json",
+        "--json-out",
         str(out),
-        "--csv",
+        "--csv-out",
         str(tmp_path / "m.csv"),
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -96,7 +96,7 @@ def test_cli_bench_pipeline_quick(tmp_path, video_path, landmarker_path, onnx_mo
         "--backend",
         "onnxruntime",
         "--quick",
-        "--json",
+        "--json-out",
         str(out),
     )
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -43,10 +43,10 @@ def test_bench_model_json_naming_a_folder_is_refused_before_timing(
     folder = tmp_path / "reports"
     folder.mkdir()
     proc = _wds_edge("bench", "model", "--model", str(onnx_model_path), "--backend",
-                     "onnxruntime", "--quick", "--json", str(folder))  # fmt: skip
+                     "onnxruntime", "--quick", "--json-out", str(folder))  # fmt: skip
     assert proc.returncode == 2, proc.stderr[-2000:]
     err = " ".join(proc.stderr.split())
-    assert f"cannot write the JSON report (--json) to {folder}: it is a folder" in err
+    assert f"cannot write the JSON report (--json-out) to {folder}: it is a folder" in err
     assert "Traceback" not in err
     assert "wds-edge bench model" not in proc.stdout  # refused before anything was timed
     assert list(folder.iterdir()) == []
@@ -55,21 +55,21 @@ def test_bench_model_json_naming_a_folder_is_refused_before_timing(
 def test_bench_pipeline_unwritable_outputs_are_refused_before_the_run(
     onnx_model_path: Path, landmarker_path: Path, video_path: Path, tmp_path: Path
 ) -> None:
-    """--json under /proc (no folder can be made there): one line before the frames are run,
-    not after the whole benchmark; a --csv folder likewise."""
+    """--json-out under /proc (no folder can be made there): one line before the frames are
+    run, not after the whole benchmark; a --csv-out folder likewise."""
     base = ["bench", "pipeline", "--source", str(video_path), "--model", str(onnx_model_path),
             "--landmarker", str(landmarker_path), "--backend", "onnxruntime",
             "--quick"]  # fmt: skip
-    proc = _wds_edge(*base, "--json", "/proc/nope/r.json")
+    proc = _wds_edge(*base, "--json-out", "/proc/nope/r.json")
     assert proc.returncode == 2, proc.stderr[-2000:]
     err = " ".join(proc.stderr.split())
-    assert "cannot write the JSON report (--json) to /proc/nope" in err
+    assert "cannot write the JSON report (--json-out) to /proc/nope" in err
     assert "wds-edge bench pipeline" not in proc.stdout  # refused before the run
-    proc = _wds_edge(*base, "--json", str(tmp_path / "ok.json"), "--csv", str(tmp_path))
+    proc = _wds_edge(*base, "--json-out", str(tmp_path / "ok.json"), "--csv-out", str(tmp_path))
     assert proc.returncode == 2, proc.stderr[-2000:]
-    assert "cannot write the CSV rows (--csv)" in " ".join(proc.stderr.split())
+    assert "cannot write the CSV rows (--csv-out)" in " ".join(proc.stderr.split())
     assert "wds-edge bench pipeline" not in proc.stdout
-    assert list(tmp_path.iterdir()) == []  # the good --json was not written either
+    assert list(tmp_path.iterdir()) == []  # the good --json-out was not written either
 
 
 def test_bench_compare_backend_entries_refuse_an_unwritable_out_before_timing(
@@ -115,3 +115,59 @@ def test_bench_compare_bad_widths_are_a_usage_error(
     assert "--widths takes comma-separated base widths" in err and repr(widths) in err
     assert "Traceback" not in err
     assert timed == [] and not out.exists()
+
+
+@pytest.mark.parametrize("command", ["model", "pipeline"])
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--json", "--quick"), ("--json-out", "--quick"), ("--csv", "-q"), ("--csv-out", "--quick")],
+)
+def test_report_file_options_never_swallow_another_option(
+    command: str,
+    option: str,
+    value: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--json` is an on/off flag on every other command; here the file options are
+    --json-out / --csv-out, and the old --json PATH / --csv PATH refuse a value that is an
+    option: `bench model --json --quick` used to write a file named --quick after the full
+    (not quick) benchmark."""
+    from fault_helpers import run_cli
+
+    monkeypatch.chdir(tmp_path)  # where a file named --quick would land
+    source = ["--source", "clip.mp4"] if command == "pipeline" else []
+    code, out, err = run_cli(capsys, "bench", command, *source, option, value)
+    assert code == 2, err
+    name = option.lstrip("-").removesuffix("-out")
+    kind = "JSON report" if name == "json" else "CSV rows"
+    assert f"{option} takes the file to write the {kind} to, got '{value}'" in err
+    assert f"e.g. --{name}-out bench.{name}" in err and "Traceback" not in err
+    assert "wds-edge bench" not in out and list(tmp_path.iterdir()) == []  # nothing ran
+
+
+def test_report_file_options_old_names_still_write_files(
+    onnx_model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--json PATH / --csv PATH (the names before --json-out / --csv-out, used by
+    benchmarks/run_cpu_suite.sh) still write the files; hidden from --help, and never
+    together with the new name."""
+    import json
+
+    from fault_helpers import run_cli
+
+    report, rows = tmp_path / "r.json", tmp_path / "r.csv"
+    base = ["bench", "model", "--model", onnx_model_path, "--backend", "onnxruntime",
+            "--warmup", 0, "--runs", 1]  # fmt: skip
+    code, _, err = run_cli(capsys, *base, "--json", report, "--csv", rows)
+    assert code == 0, err
+    assert json.loads(report.read_text())["kind"] == "model" and rows.read_text()
+
+    code, _, err = run_cli(capsys, *base, "--json", report, "--json-out", tmp_path / "b.json")
+    assert code == 2 and "--json is the old name of --json-out" in err, err
+    assert not (tmp_path / "b.json").exists()
+
+    help_text = CliRunner().invoke(app, ["bench", "model", "--help"]).output
+    assert "--json-out" in help_text and "--csv-out" in help_text
+    assert "--json " not in help_text and "--csv " not in help_text

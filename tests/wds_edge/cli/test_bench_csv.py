@@ -1,5 +1,6 @@
-"""Every bench --csv row names the CPU and the load around the run, the values its JSON
-report holds (a CSV row read alone used to say nothing of the machine or how busy it was)."""
+"""Every bench CSV row (--csv-out; compare: compare.csv) names the CPU and the load around
+the run, the values its JSON report holds (a CSV row read alone used to say nothing of the
+machine or how busy it was)."""
 
 from __future__ import annotations
 
@@ -27,10 +28,10 @@ def test_every_csv_row_names_the_cpu_and_load_of_its_report(
     small = ["--models", model, "--max-frames", "2", "--runs", "1", "--warmup", "0"]
     args = {
         "model": ["model", "--model", model, "--backend", "onnxruntime", "--runs", "2",
-                  "--warmup", "0", "--json", str(json_path), "--csv", str(csv_path)],
+                  "--warmup", "0", "--json-out", str(json_path), "--csv-out", str(csv_path)],
         "pipeline": ["pipeline", *clip, "--model", model, "--backend", "onnxruntime",
                      "--modes", "serial", "--max-frames", "2", "--chunk", "2",
-                     "--json", str(json_path), "--csv", str(csv_path)],
+                     "--json-out", str(json_path), "--csv-out", str(csv_path)],
         "compare": ["compare", *clip, *small, "--widths", "", "--size", "256", "--no-e2e",
                     "--no-torch", "--out", str(out)],
         "compare-backends": ["compare", *clip, *small, "--backends", "onnxruntime:fp32",

@@ -45,7 +45,7 @@ def test_device_reaches_the_backend(
     assert "Traceback" not in err and not (tmp_path / "run.jsonl").exists()
 
     report = tmp_path / "report.json"
-    extra = ["--json", report] if name.startswith("bench") else []
+    extra = ["--json-out", report] if name.startswith("bench") else []
     code, out, err = run_cli(capsys, *args, *OPENVINO_FP32, "--device", "CPU", *extra)
     assert code == 0, err
     if extra:  # the report names where the model ran
