@@ -48,9 +48,26 @@ PARITY_MIN_MASK_IOU = 0.999
 def check_parity(report: dict[str, Any]) -> None:
     """Raise :class:`ModelError` when a :func:`parity_report` shows the ONNX graph does not
     compute what the PyTorch model does (beyond :data:`PARITY_MAX_ABS_DIFF` /
-    :data:`PARITY_MIN_MASK_IOU`; pixels within rounding of the threshold may flip)."""
+    :data:`PARITY_MIN_MASK_IOU`; pixels within rounding of the threshold may flip), or when
+    either side's output holds a NaN or an infinity (all-NaN outputs give two empty masks,
+    IoU 1.0, and a NaN difference compares false with any limit)."""
+    nonfinite = report.get("nonfinite_values") or {}
+    torch_bad, onnx_bad = int(nonfinite.get("pytorch", 0)), int(nonfinite.get("onnxruntime", 0))
+    if torch_bad or onnx_bad:
+        where = (
+            f"the checkpoint's own output holds {torch_bad} NaN / infinite values: its "
+            "weights are broken (a diverged training run); export another checkpoint"
+            if torch_bad
+            else "the exported graph computes something else than the checkpoint; try the "
+            "other exporter (--exporter) or opset, and report the model"
+        )
+        raise ModelError(
+            f"parity failed on {report['images']} face crops: {torch_bad} NaN / infinite "
+            f"values in the PyTorch output, {onnx_bad} in the ONNX Runtime output; {where}"
+        )
     diff, iou = float(report["max_abs_diff"]), float(report["min_mask_iou"])
-    if diff > PARITY_MAX_ABS_DIFF or iou < PARITY_MIN_MASK_IOU:
+    # written so that a NaN fails (every comparison with NaN is false)
+    if not (diff <= PARITY_MAX_ABS_DIFF) or not (iou >= PARITY_MIN_MASK_IOU):
         raise ModelError(
             f"parity failed on {report['images']} face crops: max |PyTorch - ONNX Runtime| "
             f"{diff:.2e} (allowed {PARITY_MAX_ABS_DIFF:g}), worst mask IoU {iou:.4f} away from "
@@ -71,13 +88,16 @@ def parity_on_crops(
     ``mask_iou`` compares the two masks where the PyTorch probability is further than
     :data:`PARITY_MAX_ABS_DIFF` from the threshold (a pixel nearer can flip by an allowed
     rounding difference); ``mask_iou_all`` over every pixel, ``flipped_pixels`` counts the
-    pixels whose mask differs and ``masks_identical`` says whether none does.
+    pixels whose mask differs and ``masks_identical`` says whether none does. A model of a
+    fixed batch N is fed each crop N times and every row is compared (the IoUs are the worst
+    row's); ``nonfinite_values`` counts the NaN / infinite outputs of each side.
 
     Returns:
         ``{"images", "max_abs_diff", "mean_abs_diff", "min_mask_iou", "mean_mask_iou",
-        "min_mask_iou_all", "flipped_pixels", "masks_identical", "threshold", "onnxruntime",
+        "min_mask_iou_all", "flipped_pixels", "masks_identical", "nonfinite_values":
+        {"pytorch", "onnxruntime"}, "batch_rows", "threshold", "onnxruntime",
         "per_image": [{"label", "max_abs_diff", "mean_abs_diff", "mask_iou", "mask_iou_all",
-        "flipped_pixels", "masks_identical"}]}``.
+        "flipped_pixels", "masks_identical", "nonfinite_pytorch", "nonfinite_onnxruntime"}]}``.
     """
     import onnxruntime as ort
 
@@ -87,11 +107,15 @@ def parity_on_crops(
     texture_in_graph = metadata.preprocessing is Preprocessing.TEXTURE_IN_GRAPH
     was_training = model.training
     graph = InferenceGraph(model, texture_in_graph).eval()
+    # a fixed batch of N takes exactly N images: the crop N times, every row compared
+    rows = max(int(metadata.input_shape[0]), 1)
     per_image = []
     try:
         with torch.no_grad():
             for label, crop in crops:
                 x = model_input(crop, metadata.preprocessing)
+                if rows > 1:
+                    x = np.repeat(x, rows, axis=0)
                 ref = graph(torch.from_numpy(x)).numpy()
                 got = session.run([metadata.output_name], {metadata.input_name: x})[0]
                 diff = np.abs(ref - got)
@@ -104,10 +128,17 @@ def parity_on_crops(
                         "label": label,
                         "max_abs_diff": float(diff.max()),
                         "mean_abs_diff": float(diff.mean()),
-                        "mask_iou": segmentation_metrics(ref_mask, got_mask, decided)["jsi"],
-                        "mask_iou_all": mask_iou(ref_mask, got_mask),
+                        "mask_iou": min(
+                            segmentation_metrics(ref_mask[r], got_mask[r], decided[r])["jsi"]
+                            for r in range(len(ref))
+                        ),
+                        "mask_iou_all": min(
+                            mask_iou(ref_mask[r], got_mask[r]) for r in range(len(ref))
+                        ),
                         "flipped_pixels": flipped,
                         "masks_identical": flipped == 0,
+                        "nonfinite_pytorch": int(np.count_nonzero(~np.isfinite(ref))),
+                        "nonfinite_onnxruntime": int(np.count_nonzero(~np.isfinite(got))),
                     }
                 )
     finally:
@@ -121,6 +152,11 @@ def parity_on_crops(
         "min_mask_iou_all": min(p["mask_iou_all"] for p in per_image),
         "flipped_pixels": sum(p["flipped_pixels"] for p in per_image),
         "masks_identical": all(p["masks_identical"] for p in per_image),
+        "nonfinite_values": {
+            "pytorch": sum(p["nonfinite_pytorch"] for p in per_image),
+            "onnxruntime": sum(p["nonfinite_onnxruntime"] for p in per_image),
+        },
+        "batch_rows": rows,
         "threshold": metadata.threshold,
         "onnxruntime": ort.__version__,
         "per_image": per_image,
