@@ -25,6 +25,10 @@ simplified with onnxsim (constant folding of the shape arithmetic the tracer emi
 ``exporter="dynamo"`` takes the ``torch.export`` route instead (opset >= 18, needs
 ``onnxscript``), still as one file (``external_data=False``): torch marks the
 TorchScript exporter for removal, and this keeps exports working when it goes.
+
+The opsets each exporter writes this network at are :data:`OPSET_RANGES`; the metadata's
+``architecture`` records the exporter (``exporter``) and the opset the file declares
+(``opset``, read back from its ``opset_import``).
 """
 
 from __future__ import annotations
@@ -67,6 +71,10 @@ __all__ = [
     "DEFAULT_INPUT_SIZE_PX",
     "ScaleMismatchError",
     "export_size_px",
+    "OPSET_RANGES",
+    "DEFAULT_OPSETS",
+    "check_opset",
+    "parse_batch",
 ]
 
 logger = logging.getLogger(__name__)
@@ -77,6 +85,69 @@ DEFAULT_INPUT_SIZE_PX = DEFAULT_CROP_SIZE_PX
 BatchMode = Literal["1", "dynamic"]
 Exporter = Literal["torchscript", "dynamo"]
 EXPORTERS = ("torchscript", "dynamo")
+
+#: The ONNX opsets each exporter writes this network at (both ends included), as run with
+#: torch 2.13: the tracer needs 11 for the bilinear ``align_corners`` upsampling (Resize)
+#: and goes up to torch's ``ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET`` (20); the dynamo exporter
+#: starts at 18 and goes up to torch's ``ONNX_MAX_OPSET`` (23).
+OPSET_RANGES: dict[str, tuple[int, int]] = {"torchscript": (11, 20), "dynamo": (18, 23)}
+#: The opset used when none is asked for: 17 (what TensorRT 10 and ONNX Runtime >= 1.14
+#: handle) for the tracer, the dynamo exporter's lowest for it.
+DEFAULT_OPSETS: dict[str, int] = {"torchscript": 17, "dynamo": 18}
+
+
+def check_opset(opset: int, exporter: str = "torchscript") -> int:
+    """``opset`` when ``exporter`` writes this network at it (:data:`OPSET_RANGES`).
+
+    Raises:
+        InvalidInputError: an unknown exporter, or an opset outside its range.
+    """
+    if exporter not in OPSET_RANGES:
+        raise InvalidInputError(f"exporter must be one of {EXPORTERS}, got {exporter!r}")
+    low, high = OPSET_RANGES[exporter]
+    if not low <= opset <= high:
+        raise InvalidInputError(
+            f"--opset {opset}: the {exporter} exporter writes this model at opsets {low} to "
+            f"{high}; leave --opset out for {DEFAULT_OPSETS[exporter]}"
+            + (" (what TensorRT 10 takes)" if exporter == "torchscript" else "")
+        )
+    return opset
+
+
+def parse_batch(batch: str | int) -> BatchMode | int:
+    """``"1"``, ``"dynamic"`` or a fixed batch size >= 1 from a ``--batch`` value.
+
+    Raises:
+        InvalidInputError: anything else (the message lists what is accepted).
+    """
+    text = str(batch).strip().lower()
+    if text in ("1", "dynamic"):
+        return text  # type: ignore[return-value]
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise InvalidInputError(
+            f"batch must be '1', 'dynamic' or a positive whole number, got {batch!r}"
+        )
+    return n
+
+
+def _load_onnx(
+    path: str | Path, what: str = "ONNX model", *, external_data: bool = True
+) -> onnx.ModelProto:
+    """``onnx.load`` of an existing file, or ModelError saying what is wrong with it."""
+    source = Path(path)
+    if not source.is_file():
+        raise ModelError(f"{source}: no such {what} file; pass the path of an existing .onnx file")
+    try:
+        return onnx.load(str(source), load_external_data=external_data)
+    except Exception as exc:  # protobuf DecodeError, onnx's own errors, OSError
+        raise ModelError(
+            f"{source}: cannot read it as an ONNX model ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else 'no details'}); pass an .onnx file"
+        ) from exc
 
 
 @dataclass
@@ -156,17 +227,8 @@ def export_size_px(
 
 def _batch_dim(batch: BatchMode | int) -> int:
     """-1 for a dynamic batch, else the fixed batch size."""
-    if batch == "dynamic":
-        return -1
-    try:
-        n = int(batch)
-    except (TypeError, ValueError):
-        n = 0
-    if n < 1:
-        raise InvalidInputError(
-            f"batch must be '1', 'dynamic' or a positive integer, got {batch!r}"
-        )
-    return n
+    parsed = parse_batch(batch)
+    return -1 if parsed == "dynamic" else int(parsed)
 
 
 def _to_onnx_bytes(
@@ -185,7 +247,7 @@ def _to_onnx_bytes(
                 external_data=False,
                 input_names=[INPUT_NAME],
                 output_names=[OUTPUT_NAME],
-                opset_version=max(opset, 18),  # the dynamo exporter's lowest opset
+                opset_version=opset,
                 dynamic_shapes=dynamic_shapes,
                 verbose=False,
             )
@@ -252,7 +314,7 @@ def export_model(
     out_path: str | Path,
     *,
     input_size_px: int = 640,
-    opset: int = 17,
+    opset: int | None = None,
     batch: BatchMode | int = 1,
     texture_in_graph: bool = True,
     simplify: bool = True,
@@ -266,7 +328,9 @@ def export_model(
         model: the network (any mode; exported in eval mode, its mode is restored).
         out_path: the ``.onnx`` file to write (atomically).
         input_size_px: square input size S; a multiple of 16.
-        opset: ONNX opset (17 is what TensorRT 10 and ONNX Runtime >= 1.14 handle).
+        opset: ONNX opset within the exporter's :data:`OPSET_RANGES`; None:
+            :data:`DEFAULT_OPSETS` (17 for the tracer: what TensorRT 10 and ONNX Runtime
+            >= 1.14 handle; 18 for dynamo). The metadata records the opset the file declares.
         batch: ``1`` / ``"1"``, ``"dynamic"`` (batch axis named "batch") or a fixed N.
         texture_in_graph: input RGB [0, 255] with Eq. 1 inside the graph (True), or
             the 4-channel ``[R, G, B, T] / 255`` input (False).
@@ -274,13 +338,13 @@ def export_model(
         metadata_extra: ModelMetadata fields to set (``threshold``, ``model_name``, ...).
         training_summary: stored as metadata ``training`` (data, fold, metrics, ...).
         exporter: ``"torchscript"`` (default, the tracer) or ``"dynamo"`` (torch.export;
-            needs onnxscript; opset raised to at least 18).
+            needs onnxscript); recorded as ``architecture.exporter``.
 
     Returns:
         The metadata written into the file's ``metadata_props``.
 
     Raises:
-        InvalidInputError: bad size / batch / channel count.
+        InvalidInputError: bad size / batch / channel count / opset.
         ModelError: the exported graph is not a valid single-file ONNX model.
     """
     multiple = model.size_multiple  # 32 with the space_to_depth stem
@@ -296,6 +360,7 @@ def export_model(
         )
     if exporter not in EXPORTERS:
         raise InvalidInputError(f"exporter must be one of {EXPORTERS}, got {exporter!r}")
+    opset = check_opset(DEFAULT_OPSETS[exporter] if opset is None else opset, exporter)
     n = _batch_dim(batch)
     channels = 3 if texture_in_graph else 4
     was_training = model.training
@@ -310,6 +375,10 @@ def export_model(
     if simplify:
         proto, tool = _simplify(proto)
     macs = conv_macs(proto)
+    # the opset the file declares (an exporter may write another than it was asked for)
+    written_opset = next(
+        (o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), opset
+    )
     fields: dict[str, Any] = {
         "producer_version": wds_edge.__version__,
         "input_name": INPUT_NAME,
@@ -326,7 +395,8 @@ def export_model(
             parameters=count_parameters(model),
             gflops=round(2 * macs / 1e9, 3),
             gflops_definition="2 x conv MACs per image, counted from the ONNX graph",
-            opset=opset,
+            opset=written_opset,
+            exporter=exporter,
             simplifier=tool,
             out_channels=model.out_channels,
             dice=dice_for(model.out_channels),
@@ -348,14 +418,17 @@ def export_model(
     return metadata
 
 
-def set_metadata(proto: onnx.ModelProto, metadata: ModelMetadata) -> None:
-    """Replace the wds-edge keys of ``proto.metadata_props`` with ``metadata``."""
-    props = metadata.to_props()
+def set_metadata(
+    proto: onnx.ModelProto, metadata: ModelMetadata, *, omit: Sequence[str] = ()
+) -> None:
+    """Replace the wds-edge keys of ``proto.metadata_props`` with ``metadata``; the keys
+    ``omit`` are removed and not written (fields the writer cannot know)."""
+    props = {k: v for k, v in metadata.to_props().items() if k not in omit}
     # onnxsim records its own settings as metadata_props; they are noise to a reader.
     keep = [
         (p.key, p.value)
         for p in proto.metadata_props
-        if p.key not in props and not p.key.startswith("onnxsim.")
+        if p.key not in props and p.key not in omit and not p.key.startswith("onnxsim.")
     ]
     del proto.metadata_props[:]
     for key, value in [*keep, *props.items()]:
@@ -367,7 +440,7 @@ def set_metadata(proto: onnx.ModelProto, metadata: ModelMetadata) -> None:
 
 def read_metadata(onnx_path: str | Path) -> ModelMetadata:
     """The :class:`ModelMetadata` stored in an ONNX file (raises ModelError if absent)."""
-    proto = onnx.load(str(onnx_path), load_external_data=False)
+    proto = _load_onnx(onnx_path, external_data=False)
     props = {p.key: p.value for p in proto.metadata_props}
     return ModelMetadata.from_props(props, source=str(onnx_path))
 
@@ -383,12 +456,15 @@ def annotate_onnx(
     Input / output names and the input shape are read from the graph; ``fields``
     overrides anything (``threshold``, ``preprocessing``, ``model_name``...). A
     3-channel input is taken as texture-in-graph RGB [0, 255], 4 channels as
-    texture-outside [0, 1], unless ``fields`` says otherwise.
+    texture-outside [0, 1], unless ``fields`` says otherwise. A file without wds-edge
+    metadata gets no ``architecture`` entry unless ``fields`` gives one: its base width,
+    activation and loss cannot be read from a graph (readers then see the defaults).
 
     Raises:
-        ModelError: the graph does not have one 4-D input and one output.
+        ModelError: the file is missing or not ONNX, or the graph does not have one 4-D
+            input and one output.
     """
-    proto = onnx.load(str(onnx_path))
+    proto = _load_onnx(onnx_path)
     inputs = [
         i for i in proto.graph.input if i.name not in {x.name for x in proto.graph.initializer}
     ]
@@ -404,6 +480,8 @@ def annotate_onnx(
     props = {p.key: p.value for p in proto.metadata_props}
     if props.get("producer") == "wds-edge":
         old = read_metadata(onnx_path).model_dump()
+        if "architecture" not in props:  # annotated before: still unknown, not the defaults
+            old.pop("architecture")
     in_graph = dims[1] == 3
     data: dict[str, Any] = {
         **old,
@@ -418,7 +496,8 @@ def annotate_onnx(
     data.update(fields or {})
     metadata = ModelMetadata(**data)
     metadata.check_supported(str(onnx_path))
-    set_metadata(proto, metadata)
+    unknown = () if "architecture" in data else ("architecture",)
+    set_metadata(proto, metadata, omit=unknown)
     write_onnx(proto, out_path or onnx_path)
     return metadata
 

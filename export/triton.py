@@ -21,13 +21,45 @@ from pathlib import Path
 
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import write_text_atomic
+from wds_edge.model.metadata import ModelMetadata
 from wds_edge_export.onnx_export import read_metadata
 
-__all__ = ["triton_config", "write_triton_repository"]
+__all__ = ["triton_config", "triton_model_path", "write_triton_repository"]
 
 
 def _model_dir_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "wds_unet"
+
+
+def triton_model_path(
+    repo_dir: str | Path,
+    model_name: str | None = None,
+    *,
+    version: int = 1,
+    overwrite: bool = False,
+) -> Path:
+    """``repo_dir/<model>/<version>/model.onnx``, the file :func:`write_triton_repository`
+    writes, checked before anything is exported (so a refusal leaves every output as it was).
+
+    Args:
+        repo_dir: the Triton model repository.
+        model_name: the model's ``model_name`` (None: the name ``wds-edge export`` writes,
+            :class:`ModelMetadata`'s default).
+        version: the Triton model version (>= 1).
+        overwrite: accept an existing version (``--force``).
+
+    Raises:
+        InvalidInputError: the version exists (without ``overwrite``), or a bad version.
+    """
+    if version < 1:
+        raise InvalidInputError(f"Triton model versions start at 1, got {version}")
+    name = model_name or ModelMetadata.model_fields["model_name"].default
+    target = Path(repo_dir) / _model_dir_name(name) / str(version) / "model.onnx"
+    if target.exists() and not overwrite:
+        raise InvalidInputError(
+            f"{target} exists; pass --force to replace it (or another --triton folder)"
+        )
+    return target
 
 
 def triton_config(
@@ -114,13 +146,9 @@ def write_triton_repository(
     Raises:
         InvalidInputError: the version folder exists (without ``overwrite``), bad version.
     """
-    if version < 1:
-        raise InvalidInputError(f"Triton model versions start at 1, got {version}")
     name, text = triton_config(onnx_path, **config_kwargs)  # type: ignore[arg-type]
-    model_dir = Path(repo_dir) / name
-    target = model_dir / str(version) / "model.onnx"
-    if target.exists() and not overwrite:
-        raise InvalidInputError(f"{target} exists; pass --force to replace it")
+    target = triton_model_path(repo_dir, name, version=version, overwrite=overwrite)
+    model_dir = target.parent.parent
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(".model.onnx.tmp")
     shutil.copyfile(onnx_path, tmp)

@@ -138,3 +138,23 @@ def test_annotate_adds_metadata_to_a_bare_onnx(tmp_path: Path) -> None:
     md = annotate_onnx(bare, tmp_path / "annotated.onnx", fields={"threshold": 0.3})
     assert (md.input_name, md.output_name, md.input_shape) == ("rgb", "p", [1, 3, 32, 32])
     assert read_metadata(tmp_path / "annotated.onnx").threshold == 0.3
+
+
+@pytest.mark.parametrize(
+    ("exporter", "opset"), [("dynamo", None), ("dynamo", 19), ("torchscript", 13)]
+)
+def test_metadata_records_the_exporter_and_the_opset_in_the_file(
+    tmp_path: Path, exporter: str, opset: int | None
+) -> None:
+    """Defect: --exporter dynamo wrote opset max(opset, 18) while the metadata said 17, and
+    which exporter ran was not recorded."""
+    out = tmp_path / "m.onnx"
+    md = export_model(WrinkleUNet(base_channels=8), out, input_size_px=32, exporter=exporter,
+                      opset=opset, simplify=False)  # fmt: skip
+    declared = next(
+        o.version for o in onnx.load(str(out)).opset_import if o.domain in ("", "ai.onnx")
+    )
+    assert declared == (opset or {"dynamo": 18, "torchscript": 17}[exporter])
+    arch = read_metadata(out).architecture.model_dump()
+    assert arch["opset"] == declared and arch["exporter"] == exporter
+    assert md.architecture.model_dump()["opset"] == declared

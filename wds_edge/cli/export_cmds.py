@@ -74,7 +74,63 @@ def _print_scale(console: Any, metadata: Any) -> None:
         console.print(f"input {size} px = the {face_px} px face crops the model was trained on")
 
 
+#: ``export`` options that only an export uses (``--annotate`` refuses them: it writes
+#: metadata onto a graph that exists, it exports nothing).
+_EXPORT_ONLY = {
+    "checkpoint": "--checkpoint",
+    "size": "--size",
+    "allow_scale_mismatch": "--allow-scale-mismatch",
+    "opset": "--opset",
+    "batch": "--batch",
+    "exporter": "--exporter",
+    "simplify": "--simplify/--no-simplify",
+    "texture_in_graph": "--texture-in-graph/--texture-outside",
+    "parity_images": "--parity-images",
+    "no_parity": "--no-parity",
+    "landmarker": "--landmarker",
+    "triton": "--triton",
+    "force": "--force",
+}
+
+
+def _given(ctx: typer.Context, names: dict[str, str]) -> list[str]:
+    """The options of ``names`` (parameter -> flag) given on the command line."""
+    # by name: typer >= 0.22 vendors click, its ParameterSource is not click's
+    return [
+        flag
+        for name, flag in names.items()
+        if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
+    ]
+
+
+def _check_threshold(threshold: float | None) -> None:
+    if threshold is not None and not 0.0 < threshold < 1.0:
+        raise InvalidInputError(f"--threshold must be between 0 and 1 (exclusive), got {threshold}")
+
+
+def _parity_photos(parity_images: Path | None) -> list[Path]:
+    """The face photos of the parity report (--parity-images DIR, else the default folder)."""
+    if parity_images is None:
+        images = _default_parity_images()
+    elif not parity_images.is_dir():
+        state = "is not a folder" if parity_images.exists() else "does not exist"
+        raise InvalidInputError(
+            f"--parity-images {parity_images} {state}: pass a folder of face photos "
+            "(.jpg, .jpeg, .png), or --no-parity to skip the parity report"
+        )
+    else:
+        images = sorted(
+            p for p in parity_images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")
+        )
+    if not images:
+        raise InvalidInputError(
+            "no face photos for the parity report: pass --parity-images DIR or --no-parity"
+        )
+    return images
+
+
 def _export(
+    ctx: typer.Context,
     checkpoint: Path | None = typer.Option(
         None, "--checkpoint", "-c", help="Training checkpoint (wds-edge train) to export."
     ),
@@ -93,13 +149,21 @@ def _export(
         help="Export at a --size other than the trained face-crop size: the kiosk then shows "
         "the model faces at a scale it did not learn (its scores shift).",
     ),
-    opset: int = typer.Option(17, "--opset", help="ONNX opset (17 suits TensorRT 10)."),
-    batch: str = typer.Option("1", "--batch", help="'1', 'dynamic' or a fixed batch size."),
+    opset: int | None = typer.Option(
+        None,
+        "--opset",
+        help="ONNX opset: 11-20 with torchscript (default 17, what TensorRT 10 takes), 18-23 "
+        "with dynamo (default 18). The metadata records the opset the file declares.",
+    ),
+    batch: str = typer.Option(
+        "1", "--batch", help="'1', 'dynamic' or a fixed batch size (a whole number >= 1)."
+    ),
     exporter: str = typer.Option(
         "torchscript",
         "--exporter",
         help="torchscript (default: the tracer, classic ops) or dynamo (torch.export; needs "
-        "onnxscript, opset >= 18). Both write one self-contained file.",
+        "onnxscript, opset >= 18). Both write one self-contained file; the metadata records "
+        "which one ran.",
     ),
     simplify: bool = typer.Option(
         True, "--simplify/--no-simplify", help="Simplify with onnxsim (onnxslim fallback)."
@@ -109,7 +173,12 @@ def _export(
         "--texture-in-graph/--texture-outside",
         help="Compute the Eq. 1 texture map inside the graph (input RGB 0-255) or on the host.",
     ),
-    threshold: float = typer.Option(0.5, "--threshold", help="Mask threshold stored in metadata."),
+    threshold: float | None = typer.Option(
+        None,
+        "--threshold",
+        help="Mask threshold stored in metadata (default 0.5; with --annotate: the file's "
+        "own, 0.5 where it has none).",
+    ),
     parity_images: Path | None = typer.Option(
         None,
         "--parity-images",
@@ -120,51 +189,73 @@ def _export(
         None, "--landmarker", help="face_landmarker.task for the parity crops."
     ),
     triton: Path | None = typer.Option(
-        None, "--triton", help="Also write a Triton model repository into this folder."
+        None,
+        "--triton",
+        help="Also write a Triton model repository into this folder (an existing version "
+        "is refused before anything is exported, unless --force).",
     ),
     annotate: Path | None = typer.Option(
         None,
         "--annotate",
-        help="Add wds-edge metadata to this existing ONNX file (written to --out) and exit.",
+        help="Add wds-edge metadata to this existing ONNX file (written to --out) and exit; "
+        "takes only --out and --threshold.",
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing Triton version."),
 ) -> None:
     """Export a checkpoint to one self-contained ONNX file with metadata and a parity report."""
     console = _console()
+    _check_threshold(threshold)
+    fields = {} if threshold is None else {"threshold": threshold}
     if annotate is not None:
+        refused = _given(ctx, _EXPORT_ONLY)
+        if refused:
+            raise InvalidInputError(
+                f"--annotate writes metadata onto an existing ONNX file and exports nothing: "
+                f"{', '.join(refused)} would be ignored; leave them out (--annotate takes "
+                "--out and --threshold) or export a checkpoint with --checkpoint"
+            )
+        from wds_edge.io import ensure_writable_file
         from wds_edge_export.onnx_export import annotate_onnx
 
-        md = annotate_onnx(annotate, out, fields={"threshold": threshold})
+        ensure_writable_file(out, "model")
+        md = annotate_onnx(annotate, out, fields=fields)
         console.print(f"annotated {annotate} -> {out}: input {md.input_name} {md.input_shape}")
         return
     if checkpoint is None:
         raise InvalidInputError("pass --checkpoint CKPT (or --annotate MODEL.onnx)")
     from wds_edge.io import ensure_writable_dir, ensure_writable_file
-    from wds_edge_export.onnx_export import export_checkpoint
+    from wds_edge_export.onnx_export import (
+        DEFAULT_OPSETS,
+        EXPORTERS,
+        check_opset,
+        export_checkpoint,
+        parse_batch,
+    )
 
+    # every option checked before anything is loaded, exported or written
+    if exporter not in EXPORTERS:
+        raise InvalidInputError(
+            f"--exporter must be one of {', '.join(EXPORTERS)}, got {exporter!r}"
+        )
+    opset = check_opset(DEFAULT_OPSETS[exporter] if opset is None else opset, exporter)
+    batch_value = parse_batch(batch)
+    if not checkpoint.is_file():
+        raise InvalidInputError(
+            f"--checkpoint {checkpoint}: no such file (a wds-edge train checkpoint)"
+        )
     ensure_writable_file(out, "model", min_free_bytes=64 << 20)
     if triton is not None:
-        ensure_writable_dir(triton, "Triton model repository")
+        from wds_edge_export.triton import triton_model_path
 
-    images: list[Path] = []
-    if not no_parity:
-        if parity_images is not None:
-            images = sorted(
-                p for p in parity_images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")
-            )
-        else:
-            images = _default_parity_images()
-        if not images:
-            raise InvalidInputError(
-                "no face photos for the parity report: pass --parity-images DIR or --no-parity"
-            )
-    batch_value: Any = batch if batch in ("1", "dynamic") else int(batch)
+        ensure_writable_dir(triton, "Triton model repository")
+        # refused here, not after --out was replaced: the two would then disagree
+        triton_model_path(triton, overwrite=force)
+    images = [] if no_parity else _parity_photos(parity_images)
     with console.status("exporting..."):
         report = export_checkpoint(
             checkpoint, out, parity_images=images, landmarker_path=landmarker, input_size_px=size,
             opset=opset, batch=batch_value, texture_in_graph=texture_in_graph, simplify=simplify,
-            exporter=exporter, allow_scale_mismatch=allow_scale_mismatch,
-            metadata_extra={"threshold": threshold},
+            exporter=exporter, allow_scale_mismatch=allow_scale_mismatch, metadata_extra=fields,
         )  # fmt: skip
     _print_scale(console, report.metadata)
     arch = report.metadata.architecture

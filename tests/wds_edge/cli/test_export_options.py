@@ -1,0 +1,177 @@
+"""`wds-edge export` checks its options before it exports or writes anything: bad values are
+one-line exit-2 errors (not tracebacks), --annotate refuses the export-only options and keeps
+the file's threshold, an existing Triton version is refused before --out is replaced."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+import pytest
+from fault_helpers import run_cli
+
+pytest.importorskip("torch", reason="wds-edge export needs torch")
+
+SIZE = 64
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained base-8 checkpoint trained (as far as its config says) on 64 px crops."""
+    import torch
+
+    from wds_edge_train.checkpoint import save_checkpoint
+    from wds_edge_train.model import WrinkleUNet
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("ckpt") / "c.pt"
+    config = {"loss": "wds", "face_crop_px": SIZE}
+    return save_checkpoint(path, model=WrinkleUNet(4, 8), config=config, metrics={}, epoch=1)
+
+
+def _props(path: Path) -> dict[str, str]:
+    return {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--batch", "abc"], "batch must be '1', 'dynamic' or a positive whole number"),
+        (["--batch", "0"], "batch must be"),
+        (["--parity-images", "nodir"], "--parity-images nodir does not exist"),
+        (["--parity-images", "FILE"], "is not a folder"),
+        (["--opset", "30"], "opsets 11 to 20"),
+        (["--opset", "10"], "opsets 11 to 20"),
+        (["--exporter", "dynamo", "--opset", "17"], "opsets 18 to 23"),
+        (["--exporter", "jit"], "--exporter must be one of"),
+        (["--threshold", "1.5"], "--threshold must be between 0 and 1"),
+    ],
+)
+def test_bad_export_options_are_one_line_errors(
+    flags: list[str], message: str, checkpoint: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Defect: --batch abc (int()), --parity-images naming nothing or a file (iterdir), an
+    opset the exporter cannot write (torch's errors) ended in tracebacks, after the
+    checkpoint was loaded."""
+    monkeypatch.chdir(tmp_path)
+    flags = [str(checkpoint) if f == "FILE" else f for f in flags]
+    out = tmp_path / "m.onnx"
+    code, stdout, err = run_cli(capsys, "export", "--checkpoint", checkpoint, "--out", out, *flags)
+    assert code == 2, (stdout, err)
+    assert message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_a_missing_checkpoint_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code, _, err = run_cli(capsys, "export", "--checkpoint", tmp_path / "no.pt", "--no-parity",
+                           "--out", tmp_path / "m.onnx")  # fmt: skip
+    assert code == 2 and "no such file" in err
+
+
+def test_annotate_refuses_what_it_cannot_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: a missing file (FileNotFoundError) and a file that is not ONNX (protobuf
+    DecodeError) ended in tracebacks."""
+    text = tmp_path / "text.onnx"
+    text.write_text("hello, not a model")
+    out = tmp_path / "out.onnx"
+    for source, message in ((tmp_path / "missing.onnx", "no such ONNX model file"),
+                            (text, "cannot read it as an ONNX model")):  # fmt: skip
+        code, _, err = run_cli(capsys, "export", "--annotate", source, "--out", out)
+        assert code == 2 and message in err, err
+        assert not out.exists()
+
+
+def _bare_onnx(path: Path) -> Path:
+    """A 1x1 conv RGB -> one channel, no wds-edge metadata."""
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the tracer, on purpose
+        torch.onnx.export(
+            torch.nn.Conv2d(3, 1, 1), (torch.zeros(1, 3, 32, 32),), str(path), dynamo=False,
+            input_names=["rgb"], output_names=["p"],
+        )  # fmt: skip
+    return path
+
+
+def test_annotate_keeps_the_threshold_and_refuses_export_only_options(
+    checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: --annotate reset a model's threshold to 0.5 (the --threshold default was
+    always passed), silently ignored --triton, --texture-outside, --size, --batch, --opset
+    and --checkpoint (even a missing one), and wrote an architecture (base 16, leaky_relu)
+    it cannot know."""
+    bare = _bare_onnx(tmp_path / "bare.onnx")
+    first = tmp_path / "a.onnx"
+    code, _, err = run_cli(capsys, "export", "--annotate", bare, "--out", first,
+                           "--threshold", "0.3")  # fmt: skip
+    assert code == 0, err
+    props = _props(first)
+    assert props["threshold"] == "0.3"
+    assert "architecture" not in props  # no base width or activation made up
+    second = tmp_path / "b.onnx"
+    code, _, err = run_cli(capsys, "export", "--annotate", first, "--out", second)
+    assert code == 0, err
+    assert _props(second)["threshold"] == "0.3"  # not reset to the option's default
+    assert "architecture" not in _props(second)
+
+    for flags in (["--triton", tmp_path / "triton"], ["--texture-outside"], ["--size", "32"],
+                  ["--batch", "dynamic"], ["--opset", "13"], ["--checkpoint", "missing.pt"],
+                  ["--no-parity"], ["--exporter", "dynamo"]):  # fmt: skip
+        out = tmp_path / "c.onnx"
+        code, _, err = run_cli(capsys, "export", "--annotate", first, "--out", out, *flags)
+        assert code == 2, (flags, err)
+        assert "--annotate writes metadata onto an existing ONNX file" in err
+        assert str(flags[0]) in err and not out.exists()
+        assert not (tmp_path / "triton").exists()
+
+
+def test_an_existing_triton_version_is_refused_before_out_is_replaced(
+    checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: the refusal came from write_triton_repository after --out had been
+    replaced, so the ONNX file and the Triton repository held different models."""
+    out = tmp_path / "m.onnx"
+    out.write_bytes(b"the previous model")
+    triton = tmp_path / "triton"
+    version = triton / "wds-unet" / "1" / "model.onnx"
+    version.parent.mkdir(parents=True)
+    version.write_bytes(b"the served model")
+    code, _, err = run_cli(capsys, "export", "--checkpoint", checkpoint, "--out", out,
+                           "--no-parity", "--triton", triton)  # fmt: skip
+    assert code == 2 and "exists; pass --force" in err, err
+    assert out.read_bytes() == b"the previous model"
+    assert version.read_bytes() == b"the served model"
+    code, _, err = run_cli(capsys, "export", "--checkpoint", checkpoint, "--out", out,
+                           "--no-parity", "--triton", triton, "--force")  # fmt: skip
+    assert code == 0, err
+    assert version.read_bytes() == out.read_bytes() != b"the previous model"
+
+
+def test_a_fixed_batch_export_passes_its_parity_check(
+    proxy_model, face_photos, landmarker_path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # fmt: skip
+    """Defect: --batch 4 (allowed by --help) fed the parity check one crop: an ONNX
+    Runtime traceback. Every row of the batch is compared now."""
+    from wds_edge_export.onnx_export import read_metadata
+    from wds_edge_train.checkpoint import save_checkpoint
+
+    ckpt = save_checkpoint(tmp_path / "p.pt", model=proxy_model, metrics={}, epoch=1,
+                           config={"loss": "wds", "face_crop_px": 128})  # fmt: skip
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / face_photos[1].name).symlink_to(face_photos[1])
+    out = tmp_path / "m.onnx"
+    code, stdout, err = run_cli(capsys, "export", "--checkpoint", ckpt, "--out", out,
+                                "--batch", "4", "--parity-images", photos,
+                                "--landmarker", landmarker_path)  # fmt: skip
+    assert code == 0, err
+    md = read_metadata(out)
+    assert md.input_shape[0] == 4
+    assert md.parity["batch_rows"] == 4 and md.parity["masks_identical"]
+    assert md.parity["nonfinite_values"] == {"pytorch": 0, "onnxruntime": 0}
