@@ -239,10 +239,6 @@ def _export(
         )
     opset = check_opset(DEFAULT_OPSETS[exporter] if opset is None else opset, exporter)
     batch_value = parse_batch(batch)
-    if not checkpoint.is_file():
-        raise InvalidInputError(
-            f"--checkpoint {checkpoint}: no such file (a wds-edge train checkpoint)"
-        )
     ensure_writable_file(out, "model", min_free_bytes=64 << 20)
     if triton is not None:
         from wds_edge_export.triton import triton_model_path

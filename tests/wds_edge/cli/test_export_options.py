@@ -63,12 +63,6 @@ def test_bad_export_options_are_one_line_errors(
     assert not out.exists()
 
 
-def test_a_missing_checkpoint_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    code, _, err = run_cli(capsys, "export", "--checkpoint", tmp_path / "no.pt", "--no-parity",
-                           "--out", tmp_path / "m.onnx")  # fmt: skip
-    assert code == 2 and "no such file" in err
-
-
 def test_annotate_refuses_what_it_cannot_read(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
