@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from wds_edge._deps import require
-from wds_edge.errors import InvalidInputError
+from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.io import sha256_file
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.runtime.gate import (
@@ -49,7 +49,7 @@ from wds_edge.runtime.gate import (
 from wds_edge.runtime.openvino import RT_INFO_SECTION, int8_model_path
 from wds_edge.runtime.openvino_graph import texture_boundary
 from wds_edge_calibration.dataset import CalibrationSet
-from wds_edge_calibration.people import check_people_split
+from wds_edge_calibration.qdq import check_held_out, check_output_path
 
 __all__ = ["TARGET_DEVICES", "higher_precision_nodes", "quantize_openvino_int8"]
 
@@ -148,10 +148,6 @@ class _Batches:
 TARGET_DEVICES = ("CPU", "GPU", "NPU", "ANY")
 
 
-def _crop_hashes(calib: CalibrationSet) -> set[str]:
-    return {sha256_file(p) for p in calib.crop_paths}
-
-
 def quantize_openvino_int8(
     onnx_path: str | os.PathLike[str],
     calib: CalibrationSet,
@@ -190,9 +186,10 @@ def quantize_openvino_int8(
     Raises:
         InvalidInputError: the held-out set overlaps the calibration set (a crop, or a
             person when the sets name their people: :mod:`wds_edge_calibration.people`), sizes
-            differ.
-        ModelError: the gate failed (nothing written), or the model is not a wds-edge
-            model with the texture map inside.
+            differ, ``out`` is the FP32 model.
+        OutputError: ``out`` cannot be written (checked first, before minutes of work).
+        ModelError: the gate failed (nothing written), the model file is missing or not
+            a model, or it is not a wds-edge model with the texture map inside.
         MissingDependencyError: nncf or openvino is missing.
     """
     ov = require("openvino", "INT8 quantization for OpenVINO")
@@ -208,22 +205,24 @@ def quantize_openvino_int8(
     target = Path(out) if out is not None else int8_model_path(onnx_path)
     if not target.name.endswith(".xml"):
         raise InvalidInputError(f"--out must be an OpenVINO .xml path, got {target}")
-    overlap = _crop_hashes(calib) & _crop_hashes(held_out)
-    if overlap:
-        raise InvalidInputError(
-            f"{len(overlap)} held-out crops are also calibration crops; build the held-out "
-            "set from other photos / another video with `wds-edge calibrate`"
-        )
+    # before minutes of NNCF and the gate, not when the IR is moved into place
+    check_output_path(onnx_path, target)
+    check_output_path(onnx_path, target.with_suffix(".bin"), "INT8 model's weights")
+    check_held_out(calib, held_out)
     calib_people, held_people = list(calib.manifest.people), list(held_out.manifest.people)
-    if calib_people or held_people:
-        check_people_split(calib_people, held_people)
-    else:
-        logger.warning(
-            "the calibration and held-out sets do not name their people: the gate cannot "
-            "tell whether it measures faces the model was calibrated on (build them with "
-            "wds_edge_calibration.people to record who is in them)"
+    if not onnx_path.is_file():
+        raise ModelError(
+            f"{onnx_path}: no such model file; pass the path of an .onnx file exported with "
+            "`wds-edge export`"
         )
-    model = ov.Core().read_model(str(onnx_path))
+    try:
+        model = ov.Core().read_model(str(onnx_path))
+    except RuntimeError as exc:  # OpenVINO's read errors (not ONNX, a truncated file)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "no details"
+        raise ModelError(
+            f"{onnx_path}: OpenVINO cannot load the file as a model ({first}); the file is "
+            "corrupt or not ONNX - export it again with `wds-edge export`"
+        ) from exc
     props = model_metadata_props(model, str(onnx_path))
     meta = ModelMetadata.from_props(props, source=str(onnx_path))
     meta.check_supported(str(onnx_path))

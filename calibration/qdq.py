@@ -29,36 +29,138 @@ ModelOpt converts every float tensor it does not quantize to FP16 unless told
 ran, the kept nodes' input and output types are read back from the written graph
 (:func:`check_fp32_nodes`): a kept node computing in FP16 / BF16 is refused, and what was
 found is recorded in the model's ``quantization`` metadata, with the sha256 of the FP32
-model it was made from (``source_sha256``: the accuracy gate's reference). ``wds-edge
-quantize`` then gates the model against FP32 and adds the gate's record there (``gate``,
-:func:`record_gate`; the shape of the OpenVINO IR's), which the runtime reads at load: a
-Q/DQ model with a failed gate (kept with ``--allow-accuracy-loss``) or none runs with a
-warning.
+model it was made from (``source_sha256``: the accuracy gate's reference).
+:func:`quantize_qdq_gated` (``wds-edge quantize --format qdq``) then gates the model against
+FP32 on held-out crops (:func:`check_held_out`: no crop and no person of the calibration
+set) and adds the gate's record there (``gate``, :func:`record_gate`; the shape of the
+OpenVINO IR's), which the runtime reads at load: a Q/DQ model with a failed gate (kept with
+``--allow-accuracy-loss``) or none runs with a warning.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from wds_edge._deps import require
-from wds_edge.errors import ModelError
-from wds_edge.io import sha256_file, write_bytes_atomic
+from wds_edge.errors import InvalidInputError, ModelError
+from wds_edge.io import (
+    ensure_writable_file,
+    fsync_dir,
+    sha256_file,
+    temporary_path,
+    write_bytes_atomic,
+)
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.texture_graph import onnx_texture_subgraph
+from wds_edge.progress import ProgressCallback
+from wds_edge.runtime.gate import (
+    GateResult,
+    accuracy_gate,
+    enforce_gate,
+    gate_record,
+    gating_new_model,
+)
 from wds_edge.runtime.quantized import qdq_info
 from wds_edge_calibration.dataset import CalibrationSet, load_calibration_set
+from wds_edge_calibration.people import check_people_split
 
-__all__ = ["check_crop_sizes", "check_fp32_nodes", "fp32_nodes", "quantize_qdq", "record_gate"]
+__all__ = [
+    "CALIBRATION_METHODS",
+    "check_crop_sizes",
+    "check_fp32_nodes",
+    "check_held_out",
+    "check_output_path",
+    "fp32_nodes",
+    "quantize_qdq",
+    "quantize_qdq_gated",
+    "read_onnx_model",
+    "record_gate",
+]
 
 logger = logging.getLogger(__name__)
 
 CalibrationMethod = Literal["minmax", "entropy", "percentile"]
+#: The activation-range estimates of the ONNX Runtime route.
+CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
+
+
+def read_onnx_model(onnx_path: str | Path, *, external_data: bool = True) -> Any:
+    """The ``onnx.ModelProto`` of a model file, or the ModelError the runtime's loader
+    gives for a missing or unreadable one (never a traceback).
+
+    Raises:
+        ModelError: no such file, or it is not an ONNX protobuf.
+    """
+    onnx = require("onnx", "INT8 Q/DQ quantization")
+    source = Path(onnx_path)
+    if not source.is_file():
+        raise ModelError(
+            f"{source}: no such model file; pass the path of an .onnx file exported with "
+            "`wds-edge export`"
+        )
+    try:
+        return onnx.load(str(source), load_external_data=external_data)
+    except Exception as exc:  # protobuf DecodeError, onnx's own errors, OSError
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelError(
+            f"{source}: cannot load the file as a model ({first}); the file is corrupt or "
+            "not ONNX - export it again with `wds-edge export`"
+        ) from exc
+
+
+def check_output_path(source: str | Path, out: str | Path, what: str = "INT8 model") -> Path:
+    """Refuse an output that cannot be written, or that is the FP32 model itself (the
+    gate's reference would be overwritten), before any work starts.
+
+    Raises:
+        InvalidInputError: ``out`` is ``source``.
+        OutputError: ``out`` cannot be written (a folder, a read-only or full disk).
+    """
+    target = Path(out)
+    if target.exists() and Path(source).exists() and os.path.samefile(target, source):
+        raise InvalidInputError(
+            f"--out {target} is the FP32 model --onnx: the INT8 model would overwrite the "
+            "model it is made from and gated against; pass another --out"
+        )
+    return ensure_writable_file(target, what)
+
+
+def _crop_hashes(crops: CalibrationSet) -> set[str]:
+    return {sha256_file(p) for p in crops.crop_paths}
+
+
+def check_held_out(calib: CalibrationSet, held_out: CalibrationSet) -> None:
+    """Refuse held-out crops that are not held out: a crop also in the calibration set, or
+    (when the sets name their people) a person in both. Sets that name nobody are logged
+    as a warning: the gate cannot tell whether it measures calibrated faces.
+
+    Raises:
+        InvalidInputError: a shared crop, a shared person, or only one set names people
+            (:func:`~wds_edge_calibration.people.check_people_split`).
+    """
+    overlap = _crop_hashes(calib) & _crop_hashes(held_out)
+    if overlap:
+        raise InvalidInputError(
+            f"{len(overlap)} held-out crops are also calibration crops; build the held-out "
+            "set from other photos / another video with `wds-edge calibrate`"
+        )
+    calib_people, held_people = list(calib.manifest.people), list(held_out.manifest.people)
+    if calib_people or held_people:
+        check_people_split(calib_people, held_people)
+    else:
+        logger.warning(
+            "the calibration and held-out sets do not name their people: the gate cannot "
+            "tell whether it measures faces the model was calibrated on (build them with "
+            "wds_edge_calibration.people to record who is in them)"
+        )
 
 
 #: Ops between the F1 head conv and the graph output (sigmoid, or softmax + channel slice).
@@ -204,10 +306,10 @@ def check_crop_sizes(onnx_path: str | Path, calib: CalibrationSet, *others: Cali
 
     Raises:
         ModelError: a set's crops are not the model's input size (the message gives the
-            ``wds-edge calibrate --size`` to run), or the model has no wds-edge metadata.
+            ``wds-edge calibrate --size`` to run), the model has no wds-edge metadata, or it
+            is missing or not ONNX.
     """
-    onnx = require("onnx", "INT8 Q/DQ quantization")
-    model = onnx.load(str(onnx_path), load_external_data=False)
+    model = read_onnx_model(onnx_path, external_data=False)
     metadata = ModelMetadata.from_props(_metadata_props(model), source=str(onnx_path))
     _check_size(calib, metadata, "calibration")
     for crops in others:
@@ -227,8 +329,7 @@ def record_gate(qdq_path: str | Path, record: dict[str, Any]) -> Path:
         ModelError: the model has no ``quantization`` metadata (not written by
             :func:`quantize_qdq`).
     """
-    onnx = require("onnx", "INT8 Q/DQ quantization")
-    model = onnx.load(str(qdq_path))
+    model = read_onnx_model(qdq_path)
     info = qdq_info(_metadata_props(model))
     if info is None:
         raise ModelError(
@@ -268,12 +369,12 @@ def quantize_qdq(
         the runtime warns that nothing shows its masks match FP32.
 
     Raises:
-        ModelError: the model has no wds-edge metadata.
+        ModelError: the model is missing, not ONNX, or has no wds-edge metadata.
         MissingDependencyError: onnx / onnxruntime (or ModelOpt when forced) missing.
     """
     onnx = require("onnx", "INT8 Q/DQ quantization")
     source = Path(onnx_path)
-    model = onnx.load(str(source))
+    model = read_onnx_model(source)
     props = _metadata_props(model)
     metadata = ModelMetadata.from_props(props, source=str(source))
     calib_set = calib if isinstance(calib, CalibrationSet) else load_calibration_set(calib)
@@ -320,6 +421,110 @@ def quantize_qdq(
     write_bytes_atomic(out_path, qmodel.SerializeToString())
     logger.info("wrote INT8 Q/DQ model %s (%s)", out_path, tool)
     return Path(out_path)
+
+
+def _counted(batches: Iterator[np.ndarray], progress: ProgressCallback, total: int) -> Any:
+    """Yield ``batches`` (N x C x H x W arrays), reporting the images passed so far."""
+    done = 0
+    for batch in batches:
+        yield batch
+        done += int(batch.shape[0])
+        progress(done, total, "gating")
+
+
+def quantize_qdq_gated(
+    onnx_path: str | Path,
+    calib: CalibrationSet,
+    out: str | Path,
+    *,
+    held_out: CalibrationSet | None = None,
+    method: CalibrationMethod = "minmax",
+    gate: bool = True,
+    allow_accuracy_loss: bool = False,
+    use_modelopt: bool | None = None,
+    progress: ProgressCallback | None = None,
+) -> tuple[Path, GateResult | None]:
+    """Quantize ``onnx_path`` to an INT8 Q/DQ model at ``out``, gated against FP32.
+
+    Every input is checked before minutes of quantizing (the model file, ``out``, the crop
+    sizes, the held-out split); the model is quantized and gated beside ``out``, and a
+    model already there is replaced only by one that passed the gate (or with
+    ``allow_accuracy_loss``). The gate's record goes into the model (:func:`record_gate`),
+    as :func:`~wds_edge_calibration.openvino_int8.quantize_openvino_int8` puts it into the IR.
+
+    Args:
+        onnx_path: the FP32 wds-edge model (the gate's reference).
+        calib: calibration crops (activation ranges).
+        out: the Q/DQ ``.onnx`` to write; not ``onnx_path``.
+        held_out: other crops for the gate (:func:`check_held_out`); None gates on the
+            calibration crops (optimistic: logged, and recorded as ``held_out: false``).
+        method: activation range estimate (ONNX Runtime route).
+        gate: False writes the model ungated (the runtime warns when it loads it).
+        allow_accuracy_loss: keep a model that failed the gate (its record says so).
+        use_modelopt: see :func:`quantize_qdq`.
+        progress: ``progress(done, total, phase)``: phase ``"quantizing"`` once (no
+            progress inside it), then ``"gating"`` per image.
+
+    Returns:
+        ``out`` and the gate's result (None without ``gate``).
+
+    Raises:
+        InvalidInputError: an unknown method, ``out`` is the FP32 model, held-out crops that
+            are calibration crops or show a calibrated person.
+        OutputError: ``out`` cannot be written.
+        ModelError: the model is missing, not ONNX or has no wds-edge metadata; crops of
+            another size; the gate failed (:class:`~wds_edge.errors.AccuracyGateError`,
+            nothing written).
+    """
+    if method not in CALIBRATION_METHODS:
+        raise InvalidInputError(
+            f"--method must be one of {', '.join(CALIBRATION_METHODS)}, got {method!r}"
+        )
+    source, out = Path(onnx_path), Path(out)
+    report = progress or (lambda done, total, info="": None)
+    check_output_path(source, out)
+    check_crop_sizes(source, calib, *([held_out] if held_out is not None else []))
+    if held_out is not None:
+        check_held_out(calib, held_out)
+    from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
+
+    tmp = temporary_path(out, suffix=".onnx")
+    result: GateResult | None = None
+    try:
+        report(0, None, "quantizing")
+        quantize_qdq(source, calib, tmp, method=method, use_modelopt=use_modelopt)
+        if gate:
+            gate_crops = held_out if held_out is not None else calib
+            if held_out is None:
+                logger.warning(
+                    "gating on the calibration crops themselves (optimistic); pass held-out "
+                    "crops of other people (--held-out DIR)"
+                )
+            report(0, len(gate_crops), "gating")
+            cpu = ["CPUExecutionProvider"]
+            with (
+                OnnxRuntimeBackend(source, providers=cpu) as ref,
+                gating_new_model(),  # it has no gate record yet: no warning about that
+                OnnxRuntimeBackend(tmp, providers=cpu) as cand,
+            ):
+                batches = gate_crops.batches(ref.metadata.preprocessing, 1)
+                result = accuracy_gate(
+                    ref.infer, cand.infer, _counted(batches, report, len(gate_crops)),
+                    precision="int8", threshold=ref.metadata.threshold,
+                )  # fmt: skip
+                measured_on = f"{cand.name} {cand.device}"
+            logger.info("%s", result.reason)
+            enforce_gate(result, allow_accuracy_loss=allow_accuracy_loss)
+            # in the model, as the OpenVINO IR carries it: the runtime warns on a failed one
+            record_gate(tmp, gate_record(
+                result, measured_on=measured_on, crops_sha256=gate_crops.data_sha256,
+                people=gate_crops.manifest.people, held_out=held_out is not None,
+            ))  # fmt: skip
+        os.replace(tmp, out)
+        fsync_dir(out.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out, result
 
 
 def _reader(quant: Any, batches: Any, input_name: str) -> Any:
