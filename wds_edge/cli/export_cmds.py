@@ -315,7 +315,8 @@ def _quantize(
         "--out",
         "-o",
         help="File to write: the Q/DQ .onnx (required for --format qdq) or the OpenVINO .xml "
-        "(default: <model>.int8.xml next to the model, where the runtime looks for it).",
+        "(default: <model>.int8.xml next to the model, where the runtime looks for it); never "
+        "the --onnx model itself.",
     ),
     fmt: str = typer.Option(
         "qdq", "--format", help="qdq (ONNX Q/DQ: TensorRT, ONNX Runtime) or openvino (NNCF IR)."
@@ -323,94 +324,120 @@ def _quantize(
     held_out: Path | None = typer.Option(
         None,
         "--held-out",
-        help="Calibration-format folder of OTHER kiosk crops for the accuracy gate (required "
-        "for --format openvino; qdq without it gates on the calibration crops, optimistic).",
+        help="Calibration-format folder of OTHER kiosk crops for the accuracy gate: no crop and "
+        "no person of --calib (required for --format openvino; qdq without it gates on the "
+        "calibration crops, optimistic).",
     ),
     method: str = typer.Option("minmax", "--method", help="qdq: minmax, entropy or percentile."),
     target_device: str = typer.Option(
         "CPU", "--target-device", help="openvino: the device the IR is for (CPU, GPU, NPU, ANY)."
     ),
-    gate: bool = typer.Option(True, "--gate/--no-gate", help="Check INT8 vs FP32 on the crops."),
+    gate: bool = typer.Option(
+        True,
+        "--gate/--no-gate",
+        help="qdq: check INT8 vs FP32 on the crops (--no-gate: the runtime warns on the model). "
+        "The OpenVINO IR is always gated.",
+    ),
     allow_accuracy_loss: bool = typer.Option(
         False, "--allow-accuracy-loss", help="Keep the model even if the INT8 gate fails."
     ),
     json_out: bool = typer.Option(
-        False, "--json", help="Print the accuracy gate's figures as JSON (default: one line)."
+        False,
+        "--json",
+        help="Print the accuracy gate's figures as JSON on stdout (default: one line); the "
+        "status lines go to stderr.",
     ),
 ) -> None:
     """Write an INT8 model: explicit Q/DQ ONNX, or an NNCF OpenVINO IR gated on held-out crops.
 
     Quantization takes minutes on a CPU: each phase is announced with its size, and the
-    accuracy gate shows a progress bar."""
+    accuracy gate shows a progress bar. Status lines go to stderr, the gate's verdict (or
+    its JSON) to stdout."""
+    from wds_edge.cli.console import make_console
     from wds_edge_calibration.dataset import load_calibration_set
 
-    if fmt == "openvino":
-        _quantize_openvino(onnx, calib, out, held_out, allow_accuracy_loss, target_device, json_out)
-        return
-    if fmt != "qdq":
+    if fmt not in ("qdq", "openvino"):
         raise InvalidInputError(f"--format must be qdq or openvino, got {fmt!r}")
-    if out is None:
-        raise InvalidInputError("--format qdq needs --out FILE.onnx")
-    from wds_edge.runtime.gate import accuracy_gate, enforce_gate, gate_record, gating_new_model
-    from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
-    from wds_edge_calibration.qdq import check_crop_sizes, quantize_qdq, record_gate
-
-    if method not in ("minmax", "entropy", "percentile"):
-        raise InvalidInputError(f"--method must be minmax, entropy or percentile, got {method!r}")
-    from wds_edge.io import ensure_writable_file, fsync_dir, temporary_path
-
-    ensure_writable_file(out, "INT8 model")
-    console = _console()
-    crops = load_calibration_set(calib)
-    gate_crops = crops if held_out is None else load_calibration_set(held_out)
-    check_crop_sizes(onnx, crops, gate_crops)  # before minutes of quantizing, not after
-    # Quantize and gate beside the destination: a model already at --out is replaced only
-    # by one that passed the gate (or --allow-accuracy-loss).
-    tmp = temporary_path(out, suffix=".onnx")
-    try:
-        console.print(
-            f"step 1/2: calibrating and quantizing on {len(crops)} crops ({method}); ONNX "
-            "Runtime runs the FP32 model on each of them: minutes on a CPU, no progress "
-            "inside this step"
+    if fmt == "openvino" and not gate:
+        raise InvalidInputError(
+            "--no-gate is for --format qdq: the OpenVINO IR is always gated on --held-out "
+            "crops (keep a model that fails it with --allow-accuracy-loss)"
         )
-        with console.status("quantizing ...") as status:
-            started = time.monotonic()
-            quantize_qdq(onnx, crops, tmp, method=method)  # type: ignore[arg-type]
-            status.update("done")
-        console.print(f"step 1/2 done in {time.monotonic() - started:.0f} s")
-        if gate:
-            if held_out is None:
-                console.print("[yellow]warning:[/] gating on the calibration crops themselves "
-                              "(optimistic); pass --held-out DIR of other crops")  # fmt: skip
-            from wds_edge.cli.console import progress_bar
+    if fmt == "openvino" and held_out is None:
+        raise InvalidInputError(
+            "--format openvino needs --held-out DIR: crops the gate compares INT8 with FP32 on, "
+            "not the calibration crops (wds-edge calibrate --source OTHER_SOURCE --out DIR)"
+        )
+    if fmt == "qdq" and out is None:
+        raise InvalidInputError("--format qdq needs --out FILE.onnx")
+    console = make_console(stderr=True)  # status; stdout carries the verdict / JSON only
+    crops = load_calibration_set(calib)
+    held = None if held_out is None else load_calibration_set(held_out)
+    if fmt == "openvino":
+        _quantize_openvino(
+            onnx, crops, held, out, allow_accuracy_loss, target_device, console, json_out
+        )
+        return
+    assert out is not None
+    path, result = _quantize_qdq(onnx, crops, held, out, method, gate, allow_accuracy_loss,
+                                 console)  # fmt: skip
+    if result is not None:
+        _print_gate(result, json_out)
+    console.print(f"wrote {path}")
 
-            cpu = ["CPUExecutionProvider"]
-            with (
-                OnnxRuntimeBackend(onnx, providers=cpu) as ref,
-                gating_new_model(),  # it has no gate record yet: no warning about that
-                OnnxRuntimeBackend(tmp, providers=cpu) as cand,
-                progress_bar(
-                    "step 2/2: accuracy gate, INT8 vs FP32", total=len(gate_crops), console=console
-                ) as update,
-            ):
-                result = accuracy_gate(
-                    ref.infer, cand.infer,
-                    _counted(gate_crops.batches(ref.metadata.preprocessing, 1), update),
-                    precision="int8", threshold=ref.metadata.threshold,
-                )  # fmt: skip
-            _print_gate(console, result, json_out)
-            enforce_gate(result, allow_accuracy_loss=allow_accuracy_loss)
-            # in the model, as the OpenVINO IR carries it: the runtime warns on a failed one
-            record_gate(tmp, gate_record(
-                result, measured_on=f"{cand.name} {cand.device}",
-                crops_sha256=gate_crops.data_sha256, people=gate_crops.manifest.people,
-                held_out=held_out is not None,
-            ))  # fmt: skip
-        os.replace(tmp, out)
-        fsync_dir(out.parent)
-    finally:
-        tmp.unlink(missing_ok=True)
-    console.print(f"wrote {out}")
+
+def _quantize_qdq(
+    onnx: Path,
+    crops: Any,
+    held: Any,
+    out: Path,
+    method: str,
+    gate: bool,
+    allow_accuracy_loss: bool,
+    console: Any,
+) -> tuple[Path, Any]:
+    """:func:`~wds_edge_calibration.qdq.quantize_qdq_gated`, its phases shown on ``console``:
+    the quantizing step announced with its size (no progress inside it), a bar over the
+    gate."""
+    import contextlib
+
+    from wds_edge.cli.console import progress_bar
+    from wds_edge_calibration.qdq import quantize_qdq_gated
+
+    stack = contextlib.ExitStack()
+    state: dict[str, Any] = {"phase": None, "bar": None, "started": time.monotonic()}
+
+    def step_one_done() -> None:
+        console.print(f"step 1/2 done in {time.monotonic() - state['started']:.0f} s")
+
+    def on_progress(done: int, total: int | None, phase: str = "") -> None:
+        if phase != state["phase"]:
+            stack.close()  # the previous phase's spinner
+            if phase == "quantizing":
+                console.print(
+                    f"step 1/2: calibrating and quantizing on {len(crops)} crops ({method}); "
+                    "ONNX Runtime runs the FP32 model on each of them: minutes on a CPU, no "
+                    "progress inside this step"
+                )
+                state["started"] = time.monotonic()
+                stack.enter_context(console.status("quantizing ..."))
+            elif phase == "gating":
+                step_one_done()
+                state["bar"] = stack.enter_context(progress_bar(
+                    "step 2/2: accuracy gate, INT8 vs FP32", total=total, console=console
+                ))  # fmt: skip
+            state["phase"] = phase
+        if state["bar"] is not None:
+            state["bar"](done)
+
+    with stack:
+        path, result = quantize_qdq_gated(
+            onnx, crops, out, held_out=held, method=method, gate=gate,  # type: ignore[arg-type]
+            allow_accuracy_loss=allow_accuracy_loss, progress=on_progress,
+        )  # fmt: skip
+    if not gate:
+        step_one_done()
+    return path, result
 
 
 def _nvidia_gpu_present() -> bool:
@@ -421,51 +448,41 @@ def _nvidia_gpu_present() -> bool:
     return jetson or bool(glob.glob("/dev/nvidia[0-9]*")) or Path("/dev/dxg").exists()
 
 
-def _counted(batches: Any, update: Any) -> Any:
-    """Yield ``batches`` (N x C x H x W arrays), reporting the images passed so far."""
-    done = 0
-    for batch in batches:
-        yield batch
-        done += int(batch.shape[0])
-        update(done)
-
-
-def _print_gate(console: Any, result: Any, json_out: bool) -> None:
-    """The gate's verdict: one line, or its figures as JSON with ``--json``."""
+def _print_gate(result: Any, json_out: bool) -> None:
+    """The gate's verdict on stdout: one line, or its figures as JSON with ``--json``."""
     if json_out:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
     colour = "green" if result.passed else "red"
-    console.print(f"[{colour}]{result.reason}[/]", highlight=False)
+    _console().print(f"[{colour}]{result.reason}[/]", highlight=False)
 
 
 def _quantize_openvino(
     onnx: Path,
-    calib: Path,
+    crops: Any,
+    held: Any,
     out: Path | None,
-    held_out: Path | None,
     allow_accuracy_loss: bool,
-    target_device: str = "CPU",
-    json_out: bool = False,
+    target_device: str,
+    console: Any,
+    json_out: bool,
 ) -> None:
-    from wds_edge_calibration.dataset import load_calibration_set
+    import contextlib
+    import sys
+
     from wds_edge_calibration.openvino_int8 import quantize_openvino_int8
 
-    if held_out is None:
-        raise InvalidInputError(
-            "--format openvino needs --held-out DIR: crops the gate compares INT8 with FP32 on, "
-            "not the calibration crops (wds-edge calibrate --source OTHER_SOURCE --out DIR)"
-        )
-    console = _console()
-    with console.status("NNCF post-training quantization ...") as status:
+    with (
+        # NNCF draws its own progress bars on stdout: stdout holds the verdict / JSON only
+        contextlib.redirect_stdout(sys.stderr),
+        console.status("NNCF post-training quantization ...") as status,
+    ):
         path, result = quantize_openvino_int8(
-            onnx, load_calibration_set(calib), load_calibration_set(held_out), out,
-            allow_accuracy_loss=allow_accuracy_loss, target_device=target_device,
-            progress=lambda phase: status.update(f"{phase} ..."),
+            onnx, crops, held, out, allow_accuracy_loss=allow_accuracy_loss,
+            target_device=target_device, progress=lambda phase: status.update(f"{phase} ..."),
         )  # fmt: skip
-    if json_out:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
-    console.print(f"{result.reason}; wrote {path} (+ {path.with_suffix('.bin').name})")
+    _print_gate(result, json_out)
+    console.print(f"wrote {path} (+ {path.with_suffix('.bin').name})")
 
 
 def _build_engine(

@@ -27,13 +27,120 @@ def test_quantize_announces_its_steps_and_prints_a_verdict(
                                   preprocessing_path="kiosk")  # fmt: skip
     args = ["quantize", "--onnx", fp32, "--calib", calib.path, "--out", tmp_path / "q.onnx",
             "--allow-accuracy-loss"]  # fmt: skip
-    code, out, _ = run_cli(capsys, *args)
+    code, out, err = run_cli(capsys, *args)
     assert code == 0
-    assert "step 1/2: calibrating and quantizing on 3 crops (minmax)" in out
-    assert "step 1/2 done in" in out
-    assert "INT8 accuracy gate" in out and "over 3 images" in out
+    assert "step 1/2: calibrating and quantizing on 3 crops (minmax)" in err
+    assert "step 1/2 done in" in err and "wrote" in err
+    assert "INT8 accuracy gate" in out and "over 3 images" in out  # the verdict: stdout
     assert "{" not in out  # no raw JSON by default
-    code, out, _ = run_cli(capsys, *args, "--json")
+    code, out, err = run_cli(capsys, *args, "--json")
     assert code == 0
-    gate = json.loads(out[out.index("{") : out.rindex("}") + 1])
+    gate = json.loads(out)  # stdout is the JSON alone: the status lines went to stderr
     assert gate["images"] == 3 and 0.0 <= gate["mean_iou"] <= 1.0
+    assert "step 1/2" in err and "step 1/2" not in out
+
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "wds_b4_128_dyn.onnx"
+
+
+def _crop_set(path: Path, seed: int, people: list[str] | None, count: int = 3) -> Path:
+    from wds_edge.runtime.probe_inputs import synthetic_skin_crops
+    from wds_edge_calibration.dataset import write_calibration_set
+
+    return write_calibration_set(
+        synthetic_skin_crops(128, count, seed=seed), path, source="synthetic", size_px=128,
+        preprocessing_path="synthetic", people=people,
+    ).path  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def crop_sets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("quantize_sets")
+    return {
+        "calib": _crop_set(root / "calib", 1, ["a"], count=4),
+        "held": _crop_set(root / "held", 2, ["b"]),
+        "same_person": _crop_set(root / "same_person", 3, ["a"]),
+    }
+
+
+@pytest.mark.parametrize("held", ["calib", "same_person"])
+def test_qdq_refuses_held_out_crops_that_are_not_held_out(
+    held: str, crop_sets: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: --format qdq --held-out checked neither crop overlap nor the people split
+    (the OpenVINO route and build-engine refuse both), yet recorded held_out: true."""
+    out = tmp_path / "q.onnx"
+    code, _, err = run_cli(capsys, "quantize", "--onnx", FIXTURE, "--calib", crop_sets["calib"],
+                           "--held-out", crop_sets[held], "--out", out)  # fmt: skip
+    assert code == 2, err
+    assert "also calibration crops" in err or "people the model was calibrated on" in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("fmt", ["qdq", "openvino"])
+def test_a_missing_or_corrupt_model_is_one_line_exit_2(
+    fmt: str, crop_sets: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: FileNotFoundError / protobuf DecodeError / OpenVINO RuntimeError tracebacks
+    instead of the ModelError the analyze loader gives."""
+    if fmt == "openvino":
+        pytest.importorskip("nncf", reason="OpenVINO INT8 needs nncf")
+    text = tmp_path / "text.onnx"
+    text.write_text("not a model")
+    out = tmp_path / ("q.onnx" if fmt == "qdq" else "q.int8.xml")
+    for model, message in ((tmp_path / "missing.onnx", "no such model file"),
+                           (text, "cannot load the file as a model")):  # fmt: skip
+        code, _, err = run_cli(capsys, "quantize", "--format", fmt, "--onnx", model,
+                               "--calib", crop_sets["calib"], "--held-out", crop_sets["held"],
+                               "--out", out)  # fmt: skip
+        assert code == 2 and message in err, err
+        assert not out.exists()
+
+
+def test_out_may_not_be_the_fp32_model(
+    crop_sets: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: --out equal to --onnx overwrote the FP32 source the gate compares with."""
+    fp32 = tmp_path / "m.onnx"
+    fp32.write_bytes(FIXTURE.read_bytes())
+    code, _, err = run_cli(capsys, "quantize", "--onnx", fp32, "--calib", crop_sets["calib"],
+                           "--out", fp32)  # fmt: skip
+    assert code == 2 and "is the FP32 model --onnx" in err, err
+    assert fp32.read_bytes() == FIXTURE.read_bytes()
+
+
+def test_openvino_refuses_no_gate_and_an_unwritable_out_before_quantizing(
+    crop_sets: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defects: --no-gate was silently ignored with --format openvino; an --out that cannot
+    be written was found only after minutes of NNCF and the gate (a FileExistsError
+    traceback), where the qdq route checks it first."""
+    pytest.importorskip("nncf", reason="OpenVINO INT8 needs nncf")
+    args = ["quantize", "--format", "openvino", "--onnx", FIXTURE, "--calib", crop_sets["calib"],
+            "--held-out", crop_sets["held"]]  # fmt: skip
+    code, _, err = run_cli(capsys, *args, "--no-gate", "--out", tmp_path / "q.int8.xml")
+    assert code == 2 and "--no-gate is for --format qdq" in err, err
+    blocker = tmp_path / "afile"
+    blocker.write_text("a file, not a folder")
+    code, _, err = run_cli(capsys, *args, "--out", blocker / "q.int8.xml")
+    assert code == 2 and "cannot write the INT8 model" in err, err
+    folder = tmp_path / "q.int8.xml"
+    folder.mkdir()
+    code, _, err = run_cli(capsys, *args, "--out", folder)
+    assert code == 2 and "it is a folder" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "q.int8.xml"]
+
+
+def test_openvino_json_is_alone_on_stdout(
+    crop_sets: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: quantize --json printed its status lines ("wrote ...") on stdout around the
+    JSON, so json.load(stdout) failed (both formats; qdq: test above)."""
+    pytest.importorskip("nncf", reason="OpenVINO INT8 needs nncf")
+    out = tmp_path / "q.int8.xml"
+    code, stdout, err = run_cli(capsys, "quantize", "--format", "openvino", "--onnx", FIXTURE,
+                                "--calib", crop_sets["calib"], "--held-out", crop_sets["held"],
+                                "--out", out, "--allow-accuracy-loss", "--json")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(stdout)["images"] == 3
+    assert f"wrote {out}" in err and out.is_file()
