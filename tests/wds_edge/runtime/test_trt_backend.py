@@ -138,6 +138,8 @@ def test_close_is_idempotent_and_infer_after_close_fails(
     assert state.live_kinds() == []
     with pytest.raises(BackendError, match="after close"):
         backend.infer(_x())
+    with pytest.raises(BackendError, match=r"profile_transfers\(\) called after close"):
+        backend.profile_transfers(_x(), runs=1)
 
 
 def test_profile_transfers_splits_host_and_device_time(

@@ -264,12 +264,19 @@ class TensorRTBackend(Backend):
 
         Returns:
             ``{"h2d_ms", "compute_ms", "d2h_ms", "device_total_ms"}`` medians.
+
+        Raises:
+            InvalidInputError: as for :meth:`infer`.
+            BackendError: the backend is closed.
         """
         from wds_edge.runtime.tensorrt.cuda import Event, set_device
 
-        x = validate_batch(self.metadata, batch_nchw)[: self._max_batch]
+        x = validate_batch(self.metadata, batch_nchw)
         rows = []
         with self._lock:
+            if self._closed:
+                raise BackendError("TensorRTBackend.profile_transfers() called after close()")
+            x = x[: self._max_batch]
             set_device(self.device_index)
             events = [Event() for _ in range(4)]
             try:
