@@ -12,7 +12,8 @@
    passes the accuracy gate against ONNX Runtime FP32, probed once and cached
    (:mod:`wds_edge.runtime.auto`).
 
-``device="CPU"`` skips 1 and 2; a BF16 ``precision`` skips 1 (TensorRT has none).
+``device="CPU"`` skips 1 and 2; a BF16 ``precision`` skips 1 (TensorRT has none);
+``providers=[...]`` skips 1 and 3: ONNX Runtime runs on the execution providers given.
 
 Heavy imports (onnxruntime, openvino, tensorrt, pycuda / cuda-python) happen only when a
 backend is loaded. Every backend reads the model's metadata and refuses a model
@@ -21,6 +22,7 @@ whose contract it cannot meet (:class:`~wds_edge.errors.ModelError`).
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import logging
 import os
@@ -34,9 +36,16 @@ from wds_edge.errors import (
     ModelError,
     OutputError,
 )
-from wds_edge.runtime.base import Backend
+from wds_edge.runtime.base import Backend, check_num_threads
 
-__all__ = ["Backend", "BACKEND_NAMES", "PRECISION_NAMES", "available_backends", "load_backend"]
+__all__ = [
+    "Backend",
+    "BACKEND_NAMES",
+    "PRECISION_NAMES",
+    "TENSORRT_OPTIONS",
+    "available_backends",
+    "load_backend",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +54,15 @@ BACKEND_NAMES = ("auto", "onnxruntime", "openvino", "tensorrt")
 #: Precisions accepted by :func:`load_backend` (``auto``: TensorRT FP16 on a GPU, the probed
 #: winner on a CPU).
 PRECISION_NAMES = ("auto", "fp32", "fp16", "bf16", "int8")
+#: :func:`load_backend`'s keyword options that go to TensorRT
+#: (:func:`~wds_edge.runtime.tensorrt.provision.provision_engine`): taken by ``"tensorrt"``,
+#: and by ``"auto"`` for the TensorRT engine it tries first.
+TENSORRT_OPTIONS = (
+    "cache_dir", "calibration", "gate_crops", "reference_onnx", "workspace_gib",
+    "allow_accuracy_loss",
+)  # fmt: skip
+#: :func:`load_backend`'s own keyword options (every backend takes them).
+_COMMON_OPTIONS = ("precision", "num_threads", "providers", "device", "spin_wait")
 
 
 def _has_module(name: str) -> bool:
@@ -101,6 +119,48 @@ def _cuda_index(device: str | int | None, *, strict: bool = True) -> int:
 
 
 _CPU_NAMES = ("cpu",)
+
+
+def _check_options(name: str, trt_opts: dict[str, Any], providers: Any, device: Any) -> None:
+    """Refuse an option name :func:`load_backend` does not know (with the likely one), and an
+    option the chosen backend would drop without a word."""
+    for key in trt_opts:
+        if key not in TENSORRT_OPTIONS:
+            close = difflib.get_close_matches(key, (*_COMMON_OPTIONS, *TENSORRT_OPTIONS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InvalidInputError(
+                f"load_backend() got an unknown option {key!r}{hint}; its options are "
+                f"{', '.join(_COMMON_OPTIONS)} and, for TensorRT (backend 'tensorrt' or "
+                f"'auto'), {', '.join(TENSORRT_OPTIONS)}"
+            )
+    if trt_opts and name in ("onnxruntime", "openvino"):
+        raise InvalidInputError(
+            f"load_backend() option(s) {', '.join(trt_opts)} are TensorRT's (backend 'tensorrt' "
+            f"or 'auto'); backend {name!r} takes {', '.join(_COMMON_OPTIONS)}"
+        )
+    if providers is None:
+        return
+    if name in ("openvino", "tensorrt"):
+        where = (
+            "device='CPU' | 'GPU' | 'NPU' picks the OpenVINO device" if name == "openvino"
+            else "device=N picks the CUDA device"
+        )  # fmt: skip
+        raise InvalidInputError(
+            f"providers= are ONNX Runtime execution providers; backend {name!r} takes none "
+            f"({where}); use backend 'onnxruntime' (or 'auto') to pass providers"
+        )
+    if name == "auto" and trt_opts:
+        raise InvalidInputError(
+            f"backend 'auto' with providers= runs ONNX Runtime on those providers and tries no "
+            f"TensorRT engine, so the TensorRT option(s) {', '.join(trt_opts)} would be "
+            "dropped: pass providers or the TensorRT options, not both"
+        )
+    if name == "auto" and device is not None and str(device).strip().lower() not in _CPU_NAMES:
+        raise InvalidInputError(
+            f"backend 'auto' with providers= runs ONNX Runtime on those providers, which "
+            f"take no device={device!r}: name the CUDA device in the provider's options, "
+            "providers=[('CUDAExecutionProvider', {'device_id': N}), 'CPUExecutionProvider']"
+        )
 
 
 def _check_device(name: str, precision: str, device: str | int | None) -> None:
@@ -240,23 +300,32 @@ def load_backend(
             Runtime runs the model as exported: ``auto`` / ``fp32``, or ``int8`` for a Q/DQ
             model (``wds-edge quantize --format qdq``), which every backend reports as
             ``int8``; other precisions are refused.
-        num_threads: CPU inference threads (``None``: all cores).
-        providers: ONNX Runtime execution providers (``None``: best available).
+        num_threads: CPU inference threads, a whole number >= 1 (``None``: all cores;
+            TensorRT runs on the GPU and has none to set).
+        providers: ONNX Runtime execution providers (``None``: best available), for
+            ``onnxruntime``, and for ``auto``, which then runs ONNX Runtime on them (no
+            TensorRT engine, no CPU probe). Refused by ``openvino`` / ``tensorrt``.
         device: where the model runs. OpenVINO: ``"CPU"`` (None: CPU), or ``"GPU"`` /
             ``"NPU"`` / ``"AUTO"`` on Intel iGPU / NPU kiosks (passed through). TensorRT:
             the CUDA device index (``0``, ``1``, ... or its string; None: 0).
         spin_wait: ONNX Runtime's idle threads spin (its default); ``False`` where backends
             are timed against each other in one process (benchmarks).
-        **trt_opts: passed to :func:`~wds_edge.runtime.tensorrt.provision.provision_engine`
-            (``cache_dir``, ``calibration``, ``gate_crops``, ...).
+        **trt_opts: TensorRT's options (:data:`TENSORRT_OPTIONS`: ``cache_dir``,
+            ``calibration``, ``gate_crops``, ``reference_onnx``, ``workspace_gib``,
+            ``allow_accuracy_loss``), passed to
+            :func:`~wds_edge.runtime.tensorrt.provision.provision_engine` by ``tensorrt``
+            and by ``auto`` when it tries TensorRT; refused by ``onnxruntime`` /
+            ``openvino``, an unknown name by every backend.
 
     Returns:
         A loaded :class:`Backend`; close it (or use ``with``) when done.
 
     Raises:
-        InvalidInputError: unknown backend name (the message lists the valid ones), or a
+        InvalidInputError: unknown backend name (the message lists the valid ones), a
             precision the backend does not run (ONNX Runtime: BF16 / FP16, INT8 of a model
-            that is not Q/DQ).
+            that is not Q/DQ), an unknown option name (the message names the likely one),
+            an option or device the backend would drop, or ``num_threads`` that is not a
+            whole number >= 1.
         ModelError: missing file, or a model whose metadata the runtime cannot meet.
         MissingDependencyError / BackendError: the named backend cannot run here.
     """
@@ -276,6 +345,8 @@ def load_backend(
         raise InvalidInputError(
             f"unknown precision {precision!r}; choose one of {', '.join(PRECISION_NAMES)}"
         )
+    _check_options(name, trt_opts, providers, device)
+    num_threads = check_num_threads(num_threads)
     _check_device(name, prec, device)
     if name == "onnxruntime":
         _check_onnxruntime_precision(model_path, prec)
@@ -297,7 +368,9 @@ def load_backend(
         gpu_eps = [p for p in default_providers() if p != "CPUExecutionProvider"]
         use_gpu_ep = providers is None and bool(gpu_eps) and not cpu_only
         onnx = str(model_path).lower().endswith(".onnx")
-        if cpu_only:
+        if providers is not None:
+            logger.info("auto with providers=%s: ONNX Runtime on them, TensorRT skipped", providers)
+        elif cpu_only:
             logger.info("auto on --device CPU: TensorRT and GPU execution providers skipped")
         else:
             then = (

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import abc
+import numbers
 from types import TracebackType
+from typing import Any
 
 import numpy as np
 
 from wds_edge.errors import InvalidInputError
 from wds_edge.model.metadata import ModelMetadata
 
-__all__ = ["Backend", "validate_batch"]
+__all__ = ["Backend", "check_num_threads", "validate_batch"]
 
 
 def validate_batch(metadata: ModelMetadata, batch_nchw: np.ndarray) -> np.ndarray:
@@ -47,6 +49,25 @@ def validate_batch(metadata: ModelMetadata, batch_nchw: np.ndarray) -> np.ndarra
             "from a uint8 crop)"
         )
     return np.ascontiguousarray(batch_nchw)
+
+
+def check_num_threads(num_threads: Any) -> int | None:
+    """``num_threads`` as a backend takes it: a whole number >= 1, or None (all cores).
+
+    Raises:
+        InvalidInputError: anything else (``"4"``, ``2.7``, ``True``, ``0``).
+    """
+    if num_threads is None:
+        return None
+    if (
+        isinstance(num_threads, bool)
+        or not isinstance(num_threads, numbers.Integral)
+        or num_threads < 1
+    ):
+        raise InvalidInputError(
+            f"num_threads must be a whole number >= 1 (or None: all cores), got {num_threads!r}"
+        )
+    return int(num_threads)
 
 
 class Backend(abc.ABC):

@@ -20,7 +20,7 @@ import numpy as np
 from wds_edge._deps import require
 from wds_edge.errors import BackendError, InvalidInputError, ModelError
 from wds_edge.model.metadata import ModelMetadata
-from wds_edge.runtime.base import Backend, validate_batch
+from wds_edge.runtime.base import Backend, check_num_threads, validate_batch
 from wds_edge.runtime.quantized import model_precision, warn_unless_qdq_gated
 
 __all__ = ["OnnxRuntimeBackend", "default_providers", "PROVIDER_PREFERENCE"]
@@ -118,8 +118,7 @@ class OnnxRuntimeBackend(Backend):
                 f"{source}: no such model file; pass the path of an .onnx file exported with "
                 "`wds-edge export` (or omit --model to use the bundled default)"
             )
-        if num_threads is not None and num_threads < 1:
-            raise InvalidInputError(f"num_threads must be >= 1 or None, got {num_threads}")
+        num_threads = check_num_threads(num_threads)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # warnings about unused initializers are noise here

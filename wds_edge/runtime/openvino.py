@@ -56,7 +56,7 @@ from wds_edge._deps import require
 from wds_edge.errors import BackendError, InvalidInputError, MissingDependencyError, ModelError
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.preprocessing import Preprocessing, texture_boundary
-from wds_edge.runtime.base import Backend, validate_batch
+from wds_edge.runtime.base import Backend, check_num_threads, validate_batch
 from wds_edge.runtime.gate import gate_record_problem, read_gate_record, warn_unless_gated
 from wds_edge.runtime.openvino_graph import split_at_texture
 from wds_edge.runtime.quantized import (
@@ -272,8 +272,7 @@ class OpenVinoBackend(Backend):
                 f"texture must be one of {', '.join(TEXTURE_PLACES)} or None (auto), "
                 f"got {texture!r}"
             )
-        if num_threads is not None and num_threads < 1:
-            raise InvalidInputError(f"num_threads must be >= 1 or None, got {num_threads}")
+        num_threads = check_num_threads(num_threads)
         if not self.model_path.is_file():
             raise ModelError(
                 f"{self.model_path}: no such model file; pass an .onnx exported with "
