@@ -163,10 +163,31 @@ def _check_options(name: str, trt_opts: dict[str, Any], providers: Any, device: 
         )
 
 
+def _openvino_device(device: str | int | None) -> str:
+    """The OpenVINO device name of ``device`` (None: ``"CPU"``), upper-cased as OpenVINO
+    spells it (``"cpu"`` -> ``"CPU"``, ``"gpu.1"`` -> ``"GPU.1"``).
+
+    Raises:
+        InvalidInputError: a number: OpenVINO devices have names, CUDA has indices.
+    """
+    if device is None:
+        return "CPU"
+    text = str(device).strip()
+    if isinstance(device, int) or text.isdigit() or not text:
+        raise InvalidInputError(
+            f"OpenVINO takes a device name, got device={device!r}: 'CPU' (default), 'GPU', "
+            "'GPU.1', 'NPU' or 'AUTO' (a number is a CUDA device index: --backend tensorrt "
+            "--device N)"
+        )
+    return text.upper()
+
+
 def _check_device(name: str, precision: str, device: str | int | None) -> None:
     """Refuse a ``device`` the chosen backend would otherwise drop without a word."""
     if device is None:
         return
+    if name == "openvino":
+        device = _openvino_device(device)
     text = str(device).strip()
     if name == "onnxruntime" and text.lower() not in _CPU_NAMES:
         raise InvalidInputError(
@@ -305,9 +326,11 @@ def load_backend(
         providers: ONNX Runtime execution providers (``None``: best available), for
             ``onnxruntime``, and for ``auto``, which then runs ONNX Runtime on them (no
             TensorRT engine, no CPU probe). Refused by ``openvino`` / ``tensorrt``.
-        device: where the model runs. OpenVINO: ``"CPU"`` (None: CPU), or ``"GPU"`` /
-            ``"NPU"`` / ``"AUTO"`` on Intel iGPU / NPU kiosks (passed through). TensorRT:
-            the CUDA device index (``0``, ``1``, ... or its string; None: 0).
+        device: where the model runs. OpenVINO: a device name, ``"CPU"`` (None: CPU), or
+            ``"GPU"`` / ``"GPU.1"`` / ``"NPU"`` / ``"AUTO"`` on Intel iGPU / NPU kiosks (in
+            any case: ``"cpu"`` is ``"CPU"``; a number is refused). TensorRT: the CUDA device
+            index (``0``, ``1``, ... or its string; None: 0). ``auto``: a CUDA index (its
+            TensorRT engine runs on that GPU) or ``"CPU"``.
         spin_wait: ONNX Runtime's idle threads spin (its default); ``False`` where backends
             are timed against each other in one process (benchmarks).
         **trt_opts: TensorRT's options (:data:`TENSORRT_OPTIONS`: ``cache_dir``,
@@ -359,7 +382,7 @@ def load_backend(
         from wds_edge.runtime.openvino import OpenVinoBackend  # lazy: imports openvino
 
         return OpenVinoBackend(
-            model_path, precision=prec, device=str(device or "CPU"), num_threads=num_threads
+            model_path, precision=prec, device=_openvino_device(device), num_threads=num_threads
         )
     from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend, default_providers
 

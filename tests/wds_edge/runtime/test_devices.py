@@ -18,6 +18,11 @@ from wds_edge.runtime import load_backend
         ("onnxruntime", "auto", "GPU", "takes no device"),
         ("onnxruntime", "fp32", 0, "takes no device"),
         ("auto", "auto", "NPU", "--backend openvino --device GPU|NPU"),
+        # a number is a CUDA index, not an OpenVINO device (0 silently became "CPU")
+        ("openvino", "fp32", 0, "OpenVINO takes a device name"),
+        ("openvino", "fp32", "0", "OpenVINO takes a device name"),
+        ("openvino", "fp32", 1, "OpenVINO takes a device name"),
+        ("openvino", "auto", 0, "OpenVINO takes a device name"),
     ],
 )
 def test_a_device_that_would_be_dropped_is_refused(
@@ -34,3 +39,11 @@ def test_the_cpu_is_honoured(fake_trt, small_onnx: Path, tmp_path: Path) -> None
     with load_backend(small_onnx, "auto", device="CPU", cache_dir=tmp_path) as auto:
         assert auto.name in ("onnxruntime", "openvino") and "CPU" in auto.device
     assert state.builds == []
+
+
+def test_openvino_device_names_are_not_case_sensitive(small_onnx: Path) -> None:
+    """device="cpu" was refused with an explicit precision while auto / onnxruntime took it."""
+    pytest.importorskip("openvino")
+    for precision in ("fp32", "auto"):
+        with load_backend(small_onnx, "openvino", precision=precision, device="cpu") as ov:
+            assert ov.name == "openvino" and ov.device_name == "CPU"
