@@ -297,6 +297,34 @@ def _cpu_auto(
     return backend
 
 
+def _onnxruntime_on_gpu(
+    model_path: str | os.PathLike[str],
+    gpu_eps: list[str],
+    index: int,
+    num_threads: int | None,
+    spin_wait: bool,
+) -> Backend:
+    """``auto``'s fallback on a GPU: ONNX Runtime on this build's GPU execution providers, the
+    CUDA one on CUDA device ``index`` (not always GPU 0), then the CPU. A GPU provider that
+    cannot start is a warning and the CPU, as when ONNX Runtime picks its providers itself."""
+    from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
+
+    providers: list[str | tuple[str, dict[str, Any]]] = [
+        (ep, {"device_id": index}) if ep == "CUDAExecutionProvider" else ep for ep in gpu_eps
+    ]
+    try:
+        return OnnxRuntimeBackend(
+            model_path, providers=[*providers, "CPUExecutionProvider"],
+            num_threads=num_threads, spin_wait=spin_wait,
+        )  # fmt: skip
+    except BackendError as exc:
+        logger.warning("%s; running ONNX Runtime on the CPU", exc)
+    return OnnxRuntimeBackend(
+        model_path, providers=["CPUExecutionProvider"], num_threads=num_threads,
+        spin_wait=spin_wait,
+    )  # fmt: skip
+
+
 def load_backend(
     model_path: str | os.PathLike[str],
     backend: str = "auto",
@@ -330,7 +358,8 @@ def load_backend(
             ``"GPU"`` / ``"GPU.1"`` / ``"NPU"`` / ``"AUTO"`` on Intel iGPU / NPU kiosks (in
             any case: ``"cpu"`` is ``"CPU"``; a number is refused). TensorRT: the CUDA device
             index (``0``, ``1``, ... or its string; None: 0). ``auto``: a CUDA index (its
-            TensorRT engine runs on that GPU) or ``"CPU"``.
+            TensorRT engine, else ONNX Runtime's CUDA execution provider, run on that GPU) or
+            ``"CPU"``.
         spin_wait: ONNX Runtime's idle threads spin (its default); ``False`` where backends
             are timed against each other in one process (benchmarks).
         **trt_opts: TensorRT's options (:data:`TENSORRT_OPTIONS`: ``cache_dir``,
@@ -408,6 +437,10 @@ def load_backend(
                 return trt
         if onnx and providers is None and not use_gpu_ep:
             return _cpu_auto(model_path, prec, num_threads, spin_wait=spin_wait)
+        if use_gpu_ep:
+            return _onnxruntime_on_gpu(
+                model_path, gpu_eps, _cuda_index(device, strict=False), num_threads, spin_wait
+            )
         if cpu_only and providers is None:
             providers = ["CPUExecutionProvider"]
     return OnnxRuntimeBackend(

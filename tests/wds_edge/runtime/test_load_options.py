@@ -1,10 +1,12 @@
 """load_backend's keyword options: an unknown name is refused by every backend (with the
 likely one), an option the chosen backend would drop is refused, ``num_threads`` is a whole
-number >= 1, and ``providers=`` make ``auto`` run ONNX Runtime on them."""
+number >= 1, ``providers=`` make ``auto`` run ONNX Runtime on them, and ``auto``'s fallback
+to ONNX Runtime's CUDA provider runs on the CUDA device asked for."""
 
 from __future__ import annotations
 
 import inspect
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -98,3 +100,22 @@ def test_auto_with_providers_runs_onnxruntime_on_them(fake_trt, small_onnx: Path
     with load_backend(small_onnx, "auto", providers=["CPUExecutionProvider"]) as be:
         assert be.name == "onnxruntime" and be.providers == ["CPUExecutionProvider"]
     assert state.builds == []
+
+
+def test_auto_falls_back_to_the_cuda_provider_on_the_device_asked_for(
+    small_onnx: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A build that offers CUDA, no TensorRT, ``device=1``: ONNX Runtime is asked for CUDA
+    device 1 (it was GPU 0: the index reached TensorRT only). This ONNX Runtime has no CUDA
+    provider, so it cannot start it: a warning, and the CPU, as when it picks providers."""
+    import wds_edge.runtime.onnxruntime as ort_backend
+
+    monkeypatch.setattr(
+        ort_backend, "default_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
+    caplog.set_level(logging.WARNING, logger="wds_edge.runtime")
+    with load_backend(small_onnx, "auto", device=1) as be:
+        assert be.name == "onnxruntime" and be.providers == ["CPUExecutionProvider"]
+    asked = [r.getMessage() for r in caplog.records if "CUDAExecutionProvider" in r.getMessage()]
+    assert asked and "'device_id': 1" in asked[0], asked
+    assert "running ONNX Runtime on the CPU" in asked[0]
