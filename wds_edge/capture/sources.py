@@ -57,6 +57,14 @@ logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 _GLOB_CHARS = re.compile(r"[*?\[]")
+#: Camera indices and CSI sensor ids are C ints: 0 <= i < 2**31 (OpenCV crashes the process
+#: on a negative index and raises a cv2.error on one past a C int).
+_MAX_DEVICE_ID = 2**31 - 1
+_DIGITS = re.compile(r"\s*([0-9]+)\s*")
+_SOURCE_FORMS = (
+    "a camera index (0, 1, ...), v4l2:///dev/videoN, csi://N, a stream URL (rtsp://, "
+    "http(s)://, ...), or a video / image file, folder or glob"
+)
 
 
 class _ImageSource(FrameSource):
@@ -345,11 +353,42 @@ def _live_options(opts: dict[str, Any]) -> dict[str, Any]:
     return {k: opts[k] for k in _LIVE_OPTIONS if k in opts}
 
 
+def _device_id(value: int, what: str) -> int:
+    """``value`` as a camera index / CSI sensor id, 0 <= value < 2**31.
+
+    Raises:
+        InvalidInputError: out of that range (the message names the valid forms).
+    """
+    if not 0 <= value <= _MAX_DEVICE_ID:
+        raise InvalidInputError(
+            f"{what} {value} is out of range: it is a whole number from 0 to {_MAX_DEVICE_ID} "
+            f"(0 is the first); a source is {_SOURCE_FORMS}"
+        )
+    return value
+
+
+def _camera_index(uri: Any) -> int | None:
+    """The camera index ``uri`` names (an int, or a string of ASCII digits), else None.
+
+    Raises:
+        InvalidInputError: ``True`` / ``False``, or an index out of range.
+    """
+    if isinstance(uri, bool):
+        raise InvalidInputError(
+            f"open_source() got {uri!r}; a source is {_SOURCE_FORMS}, not True / False"
+        )
+    if isinstance(uri, numbers.Integral):
+        return _device_id(int(uri), "camera index")
+    match = _DIGITS.fullmatch(uri) if isinstance(uri, str) else None
+    return _device_id(int(match.group(1)), "camera index") if match else None
+
+
 def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: Any) -> FrameSource:
     """Open a camera, stream, video file, image, folder or glob (see the module table).
 
     Args:
-        uri: what to open.
+        uri: what to open; a camera index is a whole number from 0 to 2**31 - 1 (an int
+            or its digits), a CSI camera ``csi://N`` with N such a number.
         threaded: live sources: background latest-frame grabber (default True);
             False reads on the caller's thread. Files are always read in order
             unless ``realtime=True``.
@@ -370,15 +409,17 @@ def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: 
         CaptureError: the source cannot be opened (missing camera or file, no
             GStreamer for ``csi://``, undecodable video); the message says why.
         InvalidInputError: an option this kind of source does not take or a value of
-            the wrong type or range (the message names the option).
+            the wrong type or range (the message names the option); a camera index or CSI
+            sensor id that is not a whole number from 0 to 2**31 - 1 (the message names
+            the valid sources).
     """
     if threaded not in (None, True, False):
         raise InvalidInputError(
             f"open_source() threaded must be None, True or False, got {threaded!r}"
         )
     _refuse_unknown_options(opts)
-    if isinstance(uri, int) or (isinstance(uri, str) and uri.strip().isdigit()):
-        index = int(uri)
+    index = _camera_index(uri)
+    if index is not None:
         opts = _checked_options("camera index", str(index), opts)
         return _live(
             str(index),
@@ -391,10 +432,7 @@ def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: 
         )
     text = str(uri)
     if not text.strip():
-        raise CaptureError(
-            "the source is empty; give a camera index (0), v4l2:///dev/video0, csi://0, "
-            "a stream URL, or a video / image file"
-        )
+        raise CaptureError(f"the source is empty; give {_SOURCE_FORMS}")
     if text.startswith("v4l2://"):
         device = text[len("v4l2://") :]
         opts = _checked_options("V4L2 device", text, opts)
@@ -408,6 +446,14 @@ def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: 
             **_live_options(opts),
         )
     if text.startswith("csi://"):
+        sensor_id = text[len("csi://") :]
+        match = _DIGITS.fullmatch(sensor_id)
+        if sensor_id and not match:
+            raise InvalidInputError(
+                f"{text}: a CSI camera is csi://N with N the sensor id, a whole number (csi://0 "
+                f"is the first sensor); a source is {_SOURCE_FORMS}"
+            )
+        sensor = _device_id(int(match.group(1)), "CSI sensor id") if match else 0
         opts = _checked_options("CSI camera", text, opts)
         if not gstreamer_available():
             raise CaptureError(
@@ -415,7 +461,6 @@ def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: 
                 f"{cv2.__version__} was built without it. On a Jetson use the JetPack OpenCV "
                 f"(python3-opencv, venv made with --system-site-packages), not the pip wheel"
             )
-        sensor = int(text[len("csi://") :] or 0)
         pipeline = _csi_pipeline(
             sensor,
             int(opts.get("width", 1920)),

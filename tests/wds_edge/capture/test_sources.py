@@ -227,3 +227,35 @@ def test_checked_options_are_used(video_path: Path) -> None:
         assert source._read_timeout_s == 2.0 and type(source._read_timeout_s) is float
     with open_source(video_path, realtime=False, read_timeout_s=2) as source:
         assert not source.is_live  # read in order: the timeout of a realtime read is unused
+
+
+@pytest.mark.parametrize("uri", [-1, 2**31, "99999999999999999999", 10**20, True])
+def test_a_camera_index_out_of_range_is_refused(uri: object) -> None:
+    """-1 crashed the process inside cv2.VideoCapture(-1, CAP_ANY); an index past a C int
+    was a cv2.error traceback; True opened camera 1."""
+    with pytest.raises(InvalidInputError, match=r"v4l2:///dev/videoN, csi://N"):
+        open_source(uri)  # type: ignore[arg-type]
+
+
+def test_the_largest_camera_index_is_tried() -> None:
+    with pytest.raises(CaptureError, match="cannot open camera index '2147483647'"):
+        open_source(2**31 - 1)
+
+
+@pytest.mark.parametrize("uri", ["csi://cam0", "csi://-1", "csi://0x1", "csi://99999999999"])
+def test_a_csi_sensor_id_that_is_not_a_number_is_refused(uri: str) -> None:
+    """csi://cam0 was a ValueError from int(); the id is checked before GStreamer is."""
+    with pytest.raises(InvalidInputError, match=r"csi://|out of range"):
+        open_source(uri)
+
+
+def test_demo_with_a_camera_index_out_of_range_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, onnx_model_path: Path, landmarker_path: Path
+) -> None:
+    from fault_helpers import run_cli
+
+    code, _, err = run_cli(capsys, "demo", "--headless", "--source", "99999999999999999999",
+                           "--jsonl", tmp_path / "frames.jsonl", "--model", onnx_model_path,
+                           "--landmarker", landmarker_path, "--backend", "onnxruntime")  # fmt: skip
+    assert code == 2 and "camera index 99999999999999999999 is out of range" in err, err
+    assert "cv2.error" not in err and "Traceback" not in err
