@@ -390,8 +390,9 @@ def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: 
         uri: what to open; a camera index is a whole number from 0 to 2**31 - 1 (an int
             or its digits), a CSI camera ``csi://N`` with N such a number.
         threaded: live sources: background latest-frame grabber (default True);
-            False reads on the caller's thread. Files are always read in order
-            unless ``realtime=True``.
+            False reads on the caller's thread. Files are always read in order on the
+            caller's thread, unless ``realtime=True``, which plays them on a background
+            grabber (with ``threaded=False`` it is refused).
         **opts: by kind of source (another kind's option, an unknown name or a value of
             the wrong type is refused):
 
@@ -411,7 +412,7 @@ def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: 
         InvalidInputError: an option this kind of source does not take or a value of
             the wrong type or range (the message names the option); a camera index or CSI
             sensor id that is not a whole number from 0 to 2**31 - 1 (the message names
-            the valid sources).
+            the valid sources); ``realtime=True`` with ``threaded=False``.
     """
     if threaded not in (None, True, False):
         raise InvalidInputError(
@@ -505,6 +506,13 @@ def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: 
         )
     opts = _checked_options("video file", text, opts)
     if opts.get("realtime"):
+        if threaded is False:
+            raise InvalidInputError(
+                f"open_source({text!r}, realtime=True, threaded=False): realtime plays a video "
+                "file on a background grabber (frames a slow reader misses are dropped, as a "
+                "camera's); leave threaded out for that, or leave realtime out to read every "
+                "frame in order on the caller's thread"
+            )
         source = _live(
             text,
             lambda: cv2.VideoCapture(str(path)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -247,6 +248,16 @@ def test_a_csi_sensor_id_that_is_not_a_number_is_refused(uri: str) -> None:
     """csi://cam0 was a ValueError from int(); the id is checked before GStreamer is."""
     with pytest.raises(InvalidInputError, match=r"csi://|out of range"):
         open_source(uri)
+
+
+def test_realtime_with_threaded_false_is_refused(video_path: Path) -> None:
+    """realtime=True played the file on a background grabber whatever threaded said."""
+    before = {t for t in threading.enumerate() if t.name.startswith("grab:")}
+    with pytest.raises(InvalidInputError, match="realtime=True, threaded=False"):
+        open_source(video_path, realtime=True, threaded=False)
+    assert {t for t in threading.enumerate() if t.name.startswith("grab:")} == before
+    with open_source(video_path, threaded=False) as source:  # in order, on this thread
+        assert not source.is_live and source.read() is not None
 
 
 def test_demo_with_a_camera_index_out_of_range_exits_2(
