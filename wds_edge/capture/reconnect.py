@@ -6,7 +6,9 @@ opening it every ``retry_every_s`` seconds; meanwhile :meth:`read` returns None 
 and :attr:`lost` is True, so the display loop can keep showing "camera lost,
 reconnecting" instead of freezing. A file source ends normally (or starts over with
 ``loop=True``, the soak mode); a looped file that is gone when it should start over
-(deleted, being replaced) is waited for like a lost camera, with one warning line.
+(deleted, being replaced) is waited for like a lost camera, with one warning line, and one
+that gives no frame in a whole pass (a video with no frames) raises :class:`CaptureError`
+instead of being reopened for ever.
 
 Thread contract: one thread reads; :meth:`close` may come from another (the service's
 shutdown). A source that an open in progress returns after :meth:`close` is closed at once,
@@ -37,7 +39,9 @@ class ReconnectingSource:
             may raise :class:`CaptureError` while the camera is away.
         live: treat an empty read as a lost camera (reconnect) rather than the end.
             None: ask the opened source (``is_live``).
-        loop: for non-live sources, start over at the end instead of finishing.
+        loop: for non-live sources, start over at the end instead of finishing. A pass
+            that gave no frame at all ends it: :meth:`read` raises :class:`CaptureError`
+            ("holds no frames").
         retry_every_s: wait between reconnection attempts.
         max_lost_s: give up (raise :class:`CaptureError`) after this long without a
             camera; None retries forever (a kiosk).
@@ -68,6 +72,7 @@ class ReconnectingSource:
         self.ended_early_detail = ""
         self.reconnects = 0
         self.loops = 0
+        self._frames_this_pass = 0  # frames read since the source was last (re)opened to loop
         self._lost_since = 0.0
         self._next_try = 0.0
 
@@ -128,7 +133,13 @@ class ReconnectingSource:
         logger.warning("%s reopened (reconnect %d)", what, self.reconnects)
 
     def read(self) -> Any:
-        """The next Frame, or None (lost: check :attr:`lost`; ended: :attr:`finished`)."""
+        """The next Frame, or None (lost: check :attr:`lost`; ended: :attr:`finished`).
+
+        Raises:
+            CaptureError: a file source failed to read, or a looped one gave no frame
+                since it last started over (it holds none); a live one that gives up
+                after ``max_lost_s``.
+        """
         if self.finished or self._closed:
             return None
         if self.lost and self._source is None:
@@ -156,6 +167,7 @@ class ReconnectingSource:
                 self._mark_lost(str(exc))
             return None
         if frame is not None:
+            self._frames_this_pass += 1
             if self.lost:
                 self.lost = False
                 self.reconnects += 1
@@ -167,6 +179,15 @@ class ReconnectingSource:
         if self.live:
             self._mark_lost("no frame")
         elif self._loop:
+            if not self._frames_this_pass:  # reopening would give none again: for ever
+                self.finished = True
+                self._close_source()
+                raise CaptureError(
+                    f"{getattr(source, 'uri', 'the source')} holds no frames, so it cannot be "
+                    "looped: check that it is a video with frames (ffprobe FILE) or record it "
+                    "again"
+                )
+            self._frames_this_pass = 0
             self._close_source()
             try:
                 source = self._opener()
@@ -176,7 +197,10 @@ class ReconnectingSource:
             if not self._install(source):
                 return None
             self.loops += 1
-            return source.read()
+            frame = source.read()
+            if frame is not None:
+                self._frames_this_pass += 1
+            return frame
         else:
             self.finished = True
         return None

@@ -1,4 +1,5 @@
-"""ReconnectingSource closed from another thread: nothing it opens afterwards stays open."""
+"""ReconnectingSource closed from another thread: nothing it opens afterwards stays open;
+a looped video without frames ends with an error instead of being reopened for ever."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from wds_edge.capture.reconnect import ReconnectingSource
 from wds_edge.capture.sources import open_source
+from wds_edge.errors import CaptureError
 
 
 def _short_clip(path: Path, frames: int = 3) -> Path:
@@ -81,3 +84,71 @@ def test_close_under_a_waiting_read_ends_it_without_an_error(tmp_path: Path) -> 
     src.close()
     thread.join(5)
     assert outcome == [None]
+
+
+def _no_frames(path: Path) -> Path:
+    """A real AVI with a header and no frame (a recording stopped before its first)."""
+    cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (320, 240)).release()
+    return path
+
+
+@pytest.mark.parametrize("realtime", [False, True])
+def test_looping_a_video_without_frames_ends_with_an_error(tmp_path: Path, realtime: bool) -> None:
+    """It was reopened for ever (thousands of reopens a second, the demo never ended)."""
+    empty = _no_frames(tmp_path / "zero.avi")
+    opens: list[int] = []
+
+    def opener():
+        opens.append(1)
+        return open_source(str(empty), realtime=realtime)
+
+    src = ReconnectingSource(opener, live=False, loop=True)
+    with pytest.raises(CaptureError, match="zero.avi holds no frames, so it cannot be looped"):
+        for _ in range(10):
+            assert src.read() is None
+    assert len(opens) == 1 and src.finished and src.source is None
+    assert src.read() is None  # ended stays ended
+
+
+def test_a_loop_ends_when_its_file_is_replaced_by_one_without_frames(tmp_path: Path) -> None:
+    clip = _short_clip(tmp_path / "clip.avi", frames=3)
+    src = ReconnectingSource(lambda: open_source(str(clip)), live=False, loop=True)
+    frames = [src.read() for _ in range(7)]  # 3 + 3 + 1: two loops, every read a frame
+    assert all(f is not None for f in frames) and src.loops == 2
+    _no_frames(clip)  # the next pass opens a file with no frame
+    with pytest.raises(CaptureError, match="holds no frames"):
+        for _ in range(10):
+            src.read()
+    assert src.loops == 3
+
+
+def test_a_file_without_frames_played_once_just_ends(tmp_path: Path) -> None:
+    src = ReconnectingSource(lambda: open_source(str(_no_frames(tmp_path / "z.avi"))), loop=False)
+    assert src.read() is None and src.finished
+
+
+def test_demo_looping_a_video_without_frames_ends(
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    onnx_model_path: Path,
+    landmarker_path: Path,
+) -> None:
+    """`wds-edge demo --headless --source zero.avi --loop` never ended. Now the source's
+    error stops the pipeline, which logs it (the demo's exit code for a source that failed
+    for good is the demo's business: it reports the frames it ran)."""
+    from fault_helpers import run_cli
+
+    empty = _no_frames(tmp_path / "zero.avi")
+    argv = ["demo", "--headless", "--source", empty, "--loop", "--jsonl", tmp_path / "f.jsonl",
+            "--model", onnx_model_path, "--landmarker", landmarker_path,
+            "--backend", "onnxruntime"]  # fmt: skip
+    result: list[tuple[int, str, str]] = []
+    # in a thread: a regression fails the test instead of hanging the suite
+    demo = threading.Thread(target=lambda: result.append(run_cli(capsys, *argv)), daemon=True)
+    demo.start()
+    demo.join(120)
+    assert not demo.is_alive(), "the demo still loops a video without frames after 120 s"
+    ((_, _, err),) = result
+    assert "0 frames" in err, err
+    assert any("zero.avi holds no frames" in r.getMessage() for r in caplog.records)
