@@ -7,10 +7,12 @@
    accuracy gate (on ``gate_crops``, else the SDK's synthetic skin crops), else an FP32
    engine, which needs no gate (each failure is logged, naming what is tried next);
 2. else ONNX Runtime with its CUDA execution provider when this ONNX Runtime build has
-   one (``providers=["TensorrtExecutionProvider", ...]`` only when asked for);
+   one, on the CUDA device given (``providers=["TensorrtExecutionProvider", ...]`` only
+   when asked for);
 3. else the CPU: the fastest of ONNX Runtime FP32 and OpenVINO FP32 / BF16 / INT8 that
-   passes the accuracy gate against ONNX Runtime FP32, probed once and cached
-   (:mod:`wds_edge.runtime.auto`).
+   passes the accuracy gate against ONNX Runtime FP32 on 4 synthetic skin crops (not
+   faces; INT8 also needs the held-out gate its file records), probed once and cached
+   (:mod:`wds_edge.runtime.auto`, which points to the held-out-face measurement of BF16).
 
 ``device="CPU"`` skips 1 and 2; a BF16 ``precision`` skips 1 (TensorRT has none);
 ``providers=[...]`` skips 1 and 3: ONNX Runtime runs on the execution providers given.

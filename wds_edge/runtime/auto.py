@@ -5,16 +5,28 @@ OpenVINO BF16 / FP16 / INT8 where the CPU runs them natively (INT8 also needs th
 model next to the FP32 one, :func:`wds_edge.runtime.openvino.int8_model_path`, made from
 this very FP32 file and recorded as having passed its gate on held-out people's crops,
 :func:`wds_edge.runtime.openvino.int8_companion`; a stale or failed one is logged and left
-out). Each
-candidate runs the same deterministic synthetic skin crops
-(:mod:`wds_edge.runtime.probe_inputs`), interleaved, one call per candidate per image:
+out). Each candidate runs the same :data:`PROBE_IMAGES` (4) deterministic *synthetic* skin
+crops (:mod:`wds_edge.runtime.probe_inputs`), interleaved, one call per candidate per image:
 every image's mask is compared with ONNX Runtime FP32 by the one accuracy gate
-(:mod:`wds_edge.runtime.gate`); then :data:`PROBE_TIMED_ROUNDS` more rounds, the order
-rotated each round, time the candidates; the first call of each is the warm-up and the
-median of the others is the latency. ONNX Runtime runs without spin-waiting here
-(``allow_spinning = 0``), so that its idle threads do not slow down the candidate after
-it. A candidate that cannot load or fails while running is skipped with the reason. The
-fastest candidate that passes wins.
+(:mod:`wds_edge.runtime.gate`: mean IoU >= 0.98, worst image >= 0.95); then
+:data:`PROBE_TIMED_ROUNDS` more rounds, the order rotated each round, time the candidates;
+the first call of each is the warm-up and the median of the others is the latency. ONNX
+Runtime runs without spin-waiting here (``allow_spinning = 0``), so that its idle threads
+do not slow down the candidate after it. A candidate that cannot load or fails while
+running is skipped with the reason. The fastest candidate that passes wins.
+
+What the gate sees: those 4 synthetic crops, not faces. The SDK ships no face photos, so
+at run time ``auto`` gates OpenVINO BF16 / FP16 on synthetic skin only (where the FP32
+masks of the 4 crops cover less than
+:data:`~wds_edge.runtime.probe_inputs.MIN_REFERENCE_WRINKLE_FRACTION` of their pixels,
+the gate means nothing and only FP32 is allowed). INT8 is the one candidate that also
+carries a gate on held-out people's crops: the one its file records from ``wds-edge
+quantize``. BF16 against FP32 on held-out faces was measured once, off-line, for the
+bundled model: ``benchmarks/RESULTS.md``, "Issue 25 on an AMX Xeon": OpenVINO BF16 on the
+21 ``faces_pd`` portraits, mean mask IoU 0.994, worst 0.983 (``wds-edge bench compare
+--source FACES_DIR``). Check a model of your own the same way on held-out kiosk crops
+(``wds-edge bench compare --source HELD_OUT_DIR --backends
+onnxruntime:fp32,openvino:bf16``) before deploying it: ``auto`` does not.
 
 The decision is cached as JSON (an :class:`AutoDecision`) in the user cache, one file
 per model and configuration (thread count and candidate set: processes configured
