@@ -7,7 +7,7 @@ from pathlib import Path
 from wds_edge.errors import InvalidInputError
 from wds_edge.progress import ProgressCallback
 from wds_edge_calibration.crops import PREPROCESSING_PATH, iter_face_crops
-from wds_edge_calibration.dataset import CalibrationSet, write_calibration_set
+from wds_edge_calibration.dataset import CalibrationSet, check_out_dir, write_calibration_set
 
 __all__ = ["build_calibration_set"]
 
@@ -29,25 +29,30 @@ def build_calibration_set(
     Args:
         source: folder of face photos, one photo, or a video / camera
             (:func:`wds_edge.capture.sources.open_source`).
-        out_dir: calibration folder to create (crops + ``manifest.json``).
+        out_dir: calibration folder to create (crops + ``manifest.json``): not the source,
+            nor a folder inside or above it.
         count: crops to collect at most (fewer if the source runs out; a warning is
             logged below :data:`wds_edge_calibration.dataset.MIN_RECOMMENDED_CROPS`).
         size_px: crop side = the model's input size.
         frame_stride: use every n-th video frame.
         landmarker_path: the ``face_landmarker.task`` file (None: SDK search order).
-        overwrite: replace an existing folder.
+        overwrite: replace an existing calibration folder (never any other folder).
         progress: called as ``progress(crops_so_far, count_or_None, "")``.
         rejected: filled with the faces skipped by the kiosk quality gates, by status
             (``too_blurry``, ``turned_away``, ...).
 
     Raises:
-        InvalidInputError: bad count / size, or ``out_dir`` exists.
+        InvalidInputError: bad count / size, or an ``out_dir`` that may not be written
+            (:func:`wds_edge_calibration.dataset.check_out_dir`: a file, the source or a
+            folder in / above it, an existing folder without ``overwrite``, a folder that
+            is not a calibration folder); checked before any crop is made.
         DataError: no face found in the source.
     """
     if count < 1:
         raise InvalidInputError(f"count must be positive, got {count}")
     if size_px < 16 or size_px % 16:
         raise InvalidInputError(f"size_px must be a multiple of 16, got {size_px}")
+    check_out_dir(out_dir, overwrite=overwrite, sources=[source])
     crops = (
         crop
         for _, crop in iter_face_crops(

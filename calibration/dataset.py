@@ -30,7 +30,13 @@ import numpy as np
 
 from wds_edge._version import __version__
 from wds_edge.errors import DataError, InvalidInputError
-from wds_edge.io import read_image, temporary_dir, write_image_atomic, write_json_atomic
+from wds_edge.io import (
+    read_image,
+    temporary_dir,
+    temporary_path,
+    write_image_atomic,
+    write_json_atomic,
+)
 from wds_edge.model.preprocessing import Preprocessing, model_input
 from wds_edge.progress import ProgressCallback
 from wds_edge_calibration.manifest import CalibrationManifest
@@ -39,6 +45,7 @@ __all__ = [
     "MANIFEST_NAME",
     "MIN_RECOMMENDED_CROPS",
     "CalibrationSet",
+    "check_out_dir",
     "write_calibration_set",
     "load_calibration_set",
 ]
@@ -114,6 +121,74 @@ def _hash_files(paths: Iterable[Path]) -> str:
     return digest.hexdigest()
 
 
+def _is_calibration_folder(folder: Path) -> bool:
+    """Holds what :func:`write_calibration_set` writes and nothing else: ``manifest.json``
+    and ``crops/`` of ``NNNNNN.png`` files."""
+    names = {p.name for p in folder.iterdir()}
+    crops = folder / "crops"
+    if MANIFEST_NAME not in names or not names <= {MANIFEST_NAME, "crops"}:
+        return False
+    if not (folder / MANIFEST_NAME).is_file() or (crops.exists() and not crops.is_dir()):
+        return False
+    return not crops.exists() or all(
+        p.is_file() and p.suffix == ".png" and p.stem.isdigit() for p in crops.iterdir()
+    )
+
+
+def check_out_dir(
+    out_dir: str | Path, *, overwrite: bool, sources: Iterable[str | Path] = ()
+) -> None:
+    """Refuse an output folder that :func:`write_calibration_set` must not write.
+
+    Args:
+        out_dir: the calibration folder to create (or replace).
+        overwrite: an existing calibration folder may be replaced.
+        sources: the photos / folders / videos the crops come from; the output may be none
+            of them, nor inside or above one (a source that is not a path - a camera
+            index, a URL - is skipped).
+
+    Raises:
+        InvalidInputError: ``out_dir`` is a file, is or holds or lies in a source, is not
+            empty (without ``overwrite``), or (with ``overwrite``) is a folder that is not a
+            calibration folder: only ``manifest.json`` and ``crops/`` are ever replaced.
+    """
+    out = Path(out_dir)
+    for source in sources:
+        src = Path(source)
+        if not src.exists():
+            continue
+        a, b = out.resolve(), src.resolve()
+        if a == b:
+            where = "is"
+        elif a in b.parents:
+            where = "holds"
+        elif b in a.parents:
+            where = "lies inside"
+        else:
+            continue
+        raise InvalidInputError(
+            f"the calibration folder {out} (--out) {where} the source {source}; write "
+            "the crops to a new folder beside the photos / video (e.g. --out calib/)"
+        )
+    if out.exists() and not out.is_dir():
+        raise InvalidInputError(
+            f"the calibration folder {out} (--out) exists and is not a folder; name a new "
+            "folder for the crops (e.g. --out calib/)"
+        )
+    if not out.exists() or not any(out.iterdir()):
+        return
+    if not overwrite:
+        raise InvalidInputError(
+            f"{out} already exists and is not empty; choose another folder, or replace it "
+            "with `wds-edge calibrate --force` (overwrite=True from Python)"
+        )
+    if not _is_calibration_folder(out):
+        raise InvalidInputError(
+            f"{out} is not a calibration folder (it holds more than manifest.json and "
+            "crops/NNNNNN.png), so --force does not replace it; choose a new folder for --out"
+        )
+
+
 def write_calibration_set(
     crops_rgb: Iterable[np.ndarray],
     out_dir: str | Path,
@@ -136,23 +211,21 @@ def write_calibration_set(
         size_px: crop size S.
         preprocessing_path: how the crops were made (recorded in the manifest).
         count: stop after this many crops (None: all).
-        overwrite: replace an existing folder.
+        overwrite: replace an existing calibration folder (one that holds only
+            ``manifest.json`` and ``crops/``; any other folder is refused).
         progress: called as ``progress(crops_written, count_or_None, "")``.
         people: who the crops show (recorded in the manifest; :mod:`wds_edge_calibration.people`).
         people_of: called after the crops are consumed, returns who they show (for a
             builder that learns it while producing the crops); overrides ``people``.
 
     Raises:
-        InvalidInputError: ``out_dir`` exists (without ``overwrite``) or a crop has the
-            wrong shape / dtype.
+        InvalidInputError: ``out_dir`` is a file, exists (without ``overwrite``), is not a
+            calibration folder (with ``overwrite``; :func:`check_out_dir`), or a crop has
+            the wrong shape / dtype.
         DataError: no crop at all.
     """
     out = Path(out_dir)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise InvalidInputError(
-            f"{out} already exists and is not empty; choose another folder, or replace it "
-            "with `wds-edge calibrate --force` (overwrite=True from Python)"
-        )
+    check_out_dir(out, overwrite=overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_dir(out)  # the umask's mode, as a plain mkdir would give
     try:
@@ -191,13 +264,28 @@ def write_calibration_set(
             people=sorted(set(people_of() if people_of is not None else people or [])),
         )
         write_json_atomic(tmp / MANIFEST_NAME, manifest.to_json())
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        check_out_dir(out, overwrite=overwrite)  # again: minutes may have passed
+        _replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return load_calibration_set(out)
+
+
+def _replace_dir(new: Path, out: Path) -> None:
+    """Rename ``new`` to ``out``; an existing ``out`` is moved aside first and removed only
+    once the new folder is in place (put back if the rename fails)."""
+    if not out.exists():
+        os.replace(new, out)
+        return
+    old = temporary_path(out, suffix=".old")
+    os.replace(out, old)
+    try:
+        os.replace(new, out)
+    except BaseException:
+        os.replace(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def load_calibration_set(calib_dir: str | Path, *, verify: bool = False) -> CalibrationSet:

@@ -28,7 +28,7 @@ from wds_edge.errors import InvalidInputError
 from wds_edge.io import read_image
 from wds_edge.progress import ProgressCallback
 from wds_edge_calibration.crops import IMAGE_SUFFIXES, PREPROCESSING_PATH, iter_face_crops
-from wds_edge_calibration.dataset import CalibrationSet, write_calibration_set
+from wds_edge_calibration.dataset import CalibrationSet, check_out_dir, write_calibration_set
 
 __all__ = [
     "LIGHT_VARIANTS",
@@ -232,7 +232,8 @@ def build_people_set(
     """A calibration folder of ``sources``' crops whose manifest names their people.
 
     Raises:
-        InvalidInputError: no sources, or a source that does not exist.
+        InvalidInputError: no sources, a source that does not exist, or an ``out_dir`` that
+            may not be written (:func:`wds_edge_calibration.dataset.check_out_dir`).
         DataError: no face passed the kiosk's gates.
     """
     if not sources:
@@ -240,6 +241,7 @@ def build_people_set(
     for source in sources:
         if not Path(source.path).is_file():
             raise InvalidInputError(f"{source.path}: no such photo or video")
+    check_out_dir(out_dir, overwrite=overwrite, sources=[s.path for s in sources])
     seen: list[PeopleSource] = []
 
     def crops() -> Iterator[np.ndarray]:

@@ -129,3 +129,84 @@ def test_manifest_model_reads_old_and_rejects_broken_files(kiosk_crops_128, tmp_
     (out / "manifest.json").write_text(json.dumps({"size_px": 128, "data_sha256": "0" * 64}))
     with pytest.raises(DataError, match="lacks 'count'"):
         load_calibration_set(out)
+
+
+# -- what --out may be: never the source, never a folder that is not a calibration folder --
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str]:
+    """``wds-edge ARGV`` in-process: (exit code, stderr)."""
+    from wds_edge.cli import main
+
+    try:
+        main([str(a) for a in argv])
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    return code, " ".join(capsys.readouterr().err.split())
+
+
+@pytest.fixture
+def photos(faces_dir: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("biden2.jpg", "obama.jpg"):
+        (folder / name).write_bytes((faces_dir / name).read_bytes())
+    (folder / "notes.txt").write_text("consent forms in the cabinet\n")
+    return folder
+
+
+def _listing(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_calibrate_force_refuses_an_out_that_is_in_or_above_the_source(
+    photos: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--out photos --force` used to delete the photos and leave only crops/ and the
+    manifest in their place."""
+    before = _listing(photos.parent)
+    for out in (photos, photos / "calib", photos.parent):
+        code, err = _cli(capsys, "calibrate", "--source", photos, "--out", out, "--force",
+                         "--count", 5, "--size", 64)  # fmt: skip
+        assert code == 2, err
+        assert "the source" in err and "new folder" in err and "Traceback" not in err
+    code, err = _cli(capsys, "calibrate", "--source", photos / "obama.jpg", "--out", photos,
+                     "--force", "--size", 64)  # fmt: skip
+    assert code == 2 and "holds the source" in err
+    assert _listing(photos.parent) == before
+
+
+def test_force_replaces_a_calibration_folder_and_nothing_else(
+    kiosk_crops_128, photos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    crops = [c for _, c in kiosk_crops_128[:2]]
+    kw = {"source": "t", "size_px": 128, "preprocessing_path": "p", "overwrite": True}
+    before = _listing(photos)
+    with pytest.raises(InvalidInputError, match="not a calibration folder"):
+        write_calibration_set(crops, photos, **kw)
+    assert _listing(photos) == before
+    # a calibration folder with one more file in it is not replaced either
+    calib = write_calibration_set(crops, tmp_path / "calib", **kw)
+    (calib.path / "crops" / "my_note.txt").write_text("keep me")
+    code, err = _cli(capsys, "calibrate", "--source", photos, "--out", calib.path, "--force",
+                     "--size", 128)  # fmt: skip
+    assert code == 2 and "not a calibration folder" in err
+    assert (calib.path / "crops" / "my_note.txt").read_text() == "keep me"
+    (calib.path / "crops" / "my_note.txt").unlink()
+    # a calibration folder is replaced, and only the new one is left
+    again = write_calibration_set(crops[:1], calib.path, **kw)
+    assert len(again) == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["calib", "photos"]
+
+
+def test_calibrate_out_an_existing_file_is_a_usage_error(
+    photos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It used to be a NotADirectoryError traceback (exit 1)."""
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    for force in ((), ("--force",)):
+        code, err = _cli(capsys, "calibrate", "--source", photos, "--out", afile, *force)
+        assert code == 2, err
+        assert "exists and is not a folder" in err and "Traceback" not in err
+    assert afile.read_text() == "not a folder"
