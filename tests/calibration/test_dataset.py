@@ -7,6 +7,7 @@ import logging
 import stat
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -210,3 +211,42 @@ def test_calibrate_out_an_existing_file_is_a_usage_error(
         assert code == 2, err
         assert "exists and is not a folder" in err and "Traceback" not in err
     assert afile.read_text() == "not a folder"
+
+
+# -- the crops' hash is checked before it keys a cache or names a gate's crops --
+
+
+def _edit_a_crop(calib_dir: Path) -> None:
+    path = calib_dir / "crops" / "000001.png"
+    image = cv2.imread(str(path))
+    assert cv2.imwrite(str(path), np.ascontiguousarray(image[::-1]))
+
+
+def test_edited_crops_are_refused_not_given_the_old_hash(kiosk_crops_128, tmp_path: Path) -> None:
+    """data_sha256 keys TensorRT's calibration cache and the engine cache and names the
+    crops in gate records; it was read from the manifest unchecked, so crops edited after
+    `wds-edge calibrate` reused a calibration cache made from the old ones."""
+    crops = [c for _, c in kiosk_crops_128[:3]]
+    made = write_calibration_set(crops, tmp_path / "c", source="t", size_px=128,
+                                 preprocessing_path="p")  # fmt: skip
+    loaded_before = load_calibration_set(made.path, verify=False)
+    _edit_a_crop(made.path)
+    with pytest.raises(DataError, match="crops changed since the manifest"):
+        load_calibration_set(made.path)
+    for calib in (load_calibration_set(made.path, verify=False), loaded_before):
+        with pytest.raises(DataError, match="crops changed since the manifest"):
+            calibration_cache_key(calib.data_sha256, "m" * 64, "10.3.0")
+
+
+def test_quantize_refuses_edited_calibration_crops(
+    kiosk_crops_128, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "wds_b4_128_dyn.onnx"
+    crops = [c for _, c in kiosk_crops_128[:3]]
+    calib = write_calibration_set(crops, tmp_path / "c", source="t", size_px=128,
+                                  preprocessing_path="p")  # fmt: skip
+    _edit_a_crop(calib.path)
+    out = tmp_path / "int8.onnx"
+    code, err = _cli(capsys, "quantize", "--onnx", fixture, "--calib", calib.path, "--out", out)
+    assert code == 1 and "crops changed since the manifest" in err and "--force" in err
+    assert not out.exists()
