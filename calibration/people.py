@@ -66,7 +66,8 @@ class PeopleSource:
 
     Attributes:
         path: an image file or a video file.
-        people: who is in it (stable ids: a bioguide id, a name); at least one.
+        people: who is in it (stable ids: a bioguide id, a name); at least one. One name
+            may be given as a string (kept as a 1-tuple); a list is kept as a tuple.
         frame_stride: video only: use every n-th frame.
         max_crops: video only: stop after this many crops (None: all).
     """
@@ -77,8 +78,19 @@ class PeopleSource:
     max_crops: int | None = None
 
     def __post_init__(self) -> None:
-        if not self.people or any(not str(p).strip() for p in self.people):
+        people = self.people
+        if isinstance(people, str):  # one name, not its letters
+            people = (people,)
+        elif isinstance(people, (list, tuple)):
+            people = tuple(people)
+        else:
+            raise InvalidInputError(
+                f"{self.path}: people must be a name or a tuple / list of names, got "
+                f"{type(people).__name__} {people!r}"
+            )
+        if not people or any(not str(p).strip() for p in people):
             raise InvalidInputError(f"{self.path}: name the people in it (got {self.people!r})")
+        object.__setattr__(self, "people", people)
 
     @property
     def is_photo(self) -> bool:

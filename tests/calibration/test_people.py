@@ -77,3 +77,18 @@ def test_a_set_records_only_the_people_whose_faces_passed(
     assert len(made) == 1 and made.manifest.people == ["biden"]
     with pytest.raises(InvalidInputError, match="name the people"):
         PeopleSource(blank, ())
+
+
+def test_one_name_is_one_person_not_its_letters(tmp_path: Path) -> None:
+    """PeopleSource(path, "biden") kept the string, so the people split compared letters:
+    "obama" and "biden" shared "b" and were refused as the same person."""
+    photo = tmp_path / "face.jpg"
+    biden, obama = PeopleSource(photo, "biden"), PeopleSource(photo, ["obama", "O000167"])
+    assert biden.people == ("biden",) and obama.people == ("obama", "O000167")
+    check_people_split(biden.people, obama.people)  # different people: fine
+    with pytest.raises(InvalidInputError, match="calibrated on \\(biden\\)"):
+        check_people_split(biden.people, PeopleSource(photo, "biden").people)
+    with pytest.raises(InvalidInputError, match="a name or a tuple / list of names"):
+        PeopleSource(photo, None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="name the people"):
+        PeopleSource(photo, " ")
