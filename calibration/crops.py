@@ -3,23 +3,33 @@
 Calibration (and the export parity check) must see exactly what the kiosk feeds the
 model, so these crops come from the same SDK functions the kiosk runs:
 :mod:`wds_edge.capture.sources` (video files / cameras) or :func:`wds_edge.io.read_image`
-(a folder of photos), :class:`wds_edge.perception.landmarks.FaceLandmarker`, and
-:func:`wds_edge.perception.crop.kiosk_crop` (paper Table 1, roll-aligned, RGB: the very
-function the kiosk's analyzer calls). Every face found in a frame gives one crop (a group
-photo gives several).
+(a folder of photos), :class:`wds_edge.perception.landmarks.FaceLandmarker` on the frame
+downscaled as the analyzer does (:func:`wds_edge.analysis.frames.detect_faces`, to
+``AnalyzerConfig.max_landmark_side_px``), and :func:`wds_edge.perception.crop.kiosk_crop`
+(paper Table 1, roll-aligned, RGB: the very function the kiosk's analyzer calls). Every
+face found in a frame gives one crop (a group photo gives several).
+
+:func:`iter_face_crops` keeps only the faces the kiosk would segment: the analyzer's
+quality gates (:func:`wds_edge.perception.quality.assess_face_crop`) and its colour checks
+(:func:`wds_edge.analysis.frames.colour_gate`: a grey face, a colour cast).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import read_image
+
+if TYPE_CHECKING:
+    from wds_edge.perception.landmarks import Face
+    from wds_edge.perception.quality import QualityConfig
 
 __all__ = ["IMAGE_SUFFIXES", "PREPROCESSING_PATH", "face_crops_from_images", "iter_face_crops"]
 
@@ -28,9 +38,41 @@ logger = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 #: Recorded in calibration manifests: how the crops were made.
 PREPROCESSING_PATH = (
-    "wds_edge.capture.sources/read_image -> wds_edge.perception.landmarks.FaceLandmarker -> "
-    "wds_edge.perception.crop.kiosk_crop (Table 1, roll-aligned) -> uint8 RGB crop"
+    "wds_edge.capture.sources/read_image -> wds_edge.perception.landmarks.FaceLandmarker "
+    "(wds_edge.analysis.frames.detect_faces: frame downscaled to the analyzer's "
+    "max_landmark_side_px) -> wds_edge.perception.crop.kiosk_crop (Table 1, roll-aligned) "
+    "-> uint8 RGB crop"
 )
+
+
+def _landmark_side_px() -> int:
+    """The analyzer's default ``max_landmark_side_px``: landmarks are searched on the frame
+    the kiosk would search them on."""
+    from wds_edge.analysis.config import AnalyzerConfig
+
+    return AnalyzerConfig().max_landmark_side_px
+
+
+def _kiosk_face(
+    frame_bgr: np.ndarray,
+    face: Face,
+    size_px: int,
+    gates: QualityConfig,
+    grey_input_supported: bool,
+) -> tuple[str, np.ndarray | None]:
+    """One face through the analyzer's checks: ``("ok", crop_rgb)`` or ``(status, None)``.
+
+    The analyzer's own steps (:func:`~wds_edge.perception.quality.assess_face_crop`, then
+    :func:`~wds_edge.analysis.frames.colour_gate`), and its crop: the one the gates measured.
+    """
+    from wds_edge.analysis.frames import colour_gate
+    from wds_edge.perception.quality import FrameStatus, assess_face_crop
+
+    status, _, _, crop = assess_face_crop(frame_bgr, [face], gates, crop_size_px=size_px)
+    status, _, _ = colour_gate(frame_bgr, face, crop, status, gates, grey_input_supported)
+    if status is not FrameStatus.OK or crop is None:
+        return status.value, None
+    return status.value, crop.crop_rgb
 
 
 def _image_paths(folder: Path) -> list[Path]:
@@ -61,18 +103,20 @@ def face_crops_from_images(
     Yields:
         ``"<file name>#<face index>"`` and the uint8 RGB ``size_px`` x ``size_px`` x 3 crop.
     """
+    from wds_edge.analysis.frames import detect_faces
     from wds_edge.perception.crop import kiosk_crop
     from wds_edge.perception.landmarks import FaceLandmarker, FaceLandmarkerOptions
 
+    side = _landmark_side_px()
     options = FaceLandmarkerOptions(model_path=landmarker_path, mode="image", max_faces=max_faces)
     with FaceLandmarker(options) as landmarker:
         for path in paths:
-            image_rgb = cv2.cvtColor(read_image(path), cv2.COLOR_BGR2RGB)
-            faces = landmarker.detect(image_rgb)
+            image_bgr = read_image(path)
+            faces = detect_faces(landmarker.detect, image_bgr, side)
             if not faces:
                 logger.info("%s: no face, skipped", path)
             for i, face in enumerate(faces):
-                crop_rgb, _ = kiosk_crop(image_rgb, face, size_px, colour_order="rgb")
+                crop_rgb, _ = kiosk_crop(image_bgr, face, size_px, colour_order="bgr")
                 yield f"{Path(path).name}#{i}", crop_rgb
 
 
@@ -83,13 +127,15 @@ def _source_crops(
     frame_stride: int,
     stills: bool,
     rejected: dict[str, int] | None,
+    grey_input_supported: bool,
 ) -> Iterator[tuple[str, np.ndarray]]:
+    from wds_edge.analysis.frames import detect_faces
     from wds_edge.capture.sources import open_source
-    from wds_edge.perception.crop import kiosk_crop
     from wds_edge.perception.landmarks import FaceLandmarker, FaceLandmarkerOptions
-    from wds_edge.perception.quality import FrameStatus, QualityConfig, assess_face
+    from wds_edge.perception.quality import QualityConfig
 
     gates = QualityConfig()  # the kiosk's own gates: calibrate on what analyze would accept
+    side = _landmark_side_px()
     counts: dict[str, int] = {} if rejected is None else rejected
 
     # Stills are independent pictures (image mode); a video is tracked (video mode).
@@ -99,17 +145,18 @@ def _source_crops(
         for n, frame in enumerate(capture):
             if n % frame_stride:
                 continue
-            image_rgb = cv2.cvtColor(frame.image_bgr, cv2.COLOR_BGR2RGB)
             timestamp = None if stills else frame.timestamp_ms
-            for i, face in enumerate(landmarker.detect(image_rgb, timestamp)):
-                status, _, _ = assess_face(frame.image_bgr, [face], gates)
-                if status is not FrameStatus.OK:
-                    counts[status.value] = counts.get(status.value, 0) + 1
+            detect = functools.partial(landmarker.detect, timestamp_ms=timestamp)
+            faces = detect_faces(detect, frame.image_bgr, side)
+            for i, face in enumerate(faces):
+                status, crop = _kiosk_face(frame.image_bgr, face, size_px, gates,
+                                           grey_input_supported)  # fmt: skip
+                if crop is None:
+                    counts[status] = counts.get(status, 0) + 1
                     continue
-                crop, _ = kiosk_crop(image_rgb, face, size_px, colour_order="rgb")
                 yield f"frame{frame.index:06d}#{i}", crop
     if counts:
-        logger.warning("faces skipped by the kiosk quality gates: %s", counts)
+        logger.warning("faces skipped by the kiosk's quality and colour checks: %s", counts)
 
 
 def iter_face_crops(
@@ -119,12 +166,15 @@ def iter_face_crops(
     landmarker_path: str | Path | None = None,
     frame_stride: int = 1,
     rejected: dict[str, int] | None = None,
+    grey_input_supported: bool = False,
 ) -> Iterator[tuple[str, np.ndarray]]:
     """Face crops from a folder of photos, one photo, or a video / camera source.
 
-    Faces the kiosk's quality gates (:func:`wds_edge.perception.quality.assess_face`:
-    size, pose, light, blur) would refuse are skipped, so INT8 ranges come from frames
-    the kiosk would actually segment; ``rejected`` (when given) counts them by status.
+    Faces the kiosk's analyzer would refuse are skipped: its quality gates
+    (:func:`wds_edge.perception.quality.assess_face_crop`: size, pose, light, blur) and its
+    colour checks (:func:`wds_edge.analysis.frames.colour_gate`: ``needs_colour_camera``
+    for a grey face, ``colour_cast``), so INT8 ranges come from frames the kiosk would
+    actually segment; ``rejected`` (when given) counts them by status.
 
     Args:
         source: a folder of images, an image file, or anything
@@ -133,6 +183,9 @@ def iter_face_crops(
         landmarker_path: the ``face_landmarker.task`` file (None: SDK search order).
         frame_stride: for video, use every n-th frame (consecutive frames are near
             duplicates; a stride spreads a fixed crop budget over the whole clip).
+        rejected: filled with the skipped faces, by status.
+        grey_input_supported: keep grey faces, as the analyzer does for a model whose
+            metadata says ``grey_input_supported``.
 
     Yields:
         ``(label, uint8 RGB crop)``.
@@ -143,4 +196,7 @@ def iter_face_crops(
     stills = path.is_dir() or (path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES)
     if path.is_dir():
         _image_paths(path)  # a clear error for a folder without images
-    yield from _source_crops(str(source), size_px, landmarker_path, frame_stride, stills, rejected)
+    yield from _source_crops(
+        str(source), size_px, landmarker_path, frame_stride, stills, rejected,
+        grey_input_supported,
+    )  # fmt: skip

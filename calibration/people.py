@@ -9,9 +9,10 @@ set built here records *who* is in it (``CalibrationManifest.people``), and
 A source is a photo or a video with the people in it (:class:`PeopleSource`). Photos can be
 augmented before the kiosk's own crop (:func:`photo_variants`: scale, light, mirror), which
 gives more crops of the same people - never more people. Every crop goes through the
-kiosk's path (MediaPipe landmarks -> :func:`wds_edge.perception.crop.kiosk_crop`) and the
-kiosk's quality gates (:func:`wds_edge.perception.quality.assess_face`): only faces the kiosk
-would segment are kept.
+kiosk's path (MediaPipe landmarks on the analyzer's downscaled frame ->
+:func:`wds_edge.perception.crop.kiosk_crop`), the kiosk's quality gates
+(:func:`wds_edge.perception.quality.assess_face_crop`) and its colour checks
+(:func:`wds_edge.analysis.frames.colour_gate`): only faces the kiosk would segment are kept.
 """
 
 from __future__ import annotations
@@ -27,7 +28,13 @@ import numpy as np
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import read_image
 from wds_edge.progress import ProgressCallback
-from wds_edge_calibration.crops import IMAGE_SUFFIXES, PREPROCESSING_PATH, iter_face_crops
+from wds_edge_calibration.crops import (
+    IMAGE_SUFFIXES,
+    PREPROCESSING_PATH,
+    _kiosk_face,
+    _landmark_side_px,
+    iter_face_crops,
+)
 from wds_edge_calibration.dataset import CalibrationSet, check_out_dir, write_calibration_set
 
 __all__ = [
@@ -175,23 +182,27 @@ def _relight(image_bgr: np.ndarray, name: str) -> np.ndarray:
 
 
 def _photo_crops(
-    source: PeopleSource, size_px: int, augment: bool, landmarker: object, rejected: dict[str, int]
+    source: PeopleSource,
+    size_px: int,
+    augment: bool,
+    landmarker: object,
+    rejected: dict[str, int],
+    grey_input_supported: bool,
 ) -> Iterator[tuple[str, np.ndarray]]:
-    from wds_edge.perception.crop import kiosk_crop
-    from wds_edge.perception.quality import FrameStatus, QualityConfig, assess_face
+    from wds_edge.analysis.frames import detect_faces
+    from wds_edge.perception.quality import QualityConfig
 
     gates = QualityConfig()
+    side = _landmark_side_px()
     image_bgr = read_image(source.path)
     variants = photo_variants(image_bgr) if augment else iter([("s1-as_is", image_bgr)])
     for label, variant_bgr in variants:
-        image_rgb = cv2.cvtColor(variant_bgr, cv2.COLOR_BGR2RGB)
-        faces = landmarker.detect(image_rgb)  # type: ignore[attr-defined]
+        faces = detect_faces(landmarker.detect, variant_bgr, side)  # type: ignore[attr-defined]
         for i, face in enumerate(faces):
-            status, _, _ = assess_face(variant_bgr, [face], gates)
-            if status is not FrameStatus.OK:
-                rejected[status.value] = rejected.get(status.value, 0) + 1
+            status, crop = _kiosk_face(variant_bgr, face, size_px, gates, grey_input_supported)
+            if crop is None:
+                rejected[status] = rejected.get(status, 0) + 1
                 continue
-            crop, _ = kiosk_crop(image_rgb, face, size_px, colour_order="rgb")
             yield f"{Path(source.path).name}:{label}#{i}", crop
 
 
@@ -202,8 +213,13 @@ def people_crops(
     augment: bool = True,
     landmarker_path: str | Path | None = None,
     rejected: dict[str, int] | None = None,
+    grey_input_supported: bool = False,
 ) -> Iterator[tuple[PeopleSource, str, np.ndarray]]:
     """Kiosk crops of every source (photos augmented when ``augment``; videos as they are).
+
+    Only faces the kiosk's analyzer would segment are kept (its quality gates and colour
+    checks, as :func:`wds_edge_calibration.crops.iter_face_crops`); ``rejected`` counts the
+    others by status; ``grey_input_supported`` keeps grey faces (a model that takes them).
 
     Yields:
         ``(source, label, uint8 RGB size_px x size_px x 3 crop)``.
@@ -216,19 +232,22 @@ def people_crops(
         options = FaceLandmarkerOptions(model_path=landmarker_path, mode="image", max_faces=4)
         with FaceLandmarker(options) as landmarker:
             for source in photos:
-                for label, crop in _photo_crops(source, size_px, augment, landmarker, counts):
+                for label, crop in _photo_crops(
+                    source, size_px, augment, landmarker, counts, grey_input_supported
+                ):
                     yield source, label, crop
     for source in (s for s in sources if not s.is_photo):
         crops = iter_face_crops(
             source.path, size_px, landmarker_path=landmarker_path,
             frame_stride=source.frame_stride, rejected=counts,
+            grey_input_supported=grey_input_supported,
         )  # fmt: skip
         for n, (label, crop) in enumerate(crops):
             if source.max_crops is not None and n >= source.max_crops:
                 break
             yield source, f"{Path(source.path).name}:{label}", crop
     if counts:
-        logger.info("faces skipped by the kiosk quality gates: %s", counts)
+        logger.info("faces skipped by the kiosk's quality and colour checks: %s", counts)
 
 
 def build_people_set(
@@ -240,6 +259,7 @@ def build_people_set(
     landmarker_path: str | Path | None = None,
     overwrite: bool = False,
     progress: ProgressCallback | None = None,
+    grey_input_supported: bool = False,
 ) -> CalibrationSet:
     """A calibration folder of ``sources``' crops whose manifest names their people.
 
@@ -258,8 +278,9 @@ def build_people_set(
 
     def crops() -> Iterator[np.ndarray]:
         for source, _, crop in people_crops(
-            sources, size_px, augment=augment, landmarker_path=landmarker_path
-        ):
+            sources, size_px, augment=augment, landmarker_path=landmarker_path,
+            grey_input_supported=grey_input_supported,
+        ):  # fmt: skip
             if source not in seen:
                 seen.append(source)
             yield crop

@@ -132,3 +132,81 @@ def test_export_parity_crops_equal_the_analyzers_crop(
     (crops,) = received
     np.testing.assert_array_equal(crops[0][1], crop_rgb)
     np.testing.assert_array_equal(model_input(crops[0][1], preprocessing), batch)
+
+
+# -- the analyzer's own checks and landmark search (no torch: the bundled test fixture) --
+
+FIXTURE_128 = Path(__file__).resolve().parents[1] / "fixtures" / "wds_b4_128_dyn.onnx"
+
+
+@pytest.fixture(scope="module")
+def fixture_analyzer(landmarker_path: Path):  # noqa: ANN201 - a WrinkleAnalyzer
+    with WrinkleAnalyzer(
+        model_path=str(FIXTURE_128),
+        backend="onnxruntime",
+        landmarker_path=str(landmarker_path),
+        warmup=False,
+    ) as analyzer:
+        yield analyzer
+
+
+def test_calibration_skips_the_grey_and_colour_cast_faces_the_analyzer_refuses(
+    faces_dir: Path, landmarker_path: Path, tmp_path: Path, fixture_analyzer
+) -> None:
+    """Grey copies of two photos and a blue-tinted one: the analyzer refuses all three
+    (needs_colour_camera, colour_cast); calibration used to keep them (it applied the
+    quality gates only), so INT8 ranges were fitted on faces the kiosk never segments."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("biden2.jpg", "obama.jpg"):
+        grey = cv2.cvtColor(read_image(faces_dir / name), cv2.COLOR_BGR2GRAY)
+        cv2.imwrite(str(photos / f"grey_{Path(name).stem}.png"), grey)
+    tinted = read_image(faces_dir / "biden2.jpg") * np.array([1.4, 1.0, 0.7])  # BGR: bluer
+    cv2.imwrite(str(photos / "blue_biden2.png"), np.clip(tinted, 0, 255).astype(np.uint8))
+    statuses = sorted(fixture_analyzer.locate(read_image(p)).status.value
+                      for p in photos.iterdir())  # fmt: skip
+    assert statuses == ["colour_cast", "needs_colour_camera", "needs_colour_camera"]
+
+    rejected: dict[str, int] = {}
+    crops = list(iter_face_crops(photos, SIZE_PX, landmarker_path=landmarker_path,
+                                 rejected=rejected))  # fmt: skip
+    assert crops == []
+    assert rejected == {"colour_cast": 1, "needs_colour_camera": 2}
+    # a model that takes grey input: the grey faces are kept, as the analyzer keeps them
+    kept = list(iter_face_crops(photos, SIZE_PX, landmarker_path=landmarker_path,
+                                grey_input_supported=True))  # fmt: skip
+    assert sorted(label for label, _ in kept) == ["frame000001#0", "frame000002#0"]
+
+
+def test_calibrate_says_why_no_face_of_a_grey_folder_was_kept(
+    faces_dir: Path, landmarker_path: Path, tmp_path: Path
+) -> None:
+    from wds_edge.errors import DataError
+    from wds_edge_calibration.build import build_calibration_set
+
+    photos = tmp_path / "grey"
+    photos.mkdir()
+    grey = cv2.cvtColor(read_image(faces_dir / "biden2.jpg"), cv2.COLOR_BGR2GRAY)
+    cv2.imwrite(str(photos / "grey.png"), grey)
+    with pytest.raises(DataError, match=r"1 needs_colour_camera.*colour\) camera"):
+        build_calibration_set(photos, tmp_path / "calib", size_px=SIZE_PX,
+                              landmarker_path=landmarker_path)  # fmt: skip
+    assert not (tmp_path / "calib").exists()
+
+
+def test_a_large_photos_crop_is_the_analyzers_crop(
+    faces_dir: Path, landmarker_path: Path, fixture_analyzer
+) -> None:
+    """biden.jpg is 970 x 2204: the analyzer finds its landmarks on the frame downscaled to
+    1920 px (max_landmark_side_px); calibration ran them at full size, so its crops were
+    slightly off the kiosk's (4.5 grey levels on average at 640 px)."""
+    photo = faces_dir / "biden.jpg"
+    frame = read_image(photo)
+    assert max(frame.shape[:2]) > fixture_analyzer.config.max_landmark_side_px
+    located = fixture_analyzer.locate(frame)
+    assert located.status.value == "ok"
+    kiosk = located.face_crop.crop_rgb
+    ((_, gated),) = iter_face_crops(photo, SIZE_PX, landmarker_path=landmarker_path)
+    ((_, ungated),) = face_crops_from_images([photo], SIZE_PX, landmarker_path=landmarker_path)
+    np.testing.assert_array_equal(gated, kiosk)
+    np.testing.assert_array_equal(ungated, kiosk)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from wds_edge.errors import InvalidInputError
+from wds_edge.io import read_image
 from wds_edge_calibration.dataset import load_calibration_set, write_calibration_set
 from wds_edge_calibration.people import (
     LIGHT_VARIANTS,
@@ -92,3 +93,18 @@ def test_one_name_is_one_person_not_its_letters(tmp_path: Path) -> None:
         PeopleSource(photo, None)  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError, match="name the people"):
         PeopleSource(photo, " ")
+
+
+def test_people_crops_skip_grey_faces_as_the_analyzer_does(
+    faces_dir: Path, landmarker_path: Path, tmp_path: Path
+) -> None:
+    from wds_edge_calibration.people import people_crops
+
+    grey = tmp_path / "grey.png"
+    image = read_image(faces_dir / "biden2.jpg")
+    cv2.imwrite(str(grey), cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+    rejected: dict[str, int] = {}
+    sources = [PeopleSource(grey, "biden")]
+    found = list(people_crops(sources, 128, augment=False, landmarker_path=landmarker_path,
+                              rejected=rejected))  # fmt: skip
+    assert found == [] and rejected == {"needs_colour_camera": 1}

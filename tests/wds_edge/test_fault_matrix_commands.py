@@ -219,8 +219,10 @@ def test_frames_then_label_then_calibrate_skip_blurred_and_faceless_frames(
     assert status["185"] == status["200"] == ("skipped", "too_blurry")
     assert status["215"] == status["230"] == ("skipped", "no_face")
     assert sorted(p.stem[-3:] for p in (tmp_path / "labels" / "masks").iterdir()) == ["060"]
+    # the gates measure the crop at the model's size, as the analyzer does: a 64 px crop,
+    # enlarged to the 256 px sharpness measure, would not show the blur
     code, out, err = run_cli(capsys, "calibrate", "--source", photos, "--out",
-                             tmp_path / "calib", "--size", "64", "--count", "10",
+                             tmp_path / "calib", "--size", "256", "--count", "10",
                              "--landmarker", landmarker_path)  # fmt: skip
     assert code == 0, (out, err)
     assert "wrote 1 crops" in out and "2 too_blurry" in " ".join(out.split())

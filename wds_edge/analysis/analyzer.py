@@ -30,18 +30,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import cv2
 import numpy as np
 from pydantic import ValidationError
 
 from wds_edge.analysis.config import AnalyzerConfig
-from wds_edge.analysis.frames import (
-    COLOUR_ORDERS,
-    as_frame_bgr,
-    crop_colour_cast,
-    face_region,
-    scaled_face,
-)
+from wds_edge.analysis.frames import COLOUR_ORDERS, as_frame_bgr, colour_gate, detect_faces
 from wds_edge.analysis.result import FrameResult, RegionScore
 from wds_edge.analysis.scoring import mm_per_px_from_iris, score_regions, score_skin_regions
 from wds_edge.errors import InvalidInputError, describe_validation_error
@@ -52,7 +45,7 @@ from wds_edge.model.preprocessing import model_input
 from wds_edge.perception.expression import NOT_NEUTRAL, expression_scores, expressive_parts
 from wds_edge.perception.face_crop import FaceCrop, crop_face
 from wds_edge.perception.landmarks import Face, FaceLandmarker, FaceLandmarkerOptions
-from wds_edge.perception.quality import FrameStatus, assess_face_crop, colour_of
+from wds_edge.perception.quality import FrameStatus, assess_face_crop
 from wds_edge.perception.skin_regions import SkinRegions, skin_regions
 from wds_edge.runtime import BACKEND_NAMES, Backend, load_backend
 from wds_edge.timing import ms_since
@@ -183,19 +176,11 @@ class WrinkleAnalyzer:
     # -- the pipeline -----------------------------------------------------------------------
 
     def _detect(self, frame_bgr: np.ndarray, timestamp_ms: int | None) -> list[Face]:
-        height, width = frame_bgr.shape[:2]
-        longest = max(height, width)
-        factor = 1.0
-        small = frame_bgr
-        if longest > self.config.max_landmark_side_px:
-            factor = longest / self.config.max_landmark_side_px
-            size = (max(1, round(width / factor)), max(1, round(height / factor)))
-            small = cv2.resize(frame_bgr, size, interpolation=cv2.INTER_AREA)
-            factor = width / size[0]
-        rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
-        with self._landmarker_lock:
-            faces = self.landmarker.detect(rgb, timestamp_ms)
-        return [scaled_face(f, factor) for f in faces] if factor != 1.0 else faces
+        def detect(rgb: np.ndarray) -> list[Face]:
+            with self._landmarker_lock:
+                return self.landmarker.detect(rgb, timestamp_ms)
+
+        return detect_faces(detect, frame_bgr, self.config.max_landmark_side_px)
 
     def locate(
         self, image_bgr: np.ndarray, timestamp_ms: int | None = None, *, colour_order: str = "bgr"
@@ -238,16 +223,12 @@ class WrinkleAnalyzer:
         )
         # Measured on the face when there is one: an empty scene (a white wall) is grey
         # with any camera, a face seen by a colour camera never is.
-        colour = colour_of(face_region(frame, face.bbox_px) if face is not None else frame)
-        if face is not None and colour == "grey" and not self.metadata.grey_input_supported:
-            status = FrameStatus.NEEDS_COLOUR_CAMERA
-        elif status is FrameStatus.OK and self.config.quality.check_white_balance:
-            cast = crop_colour_cast(crop)
-            if cast is not None:
-                measures = {**measures, "skin_red_over_blue": cast.red_over_blue}
-                measures["skin_red_over_green"] = cast.red_over_green
-                if cast.far_off:
-                    status = FrameStatus.COLOUR_CAST
+        status, colour, cast = colour_gate(
+            frame, face, crop, status, self.config.quality, self.metadata.grey_input_supported
+        )
+        if cast is not None:
+            measures = {**measures, "skin_red_over_blue": cast.red_over_blue}
+            measures["skin_red_over_green"] = cast.red_over_green
         expression = expression_scores(face.blendshapes) if face is not None else None
         mm_per_px = None
         if crop is not None and face is not None:

@@ -299,7 +299,7 @@ def _calibrate(
     console.print(f"wrote {len(calib)} crops ({size} px) to {calib.path}")
     if rejected:
         skipped = ", ".join(f"{n} {status}" for status, n in sorted(rejected.items()))
-        console.print(f"skipped faces the kiosk would refuse (quality gates): {skipped}")
+        console.print(f"skipped faces the kiosk would refuse (quality / colour checks): {skipped}")
     if len(calib) < MIN_RECOMMENDED_CROPS:
         console.print(
             f"[yellow]warning:[/] only {len(calib)} crops; at least {MIN_RECOMMENDED_CROPS} "
