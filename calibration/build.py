@@ -38,7 +38,7 @@ def build_calibration_set(
         count: crops to collect at most (fewer if the source runs out; a warning is
             logged below :data:`wds_edge_calibration.dataset.MIN_RECOMMENDED_CROPS`).
         size_px: crop side = the model's input size.
-        frame_stride: use every n-th video frame.
+        frame_stride: video only: use every n-th frame (photos are all used).
         landmarker_path: the ``face_landmarker.task`` file (None: SDK search order).
         overwrite: replace an existing calibration folder (never any other folder).
         progress: called as ``progress(crops_so_far, count_or_None, "")``.

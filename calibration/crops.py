@@ -143,7 +143,7 @@ def _source_crops(
     options = FaceLandmarkerOptions(model_path=landmarker_path, mode=mode, max_faces=4)
     with open_source(source) as capture, FaceLandmarker(options) as landmarker:
         for n, frame in enumerate(capture):
-            if n % frame_stride:
+            if not stills and n % frame_stride:  # the stride thins a video, never photos
                 continue
             timestamp = None if stills else frame.timestamp_ms
             detect = functools.partial(landmarker.detect, timestamp_ms=timestamp)
@@ -181,8 +181,9 @@ def iter_face_crops(
             :func:`wds_edge.capture.sources.open_source` opens (video file, camera index, URL).
         size_px: crop side.
         landmarker_path: the ``face_landmarker.task`` file (None: SDK search order).
-        frame_stride: for video, use every n-th frame (consecutive frames are near
-            duplicates; a stride spreads a fixed crop budget over the whole clip).
+        frame_stride: video only: use every n-th frame (consecutive frames are near
+            duplicates; a stride spreads a fixed crop budget over the whole clip). Photos
+            are all used whatever the stride.
         rejected: filled with the skipped faces, by status.
         grey_input_supported: keep grey faces, as the analyzer does for a model whose
             metadata says ``grey_input_supported``.
@@ -196,6 +197,11 @@ def iter_face_crops(
     stills = path.is_dir() or (path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES)
     if path.is_dir():
         _image_paths(path)  # a clear error for a folder without images
+    if stills and frame_stride != 1:
+        logger.warning(
+            "frame stride %d ignored for the photos of %s: every photo is used (the "
+            "stride thins a video's frames)", frame_stride, source,
+        )  # fmt: skip
     yield from _source_crops(
         str(source), size_px, landmarker_path, frame_stride, stills, rejected,
         grey_input_supported,

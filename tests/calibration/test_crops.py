@@ -210,3 +210,19 @@ def test_a_large_photos_crop_is_the_analyzers_crop(
     ((_, ungated),) = face_crops_from_images([photo], SIZE_PX, landmarker_path=landmarker_path)
     np.testing.assert_array_equal(gated, kiosk)
     np.testing.assert_array_equal(ungated, kiosk)
+
+
+def test_stride_thins_video_frames_never_photos(
+    faces_dir: Path, landmarker_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`--stride` is 'Video: use every n-th frame'; on a photo folder it used to drop every
+    other photo."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("biden2.jpg", "obama.jpg"):
+        (photos / name).symlink_to(faces_dir / name)
+    with caplog.at_level("WARNING"):
+        crops = list(iter_face_crops(photos, SIZE_PX, landmarker_path=landmarker_path,
+                                     frame_stride=2))  # fmt: skip
+    assert [label for label, _ in crops] == ["frame000000#0", "frame000001#0"]
+    assert "frame stride 2 ignored" in caplog.text
