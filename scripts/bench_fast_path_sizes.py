@@ -27,11 +27,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import openvino as ov  # noqa: E402
+from _common import shared_landmarker, shared_root  # noqa: E402
 
+from wds_edge.bench.environment import LoadWatch, environment_report, format_environment  # noqa: E402
 from wds_edge.model.bundled import default_model_path  # noqa: E402
 from wds_edge.model.metrics import mask_iou  # noqa: E402
 from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402
@@ -77,16 +80,23 @@ def _split_bf16(core: ov.Core, path: Path, size: int):
     return infer
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
-        "--video", default=str(ROOT.parent / "shared/data/video/portrait_motion_720p.mp4")
+        "--video",
+        default=str(shared_root() / "data/video/portrait_motion_720p.mp4"),
+        help="the kiosk clip (default: in $WDS_EDGE_SHARED, else ../shared)",
     )
-    ap.add_argument("--landmarker", default=str(ROOT.parent / "shared/models/face_landmarker.task"))
+    ap.add_argument(
+        "--landmarker",
+        default=str(shared_landmarker()),
+        help="default: $WDS_EDGE_FACE_LANDMARKER, else the shared folder's",
+    )
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--crops", type=int, default=12)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
+    env, load = environment_report(), LoadWatch()
     model = default_model_path()
     crops = [
         c
@@ -98,7 +108,7 @@ def main() -> None:
     core = ov.Core()
     ref = OnnxRuntimeBackend(model, providers=["CPUExecutionProvider"])
     bf16_640 = _split_bf16(core, model, 640)
-    from wds_edge.bench.torch_eager import export_width_model
+    from wds_edge_export.eager_baseline import export_width_model
 
     with tempfile.TemporaryDirectory() as tmp:
         scaled = _scale_resizes(model, Path(tmp) / "scaled.onnx")
@@ -142,6 +152,10 @@ def main() -> None:
             if r >= 2:
                 times[name].append((time.perf_counter() - t0) * 1000.0)
     base = statistics.median(times["ort fp32 640"])
+    load.stop()
+    print(f"# {format_environment(env, load)}")
+    if load.warning():
+        print(f"# warning: {load.warning()}")
     print(f"{len(crops)} crops, {args.rounds} interleaved rounds")
     print("| config | p50 ms | speed-up vs ORT FP32 640 | mean IoU vs 640 FP32 | worst IoU |")
     print("|---|---|---|---|---|")
