@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-runs/bench_cpu}"
 SHARED="$(cd "${WDS_EDGE_SHARED:-../shared}" && pwd)"
+export WDS_EDGE_SHARED="$SHARED"  # the Python scripts read it (absolute: they may cd)
 WDS=.venv/bin/wds-edge
 PY=.venv/bin/python
 VIDEO="$SHARED/data/video/portrait_motion_720p.mp4"
