@@ -16,7 +16,7 @@ Runtime) on the validation crops, each configuration compiled as the backend com
 * then greedily, the most damaging first: keep layers in FP32 until the mean IoU reaches
   ``--target`` (default 0.985, a margin above the gate's 0.98).
 
-It prints the table and the ``--keep-layers`` list for ``scripts/make_bundled_int8.py``.
+It prints the table and the ``--keep-layers`` option to give ``scripts/make_bundled_int8.py``.
 
     python scripts/int8_sensitivity.py --onnx M.onnx --int8 full.int8.xml --val CALIB_DIR \\
         [--count 16] [--target 0.985] [--json F]
@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -47,6 +48,11 @@ from wds_edge_calibration.dataset import load_calibration_set  # noqa: E402
 
 #: Ops an activation passes unchanged in scale on its way to a convolution.
 _PASS_THROUGH = {"MaxPool", "Concat", "Interpolate", "Pad", "Reshape", "Transpose"}
+
+
+def keep_layers_line(layers: list[str]) -> str:
+    """The ``--keep-layers ...`` option of ``scripts/make_bundled_int8.py`` for ``layers``."""
+    return "--keep-layers " + " ".join(shlex.quote(layer) for layer in sorted(layers))
 
 
 def conv_layer(name: str) -> str:
@@ -209,7 +215,7 @@ def main() -> None:
         mean, worst = run(f"keep FP32: {', '.join(kept)}", set(kept))
         greedy.append({"kept": list(kept), "mean_iou": mean, "worst_iou": worst})
     layers = sorted(kept)
-    print(f"\n--keep-layers {' '.join(layers)}")
+    print(f"\n{keep_layers_line(layers)}")
     print(f"took {time.time() - t_start:.0f} s; load {os.getloadavg()[0]:.1f}")
     if args.json:
         report = {"cpu": cpu_line(), "crops": len(inputs), "people": val.manifest.people,

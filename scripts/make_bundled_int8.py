@@ -6,9 +6,11 @@ NNCF (:func:`wds_edge_calibration.openvino_int8.quantize_openvino_int8`) on kios
 photos augmented by scale, light and mirror) of the CALIBRATION people below, and gated
 against ONNX Runtime FP32 on crops of the HELD-OUT people, who are other people. Kept in
 FP32: the Eq. 1 texture subgraph, and the layers ``scripts/int8_sensitivity.py`` measured
-as needing it (:data:`KEEP`). The IR is written next to the FP32 model
+as needing it (:data:`KEEP`; ``--keep-layers`` replaces its list of layers, e.g. with the
+line ``scripts/int8_sensitivity.py`` prints). The IR is written next to the FP32 model
 (``<model>.int8.xml`` / ``.bin``, where ``auto`` looks) and the manifest gets an ``int8``
-entry: the FP32 sha256 it was made from, the gate figures, the people on each side.
+entry: the FP32 sha256 it was made from, what was asked to stay FP32 (``keep``) and what did
+(``kept_fp32_layers``), the gate figures, the people on each side.
 
 Rerunnable: a bundled INT8 made from another FP32 file (stale) is replaced; when the new
 model fails the gate, nothing is written and a stale INT8 and its entry are removed
@@ -23,7 +25,8 @@ faces/obama2.jpg is left out (the same person as obama*.jpg); faces/ffhq_* are n
 (licence); 11 faces_pd portraits are reserved for another issue's held-out selection and
 never read here (:data:`NEVER_USE`).
 
-    python scripts/make_bundled_int8.py [--shared ../shared] [--work DIR] [--check]
+    python scripts/make_bundled_int8.py [--shared ../shared] [--work DIR] [--check] \
+        [--keep-layers /inc/inc.3/Conv /up1/conv/conv.0/Conv ...]
 """
 
 from __future__ import annotations
@@ -35,11 +38,15 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
-from wds_edge.errors import ModelError  # noqa: E402
+from _common import shared_root  # noqa: E402
+
+from wds_edge.errors import InvalidInputError, ModelError  # noqa: E402
 from wds_edge.io import sha256_file  # noqa: E402
 from wds_edge.model.bundled import (  # noqa: E402
     bundled_int8_problems,
@@ -101,6 +108,28 @@ def sources(shared: Path) -> tuple[list[PeopleSource], list[PeopleSource]]:
     return calib, held
 
 
+def keep_settings(keep_layers: list[str] | None = None) -> dict[str, Any]:
+    """:data:`KEEP`, its ``keep_layers`` replaced by ``keep_layers`` when given."""
+    keep = dict(KEEP)
+    if keep_layers is not None:
+        keep["keep_layers"] = tuple(keep_layers)
+    return keep
+
+
+def check_keep_layers(model: Path, keep_layers: tuple[str, ...]) -> None:
+    """Refuse a layer the model does not have (before the crops are built: minutes).
+
+    Raises:
+        InvalidInputError: a name that is no node of the model; the message lists its
+            convolutions.
+    """
+    import openvino as ov
+
+    from wds_edge_calibration.openvino_int8 import _named_nodes
+
+    _named_nodes(ov.Core().read_model(str(model)), keep_layers)
+
+
 def check(models_dir: Path | None = None) -> int:
     problems = bundled_int8_problems(models_dir)
     for problem in problems:
@@ -121,9 +150,10 @@ def _drop_int8(model: Path) -> None:
     write_manifest(model, manifest["description"], extra)
 
 
-def build(shared: Path, work: Path, landmarker: Path) -> int:
+def build(shared: Path, work: Path, landmarker: Path, keep: dict[str, Any] | None = None) -> int:
     from wds_edge_calibration.openvino_int8 import quantize_openvino_int8
 
+    keep = KEEP if keep is None else keep
     model = default_model_path()
     manifest = read_manifest(model.parent)
     calib_sources, held_sources = sources(shared)
@@ -137,7 +167,7 @@ def build(shared: Path, work: Path, landmarker: Path) -> int:
     staged.parent.mkdir(parents=True, exist_ok=True)
     try:
         path, gate = quantize_openvino_int8(model, calib, held, staged, target_device="CPU",
-                                            **KEEP)  # type: ignore[arg-type]  # fmt: skip
+                                            **keep)  # fmt: skip
     except ModelError as exc:
         print(f"INT8 refused: {exc}")
         if manifest.get("int8") is not None and bundled_int8_problems(model.parent):
@@ -166,6 +196,7 @@ def build(shared: Path, work: Path, landmarker: Path) -> int:
         "sha256": sha256_file(target),
         "weights_sha256": sha256_file(target.with_suffix(".bin")),
         "source_sha256": info["source_sha256"],
+        "keep": {k: list(v) if isinstance(v, tuple) else v for k, v in keep.items()},
         "kept_fp32_layers": sorted(
             {
                 n.removesuffix("/WithoutBiases")
@@ -187,20 +218,39 @@ def build(shared: Path, work: Path, landmarker: Path) -> int:
     return check()
 
 
-def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    ap.add_argument(
+        "--shared",
+        type=Path,
+        default=shared_root(),
+        help="the reference data (default: $WDS_EDGE_SHARED, else ../shared)",
+    )
     ap.add_argument("--work", type=Path, default=None, help="crop folders (default: a temp dir)")
     ap.add_argument("--check", action="store_true", help="only verify the bundled INT8")
-    args = ap.parse_args()
+    ap.add_argument("--keep-layers", nargs="+", default=None, metavar="LAYER",
+                    help="ONNX layers kept out of INT8 besides the first conv, the head, the last "
+                    "block and the texture (replaces KEEP's list of issue 25; "
+                    "scripts/int8_sensitivity.py prints such a list)")  # fmt: skip
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    ap = _parser()
+    args = ap.parse_args(argv)
     if args.check:
         return check()
+    keep = keep_settings(args.keep_layers)
+    try:
+        check_keep_layers(default_model_path(), keep["keep_layers"])
+    except InvalidInputError as exc:
+        ap.error(f"--keep-layers: {exc}")
     landmarker = args.shared / "models" / "face_landmarker.task"
     if args.work is not None:
-        return build(args.shared, args.work, landmarker)
+        return build(args.shared, args.work, landmarker, keep)
     with tempfile.TemporaryDirectory(prefix="wds-int8-") as tmp:
-        return build(args.shared, Path(tmp), landmarker)
+        return build(args.shared, Path(tmp), landmarker, keep)
 
 
 if __name__ == "__main__":
