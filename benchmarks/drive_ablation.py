@@ -18,7 +18,12 @@ commit and library versions) in ``results.json``.
 
 Resumable: an invocation skips runs that already finished (their scores are taken from
 ``results.json``) and continues interrupted ones from their ``last.pt``, so a long queue can
-be stopped and restarted, across sessions, with the same command.
+be stopped and restarted, across sessions, with the same command. A finished run is kept only
+when it was trained with the settings asked (its own recorded configuration, the 584 padding;
+``--tta-flip`` only adds the TTA scores it lacks): one of other settings is refused before
+anything trains, unless ``--force-retrain`` trains it again. The table's title and
+``results.json``'s ``settings`` say what the runs share; a setting in which they differ gets
+a column.
 
 Usage::
 
@@ -36,9 +41,9 @@ Prints one table and writes ``OUT/results.json`` (default OUT: runs/drive_ablati
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
-import platform
 import shutil
 import sys
 import time
@@ -47,6 +52,9 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from drive_summary import SHOWN, run_settings, varying  # noqa: E402
 
 #: reduced: fits a shared 2-core CPU; full: the paper (Adam 0.01 -> 1e-6 cosine, batch 4).
 CONFIGS = {
@@ -109,7 +117,28 @@ def score_run(run: Path, data: Path, device: str, tta_flip: bool) -> dict[str, A
     return out
 
 
-def main() -> int:
+def settings_difference(asked: dict[str, Any], run: dict[str, Any]) -> list[str]:
+    """How the settings ``asked`` (:func:`drive_summary.run_settings` of the run this
+    invocation would train) differ from those of the finished ``run``, one line each."""
+    if not run.get("config"):
+        return ["the run did not record its configuration (an older drive_ablation.py)"]
+    have = run_settings(run)
+    return [
+        f"{k}: run has {have.get(k)!r}, asked {v!r}" for k, v in asked.items() if have.get(k) != v
+    ]
+
+
+def describe_runs(runs: list[dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
+    """The settings the ``runs`` share (named ones: :data:`drive_summary.SHOWN` and the Dice)
+    and the names of those in which they differ (a table gives those a column each)."""
+    settings = [{**run_settings(r), "dice": r["dice"]} for r in runs]
+    differ = varying(settings)
+    names = [*SHOWN, "dice"]
+    common = {k: settings[0].get(k) for k in names if settings and k not in differ}
+    return common, [k for k in names if k in differ]
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     default_data = Path(os.environ.get("WDS_EDGE_SHARED", REPO.parent / "shared"))
     parser.add_argument("--data", type=Path, default=default_data / "data/DRIVE/training")
@@ -132,15 +161,28 @@ def main() -> int:
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
                         help="mixed precision on CUDA (default: the recipe's)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (shared CPU)")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--force-retrain", action="store_true",
+        help="train again the runs of --out that finished with other settings than these "
+        "(their results are replaced); without it such a run is refused",
+    )  # fmt: skip
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
 
     import torch
     from rich.console import Console
     from rich.table import Table
 
-    from wds_edge.io import write_json_atomic
+    from wds_edge.bench.environment import LoadWatch, environment_report, format_environment
+    from wds_edge.errors import InvalidInputError
+    from wds_edge_train.config import resolve_augment
     from wds_edge_train.loop import TrainConfig, resolve_device, train
 
+    env, load = environment_report(), LoadWatch()
     torch.set_num_threads(args.threads)
     name = "reduced" if args.reduced else "full"
     cfg = dict(CONFIGS[name])
@@ -148,17 +190,19 @@ def main() -> int:
                        ("crop_size", args.crop_size), ("batch_size", args.batch_size)):  # fmt: skip
         if value is not None:
             cfg[key] = value
-    data = args.data
-    if args.pad_584:
-        data = pad_drive_to_square(args.data, args.out / "drive584")
+    data = args.out / "drive584" if args.pad_584 else args.data
     device = str(resolve_device(args.device))
     console = Console()
     results_path = args.out / "results.json"
     runs: list[dict[str, Any]] = []
     if results_path.is_file():  # a resumed queue: keep what earlier invocations finished
         runs = json.loads(results_path.read_text()).get("runs", [])
-    t_start = time.perf_counter()
     overrides = {"augment": args.augment} | ({} if args.amp is None else {"amp": args.amp})
+
+    # the plan: every (seed, mode) with its configuration; a finished run of other settings
+    # is refused before anything trains (it used to be kept, and its row titled with these)
+    plan = []
+    refused = []
     for seed in (int(s) for s in args.seeds.split(",")):
         for mode in args.modes.split(","):
             run = (
@@ -166,61 +210,121 @@ def main() -> int:
                 / f"seed{seed}"
                 / (mode if args.dice == "binary" else f"{mode}-{args.dice}")
             )
-            key = (seed, mode, args.dice)
-            done = [r for r in runs if (r["seed"], r["mode"], r["dice"]) == key]
-            if done and (run / "metrics.json").is_file():
-                console.print(f"seed {seed} {mode} ({args.dice}): finished earlier, kept")
-                continue
-            runs = [r for r in runs if (r["seed"], r["mode"], r["dice"]) != key]
-            resume = (run / "last.pt").is_file()
-            if run.exists() and not resume:
-                shutil.rmtree(run)  # nothing to continue from
-            t0 = time.perf_counter()
             config = TrainConfig.from_recipe(
                 args.recipe, data=str(data), out=str(run), loss=mode, dice=args.dice, seed=seed,
                 val_count=4, device=args.device, tensorboard=False, **overrides, **cfg,
             )  # fmt: skip
-            what = "resuming" if resume else "training"
-            console.print(f"[bold]seed {seed} {mode} ({args.dice})[/]: {what} {cfg} ...")
-            res = train(config, resume=resume)
-            wall_s = time.perf_counter() - t0
-            scores = score_run(run, data, device, args.tta_flip)
-            run_config = json.loads((run / "config.json").read_text())
-            runs.append({
-                "seed": seed, "mode": mode, "dice": args.dice, "best_epoch": res.best_epoch,
-                "augment": run_config["augment"], "recipe": run_config["recipe"],
-                "pad_584": args.pad_584,
-                "wall_s": round(wall_s, 1),
-                "train_s": round(sum(float(r["time_s"]) for r in res.log), 1),
-                "resumed": resume, "val_images": res.metrics["val_images"], **scores,
-                "loadavg_end": list(os.getloadavg()), "config": run_config,
-            })  # fmt: skip
-            console.print(
-                f"  done in {wall_s / 60:.1f} min, best epoch {res.best_epoch}, JSI best "
-                f"{scores['best']['jsi']:.4f} / last {scores['last']['jsi']:.4f}"
+            resolved = dataclasses.asdict(config)
+            resolved["augment"] = resolve_augment(config.augment, "drive", data)
+            asked = run_settings(
+                {"config": resolved, "augment": resolved["augment"], "pad_584": args.pad_584}
             )
-            summary = {
-                "config": name, "settings": cfg, "dice": args.dice, "pad_584": args.pad_584,
-                "recipe": args.recipe, "augment": args.augment,
-                "device": device, "threads": args.threads, "torch": torch.__version__,
-                "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-                "wall_s": round(time.perf_counter() - t_start, 1), "runs": runs,
-            }  # fmt: skip
-            write_json_atomic(results_path, summary)  # after every run
+            key = (seed, mode, args.dice)
+            done = [r for r in runs if (r["seed"], r["mode"], r["dice"]) == key]
+            finished = bool(done) and (run / "metrics.json").is_file()
+            differ = settings_difference(asked, done[0]) if finished else []
+            if differ and not args.force_retrain:
+                refused.append(f"seed {seed} {mode} ({args.dice}): " + "; ".join(differ))
+            plan.append((seed, mode, run, config, finished and not differ, bool(differ)))
+    if refused:
+        parser.error(
+            f"{args.out} holds finished runs made with other settings than asked: "
+            + " | ".join(refused)
+            + ". Pass a new --out to keep both, or --force-retrain to train these again "
+            "(their results are replaced)"
+        )
+    if args.pad_584:
+        pad_drive_to_square(args.data, data)
+    t_start = time.perf_counter()
+    for seed, mode, run, config, reuse, retrain in plan:
+        key = (seed, mode, args.dice)
+        if reuse:
+            (old,) = [r for r in runs if (r["seed"], r["mode"], r["dice"]) == key]
+            if args.tta_flip and "best_tta_flip" not in old:  # scored without TTA before
+                old.update(score_run(run, data, device, tta_flip=True))
+                console.print(f"seed {seed} {mode} ({args.dice}): finished earlier, TTA scored")
+            else:
+                console.print(f"seed {seed} {mode} ({args.dice}): finished earlier, kept")
+            continue
+        runs = [r for r in runs if (r["seed"], r["mode"], r["dice"]) != key]
+        resume = (run / "last.pt").is_file() and not retrain
+        if run.exists() and not resume:
+            shutil.rmtree(run)  # nothing to continue from, or other settings (--force-retrain)
+        t0 = time.perf_counter()
+        what = "resuming" if resume else "training"
+        console.print(f"[bold]seed {seed} {mode} ({args.dice})[/]: {what} {cfg} ...")
+        try:
+            res = train(config, resume=resume)
+        except InvalidInputError as exc:  # an interrupted run of other settings
+            if not (resume and args.force_retrain):
+                parser.error(f"{exc} (or --force-retrain to start it again)")
+            shutil.rmtree(run)
+            resume = False
+            res = train(config, resume=False)
+        wall_s = time.perf_counter() - t0
+        scores = score_run(run, data, device, args.tta_flip)
+        run_config = json.loads((run / "config.json").read_text())
+        runs.append({
+            "seed": seed, "mode": mode, "dice": args.dice, "best_epoch": res.best_epoch,
+            "augment": run_config["augment"], "recipe": run_config["recipe"],
+            "pad_584": args.pad_584,
+            "wall_s": round(wall_s, 1),
+            "train_s": round(sum(float(r["time_s"]) for r in res.log), 1),
+            "resumed": resume, "val_images": res.metrics["val_images"], **scores,
+            "loadavg_end": list(os.getloadavg()), "config": run_config,
+        })  # fmt: skip
+        console.print(
+            f"  done in {wall_s / 60:.1f} min, best epoch {res.best_epoch}, JSI best "
+            f"{scores['best']['jsi']:.4f} / last {scores['last']['jsi']:.4f}"
+        )
+        _write(results_path, runs, name, args, device, env, load, t_start, torch.__version__)
+    load.stop()
+    _write(results_path, runs, name, args, device, env, load, t_start, torch.__version__)
 
-    table = Table(title=f"DRIVE ablation ({name}: {cfg}, dice {args.dice}), 4 val images, FOV")
-    for col in ("seed", "loss", "JSI best", "JSI last", "acc", "sens", "spec", "best ep", "min"):
+    common, columns = describe_runs(runs)
+    title = ", ".join(f"{k} {v}" for k, v in common.items())
+    table = Table(title=f"DRIVE ablation ({title}), 4 val images, FOV")
+    for col in ("seed", "loss", *columns, "JSI best", "JSI last", "acc", "sens", "spec",
+                "best ep", "min"):  # fmt: skip
         table.add_column(col, justify="right")
     for r in runs:
         b = r["best"]
+        settings = {**run_settings(r), "dice": r["dice"]}
         table.add_row(
-            str(r["seed"]), r["mode"], f"{b['jsi']:.4f}", f"{r['last']['jsi']:.4f}",
+            str(r["seed"]), r["mode"], *(str(settings.get(k)) for k in columns),
+            f"{b['jsi']:.4f}", f"{r['last']['jsi']:.4f}",
             *(f"{b[k]:.4f}" for k in ("accuracy", "sensitivity", "specificity")),
             str(r["best_epoch"]), f"{r['wall_s'] / 60:.1f}",
         )  # fmt: skip
     console.print(table)
+    console.print(f"# {format_environment(env, load)}")
+    if load.warning():
+        console.print(f"# warning: {load.warning()}")
     console.print(f"wrote {args.out / 'results.json'}")
     return 0
+
+
+def _write(
+    path: Path, runs: list[dict[str, Any]], name: str, args: argparse.Namespace, device: str,
+    env: dict[str, Any], load: Any, t_start: float, torch_version: str,
+) -> None:  # fmt: skip
+    """``results.json``: the runs, and what they share (from the runs themselves: a resumed
+    queue may hold runs of earlier invocations), the machine and the load."""
+    from wds_edge.io import write_json_atomic
+
+    common, mixed = describe_runs(runs)
+    summary = {
+        "config": name,  # this invocation's base configuration (CONFIGS)
+        "settings": {k: common[k] for k in ("base_channels", "crop_size", "epochs", "batch_size")
+                     if k in common},
+        "dice": common.get("dice"), "pad_584": common.get("pad_584"),
+        "recipe": common.get("recipe"), "augment": common.get("augment"), "mixed": mixed,
+        "device": device, "threads": args.threads, "torch": torch_version,
+        "machine": env["cpu"]["model"], "cpus": os.cpu_count(), "environment": env,
+        "load": load.to_dict(),
+        "wall_s": round(time.perf_counter() - t_start, 1), "runs": runs,
+    }  # fmt: skip
+    write_json_atomic(path, summary)  # after every run
 
 
 if __name__ == "__main__":

@@ -9,13 +9,18 @@ flip-TTA variants when present):
 * the per-seed paired differences ``wds - ds`` and ``wds - plain`` (same split, same
   initialisation), their mean and standard deviation.
 
-Runs are only grouped and paired with runs of the same augmentation profile: a run's
-``augment`` (recorded since the profiles exist; older files can name it with
-``--augment-of FILE=PROFILE``) is part of its group's name, e.g. ``binary/wds [paper]``.
+Runs are only grouped and paired with runs of the same settings: each run's own resolved
+configuration (:func:`run_settings`: width, crop, epochs, recipe, augmentation ... and the 584
+padding; a file written before runs recorded theirs lends its file-level ``settings``), never
+the file's. A group's name holds its augmentation profile (recorded since the profiles exist;
+older files can name it with ``--augment-of FILE=PROFILE``) and every setting in which the
+groups differ, e.g. ``binary/wds [paper]``, ``binary/wds [paper, epochs=50]``. Two runs of
+the same seed, mode and settings (the same run given twice, or run twice) are refused: one
+would silently replace the other.
 
-``--by-config`` prints instead one row per run with its configuration (width, crop, epochs,
-584 padding, loss) and its difference to the first file's run of the same seed and mode: the
-one-factor-at-a-time comparison of configurations (issue 10, item 4).
+``--by-config`` prints instead one row per run with its own configuration (width, crop,
+epochs, 584 padding, loss) and its difference to the first file's run of the same seed and
+mode: the one-factor-at-a-time comparison of configurations (issue 10, item 4).
 
 Usage::
 
@@ -35,8 +40,52 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from wds_edge.errors import InvalidInputError  # noqa: E402
+
 SCORES = ("best", "last", "best_tta_flip", "last_tta_flip")
 PAIRS = (("wds", "ds"), ("wds", "plain"), ("ds", "plain"))
+#: Fields of a run's ``config`` (its resolved TrainConfig) that name the run or the machine,
+#: or that a group already holds (seed, loss, Dice): not settings of the experiment.
+NOT_SETTINGS = frozenset(
+    {"out", "data", "seed", "loss", "dice", "device", "workers", "tensorboard", "provenance"}
+)
+#: The settings a table names first (the others are compared, and named when they differ).
+SHOWN = ("base_channels", "crop_size", "epochs", "batch_size", "pad_584", "augment", "recipe")
+
+
+def run_settings(
+    run: dict[str, Any], data: dict[str, Any] | None = None, augment_named: str | None = None
+) -> dict[str, Any]:
+    """What ``run`` was trained with besides its seed, loss and Dice.
+
+    Its own ``config`` (every field but :data:`NOT_SETTINGS`), its augmentation profile and
+    whether DRIVE was padded to 584 px. A run written before runs recorded their
+    configuration takes its file's (``data``) ``settings`` and recipe.
+    """
+    data = data or {}
+    config = run.get("config")
+    if config:
+        out = {k: v for k, v in config.items() if k not in NOT_SETTINGS}
+    else:
+        out = dict(data.get("settings") or {})
+        recipe = run.get("recipe", data.get("recipe"))
+        if recipe is not None:
+            out["recipe"] = recipe
+    out["augment"] = _augment(run, data, augment_named)
+    out["pad_584"] = bool(run.get("pad_584", data.get("pad_584", False)))
+    return out
+
+
+def settings_key(settings: dict[str, Any]) -> str:
+    """A hashable form of :func:`run_settings` (equal settings, equal keys)."""
+    return json.dumps(settings, sort_keys=True, default=str)
+
+
+def varying(all_settings: list[dict[str, Any]]) -> list[str]:
+    """The settings that differ between any two of ``all_settings``, :data:`SHOWN` first."""
+    keys = {k for s in all_settings for k in s}
+    differ = {k for k in keys if len({json.dumps(s.get(k), default=str) for s in all_settings}) > 1}
+    return [k for k in SHOWN if k in differ] + sorted(differ - set(SHOWN))
 
 
 def _stats(values: list[float]) -> dict[str, Any]:
@@ -52,8 +101,12 @@ def _augment(run: dict[str, Any], data: dict[str, Any], named: str | None) -> st
     return run.get("augment") or data.get("augment") or named
 
 
-def _group(dice: str, mode: str, augment: str | None) -> str:
-    return f"{dice}/{mode}" + (f" [{augment}]" if augment else "")
+def _group(dice: str, mode: str, settings: dict[str, Any], shown: list[str]) -> str:
+    """``dice/mode [augment, key=value ...]``: the augmentation when known, and the settings
+    in which the groups differ (``shown``)."""
+    parts = [settings["augment"]] if settings.get("augment") else []
+    parts += [f"{k}={settings.get(k)}" for k in shown if k != "augment"]
+    return f"{dice}/{mode}" + (f" [{', '.join(parts)}]" if parts else "")
 
 
 def summarize(result_files: list[Path], augment_of: dict[str, str] | None = None) -> dict[str, Any]:
@@ -61,6 +114,9 @@ def summarize(result_files: list[Path], augment_of: dict[str, str] | None = None
 
     ``augment_of``: file path -> augmentation profile, for files written before runs
     recorded their own.
+
+    Raises:
+        InvalidInputError: two runs of the same seed, mode, Dice and settings.
     """
     runs: list[dict[str, Any]] = []
     sources = []
@@ -69,14 +125,30 @@ def summarize(result_files: list[Path], augment_of: dict[str, str] | None = None
         sources.append({"file": str(path), "settings": data.get("settings"),
                         "wall_s": data.get("wall_s")})  # fmt: skip
         named = (augment_of or {}).get(str(path))
-        runs += [{**r, "augment": _augment(r, data, named)} for r in data["runs"]]
+        for r in data["runs"]:
+            settings = run_settings(r, data, named)
+            runs.append({**r, "augment": settings["augment"], "settings": settings,
+                         "file": str(path)})  # fmt: skip
     by_key: dict[tuple[str, str, str], dict[int, dict[str, Any]]] = {}
+    settings_of: dict[str, dict[str, Any]] = {}
     for r in runs:
-        by_key.setdefault((r["dice"], r["mode"], r["augment"] or ""), {})[int(r["seed"])] = r
+        key = settings_key(r["settings"])
+        settings_of[key] = r["settings"]
+        seeds = by_key.setdefault((r["dice"], r["mode"], key), {})
+        seed = int(r["seed"])
+        if seed in seeds:
+            raise InvalidInputError(
+                f"{seeds[seed]['file']} and {r['file']} both hold seed {seed} of "
+                f"{r['dice']}/{r['mode']} with the same settings: one would replace the other; "
+                "give only one of those runs (the same file twice? a run repeated?)"
+            )
+        seeds[seed] = r
+    shown = varying(list(settings_of.values()))
     modes: dict[str, Any] = {}
-    for (dice, mode, augment), seeds in sorted(by_key.items()):
-        entry: dict[str, Any] = {"dice": dice, "mode": mode, "augment": augment or None,
-                                 "seeds": sorted(seeds)}  # fmt: skip
+    for (dice, mode, key), seeds in sorted(by_key.items()):
+        augment = settings_of[key]["augment"]
+        entry: dict[str, Any] = {"dice": dice, "mode": mode, "augment": augment,
+                                 "settings": settings_of[key], "seeds": sorted(seeds)}  # fmt: skip
         for score in SCORES:
             vals = [seeds[s][score]["jsi"] for s in sorted(seeds) if score in seeds[s]]
             if vals:
@@ -85,11 +157,11 @@ def summarize(result_files: list[Path], augment_of: dict[str, str] | None = None
             entry[f"best_{k}"] = _stats([seeds[s]["best"][k] for s in sorted(seeds)])
         entry["wall_s"] = [seeds[s].get("train_s", seeds[s]["wall_s"]) for s in sorted(seeds)]
         entry["best_epoch"] = [seeds[s]["best_epoch"] for s in sorted(seeds)]
-        modes[_group(dice, mode, augment or None)] = entry
+        modes[_group(dice, mode, settings_of[key], shown)] = entry
     paired: dict[str, Any] = {}
-    for dice, augment in sorted({(d, g) for d, _, g in by_key}):
+    for dice, key in sorted({(d, k) for d, _, k in by_key}):  # same settings only
         for a, b in PAIRS:
-            sa, sb = by_key.get((dice, a, augment), {}), by_key.get((dice, b, augment), {})
+            sa, sb = by_key.get((dice, a, key), {}), by_key.get((dice, b, key), {})
             common = sorted(set(sa) & set(sb))
             if not common:
                 continue
@@ -98,26 +170,27 @@ def summarize(result_files: list[Path], augment_of: dict[str, str] | None = None
                 if all(score in sa[s] and score in sb[s] for s in common):
                     diffs = [sa[s][score]["jsi"] - sb[s][score]["jsi"] for s in common]
                     entry[score] = _stats(diffs)
-            paired[_group(dice, f"{a}-{b}", augment or None)] = entry
+            paired[_group(dice, f"{a}-{b}", settings_of[key], shown)] = entry
     return {"sources": sources, "modes": modes, "paired": paired}
 
 
 def config_rows(
     result_files: list[Path], augment_of: dict[str, str] | None = None
 ) -> list[dict[str, Any]]:
-    """One row per run: its configuration, its scores, and ``delta`` = its JSI minus the JSI
-    of the first file's run with the same seed and mode (per score; ``None`` without one)."""
+    """One row per run: its own configuration (:func:`run_settings`), its scores, and
+    ``delta`` = its JSI minus the JSI of the first file's run with the same seed and mode
+    (per score; ``None`` without one)."""
     rows: list[dict[str, Any]] = []
     for path in result_files:
         data = json.loads(Path(path).read_text())
-        settings = data.get("settings", {})
         named = (augment_of or {}).get(str(path))
         for r in data["runs"]:
+            settings = run_settings(r, data, named)
             rows.append({
                 "file": str(path), "seed": int(r["seed"]), "mode": r["mode"], "dice": r["dice"],
                 "base": settings.get("base_channels"), "crop": settings.get("crop_size"),
-                "epochs": settings.get("epochs"), "pad_584": bool(data.get("pad_584")),
-                "augment": _augment(r, data, named),
+                "epochs": settings.get("epochs"), "pad_584": settings["pad_584"],
+                "augment": settings["augment"], "settings": settings,
                 "best_epoch": r["best_epoch"], "wall_s": r.get("train_s", r["wall_s"]),
                 "scores": {k: r[k]["jsi"] for k in SCORES if k in r},
                 "sensitivity": r["best"]["sensitivity"], "specificity": r["best"]["specificity"],
@@ -187,7 +260,7 @@ def markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("results", type=Path, nargs="+", help="results.json files")
     parser.add_argument("--out", type=Path, help="write the summary JSON here")
@@ -200,7 +273,7 @@ def main() -> int:
         "--by-config", action="store_true",
         help="one row per run and configuration, against the first file's run",
     )  # fmt: skip
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.by_config:
         rows = config_rows(args.results, dict(item.split("=", 1) for item in args.augment_of))
         print(config_markdown(rows))
@@ -214,7 +287,10 @@ def main() -> int:
     from rich.table import Table
 
     augment_of = dict(item.split("=", 1) for item in args.augment_of)
-    summary = summarize(args.results, augment_of)
+    try:
+        summary = summarize(args.results, augment_of)
+    except InvalidInputError as exc:
+        parser.error(str(exc))
     console = Console(width=160)
     table = Table(title="DRIVE ablation: validation JSI (4 images per seed), mean ± std over seeds")
     for col in ("dice / mode", "seeds", "best", "last", "best + flip", "last + flip",
