@@ -19,11 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from wds_edge.bench.model_bench import synthetic_input  # noqa: E402
 from wds_edge.model.bundled import default_model_path  # noqa: E402
-from wds_edge.model.preprocessing import model_input  # noqa: E402
 from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402
 from wds_edge.runtime.openvino import OpenVinoBackend  # noqa: E402
-from wds_edge.runtime.probe_inputs import synthetic_skin_crops  # noqa: E402
 from wds_edge.timing import summarize_ms  # noqa: E402
 
 
@@ -45,16 +44,15 @@ def table(times: dict[tuple[str, bool], list[float]]) -> list[str]:
     return lines
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--model", type=Path, default=None, help="FP32 .onnx (default: bundled)")
     ap.add_argument("--rounds", type=int, default=30, help="timed rounds per configuration")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     model = args.model or default_model_path()
-    size = OnnxRuntimeBackend(model, providers=["CPUExecutionProvider"]).metadata.input_size_hw[0]
-    x = model_input(synthetic_skin_crops(size, 1)[0], "texture_in_graph")
     ort = {s: OnnxRuntimeBackend(model, providers=["CPUExecutionProvider"], spin_wait=s)
            for s in (True, False)}  # fmt: skip
+    x = synthetic_input(ort[True], 1)  # the model's input shape and range (metadata)
     ov = OpenVinoBackend(model, precision="fp32")
     times: dict[tuple[str, bool], list[float]] = {(k, s): [] for k in ("ort", "ov")
                                                   for s in (True, False)}  # fmt: skip

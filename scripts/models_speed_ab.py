@@ -6,7 +6,8 @@ base 8 and the ``space_to_depth`` stem in BF16 on an AMX Xeon). One call of each
 round, the order rotated; the first round warms up (``profile_openvino.interleaved``). Per
 model: p50, min, p90, and the median of its per-round difference to the first model
 (back-to-back calls, so a shared VM's slow stretches hit both sides of a difference alike).
-The same noise crop for every model (a dense CNN's latency does not depend on pixels).
+Every model gets noise of its own input shape and range (``profile_openvino.crop_input``,
+from its metadata; a dense CNN's latency does not depend on pixels).
 
     python scripts/models_speed_ab.py --model base16=wds_edge/model/weights/wds_unet_default.onnx \
         --model stem16=runs/s25_stem16/wds_unet_default.onnx [--precision bf16] [--rounds 60]
@@ -18,24 +19,22 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from cpu_limits import cpu_line  # noqa: E402
-from profile_openvino import interleaved, print_times  # noqa: E402
+from profile_openvino import crop_input, interleaved, print_times  # noqa: E402
 
 from wds_edge.runtime.openvino import OpenVinoBackend  # noqa: E402
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", action="append", required=True, metavar="NAME=PATH")
     ap.add_argument("--precision", default="bf16")
     ap.add_argument("--rounds", type=int, default=60)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     backends: dict[str, OpenVinoBackend] = {}
     for item in args.model:
         name, sep, path = item.partition("=")
@@ -47,9 +46,7 @@ def main() -> None:
     sizes = {b.metadata.input_size_hw[0] for b in backends.values()}
     if len(sizes) != 1:
         raise SystemExit(f"the models take different input sizes {sorted(sizes)}")
-    side = sizes.pop()
-    rng = np.random.default_rng(0)
-    x = (rng.random((1, 3, side, side), dtype=np.float32) * 255.0).astype(np.float32)
+    x = {name: crop_input(backend) for name, backend in backends.items()}
     print(f"CPU: {cpu_line()}\n{next(iter(backends.values())).device}")
     times, cpu = interleaved(backends, x, args.rounds)
     print_times(f"{args.rounds} interleaved rounds, OpenVINO {args.precision.upper()}", times, cpu,

@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from cpu_limits import cpu_line  # noqa: E402
 
+from wds_edge.bench.model_bench import synthetic_input  # noqa: E402
 from wds_edge.model.bundled import default_model_path  # noqa: E402
 from wds_edge.runtime.auto import load_candidate  # noqa: E402
 from wds_edge.runtime.openvino import (  # noqa: E402
@@ -59,19 +60,21 @@ def load() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def crop_input(size: int = 640) -> np.ndarray:
-    """Noise in 0-255, float32 NCHW RGB (a dense CNN's latency does not depend on pixels)."""
-    rng = np.random.default_rng(0)
-    return (rng.random((1, 3, size, size), dtype=np.float32) * 255.0).astype(np.float32)
+def crop_input(backend: Any) -> np.ndarray:
+    """Noise in the model's input range, shape and channels, batch 1, from ``backend``'s
+    metadata (:func:`wds_edge.bench.model_bench.synthetic_input`, what ``bench model``
+    times: a dense CNN's latency does not depend on pixels)."""
+    return synthetic_input(backend, 1)
 
 
-def conv_gflop(model_path: Path) -> dict[str, float]:
-    """GFLOP (2 x multiply-accumulates) of each Convolution, by OpenVINO node name."""
+def conv_gflop(model_path: Path, shape: list[int]) -> dict[str, float]:
+    """GFLOP (2 x multiply-accumulates) of each Convolution, by OpenVINO node name, for one
+    input of ``shape`` (``[1, C, H, W]``: the model's metadata)."""
     import openvino as ov
 
     model = ov.Core().read_model(str(model_path))
     if not model.input(0).get_partial_shape().is_static:
-        model.reshape([1, 3, 640, 640])
+        model.reshape(shape)
     flops = {}
     for op in model.get_ordered_ops():
         if op.get_type_name() not in ("Convolution", "GroupConvolution"):
@@ -155,22 +158,26 @@ def print_profile(name: str, prof: dict[str, Any], top: int, gflop: dict[str, fl
 
 
 def interleaved(
-    configs: dict[str, Any], x: np.ndarray, rounds: int
+    configs: dict[str, Any], x: np.ndarray | dict[str, np.ndarray], rounds: int
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """One call of each configuration per round, the order rotated; the first round warms up.
+
+    ``x``: the input of every configuration, or each one's by name (models that take other
+    inputs).
 
     Returns wall milliseconds and process CPU milliseconds per call: on a shared machine the
     wall time includes the time the threads waited for a core, the CPU time does not (it
     counts what the call cost; idle-spinning threads count too).
     """
     names = list(configs)
+    inputs = x if isinstance(x, dict) else dict.fromkeys(names, x)
     times: dict[str, list[float]] = {n: [] for n in names}
     cpu: dict[str, list[float]] = {n: [] for n in names}
     for i in range(rounds + 1):
         shift = i % len(names)
         for name in names[shift:] + names[:shift]:
             t0, c0 = time.perf_counter(), time.process_time()
-            configs[name].infer(x)
+            configs[name].infer(inputs[name])
             if i:
                 times[name].append((time.perf_counter() - t0) * 1000.0)
                 cpu[name].append((time.process_time() - c0) * 1000.0)
@@ -205,19 +212,19 @@ def print_times(
     return rows
 
 
-def benchmark_app(path: Path, seconds: int) -> str | None:
+def benchmark_app(path: Path, seconds: int, shape: list[int]) -> str | None:
     exe = shutil.which("benchmark_app") or str(Path(sys.executable).with_name("benchmark_app"))
     if not Path(exe).is_file():
         return None
     cmd = [exe, "-m", str(path), "-d", "CPU", "-hint", "latency", "-t", str(seconds),
-           "-shape", "[1,3,640,640]", "-nireq", "1"]  # fmt: skip
+           "-shape", "[" + ",".join(map(str, shape)) + "]", "-nireq", "1"]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
     lines = [ln.split("]", 1)[-1].strip() for ln in out.splitlines()]
     keep = [ln for ln in lines if re.match(r"(Median|Average|Min|Max|Throughput|Count)", ln)]
     return "; ".join(keep) or out[-400:]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=None, help="FP32 .onnx (default: bundled)")
     ap.add_argument("--runs", type=int, default=10, help="calls per layer profile")
@@ -230,13 +237,16 @@ def main() -> None:
     ap.add_argument("--benchmark-app-s", type=int, default=0,
                     help="also run benchmark_app this many seconds per file (0: not)")  # fmt: skip
     ap.add_argument("--json", type=Path)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     model = args.model or default_model_path()
     int8 = int8_model_path(model)
     has_int8 = int8.is_file()
     print(f"CPU: {cpu_line()}\nmodel: {model}" + (f" + {int8.name}" if has_int8 else ""))
-    x = crop_input()
-    report: dict[str, Any] = {"cpu": cpu_line(), "model": str(model)}
+    reference = OpenVinoBackend(model, precision="fp32")
+    x = crop_input(reference)  # the model's size, channels and range
+    shape = [1, *reference.metadata.input_shape[1:]]
+    reference.close()
+    report: dict[str, Any] = {"cpu": cpu_line(), "model": str(model), "input_shape": shape}
     perf = {"PERF_COUNT": True}
     reduced = [p for p in ("bf16",) if p in native_precisions()] + (["int8"] if has_int8 else [])
     wanted = ["fp32", *reduced]
@@ -253,7 +263,7 @@ def main() -> None:
             profiles[f"{precision}, texture in {place}"] = OpenVinoBackend(
                 model, precision=precision, properties=perf, texture=place
             )
-    gflop = conv_gflop(model)
+    gflop = conv_gflop(model, shape)
     for name, backend in profiles.items():
         prof = layer_profile(backend, x, args.runs)
         print_profile(f"OpenVINO {name} ({backend.device})", prof, args.top, gflop)
@@ -261,11 +271,12 @@ def main() -> None:
             "nodes": prof["nodes"][:40]
         }
         backend.close()
-    out = np.empty((1, 1, 640, 640), np.float32)
+    out = np.empty((1, 1, *shape[2:]), np.float32)
     t0 = time.perf_counter()
     for _ in range(100):
         np.array(out, dtype=np.float32, copy=True)
-    print(f"\noutput copy (1x1x640x640 float32): {(time.perf_counter() - t0) * 10:.3f} ms per call")
+    side = "x".join(map(str, out.shape))
+    print(f"\noutput copy ({side} float32): {(time.perf_counter() - t0) * 10:.3f} ms per call")
     if not args.skip_settings:
         configs: dict[str, Any] = {} if "fp32" not in wanted else {
             "OpenVINO FP32, defaults (LATENCY, 1 stream, 2 threads, pinned)":
@@ -298,7 +309,7 @@ def main() -> None:
             backend.close()
     if args.benchmark_app_s:
         for path in [model] + ([int8] if has_int8 else []):
-            result = benchmark_app(path, args.benchmark_app_s)
+            result = benchmark_app(path, args.benchmark_app_s, shape)
             print(f"\nbenchmark_app {path.name} (-hint latency, load {load()}): {result}")
             report[f"benchmark_app_{path.name}"] = result
     print(f"\nload average at the end: {load()}")
