@@ -40,10 +40,27 @@ from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.config import AnalyzerConfig
 from wds_edge.capture.sources import IMAGE_SUFFIXES, open_source
 from wds_edge.errors import InvalidInputError, WdsEdgeError
-from wds_edge.io import read_image, sha256_file, write_image_atomic, write_json_atomic
+from wds_edge.io import (
+    ensure_writable_dir,
+    read_image,
+    sha256_file,
+    write_image_atomic,
+    write_json_atomic,
+)
 from wds_edge.model.bundled import default_model_path
 from wds_edge.model.preprocessing import model_input
 from wds_edge_train.augment import AUGMENT_PROFILES, AugmentConfig, augment_sample
+
+SUBFOLDERS = ("images", "masks", "probs")
+
+
+def _fresh(out: Path) -> bool:
+    """``out`` holds nothing but (maybe) empty :data:`SUBFOLDERS`: what a run that stopped
+    before its first crop leaves, so a corrected rerun may use it."""
+    for entry in out.iterdir():
+        if entry.name not in SUBFOLDERS or not entry.is_dir() or any(entry.iterdir()):
+            return False
+    return True
 
 
 def _write_view(out: Path, view: str, image_rgb: np.ndarray, prob: np.ndarray, threshold: float):
@@ -91,10 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--views must be >= 1, got {args.views}")
     view_cfg = AugmentConfig(profile=args.view_augment)
     teacher = args.teacher or Path(default_model_path())
-    if args.out.exists() and any(args.out.iterdir()):
+    if args.out.is_dir() and not _fresh(args.out):
         ap.error(f"{args.out} is not empty; pass a new folder")
-    for sub in ("images", "masks", "probs"):
-        (args.out / sub).mkdir(parents=True, exist_ok=True)
+    ensure_writable_dir(args.out, what="distillation data")  # a bad folder fails at once
     config = AnalyzerConfig(
         model_path=str(teacher),
         backend="onnxruntime",
@@ -103,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         warmup=False,
     )
     kept, skipped = [], []
-    with WrinkleAnalyzer(config) as analyzer:
+    with WrinkleAnalyzer(config) as analyzer:  # teacher and landmarker open: now the folders
+        for sub in SUBFOLDERS:
+            (args.out / sub).mkdir(exist_ok=True)
         threshold = float(analyzer.threshold)
         sources = _sources(args.images, args.video, args.every, args.stop)
         for source_index, (name, frame) in enumerate(sources):
