@@ -29,16 +29,19 @@ import argparse
 import datetime as _dt
 import platform
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from _common import work_dir  # noqa: E402
 
 from wds_edge.bench.stats import summarize_ms, time_calls_ms  # noqa: E402
-from wds_edge.io import write_json_atomic  # noqa: E402
+from wds_edge.io import ensure_writable_file, write_json_atomic  # noqa: E402
 from wds_edge.model.texture_graph import onnx_texture_subgraph  # noqa: E402
 from wds_edge.runtime.gate import GATE_MIN_IOU, accuracy_gate  # noqa: E402
 from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402
@@ -73,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--workspace", type=float, default=4.0, help="TensorRT workspace, GiB")
     ap.add_argument("--device", type=int, default=0, help="CUDA device index")
     ap.add_argument("--report", type=Path, default=Path("trt_check.json"), help="JSON report")
+    ap.add_argument("--keep-work", action="store_true",
+                    help="keep the work folder (engines, the Q/DQ model, calibration crops; "
+                    "removed at the end otherwise) and print its path")  # fmt: skip
     return ap
 
 
@@ -118,7 +124,7 @@ def _check_one(
     )  # fmt: skip
     return {
         "precision": name,
-        "engine": str(info.path),
+        "engine": str(info.path) if args.keep_work else None,  # else removed with the work
         "device": device,
         "build_s": round(info.build_s, 1),
         "max_abs_prob_diff": gate.max_abs_prob_diff,
@@ -136,27 +142,19 @@ def _check_one(
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    names = [n.strip() for n in args.precisions.split(",") if n.strip()]
-    unknown = sorted(set(names) - set(CHOICES))
-    if unknown:
-        _parser().error(f"unknown precisions {unknown}; choose from {', '.join(CHOICES)}")
-    from wds_edge.runtime.tensorrt.cuda import device_info
-    from wds_edge.runtime.tensorrt.module import tensorrt_module
-
-    trt = tensorrt_module()  # clear install hints where TensorRT is missing
-    gpu = device_info(args.device)
-    work = Path(tempfile.mkdtemp(prefix="wds-trt-check-"))
+def _report(
+    args: argparse.Namespace, argv: list[str] | None, trt: Any, gpu: Any, names: list[str],
+    work: Path,
+) -> tuple[dict[str, Any], Any, Any]:  # fmt: skip
+    """Build and measure every precision in ``work``; the report, the model's metadata and
+    the calibration set."""
     with OnnxRuntimeBackend(args.onnx, providers=["CPUExecutionProvider"]) as ref:
         md = ref.metadata
         if args.calib is not None:
             calib = load_calibration_set(args.calib)
-        elif args.faces is not None:
+        else:
             calib = build_calibration_set(args.faces, work / "calib", count=500,
                                           size_px=md.input_size_hw[0])  # fmt: skip
-        else:
-            _parser().error("pass --calib CALIB_DIR or --faces DIR")
         held: Any = args.held_out
         if held == "synthetic":
             from wds_edge.runtime.probe_inputs import SyntheticCrops
@@ -184,6 +182,25 @@ def main(argv: list[str] | None = None) -> int:
             "onnxruntime_cpu_fp32": _latency(ref.infer, x1, min(args.runs, 20)),
             "results": [_check_one(n, args, ref, calib, held, work, x1) for n in names],
         }
+    return report, md, calib
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    names = [n.strip() for n in args.precisions.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(CHOICES))
+    if unknown:
+        _parser().error(f"unknown precisions {unknown}; choose from {', '.join(CHOICES)}")
+    if args.calib is None and args.faces is None:
+        _parser().error("pass --calib CALIB_DIR or --faces DIR")
+    ensure_writable_file(args.report, "report")  # before minutes of engine builds
+    from wds_edge.runtime.tensorrt.cuda import device_info
+    from wds_edge.runtime.tensorrt.module import tensorrt_module
+
+    trt = tensorrt_module()  # clear install hints where TensorRT is missing
+    gpu = device_info(args.device)
+    with work_dir("wds-trt-check-", keep=args.keep_work) as work:
+        report, md, calib = _report(args, argv, trt, gpu, names, work)
     write_json_atomic(args.report, report)
     print(f"# TensorRT {trt.__version__} on {gpu.name} (sm {gpu.compute_capability}, "
           f"{gpu.sm_count} SMs, {gpu.memory_gib} GiB), {report['machine']}")  # fmt: skip

@@ -59,3 +59,29 @@ def test_report_against_the_stand_in(
     assert [b["qdq"] for b in state.builds] == [False, False, False, True]
     assert "| int8-qdq |" in capsys.readouterr().out
     assert {b["onnx"].endswith(".qdq.onnx") for b in state.builds} == {False, True}
+
+
+def test_the_work_folder_goes_unless_kept(
+    fake_trt, small_onnx: Path, tmp_path: Path, make_calib, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Engines, the Q/DQ model and the crops were left in /tmp by every run (mkdtemp)."""
+    import tempfile
+
+    module = load_script(SCRIPT)
+    fake_trt()
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    argv = ["--onnx", str(small_onnx), "--calib", str(make_calib(0).path), "--runs", "2",
+            "--precisions", "fp32,int8-qdq", "--report", str(tmp_path / "r.json")]  # fmt: skip
+    assert module.main(argv) == 0
+    assert list(scratch.iterdir()) == []
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [r["engine"] for r in report["results"]] == [None, None]  # removed: not named
+    assert module.main([*argv, "--keep-work"]) == 0
+    (kept,) = scratch.iterdir()
+    assert f"work folder (kept: --keep-work): {kept}" in capsys.readouterr().out
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert all(Path(r["engine"]).is_file() for r in report["results"])
+    assert (kept / "model.qdq.onnx").is_file()
