@@ -3,7 +3,10 @@
 Compiles a small C kernel (``cc -O2 -mavx2 -mfma``, plus ``-mavxvnni`` when the CPU has it)
 and times, per core and on all cores at once:
 
-* the clock: a chain of dependent 1-cycle integer adds (10 per loop iteration);
+* the clock: a chain of dependent 64-bit integer multiplies (``imul``: 3 cycles of latency
+  on every x86 core since Nehalem and Zen; 10 per loop iteration). Not a chain of ``add $1``:
+  newer cores fold such adds at rename, several per cycle (a 2.6 GHz Xeon "ran" at 16 GHz). A
+  clock outside :data:`PLAUSIBLE_GHZ` is printed as n/a, and so is the per-cycle column;
 * FP32: 12 independent ``vfmadd231ps ymm`` chains (8 lanes x 2 FLOP each);
 * INT8 on AVX2 without VNNI (what oneDNN's ``jit_avx2`` / ``brgconv_avx2`` int8 kernels
   do): ``vpmaddubsw`` (u8 x s8 -> s16 pairs) + ``vpmaddwd`` with ones (-> s32) +
@@ -45,13 +48,16 @@ static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
   return t.tv_sec + 1e-9 * t.tv_nsec; }
 
 /* returns work units per second; unit: cycles (clock), FLOP (fp32), int8 MAC x2 (int8) */
+/* x = x * x, ten times: each multiply waits for the one before (3 cycles of latency); an odd
+   x stays odd, so the check below never prints */
 static double clock_rate(long n) {
-  uint64_t x = 0; double t = now();
+  uint64_t x = 3; double t = now();
   for (long i = 0; i < n; i++)
-    __asm__ volatile("add $1,%0\n\tadd $1,%0\n\tadd $1,%0\n\tadd $1,%0\n\tadd $1,%0\n\t"
-                     "add $1,%0\n\tadd $1,%0\n\tadd $1,%0\n\tadd $1,%0\n\tadd $1,%0" : "+r"(x));
-  t = now() - t; if (x == 1) puts("");
-  return 10.0 * n / t;
+    __asm__ volatile("imul %0,%0\n\timul %0,%0\n\timul %0,%0\n\timul %0,%0\n\t"
+                     "imul %0,%0\n\timul %0,%0\n\timul %0,%0\n\timul %0,%0\n\t"
+                     "imul %0,%0\n\timul %0,%0" : "+r"(x));
+  t = now() - t; if (x == 42) puts("");
+  return 3.0 * 10.0 * n / t;
 }
 
 static double fp32_rate(long n) {
@@ -156,7 +162,27 @@ int main(int argc, char **argv) {
 
 #: Loop iterations per kernel for about 1 ms per run at ~3 GHz (shorter than a scheduler
 #: time slice, so that some runs are not preempted on a loaded machine).
-ITERATIONS = {"clock": 300_000, "fp32": 500_000, "int8_avx2": 250_000, "int8_vnni": 500_000}
+ITERATIONS = {"clock": 100_000, "fp32": 500_000, "int8_avx2": 250_000, "int8_vnni": 500_000}
+#: Clock rates (GHz) a core can run at; a measured rate outside is no clock (a kernel the
+#: core ran faster than its dependency chain allows, a broken timer): reported as None / n/a.
+PLAUSIBLE_GHZ = (0.3, 6.5)
+
+
+def clock_ghz(cycles_per_s: float) -> float | None:
+    """The clock rate in GHz, or ``None`` outside :data:`PLAUSIBLE_GHZ`."""
+    ghz = cycles_per_s / 1e9
+    return ghz if PLAUSIBLE_GHZ[0] <= ghz <= PLAUSIBLE_GHZ[1] else None
+
+
+def nominal_mhz() -> float | None:
+    """``cpu MHz`` of ``/proc/cpuinfo`` (the first core; a VM often reports the base clock)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("cpu MHz"):
+                return float(line.split(":", 1)[1])
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def cpu_line() -> str:
@@ -178,6 +204,11 @@ def cpu_line() -> str:
         f"{fields.get('Model', '?')}), {os.cpu_count()} vCPUs; has {' '.join(have)}; "
         f"lacks {' '.join(missing)}"
     )
+
+
+def per_cycle(rate: float, ghz: float | None) -> str:
+    """Work units per clock cycle, ``n/a`` without a clock."""
+    return "n/a" if ghz is None else f"{rate / 1e9 / ghz:.1f}"
 
 
 def _build(tmp: Path, vnni: bool) -> Path:
@@ -252,15 +283,23 @@ def main() -> None:
             for threads in (1, cores):
                 best, median = _rates(exe, kernel, threads, args.reps)
                 out[f"{kernel}_x{threads}"] = {"best": best, "median": median}
-    ghz = out["clock_x1"]["best"] / 1e9
-    print(f"clock (dependent adds, 1 core): {ghz:.2f} GHz best, "
-          f"{out['clock_x1']['median'] / 1e9:.2f} median")  # fmt: skip
+    ghz = clock_ghz(out["clock_x1"]["best"])
+    mhz = nominal_mhz()
+    listed = f" (/proc/cpuinfo: {mhz:.0f} MHz)" if mhz else ""
+    if ghz is None:
+        print(
+            f"clock (dependent multiplies, 1 core): n/a: measured "
+            f"{out['clock_x1']['best'] / 1e9:.2f} GHz, outside {PLAUSIBLE_GHZ} GHz{listed}"
+        )
+    else:
+        print(f"clock (dependent multiplies, 1 core): {ghz:.2f} GHz best, "
+              f"{out['clock_x1']['median'] / 1e9:.2f} median{listed}")  # fmt: skip
     print("| kernel | 1 core best | 1 core median | per cycle | all cores best | all median |")
     print("|---|---|---|---|---|---|")
     for kernel in kernels[1:]:
         one, alls = out[f"{kernel}_x1"], out[f"{kernel}_x{cores}"]
         print(f"| {kernel} | {one['best'] / 1e9:.1f} G/s | {one['median'] / 1e9:.1f} G/s | "
-              f"{one['best'] / 1e9 / ghz:.1f} | {alls['best'] / 1e9:.1f} G/s | "
+              f"{per_cycle(one['best'], ghz)} | {alls['best'] / 1e9:.1f} G/s | "
               f"{alls['median'] / 1e9:.1f} G/s |")  # fmt: skip
     fp32_peak = cores * out["fp32_x1"]["best"]
     int8_kernel = "int8_vnni" if vnni else "int8_avx2"
