@@ -7,7 +7,6 @@ truncation, EXIF orientation) against plain cv2.imdecode, interleaved in one pro
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -16,7 +15,9 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from wds_edge.bench.environment import LoadWatch, environment_report, format_environment  # noqa: E402
 from wds_edge.io import decode_image  # noqa: E402
+from wds_edge.timing import summarize_ms  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("image")
     parser.add_argument("--runs", type=int, default=50)
     args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error(f"--runs must be >= 1, got {args.runs}")
+    if not Path(args.image).is_file():
+        parser.error(f"{args.image}: no such file")
+    env, load = environment_report(), LoadWatch()
     data = Path(args.image).read_bytes()
     buf = np.frombuffer(data, np.uint8)
     times: dict[str, list[float]] = {"wds_edge.io.decode_image": [], "cv2.imdecode": []}
@@ -37,9 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     shape = decode_image(data).shape
     print(f"{args.image}: {shape[1]}x{shape[0]}, {len(data) / 1e3:.0f} kB, {args.runs} runs")
     for name, ms in times.items():
-        p50, p90 = np.percentile(ms, [50, 90])
-        print(f"{name:26s} p50 {p50:6.1f} ms  p90 {p90:6.1f} ms  min {min(ms):6.1f} ms")
-    print(f"load average {os.getloadavg()}")
+        stats = summarize_ms(ms)
+        print(f"{name:26s} p50 {stats.p50_ms:6.1f} ms  p90 {stats.p90_ms:6.1f} ms  "
+              f"min {stats.min_ms:6.1f} ms")  # fmt: skip
+    load.stop()
+    print(f"# {format_environment(env, load)}")
+    if load.warning():
+        print(f"# warning: {load.warning()}")
     return 0
 
 

@@ -8,7 +8,9 @@ Usage:
 Starts `wds-edge serve` (no camera, bundled model unless --model, ONNX Runtime) as a
 separate process on a free loopback port, sends the requests, and prints one JSON
 object: latency percentiles per phase, the server's RSS before, between and after the
-phases (psutil), errors, the load average. --side N downscales the photo to N px first.
+phases (psutil), errors, the CPU and the load average at the start and the end
+(``environment``, ``load``). --side N downscales the photo to N px first. A service that does
+not start is reported with the end of its stderr.
 
 --slow-clients adds the attacks of issue 23 after the load: 40 sockets that send nothing
 and 32 uploads trickling one byte a second (the server's defaults: 10 s header timeout,
@@ -27,15 +29,32 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from wds_edge.bench.environment import LoadWatch, environment_report, format_environment  # noqa: E402
+
+#: Lines of the service's stderr quoted when it does not start.
+STDERR_TAIL_LINES = 20
+
+
+def start_failure(first_line: str, stderr_text: str) -> str:
+    """Why the service did not start: its first stdout line and the end of its stderr."""
+    tail = "\n".join(stderr_text.strip().splitlines()[-STDERR_TAIL_LINES:])
+    return f"the service did not start (its first output line: {first_line!r}); " + (
+        f"the end of its stderr:\n{tail}" if tail else "it wrote nothing to stderr"
+    )
 
 
 def post(url: str, body: bytes, path: str = "/v1/analyze") -> tuple[int, float]:
@@ -170,7 +189,7 @@ def bomb_phase(url: str, pid: int) -> dict[str, Any]:
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photo", required=True)
     parser.add_argument("--model", default=None)
@@ -182,20 +201,32 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1, help="concurrent rounds (RSS after each)")
     parser.add_argument("--slow-clients", action="store_true", help="then idle/trickle + bombs")
     parser.add_argument("--no-bombs", action="store_true", help="leave the HDR bombs out")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     image = cv2.imread(args.photo)
+    if image is None:
+        parser.error(f"--photo {args.photo}: not a readable image")
+    for name in ("sequential", "clients", "per_client", "rounds"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    env, load = environment_report(), LoadWatch()
     if args.side:
         image = cv2.resize(image, (args.side, args.side), interpolation=cv2.INTER_AREA)
     body = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
     cmd = [sys.executable, "-m", "wds_edge.cli", "serve", "--port", "0", "--backend", "onnxruntime"]
     cmd += ["--model", args.model] if args.model else []
     cmd += ["--landmarker", args.landmarker] if args.landmarker else []
-    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    # stderr to a file, not a pipe: nobody reads it while the load runs (a full pipe would
+    # block the service), and its end says why a service did not start
+    errors_file = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in the finally below
+    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors_file, text=True)
     try:
         line = server.stdout.readline()
         if "listening on" not in line:
-            raise SystemExit(f"the service did not start: {line!r}")
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.wait(timeout=10)  # let it finish writing why
+            errors_file.seek(0)
+            raise SystemExit(start_failure(line, errors_file.read()))
         url = line.split("listening on ")[1].split()[0]
         proc = psutil.Process(server.pid)
         rss = {"after_start_mb": proc.memory_info().rss / 2**20}
@@ -252,13 +283,21 @@ def main() -> int:
                     "server_rss_mb": {k: round(v, 1) for k, v in rss.items()},
                     **extra,
                     "loadavg": os.getloadavg(),
+                    "load": load.stop().to_dict(),
+                    "environment": env,
                 },
                 indent=2,
             )
         )
+        # (stdout is the one JSON object above, which holds both: the line is for the eye)
+        print(f"# {format_environment(env, load)}", file=sys.stderr)
+        if load.warning():
+            print(f"# warning: {load.warning()}", file=sys.stderr)
     finally:
-        server.send_signal(signal.SIGTERM)
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
+        errors_file.close()
     return 0
 
 

@@ -30,6 +30,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from wds_edge.analysis.analyzer import AnalyzerConfig  # noqa: E402
+from wds_edge.bench.environment import LoadWatch, environment_report, format_environment  # noqa: E402
 from wds_edge.demo.app import DemoConfig, run_demo  # noqa: E402
 from wds_edge.demo.outputs import process_rss_mb  # noqa: E402
 from wds_edge.io import write_json_atomic  # noqa: E402
@@ -56,6 +57,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    env, load = environment_report(), LoadWatch()
     samples: list[dict[str, Any]] = []
     totals: collections.Counter[str] = collections.Counter()
     window: collections.Counter[str] = collections.Counter()
@@ -120,10 +122,16 @@ def main(argv: list[str] | None = None) -> int:
         "rss_mb_last": rss[-1] if rss else None,
         "mean_display_fps": round(sum(totals.values()) / duration_s, 2) if duration_s else 0.0,
         "loadavg_end": [round(v, 2) for v in os.getloadavg()],
+        "load": load.stop().to_dict(),
+        "environment": env,
         "samples": samples,
     }
     write_json_atomic(args.out, summary)
-    print(json.dumps({k: v for k, v in summary.items() if k != "samples"}), flush=True)
+    print(json.dumps({k: v for k, v in summary.items() if k not in ("samples", "environment")}),
+          flush=True)  # fmt: skip
+    print(f"# {format_environment(env, load)}")
+    if load.warning():
+        print(f"# warning: {load.warning()}")
     return 0
 
 

@@ -17,15 +17,21 @@ import os
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cpu_limits import onednn_gemm_rates  # noqa: E402
 
+from wds_edge.bench.environment import environment_report, format_environment  # noqa: E402
 
-def main() -> None:
+
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--repeat", type=int, default=1)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    if args.size < 1 or args.repeat < 1:
+        ap.error(f"--size and --repeat must be >= 1, got {args.size}, {args.repeat}")
+    print(f"# {format_environment(environment_report())}")
     cores = os.cpu_count() or 1
     for _ in range(args.repeat):
         rates = onednn_gemm_rates(cores, args.size, ("bf16",))
