@@ -13,7 +13,18 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-__all__ = ["REPO_ROOT", "clip_parser", "clip_analyzer", "print_header"]
+__all__ = ["REPO_ROOT", "clip_parser", "clip_analyzer", "positive_int", "print_header"]
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type``: a whole number >= 1 (anything else: exit 2 with the reason)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
 
 
 def clip_parser(doc: str, frames: int) -> argparse.ArgumentParser:
@@ -28,7 +39,9 @@ def clip_parser(doc: str, frames: int) -> argparse.ArgumentParser:
     parser.add_argument(
         "--landmarker", default=str(REPO_ROOT.parent / "shared/models/face_landmarker.task")
     )
-    parser.add_argument("--frames", type=int, default=frames, help="clip frames with a face")
+    parser.add_argument(
+        "--frames", type=positive_int, default=frames, help="clip frames with a face (>= 1)"
+    )
     return parser
 
 
