@@ -16,7 +16,6 @@ without spin-waiting. The CPU and the load average are printed with the table.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -30,31 +29,78 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from cpu_limits import cpu_line  # noqa: E402
 
+from wds_edge.errors import OutputError  # noqa: E402
+from wds_edge.io import ensure_writable_file, write_json_atomic  # noqa: E402
 from wds_edge.model.preprocessing import model_input  # noqa: E402
 from wds_edge.runtime.gate import accuracy_gate  # noqa: E402
 from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402
-from wds_edge.runtime.openvino import OpenVinoBackend  # noqa: E402
+from wds_edge.runtime.openvino import OPENVINO_PRECISIONS, OpenVinoBackend  # noqa: E402
 from wds_edge_calibration.dataset import load_calibration_set  # noqa: E402
 
+#: ``--config`` backends and the precisions each takes (ONNX Runtime runs what the file
+#: holds: FP32, or the INT8 of a Q/DQ model, both given as ``fp32``).
+BACKENDS = {"onnxruntime": ("fp32",), "openvino": OPENVINO_PRECISIONS}
 
-def load(spec: str) -> tuple[str, Any]:
-    label, _, rest = spec.partition("=")
-    backend, precision, path = rest.split(":", 2)
+
+def parse_config(spec: str) -> tuple[str, str, str, Path]:
+    """``LABEL=BACKEND:PRECISION:PATH`` -> (label, backend, precision, path).
+
+    Raises:
+        ValueError: another form, an unknown backend or precision, no such file; the
+            message says what was expected.
+    """
+    form = "LABEL=BACKEND:PRECISION:PATH, e.g. ort-fp32=onnxruntime:fp32:m.onnx"
+    label, sep, rest = spec.partition("=")
+    parts = rest.split(":", 2)
+    if not sep or not label or len(parts) != 3 or not all(parts):
+        raise ValueError(f"--config {spec!r}: expected {form}")
+    backend, precision, path = parts
+    if backend not in BACKENDS:
+        raise ValueError(
+            f"--config {spec!r}: backend {backend!r} is not one of {', '.join(BACKENDS)}"
+        )
+    if precision not in BACKENDS[backend]:
+        raise ValueError(
+            f"--config {spec!r}: {backend} takes precision {' / '.join(BACKENDS[backend])}, "
+            f"not {precision!r}"
+        )
+    if not Path(path).is_file():
+        raise ValueError(f"--config {spec!r}: {path}: no such file")
+    return label, backend, precision, Path(path)
+
+
+def load(label: str, backend: str, precision: str, path: Path) -> tuple[str, Any]:
     if backend == "onnxruntime":
         return label, OnnxRuntimeBackend(path, providers=["CPUExecutionProvider"], spin_wait=False)
     return label, OpenVinoBackend(path, precision=precision)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--held-out", type=Path, required=True)
     ap.add_argument("--config", action="append", required=True)
     ap.add_argument("--rounds", type=int, default=12)
     ap.add_argument("--json", type=Path)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    try:
+        configs = [parse_config(spec) for spec in args.config]
+    except ValueError as exc:
+        ap.error(str(exc))
+    labels = [c[0] for c in configs]
+    if len(set(labels)) != len(labels):
+        ap.error(f"--config labels must differ, got {labels}")
+    if not args.held_out.is_dir():
+        ap.error(f"--held-out {args.held_out}: no such folder (a calibration-format crop folder)")
+    if args.rounds < 1:
+        ap.error(f"--rounds must be >= 1, got {args.rounds}")
+    if args.json is not None:
+        try:
+            ensure_writable_file(args.json, "JSON report")  # before the run, not after it
+        except OutputError as exc:
+            ap.error(str(exc))
     print(f"CPU: {cpu_line()}")
     held = load_calibration_set(args.held_out)
-    backends = dict(load(spec) for spec in args.config)
+    backends = dict(load(*config) for config in configs)
     ref_label, ref = next(iter(backends.items()))
     meta = ref.metadata
     inputs = [model_input(c, meta.preprocessing) for c in held.crops()]
@@ -104,9 +150,9 @@ def main() -> None:
     for backend in backends.values():
         backend.close()
     if args.json:
-        args.json.write_text(json.dumps({"cpu": cpu_line(), "crops": len(inputs),
-                                         "people": held.manifest.people, "rows": rows,
-                                         "load": [load_before, load_after]}, indent=1))  # fmt: skip
+        write_json_atomic(args.json, {"cpu": cpu_line(), "crops": len(inputs),
+                                      "people": held.manifest.people, "rows": rows,
+                                      "load": [load_before, load_after]})  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from wds_edge.io import write_image_atomic, write_json_atomic  # noqa: E402
+from wds_edge.errors import WdsEdgeError  # noqa: E402
+from wds_edge.io import ensure_writable_dir, write_image_atomic, write_json_atomic  # noqa: E402
 from wds_edge_train.placement import FaceMeasure, measure_photos  # noqa: E402
 from wds_edge_train.selection import read_ages, rule_verdict, width_choice  # noqa: E402
 
@@ -73,7 +74,36 @@ def table(name: str, measures: list[FaceMeasure], ages: dict[str, float]) -> str
     return "\n".join(lines)
 
 
-def main() -> int:
+def parse_models(specs: list[str]) -> dict[str, str]:
+    """``NAME=path.onnx`` entries -> {name: path}.
+
+    Raises:
+        ValueError: an entry without a name, a name given twice, no such file.
+    """
+    models: dict[str, str] = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise ValueError(f"--model {spec!r}: expected NAME=path.onnx, e.g. base16={spec}")
+        if name in models:
+            raise ValueError(f"--model names must differ: {name!r} is given twice")
+        if not Path(path).is_file():
+            raise ValueError(f"--model {spec!r}: {path}: no such file")
+        models[name] = path
+    return models
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command; a wds-edge error (a missing landmarker, an unreadable photo) is one line on
+    stderr and exit status 2."""
+    try:
+        return _main(argv)
+    except WdsEdgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--model", action="append", required=True, help="NAME=path.onnx (repeat)")
     ap.add_argument("--photos", nargs="+", required=True)
@@ -81,12 +111,18 @@ def main() -> int:
     ap.add_argument("--variants", default="colour,grey,cool")
     ap.add_argument("--ages", type=Path, required=True, help="CSV with file,age_years")
     ap.add_argument("--out", type=Path, required=True)
-    args = ap.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = ap.parse_args(argv)
+    try:
+        models = parse_models(args.model)
+    except ValueError as exc:
+        ap.error(str(exc))
+    missing = [p for p in [args.ages, *args.photos] if not Path(p).is_file()]
+    if missing:
+        ap.error(f"no such file: {', '.join(map(str, missing))}")
+    ensure_writable_dir(args.out, "comparison")  # before every model has run
     ages = read_ages(args.ages)
     doc: dict[str, dict[str, object]] = {}
-    for spec in args.model:
-        name, _, path = spec.partition("=")
+    for name, path in models.items():
         overlays: dict[tuple[str, str], object] = {}
         ms = measure_photos(
             path, args.photos, args.landmarker, args.variants.split(","), masks_out=overlays

@@ -24,7 +24,6 @@ INT8 peak plus the layers kept in FP32 over the FP32 peak.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import re
@@ -34,6 +33,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 C_SOURCE = r"""
 #include <immintrin.h>
@@ -262,14 +263,24 @@ def onednn_gemm_rates(
     return rates
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    from wds_edge.errors import OutputError
+    from wds_edge.io import ensure_writable_file, write_json_atomic
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gflops", type=float, default=31.7, help="model GFLOPs per image")
     ap.add_argument("--fp32-share-of-int8", type=float, default=0.25,
                     help="share of the model's FLOPs an INT8 model keeps in FP32")  # fmt: skip
     ap.add_argument("--reps", type=int, default=2000, help="short runs per kernel")
     ap.add_argument("--json", type=Path)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    if args.reps < 1:
+        ap.error(f"--reps must be >= 1, got {args.reps}")
+    if args.json is not None:
+        try:
+            ensure_writable_file(args.json, "JSON report")  # before minutes of kernels
+        except OutputError as exc:
+            ap.error(str(exc))
     flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
     vnni = bool(re.search(r"\bavx_vnni\b", flags))
     print(f"CPU: {cpu_line()}")
@@ -324,7 +335,7 @@ def main() -> None:
         report = {"cpu": cpu_line(), "ghz": ghz, "rates": out, "fp32_peak_flop_s": fp32_peak,
                   "int8_peak_op_s": int8_peak, "model_fp32_floor_ms": fp32_ms,
                   "model_int8_floor_ms": int8_ms, "onednn_gemm_flop_s": gemm}  # fmt: skip
-        args.json.write_text(json.dumps(report, indent=2))
+        write_json_atomic(args.json, report)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,8 @@ import numpy as np
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.compare import DEFAULT_REPEATABILITY, Z95
 from wds_edge.analysis.config import AnalyzerConfig
-from wds_edge.io import read_image, write_json_atomic
+from wds_edge.errors import WdsEdgeError
+from wds_edge.io import ensure_writable_file, read_image, write_json_atomic
 from wds_edge.model.bundled import default_model_path
 from wds_edge.model.metrics import mask_iou
 from wds_edge_train.selection import spearman_rho
@@ -117,6 +119,16 @@ def report_of(faces: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command; a wds-edge error (a missing model or landmarker, an unreadable photo)
+    is one line on stderr and exit status 2."""
+    try:
+        return _main(argv)
+    except WdsEdgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--student", type=Path, default=None)
     ap.add_argument("--teacher", type=Path, default=None, help="default: the bundled model")
@@ -127,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--landmarker", default=None)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
+    for path in args.pool or []:
+        if not path.is_file():
+            ap.error(f"--pool {path}: no such report")
+    if args.json is not None:
+        ensure_writable_file(args.json, "JSON report")  # before two models run
     if args.pool:
         faces = []
         for path in args.pool:
@@ -137,6 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if args.student is None or args.images is None:
             ap.error("give --student and --images, or --pool REPORT.json ...")
+        if not args.images.is_dir():
+            ap.error(f"--images {args.images}: no such folder (a folder of held-out photos)")
+        for option, model in (("--student", args.student), ("--teacher", args.teacher)):
+            if model is not None and not model.is_file():
+                ap.error(f"{option} {model}: no such model file")
         images = sorted(p for p in args.images.iterdir() if p.suffix.lower() in SUFFIXES)
         if not images:
             ap.error(f"{args.images} holds no .jpg / .png photos")

@@ -25,7 +25,6 @@ It prints the table and the ``--keep-layers`` option to give ``scripts/make_bund
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import sys
@@ -41,6 +40,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from cpu_limits import cpu_line  # noqa: E402
 
+from wds_edge.errors import OutputError  # noqa: E402
+from wds_edge.io import ensure_writable_file, write_json_atomic  # noqa: E402
 from wds_edge.model.metrics import mask_iou  # noqa: E402
 from wds_edge.model.preprocessing import model_input  # noqa: E402
 from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402
@@ -126,7 +127,7 @@ def evaluate(
     return float(np.mean(ious)), float(np.min(ious))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     import openvino as ov
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -142,7 +143,17 @@ def main() -> None:
         "table): skip the per-layer rows and only run the greedy search",
     )
     ap.add_argument("--json", type=Path)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    for option, path in (("--onnx", args.onnx), ("--int8", args.int8)):
+        if not path.is_file():
+            ap.error(f"{option} {path}: no such file")
+    if not args.val.is_dir():
+        ap.error(f"--val {args.val}: no such folder (a calibration-format crop folder)")
+    if args.json is not None:
+        try:
+            ensure_writable_file(args.json, "JSON report")  # before the long search
+        except OutputError as exc:
+            ap.error(str(exc))
     t_start = time.time()
     print(f"CPU: {cpu_line()}; load {os.getloadavg()[0]:.1f}")
     val = load_calibration_set(args.val)
@@ -221,7 +232,7 @@ def main() -> None:
         report = {"cpu": cpu_line(), "crops": len(inputs), "people": val.manifest.people,
                   "rows": rows, "only": only, "all_but": all_but, "greedy": greedy,
                   "keep_layers": layers}  # fmt: skip
-        args.json.write_text(json.dumps(report, indent=1))
+        write_json_atomic(args.json, report)
 
 
 if __name__ == "__main__":

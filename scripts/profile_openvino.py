@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import os
 import re
 import shutil
@@ -46,6 +45,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from cpu_limits import cpu_line  # noqa: E402
 
 from wds_edge.bench.model_bench import synthetic_input  # noqa: E402
+from wds_edge.errors import OutputError  # noqa: E402
+from wds_edge.io import ensure_writable_file, write_json_atomic  # noqa: E402
 from wds_edge.model.bundled import default_model_path  # noqa: E402
 from wds_edge.runtime.auto import load_candidate  # noqa: E402
 from wds_edge.runtime.openvino import (  # noqa: E402
@@ -238,6 +239,16 @@ def main(argv: list[str] | None = None) -> None:
                     help="also run benchmark_app this many seconds per file (0: not)")  # fmt: skip
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
+    if args.model is not None and not args.model.is_file():
+        ap.error(f"--model {args.model}: no such file")
+    for option in ("runs", "rounds", "top"):
+        if getattr(args, option) < 1:
+            ap.error(f"--{option} must be >= 1, got {getattr(args, option)}")
+    if args.json is not None:
+        try:
+            ensure_writable_file(args.json, "JSON report")  # before minutes of profiling
+        except OutputError as exc:
+            ap.error(str(exc))
     model = args.model or default_model_path()
     int8 = int8_model_path(model)
     has_int8 = int8.is_file()
@@ -314,7 +325,7 @@ def main(argv: list[str] | None = None) -> None:
             report[f"benchmark_app_{path.name}"] = result
     print(f"\nload average at the end: {load()}")
     if args.json:
-        args.json.write_text(json.dumps(report, indent=1, default=str))
+        write_json_atomic(args.json, report)
 
 
 if __name__ == "__main__":

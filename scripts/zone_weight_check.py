@@ -20,6 +20,7 @@ import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from wds_edge.errors import DataError, WdsEdgeError  # noqa: E402
 from wds_edge_train.checkpoint import load_checkpoint  # noqa: E402
 from wds_edge_train.evaluate import predict_probability  # noqa: E402
 
@@ -31,8 +32,15 @@ def check(run: Path, labels: Path) -> dict[str, object]:
     predicted = on_zones = 0
     per_image = {}
     for stem in stems:
-        rgb = cv2.cvtColor(cv2.imread(str(labels / "images" / f"{stem}.png")), cv2.COLOR_BGR2RGB)
-        zones = cv2.imread(str(labels / "zones" / f"{stem}.png"), cv2.IMREAD_GRAYSCALE) > 0
+        image, zone = labels / "images" / f"{stem}.png", labels / "zones" / f"{stem}.png"
+        missing = [str(p) for p in (image, zone) if not p.is_file()]
+        if missing:
+            raise DataError(
+                f"{run}: its validation image {stem} is not in {labels} (no "
+                f"{' / '.join(missing)}); pass the label --auto folder the run trained on"
+            )
+        rgb = cv2.cvtColor(cv2.imread(str(image)), cv2.COLOR_BGR2RGB)
+        zones = cv2.imread(str(zone), cv2.IMREAD_GRAYSCALE) > 0
         pred = predict_probability(ckpt.model, rgb) > 0.5
         n, z = int(pred.sum()), int((pred & zones).sum())
         predicted, on_zones = predicted + n, on_zones + z
@@ -46,12 +54,23 @@ def check(run: Path, labels: Path) -> dict[str, object]:
     }  # fmt: skip
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("runs", type=Path, nargs="+", help="training run folders")
     ap.add_argument("--labels", type=Path, required=True, help="the label --auto training folder")
-    args = ap.parse_args()
-    rows = [check(run, args.labels) for run in args.runs]
+    args = ap.parse_args(argv)
+    for sub in ("images", "zones"):
+        if not (args.labels / sub).is_dir():
+            ap.error(f"--labels {args.labels} has no {sub}/: pass the folder `wds-edge label "
+                     "--auto` wrote for the runs (it holds images/ and zones/)")  # fmt: skip
+    for run in args.runs:
+        lacking = [n for n in ("best.pt", "folds.json", "metrics.json") if not (run / n).is_file()]
+        if lacking:
+            ap.error(f"{run} is not a finished training run (no {', '.join(lacking)})")
+    try:
+        rows = [check(run, args.labels) for run in args.runs]
+    except WdsEdgeError as exc:
+        ap.error(str(exc))
     print("| run | zone weight | best epoch | val JSI | predicted px | on zones |")
     print("|---|---|---|---|---|---|")
     for r in rows:
