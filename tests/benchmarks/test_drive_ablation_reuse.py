@@ -25,7 +25,6 @@ def drive6(drive_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.mark.slow
 def test_a_finished_run_of_other_settings_is_refused_not_reused(
     drive6: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
