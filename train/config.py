@@ -6,6 +6,8 @@ resolved in ``config.json``), :class:`TrainProgress` (the loop's progress report
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from wds_edge_train.wwm import FILL_POLICIES
 
 __all__ = [
     "AUGMENT_CHOICES",
+    "check_device_name",
     "TrainConfig",
     "TrainProgress",
     "TrainResult",
@@ -30,6 +33,23 @@ __all__ = [
 #: ``augment`` values: a profile of :data:`wds_edge_train.augment.AUGMENT_PROFILES`, or ``auto``
 #: (resolved when the run starts: ``kiosk`` for face data, ``paper`` for anything else).
 AUGMENT_CHOICES = ("auto", *AUGMENT_PROFILES)
+
+
+def check_device_name(name: str) -> str:
+    """``name`` as a torch device string: lower case, ``auto`` | ``cpu`` | ``cuda`` |
+    ``cuda:N`` | ``mps`` (whether that device exists is checked when the run starts:
+    ``wds_edge_train.loop.resolve_device``).
+
+    Raises:
+        InvalidInputError: anything else (``GPU``, ``cuda:x``, a typo).
+    """
+    text = str(name).strip().lower()
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", text):
+        raise InvalidInputError(
+            f"--device {name!r} is not a device; use auto (CUDA when torch sees a GPU, else "
+            "the CPU), cpu, cuda, cuda:N (the N-th GPU, from 0) or mps (Apple GPU)"
+        )
+    return text
 
 
 @dataclass
@@ -109,8 +129,21 @@ class TrainConfig:
                 f"--zone-weight must be in [0, 100] (1 = zones count like any pixel), got "
                 f"{self.zone_weight}"
             )
-        if self.lr <= 0 or self.min_lr < 0 or self.weight_decay < 0 or self.workers < 0:
-            raise InvalidInputError("lr must be > 0; min_lr, weight_decay, workers >= 0")
+        for name, positive in (("lr", True), ("min_lr", False), ("weight_decay", False)):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0 or (positive and value == 0):
+                raise InvalidInputError(
+                    f"{name} must be a finite number {'> 0' if positive else '>= 0'}, got "
+                    f"{value} (e.g. --lr 0.01, --weight-decay 1e-4)"
+                )
+        check_device_name(self.device)
+        if self.workers < 0:
+            raise InvalidInputError(f"--workers must be >= 0, got {self.workers}")
+        if self.mask_threshold is not None and not 0 <= self.mask_threshold <= 254:
+            raise InvalidInputError(
+                f"--mask-threshold must be a grey value in 0-254 (a mask pixel above it is "
+                f"foreground, e.g. 127), got {self.mask_threshold}"
+            )
 
     @classmethod
     def from_recipe(cls, recipe: str, **settings: Any) -> TrainConfig:

@@ -49,6 +49,7 @@ from wds_edge_train.config import (
     TrainConfig,
     TrainProgress,
     TrainResult,
+    check_device_name,
     legacy_augment,
     resolve_augment,
 )
@@ -79,12 +80,32 @@ _LEGACY_SETTINGS = {
 
 
 def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU."""
-    if name == "auto":
+    """``--device`` -> a torch device: ``auto`` is CUDA when available, else the CPU; ``cpu``,
+    ``cuda``, ``cuda:N`` and ``mps`` (any case) must exist on this machine.
+
+    Raises:
+        InvalidInputError: another name, or a device torch does not see.
+    """
+    text = check_device_name(name)
+    if text == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise InvalidInputError("--device cuda was asked for but torch sees no CUDA GPU; use cpu")
-    return torch.device(name)
+    if text.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise InvalidInputError(
+                f"--device {name} was asked for but torch sees no CUDA GPU; use cpu"
+            )
+        count = torch.cuda.device_count()
+        if ":" in text and int(text.split(":")[1]) >= count:
+            raise InvalidInputError(
+                f"--device {name}: torch sees {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}"
+            )
+    if text == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise InvalidInputError(
+                f"--device {name} was asked for but torch sees no Apple GPU (MPS); use cpu"
+            )
+    return torch.device(text)
 
 
 def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:

@@ -122,7 +122,9 @@ def _train(
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from last.pt."),
     device: str = typer.Option(
-        None, "--device", help="auto (CUDA if present) | cpu | cuda | cuda:N."
+        None,
+        "--device",
+        help="auto (CUDA if present; default) | cpu | cuda | cuda:N | mps (any case).",
     ),
     workers: int = typer.Option(None, "--workers", help="DataLoader worker processes (default 0)."),
     augment: str = typer.Option(
@@ -151,6 +153,8 @@ def _train(
     mask_threshold: int = typer.Option(
         None,
         "--mask-threshold",
+        min=0,
+        max=254,
         help="Binarize non-binary (e.g. JPEG) masks at this grey value (0-254).",
     ),
     amp: bool = typer.Option(
@@ -177,8 +181,6 @@ def _train(
     from wds_edge.io import ensure_writable_dir
     from wds_edge_train.loop import TrainConfig, train
 
-    ensure_writable_dir(out, "training run", min_free_bytes=64 << 20)  # before epoch 1
-
     if resume and (out / "config.json").is_file():
         saved = json.loads((out / "config.json").read_text())
         config = TrainConfig.from_dict({**saved, **given, "data": str(data), "out": str(out)})
@@ -186,6 +188,8 @@ def _train(
         config = TrainConfig.from_recipe(
             given.pop("recipe", "project"), data=str(data), out=str(out), **given
         )
+    config.validate()  # bad settings are refused before --out is created
+    ensure_writable_dir(out, "training run", min_free_bytes=64 << 20)  # before epoch 1
     _run_with_progress(console, lambda cb: train(config, resume=resume, progress=cb))
 
 
@@ -268,9 +272,15 @@ def _eval(
         "checkpoint records no split); all: every image, training images included; "
         "train / val / test: the run's images of that split.",
     ),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    device: str = typer.Option(
+        "auto", "--device", help="auto (CUDA if present) | cpu | cuda | cuda:N | mps (any case)."
+    ),
     mask_threshold: int = typer.Option(
-        None, "--mask-threshold", help="Binarize non-binary masks at this grey value."
+        None,
+        "--mask-threshold",
+        min=0,
+        max=254,
+        help="Binarize non-binary masks at this grey value (0-254).",
     ),
 ) -> None:
     """Score a checkpoint on whole images: JSI, accuracy, sensitivity, specificity.

@@ -1,0 +1,68 @@
+"""TrainConfig.validate and resolve_device: values that cannot work are refused up front."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from wds_edge.errors import InvalidInputError
+from wds_edge_train.loop import TrainConfig, resolve_device
+
+
+def _config(**kw: object) -> TrainConfig:
+    return TrainConfig(data="d", out="o", **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", [-1, 255, 300])
+def test_mask_threshold_outside_0_254_is_refused(value: int) -> None:
+    """255 (or more) would empty every label, -1 would make every pixel a wrinkle."""
+    with pytest.raises(InvalidInputError, match=rf"--mask-threshold must be .* 0-254.*got {value}"):
+        _config(mask_threshold=value).validate()
+
+
+def test_mask_threshold_in_range_passes() -> None:
+    for value in (None, 0, 127, 254):
+        _config(mask_threshold=value).validate()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("lr", float("nan"), "lr must be a finite number > 0, got nan"),
+        ("lr", float("inf"), "lr must be a finite number > 0, got inf"),
+        ("lr", 0.0, "lr must be a finite number > 0"),
+        ("weight_decay", float("nan"), "weight_decay must be a finite number >= 0, got nan"),
+        ("weight_decay", -1e-4, "weight_decay must be a finite number >= 0"),
+        ("min_lr", float("nan"), "min_lr must be a finite number >= 0"),
+    ],
+)
+def test_learning_rate_and_weight_decay_must_be_finite(field: str, value: float, says: str) -> None:
+    with pytest.raises(InvalidInputError, match=says):
+        _config(**{field: value}).validate()
+
+
+@pytest.mark.parametrize("name", ["GPU", "bogus", "cuda:", "cuda:x", "cpu0", ""])
+def test_a_device_that_is_no_device_name_is_refused(name: str) -> None:
+    with pytest.raises(InvalidInputError, match="is not a device; use auto"):
+        _config(device=name).validate()
+    with pytest.raises(InvalidInputError, match="is not a device; use auto"):
+        resolve_device(name)
+
+
+def test_device_names_in_any_case() -> None:
+    assert resolve_device("CPU") == torch.device("cpu")
+    assert resolve_device(" Cpu ") == torch.device("cpu")
+    assert resolve_device("AUTO").type in ("cpu", "cuda")
+    _config(device="CUDA:1").validate()  # a valid name; whether it exists is resolve_device's
+
+
+def test_a_device_this_machine_lacks_is_refused() -> None:
+    if torch.cuda.is_available():
+        with pytest.raises(InvalidInputError, match=r"torch sees \d+ CUDA GPU\(s\)"):
+            resolve_device(f"cuda:{torch.cuda.device_count()}")
+    else:
+        with pytest.raises(InvalidInputError, match="torch sees no CUDA GPU; use cpu"):
+            resolve_device("CUDA:0")
+    if not torch.backends.mps.is_available():
+        with pytest.raises(InvalidInputError, match="no Apple GPU"):
+            resolve_device("mps")
