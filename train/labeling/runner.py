@@ -103,6 +103,20 @@ class LabelOptions:
     #: instead of the whole photo, as the paper does (Section 4.1).
     crop_faces: bool = False
 
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`InvalidInputError` on options no photo can be labelled with (before
+        a run claims its output folder: a stroke width < 1 draws nothing, and every photo
+        would fail alone with the same message)."""
+        width = self.stroke_width_px
+        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+            raise InvalidInputError(
+                f"--stroke-width must be a whole number of pixels >= 1, got {width!r} "
+                f"(default {DEFAULT_STROKE_WIDTH_PX})"
+            )
+
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["threshold"] = ThresholdMethod(self.threshold).value
@@ -344,6 +358,7 @@ def label_folder(
             no images, or outputs that exist without ``options.force``.
     """
     opts = options or LabelOptions()
+    opts.validate()
     opts.threshold = parse_threshold(opts.threshold)
     if (rough_dir is None) == (not auto):
         raise InvalidInputError("pass exactly one of --rough DIR or --auto")

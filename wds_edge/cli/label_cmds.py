@@ -113,7 +113,10 @@ def _label(
         "landmarks/ (for train --region-balance).",
     ),
     stroke_width: int = typer.Option(
-        7, "--stroke-width", help="Width in px of LabelMe / CVAT polylines when rasterized."
+        7,
+        "--stroke-width",
+        min=1,
+        help="Width in px (>= 1) of LabelMe / CVAT polylines when rasterized.",
     ),
     auto_version: int = typer.Option(
         2,

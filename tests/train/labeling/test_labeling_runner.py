@@ -191,3 +191,19 @@ def test_rough_strokes_on_a_photo_are_labelled_in_the_kiosk_crop(
     # without --crop-faces the label keeps the photo's size
     plain = label_folder(images, tmp_path / "plain", rough_dir=rough)
     assert (plain.items[0].width_px, plain.items[0].height_px) == (1200, 1200)
+
+
+@pytest.mark.parametrize("width", [0, -3])
+def test_a_stroke_width_below_one_is_refused_before_any_output(
+    batch: tuple[Path, Path], tmp_path: Path, width: int
+) -> None:
+    """A width < 1 draws nothing: one usage error, not a failure per photo in labels.json."""
+    images, rough = batch
+    with pytest.raises(InvalidInputError, match=rf"--stroke-width must be .* >= 1, got {width}"):
+        LabelOptions(stroke_width_px=width)
+    opts = LabelOptions()
+    opts.stroke_width_px = width  # changed after construction: label_folder checks again
+    out = tmp_path / "out"
+    with pytest.raises(InvalidInputError, match="--stroke-width must be"):
+        label_folder(images, out, rough_dir=rough, options=opts)
+    assert not out.exists()

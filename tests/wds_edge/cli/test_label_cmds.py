@@ -56,3 +56,19 @@ def test_label_at_the_minimum_and_the_table_says_which_size_is_which(
     items = {i["stem"]: i for i in json.loads((out / "labels.json").read_text())["items"]}
     assert (items["biden2"]["photo_width_px"], items["biden2"]["width_px"]) == (w, 192)
     assert (items["astronaut"]["photo_width_px"], items["astronaut"]["width_px"]) == (512, 0)
+
+
+@pytest.mark.parametrize("width", ["0", "-3"])
+def test_a_stroke_width_below_one_is_a_usage_error(
+    capsys, photos: Path, tmp_path: Path, width: str
+) -> None:  # noqa: ANN001
+    rough = tmp_path / "rough"
+    rough.mkdir()
+    out = tmp_path / "labels"
+    code, stdout, err = run_cli(capsys, "label", "--images", photos, "--rough", rough,
+                                "--out", out, "--stroke-width", width)  # fmt: skip
+    assert code == 2, (stdout, err)
+    assert "--stroke-width" in err and "greater than or equal to 1" in " ".join(
+        err.replace("│", " ").split()
+    )
+    assert not out.exists()  # no labels.json listing the error per photo
