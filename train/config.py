@@ -121,6 +121,14 @@ class TrainConfig:
                 f"stem halves it before the U-Net pools four times); use e.g. "
                 f"{max(multiple, self.crop_size // multiple * multiple)}"
             )
+        if self.crop_size < 2 * multiple:
+            # The deepest layer would be 1x1: BatchNorm cannot train on one value per channel,
+            # so any batch of one image (--batch-size 1, a last batch of one) would fail.
+            raise InvalidInputError(
+                f"crop size {self.crop_size} px leaves the U-Net's deepest layer 1x1 px (the "
+                f"input is divided by {multiple}), too small for BatchNorm to train on; use "
+                f"--crop-size {2 * multiple} or more"
+            )
         for name in ("base_channels", "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise InvalidInputError(f"{name} must be >= 1, got {getattr(self, name)}")

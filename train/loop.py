@@ -404,7 +404,12 @@ def train(
         from torch.utils.data.distributed import DistributedSampler
 
         sampler = DistributedSampler(dataset, shuffle=True, seed=config.seed)
-    steps = -(-len(dataset if sampler is None else sampler) // config.batch_size)
+    # A last batch of one image is dropped (its images are drawn in other epochs: the order
+    # is shuffled): BatchNorm statistics of one image are the noisiest a step can get.
+    # Per process under DDP, where every process has len(sampler) images.
+    per_process = len(dataset if sampler is None else sampler)
+    drop_last = per_process > config.batch_size and per_process % config.batch_size == 1
+    steps = per_process // config.batch_size if drop_last else -(-per_process // config.batch_size)
     emit(TrainProgress("start", start_epoch, config.epochs, steps=steps))
 
     for epoch in range(start_epoch, config.epochs):
@@ -416,7 +421,7 @@ def train(
         loader = DataLoader(
             dataset, batch_size=config.batch_size, shuffle=sampler is None, sampler=sampler,
             num_workers=config.workers, worker_init_fn=seed_worker, generator=generator,
-            pin_memory=device.type == "cuda",
+            pin_memory=device.type == "cuda", drop_last=drop_last,
         )  # fmt: skip
         lr = optimizer.param_groups[0]["lr"]
         model.train()

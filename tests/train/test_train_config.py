@@ -66,3 +66,15 @@ def test_a_device_this_machine_lacks_is_refused() -> None:
     if not torch.backends.mps.is_available():
         with pytest.raises(InvalidInputError, match="no Apple GPU"):
             resolve_device("mps")
+
+
+@pytest.mark.parametrize(
+    ("stem", "crop", "smallest"), [("none", 16, 32), ("space_to_depth", 32, 64)]
+)
+def test_a_crop_whose_deepest_layer_is_one_pixel_is_refused(
+    stem: str, crop: int, smallest: int
+) -> None:
+    """BatchNorm cannot train on one value per channel: a batch of one such crop crashed."""
+    with pytest.raises(InvalidInputError, match=rf"deepest layer 1x1 px.*--crop-size {smallest}"):
+        _config(stem=stem, crop_size=crop).validate()
+    _config(stem=stem, crop_size=smallest).validate()

@@ -107,9 +107,10 @@ def _train(
     crop_size: int = typer.Option(
         None,
         "--crop-size",
-        help="Random square crop in px cut from each training image, multiple of 16 (default "
-        "640). Not the face scale: that is the --crop-size the data was labelled at "
-        "(labels.json), recorded in the run and used by 'wds-edge export'.",
+        help="Random square crop in px cut from each training image, multiple of 16 and at "
+        "least 32 (space_to_depth: of 32, at least 64; default 640). Not the face scale: "
+        "that is the --crop-size the data was labelled at (labels.json), recorded in the run "
+        "and used by 'wds-edge export'.",
     ),
     lr: float = typer.Option(
         None, "--lr", help="Adam learning rate (default 0.01, cosine-annealed to 1e-6)."

@@ -52,6 +52,8 @@ TINY = ("--base", "4", "--epochs", "1", "--crop-size", "32", "--val-count", "1")
         ("--weight-decay", "nan", "weight_decay must be a finite number >= 0"),
         ("--device", "GPU", "--device 'GPU' is not a device; use auto"),
         ("--device", "bogus", "cuda:N (the N-th GPU, from 0)"),
+        # the U-Net's deepest layer would be 1x1: BatchNorm fails on a batch of one image
+        ("--crop-size", "16", "too small for BatchNorm to train on; use --crop-size 32 or more"),
     ],
 )
 def test_train_refuses_bad_settings_before_writing(
