@@ -148,23 +148,36 @@ def evaluate_checkpoint(
         split: ``"all"`` images of the folder, or ``"val"`` / ``"test"`` / ``"train"``: only
             the stems the run put in that split (stored in the checkpoint); ``"auto"``
             (what ``wds-edge eval`` uses) is ``"val"`` when the checkpoint records its
-            splits, else ``"all"`` with a warning (training images would be scored).
+            splits, ``"all"`` when none of the folder's images is in any of them (a
+            held-out folder: ``"held_out": True``), else ``"all"`` with a warning (training
+            images would be scored).
         device: torch device string.
         mask_threshold: threshold for non-binary masks (see :mod:`wds_edge_train.data`).
 
     Returns:
         :func:`evaluate_samples` output plus ``"checkpoint"``, ``"data"``, ``"split"`` and
         ``"trained_on"``: the scored images in the run's training split (``None`` when the
-        checkpoint records no split).
+        checkpoint records no split), and ``"held_out"``: True when ``"auto"`` found none
+        of the folder's images in the run's splits and so scored all of them.
     """
     from wds_edge_train.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(checkpoint, map_location=device)
     _, samples = discover_samples(data_dir)
     splits = (ckpt.raw.get("extra") or {}).get("splits") or {}
+    held_out = False
     if split == "auto":
-        split = "val" if splits.get("val") else "all"
-        if split == "all":
+        run_images = {stem for names in splits.values() for stem in names}
+        if splits.get("val") and not run_images & {s.stem for s in samples}:
+            # A folder the run never saw (kept out of its data set): all of it is held out.
+            split, held_out = "all", True
+            logger.info(
+                "%s: none of its %d images is in the run's data set (train / val / test): "
+                "scoring all of them as held-out images", data_dir, len(samples),
+            )  # fmt: skip
+        else:
+            split = "val" if splits.get("val") else "all"
+        if split == "all" and not held_out:
             logger.warning(
                 "%s records no validation split: scoring every image of %s, training images "
                 "included (pass --split all to silence this)", checkpoint, data_dir,
@@ -185,8 +198,10 @@ def evaluate_checkpoint(
         samples = [s for s in samples if s.stem in wanted]
         if not samples:
             raise DataError(
-                f"{data_dir}: none of the run's {split} images {sorted(wanted)[:5]} are in it; "
-                "to score photos that are not the run's data set, pass --split all"
+                f"{data_dir}: none of the run's {split} images {sorted(wanted)[:5]} are in it, "
+                "but some of its images are in the run's other splits; to score every image "
+                "anyway, pass --split all (a folder of held-out images only, none of them the "
+                "run's, is scored whole by default)"
             )
     loaded = [load_sample(s, mask_threshold) for s in samples]
     result = evaluate_samples(ckpt.model, loaded, device, threshold, progress=progress)
@@ -194,5 +209,5 @@ def evaluate_checkpoint(
     trained = splits.get("train")
     trained_on = sorted(set(result["images"]) & set(trained)) if trained is not None else None
     result.update({"checkpoint": str(checkpoint), "data": str(data_dir), "split": split,
-                   "trained_on": trained_on})  # fmt: skip
+                   "trained_on": trained_on, "held_out": held_out})  # fmt: skip
     return result

@@ -269,9 +269,10 @@ def _eval(
     split: str = typer.Option(
         "auto",
         "--split",
-        help="auto (default): the run's validation images (all, with a warning, when the "
-        "checkpoint records no split); all: every image, training images included; "
-        "train / val / test: the run's images of that split.",
+        help="auto (default): the run's validation images; all of them when none of the "
+        "folder's images is one of the run's (a held-out folder: 'held_out' in the JSON); "
+        "all, with a warning, when the checkpoint records no split. all: every image, "
+        "training images included; train / val / test: the run's images of that split.",
     ),
     device: str = typer.Option(
         "auto", "--device", help="auto (CUDA if present) | cpu | cuda | cuda:N | mps (any case)."
@@ -309,6 +310,12 @@ def _eval(
     )
     split = result["split"]  # "auto" resolved
     trained_on = result.get("trained_on")
+    held_out = bool(result.get("held_out"))
+    if held_out:
+        make_console(stderr=True).print(
+            f"none of the {len(result['images'])} images of --data is in the run's data set "
+            "(train / val / test): scoring all of them as held-out images"
+        )
     if split == "all" and trained_on != []:
         if trained_on:
             names = ", ".join(trained_on[:3]) + (", ..." if len(trained_on) > 3 else "")
@@ -323,10 +330,11 @@ def _eval(
         obj = {**result["pooled"], "per_image_mean": result["per_image_mean"],
                "n_images": len(result["images"]), "images": result["images"],
                "threshold": threshold, "split": split, "checkpoint": str(checkpoint),
-               "trained_on": trained_on}  # fmt: skip
+               "trained_on": trained_on, "held_out": held_out}  # fmt: skip
         typer.echo(json.dumps(obj))
         return
-    table = Table(title=f"{checkpoint} on {data} ({len(result['images'])} images, {split})")
+    which = "all, held out" if held_out else split
+    table = Table(title=f"{checkpoint} on {data} ({len(result['images'])} images, {which})")
     table.add_column("metric")
     table.add_column("pooled", justify="right")
     table.add_column("per-image mean", justify="right")

@@ -3,6 +3,8 @@ created), on a small generic-layout folder written here."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import cv2
@@ -73,6 +75,19 @@ def test_train_takes_the_device_in_any_case(capsys, data: Path, tmp_path: Path) 
     assert (out / "best.pt").is_file()
 
 
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(data folder, run folder) of one tiny CPU run on 4 images: 3 train, 1 val."""
+    from wds_edge.cli import main
+
+    root = tmp_path_factory.mktemp("trained")
+    data = write_generic(root / "data", [f"p{i}" for i in range(4)])
+    with pytest.raises(SystemExit) as done:
+        main(["train", "--data", str(data), "--out", str(root / "run"), *TINY, "--device", "cpu"])
+    assert done.value.code == 0
+    return data, root / "run"
+
+
 @pytest.mark.parametrize(
     ("option", "value", "says"),
     [
@@ -82,12 +97,62 @@ def test_train_takes_the_device_in_any_case(capsys, data: Path, tmp_path: Path) 
     ],
 )
 def test_eval_refuses_bad_settings(
-    capsys, data: Path, tmp_path: Path, option: str, value: str, says: str
+    capsys, run: tuple[Path, Path], option: str, value: str, says: str
 ) -> None:  # noqa: ANN001
-    run = tmp_path / "run"
-    code, _, err = run_cli(capsys, "train", "--data", data, "--out", run, *TINY, "--device", "cpu")
-    assert code == 0, err
-    code, _, err = run_cli(capsys, "eval", "--checkpoint", run / "best.pt", "--data", data,
+    data, run_dir = run
+    code, _, err = run_cli(capsys, "eval", "--checkpoint", run_dir / "best.pt", "--data", data,
                            "--json", option, value)  # fmt: skip
     assert code == 2, err
     assert says in _flat(err) and "Traceback" not in err
+
+
+def test_eval_scores_a_held_out_folder_whole(
+    capsys, run: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    """MODEL_CARD's command as written: a folder of other people's images (none of them the
+    run's) is scored whole with --split auto, and the output says so."""
+    _, run_dir = run
+    write_generic(tmp_path / "heldout", ["held_a", "held_b"])
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "mine").symlink_to(run_dir)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(capsys, "eval", "--checkpoint", "runs/mine/best.pt",
+                             "--data", "heldout/", "--json")  # fmt: skip
+    assert code == 0, err
+    obj = json.loads(out)
+    assert obj["held_out"] is True and obj["split"] == "all" and obj["trained_on"] == []
+    assert obj["images"] == ["held_a", "held_b"] and obj["n_images"] == 2
+    assert "none of the 2 images of --data is in the run's data set" in err
+    assert "warning" not in err  # no 'training images may be among them'
+    code, out, err = run_cli(capsys, "eval", "--checkpoint", "runs/mine/best.pt",
+                             "--data", "heldout/")  # fmt: skip
+    assert code == 0, err
+    assert "2 images, all, held out" in " ".join(out.split())
+
+
+def test_eval_auto_scores_the_run_s_validation_images_of_its_own_folder(
+    capsys, run: tuple[Path, Path]
+) -> None:  # noqa: ANN001
+    data, run_dir = run
+    val = json.loads((run_dir / "folds.json").read_text())["val"]
+    code, out, err = run_cli(capsys, "eval", "--checkpoint", run_dir / "best.pt", "--data", data,
+                             "--json")  # fmt: skip
+    assert code == 0, err
+    obj = json.loads(out)
+    assert obj["split"] == "val" and obj["images"] == val and obj["held_out"] is False
+
+
+def test_eval_auto_refuses_a_folder_that_holds_some_of_the_run_s_images(
+    capsys, run: tuple[Path, Path], tmp_path: Path
+) -> None:  # noqa: ANN001
+    """Training images of the run beside new ones: neither its validation images nor
+    held out, so scoring all of it would flatter the model; refused, --split all named."""
+    data, run_dir = run
+    train_stem = json.loads((run_dir / "folds.json").read_text())["train"][0]
+    mixed = write_generic(tmp_path / "mixed", ["held_a"])
+    for sub in ("images", "masks"):
+        shutil.copy(data / sub / f"{train_stem}.png", mixed / sub)
+    code, out, err = run_cli(capsys, "eval", "--checkpoint", run_dir / "best.pt",
+                             "--data", mixed, "--json")  # fmt: skip
+    assert code == 1 and out == ""
+    assert "some of its images are in the run's other splits" in err and "--split all" in err
