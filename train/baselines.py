@@ -14,7 +14,9 @@ everything that is not skin of that area filled black, and are scored only insid
 area. Areas come from face landmarks (``forehead`` = forehead + glabella, ``eyes`` =
 crow's feet + under-eyes) or, when the labels come with a ``fov/`` folder or regions are
 ``none``, from the fov mask / the whole image. Filter scales are given for the 640 px
-kiosk crop and rescaled to the face size of the photo.
+kiosk crop and rescaled to the face size of the photo: measured from the landmarks, or,
+for the fov / whole image of a ``wds-edge label`` folder of face crops, from the crop size
+its ``labels.json`` records (photos of unknown scale keep the 640 px scales).
 """
 
 from __future__ import annotations
@@ -287,6 +289,7 @@ def evaluate_baseline(
     """
     from wds_edge_train.agreement import label_files
     from wds_edge_train.data import read_mask
+    from wds_edge_train.labeling.runner import labelled_face_crop_px
 
     mode = _method(method)
     groups = parse_regions(regions)
@@ -296,6 +299,10 @@ def evaluate_baseline(
         Path(masks_dir) / "masks" if (Path(masks_dir) / "masks").is_dir() else Path(masks_dir)
     )
     has_fov = any(_fov_for(masks_root, s) for s in masks)
+    # Without landmarks the filters' scale comes from the label folder: its face crops are
+    # labels.json's crop size (the landmark areas measure the face in each photo instead).
+    crop_px = labelled_face_crop_px(masks_root.parent) if masks_root.name == "masks" else None
+    folder_scale = crop_px / _CROP_SIZE_PX if crop_px else 1.0
     if groups is None:
         groups = () if has_fov else tuple(REGION_GROUPS)
     area_desc = ", ".join(groups) if groups else ("fov" if has_fov else "whole image")
@@ -338,7 +345,7 @@ def evaluate_baseline(
                     areas, scale = _landmark_areas(lm, image_rgb, groups)
                     areas = [(g, a & fov) for g, a in areas]
                 else:
-                    areas, scale = [("fov" if fov_path else "image", fov)], 1.0
+                    areas, scale = [("fov" if fov_path else "image", fov)], folder_scale
                 counts = MetricAccumulator()
                 for _, area in areas:
                     ys, xs = np.nonzero(area)

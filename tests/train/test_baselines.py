@@ -139,3 +139,41 @@ def test_baseline_cli_json_like_eval(
     assert doc["areas"] == "forehead, eyes" and doc["n_images"] == 3
     fov = evaluate_baseline(weak_labels, weak_labels, "gabor")  # label folder: fov/ is used
     assert fov.areas == "fov" and 0.0 < fov.pooled["jsi"] < 0.6
+
+
+def test_fov_filters_follow_the_label_folder_s_face_crop_size(tmp_path: Path) -> None:
+    """A folder 'label --auto --crop-size 320' wrote holds faces at half the 640 px scale the
+    filters are set for: its labels.json's crop size rescales them, as the landmark areas
+    do from the face (the fov / whole-image path kept the 640 px scales: a Gabor wavelength
+    of 8 px on 1 px lines)."""
+    import cv2
+
+    from wds_edge.model.metrics import segmentation_metrics
+
+    rng = np.random.default_rng(0)
+    grey = np.clip(rng.normal(170, 8, (64, 64)), 0, 255).astype(np.uint8)
+    label = np.zeros((64, 64), np.uint8)
+    for y in (12, 30, 47):
+        grey[y, 6:58] = 120  # 1 px lines at 320 px: 2 px at 640 px, a wrinkle's width there
+        label[y, 6:58] = 255
+    img = np.repeat(grey[..., None], 3, axis=2)
+    for folder in ("images", "masks", "fov"):
+        (tmp_path / folder).mkdir()
+    cv2.imwrite(str(tmp_path / "images" / "f.png"), img)
+    cv2.imwrite(str(tmp_path / "masks" / "f.png"), label)
+    cv2.imwrite(str(tmp_path / "fov" / "f.png"), np.full((64, 64), 255, np.uint8))
+    full = np.ones((64, 64), bool)
+
+    def expected(scale: float) -> float:
+        return segmentation_metrics(baseline_segment(img, "gabor", full, scale), label > 0,
+                                    full)["jsi"]  # fmt: skip
+
+    assert expected(0.5) > 0.9 > 0.4 > expected(1.0)
+    unknown = evaluate_baseline(tmp_path, tmp_path, "gabor", regions="none")
+    assert unknown.pooled["jsi"] == pytest.approx(expected(1.0))  # no labels.json: 640 px
+    summary = {"mode": "auto", "options": {"crop_size_px": 320, "crop_faces": False}}
+    (tmp_path / "labels.json").write_text(json.dumps(summary))
+    for images, masks in ((tmp_path, tmp_path), (tmp_path / "images", tmp_path / "masks")):
+        report = evaluate_baseline(images, masks, "gabor", regions="none")
+        assert report.areas == "fov"
+        assert report.pooled["jsi"] == pytest.approx(expected(0.5))
