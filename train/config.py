@@ -79,6 +79,11 @@ class TrainConfig:
     fold: int | None = None
     val_fraction: float = 0.2
     val_count: int | None = None
+    #: Images that share a split (:func:`wds_edge_train.folds.image_groups`): a CSV of
+    #: ``image,group`` rows, or a regular expression whose first group names the group;
+    #: neither: the frames of one video (``<video>_f<digits>``) are one group.
+    groups: str | None = None
+    group_by: str | None = None
     augment: str = "auto"
     input_norm: str = "unit"
     wwm_fill: str = "nonzero_mean"

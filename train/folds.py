@@ -1,21 +1,177 @@
-"""Seeded train / validation / test splits and k-fold cross-validation.
+"""Seeded train / validation / test splits and k-fold cross-validation, cut by group.
 
-With ``folds = K`` and ``fold = I`` the image stems are shuffled with the seed and cut into
-K near-equal folds; fold I is the **test** fold (scored once, at the end, with the
-checkpoint selected on validation). The validation split used for model selection is
-carved from the remaining images with the same seed. Without folds there is no test split.
+Images are split in **groups**, never one by one: the frames ``wds-edge frames`` cut from
+one video (``<video>_f<index>``: one person, near-identical from frame to frame) are one
+group, so they all land in the same split; any other image is a group of its own. Photo
+sets with several photos per person name their groups with a CSV (``--groups``: image,
+group) or a regular expression on the image name (``--group-by``), see
+:func:`image_groups`.
+
+With ``folds = K`` and ``fold = I`` the groups are shuffled with the seed and cut into K
+folds of near-equal image counts; fold I is the **test** fold (scored once, at the end,
+with the checkpoint selected on validation). The validation split used for model
+selection is carved from the remaining groups with the same seed. Without folds there is
+no test split. When every group is one image, the splits are the ones cut image by image
+before groups existed (same seed, same splits).
 """
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from wds_edge.errors import InvalidInputError
 
-__all__ = ["make_splits"]
+__all__ = [
+    "FRAME_STEM_RE",
+    "GROUP_HEADERS",
+    "image_groups",
+    "grouping_record",
+    "grouping_rule",
+    "members_of",
+    "make_splits",
+]
+
+#: A frame ``wds-edge frames`` wrote (``wds_edge.capture.extract.frame_file_name``:
+#: ``<prefix>_f<index:06d>``): the frames of one video share ``<prefix>``.
+FRAME_STEM_RE = re.compile(r"(?P<video>.+)_f\d+")
+#: Header cells a ``--groups`` CSV may start with (first row skipped when it is one).
+GROUP_HEADERS = {"image", "file", "stem", "name", "photo"}
+
+
+def _video_group(stem: str) -> str:
+    match = FRAME_STEM_RE.fullmatch(stem)
+    return match["video"] if match else stem
+
+
+def _read_groups_csv(path: Path, stems: Sequence[str]) -> dict[str, str]:
+    """``image,group`` rows (image = file name or stem; an ``image,group`` header allowed)."""
+    try:
+        rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(
+            f"--groups {path}: cannot read it ({exc}); give a CSV file of image,group rows"
+        ) from exc
+    rows = [[c.strip() for c in r] for r in rows if any(c.strip() for c in r)]
+    if rows and rows[0] and rows[0][0].lower() in GROUP_HEADERS:
+        rows = rows[1:]
+    wanted = set(stems)
+    mapping: dict[str, str] = {}
+    for n, row in enumerate(rows, start=1):
+        if len(row) < 2 or not row[0] or not row[1]:
+            raise InvalidInputError(
+                f"--groups {path}: row {n} {row!r} is not 'image,group' (e.g. "
+                "'anna_01.jpg,anna'; the image as file name or stem)"
+            )
+        name = row[0] if row[0] in wanted else Path(row[0]).stem
+        if name in mapping and mapping[name] != row[1]:
+            raise InvalidInputError(
+                f"--groups {path}: {row[0]!r} is in two groups ({mapping[name]!r}, {row[1]!r})"
+            )
+        mapping[name] = row[1]
+    missing = sorted(wanted - set(mapping))
+    if missing:
+        shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+        raise InvalidInputError(
+            f"--groups {path} does not name the group of {len(missing)} image(s) of the data "
+            f"({shown}); add an 'image,group' row for each (a person alone is a group of one)"
+        )
+    return {s: mapping[s] for s in stems}
+
+
+def image_groups(
+    stems: Sequence[str], *, groups_csv: str | Path | None = None, group_by: str | None = None
+) -> dict[str, str]:
+    """The group of each image stem (images of one group always share a split).
+
+    Args:
+        stems: the data's image stems.
+        groups_csv: a CSV of ``image,group`` rows naming every image's group (a person, a
+            session): the image as file name or stem, a header row allowed.
+        group_by: a regular expression searched in each stem: its first capture group (the
+            whole match when it has none) is the group, e.g. ``^([a-z]+)_`` for
+            ``anna_01``, ``anna_02``; a stem it does not match is a group of its own.
+        Neither: the frames of one video (``<video>_f<digits>``, what ``wds-edge frames``
+        names them) are one group, any other image a group of its own.
+
+    Raises:
+        InvalidInputError: both options, an unreadable / incomplete CSV, a bad expression,
+            or an expression that matches no image at all.
+    """
+    if groups_csv is not None and group_by is not None:
+        raise InvalidInputError("pass one of --groups FILE.csv or --group-by REGEX, not both")
+    if groups_csv is not None:
+        return _read_groups_csv(Path(groups_csv), stems)
+    if group_by is None:
+        return {s: _video_group(s) for s in stems}
+    try:
+        pattern = re.compile(group_by)
+    except re.error as exc:
+        raise InvalidInputError(
+            f"--group-by {group_by!r} is not a regular expression ({exc}); e.g. '^([a-z]+)_' "
+            "groups anna_01 and anna_02 as 'anna'"
+        ) from None
+    out: dict[str, str] = {}
+    for s in stems:
+        match = pattern.search(s)
+        out[s] = (match.group(1) if pattern.groups else match.group(0)) if match else s
+        if match and not out[s]:
+            raise InvalidInputError(
+                f"--group-by {group_by!r} gives {s!r} an empty group; make the group part "
+                "match at least one character"
+            )
+    if not any(pattern.search(s) for s in stems):
+        raise InvalidInputError(
+            f"--group-by {group_by!r} matches none of the {len(stems)} image names (e.g. "
+            f"{sorted(stems)[0]!r}); every image would be a group of its own"
+        )
+    return out
+
+
+def grouping_record(groups: Mapping[str, str], rule: str) -> dict[str, Any]:
+    """What a run stores of its grouping (``config.json``, compared on ``--resume``): the
+    rule (``video``, ``csv``, ``regex``; ``image`` for runs split before groups existed),
+    the number of groups and the SHA-256 of the sorted ``stem<TAB>group`` lines."""
+    lines = "\n".join(f"{s}\t{g}" for s, g in sorted(groups.items()))
+    return {
+        "rule": rule,
+        "n_groups": len(set(groups.values())),
+        "sha256": hashlib.sha256(lines.encode()).hexdigest(),
+    }
+
+
+def grouping_rule(groups_csv: str | Path | None, group_by: str | None) -> str:
+    """``csv``, ``regex`` or ``video``: which rule :func:`image_groups` applies."""
+    return "csv" if groups_csv is not None else "regex" if group_by is not None else "video"
+
+
+def members_of(groups: Mapping[str, str]) -> dict[str, list[str]]:
+    """group -> its sorted stems (what ``folds.json`` records)."""
+    out: dict[str, list[str]] = {}
+    for stem in sorted(groups):
+        out.setdefault(groups[stem], []).append(stem)
+    return dict(sorted(out.items()))
+
+
+def _cut(sizes: list[int], folds: int) -> list[int]:
+    """Boundaries 0 = p0 < p1 < ... < pK = len(sizes) of K contiguous runs of groups whose
+    image counts come nearest to ``np.array_split`` of the images (exactly it when every
+    group is one image)."""
+    cum = np.concatenate([[0], np.cumsum(sizes)])
+    targets = np.cumsum([len(c) for c in np.array_split(np.arange(int(cum[-1])), folds)])
+    bounds = [0]
+    for i in range(1, folds):
+        lo, hi = bounds[-1] + 1, len(sizes) - (folds - i)
+        candidates = np.arange(lo, hi + 1)
+        bounds.append(int(candidates[np.argmin(np.abs(cum[candidates] - targets[i - 1]))]))
+    return [*bounds, len(sizes)]
 
 
 def make_splits(
@@ -26,6 +182,7 @@ def make_splits(
     fold: int | None = None,
     val_fraction: float = 0.2,
     val_count: int | None = None,
+    groups: Mapping[str, str] | None = None,
 ) -> dict[str, list[str]]:
     """Split image stems into ``{"train": [...], "val": [...], "test": [...]}`` (sorted lists).
 
@@ -35,37 +192,63 @@ def make_splits(
         folds: number of cross-validation folds K (None: no test split).
         fold: index of the test fold, 0 <= fold < K.
         val_fraction: share of the non-test images used for validation (rounded up, >= 1).
-        val_count: exact number of validation images (overrides ``val_fraction``).
+        val_count: number of validation images (overrides ``val_fraction``).
+        groups: stem -> group (:func:`image_groups`); a group's images share a split, and
+            validation takes whole groups until it holds at least the images asked for.
+            None: every image is its own group.
 
     Raises:
-        InvalidInputError: inconsistent arguments or too few images.
+        InvalidInputError: inconsistent arguments, too few images or groups.
     """
     names = sorted(set(stems))
     if len(names) != len(stems):
         raise InvalidInputError("image stems must be unique (two files share a name)")
     if (folds is None) != (fold is None):
         raise InvalidInputError("pass --folds and --fold together (e.g. --folds 6 --fold 0)")
+    group_of = dict(groups) if groups is not None else {s: s for s in names}
+    ungrouped = [s for s in names if s not in group_of]
+    if ungrouped:
+        raise InvalidInputError(f"no group given for image(s) {ungrouped[:5]}")
+    members = members_of({s: group_of[s] for s in names})
+    keys = sorted(members)
+    grouped = len(keys) < len(names)
     rng = np.random.default_rng(seed)
-    order = [names[i] for i in rng.permutation(len(names))]
+    order = [keys[i] for i in rng.permutation(len(keys))]
     test: list[str] = []
     if folds is not None and fold is not None:
         if folds < 2 or not 0 <= fold < folds:
             raise InvalidInputError(f"need folds >= 2 and 0 <= fold < folds, got {folds=} {fold=}")
-        if len(names) < folds:
-            raise InvalidInputError(f"{len(names)} images cannot make {folds} folds")
-        chunks = np.array_split(np.arange(len(order)), folds)
-        test = [order[i] for i in chunks[fold]]
-        order = [s for s in order if s not in set(test)]
+        if len(keys) < folds:
+            raise InvalidInputError(
+                f"{len(names)} images in {len(keys)} groups (videos / people: a group's images "
+                f"always share a fold) cannot make {folds} folds; use --folds {len(keys)} or "
+                "fewer, or add people"
+                if grouped
+                else f"{len(names)} images cannot make {folds} folds; add images or lower --folds"
+            )
+        bounds = _cut([len(members[k]) for k in order], folds)
+        test = order[bounds[fold] : bounds[fold + 1]]
+        order = [k for k in order if k not in set(test)]
+    n_rest = sum(len(members[k]) for k in order)
     if val_count is None:
         if not 0 < val_fraction < 1:
             raise InvalidInputError(f"val_fraction must be in (0, 1), got {val_fraction}")
-        val_count = max(1, math.ceil(val_fraction * len(order) - 1e-9))
-    if not 1 <= val_count < len(order):
-        raise InvalidInputError(
-            f"cannot carve {val_count} validation image(s) from {len(order)} training image(s); "
-            "add images or lower --val-count / --val-fraction"
-        )
+        val_count = max(1, math.ceil(val_fraction * n_rest - 1e-9))
     rest = [order[i] for i in np.random.default_rng(seed + 1).permutation(len(order))]
-    val = rest[:val_count]
-    train = rest[val_count:]
-    return {"train": sorted(train), "val": sorted(val), "test": sorted(test)}
+    taken, n_val = 0, 0
+    while taken < len(rest) and n_val < val_count:
+        n_val += len(members[rest[taken]])
+        taken += 1
+    if val_count < 1 or taken >= len(rest):
+        raise InvalidInputError(
+            f"cannot carve {val_count} validation image(s) from {n_rest} training image(s)"
+            + (f" in {len(rest)} groups (a group's images share a split)" if grouped else "")
+            + "; add images or lower --val-count / --val-fraction"
+        )
+    val = [s for k in rest[:taken] for s in members[k]]
+    train = [s for k in rest[taken:] for s in members[k]]
+    return {
+        "train": sorted(train),
+        "val": sorted(val),
+        "test": sorted(s for k in test for s in members[k]),
+    }

@@ -9,7 +9,10 @@ on biases or BatchNorm parameters), batch 4, 640 x 640 crops, 200 epochs. Mixed 
 
 The checkpoint kept as ``best.pt`` is selected on the **validation** split (highest pooled
 JSI, ties -> lower validation loss); a test fold (``folds`` / ``fold``) is scored once at the
-end with that checkpoint and reported separately. Outputs in ``out``: ``best.pt``,
+end with that checkpoint and reported separately. Splits are cut by group
+(:mod:`wds_edge_train.folds`: the frames of one video, or the ``groups`` / ``group_by``
+people), recorded in ``folds.json``; ``config.json`` keeps a digest of the grouping, which
+a resume must match. Outputs in ``out``: ``best.pt``,
 ``last.pt``, ``config.json``, ``folds.json``, ``log.csv``, ``metrics.json`` and, when
 TensorBoard is installed, ``tb/``. ``config.json`` (and every checkpoint) records
 ``face_crop_px``: the side of the face crops of a ``wds-edge label`` data folder (its
@@ -56,7 +59,13 @@ from wds_edge_train.config import (
 from wds_edge_train.data import Sample, discover_samples, load_sample
 from wds_edge_train.dataset import CropDataset, seed_worker
 from wds_edge_train.evaluate import evaluate_samples
-from wds_edge_train.folds import make_splits
+from wds_edge_train.folds import (
+    grouping_record,
+    grouping_rule,
+    image_groups,
+    make_splits,
+    members_of,
+)
 from wds_edge_train.labeling.runner import labelled_face_crop_px
 from wds_edge_train.losses import DeepSupervisionLoss
 from wds_edge_train.model import WrinkleUNet, out_channels_for
@@ -76,6 +85,7 @@ _RESUME_FREE = {"device", "workers", "tensorboard", "epochs", "provenance"}
 #: What runs written before these settings existed did (so they can still be resumed).
 _LEGACY_SETTINGS = {
     "recipe": "project", "input_norm": "unit", "zone_weight": 1.0, "region_balance": False,
+    "groups": None, "group_by": None,
 }  # fmt: skip
 
 
@@ -198,7 +208,7 @@ def _check_resume(saved: dict[str, Any], cfg: dict[str, Any], run_dir: Path) -> 
         # folder (its path is checked below), so its labels.json tells the scale.
         saved["face_crop_px"] = cfg["face_crop_px"]
     saved["augment"] = legacy_augment(saved.get("augment", "none"))
-    special = {"out", "data", "world_size"}
+    special = {"out", "data", "world_size", "grouping"}
     diff = [
         f"{k}: run has {saved.get(k)!r}, asked {cfg[k]!r}"
         for k in cfg
@@ -213,6 +223,22 @@ def _check_resume(saved: dict[str, Any], cfg: dict[str, Any], run_dir: Path) -> 
         advice.append(
             "pass the run's data folder as --data (a copy of it elsewhere is accepted when it "
             "holds the same files)"
+        )
+    # Which images share a split (runs before groups: see train()). Not compared when the
+    # data's file names changed: the check of the saved splits names the missing images.
+    was, now = saved.get("grouping", cfg["grouping"]), cfg["grouping"]
+    saved_data = saved.get("data")
+    names_were = saved_data.get("files_sha256") if isinstance(saved_data, dict) else None
+    same_names = names_were in (None, cfg["data"]["files_sha256"])
+    if was != now and same_names:
+        diff.append(
+            f"grouping: the run's images were {was.get('n_groups')} groups ({was.get('rule')}), "
+            f"now {now['n_groups']} ({now['rule']}), so its saved splits would no longer keep "
+            "each group together"
+        )
+        advice.append(
+            "give the images the groups the run used (the --groups file it was started with, "
+            "the same --group-by; its folds.json lists them)"
         )
     world = saved.get("world_size", 1)
     if world != cfg["world_size"]:
@@ -284,9 +310,12 @@ def train(
     cfg["face_crop_px"] = labelled_face_crop_px(config.data) if layout == "generic" else None
     cfg["in_channels"] = 4
     cfg["world_size"] = world
+    if config.groups is not None:  # resolved: a resume from another folder still finds it
+        cfg["groups"] = str(Path(config.groups).resolve())
 
     last_path, best_path = out / "last.pt", out / "best.pt"
     ckpt = None
+    stems = [s.stem for s in all_samples]
     if resume:
         if not last_path.is_file():
             raise InvalidInputError(f"{last_path}: nothing to resume; start without --resume")
@@ -297,8 +326,31 @@ def train(
                 f"{out}: --resume must continue the same run: {exc}. Resume with the run's "
                 "own --dice or start a new --out"
             ) from exc
+    # Images that share a split. A run started before splits were cut by group (no
+    # "grouping" in its config; "image" once resumed) keeps its splits, cut image by image.
+    per_image = (
+        ckpt is not None and (ckpt.config.get("grouping") or {"rule": "image"})["rule"] == "image"
+    )
+    if per_image:
+        groups, rule = {stem: stem for stem in stems}, "image"
+    else:
+        groups = image_groups(stems, groups_csv=cfg["groups"], group_by=config.group_by)
+        rule = grouping_rule(cfg["groups"], config.group_by)
+    cfg["grouping"] = grouping_record(groups, rule)
+    if ckpt is not None:
         _check_resume({**ckpt.config, "dice": ckpt.dice}, cfg, out)
         splits = ckpt.raw["extra"]["splits"]
+        if per_image:
+            by_video = image_groups(stems)
+            n_videos = len(set(by_video.values()))
+            if n_videos < len(stems):
+                log.warning(
+                    "%s was started before splits were cut by video / person: it keeps its "
+                    "saved splits, cut image by image, where frames of one video can sit in "
+                    "train, val and test at once (%d images are %d groups), so its validation "
+                    "and test figures are optimistic; start a new --out to split by group",
+                    out, len(stems), n_videos,
+                )  # fmt: skip
         cfg["provenance"] = [
             *ckpt.config.get("provenance", []),
             run_provenance(ckpt.epoch, **used, world_size=world),
@@ -310,8 +362,8 @@ def train(
                 "a new --out folder"
             )
         splits = make_splits(
-            [s.stem for s in all_samples], seed=config.seed, folds=config.folds,
-            fold=config.fold, val_fraction=config.val_fraction, val_count=config.val_count,
+            stems, seed=config.seed, folds=config.folds, fold=config.fold,
+            val_fraction=config.val_fraction, val_count=config.val_count, groups=groups,
         )  # fmt: skip
         cfg["provenance"] = [run_provenance(0, **used, world_size=world)]
     by_stem = {s.stem: s for s in all_samples}
@@ -395,8 +447,9 @@ def train(
             write_json_atomic(out / "region_weights.json", dataset.region_weights)
         write_json_atomic(
             out / "folds.json",
-            {"seed": config.seed, "folds": config.folds, "fold": config.fold, **splits},
-        )
+            {"seed": config.seed, "folds": config.folds, "fold": config.fold, **splits,
+             "grouping": cfg["grouping"], "groups": members_of(groups)},
+        )  # fmt: skip
     writer = _tensorboard(out / "tb") if (main and config.tensorboard) else None
 
     sampler = None

@@ -1,11 +1,13 @@
-"""Seeded splits and k-fold cross-validation."""
+"""Seeded splits and k-fold cross-validation, cut by group (video / person)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from wds_edge.errors import InvalidInputError
-from wds_edge_train.folds import make_splits
+from wds_edge_train.folds import image_groups, make_splits
 
 STEMS = [f"img{i:02d}" for i in range(20)]
 
@@ -39,3 +41,121 @@ def test_bad_arguments() -> None:
         make_splits(STEMS[:2], val_count=2)
     with pytest.raises(InvalidInputError, match="unique"):
         make_splits(["a", "a", "b"])
+
+
+# Splits cut by group: the frames of one video (one person) never sit in two splits.
+
+
+def _frames(videos: int, per_video: int) -> list[str]:
+    from wds_edge.capture.extract import frame_file_name
+
+    return [
+        Path(frame_file_name(f"clip{v}", 10 * i)).stem
+        for v in range(videos)
+        for i in range(per_video)
+    ]
+
+
+def _split_of(splits: dict[str, list[str]]) -> dict[str, str]:
+    return {s: name for name, stems in splits.items() for s in stems}
+
+
+def test_frames_of_one_video_are_one_group() -> None:
+    stems = [*_frames(2, 3), "portrait", "anna_f", "bob_f2x"]
+    groups = image_groups(stems)
+    assert groups["clip0_f000000"] == groups["clip0_f000020"] == "clip0"
+    assert groups["clip1_f000010"] == "clip1"
+    # anything else is a group of its own
+    assert [groups[s] for s in ("portrait", "anna_f", "bob_f2x")] == [
+        "portrait",
+        "anna_f",
+        "bob_f2x",
+    ]
+
+
+def test_kfold_by_video_keeps_each_video_in_one_split() -> None:
+    """The documented workflow (frames --every 10 -> label -> train --folds 6): 6 videos of
+    10 frames; every video is the test fold once, whole, and never also in train / val."""
+    stems = _frames(6, 10)
+    groups = image_groups(stems)
+    tested = []
+    for fold in range(6):
+        s = make_splits(stems, seed=0, folds=6, fold=fold, groups=groups)
+        where: dict[str, set[str]] = {}
+        for stem, split in _split_of(s).items():
+            where.setdefault(groups[stem], set()).add(split)
+        assert all(len(v) == 1 for v in where.values()), where
+        assert len(s["test"]) == 10 and len(s["val"]) == 10  # ceil(0.2 * 50) -> one video
+        tested.append({groups[t] for t in s["test"]})
+    assert sorted(g for t in tested for g in t) == [f"clip{v}" for v in range(6)]
+    without = make_splits(stems, seed=0, folds=6, fold=0)  # per image: videos leak
+    leaked = {groups[s] for s in without["test"]} & {groups[s] for s in without["train"]}
+    assert leaked
+
+
+def test_validation_takes_whole_groups_and_folds_balance_images() -> None:
+    stems = [*_frames(3, 8), *[f"photo{i}" for i in range(6)]]
+    groups = image_groups(stems)
+    for seed in range(5):
+        s = make_splits(stems, seed=seed, val_count=3, groups=groups)
+        assert len(s["val"]) >= 3
+        assert not {groups[x] for x in s["val"]} & {groups[x] for x in s["train"]}
+        sizes = [
+            len(make_splits(stems, seed=seed, folds=3, fold=f, groups=groups)["test"])
+            for f in range(3)
+        ]
+        assert sum(sizes) == 30 and all(6 <= n <= 14 for n in sizes), sizes
+
+
+def test_fewer_groups_than_folds_is_refused() -> None:
+    stems = _frames(4, 10)
+    with pytest.raises(
+        InvalidInputError, match=r"40 images in 4 groups .* cannot make 6 folds; use --folds 4"
+    ):
+        make_splits(stems, folds=6, fold=0, groups=image_groups(stems))
+    with pytest.raises(InvalidInputError, match=r"in 1 groups .*a group's images share a split"):
+        make_splits(_frames(1, 5), groups=image_groups(_frames(1, 5)))
+
+
+def test_one_image_per_group_gives_the_splits_cut_before_groups() -> None:
+    """Runs started before groups existed keep their meaning: same seed, same splits."""
+    assert make_splits(STEMS, seed=1, folds=6, fold=2, groups=image_groups(STEMS)) == {
+        "train": ["img00", "img01", "img04", "img05", "img07", "img09", "img10", "img11",
+                  "img13", "img14", "img16", "img18", "img19"],
+        "val": ["img06", "img08", "img12", "img17"],
+        "test": ["img02", "img03", "img15"],
+    }  # fmt: skip
+    assert make_splits(STEMS, seed=5, val_count=3)["val"] == ["img03", "img14", "img17"]
+
+
+def test_groups_from_a_csv(tmp_path: Path) -> None:
+    stems = ["anna_1", "anna_2", "bob", "carl_a"]
+    csv = tmp_path / "people.csv"
+    csv.write_text("image,group\nanna_1.jpg,anna\nanna_2,anna\n\nbob.png,bob\ncarl_a,carl\n")
+    assert image_groups(stems, groups_csv=csv) == {
+        "anna_1": "anna", "anna_2": "anna", "bob": "bob", "carl_a": "carl",
+    }  # fmt: skip
+    csv.write_text("anna_1,anna\nanna_2,anna\n")
+    with pytest.raises(InvalidInputError, match=r"does not name the group of 2 image\(s\).*bob"):
+        image_groups(stems, groups_csv=csv)
+    csv.write_text("anna_1,anna\nanna_1.png,bob\n")
+    with pytest.raises(InvalidInputError, match="is in two groups"):
+        image_groups(["anna_1"], groups_csv=csv)
+    csv.write_text("anna_1\n")
+    with pytest.raises(InvalidInputError, match=r"row 1 .* is not 'image,group'"):
+        image_groups(["anna_1"], groups_csv=csv)
+    with pytest.raises(InvalidInputError, match="cannot read it"):
+        image_groups(stems, groups_csv=tmp_path / "missing.csv")
+    with pytest.raises(InvalidInputError, match="not both"):
+        image_groups(stems, groups_csv=csv, group_by="(.+)")
+
+
+def test_groups_from_a_regular_expression() -> None:
+    stems = ["anna_01", "anna_02", "bob_01", "IMG1234"]
+    assert image_groups(stems, group_by=r"^(.+)_\d+$") == {
+        "anna_01": "anna", "anna_02": "anna", "bob_01": "bob", "IMG1234": "IMG1234",
+    }  # fmt: skip
+    with pytest.raises(InvalidInputError, match="is not a regular expression"):
+        image_groups(stems, group_by="(")
+    with pytest.raises(InvalidInputError, match="matches none of the 4 image names"):
+        image_groups(stems, group_by=r"^person-(\d+)")

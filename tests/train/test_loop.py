@@ -375,3 +375,88 @@ def test_a_last_batch_of_one_image_is_dropped(tmp_path: Path) -> None:
               progress=seen.append)  # fmt: skip
         assert [e.steps for e in seen if e.kind == "start"] == [steps], (n_val, batch)
         assert len([e for e in seen if e.kind == "step"]) == steps, (n_val, batch)
+
+
+def _generic_data(root: Path, stems: list[str], size: int = 32) -> Path:
+    """images/ + masks/ of the generic layout: noise with one dark line per image."""
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for sub in ("images", "masks"):
+        (root / sub).mkdir(parents=True)
+    for i, stem in enumerate(stems):
+        image = rng.integers(90, 160, (size, size, 3), dtype=np.uint8)
+        mask = np.zeros((size, size), np.uint8)
+        mask[4 + i % (size - 8), 3 : size - 3] = 255
+        image[mask > 0] //= 2
+        cv2.imwrite(str(root / "images" / f"{stem}.png"), image)
+        cv2.imwrite(str(root / "masks" / f"{stem}.png"), mask)
+    return root
+
+
+VIDEO_FRAMES = [f"clip{v}_f{10 * i:06d}" for v in range(4) for i in range(3)]
+
+
+def test_frames_of_one_video_share_a_split_and_folds_json_lists_the_groups(
+    tmp_path: Path,
+) -> None:
+    """frames --every 10 -> label -> train --folds: a video's frames (one person, near
+    identical) are never in two of train / val / test; folds.json records the groups."""
+    data = _generic_data(tmp_path / "data", [*VIDEO_FRAMES, "photo_a", "photo_b"])
+    cfg = {**TINY, "crop_size": 32, "val_count": None, "epochs": 1}
+    train(TrainConfig(data=str(data), out=str(tmp_path / "cv"), folds=3, fold=1, **cfg))
+    folds = json.loads((tmp_path / "cv" / "folds.json").read_text())
+    assert folds["grouping"]["rule"] == "video" and folds["grouping"]["n_groups"] == 6
+    assert folds["groups"]["clip2"] == ["clip2_f000000", "clip2_f000010", "clip2_f000020"]
+    assert folds["groups"]["photo_a"] == ["photo_a"]
+    seen: dict[str, set[str]] = {}
+    for split in ("train", "val", "test"):
+        for stem in folds[split]:
+            seen.setdefault(stem.split("_f")[0], set()).add(split)
+    assert all(len(splits) == 1 for splits in seen.values()), seen
+    assert folds["test"] and folds["val"] and folds["train"]
+    config = json.loads((tmp_path / "cv" / "config.json").read_text())
+    assert config["grouping"] == folds["grouping"] and config["groups"] is None
+
+
+def test_resume_detects_other_groups(tmp_path: Path) -> None:
+    data = _generic_data(tmp_path / "data", ["anna_1", "anna_2", "bob_1", "bob_2", "carl_1"])
+    people = tmp_path / "people.csv"
+    people.write_text("image,group\nanna_1,anna\nanna_2,anna\nbob_1,bob\nbob_2,bob\ncarl_1,carl\n")
+    cfg = {**TINY, "crop_size": 32, "epochs": 1, "data": str(data), "out": str(tmp_path / "r")}
+    train(TrainConfig(groups=str(people), **cfg))
+    folds = json.loads((tmp_path / "r" / "folds.json").read_text())
+    assert folds["grouping"]["rule"] == "csv" and len(folds["groups"]) == 3
+    train(TrainConfig(groups=str(people), **cfg), resume=True)  # the same groups
+    people.write_text("anna_1,anna\nanna_2,anna\nbob_1,bob\nbob_2,bob2\ncarl_1,carl\n")
+    changed = r"grouping: the run's images were 3 groups \(csv\), now 4 \(csv\).*the --groups"
+    with pytest.raises(InvalidInputError, match=changed):
+        train(TrainConfig(groups=str(people), **cfg), resume=True)
+    with pytest.raises(InvalidInputError, match=r"group_by: run has None, asked"):
+        train(TrainConfig(group_by=r"^(.+)_\d$", **cfg), resume=True)
+
+
+def test_a_run_split_before_groups_existed_resumes_with_its_splits(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its config has no grouping and its splits were cut image by image: it resumes with
+    them, says that frames of one video may be in several splits, and records rule 'image'."""
+    data = _generic_data(tmp_path / "data", VIDEO_FRAMES)
+    run = tmp_path / "r"
+    cfg = {**TINY, "crop_size": 32, "data": str(data), "out": str(run)}
+    train(TrainConfig(epochs=1, **cfg))
+    raw = torch.load(run / "last.pt", weights_only=True)
+    del raw["config"]["grouping"]
+    # cut image by image: frames of clip3 in train and val
+    raw["extra"]["splits"] = {"train": VIDEO_FRAMES[:10], "val": VIDEO_FRAMES[10:], "test": []}
+    torch.save(raw, run / "last.pt")
+    with caplog.at_level("WARNING", logger="wds_edge_train.loop"):
+        train(TrainConfig(epochs=2, **cfg), resume=True)
+    assert "started before splits were cut by video / person" in caplog.text
+    assert "(12 images are 4 groups)" in caplog.text
+    folds = json.loads((run / "folds.json").read_text())
+    assert folds["train"] == VIDEO_FRAMES[:10] and folds["val"] == VIDEO_FRAMES[10:]
+    assert folds["grouping"]["rule"] == "image" and folds["grouping"]["n_groups"] == 12
+    train(TrainConfig(epochs=3, **cfg), resume=True)  # and again, now with rule 'image'
+    assert len(_rows(run)) == 3

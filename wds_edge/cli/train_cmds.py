@@ -24,6 +24,11 @@ fov/<stem>.png skin masks: what 'wds-edge label' writes) or the DRIVE layout
 (images/, 1st_manual/, mask/). The run folder gets best.pt (selected on the validation
 split), last.pt, config.json, folds.json, log.csv and metrics.json.
 
+Splits (train / validation / test fold) are cut by group, so one person's near-identical
+images never land in two of them: the frames 'wds-edge frames' cut from one video
+(<video>_f<index>) are one group, any other image its own. Several photos per person:
+name the groups with --groups FILE.csv or --group-by REGEX. folds.json lists the groups.
+
 Examples:
 
   wds-edge train --data labels/ --out runs/wds --base 16 --epochs 200
@@ -48,6 +53,7 @@ Multi-GPU (DDP): {TORCHRUN_COMMAND}
 
 
 def _train(
+    ctx: typer.Context,
     data: Path = typer.Option(..., "--data", help="Data folder (generic or DRIVE layout)."),
     out: Path = typer.Option(..., "--out", help="Run folder to create (or to resume)."),
     recipe: str = typer.Option(
@@ -98,7 +104,22 @@ def _train(
         help="Share of training images held out for model selection (default 0.2).",
     ),
     val_count: int = typer.Option(
-        None, "--val-count", help="Exact number of validation images (overrides --val-fraction)."
+        None,
+        "--val-count",
+        help="Number of validation images (overrides --val-fraction); whole groups are taken "
+        "until there are at least this many.",
+    ),
+    groups: Path = typer.Option(
+        None,
+        "--groups",
+        help="CSV of image,group rows (image: file name or stem; group: the person): images "
+        "of one group always share a split. For photo sets with several photos per person.",
+    ),
+    group_by: str = typer.Option(
+        None,
+        "--group-by",
+        help="Regular expression on the image name whose first (...) is its group, e.g. "
+        "'^(.+)_\\d+$' for anna_01, anna_02; an image it does not match is its own group.",
     ),
     epochs: int = typer.Option(None, "--epochs", help="Epochs (default 200)."),
     batch_size: int = typer.Option(
@@ -173,13 +194,14 @@ def _train(
         "augment": augment, "mask_threshold": mask_threshold, "amp": amp,
         "input_norm": input_norm, "recipe": recipe, "zone_weight": zone_weight,
         "region_balance": region_balance, "stem": stem,
+        "groups": None if groups is None else str(groups), "group_by": group_by,
     }  # fmt: skip
     given = {k: v for k, v in given.items() if v is not None}
 
     from wds_edge._deps import require
 
     require("torch", "training")
-    from wds_edge.io import ensure_writable_dir
+    from wds_edge.cli.outputs import claim_output_dir
     from wds_edge_train.loop import TrainConfig, train
 
     if resume and (out / "config.json").is_file():
@@ -190,7 +212,8 @@ def _train(
             given.pop("recipe", "project"), data=str(data), out=str(out), **given
         )
     config.validate()  # bad settings are refused before --out is created
-    ensure_writable_dir(out, "training run", min_free_bytes=64 << 20)  # before epoch 1
+    # Before epoch 1; removed again if the run is refused before it writes anything.
+    claim_output_dir(ctx, out, "training run", min_free_bytes=64 << 20)
     _run_with_progress(console, lambda cb: train(config, resume=resume, progress=cb))
 
 

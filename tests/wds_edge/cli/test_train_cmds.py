@@ -156,3 +156,30 @@ def test_eval_auto_refuses_a_folder_that_holds_some_of_the_run_s_images(
                              "--data", mixed, "--json")  # fmt: skip
     assert code == 1 and out == ""
     assert "some of its images are in the run's other splits" in err and "--split all" in err
+
+
+def test_train_refuses_fewer_videos_than_folds_and_leaves_no_folder(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    """frames of 4 videos cannot make 6 folds without putting a person in two of them."""
+    stems = [f"clip{v}_f{10 * i:06d}" for v in range(4) for i in range(3)]
+    data = write_generic(tmp_path / "data", stems)
+    out = tmp_path / "runs" / "cv"
+    code, _, err = run_cli(capsys, "train", "--data", data, "--out", out, *TINY,
+                           "--folds", "6", "--fold", "0")  # fmt: skip
+    assert code == 2, err
+    assert "12 images in 4 groups (videos / people" in err and "use --folds 4 or fewer" in err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_train_groups_option_names_people(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    data = write_generic(tmp_path / "data", ["anna_1", "anna_2", "bob_1", "bob_2", "carl"])
+    (tmp_path / "people.csv").write_text("anna_1,a\nanna_2,a\nbob_1,b\nbob_2,b\ncarl,c\n")
+    out = tmp_path / "run"
+    code, _, err = run_cli(capsys, "train", "--data", data, "--out", out, *TINY,
+                           "--groups", tmp_path / "people.csv")  # fmt: skip
+    assert code == 0, err
+    folds = json.loads((out / "folds.json").read_text())
+    assert folds["groups"] == {"a": ["anna_1", "anna_2"], "b": ["bob_1", "bob_2"], "c": ["carl"]}
+    code, _, err = run_cli(capsys, "train", "--data", data, "--out", tmp_path / "run2", *TINY,
+                           "--group-by", "(")  # fmt: skip
+    assert code == 2 and "--group-by '(' is not a regular expression" in err
+    assert not (tmp_path / "run2").exists()
