@@ -22,6 +22,7 @@ its ``labels.json`` records (photos of unknown scale keep the 640 px scales).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -32,7 +33,12 @@ import numpy as np
 
 from wds_edge.errors import DataError, InvalidInputError, WdsEdgeError
 from wds_edge.io import read_image
-from wds_edge.model.metrics import MetricAccumulator
+from wds_edge.model.metrics import (
+    ConfusionCounts,
+    MetricAccumulator,
+    confusion_counts,
+    metrics_from_counts,
+)
 from wds_edge.model.preprocessing import grey_from_rgb
 from wds_edge.progress import ProgressCallback
 from wds_edge_train.labeling.auto import REGION_GROUPS
@@ -47,6 +53,9 @@ __all__ = [
     "baseline_segment",
     "parse_regions",
     "BaselineReport",
+    "FairAreas",
+    "AreaScores",
+    "score_areas",
     "evaluate_baseline",
 ]
 
@@ -175,11 +184,14 @@ class BaselineReport:
     per_image_mean: dict[str, float]
     images: list[dict[str, Any]] = field(default_factory=list)
     problems: dict[str, str] = field(default_factory=dict)
+    #: Pooled metrics of each area (``forehead``, ``eyes``; ``fov`` / ``image``).
+    per_area: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             **self.pooled,
             "per_image_mean": self.per_image_mean,
+            "per_area": self.per_area,
             "n_images": len(self.images),
             "images": self.images,
             "method": self.method,
@@ -257,6 +269,137 @@ def _saved_landmarks(path: Path, shape_hw: tuple[int, ...]) -> np.ndarray:
     return lm
 
 
+class FairAreas:
+    """Where the fair protocol (paper Table 3) scores an image, for ``baseline`` and
+    ``eval --regions`` alike: the landmark areas of ``regions`` (``forehead``, ``eyes``)
+    cut to the fov, or the fov / the whole image (``none``).
+
+    Args:
+        regions: ``"forehead,eyes"``, ``"none"`` or None (:func:`parse_regions`): None is
+            the fov when the data has one (``has_fov``), else ``forehead,eyes``.
+        has_fov: whether the labels come with fov masks.
+        landmarker_path: FaceLandmarker model for images without saved landmarks (opened on
+            first use; :meth:`close` it, or use the object as a context manager).
+        folder_scale: photo pixels per 640-crop pixel of the fov / whole-image areas (the
+            landmark areas measure it on the face).
+    """
+
+    def __init__(
+        self,
+        regions: str | None,
+        has_fov: bool,
+        landmarker_path: str | Path | None = None,
+        folder_scale: float = 1.0,
+    ) -> None:
+        groups = parse_regions(regions)
+        self.groups: tuple[str, ...] = (
+            groups if groups is not None else () if has_fov else tuple(REGION_GROUPS)
+        )
+        #: What is measured, for reports: ``forehead, eyes``, ``fov`` or ``whole image``.
+        self.description = (
+            ", ".join(self.groups) if self.groups else ("fov" if has_fov else "whole image")
+        )
+        self.landmarker_path = landmarker_path
+        self.folder_scale = folder_scale
+        self._landmarker: Any = None
+
+    def areas(
+        self, image_rgb: np.ndarray, fov: np.ndarray | None, landmarks: np.ndarray | None = None
+    ) -> tuple[list[tuple[str, np.ndarray]], float]:
+        """``([(area name, bool HxW)], scale)`` of one image; ``landmarks`` (478, 2) in its
+        pixels when saved, else detected. ``scale``: photo pixels per 640-crop pixel.
+
+        Raises:
+            InvalidInputError: no face found (landmark areas only).
+        """
+        h, w = image_rgb.shape[:2]
+        valid = np.ones((h, w), dtype=bool) if fov is None else np.asarray(fov, dtype=bool)
+        if not self.groups:
+            return [("fov" if fov is not None else "image", valid)], self.folder_scale
+        if landmarks is None:
+            if self._landmarker is None:
+                from wds_edge.perception.landmarks import FaceLandmarker, FaceLandmarkerOptions
+
+                self._landmarker = FaceLandmarker(
+                    FaceLandmarkerOptions(model_path=self.landmarker_path, mode="image")
+                )
+            landmarks = _detect_landmarks(self._landmarker, image_rgb)
+        areas, scale = _landmark_areas(landmarks, image_rgb, self.groups)
+        return [(g, a & valid) for g, a in areas], scale
+
+    def close(self) -> None:
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None
+
+    def __enter__(self) -> FairAreas:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def score_areas(
+    areas: list[tuple[str, np.ndarray]],
+    gt: np.ndarray,
+    predict: Callable[[slice, slice, np.ndarray], np.ndarray],
+) -> dict[str, ConfusionCounts]:
+    """Confusion counts of each area: ``predict(rows, cols, area_crop)`` gives the bool
+    prediction of the area's bounding box (plus a small margin), scored inside the area.
+
+    Raises:
+        InvalidInputError: every area is empty.
+    """
+    out: dict[str, ConfusionCounts] = {}
+    for name, area in areas:
+        ys, xs = np.nonzero(area)
+        if ys.size == 0:
+            continue
+        rows = slice(max(0, ys.min() - _MARGIN_PX), ys.max() + _MARGIN_PX + 1)
+        cols = slice(max(0, xs.min() - _MARGIN_PX), xs.max() + _MARGIN_PX + 1)
+        a = area[rows, cols]
+        out[name] = confusion_counts(predict(rows, cols, a), gt[rows, cols], a)
+    if not out:
+        raise InvalidInputError("the measured area is empty")
+    return out
+
+
+class AreaScores:
+    """Scores of images measured in areas: pooled over every image and area, per image
+    (its areas pooled), their mean, and pooled per area (paper Table 3's rows)."""
+
+    def __init__(self) -> None:
+        self._per_image = MetricAccumulator()
+        self._per_area: dict[str, MetricAccumulator] = {}
+        #: ``{"stem", jsi, accuracy, sensitivity, specificity}`` of each scored image.
+        self.images: list[dict[str, Any]] = []
+
+    def add(self, stem: str, counts: dict[str, ConfusionCounts]) -> None:
+        total = ConfusionCounts()
+        for name, c in counts.items():
+            self._per_area.setdefault(name, MetricAccumulator()).counts.append(c)
+            total = total + c
+        self._per_image.counts.append(total)
+        self.images.append({"stem": stem, **metrics_from_counts(total)})
+
+    def pooled(self) -> dict[str, float]:
+        return self._per_image.pooled()
+
+    def per_image_mean(self) -> dict[str, float]:
+        return self._per_image.per_image_mean()
+
+    def per_area(self) -> dict[str, dict[str, float]]:
+        return {name: acc.pooled() for name, acc in self._per_area.items()}
+
+
+def _filtered(
+    image_rgb: np.ndarray, mode: BaselineMethod, scale: float
+) -> Callable[[slice, slice, np.ndarray], np.ndarray]:
+    """:func:`score_areas`'s ``predict`` for a classic filter: it sees the area's crop only,
+    everything outside the area filled black."""
+    return lambda rows, cols, area: baseline_segment(image_rgb[rows, cols], mode, area, scale)
+
+
 def evaluate_baseline(
     images_dir: str | Path,
     masks_dir: str | Path,
@@ -292,7 +435,6 @@ def evaluate_baseline(
     from wds_edge_train.labeling.runner import labelled_face_crop_px
 
     mode = _method(method)
-    groups = parse_regions(regions)
     masks = label_files(masks_dir)
     images = label_files(images_dir, "images")
     masks_root = (
@@ -303,13 +445,9 @@ def evaluate_baseline(
     # labels.json's crop size (the landmark areas measure the face in each photo instead).
     crop_px = labelled_face_crop_px(masks_root.parent) if masks_root.name == "masks" else None
     folder_scale = crop_px / _CROP_SIZE_PX if crop_px else 1.0
-    if groups is None:
-        groups = () if has_fov else tuple(REGION_GROUPS)
-    area_desc = ", ".join(groups) if groups else ("fov" if has_fov else "whole image")
-    landmarker = None  # opened on first use: saved landmarks need no model
-    acc = MetricAccumulator()
-    report = BaselineReport(mode.value, area_desc, {}, {})
-    try:
+    scores = AreaScores()
+    with FairAreas(regions, has_fov, landmarker_path, folder_scale) as fair:
+        report = BaselineReport(mode.value, fair.description, {}, {})
         for n, (stem, mask_path) in enumerate(masks.items(), start=1):
             try:
                 if stem not in images:
@@ -322,61 +460,23 @@ def evaluate_baseline(
                         f"{image_rgb.shape[1]}x{image_rgb.shape[0]}"
                     )
                 fov_path = _fov_for(masks_root, stem)
-                fov = (
-                    read_mask(fov_path, mask_threshold, allow_invert=False)
-                    if fov_path
-                    else np.ones_like(gt)
-                )
-                if groups:
-                    lm_path = _fov_for(masks_root, stem, "landmarks")
-                    if lm_path is not None:
-                        lm = _saved_landmarks(lm_path, image_rgb.shape)
-                    else:
-                        if landmarker is None:
-                            from wds_edge.perception.landmarks import (
-                                FaceLandmarker,
-                                FaceLandmarkerOptions,
-                            )
-
-                            landmarker = FaceLandmarker(
-                                FaceLandmarkerOptions(model_path=landmarker_path, mode="image")
-                            )
-                        lm = _detect_landmarks(landmarker, image_rgb)
-                    areas, scale = _landmark_areas(lm, image_rgb, groups)
-                    areas = [(g, a & fov) for g, a in areas]
-                else:
-                    areas, scale = [("fov" if fov_path else "image", fov)], folder_scale
-                counts = MetricAccumulator()
-                for _, area in areas:
-                    ys, xs = np.nonzero(area)
-                    if ys.size == 0:
-                        continue
-                    y0, y1 = max(0, ys.min() - _MARGIN_PX), ys.max() + _MARGIN_PX + 1
-                    x0, x1 = max(0, xs.min() - _MARGIN_PX), xs.max() + _MARGIN_PX + 1
-                    a = area[y0:y1, x0:x1]
-                    pred = baseline_segment(image_rgb[y0:y1, x0:x1], mode, a, scale)
-                    counts.add(pred, gt[y0:y1, x0:x1], a)
-                if not counts.counts:
-                    raise InvalidInputError("the measured area is empty")
-                acc.counts.extend(counts.counts)
-                report.images.append({"stem": stem, **counts.pooled()})
+                fov = read_mask(fov_path, mask_threshold, allow_invert=False) if fov_path else None
+                lm_path = _fov_for(masks_root, stem, "landmarks") if fair.groups else None
+                lm = _saved_landmarks(lm_path, image_rgb.shape) if lm_path else None
+                areas, scale = fair.areas(image_rgb, fov, lm)
+                scores.add(stem, score_areas(areas, gt, _filtered(image_rgb, mode, scale)))
             except WdsEdgeError as exc:
                 report.problems[stem] = str(exc)
                 logger.warning("%s: skipped: %s", mask_path, exc)
             if progress is not None:
                 progress(n, len(masks), mask_path.name)
-    finally:
-        if landmarker is not None:
-            landmarker.close()
-    if not report.images:
+    if not scores.images:
         raise InvalidInputError(
             f"no image could be scored ({len(report.problems)} failed); first problem: "
             f"{next(iter(report.problems.values()), 'no labels')}"
         )
-    report.pooled = acc.pooled()
-    per_image = [m for m in report.images]
-    report.per_image_mean = {
-        k: float(np.mean([m[k] for m in per_image]))
-        for k in ("jsi", "accuracy", "sensitivity", "specificity")
-    }
+    report.images = scores.images
+    report.pooled = scores.pooled()
+    report.per_image_mean = scores.per_image_mean()
+    report.per_area = scores.per_area()
     return report

@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from wds_edge.errors import DataError, InvalidInputError
+from wds_edge.errors import DataError, InvalidInputError, WdsEdgeError
 from wds_edge.model.metrics import MetricAccumulator, segmentation_metrics
 from wds_edge_train.augment import pad_to_multiple
+from wds_edge_train.baselines import AreaScores, FairAreas, score_areas
 from wds_edge_train.data import LoadedSample, discover_samples, load_sample
 from wds_edge_train.dataset import sample_tensors
 from wds_edge_train.model import wrinkle_probability
@@ -62,6 +63,11 @@ def predict_probability(
     return wrinkle_probability(logits.float())[0, 0, :h, :w].cpu().numpy()
 
 
+def _cut_from(pred: np.ndarray) -> Callable[[slice, slice, np.ndarray], np.ndarray]:
+    """:func:`score_areas`'s ``predict`` for a whole-image prediction."""
+    return lambda rows, cols, _area: pred[rows, cols]
+
+
 def evaluate_samples(
     model: torch.nn.Module,
     samples: Sequence[LoadedSample],
@@ -70,19 +76,28 @@ def evaluate_samples(
     loss_fn: torch.nn.Module | None = None,
     progress: ProgressFn | None = None,
     tta_flip: bool = False,
+    areas: FairAreas | None = None,
 ) -> dict[str, Any]:
     """Score a model on whole images (the model is moved to ``device``).
 
     ``tta_flip``: average the F1 probability of the image and of its horizontal mirror
     (mirrored back) before thresholding (test-time augmentation; the loss is unaffected).
 
+    ``areas``: score only inside these areas of each image (the fair protocol of the
+    baselines, paper Table 3: forehead / eyes from the landmarks, cut to the fov); the
+    model still sees the whole image. Images whose areas cannot be found (no face) are
+    listed in ``"problems"`` and not scored.
+
     Returns:
         ``{"pooled": {jsi, accuracy, sensitivity, specificity}, "per_image_mean": {...},
         "per_image": [{"stem", metrics...}], "images": [stems], "threshold": float,
-        "loss": mean loss per image (only with ``loss_fn``)}``.
+        "loss": mean loss per image (only with ``loss_fn``)}``; with ``areas`` also
+        ``"per_area"`` (pooled metrics of each area), ``"areas"`` (what was measured) and
+        ``"problems"`` ({stem: why it was not scored}).
 
     Raises:
-        InvalidInputError: no samples or a threshold outside (0, 1).
+        InvalidInputError: no samples, a threshold outside (0, 1), or (``areas``) no image
+            could be scored.
         DataError: a sample whose FOV mask has no pixels.
     """
     if not samples:
@@ -94,6 +109,7 @@ def evaluate_samples(
     acc = MetricAccumulator()
     per_image: list[dict[str, Any]] = []
     losses: list[float] = []
+    in_areas, problems = AreaScores(), {}
     for i, s in enumerate(samples):
         if s.fov is not None and not s.fov.any():  # metrics of no pixels would read 1.0
             raise DataError(
@@ -113,17 +129,41 @@ def evaluate_samples(
             prob_t = 0.5 * (prob_t + torch.flip(wrinkle_probability(mirrored.float()), (-1,)))
         prob = prob_t[0, 0, :h, :w].cpu().numpy()
         pred = prob > threshold
-        acc.add(pred, s.mask, s.fov)
-        per_image.append({"stem": s.stem, **segmentation_metrics(pred, s.mask, s.fov)})
+        if areas is None:
+            acc.add(pred, s.mask, s.fov)
+            per_image.append({"stem": s.stem, **segmentation_metrics(pred, s.mask, s.fov)})
+        else:
+            try:
+                found, _ = areas.areas(s.image_rgb, s.fov, s.landmarks)
+                in_areas.add(s.stem, score_areas(found, s.mask, _cut_from(pred)))
+            except WdsEdgeError as exc:
+                problems[s.stem] = str(exc)
+                logger.warning("%s: not scored: %s", s.stem, exc)
         if progress is not None:
             progress(i + 1, len(samples))
-    out: dict[str, Any] = {
-        "pooled": acc.pooled(),
-        "per_image_mean": acc.per_image_mean(),
-        "per_image": per_image,
-        "images": [s.stem for s in samples],
-        "threshold": threshold,
-    }
+    if areas is not None:
+        if not in_areas.images:
+            raise InvalidInputError(
+                f"no image could be scored in the areas {areas.description} ({len(problems)} "
+                f"failed); first problem: {next(iter(problems.values()))}"
+            )
+        out: dict[str, Any] = {
+            "pooled": in_areas.pooled(),
+            "per_image_mean": in_areas.per_image_mean(),
+            "per_image": in_areas.images,
+            "images": [m["stem"] for m in in_areas.images],
+            "per_area": in_areas.per_area(),
+            "areas": areas.description,
+            "problems": problems,
+        }
+    else:
+        out = {
+            "pooled": acc.pooled(),
+            "per_image_mean": acc.per_image_mean(),
+            "per_image": per_image,
+            "images": [s.stem for s in samples],
+        }
+    out["threshold"] = threshold
     if loss_fn is not None:
         out["loss"] = float(np.mean(losses))
     return out
@@ -138,6 +178,8 @@ def evaluate_checkpoint(
     device: str = "cpu",
     mask_threshold: int | None = None,
     progress: ProgressFn | None = None,
+    regions: str | None = None,
+    landmarker_path: str | Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint on a data folder (``wds-edge eval``).
 
@@ -153,6 +195,12 @@ def evaluate_checkpoint(
             images would be scored).
         device: torch device string.
         mask_threshold: threshold for non-binary masks (see :mod:`wds_edge_train.data`).
+        regions: score only in these areas, as ``wds-edge baseline`` scores the classic
+            filters (:class:`wds_edge_train.baselines.FairAreas`): ``"forehead,eyes"``
+            (landmark areas: saved ``landmarks/`` or detected), ``"forehead"``, ``"eyes"``
+            or ``"none"`` (the fov / whole image, reported as one area). None: the fov /
+            whole image, no areas.
+        landmarker_path: FaceLandmarker model for images without saved landmarks.
 
     Returns:
         :func:`evaluate_samples` output plus ``"checkpoint"``, ``"data"``, ``"split"`` and
@@ -160,8 +208,10 @@ def evaluate_checkpoint(
         checkpoint records no split), and ``"held_out"``: True when ``"auto"`` found none
         of the folder's images in the run's splits and so scored all of them.
     """
+    from wds_edge_train.baselines import parse_regions
     from wds_edge_train.checkpoint import load_checkpoint
 
+    parse_regions(regions)  # an unknown area is refused before the model is loaded
     ckpt = load_checkpoint(checkpoint, map_location=device)
     _, samples = discover_samples(data_dir)
     splits = (ckpt.raw.get("extra") or {}).get("splits") or {}
@@ -204,7 +254,14 @@ def evaluate_checkpoint(
                 "run's, is scored whole by default)"
             )
     loaded = [load_sample(s, mask_threshold) for s in samples]
-    result = evaluate_samples(ckpt.model, loaded, device, threshold, progress=progress)
+    if regions is None:
+        result = evaluate_samples(ckpt.model, loaded, device, threshold, progress=progress)
+    else:
+        has_fov = any(s.fov is not None for s in loaded)
+        with FairAreas(regions, has_fov, landmarker_path) as areas:
+            result = evaluate_samples(
+                ckpt.model, loaded, device, threshold, progress=progress, areas=areas
+            )
     # Which scored images the run trained on (None: the checkpoint does not say).
     trained = splits.get("train")
     trained_on = sorted(set(result["images"]) & set(trained)) if trained is not None else None

@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 from wds_edge.cli import app
 from wds_edge.errors import DataError, InvalidInputError
 from wds_edge_train.baselines import baseline_segment, evaluate_baseline, parse_regions
-from wds_edge_train.labeling.runner import LabelOptions, label_folder
 
 
 @pytest.mark.parametrize("method", ["hessian", "gabor"])
@@ -96,20 +95,6 @@ def test_ground_truth_is_read_like_train_and_eval(tmp_path: Path) -> None:
     assert report.areas == "fov"
 
 
-@pytest.fixture(scope="module")
-def weak_labels(
-    faces_dir: Path, landmarker_path: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    images = tmp_path_factory.mktemp("faces")
-    for name in ("biden2.jpg", "obama.jpg", "ffhq_00117.png"):
-        shutil.copy(faces_dir / name, images / name)
-    out = tmp_path_factory.mktemp("weak")
-    label_folder(
-        images, out, auto=True, options=LabelOptions(landmarker_path=landmarker_path, force=True)
-    )
-    return out
-
-
 @pytest.mark.parametrize("method", ["hessian", "gabor"])
 def test_baselines_on_real_faces(weak_labels: Path, method: str) -> None:
     report = evaluate_baseline(
@@ -137,6 +122,10 @@ def test_baseline_cli_json_like_eval(
     doc = json.loads(result.output.strip().splitlines()[-1])
     assert {"jsi", "accuracy", "sensitivity", "specificity", "per_image_mean"} <= set(doc)
     assert doc["areas"] == "forehead, eyes" and doc["n_images"] == 3
+    # each area on its own too, as 'eval --regions' reports it (paper Table 3's rows)
+    assert set(doc["per_area"]) == {"forehead", "eyes"}
+    assert min(a["jsi"] for a in doc["per_area"].values()) <= doc["jsi"]
+    assert doc["jsi"] <= max(a["jsi"] for a in doc["per_area"].values())
     fov = evaluate_baseline(weak_labels, weak_labels, "gabor")  # label folder: fov/ is used
     assert fov.areas == "fov" and 0.0 < fov.pooled["jsi"] < 0.6
 

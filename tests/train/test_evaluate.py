@@ -102,3 +102,96 @@ def test_test_split_of_a_run_without_folds(
         "--split all",
     ):
         evaluate_checkpoint(ckpt, drive_small, split="test")
+
+
+# --regions: the U-Net scored on the areas the classic baselines are scored on (Table 3).
+
+
+@pytest.fixture(scope="module")
+def face_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seeded, untrained base-8 U-Net saved as a checkpoint with no splits."""
+    from wds_edge_train.checkpoint import save_checkpoint
+
+    torch.manual_seed(3)
+    return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "best.pt",
+                           model=WrinkleUNet(4, 8), config={"base_channels": 8}, metrics={},
+                           epoch=1)  # fmt: skip
+
+
+def test_eval_regions_scores_each_area(face_checkpoint: Path, weak_labels: Path) -> None:
+    both = evaluate_checkpoint(face_checkpoint, weak_labels, split="all", regions="forehead,eyes")
+    assert both["areas"] == "forehead, eyes" and both["problems"] == {}
+    assert both["images"] == ["biden2", "ffhq_00117", "obama"]
+    assert set(both["per_area"]) == {"forehead", "eyes"}
+    for area in ("forehead", "eyes"):  # each area alone: that area's row of the pair
+        one = evaluate_checkpoint(face_checkpoint, weak_labels, split="all", regions=area)
+        assert one["pooled"] == both["per_area"][area] and one["areas"] == area
+    plain = evaluate_checkpoint(face_checkpoint, weak_labels, split="all")
+    assert "per_area" not in plain
+    # the areas are parts of the skin (fov), where the labels are denser: other counts
+    assert both["pooled"]["accuracy"] != plain["pooled"]["accuracy"]
+    none = evaluate_checkpoint(face_checkpoint, weak_labels, split="all", regions="none")
+    assert none["areas"] == "fov" and none["per_area"] == {"fov": plain["pooled"]}
+    assert none["pooled"] == plain["pooled"]
+    assert none["per_image_mean"] == pytest.approx(plain["per_image_mean"])
+
+
+def test_eval_regions_are_the_baseline_s_areas(weak_labels: Path) -> None:
+    """eval --regions and baseline measure the same pixels: a 'model' that marks every
+    pixel scores sensitivity 1 and, in each area, JSI = the label's share of the area, which
+    the baseline's own area logic gives (FairAreas, one implementation)."""
+    from wds_edge_train.baselines import FairAreas
+
+    class Everything(torch.nn.Module):
+        size_multiple = 16
+
+        def forward_heads(self, x: torch.Tensor) -> list[torch.Tensor]:
+            return [torch.full_like(x[:, :1], 20.0)]
+
+        def forward_f1(self, x: torch.Tensor) -> torch.Tensor:
+            return self.forward_heads(x)[0]
+
+    _, samples = discover_samples(weak_labels)
+    loaded = [load_sample(s) for s in samples]
+    with FairAreas("forehead,eyes", True) as fair:
+        out = evaluate_samples(Everything(), loaded, areas=fair)
+        for area in ("forehead", "eyes"):
+            label = total = 0
+            for s in loaded:
+                found = dict(fair.areas(s.image_rgb, s.fov, s.landmarks)[0])
+                label += int(np.count_nonzero(s.mask & found[area]))
+                total += int(np.count_nonzero(found[area]))
+            assert out["per_area"][area]["jsi"] == pytest.approx(label / total)
+            assert out["per_area"][area]["sensitivity"] == 1.0
+
+
+def test_eval_regions_cli_lists_images_without_a_face(
+    face_checkpoint: Path, weak_labels: Path, landmarker_path: Path, tmp_path: Path
+) -> None:
+    import json
+    import shutil
+
+    import cv2
+    from typer.testing import CliRunner
+
+    from wds_edge.cli import app
+
+    data = tmp_path / "labels"
+    shutil.copytree(weak_labels, data)
+    grey = np.full((128, 128, 3), 128, np.uint8)  # nobody: no saved landmarks, none found
+    cv2.imwrite(str(data / "images" / "wall.png"), grey)
+    cv2.imwrite(str(data / "masks" / "wall.png"), np.zeros((128, 128), np.uint8))
+    args = ["eval", "--checkpoint", str(face_checkpoint), "--data", str(data), "--split", "all",
+            "--device", "cpu", "--landmarker", str(landmarker_path)]  # fmt: skip
+    result = CliRunner().invoke(app, [*args, "--regions", "forehead,eyes", "--json"])
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.stdout.strip().splitlines()[-1])
+    assert doc["n_images"] == 3 and set(doc["per_area"]) == {"forehead", "eyes"}
+    assert "no face found" in doc["problems"]["wall"]
+    result = CliRunner().invoke(app, [*args, "--regions", "forehead,eyes"])
+    assert result.exit_code == 1
+    flat = " ".join(result.stdout.split())
+    assert "pooled in each area" in flat and "not scored wall: no face found" in flat
+    result = CliRunner().invoke(app, [*args, "--regions", "cheeks"])
+    assert isinstance(result.exception, InvalidInputError)  # exit 2 through wds-edge's main
+    assert "unknown region group(s) ['cheeks']" in str(result.exception)

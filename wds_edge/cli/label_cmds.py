@@ -301,15 +301,16 @@ def _baseline(
         help=(
             "Areas to measure: forehead,eyes (landmark areas, the paper's fair protocol), "
             "forehead, eyes, or none (whole image / fov). Default: the fov when the labels "
-            "have a fov/ folder, else forehead,eyes."
+            "have a fov/ folder, else forehead,eyes. 'wds-edge eval --regions' scores a "
+            "U-Net on the same areas."
         ),
     ),
     json_out: bool = typer.Option(
         False,
         "--json",
         help=(
-            "Print one JSON object (jsi, accuracy, sensitivity, specificity, ...) like "
-            "'wds-edge eval --json'."
+            "Print one JSON object (jsi, accuracy, sensitivity, specificity, per_area, ...) "
+            "like 'wds-edge eval --regions ... --json'."
         ),
     ),
     landmarker: Path = typer.Option(
@@ -319,16 +320,18 @@ def _baseline(
         None, "--mask-threshold", min=0, max=254, help=MASK_THRESHOLD_HELP
     ),
 ) -> None:
-    """Score a classic wrinkle detector (paper Table 3) like 'wds-edge eval' scores a U-Net.
+    """Score a classic wrinkle detector (paper Table 3) on the areas 'eval --regions' scores.
 
     Fair protocol: the filter only sees forehead / eye-area crops with everything else \
 filled black, and is scored only inside them; its response is thresholded with Otsu. \
 Prints JSI, accuracy, sensitivity, specificity pooled over all pixels and as a per-image \
-mean. Exit code 1 when some images could not be scored (listed), 2 on usage errors.
+mean, and pooled in each area. The U-Net on the same images and areas: wds-edge eval \
+--checkpoint best.pt --data heldout/ --regions forehead,eyes (a label folder the run did \
+not train on). Exit code 1 when some images could not be scored (listed), 2 on usage \
+errors.
     """
-    from rich.table import Table
-
     from wds_edge.cli.console import make_console
+    from wds_edge.cli.train_cmds import print_metric_tables
     from wds_edge_train.baselines import evaluate_baseline
 
     kwargs: dict[str, Any] = {
@@ -343,14 +346,8 @@ mean. Exit code 1 when some images could not be scored (listed), 2 on usage erro
     title = (
         f"{report.method} baseline on {masks} ({len(report.images)} images, areas: {report.areas})"
     )
-    table = Table(title=title)
-    table.add_column("metric")
-    table.add_column("pooled", justify="right")
-    table.add_column("per-image mean", justify="right")
-    for k in ("jsi", "accuracy", "sensitivity", "specificity"):
-        table.add_row(k, f"{report.pooled[k]:.4f}", f"{report.per_image_mean[k]:.4f}")
     console = make_console()
-    console.print(table)
+    print_metric_tables(console, title, report.pooled, report.per_image_mean, report.per_area)
     for stem, msg in report.problems.items():
         console.print(f"[red]skipped[/] {stem}: {msg}", highlight=False)
     if report.problems:

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-__all__ = ["register", "TORCHRUN_COMMAND"]
+__all__ = ["register", "TORCHRUN_COMMAND", "print_metric_tables"]
 
 #: Multi-GPU training (DistributedDataParallel): one process per GPU, global batch =
 #: --batch-size x GPUs.
@@ -307,14 +307,28 @@ def _eval(
         max=254,
         help="Binarize non-binary masks at this grey value (0-254).",
     ),
+    regions: str = typer.Option(
+        None,
+        "--regions",
+        help="Score only inside these areas, as 'wds-edge baseline' scores the classic "
+        "filters (paper Table 3): forehead,eyes (landmark areas cut to the fov; the labels' "
+        "landmarks/ or detected), forehead, eyes, or none (the fov / whole image as one "
+        "area); adds the JSI of each area. Default: the fov / whole image.",
+    ),
+    landmarker: Path = typer.Option(
+        None,
+        "--landmarker",
+        help="FaceLandmarker .task model for --regions on images without saved landmarks.",
+    ),
 ) -> None:
     """Score a checkpoint on whole images: JSI, accuracy, sensitivity, specificity.
 
-    Pooled over all pixels (the paper's protocol) and as a per-image mean, inside the
-    field-of-view / skin masks when the data set has them.
+    Pooled over all pixels (the paper's protocol) and as a per-image mean, inside the \
+field-of-view / skin masks when the data set has them. With --regions, only inside the \
+forehead / eye areas, each area also on its own: the U-Net's side of the paper's Table 3 \
+(wds-edge baseline --method hessian|gabor gives the filters' side on the same areas). Exit \
+code 1 when --regions could not find the areas of some images (listed), 2 on usage errors.
     """
-    from rich.table import Table
-
     from wds_edge._deps import require
     from wds_edge.cli.console import make_console
 
@@ -330,7 +344,10 @@ def _eval(
         split=split,
         device=dev,
         mask_threshold=mask_threshold,
+        regions=regions,
+        landmarker_path=landmarker,
     )
+    problems = result.get("problems") or {}
     split = result["split"]  # "auto" resolved
     trained_on = result.get("trained_on")
     held_out = bool(result.get("held_out"))
@@ -354,16 +371,53 @@ def _eval(
                "n_images": len(result["images"]), "images": result["images"],
                "threshold": threshold, "split": split, "checkpoint": str(checkpoint),
                "trained_on": trained_on, "held_out": held_out}  # fmt: skip
+        if regions is not None:
+            obj.update(areas=result["areas"], per_area=result["per_area"], problems=problems)
         typer.echo(json.dumps(obj))
-        return
+        raise typer.Exit(1 if problems else 0)
     which = "all, held out" if held_out else split
-    table = Table(title=f"{checkpoint} on {data} ({len(result['images'])} images, {which})")
+    areas = f", areas: {result['areas']}" if regions is not None else ""
+    console = make_console()
+    print_metric_tables(
+        console,
+        f"{checkpoint} on {data} ({len(result['images'])} images, {which}{areas})",
+        result["pooled"],
+        result["per_image_mean"],
+        result.get("per_area"),
+    )
+    for stem, msg in problems.items():
+        console.print(f"[red]not scored[/] {stem}: {msg}", highlight=False)
+    if problems:
+        raise typer.Exit(1)
+
+
+def print_metric_tables(
+    console: Any,
+    title: str,
+    pooled: dict[str, float],
+    per_image_mean: dict[str, float],
+    per_area: dict[str, dict[str, float]] | None = None,
+) -> None:
+    """The tables ``eval`` and ``baseline`` print: the metrics pooled and as a per-image
+    mean; with areas, the pooled metrics of each area (paper Table 3's rows)."""
+    from rich.table import Table
+
+    metrics = ("jsi", "accuracy", "sensitivity", "specificity")
+    table = Table(title=title)
     table.add_column("metric")
     table.add_column("pooled", justify="right")
     table.add_column("per-image mean", justify="right")
-    for k in ("jsi", "accuracy", "sensitivity", "specificity"):
-        table.add_row(k, f"{result['pooled'][k]:.4f}", f"{result['per_image_mean'][k]:.4f}")
-    make_console().print(table)
+    for k in metrics:
+        table.add_row(k, f"{pooled[k]:.4f}", f"{per_image_mean[k]:.4f}")
+    console.print(table)
+    if per_area:
+        by_area = Table(title="pooled in each area")
+        by_area.add_column("area")
+        for k in metrics:
+            by_area.add_column(k, justify="right")
+        for name, m in per_area.items():
+            by_area.add_row(name, *(f"{m[k]:.4f}" for k in metrics))
+        console.print(by_area)
 
 
 def register(app: typer.Typer) -> None:
