@@ -78,7 +78,8 @@ def demo_cmd(
     Keys in the window: q / Esc quit, s snapshot, space start a capture session, b start a
     capture with raised brows (forehead and glabella lines). Ctrl-C or SIGTERM stop the run
     the same way: the outputs are finished, the summary printed and written (exit code 0).
-    Exit code 1 when a video file ended before its frame count (truncated file).
+    Exit code 1 when a video file ended before its frame count (truncated file) or the
+    source failed for good (a camera that did not come back, a looped file without frames).
     """
     from wds_edge.analysis.analyzer import AnalyzerConfig
     from wds_edge.cli.console import make_console
@@ -149,6 +150,9 @@ def demo_cmd(
         console.print(f"wrote {kind}: {path}{note}")
     if summary_json is not None:
         console.print(f"wrote summary: {write_json_atomic(summary_json, data)}")
+    if summary.source_error:
+        console.print(f"[red]the source failed, so the demo stopped: {summary.source_error}[/]")
+        raise typer.Exit(1)
     if summary.ended_early:
         console.print(
             f"[red]the video ended early ({summary.ended_early} decoded): the file is "

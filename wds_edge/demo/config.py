@@ -96,6 +96,9 @@ class DemoSummary:
     recording: dict[str, Any] = field(default_factory=dict)
     #: A video file stopped before its frame count (truncated): "N of M frames", else "".
     ended_early: str = ""
+    #: Why the source failed for good (a camera that did not come back within
+    #: ``max_lost_s``, a looped file without frames), else "".
+    source_error: str = ""
     #: What the run did other than asked, one line each (also logged as warnings): e.g. a
     #: run that ended before ``screenshot_after_frames`` (its last frame is the screenshot).
     warnings: list[str] = field(default_factory=list)

@@ -467,6 +467,7 @@ class DemoLoop:
             self.pipeline.close()
             self.summary.pipeline = self.pipeline.counts.to_dict()
             self.summary.pipeline_mode = self.pipeline.mode
+            self.summary.source_error = self.pipeline.error or ""
         if self.window is not None:
             self.window.close()
         if self.recorder is not None:

@@ -135,8 +135,8 @@ def test_demo_looping_a_video_without_frames_ends(
     landmarker_path: Path,
 ) -> None:
     """`wds-edge demo --headless --source zero.avi --loop` never ended. Now the source's
-    error stops the pipeline, which logs it (the demo's exit code for a source that failed
-    for good is the demo's business: it reports the frames it ran)."""
+    error stops the pipeline, which logs it, and the demo says why it stopped and exits 1
+    (it exited 0, as if the clip had played)."""
     from fault_helpers import run_cli
 
     empty = _no_frames(tmp_path / "zero.avi")
@@ -149,6 +149,8 @@ def test_demo_looping_a_video_without_frames_ends(
     demo.start()
     demo.join(120)
     assert not demo.is_alive(), "the demo still loops a video without frames after 120 s"
-    ((_, _, err),) = result
+    ((code, _, err),) = result
     assert "0 frames" in err, err
+    assert code == 1 and "the source failed, so the demo stopped" in err, (code, err)
+    assert "holds no frames" in err, err
     assert any("zero.avi holds no frames" in r.getMessage() for r in caplog.records)
