@@ -10,7 +10,7 @@ import math
 import numbers
 from typing import Any
 
-__all__ = ["is_finite_number", "is_flag"]
+__all__ = ["is_digits", "is_finite_number", "is_flag"]
 
 
 def is_finite_number(value: Any) -> bool:
@@ -25,3 +25,13 @@ def is_finite_number(value: Any) -> bool:
 def is_flag(value: Any) -> bool:
     """``True`` or ``False`` (not 0 / 1 / "yes")."""
     return isinstance(value, bool)
+
+
+def is_digits(text: Any) -> bool:
+    """A string of ASCII digits, blanks around it allowed ("0", " 12 "): what ``int()`` reads
+    as a whole number >= 0. ``str.isdigit`` alone also takes "²" or "١", which ``int()``
+    refuses or reads as another number."""
+    if not isinstance(text, str):
+        return False
+    text = text.strip()
+    return text.isascii() and text.isdigit()

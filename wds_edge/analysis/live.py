@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from wds_edge._checks import is_digits
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.final import FinalResult
 from wds_edge.analysis.live_stages import LiveLocated, LiveSegmented, LiveStages
@@ -53,7 +54,7 @@ CAMERA_STATES = ("starting", "running", "lost", "ended", "error", "closed")
 def is_file_source(source: str | int) -> bool:
     """True for a video / image path (not a camera index, device or stream URL)."""
     text = str(source)
-    return not isinstance(source, int) and "://" not in text and not text.strip().isdigit()
+    return not isinstance(source, int) and "://" not in text and not is_digits(text)
 
 
 def open_live_source(source: str | int, *, loop: bool = True) -> ReconnectingSource:
@@ -65,7 +66,7 @@ def open_live_source(source: str | int, *, loop: bool = True) -> ReconnectingSou
     """
     from wds_edge.capture.sources import open_source
 
-    uri: str | int = int(source) if str(source).strip().isdigit() else source
+    uri: str | int = int(source) if is_digits(str(source)) else source
     is_file = is_file_source(uri)
     return ReconnectingSource(
         lambda: open_source(uri, realtime=is_file), live=not is_file, loop=loop

@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 
+from wds_edge._checks import is_digits
 from wds_edge.cli.options import DEVICE_HELP
 
 _MODEL_HELP = (
@@ -293,7 +294,7 @@ def _parse_widths(text: str) -> list[int]:
 
     widths = []
     for item in _split(text):
-        value = int(item) if item.isdigit() else 0
+        value = int(item) if is_digits(item) else 0
         if value < 1:
             raise InvalidInputError(
                 f"--widths takes comma-separated base widths, whole numbers of at least 1 such "

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from wds_edge._checks import is_digits
 from wds_edge.cli.options import DEVICE_HELP, THRESHOLD_HELP, check_threshold
 
 
@@ -105,7 +106,7 @@ def demo_cmd(
         ensure_writable_file(screenshot, "screenshot")
 
     cfg = DemoConfig(
-        source=int(source) if source.isdigit() else source,  # a string: URIs stay intact
+        source=int(source) if is_digits(source) else source,  # a string: URIs stay intact
         analyzer=AnalyzerConfig(
             model_path=None if model is None else str(model),
             backend=backend,

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from wds_edge._checks import is_digits
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.live_stages import LiveSegmented, LiveStages
 from wds_edge.analysis.overlay import draw_overlay
@@ -104,7 +105,7 @@ def _segmentation_threads(requested: int | None, sync: bool) -> int | None:
 
 
 def _is_file_source(source: str | int) -> bool:
-    return not isinstance(source, int) and "://" not in str(source) and not str(source).isdigit()
+    return not isinstance(source, int) and "://" not in str(source) and not is_digits(str(source))
 
 
 class _Rate:

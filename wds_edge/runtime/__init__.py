@@ -31,6 +31,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from wds_edge._checks import is_digits
 from wds_edge.errors import (
     BackendError,
     InvalidInputError,
@@ -111,7 +112,7 @@ def _cuda_index(device: str | int | None, *, strict: bool = True) -> int:
     ``auto``, an OpenVINO device name such as ``"CPU"``) means 0."""
     if device is None or isinstance(device, int):
         return device or 0
-    if str(device).strip().isdigit():
+    if is_digits(str(device)):
         return int(str(device).strip())
     if not strict:
         return 0
@@ -175,7 +176,7 @@ def _openvino_device(device: str | int | None) -> str:
     if device is None:
         return "CPU"
     text = str(device).strip()
-    if isinstance(device, int) or text.isdigit() or not text:
+    if isinstance(device, int) or is_digits(text) or not text:
         raise InvalidInputError(
             f"OpenVINO takes a device name, got device={device!r}: 'CPU' (default), 'GPU', "
             "'GPU.1', 'NPU' or 'AUTO' (a number is a CUDA device index: --backend tensorrt "
@@ -203,7 +204,7 @@ def _check_device(name: str, precision: str, device: str | int | None) -> None:
             f"--backend openvino --precision auto probes the CPU only; for --device {text} "
             "name the precision: --precision fp32, fp16 (GPU / NPU) or int8"
         )
-    if name == "auto" and text.lower() not in _CPU_NAMES and not text.isdigit():
+    if name == "auto" and text.lower() not in _CPU_NAMES and not is_digits(text):
         raise InvalidInputError(
             f"--backend auto picks TensorRT on a CUDA device (--device 0, 1, ...) or the CPU "
             f"(--device CPU), got --device {text}; for an Intel GPU / NPU use --backend "
