@@ -328,9 +328,13 @@ def _quantize(
         "no person of --calib (required for --format openvino; qdq without it gates on the "
         "calibration crops, optimistic).",
     ),
-    method: str = typer.Option("minmax", "--method", help="qdq: minmax, entropy or percentile."),
-    target_device: str = typer.Option(
-        "CPU", "--target-device", help="openvino: the device the IR is for (CPU, GPU, NPU, ANY)."
+    method: str | None = typer.Option(
+        None, "--method", help="qdq only: minmax (default), entropy or percentile."
+    ),
+    target_device: str | None = typer.Option(
+        None,
+        "--target-device",
+        help="openvino only: the device the IR is for (CPU (default), GPU, NPU, ANY).",
     ),
     gate: bool = typer.Option(
         True,
@@ -363,6 +367,14 @@ def _quantize(
             "--no-gate is for --format qdq: the OpenVINO IR is always gated on --held-out "
             "crops (keep a model that fails it with --allow-accuracy-loss)"
         )
+    format_only = {"--method": (method, "qdq"), "--target-device": (target_device, "openvino")}
+    for name, (given, only) in format_only.items():
+        if given is not None and fmt != only:
+            raise InvalidInputError(
+                f"{name} is for --format {only}; --format {fmt} does not use it: leave it out"
+            )
+    method = method or "minmax"
+    target_device = target_device or "CPU"
     if fmt == "openvino" and held_out is None:
         raise InvalidInputError(
             "--format openvino needs --held-out DIR: crops the gate compares INT8 with FP32 on, "

@@ -131,6 +131,21 @@ def test_openvino_refuses_no_gate_and_an_unwritable_out_before_quantizing(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "q.int8.xml"]
 
 
+def test_an_option_of_the_other_format_is_refused(
+    crop_sets: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: --method (qdq's calibration method) was silently ignored with --format
+    openvino, and --target-device (the OpenVINO IR's device) with --format qdq."""
+    base = ["quantize", "--onnx", FIXTURE, "--calib", crop_sets["calib"],
+            "--held-out", crop_sets["held"]]  # fmt: skip
+    code, _, err = run_cli(capsys, *base, "--format", "openvino", "--method", "entropy",
+                           "--out", tmp_path / "q.int8.xml")  # fmt: skip
+    assert code == 2 and "--method is for --format qdq" in err, err
+    code, _, err = run_cli(capsys, *base, "--target-device", "GPU", "--out", tmp_path / "q.onnx")
+    assert code == 2 and "--target-device is for --format openvino" in err, err
+    assert not list(tmp_path.iterdir())
+
+
 def test_openvino_json_is_alone_on_stdout(
     crop_sets: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
