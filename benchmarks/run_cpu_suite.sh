@@ -21,7 +21,7 @@ lscpu | grep -E "Model name|^CPU\(s\)|Flags" | cut -c1-200 | tee "$OUT/lscpu.txt
 
 step "1. bench model: the bundled starter model (base 16, 640 px), ONNX Runtime CPU"
 $WDS bench model --model "$DEFAULT_MODEL" --backend onnxruntime --warmup 5 --runs 50 \
-  --json "$OUT/model_default.json" | tee "$OUT/model_default.txt"
+  --json-out "$OUT/model_default.json" | tee "$OUT/model_default.txt"
 
 step "2. INT8 (Q/DQ) of the starter model vs FP32: latency and mask IoU on real face crops"
 $PY scripts/bench_int8_cpu.py --onnx "$DEFAULT_MODEL" | tee "$OUT/int8.txt"
@@ -32,7 +32,7 @@ $WDS bench compare --source "$VIDEO" --widths 8,16,32 --models "$DEFAULT_MODEL" 
 
 step "4. bench pipeline: the kiosk clip, every frame, starter model"
 $WDS bench pipeline --source "$VIDEO" --backend onnxruntime \
-  --json "$OUT/pipeline.json" | tee "$OUT/pipeline.txt"
+  --json-out "$OUT/pipeline.json" | tee "$OUT/pipeline.txt"
 
 step "5. demo: display rate vs segmentation rate, clip played as a 30 FPS camera"
 $WDS demo --source "$VIDEO" --headless --async --realtime --loop --max-frames 450 \
