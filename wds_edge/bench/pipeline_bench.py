@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from wds_edge._checks import is_digits
 from wds_edge.bench.stats import LatencyStats, StageRecorder, summarize_ms
 from wds_edge.errors import InvalidInputError
 from wds_edge.progress import ProgressCallback
@@ -79,7 +80,7 @@ def parse_modes(specs: Sequence[str]) -> list[tuple[str, int | None]]:
                 f"unknown pipeline mode {spec!r}; choose from {', '.join(PIPELINE_MODES)} "
                 "(optionally with inference threads, e.g. two-stage:1)"
             )
-        if threads and (not threads.isdigit() or int(threads) < 1):
+        if threads and (not is_digits(threads) or int(threads) < 1):
             raise InvalidInputError(f"{spec!r}: the threads after ':' must be a number >= 1")
         entry = (mode, int(threads) if threads else None)
         if entry in out:

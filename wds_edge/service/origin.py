@@ -24,6 +24,7 @@ from __future__ import annotations
 import socket
 from urllib.parse import urlsplit
 
+from wds_edge._checks import is_digits
 from wds_edge.service.config import ServiceConfig, is_loopback_host
 
 __all__ = [
@@ -85,7 +86,7 @@ def split_host(value: str) -> tuple[str, int | None] | None:
     else:
         name, _, port_text = text.partition(":")
     if port_text:
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        if not is_digits(port_text) or not 0 < int(port_text) < 65536:
             return None
         return name.rstrip("."), int(port_text)
     return name.rstrip("."), None

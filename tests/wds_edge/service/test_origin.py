@@ -19,7 +19,7 @@ from wds_edge.service.origin import (
     [("127.0.0.1:8765", ("127.0.0.1", 8765)), ("LocalHost", ("localhost", None)),
      ("[::1]:8765", ("::1", 8765)), ("kiosk.local.", ("kiosk.local", None)),
      ("evil.example:99999", None), ("a b", None), ("user@127.0.0.1", None), ("", None),
-     ("[::1", None)],
+     ("[::1", None), ("127.0.0.1:\u00b2", None), ("127.0.0.1:\u0661", None)],
 )  # fmt: skip
 def test_split_host(value: str, expected: object) -> None:
     assert split_host(value) == expected
