@@ -22,8 +22,13 @@ class AnalyzerConfig(BaseModel):
         backend: ``"auto"``, ``"onnxruntime"``, ``"openvino"`` or ``"tensorrt"``.
         precision: ``"auto"`` (TensorRT FP16 on a GPU; on a CPU the fastest precision that
             passes the accuracy gate), ``"fp32"``, ``"fp16"``, ``"bf16"`` or ``"int8"``.
-        device: OpenVINO device for ``backend="openvino"``: ``"CPU"``, or ``"GPU"`` / ``"NPU"``
-            / ``"AUTO"`` on Intel iGPU / NPU kiosks (passed through to OpenVINO).
+        device: where the model runs (``None``: the backend's default). ``backend="openvino"``:
+            a device name, ``"CPU"``, or ``"GPU"`` / ``"GPU.1"`` / ``"NPU"`` / ``"AUTO"`` on Intel
+            iGPU / NPU kiosks (any case; a number is refused). ``"tensorrt"``: the CUDA device
+            index (``0``, ``"1"``). ``"auto"``: a CUDA index (TensorRT, else ONNX Runtime's CUDA
+            provider on that device; a warning when neither can run and the CPU is used) or
+            ``"CPU"`` (skip the GPU). ``"onnxruntime"``: only ``"CPU"`` (GPUs through its
+            execution providers). See :func:`wds_edge.runtime.load_backend`.
         landmarker_path: MediaPipe ``face_landmarker.task`` (``str`` or path-like, kept as
             ``str``); ``None`` searches the ``WDS_EDGE_FACE_LANDMARKER`` variable, then the
             user cache.

@@ -439,6 +439,13 @@ def load_backend(
             if trt is not None:
                 return trt
         if onnx and providers is None and not use_gpu_ep:
+            if device is not None and not cpu_only:
+                logger.warning(
+                    "--device %s names a CUDA device, but neither TensorRT nor a CUDA execution "
+                    "provider can run here: auto runs on the CPU (--device CPU says so "
+                    "explicitly)",
+                    device,
+                )
             return _cpu_auto(model_path, prec, num_threads, spin_wait=spin_wait)
         if use_gpu_ep:
             return _onnxruntime_on_gpu(

@@ -47,3 +47,26 @@ def test_openvino_device_names_are_not_case_sensitive(small_onnx: Path) -> None:
     for precision in ("fp32", "auto"):
         with load_backend(small_onnx, "openvino", precision=precision, device="cpu") as ov:
             assert ov.name == "openvino" and ov.device_name == "CPU"
+
+
+def test_auto_says_when_a_cuda_index_falls_back_to_the_cpu(
+    small_onnx: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """--device 7 on a machine without TensorRT or a CUDA provider ran on the CPU without a
+    word (the device option is now on analyze, demo, serve and bench)."""
+    import logging
+
+    from wds_edge.runtime.onnxruntime import default_providers
+
+    if any(p != "CPUExecutionProvider" for p in default_providers()):
+        pytest.skip("a GPU execution provider is installed: auto would use it")
+    with (
+        caplog.at_level(logging.WARNING, logger="wds_edge.runtime"),
+        load_backend(small_onnx, "auto", device=7, cache_dir=tmp_path) as backend,
+    ):
+        assert "CPU" in backend.device
+    assert any("--device 7 names a CUDA device" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="wds_edge.runtime"):
+        load_backend(small_onnx, "auto", device="CPU", cache_dir=tmp_path).close()
+    assert not any("names a CUDA device" in r.getMessage() for r in caplog.records)
