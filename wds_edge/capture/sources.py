@@ -38,7 +38,7 @@ from typing import Any
 
 import cv2
 
-from wds_edge._checks import is_finite_number, is_flag
+from wds_edge._checks import is_digits, is_finite_number, is_flag
 from wds_edge.capture.frame import (
     Frame,
     FrameSource,
@@ -60,7 +60,6 @@ _GLOB_CHARS = re.compile(r"[*?\[]")
 #: Camera indices and CSI sensor ids are C ints: 0 <= i < 2**31 (OpenCV crashes the process
 #: on a negative index and raises a cv2.error on one past a C int).
 _MAX_DEVICE_ID = 2**31 - 1
-_DIGITS = re.compile(r"\s*([0-9]+)\s*")
 _SOURCE_FORMS = (
     "a camera index (0, 1, ...), v4l2:///dev/videoN, csi://N, a stream URL (rtsp://, "
     "http(s)://, ...), or a video / image file, folder or glob"
@@ -379,8 +378,7 @@ def _camera_index(uri: Any) -> int | None:
         )
     if isinstance(uri, numbers.Integral):
         return _device_id(int(uri), "camera index")
-    match = _DIGITS.fullmatch(uri) if isinstance(uri, str) else None
-    return _device_id(int(match.group(1)), "camera index") if match else None
+    return _device_id(int(uri), "camera index") if is_digits(uri) else None
 
 
 def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: Any) -> FrameSource:
@@ -448,13 +446,12 @@ def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: 
         )
     if text.startswith("csi://"):
         sensor_id = text[len("csi://") :]
-        match = _DIGITS.fullmatch(sensor_id)
-        if sensor_id and not match:
+        if sensor_id and not is_digits(sensor_id):
             raise InvalidInputError(
                 f"{text}: a CSI camera is csi://N with N the sensor id, a whole number (csi://0 "
                 f"is the first sensor); a source is {_SOURCE_FORMS}"
             )
-        sensor = _device_id(int(match.group(1)), "CSI sensor id") if match else 0
+        sensor = _device_id(int(sensor_id), "CSI sensor id") if sensor_id else 0
         opts = _checked_options("CSI camera", text, opts)
         if not gstreamer_available():
             raise CaptureError(
