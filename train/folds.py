@@ -51,6 +51,16 @@ def _video_group(stem: str) -> str:
     return match["video"] if match else stem
 
 
+def _regex_group(pattern: re.Pattern[str], stem: str) -> str:
+    """``--group-by``'s group of one stem: the expression's first capture group (the whole
+    match when it has none); a stem it does not match is grouped as without it (its video
+    for a frame, else itself)."""
+    match = pattern.search(stem)
+    if match is None:
+        return _video_group(stem)
+    return (match.group(1) if pattern.groups else match.group(0)) or ""
+
+
 def _read_groups_csv(path: Path, stems: Sequence[str]) -> dict[str, str]:
     """``image,group`` rows (image = file name or stem; an ``image,group`` header allowed)."""
     try:
@@ -97,13 +107,18 @@ def image_groups(
             session): the image as file name or stem, a header row allowed.
         group_by: a regular expression searched in each stem: its first capture group (the
             whole match when it has none) is the group, e.g. ``^([a-z]+)_`` for
-            ``anna_01``, ``anna_02``; a stem it does not match is a group of its own.
+            ``anna_01``, ``anna_02``. A stem it does not match is grouped as without it (a
+            frame by its video, any other image alone); a frame it matches takes the
+            expression's group (which may join a person's photos and videos), but the
+            frames of one video must all get one group. A group name the expression gives
+            that is also a video's name is one group with that video's frames.
         Neither: the frames of one video (``<video>_f<digits>``, what ``wds-edge frames``
         names them) are one group, any other image a group of its own.
 
     Raises:
         InvalidInputError: both options, an unreadable / incomplete CSV, a bad expression,
-            or an expression that matches no image at all.
+            an expression that matches no image at all, or one that gives the frames of a
+            video several groups.
     """
     if groups_csv is not None and group_by is not None:
         raise InvalidInputError("pass one of --groups FILE.csv or --group-by REGEX, not both")
@@ -118,19 +133,32 @@ def image_groups(
             f"--group-by {group_by!r} is not a regular expression ({exc}); e.g. '^([a-z]+)_' "
             "groups anna_01 and anna_02 as 'anna'"
         ) from None
-    out: dict[str, str] = {}
-    for s in stems:
-        match = pattern.search(s)
-        out[s] = (match.group(1) if pattern.groups else match.group(0)) if match else s
-        if match and not out[s]:
-            raise InvalidInputError(
-                f"--group-by {group_by!r} gives {s!r} an empty group; make the group part "
-                "match at least one character"
-            )
+    out = {s: _regex_group(pattern, s) for s in stems}
+    empty = [s for s in stems if not out[s]]
+    if empty:
+        raise InvalidInputError(
+            f"--group-by {group_by!r} gives {empty[0]!r} an empty group; make the group part "
+            "match at least one character"
+        )
     if not any(pattern.search(s) for s in stems):
         raise InvalidInputError(
             f"--group-by {group_by!r} matches none of the {len(stems)} image names (e.g. "
-            f"{sorted(stems)[0]!r}); every image would be a group of its own"
+            f"{sorted(stems)[0]!r}), so it names no group; fix the expression, or leave "
+            "--group-by out (frames are then grouped by video, any other image alone)"
+        )
+    videos: dict[str, set[str]] = {}
+    for s in stems:
+        if FRAME_STEM_RE.fullmatch(s):
+            videos.setdefault(_video_group(s), set()).add(out[s])
+    torn = {v: sorted(g) for v, g in sorted(videos.items()) if len(g) > 1}
+    if torn:
+        video, names = next(iter(torn.items()))
+        shown = ", ".join(repr(g) for g in names[:3]) + (", ..." if len(names) > 3 else "")
+        raise InvalidInputError(
+            f"--group-by {group_by!r} gives the frames of video {video!r} ({video}_f<index>) "
+            f"{len(names)} groups ({shown}), but the frames of one video always share a "
+            "split; make the expression give all of a video's frames one group, or match no "
+            "frame name (frames it does not match are grouped by their video)"
         )
     return out
 

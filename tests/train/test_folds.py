@@ -159,3 +159,22 @@ def test_groups_from_a_regular_expression() -> None:
         image_groups(stems, group_by="(")
     with pytest.raises(InvalidInputError, match="matches none of the 4 image names"):
         image_groups(stems, group_by=r"^person-(\d+)")
+
+
+def test_group_by_keeps_the_frames_of_a_video_together() -> None:
+    """The help's own expression does not match frame names: those frames are grouped by
+    their video, as without --group-by (they were each a group of their own, so a clip's
+    frames landed in train, val and test at once)."""
+    stems = ["anna_01", "anna_02", "bob_03", "bob_04", "bob_05", *_frames(1, 5)]
+    groups = image_groups(stems, group_by=r"^(.+)_\d+$")
+    assert {groups[s] for s in _frames(1, 5)} == {"clip0"}
+    assert groups["anna_02"] == "anna" and groups["bob_05"] == "bob"
+    for fold in range(3):
+        where = _split_of(make_splits(stems, seed=0, folds=3, fold=fold, groups=groups))
+        assert len({where[s] for s in _frames(1, 5)}) == 1, where
+    # an expression that matches frames: its group, when it gives a video's frames one
+    assert set(image_groups(stems, group_by=r"^([a-z]+)")[s] for s in _frames(1, 5)) == {"clip"}
+    with pytest.raises(
+        InvalidInputError, match=r"gives the frames of video 'clip0' .* 5 groups .*always share"
+    ):
+        image_groups(stems, group_by=r"_f?(\d+)$")

@@ -119,7 +119,9 @@ def _train(
         None,
         "--group-by",
         help="Regular expression on the image name whose first (...) is its group, e.g. "
-        "'^(.+)_\\d+$' for anna_01, anna_02; an image it does not match is its own group.",
+        "'^(.+)_\\d+$' for anna_01, anna_02. An image it does not match is grouped as "
+        "without it (a frame <video>_f<index> with its video, any other image alone); the "
+        "frames of one video it matches must all get one group.",
     ),
     epochs: int = typer.Option(None, "--epochs", help="Epochs (default 200)."),
     batch_size: int = typer.Option(
