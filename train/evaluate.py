@@ -22,6 +22,7 @@ from wds_edge_train.augment import pad_to_multiple
 from wds_edge_train.baselines import AreaScores, FairAreas, score_areas
 from wds_edge_train.data import LoadedSample, discover_samples, load_sample
 from wds_edge_train.dataset import sample_tensors
+from wds_edge_train.folds import shared_groups
 from wds_edge_train.model import wrinkle_probability
 
 __all__ = ["predict_probability", "evaluate_samples", "evaluate_checkpoint"]
@@ -169,6 +170,32 @@ def evaluate_samples(
     return out
 
 
+def _shared_with_run(
+    config: dict[str, Any], run_stems: set[str], stems: Sequence[str]
+) -> dict[str, str]:
+    """The images of ``stems`` that are not the run's but share a group (video, person)
+    with one of ``run_stems``, by the grouping the run recorded (runs split image by image
+    before groups existed: videos only)."""
+    rule = (config.get("grouping") or {}).get("rule", "image")
+    return shared_groups(
+        run_stems, stems, rule=rule, groups_csv=config.get("groups"),
+        group_by=config.get("group_by"),
+    )  # fmt: skip
+
+
+def _not_held_out(data_dir: str | Path, folder: Sequence[str], shared: dict[str, str]) -> str:
+    """Why a folder none of whose images is the run's is still not held out."""
+    shown = ", ".join(f"{s} ({g})" for s, g in list(sorted(shared.items()))[:3])
+    more = ", ..." if len(shared) > 3 else ""
+    return (
+        f"{data_dir}: none of its {len(folder)} images is one of the run's, but {len(shared)} "
+        f"of them share a group with the run's images ({shown}{more}: frames of a video, or "
+        "images of a person, the run trained or selected its model on), so the folder is not "
+        "held out and its scores would be optimistic; score a folder of other videos / "
+        "people, or pass --split all to score every image anyway"
+    )
+
+
 def evaluate_checkpoint(
     checkpoint: str | Path,
     data_dir: str | Path,
@@ -190,9 +217,12 @@ def evaluate_checkpoint(
         split: ``"all"`` images of the folder, or ``"val"`` / ``"test"`` / ``"train"``: only
             the stems the run put in that split (stored in the checkpoint); ``"auto"``
             (what ``wds-edge eval`` uses) is ``"val"`` when the checkpoint records its
-            splits, ``"all"`` when none of the folder's images is in any of them (a
-            held-out folder: ``"held_out": True``), else ``"all"`` with a warning (training
-            images would be scored).
+            splits, ``"all"`` when none of the folder's images is in any of them nor shares
+            a group with them (a held-out folder: ``"held_out": True``), else ``"all"``
+            with a warning (training images would be scored). A folder none of whose images
+            is the run's but some share a group with its images (other frames of a video
+            it trained on; the run's ``--group-by`` / ``--groups`` person) is refused: not
+            held out, nor the run's validation images.
         device: torch device string.
         mask_threshold: threshold for non-binary masks (see :mod:`wds_edge_train.data`).
         regions: score only in these areas, as ``wds-edge baseline`` scores the classic
@@ -205,8 +235,10 @@ def evaluate_checkpoint(
     Returns:
         :func:`evaluate_samples` output plus ``"checkpoint"``, ``"data"``, ``"split"`` and
         ``"trained_on"``: the scored images in the run's training split (``None`` when the
-        checkpoint records no split), and ``"held_out"``: True when ``"auto"`` found none
-        of the folder's images in the run's splits and so scored all of them.
+        checkpoint records no split), ``"trained_group"``: the other scored images that
+        share a group (a video, a person) with the run's training images, and
+        ``"held_out"``: True when ``"auto"`` found none of the folder's images in the run's
+        splits nor in their groups, and so scored all of them.
     """
     from wds_edge_train.baselines import parse_regions
     from wds_edge_train.checkpoint import load_checkpoint
@@ -215,10 +247,14 @@ def evaluate_checkpoint(
     ckpt = load_checkpoint(checkpoint, map_location=device)
     _, samples = discover_samples(data_dir)
     splits = (ckpt.raw.get("extra") or {}).get("splits") or {}
+    folder = [s.stem for s in samples]
+    run_images = {stem for names in splits.values() for stem in names}
     held_out = False
     if split == "auto":
-        run_images = {stem for names in splits.values() for stem in names}
-        if splits.get("val") and not run_images & {s.stem for s in samples}:
+        if splits.get("val") and not run_images & set(folder):
+            shared = _shared_with_run(ckpt.config, run_images, folder)
+            if shared:
+                raise DataError(_not_held_out(data_dir, folder, shared))
             # A folder the run never saw (kept out of its data set): all of it is held out.
             split, held_out = "all", True
             logger.info(
@@ -247,11 +283,20 @@ def evaluate_checkpoint(
             )
         samples = [s for s in samples if s.stem in wanted]
         if not samples:
+            if run_images & set(folder):
+                raise DataError(
+                    f"{data_dir}: none of the run's {split} images {sorted(wanted)[:5]} are in "
+                    "it, but some of its images are in the run's other splits; to score every "
+                    "image anyway, pass --split all (a folder of held-out images only, none of "
+                    "them the run's, is scored whole by default)"
+                )
+            shared = _shared_with_run(ckpt.config, run_images, folder)
+            if shared:
+                raise DataError(_not_held_out(data_dir, folder, shared))
             raise DataError(
-                f"{data_dir}: none of the run's {split} images {sorted(wanted)[:5]} are in it, "
-                "but some of its images are in the run's other splits; to score every image "
-                "anyway, pass --split all (a folder of held-out images only, none of them the "
-                "run's, is scored whole by default)"
+                f"{data_dir}: none of its {len(folder)} images is one of the run's, so none is "
+                f"in its {split} split; leave out --split to score this held-out folder whole "
+                "(a folder none of whose images is the run's is scored whole by default)"
             )
     loaded = [load_sample(s, mask_threshold) for s in samples]
     if regions is None:
@@ -265,6 +310,9 @@ def evaluate_checkpoint(
     # Which scored images the run trained on (None: the checkpoint does not say).
     trained = splits.get("train")
     trained_on = sorted(set(result["images"]) & set(trained)) if trained is not None else None
+    # ... and which others are frames of a video / images of a person it trained on.
+    akin = _shared_with_run(ckpt.config, set(trained), result["images"]) if trained else {}
     result.update({"checkpoint": str(checkpoint), "data": str(data_dir), "split": split,
-                   "trained_on": trained_on, "held_out": held_out})  # fmt: skip
+                   "trained_on": trained_on, "trained_group": sorted(akin),
+                   "held_out": held_out})  # fmt: skip
     return result

@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import logging
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from wds_edge.errors import InvalidInputError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "FRAME_STEM_RE",
@@ -37,6 +40,7 @@ __all__ = [
     "grouping_rule",
     "members_of",
     "make_splits",
+    "shared_groups",
 ]
 
 #: A frame ``wds-edge frames`` wrote (``wds_edge.capture.extract.frame_file_name``:
@@ -62,7 +66,22 @@ def _regex_group(pattern: re.Pattern[str], stem: str) -> str:
 
 
 def _read_groups_csv(path: Path, stems: Sequence[str]) -> dict[str, str]:
-    """``image,group`` rows (image = file name or stem; an ``image,group`` header allowed)."""
+    """``image,group`` rows (image = file name or stem; an ``image,group`` header allowed)
+    for every stem of ``stems``."""
+    mapping = _groups_csv_rows(path, stems)
+    missing = sorted(set(stems) - set(mapping))
+    if missing:
+        shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+        raise InvalidInputError(
+            f"--groups {path} does not name the group of {len(missing)} image(s) of the data "
+            f"({shown}); add an 'image,group' row for each (a person alone is a group of one)"
+        )
+    return {s: mapping[s] for s in stems}
+
+
+def _groups_csv_rows(path: Path, stems: Sequence[str]) -> dict[str, str]:
+    """Every ``image,group`` row of a ``--groups`` CSV: stem -> group (an image named as in
+    ``stems`` kept as it is, any other by its file stem)."""
     try:
         rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
     except (OSError, UnicodeDecodeError) as exc:
@@ -86,14 +105,7 @@ def _read_groups_csv(path: Path, stems: Sequence[str]) -> dict[str, str]:
                 f"--groups {path}: {row[0]!r} is in two groups ({mapping[name]!r}, {row[1]!r})"
             )
         mapping[name] = row[1]
-    missing = sorted(wanted - set(mapping))
-    if missing:
-        shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
-        raise InvalidInputError(
-            f"--groups {path} does not name the group of {len(missing)} image(s) of the data "
-            f"({shown}); add an 'image,group' row for each (a person alone is a group of one)"
-        )
-    return {s: mapping[s] for s in stems}
+    return mapping
 
 
 def image_groups(
@@ -160,6 +172,54 @@ def image_groups(
             "split; make the expression give all of a video's frames one group, or match no "
             "frame name (frames it does not match are grouped by their video)"
         )
+    return out
+
+
+def shared_groups(
+    run_stems: Collection[str],
+    stems: Sequence[str],
+    *,
+    rule: str = "video",
+    groups_csv: str | Path | None = None,
+    group_by: str | None = None,
+) -> dict[str, str]:
+    """The images of another folder (``stems``) that are none of the run's images but share
+    a group with one of them (``run_stems``): stem -> that group.
+
+    A frame of a video the run holds frames of always shares its group (the frames rule
+    holds under every rule: a video is one person). Under the run's ``rule`` ``regex``
+    (``group_by``, with the fallbacks of :func:`image_groups`) or ``csv`` (``groups_csv``:
+    the rows of the images it names; an unreadable file is logged and only videos are
+    compared), an image whose group is one of the run's groups shares it too. ``image`` /
+    ``video``: videos only.
+
+    Raises:
+        InvalidInputError: a ``group_by`` that is not a regular expression, or a CSV whose
+            rows are malformed.
+    """
+    run = set(run_stems)
+    run_videos = {_video_group(s) for s in run}
+    pattern = re.compile(group_by) if rule == "regex" and group_by is not None else None
+    rows: dict[str, str] = {}
+    if rule == "csv" and groups_csv is not None:
+        try:
+            rows = _groups_csv_rows(Path(groups_csv), [*run, *stems])
+        except InvalidInputError as exc:
+            log.warning("the run's groups cannot be read (%s); comparing videos only", exc)
+
+    def by_rule(stem: str) -> str | None:
+        return _regex_group(pattern, stem) if pattern is not None else rows.get(stem)
+
+    run_groups = {by_rule(s) for s in run} - {None, ""}
+    out: dict[str, str] = {}
+    for stem in stems:
+        if stem in run:
+            continue
+        group = by_rule(stem)
+        if group and group in run_groups:
+            out[stem] = group
+        elif FRAME_STEM_RE.fullmatch(stem) and _video_group(stem) in run_videos:
+            out[stem] = _video_group(stem)
     return out
 
 

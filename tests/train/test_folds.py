@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from wds_edge.errors import InvalidInputError
-from wds_edge_train.folds import image_groups, make_splits
+from wds_edge_train.folds import image_groups, make_splits, shared_groups
 
 STEMS = [f"img{i:02d}" for i in range(20)]
 
@@ -178,3 +178,24 @@ def test_group_by_keeps_the_frames_of_a_video_together() -> None:
         InvalidInputError, match=r"gives the frames of video 'clip0' .* 5 groups .*always share"
     ):
         image_groups(stems, group_by=r"_f?(\d+)$")
+
+
+def test_shared_groups_finds_other_frames_of_the_run_s_videos(tmp_path: Path) -> None:
+    """eval's held-out check: an image that is none of the run's can still be a frame of a
+    video it holds, or (by the run's --group-by / --groups) a photo of one of its people."""
+    run = ["anna_01", "anna_02", "bob_01", *_frames(2, 3)]
+    later = ["clip0_f000100", "clip7_f000000", "anna_07", "carl_01", "anna_01"]
+    assert shared_groups(run, later) == {"clip0_f000100": "clip0"}
+    assert shared_groups(run, later, rule="regex", group_by=r"^(.+)_\d+$") == {
+        "clip0_f000100": "clip0", "anna_07": "anna",
+    }  # fmt: skip
+    csv = tmp_path / "people.csv"
+    csv.write_text("anna_01,a\nanna_02,a\nbob_01,b\nanna_07,a\n" + "".join(
+        f"{s},c\n" for s in _frames(2, 3)
+    ))  # fmt: skip
+    assert shared_groups(run, later, rule="csv", groups_csv=csv) == {
+        "clip0_f000100": "clip0", "anna_07": "a",
+    }  # fmt: skip
+    # the run's CSV gone: its videos are still compared
+    gone = shared_groups(run, later, rule="csv", groups_csv=tmp_path / "moved.csv")
+    assert gone == {"clip0_f000100": "clip0"}

@@ -295,7 +295,9 @@ def _eval(
         "auto",
         "--split",
         help="auto (default): the run's validation images; all of them when none of the "
-        "folder's images is one of the run's (a held-out folder: 'held_out' in the JSON); "
+        "folder's images is one of the run's nor shares a video / person with them (a "
+        "held-out folder: 'held_out' in the JSON; other frames of a video the run holds "
+        "are refused); "
         "all, with a warning, when the checkpoint records no split. all: every image, "
         "training images included; train / val / test: the run's images of that split.",
     ),
@@ -358,12 +360,18 @@ code 1 when --regions could not find the areas of some images (listed), 2 on usa
             f"none of the {len(result['images'])} images of --data is in the run's data set "
             "(train / val / test): scoring all of them as held-out images"
         )
-    if split == "all" and trained_on != []:
+    akin = result.get("trained_group") or []  # frames of its videos, photos of its people
+    if split == "all" and (trained_on != [] or akin):
+        reasons = []
         if trained_on:
             names = ", ".join(trained_on[:3]) + (", ..." if len(trained_on) > 3 else "")
-            why = f"{len(trained_on)} of them are the run's training images ({names})"
-        else:
-            why = "the checkpoint records no split, so training images may be among them"
+            reasons.append(f"{len(trained_on)} of them are the run's training images ({names})")
+        if akin:
+            names = ", ".join(akin[:3]) + (", ..." if len(akin) > 3 else "")
+            reasons.append(f"{len(akin)} share a video or person with them ({names})")
+        why = "; ".join(reasons) or (
+            "the checkpoint records no split, so training images may be among them"
+        )
         make_console(stderr=True).print(
             f"[yellow]warning:[/] scoring every image of --data; {why}: the figures are "
             "optimistic (use --split val or test)"

@@ -158,6 +158,57 @@ def test_eval_auto_refuses_a_folder_that_holds_some_of_the_run_s_images(
     assert "some of its images are in the run's other splits" in err and "--split all" in err
 
 
+@pytest.fixture(scope="module")
+def frames_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run folder of one tiny CPU run on frames 0-20 of a clip and two photos."""
+    from wds_edge.cli import main
+
+    root = tmp_path_factory.mktemp("frames")
+    stems = ["clip_f000000", "clip_f000010", "clip_f000020", "p0", "p1"]
+    data = write_generic(root / "data", stems)
+    with pytest.raises(SystemExit) as done:
+        main(["train", "--data", str(data), "--out", str(root / "run"), *TINY, "--device", "cpu"])
+    assert done.value.code == 0
+    return root / "run"
+
+
+def test_eval_refuses_other_frames_of_a_video_the_run_holds(
+    capsys, frames_run: Path, tmp_path: Path
+) -> None:  # noqa: ANN001
+    """Frames 100-110 of the clip the run trained on (labelled later): none of them is the
+    run's, but they are not held out (the same person, near-identical); they were scored
+    as "held_out": true."""
+    assert "clip_f000000" in json.loads((frames_run / "folds.json").read_text())["train"]
+    later = write_generic(tmp_path / "hoframes", ["clip_f000100", "clip_f000110"])
+    ckpt = frames_run / "best.pt"
+    for split in (), ("--split", "val"):
+        code, out, err = run_cli(capsys, "eval", "--checkpoint", ckpt, "--data", later, "--json",
+                                 *split)  # fmt: skip
+        assert code == 1 and out == "", err
+        flat = _flat(err)
+        assert "none of its 2 images is one of the run's, but 2 of them share a group" in flat
+        assert "clip_f000100 (clip)" in flat and "--split all" in flat
+    code, out, err = run_cli(capsys, "eval", "--checkpoint", ckpt, "--data", later, "--json",
+                             "--split", "all")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["held_out"] is False
+    assert "2 share a video or person with them (clip_f000100, clip_f000110)" in _flat(err)
+
+
+def test_eval_split_on_a_held_out_folder_says_to_leave_it_out(
+    capsys, frames_run: Path, tmp_path: Path
+) -> None:  # noqa: ANN001
+    """--split val on a folder none of whose images is the run's: it did say 'some of its
+    images are in the run's other splits', which none is."""
+    held = write_generic(tmp_path / "heldout", ["held_a", "held_b"])
+    code, out, err = run_cli(capsys, "eval", "--checkpoint", frames_run / "best.pt",
+                             "--data", held, "--split", "val")  # fmt: skip
+    assert code == 1 and out == "", err
+    flat = _flat(err)
+    assert "other splits" not in flat
+    assert "none of its 2 images is one of the run's" in flat and "leave out --split" in flat
+
+
 def test_train_refuses_fewer_videos_than_folds_and_leaves_no_folder(capsys, tmp_path: Path) -> None:  # noqa: ANN001
     """frames of 4 videos cannot make 6 folds without putting a person in two of them."""
     stems = [f"clip{v}_f{10 * i:06d}" for v in range(4) for i in range(3)]
