@@ -23,6 +23,7 @@ from wds_edge_train.baselines import AreaScores, FairAreas, score_areas
 from wds_edge_train.data import LoadedSample, discover_samples, load_sample
 from wds_edge_train.dataset import sample_tensors
 from wds_edge_train.folds import shared_groups
+from wds_edge_train.labeling.runner import labelled_face_crop_px
 from wds_edge_train.model import wrinkle_probability
 
 __all__ = ["predict_probability", "evaluate_samples", "evaluate_checkpoint"]
@@ -170,6 +171,31 @@ def evaluate_samples(
     return out
 
 
+def _check_face_scale(
+    config: dict[str, Any], checkpoint: str | Path, data_dir: str | Path, allow: bool
+) -> None:
+    """Refuse (unless ``allow``) a ``wds-edge label`` folder whose face crops are another
+    size than those the checkpoint was trained on (``export`` refuses that size too): the
+    model would score faces at a scale it did not learn. Unknown on either side: no check."""
+    trained, labelled = config.get("face_crop_px"), labelled_face_crop_px(data_dir)
+    if trained is None or labelled is None or trained == labelled:
+        return
+    scale = labelled / trained
+    if not allow:
+        raise InvalidInputError(
+            f"{data_dir} holds labels of {labelled} px face crops (labels.json) but "
+            f"{checkpoint} was trained on {trained} px face crops: the model would see its "
+            f"faces at {scale:.2f}x the scale it learned, not as the kiosk shows it faces "
+            f"(cropped at {trained} px), so the figures would not be the model's. Label the "
+            f"photos again with 'wds-edge label --crop-size {trained}', or pass "
+            "--allow-scale-mismatch to score them anyway"
+        )
+    logger.warning(
+        "scoring %d px face-crop labels with a model trained on %d px face crops "
+        "(--allow-scale-mismatch): faces at %.2fx the scale it learned", labelled, trained, scale,
+    )  # fmt: skip
+
+
 def _shared_with_run(
     config: dict[str, Any], run_stems: set[str], stems: Sequence[str]
 ) -> dict[str, str]:
@@ -207,6 +233,7 @@ def evaluate_checkpoint(
     progress: ProgressFn | None = None,
     regions: str | None = None,
     landmarker_path: str | Path | None = None,
+    allow_scale_mismatch: bool = False,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint on a data folder (``wds-edge eval``).
 
@@ -231,6 +258,14 @@ def evaluate_checkpoint(
             or ``"none"`` (the fov / whole image, reported as one area). None: the fov /
             whole image, no areas.
         landmarker_path: FaceLandmarker model for images without saved landmarks.
+        allow_scale_mismatch: score labels made at another face-crop size than the one the
+            checkpoint was trained on (``labels.json``'s ``crop_size_px`` against the run's
+            ``face_crop_px``; logged) instead of refusing them.
+
+    Raises:
+        InvalidInputError: a bad split or area, or labels of another face-crop size than
+            the model learned (``allow_scale_mismatch`` false).
+        DataError: a folder that is neither the run's split asked for nor held out.
 
     Returns:
         :func:`evaluate_samples` output plus ``"checkpoint"``, ``"data"``, ``"split"`` and
@@ -245,7 +280,9 @@ def evaluate_checkpoint(
 
     parse_regions(regions)  # an unknown area is refused before the model is loaded
     ckpt = load_checkpoint(checkpoint, map_location=device)
-    _, samples = discover_samples(data_dir)
+    layout, samples = discover_samples(data_dir)
+    if layout == "generic":
+        _check_face_scale(ckpt.config, checkpoint, data_dir, allow_scale_mismatch)
     splits = (ckpt.raw.get("extra") or {}).get("splits") or {}
     folder = [s.stem for s in samples]
     run_images = {stem for names in splits.values() for stem in names}

@@ -324,6 +324,13 @@ def _eval(
         "--landmarker",
         help="FaceLandmarker .task model for --regions on images without saved landmarks.",
     ),
+    allow_scale_mismatch: bool = typer.Option(
+        False,
+        "--allow-scale-mismatch",
+        help="Score labels made at another face-crop size ('wds-edge label --crop-size', "
+        "labels.json) than the checkpoint was trained on: refused by default, as the model "
+        "would see faces at a scale it did not learn (export refuses that size too).",
+    ),
 ) -> None:
     """Score a checkpoint on whole images: JSI, accuracy, sensitivity, specificity.
 
@@ -350,6 +357,7 @@ code 1 when --regions could not find the areas of some images (listed), 2 on usa
         mask_threshold=mask_threshold,
         regions=regions,
         landmarker_path=landmarker,
+        allow_scale_mismatch=allow_scale_mismatch,
     )
     problems = result.get("problems") or {}
     split = result["split"]  # "auto" resolved

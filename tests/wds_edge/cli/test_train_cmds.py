@@ -209,6 +209,39 @@ def test_eval_split_on_a_held_out_folder_says_to_leave_it_out(
     assert "none of its 2 images is one of the run's" in flat and "leave out --split" in flat
 
 
+def _label_summary(root: Path, crop_size_px: int) -> None:
+    """The labels.json 'wds-edge label --auto --crop-size N' writes (the part read here)."""
+    doc = {"mode": "auto", "options": {"crop_size_px": crop_size_px}, "items": []}
+    (root / "labels.json").write_text(json.dumps(doc))
+
+
+def test_eval_refuses_labels_of_another_face_crop_size(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    """A model trained on 64 px face crops scored on labels made at 128 px: refused (exit 2)
+    naming the label command, as export refuses another size; --allow-scale-mismatch
+    scores them with a warning. It scored them without a word."""
+    data = write_generic(tmp_path / "data", [f"p{i}" for i in range(4)])
+    _label_summary(data, 64)
+    out = tmp_path / "run"
+    code, _, err = run_cli(capsys, "train", "--data", data, "--out", out, *TINY,
+                           "--augment", "none", "--device", "cpu")  # fmt: skip
+    assert code == 0, err
+    other = write_generic(tmp_path / "other", ["q0", "q1"])
+    _label_summary(other, 128)
+    args = ("eval", "--checkpoint", out / "best.pt", "--data", other, "--json")
+    code, stdout, err = run_cli(capsys, *args)
+    assert code == 2 and stdout == "", err
+    flat = _flat(err)
+    assert "holds labels of 128 px face crops (labels.json)" in flat
+    assert "trained on 64 px face crops" in flat and "2.00x the scale it learned" in flat
+    assert "'wds-edge label --crop-size 64'" in flat and "--allow-scale-mismatch" in flat
+    code, stdout, err = run_cli(capsys, *args, "--allow-scale-mismatch")
+    assert code == 0, err
+    assert json.loads(stdout)["held_out"] is True
+    _label_summary(other, 64)  # the scale it learned: scored as before
+    code, stdout, err = run_cli(capsys, *args)
+    assert code == 0 and json.loads(stdout)["n_images"] == 2, err
+
+
 def test_train_refuses_fewer_videos_than_folds_and_leaves_no_folder(capsys, tmp_path: Path) -> None:  # noqa: ANN001
     """frames of 4 videos cannot make 6 folds without putting a person in two of them."""
     stems = [f"clip{v}_f{10 * i:06d}" for v in range(4) for i in range(3)]
