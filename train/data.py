@@ -130,25 +130,30 @@ def files_by_name(
     return out
 
 
+#: What a data folder holds, for the messages that refuse one.
+_EXPECTED_LAYOUT = (
+    "images/ + masks/ (+ optional fov/) with matching file stems (what 'wds-edge label "
+    "--out' writes), or the DRIVE layout images/ + 1st_manual/ (+ mask/)"
+)
+
+
 def detect_layout(data_dir: str | Path) -> str:
     """Return ``"generic"`` or ``"drive"`` for a data folder.
 
     Raises:
-        DataError: the folder is missing or has neither layout.
+        InvalidInputError: the folder is missing, not a folder, or has neither layout (a
+            wrong ``--data``: a usage error, as a missing ``label --images`` folder is).
     """
     root = Path(data_dir)
     if not root.is_dir():
-        raise DataError(
-            f"{root}: data folder not found; pass the folder holding images/ and masks/"
-        )
+        what = "is a file, not a folder" if root.exists() else "data folder not found"
+        raise InvalidInputError(f"{root}: {what}; pass --data a label folder: {_EXPECTED_LAYOUT}")
     if (root / "images").is_dir() and (root / "masks").is_dir():
         return "generic"
     if (root / "images").is_dir() and (root / "1st_manual").is_dir():
         return "drive"
-    raise DataError(
-        f"{root}: no data set layout recognised; expected images/ + masks/ (+ optional fov/) "
-        "with matching file stems (what 'wds-edge label' writes), or the DRIVE layout "
-        "images/ + 1st_manual/ (+ mask/)"
+    raise InvalidInputError(
+        f"{root}: no data set layout recognised; expected a label folder: {_EXPECTED_LAYOUT}"
     )
 
 
@@ -199,13 +204,14 @@ def discover_samples(data_dir: str | Path) -> tuple[str, list[Sample]]:
         ``(layout, samples)`` with samples sorted by stem.
 
     Raises:
-        DataError: unknown layout, no images, or an image without a mask.
+        InvalidInputError: no such folder, an unknown layout, or no images (not a data set).
+        DataError: an image without a mask, two files with one name.
     """
     root = Path(data_dir)
     layout = detect_layout(root)
     samples = _drive_samples(root) if layout == "drive" else _generic_samples(root)
     if not samples:
-        raise DataError(
+        raise InvalidInputError(
             f"{root / 'images'}: no images found (extensions {', '.join(IMAGE_EXTENSIONS)}); "
             "put the training photos there"
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import cv2
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from wds_edge.errors import DataError
+from wds_edge.errors import DataError, InvalidInputError
 from wds_edge_train.data import binarize_mask, discover_samples, load_sample, read_mask
 
 
@@ -90,14 +91,20 @@ def test_non_binary_mask_needs_threshold(tmp_path: Path) -> None:
 
 
 def test_empty_folder(tmp_path: Path) -> None:
+    """A folder that is no data set is a wrong --data (InvalidInputError: exit 2, as a
+    missing 'label --images' folder), not a malformed data set (DataError: exit 1)."""
     (tmp_path / "images").mkdir()
     (tmp_path / "masks").mkdir()
-    with pytest.raises(DataError, match="no images found"):
-        discover_samples(tmp_path)
-    with pytest.raises(DataError, match="no data set layout recognised"):
-        discover_samples(tmp_path / "images")
-    with pytest.raises(DataError, match="not found"):
-        discover_samples(tmp_path / "nope")
+    (tmp_path / "notes.txt").write_text("")
+    for where, says in [
+        (tmp_path, "no images found"),
+        (tmp_path / "images", "no data set layout recognised; expected a label folder: images/"),
+        (tmp_path / "nope", "data folder not found; pass --data a label folder: images/ + masks/"),
+        (tmp_path / "notes.txt", "is a file, not a folder"),
+    ]:
+        with pytest.raises(InvalidInputError, match=re.escape(says)) as refused:
+            discover_samples(where)
+        assert not isinstance(refused.value, DataError)
 
 
 def test_image_without_mask(tmp_path: Path) -> None:

@@ -242,6 +242,27 @@ def test_eval_refuses_labels_of_another_face_crop_size(capsys, tmp_path: Path) -
     assert code == 0 and json.loads(stdout)["n_images"] == 2, err
 
 
+def test_a_wrong_data_folder_is_a_usage_error(
+    capsys, run: tuple[Path, Path], tmp_path: Path
+) -> None:  # noqa: ANN001
+    """A missing --data folder, or one that is no label folder, exits 2 (as 'label --images
+    nonexist/' does) naming what was expected; train leaves no --out. Both exited 1."""
+    _, run_dir = run
+    (tmp_path / "photos").mkdir()  # photos, not labelled: no images/ + masks/
+    for data, says in [
+        (tmp_path / "nonexist", "nonexist: data folder not found; pass --data a label folder"),
+        (tmp_path / "photos", "photos: no data set layout recognised; expected a label folder"),
+    ]:
+        out = tmp_path / "r"
+        code, _, err = run_cli(capsys, "train", "--data", data, "--out", out, *TINY)
+        assert code == 2 and says in _flat(err) and "images/ + masks/" in _flat(err), err
+        assert not out.exists()
+        code, stdout, err = run_cli(capsys, "eval", "--checkpoint", run_dir / "best.pt",
+                                    "--data", data, "--json")  # fmt: skip
+        assert code == 2 and stdout == "", err
+        assert says in _flat(err) and "images/ + masks/" in _flat(err)
+
+
 def test_train_refuses_fewer_videos_than_folds_and_leaves_no_folder(capsys, tmp_path: Path) -> None:  # noqa: ANN001
     """frames of 4 videos cannot make 6 folds without putting a person in two of them."""
     stems = [f"clip{v}_f{10 * i:06d}" for v in range(4) for i in range(3)]
