@@ -211,12 +211,12 @@ def _shared_with_run(
 
 def _not_held_out(data_dir: str | Path, folder: Sequence[str], shared: dict[str, str]) -> str:
     """Why a folder none of whose images is the run's is still not held out."""
-    shown = ", ".join(f"{s} ({g})" for s, g in list(sorted(shared.items()))[:3])
-    more = ", ..." if len(shared) > 3 else ""
+    groups = sorted(set(shared.values()))
+    shown = ", ".join(groups[:3]) + (", ..." if len(groups) > 3 else "")
     return (
         f"{data_dir}: none of its {len(folder)} images is one of the run's, but {len(shared)} "
-        f"of them share a group with the run's images ({shown}{more}: frames of a video, or "
-        "images of a person, the run trained or selected its model on), so the folder is not "
+        f"of them share a group with the run's images ({shown}: other frames of a video, or "
+        "photos of a person, the run trained or selected its model on), so the folder is not "
         "held out and its scores would be optimistic; score a folder of other videos / "
         "people, or pass --split all to score every image anyway"
     )

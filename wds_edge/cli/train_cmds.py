@@ -376,7 +376,9 @@ code 1 when --regions could not find the areas of some images (listed), 2 on usa
             reasons.append(f"{len(trained_on)} of them are the run's training images ({names})")
         if akin:
             names = ", ".join(akin[:3]) + (", ..." if len(akin) > 3 else "")
-            reasons.append(f"{len(akin)} share a video or person with them ({names})")
+            reasons.append(
+                f"{len(akin)} share a video or person with the run's training images ({names})"
+            )
         why = "; ".join(reasons) or (
             "the checkpoint records no split, so training images may be among them"
         )

@@ -187,12 +187,15 @@ def test_eval_refuses_other_frames_of_a_video_the_run_holds(
         assert code == 1 and out == "", err
         flat = _flat(err)
         assert "none of its 2 images is one of the run's, but 2 of them share a group" in flat
-        assert "clip_f000100 (clip)" in flat and "--split all" in flat
+        assert "the run's images (clip: other frames of a video" in flat and "--split all" in flat
     code, out, err = run_cli(capsys, "eval", "--checkpoint", ckpt, "--data", later, "--json",
                              "--split", "all")  # fmt: skip
     assert code == 0, err
     assert json.loads(out)["held_out"] is False
-    assert "2 share a video or person with them (clip_f000100, clip_f000110)" in _flat(err)
+    assert (
+        "2 share a video or person with the run's training images (clip_f000100, clip_f000110)"
+        in _flat(err)
+    )
 
 
 def test_eval_split_on_a_held_out_folder_says_to_leave_it_out(
