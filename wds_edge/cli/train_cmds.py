@@ -8,6 +8,8 @@ from typing import Any
 
 import typer
 
+from wds_edge.errors import InvalidInputError
+
 __all__ = ["register", "TORCHRUN_COMMAND", "print_metric_tables"]
 
 #: Multi-GPU training (DistributedDataParallel): one process per GPU, global batch =
@@ -347,6 +349,7 @@ code 1 when --regions could not find the areas of some images (listed), 2 on usa
     from wds_edge_train.evaluate import evaluate_checkpoint
     from wds_edge_train.loop import resolve_device
 
+    check_landmarker_use(regions, landmarker, default_areas=False)
     dev = str(resolve_device(device))
     result = evaluate_checkpoint(
         checkpoint,
@@ -409,6 +412,23 @@ code 1 when --regions could not find the areas of some images (listed), 2 on usa
         console.print(f"[red]not scored[/] {stem}: {msg}", highlight=False)
     if problems:
         raise typer.Exit(1)
+
+
+def check_landmarker_use(
+    regions: str | None, landmarker: Path | None, *, default_areas: bool
+) -> None:
+    """Refuse ``--landmarker`` where no landmark area is scored (it was dropped without a
+    word): ``--regions none``, or no ``--regions`` when the command's default is the fov /
+    whole image (``default_areas=False``: eval)."""
+    if landmarker is None:
+        return
+    whole = regions is None and not default_areas
+    if whole or (regions is not None and regions.strip().lower() == "none"):
+        raise InvalidInputError(
+            "--landmarker finds the forehead / eye areas of --regions, and "
+            f"{'no --regions' if whole else '--regions none'} scores the fov / whole image: "
+            "pass --regions forehead,eyes (or forehead / eyes), or leave out --landmarker"
+        )
 
 
 def print_metric_tables(

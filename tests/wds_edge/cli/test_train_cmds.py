@@ -106,6 +106,23 @@ def test_eval_refuses_bad_settings(
     assert says in _flat(err) and "Traceback" not in err
 
 
+def test_a_landmarker_where_no_landmark_area_is_scored_is_refused(
+    capsys, run: tuple[Path, Path], tmp_path: Path
+) -> None:  # noqa: ANN001
+    """eval --landmarker without --regions (or with --regions none) was accepted and dropped
+    without a word, a missing file included; baseline --regions none likewise."""
+    data, run_dir = run
+    missing = tmp_path / "nowhere.task"
+    for extra in ([], ["--regions", "none"]):
+        code, _, err = run_cli(capsys, "eval", "--checkpoint", run_dir / "best.pt", "--data",
+                               data, "--landmarker", missing, *extra)  # fmt: skip
+        assert code == 2 and "pass --regions forehead,eyes" in _flat(err), err
+    code, _, err = run_cli(capsys, "baseline", "--method", "hessian", "--images",
+                           data / "images", "--masks", data, "--regions", "none",
+                           "--landmarker", missing)  # fmt: skip
+    assert code == 2 and "--regions none scores the fov / whole image" in _flat(err), err
+
+
 def test_eval_scores_a_held_out_folder_whole(
     capsys, run: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # noqa: ANN001
