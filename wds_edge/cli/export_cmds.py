@@ -194,25 +194,49 @@ def _export(
         help="Also write a Triton model repository into this folder (an existing version "
         "is refused before anything is exported, unless --force).",
     ),
+    model_name: str | None = typer.Option(
+        None,
+        "--model-name",
+        help="model_name stored in metadata (default 'wds-unet'; with --annotate: the file's "
+        "own). Results carry it, and `wds-edge compare` refuses results of different names.",
+    ),
+    model_version: str | None = typer.Option(
+        None,
+        "--model-version",
+        help="model_version stored in metadata (default '0.0.0'; with --annotate: the file's "
+        "own): give each trained model its own, so results say which one scored them.",
+    ),
     annotate: Path | None = typer.Option(
         None,
         "--annotate",
         help="Add wds-edge metadata to this existing ONNX file (written to --out) and exit; "
-        "takes only --out and --threshold.",
+        "takes only --out, --threshold, --model-name and --model-version.",
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing Triton version."),
 ) -> None:
     """Export a checkpoint to one self-contained ONNX file with metadata and a parity report."""
     console = _console()
     _check_threshold(threshold)
-    fields = {} if threshold is None else {"threshold": threshold}
+    fields: dict[str, Any] = {} if threshold is None else {"threshold": threshold}
+    for flag, key, value in (
+        ("--model-name", "model_name", model_name),
+        ("--model-version", "model_version", model_version),
+    ):
+        if value is not None:
+            if not value.strip() or value != value.strip():
+                raise InvalidInputError(
+                    f"{flag} must be a non-empty name without leading or trailing spaces, got "
+                    f"{value!r}"
+                )
+            fields[key] = value
     if annotate is not None:
         refused = _given(ctx, _EXPORT_ONLY)
         if refused:
             raise InvalidInputError(
                 f"--annotate writes metadata onto an existing ONNX file and exports nothing: "
                 f"{', '.join(refused)} would be ignored; leave them out (--annotate takes "
-                "--out and --threshold) or export a checkpoint with --checkpoint"
+                "--out, --threshold, --model-name and --model-version) or export a checkpoint "
+                "with --checkpoint"
             )
         from wds_edge.io import ensure_writable_file
         from wds_edge_export.onnx_export import annotate_onnx

@@ -125,6 +125,31 @@ def test_annotate_keeps_the_threshold_and_refuses_export_only_options(
         assert not (tmp_path / "triton").exists()
 
 
+def test_export_and_annotate_stamp_the_model_name_and_version(
+    checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: every export was 'wds-unet 0.0.0' (export had no way to name it), so results
+    of different models could not be told apart by name (`wds-edge compare`)."""
+    out = tmp_path / "m.onnx"
+    code, _, err = run_cli(capsys, "export", "--checkpoint", checkpoint, "--out", out,
+                           "--no-parity", "--model-name", "kiosk-unet",
+                           "--model-version", "1.1.0")  # fmt: skip
+    assert code == 0, err
+    props = _props(out)
+    assert (props["model_name"], props["model_version"]) == ("kiosk-unet", "1.1.0")
+    renamed = tmp_path / "r.onnx"
+    code, _, err = run_cli(capsys, "export", "--annotate", out, "--out", renamed,
+                           "--model-version", "1.1.1")  # fmt: skip
+    assert code == 0, err
+    props = _props(renamed)
+    assert (props["model_name"], props["model_version"]) == ("kiosk-unet", "1.1.1")
+    for flags in (["--model-name", " "], ["--model-version", "1.0 "]):
+        code, _, err = run_cli(capsys, "export", "--annotate", out, "--out", tmp_path / "x.onnx",
+                               *flags)  # fmt: skip
+        assert code == 2 and f"{flags[0]} must be a non-empty name" in err, err
+        assert not (tmp_path / "x.onnx").exists()
+
+
 def test_an_existing_triton_version_is_refused_before_out_is_replaced(
     checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
