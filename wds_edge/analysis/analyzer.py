@@ -38,7 +38,7 @@ from wds_edge.analysis.frames import COLOUR_ORDERS, as_frame_bgr, colour_gate, d
 from wds_edge.analysis.result import FrameResult, RegionScore
 from wds_edge.analysis.scoring import mm_per_px_from_iris, score_regions, score_skin_regions
 from wds_edge.errors import InvalidInputError, describe_validation_error
-from wds_edge.io import read_image
+from wds_edge.io import read_image, sha256_file
 from wds_edge.model.info import ModelInfo
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.preprocessing import model_input
@@ -129,6 +129,7 @@ class WrinkleAnalyzer:
             threshold=self.threshold,
             input_size_px=self.input_size_px,
             path=str(self.model_path),
+            **_model_fingerprint(self.model_path, self._backend.precision),
         )
         if cfg.warmup:
             self._warm_up()
@@ -433,6 +434,19 @@ class WrinkleAnalyzer:
 def _counted_regions(crop: FaceCrop, mm_per_px: float | None) -> SkinRegions:
     """The counted skin regions of a kiosk crop (they depend on the crop alone)."""
     return skin_regions(crop.crop_rgb, crop.landmarks_crop_px, crop.in_frame, mm_per_px=mm_per_px)
+
+
+def _model_fingerprint(path: Path, precision: str) -> dict[str, str | None]:
+    """``sha256`` of the model file and, for a Q/DQ INT8 model, the ``source_sha256`` of
+    the FP32 model its metadata says it was quantized from (what ``wds-edge compare`` takes
+    as the model's identity). One read of a file of a few MB, once per analyzer."""
+    source = None
+    if precision == "int8":  # a Q/DQ file records its source (an OpenVINO INT8 IR: path is FP32)
+        from wds_edge.runtime.quantized import qdq_info, read_onnx_file_info
+
+        value = (qdq_info(read_onnx_file_info(path).metadata_props) or {}).get("source_sha256")
+        source = value if isinstance(value, str) and len(value) == 64 else None
+    return {"sha256": sha256_file(path), "source_sha256": source}
 
 
 def _plain_number(value: Any) -> Any:

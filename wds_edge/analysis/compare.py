@@ -19,6 +19,13 @@ spread (a fused capture) also has a standard error of its mean, ``sd_frames / sq
 the larger of the two SEMs is used. A change smaller than MDC95 is reported as
 ``"within noise"``.
 
+Only results of one model compare: the same name, version, input size and threshold, and
+the same model file (the ``sha256`` the result's model block records; a Q/DQ INT8 model
+counts as the FP32 model it was quantized from). Backends and precisions may differ (BF16
+and FP32 results of one model differ within the noise). Both results must score the same
+regions; a region whose whole area was excluded (``area_px`` 0: hidden by hair or glasses)
+is "not measured" and gets no verdict.
+
 Without a repeatability file the defaults are those measured on the kiosk clip with the
 bundled model 1.0.0 (:data:`DEFAULT_REPEATABILITY`; benchmarks/RESULTS.md, "Issue 21").
 """
@@ -38,6 +45,7 @@ from wds_edge.perception.expression import CAPTURE_EXPRESSIONS, missed_capture_w
 
 __all__ = [
     "Z95",
+    "NOT_MEASURED",
     "DEFAULT_REPEATABILITY",
     "RegionChange",
     "Comparison",
@@ -47,6 +55,17 @@ __all__ = [
 
 #: Two-sided 95 % normal quantile.
 Z95 = 1.96
+
+#: The verdict of a region that one of the results could not measure (``area_px`` 0).
+NOT_MEASURED = "not measured"
+
+#: The model-block keys two results must agree on (besides the model file's sha256).
+_MODEL_KEYS = ("name", "version", "input_size_px", "threshold")
+
+#: The repeatability figures a region of a report may hold (sd and cv, 0-1 ratios, >= 0).
+_NOISE_KEYS = ("frame_sd", "frame_cv", "session_sd", "session_cv")
+
+_MAKE_REPEATABILITY = "make one with `wds-edge bench repeatability --source CLIP --out DIR`"
 
 #: Repeatability measured on portrait_motion_720p.mp4 with the bundled model 1.0.0, ONNX
 #: Runtime FP32 (`wds-edge bench repeatability`, benchmarks/RESULTS.md, "Issue 21"): per
@@ -104,23 +123,33 @@ DEFAULT_REPEATABILITY: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class RegionChange:
-    """The change of one region's wrinkle ratio (ratios in [0, 1])."""
+    """The change of one region's wrinkle ratio (ratios in [0, 1]).
+
+    A region one result could not measure (its ``area_px`` is 0) has the verdict
+    :data:`NOT_MEASURED`, ``None`` for that result's ratio, the change and the MDC95.
+    """
 
     region: str
-    before: float
-    after: float
-    change: float
-    mdc95: float
-    verdict: str  # "within noise", "increase", "decrease"
+    before: float | None
+    after: float | None
+    change: float | None
+    mdc95: float | None
+    verdict: str  # "within noise", "increase", "decrease", "not measured"
 
     def to_dict(self) -> dict[str, Any]:
+        def rounded(value: float | None) -> float | None:
+            return None if value is None else round(value, 6)
+
+        relative = None
+        if self.change is not None and self.before:
+            relative = round(self.change / self.before, 4)
         return {
             "region": self.region,
-            "before": round(self.before, 6),
-            "after": round(self.after, 6),
-            "change": round(self.change, 6),
-            "relative_change": round(self.change / self.before, 4) if self.before > 0 else None,
-            "mdc95": round(self.mdc95, 6),
+            "before": rounded(self.before),
+            "after": rounded(self.after),
+            "change": rounded(self.change),
+            "relative_change": relative,
+            "mdc95": rounded(self.mdc95),
             "verdict": self.verdict,
         }
 
@@ -222,6 +251,109 @@ def _fused(result: dict[str, Any], name: str) -> bool:
     return bool(result.get("fused")) and (_frames_used(result, name) or 2) >= 2
 
 
+def _area(result: dict[str, Any], name: str, region: str) -> int | None:
+    """``scores[region].area_px`` of a result, checked (``None`` when absent)."""
+    value = result["scores"][region].get("area_px")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _bad(name, f"area_px of {region!r} is not a pixel count", value)
+    return value
+
+
+def _model(result: dict[str, Any], name: str) -> dict[str, Any]:
+    """The model block of a result (a fused one's is its reference frame's), checked."""
+    holder = result.get("frame") or result
+    if not isinstance(holder, dict):
+        raise _bad(name, "frame is not a result table", holder)
+    model = holder.get("model") or {}
+    if not isinstance(model, dict):
+        raise _bad(name, "model is not a table", model)
+    return model
+
+
+def _fingerprint(model: dict[str, Any]) -> str | None:
+    """The model file's identity: a Q/DQ model's FP32 source, else the file's sha256."""
+    value = model.get("source_sha256") or model.get("sha256")
+    return str(value) if value else None
+
+
+def _check_models(models: list[dict[str, Any]]) -> list[str]:
+    """Refuse results of different models; the notes on what could not be checked."""
+    differ = [
+        f"{k} {models[0].get(k)!r} / {models[1].get(k)!r}"
+        for k in _MODEL_KEYS
+        if models[0].get(k) != models[1].get(k)
+    ]
+    prints = [_fingerprint(m) for m in models]
+    if not differ and prints[0] and prints[1] and prints[0] != prints[1]:
+        differ.append(
+            f"model file sha256 {prints[0][:12]}... / {prints[1][:12]}... (both "
+            f"{models[0].get('name')} {models[0].get('version')}: give each model its own "
+            "name or version with `wds-edge export --model-name / --model-version`)"
+        )
+    if differ:
+        raise InvalidInputError(
+            f"the two results come from different models or thresholds (before / after: "
+            f"{'; '.join(differ)}): their scores are not comparable; analyse both with one "
+            "model (backends and precisions may differ)"
+        )
+    notes = []
+    unknown = [n for n, p in zip(("before", "after"), prints, strict=True) if not p]
+    if unknown:
+        paths = [str(m.get("path")) for m in models]
+        where = (
+            f"; their model files differ in path ({paths[0]} / {paths[1]}): check they are "
+            "the same model"
+            if paths[0] != paths[1]
+            else ""
+        )
+        notes.append(
+            f"the {' and '.join(unknown)} result{'s do' if len(unknown) == 2 else ' does'} not "
+            "record the model file's sha256 (written by an earlier wds-edge): the models "
+            f"were compared by name, version, input size and threshold only{where}"
+        )
+    return notes
+
+
+def _noise_table(rep: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The ``regions`` table of a repeatability report, checked: a table of region tables
+    whose sd / cv figures are finite numbers >= 0 (a hand-edited or foreign file must not
+    end in a traceback)."""
+    if not isinstance(rep, dict):
+        raise InvalidInputError(
+            f"the repeatability report is not a JSON object: {_MAKE_REPEATABILITY}"
+        )
+    table = rep.get("regions")
+    if not table:
+        raise InvalidInputError(f"the repeatability report holds no regions: {_MAKE_REPEATABILITY}")
+    if not isinstance(table, dict):
+        raise InvalidInputError(
+            f"the repeatability report's regions are not a table of regions (got "
+            f"{str(table)[:60]!r}): {_MAKE_REPEATABILITY}"
+        )
+    for region, stats in table.items():
+        if not isinstance(stats, dict):
+            raise InvalidInputError(
+                f"the repeatability report's {region!r} is not a table of "
+                f"{' / '.join(_NOISE_KEYS)} (got {str(stats)[:60]!r}): {_MAKE_REPEATABILITY}"
+            )
+        for key in _NOISE_KEYS:
+            value = stats.get(key, 0.0)  # a figure left out counts as none
+            if not (is_finite_number(value) and value >= 0):
+                raise InvalidInputError(
+                    f"the repeatability report's {key} of {region!r} is not a number >= 0 "
+                    f"(got {str(value)[:40]!r}): {_MAKE_REPEATABILITY}"
+                )
+    model = rep.get("model")
+    if model is not None and not isinstance(model, dict):
+        raise InvalidInputError(
+            f"the repeatability report's model is not a table (got {str(model)[:60]!r}): "
+            f"{_MAKE_REPEATABILITY}"
+        )
+    return table
+
+
 def _sem(stats: dict[str, float] | None, kind: str, level: float) -> float:
     if not stats:
         return 0.0
@@ -261,15 +393,19 @@ def compare_results(
 
     Returns:
         :class:`Comparison` (regions in ``before``'s order; ``"within noise"`` when
-        ``|after - before| <= MDC95``). A fused result of one frame is judged by the
-        per-frame noise.
+        ``|after - before| <= MDC95``; ``"not measured"`` for a region with ``area_px`` 0
+        in either result). A fused result of one frame is judged by the per-frame noise.
+        Results that do not record their model file's sha256 (written before it was
+        recorded) are compared on the rest of their model block, with a note.
 
     Raises:
-        InvalidInputError: a result that is not ``ok``, results of different models, of
-            different capture kinds (neutral / raise_brows), a fused capture against a single
-            photo, results without common regions or with a score that is not a ratio, a
-            ``frames_used`` that is not a count or a ``per_frame_spread`` without an sd per
-            region, a repeatability report without regions.
+        InvalidInputError: a result that is not ``ok``; results of different models (name,
+            version, input size, threshold or model file); of different capture kinds
+            (neutral / raise_brows); a fused capture against a single photo; results that
+            score different regions, or with a score that is not a ratio or an ``area_px``
+            that is not a count; a ``frames_used`` that is not a count or a
+            ``per_frame_spread`` without an sd per region; a repeatability report without
+            regions or with sd / cv figures that are not numbers >= 0.
     """
     for name, result in (("before", before), ("after", after)):
         if result.get("status") != "ok" or not result.get("scores"):
@@ -295,23 +431,15 @@ def compare_results(
             "expression are not a change of the skin; compare captures of the same kind"
         )
     rep = repeatability if repeatability is not None else DEFAULT_REPEATABILITY
-    table = rep.get("regions") or {}
-    if not table:
-        raise InvalidInputError(
-            "the repeatability report holds no regions: make one with "
-            "`wds-edge bench repeatability --source CLIP --out DIR`"
-        )
-    notes = []
-    models = [(r.get("frame") or r).get("model") or {} for r in (before, after)]
-    keys = ("name", "version", "threshold")
-    if any(m.get(k) != models[0].get(k) for m in models for k in keys):
-        raise InvalidInputError(
-            "the two results come from different models or thresholds "
-            f"({[tuple(m.get(k) for k in keys) for m in models]}): "
-            "their scores are not comparable"
-        )
+    table = _noise_table(rep)
+    models = [_model(before, "before"), _model(after, "after")]
+    notes = _check_models(models)
     measured_with = rep.get("model") or {}
-    if measured_with and any(measured_with.get(k) != models[0].get(k) for k in keys[:2]):
+    prints = [_fingerprint(measured_with), _fingerprint(models[0])]
+    if measured_with and (
+        any(measured_with.get(k) != models[0].get(k) for k in ("name", "version"))
+        or (prints[0] and prints[1] and prints[0] != prints[1])
+    ):
         notes.append("the repeatability was measured with another model: its noise may differ")
     if kinds[0] not in CAPTURE_EXPRESSIONS:
         raise InvalidInputError(
@@ -328,9 +456,21 @@ def compare_results(
             )
         if missed in warnings:
             notes.append(f"the {name} {_MISSED_NOTES[kinds[0]]}")
-    common = [n for n in before["scores"] if n in after["scores"]]
-    if not common:
-        raise InvalidInputError("the two results share no scored region")
+    only = [
+        [n for n in one["scores"] if n not in other["scores"]]
+        for one, other in ((before, after), (after, before))
+    ]
+    if only[0] or only[1]:
+        said = [
+            f"only the {name} result scores {', '.join(map(str, names))}"
+            for name, names in zip(("before", "after"), only, strict=True)
+            if names
+        ]
+        raise InvalidInputError(
+            f"the two results score different regions ({'; '.join(said)}): compare results "
+            "analysed with one wds-edge version and model"
+        )
+    common = list(before["scores"])
     missing = [n for n in common if not table.get(n)]
     if missing:
         notes.append(
@@ -338,9 +478,24 @@ def compare_results(
             "spread sets their minimal detectable change"
         )
     changes = []
+    unmeasured = []
     for region in common:
         b = _ratio(before, "before", region)
         a = _ratio(after, "after", region)
+        empty = [n for n, r in (("before", before), ("after", after)) if _area(r, n, region) == 0]
+        if empty:  # the whole region was excluded: its 0 is no measurement
+            unmeasured.append(f"{region} ({' and '.join(empty)})")
+            changes.append(
+                RegionChange(
+                    region,
+                    None if "before" in empty else b,
+                    None if "after" in empty else a,
+                    None,
+                    None,
+                    NOT_MEASURED,
+                )
+            )
+            continue
         level = (a + b) / 2  # one level for both: the SEMs must not favour a direction
         sems = []
         for name, result in (("before", before), ("after", after)):
@@ -352,4 +507,10 @@ def compare_results(
         if abs(change) <= mdc:  # an MDC of 0 (no noise figure) still calls "no change" noise
             verdict = "within noise"
         changes.append(RegionChange(region, b, a, change, mdc, verdict))
+    if unmeasured:
+        notes.append(
+            f"not measured: {', '.join(unmeasured)}: the region's whole area was excluded "
+            "(area_px 0: hidden by hair, glasses or a hand, or out of the crop), so it has "
+            "no score to compare"
+        )
     return Comparison(changes, str(rep.get("source", "repeatability report")), notes)

@@ -16,7 +16,11 @@ input; a video's is one fused capture). MDC95 = 1.96 * sqrt(SEM_before^2 + SEM_a
 where SEM is the repeatability of that kind of result (fused capture or single photo)
 measured by `wds-edge bench repeatability` (--repeatability FILE; default: the figures
 measured on the kiosk clip with the bundled model). Changes below MDC95 are marked
-"within noise". Exit code 0, 2 for results that cannot be compared.
+"within noise"; a region whose whole area was excluded in either result (area_px 0) is
+"not measured". Both results must come from one model (name, version, input size,
+threshold and model file sha256; backends and precisions may differ) and score the same
+regions. Exit code 0, 2 for results that cannot be compared (or a malformed
+--repeatability report).
 
 Example: wds-edge compare before/clip.json after/clip.json --repeatability rep/repeatability.json
 """
@@ -123,11 +127,15 @@ def compare_cmd(
     table = Table(title=f"{before.name} -> {after.name}", caption=comparison.repeatability_source)
     for column in ("region", "before %", "after %", "change (points)", "MDC95 (points)", ""):
         table.add_column(column)
+
+    def points(value: float | None, form: str = ".2f") -> str:
+        return "n/a" if value is None else f"{100 * value:{form}}"
+
     for c in comparison.changes:
-        colour = "dim" if c.verdict == "within noise" else "bold"
+        colour = "bold" if c.verdict in ("increase", "decrease") else "dim"
         table.add_row(
-            c.region, f"{100 * c.before:.2f}", f"{100 * c.after:.2f}",
-            f"{100 * c.change:+.2f}", f"{100 * c.mdc95:.2f}", f"[{colour}]{c.verdict}[/]",
+            c.region, points(c.before), points(c.after), points(c.change, "+.2f"),
+            points(c.mdc95), f"[{colour}]{c.verdict}[/]",
         )  # fmt: skip
     console = make_console()
     console.print(table)

@@ -102,6 +102,11 @@ class ModelInfo(BaseModel):
         threshold: wrinkle probability threshold in (0, 1) in use.
         input_size_px: side of the square model input.
         path: the model file.
+        sha256: the sha256 of that file (``None`` in results written before it was recorded).
+        source_sha256: a Q/DQ INT8 model's (``wds-edge quantize --format qdq``): the sha256
+            of the FP32 model it was quantized from, as its metadata records it (``None``
+            for any other model). ``wds-edge compare`` takes it, else ``sha256``, as the
+            model's identity, so an INT8 result compares with its FP32 model's results.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -114,7 +119,13 @@ class ModelInfo(BaseModel):
     threshold: float = Field(gt=0.0, lt=1.0)
     input_size_px: int = Field(ge=1)
     path: str
+    sha256: str | None = None
+    source_sha256: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (the result JSON's ``model`` object)."""
-        return self.model_dump(mode="json")
+        """JSON-ready dict (the result JSON's ``model`` object; no ``source_sha256`` key
+        unless the model is a Q/DQ one that records it)."""
+        data = self.model_dump(mode="json")
+        if data.get("source_sha256") is None:
+            data.pop("source_sha256", None)
+        return data

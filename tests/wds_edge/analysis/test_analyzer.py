@@ -39,7 +39,7 @@ def test_full_analysis_of_a_real_face(biden_result: FrameResult, analyzer: Wrink
     assert r.model["backend"] == "onnxruntime" and r.model["device"] == "CPU"
     assert r.model == analyzer.model_description.to_dict() == analyzer.model_info
     assert set(r.model) == {"name", "version", "backend", "precision", "device", "threshold",
-                            "input_size_px", "path"}  # fmt: skip
+                            "input_size_px", "path", "sha256"}  # fmt: skip
 
 
 def test_scores_agree_with_an_independent_count(biden_result: FrameResult) -> None:

@@ -16,7 +16,13 @@ from wds_edge.analysis.compare import DEFAULT_REPEATABILITY, compare_results, lo
 from wds_edge.cli import app
 from wds_edge.errors import InvalidInputError
 
-MODEL = {"name": "wds-unet-starter", "version": "1.0.0", "threshold": 0.5}
+MODEL = {
+    "name": "wds-unet-starter",
+    "version": "1.0.0",
+    "threshold": 0.5,
+    "input_size_px": 640,
+    "sha256": "1d" * 32,
+}
 REPEATABILITY = {
     "source": "hand-made",
     "regions": {
@@ -194,3 +200,121 @@ def test_compare_command(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert run.returncode == 2 and "binary data" in run.stderr, run.stderr
+
+
+def test_results_of_different_model_files_or_input_sizes_are_refused() -> None:
+    """Defect: only name, version and threshold were compared, and every user export is
+    'wds-unet 0.0.0': results of two different models, or of a 128 px and a 640 px model,
+    were compared as a change of the skin."""
+    other_file = _result(0.06, 0.04)
+    other_file["frame"] = {"model": {**MODEL, "sha256": "e9" * 32}}
+    with pytest.raises(InvalidInputError, match="model file sha256 1d1d1d1d1d1d... / e9e9e9"):
+        compare_results(_result(0.05, 0.04), other_file, REPEATABILITY)
+    small = _result(0.06, 0.04)
+    small["frame"] = {"model": {**MODEL, "input_size_px": 128}}
+    with pytest.raises(InvalidInputError, match="input_size_px 640 / 128"):
+        compare_results(_result(0.05, 0.04), small, REPEATABILITY)
+    # another backend / precision of the same file compares; so does a Q/DQ INT8 model of it
+    bf16 = _result(0.05, 0.04)
+    bf16["frame"] = {"model": {**MODEL, "backend": "openvino", "precision": "bf16"}}
+    int8 = _result(0.05, 0.04)
+    int8["frame"] = {"model": {**MODEL, "sha256": "ab" * 32, "source_sha256": MODEL["sha256"]}}
+    for after in (bf16, int8):
+        assert compare_results(_result(0.05, 0.04), after, REPEATABILITY).notes == []
+
+
+def test_results_without_a_model_sha256_compare_on_what_they_have() -> None:
+    """Results written before the model's sha256 was recorded still compare, with a note."""
+    old = {k: v for k, v in MODEL.items() if k != "sha256"}
+    before = _result(0.05, 0.04)
+    before["frame"] = {"model": {**old, "path": "/m/a.onnx"}}
+    after = _result(0.05, 0.04)
+    after["frame"] = {"model": {**old, "path": "/m/b.onnx"}}
+    assert compare_results(before, after, REPEATABILITY).notes == [
+        "the before and after results do not record the model file's sha256 (written by an "
+        "earlier wds-edge): the models were compared by name, version, input size and "
+        "threshold only; their model files differ in path (/m/a.onnx / /m/b.onnx): check "
+        "they are the same model"
+    ]
+    note = compare_results(before, _result(0.05, 0.04), REPEATABILITY).notes
+    assert note[0].startswith("the before result does not record the model file's sha256")
+
+
+def test_results_of_different_regions_are_refused() -> None:
+    """Defect: a region missing from one result was dropped without a word, and 'overall'
+    was compared across the two region sets."""
+    fewer = _result(0.05, 0.04)
+    del fewer["scores"]["glabella"]
+    more = _result(0.05, 0.04)
+    more["scores"]["forehead"] = {"wrinkle_ratio": 0.01}
+    with pytest.raises(InvalidInputError, match="only the before result scores glabella"):
+        compare_results(_result(0.05, 0.04), fewer, REPEATABILITY)
+    with pytest.raises(InvalidInputError, match="only the after result scores forehead"):
+        compare_results(_result(0.05, 0.04), more, REPEATABILITY)
+
+
+def test_a_region_without_area_is_not_measured(tmp_path: Path) -> None:
+    """Defect: a region whose whole area was excluded (area_px 0, ratio 0 by definition)
+    was compared as a measured 0 % ('decrease')."""
+    before = _result(0.05, 0.04)
+    before["scores"]["glabella"]["area_px"] = 8952
+    before["scores"]["overall"]["area_px"] = 90000
+    after = _result(0.05, 0.0)
+    after["scores"]["glabella"]["area_px"] = 0
+    comparison = compare_results(before, after, REPEATABILITY)
+    overall, glabella = comparison.changes
+    assert overall.verdict == "within noise"
+    assert glabella.verdict == "not measured" and glabella.change is None
+    assert glabella.to_dict() == {
+        "region": "glabella", "before": 0.04, "after": None, "change": None,
+        "relative_change": None, "mdc95": None, "verdict": "not measured",
+    }  # fmt: skip
+    assert comparison.notes == [
+        "not measured: glabella (after): the region's whole area was excluded (area_px 0: "
+        "hidden by hair, glasses or a hand, or out of the crop), so it has no score to compare"
+    ]
+    files = [tmp_path / "b.json", tmp_path / "a.json"]
+    for path, data in zip(files, (before, after), strict=True):
+        path.write_text(json.dumps(data))
+    table = CliRunner().invoke(app, ["compare", *map(str, files)])
+    assert table.exit_code == 0, table.output
+    assert "n/a" in table.stdout and "not measured" in table.stdout
+    bad = _result(0.05, 0.04)
+    bad["scores"]["glabella"]["area_px"] = -1
+    with pytest.raises(InvalidInputError, match="area_px of 'glabella' is not a pixel count"):
+        compare_results(before, bad, REPEATABILITY)
+
+
+@pytest.mark.parametrize(
+    ("report", "message"),
+    [
+        ({"regions": ["overall"]}, "regions are not a table of regions"),
+        ({"regions": {"overall": [0.1]}}, "'overall' is not a table of frame_sd"),
+        ({"regions": {"overall": {"frame_sd": None, "frame_cv": 0.1}}}, "frame_sd of 'overall'"),
+        ({"regions": {"overall": None}}, "'overall' is not a table of frame_sd"),
+        ({"regions": {"overall": {"frame_cv": 0.1}}}, None),
+        ({"regions": {"overall": {"frame_sd": "0.01"}}}, "frame_sd of 'overall' is not a number"),
+        ({"regions": {"overall": {"frame_cv": -5}}}, "frame_cv of 'overall' is not a number >= 0"),
+        ({"regions": {"overall": {"session_sd": float("nan")}}}, "session_sd of 'overall'"),
+        ({"regions": {"overall": {"session_cv": True}}}, "session_cv of 'overall'"),
+        ({"regions": {"overall": {}}, "model": "m"}, "report's model is not a table"),
+    ],
+)
+def test_a_malformed_repeatability_report_is_refused(
+    report: dict, message: str | None, tmp_path: Path
+) -> None:
+    """Defect: such a report ended in a TypeError / AttributeError traceback."""
+    before, after = _result(0.05, 0.04, fused=False), _result(0.05, 0.04, fused=False)
+    if message is None:  # a figure left out counts as none
+        assert compare_results(before, after, report).changes[0].mdc95 > 0
+        return
+    with pytest.raises(InvalidInputError, match=message):
+        compare_results(before, after, report)
+    # the command: one line, exit 2
+    paths = [tmp_path / n for n in ("b.json", "a.json", "rep.json")]
+    for path, data in zip(paths, (before, after, report), strict=True):
+        path.write_text(json.dumps(data))
+    run = CliRunner().invoke(
+        app, ["compare", *map(str, paths[:2]), "--repeatability", str(paths[2])]
+    )
+    assert run.exit_code != 0 and isinstance(run.exception, InvalidInputError)
