@@ -16,7 +16,7 @@ import io
 import sys
 
 from wds_edge import REGION_NAMES, WrinkleAnalyzer
-from wds_edge.analysis.batch import analyze_inputs
+from wds_edge.analysis.batch import analyze_inputs, check_output_folder
 from wds_edge.errors import WdsEdgeError
 from wds_edge.io import ensure_writable_dir, write_text_atomic
 
@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
     )
     try:
+        check_output_folder([args.photos], args.out)  # not the photos' own folder
         ensure_writable_dir(args.out, "results")  # before the work, not after it
         analyzer = WrinkleAnalyzer(model_path=args.model, landmarker_path=args.landmarker)
     except WdsEdgeError as exc:  # an output folder, model or landmarker that cannot be used

@@ -58,3 +58,24 @@ def test_batch_folder_unusable_model_is_one_error_line(
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
     assert str(junk) in lines[0]
     assert not (out / "summary.csv").exists()
+
+
+def test_batch_folder_refuses_out_in_the_photos_folder(
+    example_runner,  # noqa: ANN001
+    example_model: Path,
+    example_env: dict,
+    faces_dir: Path,
+    tmp_path: Path,
+) -> None:
+    """OUT = PHOTOS: a rerun would analyse the overlays written there as photos; one
+    `error:` line, exit code 2, nothing written."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(faces_dir / "biden2.jpg", photos / "a_face.jpg")
+    proc = example_runner(
+        "batch_folder.py", [str(photos), str(photos), "--model", str(example_model)], example_env
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "is the folder the input" in lines[0], proc.stderr
+    assert sorted(p.name for p in photos.iterdir()) == ["a_face.jpg"]

@@ -8,6 +8,14 @@ one capture, the kiosk session over its frames, giving ONE fused result
 batch goes on; nothing is written for it, and every file that is written is written
 atomically, a result's JSON and images as one unit (a full disk leaves none of them, not an
 overlay without its JSON).
+
+An output folder holds the latest run: each input's files (``<stem>.json``,
+``<stem>_overlay.png``, ``<stem>_mask.png``) replace those an earlier run left for that
+stem, and the ones this run does not write for it (an input that failed now, an overlay or
+mask not asked for or not drawn) are removed. The stems are given in input order, failed
+inputs included, so a rerun of the same inputs names them the same. The output folder may
+not be a folder the inputs are read from (:func:`check_output_folder`): a rerun would take
+the overlays and masks written there for photos.
 """
 
 from __future__ import annotations
@@ -27,10 +35,16 @@ from wds_edge.analysis.final import FinalResult
 from wds_edge.analysis.result import FrameResult
 from wds_edge.analysis.session import SessionConfig
 from wds_edge.analysis.video import analyze_video, is_video_file
-from wds_edge.errors import WdsEdgeError
+from wds_edge.errors import InvalidInputError, OutputError, WdsEdgeError
 from wds_edge.io import encode_image, read_image, write_files_atomic
 
-__all__ = ["IMAGE_SUFFIXES", "InputOutcome", "expand_inputs", "analyze_inputs"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "InputOutcome",
+    "expand_inputs",
+    "analyze_inputs",
+    "check_output_folder",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +122,77 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[str]:
     return paths
 
 
+def _glob_folder(pattern: str) -> tuple[Path, bool]:
+    """The folder a glob reads from and whether it reads its subfolders too (a ``**`` or a
+    wildcard before the file name)."""
+    parts = Path(pattern).parts
+    first = next(i for i, part in enumerate(parts) if _GLOB_CHARS & set(part))
+    return Path(*parts[:first]) if first else Path("."), first < len(parts) - 1
+
+
+def check_output_folder(
+    inputs: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str]
+) -> None:
+    """Refuse an output folder the inputs are read from.
+
+    A folder input is read without its subfolders, so ``--out photos/results`` beside
+    ``photos`` is fine, ``--out photos`` is not: its rerun would analyse the
+    ``<stem>_overlay.png`` / ``<stem>_mask.png`` written there as photos, and write more of
+    them each time. The same holds for the folder a glob reads (its subfolders too when the
+    glob has ``**`` or a wildcard in a folder name). Files named one by one are read as
+    named, wherever the output goes.
+
+    Raises:
+        InvalidInputError: ``out_dir`` is such a folder (the message names the input).
+    """
+    out = Path(out_dir).resolve()
+    for item in inputs:
+        text = os.fspath(item)
+        if Path(text).is_dir():
+            folder, below = Path(text), False
+        elif _GLOB_CHARS & set(text) and not Path(text).exists():
+            folder, below = _glob_folder(text)
+        else:
+            continue
+        read = folder.resolve()
+        if out == read or (below and read in out.parents):
+            where = "is" if out == read else "is inside"
+            raise InvalidInputError(
+                f"the output folder {os.fspath(out_dir)} {where} the folder the input "
+                f"{text} is read from: a rerun would analyse the overlays and masks written "
+                "there as photos; write the results to a folder of their own (--out DIR)"
+            )
+
+
+def _output_names(stem: str) -> tuple[str, str, str]:
+    """The files an input with this stem may have in an output folder: its JSON, overlay
+    and mask."""
+    return f"{stem}.json", f"{stem}_overlay.png", f"{stem}_mask.png"
+
+
+def _remove_stale(out: Path, stem: str, keep: Iterable[Path], inputs: set[Path]) -> None:
+    """Remove the files of ``stem`` in ``out`` that this run did not write (``keep``): an
+    earlier run's, which no longer describe this input. An input file is never removed.
+
+    Raises:
+        OutputError: one of them cannot be removed.
+    """
+    kept = {Path(k) for k in keep}
+    for name in _output_names(stem):
+        path = out / name
+        if path in kept or path.resolve() in inputs:
+            continue
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise OutputError(
+                f"{path}: cannot remove this file of an earlier run ({exc.strerror or exc}); "
+                "it no longer describes its input: remove it, or check the folder's permissions"
+            ) from None
+
+
 def _folder_error(path: str) -> str:
     try:
         with os.scandir(path) as entries:
@@ -146,7 +231,10 @@ def analyze_inputs(
             VIDEO mode suits inputs that are all videos).
         inputs: files, folders and globs (:func:`expand_inputs`).
         out_dir: when given, ``<out_dir>/<stem>.json`` and ``<out_dir>/<stem>_overlay.png``
-            are written (atomically) for every analysed file.
+            are written (atomically) for every analysed file, and the files an earlier run
+            left for a stem that this run does not write are removed (see the module
+            docstring). A folder the inputs are read from is refused
+            (:func:`check_output_folder`, an ``InvalidInputError`` at the first ``next``).
         write_overlay: also write the overlay PNG.
         include_arrays: put landmarks and the mask (base64 PNG) into the JSON files.
         write_mask: also write ``<out_dir>/<stem>_mask.png``: uint8 0 / 255, the input's
@@ -159,17 +247,24 @@ def analyze_inputs(
     """
     from wds_edge.analysis.overlay import draw_overlay  # lazy: only needed when writing
 
+    inputs = list(inputs)
     out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        check_output_folder(inputs, out)
     used: set[str] = set()
-    for path in expand_inputs(inputs):
+    paths = expand_inputs(inputs)
+    read = {Path(p).resolve() for p in paths} if out is not None else set()
+    for path in paths:
         outcome = InputOutcome(input=path)
         if Path(path).is_dir():
             outcome.error = _folder_error(path)
             yield outcome
             continue
+        # every file gets its stem, failed or not: a rerun names them the same
+        stem = _unique_stem(path, used) if out is not None else None
         try:
             _analyze_one(
-                analyzer, outcome, out, used, write_overlay, write_mask, include_arrays,
+                analyzer, outcome, out, stem, read, write_overlay, write_mask, include_arrays,
                 draw_overlay, session,
             )  # fmt: skip
         except WdsEdgeError as exc:
@@ -183,6 +278,12 @@ def analyze_inputs(
             outcome.final = None
             outcome.mask_path = None
             outcome.error = f"{path}: analysis failed ({type(exc).__name__}: {exc})"
+        if outcome.failed and out is not None and stem is not None:
+            try:  # an earlier run's result must not stand for an input that fails now
+                _remove_stale(out, stem, (), read)
+            except WdsEdgeError as exc:
+                if str(exc) not in str(outcome.error):  # not the error it failed with
+                    outcome.error = f"{outcome.error}; {exc}"
         yield outcome
 
 
@@ -190,7 +291,8 @@ def _analyze_one(
     analyzer: WrinkleAnalyzer,
     outcome: InputOutcome,
     out: Path | None,
-    used: set[str],
+    stem: str | None,
+    read: set[Path],
     write_overlay: bool,
     write_mask: bool,
     include_arrays: bool,
@@ -210,8 +312,7 @@ def _analyze_one(
         result.timings_ms = {"decode": decode_ms, **result.timings_ms}
         result.timings_ms["total"] += decode_ms
         outcome.result = result
-    if out is not None:
-        stem = _unique_stem(outcome.input, used)
+    if out is not None and stem is not None:
         files: dict[Path, bytes] = {}
         overlay = _overlay(image, result, draw_overlay) if write_overlay else None
         if overlay is not None:
@@ -225,6 +326,7 @@ def _analyze_one(
         text = json.dumps(outcome.to_dict(include_arrays), indent=2, ensure_ascii=False) + "\n"
         files[outcome.json_path] = text.encode("utf-8")
         write_files_atomic(files)  # all of a result's files, or none of them
+        _remove_stale(out, stem, files, read)  # an earlier run's overlay / mask of this stem
 
 
 def _overlay(image: Any, result: FrameResult | None, draw_overlay: Any) -> Any:

@@ -14,17 +14,19 @@ _HELP = """Analyse face photos for wrinkles: landmarks -> Table 1 crop -> segmen
 INPUT may be image files, folders (their images) or globs ("photos/*.jpg"), or video
 files (.mp4, .mov, .avi, ...): a video is ONE capture, the kiosk session over its frames,
 and gives one fused result (status, fused scores, frames used / refused by status, the
-per-frame spread); a clip without a usable frame gets a status (no_face, too_blurry, ...).
-With --out DIR, writes DIR/<stem>.json (status, scores per region, timings, crop
-transform) and DIR/<stem>_overlay.png for each input. With --json, prints one JSON
-object per input on its own line (status, scores: overall + one entry per region with
-wrinkle_ratio, timings_ms). A file that cannot be read gets an "error" line and the
-rest goes on. Exit code: 0 when every input was analysed (any status, e.g. no_face:
-the status is the answer), 1 if any input failed (unreadable, corrupt, too large, a
-folder without images, a glob matching nothing) or a video ended before its frame count
-(a truncated file: its result, from the frames that decoded, is still printed and
-written, with the warning "truncated"), 2 for bad options or an --out folder that cannot
-be written (checked before any work).
+per-frame spread); a clip without a usable frame gets a status (no_face, too_blurry,
+...). With --out DIR, writes DIR/<stem>.json (status, scores per region, timings, crop
+transform) and DIR/<stem>_overlay.png for each input; DIR then holds the latest run (an
+earlier run's files of a stem that this run does not write, e.g. of an input that fails
+now, are removed), and may not be a folder the inputs are read from. With --json, prints
+one JSON object per input on its own line (status, scores: overall + one entry per region
+with wrinkle_ratio, timings_ms). A file that cannot be read gets an "error" line and the
+rest goes on. Exit code: 0 when every input was analysed (any status, e.g. no_face: the
+status is the answer), 1 if any input failed (unreadable, corrupt, too large, a folder
+without images, a glob matching nothing) or a video ended before its frame count (a
+truncated file: its result, from the frames that decoded, is still printed and written,
+with the warning "truncated"), 2 for bad options or an --out folder that cannot be
+written or that the inputs are read from (checked before any work).
 
 Example: wds-edge analyze ../shared/data/faces/biden2.jpg --out results/ --model m.onnx
 """
@@ -99,7 +101,7 @@ def analyze(
     ),
 ) -> None:
     from wds_edge.analysis.analyzer import WrinkleAnalyzer
-    from wds_edge.analysis.batch import analyze_inputs, expand_inputs
+    from wds_edge.analysis.batch import analyze_inputs, check_output_folder, expand_inputs
     from wds_edge.analysis.session import SessionConfig
     from wds_edge.analysis.video import TRUNCATED, is_video_file
     from wds_edge.cli.console import make_console
@@ -120,6 +122,7 @@ def analyze(
     check_capture_expression(expression)
     console = make_console(stderr=True)
     if out is not None:
+        check_output_folder(inputs, out)  # before the folder is made
         claim_output_dir(ctx, out, "analysis results")
     paths = expand_inputs(inputs)
     if expression != "neutral" and not any(is_video_file(p) for p in paths):

@@ -1,0 +1,101 @@
+"""`wds-edge analyze --out DIR` run again: DIR holds the latest run (no file of an earlier
+run stands for an input it no longer describes), DIR may not be a folder the inputs are
+read from."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fault_helpers import run_cli
+
+from wds_edge.io import write_image_atomic
+
+FIXTURE_ONNX = Path(__file__).resolve().parents[2] / "fixtures" / "wds_b4_128_dyn.onnx"
+
+
+def _analyze(capsys, landmarker: Path, *args: object) -> tuple[int, str, str]:  # noqa: ANN001
+    return run_cli(
+        capsys, "analyze", *args, "--model", FIXTURE_ONNX, "--backend", "onnxruntime",
+        "--landmarker", landmarker, "--threads", "1",
+    )  # fmt: skip
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_a_rerun_leaves_no_file_of_the_earlier_run_for_a_stem(
+    faces_dir: Path, landmarker_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: an input that failed on the rerun kept its earlier 'ok' JSON (and overlay,
+    mask), and a result without a mask (no face now) or an overlay (--no-overlay) kept the
+    earlier run's <stem>_mask.png / <stem>_overlay.png beside its new JSON."""
+    photos, out = tmp_path / "photos", tmp_path / "out"
+    photos.mkdir()
+    photo = photos / "a.jpg"
+    shutil.copy(faces_dir / "biden2.jpg", photo)
+    code, _, err = _analyze(capsys, landmarker_path, photos, "--out", out, "--save-mask")
+    assert code == 0, err
+    assert _names(out) == ["a.json", "a_mask.png", "a_overlay.png"]
+
+    photo.write_bytes(b"\xff\xd8 not a jpeg any more")
+    code, stdout, err = _analyze(capsys, landmarker_path, photos, "--out", out, "--json")
+    assert code == 1 and json.loads(stdout)["status"] == "error", err
+    assert _names(out) == []  # no earlier result stands for the input that fails now
+
+    write_image_atomic(photo, np.full((240, 320, 3), 128, np.uint8))  # no face: no mask
+    shutil.copy(faces_dir / "biden2.jpg", photos / "b.jpg")
+    code, _, err = _analyze(capsys, landmarker_path, photos, "--out", out, "--save-mask")
+    assert code == 0, err
+    assert json.loads((out / "a.json").read_text())["status"] == "no_face"
+    assert "a_mask.png" not in _names(out) and "b_mask.png" in _names(out)
+    code, _, err = _analyze(capsys, landmarker_path, photos, "--out", out, "--no-overlay")
+    assert code == 0, err
+    assert _names(out) == ["a.json", "b.json"]
+
+
+def test_stems_follow_the_input_order_failed_inputs_included(
+    faces_dir: Path, landmarker_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """x/a.jpg and y/a.jpg are a.json and a_2.json whether or not x/a.jpg can be read: a
+    failed first one used to hand its stem to the second, so a rerun named them otherwise."""
+    first, second, out = tmp_path / "x" / "a.jpg", tmp_path / "y" / "a.jpg", tmp_path / "out"
+    for path in (first, second):
+        path.parent.mkdir()
+        shutil.copy(faces_dir / "biden2.jpg", path)
+    code, _, err = _analyze(capsys, landmarker_path, first, second, "--out", out)
+    assert code == 0, err
+    first.write_bytes(b"broken")
+    code, _, _ = _analyze(capsys, landmarker_path, first, second, "--out", out)
+    assert code == 1
+    assert _names(out) == ["a_2.json", "a_2_overlay.png"]
+    assert json.loads((out / "a_2.json").read_text())["input"] == str(second)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "out"),
+    [(["photos"], "photos"), (["photos/*.jpg"], "photos"), (["photos/**/*.jpg"], "photos/res")],
+)
+def test_the_output_folder_may_not_be_read_as_input(
+    inputs: list[str], out: str, faces_dir: Path, landmarker_path: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Defect: --out the input folder made every rerun analyse its own overlays and masks
+    as photos (p_overlay.json, p_overlay_overlay.png, ...: more with each run)."""
+    monkeypatch.chdir(tmp_path)
+    Path("photos").mkdir()
+    shutil.copy(faces_dir / "biden2.jpg", "photos/p.jpg")
+    code, _, err = _analyze(capsys, landmarker_path, *inputs, "--out", out, "--save-mask")
+    assert code == 2, err
+    assert "is the folder the input" in err or "is inside the folder the input" in err
+    assert "write the results to a folder of their own" in err
+    assert _names(Path("photos")) == ["p.jpg"]
+    # a subfolder of a folder input is not read (folders are not recursive): allowed
+    code, _, err = _analyze(capsys, landmarker_path, "photos", "--out", "photos/res")
+    assert code == 0, err
+    code, _, err = _analyze(capsys, landmarker_path, "photos", "--out", "photos/res")
+    assert code == 0 and _names(Path("photos/res")) == ["p.json", "p_overlay.png"], err
