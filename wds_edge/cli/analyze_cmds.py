@@ -91,7 +91,10 @@ def analyze(
     ),
     no_overlay: bool = typer.Option(False, "--no-overlay", help="Do not write overlay PNGs."),
     arrays: bool = typer.Option(
-        False, "--arrays", help="Put landmarks and the wrinkle mask (base64 PNG) in the JSON files."
+        False,
+        "--arrays",
+        help="Put landmarks and the wrinkle mask (base64 PNG) in the JSON: the files --out "
+        "writes and the lines --json prints (needs one of them).",
     ),
     save_mask: bool = typer.Option(
         False,
@@ -119,6 +122,11 @@ def analyze(
         raise InvalidInputError(f"--multi-face must be 'largest' or 'refuse', got {multi_face!r}")
     if save_mask and out is None:
         raise InvalidInputError("--save-mask writes <stem>_mask.png into --out DIR; pass --out")
+    if arrays and out is None and not json_lines:
+        raise InvalidInputError(
+            "--arrays puts landmarks and the mask into the JSON that --out DIR writes or --json "
+            "prints; pass --out DIR or --json (the table has no room for them)"
+        )
     check_capture_expression(expression)
     console = make_console(stderr=True)
     if out is not None:
@@ -149,7 +157,7 @@ def analyze(
         )  # fmt: skip
         if json_lines:
             for outcome in stream:
-                typer.echo(json.dumps(outcome.to_dict(), ensure_ascii=False))
+                typer.echo(json.dumps(outcome.to_dict(arrays), ensure_ascii=False))
                 outcomes.append(outcome)
         else:
             from wds_edge.cli.console import progress_bar

@@ -1,6 +1,6 @@
 """`wds-edge analyze --out DIR` run again: DIR holds the latest run (no file of an earlier
 run stands for an input it no longer describes), DIR may not be a folder the inputs are
-read from."""
+read from, and --arrays needs JSON to go into."""
 
 from __future__ import annotations
 
@@ -99,3 +99,17 @@ def test_the_output_folder_may_not_be_read_as_input(
     assert code == 0, err
     code, _, err = _analyze(capsys, landmarker_path, "photos", "--out", "photos/res")
     assert code == 0 and _names(Path("photos/res")) == ["p.json", "p_overlay.png"], err
+
+
+def test_arrays_go_into_the_json_lines_and_need_json(
+    faces_dir: Path, landmarker_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: --arrays without --out was accepted and dropped (the --json lines never had
+    the arrays), while --save-mask without --out was refused."""
+    photo = faces_dir / "biden2.jpg"
+    code, _, err = _analyze(capsys, landmarker_path, photo, "--arrays")
+    assert code == 2 and "--arrays puts landmarks and the mask into the JSON" in err, err
+    code, stdout, err = _analyze(capsys, landmarker_path, photo, "--arrays", "--json")
+    assert code == 0, err
+    line = json.loads(stdout)
+    assert len(line["landmarks_px"]) == 478 and line["wrinkle_mask_png"]
