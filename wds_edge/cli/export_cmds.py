@@ -16,6 +16,7 @@ from typing import Any
 
 import typer
 
+from wds_edge.cli.options import check_threshold
 from wds_edge.errors import InvalidInputError
 
 
@@ -101,11 +102,6 @@ def _given(ctx: typer.Context, names: dict[str, str]) -> list[str]:
         for name, flag in names.items()
         if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
     ]
-
-
-def _check_threshold(threshold: float | None) -> None:
-    if threshold is not None and not 0.0 < threshold < 1.0:
-        raise InvalidInputError(f"--threshold must be between 0 and 1 (exclusive), got {threshold}")
 
 
 def _parity_photos(parity_images: Path | None) -> list[Path]:
@@ -216,7 +212,7 @@ def _export(
 ) -> None:
     """Export a checkpoint to one self-contained ONNX file with metadata and a parity report."""
     console = _console()
-    _check_threshold(threshold)
+    check_threshold(threshold, "omit it for 0.5 (with --annotate: the file's own)")
     fields: dict[str, Any] = {} if threshold is None else {"threshold": threshold}
     for flag, key, value in (
         ("--model-name", "model_name", model_name),

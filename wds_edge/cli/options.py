@@ -16,8 +16,14 @@ DEVICE_HELP = (
 THRESHOLD_HELP = "Wrinkle probability threshold in (0, 1), exclusive (default: the model's)."
 
 
-def check_threshold(threshold: float | None) -> None:
+def check_threshold(
+    threshold: float | None, omitted: str = "omit it to use the model's threshold"
+) -> None:
     """Refuse a ``--threshold`` outside (0, 1) in one line, before anything loads.
+
+    Args:
+        threshold: the option's value (None: not given).
+        omitted: what leaving the option out does, said in the message.
 
     Raises:
         InvalidInputError: ``threshold`` is not strictly between 0 and 1.
@@ -26,6 +32,5 @@ def check_threshold(threshold: float | None) -> None:
 
     if threshold is not None and not 0.0 < threshold < 1.0:
         raise InvalidInputError(
-            f"--threshold must be between 0 and 1, exclusive (got {threshold}); "
-            "omit it to use the model's threshold"
+            f"--threshold must be between 0 and 1, exclusive (got {threshold}); {omitted}"
         )
