@@ -46,8 +46,14 @@ class ModelError(WdsEdgeError):
 
 
 class AccuracyGateError(ModelError):
-    """A reduced-precision model (FP16 / BF16 / INT8) failed its accuracy gate against FP32
-    (:func:`wds_edge.runtime.gate.enforce_gate`); the CLI exits 1 for it, like a failed input."""
+    """A reduced-precision model (FP16 / BF16 / INT8) failed its accuracy gate against FP32,
+    or the gate could not check it (:func:`wds_edge.runtime.gate.enforce_gate`); the CLI
+    exits 1 for it, like a failed input. ``gate``: the gate's result
+    (:class:`~wds_edge.runtime.gate.GateResult`) where one was measured, else None."""
+
+    def __init__(self, message: str, gate: Any = None) -> None:
+        super().__init__(message)
+        self.gate = gate
 
 
 class MissingDependencyError(WdsEdgeError, ImportError):

@@ -144,6 +144,7 @@ def test_modelopt_is_told_fp32_exact_names_and_streams_the_crops(
     assert info["tool"] == "nvidia-modelopt" and info["fp32_nodes_check"]["missing"] == []
 
 
+@pytest.mark.usefixtures("untrained_model_gate")  # it marks every pixel
 def test_quantize_cli_gates_on_the_held_out_crops(
     calib: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -182,6 +183,7 @@ def test_quantize_cli_exits_1_when_the_gate_fails(
     assert "INT8 accuracy gate failed" in err and not out.exists()
 
 
+@pytest.mark.usefixtures("untrained_model_gate")  # it marks every pixel
 @pytest.mark.parametrize("bar", [None, 1.01])  # the gate passes / fails (no model meets 1.01)
 def test_quantize_records_the_gate_in_the_model_and_the_runtime_warns_when_it_failed(
     bar: float | None, calib: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -43,6 +43,7 @@ def moved_shared(tmp_path: Path, shared_dir: Path, faces_dir: Path) -> Path:
     return root
 
 
+@pytest.mark.usefixtures("untrained_model_gate")  # it marks every pixel
 def test_runs_on_shared_data_found_through_the_environment(
     moved_shared: Path,
     tmp_path: Path,

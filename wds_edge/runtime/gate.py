@@ -13,6 +13,15 @@ worst image's IoU reaches :data:`GATE_MIN_WORST_IOU` (0.95), whatever the precis
 (FP16, BF16, INT8 on TensorRT, OpenVINO or ONNX Runtime, and the ``auto`` probe): one
 definition, used everywhere. The wrinkle-ratio difference is reported, not gated: it
 is what a customer would see change in the score, and a reviewer should read it.
+
+Agreement proves something only where the FP32 reference segments wrinkles. When it marks
+(nearly) no pixel (an undertrained model, crops without faces) or (nearly) every pixel,
+any candidate that does the same "agrees" at IoU 1.0. So the gate has a third verdict:
+**not gated** (:attr:`GateResult.not_gated` says why) when the reference's mean wrinkle
+fraction lies outside [:data:`MIN_REFERENCE_WRINKLE_FRACTION`,
+:data:`MAX_REFERENCE_WRINKLE_FRACTION`] and the IoU bars are met (a candidate that differs
+from such a reference still fails). A gate that is not gated has not passed: ``passed`` is
+False, and :func:`enforce_gate` refuses it as it refuses a failed one.
 """
 
 from __future__ import annotations
@@ -36,6 +45,9 @@ __all__ = [
     "GATE_MIN_MEAN_IOU",
     "GATE_MIN_WORST_IOU",
     "GATE_PRECISIONS",
+    "MAX_REFERENCE_WRINKLE_FRACTION",
+    "MIN_REFERENCE_WRINKLE_FRACTION",
+    "VERDICTS",
     "GateResult",
     "accuracy_gate",
     "enforce_gate",
@@ -43,6 +55,7 @@ __all__ = [
     "gate_record_problem",
     "gating_new_model",
     "read_gate_record",
+    "reference_problem",
     "warn_unless_gated",
 ]
 
@@ -57,6 +70,14 @@ GATE_PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 #: The mean-IoU bar per precision: the same :data:`GATE_MIN_MEAN_IOU` for all (kept for
 #: callers that index it by precision).
 GATE_MIN_IOU = dict.fromkeys(GATE_PRECISIONS, GATE_MIN_MEAN_IOU)
+#: The FP32 masks of the gate's images must cover at least this fraction of their pixels
+#: (mean over the images), or the gate compares empty masks (real kiosk crops: ~0.2-2 %).
+MIN_REFERENCE_WRINKLE_FRACTION = 0.001
+#: ... and at most this fraction: a model that marks most of every crop as wrinkles does not
+#: segment wrinkles, and its masks agree with anything else that marks everything.
+MAX_REFERENCE_WRINKLE_FRACTION = 0.5
+#: The gate's three verdicts (:attr:`GateResult.verdict`).
+VERDICTS = ("passed", "failed", "not gated")
 
 InferFn = Callable[[np.ndarray], np.ndarray]
 
@@ -80,20 +101,54 @@ class GateResult:
     reference_fraction: float = 0.0
     #: Candidate output values that are NaN or infinite (any fails the gate).
     non_finite: int = 0
+    #: Why the figures prove nothing ("" when they count): the reference marks too few or
+    #: too many pixels as wrinkles (:func:`reference_problem`). ``passed`` is then False.
+    not_gated: str = ""
+
+    @property
+    def verdict(self) -> str:
+        """``"passed"``, ``"failed"`` or ``"not gated"`` (one of :data:`VERDICTS`)."""
+        if self.not_gated:
+            return "not gated"
+        return "passed" if self.passed else "failed"
 
     @property
     def reason(self) -> str:
-        """One line saying why the gate passed or failed, with the figures."""
-        verdict = "passed" if self.passed else "failed"
+        """One line saying why the gate passed, failed or was not gated, with the figures."""
+        if self.not_gated:
+            return (
+                f"{self.precision.upper()} accuracy gate not gated (inconclusive): "
+                f"{self.not_gated}; its mean mask IoU vs FP32 {self.mean_iou:.4f} (worst "
+                f"{self.min_iou:.4f}) over {self.images} images shows nothing"
+            )
         broken = f", {self.non_finite} NaN / infinite outputs" if self.non_finite else ""
         return (
-            f"{self.precision.upper()} accuracy gate {verdict}: mean mask IoU vs FP32 "
+            f"{self.precision.upper()} accuracy gate {self.verdict}: mean mask IoU vs FP32 "
             f"{self.mean_iou:.4f} (needs >= {self.min_required_iou}), worst {self.min_iou:.4f} "
             f"(needs >= {self.min_required_worst_iou}) over {self.images} images{broken}"
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "verdict": self.verdict}
+
+
+def reference_problem(fraction: float) -> str:
+    """Why a gate whose FP32 reference marks ``fraction`` of the pixels (mean over the
+    images) as wrinkles proves nothing ("" when it can: within
+    [:data:`MIN_REFERENCE_WRINKLE_FRACTION`, :data:`MAX_REFERENCE_WRINKLE_FRACTION`])."""
+    if fraction < MIN_REFERENCE_WRINKLE_FRACTION:
+        return (
+            f"the FP32 model marks (almost) no wrinkles on these images ({fraction:.5f} of "
+            f"the pixels; a gate needs >= {MIN_REFERENCE_WRINKLE_FRACTION}), so any "
+            "candidate that marks none agrees with it"
+        )
+    if fraction > MAX_REFERENCE_WRINKLE_FRACTION:
+        return (
+            f"the FP32 model marks {fraction:.5f} of the pixels of these images as wrinkles "
+            f"(a gate needs <= {MAX_REFERENCE_WRINKLE_FRACTION}): it does not segment "
+            "wrinkles, and any candidate that marks everything agrees with it"
+        )
+    return ""
 
 
 def accuracy_gate(
@@ -119,7 +174,8 @@ def accuracy_gate(
 
     Returns:
         A :class:`GateResult`; ``passed`` says whether the mean and the worst IoU meet
-        their bars.
+        their bars on a reference that segments wrinkles (else ``not_gated`` says why the
+        agreement proves nothing, and ``passed`` is False).
 
     Raises:
         InvalidInputError: unknown precision, no inputs, or outputs of different shapes.
@@ -154,6 +210,9 @@ def accuracy_gate(
             fractions.append(float(mask_r.mean()))
     if not ious:
         raise InvalidInputError("the accuracy gate got no input images")
+    agrees = float(np.mean(ious)) >= bar and float(np.min(ious)) >= worst_bar and not non_finite
+    # a candidate that differs from such a reference has failed; one that agrees shows nothing
+    void = reference_problem(float(np.mean(fractions))) if agrees else ""
     result = GateResult(
         precision=precision,
         images=len(ious),
@@ -163,28 +222,39 @@ def accuracy_gate(
         max_ratio_diff=float(np.max(ratio_diffs)),
         max_abs_prob_diff=max_abs,
         min_required_iou=bar,
-        passed=float(np.mean(ious)) >= bar and float(np.min(ious)) >= worst_bar and not non_finite,
+        passed=agrees and not void,
         min_required_worst_iou=worst_bar,
         reference_fraction=float(np.mean(fractions)),
         non_finite=non_finite,
+        not_gated=void,
     )
     logger.info("accuracy gate %s: %s", precision, result)
     return result
 
 
 def enforce_gate(result: GateResult, *, allow_accuracy_loss: bool = False) -> None:
-    """Raise :class:`~wds_edge.errors.AccuracyGateError` (a ``ModelError``) for a failed gate
-    unless accuracy loss is allowed (then log a warning)."""
+    """Raise :class:`~wds_edge.errors.AccuracyGateError` (a ``ModelError``, carrying the
+    result as ``gate``) for a gate that failed or was not gated, unless accuracy loss is
+    allowed (then log a warning)."""
     if result.passed:
         return
-    message = f"{result.reason} (wrinkle ratio differs by up to {result.max_ratio_diff:.4f})"
+    if result.not_gated:
+        message = result.reason
+        fix = (
+            "train the model longer (or check it is the right model), or gate on other crops "
+            "on which the FP32 model finds wrinkles; keep the model unchecked with "
+            "--allow-accuracy-loss"
+        )
+    else:
+        message = f"{result.reason} (wrinkle ratio differs by up to {result.max_ratio_diff:.4f})"
+        fix = (
+            "use a higher precision, more / better calibration crops, or accept the loss with "
+            "--allow-accuracy-loss"
+        )
     if allow_accuracy_loss:
         logger.warning("%s; kept because accuracy loss was allowed", message)
         return
-    raise AccuracyGateError(
-        message + "; use a higher precision, more / better calibration crops, or accept the "
-        "loss with --allow-accuracy-loss"
-    )
+    raise AccuracyGateError(f"{message}; {fix}", gate=result)
 
 
 def gate_record(
@@ -235,6 +305,9 @@ def gate_record_problem(record: dict[str, Any] | None) -> str:
         )
     if record.get("passed"):
         return ""
+    if record.get("verdict") == "not gated":
+        why = record.get("not_gated") or "its FP32 reference marked no wrinkles on the crops"
+        return f"was not gated when it was made ({why}), so nothing shows its masks match FP32"
     figures = (
         f"mean mask IoU vs FP32 {record['mean_iou']:.4f}, needs >= "
         f"{record.get('min_required_iou', GATE_MIN_MEAN_IOU)}; worst {record['min_iou']:.4f}, "

@@ -7,8 +7,9 @@ smoothly shaded regions with pore-scale noise, crossed by thin, dark, curved lin
 1-3 px width and varied contrast (forehead lines, crow's feet, nasolabial folds). They
 are drawn from a fixed seed, so every kiosk gates on the same pixels.
 
-The ``auto`` probe checks that the FP32 reference finds wrinkles on them (see
-:data:`MIN_REFERENCE_WRINKLE_FRACTION`) and otherwise accepts only FP32 candidates.
+The accuracy gate itself checks that the FP32 reference finds wrinkles on them (see
+:data:`~wds_edge.runtime.gate.MIN_REFERENCE_WRINKLE_FRACTION`: else its verdict is "not
+gated"), and the ``auto`` probe then accepts only FP32 candidates.
 That the synthetic gate separates good from bad reduced-precision paths the way real
 crops do is tested against real kiosk crops (``tests/wds_edge/runtime``).
 """
@@ -24,12 +25,9 @@ import cv2
 import numpy as np
 
 from wds_edge.errors import InvalidInputError
+from wds_edge.runtime.gate import MIN_REFERENCE_WRINKLE_FRACTION
 
 __all__ = ["MIN_REFERENCE_WRINKLE_FRACTION", "SyntheticCrops", "synthetic_skin_crops"]
-
-#: The FP32 masks of the probe images must cover at least this fraction of pixels in
-#: total, or the gate is not meaningful for this model (real kiosk crops: ~0.2-2 %).
-MIN_REFERENCE_WRINKLE_FRACTION = 0.001
 
 _SKIN_RGB = ((224, 172, 150), (198, 150, 120), (160, 112, 86), (236, 196, 174))
 
@@ -100,7 +98,8 @@ class SyntheticCrops:
     The gate input that ships with the SDK, for kiosks that have no held-out crops of their
     own (``wds-edge build-engine --held-out synthetic``, the Jetson image, ``auto``): a
     reduced-precision engine is compared with FP32 on these, and the gate counts only when
-    the FP32 model finds wrinkles on them (:data:`MIN_REFERENCE_WRINKLE_FRACTION`).
+    the FP32 model finds wrinkles on them (the gate's "not gated" verdict,
+    :func:`wds_edge.runtime.gate.reference_problem`).
 
     Args:
         size_px: the model's input size.

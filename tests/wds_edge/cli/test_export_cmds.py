@@ -159,3 +159,36 @@ def test_openvino_json_is_alone_on_stdout(
     assert code == 0, err
     assert json.loads(stdout)["images"] == 3
     assert f"wrote {out}" in err and out.is_file()
+
+
+def test_a_model_that_marks_no_wrinkles_is_not_recorded_as_passed(
+    crop_sets: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    metadata_rewriter, caplog: pytest.LogCaptureFixture,  # noqa: ANN001
+) -> None:  # fmt: skip
+    """Defect: an FP32 model whose masks are empty on the crops (an undertrained model; here
+    the fixture with threshold 0.99) "passed" at mean IoU 1.0 and was recorded as passed.
+    The gate's verdict is "not gated": exit 1 with the fix, nothing written, unless
+    --allow-accuracy-loss keeps it with that verdict in its record (the runtime warns)."""
+    import logging
+
+    import onnx
+
+    from wds_edge.runtime import load_backend
+
+    model = metadata_rewriter(FIXTURE, tmp_path / "m.onnx", threshold="0.99")
+    out = tmp_path / "q.onnx"
+    args = ["quantize", "--onnx", model, "--calib", crop_sets["calib"],
+            "--held-out", crop_sets["held"], "--out", out]  # fmt: skip
+    code, stdout, err = run_cli(capsys, *args, "--json")
+    assert code == 1, err
+    assert "the FP32 model marks (almost) no wrinkles" in err
+    assert "train the model longer" in err and "--allow-accuracy-loss" in err
+    assert not out.exists()
+    code, stdout, err = run_cli(capsys, *args, "--allow-accuracy-loss")
+    assert code == 0 and "not gated" in stdout, err
+    props = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    record = json.loads(props["quantization"])["gate"]
+    assert not record["passed"] and record["verdict"] == "not gated"
+    with caplog.at_level(logging.WARNING, logger="wds_edge.runtime"):
+        load_backend(out, "onnxruntime").close()
+    assert "this INT8 model was not gated when it was made" in caplog.text

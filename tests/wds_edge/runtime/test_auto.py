@@ -172,3 +172,19 @@ def test_the_docs_say_what_auto_gates_on() -> None:
         assert "4 synthetic" in text and "Issue 25 on an AMX Xeon" in text
         assert "21 `faces_pd` portraits" in text or "21 ``faces_pd`` portraits" in text
         assert "mean mask IoU 0.994, worst 0.983" in text
+
+
+def test_a_model_that_marks_every_pixel_is_fp32_only(tmp_path: Path) -> None:
+    """The gate's own "not gated" verdict decides in the probe too: the committed untrained
+    model marks every pixel of the synthetic crops, so BF16 / FP16 "agreed" with it at IoU
+    1.0 and could win (auto checked only a reference with too few wrinkles, apart from the
+    gate); now only FP32 candidates pass, and the others say why."""
+    fixture = Path(__file__).resolve().parents[2] / "fixtures" / "wds_b4_128_dyn.onnx"
+    if not {"bf16", "fp16"} & set(native_precisions()):
+        pytest.skip("this CPU has no native BF16 / FP16 candidate")
+    decision = decide_cpu_backend(fixture, num_threads=1, cache_dir=tmp_path)
+    reduced = [r for r in decision.rows if r.precision != "fp32"]
+    assert reduced and not any(r.passed for r in reduced)
+    assert all(r.reason.startswith("not gated: the FP32 model marks 1.00000") for r in reduced)
+    assert all(r.passed for r in decision.rows if r.precision == "fp32")
+    assert decision.precision == "fp32"

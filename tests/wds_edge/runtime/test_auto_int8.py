@@ -34,6 +34,10 @@ if "int8" not in native_precisions():
     pytest.skip("this CPU has no native INT8 in OpenVINO", allow_module_level=True)
 
 
+# the untrained test model marks every pixel: the gate judges it by its IoU alone
+pytestmark = pytest.mark.usefixtures("untrained_model_gate")
+
+
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The fixture model with an INT8 IR next to it, its recorded gate forced to "passed"
@@ -55,7 +59,8 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _set_gate_passed(ov, ir: Path, passed: bool) -> None:  # noqa: ANN001 - the openvino module
     model = ov.Core().read_model(str(ir))
     gate = json.loads(str(model.get_rt_info([RT_INFO_SECTION, "gate"]).astype(str)))
-    model.set_rt_info(json.dumps({**gate, "passed": passed}), [RT_INFO_SECTION, "gate"])
+    verdict = {"passed": passed, "verdict": "passed" if passed else "failed", "not_gated": ""}
+    model.set_rt_info(json.dumps({**gate, **verdict}), [RT_INFO_SECTION, "gate"])
     tmp = ir.with_name("rewritten.xml")
     ov.save_model(model, str(tmp), compress_to_fp16=False)
     tmp.with_suffix(".bin").replace(ir.with_suffix(".bin"))

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from wds_edge.errors import AccuracyGateError, InvalidInputError, ModelError
-from wds_edge.runtime.gate import accuracy_gate, enforce_gate
+from wds_edge.runtime.gate import (
+    MAX_REFERENCE_WRINKLE_FRACTION,
+    MIN_REFERENCE_WRINKLE_FRACTION,
+    accuracy_gate,
+    enforce_gate,
+    gate_record,
+    gate_record_problem,
+    read_gate_record,
+    reference_problem,
+)
 
 
 def _const(prob: np.ndarray):
@@ -38,10 +49,47 @@ def test_fp16_bar_and_empty_masks() -> None:
     cand = ref.copy()
     cand[2, 2] = 0.6  # 1 of 16 pixels appears: IoU 0, ratio diff 1/16
     empty = accuracy_gate(_const(ref), _const(ref), [np.zeros((1, 3, 4, 4))], precision="fp16")
-    assert empty.mean_iou == 1.0 and empty.passed  # both empty -> identical
+    assert empty.mean_iou == 1.0  # both empty -> identical, which proves nothing
+    assert not empty.passed and empty.verdict == "not gated"
     result = accuracy_gate(_const(ref), _const(cand), [np.zeros((1, 3, 4, 4))], precision="fp16")
     assert result.mean_iou == 0.0 and result.max_ratio_diff == pytest.approx(1 / 16)
     assert result.min_required_iou == 0.98
+    assert result.verdict == "failed"  # it differs from the empty reference: a real failure
+
+
+@pytest.mark.parametrize(
+    ("prob", "why"),
+    [(0.1, "marks (almost) no wrinkles"), (0.9, "marks 1.00000 of the pixels")],
+)
+def test_a_reference_with_no_or_only_wrinkles_is_not_gated(prob: float, why: str) -> None:
+    """Defect: FP32 masks that are empty (an undertrained model) or full made every candidate
+    that did the same "pass" at IoU 1.0; quantize recorded it as passed. Now a third verdict,
+    which is not a pass: its record does not vouch, and enforce_gate refuses it."""
+    ref = np.full((4, 4), prob, np.float32)
+    result = accuracy_gate(_const(ref), _const(ref), [np.zeros((2, 3, 4, 4))], precision="int8")
+    assert result.mean_iou == 1.0 and not result.passed and result.verdict == "not gated"
+    assert why in result.not_gated and "not gated" in result.reason
+    assert result.to_dict()["verdict"] == "not gated" and not result.to_dict()["passed"]
+    with pytest.raises(AccuracyGateError, match="train the model longer") as raised:
+        enforce_gate(result)
+    assert raised.value.gate is result  # the CLI prints the verdict from it
+    enforce_gate(result, allow_accuracy_loss=True)  # kept, with a warning
+    record = gate_record(result, measured_on="CPU", crops_sha256="0" * 64)
+    problem = gate_record_problem(read_gate_record(json.dumps(record)))
+    assert problem.startswith("was not gated when it was made") and why in problem
+
+
+def test_the_reference_bounds() -> None:
+    """Inside [MIN, MAX] of the reference's wrinkle fraction the IoU bars decide."""
+    assert reference_problem(MIN_REFERENCE_WRINKLE_FRACTION) == ""
+    assert reference_problem(MAX_REFERENCE_WRINKLE_FRACTION) == ""
+    assert reference_problem(MIN_REFERENCE_WRINKLE_FRACTION / 2)
+    assert reference_problem(min(1.0, MAX_REFERENCE_WRINKLE_FRACTION * 1.5))
+    ref = np.zeros((10, 10), np.float32)
+    ref[0, :] = 0.9  # 10 % of the pixels
+    result = accuracy_gate(_const(ref), _const(ref), [np.zeros((1, 3, 10, 10))], precision="bf16")
+    assert result.passed and result.verdict == "passed" and result.not_gated == ""
+    assert result.reference_fraction == pytest.approx(0.1)
 
 
 def test_gate_input_errors() -> None:

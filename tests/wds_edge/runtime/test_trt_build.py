@@ -19,6 +19,9 @@ from fake_tensorrt import Gpu
 from wds_edge.errors import BackendUnavailableError, InvalidInputError
 from wds_edge.runtime.tensorrt.provision import ensure_engine, provision_engine
 
+# the untrained test model marks every pixel: the gate judges it by its IoU alone
+pytestmark = pytest.mark.usefixtures("untrained_model_gate")
+
 
 class CountingCalibration:
     """calibration's real TensorRTCalibration, counting what the builder asks of it."""

@@ -15,6 +15,10 @@ SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "trt_check.py"
 HAS_TRT = importlib.util.find_spec("tensorrt") is not None
 
 
+# the untrained test model marks every pixel: the gate judges it by its IoU alone
+pytestmark = pytest.mark.usefixtures("untrained_model_gate")
+
+
 def test_help_runs_without_tensorrt() -> None:
     proc = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

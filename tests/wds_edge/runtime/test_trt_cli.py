@@ -17,6 +17,10 @@ from wds_edge.cli import app
 HAS_TRT = importlib.util.find_spec("tensorrt") is not None
 
 
+# the untrained test model marks every pixel: the gate judges it by its IoU alone
+pytestmark = pytest.mark.usefixtures("untrained_model_gate")
+
+
 @pytest.mark.skipif(HAS_TRT, reason="TensorRT is installed here")
 @pytest.mark.parametrize("precision", ["fp32", "fp16", "int8"])
 def test_build_engine_without_tensorrt_exits_with_install_hints(

@@ -17,6 +17,9 @@ from wds_edge.errors import BackendError, BackendUnavailableError
 from wds_edge.runtime import load_backend
 from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
 
+# the untrained test model marks every pixel: the gate judges it by its IoU alone
+pytestmark = pytest.mark.usefixtures("untrained_model_gate")
+
 
 def _x(n: int = 2) -> np.ndarray:
     return np.random.default_rng(0).uniform(0, 255, (n, 3, 128, 128)).astype(np.float32)
@@ -112,6 +115,24 @@ def test_explicit_tensorrt_still_needs_crops_for_fp16(
     fake_trt()
     with pytest.raises(BackendUnavailableError, match="--held-out"):
         load_backend(small_onnx, "tensorrt", cache_dir=tmp_path)
+
+
+def test_held_out_crops_without_wrinkles_do_not_gate_an_engine(
+    fake_trt, small_onnx: Path, tmp_path: Path, make_calib
+) -> None:
+    """Defect: only the synthetic crops were checked for an FP32 reference without wrinkles;
+    on held-out crops the engine "passed" at IoU 1.0 on empty masks. The gate's own "not
+    gated" verdict now refuses it whatever the crops, with the fix."""
+    from wds_edge.runtime.tensorrt.provision import ensure_engine
+
+    fake_trt()
+    model = _with_threshold(small_onnx, tmp_path, 0.99)  # no pixel marked
+    held = make_calib(3)
+    with pytest.raises(BackendUnavailableError, match="not gated on the crops of") as raised:
+        ensure_engine(model, "fp16", gate_crops=held, cache_dir=tmp_path / "cache")
+    assert "marks (almost) no wrinkles" in str(raised.value)
+    assert "train the model longer" in str(raised.value)
+    assert not list((tmp_path / "cache").glob("*.engine"))
 
 
 def test_auto_uses_a_cached_engine(fake_trt, small_onnx: Path, tmp_path: Path) -> None:

@@ -13,7 +13,9 @@ model in ONNX Runtime on crops the engine was **not** made from:
   from them). INT8: held-out crops only (``gate_crops``), never the calibration crops.
 * ``gate_crops="synthetic"``: the SDK's synthetic skin crops
   (:class:`~wds_edge.runtime.probe_inputs.SyntheticCrops`), for kiosks without crops of
-  their own; such a gate counts only when the FP32 model finds wrinkles on them.
+  their own. Whatever the crops, a gate counts only when the FP32 model segments wrinkles
+  on them (else the gate's verdict is "not gated",
+  :func:`wds_edge.runtime.gate.reference_problem`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from wds_edge.errors import AccuracyGateError, BackendUnavailableError, InvalidI
 from wds_edge.io import sha256_file
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.runtime.gate import GateResult, accuracy_gate
-from wds_edge.runtime.probe_inputs import MIN_REFERENCE_WRINKLE_FRACTION, SyntheticCrops
+from wds_edge.runtime.probe_inputs import SyntheticCrops
 from wds_edge.runtime.quantized import qdq_info
 from wds_edge.runtime.tensorrt.int8 import CropSource, Int8Calibration
 
@@ -168,8 +170,9 @@ def run_gate(
     """Compare ``engine`` (a loaded backend) with the plan's FP32 reference on its crops.
 
     Returns:
-        The gate's result, and why it proves nothing ("" when it counts): synthetic crops
-        on which the FP32 model finds no wrinkles (the gate would compare empty masks).
+        The gate's result, and why it proves nothing ("" when it counts): its verdict is
+        "not gated" (the FP32 model marks almost no pixel, or almost every pixel, of the
+        crops as wrinkles: the masks agree trivially).
     """
     from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
 
@@ -179,12 +182,17 @@ def run_gate(
             plan.crops.batches(metadata.preprocessing, 1, limit=max_images),
             precision=precision, threshold=metadata.threshold,
         )  # fmt: skip
-    synthetic = getattr(plan.crops, "synthetic", False)
-    if synthetic and gate.reference_fraction < MIN_REFERENCE_WRINKLE_FRACTION:
+    if gate.not_gated:
+        synthetic = getattr(plan.crops, "synthetic", False)
+        fix = (
+            "pass --held-out DIR (kiosk crops)"
+            if synthetic
+            else "train the model longer, or gate on other crops (--held-out DIR)"
+        )
+        where = "the synthetic crops" if synthetic else f"the crops of {plan.crops.path}"
         return gate, (
-            f"not gated: the FP32 model marks only {gate.reference_fraction:.5f} of the "
-            f"synthetic crops as wrinkles (< {MIN_REFERENCE_WRINKLE_FRACTION}), so "
-            f"{precision.upper()} cannot be checked on them; pass --held-out DIR"
+            f"not gated on {where}: {gate.not_gated}; {precision.upper()} cannot be checked "
+            f"on them: {fix}"
         )
     return gate, ""
 

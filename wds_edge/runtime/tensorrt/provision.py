@@ -138,7 +138,8 @@ def _check_new_engine(
 
     Raises:
         ModelError: a pinned layer does not run FP32, or the gate failed.
-        BackendUnavailableError: the gate's crops prove nothing (synthetic, no wrinkles).
+        BackendUnavailableError: the gate was not gated (its FP32 reference marks almost
+            no pixel, or almost every pixel, of the crops as wrinkles).
     """
     gate: GateResult | None = None
     void = ""
@@ -209,7 +210,8 @@ def ensure_engine(
         MissingDependencyError: TensorRT / cuda-python missing (install hints).
         BackendUnavailableError: no GPU, a precision this GPU cannot do, or no valid cached
             engine and nothing to gate a new FP16 / INT8 one with (no held-out crops, no FP32
-            reference for a Q/DQ model, synthetic crops on which FP32 finds no wrinkles).
+            reference for a Q/DQ model, a gate that was not gated: crops on which FP32 marks
+            no wrinkles, or nearly every pixel).
         BackendError: the build failed.
         ModelError: ONNX parse errors; the accuracy gate failed.
         InvalidInputError: bad precision, INT8 without calibration data.
