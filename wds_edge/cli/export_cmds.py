@@ -371,15 +371,15 @@ def _quantize(
     json_out: bool = typer.Option(
         False,
         "--json",
-        help="Print the accuracy gate's figures as JSON on stdout (default: one line); the "
-        "status lines go to stderr.",
+        help="Print the accuracy gate's figures as JSON on stdout (default: one line), also "
+        "when it fails or is not gated (exit 1); the status lines go to stderr.",
     ),
 ) -> None:
     """Write an INT8 model: explicit Q/DQ ONNX, or an NNCF OpenVINO IR gated on held-out crops.
 
     Quantization takes minutes on a CPU: each phase is announced with its size, and the
     accuracy gate shows a progress bar. Status lines go to stderr, the gate's verdict (or
-    its JSON) to stdout."""
+    its JSON) to stdout, also when the gate refuses the model."""
     from wds_edge.cli.console import make_console
     from wds_edge_calibration.dataset import load_calibration_set
 
@@ -408,14 +408,21 @@ def _quantize(
     console = make_console(stderr=True)  # status; stdout carries the verdict / JSON only
     crops = load_calibration_set(calib)
     held = None if held_out is None else load_calibration_set(held_out)
-    if fmt == "openvino":
-        _quantize_openvino(
-            onnx, crops, held, out, allow_accuracy_loss, target_device, console, json_out
-        )
-        return
-    assert out is not None
-    path, result = _quantize_qdq(onnx, crops, held, out, method, gate, allow_accuracy_loss,
-                                 console)  # fmt: skip
+    from wds_edge.errors import AccuracyGateError
+
+    try:
+        if fmt == "openvino":
+            _quantize_openvino(
+                onnx, crops, held, out, allow_accuracy_loss, target_device, console, json_out
+            )
+            return
+        assert out is not None
+        path, result = _quantize_qdq(onnx, crops, held, out, method, gate, allow_accuracy_loss,
+                                     console)  # fmt: skip
+    except AccuracyGateError as exc:
+        if exc.gate is not None:  # the verdict (or its JSON) on stdout, as when it passes
+            _print_gate(exc.gate, json_out)
+        raise
     if result is not None:
         _print_gate(result, json_out)
     console.print(f"wrote {path}")

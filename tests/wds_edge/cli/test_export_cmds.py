@@ -181,9 +181,14 @@ def test_a_model_that_marks_no_wrinkles_is_not_recorded_as_passed(
             "--held-out", crop_sets["held"], "--out", out]  # fmt: skip
     code, stdout, err = run_cli(capsys, *args, "--json")
     assert code == 1, err
+    gate = json.loads(stdout)  # the verdict's JSON, also when it is refused
+    assert gate["verdict"] == "not gated" and not gate["passed"] and gate["mean_iou"] == 1.0
     assert "the FP32 model marks (almost) no wrinkles" in err
     assert "train the model longer" in err and "--allow-accuracy-loss" in err
     assert not out.exists()
+    code, stdout, err = run_cli(capsys, *args)
+    assert code == 1 and stdout.startswith("INT8 accuracy gate not gated"), stdout
+    assert "{" not in stdout  # the line, not the JSON
     code, stdout, err = run_cli(capsys, *args, "--allow-accuracy-loss")
     assert code == 0 and "not gated" in stdout, err
     props = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
@@ -192,3 +197,27 @@ def test_a_model_that_marks_no_wrinkles_is_not_recorded_as_passed(
     with caplog.at_level(logging.WARNING, logger="wds_edge.runtime"):
         load_backend(out, "onnxruntime").close()
     assert "this INT8 model was not gated when it was made" in caplog.text
+
+
+@pytest.mark.usefixtures("untrained_model_gate")  # the fixture marks every pixel
+@pytest.mark.parametrize("fmt", ["qdq", "openvino"])
+def test_a_failed_gate_prints_its_verdict_on_stdout(
+    fmt: str, crop_sets: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Defect: the AccuracyGateError left quantize before the verdict was printed, so
+    `quantize --json` gave an empty stdout exactly when the figures matter."""
+    if fmt == "openvino":
+        pytest.importorskip("nncf", reason="OpenVINO INT8 needs nncf")
+    monkeypatch.setattr("wds_edge.runtime.gate.GATE_MIN_MEAN_IOU", 1.01)  # no model meets it
+    out = tmp_path / ("q.onnx" if fmt == "qdq" else "q.int8.xml")
+    args = ["quantize", "--format", fmt, "--onnx", FIXTURE, "--calib", crop_sets["calib"],
+            "--held-out", crop_sets["held"], "--out", out]  # fmt: skip
+    code, stdout, err = run_cli(capsys, *args, "--json")
+    assert code == 1 and "INT8 accuracy gate failed" in err, err
+    gate = json.loads(stdout)
+    assert gate["verdict"] == "failed" and not gate["passed"] and gate["images"] == 3
+    assert not out.exists()
+    if fmt == "qdq":  # one line without --json (the same code path for both formats)
+        code, stdout, err = run_cli(capsys, *args)
+        assert code == 1 and stdout.startswith("INT8 accuracy gate failed"), stdout
