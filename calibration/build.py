@@ -2,17 +2,70 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from wds_edge.errors import DataError, InvalidInputError
 from wds_edge.progress import ProgressCallback
-from wds_edge_calibration.crops import PREPROCESSING_PATH, iter_face_crops
+from wds_edge_calibration.crops import (
+    IMAGE_SUFFIXES,
+    PREPROCESSING_PATH,
+    _image_paths,
+    iter_face_crops,
+)
 from wds_edge_calibration.dataset import CalibrationSet, check_out_dir, write_calibration_set
+from wds_edge_calibration.people import (
+    PeopleSource,
+    people_crops,
+    person_names,
+    read_people_csv,
+)
 
-__all__ = ["build_calibration_set"]
+__all__ = ["build_calibration_set", "is_video_file"]
+
+logger = logging.getLogger(__name__)
+
+
+def is_video_file(source: str | Path) -> bool:
+    """``source`` is a video file (an existing file that is not a photo)."""
+    path = Path(source)
+    return path.is_file() and path.suffix.lower() not in IMAGE_SUFFIXES
+
+
+def _people_of_source(
+    source: str | Path, people: Sequence[str], people_csv: str | Path | None
+) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]] | None]:
+    """(who every crop shows, None) or ((), photo file name -> its people).
+
+    Raises:
+        InvalidInputError: both given, a blank name, ``people_csv`` for a source that is
+            not photos, or a CSV that does not name every photo (:func:`read_people_csv`).
+    """
+    names = person_names(people)
+    if people_csv is None:
+        if not names and is_video_file(source):  # the frames of one video: one person
+            names = (Path(source).stem,)
+            logger.info("the crops of %s are recorded as one person, %r", source, names[0])
+        return names, None
+    if names:
+        raise InvalidInputError(
+            "pass --person NAME (every crop shows NAME) or --people-csv FILE (the person in "
+            "each photo), not both"
+        )
+    path = Path(source)
+    if path.is_dir():
+        images = _image_paths(path)
+    elif path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+        images = [path]
+    else:
+        raise InvalidInputError(
+            f"--people-csv names the person in each photo of a folder (or one photo); "
+            f"{source} is not one: name who a video or camera shows with --person NAME"
+        )
+    return (), read_people_csv(people_csv, images)
 
 
 def build_calibration_set(
@@ -27,8 +80,17 @@ def build_calibration_set(
     progress: ProgressCallback | None = None,
     rejected: dict[str, int] | None = None,
     grey_input_supported: bool = False,
+    people: Sequence[str] = (),
+    people_csv: str | Path | None = None,
 ) -> CalibrationSet:
     """Collect up to ``count`` face crops from ``source`` into ``out_dir``.
+
+    Who the crops show is recorded in the manifest (``people``), as
+    :func:`wds_edge_calibration.people.build_people_set` records it, so that ``wds-edge
+    quantize`` refuses a held-out set that shares a person with the calibration set:
+    ``people`` names who every crop shows, ``people_csv`` the person(s) in each photo of a
+    folder; without either, the frames of a video file are one person named after the file
+    (its stem), and photos or a camera name nobody (unknown: the split cannot be checked).
 
     Args:
         source: folder of face photos, one photo, or a video / camera
@@ -47,12 +109,17 @@ def build_calibration_set(
             ``colour_cast``, ...).
         grey_input_supported: keep grey faces (for a model whose metadata says
             ``grey_input_supported``; the analyzer refuses them otherwise).
+        people: who every crop shows (ids or names); ``()``: see above.
+        people_csv: a CSV of ``photo,person`` rows naming the person in every photo of a
+            folder source (:func:`wds_edge_calibration.people.read_people_csv`); only the
+            people of photos that gave a crop are recorded.
 
     Raises:
-        InvalidInputError: bad count / size, or an ``out_dir`` that may not be written
-            (:func:`wds_edge_calibration.dataset.check_out_dir`: a file, the source or a
-            folder in / above it, an existing folder without ``overwrite``, a folder that
-            is not a calibration folder); checked before any crop is made.
+        InvalidInputError: bad count / size, bad people (both options, a blank name, a CSV
+            for a video, a photo the CSV does not name), or an ``out_dir`` that may not be
+            written (:func:`wds_edge_calibration.dataset.check_out_dir`: a file, the source
+            or a folder in / above it, an existing folder without ``overwrite``, a folder
+            that is not a calibration folder); checked before any crop is made.
         DataError: no face found in the source, or none the kiosk would accept.
     """
     if count < 1:
@@ -60,15 +127,30 @@ def build_calibration_set(
     if size_px < 16 or size_px % 16:
         raise InvalidInputError(f"size_px must be a multiple of 16, got {size_px}")
     check_out_dir(out_dir, overwrite=overwrite, sources=[source])
+    names, photo_people = _people_of_source(source, people, people_csv)
     counts: dict[str, int] = {} if rejected is None else rejected
     made: list[int] = []
+    seen: set[str] = set()
 
     def crops() -> Iterator[np.ndarray]:
+        if photo_people is not None:  # the people route: each crop knows its photo
+            path = Path(source)
+            folder = path if path.is_dir() else path.parent
+            sources = [PeopleSource(folder / name, who) for name, who in photo_people.items()]
+            for src, _, crop in people_crops(
+                sources, size_px, augment=False, landmarker_path=landmarker_path,
+                rejected=counts, grey_input_supported=grey_input_supported,
+            ):  # fmt: skip
+                made.append(1)
+                seen.update(src.people)
+                yield crop
+            return
         for _, crop in iter_face_crops(
             source, size_px, landmarker_path=landmarker_path, frame_stride=frame_stride,
             rejected=counts, grey_input_supported=grey_input_supported,
         ):  # fmt: skip
             made.append(1)
+            seen.update(names)
             yield crop
 
     try:
@@ -81,6 +163,7 @@ def build_calibration_set(
             count=count,
             overwrite=overwrite,
             progress=progress,
+            people_of=lambda: sorted(seen),  # the people of the crops written
         )
     except DataError as exc:
         if made or not counts:

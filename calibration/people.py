@@ -17,6 +17,7 @@ kiosk's path (MediaPipe landmarks on the analyzer's downscaled frame ->
 
 from __future__ import annotations
 
+import csv
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -44,7 +45,9 @@ __all__ = [
     "build_people_set",
     "check_people_split",
     "people_crops",
+    "person_names",
     "photo_variants",
+    "read_people_csv",
 ]
 
 logger = logging.getLogger(__name__)
@@ -114,7 +117,9 @@ def check_people_split(calibration_people: Iterable[str], held_out_people: Itera
     if not calib or not held:
         raise InvalidInputError(
             "the calibration and held-out sets must each name their people (got "
-            f"{sorted(calib)} and {sorted(held)}); build them with wds_edge_calibration.people"
+            f"{sorted(calib)} and {sorted(held)}); make the set that names nobody again with "
+            "`wds-edge calibrate --person NAME` (every crop shows NAME) or `--people-csv "
+            "FILE` (photo,person rows), or build it with wds_edge_calibration.people"
         )
     shared = sorted(calib & held)
     if shared:
@@ -122,6 +127,72 @@ def check_people_split(calibration_people: Iterable[str], held_out_people: Itera
             f"the held-out crops show people the model was calibrated on ({', '.join(shared)}): "
             "an INT8 gate must measure other people's faces; move them to one side"
         )
+
+
+#: Header cells a ``--people-csv`` file may start with (its first row is then skipped).
+PEOPLE_CSV_HEADERS = {"image", "file", "photo", "name", "stem"}
+
+
+def person_names(names: Iterable[str], option: str = "--person") -> tuple[str, ...]:
+    """The names given for one source, stripped; refused when one is blank.
+
+    Raises:
+        InvalidInputError: a blank name (the message names ``option``).
+    """
+    out = tuple(str(n).strip() for n in names)
+    if any(not n for n in out):
+        raise InvalidInputError(
+            f"{option} takes a person's name or id (e.g. {option} anna), got a blank one"
+        )
+    return tuple(dict.fromkeys(out))
+
+
+def read_people_csv(path: str | Path, images: Sequence[Path]) -> dict[str, tuple[str, ...]]:
+    """Who each photo shows, from a CSV of ``photo,person`` rows (``--people-csv``).
+
+    Args:
+        path: the CSV: a row per photo and person in it (a group photo has a row for each
+            of its people), the photo as file name or stem; a ``photo,person`` header row
+            allowed; rows of photos that are not in ``images`` are ignored.
+        images: the photos of the calibration source; each must have a row.
+
+    Returns:
+        Photo file name -> the people in it, for every one of ``images``.
+
+    Raises:
+        InvalidInputError: the file cannot be read, a row is not ``photo,person``, or a
+            photo of ``images`` has no row (every crop must be someone's).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(
+            f"--people-csv {path}: cannot read it ({exc}); give a CSV file of photo,person rows"
+        ) from exc
+    rows = [[c.strip() for c in r] for r in csv.reader(text.splitlines())]
+    rows = [r for r in rows if any(r)]
+    if rows and rows[0][0].lower() in PEOPLE_CSV_HEADERS:
+        rows = rows[1:]
+    by_name = {p.name: p.name for p in images} | {p.stem: p.name for p in images}
+    mapping: dict[str, tuple[str, ...]] = {}
+    for n, row in enumerate(rows, start=1):
+        if len(row) < 2 or not row[0] or not row[1]:
+            raise InvalidInputError(
+                f"--people-csv {path}: row {n} {row!r} is not 'photo,person' (e.g. "
+                "'anna_01.jpg,anna'; the photo as file name or stem)"
+            )
+        name = by_name.get(row[0]) or by_name.get(Path(row[0]).name)
+        if name is not None:  # else a photo that is not in this source
+            mapping[name] = tuple(dict.fromkeys((*mapping.get(name, ()), row[1])))
+    missing = sorted(p.name for p in images if p.name not in mapping)
+    if missing:
+        shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+        raise InvalidInputError(
+            f"--people-csv {path} does not name the person of {len(missing)} photo(s) of the "
+            f"source ({shown}); add a 'photo,person' row for each"
+        )
+    return {p.name: mapping[p.name] for p in images}
 
 
 def photo_variants(

@@ -158,8 +158,9 @@ def check_held_out(calib: CalibrationSet, held_out: CalibrationSet) -> None:
     else:
         logger.warning(
             "the calibration and held-out sets do not name their people: the gate cannot "
-            "tell whether it measures faces the model was calibrated on (build them with "
-            "wds_edge_calibration.people to record who is in them)"
+            "tell whether it measures faces the model was calibrated on (make them with "
+            "`wds-edge calibrate --person NAME` or `--people-csv FILE`, or with "
+            "wds_edge_calibration.people, to record who is in them)"
         )
 
 

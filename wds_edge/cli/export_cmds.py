@@ -300,8 +300,26 @@ def _calibrate(
     stride: int = typer.Option(1, "--stride", help="Video: use every n-th frame."),
     landmarker: Path | None = typer.Option(None, "--landmarker", help="face_landmarker.task."),
     force: bool = typer.Option(False, "--force", help="Replace an existing calibration folder."),
+    person: list[str] | None = typer.Option(
+        None,
+        "--person",
+        metavar="NAME",
+        help="Who every crop of --source shows (a name or id; repeat it for a source that "
+        "shows several people). Recorded in the manifest: `wds-edge quantize` refuses a "
+        "--held-out set that shares a person with --calib. Default: a video file's frames are "
+        "one person named after the file (give --person when two videos show the same "
+        "person); photos and cameras name nobody.",
+    ),
+    people_csv: Path | None = typer.Option(
+        None,
+        "--people-csv",
+        help="A folder of photos of several people: a CSV of photo,person rows (the photo as "
+        "file name or stem, a row per person in a group photo) naming who each photo shows; "
+        "every photo needs a row.",
+    ),
 ) -> None:
-    """Collect INT8 calibration crops through the kiosk's capture -> landmarks -> crop path."""
+    """Collect INT8 calibration crops through the kiosk's capture -> landmarks -> crop path,
+    recording who they show (--person / --people-csv; a video file: one person)."""
     from wds_edge.cli.console import progress_bar
     from wds_edge.io import ensure_writable_dir
     from wds_edge_calibration.build import build_calibration_set
@@ -314,9 +332,23 @@ def _calibrate(
         calib = build_calibration_set(
             source, out, count=count, size_px=size, frame_stride=stride,
             landmarker_path=landmarker, overwrite=force,
-            progress=update, rejected=rejected,
+            progress=update, rejected=rejected, people=person or (), people_csv=people_csv,
         )  # fmt: skip
     console.print(f"wrote {len(calib)} crops ({size} px) to {calib.path}")
+    who = calib.manifest.people
+    if who and not person and people_csv is None:
+        console.print(
+            f"recorded as one person, {who[0]!r}: the frames of one video (name them with "
+            "--person NAME; the same name on two sets marks the same person)"
+        )
+    elif who:
+        console.print(f"people recorded: {', '.join(who)}")
+    else:
+        console.print(
+            "[yellow]note:[/] the crops name nobody (--person NAME or --people-csv FILE "
+            "records who they show), so `wds-edge quantize` cannot check that a held-out set "
+            "shows other people"
+        )
     if rejected:
         skipped = ", ".join(f"{n} {status}" for status, n in sorted(rejected.items()))
         console.print(f"skipped faces the kiosk would refuse (quality / colour checks): {skipped}")
@@ -345,8 +377,10 @@ def _quantize(
         None,
         "--held-out",
         help="Calibration-format folder of OTHER kiosk crops for the accuracy gate: no crop and "
-        "no person of --calib (required for --format openvino; qdq without it gates on the "
-        "calibration crops, optimistic).",
+        "no person of --calib, as `wds-edge calibrate` recorded them (--person / --people-csv; "
+        "a video: one person named after it; refused when only one set names its people, "
+        "a warning when neither does). Required for --format openvino; qdq without it gates "
+        "on the calibration crops, optimistic.",
     ),
     method: str | None = typer.Option(
         None, "--method", help="qdq only: minmax (default), entropy or percentile."

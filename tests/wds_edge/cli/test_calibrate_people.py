@@ -1,0 +1,110 @@
+"""`wds-edge calibrate --person / --people-csv`: who the crops show, from the command line,
+recorded in the manifest as wds_edge_calibration.people records it, so that quantize's
+people check (a held-out set that shares a person with --calib is refused) works for sets
+made by the CLI; it could only warn, since `calibrate` could not name anyone."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from fault_helpers import run_cli
+
+from wds_edge.errors import InvalidInputError
+from wds_edge_calibration.people import read_people_csv
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "wds_b4_128_dyn.onnx"
+
+
+@pytest.fixture(scope="module")
+def photos(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two folders of single-face photos: biden2 + obama (calibration), obama2 (held out)."""
+    root = tmp_path_factory.mktemp("people_photos")
+    made = {}
+    for folder, names in (("calib_src", ["biden2.jpg", "obama.jpg"]),
+                          ("held_src", ["obama2.jpg"])):  # fmt: skip
+        (root / folder).mkdir()
+        for name in names:
+            shutil.copy(faces_dir / name, root / folder / name)
+        made[folder] = root / folder
+    return made
+
+
+def _people(folder: Path) -> list[str] | None:
+    return json.loads((folder / "manifest.json").read_text()).get("people")
+
+
+def test_named_sets_let_quantize_refuse_a_shared_person(
+    photos: dict[str, Path], landmarker_path: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    csv_file = tmp_path / "people.csv"
+    csv_file.write_text("photo,person\nbiden2.jpg,biden\nobama,obama\n")  # name or stem
+    base = ["calibrate", "--size", "128", "--landmarker", landmarker_path]
+    code, out, err = run_cli(capsys, *base, "--source", photos["calib_src"],
+                             "--out", tmp_path / "calib", "--people-csv", csv_file)  # fmt: skip
+    assert code == 0, err
+    assert _people(tmp_path / "calib") == ["biden", "obama"] and "biden, obama" in out
+    code, out, err = run_cli(capsys, *base, "--source", photos["held_src"],
+                             "--out", tmp_path / "held", "--person", "obama")  # fmt: skip
+    assert code == 0, err
+    assert _people(tmp_path / "held") == ["obama"]
+    q = tmp_path / "q.onnx"
+    code, _, err = run_cli(capsys, "quantize", "--onnx", FIXTURE, "--calib", tmp_path / "calib",
+                           "--held-out", tmp_path / "held", "--out", q)  # fmt: skip
+    assert code == 2 and "show people the model was calibrated on (obama)" in err, err
+    assert not q.exists()
+    # photos without a name: nobody recorded, and the command says what that costs
+    code, out, err = run_cli(capsys, *base, "--source", photos["held_src"],
+                             "--out", tmp_path / "nobody")  # fmt: skip
+    assert code == 0 and _people(tmp_path / "nobody") is None
+    assert "the crops name nobody" in " ".join(out.split())
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--person", " "], "--person takes a person's name"),
+        (["--person", "a", "--people-csv", "PEOPLE"], "not both"),
+        (
+            ["--people-csv", "PEOPLE"],
+            "does not name the person of 1 photo(s) of the source (obama2.jpg)",
+        ),
+        (["--people-csv", "VIDEO"], "cannot read it"),
+    ],
+)
+def test_bad_people_are_a_usage_error_before_any_crop(
+    extra: list[str], message: str, photos: dict[str, Path], tmp_path: Path,
+    video_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    csv_file = tmp_path / "people.csv"
+    csv_file.write_text("biden2.jpg,biden\n")
+    extra = [{"PEOPLE": str(csv_file), "VIDEO": str(video_path)}.get(e, e) for e in extra]
+    out = tmp_path / "calib"
+    code, _, err = run_cli(capsys, "calibrate", "--source", photos["held_src"], "--out", out,
+                           "--size", "128", *extra)  # fmt: skip
+    assert code == 2 and message in err, err
+    assert not out.exists()
+
+
+def test_a_people_csv_is_for_photos(
+    video_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv_file = tmp_path / "people.csv"
+    csv_file.write_text("x.jpg,anna\n")
+    code, _, err = run_cli(capsys, "calibrate", "--source", video_path, "--out",
+                           tmp_path / "calib", "--people-csv", csv_file)  # fmt: skip
+    assert code == 2 and "name who a video or camera shows with --person NAME" in err, err
+
+
+def test_read_people_csv_by_hand(tmp_path: Path) -> None:
+    images = [tmp_path / "a_1.jpg", tmp_path / "group.png"]
+    csv_file = tmp_path / "p.csv"
+    csv_file.write_text("image,person\na_1,anna\ngroup.png,anna\n\ngroup.png,bob\nzz.jpg,x\n")
+    assert read_people_csv(csv_file, images) == {"a_1.jpg": ("anna",),
+                                                 "group.png": ("anna", "bob")}  # fmt: skip
+    csv_file.write_text("a_1.jpg\n")
+    with pytest.raises(InvalidInputError, match="row 1 .* is not 'photo,person'"):
+        read_people_csv(csv_file, images)
