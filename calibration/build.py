@@ -115,17 +115,21 @@ def build_calibration_set(
             people of photos that gave a crop are recorded.
 
     Raises:
-        InvalidInputError: bad count / size, bad people (both options, a blank name, a CSV
-            for a video, a photo the CSV does not name), or an ``out_dir`` that may not be
-            written (:func:`wds_edge_calibration.dataset.check_out_dir`: a file, the source
-            or a folder in / above it, an existing folder without ``overwrite``, a folder
-            that is not a calibration folder); checked before any crop is made.
+        InvalidInputError: bad count / size, a source path that does not exist, bad people
+            (both options, a blank name, a CSV for a video, a photo the CSV does not name),
+            or an ``out_dir`` that may not be written
+            (:func:`wds_edge_calibration.dataset.check_out_dir`: a file, the source or a
+            folder in / above it, an existing folder without ``overwrite``, a folder that
+            is not a calibration folder); checked before any crop is made.
         DataError: no face found in the source, or none the kiosk would accept.
     """
+    from wds_edge.capture.sources import require_local_source
+
     if count < 1:
         raise InvalidInputError(f"count must be positive, got {count}")
     if size_px < 16 or size_px % 16:
         raise InvalidInputError(f"size_px must be a multiple of 16, got {size_px}")
+    require_local_source(source)
     check_out_dir(out_dir, overwrite=overwrite, sources=[source])
     names, photo_people = _people_of_source(source, people, people_csv)
     counts: dict[str, int] = {} if rejected is None else rejected

@@ -165,14 +165,17 @@ def compare_backends(
         on_step: progress callback.
 
     Raises:
-        InvalidInputError: bad specs, no FP32 entry, or no face in ``source``.
+        InvalidInputError: bad specs, no FP32 entry, a ``source`` path that does not
+            exist, or no face in ``source``.
     """
     from wds_edge.bench.compare import _collect
+    from wds_edge.capture.sources import require_local_source
     from wds_edge.model.preprocessing import model_input
     from wds_edge.runtime import load_backend
     from wds_edge.runtime.gate import GATE_PRECISIONS, accuracy_gate
 
     pairs = parse_backend_specs(specs)
+    require_local_source(source)
     if rounds < 1 or warmup < 0:
         raise InvalidInputError(f"need rounds >= 1 and warmup >= 0, got {rounds}, {warmup}")
     ref_index = next((i for i, (_, p) in enumerate(pairs) if p == "fp32"), None)

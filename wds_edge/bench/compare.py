@@ -235,9 +235,11 @@ def bench_compare(
         num_threads: CPU inference threads of every timed backend (None: the default).
     """
     from wds_edge.analysis.analyzer import WrinkleAnalyzer
+    from wds_edge.capture.sources import require_local_source
     from wds_edge.model.preprocessing import model_input
     from wds_edge.runtime import load_backend
 
+    require_local_source(source)  # before minutes of exports and timing
     notes: list[str] = []
     paths: list[tuple[int | None, Path]] = []
     have_torch, why = (

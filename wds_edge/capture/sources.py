@@ -51,7 +51,14 @@ from wds_edge.capture.grabber import SyncLiveSource, ThreadedSource
 from wds_edge.errors import CaptureError, InvalidInputError
 from wds_edge.io import read_image
 
-__all__ = ["Frame", "FrameSource", "open_source", "IMAGE_SUFFIXES", "gstreamer_available"]
+__all__ = [
+    "Frame",
+    "FrameSource",
+    "open_source",
+    "IMAGE_SUFFIXES",
+    "gstreamer_available",
+    "require_local_source",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -379,6 +386,29 @@ def _camera_index(uri: Any) -> int | None:
     if isinstance(uri, numbers.Integral):
         return _device_id(int(uri), "camera index")
     return _device_id(int(uri), "camera index") if is_digits(uri) else None
+
+
+def require_local_source(uri: str | int | Path) -> None:
+    """Refuse a source that names a file or folder that is not there, before any work (a
+    command's output folder is made only after its inputs are checked).
+
+    Cameras (an index, ``v4l2://``, ``csi://``), stream URLs and globs are left to
+    :func:`open_source` (a glob that matches no image is its "holds no images").
+
+    Raises:
+        InvalidInputError: ``no such file or folder: ...`` (``nonexist/`` was told "video
+            file nonexist/ does not exist", exit 1, by :func:`open_source`).
+    """
+    if isinstance(uri, (bool, numbers.Integral)):
+        return
+    text = str(uri)
+    if not text.strip() or _DIGITS.fullmatch(text) or "://" in text or _GLOB_CHARS.search(text):
+        return
+    if not Path(text).expanduser().exists():
+        raise InvalidInputError(
+            f"no such file or folder: {text} (expected a video file, an image, a folder of "
+            "images or a glob)"
+        )
 
 
 def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: Any) -> FrameSource:

@@ -377,9 +377,11 @@ def bench_compare_cmd(
         return
     width_list = _parse_widths(_pick(widths, "8,16,32", "8", quick))  # refused in one line
     size = _pick(size, 640, 256, quick)
+    from wds_edge.capture.sources import require_local_source
     from wds_edge.cli.bench_output import LoadWatch, StepPrinter, compact_rows, print_load
     from wds_edge.io import ensure_writable_dir
 
+    require_local_source(source)  # exit 2 before --out is made
     ensure_writable_dir(out, "compare report")  # before the timing, not after it
 
     env = environment_report()
@@ -489,8 +491,11 @@ def _compare_backend_specs(
 
         raise InvalidInputError("BACKEND:PRECISION entries compare one model: pass one --models")
     _check_int8_entries(specs, models[0] if models else None)
+    from wds_edge.capture.sources import require_local_source
     from wds_edge.cli.bench_output import LoadWatch, print_load
     from wds_edge.io import ensure_writable_dir
+
+    require_local_source(source)  # exit 2 before --out is made
 
     ensure_writable_dir(out, "compare report")  # before the timing, as the widths path does
 

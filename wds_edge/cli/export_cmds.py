@@ -320,12 +320,14 @@ def _calibrate(
 ) -> None:
     """Collect INT8 calibration crops through the kiosk's capture -> landmarks -> crop path,
     recording who they show (--person / --people-csv; a video file: one person)."""
+    from wds_edge.capture.sources import require_local_source
     from wds_edge.cli.console import progress_bar
     from wds_edge.io import ensure_writable_dir
     from wds_edge_calibration.build import build_calibration_set
     from wds_edge_calibration.dataset import MIN_RECOMMENDED_CROPS
 
     console = _console()
+    require_local_source(source)  # a missing --source: exit 2, before any folder is made
     ensure_writable_dir(out.parent, "calibration folder")  # before collecting, not after
     rejected: dict[str, int] = {}
     with progress_bar("crops", total=count, transient=False) as update:

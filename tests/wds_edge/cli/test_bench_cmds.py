@@ -171,3 +171,24 @@ def test_report_file_options_old_names_still_write_files(
     help_text = CliRunner().invoke(app, ["bench", "model", "--help"]).output
     assert "--json-out" in help_text and "--csv-out" in help_text
     assert "--json " not in help_text and "--csv " not in help_text
+
+
+FIXTURE = REPO / "tests" / "fixtures" / "wds_b4_128_dyn.onnx"  # base 4, 128 px
+
+
+@pytest.mark.parametrize("backends", ["onnxruntime", "onnxruntime:fp32"])
+def test_bench_compare_a_missing_source_is_a_usage_error(
+    backends: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: --source nonexist/ (meant as a folder) was 'video file nonexist/ does not
+    exist', exit 1, after --out had been created (left empty)."""
+    from fault_helpers import run_cli
+
+    out = tmp_path / "cmp"
+    code, _, err = run_cli(capsys, "bench", "compare", "--source", tmp_path / "nonexist/",
+                           "--backends", backends, "--models", FIXTURE, "--widths", "",
+                           "--out", out)  # fmt: skip
+    assert code == 2, err
+    assert f"no such file or folder: {tmp_path / 'nonexist'}" in err
+    assert "(expected a video file, an image, a folder of images or a glob)" in err
+    assert not out.exists()

@@ -108,3 +108,18 @@ def test_read_people_csv_by_hand(tmp_path: Path) -> None:
     csv_file.write_text("a_1.jpg\n")
     with pytest.raises(InvalidInputError, match="row 1 .* is not 'photo,person'"):
         read_people_csv(csv_file, images)
+
+
+def test_a_missing_source_is_a_usage_error_before_any_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: `calibrate --source nonexist/` said "video file nonexist/ does not exist"
+    (exit 1) for what was meant as a folder."""
+    out = tmp_path / "new" / "calib"
+    code, _, err = run_cli(capsys, "calibrate", "--source", "nonexist/", "--out", out)
+    assert code == 2, err
+    assert (
+        "no such file or folder: nonexist/ (expected a video file, an image, a folder of "
+        "images or a glob)" in err
+    )
+    assert not (tmp_path / "new").exists()
