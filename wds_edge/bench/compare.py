@@ -32,7 +32,7 @@ from wds_edge.bench.pipeline_bench import iter_bench_frames
 from wds_edge.bench.stats import LatencyStats, summarize_ms
 from wds_edge.errors import InvalidInputError
 
-__all__ = ["CompareRow", "CompareResult", "EagerBaseline", "bench_compare"]
+__all__ = ["CompareRow", "CompareResult", "EagerBaseline", "bench_compare", "compare_size"]
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +123,70 @@ class CompareResult:
         }
 
 
+def _file_input_size(path: Path) -> int | None:
+    """The square input size an ``.onnx`` file's wds-edge metadata declares (None: another
+    kind of file, sized when it is loaded).
+
+    Raises:
+        InvalidInputError: no such file. ModelError: not an ONNX file, no wds-edge metadata.
+    """
+    from wds_edge.model.metadata import ModelMetadata
+    from wds_edge.runtime.quantized import read_onnx_file_info
+
+    if not path.is_file():
+        raise InvalidInputError(
+            f"--models {path}: no such file; pass .onnx files exported with `wds-edge export`"
+        )
+    if path.suffix.lower() != ".onnx":
+        return None
+    props = read_onnx_file_info(path).metadata_props
+    return ModelMetadata.from_props(props, source=str(path)).input_size_hw[0]
+
+
+def compare_size(models: Sequence[str | Path], size_px: int | None, default: int = 640) -> int:
+    """The input size ``bench compare`` times at, checked against every ``--models`` file
+    before anything is exported or timed.
+
+    Args:
+        models: the ``--models`` files.
+        size_px: ``--size`` as given (None: not given).
+        default: the size without ``--size`` and without a sized ``--models`` file.
+
+    Returns:
+        ``size_px``; else the first ``.onnx`` file's input size; else ``default``.
+
+    Raises:
+        InvalidInputError: a missing file, or one whose input is another size (the message
+            says which ``--size`` to pass); ModelError: a file without wds-edge metadata.
+    """
+    sized = [(Path(m), s) for m in models if (s := _file_input_size(Path(m))) is not None]
+    if size_px is None:
+        size = sized[0][1] if sized else default
+        other = next(((p, s) for p, s in sized if s != size), None)
+        if other is not None:
+            raise InvalidInputError(
+                f"the --models files take different input sizes ({sized[0][0].name}: {size} "
+                f"px, {other[0].name}: {other[1]} px): every configuration is timed on the "
+                "same face crops, so compare files of one input size per run"
+            )
+        return size
+    for path, size in sized:
+        if size != size_px:
+            raise InvalidInputError(
+                f"--models {path} takes {size} px input, but --size is {size_px}: pass --size "
+                f"{size} (the --widths exports are made at that size too), or leave --size "
+                "out: it defaults to the first --models file's input size"
+            )
+    return size_px
+
+
+def _model_labels(paths: Sequence[Path]) -> dict[Path, str]:
+    """Row names of ``--models`` files: the file's stem, its path where two stems are alike
+    (a ``--widths`` export's rows are ``b<width>``)."""
+    stems = [p.stem for p in paths]
+    return {p: p.stem if stems.count(p.stem) == 1 else str(p) for p in paths}
+
+
 def _time_calls(
     fn: Callable[[Any], Any], items: Sequence[Any], runs: int, warmup: int
 ) -> LatencyStats:
@@ -203,7 +267,7 @@ def bench_compare(
     widths: Sequence[int] = (8, 16, 32),
     backends: Sequence[str] = ("onnxruntime",),
     precisions: Sequence[str] = ("fp32",),
-    size_px: int = 640,
+    size_px: int | None = None,
     model_dir: str | Path = ".wds_bench_models",
     landmarker_path: str | Path | None = None,
     max_frames: int = 60,
@@ -222,6 +286,10 @@ def bench_compare(
         models: existing ``.onnx`` files to include (e.g. an INT8 Q/DQ model).
         widths: base widths to export (untrained, seeded) at ``size_px`` into ``model_dir``
             (needs torch + onnx; latency does not depend on weight values).
+        size_px: the input size of the exports and crops (None: the first ``models`` file's,
+            else 640); every ``models`` file must take it (:func:`compare_size`, checked
+            before anything is exported). Rows of a ``models`` file are named by its stem,
+            those of a ``widths`` export ``b<width>``.
         backends / precisions: combinations to run; ``precisions`` are TensorRT's (a CPU
             backend runs each file once: ONNX Runtime as exported, its row labelled int8
             for a Q/DQ graph; OpenVINO as ``auto`` / its own default picks).
@@ -233,13 +301,20 @@ def bench_compare(
         baseline: the PyTorch-eager baseline (the CLI passes ``wds_edge_export.eager_baseline``);
             None: no ``widths`` export and no eager rows (noted in the result).
         num_threads: CPU inference threads of every timed backend (None: the default).
+
+    Raises:
+        InvalidInputError: ``source`` or a ``models`` file does not exist, a ``models`` file
+            of another input size, nothing to compare, no face in ``source``.
     """
     from wds_edge.analysis.analyzer import WrinkleAnalyzer
     from wds_edge.capture.sources import require_local_source
     from wds_edge.model.preprocessing import model_input
     from wds_edge.runtime import load_backend
 
-    require_local_source(source)  # before minutes of exports and timing
+    # every input checked before minutes of exports and timing
+    require_local_source(source)
+    size_px = compare_size(models, size_px)
+    labels = _model_labels([Path(m) for m in models])
     notes: list[str] = []
     paths: list[tuple[int | None, Path]] = []
     have_torch, why = (
@@ -273,12 +348,15 @@ def bench_compare(
                     precision_label = be.precision  # int8 for a Q/DQ model
                     ran_cpu.add(backend)
                     w = width if width is not None else meta.architecture.base_channels
-                    label = f"b{w} {be.name} {precision_label}"
+                    name = f"b{w}" if width is not None else labels[path]
+                    label = f"{name} {be.name} {precision_label}"
                     if on_step:
                         on_step(label)
-                    if meta.input_size_hw[0] != size_px:
+                    if meta.input_size_hw[0] != size_px:  # a file compare_size could not size
                         raise InvalidInputError(
-                            f"{path}: input {meta.input_size_hw} != --size {size_px}"
+                            f"--models {path} takes {meta.input_size_hw[0]} px input, but the "
+                            f"comparison runs at {size_px} px: pass --size "
+                            f"{meta.input_size_hw[0]}, or compare files of one input size"
                         )
                     pre = meta.preprocessing
                     model_ms = _time_calls(

@@ -322,7 +322,9 @@ def bench_compare_cmd(
         help="Video or image folder the frames and face crops come from.",
     ),
     models: str | None = typer.Option(
-        None, help="Comma-separated .onnx files to include (e.g. an INT8 Q/DQ export)."
+        None,
+        help="Comma-separated .onnx files to include (e.g. an INT8 Q/DQ export); their rows "
+        "are named by file name (the --widths exports' rows: b<width>).",
     ),
     widths: str | None = typer.Option(
         None,
@@ -338,7 +340,11 @@ def bench_compare_cmd(
     threads: int | None = typer.Option(None, min=1, help="CPU inference threads."),
     precisions: str = typer.Option("fp32", help="Comma-separated TensorRT precisions."),
     size: int | None = typer.Option(
-        None, min=32, help="Square model input size in pixels (default 640; --quick: 256)."
+        None,
+        min=32,
+        help="Square model input size in pixels of the --widths exports and the face crops "
+        "(default: the first --models file's, else 640; --quick: 256); every --models file "
+        "must take it.",
     ),
     landmarker: Path | None = typer.Option(None, help="face_landmarker.task (default: search)."),
     max_frames: int | None = typer.Option(
@@ -376,12 +382,14 @@ def bench_compare_cmd(
         )  # fmt: skip
         return
     width_list = _parse_widths(_pick(widths, "8,16,32", "8", quick))  # refused in one line
-    size = _pick(size, 640, 256, quick)
+    from wds_edge.bench.compare import compare_size
     from wds_edge.capture.sources import require_local_source
     from wds_edge.cli.bench_output import LoadWatch, StepPrinter, compact_rows, print_load
     from wds_edge.io import ensure_writable_dir
 
-    require_local_source(source)  # exit 2 before --out is made
+    # the inputs first (exit 2, nothing made), then --out, then minutes of exports and timing
+    require_local_source(source)
+    size = compare_size(_split(models), size, default=_pick(None, 640, 256, quick))
     ensure_writable_dir(out, "compare report")  # before the timing, not after it
 
     env = environment_report()

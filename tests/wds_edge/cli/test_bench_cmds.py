@@ -176,6 +176,61 @@ def test_report_file_options_old_names_still_write_files(
 FIXTURE = REPO / "tests" / "fixtures" / "wds_b4_128_dyn.onnx"  # base 4, 128 px
 
 
+def test_bench_compare_models_sets_the_size_and_names_its_rows(
+    faces_dir: Path, landmarker_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defects: --size defaulted to 640 whatever the --models file took (a 128 px file failed
+    inside the timing loop, after the --widths exports), and a --models row was named
+    b<its width>, like the --widths export of that width: two rows 'b4 onnxruntime fp32'."""
+    pytest.importorskip("torch", reason="the --widths export needs torch")
+    import csv
+
+    from fault_helpers import run_cli
+
+    source = tmp_path / "faces"
+    source.mkdir()
+    (source / "biden2.jpg").symlink_to(faces_dir / "biden2.jpg")
+    out = tmp_path / "cmp"
+    code, _, err = run_cli(capsys, "bench", "compare", "--source", source, "--models", FIXTURE,
+                           "--widths", "4", "--no-e2e", "--no-torch", "--runs", 1,
+                           "--warmup", 0, "--max-frames", 1, "--landmarker", landmarker_path,
+                           "--out", out)  # fmt: skip
+    assert code == 0, err
+    with (out / "compare.csv").open() as handle:
+        rows = [r for r in csv.DictReader(handle) if r.get("config")]
+    names = [r["config"] for r in rows]
+    assert names == ["b4 onnxruntime fp32", "wds_b4_128_dyn onnxruntime fp32"], names
+    import onnx  # the --widths export was made at the file's 128 px, not at 640
+
+    (export,) = (out / "models").glob("*.onnx")
+    dims = onnx.load(str(export)).graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_value for d in dims][-2:] == [128, 128]
+
+
+def test_bench_compare_models_of_another_size_are_refused_before_anything(
+    onnx_model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """A --models file that does not take --size (or files of two sizes): exit 2 with the
+    --size to pass, before the --widths exports, the timing and the --out folder."""
+    from fault_helpers import run_cli
+
+    import wds_edge.bench.compare as compare
+
+    timed: list[object] = []
+    monkeypatch.setattr(compare, "bench_compare", lambda *a, **k: timed.append(a))
+    out = tmp_path / "cmp"
+    base = ["bench", "compare", "--source", tmp_path, "--widths", "8", "--out", out]
+    code, _, err = run_cli(capsys, *base, "--models", FIXTURE, "--size", 256)
+    assert code == 2 and f"--models {FIXTURE} takes 128 px input, but --size is 256" in err
+    assert "pass --size 128" in err
+    code, _, err = run_cli(capsys, *base, "--models", f"{FIXTURE},{onnx_model_path}")
+    assert code == 2 and "take different input sizes (wds_b4_128_dyn.onnx: 128 px" in err, err
+    code, _, err = run_cli(capsys, *base, "--models", tmp_path / "gone.onnx")
+    assert code == 2 and "gone.onnx: no such file" in err, err
+    assert timed == [] and not out.exists()
+
+
 @pytest.mark.parametrize("backends", ["onnxruntime", "onnxruntime:fp32"])
 def test_bench_compare_a_missing_source_is_a_usage_error(
     backends: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
