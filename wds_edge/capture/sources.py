@@ -402,7 +402,7 @@ def require_local_source(uri: str | int | Path) -> None:
     if isinstance(uri, (bool, numbers.Integral)):
         return
     text = str(uri)
-    if not text.strip() or _DIGITS.fullmatch(text) or "://" in text or _GLOB_CHARS.search(text):
+    if not text.strip() or is_digits(text) or "://" in text or _GLOB_CHARS.search(text):
         return
     if not Path(text).expanduser().exists():
         raise InvalidInputError(
