@@ -316,10 +316,11 @@ def _eager_baseline() -> Any:
 
 def bench_compare_cmd(
     source: str = typer.Option(
-        "../shared/data/video/portrait_motion_720p.mp4",
+        ...,
         "--source",
         "-s",
-        help="Video or image folder the frames and face crops come from.",
+        help="Video or image folder the frames and face crops come from (e.g. a clip from the "
+        "kiosk's camera).",
     ),
     models: str | None = typer.Option(
         None,

@@ -20,8 +20,9 @@ def test_openvino_int8_without_an_int8_file_says_how_to_make_one(
 ) -> None:
     """No INT8 file ships: the entry is refused in bench compare's terms (it used to end in
     the runtime's "use --precision", an option bench compare does not have)."""
-    args = ["bench", "compare", "--backends", "onnxruntime:fp32,openvino:int8",
-            "--models", str(onnx_model_path), "--out", str(tmp_path / "b")]  # fmt: skip
+    args = ["bench", "compare", "--source", str(tmp_path), "--backends",
+            "onnxruntime:fp32,openvino:int8", "--models", str(onnx_model_path),
+            "--out", str(tmp_path / "b")]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert isinstance(result.exception, InvalidInputError), result.output
     message = str(result.exception)
@@ -83,8 +84,8 @@ def test_bench_compare_backend_entries_refuse_an_unwritable_out_before_timing(
     monkeypatch.setattr(backend_compare, "compare_backends", lambda *a, **k: timed.append(a))
     taken = tmp_path / "taken"
     taken.write_text("not a folder")
-    args = ["bench", "compare", "--backends", "onnxruntime:fp32", "--models",
-            str(onnx_model_path), "--out", str(taken)]  # fmt: skip
+    args = ["bench", "compare", "--source", str(tmp_path), "--backends", "onnxruntime:fp32",
+            "--models", str(onnx_model_path), "--out", str(taken)]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert timed == [], "timed before --out was checked"
     assert isinstance(result.exception, OutputError), result.output
@@ -110,7 +111,8 @@ def test_bench_compare_bad_widths_are_a_usage_error(
     timed: list[object] = []
     monkeypatch.setattr(compare, "bench_compare", lambda *a, **k: timed.append(a))
     out = tmp_path / "c"
-    code, _, err = run_cli(capsys, "bench", "compare", "--widths", widths, *extra, "--out", out)
+    code, _, err = run_cli(capsys, "bench", "compare", "--source", tmp_path, "--widths", widths,
+                           *extra, "--out", out)  # fmt: skip
     assert code == 2, err
     assert "--widths takes comma-separated base widths" in err and repr(widths) in err
     assert "Traceback" not in err
