@@ -38,6 +38,7 @@ from typing import Any
 from wds_edge._deps import require
 from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.io import sha256_file
+from wds_edge.model.files import require_model_file
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.runtime.gate import (
     GateResult,
@@ -210,17 +211,13 @@ def quantize_openvino_int8(
     check_output_path(onnx_path, target.with_suffix(".bin"), "INT8 model's weights")
     check_held_out(calib, held_out)
     calib_people, held_people = list(calib.manifest.people), list(held_out.manifest.people)
-    if not onnx_path.is_file():
-        raise ModelError(
-            f"{onnx_path}: no such model file; pass the path of an .onnx file exported with "
-            "`wds-edge export`"
-        )
+    require_model_file(onnx_path)
     try:
         model = ov.Core().read_model(str(onnx_path))
     except RuntimeError as exc:  # OpenVINO's read errors (not ONNX, a truncated file)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "no details"
         raise ModelError(
-            f"{onnx_path}: OpenVINO cannot load the file as a model ({first}); the file is "
+            f"{onnx_path}: cannot read it as an ONNX model (OpenVINO: {first}); the file is "
             "corrupt or not ONNX - export it again with `wds-edge export`"
         ) from exc
     props = model_metadata_props(model, str(onnx_path))

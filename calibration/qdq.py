@@ -58,6 +58,7 @@ from wds_edge.io import (
     temporary_path,
     write_bytes_atomic,
 )
+from wds_edge.model.files import load_onnx_proto
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.texture_graph import onnx_texture_subgraph
 from wds_edge.progress import ProgressCallback
@@ -93,27 +94,12 @@ CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
 
 
 def read_onnx_model(onnx_path: str | Path, *, external_data: bool = True) -> Any:
-    """The ``onnx.ModelProto`` of a model file, or the ModelError the runtime's loader
-    gives for a missing or unreadable one (never a traceback).
+    """The ``onnx.ModelProto`` of a model file (:func:`wds_edge.model.files.load_onnx_proto`).
 
     Raises:
         ModelError: no such file, or it is not an ONNX protobuf.
     """
-    onnx = require("onnx", "INT8 Q/DQ quantization")
-    source = Path(onnx_path)
-    if not source.is_file():
-        raise ModelError(
-            f"{source}: no such model file; pass the path of an .onnx file exported with "
-            "`wds-edge export`"
-        )
-    try:
-        return onnx.load(str(source), load_external_data=external_data)
-    except Exception as exc:  # protobuf DecodeError, onnx's own errors, OSError
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelError(
-            f"{source}: cannot load the file as a model ({first}); the file is corrupt or "
-            "not ONNX - export it again with `wds-edge export`"
-        ) from exc
+    return load_onnx_proto(onnx_path, external_data=external_data, purpose="INT8 Q/DQ quantization")
 
 
 def check_output_path(source: str | Path, out: str | Path, what: str = "INT8 model") -> Path:

@@ -49,6 +49,7 @@ from wds_edge._deps import require
 from wds_edge.bench.model_bench import conv_macs
 from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.io import fsync_dir, sha256_file, temporary_path, write_bytes_atomic
+from wds_edge.model.files import load_onnx_proto
 from wds_edge.model.metadata import ArchitectureInfo, ModelMetadata
 from wds_edge.model.preprocessing import Preprocessing
 from wds_edge.perception.quality import DEFAULT_CROP_SIZE_PX
@@ -132,22 +133,6 @@ def parse_batch(batch: str | int) -> BatchMode | int:
             f"batch must be '1', 'dynamic' or a positive whole number, got {batch!r}"
         )
     return n
-
-
-def _load_onnx(
-    path: str | Path, what: str = "ONNX model", *, external_data: bool = True
-) -> onnx.ModelProto:
-    """``onnx.load`` of an existing file, or ModelError saying what is wrong with it."""
-    source = Path(path)
-    if not source.is_file():
-        raise ModelError(f"{source}: no such {what} file; pass the path of an existing .onnx file")
-    try:
-        return onnx.load(str(source), load_external_data=external_data)
-    except Exception as exc:  # protobuf DecodeError, onnx's own errors, OSError
-        raise ModelError(
-            f"{source}: cannot read it as an ONNX model ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else 'no details'}); pass an .onnx file"
-        ) from exc
 
 
 @dataclass
@@ -440,7 +425,7 @@ def set_metadata(
 
 def read_metadata(onnx_path: str | Path) -> ModelMetadata:
     """The :class:`ModelMetadata` stored in an ONNX file (raises ModelError if absent)."""
-    proto = _load_onnx(onnx_path, external_data=False)
+    proto = load_onnx_proto(onnx_path, external_data=False)
     props = {p.key: p.value for p in proto.metadata_props}
     return ModelMetadata.from_props(props, source=str(onnx_path))
 
@@ -464,7 +449,7 @@ def annotate_onnx(
         ModelError: the file is missing or not ONNX, or the graph does not have one 4-D
             input and one output.
     """
-    proto = _load_onnx(onnx_path)
+    proto = load_onnx_proto(onnx_path)
     inputs = [
         i for i in proto.graph.input if i.name not in {x.name for x in proto.graph.initializer}
     ]

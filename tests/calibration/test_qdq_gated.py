@@ -87,7 +87,7 @@ def test_a_missing_or_corrupt_model_is_a_model_error(
     text = tmp_path / "text.onnx"
     text.write_text("not a model")
     for model, message in ((tmp_path / "missing.onnx", "no such model file"),
-                           (text, "cannot load the file as a model")):  # fmt: skip
+                           (text, "cannot read it as an ONNX model")):  # fmt: skip
         with pytest.raises(ModelError, match=message):
             quantize_qdq_gated(model, sets["calib"], tmp_path / "q.onnx")
     assert not (tmp_path / "q.onnx").exists()

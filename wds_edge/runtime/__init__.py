@@ -39,6 +39,7 @@ from wds_edge.errors import (
     ModelError,
     OutputError,
 )
+from wds_edge.model.files import RUNTIME_HINT, require_model_file
 from wds_edge.runtime.base import Backend, check_num_threads
 
 __all__ = [
@@ -390,11 +391,7 @@ def load_backend(
             f"unknown backend {backend!r}; choose one of {', '.join(BACKEND_NAMES)} "
             f"(available here: {', '.join(available_backends()) or 'none'})"
         )
-    if not os.path.isfile(model_path):
-        raise ModelError(
-            f"{model_path}: no such model file; pass the path of an .onnx file exported with "
-            "`wds-edge export` (or omit --model to use the bundled default)"
-        )
+    require_model_file(model_path, RUNTIME_HINT)
     prec = str(precision).strip().lower()
     if prec not in PRECISION_NAMES:
         raise InvalidInputError(

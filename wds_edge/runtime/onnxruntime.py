@@ -19,6 +19,7 @@ import numpy as np
 
 from wds_edge._deps import require
 from wds_edge.errors import BackendError, InvalidInputError, ModelError
+from wds_edge.model.files import RUNTIME_HINT, require_model_file
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.runtime.base import Backend, check_num_threads, validate_batch
 from wds_edge.runtime.quantized import model_precision, warn_unless_qdq_gated
@@ -113,11 +114,7 @@ class OnnxRuntimeBackend(Backend):
         self.model_path = Path(model_path)
         self._session: Any = None
         source = str(self.model_path)
-        if not self.model_path.is_file():
-            raise ModelError(
-                f"{source}: no such model file; pass the path of an .onnx file exported with "
-                "`wds-edge export` (or omit --model to use the bundled default)"
-            )
+        require_model_file(self.model_path, RUNTIME_HINT)
         num_threads = check_num_threads(num_threads)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

@@ -54,6 +54,7 @@ import numpy as np
 
 from wds_edge._deps import require
 from wds_edge.errors import BackendError, InvalidInputError, MissingDependencyError, ModelError
+from wds_edge.model.files import require_model_file
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.preprocessing import Preprocessing, texture_boundary
 from wds_edge.runtime.base import Backend, check_num_threads, validate_batch
@@ -273,11 +274,11 @@ class OpenVinoBackend(Backend):
                 f"got {texture!r}"
             )
         num_threads = check_num_threads(num_threads)
-        if not self.model_path.is_file():
-            raise ModelError(
-                f"{self.model_path}: no such model file; pass an .onnx exported with "
-                "`wds-edge export` or an INT8 .xml from `wds-edge quantize --format openvino`"
-            )
+        require_model_file(
+            self.model_path,
+            "pass an .onnx exported with `wds-edge export` or an INT8 .xml from "
+            "`wds-edge quantize --format openvino`",
+        )
         core = ov.Core()
         self.precision = precision
         self.device_name = str(device)

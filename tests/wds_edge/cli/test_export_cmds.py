@@ -89,7 +89,7 @@ def test_a_missing_or_corrupt_model_is_one_line_exit_2(
     text.write_text("not a model")
     out = tmp_path / ("q.onnx" if fmt == "qdq" else "q.int8.xml")
     for model, message in ((tmp_path / "missing.onnx", "no such model file"),
-                           (text, "cannot load the file as a model")):  # fmt: skip
+                           (text, "cannot read it as an ONNX model")):  # fmt: skip
         code, _, err = run_cli(capsys, "quantize", "--format", fmt, "--onnx", model,
                                "--calib", crop_sets["calib"], "--held-out", crop_sets["held"],
                                "--out", out)  # fmt: skip

@@ -71,7 +71,7 @@ def test_annotate_refuses_what_it_cannot_read(
     text = tmp_path / "text.onnx"
     text.write_text("hello, not a model")
     out = tmp_path / "out.onnx"
-    for source, message in ((tmp_path / "missing.onnx", "no such ONNX model file"),
+    for source, message in ((tmp_path / "missing.onnx", "no such model file"),
                             (text, "cannot read it as an ONNX model")):  # fmt: skip
         code, _, err = run_cli(capsys, "export", "--annotate", source, "--out", out)
         assert code == 2 and message in err, err
