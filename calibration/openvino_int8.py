@@ -199,9 +199,11 @@ def quantize_openvino_int8(
     from wds_edge.runtime.openvino import OpenVinoBackend, model_metadata_props
 
     onnx_path = Path(onnx_path)
+    target_device = str(target_device).strip().upper()  # as OpenVINO device names elsewhere
     if target_device not in TARGET_DEVICES:
         raise InvalidInputError(
-            f"target_device must be one of {', '.join(TARGET_DEVICES)}, got {target_device!r}"
+            f"--target-device (target_device) must be one of {', '.join(TARGET_DEVICES)} (any "
+            f"case), got {target_device!r}"
         )
     target = Path(out) if out is not None else int8_model_path(onnx_path)
     if not target.name.endswith(".xml"):

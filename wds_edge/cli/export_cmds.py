@@ -317,6 +317,13 @@ def _calibrate(
         "file name or stem, a row per person in a group photo) naming who each photo shows; "
         "every photo needs a row.",
     ),
+    grey_input: bool = typer.Option(
+        False,
+        "--grey-input",
+        help="Keep grey (monochrome / IR camera) faces: for a model whose metadata says "
+        "grey_input_supported (trained for grey input); by default they are refused, as the "
+        "analyzer refuses them for a colour model (needs_colour_camera).",
+    ),
 ) -> None:
     """Collect INT8 calibration crops through the kiosk's capture -> landmarks -> crop path,
     recording who they show (--person / --people-csv; a video file: one person)."""
@@ -335,6 +342,7 @@ def _calibrate(
             source, out, count=count, size_px=size, frame_stride=stride,
             landmarker_path=landmarker, overwrite=force,
             progress=update, rejected=rejected, people=person or (), people_csv=people_csv,
+            grey_input_supported=grey_input,
         )  # fmt: skip
     console.print(f"wrote {len(calib)} crops ({size} px) to {calib.path}")
     who = calib.manifest.people

@@ -123,3 +123,23 @@ def test_a_missing_source_is_a_usage_error_before_any_folder(
         "images or a glob)" in err
     )
     assert not (tmp_path / "new").exists()
+
+
+def test_grey_input_keeps_the_grey_faces_a_colour_model_refuses(
+    faces_dir: Path, landmarker_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """calibrate refuses grey faces as the analyzer does for a colour model; a kiosk with a
+    grey (IR) camera and a grey_input_supported model had no way to calibrate (the library's
+    grey_input_supported was not reachable from the CLI)."""
+    import cv2
+
+    grey = tmp_path / "grey"
+    grey.mkdir()
+    image = cv2.imread(str(faces_dir / "biden2.jpg"), cv2.IMREAD_GRAYSCALE)
+    cv2.imwrite(str(grey / "grey.png"), image)
+    args = ["calibrate", "--source", grey, "--size", "128", "--landmarker", landmarker_path]
+    code, _, err = run_cli(capsys, *args, "--out", tmp_path / "refused")
+    assert code == 1 and "needs_colour_camera" in err, err
+    code, _, err = run_cli(capsys, *args, "--out", tmp_path / "kept", "--grey-input")
+    assert code == 0, err
+    assert len(list((tmp_path / "kept" / "crops").glob("*.png"))) == 1

@@ -146,6 +146,21 @@ def test_an_option_of_the_other_format_is_refused(
     assert not list(tmp_path.iterdir())
 
 
+def test_openvino_target_device_is_read_in_any_case(
+    crop_sets: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--target-device gpu was refused ('must be one of CPU, GPU, ...', in the Python
+    parameter's name) while --device gpu works everywhere else; a missing model then is the
+    next thing said, before any quantization."""
+    base = ["quantize", "--format", "openvino", "--onnx", tmp_path / "missing.onnx",
+            "--calib", crop_sets["calib"], "--held-out", crop_sets["held"],
+            "--out", tmp_path / "q.xml"]  # fmt: skip
+    code, _, err = run_cli(capsys, *base, "--target-device", "gpu")
+    assert code == 2 and "no such model file" in err, err
+    code, _, err = run_cli(capsys, *base, "--target-device", "tpu")
+    assert code == 2 and "--target-device (target_device) must be one of" in err, err
+
+
 def test_openvino_json_is_alone_on_stdout(
     crop_sets: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
