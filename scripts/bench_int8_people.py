@@ -142,11 +142,11 @@ def main(argv: list[str] | None = None) -> None:
         row = {"config": name, "device": backends[name].device,
                "wall_p50_ms": statistics.median(wall[name]), "wall_min_ms": min(wall[name]),
                "cpu_p50_ms": c50, "speedup_cpu": base_cpu / c50, "mean_iou": g.mean_iou,
-               "min_iou": g.min_iou, "passed": g.passed}  # fmt: skip
+               "min_iou": g.min_iou, "passed": g.passed, "gate": g.verdict}  # fmt: skip
         rows.append(row)
         print(f"| {name} | {row['device']} | {row['wall_p50_ms']:.0f} | {row['wall_min_ms']:.0f} | "
               f"{c50:.0f} | {row['speedup_cpu']:.2f}x | {g.mean_iou:.4f} | {g.min_iou:.4f} | "
-              f"{'pass' if g.passed else 'FAIL'} |")  # fmt: skip
+              f"{ {'passed': 'pass', 'failed': 'FAIL'}.get(g.verdict, g.verdict)} |")  # fmt: skip
     for backend in backends.values():
         backend.close()
     if args.json:

@@ -12,7 +12,8 @@ gate fails (``allow_accuracy_loss``: these files are for measuring, never for a 
     python scripts/int8_keep_variants.py --onnx M.onnx --sets runs/i25_int8 --name b16 \
         --variant all [--out runs/i25_amx/models]
 
-Prints one JSON line: the gate's mean and worst IoU and whether it passed.
+Prints one JSON line: the gate's mean and worst IoU, whether it passed and its verdict
+(passed / failed / not gated).
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def main() -> None:
     )  # fmt: skip
     print(json.dumps({"model": str(model), "variant": args.variant, "ir": str(path),
                       "mean_iou": gate.mean_iou, "min_iou": gate.min_iou,
-                      "passed": gate.passed}))  # fmt: skip
+                      "passed": gate.passed, "gate": gate.verdict}))  # fmt: skip
 
 
 if __name__ == "__main__":
