@@ -279,7 +279,8 @@ class FairAreas:
             the fov when the data has one (``has_fov``), else ``forehead,eyes``.
         has_fov: whether the labels come with fov masks.
         landmarker_path: FaceLandmarker model for images without saved landmarks (opened on
-            first use; :meth:`close` it, or use the object as a context manager).
+            first use; :meth:`close` it, or use the object as a context manager); refused
+            (InvalidInputError) where no landmark area is scored.
         folder_scale: photo pixels per 640-crop pixel of the fov / whole-image areas (the
             landmark areas measure it on the face).
     """
@@ -299,6 +300,13 @@ class FairAreas:
         self.description = (
             ", ".join(self.groups) if self.groups else ("fov" if has_fov else "whole image")
         )
+        if landmarker_path is not None and not self.groups:
+            raise InvalidInputError(
+                "--landmarker finds the forehead / eye areas of --regions, and these labels are "
+                f"scored on the {self.description}"
+                f"{' (their fov/ masks: the default)' if regions is None else ''}: pass "
+                "--regions forehead,eyes (or forehead / eyes), or leave out --landmarker"
+            )
         self.landmarker_path = landmarker_path
         self.folder_scale = folder_scale
         self._landmarker: Any = None

@@ -331,10 +331,8 @@ not train on). Exit code 1 when some images could not be scored (listed), 2 on u
 errors.
     """
     from wds_edge.cli.console import make_console
-    from wds_edge.cli.train_cmds import check_landmarker_use, print_metric_tables
+    from wds_edge.cli.train_cmds import print_metric_tables
     from wds_edge_train.baselines import evaluate_baseline
-
-    check_landmarker_use(regions, landmarker, default_areas=True)
 
     kwargs: dict[str, Any] = {
         "regions": regions, "landmarker_path": landmarker, "mask_threshold": mask_threshold,

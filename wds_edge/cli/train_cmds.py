@@ -349,7 +349,7 @@ code 1 when --regions could not find the areas of some images (listed), 2 on usa
     from wds_edge_train.evaluate import evaluate_checkpoint
     from wds_edge_train.loop import resolve_device
 
-    check_landmarker_use(regions, landmarker, default_areas=False)
+    _check_landmarker_use(regions, landmarker)
     dev = str(resolve_device(device))
     result = evaluate_checkpoint(
         checkpoint,
@@ -414,20 +414,18 @@ code 1 when --regions could not find the areas of some images (listed), 2 on usa
         raise typer.Exit(1)
 
 
-def check_landmarker_use(
-    regions: str | None, landmarker: Path | None, *, default_areas: bool
-) -> None:
-    """Refuse ``--landmarker`` where no landmark area is scored (it was dropped without a
-    word): ``--regions none``, or no ``--regions`` when the command's default is the fov /
-    whole image (``default_areas=False``: eval)."""
+def _check_landmarker_use(regions: str | None, landmarker: Path | None) -> None:
+    """Refuse ``eval --landmarker`` where no landmark area is scored (it was dropped without
+    a word), before the checkpoint and the data load: no ``--regions`` (the fov / whole image),
+    or ``--regions none`` (the area code refuses the rest, as for ``baseline``)."""
     if landmarker is None:
         return
-    whole = regions is None and not default_areas
-    if whole or (regions is not None and regions.strip().lower() == "none"):
+    if regions is None or regions.strip().lower() == "none":
+        which = "no --regions" if regions is None else "--regions none"
         raise InvalidInputError(
-            "--landmarker finds the forehead / eye areas of --regions, and "
-            f"{'no --regions' if whole else '--regions none'} scores the fov / whole image: "
-            "pass --regions forehead,eyes (or forehead / eyes), or leave out --landmarker"
+            f"--landmarker finds the forehead / eye areas of --regions, and {which} scores the "
+            "fov / whole image: pass --regions forehead,eyes (or forehead / eyes), or leave "
+            "out --landmarker"
         )
 
 

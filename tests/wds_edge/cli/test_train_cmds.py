@@ -120,7 +120,15 @@ def test_a_landmarker_where_no_landmark_area_is_scored_is_refused(
     code, _, err = run_cli(capsys, "baseline", "--method", "hessian", "--images",
                            data / "images", "--masks", data, "--regions", "none",
                            "--landmarker", missing)  # fmt: skip
-    assert code == 2 and "--regions none scores the fov / whole image" in _flat(err), err
+    assert code == 2 and "pass --regions forehead,eyes" in _flat(err), err
+    fov = tmp_path / "with_fov"  # baseline's default area is then the fov: no landmarks used
+    shutil.copytree(data, fov)
+    (fov / "fov").mkdir()
+    for mask in (data / "masks").glob("*.png"):
+        cv2.imwrite(str(fov / "fov" / mask.name), np.full((64, 64), 255, np.uint8))
+    code, _, err = run_cli(capsys, "baseline", "--method", "hessian", "--images", fov / "images",
+                           "--masks", fov, "--landmarker", missing)  # fmt: skip
+    assert code == 2 and "(their fov/ masks: the default)" in _flat(err), err
 
 
 def test_eval_scores_a_held_out_folder_whole(
