@@ -28,7 +28,10 @@ __all__ = ["triton_config", "triton_model_path", "write_triton_repository"]
 
 
 def _model_dir_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "wds_unet"
+    """The model's folder in the repository (Triton requires it to equal the config's name):
+    letters, digits, ``_ . -``, never starting with a dot (``..`` would leave the repository,
+    ``.x`` would be hidden)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_").lstrip(".") or "wds_unet"
 
 
 def triton_model_path(

@@ -89,3 +89,13 @@ def test_repository_matches_onnx(tmp_path: Path, batch) -> None:
     assert cfg["instance_group"] == [{"count": [2], "kind": ["KIND_GPU"]}]
     with pytest.raises(InvalidInputError, match="--force"):
         write_triton_repository(onnx_path, tmp_path / "repo")
+
+
+@pytest.mark.parametrize("name", ["..", "../evil", ".hidden", "a/../../b"])
+def test_a_model_name_never_leaves_the_repository(name: str, tmp_path: Path) -> None:
+    """export --model-name .. --triton DIR wrote the model outside DIR (dots were kept)."""
+    from wds_edge_export.triton import triton_model_path
+
+    target = triton_model_path(tmp_path / "repo", name)
+    assert target.resolve().is_relative_to((tmp_path / "repo").resolve())
+    assert not target.parent.parent.name.startswith(".")

@@ -59,5 +59,5 @@ def load_onnx_proto(
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "no details"
         raise ModelError(
             f"{source}: cannot read it as an ONNX model ({type(exc).__name__}: {first}); the "
-            "file is corrupt or not ONNX - export it again with `wds-edge export`"
+            "file is corrupt or not ONNX (a model from `wds-edge export` is)"
         ) from exc
