@@ -17,11 +17,13 @@ from wds_edge_calibration.crops import (
     iter_face_crops,
 )
 from wds_edge_calibration.dataset import CalibrationSet, check_out_dir, write_calibration_set
+from wds_edge_calibration.manifest import PEOPLE_FROM_VIDEO, PEOPLE_GIVEN
 from wds_edge_calibration.people import (
     PeopleSource,
     people_crops,
     person_names,
     read_people_csv,
+    video_person_id,
 )
 
 __all__ = ["build_calibration_set", "is_video_file"]
@@ -37,8 +39,13 @@ def is_video_file(source: str | Path) -> bool:
 
 def _people_of_source(
     source: str | Path, people: Sequence[str], people_csv: str | Path | None
-) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]] | None]:
-    """(who every crop shows, None) or ((), photo file name -> its people).
+) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]] | None, str]:
+    """(who every crop shows, None, where the names came from) or ((), photo file name ->
+    its people, :data:`PEOPLE_GIVEN`).
+
+    Without ``people`` or ``people_csv``, the frames of a video file are one person whose id
+    is the video's content (:func:`video_person_id`, :data:`PEOPLE_FROM_VIDEO`): not its
+    file name, which two people's videos may share.
 
     Raises:
         InvalidInputError: both given, a blank name, ``people_csv`` for a source that is
@@ -47,9 +54,12 @@ def _people_of_source(
     names = person_names(people)
     if people_csv is None:
         if not names and is_video_file(source):  # the frames of one video: one person
-            names = (Path(source).stem,)
-            logger.info("the crops of %s are recorded as one person, %r", source, names[0])
-        return names, None
+            video_id = video_person_id(source)
+            logger.info(
+                "the crops of %s are recorded as one person, the video %s", source, video_id
+            )
+            return (video_id,), None, PEOPLE_FROM_VIDEO
+        return names, None, PEOPLE_GIVEN
     if names:
         raise InvalidInputError(
             "pass --person NAME (every crop shows NAME) or --people-csv FILE (the person in "
@@ -65,7 +75,7 @@ def _people_of_source(
             f"--people-csv names the person in each photo of a folder (or one photo); "
             f"{source} is not one: name who a video or camera shows with --person NAME"
         )
-    return (), read_people_csv(people_csv, images)
+    return (), read_people_csv(people_csv, images), PEOPLE_GIVEN
 
 
 def build_calibration_set(
@@ -89,8 +99,12 @@ def build_calibration_set(
     :func:`wds_edge_calibration.people.build_people_set` records it, so that ``wds-edge
     quantize`` refuses a held-out set that shares a person with the calibration set:
     ``people`` names who every crop shows, ``people_csv`` the person(s) in each photo of a
-    folder; without either, the frames of a video file are one person named after the file
-    (its stem), and photos or a camera name nobody (unknown: the split cannot be checked).
+    folder (names given: checked strictly); without either, the frames of a video file are
+    one person identified by the video's content
+    (:func:`~wds_edge_calibration.people.video_person_id`, recorded as derived:
+    ``people_source`` "video file"; quantize refuses only a held-out set made from the same
+    video, and warns otherwise), and photos or a camera name nobody (unknown: the split
+    cannot be checked).
 
     Args:
         source: folder of face photos, one photo, or a video / camera
@@ -131,7 +145,7 @@ def build_calibration_set(
         raise InvalidInputError(f"size_px must be a multiple of 16, got {size_px}")
     require_local_source(source)
     check_out_dir(out_dir, overwrite=overwrite, sources=[source])
-    names, photo_people = _people_of_source(source, people, people_csv)
+    names, photo_people, people_source = _people_of_source(source, people, people_csv)
     counts: dict[str, int] = {} if rejected is None else rejected
     made: list[int] = []
     seen: set[str] = set()
@@ -168,6 +182,7 @@ def build_calibration_set(
             overwrite=overwrite,
             progress=progress,
             people_of=lambda: sorted(seen),  # the people of the crops written
+            people_source=people_source,
         )
     except DataError as exc:
         if made or not counts:

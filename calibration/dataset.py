@@ -39,7 +39,7 @@ from wds_edge.io import (
 )
 from wds_edge.model.preprocessing import Preprocessing, model_input
 from wds_edge.progress import ProgressCallback
-from wds_edge_calibration.manifest import CalibrationManifest
+from wds_edge_calibration.manifest import PEOPLE_GIVEN, CalibrationManifest
 
 __all__ = [
     "MANIFEST_NAME",
@@ -230,6 +230,7 @@ def write_calibration_set(
     progress: ProgressCallback | None = None,
     people: list[str] | None = None,
     people_of: Callable[[], list[str]] | None = None,
+    people_source: str = PEOPLE_GIVEN,
 ) -> CalibrationSet:
     """Store face crops as a calibration folder (written to a temp folder, then renamed).
 
@@ -246,6 +247,10 @@ def write_calibration_set(
         people: who the crops show (recorded in the manifest; :mod:`wds_edge_calibration.people`).
         people_of: called after the crops are consumed, returns who they show (for a
             builder that learns it while producing the crops); overrides ``people``.
+        people_source: where the people came from (recorded with them):
+            :data:`~wds_edge_calibration.manifest.PEOPLE_GIVEN` (named) or
+            :data:`~wds_edge_calibration.manifest.PEOPLE_FROM_VIDEO` (a video file's
+            content id, :func:`wds_edge_calibration.build.build_calibration_set`).
 
     Raises:
         InvalidInputError: ``out_dir`` is a file, exists (without ``overwrite``), is not a
@@ -282,6 +287,7 @@ def write_calibration_set(
                 len(paths),
                 MIN_RECOMMENDED_CROPS,
             )
+        who = sorted(set(people_of() if people_of is not None else people or []))
         manifest = CalibrationManifest(
             source=source,
             count=len(paths),
@@ -290,7 +296,8 @@ def write_calibration_set(
             data_sha256=_hash_files(paths),
             wds_edge_version=__version__,
             created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            people=sorted(set(people_of() if people_of is not None else people or [])),
+            people=who,
+            people_source=people_source if who else None,
         )
         write_json_atomic(tmp / MANIFEST_NAME, manifest.to_json())
         check_out_dir(out, overwrite=overwrite)  # again: minutes may have passed

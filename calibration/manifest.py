@@ -15,9 +15,26 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wds_edge.errors import DataError
 
-__all__ = ["MANIFEST_FORMAT", "CalibrationManifest"]
+__all__ = [
+    "MANIFEST_FORMAT",
+    "PEOPLE_FROM_VIDEO",
+    "PEOPLE_GIVEN",
+    "VIDEO_PERSON_PREFIX",
+    "CalibrationManifest",
+]
 
 MANIFEST_FORMAT = 1
+#: ``people_source`` of crops whose people were named by whoever made the set
+#: (``calibrate --person`` / ``--people-csv``, :mod:`wds_edge_calibration.people`): trusted,
+#: and checked strictly. A manifest without ``people_source`` (older ones) reads as this.
+PEOPLE_GIVEN = "given"
+#: ``people_source`` of the frames of one video file that nobody named: ``calibrate`` records
+#: them as one person whose id is the video's content (:data:`VIDEO_PERSON_PREFIX` + the
+#: start of its sha256), so two such ids match only for the same video. A guess, not a
+#: name: two videos of one person have two ids.
+PEOPLE_FROM_VIDEO = "video file"
+#: How the id of a :data:`PEOPLE_FROM_VIDEO` person starts.
+VIDEO_PERSON_PREFIX = "video:"
 
 
 class CalibrationManifest(BaseModel):
@@ -37,6 +54,9 @@ class CalibrationManifest(BaseModel):
         people: who the crops show (ids such as a bioguide id), when the builder knew
             (:mod:`wds_edge_calibration.people`); empty: unknown, and a people split cannot be
             checked.
+        people_source: where ``people`` came from: :data:`PEOPLE_GIVEN` (named; also when
+            absent, as in older manifests) or :data:`PEOPLE_FROM_VIDEO` (one video file's
+            frames, nobody named them: ``people`` is the video's content id).
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)
@@ -52,6 +72,7 @@ class CalibrationManifest(BaseModel):
     wds_edge_version: str | None = None
     created_at: str | None = None
     people: list[str] = Field(default_factory=list)
+    people_source: str | None = None
 
     @classmethod
     def read(cls, path: str | Path) -> CalibrationManifest:
@@ -79,7 +100,17 @@ class CalibrationManifest(BaseModel):
             )
             raise DataError(f"{path}: {problems}; re-create the calibration folder") from exc
 
+    @property
+    def people_derived(self) -> bool:
+        """``people`` is a video file's content id, not names anybody gave
+        (:data:`PEOPLE_FROM_VIDEO`)."""
+        return bool(self.people) and self.people_source == PEOPLE_FROM_VIDEO
+
     def to_json(self) -> dict[str, Any]:
-        """The JSON object written to ``manifest.json``: format 1's keys, plus ``people`` only
-        when the builder knew who the crops show (a set without it reads exactly as before)."""
-        return self.model_dump(mode="json", exclude={"people"} if not self.people else None)
+        """The JSON object written to ``manifest.json``: format 1's keys, plus ``people`` and
+        ``people_source`` only when the builder knew who the crops show (a set without them
+        reads exactly as before)."""
+        exclude = {"people", "people_source"} if not self.people else set()
+        if self.people_source is None:
+            exclude.add("people_source")
+        return self.model_dump(mode="json", exclude=exclude or None)

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from wds_edge.errors import InvalidInputError
-from wds_edge.io import read_image
+from wds_edge.io import read_image, sha256_file
 from wds_edge.progress import ProgressCallback
 from wds_edge_calibration.crops import (
     IMAGE_SUFFIXES,
@@ -37,6 +37,7 @@ from wds_edge_calibration.crops import (
     iter_face_crops,
 )
 from wds_edge_calibration.dataset import CalibrationSet, check_out_dir, write_calibration_set
+from wds_edge_calibration.manifest import VIDEO_PERSON_PREFIX
 
 __all__ = [
     "LIGHT_VARIANTS",
@@ -48,6 +49,7 @@ __all__ = [
     "person_names",
     "photo_variants",
     "read_people_csv",
+    "video_person_id",
 ]
 
 logger = logging.getLogger(__name__)
@@ -145,6 +147,24 @@ def person_names(names: Iterable[str], option: str = "--person") -> tuple[str, .
             f"{option} takes a person's name or id (e.g. {option} anna), got a blank one"
         )
     return tuple(dict.fromkeys(out))
+
+
+def video_person_id(path: str | Path) -> str:
+    """The id of the one person a video file's frames are taken to show when nobody named
+    them: ``video:`` and the first 16 hex digits of the file's sha256. Two such ids are
+    equal only for the same video (whatever its name or folder); two videos of one person
+    have two ids, so only names given (``--person``) can say that.
+
+    Raises:
+        InvalidInputError: the file cannot be read.
+    """
+    try:
+        digest = sha256_file(path)
+    except OSError as exc:
+        raise InvalidInputError(
+            f"cannot read the video file {path} ({exc}); check the path and its permissions"
+        ) from exc
+    return f"{VIDEO_PERSON_PREFIX}{digest[:16]}"
 
 
 def read_people_csv(path: str | Path, images: Sequence[Path]) -> dict[str, tuple[str, ...]]:

@@ -124,13 +124,21 @@ def _crop_hashes(crops: CalibrationSet) -> set[str]:
 
 
 def check_held_out(calib: CalibrationSet, held_out: CalibrationSet) -> None:
-    """Refuse held-out crops that are not held out: a crop also in the calibration set, or
-    (when the sets name their people) a person in both. Sets that name nobody are logged
-    as a warning: the gate cannot tell whether it measures calibrated faces.
+    """Refuse held-out crops that are not held out: a crop also in the calibration set, a
+    person both sets name, or the same video on both sides.
+
+    Names given by whoever made the sets (``calibrate --person`` / ``--people-csv``,
+    :mod:`wds_edge_calibration.people`) are trusted and checked strictly
+    (:func:`~wds_edge_calibration.people.check_people_split`: a shared name, or only one set
+    naming people, is refused). A set whose person is derived from its video file
+    (``people_source`` "video file": ``calibrate`` on a video without ``--person``) only
+    refuses the same video on the other side: it says nothing about who is in other
+    photos / videos, so that pair, like sets that name nobody, is logged as a warning (the
+    gate cannot tell whether it measures calibrated faces).
 
     Raises:
-        InvalidInputError: a shared crop, a shared person, or only one set names people
-            (:func:`~wds_edge_calibration.people.check_people_split`).
+        InvalidInputError: a shared crop, a shared named person, only one set names people
+            (both by name), or both sets made from the same video file.
     """
     overlap = _crop_hashes(calib) & _crop_hashes(held_out)
     if overlap:
@@ -139,15 +147,47 @@ def check_held_out(calib: CalibrationSet, held_out: CalibrationSet) -> None:
             "set from other photos / another video with `wds-edge calibrate`"
         )
     calib_people, held_people = list(calib.manifest.people), list(held_out.manifest.people)
-    if calib_people or held_people:
+    derived = calib.manifest.people_derived or held_out.manifest.people_derived
+    if (calib_people or held_people) and not derived:
+        check_people_split(calib_people, held_people)  # names given: checked strictly
+        return
+    if calib.manifest.people_derived and held_out.manifest.people_derived:
+        if set(calib_people) & set(held_people):  # a video's id: the video's content
+            raise InvalidInputError(
+                f"the held-out crops come from the same video as the calibration crops "
+                f"({held_out.manifest.source} and {calib.manifest.source}): an INT8 gate must "
+                "measure other people's faces; make the held-out set from another video "
+                "or other people's photos with `wds-edge calibrate`"
+            )
+    elif set(calib_people) & set(held_people):  # a name given equal to a video's id
         check_people_split(calib_people, held_people)
-    else:
-        logger.warning(
+    logger.warning("%s", _unchecked_people(calib, held_out))
+
+
+def _unchecked_people(calib: CalibrationSet, held_out: CalibrationSet) -> str:
+    """Why the people of a calibration / held-out pair cannot be checked (for a warning)."""
+    if not calib.manifest.people and not held_out.manifest.people:
+        return (
             "the calibration and held-out sets do not name their people: the gate cannot "
             "tell whether it measures faces the model was calibrated on (make them with "
             "`wds-edge calibrate --person NAME` or `--people-csv FILE`, or with "
             "wds_edge_calibration.people, to record who is in them)"
         )
+    parts = []
+    for label, crops in (("calibration", calib), ("held-out", held_out)):
+        if crops.manifest.people_derived:
+            parts.append(
+                f"the {label} set {crops.path} is one unnamed person, its video file "
+                f"{crops.manifest.source}"
+            )
+        elif not crops.manifest.people:
+            parts.append(f"the {label} set {crops.path} names nobody")
+    return (
+        f"{'; '.join(parts)}: the gate cannot tell whether the held-out crops show people "
+        "the model was calibrated on (only the same video on both sides is refused); name "
+        "who each set shows with `wds-edge calibrate --person NAME` or `--people-csv FILE` "
+        "to have that checked"
+    )
 
 
 #: Ops between the F1 head conv and the graph output (sigmoid, or softmax + channel slice).

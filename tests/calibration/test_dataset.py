@@ -36,9 +36,10 @@ def test_calibrate_cli_from_video_through_kiosk_path(
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["source"] == str(video_path) and manifest["size_px"] == 64
     assert "FaceLandmarker" in manifest["preprocessing"] and len(manifest["data_sha256"]) == 64
-    # the frames of one video are one person, named after the file (so quantize can refuse
-    # a held-out set of the same person), and the command says so
-    assert manifest["people"] == [video_path.stem] and "recorded as one person" in result.output
+    # the frames of one video are one unnamed person, the video's content (derived, not a
+    # name: quantize refuses only the same video as held-out set), and the command says so
+    assert manifest["people"][0].startswith("video:") and manifest["people_source"] == "video file"
+    assert "recorded as one unnamed person" in result.output
     crop = calib.crop(0)
     assert crop.shape == (64, 64, 3) and crop.dtype == np.uint8
     batch = next(calib.batches("texture_outside", batch_size=5))

@@ -108,3 +108,48 @@ def test_people_crops_skip_grey_faces_as_the_analyzer_does(
     found = list(people_crops(sources, 128, augment=False, landmarker_path=landmarker_path,
                               rejected=rejected))  # fmt: skip
     assert found == [] and rejected == {"needs_colour_camera": 1}
+
+
+def test_check_held_out_trusts_given_names_and_matches_derived_ids_by_video(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Names given are checked strictly; a person derived from a video file (its content
+    id, ``people_source`` "video file") refuses only the same video on the other side and
+    otherwise warns; a manifest without ``people_source`` (older sets) reads as names
+    given."""
+    import json
+    import logging
+
+    from wds_edge_calibration.manifest import PEOPLE_FROM_VIDEO
+    from wds_edge_calibration.qdq import check_held_out
+
+    rng = np.random.default_rng(5)
+    kw = {"source": "s.avi", "size_px": 32, "preprocessing_path": "s"}
+
+    def crops(name: str, people: list[str], **extra: str):  # one crop of its own
+        crop = [rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)]
+        return write_calibration_set(crop, tmp_path / name, people=people, **kw, **extra)
+
+    video = {"people_source": PEOPLE_FROM_VIDEO}
+    va, va_again = crops("va", ["video:aa"], **video), crops("va2", ["video:aa"], **video)
+    vb, nobody, anna = crops("vb", ["video:bb"], **video), crops("n", []), crops("a", ["anna"])
+    assert va.manifest.people_derived and not anna.manifest.people_derived
+    assert anna.manifest.people_source == "given" and nobody.manifest.people_source is None
+    with pytest.raises(InvalidInputError, match="from the same video as the calibration"):
+        check_held_out(va, va_again)
+    for calib, held in ((va, vb), (va, nobody), (nobody, va), (va, anna), (anna, vb)):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            check_held_out(calib, held)
+        assert "cannot tell whether the held-out crops show people" in caplog.text
+    # an older manifest: people without people_source are names given, checked strictly
+    manifest = tmp_path / "a" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    del data["people_source"]
+    manifest.write_text(json.dumps(data))
+    older = load_calibration_set(tmp_path / "a")
+    assert older.manifest.people == ["anna"] and not older.manifest.people_derived
+    with pytest.raises(InvalidInputError, match="calibrated on \\(anna\\)"):
+        check_held_out(crops("a2", ["anna"]), older)
+    with pytest.raises(InvalidInputError, match="name their people"):
+        check_held_out(older, nobody)

@@ -307,8 +307,9 @@ def _calibrate(
         help="Who every crop of --source shows (a name or id; repeat it for a source that "
         "shows several people). Recorded in the manifest: `wds-edge quantize` refuses a "
         "--held-out set that shares a person with --calib. Default: a video file's frames are "
-        "one person named after the file (give --person when two videos show the same "
-        "person); photos and cameras name nobody.",
+        "one unnamed person identified by the video's content, so quantize refuses only the "
+        "same video on both sides and warns about anything else (give --person to have two "
+        "videos or photos of one person refused); photos and cameras name nobody.",
     ),
     people_csv: Path | None = typer.Option(
         None,
@@ -326,7 +327,7 @@ def _calibrate(
     ),
 ) -> None:
     """Collect INT8 calibration crops through the kiosk's capture -> landmarks -> crop path,
-    recording who they show (--person / --people-csv; a video file: one person)."""
+    recording who they show (--person / --people-csv; a video file: one unnamed person)."""
     from wds_edge.capture.sources import require_local_source
     from wds_edge.cli.console import progress_bar
     from wds_edge.io import ensure_writable_dir
@@ -346,10 +347,11 @@ def _calibrate(
         )  # fmt: skip
     console.print(f"wrote {len(calib)} crops ({size} px) to {calib.path}")
     who = calib.manifest.people
-    if who and not person and people_csv is None:
+    if calib.manifest.people_derived:
         console.print(
-            f"recorded as one person, {who[0]!r}: the frames of one video (name them with "
-            "--person NAME; the same name on two sets marks the same person)"
+            f"recorded as one unnamed person, {who[0]} (the video's content): `wds-edge "
+            "quantize` refuses a held-out set of this same video and only warns about others "
+            "(--person NAME names who it shows; the same name on two sets is one person)"
         )
     elif who:
         console.print(f"people recorded: {', '.join(who)}")
@@ -357,7 +359,8 @@ def _calibrate(
         console.print(
             "[yellow]note:[/] the crops name nobody (--person NAME or --people-csv FILE "
             "records who they show), so `wds-edge quantize` cannot check that a held-out set "
-            "shows other people"
+            "shows other people: it warns, and refuses to pair them with a set whose people "
+            "were named"
         )
     if rejected:
         skipped = ", ".join(f"{n} {status}" for status, n in sorted(rejected.items()))
@@ -387,10 +390,12 @@ def _quantize(
         None,
         "--held-out",
         help="Calibration-format folder of OTHER kiosk crops for the accuracy gate: no crop and "
-        "no person of --calib, as `wds-edge calibrate` recorded them (--person / --people-csv; "
-        "a video: one person named after it; refused when only one set names its people, "
-        "a warning when neither does). Required for --format openvino; qdq without it gates "
-        "on the calibration crops, optimistic.",
+        "no person of --calib, as `wds-edge calibrate` recorded them. People named with "
+        "--person / --people-csv are checked strictly: a shared name is refused, and so is a "
+        "pair where only one set names people. A video calibrated without --person is one "
+        "unnamed person identified by the video's content: the same video on both sides is "
+        "refused, anything else about it only warned, as are sets that name nobody. Required "
+        "for --format openvino; qdq without it gates on the calibration crops, optimistic.",
     ),
     method: str | None = typer.Option(
         None, "--method", help="qdq only: minmax (default), entropy or percentile."
