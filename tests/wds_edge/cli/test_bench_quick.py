@@ -93,7 +93,7 @@ def test_quick_sets_defaults_and_given_options_keep_their_values(
     seen = _capture(monkeypatch, *target)
     argv = ["bench", *args.split()]
     if argv[1] == "compare":
-        argv += ["--out", str(tmp_path / "c")]
+        argv += ["--source", str(tmp_path), "--out", str(tmp_path / "c")]
     _run(argv)
     assert {k: seen[k] for k in expected} == expected
 
