@@ -103,7 +103,8 @@ class ServiceEngine:
         return (200 if result.ok and result.segmented else 422), outcome.to_dict()
 
     def health(self) -> dict[str, Any]:
-        """``status``, ``model`` (name, version, threshold, input size), ``backend``,
+        """``status``, ``model`` (the results' model block: name, version, threshold, input
+        size, path, sha256 and a Q/DQ model's source_sha256), ``backend``,
         ``device``, ``precision``, ``camera`` (state, source, frames, errors, the live
         pipeline's frame counts), counters."""
         info = self.analyzer.model_info
@@ -123,13 +124,9 @@ class ServiceEngine:
         healthy = self.live is None or self.live.camera_state in ("starting", "running", "ended")
         return {
             "status": "ok" if healthy else "degraded",
-            "model": {
-                "name": info["name"],
-                "version": info["version"],
-                "threshold": info["threshold"],
-                "input_size_px": info["input_size_px"],
-                "path": info["path"],
-            },
+            # the results' model block (sha256, a Q/DQ model's source_sha256: what `compare`
+            # checks), less what follows at the top level
+            "model": {k: v for k, v in info.items() if k not in ("backend", "device", "precision")},
             "backend": info["backend"],
             "device": info["device"],
             "precision": precision if precision is not None else "fp32",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import struct
@@ -78,11 +79,16 @@ def truncated_jpeg() -> bytes:
     return encoded[: len(encoded) // 2]
 
 
-def test_health(live_service: Any) -> None:
+def test_health(live_service: Any, onnx_model_path: Path) -> None:
     status, health = request(f"{live_service.url}/healthz")
     assert status == 200 and health["status"] == "ok"
     assert health["backend"] == "onnxruntime" and health["precision"] == "fp32"
     assert health["model"]["input_size_px"] == 256
+    # the model file's sha256, which every result carries and `compare` checks (it was left
+    # out); backend, device and precision stay at the top level only
+    sha256 = hashlib.sha256(onnx_model_path.read_bytes()).hexdigest()
+    assert health["model"]["sha256"] == sha256
+    assert not {"backend", "device", "precision"} & set(health["model"])
     assert health["camera"]["state"] in ("starting", "running")
     assert health["camera"]["source"].endswith("portrait_motion_720p.mp4")
     counts = health["camera"]["pipeline"]  # the live two-stage pipeline: nothing lost silently
