@@ -1,9 +1,10 @@
 """wds-edge: on-device facial wrinkle segmentation (Kim et al. 2023, weighted deep supervision).
 
 The kiosk SDK. Never imports torch. ``__all__`` holds what a kiosk integrator needs: the
-analyzer and its configuration, the kiosk session, result values, frame sources, overlays,
-model metadata, backends and errors. Everything else is public in its sub-package (each
-with its own ``__all__``), named after the stage a frame passes through:
+analyzer and its configuration, the kiosk session, result values, the before / after
+comparison, frame sources, overlays, model metadata, backends and errors. Everything else
+is public in its sub-package (each with its own ``__all__``), named after the stage a frame
+passes through:
 
 ``capture`` (frames in) -> ``perception`` (landmarks, the one crop, regions, quality gates)
 -> ``runtime`` (backends) -> ``analysis`` (analyzer, session, results, overlays); below them
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from wds_edge._version import __version__
 from wds_edge.analysis.analyzer import AnalyzerConfig, WrinkleAnalyzer
+from wds_edge.analysis.compare import compare_results
 from wds_edge.analysis.overlay import draw_crop_overlay, draw_overlay
 from wds_edge.analysis.result import FrameResult, RegionScore
 from wds_edge.analysis.session import FinalResult, KioskSession, SessionConfig, SessionUpdate
@@ -55,6 +57,7 @@ __all__ = [
     "REGION_NAMES",
     "draw_overlay",
     "draw_crop_overlay",
+    "compare_results",
     # frames in
     "open_source",
     "Frame",

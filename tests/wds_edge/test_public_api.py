@@ -22,6 +22,10 @@ def test_top_level_all_is_the_integrator_api() -> None:
     assert 20 <= len(names) <= 30, sorted(names)
     assert {"WrinkleAnalyzer", "KioskSession", "FrameResult", "open_source", "draw_overlay",
             "ModelMetadata", "load_backend", "WdsEdgeError"} <= names  # fmt: skip
+    assert "compare_results" in names  # the before / after call of the SDK
+    from wds_edge.analysis import __all__ as analysis_names
+
+    assert "compare_results" in analysis_names
     # Internals live in their sub-package only.
     assert not names & {"texture_map", "crop_box", "make_crop_transform", "model_input"}
     for name in wds_edge.__all__:

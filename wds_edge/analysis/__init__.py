@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from wds_edge.analysis.analyzer import AnalyzerConfig, WrinkleAnalyzer
 from wds_edge.analysis.batch import InputOutcome, analyze_inputs, expand_inputs
+from wds_edge.analysis.compare import Comparison, RegionChange, compare_results
 from wds_edge.analysis.final import FinalResult, UsedFrame
 from wds_edge.analysis.fusion import LANDMARK_TOLERANCE_MM, fuse_probabilities
 from wds_edge.analysis.live_stages import LiveStages
@@ -57,4 +58,7 @@ __all__ = [
     "InputOutcome",
     "expand_inputs",
     "analyze_inputs",
+    "compare_results",
+    "Comparison",
+    "RegionChange",
 ]

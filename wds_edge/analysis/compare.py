@@ -71,8 +71,8 @@ _MAKE_REPEATABILITY = "make one with `wds-edge bench repeatability --source CLIP
 #: Runtime FP32 (`wds-edge bench repeatability`, benchmarks/RESULTS.md, "Issue 21"): per
 #: region the sd / cv of per-frame scores and of fused session scores (wrinkle ratio, 0-1).
 DEFAULT_REPEATABILITY: dict[str, Any] = {
-    "source": "portrait_motion_720p.mp4 in 3 sessions, bundled model 1.0.0, onnxruntime fp32 "
-    "(issue 21)",
+    "source": "built-in default: measured on one clip of one person (portrait_motion_720p.mp4, "
+    "3 sessions) with the bundled model 1.0.0, onnxruntime fp32",
     "model": {"name": "wds-unet-starter", "version": "1.0.0"},
     "regions": {
         "overall": {
@@ -177,8 +177,8 @@ def load_result(path: str | os.PathLike[str]) -> dict[str, Any]:
     ``to_dict()``, a ``bench repeatability`` report).
 
     Raises:
-        InvalidInputError: a missing file, not JSON, or several JSON objects (JSON lines of
-            several inputs: save each input's line to its own file).
+        InvalidInputError: a missing or empty file, not JSON, or several JSON objects (JSON
+            lines of several inputs: save each input's line to its own file).
     """
     file = Path(path)
     try:
@@ -190,6 +190,11 @@ def load_result(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"{file} is not a JSON result (binary data: an overlay image?); pass the .json "
             "that `wds-edge analyze --out DIR` writes"
         ) from None
+    if not text.strip():
+        raise InvalidInputError(
+            f"{file} is an empty file, not a JSON result: pass the .json that `wds-edge "
+            "analyze --out DIR` writes"
+        )
     try:
         data = json.loads(text)
     except RecursionError:
@@ -377,16 +382,58 @@ def _own_sem(result: dict[str, Any], name: str, region: str) -> float:
     return float(sd) / math.sqrt(n)
 
 
+_PASS_A_RESULT = (
+    "pass the result JSON `wds-edge analyze --out DIR` writes (in the SDK: a FrameResult, a "
+    "FinalResult or its to_dict())"
+)
+
+
+def _as_result(value: Any, name: str) -> dict[str, Any]:
+    """A result dict from what was passed: a result object (its ``to_dict()``), a result
+    dict, or the ``GET /v1/capture`` response of a finished capture (its ``capture.final``:
+    the one result it holds, so taking it is unambiguous). Anything else is refused, named
+    for what it is (a ``bench`` report, a capture without a final result, foreign JSON)."""
+    if not isinstance(value, dict) and callable(getattr(value, "to_dict", None)):
+        value = value.to_dict()  # FrameResult / FinalResult
+    if not isinstance(value, dict):
+        raise InvalidInputError(
+            f"the {name} result is a {type(value).__name__}, not a result: {_PASS_A_RESULT}"
+        )
+    capture = value.get("capture")
+    if isinstance(capture, dict) and "final" in capture:  # the GET /v1/capture envelope
+        final = capture["final"]
+        if isinstance(final, dict):
+            return final
+        raise InvalidInputError(
+            f"the {name} result is a `GET /v1/capture` response of a capture that has no "
+            f"final result (state {str(capture.get('state'))[:20]!r}, status "
+            f"{str(capture.get('status'))[:20]!r}): save the response once the capture's "
+            "state is 'done'"
+        )
+    if "status" not in value and isinstance(value.get("kind"), str):
+        raise InvalidInputError(
+            f"the {name} result is a wds-edge {value['kind'][:30]!r} report (`wds-edge bench` "
+            f"/ `compare` output), not an analysis result: {_PASS_A_RESULT}"
+        )
+    if "status" not in value or "scores" not in value:
+        raise InvalidInputError(
+            f"the {name} result is not a wds-edge result (no status / scores): {_PASS_A_RESULT}"
+        )
+    return value
+
+
 def compare_results(
-    before: dict[str, Any],
-    after: dict[str, Any],
+    before: Any,
+    after: Any,
     repeatability: dict[str, Any] | None = None,
 ) -> Comparison:
     """Per-region change from ``before`` to ``after`` with its minimal detectable change.
 
     Args:
-        before, after: result dicts (``FrameResult.to_dict()`` / ``FinalResult.to_dict()``,
-            the JSON ``wds-edge analyze`` writes); both must have status ``ok``.
+        before, after: results: :class:`~wds_edge.analysis.result.FrameResult` /
+            :class:`~wds_edge.analysis.final.FinalResult` objects or their ``to_dict()`` (the
+            JSON ``wds-edge analyze`` writes), or a ``GET /v1/capture`` response (its
+            ``capture.final`` is compared); both must have status ``ok``.
         repeatability: a ``bench repeatability`` report (``regions`` with ``frame_sd``,
             ``frame_cv``, ``session_sd``, ``session_cv``); ``None`` uses
             :data:`DEFAULT_REPEATABILITY`.
@@ -399,7 +446,9 @@ def compare_results(
         recorded) are compared on the rest of their model block, with a note.
 
     Raises:
-        InvalidInputError: a result that is not ``ok``; results of different models (name,
+        InvalidInputError: something that is not a result (a ``bench`` report, a capture
+            response without a final result, JSON without status / scores); a result that
+            is not ``ok``; results of different models (name,
             version, input size, threshold or model file); of different capture kinds
             (neutral / raise_brows); a fused capture against a single photo; results that
             score different regions, or with a score that is not a ratio or an ``area_px``
@@ -407,6 +456,7 @@ def compare_results(
             ``per_frame_spread`` without an sd per region; a repeatability report without
             regions or with sd / cv figures that are not numbers >= 0.
     """
+    before, after = _as_result(before, "before"), _as_result(after, "after")
     for name, result in (("before", before), ("after", after)):
         if result.get("status") != "ok" or not result.get("scores"):
             raise InvalidInputError(

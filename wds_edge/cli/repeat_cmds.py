@@ -1,5 +1,5 @@
 """`wds-edge bench repeatability` and `wds-edge compare`: how much scores move for one still
-person, and whether a before / after difference is more than that (issue 21)."""
+person, and whether a before / after difference is more than that."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ _COMPARE_HELP = """Compare two results of one person (before / after): per-regio
 its minimal detectable change.
 
 BEFORE and AFTER are result JSON files (`wds-edge analyze ... --out DIR` writes one per
-input; a video's is one fused capture). MDC95 = 1.96 * sqrt(SEM_before^2 + SEM_after^2),
+input; a video's is one fused capture; a saved `GET /v1/capture` response of `wds-edge
+serve` compares its capture's final result). MDC95 = 1.96 * sqrt(SEM_before^2 + SEM_after^2),
 where SEM is the repeatability of that kind of result (fused capture or single photo)
 measured by `wds-edge bench repeatability` (--repeatability FILE; default: the figures
 measured on the kiosk clip with the bundled model). Changes below MDC95 are marked
@@ -124,7 +125,20 @@ def compare_cmd(
         return
     from rich.table import Table
 
-    table = Table(title=f"{before.name} -> {after.name}", caption=comparison.repeatability_source)
+    noise = (
+        f"measured repeatability file {repeatability} ({comparison.repeatability_source})"
+        if repeatability is not None
+        else f"{comparison.repeatability_source}; measure your own camera and lighting with "
+        "`wds-edge bench repeatability --source CLIP --out DIR` and pass --repeatability"
+    )
+    legend = (
+        "before / after: wrinkle ratio, the % of the region's skin marked as wrinkle. "
+        "change and MDC95 in points: percentage points of that ratio (4.00 % -> 5.00 % is "
+        "+1.00). MDC95: the minimal detectable change at 95 % confidence, the smallest change "
+        "the measurement's own noise does not explain; a smaller change is 'within noise'. "
+        f"Noise figures: {noise}."
+    )
+    table = Table(title=f"{before.name} -> {after.name}", caption=legend, caption_justify="left")
     for column in ("region", "before %", "after %", "change (points)", "MDC95 (points)", ""):
         table.add_column(column)
 

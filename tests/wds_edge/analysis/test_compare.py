@@ -318,3 +318,60 @@ def test_a_malformed_repeatability_report_is_refused(
         app, ["compare", *map(str, paths[:2]), "--repeatability", str(paths[2])]
     )
     assert run.exit_code != 0 and isinstance(run.exception, InvalidInputError)
+
+
+def test_what_is_not_a_result_is_named_for_what_it_is(tmp_path: Path) -> None:
+    """Defect: a saved `GET /v1/capture` response read as "status 'ok' and no scores", a
+    bench report as "status None and no scores", an empty file as "0 lines: JSON lines"."""
+    final = _result(0.05, 0.04)
+    envelope = {"status": "ok", "capture": {"id": 1, "state": "done", "final": final}}
+    # the envelope holds one result, its capture's final: that one is compared
+    assert compare_results(envelope, final, REPEATABILITY).changes[0].verdict == "within noise"
+    running = {"status": "ok", "capture": {"state": "collecting", "status": "ok", "final": None}}
+    with pytest.raises(InvalidInputError, match=r"GET /v1/capture.*'collecting'.*'done'"):
+        compare_results(running, final, REPEATABILITY)
+    bench = {"kind": "model", "environment": {}, "result": {}}
+    with pytest.raises(InvalidInputError, match="'model' report .*not an analysis result"):
+        compare_results(final, bench, REPEATABILITY)
+    with pytest.raises(InvalidInputError, match=r"not a wds-edge result \(no status / scores\)"):
+        compare_results({"regions": {}}, final, REPEATABILITY)
+    with pytest.raises(InvalidInputError, match="is a list, not a result"):
+        compare_results([final], final, REPEATABILITY)
+    empty = tmp_path / "empty.json"
+    empty.write_text(" \n")
+    with pytest.raises(InvalidInputError, match="empty file"):
+        load_result(empty)
+    # the command: the envelope compares, the others exit 2 with the message
+    files = {n: tmp_path / f"{n}.json" for n in ("envelope", "final", "bench")}
+    for name, data in (("envelope", envelope), ("final", final), ("bench", bench)):
+        files[name].write_text(json.dumps(data))
+    run = CliRunner().invoke(app, ["compare", str(files["envelope"]), str(files["final"])])
+    assert run.exit_code == 0, run.output
+    run = CliRunner().invoke(app, ["compare", str(files["bench"]), str(files["final"])])
+    assert isinstance(run.exception, InvalidInputError) and "report" in str(run.exception)
+
+
+def test_result_objects_compare_as_their_dicts(biden_result: object) -> None:
+    """Defect: compare_results(FrameResult, FrameResult) ended in AttributeError ('get')."""
+    comparison = compare_results(biden_result, biden_result.to_dict())  # type: ignore[attr-defined]
+    assert comparison.changes and all(c.change == 0 for c in comparison.changes)
+    assert {c.verdict for c in comparison.changes} == {"within noise"}
+
+
+def test_the_table_says_what_points_and_mdc95_are(tmp_path: Path) -> None:
+    """Defect: "points" and "MDC95" had no legend; the caption cited "(issue 21)"."""
+    files = [tmp_path / "b.json", tmp_path / "a.json", tmp_path / "rep.json"]
+    for path, data in zip(
+        files, (_result(0.05, 0.04), _result(0.05, 0.06), REPEATABILITY), strict=True
+    ):
+        path.write_text(json.dumps(data))
+    for args, noise in (
+        ([], "built-in default: measured on one clip"),
+        (["--repeatability", str(files[2])], f"measured repeatability file {files[2]}"),
+    ):
+        run = CliRunner().invoke(app, ["compare", *map(str, files[:2]), *args], terminal_width=400)
+        assert run.exit_code == 0, run.output
+        text = " ".join(run.stdout.split())
+        assert "percentage points of that ratio" in text
+        assert "minimal detectable change at 95 % confidence" in text
+        assert noise in text and "issue" not in text.lower()
