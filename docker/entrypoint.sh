@@ -10,7 +10,9 @@
 #    An FP16 / INT8 engine is used only when it passes the accuracy gate against FP32 on
 #    $WDS_HELD_OUT (a folder of kiosk crops from `wds-edge calibrate`, not the $WDS_CALIB
 #    ones), by default on the synthetic skin crops bundled with the SDK; when it fails (or
-#    cannot be gated), the FP32 engine is built and used instead, which needs no gate.
+#    cannot be gated: build-engine exits 1), the FP32 engine is built and used instead,
+#    which needs no gate. A WDS_PRECISION other than fp32 / fp16 / int8 (any case) stops
+#    the container with exit 2, as does a build-engine usage error (its exit 2).
 # 3. Run `wds-edge <args>` (default: demo --source 0) on that engine: demo, analyze, serve
 #    and bench model|pipeline get --backend tensorrt --precision <the precision built>, so
 #    they load the engine step 2 built (same name) instead of asking for another precision
@@ -41,14 +43,29 @@ if [[ -z "$model" ]]; then
   model="$(python -c 'from wds_edge.model.bundled import default_model_path; print(default_model_path())')"
 fi
 precision="${WDS_PRECISION:-fp16}"
+precision="${precision,,}"  # FP16 is fp16
+case "$precision" in
+  fp32 | fp16 | int8) ;;
+  *)
+    echo "wds-edge: WDS_PRECISION=${WDS_PRECISION} is not a TensorRT engine precision;" \
+      "set it to fp32, fp16 or int8 (or leave it unset for fp16)" >&2
+    exit 2 ;;
+esac
 mkdir -p "$WDS_EDGE_ENGINE_CACHE"
 
 build=(wds-edge build-engine --onnx "$model" --cache-dir "$WDS_EDGE_ENGINE_CACHE")
 if [[ -n "${WDS_CALIB:-}" ]]; then build+=(--calib "$WDS_CALIB"); fi
 if [[ "$precision" != "fp32" ]]; then build+=(--held-out "${WDS_HELD_OUT:-synthetic}"); fi
 echo "wds-edge: preparing the TensorRT ${precision} engine for this device (first start: minutes)"
-if ! "${build[@]}" --precision "$precision"; then
-  if [[ "$precision" == "fp32" ]]; then exit 1; fi
+# build-engine exits 1 when the engine could not be built or failed its accuracy gate (FP32
+# is the fallback) and 2 on bad usage (a wrong option, an unusable model: FP32 would not help).
+rc=0
+"${build[@]}" --precision "$precision" || rc=$?
+if [[ "$rc" != 0 ]]; then
+  if [[ "$precision" == "fp32" || "$rc" != 1 ]]; then
+    echo "wds-edge: building the ${precision} engine failed (exit ${rc}, see above)" >&2
+    exit "$rc"
+  fi
   echo "wds-edge: no ${precision} engine could be built or passed the accuracy gate here (see above); using FP32" >&2
   precision=fp32
   wds-edge build-engine --onnx "$model" --cache-dir "$WDS_EDGE_ENGINE_CACHE" --precision fp32

@@ -253,7 +253,7 @@ def test_entrypoint_gates_fp16_and_falls_back_to_fp32(
     stub.parent.mkdir()
     stub.write_text(
         f'#!/bin/sh\necho "$*" >> {log}\n'
-        'case "$*" in build-engine*"--precision fp16"*) exit 3;; esac\n'
+        'case "$*" in build-engine*"--precision fp16"*) exit 1;; esac\n'
     )
     stub.chmod(0o755)
     env = {"PATH": f"{stub.parent}:/usr/bin:/bin", "WDS_MODEL": "M", "WDS_HELD_OUT": "/held",
@@ -265,6 +265,58 @@ def test_entrypoint_gates_fp16_and_falls_back_to_fp32(
     assert fp16.endswith("--held-out /held --precision fp16") and "allow-accuracy" not in fp16
     assert fp32.endswith("--precision fp32") and "using FP32" in done.stderr
     assert run == expected
+
+
+def _run_entrypoint(
+    tmp_path: Path, env: dict[str, str], fp16_exit: int = 0
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """The entrypoint with ``demo --source 0`` and a stub ``wds-edge`` that records its
+    arguments; its fp16 build-engine exits ``fp16_exit``. Returns the run and the calls."""
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash")
+    log = tmp_path / "calls.txt"
+    log.touch()
+    stub = tmp_path / "bin" / "wds-edge"
+    stub.parent.mkdir()
+    stub.write_text(
+        f'#!/bin/sh\necho "$*" >> {log}\n'
+        f'case "$*" in build-engine*"--precision fp16"*) exit {fp16_exit};; esac\n'
+    )
+    stub.chmod(0o755)
+    env = {"PATH": f"{stub.parent}:/usr/bin:/bin", "WDS_MODEL": "M",
+           "WDS_EDGE_ENGINE_CACHE": str(tmp_path / "cache"), **env}  # fmt: skip
+    done = subprocess.run([bash, str(ROOT / "docker" / "entrypoint.sh"), "demo", "--source", "0"],
+                          env=env, capture_output=True, text=True)  # fmt: skip
+    return done, log.read_text().splitlines()
+
+
+def test_entrypoint_takes_wds_precision_in_any_case(tmp_path: Path) -> None:
+    done, calls = _run_entrypoint(tmp_path, {"WDS_PRECISION": "FP16"})
+    assert done.returncode == 0, done.stderr
+    build, run = calls
+    assert build.endswith("--held-out synthetic --precision fp16")
+    assert run == "demo --model M --backend tensorrt --precision fp16 --source 0"
+
+
+@pytest.mark.parametrize("precision", ["fp61", "bf16", "auto"])
+def test_entrypoint_refuses_an_unknown_wds_precision(tmp_path: Path, precision: str) -> None:
+    """A typo stops the container with exit 2 and says what is expected, instead of an FP32
+    kiosk that looks like it started as asked."""
+    done, calls = _run_entrypoint(tmp_path, {"WDS_PRECISION": precision})
+    assert done.returncode == 2, done.stderr
+    assert f"WDS_PRECISION={precision} is not" in done.stderr
+    assert "fp32, fp16 or int8" in done.stderr
+    assert calls == [] and not (tmp_path / "cache").exists()
+
+
+def test_entrypoint_stops_on_a_build_engine_usage_error(tmp_path: Path) -> None:
+    """build-engine exit 2 (bad usage, an unusable model) is not a failed gate: no FP32
+    fallback, the container exits 2."""
+    done, calls = _run_entrypoint(tmp_path, {"WDS_PRECISION": "fp16"}, fp16_exit=2)
+    assert done.returncode == 2
+    assert len(calls) == 1 and calls[0].endswith("--precision fp16")
+    assert "using FP32" not in done.stderr and "exit 2" in done.stderr
 
 
 def test_jetson_image_installs_the_service_extra() -> None:
