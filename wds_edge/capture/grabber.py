@@ -58,6 +58,9 @@ class _Grabber:
         self.cond = threading.Condition()
         self.stop = threading.Event()
         self.latest: Frame | None = None
+        #: A finite source waits for its first ``read()`` before it starts playing, as a
+        #: camera delivers from when the reader is there (its clock starts then, too).
+        self.reading = not finite
         self.ended = False
         self.ended_early = False
         self.reconnects = 0
@@ -83,7 +86,15 @@ class _Grabber:
                 self.cap.release()
                 self.cap = None
 
+    def _wait_for_reader(self) -> None:
+        """A file played in real time starts at the first ``read()`` (or a stop): opened
+        before a slow model load, it must not play its first seconds to nobody."""
+        with self.cond:
+            while not self.reading and not self.stop.is_set():
+                self.cond.wait()
+
     def _loop(self) -> None:
+        self._wait_for_reader()
         failures, counter, last_ms, start = 0, 0, -1, time.monotonic()
         exhausted = False  # a finite source's decoder gave no more frames (not a close())
         while not self.stop.is_set():
@@ -157,7 +168,8 @@ class ThreadedSource(FrameSource):
         opener: returns an opened ``cv2.VideoCapture``-like object (``read``,
             ``get``, ``release``, ``isOpened``); called again to reconnect.
         finite: a file played in real time: its end is the end of the source, no
-            reconnection, frames are paced at ``fps`` and ``index`` is the file
+            reconnection, frames are paced at ``fps`` from the first :meth:`read` (the
+            file starts playing then, not when it is opened) and ``index`` is the file
             position. Like the plain file source, it has ``expected_frames`` (the
             container's frame count) and ``ended_early`` (the decoder stopped before it:
             a truncated file), set before :meth:`read` returns the end.
@@ -240,6 +252,9 @@ class ThreadedSource(FrameSource):
         grab = self._grab
         deadline = time.monotonic() + self._read_timeout_s
         with grab.cond:
+            if not grab.reading:  # a realtime file starts playing now
+                grab.reading = True
+                grab.cond.notify_all()
             while True:
                 if self._closed:
                     raise CaptureError(f"{self.uri}: read() after close()")

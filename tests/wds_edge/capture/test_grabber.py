@@ -5,6 +5,7 @@ tells it, and the demo's reconnecting source reports it."""
 from __future__ import annotations
 
 import gc
+import time
 import weakref
 from pathlib import Path
 
@@ -105,3 +106,15 @@ def test_an_unclosed_source_stops_its_thread_and_releases_the_capture(
     thread.join(timeout=5.0)
     assert not thread.is_alive()
     assert captures and all(c.released for c in captures)
+
+
+def test_a_realtime_file_starts_playing_at_the_first_read(video_path: Path) -> None:
+    """Opened long before it is read (the demo loads its model in between), a file played in
+    real time still starts at its first frame: its clock starts at the first read(), as a
+    camera's frames reach a reader only once it is there."""
+    with open_source(video_path, realtime=True) as source:
+        time.sleep(1.0)  # 30 frames of the 30 FPS clip
+        first = source.read()
+        assert first is not None
+        assert (first.index, first.timestamp_ms) == (0, 0)
+        assert source.grabbed_frames <= 2  # nothing was played to nobody

@@ -73,6 +73,32 @@ def test_headless_demo_on_the_clip(tmp_path, video_path, landmarker_path, onnx_m
     assert data["segmentations"] == sum(r["status"] == "ok" for r in records)  # every good one
 
 
+def test_a_realtime_file_plays_from_its_start_after_a_slow_model_load(
+    tmp_path, video_path, landmarker_path, onnx_model_fixed_batch
+):
+    """--realtime on a file: the source is opened (and the name checked) before the model
+    loads, but the clip starts playing at the loop's first read, so its first seconds are
+    not lost while the model loads (``--backend auto`` probes the backends: seconds here),
+    and every clip frame is either read or counted as skipped."""
+    jsonl, summary = tmp_path / "rt.jsonl", tmp_path / "s.json"
+    started = time.monotonic()
+    proc = _wds_edge(
+        "demo", "--source", str(video_path), "--model", str(onnx_model_fixed_batch),
+        "--landmarker", str(landmarker_path), "--backend", "auto", "--headless", "--realtime",
+        "--jsonl", str(jsonl), "--summary-json", str(summary),
+        timeout=180.0,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    records = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    # the load took a while (capture times are this machine's monotonic clock) ...
+    assert records[0]["capture_time_s"] - started > 1.5
+    # ... but the clip played from its start: the first frame shown is one of its first
+    assert records[0]["timestamp_ms"] < 300, records[0]
+    counts = json.loads(summary.read_text())["pipeline"]
+    assert counts["read"] + counts["source_skipped"] == 240, counts  # the clip's frames
+    assert counts["read"] == counts["delivered"] == len(records)
+
+
 def test_reconnecting_source_survives_a_lost_camera(video_path):
     """A live source that fails (camera unplugged) is reopened; reads return None meanwhile."""
     from wds_edge.capture.reconnect import ReconnectingSource
