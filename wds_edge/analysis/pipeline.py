@@ -89,9 +89,9 @@ class PipelineCounts:
         discarded: frames read but not delivered because the pipeline was closed first.
         errors: stage calls that raised (the frames were delivered with ``error`` set).
         gaps: reads that gave no frame while the source was lost (delivered as gaps).
-        source_skipped: frames the source skipped between two reads (gaps in
-            ``Frame.index``: a live grabber or a real-time file drops frames nobody asked
-            for while the pipeline is busy).
+        source_skipped: frames the source skipped before the first read or between two
+            reads (gaps in ``Frame.index``: a live grabber or a real-time file drops frames
+            nobody asked for while the pipeline is busy).
     """
 
     read: int = 0
@@ -217,7 +217,8 @@ class FramePipeline(Generic[L, S]):
         self._started = self._closed = self._ended = False
         self._seq = 0
         self._last_ts = -1
-        self._last_index: int | None = None
+        # -1: frames a source passed over before the first read (index > 0) count as skipped
+        self._last_index = -1
         self.counts = PipelineCounts()
         #: Total milliseconds each stage waited (two-stage mode): ``locate_blocked`` (the
         #: hand-off was full: segmentation is the slower stage), ``segment_idle`` (waiting
@@ -359,7 +360,7 @@ class FramePipeline(Generic[L, S]):
                 )
             self._add(read=1)
             index = int(getattr(frame, "index", 0))
-            if self._last_index is not None and index > self._last_index + 1:
+            if index > self._last_index + 1:
                 self._add(source_skipped=index - self._last_index - 1)
             self._last_index = index
             # MediaPipe's video mode wants strictly increasing timestamps (files loop).
