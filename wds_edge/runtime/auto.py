@@ -70,8 +70,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Layout version of the cached decision (a new layout re-probes). 3: a Q/DQ INT8 model
-#: has no OpenVINO BF16 / FP16 candidate any more (its FP32 layers stay FP32).
-DECISION_FORMAT = 3
+#: has no OpenVINO BF16 / FP16 candidate any more (its FP32 layers stay FP32). 4: the gate's
+#: "not gated" verdict (an FP32 reference marking almost no or almost every pixel of the
+#: probe images passes only FP32): an older decision may have picked BF16 / FP16 / INT8 on
+#: a gate that showed nothing.
+DECISION_FORMAT = 4
 #: Synthetic images in the probe's gate (the first call also warms up).
 PROBE_IMAGES = 4
 #: Further interleaved rounds that only time the candidates.

@@ -12,6 +12,7 @@ pytest.importorskip("openvino", reason="the auto probe compares OpenVINO with ON
 from wds_edge.errors import BackendError  # noqa: E402
 from wds_edge.runtime import load_backend  # noqa: E402
 from wds_edge.runtime.auto import (  # noqa: E402
+    DECISION_FORMAT,
     AutoDecision,
     auto_cache_path,
     cpu_candidates,
@@ -188,3 +189,17 @@ def test_a_model_that_marks_every_pixel_is_fp32_only(tmp_path: Path) -> None:
     assert all(r.reason.startswith("not gated: the FP32 model marks 1.00000") for r in reduced)
     assert all(r.passed for r in decision.rows if r.precision == "fp32")
     assert decision.precision == "fp32"
+
+
+def test_a_decision_made_before_the_not_gated_rule_is_probed_again(tmp_path: Path) -> None:
+    """A format-3 decision was made when a reference that marks every pixel still "passed"
+    BF16 / FP16 at IoU 1.0: it is not trusted, the probe runs again under the gate's rule."""
+    fixture = Path(__file__).resolve().parents[2] / "fixtures" / "wds_b4_128_dyn.onnx"
+    first = decide_cpu_backend(fixture, num_threads=1, cache_dir=tmp_path)
+    file = auto_cache_path(first.key, tmp_path)
+    doc = json.loads(file.read_text())
+    doc.update(format=3, backend="openvino", precision="fp16")  # what the old rule allowed
+    file.write_text(json.dumps(doc))
+    again = decide_cpu_backend(fixture, num_threads=1, cache_dir=tmp_path)
+    assert not again.cached and again.precision == "fp32"
+    assert json.loads(file.read_text())["format"] == DECISION_FORMAT == 4
