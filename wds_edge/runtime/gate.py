@@ -297,17 +297,31 @@ def read_gate_record(raw: str | dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def gate_record_problem(record: dict[str, Any] | None) -> str:
-    """Why an INT8 model's gate record does not vouch for it ("" when its gate passed)."""
+    """Why an INT8 model's gate record does not vouch for it ("" when its gate passed).
+
+    A record written before the "not gated" verdict (no ``verdict`` key) that says it
+    passed is judged by the same rule, on the ``reference_fraction`` it carries
+    (:func:`reference_problem`): such a gate passed on an FP32 reference that marked (almost)
+    no pixel or most pixels, and showed nothing. A record without the fraction (older still)
+    cannot be judged and stands.
+    """
     if record is None:
         return (
             "has no accuracy-gate record (made with --no-gate, by the Python API or by another "
             "tool), so nothing shows its masks match FP32"
         )
-    if record.get("passed"):
-        return ""
+    why = ""
     if record.get("verdict") == "not gated":
         why = record.get("not_gated") or "its FP32 reference marked no wrinkles on the crops"
+    elif record.get("passed") and "verdict" not in record:
+        fraction = record.get("reference_fraction")
+        if isinstance(fraction, (int, float)) and not isinstance(fraction, bool):
+            why = reference_problem(float(fraction))
+            why = f"{why}; an older wds-edge recorded it as passed" if why else ""
+    if why:
         return f"was not gated when it was made ({why}), so nothing shows its masks match FP32"
+    if record.get("passed"):
+        return ""
     figures = (
         f"mean mask IoU vs FP32 {record['mean_iou']:.4f}, needs >= "
         f"{record.get('min_required_iou', GATE_MIN_MEAN_IOU)}; worst {record['min_iou']:.4f}, "

@@ -79,6 +79,42 @@ def test_a_reference_with_no_or_only_wrinkles_is_not_gated(prob: float, why: str
     assert problem.startswith("was not gated when it was made") and why in problem
 
 
+def _old_record(reference_fraction: float | None) -> dict:
+    """A gate record as wds-edge wrote it before the "not gated" verdict: no ``verdict`` /
+    ``not_gated``, and ``passed`` true when the masks agreed, whatever the reference."""
+    ref = np.zeros((10, 10), np.float32)
+    ref[0, :] = 0.9
+    result = accuracy_gate(_const(ref), _const(ref), [np.zeros((1, 3, 10, 10))], precision="int8")
+    record = gate_record(result, measured_on="onnxruntime CPU", crops_sha256="0" * 64)
+    del record["verdict"], record["not_gated"]
+    if reference_fraction is None:  # older still: no fraction recorded
+        del record["reference_fraction"]
+    else:
+        record["reference_fraction"] = reference_fraction
+    return record
+
+
+@pytest.mark.parametrize(
+    ("fraction", "why"), [(1.0, "marks 1.00000 of the pixels"), (0.0, "no wrinkles")]
+)
+def test_an_old_passed_record_whose_reference_marks_all_or_nothing_was_not_gated(
+    fraction: float, why: str
+) -> None:
+    """Defect: a record written before the "not gated" verdict (``passed: true``, no
+    ``verdict``) vouched for its model although its reference_fraction shows the gate
+    compared full (or empty) masks; it is judged by the same rule as a new gate."""
+    problem = gate_record_problem(read_gate_record(json.dumps(_old_record(fraction))))
+    assert problem.startswith("was not gated when it was made") and why in problem
+    assert "an older wds-edge recorded it as passed" in problem
+
+
+def test_an_old_record_that_shows_something_still_vouches() -> None:
+    assert gate_record_problem(_old_record(0.1)) == ""  # a reference that segments
+    assert gate_record_problem(_old_record(None)) == ""  # no fraction: cannot be judged
+    failed = {**_old_record(1.0), "passed": False}  # the masks differed: it failed
+    assert gate_record_problem(failed).startswith("did not pass its accuracy gate")
+
+
 def test_the_reference_bounds() -> None:
     """Inside [MIN, MAX] of the reference's wrinkle fraction the IoU bars decide."""
     assert reference_problem(MIN_REFERENCE_WRINKLE_FRACTION) == ""

@@ -117,3 +117,24 @@ def test_a_qdq_model_without_a_gate_record_runs_with_a_warning(
     assert len(warnings) == 1  # once per model and process, whichever backend loads it
     assert f"{qdq_onnx}: this INT8 model" in caplog.text
     assert "wds-edge quantize --format qdq --onnx wds_b4_128_dyn.onnx" in caplog.text
+
+
+def test_an_old_gate_record_on_a_reference_marking_every_pixel_warns_not_gated(
+    qdq_onnx: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Q/DQ model quantized before the "not gated" verdict carries ``passed: true`` and no
+    ``verdict`` although its FP32 reference marked every pixel (as the untrained fixture
+    does): its load warns that it was not gated, as a new record would say."""
+    # the figures that matter of a record wds-edge wrote then
+    record = {"precision": "int8", "images": 21, "mean_iou": 1.0, "min_iou": 1.0,
+              "passed": True, "reference_fraction": 1.0, "measured_on": "onnxruntime CPU",
+              "held_out": True}  # fmt: skip
+    model = onnx.load(str(qdq_onnx))
+    prop = next(p for p in model.metadata_props if p.key == "quantization")
+    prop.value = json.dumps({**json.loads(prop.value), "gate": record})
+    old = tmp_path / "old_int8.onnx"
+    onnx.save(model, str(old))
+    with caplog.at_level(logging.WARNING, logger="wds_edge.runtime"):
+        OnnxRuntimeBackend(old).close()
+    assert f"{old}: this INT8 model was not gated when it was made" in caplog.text
+    assert "marks 1.00000 of the pixels" in caplog.text
