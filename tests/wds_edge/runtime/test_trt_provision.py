@@ -135,6 +135,37 @@ def test_held_out_crops_without_wrinkles_do_not_gate_an_engine(
     assert not list((tmp_path / "cache").glob("*.engine"))
 
 
+def test_a_cached_engine_gated_under_the_old_rule_is_gated_again(
+    fake_trt, small_onnx: Path, tmp_path: Path, make_calib, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Defect: an engine whose sidecar gate passed before the "not gated" verdict (its FP32
+    reference marked no pixel of the held-out crops: ``passed: true``, no ``verdict``) was
+    reused without a look at its record. The record is judged by the gate's rule: the engine
+    is rebuilt and gated again, which refuses it."""
+    import json
+
+    from wds_edge.runtime.tensorrt.provision import ensure_engine
+
+    state = fake_trt()
+    model = _with_threshold(small_onnx, tmp_path, 0.99)  # no pixel marked
+    held, cache = make_calib(3), tmp_path / "cache"
+    info = ensure_engine(model, "fp16", gate_crops=held, cache_dir=cache, allow_accuracy_loss=True)
+    side = info.sidecar_path
+    doc = json.loads(side.read_text())
+    gate = doc["accuracy_gate"]
+    assert gate["verdict"] == "not gated" and gate["reference_fraction"] == 0.0
+    del gate["verdict"], gate["not_gated"]
+    gate.update(passed=True, counts=True)  # what wds-edge wrote before the verdict
+    side.write_text(json.dumps(doc))
+    with (
+        caplog.at_level(logging.WARNING, logger="wds_edge.runtime"),
+        pytest.raises(BackendUnavailableError, match="not gated on the crops of"),
+    ):
+        ensure_engine(model, "fp16", gate_crops=held, cache_dir=cache)
+    assert "the engine was not gated when it was made" in caplog.text
+    assert len(state.builds) == 2  # built again to be gated again
+
+
 def test_auto_uses_a_cached_engine(fake_trt, small_onnx: Path, tmp_path: Path) -> None:
     from wds_edge.runtime.tensorrt.backend import TensorRTBackend
     from wds_edge.runtime.tensorrt.provision import ensure_engine

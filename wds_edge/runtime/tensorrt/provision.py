@@ -33,7 +33,12 @@ from wds_edge.errors import (
 )
 from wds_edge.io import fsync_dir, sha256_file, temporary_path, write_bytes_atomic
 from wds_edge.model.metadata import ModelMetadata
-from wds_edge.runtime.gate import GateResult, enforce_gate
+from wds_edge.runtime.gate import (
+    GateResult,
+    enforce_gate,
+    gate_record_problem,
+    read_gate_record,
+)
 from wds_edge.runtime.tensorrt.backend import ENGINE_SUFFIXES, TensorRTBackend
 from wds_edge.runtime.tensorrt.build import ProgressFn, build_plan, tensorrt_module
 from wds_edge.runtime.tensorrt.cache import (
@@ -113,9 +118,15 @@ def _cached(engine_path: Path, key: EngineKey) -> bool:
     if not engine_path.is_file():
         return False
     try:
-        reasons = engine_mismatches(
-            read_sidecar(engine_path), key, engine_sha256=sha256_file(engine_path)
-        )
+        sidecar = read_sidecar(engine_path)
+        reasons = engine_mismatches(sidecar, key, engine_sha256=sha256_file(engine_path))
+        # a gate that passed under an older rule which the gate's rule now rejects (an FP32
+        # reference marking almost no or almost every pixel: not gated) is gated again; one
+        # that failed and was kept (allow_accuracy_loss) is kept as it was
+        record = read_gate_record(sidecar.accuracy_gate)
+        problem = gate_record_problem(record) if record and record.get("passed") else ""
+        if problem:
+            reasons.append(f"the engine {problem}")
     except ModelError as exc:
         reasons = [str(exc)]
     if reasons:
