@@ -21,6 +21,7 @@ waits for a call in progress.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import numbers
 import os
@@ -106,7 +107,7 @@ class WrinkleAnalyzer:
             device=cfg.device,
             spin_wait=cfg.spin_wait,
         )
-        try:
+        try:  # whatever fails from here on, the backend and landmarker opened are released
             self._landmarker = FaceLandmarker(
                 FaceLandmarkerOptions(
                     model_path=cfg.landmarker_path,
@@ -114,25 +115,25 @@ class WrinkleAnalyzer:
                     max_faces=2,  # two, so the several-faces gate can see a second face
                 )
             )
+            meta = self._backend.metadata
+            self.threshold = float(cfg.threshold if cfg.threshold is not None else meta.threshold)
+            self.input_size_px = int(meta.input_size_hw[0])
+            self._model_info = ModelInfo(
+                name=meta.model_name,
+                version=meta.model_version,
+                backend=self._backend.name,
+                precision=self._backend.precision,
+                device=self._backend.device,
+                threshold=self.threshold,
+                input_size_px=self.input_size_px,
+                path=str(self.model_path),
+                **_model_fingerprint(self.model_path, self._backend),
+            )
+            if cfg.warmup:
+                self._warm_up()
         except BaseException:
             self.close()
             raise
-        meta = self._backend.metadata
-        self.threshold = float(cfg.threshold if cfg.threshold is not None else meta.threshold)
-        self.input_size_px = int(meta.input_size_hw[0])
-        self._model_info = ModelInfo(
-            name=meta.model_name,
-            version=meta.model_version,
-            backend=self._backend.name,
-            precision=self._backend.precision,
-            device=self._backend.device,
-            threshold=self.threshold,
-            input_size_px=self.input_size_px,
-            path=str(self.model_path),
-            **_model_fingerprint(self.model_path, self._backend.precision),
-        )
-        if cfg.warmup:
-            self._warm_up()
 
     def _warm_up(self) -> None:
         """One inference on a blank crop and one scoring pass (see ``AnalyzerConfig.warmup``)."""
@@ -436,17 +437,42 @@ def _counted_regions(crop: FaceCrop, mm_per_px: float | None) -> SkinRegions:
     return skin_regions(crop.crop_rgb, crop.landmarks_crop_px, crop.in_frame, mm_per_px=mm_per_px)
 
 
-def _model_fingerprint(path: Path, precision: str) -> dict[str, str | None]:
-    """``sha256`` of the model file and, for a Q/DQ INT8 model, the ``source_sha256`` of
-    the FP32 model its metadata says it was quantized from (what ``wds-edge compare`` takes
-    as the model's identity). One read of a file of a few MB, once per analyzer."""
-    source = None
-    if precision == "int8":  # a Q/DQ file records its source (an OpenVINO INT8 IR: path is FP32)
-        from wds_edge.runtime.quantized import qdq_info, read_onnx_file_info
+def _model_fingerprint(path: Path, backend: Backend) -> dict[str, str | None]:
+    """The model's identity (what ``wds-edge compare`` checks): ``sha256`` of the model file
+    and, for an INT8 model that records it, the ``source_sha256`` of the FP32 ``.onnx`` it
+    was quantized from.
 
-        value = (qdq_info(read_onnx_file_info(path).metadata_props) or {}).get("source_sha256")
-        source = value if isinstance(value, str) and len(value) == 64 else None
-    return {"sha256": sha256_file(path), "source_sha256": source}
+    * A Q/DQ ``.onnx`` (``wds-edge quantize --format qdq``): its ``quantization`` metadata.
+    * An OpenVINO IR ``.xml`` (``wds-edge quantize --format openvino``): the ``wds_edge``
+      rt_info the backend read; ``sha256`` covers the ``.xml`` and its ``.bin`` (the
+      weights: the ``.xml`` alone is the same for every model of one architecture) -
+      :func:`_ir_sha256`.
+    * An FP32 ``.onnx`` run as INT8 by OpenVINO (its ``.int8.xml`` beside it) is the FP32
+      file, which is also that IR's source.
+
+    One read of files of a few MB, once per analyzer.
+    """
+    ir = path.suffix.lower() == ".xml"
+    value = None
+    if backend.precision == "int8":
+        if ir:  # OpenVinoBackend.ir_info: rt_info wds_edge/*
+            value = (getattr(backend, "ir_info", None) or {}).get("source_sha256")
+        elif path.suffix.lower() == ".onnx":
+            from wds_edge.runtime.quantized import qdq_info, read_onnx_file_info
+
+            value = (qdq_info(read_onnx_file_info(path).metadata_props) or {}).get("source_sha256")
+    source = value if isinstance(value, str) and len(value) == 64 else None
+    return {"sha256": _ir_sha256(path) if ir else sha256_file(path), "source_sha256": source}
+
+
+def _ir_sha256(xml: Path) -> str:
+    """sha256 of an OpenVINO IR: of the text ``"<sha256 of .xml> <sha256 of .bin>"`` (the
+    ``.xml``'s alone when it has no ``.bin``)."""
+    weights = xml.with_suffix(".bin")
+    if not weights.is_file():
+        return sha256_file(xml)
+    both = f"{sha256_file(xml)} {sha256_file(weights)}"
+    return hashlib.sha256(both.encode("ascii")).hexdigest()
 
 
 def _plain_number(value: Any) -> Any:

@@ -20,11 +20,11 @@ the larger of the two SEMs is used. A change smaller than MDC95 is reported as
 ``"within noise"``.
 
 Only results of one model compare: the same name, version, input size and threshold, and
-the same model file (the ``sha256`` the result's model block records; a Q/DQ INT8 model
-counts as the FP32 model it was quantized from). Backends and precisions may differ (BF16
-and FP32 results of one model differ within the noise). Both results must score the same
-regions; a region whose whole area was excluded (``area_px`` 0: hidden by hair or glasses)
-is "not measured" and gets no verdict.
+the same model file (the ``sha256`` the result's model block records; an INT8 model, Q/DQ
+or OpenVINO IR, counts as the FP32 model it was quantized from). Backends and precisions may
+differ (BF16 and FP32 results of one model differ within the noise). Both results must score
+the same regions; a region whose whole area was excluded (``area_px`` 0: hidden by hair or
+glasses) is "not measured" and gets no verdict.
 
 Without a repeatability file the defaults are those measured on the kiosk clip with the
 bundled model 1.0.0 (:data:`DEFAULT_REPEATABILITY`; benchmarks/RESULTS.md, "Issue 21").
@@ -278,7 +278,7 @@ def _model(result: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def _fingerprint(model: dict[str, Any]) -> str | None:
-    """The model file's identity: a Q/DQ model's FP32 source, else the file's sha256."""
+    """The model file's identity: an INT8 model's FP32 source, else the file's sha256."""
     value = model.get("source_sha256") or model.get("sha256")
     return str(value) if value else None
 

@@ -102,11 +102,13 @@ class ModelInfo(BaseModel):
         threshold: wrinkle probability threshold in (0, 1) in use.
         input_size_px: side of the square model input.
         path: the model file.
-        sha256: the sha256 of that file (``None`` in results written before it was recorded).
-        source_sha256: a Q/DQ INT8 model's (``wds-edge quantize --format qdq``): the sha256
-            of the FP32 model it was quantized from, as its metadata records it (``None``
-            for any other model). ``wds-edge compare`` takes it, else ``sha256``, as the
-            model's identity, so an INT8 result compares with its FP32 model's results.
+        sha256: the sha256 of that file (an OpenVINO IR ``.xml``: of it and its ``.bin``;
+            ``None`` in results written before it was recorded).
+        source_sha256: an INT8 model's (a Q/DQ ``.onnx`` from ``wds-edge quantize --format
+            qdq``, an OpenVINO IR from ``--format openvino``): the sha256 of the FP32 model
+            it was quantized from, as its metadata records it (``None`` for any other
+            model). ``wds-edge compare`` takes it, else ``sha256``, as the model's identity,
+            so an INT8 result compares with its FP32 model's results.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -124,7 +126,7 @@ class ModelInfo(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (the result JSON's ``model`` object; no ``source_sha256`` key
-        unless the model is a Q/DQ one that records it)."""
+        unless the model is an INT8 one that records it)."""
         data = self.model_dump(mode="json")
         if data.get("source_sha256") is None:
             data.pop("source_sha256", None)
