@@ -32,7 +32,7 @@ from cpu_limits import cpu_line  # noqa: E402
 from wds_edge.errors import OutputError  # noqa: E402
 from wds_edge.io import ensure_writable_file, write_json_atomic  # noqa: E402
 from wds_edge.model.preprocessing import model_input  # noqa: E402
-from wds_edge.runtime.gate import accuracy_gate  # noqa: E402
+from wds_edge.runtime.gate import VERDICT_CELLS, accuracy_gate  # noqa: E402
 from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend  # noqa: E402
 from wds_edge.runtime.openvino import OPENVINO_PRECISIONS, OpenVinoBackend  # noqa: E402
 from wds_edge_calibration.dataset import load_calibration_set  # noqa: E402
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(row)
         print(f"| {name} | {row['device']} | {row['wall_p50_ms']:.0f} | {row['wall_min_ms']:.0f} | "
               f"{c50:.0f} | {row['speedup_cpu']:.2f}x | {g.mean_iou:.4f} | {g.min_iou:.4f} | "
-              f"{ {'passed': 'pass', 'failed': 'FAIL'}.get(g.verdict, g.verdict)} |")  # fmt: skip
+              f"{VERDICT_CELLS[g.verdict]} |")  # fmt: skip
     for backend in backends.values():
         backend.close()
     if args.json:

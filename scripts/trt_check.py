@@ -224,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
 def _verdict_cell(verdict: str) -> str:
     """The gate column: pass / FAIL / not gated (the FP32 reference marks almost no pixel or
     most pixels: nothing was measured, which is not a pass)."""
-    return {"passed": "pass", "failed": "FAIL"}.get(verdict, verdict)
+    from wds_edge.runtime.gate import VERDICT_CELLS
+
+    return VERDICT_CELLS.get(verdict, verdict)
 
 
 if __name__ == "__main__":

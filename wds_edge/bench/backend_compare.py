@@ -23,6 +23,7 @@ import numpy as np
 
 from wds_edge.bench.stats import LatencyStats, summarize_ms
 from wds_edge.errors import InvalidInputError
+from wds_edge.runtime.gate import VERDICT_CELLS
 
 __all__ = [
     "BackendRow",
@@ -82,10 +83,6 @@ def parse_backend_specs(specs: Sequence[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-#: How the table shows each verdict of the gate.
-_GATE_CELL = {"passed": "pass", "failed": "FAIL", "not gated": "not gated"}
-
-
 @dataclass
 class BackendRow:
     """One ``backend:precision``: latency, speed-up over the first entry, IoU vs the reference."""
@@ -115,7 +112,8 @@ class BackendRow:
             "paired_speedup": round(self.paired_speedup, 2),
             "mean_iou": round(self.mean_iou, 4),
             "min_iou": round(self.min_iou, 4),
-            "gate": _GATE_CELL.get(self.gate_verdict) or ("pass" if self.gate_passed else "FAIL"),
+            "gate": VERDICT_CELLS.get(self.gate_verdict)
+            or VERDICT_CELLS["passed" if self.gate_passed else "failed"],
         }
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "MAX_REFERENCE_WRINKLE_FRACTION",
     "MIN_REFERENCE_WRINKLE_FRACTION",
     "VERDICTS",
+    "VERDICT_CELLS",
     "GateResult",
     "accuracy_gate",
     "enforce_gate",
@@ -78,6 +79,8 @@ MIN_REFERENCE_WRINKLE_FRACTION = 0.001
 MAX_REFERENCE_WRINKLE_FRACTION = 0.5
 #: The gate's three verdicts (:attr:`GateResult.verdict`).
 VERDICTS = ("passed", "failed", "not gated")
+#: How a table cell shows each verdict (bench compare, scripts/trt_check.py, the INT8 scripts).
+VERDICT_CELLS = {"passed": "pass", "failed": "FAIL", "not gated": "not gated"}
 
 InferFn = Callable[[np.ndarray], np.ndarray]
 
