@@ -17,7 +17,6 @@ kiosk's path (MediaPipe landmarks on the analyzer's downscaled frame ->
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ import cv2
 import numpy as np
 
 from wds_edge.errors import InvalidInputError
-from wds_edge.io import read_image, sha256_file
+from wds_edge.io import read_csv_pairs, read_image, sha256_file
 from wds_edge.progress import ProgressCallback
 from wds_edge_calibration.crops import (
     IMAGE_SUFFIXES,
@@ -131,10 +130,6 @@ def check_people_split(calibration_people: Iterable[str], held_out_people: Itera
         )
 
 
-#: Header cells a ``--people-csv`` file may start with (its first row is then skipped).
-PEOPLE_CSV_HEADERS = {"image", "file", "photo", "name", "stem"}
-
-
 def person_names(names: Iterable[str], option: str = "--person") -> tuple[str, ...]:
     """The names given for one source, stripped; refused when one is blank.
 
@@ -184,27 +179,12 @@ def read_people_csv(path: str | Path, images: Sequence[Path]) -> dict[str, tuple
             photo of ``images`` has no row (every crop must be someone's).
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(
-            f"--people-csv {path}: cannot read it ({exc}); give a CSV file of photo,person rows"
-        ) from exc
-    rows = [[c.strip() for c in r] for r in csv.reader(text.splitlines())]
-    rows = [r for r in rows if any(r)]
-    if rows and rows[0][0].lower() in PEOPLE_CSV_HEADERS:
-        rows = rows[1:]
     by_name = {p.name: p.name for p in images} | {p.stem: p.name for p in images}
     mapping: dict[str, tuple[str, ...]] = {}
-    for n, row in enumerate(rows, start=1):
-        if len(row) < 2 or not row[0] or not row[1]:
-            raise InvalidInputError(
-                f"--people-csv {path}: row {n} {row!r} is not 'photo,person' (e.g. "
-                "'anna_01.jpg,anna'; the photo as file name or stem)"
-            )
-        name = by_name.get(row[0]) or by_name.get(Path(row[0]).name)
+    for photo, person in read_csv_pairs(path, "--people-csv", "photo,person"):
+        name = by_name.get(photo) or by_name.get(Path(photo).name)
         if name is not None:  # else a photo that is not in this source
-            mapping[name] = tuple(dict.fromkeys((*mapping.get(name, ()), row[1])))
+            mapping[name] = tuple(dict.fromkeys((*mapping.get(name, ()), person)))
     missing = sorted(p.name for p in images if p.name not in mapping)
     if missing:
         shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")

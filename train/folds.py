@@ -17,7 +17,6 @@ before groups existed (same seed, same splits).
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import logging
 import math
@@ -29,12 +28,12 @@ from typing import Any
 import numpy as np
 
 from wds_edge.errors import InvalidInputError
+from wds_edge.io import read_csv_pairs
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "FRAME_STEM_RE",
-    "GROUP_HEADERS",
     "image_groups",
     "grouping_record",
     "grouping_rule",
@@ -46,8 +45,6 @@ __all__ = [
 #: A frame ``wds-edge frames`` wrote (``wds_edge.capture.extract.frame_file_name``:
 #: ``<prefix>_f<index:06d>``): the frames of one video share ``<prefix>``.
 FRAME_STEM_RE = re.compile(r"(?P<video>.+)_f\d+")
-#: Header cells a ``--groups`` CSV may start with (first row skipped when it is one).
-GROUP_HEADERS = {"image", "file", "stem", "name", "photo"}
 
 
 def _video_group(stem: str) -> str:
@@ -82,29 +79,15 @@ def _read_groups_csv(path: Path, stems: Sequence[str]) -> dict[str, str]:
 def _groups_csv_rows(path: Path, stems: Sequence[str]) -> dict[str, str]:
     """Every ``image,group`` row of a ``--groups`` CSV: stem -> group (an image named as in
     ``stems`` kept as it is, any other by its file stem)."""
-    try:
-        rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(
-            f"--groups {path}: cannot read it ({exc}); give a CSV file of image,group rows"
-        ) from exc
-    rows = [[c.strip() for c in r] for r in rows if any(c.strip() for c in r)]
-    if rows and rows[0] and rows[0][0].lower() in GROUP_HEADERS:
-        rows = rows[1:]
     wanted = set(stems)
     mapping: dict[str, str] = {}
-    for n, row in enumerate(rows, start=1):
-        if len(row) < 2 or not row[0] or not row[1]:
+    for image, group in read_csv_pairs(path, "--groups", "image,group"):
+        name = image if image in wanted else Path(image).stem
+        if name in mapping and mapping[name] != group:
             raise InvalidInputError(
-                f"--groups {path}: row {n} {row!r} is not 'image,group' (e.g. "
-                "'anna_01.jpg,anna'; the image as file name or stem)"
+                f"--groups {path}: {image!r} is in two groups ({mapping[name]!r}, {group!r})"
             )
-        name = row[0] if row[0] in wanted else Path(row[0]).stem
-        if name in mapping and mapping[name] != row[1]:
-            raise InvalidInputError(
-                f"--groups {path}: {row[0]!r} is in two groups ({mapping[name]!r}, {row[1]!r})"
-            )
-        mapping[name] = row[1]
+        mapping[name] = group
     return mapping
 
 

@@ -24,6 +24,7 @@ an image is refused, not read.
 from __future__ import annotations
 
 import contextlib
+import csv
 import errno
 import hashlib
 import json
@@ -74,6 +75,7 @@ __all__ = [
     "DECODED_FORMATS",
     "MAX_IMAGE_PIXELS",
     "sha256_file",
+    "read_csv_pairs",
 ]
 
 logger = logging.getLogger(__name__)
@@ -477,3 +479,42 @@ def _keep_previous(target: Path) -> str:
     except OSError:
         return ""
     return name
+
+
+#: First-column words of a header row :func:`read_csv_pairs` skips.
+CSV_FILE_HEADERS = frozenset({"image", "file", "photo", "name", "stem"})
+
+
+def read_csv_pairs(
+    path: str | os.PathLike[str], option: str, columns: str
+) -> list[tuple[str, str]]:
+    """The ``file,value`` rows of a small CSV a command option names (``--groups``,
+    ``--people-csv``): blank rows dropped, cells stripped, a header row skipped.
+
+    Args:
+        path: the CSV (UTF-8, a byte-order mark allowed).
+        option: the option's name, for the messages.
+        columns: what the two columns are, e.g. ``"image,group"``.
+
+    Raises:
+        InvalidInputError: the file cannot be read, or a row lacks either cell.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(
+            f"{option} {path}: cannot read it ({exc}); give a CSV file of {columns} rows"
+        ) from exc
+    rows = [[c.strip() for c in r] for r in csv.reader(text.splitlines())]
+    rows = [r for r in rows if any(r)]
+    if rows and rows[0][0].lower() in CSV_FILE_HEADERS:
+        rows = rows[1:]
+    pairs = []
+    for n, row in enumerate(rows, start=1):
+        if len(row) < 2 or not row[0] or not row[1]:
+            raise InvalidInputError(
+                f"{option} {path}: row {n} {row!r} is not '{columns}' (e.g. "
+                f"'anna_01.jpg,anna'; the {columns.split(',')[0]} as file name or stem)"
+            )
+        pairs.append((row[0], row[1]))
+    return pairs
