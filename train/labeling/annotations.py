@@ -5,7 +5,10 @@ Three formats, found in one folder and matched to images by name:
 * **mask images** (``.png``, ``.jpg``, ``.bmp``, ``.tif``, ``.gif``, ``.webp``): matched by
   file stem (``face01.png`` <-> ``face01.jpg``; a ``_mask`` / ``_rough`` suffix on the
   stem is allowed). Inside = value > 127 (or > 0 for 0/1 masks), any colour channel; on a
-  transparent canvas with one colour, the alpha channel.
+  transparent canvas with one colour, the alpha channel. The photos being labelled are
+  never their own masks (``--rough`` may be the photo folder, where LabelMe saves its
+  JSON), and an image that looks like a photo (mostly mid grey) or is mostly foreground
+  (dark strokes on white) is refused.
 * **LabelMe JSON**: one file per image; ``imagePath`` names the image (else the JSON's
   stem). ``shapes`` of ``shape_type`` polygon / rectangle (filled) and linestrip / line /
   polyline (drawn with a stroke width); ``point`` / ``points`` / ``circle`` are ignored.
@@ -32,7 +35,7 @@ import cv2
 import numpy as np
 
 from wds_edge.errors import DataError, InvalidInputError
-from wds_edge_train.data import open_label_image
+from wds_edge_train.data import INVERTED_FRACTION, open_label_image
 
 __all__ = [
     "MASK_EXTENSIONS",
@@ -59,6 +62,12 @@ _LINE_KINDS = {"linestrip": "polyline", "line": "polyline", "polyline": "polylin
 _FILLED_KINDS = {"polygon": "polygon", "rectangle": "rectangle"}
 _IGNORED_KINDS = {"point", "points", "circle"}
 _SUBPIXEL_BITS = 4
+#: A rough-mask image with more than this fraction of its pixels in mid grey
+#: (:data:`_MID_GREY`) is a photo, not a mask: a mask is dark background and bright strokes,
+#: whose JPEG / anti-aliased edges are a thin seam of grey (LabelMe saves its JSON beside
+#: the photo, so ``--rough`` can be the photo folder itself).
+_PHOTO_MID_GREY_FRACTION = 0.25
+_MID_GREY = (32, 223)
 
 
 @dataclass(frozen=True)
@@ -106,13 +115,30 @@ def read_mask_image(path: str | Path) -> np.ndarray:
     transparent image are read from the alpha (:func:`wds_edge_train.data.open_label_image`).
 
     Raises:
-        DataError: unreadable or corrupt file, or an image whose colour and alpha both vary.
+        DataError: unreadable or corrupt file, an image whose colour and alpha both vary, a
+            photo (mostly mid-grey pixels) or an image that is mostly foreground (an
+            inverted mask: dark strokes on a white canvas).
     """
     image = open_label_image(path)
     m = np.asarray(image if image.mode == "L" else image.convert("RGB"))
     if m.ndim == 3:
         m = m.max(axis=2)
-    return m > (0 if int(m.max(initial=0)) <= 1 else 127)
+    if m.size:
+        lo, hi = _MID_GREY
+        mid = float(np.count_nonzero((m >= lo) & (m <= hi))) / m.size
+        if mid > _PHOTO_MID_GREY_FRACTION:
+            raise DataError(
+                f"{path}: looks like a photo, not a rough mask ({100 * mid:.0f} % of its pixels "
+                "are mid grey); a rough mask has bright strokes on a black background. Keep "
+                "only masks, LabelMe JSON and CVAT XML in --rough (the photos go in --images)"
+            )
+    fg = m > (0 if int(m.max(initial=0)) <= 1 else 127)
+    if fg.size and float(fg.mean()) >= INVERTED_FRACTION:
+        raise DataError(
+            f"{path}: {100 * float(fg.mean()):.0f} % of the rough mask is foreground; a rough "
+            "mask has bright strokes on a black background (invert a mask drawn dark on white)"
+        )
+    return fg
 
 
 def _points(raw: object, source: Path, what: str) -> np.ndarray:
@@ -285,9 +311,15 @@ def rasterize_shapes(
 
 
 def index_rough_annotations(
-    rough_dir: str | Path,
+    rough_dir: str | Path, exclude: Iterable[str | Path] = ()
 ) -> tuple[dict[str, RoughAnnotation], dict[str, str]]:
     """Index a rough-annotation folder (not recursive) by image key (file stem).
+
+    Args:
+        rough_dir: the folder.
+        exclude: files that are not annotations: the photos being labelled, when the
+            rough folder is the photo folder (LabelMe saves ``face01.json`` beside
+            ``face01.jpg``; the photo must not count as its own rough mask).
 
     Returns:
         ``(annotations, problems)``: annotations by key, and for files that could not be
@@ -299,10 +331,11 @@ def index_rough_annotations(
     root = Path(rough_dir)
     if not root.is_dir():
         raise InvalidInputError(f"{root}: rough-annotation folder not found; pass --rough DIR")
+    skip = {Path(p).resolve() for p in exclude}
     index: dict[str, RoughAnnotation] = {}
     problems: dict[str, str] = {}
     for path in sorted(root.iterdir()):
-        if path.name.startswith(".") or not path.is_file():
+        if path.name.startswith(".") or not path.is_file() or path.resolve() in skip:
             continue
         ext = path.suffix.lower()
         try:

@@ -367,7 +367,7 @@ def label_folder(
     stems = [_key(p.name) for p in images]
     _check_overwrite(out, sorted(set(stems)), opts.force)
     rough_index, rough_problems = (
-        ({}, {}) if rough_dir is None else index_rough_annotations(rough_dir)
+        ({}, {}) if rough_dir is None else index_rough_annotations(rough_dir, exclude=images)
     )
 
     auto_labeler = None

@@ -36,9 +36,11 @@ _LABEL_PARAGRAPHS = (
     "With --rough DIR, each photo's rough annotation (strokes drawn over the wrinkles) is read "
     "from DIR: a mask image with the photo's stem (face01.png for face01.jpg), a LabelMe JSON "
     "(polygon / linestrip / line shapes) or a CVAT XML export (polyline / polygon / box); lines "
-    "are drawn --stroke-width px wide. Labels keep the photo's size; with --crop-faces the "
-    "photo and its strokes are cut to the kiosk's face crop first (what the paper labels, "
-    "and what the kiosk feeds the model), and photos the quality gates refuse are skipped.",
+    "are drawn --stroke-width px wide. DIR may be the photo folder itself (LabelMe saves "
+    "face01.json beside face01.jpg): the photos are not read as masks. Labels keep the "
+    "photo's size; with --crop-faces the photo and its strokes are cut to the kiosk's face "
+    "crop first (what the paper labels, and what the kiosk feeds the model), and photos the "
+    "quality gates refuse are skipped.",
     "With --auto, no annotation is needed: face landmarks give the forehead, glabella, "
     "crow's-feet and under-eye regions of the kiosk face crop, and a ridge filter picks the "
     "strongest dark lines there as the rough mask. These are WEAK labels (good enough to "

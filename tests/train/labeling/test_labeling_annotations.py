@@ -166,3 +166,25 @@ def test_image_size_that_is_not_a_number_is_a_problem_of_that_file(tmp_path: Pat
     assert set(index) == {"good"} and rough_mask(index["good"], (20, 20)).any()
     assert "px.json: imageWidth is '20px', not a whole number of pixels" in problems["px"]
     assert "the height of image c.jpg is '20.5', not a whole number" in problems["cvat"]
+
+
+def test_a_photo_or_an_inverted_mask_is_not_read_as_a_rough_mask(
+    faces_dir: Path, tmp_path: Path
+) -> None:
+    photo = cv2.resize(cv2.imread(str(faces_dir / "biden2.jpg")), (120, 100))
+    cv2.imwrite(str(tmp_path / "face01.jpg"), photo)
+    with pytest.raises(DataError, match="looks like a photo, not a rough mask"):
+        read_mask_image(tmp_path / "face01.jpg")
+    inverted = np.full((100, 120), 255, np.uint8)
+    inverted[40:45, 10:110] = 0  # dark strokes on a white canvas
+    cv2.imwrite(str(tmp_path / "inverted.png"), inverted)
+    with pytest.raises(DataError, match="foreground; a rough mask has bright strokes"):
+        read_mask_image(tmp_path / "inverted.png")
+    # an anti-aliased JPEG mask (grey edges only) is still a mask
+    soft = np.zeros((100, 120), np.uint8)
+    cv2.line(soft, (10, 40), (110, 45), 255, 7, cv2.LINE_AA)
+    cv2.imwrite(str(tmp_path / "soft_mask.jpg"), soft)
+    assert read_mask_image(tmp_path / "soft_mask.jpg")[42, 60]
+    # excluded files (the photos of the run) are not indexed at all
+    index, problems = index_rough_annotations(tmp_path, exclude=[tmp_path / "face01.jpg"])
+    assert "face01" not in index and not problems

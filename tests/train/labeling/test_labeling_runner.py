@@ -207,3 +207,22 @@ def test_a_stroke_width_below_one_is_refused_before_any_output(
     with pytest.raises(InvalidInputError, match="--stroke-width must be"):
         label_folder(images, out, rough_dir=rough, options=opts)
     assert not out.exists()
+
+
+def test_photos_beside_their_labelme_json_are_not_their_own_rough_masks(
+    faces_dir: Path, tmp_path: Path
+) -> None:
+    """LabelMe saves face01.json beside face01.jpg, so --rough can be the photo folder: the
+    photo itself must not become part of its rough mask (it did: 64,562 rough px)."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    photo = cv2.resize(cv2.imread(str(faces_dir / "biden2.jpg")), (301, 257))
+    cv2.imwrite(str(photos / "face01.jpg"), photo)
+    shapes = [{"shape_type": "linestrip", "points": [[60, 60], [200, 70]]}]
+    doc = {"shapes": shapes, "imagePath": "face01.jpg", "imageWidth": 301, "imageHeight": 257}
+    (photos / "face01.json").write_text(json.dumps(doc))
+    summary = label_folder(photos, tmp_path / "out", rough_dir=photos)
+    (item,) = summary.items
+    assert item.status == "ok", item.message
+    assert item.stats["sources"] == ["face01.json"]
+    assert 0 < item.rough_px < 7 * 150  # the stroke, not the photo
