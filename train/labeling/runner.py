@@ -59,6 +59,7 @@ __all__ = [
     "LabelItem",
     "ImageSkipped",
     "LabelRunSummary",
+    "check_input_folders",
     "list_images",
     "label_folder",
     "labelled_face_crop_px",
@@ -255,6 +256,34 @@ def _outputs(out_dir: Path, stem: str) -> list[Path]:
     return [out_dir / folder / f"{stem}{suffix}" for folder, suffix in _OUTPUT_FILES]
 
 
+def check_input_folders(out_dir: str | Path, **inputs: str | Path | None) -> None:
+    """Refuse an input folder the run writes into: one of OUT's output folders or a folder
+    inside one (``--force`` removes and rewrites their files: the photos themselves), and
+    ``--rough OUT`` (``labels.json`` is written there and would be read as an annotation).
+
+    Args:
+        out_dir: the output folder.
+        inputs: option name (``images``, ``rough``) -> folder, None when not given.
+
+    Raises:
+        InvalidInputError: such a folder.
+    """
+    out = Path(out_dir).resolve()
+    for option, folder in inputs.items():
+        if folder is None:
+            continue
+        path = Path(folder).resolve()
+        inside = next((f for f in OUTPUT_FOLDERS if path.is_relative_to(out / f)), None)
+        if inside is None and not (option == "rough" and path == out):
+            continue
+        what = f"OUT/{inside}, where the run writes its {inside}" if inside else "OUT itself"
+        raise InvalidInputError(
+            f"--{option} {folder} is {what} (--out {out_dir}): the run would overwrite or, with "
+            f"--force, remove its own input files; keep the --{option} files in a folder outside "
+            f"--out's {', '.join(OUTPUT_FOLDERS)} folders, or choose another --out"
+        )
+
+
 def _check_overwrite(out_dir: Path, stems: list[str], force: bool) -> None:
     existing = [p for s in stems for p in _outputs(out_dir, s) if p.exists()]
     if (out_dir / SUMMARY_NAME).exists():
@@ -355,7 +384,8 @@ def label_folder(
 
     Raises:
         InvalidInputError: neither / both of ``rough_dir`` and ``auto``, a missing folder,
-            no images, or outputs that exist without ``options.force``.
+            no images, an input folder the run writes into (``OUT/images``, ``OUT/masks``,
+            ...; ``rough_dir`` = ``OUT``), or outputs that exist without ``options.force``.
     """
     opts = options or LabelOptions()
     opts.validate()
@@ -363,6 +393,7 @@ def label_folder(
     if (rough_dir is None) == (not auto):
         raise InvalidInputError("pass exactly one of --rough DIR or --auto")
     out = Path(out_dir)
+    check_input_folders(out, images=images_dir, rough=rough_dir)
     images = list_images(images_dir)
     stems = [_key(p.name) for p in images]
     _check_overwrite(out, sorted(set(stems)), opts.force)

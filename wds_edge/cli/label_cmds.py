@@ -72,7 +72,10 @@ def _progress(description: str) -> Iterator[ProgressCallback]:
 def _label(
     ctx: typer.Context,
     images: Path = typer.Option(
-        ..., "--images", help="Folder of photos (JPEG, PNG, BMP, TIFF, WebP)."
+        ...,
+        "--images",
+        help="Folder of photos (JPEG, PNG, BMP, TIFF, WebP); not one of the folders the run "
+        "writes in --out (images/, masks/, ...).",
     ),
     out: Path = typer.Option(..., "--out", help="Output folder (created); see the layout above."),
     rough: Path = typer.Option(
@@ -144,7 +147,12 @@ def _label(
         from wds_edge_train.labeling.auto import check_crop_size_px
 
         check_crop_size_px(crop_size)  # before the output folder is claimed
-    from wds_edge_train.labeling.runner import WEAK_LABEL_NOTE, LabelOptions, label_folder
+    from wds_edge_train.labeling.runner import (
+        WEAK_LABEL_NOTE,
+        LabelOptions,
+        check_input_folders,
+        label_folder,
+    )
     from wds_edge_train.labeling.thresholding import parse_threshold
 
     opts = LabelOptions(
@@ -153,6 +161,7 @@ def _label(
     )  # fmt: skip
     from wds_edge.cli.outputs import claim_output_dir
 
+    check_input_folders(out, images=images, rough=rough)
     claim_output_dir(ctx, out, "labels")  # before the work, not after it
     console = make_console()
     if auto:

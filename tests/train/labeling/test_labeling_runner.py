@@ -226,3 +226,26 @@ def test_photos_beside_their_labelme_json_are_not_their_own_rough_masks(
     assert item.status == "ok", item.message
     assert item.stats["sources"] == ["face01.json"]
     assert 0 < item.rough_px < 7 * 150  # the stroke, not the photo
+
+
+@pytest.mark.parametrize(
+    ("images_in", "rough_in", "refused"),
+    [("out/images", "strokes", "--images"), ("photos", "out/masks/sub", "--rough"),
+     ("photos", "out", "--rough")],
+)  # fmt: skip
+def test_an_input_folder_the_run_writes_into_is_refused(
+    tmp_path: Path, images_in: str, rough_in: str, refused: str
+) -> None:
+    """--images OUT/images --force removed the photo of a failed image (and --auto wrote
+    its crops over the photos); nothing is touched, whatever --force says."""
+    out = tmp_path / "out"
+    images, rough = tmp_path / images_in, tmp_path / rough_in
+    for folder in (images, rough, out / "images"):
+        folder.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(images / "a.png"), _photo(1))
+    cv2.imwrite(str(images / "b.png"), _photo(2))  # no stroke: fails
+    cv2.imwrite(str(rough / "a.png"), _stroke())
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    with pytest.raises(InvalidInputError, match=rf"{refused} .* is OUT.*choose another --out"):
+        label_folder(images, out, rough_dir=rough, options=LabelOptions(force=True))
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fault_helpers import run_cli
 
-from wds_edge.io import read_image
+from wds_edge.io import read_image, write_image_atomic
 
 
 @pytest.fixture()
@@ -72,3 +72,17 @@ def test_a_stroke_width_below_one_is_a_usage_error(
         err.replace("│", " ").split()
     )
     assert not out.exists()  # no labels.json listing the error per photo
+
+
+def test_images_inside_an_output_folder_is_a_usage_error(
+    capsys, faces_dir: Path, tmp_path: Path
+) -> None:  # noqa: ANN001
+    out = tmp_path / "weak"
+    (out / "images").mkdir(parents=True)
+    (tmp_path / "strokes").mkdir()
+    photo = read_image(faces_dir / "biden2.jpg")
+    write_image_atomic(out / "images" / "b.png", photo)
+    code, _, err = run_cli(capsys, "label", "--images", out / "images", "--rough",
+                           tmp_path / "strokes", "--out", out, "--force")  # fmt: skip
+    assert code == 2 and "is OUT/images" in " ".join(err.split())
+    assert (out / "images" / "b.png").exists() and not (out / "labels.json").exists()
