@@ -13,7 +13,9 @@ Three formats, found in one folder and matched to images by name:
   stem). ``shapes`` of ``shape_type`` polygon / rectangle (filled) and linestrip / line /
   polyline (drawn with a stroke width); ``point`` / ``points`` / ``circle`` are ignored.
 * **CVAT XML** ("CVAT for images 1.1" export): ``<image name=... width=... height=...>``
-  holding ``<polyline points="x1,y1;x2,y2;...">``, ``<polygon>`` and ``<box>``.
+  holding ``<polyline points="x1,y1;x2,y2;...">``, ``<polygon>`` and ``<box>``; other
+  shapes (``<ellipse>``, ``<mask>``, ``<skeleton>``, ``<cuboid>``) are left out with a
+  warning recorded for their image, the image's other shapes kept.
 
 Coordinates are image pixels (x right, y down). Lines are drawn with OpenCV at sub-pixel
 precision with a round-capped stroke of ``stroke_width_px``; polygons are filled and
@@ -87,6 +89,8 @@ class VectorAnnotation:
     shapes: list[Shape]
     width_px: int | None = None
     height_px: int | None = None
+    #: Shapes left out of ``shapes`` and why (a CVAT ``<ellipse>``, ``<mask>``, ...).
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -99,6 +103,10 @@ class RoughAnnotation:
 
     def sources(self) -> list[str]:
         return [p.name for p in self.mask_paths] + [v.source.name for v in self.vectors]
+
+    def warnings(self) -> list[str]:
+        """What the annotation files of this image hold that is not in its rough mask."""
+        return [w for v in self.vectors for w in v.warnings]
 
 
 def _key(name: str) -> str:
@@ -224,9 +232,13 @@ def _cvat_points(text: str | None, source: Path, what: str) -> np.ndarray:
 def read_cvat_xml(path: str | Path) -> list[VectorAnnotation]:
     """Parse a "CVAT for images 1.1" XML export: one :class:`VectorAnnotation` per ``<image>``.
 
+    Shapes that cannot be rasterized (``<ellipse>``, ``<mask>``, ``<skeleton>``,
+    ``<cuboid>``) are left out, each with a warning in its image's
+    :attr:`VectorAnnotation.warnings` (``<points>`` and ``<tag>`` are ignored quietly).
+
     Raises:
-        DataError: not XML, no ``<image>`` elements (e.g. a "CVAT for video" export), or a
-            width / height that is not a whole number of pixels.
+        DataError: not XML, no ``<image>`` elements (e.g. a "CVAT for video" export),
+            malformed points, or a width / height that is not a whole number of pixels.
     """
     p = Path(path)
     try:
@@ -244,6 +256,7 @@ def read_cvat_xml(path: str | Path) -> list[VectorAnnotation]:
         if not name:
             raise DataError(f"{p}: an <image> element has no name attribute")
         shapes: list[Shape] = []
+        warnings: list[str] = []
         for child in el:
             what = f"<{child.tag}> of image {name}"
             if child.tag in ("polyline", "polygon"):
@@ -257,12 +270,15 @@ def read_cvat_xml(path: str | Path) -> list[VectorAnnotation]:
             elif child.tag in ("points", "tag"):
                 logger.info("%s: ignoring %s", p, what)
             else:
-                raise DataError(
-                    f"{p}: {what} cannot be rasterized; supported: polyline, polygon, box"
+                warning = (
+                    f"{p.name}: left out {what}: it cannot be rasterized (supported: polyline, "
+                    "polygon, box)"
                 )
+                logger.warning("%s", warning)
+                warnings.append(warning)
         w = _size_px(el.get("width"), p, f"the width of image {name}")
         h = _size_px(el.get("height"), p, f"the height of image {name}")
-        out.append(VectorAnnotation(name, p, shapes, w, h))
+        out.append(VectorAnnotation(name, p, shapes, w, h, warnings))
     return out
 
 
@@ -323,7 +339,8 @@ def index_rough_annotations(
 
     Returns:
         ``(annotations, problems)``: annotations by key, and for files that could not be
-        parsed ``{key: message}`` (so a broken JSON is reported against its image).
+        parsed ``{key of the file's name: message}`` (so a broken JSON is reported against
+        its image; messages of files with the same key joined by ``"; "``).
 
     Raises:
         InvalidInputError: the folder does not exist.
@@ -353,7 +370,8 @@ def index_rough_annotations(
                     key = _key(ann.image_name)
                     index.setdefault(key, RoughAnnotation(key)).vectors.append(ann)
         except DataError as exc:
-            problems[_key(path.name)] = str(exc)
+            key = _key(path.name)
+            problems[key] = f"{problems[key]}; {exc}" if key in problems else str(exc)
     return index, problems
 
 

@@ -158,6 +158,9 @@ class LabelRunSummary:
     options: LabelOptions
     items: list[LabelItem]
     seconds: float = 0.0
+    #: Rough-annotation files that could not be read and name no image of the run (a
+    #: broken CVAT XML holds every image's strokes), by file key: message.
+    annotation_problems: dict[str, str] = field(default_factory=dict)
 
     @property
     def weak_labels(self) -> bool:
@@ -187,6 +190,7 @@ class LabelRunSummary:
                 "failed": self.n_failed,
             },
             "seconds": round(self.seconds, 2),
+            "annotation_problems": dict(self.annotation_problems),
             "items": [
                 {**asdict(i), "label_fraction": round(i.label_fraction, 6)} for i in self.items
             ],
@@ -349,6 +353,16 @@ def _write(out_dir: Path, stem: str, result: LabeledImage, title: str) -> None:
         raise
 
 
+def _orphans_note(orphans: dict[str, str], shown: int = 2) -> str:
+    """What a photo without a rough annotation is told of the files that could not be read
+    and name no photo (``""`` when there are none)."""
+    if not orphans:
+        return ""
+    messages = list(orphans.values())
+    more = f"; and {len(messages) - shown} more" if len(messages) > shown else ""
+    return "annotation files that could not be read: " + "; ".join(messages[:shown]) + more
+
+
 def _label_with_rough(
     image_rgb: np.ndarray, rough: np.ndarray, threshold: ThresholdMethod
 ) -> LabeledImage:
@@ -400,6 +414,10 @@ def label_folder(
     rough_index, rough_problems = (
         ({}, {}) if rough_dir is None else index_rough_annotations(rough_dir, exclude=images)
     )
+    # files that name no image (annotations.xml): their problem may be why images lack one
+    orphans = {k: v for k, v in rough_problems.items() if k not in set(stems)}
+    for message in orphans.values():
+        logger.warning("rough annotation not read: %s", message)
 
     auto_labeler = None
     cropper = None
@@ -440,7 +458,7 @@ def label_folder(
                     result = auto_labeler.label(image_rgb)
                 else:
                     if stem not in rough_index:
-                        why = rough_problems.get(stem, "")
+                        why = rough_problems.get(stem, "") or _orphans_note(orphans)
                         raise InvalidInputError(
                             f"no rough annotation for {path.name} in {rough_dir} "
                             f"(expected {stem}.png, a LabelMe JSON or a CVAT XML naming it)"
@@ -454,6 +472,9 @@ def label_folder(
                     result = _label_with_rough(image_rgb, rough, opts.threshold)
                     result.landmarks = landmarks
                     item.stats["sources"] = rough_index[stem].sources()
+                    if warnings := rough_index[stem].warnings():
+                        item.stats["annotation_warnings"] = warnings
+                        item.message = "; ".join(warnings)
                 item.height_px, item.width_px = result.label.shape
                 item.rough_px = int(np.count_nonzero(result.rough))
                 item.label_px = int(np.count_nonzero(result.label))
@@ -486,7 +507,7 @@ def label_folder(
         if cropper is not None:
             cropper.close()
     summary = LabelRunSummary(
-        out, "auto" if auto else "rough", opts, items, time.perf_counter() - start
+        out, "auto" if auto else "rough", opts, items, time.perf_counter() - start, orphans
     )
     write_json_atomic(out / SUMMARY_NAME, summary.to_json())
     return summary

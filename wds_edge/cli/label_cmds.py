@@ -178,15 +178,22 @@ def _label(
     for col in columns:
         table.add_column(col, justify="right" if "px" in col or "%" in col else "left")
     for item in summary.items:
-        note = item.message if item.status != "ok" else ""
+        note = item.message  # an ok item's: what its annotation files held but it lacks
         if item.status == "ok" and "label_fraction_of_face" in item.stats:
-            note = f"{100 * item.stats['label_fraction_of_face']:.2f} % of face"
+            note = "; ".join(
+                [f"{100 * item.stats['label_fraction_of_face']:.2f} % of face"]
+                + ([item.message] if item.message else [])
+            )
         table.add_row(
             item.image, _STATUS_MARKUP.get(item.status, item.status),
             _size(item.photo_width_px, item.photo_height_px), _size(item.width_px, item.height_px),
             str(item.rough_px), str(item.label_px), f"{100 * item.label_fraction:.2f}", note,
         )  # fmt: skip
     console.print(table)
+    for message in summary.annotation_problems.values():
+        console.print(
+            f"rough annotation not read: {message}", style="yellow", markup=False, highlight=False
+        )
     colour = "green" if summary.n_failed == 0 else "red"
     console.print(
         f"[{colour}]{summary.n_ok} labelled, {summary.n_failed} failed[/]"

@@ -188,3 +188,27 @@ def test_a_photo_or_an_inverted_mask_is_not_read_as_a_rough_mask(
     # excluded files (the photos of the run) are not indexed at all
     index, problems = index_rough_annotations(tmp_path, exclude=[tmp_path / "face01.jpg"])
     assert "face01" not in index and not problems
+
+
+def test_cvat_shapes_that_cannot_be_rasterized_are_left_out_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    """One <ellipse> made the whole XML a problem (every image: 'no rough annotation')."""
+    xml = tmp_path / "annotations.xml"
+    xml.write_text(
+        '<annotations><image id="0" name="face01.jpg" width="20" height="20">'
+        '<polyline label="wrinkle" points="2,10;17,10"/>'
+        '<ellipse label="mole" cx="5" cy="5" rx="2" ry="1"/><tag label="ok"/></image>'
+        '<image id="1" name="face02.jpg" width="20" height="20">'
+        '<mask label="w" rle="1, 2" left="0" top="0" width="2" height="2"/>'
+        '<polygon points="2,2;6,2;6,6;2,6"/></image></annotations>'
+    )
+    first, second = read_cvat_xml(xml)
+    assert [s.kind for s in first.shapes] == ["polyline"]
+    assert [s.kind for s in second.shapes] == ["polygon"]
+    (warning,) = first.warnings
+    assert "annotations.xml: left out <ellipse> of image face01.jpg" in warning
+    assert "<mask> of image face02.jpg" in second.warnings[0]
+    index, problems = index_rough_annotations(tmp_path)
+    assert not problems and index["face01"].warnings() == [warning]
+    assert rough_mask(index["face01"], (20, 20), 3)[10, 3:17].all()

@@ -249,3 +249,38 @@ def test_an_input_folder_the_run_writes_into_is_refused(
     with pytest.raises(InvalidInputError, match=rf"{refused} .* is OUT.*choose another --out"):
         label_folder(images, out, rough_dir=rough, options=LabelOptions(force=True))
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def _cvat(path: Path, body: str) -> None:
+    path.write_text(f"<annotations>{body}</annotations>")
+
+
+def test_cvat_problems_reach_the_photos_and_the_summary(tmp_path: Path) -> None:
+    """An unsupported shape is left out with a note on its photo; a file that cannot be
+    read and names no photo (annotations.xml) is in the summary and in each message of a
+    photo left without a rough annotation (they only said 'no rough annotation')."""
+    images, rough = tmp_path / "images", tmp_path / "rough"
+    images.mkdir()
+    rough.mkdir()
+    for stem in ("a", "b"):
+        cv2.imwrite(str(images / f"{stem}.png"), _photo(1))
+    line = '<polyline points="8,20;55,20"/>'
+    _cvat(rough / "annotations.xml",
+          f'<image name="a.png" width="64" height="48">{line}<ellipse cx="5" cy="5" rx="2" '
+          f'ry="1"/></image><image name="b.png" width="64" height="48">{line}</image>')  # fmt: skip
+    summary = label_folder(images, tmp_path / "out", rough_dir=rough)
+    a, b = summary.items
+    assert a.status == b.status == "ok" and not summary.annotation_problems
+    assert "left out <ellipse> of image a.png" in a.message and a.stats["annotation_warnings"]
+    assert b.message == ""
+    _cvat(
+        rough / "annotations.xml",
+        '<image name="a.png" width="64" height="48"><polyline points="8,20;oops"/></image>',
+    )
+    summary = label_folder(images, tmp_path / "out2", rough_dir=rough)
+    assert [i.status for i in summary.items] == ["failed", "failed"]
+    for item in summary.items:
+        assert "could not be read" in item.message and "malformed points" in item.message
+    assert "malformed points" in summary.annotation_problems["annotations"]
+    doc = json.loads((tmp_path / "out2" / "labels.json").read_text())
+    assert doc["annotation_problems"] == summary.annotation_problems
