@@ -33,6 +33,7 @@ import numpy as np
 from wds_edge.errors import DataError, InvalidInputError, WdsEdgeError
 from wds_edge.io import read_image, write_image_atomic, write_json_atomic
 from wds_edge.progress import ProgressCallback
+from wds_edge_train.augment import check_crop_size
 from wds_edge_train.labeling.annotations import (
     DEFAULT_STROKE_WIDTH_PX,
     MASK_EXTENSIONS,
@@ -110,13 +111,24 @@ class LabelOptions:
     def validate(self) -> None:
         """Raise :class:`InvalidInputError` on options no photo can be labelled with (before
         a run claims its output folder: a stroke width < 1 draws nothing, and every photo
-        would fail alone with the same message)."""
+        would fail alone with the same message), or whose labels no model can be exported
+        for (a crop size that is not a multiple of 16)."""
         width = self.stroke_width_px
         if isinstance(width, bool) or not isinstance(width, int) or width < 1:
             raise InvalidInputError(
                 f"--stroke-width must be a whole number of pixels >= 1, got {width!r} "
                 f"(default {DEFAULT_STROKE_WIDTH_PX})"
             )
+        size = self.crop_size_px
+        if isinstance(size, bool) or not isinstance(size, int):
+            raise InvalidInputError(f"--crop-size must be a whole number of pixels, got {size!r}")
+        try:  # the face crop is the trained model's input size: export needs a multiple of 16
+            check_crop_size(size)
+        except InvalidInputError as exc:
+            raise InvalidInputError(
+                f"--crop-size {size}: {exc}. The face crop side is the input size of a model "
+                "trained on the labels, which 'wds-edge export' refuses otherwise"
+            ) from None
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

@@ -104,10 +104,11 @@ def _label(
         640,
         "--crop-size",
         min=32,
-        help="--auto and --crop-faces: side of the square face crop in px: the face scale a "
-        "model trained on the labels learns, and so its input size ('wds-edge export' uses "
-        "it). --auto needs at least 192: smaller crops have over 0.8 mm of face per pixel, "
-        "too coarse for the ridge filter to find wrinkles (at 128 px most faces fail).",
+        help="--auto and --crop-faces: side of the square face crop in px, a multiple of 16: "
+        "the face scale a model trained on the labels learns, and so its input size "
+        "('wds-edge export' uses it). --auto needs at least 192: smaller crops have over "
+        "0.8 mm of face per pixel, too coarse for the ridge filter to find wrinkles (at 128 px "
+        "most faces fail).",
     ),
     crop_faces: bool = typer.Option(
         False,

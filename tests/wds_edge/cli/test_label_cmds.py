@@ -86,3 +86,19 @@ def test_images_inside_an_output_folder_is_a_usage_error(
                            tmp_path / "strokes", "--out", out, "--force")  # fmt: skip
     assert code == 2 and "is OUT/images" in " ".join(err.split())
     assert (out / "images" / "b.png").exists() and not (out / "labels.json").exists()
+
+
+@pytest.mark.parametrize("mode", [("--auto",), ("--rough", "ROUGH", "--crop-faces")])
+def test_a_crop_size_export_cannot_take_is_a_usage_error(
+    capsys, photos: Path, landmarker_path: Path, tmp_path: Path, mode: tuple[str, ...]
+) -> None:  # noqa: ANN001
+    """Export refuses a face crop that is not a multiple of 16, after the training."""
+    (tmp_path / "ROUGH").mkdir()
+    out = tmp_path / "labels"
+    args = [tmp_path / a if a == "ROUGH" else a for a in mode]
+    code, _, err = run_cli(capsys, "label", "--images", photos, *args, "--out", out,
+                           "--crop-size", "600", "--landmarker", landmarker_path)  # fmt: skip
+    err = " ".join(err.split())
+    assert code == 2, err
+    assert "--crop-size 600" in err and "use e.g. 592 or 608" in err and "export" in err
+    assert not out.exists()  # refused before the output folder was claimed
