@@ -13,13 +13,17 @@ Output ("generic layout", read by ``wds-edge train --data``)::
     OUT/labels.json           per-file status, counts, options (+ "weak_labels": true for --auto)
 
 Every file is written atomically; the mask of an image is written last (and removed first)
-and a failed image leaves none of its outputs behind. A bad file is reported in the summary
+and a failed image leaves none of its outputs behind. ``labels.json`` is written when the
+run starts (``"complete": false``), rewritten as it goes and when it ends or is
+interrupted, so a folder of face crops always says so (``train`` and ``export`` read the
+crop size from it). A bad file is reported in the summary
 and skipped. With ``force``, the outputs an earlier run wrote for photos that are not in this
 run are removed: OUT then holds exactly the labels that ``labels.json`` lists.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -81,6 +85,8 @@ _OUTPUT_FILES = (
     ("masks", ".png"),
 )
 SUMMARY_NAME = "labels.json"
+#: A running label run rewrites labels.json at most this often (seconds), after an image.
+SUMMARY_EVERY_S = 5.0
 WEAK_LABEL_NOTE = (
     "WEAK LABELS: made automatically from face landmarks and a ridge filter, without a "
     "human rough annotation. Good enough to bootstrap a model; not a substitute for "
@@ -173,6 +179,10 @@ class LabelRunSummary:
     #: Rough-annotation files that could not be read and name no image of the run (a
     #: broken CVAT XML holds every image's strokes), by file key: message.
     annotation_problems: dict[str, str] = field(default_factory=dict)
+    #: False while the run is going (``labels.json`` is written when it starts and as it
+    #: goes) and in the summary of a run that was interrupted: ``items`` lists the photos
+    #: done before it stopped.
+    complete: bool = True
 
     @property
     def weak_labels(self) -> bool:
@@ -193,6 +203,7 @@ class LabelRunSummary:
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
             "mode": self.mode,
+            "complete": self.complete,
             "weak_labels": self.weak_labels,
             "options": self.options.to_json(),
             "counts": {
@@ -238,6 +249,13 @@ def labelled_face_crop_px(data_dir: str | Path) -> int | None:
     options = doc.get("options") if isinstance(doc, dict) else None
     if not isinstance(options, dict):
         return None
+    if doc.get("complete") is False:
+        logger.warning(
+            "%s: the labeling run did not finish (interrupted, or still running): the folder "
+            "holds only the labels of the photos it got to; run 'wds-edge label' again with "
+            "--force to label them all",
+            path,
+        )
     if doc.get("mode") != "auto" and not options.get("crop_faces"):
         return None  # --rough of whole photos: each label keeps its photo's own scale
     size = options.get("crop_size_px")
@@ -451,11 +469,17 @@ def label_folder(
             threshold=opts.threshold,
         )
     items: list[LabelItem] = []
+    summary = LabelRunSummary(
+        out, "auto" if auto else "rough", opts, items, annotation_problems=orphans, complete=False
+    )
     seen: set[str] = set()
     start = time.perf_counter()
     try:
         if opts.force:  # after the set-up checks: a usage error removes nothing
             _remove_stale_outputs(out, set(stems))
+        # labels.json first: an interrupted run's folder still says what it holds (face
+        # crops of --crop-size px: train and export read the scale from it)
+        last_written = _write_summary(summary, start)
         for n, (path, stem) in enumerate(zip(images, stems, strict=True), start=1):
             item = LabelItem(image=path.name, stem=stem, status="failed")
             try:
@@ -511,15 +535,27 @@ def label_folder(
                 if opts.force and stem not in stems[: n - 1]:
                     _remove_outputs(out, stem)  # no stale label from an earlier run
             items.append(item)
+            if time.perf_counter() - last_written >= SUMMARY_EVERY_S:
+                last_written = _write_summary(summary, start)
             if progress is not None:
                 progress(n, len(images), path.name)
+    except BaseException:  # interrupted (Ctrl-C) or broken: say what was done
+        with contextlib.suppress(OSError, WdsEdgeError):
+            _write_summary(summary, start)
+        raise
     finally:
         if auto_labeler is not None:
             auto_labeler.close()
         if cropper is not None:
             cropper.close()
-    summary = LabelRunSummary(
-        out, "auto" if auto else "rough", opts, items, time.perf_counter() - start, orphans
-    )
-    write_json_atomic(out / SUMMARY_NAME, summary.to_json())
+    summary.complete = True
+    _write_summary(summary, start)
     return summary
+
+
+def _write_summary(summary: LabelRunSummary, start: float) -> float:
+    """Write ``OUT/labels.json`` (atomically) as the run stands; returns the time it did."""
+    now = time.perf_counter()
+    summary.seconds = now - start
+    write_json_atomic(summary.out_dir / SUMMARY_NAME, summary.to_json())
+    return now

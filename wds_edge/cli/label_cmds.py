@@ -47,8 +47,9 @@ _LABEL_PARAGRAPHS = (
     "bootstrap a model, not to measure one). OUT/images holds the face crops the model sees.",
     "Output: OUT/images/<stem>.png, OUT/masks/<stem>.png (0/255), OUT/fov/<stem>.png (--auto: "
     "face skin), OUT/previews/<stem>.jpg (photo | label in green, rough mask in cyan), "
-    "OUT/landmarks/<stem>.json (--auto, --crop-faces), OUT/labels.json. Train on it: "
-    "wds-edge train --data OUT",
+    "OUT/landmarks/<stem>.json (--auto, --crop-faces), OUT/labels.json (written when the run "
+    'starts and as it goes; "complete": false until it ends, so an interrupted run\'s folder '
+    "still says what it holds). Train on it: wds-edge train --data OUT",
     "--auto applies the kiosk's quality gates (as `wds-edge analyze`): photos with no "
     "face, a face too small, turned away, too dark / bright or too blurry are skipped and "
     "reported, not labelled (e.g. the no-face frames `wds-edge frames` keeps).",

@@ -284,3 +284,40 @@ def test_cvat_problems_reach_the_photos_and_the_summary(tmp_path: Path) -> None:
     assert "malformed points" in summary.annotation_problems["annotations"]
     doc = json.loads((tmp_path / "out2" / "labels.json").read_text())
     assert doc["annotation_problems"] == summary.annotation_problems
+
+
+def test_an_interrupted_run_still_says_its_folder_holds_face_crops(
+    faces_dir: Path,
+    landmarker_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """labels.json was written only at the end: an interrupted --auto run left crops and
+    masks without it, so train recorded face_crop_px None (export fell back to 640) and
+    --augment auto picked paper instead of kiosk."""
+    from wds_edge_train.config import resolve_augment
+
+    images, out = tmp_path / "photos", tmp_path / "weak"
+    images.mkdir()
+    for name in ("biden2.jpg", "obama.jpg"):
+        (images / name).write_bytes((faces_dir / name).read_bytes())
+    monkeypatch.setattr(runner, "SUMMARY_EVERY_S", 0.0)
+    during: list[dict] = []
+
+    def interrupt(done: int, total: int, name: str) -> None:
+        during.append(json.loads((out / "labels.json").read_text()))
+        raise KeyboardInterrupt  # Ctrl-C after the first photo
+
+    opts = LabelOptions(crop_size_px=256, landmarker_path=landmarker_path)
+    with pytest.raises(KeyboardInterrupt):
+        label_folder(images, out, auto=True, options=opts, progress=interrupt)
+    assert during[0]["complete"] is False and during[0]["options"]["crop_size_px"] == 256
+    doc = json.loads((out / "labels.json").read_text())
+    assert doc["complete"] is False and [i["stem"] for i in doc["items"]] == ["biden2"]
+    assert (out / "masks" / "biden2.png").exists() and not (out / "masks" / "obama.png").exists()
+    assert runner.labelled_face_crop_px(out) == 256 and "did not finish" in caplog.text
+    assert resolve_augment("auto", "generic", out) == "kiosk"
+    summary = label_folder(images, out, auto=True, options=LabelOptions(
+        crop_size_px=256, landmarker_path=landmarker_path, force=True))  # fmt: skip
+    assert summary.complete and json.loads((out / "labels.json").read_text())["complete"]
