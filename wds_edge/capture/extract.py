@@ -71,6 +71,16 @@ def frame_file_name(prefix: str, index: int, image_format: str = "png") -> str:
     return f"{prefix}_f{index:06d}.{image_format}"
 
 
+def _earlier_frames(out_dir: str | Path, prefix: str) -> list[Path]:
+    """The frame files of ``prefix`` in ``out_dir``, of every format in
+    :data:`FRAME_FORMATS` (``<prefix>_f<index>.<format>``; other files are not frames)."""
+    out = Path(out_dir)
+    if not out.is_dir():
+        return []
+    name = re.compile(rf"{re.escape(prefix)}_f\d{{6,}}\.(?:{'|'.join(FRAME_FORMATS)})")
+    return sorted(p for p in out.iterdir() if name.fullmatch(p.name) and p.is_file())
+
+
 def _check_args(every: int, start: int, stop: int | None, image_format: str) -> None:
     if every < 1:
         raise InvalidInputError(f"--every must be >= 1 (1 = every frame), got {every}")
@@ -110,8 +120,9 @@ def extract_frames(
         stop: frame index to stop before (exclusive); None = to the end of the file.
         image_format: ``"png"`` (lossless) or ``"jpg"``.
         prefix: file-name prefix; default the source's file stem.
-        overwrite: replace frames of an earlier run with the same prefix; otherwise such
-            files make this call fail before anything is written.
+        overwrite: remove the frames of an earlier run with the same prefix (PNG and JPEG)
+            before writing, once the source opened; otherwise such files make this call
+            fail before anything is written.
         progress: called as ``progress(frames_read, stop_or_None, last_written_name)``.
 
     Returns:
@@ -130,17 +141,24 @@ def extract_frames(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InvalidInputError(f"{out}: --out must be a folder, but a file of that name exists")
-    existing = sorted(out.glob(f"{stem}_f*.{image_format}")) if out.is_dir() else []
+    existing = _earlier_frames(out, stem)
     if existing and not overwrite:
         raise InvalidInputError(
-            f"{out} already holds {len(existing)} frame(s) named {stem}_f*.{image_format} "
-            f"(e.g. {existing[0].name}); pass --force to replace them or choose another --out"
+            f"{out} already holds {len(existing)} frame(s) named {stem}_f*.{{"
+            f"{','.join(FRAME_FORMATS)}}} (e.g. {existing[0].name}); pass --force to replace "
+            "them or choose another --out"
         )
     with open_source(text, threaded=False) as frames:
         if frames.is_live and stop is None:
             raise InvalidInputError(
                 f"{text} is a live source that never ends; pass --stop N to save frames before N"
             )
+        # the source opened: an earlier run's frames go, all formats (a frame left of the
+        # other format is a second photo of one stem, which `label` refuses)
+        for path in existing:
+            path.unlink(missing_ok=True)
+        if existing:
+            logger.info("%s: removed %d frame(s) of an earlier run", out, len(existing))
         result = ExtractedFrames(
             source=text, out_dir=out, fps=frames.fps, expected_frames=frames.expected_frames
         )

@@ -47,7 +47,10 @@ def _frames(
         "png", "--format", help="png (lossless, default) or jpg (smaller)."
     ),
     force: bool = typer.Option(
-        False, "--force", help="Replace frames an earlier run wrote to --out."
+        False,
+        "--force",
+        help="Remove the frames an earlier run wrote to --out with this video's name (PNG "
+        "and JPEG) before writing; without it such frames make the command refuse.",
     ),
 ) -> None:
     from wds_edge.capture.extract import extract_frames

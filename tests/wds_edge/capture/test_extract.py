@@ -146,3 +146,21 @@ def test_out_must_be_a_folder(counting_video: Path, tmp_path: Path) -> None:
 def test_frame_file_name() -> None:
     assert frame_file_name("clip", 7) == "clip_f000007.png"
     assert frame_file_name("clip", 123456, "jpg") == "clip_f123456.jpg"
+
+
+def test_force_replaces_the_earlier_frames_of_every_format(
+    counting_video: Path, tmp_path: Path
+) -> None:
+    """--force kept the frames the new selection does not write, and a run in another
+    --format wrote beside the earlier one's: two photos of one stem, which label refuses."""
+    first = extract_frames(counting_video, tmp_path, every=2, image_format="jpg")
+    (tmp_path / "count_final.png").write_bytes(b"not a frame")
+    (tmp_path / "count_f2_f000000.png").write_bytes(b"another prefix's frame")
+    with pytest.raises(InvalidInputError, match=r"count_f\*\.\{png,jpg\}.*--force"):
+        extract_frames(counting_video, tmp_path, every=5)  # png, beside jpg frames
+    assert all(p.exists() for p in first.paths)
+    again = extract_frames(counting_video, tmp_path, every=5, overwrite=True)
+    assert sorted(tmp_path.iterdir()) == sorted(
+        [*again.paths, tmp_path / "count_final.png", tmp_path / "count_f2_f000000.png"]
+    )
+    assert [p.name for p in again.paths] == [f"count_f{i:06d}.png" for i in (0, 5, 10, 15)]
