@@ -505,6 +505,14 @@ def label_folder(
                     if cropper is not None:
                         image_rgb, rough, landmarks, crop_stats = cropper.crop(image_rgb, rough)
                         item.stats.update(crop_stats)
+                        if not rough.any():  # rough_mask refuses an empty annotation
+                            raise InvalidInputError(
+                                f"{path.name}: the rough annotation lies outside the kiosk's "
+                                "face crop of the largest face in the photo "
+                                f"({crop_stats['faces_found']} found; --crop-faces labels that "
+                                "crop only); draw the strokes on that face, or label the whole "
+                                "photo without --crop-faces"
+                            )
                     result = _label_with_rough(image_rgb, rough, opts.threshold)
                     result.landmarks = landmarks
                     item.stats["sources"] = rough_index[stem].sources()

@@ -321,3 +321,21 @@ def test_an_interrupted_run_still_says_its_folder_holds_face_crops(
     summary = label_folder(images, out, auto=True, options=LabelOptions(
         crop_size_px=256, landmarker_path=landmarker_path, force=True))  # fmt: skip
     assert summary.complete and json.loads((out / "labels.json").read_text())["complete"]
+
+
+def test_strokes_outside_the_face_crop_are_named_as_such(
+    faces_dir: Path, landmarker_path: Path, tmp_path: Path
+) -> None:
+    """They failed as 'the threshold left no wrinkle pixel inside the rough annotation'."""
+    images, rough = tmp_path / "images", tmp_path / "rough"
+    images.mkdir()
+    rough.mkdir()
+    (images / "biden2.jpg").write_bytes((faces_dir / "biden2.jpg").read_bytes())
+    strokes = np.zeros((1200, 1200), np.uint8)
+    cv2.line(strokes, (20, 1180), (200, 1180), 255, 7)  # the bottom-left corner, off the face
+    cv2.imwrite(str(rough / "biden2.png"), strokes)
+    opts = LabelOptions(crop_faces=True, landmarker_path=landmarker_path)
+    (item,) = label_folder(images, tmp_path / "out", rough_dir=rough, options=opts).items
+    assert item.status == "failed"
+    assert "lies outside the kiosk's face crop of the largest face" in item.message
+    assert "(1 found;" in item.message and "without --crop-faces" in item.message
