@@ -97,8 +97,8 @@ def _label(
         None,
         "--landmarker",
         help=(
-            "FaceLandmarker .task model for --auto (default: $WDS_EDGE_FACE_LANDMARKER or the "
-            "model cache; see 'wds-edge models fetch')."
+            "FaceLandmarker .task model for --auto and --crop-faces (default: "
+            "$WDS_EDGE_FACE_LANDMARKER or the model cache; see 'wds-edge models fetch')."
         ),
     ),
     crop_size: int = typer.Option(
@@ -123,7 +123,7 @@ def _label(
         7,
         "--stroke-width",
         min=1,
-        help="Width in px (>= 1) of LabelMe / CVAT polylines when rasterized.",
+        help="--rough: width in px (>= 1) of LabelMe / CVAT polylines when rasterized.",
     ),
     auto_version: int = typer.Option(
         2,
@@ -145,6 +145,7 @@ def _label(
         )
     if crop_faces and auto:
         raise InvalidInputError("--crop-faces is for --rough; --auto always labels face crops")
+    _refuse_ignored_options(ctx, auto=auto, crop_faces=crop_faces)
     if auto:
         from wds_edge_train.labeling.auto import check_crop_size_px
 
@@ -206,6 +207,29 @@ def _label(
     )
     if summary.n_failed:
         raise typer.Exit(1)
+
+
+def _refuse_ignored_options(ctx: typer.Context, *, auto: bool, crop_faces: bool) -> None:
+    """Refuse options given on the command line that this mode would ignore (and still
+    record in labels.json); the defaults are not looked at."""
+    from wds_edge.cli.export_cmds import _given
+    from wds_edge.errors import InvalidInputError
+
+    if auto and (flags := _given(ctx, {"stroke_width": "--stroke-width"})):
+        raise InvalidInputError(
+            f"{flags[0]} is for --rough (the width LabelMe / CVAT lines are drawn at); --auto "
+            "finds its rough mask itself: leave it out"
+        )
+    if not auto and (flags := _given(ctx, {"auto_version": "--auto-version"})):
+        raise InvalidInputError(f"{flags[0]} is for --auto; leave it out with --rough")
+    face_only = {"crop_size": "--crop-size", "landmarker": "--landmarker"}
+    if not auto and not crop_faces and (flags := _given(ctx, face_only)):
+        given = " and ".join(flags)
+        raise InvalidInputError(
+            f"{given} {'are' if len(flags) > 1 else 'is'} for face crops: --rough labels the "
+            "whole photo unless --crop-faces is given; add --crop-faces to label the kiosk's "
+            f"face crop, or leave {given} out"
+        )
 
 
 _STATUS_MARKUP = {"ok": "[green]ok[/]", "skipped": "[yellow]skipped[/]", "failed": "[red]failed[/]"}

@@ -102,3 +102,32 @@ def test_a_crop_size_export_cannot_take_is_a_usage_error(
     assert code == 2, err
     assert "--crop-size 600" in err and "use e.g. 592 or 608" in err and "export" in err
     assert not out.exists()  # refused before the output folder was claimed
+
+
+@pytest.mark.parametrize(
+    ("mode", "extra", "message"),
+    [
+        (("--auto",), ("--stroke-width", "9"), "--stroke-width is for --rough"),
+        (("--rough", "ROUGH"), ("--auto-version", "1"), "--auto-version is for --auto"),
+        (("--rough", "ROUGH"), ("--crop-size", "512"), "--crop-size is for face crops"),
+        (("--rough", "ROUGH"), ("--landmarker", "LM", "--crop-size", "640"),
+         "--crop-size and --landmarker are for face crops: --rough labels the whole photo"),
+    ],
+)  # fmt: skip
+def test_an_option_the_mode_ignores_is_a_usage_error(
+    capsys,  # noqa: ANN001
+    photos: Path,
+    landmarker_path: Path,
+    tmp_path: Path,
+    mode: tuple[str, ...],
+    extra: tuple[str, ...],
+    message: str,
+) -> None:
+    """They were accepted, ignored and written into labels.json as if used."""
+    (tmp_path / "ROUGH").mkdir()
+    swap = {"ROUGH": tmp_path / "ROUGH", "LM": landmarker_path}
+    out = tmp_path / "labels"
+    args = [swap.get(a, a) for a in (*mode, *extra)]
+    code, _, err = run_cli(capsys, "label", "--images", photos, *args, "--out", out)
+    assert code == 2 and message in " ".join(err.split()), err
+    assert not out.exists()
