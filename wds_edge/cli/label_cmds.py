@@ -134,6 +134,7 @@ def _label(
         ),
     ),
 ) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from wds_edge.cli.console import make_console
@@ -174,7 +175,8 @@ def _label(
             images, out, rough_dir=rough, auto=auto, options=opts, progress=update
         )
     table = Table(
-        title=f"wds-edge label -> {out} ({summary.mode}, threshold {opts.threshold.value})"
+        title=f"wds-edge label -> {escape(str(out))} ({summary.mode}, threshold "
+        f"{opts.threshold.value})"
     )
     columns = ("image", "status", "photo size", "label size", "rough px", "label px", "label %",
                "note")  # fmt: skip
@@ -187,10 +189,11 @@ def _label(
                 [f"{100 * item.stats['label_fraction_of_face']:.2f} % of face"]
                 + ([item.message] if item.message else [])
             )
-        table.add_row(
-            item.image, _STATUS_MARKUP.get(item.status, item.status),
+        table.add_row(  # names and messages as text: "[b]" in them is not Rich markup
+            escape(item.image), _STATUS_MARKUP.get(item.status, item.status),
             _size(item.photo_width_px, item.photo_height_px), _size(item.width_px, item.height_px),
-            str(item.rough_px), str(item.label_px), f"{100 * item.label_fraction:.2f}", note,
+            str(item.rough_px), str(item.label_px), f"{100 * item.label_fraction:.2f}",
+            escape(note),
         )  # fmt: skip
     console.print(table)
     for message in summary.annotation_problems.values():
@@ -202,7 +205,7 @@ def _label(
         f"[{colour}]{summary.n_ok} labelled, {summary.n_failed} failed[/]"
         + (f", {summary.n_skipped} skipped (quality gates)" if summary.n_skipped else "")
         + f" of {len(summary.items)} "
-        f"in {summary.seconds:.1f} s; summary: {out / 'labels.json'}"
+        f"in {summary.seconds:.1f} s; summary: {escape(str(out / 'labels.json'))}"
         + ("  [bold yellow](weak labels)[/]" if summary.weak_labels else "")
     )
     if summary.n_failed:

@@ -131,3 +131,19 @@ def test_an_option_the_mode_ignores_is_a_usage_error(
     code, _, err = run_cli(capsys, "label", "--images", photos, *args, "--out", out)
     assert code == 2 and message in " ".join(err.split()), err
     assert not out.exists()
+
+
+def test_brackets_in_names_and_messages_are_shown_as_written(
+    capsys, photos: Path, tmp_path: Path
+) -> None:  # noqa: ANN001
+    """The table passed them through Rich markup: 'face[b].png' showed as 'face.png'."""
+    (tmp_path / "rough").mkdir()
+    (photos / "corrupt.jpg").rename(photos / "face[b].jpg")
+    out = tmp_path / "o[i]"
+    code, stdout, _ = run_cli(capsys, "label", "--images", photos, "--rough",
+                              tmp_path / "rough", "--out", out)  # fmt: skip
+    assert code == 1
+    assert _row(stdout, "face[b].jpg")[1] == "failed"
+    text = "".join(stdout.split())
+    assert "photos/face[b].jpg:cannotdecode" in text
+    assert "o[i]/labels.json" in text
