@@ -8,10 +8,12 @@ gives the binary ground truth.
 
 Two thresholds, because the paper and its official code disagree:
 
-* :attr:`ThresholdMethod.GAUSSIAN` - what the official code ran: OpenCV's Gaussian
-  adaptive threshold (block 11, C = 1) on the *inverted* masked texture ``255 - T_M``
-  (uint8). A pixel is wrinkle when it is at least C darker than the Gaussian-weighted
-  mean of its 11 x 11 neighbourhood.
+* :attr:`ThresholdMethod.GAUSSIAN` - the official code's threshold rule: OpenCV's
+  Gaussian adaptive threshold (block 11, C = 1) on the *inverted* masked texture
+  ``255 - T_M`` (uint8). A pixel is wrinkle when it is at least C darker than the
+  Gaussian-weighted mean of its 11 x 11 neighbourhood. ``T`` is Eq. 1's texture; the
+  official code's uint8 texture differs by its wrap-around, so labels come close to the
+  published data's without matching them.
 * :attr:`ThresholdMethod.BRADLEY` - what the paper's text cites: Bradley & Roth (2007)
   on an integral image, a box mean over an ``s x s`` window (s about 1/8 of the image
   width) and t = 15 %, on the same inverted masked texture: a pixel is wrinkle when it
@@ -62,8 +64,10 @@ class ThresholdMethod(str, Enum):
     BRADLEY = "bradley"
 
 
-#: The default is what the reference implementation actually ran, so labels made here
-#: match the data the paper's models were trained on.
+#: The default is the threshold rule the reference implementation actually ran. It is
+#: applied to the texture of the paper's Eq. 1 (:func:`~wds_edge.model.texture_map`), not to
+#: the official code's uint8 texture, whose wrap-around shifts it by about 2 grey levels:
+#: labels made here are close to the published data's, not identical.
 DEFAULT_THRESHOLD = ThresholdMethod.GAUSSIAN
 
 

@@ -19,11 +19,13 @@ from wds_edge.progress import ProgressCallback
 __all__ = ["register"]
 
 THRESHOLD_HELP = (
-    "Adaptive threshold of the masked texture (Eq. 2). gaussian = OpenCV Gaussian adaptive "
-    "threshold, block 11, C = 1, on the inverted masked texture: what the paper's official code "
-    "ran (default, so labels match the published data). bradley = Bradley-Roth integral-image "
-    "threshold, window = width / 8, t = 15 %: what the paper's text cites (stricter: keeps "
-    "only pixels 15 % darker than their surroundings)."
+    "Adaptive threshold of the masked texture (Eq. 2). gaussian (default) = the paper's "
+    "official code's threshold rule: OpenCV Gaussian adaptive threshold, block 11, C = 1, on "
+    "the inverted masked texture, here of the texture as the paper's Eq. 1 defines it. Labels "
+    "are close to the official code's, not identical: its texture is computed in uint8 "
+    "arithmetic, whose wrap-around shifts it by about 2 grey levels. bradley = Bradley-Roth "
+    "integral-image threshold, window = width / 8, t = 15 %: what the paper's text cites "
+    "(stricter: keeps only pixels 15 % darker than their surroundings)."
 )
 
 MASK_THRESHOLD_HELP = (
