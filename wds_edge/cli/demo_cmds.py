@@ -11,6 +11,7 @@ from wds_edge.cli.options import DEVICE_HELP, THRESHOLD_HELP, check_threshold
 
 
 def demo_cmd(
+    ctx: typer.Context,
     source: str = typer.Option(
         "0",
         "--source",
@@ -38,7 +39,9 @@ def demo_cmd(
     ),
     threshold: float | None = typer.Option(None, help=THRESHOLD_HELP),
     headless: bool = typer.Option(
-        False, "--headless", help="No window: use with --record and/or --jsonl."
+        False,
+        "--headless",
+        help="No window: use with --record, --jsonl, --screenshot and/or --summary-json.",
     ),
     record: Path | None = typer.Option(
         None,
@@ -79,20 +82,32 @@ def demo_cmd(
     Keys in the window: q / Esc quit, s snapshot, space start a capture session, b start a
     capture with raised brows (forehead and glabella lines). Ctrl-C or SIGTERM stop the run
     the same way: the outputs are finished, the summary printed and written (exit code 0).
+    A snapshot that cannot be saved is a warning (banner, summary); the run goes on.
     Exit code 1 when a video file ended before its frame count (truncated file) or the
-    source failed for good (a camera that did not come back, a looped file without frames).
+    source failed for good (a camera that did not come back, a looped file without frames);
+    2 for a usage error, found before the model loads: no display for the window (run with
+    --headless), or an output that cannot be written (--record, --jsonl, --screenshot,
+    --summary-json, --snapshot-dir; a recording OpenCV cannot encode fails at its first
+    frame, and the run's outputs are dropped).
     """
     from wds_edge.analysis.analyzer import AnalyzerConfig
     from wds_edge.cli.console import make_console
+    from wds_edge.cli.outputs import claim_output_dir
     from wds_edge.demo.app import DemoConfig, run_demo
     from wds_edge.demo.outputs import check_record_path, check_screenshot_path
     from wds_edge.errors import InvalidInputError
     from wds_edge.io import ensure_writable_file, write_json_atomic
 
-    if headless and record is None and jsonl is None and summary_json is None:
+    outputs = (record, jsonl, screenshot, summary_json)
+    if headless and all(path is None for path in outputs):
         raise InvalidInputError(
-            "--headless shows nothing: add --record out.mp4 and/or --jsonl out.jsonl"
+            "--headless shows nothing: add --record out.mp4, --jsonl out.jsonl, --screenshot "
+            "shot.png and/or --summary-json summary.json"
         )
+    if not headless:
+        from wds_edge.demo.ui import check_can_open_window
+
+        check_can_open_window()  # no display: exit 2 with the --headless hint, nothing loaded
     check_threshold(threshold)
     # the names first, before any folder is made or anything loads
     if record is not None:
@@ -104,6 +119,8 @@ def demo_cmd(
             ensure_writable_file(path, what)
     if screenshot is not None:
         ensure_writable_file(screenshot, "screenshot")
+    if not headless:  # the s key saves there; made only if needed, removed again if unused
+        claim_output_dir(ctx, snapshot_dir, "snapshots (--snapshot-dir)")
 
     cfg = DemoConfig(
         source=int(source) if is_digits(source) else source,  # a string: URIs stay intact

@@ -48,7 +48,12 @@ def run_demo(
 
     Raises:
         CaptureError: the source cannot be opened.
-        ModelError / BackendError / MissingDependencyError: the model or a window cannot load.
+        InvalidInputError: a window is asked for (not ``headless``) where no display is set,
+            or an output name cannot be written (checked before the model loads); the
+            recording cannot be written (OutputError, at its first frame: the run's
+            outputs are dropped).
+        ModelError / BackendError / MissingDependencyError: the model cannot load, or this
+            OpenCV has no GUI toolkit for the window.
     """
     stop = threading.Event()
     received: list[str] = []

@@ -100,7 +100,8 @@ class DemoSummary:
     #: ``max_lost_s``, a looped file without frames), else "".
     source_error: str = ""
     #: What the run did other than asked, one line each (also logged as warnings): e.g. a
-    #: run that ended before ``screenshot_after_frames`` (its last frame is the screenshot).
+    #: run that ended before ``screenshot_after_frames`` (its last frame is the screenshot),
+    #: or a snapshot (s key) that could not be saved (the run goes on).
     warnings: list[str] = field(default_factory=list)
     #: What stopped the run early: "SIGINT" (Ctrl-C), "SIGTERM", "KeyboardInterrupt";
     #: "" when the source ended, ``max_frames`` was reached or q / Esc was pressed.

@@ -48,9 +48,11 @@ from wds_edge.demo.ui import (
     KEY_SESSION,
     KEY_SNAPSHOT,
     WindowDisplay,
+    check_can_open_window,
     draw_banner,
     draw_hud,
 )
+from wds_edge.errors import InvalidInputError
 from wds_edge.io import write_image_atomic
 from wds_edge.timing import StageRecorder, ms_since
 
@@ -61,6 +63,8 @@ logger = logging.getLogger(__name__)
 LOST_PROMPT = "camera lost, reconnecting..."
 #: How long the final result of a capture session stays on screen.
 FINAL_RESULT_SHOWN_S = 8.0
+#: How long a notice (a snapshot that could not be saved) replaces the prompt's banner.
+NOTICE_SHOWN_S = 4.0
 #: Signals that end a run like q / Esc does: Ctrl-C in the terminal and a service manager's
 #: stop. The run finishes its outputs and returns its summary.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -158,6 +162,8 @@ class DemoLoop:
             check_record_path(config.record_path)
         if config.screenshot_path:
             check_screenshot_path(config.screenshot_path)
+        if not config.headless:
+            check_can_open_window()  # no display: say so before the model loads, not after
         self.config = config
         self.on_frame = on_frame
         self.stop = stop if stop is not None else threading.Event()
@@ -198,7 +204,7 @@ class DemoLoop:
             )
             self._outputs = iter(self.pipeline.start())
         except BaseException:
-            self.close()
+            self.close(failed=True)
             raise
         self.stages = StageRecorder(max_samples=5000)
         self.recent: dict[str, float] = {}  # stage -> exponential moving average for the HUD
@@ -209,6 +215,7 @@ class DemoLoop:
         self.shape_hw: tuple[int, int] = (480, 640)
         self.index = -1
         self.canvas: np.ndarray | None = None  # the last frame shown (the late screenshot)
+        self.notice: tuple[str, float] | None = None  # (banner text, shown until monotonic)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -218,6 +225,7 @@ class DemoLoop:
         :func:`stop_on_signals`) is a stop too: the outputs are finished, the summary is
         returned with ``stopped_by`` "KeyboardInterrupt"."""
         t_start = time.monotonic()
+        failed = False
         try:
             max_frames = self.config.max_frames
             while max_frames is None or self.summary.frames < max_frames:
@@ -225,12 +233,16 @@ class DemoLoop:
                     break
         except KeyboardInterrupt:
             self.summary.stopped_by = self.summary.stopped_by or "KeyboardInterrupt"
+        except BaseException:
+            failed = True  # the error goes up as it is; the outputs of the run are dropped
+            raise
         finally:
             self.summary.duration_s = time.monotonic() - t_start
             try:
-                self._late_screenshot()
+                if not failed:
+                    self._late_screenshot()
             finally:
-                self.close()
+                self.close(failed=failed)
         self.summary.stages_ms = {k: v.to_dict() for k, v in self.stages.summary().items()}
         return self.summary
 
@@ -408,6 +420,8 @@ class DemoLoop:
             region_ratios=None,
             extra_lines=extra,
         )
+        if self.notice is not None and now < self.notice[1]:
+            draw_banner(canvas, self.notice[0][:80], color=(80, 80, 255))  # over the prompt
         return canvas
 
     def _milestones(self, canvas: np.ndarray) -> None:
@@ -448,8 +462,7 @@ class DemoLoop:
         if key in KEY_QUIT or self.window.closed_by_user:
             return False
         if key in KEY_SNAPSHOT and shown is not None:
-            path = save_snapshot(self.config.snapshot_dir, image, canvas, shown, record)
-            self.summary.snapshots.append(str(path))
+            self.snapshot(image, canvas, shown, record)
         if (key in KEY_SESSION or key in KEY_BROWS_SESSION) and self.session is None:
             expression = "raise_brows" if key in KEY_BROWS_SESSION else "neutral"
             config = SessionConfig(expression=expression)
@@ -458,34 +471,85 @@ class DemoLoop:
             self.summary.sessions_started.append(expression)
         return True
 
-    def close(self) -> None:
-        """Stop the pipeline, close the window, recordings, source and analyzer (idempotent)."""
+    def snapshot(self, image: np.ndarray, canvas: np.ndarray, shown: Any, record: dict) -> bool:
+        """Save a snapshot (the s key) into ``snapshot_dir``; True when it was saved.
+
+        A snapshot that cannot be written (the folder is a file, read-only, full) does not
+        end the run: the reason shows in the banner for a few seconds and goes into the
+        summary's warnings (and the log)."""
+        try:
+            path = save_snapshot(self.config.snapshot_dir, image, canvas, shown, record)
+        except (InvalidInputError, OSError) as exc:
+            message = f"snapshot not saved: {exc}"
+            logger.warning("%s", message)
+            self.summary.warnings.append(message)
+            self.notice = (message, time.monotonic() + NOTICE_SHOWN_S)
+            return False
+        self.summary.snapshots.append(str(path))
+        return True
+
+    def close(self, *, failed: bool = False) -> None:
+        """Stop the pipeline, close the window, recordings, source and analyzer (idempotent).
+
+        Every one is closed even when closing another fails; the first such error is
+        raised at the end. ``failed`` (the run is ending on an error, which the caller
+        raises): the recordings' temporary files are removed instead of moved into place,
+        and errors while closing are logged, not raised over the run's own.
+        """
         if self._closed:
             return
         self._closed = True
         self.summary.rss_mb["end"] = process_rss_mb()
+        errors: list[BaseException] = []
+        for step in (
+            self._close_pipeline,
+            self._close_window,
+            lambda: self._close_recorder(keep=not failed),
+            self._close_source,
+            self._close_analyzer,
+        ):
+            try:
+                step()
+            except Exception as exc:  # the others still close; the first error is raised
+                errors.append(exc)
+        if errors and failed:
+            for exc in errors:
+                logger.warning("while closing the failed demo run: %s", exc)
+        elif errors:
+            raise errors[0]
+
+    def _close_pipeline(self) -> None:
         if self.pipeline is not None:
             self.pipeline.close()
             self.summary.pipeline = self.pipeline.counts.to_dict()
             self.summary.pipeline_mode = self.pipeline.mode
             self.summary.source_error = self.pipeline.error or ""
+
+    def _close_window(self) -> None:
         if self.window is not None:
             self.window.close()
-        if self.recorder is not None:
-            done = self.recorder.close()
-            self.summary.outputs.update(done)
-            if "video" in done:
-                rec = self.recorder
-                self.summary.recording = {
-                    "fps": rec.fps,
-                    "timed": rec.timed,
-                    "video_frames": rec.video_frames,
-                    "repeated": rec.repeated,
-                    "left_out": rec.left_out,
-                    "gaps_cut": rec.gaps_cut,
-                }
+
+    def _close_recorder(self, keep: bool) -> None:
+        if self.recorder is None:
+            return
+        done = self.recorder.close(keep=keep)
+        self.summary.outputs.update(done)
+        if "video" in done:
+            rec = self.recorder
+            self.summary.recording = {
+                "fps": rec.fps,
+                "timed": rec.timed,
+                "video_frames": rec.video_frames,
+                "repeated": rec.repeated,
+                "left_out": rec.left_out,
+                "gaps_cut": rec.gaps_cut,
+            }
+
+    def _close_source(self) -> None:
         self.summary.reconnects = self.source.reconnects
         self.summary.ended_early = self.source.ended_early_detail if self.source.ended_early else ""
         self.source.close()
+
+    def _close_analyzer(self) -> None:
         if self.analyzer is not None:
             self.analyzer.close()

@@ -12,13 +12,12 @@ from typing import IO, Any
 import cv2
 import numpy as np
 
-from wds_edge.errors import CaptureError, InvalidInputError
+from wds_edge.errors import InvalidInputError, OutputError
 from wds_edge.io import (
     encode_image,
     remove_stale_temporaries,
     temporary_name,
-    write_image_atomic,
-    write_json_atomic,
+    write_files_atomic,
 )
 
 __all__ = [
@@ -163,14 +162,23 @@ class DemoRecorder:
                 self.video_path.parent.mkdir(parents=True, exist_ok=True)
                 codec = RECORD_CODECS[self.video_path.suffix.lower()]
                 h, w = canvas_bgr.shape[:2]
-                self._writer = cv2.VideoWriter(
-                    str(_partial(self.video_path)), cv2.VideoWriter_fourcc(*codec), self.fps, (w, h)
+                partial = _partial(self.video_path)
+                writer = cv2.VideoWriter(
+                    str(partial), cv2.VideoWriter_fourcc(*codec), self.fps, (w, h)
                 )
-                if not self._writer.isOpened():
-                    raise CaptureError(
-                        f"{self.video_path}: OpenCV cannot write {codec} video here; try an .avi "
-                        "file name (MJPG)"
+                if not writer.isOpened():
+                    # nothing to finish: close() must not move a video that was never begun
+                    writer.release()
+                    with contextlib.suppress(FileNotFoundError):
+                        partial.unlink()
+                    other = ".avi (MJPG)" if codec != "MJPG" else ".mp4 (mp4v)"
+                    raise OutputError(
+                        f"cannot write the video to {self.video_path}: OpenCV cannot open a "
+                        f"{codec} writer for {w}x{h} frames here (a codec that is missing or "
+                        f"does not take that size); name the recording {other}, or leave "
+                        "--record out"
                     )
+                self._writer = writer
                 self._size = (w, h)
             if (canvas_bgr.shape[1], canvas_bgr.shape[0]) != self._size:
                 canvas_bgr = cv2.resize(canvas_bgr, self._size)  # a camera may reconnect resized
@@ -203,21 +211,39 @@ class DemoRecorder:
         writer.write(canvas_bgr)
         self.video_frames += 1
 
-    def close(self) -> dict[str, str]:
-        """Finish both files and move them into place; returns {"video"/"jsonl": path}."""
+    def close(self, *, keep: bool = True) -> dict[str, str]:
+        """Finish both files and move them into place; returns {"video"/"jsonl": path}.
+
+        ``keep=False`` (a run that failed): remove the temporary files instead, so nothing
+        of the failed run appears under the target names (returns {}). A video whose writer
+        never opened has no file to move, and none is reported. Idempotent.
+        """
         done: dict[str, str] = {}
         if self._writer is not None:
             self._writer.release()
             self._writer = None
-            os.replace(_partial(self.video_path), self.video_path)  # type: ignore[arg-type]
-            done["video"] = str(self.video_path)
+            partial = _partial(self.video_path)  # type: ignore[arg-type]
+            if keep and partial.exists():
+                os.replace(partial, self.video_path)  # type: ignore[arg-type]
+                done["video"] = str(self.video_path)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    partial.unlink()
         if self._jsonl is not None:
-            self._jsonl.flush()
-            os.fsync(self._jsonl.fileno())
-            self._jsonl.close()
-            self._jsonl = None
-            os.replace(_partial(self.jsonl_path), self.jsonl_path)  # type: ignore[arg-type]
-            done["jsonl"] = str(self.jsonl_path)
+            handle, self._jsonl = self._jsonl, None
+            partial = _partial(self.jsonl_path)  # type: ignore[arg-type]
+            try:
+                if keep:
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            finally:
+                handle.close()
+            if keep:
+                os.replace(partial, self.jsonl_path)  # type: ignore[arg-type]
+                done["jsonl"] = str(self.jsonl_path)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    partial.unlink()
         return done
 
 
@@ -228,17 +254,28 @@ def save_snapshot(
     result: Any,
     record: dict[str, Any],
 ) -> Path:
-    """Save ``<stamp>_frame.png``, ``<stamp>_overlay.png`` and ``<stamp>.json`` (all atomic).
+    """Save ``<stamp>_frame.png``, ``<stamp>_overlay.png`` and ``<stamp>.json`` as one unit
+    (:func:`~wds_edge.io.write_files_atomic`: all three or none).
 
     The JSON holds the frame record and the full result (mask as base64 PNG). Returns
     the JSON path.
+
+    Raises:
+        OutputError: ``folder`` cannot be written (a file, read-only, full, ...).
     """
     stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{int(time.time() * 1000) % 1000:03d}"
     base = Path(folder) / f"wds_{stamp}"
-    write_image_atomic(f"{base}_frame.png", frame_bgr)
-    write_image_atomic(f"{base}_overlay.png", annotated_bgr)
     data = {"record": record, "result": result.to_dict(include_arrays=True)}
-    return write_json_atomic(f"{base}.json", data)
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    json_path = Path(f"{base}.json")
+    write_files_atomic(
+        {
+            Path(f"{base}_frame.png"): encode_image(frame_bgr, ".png"),
+            Path(f"{base}_overlay.png"): encode_image(annotated_bgr, ".png"),
+            json_path: text.encode("utf-8"),
+        }
+    )
+    return json_path
 
 
 def count_video_frames(path: str | Path) -> int:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import cv2
 import numpy as np
 
-from wds_edge.errors import CaptureError, MissingDependencyError
+from wds_edge.errors import InvalidInputError, MissingDependencyError
 
 __all__ = ["highgui_backend", "check_can_open_window", "draw_hud", "draw_banner", "WindowDisplay"]
 
@@ -41,7 +41,8 @@ def check_can_open_window() -> None:
 
     Raises:
         MissingDependencyError: this OpenCV wheel has no GUI toolkit (e.g. a headless wheel).
-        CaptureError: on Linux, no X / Wayland display is set.
+        InvalidInputError: on Linux, no X / Wayland display is set (a usage error: run
+            headless, or under a virtual display).
     """
     if highgui_backend() is None:
         raise MissingDependencyError(
@@ -52,7 +53,7 @@ def check_can_open_window() -> None:
     if sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     ):
-        raise CaptureError(
+        raise InvalidInputError(
             "no display: DISPLAY is not set, so no window can open; run with --headless "
             "(add --record out.mp4 --jsonl out.jsonl), or under a virtual display: "
             "xvfb-run wds-edge demo ..."
@@ -143,7 +144,7 @@ class WindowDisplay:
     """An OpenCV HighGUI window: :meth:`show` draws a frame and returns the key pressed.
 
     Raises:
-        MissingDependencyError / CaptureError: see :func:`check_can_open_window`.
+        MissingDependencyError / InvalidInputError: see :func:`check_can_open_window`.
     """
 
     def __init__(self, title: str = "wds-edge demo") -> None:
