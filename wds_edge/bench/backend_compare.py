@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from wds_edge.bench.model_bench import threads_label
 from wds_edge.bench.stats import LatencyStats, summarize_ms
 from wds_edge.errors import InvalidInputError
 from wds_edge.runtime.gate import VERDICT_CELLS
@@ -100,11 +101,14 @@ class BackendRow:
     paired_speedup: float = 1.0
     #: the gate's verdict: "passed", "failed" or "not gated" (:attr:`GateResult.verdict`)
     gate_verdict: str = ""
+    #: CPU inference threads asked for (``--threads``); None: the backend's default
+    threads: int | None = None
 
     def row(self) -> dict[str, Any]:
         return {
             "config": self.label,
             "device": self.device,
+            "threads": threads_label(self.threads),
             "p50_ms": round(self.model_ms.p50_ms, 2),
             "p90_ms": round(self.model_ms.p90_ms, 2),
             "mean_ms": round(self.model_ms.mean_ms, 2),
@@ -125,6 +129,8 @@ class BackendCompareResult:
     rounds: int
     rows: list[BackendRow]
     notes: list[str] = field(default_factory=list)
+    #: CPU inference threads asked for (``--threads``); None: each backend's default
+    threads: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -132,6 +138,7 @@ class BackendCompareResult:
             "reference": self.reference,
             "crops": self.crops,
             "rounds": self.rounds,
+            "threads": threads_label(self.threads),
             "notes": self.notes,
             "rows": [{**r.row(), "model_ms": r.model_ms.to_dict()} for r in self.rows],
         }
@@ -231,7 +238,7 @@ def compare_backends(
                     device=be.device, model_ms=stats, speedup=base.p50_ms / stats.p50_ms,
                     mean_iou=gate.mean_iou, min_iou=gate.min_iou, gate_passed=gate.passed,
                     paired_speedup=paired_speedup(times[0], times[i]),
-                    gate_verdict=gate.verdict,
+                    gate_verdict=gate.verdict, threads=num_threads,
                 )
             )  # fmt: skip
     finally:
@@ -251,4 +258,6 @@ def compare_backends(
             "compare on crops where the model finds wrinkles (other faces, --source), or "
             "check the model"
         )
-    return BackendCompareResult(str(model), ref_label, len(inputs), rounds, rows, notes)
+    return BackendCompareResult(
+        str(model), ref_label, len(inputs), rounds, rows, notes, threads=num_threads
+    )

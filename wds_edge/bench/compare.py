@@ -5,7 +5,12 @@ video or image folder):
 
 * ``model_*``: the inference call alone on the face crops;
 * ``e2e_*``: frame -> scores: landmarks, quality gates, crop + preprocessing,
-  inference, threshold + region scores (what a kiosk pays per analysed frame).
+  inference, threshold + region scores (what a kiosk pays per analysed frame), on the
+  frames with a usable face (the result's ``e2e_frames``); a frame without one stops after
+  the landmarks and is left out.
+
+Every row names the CPU inference threads asked for (``threads``: the number, or
+``"default"``).
 
 The baseline is "what a user would do without this SDK" (``wds_edge_export.eager_baseline``, passed
 in by the CLI as an :class:`EagerBaseline`, since the SDK never imports torch):
@@ -28,6 +33,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from wds_edge.bench.model_bench import threads_label
 from wds_edge.bench.pipeline_bench import iter_bench_frames
 from wds_edge.bench.stats import LatencyStats, summarize_ms
 from wds_edge.errors import InvalidInputError
@@ -80,6 +86,8 @@ class CompareRow:
     e2e_ms: LatencyStats | None = None
     speedup_model: float | None = None
     speedup_e2e: float | None = None
+    #: CPU inference threads asked for (``--threads``); None: each backend's default.
+    threads: int | None = None
 
     def row(self) -> dict[str, Any]:
         e2e = self.e2e_ms
@@ -88,6 +96,7 @@ class CompareRow:
             "width": self.width,
             "backend": self.backend,
             "precision": self.precision,
+            "threads": threads_label(self.threads),
             "gflops": self.gflops,
             "model_p50_ms": round(self.model_ms.p50_ms, 2),
             "model_p90_ms": round(self.model_ms.p90_ms, 2),
@@ -101,15 +110,23 @@ class CompareRow:
 
 @dataclass
 class CompareResult:
+    """The rows, and what they were timed on: ``frames`` read from the source, ``crops``
+    (one per frame with a usable face), ``e2e_frames`` (the frames the frame path
+    ``e2e_*`` cycles through: those with a usable face; 0 without ``e2e``), ``threads``."""
+
     rows: list[CompareRow]
     frames: int
     crops: int
     notes: list[str] = field(default_factory=list)
+    e2e_frames: int = 0
+    threads: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "frames": self.frames,
             "crops": self.crops,
+            "e2e_frames": self.e2e_frames,
+            "threads": threads_label(self.threads),
             "notes": self.notes,
             "rows": [
                 {
@@ -293,7 +310,9 @@ def bench_compare(
         backends / precisions: combinations to run; ``precisions`` are TensorRT's (a CPU
             backend runs each file once: ONNX Runtime as exported, its row labelled int8
             for a Q/DQ graph; OpenVINO as ``auto`` / its own default picks).
-        max_frames: frames read from ``source``; runs cycle through them.
+        max_frames: frames read from ``source``; the model runs cycle through their face
+            crops, the frame runs (``e2e``) through the frames with a usable face (a frame
+            without one stops after the landmarks: it would time no model).
         runs / warmup: timed / untimed calls per configuration.
         e2e: also time frame -> scores per configuration.
         torch_baseline: add PyTorch eager FP32 rows (skipped with a note without torch).
@@ -330,7 +349,14 @@ def bench_compare(
     if not paths:
         raise InvalidInputError("nothing to compare: pass --models and/or --widths")
     landmarker = None if landmarker_path is None else str(landmarker_path)
-    frames, _located, crops = _collect(source, max_frames, landmarker, paths[0][1], size_px)
+    frames, located, crops = _collect(source, max_frames, landmarker, paths[0][1], size_px)
+    # the frame path on the frames whose crops the model runs on (_collect found at least
+    # one): a frame without a usable face costs the landmarks only and would pull the
+    # frame figures below the model's own
+    face_frames = [
+        image for image, loc in zip(frames, located, strict=True)
+        if loc.ok and loc.crop_transform is not None
+    ]  # fmt: skip
     rows: list[CompareRow] = []
     for width, path in paths:
         ran_cpu: set[str] = set()
@@ -373,13 +399,14 @@ def bench_compare(
                         num_threads=num_threads,
                         spin_wait=False,
                     ) as analyzer:
-                        _sdk_e2e(analyzer, frames, warmup, timed=False)
-                        e2e_ms = _sdk_e2e(analyzer, frames, runs)
+                        _sdk_e2e(analyzer, face_frames, warmup, timed=False)
+                        e2e_ms = _sdk_e2e(analyzer, face_frames, runs)
                 rows.append(
                     CompareRow(
-                        label, w, be.name, precision_label, str(path), gflops, model_ms, e2e_ms
+                        label, w, be.name, precision_label, str(path), gflops, model_ms, e2e_ms,
+                        threads=num_threads,
                     )
-                )
+                )  # fmt: skip
         if torch_baseline and have_torch and (width is not None or path.suffix == ".onnx"):
             w = width if width is not None else rows[-1].width
             if any(r.backend == TORCH_EAGER and r.width == w for r in rows):
@@ -400,8 +427,8 @@ def bench_compare(
                     num_threads=num_threads,
                     spin_wait=False,
                 ) as analyzer:
-                    _eager_e2e(eager, frames, analyzer, warmup, timed=False)
-                    e2e_ms = _eager_e2e(eager, frames, analyzer, runs)
+                    _eager_e2e(eager, face_frames, analyzer, warmup, timed=False)
+                    e2e_ms = _eager_e2e(eager, face_frames, analyzer, runs)
             rows.append(
                 CompareRow(
                     label,
@@ -412,6 +439,7 @@ def bench_compare(
                     rows[-1].gflops if rows else None,
                     model_ms,
                     e2e_ms,
+                    threads=num_threads,
                 )
             )
     if torch_baseline and not have_torch:
@@ -441,4 +469,13 @@ def bench_compare(
         "model_* = host preprocessing for the model's input mode + inference, on face crops "
         "(PyTorch eager: numpy texture map + 4-channel input; SDK: RGB, texture in the graph)"
     )
-    return CompareResult(rows=rows, frames=len(frames), crops=len(crops), notes=notes)
+    if e2e:
+        notes.append(
+            f"e2e_* (frame ms, FPS, speedup_e2e) = frame -> scores on the {len(face_frames)} "
+            f"of {len(frames)} frames with a usable face; the others are left out (they stop "
+            "after the landmarks, so they would time no model)"
+        )
+    return CompareResult(
+        rows=rows, frames=len(frames), crops=len(crops), notes=notes,
+        e2e_frames=len(face_frames) if e2e else 0, threads=num_threads,
+    )  # fmt: skip

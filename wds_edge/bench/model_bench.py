@@ -22,6 +22,7 @@ from wds_edge.runtime.base import Backend
 
 __all__ = [
     "ModelBenchResult",
+    "threads_label",
     "bench_backend",
     "benchmark_model",
     "conv_macs",
@@ -30,6 +31,12 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+
+def threads_label(num_threads: int | None) -> int | str:
+    """The CPU inference threads a benchmark asked for, as its reports write them: the
+    number given (``--threads``), or ``"default"`` (the backend's own choice)."""
+    return "default" if num_threads is None else int(num_threads)
 
 
 @dataclass
@@ -48,6 +55,8 @@ class ModelBenchResult:
     gflops_per_image: float | None
     #: Extra backend-specific timing (TensorRT H2D / compute / D2H, CUDA graphs), if any.
     breakdown: dict[str, Any] = field(default_factory=dict)
+    #: CPU inference threads asked for (``--threads``); None: the backend's default.
+    threads: int | None = None
 
     @property
     def throughput_img_s(self) -> float:
@@ -68,6 +77,7 @@ class ModelBenchResult:
             "precision": self.precision,
             "batch": self.batch,
             "input_size_px": self.input_size_px,
+            "threads": threads_label(self.threads),
             "warmup": self.warmup,
             "runs": self.runs,
             "latency_ms": self.latency.to_dict(),
@@ -87,6 +97,7 @@ class ModelBenchResult:
             "precision": self.precision,
             "batch": self.batch,
             "size_px": self.input_size_px,
+            "threads": threads_label(self.threads),
             "min_ms": round(lat.min_ms, 2),
             "p50_ms": round(lat.p50_ms, 2),
             "p90_ms": round(lat.p90_ms, 2),
@@ -179,6 +190,7 @@ def bench_backend(
     warmup: int = 5,
     runs: int = 50,
     on_run: ProgressCallback | None = None,
+    threads: int | None = None,
 ) -> ModelBenchResult:
     """Time ``backend.infer`` on a synthetic batch.
 
@@ -191,6 +203,8 @@ def bench_backend(
         warmup: untimed calls first (allocations, kernel selection, caches).
         runs: timed calls (wall clock, ``time.perf_counter``).
         on_run: called as ``on_run(runs_done, runs, "")`` after every timed run.
+        threads: the CPU inference threads the backend was loaded with, for the report
+            (None: its default).
 
     Raises:
         InvalidInputError: ``runs < 1``, ``warmup < 0`` or a batch the model cannot take.
@@ -220,6 +234,7 @@ def bench_backend(
         latency=summarize_ms(times_ms),
         gflops_per_image=gflops,
         breakdown=breakdown,
+        threads=threads,
     )
 
 
@@ -260,4 +275,5 @@ def benchmark_model(
             warmup=warmup,
             runs=runs,
             on_run=on_run,
+            threads=num_threads,
         )

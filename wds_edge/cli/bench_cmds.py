@@ -336,10 +336,14 @@ def bench_compare_cmd(
         "onnxruntime",
         help="Comma-separated: onnxruntime,tensorrt (x --precisions x --widths), or "
         "BACKEND:PRECISION entries (onnxruntime:fp32,openvino:bf16,...): one model (--models, "
-        "default the bundled one), interleaved, with mask IoU vs the FP32 entry.",
+        "default the bundled one) at its own input size, interleaved, with mask IoU vs the "
+        "FP32 entry; model latency only (--no-e2e, --no-torch implied; --widths, --size and "
+        "--precisions are refused).",
     ),
     threads: int | None = typer.Option(None, min=1, help="CPU inference threads."),
-    precisions: str = typer.Option("fp32", help="Comma-separated TensorRT precisions."),
+    precisions: str | None = typer.Option(
+        None, help="Comma-separated TensorRT precisions (default fp32)."
+    ),
     size: int | None = typer.Option(
         None,
         min=32,
@@ -372,11 +376,16 @@ def bench_compare_cmd(
     """Backends x precisions x widths side by side, with speedups over PyTorch eager FP32."""
     from wds_edge.bench.compare import bench_compare
     from wds_edge.bench.environment import environment_report, format_environment
+    from wds_edge.bench.model_bench import threads_label
     from wds_edge.bench.report import rows_table, write_bar_plot, write_report_json, write_rows_csv
 
     max_frames = _pick(max_frames, 60, 8, quick)
     runs, warmup = _pick(runs, 30, 3, quick), _pick(warmup, 3, 1, quick)
     if ":" in backends:
+        # --widths '' (no exports) is what the entries do; any width would be ignored
+        _refuse_width_options(
+            widths=widths if _split(widths) else None, size=size, precisions=precisions
+        )
         _compare_backend_specs(
             source, _split(backends), _split(models), landmarker, max_frames, runs, warmup,
             threads, out,
@@ -396,7 +405,8 @@ def bench_compare_cmd(
     env = environment_report()
     console = _console()
     n_models = len(width_list) + len(_split(models))
-    per_model = sum(len(_split(precisions)) if b == "tensorrt" else 1 for b in _split(backends))
+    precision_list = _split(precisions if precisions is not None else "fp32")
+    per_model = sum(len(precision_list) if b == "tensorrt" else 1 for b in _split(backends))
     steps = StepPrinter(console, n_models * (per_model + (0 if no_torch else 1)))
     load = LoadWatch()
     with console.status("comparing ...") as status:
@@ -405,7 +415,7 @@ def bench_compare_cmd(
             models=_split(models),
             widths=width_list,
             backends=_split(backends),
-            precisions=_split(precisions),
+            precisions=precision_list,
             size_px=size,
             model_dir=out / "models",
             landmarker_path=landmarker,
@@ -424,8 +434,9 @@ def bench_compare_cmd(
     console.print(
         rows_table(
             compact_rows(rows),
-            title=f"wds-edge bench compare ({size}x{size}, "
-            f"{result.frames} frames, {result.crops} face crops; p50; all columns in compare.csv)",
+            title=f"wds-edge bench compare ({size}x{size}, {result.frames} frames, "
+            f"{result.crops} face crops, threads {threads_label(threads)}; p50; all columns "
+            "in compare.csv)",
             caption=format_environment(env, load),
         )
     )
@@ -457,6 +468,24 @@ def bench_compare_cmd(
         reference_label="25 FPS",
     )
     console.print(f"wrote {plot}" if plot else "plot skipped: matplotlib is not installed")
+
+
+def _refuse_width_options(**given: Any) -> None:
+    """BACKEND:PRECISION entries time one model at its own input size and the precisions
+    they name: --widths, --size and --precisions, which shape the width comparison, would
+    be ignored there, so one given is refused (--no-e2e and --no-torch describe what the
+    entries do anyway and are accepted)."""
+    from wds_edge.errors import InvalidInputError
+
+    named = [f"--{name}" for name, value in given.items() if value is not None]
+    if named:
+        raise InvalidInputError(
+            f"{', '.join(named)} {'does' if len(named) == 1 else 'do'} not apply to "
+            "BACKEND:PRECISION entries, which time one model (--models, default the bundled "
+            "one) at its own input size and the precisions they name: leave "
+            f"{' and '.join(named)} out, or compare widths with backends without ':' "
+            "(e.g. --backends onnxruntime,tensorrt --precisions fp16)"
+        )
 
 
 def _check_int8_entries(specs: list[str], model: str | None) -> None:
@@ -493,6 +522,7 @@ def _compare_backend_specs(
 ) -> None:
     from wds_edge.bench.backend_compare import compare_backends
     from wds_edge.bench.environment import environment_report, format_environment
+    from wds_edge.bench.model_bench import threads_label
     from wds_edge.bench.report import rows_table, write_bar_plot, write_report_json, write_rows_csv
 
     if len(models) > 1:
@@ -519,7 +549,10 @@ def _compare_backend_specs(
         )  # fmt: skip
     load.stop()
     rows = [r.row() for r in result.rows]
-    title = f"wds-edge bench compare: {Path(result.model).name}, {result.crops} face crops"
+    title = (
+        f"wds-edge bench compare: {Path(result.model).name}, {result.crops} face crops, "
+        f"threads {threads_label(threads)}"
+    )
     console.print(rows_table(rows, title=title, caption=format_environment(env, load)))
     for note in result.notes:
         console.print(f"[dim]note: {note}[/]")

@@ -249,3 +249,52 @@ def test_bench_compare_a_missing_source_is_a_usage_error(
     assert f"no such file or folder: {tmp_path / 'nonexist'}" in err
     assert "(expected a video file, an image, a folder of images or a glob)" in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (("--widths", "8,16"), "--widths"),
+        (("--size", "256"), "--size"),
+        (("--precisions", "fp16"), "--precisions"),
+        (("--size", "320", "--precisions", "fp32"), "--size, --precisions"),
+    ],
+)
+def test_bench_compare_backend_entries_refuse_the_width_options_they_would_ignore(
+    extra: tuple[str, ...], named: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Defect: BACKEND:PRECISION entries silently ignored --widths, --size and --precisions
+    (the table looked like an answer to them)."""
+    from fault_helpers import run_cli
+
+    import wds_edge.bench.backend_compare as backend_compare
+
+    timed: list[object] = []
+    monkeypatch.setattr(backend_compare, "compare_backends", lambda *a, **k: timed.append(a))
+    out = tmp_path / "cmp"
+    code, _, err = run_cli(capsys, "bench", "compare", "--source", tmp_path, "--backends",
+                           "onnxruntime:fp32,openvino:bf16", *extra, "--out", out)  # fmt: skip
+    assert code == 2, err
+    assert f"{named} do" in err and "not apply to BACKEND:PRECISION entries" in err
+    assert timed == [] and not out.exists()
+
+
+def test_bench_compare_backend_entries_accept_what_they_do_anyway(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """--no-torch and --no-e2e (RESULTS.md's command has --no-torch) and --widths '' describe
+    the entries' own run: accepted, the entries are timed."""
+    import wds_edge.bench.backend_compare as backend_compare
+
+    class Timed(Exception):
+        pass
+
+    def stand_in(*args: object, **kwargs: object) -> None:
+        raise Timed
+
+    monkeypatch.setattr(backend_compare, "compare_backends", stand_in)
+    args = ["bench", "compare", "--source", str(tmp_path), "--backends", "onnxruntime:fp32",
+            "--no-torch", "--no-e2e", "--widths", "", "--out", str(tmp_path / "cmp")]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert isinstance(result.exception, Timed), result.output
