@@ -1,5 +1,5 @@
 """What the benchmark ran on: CPU (model and the instruction sets that decide the speed),
-the load on it, GPU and driver, library versions, Jetson power mode.
+the load on it, GPU and driver, library versions, the board (a Jetson with its power mode).
 
 Every bench report embeds :func:`environment_report` and a :class:`LoadWatch` (the load
 average at the start and the end of the run): benchmarks on a shared machine mislead
@@ -11,7 +11,6 @@ tensorrt are *not* imported to learn their versions.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.metadata
 import os
 import platform
@@ -43,6 +42,12 @@ CPU_FLAGS = (
     "asimd",
     "sve",
 )
+
+#: The device tree's board name (ARM boards); a module constant so tests can point it
+#: at another file.
+DEVICE_TREE_MODEL = Path("/proc/device-tree/model")
+#: L4T's release file: present on every Jetson (JetPack), whatever its device-tree name.
+NV_TEGRA_RELEASE = Path("/etc/nv_tegra_release")
 
 _PACKAGES = (
     "wds-edge",
@@ -195,17 +200,54 @@ def _gpus() -> list[dict[str, str]]:
     return gpus
 
 
-def _jetson() -> dict[str, str] | None:
-    model = Path("/proc/device-tree/model")
-    if not model.exists() and shutil.which("nvpmodel") is None:
+def _board_model() -> str | None:
+    """The board's name from the device tree (ARM boards: Jetson, Raspberry Pi, Rockchip,
+    ...), None where there is none (a PC)."""
+    try:
+        text = DEVICE_TREE_MODEL.read_bytes().rstrip(b"\x00").decode(errors="replace").strip()
+    except OSError:
         return None
-    info: dict[str, str] = {}
-    with contextlib.suppress(OSError):
-        info["model"] = model.read_bytes().rstrip(b"\x00").decode(errors="replace")
+    return text or None
+
+
+def _power_mode(text: str) -> str:
+    """``nvpmodel -q``'s answer (``NV Power Mode: MAXN`` and the mode number on the next
+    line) as ``MAXN (mode 0)``; other text as its lines joined."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    name = next(
+        (ln.split(":", 1)[1].strip() for ln in lines if ln.lower().startswith("nv power mode")),
+        "",
+    )
+    number = next((ln for ln in lines if ln.isdigit()), "")
+    if name:
+        return f"{name} (mode {number})" if number else name
+    return " / ".join(lines)
+
+
+def _jetson(board: str | None) -> dict[str, str] | None:
+    """A Jetson's model and power mode (``nvpmodel -q``), or None on any other machine.
+
+    A Jetson: the device tree's model names NVIDIA or Jetson, or L4T's release file
+    (:data:`NV_TEGRA_RELEASE`) exists. Other boards with a device tree (a Raspberry Pi, a
+    Rockchip board) are not Jetsons: :func:`environment_report` names them as ``board``.
+    """
+    named = board is not None and any(w in board.lower() for w in ("nvidia", "jetson"))
+    if not named and not NV_TEGRA_RELEASE.exists():
+        return None
+    info: dict[str, str] = {"model": board or "Jetson"}
     power = _run(["nvpmodel", "-q"])
     if power:
-        info["power_mode"] = " / ".join(line.strip() for line in power.splitlines() if line.strip())
-    return info or None
+        info["power_mode"] = _power_mode(power)
+    return info
+
+
+def _jetson_text(jetson: dict[str, str]) -> str:
+    """``Jetson <model>, power mode <mode>`` for the caption (the model said once)."""
+    model = jetson.get("model") or "Jetson"
+    text = model if "jetson" in model.lower() else f"Jetson {model}"
+    if jetson.get("power_mode"):
+        text += f", power mode {jetson['power_mode']}"
+    return text
 
 
 def environment_report() -> dict[str, Any]:
@@ -214,10 +256,14 @@ def environment_report() -> dict[str, Any]:
     Keys: ``cpu`` (model, the :data:`CPU_FLAGS` it has, logical cores, usable cores),
     ``load_average`` (1 / 5 / 15 minutes, now), ``machine`` (OS, arch, Python),
     ``gpus`` (list of name/driver/memory from ``nvidia-smi``, empty without one),
-    ``jetson`` (model and ``nvpmodel -q`` power mode, or None), ``packages``
+    ``jetson`` (model and ``nvpmodel -q`` power mode on a Jetson, else None), ``board``
+    (the device tree's board name of any other board, e.g. a Raspberry Pi, else None),
+    ``packages
     (name -> version of the relevant libraries that are installed),
     ``onnxruntime_providers``, ``threads_env`` (OMP/ORT thread variables if set).
     """
+    board = _board_model()
+    jetson = _jetson(board)
     return {
         "cpu": {
             "model": _cpu_model(),
@@ -232,7 +278,8 @@ def environment_report() -> dict[str, Any]:
             "python": platform.python_version(),
         },
         "gpus": _gpus(),
-        "jetson": _jetson(),
+        "jetson": jetson,
+        "board": None if jetson is not None else board,
         "packages": _versions(),
         "onnxruntime_providers": _ort_providers(),
         "threads_env": {
@@ -259,7 +306,9 @@ def format_environment(env: dict[str, Any], load: LoadWatch | None = None) -> st
     else:
         parts.append("no GPU")
     if env.get("jetson"):
-        parts.append(f"Jetson {env['jetson']}")
+        parts.append(_jetson_text(env["jetson"]))
+    elif env.get("board"):
+        parts.append(f"board {env['board']}")
     pk = env["packages"]
     libs = ", ".join(f"{k} {v}" for k, v in pk.items())
     parts.append(libs)
