@@ -16,6 +16,10 @@ frame is also segmented on its own. Reported per region:
   and largest CV over one-second stretches (``None``: fewer good frames than one second,
   so no stretch to measure); for several window lengths.
 
+The report's ``session_config`` is what every capture ran with (``reset_after_bad_frames``
+0: a part is one person); each session's entry holds its own ``session_config``, whose
+``max_frames`` is the part's length.
+
 ``session_sd`` / ``session_cv`` and ``frame_sd`` / ``frame_cv`` are what
 :func:`wds_edge.analysis.compare.compare_results` turns into a minimal detectable change.
 """
@@ -86,6 +90,12 @@ def _legacy_scores(result: FrameResult) -> dict[str, RegionScore]:
         n: m & crop.in_frame for n, m in region_masks(crop.landmarks_crop_px, crop.size_px).items()
     }  # type: ignore[union-attr]
     return score_regions(result.wrinkle_mask, regions, result.mm_per_px, overall_mask=crop.in_frame)  # type: ignore[union-attr, arg-type]
+
+
+def _shared_config(sessions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The settings every session ran with (``reset_after_bad_frames`` 0); ``max_frames``,
+    each part's length, differs and stands in each session's own ``session_config``."""
+    return {k: v for k, v in sessions[0]["session_config"].items() if k != "max_frames"}
 
 
 def _spread(values: list[float]) -> float:
@@ -225,6 +235,7 @@ def bench_repeatability(
             out_sessions.append(
                 {
                     "frames": [int(bounds[k]), int(bounds[k + 1] - 1)],
+                    "session_config": config.model_dump(),  # what this capture ran with
                     "good_frames": len(good),
                     "fused": {n: s.wrinkle_ratio for n, s in final.scores.items()},
                     "frames_used": final.frames_used,
@@ -268,7 +279,7 @@ def bench_repeatability(
         running={**_running_stats(series[RUNNING_WINDOW], fps), "window": float(RUNNING_WINDOW)},
         running_by_window={str(w): _running_stats(series[w], fps) for w in windows},
         frames={"total": total, "usable": len(usable), "good": len(per_frame)},
-        session_config=SessionConfig(**base).model_dump(),
+        session_config=_shared_config(out_sessions),
         model=analyzer.model_info,
         timings_s={"total": time.perf_counter() - start},
     )

@@ -45,6 +45,14 @@ def test_repeatability_report(video_path: Path, landmarker_path: Path, tmp_path:
     assert report["frames"] == {"total": 16, "usable": 16, "good": 16}
     assert [s["frames"] for s in report["sessions"]] == [[0, 7], [8, 15]]
     assert all(s["frames_used"] == 3 for s in report["sessions"])
+    # what each capture ran with: its part's 8 frames, never dropping them (one person)
+    for session in report["sessions"]:
+        config = session["session_config"]
+        assert (config["max_frames"], config["reset_after_bad_frames"]) == (8, 0)
+        assert (config["frames_needed"], config["frames_fused"]) == (4, 3)
+    shared = report["session_config"]
+    assert shared["reset_after_bad_frames"] == 0 and "max_frames" not in shared
+    assert (shared["frames_needed"], shared["frames_fused"]) == (4, 3)
     assert set(report["regions"]) == {"overall", *REGION_NAMES}
     assert report["regions"]["overall"]["session_mean"] > 0
     assert report["regions"]["overall"]["frame_cv"] > 0
