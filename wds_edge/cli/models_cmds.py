@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import typer
+
+#: What --sha256 takes: a sha256 digest in hex.
+_SHA256_RE = re.compile(r"[0-9a-fA-F]{64}")
 
 _FETCH_HELP = """Download the MediaPipe FaceLandmarker model and verify its sha256.
 
@@ -36,7 +40,22 @@ def register(app: typer.Typer) -> None:
     app.add_typer(models, name="models")
 
 
+def _check_sha256(value: str) -> str:
+    """``--sha256``: 64 hex digits (a typo is refused before the download, not blamed on
+    the file after it)."""
+    from wds_edge.errors import InvalidInputError
+
+    if not _SHA256_RE.fullmatch(value):
+        raise InvalidInputError(
+            f"--sha256 takes a sha256 digest, 64 hex digits (0-9, a-f), got {value!r} "
+            f"({len(value)} characters): copy the whole digest (e.g. from `sha256sum FILE`), "
+            "or leave --sha256 out to check the canonical model's"
+        )
+    return value.lower()
+
+
 def fetch(
+    ctx: typer.Context,
     dest: Path | None = typer.Option(
         None, "--dest", help="Folder to save face_landmarker.task in (default: user cache)."
     ),
@@ -46,22 +65,33 @@ def fetch(
         help="Download address (https:// or file://; default: Google's canonical URL).",
     ),
     sha256: str | None = typer.Option(
-        None, "--sha256", help="Expected sha256 of the file (default: the canonical model's)."
+        None,
+        "--sha256",
+        help="Expected sha256 of the file, 64 hex digits (default: the canonical model's).",
     ),
 ) -> None:
     """Download and verify the FaceLandmarker model."""
     from wds_edge.cli.console import make_console, progress_bar
+    from wds_edge.cli.outputs import claim_output_dir
     from wds_edge.perception.landmarker_model import (
         FACE_LANDMARKER_SHA256,
+        FACE_LANDMARKER_SIZE_BYTES,
         FACE_LANDMARKER_URL,
         fetch_face_landmarker,
+        user_model_dir,
     )
 
+    expected = _check_sha256(sha256) if sha256 is not None else FACE_LANDMARKER_SHA256
     source = url or FACE_LANDMARKER_URL
+    # a folder this command makes is removed again when the fetch fails (nothing saved)
+    folder = claim_output_dir(
+        ctx,
+        dest.expanduser() if dest is not None else user_model_dir(),
+        "FaceLandmarker model",
+        min_free_bytes=FACE_LANDMARKER_SIZE_BYTES,
+    )
     with progress_bar("face_landmarker.task", download=True) as update:
-        saved = fetch_face_landmarker(
-            dest, url=source, sha256=sha256 or FACE_LANDMARKER_SHA256, progress=update
-        )
+        saved = fetch_face_landmarker(folder, url=source, sha256=expected, progress=update)
     make_console().print(f"[green]saved[/] {saved} (sha256 verified)", highlight=False)
 
 
