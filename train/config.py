@@ -137,6 +137,17 @@ class TrainConfig:
         for name in ("base_channels", "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise InvalidInputError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.seed < 2**32:
+            # numpy and torch take seeds in [0, 2**32): anything else was a traceback.
+            raise InvalidInputError(
+                f"--seed must be a whole number from 0 to {2**32 - 1}, got {self.seed} "
+                "(e.g. --seed 0)"
+            )
+        if self.val_count is not None and self.val_count < 1:
+            raise InvalidInputError(
+                f"--val-count must be >= 1 (the validation images select best.pt), got "
+                f"{self.val_count}; leave it out to hold out --val-fraction of the images"
+            )
         if not 0.0 <= self.zone_weight <= 100.0:
             raise InvalidInputError(
                 f"--zone-weight must be in [0, 100] (1 = zones count like any pixel), got "

@@ -305,12 +305,17 @@ def make_splits(
         if not 0 < val_fraction < 1:
             raise InvalidInputError(f"val_fraction must be in (0, 1), got {val_fraction}")
         val_count = max(1, math.ceil(val_fraction * n_rest - 1e-9))
+    elif val_count < 1:
+        raise InvalidInputError(
+            f"--val-count must be >= 1 (the validation images select the checkpoint), got "
+            f"{val_count}"
+        )
     rest = [order[i] for i in np.random.default_rng(seed + 1).permutation(len(order))]
     taken, n_val = 0, 0
     while taken < len(rest) and n_val < val_count:
         n_val += len(members[rest[taken]])
         taken += 1
-    if val_count < 1 or taken >= len(rest):
+    if taken >= len(rest):
         raise InvalidInputError(
             f"cannot carve {val_count} validation image(s) from {n_rest} training image(s)"
             + (f" in {len(rest)} groups (a group's images share a split)" if grouped else "")

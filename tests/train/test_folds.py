@@ -43,6 +43,13 @@ def test_bad_arguments() -> None:
         make_splits(["a", "a", "b"])
 
 
+@pytest.mark.parametrize("count", [0, -2])
+def test_no_validation_image_is_its_own_error(count: int) -> None:
+    """--val-count 0 was told to 'lower --val-count'."""
+    with pytest.raises(InvalidInputError, match=rf"--val-count must be >= 1 .*got {count}$"):
+        make_splits(STEMS, val_count=count)
+
+
 # Splits cut by group: the frames of one video (one person) never sit in two splits.
 
 

@@ -78,3 +78,17 @@ def test_a_crop_whose_deepest_layer_is_one_pixel_is_refused(
     with pytest.raises(InvalidInputError, match=rf"deepest layer 1x1 px.*--crop-size {smallest}"):
         _config(stem=stem, crop_size=crop).validate()
     _config(stem=stem, crop_size=smallest).validate()
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 2**40])
+def test_a_seed_numpy_and_torch_cannot_take_is_refused(seed: int) -> None:
+    with pytest.raises(InvalidInputError, match=rf"--seed must be a whole number from 0 to "
+                       rf"{2**32 - 1}, got {seed}"):  # fmt: skip
+        _config(seed=seed).validate()
+    _config(seed=2**32 - 1).validate()
+
+
+def test_no_validation_image_is_refused_up_front() -> None:
+    with pytest.raises(InvalidInputError, match="--val-count must be >= 1.*got 0; leave it out"):
+        _config(val_count=0).validate()
+    _config(val_count=1).validate()

@@ -56,6 +56,11 @@ TINY = ("--base", "4", "--epochs", "1", "--crop-size", "32", "--val-count", "1")
         ("--device", "bogus", "cuda:N (the N-th GPU, from 0)"),
         # the U-Net's deepest layer would be 1x1: BatchNorm fails on a batch of one image
         ("--crop-size", "16", "too small for BatchNorm to train on; use --crop-size 32 or more"),
+        # numpy / torch seeds are 0 .. 2**32 - 1: others were a traceback
+        ("--seed", "-1", "--seed must be a whole number from 0 to 4294967295, got -1"),
+        ("--seed", str(2**32), "--seed must be a whole number from 0 to 4294967295"),
+        # no validation image: not "lower --val-count"
+        ("--val-count", "0", "--val-count must be >= 1 (the validation images select best.pt)"),
     ],
 )
 def test_train_refuses_bad_settings_before_writing(
