@@ -343,7 +343,7 @@ def load_sample(sample: Sample, mask_threshold: int | None = None) -> LoadedSamp
     h, w = image_rgb.shape[:2]
     mask = read_mask(sample.mask, mask_threshold)
     fov = read_mask(sample.fov, mask_threshold, allow_invert=False) if sample.fov else None
-    zones = read_mask(sample.zones, None, allow_invert=False) if sample.zones else None
+    zones = read_mask(sample.zones, mask_threshold, allow_invert=False) if sample.zones else None
     for name, m, path in (("mask", mask, sample.mask), ("fov mask", fov, sample.fov),
                           ("zones mask", zones, sample.zones)):  # fmt: skip
         if m is not None and m.shape != (h, w):

@@ -154,6 +154,21 @@ def test_zones_folder_is_loaded_and_checked(tmp_path: Path) -> None:
         load_sample(sample)
 
 
+def test_mask_threshold_binarizes_a_non_binary_zones_mask(tmp_path: Path) -> None:
+    """The refusal of a grey zones/ mask says to pass --mask-threshold, which must then reach
+    the zones as it reaches the label and the FOV (it was read without it, so refused again)."""
+    _image(tmp_path / "images" / "a.png")
+    _mask(tmp_path / "masks" / "a.png", _label())
+    band = np.zeros((32, 48), np.uint8)
+    band[4:12, :] = 255
+    _mask(tmp_path / "zones" / "a.png", cv2.GaussianBlur(band, (5, 5), 1.5))  # anti-aliased
+    _, (sample,) = discover_samples(tmp_path)
+    with pytest.raises(DataError, match=r"a\.png: the mask is not binary.*--mask-threshold"):
+        load_sample(sample)
+    zones = load_sample(sample, mask_threshold=127).zones
+    assert zones is not None and zones[8].all() and not zones[20].any()
+
+
 def test_fov_without_pixels_is_refused(tmp_path: Path) -> None:
     # An all-black FOV leaves nothing to train on or score (every metric of no pixels is 1.0).
     make_generic(tmp_path, n=1)
