@@ -75,11 +75,15 @@ class CropDataset(Dataset):
         zone_weight: the loss weight of pixels inside a sample's ``zones`` (hard-negative
             structures: a predicted wrinkle there costs this much more); 1 = like any pixel,
             0 = ignored. The item's ``fov`` carries it: ``fov x (zone_weight inside zones, 1
-            elsewhere)``.
+            elsewhere)``. Another value than 1 needs zones on at least one sample.
         region_balance: weight each facial region's pixels (:func:`region_weights`, from the
             samples' landmarks) so that a region whose labels are sparse over the training set
             (the glabella's few short lines) is not outweighed in the one Dice of a batch by
             a densely labelled one (the under-eyes). The item's ``fov`` carries it too.
+
+    Raises:
+        InvalidInputError: ``zone_weight`` other than 1 where no sample has zones;
+            ``region_balance`` on a sample without landmarks (:func:`region_id_map`).
     """
 
     def __init__(
@@ -100,6 +104,14 @@ class CropDataset(Dataset):
             augment_config or AugmentConfig(), profile=augment
         )
         self.zone_weight = float(zone_weight)
+        if self.zone_weight != 1.0 and not any(s.zones is not None for s in samples):
+            # It would be recorded with the run but weigh nothing.
+            raise InvalidInputError(
+                f"--zone-weight {zone_weight:g} needs the zones/ masks that 'wds-edge label "
+                f"--auto' writes, and none of the {len(samples)} training image(s) has one "
+                "(DATA/zones/<stem>.png); label the data with --auto, or leave --zone-weight "
+                "at 1"
+            )
         self.epoch = 0
         self.region_maps: list[np.ndarray] | None = None
         #: ``{region: weight}`` of ``region_balance`` (empty when off).

@@ -273,6 +273,17 @@ def test_zones_weight_the_loss_and_move_with_the_geometry() -> None:
         _, m, f = warped[0]
         assert set(np.unique(f.numpy()).tolist()) <= {0.0, 1.0, 3.0}
         assert bool(((f == 3.0) == ((m == 1.0) & (f > 0))).all())
-    # no zones: the FOV as before (0 / 1)
-    _, _, f = CropDataset([LoadedSample("b", image, mask, fov)], 64, zone_weight=3.0)[0]
-    np.testing.assert_array_equal(f[0].numpy(), fov.astype(np.float32))
+    # a sample without zones beside one with them: its FOV as before (0 / 1)
+    mixed = CropDataset([sample, LoadedSample("b", image, mask, fov)], 64, zone_weight=3.0)
+    np.testing.assert_array_equal(mixed[1][2][0].numpy(), fov.astype(np.float32))
+
+
+def test_a_zone_weight_without_any_zones_is_refused() -> None:
+    """--zone-weight was recorded with the run but weighed nothing when no training image has
+    a zones/ mask (the data was not labelled by `label --auto`)."""
+    image, mask = _scene()
+    bare = [LoadedSample(s, image, mask, None) for s in ("a", "b")]
+    with pytest.raises(InvalidInputError, match=r"--zone-weight 3 needs the zones/ masks that "
+                       r"'wds-edge label --auto' writes, and none of the 2 training"):  # fmt: skip
+        CropDataset(bare, 64, zone_weight=3.0)
+    CropDataset(bare, 64, zone_weight=1.0)  # the default weighs nothing either way

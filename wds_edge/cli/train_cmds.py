@@ -167,7 +167,8 @@ def _train(
         "--zone-weight",
         help="Loss weight of pixels in the data's zones/ masks (lid margins, brows, hairline, "
         "nostrils, lips, outline: written by 'wds-edge label --auto'): 1 = like any pixel "
-        "(default), > 1 = a wrinkle predicted there costs that much more, 0 = ignored.",
+        "(default), > 1 = a wrinkle predicted there costs that much more, 0 = ignored. Another "
+        "value than 1 is refused on data without zones/.",
     ),
     region_balance: bool = typer.Option(
         None,

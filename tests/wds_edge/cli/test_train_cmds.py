@@ -61,6 +61,8 @@ TINY = ("--base", "4", "--epochs", "1", "--crop-size", "32", "--val-count", "1")
         ("--seed", str(2**32), "--seed must be a whole number from 0 to 4294967295"),
         # no validation image: not "lower --val-count"
         ("--val-count", "0", "--val-count must be >= 1 (the validation images select best.pt)"),
+        # recorded with the run but weighing nothing: the data has no zones/ masks
+        ("--zone-weight", "3", "--zone-weight 3 needs the zones/ masks that 'wds-edge label"),
     ],
 )
 def test_train_refuses_bad_settings_before_writing(
