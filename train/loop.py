@@ -12,7 +12,8 @@ JSI, ties -> lower validation loss); a test fold (``folds`` / ``fold``) is score
 end with that checkpoint and reported separately. Splits are cut by group
 (:mod:`wds_edge_train.folds`: the frames of one video, or the ``groups`` / ``group_by``
 people), recorded in ``folds.json``; ``config.json`` keeps a digest of the grouping, which
-a resume must match. Outputs in ``out``: ``best.pt``,
+a resume must match (the ``groups`` file's content, not its path: a moved file is given
+anew). Outputs in ``out``: ``best.pt``,
 ``last.pt``, ``config.json``, ``folds.json``, ``log.csv``, ``metrics.json`` and, when
 TensorBoard is installed, ``tb/``. ``config.json`` (and every checkpoint) records
 ``face_crop_px``: the side of the face crops of a ``wds-edge label`` data folder (its
@@ -208,7 +209,8 @@ def _check_resume(saved: dict[str, Any], cfg: dict[str, Any], run_dir: Path) -> 
         # folder (its path is checked below), so its labels.json tells the scale.
         saved["face_crop_px"] = cfg["face_crop_px"]
     saved["augment"] = legacy_augment(saved.get("augment", "none"))
-    special = {"out", "data", "world_size", "grouping"}
+    # groups: the --groups file's path (it may have moved); its content is the grouping's.
+    special = {"out", "data", "world_size", "grouping", "groups"}
     diff = [
         f"{k}: run has {saved.get(k)!r}, asked {cfg[k]!r}"
         for k in cfg
@@ -334,6 +336,13 @@ def train(
     if per_image:
         groups, rule = {stem: stem for stem in stems}, "image"
     else:
+        saved_csv = ckpt is not None and cfg["groups"] == ckpt.config.get("groups")
+        if saved_csv and cfg["groups"] is not None and not Path(cfg["groups"]).is_file():
+            raise InvalidInputError(
+                f"{out}: the run's --groups file {cfg['groups']} is not there any more (moved "
+                "or deleted); to resume, pass --groups NEWPATH (the file where it is now, with "
+                "the same image,group rows)"
+            )
         groups = image_groups(stems, groups_csv=cfg["groups"], group_by=config.group_by)
         rule = grouping_rule(cfg["groups"], config.group_by)
     cfg["grouping"] = grouping_record(groups, rule)

@@ -460,3 +460,22 @@ def test_a_run_split_before_groups_existed_resumes_with_its_splits(
     assert folds["grouping"]["rule"] == "image" and folds["grouping"]["n_groups"] == 12
     train(TrainConfig(epochs=3, **cfg), resume=True)  # and again, now with rule 'image'
     assert len(_rows(run)) == 3
+
+
+def test_a_moved_groups_file_resumes_from_its_new_path(tmp_path: Path) -> None:
+    """The run's --groups path is not compared on resume (the grouping digest checks its
+    rows): a moved file is passed anew and recorded; the old path, gone, says so."""
+    data = _generic_data(tmp_path / "data", ["anna_1", "anna_2", "bob_1", "bob_2", "carl_1"])
+    people = tmp_path / "people.csv"
+    people.write_text("anna_1,anna\nanna_2,anna\nbob_1,bob\nbob_2,bob\ncarl_1,carl\n")
+    run = tmp_path / "r"
+    cfg = {**TINY, "crop_size": 32, "data": str(data), "out": str(run)}
+    train(TrainConfig(groups=str(people), epochs=1, **cfg))
+    (tmp_path / "moved").mkdir()
+    moved = people.rename(tmp_path / "moved" / "people.csv")
+    with pytest.raises(InvalidInputError, match=r"groups file .*people\.csv is not there any "
+                       r"more .*pass --groups NEWPATH"):  # fmt: skip
+        train(TrainConfig(groups=str(people), epochs=2, **cfg), resume=True)
+    train(TrainConfig(groups=str(moved), epochs=2, **cfg), resume=True)
+    assert json.loads((run / "config.json").read_text())["groups"] == str(moved.resolve())
+    assert len(_rows(run)) == 2

@@ -115,7 +115,8 @@ def _train(
         None,
         "--groups",
         help="CSV of image,group rows (image: file name or stem; group: the person): images "
-        "of one group always share a split. For photo sets with several photos per person.",
+        "of one group always share a split. For photo sets with several photos per person. "
+        "--resume reads the run's file again; pass --groups NEWPATH if it has moved.",
     ),
     group_by: str = typer.Option(
         None,

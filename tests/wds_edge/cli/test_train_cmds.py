@@ -323,3 +323,23 @@ def test_train_groups_option_names_people(capsys, tmp_path: Path) -> None:  # no
                            "--group-by", "(")  # fmt: skip
     assert code == 2 and "--group-by '(' is not a regular expression" in err
     assert not (tmp_path / "run2").exists()
+
+
+def test_train_resumes_a_run_whose_groups_file_moved(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    """--resume reads the run's --groups file from config.json; once it has moved, the
+    refusal says to pass --groups NEWPATH, and that path is taken (not refused as another
+    setting: the grouping's digest shows it holds the same groups)."""
+    data = write_generic(tmp_path / "data", ["anna_1", "anna_2", "bob_1", "bob_2", "carl"])
+    people = tmp_path / "people.csv"
+    people.write_text("anna_1,a\nanna_2,a\nbob_1,b\nbob_2,b\ncarl,c\n")
+    out = tmp_path / "run"
+    code, _, err = run_cli(capsys, "train", "--data", data, "--out", out, *TINY,
+                           "--groups", people)  # fmt: skip
+    assert code == 0, err
+    moved = people.rename(tmp_path / "people_moved.csv")
+    resume = ("train", "--data", data, "--out", out, "--epochs", "2", "--resume")
+    code, _, err = run_cli(capsys, *resume)
+    assert code == 2 and "pass --groups NEWPATH" in _flat(err), err
+    code, _, err = run_cli(capsys, *resume, "--groups", moved)
+    assert code == 0, err
+    assert json.loads((out / "config.json").read_text())["groups"] == str(moved.resolve())
