@@ -268,6 +268,22 @@ def _check_resume(saved: dict[str, Any], cfg: dict[str, Any], run_dir: Path) -> 
         )
 
 
+def _check_resumable(raw: dict[str, Any], last_path: Path) -> None:
+    """Refuse a ``last.pt`` without what a resume continues from: the optimizer and scheduler
+    state and the extra's splits and best score (``best.pt`` has weights only)."""
+    extra = raw.get("extra")
+    lacks = [k for k in ("optimizer", "scheduler") if not isinstance(raw.get(k), dict)]
+    lacks += [
+        f"extra.{k}" for k in ("splits", "best") if not isinstance(extra, dict) or k not in extra
+    ]
+    if lacks:
+        raise ModelError(
+            f"{last_path} holds no optimizer state to resume from (it lacks "
+            f"{', '.join(lacks)}): it is not a last.pt the training loop wrote (a best.pt "
+            "copied over it?). Put the run's own last.pt back to --resume, or start a new --out"
+        )
+
+
 def train(
     config: TrainConfig,
     *,
@@ -328,6 +344,7 @@ def train(
                 f"{out}: --resume must continue the same run: {exc}. Resume with the run's "
                 "own --dice or start a new --out"
             ) from exc
+        _check_resumable(ckpt.raw, last_path)
     # Images that share a split. A run started before splits were cut by group (no
     # "grouping" in its config; "image" once resumed) keeps its splits, cut image by image.
     per_image = (

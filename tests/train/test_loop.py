@@ -12,7 +12,7 @@ import torch
 from typer.testing import CliRunner
 
 from wds_edge.cli import app
-from wds_edge.errors import DataError, InvalidInputError
+from wds_edge.errors import DataError, InvalidInputError, ModelError
 from wds_edge_train.checkpoint import OutputKindError, load_checkpoint
 from wds_edge_train.data import discover_samples, load_sample
 from wds_edge_train.dataset import CropDataset
@@ -479,3 +479,22 @@ def test_a_moved_groups_file_resumes_from_its_new_path(tmp_path: Path) -> None:
     train(TrainConfig(groups=str(moved), epochs=2, **cfg), resume=True)
     assert json.loads((run / "config.json").read_text())["groups"] == str(moved.resolve())
     assert len(_rows(run)) == 2
+
+
+def test_resume_from_a_checkpoint_without_optimizer_state_is_a_clear_error(
+    drive_small: Path, tmp_path: Path
+) -> None:
+    """best.pt copied over a lost last.pt has weights only: --resume was an AttributeError."""
+    run = tmp_path / "r"
+    cfg = {**TINY, "data": str(drive_small), "out": str(run)}
+    train(TrainConfig(epochs=1, **cfg))
+    shutil.copyfile(run / "best.pt", run / "last.pt")
+    no_state = r"last\.pt holds no optimizer state .*lacks optimizer, scheduler.*a best\.pt copied"
+    with pytest.raises(ModelError, match=no_state):
+        train(TrainConfig(epochs=2, **cfg), resume=True)
+    raw = torch.load(run / "best.pt", weights_only=True)
+    raw["optimizer"], raw["scheduler"] = {"state": {}}, {"last_epoch": 1}
+    del raw["extra"]["splits"]
+    torch.save(raw, run / "last.pt")
+    with pytest.raises(ModelError, match=r"lacks extra\.splits"):
+        train(TrainConfig(epochs=2, **cfg), resume=True)
