@@ -33,6 +33,7 @@ import csv
 import dataclasses
 import hashlib
 import io
+import json
 import logging
 import math
 import os
@@ -268,6 +269,55 @@ def _check_resume(saved: dict[str, Any], cfg: dict[str, Any], run_dir: Path) -> 
         )
 
 
+#: Keys every ``config.json`` a training run wrote holds (how a run folder is recognised).
+_RUN_CONFIG_KEYS = ("data", "out", "loss", "base_channels", "epochs")
+
+
+def _is_run_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds a ``config.json`` this training loop wrote."""
+    try:
+        saved = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(saved, dict) and all(k in saved for k in _RUN_CONFIG_KEYS)
+
+
+def _check_new_out(out: Path, data: str | Path) -> None:
+    """Refuse an ``out`` a new run cannot write to without harm: the data folder or one inside
+    it (or one the data lies in), a run that exists (``last.pt``), or a folder holding other
+    files, whose ``config.json`` / ``log.csv`` / ... the run would overwrite. A run folder
+    whose run failed before its first epoch (no ``last.pt``) is started again.
+
+    Raises:
+        InvalidInputError: such a folder (the message says why and what to do).
+    """
+    here, read = out.resolve(), Path(data).resolve()
+    if here == read or read in here.parents or here in read.parents:
+        where = (
+            "is the data folder" if here == read
+            else "lies inside the data folder" if read in here.parents
+            else "holds the data folder"
+        )  # fmt: skip
+        raise InvalidInputError(
+            f"--out {out} {where} --data {data}: the run's files (checkpoints, config.json, "
+            "log.csv, ...) and the labels would share a folder; choose a run folder apart from "
+            "the data (e.g. --out runs/NAME)"
+        )
+    if out.exists() and not out.is_dir():
+        raise InvalidInputError(f"--out {out} is a file; name a folder for the run")
+    if (out / "last.pt").exists():
+        raise InvalidInputError(
+            f"{out} already holds a run (last.pt); pass --resume to continue it or choose "
+            "a new --out folder"
+        )
+    if out.is_dir() and any(out.iterdir()) and not _is_run_folder(out):
+        raise InvalidInputError(
+            f"--out {out} already holds files and is not a training run folder (no config.json "
+            "of 'wds-edge train'): the run would overwrite any config.json, log.csv, "
+            "metrics.json or folds.json there; choose a new or empty folder for --out"
+        )
+
+
 def _check_resumable(raw: dict[str, Any], last_path: Path) -> None:
     """Refuse a ``last.pt`` without what a resume continues from: the optimizer and scheduler
     state and the extra's splits and best score (``best.pt`` has weights only)."""
@@ -292,8 +342,12 @@ def train(
 ) -> TrainResult:
     """Train a :class:`WrinkleUNet` as configured and write the run folder.
 
+    A new run (``resume=False``) needs an ``out`` apart from the data that is new, empty, or
+    a run folder whose run failed before its first epoch ended (no ``last.pt``).
+
     Raises:
-        InvalidInputError / DataError: bad settings or data (before any training).
+        InvalidInputError / DataError: bad settings or data, or an ``out`` a new run may not
+            write to (before any training).
     """
     config.validate()
     out = Path(config.out)
@@ -320,6 +374,8 @@ def train(
     emit = progress if (progress is not None and main) else (lambda _e: None)
 
     layout, all_samples = discover_samples(config.data)
+    if not resume:  # before any rank writes (a wrong --data is reported first)
+        _check_new_out(out, config.data)
     cfg = dataclasses.asdict(config)
     cfg["data"] = _data_identity(config.data, layout, all_samples)
     cfg["augment"] = resolve_augment(config.augment, layout, config.data)
@@ -382,11 +438,6 @@ def train(
             run_provenance(ckpt.epoch, **used, world_size=world),
         ]
     else:
-        if last_path.exists():
-            raise InvalidInputError(
-                f"{out} already holds a run (last.pt); pass --resume to continue it or choose "
-                "a new --out folder"
-            )
         splits = make_splits(
             stems, seed=config.seed, folds=config.folds, fold=config.fold,
             val_fraction=config.val_fraction, val_count=config.val_count, groups=groups,

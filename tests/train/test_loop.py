@@ -498,3 +498,34 @@ def test_resume_from_a_checkpoint_without_optimizer_state_is_a_clear_error(
     torch.save(raw, run / "last.pt")
     with pytest.raises(ModelError, match=r"lacks extra\.splits"):
         train(TrainConfig(epochs=2, **cfg), resume=True)
+
+
+def test_a_new_run_writes_only_to_a_folder_of_its_own(tmp_path: Path) -> None:
+    """--out that held other files had its config.json / log.csv / ... overwritten, and --out
+    could be the data folder; a run folder whose run failed before last.pt starts again."""
+    data = _generic_data(tmp_path / "data", [f"p{i}" for i in range(4)])
+    cfg = {**TINY, "crop_size": 32, "epochs": 1, "data": str(data)}
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "config.json").write_text('{"mine": true}')
+    with pytest.raises(InvalidInputError, match=r"already holds files and is not a training run "
+                       r"folder.*choose a new or empty folder"):  # fmt: skip
+        train(TrainConfig(out=str(other), **cfg))
+    assert (other / "config.json").read_text() == '{"mine": true}'
+    assert sorted(p.name for p in other.iterdir()) == ["config.json"]
+    for out, where in ((data, "is the data folder"), (data / "run", "lies inside the data folder"),
+                       (tmp_path, "holds the data folder")):  # fmt: skip
+        with pytest.raises(InvalidInputError, match=rf"--out .* {where} --data .*apart from"):
+            train(TrainConfig(out=str(out), **cfg))
+    assert not (data / "run").exists() and not (data / "config.json").exists()
+
+    def fail_at_start(event: TrainProgress) -> None:
+        if event.kind == "start":
+            raise _Interrupt
+
+    run = tmp_path / "run"
+    with pytest.raises(_Interrupt):
+        train(TrainConfig(out=str(run), **cfg), progress=fail_at_start)
+    assert (run / "config.json").is_file() and not (run / "last.pt").exists()
+    train(TrainConfig(out=str(run), **cfg))  # started again
+    assert len(_rows(run)) == 1

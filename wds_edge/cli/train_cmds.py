@@ -57,7 +57,11 @@ Multi-GPU (DDP): {TORCHRUN_COMMAND}
 def _train(
     ctx: typer.Context,
     data: Path = typer.Option(..., "--data", help="Data folder (generic or DRIVE layout)."),
-    out: Path = typer.Option(..., "--out", help="Run folder to create (or to resume)."),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        help="Run folder to create: new or empty, apart from --data (or the run to --resume).",
+    ),
     recipe: str = typer.Option(
         None, "--recipe", help="project (default) | paper | official: see above."
     ),

@@ -343,3 +343,17 @@ def test_train_resumes_a_run_whose_groups_file_moved(capsys, tmp_path: Path) -> 
     code, _, err = run_cli(capsys, *resume, "--groups", moved)
     assert code == 0, err
     assert json.loads((out / "config.json").read_text())["groups"] == str(moved.resolve())
+
+
+def test_train_refuses_an_out_that_is_not_its_own(capsys, data: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    """The data folder, or a folder of other files, as --out: exit 2, nothing overwritten."""
+    code, _, err = run_cli(capsys, "train", "--data", data, "--out", data, *TINY)
+    assert code == 2 and "is the data folder --data" in _flat(err), err
+    assert not (data / "config.json").exists()
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "log.csv").write_text("mine\n")
+    code, _, err = run_cli(capsys, "train", "--data", data, "--out", docs, *TINY)
+    assert code == 2 and "is not a training run folder" in _flat(err), err
+    assert [p.name for p in docs.iterdir()] == ["log.csv"]
+    assert (docs / "log.csv").read_text() == "mine\n"
