@@ -5,7 +5,9 @@ over the epochs (stepped once per epoch), L2 weight decay 1e-4 on conv weights o
 on biases or BatchNorm parameters), batch 4, 640 x 640 crops, 200 epochs. Mixed precision
 (``torch.autocast`` + ``GradScaler``) is used on CUDA only. Launched by ``torchrun`` (env
 ``WORLD_SIZE`` > 1) the loop runs DistributedDataParallel: each process takes
-``batch_size`` images per step, only rank 0 validates and writes files.
+``batch_size`` images per step on the GPU of its ``LOCAL_RANK`` (``device`` ``auto`` /
+``cuda``; NCCL) or on the CPU (``cpu``, or ``auto`` without CUDA; gloo), only rank 0
+validates and writes files.
 
 The checkpoint kept as ``best.pt`` is selected on the **validation** split (highest pooled
 JSI, ties -> lower validation loss); a test fold (``folds`` / ``fold``) is scored once at the
@@ -118,6 +120,42 @@ def resolve_device(name: str) -> torch.device:
                 f"--device {name} was asked for but torch sees no Apple GPU (MPS); use cpu"
             )
     return torch.device(text)
+
+
+def resolve_distributed_device(name: str, local_rank: int) -> torch.device:
+    """``--device`` of one torchrun process (its ``LOCAL_RANK``: ``local_rank``): ``cpu`` is the
+    CPU (DDP over gloo); ``cuda`` the GPU of its local rank (NCCL); ``auto`` that GPU when
+    torch sees CUDA, else the CPU; ``cuda:N`` only where N is its local rank.
+
+    Raises:
+        InvalidInputError: a device this machine lacks (:func:`resolve_device`), ``mps``, a
+            ``cuda:N`` of another local rank, or a local rank without a GPU.
+    """
+    text = check_device_name(name)
+    if text == "cpu" or (text == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if text == "mps":
+        raise InvalidInputError(
+            f"--device {name}: DistributedDataParallel (torchrun) has no Apple GPU (MPS) "
+            "backend; run without torchrun, or pass --device cpu"
+        )
+    if text != "auto":
+        resolve_device(name)  # the GPU(s) must exist
+    if ":" in text and int(text.split(":")[1]) != local_rank:
+        raise InvalidInputError(
+            f"--device {name}: under torchrun each process trains on the GPU of its LOCAL_RANK, "
+            f"and this process's is {local_rank} (cuda:{local_rank}), so the processes would "
+            "not get one GPU each; pass --device cuda (or auto) and choose the GPUs with "
+            "CUDA_VISIBLE_DEVICES"
+        )
+    count = torch.cuda.device_count()
+    if local_rank >= count:
+        raise InvalidInputError(
+            f"torchrun process of LOCAL_RANK {local_rank} has no GPU of its own: torch sees "
+            f"{count} CUDA GPU(s); launch --nproc_per_node={count} or fewer, or pass "
+            "--device cpu"
+        )
+    return torch.device("cuda", local_rank)
 
 
 def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
@@ -357,15 +395,11 @@ def train(
     if distributed:
         import torch.distributed as dist
 
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        device = resolve_distributed_device(config.device, int(os.environ.get("LOCAL_RANK", "0")))
         if not dist.is_initialized():
-            dist.init_process_group(backend=backend)
-        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        if torch.cuda.is_available():
-            torch.cuda.set_device(local_rank)
-            device = torch.device("cuda", local_rank)
-        else:
-            device = torch.device("cpu")
+            dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
     else:
         device = resolve_device(config.device)
     use_amp = config.amp and device.type == "cuda"

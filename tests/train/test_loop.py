@@ -529,3 +529,18 @@ def test_a_new_run_writes_only_to_a_folder_of_its_own(tmp_path: Path) -> None:
     assert (run / "config.json").is_file() and not (run / "last.pt").exists()
     train(TrainConfig(out=str(run), **cfg))  # started again
     assert len(_rows(run)) == 1
+
+
+def test_a_torchrun_process_refuses_a_device_this_machine_lacks(
+    drive_small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--device under torchrun was ignored (cuda:3 trained on the CPU of a machine without
+    a GPU): it is resolved before the process group starts."""
+    monkeypatch.setenv("WORLD_SIZE", "2")  # what torchrun --nproc_per_node=2 sets (rank 0)
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    missing = f"cuda:{torch.cuda.device_count() + 3}"
+    with pytest.raises(InvalidInputError, match=rf"--device {missing}\b.*torch sees"):
+        train(TrainConfig(data=str(drive_small), out=str(tmp_path / "r"), epochs=1,
+                          device=missing, **TINY))  # fmt: skip
+    assert not (tmp_path / "r").exists()

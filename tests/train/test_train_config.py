@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from wds_edge.errors import InvalidInputError
-from wds_edge_train.loop import TrainConfig, resolve_device
+from wds_edge_train.loop import TrainConfig, resolve_device, resolve_distributed_device
 
 
 def _config(**kw: object) -> TrainConfig:
@@ -92,3 +92,25 @@ def test_no_validation_image_is_refused_up_front() -> None:
     with pytest.raises(InvalidInputError, match="--val-count must be >= 1.*got 0; leave it out"):
         _config(val_count=0).validate()
     _config(val_count=1).validate()
+
+
+def test_the_device_of_a_torchrun_process() -> None:
+    """Under torchrun --device was ignored: cuda:3 ran on a CPU-only machine and cpu on a GPU
+    machine used NCCL / CUDA. cpu is honoured (gloo); other devices must exist."""
+    assert resolve_distributed_device("CPU", 1) == torch.device("cpu")
+    with pytest.raises(InvalidInputError, match="no Apple GPU \\(MPS\\) backend.*--device cpu"):
+        resolve_distributed_device("mps", 0)
+    with pytest.raises(InvalidInputError, match="is not a device"):
+        resolve_distributed_device("gpu", 0)
+    if not torch.cuda.is_available():
+        assert resolve_distributed_device("auto", 1) == torch.device("cpu")
+        with pytest.raises(InvalidInputError, match="--device cuda:3 .*torch sees no CUDA GPU"):
+            resolve_distributed_device("cuda:3", 0)
+        return
+    count = torch.cuda.device_count()
+    assert resolve_distributed_device("auto", 0) == torch.device("cuda", 0)
+    assert resolve_distributed_device("cuda", count - 1) == torch.device("cuda", count - 1)
+    with pytest.raises(InvalidInputError, match=r"GPU of its LOCAL_RANK.*CUDA_VISIBLE_DEVICES"):
+        resolve_distributed_device("cuda:0", 1)
+    with pytest.raises(InvalidInputError, match=rf"LOCAL_RANK {count} has no GPU of its own"):
+        resolve_distributed_device("cuda", count)

@@ -155,7 +155,8 @@ def _train(
     device: str = typer.Option(
         None,
         "--device",
-        help="auto (CUDA if present; default) | cpu | cuda | cuda:N | mps (any case).",
+        help="auto (CUDA if present; default) | cpu | cuda | cuda:N | mps (any case). Under "
+        "torchrun each process takes the GPU of its LOCAL_RANK (auto / cuda) or the CPU (cpu).",
     ),
     workers: int = typer.Option(None, "--workers", help="DataLoader worker processes (default 0)."),
     augment: str = typer.Option(
