@@ -56,25 +56,28 @@ def check_device_name(name: str) -> str:
 class TrainConfig:
     """Everything a training run depends on (stored resolved in ``config.json``).
 
-    The defaults are the ``project`` recipe (:mod:`wds_edge_train.recipes`);
-    :meth:`from_recipe` starts from another one.
+    ``recipe`` (:mod:`wds_edge_train.recipes`, ``project`` by default) gives the fields a
+    recipe sets (``dice``, ``activation``, ``input_norm``, ``augment``, ``amp``, ``seed``,
+    ``wwm_fill``: None until then) the recipe's values, so ``TrainConfig(recipe="official")``
+    trains as the official code; a value given for one of them overrides the recipe.
+    :meth:`from_recipe` does the same.
     """
 
     data: str
     out: str
     recipe: str = "project"
     loss: str = "wds"
-    dice: str = "binary"
+    dice: str | None = None  # None: the recipe's (as for every field RECIPES sets)
     base_channels: int = 64
     stem: str = "none"
-    activation: str = "leaky_relu"
+    activation: str | None = None
     epochs: int = 200
     batch_size: int = 4
     crop_size: int = 640
     lr: float = 0.01
     min_lr: float = 1e-6
     weight_decay: float = 1e-4
-    seed: int = 0
+    seed: int | None = None
     folds: int | None = None
     fold: int | None = None
     val_fraction: float = 0.2
@@ -84,17 +87,25 @@ class TrainConfig:
     #: neither: the frames of one video (``<video>_f<digits>``) are one group.
     groups: str | None = None
     group_by: str | None = None
-    augment: str = "auto"
-    input_norm: str = "unit"
-    wwm_fill: str = "nonzero_mean"
+    augment: str | None = None
+    input_norm: str | None = None
+    wwm_fill: str | None = None
     zone_weight: float = 1.0
     region_balance: bool = False
     mask_threshold: int | None = None
     threshold: float = 0.5
     device: str = "auto"
     workers: int = 0
-    amp: bool = True
+    amp: bool | None = None
     tensorboard: bool = True
+
+    def __post_init__(self) -> None:
+        # The recipe's value for each field it sets and the caller left unset: the recipe a
+        # config records is the one it trains with (a recipe named here was recorded but
+        # trained with the project's settings).
+        for name, value in recipe_defaults(self.recipe).items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
 
     def validate(self) -> None:
         """Raise :class:`InvalidInputError` on values that cannot work."""

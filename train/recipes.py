@@ -1,7 +1,9 @@
 """Training recipes: named sets of defaults for :class:`wds_edge_train.config.TrainConfig`.
 
 ``wds-edge train --recipe NAME`` starts from a recipe; every flag given on the command line
-overrides it. The run records the recipe's name and every resolved setting.
+overrides it. From Python, ``TrainConfig(recipe=NAME, ...)`` (and ``TrainConfig.from_recipe``)
+fill each field the recipe sets and the caller leaves out with the recipe's value. The run
+records the recipe's name and every resolved setting.
 
 * ``project`` (the default): the paper's method with this project's choices: one-channel
   sigmoid Dice (:mod:`wds_edge_train.losses`), Leaky ReLU (the paper's Fig. 1), inputs ``/ 255``,

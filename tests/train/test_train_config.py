@@ -114,3 +114,28 @@ def test_the_device_of_a_torchrun_process() -> None:
         resolve_distributed_device("cuda:0", 1)
     with pytest.raises(InvalidInputError, match=rf"LOCAL_RANK {count} has no GPU of its own"):
         resolve_distributed_device("cuda", count)
+
+
+@pytest.mark.parametrize("recipe", ["project", "paper", "official"])
+def test_a_recipe_named_is_the_recipe_trained(recipe: str) -> None:
+    """TrainConfig(recipe="official") recorded 'official' but trained with the project's
+    settings (only from_recipe applied it); a value given still overrides the recipe."""
+    from wds_edge_train.recipes import recipe_defaults
+
+    config = _config(recipe=recipe)
+    assert config == TrainConfig.from_recipe(recipe, data="d", out="o")
+    for name, value in recipe_defaults(recipe).items():
+        assert getattr(config, name) == value, name
+    mixed = _config(recipe=recipe, activation="leaky_relu", seed=7, amp=True)
+    assert (mixed.activation, mixed.seed, mixed.amp) == ("leaky_relu", 7, True)
+    assert mixed.dice == recipe_defaults(recipe)["dice"]
+
+
+def test_the_defaults_are_the_project_recipe() -> None:
+    config = _config()
+    assert (config.recipe, config.dice, config.activation, config.input_norm) == (
+        "project", "binary", "leaky_relu", "unit"
+    )  # fmt: skip
+    assert (config.augment, config.amp, config.seed, config.wwm_fill) == (
+        "auto", True, 0, "nonzero_mean"
+    )  # fmt: skip
