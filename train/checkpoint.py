@@ -15,7 +15,8 @@ File contents (keys of :attr:`Checkpoint.raw`; stable, the export step reads the
 * ``config``: the resolved training configuration (:class:`wds_edge_train.loop.TrainConfig` as a
   dict), at least ``base_channels``, ``activation``, ``loss`` (wds | ds | plain),
   ``dice`` (binary | two-class; absent in older files = binary),
-  ``epochs``, ``batch_size``, ``crop_size``, ``lr``, ``seed``, ``fold`` / ``folds``
+  ``epochs``, ``batch_size``, ``crop_size``, ``lr``, ``seed``, ``split_seed`` (the seed of
+  the splits; absent in older files, which split with ``seed``), ``fold`` / ``folds``
   (None without cross-validation), ``data`` = ``{"path": str, "layout":
   "generic" | "drive", "n_images": int, "files_sha256": str}`` (``path`` resolved to an
   absolute path, older files hold it as typed; ``files_sha256``: SHA-256 of the sorted file

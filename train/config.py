@@ -78,6 +78,10 @@ class TrainConfig:
     min_lr: float = 1e-6
     weight_decay: float = 1e-4
     seed: int | None = None
+    #: Seed of the train / validation / test split (:func:`wds_edge_train.folds.make_splits`).
+    #: No recipe sets it, so runs of several recipes or ``seed`` values share their folds.
+    #: Runs written before it existed split with ``seed`` (:meth:`from_dict` reads that back).
+    split_seed: int = 0
     folds: int | None = None
     fold: int | None = None
     val_fraction: float = 0.2
@@ -148,12 +152,13 @@ class TrainConfig:
         for name in ("base_channels", "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise InvalidInputError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not 0 <= self.seed < 2**32:
-            # numpy and torch take seeds in [0, 2**32): anything else was a traceback.
-            raise InvalidInputError(
-                f"--seed must be a whole number from 0 to {2**32 - 1}, got {self.seed} "
-                "(e.g. --seed 0)"
-            )
+        for flag, value in (("--seed", self.seed), ("--split-seed", self.split_seed)):
+            if not 0 <= value < 2**32:
+                # numpy and torch take seeds in [0, 2**32): anything else was a traceback.
+                raise InvalidInputError(
+                    f"{flag} must be a whole number from 0 to {2**32 - 1}, got {value} "
+                    f"(e.g. {flag} 0)"
+                )
         if self.val_count is not None and self.val_count < 1:
             raise InvalidInputError(
                 f"--val-count must be >= 1 (the validation images select best.pt), got "
@@ -192,10 +197,12 @@ class TrainConfig:
 
         Runs written before the augmentation profiles stored ``augment`` as a bool: ``true``
         was the paper's augmentation plus the kiosk camera effects (``kiosk``), ``false``
-        none.
+        none. Runs written before ``split_seed`` existed cut their splits with ``seed``.
         """
         names = {f.name for f in dataclasses.fields(cls)}
         kw = {k: v for k, v in d.items() if k in names}
+        if "split_seed" not in kw and kw.get("seed") is not None:
+            kw["split_seed"] = kw["seed"]
         if isinstance(kw.get("data"), dict):
             kw["data"] = kw["data"]["path"]
         if isinstance(kw.get("augment"), bool):

@@ -11,7 +11,8 @@ validates and writes files.
 
 The checkpoint kept as ``best.pt`` is selected on the **validation** split (highest pooled
 JSI, ties -> lower validation loss); a test fold (``folds`` / ``fold``) is scored once at the
-end with that checkpoint and reported separately. Splits are cut by group
+end with that checkpoint and reported separately. Splits are drawn with ``split_seed`` (not
+``seed``, which recipes set: runs of several recipes share their folds) and cut by group
 (:mod:`wds_edge_train.folds`: the frames of one video, or the ``groups`` / ``group_by``
 people), recorded in ``folds.json``; ``config.json`` keeps a digest of the grouping, which
 a resume must match (the ``groups`` file's content, not its path: a moved file is given
@@ -243,6 +244,7 @@ def _data_difference(saved: Any, now: dict[str, Any], run_dir: Path) -> str | No
 
 def _check_resume(saved: dict[str, Any], cfg: dict[str, Any], run_dir: Path) -> None:
     saved = {**_LEGACY_SETTINGS, **saved}
+    saved.setdefault("split_seed", saved.get("seed"))  # runs split with their seed before
     if "face_crop_px" not in saved:
         # A run started before the face-crop scale was recorded: it trained on this data
         # folder (its path is checked below), so its labels.json tells the scale.
@@ -473,7 +475,7 @@ def train(
         ]
     else:
         splits = make_splits(
-            stems, seed=config.seed, folds=config.folds, fold=config.fold,
+            stems, seed=config.split_seed, folds=config.folds, fold=config.fold,
             val_fraction=config.val_fraction, val_count=config.val_count, groups=groups,
         )  # fmt: skip
         cfg["provenance"] = [run_provenance(0, **used, world_size=world)]
@@ -558,7 +560,8 @@ def train(
             write_json_atomic(out / "region_weights.json", dataset.region_weights)
         write_json_atomic(
             out / "folds.json",
-            {"seed": config.seed, "folds": config.folds, "fold": config.fold, **splits,
+            {"seed": config.seed, "split_seed": config.split_seed, "folds": config.folds,
+             "fold": config.fold, **splits,
              "grouping": cfg["grouping"], "groups": members_of(groups)},
         )  # fmt: skip
     writer = _tensorboard(out / "tb") if (main and config.tensorboard) else None

@@ -544,3 +544,47 @@ def test_a_torchrun_process_refuses_a_device_this_machine_lacks(
         train(TrainConfig(data=str(drive_small), out=str(tmp_path / "r"), epochs=1,
                           device=missing, **TINY))  # fmt: skip
     assert not (tmp_path / "r").exists()
+
+
+def test_recipes_share_their_folds_and_old_runs_keep_theirs(tmp_path: Path) -> None:
+    """The official recipe's seed 43 redrew the folds: per-fold comparisons with the project
+    recipe were unpaired. The splits come from split_seed (recorded); a run written before it
+    (split with its seed) resumes, from the CLI too, and keeps its splits."""
+    from wds_edge_train.folds import make_splits
+
+    stems = [f"p{i:02d}" for i in range(12)]
+    data = _generic_data(tmp_path / "data", stems)
+    cfg = {**TINY, "crop_size": 32, "epochs": 1, "val_count": 2, "folds": 3, "fold": 0,
+           "data": str(data)}  # fmt: skip
+    for recipe in ("project", "official"):
+        train(TrainConfig.from_recipe(recipe, out=str(tmp_path / recipe), **cfg))
+    project, official = (
+        json.loads((tmp_path / r / "folds.json").read_text()) for r in ("project", "official")
+    )
+    assert official["seed"] == 43 and official["split_seed"] == project["split_seed"] == 0
+    for split in ("train", "val", "test"):
+        assert official[split] == project[split], split
+    drawn = make_splits(stems, seed=0, folds=3, fold=0, val_count=2)
+    assert drawn["test"] == official["test"]
+    assert make_splits(stems, seed=43, folds=3, fold=0, val_count=2)["test"] != drawn["test"]
+    assert json.loads((tmp_path / "official" / "config.json").read_text())["split_seed"] == 0
+
+    # a run from before split_seed: split with its seed 43, which config.json does not name
+    run = tmp_path / "official"
+    old = make_splits(stems, seed=43, folds=3, fold=0, val_count=2)
+    raw = torch.load(run / "last.pt", weights_only=True)
+    del raw["config"]["split_seed"]
+    raw["extra"]["splits"] = old
+    torch.save(raw, run / "last.pt")
+    config = json.loads((run / "config.json").read_text())
+    del config["split_seed"]
+    (run / "config.json").write_text(json.dumps(config))
+    with pytest.raises(InvalidInputError, match="split_seed: run has 43, asked 0"):
+        train(TrainConfig.from_recipe("official", out=str(run), **{**cfg, "epochs": 2}),
+              resume=True)  # fmt: skip
+    result = CliRunner().invoke(app, ["train", "--data", str(data), "--out", str(run),
+                                      "--epochs", "2", "--resume"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads((run / "config.json").read_text())["split_seed"] == 43
+    folds = json.loads((run / "folds.json").read_text())
+    assert folds["split_seed"] == 43 and folds["test"] == old["test"] and len(_rows(run)) == 2

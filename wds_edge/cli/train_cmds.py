@@ -47,6 +47,8 @@ Recipes (--recipe) fix the method's choices; any flag given overrides them:
                      WWM fill = mean of the whole map (the paper's text)
   official           two-class Dice, ReLU, inputs (x/255 - 0.5) / 0.25, fp32, seed 43,
                      --augment official
+The splits come from --split-seed (default 0), which no recipe sets: every recipe trains
+and is tested on the same folds.
 The recipe, every resolved setting, the git commit and the library versions are stored in
 config.json and in every checkpoint.
 
@@ -149,7 +151,16 @@ def _train(
         None, "--weight-decay", help="L2 on conv weights (default 1e-4)."
     ),
     seed: int = typer.Option(
-        None, "--seed", help="Seed for splits, init, shuffling, augmentation (default 0)."
+        None,
+        "--seed",
+        help="Seed for init, shuffling, augmentation (default 0; the official recipe: 43). "
+        "The splits have their own, --split-seed.",
+    ),
+    split_seed: int = typer.Option(
+        None,
+        "--split-seed",
+        help="Seed of the train / validation / test split (default 0). No recipe and no --seed "
+        "changes it, so their runs share the same folds and compare pairwise.",
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from last.pt."),
     device: str = typer.Option(
@@ -201,7 +212,8 @@ def _train(
         "loss": loss, "dice": dice, "base_channels": base, "activation": activation, "folds": folds,
         "fold": fold, "val_fraction": val_fraction, "val_count": val_count, "epochs": epochs,
         "batch_size": batch_size, "crop_size": crop_size, "lr": lr,
-        "weight_decay": weight_decay, "seed": seed, "device": device, "workers": workers,
+        "weight_decay": weight_decay, "seed": seed, "split_seed": split_seed, "device": device,
+        "workers": workers,
         "augment": augment, "mask_threshold": mask_threshold, "amp": amp,
         "input_norm": input_norm, "recipe": recipe, "zone_weight": zone_weight,
         "region_balance": region_balance, "stem": stem,

@@ -59,6 +59,7 @@ TINY = ("--base", "4", "--epochs", "1", "--crop-size", "32", "--val-count", "1")
         # numpy / torch seeds are 0 .. 2**32 - 1: others were a traceback
         ("--seed", "-1", "--seed must be a whole number from 0 to 4294967295, got -1"),
         ("--seed", str(2**32), "--seed must be a whole number from 0 to 4294967295"),
+        ("--split-seed", "-1", "--split-seed must be a whole number from 0 to 4294967295"),
         # no validation image: not "lower --val-count"
         ("--val-count", "0", "--val-count must be >= 1 (the validation images select best.pt)"),
         # recorded with the run but weighing nothing: the data has no zones/ masks
@@ -357,3 +358,19 @@ def test_train_refuses_an_out_that_is_not_its_own(capsys, data: Path, tmp_path: 
     assert code == 2 and "is not a training run folder" in _flat(err), err
     assert [p.name for p in docs.iterdir()] == ["log.csv"]
     assert (docs / "log.csv").read_text() == "mine\n"
+
+
+def test_train_split_seed_draws_the_splits(capsys, data: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    """--split-seed, not --seed, draws the splits (seeds 2 and 1 put other images in val)."""
+    from wds_edge_train.folds import make_splits
+
+    stems = [f"p{i}" for i in range(4)]
+    assert make_splits(stems, seed=2, val_count=1) != make_splits(stems, seed=1, val_count=1)
+    out = tmp_path / "run"
+    code, _, err = run_cli(capsys, "train", "--data", data, "--out", out, *TINY,
+                           "--split-seed", "2", "--seed", "1")  # fmt: skip
+    assert code == 0, err
+    folds = json.loads((out / "folds.json").read_text())
+    assert (folds["seed"], folds["split_seed"]) == (1, 2)
+    assert folds["val"] == make_splits(stems, seed=2, val_count=1)["val"]
+    assert json.loads((out / "config.json").read_text())["split_seed"] == 2
