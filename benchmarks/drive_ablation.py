@@ -212,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             config = TrainConfig.from_recipe(
                 args.recipe, data=str(data), out=str(run), loss=mode, dice=args.dice, seed=seed,
-                val_count=4, device=args.device, tensorboard=False, **overrides, **cfg,
+                split_seed=seed, val_count=4, device=args.device, tensorboard=False,
+                **overrides, **cfg,
             )  # fmt: skip
             resolved = dataclasses.asdict(config)
             resolved["augment"] = resolve_augment(config.augment, "drive", data)

@@ -45,10 +45,14 @@ from wds_edge.errors import InvalidInputError  # noqa: E402
 SCORES = ("best", "last", "best_tta_flip", "last_tta_flip")
 PAIRS = (("wds", "ds"), ("wds", "plain"), ("ds", "plain"))
 #: Fields of a run's ``config`` (its resolved TrainConfig) that name the run or the machine,
-#: or that a group already holds (seed, loss, Dice): not settings of the experiment.
+#: or that a group already holds (seed, loss, Dice; split_seed, which the ablation sets to
+#: the seed and which runs from before it existed lack): not settings of the experiment.
 NOT_SETTINGS = frozenset(
-    {"out", "data", "seed", "loss", "dice", "device", "workers", "tensorboard", "provenance"}
-)
+    {
+        "out", "data", "seed", "split_seed", "loss", "dice", "device", "workers",
+        "tensorboard", "provenance",
+    }
+)  # fmt: skip
 #: The settings a table names first (the others are compared, and named when they differ).
 SHOWN = ("base_channels", "crop_size", "epochs", "batch_size", "pad_584", "augment", "recipe")
 

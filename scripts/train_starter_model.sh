@@ -113,7 +113,7 @@ if step 4; then
 log "4/7 train: base $BASE, weighted deep supervision, 320 px random crops of the 640 crops"
 "${WDS[@]}" train --data "$WORK/train_data" --out "$WORK/run" --recipe project --augment kiosk \
   --loss wds --base "$BASE" --crop-size 320 --batch-size 2 --val-count 4 --epochs "$EPOCHS" \
-  --seed "$SEED" --zone-weight "$ZONE_WEIGHT" --stem "$STEM" \
+  --seed "$SEED" --split-seed "$SEED" --zone-weight "$ZONE_WEIGHT" --stem "$STEM" \
   $([ "$REGION_BALANCE" = 1 ] && echo --region-balance)
 fi  # step 4
 
