@@ -138,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         help="what the capture asks of the face",
     )  # fmt: skip
     args = parser.parse_args(argv)
+    # `wds-edge serve` prints its page as http://127.0.0.1:8765/: every URL below adds /v1/...
+    args.url = args.url.rstrip("/")
     try:
         return run(args)
     except PhotoError as exc:  # bad input

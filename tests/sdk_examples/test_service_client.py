@@ -173,3 +173,25 @@ def test_a_missing_photo_is_bad_input_and_no_service_is_a_failure(
     assert run.returncode == 1, run.stderr[-2000:]
     assert run.stderr.startswith(f"error: cannot reach the service at {url} (")
     assert "wds-edge serve" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_url_with_a_trailing_slash_reaches_the_service(
+    example_model: Path,
+    example_env: dict,
+    example_runner,
+    faces_dir: Path,
+    video_path: Path,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
+    """--url as `wds-edge serve` prints its page (http://127.0.0.1:8765/): the photo and the
+    stream URLs are built without a double slash (POST //v1/analyze was a 404)."""
+    with _serve(example_model, example_env, video_path, tmp_path / "serve.log") as running:
+        _, url, _log = running
+        run = example_runner(
+            "service_client.py",
+            [str(faces_dir / "biden2.jpg"), "--url", url + "/", "--seconds", "2"],
+            example_env,
+        )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.splitlines()[0].endswith("biden2.jpg: ok (hold still)")
+    assert int(run.stdout.splitlines()[-1].split()[1]) >= 1  # "stream: N results"
