@@ -7,7 +7,8 @@ Usage:
 The UI callbacks here print; a real kiosk would update its screen or speak. The session
 asks a smiling face to relax ("please don't smile") and, when no neutral frame comes within
 ``--max-frames``, fuses the least expressive frames and says so (warning ``not_neutral``).
-With ``--show`` an OpenCV window shows the live overlay (q quits). With ``--out`` the final
+With ``--show`` an OpenCV window shows the live overlay (q quits; it needs a display:
+without one the example says so and exits 2 before the model loads). With ``--out`` the final
 result is saved as result.json + result_overlay.png (the fused mask on the face crop).
 """
 
@@ -88,6 +89,15 @@ def run(args: argparse.Namespace) -> int:
     """
     if args.out:
         ensure_writable_dir(args.out, "final result")  # before the session, not after it
+    if args.show:  # before the model loads: without a display, OpenCV would abort the process
+        from wds_edge.demo.ui import check_can_open_window
+
+        try:
+            check_can_open_window()
+        except WdsEdgeError as exc:  # no display, or an OpenCV without a GUI toolkit
+            print(f"error: --show cannot open a window here ({exc}); leave out --show",
+                  file=sys.stderr)  # fmt: skip
+            return 2
     ui = ConsoleUI()
     config = SessionConfig(
         frames_needed=args.frames_needed,

@@ -102,3 +102,26 @@ def test_kiosk_loop_bad_input_is_one_line_and_exit_2(
     last = proc.stderr.strip().splitlines()[-1]
     assert message in last, proc.stderr[-2000:]
     assert "prompt:" not in proc.stdout  # no session was run
+
+
+def test_kiosk_loop_show_without_a_display_is_one_line_and_exit_2(
+    example_runner,
+    example_model: Path,
+    example_env: dict,
+    video_path: Path,  # noqa: ANN001
+) -> None:
+    """--show where no window can open: one error line and exit 2 before the model loads;
+    it used to load the model, run the session and abort in Qt at the first imshow
+    (a core dump, exit 134)."""
+    env = {k: v for k, v in example_env.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}  # fmt: skip
+    proc = example_runner(
+        "kiosk_loop.py",
+        ["--source", str(video_path), "--model", str(example_model), "--show",
+         "--frames-needed", "3", "--frames-fused", "3", "--max-frames", "5"],
+        env,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: --show cannot open a window here")
+    assert lines[0].endswith("leave out --show") and "prompt:" not in proc.stdout
