@@ -578,7 +578,12 @@ def _quantize_openvino(
 
 def _build_engine(
     onnx: Path = typer.Option(..., "--onnx", help="wds-edge ONNX model (wds-edge export)."),
-    precision: str = typer.Option("fp16", "--precision", "-p", help="fp32, fp16 or int8."),
+    precision: str = typer.Option(
+        "fp16",
+        "--precision",
+        "-p",
+        help="fp32, fp16 or int8 (a Q/DQ ONNX from `wds-edge quantize --format qdq`: int8 only).",
+    ),
     calib: Path | None = typer.Option(
         None, "--calib", help="Calibration folder: INT8 scales (and the FP16 accuracy gate)."
     ),
@@ -594,9 +599,15 @@ def _build_engine(
         help="Q/DQ --onnx: the FP32 model it was quantized from (the gate's "
         "reference; default: the one its metadata names, next to it).",
     ),
-    workspace: float = typer.Option(2.0, "--workspace", help="TensorRT workspace limit in GiB."),
+    workspace: float = typer.Option(
+        2.0, "--workspace", help="TensorRT workspace limit in GiB (a number above 0)."
+    ),
     out: Path | None = typer.Option(
-        None, "--out", "-o", help="Engine path (default: the engine cache, named by model/GPU)."
+        None,
+        "--out",
+        "-o",
+        help="Engine path ending in .engine, .plan or .trt (default: the engine cache, named "
+        "by model/GPU).",
     ),
     cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Engine cache folder."),
     allow_accuracy_loss: bool = typer.Option(
@@ -607,11 +618,9 @@ def _build_engine(
 ) -> None:
     """Build (or reuse) a TensorRT engine for this GPU, with an accuracy gate vs FP32."""
     from wds_edge.cli.console import rich_progress
-    from wds_edge.runtime.tensorrt.cache import PRECISIONS
-    from wds_edge.runtime.tensorrt.provision import ensure_engine
+    from wds_edge.runtime.tensorrt.provision import check_build_request, ensure_engine
 
-    if precision not in PRECISIONS:
-        raise InvalidInputError(f"--precision must be one of {', '.join(PRECISIONS)}")
+    check_build_request(onnx, precision, out=out, workspace_gib=workspace)
     if importlib.util.find_spec("tensorrt") is None and not _nvidia_gpu_present():
         from wds_edge._deps import install_hint
         from wds_edge.errors import BackendUnavailableError

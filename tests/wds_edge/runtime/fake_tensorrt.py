@@ -17,6 +17,9 @@ rule raises :class:`ApiViolation`:
 * ``set_output_type`` with a float type on an INT32 / INT64 tensor is refused;
 * a ``cudaMemcpy`` / ``cudaMemcpyAsync`` that runs past the end of the allocation it
   starts in is refused (CUDA would corrupt memory or fail with an illegal address);
+* a weakly typed network with Q/DQ layers builds only with ``BuilderFlag.INT8`` (explicit
+  quantization); without it the build fails (``build_serialized_network`` returns None and
+  TensorRT's error is in ``state.warnings``);
 * a Python exception must not escape an ``IProgressMonitor`` callback into TensorRT;
   ``step_complete`` returning False cancels the build (``build_serialized_network``
   returns None, as the real one does).
@@ -333,6 +336,13 @@ def _make_tensorrt(state: FakeState) -> types.ModuleType:  # noqa: C901 - one na
             state.builds.append(build)
             if v11 and not network.flags:
                 raise ApiViolation("TensorRT 11 builds strongly typed networks only")
+            if qdq and not network.flags and "INT8" not in names:
+                # explicit quantization: a weakly typed Q/DQ network needs BuilderFlag.INT8
+                state.warnings.append(
+                    "Int8 precision has been set for a layer or layer "
+                    "output, but int8 is not configured in the builder"
+                )
+                return None  # the build fails, as TensorRT's does
             if not _monitor(config.progress_monitor):
                 return None  # cancelled
             fed = None

@@ -291,3 +291,46 @@ def test_a_refused_timing_cache_is_replaced_not_ignored(
     info = ensure_engine(small_onnx, "fp32", cache_dir=tmp_path, timing_cache=timing)
     assert info.built and "refused the timing cache" in caplog.text
     assert timing.read_bytes() == b"timing-cache"  # the new one replaces it
+
+
+def test_ensure_engine_refuses_a_bad_request_before_importing_tensorrt(
+    small_onnx: Path, qdq_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ``out`` nothing loads (its suffix), a workspace TensorRT cannot take, a Q/DQ model
+    asked for FP16 / FP32: refused before TensorRT (absent here) is imported."""
+    from wds_edge.errors import ModelError
+
+    monkeypatch.setitem(sys.modules, "tensorrt", None)  # importing it fails
+    for out in ("m.bin", "m", "m.onnx"):
+        with pytest.raises(InvalidInputError, match=r"must end in \.engine, \.plan, \.trt"):
+            ensure_engine(small_onnx, "fp32", out=tmp_path / out)
+    for workspace in (float("nan"), float("inf"), -1.0, 0):
+        with pytest.raises(InvalidInputError, match="finite number of GiB above 0"):
+            ensure_engine(small_onnx, "fp32", workspace_gib=workspace)
+    for precision in ("fp16", "fp32"):
+        with pytest.raises(ModelError, match=r"Q/DQ \(INT8\) model: .* --precision int8"):
+            ensure_engine(qdq_onnx, precision, cache_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_stand_in_builds_a_qdq_network_only_with_int8(
+    fake_trt, qdq_onnx: Path, tmp_path: Path
+) -> None:
+    """TensorRT's explicit quantization: a weakly typed Q/DQ network without
+    BuilderFlag.INT8 fails to build ("int8 is not configured in the builder"); the INT8
+    route sets it."""
+    from wds_edge.errors import BackendError
+    from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
+    from wds_edge.runtime.tensorrt.build import build_plan, tensorrt_module
+    from wds_edge.runtime.tensorrt.cuda import device_info
+
+    state = fake_trt()
+    with OnnxRuntimeBackend(qdq_onnx, providers=["CPUExecutionProvider"]) as ort:
+        metadata = ort.metadata
+    args = (tensorrt_module(), qdq_onnx)
+    opts = {"model_sha256": "0" * 64, "calib_cache_path": tmp_path / "m.calib"}
+    with pytest.raises(BackendError, match="could not build a fp16 engine"):
+        build_plan(*args, "fp16", metadata, device_info(0), **opts)
+    assert "int8 is not configured in the builder" in state.warnings[-1]
+    built = build_plan(*args, "int8", metadata, device_info(0), **opts)
+    assert built.calibration.route == "qdq-in-onnx" and "INT8" in state.builds[-1]["flags"]

@@ -114,3 +114,57 @@ def test_build_engine_exits_1_when_the_gate_fails_and_again_when_refused(
         assert ended.value.code == 1, (run, err)
         assert "FP16 accuracy gate failed" in err
     assert "at its last build" in err
+
+
+def _no_tensorrt_but_a_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kiosk with an NVIDIA GPU whose TensorRT cannot be imported: a check made after
+    TensorRT is imported would end in 'install TensorRT', not in its own message."""
+    monkeypatch.setitem(sys.modules, "tensorrt", None)
+    monkeypatch.setattr("wds_edge.cli.export_cmds._nvidia_gpu_present", lambda: True)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--out", "{tmp}/m.bin"], "--out {tmp}/m.bin: a TensorRT engine's name must end in "
+      ".engine, .plan, .trt (it is loaded by its suffix, its sidecar is named after its stem), "
+      "e.g. {tmp}/m.engine"),
+     (["--out", "{tmp}/m"], "must end in .engine, .plan, .trt"),
+     (["--workspace", "nan"], "--workspace (workspace_gib) must be a finite number of GiB above 0"),
+     (["--workspace", "inf"], "got inf"),
+     (["--workspace", "-1"], "got -1.0"),
+     (["--workspace", "0"], "got 0.0")],
+)  # fmt: skip
+def test_build_engine_refuses_a_bad_out_or_workspace_before_tensorrt(
+    small_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str,
+) -> None:  # fmt: skip
+    """`--out m.bin` / `--out m` failed only after the build (or wrote an engine nothing
+    loads, whose m.json sidecar the other one shared); --workspace nan / inf was a
+    traceback, a negative one reached TensorRT. Now exit 2 before TensorRT is imported."""
+    from fault_helpers import run_cli
+
+    _no_tensorrt_but_a_gpu(monkeypatch)
+    args = [a.format(tmp=tmp_path) for a in args]
+    code, _, err = run_cli(capsys, "build-engine", "--onnx", small_onnx, "-p", "fp32", *args)
+    assert code == 2, err
+    assert message.format(tmp=tmp_path) in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("precision", ["fp16", "fp32"])
+def test_build_engine_refuses_a_qdq_model_in_fp16_or_fp32(
+    qdq_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], precision: str,
+) -> None:  # fmt: skip
+    """A Q/DQ ONNX builds only with INT8 enabled (TensorRT's explicit quantization); its FP16
+    build reached TensorRT without BuilderFlag.INT8. Refused (exit 2) before TensorRT."""
+    from fault_helpers import run_cli
+
+    _no_tensorrt_but_a_gpu(monkeypatch)
+    code, _, err = run_cli(capsys, "build-engine", "--onnx", qdq_onnx, "--precision", precision,
+                           "--held-out", "synthetic", "--cache-dir", tmp_path)  # fmt: skip
+    assert code == 2, err
+    assert f"{qdq_onnx} is a Q/DQ (INT8) model: TensorRT builds it only as INT8" in err
+    assert "--precision int8" in err and "WDS_PRECISION=int8" in err
+    assert "its FP32 source (wds_b4_128_dyn.onnx)" in err
+    assert list(tmp_path.iterdir()) == []

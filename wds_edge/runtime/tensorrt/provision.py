@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ from wds_edge.runtime.gate import (
     gate_record_problem,
     read_gate_record,
 )
+from wds_edge.runtime.quantized import model_precision, qdq_info, read_onnx_file_info
 from wds_edge.runtime.tensorrt.backend import ENGINE_SUFFIXES, TensorRTBackend
 from wds_edge.runtime.tensorrt.build import ProgressFn, build_plan, tensorrt_module
 from wds_edge.runtime.tensorrt.cache import (
@@ -65,7 +67,13 @@ from wds_edge.runtime.tensorrt.gating import (
 from wds_edge.runtime.tensorrt.int8 import CropSource, Int8Calibration
 from wds_edge.runtime.tensorrt.precision import check_fp32_layers
 
-__all__ = ["EngineInfo", "calibration_id", "ensure_engine", "provision_engine"]
+__all__ = [
+    "EngineInfo",
+    "calibration_id",
+    "check_build_request",
+    "ensure_engine",
+    "provision_engine",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +113,59 @@ def calibration_id(calibration: Int8Calibration | None) -> str:
     if limit is None or (size is not None and limit >= size):
         return data
     return hashlib.sha256(f"{data}|max_crops={int(limit)}".encode()).hexdigest()
+
+
+def check_build_request(
+    onnx_path: str | Path,
+    precision: str,
+    *,
+    out: str | Path | None = None,
+    workspace_gib: float = 2.0,
+) -> None:
+    """Refuse, before TensorRT is imported, a build no usable engine can come from.
+
+    Raises:
+        InvalidInputError: a precision TensorRT does not build; a workspace that is not a
+            finite number of GiB above 0; an ``out`` whose suffix is not an engine's
+            (:data:`~wds_edge.runtime.tensorrt.backend.ENGINE_SUFFIXES`: the engine is
+            loaded by its suffix, and its sidecar is named after its stem).
+        ModelError: no such ONNX file; a Q/DQ (INT8) ONNX asked for FP32 / FP16 (TensorRT
+            builds a Q/DQ network only with INT8 enabled).
+    """
+    if precision not in PRECISIONS:
+        raise InvalidInputError(
+            f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}"
+        )
+    try:
+        usable = math.isfinite(workspace_gib) and workspace_gib > 0
+    except TypeError:
+        usable = False
+    if not usable:
+        raise InvalidInputError(
+            f"--workspace (workspace_gib) must be a finite number of GiB above 0, e.g. 2; got "
+            f"{workspace_gib!r}"
+        )
+    if out is not None and Path(out).suffix.lower() not in ENGINE_SUFFIXES:
+        raise InvalidInputError(
+            f"--out {out}: a TensorRT engine's name must end in {', '.join(ENGINE_SUFFIXES)} "
+            f"(it is loaded by its suffix, its sidecar is named after its stem), e.g. "
+            f"{Path(out).with_suffix('.engine')}"
+        )
+    onnx_path = Path(onnx_path)
+    if not onnx_path.is_file():
+        raise ModelError(f"{onnx_path} does not exist; export one with `wds-edge export`")
+    if precision != "int8" and model_precision(onnx_path) == "int8":
+        try:  # the FP32 model it was quantized from, as `wds-edge quantize` records it
+            props = read_onnx_file_info(onnx_path).metadata_props
+            source = (qdq_info(props) or {}).get("source_name")
+        except ModelError:
+            source = None
+        fp32 = f"its FP32 source ({source})" if source else "the FP32 model it was made from"
+        raise ModelError(
+            f"{onnx_path} is a Q/DQ (INT8) model: TensorRT builds it only as INT8, not "
+            f"{precision.upper()}; build it with --precision int8 (the Jetson container: "
+            f"WDS_PRECISION=int8), or build {precision.upper()} from {fp32}"
+        )
 
 
 def _key(trt: Any, gpu: DeviceInfo, onnx_sha: str, precision: str, calib_sha: str) -> EngineKey:
@@ -224,14 +285,14 @@ def ensure_engine(
             reference for a Q/DQ model, a gate that was not gated: crops on which FP32 marks
             no wrinkles, or nearly every pixel).
         BackendError: the build failed.
-        ModelError: ONNX parse errors; the accuracy gate failed.
-        InvalidInputError: bad precision, INT8 without calibration data.
+        ModelError: no such ONNX, ONNX parse errors; a Q/DQ ONNX asked for FP32 / FP16;
+            the accuracy gate failed.
+        InvalidInputError: bad precision, workspace or ``out`` suffix (all three checked
+            before TensorRT is imported: :func:`check_build_request`), INT8 without
+            calibration data.
     """
-    if precision not in PRECISIONS:
-        raise InvalidInputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    check_build_request(onnx_path, precision, out=out, workspace_gib=workspace_gib)
     onnx_path = Path(onnx_path)
-    if not onnx_path.is_file():
-        raise ModelError(f"{onnx_path} does not exist; export one with `wds-edge export`")
     trt = tensorrt_module()
     gpu = device_info(device)
     set_device(device)  # builder, calibrator buffers and gate all live on this device
