@@ -9,10 +9,17 @@
 #    $WDS_PRECISION (fp16 default; int8 needs $WDS_CALIB, a folder from `wds-edge calibrate`).
 #    An FP16 / INT8 engine is used only when it passes the accuracy gate against FP32 on
 #    $WDS_HELD_OUT (a folder of kiosk crops from `wds-edge calibrate`, not the $WDS_CALIB
-#    ones), by default on the synthetic skin crops bundled with the SDK; when it fails (or
-#    cannot be gated: build-engine exits 1), the FP32 engine is built and used instead,
-#    which needs no gate. A WDS_PRECISION other than fp32 / fp16 / int8 (any case) stops
-#    the container with exit 2, as does a build-engine usage error (its exit 2).
+#    ones), by default on the synthetic skin crops bundled with the SDK.
+#    build-engine's exit codes (`wds-edge build-engine --help`):
+#      1: this engine could not be built or kept on this device: the TensorRT build failed,
+#         the GPU lacks the precision, a layer pinned to FP32 runs in another one, or the
+#         accuracy gate failed / was not gated / cannot be run. The FP32 engine, which
+#         needs no gate, is built and used instead.
+#      2: usage or configuration: a WDS_HELD_OUT / WDS_CALIB folder that is missing or not
+#         a calibration folder, an unusable model (a Q/DQ INT8 model needs
+#         WDS_PRECISION=int8), no TensorRT or GPU here. The container stops with exit 2:
+#         FP32 would not help. A WDS_PRECISION other than fp32 / fp16 / int8 (any case)
+#         stops it with exit 2 too.
 # 3. Run `wds-edge <args>` (default: demo --source 0) on that engine: demo, analyze, serve
 #    and bench model|pipeline get --backend tensorrt --precision <the precision built>, so
 #    they load the engine step 2 built (same name) instead of asking for another precision
@@ -57,8 +64,8 @@ build=(wds-edge build-engine --onnx "$model" --cache-dir "$WDS_EDGE_ENGINE_CACHE
 if [[ -n "${WDS_CALIB:-}" ]]; then build+=(--calib "$WDS_CALIB"); fi
 if [[ "$precision" != "fp32" ]]; then build+=(--held-out "${WDS_HELD_OUT:-synthetic}"); fi
 echo "wds-edge: preparing the TensorRT ${precision} engine for this device (first start: minutes)"
-# build-engine exits 1 when the engine could not be built or failed its accuracy gate (FP32
-# is the fallback) and 2 on bad usage (a wrong option, an unusable model: FP32 would not help).
+# build-engine exit 1: this engine could not be built or kept here (FP32 is the fallback);
+# 2: usage or configuration (a wrong folder or option, an unusable model): FP32 would not help.
 rc=0
 "${build[@]}" --precision "$precision" || rc=$?
 if [[ "$rc" != 0 ]]; then

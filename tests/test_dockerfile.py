@@ -356,3 +356,83 @@ def test_entrypoint_builds_no_engine_for_commands_that_do_not_run_it(
     assert done.returncode == 0, done.stderr
     assert log.read_text().splitlines() == [" ".join(args)]
     assert "preparing the TensorRT" not in done.stdout and not cache.exists()
+
+
+def _entrypoint_on_the_real_cli(
+    tmp_path: Path, env: dict[str, str], args: tuple[str, ...] = ("demo", "--source", "0"),
+    **knobs: object,
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:  # fmt: skip
+    """The entrypoint with the real ``wds-edge build-engine`` on the TensorRT stand-in
+    (``tests/wds_edge/runtime/fake_tensorrt.py``, ``knobs`` its FakeState fields) and the
+    committed small model; the command it then runs is recorded, not run. Returns the run
+    and every wds-edge call (build-engine ones too)."""
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash")
+    log = tmp_path / "calls.txt"
+    log.touch()
+    stub = tmp_path / "bin" / "wds-edge"
+    stub.parent.mkdir()
+    runtime_tests = ROOT / "tests" / "wds_edge" / "runtime"
+    stub.write_text(
+        f"#!{sys.executable}\n"
+        "import json, sys\n"
+        f"with open({str(log)!r}, 'a') as f:\n"
+        "    f.write(' '.join(sys.argv[1:]) + '\\n')\n"
+        "if sys.argv[1:2] == ['build-engine']:\n"
+        f"    sys.path.insert(0, {str(runtime_tests)!r})\n"
+        "    import pytest, fake_tensorrt\n"
+        f"    fake_tensorrt.install(pytest.MonkeyPatch(), **json.loads({json.dumps(knobs)!r}))\n"
+        "    from wds_edge.cli import main\n"
+        "    main(sys.argv[1:])\n"
+    )
+    stub.chmod(0o755)
+    import os
+
+    model = ROOT / "tests" / "fixtures" / "wds_b4_128_dyn.onnx"
+    env = {"PATH": f"{stub.parent}:/usr/bin:/bin", "WDS_MODEL": str(model),
+           "WDS_EDGE_ENGINE_CACHE": str(tmp_path / "cache"),
+           "XDG_CACHE_HOME": str(tmp_path / "xdg"),
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+           **env}  # fmt: skip
+    done = subprocess.run([bash, str(ROOT / "docker" / "entrypoint.sh"), *args],
+                          env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
+    return done, log.read_text().splitlines()
+
+
+@pytest.mark.parametrize(("folder", "kind"), [("WDS_HELD_OUT", "missing"), ("WDS_CALIB", "empty")])
+def test_entrypoint_stops_on_a_folder_that_is_not_a_calibration_folder(
+    tmp_path: Path, folder: str, kind: str
+) -> None:
+    """A mistyped or empty WDS_HELD_OUT / WDS_CALIB is a configuration error: build-engine
+    exits 2 before building, and the container stops instead of quietly running FP32."""
+    path = tmp_path / kind
+    if kind == "empty":
+        path.mkdir()
+    done, calls = _entrypoint_on_the_real_cli(tmp_path, {folder: str(path)})
+    assert done.returncode == 2, done.stderr
+    option = "--held-out" if folder == "WDS_HELD_OUT" else "--calib"
+    assert f"{option}: {path} is not a calibration folder" in " ".join(done.stderr.split())
+    assert "using FP32" not in done.stderr and "Traceback" not in done.stderr
+    assert len(calls) == 1 and calls[0].startswith("build-engine")  # no FP32, no demo
+    assert not list((tmp_path / "cache").glob("*.engine"))
+
+
+@pytest.mark.parametrize(
+    ("knobs", "why"),
+    [({}, "not gated on the synthetic crops"),  # the untrained model marks every pixel
+     ({"fast_fp16": False}, "has no fast FP16")],
+)  # fmt: skip
+def test_entrypoint_falls_back_to_fp32_when_fp16_cannot_be_built_or_gated(
+    tmp_path: Path, knobs: dict[str, object], why: str
+) -> None:
+    """An FP16 engine this device cannot build or gate is build-engine exit 1: the
+    container builds FP32 and runs on it (it used to stop: exit 2)."""
+    done, calls = _entrypoint_on_the_real_cli(tmp_path, {}, **knobs)
+    assert done.returncode == 0, done.stderr
+    assert why in " ".join(done.stderr.split()) and "using FP32" in done.stderr
+    fp16, fp32, run = calls
+    assert fp16.endswith("--precision fp16") and fp32.endswith("--precision fp32")
+    assert run.startswith("demo --model ") and run.endswith("--precision fp32 --source 0")
+    (engine,) = (tmp_path / "cache").glob("*.engine")
+    assert engine.name.endswith("-fp32.engine")

@@ -616,7 +616,16 @@ def _build_engine(
     rebuild: bool = typer.Option(False, "--rebuild", help="Ignore a valid cached engine."),
     device: int = typer.Option(0, "--device", help="CUDA device index."),
 ) -> None:
-    """Build (or reuse) a TensorRT engine for this GPU, with an accuracy gate vs FP32."""
+    """Build (or reuse) a TensorRT engine for this GPU, with an accuracy gate vs FP32.
+
+    Exit codes: 0 the engine is there (built, or reused from the cache); 1 this engine
+    could not be built or kept on this device: the TensorRT build failed, the GPU lacks
+    the precision, a layer pinned to FP32 runs in another precision, or the accuracy gate
+    failed, was not gated or cannot be run (a build in another precision may still work:
+    the Jetson image then builds FP32); 2 usage or configuration: a bad option value, an
+    --onnx, --calib, --held-out or --out that cannot be used, no TensorRT or GPU here
+    (checked before anything is built).
+    """
     from wds_edge.cli.console import rich_progress
     from wds_edge.runtime.tensorrt.provision import check_build_request, ensure_engine
 
@@ -635,36 +644,86 @@ def _build_engine(
         from wds_edge.io import ensure_writable_file
 
         ensure_writable_file(out, "engine", min_free_bytes=64 << 20)
-    calibration = None
-    if calib is not None:
-        # the CLI (the top layer) wires the calibration package into the SDK's builder
-        from wds_edge_calibration.trt_calibrator import tensorrt_calibration
-
-        calibration = tensorrt_calibration(calib)
-    gate_crops: Any = held_out
-    if held_out is not None and held_out != "synthetic":
-        from wds_edge_calibration.dataset import load_calibration_set
-
-        gate_crops = load_calibration_set(held_out)
+    _check_tensorrt_here(device)
+    calibration, gate_crops = _engine_crops(calib, held_out)
     console = _console()
-    with rich_progress(transient=False, count=False) as bar:
-        tasks: dict[str, Any] = {}
+    try:
+        with rich_progress(transient=False, count=False) as bar:
+            tasks: dict[str, Any] = {}
 
-        def on_progress(phase: str, step: int, total: int) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(phase, total=total or None, info="")
-            bar.update(tasks[phase], completed=step)
+            def on_progress(phase: str, step: int, total: int) -> None:
+                if phase not in tasks:
+                    tasks[phase] = bar.add_task(phase, total=total or None, info="")
+                bar.update(tasks[phase], completed=step)
 
-        info = ensure_engine(
-            onnx, precision, calibration=calibration, gate_crops=gate_crops,
-            reference_onnx=fp32_onnx, workspace_gib=workspace, out=out,
-            cache_dir=cache_dir, allow_accuracy_loss=allow_accuracy_loss, rebuild=rebuild,
-            device=device, progress=on_progress,
-        )  # fmt: skip
+            info = ensure_engine(
+                onnx, precision, calibration=calibration, gate_crops=gate_crops,
+                reference_onnx=fp32_onnx, workspace_gib=workspace, out=out,
+                cache_dir=cache_dir, allow_accuracy_loss=allow_accuracy_loss, rebuild=rebuild,
+                device=device, progress=on_progress,
+            )  # fmt: skip
+    except Exception as exc:
+        if not _engine_not_kept(exc):
+            raise
+        from rich.markup import escape
+
+        from wds_edge.cli.console import make_console
+
+        # one line like every error (wds_edge.cli.errors), with build-engine's own exit code
+        make_console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from exc
     verb = f"built in {info.build_s:.0f} s" if info.built else "reused (cache hit)"
     console.print(f"{info.path} {verb}; sidecar {info.sidecar_path}")
     if info.gate is not None:
         console.print(json.dumps(info.gate.to_dict(), indent=2))
+
+
+def _engine_crops(calib: Path | None, held_out: str | None) -> tuple[Any, Any]:
+    """(INT8 calibration, gate crops) of build-engine's --calib / --held-out, loaded (and
+    re-hashed) before anything is built. A folder that is missing or not a calibration folder
+    is a usage error (exit 2), not an engine that failed (exit 1: the Jetson image would fall
+    back to FP32 instead of saying the folder is wrong)."""
+    from wds_edge.errors import DataError
+
+    calibration: Any = None
+    gate_crops: Any = held_out
+    option = "--calib"
+    try:
+        if calib is not None:
+            # the CLI (the top layer) wires the calibration package into the SDK's builder
+            from wds_edge_calibration.trt_calibrator import tensorrt_calibration
+
+            calibration = tensorrt_calibration(calib)
+        option = "--held-out"
+        if held_out is not None and held_out != "synthetic":
+            from wds_edge_calibration.dataset import load_calibration_set
+
+            gate_crops = load_calibration_set(held_out)
+    except DataError as exc:
+        raise InvalidInputError(f"{option}: {exc}") from exc
+    return calibration, gate_crops
+
+
+def _check_tensorrt_here(device: int) -> None:
+    """TensorRT 10+ imports and CUDA device ``device`` exists (exit 2 when not: building in
+    another precision would not help)."""
+    from wds_edge.runtime.tensorrt.cuda import device_info
+    from wds_edge.runtime.tensorrt.module import tensorrt_module
+
+    tensorrt_module()
+    device_info(device)
+
+
+def _engine_not_kept(exc: BaseException) -> bool:
+    """Does ``exc`` say that this engine cannot be built or kept on this device (exit 1),
+    rather than that the command was used wrongly (exit 2)? The TensorRT build failed or
+    this GPU lacks the precision (BackendError, BackendUnavailableError), the gate failed
+    (AccuracyGateError), was not gated or cannot be run (BackendUnavailableError), or a
+    pinned layer does not run FP32 (PrecisionCheckError)."""
+    from wds_edge.errors import AccuracyGateError, BackendError
+    from wds_edge.runtime.tensorrt.precision import PrecisionCheckError
+
+    return isinstance(exc, (BackendError, AccuracyGateError, PrecisionCheckError))
 
 
 def register(app: typer.Typer) -> None:

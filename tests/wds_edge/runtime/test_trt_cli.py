@@ -54,7 +54,7 @@ def test_build_engine_wires_the_calibration_folder_in(
     args = ["build-engine", "--onnx", str(small_onnx), "--precision", "int8",
             "--calib", str(calib.path), "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
     refused = CliRunner().invoke(app, args)  # INT8 is not gated on its calibration crops
-    assert refused.exit_code != 0 and "--held-out" in str(refused.exception)
+    assert refused.exit_code == 1 and "--held-out" in refused.output  # cannot be gated: 1
     args += ["--held-out", str(held.path)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -168,3 +168,69 @@ def test_build_engine_refuses_a_qdq_model_in_fp16_or_fp32(
     assert "--precision int8" in err and "WDS_PRECISION=int8" in err
     assert "its FP32 source (wds_b4_128_dyn.onnx)" in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty", "a file"])
+def test_build_engine_held_out_or_calib_that_is_no_calibration_folder_is_exit_2(
+    fake_trt, small_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str,
+) -> None:  # fmt: skip
+    """A wrong --held-out / --calib folder is bad usage (exit 2), checked before the build:
+    as a DataError (exit 1) the Jetson image read it as an engine that failed here and
+    quietly ran FP32 instead."""
+    from fault_helpers import run_cli
+
+    state = fake_trt()
+    folder = tmp_path / "held"
+    if kind == "empty":
+        folder.mkdir()
+    elif kind == "a file":
+        folder.write_text("x")
+    for option in ("--held-out", "--calib"):
+        code, _, err = run_cli(capsys, "build-engine", "--onnx", small_onnx, "-p", "fp16",
+                               option, folder, "--cache-dir", tmp_path / "cache")  # fmt: skip
+        assert code == 2, err
+        assert f"{option}: {folder} is not a calibration folder" in err
+    assert state.builds == [] and not (tmp_path / "cache").exists()
+
+
+def test_build_engine_exits_1_when_this_device_cannot_build_or_keep_the_engine(
+    fake_trt, small_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Exit 1 (`build-engine --help`): the engine cannot be built or kept on this device, so
+    another precision may still work (docker/entrypoint.sh then builds FP32). These exited
+    2, which stopped the container: no fast FP16, a failed build, a pinned layer that does
+    not run FP32 (also when refused again), an FP16 engine that cannot be gated."""
+    from fault_helpers import run_cli
+
+    args = ["build-engine", "--onnx", small_onnx, "-p", "fp16", "--held-out", "synthetic",
+            "--cache-dir", tmp_path / "cache"]  # fmt: skip
+    fake_trt(fast_fp16=False)
+    code, _, err = run_cli(capsys, *args)
+    assert code == 1 and "has no fast FP16" in err, err
+
+    fake_trt(create_context_returns_none=True)  # TensorRT cannot run the new engine
+    code, _, err = run_cli(capsys, *args)
+    assert code == 1 and "could not create an execution context" in err, err
+
+    from wds_edge.runtime.tensorrt import precision
+
+    real = precision.pin_fp32
+
+    def prefer(trt, network, config, names):  # noqa: ANN001, ANN202 - may be dropped
+        pinned = real(trt, network, config, names)
+        config.flags.discard(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+        config.set_flag(trt.BuilderFlag.PREFER_PRECISION_CONSTRAINTS)
+        return pinned
+
+    fake_trt()
+    monkeypatch.setattr("wds_edge.runtime.tensorrt.build.pin_fp32", prefer)
+    for run in ("built", "refused at its last build"):
+        code, _, err = run_cli(capsys, *args)
+        assert code == 1 and "must stay FP32" in err, (run, err)
+    assert "at its last build" in err
+
+    code, _, err = run_cli(capsys, *args[:5], "--cache-dir", tmp_path / "cache")  # no crops
+    assert code == 1 and "pass --held-out DIR" in err, err
+    code, out, err = run_cli(capsys, *args[:4], "fp32", *args[7:])  # FP32 needs no gate
+    assert code == 0 and "-fp32.engine built in" in " ".join(out.split()), err

@@ -33,10 +33,22 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from wds_edge.errors import BackendError
+from wds_edge.errors import BackendError, ModelError
 from wds_edge.model.texture_graph import GraphNode, texture_subgraph
 
-__all__ = ["check_fp32_layers", "fp32_layer_names", "pin_fp32", "tensor_precision"]
+__all__ = [
+    "PrecisionCheckError",
+    "check_fp32_layers",
+    "fp32_layer_names",
+    "pin_fp32",
+    "tensor_precision",
+]
+
+
+class PrecisionCheckError(ModelError):
+    """A new FP16 / INT8 engine runs a layer pinned to FP32 in another precision (read back
+    with :func:`check_fp32_layers`): it was built, but is not kept on this device."""
+
 
 _HEAD_TAIL = ("ACTIVATION", "SOFTMAX", "SLICE", "SHUFFLE", "IDENTITY", "GATHER")
 _NOT_PINNED = ("CONSTANT", "SHAPE", "QUANTIZE", "DEQUANTIZE")

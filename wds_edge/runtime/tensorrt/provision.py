@@ -65,7 +65,7 @@ from wds_edge.runtime.tensorrt.gating import (
     write_refusal,
 )
 from wds_edge.runtime.tensorrt.int8 import CropSource, Int8Calibration
-from wds_edge.runtime.tensorrt.precision import check_fp32_layers
+from wds_edge.runtime.tensorrt.precision import PrecisionCheckError, check_fp32_layers
 
 __all__ = [
     "EngineInfo",
@@ -209,7 +209,8 @@ def _check_new_engine(
     """Read a new engine back (pinned layers in FP32?) and gate it; fill its sidecar.
 
     Raises:
-        ModelError: a pinned layer does not run FP32, or the gate failed.
+        PrecisionCheckError: a pinned layer does not run FP32 (a ModelError).
+        AccuracyGateError: the gate failed (a ModelError).
         BackendUnavailableError: the gate was not gated (its FP32 reference marks almost
             no pixel, or almost every pixel, of the crops as wrinkles).
     """
@@ -225,7 +226,7 @@ def _check_new_engine(
                     f"another precision: {check['not_fp32'] or check['unknown']}"
                 )
                 if not allow_accuracy_loss:
-                    raise ModelError(message)
+                    raise PrecisionCheckError(message)
                 logger.warning("%s; kept because accuracy loss was allowed", message)
         if plan is not None:
             gate, void = run_gate(plan, candidate, metadata, precision, gate_images)
@@ -286,7 +287,9 @@ def ensure_engine(
             no wrinkles, or nearly every pixel).
         BackendError: the build failed.
         ModelError: no such ONNX, ONNX parse errors; a Q/DQ ONNX asked for FP32 / FP16;
-            the accuracy gate failed.
+            the accuracy gate failed (:class:`~wds_edge.errors.AccuracyGateError`); a pinned
+            layer runs in another precision than FP32
+            (:class:`~wds_edge.runtime.tensorrt.precision.PrecisionCheckError`).
         InvalidInputError: bad precision, workspace or ``out`` suffix (all three checked
             before TensorRT is imported: :func:`check_build_request`), INT8 without
             calibration data.
