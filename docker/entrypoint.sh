@@ -25,7 +25,10 @@
 #    they load the engine step 2 built (same name) instead of asking for another precision
 #    (serve's `auto` would retry an FP16 engine that failed its gate on every start).
 # Steps 1-2 run only for those commands: any other (`--help`, `models path`, `bench
-# compare`, ...), and any command given --help, runs at once as `wds-edge <args>`.
+# compare`, ...), and any command given --help, runs at once as `wds-edge <args>`. So does
+# a command whose own arguments choose the model, backend or precision (--model / -m,
+# --backend / -b, --precision / -p, also as --opt=value): the engine step would build one
+# those arguments then replace (say so on stderr).
 # WDS_SKIP_ENGINE=1 skips the engine for every command and runs `wds-edge <args>` as given.
 set -euo pipefail
 
@@ -42,6 +45,14 @@ case "${1:-demo}" in
 esac
 for arg in "$@"; do
   if [[ "$arg" == "--help" ]]; then exec wds-edge "$@"; fi
+done
+for arg in "$@"; do
+  case "$arg" in
+    --model | --model=* | --backend | --backend=* | --precision | --precision=* | -m* | -b* | -p*)
+      echo "wds-edge: ${arg%%=*} given: the TensorRT engine step (WDS_MODEL, WDS_PRECISION) is" \
+        "skipped and \`wds-edge $*\` runs as given (as with WDS_SKIP_ENGINE=1)" >&2
+      exec wds-edge "$@" ;;
+  esac
 done
 
 model="${WDS_MODEL:-}"

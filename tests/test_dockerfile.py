@@ -436,3 +436,41 @@ def test_entrypoint_falls_back_to_fp32_when_fp16_cannot_be_built_or_gated(
     assert run.startswith("demo --model ") and run.endswith("--precision fp32 --source 0")
     (engine,) = (tmp_path / "cache").glob("*.engine")
     assert engine.name.endswith("-fp32.engine")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["analyze", "x.jpg", "--backend", "onnxruntime"], ["analyze", "x.jpg", "-b", "openvino"],
+     ["demo", "--precision=fp32"], ["serve", "-p", "fp16"], ["demo", "-m", "/models/b.onnx"],
+     ["bench", "model", "--model=/m.onnx"], ["serve", "--source", "0", "--backend=auto"]],
+)  # fmt: skip
+def test_entrypoint_skips_the_engine_when_the_arguments_choose_the_model_or_backend(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """The user's own --backend / --model / --precision would replace the injected ones
+    (the last one wins): no engine is built for nothing, the command runs as given."""
+    done, calls = _run_entrypoint_with(tmp_path, args)
+    assert done.returncode == 0, done.stderr
+    assert calls == [" ".join(args)]
+    assert "engine step" in done.stderr and "skipped" in done.stderr
+    assert not (tmp_path / "cache").exists()
+
+
+def _run_entrypoint_with(
+    tmp_path: Path, args: list[str]
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """The entrypoint with ``args`` and a stub ``wds-edge`` that records its arguments."""
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash")
+    log = tmp_path / "calls.txt"
+    log.touch()
+    stub = tmp_path / "bin" / "wds-edge"
+    stub.parent.mkdir()
+    stub.write_text(f'#!/bin/sh\necho "$*" >> {log}\n')
+    stub.chmod(0o755)
+    env = {"PATH": f"{stub.parent}:/usr/bin:/bin", "WDS_MODEL": "M",
+           "WDS_EDGE_ENGINE_CACHE": str(tmp_path / "cache")}  # fmt: skip
+    done = subprocess.run([bash, str(ROOT / "docker" / "entrypoint.sh"), *args], env=env,
+                          capture_output=True, text=True)  # fmt: skip
+    return done, log.read_text().splitlines()
