@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from wds_edge.cli.options import check_threshold
+from wds_edge.cli.options import check_threshold, given_on_command_line
 from wds_edge.errors import InvalidInputError
 
 
@@ -92,16 +92,6 @@ _EXPORT_ONLY = {
     "triton": "--triton",
     "force": "--force",
 }
-
-
-def _given(ctx: typer.Context, names: dict[str, str]) -> list[str]:
-    """The options of ``names`` (parameter -> flag) given on the command line."""
-    # by name: typer >= 0.22 vendors click, its ParameterSource is not click's
-    return [
-        flag
-        for name, flag in names.items()
-        if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
-    ]
 
 
 def _parity_photos(parity_images: Path | None) -> list[Path]:
@@ -226,7 +216,7 @@ def _export(
                 )
             fields[key] = value
     if annotate is not None:
-        refused = _given(ctx, _EXPORT_ONLY)
+        refused = given_on_command_line(ctx, _EXPORT_ONLY)
         if refused:
             raise InvalidInputError(
                 f"--annotate writes metadata onto an existing ONNX file and exports nothing: "

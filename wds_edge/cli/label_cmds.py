@@ -217,18 +217,18 @@ def _label(
 def _refuse_ignored_options(ctx: typer.Context, *, auto: bool, crop_faces: bool) -> None:
     """Refuse options given on the command line that this mode would ignore (and still
     record in labels.json); the defaults are not looked at."""
-    from wds_edge.cli.export_cmds import _given
+    from wds_edge.cli.options import given_on_command_line
     from wds_edge.errors import InvalidInputError
 
-    if auto and (flags := _given(ctx, {"stroke_width": "--stroke-width"})):
+    if auto and (flags := given_on_command_line(ctx, {"stroke_width": "--stroke-width"})):
         raise InvalidInputError(
             f"{flags[0]} is for --rough (the width LabelMe / CVAT lines are drawn at); --auto "
             "finds its rough mask itself: leave it out"
         )
-    if not auto and (flags := _given(ctx, {"auto_version": "--auto-version"})):
+    if not auto and (flags := given_on_command_line(ctx, {"auto_version": "--auto-version"})):
         raise InvalidInputError(f"{flags[0]} is for --auto; leave it out with --rough")
     face_only = {"crop_size": "--crop-size", "landmarker": "--landmarker"}
-    if not auto and not crop_faces and (flags := _given(ctx, face_only)):
+    if not auto and not crop_faces and (flags := given_on_command_line(ctx, face_only)):
         given = " and ".join(flags)
         raise InvalidInputError(
             f"{given} {'are' if len(flags) > 1 else 'is'} for face crops: --rough labels the "

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-__all__ = ["DEVICE_HELP", "THRESHOLD_HELP", "check_threshold"]
+from typing import Any
+
+__all__ = ["DEVICE_HELP", "THRESHOLD_HELP", "check_threshold", "given_on_command_line"]
 
 #: ``--device``: passed through to the SDK (AnalyzerConfig.device / load_backend), which
 #: refuses a device the chosen backend cannot use.
@@ -34,3 +36,17 @@ def check_threshold(
         raise InvalidInputError(
             f"--threshold must be between 0 and 1, exclusive (got {threshold}); {omitted}"
         )
+
+
+def given_on_command_line(ctx: Any, names: dict[str, str]) -> list[str]:
+    """The options of ``names`` (parameter -> flag) given on the command line.
+
+    Defaults and environment values do not count: a command refuses an option its mode
+    ignores only when the user typed it.
+    """
+    # by name: typer >= 0.22 vendors click, its ParameterSource is not click's
+    return [
+        flag
+        for name, flag in names.items()
+        if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
+    ]
