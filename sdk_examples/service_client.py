@@ -33,6 +33,29 @@ class PhotoError(Exception):
     """The photo file cannot be read (missing, a folder, no permission): bad input, exit 2."""
 
 
+class ServiceError(Exception):
+    """The service (or whatever answers at --url) failed: exit 1."""
+
+
+def _error_body(url: str, exc: urllib.error.HTTPError) -> dict:
+    """The JSON error a wds-edge service sends with an HTTP error status.
+
+    Raises:
+        ServiceError: the body is no JSON object (--url names another web server).
+    """
+    body = exc.read()
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise ServiceError(
+            f"{url} answered {exc.code} {exc.reason} without a wds-edge JSON body: is --url "
+            "the address `wds-edge serve` printed?"
+        ) from None
+    return answer
+
+
 def analyze_photo(url: str, path: str, token: str | None) -> tuple[int, dict]:
     """POST the photo to /v1/analyze: (HTTP status, the JSON of `wds-edge analyze --json`).
 
@@ -55,7 +78,7 @@ def analyze_photo(url: str, path: str, token: str | None) -> tuple[int, dict]:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:  # 422 (no usable face) still carries the result
-        return exc.code, json.loads(exc.read())
+        return exc.code, _error_body(url, exc)
 
 
 def capture(
@@ -72,7 +95,7 @@ def capture(
         with urllib.request.urlopen(request, timeout=30) as response:
             started = json.loads(response.read())
     except urllib.error.HTTPError as exc:  # 409: no camera, the camera is down, one running
-        return json.loads(exc.read())
+        return _error_body(url, exc)
     # ids start at 1 again when the service restarts: its run tells such captures apart
     capture_id, run = started["id"], started.get("run")
     deadline = time.monotonic() + timeout_s
@@ -93,6 +116,7 @@ def read_stream(url: str, seconds: float, token: str | None) -> int:
 
     Raises:
         ConnectionError: the stream could not be opened or broke off.
+        ServiceError: the service sent an error (no camera, a wrong token, ...).
     """
     from websockets.exceptions import WebSocketException
 
@@ -115,8 +139,7 @@ def _read_stream(url: str, seconds: float, token: str | None) -> int:
         while time.monotonic() < end:
             message = json.loads(ws.recv(timeout=max(0.1, end - time.monotonic() + 5)))
             if message["type"] == "error":
-                print(f"stream: {message['error']}")
-                break
+                raise ServiceError(f"stream: {message['error']} (--seconds 0 posts the photo only)")
             if message["type"] == "result":
                 overall = message["scores"].get("overall", {}).get("wrinkle_ratio")
                 ratio = "-" if overall is None else f"{100 * overall:.2f} %"
@@ -145,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     except PhotoError as exc:  # bad input
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ServiceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except urllib.error.HTTPError as exc:  # an answer the steps above do not expect
         print(f"error: {args.url} answered {exc.code} {exc.reason}", file=sys.stderr)
         return 1

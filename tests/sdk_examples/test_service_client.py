@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import http.server
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +21,10 @@ pytest.importorskip("websockets", reason="needs the service extra")
 
 @contextlib.contextmanager
 def _serve(
-    model: Path, env: dict, source: Path, log_path: Path, *extra: str
+    model: Path, env: dict, source: Path | None, log_path: Path, *extra: str
 ) -> Iterator[tuple[subprocess.Popen, str, Path]]:
-    """`wds-edge serve` on a free port with ``source`` as its camera; stopped with SIGTERM.
+    """`wds-edge serve` on a free port with ``source`` as its camera (None: no camera);
+    stopped with SIGTERM.
 
     Yields ``(process, base URL, log file)``.
     """
@@ -30,7 +33,7 @@ def _serve(
         [
             sys.executable, "-m", "wds_edge.cli", "-v", "serve", "--port", "0",
             "--model", str(model), "--backend", "onnxruntime", "--threads", "1",
-            "--source", str(source), *extra,
+            *(("--source", str(source)) if source is not None else ()), *extra,
         ],
         stdout=subprocess.PIPE, stderr=log, text=True, env=env,
     )  # fmt: skip
@@ -195,3 +198,48 @@ def test_a_url_with_a_trailing_slash_reaches_the_service(
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.splitlines()[0].endswith("biden2.jpg: ok (hold still)")
     assert int(run.stdout.splitlines()[-1].split()[1]) >= 1  # "stream: N results"
+
+
+def test_a_service_error_on_the_stream_is_a_failure(
+    example_model: Path,
+    example_env: dict,
+    example_runner,
+    faces_dir: Path,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
+    """A service started without a camera answers the photo and refuses the stream: the
+    client says so on stderr and exits 1 (it printed the error and exited 0)."""
+    with _serve(example_model, example_env, None, tmp_path / "serve.log") as (_, url, _log):
+        run = example_runner(
+            "service_client.py",
+            [str(faces_dir / "biden2.jpg"), "--url", url, "--seconds", "2"],
+            example_env,
+        )
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert run.stdout.splitlines()[0].endswith("biden2.jpg: ok (hold still)")
+    assert "Traceback" not in run.stderr
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: stream: ") and "without a camera" in last, last
+    assert last.endswith("(--seconds 0 posts the photo only)")
+
+
+def test_a_url_that_is_another_web_server_is_a_failure_not_a_traceback(
+    example_runner, example_env: dict, faces_dir: Path
+) -> None:  # noqa: ANN001
+    """--url naming another web server (its error page is HTML, not the service's JSON):
+    one line that asks whether --url is the service's address, exit 1."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        run = example_runner(
+            "service_client.py", [str(faces_dir / "biden2.jpg"), "--url", url], example_env
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
+    assert run.stderr.startswith(f"error: {url} answered 501 ")
+    assert "without a wds-edge JSON body: is --url the address" in run.stderr
