@@ -55,8 +55,8 @@ def check_can_open_window() -> None:
     ):
         raise InvalidInputError(
             "no display: DISPLAY is not set, so no window can open; run with --headless "
-            "(add --record out.mp4 --jsonl out.jsonl), or under a virtual display: "
-            "xvfb-run wds-edge demo ..."
+            "(add --record out.mp4, --jsonl out.jsonl and/or --screenshot shot.png), or "
+            "under a virtual display: xvfb-run wds-edge demo ..."
         )
 
 

@@ -79,8 +79,8 @@ def check_uint8_image(
         raise InvalidInputError(
             f"{name} must be a uint8 (0-255) {shape} image, got dtype {image.dtype}; "
             "convert it first: np.clip(image * 255, 0, 255).astype(np.uint8) for floats in "
-            "[0, 1], (image >> 8).astype(np.uint8) for 16-bit (wds_edge.io.read_image "
-            "returns uint8)"
+            "[0, 1], (image >> 8).astype(np.uint8) for full-range 16-bit (12-bit data: "
+            "(image >> 4); wds_edge.io.read_image returns uint8)"
         )
     if image.shape[0] < 1 or image.shape[1] < 1:
         raise InvalidInputError(f"{name} has no pixels (shape {image.shape})")
