@@ -5,7 +5,8 @@ wrinkle overlay as JPEG), ``mask`` (the crop-space wrinkle mask as PNG; place it
 ``crop_transform``) or ``none``; ``fps`` = messages per second (default 5, at most the
 service's ``stream_max_fps``); ``quality`` = JPEG quality 30-95 (default 80); ``token``
 (browsers cannot set WebSocket headers). A client may change ``image`` / ``fps`` /
-``quality`` later by sending a text message ``{"image": "mask", "fps": 2}``.
+``quality`` later by sending a text message ``{"image": "mask", "fps": 2}`` (a message
+with one refused value changes nothing and is answered ``{"type": "error", ...}``).
 
 Every message is one JSON text frame (``scores`` fused over the last ``fused_frames``
 segmented frames, :class:`~wds_edge.analysis.running.RunningScore`)::
@@ -75,34 +76,35 @@ class StreamOptions:
         self.image, self.fps, self.quality = image, fps, quality
 
     def update(self, values: Any, max_fps: float) -> None:
-        """Apply ``{"image", "fps", "quality"}`` (strings allowed, as in a query string).
+        """Apply ``{"image", "fps", "quality"}`` (strings allowed, as in a query string):
+        all of them, or none when one is refused.
 
         Raises:
-            InvalidInputError: an unknown key or an out-of-range value.
+            InvalidInputError: an unknown key or an out-of-range value (nothing applied).
         """
         if not hasattr(values, "items"):
             raise InvalidInputError('expected a JSON object like {"image": "mask", "fps": 2}')
+        image, fps, quality = self.image, self.fps, self.quality
         for key, value in values.items():
             if key == "token":
                 continue
             if key == "image":
                 if value not in IMAGE_KINDS:
                     raise InvalidInputError(f"image must be one of {IMAGE_KINDS}, got {value!r}")
-                self.image = str(value)
+                image = str(value)
             elif key == "fps":
                 fps = _number(key, value)
                 if not 0.0 < fps <= max_fps:
                     raise InvalidInputError(f"fps must be in (0, {max_fps:g}], got {value!r}")
-                self.fps = fps
             elif key == "quality":
                 quality = int(_number(key, value))
                 if not 30 <= quality <= 95:
                     raise InvalidInputError(f"quality must be in [30, 95], got {value!r}")
-                self.quality = quality
             else:
                 raise InvalidInputError(
                     f"unknown stream option {key!r}; use image, fps, quality (and token)"
                 )
+        self.image, self.fps, self.quality = image, fps, quality
 
 
 def _number(key: str, value: Any) -> float:
