@@ -27,7 +27,8 @@ Every request first passes :class:`wds_edge.service.guard.RequestGuard`: Host / 
 checks (:mod:`wds_edge.service.origin`), the bound on requests at once, shutdown.
 
 Analyses run in worker threads (``anyio.to_thread``), one at a time per backend (the
-engine's lock), so the event loop keeps serving health checks and streams meanwhile.
+engine's lock; posted photos are decoded at most ``IMAGE_SLOTS`` at a time), so the event
+loop keeps serving health checks and streams meanwhile.
 """
 
 from __future__ import annotations

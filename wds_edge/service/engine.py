@@ -2,7 +2,8 @@
 
 :class:`ServiceEngine` holds the only :class:`WrinkleAnalyzer` (and so the only
 backend) of the service, a lock around it (one analysis at a time per backend: the
-live loop and ``POST /v1/analyze`` share it), and the
+live loop and ``POST /v1/analyze`` share it), a bound on the posted photos decoded and
+held at once (:data:`IMAGE_SLOTS`), and the
 :class:`wds_edge.analysis.live.LiveAnalysis` of the camera when one is configured.
 Nothing here knows about HTTP.
 
@@ -27,9 +28,14 @@ from wds_edge.io import decode_image
 from wds_edge.service.config import ServiceConfig
 from wds_edge.service.uploads import SERVICE_FORMATS, check_image_header
 
-__all__ = ["ServiceEngine"]
+__all__ = ["ServiceEngine", "IMAGE_SLOTS"]
 
 logger = logging.getLogger(__name__)
+
+#: Posted photos decoded and held at once (one analysed while the next decodes). Each
+#: may be ~290 MB at the pixel limit (6000 x 6000 x 8 bytes of BGR + float work), so
+#: every request slot (--max-connections) decoding at once would need gigabytes.
+IMAGE_SLOTS = 2
 
 
 class ServiceEngine:
@@ -46,6 +52,8 @@ class ServiceEngine:
     def __init__(self, config: ServiceConfig) -> None:
         self.config = config
         self.lock = threading.Lock()
+        #: bounds the posted photos decoded and held at once (IMAGE_SLOTS)
+        self.image_slots = threading.BoundedSemaphore(IMAGE_SLOTS)
         self.live: LiveAnalysis | None = None
         self.requests = 0
         self._started_s = time.monotonic()
@@ -91,11 +99,15 @@ class ServiceEngine:
         """
         limit = self.config.max_image_pixels
         check_image_header(data, limit, name)
-        start = time.perf_counter()
-        image = decode_image(data, source=name, max_pixels=limit, formats=SERVICE_FORMATS)
-        decode_ms = (time.perf_counter() - start) * 1000.0
-        with self.lock:
-            result = self.analyzer.analyze(image)
+        # a slot covers the decoded image's whole life (decode, wait for the analyzer,
+        # analysis): without it every request at once decoded its photo at once
+        with self.image_slots:
+            start = time.perf_counter()
+            image = decode_image(data, source=name, max_pixels=limit, formats=SERVICE_FORMATS)
+            decode_ms = (time.perf_counter() - start) * 1000.0
+            with self.lock:
+                result = self.analyzer.analyze(image)
+            del image
         self.requests += 1
         result.timings_ms = {"decode": decode_ms, **result.timings_ms}
         result.timings_ms["total"] = result.timings_ms.get("total", 0.0) + decode_ms

@@ -409,6 +409,59 @@ def test_load_sequential_and_concurrent(photo_service: Any, biden_bgr: Any) -> N
     assert health["requests_analysed"] >= 240
 
 
+def test_posted_photos_are_decoded_a_few_at_a_time(
+    photo_service: Any, biden_bgr: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decoding ran outside the analyzer's lock: every request at once (up to
+    --max-connections) held its decoded photo at once (6 posts of 6000 x 6000: peak RSS
+    0.8 -> 2.6 GB). The real decoder, wrapped to count the decoded images alive."""
+    import weakref
+
+    import wds_edge.service.engine as engine_module
+    from wds_edge.service.engine import IMAGE_SLOTS
+
+    alive, most, guard = [0], [0], threading.Lock()
+
+    def release() -> None:
+        with guard:
+            alive[0] -= 1
+
+    real_decode = engine_module.decode_image
+
+    def counted_decode(*args: Any, **kwargs: Any) -> Any:
+        with guard:
+            alive[0] += 1
+            most[0] = max(most[0], alive[0])
+        try:
+            image = real_decode(*args, **kwargs)
+        except BaseException:
+            release()
+            raise
+        weakref.finalize(image, release)
+        time.sleep(0.3)  # a large photo's decode: lets requests overlap without the bound
+        return image
+
+    monkeypatch.setattr(engine_module, "decode_image", counted_decode)
+    photo = cv2.imencode(".jpg", cv2.resize(biden_bgr, (600, 600)))[1].tobytes()
+    statuses: list[int] = []
+
+    def post() -> None:
+        statuses.append(
+            request(
+                f"{photo_service.url}/v1/analyze", photo, "image/jpeg", **{"X-WDS-Token": TOKEN}
+            )[0]
+        )
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert statuses == [200] * 6
+    assert most[0] <= IMAGE_SLOTS == 2, f"{most[0]} decoded photos held at once"
+    assert alive[0] == 0  # every decoded photo was let go
+
+
 def test_remote_needs_allow_remote_and_a_token(service_config: Any) -> None:
     from wds_edge.errors import InvalidInputError
     from wds_edge.service.server import build_server, check_bind
