@@ -120,14 +120,19 @@ async def analyze(request: Request) -> Response:
         logger.warning("POST /v1/analyze from %s: %s", client, exc)
         return Response(status_code=400)  # nobody is there to read it
     except RequestError as exc:
-        if exc.status_code == 408:
-            response = error_response(408, str(exc))
-            response.headers["connection"] = "close"  # the rest of the body is not awaited
-            return response
-        return error_response(exc.status_code, str(exc))
+        return request_error_response(exc)
     except InvalidInputError as exc:
         return error_response(400, str(exc))
     return JSONResponse(data, status_code=status)
+
+
+def request_error_response(exc: RequestError) -> JSONResponse:
+    """The error answer of a refused request; a 408 also closes the connection (the rest
+    of the body is not awaited, so the connection cannot carry another request)."""
+    response = error_response(exc.status_code, str(exc))
+    if exc.status_code == 408:
+        response.headers["connection"] = "close"
+    return response
 
 
 async def capture_start(request: Request) -> Response:
@@ -139,19 +144,19 @@ async def capture_start(request: Request) -> Response:
         return error_response(
             415,
             f"POST /v1/capture needs Content-Type: application/json (got {media or 'none'!r}); "
-            'send an empty body, {} or {"expression": "raise_brows"}',
+            + _CAPTURE_ADVICE,
         )
     try:
         config: ServiceConfig = request.app.state.config
         body = await read_body_limited(
             request.headers, request.stream(), _CAPTURE_BODY_BYTES, config.body_timeout_s,
-            allow_empty=True,
+            allow_empty=True, what="the capture request's body", advice=_CAPTURE_ADVICE,
         )  # fmt: skip
         expression = _capture_expression(body)
     except ClientGone:
         return Response(status_code=400)
     except RequestError as exc:
-        return error_response(exc.status_code, str(exc))
+        return request_error_response(exc)
     except InvalidInputError as exc:
         return error_response(400, str(exc))
     try:
@@ -169,6 +174,7 @@ async def capture_start(request: Request) -> Response:
 
 #: A capture request's body is ``{}`` or ``{"expression": ...}``: a few bytes.
 _CAPTURE_BODY_BYTES = 1024
+_CAPTURE_ADVICE = 'send an empty body, {} or {"expression": "raise_brows"}'
 
 
 def _capture_expression(body: bytes) -> str | None:

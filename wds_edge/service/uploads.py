@@ -68,6 +68,10 @@ def check_content_type(content_type: str | None) -> str:
     )
 
 
+#: What ``read_body_limited`` advises for a photo upload (its default).
+PHOTO_ADVICE = "send a JPEG or PNG photo of a few MB at most"
+
+
 async def read_body_limited(
     headers: Mapping[str, str],
     chunks: AsyncIterator[bytes],
@@ -75,6 +79,8 @@ async def read_body_limited(
     timeout_s: float | None = None,
     *,
     allow_empty: bool = False,
+    what: str = "the upload",
+    advice: str = PHOTO_ADVICE,
 ) -> bytes:
     """Read a request body of at most ``max_bytes`` within ``timeout_s`` seconds.
 
@@ -84,6 +90,8 @@ async def read_body_limited(
         max_bytes: the limit.
         timeout_s: the whole body must have arrived by then (``None``: no deadline).
         allow_empty: an empty body is valid (``b""``) instead of a 400.
+        what: the body's name in the messages ("the upload", "the capture request's body").
+        advice: what to send instead, ending the 413 and empty-body messages.
 
     Raises:
         RequestError: 413 when the declared or the received size passes the limit, 400
@@ -95,13 +103,13 @@ async def read_body_limited(
     parts: list[bytes] = []
     try:
         with anyio.fail_after(timeout_s):
-            return await _read_body(headers, chunks, max_bytes, parts, allow_empty)
+            return await _read_body(headers, chunks, max_bytes, parts, allow_empty, what, advice)
     except TimeoutError:
         received = sum(map(len, parts))
         raise RequestError(
             408,
-            f"the upload did not arrive within {timeout_s:g} s ({received:,} bytes came); "
-            "send the photo in one go over a working connection",
+            f"{what} did not arrive within {timeout_s:g} s ({received:,} bytes came); "
+            "send it in one go over a working connection",
         ) from None
     except ClientDisconnect:
         raise ClientGone(sum(map(len, parts))) from None
@@ -113,6 +121,8 @@ async def _read_body(
     max_bytes: int,
     parts: list[bytes],
     allow_empty: bool,
+    what: str,
+    advice: str,
 ) -> bytes:
     declared = headers.get("content-length")
     if declared is not None:
@@ -122,20 +132,16 @@ async def _read_body(
             raise RequestError(400, f"malformed Content-Length {declared!r}") from None
         if length > max_bytes:
             raise RequestError(
-                413,
-                f"the body is {length:,} bytes, more than the {max_bytes:,} accepted; "
-                "send a smaller JPEG (a kiosk photo needs no more than a few MB)",
+                413, f"{what} is {length:,} bytes, more than the {max_bytes:,} accepted; {advice}"
             )
     total = 0
     async for chunk in chunks:
         total += len(chunk)
         if total > max_bytes:
-            raise RequestError(
-                413, f"the body passed the {max_bytes:,} bytes accepted; send a smaller image"
-            )
+            raise RequestError(413, f"{what} passed the {max_bytes:,} bytes accepted; {advice}")
         parts.append(chunk)
     if total == 0 and not allow_empty:
-        raise RequestError(400, "the request body is empty; send a JPEG or PNG photo")
+        raise RequestError(400, f"{what} is empty; {advice}")
     return b"".join(parts)
 
 

@@ -135,6 +135,33 @@ def test_cross_site_simple_post_cannot_start_a_capture(server: Any) -> None:
     assert status == 409 and "without a camera" in answer["error"]
 
 
+def test_capture_body_errors_speak_of_the_capture_and_a_408_closes(server: Any) -> None:
+    """POST /v1/capture's 413 / 408 said "send a smaller JPEG" / "send the photo in one go"
+    (the upload's words), and its 408 left the connection open with the rest of the body
+    unread (/v1/analyze's closes it)."""
+    json_type = {"Content-Type": "application/json"}
+    status, answer = call(server, "POST", "/v1/capture", b"{" + b" " * 5000 + b"}", json_type)
+    assert status == 413 and "the capture request's body is 5,002 bytes" in answer["error"]
+    assert '{"expression": "raise_brows"}' in answer["error"] and "JPEG" not in answer["error"]
+
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=30)
+    try:  # 100 bytes declared, 2 sent: the body timeout runs out
+        conn.putrequest("POST", "/v1/capture")
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", "100")
+        conn.endheaders(b"{ ")
+        started = time.monotonic()
+        response = conn.getresponse()
+        answer = json.loads(response.read())
+    finally:
+        conn.close()
+    assert response.status == 408 and time.monotonic() - started < BODY_TIMEOUT_S + 5
+    assert response.getheader("connection") == "close"
+    message = answer["error"]
+    assert f"the capture request's body did not arrive within {BODY_TIMEOUT_S:g} s" in message
+    assert "photo" not in message and "(2 bytes came)" in message, message
+
+
 # -- item 2: image bombs in formats Pillow does not decode ------------------------------------
 
 
