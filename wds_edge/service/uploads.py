@@ -175,8 +175,9 @@ async def multipart_image(headers: Mapping[str, str], body: bytes, max_files: in
     """The bytes of the multipart form field ``image`` of an already size-checked body.
 
     Raises:
-        RequestError: 400 for a malformed form or a missing / empty ``image`` field, 415
-            when the field's own type is neither JPEG nor PNG.
+        RequestError: 400 for a malformed or cut-off form (no closing boundary) or a
+            missing / empty ``image`` field, 415 when the field's own type is neither JPEG
+            nor PNG.
     """
     from starlette.datastructures import Headers, UploadFile
     from starlette.formparsers import MultiPartException, MultiPartParser
@@ -193,6 +194,12 @@ async def multipart_image(headers: Mapping[str, str], body: bytes, max_files: in
     except MultiPartException as exc:
         raise RequestError(400, f"malformed multipart form: {exc}") from None
     try:
+        if not _has_closing_boundary(headers, body):  # the parser takes a cut-off form
+            raise RequestError(
+                400,
+                "the multipart form is incomplete: it ends before its closing boundary "
+                "(--BOUNDARY--), so the upload was cut off; send the whole form again",
+            )
         field = form.get("image")
         if not isinstance(field, UploadFile):
             raise RequestError(
@@ -208,3 +215,15 @@ async def multipart_image(headers: Mapping[str, str], body: bytes, max_files: in
     if not data:
         raise RequestError(400, "the 'image' field is empty; attach a JPEG or PNG photo")
     return data
+
+
+def _has_closing_boundary(headers: Mapping[str, str], body: bytes) -> bool:
+    """Whether a multipart ``body`` holds its closing delimiter ``--BOUNDARY--`` (a body
+    cut off in transit does not; the parser then returns the parts it completed)."""
+    from starlette.formparsers import parse_options_header
+
+    _, params = parse_options_header(headers.get("content-type") or "")
+    boundary = params.get(b"boundary")
+    if not boundary:  # the parser refuses a form without a boundary itself
+        return True
+    return b"--" + boundary + b"--" in body

@@ -184,6 +184,20 @@ def test_oversized_bodies_are_refused_before_reading(live_service: Any) -> None:
     assert status == 400 and "'image'" in answer["error"]
 
 
+def test_a_cut_off_multipart_form_is_called_incomplete(live_service: Any, faces_dir: Path) -> None:
+    """A form with a whole image part but no closing boundary (or cut inside the image) was
+    reported as having no field named 'image'."""
+    body, ctype = multipart(
+        "image", "biden2.jpg", (faces_dir / "biden2.jpg").read_bytes(), "image/jpeg"
+    )
+    for cut in (body[: body.rindex(b"\r\n--")], body[: body.rindex(b"--")], body[: len(body) // 2]):
+        status, answer = request(f"{live_service.url}/v1/analyze", cut, ctype)
+        assert status == 400 and "multipart form is incomplete" in answer["error"], answer
+        assert "no file field" not in answer["error"]
+    status, answer = request(f"{live_service.url}/v1/analyze", body, ctype)  # whole: analysed
+    assert status == 200, answer
+
+
 def test_unknown_paths_and_methods_answer_json(live_service: Any) -> None:
     assert request(f"{live_service.url}/nothing")[0] == 404
     status, body = request(f"{live_service.url}/v1/analyze")
