@@ -20,7 +20,8 @@
                             (:meth:`LiveAnalysis.capture_state`, the stream's
                             ``capture``); ``{"status": "none", "capture": null}`` before
                             the first capture or without a camera
-``WS /v1/stream``           live results (:mod:`wds_edge.service.stream`)
+``WS /v1/stream``           live results (:mod:`wds_edge.service.stream`); plain HTTP
+                            on that path gets 426 Upgrade Required
 ==========================  ============================================================
 
 Every request first passes :class:`wds_edge.service.guard.RequestGuard`: Host / Origin
@@ -209,6 +210,22 @@ async def capture_state(request: Request) -> Response:
     return JSONResponse({"status": "none" if state is None else "ok", "capture": state})
 
 
+#: Every method a plain HTTP request to ``/v1/stream`` may come with (all get 426).
+_HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+async def stream_without_websocket(request: Request) -> Response:
+    """``/v1/stream`` asked for over plain HTTP: 426, saying how to connect."""
+    host = request.headers.get("host") or "HOST"
+    response = error_response(
+        426,
+        f"{request.url.path} is a WebSocket: connect with a WebSocket "
+        f"(ws://{host}/v1/stream, wss:// behind TLS), not with {request.method}",
+    )
+    response.headers["upgrade"] = "websocket"
+    return response
+
+
 async def not_found(request: Request, exc: Exception) -> Response:
     return error_response(404, f"no such endpoint {request.url.path}; see GET / and /healthz")
 
@@ -244,6 +261,7 @@ def create_app(config: ServiceConfig, engine: ServiceEngine | None = None) -> St
         Route("/v1/capture", capture_start, methods=["POST"]),
         Route("/v1/capture", capture_state, methods=["GET"]),
         WebSocketRoute("/v1/stream", stream_endpoint),
+        Route("/v1/stream", stream_without_websocket, methods=_HTTP_METHODS),  # plain HTTP
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     app = Starlette(

@@ -204,6 +204,18 @@ def test_unknown_paths_and_methods_answer_json(live_service: Any) -> None:
     assert status == 405 and body["status"] == "error"
 
 
+def test_the_stream_over_plain_http_is_told_to_use_a_websocket(live_service: Any) -> None:
+    """GET /v1/stream without the WebSocket upgrade answered 404 "no such endpoint"."""
+    netloc = urllib.parse.urlsplit(live_service.url).netloc
+    for data in (None, b"{}"):
+        req = urllib.request.Request(f"{live_service.url}/v1/stream", data=data)
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(req, timeout=30)
+        assert answer.value.code == 426 and answer.value.headers["Upgrade"] == "websocket"
+        body = json.loads(answer.value.read())
+        assert f"connect with a WebSocket (ws://{netloc}/v1/stream" in body["error"], body
+
+
 def _results(ws: Any, count: int, timeout_s: float = 30.0) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout_s
