@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from wds_edge.cli.options import DEVICE_HELP, THRESHOLD_HELP, check_threshold
+
+if TYPE_CHECKING:
+    from wds_edge.service.config import ServiceConfig
 
 _HELP = """Serve the kiosk over HTTP on this machine: a browser page, a JSON API, a live stream.
 
@@ -44,7 +48,8 @@ def serve_cmd(
         None,
         envvar="WDS_EDGE_SERVICE_TOKEN",
         help="Shared secret every API request must send in the X-WDS-Token header "
-        "(the page: open /#token=SECRET). Required with --allow-remote; never empty.",
+        "(the page: open /#token=SECRET). Required with --allow-remote; never empty, no "
+        "surrounding whitespace.",
     ),
     source: str | None = typer.Option(
         None,
@@ -86,12 +91,11 @@ def serve_cmd(
 ) -> None:
     from rich.console import Console
 
-    from wds_edge.service.config import ServiceConfig
     from wds_edge.service.server import check_bind, run_server
 
     check_threshold(threshold)
     console = Console(stderr=True)
-    config = ServiceConfig(
+    config = _service_config(
         host=host,
         port=port,
         allow_remote=allow_remote,
@@ -123,6 +127,24 @@ def serve_cmd(
 
     run_server(config, on_started=started)
     console.print("stopped: camera and model closed")
+
+
+def _service_config(**settings: Any) -> ServiceConfig:
+    """``ServiceConfig(**settings)``; a refused token is reported without its value (the
+    usual settings error quotes what was given, and a token is a secret)."""
+    from pydantic import ValidationError
+
+    from wds_edge.errors import InvalidInputError
+    from wds_edge.service.config import ServiceConfig
+
+    try:
+        return ServiceConfig(**settings)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            if tuple(error.get("loc", ()))[:1] == ("token",):
+                message = str(error.get("msg", "")).removeprefix("Value error, ")
+                raise InvalidInputError(f"invalid --token (not shown): {message}") from None
+        raise
 
 
 def register(app: typer.Typer) -> None:

@@ -35,7 +35,8 @@ class ServiceConfig(BaseModel):
         token: shared secret; when set every API request must carry it in the
             ``X-WDS-Token`` header (or ``Authorization: Bearer``; WebSockets from a browser,
             which cannot set headers, may pass ``?token=``). ``None``: no check. An empty
-            token is refused (it would silently mean "no check").
+            token is refused (it would silently mean "no check"), and so is one with
+            surrounding whitespace (HTTP strips it from headers: clients would get 401).
         source: camera / stream / video file for the live stream and the capture
             (``None``: no camera; ``/v1/stream`` and ``/v1/capture`` answer 409).
         model_path / backend / precision / device / landmarker_path / threshold /
@@ -93,6 +94,14 @@ class ServiceConfig(BaseModel):
             raise ValueError(
                 "the token is empty, which would turn authentication off; give a real "
                 "secret (e.g. `openssl rand -hex 16`) or leave --token out"
+            )
+        if value is not None and value != value.strip():
+            # HTTP strips a header value's surrounding whitespace: only ?token= could match
+            raise ValueError(
+                "the token starts or ends with whitespace (a space, tab or newline); "
+                "HTTP strips it from the X-WDS-Token and Authorization headers, so every "
+                "client would get 401. Remove it (check $WDS_EDGE_SERVICE_TOKEN or the file it "
+                "was read from for a trailing newline)"
             )
         return value
 

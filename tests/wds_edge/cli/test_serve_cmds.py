@@ -68,6 +68,18 @@ def test_unsafe_or_empty_options_are_refused(args: list[str], words: str) -> Non
     assert words in " ".join(run.stderr.split()) and "Traceback" not in run.stderr
 
 
+@pytest.mark.parametrize("token", [" zq7-secret", "zq7-secret\n", "zq7-secret "])
+def test_a_token_with_surrounding_whitespace_is_refused_unshown(token: str) -> None:
+    """HTTP strips a header value's surrounding whitespace, so such a token (a trailing
+    newline from a file) matched ?token= only: the page's capture and every client got 401.
+    The refusal does not print the secret."""
+    run = serve("--token", token, "--port", "0", "--model", "no_such_model.onnx")
+    assert run.returncode == 2, run.stderr
+    err = " ".join(run.stderr.split())
+    assert "invalid --token (not shown): the token starts or ends with whitespace" in err, err
+    assert "zq7" not in run.stderr and "Traceback" not in run.stderr
+
+
 def test_help_names_the_endpoints() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "wds_edge.cli", "serve", "--help"],

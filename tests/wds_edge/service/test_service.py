@@ -507,6 +507,10 @@ def test_empty_token_and_source_are_refused(service_config: Any) -> None:
     for bad in ({"token": ""}, {"token": "  "}, {"source": ""}):
         with pytest.raises(ValidationError, match="empty"):
             service_config(**bad)
+    # HTTP strips a header value's surrounding whitespace: such a token matched ?token= only
+    for token in (" s3cret", "s3cret\n", "\ts3cret"):
+        with pytest.raises(ValidationError, match="starts or ends with whitespace"):
+            service_config(token=token)
 
 
 def test_token_and_no_camera(photo_service: Any) -> None:
