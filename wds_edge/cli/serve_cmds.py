@@ -116,9 +116,7 @@ def serve_cmd(
         body_timeout_s=body_timeout,
         capture_timeout_s=capture_timeout,
     )
-    warning = check_bind(config)
-    if warning:
-        console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+    check_bind(config)  # refused before anything loads; run_server logs the warning once
     console.print("loading the model" + (f" and opening {source}" if source else "") + "...")
 
     def started(url: str) -> None:

@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 REMOTE_WARNING = (
     "wds-edge serve is listening on {host}, beyond this machine: anyone who can reach "
-    "port {port} and knows the token can use the camera and the model. Prefer 127.0.0.1 "
+    "{port} and knows the token can use the camera and the model. Prefer 127.0.0.1 "
     "behind the kiosk's own browser."
 )
 
@@ -36,9 +36,14 @@ _STOP = (signal.SIGINT, signal.SIGTERM)
 WS_MAX_MESSAGE_BYTES = 64 * 1024
 
 
-def check_bind(config: ServiceConfig) -> str | None:
+def check_bind(config: ServiceConfig, port: int | None = None) -> str | None:
     """Refuse a non-loopback host without ``allow_remote`` and a token; return the
     warning to show.
+
+    Args:
+        config: the settings.
+        port: the port actually bound (``config.port`` may be 0: any free one); ``None``:
+            ``config.port`` (0 reads "the port it picks").
 
     Raises:
         InvalidInputError: a non-loopback host without ``allow_remote``, or without a token.
@@ -56,7 +61,10 @@ def check_bind(config: ServiceConfig) -> str | None:
             "$WDS_EDGE_SERVICE_TOKEN): without one anyone on the network could use the "
             "camera and read the results. Generate one with `openssl rand -hex 16`"
         )
-    return REMOTE_WARNING.format(host=config.host, port=config.port)
+    port = config.port if port is None else port
+    return REMOTE_WARNING.format(
+        host=config.host, port=f"port {port}" if port else "the port it picks"
+    )
 
 
 def bind_socket(config: ServiceConfig) -> socket.socket:
@@ -158,13 +166,14 @@ def run_server(
         ModelError / BackendError / CaptureError: the model or the camera cannot open
             (raised by the startup, before anything listens).
     """
-    warning = check_bind(config)
+    check_bind(config)
     require_service_deps()  # before the model loads: a missing extra fails at once
     from wds_edge.service.engine import ServiceEngine
 
-    if warning:
-        logger.warning(warning)
     sock = bind_socket(config)  # a busy port fails here, before the model loads
+    warning = check_bind(config, port=sock.getsockname()[1])  # the real port, not 0
+    if warning:
+        logger.warning(warning)  # once, here (the CLI does not repeat it)
     try:
         engine = ServiceEngine(config)  # model / camera errors surface here, with their message
     except BaseException:

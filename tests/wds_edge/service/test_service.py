@@ -496,8 +496,11 @@ def test_remote_needs_allow_remote_and_a_token(service_config: Any) -> None:
         build_server(service_config(host="0.0.0.0"))
     with pytest.raises(InvalidInputError, match="needs a --token"):
         check_bind(service_config(host="0.0.0.0", allow_remote=True))
-    warning = check_bind(service_config(host="0.0.0.0", allow_remote=True, token="abc123"))
+    remote = service_config(host="0.0.0.0", allow_remote=True, token="abc123")
+    warning = check_bind(remote)
     assert warning is not None and "knows the token" in warning
+    assert "reach the port it picks" in warning and "port 0" not in warning  # port 0: any
+    assert "reach port 8765 and" in (check_bind(remote, port=8765) or "")  # the bound one
     assert check_bind(service_config(host="::1")) is None
 
 
