@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import typer
 
@@ -42,7 +43,8 @@ def serve_cmd(
         [],
         "--allowed-host",
         help="Another name the page may be opened as (Host header), e.g. kiosk.local; "
-        "repeatable. Loopback names and the bound address are always allowed.",
+        "repeatable. Loopback names and the bound address are always allowed (with --host "
+        "0.0.0.0 / :: also this machine's host name and addresses).",
     ),
     token: str | None = typer.Option(
         None,
@@ -91,6 +93,7 @@ def serve_cmd(
 ) -> None:
     from rich.console import Console
 
+    from wds_edge.service.origin import is_wildcard_host, page_urls
     from wds_edge.service.server import check_bind, run_server
 
     check_threshold(threshold)
@@ -121,7 +124,12 @@ def serve_cmd(
 
     def started(url: str) -> None:
         # stdout, one line, so scripts (and tests) can read the address of port 0
-        typer.echo(f"wds-edge serve: listening on {url} (page: {url}/, stop: Ctrl-C)")
+        pages = page_urls(host, urlsplit(url).port or port)
+        page = pages[0]
+        if is_wildcard_host(host):  # 0.0.0.0 itself is no address to give a browser
+            others = f", {', '.join(pages[1:])} from other machines" if pages[1:] else ""
+            page = f"{page} on this machine{others}; other names need --allowed-host"
+        typer.echo(f"wds-edge serve: listening on {url} (page: {page}, stop: Ctrl-C)")
 
     run_server(config, on_started=started)
     console.print("stopped: camera and model closed")

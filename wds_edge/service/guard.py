@@ -22,7 +22,13 @@ import logging
 from typing import Any
 
 from wds_edge.service.config import ServiceConfig
-from wds_edge.service.origin import allowed_host_names, host_allowed, origin_matches
+from wds_edge.service.origin import (
+    allowed_host_names,
+    host_allowed,
+    origin_matches,
+    page_urls,
+    url_host,
+)
 
 __all__ = ["RequestGuard", "HEALTH_PATH"]
 
@@ -52,16 +58,20 @@ class RequestGuard:
     def __init__(self, app: Any, config: ServiceConfig) -> None:
         self.app = app
         self.allowed_hosts = allowed_host_names(config)
+        self.bound = (config.host, config.port)
         self.max_active = config.max_connections
         self.active = 0
 
     def refusal(self, scope: dict[str, Any]) -> tuple[int, str] | None:
         """``(status, message)`` when the request must be refused for its origin."""
         host = _header(scope, b"host")
-        if not host_allowed(host, self.allowed_hosts):
+        local = scope.get("server")  # (address, port) this connection reached
+        if not host_allowed(host, self.allowed_hosts, local[0] if local else None):
+            # the address the client reached is one that works, whatever the bind
+            url = f"http://{url_host(local[0])}:{local[1]}/" if local else page_urls(*self.bound)[0]
             return 400, (
-                f"the Host header {host!r} does not name this service; open it as "
-                "http://127.0.0.1:PORT/ (or start it with --allowed-host NAME for another name)"
+                f"the Host header {host!r} does not name this service; open it as {url} "
+                "(or start it with --allowed-host NAME for another name)"
             )
         origin = _header(scope, b"origin")
         if origin is not None and not origin_matches(origin, host):

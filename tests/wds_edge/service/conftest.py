@@ -116,7 +116,8 @@ def photo_service(onnx_model_path: Path, landmarker_path: Path) -> Iterator[Runn
 class ServerProcess:
     """``wds-edge serve`` as its own process on a free loopback port (what a kiosk runs).
 
-    ``url``; ``pid``; ``log()``: everything it wrote to stderr so far; ``peak_rss_mb()``:
+    ``url``; ``line``: the "listening on" line it printed; ``pid``; ``log()``: everything
+    it wrote to stderr so far; ``peak_rss_mb()``:
     its peak resident size (``VmHWM``); ``stop()``: SIGTERM, then its exit code.
     """
 
@@ -135,6 +136,7 @@ class ServerProcess:
         if "listening on" not in line:
             self.stop()
             raise RuntimeError(f"the service did not start: {line!r}\n{self.log()}")
+        self.line = line
         self.url = line.split("listening on ")[1].split()[0]
         self.host, port = self.url.removeprefix("http://").split(":")
         self.port = int(port)
