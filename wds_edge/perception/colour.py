@@ -3,9 +3,11 @@
 Skin reflects more red than green and more green than blue under any daylight-like light,
 whatever the skin tone (melanin and haemoglobin both absorb blue most). So the mean skin
 colour of a face crop tells a grey frame (R = G = B) and a strong colour cast (blue above
-red on skin: a cool cast no real skin shows; red far above green: a strong warm cast) from
-a normal frame. This module only measures; what to do about it (a status, a prompt, a
-correction) is the caller's choice.
+red on skin: a cool cast no real skin shows; red far above green: a strong warm cast; red
+barely above green: a green cast, as fluorescent light gives, or a grey / IR camera whose
+picture carries a slight tint; blue above green: a magenta-tinted grey picture or a strong
+blue cast) from a normal frame. This module only measures; what to do about it (a status, a
+prompt, a correction) is the caller's choice.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from wds_edge.model.preprocessing import check_uint8_image
 __all__ = [
     "GREY_MAX_CHANNEL_SPREAD",
     "MIN_RED_OVER_BLUE",
+    "MIN_RED_OVER_GREEN",
     "MAX_RED_OVER_GREEN",
     "MAX_RED_OVER_BLUE",
+    "MAX_BLUE_OVER_GREEN",
     "ColourCast",
     "skin_colour_cast",
 ]
@@ -40,6 +44,18 @@ MIN_RED_OVER_BLUE = 1.0
 MAX_RED_OVER_GREEN = 2.4
 #: ... or mean skin red / blue above this (all shared colour photos: at most 2.43).
 MAX_RED_OVER_BLUE = 3.2
+#: Mean skin red / green below this: a green cast (fluorescent light: G x 1.4 takes 27 of
+#: the 33 shared photos below it, the warmest stay above) or a grey / IR picture with a slight
+#: tint (R = G = B, then R and B raised by 6 grey levels: 1.03-1.06). Every colour photo in
+#: ``data/faces`` and ``data/faces_pd`` and every sharp frame of the clip measures 1.20
+#: (astronaut) to 2.01, whatever the face's other gates say.
+MIN_RED_OVER_GREEN = 1.1
+#: Mean skin blue / green above this: blue above green on skin, as a grey picture tinted
+#: magenta or blue gives (R and B raised by 12-25 grey levels: 1.06-1.26). Kept below
+#: :data:`MIN_RED_OVER_GREEN`, so an evenly tinted grey picture (R / G and B / G about equal)
+#: is caught by one of the two whatever its tint. The same photos and frames measure 0.74-0.99
+#: (D000216 the highest).
+MAX_BLUE_OVER_GREEN = 1.08
 
 
 @dataclass(frozen=True)
@@ -50,7 +66,8 @@ class ColourCast:
         red_over_green, blue_over_green, red_over_blue: ratios of the mean skin R, G, B.
         channel_spread: 99th percentile over skin pixels of max(R, G, B) - min(R, G, B).
         grey: the frame carries no colour (a mono / IR camera, or a grey conversion).
-        far_off: colour, but a white balance no real skin shows (too blue or too red).
+        far_off: colour, but a white balance no real skin shows (too blue, too red, too
+            green, or a tinted grey picture).
     """
 
     red_over_green: float
@@ -101,7 +118,10 @@ def skin_colour_cast(crop_rgb: np.ndarray, skin: np.ndarray) -> ColourCast:
     grey = spread <= GREY_MAX_CHANNEL_SPREAD
     cool = r / b < MIN_RED_OVER_BLUE
     warm = r / g > MAX_RED_OVER_GREEN or r / b > MAX_RED_OVER_BLUE
-    far_off = (not grey) and (cool or warm)
+    # Skin is R > G > B: red barely above green (a green cast, a tinted grey picture) or
+    # blue above green (a magenta / blue tinted grey picture) is no real skin colour.
+    off_green = r / g < MIN_RED_OVER_GREEN or b / g > MAX_BLUE_OVER_GREEN
+    far_off = (not grey) and (cool or warm or off_green)
     return ColourCast(r / g, b / g, r / b, spread, grey, far_off)
 
 

@@ -102,7 +102,10 @@ _PROMPTS = {
     FrameStatus.TURNED_AWAY: "look straight at the camera",
     FrameStatus.FACE_CUT_OFF: "keep your whole face in the picture",
     FrameStatus.NEEDS_COLOUR_CAMERA: "this camera gives grey images: a colour camera is needed",
-    FrameStatus.COLOUR_CAST: "the light is strongly tinted: use neutral white light",
+    FrameStatus.COLOUR_CAST: (
+        "the colours are off: use neutral white light and a colour camera on automatic white "
+        "balance"
+    ),
 }
 
 #: Mean absolute difference between colour channels (0-255) below which a frame is grey.

@@ -10,7 +10,11 @@ import pytest
 
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import read_image
-from wds_edge.perception.colour import skin_colour_cast
+from wds_edge.perception.colour import (
+    MAX_BLUE_OVER_GREEN,
+    MIN_RED_OVER_GREEN,
+    skin_colour_cast,
+)
 from wds_edge.perception.crop import make_crop_transform
 from wds_edge.perception.regions import skin_mask
 
@@ -63,6 +67,33 @@ def test_a_strong_cool_cast_is_far_off(crops) -> None:  # noqa: ANN001
 def test_a_strong_warm_cast_is_far_off(crops) -> None:  # noqa: ANN001
     rgb, skin = crops["biden2.jpg"]
     assert skin_colour_cast(_gains(rgb, 2.0, 0.6), skin).far_off
+
+
+def test_a_green_cast_is_far_off(crops) -> None:  # noqa: ANN001
+    # G x 1.4 (fluorescent light): red barely above green, or below it; red stays above blue,
+    # so the blue / red limits alone passed it with a near-zero score. ffhq_00117, a warm
+    # photo, stays plausible skin under it and is left out.
+    for name in ("biden2.jpg", "obama.jpg", "astronaut.png"):
+        rgb, skin = crops[name]
+        green = np.clip(rgb.astype(np.float32) * (1.0, 1.4, 1.0), 0, 255).round()
+        cast = skin_colour_cast(green.astype(np.uint8), skin)
+        assert cast.far_off and not cast.grey, (name, cast)
+        assert cast.red_over_green < MIN_RED_OVER_GREEN and cast.red_over_blue > 1.2
+
+
+@pytest.mark.parametrize("tint", [(6, 6), (12, 12), (25, 25), (6, 0), (0, 10)])
+def test_a_tinted_grey_picture_is_far_off(crops, tint: tuple[int, int]) -> None:  # noqa: ANN001
+    """A grey / IR camera whose picture carries a slight tint: R = G = B plus a few grey
+    levels on red and / or blue. Too much colour to be called grey, R / B about 1 (not below
+    the cool limit), so only R / G (near 1) or B / G (above 1) tells it from skin."""
+    for name, (rgb, skin) in crops.items():
+        grey = cv2.cvtColor(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+        tinted = np.clip(grey.astype(np.int16) + (tint[0], 0, tint[1]), 0, 255).astype(np.uint8)
+        cast = skin_colour_cast(tinted, skin)
+        assert cast.far_off and not cast.grey, (name, tint, cast)
+        assert (
+            cast.red_over_green < MIN_RED_OVER_GREEN or cast.blue_over_green > MAX_BLUE_OVER_GREEN
+        )
 
 
 def test_bad_input_is_a_clear_error(crops) -> None:  # noqa: ANN001
