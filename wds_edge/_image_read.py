@@ -35,9 +35,22 @@ _EXIF_ORIENTATION = 0x0112
 _TRUNCATION_HINTS = ("truncated", "broken data stream", "unexpected end", "premature end")
 
 
+#: A 16-bit image whose brightest value is at most this (and above 0) holds 10- or 12-bit
+#: data in 16 bits, not the full 0-65535 range the conversion to 8 bits assumes.
+_MAX_NARROW_16BIT_VALUE = 4095
+
+
 def _to_bgr_uint8(image: np.ndarray, source: str) -> np.ndarray:
-    """Convert a decoded image of any common depth / channel count to uint8 BGR."""
+    """Convert a decoded image of any common depth / channel count to uint8 BGR.
+
+    16-bit data must use the full 0-65535 range: its top 8 bits are kept (``image >> 8``).
+    10- / 12-bit data stored unscaled in 16 bits (brightest value at most 4095) would come out
+    almost black and be refused as too dark forever, so it is refused here with how to scale it.
+    """
     if image.dtype == np.uint16:
+        brightest = int(image.max(initial=0))
+        if 0 < brightest <= _MAX_NARROW_16BIT_VALUE:
+            raise _narrow_16bit_error(source, f"is {brightest}")
         image = (image >> 8).astype(np.uint8)
     elif image.dtype in (np.float32, np.float64):
         finite = np.nan_to_num(image, nan=0.0, posinf=0.0, neginf=0.0)
@@ -58,6 +71,28 @@ def _to_bgr_uint8(image: np.ndarray, source: str) -> np.ndarray:
     raise InvalidInputError(
         f"{source}: an image of shape {image.shape} is neither grey, BGR nor BGRA"
     )
+
+
+def _narrow_16bit_error(source: str, brightest: str) -> InvalidInputError:
+    return InvalidInputError(
+        f"{source}: a 16-bit image must use the full 0-65535 range (its top 8 bits are kept), "
+        f"but its brightest value {brightest}: 10- or 12-bit data stored unscaled in 16 bits "
+        "would come out almost black. Scale it to the full range first (multiply 12-bit data "
+        "by 16, 10-bit data by 64) or pass 8-bit data (12-bit: (image >> 4).astype(np.uint8))"
+    )
+
+
+def _sixteen_bit_colour(pil: Any) -> bool:
+    """A colour image stored with 16 bits a channel (a 48-bit PNG / TIFF): Pillow decodes it
+    to 8 bits itself (the top byte), so it must be told by its raw mode, before ``load()``."""
+    if pil.mode not in ("RGB", "RGBA"):
+        return False
+    for tile in getattr(pil, "tile", None) or ():
+        args = tile[3] if len(tile) > 3 else None
+        raw = args[0] if isinstance(args, tuple) and args else args
+        if isinstance(raw, str) and ";16" in raw:
+            return True
+    return False
 
 
 #: Formats wds-edge decodes (Pillow's names). The format is decided from the bytes (never
@@ -236,22 +271,30 @@ def decode_image(
     (``None``: no limit). The decoder reports truncation; bytes after a JPEG's
     end-of-image marker (motion photos, vendor trailers) are accepted. EXIF orientation
     is applied (a phone portrait comes out upright). Grey, 16-bit, float, palette and
-    RGBA images are converted (alpha is dropped; grey becomes three equal channels).
+    RGBA images are converted (alpha is dropped; grey becomes three equal channels; 16-bit
+    data must use the full 0-65535 range: one whose brightest value is at most 4095, 10- or
+    12-bit data stored unscaled, is refused).
 
     Raises:
         UnsupportedImageError: another image format (Radiance HDR, OpenEXR, HEIC, ...).
-        InvalidInputError: empty, truncated, corrupt or too large data.
+        InvalidInputError: empty, truncated, corrupt or too large data, or 16-bit data
+            that does not use the 16-bit range.
     """
     pil = _open_checked(data, source, max_pixels, formats)
     with pil:
         try:
+            sixteen_bit_colour = _sixteen_bit_colour(pil)
             pil.load()
             orientation = pil.getexif().get(_EXIF_ORIENTATION, 1)
             if orientation not in (None, 1):
                 from PIL import ImageOps
 
                 pil = ImageOps.exif_transpose(pil)  # a copy: only when it turns the image
-            return _pil_to_bgr(pil, source)
+            image = _pil_to_bgr(pil, source)
+            # Pillow kept the top byte of each 16-bit value: at most 15 means at most 4095.
+            if sixteen_bit_colour and 0 < int(image.max(initial=0)) <= _MAX_NARROW_16BIT_VALUE >> 8:
+                raise _narrow_16bit_error(source, "is at most 4095")
+            return image
         except InvalidInputError:
             raise
         except MemoryError as exc:

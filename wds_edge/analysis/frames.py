@@ -37,7 +37,11 @@ COLOUR_ORDERS = ("bgr", "rgb")
 
 def as_frame_bgr(image: Any, colour_order: str = "bgr") -> np.ndarray:
     """Accept uint8 BGR / RGB, grey, BGRA / RGBA and 16-bit arrays; return contiguous
-    uint8 BGR HxWx3. ``colour_order`` is the order of ``image``'s channels."""
+    uint8 BGR HxWx3. ``colour_order`` is the order of ``image``'s channels.
+
+    A 16-bit array must use the full 0-65535 range (its top 8 bits are kept); 10- or 12-bit
+    camera data in a uint16 array (brightest value at most 4095) is refused with
+    InvalidInputError: multiply 12-bit data by 16 (10-bit by 64) first."""
     if colour_order not in COLOUR_ORDERS:
         raise InvalidInputError(
             f"colour_order must be one of {', '.join(COLOUR_ORDERS)}, got {colour_order!r}; "
