@@ -61,6 +61,14 @@ logger = logging.getLogger(__name__)
 class WrinkleAnalyzer:
     """Analyse face photos / camera frames for wrinkles (see the module docstring).
 
+    Frames must be upright: the face's eyes above its mouth. A camera mounted on its side or
+    upside down must have its frames rotated before they reach the analyzer (e.g.
+    ``cv2.rotate(frame, cv2.ROTATE_180)``); a photo's EXIF orientation is applied by
+    :func:`wds_edge.io.read_image`, but a frame from a camera or a photo stripped of its EXIF
+    is taken as it is. MediaPipe often fits an upright mesh to an upside-down face with
+    plausible head angles, so such a frame can pass every gate with status ``ok`` and a wrong
+    score: nothing refuses it.
+
     Args:
         config: an :class:`AnalyzerConfig`; ``None`` uses the defaults.
         **overrides: fields of :class:`AnalyzerConfig` to change, e.g.
@@ -196,7 +204,9 @@ class WrinkleAnalyzer:
         ``no_face`` then, as an empty grey scene says nothing about the camera).
 
         Args:
-            image_bgr: uint8 H x W x 3 frame (grey, 4-channel and 16-bit are converted).
+            image_bgr: uint8 H x W x 3 frame, upright (see :class:`WrinkleAnalyzer`); grey,
+                4-channel and 16-bit are converted (16-bit must use the full 0-65535 range:
+                10- / 12-bit data in a uint16 array is refused, multiply 12-bit data by 16).
             timestamp_ms: the frame's time (video mode: must increase; ``None``: now). A numpy
                 number is kept as Python's ``int`` / ``float`` (the result turns into JSON).
             colour_order: ``"bgr"`` (OpenCV's order, the default) or ``"rgb"`` (Pillow's).

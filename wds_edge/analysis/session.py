@@ -157,6 +157,10 @@ class _Candidate:
 class KioskSession:
     """Collect good frames from a camera and fuse them into one result.
 
+    Frames must be upright (the face's eyes above its mouth): rotate a camera mounted on its
+    side or upside down in software before feeding it (e.g. ``cv2.rotate``); an upside-down
+    face can pass every gate with a wrong score (see :class:`WrinkleAnalyzer`).
+
     Args:
         analyzer: a :class:`WrinkleAnalyzer` (the session does not close it; use
             ``video_mode=True`` for a camera).
@@ -232,7 +236,7 @@ class KioskSession:
         """Locate the face in one frame and say what the UI should ask next.
 
         Args:
-            image_bgr: the camera frame (uint8 H x W x 3) in ``colour_order``.
+            image_bgr: the camera frame (uint8 H x W x 3, upright) in ``colour_order``.
             timestamp_ms: the frame's time (video mode: must increase; ``None``: now).
             colour_order: ``"bgr"`` (OpenCV's ``VideoCapture``, the default) or ``"rgb"``
                 (Pillow, picamera2's ``RGB888`` arrays, imageio). An RGB frame fed as BGR
