@@ -21,8 +21,12 @@ measured numbers, so a kiosk UI can tell the person what to do
    [``min_brightness``, ``max_brightness``] (0-255).
 6. ``TOO_BLURRY``: :func:`sharpness` of the skin in the Table 1 crop (the one crop of the
    frame, at the model's size), resized to ``sharpness_size_px`` (256), is below
-   ``min_sharpness``. Resizing to a fixed size makes the number independent of camera
-   resolution, face distance and model size.
+   ``min_sharpness``. Resizing makes the number independent of the model's size, and of the
+   camera's resolution and the face's distance as long as the face box spans at least
+   ``sharpness_size_px`` frame pixels. A smaller face is measured at its box's own side in
+   frame pixels instead: enlarged to 256 px it would look blurred however sharp the camera
+   (biden2.jpg at 0.35 x, a 159 px box: 27 at 256 px, 91 at its own size), and be told to
+   hold still when it should move closer.
 
 Default ``min_sharpness = 15`` comes from the reference clip
 ``portrait_motion_720p.mp4``: sharp frames 0-179 measure 32-105 (median ~75),
@@ -30,6 +34,10 @@ the blurred frames 180-209 measure 3-4; the real photos in ``data/faces`` measur
 well above 15 (see tests). Measured since issue 21 on the 640 px model crop resized to
 256 px (every third frame): sharp frames at least 32 (median 50), blurred ones at most 3.6; the
 photos in ``data/faces`` 36-405 and in ``data/faces_pd`` 16.5-179 (small, soft portraits).
+Since faces smaller than the measuring size are measured at their own size, the portraits of
+``data/faces_pd`` that pass the size gate (face boxes of 136-236 px) measure 36-425; the shared
+photos scaled down with area interpolation until their eyes are 64 px apart 35-395, and the
+same frames blurred by a 3 px Gaussian at most 9.2 (tests/wds_edge/perception/test_quality.py).
 
 Colour: :func:`colour_of` tells a grey frame (one channel, or three equal channels, as
 a monochrome / IR camera or a black-and-white photo gives) from a colour one. The
@@ -126,9 +134,17 @@ class QualityConfig(BaseModel):
         60.0, ge=0, description="minimum distance between iris centres, frame pixels"
     )
     min_sharpness: float = Field(
-        15.0, ge=0, description="minimum variance of the Laplacian of the 256 px face crop skin"
+        15.0,
+        ge=0,
+        description="minimum variance of the Laplacian of the face crop's skin, measured at "
+        "sharpness_size_px",
     )
-    sharpness_size_px: int = Field(256, ge=32, description="crop side used to measure sharpness")
+    sharpness_size_px: int = Field(
+        256,
+        ge=32,
+        description="crop side used to measure sharpness (a face box narrower than this in "
+        "frame pixels is measured at its own side: never enlarged)",
+    )
     min_brightness: float = Field(50.0, ge=0, le=255, description="minimum mean skin luma")
     max_brightness: float = Field(215.0, ge=0, le=255, description="maximum mean skin luma")
     max_yaw_deg: float = Field(25.0, ge=0, le=180)
@@ -240,8 +256,10 @@ def assess_face_crop(
     The chosen face is cropped once (:func:`~wds_edge.perception.face_crop.crop_face`, at
     ``crop_size_px``, the model's input size); sharpness and brightness are measured on that
     crop resized to ``config.sharpness_size_px`` (area interpolation), so the number does not
-    depend on the model's size, the camera's resolution or the face's distance. The caller
-    passes the same crop on to the colour check and the model.
+    depend on the model's size. Sharpness is measured at the face box's side in frame pixels
+    when that is smaller (a small face is never enlarged, which would blur it): a sharp face
+    far from the camera is ``face_too_small`` ("move closer") or ``ok``, not ``too_blurry``.
+    The caller passes the same crop on to the colour check and the model.
 
     Args:
         frame_bgr: (H, W, 3) uint8 BGR frame the faces were found in.
@@ -271,17 +289,35 @@ def assess_face_crop(
         grey = cv2.resize(grey, (size, size), interpolation=cv2.INTER_AREA)
         region = cv2.resize(region.view(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST)
         region = region.astype(bool)
+    brightness = float(grey[region].mean()) if region.any() else 0.0
+    sharp_grey, sharp_region = _native_size(crop, grey, region)
     measured.update(
         eye_distance_px=face.eye_distance_px,
         face_width_px=face.width_px,
         yaw_deg=face.yaw_deg,
         pitch_deg=face.pitch_deg,
         roll_deg=face.roll_deg,
-        brightness=float(grey[region].mean()) if region.any() else 0.0,
-        sharpness=sharpness(grey, region) if region.any() else 0.0,
+        brightness=brightness,
+        sharpness=sharpness(sharp_grey, sharp_region) if sharp_region.any() else 0.0,
         regions_in_frame=_regions_in_frame(crop, size),
     )
     return _gate(face, len(faces), measured, config), face, measured, crop
+
+
+def _native_size(
+    crop: FaceCrop, grey: np.ndarray, region: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The measuring crop (``grey``, ``region``), shrunk to the face box's side in frame
+    pixels when that is smaller: the model's crop enlarges a small face, and the Laplacian of
+    enlarged pixels reads as blur however sharp the camera was."""
+    box = crop.transform.box_px
+    native = max(32, int(round(box[2] - box[0])))
+    if native >= grey.shape[0]:
+        return grey, region
+    full_grey = cv2.cvtColor(crop.crop_rgb, cv2.COLOR_RGB2GRAY)
+    small = cv2.resize(full_grey, (native, native), interpolation=cv2.INTER_AREA)
+    mask = cv2.resize(crop.skin.view(np.uint8), (native, native), interpolation=cv2.INTER_NEAREST)
+    return small, mask.astype(bool)
 
 
 def _regions_in_frame(crop: FaceCrop, size_px: int) -> float:

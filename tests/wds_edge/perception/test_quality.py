@@ -93,6 +93,33 @@ def test_gates_fire(landmarker: FaceLandmarker, faces_dir: Path) -> None:
     assert assess_face(small, small_faces)[0] is FrameStatus.FACE_TOO_SMALL
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["biden.jpg", "biden2.jpg", "ffhq_00016.png", "ffhq_00117.png", "obama.jpg", "obama3.jpg"],
+)
+def test_a_sharp_small_face_is_not_called_blurred(
+    landmarker: FaceLandmarker, faces_dir: Path, name: str
+) -> None:
+    """The photo scaled down (area interpolation, as a camera farther away) until its eyes are
+    64 px apart, just above the size gate: its face box spans 133-153 frame pixels. Enlarged to
+    the 256 px measuring size it read 13.5-30 (biden, ffhq_00117, obama3: too_blurry, "hold
+    still"); measured at its own size 52-133, and the same frame blurred is still refused."""
+    frame = read_image(faces_dir / name)
+    _, face, _ = assess_face(frame, _detect(landmarker, frame))
+    assert face is not None
+    factor = 64 / face.eye_distance_px
+    small = cv2.resize(frame, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    status, face, measured = assess_face(small, _detect(landmarker, small))
+    assert face is not None and 60 <= measured["eye_distance_px"] < 70, measured
+    assert status is FrameStatus.OK, measured
+    assert measured["sharpness"] > 2 * QualityConfig().min_sharpness, measured
+    blurred = cv2.GaussianBlur(small, (0, 0), 3)
+    status, _, measured = assess_face(blurred, _detect(landmarker, blurred))
+    # (ffhq_00016 blurred: the landmarks shrink its eyes below 60 px, face_too_small)
+    assert status in (FrameStatus.TOO_BLURRY, FrameStatus.FACE_TOO_SMALL), measured
+    assert measured["sharpness"] < QualityConfig().min_sharpness / 2, measured
+
+
 def test_turned_away(landmarker: FaceLandmarker, faces_dir: Path) -> None:
     frame = read_image(faces_dir / "obama2.jpg")  # yaw about -15 degrees
     faces = _detect(landmarker, frame)
