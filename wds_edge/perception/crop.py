@@ -39,6 +39,7 @@ from wds_edge.model.preprocessing import check_uint8_image
 from wds_edge.perception.face import checked_landmarks
 
 __all__ = [
+    "CROP_DTYPES",
     "P3_LANDMARK",
     "FOREHEAD_FACTOR",
     "crop_box",
@@ -48,6 +49,8 @@ __all__ = [
     "eye_line_angle_deg",
 ]
 
+#: Pixel types :meth:`CropTransform.crop` resamples (bool and float16 through uint8 / float32).
+CROP_DTYPES = ("bool", "uint8", "uint16", "int16", "float16", "float32", "float64")
 #: MediaPipe landmark used as P3, the point between the eyes.
 P3_LANDMARK = 168
 #: Table 1: the box starts this many face widths above P3.
@@ -151,19 +154,47 @@ class CropTransform:
         """Resample the box into a ``size_px`` x ``size_px`` crop (same dtype/channels).
 
         Pixels outside the frame are 0. Channel order is kept (BGR in, BGR out).
+
+        Args:
+            image: (H, W) or (H, W, C) array of one of :data:`CROP_DTYPES` (a bool mask comes
+                back as a bool mask: True where the resampled value is above 0).
+            interpolation: cv2 flag (``cv2.INTER_NEAREST`` keeps labels as labels).
+
+        Raises:
+            InvalidInputError: not an image array, or a pixel type OpenCV cannot resample.
         """
         if not isinstance(image, np.ndarray) or image.ndim not in (2, 3) or image.size == 0:
             raise InvalidInputError(
                 f"expected an image array (H, W) or (H, W, C), got {getattr(image, 'shape', image)}"
             )
-        return cv2.warpAffine(
-            image,
-            self.matrix,
-            (self.size_px, self.size_px),
-            flags=interpolation,
-            borderMode=cv2.BORDER_CONSTANT,
-            borderValue=0,
-        )
+        if image.dtype.name not in CROP_DTYPES:
+            raise InvalidInputError(
+                f"cannot crop an image of dtype {image.dtype}: supported are "
+                f"{', '.join(CROP_DTYPES)}; convert it first (e.g. labels: "
+                "image.astype(np.int16) with cv2.INTER_NEAREST, floats: image.astype(np.float32))"
+            )
+        is_bool = image.dtype == np.bool_
+        src = image.astype(np.uint8) if is_bool else image
+        if src.dtype == np.float16:
+            src = src.astype(np.float32)
+        try:
+            out = cv2.warpAffine(
+                src,
+                self.matrix,
+                (self.size_px, self.size_px),
+                flags=interpolation,
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=0,
+            )
+        except cv2.error as exc:
+            raise InvalidInputError(
+                f"cannot crop an image of shape {image.shape} and dtype {image.dtype} with "
+                f"interpolation {interpolation!r} (OpenCV: {exc.err}); pass at most 4 channels "
+                "with cv2.INTER_CUBIC / INTER_LANCZOS4, or another cv2.INTER_* flag"
+            ) from None
+        if is_bool:
+            return out > 0
+        return out.astype(image.dtype, copy=False)
 
     def points_to_crop(self, pts_px: np.ndarray) -> np.ndarray:
         """(N, 2) frame pixel coordinates -> (N, 2) float64 crop pixel coordinates."""

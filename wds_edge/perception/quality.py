@@ -212,18 +212,31 @@ def sharpness(image_bgr_or_grey: np.ndarray, mask: np.ndarray | None = None) -> 
     """Variance of the Laplacian (3x3 kernel) of the grey image, optionally inside ``mask``.
 
     Args:
-        image_bgr_or_grey: (H, W, 3) BGR or (H, W) grey, uint8 (values 0-255).
-        mask: optional (H, W) bool; only these pixels count.
+        image_bgr_or_grey: (H, W, 3) BGR or (H, W) / (H, W, 1) grey, uint8 (values 0-255).
+        mask: optional (H, W) bool numpy array; only these pixels count.
 
     Returns:
         The variance (>= 0); higher is sharper. Depends on scale, so compare crops
         of one fixed size.
+
+    Raises:
+        InvalidInputError: another shape or pixel type (a 16-bit or float image would give a
+            number on another scale than the 0-255 one ``min_sharpness`` is set for), or a
+            mask that is not an (H, W) array.
     """
+    check_uint8_image(image_bgr_or_grey, "image_bgr_or_grey", "BGR", grey_ok=True)
     grey = _grey(image_bgr_or_grey)
     laplacian = cv2.Laplacian(grey, cv2.CV_64F, ksize=1)
     if mask is not None:
+        if not isinstance(mask, np.ndarray):
+            raise InvalidInputError(
+                f"mask must be a numpy array of the image's (H, W) {grey.shape}, got "
+                f"{type(mask).__name__}; pass np.asarray(mask, dtype=bool)"
+            )
         if mask.shape != grey.shape:
-            raise InvalidInputError(f"mask shape {mask.shape} != image shape {grey.shape}")
+            raise InvalidInputError(
+                f"mask shape {mask.shape} must be the image's (H, W) {grey.shape}"
+            )
         values = laplacian[mask.astype(bool)]
         return float(values.var()) if values.size else 0.0
     return float(laplacian.var())

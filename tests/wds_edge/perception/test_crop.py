@@ -64,6 +64,28 @@ def test_crop_samples_the_right_pixels() -> None:
     np.testing.assert_array_equal(crop, frame[68:268, 100:300])
 
 
+def test_crop_keeps_a_bool_mask_and_float16_and_refuses_other_types() -> None:
+    """bool, int64 and float16 raised a raw cv2.error from warpAffine; bool and float16 are
+    resampled through uint8 / float32 (as paste_back does), the rest is refused clearly."""
+    ct = make_crop_transform(synthetic_landmarks(), size_px=200)  # scale 1, integer box
+    mask = np.zeros((400, 500), bool)
+    mask[100:150, 120:200] = True
+    cropped = ct.crop(mask)
+    assert cropped.dtype == np.bool_ and cropped.shape == (200, 200)
+    np.testing.assert_array_equal(cropped, mask[68:268, 100:300])
+    np.testing.assert_array_equal(ct.crop(mask, cv2.INTER_NEAREST), mask[68:268, 100:300])
+    half = np.random.default_rng(2).random((400, 500, 3)).astype(np.float16)
+    out = ct.crop(half)
+    assert out.dtype == np.float16 and out.shape == (200, 200, 3)
+    np.testing.assert_array_equal(out, half[68:268, 100:300])
+    for dtype in (np.int64, np.int32, np.int8, np.uint32, np.complex64):
+        with pytest.raises(InvalidInputError, match="dtype") as info:
+            ct.crop(np.zeros((400, 500), dtype))
+        assert np.dtype(dtype).name in str(info.value) and "uint8" in str(info.value)
+    with pytest.raises(InvalidInputError, match="at most 4 channels"):
+        ct.crop(np.zeros((400, 500, 5), np.uint8), cv2.INTER_CUBIC)
+
+
 def test_box_leaving_the_frame_is_padded_not_clipped() -> None:
     pts = synthetic_landmarks() - np.array([0.0, 118.0])  # box y1 = -50: 50 rows above the frame
     frame = np.full((300, 400, 3), 200, np.uint8)

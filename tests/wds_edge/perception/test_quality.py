@@ -40,6 +40,30 @@ def test_sharpness_golden_value() -> None:
         sharpness(np.zeros((5, 5, 4), np.uint8))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int32, np.uint16])
+def test_sharpness_refuses_images_other_than_uint8(dtype: type) -> None:
+    # float64 / int32 raised cv2.error; uint16 gave a number 65536 x larger (257^2 for the
+    # same picture) that was compared with the 0-255 scale's min_sharpness without a word.
+    image = np.random.default_rng(0).integers(0, 256, (32, 32), dtype=np.uint8)
+    other = image.astype(dtype) * (257 if dtype is np.uint16 else 1)
+    with pytest.raises(InvalidInputError, match="uint8") as info:
+        sharpness(other)
+    assert np.dtype(dtype).name in str(info.value)
+    with pytest.raises(InvalidInputError, match="uint8"):
+        sharpness(np.dstack([other] * 3))
+    assert sharpness(image[:, :, None]) == sharpness(image)  # (H, W, 1) grey is fine
+
+
+def test_sharpness_mask_must_be_an_array_of_the_image_size() -> None:
+    image = np.random.default_rng(0).integers(0, 256, (8, 8), dtype=np.uint8)
+    mask = np.ones((8, 8), bool)
+    with pytest.raises(InvalidInputError, match="numpy array"):
+        sharpness(image, mask.tolist())  # type: ignore[arg-type]  # was AttributeError
+    with pytest.raises(InvalidInputError, match=r"\(8, 8\)"):
+        sharpness(image, mask[:4])
+    assert sharpness(image, mask) == sharpness(image)
+
+
 def test_every_status_has_a_prompt() -> None:
     assert FrameStatus.FACE_TOO_SMALL.prompt == "move closer"
     assert FrameStatus.TOO_BLURRY.prompt == "hold still"
