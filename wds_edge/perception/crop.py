@@ -10,8 +10,10 @@ Table 1 of the paper, with its typos fixed::
 so the box is square, as wide as the face, and starts 0.66 face widths above the
 eyes: it holds the forehead, eyes, crow's feet, under-eyes and upper cheeks, the
 wrinkle-prone areas. P3 is MediaPipe landmark 168 (the top of the nose bridge,
-on the line between the eyes); the paper names no index, 168 is the mesh vertex
-closest to the midpoint of the inner eye corners on every face we checked.
+between the eyes). The paper names no index: 168 is this project's convention, and the
+trained models depend on it. It lies near the midpoint of the inner eye corners (within 0.17
+eye distances on the 34 faces of the shared photos) but is not always the vertex nearest it
+(another one, 6, 122, 196 or 417, is on 18 of those faces).
 
 The crop is resampled to ``size_px`` x ``size_px`` with ``cv2.warpAffine``. Parts
 of the box outside the frame are padded with zeros (the crop keeps its square

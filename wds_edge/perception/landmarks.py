@@ -85,8 +85,10 @@ class FaceLandmarkerOptions:
             MediaPipe thresholds in [0, 1].
         small_face_search: when the whole frame yields no face, search overlapping
             tiles too (finds faces smaller than ~1/8 of the frame, e.g. a group
-            photo; costs up to ~10 extra detections on frames without a face).
-            None -> on in image mode, off in video mode (a kiosk face is large).
+            photo). It costs one extra detection per tile on every frame without a face
+            (longest side 640 px or more): 21 on a 16:9 frame, 15 on 4:3, 9 on a square
+            one; a face-free 1080p frame took about 60 ms instead of 4-25 ms on a 2-core
+            CPU. None -> on in image mode, off in video mode (a kiosk face is large).
 
     MediaPipe's Python Tasks API has no thread-count option (it uses XNNPACK's
     own pool), so there is none here.

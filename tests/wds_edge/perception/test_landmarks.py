@@ -219,3 +219,24 @@ def test_a_collected_landmarker_closes_its_tasks(landmarker_path: Path) -> None:
     del task
     gc.collect()
     assert not finalizer.alive  # ran: the MediaPipe tasks are closed
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "tiles"),
+    [(1080, 1920, 21), (720, 1280, 21), (1440, 1920, 15), (640, 640, 9)],
+)
+def test_the_small_face_search_costs_one_detection_per_tile(
+    height: int, width: int, tiles: int
+) -> None:
+    """What FaceLandmarkerOptions.small_face_search says it costs on a frame without a face
+    (it said "up to ~10 extra detections"; a 16:9 frame takes 21)."""
+    from wds_edge.perception.tiles import search_tiles
+
+    shapes: list[tuple[int, ...]] = []
+
+    def detect(tile: np.ndarray) -> list[Face]:
+        shapes.append(tile.shape)
+        return []
+
+    assert search_tiles(np.zeros((height, width, 3), np.uint8), detect) == []
+    assert len(shapes) == tiles
