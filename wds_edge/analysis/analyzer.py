@@ -197,11 +197,12 @@ class WrinkleAnalyzer:
     ) -> FrameResult:
         """Find the face, apply the quality gates and build the crop transform (no model).
 
-        A grey face (one channel, or three equal channels, measured in the face box) gets
-        the status ``needs_colour_camera`` unless the model's metadata has
-        ``grey_input_supported``; ``result.colour`` says ``"grey"`` or ``"colour"`` either
-        way (measured on the whole frame when there is no face; the status stays
-        ``no_face`` then, as an empty grey scene says nothing about the camera).
+        A grey face (one channel, or three equal channels, measured in the face box; or,
+        once the gates pass, skin whose colour is a constant tint, as a grey / IR camera's
+        tinted picture gives) gets the status ``needs_colour_camera`` unless the model's
+        metadata has ``grey_input_supported``; ``result.colour`` says ``"grey"`` or
+        ``"colour"`` either way (measured on the whole frame when there is no face; the
+        status stays ``no_face`` then, as an empty grey scene says nothing about the camera).
 
         Args:
             image_bgr: uint8 H x W x 3 frame, upright (see :class:`WrinkleAnalyzer`); grey,
@@ -241,6 +242,7 @@ class WrinkleAnalyzer:
         if cast is not None:
             measures = {**measures, "skin_red_over_blue": cast.red_over_blue}
             measures["skin_red_over_green"] = cast.red_over_green
+            measures["skin_chroma_spread"] = cast.chroma_spread
         expression = expression_scores(face.blendshapes) if face is not None else None
         mm_per_px = None
         if crop is not None and face is not None:

@@ -130,8 +130,10 @@ def colour_gate(
     """The colour checks after the quality gates: a grey face and a colour cast.
 
     A grey face (measured in its box) gets ``needs_colour_camera`` whatever the gates said,
-    unless the model takes grey input; a face that passed the gates gets ``colour_cast``
-    when its skin is far off daylight balance (``quality.check_white_balance``).
+    unless the model takes grey input. A face that passed the gates has its skin measured
+    (``quality.check_white_balance``): a grey picture with a constant tint (a grey / IR
+    camera's tinted output, :data:`~wds_edge.perception.colour.GREY_MAX_CHROMA_SPREAD`) is
+    grey too, with the same status; skin far off daylight balance gets ``colour_cast``.
 
     Returns:
         ``(status, colour, cast)``: the status after the checks, ``"grey"`` or
@@ -144,6 +146,10 @@ def colour_gate(
     cast = None
     if status is FrameStatus.OK and quality.check_white_balance:
         cast = crop_colour_cast(crop)
-        if cast is not None and cast.far_off:
+        if cast is not None and cast.grey:
+            colour = "grey"
+            if not grey_input_supported:
+                status = FrameStatus.NEEDS_COLOUR_CAMERA
+        elif cast is not None and cast.far_off:
             status = FrameStatus.COLOUR_CAST
     return status, colour, cast
