@@ -207,8 +207,13 @@ def _open_checked(data: bytes, source: str, max_pixels: int | None, formats: Seq
     try:
         pil = _open_pil(data, fmt)
     except Exception as exc:  # any header parse failure of the plugin
+        from PIL import UnidentifiedImageError
+
+        # Pillow's UnidentifiedImageError names its file object ('<_io.BytesIO object at
+        # 0x7f...>'), which means nothing to whoever sent the image
+        why = "Pillow cannot identify it" if isinstance(exc, UnidentifiedImageError) else exc
         raise InvalidInputError(
-            f"{source}: cannot decode the {fmt} header (corrupt: {exc}); pass an intact {fmt} file"
+            f"{source}: cannot decode the {fmt} header (corrupt: {why}); pass an intact {fmt} file"
         ) from exc
     try:
         _check_size(int(pil.size[0]), int(pil.size[1]), source, max_pixels)

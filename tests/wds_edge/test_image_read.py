@@ -40,3 +40,22 @@ def test_a_12bit_file_saved_unscaled_is_refused(
     with pytest.raises(InvalidInputError, match="full 0-65535 range") as info:
         read_image(path)
     assert str(path) in str(info.value) and "multiply 12-bit data by 16" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xff\xd8\xff\xd9",  # a JPEG of start and end markers only
+        b"\x89PNG\r\n\x1a\n" + b"\x00" * 24,  # a PNG signature with a zeroed IHDR
+    ],
+)
+def test_an_unreadable_header_is_told_without_python_object_names(data: bytes) -> None:
+    """Pillow's UnidentifiedImageError names its in-memory file ('<_io.BytesIO object at
+    0x7f...>'); the service showed that text to clients in its 400 answer."""
+    from wds_edge.io import decode_image
+
+    with pytest.raises(InvalidInputError) as caught:
+        decode_image(data, source="upload")
+    message = str(caught.value)
+    assert message.startswith("upload: cannot decode the ") and "header (corrupt: " in message
+    assert "object at 0x" not in message and "BytesIO" not in message
