@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import typer
-
-#: What --sha256 takes: a sha256 digest in hex.
-_SHA256_RE = re.compile(r"[0-9a-fA-F]{64}")
 
 _FETCH_HELP = """Download the MediaPipe FaceLandmarker model and verify its sha256.
 
@@ -44,8 +40,9 @@ def _check_sha256(value: str) -> str:
     """``--sha256``: 64 hex digits (a typo is refused before the download, not blamed on
     the file after it)."""
     from wds_edge.errors import InvalidInputError
+    from wds_edge.perception.landmarker_model import SHA256_HEX
 
-    if not _SHA256_RE.fullmatch(value):
+    if not SHA256_HEX.fullmatch(value):
         raise InvalidInputError(
             f"--sha256 takes a sha256 digest, 64 hex digits (0-9, a-f), got {value!r} "
             f"({len(value)} characters): copy the whole digest (e.g. from `sha256sum FILE`), "

@@ -18,12 +18,13 @@ import hashlib
 import http.client
 import logging
 import os
+import re
 import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
 
-from wds_edge.errors import ModelError
+from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.io import atomic_write, ensure_writable_dir, sha256_file
 from wds_edge.progress import ProgressCallback
 
@@ -56,6 +57,8 @@ FACE_LANDMARKER_ENV = "WDS_EDGE_FACE_LANDMARKER"
 #: two padding bytes before the first local header, so look near the start.
 _ZIP_MAGIC = b"PK\x03\x04"
 _CHUNK_BYTES = 1 << 16
+#: A sha256 digest in hex, as `sha256sum` prints it.
+SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 #: Files whose contents were verified in this process: resolved path -> "size:mtime_ns".
 _verified: dict[Path, str] = {}
 
@@ -211,7 +214,7 @@ def fetch_face_landmarker(
     Args:
         dest_dir: target folder; default :func:`user_model_dir`.
         url: ``https://``, ``http://`` or ``file://`` address of the model.
-        sha256: expected hex digest (lower case).
+        sha256: expected hex digest (64 hex digits, either case).
         progress: called as ``progress(bytes_done, bytes_total_or_None, "")`` while downloading.
         timeout_s: socket timeout of the download.
 
@@ -219,10 +222,16 @@ def fetch_face_landmarker(
         The path of the verified model file.
 
     Raises:
+        InvalidInputError: ``sha256`` is not a sha256 digest (checked before the download).
         ModelError: the download failed (offline, HTTP error, a response cut short or not
             HTTP at all) or the checksum differs.
         OutputError: ``dest_dir`` cannot be written (a file, under a file, read-only, full).
     """
+    if not (isinstance(sha256, str) and SHA256_HEX.fullmatch(sha256)):
+        raise InvalidInputError(
+            f"sha256 must be a sha256 digest, 64 hex digits (0-9, a-f), got {sha256!r}: copy "
+            "the whole digest (e.g. from `sha256sum FILE`)"
+        )
     dest = Path(dest_dir).expanduser() if dest_dir is not None else user_model_dir()
     ensure_writable_dir(
         dest, what="FaceLandmarker model", min_free_bytes=FACE_LANDMARKER_SIZE_BYTES

@@ -156,7 +156,8 @@ class QualityConfig(BaseModel):
     check_white_balance: bool = Field(
         True,
         description="refuse a face whose skin colour no real light gives (far-off white "
-        "balance, wds_edge.perception.colour) with the status colour_cast",
+        "balance, wds_edge.perception.colour) with the status colour_cast, and a grey / IR "
+        "picture with a constant tint (flat skin chroma) with needs_colour_camera",
     )
 
     @model_validator(mode="after")

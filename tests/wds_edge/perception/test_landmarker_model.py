@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from wds_edge.errors import ModelError
+from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.perception.landmarker_model import (
     FACE_LANDMARKER_ENV,
     FACE_LANDMARKER_SHA256,
@@ -51,6 +51,25 @@ def test_fetch_wrong_checksum_leaves_nothing(landmarker_path: Path, tmp_path: Pa
     with pytest.raises(ModelError, match="sha256"):
         fetch_face_landmarker(dest, url=landmarker_path.as_uri(), sha256="0" * 64)
     assert list(dest.iterdir()) == []
+
+
+@pytest.mark.parametrize("sha256", ["abc", "g" * 64, FACE_LANDMARKER_SHA256 + "0", ""])
+def test_fetch_refuses_a_digest_that_is_no_sha256_before_downloading(
+    landmarker_path: Path, tmp_path: Path, sha256: str
+) -> None:
+    """A typo in the digest is the caller's mistake, told before anything is fetched or
+    created, not blamed on the downloaded file as 'corrupt, truncated'."""
+    dest = tmp_path / "models"
+    with pytest.raises(InvalidInputError, match="64 hex digits"):
+        fetch_face_landmarker(dest, url=landmarker_path.as_uri(), sha256=sha256)
+    assert not dest.exists()
+
+
+def test_fetch_takes_an_upper_case_digest(landmarker_path: Path, tmp_path: Path) -> None:
+    saved = fetch_face_landmarker(
+        tmp_path, url=landmarker_path.as_uri(), sha256=FACE_LANDMARKER_SHA256.upper()
+    )
+    assert saved.is_file()
 
 
 def test_fetch_wrong_checksum_keeps_existing_good_file(
