@@ -193,6 +193,42 @@ def test_build_engine_held_out_or_calib_that_is_no_calibration_folder_is_exit_2(
     assert state.builds == [] and not (tmp_path / "cache").exists()
 
 
+@pytest.mark.parametrize("precision", ["fp16", "int8"])
+def test_build_engine_refuses_held_out_crops_of_another_size_before_building(
+    fake_trt, small_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    make_calib, precision: str,
+) -> None:  # fmt: skip
+    """640 px --held-out crops for the 128 px model: refused (exit 2, naming `wds-edge
+    calibrate --size 128`) before TensorRT builds anything. The build ran first and the
+    gate then failed at its first crop ("infer() needs shape (N,3,128,128)"), with nothing
+    recorded: every container start rebuilt. Also the --calib crops an FP16 engine is
+    gated on when no --held-out is given."""
+    import numpy as np
+    from fault_helpers import run_cli
+
+    from wds_edge_calibration.dataset import write_calibration_set
+
+    state = fake_trt()
+    rng = np.random.default_rng(1)
+    held = write_calibration_set(
+        [rng.integers(0, 256, (640, 640, 3), dtype=np.uint8) for _ in range(2)],
+        tmp_path / "held640", source="test", size_px=640, preprocessing_path="random pixels",
+    )  # fmt: skip
+    calib = ["--calib", make_calib(0).path] if precision == "int8" else []
+    code, _, err = run_cli(capsys, "build-engine", "--onnx", small_onnx, "-p", precision,
+                           *calib, "--held-out", held.path,
+                           "--cache-dir", tmp_path / "cache")  # fmt: skip
+    err = " ".join(err.split())
+    assert code == 2, err
+    assert "are 640 px, the model takes 128 px" in err and "calibrate --size 128" in err
+    assert state.builds == []
+    if precision == "fp16":  # the --calib crops gate FP16 when no --held-out is given
+        code, _, err = run_cli(capsys, "build-engine", "--onnx", small_onnx, "-p", "fp16",
+                               "--calib", held.path, "--cache-dir", tmp_path / "cache")  # fmt: skip
+        assert code == 2 and "--calib crops" in err and "640 px" in err, err
+        assert state.builds == []
+
+
 def test_build_engine_exits_1_when_this_device_cannot_build_or_keep_the_engine(
     fake_trt, small_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],

@@ -98,6 +98,22 @@ def _overlap(a: Any, b: Any) -> bool:
     return bool({sha256_file(p) for p in paths_a} & {sha256_file(p) for p in paths_b})
 
 
+def _check_crop_size(crops: Any, metadata: ModelMetadata, what: str) -> None:
+    """Refuse gate crops that are not the model's input size before anything is built: the
+    gate would otherwise fail at its first crop, after minutes of building (and a rebuild
+    at every start, with nothing recorded). A crop source that does not say its size
+    (``size_px``) is not checked here."""
+    crop = getattr(crops, "size_px", None)
+    size = metadata.input_size_hw[0]
+    if crop is None or int(crop) == size:
+        return
+    raise InvalidInputError(
+        f"{what} of {crops.path} are {crop} px, the model takes {size} px: the accuracy gate "
+        f"compares the engine with FP32 on crops of the model's input size; make them with "
+        f"`wds-edge calibrate --size {size}` (or use --held-out synthetic)"
+    )
+
+
 def plan_gate(
     onnx_path: Path,
     props: dict[str, str],
@@ -115,8 +131,9 @@ def plan_gate(
     Raises:
         BackendUnavailableError: a gate is needed but there is no reference or no crops for
             it, and accuracy loss is not allowed (the message says what to pass).
-        InvalidInputError: the held-out crops overlap the calibration crops; an unknown
-            ``gate_crops`` name; a ``reference_onnx`` that is not the Q/DQ model's source.
+        InvalidInputError: the held-out crops overlap the calibration crops, or are not
+            the model's input size (checked before the build); an unknown ``gate_crops``
+            name; a ``reference_onnx`` that is not the Q/DQ model's source.
     """
     if precision == "fp32":
         return None
@@ -128,8 +145,12 @@ def plan_gate(
             )
         gate_crops = SyntheticCrops(metadata.input_size_hw[0])
     crops: Any = gate_crops
+    what = "the --held-out crops (gate_crops)"
     if crops is None and precision == "fp16" and calibration is not None:
         crops = calibration.crops  # FP16 is not made from them: any kiosk crops will do
+        what = "the --calib crops the FP16 engine is gated on"
+    if crops is not None:
+        _check_crop_size(crops, metadata, what)
     problem = ""
     if crops is None:
         problem = (

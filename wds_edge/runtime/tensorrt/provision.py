@@ -292,7 +292,8 @@ def ensure_engine(
             (:class:`~wds_edge.runtime.tensorrt.precision.PrecisionCheckError`).
         InvalidInputError: bad precision, workspace or ``out`` suffix (all three checked
             before TensorRT is imported: :func:`check_build_request`), INT8 without
-            calibration data.
+            calibration data, gate crops that are not the model's input size (checked
+            before the build: :func:`~wds_edge.runtime.tensorrt.gating.plan_gate`).
     """
     check_build_request(onnx_path, precision, out=out, workspace_gib=workspace_gib)
     onnx_path = Path(onnx_path)
