@@ -72,6 +72,7 @@ __all__ = [
     "DEFAULT_INPUT_SIZE_PX",
     "ScaleMismatchError",
     "export_size_px",
+    "trained_on_whole_photos",
     "OPSET_RANGES",
     "DEFAULT_OPSETS",
     "check_opset",
@@ -208,6 +209,39 @@ def export_size_px(
             size_px, ratio, face_px, source,
         )  # fmt: skip
     return int(size_px)
+
+
+def trained_on_whole_photos(training: dict[str, Any]) -> bool:
+    """Were a checkpoint's labels whole photos (``wds-edge label --rough`` without
+    ``--crop-faces``), not the kiosk's face crops?
+
+    The checkpoint records no face-crop size for them (``face_crop_px`` None, as for data
+    not written by ``wds-edge label``); the ``labels.json`` of the data folder it records
+    (``training["data"]["path"]``) says which, when that folder is still there.
+
+    Args:
+        training: the checkpoint's training config, or an exported model's ``training``
+            metadata (both hold ``data``).
+
+    Returns:
+        True only where that ``labels.json`` is readable and says so; False otherwise
+        (face crops, other data, a folder that is gone or unreadable).
+    """
+    import json
+
+    from wds_edge_train.labeling.runner import SUMMARY_NAME
+
+    data = training.get("data")
+    path = data.get("path") if isinstance(data, dict) else None
+    if not isinstance(path, str) or not path:
+        return False
+    try:
+        doc = json.loads((Path(path) / SUMMARY_NAME).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    options = doc.get("options") if isinstance(doc, dict) else None
+    # as labelled_face_crop_px reads it: only --auto and --crop-faces label face crops
+    return isinstance(options, dict) and doc.get("mode") != "auto" and not options.get("crop_faces")
 
 
 def _batch_dim(batch: BatchMode | int) -> int:

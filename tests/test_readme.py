@@ -122,3 +122,23 @@ def test_quickstart_analyze_runs_as_written(shared_dir: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "wrinkle analysis" in proc.stdout and (out / "biden2.json").exists()
     assert (out / "biden2_overlay.png").exists()
+
+
+def test_every_rough_label_example_crops_faces() -> None:
+    """`label --rough` without --crop-faces labels whole photos: a model trained on them
+    learns faces at the photos' scale, not at the kiosk's face crop. The README, the model
+    card's "Replacing it" steps and `label --help` each showed such a command."""
+    from wds_edge.cli.label_cmds import LABEL_HELP
+
+    texts = {
+        "README.md": README,
+        "MODEL_CARD.md": (REPO_ROOT / "MODEL_CARD.md").read_text(),
+        "label --help": LABEL_HELP,
+    }
+    found = 0
+    for name, text in texts.items():
+        for command in re.findall(r"wds-edge label [^`\n]*", " ".join(text.split("\n   "))):
+            if "--rough" in command:
+                found += 1
+                assert "--crop-faces" in command, f"{name}: {command}"
+    assert found >= 3

@@ -84,3 +84,32 @@ def test_an_older_checkpoint_without_the_field_exports_as_before(tmp_path: Path)
     assert "does not record the face-crop size" in " ".join(result.output.split())
     md = read_metadata(tmp_path / "m.onnx")
     assert md.input_shape == [1, 3, 64, 64] and md.training["face_crop_px"] is None
+
+
+@pytest.mark.parametrize("crop_faces", [False, True])
+def test_export_says_plainly_when_the_labels_were_whole_photos(
+    tmp_path: Path, crop_faces: bool
+) -> None:
+    """`label --rough` without --crop-faces (as MODEL_CARD's and `label --help`'s examples
+    had it) labels whole photos, so the checkpoint records no face-crop size; export blamed
+    "not 'wds-edge label' data, or trained by an older wds-edge". The labels.json of the data
+    folder the checkpoint names says which it was."""
+    import json
+
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    options = {"crop_size_px": 640, "crop_faces": crop_faces}
+    (labels / "labels.json").write_text(json.dumps({"mode": "rough", "options": options}))
+    data = {"path": str(labels), "layout": "generic", "n_images": 6}
+    ckpt = _checkpoint(tmp_path / "c.pt", data=data)  # face_crop_px unknown either way
+    result = CliRunner().invoke(app, ["export", "--checkpoint", str(ckpt), "--no-parity",
+                                      "--no-simplify", "--size", "64",
+                                      "--out", str(tmp_path / "m.onnx")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    if crop_faces:  # not what this checkpoint's labels say: the general note
+        assert "does not record the face-crop size" in output and "are whole photos" not in output
+    else:
+        assert f"the labels in {labels} are whole photos" in output, output
+        assert "the kiosk feeds face crops" in output and "--crop-faces" in output
+        assert "older wds-edge" not in output

@@ -54,15 +54,24 @@ def _print_parity(console: Any, parity: dict[str, Any]) -> None:
     )
 
 
-def _print_scale(console: Any, metadata: Any) -> None:
+def _print_scale(console: Any, metadata: Any, whole_photos: bool = False) -> None:
     """Say which face-crop scale the model was exported at, loudly where it is not the
-    trained one."""
+    trained one (``whole_photos``: the training labels were whole photos, not face crops)."""
     size = metadata.input_size_hw[0]
     face_px = metadata.training.get("face_crop_px")
-    if face_px is None:
+    if face_px is None and whole_photos:
+        data = metadata.training.get("data") or {}
+        console.print(
+            f"[yellow]warning:[/] the labels in {data.get('path')} are whole photos ('wds-edge "
+            f"label --rough' without --crop-faces); the kiosk feeds face crops, so it shows "
+            f"the model faces at another scale than it learned (exported at {size} px). Label "
+            "with --crop-faces and train again"
+        )
+    elif face_px is None:
         console.print(
             f"[yellow]note:[/] the checkpoint does not record the face-crop size of its "
-            f"training labels (not 'wds-edge label' data, or trained by an older wds-edge): "
+            f"training labels (not 'wds-edge label' face crops: other data, 'label --rough' "
+            f"of whole photos without --crop-faces, or trained by an older wds-edge): "
             f"exported at {size} px; pass the labels' --crop-size as --size if it differs"
         )
     elif face_px != size:
@@ -263,7 +272,9 @@ def _export(
             opset=opset, batch=batch_value, texture_in_graph=texture_in_graph, simplify=simplify,
             exporter=exporter, allow_scale_mismatch=allow_scale_mismatch, metadata_extra=fields,
         )  # fmt: skip
-    _print_scale(console, report.metadata)
+    from wds_edge_export.onnx_export import trained_on_whole_photos
+
+    _print_scale(console, report.metadata, trained_on_whole_photos(report.metadata.training))
     arch = report.metadata.architecture
     console.print(
         f"wrote {report.path} ({report.size_bytes / 1e6:.1f} MB, "

@@ -58,7 +58,7 @@ _LABEL_PARAGRAPHS = (
     "Exit code: 0 all labelled or skipped by the quality gates, 1 some files failed (see "
     "the summary), 2 usage error (bad options, an --out that cannot be written).",
     "Examples:",
-    "wds-edge label --images photos/ --rough strokes/ --out labels/",
+    "wds-edge label --images photos/ --rough strokes/ --out labels/ --crop-faces",
     "wds-edge label --images photos/ --auto --out weak/ --landmarker face_landmarker.task",
 )
 LABEL_HELP = "\n\n".join(_LABEL_PARAGRAPHS)
