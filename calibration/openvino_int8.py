@@ -194,7 +194,7 @@ def quantize_openvino_int8(
         MissingDependencyError: nncf or openvino is missing.
     """
     ov = require("openvino", "INT8 quantization for OpenVINO")
-    nncf = require("nncf", "INT8 quantization for OpenVINO (pip install 'wds-edge[openvino-int8]')")
+    nncf = require("nncf", "INT8 quantization for OpenVINO")  # the hint: '.[openvino-int8]'
     from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
     from wds_edge.runtime.openvino import OpenVinoBackend, model_metadata_props
 

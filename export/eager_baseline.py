@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from wds_edge._deps import require
+from wds_edge._deps import install_hint, require
 from wds_edge.errors import MissingDependencyError
 
 __all__ = ["torch_baseline_available", "EagerModel", "export_width_model"]
@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 def torch_baseline_available() -> tuple[bool, str]:
     """(True, "") when torch and the desktop ``train`` package import, else (False, why)."""
-    for module, hint in (("torch", "pip install 'wds-edge[train]'"), ("wds_edge_train.model", "")):
+    for module, hint in (("torch", install_hint("torch")), ("wds_edge_train.model", "")):
         try:
             found = importlib.util.find_spec(module) is not None
         except (ImportError, ValueError):

@@ -3,8 +3,9 @@
 with ONNX Runtime, the accuracy gate, what each engine layer really runs in, and latency
 with the host/device split, as JSON.
 
-For anyone with an NVIDIA GPU, TensorRT 10 (or 11) and cuda-python
-(``pip install 'wds-edge[trt]'`` on x86_64; JetPack 6 on a Jetson). Per precision:
+For anyone with an NVIDIA GPU, TensorRT 10 (or 11) and cuda-python (x86_64: ``pip install
+'.[trt]'`` in the checkout, ``'.[trt-cu13]'`` for driver R580+; JetPack 6 on a Jetson). Per
+precision:
 build time, max |prob diff| and mean / worst mask IoU vs the FP32 ONNX model in ONNX
 Runtime on held-out crops (``--held-out``; never the calibration crops), whether the
 accuracy gate passes, the engine inspector's layer precisions (built with

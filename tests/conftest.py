@@ -67,7 +67,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason="needs an NVIDIA GPU with CUDA PyTorch"))
         if "trt" in item.keywords:
             if not has_trt:
-                reason = "needs TensorRT (pip install 'wds-edge[trt]'; JetPack on a Jetson)"
+                reason = "needs TensorRT (pip install '.[trt]'; JetPack on a Jetson)"
                 item.add_marker(pytest.mark.skip(reason=reason))
                 continue
             if trt_gpu is None:

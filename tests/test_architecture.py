@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 tomllib = pytest.importorskip("tomllib", reason="Python >= 3.11")
-importlinter = pytest.importorskip("importlinter", reason="pip install 'wds-edge[dev]'")
+importlinter = pytest.importorskip("importlinter", reason="pip install '.[dev]'")
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPECTED_CONTRACTS = {

@@ -9,24 +9,36 @@ from wds_edge.errors import MissingDependencyError
 
 __all__ = ["require", "install_hint"]
 
+
+def _extra(name: str) -> str:
+    """How to install the optional dependency group ``name``: wds-edge is not on PyPI, so
+    from the checkout (or the wheel built there), not by the project's name from an index."""
+    return (
+        f"pip install '.[{name}]' in the wds-edge checkout (from its wheel: pip install "
+        f"'WHEEL.whl[{name}]')"
+    )
+
+
 _HINTS = {
-    "torch": "pip install 'wds-edge[train]' (CPU-only machine: pip install torch==2.13.0 "
-    "from the PyTorch CPU wheel index first; scripts/setup.sh does this)",
-    "onnx": "pip install 'wds-edge[export]'",
+    "torch": f"{_extra('train')}; on a CPU-only machine install torch==2.13.0 from the "
+    "PyTorch CPU wheel index first (scripts/setup.sh dev does both)",
+    "onnx": _extra("export"),
     "onnxsim": "pip install onnxsim (or onnxslim)",
     "onnxslim": "pip install onnxslim",
-    "tensorrt": "x86_64: pip install 'wds-edge[trt]' (tensorrt>=10,<11 from NVIDIA); "
+    "tensorrt": f"x86_64: {_extra('trt')}: TensorRT 10 for CUDA 12 (NVIDIA driver R525+); "
+    "CUDA 13 machines (driver R580+): '.[trt-cu13]' instead of '.[trt]'. "
     "Jetson: TensorRT comes with JetPack 6 (apt install nvidia-tensorrt python3-libnvinfer) "
     "- create the venv with --system-site-packages so Python sees it",
     "pycuda": "pip install pycuda (needs the CUDA toolkit), or pip install cuda-python",
     "cuda": "pip install cuda-python",
     "mediapipe": "pip install mediapipe",
     "matplotlib": "pip install matplotlib",
+    "nncf": _extra("openvino-int8"),
     # the local web service (wds-edge serve)
-    "starlette": "pip install 'wds-edge[service]'",
-    "uvicorn": "pip install 'wds-edge[service]'",
-    "multipart": "pip install 'wds-edge[service]' (python-multipart)",
-    "websockets": "pip install 'wds-edge[service]'",
+    "starlette": _extra("service"),
+    "uvicorn": _extra("service"),
+    "multipart": f"{_extra('service')} (python-multipart)",
+    "websockets": _extra("service"),
 }
 
 

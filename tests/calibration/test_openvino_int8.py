@@ -7,9 +7,7 @@ import shutil
 
 import pytest
 
-pytest.importorskip(
-    "nncf", reason="OpenVINO INT8 needs nncf (pip install 'wds-edge[openvino-int8]')"
-)
+pytest.importorskip("nncf", reason="OpenVINO INT8 needs nncf (pip install '.[openvino-int8]')")
 
 from wds_edge.errors import InvalidInputError, ModelError  # noqa: E402
 from wds_edge.model.preprocessing import model_input  # noqa: E402

@@ -73,7 +73,7 @@ def run_cli(app: Callable[..., Any], argv: Sequence[str] | None = None) -> None:
         text = _message(exc)
         if text is None:
             raise
-        from rich.markup import escape  # messages hold pip extras like 'wds-edge[trt]'
+        from rich.markup import escape  # messages hold pip extras like '.[trt]'
 
         from wds_edge.cli.console import make_console
 

@@ -21,7 +21,8 @@ or a multipart field 'image' -> the JSON of `wds-edge analyze --json`), POST/GET
 /v1/capture (POST with Content-Type: application/json), WS /v1/stream. Requests whose
 Host is not this server (add names with --allowed-host) or that come from another web
 page (Origin) are refused, token or not. Needs the service extra: pip install
-'wds-edge\\[service]'. Stops cleanly (camera and model closed) on Ctrl-C or SIGTERM.
+'.\\[service]' in the wds-edge checkout. Stops cleanly (camera and model closed) on
+Ctrl-C or SIGTERM.
 
 Exit codes: 0 stopped by Ctrl-C / SIGTERM, 1 the camera cannot be opened, 2 usage (bad
 option, the port is in use, the model cannot load), checked before the model loads where

@@ -4,7 +4,7 @@ An application of the SDK beside :mod:`wds_edge.demo` and :mod:`wds_edge.bench`.
 camera loop is the SDK's :class:`wds_edge.analysis.live.LiveAnalysis`; this package
 only puts it, and single-photo analysis, behind HTTP / WebSocket endpoints and serves
 the kiosk page. Starlette, uvicorn, python-multipart and websockets are the optional
-``service`` extra (``pip install 'wds-edge[service]'``); they are imported when a
+``service`` extra (``pip install '.[service]'`` in the checkout); they are imported when a
 server is built, not when this package is.
 """
 

@@ -97,7 +97,7 @@ def require_service_deps() -> Any:
 
     Raises:
         MissingDependencyError: one is missing (the message says ``pip install
-            'wds-edge[service]'``).
+            '.[service]'`` in the checkout).
     """
     require("starlette", "wds-edge serve")
     try:  # python-multipart >= 0.0.13 names its module python_multipart

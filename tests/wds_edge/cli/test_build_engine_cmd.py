@@ -25,5 +25,21 @@ def test_no_gpu_is_the_first_thing_said(onnx_model_path: Path, tmp_path: Path) -
     assert isinstance(result.exception, BackendUnavailableError)
     message = str(result.exception)
     assert message.startswith("this machine has no NVIDIA GPU")
-    assert "--backend auto" in message and "wds-edge[trt]" in message  # then the install hint
+    assert "--backend auto" in message and "'.[trt]'" in message  # then the install hint
     assert not (tmp_path / "m.engine").exists()
+
+
+@pytest.mark.parametrize(
+    "package", ["torch", "onnx", "tensorrt", "nncf", "starlette", "uvicorn", "multipart"]
+)
+def test_install_hints_install_the_extras_from_the_checkout(package: str) -> None:
+    """wds-edge is not on PyPI: `pip install 'wds-edge[trt]'` (and [train], [export],
+    [service], [openvino-int8]) finds nothing, or someone else's package. The hints install
+    the extra from the checkout, and TensorRT's names the CUDA 13 extra (driver R580+)."""
+    from wds_edge._deps import install_hint
+
+    hint = install_hint(package)
+    assert hint is not None and "wds-edge[" not in hint
+    assert "pip install '.[" in hint and "in the wds-edge checkout" in hint
+    if package == "tensorrt":
+        assert "'.[trt]'" in hint and "'.[trt-cu13]'" in hint and "R580" in hint

@@ -88,7 +88,7 @@ def test_help_names_the_endpoints() -> None:
     assert run.returncode == 0
     for word in ("/healthz", "/v1/analyze", "/v1/stream", "--allow-remote", "--token"):
         assert word in run.stdout
-    assert "pip install 'wds-edge[service]'" in " ".join(run.stdout.split())
+    assert "pip install '.[service]' in the wds-edge checkout" in " ".join(run.stdout.split())
 
 
 @pytest.mark.parametrize("value", ["1.0", "0", "1.5"])

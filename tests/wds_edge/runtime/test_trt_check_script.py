@@ -31,7 +31,7 @@ def test_without_tensorrt_exits_2_with_the_install_hint(small_onnx: Path, tmp_pa
         [sys.executable, str(SCRIPT), "--onnx", str(small_onnx), "--faces", str(tmp_path)],
         capture_output=True, text=True,
     )  # fmt: skip
-    assert proc.returncode == 2 and "wds-edge[trt]" in proc.stderr
+    assert proc.returncode == 2 and "'.[trt]'" in proc.stderr
 
 
 def test_report_against_the_stand_in(

@@ -32,7 +32,7 @@ def test_build_engine_without_tensorrt_exits_with_install_hints(
     )  # fmt: skip
     assert result.exit_code != 0
     message = str(result.exception)
-    assert "tensorrt" in message and "wds-edge[trt]" in message and "JetPack" in message
+    assert "tensorrt" in message and "'.[trt]'" in message and "JetPack" in message
     assert not (tmp_path / "m.engine").exists()
 
 

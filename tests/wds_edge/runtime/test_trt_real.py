@@ -27,7 +27,7 @@ def test_is_a_backend() -> None:
 def test_without_tensorrt_raises_install_hint(tmp_path: Path) -> None:
     engine = tmp_path / "m.engine"
     engine.write_bytes(b"plan")
-    with pytest.raises(MissingDependencyError, match=r"wds-edge\[trt\].*JetPack"):
+    with pytest.raises(MissingDependencyError, match=r"'\.\[trt\]'.*trt-cu13.*JetPack"):
         TensorRTBackend(engine)
 
 

@@ -20,8 +20,9 @@ def tensorrt_module() -> Any:
     trt = require("tensorrt", "building and running TensorRT engines")
     if tensorrt_major(trt) < 10:
         raise BackendUnavailableError(
-            f"TensorRT {trt.__version__} is too old; wds-edge needs TensorRT 10 "
-            "(JetPack 6.1+, or pip install 'wds-edge[trt]' on x86_64)"
+            f"TensorRT {trt.__version__} is too old; wds-edge needs TensorRT 10 (JetPack "
+            "6.1+; x86_64: pip install '.[trt]' in the wds-edge checkout, '.[trt-cu13]' "
+            "for NVIDIA driver R580+)"
         )
     return trt
 
