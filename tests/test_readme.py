@@ -142,3 +142,13 @@ def test_every_rough_label_example_crops_faces() -> None:
                 found += 1
                 assert "--crop-faces" in command, f"{name}: {command}"
     assert found >= 3
+
+
+def test_the_whole_path_names_the_model_input_size_and_parity_photos() -> None:
+    """A model trained on 256 px crops takes 256 px INT8 crops: the README's calibrate lines
+    had no --size (quantize then refused the 640 px crops), and its export lines no
+    --parity-images (the default folder is the checkout's reference data, not the user's)."""
+    calibrate = [c for c in COMMANDS if c[:1] == ["calibrate"]]
+    export = [c for c in COMMANDS if c[:1] == ["export"] and "--checkpoint" in c]
+    assert calibrate and all("--size" in c for c in calibrate), calibrate
+    assert any("--parity-images" in c for c in export), export

@@ -26,10 +26,22 @@ def _console() -> Any:
     return make_console()
 
 
+#: The checkout this package runs from (wds_edge/cli/export_cmds.py -> the repository root).
+_CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def _default_parity_folder() -> Path:
+    """Where the parity report's face photos are by default: ``$WDS_EDGE_SHARED/data/faces``,
+    else ``shared/data/faces`` beside the checkout (the rule of scripts/_common.shared_root
+    and the tests), found from this package's location, not from the current folder: export
+    runs from a project folder of runs and labels anywhere."""
+    root = Path(os.environ.get("WDS_EDGE_SHARED") or _CHECKOUT.parent / "shared")
+    return root / "data" / "faces"
+
+
 def _default_parity_images() -> list[Path]:
-    """Face photos for the parity report: $WDS_EDGE_SHARED/data/faces or ../shared/data/faces."""
-    root = Path(os.environ.get("WDS_EDGE_SHARED", Path.cwd().parent / "shared"))
-    faces = root / "data" / "faces"
+    """Face photos for the parity report in :func:`_default_parity_folder` ([] if none)."""
+    faces = _default_parity_folder()
     suffixes = (".jpg", ".jpeg", ".png")
     return (
         sorted(p for p in faces.glob("*") if p.suffix.lower() in suffixes) if faces.is_dir() else []
@@ -118,8 +130,15 @@ def _parity_photos(parity_images: Path | None) -> list[Path]:
             p for p in parity_images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")
         )
     if not images:
+        where = parity_images if parity_images is not None else _default_parity_folder()
+        default = (
+            "" if parity_images is not None
+            else " (the default: $WDS_EDGE_SHARED/data/faces, else ../shared/data/faces beside "
+            "the wds-edge checkout)"
+        )  # fmt: skip
         raise InvalidInputError(
-            "no face photos for the parity report: pass --parity-images DIR or --no-parity"
+            f"no face photos (.jpg, .jpeg, .png) for the parity report in {where}{default}: "
+            "pass --parity-images DIR (face photos kept out of training) or --no-parity"
         )
     return images
 
@@ -177,7 +196,8 @@ def _export(
     parity_images: Path | None = typer.Option(
         None,
         "--parity-images",
-        help="Folder of face photos for the parity report (default: ../shared/data/faces).",
+        help="Folder of face photos for the parity report (default: $WDS_EDGE_SHARED/data/"
+        "faces, else ../shared/data/faces beside the wds-edge checkout).",
     ),
     no_parity: bool = typer.Option(False, "--no-parity", help="Skip the parity report."),
     landmarker: Path | None = typer.Option(
@@ -297,7 +317,12 @@ def _calibrate(
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Calibration folder to create."),
     count: int = typer.Option(500, "--count", help="Face crops to collect (>= 300 recommended)."),
-    size: int = typer.Option(640, "--size", help="Crop size = the model's input size in pixels."),
+    size: int = typer.Option(
+        640,
+        "--size",
+        help="Crop size = the model's input size in pixels (`wds-edge export` prints it: the "
+        "labels' --crop-size); quantize and build-engine refuse crops of another size.",
+    ),
     stride: int = typer.Option(1, "--stride", help="Video: use every n-th frame."),
     landmarker: Path | None = typer.Option(None, "--landmarker", help="face_landmarker.task."),
     force: bool = typer.Option(False, "--force", help="Replace an existing calibration folder."),

@@ -194,3 +194,34 @@ def test_a_fixed_batch_export_passes_its_parity_check(
     assert md.input_shape[0] == 4
     assert md.parity["batch_rows"] == 4 and md.parity["masks_identical"]
     assert md.parity["nonfinite_values"] == {"pytorch": 0, "onnxruntime": 0}
+
+
+def test_the_default_parity_photos_are_found_from_the_checkout_not_the_current_folder(
+    checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, landmarker_path: Path,
+) -> None:  # fmt: skip
+    """README / MODEL_CARD's `export --checkpoint runs/mine/best.pt --out mine.onnx`, run from
+    a project folder (its runs/ and labels/), failed with "no face photos for the parity
+    report": the default shared/data/faces was looked up beside the current folder, not
+    beside the checkout (where tests and scripts find it)."""
+    checkout = Path(__file__).resolve().parents[3]
+    faces = checkout.parent / "shared" / "data" / "faces"
+    if not faces.is_dir():
+        pytest.skip(f"no reference data beside the checkout ({faces})")
+    monkeypatch.delenv("WDS_EDGE_SHARED", raising=False)
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)  # ../shared does not exist from here
+    out = project / "mine.onnx"
+    code, stdout, err = run_cli(capsys, "export", "--checkpoint", checkpoint, "--out", out,
+                                "--no-simplify", "--landmarker", landmarker_path)  # fmt: skip
+    assert code == 0, err
+    assert "parity: PyTorch FP32 vs ONNX Runtime" in stdout and out.is_file()
+
+    # still none there: the error says where it looked and what to pass
+    monkeypatch.setenv("WDS_EDGE_SHARED", str(tmp_path / "elsewhere"))
+    code, _, err = run_cli(capsys, "export", "--checkpoint", checkpoint, "--out", out)
+    err = " ".join(err.split())
+    assert code == 2, err
+    assert f"no face photos (.jpg, .jpeg, .png) for the parity report in {tmp_path}" in err
+    assert "--parity-images DIR" in err and "--no-parity" in err
