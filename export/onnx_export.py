@@ -73,6 +73,8 @@ __all__ = [
     "ScaleMismatchError",
     "export_size_px",
     "trained_on_whole_photos",
+    "GREY_AUGMENT_PROFILES",
+    "check_grey_input",
     "OPSET_RANGES",
     "DEFAULT_OPSETS",
     "check_opset",
@@ -209,6 +211,42 @@ def export_size_px(
             size_px, ratio, face_px, source,
         )  # fmt: skip
     return int(size_px)
+
+
+#: The training augmentation profiles (``wds-edge train --augment``) that show the model grey
+#: (mono / IR camera) faces: ``kiosk``'s camera effects include a grey sensor.
+GREY_AUGMENT_PROFILES = ("kiosk",)
+
+
+def check_grey_input(config: dict[str, Any], source: str = "the checkpoint") -> None:
+    """Refuse to mark a model as trained for grey input (``grey_input_supported``) unless its
+    training config says it saw grey faces (``augment`` in :data:`GREY_AUGMENT_PROFILES`).
+
+    A colour model gives a grey face a near-zero score; marked grey-capable, the analyzer
+    would report that score instead of the status ``needs_colour_camera``.
+
+    Raises:
+        InvalidInputError: the recorded augmentation is another profile, or none is recorded.
+    """
+    from wds_edge_train.config import legacy_augment
+
+    augment = config.get("augment")
+    profile = legacy_augment(augment) if isinstance(augment, (bool, str)) else None
+    if profile in GREY_AUGMENT_PROFILES:
+        return
+    trained = (
+        f"was trained with --augment {profile}, which shows it no grey faces"
+        if profile is not None
+        else "does not record its augmentation (trained by an older wds-edge, or not by "
+        "wds-edge train)"
+    )
+    raise InvalidInputError(
+        f"--grey-input (grey_input_supported) marks the model as trained for grey (mono / IR "
+        f"camera) faces, but {source} {trained}: a colour model scores a grey face near zero, "
+        "which the analyzer would then report instead of the status needs_colour_camera. "
+        "Train with --augment kiosk (its camera effects include a grey sensor), or leave out "
+        "--grey-input"
+    )
 
 
 def trained_on_whole_photos(training: dict[str, Any]) -> bool:
@@ -546,6 +584,7 @@ def export_checkpoint(
     landmarker_path: str | Path | None = None,
     input_size_px: int | None = None,
     allow_scale_mismatch: bool = False,
+    grey_input: bool = False,
     **kwargs: Any,
 ) -> ExportReport:
     """Export a training checkpoint, with its training summary and a parity report.
@@ -561,6 +600,9 @@ def export_checkpoint(
             metadata's ``training``), 640 where that is unknown (:func:`export_size_px`).
         allow_scale_mismatch: export at an ``input_size_px`` other than the trained
             face-crop size (otherwise :class:`ScaleMismatchError`).
+        grey_input: mark the model as trained for grey (mono / IR camera) input
+            (metadata ``grey_input_supported``); refused unless the checkpoint was trained
+            with a profile that shows it grey faces (:func:`check_grey_input`).
         **kwargs: :func:`export_model` keyword arguments.
 
     The metadata's ``training`` holds the checkpoint's training summary: data, fold, epochs,
@@ -574,6 +616,7 @@ def export_checkpoint(
         ModelError: the parity check failed (:func:`~wds_edge_export.parity.check_parity`);
             a model already at ``out_path`` is left as it was.
         ScaleMismatchError: ``input_size_px`` is not the trained face-crop size.
+        InvalidInputError: ``grey_input`` for a checkpoint not trained on grey faces.
     """
     from wds_edge_train.checkpoint import load_checkpoint
 
@@ -584,6 +627,8 @@ def export_checkpoint(
         config, input_size_px, ckpt.model.size_multiple,
         allow_scale_mismatch=allow_scale_mismatch, source=str(checkpoint_path),
     )  # fmt: skip
+    if grey_input:  # before anything is exported or written
+        check_grey_input(config, str(checkpoint_path))
     summary = {
         "checkpoint": Path(checkpoint_path).name,
         "epoch": getattr(ckpt, "epoch", None),
@@ -619,6 +664,8 @@ def export_checkpoint(
         summary["amp_used"] = any(p.get("amp") for p in provenance)
     kwargs.setdefault("training_summary", summary)
     extra = dict(kwargs.pop("metadata_extra", None) or {})
+    if grey_input:
+        extra["grey_input_supported"] = True
     if config.get("loss") in ("plain", "ds", "wds"):
         extra.setdefault("architecture", {"loss": config["loss"]})
     # Export and check beside the destination; a model already at out_path is replaced

@@ -221,11 +221,20 @@ def _export(
         help="model_version stored in metadata (default '0.0.0'; with --annotate: the file's "
         "own): give each trained model its own, so results say which one scored them.",
     ),
+    grey_input: bool = typer.Option(
+        False,
+        "--grey-input",
+        help="Mark the model as trained for grey (mono / IR camera) faces (metadata "
+        "grey_input_supported): the analyzer then segments grey faces instead of giving them "
+        "the status needs_colour_camera, and `wds-edge calibrate --grey-input` collects grey "
+        "crops for it. Refused unless the checkpoint was trained with --augment kiosk (its "
+        "camera effects include a grey sensor); with --annotate it marks the file as given.",
+    ),
     annotate: Path | None = typer.Option(
         None,
         "--annotate",
         help="Add wds-edge metadata to this existing ONNX file (written to --out) and exit; "
-        "takes only --out, --threshold, --model-name and --model-version.",
+        "takes only --out, --threshold, --model-name, --model-version and --grey-input.",
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing Triton version."),
 ) -> None:
@@ -245,13 +254,15 @@ def _export(
                 )
             fields[key] = value
     if annotate is not None:
+        if grey_input:  # what the caller says of the file: there is no checkpoint to ask
+            fields["grey_input_supported"] = True
         refused = given_on_command_line(ctx, _EXPORT_ONLY)
         if refused:
             raise InvalidInputError(
                 f"--annotate writes metadata onto an existing ONNX file and exports nothing: "
                 f"{', '.join(refused)} would be ignored; leave them out (--annotate takes "
-                "--out, --threshold, --model-name and --model-version) or export a checkpoint "
-                "with --checkpoint"
+                "--out, --threshold, --model-name, --model-version and --grey-input) or export "
+                "a checkpoint with --checkpoint"
             )
         from wds_edge.io import ensure_writable_file
         from wds_edge_export.onnx_export import annotate_onnx
@@ -291,6 +302,7 @@ def _export(
             checkpoint, out, parity_images=images, landmarker_path=landmarker, input_size_px=size,
             opset=opset, batch=batch_value, texture_in_graph=texture_in_graph, simplify=simplify,
             exporter=exporter, allow_scale_mismatch=allow_scale_mismatch, metadata_extra=fields,
+            grey_input=grey_input,
         )  # fmt: skip
     from wds_edge_export.onnx_export import trained_on_whole_photos
 
@@ -348,8 +360,9 @@ def _calibrate(
         False,
         "--grey-input",
         help="Keep grey (monochrome / IR camera) faces: for a model whose metadata says "
-        "grey_input_supported (trained for grey input); by default they are refused, as the "
-        "analyzer refuses them for a colour model (needs_colour_camera).",
+        "grey_input_supported (trained with --augment kiosk and exported with `wds-edge "
+        "export --grey-input`); by default they are refused, as the analyzer refuses them for "
+        "a colour model (needs_colour_camera).",
     ),
 ) -> None:
     """Collect INT8 calibration crops through the kiosk's capture -> landmarks -> crop path,

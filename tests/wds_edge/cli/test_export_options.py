@@ -225,3 +225,58 @@ def test_the_default_parity_photos_are_found_from_the_checkout_not_the_current_f
     assert code == 2, err
     assert f"no face photos (.jpg, .jpeg, .png) for the parity report in {tmp_path}" in err
     assert "--parity-images DIR" in err and "--no-parity" in err
+
+
+def test_grey_input_marks_a_kiosk_augmented_model_and_refuses_others(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No command could mark a model as grey-input: export always wrote
+    grey_input_supported false and --annotate took no such option, yet `calibrate
+    --grey-input` needs such a model and `train --augment kiosk` trains with grey input.
+    --grey-input sets it for a checkpoint trained with the kiosk profile (also a pre-profile
+    one: augment true), refuses any other before anything is written, and --annotate sets
+    it on the caller's word."""
+    import torch
+
+    from wds_edge.model.metadata import ModelMetadata
+    from wds_edge_train.checkpoint import save_checkpoint
+    from wds_edge_train.model import WrinkleUNet
+
+    def ckpt(name: str, **config: object) -> Path:
+        torch.manual_seed(0)
+        config = {"loss": "wds", "face_crop_px": SIZE, **config}
+        return save_checkpoint(tmp_path / f"{name}.pt", model=WrinkleUNet(4, 8), config=config,
+                               metrics={}, epoch=1)  # fmt: skip
+
+    def grey(path: Path) -> bool:
+        return ModelMetadata.from_props(_props(path)).grey_input_supported
+
+    for name, augment in (("kiosk", "kiosk"), ("legacy", True)):
+        out = tmp_path / f"{name}.onnx"
+        code, _, err = run_cli(capsys, "export", "--checkpoint", ckpt(name, augment=augment),
+                               "--out", out, "--no-parity", "--grey-input")  # fmt: skip
+        assert code == 0, err
+        assert grey(out)
+    plain = tmp_path / "plain.onnx"
+    code, _, err = run_cli(capsys, "export", "--checkpoint", ckpt("k2", augment="kiosk"),
+                           "--out", plain, "--no-parity")  # fmt: skip
+    assert code == 0 and not grey(plain), err  # only when asked for
+
+    for name, config, said in (("paper", {"augment": "paper"}, "with --augment paper"),
+                               ("old", {}, "does not record its augmentation")):  # fmt: skip
+        out = tmp_path / f"{name}.onnx"
+        code, _, err = run_cli(capsys, "export", "--checkpoint", ckpt(name, **config),
+                               "--out", out, "--no-parity", "--grey-input")  # fmt: skip
+        err = " ".join(err.split())
+        assert code == 2, err
+        assert said in err and "--augment kiosk" in err and "needs_colour_camera" in err
+        assert not out.exists()
+
+    marked = tmp_path / "marked.onnx"
+    code, _, err = run_cli(capsys, "export", "--annotate", plain, "--out", marked,
+                           "--grey-input")  # fmt: skip
+    assert code == 0, err
+    assert grey(marked) and not grey(plain)
+    again = tmp_path / "again.onnx"  # a later --annotate without it keeps the file's own
+    code, _, err = run_cli(capsys, "export", "--annotate", marked, "--out", again)
+    assert code == 0 and grey(again), err
