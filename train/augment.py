@@ -411,7 +411,9 @@ def random_crop(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Cut the same random ``crop_size`` square from image, mask and FOV.
 
-    Images smaller than the crop are reflect-padded at the bottom / right first.
+    Images smaller than the crop are reflect-padded at the bottom / right first (DRIVE's
+    565 x 584 images in 576-640 px crops; training refuses a crop larger than the face crops
+    of ``wds-edge label`` data: :func:`wds_edge_train.config.resolve_crop_size`).
     """
     check_crop_size(crop_size)
     h, w = mask.shape

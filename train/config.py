@@ -21,7 +21,11 @@ from wds_edge_train.wwm import FILL_POLICIES
 
 __all__ = [
     "AUGMENT_CHOICES",
+    "DEFAULT_CROP_SIZE",
     "check_device_name",
+    "check_face_crop_stem",
+    "check_training_crop",
+    "resolve_crop_size",
     "TrainConfig",
     "TrainProgress",
     "TrainResult",
@@ -33,6 +37,10 @@ __all__ = [
 #: ``augment`` values: a profile of :data:`wds_edge_train.augment.AUGMENT_PROFILES`, or ``auto``
 #: (resolved when the run starts: ``kiosk`` for face data, ``paper`` for anything else).
 AUGMENT_CHOICES = ("auto", *AUGMENT_PROFILES)
+
+#: The random training crop when none is given (the paper's 640 px) on data whose face-crop
+#: size is unknown (DRIVE, other data), and the largest one chosen on face labels.
+DEFAULT_CROP_SIZE = 640
 
 
 def check_device_name(name: str) -> str:
@@ -73,7 +81,10 @@ class TrainConfig:
     activation: str | None = None
     epochs: int = 200
     batch_size: int = 4
-    crop_size: int = 640
+    #: Side of the random training crop; None: :func:`resolve_crop_size` when the run starts
+    #: (the face-crop size of ``wds-edge label`` data, at most 640; else 640). ``config.json``
+    #: records the size used.
+    crop_size: int | None = None
     lr: float = 0.01
     min_lr: float = 1e-6
     weight_decay: float = 1e-4
@@ -133,22 +144,8 @@ class TrainConfig:
             raise InvalidInputError(f"wwm_fill must be one of {FILL_POLICIES}")
         if self.stem not in STEMS:
             raise InvalidInputError(f"--stem must be one of {tuple(STEMS)}, got {self.stem!r}")
-        check_crop_size(self.crop_size)
-        multiple = size_multiple(self.stem)
-        if self.crop_size % multiple:
-            raise InvalidInputError(
-                f"crop size {self.crop_size} px is not a multiple of {multiple} (the {self.stem} "
-                f"stem halves it before the U-Net pools four times); use e.g. "
-                f"{max(multiple, self.crop_size // multiple * multiple)}"
-            )
-        if self.crop_size < 2 * multiple:
-            # The deepest layer would be 1x1: BatchNorm cannot train on one value per channel,
-            # so any batch of one image (--batch-size 1, a last batch of one) would fail.
-            raise InvalidInputError(
-                f"crop size {self.crop_size} px leaves the U-Net's deepest layer 1x1 px (the "
-                f"input is divided by {multiple}), too small for BatchNorm to train on; use "
-                f"--crop-size {2 * multiple} or more"
-            )
+        if self.crop_size is not None:  # None: chosen from the data when the run starts
+            check_training_crop(self.crop_size, self.stem)
         for name in ("base_channels", "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise InvalidInputError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -208,6 +205,87 @@ class TrainConfig:
         if isinstance(kw.get("augment"), bool):
             kw["augment"] = legacy_augment(kw["augment"])
         return cls(**kw)
+
+
+def check_training_crop(crop_size: int, stem: str) -> None:
+    """Raise :class:`InvalidInputError` unless ``crop_size`` suits a U-Net with ``stem``: a
+    multiple of its size multiple (16; 32 for ``space_to_depth``), at least twice it."""
+    check_crop_size(crop_size)
+    multiple = size_multiple(stem)
+    if crop_size % multiple:
+        raise InvalidInputError(
+            f"crop size {crop_size} px is not a multiple of {multiple} (the {stem} "
+            f"stem halves it before the U-Net pools four times); use e.g. "
+            f"{max(multiple, crop_size // multiple * multiple)}"
+        )
+    if crop_size < 2 * multiple:
+        # The deepest layer would be 1x1: BatchNorm cannot train on one value per channel,
+        # so any batch of one image (--batch-size 1, a last batch of one) would fail.
+        raise InvalidInputError(
+            f"crop size {crop_size} px leaves the U-Net's deepest layer 1x1 px (the "
+            f"input is divided by {multiple}), too small for BatchNorm to train on; use "
+            f"--crop-size {2 * multiple} or more"
+        )
+
+
+def check_face_crop_stem(face_crop_px: int | None, stem: str, data: str | Path) -> None:
+    """Refuse, before training, face labels whose crop size the model's ``stem`` cannot take
+    as its input: ``wds-edge export`` makes the face-crop size (``face_crop_px``, from
+    ``labels.json``) the model's input size, which must be a multiple of
+    :func:`~wds_edge_train.model.size_multiple` (32 for ``space_to_depth``). Unknown
+    (None): no check.
+
+    Raises:
+        InvalidInputError: such labels (the message names ``wds-edge label --crop-size``).
+    """
+    multiple = size_multiple(stem)
+    if face_crop_px is None or face_crop_px % multiple == 0:
+        return
+    lower = max(multiple, face_crop_px // multiple * multiple)
+    other = ", or train with --stem none" if stem != "none" else ""
+    raise InvalidInputError(
+        f"{data} holds {face_crop_px} px face crops (labels.json: 'wds-edge label --crop-size "
+        f"{face_crop_px}'), but a model with --stem {stem} takes inputs of a multiple of "
+        f"{multiple} px, and 'wds-edge export' makes the face-crop size its input: the "
+        f"trained model could not be exported. Label the photos again at a --crop-size that is "
+        f"a multiple of {multiple} (e.g. 'wds-edge label --crop-size {lower}' or "
+        f"{lower + multiple}){other}"
+    )
+
+
+def resolve_crop_size(
+    crop_size: int | None, face_crop_px: int | None, stem: str, data: str | Path
+) -> int:
+    """The random training crop of a new run.
+
+    Face labels (``face_crop_px`` known: every image is a square face crop of that side):
+    ``crop_size`` None is the face-crop size, at most :data:`DEFAULT_CROP_SIZE` (rounded down
+    to the stem's multiple); a given crop larger than the face crops is refused, since all
+    but ``face_crop_px**2 / crop_size**2`` of each crop would be mirrored copies of the face
+    (reflect padding) at that much more cost. Other data: ``crop_size``, or
+    :data:`DEFAULT_CROP_SIZE` when None (DRIVE's 565 x 584 images are padded to it, as
+    before).
+
+    Raises:
+        InvalidInputError: a crop larger than the face crops.
+    """
+    if face_crop_px is None:
+        return DEFAULT_CROP_SIZE if crop_size is None else crop_size
+    if crop_size is None:
+        multiple = size_multiple(stem)
+        return min(DEFAULT_CROP_SIZE, max(multiple, face_crop_px // multiple * multiple))
+    if crop_size > face_crop_px:
+        real = (face_crop_px / crop_size) ** 2
+        raise InvalidInputError(
+            f"--crop-size {crop_size} is larger than the {face_crop_px} px face crops of {data} "
+            f"(labels.json: 'wds-edge label --crop-size {face_crop_px}'): each training crop "
+            f"would be {1 - real:.0%} mirrored copies of the face (reflect padding, the labels "
+            f"mirrored with it) at {1 / real:.1f}x the cost per step. Pass --crop-size "
+            f"{face_crop_px} or less, leave --crop-size out (the face-crop size, at most "
+            f"{DEFAULT_CROP_SIZE}), or label the photos at 'wds-edge label --crop-size "
+            f"{crop_size}'"
+        )
+    return crop_size
 
 
 def resolve_augment(augment: str, layout: str, data_dir: str | Path) -> str:

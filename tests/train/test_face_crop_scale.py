@@ -95,3 +95,58 @@ def test_resume_keeps_it_and_accepts_older_runs_without_it(tmp_path: Path) -> No
     _labels_json(data, size=128)
     with pytest.raises(InvalidInputError, match="face_crop_px: run has 64, asked 128"):
         train(TrainConfig(data=str(data), out=str(run), **{**TINY, "epochs": 3}), resume=True)
+
+
+def test_the_training_crop_defaults_to_the_face_crop_size(tmp_path: Path) -> None:
+    """No crop_size on 64 px face labels: 64 px crops, recorded in config.json and the
+    checkpoints (the default was 640: each crop 99 % mirrored padding)."""
+    data = _faces(tmp_path / "faces", 64)
+    settings = {k: v for k, v in TINY.items() if k != "crop_size"}
+    train(TrainConfig(data=str(data), out=str(tmp_path / "run"), **settings))
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["crop_size"] == 64
+    assert load_checkpoint(tmp_path / "run" / "last.pt").config["crop_size"] == 64
+
+
+def test_a_crop_larger_than_the_face_crops_is_refused_before_writing(tmp_path: Path) -> None:
+    data = _faces(tmp_path / "faces", 64)
+    out = tmp_path / "run"
+    with pytest.raises(InvalidInputError, match=r"--crop-size 128 is larger than the 64 px face"):
+        train(TrainConfig(data=str(data), out=str(out), **{**TINY, "crop_size": 128}))
+    assert not out.exists()
+
+
+def test_a_run_that_recorded_a_larger_crop_still_resumes(tmp_path: Path) -> None:
+    """Runs started before the refusal (640 px crops of 256 px faces) keep their crop."""
+    data, run = _faces(tmp_path / "faces", 64), tmp_path / "run"
+    train(TrainConfig(data=str(data), out=str(run), **TINY))
+    raw = torch.load(run / "last.pt", weights_only=True)
+    raw["config"]["crop_size"] = 96
+    torch.save(raw, run / "last.pt")
+    settings = {k: v for k, v in TINY.items() if k != "crop_size"}
+    train(TrainConfig(data=str(data), out=str(run), **{**settings, "epochs": 2}), resume=True)
+    assert json.loads((run / "config.json").read_text())["crop_size"] == 96
+
+
+def test_space_to_depth_refuses_face_crops_export_could_not_take(tmp_path: Path) -> None:
+    """80 px face crops (not a multiple of 32) trained to the end with space_to_depth, and
+    export then refused the model; refused before the first epoch now."""
+    data = _faces(tmp_path / "faces", 80)
+    out = tmp_path / "run"
+    config = TrainConfig(data=str(data), out=str(out), **{**TINY, "crop_size": 64},
+                         stem="space_to_depth")  # fmt: skip
+    with pytest.raises(InvalidInputError, match=r"'wds-edge label --crop-size 64' or 96"):
+        train(config)
+    assert not out.exists()
+
+
+def test_other_data_mostly_padded_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = _faces(tmp_path / "other", 64, summary=False)
+    with caplog.at_level("WARNING", logger="wds_edge_train.loop"):
+        train(TrainConfig(data=str(data), out=str(tmp_path / "run"), **{**TINY, "crop_size": 256}))
+    assert "fill 6% of the 256 px training crop" in caplog.text and "e.g. 64" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="wds_edge_train.loop"):
+        train(TrainConfig(data=str(data), out=str(tmp_path / "run2"), **{**TINY, "crop_size": 64}))
+    assert "training crop" not in caplog.text

@@ -139,3 +139,44 @@ def test_the_defaults_are_the_project_recipe() -> None:
     assert (config.augment, config.amp, config.seed, config.wwm_fill) == (
         "auto", True, 0, "nonzero_mean"
     )  # fmt: skip
+
+
+def test_the_training_crop_follows_the_face_labels() -> None:
+    """Left out, the crop is the labels' face-crop size up to 640 (rounded down to the
+    stem's multiple); 640 where that size is unknown (DRIVE, other data). A given crop
+    larger than the face crops is refused (it was reflect-padded: 256 px faces in 640 px
+    crops are 84 % mirrored copies at 6x the cost); one as large or smaller is kept."""
+    from wds_edge_train.config import DEFAULT_CROP_SIZE, resolve_crop_size
+
+    assert _config().crop_size is None  # resolved when the run starts, from the data
+    _config().validate()
+    assert DEFAULT_CROP_SIZE == 640
+    assert resolve_crop_size(None, 256, "none", "labels") == 256
+    assert resolve_crop_size(None, 800, "none", "labels") == 640
+    assert resolve_crop_size(None, 208, "space_to_depth", "labels") == 192
+    assert resolve_crop_size(None, None, "none", "drive") == 640
+    assert resolve_crop_size(592, None, "none", "drive584") == 592  # DRIVE pads on purpose
+    assert resolve_crop_size(128, 256, "none", "labels") == 128
+    assert resolve_crop_size(256, 256, "none", "labels") == 256
+    with pytest.raises(
+        InvalidInputError,
+        match=r"--crop-size 640 is larger than the 256 px face crops of labels \(labels.json: "
+        r"'wds-edge label --crop-size 256'\): each training crop would be 84% mirrored .* "
+        r"6.2x the cost .*Pass --crop-size 256 or less, leave --crop-size out",
+    ):
+        resolve_crop_size(640, 256, "none", "labels")
+
+
+def test_space_to_depth_needs_face_crops_of_a_multiple_of_32() -> None:
+    from wds_edge_train.config import check_face_crop_stem
+
+    check_face_crop_stem(240, "none", "labels")  # a multiple of 16: the plain U-Net takes it
+    check_face_crop_stem(256, "space_to_depth", "labels")
+    check_face_crop_stem(None, "space_to_depth", "drive")  # unknown: export decides
+    with pytest.raises(
+        InvalidInputError,
+        match=r"labels holds 240 px face crops .*--stem space_to_depth takes inputs of a "
+        r"multiple of 32 px.*could not be exported.*'wds-edge label --crop-size 224' or 256\), "
+        r"or train with --stem none",
+    ):
+        check_face_crop_stem(240, "space_to_depth", "labels")

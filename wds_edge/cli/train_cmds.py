@@ -89,7 +89,9 @@ def _train(
         help="none (the paper's U-Net; default) | space_to_depth (2x2 pixel blocks -> 16 "
         "channels, the U-Net at half resolution, the F1 logits shuffled back to full size: a "
         "speed variant for CPUs with AMX, see benchmarks/RESULTS.md issue 25; crops a "
-        "multiple of 32).",
+        "multiple of 32, and face labels made at a 'wds-edge label --crop-size' that is a "
+        "multiple of 32: other labels are refused before the first epoch, as export would "
+        "refuse the model).",
     ),
     activation: str = typer.Option(
         None, "--activation", help="leaky_relu (paper figure, default) or relu (reference code)."
@@ -140,9 +142,12 @@ def _train(
         None,
         "--crop-size",
         help="Random square crop in px cut from each training image, multiple of 16 and at "
-        "least 32 (space_to_depth: of 32, at least 64; default 640). Not the face scale: "
-        "that is the --crop-size the data was labelled at (labels.json), recorded in the run "
-        "and used by 'wds-edge export'.",
+        "least 32 (space_to_depth: of 32, at least 64). Default: the face-crop size of labels "
+        "'wds-edge label' wrote (labels.json), at most 640; 640 for other data (DRIVE). On "
+        "such labels a crop larger than their face crops is refused (it would be mostly "
+        "mirrored padding). Not the face scale: that is the --crop-size the data was labelled "
+        "at, recorded in the run and used by 'wds-edge export'. config.json records the crop "
+        "used.",
     ),
     lr: float = typer.Option(
         None, "--lr", help="Adam learning rate (default 0.01, cosine-annealed to 1e-6)."

@@ -374,3 +374,32 @@ def test_train_split_seed_draws_the_splits(capsys, data: Path, tmp_path: Path) -
     assert (folds["seed"], folds["split_seed"]) == (1, 2)
     assert folds["val"] == make_splits(stems, seed=2, val_count=1)["val"]
     assert json.loads((out / "config.json").read_text())["split_seed"] == 2
+
+
+def test_train_crops_face_labels_at_their_size_and_refuses_larger(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    """README's path with 'label --crop-size 64': train without --crop-size cut 640 px crops,
+    99 % mirrored padding; now the labels' size (config.json records it), and a larger
+    --crop-size is refused (exit 2, no --out) naming the label size."""
+    data = write_generic(tmp_path / "data", [f"p{i}" for i in range(4)])
+    _label_summary(data, 64)
+    settings = ("--base", "4", "--epochs", "1", "--val-count", "1", "--device", "cpu")
+    out = tmp_path / "run"
+    code, _, err = run_cli(capsys, "train", "--data", data, "--out", out, *settings)
+    assert code == 0, err
+    assert json.loads((out / "config.json").read_text())["crop_size"] == 64
+    code, _, err = run_cli(capsys, "train", "--data", data, "--out", tmp_path / "r2", *settings,
+                           "--crop-size", "640")  # fmt: skip
+    assert code == 2 and "--crop-size 640 is larger than the 64 px face crops" in _flat(err), err
+    assert not (tmp_path / "r2").exists()
+
+
+def test_train_space_to_depth_refuses_labels_export_cannot_take(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    data = write_generic(tmp_path / "data", [f"p{i}" for i in range(4)], size=80)
+    _label_summary(data, 80)
+    out = tmp_path / "run"
+    code, _, err = run_cli(capsys, "train", "--data", data, "--out", out, *TINY,
+                           "--stem", "space_to_depth", "--crop-size", "64")  # fmt: skip
+    assert code == 2, err
+    flat = _flat(err)
+    assert "holds 80 px face crops" in flat and "'wds-edge label --crop-size 64' or 96" in flat
+    assert not out.exists()
