@@ -231,6 +231,30 @@ def members_of(groups: Mapping[str, str]) -> dict[str, list[str]]:
     return dict(sorted(out.items()))
 
 
+def _one_group(names: Sequence[str], keys: Sequence[str]) -> str:
+    """Why fewer than 2 groups cannot be split: training needs one group to train on and
+    another to select the model on (validation), never the same video / person in both."""
+    if len(names) < 2:
+        return (
+            f"{len(names)} image cannot be split into training and validation images; "
+            "training needs at least 2 (from 2 videos or people): add images"
+        )
+    need = "training needs at least 2 groups, one to train on and another to select the model on"
+    if all(_video_group(s) == keys[0] and s != keys[0] for s in names):
+        return (
+            f"all {len(names)} images are frames of one video ({keys[0]!r}: one person, "
+            "near-identical from frame to frame), and a video's frames always share a split; "
+            f"{need}: add the frames of another recording or person ('wds-edge frames' of a "
+            "second video into the photo folder, then label it again)"
+        )
+    return (
+        f"all {len(names)} images are one group ({keys[0]!r}: one person, by --groups / "
+        f"--group-by), and a group's images always share a split; {need}: add the photos of "
+        "another person, or give the images their people's groups (--groups FILE.csv of "
+        "image,group rows, or --group-by REGEX)"
+    )
+
+
 def _cut(sizes: list[int], folds: int) -> list[int]:
     """Boundaries 0 = p0 < p1 < ... < pK = len(sizes) of K contiguous runs of groups whose
     image counts come nearest to ``np.array_split`` of the images (exactly it when every
@@ -286,16 +310,23 @@ def make_splits(
     rng = np.random.default_rng(seed)
     order = [keys[i] for i in rng.permutation(len(keys))]
     test: list[str] = []
+    if folds is not None and fold is not None and (folds < 2 or not 0 <= fold < folds):
+        raise InvalidInputError(f"need folds >= 2 and 0 <= fold < folds, got {folds=} {fold=}")
+    if len(keys) < 2:
+        raise InvalidInputError(_one_group(names, keys))
     if folds is not None and fold is not None:
-        if folds < 2 or not 0 <= fold < folds:
-            raise InvalidInputError(f"need folds >= 2 and 0 <= fold < folds, got {folds=} {fold=}")
         if len(keys) < folds:
+            # Each fold takes at least one group; folds can only go down to 2.
+            fewer = (
+                f"use --folds {len(keys)} or fewer (at least 2), or "
+                if len(keys) > 2
+                else "leave out --folds (no test fold), or "
+            )
             raise InvalidInputError(
                 f"{len(names)} images in {len(keys)} groups (videos / people: a group's images "
-                f"always share a fold) cannot make {folds} folds; use --folds {len(keys)} or "
-                "fewer, or add people"
+                f"always share a fold) cannot make {folds} folds; {fewer}add people"
                 if grouped
-                else f"{len(names)} images cannot make {folds} folds; add images or lower --folds"
+                else f"{len(names)} images cannot make {folds} folds; {fewer}add images"
             )
         bounds = _cut([len(members[k]) for k in order], folds)
         test = order[bounds[fold] : bounds[fold + 1]]
@@ -315,6 +346,22 @@ def make_splits(
     while taken < len(rest) and n_val < val_count:
         n_val += len(members[rest[taken]])
         taken += 1
+    if taken >= len(rest) and len(rest) < 2:
+        # Only with --folds (two groups or more were checked above): the test fold took
+        # every group but one, and validation needs a group apart from the training one.
+        what = "groups" if grouped else "images"
+        raise InvalidInputError(
+            f"test fold {fold} of {folds} leaves {n_rest} image(s)"
+            + (" in 1 group" if grouped else "")
+            + f" outside it, and training needs 2 {what} there (one to train on, another to "
+            f"select the model on); add {'videos / people' if grouped else 'images'}, "
+            + (
+                f"use more --folds (at most {len(keys)}: each test fold then holds fewer {what}), "
+                if folds is not None and folds < len(keys)
+                else ""
+            )
+            + "or leave out --folds (no test fold)"
+        )
     if taken >= len(rest):
         raise InvalidInputError(
             f"cannot carve {val_count} validation image(s) from {n_rest} training image(s)"

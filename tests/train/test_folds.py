@@ -120,8 +120,50 @@ def test_fewer_groups_than_folds_is_refused() -> None:
         InvalidInputError, match=r"40 images in 4 groups .* cannot make 6 folds; use --folds 4"
     ):
         make_splits(stems, folds=6, fold=0, groups=image_groups(stems))
-    with pytest.raises(InvalidInputError, match=r"in 1 groups .*a group's images share a split"):
-        make_splits(_frames(1, 5), groups=image_groups(_frames(1, 5)))
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"val_count": 1}, {"folds": 2, "fold": 0}, {"folds": 6, "fold": 1}]
+)
+def test_one_video_says_training_needs_two_groups(options: dict[str, int]) -> None:
+    """README's first path (frames of one video -> label -> train): all images are one
+    group, so no split can be cut. It said 'add images or lower --val-count', which cannot
+    help, and with --folds 'use --folds 1 or fewer', which is refused."""
+    stems = _frames(1, 6)
+    with pytest.raises(InvalidInputError) as refused:
+        make_splits(stems, groups=image_groups(stems), **options)
+    said = str(refused.value)
+    assert said.startswith("all 6 images are frames of one video ('clip0'")
+    assert "training needs at least 2 groups" in said and "another recording or person" in said
+    assert "--val-count" not in said and "--folds" not in said
+
+
+def test_one_person_names_the_group_options(tmp_path: Path) -> None:
+    csv = tmp_path / "people.csv"
+    csv.write_text("anna_1,a\nanna_2,a\nanna_3,a\n")
+    stems = ["anna_1", "anna_2", "anna_3"]
+    with pytest.raises(InvalidInputError, match=r"all 3 images are one group \('a': one person.*"
+                       r"at least 2 groups.*--groups FILE.csv .*--group-by REGEX"):  # fmt: skip
+        make_splits(stems, groups=image_groups(stems, groups_csv=csv))
+    with pytest.raises(InvalidInputError, match=r"^1 image cannot be split .*add images$"):
+        make_splits(["only"])
+
+
+def test_folds_advice_never_goes_below_two() -> None:
+    """Two videos: a test fold leaves one, which cannot give both training and validation
+    images; the advice is to leave out --folds (which works), never --folds 1."""
+    stems = _frames(2, 4)
+    groups = image_groups(stems)
+    for folds in (2, 3):
+        with pytest.raises(InvalidInputError) as refused:
+            make_splits(stems, folds=folds, fold=0, groups=groups)
+        said = str(refused.value)
+        assert "leave out --folds" in said and "--folds 1" not in said, said
+    assert make_splits(stems, groups=groups)["val"]  # without --folds: one video each
+    # three videos, --folds 4: at most 3 folds
+    three = _frames(3, 2)
+    with pytest.raises(InvalidInputError, match=r"cannot make 4 folds; use --folds 3 or fewer"):
+        make_splits(three, folds=4, fold=0, groups=image_groups(three))
 
 
 def test_one_image_per_group_gives_the_splits_cut_before_groups() -> None:

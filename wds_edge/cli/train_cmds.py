@@ -30,6 +30,7 @@ Splits (train / validation / test fold) are cut by group, so one person's near-i
 images never land in two of them: the frames 'wds-edge frames' cut from one video
 (<video>_f<index>) are one group, any other image its own. Several photos per person:
 name the groups with --groups FILE.csv or --group-by REGEX. folds.json lists the groups.
+Training needs at least 2 groups (2 videos or people): one to train on, one to select on.
 
 Examples:
 

@@ -403,3 +403,16 @@ def test_train_space_to_depth_refuses_labels_export_cannot_take(capsys, tmp_path
     flat = _flat(err)
     assert "holds 80 px face crops" in flat and "'wds-edge label --crop-size 64' or 96" in flat
     assert not out.exists()
+
+
+def test_train_one_video_says_it_needs_another(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    """README's first path (frames of one video -> label -> train): told to add images or
+    lower --val-count (which cannot help), and with --folds 2 to use --folds 1."""
+    data = write_generic(tmp_path / "data", [f"clip_f{10 * i:06d}" for i in range(6)])
+    for extra in (), ("--folds", "2", "--fold", "0"):
+        code, _, err = run_cli(capsys, "train", "--data", data, "--out", tmp_path / "r", *TINY,
+                               *extra)  # fmt: skip
+        flat = _flat(err)
+        assert code == 2 and "all 6 images are frames of one video ('clip'" in flat, err
+        assert "at least 2 groups" in flat and "--folds 1" not in flat
+        assert "lower --val-count" not in flat
