@@ -263,9 +263,9 @@ def evaluate_checkpoint(
             ``face_crop_px``; logged) instead of refusing them.
 
     Raises:
-        InvalidInputError: a bad split or area, or labels of another face-crop size than
-            the model learned (``allow_scale_mismatch`` false).
-        DataError: a folder that is neither the run's split asked for nor held out.
+        InvalidInputError: a bad split or area, labels of another face-crop size than the
+            model learned (``allow_scale_mismatch`` false), or a folder that is neither the
+            run's split asked for nor held out.
 
     Returns:
         :func:`evaluate_samples` output plus ``"checkpoint"``, ``"data"``, ``"split"`` and
@@ -291,7 +291,7 @@ def evaluate_checkpoint(
         if splits.get("val") and not run_images & set(folder):
             shared = _shared_with_run(ckpt.config, run_images, folder)
             if shared:
-                raise DataError(_not_held_out(data_dir, folder, shared))
+                raise InvalidInputError(_not_held_out(data_dir, folder, shared))
             # A folder the run never saw (kept out of its data set): all of it is held out.
             split, held_out = "all", True
             logger.info(
@@ -321,7 +321,7 @@ def evaluate_checkpoint(
         samples = [s for s in samples if s.stem in wanted]
         if not samples:
             if run_images & set(folder):
-                raise DataError(
+                raise InvalidInputError(
                     f"{data_dir}: none of the run's {split} images {sorted(wanted)[:5]} are in "
                     "it, but some of its images are in the run's other splits; to score every "
                     "image anyway, pass --split all (a folder of held-out images only, none of "
@@ -329,8 +329,8 @@ def evaluate_checkpoint(
                 )
             shared = _shared_with_run(ckpt.config, run_images, folder)
             if shared:
-                raise DataError(_not_held_out(data_dir, folder, shared))
-            raise DataError(
+                raise InvalidInputError(_not_held_out(data_dir, folder, shared))
+            raise InvalidInputError(
                 f"{data_dir}: none of its {len(folder)} images is one of the run's, so none is "
                 f"in its {split} split; leave out --split to score this held-out folder whole "
                 "(a folder none of whose images is the run's is scored whole by default)"

@@ -323,8 +323,8 @@ def _eval(
         "--split",
         help="auto (default): the run's validation images; all of them when none of the "
         "folder's images is one of the run's nor shares a video / person with them (a "
-        "held-out folder: 'held_out' in the JSON; other frames of a video the run holds "
-        "are refused); "
+        "held-out folder: 'held_out' in the JSON; other frames of a video or photos of a "
+        "person the run holds are refused, exit 2); "
         "all, with a warning, when the checkpoint records no split. all: every image, "
         "training images included; train / val / test: the run's images of that split.",
     ),
@@ -365,7 +365,8 @@ def _eval(
 field-of-view / skin masks when the data set has them. With --regions, only inside the \
 forehead / eye areas, each area also on its own: the U-Net's side of the paper's Table 3 \
 (wds-edge baseline --method hessian|gabor gives the filters' side on the same areas). Exit \
-code 1 when --regions could not find the areas of some images (listed), 2 on usage errors.
+code 1 when --regions could not find the areas of some images (listed), 2 on usage errors \
+(a folder that is neither the run's --split nor held out).
     """
     from wds_edge._deps import require
     from wds_edge.cli.console import make_console

@@ -187,7 +187,7 @@ def test_eval_auto_refuses_a_folder_that_holds_some_of_the_run_s_images(
         shutil.copy(data / sub / f"{train_stem}.png", mixed / sub)
     code, out, err = run_cli(capsys, "eval", "--checkpoint", run_dir / "best.pt",
                              "--data", mixed, "--json")  # fmt: skip
-    assert code == 1 and out == ""
+    assert code == 2 and out == ""  # a usage problem (exit 1 is for --regions' problems)
     assert "some of its images are in the run's other splits" in err and "--split all" in err
 
 
@@ -217,7 +217,7 @@ def test_eval_refuses_other_frames_of_a_video_the_run_holds(
     for split in (), ("--split", "val"):
         code, out, err = run_cli(capsys, "eval", "--checkpoint", ckpt, "--data", later, "--json",
                                  *split)  # fmt: skip
-        assert code == 1 and out == "", err
+        assert code == 2 and out == "", err  # was 1, which eval --help keeps for --regions
         flat = _flat(err)
         assert "none of its 2 images is one of the run's, but 2 of them share a group" in flat
         assert "the run's images (clip: other frames of a video" in flat and "--split all" in flat
@@ -239,7 +239,7 @@ def test_eval_split_on_a_held_out_folder_says_to_leave_it_out(
     held = write_generic(tmp_path / "heldout", ["held_a", "held_b"])
     code, out, err = run_cli(capsys, "eval", "--checkpoint", frames_run / "best.pt",
                              "--data", held, "--split", "val")  # fmt: skip
-    assert code == 1 and out == "", err
+    assert code == 2 and out == "", err
     flat = _flat(err)
     assert "other splits" not in flat
     assert "none of its 2 images is one of the run's" in flat and "leave out --split" in flat
