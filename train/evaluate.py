@@ -22,7 +22,7 @@ from wds_edge_train.augment import pad_to_multiple
 from wds_edge_train.baselines import AreaScores, FairAreas, score_areas
 from wds_edge_train.data import LoadedSample, discover_samples, load_sample
 from wds_edge_train.dataset import sample_tensors
-from wds_edge_train.folds import shared_groups
+from wds_edge_train.folds import grouping_record, groups_csv_rows, image_groups, shared_groups
 from wds_edge_train.labeling.runner import labelled_face_crop_px
 from wds_edge_train.model import wrinkle_probability
 
@@ -201,12 +201,74 @@ def _shared_with_run(
 ) -> dict[str, str]:
     """The images of ``stems`` that are not the run's but share a group (video, person)
     with one of ``run_stems``, by the grouping the run recorded (runs split image by image
-    before groups existed: videos only)."""
+    before groups existed: videos only; :func:`_run_grouping` settles the ``--groups`` file
+    first)."""
     rule = (config.get("grouping") or {}).get("rule", "image")
     return shared_groups(
         run_stems, stems, rule=rule, groups_csv=config.get("groups"),
         group_by=config.get("group_by"),
     )  # fmt: skip
+
+
+#: How a run's ``grouping.rule`` grouped its images, for messages.
+_RULE_WORDS = {
+    "video": "the frames of each video, any other image alone",
+    "regex": "its --group-by expression",
+    "image": "none: it was split image by image",
+}
+
+
+def _run_grouping(
+    config: dict[str, Any],
+    run_stems: set[str],
+    checkpoint: str | Path,
+    groups: str | Path | None,
+) -> tuple[dict[str, Any], str | None]:
+    """The run's config as eval compares a folder with it, and why its people cannot be
+    compared (None when they can).
+
+    A run grouped by a ``--groups`` CSV names its people only there: ``groups`` (``eval
+    --groups NEWPATH``, for a file that has moved) replaces the path it recorded once it
+    gives the run's images the groups the run trained with (the digest in ``grouping``, as
+    ``train --resume`` checks). Without it, a recorded file that cannot be read is warned
+    about once and only videos are compared (the reason is returned).
+
+    Raises:
+        InvalidInputError: ``groups`` for a run not grouped by a CSV, or one whose rows give
+            the run's images other groups than it trained with (or cannot be read).
+    """
+    grouping = config.get("grouping") or {}
+    rule = grouping.get("rule", "image")
+    if groups is not None:
+        if rule != "csv":
+            raise InvalidInputError(
+                f"--groups {groups}: the run of {checkpoint} was not grouped by a --groups "
+                f"file (its groups: {_RULE_WORDS.get(rule, rule)}), so there is no file to "
+                "replace; leave out --groups"
+            )
+        now = grouping_record(image_groups(sorted(run_stems), groups_csv=groups), "csv")
+        if now["sha256"] != grouping.get("sha256"):
+            raise InvalidInputError(
+                f"--groups {groups} does not give the run's {len(run_stems)} images the groups "
+                f"the run of {checkpoint} was trained with ({grouping.get('n_groups')} groups, "
+                f"from {config.get('groups')}; this file gives {now['n_groups']}, not the same "
+                "ones); pass that file where it is now (the run's folds.json lists its groups)"
+            )
+        return {**config, "groups": str(groups)}, None
+    if rule == "csv":
+        try:
+            groups_csv_rows(Path(str(config.get("groups"))), sorted(run_stems))
+        except InvalidInputError as exc:
+            reason = (
+                f"the run's --groups file cannot be read ({exc}), so only videos were "
+                "compared, not its people"
+            )
+            logger.warning(
+                "%s; pass --groups NEWPATH (the run's file where it is now) to compare them",
+                reason,
+            )
+            return {**config, "grouping": {**grouping, "rule": "video"}}, reason
+    return config, None
 
 
 def _not_held_out(data_dir: str | Path, folder: Sequence[str], shared: dict[str, str]) -> str:
@@ -234,6 +296,7 @@ def evaluate_checkpoint(
     regions: str | None = None,
     landmarker_path: str | Path | None = None,
     allow_scale_mismatch: bool = False,
+    groups: str | Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint on a data folder (``wds-edge eval``).
 
@@ -261,11 +324,16 @@ def evaluate_checkpoint(
         allow_scale_mismatch: score labels made at another face-crop size than the one the
             checkpoint was trained on (``labels.json``'s ``crop_size_px`` against the run's
             ``face_crop_px``; logged) instead of refusing them.
+        groups: where the run's ``--groups`` CSV is now, when it has moved (checked against
+            the grouping the run recorded). Without it, a run's CSV that cannot be read
+            leaves its people uncompared (warned once): a folder that would be held out is
+            scored whole with ``"held_out": None`` and the reason in
+            ``"held_out_unverified"``.
 
     Raises:
         InvalidInputError: a bad split or area, labels of another face-crop size than the
-            model learned (``allow_scale_mismatch`` false), or a folder that is neither the
-            run's split asked for nor held out.
+            model learned (``allow_scale_mismatch`` false), a folder that is neither the
+            run's split asked for nor held out, or a ``groups`` file that is not the run's.
 
     Returns:
         :func:`evaluate_samples` output plus ``"checkpoint"``, ``"data"``, ``"split"`` and
@@ -273,7 +341,9 @@ def evaluate_checkpoint(
         checkpoint records no split), ``"trained_group"``: the other scored images that
         share a group (a video, a person) with the run's training images, and
         ``"held_out"``: True when ``"auto"`` found none of the folder's images in the run's
-        splits nor in their groups, and so scored all of them.
+        splits nor in their groups, and so scored all of them (None: it found none, but
+        the run's people could not be compared), ``"held_out_unverified"``: why not (else
+        None).
     """
     from wds_edge_train.baselines import parse_regions
     from wds_edge_train.checkpoint import load_checkpoint
@@ -286,21 +356,22 @@ def evaluate_checkpoint(
     splits = (ckpt.raw.get("extra") or {}).get("splits") or {}
     folder = [s.stem for s in samples]
     run_images = {stem for names in splits.values() for stem in names}
-    held_out = False
+    config, unverified = _run_grouping(ckpt.config, run_images, checkpoint, groups)
+    held_out: bool | None = False
     if split == "auto":
         if splits.get("val") and not run_images & set(folder):
-            shared = _shared_with_run(ckpt.config, run_images, folder)
+            shared = _shared_with_run(config, run_images, folder)
             if shared:
                 raise InvalidInputError(_not_held_out(data_dir, folder, shared))
             # A folder the run never saw (kept out of its data set): all of it is held out.
-            split, held_out = "all", True
+            split, held_out = "all", True if unverified is None else None
             logger.info(
                 "%s: none of its %d images is in the run's data set (train / val / test): "
                 "scoring all of them as held-out images", data_dir, len(samples),
             )  # fmt: skip
         else:
             split = "val" if splits.get("val") else "all"
-        if split == "all" and not held_out:
+        if split == "all" and held_out is False:
             logger.warning(
                 "%s records no validation split: scoring every image of %s, training images "
                 "included (pass --split all to silence this)", checkpoint, data_dir,
@@ -327,7 +398,7 @@ def evaluate_checkpoint(
                     "image anyway, pass --split all (a folder of held-out images only, none of "
                     "them the run's, is scored whole by default)"
                 )
-            shared = _shared_with_run(ckpt.config, run_images, folder)
+            shared = _shared_with_run(config, run_images, folder)
             if shared:
                 raise InvalidInputError(_not_held_out(data_dir, folder, shared))
             raise InvalidInputError(
@@ -348,8 +419,9 @@ def evaluate_checkpoint(
     trained = splits.get("train")
     trained_on = sorted(set(result["images"]) & set(trained)) if trained is not None else None
     # ... and which others are frames of a video / images of a person it trained on.
-    akin = _shared_with_run(ckpt.config, set(trained), result["images"]) if trained else {}
+    akin = _shared_with_run(config, set(trained), result["images"]) if trained else {}
     result.update({"checkpoint": str(checkpoint), "data": str(data_dir), "split": split,
                    "trained_on": trained_on, "trained_group": sorted(akin),
-                   "held_out": held_out})  # fmt: skip
+                   "held_out": held_out,
+                   "held_out_unverified": unverified if held_out is None else None})  # fmt: skip
     return result

@@ -37,6 +37,7 @@ __all__ = [
     "image_groups",
     "grouping_record",
     "grouping_rule",
+    "groups_csv_rows",
     "members_of",
     "make_splits",
     "shared_groups",
@@ -65,7 +66,7 @@ def _regex_group(pattern: re.Pattern[str], stem: str) -> str:
 def _read_groups_csv(path: Path, stems: Sequence[str]) -> dict[str, str]:
     """``image,group`` rows (image = file name or stem; an ``image,group`` header allowed)
     for every stem of ``stems``."""
-    mapping = _groups_csv_rows(path, stems)
+    mapping = groups_csv_rows(path, stems)
     missing = sorted(set(stems) - set(mapping))
     if missing:
         shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
@@ -76,7 +77,7 @@ def _read_groups_csv(path: Path, stems: Sequence[str]) -> dict[str, str]:
     return {s: mapping[s] for s in stems}
 
 
-def _groups_csv_rows(path: Path, stems: Sequence[str]) -> dict[str, str]:
+def groups_csv_rows(path: Path, stems: Sequence[str]) -> dict[str, str]:
     """Every ``image,group`` row of a ``--groups`` CSV: stem -> group (an image named as in
     ``stems`` kept as it is, any other by its file stem)."""
     wanted = set(stems)
@@ -186,7 +187,7 @@ def shared_groups(
     rows: dict[str, str] = {}
     if rule == "csv" and groups_csv is not None:
         try:
-            rows = _groups_csv_rows(Path(groups_csv), [*run, *stems])
+            rows = groups_csv_rows(Path(groups_csv), [*run, *stems])
         except InvalidInputError as exc:
             log.warning("the run's groups cannot be read (%s); comparing videos only", exc)
 

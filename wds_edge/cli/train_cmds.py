@@ -323,8 +323,9 @@ def _eval(
         "--split",
         help="auto (default): the run's validation images; all of them when none of the "
         "folder's images is one of the run's nor shares a video / person with them (a "
-        "held-out folder: 'held_out' in the JSON; other frames of a video or photos of a "
-        "person the run holds are refused, exit 2); "
+        "held-out folder: 'held_out' in the JSON, null when the run's --groups file could "
+        "not be read; other frames of a video or photos of a person the run holds are "
+        "refused, exit 2); "
         "all, with a warning, when the checkpoint records no split. all: every image, "
         "training images included; train / val / test: the run's images of that split.",
     ),
@@ -358,6 +359,14 @@ def _eval(
         "labels.json) than the checkpoint was trained on: refused by default, as the model "
         "would see faces at a scale it did not learn (export refuses that size too).",
     ),
+    groups: Path = typer.Option(
+        None,
+        "--groups",
+        help="Where the run's --groups CSV is now, if it has moved (it must give the run's "
+        "images the groups it trained with): the held-out check compares the folder's "
+        "images with the run's people by it. Without it, a run's CSV that cannot be read "
+        "leaves the people uncompared: 'held_out' is null in the JSON.",
+    ),
 ) -> None:
     """Score a checkpoint on whole images: JSI, accuracy, sensitivity, specificity.
 
@@ -366,7 +375,7 @@ field-of-view / skin masks when the data set has them. With --regions, only insi
 forehead / eye areas, each area also on its own: the U-Net's side of the paper's Table 3 \
 (wds-edge baseline --method hessian|gabor gives the filters' side on the same areas). Exit \
 code 1 when --regions could not find the areas of some images (listed), 2 on usage errors \
-(a folder that is neither the run's --split nor held out).
+(a folder that is neither the run's --split nor held out, a --groups file not the run's).
     """
     from wds_edge._deps import require
     from wds_edge.cli.console import make_console
@@ -387,15 +396,24 @@ code 1 when --regions could not find the areas of some images (listed), 2 on usa
         regions=regions,
         landmarker_path=landmarker,
         allow_scale_mismatch=allow_scale_mismatch,
+        groups=groups,
     )
     problems = result.get("problems") or {}
     split = result["split"]  # "auto" resolved
     trained_on = result.get("trained_on")
-    held_out = bool(result.get("held_out"))
-    if held_out:
+    held_out = result.get("held_out")  # None: scored as held out, the people not compared
+    unverified = result.get("held_out_unverified")
+    if held_out is not False:
         make_console(stderr=True).print(
             f"none of the {len(result['images'])} images of --data is in the run's data set "
             "(train / val / test): scoring all of them as held-out images"
+            + (
+                ""
+                if held_out
+                else "; unverified: the run's people were not compared (see the "
+                "warning above), 'held_out' is null"
+            ),
+            highlight=False,
         )
     akin = result.get("trained_group") or []  # frames of its videos, photos of its people
     if split == "all" and (trained_on != [] or akin):
@@ -419,12 +437,15 @@ code 1 when --regions could not find the areas of some images (listed), 2 on usa
         obj = {**result["pooled"], "per_image_mean": result["per_image_mean"],
                "n_images": len(result["images"]), "images": result["images"],
                "threshold": threshold, "split": split, "checkpoint": str(checkpoint),
-               "trained_on": trained_on, "held_out": held_out}  # fmt: skip
+               "trained_on": trained_on, "held_out": held_out,
+               "held_out_unverified": unverified}  # fmt: skip
         if regions is not None:
             obj.update(areas=result["areas"], per_area=result["per_area"], problems=problems)
         typer.echo(json.dumps(obj))
         raise typer.Exit(1 if problems else 0)
-    which = "all, held out" if held_out else split
+    which = (
+        "all, held out" if held_out else "all, held out unverified" if held_out is None else split
+    )
     areas = f", areas: {result['areas']}" if regions is not None else ""
     console = make_console()
     print_metric_tables(

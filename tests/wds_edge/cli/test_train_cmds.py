@@ -416,3 +416,72 @@ def test_train_one_video_says_it_needs_another(capsys, tmp_path: Path) -> None: 
         assert code == 2 and "all 6 images are frames of one video ('clip'" in flat, err
         assert "at least 2 groups" in flat and "--folds 1" not in flat
         assert "lower --val-count" not in flat
+
+
+@pytest.fixture()
+def people_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Path, Path]:
+    """(run folder, its --groups CSV) of a tiny run grouped by people, and a held-out folder."""
+    data = write_generic(tmp_path / "data", ["anna_1", "anna_2", "bob_1", "bob_2", "carl"])
+    write_generic(tmp_path / "held", ["dora_1", "anna_9"])
+    people = tmp_path / "people.csv"
+    people.write_text("anna_1,a\nanna_2,a\nbob_1,b\nbob_2,b\ncarl,c\ndora_1,d\nanna_9,a\n")
+    code = _main("train", "--data", data, "--out", tmp_path / "run", *TINY, "--device", "cpu",
+                 "--groups", people)  # fmt: skip
+    assert code == 0
+    capsys.readouterr()  # the training run's output
+    return tmp_path / "run", people
+
+
+def _main(*args: object) -> int:
+    from wds_edge.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main([str(a) for a in args])
+    return int(done.value.code or 0)
+
+
+def test_eval_with_the_run_s_groups_file_moved(
+    capsys, caplog: pytest.LogCaptureFixture, people_run: tuple[Path, Path], tmp_path: Path
+) -> None:  # noqa: ANN001
+    """The run's --groups CSV moved: eval warned twice 'give a CSV', had no --groups, and
+    called a folder held out that holds another photo of the run's anna. Now it warns once
+    and says held_out null; --groups NEWPATH (checked against the run's grouping) compares
+    the people again."""
+    run_dir, people = people_run
+    moved = people.rename(tmp_path / "moved.csv")
+    held = write_generic(tmp_path / "dora", ["dora_1", "dora_2"])
+    args = ("eval", "--checkpoint", run_dir / "best.pt", "--data", held, "--json")
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0, err
+    obj = json.loads(out)
+    assert obj["held_out"] is None and "cannot read it" in obj["held_out_unverified"]
+    warned = [r.getMessage() for r in caplog.records if "cannot be read" in r.getMessage()]
+    assert len(warned) == 1 and "pass --groups NEWPATH" in warned[0], warned
+    assert "'held_out' is null" in _flat(err)
+    caplog.clear()
+    code, out, err = run_cli(capsys, *args, "--groups", moved)
+    assert code == 0, err
+    obj = json.loads(out)
+    assert obj["held_out"] is True and obj["held_out_unverified"] is None
+    assert "cannot be read" not in caplog.text
+    # with the people compared, anna's other photo is not held out
+    code, out, err = run_cli(capsys, "eval", "--checkpoint", run_dir / "best.pt", "--data",
+                             tmp_path / "held", "--json", "--groups", moved)  # fmt: skip
+    assert code == 2 and out == "" and "share a group with the run's images (a" in _flat(err)
+    # a file of other groups is not the run's
+    other = tmp_path / "other.csv"
+    other.write_text("anna_1,a\nanna_2,b\nbob_1,b\nbob_2,b\ncarl,c\n")
+    code, out, err = run_cli(capsys, *args, "--groups", other)
+    assert code == 2 and out == "", err
+    assert "does not give the run's 5 images the groups the run" in _flat(err)
+
+
+def test_eval_groups_for_a_run_not_grouped_by_a_file(
+    capsys, run: tuple[Path, Path], tmp_path: Path
+) -> None:  # noqa: ANN001
+    _, run_dir = run
+    (tmp_path / "g.csv").write_text("p0,a\n")
+    held = write_generic(tmp_path / "held", ["q0"])
+    code, out, err = run_cli(capsys, "eval", "--checkpoint", run_dir / "best.pt", "--data", held,
+                             "--groups", tmp_path / "g.csv")  # fmt: skip
+    assert code == 2 and "was not grouped by a --groups file" in _flat(err), err
