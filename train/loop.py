@@ -498,6 +498,19 @@ def train(
         rule = grouping_rule(cfg["groups"], config.group_by)
     cfg["grouping"] = grouping_record(groups, rule)
     if ckpt is not None:
+        saved_zw = ckpt.config.get("zone_weight", 1.0)
+        if not any(s.zones is not None for s in all_samples) and saved_zw != 1.0:
+            # Runs started before a zone weight needed zones/ masks could have one on data
+            # without them: it never weighed anything (no pixel is in a zone), so the run goes
+            # on with every pixel weighed alike, whatever --zone-weight this start asks. Its
+            # config keeps the weight it was started with.
+            log.warning(
+                "%s was started with --zone-weight %g, but %s has no zones/ masks for it to "
+                "act on: it never weighed anything; resuming with every pixel weighed alike",
+                out, saved_zw, config.data,
+            )  # fmt: skip
+            cfg["zone_weight"] = saved_zw
+            config = dataclasses.replace(config, zone_weight=1.0)
         _check_resume({**ckpt.config, "dice": ckpt.dice}, cfg, out)
         splits = ckpt.raw["extra"]["splits"]
         if per_image:

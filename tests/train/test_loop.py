@@ -588,3 +588,29 @@ def test_recipes_share_their_folds_and_old_runs_keep_theirs(tmp_path: Path) -> N
     assert json.loads((run / "config.json").read_text())["split_seed"] == 43
     folds = json.loads((run / "folds.json").read_text())
     assert folds["split_seed"] == 43 and folds["test"] == old["test"] and len(_rows(run)) == 2
+
+
+def test_a_run_with_a_zone_weight_but_no_zones_still_resumes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Runs started before a zone weight needed zones/ masks could have one on data without
+    them (it weighed nothing): they resume, with its config.json's weight (the CLI's default
+    on resume) or with --zone-weight 1, saying so; a new run with it is still refused."""
+    data = _generic_data(tmp_path / "data", ["a", "b", "c", "d"])
+    run = tmp_path / "r"
+    cfg = {**TINY, "crop_size": 32, "data": str(data), "out": str(run)}
+    train(TrainConfig(epochs=1, **cfg))
+    raw = torch.load(run / "last.pt", weights_only=True)  # as such a run wrote it
+    raw["config"]["zone_weight"] = 2.0
+    torch.save(raw, run / "last.pt")
+    saved = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**saved, "zone_weight": 2.0}))
+    with caplog.at_level("WARNING", logger="wds_edge_train.loop"):
+        train(TrainConfig(epochs=2, zone_weight=2.0, **cfg), resume=True)
+    assert "started with --zone-weight 2, but" in caplog.text
+    assert "has no zones/ masks for it to act on: it never weighed anything" in caplog.text
+    train(TrainConfig(epochs=3, zone_weight=1.0, **cfg), resume=True)
+    assert len(_rows(run)) == 3
+    assert json.loads((run / "config.json").read_text())["zone_weight"] == 2.0
+    with pytest.raises(InvalidInputError, match=r"--zone-weight 2 needs the zones/ masks"):
+        train(TrainConfig(epochs=1, zone_weight=2.0, **{**cfg, "out": str(tmp_path / "new")}))
