@@ -37,23 +37,33 @@ class ServiceError(Exception):
     """The service (or whatever answers at --url) failed: exit 1."""
 
 
-def _error_body(url: str, exc: urllib.error.HTTPError) -> dict:
-    """The JSON error a wds-edge service sends with an HTTP error status.
+def _wds_body(url: str, code: int, reason: str, body: bytes) -> dict:
+    """The JSON object a wds-edge service answers with: a ``status`` string, and with
+    ``"status": "error"`` an ``error`` string (its errors; a 422 from /v1/analyze carries
+    the analyze result, whose ``status`` says why there are no scores).
 
     Raises:
-        ServiceError: the body is no JSON object (--url names another web server).
+        ServiceError: any other body (--url names another web server: an HTML page, or
+            another framework's JSON such as FastAPI's ``{"detail": "Not Found"}``).
     """
-    body = exc.read()
     try:
         answer = json.loads(body)
     except ValueError:
         answer = None
-    if not isinstance(answer, dict):
+    ours = isinstance(answer, dict) and isinstance(answer.get("status"), str)
+    if ours and answer["status"] == "error":
+        ours = isinstance(answer.get("error"), str)
+    if not ours:
         raise ServiceError(
-            f"{url} answered {exc.code} {exc.reason} without a wds-edge JSON body: is --url "
+            f"{url} answered {code} {reason} without a wds-edge JSON body: is --url "
             "the address `wds-edge serve` printed?"
         ) from None
     return answer
+
+
+def _error_body(url: str, exc: urllib.error.HTTPError) -> dict:
+    """The JSON a wds-edge service sends with an HTTP error status (:func:`_wds_body`)."""
+    return _wds_body(url, exc.code, exc.reason, exc.read())
 
 
 def analyze_photo(url: str, path: str, token: str | None) -> tuple[int, dict]:
@@ -76,7 +86,8 @@ def analyze_photo(url: str, path: str, token: str | None) -> tuple[int, dict]:
     request = urllib.request.Request(f"{url}/v1/analyze", data, headers)
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
+            body = response.read()
+            return response.status, _wds_body(url, response.status, response.reason, body)
     except urllib.error.HTTPError as exc:  # 422 (no usable face) still carries the result
         return exc.code, _error_body(url, exc)
 

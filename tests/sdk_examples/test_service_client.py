@@ -243,3 +243,44 @@ def test_a_url_that_is_another_web_server_is_a_failure_not_a_traceback(
     assert "Traceback" not in run.stderr
     assert run.stderr.startswith(f"error: {url} answered 501 ")
     assert "without a wds-edge JSON body: is --url the address" in run.stderr
+
+
+class _FastApiNotFound(http.server.BaseHTTPRequestHandler):
+    """Another web framework's JSON error: FastAPI's 404 for a route it does not have."""
+
+    def do_POST(self) -> None:  # noqa: N802 - the handler's protocol
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = b'{"detail": "Not Found"}'
+        self.send_response(404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_another_servers_json_error_is_a_failure_not_a_traceback(
+    example_runner, example_env: dict, faces_dir: Path
+) -> None:  # noqa: ANN001
+    """--url naming another JSON web service: its error ({"detail": "Not Found"}) is no
+    wds-edge answer (no status / error): the same one line as for an HTML page, exit 1,
+    not a KeyError on result['status']."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FastApiNotFound)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        run = example_runner(
+            "service_client.py", [str(faces_dir / "biden2.jpg"), "--url", url], example_env
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
+    assert run.stderr == (
+        f"error: {url} answered 404 Not Found without a wds-edge JSON body: is --url the "
+        "address `wds-edge serve` printed?\n"
+    )
