@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from wds_edge import KioskSession, SessionConfig, WrinkleAnalyzer, draw_overlay
 from wds_edge.analysis.overlay import draw_crop_overlay
 from wds_edge.capture.sources import open_source
-from wds_edge.errors import WdsEdgeError, describe_validation_error
+from wds_edge.errors import MissingDependencyError, WdsEdgeError, describe_validation_error
 from wds_edge.io import ensure_writable_dir, write_image_atomic, write_json_atomic
 
 
@@ -87,17 +87,24 @@ def run(args: argparse.Namespace) -> int:
         WdsEdgeError: the model, the source or --out cannot be used.
         ValidationError: a setting out of range.
     """
-    if args.out:
-        ensure_writable_dir(args.out, "final result")  # before the session, not after it
     if args.show:  # before the model loads: without a display, OpenCV would abort the process
         from wds_edge.demo.ui import check_can_open_window
 
+        # check_can_open_window's message advises the demo's options: this example says its own
         try:
             check_can_open_window()
-        except WdsEdgeError as exc:  # no display, or an OpenCV without a GUI toolkit
-            print(f"error: --show cannot open a window here ({exc}); leave out --show",
+        except MissingDependencyError:  # e.g. opencv-python-headless
+            print("error: --show cannot open a window here (this OpenCV build has no GUI "
+                  "toolkit); leave out --show, or install an OpenCV wheel with HighGUI",
                   file=sys.stderr)  # fmt: skip
             return 2
+        except WdsEdgeError:  # no display
+            print("error: --show cannot open a window here (no display: DISPLAY is not set); "
+                  "leave out --show, or run under a virtual display: xvfb-run python "
+                  "sdk_examples/kiosk_loop.py --show ...", file=sys.stderr)  # fmt: skip
+            return 2
+    if args.out:  # after the display check: a refused --show leaves no empty folder behind
+        ensure_writable_dir(args.out, "final result")  # before the session, not after it
     ui = ConsoleUI()
     config = SessionConfig(
         frames_needed=args.frames_needed,

@@ -108,20 +108,29 @@ def test_kiosk_loop_show_without_a_display_is_one_line_and_exit_2(
     example_runner,
     example_model: Path,
     example_env: dict,
-    video_path: Path,  # noqa: ANN001
+    video_path: Path,
+    tmp_path: Path,  # noqa: ANN001
 ) -> None:
     """--show where no window can open: one error line and exit 2 before the model loads;
     it used to load the model, run the session and abort in Qt at the first imshow
-    (a core dump, exit 134)."""
+    (a core dump, exit 134). The advice is this example's (not the demo's --headless /
+    --record / `xvfb-run wds-edge demo`), and --out is not created for a refused run."""
     env = {k: v for k, v in example_env.items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}  # fmt: skip
+    out = tmp_path / "final"
     proc = example_runner(
         "kiosk_loop.py",
         ["--source", str(video_path), "--model", str(example_model), "--show",
-         "--frames-needed", "3", "--frames-fused", "3", "--max-frames", "5"],
+         "--frames-needed", "3", "--frames-fused", "3", "--max-frames", "5", "--out", str(out)],
         env,
     )  # fmt: skip
     assert proc.returncode == 2, proc.stderr[-2000:]
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: --show cannot open a window here")
-    assert lines[0].endswith("leave out --show") and "prompt:" not in proc.stdout
+    assert len(lines) == 1 and lines[0].startswith("error: --show cannot open a window here (")
+    assert "prompt:" not in proc.stdout
+    assert "--headless" not in lines[0] and "--record" not in lines[0]
+    assert "wds-edge demo" not in lines[0]
+    assert "leave out --show, or " in lines[0]
+    if "no display" in lines[0]:
+        assert lines[0].endswith("xvfb-run python sdk_examples/kiosk_loop.py --show ...")
+    assert not out.exists()
