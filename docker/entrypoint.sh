@@ -27,8 +27,11 @@
 # Steps 1-2 run only for those commands: any other (`--help`, `models path`, `bench
 # compare`, ...), and any command given --help, runs at once as `wds-edge <args>`. So does
 # a command whose own arguments choose the model, backend or precision (--model / -m,
-# --backend / -b, --precision / -p, also as --opt=value): the engine step would build one
-# those arguments then replace (say so on stderr).
+# --backend / -b, --precision / -p, the long ones also as --opt=value): the engine step
+# would build one those arguments then replace (say so on stderr). Only these exact words
+# count, and none after `--` (file names): a glued short form (-mMODEL) is not recognised,
+# as a value that merely starts with -m / -b / -p (serve --allowed-host -m.local) must not
+# be; write -m MODEL or --model=MODEL.
 # WDS_SKIP_ENGINE=1 skips the engine for every command and runs `wds-edge <args>` as given.
 set -euo pipefail
 
@@ -44,11 +47,13 @@ case "${1:-demo}" in
     exec wds-edge "$@" ;;
 esac
 for arg in "$@"; do
+  if [[ "$arg" == "--" ]]; then break; fi  # the rest are file names
   if [[ "$arg" == "--help" ]]; then exec wds-edge "$@"; fi
 done
 for arg in "$@"; do
   case "$arg" in
-    --model | --model=* | --backend | --backend=* | --precision | --precision=* | -m* | -b* | -p*)
+    --) break ;;  # the rest are file names (analyze -- -mnotes.jpg)
+    --model | --model=* | --backend | --backend=* | --precision | --precision=* | -m | -b | -p)
       echo "wds-edge: ${arg%%=*} given: the TensorRT engine step (WDS_MODEL, WDS_PRECISION) is" \
         "skipped and \`wds-edge $*\` runs as given (as with WDS_SKIP_ENGINE=1)" >&2
       exec wds-edge "$@" ;;

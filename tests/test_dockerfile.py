@@ -456,6 +456,34 @@ def test_entrypoint_skips_the_engine_when_the_arguments_choose_the_model_or_back
     assert not (tmp_path / "cache").exists()
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["analyze", "--", "-mnotes.jpg"], ["analyze", "--", "-m", "x.jpg"],
+     ["analyze", "--", "--backend", "x.jpg"], ["serve", "--allowed-host", "-m.local"],
+     ["serve", "--allowed-host", "-b.lan"]],
+)  # fmt: skip
+def test_entrypoint_builds_the_engine_when_only_a_value_or_file_looks_like_an_option(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """Only the exact options choose the model / backend / precision, and nothing after
+    `--` (file names): an option value or a file name starting with -m / -b / -p used to
+    skip the engine step, so the command ran without the TensorRT engine."""
+    done, calls = _run_entrypoint_with(tmp_path, args)
+    assert done.returncode == 0, done.stderr
+    assert "skipped" not in done.stderr
+    build, run = calls
+    assert build.startswith("build-engine --onnx M ")
+    assert run == f"{args[0]} --model M --backend tensorrt --precision fp16 {' '.join(args[1:])}"
+
+
+def test_entrypoint_runs_help_only_before_the_double_dash(tmp_path: Path) -> None:
+    """`analyze -- --help` analyses a file named --help on the engine, not the help."""
+    done, calls = _run_entrypoint_with(tmp_path, ["analyze", "--", "--help"])
+    assert done.returncode == 0, done.stderr
+    assert calls[0].startswith("build-engine ")
+    assert calls[1] == "analyze --model M --backend tensorrt --precision fp16 -- --help"
+
+
 def _run_entrypoint_with(
     tmp_path: Path, args: list[str]
 ) -> tuple[subprocess.CompletedProcess[str], list[str]]:
