@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ from wds_edge_train.augment import check_crop_size
 from wds_edge_train.labeling.annotations import (
     DEFAULT_STROKE_WIDTH_PX,
     MASK_EXTENSIONS,
+    RoughAnnotation,
     _key,
     index_rough_annotations,
     rough_mask,
@@ -500,7 +502,14 @@ def label_folder(
                             f"(expected {stem}.png, a LabelMe JSON or a CVAT XML naming it)"
                             + (f": {why}" if why else "")
                         )
-                    rough = rough_mask(rough_index[stem], image_rgb.shape[:2], opts.stroke_width_px)
+                    annotation = rough_index[stem]
+                    # recorded first: labels.json keeps them for a photo that fails too
+                    if warnings := annotation.warnings():
+                        item.stats["annotation_warnings"] = warnings
+                    drawn = annotation.mask_paths or any(v.shapes for v in annotation.vectors)
+                    if warnings and not drawn:
+                        raise DataError(_only_unsupported_shapes(path.name, annotation))
+                    rough = rough_mask(annotation, image_rgb.shape[:2], opts.stroke_width_px)
                     landmarks = None
                     if cropper is not None:
                         image_rgb, rough, landmarks, crop_stats = cropper.crop(image_rgb, rough)
@@ -515,9 +524,8 @@ def label_folder(
                             )
                     result = _label_with_rough(image_rgb, rough, opts.threshold)
                     result.landmarks = landmarks
-                    item.stats["sources"] = rough_index[stem].sources()
-                    if warnings := rough_index[stem].warnings():
-                        item.stats["annotation_warnings"] = warnings
+                    item.stats["sources"] = annotation.sources()
+                    if warnings:
                         item.message = "; ".join(warnings)
                 item.height_px, item.width_px = result.label.shape
                 item.rough_px = int(np.count_nonzero(result.rough))
@@ -538,6 +546,9 @@ def label_folder(
                     _remove_outputs(out, stem)
             except (WdsEdgeError, OSError, cv2.error) as exc:
                 item.message = str(exc)
+                left_out = item.stats.get("annotation_warnings", [])
+                if left_out and "left out" not in item.message:  # noted on ok photos too
+                    item.message += "; " + "; ".join(left_out)
                 item.width_px = item.height_px = 0  # no label written
                 logger.warning("%s: failed: %s", path, exc)
                 if opts.force and stem not in stems[: n - 1]:
@@ -559,6 +570,18 @@ def label_folder(
     summary.complete = True
     _write_summary(summary, start)
     return summary
+
+
+def _only_unsupported_shapes(image_name: str, annotation: RoughAnnotation) -> str:
+    """Why an image whose annotation files hold only shapes that were left out (a CVAT
+    ``<ellipse>``, ...) has no rough annotation (rough_mask would only call it empty)."""
+    found = (re.search(r"left out <(\w+)>", w) for w in annotation.warnings())
+    tags = sorted({m.group(1) for m in found if m})
+    return (
+        f"{image_name}: the rough annotation ({', '.join(annotation.sources())}) is empty: its "
+        f"only shapes ({', '.join(tags) or 'unknown'}) were left out as unsupported; draw "
+        "polylines, polygons or boxes over the wrinkles"
+    )
 
 
 def _write_summary(summary: LabelRunSummary, start: float) -> float:

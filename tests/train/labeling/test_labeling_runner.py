@@ -339,3 +339,33 @@ def test_strokes_outside_the_face_crop_are_named_as_such(
     assert item.status == "failed"
     assert "lies outside the kiosk's face crop of the largest face" in item.message
     assert "(1 found;" in item.message and "without --crop-faces" in item.message
+
+
+def test_a_photo_whose_only_cvat_shapes_were_left_out_says_so(tmp_path: Path) -> None:
+    """A photo with only an <ellipse> failed as 'empty; draw at least one stroke', and the
+    left-out shape was only in the log: its message names it, and labels.json keeps the
+    warnings of a photo that failed (another failure too: the size of b's annotation)."""
+    images, rough = tmp_path / "images", tmp_path / "rough"
+    images.mkdir()
+    rough.mkdir()
+    for stem in ("a", "b"):
+        cv2.imwrite(str(images / f"{stem}.png"), _photo(1))
+    ellipse = '<ellipse cx="5" cy="5" rx="2" ry="1"/>'
+    _cvat(rough / "annotations.xml",
+          f'<image name="a.png" width="64" height="48">{ellipse}</image>'
+          f'<image name="b.png" width="32" height="24"><polyline points="8,20;25,20"/>'
+          f"{ellipse}</image>")  # fmt: skip
+    summary = label_folder(images, tmp_path / "out", rough_dir=rough)
+    a, b = summary.items
+    assert a.status == b.status == "failed"
+    assert a.message == (
+        "a.png: the rough annotation (annotations.xml) is empty: its only shapes (ellipse) "
+        "were left out as unsupported; draw polylines, polygons or boxes over the wrinkles"
+    )
+    assert "were made on a 32x24 image" in b.message
+    assert b.message.endswith("left out <ellipse> of image b.png: it cannot be rasterized "
+                              "(supported: polyline, polygon, box)")  # fmt: skip
+    doc = json.loads((tmp_path / "out" / "labels.json").read_text())
+    for item in doc["items"]:
+        (warning,) = item["stats"]["annotation_warnings"]
+        assert f"left out <ellipse> of image {item['image']}" in warning
