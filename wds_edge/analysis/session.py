@@ -18,7 +18,11 @@ frames are in (or ``max_frames`` frames were fed) the session is done, and
 2. frames whose landmarks misfit the group's median beyond ``landmark_tolerance_mm``
    (:mod:`wds_edge.analysis.fusion`) are dropped;
 3. the ``frames_fused`` sharpest of the rest (the least expressive, in the fallback) are
-   segmented, their probability maps registered onto the sharpest and averaged;
+   segmented, their probability maps registered onto the sharpest and averaged. Frames are
+   ranked by the quality gates' ``sharpness_ranked``, measured on the face crop at one size
+   (256 px) whatever the face's size: the gate's ``sharpness`` measures a face box narrower
+   than that at its own size, which reads sharper the smaller the face, and ranked by it a
+   session fused the frames with the fewest face pixels;
 4. the mean map is thresholded and scored on the counted skin regions.
 
 Why the sharpest of a window and not every frame: on the kiosk clip the score follows the
@@ -307,7 +311,7 @@ class KioskSession:
         tolerance = self.config.landmark_tolerance_mm
         off = {id(c): m > tolerance for c, m in zip(with_crop, misfit, strict=True)}
         neutral = sorted(
-            (c for c in with_crop if c.wanted), key=lambda c: (off[id(c)], -c.located.sharpness)
+            (c for c in with_crop if c.wanted), key=lambda c: (off[id(c)], -_ranked(c.located))
         )
         calm = sorted(with_crop, key=lambda c: (off[id(c)], *_calm_first(c)))
         kept = {id(c) for c in neutral[:keep]} | {id(c) for c in calm[:keep]}
@@ -359,7 +363,7 @@ class KioskSession:
         if not fits:  # a face that never held still: fuse its best-fitting frame alone
             fits = [min(pairs, key=lambda cm: cm[1])]
         if neutral:
-            fits.sort(key=lambda cm: -cm[0].located.sharpness)
+            fits.sort(key=lambda cm: -_ranked(cm[0].located))
         chosen = fits[: cfg.frames_fused]
         # the fallback's one frame misfits too, but it is used, not dropped
         dropped = {
@@ -371,7 +375,7 @@ class KioskSession:
         segmented = [self.analyzer.segment(None, c.located) for c, _ in chosen]
         segment_ms = ms_since(start)
         start = time.perf_counter()
-        reference = int(np.argmax([r.sharpness for r in segmented]))
+        reference = int(np.argmax([_ranked(r) for r in segmented]))
         fused = fuse_probabilities(
             [r.wrinkle_prob for r in segmented],
             [r.face_crop.landmarks_crop_px for r in segmented],  # type: ignore[union-attr]
@@ -423,7 +427,14 @@ def _calm_first(candidate: _Candidate) -> tuple[int, float]:
     """Fallback order: the least expressive first; expression levels within a quarter of
     the neutral limit of each other count as equal, and the sharper frame goes first (a
     face that smiles throughout still gets its sharpest frames fused)."""
-    return math.floor(candidate.level / _LEVEL_STEP), -candidate.located.sharpness
+    return math.floor(candidate.level / _LEVEL_STEP), -_ranked(candidate.located)
+
+
+def _ranked(result: FrameResult) -> float:
+    """The frame's sharpness to rank it by: the quality gates' ``sharpness_ranked``, measured
+    at one crop size whatever the face's size (the gate's own ``sharpness`` measures a small
+    face at its box's size, which reads sharper the fewer pixels the face has)."""
+    return float(result.quality.get("sharpness_ranked", result.sharpness))
 
 
 def _mean_expression(items: list[dict[str, float] | None]) -> dict[str, float] | None:

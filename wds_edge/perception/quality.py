@@ -26,7 +26,12 @@ measured numbers, so a kiosk UI can tell the person what to do
    ``sharpness_size_px`` frame pixels. A smaller face is measured at its box's own side in
    frame pixels instead: enlarged to 256 px it would look blurred however sharp the camera
    (biden2.jpg at 0.35 x, a 159 px box: 27 at 256 px, 91 at its own size), and be told to
-   hold still when it should move closer.
+   hold still when it should move closer. That gate value (``sharpness``) reads higher the
+   smaller the face, so frames are compared by ``sharpness_ranked``, measured at
+   ``sharpness_size_px`` whatever the face's size (the same value for a box of 256 px and
+   more): :class:`~wds_edge.analysis.session.KioskSession` fuses the sharpest frames by it,
+   and a nearer, equally sharp face ranks above a farther one (biden2.jpg at 0.6 x, a 269 px
+   box, and 0.4 x, 182 px, in 640 px crops: gate values 57 and 77, ranked 57 and 34).
 
 Default ``min_sharpness = 15`` comes from the reference clip
 ``portrait_motion_720p.mp4``: sharp frames 0-179 measure 32-105 (median ~75),
@@ -218,7 +223,8 @@ def sharpness(image_bgr_or_grey: np.ndarray, mask: np.ndarray | None = None) -> 
 
     Returns:
         The variance (>= 0); higher is sharper. Depends on scale, so compare crops
-        of one fixed size.
+        of one fixed size (the quality gates' ``sharpness_ranked``; their ``sharpness``
+        measures a small face at its own size, see the module docstring).
 
     Raises:
         InvalidInputError: another shape or pixel type (a 16-bit or float image would give a
@@ -270,10 +276,13 @@ def assess_face_crop(
     The chosen face is cropped once (:func:`~wds_edge.perception.face_crop.crop_face`, at
     ``crop_size_px``, the model's input size); sharpness and brightness are measured on that
     crop resized to ``config.sharpness_size_px`` (area interpolation), so the number does not
-    depend on the model's size. Sharpness is measured at the face box's side in frame pixels
-    when that is smaller (a small face is never enlarged, which would blur it): a sharp face
-    far from the camera is ``face_too_small`` ("move closer") or ``ok``, not ``too_blurry``.
-    The caller passes the same crop on to the colour check and the model.
+    depend on the model's size. The gate's ``sharpness`` is measured at the face box's side
+    in frame pixels when that is smaller (a small face is never enlarged, which would blur
+    it): a sharp face far from the camera is ``face_too_small`` ("move closer") or ``ok``, not
+    ``too_blurry``. As it then reads higher the smaller the face, frames are compared by
+    ``sharpness_ranked``, always measured at ``config.sharpness_size_px`` (equal to
+    ``sharpness`` for a face box that wide or wider). The caller passes the same crop on to
+    the colour check and the model.
 
     Args:
         frame_bgr: (H, W, 3) uint8 BGR frame the faces were found in.
@@ -286,8 +295,9 @@ def assess_face_crop(
         ``(status, face, measured, crop)``: the first failing gate (or ``OK``); the
         chosen (largest) face and its :class:`FaceCrop`, both None only for ``NO_FACE``;
         measured values ``n_faces, eye_distance_px, face_width_px, yaw_deg, pitch_deg,
-        roll_deg, brightness, sharpness, regions_in_frame`` (only ``n_faces`` when there is
-        no face).
+        roll_deg, brightness, sharpness, sharpness_ranked, regions_in_frame`` (only
+        ``n_faces`` when there is no face): ``sharpness`` is what ``min_sharpness`` is
+        compared with, ``sharpness_ranked`` the size-independent figure to rank frames by.
     """
     config = config or QualityConfig()
     check_uint8_image(frame_bgr, "frame_bgr", "BGR", grey_ok=True)
@@ -304,7 +314,12 @@ def assess_face_crop(
         region = cv2.resize(region.view(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST)
         region = region.astype(bool)
     brightness = float(grey[region].mean()) if region.any() else 0.0
+    ranked = sharpness(grey, region) if region.any() else 0.0
     sharp_grey, sharp_region = _native_size(crop, grey, region)
+    if sharp_grey is not grey:
+        gate = sharpness(sharp_grey, sharp_region) if sharp_region.any() else 0.0
+    else:
+        gate = ranked
     measured.update(
         eye_distance_px=face.eye_distance_px,
         face_width_px=face.width_px,
@@ -312,7 +327,8 @@ def assess_face_crop(
         pitch_deg=face.pitch_deg,
         roll_deg=face.roll_deg,
         brightness=brightness,
-        sharpness=sharpness(sharp_grey, sharp_region) if sharp_region.any() else 0.0,
+        sharpness=gate,
+        sharpness_ranked=ranked,
         regions_in_frame=_regions_in_frame(crop, size),
     )
     return _gate(face, len(faces), measured, config), face, measured, crop

@@ -331,3 +331,48 @@ def test_a_raise_brows_capture_fuses_raised_brows_and_says_when_it_got_none(
     assert final.frames_used == 2 and final.capture == "raise_brows"
     with pytest.raises(InvalidInputError, match="raise_brows"):
         KioskSession(analyzer, expression="frown")  # not offered: see perception/expression
+
+
+def _on_canvas(bgr: np.ndarray, scale: float) -> np.ndarray:
+    """The photo scaled by ``scale`` (area interpolation) in the corner of a 1280 x 720 frame:
+    the same face nearer to or farther from the camera."""
+    small = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    canvas = np.zeros((720, 1280, 3), np.uint8)
+    canvas[: small.shape[0], : small.shape[1]] = small
+    return canvas
+
+
+@pytest.fixture(scope="module")
+def bundled_analyzer(landmarker_path: Path):  # noqa: ANN201
+    """The bundled model (640 px crops, the kiosk's): the crop enlarges a face box narrower
+    than that, which the gate's sharpness undoes by measuring at the box's size."""
+    with WrinkleAnalyzer(
+        landmarker_path=str(landmarker_path), backend="onnxruntime", num_threads=1
+    ) as analyzer:
+        yield analyzer
+
+
+def test_the_nearer_of_equally_sharp_faces_is_fused(bundled_analyzer, faces_dir: Path) -> None:  # noqa: ANN001
+    """biden2.jpg at 0.6 x (face box ~270 px) and 0.4 x (~180 px) in turn. The gate measures a
+    box narrower than 256 px at its own size (so a sharp small face is not called blurred),
+    which reads sharper the smaller the face; ranked by it the session fused the four far
+    frames and registered onto one. Ranked by sharpness_ranked (the crop at 256 px whatever
+    the face's size) the four near frames, with more face pixels, are fused."""
+    photo = read_image(faces_dir / "biden2.jpg")
+    near, far = _on_canvas(photo, 0.6), _on_canvas(photo, 0.4)
+    config = SessionConfig(frames_needed=8, frames_fused=4, max_frames=8)
+    session = KioskSession(bundled_analyzer, config)
+    results = [session.feed(near if k % 2 == 0 else far).result for k in range(8)]
+    assert all(r.status is FrameStatus.OK for r in results), [r.status for r in results]
+    width = [r.face_box_px[2] - r.face_box_px[0] for r in results]
+    assert min(width[0::2]) > 256 > max(width[1::2])
+    gate = [r.quality["sharpness"] for r in results]
+    ranked = [r.quality["sharpness_ranked"] for r in results]
+    assert min(gate[1::2]) > max(gate[0::2])  # the gate's value favours the far face
+    assert min(ranked[0::2]) > max(ranked[1::2])
+    assert gate[0::2] == ranked[0::2]  # a box of 256 px or more: the same measurement
+    final = session.final_result()
+    assert final.status == "ok" and final.frames_used == 4
+    assert sorted(u.index for u in final.used) == [0, 2, 4, 6]
+    box = final.result.face_box_px
+    assert box[2] - box[0] > 256  # registered onto a near frame
