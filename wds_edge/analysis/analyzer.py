@@ -197,12 +197,14 @@ class WrinkleAnalyzer:
     ) -> FrameResult:
         """Find the face, apply the quality gates and build the crop transform (no model).
 
-        A grey face (one channel, or three equal channels, measured in the face box; or,
-        once the gates pass, skin whose colour is a constant tint, as a grey / IR camera's
-        tinted picture gives) gets the status ``needs_colour_camera`` unless the model's
-        metadata has ``grey_input_supported``; ``result.colour`` says ``"grey"`` or
-        ``"colour"`` either way (measured on the whole frame when there is no face; the
-        status stays ``no_face`` then, as an empty grey scene says nothing about the camera).
+        A grey face (one channel, or three equal channels, measured in the face box and,
+        once the gates pass, on its skin) gets the status ``needs_colour_camera`` unless the
+        model's metadata has ``grey_input_supported``; skin whose colour no real light gives
+        (far-off white balance, or flat chroma: a tinted grey or washed-out colour picture)
+        gets ``colour_cast`` (``QualityConfig.check_white_balance``); ``result.colour`` says
+        ``"grey"`` or ``"colour"`` either way (measured on the whole frame when there is no
+        face; the status stays ``no_face`` then, as an empty grey scene says nothing about the
+        camera).
 
         Args:
             image_bgr: uint8 H x W x 3 frame, upright (see :class:`WrinkleAnalyzer`); grey,

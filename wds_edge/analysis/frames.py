@@ -131,9 +131,11 @@ def colour_gate(
 
     A grey face (measured in its box) gets ``needs_colour_camera`` whatever the gates said,
     unless the model takes grey input. A face that passed the gates has its skin measured
-    (``quality.check_white_balance``): a grey picture with a constant tint (a grey / IR
-    camera's tinted output, :data:`~wds_edge.perception.colour.GREY_MAX_CHROMA_SPREAD`) is
-    grey too, with the same status; skin far off daylight balance gets ``colour_cast``.
+    (``quality.check_white_balance``): grey skin (equal channels) is grey too, with the same
+    status; skin far off daylight balance gets ``colour_cast``, and so does skin whose chroma
+    is flat (:data:`~wds_edge.perception.colour.GREY_MAX_CHROMA_SPREAD`: a tinted grey picture
+    or a washed-out colour one): its channels differ, so a colour camera gave it, with its
+    white balance or colour saturation far off.
 
     Returns:
         ``(status, colour, cast)``: the status after the checks, ``"grey"`` or

@@ -5,11 +5,14 @@ whatever the skin tone (melanin and haemoglobin both absorb blue most). So the m
 colour of a face crop tells a strong colour cast (blue above red on skin: a cool cast no real
 skin shows; red far above green: a strong warm cast; red barely above green: a green cast, as
 fluorescent light gives; blue far above green: a strong blue / magenta cast) from a normal
-frame. A grey frame is told by its pixels, not its mean: R = G = B, or a grey picture with a
-constant colour offset (a grey / IR camera whose picture carries a tint), whose chroma
-R - G, B - G is the same on every skin pixel, while real skin's varies (lips, cheeks,
-shadows). This module only measures; what to do about it (a status, a prompt, a correction)
-is the caller's choice.
+frame. A grey frame is told by its pixels, not its mean: R = G = B on every skin pixel (a
+mono / IR camera, a grey conversion). A picture whose chroma R - G, B - G is (nearly) the same
+on every skin pixel, while real skin's varies (lips, cheeks, shadows), has colour that says
+nothing about the skin: a grey picture with a constant tint, or a washed-out colour picture
+(a camera's colour saturation turned far down: faces_pd's B001260 and H001072 at half
+saturation). Such flat chroma is a colour fault (``far_off``), not a grey camera: the channels
+differ, so it came from a colour camera whose colour is off. This module only measures; what
+to do about it (a status, a prompt, a correction) is the caller's choice.
 """
 
 from __future__ import annotations
@@ -38,10 +41,13 @@ __all__ = [
 #: A frame whose skin pixels differ between channels by at most this (grey levels, 99th
 #: percentile) came from a grey / mono / IR camera.
 GREY_MAX_CHANNEL_SPREAD = 3.0
-#: ... or whose skin chroma varies around its own median by at most this fraction of the mean
-#: skin green level: 99th percentile over skin pixels of max(|(R - G) - median(R - G)|,
-#: |(B - G) - median(B - G)|) / mean(G). A grey picture with a constant tint (a grey / IR
-#: camera's tinted output) is still grey. Relative, as real skin's chroma scales with the
+#: Skin chroma that varies around its own median by at most this fraction of the mean skin
+#: green level is flat: 99th percentile over skin pixels of max(|(R - G) - median(R - G)|,
+#: |(B - G) - median(B - G)|) / mean(G). A grey picture with a constant tint, or a colour
+#: picture with its saturation turned far down (faces_pd's B001260 and H001072 at half
+#: saturation, JPEG 90: skin R / G 1.12, R / B 1.15-1.16, chroma 0.053-0.062 on a 256 px
+#: crop), has colour that tells nothing about the skin: ``far_off`` (a colour fault: the
+#: channels differ, so not a grey camera). Relative, as real skin's chroma scales with the
 #: light: in grey levels (21-68 on the shared photos) the least colourful faces dimmed to the
 #: brightness gate's end measure 6-7, like a tinted grey picture after JPEG. Measured on the
 #: analyzer's crop: every colour photo in ``data/faces`` and ``data/faces_pd`` and every sharp
@@ -55,7 +61,7 @@ GREY_MAX_CHANNEL_SPREAD = 3.0
 #: limit refuses it). A grey picture tinted by channel gains (R x 1.1-1.3) has chroma in
 #: proportion to its brightness, 0.03-0.34 like skin: this test does not see it (the ratio
 #: limits below refuse its blue gain above 1.2 or above red's, or red's below 1.1; the gains
-#: between pass).
+#: between pass). (The name is kept from when flat chroma was called grey.)
 GREY_MAX_CHROMA_SPREAD = 0.07
 #: Skin pixels with a channel at or above this are left out of the chroma spread: a tint is
 #: clipped at 255 there, and JPEG rings around the clipped pixels (a grey picture raised to
@@ -81,7 +87,7 @@ MIN_RED_OVER_GREEN = 1.1
 #: cast). The same photos and frames measure 0.74-0.99 (D000216 the highest); the everyday
 #: outdoor portrait in slightly cool light of issue 21 (R / B 1.06, R / G 1.19) 1.12, which
 #: must pass (the former limit 1.08 refused it). A tinted grey picture in between is told by
-#: its chroma (:data:`GREY_MAX_CHROMA_SPREAD`), not by this limit.
+#: its flat chroma (:data:`GREY_MAX_CHROMA_SPREAD`), not by this limit.
 MAX_BLUE_OVER_GREEN = 1.2
 
 
@@ -95,12 +101,13 @@ class ColourCast:
         chroma_spread: 99th percentile over skin pixels (below :data:`CHROMA_MAX_LEVEL`) of
             how far the pixel's R - G or B - G lies from its median (the larger of the two),
             as a fraction of the mean skin green level.
-        grey: the frame carries no colour (a mono / IR camera, a grey conversion, or such a
-            picture with a constant tint): ``channel_spread`` at most
-            :data:`GREY_MAX_CHANNEL_SPREAD` or ``chroma_spread`` at most
-            :data:`GREY_MAX_CHROMA_SPREAD`.
-        far_off: colour, but a white balance no real skin shows (too blue, too red, too
-            green).
+        grey: the frame carries no colour (a mono / IR camera, a grey conversion):
+            ``channel_spread`` at most :data:`GREY_MAX_CHANNEL_SPREAD`.
+        flat_chroma: ``chroma_spread`` at most :data:`GREY_MAX_CHROMA_SPREAD`: the skin's
+            colour does not vary as real skin's does (a grey picture with a tint, a washed-out
+            colour picture).
+        far_off: colour (not ``grey``), but none real skin shows in daylight-like light:
+            too blue, too red, too green, or flat chroma.
     """
 
     red_over_green: float
@@ -109,6 +116,7 @@ class ColourCast:
     channel_spread: float
     chroma_spread: float
     grey: bool
+    flat_chroma: bool
     far_off: bool
 
     def to_dict(self) -> dict[str, float | bool]:
@@ -153,14 +161,15 @@ def skin_colour_cast(crop_rgb: np.ndarray, skin: np.ndarray) -> ColourCast:
     if np.count_nonzero(unclipped) < 100:  # an overexposed face: judge all of its skin
         unclipped = mask
     chroma = _chroma_spread(planes, unclipped) / g
-    grey = spread <= GREY_MAX_CHANNEL_SPREAD or chroma <= GREY_MAX_CHROMA_SPREAD
+    grey = spread <= GREY_MAX_CHANNEL_SPREAD
+    flat = chroma <= GREY_MAX_CHROMA_SPREAD
     cool = r / b < MIN_RED_OVER_BLUE
     warm = r / g > MAX_RED_OVER_GREEN or r / b > MAX_RED_OVER_BLUE
     # Skin is R > G > B: red barely above green (a green cast) or blue far above green (a
     # strong blue / magenta cast) is no real skin colour.
     off_green = r / g < MIN_RED_OVER_GREEN or b / g > MAX_BLUE_OVER_GREEN
-    far_off = (not grey) and (cool or warm or off_green)
-    return ColourCast(r / g, b / g, r / b, spread, chroma, grey, far_off)
+    far_off = (not grey) and (cool or warm or off_green or flat)
+    return ColourCast(r / g, b / g, r / b, spread, chroma, grey, flat, far_off)
 
 
 def _chroma_spread(planes: tuple[np.ndarray, ...], mask: np.ndarray) -> float:

@@ -117,7 +117,7 @@ _PROMPTS = {
     FrameStatus.NEEDS_COLOUR_CAMERA: "this camera gives grey images: a colour camera is needed",
     FrameStatus.COLOUR_CAST: (
         "the colours are off: use neutral white light and a colour camera on automatic white "
-        "balance"
+        "balance with normal colour saturation"
     ),
 }
 
@@ -161,8 +161,9 @@ class QualityConfig(BaseModel):
     check_white_balance: bool = Field(
         True,
         description="refuse a face whose skin colour no real light gives (far-off white "
-        "balance, wds_edge.perception.colour) with the status colour_cast, and a grey / IR "
-        "picture with a constant tint (flat skin chroma) with needs_colour_camera",
+        "balance, or flat skin chroma: a tinted grey or washed-out colour picture; "
+        "wds_edge.perception.colour) with the status colour_cast, and grey skin (equal channels: a "
+        "mono / IR camera) with needs_colour_camera",
     )
 
     @model_validator(mode="after")

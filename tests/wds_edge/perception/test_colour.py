@@ -45,7 +45,7 @@ def _gains(rgb: np.ndarray, red: float, blue: float) -> np.ndarray:
 def test_real_colour_photos_pass(crops) -> None:  # noqa: ANN001
     for name, (rgb, skin) in crops.items():
         cast = skin_colour_cast(rgb, skin)
-        assert not cast.grey and not cast.far_off, (name, cast)
+        assert not cast.grey and not cast.flat_chroma and not cast.far_off, (name, cast)
         assert cast.red_over_green > 1.0 and cast.red_over_blue > 1.2  # skin: R > G > B
 
 
@@ -93,14 +93,14 @@ def _jpeg(rgb: np.ndarray, quality: int = 85) -> np.ndarray:
 
 
 @pytest.mark.parametrize("tint", [(6, 6), (12, 12), (25, 25), (6, 0), (0, 10)])
-def test_a_tinted_grey_picture_is_grey(crops, tint: tuple[int, int]) -> None:  # noqa: ANN001
-    """A grey / IR camera whose picture carries a slight tint: R = G = B plus a few grey
-    levels on red and / or blue. Too much colour for the channel spread, but its chroma is
-    the same on every skin pixel: grey, not a colour cast."""
+def test_a_tinted_grey_picture_is_a_colour_fault(crops, tint: tuple[int, int]) -> None:  # noqa: ANN001
+    """A grey picture with a slight tint: R = G = B plus a few grey levels on red and / or
+    blue. Too much colour for the channel spread (not grey: its channels differ), but its
+    chroma is the same on every skin pixel: flat chroma, a colour fault (far_off)."""
     for name, (rgb, skin) in crops.items():
         tinted = np.clip(_grey(rgb).astype(np.int16) + (tint[0], 0, tint[1]), 0, 255)
         cast = skin_colour_cast(tinted.astype(np.uint8), skin)
-        assert cast.grey and not cast.far_off, (name, tint, cast)
+        assert not cast.grey and cast.flat_chroma and cast.far_off, (name, tint, cast)
         assert cast.channel_spread > 3.0 and cast.chroma_spread <= GREY_MAX_CHROMA_SPREAD
 
 
@@ -108,14 +108,15 @@ def test_a_tinted_grey_picture_is_grey(crops, tint: tuple[int, int]) -> None:  #
     "ratios", [(1.1, 1.1), (1.15, 1.15), (1.19, 1.19), (1.19, 1.12), (1.25, 1.0)]
 )
 @pytest.mark.parametrize("look", ["png", "jpeg85", "jpeg70", "bright_jpeg70", "dim_jpeg70"])
-def test_a_grey_picture_tinted_to_skin_ratios_is_grey(
+def test_a_grey_picture_tinted_to_skin_ratios_is_a_colour_fault(
     crops, ratios: tuple[float, float], look: str
 ) -> None:  # noqa: ANN001
     """A grey picture with R and B raised by a constant offset so that the mean skin R / G
     and B / G fall where real skin's do (1.1-1.25 red, up to the blue limit; (1.19, 1.12) has
     the ratios of issue 21's cool portrait, R / B 1.06): the mean ratios cannot tell it from
-    skin, its flat chroma can, through JPEG (chroma noise), on a bright face (mean skin level
-    190: the offset is clipped at 255 on its highlights) and a dim one (55)."""
+    skin, its flat chroma can (far_off, not grey: its channels differ), through JPEG (chroma
+    noise), on a bright face (mean skin level 190: the offset is clipped at 255 on its
+    highlights) and a dim one (55)."""
     for name, (rgb, skin) in crops.items():
         grey = _grey(rgb).astype(np.float64)
         if look.startswith(("bright", "dim")):
@@ -130,7 +131,7 @@ def test_a_grey_picture_tinted_to_skin_ratios_is_grey(
         if not look.startswith(("bright", "dim")):  # clipping, rounding move those ratios
             assert cast.red_over_green == pytest.approx(ratios[0], abs=0.03), (name, cast)
             assert cast.blue_over_green == pytest.approx(ratios[1], abs=0.03), (name, cast)
-        assert cast.grey and not cast.far_off, (name, ratios, cast)
+        assert not cast.grey and cast.flat_chroma and cast.far_off, (name, ratios, cast)
 
 
 def test_issue_21_cool_portrait_is_neither_a_cast_nor_grey(crops) -> None:  # noqa: ANN001
@@ -144,7 +145,7 @@ def test_issue_21_cool_portrait_is_neither_a_cast_nor_grey(crops) -> None:  # no
         cast = skin_colour_cast(cool, skin)
         assert cast.red_over_green == pytest.approx(1.19, abs=0.02), (name, cast)
         assert cast.red_over_blue == pytest.approx(1.06, abs=0.03), (name, cast)
-        assert not cast.far_off and not cast.grey, (name, cast)
+        assert not cast.far_off and not cast.grey and not cast.flat_chroma, (name, cast)
         assert cast.chroma_spread > 1.5 * GREY_MAX_CHROMA_SPREAD, (name, cast)
 
 
@@ -229,7 +230,8 @@ def test_chroma_spread_by_hand() -> None:
     assert cast.chroma_spread == pytest.approx(0.40) and not cast.grey
     rgb, skin = _spread_image(np.array([30] * 1000, np.uint8))
     cast = skin_colour_cast(rgb, skin)
-    assert cast.chroma_spread == 0.0 and cast.channel_spread == 30.0 and cast.grey
+    assert cast.chroma_spread == 0.0 and cast.channel_spread == 30.0
+    assert cast.flat_chroma and cast.far_off and not cast.grey
     rgb, skin = _spread_image(np.array([0] * 500 + [1] * 500, np.uint8))
     assert skin_colour_cast(rgb, skin).chroma_spread == pytest.approx(0.005)  # median 0.5
     rgb[0, :, 2] = 180  # B - G 80 everywhere: still no spread
