@@ -34,7 +34,9 @@ class UsedFrame:
     Attributes:
         index: the frame's number in the capture (0 = the first frame fed).
         timestamp_ms: its timestamp, when given.
-        sharpness: the quality gate's sharpness measure.
+        sharpness: the quality gate's sharpness measure (what ``min_sharpness`` is compared
+            with; a face narrower than 256 px is measured at its own size, so this is not
+            what the session ranked frames by: that is the frame's ``sharpness_ranked``).
         misfit_mm: its landmarks' misfit to the capture's median landmarks (mm).
         expression: its expression scores (``smile``, ``brow_raise``, ``frown``).
     """

@@ -147,8 +147,9 @@ class FrameResult:
         model: ``name``, ``version``, ``backend``, ``precision``, ``device``, ``threshold``.
         segmented: whether the segmentation model ran on this frame.
         timestamp_ms: the frame's timestamp when the caller gave one.
-        colour: ``"colour"`` or ``"grey"`` (one channel / three equal channels, or a grey
-            picture with a constant tint), ``None`` when not measured; a grey frame has the
+        colour: ``"colour"`` or ``"grey"`` (one channel / three equal channels; a grey
+            picture with a constant tint is colour, refused as ``colour_cast``), ``None``
+            when not measured; a grey frame has the
             status ``needs_colour_camera`` unless the model was trained for grey input.
         expression: ``{"smile", "brow_raise", "frown"}`` scores in [0, 1] from MediaPipe's
             blendshapes (:mod:`wds_edge.perception.expression`), ``None`` without a face.
