@@ -157,10 +157,15 @@ def skin_colour_cast(crop_rgb: np.ndarray, skin: np.ndarray) -> ColourCast:
     high = cv2.max(cv2.max(planes[0], planes[1]), planes[2])
     low = cv2.min(cv2.min(planes[0], planes[1]), planes[2])
     spread = _percentile_u8(cv2.subtract(high, low), mask_u8, count, 99.0)
-    unclipped = mask & (high < CHROMA_MAX_LEVEL)
+    # The chroma percentile reads every step-th pixel of a crop over 320 px (a 640 px crop:
+    # a quarter of its pixels), which is plenty for a 99th percentile of skin pixels.
+    step = max(1, min(crop_rgb.shape[:2]) // 320)
+    sub = tuple(np.ascontiguousarray(p[::step, ::step]) for p in planes)
+    sub_mask = mask[::step, ::step]
+    unclipped = sub_mask & (high[::step, ::step] < CHROMA_MAX_LEVEL)
     if np.count_nonzero(unclipped) < 100:  # an overexposed face: judge all of its skin
-        unclipped = mask
-    chroma = _chroma_spread(planes, unclipped) / g
+        unclipped = sub_mask
+    chroma = _chroma_spread(sub, unclipped) / g
     grey = spread <= GREY_MAX_CHANNEL_SPREAD
     flat = chroma <= GREY_MAX_CHROMA_SPREAD
     cool = r / b < MIN_RED_OVER_BLUE
