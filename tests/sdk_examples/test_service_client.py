@@ -223,22 +223,28 @@ def test_a_service_error_on_the_stream_is_a_failure(
     assert last.endswith("(--seconds 0 posts the photo only)")
 
 
+def _client_against(
+    handler: type[http.server.BaseHTTPRequestHandler], runner, env: dict, photo: Path
+) -> tuple[str, subprocess.CompletedProcess]:  # noqa: ANN001
+    """service_client.py with --url naming a local web server of ``handler`` (not the
+    service): ``(its URL, the client's run)``."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        return url, runner("service_client.py", [str(photo), "--url", url], env)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_a_url_that_is_another_web_server_is_a_failure_not_a_traceback(
     example_runner, example_env: dict, faces_dir: Path
 ) -> None:  # noqa: ANN001
     """--url naming another web server (its error page is HTML, not the service's JSON):
     one line that asks whether --url is the service's address, exit 1."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
-        run = example_runner(
-            "service_client.py", [str(faces_dir / "biden2.jpg"), "--url", url], example_env
-        )
-    finally:
-        server.shutdown()
-        server.server_close()
+    handler = http.server.SimpleHTTPRequestHandler
+    url, run = _client_against(handler, example_runner, example_env, faces_dir / "biden2.jpg")
     assert run.returncode == 1, run.stderr[-2000:]
     assert "Traceback" not in run.stderr
     assert run.stderr.startswith(f"error: {url} answered 501 ")
@@ -267,17 +273,9 @@ def test_another_servers_json_error_is_a_failure_not_a_traceback(
     """--url naming another JSON web service: its error ({"detail": "Not Found"}) is no
     wds-edge answer (no status / error): the same one line as for an HTML page, exit 1,
     not a KeyError on result['status']."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FastApiNotFound)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
-        run = example_runner(
-            "service_client.py", [str(faces_dir / "biden2.jpg"), "--url", url], example_env
-        )
-    finally:
-        server.shutdown()
-        server.server_close()
+    url, run = _client_against(
+        _FastApiNotFound, example_runner, example_env, faces_dir / "biden2.jpg"
+    )
     assert run.returncode == 1, run.stderr[-2000:]
     assert "Traceback" not in run.stderr
     assert run.stderr == (

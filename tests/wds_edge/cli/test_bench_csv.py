@@ -1,6 +1,7 @@
 """Every bench CSV row (--csv-out; compare: compare.csv) names the CPU and the load around
 the run, the values its JSON report holds (a CSV row read alone used to say nothing of the
-machine or how busy it was)."""
+machine or how busy it was); and every bench model / compare report names the CPU inference
+threads it asked for (--threads, or "default")."""
 
 from __future__ import annotations
 
@@ -14,6 +15,28 @@ from typer.testing import CliRunner
 from wds_edge.cli import app
 
 
+def _bench_args(
+    command: str, model: Path, video: Path, landmarker: Path, out: Path
+) -> tuple[list[str], Path, Path]:
+    """``(bench arguments, JSON report, CSV)`` of a small run of ``command`` on ``model``
+    writing into ``out``."""
+    json_path, csv_path = out / "compare.json", out / "compare.csv"
+    clip = ["--source", str(video), "--landmarker", str(landmarker)]
+    small = ["--models", str(model), "--max-frames", "2", "--runs", "1", "--warmup", "0"]
+    args = {
+        "model": ["model", "--model", str(model), "--backend", "onnxruntime", "--runs", "2",
+                  "--warmup", "0", "--json-out", str(json_path), "--csv-out", str(csv_path)],
+        "pipeline": ["pipeline", *clip, "--model", str(model), "--backend", "onnxruntime",
+                     "--modes", "serial", "--max-frames", "2", "--chunk", "2",
+                     "--json-out", str(json_path), "--csv-out", str(csv_path)],
+        "compare": ["compare", *clip, *small, "--widths", "", "--size", "256", "--no-e2e",
+                    "--no-torch", "--out", str(out)],
+        "compare-backends": ["compare", *clip, *small, "--backends", "onnxruntime:fp32",
+                             "--out", str(out)],
+    }[command]  # fmt: skip
+    return args, json_path, csv_path
+
+
 @pytest.mark.parametrize("command", ["model", "pipeline", "compare", "compare-backends"])
 def test_every_csv_row_names_the_cpu_and_load_of_its_report(
     command: str,
@@ -22,21 +45,9 @@ def test_every_csv_row_names_the_cpu_and_load_of_its_report(
     landmarker_path: Path,
     tmp_path: Path,
 ) -> None:
-    model, out = str(onnx_model_fixed_batch), tmp_path / "out"
-    json_path, csv_path = out / "compare.json", out / "compare.csv"
-    clip = ["--source", str(video_path), "--landmarker", str(landmarker_path)]
-    small = ["--models", model, "--max-frames", "2", "--runs", "1", "--warmup", "0"]
-    args = {
-        "model": ["model", "--model", model, "--backend", "onnxruntime", "--runs", "2",
-                  "--warmup", "0", "--json-out", str(json_path), "--csv-out", str(csv_path)],
-        "pipeline": ["pipeline", *clip, "--model", model, "--backend", "onnxruntime",
-                     "--modes", "serial", "--max-frames", "2", "--chunk", "2",
-                     "--json-out", str(json_path), "--csv-out", str(csv_path)],
-        "compare": ["compare", *clip, *small, "--widths", "", "--size", "256", "--no-e2e",
-                    "--no-torch", "--out", str(out)],
-        "compare-backends": ["compare", *clip, *small, "--backends", "onnxruntime:fp32",
-                             "--out", str(out)],
-    }[command]  # fmt: skip
+    args, json_path, csv_path = _bench_args(
+        command, onnx_model_fixed_batch, video_path, landmarker_path, tmp_path / "out"
+    )
     result = CliRunner().invoke(app, ["bench", *args])
     assert result.exit_code == 0, result.output
     report = json.loads(json_path.read_text())
@@ -51,3 +62,45 @@ def test_every_csv_row_names_the_cpu_and_load_of_its_report(
     }
     for row in rows:
         assert {k: row[k] for k in expected} == expected
+
+
+# Every bench model / compare report names the CPU inference threads it asked for
+# (--threads, or "default"): in the JSON, each CSV row and the printed table (a figure
+# measured on one thread used to read like one measured on every core).
+@pytest.mark.parametrize("command", ["model", "compare", "compare-backends"])
+def test_the_threads_asked_for_are_in_every_report(
+    command: str,
+    onnx_model_fixed_batch: Path,
+    video_path: Path,
+    landmarker_path: Path,
+    tmp_path: Path,
+) -> None:
+    args, json_path, csv_path = _bench_args(
+        command, onnx_model_fixed_batch, video_path, landmarker_path, tmp_path / "out"
+    )
+    result = CliRunner().invoke(app, ["bench", *args, "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(json_path.read_text())
+    rows = report["rows"] if command != "model" else [report["result"]]
+    assert rows and all(r["threads"] == 1 for r in rows)
+    if command != "model":
+        assert report["threads"] == 1
+    csv_rows = list(csv.DictReader(csv_path.open()))
+    assert csv_rows and all(r["threads"] == "1" for r in csv_rows)
+    shown = " ".join(result.stdout.split())
+    assert "threads" in shown  # a column (model, entries) or the title (widths table)
+    if command == "compare":
+        assert "threads 1" in shown
+
+
+def test_without_threads_the_reports_say_default(
+    onnx_model_fixed_batch: Path, tmp_path: Path
+) -> None:
+    json_path, csv_path = tmp_path / "m.json", tmp_path / "m.csv"
+    args = ["bench", "model", "--model", str(onnx_model_fixed_batch), "--backend",
+            "onnxruntime", "--runs", "1", "--warmup", "0", "--json-out", str(json_path),
+            "--csv-out", str(csv_path)]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(json_path.read_text())["result"]["threads"] == "default"
+    assert [r["threads"] for r in csv.DictReader(csv_path.open())] == ["default"]
