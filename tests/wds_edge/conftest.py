@@ -97,3 +97,31 @@ def analyzer(onnx_model_path: Path, landmarker_path: Path):  # noqa: ANN201 - Wr
 def biden_result(analyzer, biden_bgr: np.ndarray):  # noqa: ANN001, ANN201 - FrameResult
     """The full analysis of biden2.jpg."""
     return analyzer.analyze(biden_bgr)
+
+
+#: Frames of the kiosk clip that :func:`rotated_clip` holds (a face in every one).
+ROTATED_CLIP_FRAMES = 12
+
+
+@pytest.fixture(scope="session")
+def rotated_clip(video_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The kiosk clip's first frames turned 90 degrees clockwise with ``cv2.rotate`` and
+    written as an mp4v MP4: what a camera lying on its side records (``rotate=270`` turns
+    it back)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(video_path))
+    frames = []
+    while len(frames) < ROTATED_CLIP_FRAMES:
+        ok, frame = cap.read()
+        assert ok, f"{video_path} has fewer than {ROTATED_CLIP_FRAMES} frames"
+        frames.append(cv2.rotate(frame, cv2.ROTATE_90_CLOCKWISE))
+    cap.release()
+    height, width = frames[0].shape[:2]
+    path = tmp_path_factory.mktemp("rotated") / "portrait_motion_rot90.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (width, height))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    assert path.stat().st_size > 0
+    return path

@@ -62,7 +62,8 @@ class WrinkleAnalyzer:
     """Analyse face photos / camera frames for wrinkles (see the module docstring).
 
     Frames must be upright: the face's eyes above its mouth. A camera mounted on its side or
-    upside down must have its frames rotated before they reach the analyzer (e.g.
+    upside down must have its frames rotated before they reach the analyzer
+    (``open_source(uri, rotate=180)``, the CLI's ``--rotate``, or
     ``cv2.rotate(frame, cv2.ROTATE_180)``); a photo's EXIF orientation is applied by
     :func:`wds_edge.io.read_image`, but a frame from a camera or a photo stripped of its EXIF
     is taken as it is. MediaPipe often fits an upright mesh to an upside-down face with

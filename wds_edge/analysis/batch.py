@@ -35,6 +35,7 @@ from wds_edge.analysis.final import FinalResult
 from wds_edge.analysis.result import FrameResult
 from wds_edge.analysis.session import SessionConfig
 from wds_edge.analysis.video import analyze_video, is_video_file
+from wds_edge.capture.rotate import check_rotation, rotate_image
 from wds_edge.errors import InvalidInputError, OutputError, WdsEdgeError
 from wds_edge.io import encode_image, read_image, write_files_atomic
 
@@ -223,6 +224,7 @@ def analyze_inputs(
     include_arrays: bool = False,
     write_mask: bool = False,
     session: SessionConfig | None = None,
+    rotate: int = 0,
 ) -> Iterator[InputOutcome]:
     """Analyse every input file, yielding one :class:`InputOutcome` per file as it is done.
 
@@ -241,12 +243,17 @@ def analyze_inputs(
             own size (:meth:`FrameResult.frame_mask`), for files the model ran on.
         session: the capture settings of video inputs (``None``: the kiosk defaults; e.g.
             ``SessionConfig(expression="raise_brows")``); photos are scored as they are.
+        rotate: degrees clockwise every photo and every video frame is turned by before it
+            is analysed (0, 90, 180, 270; a photo's EXIF orientation is applied first): a
+            camera mounted on its side or upside down. The overlay, the mask and the
+            landmarks are then those of the turned image.
 
     A video's overlay is drawn on its reference frame's face crop (the fused mask, the
     counted regions); its mask PNG is the fused mask in that frame's size.
     """
     from wds_edge.analysis.overlay import draw_overlay  # lazy: only needed when writing
 
+    rotate = check_rotation(rotate)  # at the first next, before any input
     inputs = list(inputs)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
@@ -265,7 +272,7 @@ def analyze_inputs(
         try:
             _analyze_one(
                 analyzer, outcome, out, stem, read, write_overlay, write_mask, include_arrays,
-                draw_overlay, session,
+                draw_overlay, session, rotate,
             )  # fmt: skip
         except WdsEdgeError as exc:
             outcome.result, outcome.json_path, outcome.overlay_path = None, None, None
@@ -298,15 +305,16 @@ def _analyze_one(
     include_arrays: bool,
     draw_overlay: Any,
     session: SessionConfig | None = None,
+    rotate: int = 0,
 ) -> None:
     image = None
     if is_video_file(outcome.input):
-        outcome.final = analyze_video(analyzer, outcome.input, session)
+        outcome.final = analyze_video(analyzer, outcome.input, session, rotate=rotate)
         result = outcome.final.result
         outcome.result = result
     else:
         start = time.perf_counter()
-        image = read_image(outcome.input)
+        image = rotate_image(read_image(outcome.input), rotate)
         decode_ms = (time.perf_counter() - start) * 1000.0
         result = analyzer.analyze(image)
         result.timings_ms = {"decode": decode_ms, **result.timings_ms}

@@ -57,19 +57,24 @@ def is_file_source(source: str | int) -> bool:
     return not isinstance(source, int) and "://" not in text and not is_digits(text)
 
 
-def open_live_source(source: str | int, *, loop: bool = True) -> ReconnectingSource:
+def open_live_source(
+    source: str | int, *, loop: bool = True, rotate: int = 0
+) -> ReconnectingSource:
     """Open ``source`` for a live loop: cameras and streams reconnect, files play in real
     time (frames dropped like a camera's) and start over at their end when ``loop``.
+    ``rotate`` (0, 90, 180, 270 degrees clockwise) turns every frame upright, the reopened
+    source's too (see :func:`~wds_edge.capture.sources.open_source`).
 
     Raises:
         CaptureError: the source cannot be opened the first time (typo, no camera).
+        InvalidInputError: ``rotate`` is not 0, 90, 180 or 270.
     """
     from wds_edge.capture.sources import open_source
 
     uri: str | int = int(source) if is_digits(str(source)) else source
     is_file = is_file_source(uri)
     return ReconnectingSource(
-        lambda: open_source(uri, realtime=is_file), live=not is_file, loop=loop
+        lambda: open_source(uri, realtime=is_file, rotate=rotate), live=not is_file, loop=loop
     )
 
 

@@ -162,7 +162,8 @@ class KioskSession:
     """Collect good frames from a camera and fuse them into one result.
 
     Frames must be upright (the face's eyes above its mouth): rotate a camera mounted on its
-    side or upside down in software before feeding it (e.g. ``cv2.rotate``); an upside-down
+    side or upside down in software before feeding it (``open_source(uri, rotate=...)``,
+    or ``cv2.rotate``); an upside-down
     face can pass every gate with a wrong score (see :class:`WrinkleAnalyzer`).
 
     Args:

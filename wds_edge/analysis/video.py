@@ -41,6 +41,8 @@ def analyze_video(
     analyzer: WrinkleAnalyzer,
     path: str | os.PathLike[str],
     config: SessionConfig | None = None,
+    *,
+    rotate: int = 0,
     **overrides: Any,
 ) -> FinalResult:
     """Run a kiosk session over a video file and return its one fused result.
@@ -50,6 +52,8 @@ def analyze_video(
             between frames; image mode detects it in every frame, also fine).
         path: the video file.
         config: the session's settings (``None``: the kiosk defaults).
+        rotate: degrees clockwise every frame is turned by before it is analysed (0, 90,
+            180, 270): a clip from a camera mounted on its side or upside down.
         **overrides: fields of :class:`SessionConfig` to change, e.g. ``frames_fused=5``.
 
     Returns:
@@ -58,10 +62,10 @@ def analyze_video(
 
     Raises:
         CaptureError: the file does not exist or no decoder can open it.
-        InvalidInputError: bad session settings.
+        InvalidInputError: bad session settings, or a ``rotate`` other than 0, 90, 180, 270.
     """
     session = KioskSession(analyzer, config, **overrides)
-    with open_source(Path(path)) as source:
+    with open_source(Path(path), rotate=rotate) as source:
         for frame in source:
             if session.feed(frame.image_bgr, frame.timestamp_ms).done:
                 break

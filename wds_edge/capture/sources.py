@@ -21,7 +21,8 @@ returns each grabbed frame at most once, blocks until a newer one arrives
 (``read_timeout_s``, then :class:`CaptureError`), and a camera that stops
 delivering is released and reopened with bounded exponential backoff.
 Every :class:`Frame` carries a monotonic capture time and a strictly increasing
-``timestamp_ms`` suitable for MediaPipe's video mode.
+``timestamp_ms`` suitable for MediaPipe's video mode. ``rotate=90 / 180 / 270`` turns
+every kind of source's frames clockwise (a camera mounted on its side or upside down).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from wds_edge.capture.frame import (
     stopped_early,
 )
 from wds_edge.capture.grabber import SyncLiveSource, ThreadedSource
+from wds_edge.capture.rotate import RotatedSource, check_rotation
 from wds_edge.errors import CaptureError, InvalidInputError
 from wds_edge.io import read_image
 
@@ -316,7 +318,7 @@ _OPTION_CHECKS: dict[str, Callable[[Any], Any]] = {
 def _refuse_unknown_options(opts: dict[str, Any]) -> None:
     for name in opts:
         if name not in _KNOWN_OPTIONS:
-            close = difflib.get_close_matches(name, _KNOWN_OPTIONS, n=1)
+            close = difflib.get_close_matches(name, ("rotate", *_KNOWN_OPTIONS), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise InvalidInputError(
                 f"open_source() got an unknown option {name!r}{hint}; the options are "
@@ -411,7 +413,9 @@ def require_local_source(uri: str | int | Path) -> None:
         )
 
 
-def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: Any) -> FrameSource:
+def open_source(
+    uri: str | int | Path, *, threaded: bool | None = None, rotate: int = 0, **opts: Any
+) -> FrameSource:
     """Open a camera, stream, video file, image, folder or glob (see the module table).
 
     Args:
@@ -440,8 +444,16 @@ def open_source(uri: str | int | Path, *, threaded: bool | None = None, **opts: 
         InvalidInputError: an option this kind of source does not take or a value of
             the wrong type or range (the message names the option); a camera index or CSI
             sensor id that is not a whole number from 0 to 2**31 - 1 (the message names
-            the valid sources); ``realtime=True`` with ``threaded=False``.
+            the valid sources); ``realtime=True`` with ``threaded=False``; a ``rotate``
+            other than 0, 90, 180, 270.
     """
+    degrees = check_rotation(rotate)
+    source = _open(uri, threaded, opts)
+    return source if degrees == 0 else RotatedSource(source, degrees)
+
+
+def _open(uri: str | int | Path, threaded: bool | None, opts: dict[str, Any]) -> FrameSource:
+    """:func:`open_source` without the rotation."""
     if threaded not in (None, True, False):
         raise InvalidInputError(
             f"open_source() threaded must be None, True or False, got {threaded!r}"

@@ -37,6 +37,9 @@ class DemoConfig:
             frame is segmented and every frame read is shown (a camera's grabber drops the
             frames the loop is too slow for, counted in ``DemoSummary.pipeline``).
         loop: start a file over at its end (soak mode, with ``max_frames``).
+        rotate: degrees clockwise every frame is turned by before it is analysed and shown
+            (0, 90, 180, 270): a camera mounted on its side or upside down (90 for one on
+            its left side, 270 on its right side).
         screenshot_path / screenshot_after_frames: save the displayed image once, after N
             frames; a run that ends before saves its last frame shown instead (and says so
             in ``DemoSummary.warnings``).
@@ -58,6 +61,7 @@ class DemoConfig:
     realtime: bool | None = None
     sync: bool | None = None
     loop: bool = False
+    rotate: int = 0
     screenshot_path: str | Path | None = None
     screenshot_after_frames: int = 30
     snapshot_dir: str | Path = "wds_snapshots"

@@ -33,6 +33,7 @@ from wds_edge.analysis.overlay import draw_overlay
 from wds_edge.analysis.pipeline import FramePipeline, PipelineOutput
 from wds_edge.analysis.session import KioskSession, SessionConfig
 from wds_edge.capture.reconnect import ReconnectingSource
+from wds_edge.capture.rotate import check_rotation
 from wds_edge.capture.sources import open_source
 from wds_edge.demo.config import DemoConfig, DemoSummary
 from wds_edge.demo.outputs import (
@@ -157,7 +158,9 @@ class DemoLoop:
         on_frame: Callable[[dict[str, Any]], None] | None = None,
         stop: threading.Event | None = None,
     ) -> None:
-        # the output names first: a bad one fails before the model and the source load
+        # the settings and output names first: a bad one fails before the model and the
+        # source load
+        rotate = check_rotation(config.rotate)
         if config.record_path:
             check_record_path(config.record_path)
         if config.screenshot_path:
@@ -174,7 +177,7 @@ class DemoLoop:
         self.summary = DemoSummary()
         self.summary.rss_mb["start"] = process_rss_mb()
         self.source = ReconnectingSource(
-            lambda: open_source(config.source, realtime=realtime and is_file),
+            lambda: open_source(config.source, realtime=realtime and is_file, rotate=rotate),
             live=not is_file,
             loop=config.loop,
         )

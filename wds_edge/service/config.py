@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from wds_edge.analysis.session import SessionConfig
+from wds_edge.capture.rotate import check_rotation
 
 __all__ = ["ServiceConfig", "is_loopback_host"]
 
@@ -58,6 +59,8 @@ class ServiceConfig(BaseModel):
             ``timed_out`` (a camera that died mid-capture cannot hold the kiosk).
         stream_max_fps: the highest message rate a stream client may ask for.
         loop_source: start a video file over at its end (a kiosk demo on a clip).
+        rotate: degrees clockwise every camera frame is turned by (0, 90, 180, 270): a
+            camera mounted on its side or upside down. Posted photos are not turned.
         session: settings of the captures (``frames_needed``, ``max_frames``, ...).
     """
 
@@ -85,6 +88,7 @@ class ServiceConfig(BaseModel):
     capture_timeout_s: float = Field(30.0, gt=0.0)
     stream_max_fps: float = Field(15.0, gt=0.0)
     loop_source: bool = True
+    rotate: int = 0
     session: SessionConfig = Field(default_factory=SessionConfig)
 
     @field_validator("token")
@@ -124,6 +128,11 @@ class ServiceConfig(BaseModel):
                 "rtsp://... or a video file, or leave --source out for the photo API only"
             )
         return value
+
+    @field_validator("rotate", mode="before")
+    @classmethod
+    def _rotation(cls, value: object) -> int:
+        return check_rotation(value)
 
     @field_validator("allowed_hosts")
     @classmethod

@@ -76,7 +76,7 @@ class ServiceEngine:
                 source = config.source
                 self.live = LiveAnalysis(
                     self.analyzer,
-                    lambda: open_live_source(source, loop=config.loop_source),
+                    lambda: open_live_source(source, loop=config.loop_source, rotate=config.rotate),
                     lock=self.lock,
                     session_config=config.session,
                 ).start()
@@ -117,7 +117,7 @@ class ServiceEngine:
     def health(self) -> dict[str, Any]:
         """``status``, ``model`` (the results' model block: name, version, threshold, input
         size, path, sha256 and a Q/DQ model's source_sha256), ``backend``,
-        ``device``, ``precision``, ``camera`` (state, source, frames, errors, the live
+        ``device``, ``precision``, ``camera`` (state, source, rotate, frames, errors, the live
         pipeline's frame counts), counters."""
         info = self.analyzer.model_info
         precision = getattr(self.analyzer.backend, "precision", None)
@@ -126,6 +126,7 @@ class ServiceEngine:
             camera = {
                 "state": self.live.camera_state,
                 "source": self.config.source,
+                "rotate": self.config.rotate,
                 "frames_analysed": self.live.frames,
                 "errors": self.live.errors,
                 "last_error": self.live.last_error,
