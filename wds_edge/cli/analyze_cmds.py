@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from wds_edge.cli.options import DEVICE_HELP
+from wds_edge.cli.options import DEVICE_HELP, ROTATE_HELP, check_rotate
 
 _HELP = """Analyse face photos for wrinkles: landmarks -> Table 1 crop -> segmentation -> scores.
 
@@ -89,6 +89,12 @@ def analyze(
         "resting face) or 'raise_brows' (the forehead lines with raised brows, for a "
         "botulinum-toxin consultation; warns brows_not_raised when the clip has none).",
     ),
+    rotate: int = typer.Option(
+        0,
+        "--rotate",
+        help=f"{ROTATE_HELP} Photos are turned too, after their EXIF orientation is applied "
+        "(the overlay, mask and landmarks are then the turned image's).",
+    ),
     no_overlay: bool = typer.Option(False, "--no-overlay", help="Do not write overlay PNGs."),
     arrays: bool = typer.Option(
         False,
@@ -128,6 +134,7 @@ def analyze(
             "prints; pass --out DIR or --json (the table has no room for them)"
         )
     check_capture_expression(expression)
+    check_rotate(rotate)
     console = make_console(stderr=True)
     if out is not None:
         check_output_folder(inputs, out)  # before the folder is made
@@ -153,7 +160,7 @@ def analyze(
     with analyzer:
         stream = analyze_inputs(
             analyzer, paths, out, write_overlay=not no_overlay, include_arrays=arrays,
-            write_mask=save_mask, session=SessionConfig(expression=expression),
+            write_mask=save_mask, session=SessionConfig(expression=expression), rotate=rotate,
         )  # fmt: skip
         if json_lines:
             for outcome in stream:

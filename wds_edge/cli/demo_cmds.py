@@ -7,7 +7,13 @@ from pathlib import Path
 import typer
 
 from wds_edge._checks import is_digits
-from wds_edge.cli.options import DEVICE_HELP, THRESHOLD_HELP, check_threshold
+from wds_edge.cli.options import (
+    DEVICE_HELP,
+    ROTATE_HELP,
+    THRESHOLD_HELP,
+    check_rotate,
+    check_threshold,
+)
 
 
 def demo_cmd(
@@ -66,6 +72,7 @@ def demo_cmd(
         "good frame is segmented.",
     ),
     loop: bool = typer.Option(False, "--loop", help="Start a video file over at its end."),
+    rotate: int = typer.Option(0, "--rotate", help=ROTATE_HELP),
     screenshot: Path | None = typer.Option(
         None,
         help="Save the displayed image once, after --screenshot-after frames (.png, .jpg, ...); "
@@ -109,6 +116,7 @@ def demo_cmd(
 
         check_can_open_window()  # no display: exit 2 with the --headless hint, nothing loaded
     check_threshold(threshold)
+    check_rotate(rotate)
     # the names first, before any folder is made or anything loads
     if record is not None:
         check_record_path(record)
@@ -141,6 +149,7 @@ def demo_cmd(
         realtime=realtime,
         sync=sync,
         loop=loop,
+        rotate=rotate,
         screenshot_path=screenshot,
         screenshot_after_frames=screenshot_after,
         snapshot_dir=snapshot_dir,

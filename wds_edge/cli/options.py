@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DEVICE_HELP", "THRESHOLD_HELP", "check_threshold", "given_on_command_line"]
+__all__ = [
+    "DEVICE_HELP",
+    "ROTATE_HELP",
+    "THRESHOLD_HELP",
+    "check_rotate",
+    "check_threshold",
+    "given_on_command_line",
+]
 
 #: ``--device``: passed through to the SDK (AnalyzerConfig.device / load_backend), which
 #: refuses a device the chosen backend cannot use.
@@ -16,6 +23,26 @@ DEVICE_HELP = (
 
 #: ``--threshold``: an open interval (AnalyzerConfig refuses 0 and 1).
 THRESHOLD_HELP = "Wrinkle probability threshold in (0, 1), exclusive (default: the model's)."
+
+
+#: ``--rotate``: open_source(rotate=...) for cameras, streams and videos (each command
+#: appends what it does with photos).
+ROTATE_HELP = (
+    "Turn every camera / video frame clockwise by 0, 90, 180 or 270 degrees before it is "
+    "analysed (default 0), for a camera mounted on its side (90: lying on its left side, "
+    "270: on its right side) or upside down (180); the analysis needs upright faces."
+)
+
+
+def check_rotate(rotate: int) -> int:
+    """Refuse a ``--rotate`` other than 0, 90, 180, 270 in one line, before anything loads.
+
+    Raises:
+        InvalidInputError: the message names the allowed values (exit code 2).
+    """
+    from wds_edge.capture.rotate import check_rotation
+
+    return check_rotation(rotate, "--rotate")
 
 
 def check_threshold(

@@ -8,7 +8,13 @@ from urllib.parse import urlsplit
 
 import typer
 
-from wds_edge.cli.options import DEVICE_HELP, THRESHOLD_HELP, check_threshold
+from wds_edge.cli.options import (
+    DEVICE_HELP,
+    ROTATE_HELP,
+    THRESHOLD_HELP,
+    check_rotate,
+    check_threshold,
+)
 
 if TYPE_CHECKING:
     from wds_edge.service.config import ServiceConfig
@@ -61,6 +67,9 @@ def serve_cmd(
         help="Camera index (0), v4l2:///dev/video0, csi://0, rtsp://..., or a video file "
         "(played in real time, looped). Omit for the photo API only.",
     ),
+    rotate: int = typer.Option(
+        0, "--rotate", help=f"{ROTATE_HELP} The camera's frames only: posted photos are not."
+    ),
     model: Path | None = typer.Option(
         None, "--model", "-m", help="wds-edge .onnx model (default: the bundled starter model)."
     ),
@@ -98,6 +107,7 @@ def serve_cmd(
     from wds_edge.service.server import check_bind, run_server
 
     check_threshold(threshold)
+    check_rotate(rotate)
     console = Console(stderr=True)
     config = _service_config(
         host=host,
@@ -106,6 +116,7 @@ def serve_cmd(
         allowed_hosts=allowed_host,
         token=token,
         source=source,
+        rotate=rotate,
         model_path=model,
         backend=backend,
         precision=precision,
