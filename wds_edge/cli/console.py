@@ -41,6 +41,7 @@ def rich_progress(
     and speed with ``download``), the task's ``info`` field, elapsed (and remaining) time.
 
     Tasks must be added with an ``info`` field: ``add_task(name, total=..., info="")``.
+    Description and info are plain text, not rich markup: brackets show as written.
     """
     from rich.progress import (
         BarColumn,
@@ -53,12 +54,17 @@ def rich_progress(
         TransferSpeedColumn,
     )
 
-    columns: list[Any] = [TextColumn("[bold]{task.description}"), BarColumn()]
+    # Descriptions and info carry file names and messages ("face[b].jpg"): shown as
+    # written, never parsed as rich markup (which would drop "[b]" as a bold tag).
+    columns: list[Any] = [
+        TextColumn("{task.description}", style="bold", markup=False),
+        BarColumn(),
+    ]
     if download:
         columns += [DownloadColumn(), TransferSpeedColumn()]
     elif count:
         columns.append(MofNCompleteColumn())
-    columns += [TextColumn("{task.fields[info]}"), TimeElapsedColumn()]
+    columns += [TextColumn("{task.fields[info]}", markup=False), TimeElapsedColumn()]
     if remaining:
         columns.append(TimeRemainingColumn())
     return Progress(*columns, console=console, transient=transient)

@@ -24,3 +24,16 @@ def test_progress_bar_is_driven_by_a_progress_callback() -> None:
 def test_piped_console_does_not_wrap_at_80_columns(capsys) -> None:  # noqa: ANN001
     console = make_console()  # pytest captures stdout: not a terminal
     assert console.width == PIPED_WIDTH
+
+
+def test_progress_bar_shows_brackets_in_names_as_written() -> None:
+    # "[b]" in a file name is not a rich bold tag: it stays in the description and info.
+    out = io.StringIO()
+    console = Console(file=out, width=160, force_terminal=False)
+    with progress_bar(
+        "pipeline on face[b].jpg", total=2, console=console, transient=False
+    ) as update:
+        update(1, None, "clip[/].mp4 [red]x")
+    text = out.getvalue()
+    assert "face[b].jpg" in text
+    assert "clip[/].mp4 [red]x" in text
