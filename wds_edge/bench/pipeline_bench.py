@@ -20,7 +20,14 @@ Per configuration:
   drawn (in the two-stage mode this includes the wait between the stages);
 * how long the locate stage waited for the segment stage and the other way round (which
   stage limits the rate);
-* ``identical``: frames whose status, mask and scores equal the first configuration's.
+* ``identical``: frames whose status, mask and scores equal the first configuration's;
+* ``threads``: the inference threads it ran with (its own ``:THREADS``, else
+  ``num_threads``), or ``"default"`` (the backend's own choice), as every bench report
+  writes them (:func:`~wds_edge.bench.model_bench.threads_label`).
+
+:meth:`PipelineBenchResult.rows` puts the configurations side by side per stage (the
+printed table); :meth:`PipelineBenchResult.csv_rows` is one row per configuration (the
+CSV), so each row names the threads it ran with.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from wds_edge._checks import is_digits
+from wds_edge.bench.model_bench import threads_label
 from wds_edge.bench.stats import LatencyStats, StageRecorder, summarize_ms
 from wds_edge.errors import InvalidInputError
 from wds_edge.progress import ProgressCallback
@@ -120,6 +128,7 @@ class ModeFigures:
         face = self.face_fps
         return {
             "config": self.label,
+            "threads": threads_label(self.threads),
             "frames": self.frames,
             "segmented": self.segmented,
             "FPS": round(self.fps, 2),
@@ -133,7 +142,7 @@ class ModeFigures:
         return {
             "label": self.label,
             "mode": self.mode,
-            "threads": self.threads,
+            "threads": threads_label(self.threads),
             "frames": self.frames,
             "segmented_frames": self.segmented,
             "errors": self.errors,
@@ -173,6 +182,30 @@ class PipelineBenchResult:
                 st = m.stages.get(name)
                 row[f"{m.label} p50"] = None if st is None else round(st.p50_ms, 2)
                 row[f"{m.label} p90"] = None if st is None else round(st.p90_ms, 2)
+            rows.append(row)
+        return rows
+
+    def csv_rows(self) -> list[dict[str, Any]]:
+        """One row per configuration: its label, mode, threads, frame counts, FPS and
+        every stage's p50 / p90 (ms; empty where the stage did not run)."""
+        rows = []
+        for m in self.modes:
+            face = m.face_fps
+            row: dict[str, Any] = {
+                "config": m.label,
+                "mode": m.mode,
+                "threads": threads_label(m.threads),
+                "frames": m.frames,
+                "segmented_frames": m.segmented,
+                "errors": m.errors,
+                "fps": round(m.fps, 3),
+                "face_fps": None if face is None else round(face, 3),
+                "identical_to_first": m.identical,
+            }
+            for name in PIPELINE_STAGES:
+                st = m.stages.get(name)
+                row[f"{name}_p50_ms"] = None if st is None else round(st.p50_ms, 2)
+                row[f"{name}_p90_ms"] = None if st is None else round(st.p90_ms, 2)
             rows.append(row)
         return rows
 

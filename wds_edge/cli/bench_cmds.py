@@ -215,7 +215,10 @@ def bench_pipeline_cmd(
     ),
     json_path: Path | None = typer.Option(None, "--json-out", help=_JSON_OUT_HELP),
     csv_path: Path | None = typer.Option(
-        None, "--csv-out", help="Also write the stage rows as CSV (with CPU and load) to PATH."
+        None,
+        "--csv-out",
+        help="Also write one row per mode (threads, FPS, each stage's p50 / p90) as CSV "
+        "(with CPU and load) to PATH.",
     ),
     json_old: Path | None = typer.Option(
         None, "--json", hidden=True, help=_OLD_NAME_HELP.format("json")
@@ -278,7 +281,7 @@ def bench_pipeline_cmd(
             "load_average": load.to_dict(),
             "result": result.to_dict(),
         },  # fmt: skip
-        result.rows(),
+        result.csv_rows(),
         json_path,
         csv_path,
     )

@@ -64,10 +64,10 @@ def test_every_csv_row_names_the_cpu_and_load_of_its_report(
         assert {k: row[k] for k in expected} == expected
 
 
-# Every bench model / compare report names the CPU inference threads it asked for
+# Every bench model / pipeline / compare report names the CPU inference threads it asked for
 # (--threads, or "default"): in the JSON, each CSV row and the printed table (a figure
 # measured on one thread used to read like one measured on every core).
-@pytest.mark.parametrize("command", ["model", "compare", "compare-backends"])
+@pytest.mark.parametrize("command", ["model", "pipeline", "compare", "compare-backends"])
 def test_the_threads_asked_for_are_in_every_report(
     command: str,
     onnx_model_fixed_batch: Path,
@@ -81,9 +81,12 @@ def test_the_threads_asked_for_are_in_every_report(
     result = CliRunner().invoke(app, ["bench", *args, "--threads", "1"])
     assert result.exit_code == 0, result.output
     report = json.loads(json_path.read_text())
-    rows = report["rows"] if command != "model" else [report["result"]]
+    if command in ("model", "pipeline"):
+        rows = [report["result"]] if command == "model" else report["result"]["modes"]
+    else:
+        rows = report["rows"]
     assert rows and all(r["threads"] == 1 for r in rows)
-    if command != "model":
+    if command not in ("model", "pipeline"):
         assert report["threads"] == 1
     csv_rows = list(csv.DictReader(csv_path.open()))
     assert csv_rows and all(r["threads"] == "1" for r in csv_rows)
@@ -104,3 +107,26 @@ def test_without_threads_the_reports_say_default(
     assert result.exit_code == 0, result.output
     assert json.loads(json_path.read_text())["result"]["threads"] == "default"
     assert [r["threads"] for r in csv.DictReader(csv_path.open())] == ["default"]
+
+
+def test_each_pipeline_mode_row_names_the_threads_it_ran_with(
+    onnx_model_fixed_batch: Path, video_path: Path, landmarker_path: Path, tmp_path: Path
+) -> None:
+    """A mode's own :THREADS wins; a mode without one runs with --threads, or the default."""
+    args, json_path, csv_path = _bench_args(
+        "pipeline", onnx_model_fixed_batch, video_path, landmarker_path, tmp_path / "out"
+    )
+    args[args.index("--modes") + 1] = "serial,two-stage:2"
+    result = CliRunner().invoke(app, ["bench", *args])
+    assert result.exit_code == 0, result.output
+    modes = json.loads(json_path.read_text())["result"]["modes"]
+    assert [(m["label"], m["threads"]) for m in modes] == [
+        ("serial", "default"),
+        ("two-stage:2", 2),
+    ]
+    csv_rows = list(csv.DictReader(csv_path.open()))
+    assert [(r["config"], r["threads"]) for r in csv_rows] == [
+        ("serial", "default"),
+        ("two-stage:2", "2"),
+    ]
+    assert all(r["fps"] and r["inference_p50_ms"] for r in csv_rows)
