@@ -11,7 +11,9 @@ Three formats, found in one folder and matched to images by name:
   (dark strokes on white) is refused.
 * **LabelMe JSON**: one file per image; ``imagePath`` names the image (else the JSON's
   stem). ``shapes`` of ``shape_type`` polygon / rectangle (filled) and linestrip / line /
-  polyline (drawn with a stroke width); ``point`` / ``points`` / ``circle`` are ignored.
+  polyline (drawn with a stroke width); ``point`` / ``points`` are ignored; other shapes
+  (``circle``, ``mask``, ...) are left out with a warning recorded for the image, its other
+  shapes kept.
 * **CVAT XML** ("CVAT for images 1.1" export): ``<image name=... width=... height=...>``
   holding ``<polyline points="x1,y1;x2,y2;...">``, ``<polygon>`` and ``<box>``; other
   shapes (``<ellipse>``, ``<mask>``, ``<skeleton>``, ``<cuboid>``) are left out with a
@@ -62,7 +64,7 @@ DEFAULT_STROKE_WIDTH_PX = 7
 _STEM_SUFFIXES = re.compile(r"[_\-.](mask|rough|label|gt)$", re.IGNORECASE)
 _LINE_KINDS = {"linestrip": "polyline", "line": "polyline", "polyline": "polyline"}
 _FILLED_KINDS = {"polygon": "polygon", "rectangle": "rectangle"}
-_IGNORED_KINDS = {"point", "points", "circle"}
+_IGNORED_KINDS = {"point", "points"}
 _SUBPIXEL_BITS = 4
 #: A rough-mask image with more than this fraction of its pixels in mid grey
 #: (:data:`_MID_GREY`) is a photo, not a mask: a mask is dark background and bright strokes,
@@ -89,7 +91,7 @@ class VectorAnnotation:
     shapes: list[Shape]
     width_px: int | None = None
     height_px: int | None = None
-    #: Shapes left out of ``shapes`` and why (a CVAT ``<ellipse>``, ``<mask>``, ...).
+    #: Shapes left out of ``shapes`` and why (a CVAT ``<ellipse>``, a LabelMe ``circle``, ...).
     warnings: list[str] = field(default_factory=list)
 
 
@@ -181,9 +183,13 @@ def _size_px(value: object, source: Path, what: str) -> int | None:
 def read_labelme(path: str | Path) -> VectorAnnotation:
     """Parse a LabelMe JSON file.
 
+    Shapes whose ``shape_type`` cannot be rasterized (``circle``, ``mask``, ...) are left
+    out, each with a warning in :attr:`VectorAnnotation.warnings` (``left out <mask> ...``,
+    as :func:`read_cvat_xml` writes them); ``point`` / ``points`` are ignored quietly.
+
     Raises:
-        DataError: not JSON, no ``shapes`` list, a shape type that cannot be rasterized, or
-            an ``imageWidth`` / ``imageHeight`` that is not a whole number of pixels.
+        DataError: not JSON, no ``shapes`` list, malformed points, or an ``imageWidth`` /
+            ``imageHeight`` that is not a whole number of pixels.
     """
     p = Path(path)
     try:
@@ -193,6 +199,7 @@ def read_labelme(path: str | Path) -> VectorAnnotation:
     if not isinstance(doc, dict) or not isinstance(doc.get("shapes"), list):
         raise DataError(f"{p}: not a LabelMe file (expected an object with a 'shapes' list)")
     shapes: list[Shape] = []
+    warnings: list[str] = []
     for i, item in enumerate(doc["shapes"]):
         if not isinstance(item, dict):
             raise DataError(f"{p}: shapes[{i}] is not an object")
@@ -203,7 +210,13 @@ def read_labelme(path: str | Path) -> VectorAnnotation:
             continue
         if kind not in _LINE_KINDS and kind not in _FILLED_KINDS:
             supported = ", ".join(sorted({*_LINE_KINDS, *_FILLED_KINDS}))
-            raise DataError(f"{p}: {what} cannot be rasterized; supported: {supported}")
+            warning = (
+                f"{p.name}: left out <{kind}> shapes[{i}]: it cannot be rasterized "
+                f"(supported: {supported})"
+            )
+            logger.warning("%s", warning)
+            warnings.append(warning)
+            continue
         shapes.append(
             Shape(
                 _LINE_KINDS.get(kind) or _FILLED_KINDS[kind], _points(item.get("points"), p, what)
@@ -216,6 +229,7 @@ def read_labelme(path: str | Path) -> VectorAnnotation:
         shapes=shapes,
         width_px=_size_px(doc.get("imageWidth"), p, "imageWidth"),
         height_px=_size_px(doc.get("imageHeight"), p, "imageHeight"),
+        warnings=warnings,
     )
 
 

@@ -91,9 +91,9 @@ def test_bad_annotations_are_clear_errors(tmp_path: Path) -> None:
     bad.write_text("{not json")
     with pytest.raises(DataError, match="cannot read LabelMe JSON"):
         read_labelme(bad)
-    with pytest.raises(DataError, match="cannot be rasterized"):
+    with pytest.raises(DataError, match="malformed points"):
         read_labelme(
-            _labelme(tmp_path / "c.json", "x.jpg", [{"points": LINE, "shape_type": "mask"}])
+            _labelme(tmp_path / "c.json", "x.jpg", [{"points": [1, 2, 3], "shape_type": "line"}])
         )
     video = tmp_path / "video.xml"
     video.write_text("<annotations><track id='0'/></annotations>")
@@ -211,4 +211,23 @@ def test_cvat_shapes_that_cannot_be_rasterized_are_left_out_with_a_warning(
     assert "<mask> of image face02.jpg" in second.warnings[0]
     index, problems = index_rough_annotations(tmp_path)
     assert not problems and index["face01"].warnings() == [warning]
+    assert rough_mask(index["face01"], (20, 20), 3)[10, 3:17].all()
+
+
+def test_labelme_shapes_that_cannot_be_rasterized_are_left_out_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    """One "mask" or "circle" shape failed the whole LabelMe file, its lines with it (CVAT
+    leaves such shapes out with a warning): now they are left out, the lines kept."""
+    lm = read_labelme(_labelme(tmp_path / "face01.json", "face01.jpg", [
+        {"points": LINE, "shape_type": "line"}, {"points": [[5, 5]], "shape_type": "point"},
+        {"points": [[5, 5], [7, 5]], "shape_type": "circle"},
+        {"points": LINE, "shape_type": "mask", "mask": "iVBORw0KGgo="},
+    ]))  # fmt: skip
+    assert [s.kind for s in lm.shapes] == ["polyline"]
+    circle, mask = lm.warnings
+    assert circle.startswith("face01.json: left out <circle> shapes[2]: it cannot be rasterized")
+    assert mask.startswith("face01.json: left out <mask> shapes[3]") and "polygon" in mask
+    index, problems = index_rough_annotations(tmp_path)
+    assert not problems and index["face01"].warnings() == [circle, mask]
     assert rough_mask(index["face01"], (20, 20), 3)[10, 3:17].all()

@@ -369,3 +369,23 @@ def test_a_photo_whose_only_cvat_shapes_were_left_out_says_so(tmp_path: Path) ->
     for item in doc["items"]:
         (warning,) = item["stats"]["annotation_warnings"]
         assert f"left out <ellipse> of image {item['image']}" in warning
+
+
+def test_a_photo_whose_only_labelme_shapes_were_left_out_says_so(tmp_path: Path) -> None:
+    """A LabelMe file with a "circle" or "mask" failed as a whole; one holding nothing
+    else fails its photo naming the shapes left out, as a CVAT <ellipse> does."""
+    images, rough = tmp_path / "images", tmp_path / "rough"
+    images.mkdir()
+    rough.mkdir()
+    cv2.imwrite(str(images / "a.png"), _photo(1))
+    doc = {"shapes": [{"points": [[5, 5], [8, 5]], "shape_type": "circle"},
+                      {"points": [[5, 5], [9, 9]], "shape_type": "mask"}],
+           "imagePath": "a.png", "imageWidth": 64, "imageHeight": 48}  # fmt: skip
+    (rough / "a.json").write_text(json.dumps(doc))
+    (item,) = label_folder(images, tmp_path / "out", rough_dir=rough).items
+    assert item.status == "failed"
+    assert item.message == (
+        "a.png: the rough annotation (a.json) is empty: its only shapes (circle, mask) "
+        "were left out as unsupported; draw polylines, polygons or boxes over the wrinkles"
+    )
+    assert len(item.stats["annotation_warnings"]) == 2
