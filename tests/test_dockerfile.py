@@ -16,6 +16,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -195,6 +196,41 @@ def test_trt_extras_pick_cuda_12_by_default_and_offer_cuda_13() -> None:
     assert extras["trt-cu13"] == ["tensorrt-cu13>=10.13,<11", "cuda-python>=13,<14"]
 
 
+def _entrypoint(
+    tmp_path: Path,
+    args: Sequence[str],
+    env: dict[str, str] | None = None,
+    *,
+    then: str = "",
+    script: str | None = None,
+    timeout: float | None = None,
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """``docker/entrypoint.sh ARGS`` under bash with a stub ``wds-edge`` first on PATH, the
+    model ``M`` and an engine cache under ``tmp_path`` (``env`` added / overriding). The stub
+    appends its arguments to ``tmp_path/calls.txt`` instead of running, then runs the shell
+    lines ``then``; ``script`` replaces the whole stub (it must write that file itself).
+    Returns the run and the recorded calls."""
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash")
+    log = tmp_path / "calls.txt"
+    log.touch()
+    stub = tmp_path / "bin" / "wds-edge"
+    stub.parent.mkdir()
+    stub.write_text(script if script is not None else f'#!/bin/sh\necho "$*" >> {log}\n{then}')
+    stub.chmod(0o755)
+    env = {"PATH": f"{stub.parent}:/usr/bin:/bin", "WDS_MODEL": "M",
+           "WDS_EDGE_ENGINE_CACHE": str(tmp_path / "cache"), **(env or {})}  # fmt: skip
+    done = subprocess.run([bash, str(ROOT / "docker" / "entrypoint.sh"), *args], env=env,
+                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
+    return done, log.read_text().splitlines()
+
+
+def _fp16_exits(code: int) -> str:
+    """Stub lines (``then``) that make its fp16 build-engine exit ``code``."""
+    return f'case "$*" in build-engine*"--precision fp16"*) exit {code};; esac\n'
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -212,18 +248,9 @@ def test_trt_extras_pick_cuda_12_by_default_and_offer_cuda_13() -> None:
 def test_entrypoint_passes_wds_precision_to_the_command(
     tmp_path: Path, args: list[str], expected: str
 ) -> None:
-    bash = shutil.which("bash")
-    if bash is None:
-        pytest.skip("no bash")
-    log = tmp_path / "calls.txt"
-    stub = tmp_path / "bin" / "wds-edge"  # records its arguments instead of running
-    stub.parent.mkdir()
-    stub.write_text(f'#!/bin/sh\necho "$*" >> {log}\n')
-    stub.chmod(0o755)
-    env = {"PATH": f"{stub.parent}:/usr/bin:/bin", "WDS_MODEL": "M", "WDS_PRECISION": "int8",
-           "WDS_CALIB": "/calib", "WDS_EDGE_ENGINE_CACHE": str(tmp_path / "cache")}  # fmt: skip
-    subprocess.run([bash, str(ROOT / "docker" / "entrypoint.sh"), *args], env=env, check=True)
-    build, run = log.read_text().splitlines()
+    env = {"WDS_PRECISION": "int8", "WDS_CALIB": "/calib"}
+    done, (build, run) = _entrypoint(tmp_path, args, env)
+    assert done.returncode == 0, done.stderr
     assert build == (
         f"build-engine --onnx M --cache-dir {tmp_path}/cache --calib /calib "
         "--held-out synthetic --precision int8"
@@ -245,23 +272,11 @@ def test_entrypoint_gates_fp16_and_falls_back_to_fp32(
 ) -> None:
     """Issue 22 item 5: no --allow-accuracy-loss; an FP16 engine that fails its gate is
     replaced by FP32, and the command runs on what was built."""
-    bash = shutil.which("bash")
-    if bash is None:
-        pytest.skip("no bash")
-    log = tmp_path / "calls.txt"
-    stub = tmp_path / "bin" / "wds-edge"  # the FP16 build fails (its gate), the rest succeeds
-    stub.parent.mkdir()
-    stub.write_text(
-        f'#!/bin/sh\necho "$*" >> {log}\n'
-        'case "$*" in build-engine*"--precision fp16"*) exit 1;; esac\n'
+    # the FP16 build fails (its gate), the rest succeeds
+    done, (fp16, fp32, run) = _entrypoint(
+        tmp_path, args, {"WDS_HELD_OUT": "/held"}, then=_fp16_exits(1)
     )
-    stub.chmod(0o755)
-    env = {"PATH": f"{stub.parent}:/usr/bin:/bin", "WDS_MODEL": "M", "WDS_HELD_OUT": "/held",
-           "WDS_EDGE_ENGINE_CACHE": str(tmp_path / "cache")}  # fmt: skip
-    done = subprocess.run([bash, str(ROOT / "docker" / "entrypoint.sh"), *args],
-                          env=env, capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    fp16, fp32, run = log.read_text().splitlines()
     assert fp16.endswith("--held-out /held --precision fp16") and "allow-accuracy" not in fp16
     assert fp32.endswith("--precision fp32") and "using FP32" in done.stderr
     assert run == expected
@@ -270,25 +285,9 @@ def test_entrypoint_gates_fp16_and_falls_back_to_fp32(
 def _run_entrypoint(
     tmp_path: Path, env: dict[str, str], fp16_exit: int = 0
 ) -> tuple[subprocess.CompletedProcess[str], list[str]]:
-    """The entrypoint with ``demo --source 0`` and a stub ``wds-edge`` that records its
-    arguments; its fp16 build-engine exits ``fp16_exit``. Returns the run and the calls."""
-    bash = shutil.which("bash")
-    if bash is None:
-        pytest.skip("no bash")
-    log = tmp_path / "calls.txt"
-    log.touch()
-    stub = tmp_path / "bin" / "wds-edge"
-    stub.parent.mkdir()
-    stub.write_text(
-        f'#!/bin/sh\necho "$*" >> {log}\n'
-        f'case "$*" in build-engine*"--precision fp16"*) exit {fp16_exit};; esac\n'
-    )
-    stub.chmod(0o755)
-    env = {"PATH": f"{stub.parent}:/usr/bin:/bin", "WDS_MODEL": "M",
-           "WDS_EDGE_ENGINE_CACHE": str(tmp_path / "cache"), **env}  # fmt: skip
-    done = subprocess.run([bash, str(ROOT / "docker" / "entrypoint.sh"), "demo", "--source", "0"],
-                          env=env, capture_output=True, text=True)  # fmt: skip
-    return done, log.read_text().splitlines()
+    """:func:`_entrypoint` with ``demo --source 0``; the stub's fp16 build-engine exits
+    ``fp16_exit``."""
+    return _entrypoint(tmp_path, ["demo", "--source", "0"], env, then=_fp16_exits(fp16_exit))
 
 
 def test_entrypoint_takes_wds_precision_in_any_case(tmp_path: Path) -> None:
@@ -340,22 +339,10 @@ def test_entrypoint_builds_no_engine_for_commands_that_do_not_run_it(
 ) -> None:
     """Only demo, analyze, serve and bench model|pipeline wait for the engine build; the
     others (and --help anywhere) run at once, as given."""
-    bash = shutil.which("bash")
-    if bash is None:
-        pytest.skip("no bash")
-    log = tmp_path / "calls.txt"
-    stub = tmp_path / "bin" / "wds-edge"
-    stub.parent.mkdir()
-    stub.write_text(f'#!/bin/sh\necho "$*" >> {log}\n')
-    stub.chmod(0o755)
-    cache = tmp_path / "cache"
-    env = {"PATH": f"{stub.parent}:/usr/bin:/bin", "WDS_MODEL": "M",
-           "WDS_EDGE_ENGINE_CACHE": str(cache)}  # fmt: skip
-    done = subprocess.run([bash, str(ROOT / "docker" / "entrypoint.sh"), *args], env=env,
-                          capture_output=True, text=True)  # fmt: skip
+    done, calls = _entrypoint(tmp_path, args)
     assert done.returncode == 0, done.stderr
-    assert log.read_text().splitlines() == [" ".join(args)]
-    assert "preparing the TensorRT" not in done.stdout and not cache.exists()
+    assert calls == [" ".join(args)]
+    assert "preparing the TensorRT" not in done.stdout and not (tmp_path / "cache").exists()
 
 
 def _entrypoint_on_the_real_cli(
@@ -366,15 +353,9 @@ def _entrypoint_on_the_real_cli(
     (``tests/wds_edge/runtime/fake_tensorrt.py``, ``knobs`` its FakeState fields) and the
     committed small model; the command it then runs is recorded, not run. Returns the run
     and every wds-edge call (build-engine ones too)."""
-    bash = shutil.which("bash")
-    if bash is None:
-        pytest.skip("no bash")
     log = tmp_path / "calls.txt"
-    log.touch()
-    stub = tmp_path / "bin" / "wds-edge"
-    stub.parent.mkdir()
     runtime_tests = ROOT / "tests" / "wds_edge" / "runtime"
-    stub.write_text(
+    script = (
         f"#!{sys.executable}\n"
         "import json, sys\n"
         f"with open({str(log)!r}, 'a') as f:\n"
@@ -386,18 +367,13 @@ def _entrypoint_on_the_real_cli(
         "    from wds_edge.cli import main\n"
         "    main(sys.argv[1:])\n"
     )
-    stub.chmod(0o755)
     import os
 
     model = ROOT / "tests" / "fixtures" / "wds_b4_128_dyn.onnx"
-    env = {"PATH": f"{stub.parent}:/usr/bin:/bin", "WDS_MODEL": str(model),
-           "WDS_EDGE_ENGINE_CACHE": str(tmp_path / "cache"),
-           "XDG_CACHE_HOME": str(tmp_path / "xdg"),
+    env = {"WDS_MODEL": str(model), "XDG_CACHE_HOME": str(tmp_path / "xdg"),
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
            **env}  # fmt: skip
-    done = subprocess.run([bash, str(ROOT / "docker" / "entrypoint.sh"), *args],
-                          env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
-    return done, log.read_text().splitlines()
+    return _entrypoint(tmp_path, args, env, script=script, timeout=600)
 
 
 @pytest.mark.parametrize(("folder", "kind"), [("WDS_HELD_OUT", "missing"), ("WDS_CALIB", "empty")])
@@ -449,7 +425,7 @@ def test_entrypoint_skips_the_engine_when_the_arguments_choose_the_model_or_back
 ) -> None:
     """The user's own --backend / --model / --precision would replace the injected ones
     (the last one wins): no engine is built for nothing, the command runs as given."""
-    done, calls = _run_entrypoint_with(tmp_path, args)
+    done, calls = _entrypoint(tmp_path, args)
     assert done.returncode == 0, done.stderr
     assert calls == [" ".join(args)]
     assert "engine step" in done.stderr and "skipped" in done.stderr
@@ -468,7 +444,7 @@ def test_entrypoint_builds_the_engine_when_only_a_value_or_file_looks_like_an_op
     """Only the exact options choose the model / backend / precision, and nothing after
     `--` (file names): an option value or a file name starting with -m / -b / -p used to
     skip the engine step, so the command ran without the TensorRT engine."""
-    done, calls = _run_entrypoint_with(tmp_path, args)
+    done, calls = _entrypoint(tmp_path, args)
     assert done.returncode == 0, done.stderr
     assert "skipped" not in done.stderr
     build, run = calls
@@ -478,27 +454,7 @@ def test_entrypoint_builds_the_engine_when_only_a_value_or_file_looks_like_an_op
 
 def test_entrypoint_runs_help_only_before_the_double_dash(tmp_path: Path) -> None:
     """`analyze -- --help` analyses a file named --help on the engine, not the help."""
-    done, calls = _run_entrypoint_with(tmp_path, ["analyze", "--", "--help"])
+    done, calls = _entrypoint(tmp_path, ["analyze", "--", "--help"])
     assert done.returncode == 0, done.stderr
     assert calls[0].startswith("build-engine ")
     assert calls[1] == "analyze --model M --backend tensorrt --precision fp16 -- --help"
-
-
-def _run_entrypoint_with(
-    tmp_path: Path, args: list[str]
-) -> tuple[subprocess.CompletedProcess[str], list[str]]:
-    """The entrypoint with ``args`` and a stub ``wds-edge`` that records its arguments."""
-    bash = shutil.which("bash")
-    if bash is None:
-        pytest.skip("no bash")
-    log = tmp_path / "calls.txt"
-    log.touch()
-    stub = tmp_path / "bin" / "wds-edge"
-    stub.parent.mkdir()
-    stub.write_text(f'#!/bin/sh\necho "$*" >> {log}\n')
-    stub.chmod(0o755)
-    env = {"PATH": f"{stub.parent}:/usr/bin:/bin", "WDS_MODEL": "M",
-           "WDS_EDGE_ENGINE_CACHE": str(tmp_path / "cache")}  # fmt: skip
-    done = subprocess.run([bash, str(ROOT / "docker" / "entrypoint.sh"), *args], env=env,
-                          capture_output=True, text=True)  # fmt: skip
-    return done, log.read_text().splitlines()
