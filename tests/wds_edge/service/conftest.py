@@ -117,7 +117,8 @@ class ServerProcess:
     """``wds-edge serve`` as its own process on a free loopback port (what a kiosk runs).
 
     ``url``; ``line``: the "listening on" line it printed; ``pid``; ``log()``: everything
-    it wrote to stderr so far; ``peak_rss_mb()``:
+    it wrote to stderr so far; ``request()``: one HTTP request, Host header chosen;
+    ``peak_rss_mb()``:
     its peak resident size (``VmHWM``); ``stop()``: SIGTERM, then its exit code.
     """
 
@@ -143,6 +144,40 @@ class ServerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        host: str | None = None,
+        address: str | None = None,
+    ) -> tuple[int, Any]:
+        """(status, body: its JSON, else its text) of one request sent to ``address``
+        (default: the bound host) at this port, with full control of the Host header
+        (default: ``host:port``)."""
+        import http.client
+        import json
+
+        conn = http.client.HTTPConnection(address or self.host, self.port, timeout=60)
+        try:
+            conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            conn.putheader("Host", host if host is not None else f"{self.host}:{self.port}")
+            for key, value in (headers or {}).items():
+                conn.putheader(key, value)
+            if body is not None:
+                conn.putheader("Content-Length", str(len(body)))
+            conn.endheaders(body)
+            response = conn.getresponse()
+            data = response.read()
+        finally:
+            conn.close()
+        try:
+            return response.status, json.loads(data)
+        except json.JSONDecodeError:
+            return response.status, data.decode("utf-8", "replace")
 
     def peak_rss_mb(self) -> float:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():

@@ -57,24 +57,10 @@ def call(
     headers: dict[str, str] | None = None,
     host: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
-    """(status, JSON body) of one request with full control of Host (default: the server's)."""
-    conn = http.client.HTTPConnection(server.host, server.port, timeout=60)
-    try:
-        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-        conn.putheader("Host", host if host is not None else f"{server.host}:{server.port}")
-        for key, value in (headers or {}).items():
-            conn.putheader(key, value)
-        if body is not None:
-            conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders(body)
-        response = conn.getresponse()
-        data = response.read()
-    finally:
-        conn.close()
-    try:
-        return response.status, json.loads(data)
-    except json.JSONDecodeError:
-        return response.status, {"text": data.decode("utf-8", "replace")}
+    """(status, JSON body) of one request with full control of Host (default: the server's);
+    a body that is not JSON as ``{"text": ...}``."""
+    status, data = server.request(method, path, body=body, headers=headers, host=host)
+    return status, {"text": data} if isinstance(data, str) else data
 
 
 def small_jpeg() -> bytes:

@@ -4,32 +4,11 @@ the remote warning is printed once with the real port."""
 
 from __future__ import annotations
 
-import http.client
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 TOKEN = "b1nd-t0ken"
-
-
-def get(host: str, port: int, path: str, host_header: str, **headers: str) -> tuple[int, Any]:
-    """(status, body) of a GET sent to host:port with the given Host header."""
-    conn = http.client.HTTPConnection(host, port, timeout=60)
-    try:
-        conn.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
-        conn.putheader("Host", host_header)
-        for key, value in headers.items():
-            conn.putheader(key, value)
-        conn.endheaders()
-        response = conn.getresponse()
-        data = response.read()
-    finally:
-        conn.close()
-    try:
-        return response.status, json.loads(data)
-    except json.JSONDecodeError:
-        return response.status, data.decode("utf-8", "replace")
 
 
 def model_args(onnx_model_path: Path, landmarker_path: Path) -> list[str]:
@@ -51,9 +30,9 @@ def test_another_loopback_address_answers_at_its_printed_url(
         assert f"page: http://127.0.0.2:{server.port}/," in server.line, server.line
         host = f"127.0.0.2:{server.port}"
         for path in ("/", "/healthz"):
-            status, body = get(server.host, server.port, path, host)
+            status, body = server.request("GET", path, host=host)
             assert status == 200, (path, body)
-        status, body = get(server.host, server.port, "/healthz", "evil.example")
+        status, body = server.request("GET", "/healthz", host="evil.example")
         assert status == 400
         assert f"open it as http://127.0.0.2:{server.port}/ " in body["error"], body
     finally:
@@ -82,15 +61,23 @@ def test_a_wildcard_bind_answers_at_the_urls_it_prints_and_warns_once(
         assert {f"http://{a}:{port}/" for a in ipv4} <= set(pages), server.line
         for page in pages:  # every URL it printed, reached under its own Host
             netloc = page.removeprefix("http://").rstrip("/")
-            status, body = get(netloc.rsplit(":", 1)[0], port, "/healthz", netloc, **auth)
+            status, body = server.request(
+                "GET", "/healthz", host=netloc, headers=auth, address=netloc.rsplit(":", 1)[0]
+            )
             assert status == 200, (page, body)
         for address in ("0.0.0.0", *sorted(ipv4)):  # the bound address, this machine's
-            status, body = get("127.0.0.1", port, "/healthz", f"{address}:{port}", **auth)
+            status, body = server.request(
+                "GET", "/healthz", host=f"{address}:{port}", headers=auth, address="127.0.0.1"
+            )
             assert status == 200, (address, body)
-        status, body = get("127.0.0.1", port, "/healthz", "evil.example", **auth)
+        status, body = server.request(
+            "GET", "/healthz", host="evil.example", headers=auth, address="127.0.0.1"
+        )
         assert status == 400 and f"open it as http://127.0.0.1:{port}/ " in body["error"]
         for address in sorted(ipv4):  # the advice names the address the client reached
-            status, body = get(address, port, "/healthz", "evil.example", **auth)
+            status, body = server.request(
+                "GET", "/healthz", host="evil.example", headers=auth, address=address
+            )
             assert status == 400 and f"open it as http://{address}:{port}/ " in body["error"]
     finally:
         assert server.stop() == 0, server.log()
