@@ -3,39 +3,35 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+RunKioskLoop = Callable[..., subprocess.CompletedProcess]
+
+
+@pytest.fixture
+def kiosk_loop(example_runner, example_model: Path, example_env: dict) -> RunKioskLoop:  # noqa: ANN001
+    """``kiosk_loop(*args, env=None)``: sdk_examples/kiosk_loop.py run on the test model with
+    ``args`` (``--source`` among them) in ``env`` (default: the examples' environment)."""
+
+    def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+        argv = ["--model", str(example_model), *args]
+        return example_runner("kiosk_loop.py", argv, example_env if env is None else env)
+
+    return run
+
 
 def test_kiosk_loop_on_the_video(
-    example_runner,
-    example_model: Path,
-    example_env: dict,
-    video_path: Path,
-    tmp_path: Path,  # noqa: ANN001
+    kiosk_loop: RunKioskLoop, video_path: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "final"
-    proc = example_runner(
-        "kiosk_loop.py",
-        [
-            "--source",
-            str(video_path),
-            "--model",
-            str(example_model),
-            "--frames-needed",
-            "3",
-            "--frames-fused",
-            "3",
-            "--max-frames",
-            "20",
-            "--every",
-            "5",
-            "--out",
-            str(out),
-        ],
-        example_env,
-    )
+    proc = kiosk_loop(
+        "--source", str(video_path), "--frames-needed", "3", "--frames-fused", "3",
+        "--max-frames", "20", "--every", "5", "--out", str(out),
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     # The clip's face smiles all along: the person is asked to stop, no neutral frame comes
     # within the 20 frames, and the 3 least expressive are fused with a warning.
@@ -47,12 +43,7 @@ def test_kiosk_loop_on_the_video(
     assert (out / "result_overlay.png").stat().st_size > 1000
 
 
-def test_kiosk_loop_gives_up_without_a_face(
-    example_runner,
-    example_model: Path,
-    example_env: dict,
-    tmp_path: Path,  # noqa: ANN001
-) -> None:
+def test_kiosk_loop_gives_up_without_a_face(kiosk_loop: RunKioskLoop, tmp_path: Path) -> None:
     import cv2
     import numpy as np
 
@@ -60,9 +51,7 @@ def test_kiosk_loop_gives_up_without_a_face(
     frames.mkdir()
     for i in range(4):
         cv2.imwrite(str(frames / f"{i}.png"), np.full((240, 320, 3), 60 * i, np.uint8))
-    proc = example_runner(
-        "kiosk_loop.py", ["--source", str(frames), "--model", str(example_model)], example_env
-    )
+    proc = kiosk_loop("--source", str(frames))
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert '"complete": false' in proc.stdout and '"frames_used": 0' in proc.stdout
 
@@ -82,21 +71,13 @@ def test_kiosk_loop_gives_up_without_a_face(
     ids=["every-0", "frames-needed-0", "max-frames-negative", "missing-source", "never-complete"],
 )
 def test_kiosk_loop_bad_input_is_one_line_and_exit_2(
-    example_runner,
-    example_model: Path,
-    example_env: dict,
-    video_path: Path,
-    args: list[str],
-    message: str,  # noqa: ANN001
+    kiosk_loop: RunKioskLoop, video_path: Path, args: list[str], message: str
 ) -> None:
     """Bad options are refused by argparse before anything loads (--every 0 used to divide by
     zero on the first frame, --frames-needed 0 to end in a pydantic traceback, --frames-needed 3
     with the default 10 frames fused to a session that could never be complete); a source that
     does not exist is the library's one-line CaptureError message, not its traceback."""
-    proc = example_runner(
-        "kiosk_loop.py", ["--source", str(video_path), "--model", str(example_model), *args],
-        example_env,
-    )  # fmt: skip
+    proc = kiosk_loop("--source", str(video_path), *args)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
@@ -105,11 +86,7 @@ def test_kiosk_loop_bad_input_is_one_line_and_exit_2(
 
 
 def test_kiosk_loop_show_without_a_display_is_one_line_and_exit_2(
-    example_runner,
-    example_model: Path,
-    example_env: dict,
-    video_path: Path,
-    tmp_path: Path,  # noqa: ANN001
+    kiosk_loop: RunKioskLoop, example_env: dict, video_path: Path, tmp_path: Path
 ) -> None:
     """--show where no window can open: one error line and exit 2 before the model loads;
     it used to load the model, run the session and abort in Qt at the first imshow
@@ -118,11 +95,9 @@ def test_kiosk_loop_show_without_a_display_is_one_line_and_exit_2(
     env = {k: v for k, v in example_env.items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}  # fmt: skip
     out = tmp_path / "final"
-    proc = example_runner(
-        "kiosk_loop.py",
-        ["--source", str(video_path), "--model", str(example_model), "--show",
-         "--frames-needed", "3", "--frames-fused", "3", "--max-frames", "5", "--out", str(out)],
-        env,
+    proc = kiosk_loop(
+        "--source", str(video_path), "--show", "--frames-needed", "3", "--frames-fused", "3",
+        "--max-frames", "5", "--out", str(out), env=env,
     )  # fmt: skip
     assert proc.returncode == 2, proc.stderr[-2000:]
     lines = proc.stderr.strip().splitlines()
