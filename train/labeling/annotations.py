@@ -93,6 +93,8 @@ class VectorAnnotation:
     height_px: int | None = None
     #: Shapes left out of ``shapes`` and why (a CVAT ``<ellipse>``, a LabelMe ``circle``, ...).
     warnings: list[str] = field(default_factory=list)
+    #: The kinds of those shapes (``ellipse``, ``circle``, ...), one per warning.
+    left_out: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -109,6 +111,10 @@ class RoughAnnotation:
     def warnings(self) -> list[str]:
         """What the annotation files of this image hold that is not in its rough mask."""
         return [w for v in self.vectors for w in v.warnings]
+
+    def left_out_kinds(self) -> list[str]:
+        """The kinds of the shapes left out of its rough mask, sorted, each once."""
+        return sorted({kind for v in self.vectors for kind in v.left_out})
 
 
 def _key(name: str) -> str:
@@ -200,6 +206,7 @@ def read_labelme(path: str | Path) -> VectorAnnotation:
         raise DataError(f"{p}: not a LabelMe file (expected an object with a 'shapes' list)")
     shapes: list[Shape] = []
     warnings: list[str] = []
+    left_out: list[str] = []
     for i, item in enumerate(doc["shapes"]):
         if not isinstance(item, dict):
             raise DataError(f"{p}: shapes[{i}] is not an object")
@@ -216,6 +223,7 @@ def read_labelme(path: str | Path) -> VectorAnnotation:
             )
             logger.warning("%s", warning)
             warnings.append(warning)
+            left_out.append(kind)
             continue
         shapes.append(
             Shape(
@@ -230,6 +238,7 @@ def read_labelme(path: str | Path) -> VectorAnnotation:
         width_px=_size_px(doc.get("imageWidth"), p, "imageWidth"),
         height_px=_size_px(doc.get("imageHeight"), p, "imageHeight"),
         warnings=warnings,
+        left_out=left_out,
     )
 
 
@@ -271,6 +280,7 @@ def read_cvat_xml(path: str | Path) -> list[VectorAnnotation]:
             raise DataError(f"{p}: an <image> element has no name attribute")
         shapes: list[Shape] = []
         warnings: list[str] = []
+        left_out: list[str] = []
         for child in el:
             what = f"<{child.tag}> of image {name}"
             if child.tag in ("polyline", "polygon"):
@@ -290,9 +300,10 @@ def read_cvat_xml(path: str | Path) -> list[VectorAnnotation]:
                 )
                 logger.warning("%s", warning)
                 warnings.append(warning)
+                left_out.append(child.tag)
         w = _size_px(el.get("width"), p, f"the width of image {name}")
         h = _size_px(el.get("height"), p, f"the height of image {name}")
-        out.append(VectorAnnotation(name, p, shapes, w, h, warnings))
+        out.append(VectorAnnotation(name, p, shapes, w, h, warnings, left_out))
     return out
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -575,8 +574,7 @@ def label_folder(
 def _only_unsupported_shapes(image_name: str, annotation: RoughAnnotation) -> str:
     """Why an image whose annotation files hold only shapes that were left out (a CVAT
     ``<ellipse>``, ...) has no rough annotation (rough_mask would only call it empty)."""
-    found = (re.search(r"left out <(\w+)>", w) for w in annotation.warnings())
-    tags = sorted({m.group(1) for m in found if m})
+    tags = annotation.left_out_kinds()
     return (
         f"{image_name}: the rough annotation ({', '.join(annotation.sources())}) is empty: its "
         f"only shapes ({', '.join(tags) or 'unknown'}) were left out as unsupported; draw "
