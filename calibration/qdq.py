@@ -22,7 +22,11 @@ Runtime's ``quantize_static`` with:
   RGB and the texture map) and the last decoder block (the convolutions between the last
   skip Concat and the head);
 * activation ranges from the calibration crops through the kiosk's own
-  :func:`wds_edge.model.preprocessing.model_input`, streamed (never all in memory).
+  :func:`wds_edge.model.preprocessing.model_input`, streamed (never all in memory): the
+  entropy and percentile estimates, whose ONNX Runtime calibrators hold every activation
+  of the crops one ``collect_data`` call sees, get :data:`HISTOGRAM_CROPS_PER_CALL` crop(s)
+  per call (ONNX Runtime's strided calibration, ``CalibStridedMinMax``) and merge the
+  histograms, so memory does not grow with the number of crops.
 
 ModelOpt converts every float tensor it does not quantize to FP16 unless told
 ``high_precision_dtype="fp32"`` (its default is ``"fp16"``); it is told, and whichever tool
@@ -75,6 +79,7 @@ from wds_edge_calibration.people import check_people_split
 
 __all__ = [
     "CALIBRATION_METHODS",
+    "HISTOGRAM_CROPS_PER_CALL",
     "check_crop_sizes",
     "check_fp32_nodes",
     "check_held_out",
@@ -91,6 +96,11 @@ logger = logging.getLogger(__name__)
 CalibrationMethod = Literal["minmax", "entropy", "percentile"]
 #: The activation-range estimates of the ONNX Runtime route.
 CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
+#: Crops per ``collect_data`` call of ONNX Runtime's histogram calibrators (entropy,
+#: percentile), which hold all of a call's activations (about 0.7 GB per 640 px crop of the
+#: bundled model) until it returns; their histograms are merged across calls. 1: ONNX
+#: Runtime requires the number of crops to be a multiple of it.
+HISTOGRAM_CROPS_PER_CALL = 1
 
 
 def read_onnx_model(onnx_path: str | Path, *, external_data: bool = True) -> Any:
@@ -408,6 +418,7 @@ def quantize_qdq(
     _check_size(calib_set, metadata, "calibration")
     keep_fp32 = fp32_nodes(model)
     batch = 1 if not metadata.dynamic_batch else 1  # ranges do not depend on batch size
+    crops_used = min(len(calib_set), max_crops or len(calib_set))
 
     def batches() -> Any:
         return calib_set.batches(metadata.preprocessing, batch_size=batch, limit=max_crops)
@@ -421,7 +432,9 @@ def quantize_qdq(
         if use_modelopt:
             tool = _quantize_modelopt(source, quantized, batches, metadata, keep_fp32)
         else:
-            tool = _quantize_ort(source, quantized, batches, metadata, keep_fp32, method, tmp)
+            tool = _quantize_ort(
+                source, quantized, batches, metadata, keep_fp32, method, tmp, crops_used
+            )
         qmodel = onnx.load(str(quantized))
     kept_check = check_fp32_nodes(qmodel, keep_fp32)
     del qmodel.metadata_props[:]
@@ -438,7 +451,7 @@ def quantize_qdq(
         "calibration": {
             "path": str(calib_set.path),
             "data_sha256": calib_set.data_sha256,
-            "crops_used": min(len(calib_set), max_crops or len(calib_set)),
+            "crops_used": crops_used,
             "max_crops": max_crops,
         },
     }
@@ -554,19 +567,44 @@ def quantize_qdq_gated(
     return out, result
 
 
-def _reader(quant: Any, batches: Any, input_name: str) -> Any:
-    """An ONNX Runtime ``CalibrationDataReader`` streaming the calibration batches."""
+def _reader(quant: Any, batches: Any, input_name: str, count: int | None = None) -> Any:
+    """An ONNX Runtime ``CalibrationDataReader`` streaming the calibration batches.
+
+    With ``count`` (how many batches ``batches()`` yields) it also has the ``len()`` and
+    ``set_range(start, end)`` of ONNX Runtime's strided calibration
+    (``extra_options={"CalibStridedMinMax": n}``): ``quantize_static`` then calls the
+    calibrator's ``collect_data`` once per ``n`` batches, each call handing out only those.
+    """
 
     class _Reader(quant.CalibrationDataReader):  # type: ignore[misc, name-defined]
         def __init__(self) -> None:
             self._it = iter(batches())
+            self._at = 0  # index of the next batch self._it yields
+            self._end: int | None = None  # set_range's end: get_next stops there
 
         def get_next(self) -> dict[str, np.ndarray] | None:
+            if self._end is not None and self._at >= self._end:
+                return None
             nxt = next(self._it, None)
-            return None if nxt is None else {input_name: nxt}
+            if nxt is None:
+                return None
+            self._at += 1
+            return {input_name: nxt}
 
         def rewind(self) -> None:
-            self._it = iter(batches())
+            self._it, self._at, self._end = iter(batches()), 0, None
+
+        def __len__(self) -> int:
+            if count is None:
+                raise TypeError("this reader was made without its number of batches")
+            return count
+
+        def set_range(self, start_index: int, end_index: int) -> None:
+            if start_index < self._at:  # back to an earlier batch: from the start again
+                self.rewind()
+            while self._at < start_index and next(self._it, None) is not None:
+                self._at += 1
+            self._end = end_index
 
     return _Reader()
 
@@ -579,6 +617,7 @@ def _quantize_ort(
     keep_fp32: list[str],
     method: CalibrationMethod,
     tmp: str,
+    crops: int,
 ) -> str:
     quant = require("onnxruntime.quantization", "INT8 Q/DQ quantization")
     ort = require("onnxruntime", "INT8 Q/DQ quantization")
@@ -590,17 +629,25 @@ def _quantize_ort(
         "entropy": quant.CalibrationMethod.Entropy,
         "percentile": quant.CalibrationMethod.Percentile,
     }
+    extra: dict[str, Any] = {"ActivationSymmetric": True, "WeightSymmetric": True}
+    if method != "minmax":
+        # The histogram calibrators keep every output of every crop until their
+        # collect_data returns (0.7 GB a 640 px crop of the bundled model): strided
+        # calibration calls it per HISTOGRAM_CROPS_PER_CALL crops and merges the histograms,
+        # so memory stays that of one call whatever the number of crops. MinMax reduces each
+        # output to its range as it runs (its memory does not grow with the crops).
+        extra["CalibStridedMinMax"] = HISTOGRAM_CROPS_PER_CALL
     quant.quantize_static(
         str(prepared),
         str(out),
-        _reader(quant, batches, metadata.input_name),
+        _reader(quant, batches, metadata.input_name, count=crops),
         quant_format=quant.QuantFormat.QDQ,
         per_channel=True,
         activation_type=quant.QuantType.QInt8,
         weight_type=quant.QuantType.QInt8,
         nodes_to_exclude=keep_fp32,
         calibrate_method=methods[method],
-        extra_options={"ActivationSymmetric": True, "WeightSymmetric": True},
+        extra_options=extra,
     )
     return f"onnxruntime {ort.__version__} quantize_static"
 

@@ -252,3 +252,32 @@ def test_quantize_refuses_crops_of_another_size_before_it_starts(
         err = " ".join(captured.err.split())
         assert ended.value.code == 2 and "crops are 64 px" in err and "--size 128" in err, err
         assert "step 1/2" not in captured.out and not out.exists()
+
+
+@pytest.mark.parametrize("method", ["entropy", "percentile"])
+def test_histogram_methods_collect_a_bounded_number_of_crops_per_call(
+    method: str, calib: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defect: ONNX Runtime's histogram calibrators keep every output of every crop a
+    collect_data call sees (6 crops of the bundled model: 4.3 GB), and the whole set went
+    through one call. Each call now sees HISTOGRAM_CROPS_PER_CALL crops; all are seen."""
+    from onnxruntime.quantization.calibrate import HistogramCalibrater
+
+    from wds_edge_calibration.qdq import HISTOGRAM_CROPS_PER_CALL
+
+    seen: list[int] = []
+    collect = HistogramCalibrater.collect_data
+
+    def counting_collect(self: Any, reader: Any) -> None:
+        class Counting:
+            def get_next(self) -> Any:
+                batch = reader.get_next()
+                seen[-1] += batch is not None
+                return batch
+
+        seen.append(0)
+        collect(self, Counting())  # the real collector, on what the reader hands out
+
+    monkeypatch.setattr(HistogramCalibrater, "collect_data", counting_collect)
+    quantize_qdq(FIXTURE, calib, tmp_path / "q.onnx", use_modelopt=False, method=method)  # type: ignore[arg-type]
+    assert sum(seen) == len(calib) and max(seen) <= HISTOGRAM_CROPS_PER_CALL, seen
