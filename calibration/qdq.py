@@ -54,7 +54,7 @@ from typing import Any, Literal
 import numpy as np
 
 from wds_edge._deps import require
-from wds_edge.errors import InvalidInputError, ModelError
+from wds_edge.errors import DataError, InvalidInputError, ModelError
 from wds_edge.io import (
     ensure_writable_file,
     fsync_dir,
@@ -83,6 +83,7 @@ __all__ = [
     "check_crop_sizes",
     "check_fp32_nodes",
     "check_held_out",
+    "check_held_out_of_qdq",
     "check_output_path",
     "fp32_nodes",
     "quantize_qdq",
@@ -172,6 +173,49 @@ def check_held_out(calib: CalibrationSet, held_out: CalibrationSet) -> None:
     elif set(calib_people) & set(held_people):  # a name given equal to a video's id
         check_people_split(calib_people, held_people)
     logger.warning("%s", _unchecked_people(calib, held_out))
+
+
+def check_held_out_of_qdq(qdq_path: str | Path, held_out: CalibrationSet) -> None:
+    """Refuse gate crops for a Q/DQ model that are not held out from the calibration set its
+    ``quantization`` metadata names (:func:`check_held_out`: a shared crop or named person),
+    as ``wds-edge build-engine --precision int8`` gates such a model.
+
+    The set is looked for at its recorded path, then (a relative one) next to the model, and
+    used only with the crops the model was quantized from (the recorded ``data_sha256``).
+    Where it is not found, only that hash can be compared (the engine builder does): logged
+    as a warning. A model without ``quantization`` metadata (not Q/DQ) is not checked.
+
+    Raises:
+        InvalidInputError: ``held_out`` shares a crop or a named person with that set.
+        ModelError: ``qdq_path`` is missing or not ONNX.
+    """
+    info = qdq_info(_metadata_props(read_onnx_model(qdq_path, external_data=False)))
+    if info is None:
+        return
+    recorded = info.get("calibration") or {}
+    where, sha = recorded.get("path"), recorded.get("data_sha256")
+    if not where or not sha:
+        return
+    folders = [Path(where)]
+    if not Path(where).is_absolute():
+        folders.append(Path(qdq_path).parent / where)
+    for folder in folders:
+        try:
+            calib = load_calibration_set(folder)  # re-hashed: the crops it was made from
+        except DataError:
+            continue
+        if calib.data_sha256 == sha:
+            check_held_out(calib, held_out)
+            return
+    logger.warning(
+        "%s was quantized on the calibration crops %s, which are not there (not with the crops "
+        "it was made from): the held-out crops %s can only be checked against their hash, "
+        "not for shared crops or people; keep that folder (or one at that path next to the "
+        "model) to have them checked",
+        qdq_path,
+        where,
+        held_out.path,
+    )
 
 
 def _unchecked_people(calib: CalibrationSet, held_out: CalibrationSet) -> str:

@@ -161,6 +161,22 @@ class TensorRTCalibration:
 
         return quantize_qdq(onnx_path, self.crops, out_path, max_crops=self.max_crops)
 
+    def check_held_out(self, crops: Any) -> None:
+        """Refuse INT8 gate crops that are not held out from these calibration crops, as
+        ``wds-edge quantize`` refuses them (:func:`wds_edge_calibration.qdq.check_held_out`:
+        a shared crop, a shared named person, ...); the engine builder's gate calls it
+        (:func:`wds_edge.runtime.tensorrt.gating.plan_gate`). Crops that are not a
+        calibration folder (the synthetic ones) show nobody: nothing to check.
+
+        Raises:
+            InvalidInputError: ``crops`` share a crop or a named person with the calibration
+                crops.
+        """
+        if isinstance(crops, CalibrationSet):
+            from wds_edge_calibration.qdq import check_held_out
+
+            check_held_out(self.crops, crops)
+
 
 def tensorrt_calibration(
     calib: str | Path | CalibrationSet, *, max_crops: int | None = None

@@ -630,7 +630,9 @@ def _build_engine(
         None,
         "--held-out",
         help="Crops the FP16/INT8 engine is gated on against FP32: a calibration-format folder "
-        "of OTHER kiosk crops than --calib, or 'synthetic' (the SDK's synthetic skin crops).",
+        "of OTHER kiosk crops than --calib, or 'synthetic' (the SDK's synthetic skin crops). "
+        "INT8: no crop and no named person of --calib (or of the calibration folder a Q/DQ "
+        "--onnx was quantized on), checked as `wds-edge quantize --held-out` checks them.",
     ),
     fp32_onnx: Path | None = typer.Option(
         None,
@@ -684,7 +686,7 @@ def _build_engine(
 
         ensure_writable_file(out, "engine", min_free_bytes=64 << 20)
     _check_tensorrt_here(device)
-    calibration, gate_crops = _engine_crops(calib, held_out)
+    calibration, gate_crops = _engine_crops(calib, held_out, onnx, precision)
     console = _console()
     try:
         with rich_progress(transient=False, count=False) as bar:
@@ -717,11 +719,16 @@ def _build_engine(
         console.print(json.dumps(info.gate.to_dict(), indent=2))
 
 
-def _engine_crops(calib: Path | None, held_out: str | None) -> tuple[Any, Any]:
+def _engine_crops(
+    calib: Path | None, held_out: str | None, onnx: Path, precision: str
+) -> tuple[Any, Any]:
     """(INT8 calibration, gate crops) of build-engine's --calib / --held-out, loaded (and
     re-hashed) before anything is built. A folder that is missing or not a calibration folder
     is a usage error (exit 2), not an engine that failed (exit 1: the Jetson image would fall
-    back to FP32 instead of saying the folder is wrong)."""
+    back to FP32 instead of saying the folder is wrong). INT8 held-out crops of a Q/DQ
+    --onnx are checked against the calibration set its metadata names, as `wds-edge
+    quantize` checks them (a shared crop or person: exit 2); against --calib the engine
+    builder checks them (plan_gate, through the calibration's check_held_out)."""
     from wds_edge.errors import DataError
 
     calibration: Any = None
@@ -740,6 +747,10 @@ def _engine_crops(calib: Path | None, held_out: str | None) -> tuple[Any, Any]:
             gate_crops = load_calibration_set(held_out)
     except DataError as exc:
         raise InvalidInputError(f"{option}: {exc}") from exc
+    if precision == "int8" and held_out is not None and held_out != "synthetic":
+        from wds_edge_calibration.qdq import check_held_out_of_qdq
+
+        check_held_out_of_qdq(onnx, gate_crops)
     return calibration, gate_crops
 
 

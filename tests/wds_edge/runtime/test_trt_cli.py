@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -270,3 +271,53 @@ def test_build_engine_exits_1_when_this_device_cannot_build_or_keep_the_engine(
     assert code == 1 and "pass --held-out DIR" in err, err
     code, out, err = run_cli(capsys, *args[:4], "fp32", *args[7:])  # FP32 needs no gate
     assert code == 0 and "-fp32.engine built in" in " ".join(out.split()), err
+
+
+def test_build_engine_int8_refuses_held_out_crops_of_a_calibrated_person_or_crop(
+    fake_trt, small_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Defect: `quantize` refuses held-out crops that show a person of --calib or share
+    crops with it (check_held_out), but build-engine compared only the crop hashes with
+    --calib, and for a Q/DQ --onnx only the whole set's hash with the one its metadata
+    records: a set naming a calibrated person, or a subset of the calibration crops, was
+    gated on as held out. Both are now refused (exit 2) before anything is built."""
+    import shutil
+
+    from fault_helpers import run_cli
+
+    from wds_edge.runtime.probe_inputs import synthetic_skin_crops
+    from wds_edge_calibration.dataset import write_calibration_set
+    from wds_edge_calibration.qdq import quantize_qdq
+
+    state = fake_trt()
+    crops = synthetic_skin_crops(128, 5)
+
+    def crop_set(name: str, which: list[int], people: list[str]) -> Any:
+        return write_calibration_set(
+            [crops[i] for i in which], tmp_path / name, source="test", size_px=128,
+            preprocessing_path="synthetic", people=people,
+        )  # fmt: skip
+
+    calib = crop_set("calib", [0, 1, 2], ["a"])
+    same_person = crop_set("same_person", [3, 4], ["a"])  # other crops, a calibrated person
+    subset = crop_set("subset", [0], ["b"])  # a calibration crop under another name
+    other = crop_set("other", [3, 4], ["b"])
+    cache = ["--cache-dir", tmp_path / "cache"]
+    code, _, err = run_cli(capsys, "build-engine", "--onnx", small_onnx, "-p", "int8", "--calib",
+                           calib.path, "--held-out", same_person.path, *cache)  # fmt: skip
+    err = " ".join(err.split())
+    assert code == 2 and "show people the model was calibrated on (a)" in err, err
+    assert state.builds == []
+    shutil.copy(small_onnx, tmp_path / small_onnx.name)  # the FP32 reference, next to it
+    qdq = quantize_qdq(tmp_path / small_onnx.name, calib, tmp_path / "q.onnx", use_modelopt=False)
+    for held, says in ((same_person, "show people the model was calibrated on (a)"),
+                       (subset, "1 held-out crops are also calibration crops")):  # fmt: skip
+        code, _, err = run_cli(capsys, "build-engine", "--onnx", qdq, "-p", "int8",
+                               "--held-out", held.path, *cache)  # fmt: skip
+        err = " ".join(err.split())
+        assert code == 2 and says in err, err
+    assert state.builds == []
+    code, _, err = run_cli(capsys, "build-engine", "--onnx", qdq, "-p", "int8",
+                           "--held-out", other.path, *cache)  # fmt: skip
+    assert code == 0, err
+    assert len(state.builds) == 1

@@ -131,9 +131,11 @@ def plan_gate(
     Raises:
         BackendUnavailableError: a gate is needed but there is no reference or no crops for
             it, and accuracy loss is not allowed (the message says what to pass).
-        InvalidInputError: the held-out crops overlap the calibration crops, or are not
-            the model's input size (checked before the build); an unknown ``gate_crops``
-            name; a ``reference_onnx`` that is not the Q/DQ model's source.
+        InvalidInputError: the held-out crops overlap the calibration crops, show a person
+            of them (``calibration.check_held_out(crops)``, where the calibration has one:
+            ``wds_edge_calibration``'s does), or are not the model's input size (checked
+            before the build); an unknown ``gate_crops`` name; a ``reference_onnx`` that is
+            not the Q/DQ model's source.
     """
     if precision == "fp32":
         return None
@@ -167,6 +169,9 @@ def plan_gate(
                 "crops; make the held-out set from other photos or another video with "
                 "`wds-edge calibrate` and pass it with --held-out"
             )
+        check = getattr(calibration, "check_held_out", None)
+        if check is not None:  # the people split, as `wds-edge quantize` checks it
+            check(crops)
     reference = _reference(onnx_path, onnx_sha256, info, reference_onnx)
     if reference is None and not problem:
         source = info or {}
