@@ -5,8 +5,10 @@ graph as QuantizeLinear / DequantizeLinear pairs. TensorRT 10 and 11 build such 
 model directly (TensorRT 11 has no implicit INT8 flag any more) and ONNX Runtime runs
 it on CPUs (fast with VNNI / dot-product instructions).
 
-Uses NVIDIA ModelOpt (``modelopt.onnx.quantization``) when it is installed, else ONNX
-Runtime's ``quantize_static`` with:
+Uses NVIDIA ModelOpt (``modelopt.onnx.quantization``) when it is installed
+(:func:`uses_modelopt`; its INT8 calibration is ``max``, run for ``--method minmax``, or
+``entropy``: :data:`MODELOPT_METHODS`, percentile is refused), else ONNX Runtime's
+``quantize_static`` with:
 
 * ``QuantFormat.QDQ``, per-channel symmetric INT8 weights, symmetric INT8 activations
   (zero point 0: what TensorRT accepts for explicit quantization);
@@ -80,16 +82,19 @@ from wds_edge_calibration.people import check_people_split
 __all__ = [
     "CALIBRATION_METHODS",
     "HISTOGRAM_CROPS_PER_CALL",
+    "MODELOPT_METHODS",
     "check_crop_sizes",
     "check_fp32_nodes",
     "check_held_out",
     "check_held_out_of_qdq",
+    "check_method",
     "check_output_path",
     "fp32_nodes",
     "quantize_qdq",
     "quantize_qdq_gated",
     "read_onnx_model",
     "record_gate",
+    "uses_modelopt",
 ]
 
 logger = logging.getLogger(__name__)
@@ -97,11 +102,45 @@ logger = logging.getLogger(__name__)
 CalibrationMethod = Literal["minmax", "entropy", "percentile"]
 #: The activation-range estimates of the ONNX Runtime route.
 CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
+#: The ModelOpt ``calibration_method`` each of them runs as: ModelOpt's INT8 calibration
+#: has ``max`` and ``entropy`` only (no percentile).
+MODELOPT_METHODS = {"minmax": "max", "entropy": "entropy"}
 #: Crops per ``collect_data`` call of ONNX Runtime's histogram calibrators (entropy,
 #: percentile), which hold all of a call's activations (about 0.7 GB per 640 px crop of the
 #: bundled model) until it returns; their histograms are merged across calls. 1: ONNX
 #: Runtime requires the number of crops to be a multiple of it.
 HISTOGRAM_CROPS_PER_CALL = 1
+
+
+def uses_modelopt(use_modelopt: bool | None = None) -> bool:
+    """Does :func:`quantize_qdq` quantize with NVIDIA ModelOpt: ``use_modelopt``, or (None)
+    whether ModelOpt is installed."""
+    if use_modelopt is not None:
+        return use_modelopt
+    import importlib.util
+
+    return importlib.util.find_spec("modelopt") is not None
+
+
+def check_method(method: str, use_modelopt: bool | None = None) -> None:
+    """Refuse an activation-range estimate the quantizer that would run does not have.
+
+    Raises:
+        InvalidInputError: not one of :data:`CALIBRATION_METHODS`, or ``percentile`` where
+            NVIDIA ModelOpt quantizes (:func:`uses_modelopt`; its INT8 calibration has
+            ``max`` and ``entropy`` only).
+    """
+    if method not in CALIBRATION_METHODS:
+        raise InvalidInputError(
+            f"--method must be one of {', '.join(CALIBRATION_METHODS)}, got {method!r}"
+        )
+    if uses_modelopt(use_modelopt) and method not in MODELOPT_METHODS:
+        raise InvalidInputError(
+            f"--method {method} is an ONNX Runtime estimate, but NVIDIA ModelOpt is installed "
+            "here and quantizes the Q/DQ model; its INT8 calibration is max or entropy only: "
+            "pass --method minmax (ModelOpt's max) or --method entropy, or quantize where "
+            "ModelOpt is not installed"
+        )
 
 
 def read_onnx_model(onnx_path: str | Path, *, external_data: bool = True) -> Any:
@@ -441,7 +480,9 @@ def quantize_qdq(
         calib: a calibration folder (``wds-edge calibrate``) or a loaded set.
         out_path: the Q/DQ ``.onnx`` to write (atomically).
         max_crops: use at most this many crops (None: all).
-        method: activation range estimate (ONNX Runtime route).
+        method: activation range estimate (:data:`CALIBRATION_METHODS`; with ModelOpt
+            :data:`MODELOPT_METHODS`, recorded as ``method`` with the tool's own name as
+            ``tool_method``).
         use_modelopt: force (True) / forbid (False) NVIDIA ModelOpt; None: when installed.
 
     Returns:
@@ -450,9 +491,12 @@ def quantize_qdq(
         the runtime warns that nothing shows its masks match FP32.
 
     Raises:
+        InvalidInputError: a method the quantizer does not have (:func:`check_method`).
         ModelError: the model is missing, not ONNX, or has no wds-edge metadata.
         MissingDependencyError: onnx / onnxruntime (or ModelOpt when forced) missing.
     """
+    use_modelopt = uses_modelopt(use_modelopt)
+    check_method(method, use_modelopt)
     onnx = require("onnx", "INT8 Q/DQ quantization")
     source = Path(onnx_path)
     model = read_onnx_model(source)
@@ -467,16 +511,14 @@ def quantize_qdq(
     def batches() -> Any:
         return calib_set.batches(metadata.preprocessing, batch_size=batch, limit=max_crops)
 
-    if use_modelopt is None:
-        import importlib.util
-
-        use_modelopt = importlib.util.find_spec("modelopt") is not None
     with tempfile.TemporaryDirectory(prefix="wds-qdq-") as tmp:
         quantized = Path(tmp) / "model.qdq.onnx"
         if use_modelopt:
-            tool = _quantize_modelopt(source, quantized, batches, metadata, keep_fp32)
+            tool, tool_method = _quantize_modelopt(
+                source, quantized, batches, metadata, keep_fp32, method
+            )
         else:
-            tool = _quantize_ort(
+            tool, tool_method = _quantize_ort(
                 source, quantized, batches, metadata, keep_fp32, method, tmp, crops_used
             )
         qmodel = onnx.load(str(quantized))
@@ -486,6 +528,7 @@ def quantize_qdq(
         "format": "qdq",
         "tool": tool,
         "method": method,
+        "tool_method": tool_method,
         "activations": "int8 symmetric per-tensor",
         "weights": "int8 symmetric per-channel",
         "fp32_nodes": keep_fp32,
@@ -542,7 +585,7 @@ def quantize_qdq_gated(
         out: the Q/DQ ``.onnx`` to write; not ``onnx_path``.
         held_out: other crops for the gate (:func:`check_held_out`); None gates on the
             calibration crops (optimistic: logged, and recorded as ``held_out: false``).
-        method: activation range estimate (ONNX Runtime route).
+        method: activation range estimate (:func:`quantize_qdq`).
         gate: False writes the model ungated (the runtime warns when it loads it).
         allow_accuracy_loss: keep a model that failed the gate (its record says so).
         use_modelopt: see :func:`quantize_qdq`.
@@ -553,17 +596,15 @@ def quantize_qdq_gated(
         ``out`` and the gate's result (None without ``gate``).
 
     Raises:
-        InvalidInputError: an unknown method, ``out`` is the FP32 model, held-out crops that
+        InvalidInputError: an unknown method, or percentile with ModelOpt
+            (:func:`check_method`), ``out`` is the FP32 model, held-out crops that
             are calibration crops or show a calibrated person.
         OutputError: ``out`` cannot be written.
         ModelError: the model is missing, not ONNX or has no wds-edge metadata; crops of
             another size; the gate failed (:class:`~wds_edge.errors.AccuracyGateError`,
             nothing written).
     """
-    if method not in CALIBRATION_METHODS:
-        raise InvalidInputError(
-            f"--method must be one of {', '.join(CALIBRATION_METHODS)}, got {method!r}"
-        )
+    check_method(method, use_modelopt)
     source, out = Path(onnx_path), Path(out)
     report = progress or (lambda done, total, info="": None)
     check_output_path(source, out)
@@ -662,7 +703,7 @@ def _quantize_ort(
     method: CalibrationMethod,
     tmp: str,
     crops: int,
-) -> str:
+) -> tuple[str, str]:
     quant = require("onnxruntime.quantization", "INT8 Q/DQ quantization")
     ort = require("onnxruntime", "INT8 Q/DQ quantization")
     prepared = Path(tmp) / "model.prep.onnx"
@@ -693,12 +734,17 @@ def _quantize_ort(
         calibrate_method=methods[method],
         extra_options=extra,
     )
-    return f"onnxruntime {ort.__version__} quantize_static"
+    return f"onnxruntime {ort.__version__} quantize_static", methods[method].name
 
 
 def _quantize_modelopt(
-    source: Path, out: Path, batches: Any, metadata: ModelMetadata, keep_fp32: list[str]
-) -> str:
+    source: Path,
+    out: Path,
+    batches: Any,
+    metadata: ModelMetadata,
+    keep_fp32: list[str],
+    method: CalibrationMethod,
+) -> tuple[str, str]:
     import inspect
     import re
 
@@ -713,7 +759,7 @@ def _quantize_modelopt(
     mq.quantize(
         onnx_path=str(source),
         quantize_mode="int8",
-        calibration_method="max",
+        calibration_method=MODELOPT_METHODS[method],
         # ModelOpt matches these with re.match: exact names only
         nodes_to_exclude=[re.escape(name) + "$" for name in keep_fp32],
         # its default "fp16" converts every unquantized float tensor (the texture map, the
@@ -722,4 +768,4 @@ def _quantize_modelopt(
         output_path=str(out),
         **data,
     )
-    return "nvidia-modelopt"
+    return "nvidia-modelopt", MODELOPT_METHODS[method]

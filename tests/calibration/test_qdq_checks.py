@@ -9,6 +9,7 @@ is tested on a hand-made graph converted to FP16 the way ModelOpt's default does
 
 from __future__ import annotations
 
+import importlib.machinery
 import json
 import re
 import sys
@@ -114,7 +115,8 @@ def _recording_modelopt(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         names = [n.name for n in onnx.load(onnx_path).graph.node]
         excluded = [n for n in names if any(re.match(p, n) for p in nodes_to_exclude or [])]
         calls.update(high_precision_dtype=high_precision_dtype, excluded=excluded,
-                     array=calibration_data is not None, kwargs=kwargs)  # fmt: skip
+                     array=calibration_data is not None, kwargs=kwargs,
+                     calibration_method=calibration_method)  # fmt: skip
         q.quantize_static(
             onnx_path, output_path, calibration_data_reader, quant_format=q.QuantFormat.QDQ,
             nodes_to_exclude=excluded, extra_options={"ActivationSymmetric": True},
@@ -122,6 +124,7 @@ def _recording_modelopt(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
     package = types.ModuleType("modelopt")
     package.__path__ = []
+    package.__spec__ = importlib.machinery.ModuleSpec("modelopt", None)  # find_spec finds it
     sub = types.ModuleType("modelopt.onnx")
     sub.__path__ = []
     mq = types.ModuleType("modelopt.onnx.quantization")
@@ -281,3 +284,48 @@ def test_histogram_methods_collect_a_bounded_number_of_crops_per_call(
     monkeypatch.setattr(HistogramCalibrater, "collect_data", counting_collect)
     quantize_qdq(FIXTURE, calib, tmp_path / "q.onnx", use_modelopt=False, method=method)  # type: ignore[arg-type]
     assert sum(seen) == len(calib) and max(seen) <= HISTOGRAM_CROPS_PER_CALL, seen
+
+
+@pytest.mark.usefixtures("untrained_model_gate")  # it marks every pixel
+def test_modelopt_runs_the_method_asked_for_and_records_it(
+    calib: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Defect: with ModelOpt installed --method was ignored (always ModelOpt's "max") but
+    recorded as asked, and the status line said ONNX Runtime runs the model. minmax runs as
+    ModelOpt's max, entropy as its entropy, percentile (ModelOpt has none) is refused, exit 2,
+    before anything is written; the model records what ran."""
+    from wds_edge.cli import main
+
+    calls = _recording_modelopt(monkeypatch)  # installed: the CLI takes it
+    for method, ran in (("minmax", "max"), ("entropy", "entropy")):
+        out = tmp_path / f"{method}.onnx"
+        with pytest.raises(SystemExit) as ended:
+            main(["quantize", "--onnx", str(FIXTURE), "--calib", str(calib.path),
+                  "--out", str(out), "--method", method])  # fmt: skip
+        err = " ".join(capsys.readouterr().err.split())
+        assert ended.value.code == 0, err
+        assert calls["calibration_method"] == ran
+        props = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+        info = json.loads(props["quantization"])
+        assert (info["tool"], info["method"], info["tool_method"]) == (
+            "nvidia-modelopt",
+            method,
+            ran,
+        )
+        assert "NVIDIA ModelOpt runs the FP32 model" in err and "ONNX Runtime runs" not in err
+        assert f"({method}: ModelOpt's {ran})" in err
+    calls.clear()
+    out = tmp_path / "percentile.onnx"
+    with pytest.raises(SystemExit) as ended:
+        main(["quantize", "--onnx", str(FIXTURE), "--calib", str(calib.path), "--out", str(out),
+              "--method", "percentile"])  # fmt: skip
+    err = " ".join(capsys.readouterr().err.split())
+    assert ended.value.code == 2 and "NVIDIA ModelOpt is installed" in err, err
+    assert "--method minmax" in err and not calls and not out.exists()
+    info = json.loads(
+        {p.key: p.value for p in onnx.load(str(quantize_qdq(
+            FIXTURE, calib, tmp_path / "ort.onnx", use_modelopt=False, method="percentile",
+        ))).metadata_props}["quantization"]
+    )  # fmt: skip
+    assert (info["method"], info["tool_method"]) == ("percentile", "Percentile")

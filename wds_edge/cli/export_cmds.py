@@ -437,7 +437,11 @@ def _quantize(
         "for --format openvino; qdq without it gates on the calibration crops, optimistic.",
     ),
     method: str | None = typer.Option(
-        None, "--method", help="qdq only: minmax (default), entropy or percentile."
+        None,
+        "--method",
+        help="qdq only: minmax (default), entropy or percentile. Where NVIDIA ModelOpt is "
+        "installed it quantizes, with minmax run as its max, entropy as its entropy, and "
+        "percentile refused (ModelOpt has none).",
     ),
     target_device: str | None = typer.Option(
         None,
@@ -532,8 +536,12 @@ def _quantize_qdq(
     import contextlib
 
     from wds_edge.cli.console import progress_bar
-    from wds_edge_calibration.qdq import quantize_qdq_gated
+    from wds_edge_calibration.qdq import MODELOPT_METHODS, quantize_qdq_gated, uses_modelopt
 
+    if uses_modelopt() and method in MODELOPT_METHODS:  # (percentile: refused by the call)
+        tool, how = "NVIDIA ModelOpt", f"{method}: ModelOpt's {MODELOPT_METHODS[method]}"
+    else:
+        tool, how = "ONNX Runtime", method
     stack = contextlib.ExitStack()
     state: dict[str, Any] = {"phase": None, "bar": None, "started": time.monotonic()}
 
@@ -545,8 +553,8 @@ def _quantize_qdq(
             stack.close()  # the previous phase's spinner
             if phase == "quantizing":
                 console.print(
-                    f"step 1/2: calibrating and quantizing on {len(crops)} crops ({method}); "
-                    "ONNX Runtime runs the FP32 model on each of them: minutes on a CPU, no "
+                    f"step 1/2: calibrating and quantizing on {len(crops)} crops ({how}); "
+                    f"{tool} runs the FP32 model on each of them: minutes on a CPU, no "
                     "progress inside this step"
                 )
                 state["started"] = time.monotonic()
