@@ -50,7 +50,7 @@ from wds_edge.runtime.gate import (
 from wds_edge.runtime.openvino import RT_INFO_SECTION, int8_model_path
 from wds_edge.runtime.openvino_graph import texture_boundary
 from wds_edge_calibration.dataset import CalibrationSet
-from wds_edge_calibration.qdq import check_held_out, check_output_path
+from wds_edge_calibration.qdq import check_batch, check_held_out, check_output_path
 
 __all__ = ["TARGET_DEVICES", "higher_precision_nodes", "quantize_openvino_int8"]
 
@@ -190,7 +190,8 @@ def quantize_openvino_int8(
             differ, ``out`` is the FP32 model.
         OutputError: ``out`` cannot be written (checked first, before minutes of work).
         ModelError: the gate failed (nothing written), the model file is missing or not
-            a model, or it is not a wds-edge model with the texture map inside.
+            a model, or it is not a wds-edge model with the texture map inside, or it takes
+            a fixed batch above 1 (:func:`~wds_edge_calibration.qdq.check_batch`).
         MissingDependencyError: nncf or openvino is missing.
     """
     ov = require("openvino", "INT8 quantization for OpenVINO")
@@ -225,6 +226,7 @@ def quantize_openvino_int8(
     props = model_metadata_props(model, str(onnx_path))
     meta = ModelMetadata.from_props(props, source=str(onnx_path))
     meta.check_supported(str(onnx_path))
+    check_batch(meta, onnx_path)  # reshaped to one crop below: a fixed batch cannot be
     size = meta.input_size_hw[0]
     for name, crops in (("calibration", calib), ("held-out", held_out)):
         if crops.size_px != size:

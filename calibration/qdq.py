@@ -83,6 +83,7 @@ __all__ = [
     "CALIBRATION_METHODS",
     "HISTOGRAM_CROPS_PER_CALL",
     "MODELOPT_METHODS",
+    "check_batch",
     "check_crop_sizes",
     "check_fp32_nodes",
     "check_held_out",
@@ -416,8 +417,27 @@ def _check_size(crops: CalibrationSet, metadata: ModelMetadata, name: str) -> No
         )
 
 
+def check_batch(metadata: ModelMetadata, source: str | Path) -> None:
+    """Refuse a model with a fixed batch of more than one image: calibration (both formats)
+    feeds it one crop at a time, which ONNX Runtime rejects and OpenVINO cannot reshape it to.
+
+    Raises:
+        ModelError: the model's input batch is fixed above 1 (the message says to re-export
+            it with ``--batch 1`` or ``--batch dynamic``).
+    """
+    batch = metadata.input_shape[0] if len(metadata.input_shape) == 4 else 1
+    if int(batch) > 1:
+        raise ModelError(
+            f"{source} takes a fixed batch of {batch} images (`wds-edge export --batch "
+            f"{batch}`); INT8 calibration needs a model that takes one image (batch 1) or any "
+            "number (dynamic): re-export it with `wds-edge export --batch 1` (or `--batch "
+            "dynamic`) and quantize that"
+        )
+
+
 def check_crop_sizes(onnx_path: str | Path, calib: CalibrationSet, *others: CalibrationSet) -> None:
-    """Refuse crops of another size than the model's input before any work starts.
+    """Refuse crops of another size than the model's input, and a model with a fixed batch
+    above 1 (:func:`check_batch`), before any work starts.
 
     Args:
         onnx_path: the FP32 model (its wds-edge metadata gives the input size).
@@ -426,11 +446,12 @@ def check_crop_sizes(onnx_path: str | Path, calib: CalibrationSet, *others: Cali
 
     Raises:
         ModelError: a set's crops are not the model's input size (the message gives the
-            ``wds-edge calibrate --size`` to run), the model has no wds-edge metadata, or it
-            is missing or not ONNX.
+            ``wds-edge calibrate --size`` to run), the model has a fixed batch above 1, no
+            wds-edge metadata, or it is missing or not ONNX.
     """
     model = read_onnx_model(onnx_path, external_data=False)
     metadata = ModelMetadata.from_props(_metadata_props(model), source=str(onnx_path))
+    check_batch(metadata, onnx_path)
     _check_size(calib, metadata, "calibration")
     for crops in others:
         _check_size(crops, metadata, "held-out")
@@ -492,7 +513,8 @@ def quantize_qdq(
 
     Raises:
         InvalidInputError: a method the quantizer does not have (:func:`check_method`).
-        ModelError: the model is missing, not ONNX, or has no wds-edge metadata.
+        ModelError: the model is missing, not ONNX, has no wds-edge metadata, or takes a
+            fixed batch above 1 (:func:`check_batch`).
         MissingDependencyError: onnx / onnxruntime (or ModelOpt when forced) missing.
     """
     use_modelopt = uses_modelopt(use_modelopt)
@@ -503,6 +525,7 @@ def quantize_qdq(
     props = _metadata_props(model)
     metadata = ModelMetadata.from_props(props, source=str(source))
     calib_set = calib if isinstance(calib, CalibrationSet) else load_calibration_set(calib)
+    check_batch(metadata, source)
     _check_size(calib_set, metadata, "calibration")
     keep_fp32 = fp32_nodes(model)
     batch = 1 if not metadata.dynamic_batch else 1  # ranges do not depend on batch size

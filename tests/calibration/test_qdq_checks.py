@@ -329,3 +329,35 @@ def test_modelopt_runs_the_method_asked_for_and_records_it(
         ))).metadata_props}["quantization"]
     )  # fmt: skip
     assert (info["method"], info["tool_method"]) == ("percentile", "Percentile")
+
+
+@pytest.mark.parametrize("fmt", ["qdq", "openvino"])
+def test_quantize_refuses_a_fixed_batch_model_before_it_starts(
+    fmt: str, calib: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: a model exported with --batch 2 ended both formats in a traceback (ONNX
+    Runtime: 'Got: 1 Expected: 2'; OpenVINO: its reshape to one crop). Refused up front,
+    exit 2, saying to re-export with --batch 1 or dynamic; nothing written."""
+    from wds_edge.cli import main
+    from wds_edge.runtime.probe_inputs import synthetic_skin_crops
+
+    if fmt == "openvino":
+        pytest.importorskip("nncf")
+    model = onnx.load(str(FIXTURE))
+    for value in (model.graph.input[0], model.graph.output[0]):
+        value.type.tensor_type.shape.dim[0].dim_value = 2  # as export --batch 2 writes it
+    next(p for p in model.metadata_props if p.key == "input_shape").value = "[2, 3, 128, 128]"
+    fixed = tmp_path / "b2.onnx"
+    onnx.save(model, str(fixed))
+    held = write_calibration_set(
+        synthetic_skin_crops(128, 2, seed=5), tmp_path / "held", source="synthetic",
+        size_px=128, preprocessing_path="synthetic", people=["z"],
+    )  # fmt: skip
+    out = tmp_path / ("q.onnx" if fmt == "qdq" else "q.xml")
+    with pytest.raises(SystemExit) as ended:
+        main(["quantize", "--onnx", str(fixed), "--calib", str(calib.path), "--format", fmt,
+              "--held-out", str(held.path), "--out", str(out)])  # fmt: skip
+    err = " ".join(capsys.readouterr().err.split())
+    assert ended.value.code == 2, err
+    assert "takes a fixed batch of 2 images" in err and "--batch 1" in err and "dynamic" in err
+    assert "Traceback" not in err and not out.exists()

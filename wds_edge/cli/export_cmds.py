@@ -412,7 +412,9 @@ def _calibrate(
 
 
 def _quantize(
-    onnx: Path = typer.Option(..., "--onnx", help="FP32 wds-edge ONNX model."),
+    onnx: Path = typer.Option(
+        ..., "--onnx", help="FP32 wds-edge ONNX model, exported with --batch 1 or dynamic."
+    ),
     calib: Path = typer.Option(..., "--calib", help="Calibration folder (wds-edge calibrate)."),
     out: Path | None = typer.Option(
         None,
