@@ -122,7 +122,8 @@ def build_calibration_set(
             them, by status (``too_blurry``, ``turned_away``, ``needs_colour_camera``,
             ``colour_cast``, ...).
         grey_input_supported: keep grey faces (for a model whose metadata says
-            ``grey_input_supported``; the analyzer refuses them otherwise).
+            ``grey_input_supported``; the analyzer refuses them otherwise); recorded in the
+            manifest, where ``wds-edge quantize`` compares it with the model's.
         people: who every crop shows (ids or names); ``()``: see above.
         people_csv: a CSV of ``photo,person`` rows naming the person in every photo of a
             folder source (:func:`wds_edge_calibration.people.read_people_csv`); only the
@@ -183,13 +184,20 @@ def build_calibration_set(
             progress=progress,
             people_of=lambda: sorted(seen),  # the people of the crops written
             people_source=people_source,
+            grey_input_supported=grey_input_supported,
         )
     except DataError as exc:
         if made or not counts:
             raise
         refused = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        grey = ""
+        if counts.get("needs_colour_camera") and not grey_input_supported:
+            grey = (
+                "; for a model that takes grey faces (its metadata says "
+                "grey_input_supported: `wds-edge export --grey-input`) pass --grey-input"
+            )
         raise DataError(
             f"no face in {source} passes the kiosk's checks ({refused}): the kiosk would "
             "refuse every one, so none can calibrate it; use photos / video from the kiosk's "
-            "(colour) camera, lit as at the kiosk"
+            f"(colour) camera, lit as at the kiosk{grey}"
         ) from exc

@@ -231,6 +231,7 @@ def write_calibration_set(
     people: list[str] | None = None,
     people_of: Callable[[], list[str]] | None = None,
     people_source: str = PEOPLE_GIVEN,
+    grey_input_supported: bool | None = None,
 ) -> CalibrationSet:
     """Store face crops as a calibration folder (written to a temp folder, then renamed).
 
@@ -251,6 +252,8 @@ def write_calibration_set(
             :data:`~wds_edge_calibration.manifest.PEOPLE_GIVEN` (named) or
             :data:`~wds_edge_calibration.manifest.PEOPLE_FROM_VIDEO` (a video file's
             content id, :func:`wds_edge_calibration.build.build_calibration_set`).
+        grey_input_supported: whether grey faces were kept (recorded in the manifest, and
+            compared with the model's metadata by ``wds-edge quantize``); None: not recorded.
 
     Raises:
         InvalidInputError: ``out_dir`` is a file, exists (without ``overwrite``), is not a
@@ -298,6 +301,7 @@ def write_calibration_set(
             created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             people=who,
             people_source=people_source if who else None,
+            grey_input_supported=grey_input_supported,
         )
         write_json_atomic(tmp / MANIFEST_NAME, manifest.to_json())
         check_out_dir(out, overwrite=overwrite)  # again: minutes may have passed

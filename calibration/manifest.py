@@ -57,6 +57,9 @@ class CalibrationManifest(BaseModel):
         people_source: where ``people`` came from: :data:`PEOPLE_GIVEN` (named; also when
             absent, as in older manifests) or :data:`PEOPLE_FROM_VIDEO` (one video file's
             frames, nobody named them: ``people`` is the video's content id).
+        grey_input_supported: grey faces were kept (``calibrate --grey-input``, for a model
+            whose metadata says ``grey_input_supported``) or refused as the analyzer refuses
+            them for a colour model (False); None: not recorded (older manifests).
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)
@@ -73,6 +76,7 @@ class CalibrationManifest(BaseModel):
     created_at: str | None = None
     people: list[str] = Field(default_factory=list)
     people_source: str | None = None
+    grey_input_supported: bool | None = None
 
     @classmethod
     def read(cls, path: str | Path) -> CalibrationManifest:
@@ -109,8 +113,10 @@ class CalibrationManifest(BaseModel):
     def to_json(self) -> dict[str, Any]:
         """The JSON object written to ``manifest.json``: format 1's keys, plus ``people`` and
         ``people_source`` only when the builder knew who the crops show (a set without them
-        reads exactly as before)."""
+        reads exactly as before), and ``grey_input_supported`` when it was recorded."""
         exclude = {"people", "people_source"} if not self.people else set()
         if self.people_source is None:
             exclude.add("people_source")
+        if self.grey_input_supported is None:
+            exclude.add("grey_input_supported")
         return self.model_dump(mode="json", exclude=exclude or None)

@@ -50,7 +50,12 @@ from wds_edge.runtime.gate import (
 from wds_edge.runtime.openvino import RT_INFO_SECTION, int8_model_path
 from wds_edge.runtime.openvino_graph import texture_boundary
 from wds_edge_calibration.dataset import CalibrationSet
-from wds_edge_calibration.qdq import check_batch, check_held_out, check_output_path
+from wds_edge_calibration.qdq import (
+    check_batch,
+    check_grey_input,
+    check_held_out,
+    check_output_path,
+)
 
 __all__ = ["TARGET_DEVICES", "higher_precision_nodes", "quantize_openvino_int8"]
 
@@ -187,7 +192,8 @@ def quantize_openvino_int8(
     Raises:
         InvalidInputError: the held-out set overlaps the calibration set (a crop, or a
             person when the sets name their people: :mod:`wds_edge_calibration.people`), sizes
-            differ, ``out`` is the FP32 model.
+            differ, a set kept grey faces for a colour model
+            (:func:`~wds_edge_calibration.qdq.check_grey_input`), ``out`` is the FP32 model.
         OutputError: ``out`` cannot be written (checked first, before minutes of work).
         ModelError: the gate failed (nothing written), the model file is missing or not
             a model, or it is not a wds-edge model with the texture map inside, or it takes
@@ -234,6 +240,7 @@ def quantize_openvino_int8(
                 f"the {name} crops are {crops.size_px} px, the model takes {size} px; "
                 f"run `wds-edge calibrate --size {size}`"
             )
+        check_grey_input(meta, crops, name)
     model.reshape([1, meta.input_channels, size, size])
     keep = higher_precision_nodes(model, keep_first_conv, keep_head, keep_last_block)
     keep = sorted(set(keep) | set(_named_nodes(model, keep_layers)))

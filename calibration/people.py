@@ -367,6 +367,7 @@ def build_people_set(
         overwrite=overwrite,
         progress=progress,
         people_of=lambda: sorted({p for s in seen for p in s.people}),
+        grey_input_supported=grey_input_supported,
     )  # fmt: skip
     missing = [str(s.path) for s in sources if s not in seen]
     if missing:

@@ -86,6 +86,7 @@ __all__ = [
     "check_batch",
     "check_crop_sizes",
     "check_fp32_nodes",
+    "check_grey_input",
     "check_held_out",
     "check_held_out_of_qdq",
     "check_method",
@@ -417,6 +418,43 @@ def _check_size(crops: CalibrationSet, metadata: ModelMetadata, name: str) -> No
         )
 
 
+def check_grey_input(
+    metadata: ModelMetadata, crops: CalibrationSet, name: str, *, warn: bool = True
+) -> None:
+    """Compare whether a crop set kept grey faces (``calibrate --grey-input``, recorded in
+    its manifest) with whether the model takes them (its ``grey_input_supported``).
+
+    A set that kept them, for a colour model, is refused: the kiosk refuses grey faces for
+    it (``needs_colour_camera``), so they must not set its INT8 ranges or gate it. A set
+    that skipped them, for a model that takes them, is only warned about (with ``warn``):
+    its faces are still kiosk faces, but a grey / IR kiosk camera feeds the model input the
+    crops do not show. A manifest that does not record it (older sets) is not checked.
+
+    Raises:
+        InvalidInputError: grey faces kept for a colour model (the message says to re-run
+            ``wds-edge calibrate`` without ``--grey-input``).
+    """
+    kept = crops.manifest.grey_input_supported
+    if kept is None or kept == metadata.grey_input_supported:
+        return
+    if kept:
+        raise InvalidInputError(
+            f"the {name} crops of {crops.path} were made with `wds-edge calibrate "
+            "--grey-input` (grey faces kept), but the model is a colour model (its metadata "
+            "does not say grey_input_supported): the kiosk refuses grey faces for it "
+            "(needs_colour_camera), so they must not calibrate or gate it; re-run `wds-edge "
+            "calibrate` without --grey-input"
+        )
+    if warn:
+        logger.warning(
+            "the model takes grey faces (grey_input_supported) but the %s crops of %s were "
+            "made without --grey-input (grey faces skipped): if the kiosk's camera is grey / "
+            "IR, re-run `wds-edge calibrate --grey-input` on its footage",
+            name,
+            crops.path,
+        )
+
+
 def check_batch(metadata: ModelMetadata, source: str | Path) -> None:
     """Refuse a model with a fixed batch of more than one image: calibration (both formats)
     feeds it one crop at a time, which ONNX Runtime rejects and OpenVINO cannot reshape it to.
@@ -436,7 +474,9 @@ def check_batch(metadata: ModelMetadata, source: str | Path) -> None:
 
 
 def check_crop_sizes(onnx_path: str | Path, calib: CalibrationSet, *others: CalibrationSet) -> None:
-    """Refuse crops of another size than the model's input, and a model with a fixed batch
+    """Refuse crops of another size than the model's input, grey faces for a colour model
+    (:func:`check_grey_input`; a set without them for a model that takes them is warned
+    about, the calibration set's by :func:`quantize_qdq`) and a model with a fixed batch
     above 1 (:func:`check_batch`), before any work starts.
 
     Args:
@@ -445,6 +485,7 @@ def check_crop_sizes(onnx_path: str | Path, calib: CalibrationSet, *others: Cali
         others: further crop sets (the held-out crops of the gate).
 
     Raises:
+        InvalidInputError: a set kept grey faces for a colour model.
         ModelError: a set's crops are not the model's input size (the message gives the
             ``wds-edge calibrate --size`` to run), the model has a fixed batch above 1, no
             wds-edge metadata, or it is missing or not ONNX.
@@ -453,8 +494,10 @@ def check_crop_sizes(onnx_path: str | Path, calib: CalibrationSet, *others: Cali
     metadata = ModelMetadata.from_props(_metadata_props(model), source=str(onnx_path))
     check_batch(metadata, onnx_path)
     _check_size(calib, metadata, "calibration")
+    check_grey_input(metadata, calib, "calibration", warn=False)  # quantize_qdq warns
     for crops in others:
         _check_size(crops, metadata, "held-out")
+        check_grey_input(metadata, crops, "held-out")
 
 
 def record_gate(qdq_path: str | Path, record: dict[str, Any]) -> Path:
@@ -512,7 +555,8 @@ def quantize_qdq(
         the runtime warns that nothing shows its masks match FP32.
 
     Raises:
-        InvalidInputError: a method the quantizer does not have (:func:`check_method`).
+        InvalidInputError: a method the quantizer does not have (:func:`check_method`);
+            calibration crops with grey faces for a colour model (:func:`check_grey_input`).
         ModelError: the model is missing, not ONNX, has no wds-edge metadata, or takes a
             fixed batch above 1 (:func:`check_batch`).
         MissingDependencyError: onnx / onnxruntime (or ModelOpt when forced) missing.
@@ -527,6 +571,7 @@ def quantize_qdq(
     calib_set = calib if isinstance(calib, CalibrationSet) else load_calibration_set(calib)
     check_batch(metadata, source)
     _check_size(calib_set, metadata, "calibration")
+    check_grey_input(metadata, calib_set, "calibration")
     keep_fp32 = fp32_nodes(model)
     batch = 1 if not metadata.dynamic_batch else 1  # ranges do not depend on batch size
     crops_used = min(len(calib_set), max_crops or len(calib_set))

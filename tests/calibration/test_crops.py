@@ -8,6 +8,7 @@ the same crop pixels, roll-aligned.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
@@ -188,10 +189,23 @@ def test_calibrate_says_why_no_face_of_a_grey_folder_was_kept(
     photos.mkdir()
     grey = cv2.cvtColor(read_image(faces_dir / "biden2.jpg"), cv2.COLOR_BGR2GRAY)
     cv2.imwrite(str(photos / "grey.png"), grey)
-    with pytest.raises(DataError, match=r"1 needs_colour_camera.*colour\) camera"):
+    with pytest.raises(DataError, match=r"1 needs_colour_camera.*colour\) camera") as refused:
         build_calibration_set(photos, tmp_path / "calib", size_px=SIZE_PX,
                               landmarker_path=landmarker_path)  # fmt: skip
     assert not (tmp_path / "calib").exists()
+    # the hint names the option that keeps them, and the manifest records it (quantize
+    # compares it with the model's grey_input_supported)
+    assert "grey_input_supported" in str(refused.value) and "--grey-input" in str(refused.value)
+    kept = build_calibration_set(
+        photos, tmp_path / "calib", size_px=SIZE_PX, landmarker_path=landmarker_path,
+        grey_input_supported=True,
+    )  # fmt: skip
+    assert kept.manifest.grey_input_supported is True
+    manifest = json.loads((kept.path / "manifest.json").read_text())
+    assert manifest["grey_input_supported"] is True
+    colour = build_calibration_set(faces_dir / "biden2.jpg", tmp_path / "colour",
+                                   size_px=SIZE_PX, landmarker_path=landmarker_path)  # fmt: skip
+    assert colour.manifest.grey_input_supported is False
 
 
 def test_a_large_photos_crop_is_the_analyzers_crop(

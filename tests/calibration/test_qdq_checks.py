@@ -24,6 +24,7 @@ from onnx import TensorProto, helper
 
 from wds_edge.errors import ModelError
 from wds_edge.io import sha256_file
+from wds_edge.model.metadata import ModelMetadata
 from wds_edge_calibration.dataset import write_calibration_set
 from wds_edge_calibration.qdq import check_fp32_nodes, fp32_nodes, quantize_qdq
 
@@ -361,3 +362,47 @@ def test_quantize_refuses_a_fixed_batch_model_before_it_starts(
     assert ended.value.code == 2, err
     assert "takes a fixed batch of 2 images" in err and "--batch 1" in err and "dynamic" in err
     assert "Traceback" not in err and not out.exists()
+
+
+def test_quantize_compares_grey_input_with_the_models(
+    calib: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """Defect: `calibrate --grey-input` was not recorded, so quantize could not tell that a
+    colour model was calibrated on grey faces it never segments. The manifest records it;
+    grey faces for a colour model are refused (exit 2, both formats), a set without them
+    for a model that takes them is warned about; a manifest without it is not checked."""
+    from wds_edge.cli import main
+    from wds_edge.runtime.probe_inputs import synthetic_skin_crops
+    from wds_edge_calibration.qdq import check_grey_input
+
+    def crop_set(name: str, grey: bool | None, seed: int) -> Any:
+        return write_calibration_set(
+            synthetic_skin_crops(128, 2, seed=seed), tmp_path / name, source="synthetic",
+            size_px=128, preprocessing_path="synthetic", people=[name],
+            grey_input_supported=grey,
+        )  # fmt: skip
+
+    grey, colour = crop_set("grey", True, 1), crop_set("colour", False, 2)
+    assert json.loads((grey.path / "manifest.json").read_text())["grey_input_supported"]
+    assert "grey_input_supported" not in json.loads((calib.path / "manifest.json").read_text())
+    for fmt, calib_, held in (("qdq", grey, colour), ("qdq", colour, grey),
+                              ("openvino", grey, colour)):  # fmt: skip
+        flags = ["--calib", calib_.path, "--held-out", held.path]
+        out = tmp_path / ("q.onnx" if fmt == "qdq" else "q.xml")
+        with pytest.raises(SystemExit) as ended:
+            main(["quantize", "--onnx", str(FIXTURE), "--format", fmt, "--out", str(out),
+                  *map(str, flags)])  # fmt: skip
+        captured = capsys.readouterr()
+        err = " ".join(captured.err.split())
+        assert ended.value.code == 2 and "made with `wds-edge calibrate --grey-input`" in err, err
+        assert "colour model" in err and "step 1/2" not in captured.out + err
+        assert not out.exists()
+    metadata = ModelMetadata.from_props(
+        {p.key: p.value for p in onnx.load(str(FIXTURE)).metadata_props}
+    ).model_copy(update={"grey_input_supported": True})
+    check_grey_input(metadata, grey, "calibration")  # agrees: nothing said
+    check_grey_input(metadata, calib, "calibration")  # not recorded: not checked
+    assert "grey" not in caplog.text
+    check_grey_input(metadata, colour, "calibration")
+    assert "made without --grey-input" in caplog.text

@@ -362,7 +362,8 @@ def _calibrate(
         help="Keep grey (monochrome / IR camera) faces: for a model whose metadata says "
         "grey_input_supported (trained with --augment kiosk and exported with `wds-edge "
         "export --grey-input`); by default they are refused, as the analyzer refuses them for "
-        "a colour model (needs_colour_camera).",
+        "a colour model (needs_colour_camera). Recorded in the manifest: `wds-edge quantize` "
+        "refuses such crops for a colour model.",
     ),
 ) -> None:
     """Collect INT8 calibration crops through the kiosk's capture -> landmarks -> crop path,
