@@ -665,8 +665,8 @@ def quantize_qdq_gated(
 
     Raises:
         InvalidInputError: an unknown method, or percentile with ModelOpt
-            (:func:`check_method`), ``out`` is the FP32 model, held-out crops that
-            are calibration crops or show a calibrated person.
+            (:func:`check_method`), ``out`` does not end in ``.onnx`` or is the FP32 model,
+            held-out crops that are calibration crops or show a calibrated person.
         OutputError: ``out`` cannot be written.
         ModelError: the model is missing, not ONNX or has no wds-edge metadata; crops of
             another size; the gate failed (:class:`~wds_edge.errors.AccuracyGateError`,
@@ -674,6 +674,11 @@ def quantize_qdq_gated(
     """
     check_method(method, use_modelopt)
     source, out = Path(onnx_path), Path(out)
+    if out.suffix.lower() != ".onnx":  # the runtime loads a model by its suffix
+        raise InvalidInputError(
+            f"--out must be a Q/DQ .onnx path for --format qdq, got {out} (an OpenVINO .xml is "
+            "--format openvino)"
+        )
     report = progress or (lambda done, total, info="": None)
     check_output_path(source, out)
     check_crop_sizes(source, calib, *([held_out] if held_out is not None else []))

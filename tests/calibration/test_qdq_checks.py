@@ -406,3 +406,22 @@ def test_quantize_compares_grey_input_with_the_models(
     assert "grey" not in caplog.text
     check_grey_input(metadata, colour, "calibration")
     assert "made without --grey-input" in caplog.text
+
+
+def test_quantize_qdq_out_must_be_onnx(
+    calib: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: `quantize --format qdq --out m.xml` wrote an ONNX model named .xml, which
+    the runtime then tried to load as an OpenVINO IR; the openvino route already refused an
+    --out that is not .xml. Refused (exit 2) before anything starts."""
+    from wds_edge.cli import main
+
+    for name in ("m.xml", "m.int8"):
+        out = tmp_path / name
+        with pytest.raises(SystemExit) as ended:
+            main(["quantize", "--onnx", str(FIXTURE), "--calib", str(calib.path),
+                  "--out", str(out)])  # fmt: skip
+        captured = capsys.readouterr()
+        err = " ".join(captured.err.split())
+        assert ended.value.code == 2 and "--out must be a Q/DQ .onnx path" in err, err
+        assert "step 1/2" not in captured.out + err and not out.exists()

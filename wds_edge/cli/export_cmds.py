@@ -421,7 +421,8 @@ def _quantize(
         None,
         "--out",
         "-o",
-        help="File to write: the Q/DQ .onnx (required for --format qdq) or the OpenVINO .xml "
+        help="File to write: the Q/DQ .onnx (required for --format qdq; it must end in .onnx) "
+        "or the OpenVINO .xml "
         "(default: <model>.int8.xml next to the model, where the runtime looks for it); never "
         "the --onnx model itself.",
     ),
