@@ -141,9 +141,11 @@ def build_calibration_set(
     from wds_edge.capture.sources import require_local_source
 
     if count < 1:
-        raise InvalidInputError(f"count must be positive, got {count}")
+        raise InvalidInputError(f"--count (count) must be positive, got {count}")
     if size_px < 16 or size_px % 16:
-        raise InvalidInputError(f"size_px must be a multiple of 16, got {size_px}")
+        raise InvalidInputError(
+            f"--size (size_px) must be a multiple of 16 (16 or more), got {size_px}"
+        )
     require_local_source(source)
     check_out_dir(out_dir, overwrite=overwrite, sources=[source])
     names, photo_people, people_source = _people_of_source(source, people, people_csv)

@@ -192,7 +192,7 @@ def iter_face_crops(
         ``(label, uint8 RGB crop)``.
     """
     if frame_stride < 1:
-        raise InvalidInputError(f"frame_stride must be >= 1, got {frame_stride}")
+        raise InvalidInputError(f"--stride (frame_stride) must be >= 1, got {frame_stride}")
     path = Path(source)
     stills = path.is_dir() or (path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES)
     if path.is_dir():

@@ -265,7 +265,11 @@ def _photo_crops(
 
     gates = QualityConfig()
     side = _landmark_side_px()
-    image_bgr = read_image(source.path)
+    try:
+        image_bgr = read_image(source.path)
+    except InvalidInputError as exc:  # as a folder's unreadable photo: the others still count
+        logger.warning("skipping %s: %s", source.path, exc)
+        return
     variants = photo_variants(image_bgr) if augment else iter([("s1-as_is", image_bgr)])
     for label, variant_bgr in variants:
         faces = detect_faces(landmarker.detect, variant_bgr, side)  # type: ignore[attr-defined]
@@ -291,6 +295,7 @@ def people_crops(
     Only faces the kiosk's analyzer would segment are kept (its quality gates and colour
     checks, as :func:`wds_edge_calibration.crops.iter_face_crops`); ``rejected`` counts the
     others by status; ``grey_input_supported`` keeps grey faces (a model that takes them).
+    A photo that cannot be read is skipped with a warning, as a folder's photos are.
 
     Yields:
         ``(source, label, uint8 RGB size_px x size_px x 3 crop)``.
