@@ -78,20 +78,19 @@ def open_live_source(
     )
 
 
-def _timeout_message(
-    frames_needed: int, session: KioskSession, final: FinalResult | None, camera: str
-) -> str:
+def _timeout_message(frames_needed: int, session: KioskSession, camera: str) -> str:
     """What a timed-out capture tells the person: why the good frames did not come.
 
     With the camera ``running`` the frames came but were not good: the advice is the prompt
     of the commonest reason (a quality gate's refusal, e.g. ``no_face`` -> "step in front
     of the camera", or frames without the asked expression -> "relax your face" / "raise
     your eyebrows"). Otherwise (``lost``, ``error``, ...), or when no frame came, the
-    camera is to blame: "check the camera".
+    camera is to blame: "check the camera". The counts are the session's own (what it was
+    fed), not its fused result's, which a failed fusion leaves without.
     """
-    seen = final.frames_seen if final is not None else 0
+    seen = session.frames_seen
     done = f"the capture did not collect {frames_needed} good frames in time"
-    refused = dict(final.refused) if final is not None else {}
+    refused = session.refused
     # frames the gates let through but without the asked expression (not counted as good)
     unwanted = max(0, seen - sum(refused.values()) - session.good_frames)
     if camera != "running" or seen == 0 or not (refused or unwanted):
@@ -112,6 +111,14 @@ def _timeout_message(
             advice = "stand in front of the camera and hold still"
     came = f"{session.good_frames} came in {seen} frames, {why}"
     return f"{done} ({came}); {advice} and press capture again"
+
+
+def _failed_message(error: str) -> str:
+    """What a capture whose frames could not be fused tells the person (and the log)."""
+    return (
+        f"the capture's frames could not be analysed ({error}); press capture again (if "
+        "this repeats, the kiosk needs attention: see its log)"
+    )
 
 
 @dataclass(frozen=True)
@@ -190,6 +197,8 @@ class LiveAnalysis:
         self._session_final: FinalResult | None = None
         self._session_deadline_s: float | None = None
         self._session_timeout: str | None = None
+        #: why the last capture's frames could not be fused (it ended as ``failed``)
+        self._session_failed: str | None = None
         #: a timed-out capture being fused on its own thread (the result is not out yet)
         self._fusing: KioskSession | None = None
         self._session_good = 0  # good frames the last ended capture collected
@@ -329,6 +338,7 @@ class LiveAnalysis:
             self._session, self._capture_expression = session, session.config.expression
             self._session_final = None
             self._session_timeout = None
+            self._session_failed = None
             self._session_deadline_s = None if timeout_s is None else time.monotonic() + timeout_s
             return True, self._session_id
 
@@ -354,8 +364,9 @@ class LiveAnalysis:
         try:
             with self.lock:  # the model work of the shared analyzer
                 final = session.final_result()
-        except Exception:  # a capture must end even when its fusion fails
+        except Exception as exc:  # a capture must end even when its fusion fails
             logger.exception("capture %d: fusing the frames collected failed", self._session_id)
+            self._count_error(f"fusing the capture failed: {type(exc).__name__}: {exc}")
         with self._cond:
             if self._fusing is not session:
                 return
@@ -363,7 +374,7 @@ class LiveAnalysis:
             self._session_final = final
             self._session_good = session.good_frames
             self._session_timeout = _timeout_message(
-                self._session_config.frames_needed, session, final, camera
+                self._session_config.frames_needed, session, camera
             )
             self._cond.notify_all()
         logger.warning("capture %d timed out: %s", self._session_id, self._session_timeout)
@@ -373,12 +384,14 @@ class LiveAnalysis:
 
         Keys: ``id`` (1, 2, ... in this LiveAnalysis), ``run`` (:attr:`run_id`: a new one
         each time the service starts, so ``(run, id)`` names a capture across restarts),
-        ``state`` (``"collecting"`` / ``"done"`` / ``"timed_out"``),
-        ``expression``, ``good_frames``, ``frames_needed``, ``prompt``, and once it ended
-        ``final`` (:meth:`FinalResult.to_dict`: fused per-region scores, frames used and
-        refused; ``None`` when nothing could be fused), ``status`` (the capture's status:
-        ``"ok"``, or why nothing was fused, e.g. ``"no_face"``) and, when it timed out or
-        fused nothing, ``error`` (what to tell the person).
+        ``state`` (``"collecting"`` / ``"done"`` / ``"timed_out"`` / ``"failed"``: its
+        frames were collected but fusing them raised, e.g. a backend error; a new capture
+        can start at once), ``expression``, ``good_frames``, ``frames_needed``, ``prompt``,
+        and once it ended ``final`` (:meth:`FinalResult.to_dict`: fused per-region scores,
+        frames used and refused; ``None`` when nothing could be fused), ``status`` (the
+        capture's status: ``"ok"``, or why nothing was fused, e.g. ``"no_face"``; ``None``
+        when it failed) and, when it timed out, failed or fused nothing, ``error`` (what to
+        tell the person).
         """
         with self._cond:
             self._expire_capture_locked()
@@ -400,19 +413,26 @@ class LiveAnalysis:
                 "prompt": running.prompt if self._fusing is None else "analysing...",
             }
         final = self._session_final
+        ended = "done"
+        if self._session_timeout is not None:
+            ended = "timed_out"
+        elif self._session_failed is not None:
+            ended = "failed"
         state = {
             "id": self._session_id,
             "run": self.run_id,
-            "state": "done" if self._session_timeout is None else "timed_out",
+            "state": ended,
             "expression": self._capture_expression,
             "good_frames": self._session_good,
             "frames_needed": needed,
-            "prompt": "done" if self._session_timeout is None else "capture failed",
+            "prompt": "done" if ended == "done" else "capture failed",
             "final": final.to_dict() if final is not None and final.frames_used else None,
             "status": final.status if final is not None else None,
         }
         if self._session_timeout is not None:
             state["error"] = self._session_timeout
+        elif self._session_failed is not None:
+            state["error"] = _failed_message(self._session_failed)
         elif state["final"] is None:  # every frame refused, or the person walked away
             state["error"] = (
                 f"the capture found no usable frame ({state['status']}): stand in front of "
@@ -435,14 +455,29 @@ class LiveAnalysis:
             self._expire_capture_locked()
             return self._session
 
-    def _finish_capture(self, session: KioskSession, final: FinalResult) -> None:
+    def _finish_capture(
+        self, session: KioskSession, final: FinalResult | None, error: str | None = None
+    ) -> None:
+        """End ``session`` with its fused result, or as failed when fusing it raised
+        (``error``): either way a new capture can start."""
         with self._cond:
             if self._session is not session:  # timed out meanwhile: that ended it
                 return
             self._session_final = final
             self._session_good = session.good_frames
+            self._session_failed = error
             self._session = None
+        if error is not None:
+            self._count_error(f"fusing the capture failed: {error}")
+            logger.error("capture %d failed: %s", self._session_id, _failed_message(error))
+            return
         logger.info("capture %d done: %d good frames", self._session_id, session.good_frames)
+
+    def _count_error(self, message: str) -> None:
+        """Count a failed analysis and keep its message for health checks."""
+        with self._cond:
+            self.errors += 1
+            self.last_error = message
 
     def _publish(self, out: PipelineOutput[LiveLocated, LiveSegmented]) -> None:
         """Make one delivered frame the newest snapshot (or count its error)."""
@@ -456,8 +491,8 @@ class LiveAnalysis:
             self._set_state("error")
             return
         live = out.segmented
-        if live.final is not None and live.session is not None:
-            self._finish_capture(live.session, live.final)
+        if live.session is not None and (live.final is not None or live.fuse_error is not None):
+            self._finish_capture(live.session, live.final, live.fuse_error)
         with self._cond:
             self._seq += 1
             self.frames += 1

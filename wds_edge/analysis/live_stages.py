@@ -25,6 +25,7 @@ serialised by the analyzer itself.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ from wds_edge.analysis.running import RUNNING_WINDOW, RunningScore
 from wds_edge.analysis.session import KioskSession, SessionUpdate
 
 __all__ = ["LiveLocated", "LiveSegmented", "LiveStages"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +62,8 @@ class LiveSegmented:
         fused_frames: frames in the running window (0 when not segmented).
         session: the capture this frame was fed to, if any.
         final: the capture's fused result when it finished on this frame.
+        fuse_error: why fusing the capture that finished on this frame failed (``final``
+            is then ``None``): the capture has ended all the same, as failed.
         segmented_ms: the segmentation alone (inference + postprocessing), without the fusion.
     """
 
@@ -66,6 +71,7 @@ class LiveSegmented:
     fused_frames: int = 0
     session: KioskSession | None = None
     final: FinalResult | None = None
+    fuse_error: str | None = None
     segmented_ms: float | None = None
 
 
@@ -108,11 +114,17 @@ class LiveStages:
         """Segment and fuse a good frame; fuse a capture that finished on this frame."""
         if located.session is not None:
             self.running.reset()  # a capture locates only: the window would go stale
-            final = None
+            final, error = None, None
             if located.update is not None and located.update.done:
-                with self.lock:  # fusing segments the capture's chosen frames
-                    final = located.session.final_result()
-            return LiveSegmented(located.result, session=located.session, final=final)
+                try:
+                    with self.lock:  # fusing segments the capture's chosen frames
+                        final = located.session.final_result()
+                except Exception as exc:  # the capture must end: its owner says it failed
+                    logger.exception("fusing the capture's frames failed")
+                    error = f"{type(exc).__name__}: {exc}"
+            return LiveSegmented(
+                located.result, session=located.session, final=final, fuse_error=error
+            )
         if not located.result.ok:
             self.running.reset()  # the face is gone: the next one starts a new window
             return LiveSegmented(located.result)

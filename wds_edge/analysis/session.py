@@ -225,6 +225,17 @@ class KioskSession:
         return sum(c.wanted for c in self._candidates)
 
     @property
+    def frames_seen(self) -> int:
+        """Frames fed so far (those fed after done not counted)."""
+        return self._frames_seen
+
+    @property
+    def refused(self) -> dict[str, int]:
+        """``{status: frames}`` of the frames the quality gates refused so far."""
+        with self._lock:
+            return dict(self._refused)
+
+    @property
     def prompt(self) -> str | None:
         """The prompt most recently shown."""
         return self._prompt

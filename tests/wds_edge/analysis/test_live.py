@@ -213,3 +213,75 @@ def test_a_closed_live_analysis_cannot_start_again(analyzer: Any, video_path: Pa
     with pytest.raises(InvalidInputError, match="closed"), never:
         pass
     assert len(opened) == 1
+
+
+def _wait_ended(live: LiveAnalysis, timeout_s: float = 60) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = live.capture_state()
+        if state["state"] != "collecting":
+            return state
+        time.sleep(0.05)
+    return live.capture_state()
+
+
+def test_a_capture_whose_fusion_fails_ends_as_failed_and_the_next_can_start(
+    analyzer: Any, video_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fusing a finished capture raised (a backend's transient failure): the capture used to
+    stay "collecting" for ever (prompt "done") and every later start_capture was refused.
+    It ends as failed, says so, and the next capture runs."""
+    from wds_edge.analysis.session import SessionConfig
+
+    segment = analyzer.segment
+    failures = [RuntimeError("transient backend failure")]
+
+    def flaky(image: Any, located: Any, **kwargs: Any) -> Any:
+        if kwargs.get("score", True) and failures:  # the capture's fusion
+            raise failures.pop()
+        return segment(image, located, **kwargs)
+
+    monkeypatch.setattr(analyzer, "segment", flaky)
+    config = SessionConfig(frames_needed=3, frames_fused=1, max_frames=5)
+    opener = lambda: open_live_source(str(video_path))  # noqa: E731
+    with LiveAnalysis(analyzer, opener, session_config=config, error_pause_s=0.1) as live:
+        assert live.start_capture() == (True, 1)
+        state = _wait_ended(live)
+        assert state["state"] == "failed", state
+        assert state["final"] is None and state["status"] is None
+        assert state["prompt"] == "capture failed"
+        assert "could not be analysed (RuntimeError: transient backend failure)" in state["error"]
+        assert "press capture again" in state["error"]
+        assert live.errors == 1 and "transient backend failure" in live.last_error
+        assert live.start_capture() == (True, 2)
+        state = _wait_ended(live)
+        assert state["id"] == 2 and state["state"] == "done", state
+        assert state["final"]["frames_used"] == 1 and "error" not in state
+    assert not failures
+
+
+def test_a_timed_out_capture_whose_fusion_fails_still_says_what_its_frames_were(
+    analyzer: Any, video_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The timed-out capture's fusion raised: its advice used to count the frames of the
+    missing fused result (0 frames: "check the camera"); they are the session's own."""
+    from wds_edge.analysis.session import SessionConfig
+
+    segment = analyzer.segment
+
+    def broken(image: Any, located: Any, **kwargs: Any) -> Any:
+        if kwargs.get("score", True):  # the capture's fusion (the live stage passes False)
+            raise RuntimeError("backend gone")
+        return segment(image, located, **kwargs)
+
+    monkeypatch.setattr(analyzer, "segment", broken)
+    config = SessionConfig(frames_needed=10_000, frames_fused=3, max_frames=10_000)
+    opener = lambda: open_live_source(str(video_path))  # noqa: E731
+    with LiveAnalysis(analyzer, opener, session_config=config) as live:
+        assert live.wait_newer(0, timeout_s=60) is not None
+        assert live.start_capture(timeout_s=1.0) == (True, 1)
+        state = _wait_ended(live)
+    assert state["state"] == "timed_out" and state["final"] is None, state
+    assert "check the camera" not in state["error"]
+    assert "most without the asked expression (neutral)); relax your face" in state["error"]
+    assert live.last_error == "fusing the capture failed: RuntimeError: backend gone"
