@@ -91,8 +91,9 @@ def _timeout_message(frames_needed: int, session: KioskSession, camera: str) -> 
     seen = session.frames_seen
     done = f"the capture did not collect {frames_needed} good frames in time"
     refused = session.refused
-    # frames the gates let through but without the asked expression (not counted as good)
-    unwanted = max(0, seen - sum(refused.values()) - session.good_frames)
+    # frames the gates let through but without the asked expression (not counted as good);
+    # good frames dropped when the person walked away (reset_after_bad_frames) are neither
+    unwanted = max(0, seen - sum(refused.values()) - session.good_frames - session.frames_reset)
     if camera != "running" or seen == 0 or not (refused or unwanted):
         return (
             f"{done} ({session.good_frames} came in {seen} frames; camera {camera}); check "

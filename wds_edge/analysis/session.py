@@ -210,6 +210,7 @@ class KioskSession:
         self._refused: collections.Counter[str] = collections.Counter()
         self._frames_seen = 0
         self._bad_streak = 0
+        self._reset_frames = 0
         self._last: FrameResult | None = None
         self._prompt: str | None = None
         self._done = False
@@ -228,6 +229,12 @@ class KioskSession:
     def frames_seen(self) -> int:
         """Frames fed so far (those fed after done not counted)."""
         return self._frames_seen
+
+    @property
+    def frames_reset(self) -> int:
+        """Frames the gates passed that were dropped again because
+        ``reset_after_bad_frames`` refused frames came in a row (the person walked away)."""
+        return self._reset_frames
 
     @property
     def refused(self) -> dict[str, int]:
@@ -295,6 +302,7 @@ class KioskSession:
                 logger.info(
                     "%d bad frames in a row: dropping %d good frames", limit, len(self._candidates)
                 )
+                self._reset_frames += len(self._candidates)
                 self._candidates.clear()
             prompt = result.prompt
         if self.good_frames >= self.config.frames_needed or (

@@ -285,3 +285,30 @@ def test_a_timed_out_capture_whose_fusion_fails_still_says_what_its_frames_were(
     assert "check the camera" not in state["error"]
     assert "most without the asked expression (neutral)); relax your face" in state["error"]
     assert live.last_error == "fusing the capture failed: RuntimeError: backend gone"
+
+
+def test_the_timeout_advice_does_not_count_frames_dropped_when_the_person_left(
+    analyzer: Any,
+) -> None:
+    """40 good neutral frames, then the person walked away (35 frames without a face): the
+    session dropped the 40 (reset_after_bad_frames 30), and the advice used to call them
+    frames "without the asked expression" ("relax your face") instead of saying step in."""
+    from wds_edge.analysis.live import _timeout_message
+    from wds_edge.analysis.result import FrameResult
+    from wds_edge.analysis.session import KioskSession
+    from wds_edge.perception.quality import FrameStatus
+
+    session = KioskSession(analyzer, frames_needed=60, max_frames=1000)
+    neutral = {"smile": 0.0, "brow_raise": 0.0, "frown": 0.0}
+    for _ in range(40):
+        session.feed_located(FrameResult(FrameStatus.OK, "", (480, 640), expression=neutral))
+    assert session.good_frames == 40
+    nobody = FrameResult(FrameStatus.NO_FACE, FrameStatus.NO_FACE.prompt, (480, 640))
+    for _ in range(35):
+        session.feed_located(nobody)
+    assert session.good_frames == 0 and session.frames_reset == 40
+    assert session.frames_seen == 75 and session.refused == {"no_face": 35}
+    message = _timeout_message(60, session, "running")
+    assert "(0 came in 75 frames, most refused as no_face); step in front of the camera" in (
+        message
+    )
