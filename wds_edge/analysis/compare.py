@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,42 +173,90 @@ class Comparison:
         }
 
 
-def load_result(path: str | os.PathLike[str]) -> dict[str, Any]:
+#: What :func:`load_result` reads, by ``what``: the thing named in its messages, what binary
+#: data passed for it probably is, and the file to pass instead.
+_WANTED = {
+    "result": (
+        "a JSON result",
+        "an overlay image?",
+        "pass the .json that `wds-edge analyze --out DIR` writes",
+    ),
+    "repeatability": (
+        "a repeatability report",
+        "its plot repeatability.png?",
+        "pass the repeatability.json that `wds-edge bench repeatability --out DIR` writes",
+    ),
+}
+
+
+def load_result(path: str | os.PathLike[str], what: str = "result") -> dict[str, Any]:
     """Read one result JSON (``analyze --out`` / ``--json`` of one input, a session's
-    ``to_dict()``, a ``bench repeatability`` report).
+    ``to_dict()``) or, with ``what="repeatability"``, a ``bench repeatability`` report.
+
+    The file may be UTF-8 (with or without a byte order mark), UTF-16 or UTF-32, as
+    editors on Windows save it.
+
+    Args:
+        path: the JSON file.
+        what: ``"result"`` or ``"repeatability"``: what the file should be (the messages
+            name it and the file to pass instead).
 
     Raises:
-        InvalidInputError: a missing or empty file, not JSON, or several JSON objects (JSON
-            lines of several inputs: save each input's line to its own file).
+        InvalidInputError: a missing or empty file, binary data, not JSON, several JSON
+            objects (JSON lines of several inputs: save each input's line to its own file),
+            a number too long to read, or JSON that is not an object.
     """
+    if what not in _WANTED:
+        raise InvalidInputError(
+            f"load_result reads a 'result' or a 'repeatability' report, got what={what!r}"
+        )
+    noun, binary, advice = _WANTED[what]
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        raw = file.read_bytes()
     except OSError as exc:
         raise InvalidInputError(f"cannot read {file}: {exc.strerror or exc}") from None
+    try:  # UTF-8 (a BOM too), UTF-16 and UTF-32, told by their first bytes as json.loads does
+        text = raw.decode(json.detect_encoding(raw))
     except UnicodeDecodeError:
-        raise InvalidInputError(
-            f"{file} is not a JSON result (binary data: an overlay image?); pass the .json "
-            "that `wds-edge analyze --out DIR` writes"
-        ) from None
+        raise InvalidInputError(f"{file} is not {noun} (binary data: {binary}); {advice}") from None
     if not text.strip():
-        raise InvalidInputError(
-            f"{file} is an empty file, not a JSON result: pass the .json that `wds-edge "
-            "analyze --out DIR` writes"
-        )
+        raise InvalidInputError(f"{file} is an empty file, not {noun}: {advice}")
     try:
         data = json.loads(text)
     except RecursionError:
-        raise InvalidInputError(f"{file} is not a result (JSON nested too deeply)") from None
+        raise InvalidInputError(f"{file} is not {noun} (JSON nested too deeply)") from None
     except json.JSONDecodeError:
         lines = sum(1 for line in text.splitlines() if line.strip())
+        if what != "result":
+            raise InvalidInputError(
+                f"{file} is not {noun} (not one JSON object); {advice}"
+            ) from None
         raise InvalidInputError(
             f"{file} is not one JSON result ({lines} lines: JSON lines of several inputs? "
             "save the one result to compare in its own file)"
         ) from None
+    except ValueError:  # an integer of more digits than int() reads (sys.set_int_max_str_digits)
+        limit = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
+        raise InvalidInputError(
+            f"{file} is not {noun} wds-edge wrote: it holds a whole number of more than "
+            f"{limit} digits; {advice}"
+        ) from None
     if not isinstance(data, dict):
-        raise InvalidInputError(f"{file} holds JSON but not a result object")
+        kind = _JSON_KINDS.get(type(data), type(data).__name__)
+        raise InvalidInputError(f"{file} holds a JSON {kind}, not an object: not {noun}; {advice}")
     return data
+
+
+#: JSON's names of what :func:`json.loads` returns, for messages.
+_JSON_KINDS = {
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "true / false",
+    type(None): "null",
+}
 
 
 #: What a capture's missed-expression warning means for its scores, per capture kind.
@@ -425,7 +474,7 @@ def _as_result(value: Any, name: str) -> dict[str, Any]:
 def compare_results(
     before: Any,
     after: Any,
-    repeatability: dict[str, Any] | None = None,
+    repeatability: dict[str, Any] | str | os.PathLike[str] | None = None,
 ) -> Comparison:
     """Per-region change from ``before`` to ``after`` with its minimal detectable change.
 
@@ -435,7 +484,8 @@ def compare_results(
             JSON ``wds-edge analyze`` writes), or a ``GET /v1/capture`` response (its
             ``capture.final`` is compared); both must have status ``ok``.
         repeatability: a ``bench repeatability`` report (``regions`` with ``frame_sd``,
-            ``frame_cv``, ``session_sd``, ``session_cv``); ``None`` uses
+            ``frame_cv``, ``session_sd``, ``session_cv``), as a dict or the path of its
+            ``repeatability.json`` (read with :func:`load_result`); ``None`` uses
             :data:`DEFAULT_REPEATABILITY`.
 
     Returns:
@@ -480,6 +530,8 @@ def compare_results(
             f"before is a {kinds[0]} capture and after a {kinds[1]} one: lines under another "
             "expression are not a change of the skin; compare captures of the same kind"
         )
+    if isinstance(repeatability, (str, os.PathLike)):
+        repeatability = load_result(repeatability, "repeatability")
     rep = repeatability if repeatability is not None else DEFAULT_REPEATABILITY
     table = _noise_table(rep)
     models = [_model(before, "before"), _model(after, "after")]

@@ -118,7 +118,7 @@ def compare_cmd(
     from wds_edge.analysis.compare import compare_results, load_result
     from wds_edge.cli.console import make_console
 
-    rep = load_result(repeatability) if repeatability is not None else None
+    rep = load_result(repeatability, "repeatability") if repeatability is not None else None
     comparison = compare_results(load_result(before), load_result(after), rep)
     if json_out:
         typer.echo(json.dumps(comparison.to_dict(), ensure_ascii=False))

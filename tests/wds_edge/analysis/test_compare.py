@@ -375,3 +375,51 @@ def test_the_table_says_what_points_and_mdc95_are(tmp_path: Path) -> None:
         assert "percentage points of that ratio" in text
         assert "minimal detectable change at 95 % confidence" in text
         assert noise in text and "issue" not in text.lower()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-be", "utf-32"])
+def test_a_result_saved_with_a_byte_order_mark_or_as_utf16_is_read(
+    encoding: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: Notepad's UTF-8 with BOM or UTF-16 file was refused as "binary data: an
+    overlay image?"; json reads UTF-8, -16 and -32 by their first bytes."""
+    from fault_helpers import run_cli
+
+    before, after, rep = tmp_path / "b.json", tmp_path / "a.json", tmp_path / "rep.json"
+    before.write_text(json.dumps(_result(0.050, 0.040)), encoding=encoding)
+    after.write_text(json.dumps(_result(0.052, 0.060)), encoding="utf-8")
+    rep.write_text(json.dumps(REPEATABILITY), encoding=encoding)
+    assert load_result(before) == _result(0.050, 0.040)
+    code, out, err = run_cli(capsys, "compare", before, after, "--repeatability", rep, "--json")
+    assert code == 0, err
+    assert [r["verdict"] for r in json.loads(out)["regions"]] == ["within noise", "increase"]
+
+
+def test_a_repeatability_file_of_the_wrong_kind_gets_advice_about_repeatability_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: `--repeatability rep/repeatability.png` was told to pass the .json that
+    `analyze --out` writes, and compare_results(a, b, "rep/repeatability.json") said the
+    report was not a JSON object: the SDK takes the report's path too."""
+    from fault_helpers import run_cli
+
+    before, after = tmp_path / "b.json", tmp_path / "a.json"
+    before.write_text(json.dumps(_result(0.050, 0.040)))
+    after.write_text(json.dumps(_result(0.052, 0.060)))
+    (tmp_path / "rep").mkdir()
+    rep, plot = tmp_path / "rep" / "repeatability.json", tmp_path / "rep" / "repeatability.png"
+    rep.write_text(json.dumps(REPEATABILITY))
+    plot.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe" + bytes(range(256)))
+    by_path = compare_results(_result(0.050, 0.040), _result(0.052, 0.060), str(rep))
+    by_dict = compare_results(_result(0.050, 0.040), _result(0.052, 0.060), REPEATABILITY)
+    assert by_path.to_dict() == by_dict.to_dict()
+    assert compare_results(_result(0.05, 0.04), _result(0.05, 0.04), rep).changes
+    code, _, err = run_cli(capsys, "compare", before, after, "--repeatability", plot)
+    assert code == 2
+    assert "is not a repeatability report (binary data: its plot repeatability.png?)" in err
+    assert "pass the repeatability.json that `wds-edge bench repeatability --out DIR`" in err
+    assert "analyze" not in err
+    for text, message in (("", "empty file, not a repeatability report"), ("[1]", "JSON array")):
+        plot.write_text(text)
+        with pytest.raises(InvalidInputError, match=message):
+            compare_results(_result(0.05, 0.04), _result(0.05, 0.04), plot)
