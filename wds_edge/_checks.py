@@ -14,12 +14,14 @@ __all__ = ["is_digits", "is_finite_number", "is_flag"]
 
 
 def is_finite_number(value: Any) -> bool:
-    """A real, finite number (Python or NumPy); ``bool``, strings, NaN and inf are not."""
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and math.isfinite(float(value))
-    )
+    """A real, finite number (Python or NumPy); ``bool``, strings, NaN and inf are not, nor
+    a whole number too large for a float (``10 ** 400`` in a hand-edited JSON file)."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def is_flag(value: Any) -> bool:

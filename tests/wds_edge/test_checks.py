@@ -26,3 +26,11 @@ def test_a_superscript_source_is_a_clear_capture_error_not_a_value_error() -> No
 
     with pytest.raises(CaptureError, match="is not a camera index"):
         open_live_source("²")
+
+
+def test_a_whole_number_too_large_for_a_float_is_not_a_finite_number() -> None:
+    """Defect: float(10 ** 400) raised OverflowError out of the check of a hand-edited file."""
+    from wds_edge._checks import is_finite_number
+
+    assert not is_finite_number(10**400) and not is_finite_number(-(10**400))
+    assert is_finite_number(10**300) and is_finite_number(0.5)

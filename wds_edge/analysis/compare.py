@@ -271,11 +271,7 @@ def _ratio(result: dict[str, Any], name: str, region: str) -> float:
     must not end in a traceback)."""
     score = result["scores"][region]
     value = score.get("wrinkle_ratio") if isinstance(score, dict) else None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not (math.isfinite(value) and 0.0 <= value <= 1.0)
-    ):
+    if not (is_finite_number(value) and 0.0 <= value <= 1.0):
         raise InvalidInputError(
             f"the {name} result's score for {region!r} has no wrinkle_ratio in [0, 1] (got "
             f"{str(score)[:60]!r}): pass a result written by `wds-edge analyze`"
@@ -295,7 +291,7 @@ def _frames_used(result: dict[str, Any], name: str) -> int:
     value = result.get("frames_used")
     if value is None:
         return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if not (isinstance(value, int) and is_finite_number(value) and value >= 0):
         raise _bad(name, "frames_used is not a whole number of frames", value)
     return value
 

@@ -88,7 +88,7 @@ class RegionScore:
                 f"a region score needs {exc.args[0]!r} (got {_shown(data)}); pass a dict "
                 "written by RegionScore.to_dict()"
             ) from None
-        except (TypeError, ValueError, AttributeError):
+        except (TypeError, ValueError, AttributeError, OverflowError):
             raise InvalidInputError(
                 f"a region score holds numbers, got {_shown(data)}; pass a dict written by "
                 "RegionScore.to_dict()"
@@ -312,7 +312,10 @@ class FrameResult:
                 return convert(value)
             except InvalidInputError:
                 raise
-            except (TypeError, ValueError, KeyError, AttributeError, IndexError, cv2.error):
+            except (
+                TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError,
+                cv2.error,
+            ):  # fmt: skip
                 raise InvalidInputError(
                     f"a frame result's {key!r} must be {expected}, got {_shown(value)}; "
                     f"{_FROM_DICT_HINT}"

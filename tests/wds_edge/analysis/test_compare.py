@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -423,3 +424,55 @@ def test_a_repeatability_file_of_the_wrong_kind_gets_advice_about_repeatability_
         plot.write_text(text)
         with pytest.raises(InvalidInputError, match=message):
             compare_results(_result(0.05, 0.04), _result(0.05, 0.04), plot)
+
+
+HUGE = 10**400
+
+
+@pytest.mark.parametrize(
+    ("before", "rep", "message"),
+    [
+        (_result(HUGE, 0.04), None, "score for 'overall' has no wrinkle_ratio in \\[0, 1\\]"),
+        (_result(0.05, 0.04, frames_used=HUGE), None, "frames_used is not a whole number"),
+        (
+            _result(0.05, 0.04, frames_used=5, per_frame_spread={"overall": {"sd": HUGE}}),
+            None,
+            "per_frame_spread for 'overall' has no sd >= 0",
+        ),
+        (
+            _result(0.05, 0.04),
+            {"regions": {"overall": {"frame_sd": HUGE}}},
+            "frame_sd of 'overall' is not a number >= 0",
+        ),
+    ],
+)
+def test_numbers_too_large_for_a_float_are_refused_not_a_traceback(
+    before: dict, rep: dict | None, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: a hand-edited 10 ** 400 ended in OverflowError (exit 1, a traceback)."""
+    from fault_helpers import run_cli
+
+    with pytest.raises(InvalidInputError, match=message):
+        compare_results(before, _result(0.05, 0.04), rep or REPEATABILITY)
+    files = [tmp_path / n for n in ("b.json", "a.json", "rep.json")]
+    for path, data in zip(files, (before, _result(0.05, 0.04), rep or REPEATABILITY), strict=True):
+        path.write_text(json.dumps(data))
+    code, _, err = run_cli(capsys, "compare", *files[:2], "--repeatability", files[2])
+    assert code == 2 and re.search(message, err), err
+
+
+def test_a_number_of_more_digits_than_python_reads_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: json.loads raised ValueError (the int digits limit): a traceback, exit 1."""
+    from fault_helpers import run_cli
+
+    text = json.dumps(_result(0.05, 0.04, frames_used=7)).replace('"frames_used": 7', "")
+    huge = tmp_path / "huge.json"
+    huge.write_text(text.replace("{", '{"frames_used": ' + "9" * 5000 + ",", 1))
+    after = tmp_path / "a.json"
+    after.write_text(json.dumps(_result(0.05, 0.04)))
+    with pytest.raises(InvalidInputError, match="holds a whole number of more than \\d+ digits"):
+        load_result(huge)
+    code, _, err = run_cli(capsys, "compare", after, after, "--repeatability", huge)
+    assert code == 2 and "not a repeatability report wds-edge wrote" in err, err

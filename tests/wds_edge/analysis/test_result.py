@@ -124,3 +124,29 @@ def test_from_dict_refuses_a_batch_error_outcome() -> None:
     data = {**_ok_result().to_dict(), "scores": None, "quality": None, "model": None}
     back = FrameResult.from_dict(data)
     assert back.scores == {} and back.quality == {} and back.model == {}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"mm_per_px": 10**400}, "'mm_per_px' must be null or a number"),
+        ({"landmarks_px": [[10**400, 1.0]]}, "'landmarks_px' must be null or"),
+        ({"quality": {"sharpness": 10**400}}, "'quality' must be a table of numbers"),
+        (
+            {
+                "scores": {
+                    "overall": {
+                        **_ok_result().scores["overall"].to_dict(),
+                        "wrinkle_ratio": 10**400,
+                    }
+                }
+            },
+            "scores\\['overall'\\]: a region score holds numbers",
+        ),
+    ],
+)
+def test_from_dict_refuses_numbers_too_large_for_a_float(change: dict, message: str) -> None:
+    """Defect: a hand-edited 10 ** 400 ended in OverflowError, not InvalidInputError."""
+    data = {**_ok_result().to_dict(), **change}
+    with pytest.raises(InvalidInputError, match=message):
+        FrameResult.from_dict(data)
