@@ -18,8 +18,26 @@ from typing import Any
 
 import numpy as np
 
-from wds_edge.analysis.result import FrameResult, RegionScore, _clean
+from wds_edge.analysis.result import (
+    FrameResult,
+    RegionScore,
+    _clean,
+    _expression,
+    _flag,
+    _names,
+    _number,
+    _numbers,
+    _optional,
+    _read_key,
+    _refuse_error_outcome,
+    _scores,
+    _shown,
+    _table,
+    _timestamp,
+)
 from wds_edge.errors import InvalidInputError
+from wds_edge.perception.expression import CAPTURE_EXPRESSIONS
+from wds_edge.perception.quality import FrameStatus
 
 __all__ = ["FinalResult", "UsedFrame", "score_spread", "smooth_scores", "NO_FRAMES"]
 
@@ -200,3 +218,108 @@ class FinalResult:
             "timings_ms": {k: round(float(v), 3) for k, v in self.timings_ms.items()},
             "frame": self.result.to_dict(include_arrays) if self.result is not None else None,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FinalResult:
+        """Rebuild a capture from :meth:`to_dict` output (the JSON ``wds-edge analyze``
+        writes for a video, a session's ``to_dict()``, a finished live capture's
+        ``final``): its summary (capture kind, frames used / seen / refused / dropped, the
+        per-frame spread, warnings) and ``result``, the reference frame's
+        :class:`FrameResult` with the fused scores (``FrameResult.from_dict``: the crop
+        transform stays ``None``; the mask comes back when it was included).
+        :func:`~wds_edge.analysis.compare.compare_results` judges the rebuilt capture as
+        it judges the dict.
+
+        Raises:
+            InvalidInputError: not a capture's result (one frame's: use
+                :meth:`FrameResult.from_dict`; a batch's error outcome), or a key of the
+                wrong form (the message names it).
+        """
+        if not isinstance(data, Mapping):
+            raise InvalidInputError(
+                f"a capture's result is a dict, got {type(data).__name__}; {_FINAL_HINT}"
+            )
+        _refuse_error_outcome(data, "a capture's result")
+        if "frame" not in data:
+            raise InvalidInputError(
+                f"this is not a fused capture's result (no 'frame'; status "
+                f"{_shown(data.get('status'))}): one frame's result is rebuilt with "
+                f"FrameResult.from_dict(data); {_FINAL_HINT}"
+            )
+
+        def read(key: str, expected: str, convert: Any, default: Any = None) -> Any:
+            return _read_key(
+                data, key, expected, convert, default, "a capture's result", _FINAL_HINT
+            )
+
+        frame = data["frame"]
+        try:
+            result = None if frame is None else FrameResult.from_dict(frame)
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"a capture's result's 'frame': {exc}") from None
+        return cls(
+            status=read("status", "'ok', a frame status or 'no_frames'", _status),
+            result=result,
+            scores=read("scores", "a table of region scores", _scores),
+            frames_used=read("frames_used", "a whole number >= 0", _count),
+            frames_seen=read("frames_seen", "a whole number >= 0", _count),
+            complete=read("complete", "true or false", _flag, False),
+            used=read("used_frames", "a list of used frames", _used_frames),
+            refused=read("frames_refused", "a table of frame counts", _counts),
+            dropped=read("frames_dropped", "a table of frame counts", _counts),
+            spread=read("per_frame_spread", "a table of region tables of numbers", _spread),
+            expression=read("expression", "null or a table of numbers", _expression),
+            warnings=read("warnings", "a list of names", _names),
+            timings_ms=read("timings_ms", "a table of numbers", _numbers),
+            capture=read("capture", "'neutral' or 'raise_brows'", _capture, "neutral"),
+        )
+
+
+#: How to get a dict :meth:`FinalResult.from_dict` reads.
+_FINAL_HINT = (
+    "pass a dict written by FinalResult.to_dict() (the JSON `wds-edge analyze` writes for a video)"
+)
+
+
+def _status(value: Any) -> str:
+    """A capture's status: ``ok``, a quality gate's status or :data:`NO_FRAMES`."""
+    if value not in {"ok", NO_FRAMES, *(s.value for s in FrameStatus)}:
+        raise ValueError(value)
+    return str(value)
+
+
+def _capture(value: Any) -> str:
+    if value not in CAPTURE_EXPRESSIONS:
+        raise ValueError(value)
+    return str(value)
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TypeError(value)
+    return value
+
+
+def _counts(value: Any) -> dict[str, int]:
+    return {str(k): _count(v) for k, v in _table(value).items()}
+
+
+def _spread(value: Any) -> dict[str, dict[str, float]]:
+    return {str(k): _numbers(v) for k, v in _table(value).items()}
+
+
+def _used_frames(value: Any) -> list[UsedFrame]:
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(value)
+    return [
+        UsedFrame(
+            index=_count(_table(u)["index"]),
+            timestamp_ms=_optional(_timestamp)(u.get("timestamp_ms")),
+            sharpness=_number(u["sharpness"]),
+            misfit_mm=_number(u["misfit_mm"]),
+            expression=_expression(u.get("expression")),
+        )
+        for u in value
+    ]

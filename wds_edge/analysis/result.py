@@ -267,14 +267,17 @@ class FrameResult:
         landmarks and the mask come back when they were included).
 
         A fused capture's dict (:meth:`~wds_edge.analysis.final.FinalResult.to_dict`, the
-        JSON of a video or a kiosk session: the frame result under ``"frame"``) gives its
-        reference frame's result, which carries the fused map, mask and scores (the
-        capture's summary, ``frames_used`` and the like, stays in the dict).
+        JSON of a video or a kiosk session, ``"fused": true``) is refused: rebuild it with
+        :meth:`FinalResult.from_dict <wds_edge.analysis.final.FinalResult.from_dict>`,
+        which keeps what the capture was (its kind, frames used, per-frame spread: what
+        :func:`~wds_edge.analysis.compare.compare_results` judges a capture by; its
+        reference frame alone would compare as a single photo) and whose ``result`` is the
+        reference frame with the fused map, mask and scores.
 
         Raises:
-            InvalidInputError: not a result: a batch's error outcome (``"status":
-                "error"``), a fused capture that holds no frame, an unknown status, or a
-                key of the wrong form (the message names it).
+            InvalidInputError: not a frame result: a fused capture's dict, a batch's error
+                outcome (``"status": "error"``), an unknown status, or a key of the wrong
+                form (the message names it).
         """
         from wds_edge.perception.quality import FrameStatus
 
@@ -283,21 +286,14 @@ class FrameResult:
                 f"a frame result is a dict, got {type(data).__name__}; {_FROM_DICT_HINT}"
             )
         if "frame" in data and "frame_shape" not in data:  # a fused capture: FinalResult
-            frame = data["frame"]
-            if not isinstance(frame, Mapping):
-                raise InvalidInputError(
-                    f"this fused capture (status {data.get('status')!r}) holds no frame result "
-                    f"('frame' is {_shown(frame)}: no frame was fed); read its summary "
-                    "(status, frames_seen, frames_refused) from the dict itself"
-                )
-            data = frame
-        status = data.get("status")
-        if status == "error":
             raise InvalidInputError(
-                f"this is the error outcome of a batch ({data.get('input', 'an input')!s}: "
-                f"{str(data.get('error'))[:80]}), not a frame result; skip outcomes whose "
-                "status is 'error'"
+                f"this is a fused capture's result (status {_shown(data.get('status'))}, "
+                f"capture {_shown(data.get('capture'))}), not one frame's: rebuild it with "
+                "FinalResult.from_dict(data) (`from wds_edge import FinalResult`); its .result is "
+                "the reference frame with the fused scores"
             )
+        status = data.get("status")
+        _refuse_error_outcome(data, "a frame result")
         try:
             status = FrameStatus(status)
         except ValueError:
@@ -307,19 +303,9 @@ class FrameResult:
             ) from None
 
         def read(key: str, expected: str, convert: Any, default: Any = None) -> Any:
-            value = data.get(key, default)
-            try:
-                return convert(value)
-            except InvalidInputError:
-                raise
-            except (
-                TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError,
-                cv2.error,
-            ):  # fmt: skip
-                raise InvalidInputError(
-                    f"a frame result's {key!r} must be {expected}, got {_shown(value)}; "
-                    f"{_FROM_DICT_HINT}"
-                ) from None
+            return _read_key(
+                data, key, expected, convert, default, "a frame result", _FROM_DICT_HINT
+            )
 
         return cls(
             status=status,
@@ -347,6 +333,40 @@ _FROM_DICT_HINT = (
     "pass a dict written by FrameResult.to_dict() (the JSON `wds-edge analyze` writes for "
     "one input)"
 )
+
+
+def _refuse_error_outcome(data: Mapping[str, Any], what: str) -> None:
+    """Refuse a batch's error outcome (``"status": "error"``) passed as ``what``."""
+    if data.get("status") == "error":
+        raise InvalidInputError(
+            f"this is the error outcome of a batch ({data.get('input', 'an input')!s}: "
+            f"{str(data.get('error'))[:80]}), not {what}; skip outcomes whose status is 'error'"
+        )
+
+
+def _read_key(
+    data: Mapping[str, Any],
+    key: str,
+    expected: str,
+    convert: Any,
+    default: Any = None,
+    what: str = "a frame result",
+    hint: str = "",
+) -> Any:
+    """``convert(data[key])`` for a ``from_dict``; a value of the wrong form (any error of
+    ``convert`` but an :class:`InvalidInputError`, which says more) is an
+    :class:`InvalidInputError` naming the key, what was expected and ``hint``."""
+    value = data.get(key, default)
+    try:
+        return convert(value)
+    except InvalidInputError:
+        raise
+    except (
+        TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError, cv2.error,
+    ):  # fmt: skip
+        raise InvalidInputError(
+            f"{what}'s {key!r} must be {expected}, got {_shown(value)}; {hint}"
+        ) from None
 
 
 def _shown(value: Any) -> str:

@@ -479,3 +479,40 @@ def test_a_number_of_more_digits_than_python_reads_is_refused(
         load_result(huge)
     code, _, err = run_cli(capsys, "compare", after, after, "--repeatability", huge)
     assert code == 2 and "not a repeatability report wds-edge wrote" in err, err
+
+
+def _capture_dict(overall: float, kind: str) -> dict:
+    """The JSON of a fused capture of 5 frames, as `wds-edge analyze clip.mp4` writes it."""
+    from wds_edge.analysis.final import FinalResult
+    from wds_edge.analysis.result import FrameResult, RegionScore
+    from wds_edge.perception.quality import FrameStatus
+
+    scores = {
+        "overall": RegionScore(10_000, round(overall * 10_000), overall, 9, 400.0),
+        "glabella": RegionScore(2_000, 80, 0.04, 2, 50.0),
+    }
+    frame = FrameResult(FrameStatus.OK, "", (720, 1280), scores=scores, model=MODEL, segmented=True)
+    spread = {"overall": {"mean": overall, "sd": 0.004, "cv": 0.08, "min": 0.04, "max": 0.06}}
+    final = FinalResult("ok", frame, scores, 5, 60, True, spread=spread, capture=kind)
+    return json.loads(json.dumps(final.to_dict()))
+
+
+def test_a_capture_rebuilt_with_from_dict_compares_as_a_capture_of_its_kind() -> None:
+    """Defect: FrameResult.from_dict of a capture's JSON gave its reference frame, which
+    compare judged as a single photo: an MDC95 2.4x too large, raise_brows accepted against
+    neutral, and the capture refused against its own dict (a capture against a photo)."""
+    from wds_edge.analysis.final import FinalResult
+    from wds_edge.analysis.result import FrameResult
+
+    neutral, brows = _capture_dict(0.05, "neutral"), _capture_dict(0.05, "raise_brows")
+    rebuilt = FinalResult.from_dict(neutral)
+    assert (
+        compare_results(rebuilt, neutral).to_dict() == compare_results(neutral, neutral).to_dict()
+    )
+    assert (
+        compare_results(rebuilt, rebuilt).to_dict() == compare_results(neutral, neutral).to_dict()
+    )
+    with pytest.raises(InvalidInputError, match="a neutral capture and after a raise_brows one"):
+        compare_results(rebuilt, FinalResult.from_dict(brows))
+    with pytest.raises(InvalidInputError, match="rebuild it with FinalResult.from_dict"):
+        FrameResult.from_dict(neutral)

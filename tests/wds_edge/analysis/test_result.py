@@ -76,17 +76,70 @@ def _ok_result() -> FrameResult:
     )  # fmt: skip
 
 
-def test_from_dict_of_a_fused_capture_gives_its_reference_frame() -> None:
-    """A video's / a session's JSON holds the frame result under "frame" (with the fused
-    scores): it used to end in KeyError 'frame_shape'."""
+def _capture(**changes: object) -> FinalResult:
     frame = _ok_result()
-    final = FinalResult("ok", frame, frame.scores, 3, 10, True)
-    back = FrameResult.from_dict(json.loads(json.dumps(final.to_dict())))
-    assert back.status is FrameStatus.OK and back.frame_shape == (720, 1280)
-    assert back.scores == frame.scores and back.warnings == ["not_neutral"]
+    used = [
+        UsedFrame(4, 133, 81.5, 0.12, {"smile": 0.1, "brow_raise": 0.5, "frown": 0.0}),
+        UsedFrame(9, None, 79.25, 0.3),
+    ]
+    fields = {
+        "status": "ok", "result": frame, "scores": frame.scores, "frames_used": 2,
+        "frames_seen": 10, "complete": False, "used": used, "refused": {"no_face": 3},
+        "dropped": {"landmarks": 1, "expression": 4},
+        "spread": {"overall": {"mean": 0.035, "sd": 0.002, "cv": 0.057, "min": 0.033,
+                               "max": 0.037}},
+        "expression": {"smile": 0.1, "brow_raise": 0.5, "frown": 0.0},
+        "warnings": ["brows_not_raised"], "timings_ms": {"segment": 280.0, "fuse": 3.5},
+        "capture": "raise_brows",
+    }  # fmt: skip
+    return FinalResult(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def test_a_capture_round_trips_through_final_result_from_dict() -> None:
+    """Defect: a capture's JSON could only be rebuilt with FrameResult.from_dict, as its
+    reference frame: the capture kind, frames used and spread were lost, and compare
+    judged it as a single photo."""
+    final = _capture()
+    data = json.loads(json.dumps({"input": "clip.mp4", **final.to_dict(include_arrays=True)}))
+    back = FinalResult.from_dict(data)
+    assert back.to_dict(include_arrays=True) == final.to_dict(include_arrays=True)
+    assert back.capture == "raise_brows" and back.used == final.used
+    assert back.result is not None and back.result.scores == final.scores
     empty = FinalResult("no_frames", None, {}, 0, 0, False).to_dict()
-    with pytest.raises(InvalidInputError, match="holds no frame result"):
-        FrameResult.from_dict(empty)
+    assert FinalResult.from_dict(empty).to_dict() == empty
+    # an earlier capture's JSON without "capture" was a neutral one (compare reads it so)
+    assert FinalResult.from_dict({k: v for k, v in empty.items() if k != "capture"}).capture == (
+        "neutral"
+    )
+
+
+def test_frame_result_from_dict_points_a_capture_to_final_result_from_dict() -> None:
+    data = json.loads(json.dumps(_capture().to_dict()))
+    with pytest.raises(InvalidInputError, match=r"fused capture's result .*FinalResult.from_dict"):
+        FrameResult.from_dict(data)
+    with pytest.raises(InvalidInputError, match=r"not a fused capture's .*FrameResult.from_dict"):
+        FinalResult.from_dict(_ok_result().to_dict())
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"capture": "frown"}, "'capture' must be 'neutral' or 'raise_brows', got 'frown'"),
+        ({"status": "timed_out"}, "'status' must be 'ok', a frame status or 'no_frames'"),
+        ({"frames_used": -1}, "'frames_used' must be a whole number >= 0"),
+        ({"frames_refused": {"no_face": 1.5}}, "'frames_refused' must be a table of frame"),
+        ({"used_frames": [{"index": 1}]}, "'used_frames' must be a list of used frames"),
+        ({"per_frame_spread": {"overall": {"sd": "x"}}}, "'per_frame_spread' must be a table"),
+        ({"complete": 1}, "'complete' must be true or false"),
+        ({"frame": [1]}, "'frame': a frame result is a dict, got list"),
+        ({"frame": {"status": "ok"}}, "'frame': a frame result's 'frame_shape' must be"),
+        ({"status": "error", "error": "boom"}, "error outcome of a batch"),
+    ],
+)
+def test_final_result_from_dict_says_which_key_is_wrong(change: dict, message: str) -> None:
+    data = {**json.loads(json.dumps(_capture().to_dict())), **change}
+    with pytest.raises(InvalidInputError, match=message):
+        FinalResult.from_dict(data)
 
 
 @pytest.mark.parametrize(

@@ -75,6 +75,17 @@ def test_a_clip_is_one_fused_result(
     assert set(data["per_frame_spread"]) == {"overall", *REGION_NAMES}
     assert {"mean", "sd", "cv"} <= set(data["per_frame_spread"]["overall"])
     assert len(data["used_frames"]) == 10 and data["frame"]["segmented"]
+    # rebuilt as an object it is the same capture (compare judges it as one, not as a photo)
+    from wds_edge.analysis.compare import compare_results
+    from wds_edge.analysis.final import FinalResult
+
+    rebuilt = FinalResult.from_dict(data)
+    again = rebuilt.to_dict()
+    assert {k: v for k, v in again.items() if k != "frame"} == {
+        k: v for k, v in data.items() if k not in ("input", "frame")
+    }
+    assert again["frame"] == {**data["frame"], "crop_transform": None}
+    assert compare_results(rebuilt, data).to_dict() == compare_results(data, data).to_dict()
 
 
 def test_a_clip_without_a_face_gets_a_status(
