@@ -242,7 +242,8 @@ def analyze_inputs(
         write_mask: also write ``<out_dir>/<stem>_mask.png``: uint8 0 / 255, the input's
             own size (:meth:`FrameResult.frame_mask`), for files the model ran on.
         session: the capture settings of video inputs (``None``: the kiosk defaults; e.g.
-            ``SessionConfig(expression="raise_brows")``); photos are scored as they are.
+            ``SessionConfig(expression="raise_brows")``); photos are scored as they are. A
+            video is read whole unless ``max_frames`` is set (:func:`analyze_video`).
         rotate: degrees clockwise every photo and every video frame is turned by before it
             is analysed (0, 90, 180, 270; a photo's EXIF orientation is applied first): a
             camera mounted on its side or upside down. The overlay, the mask and the

@@ -11,22 +11,25 @@ from wds_edge.cli.options import DEVICE_HELP, ROTATE_HELP, check_rotate
 
 _HELP = """Analyse face photos for wrinkles: landmarks -> Table 1 crop -> segmentation -> scores.
 
-INPUT may be image files, folders (their images) or globs ("photos/*.jpg"), or video
-files (.mp4, .mov, .avi, ...): a video is ONE capture, the kiosk session over its frames,
-and gives one fused result (status, fused scores, frames used / refused by status, the
-per-frame spread); a clip without a usable frame gets a status (no_face, too_blurry,
-...). With --out DIR, writes DIR/<stem>.json (status, scores per region, timings, crop
-transform) and DIR/<stem>_overlay.png for each input; DIR then holds the latest run (an
-earlier run's files of a stem that this run does not write, e.g. of an input that fails
-now, are removed), and may not be a folder the inputs are read from. With --json, prints
-one JSON object per input on its own line (status, scores: overall + one entry per region
-with wrinkle_ratio, timings_ms). A file that cannot be read gets an "error" line and the
-rest goes on. Exit code: 0 when every input was analysed (any status, e.g. no_face: the
-status is the answer), 1 if any input failed (unreadable, corrupt, too large, a folder
-without images, a glob matching nothing) or a video ended before its frame count (a
-truncated file: its result, from the frames that decoded, is still printed and written,
-with the warning "truncated"), 2 for bad options or an --out folder that cannot be
-written or that the inputs are read from (checked before any work).
+INPUT may be image files, folders (their images) or globs ("photos/*.jpg"), or video files
+(.mp4, .mov, .avi, ...): a video is ONE capture, the kiosk session over its frames, and
+gives one fused result (status, fused scores, frames used / refused by status, the
+per-frame spread); a clip without a usable frame gets a status (no_face, too_blurry, ...).
+The capture reads the file until 60 good frames came (the 10 sharpest are fused) or the
+file ends, however long it is; --max-frames N stops it after N frames (a result that left
+frames unread so says: warning frames_unread). With --out DIR, writes DIR/<stem>.json
+(status, scores per region, timings, crop transform) and DIR/<stem>_overlay.png for each
+input; DIR then holds the latest run (an earlier run's files of a stem that this run does
+not write, e.g. of an input that fails now, are removed), and may not be a folder the
+inputs are read from. With --json, prints one JSON object per input on its own line
+(status, scores: overall + one entry per region with wrinkle_ratio, timings_ms). A file
+that cannot be read gets an "error" line and the rest goes on. Exit code: 0 when every
+input was analysed (any status, e.g. no_face: the status is the answer), 1 if any input
+failed (unreadable, corrupt, too large, a folder without images, a glob matching nothing)
+or a video ended before its frame count (a truncated file: its result, from the frames
+that decoded, is still printed and written, with the warning "truncated"), 2 for bad
+options or an --out folder that cannot be written or that the inputs are read from
+(checked before any work).
 
 Example: wds-edge analyze ../shared/data/faces/biden2.jpg --out results/ --model m.onnx
 """
@@ -89,6 +92,14 @@ def analyze(
         "resting face) or 'raise_brows' (the forehead lines with raised brows, for a "
         "botulinum-toxin consultation; warns brows_not_raised when the clip has none).",
     ),
+    max_frames: int | None = typer.Option(
+        None,
+        "--max-frames",
+        min=1,
+        help="Videos: stop the capture after this many frames (default: read the whole file; "
+        "it ends earlier once 60 good frames came). A result that stopped with frames of the "
+        "file left unread has the warning frames_unread.",
+    ),
     rotate: int = typer.Option(
         0,
         "--rotate",
@@ -135,11 +146,24 @@ def analyze(
         )
     check_capture_expression(expression)
     check_rotate(rotate)
+    capture = SessionConfig(expression=expression)
+    if max_frames is not None:
+        if max_frames < capture.frames_fused:
+            raise InvalidInputError(
+                f"--max-frames must be at least {capture.frames_fused}, the frames a video's "
+                f"capture fuses, got {max_frames}; leave it out to read the whole file"
+            )
+        capture = SessionConfig(expression=expression, max_frames=max_frames)
     console = make_console(stderr=True)
     if out is not None:
         check_output_folder(inputs, out)  # before the folder is made
         claim_output_dir(ctx, out, "analysis results")
     paths = expand_inputs(inputs)
+    if max_frames is not None and not any(is_video_file(p) for p in paths):
+        raise InvalidInputError(
+            "--max-frames limits a video's capture; the inputs are photos, each analysed as "
+            "one frame: leave it out"
+        )
     if expression != "neutral" and not any(is_video_file(p) for p in paths):
         raise InvalidInputError(
             f"--expression {expression} asks a video capture for that expression; the inputs "
@@ -160,7 +184,7 @@ def analyze(
     with analyzer:
         stream = analyze_inputs(
             analyzer, paths, out, write_overlay=not no_overlay, include_arrays=arrays,
-            write_mask=save_mask, session=SessionConfig(expression=expression), rotate=rotate,
+            write_mask=save_mask, session=capture, rotate=rotate,
         )  # fmt: skip
         if json_lines:
             for outcome in stream:

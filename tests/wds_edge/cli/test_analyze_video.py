@@ -167,3 +167,36 @@ def test_expression_option_errors(
             "--landmarker", landmarker_path, "--expression", value,
         )  # fmt: skip
         assert code == 2 and message in err and out == "", err
+
+
+def test_a_clip_is_read_whole_unless_max_frames_says_otherwise(
+    clip_frames, onnx_model_path: Path, landmarker_path: Path, tmp_path: Path, capsys
+) -> None:  # noqa: ANN001
+    """Defect: a clip was read for 150 frames only (the camera's budget): a person who
+    stepped in after five seconds got no_face, exit 0 and no warning. The whole file is
+    read; --max-frames stops sooner and the result says frames were left unread."""
+    empty = np.full_like(clip_frames[0], 90)
+    clip = _write(
+        tmp_path / "late.avi", [empty] * 160 + [clip_frames[i] for i in range(12)], "MJPG"
+    )
+    code, objects = _analyze(clip, onnx_model_path, landmarker_path)
+    assert code == 0 and len(objects) == 1
+    data = objects[0]
+    assert data["status"] == "ok" and data["frames_seen"] == 172, data["status"]
+    assert data["frames_refused"] == {"no_face": 160} and data["frames_used"] == 10
+    assert "frames_unread" not in data["warnings"]
+    code, objects = _analyze(clip, onnx_model_path, landmarker_path, "--max-frames", "150")
+    assert code == 0 and objects[0]["status"] == "no_face" and objects[0]["frames_seen"] == 150
+    assert objects[0]["warnings"] == ["frames_unread"]
+    # a limit the file does not reach leaves nothing unread
+    code, objects = _analyze(clip, onnx_model_path, landmarker_path, "--max-frames", "500")
+    assert (
+        code == 0 and objects[0]["status"] == "ok" and "frames_unread" not in objects[0]["warnings"]
+    )
+    for args, message in (
+        ([clip, "--max-frames", "5"], "--max-frames must be at least 10"),
+        ([tmp_path / "x.jpg", "--max-frames", "50"], "--max-frames limits a video's capture"),
+    ):
+        code, out, err = run_cli(capsys, "analyze", *args, "--model", onnx_model_path,
+                                 "--landmarker", landmarker_path)  # fmt: skip
+        assert code == 2 and message in err and out == "", err
