@@ -7,6 +7,7 @@ Usage:
 The UI callbacks here print; a real kiosk would update its screen or speak. The session
 asks a smiling face to relax ("please don't smile") and, when no neutral frame comes within
 ``--max-frames``, fuses the least expressive frames and says so (warning ``not_neutral``).
+Exit code 0 when the session gave a result (see :func:`main`), 1 when it found no usable face.
 With ``--show`` an OpenCV window shows the live overlay (q quits; it needs a display:
 without one the example says so and exits 2 before the model loads). With ``--out`` the final
 result is saved as result.json + result_overlay.png (the fused mask on the face crop).
@@ -50,8 +51,10 @@ def positive_int(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Exit codes: 0 a complete result; 1 the session ended without one (no usable face);
-    2 bad input: an option, the model, the source or --out (one line on stderr)."""
+    """Exit codes: 0 a result (status ``ok``; saved with --out), also one that fused fewer
+    than --frames-fused frames (the summary's ``complete`` is then false, and it is the
+    noisier for it); 1 the session ended without one (no usable face: its ``status`` says
+    why); 2 bad input: an option, the model, the source or --out (one line on stderr)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", default="0", help="camera index, device, stream or video file")
     parser.add_argument("--model", default=None, help="wds-edge .onnx model (default: bundled)")
@@ -144,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
             overlay = draw_crop_overlay(crop.crop_rgb[:, :, ::-1].copy(), final.result)
             write_image_atomic(f"{args.out}/result_overlay.png", overlay)
         print(f"saved the final result in {args.out}")
-    return 0 if final.complete else 1
+    return 0 if final.ok else 1
 
 
 if __name__ == "__main__":

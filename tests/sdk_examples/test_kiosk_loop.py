@@ -109,3 +109,27 @@ def test_kiosk_loop_show_without_a_display_is_one_line_and_exit_2(
     if "no display" in lines[0]:
         assert lines[0].endswith("xvfb-run python sdk_examples/kiosk_loop.py --show ...")
     assert not out.exists()
+
+
+def test_kiosk_loop_exits_0_for_a_result_that_fused_fewer_frames_than_asked(
+    kiosk_loop: RunKioskLoop, faces_dir: Path, tmp_path: Path
+) -> None:
+    """Defect: a capture with a result (status ok) that fused fewer than --frames-fused
+    frames was saved and then exited 1, the code of a session without a result."""
+    import cv2
+    import numpy as np
+
+    face = cv2.imread(str(faces_dir / "ffhq_00016.png"))
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    cv2.imwrite(str(frames / "0.png"), face)  # one good frame, then nobody
+    for i in range(1, 4):
+        cv2.imwrite(str(frames / f"{i}.png"), np.full_like(face, 90))
+    out = tmp_path / "final"
+    proc = kiosk_loop(
+        "--source", str(frames), "--frames-needed", "3", "--frames-fused", "3",
+        "--max-frames", "4", "--out", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    final = json.loads((out / "result.json").read_text())
+    assert final["status"] == "ok" and final["frames_used"] == 1 and not final["complete"]
