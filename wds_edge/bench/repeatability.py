@@ -43,11 +43,16 @@ from wds_edge.analysis.running import RUNNING_WINDOW, RunningScore
 from wds_edge.analysis.scoring import score_regions
 from wds_edge.analysis.session import KioskSession, SessionConfig
 from wds_edge.bench.report import write_figure_png
-from wds_edge.capture.sources import open_source
+from wds_edge.capture.sources import open_source, require_local_source
 from wds_edge.errors import InvalidInputError
 from wds_edge.perception.regions import region_masks
 
-__all__ = ["RepeatabilityReport", "bench_repeatability", "write_repeatability_plot"]
+__all__ = [
+    "RepeatabilityReport",
+    "bench_repeatability",
+    "check_repeatability_inputs",
+    "write_repeatability_plot",
+]
 
 
 #: Frames in the legacy session score (the median of five).
@@ -130,6 +135,58 @@ def _running_stats(series: list[float], fps: float) -> dict[str, float | None]:
     return stats
 
 
+def _check_session_length(
+    source: str | Path, total: int, sessions: int, shortest: int, config: SessionConfig
+) -> None:
+    """Refuse ``total`` frames cut into ``sessions`` parts whose ``shortest`` holds fewer
+    frames than a capture fuses."""
+    if shortest < config.frames_fused:
+        raise InvalidInputError(
+            f"{source}: {total} frames in {sessions} sessions leave a session only "
+            f"{shortest} frames, fewer than the {config.frames_fused} it fuses; use fewer "
+            "sessions, a longer clip, or a smaller frames_fused"
+        )
+
+
+def check_repeatability_inputs(
+    source: str | Path, sessions: int = 3, session_config: SessionConfig | None = None
+) -> None:
+    """What :func:`bench_repeatability` refuses before a frame is analysed, checked without
+    a model or landmarker (``bench repeatability`` runs it before its ``--out`` is made).
+
+    The frame count a video's container declares (a folder's image count) is at least what
+    its decoder returns, so a clip it leaves too short for ``sessions`` captures of
+    ``frames_fused`` frames each is refused here; one that only looks long enough is counted
+    again when the clip is read.
+
+    Raises:
+        InvalidInputError: fewer than 2 sessions, a camera or stream, a path that does not
+            exist, too few frames for the sessions.
+        CaptureError: the video cannot be opened.
+    """
+    if sessions < 2:
+        raise InvalidInputError(
+            f"--sessions must be at least 2 to measure a spread, got {sessions}"
+        )
+    if not is_file_source(source):
+        raise InvalidInputError(
+            f"{source} is a camera or stream, which never ends: record the person first "
+            "(e.g. `wds-edge demo --source 0 --record clip.mp4`) and pass the file"
+        )
+    require_local_source(source)
+    with open_source(Path(source)) as src:
+        declared = getattr(src, "expected_frames", None)
+        if declared is None and hasattr(src, "paths"):
+            declared = len(src.paths)  # a folder or glob of frames
+    if declared is None:
+        return
+    if declared < sessions:
+        raise InvalidInputError(f"{source}: {declared} frames cannot make {sessions} sessions")
+    # the shortest of equal parts is at most declared // sessions frames long
+    config = session_config if session_config is not None else SessionConfig()
+    _check_session_length(source, declared, sessions, declared // sessions, config)
+
+
 def bench_repeatability(
     analyzer: WrinkleAnalyzer,
     source: str | Path,
@@ -154,19 +211,12 @@ def bench_repeatability(
         :class:`RepeatabilityReport`.
 
     Raises:
-        InvalidInputError: fewer than 2 sessions, or a part without a usable frame.
+        InvalidInputError: what :func:`check_repeatability_inputs` refuses, or a part
+            without a usable frame.
         CaptureError: the source cannot be opened.
     """
-    if sessions < 2:
-        raise InvalidInputError(
-            f"--sessions must be at least 2 to measure a spread, got {sessions}"
-        )
     start = time.perf_counter()
-    if not is_file_source(source):
-        raise InvalidInputError(
-            f"{source} is a camera or stream, which never ends: record the person first "
-            "(e.g. `wds-edge demo --source 0 --record clip.mp4`) and pass the file"
-        )
+    check_repeatability_inputs(source, sessions, session_config)
     # Parts hold equal numbers of usable frames (a clip that ends in blur or an empty scene
     # must not leave its last session without a face): a first pass finds them. The clip is
     # decoded twice rather than held in memory (a minute of 1080p is ~11 GB of frames).
@@ -186,13 +236,9 @@ def bench_repeatability(
         )
     cuts = [usable[round(k * len(usable) / sessions)] for k in range(1, sessions)]
     bounds = np.array([0, *cuts, total])
-    fused = SessionConfig(**base).frames_fused
-    if int(np.diff(bounds).min()) < fused:
-        raise InvalidInputError(
-            f"{source}: {total} frames in {sessions} sessions leave a session only "
-            f"{int(np.diff(bounds).min())} frames, fewer than the {fused} it fuses; use fewer "
-            "sessions, a longer clip, or a smaller frames_fused"
-        )
+    _check_session_length(
+        source, total, sessions, int(np.diff(bounds).min()), SessionConfig(**base)
+    )
     windows = sorted({int(w) for w in running_windows} | {RUNNING_WINDOW})
     runners = {w: RunningScore(analyzer, window=w) for w in windows}
     series: dict[int, list[float]] = {w: [] for w in windows}

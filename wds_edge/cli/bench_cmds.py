@@ -232,11 +232,13 @@ def bench_pipeline_cmd(
     from wds_edge.bench.environment import environment_report, format_environment
     from wds_edge.bench.pipeline_bench import bench_pipeline
     from wds_edge.bench.report import rows_table
+    from wds_edge.capture.sources import require_local_source
     from wds_edge.cli.bench_output import LoadWatch, print_load
     from wds_edge.cli.console import progress_bar
 
     json_path = _output_path(json_path, json_old, "json")
     csv_path = _output_path(csv_path, csv_old, "csv")
+    require_local_source(source)  # exit 2 (was 1: "video file ... does not exist")
     _check_outputs(json_path, csv_path)
     max_frames, chunk = _pick(max_frames, None, 20, quick), _pick(chunk, 30, 10, quick)
     env = environment_report()

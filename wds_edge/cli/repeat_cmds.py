@@ -28,6 +28,7 @@ Example: wds-edge compare before/clip.json after/clip.json --repeatability rep/r
 
 
 def bench_repeatability_cmd(
+    ctx: typer.Context,
     source: str = typer.Option(
         ..., "--source", "-s", help="A video of ONE person (or a folder / glob of their frames)."
     ),
@@ -52,17 +53,28 @@ def bench_repeatability_cmd(
     from wds_edge.analysis.analyzer import WrinkleAnalyzer
     from wds_edge.analysis.session import SessionConfig
     from wds_edge.bench.environment import environment_report, format_environment
-    from wds_edge.bench.repeatability import bench_repeatability, write_repeatability_plot
+    from wds_edge.bench.repeatability import (
+        bench_repeatability,
+        check_repeatability_inputs,
+        write_repeatability_plot,
+    )
     from wds_edge.bench.report import rows_table, write_report_json
     from wds_edge.cli.bench_output import LoadWatch, print_load
     from wds_edge.cli.console import make_console, progress_bar
-    from wds_edge.io import ensure_writable_dir
+    from wds_edge.cli.outputs import claim_output_dir
+    from wds_edge.model.files import RUNTIME_HINT, require_model_file
 
-    ensure_writable_dir(out, "repeatability report")
+    # the inputs first (exit 2, no --out made): the source, the settings, the model file
+    config = SessionConfig(frames_needed=frames_needed, frames_fused=frames_fused)
+    check_repeatability_inputs(source, sessions, config)
+    if model is not None:
+        require_model_file(model, RUNTIME_HINT)
+    # what fails later (the landmarker, a clip with too few usable frames) leaves no empty
+    # --out behind
+    claim_output_dir(ctx, out, "repeatability report")
     console = make_console()
     env = environment_report()
     load = LoadWatch()
-    config = SessionConfig(frames_needed=frames_needed, frames_fused=frames_fused)
     analyzer = WrinkleAnalyzer(
         model_path=str(model) if model is not None else None,
         backend=backend,

@@ -251,6 +251,21 @@ def test_bench_compare_a_missing_source_is_a_usage_error(
     assert not out.exists()
 
 
+def test_bench_pipeline_a_missing_source_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: exit 1 ("video file nope.mp4 does not exist"), as for a file that cannot be
+    read; it is a usage error like bench compare's, and nothing is written."""
+    from fault_helpers import run_cli
+
+    report = tmp_path / "reports" / "p.json"
+    code, out, err = run_cli(capsys, "bench", "pipeline", "--source", tmp_path / "nope.mp4",
+                             "--quick", "--json-out", report)  # fmt: skip
+    assert code == 2, err
+    assert f"no such file or folder: {tmp_path / 'nope.mp4'}" in err and "Traceback" not in err
+    assert "wds-edge bench pipeline" not in out and not (tmp_path / "reports").exists()
+
+
 @pytest.mark.parametrize(
     ("extra", "named"),
     [
