@@ -24,17 +24,26 @@ import numpy as np
 from wds_edge.bench.model_bench import threads_label
 from wds_edge.bench.stats import LatencyStats, summarize_ms
 from wds_edge.errors import InvalidInputError
+from wds_edge.model.files import require_model_file
+from wds_edge.runtime import BACKEND_NAMES, PRECISION_NAMES
 from wds_edge.runtime.gate import VERDICT_CELLS
 
 __all__ = [
     "BackendRow",
     "BackendCompareResult",
     "compare_backends",
+    "MODELS_HINT",
     "paired_speedup",
     "parse_backend_specs",
 ]
 
 logger = logging.getLogger(__name__)
+
+#: What to pass instead of a ``--models`` file that is not there (after "no such model file").
+MODELS_HINT = (
+    "pass an .onnx exported with `wds-edge export` to --models, or leave --models out to "
+    "compare the bundled model"
+)
 
 
 def paired_speedup(base_ms: Sequence[float], row_ms: Sequence[float]) -> float:
@@ -67,7 +76,10 @@ def parse_backend_specs(specs: Sequence[str]) -> list[tuple[str, str]]:
     """``["onnxruntime:fp32", "openvino:bf16"]`` -> ``[("onnxruntime", "fp32"), ...]``.
 
     Raises:
-        InvalidInputError: an entry without ``:``, or a duplicate.
+        InvalidInputError: an entry without ``:``, a backend not in
+            :data:`~wds_edge.runtime.BACKEND_NAMES`, a precision not in
+            :data:`~wds_edge.runtime.PRECISION_NAMES`, a duplicate, or no FP32 entry (the
+            IoU reference).
     """
     pairs = []
     for spec in specs:
@@ -76,11 +88,23 @@ def parse_backend_specs(specs: Sequence[str]) -> list[tuple[str, str]]:
             raise InvalidInputError(
                 f"backend entry {spec!r} must be BACKEND:PRECISION, e.g. openvino:bf16"
             )
+        if backend not in BACKEND_NAMES:
+            raise InvalidInputError(
+                f"backend entry {spec!r}: unknown backend {backend!r}; choose one of "
+                f"{', '.join(BACKEND_NAMES)} (e.g. onnxruntime:fp32,openvino:bf16)"
+            )
+        if precision not in PRECISION_NAMES:
+            raise InvalidInputError(
+                f"backend entry {spec!r}: unknown precision {precision!r}; choose one of "
+                f"{', '.join(PRECISION_NAMES)} (e.g. onnxruntime:fp32,openvino:bf16)"
+            )
         if (backend, precision) in pairs:
             raise InvalidInputError(f"{spec!r} is listed twice")
         pairs.append((backend, precision))
     if not pairs:
         raise InvalidInputError("no backends to compare: pass e.g. onnxruntime:fp32,openvino:bf16")
+    if not any(p == "fp32" for _, p in pairs):
+        raise InvalidInputError("list one FP32 entry (e.g. onnxruntime:fp32): the IoU reference")
     return pairs
 
 
@@ -170,8 +194,9 @@ def compare_backends(
         on_step: progress callback.
 
     Raises:
-        InvalidInputError: bad specs, no FP32 entry, a ``source`` path that does not
-            exist, or no face in ``source``.
+        InvalidInputError: bad specs (:func:`parse_backend_specs`), a ``source`` path that
+            does not exist, or no face in ``source``.
+        ModelError: no such ``model_path``.
     """
     from wds_edge.bench.compare import _collect
     from wds_edge.capture.sources import require_local_source
@@ -183,14 +208,12 @@ def compare_backends(
     require_local_source(source)
     if rounds < 1 or warmup < 0:
         raise InvalidInputError(f"need rounds >= 1 and warmup >= 0, got {rounds}, {warmup}")
-    ref_index = next((i for i, (_, p) in enumerate(pairs) if p == "fp32"), None)
-    if ref_index is None:
-        raise InvalidInputError("list one FP32 entry (e.g. onnxruntime:fp32): the IoU reference")
+    ref_index = next(i for i, (_, p) in enumerate(pairs) if p == "fp32")  # parse: there is one
     if model_path is None:
         from wds_edge.model.bundled import default_model_path
 
         model_path = default_model_path()
-    model = Path(model_path)
+    model = require_model_file(model_path, MODELS_HINT)
     backends = []
     try:
         for name, precision in pairs:

@@ -38,7 +38,14 @@ from wds_edge.bench.pipeline_bench import iter_bench_frames
 from wds_edge.bench.stats import LatencyStats, summarize_ms
 from wds_edge.errors import InvalidInputError
 
-__all__ = ["CompareRow", "CompareResult", "EagerBaseline", "bench_compare", "compare_size"]
+__all__ = [
+    "CompareRow",
+    "CompareResult",
+    "EagerBaseline",
+    "bench_compare",
+    "check_compare_options",
+    "compare_size",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -197,6 +204,45 @@ def compare_size(models: Sequence[str | Path], size_px: int | None, default: int
     return size_px
 
 
+def check_compare_options(
+    models: Sequence[str | Path],
+    widths: Sequence[int],
+    backends: Sequence[str],
+    precisions: Sequence[str],
+) -> None:
+    """What :func:`bench_compare` refuses before it exports or times anything (``bench
+    compare`` checks it before its ``--out`` is made): a backend not in
+    :data:`~wds_edge.runtime.BACKEND_NAMES`, a precision not in
+    :data:`~wds_edge.runtime.PRECISION_NAMES`, none of either, or neither ``models`` nor
+    ``widths``.
+
+    Raises:
+        InvalidInputError: naming the option (``--backends``, ``--precisions``, ``--models``).
+    """
+    from wds_edge.runtime import BACKEND_NAMES, PRECISION_NAMES
+
+    for option, given, names, example in (
+        ("--backends", backends, BACKEND_NAMES, "onnxruntime,openvino"),
+        ("--precisions", precisions, PRECISION_NAMES, "fp32,fp16"),
+    ):
+        if not given:
+            raise InvalidInputError(
+                f"{option} names none: pass comma-separated names of {', '.join(names)} "
+                f"(e.g. {option} {example})"
+            )
+        unknown = [g for g in given if str(g).strip().lower() not in names]
+        if unknown:
+            raise InvalidInputError(
+                f"{option}: unknown {', '.join(repr(u) for u in unknown)}; choose from "
+                f"{', '.join(names)} (comma-separated, e.g. {option} {example})"
+            )
+    if not models and not widths:
+        raise InvalidInputError(
+            "nothing to compare: pass --models FILE.onnx (comma-separated files) and / or "
+            "--widths (e.g. --widths 8,16)"
+        )
+
+
 def _model_labels(paths: Sequence[Path]) -> dict[Path, str]:
     """Row names of ``--models`` files: the file's stem, its path where two stems are alike
     (a ``--widths`` export's rows are ``b<width>``)."""
@@ -322,8 +368,9 @@ def bench_compare(
         num_threads: CPU inference threads of every timed backend (None: the default).
 
     Raises:
-        InvalidInputError: ``source`` or a ``models`` file does not exist, a ``models`` file
-            of another input size, nothing to compare, no face in ``source``.
+        InvalidInputError: what :func:`check_compare_options` refuses, ``source`` or a
+            ``models`` file does not exist, a ``models`` file of another input size, only
+            ``widths`` without torch to export them, no face in ``source``.
     """
     from wds_edge.analysis.analyzer import WrinkleAnalyzer
     from wds_edge.capture.sources import require_local_source
@@ -331,6 +378,7 @@ def bench_compare(
     from wds_edge.runtime import load_backend
 
     # every input checked before minutes of exports and timing
+    check_compare_options(models, widths, backends, precisions)
     require_local_source(source)
     size_px = compare_size(models, size_px)
     labels = _model_labels([Path(m) for m in models])
@@ -346,8 +394,8 @@ def bench_compare(
         paths.append((int(width), baseline.export_width_model(int(width), size_px, model_dir)))  # type: ignore[union-attr]
     for m in models:
         paths.append((None, Path(m)))
-    if not paths:
-        raise InvalidInputError("nothing to compare: pass --models and/or --widths")
+    if not paths:  # --widths only, and no torch to export them
+        raise InvalidInputError(f"nothing to compare: {why}; pass --models FILE.onnx")
     landmarker = None if landmarker_path is None else str(landmarker_path)
     frames, located, crops = _collect(source, max_frames, landmarker, paths[0][1], size_px)
     # the frame path on the frames whose crops the model runs on (_collect found at least

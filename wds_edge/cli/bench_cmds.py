@@ -397,12 +397,14 @@ def bench_compare_cmd(
         )  # fmt: skip
         return
     width_list = _parse_widths(_pick(widths, "8,16,32", "8", quick))  # refused in one line
-    from wds_edge.bench.compare import compare_size
+    from wds_edge.bench.compare import check_compare_options, compare_size
     from wds_edge.capture.sources import require_local_source
     from wds_edge.cli.bench_output import LoadWatch, StepPrinter, compact_rows, print_load
     from wds_edge.io import ensure_writable_dir
 
     # the inputs first (exit 2, nothing made), then --out, then minutes of exports and timing
+    precision_list = _split(precisions if precisions is not None else "fp32")
+    check_compare_options(_split(models), width_list, _split(backends), precision_list)
     require_local_source(source)
     size = compare_size(_split(models), size, default=_pick(None, 640, 256, quick))
     ensure_writable_dir(out, "compare report")  # before the timing, not after it
@@ -410,7 +412,6 @@ def bench_compare_cmd(
     env = environment_report()
     console = _console()
     n_models = len(width_list) + len(_split(models))
-    precision_list = _split(precisions if precisions is not None else "fp32")
     per_model = sum(len(precision_list) if b == "tensorrt" else 1 for b in _split(backends))
     steps = StepPrinter(console, n_models * (per_model + (0 if no_torch else 1)))
     load = LoadWatch()
@@ -525,22 +526,26 @@ def _compare_backend_specs(
     threads: int | None,
     out: Path,
 ) -> None:
-    from wds_edge.bench.backend_compare import compare_backends
+    from wds_edge.bench.backend_compare import MODELS_HINT, compare_backends, parse_backend_specs
     from wds_edge.bench.environment import environment_report, format_environment
     from wds_edge.bench.model_bench import threads_label
     from wds_edge.bench.report import rows_table, write_bar_plot, write_report_json, write_rows_csv
+    from wds_edge.model.files import require_model_file
 
+    # the inputs first (exit 2, nothing made), then --out, then the timing
+    parse_backend_specs(specs)  # names, precisions, the FP32 reference
     if len(models) > 1:
         from wds_edge.errors import InvalidInputError
 
         raise InvalidInputError("BACKEND:PRECISION entries compare one model: pass one --models")
+    if models:
+        require_model_file(models[0], MODELS_HINT)
     _check_int8_entries(specs, models[0] if models else None)
     from wds_edge.capture.sources import require_local_source
     from wds_edge.cli.bench_output import LoadWatch, print_load
     from wds_edge.io import ensure_writable_dir
 
-    require_local_source(source)  # exit 2 before --out is made
-
+    require_local_source(source)
     ensure_writable_dir(out, "compare report")  # before the timing, as the widths path does
 
     env = environment_report()

@@ -267,6 +267,81 @@ def test_bench_pipeline_a_missing_source_is_a_usage_error(
 
 
 @pytest.mark.parametrize(
+    ("backends", "models", "expected"),
+    [
+        ("onnxruntime:fp17", FIXTURE,
+         "backend entry 'onnxruntime:fp17': unknown precision 'fp17'; choose one of auto, fp32"),
+        ("onnxrt:fp32,openvino:bf16", FIXTURE,
+         "backend entry 'onnxrt:fp32': unknown backend 'onnxrt'; choose one of auto, "
+         "onnxruntime, openvino, tensorrt"),
+        ("openvino:bf16", FIXTURE, "list one FP32 entry (e.g. onnxruntime:fp32)"),
+        ("onnxruntime:fp32", "{tmp}/gone.onnx",
+         "{tmp}/gone.onnx: no such model file; pass an .onnx exported with `wds-edge export` "
+         "to --models, or leave --models out to compare the bundled model"),
+    ],
+)  # fmt: skip
+def test_bench_compare_bad_backend_entries_or_models_are_refused_before_out(
+    backends: str, models: object, expected: str, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Defects: these left an empty --out behind; a precision was never checked (fp17 was
+    told "list one FP32 entry"), and a missing --models file said "omit --model", an option
+    bench compare does not have."""
+    from fault_helpers import run_cli
+
+    import wds_edge.bench.backend_compare as backend_compare
+
+    timed: list[object] = []
+    monkeypatch.setattr(backend_compare, "compare_backends", lambda *a, **k: timed.append(a))
+    out = tmp_path / "cmp"
+    code, _, err = run_cli(capsys, "bench", "compare", "--source", tmp_path, "--backends",
+                           backends, "--models", str(models).format(tmp=tmp_path),
+                           "--out", out)  # fmt: skip
+    assert code == 2, err
+    assert expected.format(tmp=tmp_path) in err and "--model " not in err
+    assert timed == [] and not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (("--backends", "onnxruntime,openvno", "--models", FIXTURE),
+         "--backends: unknown 'openvno'; choose from auto, onnxruntime, openvino, tensorrt"),
+        (("--precisions", "fp32,fp17", "--models", FIXTURE),
+         "--precisions: unknown 'fp17'; choose from auto, fp32, fp16, bf16, int8"),
+        (("--backends", ",", "--models", FIXTURE), "--backends names none"),
+        (("--widths", ""), "nothing to compare: pass --models FILE.onnx"),
+    ],
+)  # fmt: skip
+def test_bench_compare_bad_names_and_nothing_to_compare_are_refused_first(
+    extra: tuple[object, ...], expected: str, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Defects: a misspelled --backends name was refused only after the exports and the
+    first configurations had been timed, and "nothing to compare" after --out was made."""
+    from fault_helpers import run_cli
+
+    from wds_edge.bench import compare
+    from wds_edge.bench.compare import bench_compare
+
+    called: list[object] = []
+
+    def recording(*args: object, **kwargs: object) -> object:
+        called.append(args)
+        return bench_compare(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(compare, "bench_compare", recording)
+    out = tmp_path / "cmp"
+    code, _, err = run_cli(capsys, "bench", "compare", "--source", tmp_path, "--widths", "",
+                           *extra, "--out", out)  # fmt: skip
+    assert code == 2, err
+    assert expected in err and "Traceback" not in err
+    assert called == [] and not out.exists()
+    with pytest.raises(InvalidInputError, match="unknown 'openvno'"):  # the library alike
+        bench_compare(tmp_path, models=[FIXTURE], widths=(), backends=["openvno"])
+
+
+@pytest.mark.parametrize(
     ("extra", "named"),
     [
         (("--widths", "8,16"), "--widths"),
