@@ -241,6 +241,24 @@ def check_compare_options(
             "nothing to compare: pass --models FILE.onnx (comma-separated files) and / or "
             "--widths (e.g. --widths 8,16)"
         )
+    if any(str(b).strip().lower() == "openvino" for b in backends):
+        _check_openvino_precisions(precisions)
+
+
+def _check_openvino_precisions(precisions: Sequence[str]) -> None:
+    """OpenVINO runs every ``--precisions`` entry: refuse one this CPU does not run natively
+    (OpenVINO would refuse it after the configurations before it had been timed)."""
+    from wds_edge.runtime.openvino import native_precisions
+
+    native = native_precisions("CPU")
+    for precision in precisions:
+        p = str(precision).strip().lower()
+        if p != "auto" and p not in native:
+            raise InvalidInputError(
+                f"--precisions {p}: OpenVINO runs every precision listed, and this CPU runs "
+                f"{', '.join(native)} natively, not {p}: leave {p} out of --precisions, or "
+                "openvino out of --backends"
+            )
 
 
 def _model_labels(paths: Sequence[Path]) -> dict[Path, str]:
@@ -353,9 +371,10 @@ def bench_compare(
             else 640); every ``models`` file must take it (:func:`compare_size`, checked
             before anything is exported). Rows of a ``models`` file are named by its stem,
             those of a ``widths`` export ``b<width>``.
-        backends / precisions: combinations to run; ``precisions`` are TensorRT's (a CPU
-            backend runs each file once: ONNX Runtime as exported, its row labelled int8
-            for a Q/DQ graph; OpenVINO as ``auto`` / its own default picks).
+        backends / precisions: combinations to run: TensorRT and OpenVINO (and ``auto``)
+            run each file in every one of ``precisions`` (OpenVINO: those this CPU runs
+            natively, checked before anything is timed); ONNX Runtime runs each file once,
+            as exported (fp32, its row labelled int8 for a Q/DQ graph).
         max_frames: frames read from ``source``; the model runs cycle through their face
             crops, the frame runs (``e2e``) through the frames with a usable face (a frame
             without one stops after the landmarks: it would time no model).
@@ -407,20 +426,18 @@ def bench_compare(
     ]  # fmt: skip
     rows: list[CompareRow] = []
     for width, path in paths:
-        ran_cpu: set[str] = set()
         for backend in backends:
-            for precision in precisions:
-                if backend != "tensorrt" and backend in ran_cpu:
-                    continue  # --precisions are TensorRT's: a CPU backend runs once per file
-                # ONNX Runtime runs the file as exported (it refuses a TensorRT precision)
-                asked = "auto" if backend == "onnxruntime" else precision
+            # ONNX Runtime runs the file as exported (it refuses the others' precisions), once;
+            # OpenVINO and TensorRT (and auto) run it in every precision listed
+            as_exported = backend.strip().lower() == "onnxruntime"
+            for precision in precisions[:1] if as_exported else precisions:
+                asked = "auto" if as_exported else precision
                 # no ONNX Runtime spin-waiting in timed runs (issue 25 item 5)
                 with load_backend(
                     path, backend, precision=asked, num_threads=num_threads, spin_wait=False
                 ) as be:
                     meta = be.metadata
                     precision_label = be.precision  # int8 for a Q/DQ model
-                    ran_cpu.add(backend)
                     w = width if width is not None else meta.architecture.base_channels
                     name = f"b{w}" if width is not None else labels[path]
                     label = f"{name} {be.name} {precision_label}"

@@ -339,7 +339,7 @@ def bench_compare_cmd(
     ),
     backends: str = typer.Option(
         "onnxruntime",
-        help="Comma-separated: onnxruntime,tensorrt (x --precisions x --widths), or "
+        help="Comma-separated: onnxruntime,openvino,tensorrt (x --precisions x --widths), or "
         "BACKEND:PRECISION entries (onnxruntime:fp32,openvino:bf16,...): one model (--models, "
         "default the bundled one) at its own input size, interleaved, with mask IoU vs the "
         "FP32 entry; model latency only (--no-e2e, --no-torch implied; --widths, --size and "
@@ -347,7 +347,11 @@ def bench_compare_cmd(
     ),
     threads: int | None = typer.Option(None, min=1, help="CPU inference threads."),
     precisions: str | None = typer.Option(
-        None, help="Comma-separated TensorRT precisions (default fp32)."
+        None,
+        help="Comma-separated precisions (default fp32): TensorRT builds and OpenVINO runs "
+        "each file in every one listed (OpenVINO: those this CPU runs natively, e.g. "
+        "fp32,bf16 on AMX / AVX512_BF16); ONNX Runtime runs each file once, as exported "
+        "(fp32, or int8 for a Q/DQ model).",
     ),
     size: int | None = typer.Option(
         None,
@@ -412,7 +416,8 @@ def bench_compare_cmd(
     env = environment_report()
     console = _console()
     n_models = len(width_list) + len(_split(models))
-    per_model = sum(len(precision_list) if b == "tensorrt" else 1 for b in _split(backends))
+    per_model = sum(1 if b.lower() == "onnxruntime" else len(precision_list)
+                    for b in _split(backends))  # fmt: skip
     steps = StepPrinter(console, n_models * (per_model + (0 if no_torch else 1)))
     load = LoadWatch()
     with console.status("comparing ...") as status:

@@ -233,6 +233,61 @@ def test_bench_compare_models_of_another_size_are_refused_before_anything(
     assert timed == [] and not out.exists()
 
 
+def test_bench_compare_runs_openvino_in_every_precision_listed(
+    faces_dir: Path, landmarker_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: --backends openvino --precisions fp32,bf16 timed OpenVINO FP32 only, silently
+    (--precisions were TensorRT's); ONNX Runtime still runs the file once, as exported."""
+    pytest.importorskip("openvino")
+    import csv
+
+    from fault_helpers import run_cli
+
+    from wds_edge.runtime.openvino import native_precisions
+
+    if "bf16" not in native_precisions():
+        pytest.skip("this CPU runs no BF16 natively")
+    source = tmp_path / "faces"
+    source.mkdir()
+    (source / "biden2.jpg").symlink_to(faces_dir / "biden2.jpg")
+    out = tmp_path / "cmp"
+    code, _, err = run_cli(capsys, "bench", "compare", "--source", source, "--models", FIXTURE,
+                           "--backends", "onnxruntime,openvino", "--precisions", "fp32,bf16",
+                           "--widths", "", "--no-e2e", "--no-torch", "--runs", 1, "--warmup", 0,
+                           "--max-frames", 1, "--threads", 1, "--landmarker", landmarker_path,
+                           "--out", out)  # fmt: skip
+    assert code == 0, err
+    with (out / "compare.csv").open() as handle:
+        rows = [(r["backend"], r["precision"]) for r in csv.DictReader(handle) if r.get("config")]
+    assert rows == [("onnxruntime", "fp32"), ("openvino", "fp32"), ("openvino", "bf16")], rows
+
+
+def test_bench_compare_refuses_an_openvino_precision_this_cpu_lacks_before_anything(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """OpenVINO refuses a precision the CPU does not run natively; bench compare says so
+    before the other configurations are timed. (A CPU without BF16 stands in: this one may
+    run every precision.)"""
+    pytest.importorskip("openvino")
+    from fault_helpers import run_cli
+
+    import wds_edge.runtime.openvino as openvino_backend
+
+    monkeypatch.setattr(openvino_backend, "native_precisions", lambda *a, **k: ["fp32", "int8"])
+    out = tmp_path / "cmp"
+    code, _, err = run_cli(capsys, "bench", "compare", "--source", tmp_path, "--models", FIXTURE,
+                           "--backends", "onnxruntime,openvino", "--precisions", "fp32,bf16",
+                           "--widths", "", "--out", out)  # fmt: skip
+    assert code == 2, err
+    assert (
+        "--precisions bf16: OpenVINO runs every precision listed, and this CPU runs fp32, "
+        "int8 natively, not bf16" in err
+    )
+    assert not out.exists()
+    help_text = " ".join(CliRunner().invoke(app, ["bench", "compare", "--help"]).output.split())
+    assert "OpenVINO runs each file in every one listed" in help_text.replace("│ ", "")
+
+
 @pytest.mark.parametrize("backends", ["onnxruntime", "onnxruntime:fp32"])
 def test_bench_compare_a_missing_source_is_a_usage_error(
     backends: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
