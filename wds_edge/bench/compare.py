@@ -14,11 +14,15 @@ Every row names the CPU inference threads asked for (``threads``: the number, or
 
 The baseline is "what a user would do without this SDK" (``wds_edge_export.eager_baseline``, passed
 in by the CLI as an :class:`EagerBaseline`, since the SDK never imports torch):
-the same network in PyTorch eager FP32, fed by the numpy texture map, with the same
-landmarks, crop and scoring around it. ``speedup`` columns divide the baseline's p50
-by each row's p50 (same width; > 1 means faster than PyTorch eager). ``speedup_e2e`` is
-left empty, with a note, for a ``models`` file: the eager model has the seeded weights of the
-``widths`` exports, so its masks, and what scoring them costs, are not that file's.
+the same network in PyTorch eager FP32, rebuilt from the architecture the file's metadata
+records (width, stem, input normalisation, activation, output kind), fed by the numpy
+texture map, with the same landmarks, crop and scoring around it; its ``gflops`` are its
+own (counted on the torch network). ``speedup`` columns divide the p50 of the eager row of
+a row's network by the row's p50 (> 1 means faster than PyTorch eager). A file whose
+architecture cannot be rebuilt (none recorded, not an ``.onnx``, a network this code
+cannot build) gets no eager row: its speed-ups stay empty, with a note. ``speedup_e2e`` is
+left empty, with a note, for a ``models`` file: the eager model has seeded weights, so its
+masks, and what scoring them costs, are not that file's.
 """
 
 from __future__ import annotations
@@ -71,11 +75,19 @@ class EagerBaseline(Protocol):
         ...
 
     def EagerModel(  # noqa: N802 - a class in the module
-        self, base_channels: int, seed: int = 0, num_threads: int | None = None
+        self,
+        base_channels: int,
+        seed: int = 0,
+        num_threads: int | None = None,
+        architecture: Any = None,
     ) -> Any:
         """A model with ``segment_crop(uint8 RGB S x S) -> float32 S x S probability``, the
-        weights of :meth:`export_width_model` with the same ``seed``; ``num_threads``:
-        torch's CPU threads (``torch.set_num_threads``; None: torch's default)."""
+        network ``architecture`` (a file's :class:`~wds_edge.model.metadata.ArchitectureInfo`)
+        describes, seeded as :meth:`export_width_model` is with the same ``seed`` (None: the
+        plain base-``base_channels`` U-Net of that export); ``num_threads``: torch's CPU
+        threads (``torch.set_num_threads``; None: torch's default). It has ``base_channels``,
+        ``network`` (its constructor arguments: equal for two files of one network) and
+        ``gflops(size_px)``; it raises ModelError for an architecture it cannot build."""
         ...
 
 
@@ -95,6 +107,8 @@ class CompareRow:
     speedup_e2e: float | None = None
     #: CPU inference threads asked for (``--threads``); None: each backend's default.
     threads: int | None = None
+    #: the PyTorch-eager row of this row's network, which the speed-ups divide (None: none)
+    eager: CompareRow | None = field(default=None, repr=False, compare=False)
 
     def row(self) -> dict[str, Any]:
         e2e = self.e2e_ms
@@ -268,6 +282,33 @@ def _model_labels(paths: Sequence[Path]) -> dict[Path, str]:
     return {p: p.stem if stems.count(p.stem) == 1 else str(p) for p in paths}
 
 
+def _eager_model(
+    baseline: EagerBaseline | None, path: Path, meta: Any, num_threads: int | None
+) -> tuple[Any, str]:
+    """(the PyTorch-eager model of ``path``'s network, "") or (None, why it has none): the
+    network is rebuilt from the architecture the file's metadata records (``meta``, the
+    loaded file's :class:`~wds_edge.model.metadata.ModelMetadata`)."""
+    from wds_edge.errors import ModelError
+    from wds_edge.runtime.quantized import read_onnx_file_info
+
+    if baseline is None:
+        return None, _NO_BASELINE
+    if path.suffix.lower() != ".onnx":
+        return None, "not an .onnx file, whose recorded architecture PyTorch could rebuild"
+    if "architecture" not in read_onnx_file_info(path).metadata_props:
+        return None, (
+            "its metadata records no architecture (a file annotated with `wds-edge export "
+            "--annotate`), so PyTorch cannot rebuild its network; export it from its "
+            "checkpoint with `wds-edge export` for one"
+        )
+    try:
+        arch = meta.architecture
+        return baseline.EagerModel(arch.base_channels, num_threads=num_threads,
+                                   architecture=arch), ""  # fmt: skip
+    except ModelError as exc:
+        return None, f"PyTorch cannot rebuild its network: {exc}"
+
+
 def _time_calls(
     fn: Callable[[Any], Any], items: Sequence[Any], runs: int, warmup: int
 ) -> LatencyStats:
@@ -380,7 +421,8 @@ def bench_compare(
             without one stops after the landmarks: it would time no model).
         runs / warmup: timed / untimed calls per configuration.
         e2e: also time frame -> scores per configuration.
-        torch_baseline: add PyTorch eager FP32 rows (skipped with a note without torch).
+        torch_baseline: add PyTorch eager FP32 rows, one per network (skipped with a note
+            without torch, or for a file whose architecture cannot be rebuilt).
         on_step: called with a description before each configuration (progress).
         baseline: the PyTorch-eager baseline (the CLI passes ``wds_edge_export.eager_baseline``);
             None: no ``widths`` export and no eager rows (noted in the result).
@@ -425,7 +467,9 @@ def bench_compare(
         if loc.ok and loc.crop_transform is not None
     ]  # fmt: skip
     rows: list[CompareRow] = []
+    eager_rows: dict[tuple[tuple[str, object], ...], CompareRow] = {}  # network -> eager row
     for width, path in paths:
+        first_row = len(rows)
         for backend in backends:
             # ONNX Runtime runs the file as exported (it refuses the others' precisions), once;
             # OpenVINO and TensorRT (and auto) run it in every precision listed
@@ -472,16 +516,25 @@ def bench_compare(
                         threads=num_threads,
                     )
                 )  # fmt: skip
-        if torch_baseline and have_torch and (width is not None or path.suffix == ".onnx"):
-            w = width if width is not None else rows[-1].width
-            if any(r.backend == TORCH_EAGER and r.width == w for r in rows):
-                continue
-            label = f"b{w} {TORCH_EAGER} fp32"
+        if not (torch_baseline and have_torch):
+            continue
+        file_rows = rows[first_row:]
+        # the timed backends' thread count: torch on every core against ONNX Runtime on
+        # --threads 1 would not be like for like
+        eager, why_not = _eager_model(baseline, path, meta, num_threads)
+        if eager is None:
+            notes.append(
+                f"{labels.get(path, path.name)}: no PyTorch-eager row and no speed-up over it "
+                f"(speedup_model, speedup_e2e): {why_not}"
+            )
+            continue
+        network = tuple(sorted(eager.network.items()))
+        base_row = eager_rows.get(network)  # another file of this network was timed
+        if base_row is None:
+            name = f"b{width}" if width is not None else labels[path]
+            label = f"{name} {TORCH_EAGER} fp32"
             if on_step:
                 on_step(label)
-            # the timed backends' thread count: torch on every core against ONNX Runtime on
-            # --threads 1 would not be like for like
-            eager = baseline.EagerModel(int(w), num_threads=num_threads)  # type: ignore[arg-type, union-attr]
             model_ms = _time_calls(lambda c, e=eager: e.segment_crop(c), crops, runs, warmup)
             e2e_ms = None
             if e2e:
@@ -494,24 +547,28 @@ def bench_compare(
                 ) as analyzer:
                     _eager_e2e(eager, face_frames, analyzer, warmup, timed=False)
                     e2e_ms = _eager_e2e(eager, face_frames, analyzer, runs)
-            rows.append(
-                CompareRow(
-                    label,
-                    w,
-                    TORCH_EAGER,
-                    "fp32",
-                    "(torch eager, seeded weights)",
-                    rows[-1].gflops if rows else None,
-                    model_ms,
-                    e2e_ms,
-                    threads=num_threads,
-                )
+            origin = "" if width is not None else f", the network of {path.name}"
+            base_row = CompareRow(
+                label,
+                eager.base_channels,
+                TORCH_EAGER,
+                "fp32",
+                f"(torch eager, seeded weights{origin})",
+                eager.gflops(size_px),  # its own: no texture conv, as it runs here
+                model_ms,
+                e2e_ms,
+                threads=num_threads,
             )
+            base_row.eager = base_row
+            eager_rows[network] = base_row
+            rows.append(base_row)
+        for row in file_rows:
+            row.eager = base_row
     if torch_baseline and not have_torch:
         notes.append(why)
     seeded = {p for w, p in paths if w is not None}  # the exports the eager model reproduces
     for row in rows:
-        base = next((r for r in rows if r.backend == TORCH_EAGER and r.width == row.width), None)
+        base = row.eager
         if base is None:
             continue
         row.speedup_model = base.model_ms.p50_ms / row.model_ms.p50_ms
