@@ -1,13 +1,17 @@
-"""This CPU's arithmetic limits, measured: clock, FP32 FMA and INT8 (AVX2 / AVX-VNNI) peaks.
+"""This CPU's arithmetic limits, measured: clock, FP32 FMA (AVX2, AVX-512), INT8 (AVX2, VNNI).
 
-Compiles a small C kernel (``cc -O2 -mavx2 -mfma``, plus ``-mavxvnni`` when the CPU has it)
+Compiles a small C kernel (``cc -O2 -mavx2 -mfma``, plus ``-mavx512f`` / ``-mavxvnni`` when
+the CPU has them)
 and times, per core and on all cores at once:
 
 * the clock: a chain of dependent 64-bit integer multiplies (``imul``: 3 cycles of latency
   on every x86 core since Nehalem and Zen; 10 per loop iteration). Not a chain of ``add $1``:
   newer cores fold such adds at rename, several per cycle (a 2.6 GHz Xeon "ran" at 16 GHz). A
   clock outside :data:`PLAUSIBLE_GHZ` is printed as n/a, and so is the per-cycle column;
-* FP32: 12 independent ``vfmadd231ps ymm`` chains (8 lanes x 2 FLOP each);
+* FP32: 12 independent ``vfmadd231ps ymm`` chains (8 lanes x 2 FLOP each), and where
+  ``/proc/cpuinfo`` lists ``avx512f`` the same on ``zmm`` (16 lanes, ``-mavx512f``): a core
+  with two 512-bit FMA units does twice the 256-bit rate, and the FP32 peak (and the floor
+  below) is the higher of the two;
 * INT8 on AVX2 without VNNI (what oneDNN's ``jit_avx2`` / ``brgconv_avx2`` int8 kernels
   do): ``vpmaddubsw`` (u8 x s8 -> s16 pairs) + ``vpmaddwd`` with ones (-> s32) +
   ``vpaddd``: 32 multiply-accumulates per three instructions;
@@ -85,6 +89,34 @@ static double fp32_rate(long n) {
   return 12.0 * 16.0 * n / t;
 }
 
+#ifdef HAVE_AVX512
+/* the same with 512-bit FMAs (16 lanes x 2 FLOP each): on cores with two 512-bit FMA units
+   (most Xeons since Skylake-SP) twice the 256-bit rate, which is what oneDNN's avx512 and
+   AMX-era FP32 kernels use */
+static double fp32_avx512_rate(long n) {
+  __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-6f);
+  __m512 c0 = a, c1 = a, c2 = a, c3 = a, c4 = a, c5 = a, c6 = a, c7 = a, c8 = a, c9 = a,
+         c10 = a, c11 = a;
+  double t = now();
+  for (long i = 0; i < n; i++) {
+    c0 = _mm512_fmadd_ps(c0, a, b); c1 = _mm512_fmadd_ps(c1, a, b);
+    c2 = _mm512_fmadd_ps(c2, a, b); c3 = _mm512_fmadd_ps(c3, a, b);
+    c4 = _mm512_fmadd_ps(c4, a, b); c5 = _mm512_fmadd_ps(c5, a, b);
+    c6 = _mm512_fmadd_ps(c6, a, b); c7 = _mm512_fmadd_ps(c7, a, b);
+    c8 = _mm512_fmadd_ps(c8, a, b); c9 = _mm512_fmadd_ps(c9, a, b);
+    c10 = _mm512_fmadd_ps(c10, a, b); c11 = _mm512_fmadd_ps(c11, a, b);
+    __asm__ volatile("" : "+v"(c0), "+v"(c1), "+v"(c2), "+v"(c3), "+v"(c4), "+v"(c5),
+                     "+v"(c6), "+v"(c7), "+v"(c8), "+v"(c9), "+v"(c10), "+v"(c11));
+  }
+  t = now() - t;
+  __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(c0, c1), _mm512_add_ps(c2, c3)),
+             _mm512_add_ps(_mm512_add_ps(c4, c5), _mm512_add_ps(c6, c7)));
+  s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(c8, c9), _mm512_add_ps(c10, c11)));
+  float o[16]; _mm512_storeu_ps(o, s); if (o[0] == 42.0f) puts("");
+  return 12.0 * 32.0 * n / t;
+}
+#endif
+
 #define MADD(acc, u, s) \
   acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), ones))
 static double int8_avx2_rate(long n) {
@@ -146,6 +178,9 @@ int main(int argc, char **argv) {
   const char *which = argv[1]; long n = atol(argv[2]); int threads = atoi(argv[3]);
   int reps = atoi(argv[4]);
   kernel_t k = !strcmp(which, "clock") ? clock_rate : !strcmp(which, "fp32") ? fp32_rate
+#ifdef HAVE_AVX512
+             : !strcmp(which, "fp32_avx512") ? fp32_avx512_rate
+#endif
 #ifdef HAVE_VNNI
              : !strcmp(which, "int8_vnni") ? int8_vnni_rate
 #endif
@@ -163,7 +198,15 @@ int main(int argc, char **argv) {
 
 #: Loop iterations per kernel for about 1 ms per run at ~3 GHz (shorter than a scheduler
 #: time slice, so that some runs are not preempted on a loaded machine).
-ITERATIONS = {"clock": 100_000, "fp32": 500_000, "int8_avx2": 250_000, "int8_vnni": 500_000}
+ITERATIONS = {
+    "clock": 100_000,
+    "fp32": 500_000,
+    "fp32_avx512": 500_000,
+    "int8_avx2": 250_000,
+    "int8_vnni": 500_000,
+}
+#: The FP32 kernels, widest last: the FP32 peak is the best 1-core rate of those that ran.
+FP32_KERNELS = ("fp32", "fp32_avx512")
 #: Clock rates (GHz) a core can run at; a measured rate outside is no clock (a kernel the
 #: core ran faster than its dependency chain allows, a broken timer): reported as None / n/a.
 PLAUSIBLE_GHZ = (0.3, 6.5)
@@ -212,15 +255,32 @@ def per_cycle(rate: float, ghz: float | None) -> str:
     return "n/a" if ghz is None else f"{rate / 1e9 / ghz:.1f}"
 
 
-def _build(tmp: Path, vnni: bool) -> Path:
+def _build(tmp: Path, vnni: bool, avx512: bool = False) -> Path:
+    """The kernels, compiled: AVX2 + FMA always; ``vnni``: the AVX-VNNI INT8 kernel;
+    ``avx512``: the 512-bit FP32 kernel (``-mavx512f``; only where the CPU has AVX-512F)."""
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         sys.exit("no C compiler (cc / gcc) on PATH: apt-get install gcc")
     src, exe = tmp / "limits.c", tmp / "limits"
     src.write_text(C_SOURCE)
     flags = ["-O2", "-mavx2", "-mfma", "-pthread"] + (["-mavxvnni", "-DHAVE_VNNI"] if vnni else [])
+    flags += ["-mavx512f", "-DHAVE_AVX512"] if avx512 else []
     subprocess.run([cc, *flags, str(src), "-o", str(exe)], check=True)
     return exe
+
+
+def has_flag(cpuinfo: str, flag: str) -> bool:
+    """Whether ``/proc/cpuinfo``'s text lists the ISA flag ``flag`` (a whole word)."""
+    return bool(re.search(rf"\b{re.escape(flag)}\b", cpuinfo))
+
+
+def fp32_peak(rates: dict[str, dict[str, float]], cores: int) -> tuple[float, str]:
+    """(``cores`` x the best 1-core FP32 rate, the kernel that gave it) over
+    :data:`FP32_KERNELS` that ran (``rates`` as :func:`main` collects them): the 256-bit
+    kernel alone halves the peak of a core with two 512-bit FMA units."""
+    ran = [k for k in FP32_KERNELS if f"{k}_x1" in rates]
+    best = max(ran, key=lambda k: rates[f"{k}_x1"]["best"])
+    return cores * rates[f"{best}_x1"]["best"], best
 
 
 def _rates(exe: Path, kernel: str, threads: int, reps: int) -> tuple[float, float]:
@@ -282,14 +342,16 @@ def main(argv: list[str] | None = None) -> None:
         except OutputError as exc:
             ap.error(str(exc))
     flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
-    vnni = bool(re.search(r"\bavx_vnni\b", flags))
+    vnni, avx512 = has_flag(flags, "avx_vnni"), has_flag(flags, "avx512f")
     print(f"CPU: {cpu_line()}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     cores = os.cpu_count() or 1
     out: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        exe = _build(Path(tmp), vnni)
-        kernels = ["clock", "fp32", "int8_avx2"] + (["int8_vnni"] if vnni else [])
+        exe = _build(Path(tmp), vnni, avx512)
+        kernels = ["clock", "fp32", *(["fp32_avx512"] if avx512 else []), "int8_avx2"] + (
+            ["int8_vnni"] if vnni else []
+        )
         for kernel in kernels:
             for threads in (1, cores):
                 best, median = _rates(exe, kernel, threads, args.reps)
@@ -312,14 +374,17 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| {kernel} | {one['best'] / 1e9:.1f} G/s | {one['median'] / 1e9:.1f} G/s | "
               f"{per_cycle(one['best'], ghz)} | {alls['best'] / 1e9:.1f} G/s | "
               f"{alls['median'] / 1e9:.1f} G/s |")  # fmt: skip
-    fp32_peak = cores * out["fp32_x1"]["best"]
+    fp32_peak_flop_s, fp32_kernel = fp32_peak(out, cores)
     int8_kernel = "int8_vnni" if vnni else "int8_avx2"
     int8_peak = cores * out[f"{int8_kernel}_x1"]["best"]
     share = args.fp32_share_of_int8
-    fp32_ms = args.gflops * 1e9 / fp32_peak * 1e3
-    int8_ms = (args.gflops * (1 - share) / int8_peak + args.gflops * share / fp32_peak) * 1e12
-    print(f"{cores} cores x the best 1-core rate: FP32 {fp32_peak / 1e9:.0f} GFLOP/s, "
-          f"INT8 ({int8_kernel}) {int8_peak / 1e9:.0f} GOP/s")  # fmt: skip
+    fp32_ms = args.gflops * 1e9 / fp32_peak_flop_s * 1e3
+    int8_ms = (
+        args.gflops * (1 - share) / int8_peak + args.gflops * share / fp32_peak_flop_s
+    ) * 1e12
+    print(f"{cores} cores x the best 1-core rate: FP32 ({fp32_kernel}) "
+          f"{fp32_peak_flop_s / 1e9:.0f} GFLOP/s, INT8 ({int8_kernel}) "
+          f"{int8_peak / 1e9:.0f} GOP/s")  # fmt: skip
     print(f"model floor: {args.gflops} GFLOP in FP32 -> {fp32_ms:.1f} ms; INT8 with "
           f"{share:.0%} of the FLOPs kept FP32 -> {int8_ms:.1f} ms (arithmetic only)")  # fmt: skip
     gemm = onednn_gemm_rates(cores)
@@ -332,7 +397,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"model floor in BF16 at that rate: {args.gflops / (bf16 / 1e9) * 1e3:.1f} ms")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.json:
-        report = {"cpu": cpu_line(), "ghz": ghz, "rates": out, "fp32_peak_flop_s": fp32_peak,
+        report = {"cpu": cpu_line(), "ghz": ghz, "rates": out,
+                  "fp32_peak_flop_s": fp32_peak_flop_s, "fp32_kernel": fp32_kernel,
                   "int8_peak_op_s": int8_peak, "model_fp32_floor_ms": fp32_ms,
                   "model_int8_floor_ms": int8_ms, "onednn_gemm_flop_s": gemm}  # fmt: skip
         write_json_atomic(args.json, report)
