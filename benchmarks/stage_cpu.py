@@ -34,12 +34,15 @@ _STAGES = ("locate", "inference", "postprocess", "regions", "running", "overlay"
 def main(argv: list[str] | None = None) -> int:
     parser = clip_parser(__doc__, frames=60)
     args = parser.parse_args(argv)
+    if not os.path.isfile(args.video):
+        parser.error(f"--video {args.video}: no such file (pass a video of a face)")
 
     from wds_edge.analysis.analyzer import WrinkleAnalyzer
     from wds_edge.analysis.config import AnalyzerConfig
     from wds_edge.analysis.overlay import draw_overlay
     from wds_edge.analysis.running import RunningScore
     from wds_edge.capture.sources import open_source
+    from wds_edge.errors import WdsEdgeError
     from wds_edge.model.preprocessing import model_input
     from wds_edge.perception.skin_regions import skin_regions
     from wds_edge.timing import summarize_ms
@@ -48,8 +51,6 @@ def main(argv: list[str] | None = None) -> int:
     cpu_ms: dict[str, list[float]] = {s: [] for s in _STAGES}
     # (runs on the code before issue 25 too, for the before / after figures)
     spin = {"spin_wait": False} if "spin_wait" in AnalyzerConfig.model_fields else {}
-    analyzer = clip_analyzer(args, **spin)
-    running = RunningScore(analyzer)
     has_counted = "regions" in WrinkleAnalyzer.score_probability.__code__.co_varnames
 
     def timed(stage: str, fn, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
@@ -58,28 +59,36 @@ def main(argv: list[str] | None = None) -> int:
         cpu_ms[stage].append((time.process_time() - c0) * 1000.0)
         return out
 
-    with analyzer, open_source(args.video, threaded=False) as source:
-        for frame in source:
-            if len(cpu_ms["locate"]) >= args.frames:
-                break
-            located = timed("locate", analyzer.locate, frame.image_bgr, int(frame.timestamp_ms))
-            if not located.ok:
-                cpu_ms["locate"].pop()
-                continue
-            crop = located.face_crop
-            # untimed: "inference" is the backend call alone (the figures in RESULTS.md)
-            batch = model_input(crop.crop_rgb, analyzer.metadata.preprocessing)
-            prob = timed("inference", analyzer.backend.infer, batch)[0, 0]
-            mask, scores, counted = timed(
-                "postprocess", analyzer.score_probability, prob, crop, located.mm_per_px
-            )
-            timed(
-                "regions", skin_regions, crop.crop_rgb, crop.landmarks_crop_px, crop.in_frame,
-                mm_per_px=located.mm_per_px,
-            )  # fmt: skip
-            segmented = analyzer.segment(None, located)  # the result the running score takes
-            shown = timed("running", running.add, segmented)
-            timed("overlay", draw_overlay, frame.image_bgr, shown)
+    try:  # a video OpenCV cannot read, a model or landmarker that does not load: one line
+        analyzer = clip_analyzer(args, **spin)
+        running = RunningScore(analyzer)
+        with analyzer, open_source(args.video, threaded=False) as source:
+            for frame in source:
+                if len(cpu_ms["locate"]) >= args.frames:
+                    break
+                located = timed("locate", analyzer.locate, frame.image_bgr, int(frame.timestamp_ms))
+                if not located.ok:
+                    cpu_ms["locate"].pop()
+                    continue
+                crop = located.face_crop
+                # untimed: "inference" is the backend call alone (the figures in RESULTS.md)
+                batch = model_input(crop.crop_rgb, analyzer.metadata.preprocessing)
+                prob = timed("inference", analyzer.backend.infer, batch)[0, 0]
+                mask, scores, counted = timed(
+                    "postprocess", analyzer.score_probability, prob, crop, located.mm_per_px
+                )
+                timed(
+                    "regions", skin_regions, crop.crop_rgb, crop.landmarks_crop_px, crop.in_frame,
+                    mm_per_px=located.mm_per_px,
+                )  # fmt: skip
+                segmented = analyzer.segment(None, located)  # the result the running score takes
+                shown = timed("running", running.add, segmented)
+                timed("overlay", draw_overlay, frame.image_bgr, shown)
+    except WdsEdgeError as exc:
+        parser.error(str(exc))
+    if not cpu_ms["locate"]:
+        parser.error(f"--video {args.video}: no frame with a usable face, nothing to time "
+                     "(pass a clip with a face in view)")  # fmt: skip
     print_header(env, load_start)
     reuse = "reuses" if has_counted else "recomputes"
     backend = analyzer.model_info["backend"]

@@ -26,7 +26,11 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from cpu_limits import cpu_line  # noqa: E402
 from profile_openvino import crop_input, interleaved, print_times  # noqa: E402
 
-from wds_edge.runtime.openvino import OpenVinoBackend  # noqa: E402
+from wds_edge.runtime.openvino import (  # noqa: E402
+    OPENVINO_PRECISIONS,
+    OpenVinoBackend,
+    native_precisions,
+)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,6 +39,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--precision", default="bf16")
     ap.add_argument("--rounds", type=int, default=60)
     args = ap.parse_args(argv)
+    if args.rounds < 1:
+        ap.error(f"--rounds must be >= 1, got {args.rounds}")
+    if args.precision not in OPENVINO_PRECISIONS:
+        ap.error(f"--precision must be one of {', '.join(OPENVINO_PRECISIONS)}, "
+                 f"got {args.precision!r}")  # fmt: skip
+    native = native_precisions()
+    if args.precision not in native:
+        ap.error(f"--precision {args.precision}: this CPU's OpenVINO runs "
+                 f"{', '.join(native)} natively, not {args.precision}")  # fmt: skip
     backends: dict[str, OpenVinoBackend] = {}
     for item in args.model:
         name, sep, path = item.partition("=")

@@ -114,3 +114,20 @@ def test_profile_openvino_writes_its_report(
     data = json.loads(report.read_text())
     assert data["input_shape"] == [1, 3, 128, 128] and "profile_fp32, texture in host" in data
     assert [p.name for p in report.parent.iterdir()] == ["prof.json"]  # no temporary left
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--rounds", "0"], "--rounds must be >= 1, got 0"),
+        (["--precision", "fp17"], "--precision must be one of fp32, bf16, fp16, int8, got 'fp17'"),
+    ],
+)
+def test_models_speed_ab_rounds_and_precision(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--rounds 0 ended in a StatisticsError traceback after loading every model, an unknown
+    --precision in the backend's InvalidInputError traceback."""
+    pytest.importorskip("openvino")
+    err = _exit_2("models_speed_ab", ["--model", f"a={SMALL_ONNX}", *argv], capsys)
+    assert expected in err and "Traceback" not in err
