@@ -80,7 +80,8 @@ class DemoSummary:
     status_counts: dict[str, int] = field(default_factory=dict)
     stages_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     reconnects: int = 0
-    #: Frames a stage failed on (shown with the error, recorded with ``"error"``).
+    #: Frames a stage failed on (shown with the error, recorded with ``"error"``), and
+    #: captures whose frames could not be fused (ended as failed; also in ``warnings``).
     errors: int = 0
     #: ``two-stage`` or ``serial`` and the pipeline's frame counts (read, delivered,
     #: discarded at the end, errors, source gaps, frames the source skipped).
@@ -105,7 +106,8 @@ class DemoSummary:
     source_error: str = ""
     #: What the run did other than asked, one line each (also logged as warnings): e.g. a
     #: run that ended before ``screenshot_after_frames`` (its last frame is the screenshot),
-    #: or a snapshot (s key) that could not be saved (the run goes on).
+    #: a snapshot (s key) that could not be saved, or a capture (space / b) whose frames
+    #: could not be fused (the run goes on; a new capture can start).
     warnings: list[str] = field(default_factory=list)
     #: What stopped the run early: "SIGINT" (Ctrl-C), "SIGTERM", "KeyboardInterrupt";
     #: "" when the source ended, ``max_frames`` was reached or q / Esc was pressed.

@@ -64,8 +64,12 @@ logger = logging.getLogger(__name__)
 LOST_PROMPT = "camera lost, reconnecting..."
 #: How long the final result of a capture session stays on screen.
 FINAL_RESULT_SHOWN_S = 8.0
-#: How long a notice (a snapshot that could not be saved) replaces the prompt's banner.
+#: How long a notice (a snapshot that could not be saved, a capture that failed) replaces
+#: the prompt's banner.
 NOTICE_SHOWN_S = 4.0
+#: The banner of a capture whose frames could not be fused (the reason is in the summary's
+#: warnings and the log: the banner shows 80 characters).
+CAPTURE_FAILED_NOTICE = "capture failed: press space (or b) to try again"
 #: Signals that end a run like q / Esc does: Ctrl-C in the terminal and a service manager's
 #: stop. The run finishes its outputs and returns its summary.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -290,6 +294,8 @@ class DemoLoop:
         }
         if out.error is not None:
             record["error"] = out.error
+        elif out.segmented is not None and out.segmented.fuse_error is not None:
+            record["error"] = f"fusing the capture failed: {out.segmented.fuse_error}"
         self.recorder.write(canvas, record, frame.capture_time_s)  # type: ignore[union-attr]
         if self.on_frame is not None:
             self.on_frame(record)
@@ -353,6 +359,8 @@ class DemoLoop:
             self.summary.session_result = live.final.to_dict()
             if self.session is live.session:
                 self.session = None
+        elif live.fuse_error is not None:
+            self._capture_failed(live)
         if not live.result.ok:
             self.last_bad_index = self.index
             return False
@@ -366,6 +374,21 @@ class DemoLoop:
         timings["segment"] = seg_ms
         timings["running"] = live.result.timings_ms.get("running", 0.0)
         return True
+
+    def _capture_failed(self, live: LiveSegmented) -> None:
+        """A capture whose frames could not be fused (``live.fuse_error``, e.g. a backend's
+        failure): it ends all the same, so space / b start a new one; the failure is
+        counted, goes into the summary's warnings (and the log) and shows in the banner."""
+        if self.session is live.session:
+            self.session = None
+        self.summary.errors += 1
+        message = (
+            f"capture failed: its frames could not be analysed ({live.fuse_error}); press "
+            "space (or b) to try again"
+        )
+        logger.warning("%s", message)
+        self.summary.warnings.append(message)
+        self.notice = (CAPTURE_FAILED_NOTICE, time.monotonic() + NOTICE_SHOWN_S)
 
     def _shown(self, located: Any, now: float) -> tuple[Any, int | None, bool]:
         """What to draw: the session's final result, the latest fresh mask, or no mask.

@@ -4,6 +4,7 @@ be written, no display for the window, ``--headless`` with only a screenshot."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import cv2
@@ -207,3 +208,60 @@ def test_cli_headless_without_any_output_names_every_output(
     assert code == 2
     assert "--headless shows nothing" in err
     assert all(o in err for o in ("--record", "--jsonl", "--screenshot", "--summary-json"))
+
+
+def test_a_capture_whose_fusion_fails_ends_and_the_next_one_runs(
+    landmarker_path: Path, onnx_model_fixed_batch: Path, video_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Fusing a finished capture raised (a backend's transient failure): the capture used to
+    stay running for ever ("hold still...", space / b refused) and the failure was not
+    counted. It ends, is counted, warned about and shown in the banner; the next one runs."""
+    from wds_edge.analysis.session import KioskSession, SessionConfig
+    from wds_edge.demo.loop import CAPTURE_FAILED_NOTICE, NOTICE_SHOWN_S
+
+    config = DemoConfig(
+        source=str(video_path), analyzer=_analyzer_config(onnx_model_fixed_batch, landmarker_path),
+        headless=True, max_frames=40, sync=True,
+    )  # fmt: skip
+    records: list[dict] = []
+    loop = DemoLoop(config, on_frame=records.append)
+    try:
+        segment = loop.analyzer.segment
+        failures = [RuntimeError("transient backend failure")]
+
+        def flaky(image: object, located: object, **kwargs: object) -> object:
+            if kwargs.get("score", True) and failures:  # the capture's fusion
+                raise failures.pop()
+            return segment(image, located, **kwargs)
+
+        monkeypatch.setattr(loop.analyzer, "segment", flaky)
+        capture = SessionConfig(frames_needed=3, frames_fused=1, max_frames=5)
+        first = loop.session = KioskSession(loop.analyzer, capture)  # what space starts
+        for _ in range(10):
+            assert loop.step()
+            if loop.session is None:
+                break
+        assert loop.session is None and first.done  # ended: space / b can start a new one
+        assert not failures and loop.summary.errors == 1
+        assert loop.summary.session_result is None
+        [warning] = loop.summary.warnings
+        assert "capture failed" in warning and "transient backend failure" in warning
+        assert "press space" in warning
+        assert records[-1]["error"].endswith("RuntimeError: transient backend failure")
+        text, until = loop.notice  # type: ignore[misc]
+        assert text == CAPTURE_FAILED_NOTICE
+        assert 0 < until - time.monotonic() <= NOTICE_SHOWN_S
+        second = loop.session = KioskSession(loop.analyzer, capture)
+        for _ in range(10):
+            assert loop.step()
+            if loop.session is None:
+                break
+        assert loop.session is None and second.done
+        assert loop.summary.session_result is not None
+        assert loop.summary.session_result["frames_used"] == 1
+        assert loop.summary.errors == 1 and len(loop.summary.warnings) == 1
+    except BaseException:
+        loop.close(failed=True)
+        raise
+    loop.close()
