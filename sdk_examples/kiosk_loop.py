@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from wds_edge import KioskSession, SessionConfig, WrinkleAnalyzer, draw_overlay
 from wds_edge.analysis.overlay import draw_crop_overlay
-from wds_edge.capture.sources import open_source
+from wds_edge.capture.sources import open_source, require_local_source
 from wds_edge.errors import MissingDependencyError, WdsEdgeError, describe_validation_error
 from wds_edge.io import ensure_writable_dir, write_image_atomic, write_json_atomic
 
@@ -106,8 +106,7 @@ def run(args: argparse.Namespace) -> int:
                   "leave out --show, or run under a virtual display: xvfb-run python "
                   "sdk_examples/kiosk_loop.py --show ...", file=sys.stderr)  # fmt: skip
             return 2
-    if args.out:  # after the display check: a refused --show leaves no empty folder behind
-        ensure_writable_dir(args.out, "final result")  # before the session, not after it
+    require_local_source(args.source)  # a missing file: one line, before the model loads
     ui = ConsoleUI()
     config = SessionConfig(
         frames_needed=args.frames_needed,
@@ -120,6 +119,10 @@ def run(args: argparse.Namespace) -> int:
         ) as analyzer,
         open_source(args.source) as source,
     ):
+        # --out once the model and the source opened (a refused one leaves no empty folder
+        # behind), and before the session (a bad --out is not found after it)
+        if args.out:
+            ensure_writable_dir(args.out, "final result")
         session = KioskSession(analyzer, config, on_prompt=ui.show_prompt)
         last_good = 0
         for frame in source:

@@ -62,7 +62,10 @@ def test_kiosk_loop_gives_up_without_a_face(kiosk_loop: RunKioskLoop, tmp_path: 
         (["--every", "0"], "argument --every: expected a whole number >= 1, got 0"),
         (["--frames-needed", "0"], "argument --frames-needed: expected a whole number >= 1, got 0"),
         (["--max-frames", "-3"], "argument --max-frames: expected a whole number >= 1, got -3"),
-        (["--source", "/nonexist.mp4"], "error: video file /nonexist.mp4 does not exist"),
+        (
+            ["--source", "/nonexist.mp4"],
+            "error: no such file or folder: /nonexist.mp4 (expected a video file, an image, ",
+        ),
         (
             ["--frames-needed", "3"],
             "error: invalid kiosk settings: frames_fused (10) must not be above frames_needed (3)",
@@ -76,13 +79,48 @@ def test_kiosk_loop_bad_input_is_one_line_and_exit_2(
     """Bad options are refused by argparse before anything loads (--every 0 used to divide by
     zero on the first frame, --frames-needed 0 to end in a pydantic traceback, --frames-needed 3
     with the default 10 frames fused to a session that could never be complete); a source that
-    does not exist is the library's one-line CaptureError message, not its traceback."""
+    does not exist is the library's one-line message, not its traceback."""
     proc = kiosk_loop("--source", str(video_path), *args)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
     assert message in last, proc.stderr[-2000:]
     assert "prompt:" not in proc.stdout  # no session was run
+
+
+@pytest.mark.parametrize("bad", ["source", "model"])
+def test_kiosk_loop_refused_input_leaves_no_out_folder(
+    kiosk_loop: RunKioskLoop, example_env: dict, video_path: Path, tmp_path: Path, bad: str
+) -> None:
+    """A missing --source (or --model) with --out: exit 2 in one line, and --out is not left
+    behind as an empty folder (it was made before the source and the model were opened)."""
+    out = tmp_path / "final" / "inner"
+    source = tmp_path / "nonexist.mp4" if bad == "source" else video_path
+    args = ["--source", str(source), "--frames-needed", "3", "--frames-fused", "3"]
+    if bad == "model":  # the last --model wins over the fixture's
+        args += ["--model", str(tmp_path / "missing.onnx")]
+    proc = kiosk_loop(*args, "--out", str(out))
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and "prompt:" not in proc.stdout
+    last = proc.stderr.strip().splitlines()[-1]
+    expected = "no such file or folder: " if bad == "source" else "missing.onnx"
+    assert last.startswith("error: ") and expected in last, proc.stderr[-2000:]
+    assert not (tmp_path / "final").exists()
+
+
+def test_kiosk_loop_an_unwritable_out_is_refused_before_the_session(
+    kiosk_loop: RunKioskLoop, video_path: Path, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "file.txt"
+    blocked.write_text("a file, not a folder")
+    proc = kiosk_loop(
+        "--source", str(video_path), "--frames-needed", "3", "--frames-fused", "3",
+        "--out", str(blocked),
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: cannot write the final result to {blocked}: it is a file")
+    assert "prompt:" not in proc.stdout  # refused before the session, not after it
 
 
 def test_kiosk_loop_show_without_a_display_is_one_line_and_exit_2(
