@@ -89,7 +89,8 @@ def demo_cmd(
     Keys in the window: q / Esc quit, s snapshot, space start a capture session, b start a
     capture with raised brows (forehead and glabella lines). Ctrl-C or SIGTERM stop the run
     the same way: the outputs are finished, the summary printed and written (exit code 0).
-    A snapshot that cannot be saved is a warning (banner, summary); the run goes on.
+    A snapshot that cannot be saved is a warning (banner, summary); the run goes on, as it
+    does after a capture whose frames cannot be fused (a new capture can start).
     Exit code 1 when a video file ended before its frame count (truncated file) or the
     source failed for good (a camera that did not come back, a looped file without frames);
     2 for a usage error, found before the model loads: no display for the window (run with
