@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import cv2
 import numpy as np
 
+from wds_edge.errors import CaptureError
+
 __all__ = [
     "Frame",
     "FrameSource",
+    "GuardedCapture",
     "capture_fps",
     "capture_size",
     "container_frame_count",
@@ -82,6 +87,59 @@ class FrameSource:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(uri={self.uri!r}, fps={self.fps}, size={self.size})"
+
+
+class GuardedCapture:
+    """A capture that one thread reads while :meth:`close` may come from another.
+
+    Releasing an FFmpeg capture under a read in progress aborts the process (a libavcodec
+    assertion) or deadlocks it, so :meth:`close` during a read only marks the capture closed,
+    and the reading thread releases it when its read returns (:meth:`reading`); without a
+    read in progress :meth:`close` releases it at once. :meth:`close` never waits for a read.
+    """
+
+    def __init__(self, cap: Any, uri: str) -> None:
+        self._cap: Any = cap
+        self._uri = uri
+        self._lock = threading.Lock()
+        self._reading = False
+        self.closed = False
+
+    @contextmanager
+    def reading(self) -> Iterator[Any]:
+        """The capture, for one read (and the ``get`` calls after it) on the reading thread.
+
+        Raises:
+            CaptureError: closed before the read, or by another thread during it (the
+                capture is released then, and what was read is not handed out).
+        """
+        with self._lock:
+            cap = self._cap
+            if cap is None:
+                raise CaptureError(f"{self._uri}: read() after close()")
+            self._reading = True
+        try:
+            yield cap
+        finally:
+            with self._lock:
+                self._reading = False
+                closed_meanwhile = self.closed
+                if closed_meanwhile:
+                    self._cap = None
+            if closed_meanwhile:
+                cap.release()
+        if closed_meanwhile:
+            raise CaptureError(f"{self._uri}: closed by another thread during read()")
+
+    def close(self) -> None:
+        """Release the capture now, or, while a read is in progress, when it returns.
+        Idempotent; any thread."""
+        with self._lock:
+            self.closed = True
+            if self._reading or self._cap is None:
+                return
+            cap, self._cap = self._cap, None
+        cap.release()
 
 
 def capture_size(cap: Any) -> tuple[int, int] | None:

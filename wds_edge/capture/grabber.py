@@ -20,6 +20,7 @@ import cv2
 from wds_edge.capture.frame import (
     Frame,
     FrameSource,
+    GuardedCapture,
     capture_fps,
     capture_size,
     container_frame_count,
@@ -292,20 +293,31 @@ class ThreadedSource(FrameSource):
 
 
 class SyncLiveSource(FrameSource):
-    """A live device read on the caller's thread (``threaded=False``); frames may be stale."""
+    """A live device read on the caller's thread (``threaded=False``); frames may be stale.
+
+    One thread reads; :meth:`close` may come from another (the capture is released when a
+    read in progress returns, which then raises :class:`CaptureError`)."""
 
     def __init__(self, uri: str, opener: Callable[[], Any]) -> None:
         self.uri, self.is_live = uri, True
-        self._cap = opener()
-        if self._cap is None or not self._cap.isOpened():
+        cap = opener()
+        if cap is None or not cap.isOpened():
+            if cap is not None:
+                cap.release()
             raise CaptureError(f"cannot open {uri}")
-        self.fps, self.size = capture_fps(self._cap), capture_size(self._cap)
+        self.fps, self.size = capture_fps(cap), capture_size(cap)
+        self._cap = GuardedCapture(cap, uri)  # close() may come from another thread
         self._index, self._last_ms = 0, -1
 
     def read(self) -> Frame | None:
-        if self._cap is None:
-            raise CaptureError(f"{self.uri}: read() after close()")
-        ok, image = self._cap.read()
+        """The device's next frame.
+
+        Raises:
+            CaptureError: no frame (disconnected?), or closed before, or by another thread
+                during, this read.
+        """
+        with self._cap.reading() as cap:
+            ok, image = cap.read()
         if not ok or image is None:
             raise CaptureError(f"{self.uri}: the device returned no frame (disconnected?)")
         now = time.monotonic()
@@ -315,6 +327,5 @@ class SyncLiveSource(FrameSource):
         return Frame(image, index, now, stamp)
 
     def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
+        """Release the device (after the read in progress on another thread, if any)."""
+        self._cap.close()

@@ -197,7 +197,12 @@ class ReconnectingSource:
             if not self._install(source):
                 return None
             self.loops += 1
-            frame = source.read()
+            try:
+                frame = source.read()
+            except CaptureError:
+                if self._closed:  # closed between the reopen and its first read
+                    return None
+                raise
             if frame is not None:
                 self._frames_this_pass += 1
             return frame

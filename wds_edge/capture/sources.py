@@ -43,6 +43,7 @@ from wds_edge._checks import is_digits, is_finite_number, is_flag
 from wds_edge.capture.frame import (
     Frame,
     FrameSource,
+    GuardedCapture,
     capture_fps,
     capture_size,
     container_frame_count,
@@ -111,19 +112,22 @@ class _VideoFileSource(FrameSource):
 
     ``expected_frames`` is the container's frame count (``None`` if it has none);
     ``ended_early`` becomes true when the decoder stops before that count (a file cut
-    off while copying, or truncated while it is read).
+    off while copying, or truncated while it is read). One thread reads; :meth:`close` may
+    come from another (the file is released when a read in progress returns, which then
+    raises :class:`CaptureError`).
     """
 
     def __init__(self, path: Path) -> None:
         self.uri = str(path)
-        self._cap = cv2.VideoCapture(str(path))
-        if not self._cap.isOpened():
+        cap = cv2.VideoCapture(str(path))
+        if not cap.isOpened():
             raise CaptureError(
                 f"cannot open video file {path}: not a video OpenCV/FFmpeg can decode "
                 f"(convert it to H.264 MP4, e.g. ffmpeg -i in -c:v libx264 out.mp4)"
             )
-        self.fps, self.size = capture_fps(self._cap), capture_size(self._cap)
-        self.expected_frames = container_frame_count(self._cap)
+        self.fps, self.size = capture_fps(cap), capture_size(cap)
+        self.expected_frames = container_frame_count(cap)
+        self._cap = GuardedCapture(cap, self.uri)  # close() may come from another thread
         self.ended_early = False
         self._index = 0
         self._last_ms = -1
@@ -134,16 +138,20 @@ class _VideoFileSource(FrameSource):
         return self._index
 
     def read(self) -> Frame | None:
-        if self._cap is None:
-            raise CaptureError(f"{self.uri}: read() after close()")
-        ok, image = self._cap.read()
+        """The next frame, or None at the end.
+
+        Raises:
+            CaptureError: closed before, or by another thread during, this read.
+        """
+        with self._cap.reading() as cap:
+            ok, image = cap.read()
+            pos_ms = cap.get(cv2.CAP_PROP_POS_MSEC) if ok and image is not None else 0.0
         if not ok or image is None:
             if not self.ended_early:
                 self.ended_early = stopped_early(self.uri, self._index, self.expected_frames)
             return None
         index = self._index
         self._index += 1
-        pos_ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
         if not pos_ms and index and self.fps:
             pos_ms = index * 1000.0 / self.fps
         stamp = max(round(pos_ms), self._last_ms + 1)
@@ -151,9 +159,8 @@ class _VideoFileSource(FrameSource):
         return Frame(image, index, time.monotonic(), stamp)
 
     def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
+        """Release the file (after the read in progress on another thread, if any)."""
+        self._cap.close()
 
 
 # -- opening ----------------------------------------------------------------------------------
