@@ -21,10 +21,15 @@ __all__ = [
     "capture_fps",
     "capture_size",
     "container_frame_count",
+    "read_file_frame",
     "stopped_early",
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Consecutive undecodable frames of a video file read past before its end is taken as the
+#: end (a file cut off gives no frame again, however often it is read).
+MAX_SKIPPED_FRAMES = 30
 
 
 @dataclass(frozen=True, eq=False)  # holds arrays: compare by identity
@@ -158,16 +163,52 @@ def container_frame_count(cap: Any) -> int | None:
     return count if count > 0 else None
 
 
-def stopped_early(uri: str, decoded: int, expected: int | None) -> bool:
-    """Whether a video file whose decoder stopped after ``decoded`` frames ended before its
-    container's frame count ``expected`` (a file cut off while copying, or truncated while
-    it is read); logs a warning when it did. Call it once, when the end is read.
+def read_file_frame(
+    cap: Any, uri: str, position: int, expected: int | None
+) -> tuple[np.ndarray | None, int]:
+    """The next frame of a video file that decodes, read past undecodable ones.
+
+    A damaged stretch mid-file (an SD-card glitch) fails a read or a few, and OpenCV goes on
+    decoding after them: a failed read before the container's frame count is retried, up to
+    :data:`MAX_SKIPPED_FRAMES` times in a row, each failed read passing one frame (a warning
+    names how many were skipped).
+
+    Args:
+        cap: the opened ``cv2.VideoCapture`` of the file.
+        uri: for the warning.
+        position: the index in the file of the frame this read is at (frames decoded and
+            skipped so far).
+        expected: the container's frame count (None: no retry, a failed read is the end).
+
+    Returns:
+        ``(image, skipped)``: the frame (at index ``position + skipped``) and the frames
+        skipped before it; ``(None, 0)`` at the end (a file cut off fails every read).
+    """
+    for skipped in range(MAX_SKIPPED_FRAMES + 1):
+        ok, image = cap.read()
+        if ok and image is not None:
+            if skipped:
+                logger.warning(
+                    "%s: skipped %d undecodable frame(s) before frame %d (a damaged stretch of "
+                    "the file)", uri, skipped, position + skipped,
+                )  # fmt: skip
+            return image, skipped
+        if expected is None or position + skipped >= expected - 1:
+            break
+    return None, 0
+
+
+def stopped_early(uri: str, reached: int, expected: int | None) -> bool:
+    """Whether a video file whose decoder stopped after ``reached`` frames (decoded, or read
+    past as undecodable) ended before its container's frame count ``expected`` (a file cut
+    off while copying, or truncated while it is read); logs a warning when it did. Call it
+    once, when the end is read.
 
     One frame of slack: some containers count a frame the decoder never returns.
     """
-    if expected is None or decoded >= expected - 1:
+    if expected is None or reached >= expected - 1:
         return False
     logger.warning(
-        "%s ended early: %d of %d frames decoded (truncated file?)", uri, decoded, expected
+        "%s ended early: %d of %d frames decoded (truncated file?)", uri, reached, expected
     )
     return True

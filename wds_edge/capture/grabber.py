@@ -24,6 +24,7 @@ from wds_edge.capture.frame import (
     capture_fps,
     capture_size,
     container_frame_count,
+    read_file_frame,
     stopped_early,
 )
 from wds_edge.errors import CaptureError
@@ -101,8 +102,15 @@ class _Grabber:
         while not self.stop.is_set():
             if self.cap is None and not self.reopen():
                 continue
+            skipped = 0
             try:
-                ok, image = self.cap.read()
+                if self.finite:  # read past undecodable frames, as the plain file source
+                    image, skipped = read_file_frame(
+                        self.cap, self.uri, counter, self.expected_frames
+                    )
+                    ok = image is not None
+                else:
+                    ok, image = self.cap.read()
             except cv2.error as exc:  # a driver error must not kill the grabber thread
                 logger.warning("%s: read failed: %s", self.uri, exc)
                 ok, image = False, None
@@ -121,7 +129,7 @@ class _Grabber:
                 continue
             failures = 0
             if self.finite:
-                counter = int(self.cap.get(cv2.CAP_PROP_POS_FRAMES)) - 1
+                counter += skipped  # the frame's index in the file
                 fps = self.fps or 30.0
                 due = start + counter / fps  # pace like a camera delivering at fps
                 if due > now:
@@ -132,9 +140,8 @@ class _Grabber:
                 stamp = max(round(now * 1000.0), last_ms + 1)
             last_ms = stamp
             self.publish(Frame(image, counter, now, stamp))
-            if not self.finite:
-                counter += 1
-        early = exhausted and stopped_early(self.uri, self.grabbed_frames, self.expected_frames)
+            counter += 1
+        early = exhausted and stopped_early(self.uri, counter, self.expected_frames)
         with self.cond:  # ended_early is set before a read() can return the end
             self.ended_early = early
             self.ended = True
@@ -171,9 +178,10 @@ class ThreadedSource(FrameSource):
         finite: a file played in real time: its end is the end of the source, no
             reconnection, frames are paced at ``fps`` from the first :meth:`read` (the
             file starts playing then, not when it is opened) and ``index`` is the file
-            position. Like the plain file source, it has ``expected_frames`` (the
-            container's frame count) and ``ended_early`` (the decoder stopped before it:
-            a truncated file), set before :meth:`read` returns the end.
+            position. Like the plain file source, it reads past undecodable frames
+            mid-file and has ``expected_frames`` (the container's frame count) and
+            ``ended_early`` (the decoder stopped before it: a truncated file), set before
+            :meth:`read` returns the end.
         read_timeout_s: how long ``read()`` waits for a newer frame.
         max_read_failures: consecutive failed grabs that count as a dropped camera.
         reconnect_backoff_s: (first, max) wait between reopen attempts.

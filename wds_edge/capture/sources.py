@@ -47,6 +47,7 @@ from wds_edge.capture.frame import (
     capture_fps,
     capture_size,
     container_frame_count,
+    read_file_frame,
     stopped_early,
 )
 from wds_edge.capture.grabber import SyncLiveSource, ThreadedSource
@@ -108,7 +109,8 @@ class _ImageSource(FrameSource):
 
 
 class _VideoFileSource(FrameSource):
-    """Every frame of a video file in order (no drops), timestamps from the media position.
+    """Every frame of a video file in order (no drops), timestamps from the media position;
+    undecodable frames mid-file are read past (a gap in the indices, and a warning).
 
     ``expected_frames`` is the container's frame count (``None`` if it has none);
     ``ended_early`` becomes true when the decoder stops before that count (a file cut
@@ -129,29 +131,32 @@ class _VideoFileSource(FrameSource):
         self.expected_frames = container_frame_count(cap)
         self._cap = GuardedCapture(cap, self.uri)  # close() may come from another thread
         self.ended_early = False
-        self._index = 0
+        self._decoded = 0
+        self._position = 0  # the next frame's index in the file (decoded + skipped)
         self._last_ms = -1
 
     @property
     def frames_read(self) -> int:
-        """Frames decoded so far."""
-        return self._index
+        """Frames decoded so far (undecodable ones read past are not counted)."""
+        return self._decoded
 
     def read(self) -> Frame | None:
-        """The next frame, or None at the end.
+        """The next frame, or None at the end. Undecodable frames mid-file are read past
+        (:func:`~wds_edge.capture.frame.read_file_frame`): the indices skip them.
 
         Raises:
             CaptureError: closed before, or by another thread during, this read.
         """
         with self._cap.reading() as cap:
-            ok, image = cap.read()
-            pos_ms = cap.get(cv2.CAP_PROP_POS_MSEC) if ok and image is not None else 0.0
-        if not ok or image is None:
+            image, skipped = read_file_frame(cap, self.uri, self._position, self.expected_frames)
+            pos_ms = cap.get(cv2.CAP_PROP_POS_MSEC) if image is not None else 0.0
+        if image is None:
             if not self.ended_early:
-                self.ended_early = stopped_early(self.uri, self._index, self.expected_frames)
+                self.ended_early = stopped_early(self.uri, self._position, self.expected_frames)
             return None
-        index = self._index
-        self._index += 1
+        index = self._position + skipped
+        self._position = index + 1
+        self._decoded += 1
         if not pos_ms and index and self.fps:
             pos_ms = index * 1000.0 / self.fps
         stamp = max(round(pos_ms), self._last_ms + 1)
