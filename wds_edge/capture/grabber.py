@@ -249,6 +249,17 @@ class ThreadedSource(FrameSource):
 
     # -- consumer side ----------------------------------------------------------------------
 
+    @property
+    def frame_waiting(self) -> bool:
+        """Whether :meth:`read` would return at once: a frame not handed out yet is there, a
+        realtime file ended, or the source is closed. Lets a caller whose camera is lost ask
+        without waiting ``read_timeout_s`` while the grabber reopens it."""
+        grab = self._grab
+        with grab.cond:
+            latest = grab.latest
+            newer = latest is not None and latest.index > self._handed_index
+            return newer or grab.ended or self._closed
+
     def read(self) -> Frame | None:
         """The newest frame not handed out before; blocks up to ``read_timeout_s``.
 

@@ -4,11 +4,15 @@
 source stops delivering (camera unplugged, stream dropped) it closes it and retries
 opening it every ``retry_every_s`` seconds; meanwhile :meth:`read` returns None at once
 and :attr:`lost` is True, so the display loop can keep showing "camera lost,
-reconnecting" instead of freezing. A file source ends normally (or starts over with
-``loop=True``, the soak mode); a looped file that is gone when it should start over
-(deleted, being replaced) is waited for like a lost camera, with one warning line, and one
-that gives no frame in a whole pass (a video with no frames) raises :class:`CaptureError`
-instead of being reopened for ever.
+reconnecting" instead of freezing. A camera or stream on the background grabber (the
+default) is kept open instead: the grabber reopens it itself (its ``reconnect_backoff_s``),
+and once a read timed out (``read_timeout_s``), :meth:`read` only checks whether a frame
+came, without waiting, until one does. ``max_lost_s`` is checked on every read while lost.
+
+A file source ends normally (or starts over with ``loop=True``, the soak mode); a looped
+file that is gone when it should start over (deleted, being replaced) is waited for like a
+lost camera, with one warning line, and one that gives no frame in a whole pass (a video
+with no frames) raises :class:`CaptureError` instead of being reopened for ever.
 
 Thread contract: one thread reads; :meth:`close` may come from another (the service's
 shutdown). A source that an open in progress returns after :meth:`close` is closed at once,
@@ -42,7 +46,8 @@ class ReconnectingSource:
         loop: for non-live sources, start over at the end instead of finishing. A pass
             that gave no frame at all ends it: :meth:`read` raises :class:`CaptureError`
             ("holds no frames").
-        retry_every_s: wait between reconnection attempts.
+        retry_every_s: wait between reconnection attempts (a source on the background
+            grabber reconnects itself, on its own ``reconnect_backoff_s``).
         max_lost_s: give up (raise :class:`CaptureError`) after this long without a
             camera; None retries forever (a kiosk).
     """
@@ -149,6 +154,11 @@ class ReconnectingSource:
         source = self._source
         if source is None:  # closed meanwhile
             return None
+        if self.lost and not getattr(source, "frame_waiting", True):
+            # the background grabber is reopening its camera: do not wait read_timeout_s
+            # on every call, the display loop goes on and max_lost_s is kept
+            self._check_give_up()
+            return None
         try:
             frame = source.read()
         except CaptureError as exc:
@@ -158,7 +168,7 @@ class ReconnectingSource:
                 raise
             if hasattr(source, "reconnects"):
                 # wds_edge.capture.sources's threaded grabber reopens the device itself: keep it
-                # and ask again next time (its read() waits up to its read timeout).
+                # and ask again next time (without waiting: see frame_waiting above).
                 if not self.lost:
                     logger.warning("camera lost (%s); waiting for it to come back", exc)
                     self.lost, self._lost_since = True, time.monotonic()

@@ -4,12 +4,15 @@ a looped video without frames ends with an error instead of being reopened for e
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from fault_helpers import mjpg_avi
 
+from wds_edge.capture.grabber import ThreadedSource
 from wds_edge.capture.reconnect import ReconnectingSource
 from wds_edge.capture.sources import open_source
 from wds_edge.errors import CaptureError
@@ -154,3 +157,66 @@ def test_demo_looping_a_video_without_frames_ends(
     assert code == 1 and "the source failed, so the demo stopped" in err, (code, err)
     assert "holds no frames" in err, err
     assert any("zero.avi holds no frames" in r.getMessage() for r in caplog.records)
+
+
+def test_a_lost_camera_on_the_grabber_does_not_block_each_read(
+    video_path: Path, tmp_path: Path
+) -> None:
+    """Once the grabber's read timed out, every read() waited read_timeout_s again (5 s by
+    default) while the grabber reopened the camera, so max_lost_s was overshot and the display
+    froze. Now a lost camera's read returns None at once, until a frame comes or max_lost_s."""
+    link = tmp_path / "camera.avi"
+    link.symlink_to(mjpg_avi(video_path, tmp_path / "clip.avi", frames=6))
+
+    def camera() -> ThreadedSource:  # a real capture of a short clip: it ends like a drop
+        return ThreadedSource(
+            "test-camera", lambda: cv2.VideoCapture(str(link)), read_timeout_s=0.5,
+            max_read_failures=2, reconnect_backoff_s=(0.05, 0.1),
+        )  # fmt: skip
+
+    src = ReconnectingSource(camera, live=True, max_lost_s=1.5)
+    try:
+        link.unlink()  # unplugged: the open capture plays on to its end, reopening fails
+        deadline = time.monotonic() + 10
+        while not src.lost and time.monotonic() < deadline:
+            src.read()
+        assert src.lost
+        lost_at, waits = time.monotonic(), []
+        with pytest.raises(CaptureError, match="did not come back within"):
+            while time.monotonic() < deadline:
+                start = time.monotonic()
+                try:
+                    assert src.read() is None and src.lost
+                finally:
+                    waits.append(time.monotonic() - start)
+                time.sleep(0.05)  # the display loop's pause
+        assert max(waits) < 0.2, waits  # not read_timeout_s each
+        assert time.monotonic() - lost_at < 1.5 + 0.3  # given up on time
+    finally:
+        src.close()
+
+
+def test_a_lost_camera_on_the_grabber_comes_back(video_path: Path, tmp_path: Path) -> None:
+    link = tmp_path / "camera.avi"
+    clip = mjpg_avi(video_path, tmp_path / "clip.avi", frames=6)
+    link.symlink_to(clip)
+    opener = lambda: cv2.VideoCapture(str(link))  # noqa: E731
+    src = ReconnectingSource(
+        lambda: ThreadedSource("test-camera", opener, read_timeout_s=0.5, max_read_failures=2,
+                               reconnect_backoff_s=(0.05, 0.1)),
+        live=True,
+    )  # fmt: skip
+    try:
+        link.unlink()
+        deadline = time.monotonic() + 10
+        while not src.lost and time.monotonic() < deadline:
+            src.read()
+        assert src.lost and src.read() is None
+        link.symlink_to(clip)  # plugged back in: the grabber reopens it
+        frame = None
+        while frame is None and time.monotonic() < deadline:
+            frame = src.read()
+            time.sleep(0.02)
+        assert frame is not None and not src.lost and src.reconnects == 1
+    finally:
+        src.close()
