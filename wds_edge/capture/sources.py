@@ -8,7 +8,9 @@
                                    full frame rates only in MJPG)
 ``csi://0``                        Jetson CSI camera through a GStreamer ``nvarguscamerasrc``
                                    pipeline (needs an OpenCV built with GStreamer)
-``rtsp://...``, ``http(s)://...``  network stream (FFmpeg)
+``rtsp://...``, ``https://...``    network stream (FFmpeg); any other ``scheme://`` too
+                                   (``rtsps``, ``rtmp(s)``, ``srt``, ``udp``, ...; any case)
+``file:///data/clip.mp4``          the local path it names (``/data/clip.mp4``)
 ``clip.mp4``                       video file, every frame in order (``realtime=True``:
                                    played like a camera at its own fps, frames dropped
                                    when the consumer is slower)
@@ -36,6 +38,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import cv2
 
@@ -68,12 +71,16 @@ logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 _GLOB_CHARS = re.compile(r"[*?\[]")
+#: ``scheme://`` (RFC 3986 scheme syntax, any case): a stream unless the scheme is v4l2,
+#: csi or file.
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 #: Camera indices and CSI sensor ids are C ints: 0 <= i < 2**31 (OpenCV crashes the process
 #: on a negative index and raises a cv2.error on one past a C int).
 _MAX_DEVICE_ID = 2**31 - 1
 _SOURCE_FORMS = (
-    "a camera index (0, 1, ...), v4l2:///dev/videoN, csi://N, a stream URL (rtsp://, "
-    "http(s)://, ...), or a video / image file, folder or glob"
+    "a camera index (0, 1, ...), v4l2:///dev/videoN, csi://N, a stream URL (rtsp(s)://, "
+    "http(s)://, srt://, ...), or a video / image file, folder or glob (a path or "
+    "file:///path)"
 )
 
 
@@ -252,6 +259,29 @@ def _image_paths(uri: str) -> list[Path] | None:
     return None
 
 
+def _scheme(text: str) -> str | None:
+    """The lower-case URL scheme of ``text`` (``rtsps`` of ``RTSPS://cam``), else None."""
+    match = _URL_SCHEME.match(text)
+    return match.group(1).lower() if match else None
+
+
+def _file_url_path(text: str) -> str:
+    """The local path a ``file://`` URL names (``file:///data/my%20clip.mp4`` ->
+    ``/data/my clip.mp4``).
+
+    Raises:
+        InvalidInputError: a host other than localhost (``file://clip.mp4`` is a host named
+            clip.mp4), or no path.
+    """
+    parts = urlsplit(text)
+    if parts.netloc not in ("", "localhost") or not parts.path:
+        raise InvalidInputError(
+            f"{text}: a file URL is file:///absolute/path (three slashes; "
+            f"file://localhost/path too), naming a file on this machine; or give the path itself"
+        )
+    return unquote(parts.path)
+
+
 # -- options ------------------------------------------------------------------------------
 
 #: Options of the background grabber of cameras and streams.
@@ -407,16 +437,23 @@ def require_local_source(uri: str | int | Path) -> None:
     command's output folder is made only after its inputs are checked).
 
     Cameras (an index, ``v4l2://``, ``csi://``), stream URLs and globs are left to
-    :func:`open_source` (a glob that matches no image is its "holds no images").
+    :func:`open_source` (a glob that matches no image is its "holds no images"); a
+    ``file://`` URL is checked as the path it names.
 
     Raises:
         InvalidInputError: ``no such file or folder: ...`` (``nonexist/`` was told "video
-            file nonexist/ does not exist", exit 1, by :func:`open_source`).
+            file nonexist/ does not exist", exit 1, by :func:`open_source`); a ``file://``
+            URL that names no local path.
     """
     if isinstance(uri, (bool, numbers.Integral)):
         return
     text = str(uri)
-    if not text.strip() or is_digits(text) or "://" in text or _GLOB_CHARS.search(text):
+    scheme = _scheme(text)
+    if scheme == "file":
+        text = _file_url_path(text)
+    elif scheme is not None:
+        return
+    if not text.strip() or is_digits(text) or _GLOB_CHARS.search(text):
         return
     if not Path(text).expanduser().exists():
         raise InvalidInputError(
@@ -432,7 +469,8 @@ def open_source(
 
     Args:
         uri: what to open; a camera index is a whole number from 0 to 2**31 - 1 (an int
-            or its digits), a CSI camera ``csi://N`` with N such a number.
+            or its digits), a CSI camera ``csi://N`` with N such a number; any other
+            ``scheme://`` is a stream but ``file:///path``, the local path.
         threaded: live sources: background latest-frame grabber (default True);
             False reads on the caller's thread. Files are always read in order on the
             caller's thread, unless ``realtime=True``, which plays them on a background
@@ -457,7 +495,7 @@ def open_source(
             the wrong type or range (the message names the option); a camera index or CSI
             sensor id that is not a whole number from 0 to 2**31 - 1 (the message names
             the valid sources); ``realtime=True`` with ``threaded=False``; a ``rotate``
-            other than 0, 90, 180, 270.
+            other than 0, 90, 180, 270; a ``file://`` URL with a host.
     """
     degrees = check_rotation(rotate)
     source = _open(uri, threaded, opts)
@@ -486,7 +524,8 @@ def _open(uri: str | int | Path, threaded: bool | None, opts: dict[str, Any]) ->
     text = str(uri)
     if not text.strip():
         raise CaptureError(f"the source is empty; give {_SOURCE_FORMS}")
-    if text.startswith("v4l2://"):
+    scheme = _scheme(text)
+    if scheme == "v4l2":
         device = text[len("v4l2://") :]
         opts = _checked_options("V4L2 device", text, opts)
         return _live(
@@ -498,7 +537,7 @@ def _open(uri: str | int | Path, threaded: bool | None, opts: dict[str, Any]) ->
             f"permissions: user in group 'video')",
             **_live_options(opts),
         )
-    if text.startswith("csi://"):
+    if scheme == "csi":
         sensor_id = text[len("csi://") :]
         if sensor_id and not is_digits(sensor_id):
             raise InvalidInputError(
@@ -527,9 +566,10 @@ def _open(uri: str | int | Path, threaded: bool | None, opts: dict[str, Any]) ->
             "is nvargus-daemon running and the sensor connected?",
             **_live_options(opts),
         )
-    if re.match(r"^(rtsp|rtmp|http|https|udp|tcp)://", text):
+    if scheme is not None and scheme != "file":
         opts = _checked_options("stream", text, opts)
-        opener = _stream_opener(text, float(opts.get("open_timeout_s", 10.0)))
+        url = scheme + text[len(scheme) :]  # FFmpeg knows its protocols in lower case only
+        opener = _stream_opener(url, float(opts.get("open_timeout_s", 10.0)))
         return _live(
             text,
             opener,
@@ -538,6 +578,8 @@ def _open(uri: str | int | Path, threaded: bool | None, opts: dict[str, Any]) ->
             "check the address, credentials and that the stream is up (try it with ffplay)",
             **_live_options(opts),
         )
+    if scheme == "file":
+        text = _file_url_path(text)
     paths = _image_paths(text)
     if paths is not None:
         opts = _checked_options("images", text, opts)
