@@ -67,6 +67,11 @@ class _Grabber:
         self.ended_early = False
         self.reconnects = 0
         self.grabbed_frames = 0
+        #: The wait before the next reopen attempt: it doubles up to the backoff's max
+        #: across attempts that fail and captures that open but give no frame, and starts
+        #: over once a capture delivers one.
+        self.delay = reconnect_backoff_s[0]
+        self.delivered = False  # the current capture gave a frame
 
     def request_stop(self) -> None:
         """Ask the loop to end (it releases the capture on its way out)."""
@@ -121,13 +126,18 @@ class _Grabber:
                     exhausted = True
                     break
                 if failures >= self.max_failures:
-                    logger.warning("%s: no frame in %d reads, reconnecting", self.uri, failures)
+                    # warned once a drop; a capture that opens but never delivers is retried
+                    # on the backoff, told at INFO level
+                    log = logger.warning if self.delivered or not self.reconnects else logger.info
+                    log("%s: no frame in %d reads, reconnecting", self.uri, failures)
                     self.cap.release()
                     self.cap, failures = None, 0
                 else:
                     self.stop.wait(0.01)
                 continue
             failures = 0
+            if not self.delivered:
+                self.delivered, self.delay = True, self.backoff[0]
             if self.finite:
                 counter += skipped  # the frame's index in the file
                 fps = self.fps or 30.0
@@ -148,7 +158,10 @@ class _Grabber:
             self.cond.notify_all()
 
     def reopen(self) -> bool:
-        delay = self.backoff[0]
+        """Open the capture again (at once after a capture that delivered frames, else after
+        :attr:`delay`), retrying with a growing wait; False when stopped meanwhile."""
+        if not self.delivered:  # the last capture opened but gave no frame: not at once
+            self._back_off("gave no frame")
         while not self.stop.is_set():
             try:
                 cap = self.opener()
@@ -156,16 +169,19 @@ class _Grabber:
                 logger.debug("%s: reopen failed: %s", self.uri, exc)
                 cap = None
             if cap is not None and cap.isOpened():
-                self.cap = cap
+                self.cap, self.delivered = cap, False
                 self.reconnects += 1
                 logger.info("%s: reconnected (reconnect #%d)", self.uri, self.reconnects)
                 return True
             if cap is not None:
                 cap.release()
-            logger.debug("%s: still unavailable, retrying in %.2f s", self.uri, delay)
-            self.stop.wait(delay)
-            delay = min(delay * 2.0, self.backoff[1])
+            self._back_off("still unavailable")
         return False
+
+    def _back_off(self, why: str) -> None:
+        logger.debug("%s: %s, retrying in %.2f s", self.uri, why, self.delay)
+        self.stop.wait(self.delay)
+        self.delay = min(self.delay * 2.0, self.backoff[1])
 
 
 class ThreadedSource(FrameSource):
@@ -184,7 +200,9 @@ class ThreadedSource(FrameSource):
             :meth:`read` returns the end.
         read_timeout_s: how long ``read()`` waits for a newer frame.
         max_read_failures: consecutive failed grabs that count as a dropped camera.
-        reconnect_backoff_s: (first, max) wait between reopen attempts.
+        reconnect_backoff_s: (first, max) wait between reopen attempts; it doubles across
+            failed opens and captures that open but give no frame, and starts over at
+            ``first`` once a frame came.
 
     Call :meth:`close` (or use ``with``). A source dropped unclosed stops its thread and
     releases its capture when it is garbage-collected.

@@ -118,3 +118,26 @@ def test_a_realtime_file_starts_playing_at_the_first_read(video_path: Path) -> N
         assert first is not None
         assert (first.index, first.timestamp_ms) == (0, 0)
         assert source.grabbed_frames <= 2  # nothing was played to nobody
+
+
+def test_a_camera_that_opens_but_gives_no_frame_is_reopened_on_the_backoff(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A capture that opened but never delivered was released and reopened at once, ~20 times
+    a second with a warning each; the backoff now grows across such captures."""
+    empty = tmp_path / "no_frames.avi"  # a real AVI with a header and no frame: opens, no read
+    cv2.VideoWriter(str(empty), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (64, 48)).release()
+    source = ThreadedSource(
+        "no-frames", lambda: cv2.VideoCapture(str(empty)), max_read_failures=2,
+        reconnect_backoff_s=(0.1, 0.4),
+    )  # fmt: skip
+    try:
+        time.sleep(1.5)  # waits 0.1 + 0.2 + 0.4 + 0.4 + ...: at most 5 reopens
+        reconnects = source.reconnects
+    finally:
+        source.close()
+    assert 2 <= reconnects <= 5, reconnects
+    warnings = [
+        r for r in caplog.records if r.levelname == "WARNING" and "no frame" in r.getMessage()
+    ]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
