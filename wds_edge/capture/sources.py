@@ -223,6 +223,14 @@ def _stream_opener(uri: str, timeout_s: float) -> Callable[[], Any]:
 def _live(
     uri: str, opener: Callable[[], Any], threaded: bool | None, what: str, hint: str, **kwargs: Any
 ) -> FrameSource:
+    grabber_options = [name for name in _LIVE_OPTIONS if name in kwargs]
+    if threaded is False and grabber_options:  # refused before the device is opened
+        raise InvalidInputError(
+            f"open_source({uri!r}, threaded=False): {', '.join(grabber_options)} "
+            f"{'is an option' if len(grabber_options) == 1 else 'are options'} of the "
+            "background grabber, which threaded=False does not use (the caller's thread reads "
+            "the device itself); leave threaded out to use them, or leave them out"
+        )
     try:
         if threaded is False:
             source = SyncLiveSource(uri, opener)
@@ -484,7 +492,8 @@ def open_source(
               neither), ``fps`` (requests), ``mjpg`` (V4L2 only, default True);
             * streams: ``open_timeout_s`` (10.0);
             * cameras and streams: ``read_timeout_s`` (5.0), ``max_read_failures`` (5),
-              ``reconnect_backoff_s`` ((first, max) seconds, (0.1, 2.0));
+              ``reconnect_backoff_s`` ((first, max) seconds, (0.1, 2.0)), the background
+              grabber's (refused with ``threaded=False``);
             * video files: ``read_timeout_s`` (with ``realtime=True``);
             * images, folders and globs: ``skip_unreadable`` (True).
 
@@ -494,7 +503,9 @@ def open_source(
         InvalidInputError: an option this kind of source does not take or a value of
             the wrong type or range (the message names the option); a camera index or CSI
             sensor id that is not a whole number from 0 to 2**31 - 1 (the message names
-            the valid sources); ``realtime=True`` with ``threaded=False``; a ``rotate``
+            the valid sources); ``realtime=True``, or a camera's or stream's
+            ``read_timeout_s`` / ``max_read_failures`` / ``reconnect_backoff_s``, with
+            ``threaded=False``; a ``rotate``
             other than 0, 90, 180, 270; a ``file://`` URL with a host.
     """
     degrees = check_rotation(rotate)

@@ -270,3 +270,24 @@ def test_demo_with_a_camera_index_out_of_range_exits_2(
                            "--landmarker", landmarker_path, "--backend", "onnxruntime")  # fmt: skip
     assert code == 2 and "camera index 99999999999999999999 is out of range" in err, err
     assert "cv2.error" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("uri", "opts", "named"),
+    [
+        (9, {"read_timeout_s": 1.0}, "read_timeout_s is an option"),
+        (
+            "rtsp://127.0.0.1:1/cam",
+            {"max_read_failures": 1, "reconnect_backoff_s": (5.0, 9.0), "open_timeout_s": 1.0},
+            "max_read_failures, reconnect_backoff_s are options",
+        ),
+    ],
+)
+def test_grabber_options_with_threaded_false_are_refused(
+    uri: object, opts: dict, named: str
+) -> None:
+    """They were accepted and did nothing: the caller's thread reads the device itself."""
+    with pytest.raises(InvalidInputError, match=f"threaded=False\\): {named} of the background"):
+        open_source(uri, threaded=False, **opts)  # type: ignore[arg-type]
+    with pytest.raises(CaptureError, match="cannot open"):  # without them: opened (none here)
+        open_source(uri, threaded=False)  # type: ignore[arg-type]
