@@ -68,7 +68,9 @@ def serve_cmd(
         "(played in real time, looped). Omit for the photo API only.",
     ),
     rotate: int = typer.Option(
-        0, "--rotate", help=f"{ROTATE_HELP} The camera's frames only: posted photos are not."
+        0,
+        "--rotate",
+        help=f"{ROTATE_HELP} The camera's frames only (needs --source): posted photos are not.",
     ),
     model: Path | None = typer.Option(
         None, "--model", "-m", help="wds-edge .onnx model (default: the bundled starter model)."
@@ -108,6 +110,14 @@ def serve_cmd(
 
     check_threshold(threshold)
     check_rotate(rotate)
+    if rotate and not source:
+        from wds_edge.errors import InvalidInputError
+
+        raise InvalidInputError(
+            f"--rotate {rotate} turns the camera's frames, and there is no --source: photos "
+            "posted to /v1/analyze are not turned (send them upright); give the camera with "
+            "--source, or leave --rotate out"
+        )
     console = Console(stderr=True)
     config = _service_config(
         host=host,

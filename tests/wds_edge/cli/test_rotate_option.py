@@ -95,3 +95,15 @@ def test_rotate_help_is_shared(capsys) -> None:  # noqa: ANN001
         code, out, _ = run_cli(capsys, command, "--help")
         assert code == 0 and "--rotate" in out
         assert " ".join(ROTATE_HELP.split()[:8]) in " ".join(out.replace("│", " ").split())
+
+
+def test_serve_rotate_without_a_source_exits_2(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    """`serve --rotate 90` without --source was accepted and did nothing (posted photos are
+    not turned). A missing --model stands in for the model load it is refused before."""
+    code, _, err = run_cli(
+        capsys, "serve", "--rotate", "90", "--port", "0", "--model", tmp_path / "missing.onnx"
+    )
+    assert code == 2, err
+    assert "--rotate 90 turns the camera's frames, and there is no --source" in err
+    assert "posted to /v1/analyze are not turned" in err
+    assert "loading the model" not in err and "missing.onnx" not in err
