@@ -39,6 +39,7 @@ from wds_edge.analysis.pipeline import FramePipeline, PipelineCounts, PipelineOu
 from wds_edge.analysis.result import FrameResult
 from wds_edge.analysis.session import KioskSession, SessionConfig
 from wds_edge.capture.reconnect import ReconnectingSource
+from wds_edge.capture.sources import is_file_source
 from wds_edge.errors import InvalidInputError
 from wds_edge.perception.expression import PROMPT_RAISE_BROWS, PROMPT_RELAX
 from wds_edge.perception.quality import FrameStatus
@@ -49,12 +50,6 @@ logger = logging.getLogger(__name__)
 
 #: Camera states reported by :attr:`LiveAnalysis.camera_state`.
 CAMERA_STATES = ("starting", "running", "lost", "ended", "error", "closed")
-
-
-def is_file_source(source: str | int) -> bool:
-    """True for a video / image path (not a camera index, device or stream URL)."""
-    text = str(source)
-    return not isinstance(source, int) and "://" not in text and not is_digits(text)
 
 
 def open_live_source(

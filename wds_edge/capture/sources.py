@@ -64,6 +64,7 @@ __all__ = [
     "open_source",
     "IMAGE_SUFFIXES",
     "gstreamer_available",
+    "is_file_source",
     "require_local_source",
 ]
 
@@ -438,6 +439,22 @@ def _camera_index(uri: Any) -> int | None:
     if isinstance(uri, numbers.Integral):
         return _device_id(int(uri), "camera index")
     return _device_id(int(uri), "camera index") if is_digits(uri) else None
+
+
+def is_file_source(uri: str | int | Path) -> bool:
+    """True for a local video, image, folder or glob (a path or a ``file://`` URL); False
+    for a camera (an index, ``v4l2://``, ``csi://``) or a stream URL (any other scheme).
+
+    Live loops play a file in real time and start it over at its end; a camera or stream
+    that stops is lost and reconnected instead.
+    """
+    if isinstance(uri, (bool, numbers.Integral)):
+        return False
+    text = str(uri)
+    scheme = _scheme(text)
+    if scheme is not None:
+        return scheme == "file"
+    return not is_digits(text)
 
 
 def require_local_source(uri: str | int | Path) -> None:

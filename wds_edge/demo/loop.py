@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from wds_edge._checks import is_digits
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.live_stages import LiveSegmented, LiveStages
 from wds_edge.analysis.overlay import draw_overlay
@@ -34,7 +33,7 @@ from wds_edge.analysis.pipeline import FramePipeline, PipelineOutput
 from wds_edge.analysis.session import KioskSession, SessionConfig
 from wds_edge.capture.reconnect import ReconnectingSource
 from wds_edge.capture.rotate import check_rotation
-from wds_edge.capture.sources import open_source
+from wds_edge.capture.sources import is_file_source, open_source
 from wds_edge.demo.config import DemoConfig, DemoSummary
 from wds_edge.demo.outputs import (
     DemoRecorder,
@@ -113,10 +112,6 @@ def _segmentation_threads(requested: int | None, sync: bool) -> int | None:
     return max(1, (os.cpu_count() or 1) - 1)
 
 
-def _is_file_source(source: str | int) -> bool:
-    return not isinstance(source, int) and "://" not in str(source) and not is_digits(str(source))
-
-
 class _Rate:
     """Events per second over the last ``window_s`` seconds (bounded deque)."""
 
@@ -175,7 +170,7 @@ class DemoLoop:
         self.on_frame = on_frame
         self.stop = stop if stop is not None else threading.Event()
         self._closed = False
-        is_file = _is_file_source(config.source)
+        is_file = is_file_source(config.source)
         realtime = (not config.headless) if config.realtime is None else config.realtime
         self.sync = bool(config.sync)
         self.summary = DemoSummary()

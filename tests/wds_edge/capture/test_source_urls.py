@@ -75,3 +75,26 @@ def test_a_file_url_is_the_local_path(video_path: Path, tmp_path: Path) -> None:
     for other_host in ("file://clip.mp4", "file://kiosk/data/clip.mp4"):
         with pytest.raises(InvalidInputError, match="file:///absolute/path"):
             open_source(other_host)
+
+
+def test_is_file_source_knows_file_urls_and_every_stream_scheme(video_path: Path) -> None:
+    # The live loops (demo, serve, bench repeatability) play a file in real time and loop
+    # it; a file:// URL was taken for a stream ('://'), so at its end it was a lost camera.
+    from wds_edge.analysis.live import is_file_source as live_is_file_source
+    from wds_edge.capture.sources import is_file_source
+
+    assert live_is_file_source is is_file_source  # one rule for the SDK, demo and service
+    assert is_file_source(f"file://{video_path}") and is_file_source(f"FILE://{video_path}")
+    assert is_file_source(str(video_path)) and is_file_source(video_path)
+    assert is_file_source("clip.mp4") and is_file_source("/data/faces/*.jpg")
+    for live in (
+        0,
+        3,
+        "1",
+        "rtsp://cam/1",
+        "RTSPS://cam:7441/x",
+        "srt://h:9000",
+        "v4l2:///dev/video0",
+        "csi://0",
+    ):
+        assert not is_file_source(live), live
