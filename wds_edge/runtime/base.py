@@ -4,15 +4,84 @@ from __future__ import annotations
 
 import abc
 import numbers
+from collections.abc import Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from wds_edge.errors import InvalidInputError
+from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.model.metadata import ModelMetadata
 
-__all__ = ["Backend", "check_num_threads", "validate_batch"]
+__all__ = ["Backend", "GraphTensor", "check_graph", "check_num_threads", "validate_batch"]
+
+
+class GraphTensor(NamedTuple):
+    """A graph input or output as a runtime reports it (for :func:`check_graph`)."""
+
+    name: str
+    #: its dimensions, -1 where one is dynamic (``()`` for a dynamic rank)
+    shape: tuple[int, ...]
+    #: ``"float32"``, or the runtime's own name of another element type
+    dtype: str = "float32"
+
+
+def check_graph(
+    metadata: ModelMetadata,
+    source: str,
+    inputs: Sequence[GraphTensor],
+    outputs: Sequence[GraphTensor],
+) -> int | None:
+    """Compare a graph's real input / output with its metadata; refuse a mismatch.
+
+    One input, named and shaped as the metadata says (channels, height, width; a dynamic
+    dimension matches any), of float32; an output of the metadata's name with one channel
+    (the analyzer reads channel 0 as the wrinkle probability). Every backend that reads the
+    graph itself runs this before compiling anything.
+
+    Returns:
+        The batch size the graph insists on, or ``None`` for a dynamic batch.
+
+    Raises:
+        ModelError: what does not match, and how to fix it.
+    """
+    problems = []
+    fixed = None
+    if len(inputs) != 1:
+        problems.append(f"the graph has {len(inputs)} inputs, expected exactly 1")
+    else:
+        inp = inputs[0]
+        if inp.name != metadata.input_name:
+            problems.append(f"input is named '{inp.name}', metadata says '{metadata.input_name}'")
+        if inp.dtype != "float32":
+            problems.append(f"input type is {inp.dtype}, expected float32")
+        if len(inp.shape) != 4:
+            problems.append(f"input shape {list(inp.shape)} is not 4-D NCHW")
+        else:
+            want = list(metadata.input_shape)
+            for axis, label in ((1, "channels"), (2, "height"), (3, "width")):
+                if inp.shape[axis] != -1 and inp.shape[axis] != want[axis]:
+                    problems.append(
+                        f"input {label} is {inp.shape[axis]} in the graph but {want[axis]} in "
+                        "the metadata"
+                    )
+            fixed = inp.shape[0] if inp.shape[0] > 0 else None
+    out = next((o for o in outputs if o.name == metadata.output_name), None)
+    if out is None:
+        names = [o.name for o in outputs]
+        problems.append(f"no output named '{metadata.output_name}' (graph outputs: {names})")
+    elif len(out.shape) != 4 or out.shape[1] not in (1, -1):
+        problems.append(
+            f"output '{out.name}' is {list(out.shape)}, expected N x 1 x H x W (one wrinkle "
+            "probability channel; a two-class model is exported with its wrinkle channel only)"
+        )
+    if problems:
+        raise ModelError(
+            f"{source}: the graph does not match its wds-edge metadata: "
+            + "; ".join(problems)
+            + ". Re-export the model with `wds-edge export` so both agree"
+        )
+    return fixed
 
 
 def validate_batch(metadata: ModelMetadata, batch_nchw: np.ndarray) -> np.ndarray:

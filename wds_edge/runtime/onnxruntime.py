@@ -21,7 +21,13 @@ from wds_edge._deps import require
 from wds_edge.errors import BackendError, InvalidInputError, ModelError
 from wds_edge.model.files import RUNTIME_HINT, require_model_file
 from wds_edge.model.metadata import ModelMetadata
-from wds_edge.runtime.base import Backend, check_num_threads, validate_batch
+from wds_edge.runtime.base import (
+    Backend,
+    GraphTensor,
+    check_graph,
+    check_num_threads,
+    validate_batch,
+)
 from wds_edge.runtime.quantized import model_precision, warn_unless_qdq_gated
 
 __all__ = ["OnnxRuntimeBackend", "default_providers", "PROVIDER_PREFERENCE"]
@@ -70,9 +76,14 @@ def _name(provider: str | tuple[str, dict[str, Any]]) -> str:
     return provider[0] if isinstance(provider, tuple) else provider
 
 
-def _dim(value: Any) -> int:
-    """ONNX Runtime reports a dynamic dimension as a string or None: map it to -1."""
-    return int(value) if isinstance(value, (int, np.integer)) and int(value) > 0 else -1
+#: ONNX Runtime's names of the element types :func:`check_graph` knows.
+_DTYPES = {"tensor(float)": "float32"}
+
+
+def _shape(dims: Any) -> tuple[int, ...]:
+    """A shape as :class:`GraphTensor` holds it: ONNX Runtime reports a dynamic dimension as
+    a string or None, -1 here."""
+    return tuple(int(v) if isinstance(v, (int, np.integer)) and int(v) > 0 else -1 for v in dims)
 
 
 class OnnxRuntimeBackend(Backend):
@@ -155,7 +166,12 @@ class OnnxRuntimeBackend(Backend):
         self.metadata_props = props
         self.metadata = ModelMetadata.from_props(props, source=source)
         self.metadata.check_supported(source)
-        self._check_graph(source)
+        self._graph_fixed_batch = check_graph(
+            self.metadata, source,
+            [GraphTensor(i.name, _shape(i.shape), _DTYPES.get(i.type, i.type))
+             for i in self._session.get_inputs()],
+            [GraphTensor(o.name, _shape(o.shape)) for o in self._session.get_outputs()],
+        )  # fmt: skip
         #: ``"int8"`` for a Q/DQ model (it runs as exported: INT8), else ``"fp32"``
         self.precision = model_precision(self.model_path, props)
         if self.precision == "int8":  # a failed or missing gate record: a warning
@@ -178,55 +194,10 @@ class OnnxRuntimeBackend(Backend):
         self.device = _DEVICE_NAMES.get(active[0], active[0]) if active else "CPU"
         logger.info("loaded %s on %s (providers %s)", source, self.device, active)
 
-    def _check_graph(self, source: str) -> None:
-        """Compare the graph's real input / output with the metadata; refuse a mismatch."""
-        meta = self.metadata
-        inputs = self._session.get_inputs()
-        outputs = self._session.get_outputs()
-        problems = []
-        if len(inputs) != 1:
-            problems.append(f"the graph has {len(inputs)} inputs, expected exactly 1")
-        else:
-            inp = inputs[0]
-            if inp.name != meta.input_name:
-                problems.append(f"input is named '{inp.name}', metadata says '{meta.input_name}'")
-            if inp.type != "tensor(float)":
-                problems.append(f"input type is {inp.type}, expected tensor(float)")
-            shape = [_dim(d) for d in inp.shape]
-            if len(shape) != 4:
-                problems.append(f"input shape {inp.shape} is not 4-D NCHW")
-            else:
-                want = list(meta.input_shape)
-                for axis, label in ((1, "channels"), (2, "height"), (3, "width")):
-                    if shape[axis] != -1 and shape[axis] != want[axis]:
-                        problems.append(
-                            f"input {label} is {shape[axis]} in the graph but {want[axis]} in "
-                            "the metadata"
-                        )
-                self._graph_fixed_batch = shape[0] if shape[0] > 0 else None
-        out = next((o for o in outputs if o.name == meta.output_name), None)
-        if out is None:
-            names = [o.name for o in outputs]
-            problems.append(f"no output named '{meta.output_name}' (graph outputs: {names})")
-        else:
-            dims = [_dim(d) for d in out.shape]
-            if len(dims) != 4 or dims[1] not in (1, -1):
-                problems.append(
-                    f"output '{out.name}' is {out.shape}, expected N x 1 x H x W (one wrinkle "
-                    "probability channel; a two-class model is exported with its wrinkle "
-                    "channel only)"
-                )
-        if problems:
-            raise ModelError(
-                f"{source}: the graph does not match its wds-edge metadata: "
-                + "; ".join(problems)
-                + ". Re-export the model with `wds-edge export` so both agree"
-            )
-
     @property
     def fixed_batch(self) -> int | None:
         """The batch size the graph insists on, or ``None`` for a dynamic batch."""
-        return getattr(self, "_graph_fixed_batch", None)
+        return self._graph_fixed_batch
 
     def infer(self, batch_nchw: np.ndarray) -> np.ndarray:
         """Run the model on float32 ``(N, C, H, W)``; return float32 ``(N, 1, H, W)`` in [0, 1].

@@ -57,7 +57,13 @@ from wds_edge.errors import BackendError, InvalidInputError, MissingDependencyEr
 from wds_edge.model.files import require_model_file
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.preprocessing import Preprocessing, texture_boundary
-from wds_edge.runtime.base import Backend, check_num_threads, validate_batch
+from wds_edge.runtime.base import (
+    Backend,
+    GraphTensor,
+    check_graph,
+    check_num_threads,
+    validate_batch,
+)
 from wds_edge.runtime.gate import gate_record_problem, read_gate_record, warn_unless_gated
 from wds_edge.runtime.openvino_graph import split_at_texture
 from wds_edge.runtime.quantized import (
@@ -237,10 +243,11 @@ class OpenVinoBackend(Backend):
             (``texture_outside``) ignore it.
 
     Raises:
-        ModelError: missing / unreadable file, no or unsupported metadata, an INT8 IR made
-            from another FP32 model, ``int8`` without an INT8 model, a Q/DQ model asked for
-            BF16 / FP16, or ``texture="host"`` for a model whose texture subgraph the host
-            does not reproduce.
+        ModelError: missing / unreadable file, no or unsupported metadata, a graph that
+            does not match its metadata (:func:`~wds_edge.runtime.base.check_graph`, as ONNX
+            Runtime checks it), an INT8 IR made from another FP32 model, ``int8`` without an
+            INT8 model, a Q/DQ model asked for BF16 / FP16, or ``texture="host"`` for a model
+            whose texture subgraph the host does not reproduce.
         BackendError: the precision is not native on the device (the message says which
             precisions are), the device is unknown, or compilation failed.
         MissingDependencyError: openvino is not installed.
@@ -301,6 +308,10 @@ class OpenVinoBackend(Backend):
         self.ir_info = read_ir_info(whole)
         self.metadata = ModelMetadata.from_props(model_metadata_props(whole, source), source=source)
         self.metadata.check_supported(source)
+        check_graph(  # before any reshape: what the file holds, not what OpenVINO made of it
+            self.metadata, source, _graph_tensors(whole.inputs, self.metadata.input_name),
+            _graph_tensors(whole.outputs, self.metadata.output_name),
+        )  # fmt: skip
         self._check_ir(precision, source)
         if self.qdq:  # its quantized layers INT8, the rest f32 (the int8 hint): it is INT8
             precision = self.precision = "int8"
@@ -551,6 +562,22 @@ class OpenVinoBackend(Backend):
 
     def __repr__(self) -> str:
         return f"OpenVinoBackend({str(self.model_path)!r}, device={self.device!r})"
+
+
+def _graph_tensors(ports: Any, wanted: str) -> list[GraphTensor]:
+    """OpenVINO model inputs / outputs as :func:`check_graph` takes them (a port's name is
+    ``wanted`` when that is among its tensor names)."""
+    tensors = []
+    for port in ports:
+        shape = port.get_partial_shape()
+        dims = tuple(d.get_length() if d.is_static else -1 for d in shape)
+        names = port.get_names()
+        kind = port.get_element_type().get_type_name()
+        tensors.append(GraphTensor(
+            wanted if wanted in names else port.get_any_name() if names else "",
+            dims if shape.rank.is_static else (), "float32" if kind == "f32" else kind,
+        ))  # fmt: skip
+    return tensors
 
 
 def _device_label(core: Any, device: str) -> str:

@@ -183,3 +183,26 @@ def test_fp32_runs_a_graph_that_cannot_be_cut_at_the_texture(
     if "bf16" in native_precisions():
         with pytest.raises(ModelError, match="Concat"):
             OpenVinoBackend(model, precision="bf16", cache_dir=False)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_the_graph_is_checked_against_its_metadata_before_compiling(
+    onnx_model_path: Path,
+    tmp_path: Path,
+    metadata_rewriter,  # noqa: ANN001
+    precision: str,
+) -> None:
+    """As ONNX Runtime does (one check, wds_edge.runtime.base.check_graph): a two-channel
+    output ran, its channel 0 read as the wrinkle probability; a metadata input size other
+    than the graph's was a cryptic compile error."""
+    import json
+
+    from fault_helpers import conv_sigmoid_onnx
+
+    two = conv_sigmoid_onnx(tmp_path / "two.onnx", out_channels=2, size_px=32)
+    with pytest.raises(ModelError, match=r"output 'p' is \[1, 2, 32, 32\], expected N x 1"):
+        OpenVinoBackend(two, precision=precision, cache_dir=False)
+    small = metadata_rewriter(onnx_model_path, tmp_path / "small.onnx",
+                              input_shape=json.dumps([-1, 3, 128, 128]))  # fmt: skip
+    with pytest.raises(ModelError, match="input height is 256 in the graph but 128 in the meta"):
+        load_backend(small, "openvino", precision=precision)
