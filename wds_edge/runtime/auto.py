@@ -296,8 +296,10 @@ def _probe(model_path: Path, candidates: list[str], num_threads: int | None) -> 
                 rows[name].reason = f"not loadable: {type(exc).__name__}: {exc}"
         meta = loaded[ref_name].metadata
         size = meta.input_size_hw[0]
+        repeat = getattr(loaded[ref_name], "fixed_batch", None) or 1  # a fixed batch N: N rows
         inputs = [
-            model_input(c, meta.preprocessing) for c in synthetic_skin_crops(size, PROBE_IMAGES)
+            np.repeat(model_input(c, meta.preprocessing), repeat, axis=0)
+            for c in synthetic_skin_crops(size, PROBE_IMAGES)
         ]
         outputs: dict[str, list[np.ndarray]] = {n: [] for n in loaded}
         times: dict[str, list[float]] = {n: [] for n in loaded}

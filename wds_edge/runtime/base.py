@@ -13,7 +13,28 @@ import numpy as np
 from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.model.metadata import ModelMetadata
 
-__all__ = ["Backend", "GraphTensor", "check_graph", "check_num_threads", "validate_batch"]
+__all__ = [
+    "Backend",
+    "GraphTensor",
+    "check_fixed_batch",
+    "check_graph",
+    "check_num_threads",
+    "validate_batch",
+]
+
+
+def check_fixed_batch(fixed: int | None, images: int) -> None:
+    """Refuse a number of images a model exported with a fixed batch N > 1 cannot run: it
+    takes exactly N (a fixed batch of 1 runs each image alone; ``None``: a dynamic batch).
+
+    Raises:
+        InvalidInputError: ``images`` is not N.
+    """
+    if fixed is not None and fixed > 1 and images != fixed:
+        raise InvalidInputError(
+            f"this model was exported with a fixed batch of {fixed}; pass exactly {fixed} "
+            f"images (got {images}) or re-export with a dynamic batch"
+        )
 
 
 class GraphTensor(NamedTuple):

@@ -24,6 +24,7 @@ from wds_edge.model.metadata import ModelMetadata
 from wds_edge.runtime.base import (
     Backend,
     GraphTensor,
+    check_fixed_batch,
     check_graph,
     check_num_threads,
     validate_batch,
@@ -202,7 +203,8 @@ class OnnxRuntimeBackend(Backend):
     def infer(self, batch_nchw: np.ndarray) -> np.ndarray:
         """Run the model on float32 ``(N, C, H, W)``; return float32 ``(N, 1, H, W)`` in [0, 1].
 
-        A graph exported with a fixed batch of 1 is run once per image when N > 1. Safe to
+        A graph exported with a fixed batch of 1 is run once per image when N > 1; one of a
+        fixed batch N > 1 takes exactly N images (:func:`check_fixed_batch`). Safe to
         call from several threads (ONNX Runtime's ``InferenceSession.run`` is).
 
         Raises:
@@ -217,12 +219,8 @@ class OnnxRuntimeBackend(Backend):
         out_name = self.metadata.output_name
         fixed = self.fixed_batch
         try:
-            if fixed is not None and fixed != len(batch):
-                if fixed != 1:
-                    raise InvalidInputError(
-                        f"this model was exported with a fixed batch of {fixed}; pass exactly "
-                        f"{fixed} images or re-export with a dynamic batch"
-                    )
+            check_fixed_batch(fixed, len(batch))
+            if fixed is not None and fixed != len(batch):  # a fixed batch of 1
                 parts = [
                     session.run([out_name], {feed_name: batch[i : i + 1]})[0]
                     for i in range(len(batch))

@@ -60,6 +60,7 @@ from wds_edge.model.preprocessing import Preprocessing, texture_boundary
 from wds_edge.runtime.base import (
     Backend,
     GraphTensor,
+    check_fixed_batch,
     check_graph,
     check_num_threads,
     validate_batch,
@@ -308,7 +309,8 @@ class OpenVinoBackend(Backend):
         self.ir_info = read_ir_info(whole)
         self.metadata = ModelMetadata.from_props(model_metadata_props(whole, source), source=source)
         self.metadata.check_supported(source)
-        check_graph(  # before any reshape: what the file holds, not what OpenVINO made of it
+        #: the batch size the graph insists on (``wds-edge export --batch N``), or None
+        self.fixed_batch = check_graph(  # before any reshape: the file's graph as it is
             self.metadata, source, _graph_tensors(whole.inputs, self.metadata.input_name),
             _graph_tensors(whole.outputs, self.metadata.output_name),
         )  # fmt: skip
@@ -334,10 +336,11 @@ class OpenVinoBackend(Backend):
             except (OSError, RuntimeError) as exc:  # a read-only home: compile every time
                 logger.warning("OpenVINO model cache off (%s cannot be used: %s)", folder, exc)
         _, c, h, w = self.metadata.input_shape
+        rows = self.fixed_batch or 1  # images per call: a fixed batch N runs N at once
 
         def load() -> Any:
             model = core.read_model(source)
-            model.reshape([1, c, h, w])  # static shape: faster CPU kernels; batches loop
+            model.reshape([rows, c, h, w])  # static shape: faster CPU kernels; batches loop
             return model
 
         net_hint = _HINT[precision]
@@ -416,10 +419,11 @@ class OpenVinoBackend(Backend):
             return f"the model input is not square ({h} x {w})"
         crop = synthetic_skin_crops(h, 1)[0]
         rgb = np.ascontiguousarray(crop.transpose(2, 0, 1), dtype=np.float32)
-        graph = np.asarray(texture_part.create_infer_request().infer({0: rgb[None]})[0])
+        rows = np.repeat(rgb[None], self.fixed_batch or 1, axis=0)  # the compiled batch
+        graph = np.asarray(texture_part.create_infer_request().infer({0: rows})[0])
         meta = self.metadata
         host = texture_boundary(rgb, meta.texture_sigma, meta.texture_ksize)
-        if graph.shape != (1, *host.shape):
+        if graph.shape != (len(rows), *host.shape):
             return f"its subgraph returns shape {graph.shape}, the host {host.shape}"
         diff = float(np.abs(graph[0] - host).max())
         if not diff <= TEXTURE_CHECK_TOLERANCE:
@@ -493,14 +497,18 @@ class OpenVinoBackend(Backend):
     def infer(self, batch_nchw: np.ndarray) -> np.ndarray:
         """Run the model on float32 ``(N, C, H, W)``; return float32 ``(N, 1, H, W)`` in [0, 1].
 
-        Images run one at a time (the compiled shape has batch 1). Safe to call from
-        several threads: calls run one after another (see :class:`Backend`).
+        Images run one at a time (the compiled shape has batch 1); a model exported with a
+        fixed batch N > 1 takes exactly N images, run at once, as in ONNX Runtime. Safe to
+        call from several threads: calls run one after another (see :class:`Backend`).
 
         Raises:
-            InvalidInputError: wrong dtype or shape (the message gives the expected one).
+            InvalidInputError: wrong dtype or shape (the message gives the expected one), or
+                not N images for a fixed batch N > 1.
             BackendError: the backend is closed or OpenVINO failed.
         """
         batch = validate_batch(self.metadata, batch_nchw)
+        check_fixed_batch(self.fixed_batch, len(batch))
+        rows = self.fixed_batch or 1
         outs = []
         # An infer request runs one call at a time ("Infer Request is busy", or another
         # thread's result in our output tensor): one caller at a time uses the requests.
@@ -508,10 +516,10 @@ class OpenVinoBackend(Backend):
             if not self._requests:
                 raise BackendError("this OpenVinoBackend is closed; load the model again")
             try:
-                for i in range(len(batch)):
-                    value: Any = batch[i : i + 1]
+                for start in range(0, len(batch), rows):
+                    value: Any = batch[start : start + rows]
                     if self.texture_on_host:
-                        value = self._host_texture(batch[i])
+                        value = self._host_texture(value)
                     for request in self._requests:
                         # share_outputs: a view of the request's output tensor, not a copy;
                         # the next part reads it in place, and the last one is copied once.
@@ -522,12 +530,13 @@ class OpenVinoBackend(Backend):
         out = np.concatenate(outs, axis=0)
         return out[:, None] if out.ndim == 3 else out
 
-    def _host_texture(self, rgb_chw: np.ndarray) -> np.ndarray:
-        """``[R, G, B, T]`` of one image into the backend's reused buffer (under the lock)."""
+    def _host_texture(self, rgb_nchw: np.ndarray) -> np.ndarray:
+        """``[R, G, B, T]`` of the images into the backend's reused buffer (under the lock)."""
         if self._rgbt is None:
-            self._rgbt = np.empty((1, 4, *rgb_chw.shape[1:]), np.float32)
+            self._rgbt = np.empty((len(rgb_nchw), 4, *rgb_nchw.shape[2:]), np.float32)
         meta = self.metadata
-        texture_boundary(rgb_chw, meta.texture_sigma, meta.texture_ksize, out=self._rgbt[0])
+        for rgb, out in zip(rgb_nchw, self._rgbt, strict=True):
+            texture_boundary(rgb, meta.texture_sigma, meta.texture_ksize, out=out)
         return self._rgbt
 
     def layer_times(self) -> list[dict[str, Any]]:

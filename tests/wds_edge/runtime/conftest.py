@@ -104,3 +104,18 @@ def kiosk_crops_640(face_photos: list[Path], landmarker_path: Path) -> list[np.n
         p for p in face_photos if p.stem in ("biden2", "obama2", "ffhq_00016", "astronaut")
     ]
     return [c for _, c in face_crops_from_images(close_ups, 640, landmarker_path=landmarker_path)]
+
+
+@pytest.fixture(scope="session")
+def fixed_batch2_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small network (base 4, 128 px, untrained) exported with a fixed batch of 2, as
+    ``wds-edge export --batch 2`` writes it: the 2 is in the graph's shapes, not only in
+    its input."""
+    torch = pytest.importorskip("torch", reason="exporting the test model needs torch")
+    from wds_edge_export import export_model
+    from wds_edge_train.model import WrinkleUNet
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("fixed2") / "wds_b4_128_b2.onnx"
+    export_model(WrinkleUNet(base_channels=4), path, input_size_px=128, batch=2)
+    return path

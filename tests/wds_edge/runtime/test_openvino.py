@@ -206,3 +206,22 @@ def test_the_graph_is_checked_against_its_metadata_before_compiling(
                               input_shape=json.dumps([-1, 3, 128, 128]))  # fmt: skip
     with pytest.raises(ModelError, match="input height is 256 in the graph but 128 in the meta"):
         load_backend(small, "openvino", precision=precision)
+
+
+def test_a_fixed_batch_model_runs_its_batch_and_auto_probes_it(fixed_batch2_onnx: Path) -> None:
+    """``wds-edge export --batch 2``: OpenVINO reshaped it to batch 1 (a compile error in
+    the graph's Concat); auto's probe fed its reference one image at a time and failed. Both
+    now run the model's 2 images at once, and refuse another count as ONNX Runtime does."""
+    x = np.random.default_rng(0).uniform(0, 255, (2, 3, 128, 128)).astype(np.float32)
+    with OnnxRuntimeBackend(fixed_batch2_onnx, providers=["CPUExecutionProvider"]) as ref:
+        want = ref.infer(x)
+    for precision in ("fp32", *(["bf16"] if "bf16" in native_precisions() else [])):
+        with load_backend(fixed_batch2_onnx, "openvino", precision=precision) as ov:
+            assert ov.fixed_batch == 2 and ov.texture_on_host
+            np.testing.assert_allclose(
+                ov.infer(x), want, atol=1e-3 if precision == "bf16" else 1e-5
+            )
+            with pytest.raises(InvalidInputError, match="fixed batch of 2; pass exactly 2"):
+                ov.infer(x[:1])
+    with load_backend(fixed_batch2_onnx, "auto", device="CPU", num_threads=1) as auto:
+        assert auto.infer(x).shape == (2, 1, 128, 128)

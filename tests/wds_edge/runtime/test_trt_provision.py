@@ -269,3 +269,26 @@ def test_auto_goes_on_to_the_cpu_when_the_engines_cannot_be_stored(
         assert backend.name in ("onnxruntime", "openvino")
     assert "TensorRT FP32 unavailable" in caplog.text and "Is a directory" in caplog.text
     assert state.builds
+
+
+def test_a_fixed_batch_model_is_gated_on_its_batch_and_a_gate_it_cannot_run_is_a_refusal(
+    fake_trt, fixed_batch2_onnx: Path, small_onnx: Path, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """``wds-edge export --batch 2``: the gate fed the engine one crop at a time, and the
+    engine's InvalidInputError escaped auto (no fallback; the FP16 engine rebuilt at every
+    start). The gate now feeds the model's batch (FP16 passes it); an engine that still
+    cannot run the gate's input (here a dynamic-batch reference, which takes one crop at a
+    time) is a recorded refusal, and auto goes on."""
+    state = fake_trt()
+    for _start in range(2):
+        with load_backend(fixed_batch2_onnx, "auto", cache_dir=tmp_path / "a") as backend:
+            assert backend.name == "tensorrt" and backend.precision == "fp16"
+    opts = {"cache_dir": tmp_path / "b", "reference_onnx": small_onnx}
+    with caplog.at_level(logging.WARNING, logger="wds_edge.runtime"):
+        for _start in range(2):
+            with load_backend(fixed_batch2_onnx, "auto", **opts) as backend:
+                assert backend.name == "tensorrt" and backend.precision == "fp32"
+    assert "cannot be gated: this engine was built with a fixed batch of 2" in _engines(caplog)
+    assert list((tmp_path / "b").glob("*.refused.json"))
+    assert len(state.builds) == 3  # FP16 (gated, kept); FP16 (refused) and FP32, once

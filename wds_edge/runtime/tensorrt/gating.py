@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from wds_edge.errors import AccuracyGateError, BackendUnavailableError, InvalidInputError
 from wds_edge.io import sha256_file
 from wds_edge.model.metadata import ModelMetadata
@@ -203,9 +205,11 @@ def run_gate(
     from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
 
     with OnnxRuntimeBackend(plan.reference_onnx, providers=["CPUExecutionProvider"]) as ref:
+        rows = ref.fixed_batch or 1  # a model exported with a fixed batch N takes N images
         gate = accuracy_gate(
             ref.infer, engine.infer,
-            plan.crops.batches(metadata.preprocessing, 1, limit=max_images),
+            (np.repeat(x, rows, axis=0)
+             for x in plan.crops.batches(metadata.preprocessing, 1, limit=max_images)),
             precision=precision, threshold=metadata.threshold,
         )  # fmt: skip
     if gate.not_gated:

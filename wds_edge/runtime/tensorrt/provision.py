@@ -284,7 +284,8 @@ def ensure_engine(
         BackendUnavailableError: no GPU, a precision this GPU cannot do, or no valid cached
             engine and nothing to gate a new FP16 / INT8 one with (no held-out crops, no FP32
             reference for a Q/DQ model, a gate that was not gated: crops on which FP32 marks
-            no wrinkles, or nearly every pixel).
+            no wrinkles, or nearly every pixel), or a new engine that refuses the gate's
+            input (recorded as a refused engine is: the next start does not rebuild it).
         BackendError: the build failed.
         ModelError: no such ONNX, ONNX parse errors; a Q/DQ ONNX asked for FP32 / FP16;
             the accuracy gate failed (:class:`~wds_edge.errors.AccuracyGateError`); a pinned
@@ -362,10 +363,14 @@ def ensure_engine(
                     tmp_engine, sidecar, built.fp32_layers, plan, metadata, precision,
                     gate_images, device, allow_accuracy_loss,
                 )  # fmt: skip
-            except (ModelError, BackendUnavailableError) as exc:
+            except (ModelError, BackendUnavailableError, InvalidInputError) as exc:
                 if identity is not None:
                     write_refusal(engine_path, identity, str(exc),
                                   gate_failed=isinstance(exc, AccuracyGateError))  # fmt: skip
+                if isinstance(exc, InvalidInputError):  # the engine cannot run the gate's input
+                    raise BackendUnavailableError(
+                        f"the new {precision.upper()} engine cannot be gated: {exc}"
+                    ) from exc
                 raise
         os.replace(tmp_engine, engine_path)
         write_sidecar(engine_path, sidecar)
