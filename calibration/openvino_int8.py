@@ -7,7 +7,10 @@ kiosk's own :func:`wds_edge.model.preprocessing.model_input`. Kept out of INT8
 
 * the Eq. 1 texture subgraph (everything upstream of the ``[R, G, B, T]`` Concat: a
   division by a local mean; the runtime also runs it as a separate FP32 model);
-* the first convolution (it reads the raw 0-255 RGB and texture channels);
+* the first convolution (it reads the raw 0-255 RGB and texture channels), and the
+  element-wise and layout nodes between it and the ``[R, G, B, T]`` Concat (an
+  unsimplified export's input scaling, a ``centred`` model's normalisation, a
+  ``space_to_depth`` stem: :func:`wds_edge.model.texture_graph.first_convolutions`);
 * the F1 head (the 1x1 convolution feeding the Sigmoid) and the Sigmoid, so the
   probability is thresholded in full precision;
 * the last decoder block (the convolutions between the last skip Concat and the head).
@@ -40,6 +43,7 @@ from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.io import sha256_file
 from wds_edge.model.files import require_model_file
 from wds_edge.model.metadata import ModelMetadata
+from wds_edge.model.texture_graph import GraphNode, first_convolutions
 from wds_edge.runtime.gate import (
     GateResult,
     accuracy_gate,
@@ -76,6 +80,28 @@ def _upstream(output: Any) -> set[str]:
     return seen
 
 
+#: OpenVINO ops followed from the [R, G, B, T] Concat to the first convolution.
+_TO_FIRST_CONV = frozenset({
+    "Multiply", "Divide", "Add", "Subtract", "Reshape", "Transpose", "SpaceToDepth",
+    "DepthToSpace", "Squeeze", "Unsqueeze",
+})  # fmt: skip
+
+
+def _tensor(output: Any) -> str:
+    """A name for an OpenVINO node output: ``friendly name:index``."""
+    return f"{output.get_node().get_friendly_name()}:{output.get_index()}"
+
+
+def _graph_nodes(model: Any) -> list[GraphNode]:
+    """The model's ops as :class:`~wds_edge.model.texture_graph.GraphNode` rows."""
+    return [
+        GraphNode(op.get_friendly_name(), op.get_type_name(),
+                  tuple(_tensor(i.get_source_output()) for i in op.inputs()),
+                  tuple(_tensor(o) for o in op.outputs()))
+        for op in model.get_ordered_ops()
+    ]  # fmt: skip
+
+
 def higher_precision_nodes(
     model: Any, keep_first_conv: bool = True, keep_head: bool = True, keep_last_block: bool = True
 ) -> list[str]:
@@ -93,11 +119,10 @@ def higher_precision_nodes(
         if not any(p.get_friendly_name() == name for p in model.get_parameters())
     }
     if keep_first_conv:
-        keep |= {
-            t.get_node().get_friendly_name()
-            for t in boundary.get_target_inputs()
-            if t.get_node().get_type_name() == "Convolution"
-        }
+        keep |= set(first_convolutions(
+            _graph_nodes(model), _tensor(boundary), conv_op="Convolution",
+            through=_TO_FIRST_CONV,
+        ))  # fmt: skip
     if keep_head:
         for result in model.get_results():
             node = result.input(0).get_source_output().get_node()  # Sigmoid

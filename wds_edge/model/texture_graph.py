@@ -14,15 +14,34 @@ Graph-agnostic: :func:`texture_subgraph` takes :class:`GraphNode` rows, so the s
 serves an ONNX graph (:func:`onnx_texture_subgraph`: the Q/DQ route keeps it in float32) and
 a TensorRT network (:mod:`wds_edge.runtime.tensorrt.precision` pins it to FP32). No
 ``onnx`` import: the ONNX graph is read through its protobuf attributes.
+
+:func:`first_convolutions` finds, the same way, the U-Net's first convolution behind the
+``Concat``: directly (the simplified default export, whose input scaling is folded into
+the convolution's weights), or through element-wise and layout nodes (an unsimplified
+export's scaling, a ``centred`` model's normalisation, a ``space_to_depth`` stem's
+reshapes and transposes); INT8 builds keep it, and those nodes, out of INT8.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["GraphNode", "TextureSubgraph", "onnx_texture_subgraph", "texture_subgraph"]
+__all__ = [
+    "GraphNode",
+    "ONNX_TO_FIRST_CONV",
+    "TextureSubgraph",
+    "first_convolutions",
+    "onnx_texture_subgraph",
+    "texture_subgraph",
+]
+
+#: ONNX ops that may lie between the ``[R, G, B, T]`` Concat and the first convolution.
+ONNX_TO_FIRST_CONV = frozenset({
+    "Mul", "Div", "Add", "Sub", "Reshape", "Transpose", "SpaceToDepth", "DepthToSpace",
+    "Identity", "Squeeze", "Unsqueeze", "Flatten",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -125,3 +144,49 @@ def onnx_texture_subgraph(onnx_graph: Any) -> TextureSubgraph | None:
         for n in onnx_graph.node
     ]
     return texture_subgraph(nodes, inputs)
+
+
+def first_convolutions(
+    nodes: Sequence[GraphNode],
+    rgbt: str,
+    *,
+    conv_op: str = "Conv",
+    through: Collection[str] = ONNX_TO_FIRST_CONV,
+) -> list[str]:
+    """The convolution(s) that first read the ``[R, G, B, T]`` tensor, and the nodes between.
+
+    Args:
+        nodes: the graph's nodes.
+        rgbt: the ``Concat``'s output tensor (:attr:`TextureSubgraph.rgbt`).
+        conv_op: the convolution's ``op`` (``"Conv"`` in ONNX, ``"CONVOLUTION"`` in TensorRT,
+            ``"Convolution"`` in OpenVINO).
+        through: the ``op`` of the nodes followed on the way (element-wise scaling /
+            centring, reshapes, transposes); any other node ends a path.
+
+    Returns:
+        Names of the convolutions reached and of the nodes on the paths to them, in graph
+        order (empty when no path reaches a convolution).
+    """
+    consumers: dict[str, list[int]] = {}
+    for index, node in enumerate(nodes):
+        for name in node.inputs:
+            consumers.setdefault(name, []).append(index)
+    came_from: dict[int, int | None] = {}
+    todo: list[tuple[int, int | None]] = [(i, None) for i in consumers.get(rgbt, [])]
+    convs = []
+    while todo:
+        index, parent = todo.pop()
+        if index in came_from:
+            continue
+        came_from[index] = parent
+        if nodes[index].op == conv_op:
+            convs.append(index)
+        elif nodes[index].op in through:
+            todo += [(i, index) for o in nodes[index].outputs for i in consumers.get(o, [])]
+    keep: set[int] = set()
+    for conv in convs:  # the conv and the path that reached it
+        step: int | None = conv
+        while step is not None and step not in keep:
+            keep.add(step)
+            step = came_from[step]
+    return [nodes[i].name for i in sorted(keep)]

@@ -75,6 +75,7 @@ _LAYER_TYPES = {"QuantizeLinear": "QUANTIZE", "DequantizeLinear": "DEQUANTIZE",
                 "Mul": "ELEMENTWISE", "Div": "ELEMENTWISE", "Sub": "ELEMENTWISE",
                 "Add": "ELEMENTWISE", "ReduceSum": "REDUCE", "Pad": "PADDING",
                 "Reshape": "SHUFFLE", "Squeeze": "SHUFFLE", "Unsqueeze": "SHUFFLE",
+                "Transpose": "SHUFFLE", "SpaceToDepth": "SHUFFLE", "DepthToSpace": "SHUFFLE",
                 "Identity": "IDENTITY", "Gather": "GATHER"}  # fmt: skip
 _WEAK_TYPING = ("FP16", "INT8", "OBEY_PRECISION_CONSTRAINTS", "PREFER_PRECISION_CONSTRAINTS")
 

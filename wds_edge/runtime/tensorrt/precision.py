@@ -10,7 +10,10 @@ fails instead of quietly dropping a constraint as ``PREFER`` may):
   ``[R, G, B, T]`` Concat (:func:`wds_edge.model.texture_graph.texture_subgraph`);
 * the output head: the F1 head convolution and what follows it (Sigmoid, or Softmax and
   the channel Slice of a two-class model), so the probability is thresholded in FP32;
-* INT8 builds also: the first convolution (it reads RGB + texture) and the last decoder
+* INT8 builds also: the first convolution (it reads RGB + texture), with the element-wise
+  and shuffle layers between it and the ``[R, G, B, T]`` Concat (an unsimplified export's
+  input scaling, a ``centred`` model's normalisation, a ``space_to_depth`` stem:
+  :func:`wds_edge.model.texture_graph.first_convolutions`), and the last decoder
   block (from the head's input back to and with the last skip Concat), as the OpenVINO
   measurement on held-out kiosk crops found necessary (:mod:`wds_edge_calibration.openvino_int8`).
 
@@ -34,7 +37,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from wds_edge.errors import BackendError, ModelError
-from wds_edge.model.texture_graph import GraphNode, texture_subgraph
+from wds_edge.model.texture_graph import (
+    GraphNode,
+    TextureSubgraph,
+    first_convolutions,
+    texture_subgraph,
+)
 
 __all__ = [
     "PrecisionCheckError",
@@ -52,6 +60,8 @@ class PrecisionCheckError(ModelError):
 
 _HEAD_TAIL = ("ACTIVATION", "SOFTMAX", "SLICE", "SHUFFLE", "IDENTITY", "GATHER")
 _NOT_PINNED = ("CONSTANT", "SHAPE", "QUANTIZE", "DEQUANTIZE")
+#: Layers followed from the [R, G, B, T] Concat to the first convolution (INT8 pins them).
+_TO_FIRST_CONV = ("ELEMENTWISE", "SCALE", "SHUFFLE", "IDENTITY")
 
 
 def _float_types(trt: Any) -> set[Any]:
@@ -70,16 +80,18 @@ def _kind(trt: Any, layer: Any) -> str:
     return str(getattr(layer.type, "name", layer.type)).split(".")[-1]
 
 
-def _texture_layers(trt: Any, network: Any, layers: list[Any]) -> set[str]:
-    """Names of the layers of the Eq. 1 texture subgraph (none if the network has none)."""
-    nodes = [
+def _graph_nodes(trt: Any, layers: list[Any]) -> list[GraphNode]:
+    return [
         GraphNode(layer.name, _kind(trt, layer), tuple(t.name for t in _inputs(layer)),
                   tuple(t.name for t in _outputs(layer)))
         for layer in layers
     ]  # fmt: skip
+
+
+def _texture(network: Any, nodes: list[GraphNode]) -> TextureSubgraph | None:
+    """The Eq. 1 texture subgraph of the network (None if it has none)."""
     inputs = [network.get_input(i).name for i in range(network.num_inputs)]
-    found = texture_subgraph(nodes, inputs, concat_op="CONCATENATION")
-    return set(found.nodes) if found is not None else set()
+    return texture_subgraph(nodes, inputs, concat_op="CONCATENATION")
 
 
 def fp32_layer_names(trt: Any, network: Any, *, int8: bool) -> list[str]:
@@ -87,13 +99,14 @@ def fp32_layer_names(trt: Any, network: Any, *, int8: bool) -> list[str]:
     floats = _float_types(trt)
     layers = [network.get_layer(i) for i in range(network.num_layers)]
     producer = {t.name: layer for layer in layers for t in _outputs(layer)}
-    texture = _texture_layers(trt, network, layers)
+    nodes = _graph_nodes(trt, layers)
+    found = _texture(network, nodes)
+    texture = set(found.nodes) if found is not None else set()
     keep = {
         layer.name for layer in layers
         if layer.name in texture and _kind(trt, layer) not in _NOT_PINNED
         and any(t.dtype in floats for t in _outputs(layer))
     }  # fmt: skip
-    texture_out = {t.name for layer in layers if layer.name in keep for t in _outputs(layer)}
     heads = []
     todo = [producer[t.name] for layer in layers for t in _outputs(layer)
             if t.is_network_output and t.name in producer]  # fmt: skip
@@ -110,12 +123,10 @@ def fp32_layer_names(trt: Any, network: Any, *, int8: bool) -> list[str]:
         elif kind in _HEAD_TAIL:
             keep.add(layer.name)
             todo += [producer[t.name] for t in _inputs(layer) if t.name in producer]
-    if int8:
-        keep |= {
-            layer.name for layer in layers
-            if _kind(trt, layer) == "CONVOLUTION" and layer.name not in keep
-            and texture_out & {t.name for t in _inputs(layer)}
-        }  # fmt: skip
+    if int8 and found is not None:  # the first conv, and the scaling / shuffles before it
+        keep |= set(
+            first_convolutions(nodes, found.rgbt, conv_op="CONVOLUTION", through=_TO_FIRST_CONV)
+        )
         for head in heads:  # back to the last skip Concat, which is kept too (its output
             layer = producer.get(head.get_input(0).name)  # is the block's FP32 input)
             while layer is not None:
