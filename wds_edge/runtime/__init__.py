@@ -5,7 +5,10 @@
 1. TensorRT (``wds_edge.runtime.tensorrt.provision``) when the ``tensorrt`` package imports
    and a GPU is present: an FP16 engine that is cached or can be built and passes the
    accuracy gate (on ``gate_crops``, else the SDK's synthetic skin crops), else an FP32
-   engine, which needs no gate (each failure is logged, naming what is tried next);
+   engine, which needs no gate (each failure is logged, naming what is tried next); for a
+   Q/DQ INT8 model (``wds-edge quantize --format qdq``), which TensorRT builds only as
+   INT8, an INT8 engine gated the same way against the FP32 model it was made from (no
+   calibration: its scales are in the graph); an engine file runs as it was built;
 2. else ONNX Runtime with its CUDA execution provider when this ONNX Runtime build has
    one, on the CUDA device given (``providers=["TensorrtExecutionProvider", ...]`` only
    when asked for);
@@ -55,8 +58,8 @@ logger = logging.getLogger(__name__)
 
 #: Names accepted by :func:`load_backend` and the CLI's ``--backend``.
 BACKEND_NAMES = ("auto", "onnxruntime", "openvino", "tensorrt")
-#: Precisions accepted by :func:`load_backend` (``auto``: TensorRT FP16 on a GPU, the probed
-#: winner on a CPU).
+#: Precisions accepted by :func:`load_backend` (``auto``: TensorRT FP16 on a GPU, INT8 for a
+#: Q/DQ model; the probed winner on a CPU).
 PRECISION_NAMES = ("auto", "fp32", "fp16", "bf16", "int8")
 #: :func:`load_backend`'s keyword options that go to TensorRT
 #: (:func:`~wds_edge.runtime.tensorrt.provision.provision_engine`): taken by ``"tensorrt"``,
@@ -105,7 +108,7 @@ def _load_tensorrt(model_path: str | os.PathLike[str], precision: str, **trt_opt
         )
     from wds_edge.runtime.tensorrt.provision import provision_engine  # lazy: imports tensorrt
 
-    return provision_engine(model_path, "fp16" if precision == "auto" else precision, **trt_opts)
+    return provision_engine(model_path, precision, **trt_opts)
 
 
 def _cuda_index(device: str | int | None, *, strict: bool = True) -> int:
@@ -241,6 +244,8 @@ def _check_onnxruntime_precision(model_path: str | os.PathLike[str], precision: 
 
 #: Precisions TensorRT builds; ``auto`` tries them in this order (FP32 needs no gate).
 _TRT_AUTO_CHAIN = ("fp16", "fp32")
+#: ... and for a Q/DQ INT8 model, which TensorRT builds only as INT8 (its scales in the graph).
+_TRT_QDQ_CHAIN = ("int8",)
 
 
 def _try_tensorrt(
@@ -249,15 +254,22 @@ def _try_tensorrt(
     """``auto``'s first choice: a TensorRT backend, or None (reasons logged) when it cannot run.
 
     ``precision="auto"`` tries FP16 (gated on ``gate_crops``, else the calibration crops,
-    else the SDK's synthetic skin crops) and then FP32, which needs no gate. An explicit
-    FP32 / FP16 / INT8 is tried alone; BF16 is not a TensorRT precision and skips TensorRT.
+    else the SDK's synthetic skin crops) and then FP32, which needs no gate; for a Q/DQ
+    model INT8 (gated on ``gate_crops``, else the synthetic crops), and an engine file as it
+    was built. An explicit FP32 / FP16 / INT8 is tried alone; BF16 is not a TensorRT
+    precision and skips TensorRT.
     """
     if not _tensorrt_usable():
         return None
     if precision not in ("auto", "fp32", "fp16", "int8"):
         logger.info("TensorRT does not run %s; trying %s", precision.upper(), next_choice)
         return None
-    chain = _TRT_AUTO_CHAIN if precision == "auto" else (precision,)
+    if precision != "auto" or not str(model_path).lower().endswith(".onnx"):
+        chain: tuple[str, ...] = (precision,)  # an engine file runs in its own precision
+    else:
+        from wds_edge.runtime.quantized import model_precision
+
+        chain = _TRT_QDQ_CHAIN if model_precision(model_path) == "int8" else _TRT_AUTO_CHAIN
     if trt_opts.get("gate_crops") is None and trt_opts.get("calibration") is None:
         trt_opts = {**trt_opts, "gate_crops": "synthetic"}
     for i, prec in enumerate(chain):
@@ -270,7 +282,8 @@ def _try_tensorrt(
             # ModelError: the gate failed; BackendError: the build failed; OutputError: the
             # engine cache cannot be written.
             then = f"TensorRT {chain[i + 1].upper()}" if i + 1 < len(chain) else next_choice
-            logger.warning("TensorRT %s unavailable (%s); trying %s", prec.upper(), exc, then)
+            what = "engine" if prec == "auto" else prec.upper()
+            logger.warning("TensorRT %s unavailable (%s); trying %s", what, exc, then)
     return None
 
 
@@ -346,8 +359,10 @@ def load_backend(
         model_path: an ``.onnx`` file exported by ``wds-edge export``.
         backend: one of :data:`BACKEND_NAMES`.
         precision: one of :data:`PRECISION_NAMES`. TensorRT: ``fp32`` / ``fp16`` / ``int8``
-            (``auto``: fp16). OpenVINO: ``fp32`` / ``bf16`` / ``fp16`` / ``int8`` (refused
-            when the device cannot run it natively; ``auto``: the probed fastest gated one).
+            (``auto``: fp16; int8 for a Q/DQ model; an engine file's own precision, and an
+            engine asked for another one is refused). OpenVINO: ``fp32`` / ``bf16`` /
+            ``fp16`` / ``int8`` (refused when the device cannot run it natively; ``auto``:
+            the probed fastest gated one).
             ``auto`` backend on a CPU: ``auto`` (or ``fp16``, a GPU precision) lets the
             probe pick any precision; ``fp32`` / ``bf16`` / ``int8`` restrict it. ONNX
             Runtime runs the model as exported: ``auto`` / ``fp32``, or ``int8`` for a Q/DQ

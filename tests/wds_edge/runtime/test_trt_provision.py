@@ -292,3 +292,50 @@ def test_a_fixed_batch_model_is_gated_on_its_batch_and_a_gate_it_cannot_run_is_a
     assert "cannot be gated: this engine was built with a fixed batch of 2" in _engines(caplog)
     assert list((tmp_path / "b").glob("*.refused.json"))
     assert len(state.builds) == 3  # FP16 (gated, kept); FP16 (refused) and FP32, once
+
+
+def test_auto_builds_a_qdq_model_as_a_gated_tensorrt_int8_engine(
+    fake_trt, qdq_onnx: Path, small_onnx: Path, tmp_path: Path
+) -> None:
+    """auto tried FP16 and FP32, which TensorRT does not build from a Q/DQ model, and went to
+    the CPU on a GPU kiosk. It builds INT8 (no calibration: the scales are in the graph),
+    gated against the FP32 model beside it on the synthetic crops; --backend tensorrt with
+    precision auto does the same."""
+    import json
+    import shutil
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    model = Path(shutil.copy(qdq_onnx, folder / qdq_onnx.name))
+    shutil.copy(small_onnx, folder / small_onnx.name)  # the FP32 model it names as its source
+    state = fake_trt()
+    with load_backend(model, "auto", cache_dir=tmp_path / "engines") as backend:
+        assert backend.name == "tensorrt" and backend.precision == "int8"
+        doc = json.loads(backend.engine_path.with_suffix(".json").read_text())
+    assert [b["qdq"] and "INT8" in b["flags"] for b in state.builds] == [True]
+    assert doc["accuracy_gate"]["passed"]
+    assert doc["accuracy_gate"]["crops_path"].startswith("synthetic-skin-crops-128px")
+    with load_backend(model, "tensorrt", cache_dir=tmp_path / "engines", gate_crops="synthetic"):
+        assert len(state.builds) == 1  # the same engine, reused
+
+
+def test_an_engine_runs_in_its_own_precision_and_refuses_another(
+    fake_trt, small_onnx: Path, tmp_path: Path
+) -> None:
+    """--precision was ignored for a .engine / .plan --model: an FP32 engine asked for FP16
+    or INT8 ran FP32 without a word."""
+    from wds_edge.errors import InvalidInputError
+    from wds_edge.runtime.tensorrt.provision import ensure_engine
+
+    fake_trt()
+    engine = ensure_engine(small_onnx, "fp32", cache_dir=tmp_path).path
+    for backend in ("tensorrt", "auto"):
+        for precision in ("auto", "fp32"):
+            with load_backend(engine, backend, precision=precision) as trt:
+                assert trt.name == "tensorrt" and trt.precision == "fp32"
+        for precision in ("fp16", "int8"):
+            with pytest.raises(InvalidInputError, match=(
+                rf"is an FP32 engine: .* not {precision.upper()}; leave out --precision .*"
+                rf"build-engine --onnx {small_onnx} --precision {precision} "
+            )):  # fmt: skip
+                load_backend(engine, backend, precision=precision)

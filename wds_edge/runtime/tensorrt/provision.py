@@ -387,7 +387,7 @@ def ensure_engine(
 
 def provision_engine(
     model_path: str | Path,
-    precision: str = "fp16",
+    precision: str = "auto",
     *,
     device: int = 0,
     calibration: Int8Calibration | None = None,
@@ -404,7 +404,9 @@ def provision_engine(
             :func:`ensure_engine`) or an ``.engine`` / ``.plan`` with its sidecar; a stale
             or foreign plan is rebuilt from the ONNX its sidecar names when that file is
             still there.
-        precision: for an ``.onnx``: ``"fp32"``, ``"fp16"`` or ``"int8"``.
+        precision: ``"fp32"``, ``"fp16"``, ``"int8"`` or ``"auto"``: for an ``.onnx``
+            ``"fp16"``, or ``"int8"`` for a Q/DQ model (TensorRT builds it only as INT8); an
+            engine runs in the precision it was built in, and another one is refused.
         device, calibration, gate_crops, reference_onnx, cache_dir, workspace_gib,
             allow_accuracy_loss: as for :func:`ensure_engine`.
 
@@ -412,7 +414,9 @@ def provision_engine(
         BackendUnavailableError: TensorRT cannot provide an engine here (see the module
             docstring); ``auto`` falls back on it.
         ModelError: a foreign engine whose ONNX is gone, unsupported metadata.
-        MissingDependencyError, BackendError, InvalidInputError: as for :func:`ensure_engine`.
+        InvalidInputError: an engine asked for a precision other than its own; as for
+            :func:`ensure_engine`.
+        MissingDependencyError, BackendError: as for :func:`ensure_engine`.
     """
     path = Path(model_path)
     if not path.is_file():
@@ -424,12 +428,25 @@ def provision_engine(
         "device": device,
     }  # fmt: skip
     if path.suffix.lower() == ".onnx":
+        if precision == "auto":
+            precision = "int8" if model_precision(path) == "int8" else "fp16"
         return TensorRTBackend(ensure_engine(path, precision, **opts).path, device=device)
     if path.suffix.lower() not in ENGINE_SUFFIXES:
         raise InvalidInputError(
             f"{path}: expected an .onnx model or a TensorRT engine ({', '.join(ENGINE_SUFFIXES)})"
         )
     sidecar = read_sidecar(path)
+    if precision not in ("auto", sidecar.precision):
+        crops = {"fp16": " --held-out DIR", "int8": " --calib DIR --held-out DIR"}.get(
+            precision, ""
+        )
+        raise InvalidInputError(
+            f"{path} is an {sidecar.precision.upper()} engine: it runs in the precision it was "
+            f"built in, not {precision.upper()}; leave out --precision (or pass "
+            f"{sidecar.precision}), or build an {precision.upper()} engine with `wds-edge "
+            f"build-engine --onnx {sidecar.onnx_path or 'MODEL.onnx'} --precision "
+            f"{precision}{crops}` and pass that"
+        )
     onnx_src = Path(sidecar.onnx_path or "")
     changed = onnx_src.is_file() and sha256_file(onnx_src) != sidecar.onnx_sha256
     try:
