@@ -314,6 +314,31 @@ def _cpu_auto(
     return backend
 
 
+def _check_gpu_ep_precision(
+    model_path: str | os.PathLike[str], precision: str, provider: str
+) -> None:
+    """``auto``'s GPU fallback runs the model as exported, FP32 (INT8 for a Q/DQ model):
+    refuse BF16, and INT8 of a model that is not Q/DQ, which it would drop without a word.
+    (FP16, TensorRT's precision, stands for "the GPU" as on a CPU it stands for "any".)"""
+    if precision not in ("bf16", "int8"):
+        return
+    from wds_edge.runtime.quantized import model_precision
+
+    if precision == "int8" and model_precision(model_path) == "int8":
+        return
+    qdq = (
+        ", or make a Q/DQ INT8 model, which ONNX Runtime runs on the GPU (`wds-edge quantize "
+        f"--format qdq --onnx {model_path} ...`)"
+        if precision == "int8" else ""
+    )  # fmt: skip
+    raise InvalidInputError(
+        f"--precision {precision}: with no TensorRT {precision.upper()} engine here (see the "
+        f"log), auto runs ONNX Runtime on the GPU ({provider}), which runs the model as "
+        f"exported (FP32, or INT8 for a Q/DQ model), not {precision.upper()}; run it on the CPU "
+        f"(--device CPU) or with --backend openvino{qdq}, or leave out --precision"
+    )
+
+
 def _onnxruntime_on_gpu(
     model_path: str | os.PathLike[str],
     gpu_eps: list[str],
@@ -394,9 +419,9 @@ def load_backend(
     Raises:
         InvalidInputError: unknown backend name (the message lists the valid ones), a
             precision the backend does not run (ONNX Runtime: BF16 / FP16, INT8 of a model
-            that is not Q/DQ), an unknown option name (the message names the likely one),
-            an option or device the backend would drop, or ``num_threads`` that is not a
-            whole number >= 1.
+            that is not Q/DQ; ``auto`` on ONNX Runtime's GPU provider: BF16, that INT8), an
+            unknown option name (the message names the likely one), an option or device the
+            backend would drop, or ``num_threads`` that is not a whole number >= 1.
         ModelError: missing file, or a model whose metadata the runtime cannot meet.
         MissingDependencyError / BackendError: the named backend cannot run here.
     """
@@ -460,6 +485,7 @@ def load_backend(
                 )
             return _cpu_auto(model_path, prec, num_threads, spin_wait=spin_wait)
         if use_gpu_ep:
+            _check_gpu_ep_precision(model_path, prec, gpu_eps[0])
             return _onnxruntime_on_gpu(
                 model_path, gpu_eps, _cuda_index(device, strict=False), num_threads, spin_wait
             )

@@ -119,3 +119,25 @@ def test_auto_falls_back_to_the_cuda_provider_on_the_device_asked_for(
     asked = [r.getMessage() for r in caplog.records if "CUDAExecutionProvider" in r.getMessage()]
     assert asked and "'device_id': 1" in asked[0], asked
     assert "running ONNX Runtime on the CPU" in asked[0]
+
+
+def test_auto_on_the_cuda_provider_refuses_a_precision_it_would_drop(
+    small_onnx: Path, qdq_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build that offers CUDA, no TensorRT: auto ran ONNX Runtime FP32 for --precision bf16
+    or int8 (a model that is not Q/DQ) without a word; the CPU path refuses them. A Q/DQ
+    model's INT8 and FP32 still run."""
+    import wds_edge.runtime.onnxruntime as ort_backend
+
+    monkeypatch.setattr(
+        ort_backend, "default_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
+    for precision in ("bf16", "int8"):
+        with pytest.raises(InvalidInputError, match=(
+            rf"--precision {precision}: .*ONNX Runtime on the GPU \(CUDAExecutionProvider\).*"
+            r"not .*--device CPU\) or with --backend openvino"
+        )):  # fmt: skip
+            load_backend(small_onnx, "auto", precision=precision)
+    for model, precision in ((qdq_onnx, "int8"), (small_onnx, "fp32")):
+        with load_backend(model, "auto", precision=precision) as be:
+            assert be.name == "onnxruntime" and be.precision == precision
