@@ -339,6 +339,32 @@ def _check_gpu_ep_precision(
     )
 
 
+def _openvino_ir(
+    model_path: str | os.PathLike[str],
+    name: str,
+    precision: str,
+    device: str | int | None,
+    num_threads: int | None,
+) -> Backend:
+    """An OpenVINO IR ``.xml`` (the INT8 model ``wds-edge quantize --format openvino`` writes):
+    only OpenVINO reads it, in the precision it was made in (``auto``: INT8), with no probe
+    (it is the one candidate); ``auto`` runs it on the CPU (its devices are CUDA indices)."""
+    if name == "onnxruntime":
+        raise InvalidInputError(
+            f"{model_path} is an OpenVINO IR (.xml), which only OpenVINO runs: use --backend "
+            "openvino (or auto) --precision int8, or pass the .onnx it was made from"
+        )
+    from wds_edge.runtime.openvino import OpenVinoBackend  # lazy: imports openvino
+
+    if name == "auto":
+        logger.info("auto: %s is an OpenVINO IR: OpenVINO on the CPU", model_path)
+        device = None
+    return OpenVinoBackend(
+        model_path, precision="int8" if precision == "auto" else precision,
+        device=_openvino_device(device), num_threads=num_threads,
+    )  # fmt: skip
+
+
 def _onnxruntime_on_gpu(
     model_path: str | os.PathLike[str],
     gpu_eps: list[str],
@@ -381,7 +407,10 @@ def load_backend(
     """Load ``model_path`` with the named backend (see the module docstring for ``auto``).
 
     Args:
-        model_path: an ``.onnx`` file exported by ``wds-edge export``.
+        model_path: an ``.onnx`` file exported by ``wds-edge export``; for ``tensorrt`` /
+            ``auto`` also a TensorRT engine, for ``openvino`` / ``auto`` the INT8 OpenVINO IR
+            ``.xml`` of ``wds-edge quantize --format openvino`` (run by OpenVINO, ``auto``
+            precision: INT8).
         backend: one of :data:`BACKEND_NAMES`.
         precision: one of :data:`PRECISION_NAMES`. TensorRT: ``fp32`` / ``fp16`` / ``int8``
             (``auto``: fp16; int8 for a Q/DQ model; an engine file's own precision, and an
@@ -440,6 +469,8 @@ def load_backend(
     _check_options(name, trt_opts, providers, device)
     num_threads = check_num_threads(num_threads)
     _check_device(name, prec, device)
+    if str(model_path).lower().endswith(".xml") and name != "tensorrt":
+        return _openvino_ir(model_path, name, prec, device, num_threads)
     if name == "onnxruntime":
         _check_onnxruntime_precision(model_path, prec)
     if name == "tensorrt":

@@ -122,6 +122,22 @@ def test_an_int8_that_failed_its_gate_runs_with_a_warning_when_named(
     assert "wds-edge quantize --format openvino" in caplog.text
 
 
+def test_the_int8_ir_given_as_the_model_runs_on_openvino_int8(made: Path) -> None:
+    """The .xml of `wds-edge quantize --format openvino` passed as --model with --backend
+    openvino (precision auto) or auto was read as an ONNX and reported corrupt; only
+    --backend openvino --precision int8 ran it."""
+    from wds_edge.errors import InvalidInputError
+    from wds_edge.runtime import load_backend
+
+    ir = int8_model_path(made)
+    for name in ("openvino", "auto"):
+        with load_backend(ir, name, num_threads=1) as backend:
+            assert backend.name == "openvino" and backend.precision == "int8"
+            assert backend.model_path == ir and "CPU" in backend.device
+    with pytest.raises(InvalidInputError, match=r"OpenVINO IR \(\.xml\).*--backend openvino"):
+        load_backend(ir, "onnxruntime")
+
+
 def _slow_down_all_but_int8(monkeypatch: pytest.MonkeyPatch, delay_s: float = 0.3) -> None:
     """The others take ``delay_s`` longer per call: INT8 is the fastest, whatever the load."""
     real_ov, real_ort = OpenVinoBackend.infer, OnnxRuntimeBackend.infer
