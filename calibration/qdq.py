@@ -17,11 +17,14 @@ Uses NVIDIA ModelOpt (``modelopt.onnx.quantization``) when it is installed
   structure, so the torchscript and the dynamo exporter's graphs keep the same nodes) and
   the output head kept in float32
   (the F1 head conv and the ``Sigmoid`` of a one-channel model, or the F1 head conv, the
-  ``Softmax`` and the channel ``Slice`` of a two-class model), so the wrinkle probability
-  is produced in full precision;
+  ``Softmax`` and the channel ``Slice`` of a two-class model, with a ``space_to_depth``
+  model's ``DepthToSpace`` between), so the wrinkle probability is produced in full
+  precision;
 * also kept in float32, as the OpenVINO measurement on held-out kiosk crops found
   necessary (:mod:`wds_edge_calibration.openvino_int8`): the first convolution (it reads the raw
-  RGB and the texture map) and the last decoder block (the convolutions between the last
+  RGB and the texture map), with the element-wise and layout nodes between it and the
+  ``[R, G, B, T]`` tensor (the texture Concat's output, or the input of a model whose texture
+  map is computed outside it), and the last decoder block (the convolutions between the last
   skip Concat and the head);
 * activation ranges from the calibration crops through the kiosk's own
   :func:`wds_edge.model.preprocessing.model_input`, streamed (never all in memory): the
@@ -66,7 +69,14 @@ from wds_edge.io import (
 )
 from wds_edge.model.files import load_onnx_proto
 from wds_edge.model.metadata import ModelMetadata
-from wds_edge.model.texture_graph import onnx_texture_subgraph
+from wds_edge.model.preprocessing import Preprocessing
+from wds_edge.model.texture_graph import (
+    first_convolutions,
+    head_convolutions,
+    onnx_graph_inputs,
+    onnx_graph_nodes,
+    onnx_texture_subgraph,
+)
 from wds_edge.progress import ProgressCallback
 from wds_edge.runtime.gate import (
     GateResult,
@@ -285,15 +295,15 @@ def _unchecked_people(calib: CalibrationSet, held_out: CalibrationSet) -> str:
     )
 
 
-#: Ops between the F1 head conv and the graph output (sigmoid, or softmax + channel slice).
-_HEAD_TAIL_OPS = {"Sigmoid", "Softmax", "Slice", "Gather", "Split", "Squeeze", "Unsqueeze",
-                  "Reshape", "Identity"}  # fmt: skip
-
-
-def _texture_consumers(nodes: list[Any], texture: set[str]) -> list[Any]:
-    """Nodes outside the texture subgraph (names ``texture``) that read one of its outputs."""
-    texture_out = {o for n in nodes if n.name in texture for o in n.output}
-    return [n for n in nodes if n.name not in texture and texture_out & set(n.input)]
+def _texture_outside(onnx_model: Any) -> bool:
+    """Does the model's metadata say its texture map is computed outside the graph (its
+    input is ``[R, G, B, T]``)? False without wds-edge metadata: the texture subgraph is
+    then looked for, and a graph without one is taken as fed ``[R, G, B, T]``."""
+    props = _metadata_props(onnx_model)
+    if props.get("producer") != "wds-edge":
+        return False
+    preprocessing = ModelMetadata.from_props(props).preprocessing
+    return preprocessing is Preprocessing.TEXTURE_OUTSIDE
 
 
 def fp32_nodes(
@@ -302,45 +312,44 @@ def fp32_nodes(
     """Names of the nodes kept in float32.
 
     The in-graph preprocessing (the Eq. 1 texture subgraph, found by structure whichever
-    exporter named its nodes: :func:`wds_edge.model.texture_graph.onnx_texture_subgraph`)
-    and the output head: every node from the graph output back through the probability
-    ops (``Sigmoid`` of a one-channel model; ``Softmax`` and the channel ``Slice`` of a
-    two-class one) up to and including
-    the 1x1 F1 head conv (its logits would otherwise be rounded to 8 bits right where the
-    threshold is applied; it costs b x C MACs per pixel). Any ``Sigmoid`` / ``Softmax`` is
-    kept as well.
+    exporter named its nodes: :func:`wds_edge.model.texture_graph.onnx_texture_subgraph`;
+    none where the metadata says the texture map is computed outside the graph) and the
+    output head: every node from the graph output back through the probability ops
+    (``Sigmoid`` of a one-channel model; ``Softmax`` and the channel ``Slice`` of a
+    two-class one), layout ops (a ``space_to_depth`` model's ``DepthToSpace``) and scalings
+    by constants up to and including the 1x1 F1 head conv
+    (:func:`wds_edge.model.texture_graph.head_convolutions`; its logits would otherwise be
+    rounded to 8 bits right where the threshold is applied; it costs b x C MACs per pixel).
+    Any ``Sigmoid`` / ``Softmax`` is kept as well.
 
     Args:
         onnx_model: a wds-edge ``onnx.ModelProto``.
-        keep_first_conv: also keep the convolution(s) reading the ``[R, G, B, T]`` tensor.
+        keep_first_conv: also keep the convolution(s) first reading the ``[R, G, B, T]``
+            tensor (the texture ``Concat``'s output, or the graph input of a model fed it),
+            with the element-wise and layout nodes on the way
+            (:func:`wds_edge.model.texture_graph.first_convolutions`: an unsimplified
+            export's scaling, a ``centred`` model's normalisation, a ``space_to_depth``
+            stem).
         keep_last_block: also keep the last decoder block: every node from the head conv's
             input back to the last skip ``Concat``, which is kept too (ONNX Runtime would
             otherwise quantize its output, the block's input).
     """
-    nodes = list(onnx_model.graph.node)
-    found = onnx_texture_subgraph(onnx_model.graph)
-    texture = set(found.nodes) if found is not None else set()
-    keep = set(texture)
+    graph = onnx_model.graph
+    nodes = list(graph.node)
+    rows = onnx_graph_nodes(graph)
+    inputs = onnx_graph_inputs(graph)
+    found = None if _texture_outside(onnx_model) else onnx_texture_subgraph(graph)
+    keep = set(found.nodes) if found is not None else set()
     keep |= {n.name for n in nodes if n.op_type in ("Sigmoid", "Softmax")}
-    producer = {o: n for n in nodes for o in n.output}
-    todo = [producer[o.name] for o in onnx_model.graph.output if o.name in producer]
-    seen: set[str] = set()
-    heads = []
-    while todo:
-        node = todo.pop()
-        if node.name in seen:
-            continue
-        seen.add(node.name)
-        keep.add(node.name)
-        if node.op_type in _HEAD_TAIL_OPS:  # walk on towards the head conv
-            todo += [producer[i] for i in node.input if i in producer]
-        elif node.op_type == "Conv":
-            heads.append(node)
-    if keep_first_conv:
-        keep |= {n.name for n in _texture_consumers(nodes, texture) if n.op_type == "Conv"}
+    head = head_convolutions(rows, inputs, [o.name for o in graph.output])
+    keep |= set(head)
+    if keep_first_conv:  # from the Concat, or the [R, G, B, T] input itself
+        for rgbt in [found.rgbt] if found is not None else inputs:
+            keep |= set(first_convolutions(rows, rgbt))
     if keep_last_block:  # with the Concat that feeds it: else its output is quantized
-        for head in heads:
-            node = producer.get(head.input[0])
+        producer = {o: n for n in nodes for o in n.output}
+        for conv in (n for n in nodes if n.name in head and n.op_type == "Conv"):
+            node = producer.get(conv.input[0])
             while node is not None and node.input:
                 keep.add(node.name)
                 if node.op_type == "Concat":

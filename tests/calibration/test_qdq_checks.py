@@ -25,6 +25,7 @@ from onnx import TensorProto, helper
 from wds_edge.errors import ModelError
 from wds_edge.io import sha256_file
 from wds_edge.model.metadata import ModelMetadata
+from wds_edge.runtime.probe_inputs import synthetic_skin_crops
 from wds_edge_calibration.dataset import write_calibration_set
 from wds_edge_calibration.qdq import check_fp32_nodes, fp32_nodes, quantize_qdq
 
@@ -33,8 +34,6 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "wds_b4_128_dyn.onn
 
 @pytest.fixture(scope="module")
 def calib(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from wds_edge.runtime.probe_inputs import synthetic_skin_crops
-
     return write_calibration_set(
         synthetic_skin_crops(128, 4), tmp_path_factory.mktemp("c") / "calib", source="synthetic",
         size_px=128, preprocessing_path="synthetic", people=["a"],
@@ -425,3 +424,110 @@ def test_quantize_qdq_out_must_be_onnx(
         err = " ".join(captured.err.split())
         assert ended.value.code == 2 and "--out must be a Q/DQ .onnx path" in err, err
         assert "step 1/2" not in captured.out + err and not out.exists()
+
+
+#: Exports whose first convolution does not read the [R, G, B, T] Concat itself, or whose
+#: head convolution does not feed the Sigmoid itself: (WrinkleUNet arguments, export
+#: options), and the nodes kept in float32 besides the first / head convolution.
+EXPORTS = {
+    "space_to_depth": (
+        {"stem": "space_to_depth"}, {},
+        {"/Reshape", "/Transpose", "/Reshape_1", "/DepthToSpace", "/Sigmoid"},
+    ),
+    "centred": ({"input_norm": "centred"}, {}, {"/Sub", "/Sigmoid"}),
+    "texture_outside": ({}, {"texture_in_graph": False}, {"/Sigmoid"}),
+    "s2d_centred_outside": (
+        {"stem": "space_to_depth", "input_norm": "centred"}, {"texture_in_graph": False},
+        {"/Sub", "/Mul", "/Reshape", "/Transpose", "/Reshape_1", "/DepthToSpace", "/Sigmoid"},
+    ),
+}  # fmt: skip
+FIRST_CONV, HEAD_CONV = "/inc/inc.0/Conv", "/head1/Conv"
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One untrained base-4, 64 px network per export of :data:`EXPORTS`."""
+    torch = pytest.importorskip("torch", reason="exporting the test model needs torch")
+    from wds_edge_export.onnx_export import export_model
+    from wds_edge_train.model import WrinkleUNet
+
+    tmp = tmp_path_factory.mktemp("exports")
+    out = {}
+    for kind, (arch, options, _) in EXPORTS.items():
+        torch.manual_seed(0)
+        out[kind] = tmp / f"{kind}.onnx"
+        export_model(WrinkleUNet(base_channels=4, **arch), out[kind], input_size_px=64, **options)
+    return out
+
+
+@pytest.mark.parametrize("kind", list(EXPORTS))
+def test_first_and_head_convs_stay_fp32_through_layout_and_scaling_nodes(
+    exported: dict[str, Path], kind: str, tmp_path: Path
+) -> None:
+    """Defect: the first conv was kept only when it read the texture Concat itself (centred
+    models' Sub, space_to_depth stems' reshapes between, and a texture-outside model has no
+    Concat at all), and the head walk stopped at a space_to_depth model's DepthToSpace:
+    those convolutions ran INT8. Read back from the quantized graph, not from the names."""
+    source = exported[kind]
+    kept = set(fp32_nodes(onnx.load(str(source))))
+    assert {FIRST_CONV, HEAD_CONV, *EXPORTS[kind][2]} <= kept
+    assert {"/up4/conv/conv.0/Conv", "/up4/conv/conv.3/Conv"} <= kept  # the last block
+    assert not any(name.startswith(("/down", "/inc/inc.3")) for name in kept)
+
+    crops = synthetic_skin_crops(64, 2)
+    calib = write_calibration_set(crops, tmp_path / "calib", source="synthetic", size_px=64,
+                                  preprocessing_path="synthetic")  # fmt: skip
+    model = onnx.load(str(quantize_qdq(source, calib, tmp_path / "q.onnx", use_modelopt=False)))
+    producer = {o: n for n in model.graph.node for o in n.output}
+    consumers: dict[str, list[Any]] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+
+    def quantized(tensor: str) -> bool:  # a DequantizeLinear of a quantized activation
+        dq = producer.get(tensor)
+        if dq is None or dq.op_type != "DequantizeLinear":
+            return False
+        q = producer.get(dq.input[0])  # None: an initializer (weights)
+        return q is not None and q.op_type == "QuantizeLinear"
+
+    by_name = {n.name: n for n in model.graph.node}
+    assert any(n.op_type == "QuantizeLinear" for n in model.graph.node)  # it is INT8
+    for name in (FIRST_CONV, HEAD_CONV):
+        assert not any(quantized(i) for i in by_name[name].input), f"{name} reads INT8"
+    # the logits reach the output in float32 (through DepthToSpace where there is one)
+    tensor = by_name[HEAD_CONV].output[0]
+    while tensor not in {o.name for o in model.graph.output}:
+        (node,) = consumers[tensor]
+        assert node.op_type != "QuantizeLinear", f"the logits are quantized before {tensor}"
+        tensor = node.output[0]
+
+
+def test_head_walk_follows_scalings_by_constants_but_not_joins() -> None:
+    """The head conv is found through a Mul / Add by a constant (an initializer or a Constant
+    node), not through an Add of two computed tensors (a skip join)."""
+
+    def model(join: bool) -> onnx.ModelProto:
+        w = helper.make_tensor("w", TensorProto.FLOAT, [4, 4, 1, 1], np.eye(4).ravel().tolist())
+        h = helper.make_tensor("h", TensorProto.FLOAT, [1, 4, 1, 1], [1.0] * 4)
+        two = helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])
+        nodes = [
+            helper.make_node("Conv", ["image", "w"], ["a"], name="/inc/Conv"),
+            helper.make_node("Relu", ["a"], ["r"], name="/inc/Relu"),
+            helper.make_node("Conv", ["r", "h"], ["logit"], name="/head1/Conv"),
+            helper.make_node("Constant", [], ["shift"], name="/Constant", value=two),
+            helper.make_node("Mul", ["two", "logit"], ["scaled"], name="/Mul"),
+            helper.make_node("Add", ["scaled", "a" if join else "shift"], ["z"], name="/Add"),
+            helper.make_node("Sigmoid", ["z"], ["wrinkle_prob"], name="/Sigmoid"),
+        ]
+        graph = helper.make_graph(
+            nodes, "g", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 4, 8, 8])],
+            [helper.make_tensor_value_info("wrinkle_prob", TensorProto.FLOAT, [1, 1, 8, 8])],
+            [w, h, two],
+        )  # fmt: skip
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+    kept = fp32_nodes(model(join=False), keep_last_block=False)
+    assert {"/inc/Conv", "/head1/Conv", "/Mul", "/Add", "/Sigmoid"} <= set(kept)
+    joined = fp32_nodes(model(join=True), keep_first_conv=False, keep_last_block=False)
+    assert joined == ["/Sigmoid"]

@@ -19,7 +19,14 @@ a TensorRT network (:mod:`wds_edge.runtime.tensorrt.precision` pins it to FP32).
 ``Concat``: directly (the simplified default export, whose input scaling is folded into
 the convolution's weights), or through element-wise and layout nodes (an unsimplified
 export's scaling, a ``centred`` model's normalisation, a ``space_to_depth`` stem's
-reshapes and transposes); INT8 builds keep it, and those nodes, out of INT8.
+reshapes and transposes); INT8 builds keep it, and those nodes, out of INT8. Where the
+texture map is computed outside the graph (``texture_outside``), the walk starts at the
+graph's ``[R, G, B, T]`` input instead of the ``Concat``.
+
+:func:`head_convolutions` walks the other end: from the graph output back through the
+probability (``Sigmoid``; ``Softmax`` and the channel ``Slice`` of a two-class model), layout
+nodes (a ``space_to_depth`` stem's ``DepthToSpace``, reshapes, transposes) and element-wise
+scalings by constants, to the F1 head convolution that makes the logits.
 """
 
 from __future__ import annotations
@@ -30,9 +37,14 @@ from typing import Any
 
 __all__ = [
     "GraphNode",
+    "ONNX_ELEMENTWISE",
+    "ONNX_FROM_HEAD",
     "ONNX_TO_FIRST_CONV",
     "TextureSubgraph",
     "first_convolutions",
+    "head_convolutions",
+    "onnx_graph_inputs",
+    "onnx_graph_nodes",
     "onnx_texture_subgraph",
     "texture_subgraph",
 ]
@@ -42,6 +54,17 @@ ONNX_TO_FIRST_CONV = frozenset({
     "Mul", "Div", "Add", "Sub", "Reshape", "Transpose", "SpaceToDepth", "DepthToSpace",
     "Identity", "Squeeze", "Unsqueeze", "Flatten",
 })  # fmt: skip
+#: ONNX ops followed (through their data input, the first) from a graph output back to the
+#: F1 head convolution: the probability and the channel pick of a two-class model, and the
+#: layout ops of a ``space_to_depth`` stem's head (the logits' 2 x 2 blocks unfolded).
+ONNX_FROM_HEAD = frozenset({
+    "Sigmoid", "Softmax", "Slice", "Gather", "Split", "Squeeze", "Unsqueeze", "Reshape",
+    "Flatten", "Transpose", "DepthToSpace", "SpaceToDepth", "Identity",
+})  # fmt: skip
+#: ONNX element-wise ops followed back to the head convolution when every input but one is
+#: a constant (a scaling or shift of the logits; an ``Add`` of two computed tensors is a
+#: join, not the head).
+ONNX_ELEMENTWISE = frozenset({"Mul", "Div", "Add", "Sub"})
 
 
 @dataclass(frozen=True)
@@ -76,6 +99,43 @@ class TextureSubgraph:
     rgbt: str
 
 
+def _consumers(nodes: Sequence[GraphNode]) -> dict[str, list[int]]:
+    """The positions of the nodes reading each tensor (by position: names may repeat)."""
+    consumers: dict[str, list[int]] = {}
+    for index, node in enumerate(nodes):
+        for name in node.inputs:
+            consumers.setdefault(name, []).append(index)
+    return consumers
+
+
+def _downstream(nodes: Sequence[GraphNode], inputs: Collection[str]) -> tuple[set[str], set[int]]:
+    """The tensors computed from ``inputs`` (the inputs included) and the nodes reading them."""
+    consumers = _consumers(nodes)
+    derived = set(inputs)
+    downstream: set[int] = set()
+    todo = list(inputs)
+    while todo:
+        for index in consumers.get(todo.pop(), []):
+            if index not in downstream:
+                downstream.add(index)
+                todo += [o for o in nodes[index].outputs if o not in derived]
+                derived.update(nodes[index].outputs)
+    return derived, downstream
+
+
+def _paths(
+    nodes: Sequence[GraphNode], came_from: dict[int, int | None], ends: list[int]
+) -> list[str]:
+    """Names of the nodes ``ends`` and of the walk's paths to them, in graph order."""
+    keep: set[int] = set()
+    for end in ends:
+        step: int | None = end
+        while step is not None and step not in keep:
+            keep.add(step)
+            step = came_from[step]
+    return [nodes[i].name for i in sorted(keep)]
+
+
 def texture_subgraph(
     nodes: Sequence[GraphNode], graph_inputs: Iterable[str], *, concat_op: str = "Concat"
 ) -> TextureSubgraph | None:
@@ -92,19 +152,7 @@ def texture_subgraph(
         from it (a model taking the 4-channel ``[R, G, B, T]`` input).
     """
     inputs = set(graph_inputs)
-    consumers: dict[str, list[int]] = {}  # by position: names may repeat or be empty
-    for index, node in enumerate(nodes):
-        for name in node.inputs:
-            consumers.setdefault(name, []).append(index)
-    derived = set(inputs)  # tensors computed from a graph input (and the inputs themselves)
-    downstream: set[int] = set()  # nodes reading such a tensor
-    todo = list(inputs)
-    while todo:
-        for index in consumers.get(todo.pop(), []):
-            if index not in downstream:
-                downstream.add(index)
-                todo += [o for o in nodes[index].outputs if o not in derived]
-                derived.update(nodes[index].outputs)
+    derived, downstream = _downstream(nodes, inputs)
     boundary = next(
         (
             index for index, node in enumerate(nodes)
@@ -137,13 +185,21 @@ def onnx_texture_subgraph(onnx_graph: Any) -> TextureSubgraph | None:
     Args:
         onnx_graph: ``model.graph`` of an ``onnx.ModelProto``.
     """
-    weights = {t.name for t in onnx_graph.initializer}
-    inputs = [v.name for v in onnx_graph.input if v.name not in weights]
-    nodes = [
+    return texture_subgraph(onnx_graph_nodes(onnx_graph), onnx_graph_inputs(onnx_graph))
+
+
+def onnx_graph_nodes(onnx_graph: Any) -> list[GraphNode]:
+    """The nodes of an ``onnx.GraphProto`` as :class:`GraphNode` rows (empty inputs left out)."""
+    return [
         GraphNode(n.name, n.op_type, tuple(i for i in n.input if i), tuple(n.output))
         for n in onnx_graph.node
     ]
-    return texture_subgraph(nodes, inputs)
+
+
+def onnx_graph_inputs(onnx_graph: Any) -> list[str]:
+    """The input tensors of an ``onnx.GraphProto`` that are not weights (initializers)."""
+    weights = {t.name for t in onnx_graph.initializer}
+    return [v.name for v in onnx_graph.input if v.name not in weights]
 
 
 def first_convolutions(
@@ -157,7 +213,8 @@ def first_convolutions(
 
     Args:
         nodes: the graph's nodes.
-        rgbt: the ``Concat``'s output tensor (:attr:`TextureSubgraph.rgbt`).
+        rgbt: the ``Concat``'s output tensor (:attr:`TextureSubgraph.rgbt`), or the graph's
+            input of a model fed ``[R, G, B, T]`` (the texture map computed outside it).
         conv_op: the convolution's ``op`` (``"Conv"`` in ONNX, ``"CONVOLUTION"`` in TensorRT,
             ``"Convolution"`` in OpenVINO).
         through: the ``op`` of the nodes followed on the way (element-wise scaling /
@@ -167,10 +224,7 @@ def first_convolutions(
         Names of the convolutions reached and of the nodes on the paths to them, in graph
         order (empty when no path reaches a convolution).
     """
-    consumers: dict[str, list[int]] = {}
-    for index, node in enumerate(nodes):
-        for name in node.inputs:
-            consumers.setdefault(name, []).append(index)
+    consumers = _consumers(nodes)
     came_from: dict[int, int | None] = {}
     todo: list[tuple[int, int | None]] = [(i, None) for i in consumers.get(rgbt, [])]
     convs = []
@@ -183,10 +237,58 @@ def first_convolutions(
             convs.append(index)
         elif nodes[index].op in through:
             todo += [(i, index) for o in nodes[index].outputs for i in consumers.get(o, [])]
-    keep: set[int] = set()
-    for conv in convs:  # the conv and the path that reached it
-        step: int | None = conv
-        while step is not None and step not in keep:
-            keep.add(step)
-            step = came_from[step]
-    return [nodes[i].name for i in sorted(keep)]
+    return _paths(nodes, came_from, convs)  # the convs and the paths that reached them
+
+
+def head_convolutions(
+    nodes: Sequence[GraphNode],
+    graph_inputs: Iterable[str],
+    graph_outputs: Iterable[str],
+    *,
+    conv_op: str = "Conv",
+    through: Collection[str] = ONNX_FROM_HEAD,
+    elementwise: Collection[str] = ONNX_ELEMENTWISE,
+) -> list[str]:
+    """The convolution(s) making the logits the graph outputs come from (the F1 head), and
+    the nodes between them and the outputs.
+
+    Args:
+        nodes: the graph's nodes.
+        graph_inputs: names of the graph's input tensors (not its weights): a tensor computed
+            from none of them is a constant.
+        graph_outputs: names of the graph's output tensors.
+        conv_op: the convolution's ``op`` (as :func:`first_convolutions`).
+        through: the ``op`` of the nodes followed through their first (data) input: the
+            probability, the channel pick and layout nodes.
+        elementwise: the ``op`` of the element-wise nodes followed through their one computed
+            input when all the others are constants; any other node ends a path.
+
+    Returns:
+        Names of the convolutions reached and of the nodes on the paths to them, in graph
+        order (empty when no path reaches a convolution).
+    """
+    derived, _ = _downstream(nodes, set(graph_inputs))
+    producer = {o: index for index, node in enumerate(nodes) for o in node.outputs}
+    came_from: dict[int, int | None] = {}
+    todo: list[tuple[int, int | None]] = [(producer[o], None) for o in graph_outputs
+                                          if o in producer]  # fmt: skip
+    convs = []
+    while todo:
+        index, parent = todo.pop()
+        if index in came_from:
+            continue
+        came_from[index] = parent
+        node = nodes[index]
+        if node.op == conv_op:
+            convs.append(index)
+            continue
+        if node.op in through:
+            data = list(node.inputs[:1])
+        elif node.op in elementwise:
+            data = [i for i in node.inputs if i in derived]
+            if len(data) != 1:  # two computed tensors joined: not a scaling of the logits
+                continue
+        else:
+            continue
+        todo += [(producer[i], index) for i in data if i in producer]
+    return _paths(nodes, came_from, convs)
