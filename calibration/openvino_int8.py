@@ -6,11 +6,14 @@ kiosk's own :func:`wds_edge.model.preprocessing.model_input`. Kept out of INT8
 (``ignored_scope``), as measured on held-out kiosk crops (``benchmarks/RESULTS.md``):
 
 * the Eq. 1 texture subgraph (everything upstream of the ``[R, G, B, T]`` Concat: a
-  division by a local mean; the runtime also runs it as a separate FP32 model);
-* the first convolution (it reads the raw 0-255 RGB and texture channels), and the
-  element-wise and layout nodes between it and the ``[R, G, B, T]`` Concat (an
-  unsimplified export's input scaling, a ``centred`` model's normalisation, a
-  ``space_to_depth`` stem: :func:`wds_edge.model.texture_graph.first_convolutions`);
+  division by a local mean; the runtime also runs it as a separate FP32 model); a model
+  whose metadata says the texture map is computed outside it (``export --texture-outside``:
+  fed ``[R, G, B, T]``) has none;
+* the first convolution (it reads the raw RGB and texture channels), and the
+  element-wise and layout nodes between it and the ``[R, G, B, T]`` Concat, or the input of
+  a texture-outside model (an unsimplified export's input scaling, a ``centred`` model's
+  normalisation, a ``space_to_depth`` stem:
+  :func:`wds_edge.model.texture_graph.first_convolutions`);
 * the F1 head (the 1x1 convolution feeding the Sigmoid) and the Sigmoid, so the
   probability is thresholded in full precision;
 * the last decoder block (the convolutions between the last skip Concat and the head).
@@ -43,6 +46,7 @@ from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.io import sha256_file
 from wds_edge.model.files import require_model_file
 from wds_edge.model.metadata import ModelMetadata
+from wds_edge.model.preprocessing import Preprocessing
 from wds_edge.model.texture_graph import GraphNode, first_convolutions
 from wds_edge.runtime.gate import (
     GateResult,
@@ -51,7 +55,7 @@ from wds_edge.runtime.gate import (
     gate_record,
     gating_new_model,
 )
-from wds_edge.runtime.openvino import RT_INFO_SECTION, int8_model_path
+from wds_edge.runtime.openvino import RT_INFO_SECTION, int8_model_path, model_metadata_props
 from wds_edge.runtime.openvino_graph import texture_boundary
 from wds_edge_calibration.dataset import CalibrationSet
 from wds_edge_calibration.qdq import (
@@ -103,26 +107,48 @@ def _graph_nodes(model: Any) -> list[GraphNode]:
 
 
 def higher_precision_nodes(
-    model: Any, keep_first_conv: bool = True, keep_head: bool = True, keep_last_block: bool = True
+    model: Any,
+    keep_first_conv: bool = True,
+    keep_head: bool = True,
+    keep_last_block: bool = True,
+    *,
+    preprocessing: Preprocessing | None = None,
 ) -> list[str]:
     """Node names NNCF must not quantize (see the module docstring), found by structure.
 
     Args:
-        model: an ``openvino.Model`` of a wds-edge graph with the texture map inside.
+        model: an ``openvino.Model`` of a wds-edge graph.
         keep_first_conv / keep_head / keep_last_block: also keep the first convolution /
             the F1 head / the convolutions of the decoder block feeding the head.
+        preprocessing: where the model's texture map is computed (None: as its metadata
+            says). ``TEXTURE_IN_GRAPH``: the texture subgraph is kept and the first
+            convolution is found behind its ``[R, G, B, T]`` Concat; ``TEXTURE_OUTSIDE``:
+            there is no texture subgraph, the first convolution is found behind the input.
+
+    Raises:
+        ModelError: the model has no wds-edge metadata (``preprocessing`` None), or it
+            declares the texture map inside the graph and no Concat computes it there.
     """
-    boundary = texture_boundary(model)
-    keep = {
-        name
-        for name in _upstream(boundary)
-        if not any(p.get_friendly_name() == name for p in model.get_parameters())
-    }
+    if preprocessing is None:
+        props = model_metadata_props(model, "the model")
+        preprocessing = ModelMetadata.from_props(props, source="the model").preprocessing
+    if preprocessing is Preprocessing.TEXTURE_OUTSIDE:  # the input is [R, G, B, T]
+        keep: set[str] = set()
+        rgbt = [_tensor(p.output(0)) for p in model.get_parameters()]
+    else:
+        boundary = texture_boundary(model)
+        keep = {
+            name
+            for name in _upstream(boundary)
+            if not any(p.get_friendly_name() == name for p in model.get_parameters())
+        }
+        rgbt = [_tensor(boundary)]
     if keep_first_conv:
-        keep |= set(first_convolutions(
-            _graph_nodes(model), _tensor(boundary), conv_op="Convolution",
-            through=_TO_FIRST_CONV,
-        ))  # fmt: skip
+        nodes = _graph_nodes(model)
+        for start in rgbt:
+            keep |= set(first_convolutions(
+                nodes, start, conv_op="Convolution", through=_TO_FIRST_CONV
+            ))  # fmt: skip
     if keep_head:
         for result in model.get_results():
             node = result.input(0).get_source_output().get_node()  # Sigmoid
@@ -196,7 +222,7 @@ def quantize_openvino_int8(
     """Quantize ``onnx_path`` to an OpenVINO INT8 IR and gate it on ``held_out``.
 
     Args:
-        onnx_path: FP32 wds-edge ``.onnx`` (texture map inside the graph).
+        onnx_path: FP32 wds-edge ``.onnx`` (texture map inside the graph or outside it).
         calib: calibration crops (activation ranges).
         held_out: other crops for the accuracy gate; none may also be in ``calib``.
         out: the ``.xml`` to write (``None``: :func:`int8_model_path` next to the model,
@@ -221,14 +247,15 @@ def quantize_openvino_int8(
             (:func:`~wds_edge_calibration.qdq.check_grey_input`), ``out`` is the FP32 model.
         OutputError: ``out`` cannot be written (checked first, before minutes of work).
         ModelError: the gate failed (nothing written), the model file is missing or not
-            a model, or it is not a wds-edge model with the texture map inside, or it takes
-            a fixed batch above 1 (:func:`~wds_edge_calibration.qdq.check_batch`).
+            a model, or it is not a wds-edge model, or it declares the texture map inside the
+            graph and none is computed there, or it takes a fixed batch above 1
+            (:func:`~wds_edge_calibration.qdq.check_batch`).
         MissingDependencyError: nncf or openvino is missing.
     """
     ov = require("openvino", "INT8 quantization for OpenVINO")
     nncf = require("nncf", "INT8 quantization for OpenVINO")  # the hint: '.[openvino-int8]'
     from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
-    from wds_edge.runtime.openvino import OpenVinoBackend, model_metadata_props
+    from wds_edge.runtime.openvino import OpenVinoBackend
 
     onnx_path = Path(onnx_path)
     target_device = str(target_device).strip().upper()  # as OpenVINO device names elsewhere
@@ -267,7 +294,9 @@ def quantize_openvino_int8(
             )
         check_grey_input(meta, crops, name)
     model.reshape([1, meta.input_channels, size, size])
-    keep = higher_precision_nodes(model, keep_first_conv, keep_head, keep_last_block)
+    keep = higher_precision_nodes(
+        model, keep_first_conv, keep_head, keep_last_block, preprocessing=meta.preprocessing
+    )
     keep = sorted(set(keep) | set(_named_nodes(model, keep_layers)))
     if progress:
         progress("quantizing")

@@ -80,3 +80,46 @@ def test_nncf_gets_a_reiterable_dataset_not_a_list(
     source = seen["source"]
     assert not isinstance(source, list) and len(source) == 2
     assert len(list(source)) == len(list(source)) == 2  # every pass reads the crops again
+
+
+@pytest.mark.parametrize("arch", [{}, {"stem": "space_to_depth", "input_norm": "centred"}])
+def test_a_texture_outside_model_is_quantized_with_its_first_and_head_convs_fp32(
+    arch: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: `quantize --format openvino` of a --texture-outside model (fed [R, G, B, T])
+    looked for the texture Concat anyway and failed, saying the model declares the texture
+    map inside the graph. Its first convolution is the input's (through a centred model's
+    Sub / Mul and a space_to_depth stem's reshapes), read back from the IR."""
+    torch = pytest.importorskip("torch", reason="exporting the test model needs torch")
+    import openvino as ov
+
+    from wds_edge.cli import main
+    from wds_edge_export.onnx_export import export_model
+    from wds_edge_train.model import WrinkleUNet
+
+    torch.manual_seed(0)
+    model = tmp_path / "m.onnx"
+    export_model(WrinkleUNet(base_channels=4, **arch), model, input_size_px=64,
+                 texture_in_graph=False)  # fmt: skip
+    crops = synthetic_skin_crops(64, 4, seed=4)
+    calib, held = (write_calibration_set(part, tmp_path / name, source="synthetic", size_px=64,
+                                         preprocessing_path="synthetic")
+                   for name, part in (("calib", crops[:2]), ("held", crops[2:])))  # fmt: skip
+    with pytest.raises(SystemExit) as ended:  # the untrained model's gate is inconclusive
+        main(["quantize", "--onnx", str(model), "--calib", str(calib.path), "--held-out",
+              str(held.path), "--format", "openvino", "--allow-accuracy-loss"])  # fmt: skip
+    err = " ".join(capsys.readouterr().err.split())
+    assert ended.value.code in (0, None), err
+    assert "declares the texture map inside the graph" not in err
+    ir = ov.Core().read_model(str(ov_backend.int8_model_path(model)))
+    kept = json.loads(ir.get_rt_info([ov_backend.RT_INFO_SECTION, "calibration"]).astype(str))
+    first, head = "/inc/inc.0/Conv/WithoutBiases", "/head1/Conv/WithoutBiases"
+    assert {first, head} <= set(kept["kept_higher"])
+    assert not any(name.startswith("/preprocess") for name in kept["kept_higher"])
+    convs = {op.get_friendly_name(): op for op in ir.get_ordered_ops()
+             if op.get_type_name() == "Convolution"}  # fmt: skip
+    assert any(op.input(0).get_source_output().get_node().get_type_name() == "FakeQuantize"
+               for op in convs.values())  # fmt: skip
+    for name in (first, head):
+        source = convs[name].input(0).get_source_output().get_node()
+        assert source.get_type_name() != "FakeQuantize", f"{name} reads an INT8 activation"
