@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from wds_edge.cli.options import DEVICE_HELP, ROTATE_HELP, check_rotate
+from wds_edge.cli.options import DEVICE_HELP, PRECISION_HELP, ROTATE_HELP, check_rotate
 
 _HELP = """Analyse face photos for wrinkles: landmarks -> Table 1 crop -> segmentation -> scores.
 
@@ -64,8 +64,7 @@ def analyze(
         "auto",
         "--precision",
         "-p",
-        help="auto | fp32 | fp16 | bf16 | int8 (auto: TensorRT FP16, else the probed CPU winner; "
-        "onnxruntime: fp32, or int8 for a Q/DQ model from `wds-edge quantize`).",
+        help=PRECISION_HELP,
     ),
     device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
     landmarker: Path | None = typer.Option(

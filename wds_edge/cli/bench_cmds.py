@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 from wds_edge._checks import is_digits
-from wds_edge.cli.options import DEVICE_HELP
+from wds_edge.cli.options import DEVICE_HELP, PRECISION_AUTO_HELP, PRECISION_HELP
 
 _MODEL_HELP = (
     "ONNX model (exported with `wds-edge export`) or TensorRT-ready ONNX. "
@@ -106,7 +106,7 @@ def bench_model_cmd(
         "auto",
         help="auto | fp32 | fp16 | bf16 | int8: TensorRT builds it, OpenVINO runs it (refused "
         "when not native); onnxruntime runs the file as is (fp32, or int8 for a Q/DQ model); "
-        "auto: FP16 on TensorRT, else probed.",
+        f"{PRECISION_AUTO_HELP}.",
     ),
     device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
     batch: int = typer.Option(1, min=1, help="Images per inference call (model needs that batch)."),
@@ -189,8 +189,7 @@ def bench_pipeline_cmd(
     backend: str = typer.Option("auto", help="auto | onnxruntime | openvino | tensorrt."),
     precision: str = typer.Option(
         "auto",
-        help="auto | fp32 | fp16 | bf16 | int8 (onnxruntime: fp32, or int8 for a Q/DQ model "
-        "from `wds-edge quantize`).",
+        help=PRECISION_HELP,
     ),
     device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
     landmarker: Path | None = typer.Option(None, help="face_landmarker.task (default: search)."),

@@ -9,6 +9,7 @@ import typer
 from wds_edge._checks import is_digits
 from wds_edge.cli.options import (
     DEVICE_HELP,
+    PRECISION_HELP,
     ROTATE_HELP,
     THRESHOLD_HELP,
     check_rotate,
@@ -30,8 +31,7 @@ def demo_cmd(
     backend: str = typer.Option("auto", help="auto | onnxruntime | openvino | tensorrt."),
     precision: str = typer.Option(
         "auto",
-        help="auto | fp32 | fp16 | bf16 | int8 (auto: TensorRT FP16, else the probed CPU winner; "
-        "onnxruntime: fp32, or int8 for a Q/DQ model from `wds-edge quantize`).",
+        help=PRECISION_HELP,
     ),
     device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
     landmarker: Path | None = typer.Option(

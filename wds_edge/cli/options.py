@@ -7,6 +7,8 @@ from typing import Any
 
 __all__ = [
     "DEVICE_HELP",
+    "PRECISION_AUTO_HELP",
+    "PRECISION_HELP",
     "ROTATE_HELP",
     "THRESHOLD_HELP",
     "check_rotate",
@@ -19,6 +21,20 @@ __all__ = [
 DEVICE_HELP = (
     "OpenVINO device: CPU (default), or GPU / NPU / AUTO (Intel iGPU / NPU); "
     "TensorRT: the CUDA device index (default 0)."
+)
+
+#: What ``--precision auto`` runs (load_backend): TensorRT builds FP16, or INT8 for a Q/DQ
+#: model (the only precision TensorRT builds one in), an engine file runs as it was built.
+PRECISION_AUTO_HELP = (
+    "auto: TensorRT FP16, or INT8 for a Q/DQ model from `wds-edge quantize --format qdq`, "
+    "an engine file as it was built; else the probed CPU winner"
+)
+
+#: ``--precision`` of the commands that run the analyzer (analyze, demo, serve, bench
+#: pipeline).
+PRECISION_HELP = (
+    f"auto | fp32 | fp16 | bf16 | int8 ({PRECISION_AUTO_HELP}; onnxruntime: fp32, or int8 "
+    "for a Q/DQ model)."
 )
 
 #: ``--threshold``: an open interval (AnalyzerConfig refuses 0 and 1).
