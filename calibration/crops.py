@@ -4,14 +4,14 @@ Calibration (and the export parity check) must see exactly what the kiosk feeds 
 model, so these crops come from the same SDK functions the kiosk runs:
 :mod:`wds_edge.capture.sources` (video files / cameras) or :func:`wds_edge.io.read_image`
 (a folder of photos), :class:`wds_edge.perception.landmarks.FaceLandmarker` on the frame
-downscaled as the analyzer does (:func:`wds_edge.analysis.frames.detect_faces`, to
-``AnalyzerConfig.max_landmark_side_px``), and :func:`wds_edge.perception.crop.kiosk_crop`
+downscaled as the analyzer does (:func:`wds_edge.perception.locate.detect_faces`, to the
+analyzer's default ``max_landmark_side_px``), and :func:`wds_edge.perception.crop.kiosk_crop`
 (paper Table 1, roll-aligned, RGB: the very function the kiosk's analyzer calls). Every
 face found in a frame gives one crop (a group photo gives several).
 
 :func:`iter_face_crops` keeps only the faces the kiosk would segment: the analyzer's
-quality gates (:func:`wds_edge.perception.quality.assess_face_crop`) and its colour checks
-(:func:`wds_edge.analysis.frames.colour_gate`: a grey face, a colour cast).
+quality gates and its colour checks (a grey face, a colour cast), through the kiosk's own
+locate step (:func:`wds_edge.perception.locate.gate_faces`).
 """
 
 from __future__ import annotations
@@ -39,18 +39,10 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 #: Recorded in calibration manifests: how the crops were made.
 PREPROCESSING_PATH = (
     "wds_edge.capture.sources/read_image -> wds_edge.perception.landmarks.FaceLandmarker "
-    "(wds_edge.analysis.frames.detect_faces: frame downscaled to the analyzer's "
+    "(wds_edge.perception.locate.detect_faces: frame downscaled to the analyzer's "
     "max_landmark_side_px) -> wds_edge.perception.crop.kiosk_crop (Table 1, roll-aligned) "
     "-> uint8 RGB crop"
 )
-
-
-def _landmark_side_px() -> int:
-    """The analyzer's default ``max_landmark_side_px``: landmarks are searched on the frame
-    the kiosk would search them on."""
-    from wds_edge.analysis.config import AnalyzerConfig
-
-    return AnalyzerConfig().max_landmark_side_px
 
 
 def _kiosk_face(
@@ -62,17 +54,18 @@ def _kiosk_face(
 ) -> tuple[str, np.ndarray | None]:
     """One face through the analyzer's checks: ``("ok", crop_rgb)`` or ``(status, None)``.
 
-    The analyzer's own steps (:func:`~wds_edge.perception.quality.assess_face_crop`, then
-    :func:`~wds_edge.analysis.frames.colour_gate`), and its crop: the one the gates measured.
+    The analyzer's own step (:func:`~wds_edge.perception.locate.gate_faces`: the quality
+    gates, then the colour gates), and its crop: the one the gates measured.
     """
-    from wds_edge.analysis.frames import colour_gate
-    from wds_edge.perception.quality import FrameStatus, assess_face_crop
+    from wds_edge.perception.locate import gate_faces
+    from wds_edge.perception.quality import FrameStatus
 
-    status, _, _, crop = assess_face_crop(frame_bgr, [face], gates, crop_size_px=size_px)
-    status, _, _ = colour_gate(frame_bgr, face, crop, status, gates, grey_input_supported)
-    if status is not FrameStatus.OK or crop is None:
-        return status.value, None
-    return status.value, crop.crop_rgb
+    located = gate_faces(
+        frame_bgr, [face], gates, crop_size_px=size_px, grey_input_supported=grey_input_supported
+    )
+    if located.status is not FrameStatus.OK or located.crop is None:
+        return located.status.value, None
+    return located.status.value, located.crop.crop_rgb
 
 
 def _image_paths(folder: Path) -> list[Path]:
@@ -103,16 +96,15 @@ def face_crops_from_images(
     Yields:
         ``"<file name>#<face index>"`` and the uint8 RGB ``size_px`` x ``size_px`` x 3 crop.
     """
-    from wds_edge.analysis.frames import detect_faces
     from wds_edge.perception.crop import kiosk_crop
     from wds_edge.perception.landmarks import FaceLandmarker, FaceLandmarkerOptions
+    from wds_edge.perception.locate import detect_faces
 
-    side = _landmark_side_px()
     options = FaceLandmarkerOptions(model_path=landmarker_path, mode="image", max_faces=max_faces)
     with FaceLandmarker(options) as landmarker:
         for path in paths:
             image_bgr = read_image(path)
-            faces = detect_faces(landmarker.detect, image_bgr, side)
+            faces = detect_faces(landmarker.detect, image_bgr)
             if not faces:
                 logger.info("%s: no face, skipped", path)
             for i, face in enumerate(faces):
@@ -129,13 +121,12 @@ def _source_crops(
     rejected: dict[str, int] | None,
     grey_input_supported: bool,
 ) -> Iterator[tuple[str, np.ndarray]]:
-    from wds_edge.analysis.frames import detect_faces
     from wds_edge.capture.sources import open_source
     from wds_edge.perception.landmarks import FaceLandmarker, FaceLandmarkerOptions
+    from wds_edge.perception.locate import detect_faces
     from wds_edge.perception.quality import QualityConfig
 
     gates = QualityConfig()  # the kiosk's own gates: calibrate on what analyze would accept
-    side = _landmark_side_px()
     counts: dict[str, int] = {} if rejected is None else rejected
 
     # Stills are independent pictures (image mode); a video is tracked (video mode).
@@ -147,7 +138,7 @@ def _source_crops(
                 continue
             timestamp = None if stills else frame.timestamp_ms
             detect = functools.partial(landmarker.detect, timestamp_ms=timestamp)
-            faces = detect_faces(detect, frame.image_bgr, side)
+            faces = detect_faces(detect, frame.image_bgr)
             for i, face in enumerate(faces):
                 status, crop = _kiosk_face(frame.image_bgr, face, size_px, gates,
                                            grey_input_supported)  # fmt: skip
@@ -170,11 +161,11 @@ def iter_face_crops(
 ) -> Iterator[tuple[str, np.ndarray]]:
     """Face crops from a folder of photos, one photo, or a video / camera source.
 
-    Faces the kiosk's analyzer would refuse are skipped: its quality gates
-    (:func:`wds_edge.perception.quality.assess_face_crop`: size, pose, light, blur) and its
-    colour checks (:func:`wds_edge.analysis.frames.colour_gate`: ``needs_colour_camera``
-    for a grey face, ``colour_cast``), so INT8 ranges come from frames the kiosk would
-    actually segment; ``rejected`` (when given) counts them by status.
+    Faces the kiosk's analyzer would refuse are skipped: its quality gates (size, pose,
+    light, blur) and its colour checks (``needs_colour_camera`` for a grey face,
+    ``colour_cast``), as :func:`wds_edge.perception.locate.gate_faces` applies them, so INT8
+    ranges come from frames the kiosk would actually segment; ``rejected`` (when given)
+    counts them by status.
 
     Args:
         source: a folder of images, an image file, or anything

@@ -10,9 +10,9 @@ A source is a photo or a video with the people in it (:class:`PeopleSource`). Ph
 augmented before the kiosk's own crop (:func:`photo_variants`: scale, light, mirror), which
 gives more crops of the same people - never more people. Every crop goes through the
 kiosk's path (MediaPipe landmarks on the analyzer's downscaled frame ->
-:func:`wds_edge.perception.crop.kiosk_crop`), the kiosk's quality gates
-(:func:`wds_edge.perception.quality.assess_face_crop`) and its colour checks
-(:func:`wds_edge.analysis.frames.colour_gate`): only faces the kiosk would segment are kept.
+:func:`wds_edge.perception.crop.kiosk_crop`), the kiosk's quality gates and its colour checks
+(perception's locate step, :mod:`wds_edge.perception.locate`): only faces the kiosk would
+segment are kept.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from wds_edge_calibration.crops import (
     IMAGE_SUFFIXES,
     PREPROCESSING_PATH,
     _kiosk_face,
-    _landmark_side_px,
     iter_face_crops,
 )
 from wds_edge_calibration.dataset import CalibrationSet, check_out_dir, write_calibration_set
@@ -260,11 +259,10 @@ def _photo_crops(
     rejected: dict[str, int],
     grey_input_supported: bool,
 ) -> Iterator[tuple[str, np.ndarray]]:
-    from wds_edge.analysis.frames import detect_faces
+    from wds_edge.perception.locate import detect_faces
     from wds_edge.perception.quality import QualityConfig
 
     gates = QualityConfig()
-    side = _landmark_side_px()
     try:
         image_bgr = read_image(source.path)
     except InvalidInputError as exc:  # as a folder's unreadable photo: the others still count
@@ -272,7 +270,7 @@ def _photo_crops(
         return
     variants = photo_variants(image_bgr) if augment else iter([("s1-as_is", image_bgr)])
     for label, variant_bgr in variants:
-        faces = detect_faces(landmarker.detect, variant_bgr, side)  # type: ignore[attr-defined]
+        faces = detect_faces(landmarker.detect, variant_bgr)  # type: ignore[attr-defined]
         for i, face in enumerate(faces):
             status, crop = _kiosk_face(variant_bgr, face, size_px, gates, grey_input_supported)
             if crop is None:

@@ -175,7 +175,8 @@ class AutoLabeler:
 
         Raises:
             ImageSkipped: the kiosk's quality gates refuse the photo (no face, too small,
-                turned away, too dark / bright, too blurry); the runner skips and reports it.
+                turned away, too dark / bright, too blurry, a grey face, a colour cast); the
+                runner skips and reports it.
             InvalidInputError: no ridge inside the regions.
         """
         from wds_edge.perception.regions import region_masks, skin_mask

@@ -193,7 +193,8 @@ class AutoLabelerV2(AutoLabeler):
 
         Raises:
             ImageSkipped: the kiosk's quality gates refuse the photo (no face, too small,
-                turned away, too dark / bright, too blurry); the runner skips and reports it.
+                turned away, too dark / bright, too blurry, a grey face, a colour cast); the
+                runner skips and reports it.
             InvalidInputError: no ridge deep enough inside the regions.
         """
         got = gated_kiosk_crop(self._landmarker, image_rgb, self.quality, self.crop_size_px)

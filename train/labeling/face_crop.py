@@ -1,9 +1,11 @@
-"""The face a labeler works on: the kiosk's quality gates, then the kiosk's crop.
+"""The face a labeler works on: the kiosk's locate step, then the kiosk's crop.
 
 Both weak labelers (:mod:`wds_edge_train.labeling.auto`, :mod:`wds_edge_train.labeling.auto_v2`)
 and ``label --rough DIR --crop-faces`` (:class:`FaceCropper`) label only what ``wds-edge
-analyze`` would accept, on the very crop the kiosk feeds the model
-(:func:`wds_edge.perception.crop.kiosk_crop`): the paper crops and resizes every photo to
+analyze`` would accept, on the very crop the kiosk feeds the model: they run the analyzer's
+own step (:func:`wds_edge.perception.locate.locate_face`: landmarks on the photo downscaled to
+1920 px, the quality gates, the colour gates for a colour model) and keep the crop it made
+(:func:`wds_edge.perception.crop.kiosk_crop`). The paper crops and resizes every photo to
 640 x 640 before its ground truth is made (Section 4.1), so a model learns wrinkles at the
 scale the kiosk shows them.
 """
@@ -35,7 +37,8 @@ class GatedCrop:
 def gated_kiosk_crop(
     landmarker: Any, image_rgb: np.ndarray, quality: Any, size_px: int
 ) -> GatedCrop:
-    """Detect faces, apply the kiosk's gates (no face, size, pose, light, blur), crop.
+    """The kiosk's locate step on a photo (no face, size, pose, light, blur, a grey face, a
+    colour cast), then its crop: what ``wds-edge analyze`` of the photo would segment.
 
     Args:
         landmarker: an open :class:`wds_edge.perception.landmarks.FaceLandmarker`.
@@ -44,22 +47,21 @@ def gated_kiosk_crop(
         size_px: crop side in pixels.
 
     Raises:
-        ImageSkipped: the gates refuse the photo (``status`` says why); the runner skips
-            and reports it.
+        ImageSkipped: the gates refuse the photo (``status`` says why, the analyzer's
+            status); the runner skips and reports it.
     """
-    from wds_edge.perception.crop import kiosk_crop
-    from wds_edge.perception.quality import FrameStatus, assess_face
+    from wds_edge.perception.locate import locate_face
+    from wds_edge.perception.quality import FrameStatus
 
-    faces = landmarker.detect(image_rgb)
-    status, face, measured = assess_face(cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR), faces, quality)
-    if status is not FrameStatus.OK or face is None:
-        detail = skip_detail(status.value, measured, quality)
-        raise ImageSkipped(
-            status.value, f"skipped: {status.value}{detail}, as `wds-edge analyze` would"
-        )
-    lm = np.asarray(face.landmarks_px, dtype=np.float64)
-    crop_rgb, transform = kiosk_crop(image_rgb, lm, size_px, colour_order="rgb")
-    return GatedCrop(len(faces), lm, crop_rgb, transform, transform.points_to_crop(lm))
+    image_bgr = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR)
+    located = locate_face(landmarker.detect, image_bgr, quality, crop_size_px=size_px)
+    if located.status is not FrameStatus.OK or located.face is None or located.crop is None:
+        status = located.status.value
+        detail = skip_detail(status, located.measured, quality)
+        raise ImageSkipped(status, f"skipped: {status}{detail}, as `wds-edge analyze` would")
+    crop = located.crop
+    lm = np.asarray(located.face.landmarks_px, dtype=np.float64)
+    return GatedCrop(located.faces_found, lm, crop.crop_rgb, crop.transform, crop.landmarks_crop_px)
 
 
 def skip_detail(status: str, measured: dict[str, float], quality: Any) -> str:
@@ -77,6 +79,11 @@ def skip_detail(status: str, measured: dict[str, float], quality: Any) -> str:
         return f" (brightness {m['brightness']:.0f})"
     if status == "too_blurry" and "sharpness" in m:
         return f" (sharpness {m['sharpness']:.1f}, needs >= {quality.min_sharpness:g})"
+    if status == "colour_cast" and "skin_red_over_blue" in m:
+        return (
+            f" (skin red / blue {m['skin_red_over_blue']:.2f}, red / green "
+            f"{m['skin_red_over_green']:.2f}, chroma spread {m['skin_chroma_spread']:.3f})"
+        )
     return ""
 
 

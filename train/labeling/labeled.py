@@ -39,7 +39,7 @@ class ImageSkipped(InvalidInputError):
 
     Attributes:
         status: the :class:`~wds_edge.perception.quality.FrameStatus` value (``no_face``,
-            ``too_blurry``, ...).
+            ``too_blurry``, ``needs_colour_camera``, ...).
     """
 
     def __init__(self, status: str, message: str) -> None:

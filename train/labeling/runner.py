@@ -424,7 +424,8 @@ def label_folder(
     Returns:
         The run summary (also written to ``OUT/labels.json``). Failed files are in it
         with ``status="failed"`` and a message; photos the kiosk's quality gates refuse
-        (``--auto``: no face, too small, turned away, too dark, too blurry) with
+        (``--auto``: no face, too small, turned away, too dark, too blurry, a grey face, a
+        colour cast) with
         ``status="skipped"``; neither stops the run.
 
     Raises:

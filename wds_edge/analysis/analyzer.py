@@ -35,7 +35,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from wds_edge.analysis.config import AnalyzerConfig
-from wds_edge.analysis.frames import COLOUR_ORDERS, as_frame_bgr, colour_gate, detect_faces
+from wds_edge.analysis.frames import COLOUR_ORDERS, as_frame_bgr
 from wds_edge.analysis.result import FrameResult, RegionScore
 from wds_edge.analysis.scoring import mm_per_px_from_iris, score_regions, score_skin_regions
 from wds_edge.errors import InvalidInputError, describe_validation_error
@@ -46,7 +46,8 @@ from wds_edge.model.preprocessing import model_input
 from wds_edge.perception.expression import NOT_NEUTRAL, expression_scores, expressive_parts
 from wds_edge.perception.face_crop import FaceCrop, crop_face
 from wds_edge.perception.landmarks import Face, FaceLandmarker, FaceLandmarkerOptions
-from wds_edge.perception.quality import FrameStatus, assess_face_crop
+from wds_edge.perception.locate import detect_faces, gate_faces
+from wds_edge.perception.quality import FrameStatus
 from wds_edge.perception.skin_regions import SkinRegions, skin_regions
 from wds_edge.runtime import BACKEND_NAMES, Backend, load_backend
 from wds_edge.timing import ms_since
@@ -196,7 +197,8 @@ class WrinkleAnalyzer:
     def locate(
         self, image_bgr: np.ndarray, timestamp_ms: int | None = None, *, colour_order: str = "bgr"
     ) -> FrameResult:
-        """Find the face, apply the quality gates and build the crop transform (no model).
+        """Find the face, apply the quality gates and build the crop transform (no model):
+        perception's locate step (:mod:`wds_edge.perception.locate`) with these settings.
 
         A grey face (one channel, or three equal channels, measured in the face box and,
         once the gates pass, on its skin) gets the status ``needs_colour_camera`` unless the
@@ -228,24 +230,19 @@ class WrinkleAnalyzer:
         faces = self._detect(frame, timestamp_ms)
         timings = {"landmarks": ms_since(start)}
         t = time.perf_counter()
-        # The frame's one crop (issue 21): the gates measure it, the colour check reads its
-        # skin, segment() feeds it to the model.
-        status, face, measures, crop = assess_face_crop(
+        # perception's locate step (the one calibration and labeling run): the quality gates
+        # on the frame's one crop (issue 21), then the colour gates; segment() feeds the crop
+        # to the model.
+        located = gate_faces(
             frame,
             faces,
             self.config.quality,
             crop_size_px=self.input_size_px,
             align_roll=self.config.align_roll,
+            grey_input_supported=self.metadata.grey_input_supported,
         )
-        # Measured on the face when there is one: an empty scene (a white wall) is grey
-        # with any camera, a face seen by a colour camera never is.
-        status, colour, cast = colour_gate(
-            frame, face, crop, status, self.config.quality, self.metadata.grey_input_supported
-        )
-        if cast is not None:
-            measures = {**measures, "skin_red_over_blue": cast.red_over_blue}
-            measures["skin_red_over_green"] = cast.red_over_green
-            measures["skin_chroma_spread"] = cast.chroma_spread
+        status, face, measures, crop = located.status, located.face, located.measured, located.crop
+        colour = located.colour
         expression = expression_scores(face.blendshapes) if face is not None else None
         mm_per_px = None
         if crop is not None and face is not None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from wds_edge.perception.locate import DEFAULT_MAX_LANDMARK_SIDE_PX
 from wds_edge.perception.quality import QualityConfig
 
 __all__ = ["AnalyzerConfig"]
@@ -46,7 +47,8 @@ class AnalyzerConfig(BaseModel):
             scikit-image / SciPy imports (about 0.3 s on a 2-core CPU).
         max_landmark_side_px: frames with a longer side are downscaled for the landmark
             search only (an 8K photo needs no 8K face detector); the crop is taken from
-            the full-resolution frame.
+            the full-resolution frame. The default (1920) is the one calibration and labeling
+            use (:data:`wds_edge.perception.locate.DEFAULT_MAX_LANDMARK_SIDE_PX`).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
@@ -62,7 +64,7 @@ class AnalyzerConfig(BaseModel):
     video_mode: bool = False
     num_threads: int | None = Field(None, ge=1)
     spin_wait: bool = True
-    max_landmark_side_px: int = Field(1920, ge=256)
+    max_landmark_side_px: int = Field(DEFAULT_MAX_LANDMARK_SIDE_PX, ge=256)
     warmup: bool = True
 
     @field_validator("model_path", "landmarker_path", mode="before")

@@ -53,8 +53,9 @@ _LABEL_PARAGRAPHS = (
     'starts and as it goes; "complete": false until it ends, so an interrupted run\'s folder '
     "still says what it holds). Train on it: wds-edge train --data OUT",
     "--auto applies the kiosk's quality gates (as `wds-edge analyze`): photos with no "
-    "face, a face too small, turned away, too dark / bright or too blurry are skipped and "
-    "reported, not labelled (e.g. the no-face frames `wds-edge frames` keeps).",
+    "face, a face too small, turned away, too dark / bright, too blurry, grey "
+    "(needs_colour_camera) or with a colour cast are skipped and reported, not labelled "
+    "(e.g. the no-face frames `wds-edge frames` keeps).",
     "Exit code: 0 all labelled or skipped by the quality gates, 1 some files failed (see "
     "the summary), 2 usage error (bad options, an --out that cannot be written).",
     "Examples:",

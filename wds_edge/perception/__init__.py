@@ -1,8 +1,9 @@
 """Where the face is: MediaPipe landmarks (``landmarks``, the :class:`Face` value in ``face``,
 the tiled small-face search in ``tiles``), the landmarker model file, the one face crop
 :func:`kiosk_crop` (paper Table 1, ``crop``) and the per-frame :class:`FaceCrop` every stage
-shares, facial regions, the exclusion zones and the counted skin regions, expression scores
-and the frame quality gates.
+shares, facial regions, the exclusion zones and the counted skin regions, expression scores,
+the frame quality gates, and the kiosk's locate step (``locate``: landmarks on the downscaled
+frame, the quality gates, the colour gates) that the analyzer, calibration and labeling share.
 
 Imports :mod:`wds_edge.capture` and the base modules, never the runtime or analysis.
 """
@@ -21,6 +22,14 @@ from wds_edge.perception.expression import expression_prompt, expression_scores,
 from wds_edge.perception.face_crop import FaceCrop, crop_face
 from wds_edge.perception.landmarker_model import fetch_face_landmarker, resolve_face_landmarker
 from wds_edge.perception.landmarks import Face, FaceLandmarker, FaceLandmarkerOptions
+from wds_edge.perception.locate import (
+    DEFAULT_MAX_LANDMARK_SIDE_PX,
+    LocatedFace,
+    colour_gate,
+    detect_faces,
+    gate_faces,
+    locate_face,
+)
 from wds_edge.perception.quality import (
     FrameStatus,
     QualityConfig,
@@ -61,4 +70,10 @@ __all__ = [
     "assess_face",
     "assess_face_crop",
     "sharpness",
+    "DEFAULT_MAX_LANDMARK_SIDE_PX",
+    "LocatedFace",
+    "detect_faces",
+    "gate_faces",
+    "colour_gate",
+    "locate_face",
 ]

@@ -44,10 +44,16 @@ Since faces smaller than the measuring size are measured at their own size, the 
 photos scaled down with area interpolation until their eyes are 64 px apart 35-395, and the
 same frames blurred by a 3 px Gaussian at most 9.2 (tests/wds_edge/perception/test_quality.py).
 
+7. ``NEEDS_COLOUR_CAMERA`` / ``COLOUR_CAST``: the colour gates, applied after these by the
+   locate step (:func:`wds_edge.perception.locate.gate_faces`, which runs
+   :func:`assess_face_crop` and then :func:`~wds_edge.perception.locate.colour_gate`): they
+   need to know whether the model takes grey input, which these gates do not.
+   ``check_white_balance`` is theirs; :func:`assess_face_crop` alone applies gates 1-6.
+
 Colour: :func:`colour_of` tells a grey frame (one channel, or three equal channels, as
 a monochrome / IR camera or a black-and-white photo gives) from a colour one. The
-analyzer turns a frame whose face is grey into ``NEEDS_COLOUR_CAMERA`` unless the model's metadata
-says it was trained for grey input: the model sees RGB, and grey input would give
+locate step turns a frame whose face is grey into ``NEEDS_COLOUR_CAMERA`` unless the model's
+metadata says it was trained for grey input: the model sees RGB, and grey input would give
 confident-looking wrong scores. An RGB array passed where BGR is expected cannot be
 told apart from a BGR one in general, which is why the analyzer takes the colour
 order as an explicit argument.
@@ -163,7 +169,8 @@ class QualityConfig(BaseModel):
         description="refuse a face whose skin colour no real light gives (far-off white "
         "balance, or flat skin chroma: a tinted grey or washed-out colour picture; "
         "wds_edge.perception.colour) with the status colour_cast, and grey skin (equal channels: a "
-        "mono / IR camera) with needs_colour_camera",
+        "mono / IR camera) with needs_colour_camera; applied by the locate step's colour gate "
+        "(wds_edge.perception.locate.gate_faces), not by assess_face_crop alone",
     )
 
     @model_validator(mode="after")
@@ -284,6 +291,10 @@ def assess_face_crop(
     ``sharpness_ranked``, always measured at ``config.sharpness_size_px`` (equal to
     ``sharpness`` for a face box that wide or wider). The caller passes the same crop on to
     the colour check and the model.
+
+    These are gates 1-6 of the module docstring; the colour gates (a grey face,
+    ``config.check_white_balance``) follow in :func:`wds_edge.perception.locate.gate_faces`,
+    the kiosk's whole check, which the analyzer, calibration and labeling call.
 
     Args:
         frame_bgr: (H, W, 3) uint8 BGR frame the faces were found in.

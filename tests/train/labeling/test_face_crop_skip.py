@@ -20,3 +20,12 @@ def test_each_gate_names_its_own_measure() -> None:
     assert skip_detail("turned_away", MEASURED, quality) == " (yaw 3, pitch -2, roll 1 deg)"
     assert skip_detail("too_dark", MEASURED, quality) == " (brightness 120)"
     assert skip_detail("no_face", {"n_faces": 0.0}, quality) == ""
+
+
+def test_a_colour_cast_names_the_skin_colour() -> None:
+    measured = {**MEASURED, "skin_red_over_blue": 0.912, "skin_red_over_green": 1.104,
+                "skin_chroma_spread": 0.0831}  # fmt: skip
+    assert skip_detail("colour_cast", measured, QualityConfig()) == (
+        " (skin red / blue 0.91, red / green 1.10, chroma spread 0.083)"
+    )
+    assert skip_detail("needs_colour_camera", MEASURED, QualityConfig()) == ""
