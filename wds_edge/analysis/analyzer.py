@@ -238,7 +238,6 @@ class WrinkleAnalyzer:
             faces,
             self.config.quality,
             crop_size_px=self.input_size_px,
-            align_roll=self.config.align_roll,
             grey_input_supported=self.metadata.grey_input_supported,
         )
         status, face, measures, crop = located.status, located.face, located.measured, located.crop
@@ -318,9 +317,7 @@ class WrinkleAnalyzer:
                 f"{located.frame_shape[1]}x{located.frame_shape[0]}; pass the same frame"
             )
         if crop is None:  # a result rebuilt from JSON, or made by hand: crop once here
-            crop = crop_face(
-                frame, located.landmarks_px, self.input_size_px, align_roll=self.config.align_roll
-            )
+            crop = crop_face(frame, located.landmarks_px, self.input_size_px)
         batch = model_input(crop.crop_rgb, self.metadata.preprocessing)
         timings = dict(located.timings_ms)
         timings["crop_preprocess"] = ms_since(start)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from wds_edge.perception.locate import DEFAULT_MAX_LANDMARK_SIDE_PX
 from wds_edge.perception.quality import QualityConfig
@@ -35,7 +35,6 @@ class AnalyzerConfig(BaseModel):
             user cache.
         quality: the kiosk quality gates (face size, blur, light, pose, several faces).
         threshold: wrinkle probability threshold in (0, 1); ``None`` uses the model's.
-        align_roll: rotate the crop so the eyes are level (the model sees upright faces).
         video_mode: MediaPipe VIDEO mode (tracking; for camera streams with increasing
             timestamps); ``False`` treats every frame as an independent still.
         num_threads: ONNX Runtime intra-op threads (``None``: all cores).
@@ -60,12 +59,27 @@ class AnalyzerConfig(BaseModel):
     landmarker_path: str | None = None
     quality: QualityConfig = Field(default_factory=QualityConfig)
     threshold: float | None = Field(None, gt=0.0, lt=1.0)
-    align_roll: bool = True
     video_mode: bool = False
     num_threads: int | None = Field(None, ge=1)
     spin_wait: bool = True
     max_landmark_side_px: int = Field(DEFAULT_MAX_LANDMARK_SIDE_PX, ge=256)
     warmup: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_align_roll(cls, data: Any) -> Any:
+        # The crop is always roll-aligned: the one crop function with the kiosk's defaults
+        # serves labeling, training, calibration and export parity, so a model has only seen
+        # level eyes; unaligned crops gave other scores that results did not record.
+        if isinstance(data, dict) and "align_roll" in data:
+            raise ValueError(
+                f"align_roll = {data['align_roll']!r}: the setting was removed; the analyzer's "
+                "crop is always roll-aligned (eyes level), as the crops every wds-edge model is "
+                "labelled, trained, calibrated and checked on; drop the setting "
+                "(wds_edge.perception.crop.kiosk_crop(..., align_roll=False) still cuts an "
+                "unaligned crop for experiments)"
+            )
+        return data
 
     @field_validator("model_path", "landmarker_path", mode="before")
     @classmethod

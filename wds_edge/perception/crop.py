@@ -342,8 +342,9 @@ def kiosk_crop(
         size_px: side of the square crop (the model's input size; 640 in the paper).
         colour_order: ``"bgr"`` (OpenCV frames, the kiosk) or ``"rgb"`` (MediaPipe / PIL
             images, the desktop tools). Resampling is per channel, so both give the same crop.
-        align_roll: level the eye line first (the kiosk's default; keep it unless the
-            model was trained on unaligned crops).
+        align_roll: level the eye line first (what the kiosk, labeling, calibration and
+            export parity always do, so every wds-edge model is trained on it; ``False`` is
+            for experiments only).
 
     Returns:
         ``(crop_rgb, transform)``: uint8 ``size_px`` x ``size_px`` x 3 RGB crop (zeros where

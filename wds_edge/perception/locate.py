@@ -194,7 +194,6 @@ def gate_faces(
     quality: QualityConfig | None = None,
     *,
     crop_size_px: int = DEFAULT_CROP_SIZE_PX,
-    align_roll: bool = True,
     grey_input_supported: bool = False,
 ) -> LocatedFace:
     """Every gate of the kiosk on faces already found: the quality gates, then the colour.
@@ -204,8 +203,8 @@ def gate_faces(
         faces: faces in full-frame pixels (:func:`detect_faces`), any order; the largest is
             judged.
         quality: the gates' thresholds (default :class:`QualityConfig()`, the kiosk's).
-        crop_size_px: side of the face crop (the model's input size).
-        align_roll: level the eye line in the crop (the kiosk's default).
+        crop_size_px: side of the face crop (the model's input size); the crop is the kiosk's,
+            roll-aligned.
         grey_input_supported: the model takes grey faces (its metadata says so); otherwise a
             grey face gets ``needs_colour_camera``.
 
@@ -214,7 +213,7 @@ def gate_faces(
     """
     quality = quality or QualityConfig()
     status, face, measured, crop = assess_face_crop(
-        frame_bgr, faces, quality, crop_size_px=crop_size_px, align_roll=align_roll
+        frame_bgr, faces, quality, crop_size_px=crop_size_px
     )
     status, colour, cast = colour_gate(frame_bgr, face, crop, status, quality, grey_input_supported)
     if cast is not None:
@@ -233,7 +232,6 @@ def locate_face(
     quality: QualityConfig | None = None,
     *,
     crop_size_px: int = DEFAULT_CROP_SIZE_PX,
-    align_roll: bool = True,
     grey_input_supported: bool = False,
     max_side_px: int = DEFAULT_MAX_LANDMARK_SIDE_PX,
 ) -> LocatedFace:
@@ -242,7 +240,7 @@ def locate_face(
     Args:
         detect: finds faces in an RGB image (:meth:`FaceLandmarker.detect`).
         frame_bgr: uint8 (H, W, 3) BGR frame.
-        quality, crop_size_px, align_roll, grey_input_supported: as :func:`gate_faces`.
+        quality, crop_size_px, grey_input_supported: as :func:`gate_faces`.
         max_side_px: as :func:`detect_faces`.
 
     Raises:
@@ -254,6 +252,5 @@ def locate_face(
         faces,
         quality,
         crop_size_px=crop_size_px,
-        align_roll=align_roll,
         grey_input_supported=grey_input_supported,
     )
