@@ -220,7 +220,7 @@ def draw_crop_overlay(crop_bgr: np.ndarray, result: FrameResult, alpha: float = 
     transform = result.crop_transform
     if transform is None:
         raise InvalidInputError(
-            f"the result holds no face crop (status '{result.status}'); nothing to draw"
+            f"the result holds no face crop (status '{result.status.value}'); nothing to draw"
         )
     size = transform.size_px
     if crop.shape[:2] != (size, size):
