@@ -17,6 +17,9 @@
    faces; INT8 also needs the held-out gate its file records), probed once and cached
    (:mod:`wds_edge.runtime.auto`, which points to the held-out-face measurement of BF16).
 
+An explicit ``openvino`` BF16 / FP16 on the CPU is gated by the same probe (its cached
+decision; :func:`~wds_edge.runtime.auto.gate_cpu_candidate`) and refused when it fails.
+
 ``device="CPU"`` skips 1 and 2; a BF16 ``precision`` skips 1 (TensorRT has none);
 ``providers=[...]`` skips 1 and 3: ONNX Runtime runs on the execution providers given.
 
@@ -70,6 +73,9 @@ TENSORRT_OPTIONS = (
 )  # fmt: skip
 #: :func:`load_backend`'s own keyword options (every backend takes them).
 _COMMON_OPTIONS = ("precision", "num_threads", "providers", "device", "spin_wait")
+#: ... and the TensorRT option OpenVINO takes too: keep a BF16 / FP16 model that fails the
+#: accuracy gate (:func:`_openvino_gated`) with a warning.
+_OPENVINO_OPTIONS = ("allow_accuracy_loss",)
 
 
 def _has_module(name: str) -> bool:
@@ -140,10 +146,12 @@ def _check_options(name: str, trt_opts: dict[str, Any], providers: Any, device: 
                 f"{', '.join(_COMMON_OPTIONS)} and, for TensorRT (backend 'tensorrt' or "
                 f"'auto'), {', '.join(TENSORRT_OPTIONS)}"
             )
-    if trt_opts and name in ("onnxruntime", "openvino"):
+    dropped = [k for k in trt_opts if name == "onnxruntime" or k not in _OPENVINO_OPTIONS]
+    if dropped and name in ("onnxruntime", "openvino"):
+        also = f" and {', '.join(_OPENVINO_OPTIONS)}" if name == "openvino" else ""
         raise InvalidInputError(
-            f"load_backend() option(s) {', '.join(trt_opts)} are TensorRT's (backend 'tensorrt' "
-            f"or 'auto'); backend {name!r} takes {', '.join(_COMMON_OPTIONS)}"
+            f"load_backend() option(s) {', '.join(dropped)} are TensorRT's (backend 'tensorrt' "
+            f"or 'auto'); backend {name!r} takes {', '.join(_COMMON_OPTIONS)}{also}"
         )
     if providers is None:
         return
@@ -365,6 +373,48 @@ def _openvino_ir(
     )  # fmt: skip
 
 
+def _openvino_gated(
+    model_path: str | os.PathLike[str],
+    precision: str,
+    device: str,
+    num_threads: int | None,
+    *,
+    allow_accuracy_loss: bool = False,
+) -> Backend:
+    """OpenVINO in the precision asked for; BF16 / FP16 on the CPU gated as ``auto`` gates
+    them (:func:`~wds_edge.runtime.auto.gate_cpu_candidate`: its cached decision, else a
+    probe of a few seconds, cached), and refused when they fail
+    (:class:`~wds_edge.errors.AccuracyGateError`) unless ``allow_accuracy_loss``. The probe
+    runs on the CPU: another device's BF16 / FP16 runs with a warning that it is not gated."""
+    from wds_edge.runtime.openvino import OpenVinoBackend  # lazy: imports openvino
+
+    backend = OpenVinoBackend(
+        model_path, precision=precision, device=device, num_threads=num_threads
+    )
+    if precision not in ("bf16", "fp16"):
+        return backend
+    if device != "CPU":
+        if not allow_accuracy_loss:
+            logger.warning(
+                "%s: OpenVINO %s %s is not gated: the accuracy gate auto uses probes the CPU "
+                "only; compare its masks with --precision fp32's on held-out kiosk crops "
+                "before deploying it",
+                model_path, device, precision.upper(),
+            )  # fmt: skip
+        return backend
+    from wds_edge.runtime.auto import gate_cpu_candidate
+
+    try:
+        backend.auto_decision = gate_cpu_candidate(  # type: ignore[attr-defined]
+            model_path, f"openvino:{precision}", num_threads=num_threads,
+            allow_accuracy_loss=allow_accuracy_loss,
+        )  # fmt: skip
+    except BaseException:
+        backend.close()
+        raise
+    return backend
+
+
 def _onnxruntime_on_gpu(
     model_path: str | os.PathLike[str],
     gpu_eps: list[str],
@@ -416,7 +466,8 @@ def load_backend(
             (``auto``: fp16; int8 for a Q/DQ model; an engine file's own precision, and an
             engine asked for another one is refused). OpenVINO: ``fp32`` / ``bf16`` /
             ``fp16`` / ``int8`` (refused when the device cannot run it natively; ``auto``:
-            the probed fastest gated one).
+            the probed fastest gated one; BF16 / FP16 on the CPU are gated as ``auto``
+            gates them, on its cached decision, and refused when they fail).
             ``auto`` backend on a CPU: ``auto`` (or ``fp16``, a GPU precision) lets the
             probe pick any precision; ``fp32`` / ``bf16`` / ``int8`` restrict it. ONNX
             Runtime runs the model as exported: ``auto`` / ``fp32``, or ``int8`` for a Q/DQ
@@ -440,7 +491,9 @@ def load_backend(
             ``allow_accuracy_loss``), passed to
             :func:`~wds_edge.runtime.tensorrt.provision.provision_engine` by ``tensorrt``
             and by ``auto`` when it tries TensorRT; refused by ``onnxruntime`` /
-            ``openvino``, an unknown name by every backend.
+            ``openvino`` (but ``openvino`` takes ``allow_accuracy_loss``: a BF16 / FP16
+            model that fails the gate runs, with a warning), an unknown name by every
+            backend.
 
     Returns:
         A loaded :class:`Backend`; close it (or use ``with``) when done.
@@ -451,7 +504,10 @@ def load_backend(
             that is not Q/DQ; ``auto`` on ONNX Runtime's GPU provider: BF16, that INT8), an
             unknown option name (the message names the likely one), an option or device the
             backend would drop, or ``num_threads`` that is not a whole number >= 1.
-        ModelError: missing file, or a model whose metadata the runtime cannot meet.
+        ModelError: missing file, or a model whose metadata the runtime cannot meet;
+            :class:`~wds_edge.errors.AccuracyGateError`: a new TensorRT FP16 / INT8 engine,
+            or an OpenVINO BF16 / FP16 on the CPU, that failed its accuracy gate (OpenVINO:
+            also one the gate's probe crops cannot check, "not gated").
         MissingDependencyError / BackendError: the named backend cannot run here.
     """
     name = str(backend).strip().lower()
@@ -479,11 +535,10 @@ def load_backend(
         if prec == "auto":
             return _cpu_auto(model_path, prec, num_threads, backends=("openvino",),
                              spin_wait=spin_wait)  # fmt: skip
-        from wds_edge.runtime.openvino import OpenVinoBackend  # lazy: imports openvino
-
-        return OpenVinoBackend(
-            model_path, precision=prec, device=_openvino_device(device), num_threads=num_threads
-        )
+        return _openvino_gated(
+            model_path, prec, _openvino_device(device), num_threads,
+            allow_accuracy_loss=bool(trt_opts.get("allow_accuracy_loss", False)),
+        )  # fmt: skip
     from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend, default_providers
 
     if name == "auto":

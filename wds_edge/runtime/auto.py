@@ -52,7 +52,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from wds_edge.errors import BackendError, ModelError, OutputError
+from wds_edge.errors import AccuracyGateError, BackendError, ModelError, OutputError
 from wds_edge.io import sha256_file, write_json_atomic
 from wds_edge.runtime.base import Backend
 
@@ -64,6 +64,7 @@ __all__ = [
     "auto_key",
     "cpu_candidates",
     "decide_cpu_backend",
+    "gate_cpu_candidate",
     "load_candidate",
 ]
 
@@ -340,6 +341,47 @@ def _probe(model_path: Path, candidates: list[str], num_threads: int | None) -> 
     return list(rows.values())
 
 
+def _decision(
+    path: Path,
+    candidates: list[str],
+    num_threads: int | None,
+    cache_dir: str | os.PathLike[str] | None,
+    reprobe: bool,
+) -> tuple[AutoDecision, Path]:
+    """The cached decision of ``candidates`` on this machine, or a new probe's (written to
+    the cache); with the file it lives in."""
+    key = auto_key(path, candidates, num_threads)
+    file = auto_cache_path(key, cache_dir)
+    decision = None if reprobe else _read_cached(file, key)
+    if decision is not None:
+        return decision, file
+    t0 = time.perf_counter()
+    rows = _probe(path, candidates, num_threads)
+    probe_s = time.perf_counter() - t0
+    best = min(
+        (r for r in rows if r.passed and r.latency_ms is not None),
+        key=lambda r: r.latency_ms or 0.0,
+        default=None,
+    )
+    if best is None:
+        raise BackendError(
+            "auto: no CPU backend passed: "
+            + "; ".join(f"{r.backend}:{r.precision} {r.reason}" for r in rows)
+        )
+    decision = AutoDecision(
+        key=key, backend=best.backend, precision=best.precision, rows=rows,
+        probe_s=round(probe_s, 2), probed_at=_dt.datetime.now(_dt.timezone.utc).isoformat(),
+    )  # fmt: skip
+    try:
+        write_json_atomic(file, decision.model_dump(mode="json"))
+    except (OSError, OutputError) as exc:  # a read-only cache: probe again next time
+        logger.warning("could not cache the auto decision in %s: %s", file, exc)
+    for row in rows:
+        logger.info("auto probe %s:%s %s ms, %s", row.backend, row.precision,
+                    row.latency_ms, row.reason)  # fmt: skip
+    return decision, file
+
+
 def decide_cpu_backend(
     model_path: str | os.PathLike[str],
     *,
@@ -368,8 +410,6 @@ def decide_cpu_backend(
     """
     path = Path(model_path)
     candidates = cpu_candidates(path, backends)
-    key = auto_key(path, candidates, num_threads)
-    file = auto_cache_path(key, cache_dir)
     allowed = [
         c
         for c in candidates
@@ -381,32 +421,7 @@ def decide_cpu_backend(
             f"no CPU candidate matches backends {backends or 'any'} and precisions "
             f"{precisions or 'any'} here (available: {', '.join(candidates)})"
         )
-    decision = None if reprobe else _read_cached(file, key)
-    if decision is None:
-        t0 = time.perf_counter()
-        rows = _probe(path, candidates, num_threads)
-        probe_s = time.perf_counter() - t0
-        best = min(
-            (r for r in rows if r.passed and r.latency_ms is not None),
-            key=lambda r: r.latency_ms or 0.0,
-            default=None,
-        )
-        if best is None:
-            raise BackendError(
-                "auto: no CPU backend passed: "
-                + "; ".join(f"{r.backend}:{r.precision} {r.reason}" for r in rows)
-            )
-        decision = AutoDecision(
-            key=key, backend=best.backend, precision=best.precision, rows=rows,
-            probe_s=round(probe_s, 2), probed_at=_dt.datetime.now(_dt.timezone.utc).isoformat(),
-        )  # fmt: skip
-        try:
-            write_json_atomic(file, decision.model_dump(mode="json"))
-        except (OSError, OutputError) as exc:  # a read-only cache: probe again next time
-            logger.warning("could not cache the auto decision in %s: %s", file, exc)
-        for row in rows:
-            logger.info("auto probe %s:%s %s ms, %s", row.backend, row.precision,
-                        row.latency_ms, row.reason)  # fmt: skip
+    decision, file = _decision(path, candidates, num_threads, cache_dir, reprobe)
     ok = [
         r for r in decision.rows
         if r.passed and r.latency_ms is not None and f"{r.backend}:{r.precision}" in allowed
@@ -423,3 +438,61 @@ def decide_cpu_backend(
         "cached" if chosen.cached else "new", file,
     )  # fmt: skip
     return chosen
+
+
+def gate_cpu_candidate(
+    model_path: str | os.PathLike[str],
+    name: str,
+    *,
+    num_threads: int | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    allow_accuracy_loss: bool = False,
+) -> AutoDecision:
+    """Gate one CPU candidate asked for by name (``openvino:bf16`` of ``--backend openvino
+    --precision bf16``) by ``auto``'s own gate: its row of the cached decision (the one
+    ``--backend openvino --precision auto`` and ``auto`` use: same key, same file), else a
+    new probe, which is cached (a second start reads it; no probe).
+
+    Args:
+        model_path: the FP32 ``.onnx`` model.
+        name: a ``backend:precision`` among :func:`cpu_candidates` of its backend.
+        num_threads: inference threads (part of the key, as for :func:`decide_cpu_backend`).
+        cache_dir: folder of the decision files (``None``: the user cache).
+        allow_accuracy_loss: a candidate that failed, or was not gated, is kept with a warning.
+
+    Returns:
+        The decision, its ``backend`` / ``precision`` set to ``name``'s.
+
+    Raises:
+        AccuracyGateError: the candidate failed the gate, was not gated (the FP32 model marks
+            almost no or almost every pixel of the probe crops) or failed in the probe; the
+            message gives its row's reason and names ``--precision fp32`` / ``auto``.
+        BackendError: ``name`` is not a candidate on this CPU, or the probe failed.
+    """
+    path = Path(model_path)
+    backend, _, precision = name.partition(":")
+    candidates = cpu_candidates(path, (backend,))
+    if name not in candidates:
+        raise BackendError(
+            f"{name} is not a CPU candidate for {path} here (candidates: {', '.join(candidates)})"
+        )
+    decision, file = _decision(path, candidates, num_threads, cache_dir, False)
+    row = next(r for r in decision.rows if f"{r.backend}:{r.precision}" == name)
+    chosen = decision.model_copy(update={"backend": backend, "precision": precision})
+    if row.passed:
+        logger.info("%s: %s passed auto's gate (%s decision %s): %s", path, name,
+                    "cached" if decision.cached else "new", file, row.reason)  # fmt: skip
+        return chosen
+    message = (
+        f"{path}: --backend {backend} --precision {precision} did not pass the accuracy gate "
+        f"`auto` uses for {precision.upper()} (its masks against ONNX Runtime FP32 on "
+        f"{PROBE_IMAGES} synthetic skin crops; decision {file}): {row.reason}"
+    )
+    if allow_accuracy_loss:
+        logger.warning("%s; kept because accuracy loss was allowed", message)
+        return chosen
+    raise AccuracyGateError(
+        f"{message}. Use --precision fp32, or --precision auto (the fastest precision that "
+        "passes here); or keep it unchecked with load_backend(..., "
+        "allow_accuracy_loss=True)"
+    )
