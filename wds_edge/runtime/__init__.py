@@ -241,8 +241,11 @@ def _check_onnxruntime_precision(model_path: str | os.PathLike[str], precision: 
         f"--onnx {model_path} --calib CALIB_DIR --held-out HELD_OUT_DIR --out MODEL_int8.onnx` "
         "and pass that with --model (or use --backend openvino / tensorrt --precision int8)"
         if precision == "int8"
-        else f"for {precision.upper()} use --backend openvino (CPU, Intel GPU / NPU) or "
+        else "for FP16 use --backend openvino (Intel GPU / NPU, CPUs with AMX-FP16) or "
         "--backend tensorrt (NVIDIA GPU)"
+        if precision == "fp16"
+        else "for BF16 use --backend openvino (CPUs with AVX512_BF16 / AMX) or --backend "
+        "auto, which runs it there (TensorRT has no BF16)"
     )  # fmt: skip
     raise InvalidInputError(
         f"--backend onnxruntime runs the model as exported and has no --precision {precision}: "

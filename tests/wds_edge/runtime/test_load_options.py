@@ -141,3 +141,25 @@ def test_auto_on_the_cuda_provider_refuses_a_precision_it_would_drop(
     for model, precision in ((qdq_onnx, "int8"), (small_onnx, "fp32")):
         with load_backend(model, "auto", precision=precision) as be:
             assert be.name == "onnxruntime" and be.precision == precision
+
+
+@pytest.mark.parametrize(
+    ("precision", "named", "not_named"),
+    [
+        ("bf16", "for BF16 use --backend openvino", "--backend tensorrt"),
+        ("fp16", "for FP16 use --backend openvino", None),
+    ],
+)
+def test_onnxruntime_names_backends_that_run_the_precision_refused(
+    small_onnx: Path, precision: str, named: str, not_named: str | None
+) -> None:
+    """ONNX Runtime's BF16 refusal named --backend tensorrt, which refuses BF16 (TensorRT
+    builds FP32 / FP16 / INT8): BF16 names OpenVINO (or auto), FP16 OpenVINO and TensorRT."""
+    with pytest.raises(InvalidInputError) as caught:
+        load_backend(small_onnx, "onnxruntime", precision=precision)
+    text = str(caught.value)
+    assert f"has no --precision {precision}" in text and named in text
+    if not_named:
+        assert not_named not in text and "TensorRT has no BF16" in text
+    else:
+        assert "--backend tensorrt (NVIDIA GPU)" in text
