@@ -211,3 +211,43 @@ def test_read_back_of_real_inspector_wording() -> None:
     assert check_fp32_layers(layers, names)["unknown"] == ["/head1/Conv + PWN(/Sigmoid)"]
     with pytest.raises(Exception, match="DETAILED"):
         check_fp32_layers(["/preprocess/Conv"], names)
+
+
+@pytest.mark.parametrize("join", [False, True])
+def test_the_head_is_found_through_a_scaling_by_a_constant_not_a_join(
+    fake_trt, tmp_path: Path, join: bool
+) -> None:
+    """The head walk is the Q/DQ route's (texture_graph.head_convolutions): through a Mul /
+    Add by a constant to the head convolution (TensorRT's own walk stopped at any
+    element-wise layer, leaving such a head unpinned), not through an Add of two computed
+    tensors (a skip join)."""
+    from onnx import TensorProto
+
+    w = helper.make_tensor("w", TensorProto.FLOAT, [4, 4, 1, 1], np.eye(4).ravel().tolist())
+    h = helper.make_tensor("h", TensorProto.FLOAT, [1, 4, 1, 1], [1.0] * 4)
+    two = helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])
+    nodes = [
+        helper.make_node("Conv", ["image", "w"], ["a"], name="/inc/Conv"),
+        helper.make_node("Relu", ["a"], ["r"], name="/inc/Relu"),
+        helper.make_node("Conv", ["r", "h"], ["logit"], name="/head1/Conv"),
+        helper.make_node("Constant", [], ["shift"], name="/Constant", value=two),
+        helper.make_node("Mul", ["two", "logit"], ["scaled"], name="/Mul"),
+        helper.make_node("Add", ["scaled", "a" if join else "shift"], ["z"], name="/Add"),
+        helper.make_node("Sigmoid", ["z"], ["wrinkle_prob"], name="/Sigmoid"),
+    ]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 4, 8, 8])],
+        [helper.make_tensor_value_info("wrinkle_prob", TensorProto.FLOAT, [1, 1, 8, 8])],
+        [w, h, two],
+    )  # fmt: skip
+    path = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    fake_trt()
+    import tensorrt as trt
+
+    _, network = _network(trt, path)
+    pinned = set(fp32_layer_names(trt, network, int8=False))
+    if join:
+        assert "/head1/Conv" not in pinned and "/Add" not in pinned
+    else:
+        assert {"/head1/Conv", "/Mul", "/Add", "/Sigmoid"} <= pinned

@@ -309,7 +309,9 @@ def build_plan(
                 )  # fmt: skip
             pinned: list[str] = []
             if precision in ("fp16", "int8") and not strongly_typed:
-                names = fp32_layer_names(trt, network, int8=precision == "int8")
+                names = fp32_layer_names(
+                    trt, network, int8=precision == "int8", preprocessing=metadata.preprocessing
+                )
                 pinned = pin_fp32(trt, network, config, names)
             if not config.set_timing_cache(
                 config.create_timing_cache(timing_cache), ignore_mismatch=False

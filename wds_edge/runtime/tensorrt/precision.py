@@ -9,10 +9,13 @@ fails instead of quietly dropping a constraint as ``PREFER`` may):
   which depend on the exporter): every layer between the network input and the
   ``[R, G, B, T]`` Concat (:func:`wds_edge.model.texture_graph.texture_subgraph`);
 * the output head: the F1 head convolution and what follows it (Sigmoid, or Softmax and
-  the channel Slice of a two-class model), so the probability is thresholded in FP32;
+  the channel Slice of a two-class model, a ``space_to_depth`` model's DepthToSpace
+  shuffle, scalings by constants: :func:`wds_edge.model.texture_graph.head_convolutions`),
+  so the probability is thresholded in FP32;
 * INT8 builds also: the first convolution (it reads RGB + texture), with the element-wise
-  and shuffle layers between it and the ``[R, G, B, T]`` Concat (an unsimplified export's
-  input scaling, a ``centred`` model's normalisation, a ``space_to_depth`` stem:
+  and shuffle layers between it and the ``[R, G, B, T]`` Concat, or the network input of a
+  model whose texture map is computed outside it (``--texture-outside``) (an unsimplified
+  export's input scaling, a ``centred`` model's normalisation, a ``space_to_depth`` stem:
   :func:`wds_edge.model.texture_graph.first_convolutions`), and the last decoder
   block (from the head's input back to and with the last skip Concat), as the OpenVINO
   measurement on held-out kiosk crops found necessary (:mod:`wds_edge_calibration.openvino_int8`).
@@ -37,10 +40,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from wds_edge.errors import BackendError, ModelError
+from wds_edge.model.preprocessing import Preprocessing
 from wds_edge.model.texture_graph import (
     GraphNode,
     TextureSubgraph,
     first_convolutions,
+    head_convolutions,
     texture_subgraph,
 )
 
@@ -60,6 +65,9 @@ class PrecisionCheckError(ModelError):
 
 _HEAD_TAIL = ("ACTIVATION", "SOFTMAX", "SLICE", "SHUFFLE", "IDENTITY", "GATHER")
 _NOT_PINNED = ("CONSTANT", "SHAPE", "QUANTIZE", "DEQUANTIZE")
+#: Element-wise layers followed back to the head convolution when all their inputs but one
+#: are constants (a scaling of the logits; a join of two computed tensors ends the walk).
+_HEAD_ELEMENTWISE = ("ELEMENTWISE", "SCALE")
 #: Layers followed from the [R, G, B, T] Concat to the first convolution (INT8 pins them).
 _TO_FIRST_CONV = ("ELEMENTWISE", "SCALE", "SHUFFLE", "IDENTITY")
 
@@ -94,41 +102,51 @@ def _texture(network: Any, nodes: list[GraphNode]) -> TextureSubgraph | None:
     return texture_subgraph(nodes, inputs, concat_op="CONCATENATION")
 
 
-def fp32_layer_names(trt: Any, network: Any, *, int8: bool) -> list[str]:
-    """Names of the layers to pin to FP32 (see the module docstring), found by structure."""
+def fp32_layer_names(
+    trt: Any, network: Any, *, int8: bool, preprocessing: Preprocessing | None = None
+) -> list[str]:
+    """Names of the layers to pin to FP32 (see the module docstring), found by structure.
+
+    Args:
+        trt: the ``tensorrt`` module.
+        network: the parsed network.
+        int8: an INT8 build: the first convolution and the last decoder block are pinned too.
+        preprocessing: where the model's texture map is computed (its metadata's
+            ``preprocessing``; None: looked for). ``TEXTURE_OUTSIDE``: the network is fed
+            ``[R, G, B, T]`` and has no texture subgraph; INT8's first convolution is found
+            behind the network input, as it is where no texture subgraph is found.
+    """
     floats = _float_types(trt)
     layers = [network.get_layer(i) for i in range(network.num_layers)]
     producer = {t.name: layer for layer in layers for t in _outputs(layer)}
     nodes = _graph_nodes(trt, layers)
-    found = _texture(network, nodes)
+    inputs = [network.get_input(i).name for i in range(network.num_inputs)]
+    outside = preprocessing is Preprocessing.TEXTURE_OUTSIDE
+    found = None if outside else _texture(network, nodes)
     texture = set(found.nodes) if found is not None else set()
     keep = {
         layer.name for layer in layers
         if layer.name in texture and _kind(trt, layer) not in _NOT_PINNED
         and any(t.dtype in floats for t in _outputs(layer))
     }  # fmt: skip
-    heads = []
-    todo = [producer[t.name] for layer in layers for t in _outputs(layer)
-            if t.is_network_output and t.name in producer]  # fmt: skip
-    seen: set[str] = set()
-    while todo:  # from the output back through the probability ops to the head conv
-        layer = todo.pop()
-        if layer.name in seen:
-            continue
-        seen.add(layer.name)
-        kind = _kind(trt, layer)
-        if kind == "CONVOLUTION":
-            heads.append(layer)
-            keep.add(layer.name)
-        elif kind in _HEAD_TAIL:
-            keep.add(layer.name)
-            todo += [producer[t.name] for t in _inputs(layer) if t.name in producer]
-    if int8 and found is not None:  # the first conv, and the scaling / shuffles before it
-        keep |= set(
-            first_convolutions(nodes, found.rgbt, conv_op="CONVOLUTION", through=_TO_FIRST_CONV)
-        )
-        for head in heads:  # back to the last skip Concat, which is kept too (its output
-            layer = producer.get(head.get_input(0).name)  # is the block's FP32 input)
+    outputs = [t.name for layer in layers for t in _outputs(layer) if t.is_network_output]
+    # from the output back through the probability, layout and constant-scaling layers to
+    # the head convolution (the walk the Q/DQ route takes: texture_graph.head_convolutions)
+    head = head_convolutions(
+        nodes, inputs, outputs, conv_op="CONVOLUTION", through=_HEAD_TAIL,
+        elementwise=_HEAD_ELEMENTWISE,
+    )  # fmt: skip
+    keep |= set(head)
+    heads = [layer for layer in layers
+             if layer.name in head and _kind(trt, layer) == "CONVOLUTION"]  # fmt: skip
+    if int8:  # the first conv, and the scaling / shuffles before it, from the [R, G, B, T]
+        # Concat or, fed [R, G, B, T] (texture outside the graph), from the network input
+        for rgbt in [found.rgbt] if found is not None else inputs:
+            keep |= set(
+                first_convolutions(nodes, rgbt, conv_op="CONVOLUTION", through=_TO_FIRST_CONV)
+            )
+        for head_conv in heads:  # back to the last skip Concat, which is kept too (its output
+            layer = producer.get(head_conv.get_input(0).name)  # is the block's FP32 input)
             while layer is not None:
                 if _kind(trt, layer) not in _NOT_PINNED:
                     keep.add(layer.name)
