@@ -160,6 +160,7 @@ def proxy_model(  # noqa: ANN201 - a torch module
     0.5 and make mask comparisons meaningless). See wds_edge_export.proxy_model. The weights
     are cached in pytest's cache folder, keyed by the crops and the training settings.
     """
+    pytest.importorskip("torch", reason="training the proxy model needs torch")
     from wds_edge_export.proxy_model import train_texture_proxy
 
     return train_texture_proxy(

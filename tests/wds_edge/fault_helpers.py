@@ -123,6 +123,8 @@ def conv_sigmoid_onnx(path: Path, *, out_channels: int = 1, size_px: int = 64) -
     """A hand-built RGB -> 1x1 conv -> sigmoid ONNX model with wds-edge metadata (texture
     declared in the graph, as ``annotate_onnx`` takes a 3-channel input): a model the SDK's
     own exporter would never write (no [R, G, B, T] Concat; ``out_channels`` outputs)."""
+    # annotate_onnx itself needs no torch, but its package (wds_edge_export) imports it
+    pytest.importorskip("torch", reason="annotate_onnx (wds_edge_export) needs torch")
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
