@@ -3,6 +3,11 @@
 #   bash scripts/setup.sh          kiosk runtime only (ONNX Runtime on CPU, no torch)
 #   bash scripts/setup.sh dev      + training, export and test tools, and torch:
 #                                  the CUDA build where an NVIDIA GPU works, else the CPU build
+#   bash scripts/setup.sh sdk-test the kiosk runtime and its service extra (no torch, no
+#                                  desktop extras) + what tests/wds_edge needs without them
+#                                  (pytest, onnx): scripts/test.sh's Python 3.10 leg, as
+#                                  PYTHON=python3.10 WDS_EDGE_VENV=.venv310; a venv there
+#                                  of another Python (or whose interpreter is gone) is made anew
 # torch for `dev`, first match wins:
 #   1. WDS_EDGE_TORCH_INDEX set: torch from that PyTorch wheel index (a mirror, cu121, ...);
 #   2. an NVIDIA GPU (nvidia-smi -L): the CUDA build from the configured package indexes;
@@ -12,7 +17,8 @@
 #   4. else (offline, firewalled): torch from the configured package indexes (pip config,
 #      PIP_INDEX_URL, PIP_FIND_LINKS: e.g. a local CPU wheel); a CUDA build landing on a
 #      machine without a GPU is then named in a warning that says how to get the CPU build.
-# Environment: PYTHON (default python3), WDS_EDGE_TORCH_INDEX (above), WDS_EDGE_TORCH_VERSION
+# Environment: PYTHON (default python3), WDS_EDGE_VENV (the venv folder, default .venv),
+# WDS_EDGE_TORCH_INDEX (above), WDS_EDGE_TORCH_VERSION
 # (default 2.13.0; not step 2, which takes the newest CUDA build), WDS_EDGE_TORCH_CPU_INDEX
 # (the CPU index of step 3),
 # WDS_EDGE_NO_APT=1 (never run apt-get: as root, `dev` otherwise installs the system
@@ -20,7 +26,8 @@
 set -euo pipefail
 
 PY=${PYTHON:-python3}
-VENV_PY=.venv/bin/python
+VENV=${WDS_EDGE_VENV:-.venv}
+VENV_PY=$VENV/bin/python
 PIP=("$VENV_PY" -m pip install --quiet --disable-pip-version-check)
 TORCH_CPU_INDEX=${WDS_EDGE_TORCH_CPU_INDEX:-https://download.pytorch.org/whl/cpu}
 
@@ -78,9 +85,21 @@ install_torch() {
   warn_if_cuda_torch
 }
 
+# The venv's Python is $PY's (major.minor), and it runs.
+venv_is_of_python() {
+  local want have
+  want=$("$PY" -c 'import sys; print(sys.version_info[:2])') || return 1
+  have=$("$VENV_PY" -c 'import sys; print(sys.version_info[:2])' 2>/dev/null) || return 1
+  [ "$want" = "$have" ]
+}
+
 main() {
   cd "$(dirname "$0")/.."
-  [ -x "$VENV_PY" ] || "$PY" -m venv .venv
+  if [ "${1:-}" = "sdk-test" ] && [ -e "$VENV" ] && ! venv_is_of_python; then
+    echo "setup: $VENV is not a working venv of $PY ($("$PY" --version 2>&1)): making it anew"
+    "$PY" -m venv --clear "$VENV"
+  fi
+  [ -x "$VENV_PY" ] || "$PY" -m venv "$VENV"
   "${PIP[@]}" --upgrade pip >/dev/null
   if [ "${1:-}" = "dev" ]; then
     if ! "$VENV_PY" -c "import torch" 2>/dev/null; then
@@ -100,11 +119,16 @@ main() {
     fi
     # The windowed-demo test (marker `display`) needs a virtual X display and xdotool.
     bash scripts/display_deps.sh
+  elif [ "${1:-}" = "sdk-test" ]; then
+    # The SDK as a kiosk runs it (Dockerfile.jetson installs the service extra too), and the
+    # tools of the tests that need neither torch nor the desktop packages (onnx builds their
+    # small graphs; it pulls no torch).
+    "${PIP[@]}" -e ".[service]" "pytest>=8" "onnx>=1.15"
   else
     "${PIP[@]}" -e .
   fi
-  .venv/bin/wds-edge --help >/dev/null  # fails the setup if the CLI cannot start
-  echo "setup: done ($("$VENV_PY" --version), wds-edge ready in .venv)"
+  "$VENV/bin/wds-edge" --help >/dev/null  # fails the setup if the CLI cannot start
+  echo "setup: done ($("$VENV_PY" --version), wds-edge ready in $VENV)"
 }
 
 # Sourced (tests/scripts/test_setup_torch.py): the functions only.
