@@ -21,6 +21,7 @@ import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
+from onnx_graphs import scaled_head_model
 
 from wds_edge.errors import ModelError
 from wds_edge.io import sha256_file
@@ -507,27 +508,7 @@ def test_head_walk_follows_scalings_by_constants_but_not_joins() -> None:
     """The head conv is found through a Mul / Add by a constant (an initializer or a Constant
     node), not through an Add of two computed tensors (a skip join)."""
 
-    def model(join: bool) -> onnx.ModelProto:
-        w = helper.make_tensor("w", TensorProto.FLOAT, [4, 4, 1, 1], np.eye(4).ravel().tolist())
-        h = helper.make_tensor("h", TensorProto.FLOAT, [1, 4, 1, 1], [1.0] * 4)
-        two = helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])
-        nodes = [
-            helper.make_node("Conv", ["image", "w"], ["a"], name="/inc/Conv"),
-            helper.make_node("Relu", ["a"], ["r"], name="/inc/Relu"),
-            helper.make_node("Conv", ["r", "h"], ["logit"], name="/head1/Conv"),
-            helper.make_node("Constant", [], ["shift"], name="/Constant", value=two),
-            helper.make_node("Mul", ["two", "logit"], ["scaled"], name="/Mul"),
-            helper.make_node("Add", ["scaled", "a" if join else "shift"], ["z"], name="/Add"),
-            helper.make_node("Sigmoid", ["z"], ["wrinkle_prob"], name="/Sigmoid"),
-        ]
-        graph = helper.make_graph(
-            nodes, "g", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 4, 8, 8])],
-            [helper.make_tensor_value_info("wrinkle_prob", TensorProto.FLOAT, [1, 1, 8, 8])],
-            [w, h, two],
-        )  # fmt: skip
-        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-
-    kept = fp32_nodes(model(join=False), keep_last_block=False)
+    kept = fp32_nodes(scaled_head_model(join=False), keep_last_block=False)
     assert {"/inc/Conv", "/head1/Conv", "/Mul", "/Add", "/Sigmoid"} <= set(kept)
-    joined = fp32_nodes(model(join=True), keep_first_conv=False, keep_last_block=False)
+    joined = fp32_nodes(scaled_head_model(join=True), keep_first_conv=False, keep_last_block=False)
     assert joined == ["/Sigmoid"]

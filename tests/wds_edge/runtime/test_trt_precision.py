@@ -13,6 +13,7 @@ import onnx
 import pytest
 from fake_tensorrt import ApiViolation
 from onnx import helper
+from onnx_graphs import scaled_head_model
 
 from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
 from wds_edge.runtime.tensorrt.precision import (
@@ -221,27 +222,8 @@ def test_the_head_is_found_through_a_scaling_by_a_constant_not_a_join(
     Add by a constant to the head convolution (TensorRT's own walk stopped at any
     element-wise layer, leaving such a head unpinned), not through an Add of two computed
     tensors (a skip join)."""
-    from onnx import TensorProto
-
-    w = helper.make_tensor("w", TensorProto.FLOAT, [4, 4, 1, 1], np.eye(4).ravel().tolist())
-    h = helper.make_tensor("h", TensorProto.FLOAT, [1, 4, 1, 1], [1.0] * 4)
-    two = helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])
-    nodes = [
-        helper.make_node("Conv", ["image", "w"], ["a"], name="/inc/Conv"),
-        helper.make_node("Relu", ["a"], ["r"], name="/inc/Relu"),
-        helper.make_node("Conv", ["r", "h"], ["logit"], name="/head1/Conv"),
-        helper.make_node("Constant", [], ["shift"], name="/Constant", value=two),
-        helper.make_node("Mul", ["two", "logit"], ["scaled"], name="/Mul"),
-        helper.make_node("Add", ["scaled", "a" if join else "shift"], ["z"], name="/Add"),
-        helper.make_node("Sigmoid", ["z"], ["wrinkle_prob"], name="/Sigmoid"),
-    ]
-    graph = helper.make_graph(
-        nodes, "g", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 4, 8, 8])],
-        [helper.make_tensor_value_info("wrinkle_prob", TensorProto.FLOAT, [1, 1, 8, 8])],
-        [w, h, two],
-    )  # fmt: skip
     path = tmp_path / "m.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    onnx.save(scaled_head_model(join), str(path))
     fake_trt()
     import tensorrt as trt
 
