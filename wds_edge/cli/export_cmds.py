@@ -148,7 +148,13 @@ def _export(
     checkpoint: Path | None = typer.Option(
         None, "--checkpoint", "-c", help="Training checkpoint (wds-edge train) to export."
     ),
-    out: Path = typer.Option(Path("model.onnx"), "--out", "-o", help="ONNX file to write."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="ONNX file to write (default: model.onnx; with --annotate: the annotated file "
+        "itself, in place).",
+    ),
     size: int | None = typer.Option(
         None,
         "--size",
@@ -233,8 +239,9 @@ def _export(
     annotate: Path | None = typer.Option(
         None,
         "--annotate",
-        help="Add wds-edge metadata to this existing ONNX file (written to --out) and exit; "
-        "takes only --out, --threshold, --model-name, --model-version and --grey-input.",
+        help="Add wds-edge metadata to this existing ONNX file (in place, or written to --out) "
+        "and exit; takes only --out, --threshold, --model-name, --model-version and "
+        "--grey-input.",
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing Triton version."),
 ) -> None:
@@ -267,12 +274,15 @@ def _export(
         from wds_edge.io import ensure_writable_file
         from wds_edge_export.onnx_export import annotate_onnx
 
-        ensure_writable_file(out, "model")
-        md = annotate_onnx(annotate, out, fields=fields)
-        console.print(f"annotated {annotate} -> {out}: input {md.input_name} {md.input_shape}")
+        target = annotate if out is None else out  # no --out: the file itself, in place
+        ensure_writable_file(target, "model")
+        md = annotate_onnx(annotate, target, fields=fields)
+        console.print(f"annotated {annotate} -> {target}: input {md.input_name} {md.input_shape}")
         return
     if checkpoint is None:
         raise InvalidInputError("pass --checkpoint CKPT (or --annotate MODEL.onnx)")
+    if out is None:
+        out = Path("model.onnx")
     from wds_edge.io import ensure_writable_dir, ensure_writable_file
     from wds_edge_export.onnx_export import (
         DEFAULT_OPSETS,

@@ -280,3 +280,19 @@ def test_grey_input_marks_a_kiosk_augmented_model_and_refuses_others(
     again = tmp_path / "again.onnx"  # a later --annotate without it keeps the file's own
     code, _, err = run_cli(capsys, "export", "--annotate", marked, "--out", again)
     assert code == 0 and grey(again), err
+
+
+def test_annotate_without_out_rewrites_the_file_in_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defect: `export --annotate M.onnx` without --out wrote ./model.onnx (the export's
+    --out default), replacing any model.onnx there, and left M.onnx unannotated; the README
+    reads it as in place."""
+    monkeypatch.chdir(tmp_path)
+    bystander = tmp_path / "model.onnx"
+    bystander.write_bytes(b"another model")
+    bare = _bare_onnx(tmp_path / "bare.onnx")
+    code, _, err = run_cli(capsys, "export", "--annotate", bare, "--model-version", "2.0.0")
+    assert code == 0, err
+    assert _props(bare)["model_version"] == "2.0.0"
+    assert bystander.read_bytes() == b"another model"
