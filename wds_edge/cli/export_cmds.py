@@ -143,6 +143,42 @@ def _parity_photos(parity_images: Path | None) -> list[Path]:
     return images
 
 
+def _refuse_overwriting_inputs(
+    out: Path, checkpoint: Path | None = None, flag: str = "--out"
+) -> None:
+    """Refuse an --out that is the checkpoint exported from, or the bundled default model
+    (its manifest would no longer match it), before any work starts. ``--annotate M.onnx
+    --out M.onnx`` is allowed: that is annotating in place (``flag`` names the option that
+    gave ``out``).
+
+    Raises:
+        InvalidInputError: what --out is, and what to pass instead.
+    """
+    from wds_edge.errors import ModelError
+    from wds_edge.model.bundled import default_model_path
+
+    if not out.exists():
+        return
+    if checkpoint is not None and checkpoint.exists() and os.path.samefile(out, checkpoint):
+        raise InvalidInputError(
+            f"--out {out} is the checkpoint --checkpoint: the ONNX file would replace the "
+            "checkpoint it is exported from; pass another --out"
+        )
+    try:
+        bundled = default_model_path()
+    except ModelError:  # no bundled model, or one already damaged: nothing to protect
+        return
+    if os.path.samefile(out, bundled):
+        raise InvalidInputError(
+            f"{flag} {out} is the bundled default model {bundled}: changing it breaks its "
+            "manifest (default_model.json beside it), so every use of the default model would "
+            "be refused by its sha256 check. Write another --out; to install a model as the "
+            'new default, copy it over that file and then record it with `python -c "from '
+            "wds_edge.model.bundled import write_manifest; write_manifest('"
+            f"{bundled}', 'my model')\"` (MODEL_CARD.md)"
+        )
+
+
 def _export(
     ctx: typer.Context,
     checkpoint: Path | None = typer.Option(
@@ -275,6 +311,7 @@ def _export(
         from wds_edge_export.onnx_export import annotate_onnx
 
         target = annotate if out is None else out  # no --out: the file itself, in place
+        _refuse_overwriting_inputs(target, flag="--out" if out is not None else "--annotate")
         ensure_writable_file(target, "model")
         md = annotate_onnx(annotate, target, fields=fields)
         console.print(f"annotated {annotate} -> {target}: input {md.input_name} {md.input_shape}")
@@ -283,6 +320,7 @@ def _export(
         raise InvalidInputError("pass --checkpoint CKPT (or --annotate MODEL.onnx)")
     if out is None:
         out = Path("model.onnx")
+    _refuse_overwriting_inputs(out, checkpoint)
     from wds_edge.io import ensure_writable_dir, ensure_writable_file
     from wds_edge_export.onnx_export import (
         DEFAULT_OPSETS,

@@ -296,3 +296,39 @@ def test_annotate_without_out_rewrites_the_file_in_place(
     assert code == 0, err
     assert _props(bare)["model_version"] == "2.0.0"
     assert bystander.read_bytes() == b"another model"
+
+
+def test_out_may_not_be_the_checkpoint_or_the_bundled_default(
+    checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: `-c victim.pt -o victim.pt` replaced the checkpoint with its ONNX, and an --out
+    that is the bundled default model (also --annotate of it in place) broke it: its
+    manifest's sha256 no longer matched. Both are refused before any work; --annotate of a
+    file onto itself is annotating in place."""
+    import shutil
+
+    from wds_edge.io import sha256_file
+    from wds_edge.model.bundled import default_model_path
+
+    victim = shutil.copy(checkpoint, tmp_path / "victim.pt")
+    before = sha256_file(victim)
+    code, _, err = run_cli(capsys, "export", "-c", victim, "-o", victim, "--no-parity")
+    assert code == 2 and f"--out {victim} is the checkpoint" in err, err
+    assert sha256_file(victim) == before
+
+    bundled = default_model_path()
+    link = tmp_path / "default.onnx"  # the bundled file by another name (replaced, not it)
+    link.symlink_to(bundled)
+    for args, flag in ((["-c", checkpoint, "-o", link, "--no-parity"], "--out"),
+                       (["--annotate", link], "--annotate"),
+                       (["--annotate", link, "-o", link], "--out")):  # fmt: skip
+        code, _, err = run_cli(capsys, "export", *args, "--model-version", "9.9.9")
+        assert code == 2, (args, err)
+        assert f"{flag} {link} is the bundled default model" in err
+        assert "write_manifest" in err
+        assert link.is_symlink()
+    assert default_model_path() == bundled  # still matches its manifest
+
+    own = _bare_onnx(tmp_path / "own.onnx")  # annotating a file onto itself: in place
+    code, _, err = run_cli(capsys, "export", "--annotate", own, "-o", own)
+    assert code == 0 and _props(own)["producer"] == "wds-edge", err
