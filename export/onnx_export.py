@@ -53,6 +53,7 @@ from wds_edge.model.files import load_onnx_proto
 from wds_edge.model.metadata import ArchitectureInfo, ModelMetadata
 from wds_edge.model.preprocessing import Preprocessing
 from wds_edge.perception.quality import DEFAULT_CROP_SIZE_PX
+from wds_edge.runtime.base import GraphTensor, check_graph
 from wds_edge_export.graph import INPUT_NAME, OUTPUT_NAME, InferenceGraph
 from wds_edge_export.parity import check_parity, parity_report
 from wds_edge_train.model import INPUT_NORMS, WrinkleUNet, count_parameters, dice_for
@@ -517,9 +518,14 @@ def annotate_onnx(
     metadata gets no ``architecture`` entry unless ``fields`` gives one: its base width,
     activation and loss cannot be read from a graph (readers then see the defaults).
 
+    The graph is checked as the runtime checks it on load
+    (:func:`wds_edge.runtime.base.check_graph`) before anything is written: a graph no
+    backend would run is refused here, not on the kiosk.
+
     Raises:
         ModelError: the file is missing or not ONNX, or the graph does not have one 4-D
-            input and one output.
+            input of a fixed square size and one output of one channel at the input's
+            height and width.
     """
     proto = load_onnx_proto(onnx_path)
     inputs = [
@@ -533,6 +539,12 @@ def annotate_onnx(
     dims = [d.dim_value if d.dim_value > 0 else -1 for d in inputs[0].type.tensor_type.shape.dim]
     if len(dims) != 4:
         raise ModelError(f"{onnx_path}: input '{inputs[0].name}' is {len(dims)}-D, expected NCHW")
+    if -1 in dims[2:]:
+        raise ModelError(
+            f"{onnx_path}: input '{inputs[0].name}' is {dims} (-1: dynamic), but wds-edge feeds "
+            "a model face crops of one fixed square size (its metadata's input size): "
+            "re-export at a fixed square size (e.g. without dynamic height / width axes)"
+        )
     old: dict[str, Any] = {}
     props = {p.key: p.value for p in proto.metadata_props}
     if props.get("producer") == "wds-edge":
@@ -553,10 +565,31 @@ def annotate_onnx(
     data.update(fields or {})
     metadata = ModelMetadata(**data)
     metadata.check_supported(str(onnx_path))
+    outputs = list(proto.graph.output)
+    if not all(o.type.tensor_type.HasField("shape") for o in outputs):
+        outputs = list(onnx.shape_inference.infer_shapes(proto).graph.output)
+    check_graph(
+        metadata, str(onnx_path), [_graph_tensor(inputs[0])], [_graph_tensor(o) for o in outputs],
+        fix="Annotating writes metadata only, it cannot change the graph: export the model "
+        "again with one N x 1 x H x W probability output at its input's height and width",
+    )  # fmt: skip
     unknown = () if "architecture" in data else ("architecture",)
     set_metadata(proto, metadata, omit=unknown)
     write_onnx(proto, out_path or onnx_path)
     return metadata
+
+
+def _graph_tensor(value: onnx.ValueInfoProto) -> GraphTensor:
+    """A graph input / output as :func:`~wds_edge.runtime.base.check_graph` takes it."""
+    tensor = value.type.tensor_type
+    shape = (
+        tuple(d.dim_value if d.dim_value > 0 else -1 for d in tensor.shape.dim)
+        if tensor.HasField("shape")
+        else ()
+    )
+    float32 = tensor.elem_type == onnx.TensorProto.FLOAT
+    dtype = "float32" if float32 else onnx.TensorProto.DataType.Name(tensor.elem_type).lower()
+    return GraphTensor(value.name, shape, dtype)
 
 
 def _code_provenance(provenance: Sequence[dict[str, Any]]) -> dict[str, Any]:

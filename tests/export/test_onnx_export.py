@@ -140,6 +140,60 @@ def test_annotate_adds_metadata_to_a_bare_onnx(tmp_path: Path) -> None:
     assert read_metadata(tmp_path / "annotated.onnx").threshold == 0.3
 
 
+def _traced(path: Path, module: torch.nn.Module, dynamic: bool = False) -> Path:
+    import warnings
+
+    axes = {"rgb": {0: "n", 2: "h", 3: "w"}, "p": {0: "n", 2: "h", 3: "w"}} if dynamic else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the tracer, on purpose
+        torch.onnx.export(
+            module, (torch.zeros(1, 3, 32, 32),), str(path), dynamo=False, input_names=["rgb"],
+            output_names=["p"], dynamic_axes=axes,
+        )  # fmt: skip
+    return path
+
+
+@pytest.mark.parametrize(
+    ("module", "dynamic", "message"),
+    [
+        (torch.nn.Conv2d(3, 2, 1), False, r"output 'p' is \[1, 2, 32, 32\], expected N x 1"),
+        (torch.nn.Conv2d(3, 1, 1, stride=2), False,
+         "output 'p' is 16 x 16 pixels, but the input is 32 x 32"),
+        (torch.nn.Conv2d(3, 1, 1), True, "re-export at a fixed square size"),
+    ],
+    ids=["two_channels", "half_resolution", "dynamic_height_width"],
+)  # fmt: skip
+def test_annotate_refuses_a_graph_the_runtime_would_refuse(
+    tmp_path: Path, module: torch.nn.Module, dynamic: bool, message: str
+) -> None:
+    """Defect: annotate wrote metadata onto a two-channel output, a half-resolution output
+    and a dynamic height / width input; the first two then failed on load (or, half-res,
+    on every frame with a region-mask shape error), the last with 'input size -1x-1 is not
+    a square'. It runs the runtime's graph check (check_graph) first, and writes nothing."""
+    source = _traced(tmp_path / "foreign.onnx", module, dynamic)
+    before = source.read_bytes()
+    out = tmp_path / "annotated.onnx"
+    with pytest.raises(ModelError, match=message):
+        annotate_onnx(source, out)
+    with pytest.raises(ModelError, match=message):
+        annotate_onnx(source)  # in place
+    assert not out.exists() and source.read_bytes() == before
+
+
+def test_annotate_checks_an_output_declared_without_a_shape(tmp_path: Path) -> None:
+    """The output's size is inferred where the file does not declare it."""
+    w = helper.make_tensor("w", TensorProto.FLOAT, [1, 3, 1, 1], np.zeros(3, np.float32))
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"], strides=[2, 2])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 32, 32])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w],
+    )  # fmt: skip
+    source = tmp_path / "shapeless.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), source)
+    with pytest.raises(ModelError, match="output 'y' is 16 x 16 pixels"):
+        annotate_onnx(source, tmp_path / "annotated.onnx")
+
+
 @pytest.mark.parametrize(
     ("exporter", "opset"), [("dynamo", None), ("dynamo", 19), ("torchscript", 13)]
 )

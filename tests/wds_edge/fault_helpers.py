@@ -119,29 +119,41 @@ def truncated_avi(
     return path
 
 
-def conv_sigmoid_onnx(path: Path, *, out_channels: int = 1, size_px: int = 64) -> Path:
+def conv_sigmoid_onnx(
+    path: Path, *, out_channels: int = 1, size_px: int = 64, stride: int = 1
+) -> Path:
     """A hand-built RGB -> 1x1 conv -> sigmoid ONNX model with wds-edge metadata (texture
-    declared in the graph, as ``annotate_onnx`` takes a 3-channel input): a model the SDK's
-    own exporter would never write (no [R, G, B, T] Concat; ``out_channels`` outputs)."""
-    # annotate_onnx itself needs no torch, but its package (wds_edge_export) imports it
-    pytest.importorskip("torch", reason="annotate_onnx (wds_edge_export) needs torch")
+    declared in the graph, written as ``annotate_onnx`` writes it for a 3-channel input): a
+    model the SDK's own exporter would never write (no [R, G, B, T] Concat; ``out_channels``
+    outputs, at 1 / ``stride`` of the input's size). ``annotate_onnx`` itself refuses the
+    graphs no backend runs (several channels, another size), so the metadata is set here."""
+    # set_metadata itself needs no torch, but its package (wds_edge_export) imports it
+    pytest.importorskip("torch", reason="set_metadata (wds_edge_export) needs torch")
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    from wds_edge_export.onnx_export import annotate_onnx
+    import wds_edge
+    from wds_edge.model.metadata import ModelMetadata
+    from wds_edge.model.preprocessing import Preprocessing
+    from wds_edge_export.onnx_export import set_metadata
 
     weight = numpy_helper.from_array(np.full((out_channels, 3, 1, 1), 0.01, np.float32), "w")
-    shape_in, shape_out = [1, 3, size_px, size_px], [1, out_channels, size_px, size_px]
+    out_px = size_px // stride
+    shape_in, shape_out = [1, 3, size_px, size_px], [1, out_channels, out_px, out_px]
     graph = helper.make_graph(
         [
-            helper.make_node("Conv", ["image", "w"], ["z"]),
+            helper.make_node("Conv", ["image", "w"], ["z"], strides=[stride, stride]),
             helper.make_node("Sigmoid", ["z"], ["p"]),
         ],
         "conv_sigmoid", [helper.make_tensor_value_info("image", TensorProto.FLOAT, shape_in)],
         [helper.make_tensor_value_info("p", TensorProto.FLOAT, shape_out)], [weight],
     )  # fmt: skip
-    bare = path.with_name(path.stem + ".bare.onnx")
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(bare))
-    annotate_onnx(bare, path)
-    bare.unlink()
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    metadata = ModelMetadata(
+        producer_version=wds_edge.__version__, input_name="image", output_name="p",
+        input_shape=shape_in,
+        preprocessing=Preprocessing.TEXTURE_IN_GRAPH, value_range=(0.0, 255.0),
+    )  # fmt: skip
+    set_metadata(model, metadata, omit=("architecture",))
+    onnx.save(model, str(path))
     return path

@@ -52,13 +52,17 @@ def check_graph(
     source: str,
     inputs: Sequence[GraphTensor],
     outputs: Sequence[GraphTensor],
+    *,
+    fix: str = "Re-export the model with `wds-edge export` so both agree",
 ) -> int | None:
     """Compare a graph's real input / output with its metadata; refuse a mismatch.
 
     One input, named and shaped as the metadata says (channels, height, width; a dynamic
     dimension matches any), of float32; an output of the metadata's name with one channel
-    (the analyzer reads channel 0 as the wrinkle probability). Every backend that reads the
-    graph itself runs this before compiling anything.
+    (the analyzer reads channel 0 as the wrinkle probability) at the input's height and
+    width (the analyzer lays the map over the crop pixel for pixel; a dynamic dimension
+    matches any). Every backend that reads the graph itself runs this before compiling
+    anything; ``fix`` is the message's closing advice.
 
     Returns:
         The batch size the graph insists on, or ``None`` for a dynamic batch.
@@ -96,11 +100,23 @@ def check_graph(
             f"output '{out.name}' is {list(out.shape)}, expected N x 1 x H x W (one wrinkle "
             "probability channel; a two-class model is exported with its wrinkle channel only)"
         )
+    elif len(metadata.input_shape) == 4:
+        want_hw = tuple(metadata.input_shape[2:])
+        got_hw = tuple(out.shape[2:])
+        if any(
+            -1 not in (got, want) and got != want for got, want in zip(got_hw, want_hw, strict=True)
+        ):
+            problems.append(
+                f"output '{out.name}' is {got_hw[0]} x {got_hw[1]} pixels, but the input is "
+                f"{want_hw[0]} x {want_hw[1]}: the wrinkle probability map must have the "
+                "input's height and width (the analyzer lays it over the face crop pixel for "
+                "pixel)"
+            )
     if problems:
         raise ModelError(
             f"{source}: the graph does not match its wds-edge metadata: "
             + "; ".join(problems)
-            + ". Re-export the model with `wds-edge export` so both agree"
+            + f". {fix}"
         )
     return fixed
 

@@ -169,3 +169,20 @@ def test_onnxruntime_refuses_a_precision_it_would_not_run(
               "--precision", "int8", "--quick"])  # fmt: skip
     err = " ".join(capsys.readouterr().err.split())
     assert ended.value.code == 2 and "wds-edge quantize --format qdq" in err, err
+
+
+def test_an_output_of_another_size_than_the_input_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The analyzer lays the probability map over the face crop pixel for pixel: a
+    half-resolution output loaded, then every frame failed with a misleading region-mask
+    shape error. It is refused at load, naming the output's size (a usage error: exit 2)."""
+    from fault_helpers import conv_sigmoid_onnx, run_cli
+
+    model = conv_sigmoid_onnx(tmp_path / "half.onnx", size_px=32, stride=2)
+    message = "output 'p' is 16 x 16 pixels, but the input is 32 x 32"
+    with pytest.raises(ModelError, match=message):
+        load_backend(model, "onnxruntime")
+    code, _, err = run_cli(capsys, "bench", "model", "--model", model, "--backend", "onnxruntime",
+                           "--quick")  # fmt: skip
+    assert code == 2 and message in err, err
