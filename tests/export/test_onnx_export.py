@@ -124,6 +124,18 @@ def test_gflops_of_base16_matches_design_card(tmp_path: Path) -> None:
     assert 30.0 < md.architecture.gflops < 34.0
 
 
+def test_gflops_of_a_fixed_batch_are_per_image(tmp_path: Path) -> None:
+    """Defect: --batch 3 recorded 3x the per-image GFLOPs its definition names."""
+    torch.manual_seed(0)
+    model = WrinkleUNet(base_channels=8)
+    one, three = (
+        export_model(model, tmp_path / f"b{n}.onnx", input_size_px=32, batch=n).architecture
+        for n in (1, 3)
+    )
+    assert three.gflops == one.gflops > 0
+    assert three.gflops_definition == "2 x conv MACs per image, counted from the ONNX graph"
+
+
 def test_annotate_adds_metadata_to_a_bare_onnx(tmp_path: Path) -> None:
     bare = tmp_path / "bare.onnx"
     x = torch.zeros(1, 3, 32, 32)

@@ -112,11 +112,12 @@ class ModelBenchResult:
 def conv_macs(model: Any) -> int:
     """Multiply-accumulates of every Conv node of an ``onnx.ModelProto``, per image.
 
-    MACs of a Conv = output elements x (C_in / group) x kH x kW, from the graph's
-    inferred shapes. Counts convolutions only (the U-Net's cost is >99 % convolutions;
-    the in-graph texture blur is two 1-D convolutions and is counted too). A dynamic
-    batch counts as batch 1. Convolutions whose shapes cannot be inferred are skipped
-    with a warning.
+    MACs of a Conv = output elements of one image (C_out x H x W: the batch axis is left
+    out, so a fixed batch N counts one image, not N, as a dynamic batch does) x
+    (C_in / group) x kH x kW, from the graph's inferred shapes. Counts convolutions only
+    (the U-Net's cost is >99 % convolutions; the in-graph texture blur is two 1-D
+    convolutions and is counted too). Convolutions whose shapes cannot be inferred are
+    skipped with a warning.
     """
     import onnx
 
@@ -138,7 +139,8 @@ def conv_macs(model: Any) -> int:
         if w is None or out is None:
             logger.warning("conv %s: shapes unknown, not counted in GFLOPs", node.name)
             continue
-        macs += int(np.prod(out)) * int(np.prod(w[1:]))  # out elems x C_in/group x kH x kW
+        # out elements of one image (axis 0: the batch) x C_in/group x kH x kW
+        macs += int(np.prod(out[1:])) * int(np.prod(w[1:]))
     return macs
 
 

@@ -45,6 +45,29 @@ def test_count_gflops_of_a_hand_built_conv(tmp_path):
     assert count_onnx_gflops(tmp_path / "missing.onnx") is None
 
 
+def test_gflops_are_per_image_whatever_the_fixed_batch():
+    """Defect: conv_macs multiplied the whole output shape, batch included, so a model
+    exported with --batch 3 recorded 3x its per-image GFLOPs (architecture.gflops, whose
+    definition says per image) and `bench model` reported 3x its GFLOP/s."""
+    pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    from wds_edge.bench.model_bench import conv_macs
+
+    def conv(batch: int | str) -> object:
+        # 2 -> 4 channels, 3x3, stride 2, no padding, on 9 x 9: 4 x 4 x 4 outputs per image
+        w = numpy_helper.from_array(np.zeros((4, 2, 3, 3), np.float32), "w")
+        node = helper.make_node("Conv", ["x", "w"], ["y"], strides=[2, 2])
+        return helper.make_model(helper.make_graph(
+            [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 2, 9, 9])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w],
+        ))  # fmt: skip
+
+    # per image: (4 x 4 x 4) outputs x (2 x 3 x 3) multiply-adds each = 64 x 18 = 1152
+    for batch in (1, 3, "n"):
+        assert conv_macs(conv(batch)) == 1152, batch
+
+
 def test_bench_backend_on_onnxruntime(onnx_model_fixed_batch):
     from wds_edge.runtime import load_backend
 
