@@ -115,6 +115,10 @@ _EXPORT_ONLY = {
 }
 
 
+#: ``export`` options of the parity report (``--no-parity`` refuses them: they would be ignored).
+_PARITY_ONLY = {"parity_images": "--parity-images", "landmarker": "--landmarker"}
+
+
 def _parity_photos(parity_images: Path | None) -> list[Path]:
     """The face photos of the parity report (--parity-images DIR, else the default folder)."""
     if parity_images is None:
@@ -241,9 +245,16 @@ def _export(
         help="Folder of face photos for the parity report (default: $WDS_EDGE_SHARED/data/"
         "faces, else ../shared/data/faces beside the wds-edge checkout).",
     ),
-    no_parity: bool = typer.Option(False, "--no-parity", help="Skip the parity report."),
+    no_parity: bool = typer.Option(
+        False,
+        "--no-parity",
+        help="Skip the parity report (then --parity-images and --landmarker are refused).",
+    ),
     landmarker: Path | None = typer.Option(
-        None, "--landmarker", help="face_landmarker.task for the parity crops."
+        None,
+        "--landmarker",
+        help="face_landmarker.task for the parity crops (default: where `wds-edge models "
+        "path` finds it); checked before anything is exported.",
     ),
     triton: Path | None = typer.Option(
         None,
@@ -337,6 +348,17 @@ def _export(
         )
     opset = check_opset(DEFAULT_OPSETS[exporter] if opset is None else opset, exporter)
     batch_value = parse_batch(batch)
+    if no_parity:
+        ignored = given_on_command_line(ctx, _PARITY_ONLY)
+        if ignored:
+            options, verb, them = (
+                (ignored[0], "configures", "it") if len(ignored) == 1
+                else (" and ".join(ignored), "configure", "them")
+            )  # fmt: skip
+            raise InvalidInputError(
+                f"--no-parity skips the parity report, and {options} only {verb} it: leave "
+                f"{them} out, or drop --no-parity to run the report"
+            )
     ensure_writable_file(out, "model", min_free_bytes=64 << 20)
     if triton is not None:
         from wds_edge_export.triton import triton_model_path
@@ -345,6 +367,10 @@ def _export(
         # refused here, not after --out was replaced: the two would then disagree
         triton_model_path(triton, overwrite=force)
     images = [] if no_parity else _parity_photos(parity_images)
+    if images:  # a missing face landmarker: refused now, not after the whole export
+        from wds_edge.perception.landmarker_model import resolve_face_landmarker
+
+        landmarker = resolve_face_landmarker(landmarker)
     with console.status("exporting..."):
         report = export_checkpoint(
             checkpoint, out, parity_images=images, landmarker_path=landmarker, input_size_px=size,

@@ -332,3 +332,29 @@ def test_out_may_not_be_the_checkpoint_or_the_bundled_default(
     own = _bare_onnx(tmp_path / "own.onnx")  # annotating a file onto itself: in place
     code, _, err = run_cli(capsys, "export", "--annotate", own, "-o", own)
     assert code == 0 and _props(own)["producer"] == "wds-edge", err
+
+
+def test_no_parity_refuses_the_parity_options_and_a_missing_landmarker_is_found_first(
+    checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: --no-parity silently ignored --parity-images and --landmarker, and a missing
+    landmarker was found only by the parity report, after the whole export. Now the first is
+    refused and the landmarker is looked up before the checkpoint is even loaded (the
+    missing checkpoint below is never reached)."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    out = tmp_path / "m.onnx"
+    for flags in (["--parity-images", photos], ["--landmarker", tmp_path / "lm.task"],
+                  ["--parity-images", photos, "--landmarker", tmp_path / "lm.task"]):  # fmt: skip
+        code, _, err = run_cli(capsys, "export", "-c", checkpoint, "-o", out, "--no-parity",
+                               *flags)  # fmt: skip
+        assert code == 2, (flags, err)
+        assert "--no-parity skips the parity report" in err and str(flags[0]) in err
+        assert not out.exists()
+
+    (photos / "face.jpg").write_bytes(b"")  # never read: the landmarker is refused first
+    missing = tmp_path / "missing.task"
+    code, _, err = run_cli(capsys, "export", "-c", tmp_path / "missing.pt", "-o", out,
+                           "--parity-images", photos, "--landmarker", missing)  # fmt: skip
+    assert code == 2 and str(missing) in err and "missing.pt" not in err, err
+    assert not out.exists()
