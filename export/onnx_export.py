@@ -56,7 +56,13 @@ from wds_edge.perception.quality import DEFAULT_CROP_SIZE_PX
 from wds_edge.runtime.base import GraphTensor, check_graph
 from wds_edge_export.graph import INPUT_NAME, OUTPUT_NAME, InferenceGraph
 from wds_edge_export.parity import check_parity, parity_report
-from wds_edge_train.model import INPUT_NORMS, WrinkleUNet, count_parameters, dice_for
+from wds_edge_train.model import (
+    INPUT_NORMS,
+    POOL_MULTIPLE,
+    WrinkleUNet,
+    count_parameters,
+    dice_for,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -72,6 +78,7 @@ __all__ = [
     "annotate_onnx",
     "DEFAULT_INPUT_SIZE_PX",
     "ScaleMismatchError",
+    "check_size_px",
     "export_size_px",
     "trained_on_whole_photos",
     "GREY_AUGMENT_PROFILES",
@@ -148,6 +155,31 @@ class ExportReport:
     onnx_sha256: str
     size_bytes: int
     parity: dict[str, Any] = field(default_factory=dict)
+
+
+def check_size_px(
+    size_px: int, multiple: int = POOL_MULTIPLE, stem: str = "none", name: str = "--size"
+) -> int:
+    """Refuse an input side the network cannot take: a positive multiple of ``multiple``
+    (:attr:`WrinkleUNet.size_multiple <wds_edge_train.model.WrinkleUNet.size_multiple>`:
+    16, 32 with the space_to_depth ``stem``); ``name`` is how messages name the size.
+
+    Raises:
+        InvalidInputError: what the size must be, and the nearest sizes that are.
+    """
+    if size_px < multiple or size_px % multiple:
+        lower = max(multiple, size_px // multiple * multiple)
+        why = (
+            f"the {stem} stem shrinks the input {multiple // POOL_MULTIPLE}x, then the U-Net "
+            "pools it four times"
+            if multiple > POOL_MULTIPLE
+            else "the U-Net pools the input four times"
+        )
+        raise InvalidInputError(
+            f"{name} {size_px} is not a positive multiple of {multiple} ({why}); use e.g. "
+            f"{name} {lower} or {lower + multiple}"
+        )
+    return int(size_px)
 
 
 class ScaleMismatchError(InvalidInputError):
@@ -405,13 +437,8 @@ def export_model(
         InvalidInputError: bad size / batch / channel count / opset.
         ModelError: the exported graph is not a valid single-file ONNX model.
     """
-    multiple = model.size_multiple  # 32 with the space_to_depth stem
-    if input_size_px < multiple or input_size_px % multiple:
-        raise InvalidInputError(
-            f"input_size_px must be a multiple of {multiple}"
-            + (f" (the {model.stem} stem)" if multiple > 16 else "")
-            + f", got {input_size_px}"
-        )
+    # 32 with the space_to_depth stem
+    check_size_px(input_size_px, model.size_multiple, model.stem, name="input_size_px")
     if model.in_channels != 4:
         raise InvalidInputError(
             f"the model must take 4 channels [R,G,B,T], has {model.in_channels}"
@@ -654,6 +681,8 @@ def export_checkpoint(
     from wds_edge_train.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(checkpoint_path, map_location="cpu")
+    if input_size_px is not None:  # before the scale check: a size the network cannot take
+        check_size_px(input_size_px, ckpt.model.size_multiple, ckpt.model.stem)
     config = dict(getattr(ckpt, "config", {}) or {})
     metrics = dict(getattr(ckpt, "metrics", {}) or {})
     size_px = export_size_px(

@@ -198,7 +198,8 @@ def _export(
     size: int | None = typer.Option(
         None,
         "--size",
-        help="Square input size in pixels (multiple of 16): the size the kiosk crops faces "
+        help="Square input size in pixels (a multiple of 16; of 32 for a checkpoint trained "
+        "with --stem space_to_depth): the size the kiosk crops faces "
         "at. Default: the face-crop size the checkpoint was trained on (wds-edge label "
         "--crop-size, recorded by wds-edge train), 640 where unknown. A different size is "
         "refused unless --allow-scale-mismatch is given.",
@@ -337,6 +338,7 @@ def _export(
         DEFAULT_OPSETS,
         EXPORTERS,
         check_opset,
+        check_size_px,
         export_checkpoint,
         parse_batch,
     )
@@ -348,6 +350,8 @@ def _export(
         )
     opset = check_opset(DEFAULT_OPSETS[exporter] if opset is None else opset, exporter)
     batch_value = parse_batch(batch)
+    if size is not None:  # a multiple of 16; of 32 for a space_to_depth checkpoint, once loaded
+        check_size_px(size)
     if no_parity:
         ignored = given_on_command_line(ctx, _PARITY_ONLY)
         if ignored:

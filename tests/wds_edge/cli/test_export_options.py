@@ -45,6 +45,8 @@ def _props(path: Path) -> dict[str, str]:
         (["--exporter", "dynamo", "--opset", "17"], "opsets 18 to 23"),
         (["--exporter", "jit"], "--exporter must be one of"),
         (["--threshold", "1.5"], "--threshold must be between 0 and 1"),
+        (["--size", "100"], "--size 100 is not a positive multiple of 16"),
+        (["--size", "0", "--allow-scale-mismatch"], "--size 0 is not a positive multiple of 16"),
     ],
 )
 def test_bad_export_options_are_one_line_errors(
@@ -357,4 +359,37 @@ def test_no_parity_refuses_the_parity_options_and_a_missing_landmarker_is_found_
     code, _, err = run_cli(capsys, "export", "-c", tmp_path / "missing.pt", "-o", out,
                            "--parity-images", photos, "--landmarker", missing)  # fmt: skip
     assert code == 2 and str(missing) in err and "missing.pt" not in err, err
+    assert not out.exists()
+
+
+def test_a_size_the_network_cannot_take_is_named_as_size_before_the_scale_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Defect: --size 100 was refused as a scale mismatch (a multiple of 16 would be too),
+    and with --allow-scale-mismatch only after the export started, in words of the library
+    (input_size_px); a space_to_depth checkpoint's --size 48 (a multiple of 16, not of 32)
+    was first warned about as a scale change. The multiple of 16 is checked before the
+    checkpoint is loaded (the missing one is never reached), the stem's 32 once it is, before
+    the scale check."""
+    import torch
+
+    from wds_edge_train.checkpoint import save_checkpoint
+    from wds_edge_train.model import WrinkleUNet
+
+    out = tmp_path / "m.onnx"
+    code, _, err = run_cli(capsys, "export", "-c", tmp_path / "missing.pt", "-o", out,
+                           "--no-parity", "--size", "100")  # fmt: skip
+    assert code == 2 and "--size 100 is not a positive multiple of 16" in err, err
+    assert "use e.g. --size 96 or 112" in err and "missing.pt" not in err
+
+    torch.manual_seed(0)
+    stem = save_checkpoint(tmp_path / "stem.pt", model=WrinkleUNet(4, 8, stem="space_to_depth"),
+                           config={"loss": "wds", "face_crop_px": SIZE}, metrics={},
+                           epoch=1)  # fmt: skip
+    code, _, err = run_cli(capsys, "export", "-c", stem, "-o", out, "--no-parity", "--size", "48",
+                           "--allow-scale-mismatch")  # fmt: skip
+    assert code == 2, err
+    assert "--size 48 is not a positive multiple of 32 (the space_to_depth stem" in err
+    assert "use e.g. --size 32 or 64" in err and "input_size_px" not in err
+    assert "--allow-scale-mismatch" not in caplog.text  # no scale warning for a refused size
     assert not out.exists()
