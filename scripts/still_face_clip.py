@@ -4,8 +4,11 @@ Issue 21 asks for repeatability "on a still face", and the only clip here pans, 
 and darkens. This writes what a camera would record of a person who holds still: the photo on
 a 30 FPS frame, moved a little (a person standing still sways and tilts), with the camera's own
 per-frame changes (auto-exposure flicker, sensor noise) and a real video codec on top: Motion
-JPEG at quality 90 in an .avi by default (what a USB webcam sends at 720p), or mp4v in an .mp4
-(a recorded clip; a lossy inter-frame codec whose own artefacts change from frame to frame).
+JPEG in an .avi (what a USB webcam sends at 720p), at JPEG quality ``--quality`` (90; OpenCV's
+own MJPEG writer, which honours it) or, ``--quality ffmpeg``, at the FFmpeg MJPEG encoder's
+default (OpenCV's default writer ignores a quality: about JPEG quality 50, 37.5 dB PSNR on a
+portrait; the first still-face figures in RESULTS.md were made so); or mp4v in an .mp4 (a
+recorded clip; a lossy inter-frame codec whose artefacts change from frame to frame).
 It is a simulation, named as such wherever its figures are quoted: it has no expression change,
 no blinking and no change of light direction, so it measures the floor that sensor, codec,
 landmark jitter and resampling set, under the motion stated below, not a person.
@@ -28,7 +31,8 @@ The moved frame is resampled with a Lanczos (8 x 8) kernel: bilinear resampling 
 fine lines by an amount that changes with the sub-pixel shift, a variation no camera makes.
 
     python scripts/still_face_clip.py --photo ../shared/data/faces/biden2.jpg \
-        --out runs/still/biden2.avi [--seconds 10 --fps 30 --size 1280x720 --sway 2 --seed 0]
+        --out runs/still/biden2.avi [--seconds 10 --fps 30 --size 1280x720 --sway 2 --seed 0 \
+        --quality 90]
     wds-edge bench repeatability --source runs/still/biden2.avi --out runs/still/biden2_rep
 
 The video is written beside ``--out`` under a temporary name and moved into place when whole.
@@ -57,8 +61,10 @@ MOTION = {"x": (1.0, 1.0), "y": (1.0, 1.0), "roll_deg": (0.2, 1.5), "scale_pct":
 GAIN_SD, GAIN_TAU_S = 0.005, 2.0
 #: Sensor noise: variance = SHOT * level + READ ** 2 (grey levels).
 SHOT, READ = 0.05, 2.0
-#: Codec per output suffix: (fourcc, quality or None for the codec's default).
-CODECS = {".avi": ("MJPG", 90.0), ".mp4": ("mp4v", None)}
+#: The container per output suffix and its codec.
+CODECS = {".avi": "MJPG", ".mp4": "mp4v"}
+#: ``--quality`` of an .avi: a JPEG quality, or this for the FFmpeg encoder's own default.
+FFMPEG_QUALITY = "ffmpeg"
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ class ClipSpec:
     height: int = 720
     sway_px: float = 2.0
     seed: int = 0
+    quality: int | str = 90  # JPEG quality of an .avi, or FFMPEG_QUALITY
 
     @property
     def frames(self) -> int:
@@ -131,24 +138,40 @@ def render_frames(photo: np.ndarray, spec: ClipSpec):  # noqa: ANN201 (a generat
         yield np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
 
 
+def _writer(path: Path, suffix: str, spec: ClipSpec) -> cv2.VideoWriter:
+    """An opened writer for ``path`` whose codec really runs at ``spec.quality``."""
+    fourcc, size = cv2.VideoWriter_fourcc(*CODECS[suffix]), (spec.width, spec.height)
+    if suffix == ".avi" and spec.quality != FFMPEG_QUALITY:
+        # OpenCV's own MJPEG writer: the FFmpeg one ignores VIDEOWRITER_PROP_QUALITY
+        writer = cv2.VideoWriter(str(path), cv2.CAP_OPENCV_MJPEG, fourcc, spec.fps, size)
+        if writer.isOpened() and not writer.set(cv2.VIDEOWRITER_PROP_QUALITY, spec.quality):
+            writer.release()
+            raise ValueError(f"OpenCV's MJPEG writer does not take quality {spec.quality}")
+    else:
+        writer = cv2.VideoWriter(str(path), fourcc, spec.fps, size)
+    if not writer.isOpened():
+        raise ValueError(f"OpenCV cannot open a {CODECS[suffix]} writer for {path.name}")
+    return writer
+
+
 def write_clip(photo_path: Path, out: Path, spec: ClipSpec) -> int:
-    """Write the clip to ``out`` (.avi: MJPEG, .mp4: mp4v) atomically; returns its frames."""
+    """Write the clip to ``out`` (.avi: MJPEG, .mp4: mp4v) atomically; returns its frames.
+
+    Raises:
+        ValueError: an unreadable photo, another suffix, a quality for an .mp4, or a codec
+            OpenCV cannot open (nothing is written).
+    """
     photo = cv2.imread(str(photo_path), cv2.IMREAD_COLOR)
     if photo is None:
-        raise SystemExit(f"error: cannot read {photo_path} as an image (expected a face photo)")
+        raise ValueError(f"cannot read {photo_path} as an image (expected a face photo)")
     suffix = out.suffix.lower()
     if suffix not in CODECS:
-        raise SystemExit(f"error: --out must end in .avi (MJPEG) or .mp4 (mp4v), got {out.name}")
-    fourcc, quality = CODECS[suffix]
+        raise ValueError(f"--out must end in .avi (MJPEG) or .mp4 (mp4v), got {out.name}")
+    if suffix == ".mp4" and spec.quality != ClipSpec.quality:
+        raise ValueError("--quality sets the MJPEG of an .avi; mp4v has its own")
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = temporary_path(out, suffix)
-    writer = cv2.VideoWriter(
-        str(partial), cv2.VideoWriter_fourcc(*fourcc), spec.fps, (spec.width, spec.height)
-    )
-    if not writer.isOpened():
-        raise SystemExit(f"error: OpenCV cannot open a {fourcc} writer for {out}")
-    if quality is not None:
-        writer.set(cv2.VIDEOWRITER_PROP_QUALITY, quality)
+    writer = _writer(partial, suffix, spec)
     frames = 0
     try:
         for frame in render_frames(photo, spec):
@@ -164,11 +187,23 @@ def write_clip(photo_path: Path, out: Path, spec: ClipSpec) -> int:
     return frames
 
 
+def _quality(text: str) -> int | str:
+    if text == FFMPEG_QUALITY:
+        return text
+    if not text.isdigit() or not 1 <= int(text) <= 100:
+        raise argparse.ArgumentTypeError(f"a JPEG quality 1-100 or {FFMPEG_QUALITY}, got {text!r}")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--photo", type=Path, required=True, help="A photo of one face.")
+    ap.add_argument("--out", type=Path, required=True, help="The clip: .avi (MJPEG) or .mp4.")
     ap.add_argument(
-        "--out", type=Path, required=True, help="The clip: .avi (MJPEG q90) or .mp4 (mp4v)."
+        "--quality",
+        type=_quality,
+        default=ClipSpec.quality,
+        help=f"JPEG quality of an .avi (1-100), or {FFMPEG_QUALITY}: the FFmpeg encoder's default.",
     )
     ap.add_argument("--seconds", type=float, default=ClipSpec.seconds)
     ap.add_argument("--fps", type=float, default=ClipSpec.fps)
@@ -182,10 +217,14 @@ def main(argv: list[str] | None = None) -> None:
         ap.error(f"--size must be WIDTHxHEIGHT, e.g. 1280x720; got {args.size!r}")
     if width < 64 or height < 64 or width % 2 or height % 2:
         ap.error(f"--size must be even and at least 64x64, got {args.size}")
-    if args.seconds <= 0 or args.fps <= 0 or args.sway < 0:
-        ap.error("--seconds and --fps must be > 0 and --sway >= 0")
-    spec = ClipSpec(args.seconds, args.fps, width, height, args.sway, args.seed)
-    n = write_clip(args.photo, args.out, spec)
+    numbers = (args.seconds, args.fps, args.sway)
+    if not all(map(math.isfinite, numbers)) or min(args.seconds, args.fps) <= 0 or args.sway < 0:
+        ap.error(f"--seconds and --fps must be > 0 and --sway >= 0 (finite), got {numbers}")
+    spec = ClipSpec(args.seconds, args.fps, width, height, args.sway, args.seed, args.quality)
+    try:
+        n = write_clip(args.photo, args.out, spec)
+    except ValueError as exc:
+        ap.error(str(exc))
     print(
         f"wrote {args.out}: {n} frames, {width}x{height} at {args.fps:g} FPS, sway {args.sway:g} px"
     )

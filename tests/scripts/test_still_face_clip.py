@@ -78,8 +78,53 @@ def test_bad_photo_and_suffix_are_refused_before_anything_is_written(
 ) -> None:
     not_image = tmp_path / "notes.txt"
     not_image.write_text("hello")
-    with pytest.raises(SystemExit, match="cannot read .* as an image"):
+    with pytest.raises(ValueError, match="cannot read .* as an image"):
         clip_script.write_clip(not_image, tmp_path / "a.mp4", clip_script.ClipSpec())
-    with pytest.raises(SystemExit, match="must end in .avi .* or .mp4"):
+    with pytest.raises(ValueError, match="must end in .avi .* or .mp4"):
         clip_script.write_clip(faces_dir / "obama.jpg", tmp_path / "a.mkv", clip_script.ClipSpec())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_the_avi_is_written_at_the_quality_asked(
+    clip_script, faces_dir: Path, tmp_path: Path
+) -> None:
+    # OpenCV's default (FFmpeg) writer ignores VIDEOWRITER_PROP_QUALITY: a "q90" clip came out
+    # at the encoder's default, about JPEG quality 50
+    def written(quality: int | str) -> tuple[int, float]:
+        spec = clip_script.ClipSpec(seconds=0.1, fps=10, width=640, height=360, quality=quality)
+        out = tmp_path / f"q{quality}.avi"
+        clip_script.write_clip(faces_dir / "obama.jpg", out, spec)
+        ok, frame = cv2.VideoCapture(str(out)).read()
+        assert ok
+        clean = next(clip_script.render_frames(cv2.imread(str(faces_dir / "obama.jpg")), spec))
+        return out.stat().st_size, cv2.PSNR(frame, clean)
+
+    size90, psnr90 = written(90)
+    size30, psnr30 = written(30)
+    assert size90 > 1.8 * size30 and psnr90 > psnr30 + 1.0
+    assert written("ffmpeg")[0] < size90
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"--seconds": "nan"},
+        {"--sway": "nan"},
+        {"--fps": "inf"},
+        {"--quality": "101"},
+        {"--out": "c.mkv"},
+        {"--quality": "50", "--out": "c.mp4"},
+        {"--photo": "missing.jpg"},
+    ],
+)
+def test_bad_arguments_exit_2_and_write_nothing(
+    clip_script, faces_dir: Path, tmp_path: Path, given: dict[str, str], capsys
+) -> None:
+    options = {"--photo": str(faces_dir / "obama.jpg"), "--out": "c.avi", "--seconds": "0.1"}
+    options.update(given)
+    options["--out"] = str(tmp_path / options["--out"])
+    with pytest.raises(SystemExit) as exit_info:
+        clip_script.main([v for option in options.items() for v in option])
+    assert exit_info.value.code == 2
+    assert "error:" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
