@@ -32,8 +32,11 @@ logger = logging.getLogger(__name__)
 
 
 def is_video_file(source: str | Path) -> bool:
-    """``source`` is a video file (an existing file that is not a photo)."""
-    path = Path(source)
+    """``source`` is a video file (an existing file that is not a photo; a path or a
+    ``file://`` URL)."""
+    from wds_edge.capture.sources import local_path
+
+    path = Path(local_path(source))
     return path.is_file() and path.suffix.lower() not in IMAGE_SUFFIXES
 
 
@@ -138,7 +141,7 @@ def build_calibration_set(
             is not a calibration folder); checked before any crop is made.
         DataError: no face found in the source, or none the kiosk would accept.
     """
-    from wds_edge.capture.sources import require_local_source
+    from wds_edge.capture.sources import local_path, require_local_source
 
     if count < 1:
         raise InvalidInputError(f"--count (count) must be positive, got {count}")
@@ -147,6 +150,7 @@ def build_calibration_set(
             f"--size (size_px) must be a multiple of 16 (16 or more), got {size_px}"
         )
     require_local_source(source)
+    source = local_path(source)  # a file:// URL: the file it names, a path from here on
     check_out_dir(out_dir, overwrite=overwrite, sources=[source])
     names, photo_people, people_source = _people_of_source(source, people, people_csv)
     counts: dict[str, int] = {} if rejected is None else rejected

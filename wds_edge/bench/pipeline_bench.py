@@ -234,7 +234,9 @@ def iter_bench_frames(
     Raises:
         InvalidInputError: an empty folder; CaptureError: a video that cannot be opened.
     """
-    path = Path(source)
+    from wds_edge.capture.sources import local_path, open_source
+
+    path = Path(local_path(source))  # a file:// URL's folder is a folder too
     if path.is_dir():
         from wds_edge.io import read_image
 
@@ -257,8 +259,6 @@ def iter_bench_frames(
                 f"{path}: no readable images ({', '.join(sorted(_IMAGE_SUFFIXES))}) in this folder"
             )
         return
-    from wds_edge.capture.sources import open_source
-
     with open_source(str(source), realtime=realtime) as frames:
         while True:
             t0 = time.perf_counter()

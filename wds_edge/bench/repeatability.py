@@ -43,7 +43,7 @@ from wds_edge.analysis.running import RUNNING_WINDOW, RunningScore
 from wds_edge.analysis.scoring import score_regions
 from wds_edge.analysis.session import KioskSession, SessionConfig
 from wds_edge.bench.report import write_figure_png
-from wds_edge.capture.sources import open_source, require_local_source
+from wds_edge.capture.sources import local_path, open_source, require_local_source
 from wds_edge.errors import InvalidInputError
 from wds_edge.perception.regions import region_masks
 
@@ -174,7 +174,7 @@ def check_repeatability_inputs(
             "(e.g. `wds-edge demo --source 0 --record clip.mp4`) and pass the file"
         )
     require_local_source(source)
-    with open_source(Path(source)) as src:
+    with open_source(Path(local_path(source))) as src:
         declared = getattr(src, "expected_frames", None)
         if declared is None and hasattr(src, "paths"):
             declared = len(src.paths)  # a folder or glob of frames
@@ -221,7 +221,7 @@ def bench_repeatability(
     # must not leave its last session without a face): a first pass finds them. The clip is
     # decoded twice rather than held in memory (a minute of 1080p is ~11 GB of frames).
     usable, total = [], 0
-    with open_source(Path(source)) as src:
+    with open_source(Path(local_path(source))) as src:
         fps = float(getattr(src, "fps", 0) or 30.0)
         for i, f in enumerate(src):
             total += 1
@@ -246,7 +246,7 @@ def bench_repeatability(
     legacy_frames: list[dict[str, RegionScore]] = []
     out_sessions = []
     done = 0
-    with open_source(Path(source)) as second:
+    with open_source(Path(local_path(source))) as second:
         frames = iter(second)
         for k in range(sessions):
             part = itertools.islice(frames, int(bounds[k + 1] - bounds[k]))

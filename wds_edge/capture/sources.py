@@ -65,6 +65,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "gstreamer_available",
     "is_file_source",
+    "local_path",
     "require_local_source",
 ]
 
@@ -289,6 +290,23 @@ def _file_url_path(text: str) -> str:
             f"file://localhost/path too), naming a file on this machine; or give the path itself"
         )
     return unquote(parts.path)
+
+
+def local_path(uri: str | Path) -> str | Path:
+    """The local path a ``file://`` URL names (``file:///data/my%20clip.mp4`` ->
+    ``"/data/my clip.mp4"``); any other source is returned unchanged.
+
+    For code that treats a file source as a path (``Path(source)``, ``.is_file()``): the
+    URL itself is no path (``Path("file:///a.mp4")`` is ``file:/a.mp4``, which does not
+    exist), though :func:`is_file_source`, :func:`require_local_source` and
+    :func:`open_source` take it as the file.
+
+    Raises:
+        InvalidInputError: a ``file://`` URL with a host other than localhost, or no path.
+    """
+    if isinstance(uri, str) and _scheme(uri) == "file":
+        return _file_url_path(uri)
+    return uri
 
 
 # -- options ------------------------------------------------------------------------------

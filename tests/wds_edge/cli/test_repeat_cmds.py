@@ -80,3 +80,21 @@ def test_a_run_that_fails_after_the_checks_leaves_no_empty_out(
     assert code == 2, err
     assert "gone.task" in err
     assert not (tmp_path / "reports").exists()
+
+
+def test_a_file_url_source_is_the_clip_it_names(
+    video_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Defect: a ``file://`` URL passed the source checks (a local file) and was then opened
+    as Path(url), ``file:/...``: "video file file:/... does not exist", exit 1. It is read
+    as the clip it names, so it gets the plain path's answer (here: too short, exit 2)."""
+    monkeypatch.setenv("WDS_EDGE_FACE_LANDMARKER", str(tmp_path / "no_landmarker.task"))
+    clip = _short_clip(video_path, tmp_path / "short clip.mp4", 6)
+    for source in (clip, clip.as_uri()):
+        out = tmp_path / "rep"
+        code, _, err = run_cli(capsys, "bench", "repeatability", "--source", source,
+                               "--sessions", "7", "--frames-fused", "1", "--out", out)  # fmt: skip
+        assert code == 2, err
+        assert "6 frames cannot make 7 sessions" in err and "does not exist" not in err
+        assert not out.exists()
