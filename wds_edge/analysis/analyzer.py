@@ -116,6 +116,8 @@ class WrinkleAnalyzer:
             num_threads=cfg.num_threads,
             device=cfg.device,
             spin_wait=cfg.spin_wait,
+            # only when set: ONNX Runtime has no gate and refuses the option
+            **({"allow_accuracy_loss": True} if cfg.allow_accuracy_loss else {}),
         )
         try:  # whatever fails from here on, the backend and landmarker opened are released
             self._landmarker = FaceLandmarker(

@@ -41,6 +41,11 @@ class AnalyzerConfig(BaseModel):
         spin_wait: ONNX Runtime's idle intra-op threads spin after a call (its default, the
             lowest latency for a backend alone); ``False`` where something else must get
             the cores right after an inference (benchmarks that interleave configurations).
+        allow_accuracy_loss: keep a model whose accuracy gate failed or could not check it,
+            with a warning, instead of refusing it: an OpenVINO BF16 / FP16, a TensorRT
+            FP16 / INT8 engine (:func:`wds_edge.runtime.load_backend`'s option; ``backend=
+            "onnxruntime"``, which has no gate, refuses it). For benchmarks that time what
+            they are told to; a kiosk keeps the default, ``False``.
         warmup: run one inference and one scoring pass at construction, so the first real
             frame does not pay for ONNX Runtime's first-run allocations and the lazy
             scikit-image / SciPy imports (about 0.3 s on a 2-core CPU).
@@ -62,6 +67,7 @@ class AnalyzerConfig(BaseModel):
     video_mode: bool = False
     num_threads: int | None = Field(None, ge=1)
     spin_wait: bool = True
+    allow_accuracy_loss: bool = False
     max_landmark_side_px: int = Field(DEFAULT_MAX_LANDMARK_SIDE_PX, ge=256)
     warmup: bool = True
 
