@@ -228,7 +228,8 @@ def check_compare_options(
     compare`` checks it before its ``--out`` is made): a backend not in
     :data:`~wds_edge.runtime.BACKEND_NAMES`, a precision not in
     :data:`~wds_edge.runtime.PRECISION_NAMES`, none of either, or neither ``models`` nor
-    ``widths``.
+    ``widths``; with OpenVINO, a precision this CPU does not run natively, and INT8 for
+    ``widths`` or a model file without its INT8 OpenVINO model.
 
     Raises:
         InvalidInputError: naming the option (``--backends``, ``--precisions``, ``--models``).
@@ -257,6 +258,8 @@ def check_compare_options(
         )
     if any(str(b).strip().lower() == "openvino" for b in backends):
         _check_openvino_precisions(precisions)
+        if any(str(p).strip().lower() == "int8" for p in precisions):
+            _check_openvino_int8(models, widths)
 
 
 def _check_openvino_precisions(precisions: Sequence[str]) -> None:
@@ -273,6 +276,38 @@ def _check_openvino_precisions(precisions: Sequence[str]) -> None:
                 f"{', '.join(native)} natively, not {p}: leave {p} out of --precisions, or "
                 "openvino out of --backends"
             )
+
+
+def _check_openvino_int8(models: Sequence[str | Path], widths: Sequence[int]) -> None:
+    """OpenVINO INT8 runs an INT8 model: an INT8 IR (``.xml``), a Q/DQ ONNX, or the INT8 IR
+    ``wds-edge quantize --format openvino`` writes next to an FP32 ``.onnx``. Refuse a file
+    without one, and ``--widths`` (fresh FP32 exports never have one), before anything is
+    timed (OpenVINO would refuse it after the configurations before it)."""
+    from wds_edge.runtime.openvino import int8_model_path
+    from wds_edge.runtime.quantized import model_precision
+
+    how = "leave int8 out of --precisions, or openvino out of --backends"
+    if widths:
+        raise InvalidInputError(
+            f"--precisions int8 with --backends openvino: OpenVINO runs INT8 from the INT8 "
+            f"model `wds-edge quantize --format openvino` makes next to an FP32 model, which "
+            f"the --widths exports ({','.join(str(w) for w in widths)}, made by this run) "
+            f"never have: {how}, or compare quantized files alone (--models MODEL.onnx "
+            "--widths '')"
+        )
+    for model in models:
+        path = Path(model)
+        # a missing file is refused as one (compare_size); an .xml is an IR, INT8 or not
+        if path.suffix.lower() != ".onnx" or not path.is_file():
+            continue
+        if int8_model_path(path).is_file() or model_precision(path) == "int8":  # Q/DQ: INT8
+            continue
+        raise InvalidInputError(
+            f"--precisions int8 with --backends openvino needs an INT8 OpenVINO model next to "
+            f"{path} ({int8_model_path(path).name}), and there is none: {how}, or make one "
+            f"with `wds-edge quantize --format openvino --onnx {path} --calib CALIB_DIR "
+            "--held-out HELD_OUT_DIR`"
+        )
 
 
 def _model_labels(paths: Sequence[Path]) -> dict[Path, str]:

@@ -349,7 +349,9 @@ def bench_compare_cmd(
         None,
         help="Comma-separated precisions (default fp32): TensorRT builds and OpenVINO runs "
         "each file in every one listed (OpenVINO: those this CPU runs natively, e.g. "
-        "fp32,bf16 on AMX / AVX512_BF16); ONNX Runtime runs each file once, as exported "
+        "fp32,bf16 on AMX / AVX512_BF16; int8 only for --models files with their INT8 "
+        "model, from `wds-edge quantize`, not --widths); ONNX Runtime runs each file once, "
+        "as exported "
         "(fp32, or int8 for a Q/DQ model).",
     ),
     size: int | None = typer.Option(

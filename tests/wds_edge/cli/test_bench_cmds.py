@@ -322,6 +322,47 @@ def test_bench_compare_refuses_an_openvino_precision_this_cpu_lacks_before_anyth
     assert "OpenVINO runs each file in every one listed" in help_text.replace("│ ", "")
 
 
+@pytest.mark.parametrize(
+    ("models", "widths", "expected"),
+    [
+        ("", "8", "the --widths exports (8, made by this run) never have"),
+        ("{fixture}", "", "needs an INT8 OpenVINO model next to {fixture} "
+                          "(wds_b4_128_dyn.int8.xml), and there is none"),
+    ],
+)  # fmt: skip
+def test_bench_compare_refuses_openvino_int8_without_an_int8_model_before_anything(
+    models: str, widths: str, expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: --backends openvino --precisions fp32,int8 was accepted and refused only after
+    the FP32 configurations were timed (and the --widths exported), --out made: OpenVINO INT8
+    needs the INT8 IR `wds-edge quantize --format openvino` writes beside the FP32 model,
+    which an export never has. Refused first, as openvino:int8 entries are."""
+    pytest.importorskip("openvino")
+    from fault_helpers import run_cli
+
+    import wds_edge.runtime.openvino as openvino_backend
+
+    if "int8" not in openvino_backend.native_precisions():
+        pytest.skip("this CPU runs no INT8 natively")
+    out = tmp_path / "cmp"
+    code, _, err = run_cli(capsys, "bench", "compare", "--source", tmp_path / "nonexist.mp4",
+                           "--backends", "openvino", "--precisions", "fp32,int8",
+                           "--models", models.format(fixture=FIXTURE), "--widths", widths,
+                           "--out", out)  # fmt: skip
+    message = " ".join(err.split())
+    assert code == 2, err
+    assert expected.format(fixture=FIXTURE) in message, err
+    assert "leave int8 out of --precisions, or openvino out of --backends" in message
+    assert not out.exists()
+    # a file with its INT8 IR beside it is taken (an empty stand-in: only its name is checked)
+    from wds_edge.bench.compare import check_compare_options
+
+    model = tmp_path / "m.onnx"
+    model.write_bytes(FIXTURE.read_bytes())
+    (tmp_path / "m.int8.xml").touch()
+    check_compare_options([model], [], ["openvino"], ["fp32", "int8"])
+
+
 @pytest.mark.parametrize("backends", ["onnxruntime", "onnxruntime:fp32"])
 def test_bench_compare_a_missing_source_is_a_usage_error(
     backends: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
