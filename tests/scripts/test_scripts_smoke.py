@@ -41,7 +41,9 @@ def test_help(
     # as `python scripts/x.py` does: the script's folder first on sys.path (restored after)
     monkeypatch.syspath_prepend(str(REPO / script.parent))
     monkeypatch.setattr(sys, "argv", [str(script), "--help"])
-    module = load_script(script)
+    # registered, as `python x.py` is (__main__): dataclasses look their module up there
+    monkeypatch.setitem(sys.modules, script.stem, None)  # removed again after the test
+    module = load_script(script, register=True)
     with pytest.raises(SystemExit) as exc:
         module.main()
     assert exc.value.code == 0, capsys.readouterr().err
