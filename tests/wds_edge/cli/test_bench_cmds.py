@@ -233,11 +233,11 @@ def test_bench_compare_models_of_another_size_are_refused_before_anything(
     assert timed == [] and not out.exists()
 
 
-def test_bench_compare_runs_openvino_in_every_precision_listed(
-    faces_dir: Path, landmarker_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Defect: --backends openvino --precisions fp32,bf16 timed OpenVINO FP32 only, silently
-    (--precisions were TensorRT's); ONNX Runtime still runs the file once, as exported."""
+def _compare_fixture_on_openvino(
+    tmp_path: Path, faces_dir: Path, landmarker_path: Path, capsys, *options: object
+) -> tuple[int, str, list[dict[str, str]]]:
+    """`bench compare` of the fixture model on one photo, OpenVINO FP32 and BF16 (skipped on
+    a CPU without native BF16): exit code, stderr, the CSV's configuration rows."""
     pytest.importorskip("openvino")
     import csv
 
@@ -252,14 +252,27 @@ def test_bench_compare_runs_openvino_in_every_precision_listed(
     (source / "biden2.jpg").symlink_to(faces_dir / "biden2.jpg")
     out = tmp_path / "cmp"
     code, _, err = run_cli(capsys, "bench", "compare", "--source", source, "--models", FIXTURE,
-                           "--backends", "onnxruntime,openvino", "--precisions", "fp32,bf16",
-                           "--widths", "", "--no-e2e", "--no-torch", "--runs", 1, "--warmup", 0,
-                           "--max-frames", 1, "--threads", 1, "--landmarker", landmarker_path,
-                           "--out", out)  # fmt: skip
-    assert code == 0, err
+                           "--precisions", "fp32,bf16", "--widths", "", "--no-torch",
+                           "--runs", 1, "--warmup", 0, "--max-frames", 1, "--threads", 1,
+                           "--landmarker", landmarker_path, "--out", out, *options)  # fmt: skip
+    if code != 0:
+        return code, err, []
     with (out / "compare.csv").open() as handle:
-        rows = [(r["backend"], r["precision"]) for r in csv.DictReader(handle) if r.get("config")]
-    assert rows == [("onnxruntime", "fp32"), ("openvino", "fp32"), ("openvino", "bf16")], rows
+        return code, err, [r for r in csv.DictReader(handle) if r.get("config")]
+
+
+def test_bench_compare_runs_openvino_in_every_precision_listed(
+    faces_dir: Path, landmarker_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: --backends openvino --precisions fp32,bf16 timed OpenVINO FP32 only, silently
+    (--precisions were TensorRT's); ONNX Runtime still runs the file once, as exported."""
+    code, err, rows = _compare_fixture_on_openvino(
+        tmp_path, faces_dir, landmarker_path, capsys, "--backends", "onnxruntime,openvino",
+        "--no-e2e",
+    )  # fmt: skip
+    assert code == 0, err
+    configs = [(r["backend"], r["precision"]) for r in rows]
+    assert configs == [("onnxruntime", "fp32"), ("openvino", "fp32"), ("openvino", "bf16")]
 
 
 def test_bench_compare_times_the_frames_of_an_ungated_openvino_bf16_too(
@@ -270,30 +283,12 @@ def test_bench_compare_times_the_frames_of_an_ungated_openvino_bf16_too(
     without, so the run ended in the gate's refusal (exit 1) after the timing, its --out
     holding no report. The frames are timed on what the model row timed. (The fixture
     marks every pixel: "not gated".)"""
-    pytest.importorskip("openvino")
-    import csv
-
-    from fault_helpers import run_cli
-
-    from wds_edge.runtime.openvino import native_precisions
-
-    if "bf16" not in native_precisions():
-        pytest.skip("this CPU runs no BF16 natively")
-    source = tmp_path / "faces"
-    source.mkdir()
-    (source / "biden2.jpg").symlink_to(faces_dir / "biden2.jpg")
-    out = tmp_path / "cmp"
-    code, _, err = run_cli(capsys, "bench", "compare", "--source", source, "--models", FIXTURE,
-                           "--backends", "openvino", "--precisions", "fp32,bf16",
-                           "--widths", "", "--no-torch", "--runs", 1, "--warmup", 0,
-                           "--max-frames", 1, "--threads", 1, "--landmarker", landmarker_path,
-                           "--out", out)  # fmt: skip
+    code, err, rows = _compare_fixture_on_openvino(
+        tmp_path, faces_dir, landmarker_path, capsys, "--backends", "openvino"
+    )
     assert code == 0, err
-    with (out / "compare.csv").open() as handle:
-        rows = [
-            (r["precision"], r["e2e_p50_ms"]) for r in csv.DictReader(handle) if r.get("config")
-        ]
-    assert [p for p, _ in rows] == ["fp32", "bf16"] and all(ms for _, ms in rows), rows
+    timed = [(r["precision"], r["e2e_p50_ms"]) for r in rows]
+    assert [p for p, _ in timed] == ["fp32", "bf16"] and all(ms for _, ms in timed), timed
 
 
 def test_bench_compare_refuses_an_openvino_precision_this_cpu_lacks_before_anything(
