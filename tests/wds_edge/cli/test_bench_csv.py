@@ -15,11 +15,11 @@ from typer.testing import CliRunner
 from wds_edge.cli import app
 
 
-def _bench_args(
-    command: str, model: Path, video: Path, landmarker: Path, out: Path
-) -> tuple[list[str], Path, Path]:
-    """``(bench arguments, JSON report, CSV)`` of a small run of ``command`` on ``model``
-    writing into ``out``."""
+def _run_bench(
+    command: str, model: Path, video: Path, landmarker: Path, out: Path, *extra: str
+) -> tuple[str, dict, list[dict[str, str]]]:
+    """``(printed output, JSON report, CSV rows)`` of a small run of ``command`` on
+    ``model`` writing into ``out``, ``extra`` options added."""
     json_path, csv_path = out / "compare.json", out / "compare.csv"
     clip = ["--source", str(video), "--landmarker", str(landmarker)]
     small = ["--models", str(model), "--max-frames", "2", "--runs", "1", "--warmup", "0"]
@@ -34,7 +34,10 @@ def _bench_args(
         "compare-backends": ["compare", *clip, *small, "--backends", "onnxruntime:fp32",
                              "--out", str(out)],
     }[command]  # fmt: skip
-    return args, json_path, csv_path
+    result = CliRunner().invoke(app, ["bench", *args, *extra])
+    assert result.exit_code == 0, result.output
+    with csv_path.open() as handle:
+        return result.stdout, json.loads(json_path.read_text()), list(csv.DictReader(handle))
 
 
 @pytest.mark.parametrize("command", ["model", "pipeline", "compare", "compare-backends"])
@@ -45,13 +48,9 @@ def test_every_csv_row_names_the_cpu_and_load_of_its_report(
     landmarker_path: Path,
     tmp_path: Path,
 ) -> None:
-    args, json_path, csv_path = _bench_args(
+    _, report, rows = _run_bench(
         command, onnx_model_fixed_batch, video_path, landmarker_path, tmp_path / "out"
     )
-    result = CliRunner().invoke(app, ["bench", *args])
-    assert result.exit_code == 0, result.output
-    report = json.loads(json_path.read_text())
-    rows = list(csv.DictReader(csv_path.open()))
     assert rows
     load = report["load_average"]
     expected = {
@@ -75,12 +74,10 @@ def test_the_threads_asked_for_are_in_every_report(
     landmarker_path: Path,
     tmp_path: Path,
 ) -> None:
-    args, json_path, csv_path = _bench_args(
-        command, onnx_model_fixed_batch, video_path, landmarker_path, tmp_path / "out"
-    )
-    result = CliRunner().invoke(app, ["bench", *args, "--threads", "1"])
-    assert result.exit_code == 0, result.output
-    report = json.loads(json_path.read_text())
+    stdout, report, csv_rows = _run_bench(
+        command, onnx_model_fixed_batch, video_path, landmarker_path, tmp_path / "out",
+        "--threads", "1",
+    )  # fmt: skip
     if command in ("model", "pipeline"):
         rows = [report["result"]] if command == "model" else report["result"]["modes"]
     else:
@@ -88,9 +85,8 @@ def test_the_threads_asked_for_are_in_every_report(
     assert rows and all(r["threads"] == 1 for r in rows)
     if command not in ("model", "pipeline"):
         assert report["threads"] == 1
-    csv_rows = list(csv.DictReader(csv_path.open()))
     assert csv_rows and all(r["threads"] == "1" for r in csv_rows)
-    shown = " ".join(result.stdout.split())
+    shown = " ".join(stdout.split())
     assert "threads" in shown  # a column (model, entries) or the title (widths table)
     if command == "compare":
         assert "threads 1" in shown
@@ -113,18 +109,15 @@ def test_each_pipeline_mode_row_names_the_threads_it_ran_with(
     onnx_model_fixed_batch: Path, video_path: Path, landmarker_path: Path, tmp_path: Path
 ) -> None:
     """A mode's own :THREADS wins; a mode without one runs with --threads, or the default."""
-    args, json_path, csv_path = _bench_args(
-        "pipeline", onnx_model_fixed_batch, video_path, landmarker_path, tmp_path / "out"
-    )
-    args[args.index("--modes") + 1] = "serial,two-stage:2"
-    result = CliRunner().invoke(app, ["bench", *args])
-    assert result.exit_code == 0, result.output
-    modes = json.loads(json_path.read_text())["result"]["modes"]
+    _, report, csv_rows = _run_bench(
+        "pipeline", onnx_model_fixed_batch, video_path, landmarker_path, tmp_path / "out",
+        "--modes", "serial,two-stage:2",  # the later --modes is the one taken
+    )  # fmt: skip
+    modes = report["result"]["modes"]
     assert [(m["label"], m["threads"]) for m in modes] == [
         ("serial", "default"),
         ("two-stage:2", 2),
     ]
-    csv_rows = list(csv.DictReader(csv_path.open()))
     assert [(r["config"], r["threads"]) for r in csv_rows] == [
         ("serial", "default"),
         ("two-stage:2", "2"),
