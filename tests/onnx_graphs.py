@@ -1,7 +1,11 @@
-"""Small hand-made ONNX graphs that tests of several packages read (the Q/DQ route's and the
-TensorRT pins' head walk, both texture_graph.head_convolutions)."""
+"""Small ONNX models that tests of several packages read: hand-made graphs (the Q/DQ route's and
+the TensorRT pins' head walk, both texture_graph.head_convolutions) and tiny exports of the
+network's variants (first / head convolution walks)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -32,3 +36,22 @@ def scaled_head_model(join: bool) -> onnx.ModelProto:
         [w, h, two],
     )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def export_tiny_variants(
+    folder: Path, kinds: dict[str, tuple[dict[str, Any], dict[str, Any]]]
+) -> dict[str, Path]:
+    """One untrained base-4, 64 px WrinkleUNet per kind, exported into ``folder``: ``kinds``
+    maps a name to ``(WrinkleUNet options, export_model options)``. Skips without torch."""
+    import pytest
+
+    torch = pytest.importorskip("torch", reason="exporting the test model needs torch")
+    from wds_edge_export.onnx_export import export_model
+    from wds_edge_train.model import WrinkleUNet
+
+    out = {}
+    for kind, (arch, options) in kinds.items():
+        torch.manual_seed(0)
+        out[kind] = folder / f"{kind}.onnx"
+        export_model(WrinkleUNet(base_channels=4, **arch), out[kind], input_size_px=64, **options)
+    return out

@@ -21,7 +21,7 @@ import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
-from onnx_graphs import scaled_head_model
+from onnx_graphs import export_tiny_variants, scaled_head_model
 
 from wds_edge.errors import ModelError
 from wds_edge.io import sha256_file
@@ -448,17 +448,8 @@ FIRST_CONV, HEAD_CONV = "/inc/inc.0/Conv", "/head1/Conv"
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One untrained base-4, 64 px network per export of :data:`EXPORTS`."""
-    torch = pytest.importorskip("torch", reason="exporting the test model needs torch")
-    from wds_edge_export.onnx_export import export_model
-    from wds_edge_train.model import WrinkleUNet
-
-    tmp = tmp_path_factory.mktemp("exports")
-    out = {}
-    for kind, (arch, options, _) in EXPORTS.items():
-        torch.manual_seed(0)
-        out[kind] = tmp / f"{kind}.onnx"
-        export_model(WrinkleUNet(base_channels=4, **arch), out[kind], input_size_px=64, **options)
-    return out
+    kinds = {kind: (arch, options) for kind, (arch, options, _) in EXPORTS.items()}
+    return export_tiny_variants(tmp_path_factory.mktemp("exports"), kinds)
 
 
 @pytest.mark.parametrize("kind", list(EXPORTS))

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from onnx_graphs import export_tiny_variants
 
 #: Per export: the nodes between the [R, G, B, T] Concat and the first convolution.
 BETWEEN = {
@@ -34,10 +35,6 @@ OUTSIDE = {"texture_outside": [], "s2d_centred_outside": ["/Sub", "/Mul", "/Resh
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One untrained base-4, 64 px network per export kind."""
-    torch = pytest.importorskip("torch", reason="exporting the test model needs torch")
-    from wds_edge_export.onnx_export import export_model
-    from wds_edge_train.model import WrinkleUNet
-
     kinds = {
         "no_simplify": ({}, {"simplify": False}),
         "centred": ({"input_norm": "centred"}, {}),
@@ -48,13 +45,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             {"stem": "space_to_depth", "input_norm": "centred"}, {"texture_in_graph": False},
         ),
     }  # fmt: skip
-    tmp = tmp_path_factory.mktemp("first_conv")
-    out = {}
-    for kind, (arch, options) in kinds.items():
-        torch.manual_seed(0)
-        out[kind] = tmp / f"{kind}.onnx"
-        export_model(WrinkleUNet(base_channels=4, **arch), out[kind], input_size_px=64, **options)
-    return out
+    return export_tiny_variants(tmp_path_factory.mktemp("first_conv"), kinds)
 
 
 @pytest.mark.parametrize("kind", list(BETWEEN))
