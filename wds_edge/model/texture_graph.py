@@ -31,7 +31,7 @@ scalings by constants, to the F1 head convolution that makes the logits.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -225,19 +225,13 @@ def first_convolutions(
         order (empty when no path reaches a convolution).
     """
     consumers = _consumers(nodes)
-    came_from: dict[int, int | None] = {}
-    todo: list[tuple[int, int | None]] = [(i, None) for i in consumers.get(rgbt, [])]
-    convs = []
-    while todo:
-        index, parent = todo.pop()
-        if index in came_from:
-            continue
-        came_from[index] = parent
-        if nodes[index].op == conv_op:
-            convs.append(index)
-        elif nodes[index].op in through:
-            todo += [(i, index) for o in nodes[index].outputs for i in consumers.get(o, [])]
-    return _paths(nodes, came_from, convs)  # the convs and the paths that reached them
+
+    def onwards(node: GraphNode) -> list[int]:
+        if node.op not in through:
+            return []
+        return [i for o in node.outputs for i in consumers.get(o, [])]
+
+    return _walk_to_convolutions(nodes, consumers.get(rgbt, []), conv_op, onwards)
 
 
 def head_convolutions(
@@ -269,26 +263,41 @@ def head_convolutions(
     """
     derived, _ = _downstream(nodes, set(graph_inputs))
     producer = {o: index for index, node in enumerate(nodes) for o in node.outputs}
+
+    def back(node: GraphNode) -> list[int]:
+        if node.op in through:
+            data = list(node.inputs[:1])
+        elif node.op in elementwise:
+            data = [i for i in node.inputs if i in derived]
+            if len(data) != 1:  # two computed tensors joined: not a scaling of the logits
+                return []
+        else:
+            return []
+        return [producer[i] for i in data if i in producer]
+
+    starts = [producer[o] for o in graph_outputs if o in producer]
+    return _walk_to_convolutions(nodes, starts, conv_op, back)
+
+
+def _walk_to_convolutions(
+    nodes: Sequence[GraphNode],
+    starts: Iterable[int],
+    conv_op: str,
+    step: Callable[[GraphNode], list[int]],
+) -> list[str]:
+    """From the nodes ``starts`` (indices), follow ``step`` (a node -> the indices of the
+    nodes to go on to; [] ends a path) until a convolution; the names of the convolutions
+    reached and of the nodes on the paths to them, in graph order."""
     came_from: dict[int, int | None] = {}
-    todo: list[tuple[int, int | None]] = [(producer[o], None) for o in graph_outputs
-                                          if o in producer]  # fmt: skip
+    todo: list[tuple[int, int | None]] = [(i, None) for i in starts]
     convs = []
     while todo:
         index, parent = todo.pop()
         if index in came_from:
             continue
         came_from[index] = parent
-        node = nodes[index]
-        if node.op == conv_op:
+        if nodes[index].op == conv_op:
             convs.append(index)
-            continue
-        if node.op in through:
-            data = list(node.inputs[:1])
-        elif node.op in elementwise:
-            data = [i for i in node.inputs if i in derived]
-            if len(data) != 1:  # two computed tensors joined: not a scaling of the logits
-                continue
         else:
-            continue
-        todo += [(producer[i], index) for i in data if i in producer]
+            todo += [(i, index) for i in step(nodes[index])]
     return _paths(nodes, came_from, convs)
