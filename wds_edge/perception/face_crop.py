@@ -7,6 +7,12 @@ face's landmarks in crop pixels, the crop pixels that come from the frame (the r
 zero padding) and, on first use, the facial skin mask. The quality gate measures sharpness
 and brightness on this crop resized to its fixed measuring size, the colour check reads
 its skin, the model gets it as input and the scores are counted on it.
+
+One exception: sharpness is calibrated on the 640 px crop, and a smaller crop cannot stand
+in for it (enlarged pixels read as sharp), so with a model of another input size the quality
+gate warps the same box's grey pixels once more at 640 px
+(:func:`wds_edge.perception.quality.assess_face_crop`); the mask, colour check, model input
+and scores still share this one crop.
 """
 
 from __future__ import annotations

@@ -19,11 +19,18 @@ measured numbers, so a kiosk UI can tell the person what to do
    shared photo and clip frame measures 1.000; biden.jpg cut by 250 rows 0.90.
 5. ``TOO_DARK`` / ``OVEREXPOSED``: mean luma of the facial skin outside
    [``min_brightness``, ``max_brightness``] (0-255).
-6. ``TOO_BLURRY``: :func:`sharpness` of the skin in the Table 1 crop (the one crop of the
-   frame, at the model's size), resized to ``sharpness_size_px`` (256), is below
-   ``min_sharpness``. Resizing makes the number independent of the model's size, and of the
-   camera's resolution and the face's distance as long as the face box spans at least
-   ``sharpness_size_px`` frame pixels. A smaller face is measured at its box's own side in
+6. ``TOO_BLURRY``: :func:`sharpness` of the skin in the Table 1 crop at 640 px
+   (:data:`SHARPNESS_SOURCE_PX`, the size ``min_sharpness`` was calibrated on), area-resized to
+   ``sharpness_size_px`` (256), is below ``min_sharpness``. With a 640 px model that is the
+   model's crop itself (the one crop of the frame); a model of another input size costs one
+   more warp of the frame's grey pixels at 640 px (a few ms on a desktop CPU core; the skin
+   mask is the model crop's, resized), because its own crop would not do: a 128 px crop
+   enlarged to 256 px reads blocky pixels as sharp (biden2.jpg blurred by a 6 px Gaussian:
+   38, ok, against 2.8 at 640 px) and one warped straight at 256 px aliases (biden.jpg 130
+   against 77). So the number is the same, within about 10 %, for a 128, 256 or 640 px model
+   (tests/wds_edge/perception/test_quality.py), and independent of the camera's resolution
+   and the face's distance as long as the face box spans at least ``sharpness_size_px``
+   frame pixels. A smaller face is measured at its box's own side in
    frame pixels instead: enlarged to 256 px it would look blurred however sharp the camera
    (biden2.jpg at 0.35 x, a 159 px box: 27 at 256 px, 91 at its own size), and be told to
    hold still when it should move closer. That gate value (``sharpness``) reads higher the
@@ -79,6 +86,7 @@ __all__ = [
     "FrameStatus",
     "QualityConfig",
     "DEFAULT_CROP_SIZE_PX",
+    "SHARPNESS_SOURCE_PX",
     "sharpness",
     "assess_face",
     "assess_face_crop",
@@ -87,6 +95,10 @@ __all__ = [
 
 #: Crop side used when the caller names none: the paper's (and the bundled model's) 640 px.
 DEFAULT_CROP_SIZE_PX = 640
+#: Side of the Table 1 crop that sharpness and brightness are measured from (area-resized to
+#: ``QualityConfig.sharpness_size_px``): the size ``min_sharpness`` was calibrated on. A model
+#: of another input size costs one more warp of the frame at this size per frame.
+SHARPNESS_SOURCE_PX = DEFAULT_CROP_SIZE_PX
 
 
 class FrameStatus(str, Enum):
@@ -153,7 +165,8 @@ class QualityConfig(BaseModel):
     sharpness_size_px: int = Field(
         256,
         ge=32,
-        description="crop side used to measure sharpness (a face box narrower than this in "
+        description="crop side used to measure sharpness, area-resized from the face's "
+        "640 px crop whatever the model's input size (a face box narrower than this in "
         "frame pixels is measured at its own side: never enlarged)",
     )
     min_brightness: float = Field(50.0, ge=0, le=255, description="minimum mean skin luma")
@@ -282,15 +295,16 @@ def assess_face_crop(
     """Apply the quality gates to one frame and return the face crop they measured.
 
     The chosen face is cropped once (:func:`~wds_edge.perception.face_crop.crop_face`, at
-    ``crop_size_px``, the model's input size); sharpness and brightness are measured on that
-    crop resized to ``config.sharpness_size_px`` (area interpolation), so the number does not
-    depend on the model's size. The gate's ``sharpness`` is measured at the face box's side
-    in frame pixels when that is smaller (a small face is never enlarged, which would blur
-    it): a sharp face far from the camera is ``face_too_small`` ("move closer") or ``ok``, not
-    ``too_blurry``. As it then reads higher the smaller the face, frames are compared by
-    ``sharpness_ranked``, always measured at ``config.sharpness_size_px`` (equal to
-    ``sharpness`` for a face box that wide or wider). The caller passes the same crop on to
-    the colour check and the model.
+    ``crop_size_px``, the model's input size); sharpness and brightness are measured on the same
+    box at :data:`SHARPNESS_SOURCE_PX` (640 px: that crop itself for a 640 px model, else its
+    grey pixels warped once more from the frame) resized to ``config.sharpness_size_px`` (area
+    interpolation), so the number does not depend on the model's size. The gate's ``sharpness``
+    is measured at the face box's side in frame pixels when that is smaller (a small face is
+    never enlarged, which would blur it): a sharp face far from the camera is ``face_too_small``
+    ("move closer") or ``ok``, not ``too_blurry``. As it then reads higher the smaller the face,
+    frames are compared by ``sharpness_ranked``, always measured at ``config.sharpness_size_px``
+    (equal to ``sharpness`` for a face box that wide or wider). The caller passes the same crop
+    on to the colour check and the model.
 
     These are gates 1-6 of the module docstring; the colour gates (a grey face,
     ``config.check_white_balance``) follow in :func:`wds_edge.perception.locate.gate_faces`,
@@ -319,15 +333,14 @@ def assess_face_crop(
     face = max(faces, key=lambda f: f.area_px)
     crop = crop_face(_bgr(frame_bgr), face, crop_size_px, align_roll=align_roll)
     size = config.sharpness_size_px
-    grey = cv2.cvtColor(crop.crop_rgb, cv2.COLOR_RGB2GRAY)
-    region = crop.skin  # skin inside the frame: padding would look dark and sharp-edged
-    if crop.size_px != size:
+    full_grey = _measuring_grey(frame_bgr, crop, size)
+    grey = full_grey
+    if grey.shape[0] != size:
         grey = cv2.resize(grey, (size, size), interpolation=cv2.INTER_AREA)
-        region = cv2.resize(region.view(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST)
-        region = region.astype(bool)
+    region = _resized_mask(crop.skin, size)  # skin in the frame: padding is dark and sharp-edged
     brightness = float(grey[region].mean()) if region.any() else 0.0
     ranked = sharpness(grey, region) if region.any() else 0.0
-    sharp_grey, sharp_region = _native_size(crop, grey, region)
+    sharp_grey, sharp_region = _native_size(crop, full_grey, grey, region)
     if sharp_grey is not grey:
         gate = sharpness(sharp_grey, sharp_region) if sharp_region.any() else 0.0
     else:
@@ -346,20 +359,56 @@ def assess_face_crop(
     return _gate(face, len(faces), measured, config), face, measured, crop
 
 
+def _measuring_grey(frame_bgr: np.ndarray, crop: FaceCrop, size_px: int) -> np.ndarray:
+    """The grey Table 1 crop sharpness and brightness are measured from, at
+    :data:`SHARPNESS_SOURCE_PX` (or ``size_px``, if larger): the model's own crop when it is
+    that size, else the crop's box warped once more from the frame at that size.
+
+    Sharpness depends on scale: a crop smaller than the measuring size would have to be
+    enlarged, and enlarged (blocky) pixels read as sharp (a 128 px crop of biden2.jpg blurred
+    by a 6 px Gaussian read 38, ok, against 2.8 from 640 px); one warped straight at 256 px
+    aliases (biden.jpg 130 against 77). So the pixels always come from the 640 px warp, the
+    size ``min_sharpness`` was calibrated on, whatever the model's input size. Only the grey
+    pixels are warped again; the skin mask is the model crop's, resized.
+    """
+    source_px = max(SHARPNESS_SOURCE_PX, size_px)
+    if crop.size_px == source_px:
+        return cv2.cvtColor(crop.crop_rgb, cv2.COLOR_RGB2GRAY)
+    # crop pixels scale linearly with the crop's side (make_crop_transform): this is the
+    # matrix kiosk_crop would build at source_px.
+    matrix = crop.transform.matrix * (source_px / crop.size_px)
+    warped = cv2.warpAffine(
+        frame_bgr,
+        matrix,
+        (source_px, source_px),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
+    return _grey(warped)
+
+
+def _resized_mask(mask: np.ndarray, size_px: int) -> np.ndarray:
+    """A bool mask at ``size_px`` (nearest neighbour; the mask itself when already that size)."""
+    if mask.shape[0] == size_px:
+        return mask
+    out = cv2.resize(mask.view(np.uint8), (size_px, size_px), interpolation=cv2.INTER_NEAREST)
+    return out.astype(bool)
+
+
 def _native_size(
-    crop: FaceCrop, grey: np.ndarray, region: np.ndarray
+    crop: FaceCrop, full_grey: np.ndarray, grey: np.ndarray, region: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The measuring crop (``grey``, ``region``), shrunk to the face box's side in frame
-    pixels when that is smaller: the model's crop enlarges a small face, and the Laplacian of
-    enlarged pixels reads as blur however sharp the camera was."""
+    pixels when that is smaller: the measuring crop enlarges a small face, and the Laplacian
+    of enlarged pixels reads as blur however sharp the camera was. ``full_grey`` is the
+    :func:`_measuring_grey` crop of ``crop``'s box."""
     box = crop.transform.box_px
     native = max(32, int(round(box[2] - box[0])))
     if native >= grey.shape[0]:
         return grey, region
-    full_grey = cv2.cvtColor(crop.crop_rgb, cv2.COLOR_RGB2GRAY)
     small = cv2.resize(full_grey, (native, native), interpolation=cv2.INTER_AREA)
-    mask = cv2.resize(crop.skin.view(np.uint8), (native, native), interpolation=cv2.INTER_NEAREST)
-    return small, mask.astype(bool)
+    return small, _resized_mask(crop.skin, native)
 
 
 def _regions_in_frame(crop: FaceCrop, size_px: int) -> float:
