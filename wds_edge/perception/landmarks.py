@@ -255,7 +255,9 @@ class FaceLandmarker:
             faces = self._run(self._task, image, timestamp_ms)
             if not faces and self._small_face_search and max(image.shape[:2]) >= MIN_TILED_SIDE_PX:
                 if self._tiler is None:
-                    self._tiler = self._create("image", 1)
+                    # as many faces per tile as the frame may give: people side by side share
+                    # tiles (search_tiles merges a face found on several tiles)
+                    self._tiler = self._create("image", self.options.max_faces)
                     self._tasks.append(self._tiler)
                 tiler = self._tiler
                 faces = search_tiles(image, lambda crop: self._run(tiler, crop, None, video=False))

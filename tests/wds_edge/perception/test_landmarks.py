@@ -72,6 +72,34 @@ def test_small_faces_need_the_tile_search(landmarker_path: Path, faces_dir: Path
         assert plain.detect(_rgb(faces_dir, "obama_and_biden.jpg")) == []
 
 
+def test_the_tile_search_finds_two_small_faces_side_by_side(
+    landmarker_path: Path, faces_dir: Path
+) -> None:
+    """Two 200 px faces next to each other on a 1920x1080 frame: too small for the whole-frame
+    detector, so the tile search finds them. It had made its task with num_faces=1, one face
+    per tile: every tile holding both people gave one of them, and the pair came back as one
+    face, so multi_face_policy="refuse" passed a frame with two people (ok)."""
+    from wds_edge.perception.locate import locate_face
+    from wds_edge.perception.quality import FrameStatus, QualityConfig
+
+    size = (200, 200)
+    left = cv2.resize(read_image(faces_dir / "biden2.jpg"), size, interpolation=cv2.INTER_AREA)
+    right = cv2.resize(read_image(faces_dir / "ffhq_00016.png"), size, interpolation=cv2.INTER_AREA)
+    frame = np.full((1080, 1920, 3), 90, np.uint8)
+    frame[400:600, 800:1000] = left
+    frame[400:600, 1000:1200] = right
+    with FaceLandmarker(FaceLandmarkerOptions(model_path=landmarker_path, max_faces=2)) as task:
+        faces = task.detect(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+        assert len(faces) == 2, [f.bbox_px for f in faces]
+        centres = sorted((f.bbox_px[0] + f.bbox_px[2]) / 2 for f in faces)
+        assert 800 < centres[0] < 1000 < centres[1] < 1200, centres
+        quality = QualityConfig(multi_face_policy="refuse", min_eye_distance_px=20)
+        assert locate_face(task.detect, frame, quality).status is FrameStatus.MULTIPLE_FACES
+    # max_faces=1 still gives one face (the tiles' faces are capped like the whole frame's)
+    with FaceLandmarker(FaceLandmarkerOptions(model_path=landmarker_path, max_faces=1)) as task:
+        assert len(task.detect(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))) == 1
+
+
 def test_pose_signs(landmarker: FaceLandmarker, faces_dir: Path) -> None:
     image = _rgb(faces_dir, "biden2.jpg")
     upright = landmarker.detect(image)[0]
