@@ -232,9 +232,7 @@ class FrameResult:
             "segmented": self.segmented,
             "frame_shape": [int(v) for v in self.frame_shape],
             "face_box_px": _clean(self.face_box_px),
-            "crop_transform": _clean(self.crop_transform.to_dict())
-            if self.crop_transform is not None
-            else None,
+            "crop_transform": _transform_dict(self.crop_transform),
             "scores": {name: s.to_dict() for name, s in self.scores.items()},
             "mm_per_px": _clean(self.mm_per_px),
             "quality": _clean(self.quality),
@@ -263,8 +261,11 @@ class FrameResult:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FrameResult:
-        """Rebuild a result from :meth:`to_dict` output (the crop transform stays ``None``;
-        landmarks and the mask come back when they were included).
+        """Rebuild a result from :meth:`to_dict` output: its crop transform (so
+        :meth:`frame_mask` and :func:`~wds_edge.analysis.overlay.draw_overlay` place the mask,
+        box and regions as for the live result), and landmarks and the mask when they were
+        included. Not rebuilt: ``face_crop`` and ``counted_regions`` (they need the crop's
+        pixels; the overlay then draws the region polygons).
 
         A fused capture's dict (:meth:`~wds_edge.analysis.final.FinalResult.to_dict`, the
         JSON of a video or a kiosk session, ``"fused": true``) is refused: rebuild it with
@@ -276,8 +277,9 @@ class FrameResult:
 
         Raises:
             InvalidInputError: not a frame result: a fused capture's dict, a batch's error
-                outcome (``"status": "error"``), an unknown status, or a key of the wrong
-                form (the message names it).
+                outcome (``"status": "error"``), an unknown status, a key of the wrong
+                form (the message names it), a crop transform whose matrix is singular, or
+                a mask / probability map of another size than the crop transform's.
         """
         from wds_edge.perception.quality import FrameStatus
 
@@ -307,14 +309,32 @@ class FrameResult:
                 data, key, expected, convert, default, "a frame result", _FROM_DICT_HINT
             )
 
+        transform = read(
+            "crop_transform",
+            "null or a table with box_px [x1, y1, x2, y2], size_px (>= 8), roll_deg and "
+            "matrix (2 x 3)",
+            _optional(_crop_transform),
+        )
+        mask = read("wrinkle_mask_png", "null or base64 PNG text", _optional(_png_mask))
+        prob = read("wrinkle_prob_png", "null or base64 PNG text", _optional(_png_prob))
+        if transform is not None:
+            side = (transform.size_px, transform.size_px)
+            for key, image in (("wrinkle_mask_png", mask), ("wrinkle_prob_png", prob)):
+                if image is not None and image.shape != side:
+                    raise InvalidInputError(
+                        f"a frame result's {key!r} is {image.shape[1]}x{image.shape[0]}, but its "
+                        f"crop_transform's crop is {side[0]}x{side[1]}: they belong to different "
+                        f"results; {_FROM_DICT_HINT}"
+                    )
         return cls(
             status=status,
             prompt=read("prompt", "text", _optional(_text), ""),
             frame_shape=read("frame_shape", "[height, width]", _frame_shape),
             face_box_px=read("face_box_px", "null or [x1, y1, x2, y2]", _optional(_box)),
             landmarks_px=read("landmarks_px", "null or [[x, y], ...]", _optional(_points)),
-            wrinkle_mask=read("wrinkle_mask_png", "null or base64 PNG text", _optional(_png_mask)),
-            wrinkle_prob=read("wrinkle_prob_png", "null or base64 PNG text", _optional(_png_prob)),
+            crop_transform=transform,
+            wrinkle_mask=mask,
+            wrinkle_prob=prob,
             scores=read("scores", "a table of region scores", _scores),
             quality=read("quality", "a table of numbers", _numbers),
             timings_ms=read("timings_ms", "a table of numbers", _numbers),
@@ -439,6 +459,34 @@ def _box(value: Any) -> tuple[float, float, float, float]:
     if not isinstance(value, (list, tuple)) or len(value) != 4:
         raise TypeError(value)
     return tuple(_number(v) for v in value)  # type: ignore[return-value]
+
+
+def _transform_dict(transform: CropTransform | None) -> dict[str, Any] | None:
+    """:meth:`CropTransform.to_dict` for the JSON, its matrices at full precision: rounded to
+    4 decimals, a matrix entry times a frame coordinate of ~1000 px would move the rebuilt
+    mask by a tenth of a pixel (41 of 2787 pasted pixels of biden2.jpg changed)."""
+    if transform is None:
+        return None
+    data = _clean(transform.to_dict())
+    data["matrix"] = [[float(v) for v in row] for row in transform.matrix]
+    data["inverse"] = [[float(v) for v in row] for row in transform.inverse]
+    return data
+
+
+def _crop_transform(value: Any) -> CropTransform:
+    """A :class:`CropTransform` from its JSON table (a singular matrix: InvalidInputError)."""
+    from wds_edge.perception.crop import CropTransform
+
+    table = _table(value)
+    size = table["size_px"]
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 8:
+        raise ValueError(size)
+    _box(table["box_px"])
+    _number(table["roll_deg"])
+    try:
+        return CropTransform.from_dict(table)
+    except InvalidInputError as exc:  # a singular matrix: the message says why
+        raise InvalidInputError(f"a frame result's 'crop_transform': {exc}") from None
 
 
 def _points(value: Any) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -83,6 +84,31 @@ def test_regions_and_text_change_the_image(biden_bgr: np.ndarray, banded: FrameR
     plain = draw_overlay(biden_bgr, banded, show_regions=False, show_scores=False)
     full = draw_overlay(biden_bgr, banded)
     assert np.count_nonzero(np.any(full != plain, axis=2)) > 1000
+
+
+def test_a_result_rebuilt_from_json_draws_what_the_live_one_draws(
+    biden_bgr: np.ndarray, banded: FrameResult
+) -> None:
+    """FrameResult.from_dict had left out the JSON's crop_transform: the rebuilt result drew
+    no mask, box or regions and its frame_mask() was None. The JSON holds no counted regions
+    (they need the crop's pixels), so the live result is drawn without them too: region
+    polygons and every marked pixel in the wrinkle colour, from the landmarks as the JSON
+    holds them (rounded to 0.01 px: a polygon vertex rounded to the other pixel changes ~120
+    outline pixels)."""
+    data = json.loads(json.dumps(banded.to_dict(include_arrays=True)))
+    rebuilt = FrameResult.from_dict(data)
+    assert rebuilt.crop_transform is not None
+    assert rebuilt.crop_transform.size_px == banded.crop_transform.size_px
+    live_mask = banded.frame_mask()
+    assert live_mask is not None and np.count_nonzero(live_mask) > 1000
+    np.testing.assert_array_equal(rebuilt.frame_mask(), live_mask)
+    live = dataclasses.replace(
+        banded, counted_regions=None, face_crop=None, landmarks_px=rebuilt.landmarks_px
+    )
+    for regions in (False, True):
+        drawn = draw_overlay(biden_bgr, rebuilt, show_regions=regions)
+        np.testing.assert_array_equal(drawn, draw_overlay(biden_bgr, live, show_regions=regions))
+        assert np.count_nonzero(np.any(drawn != biden_bgr, axis=2)[live_mask > 0]) > 100
 
 
 def test_no_face_result_draws_status_only() -> None:

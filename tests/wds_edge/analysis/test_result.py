@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -165,6 +166,46 @@ def test_final_result_from_dict_says_which_key_is_wrong(change: dict, message: s
 def test_from_dict_says_which_key_is_wrong(change: dict, message: str) -> None:
     data = {**_ok_result().to_dict(), **change}
     with pytest.raises(InvalidInputError, match=message):
+        FrameResult.from_dict(data)
+
+
+_TRANSFORM = {"box_px": [10.0, 20.0, 74.0, 84.0], "size_px": 64, "roll_deg": 0.0,
+              "matrix": [[1.0, 0.0, -10.0], [0.0, 1.0, -20.0]]}  # fmt: skip
+
+
+def test_from_dict_rebuilds_the_crop_transform() -> None:
+    """It was left out: a result read back from JSON drew no mask, box or regions."""
+    data = json.loads(json.dumps({**_ok_result().to_dict(), "crop_transform": _TRANSFORM}))
+    back = FrameResult.from_dict(data)
+    assert back.crop_transform is not None and back.crop_transform.size_px == 64
+    np.testing.assert_allclose(back.crop_transform.points_to_frame(np.zeros((1, 2))), [[10, 20]])
+    assert back.to_dict()["crop_transform"]["matrix"] == _TRANSFORM["matrix"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"matrix": [[1.0, 2.0, 0.0], [2.0, 4.0, 0.0]]}, r"'crop_transform': .* is singular"),
+        ({"matrix": [[1.0, 0.0]]}, r"'crop_transform': .* must be a finite \(2, 3\) affine"),
+        ({"size_px": 0}, "'crop_transform' must be null or a table with box_px"),
+        ({"size_px": "64"}, "'crop_transform' must be null or a table with box_px"),
+        ({"box_px": [1, 2]}, "'crop_transform' must be null or a table with box_px"),
+        ({"matrix": None}, r"'crop_transform': .* must be a finite \(2, 3\) affine"),
+    ],
+)
+def test_from_dict_refuses_a_crop_transform_of_the_wrong_form(change: dict, message: str) -> None:
+    data = {**_ok_result().to_dict(), "crop_transform": {**_TRANSFORM, **change}}
+    with pytest.raises(InvalidInputError, match=message):
+        FrameResult.from_dict(data)
+    del data["crop_transform"]["size_px"]
+    with pytest.raises(InvalidInputError, match="'crop_transform' must be null or a table"):
+        FrameResult.from_dict(data)
+
+
+def test_from_dict_refuses_a_mask_of_another_size_than_the_crop() -> None:
+    result = dataclasses.replace(_ok_result(), wrinkle_mask=np.zeros((32, 32), bool))
+    data = {**result.to_dict(include_arrays=True), "crop_transform": _TRANSFORM}
+    with pytest.raises(InvalidInputError, match="'wrinkle_mask_png' is 32x32, but its crop"):
         FrameResult.from_dict(data)
 
 
