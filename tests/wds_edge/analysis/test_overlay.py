@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from wds_edge.analysis.overlay import (
+    REGION_COLORS_BGR,
     UNCOUNTED_COLOR_BGR,
     WRINKLE_COLOR_BGR,
     draw_crop_overlay,
@@ -80,10 +81,39 @@ def test_every_counted_mark_is_tinted(biden_bgr: np.ndarray, banded: FrameResult
     assert changed.sum() < 0.01 * untouched.sum()  # only the crop box's outline
 
 
-def test_regions_and_text_change_the_image(biden_bgr: np.ndarray, banded: FrameResult) -> None:
-    plain = draw_overlay(biden_bgr, banded, show_regions=False, show_scores=False)
-    full = draw_overlay(biden_bgr, banded)
-    assert np.count_nonzero(np.any(full != plain, axis=2)) > 1000
+@pytest.mark.parametrize("show_scores", [False, True])
+def test_region_outlines_are_drawn_where_the_regions_lie(
+    biden_bgr: np.ndarray, banded: FrameResult, show_scores: bool
+) -> None:
+    """show_regions alone, at the same show_scores: every counted region's outline (its
+    contour's vertices mapped into the frame) is drawn in the region's colour. The test
+    before compared regions + text with neither, and passed with no outline drawn at all."""
+    import cv2
+
+    plain = draw_overlay(biden_bgr, banded, show_regions=False, show_scores=show_scores)
+    outlined = draw_overlay(biden_bgr, banded, show_regions=True, show_scores=show_scores)
+    t = banded.crop_transform
+    assert set(banded.counted_regions.masks) == set(REGION_COLORS_BGR)
+    for name, mask in banded.counted_regions.masks.items():
+        contours, _ = cv2.findContours(
+            mask.view(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+        )
+        vertices = np.concatenate([c.reshape(-1, 2) for c in contours]).astype(np.float64)
+        x, y = np.round(t.points_to_frame(vertices)).astype(int).T
+        assert len(x) > 10, name
+        changed = np.any(outlined[y, x] != plain[y, x], axis=1)
+        coloured = np.all(outlined[y, x] == np.array(REGION_COLORS_BGR[name], np.uint8), axis=1)
+        # (a vertex on a border shared with a region drawn later takes that one's colour)
+        assert changed.mean() > 0.9 and coloured.mean() > 0.6, (name, changed.mean())
+
+
+def test_scores_text_changes_the_image(biden_bgr: np.ndarray, banded: FrameResult) -> None:
+    for regions in (False, True):
+        plain = draw_overlay(biden_bgr, banded, show_regions=regions, show_scores=False)
+        full = draw_overlay(biden_bgr, banded, show_regions=regions, show_scores=True)
+        changed = np.any(full != plain, axis=2)
+        assert np.count_nonzero(changed) > 1000
+        assert not changed[biden_bgr.shape[0] // 2 :].any()  # the text: at the top left
 
 
 def test_a_result_rebuilt_from_json_draws_what_the_live_one_draws(
