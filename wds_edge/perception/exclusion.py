@@ -22,7 +22,8 @@ Zones (bool ``S x S`` each, see :func:`exclusion_zones`):
 * ``nostrils`` and ``lips``: the lower nose and the lips, dilated;
 * ``hair``: hair over the upper face, by colour against the cheeks (:func:`hair_mask`);
 * ``glasses``: long, straight, high-contrast edges across the eye band
-  (:func:`glasses_mask`), dilated by :data:`GLASSES_MARGIN_MM`.
+  (:func:`glasses_mask`), dilated by :data:`GLASSES_MARGIN_MM`: straight-edged frames only;
+  round and oval rims are not detected (their pixels are scored as skin).
 """
 
 from __future__ import annotations
@@ -145,6 +146,14 @@ def glasses_mask(
     long and contrasted too); what remains and is straight for at least
     :data:`GLASSES_MIN_LENGTH_MM` (a rim, the bridge, a temple arm) on both sides of the
     nose is taken as a frame.
+
+    Limit: only straight-edged frames are found (a Hough search for straight segments). A
+    round or oval rim has no straight stretch of 18 mm and is not detected: on the 640 px
+    crop of biden2.jpg, oval rims drawn round both eyes (40-50 x 24-40 mm, as dark and thick
+    as rectangular ones that are found) give an empty mask, so a curved rim stays in the
+    scored skin (whatever of it the model marks counts as wrinkles). On coarse crops (a
+    128-256 px model: 0.6-1.2 mm per pixel) pixelation breaks such a rim into short straight
+    runs and 20-60 % of it is found.
 
     Args:
         image_rgb: uint8 RGB ``S x S x 3`` crop.

@@ -1,6 +1,7 @@
 """The glasses search looks only at its eye band (issue 25 cut it to that window): straight
 dark lines drawn on a real crop just inside the band's lower edge are found, the same lines
-just outside it are not, wherever the band sits in the crop."""
+just outside it are not, wherever the band sits in the crop. It finds straight-edged frames
+only: round / oval rims are not detected (a documented limit)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from wds_edge.perception.exclusion import glasses_mask, mm_per_crop_px
+from wds_edge.perception.face_crop import crop_face
 from wds_edge.perception.regions import FACE_OVAL, LEFT_EYE_RING, RIGHT_EYE_RING
 
 
@@ -44,3 +46,27 @@ def test_glasses_search_stops_at_the_band_edge(crop_and_landmarks) -> None:  # n
     on_line[inside_y, x0 : x1 + 1] = True
     assert inside[on_line].mean() > 0.9
     assert not outside.any()
+
+
+def test_glasses_search_finds_straight_rims_only(analyzer, biden_bgr: np.ndarray) -> None:  # noqa: ANN001
+    """The documented limit (glasses_mask, README): on the 640 px crop, rectangular rims drawn
+    round both eyes are found; oval rims of the same size and darkness are not at all (no
+    straight segment of GLASSES_MIN_LENGTH_MM), so their pixels are not left out of the
+    scores."""
+    located = analyzer.locate(biden_bgr)
+    face_crop = crop_face(biden_bgr, located.landmarks_px, 640)
+    crop, landmarks = face_crop.crop_rgb, face_crop.landmarks_crop_px
+    mm = mm_per_crop_px(landmarks)
+    thick = max(2, round(1.5 / mm))
+    for half_w_mm, half_h_mm in ((25, 17), (20, 20), (25, 12)):
+        half_w, half_h = int(half_w_mm / mm), int(half_h_mm / mm)
+        rect, oval = crop.copy(), crop.copy()
+        rims = np.zeros(crop.shape[:2], np.uint8)
+        for iris in (468, 473):
+            cx, cy = (int(v) for v in landmarks[iris])
+            corners = ((cx - half_w, cy - half_h), (cx + half_w, cy + half_h))
+            cv2.rectangle(rect, *corners, (15, 15, 15), thick)
+            cv2.ellipse(oval, (cx, cy), (half_w, half_h), 0, 0, 360, (15, 15, 15), thick)
+            cv2.ellipse(rims, (cx, cy), (half_w, half_h), 0, 0, 360, 1, thick)
+        assert glasses_mask(rect, landmarks, mm).sum() > 10000
+        assert not glasses_mask(oval, landmarks, mm)[rims > 0].any()
