@@ -11,7 +11,9 @@ each process takes ``batch_size`` images per step on the GPU of its ``LOCAL_RANK
 gloo), only rank 0 validates and writes files.
 
 The checkpoint kept as ``best.pt`` is selected on the **validation** split (highest pooled
-JSI, ties -> lower validation loss); a test fold (``folds`` / ``fold``) is scored once at the
+JSI, ties -> lower validation loss, then the earliest epoch: :func:`improves_on`; a
+validation split without any wrinkle pixel is refused, its JSI would read 1.0 for a model
+that finds nothing); a test fold (``folds`` / ``fold``) is scored once at the
 end with that checkpoint and reported separately. Splits are drawn with ``split_seed`` (not
 ``seed``, which recipes set: runs of several recipes share their folds) and cut by group
 (:mod:`wds_edge_train.folds`: the frames of one video, or the ``groups`` / ``group_by``
@@ -81,7 +83,7 @@ from wds_edge_train.losses import DeepSupervisionLoss
 from wds_edge_train.model import WrinkleUNet, out_channels_for
 from wds_edge_train.provenance import run_provenance
 
-__all__ = ["TrainConfig", "TrainProgress", "TrainResult", "train", "LOG_COLUMNS"]
+__all__ = ["TrainConfig", "TrainProgress", "TrainResult", "train", "improves_on", "LOG_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -386,6 +388,77 @@ def _warn_padded_crops(samples: list[LoadedSample], crop_size: int) -> None:
     )  # fmt: skip
 
 
+def improves_on(jsi: float, loss: float, best: dict[str, Any]) -> bool:
+    """Whether an epoch of validation ``jsi`` and ``loss`` replaces ``best`` (``{"jsi",
+    "loss", "epoch"}``) as ``best.pt``: a higher pooled JSI, or the same JSI and a lower
+    loss; on an exact tie the earlier epoch (``best``) is kept."""
+    return jsi > best["jsi"] or (jsi == best["jsi"] and loss < best["loss"])
+
+
+def _has_wrinkle(sample: LoadedSample) -> bool:
+    """Whether the label has a wrinkle pixel where it is trained on and scored (its fov)."""
+    return bool((sample.mask if sample.fov is None else sample.mask & sample.fov).any())
+
+
+def _check_wrinkle_pixels(
+    loaded: dict[str, list[LoadedSample]], config: TrainConfig, *, resumed: bool
+) -> None:
+    """Refuse data a run cannot learn from or be measured on: no wrinkle pixel in any mask
+    (or in the training split), or a validation / test split without one. Over no wrinkle
+    pixel the pooled JSI is 0 / 0, which the metrics define as 1.0 (nothing to find, nothing
+    missed): a model that predicts nothing scores a perfect validation JSI, and ``best.pt``
+    would lock onto the untrained first epoch.
+
+    Raises:
+        DataError: naming the images and what to do.
+    """
+    everything = [s for split in loaded.values() for s in split]
+    if not any(_has_wrinkle(s) for s in everything):
+        raise DataError(
+            f"{config.data}: none of the {len(everything)} masks (masks/ inside their fov) has "
+            "a wrinkle pixel: there is nothing to learn, and a model that finds nothing would "
+            "score a perfect validation JSI. Check the labels: 0 = background, 255 = wrinkle "
+            "(a label drawn in a colour or channel read as background, the wrong folder?); "
+            "label the images again ('wds-edge label') and train on that folder"
+        )
+    new_out = (
+        " This run's splits are saved in its checkpoints: start a new --out to draw others."
+        if resumed
+        else ""
+    )
+    if not any(_has_wrinkle(s) for s in loaded["train"]):
+        raise DataError(
+            f"{config.data}: the {len(loaded['train'])} training images have no wrinkle pixel "
+            "in their masks, so there is nothing to learn (the labelled images all went to "
+            "validation / test); draw other splits with another --split-seed, or add labelled "
+            "images." + new_out
+        )
+    for split, what in (("val", "validation"), ("test", "test")):
+        samples = loaded[split]
+        if not samples or any(_has_wrinkle(s) for s in samples):
+            continue
+        names = [s.stem for s in samples]
+        shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+        fold = f" of --fold {config.fold}" if split == "test" else ""
+        plural = len(samples) > 1
+        raise DataError(
+            f"{config.data}: the {len(samples)} {what} image{'s' if plural else ''} ({shown})"
+            f"{fold} {'have' if plural else 'has'} no wrinkle pixel in "
+            f"{'their masks' if plural else 'its mask'}: over no "
+            f"wrinkle pixel a model that predicts nothing scores {what} JSI 1.0 (0 / 0 "
+            "counts as perfect), "
+            + (
+                "so best.pt would be chosen on nothing. "
+                if split == "val"
+                else "so the fold's score would say nothing. "
+            )
+            + f"Give the {what} images with wrinkles: draw other splits with another "
+            "--split-seed, hold out more images (--val-count / --val-fraction; fewer --folds "
+            "for larger test folds), cross-validate with --folds K --fold N so each image is "
+            "tested once, or add labelled images." + new_out
+        )
+
+
 def _check_resumable(raw: dict[str, Any], last_path: Path) -> None:
     """Refuse a ``last.pt`` without what a resume continues from: the optimizer and scheduler
     state and the extra's splits and best score (``best.pt`` has weights only)."""
@@ -545,6 +618,7 @@ def train(
     loaded = {
         k: [load_sample(by_stem[s], config.mask_threshold) for s in v] for k, v in splits.items()
     }
+    _check_wrinkle_pixels(loaded, config, resumed=ckpt is not None)
     if main:
         _warn_padded_crops(loaded["train"], config.crop_size)
 
@@ -667,9 +741,7 @@ def train(
         if main:
             val = evaluate_samples(net, loaded["val"], device, config.threshold, loss_fn)
             vm = val["pooled"]
-            improved = vm["jsi"] > best["jsi"] or (
-                vm["jsi"] == best["jsi"] and val["loss"] < best["loss"]
-            )
+            improved = improves_on(vm["jsi"], val["loss"], best)
             if improved:
                 best = {"jsi": vm["jsi"], "loss": val["loss"], "epoch": epoch + 1}
             row = {

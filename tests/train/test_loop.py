@@ -614,3 +614,78 @@ def test_a_run_with_a_zone_weight_but_no_zones_still_resumes(
     assert json.loads((run / "config.json").read_text())["zone_weight"] == 2.0
     with pytest.raises(InvalidInputError, match=r"--zone-weight 2 needs the zones/ masks"):
         train(TrainConfig(epochs=1, zone_weight=2.0, **{**cfg, "out": str(tmp_path / "new")}))
+
+
+def _blank_masks(data: Path, stems: list[str]) -> None:
+    import cv2
+
+    for stem in stems:
+        mask = cv2.imread(str(data / "masks" / f"{stem}.png"), cv2.IMREAD_GRAYSCALE)
+        cv2.imwrite(str(data / "masks" / f"{stem}.png"), mask * 0)
+
+
+def test_a_validation_split_without_a_wrinkle_pixel_is_refused(tmp_path: Path) -> None:
+    """Pooled JSI over no wrinkle pixel is 1.0 for a model that finds nothing (the metric's
+    0/0 convention): best.pt locked onto the untrained epoch 1 ("best epoch 1 (validation
+    JSI 1.0000)"). Refused before anything is written, naming the images and the way out."""
+    from wds_edge_train.folds import image_groups, make_splits
+
+    stems = ["anna", "bob", "carl", "dora", "eve"]
+    data = _generic_data(tmp_path / "data", stems)
+    val = make_splits(stems, seed=0, val_count=2, groups=image_groups(stems))["val"]
+    _blank_masks(data, val)
+    run = tmp_path / "r"
+    cfg = {**TINY, "crop_size": 32, "val_count": 2, "epochs": 2, "data": str(data)}
+    with pytest.raises(DataError) as err:
+        train(TrainConfig(out=str(run), **cfg))
+    msg = str(err.value)
+    assert f"the 2 validation images ({', '.join(val)}) have no wrinkle pixel" in msg
+    assert "validation JSI 1.0" in msg and "--split-seed" in msg and "--folds" in msg
+    assert not run.exists()
+    # another split seed draws validation images with wrinkles: trained, and not on JSI 1.0
+    seed = next(
+        s for s in range(1, 50)
+        if not set(make_splits(stems, seed=s, val_count=2, groups=image_groups(stems))["val"])
+        & set(val)
+    )  # fmt: skip
+    res = train(TrainConfig(out=str(run), split_seed=seed, **cfg))
+    assert all(float(r["val_jsi"]) < 1.0 for r in _rows(run)) and res.best_epoch >= 1
+
+
+def test_a_test_fold_without_a_wrinkle_pixel_is_refused(tmp_path: Path) -> None:
+    """The test fold's JSI would read 1.0 for a model that finds nothing, as validation's."""
+    from wds_edge_train.folds import image_groups, make_splits
+
+    stems = [f"p{i}" for i in range(6)]
+    data = _generic_data(tmp_path / "data", stems)
+    splits = make_splits(stems, seed=0, folds=3, fold=0, val_count=1, groups=image_groups(stems))
+    _blank_masks(data, splits["test"])
+    cfg = {**TINY, "crop_size": 32, "epochs": 1, "data": str(data), "folds": 3, "fold": 0}
+    with pytest.raises(DataError, match=r"the 2 test images \(.*\) of --fold 0 have no wrinkle"):
+        train(TrainConfig(out=str(tmp_path / "r"), **cfg))
+
+
+def test_training_data_without_a_wrinkle_pixel_is_refused(tmp_path: Path) -> None:
+    """Every mask empty (labels drawn in a colour read as background, a wrong folder) trained
+    without a word: there is nothing to learn."""
+    stems = ["a", "b", "c", "d"]
+    data = _generic_data(tmp_path / "data", stems)
+    _blank_masks(data, stems)
+    cfg = {**TINY, "crop_size": 32, "epochs": 1, "data": str(data)}
+    with pytest.raises(DataError, match=r"none of the 4 masks .* has a wrinkle pixel"):
+        train(TrainConfig(out=str(tmp_path / "r"), **cfg))
+    assert not (tmp_path / "r").exists()
+
+
+def test_selection_ties_keep_the_lower_loss_then_the_earliest_epoch() -> None:
+    """The documented rule, on an exact tie: equal JSI -> lower loss wins; equal JSI and
+    loss -> the earlier epoch (already best) is kept."""
+    from wds_edge_train.loop import improves_on
+
+    best = {"jsi": 0.5, "loss": 0.3, "epoch": 2}
+    assert improves_on(0.6, 0.9, best)  # higher JSI, whatever the loss
+    assert not improves_on(0.4, 0.1, best)  # lower JSI, whatever the loss
+    assert improves_on(0.5, 0.2, best)  # tie on JSI: lower loss
+    assert not improves_on(0.5, 0.4, best)  # tie on JSI: higher loss
+    assert not improves_on(0.5, 0.3, best)  # exact tie: the earliest epoch stays
+    assert improves_on(0.0, 5.0, {"jsi": -1.0, "loss": float("inf"), "epoch": 0})  # epoch 1
