@@ -389,3 +389,44 @@ def test_a_photo_whose_only_labelme_shapes_were_left_out_says_so(tmp_path: Path)
         "were left out as unsupported; draw polylines, polygons or boxes over the wrinkles"
     )
     assert len(item.stats["annotation_warnings"]) == 2
+
+
+def test_two_photos_of_one_stem_are_refused_the_first_kept(tmp_path: Path) -> None:
+    """a.jpg and a.png would both write OUT/*/a.png: the second is refused by name, and the
+    label of the first stays (it is not removed nor overwritten by the second)."""
+    images, rough = tmp_path / "images", tmp_path / "rough"
+    images.mkdir()
+    rough.mkdir()
+    cv2.imwrite(str(images / "a.jpg"), _photo(1))
+    cv2.imwrite(str(images / "a.png"), _photo(2)[::-1].copy())  # the wrinkle on row 27
+    cv2.imwrite(str(rough / "a.png"), _stroke())
+    summary = label_folder(images, tmp_path / "out", rough_dir=rough)
+    first, second = summary.items
+    assert (first.image, first.status) == ("a.jpg", "ok")
+    assert (second.image, second.status) == ("a.png", "failed")
+    assert "another image has the stem 'a'; rename one" in second.message
+    mask = cv2.imread(str(tmp_path / "out" / "masks" / "a.png"), cv2.IMREAD_GRAYSCALE)
+    assert np.count_nonzero(mask) == first.label_px and mask[20, 10:54].all()
+
+
+def test_a_label_the_threshold_leaves_empty_is_refused(tmp_path: Path) -> None:
+    """A stroke on skin without a dark line: the threshold keeps no pixel of it, and an
+    empty ground truth would teach 'no wrinkle here': the photo fails, nothing is written."""
+    images, rough = tmp_path / "images", tmp_path / "rough"
+    images.mkdir()
+    rough.mkdir()
+    flat = np.full((48, 64, 3), 120, np.uint8)
+    flat[15:26] = 220  # a bright band under the stroke: nothing darker than its surround
+    cv2.imwrite(str(images / "flat.png"), flat)
+    cv2.imwrite(str(rough / "flat.png"), _stroke())
+    cv2.imwrite(str(images / "good.png"), _photo(1))
+    cv2.imwrite(str(rough / "good.png"), _stroke())
+    out = tmp_path / "out"
+    summary = label_folder(images, out, rough_dir=rough)
+    status = {i.stem: i for i in summary.items}
+    assert status["good"].status == "ok"
+    assert status["flat"].status == "failed" and status["flat"].rough_px > 0
+    assert "the threshold left no wrinkle pixel inside the rough annotation" in (
+        status["flat"].message
+    )
+    assert not list(out.rglob("flat.*"))
