@@ -3,12 +3,14 @@
 Three formats, found in one folder and matched to images by name:
 
 * **mask images** (``.png``, ``.jpg``, ``.bmp``, ``.tif``, ``.gif``, ``.webp``): matched by
-  file stem (``face01.png`` <-> ``face01.jpg``; a ``_mask`` / ``_rough`` suffix on the
-  stem is allowed). Inside = value > 127 (or > 0 for 0/1 masks), any colour channel; on a
-  transparent canvas with one colour, the alpha channel. The photos being labelled are
-  never their own masks (``--rough`` may be the photo folder, where LabelMe saves its
-  JSON), and an image that looks like a photo (mostly mid grey) or is mostly foreground
-  (dark strokes on white) is refused.
+  file stem (``face01.png`` <-> ``face01.jpg``; a ``_mask`` / ``_rough`` / ``_label`` /
+  ``_gt`` suffix on the annotation's stem is allowed, never stripped from a photo's: an
+  annotation named exactly as a photo, ``anna_gt.png`` for ``anna_gt.jpg``, is that photo's).
+  Inside = value > 127 (or > 0 for 0/1 masks), any colour channel; on a transparent
+  canvas with one colour, the alpha channel. The photos being labelled are never their own
+  masks (``--rough`` may be the photo folder, where LabelMe saves its JSON), and an image
+  that looks like a photo (mostly mid grey) or is mostly foreground (dark strokes on white)
+  is refused.
 * **LabelMe JSON**: one file per image; ``imagePath`` names the image (else the JSON's
   stem). ``shapes`` of ``shape_type`` polygon / rectangle (filled) and linestrip / line /
   polyline (drawn with a stroke width); ``point`` / ``points`` are ignored; other shapes
@@ -31,7 +33,7 @@ import logging
 import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,12 +119,15 @@ class RoughAnnotation:
         return sorted({kind for v in self.vectors for kind in v.left_out})
 
 
-def _key(name: str) -> str:
-    """Match key of an image or annotation name: the file stem, folders and Windows paths
-    stripped, a ``_mask`` / ``_rough`` / ``_label`` / ``_gt`` suffix removed."""
+def _key(name: str, photo_stems: Collection[str] = ()) -> str:
+    """Match key of an annotation name (or of the image an annotation names): the file
+    stem, folders and Windows paths stripped, a ``_mask`` / ``_rough`` / ``_label`` /
+    ``_gt`` suffix removed, unless the stem is one of ``photo_stems`` (the photos being
+    labelled, whose names keep such an ending: ``anna_gt.png`` is the annotation of
+    ``anna_gt.jpg`` when that photo exists, else of ``anna.jpg``)."""
     base = re.split(r"[\\/]", name)[-1]
     stem = Path(base).stem
-    return _STEM_SUFFIXES.sub("", stem)
+    return stem if stem in photo_stems else _STEM_SUFFIXES.sub("", stem)
 
 
 def read_mask_image(path: str | Path) -> np.ndarray:
@@ -352,7 +357,9 @@ def rasterize_shapes(
 
 
 def index_rough_annotations(
-    rough_dir: str | Path, exclude: Iterable[str | Path] = ()
+    rough_dir: str | Path,
+    exclude: Iterable[str | Path] = (),
+    photo_stems: Collection[str] = (),
 ) -> tuple[dict[str, RoughAnnotation], dict[str, str]]:
     """Index a rough-annotation folder (not recursive) by image key (file stem).
 
@@ -361,6 +368,8 @@ def index_rough_annotations(
         exclude: files that are not annotations: the photos being labelled, when the
             rough folder is the photo folder (LabelMe saves ``face01.json`` beside
             ``face01.jpg``; the photo must not count as its own rough mask).
+        photo_stems: the stems of the photos being labelled: an annotation named as one
+            of them belongs to it, whatever ending the name has (:func:`_key`).
 
     Returns:
         ``(annotations, problems)``: annotations by key, and for files that could not be
@@ -382,20 +391,18 @@ def index_rough_annotations(
         ext = path.suffix.lower()
         try:
             if ext in MASK_EXTENSIONS:
-                index.setdefault(
-                    _key(path.name), RoughAnnotation(_key(path.name))
-                ).mask_paths.append(path)
+                key = _key(path.name, photo_stems)
+                index.setdefault(key, RoughAnnotation(key)).mask_paths.append(path)
             elif ext == ".json":
                 ann = read_labelme(path)
-                index.setdefault(
-                    _key(ann.image_name), RoughAnnotation(_key(ann.image_name))
-                ).vectors.append(ann)
+                key = _key(ann.image_name, photo_stems)
+                index.setdefault(key, RoughAnnotation(key)).vectors.append(ann)
             elif ext == ".xml":
                 for ann in read_cvat_xml(path):
-                    key = _key(ann.image_name)
+                    key = _key(ann.image_name, photo_stems)
                     index.setdefault(key, RoughAnnotation(key)).vectors.append(ann)
         except DataError as exc:
-            key = _key(path.name)
+            key = _key(path.name, photo_stems)
             problems[key] = f"{problems[key]}; {exc}" if key in problems else str(exc)
     return index, problems
 

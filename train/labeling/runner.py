@@ -42,7 +42,6 @@ from wds_edge_train.labeling.annotations import (
     DEFAULT_STROKE_WIDTH_PX,
     MASK_EXTENSIONS,
     RoughAnnotation,
-    _key,
     index_rough_annotations,
     rough_mask,
 )
@@ -441,10 +440,14 @@ def label_folder(
     out = Path(out_dir)
     check_input_folders(out, images=images_dir, rough=rough_dir)
     images = list_images(images_dir)
-    stems = [_key(p.name) for p in images]
+    # A photo's outputs are named by its file stem, as it is (a _gt / _mask ending is part
+    # of a photo's name; only annotation names lose it: annotations._key).
+    stems = [p.stem for p in images]
     _check_overwrite(out, sorted(set(stems)), opts.force)
     rough_index, rough_problems = (
-        ({}, {}) if rough_dir is None else index_rough_annotations(rough_dir, exclude=images)
+        ({}, {})
+        if rough_dir is None
+        else index_rough_annotations(rough_dir, exclude=images, photo_stems=set(stems))
     )
     # files that name no image (annotations.xml): their problem may be why images lack one
     orphans = {k: v for k, v in rough_problems.items() if k not in set(stems)}

@@ -430,3 +430,37 @@ def test_a_label_the_threshold_leaves_empty_is_refused(tmp_path: Path) -> None:
         status["flat"].message
     )
     assert not list(out.rglob("flat.*"))
+
+
+def test_photo_names_keep_a_gt_or_mask_ending(tmp_path: Path) -> None:
+    """Photo stems lost a _gt / _mask / _rough / _label ending (meant for annotation names):
+    B000668_gt.jpg collided with B000668.jpg ('another image has the stem'), and a --groups
+    CSV naming anna_gt.jpg did not match its label anna.png. Annotations still match with
+    such an ending (anna_label_mask.png -> anna_label.jpg), or named as the photo."""
+    from wds_edge_train.data import discover_samples
+    from wds_edge_train.folds import image_groups
+
+    images, rough = tmp_path / "images", tmp_path / "rough"
+    images.mkdir()
+    rough.mkdir()
+    for i, name in enumerate(("B000668", "B000668_gt", "anna_gt", "anna_label")):
+        cv2.imwrite(str(images / f"{name}.jpg"), _photo(i))
+    for name in ("B000668", "B000668_gt", "anna_gt", "anna_label_mask"):
+        cv2.imwrite(str(rough / f"{name}.png"), _stroke())
+    out = tmp_path / "out"
+    summary = label_folder(images, out, rough_dir=rough)
+    assert {i.stem: i.status for i in summary.items} == {
+        "B000668": "ok", "B000668_gt": "ok", "anna_gt": "ok", "anna_label": "ok",
+    }  # fmt: skip
+    sources = {i.stem: i.stats["sources"] for i in summary.items}
+    assert sources["B000668"] == ["B000668.png"] and sources["B000668_gt"] == ["B000668_gt.png"]
+    assert sources["anna_label"] == ["anna_label_mask.png"]
+    _, samples = discover_samples(out)
+    stems = [s.stem for s in samples]
+    assert stems == ["B000668", "B000668_gt", "anna_gt", "anna_label"]
+    people = tmp_path / "people.csv"
+    people.write_text("image,group\nB000668.jpg,p1\nB000668_gt.jpg,p1\nanna_gt.jpg,anna\n"
+                      "anna_label.jpg,anna\n")  # fmt: skip
+    assert image_groups(stems, groups_csv=people) == {
+        "B000668": "p1", "B000668_gt": "p1", "anna_gt": "anna", "anna_label": "anna",
+    }  # fmt: skip
