@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from wds_edge.errors import DataError, InvalidInputError, WdsEdgeError
-from wds_edge.io import read_image, write_image_atomic, write_json_atomic
+from wds_edge.io import fsync_dir, read_image, write_image_atomic, write_json_atomic
 from wds_edge.progress import ProgressCallback
 from wds_edge_train.augment import check_crop_size
 from wds_edge_train.labeling.annotations import (
@@ -356,7 +356,14 @@ def _remove_stale_outputs(out_dir: Path, stems: set[str]) -> list[Path]:
 
 
 def _write(out_dir: Path, stem: str, result: LabeledImage, title: str) -> None:
+    """Write a stem's outputs, its mask last. An earlier run's mask (``--force``) is removed
+    first, and the removal made durable, so a kill or power cut while the others are being
+    replaced never leaves the new image beside the old label: a stem with a mask has all of
+    its outputs, one without is not a sample (``train`` names the image)."""
     paths = _outputs(out_dir, stem)
+    with contextlib.suppress(FileNotFoundError):
+        paths[5].unlink()
+        fsync_dir(paths[5].parent)
     try:
         write_image_atomic(paths[0], cv2.cvtColor(result.image_rgb, cv2.COLOR_RGB2BGR))
         if result.fov is not None:

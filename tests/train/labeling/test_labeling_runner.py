@@ -464,3 +464,54 @@ def test_photo_names_keep_a_gt_or_mask_ending(tmp_path: Path) -> None:
     assert image_groups(stems, groups_csv=people) == {
         "B000668": "p1", "B000668_gt": "p1", "anna_gt": "anna", "anna_label": "anna",
     }  # fmt: skip
+
+
+#: Run in a child process: label with --force and die (os._exit, as SIGKILL or a power cut
+#: would) the moment the new OUT/images/<stem>.png is in place: an audit hook sees the
+#: rename onto it and exits at the next audited operation. Nothing of the runner is replaced.
+_KILL_AFTER_IMAGE = """
+import os, sys
+from wds_edge_train.labeling.runner import LabelOptions, label_folder
+
+photos, rough, out, stem = sys.argv[1:5]
+target = os.path.abspath(os.path.join(out, "images", stem + ".png"))
+armed = []
+
+def hook(event, args):
+    if armed:
+        os._exit(137)
+    if event == "os.rename" and os.path.abspath(os.fsdecode(args[1])) == target:
+        armed.append(True)
+
+sys.addaudithook(hook)
+label_folder(photos, out, rough_dir=rough, options=LabelOptions(force=True))
+"""
+
+
+def test_a_kill_after_the_new_image_never_leaves_the_old_mask_beside_it(tmp_path: Path) -> None:
+    """--force relabelling replaced images/<stem>.png before touching the old mask: killed in
+    between, the folder paired the new image with the old label (and train read the pair).
+    The old mask goes first, so the image waits without a mask (train names it)."""
+    from wds_edge.errors import DataError
+    from wds_edge_train.data import discover_samples
+
+    photos, rough, out = tmp_path / "photos", tmp_path / "rough", tmp_path / "out"
+    photos.mkdir()
+    rough.mkdir()
+    cv2.imwrite(str(photos / "a.png"), _photo(1))
+    cv2.imwrite(str(rough / "a.png"), _stroke())
+    label_folder(photos, out, rough_dir=rough)
+    old_mask = (out / "masks" / "a.png").read_bytes()
+    new_photo = _photo(2)[::-1].copy()  # the wrinkle moves to row 27, and so does the stroke
+    cv2.imwrite(str(photos / "a.png"), new_photo)
+    cv2.imwrite(str(rough / "a.png"), _stroke()[::-1].copy())
+    child = subprocess.run(
+        [sys.executable, "-c", _KILL_AFTER_IMAGE, str(photos), str(rough), str(out), "a"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert child.returncode == 137, child.stderr
+    assert np.array_equal(cv2.imread(str(out / "images" / "a.png")), new_photo)  # in place
+    mask = out / "masks" / "a.png"
+    assert not mask.exists() or mask.read_bytes() != old_mask
+    with pytest.raises(DataError, match=r"1 image\(s\) have no mask: .*a\.png"):
+        discover_samples(out)
