@@ -31,9 +31,8 @@ import numpy as np
 from wds_edge.errors import DataError, InvalidInputError, WdsEdgeError
 from wds_edge.io import read_image
 from wds_edge.progress import ProgressCallback
-from wds_edge_train.data import files_by_name, read_mask
+from wds_edge_train.data import MASK_EXTENSIONS, files_by_name, read_mask
 from wds_edge_train.labeling.annotations import _key
-from wds_edge_train.labeling.runner import IMAGE_EXTENSIONS
 from wds_edge_train.labeling.thresholding import (
     DEFAULT_THRESHOLD,
     ThresholdMethod,
@@ -173,7 +172,7 @@ def label_files(label_dir: str | Path, subfolder: str = "masks") -> dict[str, Pa
     folder = root / subfolder if (root / subfolder).is_dir() else root
     files = files_by_name(
         folder,
-        IMAGE_EXTENSIONS,
+        MASK_EXTENSIONS,
         key=lambda p: _key(p.name),
         rule="its name without the suffix and a _mask / _rough / _label / _gt ending",
     )

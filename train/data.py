@@ -5,7 +5,8 @@ Two layouts are recognised automatically (:func:`discover_samples`):
 * **generic** (what ``wds-edge label`` writes)::
 
       DATA/images/<stem>.(png|jpg|jpeg|tif|tiff|bmp)
-      DATA/masks/<stem>.(png|gif|tif|tiff|bmp)      binary wrinkle label
+      DATA/masks/<stem>.(png|gif|tif|tiff|bmp)      binary wrinkle label (or .jpg / .jpeg /
+                                                    .webp: lossy, so --mask-threshold)
       DATA/fov/<stem>.*                             optional skin / field-of-view mask
       DATA/zones/<stem>.*                           optional hard-negative zones (lid margins,
                                                     brows, hairline, ...: ``--zone-weight``)
@@ -70,7 +71,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
-MASK_EXTENSIONS = (".png", ".gif", ".tif", ".tiff", ".bmp")
+#: Label files (masks, fov, zones; the rough masks of ``wds-edge label`` and the label sets
+#: of ``label-agreement`` too). Lossy ones (JPEG, WebP) are rarely binary: refused unless a
+#: ``--mask-threshold`` says where to cut (:func:`binarize_mask`).
+MASK_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
 #: A label whose foreground covers at least this fraction is taken as inverted.
 INVERTED_FRACTION = 0.9
 #: More than this fraction of a label's pixels outside its FOV mask is logged as a warning
@@ -323,7 +327,8 @@ def binarize_mask(
 def read_mask(
     path: str | Path, threshold: int | None = None, allow_invert: bool = True
 ) -> np.ndarray:
-    """Read and binarize a mask file (PNG, GIF incl. palette, TIFF, BMP) -> bool HxW."""
+    """Read and binarize a mask file (PNG, GIF incl. palette, TIFF, BMP, JPEG, WebP) -> bool
+    HxW."""
     p = Path(path)
     return binarize_mask(_read_grey(p), str(p), threshold, allow_invert)
 

@@ -238,3 +238,31 @@ def test_label_with_both_colour_and_alpha_varying_is_refused(tmp_path: Path) -> 
     Image.fromarray(rgba, "RGBA").save(tmp_path / "both.png")
     with pytest.raises(DataError, match=r"both\.png: both the colour and the transparency"):
         read_mask(tmp_path / "both.png")
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".jpeg", ".webp"])
+def test_jpeg_and_webp_masks_are_found_and_need_a_mask_threshold(tmp_path: Path, ext: str) -> None:
+    """masks/<stem>.jpg was 'no mask' ('add masks/<stem>.png') though --mask-threshold is
+    for JPEG masks and label-agreement read them: found by train and eval (one list of
+    label extensions, label-agreement's and the rough masks' too); a lossy one is refused
+    as not binary unless --mask-threshold says where to cut."""
+    import wds_edge_train.agreement as agreement
+    from wds_edge_train.data import MASK_EXTENSIONS
+    from wds_edge_train.labeling import annotations, runner
+
+    root = make_generic(tmp_path)
+    (root / "masks" / "face1.png").unlink()
+    (root / "fov" / "face1.png").unlink()
+    _mask(root / "masks" / f"face1{ext}", _label())
+    _mask(root / "fov" / f"face1{ext}", np.full((32, 48), 255))
+    _, samples = discover_samples(root)
+    assert (samples[1].mask.name, samples[1].fov and samples[1].fov.name) == (
+        f"face1{ext}", f"face1{ext}",
+    )  # fmt: skip
+    with pytest.raises(DataError, match=rf"face1\{ext}: the mask is not binary.*--mask-threshold"):
+        load_sample(samples[1])
+    loaded = load_sample(samples[1], mask_threshold=127)
+    assert abs(int(loaded.mask.sum()) - 35) <= 3 and loaded.mask[10, 8:37].all()
+    assert loaded.fov is not None and loaded.fov.all()
+    assert annotations.MASK_EXTENSIONS is MASK_EXTENSIONS
+    assert agreement.MASK_EXTENSIONS is MASK_EXTENSIONS is runner.IMAGE_EXTENSIONS

@@ -41,7 +41,7 @@ import cv2
 import numpy as np
 
 from wds_edge.errors import DataError, InvalidInputError
-from wds_edge_train.data import INVERTED_FRACTION, open_label_image
+from wds_edge_train.data import INVERTED_FRACTION, MASK_EXTENSIONS, open_label_image
 
 __all__ = [
     "MASK_EXTENSIONS",
@@ -59,7 +59,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-MASK_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
 #: Stroke width of polyline annotations: wide enough to cover a wrinkle and a margin of
 #: skin on both sides at 600-1200 px face sizes, narrow enough to stay a *rough* mask.
 DEFAULT_STROKE_WIDTH_PX = 7

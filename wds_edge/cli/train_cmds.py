@@ -22,7 +22,8 @@ TORCHRUN_COMMAND = (
 TRAIN_HELP = f"""Train the wrinkle U-Net (4 deep-supervision heads) on a labelled data set.
 
 DATA is either the generic layout (images/<stem>.png|jpg + masks/<stem>.png, optional
-fov/<stem>.png skin masks: what 'wds-edge label' writes) or the DRIVE layout
+fov/<stem>.png skin masks: what 'wds-edge label' writes; JPEG / WebP masks need
+--mask-threshold) or the DRIVE layout
 (images/, 1st_manual/, mask/). The run folder gets best.pt (selected on the validation
 split), last.pt, config.json, folds.json, log.csv and metrics.json.
 
@@ -205,7 +206,8 @@ def _train(
         "--mask-threshold",
         min=0,
         max=254,
-        help="Binarize non-binary (e.g. JPEG) masks at this grey value (0-254).",
+        help="Binarize non-binary (e.g. JPEG / WebP: masks/<stem>.jpg) masks at this grey "
+        "value (0-254): foreground = brighter than it.",
     ),
     amp: bool = typer.Option(
         None, "--amp/--no-amp", help="Mixed precision on CUDA (default on; ignored on CPU)."
