@@ -21,7 +21,11 @@ people), recorded in ``folds.json``; ``config.json`` keeps a digest of the group
 a resume must match (the ``groups`` file's content, not its path: a moved file is given
 anew). Outputs in ``out``: ``best.pt``,
 ``last.pt``, ``config.json``, ``folds.json``, ``log.csv``, ``metrics.json`` and, when
-TensorBoard is installed, ``tb/``. ``config.json`` (and every checkpoint) records
+TensorBoard is installed, ``tb/``. ``metrics.json`` is the finished run's: written at the
+end from ``best.pt`` (its validation figures and best epoch, and the test fold scored with
+its weights), and removed before a resume trains more epochs, so a run folder holding it
+is finished (``benchmarks/drive_ablation.py`` reads it so). ``config.json`` (and every
+checkpoint) records
 ``face_crop_px``: the side of the face crops of a ``wds-edge label`` data folder (its
 ``labels.json``), i.e. the face scale the model learns and the input size ``wds-edge
 export`` gives the kiosk; ``crop_size`` is only the random crop cut from them.
@@ -54,7 +58,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from wds_edge.errors import DataError, InvalidInputError, ModelError
-from wds_edge.io import write_json_atomic, write_text_atomic
+from wds_edge.io import fsync_dir, write_json_atomic, write_text_atomic
 from wds_edge_train.checkpoint import OutputKindError, load_checkpoint, save_checkpoint
 from wds_edge_train.config import (
     DEFAULT_CROP_SIZE,
@@ -363,6 +367,15 @@ def _check_new_out(out: Path, data: str | Path) -> None:
             "of 'wds-edge train'): the run would overwrite any config.json, log.csv, "
             "metrics.json or folds.json there; choose a new or empty folder for --out"
         )
+
+
+def _remove_durably(path: Path) -> None:
+    """Remove ``path`` (if there) and fsync its folder, so the removal survives a power cut."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return
+    fsync_dir(path.parent)
 
 
 def _warn_padded_crops(samples: list[LoadedSample], crop_size: int) -> None:
@@ -687,6 +700,10 @@ def train(
     if main:
         out.mkdir(parents=True, exist_ok=True)
         write_json_atomic(out / "config.json", cfg)
+        if start_epoch < config.epochs:
+            # metrics.json is a finished run's (its best.pt's final figures): a resume that
+            # trains on, interrupted, would leave the shorter run's beside the new best.pt.
+            _remove_durably(out / "metrics.json")
         if dataset.region_weights:
             write_json_atomic(out / "region_weights.json", dataset.region_weights)
         write_json_atomic(

@@ -689,3 +689,56 @@ def test_selection_ties_keep_the_lower_loss_then_the_earliest_epoch() -> None:
     assert not improves_on(0.5, 0.4, best)  # tie on JSI: higher loss
     assert not improves_on(0.5, 0.3, best)  # exact tie: the earliest epoch stays
     assert improves_on(0.0, 5.0, {"jsi": -1.0, "loss": float("inf"), "epoch": 0})  # epoch 1
+
+
+def test_metrics_json_is_the_best_models_and_an_unfinished_extension_has_none(
+    tmp_path: Path,
+) -> None:
+    """metrics.json was written at the end only: a resume that extends the run and is
+    interrupted left the old one (best epoch and figures of the shorter run) beside a
+    best.pt / config.json that say otherwise. It is removed before more epochs train, and
+    written at the end from best.pt: its val figures and best epoch, and the test fold
+    scored with best.pt's weights (written from last.pt, every other test still passed)."""
+    from wds_edge_train.evaluate import evaluate_samples
+
+    stems = [f"p{i}" for i in range(6)]
+    data = _generic_data(tmp_path / "data", stems)
+    run = tmp_path / "r"
+    cfg = {**TINY, "crop_size": 32, "data": str(data), "out": str(run), "folds": 3, "fold": 0}
+    train(TrainConfig(epochs=1, **cfg))
+    assert json.loads((run / "metrics.json").read_text())["best_epoch"] == 1
+    # Epoch 1 made unbeatable (JSI 1.0 at loss 0: best.pt stays epoch 1 while last.pt goes
+    # on to epoch 3), and best.pt's model one that marks every pixel: whose weights scored
+    # the test fold shows in the figures.
+    raw = torch.load(run / "last.pt", weights_only=True)
+    raw["extra"]["best"] = {"jsi": 1.0, "loss": 0.0, "epoch": 1}
+    torch.save(raw, run / "last.pt")
+    raw = torch.load(run / "best.pt", weights_only=True)
+    raw["model_state"]["head1.bias"] += 20.0
+    torch.save(raw, run / "best.pt")
+
+    def stop_after_two(event: TrainProgress) -> None:
+        if event.kind == "epoch" and event.epoch == 2:
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        train(TrainConfig(epochs=3, **cfg), resume=True, progress=stop_after_two)
+    assert json.loads((run / "config.json").read_text())["epochs"] == 3
+    assert not (run / "metrics.json").exists()  # the run is not finished: no final figures
+
+    train(TrainConfig(epochs=3, **cfg), resume=True)
+    best, last = load_checkpoint(run / "best.pt"), load_checkpoint(run / "last.pt")
+    assert last.epoch == 3
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert best.epoch == metrics["best_epoch"] == metrics["epoch"] == 1
+    assert metrics == json.loads(json.dumps(best.metrics))
+    row = next(r for r in _rows(run) if r["epoch"] == "1")
+    assert metrics["val"]["jsi"] == pytest.approx(float(row["val_jsi"]))
+    folds = json.loads((run / "folds.json").read_text())
+    _, samples = discover_samples(data)
+    test = [load_sample(s) for s in samples if s.stem in folds["test"]]
+    scored = evaluate_samples(best.model, test, "cpu")["pooled"]
+    assert metrics["test_images"] == folds["test"] and metrics["test"] == scored
+    assert scored["sensitivity"] == 1.0 and scored["specificity"] == 0.0  # every pixel
+    assert evaluate_samples(last.model, test, "cpu")["pooled"] != scored
+    assert last.metrics["epoch"] == 3 and metrics["epoch"] != last.metrics["epoch"]
