@@ -18,10 +18,15 @@ File contents (keys of :attr:`Checkpoint.raw`; stable, the export step reads the
   ``epochs``, ``batch_size``, ``crop_size``, ``lr``, ``seed``, ``split_seed`` (the seed of
   the splits; absent in older files, which split with ``seed``), ``fold`` / ``folds``
   (None without cross-validation), ``data`` = ``{"path": str, "layout":
-  "generic" | "drive", "n_images": int, "files_sha256": str}`` (``path`` resolved to an
-  absolute path, older files hold it as typed; ``files_sha256``: SHA-256 of the sorted file
-  names relative to it, absent in older files; a resume accepts a moved copy with the same
-  layout, count and names); since the recipes exist also ``recipe``,
+  "generic" | "drive", "n_images": int, "files_sha256": str, "content_sha256": {kind: str |
+  None}}`` (``path`` resolved to an absolute path, older files hold it as typed;
+  ``files_sha256``: SHA-256 of the sorted file names relative to it, absent in older files;
+  ``content_sha256``: per kind ``images``, ``masks``, ``fov``, ``zones``, ``landmarks`` the
+  SHA-256 of the files' contents (None: no such files) and ``labels_options`` that of the
+  ``labels.json`` mode and options (None: none), absent in older files, which resume with a
+  warning and record it; a resume accepts a moved copy with the same layout, count, names
+  and content, and refuses the same names with other content); since the recipes exist also
+  ``recipe``,
   ``augment`` (the resolved profile; older files hold a bool: true = ``kiosk``),
   ``input_norm``, ``amp``, ``wwm_fill`` and ``provenance`` (one entry per start / resume:
   git commit and dirty flag, device, AMP and process count used, library versions, CPU /

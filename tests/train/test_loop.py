@@ -7,8 +7,10 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from typer.testing import CliRunner
 
 from wds_edge.cli import app
@@ -213,7 +215,8 @@ def test_resume_knows_its_data_by_content_not_by_the_path_typed(
 ) -> None:
     """The data path is stored resolved; a resume accepts the same folder however it is
     typed and a moved copy with the same files (with a note), and refuses other data with
-    advice that can be followed (--data is required, it cannot be dropped)."""
+    advice that can be followed (--data is required, it cannot be dropped): other names, or
+    the same names with other content (relabelled masks, other images), in place or not."""
     shutil.copytree(drive_small, tmp_path / "data", symlinks=True)
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path)
@@ -251,6 +254,42 @@ def test_resume_knows_its_data_by_content_not_by_the_path_typed(
         path.rename(path.with_name("24" + path.name[2:]))
     with pytest.raises(InvalidInputError, match="3 drive-layout images, other file names"):
         train(TrainConfig(data=str(tmp_path / "renamed"), **cfg), resume=True)
+
+    # The same names, other content: relabelled in place, or a copy with other labels or
+    # images (files_sha256 hashed only the names: both resumed, best.pt then compared JSI
+    # across ground truths). The copies' files are symlinks into the shared DRIVE folder:
+    # each is replaced by a file of its own before it is changed.
+    def replace(path: Path, change) -> None:  # noqa: ANN001
+        array = np.asarray(Image.open(path))
+        path.unlink()
+        Image.fromarray(change(array)).save(path)
+
+    relabelled = tmp_path / "relabelled"
+    shutil.copytree(tmp_path / "moved", relabelled, symlinks=True)
+    replace(relabelled / "1st_manual" / "23_manual1.gif", np.fliplr)
+    content = (
+        rf"asked {relabelled.resolve()}: the same 3 drive-layout images by name, but the "
+        r"content of its masks differs.*To resume, restore the files the run trained on.*"
+        r"start a new --out"
+    )
+    with pytest.raises(InvalidInputError, match=content):
+        train(TrainConfig(data=str(relabelled), **cfg), resume=True)
+    other_images = tmp_path / "other_images"
+    shutil.copytree(tmp_path / "moved", other_images, symlinks=True)
+    replace(other_images / "images" / "21_training.tif", lambda a: a // 2)
+    with pytest.raises(InvalidInputError, match=r"the content of its images differs"):
+        train(TrainConfig(data=str(other_images), **cfg), resume=True)
+    (tmp_path / "moved").rename(tmp_path / "data")  # the run's own folder, as it was
+    train(TrainConfig(data=str(tmp_path / "data"), **cfg), resume=True)
+    replace(tmp_path / "data" / "1st_manual" / "22_manual1.gif", np.flipud)
+    replace(tmp_path / "data" / "mask" / "22_training_mask.gif", np.flipud)
+    in_place = (
+        r"data: the content of its masks, fov masks changed since the run started "
+        rf"\({tmp_path.resolve() / 'data'}: the same 3 images by name\)"
+    )
+    with pytest.raises(InvalidInputError, match=in_place):
+        train(TrainConfig(data=str(tmp_path / "data"), **{**cfg, "epochs": 2}), resume=True)
+    assert load_checkpoint(run / "last.pt").epoch == 1  # nothing trained on the new labels
 
 
 def test_resume_of_a_run_that_stored_the_path_as_typed(
@@ -742,3 +781,52 @@ def test_metrics_json_is_the_best_models_and_an_unfinished_extension_has_none(
     assert scored["sensitivity"] == 1.0 and scored["specificity"] == 0.0  # every pixel
     assert evaluate_samples(last.model, test, "cpu")["pooled"] != scored
     assert last.metrics["epoch"] == 3 and metrics["epoch"] != last.metrics["epoch"]
+
+
+def test_resume_knows_the_labelling_options_and_old_runs_record_the_content(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """labels.json's options are part of the data (how the labels were made; not --force
+    nor where the landmarker file was). A run started before the content was recorded still
+    resumes, saying it cannot check, and records it: the next resume compares with it."""
+    import cv2
+
+    data = _generic_data(tmp_path / "data", ["a", "b", "c", "d"])
+    options = {
+        "threshold": "gaussian",
+        "stroke_width_px": 7,
+        "crop_size_px": 640,
+        "landmarker_path": None,
+        "force": False,
+        "auto_version": 2,
+        "crop_faces": False,
+    }
+
+    def labels_json(**changed: object) -> None:
+        doc = {"mode": "rough", "complete": True, "options": {**options, **changed}, "items": []}
+        (data / "labels.json").write_text(json.dumps(doc))
+
+    labels_json()
+    run = tmp_path / "r"
+    cfg = {**TINY, "crop_size": 32, "data": str(data), "out": str(run)}
+    train(TrainConfig(epochs=1, **cfg))
+    labels_json(force=True, landmarker_path="/elsewhere/face_landmarker.task")
+    train(TrainConfig(epochs=1, **cfg), resume=True)  # the same labels
+    labels_json(stroke_width_px=9)
+    with pytest.raises(InvalidInputError, match=r"content of its labels\.json options changed"):
+        train(TrainConfig(epochs=1, **cfg), resume=True)
+    labels_json()
+
+    raw = torch.load(run / "last.pt", weights_only=True)  # as a run written before it
+    del raw["config"]["data"]["content_sha256"]
+    torch.save(raw, run / "last.pt")
+    with caplog.at_level("WARNING", logger="wds_edge_train.loop"):
+        train(TrainConfig(epochs=2, **cfg), resume=True)
+    assert "started before the data's content was recorded" in caplog.text
+    assert "recording their content now" in caplog.text
+    saved = load_checkpoint(run / "last.pt").config["data"]["content_sha256"]
+    assert saved["masks"] and saved["labels_options"] and saved["fov"] is None
+    mask = cv2.imread(str(data / "masks" / "b.png"), cv2.IMREAD_GRAYSCALE)
+    cv2.imwrite(str(data / "masks" / "b.png"), np.roll(mask, 3, axis=0))  # relabelled
+    with pytest.raises(InvalidInputError, match=r"content of its masks changed"):
+        train(TrainConfig(epochs=3, **cfg), resume=True)

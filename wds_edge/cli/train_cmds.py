@@ -169,7 +169,12 @@ def _train(
         help="Seed of the train / validation / test split (default 0). No recipe and no --seed "
         "changes it, so their runs share the same folds and compare pairwise.",
     ),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from last.pt."),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Continue the run in --out from last.pt: the same settings and data (relabelled "
+        "masks or other images under the same names need a new --out).",
+    ),
     device: str = typer.Option(
         None,
         "--device",
