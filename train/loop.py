@@ -274,9 +274,9 @@ def _data_identity(root: str | Path, layout: str, samples: list[Sample]) -> dict
 
 #: What to do when the data's content changed under its names.
 _CONTENT_ADVICE = (
-    "restore the files the run trained on (its checkpoints were trained, and best.pt chosen "
-    "by validation JSI, on them: scores on other labels cannot be compared with theirs); to "
-    "train on the changed data, start a new --out"
+    "restore the files the run trained on: its checkpoints were trained, and best.pt chosen "
+    "by validation JSI, on them, and scores on other labels cannot be compared with theirs "
+    "(the changed data trains in a new --out)"
 )
 
 
@@ -574,10 +574,16 @@ def _check_wrinkle_pixels(
                 if split == "val"
                 else "so the fold's score would say nothing. "
             )
-            + f"Give the {what} images with wrinkles: draw other splits with another "
-            "--split-seed, hold out more images (--val-count / --val-fraction; fewer --folds "
-            "for larger test folds), cross-validate with --folds K --fold N so each image is "
-            "tested once, or add labelled images." + new_out
+            + (
+                "Validate on images with wrinkles: draw other splits with another "
+                "--split-seed, hold out more validation images (--val-count / "
+                "--val-fraction), cross-validate with --folds K --fold N, or add labelled "
+                "images."
+                if split == "val"
+                else "Test on images with wrinkles: draw other folds with another "
+                "--split-seed, use fewer --folds (larger test folds), or add labelled images."
+            )
+            + new_out
         )
 
 
