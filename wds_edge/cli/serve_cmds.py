@@ -99,6 +99,12 @@ def serve_cmd(
     body_timeout: float = typer.Option(
         30.0, min=0.1, help="Seconds an upload has to arrive whole (408 after)."
     ),
+    stream_send_timeout: float = typer.Option(
+        10.0,
+        min=0.1,
+        help="Seconds a stream message may wait for a client that stopped reading (then its "
+        "connection is closed and its slot freed).",
+    ),
     capture_timeout: float = typer.Option(
         30.0, min=1.0, help="Seconds a capture may take before it ends as timed_out."
     ),
@@ -139,6 +145,7 @@ def serve_cmd(
         max_open_connections=max(128, 4 * max_connections),
         header_timeout_s=header_timeout,
         body_timeout_s=body_timeout,
+        stream_send_timeout_s=stream_send_timeout,
         capture_timeout_s=capture_timeout,
     )
     check_bind(config)  # refused before anything loads; run_server logs the warning once

@@ -49,12 +49,17 @@ class ServiceConfig(BaseModel):
         max_image_pixels: largest image (width x height, read from the image header
             before decoding; 413 beyond).
         max_connections: requests being served plus open streams at once; more get 503
-            (``GET /healthz`` is never refused by it).
+            (``GET /healthz`` is never refused by it). A stream holds its slot while it is
+            open: one that stops reading gives it back after ``stream_send_timeout_s``.
         max_open_connections: open TCP connections; past it the oldest connection that
             has no request in progress is closed to make room.
         header_timeout_s: a connection must send a complete request head within this
             many seconds of opening (or of its previous response), else it is closed.
         body_timeout_s: an upload must arrive whole within this many seconds (408 after).
+        stream_send_timeout_s: a stream message may wait this many seconds for the client
+            to read the earlier ones (its socket's buffers are full); then the stream's
+            connection is aborted and its request slot freed. A client that reads, even
+            slowly, skips results instead (the sender only takes the newest).
         capture_timeout_s: a capture that has not collected its frames by then ends as
             ``timed_out`` (a camera that died mid-capture cannot hold the kiosk).
         stream_max_fps: the highest message rate a stream client may ask for.
@@ -85,6 +90,7 @@ class ServiceConfig(BaseModel):
     max_open_connections: int = Field(128, ge=2)
     header_timeout_s: float = Field(10.0, gt=0.0)
     body_timeout_s: float = Field(30.0, gt=0.0)
+    stream_send_timeout_s: float = Field(10.0, gt=0.0)
     capture_timeout_s: float = Field(30.0, gt=0.0)
     stream_max_fps: float = Field(15.0, gt=0.0)
     loop_source: bool = True

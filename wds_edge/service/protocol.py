@@ -1,4 +1,4 @@
-"""uvicorn's h11 HTTP protocol with the two bounds a kiosk needs against idle sockets.
+"""uvicorn's HTTP and WebSocket protocols with the bounds a kiosk needs against idle sockets.
 
 uvicorn has no deadline for a request head: a connection that sends nothing, or a
 header a byte at a time, is held forever, and ``limit_concurrency`` counts it, so 40
@@ -11,6 +11,14 @@ returns a subclass of ``uvicorn.protocols.http.h11_impl.H11Protocol`` that
   longest without a request in progress (an idle or half-sent head), so a new client,
   e.g. a health check, always gets in.
 
+A WebSocket that stops reading is the third case: the server's messages pile up in the
+socket's send buffer until a send waits for room that never comes, and the stream holds
+its request slot (:class:`wds_edge.service.guard.RequestGuard`) forever: uvicorn's
+keepalive ping cannot help (its ping waits behind the unread frames, and its close only
+flushes them first). :func:`guarded_ws_protocol` subclasses uvicorn's WebSocket protocol
+so that a send which has waited ``send_timeout_s`` for the client to read aborts the
+connection: one log line, the handler's send raises a disconnect, and the slot is freed.
+
 The request body has its own deadline in the application
 (:func:`wds_edge.service.uploads.read_body_limited`), and the number of requests being
 served is bounded by :class:`wds_edge.service.guard.RequestGuard`, not here.
@@ -18,11 +26,15 @@ served is bounded by :class:`wds_edge.service.guard.RequestGuard`, not here.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import socket
+import struct
 import time
 from typing import Any
 
-__all__ = ["guarded_protocol"]
+__all__ = ["guarded_protocol", "guarded_ws_protocol"]
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +128,65 @@ def guarded_protocol(header_timeout_s: float, max_open: int) -> type:
             oldest.transport.close()
 
     return GuardedH11Protocol
+
+
+def guarded_ws_protocol(send_timeout_s: float) -> type:
+    """uvicorn's WebSocket protocol (the one ``ws="auto"`` picks) with a send deadline.
+
+    A message the application sends while the client has not read the earlier ones (the
+    transport's write buffer is above its high-water mark) waits at most
+    ``send_timeout_s`` for the buffer to drain; then the connection is aborted (RST, the
+    unsent frames dropped) and the send raises the disconnect uvicorn raises for a client
+    that went away (Starlette: ``WebSocketDisconnect(1006)``). Sends of a client that
+    reads, however slowly, each wait less than that.
+
+    Args:
+        send_timeout_s: seconds a send may wait for the client to read.
+
+    Raises:
+        MissingDependencyError: uvicorn (the ``service`` extra) is not installed.
+    """
+    from wds_edge._deps import require
+
+    require("uvicorn", "wds-edge serve")
+    from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
+
+    if AutoWebSocketsProtocol is None:  # neither websockets nor wsproto: no WebSocket at all
+        return None  # type: ignore[return-value]
+
+    class GuardedWebSocketProtocol(AutoWebSocketsProtocol):  # type: ignore[misc, valid-type]
+        async def send(self, message: Any) -> None:
+            # uvicorn's sans-I/O and wsproto protocols wait on ``writable`` (cleared while
+            # the write buffer is full); its older websockets protocol has its own timeouts
+            writable = getattr(self, "writable", None)
+            if isinstance(writable, asyncio.Event) and not writable.is_set():
+                try:
+                    await asyncio.wait_for(writable.wait(), send_timeout_s)
+                except asyncio.TimeoutError:
+                    if not getattr(self, "disconnected", False):
+                        logger.warning(
+                            "closed the WebSocket of %s: it read nothing for %g s "
+                            "(--stream-send-timeout)",
+                            _peer(self.client), send_timeout_s,
+                        )  # fmt: skip
+                        _abort(self.transport)
+                    # the abort's connection_lost (scheduled) sets ``writable`` and marks
+                    # the connection gone: uvicorn's send then raises ClientDisconnected
+            await super().send(message)
+
+    return GuardedWebSocketProtocol
+
+
+def _abort(transport: Any) -> None:
+    """Close a connection at once, with a reset: ``close()`` would wait for the unread
+    frames to go out (never), and even ``abort()`` leaves the kernel delivering what its
+    send buffer holds (megabytes, to a client that reads nothing) from an orphaned
+    socket; a zero linger time drops them."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
 
 
 def _peer(client: tuple[str, int] | None) -> str:

@@ -124,13 +124,15 @@ def build_server(config: ServiceConfig, *, engine: Any = None, log_level: str = 
     check_bind(config)
     uvicorn = require_service_deps()
     from wds_edge.service.app import create_app
-    from wds_edge.service.protocol import guarded_protocol
+    from wds_edge.service.protocol import guarded_protocol, guarded_ws_protocol
 
     uv_config = uvicorn.Config(
         create_app(config, engine),
         host=config.host,
         port=config.port,
-        ws="auto",  # websockets-sansio on new uvicorn, the websockets protocol on older ones
+        # ws="auto"'s protocol (websockets-sansio on new uvicorn, the websockets protocol on
+        # older ones) with a deadline on a send to a client that stopped reading
+        ws=guarded_ws_protocol(config.stream_send_timeout_s),
         ws_max_size=WS_MAX_MESSAGE_BYTES,
         ws_per_message_deflate=False,  # JPEGs do not compress; save the CPU
         # requests and streams are counted by RequestGuard (which never refuses /healthz);
