@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import itertools
 import json
 import struct
 import threading
@@ -293,18 +294,90 @@ def test_a_new_rate_takes_effect_without_waiting_out_the_old_one(live_service: A
         assert time.monotonic() - start < 5.0
 
 
+def _guard(service: Any) -> Any:
+    """The service's RequestGuard (its ``active`` requests and streams)."""
+    from wds_edge.service.guard import RequestGuard
+
+    app = service.app
+    while not hasattr(app, "middleware_stack"):  # uvicorn's wrappers
+        app = app.app
+    layer = app.middleware_stack
+    while not isinstance(layer, RequestGuard):
+        layer = layer.app
+    return layer
+
+
 def test_a_stalled_client_does_not_hold_back_others(live_service: Any) -> None:
-    """A client that stops reading blocks only its own sender; the others go on, and it
-    resumes with newer results (stale frames are dropped at the camera: test_live.py)."""
-    url = f"{live_service.ws_url}/v1/stream?fps=15"
-    with connect(url, max_size=8 << 20) as slow, connect(url, max_size=8 << 20) as fast:
-        first = _results(slow, 1)[0]["seq"]
-        time.sleep(3.0)  # slow reads nothing; fast goes on
-        fast_seqs = [m["seq"] for m in _results(fast, 3)]
-        assert fast_seqs[-1] > first
-        resumed = [m["seq"] for m in _results(slow, 4)]
-        assert resumed == sorted(set(resumed)) and resumed[0] > first
-        assert resumed[-1] >= fast_seqs[-1]
+    """A client that stops reading blocks only its own sender: another client, read all
+    along, keeps getting new results; the stalled one resumes at the newest result (the
+    ones it missed are dropped, not queued) and gives its slot back when it goes.
+
+    "slow" exerts real back-pressure: a 4 KiB receive buffer and a client that stops
+    taking frames off the socket once one message waits in its queue (max_queue=1), so
+    the server's send to it waits for room (what a browser tab in the background or a
+    frozen client does). The test used to let both clients sleep, and passed whatever
+    the server did.
+    """
+    import socket
+
+    url = f"{live_service.ws_url}/v1/stream?fps=15&quality=95"
+    host, port = urllib.parse.urlsplit(live_service.url).netloc.split(":")
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.connect((host, int(port)))
+    fast_seen: list[tuple[float, int]] = []
+    stop = threading.Event()
+
+    def read_fast(ws: Any) -> None:
+        while not stop.is_set():
+            try:
+                message = json.loads(ws.recv(timeout=0.5))
+            except TimeoutError:
+                continue
+            if message["type"] == "result":
+                fast_seen.append((time.monotonic(), message["seq"]))
+
+    with (
+        connect(url, sock=raw, max_size=8 << 20, max_queue=1) as slow,
+        connect(url, max_size=8 << 20) as fast,
+    ):
+        slow_seqs = [_results(slow, 1)[0]["seq"]]
+        reader = threading.Thread(target=read_fast, args=(fast,), daemon=True)
+        reader.start()
+        try:
+            # slow reads nothing while fast gets 40 results (its buffers hold ~20 of these
+            # overlays), at most 9 s: a send waits less than the 10 s send timeout
+            stall_start = time.monotonic()
+            while time.monotonic() - stall_start < 9.0:
+                if sum(t >= stall_start for t, _ in fast_seen) >= 40:
+                    break
+                time.sleep(0.1)
+            stall_end = time.monotonic()
+            during = [(t, seq) for t, seq in fast_seen if t >= stall_start]
+            assert len(during) >= 15, f"fast got {len(during)} results in 9 s: {during}"
+            # fast went on all along, to the end of the stall
+            times = [stall_start, *(t for t, _ in during), stall_end]
+            gaps = [round(b - a, 2) for a, b in itertools.pairwise(times)]
+            assert max(gaps) < 3.0, f"fast got nothing for {max(gaps)} s: {gaps}"
+            newest = during[-1][1]
+            # slow resumes: the few messages its buffers held, then the newest results
+            resumed_at = time.monotonic()
+            while slow_seqs[-1] < newest:
+                slow_seqs += [m["seq"] for m in _results(slow, 1, timeout_s=10.0)]
+            caught_up_s = time.monotonic() - resumed_at
+        finally:
+            stop.set()
+            reader.join(10)
+        assert slow_seqs == sorted(set(slow_seqs)), slow_seqs
+        assert caught_up_s < 3.0, f"slow took {caught_up_s:.1f} s to reach result {newest}"
+        # back-pressure: results of the stall never went to slow (dropped, not queued)
+        missed = {seq for _, seq in during} - set(slow_seqs)
+        assert len(missed) >= 5, (slow_seqs, [seq for _, seq in during])
+        assert _guard(live_service).active >= 2
+    deadline = time.monotonic() + 10
+    while _guard(live_service).active > 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _guard(live_service).active == 0  # both streams gave their slots back
 
 
 def _capture(url: str, body: bytes, expression: str) -> dict[str, Any]:
