@@ -58,8 +58,8 @@ def serve_cmd(
         None,
         envvar="WDS_EDGE_SERVICE_TOKEN",
         help="Shared secret every API request must send in the X-WDS-Token header "
-        "(the page: open /#token=SECRET). Required with --allow-remote; never empty, no "
-        "surrounding whitespace.",
+        "(the page: open /#token=SECRET). Required with --allow-remote; printable ASCII, "
+        "never empty, no surrounding whitespace.",
     ),
     source: str | None = typer.Option(
         None,

@@ -36,8 +36,10 @@ class ServiceConfig(BaseModel):
         token: shared secret; when set every API request must carry it in the
             ``X-WDS-Token`` header (or ``Authorization: Bearer``; WebSockets from a browser,
             which cannot set headers, may pass ``?token=``). ``None``: no check. An empty
-            token is refused (it would silently mean "no check"), and so is one with
-            surrounding whitespace (HTTP strips it from headers: clients would get 401).
+            token is refused (it would silently mean "no check"), and so are one with
+            surrounding whitespace (HTTP strips it from headers: clients would get 401) and
+            one with a character that is not printable ASCII (a header carries bytes the
+            service reads as Latin-1: a UTF-8 token never matched).
         source: camera / stream / video file for the live stream and the capture
             (``None``: no camera; ``/v1/stream`` and ``/v1/capture`` answer 409).
         model_path / backend / precision / device / landmarker_path / threshold /
@@ -112,6 +114,15 @@ class ServiceConfig(BaseModel):
                 "HTTP strips it from the X-WDS-Token and Authorization headers, so every "
                 "client would get 401. Remove it (check $WDS_EDGE_SERVICE_TOKEN or the file it "
                 "was read from for a trailing newline)"
+            )
+        if value is not None and not all(" " <= c <= "~" for c in value):
+            # a header reaches the service as Latin-1 bytes, the token was compared as UTF-8:
+            # every header client got 401, and a browser's fetch refuses to send one at all
+            raise ValueError(
+                "the token may hold only printable ASCII: letters, digits, punctuation and "
+                "inner spaces (no accented letters or other non-ASCII characters, no tabs or "
+                "control characters), as HTTP headers carry it; generate one with "
+                "`openssl rand -hex 16`"
             )
         return value
 

@@ -80,6 +80,19 @@ def test_a_token_with_surrounding_whitespace_is_refused_unshown(token: str) -> N
     assert "zq7" not in run.stderr and "Traceback" not in run.stderr
 
 
+@pytest.mark.parametrize("token", ["zq7-sécret", "zq7-tök€n", "zq7\tsecret", "zq7\x7fsecret"])
+def test_a_token_that_is_not_printable_ascii_is_refused_unshown(token: str) -> None:
+    """A header is read as Latin-1 and the token was compared as UTF-8, so a non-ASCII
+    token answered every header client 401 (and a browser's fetch cannot send one); a
+    control character cannot be sent in a header at all. Refused before anything loads,
+    saying what a token may hold, without printing it."""
+    run = serve("--token", token, "--port", "0", "--model", "no_such_model.onnx")
+    assert run.returncode == 2, run.stderr
+    err = " ".join(run.stderr.split())
+    assert "invalid --token (not shown): the token may hold only printable ASCII" in err, err
+    assert "zq7" not in run.stderr and "Traceback" not in run.stderr
+
+
 def test_help_names_the_endpoints() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "wds_edge.cli", "serve", "--help"],

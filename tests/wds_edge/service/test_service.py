@@ -587,6 +587,13 @@ def test_empty_token_and_source_are_refused(service_config: Any) -> None:
     for token in (" s3cret", "s3cret\n", "\ts3cret"):
         with pytest.raises(ValidationError, match="starts or ends with whitespace"):
             service_config(token=token)
+    # a header is Latin-1 on the wire and the token was compared as UTF-8: every header
+    # client got 401 with a non-ASCII token; a control character cannot be sent at all
+    for token in ("sécret", "s3cret€", "s3\u200bcret", "s3\tcret", "s3\x00cret", "s3\x7fcret"):
+        with pytest.raises(ValidationError, match="only printable ASCII"):
+            service_config(token=token)
+    for token in ("a b", "A+b/c=~!@#$%^&*()[]{}|;:'\",.<>?`-_"):  # printable ASCII: accepted
+        assert service_config(token=token).token == token
 
 
 def test_token_and_no_camera(photo_service: Any) -> None:
