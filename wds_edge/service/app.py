@@ -210,6 +210,13 @@ async def capture_state(request: Request) -> Response:
     return JSONResponse({"status": "none" if state is None else "ok", "capture": state})
 
 
+async def capture(request: Request) -> Response:
+    """``/v1/capture``: POST starts a capture, GET (HEAD) says the current one's state."""
+    if request.method == "POST":
+        return await capture_start(request)
+    return await capture_state(request)
+
+
 #: Every method a plain HTTP request to ``/v1/stream`` may come with (all get 426).
 _HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
@@ -231,7 +238,10 @@ async def not_found(request: Request, exc: Exception) -> Response:
 
 
 async def method_not_allowed(request: Request, exc: Exception) -> Response:
-    return error_response(405, f"{request.method} is not allowed on {request.url.path}")
+    response = error_response(405, f"{request.method} is not allowed on {request.url.path}")
+    # RFC 9110 15.5.6: a 405 carries Allow (Starlette's HTTPException has it)
+    response.headers.update(getattr(exc, "headers", None) or {})
+    return response
 
 
 def create_app(config: ServiceConfig, engine: ServiceEngine | None = None) -> Starlette:
@@ -258,8 +268,9 @@ def create_app(config: ServiceConfig, engine: ServiceEngine | None = None) -> St
         Route("/", index),
         Route("/healthz", healthz),
         Route("/v1/analyze", analyze, methods=["POST"]),
-        Route("/v1/capture", capture_start, methods=["POST"]),
-        Route("/v1/capture", capture_state, methods=["GET"]),
+        # one route for both methods, so a 405 there says Allow: GET, HEAD, POST (each
+        # route answers a method it lacks with its own methods only)
+        Route("/v1/capture", capture, methods=["GET", "POST"]),
         WebSocketRoute("/v1/stream", stream_endpoint),
         Route("/v1/stream", stream_without_websocket, methods=_HTTP_METHODS),  # plain HTTP
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

@@ -205,6 +205,36 @@ def test_unknown_paths_and_methods_answer_json(live_service: Any) -> None:
     assert status == 405 and body["status"] == "error"
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("GET", "/v1/analyze", {"POST"}),
+        ("DELETE", "/v1/analyze", {"POST"}),
+        ("PUT", "/v1/capture", {"GET", "HEAD", "POST"}),
+        ("POST", "/healthz", {"GET", "HEAD"}),
+        ("POST", "/", {"GET", "HEAD"}),
+        ("POST", "/static/kiosk.js", {"GET", "HEAD"}),
+    ],
+)
+def test_a_405_says_which_methods_are_allowed(
+    live_service: Any, method: str, path: str, allowed: set[str]
+) -> None:
+    """RFC 9110 15.5.6: a 405 must carry Allow with the target's methods; the JSON error
+    answer dropped Starlette's."""
+    host, port = urllib.parse.urlsplit(live_service.url).netloc.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        conn.request(method, path, body=b"" if method in ("POST", "PUT") else None)
+        response = conn.getresponse()
+        body = json.loads(response.read())
+    finally:
+        conn.close()
+    assert response.status == 405 and body["status"] == "error", body
+    assert f"{method} is not allowed on {path}" in body["error"]
+    header = response.getheader("Allow") or ""
+    assert {m.strip() for m in header.split(",") if m.strip()} == allowed, header
+
+
 def test_the_stream_over_plain_http_is_told_to_use_a_websocket(live_service: Any) -> None:
     """GET /v1/stream without the WebSocket upgrade answered 404 "no such endpoint"."""
     netloc = urllib.parse.urlsplit(live_service.url).netloc
