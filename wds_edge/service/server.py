@@ -83,13 +83,35 @@ def bind_socket(config: ServiceConfig) -> socket.socket:
         sock.bind((host, config.port))
     except OSError as exc:
         sock.close()
-        reason = "it is in use by another program" if exc.errno == errno.EADDRINUSE else exc
-        raise InvalidInputError(
-            f"cannot listen on {config.host}:{config.port}: {reason}; stop the other "
-            "program or choose another --port"
-        ) from None
+        raise InvalidInputError(_bind_error(config, exc)) from None
     sock.set_inheritable(True)
     return sock
+
+
+#: What to give --host instead of an address that cannot be bound.
+_HOST_ADVICE = (
+    "check --host: 127.0.0.1 serves this machine only; with --allow-remote, 0.0.0.0 (every "
+    "interface) or one of this machine's own addresses (`ip -brief address`)"
+)
+
+
+def _bind_error(config: ServiceConfig, exc: OSError) -> str:
+    """The one-line message of a failed bind: the port's advice only for a port in use,
+    the host's for a name or address that is not this machine's."""
+    host = config.host.strip("[]")
+    where = f"cannot listen on {f'[{host}]' if ':' in host else host}:{config.port}"
+    if exc.errno == errno.EADDRINUSE:
+        return f"{where}: it is in use by another program; stop it or choose another --port"
+    if isinstance(exc, socket.gaierror):  # not an address, and no name that resolves
+        return (
+            f"{where}: {host} is neither an address nor a name this machine can resolve "
+            f"({exc.strerror}); {_HOST_ADVICE}"
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"{where}: {host} is not an address of this machine; {_HOST_ADVICE}"
+    if exc.errno == errno.EACCES and 0 < config.port < 1024:
+        return f"{where}: ports below 1024 need privileges; choose another --port (e.g. 8765)"
+    return f"{where}: {exc.strerror or exc}; check --host and --port"
 
 
 def require_service_deps() -> Any:

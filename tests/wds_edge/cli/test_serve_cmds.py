@@ -49,7 +49,31 @@ def test_busy_port_is_exit_2_before_the_model_loads() -> None:
         port = taken.getsockname()[1]
         run = serve("--port", str(port), "--model", "no_such_model.onnx")
     assert run.returncode == 2, run.stderr
-    assert f"cannot listen on 127.0.0.1:{port}: it is in use" in run.stderr
+    err = " ".join(run.stderr.split())
+    assert f"cannot listen on 127.0.0.1:{port}: it is in use" in err, err
+    assert "choose another --port" in err and "--host" not in err, err
+    assert "Traceback" not in run.stderr and "no_such_model" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("host", "words"),
+    [
+        ("999.1.1.1", "999.1.1.1 is neither an address nor a name this machine can resolve"),
+        ("no-such-host.invalid", "is neither an address nor a name this machine can resolve"),
+        ("192.0.2.1", "192.0.2.1 is not an address of this machine"),  # TEST-NET-1
+        ("2001:db8::1", "2001:db8::1 is not an address of this machine"),  # documentation
+    ],
+)
+def test_a_bad_host_is_told_to_check_the_host_not_the_port(host: str, words: str) -> None:
+    """Any bind error used to end in "stop the other program or choose another --port",
+    also for an address that does not exist or is not this machine's."""
+    args = ("--host", host, "--allow-remote", "--token", "zq7-secret", "--port", "0")
+    run = serve(*args, "--model", "no_such_model.onnx")
+    assert run.returncode == 2, run.stderr
+    err = " ".join(run.stderr.split())
+    where = f"[{host}]:0" if ":" in host else f"{host}:0"
+    assert f"cannot listen on {where}: " in err and words in err, err
+    assert "check --host" in err and "--port" not in err and "in use" not in err, err
     assert "Traceback" not in run.stderr and "no_such_model" not in run.stderr
 
 
