@@ -45,6 +45,21 @@ let refused = null; // the key of a capture whose 409 "still running" stays show
 let posting = false; // a POST /v1/capture is under way
 let cameraNote = false; // the capture text tells of a camera that is down: gone with its frames
 let fresh = false; // a new connection: its first message says whether the service restarted
+let lastError = null; // the service's last error message on this stream (its reason to close)
+let refusal = null; // the service refused the stream (4400-4499): what the page says and does
+
+// The service closes the stream with 4400-4499 for reasons a reconnect does not change (no
+// camera, a missing or wrong token, options it refuses): the page says why and asks again
+// only every REFUSED_RETRY_MS (a service restarted with a camera or that token is found),
+// instead of every second. Capture cannot work without a camera or the token: its buttons
+// stay off until the stream is accepted.
+const REFUSED_RETRY_MS = 30000;
+const REFUSALS = {
+  4401: { badge: "token refused", buttonsOff: true,
+    text: "the service refused this page's token: open the page as /#token=YOUR_TOKEN" },
+  4409: { badge: "no camera", buttonsOff: true,
+    text: "no camera: capture is not available on this service" },
+};
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -53,13 +68,32 @@ function connect() {
   const ws = new WebSocket(`${scheme}://${location.host}/v1/stream?${query}`);
   ws.onopen = () => {
     fresh = true;
-    setConnection("live", true);
+    lastError = null;
+    if (refusal === null) setConnection("live", true); // else: once a result comes
   };
-  ws.onclose = () => {
+  ws.onclose = (event) => {
+    if (event.code >= 4400 && event.code <= 4499) {
+      showRefusal(event.code);
+      setTimeout(connect, REFUSED_RETRY_MS);
+      return;
+    }
+    if (refusal !== null) { // the service was not there: the refusal's reason still holds
+      setTimeout(connect, REFUSED_RETRY_MS);
+      return;
+    }
     setConnection("reconnecting...", false);
     setTimeout(connect, 1000);
   };
   ws.onmessage = (event) => onMessage(JSON.parse(event.data));
+}
+
+function showRefusal(code) {
+  refusal = REFUSALS[code] || { badge: "refused", buttonsOff: false, text: null };
+  setConnection(refusal.badge, false);
+  $("prompt").textContent = lastError || `the service refused the live stream (code ${code})`;
+  delete $("prompt").dataset.status;
+  if (refusal.text) setCaptureText(refusal.text);
+  setCaptureButtons(!posting && following === null);
 }
 
 function setConnection(text, on) {
@@ -74,8 +108,14 @@ function setCaptureText(text) {
 
 function onMessage(msg) {
   if (msg.type === "error") {
+    lastError = msg.error;
     $("prompt").textContent = msg.error;
     return;
+  }
+  if (refusal !== null) { // accepted again (restarted with a camera, or that token)
+    if (refusal.text) setCaptureText(IDLE_TEXT);
+    refusal = null;
+    setConnection("live", true);
   }
   const capture = msg.capture || null;
   // The capture followed is gone when the service says another run, or (the first message of
@@ -183,7 +223,8 @@ function showResult(final) {
 }
 
 function setCaptureButtons(enabled) {
-  for (const id of ["capture", "capture-brows"]) $(id).disabled = !enabled;
+  const off = !enabled || (refusal !== null && refusal.buttonsOff);
+  for (const id of ["capture", "capture-brows"]) $(id).disabled = off;
 }
 
 // expression: "neutral" (the wrinkle score of a resting face) or "raise_brows" (the forehead
