@@ -31,9 +31,10 @@ page (Origin) are refused, token or not. Needs the service extra: pip install
 '.\\[service]' in the wds-edge checkout. Stops cleanly (camera and model closed) on
 Ctrl-C or SIGTERM.
 
-Exit codes: 0 stopped by Ctrl-C / SIGTERM, 1 the camera cannot be opened, 2 usage (bad
-option, the port is in use, the model cannot load), checked before the model loads where
-possible.
+Exit codes: 0 stopped by Ctrl-C / SIGTERM (during the model load too: it stops once the
+load returns; a second Ctrl-C stops it at once, exit 130), 1 the camera cannot be opened,
+2 usage (bad option, the address or the port cannot be used, the model cannot load),
+checked before the model loads where possible.
 
 Example: wds-edge serve --source 0
 """

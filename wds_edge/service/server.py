@@ -179,6 +179,10 @@ def run_server(
 ) -> None:
     """Load the model, open the camera, serve until SIGINT / SIGTERM, then close both.
 
+    A SIGINT / SIGTERM while the model loads stops it once the load returns (nothing
+    listens; it returns normally), a second one at once (KeyboardInterrupt for SIGINT,
+    the default action for SIGTERM).
+
     Args:
         config: the settings (see :class:`ServiceConfig`).
         log_level: uvicorn's log level.
@@ -191,54 +195,89 @@ def run_server(
             (raised by the startup, before anything listens).
     """
     check_bind(config)
-    require_service_deps()  # before the model loads: a missing extra fails at once
-    from wds_edge.service.engine import ServiceEngine
+    with _stop_signals() as stop:  # Ctrl-C / SIGTERM from here on stop it cleanly
+        require_service_deps()  # before the model loads: a missing extra fails at once
+        from wds_edge.service.engine import ServiceEngine
 
-    sock = bind_socket(config)  # a busy port fails here, before the model loads
-    warning = check_bind(config, port=sock.getsockname()[1])  # the real port, not 0
-    if warning:
-        logger.warning(warning)  # once, here (the CLI does not repeat it)
-    try:
-        engine = ServiceEngine(config)  # model / camera errors surface here, with their message
-    except BaseException:
-        sock.close()
-        raise
-    try:
-        server = build_server(config, engine=engine, log_level=log_level)
-        if on_started is not None:
-            original = server.startup
+        sock = bind_socket(config)  # a busy port fails here, before the model loads
+        warning = check_bind(config, port=sock.getsockname()[1])  # the real port, not 0
+        if warning:
+            logger.warning(warning)  # once, here (the CLI does not repeat it)
+        try:
+            engine = ServiceEngine(config)  # model / camera errors surface here
+        except BaseException:
+            sock.close()
+            raise
+        try:
+            if stop.received:  # stopped while loading: never listen
+                return
+            server = build_server(config, engine=engine, log_level=log_level)
+            stop.server = server  # a signal before uvicorn's handlers are in stops it
+            if on_started is not None:
+                original = server.startup
 
-            async def startup(sockets: Any = None) -> None:
-                await original(sockets=sockets)
-                if server.started:
-                    on_started(base_url(server))
+                async def startup(sockets: Any = None) -> None:
+                    await original(sockets=sockets)
+                    if server.started and not server.should_exit:
+                        on_started(base_url(server))
 
-            server.startup = startup  # type: ignore[method-assign]
-        with _absorb_stop_signals():
+                server.startup = startup  # type: ignore[method-assign]
             server.run(sockets=[sock])  # returns after SIGINT / SIGTERM
-    finally:
-        sock.close()
-        engine.close()
+        finally:
+            sock.close()
+            engine.close()
+
+
+class _StopSignals:
+    """What :func:`_stop_signals` saw: ``received`` signals; ``server`` once built."""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self.server: Any = None
+
+    def handle(self, signum: int, _frame: Any) -> None:
+        self.received.append(signum)
+        if self.server is not None:
+            # built, and uvicorn's own handlers not in yet (or gone again: uvicorn
+            # re-raises the signal it stopped for once it has restored these)
+            self.server.should_exit = True
+            return
+        if len(self.received) == 1:
+            name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+            logger.warning(
+                "%s while loading: the service stops once the model has loaded and the camera "
+                "has opened (a second %s stops it at once)", name, name,
+            )  # fmt: skip
+            return
+        # a second signal while loading: what it did before these handlers
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
 
 
 @contextlib.contextmanager
-def _absorb_stop_signals() -> Iterator[None]:
-    """uvicorn re-raises the SIGTERM / SIGINT it shut down for once it has restored the
-    previous handlers; with Python's defaults that kills the process (SIGTERM) or raises
-    KeyboardInterrupt before the camera and the backend are closed. These handlers take
-    the re-raised signal instead, so the caller's cleanup runs and the exit code is 0."""
+def _stop_signals() -> Iterator[_StopSignals]:
+    """SIGINT / SIGTERM handlers for the whole of :func:`run_server`, installed before the
+    model loads (a load takes seconds; with Python's defaults a Ctrl-C then ended in a
+    KeyboardInterrupt, exit 130, and a SIGTERM killed the process, the camera and the
+    backend never closed): a signal during the load stops the service once the load
+    returns, a second one at once. While uvicorn runs, its own handlers take the signals
+    (graceful shutdown) and re-raise the one it stopped for after restoring these, which
+    take it, so the caller's cleanup runs and the exit code is 0."""
+    stop = _StopSignals()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stop
         return
-    received: list[int] = []
-    previous = {sig: signal.signal(sig, lambda n, _f: received.append(n)) for sig in _STOP}
+    previous = {sig: signal.signal(sig, stop.handle) for sig in _STOP}
     try:
-        yield
+        yield stop
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if received:
-            logger.info("stopped by signal %s", ", ".join(signal.Signals(n).name for n in received))
+        if stop.received:
+            names = ", ".join(signal.Signals(n).name for n in stop.received)
+            logger.info("stopped by signal %s", names)
 
 
 def base_url(server: Any) -> str:
