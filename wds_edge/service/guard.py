@@ -69,6 +69,11 @@ class RequestGuard:
         if not host_allowed(host, self.allowed_hosts, local[0] if local else None):
             # the address the client reached is one that works, whatever the bind
             url = f"http://{url_host(local[0])}:{local[1]}/" if local else page_urls(*self.bound)[0]
+            if host is None:  # HTTP/1.0 may leave it out
+                return 400, (
+                    f"the request has no Host header; send one naming this service, or open "
+                    f"it as {url}"
+                )
             return 400, (
                 f"the Host header {host!r} does not name this service; open it as {url} "
                 "(or start it with --allowed-host NAME for another name)"

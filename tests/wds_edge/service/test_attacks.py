@@ -91,6 +91,21 @@ def test_foreign_host_is_refused(server: Any, method: str, path: str, content_ty
         assert status in (200, 422), (host, status)
 
 
+def test_a_request_without_host_is_told_the_header_is_missing(server: Any) -> None:
+    """HTTP/1.0 may leave Host out (HTTP/1.1 requests without one never reach the service):
+    the refusal said "the Host header None does not name this service"."""
+    with socket.create_connection((server.host, server.port), timeout=30) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), head
+    error = json.loads(body)["error"]
+    assert error.startswith("the request has no Host header"), error
+    assert "None" not in error and f"open it as http://127.0.0.1:{server.port}/" in error, error
+
+
 def test_websocket_from_a_foreign_origin_is_refused(server: Any) -> None:
     ws_url = f"ws://{server.host}:{server.port}/v1/stream"
     for origin in ("http://evil.example", f"http://localhost:{server.port + 1}", "null"):
