@@ -131,47 +131,52 @@ def guarded_protocol(header_timeout_s: float, max_open: int) -> type:
 
 
 def guarded_ws_protocol(send_timeout_s: float) -> type:
-    """uvicorn's WebSocket protocol (the one ``ws="auto"`` picks) with a send deadline.
+    """uvicorn's sans-I/O ``websockets`` protocol with a send deadline.
 
     A message the application sends while the client has not read the earlier ones (the
-    transport's write buffer is above its high-water mark) waits at most
-    ``send_timeout_s`` for the buffer to drain; then the connection is aborted (RST, the
-    unsent frames dropped) and the send raises the disconnect uvicorn raises for a client
-    that went away (Starlette: ``WebSocketDisconnect(1006)``). Sends of a client that
-    reads, however slowly, each wait less than that.
+    transport's write buffer is above its high-water mark: uvicorn clears the protocol's
+    ``writable`` event) waits at most ``send_timeout_s`` for the buffer to drain; then the
+    connection is aborted (RST, the unsent frames dropped) and the send raises the
+    disconnect uvicorn raises for a client that went away (Starlette:
+    ``WebSocketDisconnect(1006)``). Sends of a client that reads, however slowly, each wait
+    less than that.
+
+    The protocol is named, not ``ws="auto"``'s pick (the legacy ``websockets`` protocol up
+    to uvicorn 0.49). Its flow control (``pause_writing`` clearing ``writable``) exists
+    from uvicorn 0.53, the ``service`` extra's floor: before it a send never waited, and
+    the unread frames piled up in the transport's buffer, in memory, without end (and its
+    WebSocket refusals sent ``Content-Length`` twice).
 
     Args:
         send_timeout_s: seconds a send may wait for the client to read.
 
     Raises:
-        MissingDependencyError: uvicorn (the ``service`` extra) is not installed.
+        MissingDependencyError: uvicorn or websockets (the ``service`` extra) is not
+            installed.
     """
     from wds_edge._deps import require
 
     require("uvicorn", "wds-edge serve")
-    from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
+    require("websockets", "wds-edge serve")
+    from uvicorn.protocols.utils import ClientDisconnected
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-    if AutoWebSocketsProtocol is None:  # neither websockets nor wsproto: no WebSocket at all
-        return None  # type: ignore[return-value]
-
-    class GuardedWebSocketProtocol(AutoWebSocketsProtocol):  # type: ignore[misc, valid-type]
+    class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):  # type: ignore[misc, valid-type]
         async def send(self, message: Any) -> None:
-            # uvicorn's sans-I/O and wsproto protocols wait on ``writable`` (cleared while
-            # the write buffer is full); its older websockets protocol has its own timeouts
-            writable = getattr(self, "writable", None)
-            if isinstance(writable, asyncio.Event) and not writable.is_set():
+            if not self.writable.is_set():
                 try:
-                    await asyncio.wait_for(writable.wait(), send_timeout_s)
+                    await asyncio.wait_for(self.writable.wait(), send_timeout_s)
                 except asyncio.TimeoutError:
-                    if not getattr(self, "disconnected", False):
+                    if not self.transport.is_closing():
                         logger.warning(
                             "closed the WebSocket of %s: it read nothing for %g s "
                             "(--stream-send-timeout)",
                             _peer(self.client), send_timeout_s,
                         )  # fmt: skip
                         _abort(self.transport)
-                    # the abort's connection_lost (scheduled) sets ``writable`` and marks
-                    # the connection gone: uvicorn's send then raises ClientDisconnected
+                    # what uvicorn raises for a client that went away (Starlette turns it
+                    # into WebSocketDisconnect(1006)): the frame is not sent
+                    raise ClientDisconnected from None
             await super().send(message)
 
     return GuardedWebSocketProtocol

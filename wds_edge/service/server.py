@@ -152,8 +152,8 @@ def build_server(config: ServiceConfig, *, engine: Any = None, log_level: str = 
         create_app(config, engine),
         host=config.host,
         port=config.port,
-        # ws="auto"'s protocol (websockets-sansio on new uvicorn, the websockets protocol on
-        # older ones) with a deadline on a send to a client that stopped reading
+        # uvicorn's sans-I/O websockets protocol with a deadline on a send to a client
+        # that stopped reading
         ws=guarded_ws_protocol(config.stream_send_timeout_s),
         ws_max_size=WS_MAX_MESSAGE_BYTES,
         ws_per_message_deflate=False,  # JPEGs do not compress; save the CPU
