@@ -165,6 +165,10 @@ class FinalResult:
         dropped: frames that passed the gates but were not fused, by reason
             (``"landmarks"``: misfit beyond the tolerance; ``"expression"``: not neutral
             while neutral frames were fused).
+        frames_reset: frames that passed the gates but were set aside when
+            ``reset_after_bad_frames`` refused frames came in a row (the person walked
+            away) and good frames came after (the result is fused from those); 0 when the
+            last group set aside was fused because nothing usable came after it.
         spread: :func:`score_spread` of the fused frames' own scores.
         expression: mean expression scores of the fused frames.
         warnings: e.g. ``"not_neutral"`` (no neutral frame came: the least expressive
@@ -189,6 +193,7 @@ class FinalResult:
     warnings: list[str] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     capture: str = "neutral"
+    frames_reset: int = 0
 
     @property
     def ok(self) -> bool:
@@ -207,6 +212,7 @@ class FinalResult:
             "frames_seen": self.frames_seen,
             "frames_refused": dict(self.refused),
             "frames_dropped": dict(self.dropped),
+            "frames_reset": self.frames_reset,
             "per_frame_spread": {
                 name: {k: round(float(v), 6) for k, v in stats.items()}
                 for name, stats in self.spread.items()
@@ -223,8 +229,8 @@ class FinalResult:
     def from_dict(cls, data: Mapping[str, Any]) -> FinalResult:
         """Rebuild a capture from :meth:`to_dict` output (the JSON ``wds-edge analyze``
         writes for a video, a session's ``to_dict()``, a finished live capture's
-        ``final``): its summary (capture kind, frames used / seen / refused / dropped, the
-        per-frame spread, warnings) and ``result``, the reference frame's
+        ``final``): its summary (capture kind, frames used / seen / refused / dropped /
+        reset, the per-frame spread, warnings) and ``result``, the reference frame's
         :class:`FrameResult` with the fused scores (``FrameResult.from_dict``: the crop
         transform stays ``None``; the mask comes back when it was included).
         :func:`~wds_edge.analysis.compare.compare_results` judges the rebuilt capture as
@@ -267,6 +273,7 @@ class FinalResult:
             used=read("used_frames", "a list of used frames", _used_frames),
             refused=read("frames_refused", "a table of frame counts", _counts),
             dropped=read("frames_dropped", "a table of frame counts", _counts),
+            frames_reset=read("frames_reset", "a whole number >= 0", _count, 0),
             spread=read("per_frame_spread", "a table of region tables of numbers", _spread),
             expression=read("expression", "null or a table of numbers", _expression),
             warnings=read("warnings", "a list of names", _names),

@@ -25,6 +25,14 @@ frames are in (or ``max_frames`` frames were fed) the session is done, and
    session fused the frames with the fewest face pixels;
 4. the mean map is thresholded and scored on the counted skin regions.
 
+``reset_after_bad_frames`` refused frames in a row (30: one second of a 30 fps camera) mean
+the person walked away: the frames collected so far are set aside and the session collects
+anew, so the next person's frames are not fused with theirs. If good frames come after the
+reset, they alone are fused and :attr:`FinalResult.frames_reset` counts the frames set
+aside; if nothing usable comes by the session's end (a clip that ends, a capture that
+reaches ``max_frames`` or times out, with the person gone), the group set aside last is
+fused (it is the person who was there: a refusal would throw their frames away).
+
 Why the sharpest of a window and not every frame: on the kiosk clip the score follows the
 frame's sharpness (codec key frames, lighting). Fusing the 10 sharpest of 60 good frames, three
 sessions of the clip agree within 4.8 % overall (the median of five frames, the session score
@@ -99,7 +107,9 @@ class SessionConfig(BaseModel):
             a fixed length (``bench repeatability`` runs its parts so).
         landmark_tolerance_mm: frames whose landmarks misfit the median by more are dropped.
         reset_after_bad_frames: this many refused frames in a row (the person walked away)
-            drop the frames collected so far; 0 never drops them.
+            set the frames collected so far aside: good frames that come after are fused
+            without them (:attr:`FinalResult.frames_reset` counts the frames dropped so);
+            with nothing usable after, the last group set aside is fused. 0 never resets.
         expression: what the capture asks of the face: ``"neutral"`` (the wrinkle score
             of a resting face) or ``"raise_brows"`` (the dynamic capture of the forehead
             lines; :mod:`wds_edge.perception.expression` says how raised brows are told
@@ -211,6 +221,8 @@ class KioskSession:
         self._frames_seen = 0
         self._bad_streak = 0
         self._reset_frames = 0
+        #: the group the last reset set aside: fused if no good frame comes after it
+        self._set_aside: list[_Candidate] = []
         self._last: FrameResult | None = None
         self._prompt: str | None = None
         self._done = False
@@ -232,8 +244,10 @@ class KioskSession:
 
     @property
     def frames_reset(self) -> int:
-        """Frames the gates passed that were dropped again because
-        ``reset_after_bad_frames`` refused frames came in a row (the person walked away)."""
+        """Frames the gates passed that were set aside because ``reset_after_bad_frames``
+        refused frames came in a row (the person walked away), so far. The last group set
+        aside is still fused when no good frame comes after it: the fused result's
+        :attr:`FinalResult.frames_reset` counts only the frames it does not draw from."""
         return self._reset_frames
 
     @property
@@ -288,6 +302,7 @@ class KioskSession:
         self._last = result
         if result.status is FrameStatus.OK:
             self._bad_streak = 0
+            self._set_aside = []  # someone is here again: their frames are the ones fused
             wanted = self.config.expression
             ask = capture_prompt(result.expression, wanted)
             level = capture_level(result.expression, wanted)
@@ -300,10 +315,11 @@ class KioskSession:
             limit = self.config.reset_after_bad_frames
             if limit and self._bad_streak >= limit and self._candidates:
                 logger.info(
-                    "%d bad frames in a row: dropping %d good frames", limit, len(self._candidates)
-                )
+                    "%d bad frames in a row: setting %d good frames aside",
+                    limit, len(self._candidates),
+                )  # fmt: skip
                 self._reset_frames += len(self._candidates)
-                self._candidates.clear()
+                self._set_aside, self._candidates = self._candidates, []
             prompt = result.prompt
         if self.good_frames >= self.config.frames_needed or (
             self._frames_seen >= self.config.max_frames
@@ -353,27 +369,30 @@ class KioskSession:
                 self._final = final
             return final
 
-    def _choose(self) -> tuple[list[_Candidate], bool]:
+    def _choose(self, candidates: list[_Candidate]) -> tuple[list[_Candidate], bool]:
         """The group to fuse from and whether it is the neutral one."""
-        neutral = [c for c in self._candidates if c.wanted]
+        neutral = [c for c in candidates if c.wanted]
         # every frame has the asked expression (few came: most were refused): they are the
         # group, fused sharpest first, not ranked by how faint their expression is
         if len(neutral) >= max(1, self.config.frames_fused // 2) or (
-            neutral and len(neutral) == len(self._candidates)
+            neutral and len(neutral) == len(candidates)
         ):
             return neutral, True
-        return sorted(self._candidates, key=_calm_first), False
+        return sorted(candidates, key=_calm_first), False
 
     def _fuse(self) -> FinalResult:
         cfg = self.config
         refused = dict(self._refused)
-        if not self._candidates:
+        # nothing usable since the last reset: the person who walked away is the one fused
+        candidates = self._candidates or self._set_aside
+        frames_reset = self._reset_frames - (len(candidates) if not self._candidates else 0)
+        if not candidates:
             status = self._refused.most_common(1)[0][0] if self._refused else NO_FRAMES
             return FinalResult(
                 status, self._last, {}, 0, self._frames_seen, False, refused=refused,
-                capture=cfg.expression,
+                capture=cfg.expression, frames_reset=frames_reset,
             )  # fmt: skip
-        group, neutral = self._choose()
+        group, neutral = self._choose(candidates)
         _, misfit = landmark_misfit_mm([c.located.landmarks_crop_px for c in group])
         tolerance = cfg.landmark_tolerance_mm
         pairs = [
@@ -390,7 +409,7 @@ class KioskSession:
             "landmarks": sum(m > tolerance for m in misfit) - sum(m > tolerance for _, m in chosen)
         }
         if neutral:
-            dropped["expression"] = len(self._candidates) - len(group)
+            dropped["expression"] = len(candidates) - len(group)
         start = time.perf_counter()
         segmented = [self.analyzer.segment(None, c.located) for c, _ in chosen]
         segment_ms = ms_since(start)
@@ -440,6 +459,7 @@ class KioskSession:
             warnings=warnings,
             timings_ms={"segment": segment_ms, "fuse": fuse_ms, "score": score_ms},
             capture=cfg.expression,
+            frames_reset=frames_reset,
         )
 
 

@@ -13,10 +13,14 @@ A file is looked at whole: the capture ends once ``frames_needed`` good frames c
 sharpest 10 fused) or at the file's end, not after the camera's budget of ``max_frames``
 (150 frames, five seconds: a person who steps in later is still found). Only a
 ``max_frames`` the caller sets stops it earlier; when that leaves frames of the file unread
-the result carries the warning ``"frames_unread"``. What a long file costs: at most
-``5 * frames_fused`` face crops are held (the candidates for fusion), plus some 6 KB of
-landmarks per good frame without the asked expression (about 100 MB for ten minutes of a
-smiling face at 30 fps; frames with it end the capture at ``frames_needed``).
+the result carries the warning ``"frames_unread"``. A person who walks away (30 refused
+frames in a row) with someone else after them: only the later frames are fused (the
+result's ``frames_reset`` counts the earlier); a person who walks away before the file
+ends with nobody after: their frames are fused (see :mod:`wds_edge.analysis.session`).
+What a long file costs: at most ``5 * frames_fused`` face crops are held (the candidates
+for fusion), plus some 6 KB of landmarks per good frame without the asked expression (about
+100 MB for ten minutes of a smiling face at 30 fps; frames with it end the capture at
+``frames_needed``).
 """
 
 from __future__ import annotations

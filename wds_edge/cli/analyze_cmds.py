@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from wds_edge.cli.options import DEVICE_HELP, PRECISION_HELP, ROTATE_HELP, check_rotate
+
+if TYPE_CHECKING:
+    from wds_edge.analysis.final import FinalResult
 
 _HELP = """Analyse face photos for wrinkles: landmarks -> Table 1 crop -> segmentation -> scores.
 
@@ -17,7 +21,10 @@ gives one fused result (status, fused scores, frames used / refused by status, t
 per-frame spread); a clip without a usable frame gets a status (no_face, too_blurry, ...).
 The capture reads the file until 60 good frames came (the 10 sharpest are fused) or the
 file ends, however long it is; --max-frames N stops it after N frames (a result that left
-frames unread so says: warning frames_unread). With --out DIR, writes DIR/<stem>.json
+frames unread so says: warning frames_unread). 30 refused frames in a row (the person
+walked away) set the frames collected so far aside: good frames after them are fused alone
+(frames_reset counts the frames dropped), and with nothing usable after them the frames set
+aside are fused. With --out DIR, writes DIR/<stem>.json
 (status, scores per region, timings, crop transform) and DIR/<stem>_overlay.png for each
 input; DIR then holds the latest run (an earlier run's files of a stem that this run does
 not write, e.g. of an input that fails now, are removed), and may not be a folder the
@@ -212,6 +219,14 @@ def analyze(
         raise typer.Exit(1)
 
 
+def _notes(final: FinalResult) -> list[str]:
+    """What the summary line says of a capture after its frame counts: the frames a reset
+    dropped (the face left, then another came: only the later frames were fused) and the
+    warnings."""
+    reset = [f"{final.frames_reset} dropped when the face left"] if final.frames_reset else []
+    return reset + list(final.warnings)
+
+
 def _print_table(outcomes: list, model: dict) -> None:  # list[InputOutcome]
     from rich.table import Table
 
@@ -232,8 +247,8 @@ def _print_table(outcomes: list, model: dict) -> None:  # list[InputOutcome]
                 f"{k}={100 * v.wrinkle_ratio:.1f}" for k, v in f.scores.items() if k != "overall"
             )
             kind = "" if f.capture == "neutral" else f"{f.capture}, "
-            note = f" ({kind}{f.frames_used} fused of {f.frames_seen}{', ' if f.warnings else ''}"
-            note += ", ".join(f.warnings) + ")"
+            counts = f"{kind}{f.frames_used} fused of {f.frames_seen}"
+            note = f" ({', '.join([counts, *_notes(f)])})"
             colour = "green" if f.ok else "yellow"
             ms = sum(f.timings_ms.values())
             table.add_row(o.input, f"[{colour}]{f.status}[/]{note}", overall, regions, f"{ms:.0f}")

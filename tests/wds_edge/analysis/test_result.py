@@ -86,7 +86,7 @@ def _capture(**changes: object) -> FinalResult:
     fields = {
         "status": "ok", "result": frame, "scores": frame.scores, "frames_used": 2,
         "frames_seen": 10, "complete": False, "used": used, "refused": {"no_face": 3},
-        "dropped": {"landmarks": 1, "expression": 4},
+        "dropped": {"landmarks": 1, "expression": 4}, "frames_reset": 6,
         "spread": {"overall": {"mean": 0.035, "sd": 0.002, "cv": 0.057, "min": 0.033,
                                "max": 0.037}},
         "expression": {"smile": 0.1, "brow_raise": 0.5, "frown": 0.0},
@@ -105,9 +105,15 @@ def test_a_capture_round_trips_through_final_result_from_dict() -> None:
     back = FinalResult.from_dict(data)
     assert back.to_dict(include_arrays=True) == final.to_dict(include_arrays=True)
     assert back.capture == "raise_brows" and back.used == final.used
+    assert back.frames_reset == 6 and data["frames_reset"] == 6
     assert back.result is not None and back.result.scores == final.scores
     empty = FinalResult("no_frames", None, {}, 0, 0, False).to_dict()
     assert FinalResult.from_dict(empty).to_dict() == empty
+    # a capture's JSON from before frames_reset was reported: nothing was dropped so
+    assert (
+        FinalResult.from_dict({k: v for k, v in data.items() if k != "frames_reset"}).frames_reset
+        == 0
+    )
     # an earlier capture's JSON without "capture" was a neutral one (compare reads it so)
     assert FinalResult.from_dict({k: v for k, v in empty.items() if k != "capture"}).capture == (
         "neutral"
@@ -128,6 +134,7 @@ def test_frame_result_from_dict_points_a_capture_to_final_result_from_dict() -> 
         ({"capture": "frown"}, "'capture' must be 'neutral' or 'raise_brows', got 'frown'"),
         ({"status": "timed_out"}, "'status' must be 'ok', a frame status or 'no_frames'"),
         ({"frames_used": -1}, "'frames_used' must be a whole number >= 0"),
+        ({"frames_reset": 2.5}, "'frames_reset' must be a whole number >= 0"),
         ({"frames_refused": {"no_face": 1.5}}, "'frames_refused' must be a table of frame"),
         ({"used_frames": [{"index": 1}]}, "'used_frames' must be a list of used frames"),
         ({"per_frame_spread": {"overall": {"sd": "x"}}}, "'per_frame_spread' must be a table"),

@@ -143,14 +143,115 @@ def test_gives_up_after_max_frames_and_resets(video_analyzer, video_frames) -> N
 
 
 def test_bad_frames_in_a_row_drop_collected_frames(video_analyzer, video_frames) -> None:  # noqa: ANN001
+    """The person walked away (2 refused frames in a row here) and someone's good frames came
+    after: only those are fused, and the result counts the frames the reset dropped."""
     session = KioskSession(
-        video_analyzer, frames_needed=5, frames_fused=5, reset_after_bad_frames=2
+        video_analyzer, frames_needed=5, frames_fused=3, reset_after_bad_frames=2
     )
-    session.feed(video_frames[0].image_bgr, video_frames[0].timestamp_ms)
-    assert len(session._candidates) == 1  # noqa: SLF001 - a good (smiling) frame
+    for frame in video_frames[:3]:
+        session.feed(frame.image_bgr, frame.timestamp_ms)
+    assert len(session._candidates) == 3  # noqa: SLF001 - good (smiling) frames
     for frame in [f for f in video_frames if f.index >= 210][:2]:
         session.feed(frame.image_bgr, frame.timestamp_ms)
-    assert session._candidates == []  # noqa: SLF001
+    assert session._candidates == [] and session.frames_reset == 3  # noqa: SLF001
+    for frame in video_frames[3:5]:  # a face again: frames 5 and 6 of the session
+        session.feed(frame.image_bgr, frame.timestamp_ms)
+    final = session.final_result()
+    assert final.status == "ok" and sorted(u.index for u in final.used) == [5, 6]
+    assert final.frames_reset == 3 and final.to_dict()["frames_reset"] == 3
+
+
+def test_the_persons_frames_are_fused_when_nothing_usable_came_after_a_reset(
+    video_analyzer, video_frames
+) -> None:  # noqa: ANN001
+    """Defect: the person walked away at the end of the capture (the kiosk clip's last 60
+    frames are blurred, then empty): the reset dropped every good frame and the capture
+    returned a refusal. With nothing usable after the reset, the dropped group is fused."""
+    session = KioskSession(
+        video_analyzer, frames_needed=5, frames_fused=3, max_frames=12, reset_after_bad_frames=4
+    )
+    blurred = [f for f in video_frames if 180 <= f.index <= 209]
+    empty = [f for f in video_frames if f.index >= 210]
+    for frame in video_frames[:4] + blurred[:4] + empty[:4]:  # smiling, blurred, no face
+        update = session.feed(frame.image_bgr, frame.timestamp_ms)
+    assert update.done and session.good_frames == 0 and session.frames_reset == 4
+    final = session.final_result()
+    assert final.status == "ok" and final.frames_used == 3 and final.complete
+    assert final.warnings == ["not_neutral"] and final.frames_reset == 0
+    assert all(u.index < 4 for u in final.used) and final.dropped["landmarks"] == 0
+    assert final.refused == {"too_blurry": 4, "no_face": 4}
+    # a capture that never saw a face still says why
+    nobody = KioskSession(video_analyzer, frames_fused=3, max_frames=4, reset_after_bad_frames=2)
+    for frame in empty[-4:]:
+        nobody.feed(frame.image_bgr, frame.timestamp_ms)
+    assert nobody.final_result().status == "no_face" and nobody.final_result().frames_reset == 0
+
+
+def _write_clip(path: Path, frames: list[np.ndarray]) -> Path:
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (width, height))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    assert path.stat().st_size > 0
+    return path
+
+
+@pytest.fixture(scope="module")
+def clip_by_index(video_path: Path) -> dict[int, np.ndarray]:
+    """Frames of the kiosk clip by index: the smiling face (0-23), blurred (180-194) and
+    empty (210-224)."""
+    wanted = set(range(24)) | set(range(180, 195)) | set(range(210, 225))
+    cap = cv2.VideoCapture(str(video_path))
+    frames, index = {}, 0
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        if index in wanted:
+            frames[index] = frame
+        index += 1
+    cap.release()
+    return frames
+
+
+def test_a_clip_whose_person_walks_away_at_the_end_is_fused(
+    video_analyzer, clip_by_index, tmp_path: Path
+) -> None:  # noqa: ANN001
+    """The kiosk clip shortened: 12 frames of the face, then 15 blurred and 15 empty (the
+    default reset_after_bad_frames of 30). analyze_video read it to its end and returned
+    too_blurry with no frame fused; the face's frames are fused. When another face comes
+    after the reset, only its frames are fused and the result says how many were dropped."""
+    from wds_edge.analysis.video import analyze_video
+
+    face = [clip_by_index[i] for i in range(12)]
+    gone = [clip_by_index[i] for i in range(180, 195)] + [clip_by_index[i] for i in range(210, 225)]
+    final = analyze_video(video_analyzer, _write_clip(tmp_path / "left.avi", face + gone))
+    assert final.status == "ok" and final.frames_used == 10 and final.frames_seen == 42
+    assert final.frames_reset == 0 and final.warnings == ["not_neutral"]
+    assert final.refused == {"too_blurry": 15, "no_face": 15}
+    again = [clip_by_index[i] for i in range(12, 24)]
+    clip = _write_clip(tmp_path / "next.avi", face + gone + again)
+    final = analyze_video(video_analyzer, clip)
+    assert final.status == "ok" and final.frames_reset == 12 and final.frames_seen == 54
+    assert min(u.index for u in final.used) >= 42
+
+
+@pytest.mark.slow
+def test_the_kiosk_clip_is_fused_with_the_bundled_model(
+    video_path: Path, landmarker_path: Path
+) -> None:
+    """The project's own kiosk clip (a smiling face, frames 180-209 blurred, 210-239 empty)
+    read whole with the bundled model: it said too_blurry with 0 frames fused."""
+    from wds_edge.analysis.video import analyze_video
+
+    with WrinkleAnalyzer(
+        landmarker_path=str(landmarker_path), backend="onnxruntime", video_mode=True
+    ) as bundled:
+        final = analyze_video(bundled, video_path)
+    assert final.status == "ok" and final.frames_used == 10 and final.frames_seen == 240
+    assert final.warnings == ["not_neutral"] and final.frames_reset == 0
+    assert final.refused == {"too_blurry": 30, "no_face": 30}
 
 
 def _shifted(bgr: np.ndarray, dx: int) -> np.ndarray:

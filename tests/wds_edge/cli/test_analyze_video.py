@@ -200,3 +200,26 @@ def test_a_clip_is_read_whole_unless_max_frames_says_otherwise(
         code, out, err = run_cli(capsys, "analyze", *args, "--model", onnx_model_path,
                                  "--landmarker", landmarker_path)  # fmt: skip
         assert code == 2 and message in err and out == "", err
+
+
+def test_a_clip_whose_face_left_and_came_back_says_how_many_frames_were_dropped(
+    clip_frames, onnx_model_path: Path, landmarker_path: Path, tmp_path: Path
+) -> None:  # noqa: ANN001
+    """12 frames of the face, 32 refused (blurred, empty: the default reset is 30 in a row),
+    12 of the face again: the second group alone is fused, and the JSON and the summary line
+    say the first 12 were dropped (they said nothing)."""
+    face = [clip_frames[i] for i in range(12)]
+    gone = [clip_frames[i] for i in (*range(180, 188), *range(210, 218))] * 2
+    clip = _write(tmp_path / "back.avi", face + gone + face, "MJPG")
+    code, objects = _analyze(clip, onnx_model_path, landmarker_path)
+    data = objects[0]
+    assert code == 0 and data["status"] == "ok" and data["frames_reset"] == 12
+    assert data["frames_seen"] == 56 and min(u["index"] for u in data["used_frames"]) >= 44
+    args = ["analyze", str(clip), "--model", str(onnx_model_path), "--landmarker",
+            str(landmarker_path), "--backend", "onnxruntime", "--threads", "1"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    status = " ".join(  # the table's status column (rich folds it over lines)
+        line.split("│")[2].strip() for line in result.stdout.splitlines() if "│" in line
+    )
+    assert "ok (10 fused of 56, 12 dropped when the face left, not_neutral)" in status, status
