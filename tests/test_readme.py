@@ -152,3 +152,15 @@ def test_the_whole_path_names_the_model_input_size_and_parity_photos() -> None:
     export = [c for c in COMMANDS if c[:1] == ["export"] and "--checkpoint" in c]
     assert calibrate and all("--size" in c for c in calibrate), calibrate
     assert any("--parity-images" in c for c in export), export
+
+
+def test_the_readme_names_every_precision_auto_probes() -> None:
+    """The README said auto picks from ONNX Runtime FP32 and OpenVINO FP32 / BF16 / INT8;
+    the probe also tries FP16 (on CPUs with AVX512_FP16), and picked it on such a CPU."""
+    from wds_edge.runtime.auto import OPENVINO_PRECISIONS
+
+    text = " ".join(README.split())
+    found = re.search(r"picks the fastest of (.*?) whose masks pass", text)
+    assert found, "the README's description of --backend auto moved"
+    missing = [p for p in OPENVINO_PRECISIONS if p.upper() not in found.group(1)]
+    assert not missing, f"the README's auto sentence does not name {missing}"

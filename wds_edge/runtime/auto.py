@@ -80,6 +80,9 @@ DECISION_FORMAT = 4
 PROBE_IMAGES = 4
 #: Further interleaved rounds that only time the candidates.
 PROBE_TIMED_ROUNDS = 6
+#: OpenVINO precisions the probe tries, each where the CPU runs it natively (and INT8 where
+#: a gated INT8 IR sits next to the model).
+OPENVINO_PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 _REFERENCE = ("onnxruntime", "fp32")
 
 
@@ -166,7 +169,7 @@ def cpu_candidates(model_path: str | os.PathLike[str], backends: tuple[str, ...]
         native = native_precisions("CPU")
         if model_precision(model_path) == "int8":  # Q/DQ: every candidate runs its INT8 graph
             return names + (["openvino:fp32"] if "fp32" in native else [])
-        for precision in ("fp32", "bf16", "fp16", "int8"):
+        for precision in OPENVINO_PRECISIONS:
             if precision not in native:
                 continue
             if precision == "int8":
