@@ -15,9 +15,8 @@ import csv
 import io
 import sys
 
-from wds_edge import REGION_NAMES, WrinkleAnalyzer
-from wds_edge.analysis.batch import analyze_inputs, check_output_folder
-from wds_edge.errors import WdsEdgeError
+from wds_edge import REGION_NAMES, WdsEdgeError, WrinkleAnalyzer
+from wds_edge.analysis import analyze_inputs, check_output_folder
 from wds_edge.io import ensure_writable_dir, write_text_atomic
 
 

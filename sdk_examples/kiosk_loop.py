@@ -20,12 +20,15 @@ import json
 import sys
 import time
 
-from pydantic import ValidationError
-
-from wds_edge import KioskSession, SessionConfig, WrinkleAnalyzer, draw_overlay
-from wds_edge.analysis.overlay import draw_crop_overlay
-from wds_edge.capture.sources import open_source, require_local_source
-from wds_edge.errors import MissingDependencyError, WdsEdgeError, describe_validation_error
+from wds_edge import (
+    KioskSession,
+    SessionConfig,
+    WdsEdgeError,
+    WrinkleAnalyzer,
+    draw_crop_overlay,
+    draw_overlay,
+)
+from wds_edge.capture import open_source, require_local_source
 from wds_edge.io import ensure_writable_dir, write_image_atomic, write_json_atomic
 
 
@@ -75,10 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)  # a bad option: usage and exit 2
     try:
         return run(args)
-    except ValidationError as exc:  # settings the options above do not catch
-        print(f"error: {describe_validation_error(exc, 'kiosk settings')}", file=sys.stderr)
-        return 2
-    except WdsEdgeError as exc:  # a model, source or folder that cannot be used
+    except WdsEdgeError as exc:  # settings, a model, source or folder that cannot be used
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -87,24 +87,18 @@ def run(args: argparse.Namespace) -> int:
     """The session on the source, as the command line asked; the exit code.
 
     Raises:
-        WdsEdgeError: the model, the source or --out cannot be used.
-        ValidationError: a setting out of range.
+        WdsEdgeError: a setting out of range (InvalidInputError), the model, the source or
+            --out cannot be used.
     """
     if args.show:  # before the model loads: without a display, OpenCV would abort the process
-        from wds_edge.demo.ui import check_can_open_window
+        from wds_edge.demo import check_can_open_window
 
-        # check_can_open_window's message advises the demo's options: this example says its own
-        try:
-            check_can_open_window()
-        except MissingDependencyError:  # e.g. opencv-python-headless
-            print("error: --show cannot open a window here (this OpenCV build has no GUI "
-                  "toolkit); leave out --show, or install an OpenCV wheel with HighGUI",
-                  file=sys.stderr)  # fmt: skip
-            return 2
-        except WdsEdgeError:  # no display
-            print("error: --show cannot open a window here (no display: DISPLAY is not set); "
-                  "leave out --show, or run under a virtual display: xvfb-run python "
-                  "sdk_examples/kiosk_loop.py --show ...", file=sys.stderr)  # fmt: skip
+        try:  # the advice in this example's own words, not the demo's
+            check_can_open_window(
+                instead="leave out --show", command="python sdk_examples/kiosk_loop.py --show ..."
+            )
+        except WdsEdgeError as exc:  # no GUI toolkit (opencv-python-headless), no display
+            print(f"error: --show: {exc}", file=sys.stderr)
             return 2
     require_local_source(args.source)  # a missing file: one line, before the model loads
     ui = ConsoleUI()

@@ -68,7 +68,8 @@ def test_kiosk_loop_gives_up_without_a_face(kiosk_loop: RunKioskLoop, tmp_path: 
         ),
         (
             ["--frames-needed", "3"],
-            "error: invalid kiosk settings: frames_fused (10) must not be above frames_needed (3)",
+            "error: invalid session settings: frames_fused (10) must not be above "
+            "frames_needed (3)",
         ),
     ],
     ids=["every-0", "frames-needed-0", "max-frames-negative", "missing-source", "never-complete"],
@@ -139,7 +140,8 @@ def test_kiosk_loop_show_without_a_display_is_one_line_and_exit_2(
     )  # fmt: skip
     assert proc.returncode == 2, proc.stderr[-2000:]
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: --show cannot open a window here (")
+    assert len(lines) == 1 and lines[0].startswith("error: --show: ")
+    assert "so no window can open; " in lines[0]
     assert "prompt:" not in proc.stdout
     assert "--headless" not in lines[0] and "--record" not in lines[0]
     assert "wds-edge demo" not in lines[0]

@@ -10,7 +10,12 @@ The layer that joins perception (where the face is) and runtime (the network).
 from __future__ import annotations
 
 from wds_edge.analysis.analyzer import AnalyzerConfig, WrinkleAnalyzer
-from wds_edge.analysis.batch import InputOutcome, analyze_inputs, expand_inputs
+from wds_edge.analysis.batch import (
+    InputOutcome,
+    analyze_inputs,
+    check_output_folder,
+    expand_inputs,
+)
 from wds_edge.analysis.compare import Comparison, RegionChange, compare_results
 from wds_edge.analysis.final import FinalResult, UsedFrame
 from wds_edge.analysis.fusion import LANDMARK_TOLERANCE_MM, fuse_probabilities
@@ -58,6 +63,7 @@ __all__ = [
     "InputOutcome",
     "expand_inputs",
     "analyze_inputs",
+    "check_output_folder",
     "compare_results",
     "Comparison",
     "RegionChange",

@@ -32,13 +32,12 @@ from types import TracebackType
 from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
 
 from wds_edge.analysis.config import AnalyzerConfig
 from wds_edge.analysis.frames import COLOUR_ORDERS, as_frame_bgr
 from wds_edge.analysis.result import FrameResult, RegionScore
 from wds_edge.analysis.scoring import mm_per_px_from_iris, score_regions, score_skin_regions
-from wds_edge.errors import InvalidInputError, describe_validation_error
+from wds_edge.errors import InvalidInputError
 from wds_edge.io import read_image, sha256_file
 from wds_edge.model.info import ModelInfo
 from wds_edge.model.metadata import ModelMetadata
@@ -93,11 +92,8 @@ class WrinkleAnalyzer:
         # One call at a time into each native resource; the two may overlap (see above).
         self._landmarker_lock = threading.Lock()
         self._backend_lock = threading.Lock()
-        try:
-            base = dict(config) if config is not None else {}
-            self.config = AnalyzerConfig(**{**base, **overrides})
-        except ValidationError as exc:
-            raise InvalidInputError(describe_validation_error(exc, "analyzer settings")) from None
+        base = dict(config) if config is not None else {}
+        self.config = AnalyzerConfig(**{**base, **overrides})  # InvalidInputError if bad
         cfg = self.config
         if cfg.backend not in BACKEND_NAMES:
             raise InvalidInputError(

@@ -4,17 +4,18 @@ service and the benchmarks; a pydantic model, so a typo in a field name is an er
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from wds_edge._settings import Settings
 from wds_edge.perception.locate import DEFAULT_MAX_LANDMARK_SIDE_PX
 from wds_edge.perception.quality import QualityConfig
 
 __all__ = ["AnalyzerConfig"]
 
 
-class AnalyzerConfig(BaseModel):
+class AnalyzerConfig(Settings):
     """Settings of a :class:`WrinkleAnalyzer`.
 
     Attributes:
@@ -55,6 +56,7 @@ class AnalyzerConfig(BaseModel):
             use (:data:`wds_edge.perception.locate.DEFAULT_MAX_LANDMARK_SIDE_PX`).
     """
 
+    _settings_name: ClassVar[str] = "analyzer settings"
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
 
     model_path: str | None = None

@@ -52,16 +52,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from wds_edge._settings import Settings
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.final import NO_FRAMES, FinalResult, UsedFrame, score_spread, smooth_scores
 from wds_edge.analysis.fusion import LANDMARK_TOLERANCE_MM, fuse_probabilities, landmark_misfit_mm
 from wds_edge.analysis.result import FrameResult
-from wds_edge.errors import InvalidInputError, describe_validation_error
 from wds_edge.perception.expression import (
     CaptureExpression,
     capture_level,
@@ -91,7 +91,7 @@ PROMPT_DONE = "done"
 _LEVEL_STEP = 0.25
 
 
-class SessionConfig(BaseModel):
+class SessionConfig(Settings):
     """Settings of a :class:`KioskSession` (defaults measured on the kiosk clip, see the
     module docstring).
 
@@ -116,6 +116,7 @@ class SessionConfig(BaseModel):
             and why a frown capture is not offered).
     """
 
+    _settings_name: ClassVar[str] = "session settings"
     model_config = ConfigDict(extra="forbid")
 
     frames_needed: int = Field(60, ge=1)
@@ -198,11 +199,8 @@ class KioskSession:
         on_prompt: Callable[[str], None] | None = None,
         **overrides: Any,
     ) -> None:
-        try:
-            base = dict(config) if config is not None else {}
-            self.config = SessionConfig(**{**base, **overrides})
-        except ValidationError as exc:
-            raise InvalidInputError(describe_validation_error(exc, "session settings")) from None
+        base = dict(config) if config is not None else {}
+        self.config = SessionConfig(**{**base, **overrides})  # InvalidInputError if bad
         self.analyzer = analyzer
         self.on_prompt = on_prompt
         # feed() and final_result() may run on two threads (a live capture that times out

@@ -13,7 +13,7 @@ from wds_edge.capture.frame import Frame, FrameSource, capture_fps, capture_size
 from wds_edge.capture.grabber import SyncLiveSource, ThreadedSource
 from wds_edge.capture.reconnect import ReconnectingSource
 from wds_edge.capture.rotate import ROTATIONS, RotatedSource, check_rotation, rotate_image
-from wds_edge.capture.sources import gstreamer_available, open_source
+from wds_edge.capture.sources import gstreamer_available, open_source, require_local_source
 
 __all__ = [
     "Frame",
@@ -21,6 +21,7 @@ __all__ = [
     "capture_fps",
     "capture_size",
     "open_source",
+    "require_local_source",
     "gstreamer_available",
     "ThreadedSource",
     "SyncLiveSource",

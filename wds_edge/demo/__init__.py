@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from wds_edge.demo.app import DemoConfig, DemoSummary, run_demo
+from wds_edge.demo.ui import check_can_open_window
 
 __all__ = [
     "DemoConfig",
     "DemoSummary",
     "run_demo",
+    "check_can_open_window",
 ]

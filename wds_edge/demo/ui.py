@@ -36,8 +36,24 @@ def highgui_backend() -> str | None:
     return None
 
 
-def check_can_open_window() -> None:
-    """Raise a clear error if a HighGUI window cannot be opened here.
+#: What the demo advises when no window can open (see :func:`check_can_open_window`).
+DEMO_NO_WINDOW_ADVICE = (
+    "run with --headless (add --record out.mp4, --jsonl out.jsonl and/or --screenshot shot.png)"
+)
+
+
+def check_can_open_window(
+    instead: str = DEMO_NO_WINDOW_ADVICE, command: str = "wds-edge demo ..."
+) -> None:
+    """Raise a clear error if a HighGUI window cannot be opened here: before a model loads
+    (OpenCV aborts the whole process at the first ``imshow`` without a display).
+
+    Args:
+        instead: what to do without a window, in the error's advice (the demo's default
+            names its ``--headless`` outputs; an embedder names its own way, e.g. "leave
+            out --show").
+        command: the command to run under a virtual display (``xvfb-run COMMAND``), in the
+            advice.
 
     Raises:
         MissingDependencyError: this OpenCV wheel has no GUI toolkit (e.g. a headless wheel).
@@ -46,17 +62,15 @@ def check_can_open_window() -> None:
     """
     if highgui_backend() is None:
         raise MissingDependencyError(
-            "this OpenCV build has no GUI toolkit (cv2.getBuildInformation() lists GUI: NONE), so "
-            "the demo cannot open a window; run `wds-edge demo --headless --record out.mp4`, or "
-            "install an OpenCV wheel with HighGUI"
+            "this OpenCV build has no GUI toolkit (cv2.getBuildInformation() lists GUI: NONE), "
+            f"so no window can open; {instead}, or install an OpenCV wheel with HighGUI"
         )
     if sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     ):
         raise InvalidInputError(
-            "no display: DISPLAY is not set, so no window can open; run with --headless "
-            "(add --record out.mp4, --jsonl out.jsonl and/or --screenshot shot.png), or "
-            "under a virtual display: xvfb-run wds-edge demo ..."
+            f"no display: DISPLAY is not set, so no window can open; {instead}, or run under "
+            f"a virtual display: xvfb-run {command}"
         )
 
 

@@ -69,12 +69,13 @@ order as an explicit argument.
 from __future__ import annotations
 
 from enum import Enum
-from typing import Literal
+from typing import ClassVar, Literal
 
 import cv2
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from wds_edge._settings import Settings
 from wds_edge.errors import InvalidInputError
 from wds_edge.model.preprocessing import check_uint8_image
 from wds_edge.perception.exclusion import union
@@ -145,9 +146,14 @@ _PROMPTS = {
 GREY_MAX_CHANNEL_DIFF = 2.0
 
 
-class QualityConfig(BaseModel):
-    """Thresholds of the quality gates (see the module docstring for their order)."""
+class QualityConfig(Settings):
+    """Thresholds of the quality gates (see the module docstring for their order).
 
+    Raises:
+        InvalidInputError: a threshold out of range or not finite, an unknown field.
+    """
+
+    _settings_name: ClassVar[str] = "quality settings"
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     multi_face_policy: Literal["largest", "refuse"] = Field(
