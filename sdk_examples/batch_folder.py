@@ -5,7 +5,8 @@ Usage:
 
 A photo that cannot be read is listed in the summary with its error; the others go on.
 Exit code 1 if any photo failed; an output folder, model or landmarker that cannot be
-used: one `error:` line, exit code 2.
+used: one `error:` line, exit code 2 (OUT_DIR is made once the model loaded: a refused
+model leaves no empty folder).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from wds_edge.io import ensure_writable_dir, write_text_atomic
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("photos", help="folder of face photos (or a glob)")
-    parser.add_argument("out", help="output folder")
+    parser.add_argument("photos", metavar="PHOTOS_DIR", help="folder of face photos (or a glob)")
+    parser.add_argument("out", metavar="OUT_DIR", help="output folder (not PHOTOS_DIR)")
     parser.add_argument("--model", default=None, help="wds-edge .onnx model (default: bundled)")
     parser.add_argument("--landmarker", default=None, help="face_landmarker.task")
     args = parser.parse_args(argv)
@@ -41,14 +42,20 @@ def main(argv: list[str] | None = None) -> int:
         ]
     )
     try:
-        check_output_folder([args.photos], args.out)  # not the photos' own folder
-        ensure_writable_dir(args.out, "results")  # before the work, not after it
+        check_output_folder([args.photos], args.out, "OUT_DIR")  # not the photos' own folder
         analyzer = WrinkleAnalyzer(model_path=args.model, landmarker_path=args.landmarker)
     except WdsEdgeError as exc:  # an output folder, model or landmarker that cannot be used
         print(f"error: {exc}", file=sys.stderr)
         return 2
     failed = 0
     with analyzer:
+        # OUT_DIR once the model and landmarker loaded (a refused one leaves no empty folder
+        # behind), and before the photos are analysed (a bad one is not found after them)
+        try:
+            ensure_writable_dir(args.out, "results")
+        except WdsEdgeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         for outcome in analyze_inputs(analyzer, [args.photos], args.out):
             if outcome.result is None:
                 failed += 1

@@ -45,7 +45,8 @@ def test_batch_folder_unusable_model_is_one_error_line(
     tmp_path: Path,
 ) -> None:
     """A --model or --landmarker that cannot be used: one `error:` line naming it, exit
-    code 2, no traceback and no summary (the README's promise, as embed_minimal.py)."""
+    code 2, no traceback, and no output folder (it was made, empty, before the model was
+    loaded: kiosk_loop.py makes its --out once the model opened)."""
     junk = tmp_path / ("junk.onnx" if bad == "--model" else "junk.task")
     junk.write_bytes(b"not a model at all")
     out = tmp_path / "out"
@@ -57,7 +58,7 @@ def test_batch_folder_unusable_model_is_one_error_line(
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
     assert str(junk) in lines[0]
-    assert not (out / "summary.csv").exists()
+    assert not out.exists()
 
 
 def test_batch_folder_refuses_out_in_the_photos_folder(
@@ -78,4 +79,27 @@ def test_batch_folder_refuses_out_in_the_photos_folder(
     assert proc.returncode == 2, proc.stderr[-2000:]
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "is the folder the input" in lines[0], proc.stderr
+    # the advice names this example's own argument, not analyze's --out (it has none)
+    assert "--out" not in lines[0] and lines[0].endswith("a folder of their own (OUT_DIR)")
     assert sorted(p.name for p in photos.iterdir()) == ["a_face.jpg"]
+
+
+def test_batch_folder_refuses_a_file_as_out_after_the_model_loads_and_leaves_it(
+    example_runner,  # noqa: ANN001
+    example_model: Path,
+    example_env: dict,
+    faces_dir: Path,
+    tmp_path: Path,
+) -> None:
+    """OUT_DIR that cannot be a folder (a file): one `error:` line, exit 2, before any photo
+    is analysed, and the file is left as it was."""
+    blocked = tmp_path / "out"
+    blocked.write_text("keep me")
+    proc = example_runner(
+        "batch_folder.py", [str(faces_dir), str(blocked), "--model", str(example_model)],
+        example_env,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and str(blocked) in lines[0]
+    assert proc.stdout == "" and blocked.read_text() == "keep me"

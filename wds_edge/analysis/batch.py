@@ -132,7 +132,9 @@ def _glob_folder(pattern: str) -> tuple[Path, bool]:
 
 
 def check_output_folder(
-    inputs: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str]
+    inputs: Iterable[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    option: str | None = None,
 ) -> None:
     """Refuse an output folder the inputs are read from.
 
@@ -142,6 +144,12 @@ def check_output_folder(
     them each time. The same holds for the folder a glob reads (its subfolders too when the
     glob has ``**`` or a wildcard in a folder name). Files named one by one are read as
     named, wherever the output goes.
+
+    Args:
+        inputs: the inputs as given (files, folders, globs).
+        out_dir: the output folder.
+        option: how the caller's user names the output folder (``"--out DIR"``, an
+            argument's name), added to the advice; ``None``: not named.
 
     Raises:
         InvalidInputError: ``out_dir`` is such a folder (the message names the input).
@@ -161,7 +169,8 @@ def check_output_folder(
             raise InvalidInputError(
                 f"the output folder {os.fspath(out_dir)} {where} the folder the input "
                 f"{text} is read from: a rerun would analyse the overlays and masks written "
-                "there as photos; write the results to a folder of their own (--out DIR)"
+                "there as photos; write the results to a folder of their own"
+                + (f" ({option})" if option else "")
             )
 
 

@@ -162,7 +162,7 @@ def analyze(
         capture = SessionConfig(expression=expression, max_frames=max_frames)
     console = make_console(stderr=True)
     if out is not None:
-        check_output_folder(inputs, out)  # before the folder is made
+        check_output_folder(inputs, out, "--out DIR")  # before the folder is made
         claim_output_dir(ctx, out, "analysis results")
     paths = expand_inputs(inputs)
     if max_frames is not None and not any(is_video_file(p) for p in paths):
