@@ -67,3 +67,26 @@ def test_nothing_inside_the_packages_imports_the_wds_edge_facade() -> None:
     assert inside == [], (
         f"these modules import the wds_edge facade; import the defining module: {inside}"
     )
+
+
+def test_the_readme_diagram_names_the_layers_modules() -> None:
+    """Defect: the README's Architecture diagram named a ``base`` module that does not
+    exist. Its first column names every module of the layers contract, and only modules
+    that exist in ``wds_edge``."""
+    import re
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (layers,) = [c for c in config["contracts"] if c["id"] == "wds-edge-layers"]
+    wanted = {
+        name.strip(" ()") for layer in layers["layers"] for name in layer.split("|") if name.strip()
+    }
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"## Architecture\n.*?```\n(.*?)```", readme, flags=re.DOTALL).group(1)
+    named = set()
+    for line in block.splitlines():  # the first column: 30 characters, then the description
+        named |= {w.strip("/") for w in re.split(r"[\s|]+", line[:30]) if w.strip("/")}
+    package = ROOT / "wds_edge"
+    missing = sorted(n for n in named if not (package / n).is_dir()
+                     and not (package / f"{n}.py").is_file())  # fmt: skip
+    assert not missing, f"the README's diagram names modules wds_edge does not have: {missing}"
+    assert wanted <= named, f"the diagram leaves out layers: {sorted(wanted - named)}"
