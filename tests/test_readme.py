@@ -164,3 +164,23 @@ def test_the_readme_names_every_precision_auto_probes() -> None:
     assert found, "the README's description of --backend auto moved"
     missing = [p for p in OPENVINO_PRECISIONS if p.upper() not in found.group(1)]
     assert not missing, f"the README's auto sentence does not name {missing}"
+
+
+def test_the_install_table_names_every_desktop_extra() -> None:
+    """The desktop rows said `pip install '.[train,export]'`; `wds-edge quantize --format
+    openvino` needs the openvino-int8 extra too (NNCF). Every extra of pyproject but dev
+    (the Development section's) is named in the Install section, and each desktop row
+    installs train, export and openvino-int8."""
+    tomllib = pytest.importorskip("tomllib", reason="Python >= 3.11")
+    extras = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    section = README.split("## Install", 1)[1].split("\n## ", 1)[0]
+    missing = [
+        e for e in extras if e != "dev" and not re.search(rf"[\[,]{re.escape(e)}[\],]", section)
+    ]
+    assert not missing, f"the Install section does not name the extras {missing}"
+    desktop = [line for line in section.splitlines() if line.startswith("| desktop")]
+    assert len(desktop) == 2, desktop
+    for row in desktop:
+        assert "'.[train,export,openvino-int8]'" in row, row
