@@ -22,7 +22,8 @@
 # (default 2.13.0; not step 2, which takes the newest CUDA build), WDS_EDGE_TORCH_CPU_INDEX
 # (the CPU index of step 3),
 # WDS_EDGE_NO_APT=1 (never run apt-get: as root, `dev` otherwise installs the system
-# packages xvfb and xdotool for the display tests, after saying so).
+# packages chromium and chromium-driver for the kiosk-page browser test, and xvfb and
+# xdotool for the display tests (scripts/display_deps.sh), each after saying so).
 set -euo pipefail
 
 PY=${PYTHON:-python3}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up the development environment, check the import contracts and run the whole test
-# suite (what CI runs). As root it installs xvfb + xdotool with apt-get (it says so first);
-# WDS_EDGE_NO_APT=1 opts out.
+# suite (what CI runs). As root it installs chromium + chromium-driver (the browser test)
+# and xvfb + xdotool (the display tests) with apt-get, through scripts/setup.sh dev (it says
+# so first); WDS_EDGE_NO_APT=1 opts out.
 #
 # Before the whole suite, a second leg: the SDK on Python 3.10 (JetPack 6's Python, the
 # Jetson kiosks'). In .venv310 it installs the kiosk runtime only (scripts/setup.sh sdk-test:
