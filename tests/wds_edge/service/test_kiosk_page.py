@@ -49,7 +49,9 @@ def page_service(
             landmarker_path=landmarker_path,
             source=str(video_path),
             num_threads=None,
-            session=SessionConfig(frames_needed=3, frames_fused=3, max_frames=30),
+            # 90 frames: a capture pressed as the clip's face phase ends still gets 3 good frames
+            # (the face leaves for 60 frames, the clip loops back to it) on a loaded machine
+            session=SessionConfig(frames_needed=3, frames_fused=3, max_frames=90),
         )
     )
     try:
