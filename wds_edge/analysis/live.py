@@ -91,7 +91,8 @@ def _timeout_message(frames_needed: int, session: KioskSession, camera: str) -> 
     unwanted = max(0, seen - sum(refused.values()) - session.good_frames - session.frames_reset)
     if camera != "running" or seen == 0 or not (refused or unwanted):
         return (
-            f"{done} ({session.good_frames} came in {seen} frames; camera {camera}); check "
+            f"{done} ({session.good_frames} came in {seen} frames{_set_aside(session)}; "
+            f"camera {camera}); check "
             "the camera and press capture again"
         )
     status, count = max(refused.items(), key=lambda item: item[1], default=("", 0))
@@ -105,8 +106,14 @@ def _timeout_message(frames_needed: int, session: KioskSession, camera: str) -> 
             advice = FrameStatus(status).prompt
         except ValueError:  # not a quality gate's status
             advice = "stand in front of the camera and hold still"
-    came = f"{session.good_frames} came in {seen} frames, {why}"
+    came = f"{session.good_frames} came in {seen} frames{_set_aside(session)}, {why}"
     return f"{done} ({came}); {advice} and press capture again"
+
+
+def _set_aside(session: KioskSession) -> str:
+    """The good frames a walk-away set aside (fused when nothing came after them), said."""
+    n = session.frames_reset
+    return f" after {n} earlier good ones were set aside when the face left" if n else ""
 
 
 def _failed_message(error: str) -> str:
