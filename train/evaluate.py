@@ -93,7 +93,9 @@ def evaluate_samples(
     Returns:
         ``{"pooled": {jsi, accuracy, sensitivity, specificity}, "per_image_mean": {...},
         "per_image": [{"stem", metrics...}], "images": [stems], "threshold": float,
-        "loss": mean loss per image (only with ``loss_fn``)}``; with ``areas`` also
+        "loss": mean loss per image (only with ``loss_fn``)}``, ``"warnings"`` (only when no
+        scored image has a wrinkle pixel: JSI and sensitivity are then undefined); with
+        ``areas`` also
         ``"per_area"`` (pooled metrics of each area), ``"areas"`` (what was measured) and
         ``"problems"`` ({stem: why it was not scored}).
 
@@ -166,6 +168,18 @@ def evaluate_samples(
             "images": [s.stem for s in samples],
         }
     out["threshold"] = threshold
+    scored_stems = set(out["images"])
+    scored = [s for s in samples if s.stem in scored_stems]
+    if not any((s.mask if s.fov is None else s.mask[s.fov]).any() for s in scored):
+        # JSI and sensitivity of no true pixel read 1.0 by the metrics' convention (0 / 0)
+        # for a model that marks nothing: say so rather than let 1.0 pass for a score
+        message = (
+            f"none of the {len(scored)} scored images has a wrinkle pixel in its ground truth: "
+            "JSI and sensitivity are not defined here (they read 1.0 when nothing is marked, "
+            "0 otherwise); score images with labelled wrinkles"
+        )
+        logger.warning("%s", message)
+        out["warnings"] = [message]
     if loss_fn is not None:
         out["loss"] = float(np.mean(losses))
     return out

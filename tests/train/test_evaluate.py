@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -195,3 +196,18 @@ def test_eval_regions_cli_lists_images_without_a_face(
     result = CliRunner().invoke(app, [*args, "--regions", "cheeks"])
     assert isinstance(result.exception, InvalidInputError)  # exit 2 through wds-edge's main
     assert "unknown region group(s) ['cheeks']" in str(result.exception)
+
+
+def test_a_split_without_a_wrinkle_pixel_says_its_jsi_is_undefined(
+    net: WrinkleUNet, drive_small: Path
+) -> None:
+    """Ground truth with no wrinkle pixel: JSI / sensitivity are 0 / 0 (read 1.0 when the
+    model marks nothing); the result says so instead of passing that off as a score."""
+    _, samples = discover_samples(drive_small)
+    loaded = [load_sample(s) for s in samples[:2]]
+    assert "warnings" not in evaluate_samples(net, loaded)
+    empty = [dataclasses.replace(s, mask=np.zeros_like(s.mask)) for s in loaded]
+    out = evaluate_samples(net, empty)
+    assert len(out["warnings"]) == 1 and "not defined" in out["warnings"][0]
+    # one image with a wrinkle pixel is enough for the pooled figures to mean something
+    assert "warnings" not in evaluate_samples(net, [empty[0], loaded[1]])
