@@ -68,6 +68,7 @@ __all__ = [
     "remove_stale_temporaries",
     "ensure_writable_dir",
     "ensure_writable_file",
+    "output_error",
     "read_image",
     "decode_image",
     "image_size_from_header",
@@ -258,7 +259,9 @@ _FIX_FOR = {errno.EISDIR: "pass a file name (e.g. a file inside that folder) and
 _GENERAL_FIX = "choose a writable folder with free space (or free some space) and run again"
 
 
-def _output_error(path: Path, what: str, exc: OSError) -> OutputError:
+def output_error(path: str | os.PathLike[str], what: str, exc: OSError) -> OutputError:
+    """The one-line :class:`OutputError` for an ``OSError`` met writing ``what`` to ``path``:
+    the reason in words (read-only, full, a folder, ...) and the fix."""
     reason = _FIXES.get(exc.errno or 0, exc.strerror or str(exc))
     fix = _FIX_FOR.get(exc.errno or 0, _GENERAL_FIX)
     return OutputError(f"cannot write the {what} to {path}: {reason}; {fix}")
@@ -295,9 +298,9 @@ def ensure_writable_dir(
                 os.unlink(probe)
         stats = os.statvfs(folder) if hasattr(os, "statvfs") else None
     except OSError as exc:
-        raise _output_error(folder, what, exc) from None
+        raise output_error(folder, what, exc) from None
     if stats is not None and stats.f_bavail * stats.f_frsize < min_free_bytes:
-        raise _output_error(folder, what, OSError(errno.ENOSPC, "no space left"))
+        raise output_error(folder, what, OSError(errno.ENOSPC, "no space left"))
     remove_stale_temporaries(folder)
     return folder
 
@@ -343,7 +346,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
             prefix=_mkstemp_prefix(target.name), suffix=".tmp", dir=target.parent
         )
     except OSError as exc:
-        raise _output_error(target, "file", exc) from None
+        raise output_error(target, "file", exc) from None
     try:
         with os.fdopen(fd, mode) as handle:
             yield handle
@@ -356,7 +359,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         if isinstance(exc, OSError) and exc.errno in _FIXES:
-            raise _output_error(target, "file", exc) from None
+            raise output_error(target, "file", exc) from None
         raise
 
 
@@ -422,9 +425,10 @@ def write_files_atomic(files: dict[Path, bytes]) -> list[Path]:
     pending: list[tuple[str, Path]] = []
     done: list[Path] = []
     previous: dict[Path, str] = {}  # target -> hard link to the file it replaces
+    current = Path(next(iter(files), "."))  # the file being written or moved (for the error)
     try:
         for target, data in files.items():
-            target = Path(target)
+            target = current = Path(target)
             target.parent.mkdir(parents=True, exist_ok=True)
             remove_stale_temporaries(target.parent)
             fd, tmp_name = tempfile.mkstemp(
@@ -437,6 +441,7 @@ def write_files_atomic(files: dict[Path, bytes]) -> list[Path]:
                 os.fchmod(handle.fileno(), _target_mode(target))
                 os.fsync(handle.fileno())
         for tmp_name, target in pending:
+            current = target
             if target.is_file():
                 previous[target] = _keep_previous(target)
             os.replace(tmp_name, target)
@@ -458,8 +463,7 @@ def write_files_atomic(files: dict[Path, bytes]) -> list[Path]:
                 if kept:
                     os.unlink(kept)
         if isinstance(exc, OSError):
-            failed = pending[-1][1] if pending else Path(next(iter(files), "."))
-            raise _output_error(failed, "file", exc) from None
+            raise output_error(current, "file", exc) from None
         raise
     for kept in previous.values():
         with contextlib.suppress(FileNotFoundError):

@@ -55,6 +55,23 @@ def test_a_unit_that_fails_half_way_puts_the_previous_files_back(tmp_path: Path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "r.png"]
 
 
+def test_a_failed_unit_names_the_file_that_failed_not_the_last_one(tmp_path: Path) -> None:
+    """The error named the unit's last temporary's target, whichever file failed."""
+    first, last = tmp_path / "r.json", tmp_path / "r.png"
+    first.mkdir()  # the first rename fails: its name is taken by a folder
+    with pytest.raises(OutputError) as renamed:
+        write_files_atomic({first: b"new", last: b"png"})
+    assert f"to {first}: it is a folder" in str(renamed.value)
+    assert str(last) not in str(renamed.value)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    second = blocker / "sub" / "r_mask.png"  # its folder cannot be made: under a file
+    with pytest.raises(OutputError) as written:
+        write_files_atomic({tmp_path / "ok.json": b"{}", second: b"png"})
+    assert f"to {second}: a part of the path is a file" in str(written.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "r.json"]
+
+
 def test_new_files_get_the_umask_mode_not_0600(tmp_path: Path) -> None:
     # A fresh process: wds_edge.io reads the umask once, at import.
     probe = (
