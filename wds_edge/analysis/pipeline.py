@@ -214,6 +214,7 @@ class FramePipeline(Generic[L, S]):
         self._stop = threading.Event()
         self._count_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self._finished: list[threading.Event] = []  # set by each stage thread as it ends
         self._started = self._closed = self._ended = False
         self._seq = 0
         self._last_ts = -1
@@ -232,32 +233,51 @@ class FramePipeline(Generic[L, S]):
 
     def start(self) -> FramePipeline[L, S]:
         """Start the stage threads (two-stage mode; iterating starts them too)."""
-        if self._started or self._closed:
+        if self._started or self._closed or self._stop.is_set():
             return self
         self._started = True
         if self.mode == "two-stage":
             stages = ((self._locate_loop, "wds-locate"), (self._segment_loop, "wds-segment"))
             for target, name in stages:
-                thread = threading.Thread(target=target, name=name, daemon=True)
-                thread.start()
+                finished = threading.Event()
+                thread = threading.Thread(
+                    target=self._run_stage, args=(target, finished), name=name, daemon=True
+                )
                 self._threads.append(thread)
+                self._finished.append(finished)
+                thread.start()
         return self
+
+    @staticmethod
+    def _run_stage(target: Callable[[], None], finished: threading.Event) -> None:
+        try:
+            target()
+        finally:
+            finished.set()
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Stop both stages (a stage call in progress finishes first) and count the frames
-        still in flight as discarded. Idempotent; the source stays open."""
+        still in flight as discarded. Idempotent; the source stays open.
+
+        The pipeline counts as closed only once both threads have been joined: a close that
+        an exception (a second Ctrl-C's ``KeyboardInterrupt``) cut short in the join is
+        finished by the next call, so the caller can close the source after it."""
         if self._closed:
             return
-        self._closed = True
         self._stop.set()
         current = threading.current_thread()
-        for thread in self._threads:
-            if thread is not current:
+        for thread, finished in zip(self._threads, self._finished, strict=True):
+            if thread is current:
+                continue
+            # Wait on the thread's own event, not only on join(): a join cut short by an
+            # exception marks the thread as stopped in CPython before 3.13 although it still
+            # runs, and every later join() then returns at once.
+            if finished.wait(timeout_s):
                 thread.join(timeout_s)
-                if thread.is_alive():
-                    logger.warning(
-                        "pipeline thread %s did not stop within %.0f s", thread.name, timeout_s
-                    )
+            else:
+                logger.warning(
+                    "pipeline thread %s did not stop within %.0f s", thread.name, timeout_s
+                )
         for q in (self._handoff, self._out):
             while True:
                 try:
@@ -266,6 +286,7 @@ class FramePipeline(Generic[L, S]):
                     break
                 if item is not _END and item.frame is not None:
                     self._add(discarded=1)
+        self._closed = True
         if self.counts.discarded:
             logger.info("pipeline closed with %d frames in flight", self.counts.discarded)
 

@@ -184,3 +184,50 @@ def test_bad_settings_are_refused() -> None:
         FramePipeline(None, lambda f, t: f, lambda x: x, mode="parallel")  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError, match="depth"):
         FramePipeline(None, lambda f, t: f, lambda x: x, depth=0)  # type: ignore[arg-type]
+
+
+def test_a_close_interrupted_while_it_waits_for_the_stages_can_be_finished(
+    video_path: Path,
+) -> None:
+    """A signal (a second Ctrl-C) interrupted close() while it joined a stage thread: the
+    pipeline was marked closed before the threads were joined, so the next close() returned
+    at once and left both threads running (the demo then closed the source under them)."""
+    import signal
+
+    calls: list[str] = []
+
+    def slow_segment(located: Any) -> Any:
+        calls.append("start")
+        time.sleep(0.6)  # a slow inference: close() waits for the call in progress
+        calls.append("end")
+        return located
+
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    with open_source(str(video_path), threaded=False) as source:
+        pipeline = FramePipeline(source, lambda frame, ts: frame.index, slow_segment).start()
+        first = next(iter(pipeline))
+        assert first.seq == 0
+        threads = list(pipeline._threads)
+        previous = signal.signal(signal.SIGALRM, interrupt)
+        # a real signal to the main thread while it joins (a process-wide one may land on a
+        # stage thread, and the handler then runs only after the join)
+        timer = threading.Timer(
+            0.1, signal.pthread_kill, (threading.main_thread().ident, signal.SIGALRM)
+        )
+        try:
+            timer.start()
+            with pytest.raises(KeyboardInterrupt):
+                pipeline.close()
+        finally:
+            timer.cancel()
+            signal.signal(signal.SIGALRM, previous)
+        # the join was cut short while a segment call ran (is_alive() cannot tell: in CPython
+        # before 3.13 an interrupted join marks the thread as stopped)
+        assert calls.count("start") == 2 and calls.count("end") == 1
+        pipeline.close()  # the caller's close-everything-anyway retry
+        assert calls.count("end") == calls.count("start")  # the call in progress finished
+        assert not any(t.is_alive() for t in threads)
+        counts = pipeline.counts
+        assert counts.read == counts.delivered + counts.discarded
