@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -15,6 +16,14 @@ from wds_edge.cli.options import (
     check_rotate,
     check_threshold,
 )
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from wds_edge.demo.config import DemoSummary
+
+#: ``DemoSummary.stopped_by`` of a run a stop signal ended (see ``demo.loop.STOP_SIGNALS``).
+STOP_SIGNAL_NAMES = ("SIGINT", "SIGTERM")
 
 
 def demo_cmd(
@@ -88,7 +97,8 @@ def demo_cmd(
 
     Keys in the window: q / Esc quit, s snapshot, space start a capture session, b start a
     capture with raised brows (forehead and glabella lines). Ctrl-C or SIGTERM stop the run
-    the same way: the outputs are finished, the summary printed and written (exit code 0).
+    the same way: the outputs are finished, the summary printed and written (exit code 0);
+    pressing Ctrl-C again meanwhile only logs a line.
     A snapshot that cannot be saved is a warning (banner, summary); the run goes on, as it
     does after a capture whose frames cannot be fused (a new capture can start).
     Exit code 1 when a video file ended before its frame count (truncated file) or the
@@ -102,9 +112,10 @@ def demo_cmd(
     from wds_edge.cli.console import make_console
     from wds_edge.cli.outputs import claim_output_dir
     from wds_edge.demo.app import DemoConfig, run_demo
+    from wds_edge.demo.loop import IgnoreStopSignals
     from wds_edge.demo.outputs import check_record_path, check_screenshot_path
     from wds_edge.errors import InvalidInputError
-    from wds_edge.io import ensure_writable_file, write_json_atomic
+    from wds_edge.io import ensure_writable_file
 
     outputs = (record, jsonl, screenshot, summary_json)
     if headless and all(path is None for path in outputs):
@@ -157,8 +168,20 @@ def demo_cmd(
     )
     console = make_console(stderr=True)
     stop = "Ctrl-C to stop" if headless else "q / Esc in the window to stop"
-    with console.status(f"running the demo ({stop})", spinner="dots"):
-        summary = run_demo(cfg)
+    # a Ctrl-C pressed again after the run (while its summary is printed and written, and the
+    # process exits) is only logged: the outputs are finished, the exit code stays
+    with IgnoreStopSignals() as late_signals:
+        with console.status(f"running the demo ({stop})", spinner="dots"):
+            summary = run_demo(cfg)
+        late_signals.keep_ignoring = summary.stopped_by in STOP_SIGNAL_NAMES
+        _report(console, summary, summary_json)
+
+
+def _report(console: Console, summary: DemoSummary, summary_json: Path | None) -> None:
+    """Print the run's summary, write --summary-json; exit 1 for a source that failed or a
+    video that ended early."""
+    from wds_edge.io import write_json_atomic
+
     data = summary.to_dict()
     console.print(
         f"{summary.frames} frames in {summary.duration_s:.1f} s: display {summary.display_fps:.1f} "

@@ -37,7 +37,9 @@ def run_demo(
     Ctrl-C (SIGINT) and SIGTERM stop the run like q / Esc (when called on the main
     thread): the recording and the JSON lines are finished and moved into place and the
     summary is returned, with the signal in ``stopped_by``. A signal that comes while the
-    model loads ends the run before its first frame.
+    model loads ends the run before its first frame (a second one interrupts the load: an
+    empty summary). Once the run has stopped, further signals are only logged: they cannot
+    cut the closing of the outputs short.
 
     Args:
         config: see :class:`DemoConfig`.
@@ -55,10 +57,17 @@ def run_demo(
         ModelError / BackendError / MissingDependencyError: the model cannot load, or this
             OpenCV has no GUI toolkit for the window.
     """
-    stop = threading.Event()
+    stop, interruptible = threading.Event(), threading.Event()
     received: list[str] = []
-    with stop_on_signals(stop, received):
-        summary = DemoLoop(config, on_frame, stop=stop).run()
+    with stop_on_signals(stop, received, interruptible):
+        try:
+            loop = DemoLoop(config, on_frame, stop=stop, interruptible=interruptible)
+        except KeyboardInterrupt:
+            if not received:
+                raise
+            summary = DemoSummary()  # a second signal cut the load short: nothing ran
+        else:
+            summary = loop.run()
     if received:
         summary.stopped_by = received[0]
     logger.info("demo summary: %s", json.dumps(summary.to_dict())[:500])

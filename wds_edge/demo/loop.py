@@ -56,7 +56,7 @@ from wds_edge.errors import InvalidInputError
 from wds_edge.io import write_image_atomic
 from wds_edge.timing import StageRecorder, ms_since
 
-__all__ = ["DemoLoop", "LOST_PROMPT", "STOP_SIGNALS", "stop_on_signals"]
+__all__ = ["DemoLoop", "IgnoreStopSignals", "LOST_PROMPT", "STOP_SIGNALS", "stop_on_signals"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,15 +74,29 @@ CAPTURE_FAILED_NOTICE = "capture failed: press space (or b) to try again"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+def _log_late_signal(signum: int) -> None:
+    logger.warning(
+        "%s: the demo is already stopping; its outputs are being finished, wait for it",
+        signal.Signals(signum).name,
+    )
+
+
 @contextlib.contextmanager
-def stop_on_signals(stop: threading.Event, received: list[str]) -> Iterator[None]:
+def stop_on_signals(
+    stop: threading.Event, received: list[str], interruptible: threading.Event | None = None
+) -> Iterator[None]:
     """While inside, SIGINT (Ctrl-C) and SIGTERM set ``stop`` and append their name to
     ``received`` instead of raising ``KeyboardInterrupt`` / killing the process, so the
     loop ends at the next frame and its outputs are finished and moved into place.
 
-    A second signal raises ``KeyboardInterrupt`` (it interrupts a wait that hangs; the
-    loop still treats it as a stop). The previous handlers come back on exit. Off the
-    main thread (where Python cannot set handlers) this does nothing.
+    A later signal raises ``KeyboardInterrupt`` while ``interruptible`` is set (always when
+    it is None): :func:`~wds_edge.demo.app.run_demo` passes the loop's
+    :attr:`DemoLoop.interruptible`, set only while the model loads and while the loop waits
+    for its next frame, so a wait that hangs can be interrupted (the loop treats it as a
+    stop) but a frame is never half recorded, and once the loop has left its frame loop
+    (the outputs are being closed) further signals are only logged. The previous handlers
+    come back on exit. Off the main thread (where Python cannot set handlers) this does
+    nothing.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -90,7 +104,10 @@ def stop_on_signals(stop: threading.Event, received: list[str]) -> Iterator[None
 
     def handler(signum: int, _frame: Any) -> None:
         if stop.is_set():
-            raise KeyboardInterrupt
+            if interruptible is None or interruptible.is_set():
+                raise KeyboardInterrupt
+            _log_late_signal(signum)
+            return
         received.append(signal.Signals(signum).name)
         stop.set()
 
@@ -102,6 +119,37 @@ def stop_on_signals(stop: threading.Event, received: list[str]) -> Iterator[None
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+class IgnoreStopSignals:
+    """While inside (on the main thread), SIGINT and SIGTERM are only logged.
+
+    ``wds-edge demo`` wraps the run and its report in it: :func:`stop_on_signals` takes over
+    while the run goes; this covers the moments after it, while the summary is printed and
+    written, where a second Ctrl-C used to end the process by the default handler. On exit
+    the previous handlers come back, unless :attr:`keep_ignoring` was set (a run stopped by a
+    signal, in a process about to exit: a further Ctrl-C then changes nothing, its exit code
+    included); the signals then stay ignored.
+    """
+
+    def __init__(self) -> None:
+        self.keep_ignoring = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> IgnoreStopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in STOP_SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._previous.items():
+            signal.signal(sig, signal.SIG_IGN if self.keep_ignoring else old)
+        self._previous.clear()
+
+    @staticmethod
+    def _handler(signum: int, _frame: Any) -> None:
+        _log_late_signal(signum)
 
 
 def _segmentation_threads(requested: int | None, sync: bool) -> int | None:
@@ -149,6 +197,10 @@ class DemoLoop:
         on_frame: called with each frame's JSON record (what ``jsonl_path`` gets).
         stop: once set (e.g. by :func:`stop_on_signals`), :meth:`run` ends before the next
             frame, like q / Esc.
+        interruptible: set by the loop while a ``KeyboardInterrupt`` may end what it does
+            (the model loads, or it waits for the next frame), clear while it draws and
+            records a frame and once it closes (:func:`stop_on_signals` then only logs a
+            second signal). Made here when None; :attr:`interruptible` either way.
     """
 
     def __init__(
@@ -156,6 +208,7 @@ class DemoLoop:
         config: DemoConfig,
         on_frame: Callable[[dict[str, Any]], None] | None = None,
         stop: threading.Event | None = None,
+        interruptible: threading.Event | None = None,
     ) -> None:
         # the settings and output names first: a bad one fails before the model and the
         # source load
@@ -169,6 +222,7 @@ class DemoLoop:
         self.config = config
         self.on_frame = on_frame
         self.stop = stop if stop is not None else threading.Event()
+        self.interruptible = interruptible if interruptible is not None else threading.Event()
         self._closed = False
         is_file = is_file_source(config.source)
         realtime = (not config.headless) if config.realtime is None else config.realtime
@@ -185,6 +239,7 @@ class DemoLoop:
         self.pipeline: FramePipeline[Any, LiveSegmented] | None = None
         self.recorder: DemoRecorder | None = None
         self.session: KioskSession | None = None  # set here, read by the locate stage
+        self.interruptible.set()  # a load that hangs may be interrupted by a second signal
         try:
             threads = _segmentation_threads(config.analyzer.num_threads, self.sync)
             self.analyzer = WrinkleAnalyzer(
@@ -208,6 +263,8 @@ class DemoLoop:
         except BaseException:
             self.close(failed=True)
             raise
+        finally:
+            self.interruptible.clear()
         self.stages = StageRecorder(max_samples=5000)
         self.recent: dict[str, float] = {}  # stage -> exponential moving average for the HUD
         self.display_rate, self.seg_rate = _Rate(), _Rate()
@@ -239,6 +296,7 @@ class DemoLoop:
             failed = True  # the error goes up as it is; the outputs of the run are dropped
             raise
         finally:
+            self.interruptible.clear()  # the outputs are finished: a signal now only logs
             self.summary.duration_s = time.monotonic() - t_start
             try:
                 if not failed:
@@ -251,7 +309,11 @@ class DemoLoop:
     def step(self) -> bool:
         """One frame through the whole loop; False when the run should stop."""
         t0 = time.perf_counter()
-        out: PipelineOutput[Any, LiveSegmented] | None = next(self._outputs, None)
+        self.interruptible.set()  # only the wait: a frame is never half drawn and recorded
+        try:
+            out: PipelineOutput[Any, LiveSegmented] | None = next(self._outputs, None)
+        finally:
+            self.interruptible.clear()
         wait_ms = ms_since(t0)
         if out is None:  # the source ended (or failed for good: the pipeline logged why)
             return False
@@ -512,11 +574,13 @@ class DemoLoop:
     def close(self, *, failed: bool = False) -> None:
         """Stop the pipeline, close the window, recordings, source and analyzer (idempotent).
 
-        Every one is closed even when closing another fails; the first such error is
-        raised at the end. ``failed`` (the run is ending on an error, which the caller
-        raises): the recordings' temporary files are removed instead of moved into place,
-        and errors while closing are logged, not raised over the run's own.
+        Every one is closed even when closing another fails, a ``KeyboardInterrupt``
+        included; the first such error is raised at the end (a ``KeyboardInterrupt`` or
+        ``SystemExit`` before any other). ``failed`` (the run is ending on an error, which
+        the caller raises): the recordings' temporary files are removed instead of moved
+        into place, and errors while closing are logged, not raised over the run's own.
         """
+        self.interruptible.clear()
         if self._closed:
             return
         self._closed = True
@@ -531,8 +595,14 @@ class DemoLoop:
         ):
             try:
                 step()
-            except Exception as exc:  # the others still close; the first error is raised
+            except BaseException as exc:  # the others still close; the first is raised
                 errors.append(exc)
+        interrupts = [exc for exc in errors if not isinstance(exc, Exception)]
+        if interrupts:
+            for exc in errors:
+                if exc is not interrupts[0]:
+                    logger.warning("while closing the demo run: %s", exc)
+            raise interrupts[0]
         if errors and failed:
             for exc in errors:
                 logger.warning("while closing the failed demo run: %s", exc)

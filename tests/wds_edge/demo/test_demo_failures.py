@@ -85,6 +85,40 @@ def test_a_recorder_that_fails_to_close_still_lets_the_source_and_analyzer_close
     assert loop.source._closed
 
 
+def test_an_interrupt_while_closing_still_closes_everything_then_goes_up(
+    tmp_path: Path, landmarker_path: Path, onnx_model_fixed_batch: Path, video_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A KeyboardInterrupt out of the first closing step (the pipeline's thread join) skipped
+    every other one: close() caught only Exception, so the recordings stayed .wdstmp-* files
+    and the source and the analyzer were never closed."""
+    jsonl = tmp_path / "run.jsonl"
+    config = DemoConfig(
+        source=str(video_path), analyzer=_analyzer_config(onnx_model_fixed_batch, landmarker_path),
+        headless=True, jsonl_path=jsonl, sync=True,
+    )  # fmt: skip
+    loop = DemoLoop(config)
+    try:
+        assert loop.step() and loop.step()
+    except BaseException:
+        loop.close(failed=True)
+        raise
+    close_pipeline = loop.pipeline.close
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        close_pipeline(*args, **kwargs)
+        raise KeyboardInterrupt  # what a second Ctrl-C raised inside the join
+
+    monkeypatch.setattr(loop.pipeline, "close", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        loop.close()
+    assert [json.loads(line)["frame"] for line in jsonl.read_text().splitlines()] == [0, 1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.jsonl"]  # no .wdstmp-*
+    assert loop.source._closed
+    with pytest.raises(InvalidInputError, match="closed"):
+        loop.analyzer.backend  # noqa: B018 - closed after the interrupt
+
+
 def test_cli_a_recording_that_cannot_be_written_is_one_line_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], landmarker_path: Path,
     onnx_model_fixed_batch: Path,
