@@ -113,7 +113,11 @@ def demo_cmd(
     from wds_edge.cli.outputs import claim_output_dir
     from wds_edge.demo.app import DemoConfig, run_demo
     from wds_edge.demo.loop import IgnoreStopSignals
-    from wds_edge.demo.outputs import check_record_path, check_screenshot_path
+    from wds_edge.demo.outputs import (
+        check_distinct_outputs,
+        check_record_path,
+        check_screenshot_path,
+    )
     from wds_edge.errors import InvalidInputError
     from wds_edge.io import ensure_writable_file
 
@@ -134,6 +138,11 @@ def demo_cmd(
         check_record_path(record)
     if screenshot is not None:
         check_screenshot_path(screenshot)
+    check_distinct_outputs(
+        source if not is_digits(source) else None,
+        {"--record": record, "--jsonl": jsonl, "--screenshot": screenshot,
+         "--summary-json": summary_json},
+    )  # fmt: skip
     for path, what in ((record, "video"), (jsonl, "JSON lines"), (summary_json, "summary")):
         if path is not None:
             ensure_writable_file(path, what)

@@ -37,6 +37,7 @@ from wds_edge.capture.sources import is_file_source, open_source
 from wds_edge.demo.config import DemoConfig, DemoSummary
 from wds_edge.demo.outputs import (
     DemoRecorder,
+    check_distinct_outputs,
     check_record_path,
     check_screenshot_path,
     process_rss_mb,
@@ -217,6 +218,15 @@ class DemoLoop:
             check_record_path(config.record_path)
         if config.screenshot_path:
             check_screenshot_path(config.screenshot_path)
+        check_distinct_outputs(
+            config.source,
+            {
+                "record_path": config.record_path,
+                "jsonl_path": config.jsonl_path,
+                "screenshot_path": config.screenshot_path,
+            },
+            source_option="source",
+        )
         if not config.headless:
             check_can_open_window()  # no display: say so before the model loads, not after
         self.config = config

@@ -6,23 +6,25 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
 import cv2
 import numpy as np
 
+from wds_edge.capture.sources import is_file_source, local_path
 from wds_edge.errors import InvalidInputError, OutputError
 from wds_edge.io import (
     encode_image,
-    remove_stale_temporaries,
-    temporary_name,
+    temporary_path,
     write_files_atomic,
 )
 
 __all__ = [
     "DemoRecorder",
     "RECORD_CODECS",
+    "check_distinct_outputs",
     "check_record_path",
     "check_screenshot_path",
     "save_snapshot",
@@ -72,6 +74,57 @@ def check_screenshot_path(path: str | Path) -> Path:
     return path
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """``a`` and ``b`` name one file: the same path once resolved (``..``, symlinks, also
+    ones to a file not made yet), or, both existing, the same file (a hard link)."""
+    try:
+        if a.resolve() == b.resolve():
+            return True
+    except (OSError, RuntimeError):  # a symlink loop: compare what exists
+        pass
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def check_distinct_outputs(
+    source: str | int | Path | None,
+    outputs: Mapping[str, str | Path | None],
+    source_option: str = "--source",
+) -> None:
+    """No output names the source's file, and no two outputs name one file.
+
+    ``--record`` naming the ``--source`` video replaced the video being read; two outputs of
+    one name wrote into each other (the last one moved into place won). Names are compared
+    resolved (``.``, ``..``, symlinks) and, where both files exist, as files (hard links).
+
+    Args:
+        source: the demo's source; compared only when it is a local file or folder.
+        outputs: the option (or field) that names each output -> its path (None: not asked).
+        source_option: how the message names the source (``--source``, ``source``).
+
+    Raises:
+        InvalidInputError: the two options and their names, and the fix.
+    """
+    named = [(option, Path(path)) for option, path in outputs.items() if path]
+    if source is not None and is_file_source(source):
+        source_path = Path(local_path(source))  # type: ignore[arg-type]
+        for option, path in named:
+            if _same_file(path, source_path):
+                raise InvalidInputError(
+                    f"{option} {path} is the {source_option} {source}: writing it would "
+                    f"replace what the demo reads; give {option} another file name"
+                )
+    for i, (option, path) in enumerate(named):
+        for other_option, other in named[i + 1 :]:
+            if _same_file(path, other):
+                raise InvalidInputError(
+                    f"{option} {path} and {other_option} {other} name the same file: each "
+                    f"output needs a file of its own; give one of them another name"
+                )
+
+
 def process_rss_mb() -> float:
     """Resident set size of this process in MiB (``/proc/self/status``; 0 if unknown)."""
     try:
@@ -89,17 +142,19 @@ def process_rss_mb() -> float:
 
 
 def _partial(path: Path) -> Path:
-    # Keep the real suffix last: VideoWriter picks the container from it. The wds-edge
-    # temporary prefix lets the next run remove what a killed run left behind.
-    remove_stale_temporaries(path.parent)
-    return path.with_name(temporary_name(path.stem, path.suffix))
+    """A fresh temporary beside ``path``: ``.wdstmp-<pid>-<name>-<random><suffix>``.
+
+    The real suffix stays last (VideoWriter picks the container from it); the random part
+    keeps two recorders of one name apart; the wds-edge prefix lets the next run remove
+    what a killed run left behind."""
+    return temporary_path(path, path.suffix)
 
 
 class DemoRecorder:
     """Writes annotated frames to an mp4 and per-frame records to a JSON-lines file.
 
-    Both go to hidden ``.partial`` files beside the targets and are moved into place by
-    :meth:`close`, so a reader never sees a half-written file under the final name.
+    Both go to hidden temporary files beside the targets (``.wdstmp-*``) and are moved into
+    place by :meth:`close`, so a reader never sees a half-written file under the final name.
 
     Untimed, every frame written is one frame of the video. Timed (a source that drops
     frames: a camera, a stream, a file played in real time), each frame is placed by its
@@ -138,6 +193,8 @@ class DemoRecorder:
         self._max_fill = max(0, round(max_gap_s * self.fps))
         self._writer: cv2.VideoWriter | None = None
         self._jsonl: IO[str] | None = None
+        self._video_partial: Path | None = None  # the temporaries, while they are written
+        self._jsonl_partial: Path | None = None
         self._t0: float | None = None  # capture time of video frame 0 (timed)
         self._last: np.ndarray | None = None  # the last frame written (timed: the fill)
         self.frames = 0
@@ -147,7 +204,8 @@ class DemoRecorder:
         self.gaps_cut = 0
         if self.jsonl_path is not None:
             self.jsonl_path.parent.mkdir(parents=True, exist_ok=True)
-            self._jsonl = open(_partial(self.jsonl_path), "w", encoding="utf-8")  # noqa: SIM115
+            self._jsonl_partial = _partial(self.jsonl_path)
+            self._jsonl = open(self._jsonl_partial, "w", encoding="utf-8")  # noqa: SIM115
 
     def write(
         self, canvas_bgr: np.ndarray, record: dict[str, Any], capture_time_s: float | None = None
@@ -179,6 +237,7 @@ class DemoRecorder:
                         "--record out"
                     )
                 self._writer = writer
+                self._video_partial = partial
                 self._size = (w, h)
             if (canvas_bgr.shape[1], canvas_bgr.shape[0]) != self._size:
                 canvas_bgr = cv2.resize(canvas_bgr, self._size)  # a camera may reconnect resized
@@ -222,7 +281,8 @@ class DemoRecorder:
         if self._writer is not None:
             self._writer.release()
             self._writer = None
-            partial = _partial(self.video_path)  # type: ignore[arg-type]
+            partial = self._video_partial
+            assert partial is not None
             if keep and partial.exists():
                 os.replace(partial, self.video_path)  # type: ignore[arg-type]
                 done["video"] = str(self.video_path)
@@ -231,7 +291,8 @@ class DemoRecorder:
                     partial.unlink()
         if self._jsonl is not None:
             handle, self._jsonl = self._jsonl, None
-            partial = _partial(self.jsonl_path)  # type: ignore[arg-type]
+            partial = self._jsonl_partial
+            assert partial is not None
             try:
                 if keep:
                     handle.flush()
