@@ -7,6 +7,7 @@ the one kiosks meet.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -125,3 +126,26 @@ def rotated_clip(video_path: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     writer.release()
     assert path.stat().st_size > 0
     return path
+
+
+@pytest.fixture
+def tiny_tmpfs(tmp_path: Path):  # noqa: ANN201 - yields a mount factory
+    """Mount small tmpfs file systems (read-only, full, or filled mid-run: real ENOSPC and
+    EROFS); skipped where mount is refused (not root). Unmounted after the test."""
+    mounts: list[Path] = []
+
+    def make(name: str, options: str) -> Path:
+        point = tmp_path / name
+        point.mkdir()
+        run = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if run.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here ({run.stderr.strip()}): needs root")
+        mounts.append(point)
+        return point
+
+    yield make
+    for point in mounts:
+        subprocess.run(["umount", "-l", str(point)], capture_output=True)

@@ -23,29 +23,6 @@ from fault_helpers import leftovers, run_cli, truncated_avi
 
 from wds_edge.io import TEMP_PREFIX, write_json_atomic
 
-
-@pytest.fixture
-def tiny_tmpfs(tmp_path: Path):  # noqa: ANN201 - yields a mount factory
-    """Mount small tmpfs file systems (read-only or full); skipped where mount is refused."""
-    mounts: list[Path] = []
-
-    def make(name: str, options: str) -> Path:
-        point = tmp_path / name
-        point.mkdir()
-        run = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
-            capture_output=True, text=True,
-        )  # fmt: skip
-        if run.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here ({run.stderr.strip()}): needs root")
-        mounts.append(point)
-        return point
-
-    yield make
-    for point in mounts:
-        subprocess.run(["umount", "-l", str(point)], capture_output=True)
-
-
 # -- 2. command faults: exit code, one-line message, nothing lost --------------------------
 
 

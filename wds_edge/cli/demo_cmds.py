@@ -104,9 +104,11 @@ def demo_cmd(
     Exit code 1 when a video file ended before its frame count (truncated file) or the
     source failed for good (a camera that did not come back, a looped file without frames);
     2 for a usage error, found before the model loads: no display for the window (run with
-    --headless), or an output that cannot be written (--record, --jsonl, --screenshot,
-    --summary-json, --snapshot-dir; a recording OpenCV cannot encode fails at its first
-    frame, and the run's outputs are dropped).
+    --headless), an output that names the --source or another output, or one that cannot be
+    written (--record, --jsonl, --screenshot, --summary-json, --snapshot-dir); and 2 when
+    the recording or the JSON lines cannot be written during the run (a recording OpenCV
+    cannot encode fails at its first frame; a full disk when it fills): the run's outputs
+    are dropped, an earlier file at their names stays as it was.
     """
     from wds_edge.analysis.analyzer import AnalyzerConfig
     from wds_edge.cli.console import make_console

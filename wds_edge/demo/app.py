@@ -50,10 +50,13 @@ def run_demo(
 
     Raises:
         CaptureError: the source cannot be opened.
-        InvalidInputError: a window is asked for (not ``headless``) where no display is set,
-            or an output name cannot be written (checked before the model loads); the
-            recording cannot be written (OutputError, at its first frame: the run's
-            outputs are dropped).
+        InvalidInputError: a window is asked for (not ``headless``) where no display is set;
+            an output names the source or another output, or cannot be written (read-only,
+            full, a folder, under a file: OutputError), all checked before the model loads.
+        OutputError: the recording or the JSON lines fail during the run (a video writer
+            OpenCV cannot open at the first frame, a full disk) or cannot be finished and
+            moved into place: the run's outputs are dropped (their temporary files
+            removed) and an earlier file at their names is left as it was.
         ModelError / BackendError / MissingDependencyError: the model cannot load, or this
             OpenCV has no GUI toolkit for the window.
     """

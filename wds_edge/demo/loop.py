@@ -54,7 +54,7 @@ from wds_edge.demo.ui import (
     draw_hud,
 )
 from wds_edge.errors import InvalidInputError
-from wds_edge.io import write_image_atomic
+from wds_edge.io import ensure_writable_file, write_image_atomic
 from wds_edge.timing import StageRecorder, ms_since
 
 __all__ = ["DemoLoop", "IgnoreStopSignals", "LOST_PROMPT", "STOP_SIGNALS", "stop_on_signals"]
@@ -227,6 +227,13 @@ class DemoLoop:
             },
             source_option="source",
         )
+        for path, what in (
+            (config.record_path, "video"),
+            (config.jsonl_path, "JSON lines"),
+            (config.screenshot_path, "screenshot"),
+        ):
+            if path:  # read-only, full, a folder, under a file: said before anything loads
+                ensure_writable_file(path, what)
         if not config.headless:
             check_can_open_window()  # no display: say so before the model loads, not after
         self.config = config

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +19,9 @@ from wds_edge.capture.sources import is_file_source, local_path
 from wds_edge.errors import InvalidInputError, OutputError
 from wds_edge.io import (
     encode_image,
+    ensure_writable_dir,
+    fsync_dir,
+    output_error,
     temporary_path,
     write_files_atomic,
 )
@@ -34,6 +39,8 @@ __all__ = [
 
 #: The containers ``--record`` writes (by file suffix) and the codec each gets.
 RECORD_CODECS = {".mp4": "mp4v", ".avi": "MJPG"}
+#: Free bytes under which a failed video write is put down to a full disk.
+_FULL_DISK_BYTES = 1 << 20
 #: A timed recording (a source that drops frames) fills a gap between two shown frames by
 #: repeating the earlier one, up to this many seconds; a longer gap (a camera lost for a
 #: while) is cut to this length, so a long outage does not fill the file with one frame.
@@ -195,6 +202,7 @@ class DemoRecorder:
         self._jsonl: IO[str] | None = None
         self._video_partial: Path | None = None  # the temporaries, while they are written
         self._jsonl_partial: Path | None = None
+        self._video_error: OutputError | None = None  # a video write that failed
         self._t0: float | None = None  # capture time of video frame 0 (timed)
         self._last: np.ndarray | None = None  # the last frame written (timed: the fill)
         self.frames = 0
@@ -203,9 +211,12 @@ class DemoRecorder:
         self.left_out = 0
         self.gaps_cut = 0
         if self.jsonl_path is not None:
-            self.jsonl_path.parent.mkdir(parents=True, exist_ok=True)
-            self._jsonl_partial = _partial(self.jsonl_path)
-            self._jsonl = open(self._jsonl_partial, "w", encoding="utf-8")  # noqa: SIM115
+            try:
+                self.jsonl_path.parent.mkdir(parents=True, exist_ok=True)
+                self._jsonl_partial = _partial(self.jsonl_path)
+                self._jsonl = open(self._jsonl_partial, "w", encoding="utf-8")  # noqa: SIM115
+            except OSError as exc:
+                raise output_error(self.jsonl_path, "JSON lines", exc) from None
 
     def write(
         self, canvas_bgr: np.ndarray, record: dict[str, Any], capture_time_s: float | None = None
@@ -227,8 +238,10 @@ class DemoRecorder:
                 if not writer.isOpened():
                     # nothing to finish: close() must not move a video that was never begun
                     writer.release()
-                    with contextlib.suppress(FileNotFoundError):
+                    with contextlib.suppress(OSError):  # never made; a read-only folder
                         partial.unlink()
+                    # a folder that cannot take the file (read-only, full) says so first
+                    ensure_writable_dir(self.video_path.parent, "video")
                     other = ".avi (MJPG)" if codec != "MJPG" else ".mp4 (mp4v)"
                     raise OutputError(
                         f"cannot write the video to {self.video_path}: OpenCV cannot open a "
@@ -243,8 +256,33 @@ class DemoRecorder:
                 canvas_bgr = cv2.resize(canvas_bgr, self._size)  # a camera may reconnect resized
             self._write_video(self._writer, canvas_bgr, capture_time_s)
         if self._jsonl is not None:
-            self._jsonl.write(json.dumps(record, separators=(",", ":")) + "\n")
+            try:
+                self._jsonl.write(json.dumps(record, separators=(",", ":")) + "\n")
+            except OSError as exc:  # the buffer's flush: a full disk, a vanished folder
+                raise output_error(self.jsonl_path, "JSON lines", exc) from None  # type: ignore[arg-type]
         self.frames += 1
+
+    def _put(self, writer: cv2.VideoWriter, frame: np.ndarray) -> None:
+        """One video frame; a write OpenCV reports as failed (``False``; older OpenCV
+        returns None and :meth:`close` finds the loss instead) ends the recording."""
+        if writer.write(frame) is False:
+            self._video_error = self._video_failure(f"writing frame {self.video_frames + 1} failed")
+            raise self._video_error
+        self.video_frames += 1
+
+    def _video_failure(self, detail: str) -> OutputError:
+        """The OutputError of a video the writer could not complete: a full disk said so."""
+        path = self.video_path
+        try:
+            free = shutil.disk_usage(path.parent).free  # type: ignore[union-attr]
+        except OSError:
+            free = None
+        if free is not None and free < _FULL_DISK_BYTES:
+            return output_error(path, "video", OSError(errno.ENOSPC, "no space left"))  # type: ignore[arg-type]
+        return OutputError(
+            f"cannot write the video to {path}: {detail} (OpenCV's video writer could not "
+            "write the file); check the disk and run again, or leave --record out"
+        )
 
     def _write_video(
         self, writer: cv2.VideoWriter, canvas_bgr: np.ndarray, t: float | None
@@ -263,12 +301,10 @@ class DemoRecorder:
                 missing = self._max_fill
             if self._last is not None:
                 for _ in range(missing):
-                    writer.write(self._last)  # what the screen showed until this frame
-                self.repeated += missing
-                self.video_frames += missing
+                    self._put(writer, self._last)  # what the screen showed until this frame
+                    self.repeated += 1
             self._last = canvas_bgr
-        writer.write(canvas_bgr)
-        self.video_frames += 1
+        self._put(writer, canvas_bgr)
 
     def close(self, *, keep: bool = True) -> dict[str, str]:
         """Finish both files and move them into place; returns {"video"/"jsonl": path}.
@@ -276,36 +312,130 @@ class DemoRecorder:
         ``keep=False`` (a run that failed): remove the temporary files instead, so nothing
         of the failed run appears under the target names (returns {}). A video whose writer
         never opened has no file to move, and none is reported. Idempotent.
+
+        Both files are finished (the video's end written, checked to hold every frame
+        written; the JSON lines flushed to the disk) before either is moved into place.
+        When one cannot be finished (a failed write, a full disk, an end the writer could
+        not write, which leaves a video that does not play), both are dropped like a failed
+        run's: an earlier file at either name is never replaced by a broken one.
+
+        Raises:
+            OutputError: a file could not be finished or moved into place (a full disk, a
+                folder that took the name, ...); the temporaries are removed.
         """
         done: dict[str, str] = {}
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
-            partial = self._video_partial
-            assert partial is not None
-            if keep and partial.exists():
-                os.replace(partial, self.video_path)  # type: ignore[arg-type]
-                done["video"] = str(self.video_path)
-            else:
-                with contextlib.suppress(FileNotFoundError):
-                    partial.unlink()
-        if self._jsonl is not None:
-            handle, self._jsonl = self._jsonl, None
-            partial = self._jsonl_partial
-            assert partial is not None
-            try:
-                if keep:
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            finally:
-                handle.close()
-            if keep:
-                os.replace(partial, self.jsonl_path)  # type: ignore[arg-type]
-                done["jsonl"] = str(self.jsonl_path)
-            else:
-                with contextlib.suppress(FileNotFoundError):
-                    partial.unlink()
+        errors: list[Exception] = []
+        finished: list[tuple[str, Path, Path, str]] = []  # (kind, temporary, target, what)
+        steps = (
+            ("video", self.video_path, "video", self._finish_video),
+            ("jsonl", self.jsonl_path, "JSON lines", self._finish_jsonl),
+        )
+        try:
+            for kind, target, what, finish in steps:
+                try:
+                    partial = finish(keep and not errors)  # one failed: drop the other too
+                except Exception as exc:  # the other one is still closed; the first is raised
+                    errors.append(exc)
+                    continue
+                if partial is not None:
+                    finished.append((kind, partial, target, what))  # type: ignore[arg-type]
+            for kind, partial, target, what in finished:
+                if errors:
+                    break
+                try:
+                    os.replace(partial, target)
+                    fsync_dir(target.parent)
+                except OSError as exc:  # e.g. a folder took the name meanwhile
+                    errors.append(output_error(target, what, exc))
+                else:
+                    done[kind] = str(target)
+        finally:
+            for kind, partial, _target, _what in finished:
+                if kind not in done:
+                    with contextlib.suppress(OSError):
+                        partial.unlink()
+        if errors:
+            raise errors[0]
         return done
+
+    def _finish_video(self, keep: bool) -> Path | None:
+        """Release the writer (it writes the container's end: the mp4 index); the checked
+        temporary to move into place, or None (no video, or ``keep`` False: removed).
+
+        Raises:
+            OutputError: a frame could not be written, or the file does not hold every
+                frame written (the temporary is removed).
+        """
+        if self._writer is None:
+            return None
+        writer, self._writer = self._writer, None
+        partial, self._video_partial = self._video_partial, None
+        finished = False
+        try:
+            writer.release()
+            if not keep or partial is None or not partial.exists():
+                return None
+            if self._video_error is not None:
+                raise self._video_error
+            self._check_video(partial)
+            with open(partial, "rb") as handle:
+                os.fsync(handle.fileno())
+            finished = True
+            return partial
+        except OSError as exc:
+            raise output_error(self.video_path, "video", exc) from None  # type: ignore[arg-type]
+        finally:
+            if not finished and partial is not None:
+                with contextlib.suppress(OSError):
+                    partial.unlink()
+
+    def _check_video(self, partial: Path) -> None:
+        """The finished temporary plays and holds every frame written (the count its
+        container lists; decoded with :func:`count_video_frames` where it lists none or
+        another number)."""
+        cap = cv2.VideoCapture(str(partial))
+        try:
+            opened = cap.isOpened()
+            listed = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if opened else 0
+        finally:
+            cap.release()
+        frames = listed if listed == self.video_frames else count_video_frames(partial)
+        if frames < self.video_frames:
+            what = (
+                f"holds {frames} of its {self.video_frames} frames" if frames else "does not play"
+            )
+            raise self._video_failure(f"the finished file {what}")
+
+    def _finish_jsonl(self, keep: bool) -> Path | None:
+        """Flush the JSON lines to the disk and close them; the temporary to move into
+        place, or None (no JSON lines, or ``keep`` False: removed).
+
+        Raises:
+            OutputError: the lines could not be written (the temporary is removed).
+        """
+        if self._jsonl is None:
+            return None
+        handle, self._jsonl = self._jsonl, None
+        partial, self._jsonl_partial = self._jsonl_partial, None
+        finished = False
+        try:
+            if not keep:  # dropped: a flush that fails does not matter
+                with contextlib.suppress(OSError):
+                    handle.close()
+                return None
+            try:
+                handle.flush()
+                os.fsync(handle.fileno())
+            finally:
+                handle.close()  # flushes again if the flush failed: the fd is closed anyway
+            finished = True
+            return partial
+        except OSError as exc:
+            raise output_error(self.jsonl_path, "JSON lines", exc) from None  # type: ignore[arg-type]
+        finally:
+            if not finished and partial is not None:
+                with contextlib.suppress(OSError):
+                    partial.unlink()
 
 
 def save_snapshot(

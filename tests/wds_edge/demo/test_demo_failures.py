@@ -78,11 +78,13 @@ def test_a_recorder_that_fails_to_close_still_lets_the_source_and_analyzer_close
     )
     loop = DemoLoop(config)
     jsonl.mkdir()  # the JSON lines cannot be moved into place: a folder took the name
-    with pytest.raises(IsADirectoryError):
-        loop.run()
+    with pytest.raises(OutputError, match=f"cannot write the JSON lines to {jsonl}: it is a"):
+        loop.run()  # not a raw IsADirectoryError
     with pytest.raises(InvalidInputError, match="closed"):
         loop.analyzer.backend  # noqa: B018 - closed after the recorder failed
     assert loop.source._closed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.jsonl"]  # no .wdstmp-* left
+    assert list(jsonl.iterdir()) == []
 
 
 def test_an_interrupt_while_closing_still_closes_everything_then_goes_up(
