@@ -114,3 +114,57 @@ def test_more_stop_signals_while_the_demo_finishes_do_not_break_its_outputs(
         tmp_path, video_path, landmarker_path, onnx_model_fixed_batch, sig, repeats=20
     )
     _assert_finished(rc, err, out, sig)
+
+
+#: The CLI with a model load that sleeps first (a large model, or --backend auto's probes,
+#: take seconds): the signals below come while it loads.
+_SLOW_LOAD_CLI = """
+import sys, time
+import wds_edge.demo.loop as loop
+class SlowLoad(loop.WrinkleAnalyzer):
+    def __init__(self, *args, **kwargs):
+        print("loading", file=sys.stderr, flush=True)
+        time.sleep(30)
+        super().__init__(*args, **kwargs)
+loop.WrinkleAnalyzer = SlowLoad
+from wds_edge.cli import main
+main()
+"""
+
+
+def test_a_second_signal_while_the_model_loads_ends_the_run_before_its_first_frame(
+    tmp_path: Path, video_path: Path, landmarker_path: Path, onnx_model_fixed_batch: Path
+) -> None:
+    """The second Ctrl-C interrupts a load that takes long (its KeyboardInterrupt): the run
+    ends before its first frame, exit 0 with its summary, nothing else written."""
+    out = tmp_path / "out"
+    stderr_path = tmp_path / "stderr.txt"
+    with stderr_path.open("w") as stderr:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-c", _SLOW_LOAD_CLI, "demo", "--source", str(video_path),
+                "--model", str(onnx_model_fixed_batch), "--landmarker", str(landmarker_path),
+                "--backend", "onnxruntime", "--headless", "--record", str(out / "run.mp4"),
+                "--jsonl", str(out / "run.jsonl"), "--summary-json", str(out / "summary.json"),
+            ],
+            stdout=subprocess.DEVNULL, stderr=stderr, cwd=REPO,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while "loading" not in stderr_path.read_text() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert proc.poll() is None, stderr_path.read_text()[-2000:]
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.3)
+            proc.send_signal(signal.SIGINT)
+            rc = proc.wait(timeout=20)  # not the 30 s of the load
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+    err = stderr_path.read_text()
+    assert rc == 0, err[-2000:]
+    assert "Traceback" not in err and "stopped by SIGINT" in err
+    data = json.loads((out / "summary.json").read_text())
+    assert data["frames"] == 0 and data["stopped_by"] == "SIGINT"
+    assert sorted(p.name for p in out.iterdir()) == ["summary.json"]
