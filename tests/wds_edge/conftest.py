@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from video_clips import write_clip
 
 #: Input size of the test models: small, so the whole suite stays fast on 2 CPU cores.
 TEST_MODEL_SIZE_PX = 256
@@ -118,14 +119,8 @@ def rotated_clip(video_path: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         assert ok, f"{video_path} has fewer than {ROTATED_CLIP_FRAMES} frames"
         frames.append(cv2.rotate(frame, cv2.ROTATE_90_CLOCKWISE))
     cap.release()
-    height, width = frames[0].shape[:2]
     path = tmp_path_factory.mktemp("rotated") / "portrait_motion_rot90.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (width, height))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    assert path.stat().st_size > 0
-    return path
+    return write_clip(path, frames, "mp4v")
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from video_clips import read_frames, write_clip
 
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
 from wds_edge.analysis.result import RegionScore
@@ -186,32 +187,11 @@ def test_the_persons_frames_are_fused_when_nothing_usable_came_after_a_reset(
     assert nobody.final_result().status == "no_face" and nobody.final_result().frames_reset == 0
 
 
-def _write_clip(path: Path, frames: list[np.ndarray]) -> Path:
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (width, height))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    assert path.stat().st_size > 0
-    return path
-
-
 @pytest.fixture(scope="module")
 def clip_by_index(video_path: Path) -> dict[int, np.ndarray]:
     """Frames of the kiosk clip by index: the smiling face (0-23), blurred (180-194) and
     empty (210-224)."""
-    wanted = set(range(24)) | set(range(180, 195)) | set(range(210, 225))
-    cap = cv2.VideoCapture(str(video_path))
-    frames, index = {}, 0
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        if index in wanted:
-            frames[index] = frame
-        index += 1
-    cap.release()
-    return frames
+    return read_frames(video_path, [*range(24), *range(180, 195), *range(210, 225)])
 
 
 def test_a_clip_whose_person_walks_away_at_the_end_is_fused(
@@ -225,12 +205,12 @@ def test_a_clip_whose_person_walks_away_at_the_end_is_fused(
 
     face = [clip_by_index[i] for i in range(12)]
     gone = [clip_by_index[i] for i in range(180, 195)] + [clip_by_index[i] for i in range(210, 225)]
-    final = analyze_video(video_analyzer, _write_clip(tmp_path / "left.avi", face + gone))
+    final = analyze_video(video_analyzer, write_clip(tmp_path / "left.avi", face + gone))
     assert final.status == "ok" and final.frames_used == 10 and final.frames_seen == 42
     assert final.frames_reset == 0 and final.warnings == ["not_neutral"]
     assert final.refused == {"too_blurry": 15, "no_face": 15}
     again = [clip_by_index[i] for i in range(12, 24)]
-    clip = _write_clip(tmp_path / "next.avi", face + gone + again)
+    clip = write_clip(tmp_path / "next.avi", face + gone + again)
     final = analyze_video(video_analyzer, clip)
     assert final.status == "ok" and final.frames_reset == 12 and final.frames_seen == 54
     assert min(u.index for u in final.used) >= 42

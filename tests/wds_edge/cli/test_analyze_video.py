@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from fault_helpers import run_cli
 from typer.testing import CliRunner
+from video_clips import read_frames, write_clip
 
 from wds_edge.cli import app
 from wds_edge.perception.regions import REGION_NAMES
@@ -22,28 +23,7 @@ from wds_edge.perception.regions import REGION_NAMES
 
 @pytest.fixture(scope="module")
 def clip_frames(video_path: Path) -> dict[int, np.ndarray]:
-    wanted = set(range(12)) | set(range(180, 188)) | set(range(210, 218))
-    cap = cv2.VideoCapture(str(video_path))
-    frames, index = {}, 0
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        if index in wanted:
-            frames[index] = frame
-        index += 1
-    cap.release()
-    return frames
-
-
-def _write(path: Path, frames: list[np.ndarray], fourcc: str) -> Path:
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 30.0, (width, height))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    assert path.stat().st_size > 0
-    return path
+    return read_frames(video_path, [*range(12), *range(180, 188), *range(210, 218)])
 
 
 def _truncate(path: Path) -> Path:
@@ -64,7 +44,7 @@ def _analyze(clip: Path, model: Path, landmarker: Path, *extra: str) -> tuple[in
 def test_a_clip_is_one_fused_result(
     clip_frames, onnx_model_path: Path, landmarker_path: Path, tmp_path: Path
 ) -> None:  # noqa: ANN001
-    clip = _write(tmp_path / "face.mp4", [clip_frames[i] for i in range(12)], "mp4v")
+    clip = write_clip(tmp_path / "face.mp4", [clip_frames[i] for i in range(12)], "mp4v")
     code, objects = _analyze(clip, onnx_model_path, landmarker_path)
     assert code == 0 and len(objects) == 1  # exactly one JSON object for the whole clip
     data = objects[0]
@@ -91,7 +71,7 @@ def test_a_clip_is_one_fused_result(
 def test_a_clip_without_a_face_gets_a_status(
     clip_frames, onnx_model_path: Path, landmarker_path: Path, tmp_path: Path
 ) -> None:  # noqa: ANN001
-    clip = _write(tmp_path / "empty.mp4", [clip_frames[i] for i in range(210, 218)], "mp4v")
+    clip = write_clip(tmp_path / "empty.mp4", [clip_frames[i] for i in range(210, 218)], "mp4v")
     code, objects = _analyze(clip, onnx_model_path, landmarker_path)
     assert code == 0 and len(objects) == 1
     data = objects[0]
@@ -102,7 +82,7 @@ def test_a_clip_without_a_face_gets_a_status(
 def test_a_clip_of_blurred_frames_gets_a_status(
     clip_frames, onnx_model_path: Path, landmarker_path: Path, tmp_path: Path
 ) -> None:  # noqa: ANN001
-    clip = _write(tmp_path / "blurred.mp4", [clip_frames[i] for i in range(180, 188)], "mp4v")
+    clip = write_clip(tmp_path / "blurred.mp4", [clip_frames[i] for i in range(180, 188)], "mp4v")
     code, objects = _analyze(clip, onnx_model_path, landmarker_path)
     assert code == 0 and len(objects) == 1
     data = objects[0]
@@ -116,7 +96,7 @@ def test_truncated_clips(
     'truncated', printed and written, and exit 1 (a video that ended early). An MP4 cut in
     half loses its index (moov atom): an error object, exit 1."""
     frames = [clip_frames[i] for i in range(12)]
-    avi = _truncate(_write(tmp_path / "face.avi", frames, "MJPG"))
+    avi = _truncate(write_clip(tmp_path / "face.avi", frames, "MJPG"))
     out = tmp_path / "results"
     code, objects = _analyze(avi, onnx_model_path, landmarker_path, "--out", str(out))
     assert code == 1 and len(objects) == 1
@@ -125,7 +105,7 @@ def test_truncated_clips(
     assert 0 < data["frames_seen"] < 12
     written = json.loads(Path(data["json_path"]).read_text())
     assert written["status"] == "ok" and "truncated" in written["warnings"]
-    mp4 = _truncate(_write(tmp_path / "face.mp4", frames, "mp4v"))
+    mp4 = _truncate(write_clip(tmp_path / "face.mp4", frames, "mp4v"))
     code, objects = _analyze(mp4, onnx_model_path, landmarker_path)
     assert code == 1 and len(objects) == 1
     assert objects[0]["status"] == "error" and "cannot open video file" in objects[0]["error"]
@@ -140,14 +120,14 @@ def test_a_raise_brows_capture_of_a_clip(
     frames = [
         cv2.warpAffine(raised, np.float32([[1, 0, dx], [0, 1, 0]]), (w, h)) for dx in range(10)
     ]
-    clip = _write(tmp_path / "raised.avi", frames, "MJPG")
+    clip = write_clip(tmp_path / "raised.avi", frames, "MJPG")
     code, objects = _analyze(clip, onnx_model_path, landmarker_path, "--expression", "raise_brows")
     assert code == 0 and len(objects) == 1
     data = objects[0]
     assert data["status"] == "ok" and data["capture"] == "raise_brows" and data["warnings"] == []
     assert data["expression"]["brow_raise"] > 0.3 and "forehead" in data["scores"]
     # the kiosk clip's face smiles and does not raise its brows: fused anyway, with a warning
-    smiling = _write(tmp_path / "face.mp4", [clip_frames[i] for i in range(12)], "mp4v")
+    smiling = write_clip(tmp_path / "face.mp4", [clip_frames[i] for i in range(12)], "mp4v")
     _, objects = _analyze(smiling, onnx_model_path, landmarker_path, "--expression", "raise_brows")
     assert objects[0]["warnings"] == ["brows_not_raised"]
     assert objects[0]["capture"] == "raise_brows"
@@ -176,7 +156,7 @@ def test_a_clip_is_read_whole_unless_max_frames_says_otherwise(
     stepped in after five seconds got no_face, exit 0 and no warning. The whole file is
     read; --max-frames stops sooner and the result says frames were left unread."""
     empty = np.full_like(clip_frames[0], 90)
-    clip = _write(
+    clip = write_clip(
         tmp_path / "late.avi", [empty] * 160 + [clip_frames[i] for i in range(12)], "MJPG"
     )
     code, objects = _analyze(clip, onnx_model_path, landmarker_path)
@@ -210,7 +190,7 @@ def test_a_clip_whose_face_left_and_came_back_says_how_many_frames_were_dropped(
     say the first 12 were dropped (they said nothing)."""
     face = [clip_frames[i] for i in range(12)]
     gone = [clip_frames[i] for i in (*range(180, 188), *range(210, 218))] * 2
-    clip = _write(tmp_path / "back.avi", face + gone + face, "MJPG")
+    clip = write_clip(tmp_path / "back.avi", face + gone + face, "MJPG")
     code, objects = _analyze(clip, onnx_model_path, landmarker_path)
     data = objects[0]
     assert code == 0 and data["status"] == "ok" and data["frames_reset"] == 12
