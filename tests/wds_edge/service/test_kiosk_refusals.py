@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from page_polling import wait_until
 
 pytestmark = [
     pytest.mark.browser,
@@ -78,14 +79,7 @@ def page_state(browser: Any) -> dict[str, Any]:
 
 
 def wait_for(browser: Any, check: Any, what: str, timeout_s: float = 20.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        state = page_state(browser)
-        if check(state):
-            return state
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: the page shows {state}")
-        time.sleep(0.05)
+    return wait_until(lambda: page_state(browser), check, what, timeout_s)
 
 
 def test_no_camera_is_said_once_and_the_buttons_are_off(

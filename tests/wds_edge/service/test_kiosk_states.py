@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from page_polling import wait_until
 
 pytestmark = [
     pytest.mark.browser,
@@ -178,14 +179,7 @@ def page(browser: Any) -> dict[str, Any]:
 
 def wait(browser: Any, check: Any, what: str, timeout_s: float = 15.0) -> dict[str, Any]:
     """Wait until ``check(page(browser))`` holds; the page then."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        shown = page(browser)
-        if check(shown):
-            return shown
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: the page shows {shown}")
-        time.sleep(0.05)
+    return wait_until(lambda: page(browser), check, what, timeout_s)
 
 
 def shown(
