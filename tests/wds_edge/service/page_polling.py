@@ -1,10 +1,25 @@
-"""Waiting for the kiosk page (in Chromium) to show a state: what the page tests share."""
+"""What the kiosk page tests (in Chromium) share: their marks, and waiting for the page to
+show a state."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from typing import Any
+
+import pytest
+
+#: The page tests' ``pytestmark``: marked ``browser``, skipped without Debian's chromium.
+BROWSER_TEST = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        (shutil.which("chromium") or shutil.which("chromium-browser")) is None
+        or shutil.which("chromedriver") is None,
+        reason="needs Debian's chromium and chromium-driver (apt-get install chromium "
+        "chromium-driver; scripts/setup.sh dev installs them as root)",
+    ),
+]
 
 
 def wait_until(

@@ -10,25 +10,16 @@ is given Debian's chromedriver explicitly, so Selenium Manager never downloads o
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from page_polling import BROWSER_TEST
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        CHROMIUM is None or CHROMEDRIVER is None,
-        reason="needs Debian's chromium and chromium-driver (apt-get install chromium "
-        "chromium-driver; scripts/setup.sh dev installs them as root)",
-    ),
-]
+pytestmark = BROWSER_TEST
 
 #: What the page's prompt may say: the quality gates' prompts and the page's own states.
 KNOWN_PROMPTS = (

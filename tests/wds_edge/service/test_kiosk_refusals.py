@@ -10,24 +10,15 @@ capture cannot work.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from page_polling import wait_until
+from page_polling import BROWSER_TEST, wait_until
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        (shutil.which("chromium") or shutil.which("chromium-browser")) is None
-        or shutil.which("chromedriver") is None,
-        reason="needs Debian's chromium and chromium-driver (apt-get install chromium "
-        "chromium-driver; scripts/setup.sh dev installs them as root)",
-    ),
-]
+pytestmark = BROWSER_TEST
 
 TOKEN = "r3fused-t0ken"
 #: Run before the page's own script: counts the WebSockets the page opens.

@@ -12,24 +12,15 @@ from __future__ import annotations
 
 import json
 import queue
-import shutil
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from page_polling import wait_until
+from page_polling import BROWSER_TEST, wait_until
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        (shutil.which("chromium") or shutil.which("chromium-browser")) is None
-        or shutil.which("chromedriver") is None,
-        reason="needs Debian's chromium and chromium-driver (apt-get install chromium "
-        "chromium-driver; scripts/setup.sh dev installs them as root)",
-    ),
-]
+pytestmark = BROWSER_TEST
 
 IDLE = "Press capture and hold still for a moment."
 #: Put on the stream's queue: the service closes the stream (as a stopping service does).
