@@ -346,7 +346,8 @@ class LiveAnalysis:
             return True, self._session_id
 
     def _expire_capture_locked(self) -> None:
-        """End a running capture whose time is up (called with ``_cond`` held).
+        """End a running capture whose time is up (called with ``_cond`` held); one whose
+        frames all came in time (``done``: being fused) is left to finish.
 
         The capture stops taking frames at once; what it collected is fused on a thread of
         its own (segmenting up to ``frames_fused`` frames takes a second or more: not on
@@ -354,6 +355,8 @@ class LiveAnalysis:
         loop's, and not under ``_cond``, which every reader takes)."""
         session, deadline = self._session, self._session_deadline_s
         if session is None or deadline is None or time.monotonic() < deadline:
+            return
+        if session.done:  # its frames came in time: the segment stage is fusing them
             return
         self._session, self._fusing = None, session
         camera = self._state

@@ -225,6 +225,38 @@ def _wait_ended(live: LiveAnalysis, timeout_s: float = 60) -> dict:
     return live.capture_state()
 
 
+def test_a_capture_whose_frames_came_in_time_is_not_timed_out_while_it_fuses(
+    analyzer: Any, video_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The capture collected its frames before its deadline, and the deadline passed while
+    they were fused (segmenting 10 frames takes seconds): a state read then expired it, and
+    the person was told "capture failed ... check the camera" beside a fused result."""
+    from wds_edge.analysis.session import SessionConfig
+
+    timeout_s = 5.0
+    segment = analyzer.segment
+    started: list[float] = []
+    collected_in_time: list[bool] = []
+
+    def slow_fusion(image: Any, located: Any, **kwargs: Any) -> Any:
+        if kwargs.get("score", True):  # the capture's fusion: until past its deadline
+            collected_in_time.append(time.monotonic() < started[0] + timeout_s)
+            time.sleep(max(0.0, started[0] + timeout_s + 0.5 - time.monotonic()))
+        return segment(image, located, **kwargs)
+
+    monkeypatch.setattr(analyzer, "segment", slow_fusion)
+    config = SessionConfig(frames_needed=10_000, frames_fused=1, max_frames=5)
+    opener = lambda: open_live_source(str(video_path))  # noqa: E731
+    with LiveAnalysis(analyzer, opener, session_config=config) as live:
+        assert live.wait_newer(0, timeout_s=60) is not None
+        started.append(time.monotonic())
+        assert live.start_capture(timeout_s=timeout_s) == (True, 1)
+        state = _wait_ended(live)  # reads the state (and checks the deadline) every 50 ms
+    assert collected_in_time == [True], "the 5 frames did not come within 5 s"
+    assert state["state"] == "done", state
+    assert state["final"]["frames_used"] == 1 and "error" not in state
+
+
 def test_a_capture_whose_fusion_fails_ends_as_failed_and_the_next_can_start(
     analyzer: Any, video_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
