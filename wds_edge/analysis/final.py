@@ -39,10 +39,19 @@ from wds_edge.errors import InvalidInputError
 from wds_edge.perception.expression import CAPTURE_EXPRESSIONS
 from wds_edge.perception.quality import FrameStatus
 
-__all__ = ["FinalResult", "UsedFrame", "score_spread", "smooth_scores", "NO_FRAMES"]
+__all__ = [
+    "FinalResult",
+    "UsedFrame",
+    "score_spread",
+    "smooth_scores",
+    "NO_FRAMES",
+    "DROP_REASONS",
+]
 
 #: Status of a capture that was fed no frame at all (an empty or unreadable clip).
 NO_FRAMES = "no_frames"
+#: Why a good frame was not fused (:attr:`FinalResult.dropped`'s keys, always all present).
+DROP_REASONS = ("landmarks", "expression", "not_chosen")
 
 
 @dataclass(frozen=True)
@@ -162,9 +171,16 @@ class FinalResult:
         complete: as many frames were fused as the capture asked for.
         used: the fused frames (:class:`UsedFrame`).
         refused: ``{status: frames}`` of frames the quality gates refused.
-        dropped: frames that passed the gates but were not fused, by reason
-            (``"landmarks"``: misfit beyond the tolerance; ``"expression"``: not neutral
-            while neutral frames were fused).
+        dropped: frames that passed the gates, were not set aside (``frames_reset``) and
+            were not fused, by reason (:data:`DROP_REASONS`, every key present, 0 when
+            none): ``"landmarks"``: misfit beyond the tolerance; ``"expression"``: without
+            the asked expression while frames with it were fused (0 when the least
+            expressive frames were fused); ``"not_chosen"``: fit, but not among the
+            ``frames_fused`` chosen (e.g. 50 of the 60 good frames when the 10 sharpest
+            are fused). Every frame fed is counted once:
+            ``frames_seen == frames_used + sum(refused.values()) + sum(dropped.values())
+            + frames_reset`` (a result written before ``"not_chosen"`` was counted reads
+            back without it).
         frames_reset: frames that passed the gates but were set aside when
             ``reset_after_bad_frames`` refused frames came in a row (the person walked
             away) and good frames came after (the result is fused from those); 0 when the

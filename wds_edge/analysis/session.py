@@ -62,7 +62,14 @@ from pydantic import ConfigDict, Field, model_validator
 
 from wds_edge._settings import Settings
 from wds_edge.analysis.analyzer import WrinkleAnalyzer
-from wds_edge.analysis.final import NO_FRAMES, FinalResult, UsedFrame, score_spread, smooth_scores
+from wds_edge.analysis.final import (
+    DROP_REASONS,
+    NO_FRAMES,
+    FinalResult,
+    UsedFrame,
+    score_spread,
+    smooth_scores,
+)
 from wds_edge.analysis.fusion import (
     LANDMARK_TOLERANCE_MM,
     fuse_probabilities,
@@ -433,7 +440,8 @@ class KioskSession:
             status = self._refused.most_common(1)[0][0] if self._refused else NO_FRAMES
             return FinalResult(
                 status, self._last, {}, 0, self._frames_seen, False, refused=refused,
-                capture=cfg.expression, frames_reset=frames_reset,
+                dropped=dict.fromkeys(DROP_REASONS, 0), capture=cfg.expression,
+                frames_reset=frames_reset,
             )  # fmt: skip
         group, neutral = self._choose(candidates)
         _, misfit = landmark_misfit_mm([c.located.landmarks_crop_px for c in group])
@@ -448,11 +456,13 @@ class KioskSession:
             fits.sort(key=lambda cm: -_ranked(cm[0].located))
         chosen = fits[: cfg.frames_fused]
         # the fallback's one frame misfits too, but it is used, not dropped
+        off = sum(m > tolerance for m in misfit) - sum(m > tolerance for _, m in chosen)
         dropped = {
-            "landmarks": sum(m > tolerance for m in misfit) - sum(m > tolerance for _, m in chosen)
+            "landmarks": off,
+            "expression": len(candidates) - len(group),  # 0 in the fallback: all ranked
+            # fit, but not among the frames_fused chosen (or their crop was trimmed)
+            "not_chosen": len(group) - len(chosen) - off,
         }
-        if neutral:
-            dropped["expression"] = len(candidates) - len(group)
         start = time.perf_counter()
         segmented = [self.analyzer.segment(None, c.located) for c, _ in chosen]
         segment_ms = ms_since(start)

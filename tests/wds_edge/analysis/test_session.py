@@ -15,6 +15,7 @@ from wds_edge.analysis.result import RegionScore
 from wds_edge.analysis.session import (
     PROMPT_ANALYSING,
     PROMPT_DONE,
+    FinalResult,
     KioskSession,
     SessionConfig,
     smooth_scores,
@@ -73,6 +74,8 @@ def test_a_smiling_face_is_asked_to_relax_then_its_calmest_frames_are_fused(
     assert final.status == "ok" and final.ok and final.complete
     assert final.warnings == ["not_neutral"] and final.expression["smile"] > 0.4
     assert final.frames_used == 3 and final.frames_seen == 12 and final.refused == {}
+    assert final.dropped == {"landmarks": 0, "expression": 0, "not_chosen": 9}
+    _counts_add_up(final)
 
     # The least expressive first; levels within a quarter of the neutral limit are equal
     # and the sharper frame goes first (here all smile alike: the three sharpest).
@@ -91,6 +94,9 @@ def test_a_smiling_face_is_asked_to_relax_then_its_calmest_frames_are_fused(
     data = final.to_dict()
     assert data["frames_used"] == 3 and data["frame"]["status"] == "ok"
     assert len(data["used_frames"]) == 3 and data["fused"] is True
+    assert FinalResult.from_dict(data).dropped == final.dropped
+    older = {**data, "frames_dropped": {"landmarks": 0}}  # written before "not_chosen"
+    assert FinalResult.from_dict(older).dropped == {"landmarks": 0}
     assert session.final_result() is final  # computed once
     after = session.feed(video_frames[0].image_bgr)
     assert after.done and after.prompt == PROMPT_DONE and after.result is None
@@ -118,6 +124,7 @@ def test_blurred_and_empty_frames_are_refused_and_counted(video_analyzer, video_
     assert not final.complete and final.frames_used == 0 and final.scores == {}
     assert final.refused == {"too_blurry": 10, "no_face": 10}
     assert final.status in ("too_blurry", "no_face")  # the commonest refusal (a tie here)
+    _counts_add_up(final)
 
 
 def test_only_blurred_frames_give_the_status_too_blurry(video_analyzer, video_frames) -> None:  # noqa: ANN001
@@ -159,6 +166,7 @@ def test_bad_frames_in_a_row_drop_collected_frames(video_analyzer, video_frames)
     final = session.final_result()
     assert final.status == "ok" and sorted(u.index for u in final.used) == [5, 6]
     assert final.frames_reset == 3 and final.to_dict()["frames_reset"] == 3
+    _counts_add_up(final)
 
 
 def test_the_persons_frames_are_fused_when_nothing_usable_came_after_a_reset(
@@ -233,6 +241,13 @@ def test_the_kiosk_clip_is_fused_with_the_bundled_model(
     assert final.refused == {"too_blurry": 30, "no_face": 30}
 
 
+def _counts_add_up(final) -> None:  # noqa: ANN001
+    """Every frame fed is counted once, and every reason to drop is reported."""
+    assert set(final.dropped) == {"landmarks", "expression", "not_chosen"}, final.dropped
+    total = final.frames_used + sum(final.refused.values()) + sum(final.dropped.values())
+    assert total + final.frames_reset == final.frames_seen, final.to_dict()
+
+
 def _shifted(bgr: np.ndarray, dx: int) -> np.ndarray:
     """The photo moved ``dx`` pixels sideways (a still face, another camera frame)."""
     return cv2.warpAffine(bgr, np.float32([[1, 0, dx], [0, 1, 0]]), bgr.shape[1::-1])
@@ -275,7 +290,8 @@ def test_another_face_sets_the_frames_before_it_aside(analyzer, faces_dir: Path)
     final = session.final_result()
     assert final.status == "ok" and final.frames_used == 2 and final.complete
     assert all(u.index >= 8 for u in final.used), [u.index for u in final.used]
-    assert final.frames_reset == 8 and final.dropped["landmarks"] == 0
+    assert final.frames_reset == 8 and final.dropped["not_chosen"] == 4
+    _counts_add_up(final)
 
 
 def test_two_people_with_a_short_gap_are_never_fused_together(
@@ -298,6 +314,7 @@ def test_two_people_with_a_short_gap_are_never_fused_together(
     assert final.status == "ok" and final.frames_reset == 6
     assert sorted(u.index for u in final.used) == list(range(11, 17))
     assert final.refused == {"no_face": 5} and not final.complete
+    _counts_add_up(final)
 
 
 def test_a_face_that_never_holds_still_fuses_one_frame_and_counts_the_others(
@@ -311,6 +328,7 @@ def test_a_face_that_never_holds_still_fuses_one_frame_and_counts_the_others(
         session.feed(_shifted(face, 3 * dx))
     final = session.final_result()
     assert final.frames_used == 1 and final.dropped["landmarks"] == 4
+    _counts_add_up(final)
     assert final.warnings is not final.result.warnings
 
 
@@ -371,7 +389,8 @@ def test_a_few_neutral_frames_are_fused_sharpest_first(analyzer, faces_dir: Path
     assert update.done and update.good_frames == 3
     final = session.final_result()
     assert final.status == "ok" and final.warnings == [] and final.frames_used == 3
-    assert final.dropped == {"landmarks": 0, "expression": 0}
+    assert final.dropped == {"landmarks": 0, "expression": 0, "not_chosen": 0}
+    _counts_add_up(final)
     sharpness = [u.sharpness for u in final.used]
     assert sharpness == sorted(sharpness, reverse=True)
     assert final.refused == {"no_face": 5} and not final.complete
