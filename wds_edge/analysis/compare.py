@@ -5,8 +5,11 @@ measurement's own noise. The noise comes from repeatability measured on one stil
 (``wds-edge bench repeatability``): the standard error of measurement (SEM) of a result is
 the sd of repeated results of that kind, per region,
 
-* a fused capture (a session or a video: ``"fused": true``): the sd of fused session scores;
-* a single photo / frame: the sd of per-frame scores;
+* a complete fused capture (a session or a video: ``"fused": true``, ``"complete": true``):
+  the sd of fused session scores;
+* a single photo / frame, or a capture that fused fewer frames than it asked for
+  (``"complete": false``; the session noise was measured on complete fusions): the sd of
+  per-frame scores;
 
 scaled with the score's level (``SEM = max(cv x level, sd)``: the measured cv at this
 person's level, never below the sd measured on the clip). The minimal detectable change at
@@ -297,7 +300,17 @@ def _frames_used(result: dict[str, Any], name: str) -> int:
 
 
 def _fused(result: dict[str, Any], name: str) -> bool:
-    """A fused capture of several frames (a capture of one frame is as noisy as a photo)."""
+    """Whether the result is judged by the session noise: a fused capture of as many frames
+    as it asked for. The session noise was measured on complete fusions (10 frames); a
+    capture that fused fewer (``complete`` false: most frames refused) or one frame is
+    judged by the per-frame noise (with the session noise, 2-9-frame captures of a still
+    face called a change in 26 % of comparisons instead of ~5 %). A result without
+    ``complete`` (written by hand) counts as complete."""
+    return _fused_any(result, name) and result.get("complete", True) is not False
+
+
+def _fused_any(result: dict[str, Any], name: str) -> bool:
+    """A fused capture of more than one frame (complete or not)."""
     return bool(result.get("fused")) and (_frames_used(result, name) or 2) >= 2
 
 
@@ -487,7 +500,9 @@ def compare_results(
     Returns:
         :class:`Comparison` (regions in ``before``'s order; ``"within noise"`` when
         ``|after - before| <= MDC95``; ``"not measured"`` for a region with ``area_px`` 0
-        in either result). A fused result of one frame is judged by the per-frame noise.
+        in either result). A fused result of one frame, or an incomplete one (``complete``
+        false: fewer frames fused than asked), is judged by the per-frame noise, with a
+        note.
         Results that do not record their model file's sha256 (written before it was
         recorded) are compared on the rest of their model block, with a note.
 
@@ -544,6 +559,13 @@ def compare_results(
             f"the results are {str(kinds[0])[:40]!r} captures, not a kind wds-edge makes "
             f"({', '.join(CAPTURE_EXPRESSIONS)}): pass results written by `wds-edge analyze`"
         )
+    for name, result in (("before", before), ("after", after)):
+        if result.get("fused") and not _fused(result, name):
+            notes.append(
+                f"the {name} capture fused {_frames_used(result, name)} frames, not the "
+                "complete capture the session noise was measured on: it is judged by the "
+                "per-frame noise"
+            )
     missed = missed_capture_warning(kinds[0])  # a capture that lacked the asked face
     for name, result in (("before", before), ("after", after)):
         warnings = result.get("warnings") or []

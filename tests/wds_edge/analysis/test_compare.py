@@ -516,3 +516,51 @@ def test_a_capture_rebuilt_with_from_dict_compares_as_a_capture_of_its_kind() ->
         compare_results(rebuilt, FinalResult.from_dict(brows))
     with pytest.raises(InvalidInputError, match="rebuild it with FinalResult.from_dict"):
         FrameResult.from_dict(neutral)
+
+
+def _short_capture(analyzer, face, blur: float) -> dict:  # noqa: ANN001
+    """A real capture that fused 3 of the 5 frames it asked for (the rest were empty)."""
+    import cv2
+    import numpy as np
+
+    from wds_edge.analysis.session import KioskSession
+
+    session = KioskSession(analyzer, frames_needed=5, frames_fused=5, max_frames=5)
+    for dx in range(3):
+        moved = cv2.warpAffine(face, np.float32([[1, 0, 2 * dx], [0, 1, 0]]), face.shape[1::-1])
+        session.feed(cv2.GaussianBlur(moved, (0, 0), blur) if blur else moved)
+    for _ in range(2):
+        session.feed(np.full((480, 640, 3), 90, np.uint8))
+    final = session.final_result()
+    assert final.ok and final.frames_used == 3 and not final.complete
+    return final.to_dict()
+
+
+def test_an_incomplete_capture_is_judged_by_the_per_frame_noise(analyzer, faces_dir: Path) -> None:  # noqa: ANN001
+    """Captures that fused 3 of 10 frames were judged by the noise of complete 10-frame
+    fusions and called noise a change (26 % of comparisons instead of ~5 %): an incomplete
+    capture gets the per-frame noise, and the comparison says so."""
+    from wds_edge.io import read_image
+
+    face = read_image(faces_dir / "ffhq_00016.png")
+    before, after = _short_capture(analyzer, face, 0.0), _short_capture(analyzer, face, 0.8)
+    comparison = compare_results(before, after)
+    assert any("before capture fused 3 frames" in n for n in comparison.notes)
+    assert any("after capture fused 3 frames" in n for n in comparison.notes)
+    for change in comparison.changes:
+        if change.mdc95 is None:
+            continue
+        noise = DEFAULT_REPEATABILITY["regions"][change.region]
+        level = (change.before + change.after) / 2
+        sems = [
+            max(
+                noise["frame_cv"] * level,
+                noise["frame_sd"],
+                r["per_frame_spread"][change.region]["sd"] / math.sqrt(3),
+            )
+            for r in (before, after)
+        ]
+        assert change.mdc95 == pytest.approx(1.96 * math.hypot(*sems), rel=1e-9), change
+    complete = compare_results({**before, "complete": True}, {**after, "complete": True})
+    assert complete.changes[0].mdc95 < comparison.changes[0].mdc95  # the session noise
+    assert not any("fused 3 frames" in n for n in complete.notes)
