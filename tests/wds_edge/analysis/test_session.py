@@ -494,3 +494,58 @@ def test_the_nearer_of_equally_sharp_faces_is_fused(bundled_analyzer, faces_dir:
     assert sorted(u.index for u in final.used) == [0, 2, 4, 6]
     box = final.result.face_box_px
     assert box[2] - box[0] > 256  # registered onto a near frame
+
+
+def _mixed_session(analyzer, clip_by_index, face, neutral: int, blur: float = 1.0, **overrides):  # noqa: ANN001, ANN202
+    """Three smiling frames of the kiosk clip, then ``neutral`` blurred neutral frames of
+    ffhq_00016 (two faces: the face-change and landmark checks are lifted so that the
+    group choice alone decides)."""
+    session = KioskSession(
+        analyzer, frames_needed=10, frames_fused=4, max_frames=3 + neutral,
+        face_change_mm=1e3, landmark_tolerance_mm=1e3, **overrides,
+    )  # fmt: skip
+    frames = [clip_by_index[i] for i in (0, 3, 6)]
+    frames += [cv2.GaussianBlur(_shifted(face, dx), (0, 0), blur) for dx in range(neutral)]
+    updates = [session.feed(frame) for frame in frames]
+    assert [u.result.status for u in updates] == [FrameStatus.OK] * len(frames)
+    assert [u.good_frames for u in updates][-1] == neutral  # the smiling ones are not
+    return session, updates
+
+
+def test_half_of_frames_fused_neutral_frames_are_fused_as_the_neutral_group(
+    analyzer, clip_by_index, faces_dir: Path
+) -> None:  # noqa: ANN001
+    """frames_fused 4: two neutral frames (half) make the neutral group, fused without
+    warning; one is not enough and the least expressive frames are fused, not_neutral."""
+    face = read_image(faces_dir / "ffhq_00016.png")
+    session, _ = _mixed_session(analyzer, clip_by_index, face, 2)
+    final = session.final_result()
+    assert final.warnings == [] and sorted(u.index for u in final.used) == [3, 4]
+    assert final.dropped["expression"] == 3
+    session, _ = _mixed_session(analyzer, clip_by_index, face, 1)
+    final = session.final_result()
+    assert final.warnings == ["not_neutral"] and final.frames_used == 4
+
+
+def test_the_fused_map_is_registered_onto_the_sharpest_fused_frame(
+    analyzer, clip_by_index, faces_dir: Path
+) -> None:  # noqa: ANN001
+    """In the not_neutral fallback the frames are fused least expressive first: the blurred
+    neutral frame comes first, but the reference (whose crop the result is in) is the
+    sharpest fused frame."""
+    face = read_image(faces_dir / "ffhq_00016.png")
+    session, updates = _mixed_session(analyzer, clip_by_index, face, 1, blur=2.0)
+    final = session.final_result()
+    used = [u.index for u in final.used]
+    assert final.warnings == ["not_neutral"] and used[0] == 3  # the neutral one first
+
+    def ranked(i: int) -> float:
+        return updates[i].result.quality["sharpness_ranked"]
+
+    sharpest = max(used, key=ranked)
+    assert sharpest != used[0]
+    reference = updates[sharpest].result
+    assert final.result.expression == reference.expression
+    np.testing.assert_array_equal(
+        final.result.face_crop.landmarks_crop_px, reference.face_crop.landmarks_crop_px
+    )
