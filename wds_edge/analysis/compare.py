@@ -561,8 +561,9 @@ def compare_results(
         )
     for name, result in (("before", before), ("after", after)):
         if result.get("fused") and not _fused(result, name):
+            used = _frames_used(result, name)
             notes.append(
-                f"the {name} capture fused {_frames_used(result, name)} frames, not the "
+                f"the {name} capture fused {used} frame{'' if used == 1 else 's'}, not the "
                 "complete capture the session noise was measured on: it is judged by the "
                 "per-frame noise"
             )

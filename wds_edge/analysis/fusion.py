@@ -18,7 +18,10 @@ Tolerance, measured (benchmarks/RESULTS.md, "Issue 21"): the 180 good frames of
 by 0.19-0.83 mm (mean distance per landmark after the fit, iris ruler); photos of two
 different people at the same pose misfit by 3.3-3.6 mm, two photos of one person with
 another pose and expression by 5.0-9.2 mm. 1.5 mm keeps every frame of a still face and
-drops anything that is not the same face in the same pose.
+drops a frame of another pose or expression. It cannot tell two people apart in one group:
+against the median of a group that mixes them in equal parts each misfits by about half
+their distance (1.2 mm for a pair 2.4 mm apart); the session keeps them apart earlier, by
+setting the frames before a change of face aside (``SessionConfig.face_change_mm``).
 """
 
 from __future__ import annotations
