@@ -223,7 +223,11 @@ def _notes(final: FinalResult) -> list[str]:
     """What the summary line says of a capture after its frame counts: the frames a reset
     dropped (the face left, then another came: only the later frames were fused) and the
     warnings."""
-    reset = [f"{final.frames_reset} dropped when the face left"] if final.frames_reset else []
+    reset = (
+        [f"{final.frames_reset} set aside when the face left or changed"]
+        if final.frames_reset
+        else []
+    )
     return reset + list(final.warnings)
 
 
