@@ -334,14 +334,9 @@ class KioskSession:
         self._last = result
         if result.status is FrameStatus.OK:
             self._bad_streak = 0
-            self._set_aside = []  # someone is here again: their frames are the ones fused
             if self._candidates and self._face_changed(result):
-                logger.info(
-                    "another face (landmarks misfit the previous good frame's): setting %d "
-                    "good frames aside", len(self._candidates),
-                )  # fmt: skip
-                self._reset_frames += len(self._candidates)
-                self._candidates = []
+                self._set_candidates_aside("another face (its landmarks misfit the previous's)")
+            self._set_aside = []  # someone is here now: their frames are the ones fused
             wanted = self.config.expression
             ask = capture_prompt(result.expression, wanted)
             level = capture_level(result.expression, wanted)
@@ -353,12 +348,7 @@ class KioskSession:
             self._bad_streak += 1
             limit = self.config.reset_after_bad_frames
             if limit and self._bad_streak >= limit and self._candidates:
-                logger.info(
-                    "%d bad frames in a row: setting %d good frames aside",
-                    limit, len(self._candidates),
-                )  # fmt: skip
-                self._reset_frames += len(self._candidates)
-                self._set_aside, self._candidates = self._candidates, []
+                self._set_candidates_aside(f"{limit} bad frames in a row")
             prompt = result.prompt
         if self.good_frames >= self.config.frames_needed or (
             self._frames_seen >= self.config.max_frames
@@ -367,6 +357,13 @@ class KioskSession:
             prompt = PROMPT_DONE
         self._announce(prompt)
         return SessionUpdate(prompt, result.status, self.good_frames, self._done, result)
+
+    def _set_candidates_aside(self, why: str) -> None:
+        """The person left or another came: the frames collected so far are set aside
+        (counted in ``frames_reset``; fused only if no good frame comes after them)."""
+        logger.info("%s: setting %d good frames aside", why, len(self._candidates))
+        self._reset_frames += len(self._candidates)
+        self._set_aside, self._candidates = self._candidates, []
 
     def _face_changed(self, result: FrameResult) -> bool:
         """Whether a good frame's landmarks misfit the previous good frame's beyond
