@@ -63,6 +63,7 @@ from wds_edge.errors import DataError, InvalidInputError, ModelError
 from wds_edge.io import (
     ensure_writable_file,
     fsync_dir,
+    same_file,
     sha256_file,
     temporary_path,
     write_bytes_atomic,
@@ -173,7 +174,7 @@ def check_output_path(source: str | Path, out: str | Path, what: str = "INT8 mod
         OutputError: ``out`` cannot be written (a folder, a read-only or full disk).
     """
     target = Path(out)
-    if target.exists() and Path(source).exists() and os.path.samefile(target, source):
+    if same_file(target, source):
         raise InvalidInputError(
             f"--out {target} is the FP32 model --onnx: the INT8 model would overwrite the "
             "model it is made from and gated against; pass another --out"

@@ -53,6 +53,7 @@ from wds_edge._image_read import (
 from wds_edge.errors import InvalidInputError, OutputError
 
 __all__ = [
+    "same_file",
     "atomic_write",
     "write_bytes_atomic",
     "write_text_atomic",
@@ -94,6 +95,21 @@ _ORPHAN_AGE_S = 60.0
 _ANCIENT_AGE_S = 24 * 3600.0
 _cleaned_dirs: set[str] = set()
 _cleaned_lock = threading.Lock()
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """``a`` and ``b`` name one file: the same path once resolved (``..``, symlinks, also
+    ones to a file not made yet), or, both existing, the same file (a hard link)."""
+    a, b = Path(a), Path(b)
+    try:
+        if a.resolve() == b.resolve():
+            return True
+    except (OSError, RuntimeError):  # a symlink loop: compare what exists
+        pass
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
 
 
 def _read_umask() -> int:

@@ -18,6 +18,7 @@ from wds_edge.io import (
     atomic_write,
     decode_image,
     read_image,
+    same_file,
     temporary_name,
     temporary_path,
     write_files_atomic,
@@ -218,3 +219,17 @@ def test_temporary_names_are_cut_at_a_character_boundary() -> None:
     assert (
         temporary_name("short.json", "-old.tmp") == f"{TEMP_PREFIX}{os.getpid()}-short.json-old.tmp"
     )
+
+
+def test_same_file_sees_hard_links_symlinks_and_paths_not_made_yet(tmp_path: Path) -> None:
+    a = tmp_path / "a.onnx"
+    a.write_bytes(b"x")
+    other = tmp_path / "b.onnx"
+    other.write_bytes(b"x")  # same content, another file
+    os.link(a, tmp_path / "hard.onnx")
+    (tmp_path / "link.onnx").symlink_to(tmp_path / "later.onnx")  # a file not made yet
+    assert same_file(a, tmp_path / "sub" / ".." / "a.onnx")
+    assert same_file(a, tmp_path / "hard.onnx")
+    assert same_file(tmp_path / "link.onnx", tmp_path / "later.onnx")
+    assert not same_file(a, other)
+    assert not same_file(a, tmp_path / "missing.onnx")

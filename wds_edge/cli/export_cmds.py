@@ -159,11 +159,12 @@ def _refuse_overwriting_inputs(
         InvalidInputError: what --out is, and what to pass instead.
     """
     from wds_edge.errors import ModelError
+    from wds_edge.io import same_file
     from wds_edge.model.bundled import default_model_path
 
     if not out.exists():
         return
-    if checkpoint is not None and checkpoint.exists() and os.path.samefile(out, checkpoint):
+    if checkpoint is not None and same_file(out, checkpoint):
         raise InvalidInputError(
             f"--out {out} is the checkpoint --checkpoint: the ONNX file would replace the "
             "checkpoint it is exported from; pass another --out"
@@ -172,7 +173,7 @@ def _refuse_overwriting_inputs(
         bundled = default_model_path()
     except ModelError:  # no bundled model, or one already damaged: nothing to protect
         return
-    if os.path.samefile(out, bundled):
+    if same_file(out, bundled):
         raise InvalidInputError(
             f"{flag} {out} is the bundled default model {bundled}: changing it breaks its "
             "manifest (default_model.json beside it), so every use of the default model would "

@@ -22,6 +22,7 @@ from wds_edge.io import (
     ensure_writable_dir,
     fsync_dir,
     output_error,
+    same_file,
     temporary_path,
     write_files_atomic,
 )
@@ -81,20 +82,6 @@ def check_screenshot_path(path: str | Path) -> Path:
     return path
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    """``a`` and ``b`` name one file: the same path once resolved (``..``, symlinks, also
-    ones to a file not made yet), or, both existing, the same file (a hard link)."""
-    try:
-        if a.resolve() == b.resolve():
-            return True
-    except (OSError, RuntimeError):  # a symlink loop: compare what exists
-        pass
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist (yet)
-        return False
-
-
 def check_distinct_outputs(
     source: str | int | Path | None,
     outputs: Mapping[str, str | Path | None],
@@ -118,14 +105,14 @@ def check_distinct_outputs(
     if source is not None and is_file_source(source):
         source_path = Path(local_path(source))  # type: ignore[arg-type]
         for option, path in named:
-            if _same_file(path, source_path):
+            if same_file(path, source_path):
                 raise InvalidInputError(
                     f"{option} {path} is the {source_option} {source}: writing it would "
                     f"replace what the demo reads; give {option} another file name"
                 )
     for i, (option, path) in enumerate(named):
         for other_option, other in named[i + 1 :]:
-            if _same_file(path, other):
+            if same_file(path, other):
                 raise InvalidInputError(
                     f"{option} {path} and {other_option} {other} name the same file: each "
                     f"output needs a file of its own; give one of them another name"
