@@ -13,7 +13,10 @@ every image's mask is compared with ONNX Runtime FP32 by the one accuracy gate
 the first call of each is the warm-up and the median of the others is the latency. ONNX
 Runtime runs without spin-waiting here (``allow_spinning = 0``), so that its idle threads
 do not slow down the candidate after it. A candidate that cannot load or fails while
-running is skipped with the reason. The fastest candidate that passes wins.
+running is skipped with the reason. The fastest candidate that passes wins, with one
+rule: a reduced precision (BF16 / FP16 / INT8) wins only when it is at least
+:data:`REDUCED_PRECISION_MIN_GAIN` faster than the fastest FP32 candidate that passed (it
+passed the gate, but its masks are not FP32's: it has to buy real speed).
 
 What the gate sees: those 4 synthetic crops, not faces. The SDK ships no face photos, so
 at run time ``auto`` gates OpenVINO BF16 / FP16 on synthetic skin only (where the FP32
@@ -84,6 +87,12 @@ PROBE_TIMED_ROUNDS = 6
 #: a gated INT8 IR sits next to the model).
 OPENVINO_PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 _REFERENCE = ("onnxruntime", "fp32")
+#: A reduced precision wins only when its probe latency is at least this share below the
+#: fastest passing FP32 candidate's. On an Intel Xeon without AMX (benchmarks/RESULTS.md,
+#: "Issue 25 on an Intel Xeon without AMX") OpenVINO FP16 ran at FP32 speed (127.6 vs 127.8
+#: ms p50) and the probe picked FP16 or FP32 by its noise from one start to the next; BF16 on
+#: AMX (3x) and INT8 on VNNI (2.6x) clear it by far.
+REDUCED_PRECISION_MIN_GAIN = 0.10
 
 
 class AutoKey(BaseModel):
@@ -344,6 +353,21 @@ def _probe(model_path: Path, candidates: list[str], num_threads: int | None) -> 
     return list(rows.values())
 
 
+def _fastest(rows: list[ProbeRow]) -> ProbeRow | None:
+    """The winner among ``rows``: the fastest that passed, except that a reduced precision
+    must beat the fastest passing FP32 row by :data:`REDUCED_PRECISION_MIN_GAIN` (None: no
+    row passed)."""
+    ok = [r for r in rows if r.passed and r.latency_ms is not None]
+    full = [r for r in ok if r.precision == "fp32"]
+    reduced = [r for r in ok if r.precision != "fp32"]
+    best_full = min(full, key=lambda r: r.latency_ms or 0.0, default=None)
+    best_reduced = min(reduced, key=lambda r: r.latency_ms or 0.0, default=None)
+    if best_full is None or best_reduced is None:
+        return best_full or best_reduced
+    gain = 1.0 - (best_reduced.latency_ms or 0.0) / (best_full.latency_ms or 1.0)
+    return best_reduced if gain >= REDUCED_PRECISION_MIN_GAIN else best_full
+
+
 def _decision(
     path: Path,
     candidates: list[str],
@@ -361,11 +385,7 @@ def _decision(
     t0 = time.perf_counter()
     rows = _probe(path, candidates, num_threads)
     probe_s = time.perf_counter() - t0
-    best = min(
-        (r for r in rows if r.passed and r.latency_ms is not None),
-        key=lambda r: r.latency_ms or 0.0,
-        default=None,
-    )
+    best = _fastest(rows)
     if best is None:
         raise BackendError(
             "auto: no CPU backend passed: "
@@ -434,7 +454,8 @@ def decide_cpu_backend(
             f"auto: no allowed candidate ({', '.join(allowed)}) passed the gate: "
             + "; ".join(f"{r.backend}:{r.precision} {r.reason}" for r in decision.rows)
         )
-    best = min(ok, key=lambda r: r.latency_ms or 0.0)
+    best = _fastest(ok)
+    assert best is not None  # ok is not empty
     chosen = decision.model_copy(update={"backend": best.backend, "precision": best.precision})
     logger.info(
         "auto: %s %s (%s ms; %s decision %s)", chosen.backend, chosen.precision, best.latency_ms,

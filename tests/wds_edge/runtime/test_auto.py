@@ -13,7 +13,10 @@ from wds_edge.errors import BackendError  # noqa: E402
 from wds_edge.runtime import load_backend  # noqa: E402
 from wds_edge.runtime.auto import (  # noqa: E402
     DECISION_FORMAT,
+    REDUCED_PRECISION_MIN_GAIN,
     AutoDecision,
+    ProbeRow,
+    _fastest,
     auto_cache_path,
     cpu_candidates,
     decide_cpu_backend,
@@ -38,9 +41,7 @@ def test_decision_is_probed_once_cached_and_invalidated(
     chosen = next(
         r for r in first.rows if (r.backend, r.precision) == (first.backend, first.precision)
     )
-    assert chosen.passed and chosen.latency_ms == min(
-        r.latency_ms for r in first.rows if r.passed and r.latency_ms is not None
-    )
+    assert chosen.passed and chosen == _fastest(first.rows)
     file = auto_cache_path(first.key, tmp_path)
     stored = AutoDecision.model_validate_json(file.read_text())
     assert stored.key == first.key and stored.backend == first.backend
@@ -203,3 +204,32 @@ def test_a_decision_made_before_the_not_gated_rule_is_probed_again(tmp_path: Pat
     again = decide_cpu_backend(fixture, num_threads=1, cache_dir=tmp_path)
     assert not again.cached and again.precision == "fp32"
     assert json.loads(file.read_text())["format"] == DECISION_FORMAT == 4
+
+
+def _row(name: str, ms: float | None, passed: bool = True) -> ProbeRow:
+    backend, precision = name.split(":")
+    return ProbeRow(backend=backend, precision=precision, latency_ms=ms, passed=passed)
+
+
+def test_a_reduced_precision_must_be_clearly_faster_than_fp32() -> None:
+    """BF16 / FP16 / INT8 win only when at least 10 % faster than the fastest FP32 that passed
+    (hand-computed: 1 - 95 / 100 = 5 %, 1 - 89 / 100 = 11 %)."""
+    assert abs(REDUCED_PRECISION_MIN_GAIN - 0.10) < 1e-12
+    ort, ov = _row("onnxruntime:fp32", 150.0), _row("openvino:fp32", 100.0)
+    # FP16 at FP32's speed (an Intel Xeon without AMX): FP32 stays
+    assert _fastest([ort, ov, _row("openvino:fp16", 95.0)]) == ov
+    # BF16 3x faster (AMX): BF16; INT8 faster still: INT8
+    bf16 = _row("openvino:bf16", 33.0)
+    assert _fastest([ort, ov, bf16]) == bf16
+    int8 = _row("openvino:int8", 30.0)
+    assert _fastest([ort, ov, bf16, int8]) == int8
+    assert _fastest([ort, ov, _row("openvino:fp16", 89.0)]).precision == "fp16"
+    # the FP32 yardstick is the fastest FP32 that passed, ONNX Runtime's when it wins
+    assert (
+        _fastest([ort, _row("openvino:fp32", 90.0, passed=False), _row("openvino:fp16", 140.0)])
+        == ort
+    )
+    # a failed or untimed row never wins; only reduced rows left (precisions restricted): fastest
+    assert _fastest([_row("openvino:bf16", 10.0, passed=False), ov]) == ov
+    assert _fastest([_row("openvino:bf16", 50.0), _row("openvino:fp16", 40.0)]).precision == "fp16"
+    assert _fastest([_row("openvino:fp32", None)]) is None
