@@ -30,6 +30,7 @@ from wds_edge.runtime.gate import VERDICT_CELLS
 
 __all__ = [
     "BackendRow",
+    "check_fp32_reference",
     "BackendCompareResult",
     "compare_backends",
     "MODELS_HINT",
@@ -70,6 +71,35 @@ def _mask(prob: np.ndarray, threshold: float) -> np.ndarray:
     mask = (prob >= threshold).astype(np.float16)
     mask[~np.isfinite(prob)] = np.nan
     return mask
+
+
+def _qdq_refusal(model: Path, loaded: str) -> InvalidInputError:
+    """The refusal of an INT8 model as the FP32 reference (``loaded``: what the FP32 entry
+    ran)."""
+    kind = "a Q/DQ INT8" if model.suffix.lower() == ".onnx" else "an INT8"
+    return InvalidInputError(
+        f"{model} is {kind} model: every backend runs it in INT8 whatever the entry names "
+        f"(the FP32 entry ran as {loaded}), so there is no FP32 reference for the IoU; compare "
+        "its FP32 source with the INT8 entry instead (--models SOURCE.onnx --backends "
+        "onnxruntime:fp32,openvino:int8, after `wds-edge quantize --format openvino --onnx "
+        "SOURCE.onnx ...`), or time both files without IoU (--models SOURCE.onnx,"
+        f"{model.name} --backends onnxruntime --widths '')"
+    )
+
+
+def check_fp32_reference(model: str | Path) -> None:
+    """Refuse a Q/DQ INT8 ``.onnx`` as the model of BACKEND:PRECISION entries: ONNX Runtime
+    and OpenVINO both run it in INT8 whatever precision the entry names, so the "FP32"
+    reference would be INT8 and the IoU column would compare INT8 with INT8.
+
+    Raises:
+        InvalidInputError: ``model`` is a Q/DQ INT8 ONNX file.
+    """
+    from wds_edge.runtime.quantized import model_precision
+
+    path = Path(model)
+    if path.suffix.lower() == ".onnx" and path.is_file() and model_precision(path) == "int8":
+        raise _qdq_refusal(path, "int8")
 
 
 def parse_backend_specs(specs: Sequence[str]) -> list[tuple[str, str]]:
@@ -195,7 +225,8 @@ def compare_backends(
 
     Raises:
         InvalidInputError: bad specs (:func:`parse_backend_specs`), a ``source`` path that
-            does not exist, or no face in ``source``.
+            does not exist, no face in ``source``, or an INT8 model (a Q/DQ ``.onnx``: its
+            FP32 entry would run INT8, :func:`check_fp32_reference`).
         ModelError: no such ``model_path``.
     """
     from wds_edge.bench.compare import _collect
@@ -214,6 +245,7 @@ def compare_backends(
 
         model_path = default_model_path()
     model = require_model_file(model_path, MODELS_HINT)
+    check_fp32_reference(model)  # before anything is loaded or read
     backends = []
     try:
         for name, precision in pairs:
@@ -226,7 +258,11 @@ def compare_backends(
             backends.append(load_backend(model, name, precision=precision,
                                          num_threads=num_threads, spin_wait=False,
                                          **allow))  # fmt: skip
-        meta = backends[ref_index].metadata
+        reference = backends[ref_index]
+        if reference.precision != "fp32":  # e.g. an INT8 IR: the model decides, not the entry
+            raise _qdq_refusal(model, f"{reference.name}:{reference.precision}")
+        ref_label = f"{reference.name}:{reference.precision}"  # what was loaded
+        meta = reference.metadata
         size = meta.input_size_hw[0]
         landmarker = None if landmarker_path is None else str(landmarker_path)
         _frames, _located, crops = _collect(source, max_frames, landmarker, model, size)
@@ -271,7 +307,6 @@ def compare_backends(
     finally:
         for be in backends:
             be.close()
-    ref_label = f"{pairs[ref_index][0]}:{pairs[ref_index][1]}"
     notes = [
         f"interleaved: {rounds} rounds (+{warmup} warm-up), every backend once per round on the "
         "same crop; speedup = first entry's p50 / row's p50; paired_speedup = median over "

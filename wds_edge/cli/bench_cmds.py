@@ -501,17 +501,21 @@ def _refuse_width_options(**given: Any) -> None:
 
 
 def _check_int8_entries(specs: list[str], model: str | None) -> None:
-    """An ``openvino:int8`` entry needs the INT8 IR made on site next to the model (none
+    """An ``openvino:int8`` entry needs an INT8 model: an IR (``.xml``), a Q/DQ ONNX (as
+    the widths mode's check accepts), or the INT8 IR made on site next to the model (none
     ships): say so in bench compare's own terms before anything is timed."""
     if not any(s.strip().lower() == "openvino:int8" for s in specs):
         return
     from wds_edge.errors import InvalidInputError
     from wds_edge.model.bundled import default_model_path
     from wds_edge.runtime.openvino import int8_model_path
+    from wds_edge.runtime.quantized import model_precision
 
     path = Path(model) if model else default_model_path()
     if path.suffix.lower() == ".xml" or int8_model_path(path).is_file():
         return
+    if path.suffix.lower() == ".onnx" and path.is_file() and model_precision(path) == "int8":
+        return  # Q/DQ: OpenVINO runs it in INT8
     ir_name = int8_model_path(path).name
     raise InvalidInputError(
         f"openvino:int8 needs an INT8 OpenVINO model next to {path} ({ir_name}), and none "
@@ -532,10 +536,16 @@ def _compare_backend_specs(
     threads: int | None,
     out: Path,
 ) -> None:
-    from wds_edge.bench.backend_compare import MODELS_HINT, compare_backends, parse_backend_specs
+    from wds_edge.bench.backend_compare import (
+        MODELS_HINT,
+        check_fp32_reference,
+        compare_backends,
+        parse_backend_specs,
+    )
     from wds_edge.bench.environment import environment_report, format_environment
     from wds_edge.bench.model_bench import threads_label
     from wds_edge.bench.report import rows_table, write_bar_plot, write_report_json, write_rows_csv
+    from wds_edge.model.bundled import default_model_path
     from wds_edge.model.files import require_model_file
 
     # the inputs first (exit 2, nothing made), then --out, then the timing
@@ -546,6 +556,7 @@ def _compare_backend_specs(
         raise InvalidInputError("BACKEND:PRECISION entries compare one model: pass one --models")
     if models:
         require_model_file(models[0], MODELS_HINT)
+    check_fp32_reference(models[0] if models else default_model_path())  # no Q/DQ INT8 file
     _check_int8_entries(specs, models[0] if models else None)
     from wds_edge.capture.sources import require_local_source
     from wds_edge.cli.bench_output import LoadWatch, print_load
@@ -582,7 +593,8 @@ def _compare_backend_specs(
         [f"{r.label}\nIoU {r.mean_iou:.3f}" for r in result.rows],
         [r.model_ms.p50_ms for r in result.rows],
         errors=[(r.model_ms.min_ms, r.model_ms.p90_ms) for r in result.rows],
-        title="model latency p50 (whiskers min..p90), interleaved; mean mask IoU vs FP32",
+        title="model latency p50 (whiskers min..p90), interleaved; mean mask IoU vs "
+        f"{result.reference}",
         ylabel="ms",
         reference=40.0,
         reference_label="25 FPS",
