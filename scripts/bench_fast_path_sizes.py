@@ -80,6 +80,13 @@ def _split_bf16(core: ov.Core, path: Path, size: int):
     return infer
 
 
+def reference_backend(model: Path) -> OnnxRuntimeBackend:
+    """The ONNX Runtime FP32 reference, timed interleaved with OpenVINO: its idle intra-op
+    threads must not spin (they would keep the cores busy while OpenVINO runs), as in
+    bench_int8_people.py and profile_openvino.py."""
+    return OnnxRuntimeBackend(model, providers=["CPUExecutionProvider"], spin_wait=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -106,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     ]
     core = ov.Core()
-    ref = OnnxRuntimeBackend(model, providers=["CPUExecutionProvider"])
+    ref = reference_backend(model)
     bf16_640 = _split_bf16(core, model, 640)
     from wds_edge_export.eager_baseline import export_width_model
 
