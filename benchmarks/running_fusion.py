@@ -32,16 +32,19 @@ from wds_edge.bench.environment import environment_report
 def main(argv: list[str] | None = None) -> int:
     parser = clip_parser(__doc__, frames=120)
     args = parser.parse_args(argv)
+    if args.frames < 2:  # the frame-to-frame columns compare each frame with the one before
+        parser.error(f"--frames must be >= 2 (frame-to-frame changes), got {args.frames}")
+    if not os.path.isfile(args.video):
+        parser.error(f"--video {args.video}: no such file (pass a video of a face)")
 
     from wds_edge.analysis.fusion import fuse_probabilities
     from wds_edge.analysis.running import RUNNING_WINDOW, RunningScore
     from wds_edge.capture.sources import open_source
+    from wds_edge.errors import WdsEdgeError
     from wds_edge.model.metrics import mask_iou
     from wds_edge.timing import summarize_ms
 
     env, load_start = environment_report(), os.getloadavg()[0]
-    analyzer = clip_analyzer(args)
-    running = RunningScore(analyzer)
     window: collections.deque = collections.deque(maxlen=RUNNING_WINDOW)
 
     def exact(result):  # noqa: ANN001, ANN202
@@ -62,20 +65,28 @@ def main(argv: list[str] | None = None) -> int:
 
     cpu_ms: dict[str, list[float]] = {"exact": [], "incremental": []}
     shown: dict[str, list] = {"exact": [], "incremental": []}
-    with analyzer, open_source(args.video, threaded=False) as source:
-        for frame in source:
-            if len(shown["exact"]) >= args.frames:
-                break
-            result = analyzer.analyze(frame.image_bgr, timestamp_ms=int(frame.timestamp_ms))
-            if not result.segmented:
-                continue
-            names = ("exact", "incremental")
-            for name in names if len(shown["exact"]) % 2 else names[::-1]:
-                fn = exact if name == "exact" else incremental
-                c0 = time.process_time()
-                mask, scores, _ = fn(result)
-                cpu_ms[name].append((time.process_time() - c0) * 1000.0)
-                shown[name].append((mask > 0, scores["overall"].wrinkle_ratio))
+    try:  # a video OpenCV cannot read, a model or landmarker that does not load: one line
+        analyzer = clip_analyzer(args)
+        running = RunningScore(analyzer)
+        with analyzer, open_source(args.video, threaded=False) as source:
+            for frame in source:
+                if len(shown["exact"]) >= args.frames:
+                    break
+                result = analyzer.analyze(frame.image_bgr, timestamp_ms=int(frame.timestamp_ms))
+                if not result.segmented:
+                    continue
+                names = ("exact", "incremental")
+                for name in names if len(shown["exact"]) % 2 else names[::-1]:
+                    fn = exact if name == "exact" else incremental
+                    c0 = time.process_time()
+                    mask, scores, _ = fn(result)
+                    cpu_ms[name].append((time.process_time() - c0) * 1000.0)
+                    shown[name].append((mask > 0, scores["overall"].wrinkle_ratio))
+    except WdsEdgeError as exc:
+        parser.error(str(exc))
+    if len(shown["exact"]) < 2:
+        parser.error(f"--video {args.video}: {len(shown['exact'])} frames with a usable face, "
+                     "need at least 2 to compare (pass a clip with a face in view)")  # fmt: skip
     if running.restarts:
         print(f"# warning: the running window restarted {running.restarts} times (exact did not)")
     ious = [mask_iou(a, b) for (a, _), (b, _) in zip(*shown.values(), strict=True)]
