@@ -19,9 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cpu_limits import onednn_gemm_rates  # noqa: E402
+from cpu_limits import finish_load, onednn_gemm_rates  # noqa: E402
 
-from wds_edge.bench.environment import environment_report, format_environment  # noqa: E402
+from wds_edge.bench.environment import (  # noqa: E402
+    LoadWatch,
+    environment_report,
+    format_environment,
+)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
         ap.error(f"--size and --repeat must be >= 1, got {args.size}, {args.repeat}")
     print(f"# {format_environment(environment_report())}")
     cores = os.cpu_count() or 1
+    load = LoadWatch()
     for _ in range(args.repeat):
         rates = onednn_gemm_rates(cores, args.size, ("bf16",))
         if not rates:
@@ -41,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"BF16 GEMM {args.size}^3: 1 thread {one:.2f} TFLOP/s, {cores} threads {alls:.2f} "
               f"TFLOP/s -> scaling {alls / one:.2f}x of {cores}x (load "
               f"{os.getloadavg()[0]:.1f})")  # fmt: skip
+    finish_load(load)
 
 
 if __name__ == "__main__":

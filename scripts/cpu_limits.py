@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -323,7 +324,18 @@ def onednn_gemm_rates(
     return rates
 
 
+def finish_load(load: Any) -> dict[str, Any]:
+    """Stop ``load`` (a :class:`wds_edge.bench.environment.LoadWatch` started before the
+    measurements), print its busy-machine warning when the machine was busy, and return its
+    dict for the JSON report (the scripts beside this one use it too)."""
+    load.stop()
+    if load.warning():
+        print(f"# warning: {load.warning()}")
+    return load.to_dict()
+
+
 def main(argv: list[str] | None = None) -> None:
+    from wds_edge.bench.environment import LoadWatch
     from wds_edge.errors import OutputError
     from wds_edge.io import ensure_writable_file, write_json_atomic
 
@@ -345,6 +357,7 @@ def main(argv: list[str] | None = None) -> None:
     vnni, avx512 = has_flag(flags, "avx_vnni"), has_flag(flags, "avx512f")
     print(f"CPU: {cpu_line()}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    load = LoadWatch()
     cores = os.cpu_count() or 1
     out: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -396,8 +409,9 @@ def main(argv: list[str] | None = None) -> None:
         if bf16:
             print(f"model floor in BF16 at that rate: {args.gflops / (bf16 / 1e9) * 1e3:.1f} ms")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    load_report = finish_load(load)
     if args.json:
-        report = {"cpu": cpu_line(), "ghz": ghz, "rates": out,
+        report = {"cpu": cpu_line(), "ghz": ghz, "rates": out, "load_average": load_report,
                   "fp32_peak_flop_s": fp32_peak_flop_s, "fp32_kernel": fp32_kernel,
                   "int8_peak_op_s": int8_peak, "model_fp32_floor_ms": fp32_ms,
                   "model_int8_floor_ms": int8_ms, "onednn_gemm_flop_s": gemm}  # fmt: skip

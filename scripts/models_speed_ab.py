@@ -23,9 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from cpu_limits import cpu_line  # noqa: E402
+from cpu_limits import cpu_line, finish_load  # noqa: E402
 from profile_openvino import crop_input, interleaved, print_times  # noqa: E402
 
+from wds_edge.bench.environment import LoadWatch  # noqa: E402
 from wds_edge.runtime.openvino import (  # noqa: E402
     OPENVINO_PRECISIONS,
     OpenVinoBackend,
@@ -48,11 +49,18 @@ def main(argv: list[str] | None = None) -> None:
     if args.precision not in native:
         ap.error(f"--precision {args.precision}: this CPU's OpenVINO runs "
                  f"{', '.join(native)} natively, not {args.precision}")  # fmt: skip
-    backends: dict[str, OpenVinoBackend] = {}
+    models: dict[str, str] = {}
     for item in args.model:
         name, sep, path = item.partition("=")
         if not sep or not Path(path).is_file():
             raise SystemExit(f"--model wants NAME=PATH of an existing .onnx, got {item!r}")
+        if name in models:  # the second would replace the first's row (and leave it open)
+            ap.error(f"--model {item!r}: the name {name!r} is given twice (to {models[name]} "
+                     "too); give every model a name of its own")  # fmt: skip
+        models[name] = path
+    load = LoadWatch()
+    backends: dict[str, OpenVinoBackend] = {}
+    for name, path in models.items():
         backend = OpenVinoBackend(path, precision=args.precision)
         arch = backend.metadata.architecture
         backends[f"{name} ({arch.gflops if arch else '?'} GFLOP)"] = backend
@@ -66,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
                 next(iter(backends)))  # fmt: skip
     for backend in backends.values():
         backend.close()
+    finish_load(load)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@
    to this Python, as a cross-check of the backend's own overhead (run on its own: not
    interleaved).
 
-The CPU (``lscpu``) and the load average are printed beside every table.
+The CPU (``lscpu``) and the load average are printed beside every table, and a warning at
+the end when the machine was busy (``LoadWatch``).
 
     python scripts/profile_openvino.py [--model M.onnx] [--runs 10] [--rounds 12] [--json F]
 """
@@ -42,8 +43,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from cpu_limits import cpu_line  # noqa: E402
+from cpu_limits import cpu_line, finish_load  # noqa: E402
 
+from wds_edge.bench.environment import LoadWatch  # noqa: E402
 from wds_edge.bench.model_bench import synthetic_input  # noqa: E402
 from wds_edge.errors import OutputError  # noqa: E402
 from wds_edge.io import ensure_writable_file, write_json_atomic  # noqa: E402
@@ -253,6 +255,7 @@ def main(argv: list[str] | None = None) -> None:
     int8 = int8_model_path(model)
     has_int8 = int8.is_file()
     print(f"CPU: {cpu_line()}\nmodel: {model}" + (f" + {int8.name}" if has_int8 else ""))
+    load_watch = LoadWatch()
     reference = OpenVinoBackend(model, precision="fp32")
     x = crop_input(reference)  # the model's size, channels and range
     shape = [1, *reference.metadata.input_shape[1:]]
@@ -324,6 +327,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"\nbenchmark_app {path.name} (-hint latency, load {load()}): {result}")
             report[f"benchmark_app_{path.name}"] = result
     print(f"\nload average at the end: {load()}")
+    report["load_average"] = finish_load(load_watch)
     if args.json:
         write_json_atomic(args.json, report)
 
