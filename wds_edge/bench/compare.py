@@ -466,7 +466,8 @@ def bench_compare(
     Raises:
         InvalidInputError: what :func:`check_compare_options` refuses, ``source`` or a
             ``models`` file does not exist, a ``models`` file of another input size, only
-            ``widths`` without torch to export them, no face in ``source``.
+            ``widths`` without torch to export them, no face in ``source`` (found before
+            any ``widths`` export is made).
     """
     from wds_edge.analysis.analyzer import WrinkleAnalyzer
     from wds_edge.capture.sources import require_local_source
@@ -483,6 +484,19 @@ def bench_compare(
     have_torch, why = (
         baseline.torch_baseline_available() if baseline is not None else (False, _NO_BASELINE)
     )
+    if not models and not have_torch:  # --widths only, and no torch to export them
+        raise InvalidInputError(f"nothing to compare: {why}; pass --models FILE.onnx")
+    landmarker = None if landmarker_path is None else str(landmarker_path)
+    # the faces before the exports (seconds to minutes, files left in model_dir): a source
+    # without a usable face is refused with nothing made. The first --models file locates
+    # them, else the bundled model (the crop is the kiosk's; resized to size_px)
+    if models:
+        locator = Path(models[0])
+    else:
+        from wds_edge.model.bundled import default_model_path
+
+        locator = default_model_path()
+    frames, located, crops = _collect(source, max_frames, landmarker, locator, size_px)
     for width in widths:
         if not have_torch:
             notes.append(f"width {width} not exported: {why}")
@@ -490,10 +504,6 @@ def bench_compare(
         paths.append((int(width), baseline.export_width_model(int(width), size_px, model_dir)))  # type: ignore[union-attr]
     for m in models:
         paths.append((None, Path(m)))
-    if not paths:  # --widths only, and no torch to export them
-        raise InvalidInputError(f"nothing to compare: {why}; pass --models FILE.onnx")
-    landmarker = None if landmarker_path is None else str(landmarker_path)
-    frames, located, crops = _collect(source, max_frames, landmarker, paths[0][1], size_px)
     # the frame path on the frames whose crops the model runs on (_collect found at least
     # one): a frame without a usable face costs the landmarks only and would pull the
     # frame figures below the model's own
