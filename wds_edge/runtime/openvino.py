@@ -30,7 +30,10 @@ The cut is made with OpenVINO's own model API (no ``onnx`` package on the kiosk;
 A precision the device cannot run natively (``OPTIMIZATION_CAPABILITIES`` does not
 list it) is refused with the reason: OpenVINO would otherwise emulate or silently
 upconvert it. Compiled models go to OpenVINO's model cache (``CACHE_DIR``), so a
-kiosk restart does not recompile.
+kiosk restart does not recompile: one folder per ``INFERENCE_PRECISION_HINT``
+(``<cache>/f32``, ``<cache>/bf16``, ``<cache>/f16``), because OpenVINO's cache key does
+not always tell the hints apart (on a CPU with AVX512-FP16 an FP32 load after an FP16 one
+ran the cached FP16 kernels, reported as FP32).
 
 Model files: an ``.onnx`` exported by ``wds-edge export`` (FP32), or an OpenVINO IR
 ``.xml`` / ``.bin`` written by ``wds-edge quantize --format openvino`` (INT8), which
@@ -231,8 +234,9 @@ class OpenVinoBackend(Backend):
         device: OpenVINO device: ``"CPU"`` (default), ``"GPU"`` / ``"NPU"`` (Intel iGPU /
             NPU kiosks) or ``"AUTO"``; passed through as given.
         num_threads: CPU inference threads (``INFERENCE_NUM_THREADS``); ``None``: all cores.
-        cache_dir: OpenVINO's compiled-model cache folder; ``None``: :func:`openvino_cache_dir`;
-            ``False``: no cache.
+        cache_dir: OpenVINO's compiled-model cache folder (one subfolder per precision
+            hint: ``f32``, ``bf16``, ``f16``); ``None``: :func:`openvino_cache_dir`;
+            ``False``: no cache. A ``CACHE_DIR`` in ``properties`` is used as it is.
         properties: further ``compile_model`` properties, applied to every compiled part
             after the backend's own (``PERF_COUNT``, ``ENABLE_CPU_PINNING``, ``NUM_STREAMS``;
             for profiling and measuring settings: ``scripts/profile_openvino.py``).
@@ -328,13 +332,21 @@ class OpenVinoBackend(Backend):
         if num_threads is not None:
             config["INFERENCE_NUM_THREADS"] = int(num_threads)
         config.update(properties or {})
-        if cache_dir is not False:
-            folder = Path(cache_dir) if cache_dir not in (None, True) else openvino_cache_dir()
+        net_hint = _HINT[precision]
+        #: the cache folder of each INFERENCE_PRECISION_HINT compiled here (empty: no cache)
+        cache_folders: dict[str, Path] = {}
+        if cache_dir is not False and "CACHE_DIR" not in config:
+            root = Path(cache_dir) if cache_dir not in (None, True) else openvino_cache_dir()
+            # One folder per hint: OpenVINO's cache key does not always separate the hint
+            # (a CPU with AVX512-FP16: FP16 compiled first, a later FP32 load ran the cached
+            # FP16 kernels under an "FP32" label, and the other way round).
             try:
-                folder.mkdir(parents=True, exist_ok=True)
-                core.set_property({"CACHE_DIR": str(folder)})
-            except (OSError, RuntimeError) as exc:  # a read-only home: compile every time
-                logger.warning("OpenVINO model cache off (%s cannot be used: %s)", folder, exc)
+                for hint in dict.fromkeys(("f32", net_hint)):
+                    cache_folders[hint] = root / hint
+                    cache_folders[hint].mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # a read-only home: compile every time
+                cache_folders = {}
+                logger.warning("OpenVINO model cache off (%s cannot be used: %s)", root, exc)
         _, c, h, w = self.metadata.input_shape
         rows = self.fixed_batch or 1  # images per call: a fixed batch N runs N at once
 
@@ -343,17 +355,19 @@ class OpenVinoBackend(Backend):
             model.reshape([rows, c, h, w])  # static shape: faster CPU kernels; batches loop
             return model
 
-        net_hint = _HINT[precision]
         in_graph = self.metadata.preprocessing is Preprocessing.TEXTURE_IN_GRAPH
         #: True when the texture subgraph runs on the host (texture_boundary) for each call
         self.texture_on_host = False
         self._rgbt: np.ndarray | None = None
 
         def compile_parts(parts: list[tuple[Any, str]]) -> list[Any]:
-            return [
-                core.compile_model(m, self.device_name, {**config, "INFERENCE_PRECISION_HINT": p})
-                for m, p in parts
-            ]
+            compiled = []
+            for m, p in parts:
+                part_config = {**config, "INFERENCE_PRECISION_HINT": p}
+                if p in cache_folders:
+                    part_config["CACHE_DIR"] = str(cache_folders[p])
+                compiled.append(core.compile_model(m, self.device_name, part_config))
+            return compiled
 
         try:
             split = None  # (texture subgraph, network), made once

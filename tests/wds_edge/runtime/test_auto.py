@@ -203,7 +203,7 @@ def test_a_decision_made_before_the_not_gated_rule_is_probed_again(tmp_path: Pat
     file.write_text(json.dumps(doc))
     again = decide_cpu_backend(fixture, num_threads=1, cache_dir=tmp_path)
     assert not again.cached and again.precision == "fp32"
-    assert json.loads(file.read_text())["format"] == DECISION_FORMAT == 4
+    assert json.loads(file.read_text())["format"] == DECISION_FORMAT == 5
 
 
 def _row(name: str, ms: float | None, passed: bool = True) -> ProbeRow:
@@ -216,7 +216,7 @@ def test_a_reduced_precision_must_be_clearly_faster_than_fp32() -> None:
     (hand-computed: 1 - 95 / 100 = 5 %, 1 - 89 / 100 = 11 %)."""
     assert abs(REDUCED_PRECISION_MIN_GAIN - 0.10) < 1e-12
     ort, ov = _row("onnxruntime:fp32", 150.0), _row("openvino:fp32", 100.0)
-    # FP16 at FP32's speed (an Intel Xeon without AMX): FP32 stays
+    # a reduced precision within 10 % of FP32 (a near tie): FP32 stays
     assert _fastest([ort, ov, _row("openvino:fp16", 95.0)]) == ov
     # BF16 3x faster (AMX): BF16; INT8 faster still: INT8
     bf16 = _row("openvino:bf16", 33.0)
