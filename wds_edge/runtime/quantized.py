@@ -28,6 +28,7 @@ from wds_edge.runtime.gate import read_gate_record, warn_unless_gated
 __all__ = [
     "OnnxFileInfo",
     "QDQ_OPS",
+    "is_quantized_op",
     "model_precision",
     "qdq_gate",
     "qdq_info",
@@ -35,8 +36,21 @@ __all__ = [
     "warn_unless_qdq_gated",
 ]
 
-#: Op types that make a graph an explicitly quantized (INT8) one.
-QDQ_OPS = frozenset({"QuantizeLinear", "QLinearConv", "QLinearMatMul"})
+#: Op types that make a graph a quantized (INT8) one: ``wds-edge quantize``'s Q/DQ pairs and
+#: what other tools write - onnxruntime's ``quantize_dynamic`` (``DynamicQuantizeLinear`` +
+#: ``ConvInteger`` / ``MatMulInteger``), weight-only ``DequantizeLinear`` and
+#: ``MatMulNBits``, and the ``QLinear*`` / ``*Integer`` ops (:func:`is_quantized_op`).
+QDQ_OPS = frozenset({
+    "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "QLinearConv",
+    "QLinearMatMul", "ConvInteger", "MatMulInteger", "MatMulNBits", "QGemm",
+})  # fmt: skip
+
+
+def is_quantized_op(op_type: str) -> bool:
+    """``op_type`` computes on quantized integers (:data:`QDQ_OPS`, any ``QLinear*`` or
+    ``*Integer`` op, e.g. ``com.microsoft``'s ``QLinearAdd`` or ``MatMulIntegerToFloat``)."""
+    return op_type in QDQ_OPS or op_type.startswith("QLinear") or "Integer" in op_type
+
 
 # Field numbers of onnx.proto (stable since ONNX 1.0).
 _MODEL_GRAPH, _MODEL_METADATA_PROPS = 7, 14
@@ -144,10 +158,13 @@ def qdq_info(props: dict[str, str]) -> dict[str, Any] | None:
 
 
 def model_precision(path: str | os.PathLike[str], props: dict[str, str] | None = None) -> str:
-    """``"int8"`` for a Q/DQ (explicitly quantized) ONNX model, else ``"fp32"``.
+    """``"int8"`` for a quantized ONNX model, else ``"fp32"``.
 
-    A model is Q/DQ when its metadata has a ``quantization`` entry (``wds-edge quantize``)
-    or its graph has a ``QuantizeLinear`` / ``QLinearConv`` node (another tool's).
+    A model is quantized when its metadata has a ``quantization`` entry (``wds-edge
+    quantize``) or its graph has a quantized op (:func:`is_quantized_op`: another tool's
+    Q/DQ, ``quantize_dynamic``'s ``DynamicQuantizeLinear`` / ``ConvInteger``, weight-only
+    ``DequantizeLinear`` / ``MatMulNBits``). Such a model carries no wds-edge gate record
+    unless ``wds-edge quantize`` made it: backends load it with a warning that says so.
 
     Args:
         path: the ``.onnx`` file.
@@ -160,7 +177,9 @@ def model_precision(path: str | os.PathLike[str], props: dict[str, str] | None =
     if props is not None and props.get("quantization"):
         return "int8"
     info = read_onnx_file_info(path)
-    quantized = bool(info.metadata_props.get("quantization")) or bool(info.op_types & QDQ_OPS)
+    quantized = bool(info.metadata_props.get("quantization")) or any(
+        map(is_quantized_op, info.op_types)
+    )
     return "int8" if quantized else "fp32"
 
 
