@@ -85,6 +85,7 @@ __all__ = [
     "native_precisions",
     "openvino_cache_dir",
     "read_ir_info",
+    "read_openvino_model",
 ]
 
 logger = logging.getLogger(__name__)
@@ -139,9 +140,9 @@ def int8_companion(model_path: str | os.PathLike[str]) -> tuple[Path | None, str
     if not ir.is_file():
         return None, ""
     try:
-        info = read_ir_info(_core().read_model(str(ir)))
-    except RuntimeError as exc:
-        return None, f"{ir} is unreadable ({str(exc).splitlines()[0]}); ignored"
+        info = read_ir_info(read_openvino_model(_core(), ir))
+    except ModelError as exc:
+        return None, f"{ir} is unreadable ({exc}); ignored"
     if info.get("precision") != "int8":
         return None, f"{ir} is not an INT8 IR written by wds-edge; ignored"
     want, have = info.get("source_sha256", ""), sha256_file(model_path)
@@ -156,6 +157,45 @@ def int8_companion(model_path: str | os.PathLike[str]) -> tuple[Path | None, str
     if problem:
         return None, f"{ir} {problem}; ignored"
     return ir, ""
+
+
+def _openvino_reason(exc: BaseException) -> str:
+    """OpenVINO's own words from its exception, without the C++ source locations (its
+    ``Exception from ...cpp:84:`` / ``Check '...' failed at ...`` lines), on one line."""
+    lines = [line.strip() for line in str(exc).splitlines()]
+    kept = [
+        line for line in lines
+        if line and not line.startswith("Exception from ") and not line.startswith("Check '")
+    ]  # fmt: skip
+    return "; ".join(kept) or (lines[0] if lines else type(exc).__name__)
+
+
+def read_openvino_model(core: Any, path: str | os.PathLike[str]) -> Any:
+    """``core.read_model(path)``, or a ModelError naming the file and what is wrong with it.
+
+    Raises:
+        ModelError: an IR ``.xml`` without its ``.bin`` beside it (named), malformed XML, an
+            ONNX file with an op OpenVINO cannot convert, or a file that is no model at all.
+    """
+    path = Path(path)
+    weights = path.with_suffix(".bin")
+    try:
+        return core.read_model(str(path))
+    except RuntimeError as exc:
+        reason = _openvino_reason(exc)
+        no_bin = path.suffix.lower() == ".xml" and not weights.is_file()
+        if no_bin and "bin file" in reason:
+            raise ModelError(
+                f"{path}: OpenVINO cannot read it: its weights file {weights} is missing (an IR "
+                "is the .xml and the .bin beside it, with the same name); copy the .bin next to "
+                f"it, or write both again (`wds-edge quantize --format openvino`) [{reason}]"
+            ) from exc
+        also = f" (and its weights file {weights} is missing)" if no_bin else ""
+        raise ModelError(
+            f"{path}: OpenVINO cannot read it as a model ({reason}){also}; pass an .onnx exported "
+            "with `wds-edge export` or an IR .xml + .bin from `wds-edge quantize --format "
+            "openvino`"
+        ) from exc
 
 
 def _core() -> Any:
@@ -308,7 +348,7 @@ class OpenVinoBackend(Backend):
         )
         path = self._resolve_path(precision)
         self.model_path = path
-        whole = core.read_model(str(path))
+        whole = read_openvino_model(core, path)
         source = str(path)
         self.ir_info = read_ir_info(whole)
         self.metadata = ModelMetadata.from_props(model_metadata_props(whole, source), source=source)
