@@ -17,8 +17,9 @@
    faces; INT8 also needs the held-out gate its file records), probed once and cached
    (:mod:`wds_edge.runtime.auto`, which points to the held-out-face measurement of BF16).
 
-An explicit ``openvino`` BF16 / FP16 on the CPU is gated by the same probe (its cached
-decision; :func:`~wds_edge.runtime.auto.gate_cpu_candidate`) and refused when it fails.
+An explicit ``openvino`` BF16 / FP16 on the CPU (``--device CPU``, or ``AUTO`` / ``HETERO:CPU``
+when they execute on the CPU) is gated by the same probe (its cached decision;
+:func:`~wds_edge.runtime.auto.gate_cpu_candidate`) and refused when it fails.
 
 ``device="CPU"`` skips 1 and 2; a BF16 ``precision`` skips 1 (TensorRT has none);
 ``providers=[...]`` skips 1 and 3: ONNX Runtime runs on the execution providers given.
@@ -388,7 +389,9 @@ def _openvino_gated(
     them (:func:`~wds_edge.runtime.auto.gate_cpu_candidate`: its cached decision, else a
     probe of a few seconds, cached), and refused when they fail
     (:class:`~wds_edge.errors.AccuracyGateError`) unless ``allow_accuracy_loss``. The probe
-    runs on the CPU: another device's BF16 / FP16 runs with a warning that it is not gated."""
+    runs on the CPU, so is gated whatever executes on the CPU only (``CPU``, and a composite
+    ``AUTO`` / ``AUTO:CPU`` / ``HETERO:CPU`` whose compiled model's ``EXECUTION_DEVICES`` are
+    all the CPU); another device's BF16 / FP16 runs with a warning that it is not gated."""
     from wds_edge.runtime.openvino import OpenVinoBackend  # lazy: imports openvino
 
     backend = OpenVinoBackend(
@@ -396,7 +399,9 @@ def _openvino_gated(
     )
     if precision not in ("bf16", "fp16"):
         return backend
-    if device != "CPU":
+    executes = list(getattr(backend, "execution_devices", []) or [device])
+    on_cpu = device == "CPU" or all(d.split(".")[0] == "CPU" for d in executes)
+    if not on_cpu:
         if not allow_accuracy_loss:
             logger.warning(
                 "%s: OpenVINO %s %s is not gated: the accuracy gate auto uses probes the CPU "

@@ -444,6 +444,9 @@ class OpenVinoBackend(Backend):
                 f"{precision.upper()}: {str(exc).splitlines()[0]}"
             ) from exc
         self._compiled = compiled
+        #: the devices the compiled parts execute on (OpenVINO's ``EXECUTION_DEVICES``: what a
+        #: composite device such as ``AUTO`` / ``HETERO:CPU`` resolved to); empty if unknown
+        self.execution_devices = _execution_devices(compiled)
         #: INFERENCE_PRECISION_HINT asked of each compiled part (texture first when split)
         self.precision_hints = [hint for _, hint in parts]
         self._requests = [cm.create_infer_request() for cm in compiled]
@@ -641,6 +644,20 @@ def _graph_tensors(ports: Any, wanted: str) -> list[GraphTensor]:
             dims if shape.rank.is_static else (), "float32" if kind == "f32" else kind,
         ))  # fmt: skip
     return tensors
+
+
+def _execution_devices(compiled: list[Any]) -> list[str]:
+    """The devices the compiled models execute on, in order, each once (``[]``: unknown)."""
+    devices: dict[str, None] = {}
+    for model in compiled:
+        try:
+            found = [str(d) for d in model.get_property("EXECUTION_DEVICES")]
+        except RuntimeError:
+            return []
+        if not found:
+            return []
+        devices.update(dict.fromkeys(found))
+    return list(devices)
 
 
 def _device_label(core: Any, device: str) -> str:

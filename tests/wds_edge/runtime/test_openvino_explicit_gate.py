@@ -114,18 +114,25 @@ def test_the_cli_exits_1_naming_the_fix(capsys: pytest.CaptureFixture[str]) -> N
     assert "Use --precision fp32" in err
 
 
-def test_another_device_runs_with_a_warning_that_it_is_not_gated(
-    probes: list[list[str]], caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("device", ["AUTO", "AUTO:CPU", "HETERO:CPU"])
+def test_a_composite_device_that_runs_on_the_cpu_is_gated_as_the_cpu(
+    probes: list[list[str]], caplog: pytest.LogCaptureFixture, device: str
 ) -> None:
-    """auto's probe runs on the CPU: a BF16 / FP16 on another OpenVINO device (here AUTO,
-    which is the CPU on this machine) is not probed, and the log says it is not gated."""
+    """auto's probe runs on the CPU, and so does a composite device whose compiled model
+    executes on the CPU only (EXECUTION_DEVICES): its BF16 / FP16 is gated as the CPU's and
+    refused when it fails (it ran with only a "not gated" warning)."""
     precision = _reduced()[0]
+    with pytest.raises(AccuracyGateError, match=f"--precision {precision} did not pass"):
+        load_backend(FIXTURE, "openvino", precision=precision, device=device, num_threads=1)
+    assert len(probes) == 1
     with (
         caplog.at_level("WARNING"),
         load_backend(
-            FIXTURE, "openvino", precision=precision, device="AUTO", num_threads=1
+            FIXTURE, "openvino", precision=precision, device=device, num_threads=1,
+            allow_accuracy_loss=True,
         ) as backend,
-    ):
-        assert backend.precision == precision
-    assert f"OpenVINO AUTO {precision.upper()} is not gated" in caplog.text
-    assert probes == []
+    ):  # fmt: skip
+        assert backend.precision == precision and backend.execution_devices == ["CPU"]
+    assert "kept because accuracy loss was allowed" in caplog.text
+    assert "is not gated" not in caplog.text
+    assert len(probes) == 1  # the cached decision answered
