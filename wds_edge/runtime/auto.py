@@ -44,13 +44,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import importlib
+import importlib.util
 import json
 import logging
 import os
 import platform
 import statistics
 import time
-from importlib import metadata as _im
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
@@ -154,10 +155,32 @@ def _cpu_model() -> str:
     return f"{'; '.join(parts)}; {os.cpu_count()} cpus"
 
 
-def _version(dist: str) -> str:
+#: The module each library of the key imports as: its ``__version__`` is what runs, whichever
+#: pip distribution installed it (``onnxruntime-gpu``, ``openvino-nightly``) or none did (a
+#: source build), as :func:`wds_edge.runtime.available_backends` finds it by import.
+_KEY_MODULES = {
+    "wds-edge": "wds_edge", "onnxruntime": "onnxruntime", "openvino": "openvino",
+    "numpy": "numpy",
+}  # fmt: skip
+
+
+def _has_module(module: str) -> bool:
     try:
-        return _im.version(dist)
-    except _im.PackageNotFoundError:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _version(name: str) -> str:
+    """The version of the library ``name`` (:data:`_KEY_MODULES`) that imports here, or
+    ``"absent"``."""
+    module = _KEY_MODULES.get(name, name)
+    if not _has_module(module):
+        return "absent"
+    try:
+        return str(importlib.import_module(module).__version__)
+    except Exception as exc:  # noqa: BLE001 - a library that fails to import is not there
+        logger.debug("auto: %s does not import (%s)", module, exc)
         return "absent"
 
 
@@ -172,7 +195,7 @@ def cpu_candidates(model_path: str | os.PathLike[str], backends: tuple[str, ...]
             is always probed (it is what the others are gated against).
     """
     names = ["onnxruntime:fp32"]
-    if _version("openvino") != "absent" and (not backends or "openvino" in backends):
+    if _has_module("openvino") and (not backends or "openvino" in backends):
         from wds_edge.runtime.openvino import int8_companion, native_precisions
         from wds_edge.runtime.quantized import model_precision
 
