@@ -123,6 +123,11 @@ class ModelMetadata(BaseModel):
             h, w = self.input_size_hw
             if h != w or h < 16:
                 problems.append(f"input size {h}x{w} is not a square of at least 16 pixels")
+        if self.texture_ksize % 2 == 0:  # the Eq. 1 Gaussian kernel is centred on a pixel
+            problems.append(
+                f"texture_ksize {self.texture_ksize} is not an odd number of pixels (the texture "
+                f"map's kernel; the paper's is {TEXTURE_KSIZE}); re-export the model"
+            )
         in_graph = self.preprocessing is Preprocessing.TEXTURE_IN_GRAPH
         wanted_range = (0.0, 255.0) if in_graph else (0.0, 1.0)
         if tuple(float(v) for v in self.value_range) != wanted_range:

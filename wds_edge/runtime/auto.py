@@ -327,9 +327,13 @@ def _probe(model_path: Path, candidates: list[str], num_threads: int | None) -> 
                 continue
             try:
                 loaded[name] = load_candidate(model_path, name, num_threads, spin_wait=False)
-            except (BackendError, ModelError, ImportError, RuntimeError, OSError) as exc:
+            except (
+                BackendError, ModelError, ImportError, RuntimeError, OSError, ValueError,
+            ) as exc:  # fmt: skip
                 # ImportError: an OpenVINO without what a precision needs (2024.x and
-                # ``openvino.opset13``); MissingDependencyError is one. Skip the candidate.
+                # ``openvino.opset13``); MissingDependencyError is one. ValueError (and
+                # InvalidInputError, one): a parameter of the model one backend cannot use.
+                # Skip the candidate.
                 rows[name].reason = f"not loadable: {type(exc).__name__}: {exc}"
         meta = loaded[ref_name].metadata
         size = meta.input_size_hw[0]

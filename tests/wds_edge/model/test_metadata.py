@@ -45,3 +45,12 @@ def test_a_shape_that_is_not_nchw_is_a_model_error_everywhere() -> None:
             read()
     with pytest.raises(ModelError, match=r"is not \[N, C, H, W\]"):
         meta.check_supported()
+
+
+def test_an_even_texture_kernel_is_refused_naming_the_field() -> None:
+    """The Eq. 1 Gaussian kernel needs an odd size; an even one loaded and then failed in the
+    host texture with "ksize must be a positive odd number", a parameter nobody passed."""
+    meta = ModelMetadata.from_props(_props(texture_ksize="20"))
+    with pytest.raises(ModelError, match="texture_ksize 20 is not an odd number") as info:
+        meta.check_supported("m.onnx")
+    assert str(info.value).startswith("m.onnx: cannot run this model")
