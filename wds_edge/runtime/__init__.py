@@ -133,6 +133,9 @@ def _cuda_index(device: str | int | None, *, strict: bool = True) -> int:
 
 
 _CPU_NAMES = ("cpu",)
+#: File names of TensorRT engines (:data:`wds_edge.runtime.tensorrt.backend.ENGINE_SUFFIXES`,
+#: not imported here: that module needs TensorRT's bindings).
+_ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 
 
 def _check_options(name: str, trt_opts: dict[str, Any], providers: Any, device: Any) -> None:
@@ -153,6 +156,14 @@ def _check_options(name: str, trt_opts: dict[str, Any], providers: Any, device: 
         raise InvalidInputError(
             f"load_backend() option(s) {', '.join(dropped)} are TensorRT's (backend 'tensorrt' "
             f"or 'auto'); backend {name!r} takes {', '.join(_COMMON_OPTIONS)}{also}"
+        )
+    cpu = device is not None and str(device).strip().lower() in _CPU_NAMES
+    trt_only = [k for k in trt_opts if k not in _OPENVINO_OPTIONS]
+    if name == "auto" and cpu and providers is None and trt_only:
+        raise InvalidInputError(
+            f"backend 'auto' on device='CPU' tries no TensorRT engine, so the TensorRT "
+            f"option(s) {', '.join(trt_only)} would be dropped: leave them out, or leave out "
+            "device='CPU' (auto then tries TensorRT on CUDA device 0 first)"
         )
     if providers is None:
         return
@@ -198,7 +209,9 @@ def _openvino_device(device: str | int | None) -> str:
     return text.upper()
 
 
-def _check_device(name: str, precision: str, device: str | int | None) -> None:
+def _check_device(
+    name: str, precision: str, device: str | int | None, model_path: str | os.PathLike[str] = ""
+) -> None:
     """Refuse a ``device`` the chosen backend would otherwise drop without a word."""
     if device is None:
         return
@@ -211,6 +224,13 @@ def _check_device(name: str, precision: str, device: str | int | None) -> None:
             "providers it is given (providers=[...]; onnxruntime-gpu for CUDA). For a CUDA "
             "device use --backend tensorrt --device N; for an Intel GPU / NPU --backend "
             "openvino --device GPU|NPU --precision fp32|fp16|int8"
+        )
+    is_ir = str(model_path).lower().endswith(".xml")
+    if name == "openvino" and precision == "auto" and text.upper() != "CPU" and is_ir:
+        raise InvalidInputError(
+            f"{model_path} is an OpenVINO IR: an OpenVINO IR runs in its own precision, INT8 "
+            f"(wds-edge quantize --format openvino); for --device {text} name it: --precision "
+            "int8"
         )
     if name == "openvino" and precision == "auto" and text.upper() != "CPU":
         raise InvalidInputError(
@@ -499,9 +519,9 @@ def load_backend(
             ``allow_accuracy_loss``), passed to
             :func:`~wds_edge.runtime.tensorrt.provision.provision_engine` by ``tensorrt``
             and by ``auto`` when it tries TensorRT; refused by ``onnxruntime`` /
-            ``openvino`` (but ``openvino`` takes ``allow_accuracy_loss``: a BF16 / FP16
-            model that fails the gate runs, with a warning), an unknown name by every
-            backend.
+            ``openvino`` and by ``auto`` with ``device="CPU"``, which tries no TensorRT
+            (but ``openvino`` takes ``allow_accuracy_loss``: a BF16 / FP16 model that fails
+            the gate runs, with a warning), an unknown name by every backend.
 
     Returns:
         A loaded :class:`Backend`; close it (or use ``with``) when done.
@@ -516,7 +536,8 @@ def load_backend(
             :class:`~wds_edge.errors.AccuracyGateError`: a new TensorRT FP16 / INT8 engine,
             or an OpenVINO BF16 / FP16 on the CPU, that failed its accuracy gate (OpenVINO:
             also one the gate's probe crops cannot check, "not gated").
-        MissingDependencyError / BackendError: the named backend cannot run here.
+        MissingDependencyError / BackendError: the named backend cannot run here
+            (``auto`` with a TensorRT engine file where TensorRT cannot run it).
     """
     name = str(backend).strip().lower()
     if name not in BACKEND_NAMES:
@@ -532,7 +553,7 @@ def load_backend(
         )
     _check_options(name, trt_opts, providers, device)
     num_threads = check_num_threads(num_threads)
-    _check_device(name, prec, device)
+    _check_device(name, prec, device, model_path)
     if str(model_path).lower().endswith(".xml") and name != "tensorrt":
         return _openvino_ir(model_path, name, prec, device, num_threads)
     if name == "onnxruntime":
@@ -569,6 +590,15 @@ def load_backend(
             )
             if trt is not None:
                 return trt
+        if str(model_path).lower().endswith(_ENGINE_SUFFIXES):  # only TensorRT reads one
+            why = (
+                "TensorRT could not run it here (see the warnings above)" if _tensorrt_usable()
+                else "TensorRT is not installed here"
+            )  # fmt: skip
+            raise BackendError(
+                f"{model_path} is a TensorRT engine: it needs TensorRT (and an NVIDIA GPU), and "
+                f"{why}; on this machine run the .onnx it was built from (--model MODEL.onnx)"
+            )
         if onnx and providers is None and not use_gpu_ep:
             if device is not None and not cpu_only:
                 logger.warning(

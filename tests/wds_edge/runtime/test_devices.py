@@ -36,7 +36,7 @@ def test_the_cpu_is_honoured(fake_trt, small_onnx: Path, tmp_path: Path) -> None
     state = fake_trt()  # TensorRT "installed": --device CPU must not build an engine
     with load_backend(small_onnx, "onnxruntime", device="CPU") as ort:
         assert ort.device == "CPU"
-    with load_backend(small_onnx, "auto", device="CPU", cache_dir=tmp_path) as auto:
+    with load_backend(small_onnx, "auto", device="CPU") as auto:
         assert auto.name in ("onnxruntime", "openvino") and "CPU" in auto.device
     assert state.builds == []
 
@@ -68,5 +68,5 @@ def test_auto_says_when_a_cuda_index_falls_back_to_the_cpu(
     assert any("--device 7 names a CUDA device" in r.getMessage() for r in caplog.records)
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="wds_edge.runtime"):
-        load_backend(small_onnx, "auto", device="CPU", cache_dir=tmp_path).close()
+        load_backend(small_onnx, "auto", device="CPU").close()
     assert not any("names a CUDA device" in r.getMessage() for r in caplog.records)
