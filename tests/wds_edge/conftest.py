@@ -7,6 +7,8 @@ the one kiosks meet.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -144,3 +146,26 @@ def tiny_tmpfs(tmp_path: Path):  # noqa: ANN201 - yields a mount factory
     yield make
     for point in mounts:
         subprocess.run(["umount", "-l", str(point)], capture_output=True)
+
+
+@pytest.fixture
+def xvfb_display() -> object:
+    """A real virtual X display (Xvfb on a free display number, no TCP) for as long as the
+    test runs: its DISPLAY value, e.g. ``":5"``."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("needs Xvfb (apt-get install xvfb)")
+    read_fd, write_fd = os.pipe()
+    xvfb = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_fd), "-nolisten", "tcp", "-screen", "0", "320x240x24"],
+        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    os.close(write_fd)
+    try:
+        with os.fdopen(read_fd) as chosen:  # Xvfb writes the number once it listens
+            number = chosen.readline().strip()
+        if not number:
+            pytest.fail("Xvfb did not start (no display number on -displayfd)")
+        yield f":{number}"
+    finally:
+        xvfb.terminate()
+        xvfb.wait(timeout=10)

@@ -8,6 +8,8 @@ top left, per-region wrinkle ratios top right.
 from __future__ import annotations
 
 import os
+import re
+import socket
 import sys
 from collections.abc import Mapping
 
@@ -57,21 +59,75 @@ def check_can_open_window(
 
     Raises:
         MissingDependencyError: this OpenCV wheel has no GUI toolkit (e.g. a headless wheel).
-        InvalidInputError: on Linux, no X / Wayland display is set (a usage error: run
-            headless, or under a virtual display).
+        InvalidInputError: on Linux, no X / Wayland display is set, or none answers where
+            DISPLAY / WAYLAND_DISPLAY point (a usage error: run headless, or under a
+            virtual display).
     """
     if highgui_backend() is None:
         raise MissingDependencyError(
             "this OpenCV build has no GUI toolkit (cv2.getBuildInformation() lists GUI: NONE), "
             f"so no window can open; {instead}, or install an OpenCV wheel with HighGUI"
         )
-    if sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    ):
+    if not sys.platform.startswith("linux"):
+        return
+    x_display = os.environ.get("DISPLAY", "")
+    wayland = os.environ.get("WAYLAND_DISPLAY", "")
+    if not (x_display or wayland):
         raise InvalidInputError(
             f"no display: DISPLAY is not set, so no window can open; {instead}, or run under "
             f"a virtual display: xvfb-run {command}"
         )
+    answers = [_x_server_answers(x_display) if x_display else False]
+    answers.append(_wayland_answers(wayland) if wayland else False)
+    if not any(answer is not False for answer in answers):
+        which = " and ".join(
+            f"{name}={value}" for name, value in (("DISPLAY", x_display),
+                                                  ("WAYLAND_DISPLAY", wayland)) if value
+        )  # fmt: skip
+        raise InvalidInputError(
+            f"no display answers at {which}: nothing listens there, so the first window would "
+            f"abort the process (a display left over from an SSH session or desktop that has "
+            f"ended?); {instead}, or run under a virtual display: xvfb-run {command}"
+        )
+
+
+#: DISPLAY as X11 writes it: [protocol/][host]:display[.screen]
+_X_DISPLAY = re.compile(r"^(?:[a-z]+/)?(?P<host>[^:/]*):(?P<number>\d+)(?:\.\d+)?$")
+
+
+def _connects(family: int, address: object, timeout_s: float = 2.0) -> bool:
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout_s)
+        try:
+            sock.connect(address)  # type: ignore[arg-type]
+        except OSError:
+            return False
+        return True
+
+
+def _x_server_answers(display: str) -> bool | None:
+    """Whether an X server accepts connections at ``display`` (its Unix socket, also the
+    abstract one, for a local display; TCP port 6000 + n for ``host:n``); None when
+    ``display`` is not in a form this can check (then it is trusted)."""
+    match = _X_DISPLAY.match(display)
+    if match is None:
+        return None
+    number, host = int(match["number"]), match["host"]
+    if host in ("", "unix"):
+        path = f"/tmp/.X11-unix/X{number}"
+        return _connects(socket.AF_UNIX, path) or _connects(socket.AF_UNIX, "\0" + path)
+    return _connects(socket.AF_INET, (host, 6000 + number))
+
+
+def _wayland_answers(name: str) -> bool | None:
+    """Whether a Wayland compositor accepts connections at ``name`` (a socket path, or a
+    name in $XDG_RUNTIME_DIR); None when there is no runtime dir to look in."""
+    if os.path.isabs(name):
+        return _connects(socket.AF_UNIX, name)
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if not runtime:
+        return None
+    return _connects(socket.AF_UNIX, os.path.join(runtime, name))
 
 
 def _text(

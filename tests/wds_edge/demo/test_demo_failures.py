@@ -180,9 +180,9 @@ def test_a_snapshot_that_cannot_be_saved_is_a_warning_not_the_end_of_the_run(
 
 def test_cli_an_unwritable_snapshot_dir_is_refused_before_the_model_loads(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-    video_path: Path,
+    video_path: Path, xvfb_display: str,
 ) -> None:  # fmt: skip
-    monkeypatch.setenv("DISPLAY", ":0")  # the window check passes; nothing opens before
+    monkeypatch.setenv("DISPLAY", xvfb_display)  # the window check passes; nothing opens before
     blocked = tmp_path / "notadir.txt"
     blocked.write_text("x")
     code, _out, err = run_cli(
@@ -196,9 +196,9 @@ def test_cli_an_unwritable_snapshot_dir_is_refused_before_the_model_loads(
 
 def test_cli_an_unused_default_snapshot_dir_is_not_left_behind(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-    video_path: Path,
+    video_path: Path, xvfb_display: str,
 ) -> None:  # fmt: skip
-    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setenv("DISPLAY", xvfb_display)
     snaps = tmp_path / "snaps" / "inner"
     code, _out, _err = run_cli(
         capsys, "demo", "--source", video_path, "--model", tmp_path / "missing.onnx",
@@ -301,3 +301,27 @@ def test_a_capture_whose_fusion_fails_ends_and_the_next_one_runs(
         loop.close(failed=True)
         raise
     loop.close()
+
+
+def test_cli_a_display_nobody_answers_is_a_usage_error_before_anything_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    video_path: Path, xvfb_display: str,
+) -> None:  # fmt: skip
+    """A stale DISPLAY (an SSH session that ended) made the first imshow abort the process
+    (exit 134) after the model had loaded; now it is refused first, like no DISPLAY."""
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    number = int(xvfb_display[1:])
+    for stale in (f":{number + 1000}", f"127.0.0.1:{number + 1000}.0"):
+        monkeypatch.setenv("DISPLAY", stale)
+        code, _out, err = run_cli(
+            capsys, "demo", "--source", video_path, "--model", tmp_path / "missing.onnx"
+        )
+        assert code == 2, err
+        assert f"no display answers at DISPLAY={stale}" in err and "--headless" in err
+        assert "missing.onnx" not in err
+    # the live display next to it passes the check (and the missing model is then reported)
+    monkeypatch.setenv("DISPLAY", xvfb_display)
+    code, _out, err = run_cli(
+        capsys, "demo", "--source", video_path, "--model", tmp_path / "missing.onnx"
+    )
+    assert code == 2 and "missing.onnx" in err and "no display" not in err, err
