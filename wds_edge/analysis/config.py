@@ -57,7 +57,7 @@ class AnalyzerConfig(Settings):
     """
 
     _settings_name: ClassVar[str] = "analyzer settings"
-    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid", protected_namespaces=())
 
     model_path: str | None = None
     backend: str = "auto"

@@ -51,7 +51,7 @@ class ArchitectureInfo(BaseModel):
 class ModelMetadata(BaseModel):
     """The contract between a model file and the runtime (see module docstring)."""
 
-    model_config = ConfigDict(extra="ignore", use_enum_values=False)
+    model_config = ConfigDict(extra="ignore", use_enum_values=False, protected_namespaces=())
 
     format_version: int = Field(METADATA_FORMAT_VERSION, ge=1)
     producer: str = "wds-edge"

@@ -54,7 +54,7 @@ import statistics
 import time
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wds_edge.errors import AccuracyGateError, BackendError, ModelError, OutputError
 from wds_edge.io import sha256_file, write_json_atomic
@@ -100,6 +100,7 @@ REDUCED_PRECISION_MIN_GAIN = 0.10
 class AutoKey(BaseModel):
     """Everything the decision depends on; a cached decision with another key is stale."""
 
+    model_config = ConfigDict(protected_namespaces=())  # model_sha256 (pydantic < 2.10 warns)
     cpu: str
     model_sha256: str
     int8_sha256: str | None = None

@@ -239,8 +239,11 @@ async def not_found(request: Request, exc: Exception) -> Response:
 
 async def method_not_allowed(request: Request, exc: Exception) -> Response:
     response = error_response(405, f"{request.method} is not allowed on {request.url.path}")
-    # RFC 9110 15.5.6: a 405 carries Allow (Starlette's HTTPException has it)
+    # RFC 9110 15.5.6: a 405 carries Allow (Starlette's HTTPException has it; StaticFiles'
+    # has it only from some Starlette release on, not at the 0.37 floor)
     response.headers.update(getattr(exc, "headers", None) or {})
+    if "allow" not in response.headers and request.url.path.startswith("/static/"):
+        response.headers["allow"] = "GET, HEAD"
     return response
 
 

@@ -71,7 +71,7 @@ class ServiceConfig(BaseModel):
         session: settings of the captures (``frames_needed``, ``max_frames``, ...).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
     host: str = "127.0.0.1"
     port: int = Field(8765, ge=0, le=65535)
