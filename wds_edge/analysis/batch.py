@@ -14,8 +14,10 @@ An output folder holds the latest run: each input's files (``<stem>.json``,
 stem, and the ones this run does not write for it (an input that failed now, an overlay or
 mask not asked for or not drawn) are removed. The stems are given in input order, failed
 inputs included, so a rerun of the same inputs names them the same. The output folder may
-not be a folder the inputs are read from (:func:`check_output_folder`): a rerun would take
-the overlays and masks written there for photos.
+not be a folder the inputs are read from, nor the folder of a file named one by one
+(:func:`check_output_folder`): a rerun would take the overlays and masks written there for
+photos. A file of this run's inputs is never written over: an input whose JSON, overlay or
+mask would replace another input (a link into the output folder) gets an error outcome.
 """
 
 from __future__ import annotations
@@ -142,8 +144,10 @@ def check_output_folder(
     ``photos`` is fine, ``--out photos`` is not: its rerun would analyse the
     ``<stem>_overlay.png`` / ``<stem>_mask.png`` written there as photos, and write more of
     them each time. The same holds for the folder a glob reads (its subfolders too when the
-    glob has ``**`` or a wildcard in a folder name). Files named one by one are read as
-    named, wherever the output goes.
+    glob has ``**`` or a wildcard in a folder name), and for the folder of a file named one
+    by one (``photos/*.jpg`` expanded by the shell): ``--out photos`` would write
+    ``a_overlay.png`` over a photo of that name, and the next ``photos/*`` would read the
+    results as photos. A file in a subfolder of the output folder is fine.
 
     Args:
         inputs: the inputs as given (files, folders, globs).
@@ -161,16 +165,16 @@ def check_output_folder(
             folder, below = Path(text), False
         elif _GLOB_CHARS & set(text) and not Path(text).exists():
             folder, below = _glob_folder(text)
-        else:
-            continue
+        else:  # a file named one by one: the folder it sits in
+            folder, below = Path(text).parent, False
         read = folder.resolve()
         if out == read or (below and read in out.parents):
             where = "is" if out == read else "is inside"
             raise InvalidInputError(
                 f"the output folder {os.fspath(out_dir)} {where} the folder the input "
-                f"{text} is read from: a rerun would analyse the overlays and masks written "
-                "there as photos; write the results to a folder of their own"
-                + (f" ({option})" if option else "")
+                f"{text} is read from: its results could replace an input there, and a rerun "
+                "would analyse the overlays and masks written there as photos; write the "
+                "results to a folder of their own" + (f" ({option})" if option else "")
             )
 
 
@@ -318,6 +322,8 @@ def _analyze_one(
     rotate: int = 0,
 ) -> None:
     image = None
+    if out is not None and stem is not None:
+        _check_no_input_replaced(outcome.input, out, stem, read, write_overlay, write_mask)
     if is_video_file(outcome.input):
         outcome.final = analyze_video(analyzer, outcome.input, session, rotate=rotate)
         result = outcome.final.result
@@ -345,6 +351,28 @@ def _analyze_one(
         files[outcome.json_path] = text.encode("utf-8")
         write_files_atomic(files)  # all of a result's files, or none of them
         _remove_stale(out, stem, files, read)  # an earlier run's overlay / mask of this stem
+
+
+def _check_no_input_replaced(
+    path: str, out: Path, stem: str, read: set[Path], write_overlay: bool, write_mask: bool
+) -> None:
+    """Refuse to write this input's results where they would replace a file that is an input
+    of this run (a link into the output folder, a name the folder check cannot see).
+
+    Raises:
+        OutputError: naming the clash; nothing of this input is written.
+    """
+    json_name, overlay_name, mask_name = _output_names(stem)
+    names = [json_name]
+    names += [overlay_name] if write_overlay else []
+    names += [mask_name] if write_mask else []
+    for name in names:
+        target = out / name
+        if target.resolve() in read:
+            raise OutputError(
+                f"{path}: its result {target} would replace that file, an input of this run; "
+                "nothing was written for it: write the results to a folder of their own"
+            )
 
 
 def _overlay(image: Any, result: FrameResult | None, draw_overlay: Any) -> Any:

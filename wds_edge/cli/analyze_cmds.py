@@ -28,7 +28,8 @@ aside are fused. With --out DIR, writes DIR/<stem>.json
 (status, scores per region, timings, crop transform) and DIR/<stem>_overlay.png for each
 input; DIR then holds the latest run (an earlier run's files of a stem that this run does
 not write, e.g. of an input that fails now, are removed), and may not be a folder the
-inputs are read from. With --json, prints one JSON object per input on its own line
+inputs are read from, nor the folder of a file named one by one (DIR/*.jpg --out DIR): no
+input is ever written over. With --json, prints one JSON object per input on its own line
 (status, scores: overall + one entry per region with wrinkle_ratio, timings_ms). A file
 that cannot be read gets an "error" line and the rest goes on. Exit code: 0 when every
 input was analysed (any status, e.g. no_face: the status is the answer), 1 if any input

@@ -113,3 +113,51 @@ def test_arrays_go_into_the_json_lines_and_need_json(
     assert code == 0, err
     line = json.loads(stdout)
     assert len(line["landmarks_px"]) == 478 and line["wrinkle_mask_png"]
+
+
+def test_files_named_in_the_output_folder_are_refused(
+    faces_dir: Path, landmarker_path: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Defect: files named one by one were read wherever the output went: `analyze same/a.jpg
+    same/a_overlay.png --out same` wrote a.jpg's overlay over the user's a_overlay.png (exit
+    0), and `analyze same/* --out same` run twice read its own results as photos."""
+    monkeypatch.chdir(tmp_path)
+    Path("same").mkdir()
+    shutil.copy(faces_dir / "biden2.jpg", "same/a.jpg")
+    shutil.copy(faces_dir / "obama.jpg", "same/a_overlay.png")
+    before = Path("same/a_overlay.png").read_bytes()
+    code, _, err = _analyze(capsys, landmarker_path, "same/a.jpg", "same/a_overlay.png",
+                            "--out", "same")  # fmt: skip
+    assert code == 2, err
+    assert "is the folder the input same/a.jpg is read from" in err
+    assert Path("same/a_overlay.png").read_bytes() == before
+    assert _names(Path("same")) == ["a.jpg", "a_overlay.png"]
+    # written into a subfolder of theirs: fine
+    code, _, err = _analyze(capsys, landmarker_path, "same/a.jpg", "--out", "same/res")
+    assert code == 0 and _names(Path("same/res")) == ["a.json", "a_overlay.png"], err
+
+
+def test_an_input_is_never_written_over_through_a_link(
+    faces_dir: Path, landmarker_path: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """An input that is a link to a file in the output folder: the result of another input
+    that would replace it is refused (an error naming the clash), the rest goes on."""
+    monkeypatch.chdir(tmp_path)
+    Path("photos").mkdir()
+    Path("out").mkdir()
+    shutil.copy(faces_dir / "biden2.jpg", "photos/a.jpg")
+    shutil.copy(faces_dir / "obama.jpg", "photos/b.jpg")
+    shutil.copy(faces_dir / "obama.jpg", "out/a_overlay.png")
+    before = Path("out/a_overlay.png").read_bytes()
+    Path("photos/a_overlay.png").symlink_to(Path("out/a_overlay.png").resolve())
+    inputs = ["photos/a.jpg", "photos/a_overlay.png", "photos/b.jpg"]
+    code, stdout, err = _analyze(capsys, landmarker_path, *inputs, "--out", "out", "--json")
+    assert code == 1, err
+    lines = [json.loads(line) for line in stdout.splitlines()]
+    assert lines[0]["status"] == "error"
+    assert "out/a_overlay.png would replace that file, an input of this run" in lines[0]["error"]
+    assert lines[1]["status"] != "error" and lines[2]["status"] != "error"
+    assert Path("out/a_overlay.png").read_bytes() == before
+    assert "a.json" not in _names(Path("out"))
