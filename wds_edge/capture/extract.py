@@ -53,6 +53,9 @@ class ExtractedFrames:
         expected_frames: the video container's frame count (None if it has none).
         ended_early: the video ended before ``expected_frames`` (a truncated file): the
             frames written are valid, the ones after the cut are missing.
+        earlier_kept: with ``overwrite``, the earlier run's frames this run did not rewrite
+            and kept because it wrote no frame or the video ended early (0 otherwise: they
+            were removed).
     """
 
     source: str
@@ -64,6 +67,7 @@ class ExtractedFrames:
     size: tuple[int, int] | None = None
     expected_frames: int | None = None
     ended_early: bool = False
+    earlier_kept: int = 0
 
 
 def frame_file_name(prefix: str, index: int, image_format: str = "png") -> str:
@@ -120,9 +124,12 @@ def extract_frames(
         stop: frame index to stop before (exclusive); None = to the end of the file.
         image_format: ``"png"`` (lossless) or ``"jpg"``.
         prefix: file-name prefix; default the source's file stem.
-        overwrite: remove the frames of an earlier run with the same prefix (PNG and JPEG)
-            before writing, once the source opened; otherwise such files make this call
-            fail before anything is written.
+        overwrite: replace the frames of an earlier run with the same prefix (PNG and
+            JPEG): the frames this run writes replace theirs one by one, and the rest of them
+            are removed at the end, once this run wrote at least one frame and read the video
+            to its end (or ``stop``). A run that fails, writes no frame or finds the video
+            truncated keeps them (``earlier_kept``). Without ``overwrite`` such files make
+            this call fail before anything is written.
         progress: called as ``progress(frames_read, stop_or_None, last_written_name)``.
 
     Returns:
@@ -153,12 +160,6 @@ def extract_frames(
             raise InvalidInputError(
                 f"{text} is a live source that never ends; pass --stop N to save frames before N"
             )
-        # the source opened: an earlier run's frames go, all formats (a frame left of the
-        # other format is a second photo of one stem, which `label` refuses)
-        for path in existing:
-            path.unlink(missing_ok=True)
-        if existing:
-            logger.info("%s: removed %d frame(s) of an earlier run", out, len(existing))
         result = ExtractedFrames(
             source=text, out_dir=out, fps=frames.fps, expected_frames=frames.expected_frames
         )
@@ -179,6 +180,17 @@ def extract_frames(
             if stop is not None and index >= stop - 1:  # frame `stop` is not decoded
                 break
         result.ended_early = frames.ended_early
+    # an earlier run's frames this run did not rewrite go, all formats (a frame left of the
+    # other format is a second photo of one stem, which `label` refuses); only now that the
+    # new ones exist: a run that wrote nothing or was cut short leaves them
+    written = set(result.paths)
+    stale = [path for path in existing if path not in written]
+    if stale and result.paths and not result.ended_early:
+        for path in stale:
+            path.unlink(missing_ok=True)
+        logger.info("%s: removed %d frame(s) of an earlier run", out, len(stale))
+    else:
+        result.earlier_kept = len(stale)
     if not result.paths:
         logger.warning(
             "%s: no frame selected (read %d frames; start %d, stop %s, every %d)",

@@ -49,8 +49,10 @@ def _frames(
     force: bool = typer.Option(
         False,
         "--force",
-        help="Remove the frames an earlier run wrote to --out with this video's name (PNG "
-        "and JPEG) before writing; without it such frames make the command refuse.",
+        help="Replace the frames an earlier run wrote to --out with this video's name (PNG "
+        "and JPEG): those this run does not rewrite are removed once it wrote its frames (a "
+        "run that writes none or finds the video truncated keeps them); without it such "
+        "frames make the command refuse.",
     ),
 ) -> None:
     from wds_edge.capture.extract import extract_frames
@@ -78,6 +80,11 @@ def _frames(
             f"[red]the video ended early ({result.frames_read} of {result.expected_frames} "
             "frames decoded): the file is truncated or was cut while it was read; the frames "
             "before the cut are written[/]"
+        )
+    if result.earlier_kept:
+        make_console(stderr=True).print(
+            f"kept the {result.earlier_kept} frame(s) of the earlier run that this run did not "
+            "rewrite (it failed); rerun with --force once it can write its frames"
         )
     if not result.paths or result.ended_early:
         raise typer.Exit(1)

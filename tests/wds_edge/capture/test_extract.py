@@ -164,3 +164,18 @@ def test_force_replaces_the_earlier_frames_of_every_format(
         [*again.paths, tmp_path / "count_final.png", tmp_path / "count_f2_f000000.png"]
     )
     assert [p.name for p in again.paths] == [f"count_f{i:06d}.png" for i in (0, 5, 10, 15)]
+
+
+def test_force_keeps_the_earlier_frames_until_new_ones_exist(
+    counting_video: Path, tmp_path: Path
+) -> None:
+    """Defect: --force deleted the earlier run's frames before reading a frame: a run whose
+    --start lies past the end wrote 0 frames and left the folder empty."""
+    first = extract_frames(counting_video, tmp_path, every=5)
+    contents = [p.read_bytes() for p in first.paths]
+    nothing = extract_frames(counting_video, tmp_path, start=5000, overwrite=True)
+    assert nothing.paths == [] and nothing.earlier_kept == len(first.paths)
+    assert [p.read_bytes() for p in first.paths] == contents  # all still there
+    # a run that writes frames removes the rest, but only after writing
+    again = extract_frames(counting_video, tmp_path, every=10, overwrite=True)
+    assert sorted(tmp_path.iterdir()) == again.paths and again.earlier_kept == 0

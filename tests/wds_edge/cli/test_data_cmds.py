@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fault_helpers import run_cli, truncated_avi
+from fault_helpers import mjpg_avi, run_cli, truncated_avi
 from typer.testing import CliRunner
 
 from wds_edge.cli import app
@@ -54,3 +54,20 @@ def test_frames_help_explains_the_workflow() -> None:
     result = CliRunner().invoke(app, ["frames", "--help"])
     assert result.exit_code == 0
     assert "wds-edge label --images" in result.output and "--every" in result.output
+
+
+def test_frames_force_that_writes_nothing_keeps_the_earlier_frames(
+    capsys, video_path: Path, tmp_path: Path
+) -> None:  # noqa: ANN001
+    """Defect: `frames --force --start 5000` removed the earlier run's frames, then wrote 0
+    frames: exit 1 and an empty folder."""
+    clip = mjpg_avi(video_path, tmp_path / "clip.avi", frames=40)
+    out = tmp_path / "fr"
+    code, _, err = run_cli(capsys, "frames", clip, "--out", out, "--every", "20")
+    assert code == 0, err
+    earlier = sorted(p.name for p in out.iterdir())
+    assert earlier == ["clip_f000000.png", "clip_f000020.png"]
+    code, stdout, err = run_cli(capsys, "frames", clip, "--out", out, "--force", "--start", "5000")
+    assert code == 1 and "wrote 0 frames" in stdout, err
+    assert "kept the 2 frame(s) of the earlier run" in err
+    assert sorted(p.name for p in out.iterdir()) == earlier
