@@ -235,7 +235,7 @@ def _notes(final: FinalResult) -> list[str]:
 def _print_table(outcomes: list, model: dict) -> None:  # list[InputOutcome]
     from rich.table import Table
 
-    from wds_edge.cli.console import make_console
+    from wds_edge.cli.console import make_console, plain
 
     table = Table(
         title="wrinkle analysis",
@@ -256,10 +256,13 @@ def _print_table(outcomes: list, model: dict) -> None:  # list[InputOutcome]
             note = f" ({', '.join([counts, *_notes(f)])})"
             colour = "green" if f.ok else "yellow"
             ms = sum(f.timings_ms.values())
-            table.add_row(o.input, f"[{colour}]{f.status}[/]{note}", overall, regions, f"{ms:.0f}")
+            table.add_row(
+                plain(o.input), f"[{colour}]{f.status}[/]{plain(note)}", overall, regions,
+                f"{ms:.0f}",
+            )  # fmt: skip
             continue
         if o.result is None:
-            table.add_row(o.input, "[red]error[/]", "", o.error or "", "")
+            table.add_row(plain(o.input), "[red]error[/]", "", plain(o.error or ""), "")
             continue
         r = o.result
         overall = f"{100 * r.scores['overall'].wrinkle_ratio:.2f}" if "overall" in r.scores else ""
@@ -269,6 +272,10 @@ def _print_table(outcomes: list, model: dict) -> None:  # list[InputOutcome]
         status = str(getattr(r.status, "value", r.status))
         colour = "green" if r.ok else "yellow"
         table.add_row(
-            o.input, f"[{colour}]{status}[/]", overall, regions, f"{r.timings_ms['total']:.0f}"
+            plain(o.input),
+            f"[{colour}]{status}[/]",
+            overall,
+            regions,
+            f"{r.timings_ms['total']:.0f}",
         )
     make_console().print(table)

@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from wds_edge._checks import is_digits
+from wds_edge.cli.console import plain
 from wds_edge.cli.options import DEVICE_HELP, PRECISION_AUTO_HELP, PRECISION_HELP
 
 _MODEL_HELP = (
@@ -94,9 +95,9 @@ def _write_outputs(
 
     console = _console()
     if json_path is not None:
-        console.print(f"wrote {write_report_json(json_path, report)}")
+        console.print(f"wrote {write_report_json(json_path, report)}", markup=False)
     if csv_path is not None:
-        console.print(f"wrote {write_rows_csv(csv_path, rows, report)}")
+        console.print(f"wrote {write_rows_csv(csv_path, rows, report)}", markup=False)
 
 
 def bench_model_cmd(
@@ -261,7 +262,7 @@ def bench_pipeline_cmd(
     console = _console()
     title = (
         f"wds-edge bench pipeline: {result.frames} frames ({result.status_counts}), "
-        f"{Path(result.model).name} on {result.backend} {result.precision}, interleaved "
+        f"{plain(Path(result.model).name)} on {result.backend} {result.precision}, interleaved "
         f"in chunks of {result.chunk_frames}"
     )
     summary = [m.summary_row() for m in result.modes]
@@ -281,7 +282,9 @@ def bench_pipeline_cmd(
     for m in result.modes:
         if m.waits_ms:
             waits = ", ".join(f"{k} {v / 1000:.1f} s" for k, v in m.waits_ms.items())
-            console.print(f"[dim]{m.label} waits over {m.wall_s:.1f} s: {waits}[/]")
+            console.print(
+                f"{m.label} waits over {m.wall_s:.1f} s: {waits}", style="dim", markup=False
+            )
     print_load(console, load)
     _write_outputs(
         {
@@ -461,12 +464,12 @@ def bench_compare_cmd(
         )
     )
     for note in result.notes:
-        console.print(f"[dim]note: {note}[/]")
+        console.print(f"note: {note}", style="dim", markup=False)
     print_load(console, load)
     report = {"kind": "compare", "environment": env, "load_average": load.to_dict(),
               **result.to_dict()}  # fmt: skip
-    console.print(f"wrote {write_report_json(out / 'compare.json', report)}")
-    console.print(f"wrote {write_rows_csv(out / 'compare.csv', rows, report)}")
+    console.print(f"wrote {write_report_json(out / 'compare.json', report)}", markup=False)
+    console.print(f"wrote {write_rows_csv(out / 'compare.csv', rows, report)}", markup=False)
     use_e2e = all(r.e2e_ms is not None for r in result.rows)
     values = [(r.e2e_ms if use_e2e else r.model_ms).p50_ms for r in result.rows]  # type: ignore[union-attr]
     bands = [
@@ -487,7 +490,9 @@ def bench_compare_cmd(
         reference=40.0,
         reference_label="25 FPS",
     )
-    console.print(f"wrote {plot}" if plot else "plot skipped: matplotlib is not installed")
+    console.print(
+        f"wrote {plot}" if plot else "plot skipped: matplotlib is not installed", markup=False
+    )
 
 
 def _refuse_width_options(**given: Any) -> None:
@@ -585,17 +590,17 @@ def _compare_backend_specs(
     load.stop()
     rows = [r.row() for r in result.rows]
     title = (
-        f"wds-edge bench compare: {Path(result.model).name}, {result.crops} face crops, "
+        f"wds-edge bench compare: {plain(Path(result.model).name)}, {result.crops} face crops, "
         f"threads {threads_label(threads)}"
     )
     console.print(rows_table(rows, title=title, caption=format_environment(env, load)))
     for note in result.notes:
-        console.print(f"[dim]note: {note}[/]")
+        console.print(f"note: {note}", style="dim", markup=False)
     print_load(console, load)
     report = {"kind": "compare-backends", "environment": env, "load_average": load.to_dict(),
               **result.to_dict()}  # fmt: skip
-    console.print(f"wrote {write_report_json(out / 'compare.json', report)}")
-    console.print(f"wrote {write_rows_csv(out / 'compare.csv', rows, report)}")
+    console.print(f"wrote {write_report_json(out / 'compare.json', report)}", markup=False)
+    console.print(f"wrote {write_rows_csv(out / 'compare.csv', rows, report)}", markup=False)
     plot = write_bar_plot(
         out / "compare.png",
         [f"{r.label}\nIoU {r.mean_iou:.3f}" for r in result.rows],
@@ -607,7 +612,9 @@ def _compare_backend_specs(
         reference=40.0,
         reference_label="25 FPS",
     )
-    console.print(f"wrote {plot}" if plot else "plot skipped: matplotlib is not installed")
+    console.print(
+        f"wrote {plot}" if plot else "plot skipped: matplotlib is not installed", markup=False
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from wds_edge.progress import ProgressCallback
 
-__all__ = ["make_console", "rich_progress", "progress_bar"]
+__all__ = ["make_console", "plain", "rich_progress", "progress_bar"]
 
 #: Width when stdout is not a terminal (CI logs, ``| tee``): rich would wrap at 80.
 PIPED_WIDTH = 200
@@ -27,6 +27,15 @@ def make_console(*, stderr: bool = False) -> Any:
 
     stream = sys.stderr if stderr else sys.stdout
     return Console(stderr=stderr, width=None if stream.isatty() else PIPED_WIDTH)
+
+
+def plain(value: object) -> str:
+    """``value`` as text to put into rich markup (a print's f-string, a table's cell or
+    title): shown as written, so a file named ``scan[/x].jpg`` or ``fr [cam1]`` is neither
+    dropped as a style tag nor a ``MarkupError``."""
+    from rich.markup import escape
+
+    return escape(str(value))
 
 
 def rich_progress(

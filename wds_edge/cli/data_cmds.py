@@ -73,7 +73,8 @@ def _frames(
             f" (frames {result.indices[0]}..{result.indices[-1]} every {every})"
             if result.indices
             else ""
-        )
+        ),
+        markup=False,
     )
     if result.ended_early:
         make_console(stderr=True).print(

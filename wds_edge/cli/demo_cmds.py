@@ -200,7 +200,7 @@ def _report(console: Console, summary: DemoSummary, summary_json: Path | None) -
         f"{summary.status_counts}, RSS {summary.rss_mb} MiB, reconnects {summary.reconnects}"
     )
     if summary.stopped_by:
-        console.print(f"stopped by {summary.stopped_by}")
+        console.print(f"stopped by {summary.stopped_by}", markup=False)
     for kind, path in summary.outputs.items():
         note = ""
         if kind == "video" and summary.recording.get("timed"):
@@ -209,11 +209,15 @@ def _report(console: Console, summary: DemoSummary, summary_json: Path | None) -
                 f" ({rec['video_frames']} frames at {rec['fps']:g} fps, real time: "
                 f"{rec['repeated']} repeat the frame shown before them)"
             )
-        console.print(f"wrote {kind}: {path}{note}")
+        console.print(f"wrote {kind}: {path}{note}", markup=False)
     if summary_json is not None:
-        console.print(f"wrote summary: {write_json_atomic(summary_json, data)}")
+        console.print(f"wrote summary: {write_json_atomic(summary_json, data)}", markup=False)
     if summary.source_error:
-        console.print(f"[red]the source failed, so the demo stopped: {summary.source_error}[/]")
+        console.print(
+            f"the source failed, so the demo stopped: {summary.source_error}",
+            style="red",
+            markup=False,
+        )
         raise typer.Exit(1)
     if summary.ended_early:
         console.print(

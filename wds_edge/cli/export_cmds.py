@@ -16,6 +16,7 @@ from typing import Any
 
 import typer
 
+from wds_edge.cli.console import plain
 from wds_edge.cli.options import check_threshold, given_on_command_line
 from wds_edge.errors import InvalidInputError
 
@@ -56,7 +57,7 @@ def _print_parity(console: Any, parity: dict[str, Any]) -> None:
         table.add_column(col)
     for row in parity["per_image"]:
         table.add_row(
-            row["label"], f"{row['max_abs_diff']:.2e}", f"{row['mask_iou']:.4f}",
+            plain(row["label"]), f"{row['max_abs_diff']:.2e}", f"{row['mask_iou']:.4f}",
             str(row["masks_identical"]),
         )  # fmt: skip
     console.print(table)
@@ -74,10 +75,10 @@ def _print_scale(console: Any, metadata: Any, whole_photos: bool = False) -> Non
     if face_px is None and whole_photos:
         data = metadata.training.get("data") or {}
         console.print(
-            f"[yellow]warning:[/] the labels in {data.get('path')} are whole photos ('wds-edge "
-            f"label --rough' without --crop-faces); the kiosk feeds face crops, so it shows "
-            f"the model faces at another scale than it learned (exported at {size} px). Label "
-            "with --crop-faces and train again"
+            f"[yellow]warning:[/] the labels in {plain(data.get('path'))} are whole photos "
+            "('wds-edge label --rough' without --crop-faces); the kiosk feeds face crops, so it "
+            f"shows the model faces at another scale than it learned (exported at {size} px). "
+            "Label with --crop-faces and train again"
         )
     elif face_px is None:
         console.print(
@@ -327,7 +328,10 @@ def _export(
         _refuse_overwriting_inputs(target, flag="--out" if out is not None else "--annotate")
         ensure_writable_file(target, "model")
         md = annotate_onnx(annotate, target, fields=fields)
-        console.print(f"annotated {annotate} -> {target}: input {md.input_name} {md.input_shape}")
+        console.print(
+            f"annotated {annotate} -> {target}: input {md.input_name} {md.input_shape}",
+            markup=False,
+        )
         return
     if checkpoint is None:
         raise InvalidInputError("pass --checkpoint CKPT (or --annotate MODEL.onnx)")
@@ -391,7 +395,8 @@ def _export(
         f"wrote {report.path} ({report.size_bytes / 1e6:.1f} MB, "
         f"sha256 {report.onnx_sha256[:12]}), "
         f"input {report.metadata.input_shape}, {arch.parameters:,} parameters, "
-        f"{arch.gflops} GFLOPs"
+        f"{arch.gflops} GFLOPs",
+        markup=False,
     )
     if report.parity:
         _print_parity(console, report.parity)
@@ -399,7 +404,7 @@ def _export(
         from wds_edge_export.triton import write_triton_repository
 
         model_dir = write_triton_repository(report.path, triton, overwrite=force)
-        console.print(f"Triton model repository: {model_dir}")
+        console.print(f"Triton model repository: {model_dir}", markup=False)
 
 
 def _calibrate(
@@ -464,16 +469,16 @@ def _calibrate(
             progress=update, rejected=rejected, people=person or (), people_csv=people_csv,
             grey_input_supported=grey_input,
         )  # fmt: skip
-    console.print(f"wrote {len(calib)} crops ({size} px) to {calib.path}")
+    console.print(f"wrote {len(calib)} crops ({size} px) to {calib.path}", markup=False)
     who = calib.manifest.people
     if calib.manifest.people_derived:
         console.print(
-            f"recorded as one unnamed person, {who[0]} (the video's content): `wds-edge "
+            f"recorded as one unnamed person, {plain(who[0])} (the video's content): `wds-edge "
             "quantize` refuses a held-out set of this same video and only warns about others "
             "(--person NAME names who it shows; the same name on two sets is one person)"
         )
     elif who:
-        console.print(f"people recorded: {', '.join(who)}")
+        console.print(f"people recorded: {', '.join(who)}", markup=False)
     else:
         console.print(
             "[yellow]note:[/] the crops name nobody (--person NAME or --people-csv FILE "
@@ -600,7 +605,7 @@ def _quantize(
         raise
     if result is not None:
         _print_gate(result, json_out)
-    console.print(f"wrote {path}")
+    console.print(f"wrote {path}", markup=False)
 
 
 def _quantize_qdq(
@@ -675,7 +680,7 @@ def _print_gate(result: Any, json_out: bool) -> None:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
     colour = {"passed": "green", "not gated": "yellow"}.get(result.verdict, "red")
-    _console().print(f"[{colour}]{result.reason}[/]", highlight=False)
+    _console().print(f"[{colour}]{plain(result.reason)}[/]", highlight=False)
 
 
 def _quantize_openvino(
@@ -703,7 +708,7 @@ def _quantize_openvino(
             target_device=target_device, progress=lambda phase: status.update(f"{phase} ..."),
         )  # fmt: skip
     _print_gate(result, json_out)
-    console.print(f"wrote {path} (+ {path.with_suffix('.bin').name})")
+    console.print(f"wrote {path} (+ {path.with_suffix('.bin').name})", markup=False)
 
 
 def _build_engine(
@@ -805,7 +810,7 @@ def _build_engine(
         make_console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from exc
     verb = f"built in {info.build_s:.0f} s" if info.built else "reused (cache hit)"
-    console.print(f"{info.path} {verb}; sidecar {info.sidecar_path}")
+    console.print(f"{info.path} {verb}; sidecar {info.sidecar_path}", markup=False)
     if info.gate is not None:
         console.print(json.dumps(info.gate.to_dict(), indent=2))
 

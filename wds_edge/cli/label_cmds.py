@@ -283,7 +283,7 @@ pairs. Exit code 1 when some label files could not be used (listed), 2 on usage 
     """
     from rich.table import Table
 
-    from wds_edge.cli.console import make_console
+    from wds_edge.cli.console import make_console, plain
     from wds_edge_train.agreement import label_agreement
 
     if json_out:
@@ -309,7 +309,13 @@ pairs. Exit code 1 when some label files could not be used (listed), 2 on usage 
             table.add_column("semi-auto mean r", justify="right")
             table.add_column("semi-auto pooled r", justify="right")
         for i, p in enumerate(report.raw):
-            row = [p.set_a, p.set_b, str(p.n_images), _num(p.mean_r), _num(p.pooled_r)]
+            row = [
+                plain(p.set_a),
+                plain(p.set_b),
+                str(p.n_images),
+                _num(p.mean_r),
+                _num(p.pooled_r),
+            ]
             if report.semi_auto is not None:
                 s = report.semi_auto[i]
                 row += [_num(s.mean_r), _num(s.pooled_r)]
@@ -321,7 +327,7 @@ pairs. Exit code 1 when some label files could not be used (listed), 2 on usage 
         console = make_console()
         console.print(table)
         for name, msg in report.problems.items():
-            console.print(f"[red]skipped[/] {name}: {msg}", highlight=False)
+            console.print(f"[red]skipped[/] {plain(name)}: {plain(msg)}", highlight=False)
     if report.problems:
         raise typer.Exit(1)
 
@@ -380,7 +386,7 @@ mean, and pooled in each area. The U-Net on the same images and areas: wds-edge 
 not train on). Exit code 1 when some images could not be scored (listed), 2 on usage \
 errors.
     """
-    from wds_edge.cli.console import make_console
+    from wds_edge.cli.console import make_console, plain
     from wds_edge.cli.train_cmds import print_metric_tables
     from wds_edge_train.baselines import evaluate_baseline
 
@@ -394,12 +400,13 @@ errors.
     with _progress(f"baseline {method}") as update:
         report = evaluate_baseline(images, masks, method, progress=update, **kwargs)
     title = (
-        f"{report.method} baseline on {masks} ({len(report.images)} images, areas: {report.areas})"
+        f"{report.method} baseline on {plain(masks)} ({len(report.images)} images, areas: "
+        f"{report.areas})"
     )
     console = make_console()
     print_metric_tables(console, title, report.pooled, report.per_image_mean, report.per_area)
     for stem, msg in report.problems.items():
-        console.print(f"[red]skipped[/] {stem}: {msg}", highlight=False)
+        console.print(f"[red]skipped[/] {plain(stem)}: {plain(msg)}", highlight=False)
     if report.problems:
         raise typer.Exit(1)
 

@@ -68,7 +68,7 @@ def fetch(
     ),
 ) -> None:
     """Download and verify the FaceLandmarker model."""
-    from wds_edge.cli.console import make_console, progress_bar
+    from wds_edge.cli.console import make_console, plain, progress_bar
     from wds_edge.cli.outputs import claim_output_dir
     from wds_edge.perception.landmarker_model import (
         FACE_LANDMARKER_SHA256,
@@ -89,7 +89,7 @@ def fetch(
     )
     with progress_bar("face_landmarker.task", download=True) as update:
         saved = fetch_face_landmarker(folder, url=source, sha256=expected, progress=update)
-    make_console().print(f"[green]saved[/] {saved} (sha256 verified)", highlight=False)
+    make_console().print(f"[green]saved[/] {plain(saved)} (sha256 verified)", highlight=False)
 
 
 def path(
@@ -100,7 +100,7 @@ def path(
     """Print where models are found, or what is missing and how to get it."""
     from rich.table import Table
 
-    from wds_edge.cli.console import make_console
+    from wds_edge.cli.console import make_console, plain
     from wds_edge.errors import ModelError
     from wds_edge.perception.landmarker_model import model_locations, resolve_face_landmarker
 
@@ -112,23 +112,23 @@ def path(
     table.add_column("state")
     for order, (origin, candidate) in enumerate(model_locations(landmarker), start=1):
         if candidate is None:
-            table.add_row(str(order), origin, "-", "not set")
+            table.add_row(str(order), plain(origin), "-", "not set")
         else:
             state = "[green]present[/]" if candidate.is_file() else "[yellow]missing[/]"
-            table.add_row(str(order), origin, str(candidate), state)
+            table.add_row(str(order), plain(origin), plain(candidate), state)
     console.print(table)
     missing = False
     try:
-        console.print(f"FaceLandmarker: [green]{resolve_face_landmarker(landmarker)}[/]")
+        console.print(f"FaceLandmarker: [green]{plain(resolve_face_landmarker(landmarker))}[/]")
     except ModelError as exc:
         missing = True
-        console.print(f"FaceLandmarker: [red]not usable[/] - {exc}", highlight=False)
+        console.print(f"FaceLandmarker: [red]not usable[/] - {plain(exc)}", highlight=False)
     try:
         from wds_edge.model.bundled import default_model_path
 
-        console.print(f"default wrinkle model: [green]{default_model_path()}[/]")
+        console.print(f"default wrinkle model: [green]{plain(default_model_path())}[/]")
     except ModelError as exc:
-        console.print(f"default wrinkle model: [yellow]none[/] - {exc}", highlight=False)
+        console.print(f"default wrinkle model: [yellow]none[/] - {plain(exc)}", highlight=False)
     except ImportError:  # the bundled-model module is not part of this build
         console.print("default wrinkle model: [yellow]none[/] - pass --model PATH to analyze")
     if missing:

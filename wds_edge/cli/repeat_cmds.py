@@ -60,7 +60,7 @@ def bench_repeatability_cmd(
     )
     from wds_edge.bench.report import rows_table, write_report_json
     from wds_edge.cli.bench_output import LoadWatch, print_load
-    from wds_edge.cli.console import make_console, progress_bar
+    from wds_edge.cli.console import make_console, plain, progress_bar
     from wds_edge.cli.outputs import claim_output_dir
     from wds_edge.model.files import RUNTIME_HINT, require_model_file
 
@@ -100,7 +100,7 @@ def bench_repeatability_cmd(
         for name, r in report.regions.items()
     ]
     caption = format_environment(env, load)
-    console.print(rows_table(rows, title=f"repeatability: {source}", caption=caption))
+    console.print(rows_table(rows, title=f"repeatability: {plain(source)}", caption=caption))
     running = report.running
     worst = running["max_window_cv"]
     per_second = (
@@ -114,9 +114,11 @@ def bench_repeatability_cmd(
     )
     print_load(console, load)
     data = {"environment": env, "load_average": load.to_dict(), **report.to_dict()}
-    console.print(f"wrote {write_report_json(out / 'repeatability.json', data)}")
+    console.print(f"wrote {write_report_json(out / 'repeatability.json', data)}", markup=False)
     plot = write_repeatability_plot(report, out / "repeatability.png")
-    console.print(f"wrote {plot}" if plot else "plot skipped: matplotlib is not installed")
+    console.print(
+        f"wrote {plot}" if plot else "plot skipped: matplotlib is not installed", markup=False
+    )
 
 
 def compare_cmd(
@@ -128,7 +130,7 @@ def compare_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
 ) -> None:
     from wds_edge.analysis.compare import compare_results, load_result
-    from wds_edge.cli.console import make_console
+    from wds_edge.cli.console import make_console, plain
 
     rep = load_result(repeatability, "repeatability") if repeatability is not None else None
     comparison = compare_results(load_result(before), load_result(after), rep)
@@ -150,7 +152,11 @@ def compare_cmd(
         "the measurement's own noise does not explain; a smaller change is 'within noise'. "
         f"Noise figures: {noise}."
     )
-    table = Table(title=f"{before.name} -> {after.name}", caption=legend, caption_justify="left")
+    table = Table(
+        title=f"{plain(before.name)} -> {plain(after.name)}",
+        caption=plain(legend),
+        caption_justify="left",
+    )
     for column in ("region", "before %", "after %", "change (points)", "MDC95 (points)", ""):
         table.add_column(column)
 
@@ -160,13 +166,13 @@ def compare_cmd(
     for c in comparison.changes:
         colour = "bold" if c.verdict in ("increase", "decrease") else "dim"
         table.add_row(
-            c.region, points(c.before), points(c.after), points(c.change, "+.2f"),
+            plain(c.region), points(c.before), points(c.after), points(c.change, "+.2f"),
             points(c.mdc95), f"[{colour}]{c.verdict}[/]",
         )  # fmt: skip
     console = make_console()
     console.print(table)
     for note in comparison.notes:
-        console.print(f"[yellow]note: {note}[/]")
+        console.print(f"note: {note}", style="yellow", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -150,7 +150,9 @@ def serve_cmd(
         capture_timeout_s=capture_timeout,
     )
     check_bind(config)  # refused before anything loads; run_server logs the warning once
-    console.print("loading the model" + (f" and opening {source}" if source else "") + "...")
+    console.print(
+        "loading the model" + (f" and opening {source}" if source else "") + "...", markup=False
+    )
 
     def started(url: str) -> None:
         # stdout, one line, so scripts (and tests) can read the address of port 0

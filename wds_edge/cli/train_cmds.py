@@ -301,7 +301,8 @@ def _run_with_progress(console: Any, run: Any) -> None:
         result = run(on_progress)
     console.print(
         f"best epoch {result.best_epoch} (validation JSI {result.metrics['val']['jsi']:.4f}) -> "
-        f"{result.best_path}"
+        f"{result.best_path}",
+        markup=False,
     )
     if result.face_crop_px is not None:
         console.print(
@@ -385,7 +386,7 @@ code 1 when --regions could not find the areas of some images (listed), 2 on usa
 (a folder that is neither the run's --split nor held out, a --groups file not the run's).
     """
     from wds_edge._deps import require
-    from wds_edge.cli.console import make_console
+    from wds_edge.cli.console import make_console, plain
 
     require("torch", "evaluation")
     from wds_edge_train.evaluate import evaluate_checkpoint
@@ -437,7 +438,7 @@ code 1 when --regions could not find the areas of some images (listed), 2 on usa
             "the checkpoint records no split, so training images may be among them"
         )
         make_console(stderr=True).print(
-            f"[yellow]warning:[/] scoring every image of --data; {why}: the figures are "
+            f"[yellow]warning:[/] scoring every image of --data; {plain(why)}: the figures are "
             "optimistic (use --split val or test)"
         )
     if json_out:
@@ -457,13 +458,13 @@ code 1 when --regions could not find the areas of some images (listed), 2 on usa
     console = make_console()
     print_metric_tables(
         console,
-        f"{checkpoint} on {data} ({len(result['images'])} images, {which}{areas})",
+        f"{plain(checkpoint)} on {plain(data)} ({len(result['images'])} images, {which}{areas})",
         result["pooled"],
         result["per_image_mean"],
         result.get("per_area"),
     )
     for stem, msg in problems.items():
-        console.print(f"[red]not scored[/] {stem}: {msg}", highlight=False)
+        console.print(f"[red]not scored[/] {plain(stem)}: {plain(msg)}", highlight=False)
     if problems:
         raise typer.Exit(1)
 
@@ -494,6 +495,8 @@ def print_metric_tables(
     mean; with areas, the pooled metrics of each area (paper Table 3's rows)."""
     from rich.table import Table
 
+    from wds_edge.cli.console import plain
+
     metrics = ("jsi", "accuracy", "sensitivity", "specificity")
     table = Table(title=title)
     table.add_column("metric")
@@ -508,7 +511,7 @@ def print_metric_tables(
         for k in metrics:
             by_area.add_column(k, justify="right")
         for name, m in per_area.items():
-            by_area.add_row(name, *(f"{m[k]:.4f}" for k in metrics))
+            by_area.add_row(plain(name), *(f"{m[k]:.4f}" for k in metrics))
         console.print(by_area)
 
 
