@@ -241,7 +241,7 @@ def _train(
     from wds_edge_train.loop import TrainConfig, train
 
     if resume and (out / "config.json").is_file():
-        saved = json.loads((out / "config.json").read_text())
+        saved = _saved_run_config(out / "config.json")
         config = TrainConfig.from_dict({**saved, **given, "data": str(data), "out": str(out)})
     else:
         config = TrainConfig.from_recipe(
@@ -251,6 +251,34 @@ def _train(
     # Before epoch 1; removed again if the run is refused before it writes anything.
     claim_output_dir(ctx, out, "training run", min_free_bytes=64 << 20)
     _run_with_progress(console, lambda cb: train(config, resume=resume, progress=cb))
+
+
+def _saved_run_config(path: Path) -> dict[str, Any]:
+    """The settings ``--resume`` continues a run with: its ``config.json``, a JSON object.
+
+    Raises:
+        InvalidInputError: the file cannot be read or is not such an object (cut off, edited,
+            another program's).
+    """
+    why = None
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        why = f"cannot read it: {exc.strerror or exc}"
+    except UnicodeDecodeError:
+        why = "not UTF-8 text"
+    except ValueError as exc:  # json.JSONDecodeError
+        why = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    else:
+        if not isinstance(saved, dict):
+            why = f"a JSON {type(saved).__name__}, not an object of settings"
+    if why is not None:
+        raise InvalidInputError(
+            f"{path} is not a wds-edge run config ({why}); --resume reads the run's settings "
+            "from it: restore the file (a copy of the run folder, or the settings the run was "
+            "started with), or start a new --out"
+        )
+    return saved
 
 
 def epoch_table_row(row: dict[str, Any]) -> str:

@@ -485,3 +485,26 @@ def test_eval_groups_for_a_run_not_grouped_by_a_file(
     code, out, err = run_cli(capsys, "eval", "--checkpoint", run_dir / "best.pt", "--data", held,
                              "--groups", tmp_path / "g.csv")  # fmt: skip
     assert code == 2 and "was not grouped by a --groups file" in _flat(err), err
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('{"epochs": 3,', "not valid JSON: Expecting property name enclosed in double quotes"),
+        ("[1, 2]", "a JSON list, not an object of settings"),
+    ],
+)
+def test_train_resume_with_a_broken_config_json_is_one_line(
+    capsys, data: Path, tmp_path: Path, text: str, says: str
+) -> None:  # noqa: ANN001
+    """Defect: a cut-off config.json ended --resume in a JSONDecodeError traceback, a JSON
+    list in a TypeError one."""
+    out = tmp_path / "run1"
+    out.mkdir()
+    (out / "config.json").write_text(text)
+    code, _, err = run_cli(capsys, "train", "--data", data, "--out", out, "--resume")
+    assert code == 2, err
+    flat = _flat(err)
+    assert f"config.json is not a wds-edge run config ({says}" in flat, err
+    assert "restore the file" in flat and "Traceback" not in err
+    assert (out / "config.json").read_text() == text
