@@ -95,6 +95,7 @@ def build_calibration_set(
     grey_input_supported: bool = False,
     people: Sequence[str] = (),
     people_csv: str | Path | None = None,
+    truncated: dict[str, int | None] | None = None,
 ) -> CalibrationSet:
     """Collect up to ``count`` face crops from ``source`` into ``out_dir``.
 
@@ -131,6 +132,9 @@ def build_calibration_set(
         people_csv: a CSV of ``photo,person`` rows naming the person in every photo of a
             folder source (:func:`wds_edge_calibration.people.read_people_csv`); only the
             people of photos that gave a crop are recorded.
+        truncated: filled with ``frames_read`` and ``expected_frames`` when a video file
+            ended before its frame count (a truncated file): the set holds the crops of the
+            frames before the cut (:func:`~wds_edge_calibration.crops.iter_face_crops`).
 
     Raises:
         InvalidInputError: bad count / size, a source path that does not exist, bad people
@@ -173,6 +177,7 @@ def build_calibration_set(
         for _, crop in iter_face_crops(
             source, size_px, landmarker_path=landmarker_path, frame_stride=frame_stride,
             rejected=counts, grey_input_supported=grey_input_supported,
+            truncated=truncated,
         ):  # fmt: skip
             made.append(1)
             seen.update(names)

@@ -120,6 +120,7 @@ def _source_crops(
     stills: bool,
     rejected: dict[str, int] | None,
     grey_input_supported: bool,
+    truncated: dict[str, int | None] | None = None,
 ) -> Iterator[tuple[str, np.ndarray]]:
     from wds_edge.capture.sources import open_source
     from wds_edge.perception.landmarks import FaceLandmarker, FaceLandmarkerOptions
@@ -146,6 +147,12 @@ def _source_crops(
                     counts[status] = counts.get(status, 0) + 1
                     continue
                 yield f"frame{frame.index:06d}#{i}", crop
+        if getattr(capture, "ended_early", False):  # read to its end, which came early
+            logger.warning("%s ended before its last frame: cropped what decoded", source)
+            if truncated is not None:
+                truncated.update(
+                    frames_read=capture.frames_read, expected_frames=capture.expected_frames
+                )
     if counts:
         logger.warning("faces skipped by the kiosk's quality and colour checks: %s", counts)
 
@@ -158,6 +165,7 @@ def iter_face_crops(
     frame_stride: int = 1,
     rejected: dict[str, int] | None = None,
     grey_input_supported: bool = False,
+    truncated: dict[str, int | None] | None = None,
 ) -> Iterator[tuple[str, np.ndarray]]:
     """Face crops from a folder of photos, one photo, or a video / camera source.
 
@@ -178,6 +186,10 @@ def iter_face_crops(
         rejected: filled with the skipped faces, by status.
         grey_input_supported: keep grey faces, as the analyzer does for a model whose
             metadata says ``grey_input_supported``.
+        truncated: filled with ``frames_read`` and ``expected_frames`` when a video file,
+            read to its end, ended before its container's frame count (a file cut off while
+            it was copied): the crops before the cut were yielded, the rest are missing.
+            Left empty otherwise (also when the caller stopped before the end).
 
     Yields:
         ``(label, uint8 RGB crop)``.
@@ -195,5 +207,5 @@ def iter_face_crops(
         )  # fmt: skip
     yield from _source_crops(
         str(source), size_px, landmarker_path, frame_stride, stills, rejected,
-        grey_input_supported,
+        grey_input_supported, truncated,
     )  # fmt: skip

@@ -408,6 +408,7 @@ def _export(
 
 
 def _calibrate(
+    ctx: typer.Context,
     source: str = typer.Option(
         ..., "--source", "-s", help="Folder of face photos, a video file or a camera (0, csi://0)."
     ),
@@ -451,23 +452,27 @@ def _calibrate(
     ),
 ) -> None:
     """Collect INT8 calibration crops through the kiosk's capture -> landmarks -> crop path,
-    recording who they show (--person / --people-csv; a video file: one unnamed person)."""
+    recording who they show (--person / --people-csv; a video file: one unnamed person).
+    A video that ends before its frame count (a truncated file) keeps the crops of the
+    frames before the cut and exits 1."""
     from wds_edge.capture.sources import require_local_source
-    from wds_edge.cli.console import progress_bar
-    from wds_edge.io import ensure_writable_dir
+    from wds_edge.cli.console import make_console, progress_bar
+    from wds_edge.cli.outputs import claim_output_dir
     from wds_edge_calibration.build import build_calibration_set
     from wds_edge_calibration.dataset import MIN_RECOMMENDED_CROPS
 
     console = _console()
     require_local_source(source)  # a missing --source: exit 2, before any folder is made
-    ensure_writable_dir(out.parent, "calibration folder")  # before collecting, not after
+    # before collecting, not after; the folders it makes go again if the run fails
+    claim_output_dir(ctx, out.parent, "calibration folder")
     rejected: dict[str, int] = {}
+    truncated: dict[str, int | None] = {}
     with progress_bar("crops", total=count, transient=False) as update:
         calib = build_calibration_set(
             source, out, count=count, size_px=size, frame_stride=stride,
             landmarker_path=landmarker, overwrite=force,
             progress=update, rejected=rejected, people=person or (), people_csv=people_csv,
-            grey_input_supported=grey_input,
+            grey_input_supported=grey_input, truncated=truncated,
         )  # fmt: skip
     console.print(f"wrote {len(calib)} crops ({size} px) to {calib.path}", markup=False)
     who = calib.manifest.people
@@ -494,6 +499,13 @@ def _calibrate(
             f"[yellow]warning:[/] only {len(calib)} crops; at least {MIN_RECOMMENDED_CROPS} "
             "are recommended for stable INT8 ranges (more photos, a longer video, --stride 1)"
         )
+    if truncated:
+        make_console(stderr=True).print(
+            f"[red]the video ended early ({truncated['frames_read']} of "
+            f"{truncated['expected_frames']} frames decoded): the file is truncated or was cut "
+            "while it was read; the crops of the frames before the cut are written[/]"
+        )
+        raise typer.Exit(1)
 
 
 def _quantize(

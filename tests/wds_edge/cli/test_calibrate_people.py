@@ -288,3 +288,40 @@ def test_bad_calibrate_numbers_name_the_option(
                            option, value)  # fmt: skip
     assert code == 2 and f"{option} (" in err and f"got {value}" in err, err
     assert not out.exists()
+
+
+def test_a_truncated_video_exits_1_and_keeps_its_crops(
+    faces_dir: Path, landmarker_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: calibrate on a video cut off half-way said nothing and exited 0, where frames
+    and analyze say it ended early and exit 1."""
+    import cv2
+
+    image = cv2.imread(str(faces_dir / "biden2.jpg"))
+    height, width = image.shape[:2]
+    cut = tmp_path / "cut.avi"
+    writer = cv2.VideoWriter(str(cut), cv2.VideoWriter_fourcc(*"MJPG"), 5, (width, height))
+    for shift in range(8):
+        writer.write(np.roll(image, shift * 4, axis=1))
+    writer.release()
+    data = cut.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])  # its header still says 8 frames: 4 decode
+    out = tmp_path / "calib"
+    code, stdout, err = run_cli(capsys, "calibrate", "--source", cut, "--out", out, "--size",
+                                "128", "--landmarker", landmarker_path)  # fmt: skip
+    assert code == 1, err
+    assert "the video ended early" in err and "of 8 frames decoded" in err, err
+    assert "crops (128 px) to" in stdout and (out / "manifest.json").is_file()
+
+
+def test_a_failed_calibrate_leaves_no_empty_parent_folders(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: `calibrate --source random.mp4 --out newp/q/cal` failed (not a video) and left
+    newp/q behind."""
+    junk = tmp_path / "random.mp4"
+    junk.write_bytes(np.random.default_rng(0).integers(0, 256, 100_000, np.uint8).tobytes())
+    code, _, err = run_cli(capsys, "calibrate", "--source", junk, "--out",
+                           tmp_path / "newp" / "q" / "cal")  # fmt: skip
+    assert code == 1, err
+    assert not (tmp_path / "newp").exists()
