@@ -5,6 +5,13 @@ The format is decided from the bytes (:func:`sniff_image_format`) and only
 it is checked against ``max_pixels`` before the pixels are decoded. Pillow's decoder
 reports truncation itself; EXIF orientation is applied; every decoder error becomes an
 :class:`~wds_edge.errors.InvalidInputError`.
+
+Decodes run in parallel: no lock is held over a header parse or a decode (Pillow's own
+bomb limit, a process-wide setting, is left alone: the header is parsed by the format's
+plugin directly and ``max_pixels`` is checked here). A JPEG whose header has a run of
+more than :data:`MAX_JPEG_HEADER_GAP` bytes without a marker is refused before Pillow walks
+it byte by byte, and :func:`read_image` refuses a file larger than any image of
+``max_pixels`` pixels can be (:func:`max_image_file_bytes`) from its size, before reading.
 """
 
 from __future__ import annotations
@@ -13,8 +20,8 @@ import io as _io
 import os
 import re
 import stat
+import struct
 import threading
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,7 +37,17 @@ from wds_edge.errors import InvalidInputError, UnsupportedImageError
 MAX_IMAGE_PIXELS = 200_000_000
 
 
-_PIL_LOCK = threading.Lock()
+#: Bytes of the largest uncompressed pixel a decoded format stores (16-bit RGBA), for
+#: :func:`max_image_file_bytes`.
+_MAX_BYTES_PER_PIXEL = 8
+#: Room for what an image file holds besides its pixels (EXIF, ICC profile, XMP, thumbnails).
+_FILE_OVERHEAD_BYTES = 64 << 20
+#: The longest run of bytes without a marker accepted in a JPEG's header (before its scan):
+#: encoders write the segments back to back; junk after the start marker would otherwise
+#: be walked by Pillow one byte at a time (seconds for a few MB).
+MAX_JPEG_HEADER_GAP = 4096
+
+_PLUGIN_INIT_LOCK = threading.Lock()  # Pillow's plugin registry is filled once
 _EXIF_ORIENTATION = 0x0112
 _TRUNCATION_HINTS = ("truncated", "broken data stream", "unexpected end", "premature end")
 
@@ -156,20 +173,63 @@ def _declared_size_text(data: bytes, fmt: str) -> str:
     return ""
 
 
-def _open_pil(data: bytes, fmt: str) -> Any:
-    """``PIL.Image.open`` on ``data`` with only ``fmt``'s plugin (reads the header only),
-    without Pillow's own bomb limit: wds-edge applies ``max_pixels`` itself, from the
-    header, with its own message."""
-    from PIL import Image
+def max_image_file_bytes(max_pixels: int | None) -> int | None:
+    """The largest file :func:`read_image` reads for ``max_pixels``: an uncompressed 16-bit
+    RGBA image of that many pixels plus 64 MiB of metadata (``None``: no limit)."""
+    if max_pixels is None:
+        return None
+    return max_pixels * _MAX_BYTES_PER_PIXEL + _FILE_OVERHEAD_BYTES
 
-    with _PIL_LOCK, warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None  # for the header parse only (microseconds)
-        try:
-            return Image.open(_io.BytesIO(data), formats=[fmt])
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
+
+def _jpeg_marker_gap(data: bytes) -> int | None:
+    """The offset of a run of more than :data:`MAX_JPEG_HEADER_GAP` bytes without a marker
+    in a JPEG's header (its segments, up to the start of scan); ``None`` when there is none.
+    Segments are skipped by their lengths, so the walk costs one step a segment."""
+    pos, end = 2, len(data)  # after the start-of-image marker
+    while pos < end:
+        marker = data.find(b"\xff", pos, pos + MAX_JPEG_HEADER_GAP + 1)
+        if marker < 0:
+            return pos if end - pos > MAX_JPEG_HEADER_GAP else None
+        pos = marker
+        while pos < end and data[pos] == 0xFF:  # fill bytes
+            pos += 1
+        if pos >= end:
+            return None
+        code = data[pos]
+        pos += 1
+        if code == 0xDA:  # start of scan: the header is read
+            return None
+        if code in (0x00, 0x01) or 0xD0 <= code <= 0xD9:  # no length follows
+            continue
+        if pos + 2 > end:
+            return None
+        pos += int.from_bytes(data[pos : pos + 2], "big")
+    return None
+
+
+def _open_pil(data: bytes, fmt: str) -> Any:
+    """``fmt``'s Pillow plugin on ``data``: the header only, as ``PIL.Image.open(...,
+    formats=[fmt])`` reads it, but without Pillow's bomb limit (a process-wide setting
+    that would have to be lifted under a lock, blocking every other decode): wds-edge
+    applies ``max_pixels`` itself, from the header, with its own message.
+
+    Raises:
+        PIL.UnidentifiedImageError: the plugin cannot read the header.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    if fmt not in Image.OPEN:
+        with _PLUGIN_INIT_LOCK:
+            Image.preinit()
+            if fmt not in Image.OPEN:
+                Image.init()
+    if fmt not in Image.OPEN:  # a Pillow built without it (WebP needs libwebp)
+        raise UnidentifiedImageError(f"this Pillow build has no {fmt} plugin")
+    factory, _ = Image.OPEN[fmt]
+    try:
+        return factory(_io.BytesIO(data), "")
+    except (SyntaxError, IndexError, TypeError, struct.error) as exc:  # as Image.open
+        raise UnidentifiedImageError(f"cannot identify the {fmt} data") from exc
 
 
 def _check_size(width: int, height: int, source: str, max_pixels: int | None) -> None:
@@ -203,6 +263,12 @@ def _open_checked(data: bytes, source: str, max_pixels: int | None, formats: Seq
         raise UnsupportedImageError(
             f"{source}: the data is a {fmt} image{_declared_size_text(data, fmt)}, which is "
             f"not decoded here (accepted: {accepted}); convert it to JPEG or PNG first"
+        )
+    gap = _jpeg_marker_gap(data) if fmt == "JPEG" else None
+    if gap is not None:
+        raise InvalidInputError(
+            f"{source}: cannot decode the JPEG header (corrupt: no marker in the "
+            f"{MAX_JPEG_HEADER_GAP} bytes from offset {gap}); pass an intact JPEG file"
         )
     try:
         pil = _open_pil(data, fmt)
@@ -325,9 +391,13 @@ def read_image(
 ) -> np.ndarray:
     """Read an image file as uint8 BGR HxWx3 (OpenCV's colour order); see :func:`decode_image`.
 
+    The file is read into one buffer of its size. A file larger than any image of
+    ``max_pixels`` pixels can be (:func:`max_image_file_bytes`: 1.7 GB for the default
+    200 megapixels) is refused from its size, before it is read.
+
     Raises:
-        InvalidInputError: the path is missing, is a folder, or holds no decodable image
-            (or one larger than ``max_pixels``).
+        InvalidInputError: the path is missing, is a folder, is too large, or holds no
+            decodable image (or one larger than ``max_pixels``).
     """
     p = Path(path)
     try:
@@ -343,7 +413,8 @@ def read_image(
             f"{p}: cannot read the file ({exc.strerror or exc}); check its permissions"
         ) from None
     try:
-        mode = os.fstat(fd).st_mode
+        info = os.fstat(fd)
+        mode = info.st_mode
         if stat.S_ISDIR(mode):
             raise InvalidInputError(f"{p}: is a folder; pass an image file")
         if not stat.S_ISREG(mode):
@@ -351,10 +422,20 @@ def read_image(
             raise InvalidInputError(
                 f"{p}: is {kind}, not an image file; pass the photo file itself"
             )
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        data = b"".join(chunks)
+        limit = max_image_file_bytes(max_pixels)
+        if limit is not None and info.st_size > limit:
+            raise InvalidInputError(
+                f"{p}: the file is {info.st_size / 1e6:,.0f} MB, more than an image of "
+                f"{max_pixels:,} pixels can take ({limit / 1e6:,.0f} MB); pass the photo "
+                "itself, downscaled if it is larger (or raise max_pixels if this is intended)"
+            )
+        # one buffer of the file's size (a byte more tells whether it grew since fstat)
+        data = os.read(fd, info.st_size + 1)
+        if len(data) != info.st_size:  # a short read, or a file that changed: read to its end
+            rest = [data]
+            while chunk := os.read(fd, 1 << 20):
+                rest.append(chunk)
+            data = b"".join(rest)
     except OSError as exc:
         raise InvalidInputError(
             f"{p}: cannot read the file ({exc.strerror or exc}); check its permissions"

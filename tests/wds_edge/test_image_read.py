@@ -59,3 +59,73 @@ def test_an_unreadable_header_is_told_without_python_object_names(data: bytes) -
     message = str(caught.value)
     assert message.startswith("upload: cannot decode the ") and "header (corrupt: " in message
     assert "object at 0x" not in message and "BytesIO" not in message
+
+
+def test_junk_after_a_jpeg_start_marker_is_refused_at_once(tmp_path: Path) -> None:
+    """Defect: 16 MB of junk after FF D8 FF took seconds inside Pillow's header walk (one
+    byte at a time), holding a process-wide lock that blocked every other decode."""
+    import time
+
+    from wds_edge.io import decode_image
+
+    data = b"\xff\xd8\xff" + b"\x00" * (16 << 20)
+    start = time.perf_counter()
+    with pytest.raises(InvalidInputError, match="no marker in the 4096 bytes from offset"):
+        decode_image(data, source="junk.jpg")
+    assert time.perf_counter() - start < 1.0
+    # a real JPEG, with EXIF and a long APP segment before its scan, still reads
+    photo = tmp_path / "p.jpg"
+    image = np.full((64, 48, 3), 120, np.uint8)
+    assert cv2.imwrite(str(photo), image)
+    raw = photo.read_bytes()
+    app = b"\xff\xe9" + (2 + 60000).to_bytes(2, "big") + b"\x00" * 60000  # an APP9 segment
+    assert read_image(photo).shape == decode_image(raw[:2] + app + raw[2:]).shape
+
+
+def test_read_image_reads_into_one_buffer(tmp_path: Path) -> None:
+    """Defect: the file was read in 1 MB chunks, then joined: twice its size in memory (a
+    400 MB file peaked at 900 MB)."""
+    import tracemalloc
+
+    path = tmp_path / "big.jpg"
+    size = 32 << 20
+    path.write_bytes(b"\xff\xd8\xff" + b"\x00" * (size - 3))
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidInputError, match="no marker"):
+            read_image(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.3 * size, peak
+
+
+def test_a_file_larger_than_any_accepted_image_is_refused_before_reading(
+    tmp_path: Path,
+) -> None:
+    from wds_edge._image_read import max_image_file_bytes
+
+    path = tmp_path / "huge.png"
+    with path.open("wb") as f:  # sparse: no disk space, no time
+        f.truncate(3 << 30)
+    with pytest.raises(InvalidInputError, match=r"the file is 3,221 MB, more than an image"):
+        read_image(path)
+    assert max_image_file_bytes(None) is None
+    with pytest.raises(InvalidInputError, match="more than an image of 1,000 pixels"):
+        path.write_bytes(b"\x89PNG" + b"\x00" * (max_image_file_bytes(1000) or 0))
+        read_image(path, max_pixels=1000)
+
+
+def test_a_header_above_pillows_own_limit_is_sized_without_touching_it() -> None:
+    """Pillow refuses more than twice its MAX_IMAGE_PIXELS (179 MP) in Image.open; wds-edge
+    accepts up to its own max_pixels (200 MP) and leaves Pillow's setting as it is."""
+    from fault_helpers import png_bomb
+    from PIL import Image
+
+    from wds_edge.io import image_size_from_header
+
+    before = Image.MAX_IMAGE_PIXELS
+    assert image_size_from_header(png_bomb(20000, 9500)) == (20000, 9500)  # 190 MP
+    assert before == Image.MAX_IMAGE_PIXELS
+    with pytest.raises(InvalidInputError, match="more than the 200,000,000 accepted"):
+        image_size_from_header(png_bomb(20000, 10001))
