@@ -205,8 +205,9 @@ def load_result(path: str | os.PathLike[str], what: str = "result") -> dict[str,
             name it and the file to pass instead).
 
     Raises:
-        InvalidInputError: a missing or empty file, binary data, not JSON, several JSON
-            objects (JSON lines of several inputs: save each input's line to its own file),
+        InvalidInputError: a missing or empty file, binary data, not JSON (the line where
+            it stops being JSON: a file cut off?), several JSON objects (each line JSON on
+            its own: JSON lines of several inputs; save each input's line to its own file),
             a number too long to read, or JSON that is not an object.
     """
     if what not in _WANTED:
@@ -229,15 +230,21 @@ def load_result(path: str | os.PathLike[str], what: str = "result") -> dict[str,
         data = json.loads(text)
     except RecursionError:
         raise InvalidInputError(f"{file} is not {noun} (JSON nested too deeply)") from None
-    except json.JSONDecodeError:
-        lines = sum(1 for line in text.splitlines() if line.strip())
-        if what != "result":
+    except json.JSONDecodeError as exc:
+        lines = [line for line in text.splitlines() if line.strip()]
+        if len(lines) > 1 and all(_parses(line) for line in lines):
+            several = (
+                "JSON lines of several inputs? save the one result to compare in its own file"
+                if what == "result"
+                else advice
+            )
             raise InvalidInputError(
-                f"{file} is not {noun} (not one JSON object); {advice}"
+                f"{file} is not one JSON {'result' if what == 'result' else 'object'} "
+                f"({len(lines)} lines, each JSON on its own: {several})"
             ) from None
         raise InvalidInputError(
-            f"{file} is not one JSON result ({lines} lines: JSON lines of several inputs? "
-            "save the one result to compare in its own file)"
+            f"{file} is not {noun}: not valid JSON (cut off?) at line {exc.lineno} column "
+            f"{exc.colno} ({exc.msg}); {advice}"
         ) from None
     except ValueError:  # an integer of more digits than int() reads (sys.set_int_max_str_digits)
         limit = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
@@ -249,6 +256,15 @@ def load_result(path: str | os.PathLike[str], what: str = "result") -> dict[str,
         kind = _JSON_KINDS.get(type(data), type(data).__name__)
         raise InvalidInputError(f"{file} holds a JSON {kind}, not an object: not {noun}; {advice}")
     return data
+
+
+def _parses(line: str) -> bool:
+    """Whether one line is JSON on its own (a line of JSON lines)."""
+    try:
+        json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 #: JSON's names of what :func:`json.loads` returns, for messages.

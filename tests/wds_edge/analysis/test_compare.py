@@ -564,3 +564,22 @@ def test_an_incomplete_capture_is_judged_by_the_per_frame_noise(analyzer, faces_
     complete = compare_results({**before, "complete": True}, {**after, "complete": True})
     assert complete.changes[0].mdc95 < comparison.changes[0].mdc95  # the session noise
     assert not any("fused 3 frames" in n for n in complete.notes)
+
+
+def test_a_cut_off_result_is_told_as_cut_off_not_as_json_lines(tmp_path: Path) -> None:
+    """Defect: an indented result cut off part-way was "not one JSON result (N lines: JSON
+    lines of several inputs?)"; only lines that are each JSON are JSON lines."""
+    text = json.dumps(_result(0.05, 0.04), indent=2)
+    cut = tmp_path / "cut.json"
+    cut.write_text(text[: len(text) // 2])
+    with pytest.raises(InvalidInputError) as caught:
+        load_result(cut)
+    message = str(caught.value)
+    assert "not valid JSON (cut off?) at line " in message and "JSON lines" not in message
+    assert "pass the .json that `wds-edge analyze --out DIR` writes" in message
+    lines = tmp_path / "lines.json"
+    lines.write_text(json.dumps(_result(0.05, 0.04)) + "\n" + json.dumps(_result(0.06, 0.04)))
+    with pytest.raises(InvalidInputError, match="2 lines, each JSON on its own: JSON lines of"):
+        load_result(lines)
+    with pytest.raises(InvalidInputError, match="not valid JSON .cut off.. at line 1"):
+        load_result(cut, "repeatability")
