@@ -525,15 +525,23 @@ def read_csv_pairs(
         raise InvalidInputError(
             f"{option} {path}: cannot read it ({exc}); give a CSV file of {columns} rows"
         ) from exc
-    rows = [[c.strip() for c in r] for r in csv.reader(text.splitlines())]
-    rows = [r for r in rows if any(r)]
-    if rows and rows[0][0].lower() in CSV_FILE_HEADERS:
+    reader = csv.reader(text.splitlines())
+    # each row with the file's line number it starts on (messages name the line an editor
+    # shows, blank rows and the header counted)
+    rows = []
+    line = 1
+    for cells in reader:
+        row = [c.strip() for c in cells]
+        if any(row):
+            rows.append((line, row))
+        line = reader.line_num + 1
+    if rows and rows[0][1][0].lower() in CSV_FILE_HEADERS:
         rows = rows[1:]
     pairs = []
-    for n, row in enumerate(rows, start=1):
+    for n, row in rows:
         if len(row) < 2 or not row[0] or not row[1]:
             raise InvalidInputError(
-                f"{option} {path}: row {n} {row!r} is not '{columns}' (e.g. "
+                f"{option} {path}: line {n} {row!r} is not '{columns}' (e.g. "
                 f"'anna_01.jpg,anna'; the {columns.split(',')[0]} as file name or stem)"
             )
         pairs.append((row[0], row[1]))

@@ -191,7 +191,7 @@ def test_groups_from_a_csv(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="is in two groups"):
         image_groups(["anna_1"], groups_csv=csv)
     csv.write_text("anna_1\n")
-    with pytest.raises(InvalidInputError, match=r"row 1 .* is not 'image,group'"):
+    with pytest.raises(InvalidInputError, match=r"line 1 .* is not 'image,group'"):
         image_groups(["anna_1"], groups_csv=csv)
     with pytest.raises(InvalidInputError, match="cannot read it"):
         image_groups(stems, groups_csv=tmp_path / "missing.csv")

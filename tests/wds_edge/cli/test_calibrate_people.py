@@ -108,7 +108,11 @@ def test_read_people_csv_by_hand(tmp_path: Path) -> None:
     assert read_people_csv(csv_file, images) == {"a_1.jpg": ("anna",),
                                                  "group.png": ("anna", "bob")}  # fmt: skip
     csv_file.write_text("a_1.jpg\n")
-    with pytest.raises(InvalidInputError, match="row 1 .* is not 'photo,person'"):
+    with pytest.raises(InvalidInputError, match="line 1 .* is not 'photo,person'"):
+        read_people_csv(csv_file, images)
+    # the file's line, blank rows and the header counted (was "row 2": the 2nd data row)
+    csv_file.write_text("image,person\n\na_1.jpg,anna\n\ngroup.png\n")
+    with pytest.raises(InvalidInputError, match=r"line 5 \['group.png'\] is not 'photo,person'"):
         read_people_csv(csv_file, images)
 
 
