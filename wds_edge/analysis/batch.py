@@ -9,10 +9,11 @@ batch goes on; nothing is written for it, and every file that is written is writ
 atomically, a result's JSON and images as one unit (a full disk leaves none of them, not an
 overlay without its JSON).
 
-An output folder holds the latest run: each input's files (``<stem>.json``,
-``<stem>_overlay.png``, ``<stem>_mask.png``) replace those an earlier run left for that
-stem, and the ones this run does not write for it (an input that failed now, an overlay or
-mask not asked for or not drawn) are removed. The stems are given in input order, failed
+In an output folder, each input's files (``<stem>.json``, ``<stem>_overlay.png``,
+``<stem>_mask.png``) replace those an earlier run left for that stem, and the ones this
+run does not write for it (an input that failed now, an overlay or mask not asked for or
+not drawn) are removed. Files of stems this run has no input for (an earlier run's other
+inputs) are left as they are. The stems are given in input order, failed
 inputs included, so a rerun of the same inputs names them the same. The output folder may
 not be a folder the inputs are read from, nor the folder of a file named one by one
 (:func:`check_output_folder`): a rerun would take the overlays and masks written there for
@@ -247,9 +248,10 @@ def analyze_inputs(
         inputs: files, folders and globs (:func:`expand_inputs`).
         out_dir: when given, ``<out_dir>/<stem>.json`` and ``<out_dir>/<stem>_overlay.png``
             are written (atomically) for every analysed file, and the files an earlier run
-            left for a stem that this run does not write are removed (see the module
-            docstring). A folder the inputs are read from is refused
-            (:func:`check_output_folder`, an ``InvalidInputError`` at the first ``next``).
+            left for one of this run's stems that this run does not write are removed (see
+            the module docstring; other stems' files stay). A folder the inputs are read
+            from is refused (:func:`check_output_folder`, an ``InvalidInputError`` at the
+            first ``next``).
         write_overlay: also write the overlay PNG.
         include_arrays: put landmarks and the mask (base64 PNG) into the JSON files.
         write_mask: also write ``<out_dir>/<stem>_mask.png``: uint8 0 / 255, the input's

@@ -26,8 +26,10 @@ walked away) set the frames collected so far aside: good frames after them are f
 (frames_reset counts the frames dropped), and with nothing usable after them the frames set
 aside are fused. With --out DIR, writes DIR/<stem>.json
 (status, scores per region, timings, crop transform) and DIR/<stem>_overlay.png for each
-input; DIR then holds the latest run (an earlier run's files of a stem that this run does
-not write, e.g. of an input that fails now, are removed), and may not be a folder the
+input. They replace what an earlier run wrote for the same stem, and the earlier files of
+that stem this run does not write (of an input that fails now, an overlay or mask not
+asked for) are removed; files of other stems (inputs of an earlier run that this run does
+not have) are left as they are. DIR may not be a folder the
 inputs are read from, nor the folder of a file named one by one (DIR/*.jpg --out DIR): no
 input is ever written over. With --json, prints one JSON object per input on its own line
 (status, scores: overall + one entry per region with wrinkle_ratio, timings_ms). A file

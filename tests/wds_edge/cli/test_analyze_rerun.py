@@ -161,3 +161,28 @@ def test_an_input_is_never_written_over_through_a_link(
     assert lines[1]["status"] != "error" and lines[2]["status"] != "error"
     assert Path("out/a_overlay.png").read_bytes() == before
     assert "a.json" not in _names(Path("out"))
+
+
+def test_the_help_says_which_files_of_an_earlier_run_stay(
+    faces_dir: Path, landmarker_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: the help said DIR "then holds the latest run" (an earlier run's files of a
+    stem this run does not write removed), but a_2.json of an earlier run's second input
+    stays when the rerun has only the first: files of other stems are left alone."""
+    from typer.testing import CliRunner
+
+    from wds_edge.cli import app
+
+    first, second, out = tmp_path / "x" / "a.jpg", tmp_path / "y" / "a.jpg", tmp_path / "out"
+    for path in (first, second):
+        path.parent.mkdir()
+        shutil.copy(faces_dir / "biden2.jpg", path)
+    code, _, err = _analyze(capsys, landmarker_path, first, second, "--out", out, "--no-overlay")
+    assert code == 0 and _names(out) == ["a.json", "a_2.json"], err
+    code, _, err = _analyze(capsys, landmarker_path, first, "--out", out, "--no-overlay")
+    assert code == 0 and _names(out) == ["a.json", "a_2.json"], err
+    help_text = " ".join(
+        CliRunner().invoke(app, ["analyze", "--help"]).output.replace("│", " ").split()
+    )
+    assert "holds the latest run" not in help_text
+    assert "files of other stems (inputs of an earlier run that this run does" in help_text
