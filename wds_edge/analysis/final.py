@@ -190,7 +190,9 @@ class FinalResult:
         warnings: e.g. ``"not_neutral"`` (no neutral frame came: the least expressive
             frames were fused) or ``"brows_not_raised"`` (a ``raise_brows`` capture fused
             frames without raised brows).
-        timings_ms: ``segment`` (all fused frames), ``fuse``, ``score``.
+        timings_ms: ``segment`` (all fused frames), ``fuse``, ``score``; a video file's
+            (:func:`~wds_edge.analysis.video.analyze_video`) also ``total``, the wall time
+            of the whole file's analysis (every frame read and checked included).
         capture: what the capture asked of the face: ``"neutral"`` or ``"raise_brows"``
             (scores of the two kinds are not comparable).
     """

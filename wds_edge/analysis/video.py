@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,10 @@ def analyze_video(
         The session's :class:`FinalResult` (a status, never an exception, for clips
         without a usable frame); warnings ``"truncated"`` (the file ended before its frame
         count) and ``"frames_unread"`` (``max_frames`` stopped it before the file's end).
+        Its ``timings_ms`` adds ``total`` to the session's ``segment`` / ``fuse`` /
+        ``score``: the wall time of the whole file's analysis (reading and decoding every
+        frame, landmarks and checks on each, then the fused frames' share), as a photo's
+        ``total`` includes its decode.
 
     Raises:
         CaptureError: the file does not exist or no decoder can open it.
@@ -91,6 +96,7 @@ def analyze_video(
         overrides = {**overrides, "max_frames": sys.maxsize}
     session = KioskSession(analyzer, config, **overrides)
     unread = False
+    start = time.perf_counter()
     with open_source(Path(path), rotate=rotate) as source:
         for frame in source:
             if session.feed(frame.image_bgr, frame.timestamp_ms).done:
@@ -99,6 +105,9 @@ def analyze_video(
             unread = source.read() is not None  # max_frames ended it, not its good frames
         truncated = bool(getattr(source, "ended_early", False))
     final = session.final_result()
+    # the whole file's analysis, as a photo's "total" (decode included): every frame read,
+    # located and checked, the fused frames segmented, fused and scored
+    final.timings_ms["total"] = (time.perf_counter() - start) * 1000.0
     if unread:
         logger.warning(
             "%s: the capture stopped at max_frames (%d frames) before the file's end: frames "

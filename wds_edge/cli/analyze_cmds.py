@@ -32,7 +32,8 @@ asked for) are removed; files of other stems (inputs of an earlier run that this
 not have) are left as they are. DIR may not be a folder the
 inputs are read from, nor the folder of a file named one by one (DIR/*.jpg --out DIR): no
 input is ever written over. With --json, prints one JSON object per input on its own line
-(status, scores: overall + one entry per region with wrinkle_ratio, timings_ms). A file
+(status, scores: overall + one entry per region with wrinkle_ratio, timings_ms: the
+stages in ms and their "total", a photo's decode included, a video's whole file). A file
 that cannot be read gets an "error" line and the rest goes on. Exit code: 0 when every
 input was analysed (any status, e.g. no_face: the status is the answer), 1 if any input
 failed (unreadable, corrupt, too large, a folder without images, a glob matching nothing)
@@ -257,7 +258,7 @@ def _print_table(outcomes: list, model: dict) -> None:  # list[InputOutcome]
             counts = f"{kind}{f.frames_used} fused of {f.frames_seen}"
             note = f" ({', '.join([counts, *_notes(f)])})"
             colour = "green" if f.ok else "yellow"
-            ms = sum(f.timings_ms.values())
+            ms = f.timings_ms.get("total", sum(f.timings_ms.values()))
             table.add_row(
                 plain(o.input), f"[{colour}]{f.status}[/]{plain(note)}", overall, regions,
                 f"{ms:.0f}",

@@ -55,6 +55,10 @@ def test_a_clip_is_one_fused_result(
     assert set(data["per_frame_spread"]) == {"overall", *REGION_NAMES}
     assert {"mean", "sd", "cv"} <= set(data["per_frame_spread"]["overall"])
     assert len(data["used_frames"]) == 10 and data["frame"]["segmented"]
+    # a total, as a photo's has (was only segment / fuse / score): the whole file's analysis
+    timings = data["timings_ms"]
+    assert set(timings) == {"segment", "fuse", "score", "total"}
+    assert timings["total"] >= timings["segment"] + timings["fuse"] + timings["score"]
     # rebuilt as an object it is the same capture (compare judges it as one, not as a photo)
     from wds_edge.analysis.compare import compare_results
     from wds_edge.analysis.final import FinalResult
