@@ -44,7 +44,6 @@ from typing import Any
 from wds_edge._deps import require
 from wds_edge.errors import InvalidInputError, ModelError
 from wds_edge.io import sha256_file
-from wds_edge.model.files import require_model_file
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.preprocessing import Preprocessing
 from wds_edge.model.texture_graph import GraphNode, first_convolutions
@@ -60,12 +59,18 @@ from wds_edge.runtime.openvino_graph import texture_boundary
 from wds_edge_calibration.dataset import CalibrationSet
 from wds_edge_calibration.qdq import (
     check_batch,
+    check_fp32_source,
     check_grey_input,
     check_held_out,
     check_output_path,
 )
 
-__all__ = ["TARGET_DEVICES", "higher_precision_nodes", "quantize_openvino_int8"]
+__all__ = [
+    "TARGET_DEVICES",
+    "check_openvino_options",
+    "higher_precision_nodes",
+    "quantize_openvino_int8",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -205,6 +210,25 @@ class _Batches:
 TARGET_DEVICES = ("CPU", "GPU", "NPU", "ANY")
 
 
+def check_openvino_options(target_device: str) -> tuple[Any, Any, str]:
+    """(openvino, nncf, the device name in upper case): the packages and the option
+    :func:`quantize_openvino_int8` needs, checked before anything else is read.
+
+    Raises:
+        MissingDependencyError: nncf or openvino is missing.
+        InvalidInputError: ``target_device`` is not one of :data:`TARGET_DEVICES`.
+    """
+    ov = require("openvino", "INT8 quantization for OpenVINO")
+    nncf = require("nncf", "INT8 quantization for OpenVINO")  # the hint: '.[openvino-int8]'
+    device = str(target_device).strip().upper()  # as OpenVINO device names elsewhere
+    if device not in TARGET_DEVICES:
+        raise InvalidInputError(
+            f"--target-device (target_device) must be one of {', '.join(TARGET_DEVICES)} (any "
+            f"case), got {device!r}"
+        )
+    return ov, nncf, device
+
+
 def quantize_openvino_int8(
     onnx_path: str | os.PathLike[str],
     calib: CalibrationSet,
@@ -252,18 +276,11 @@ def quantize_openvino_int8(
             (:func:`~wds_edge_calibration.qdq.check_batch`).
         MissingDependencyError: nncf or openvino is missing.
     """
-    ov = require("openvino", "INT8 quantization for OpenVINO")
-    nncf = require("nncf", "INT8 quantization for OpenVINO")  # the hint: '.[openvino-int8]'
+    ov, nncf, target_device = check_openvino_options(target_device)
     from wds_edge.runtime.onnxruntime import OnnxRuntimeBackend
     from wds_edge.runtime.openvino import OpenVinoBackend
 
     onnx_path = Path(onnx_path)
-    target_device = str(target_device).strip().upper()  # as OpenVINO device names elsewhere
-    if target_device not in TARGET_DEVICES:
-        raise InvalidInputError(
-            f"--target-device (target_device) must be one of {', '.join(TARGET_DEVICES)} (any "
-            f"case), got {target_device!r}"
-        )
     target = Path(out) if out is not None else int8_model_path(onnx_path)
     if not target.name.endswith(".xml"):
         raise InvalidInputError(f"--out must be an OpenVINO .xml path, got {target}")
@@ -272,7 +289,7 @@ def quantize_openvino_int8(
     check_output_path(onnx_path, target.with_suffix(".bin"), "INT8 model's weights")
     check_held_out(calib, held_out)
     calib_people, held_people = list(calib.manifest.people), list(held_out.manifest.people)
-    require_model_file(onnx_path)
+    check_fp32_source(onnx_path)  # not an INT8 model: the gate would compare INT8 with INT8
     try:
         model = ov.Core().read_model(str(onnx_path))
     except RuntimeError as exc:  # OpenVINO's read errors (not ONNX, a truncated file)

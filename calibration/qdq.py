@@ -68,7 +68,7 @@ from wds_edge.io import (
     temporary_path,
     write_bytes_atomic,
 )
-from wds_edge.model.files import load_onnx_proto
+from wds_edge.model.files import load_onnx_proto, require_model_file
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.preprocessing import Preprocessing
 from wds_edge.model.texture_graph import (
@@ -86,7 +86,7 @@ from wds_edge.runtime.gate import (
     gate_record,
     gating_new_model,
 )
-from wds_edge.runtime.quantized import qdq_info
+from wds_edge.runtime.quantized import QDQ_OPS, qdq_info, read_onnx_file_info
 from wds_edge_calibration.dataset import CalibrationSet, load_calibration_set
 from wds_edge_calibration.people import check_people_split
 
@@ -94,14 +94,17 @@ __all__ = [
     "CALIBRATION_METHODS",
     "HISTOGRAM_CROPS_PER_CALL",
     "MODELOPT_METHODS",
+    "QDQ_MIN_OPSET",
     "check_batch",
     "check_crop_sizes",
     "check_fp32_nodes",
+    "check_fp32_source",
     "check_grey_input",
     "check_held_out",
     "check_held_out_of_qdq",
     "check_method",
     "check_output_path",
+    "check_qdq_opset",
     "fp32_nodes",
     "quantize_qdq",
     "quantize_qdq_gated",
@@ -123,6 +126,12 @@ MODELOPT_METHODS = {"minmax": "max", "entropy": "entropy"}
 #: bundled model) until it returns; their histograms are merged across calls. 1: ONNX
 #: Runtime requires the number of crops to be a multiple of it.
 HISTOGRAM_CROPS_PER_CALL = 1
+#: The lowest ONNX opset a Q/DQ model can be written in: its per-channel INT8 weights need
+#: ``DequantizeLinear``'s ``axis`` attribute, which opset 13 introduced.
+QDQ_MIN_OPSET = 13
+#: Op types of an already quantized graph besides :data:`wds_edge.runtime.quantized.QDQ_OPS`
+#: (and any ``*Integer`` op: ConvInteger, MatMulInteger of a dynamically quantized model).
+_INT8_OPS = frozenset({"DequantizeLinear", "DynamicQuantizeLinear"})
 
 
 def uses_modelopt(use_modelopt: bool | None = None) -> bool:
@@ -180,6 +189,59 @@ def check_output_path(source: str | Path, out: str | Path, what: str = "INT8 mod
             "model it is made from and gated against; pass another --out"
         )
     return ensure_writable_file(target, what)
+
+
+def check_fp32_source(onnx_path: str | Path) -> None:
+    """Refuse an ``--onnx`` that is already an INT8 model, before any crop is read.
+
+    Quantizing it again quantizes the quantized graph, and the accuracy gate then compares
+    the result with that INT8 model, not with FP32 (a gate "passed" that says nothing): the
+    model is INT8 when it has ``quantization`` metadata (``wds-edge quantize``) or
+    QuantizeLinear / DequantizeLinear / QLinear* / *Integer nodes (another tool's).
+
+    Raises:
+        ModelError: no such file, not ONNX, or an INT8 model (the message names its FP32
+            source where its metadata records it).
+    """
+    source = require_model_file(onnx_path)
+    info = read_onnx_file_info(source)
+    ops = sorted(
+        op for op in info.op_types
+        if op in QDQ_OPS or op in _INT8_OPS or op.startswith("QLinear") or op.endswith("Integer")
+    )  # fmt: skip
+    if not ops and not info.metadata_props.get("quantization"):
+        return
+    try:
+        recorded = (qdq_info(info.metadata_props) or {}).get("source_name")
+    except ModelError:  # unreadable quantization metadata: still an INT8 model
+        recorded = None
+    why = "its metadata has a quantization entry" if not ops else f"its graph has {', '.join(ops)}"
+    fp32 = (
+        f"{recorded}, as its quantization metadata records"
+        if recorded
+        else "the model exported by `wds-edge export`"
+    )
+    raise ModelError(
+        f"--onnx {source} is an INT8 model ({why}); pass its FP32 source ({fp32}): quantizing "
+        "it again would quantize the quantized graph and gate it against INT8, not FP32"
+    )
+
+
+def check_qdq_opset(onnx_model: Any, source: str | Path) -> None:
+    """Refuse a model whose ONNX opset is below :data:`QDQ_MIN_OPSET`: its per-channel
+    Q/DQ weights cannot be written (ONNX Runtime would fail after the whole calibration).
+
+    Raises:
+        ModelError: the opset is too old (the message says to re-export with --opset 13).
+    """
+    opset = next((o.version for o in onnx_model.opset_import if o.domain in ("", "ai.onnx")), None)
+    if opset is not None and opset < QDQ_MIN_OPSET:
+        raise ModelError(
+            f"{source} declares ONNX opset {opset}; an INT8 Q/DQ model (--format qdq) needs "
+            f"opset >= {QDQ_MIN_OPSET} (per-channel weights: DequantizeLinear's axis): "
+            f"re-export it with `wds-edge export --opset {QDQ_MIN_OPSET}` (or newer; the "
+            "default 17 is fine), or quantize it with --format openvino"
+        )
 
 
 def _crop_hashes(crops: CalibrationSet) -> set[str]:
@@ -575,7 +637,9 @@ def quantize_qdq(
     check_method(method, use_modelopt)
     onnx = require("onnx", "INT8 Q/DQ quantization")
     source = Path(onnx_path)
+    check_fp32_source(source)
     model = read_onnx_model(source)
+    check_qdq_opset(model, source)
     props = _metadata_props(model)
     metadata = ModelMetadata.from_props(props, source=str(source))
     calib_set = calib if isinstance(calib, CalibrationSet) else load_calibration_set(calib)
@@ -691,6 +755,8 @@ def quantize_qdq_gated(
         )
     report = progress or (lambda done, total, info="": None)
     check_output_path(source, out)
+    check_fp32_source(source)
+    check_qdq_opset(read_onnx_model(source, external_data=False), source)
     check_crop_sizes(source, calib, *([held_out] if held_out is not None else []))
     if held_out is not None:
         check_held_out(calib, held_out)

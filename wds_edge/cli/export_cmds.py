@@ -216,7 +216,8 @@ def _export(
         None,
         "--opset",
         help="ONNX opset: 11-20 with torchscript (default 17, what TensorRT 10 takes), 18-23 "
-        "with dynamo (default 18). The metadata records the opset the file declares.",
+        "with dynamo (default 18). The metadata records the opset the file declares. `wds-edge "
+        "quantize --format qdq` needs >= 13 (its per-channel INT8 weights).",
     ),
     batch: str = typer.Option(
         "1", "--batch", help="'1', 'dynamic' or a fixed batch size (a whole number >= 1)."
@@ -510,7 +511,11 @@ def _calibrate(
 
 def _quantize(
     onnx: Path = typer.Option(
-        ..., "--onnx", help="FP32 wds-edge ONNX model, exported with --batch 1 or dynamic."
+        ...,
+        "--onnx",
+        help="FP32 wds-edge ONNX model, exported with --batch 1 or dynamic (--format qdq: with "
+        "--opset 13 or newer). An INT8 model (one quantize wrote) is refused: pass its FP32 "
+        "source.",
     ),
     calib: Path = typer.Option(..., "--calib", help="Calibration folder (wds-edge calibrate)."),
     out: Path | None = typer.Option(
@@ -597,10 +602,25 @@ def _quantize(
         )
     if fmt == "qdq" and out is None:
         raise InvalidInputError("--format qdq needs --out FILE.onnx")
+    from wds_edge_calibration.qdq import check_fp32_source, check_qdq_opset, read_onnx_model
+
+    if fmt == "openvino":  # nncf missing, a wrong device name: said before the model
+        from wds_edge_calibration.openvino_int8 import check_openvino_options
+
+        check_openvino_options(target_device)
+    check_fp32_source(onnx)  # an INT8 --onnx: refused before the crops are read
+    if fmt == "qdq":
+        check_qdq_opset(read_onnx_model(onnx, external_data=False), onnx)
     console = make_console(stderr=True)  # status; stdout carries the verdict / JSON only
-    crops = load_calibration_set(calib)
-    held = None if held_out is None else load_calibration_set(held_out)
-    from wds_edge.errors import AccuracyGateError
+    from wds_edge.errors import AccuracyGateError, DataError
+
+    option = "--calib"
+    try:  # a folder that is missing or not a calibration folder: usage (exit 2), as build-engine
+        crops = load_calibration_set(calib)
+        option = "--held-out"
+        held = None if held_out is None else load_calibration_set(held_out)
+    except DataError as exc:
+        raise InvalidInputError(f"{option}: {exc}") from exc
 
     try:
         if fmt == "openvino":
