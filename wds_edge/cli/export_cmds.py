@@ -375,7 +375,7 @@ def _export(
 
         ensure_writable_dir(triton, "Triton model repository")
         # refused here, not after --out was replaced: the two would then disagree
-        triton_model_path(triton, overwrite=force)
+        triton_model_path(triton, model_name, overwrite=force)  # the folder it will write
     images = [] if no_parity else _parity_photos(parity_images)
     if images:  # a missing face landmarker: refused now, not after the whole export
         from wds_edge.perception.landmarker_model import resolve_face_landmarker
