@@ -32,6 +32,7 @@ written (unless accuracy loss is allowed) and the error carries the figures.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -43,7 +44,7 @@ from typing import Any
 
 from wds_edge._deps import require
 from wds_edge.errors import InvalidInputError, ModelError
-from wds_edge.io import sha256_file
+from wds_edge.io import fsync_dir, sha256_file, temporary_path
 from wds_edge.model.metadata import ModelMetadata
 from wds_edge.model.preprocessing import Preprocessing
 from wds_edge.model.texture_graph import GraphNode, first_convolutions
@@ -69,6 +70,7 @@ __all__ = [
     "TARGET_DEVICES",
     "check_openvino_options",
     "higher_precision_nodes",
+    "install_ir",
     "quantize_openvino_int8",
 ]
 
@@ -210,6 +212,42 @@ class _Batches:
 TARGET_DEVICES = ("CPU", "GPU", "NPU", "ANY")
 
 
+def install_ir(staged: str | os.PathLike[str], target: str | os.PathLike[str]) -> Path:
+    """Move a saved OpenVINO IR (``staged`` .xml and the .bin beside it) over ``target``
+    (.xml; its .bin beside it), so that the pair at ``target`` is never mixed.
+
+    OpenVINO finds an .xml's weights by its name alone: an .xml beside another model's .bin
+    loads without complaint and computes that other model. The old .xml is removed first,
+    then the new .bin and .xml renamed into place (both already beside the target, under
+    :func:`wds_edge.io.temporary_path` names): interrupted half-way, the folder holds no
+    model at ``target`` (the runtime says so) rather than a wrong one, and the temporaries
+    are removed (those of a killed run by the next write in that folder).
+
+    Returns:
+        ``target``.
+    """
+    staged, target = Path(staged), Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    xml_tmp = temporary_path(target, ".xml")
+    bin_tmp = xml_tmp.with_suffix(".bin")
+    try:
+        shutil.move(str(staged.with_suffix(".bin")), str(bin_tmp))
+        shutil.move(str(staged), str(xml_tmp))
+        for legacy in (".xml.tmp", ".bin.tmp"):  # what earlier versions left when interrupted
+            with contextlib.suppress(FileNotFoundError):
+                target.with_suffix(legacy).unlink()
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()  # the old .xml first: it must never meet the new .bin
+        os.replace(bin_tmp, target.with_suffix(".bin"))
+        os.replace(xml_tmp, target)
+        fsync_dir(target.parent)
+    finally:
+        for leftover in (xml_tmp, bin_tmp):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+    return target
+
+
 def check_openvino_options(target_device: str) -> tuple[Any, Any, str]:
     """(openvino, nncf, the device name in upper case): the packages and the option
     :func:`quantize_openvino_int8` needs, checked before anything else is read.
@@ -341,8 +379,11 @@ def quantize_openvino_int8(
     }
     for key, value in info.items():
         quantized.set_rt_info(value, [RT_INFO_SECTION, key])
-    with tempfile.TemporaryDirectory(dir=target.parent if target.parent.is_dir() else None) as tmp:
-        staged = Path(tmp) / target.name
+    # staged beside the target under wds-edge temporary names (a killed run's are cleaned by
+    # the next write there); in a folder of its own where the target's does not exist yet
+    stage_dir = None if target.parent.is_dir() else Path(tempfile.mkdtemp(prefix="wds-ov-int8-"))
+    staged = temporary_path(target, ".xml") if stage_dir is None else stage_dir / target.name
+    try:
         ov.save_model(quantized, str(staged), compress_to_fp16=False)
         if progress:
             progress("gating")
@@ -364,10 +405,11 @@ def quantize_openvino_int8(
                              people=held_people)  # fmt: skip
         quantized.set_rt_info(json.dumps(record), [RT_INFO_SECTION, "gate"])
         ov.save_model(quantized, str(staged), compress_to_fp16=False)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # .bin first: a reader that finds the new .xml also finds its weights
-        shutil.move(str(staged.with_suffix(".bin")), str(target.with_suffix(".bin.tmp")))
-        os.replace(target.with_suffix(".bin.tmp"), target.with_suffix(".bin"))
-        shutil.move(str(staged), str(target.with_suffix(".xml.tmp")))
-        os.replace(target.with_suffix(".xml.tmp"), target)
+        install_ir(staged, target)
+    finally:
+        for leftover in (staged, staged.with_suffix(".bin")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+        if stage_dir is not None:
+            shutil.rmtree(stage_dir, ignore_errors=True)
     return target, gate
