@@ -40,6 +40,15 @@ def is_video_file(source: str | Path) -> bool:
     return path.is_file() and path.suffix.lower() not in IMAGE_SUFFIXES
 
 
+def _source_photos(source: str | Path) -> list[Path] | None:
+    """The photos of a folder, a glob (``photos/*.jpg``) or one photo; None for a video or
+    camera source."""
+    from wds_edge.capture.sources import image_paths
+
+    path = Path(source)
+    return _image_paths(path) if path.is_dir() else image_paths(source)
+
+
 def _people_of_source(
     source: str | Path, people: Sequence[str], people_csv: str | Path | None
 ) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]] | None, str]:
@@ -68,14 +77,11 @@ def _people_of_source(
             "pass --person NAME (every crop shows NAME) or --people-csv FILE (the person in "
             "each photo), not both"
         )
-    path = Path(source)
-    if path.is_dir():
-        images = _image_paths(path)
-    elif path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
-        images = [path]
-    else:
+    images = _source_photos(source)
+    if images is None:
         raise InvalidInputError(
-            f"--people-csv names the person in each photo of a folder (or one photo); "
+            f"--people-csv names the person in each photo of a folder or a glob of photos (or "
+            f"one photo); "
             f"{source} is not one: name who a video or camera shows with --person NAME"
         )
     return (), read_people_csv(people_csv, images), PEOPLE_GIVEN
@@ -163,9 +169,8 @@ def build_calibration_set(
 
     def crops() -> Iterator[np.ndarray]:
         if photo_people is not None:  # the people route: each crop knows its photo
-            path = Path(source)
-            folder = path if path.is_dir() else path.parent
-            sources = [PeopleSource(folder / name, who) for name, who in photo_people.items()]
+            photos = {p.name: p for p in _source_photos(source) or []}
+            sources = [PeopleSource(photos[name], who) for name, who in photo_people.items()]
             for src, _, crop in people_crops(
                 sources, size_px, augment=False, landmarker_path=landmarker_path,
                 rejected=counts, grey_input_supported=grey_input_supported,

@@ -196,8 +196,10 @@ def iter_face_crops(
     """
     if frame_stride < 1:
         raise InvalidInputError(f"--stride (frame_stride) must be >= 1, got {frame_stride}")
+    from wds_edge.capture.sources import image_paths
+
     path = Path(source)
-    stills = path.is_dir() or (path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES)
+    stills = image_paths(source) is not None  # a folder, a glob or a photo: as open_source
     if path.is_dir():
         _image_paths(path)  # a clear error for a folder without images
     if stills and frame_stride != 1:

@@ -64,6 +64,7 @@ __all__ = [
     "open_source",
     "IMAGE_SUFFIXES",
     "gstreamer_available",
+    "image_paths",
     "is_file_source",
     "local_path",
     "require_local_source",
@@ -267,6 +268,17 @@ def _image_paths(uri: str) -> list[Path] | None:
     if suffix in IMAGE_SUFFIXES:
         return [path]
     return None
+
+
+def image_paths(uri: str | Path) -> list[Path] | None:
+    """The photos an image source names: the images of a folder or a glob (``photos/*.jpg``,
+    sorted; possibly none), ``[path]`` for one image file; ``None`` for any other source (a
+    video file, a camera, a stream), which :func:`open_source` reads as frames of a video.
+
+    For callers that treat photos and video frames differently (every photo is used, a
+    video's frames are thinned by a stride) and must decide as ``open_source`` does.
+    """
+    return _image_paths(str(uri))
 
 
 def _scheme(text: str) -> str | None:
