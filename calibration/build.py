@@ -80,9 +80,8 @@ def _people_of_source(
     images = _source_photos(source)
     if images is None:
         raise InvalidInputError(
-            f"--people-csv names the person in each photo of a folder or a glob of photos (or "
-            f"one photo); "
-            f"{source} is not one: name who a video or camera shows with --person NAME"
+            "--people-csv names the person in each photo of a folder or a glob of photos (or "
+            f"one photo); {source} is not one: name who a video or camera shows with --person NAME"
         )
     return (), read_people_csv(people_csv, images), PEOPLE_GIVEN
 
