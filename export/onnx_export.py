@@ -186,6 +186,45 @@ class ScaleMismatchError(InvalidInputError):
     """An export size other than the face-crop size the checkpoint was trained on."""
 
 
+def _malformed(source: str, key: str, value: Any, expected: str) -> ModelError:
+    return ModelError(
+        f"{source}: the checkpoint's config is malformed: {key} is {value!r} "
+        f"({type(value).__name__}), expected {expected}; `wds-edge train` writes it so: fix "
+        "the config in the checkpoint (wds_edge_train.checkpoint) or train again"
+    )
+
+
+def _config_face_crop_px(config: dict[str, Any], source: str) -> int | None:
+    """The checkpoint config's ``face_crop_px`` (None: unknown).
+
+    Raises:
+        ModelError: it is not a whole number of pixels (a string, a bool, 0, ...).
+    """
+    value = config.get("face_crop_px")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _malformed(source, "face_crop_px", value, "a whole number of pixels")
+    if value != int(value) or value < 1:
+        raise _malformed(source, "face_crop_px", value, "a whole number of pixels")
+    return int(value)
+
+
+def _config_threshold(config: dict[str, Any], source: str) -> float | None:
+    """The checkpoint config's mask ``threshold`` (``wds-edge train --threshold``; None:
+    not recorded).
+
+    Raises:
+        ModelError: it is not a number strictly between 0 and 1.
+    """
+    value = config.get("threshold")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise _malformed(source, "threshold", value, "a number between 0 and 1")
+    return float(value)
+
+
 def export_size_px(
     config: dict[str, Any],
     size_px: int | None,
@@ -214,7 +253,7 @@ def export_size_px(
         InvalidInputError: no size given and the trained one is not a multiple of
             ``multiple`` (the network cannot take it).
     """
-    face_px = config.get("face_crop_px")
+    face_px = _config_face_crop_px(config, source)
     if size_px is None:
         if face_px is None:
             return DEFAULT_INPUT_SIZE_PX
@@ -663,7 +702,9 @@ def export_checkpoint(
         grey_input: mark the model as trained for grey (mono / IR camera) input
             (metadata ``grey_input_supported``); refused unless the checkpoint was trained
             with a profile that shows it grey faces (:func:`check_grey_input`).
-        **kwargs: :func:`export_model` keyword arguments.
+        **kwargs: :func:`export_model` keyword arguments. The metadata's ``threshold`` is
+            the checkpoint config's (``wds-edge train --threshold``) unless
+            ``metadata_extra`` sets one.
 
     The metadata's ``training`` holds the checkpoint's training summary: data, fold, epochs,
     recipe, metrics, ..., the git state of the code of every start of the run (``commit``,
@@ -676,10 +717,15 @@ def export_checkpoint(
         ModelError: the parity check failed (:func:`~wds_edge_export.parity.check_parity`);
             a model already at ``out_path`` is left as it was.
         ScaleMismatchError: ``input_size_px`` is not the trained face-crop size.
-        InvalidInputError: ``grey_input`` for a checkpoint not trained on grey faces.
+        InvalidInputError: ``grey_input`` for a checkpoint not trained on grey faces; a
+            parity photo that cannot be read or decoded (before anything is exported).
+        ModelError: the checkpoint's config is malformed (``face_crop_px`` not a whole
+            number, ``threshold`` not between 0 and 1).
     """
+    from wds_edge_export.parity import check_parity_photos
     from wds_edge_train.checkpoint import load_checkpoint
 
+    check_parity_photos(parity_images or [])  # an unreadable photo: before the export
     ckpt = load_checkpoint(checkpoint_path, map_location="cpu")
     if input_size_px is not None:  # before the scale check: a size the network cannot take
         check_size_px(input_size_px, ckpt.model.size_multiple, ckpt.model.stem)
@@ -691,6 +737,7 @@ def export_checkpoint(
     )  # fmt: skip
     if grey_input:  # before anything is exported or written
         check_grey_input(config, str(checkpoint_path))
+    trained_threshold = _config_threshold(config, str(checkpoint_path))
     summary = {
         "checkpoint": Path(checkpoint_path).name,
         "epoch": getattr(ckpt, "epoch", None),
@@ -728,6 +775,8 @@ def export_checkpoint(
     extra = dict(kwargs.pop("metadata_extra", None) or {})
     if grey_input:
         extra["grey_input_supported"] = True
+    if trained_threshold is not None:  # the threshold it was trained and validated at
+        extra.setdefault("threshold", trained_threshold)  # an explicit --threshold wins
     if config.get("loss") in ("plain", "ds", "wds"):
         extra.setdefault("architecture", {"loss": config["loss"]})
     # Export and check beside the destination; a model already at out_path is replaced

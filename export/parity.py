@@ -29,6 +29,7 @@ __all__ = [
     "PARITY_MAX_ABS_DIFF",
     "PARITY_MIN_MASK_IOU",
     "check_parity",
+    "check_parity_photos",
     "parity_report",
     "parity_on_crops",
 ]
@@ -161,6 +162,27 @@ def parity_on_crops(
         "onnxruntime": ort.__version__,
         "per_image": per_image,
     }
+
+
+def check_parity_photos(images: Sequence[str | Path]) -> None:
+    """Refuse a parity photo that cannot be read or decoded, before anything is exported
+    (the report would otherwise fail after the whole export).
+
+    Raises:
+        InvalidInputError: the photo named, with --no-parity and another folder as fixes.
+    """
+    from wds_edge.errors import InvalidInputError
+    from wds_edge.io import read_image
+
+    for image in images:
+        try:
+            read_image(image)
+        except InvalidInputError as exc:
+            raise InvalidInputError(
+                f"parity photo {exc}; the parity report reads every photo of --parity-images: "
+                "remove it from the folder, pass another --parity-images DIR, or --no-parity "
+                "to skip the report"
+            ) from exc
 
 
 def parity_report(

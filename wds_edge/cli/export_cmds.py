@@ -240,8 +240,9 @@ def _export(
     threshold: float | None = typer.Option(
         None,
         "--threshold",
-        help="Mask threshold stored in metadata (default 0.5; with --annotate: the file's "
-        "own, 0.5 where it has none).",
+        help="Mask threshold stored in metadata (default: the threshold the checkpoint was "
+        "trained with, `wds-edge train --threshold`, 0.5 where it records none; with "
+        "--annotate: the file's own, 0.5 where it has none).",
     ),
     parity_images: Path | None = typer.Option(
         None,
@@ -298,7 +299,10 @@ def _export(
 ) -> None:
     """Export a checkpoint to one self-contained ONNX file with metadata and a parity report."""
     console = _console()
-    check_threshold(threshold, "omit it for 0.5 (with --annotate: the file's own)")
+    check_threshold(
+        threshold,
+        "omit it for the checkpoint's training threshold (with --annotate: the file's own)",
+    )
     fields: dict[str, Any] = {} if threshold is None else {"threshold": threshold}
     for flag, key, value in (
         ("--model-name", "model_name", model_name),

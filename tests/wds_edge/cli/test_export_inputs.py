@@ -60,3 +60,69 @@ def test_triton_is_checked_in_the_folder_of_the_model_name(
     assert code == 0, err
     assert (triton / "kiosk-b" / "1" / "model.onnx").read_bytes() == out.read_bytes()
     assert other.read_bytes() == b"another model"
+
+
+def test_the_training_threshold_goes_into_the_metadata(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: the checkpoint config's threshold (`wds-edge train --threshold`) was ignored:
+    the metadata said 0.5, so the kiosk marked wrinkles at another threshold than the one
+    the model was validated at. An explicit --threshold still wins."""
+    ckpt = _checkpoint(tmp_path / "t.pt", threshold=0.35)
+    out = tmp_path / "m.onnx"
+    code, _, err = run_cli(capsys, "export", "--checkpoint", ckpt, "--out", out, "--no-parity")
+    assert code == 0, err
+    assert float(_props(out)["threshold"]) == pytest.approx(0.35)
+    code, _, err = run_cli(capsys, "export", "--checkpoint", ckpt, "--out", out, "--no-parity",
+                           "--threshold", "0.6")  # fmt: skip
+    assert code == 0, err
+    assert float(_props(out)["threshold"]) == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"face_crop_px": "256"}, "face_crop_px is '256' (str), expected a whole number"),
+        ({"face_crop_px": 0}, "face_crop_px is 0 (int)"),
+        ({"threshold": "0.4"}, "threshold is '0.4' (str), expected a number between 0 and 1"),
+        ({"threshold": 1.5}, "threshold is 1.5 (float)"),
+    ],
+)
+def test_a_malformed_checkpoint_config_is_one_line(
+    config: dict[str, object], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect: face_crop_px "256" (a string) ended in a TypeError traceback."""
+    ckpt = _checkpoint(tmp_path / "bad.pt", **config)
+    out = tmp_path / "m.onnx"
+    code, _, err = run_cli(capsys, "export", "--checkpoint", ckpt, "--out", out, "--no-parity")
+    assert code == 2, err
+    assert "the checkpoint's config is malformed" in err and message in err, err
+    assert not out.exists()
+
+
+def test_an_undecodable_parity_photo_is_refused_before_the_export(
+    checkpoint: Path, faces_dir: Path, landmarker_path: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Defect: a parity photo that does not decode failed the command only after the whole
+    export, without saying --no-parity skips the report."""
+    import wds_edge_export.onnx_export as onnx_export
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "biden2.jpg").write_bytes((faces_dir / "biden2.jpg").read_bytes())
+    (photos / "broken.jpg").write_bytes(b"not a jpeg at all")
+    exported: list[object] = []
+    real_export_model = onnx_export.export_model
+
+    def spy(*args: object, **kwargs: object) -> object:
+        exported.append(args)
+        return real_export_model(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(onnx_export, "export_model", spy)
+    out = tmp_path / "m.onnx"
+    code, _, err = run_cli(capsys, "export", "--checkpoint", checkpoint, "--out", out,
+                           "--parity-images", photos, "--landmarker", landmarker_path)  # fmt: skip
+    assert code == 2, err
+    assert "broken.jpg" in err and "--no-parity" in err, err
+    assert not exported and not out.exists()  # refused before anything was exported
