@@ -252,5 +252,7 @@ def test_quantize_refuses_edited_calibration_crops(
     _edit_a_crop(calib.path)
     out = tmp_path / "int8.onnx"
     code, err = _cli(capsys, "quantize", "--onnx", fixture, "--calib", calib.path, "--out", out)
-    assert code == 1 and "crops changed since the manifest" in err and "--force" in err
+    # a calibration folder that cannot be used is a usage error (exit 2), as in build-engine
+    assert code == 2 and "--calib: " in err, err
+    assert "crops changed since the manifest" in err and "--force" in err
     assert not out.exists()
