@@ -86,7 +86,7 @@ from wds_edge.runtime.gate import (
     gate_record,
     gating_new_model,
 )
-from wds_edge.runtime.quantized import QDQ_OPS, qdq_info, read_onnx_file_info
+from wds_edge.runtime.quantized import is_quantized_op, qdq_info, read_onnx_file_info
 from wds_edge_calibration.dataset import CalibrationSet, load_calibration_set
 from wds_edge_calibration.people import check_people_split
 
@@ -129,9 +129,6 @@ HISTOGRAM_CROPS_PER_CALL = 1
 #: The lowest ONNX opset a Q/DQ model can be written in: its per-channel INT8 weights need
 #: ``DequantizeLinear``'s ``axis`` attribute, which opset 13 introduced.
 QDQ_MIN_OPSET = 13
-#: Op types of an already quantized graph besides :data:`wds_edge.runtime.quantized.QDQ_OPS`
-#: (and any ``*Integer`` op: ConvInteger, MatMulInteger of a dynamically quantized model).
-_INT8_OPS = frozenset({"DequantizeLinear", "DynamicQuantizeLinear"})
 
 
 def uses_modelopt(use_modelopt: bool | None = None) -> bool:
@@ -205,10 +202,7 @@ def check_fp32_source(onnx_path: str | Path) -> None:
     """
     source = require_model_file(onnx_path)
     info = read_onnx_file_info(source)
-    ops = sorted(
-        op for op in info.op_types
-        if op in QDQ_OPS or op in _INT8_OPS or op.startswith("QLinear") or op.endswith("Integer")
-    )  # fmt: skip
+    ops = sorted(op for op in info.op_types if is_quantized_op(op))
     if not ops and not info.metadata_props.get("quantization"):
         return
     try:
