@@ -20,6 +20,10 @@ from video_clips import write_clip
 TEST_MODEL_SIZE_PX = 256
 
 
+#: The committed base-4, 128 px, dynamic-batch model (no torch needed).
+_SMALL_ONNX = Path(__file__).resolve().parents[1] / "fixtures" / "wds_b4_128_dyn.onnx"
+
+
 def _export(out_path: Path, batch: object) -> Path:
     torch = pytest.importorskip("torch", reason="exporting the test model needs torch")
     pytest.importorskip("onnx", reason="exporting the test model needs onnx")
@@ -169,3 +173,19 @@ def xvfb_display() -> object:
     finally:
         xvfb.terminate()
         xvfb.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def qdq_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small model quantized to Q/DQ INT8 (ONNX Runtime route, synthetic crops), as
+    ``quantize_qdq`` writes it: no gate record (the API call gates nothing)."""
+    from wds_edge.runtime.probe_inputs import synthetic_skin_crops
+    from wds_edge_calibration.dataset import write_calibration_set
+    from wds_edge_calibration.qdq import quantize_qdq
+
+    tmp = tmp_path_factory.mktemp("qdq")
+    calib = write_calibration_set(
+        synthetic_skin_crops(128, 2), tmp / "calib", source="synthetic", size_px=128,
+        preprocessing_path="synthetic",
+    )  # fmt: skip
+    return quantize_qdq(_SMALL_ONNX, calib, tmp / "m_int8.onnx", use_modelopt=False)

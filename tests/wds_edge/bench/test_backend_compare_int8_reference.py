@@ -19,29 +19,14 @@ from wds_edge.errors import InvalidInputError  # noqa: E402
 FIXTURE_ONNX = Path(__file__).resolve().parents[2] / "fixtures" / "wds_b4_128_dyn.onnx"
 
 
-@pytest.fixture(scope="module")
-def qdq_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The committed 128 px model quantized to Q/DQ INT8 (synthetic crops)."""
-    from wds_edge.runtime.probe_inputs import synthetic_skin_crops
-    from wds_edge_calibration.dataset import write_calibration_set
-    from wds_edge_calibration.qdq import quantize_qdq
-
-    tmp = tmp_path_factory.mktemp("qdq_reference")
-    calib = write_calibration_set(
-        synthetic_skin_crops(128, 2), tmp / "calib", source="synthetic", size_px=128,
-        preprocessing_path="synthetic",
-    )  # fmt: skip
-    return quantize_qdq(FIXTURE_ONNX, calib, tmp / "m_int8.onnx", use_modelopt=False)
-
-
-def test_a_qdq_model_is_refused_as_the_fp32_reference(
-    qdq_model: Path, faces_dir: Path, landmarker_path: Path, tmp_path: Path
+def test_a_qdq_onnx_is_refused_as_the_fp32_reference(
+    qdq_onnx: Path, faces_dir: Path, landmarker_path: Path, tmp_path: Path
 ) -> None:
     """Review: with a Q/DQ file `onnxruntime:fp32` and `openvino:fp32` both ran INT8 and the
     note, compare.json "reference" and the plot title still said "vs FP32"."""
     with pytest.raises(InvalidInputError, match="Q/DQ INT8 model") as caught:
         compare_backends(
-            faces_dir, ["onnxruntime:fp32", "openvino:fp32"], model_path=qdq_model,
+            faces_dir, ["onnxruntime:fp32", "openvino:fp32"], model_path=qdq_onnx,
             landmarker_path=landmarker_path, max_frames=2, rounds=1, warmup=0, num_threads=1,
         )  # fmt: skip
     assert "FP32 source" in str(caught.value)
@@ -49,7 +34,7 @@ def test_a_qdq_model_is_refused_as_the_fp32_reference(
     for entries in ("onnxruntime:fp32,openvino:fp32", "onnxruntime:fp32,openvino:int8"):
         result = CliRunner().invoke(app, [
             "bench", "compare", "--source", str(faces_dir), "--backends", entries,
-            "--models", str(qdq_model), "--landmarker", str(landmarker_path),
+            "--models", str(qdq_onnx), "--landmarker", str(landmarker_path),
             "--out", str(out),
         ])  # fmt: skip
         assert isinstance(result.exception, InvalidInputError), result.output
@@ -58,9 +43,9 @@ def test_a_qdq_model_is_refused_as_the_fp32_reference(
 
 
 def test_openvino_int8_entries_accept_a_qdq_file_as_the_widths_mode_does(
-    qdq_model: Path,
+    qdq_onnx: Path,
 ) -> None:
-    _check_int8_entries(["onnxruntime:fp32", "openvino:int8"], str(qdq_model))
+    _check_int8_entries(["onnxruntime:fp32", "openvino:int8"], str(qdq_onnx))
     with pytest.raises(InvalidInputError, match="leave openvino:int8 out"):
         _check_int8_entries(["onnxruntime:fp32", "openvino:int8"], str(FIXTURE_ONNX))
 

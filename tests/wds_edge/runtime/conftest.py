@@ -25,22 +25,6 @@ def small_onnx() -> Path:
     return FIXTURE_ONNX
 
 
-@pytest.fixture(scope="session")
-def qdq_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The small model quantized to Q/DQ INT8 (ONNX Runtime route, synthetic crops), as
-    ``quantize_qdq`` writes it: no gate record (the API call gates nothing)."""
-    from wds_edge.runtime.probe_inputs import synthetic_skin_crops
-    from wds_edge_calibration.dataset import write_calibration_set
-    from wds_edge_calibration.qdq import quantize_qdq
-
-    tmp = tmp_path_factory.mktemp("qdq")
-    calib = write_calibration_set(
-        synthetic_skin_crops(128, 2), tmp / "calib", source="synthetic", size_px=128,
-        preprocessing_path="synthetic",
-    )  # fmt: skip
-    return quantize_qdq(FIXTURE_ONNX, calib, tmp / "m_int8.onnx", use_modelopt=False)
-
-
 @pytest.fixture
 def fake_trt(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     """``fake_trt(version=..., devices=..., ...)`` installs the stand-in; returns its state."""
