@@ -13,15 +13,17 @@ Frames whose landmarks disagree with the session's median landmarks beyond
 expression) are dropped before fusing. The mean probability of the rest is thresholded
 like a single frame's (paper Eq. 12 is computed on the fused mask).
 
-Tolerance, measured (benchmarks/RESULTS.md, "Issue 21"): the 180 good frames of
+Tolerance, measured (``scripts/landmark_misfit.py``; benchmarks/RESULTS.md, "Issue 21",
+"The landmark misfits behind the fusion tolerance"): the 180 good frames of
 ``portrait_motion_720p.mp4`` (one still face, panned, zoomed, rolled) misfit their median
-by 0.19-0.83 mm (mean distance per landmark after the fit, iris ruler); photos of two
-different people at the same pose misfit by 3.3-3.6 mm, two photos of one person with
-another pose and expression by 5.0-9.2 mm. 1.5 mm keeps every frame of a still face and
-drops a frame of another pose or expression. It cannot tell two people apart in one group:
-against the median of a group that mixes them in equal parts each misfits by about half
-their distance (1.2 mm for a pair 2.4 mm apart); the session keeps them apart earlier, by
-setting the frames before a change of face aside (``SessionConfig.face_change_mm``).
+by 0.19-0.83 mm (median 0.42; mean distance per landmark after the fit, iris ruler); any two
+of the project's nine face photos misfit each other by 1.91-10.1 mm (two people: 1.91 at
+the least; one person in another pose and expression: 4.8-10.1). 1.5 mm keeps every frame
+of a still face and drops a frame of another pose or expression. It cannot tell two people
+apart in one group: against the median of a group that mixes them in equal parts each
+misfits by about half their distance (1.2 mm for a pair 2.4 mm apart); the session keeps
+them apart earlier, by setting the frames before a change of face aside
+(``SessionConfig.face_change_mm``).
 """
 
 from __future__ import annotations
