@@ -29,8 +29,11 @@ _HINTS = {
     "CUDA 13 machines (driver R580+): '.[trt-cu13]' instead of '.[trt]'. "
     "Jetson: TensorRT comes with JetPack 6 (apt install nvidia-tensorrt python3-libnvinfer) "
     "- create the venv with --system-site-packages so Python sees it",
-    "pycuda": "pip install pycuda (needs the CUDA toolkit), or pip install cuda-python",
-    "cuda": "pip install cuda-python",
+    "pycuda": "pip install pycuda (needs the CUDA toolkit), or pip install 'cuda-python>=12,<13'",
+    # the bindings' major version must match the CUDA driver's: 13.x needs R580+
+    "cuda": "pip install 'cuda-python>=12,<13' (CUDA 12, driver R525+; or "
+    f"{_extra('trt')}); CUDA 13 (driver R580+): {_extra('trt-cu13')}; Jetson (JetPack 6): "
+    "pip install 'cuda-python>=12.6,<12.7'",
     "mediapipe": "pip install mediapipe",
     "matplotlib": "pip install matplotlib",
     "nncf": _extra("openvino-int8"),

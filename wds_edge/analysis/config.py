@@ -23,7 +23,8 @@ class AnalyzerConfig(Settings):
             :class:`pathlib.Path`, kept as ``str``); ``None`` uses the bundled default model.
         backend: ``"auto"``, ``"onnxruntime"``, ``"openvino"`` or ``"tensorrt"``.
         precision: ``"auto"`` (TensorRT FP16 on a GPU; on a CPU the fastest precision that
-            passes the accuracy gate), ``"fp32"``, ``"fp16"``, ``"bf16"`` or ``"int8"``.
+            passes the accuracy gate, FP32 unless a reduced one is at least 10 % faster),
+            ``"fp32"``, ``"fp16"``, ``"bf16"`` or ``"int8"``.
         device: where the model runs (``None``: the backend's default). ``backend="openvino"``:
             a device name, ``"CPU"``, or ``"GPU"`` / ``"GPU.1"`` / ``"NPU"`` / ``"AUTO"`` on Intel
             iGPU / NPU kiosks (any case; a number is refused). ``"tensorrt"``: the CUDA device

@@ -12,9 +12,10 @@
 2. else ONNX Runtime with its CUDA execution provider when this ONNX Runtime build has
    one, on the CUDA device given (``providers=["TensorrtExecutionProvider", ...]`` only
    when asked for);
-3. else the CPU: the fastest of ONNX Runtime FP32 and OpenVINO FP32 / BF16 / INT8 that
-   passes the accuracy gate against ONNX Runtime FP32 on 4 synthetic skin crops (not
-   faces; INT8 also needs the held-out gate its file records), probed once and cached
+3. else the CPU: the fastest of ONNX Runtime FP32 and OpenVINO FP32 / BF16 / FP16 / INT8
+   that passes the accuracy gate against ONNX Runtime FP32 on 4 synthetic skin crops (not
+   faces; INT8 also needs the held-out gate its file records), a reduced precision only
+   when it is at least 10 % faster than the fastest FP32 one, probed once and cached
    (:mod:`wds_edge.runtime.auto`, which points to the held-out-face measurement of BF16).
 
 An explicit ``openvino`` BF16 / FP16 on the CPU (``--device CPU``, or ``AUTO`` / ``HETERO:CPU``
@@ -494,7 +495,8 @@ def load_backend(
             (``auto``: fp16; int8 for a Q/DQ model; an engine file's own precision, and an
             engine asked for another one is refused). OpenVINO: ``fp32`` / ``bf16`` /
             ``fp16`` / ``int8`` (refused when the device cannot run it natively; ``auto``:
-            the probed fastest gated one; BF16 / FP16 on the CPU are gated as ``auto``
+            the probed fastest gated one, FP32 unless a reduced precision is >= 10 % faster;
+            BF16 / FP16 on the CPU are gated as ``auto``
             gates them, on its cached decision, and refused when they fail).
             ``auto`` backend on a CPU: ``auto`` (or ``fp16``, a GPU precision) lets the
             probe pick any precision; ``fp32`` / ``bf16`` / ``int8`` restrict it. ONNX

@@ -1,4 +1,4 @@
-"""OpenVINO backend: Intel / AMD x86 CPUs (FP32, BF16, INT8), Intel iGPU / NPU passed through.
+"""OpenVINO backend: x86 and ARM CPUs (FP32, BF16, FP16, INT8), Intel iGPU / NPU passed through.
 
 The Eq. 1 texture map (a division by a local mean) loses about one grey level in
 BF16 and flips thin wrinkle pixels, while the U-Net itself tolerates BF16. OpenVINO's
@@ -16,14 +16,14 @@ the texture subgraph, first conv, last decoder block, head - in f32 (not in BF16
 default on BF16 CPUs, which is not what the gate measured).
 
 Where the texture subgraph runs (``texture=``): by default on the host
-(:func:`wds_edge.model.preprocessing.texture_boundary`: NumPy + OpenCV in float32, about
-2 ms for a 640 crop) and OpenVINO compiles only the network. OpenVINO's CPU kernels for
-this one-channel subgraph (grey, two 21-tap convolutions, division, the concat and its
-reorders) took 7-9 ms of a 35-40 ms BF16 call on an AMX Xeon (issue 25). At load the host
-result is compared once with the model's own subgraph (compiled in f32) on a synthetic
-probe crop; a model whose subgraph differs (other texture parameters, another graph) keeps
-its subgraph in OpenVINO. ``texture="openvino"`` keeps it there always: one compiled model
-for f32 hints, the two-part split above otherwise.
+(:func:`wds_edge.model.preprocessing.texture_boundary`: NumPy + OpenCV in float32, 2.5-3 ms
+for a 640 crop on the AMX Xeon of issue 25) and OpenVINO compiles only the network.
+OpenVINO's CPU kernels for this one-channel subgraph (grey, two 21-tap convolutions,
+division, the concat and its reorders) took 7-10 ms of a 35-40 ms BF16 call on an AMX Xeon
+(issue 25). At load the host result is compared once with the model's own subgraph (compiled
+in f32) on a synthetic probe crop; a model whose subgraph differs (other texture parameters,
+another graph) keeps its subgraph in OpenVINO. ``texture="openvino"`` keeps it there always:
+one compiled model for f32 hints, the two-part split above otherwise.
 
 The cut is made with OpenVINO's own model API (no ``onnx`` package on the kiosk;
 :mod:`wds_edge.runtime.openvino_graph`).
