@@ -78,21 +78,49 @@ def check_can_open_window(
             f"a virtual display: xvfb-run {command}"
         )
     answers = [_x_server_answers(x_display) if x_display else False]
-    answers.append(_wayland_answers(wayland) if wayland else False)
+    # a Wayland display counts only for a toolkit that can draw there: the pip OpenCV
+    # wheels' Qt ships the xcb (X11) platform plugin alone
+    wayland_ok = wayland and _toolkit_speaks_wayland()
+    answers.append(_wayland_answers(wayland) if wayland_ok else False)
     if not any(answer is not False for answer in answers):
+        if wayland and not wayland_ok and not x_display:
+            raise InvalidInputError(
+                f"only a Wayland display is set (WAYLAND_DISPLAY={wayland}), and this "
+                f"OpenCV's {highgui_backend()} windows need X11 (its Qt has no Wayland "
+                "platform plugin): start Xwayland / set DISPLAY, or "
+                f"{instead}, or run under a virtual display: xvfb-run {command}"
+            )
         which = " and ".join(
             f"{name}={value}" for name, value in (("DISPLAY", x_display),
                                                   ("WAYLAND_DISPLAY", wayland)) if value
         )  # fmt: skip
         raise InvalidInputError(
-            f"no display answers at {which}: nothing listens there, so the first window would "
-            f"abort the process (a display left over from an SSH session or desktop that has "
-            f"ended?); {instead}, or run under a virtual display: xvfb-run {command}"
+            f"no display answers at {which}: nothing listens there (or nothing this OpenCV "
+            f"can draw on), so the first window would abort the process (a display left over "
+            f"from an SSH session or desktop that has ended?); {instead}, or run under a "
+            f"virtual display: xvfb-run {command}"
         )
 
 
+def _toolkit_speaks_wayland() -> bool:
+    """Whether this OpenCV's HighGUI can open a window on Wayland: GTK can; Qt only with a
+    ``libqwayland*`` platform plugin where its plugins are (the wheel's ``cv2/qt/plugins``,
+    ``QT_QPA_PLATFORM_PLUGIN_PATH``); a Qt whose plugins cannot be found is trusted."""
+    backend = (highgui_backend() or "").upper()
+    if not backend.startswith("QT"):
+        return True
+    folders = [os.environ.get("QT_QPA_PLATFORM_PLUGIN_PATH", "")]
+    folders.append(os.path.join(os.path.dirname(cv2.__file__), "qt", "plugins", "platforms"))
+    found = [f for f in folders if f and os.path.isdir(f)]
+    if not found:
+        return True
+    return any(n.startswith("libqwayland") for f in found for n in os.listdir(f))
+
+
 #: DISPLAY as X11 writes it: [protocol/][host]:display[.screen]
-_X_DISPLAY = re.compile(r"^(?:[a-z]+/)?(?P<host>[^:/]*):(?P<number>\d+)(?:\.\d+)?$")
+_X_DISPLAY = re.compile(
+    r"^(?:(?P<protocol>[a-z0-9]+)/)?(?P<host>[^:/]*):(?P<number>\d+)(?:\.\d+)?$"
+)
 
 
 def _connects(family: int, address: object, timeout_s: float = 2.0) -> bool:
@@ -112,11 +140,17 @@ def _x_server_answers(display: str) -> bool | None:
     match = _X_DISPLAY.match(display)
     if match is None:
         return None
-    number, host = int(match["number"]), match["host"]
-    if host in ("", "unix"):
+    number, host, protocol = int(match["number"]), match["host"], match["protocol"]
+    # as libxcb reads it: "unix/" or "local/" is the local socket whatever the host; "tcp/",
+    # "inet/" or "inet6/" is TCP (no host: this machine); no protocol: the local socket for
+    # no host or "unix", else TCP; any other protocol fails there too
+    if protocol in ("unix", "local") or (protocol is None and host in ("", "unix")):
         path = f"/tmp/.X11-unix/X{number}"
         return _connects(socket.AF_UNIX, path) or _connects(socket.AF_UNIX, "\0" + path)
-    return _connects(socket.AF_INET, (host, 6000 + number))
+    if protocol not in (None, "tcp", "inet", "inet6"):
+        return False  # libxcb knows no other: the first window would fail
+    family = socket.AF_INET6 if protocol == "inet6" else socket.AF_INET
+    return _connects(family, (host or "localhost", 6000 + number))
 
 
 def _wayland_answers(name: str) -> bool | None:

@@ -325,3 +325,53 @@ def test_cli_a_display_nobody_answers_is_a_usage_error_before_anything_loads(
         capsys, "demo", "--source", video_path, "--model", tmp_path / "missing.onnx"
     )
     assert code == 2 and "missing.onnx" in err and "no display" not in err, err
+
+
+def test_display_forms_are_read_as_libxcb_reads_them(
+    monkeypatch: pytest.MonkeyPatch, xvfb_display: str
+) -> None:
+    """unix/HOST:N is the local socket whatever the host; HOST/unix:N names an unknown
+    protocol, where xcb fails (the demo aborted with 134 after the check let it pass)."""
+    from wds_edge.demo.ui import check_can_open_window
+
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    number = xvfb_display[1:]
+    for works in (xvfb_display, f"{xvfb_display}.0", f"unix:{number}", f"unix/:{number}",
+                  f"unix/localhost:{number}"):  # fmt: skip
+        monkeypatch.setenv("DISPLAY", works)
+        check_can_open_window()
+    for fails in (f"localhost/unix:{number}", f"tcp/:{number}"):  # no TCP: -nolisten tcp
+        monkeypatch.setenv("DISPLAY", fails)
+        with pytest.raises(InvalidInputError, match="no display answers"):
+            check_can_open_window()
+
+
+def test_a_wayland_display_alone_is_refused_when_qt_has_only_xcb(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The pip OpenCV's Qt ships only the xcb platform plugin: a live Wayland socket passed
+    the check and the first window aborted the process (no Qt platform plugin)."""
+    import socket
+
+    from wds_edge.demo.ui import check_can_open_window, highgui_backend
+
+    platforms = Path(cv2.__file__).parent / "qt" / "plugins" / "platforms"
+    if not (highgui_backend() or "").upper().startswith("QT") or not platforms.is_dir():
+        pytest.skip("needs an OpenCV wheel with its own Qt platform plugins")
+    if any(p.name.startswith("libqwayland") for p in platforms.iterdir()):
+        pytest.skip("this OpenCV's Qt can draw on Wayland")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(tmp_path / "wayland-9"))
+    listener.listen(1)
+    try:
+        monkeypatch.delenv("DISPLAY", raising=False)
+        monkeypatch.delenv("QT_QPA_PLATFORM_PLUGIN_PATH", raising=False)
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+        monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-9")
+        with pytest.raises(InvalidInputError, match="only a Wayland display is set"):
+            check_can_open_window()
+        monkeypatch.setenv("QT_QPA_PLATFORM_PLUGIN_PATH", str(tmp_path))  # one with wayland
+        (tmp_path / "libqwayland-egl.so").write_bytes(b"")
+        check_can_open_window()
+    finally:
+        listener.close()
