@@ -15,10 +15,12 @@ run does not write for it (an input that failed now, an overlay or mask not aske
 not drawn) are removed. Files of stems this run has no input for (an earlier run's other
 inputs) are left as they are. The stems are given in input order, failed
 inputs included, so a rerun of the same inputs names them the same. The output folder may
-not be a folder the inputs are read from, nor the folder of a file named one by one
-(:func:`check_output_folder`): a rerun would take the overlays and masks written there for
-photos. A file of this run's inputs is never written over: an input whose JSON, overlay or
-mask would replace another input (a link into the output folder) gets an error outcome.
+not be a folder that a folder or glob input reads (:func:`check_output_folder`): a rerun
+would take the overlays and masks written there for photos. Files named one by one are read
+as named, wherever the output goes (``cd photos; analyze a.jpg --out .`` is fine), and a
+file of this run's inputs is never written over: an input whose JSON, overlay or mask would
+replace another input (``same/a.jpg same/a_overlay.png --out same``, a link into the output
+folder) gets an error outcome naming the clash.
 """
 
 from __future__ import annotations
@@ -145,10 +147,9 @@ def check_output_folder(
     ``photos`` is fine, ``--out photos`` is not: its rerun would analyse the
     ``<stem>_overlay.png`` / ``<stem>_mask.png`` written there as photos, and write more of
     them each time. The same holds for the folder a glob reads (its subfolders too when the
-    glob has ``**`` or a wildcard in a folder name), and for the folder of a file named one
-    by one (``photos/*.jpg`` expanded by the shell): ``--out photos`` would write
-    ``a_overlay.png`` over a photo of that name, and the next ``photos/*`` would read the
-    results as photos. A file in a subfolder of the output folder is fine.
+    glob has ``**`` or a wildcard in a folder name). Files named one by one are read as
+    named, wherever the output goes: an input whose results would replace another input
+    gets an error outcome from :func:`analyze_inputs` instead (nothing is written for it).
 
     Args:
         inputs: the inputs as given (files, folders, globs).
@@ -166,16 +167,16 @@ def check_output_folder(
             folder, below = Path(text), False
         elif _GLOB_CHARS & set(text) and not Path(text).exists():
             folder, below = _glob_folder(text)
-        else:  # a file named one by one: the folder it sits in
-            folder, below = Path(text).parent, False
+        else:  # a file named one by one: read as named (analyze_inputs guards each one)
+            continue
         read = folder.resolve()
         if out == read or (below and read in out.parents):
             where = "is" if out == read else "is inside"
             raise InvalidInputError(
                 f"the output folder {os.fspath(out_dir)} {where} the folder the input "
-                f"{text} is read from: its results could replace an input there, and a rerun "
-                "would analyse the overlays and masks written there as photos; write the "
-                "results to a folder of their own" + (f" ({option})" if option else "")
+                f"{text} is read from: a rerun would analyse the overlays and masks written "
+                "there as photos; write the results to a folder of their own"
+                + (f" ({option})" if option else "")
             )
 
 

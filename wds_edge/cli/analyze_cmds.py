@@ -29,9 +29,10 @@ aside are fused. With --out DIR, writes DIR/<stem>.json
 input. They replace what an earlier run wrote for the same stem, and the earlier files of
 that stem this run does not write (of an input that fails now, an overlay or mask not
 asked for) are removed; files of other stems (inputs of an earlier run that this run does
-not have) are left as they are. DIR may not be a folder the
-inputs are read from, nor the folder of a file named one by one (DIR/*.jpg --out DIR): no
-input is ever written over. With --json, prints one JSON object per input on its own line
+not have) are left as they are. DIR may not be a folder that a
+folder or glob input reads; no input is ever written over (an input whose results would
+replace another input named, e.g. DIR/a.jpg DIR/a_overlay.png --out DIR, gets an error
+line). With --json, prints one JSON object per input on its own line
 (status, scores: overall + one entry per region with wrinkle_ratio, timings_ms: the
 stages in ms and their "total", a photo's decode included, a video's whole file). A file
 that cannot be read gets an "error" line and the rest goes on. Exit code: 0 when every

@@ -1,6 +1,6 @@
 """`wds-edge analyze --out DIR` run again: DIR holds the latest run (no file of an earlier
-run stands for an input it no longer describes), DIR may not be a folder the inputs are
-read from, and --arrays needs JSON to go into."""
+run stands for an input it no longer describes), DIR may not be a folder that a folder or
+glob input reads, no input is written over, and --arrays needs JSON to go into."""
 
 from __future__ import annotations
 
@@ -115,27 +115,39 @@ def test_arrays_go_into_the_json_lines_and_need_json(
     assert len(line["landmarks_px"]) == 478 and line["wrinkle_mask_png"]
 
 
-def test_files_named_in_the_output_folder_are_refused(
+def test_files_named_in_the_output_folder_are_read_as_named(
     faces_dir: Path, landmarker_path: Path, tmp_path: Path,
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    """Defect: files named one by one were read wherever the output went: `analyze same/a.jpg
-    same/a_overlay.png --out same` wrote a.jpg's overlay over the user's a_overlay.png (exit
-    0), and `analyze same/* --out same` run twice read its own results as photos."""
+    """Defect: `analyze same/a.jpg same/a_overlay.png --out same` wrote a.jpg's overlay over
+    the user's a_overlay.png (exit 0): that input gets an error outcome naming the clash, the
+    other goes on. A file named in the output folder is otherwise fine: `cd a; analyze
+    biden2.jpg --out .` (refused for a while as 'the folder the input is read from') writes
+    its results, and a missing file is reported as missing, not as a folder clash."""
     monkeypatch.chdir(tmp_path)
     Path("same").mkdir()
     shutil.copy(faces_dir / "biden2.jpg", "same/a.jpg")
     shutil.copy(faces_dir / "obama.jpg", "same/a_overlay.png")
     before = Path("same/a_overlay.png").read_bytes()
-    code, _, err = _analyze(capsys, landmarker_path, "same/a.jpg", "same/a_overlay.png",
-                            "--out", "same")  # fmt: skip
-    assert code == 2, err
-    assert "is the folder the input same/a.jpg is read from" in err
+    code, stdout, err = _analyze(capsys, landmarker_path, "same/a.jpg", "same/a_overlay.png",
+                                 "--out", "same", "--json")  # fmt: skip
+    assert code == 1, err
+    lines = [json.loads(line) for line in stdout.splitlines()]
+    assert lines[0]["status"] == "error"
+    assert "same/a_overlay.png would replace that file, an input of this run" in lines[0]["error"]
+    assert lines[1]["status"] != "error"
     assert Path("same/a_overlay.png").read_bytes() == before
-    assert _names(Path("same")) == ["a.jpg", "a_overlay.png"]
-    # written into a subfolder of theirs: fine
-    code, _, err = _analyze(capsys, landmarker_path, "same/a.jpg", "--out", "same/res")
-    assert code == 0 and _names(Path("same/res")) == ["a.json", "a_overlay.png"], err
+    assert "a.json" not in _names(Path("same"))
+
+    Path("a").mkdir()
+    shutil.copy(faces_dir / "biden2.jpg", "a/biden2.jpg")
+    monkeypatch.chdir("a")
+    code, _, err = _analyze(capsys, landmarker_path, "biden2.jpg", "--out", ".")
+    assert code == 0, err
+    assert _names(Path(".")) == ["biden2.jpg", "biden2.json", "biden2_overlay.png"]
+    code, stdout, err = _analyze(capsys, landmarker_path, "missing.jpg", "--out", ".", "--json")
+    assert code == 1, err
+    assert "missing.jpg" in json.loads(stdout)["error"]
 
 
 def test_an_input_is_never_written_over_through_a_link(
