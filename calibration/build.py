@@ -51,9 +51,9 @@ def _source_photos(source: str | Path) -> list[Path] | None:
 
 def _people_of_source(
     source: str | Path, people: Sequence[str], people_csv: str | Path | None
-) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]] | None, str]:
-    """(who every crop shows, None, where the names came from) or ((), photo file name ->
-    its people, :data:`PEOPLE_GIVEN`).
+) -> tuple[tuple[str, ...], dict[Path, tuple[str, ...]] | None, str]:
+    """(who every crop shows, None, where the names came from) or ((), photo -> its people,
+    :data:`PEOPLE_GIVEN`).
 
     Without ``people`` or ``people_csv``, the frames of a video file are one person whose id
     is the video's content (:func:`video_person_id`, :data:`PEOPLE_FROM_VIDEO`): not its
@@ -168,8 +168,7 @@ def build_calibration_set(
 
     def crops() -> Iterator[np.ndarray]:
         if photo_people is not None:  # the people route: each crop knows its photo
-            photos = {p.name: p for p in _source_photos(source) or []}
-            sources = [PeopleSource(photos[name], who) for name, who in photo_people.items()]
+            sources = [PeopleSource(photo, who) for photo, who in photo_people.items()]
             for src, _, crop in people_crops(
                 sources, size_px, augment=False, landmarker_path=landmarker_path,
                 rejected=counts, grey_input_supported=grey_input_supported,

@@ -161,37 +161,77 @@ def video_person_id(path: str | Path) -> str:
     return f"{VIDEO_PERSON_PREFIX}{digest[:16]}"
 
 
-def read_people_csv(path: str | Path, images: Sequence[Path]) -> dict[str, tuple[str, ...]]:
+def read_people_csv(path: str | Path, images: Sequence[Path]) -> dict[Path, tuple[str, ...]]:
     """Who each photo shows, from a CSV of ``photo,person`` rows (``--people-csv``).
 
     Args:
         path: the CSV: a row per photo and person in it (a group photo has a row for each
-            of its people), the photo as file name or stem; a ``photo,person`` header row
-            allowed; rows of photos that are not in ``images`` are ignored.
+            of its people); the photo as its path (relative to the CSV's folder, or as
+            written: relative to the current folder, or absolute), its file name or its
+            stem; a ``photo,person`` header row allowed; rows of photos that are not in
+            ``images`` are ignored. A file name or stem that several photos of ``images``
+            share (``anna/01.jpg``, ``ben/01.jpg`` of a glob) is refused: write their paths.
         images: the photos of the calibration source; each must have a row.
 
     Returns:
-        Photo file name -> the people in it, for every one of ``images``.
+        Photo (as in ``images``) -> the people in it, for every one of ``images``.
 
     Raises:
-        InvalidInputError: the file cannot be read, a row is not ``photo,person``, or a
-            photo of ``images`` has no row (every crop must be someone's).
+        InvalidInputError: the file cannot be read, a row is not ``photo,person``, a row
+            names a photo by a file name or stem several photos share, or a photo of
+            ``images`` has no row (every crop must be someone's).
     """
     path = Path(path)
-    by_name = {p.name: p.name for p in images} | {p.stem: p.name for p in images}
-    mapping: dict[str, tuple[str, ...]] = {}
+    images = list(images)
+    by_path: dict[Path, Path] = {}
+    by_name: dict[str, list[Path]] = {}
+    for image in images:
+        by_path.setdefault(image.resolve(), image)
+        for key in dict.fromkeys((image.name, image.stem)):
+            by_name.setdefault(key, []).append(image)
+    mapping: dict[Path, tuple[str, ...]] = {}
     for photo, person in read_csv_pairs(path, "--people-csv", "photo,person"):
-        name = by_name.get(photo) or by_name.get(Path(photo).name)
-        if name is not None:  # else a photo that is not in this source
-            mapping[name] = tuple(dict.fromkeys((*mapping.get(name, ()), person)))
-    missing = sorted(p.name for p in images if p.name not in mapping)
+        image = _csv_photo(path, photo, by_path, by_name)
+        if image is not None:  # else a photo that is not in this source
+            mapping[image] = tuple(dict.fromkeys((*mapping.get(image, ()), person)))
+    missing = [p for p in images if p not in mapping]
     if missing:
-        shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+        shown = ", ".join(_shown(p, by_name) for p in missing[:5])
+        shown += ", ..." if len(missing) > 5 else ""
         raise InvalidInputError(
             f"--people-csv {path} does not name the person of {len(missing)} photo(s) of the "
             f"source ({shown}); add a 'photo,person' row for each"
         )
-    return {p.name: mapping[p.name] for p in images}
+    return {p: mapping[p] for p in images}
+
+
+def _csv_photo(
+    csv_path: Path, photo: str, by_path: dict[Path, Path], by_name: dict[str, list[Path]]
+) -> Path | None:
+    """The photo of the source a ``--people-csv`` cell names (a path relative to the CSV's
+    folder or as written, else a file name or stem), None when it names none of them.
+
+    Raises:
+        InvalidInputError: a file name or stem that several photos share.
+    """
+    for candidate in (csv_path.parent / photo, Path(photo)):
+        found = by_path.get(candidate.resolve())
+        if found is not None:
+            return found
+    named = by_name.get(photo) or by_name.get(Path(photo).name) or []
+    if len(named) > 1:
+        listed = ", ".join(str(p) for p in named[:5]) + (", ..." if len(named) > 5 else "")
+        raise InvalidInputError(
+            f"--people-csv {csv_path}: {photo!r} names {len(named)} photos of the source "
+            f"({listed}); write each one's path instead (relative to the CSV's folder "
+            f"{csv_path.parent}, or absolute)"
+        )
+    return named[0] if named else None
+
+
+def _shown(image: Path, by_name: dict[str, list[Path]]) -> str:
+    """A photo in a message: its file name, or its path when other photos share the name."""
+    return image.name if len(by_name.get(image.name, ())) == 1 else str(image)
 
 
 def photo_variants(

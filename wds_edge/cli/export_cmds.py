@@ -443,8 +443,9 @@ def _calibrate(
         None,
         "--people-csv",
         help="A folder of photos of several people: a CSV of photo,person rows (the photo as "
-        "file name or stem, a row per person in a group photo) naming who each photo shows; "
-        "every photo needs a row.",
+        "its path relative to the CSV's folder, or its file name or stem when no other photo "
+        "shares it; a row per person in a group photo) naming who each photo shows; every "
+        "photo needs a row.",
     ),
     grey_input: bool = typer.Option(
         False,

@@ -105,8 +105,8 @@ def test_read_people_csv_by_hand(tmp_path: Path) -> None:
     images = [tmp_path / "a_1.jpg", tmp_path / "group.png"]
     csv_file = tmp_path / "p.csv"
     csv_file.write_text("image,person\na_1,anna\ngroup.png,anna\n\ngroup.png,bob\nzz.jpg,x\n")
-    assert read_people_csv(csv_file, images) == {"a_1.jpg": ("anna",),
-                                                 "group.png": ("anna", "bob")}  # fmt: skip
+    assert read_people_csv(csv_file, images) == {images[0]: ("anna",),
+                                                 images[1]: ("anna", "bob")}  # fmt: skip
     csv_file.write_text("a_1.jpg\n")
     with pytest.raises(InvalidInputError, match="line 1 .* is not 'photo,person'"):
         read_people_csv(csv_file, images)
@@ -329,3 +329,35 @@ def test_a_failed_calibrate_leaves_no_empty_parent_folders(
                            tmp_path / "newp" / "q" / "cal")  # fmt: skip
     assert code == 1, err
     assert not (tmp_path / "newp").exists()
+
+
+def test_photos_of_one_file_name_in_a_glob_are_told_apart_by_path(
+    faces_dir: Path, landmarker_path: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Defect: `--source 'p2/*/*.jpg' --people-csv` over p2/anna/01.jpg and p2/ben/01.jpg
+    keyed the photos by file name: one photo was dropped ("wrote 1 crops") and both people
+    were credited to its crop. The CSV names them by path (relative to its folder); a bare
+    file name both share is refused, naming the photos."""
+    monkeypatch.chdir(tmp_path)
+    for person, face in (("anna", "biden2.jpg"), ("ben", "obama.jpg")):
+        Path("p2", person).mkdir(parents=True)
+        shutil.copy(faces_dir / face, Path("p2", person, "01.jpg"))
+    base = ["calibrate", "--size", "128", "--landmarker", landmarker_path,
+            "--source", "p2/*/*.jpg"]  # fmt: skip
+    csv_file = Path("p2/people.csv")
+    csv_file.write_text("photo,person\n01.jpg,anna\n01.jpg,ben\n")
+    code, _, err = run_cli(capsys, *base, "--out", "calib", "--people-csv", csv_file)
+    assert code == 2, err
+    assert "'01.jpg' names 2 photos of the source" in " ".join(err.split())
+    assert not Path("calib").exists()
+    csv_file.write_text("photo,person\nanna/01.jpg,anna\nben/01.jpg,ben\n")
+    code, out, err = run_cli(capsys, *base, "--out", "calib", "--people-csv", csv_file)
+    assert code == 0, err
+    manifest = json.loads(Path("calib/manifest.json").read_text())
+    assert manifest["people"] == ["anna", "ben"]
+    assert len(list(Path("calib/crops").iterdir())) == 2
+    # a path as written (relative to the current folder) names its photo too
+    images = [Path("p2/anna/01.jpg"), Path("p2/ben/01.jpg")]
+    csv_file.write_text("p2/ben/01.jpg,ben\nanna/01.jpg,anna\n")
+    assert read_people_csv(csv_file, images) == {images[0]: ("anna",), images[1]: ("ben",)}
