@@ -14,7 +14,7 @@
 ``clip.mp4``                       video file, every frame in order (``realtime=True``:
                                    played like a camera at its own fps, frames dropped
                                    when the consumer is slower)
-``face.jpg``, ``folder/``, glob    still image(s), sorted by name
+``face.jpg``, ``folder/``, glob    still image(s), sorted by name (``**``: any depth)
 =================================  ==========================================================
 
 Live sources (cameras, streams, ``realtime=True`` files) are read by a
@@ -262,7 +262,7 @@ def _image_paths(uri: str) -> list[Path] | None:
     ):
         return sorted(
             Path(p)
-            for p in globlib.glob(str(path))
+            for p in globlib.glob(str(path), recursive=True)  # ** as analyze reads it
             if Path(p).suffix.lower() in IMAGE_SUFFIXES and Path(p).is_file()
         )
     if suffix in IMAGE_SUFFIXES:

@@ -126,6 +126,25 @@ def test_images_folder_and_glob(faces_dir: Path, tmp_path: Path) -> None:
         assert len(list(source)) == 2
 
 
+def test_a_double_star_glob_reads_every_folder_level_as_analyze_does(
+    faces_dir: Path, tmp_path: Path
+) -> None:
+    """Defect: `--source 'p/**/*.jpg'` skipped p/*.jpg (glob without recursive=True: ** was
+    one folder level), while `wds-edge analyze 'p/**/*.jpg'` reads p/*.jpg too."""
+    from wds_edge.analysis.batch import expand_inputs
+    from wds_edge.capture.sources import image_paths
+
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    for where in ("top.jpg", "sub/mid.jpg", "sub/deeper/low.jpg"):
+        (tmp_path / where).symlink_to(faces_dir / "obama.jpg")
+    pattern = str(tmp_path / "**" / "*.jpg")
+    expected = sorted(tmp_path / w for w in ("top.jpg", "sub/mid.jpg", "sub/deeper/low.jpg"))
+    assert image_paths(pattern) == expected
+    assert [Path(p) for p in expand_inputs([pattern])] == expected
+    with open_source(pattern) as source:
+        assert len(list(source)) == 3
+
+
 def test_grabber_reconnects_after_a_camera_drop(video_path: Path, tmp_path: Path) -> None:
     """A real VideoCapture that stops delivering (end of file), cannot be reopened for
     a while (its file is gone), then comes back: reads time out, then frames flow again."""
