@@ -208,7 +208,8 @@ def load_result(path: str | os.PathLike[str], what: str = "result") -> dict[str,
         InvalidInputError: a missing or empty file, binary data, not JSON (the line where
             it stops being JSON: a file cut off?), several JSON objects (each line JSON on
             its own: JSON lines of several inputs; save each input's line to its own file),
-            a number too long to read, or JSON that is not an object.
+            more than one JSON value (results run together in one file), a number too long
+            to read, or JSON that is not an object.
     """
     if what not in _WANTED:
         raise InvalidInputError(
@@ -241,6 +242,12 @@ def load_result(path: str | os.PathLike[str], what: str = "result") -> dict[str,
             raise InvalidInputError(
                 f"{file} is not one JSON {'result' if what == 'result' else 'object'} "
                 f"({len(lines)} lines, each JSON on its own: {several})"
+            ) from None
+        if exc.msg == "Extra data":  # a whole JSON value, then more: files run together
+            raise InvalidInputError(
+                f"{file} is not {noun}: it holds more than one JSON value (several results "
+                f"in one file?): the first ends before line {exc.lineno} column {exc.colno}; "
+                f"{advice}"
             ) from None
         raise InvalidInputError(
             f"{file} is not {noun}: not valid JSON (cut off?) at line {exc.lineno} column "

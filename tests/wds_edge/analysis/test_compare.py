@@ -583,3 +583,18 @@ def test_a_cut_off_result_is_told_as_cut_off_not_as_json_lines(tmp_path: Path) -
         load_result(lines)
     with pytest.raises(InvalidInputError, match="not valid JSON .cut off.. at line 1"):
         load_result(cut, "repeatability")
+
+
+def test_two_results_run_together_are_told_as_several_values(tmp_path: Path) -> None:
+    """Defect: a complete file holding two indented results one after the other (`cat a.json
+    b.json > both.json`) was "not valid JSON (cut off?) ... (Extra data)"."""
+    both = tmp_path / "both.json"
+    both.write_text(
+        json.dumps(_result(0.05, 0.04), indent=2) + "\n" + json.dumps(_result(0.06, 0.04), indent=2)
+    )
+    with pytest.raises(InvalidInputError) as caught:
+        load_result(both)
+    message = str(caught.value)
+    assert "holds more than one JSON value (several results in one file?)" in message
+    assert "cut off" not in message and "Extra data" not in message
+    assert "pass the .json that `wds-edge analyze --out DIR` writes" in message
