@@ -242,7 +242,7 @@ def _train(
 
     if resume and (out / "config.json").is_file():
         saved = _saved_run_config(out / "config.json")
-        config = TrainConfig.from_dict({**saved, **given, "data": str(data), "out": str(out)})
+        config = _resume_config(out / "config.json", saved, given, data, out)
     else:
         config = TrainConfig.from_recipe(
             given.pop("recipe", "project"), data=str(data), out=str(out), **given
@@ -279,6 +279,61 @@ def _saved_run_config(path: Path) -> dict[str, Any]:
             "started with), or start a new --out"
         )
     return saved
+
+
+#: What a TrainConfig field's type takes, for a bad value in a resumed run's config.json.
+_TYPE_WORDS = {
+    "int": "a whole number", "float": "a number", "str": "a string", "bool": "true or false",
+}  # fmt: skip
+
+
+def _resume_config(
+    path: Path, saved: dict[str, Any], given: dict[str, Any], data: Path, out: Path
+) -> Any:
+    """The validated :class:`TrainConfig` ``--resume`` continues with: the run's saved
+    settings, the options given on this command line over them.
+
+    Raises:
+        InvalidInputError: a setting of ``config.json`` (not overridden here) that is not
+            valid, as one line naming the file and the key; an option given that is not
+            valid, as the option's own message.
+    """
+    import dataclasses
+    import re
+
+    from wds_edge_train.loop import TrainConfig
+
+    fixed = {"data": str(data), "out": str(out)}
+    bad = (InvalidInputError, TypeError, ValueError, KeyError, AttributeError)
+    try:
+        config = TrainConfig.from_dict({**saved, **given, **fixed})
+        config.validate()
+        return config
+    except bad as exc:
+        error: Exception = exc
+    # the options given alone: an error there is the user's option, told as such
+    TrainConfig.from_dict({**given, **fixed}).validate()
+    types = {f.name: str(f.type) for f in dataclasses.fields(TrainConfig)}
+    for key, value in saved.items():
+        if key not in types or key in given or key in fixed:
+            continue
+        try:
+            TrainConfig.from_dict({key: value, **given, **fixed}).validate()
+        except bad as exc:
+            if isinstance(exc, InvalidInputError):  # "--loss must be ...": the saved key's
+                why = re.sub(r"^--[a-z-]+ ", f"{key} ", str(exc))
+            else:
+                kinds = [_TYPE_WORDS.get(t.strip(), t.strip()) for t in types[key].split("|")]
+                why = "expected " + " or ".join(k if k != "None" else "null" for k in kinds)
+            raise InvalidInputError(
+                f"{path}: its setting {json.dumps(key)}: {json.dumps(value)} is not valid "
+                f"({why}); --resume continues the run with the settings saved there: correct "
+                "that value (or remove the key for its default), or start a new --out"
+            ) from None
+    raise InvalidInputError(  # the saved settings fail together (a crop size and a stem)
+        f"{path}: the run's saved settings are not valid together ({error}); --resume "
+        "continues the run with them: correct config.json, or start a new --out"
+    ) from None
 
 
 def epoch_table_row(row: dict[str, Any]) -> str:

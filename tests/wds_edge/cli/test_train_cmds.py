@@ -508,3 +508,33 @@ def test_train_resume_with_a_broken_config_json_is_one_line(
     assert f"config.json is not a wds-edge run config ({says}" in flat, err
     assert "restore the file" in flat and "Traceback" not in err
     assert (out / "config.json").read_text() == text
+
+
+@pytest.mark.parametrize(
+    ("saved", "says"),
+    [
+        ({"epochs": "many"}, 'config.json: its setting "epochs": "many" is not valid (expected '
+                             "a whole number)"),
+        ({"loss": "nope"}, 'config.json: its setting "loss": "nope" is not valid (loss must be '
+                           "one of"),
+    ],
+)  # fmt: skip
+def test_train_resume_with_a_bad_saved_setting_names_the_key(
+    capsys, data: Path, tmp_path: Path, saved: dict, says: str
+) -> None:  # noqa: ANN001
+    """Defect: a config.json with {"epochs": "many"} ended --resume in a TypeError traceback
+    (from TrainConfig.validate), and {"loss": "nope"} said "--loss must be one of ...",
+    an option the user never passed."""
+    out = tmp_path / "run1"
+    out.mkdir()
+    (out / "config.json").write_text(json.dumps(saved))
+    code, _, err = run_cli(capsys, "train", "--data", data, "--out", out, "--resume")
+    assert code == 2, err
+    flat = _flat(err)
+    assert says in flat and "--resume continues the run" in flat, err
+    assert "Traceback" not in err and "--loss" not in flat
+    # an option given on the command line overrides the bad saved value, and its own bad
+    # value is told as the option's
+    code, _, err = run_cli(capsys, "train", "--data", data, "--out", out, "--resume",
+                           "--loss", "bad")  # fmt: skip
+    assert code == 2 and "--loss must be one of" in _flat(err), err
