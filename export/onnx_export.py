@@ -211,8 +211,8 @@ def _config_face_crop_px(config: dict[str, Any], source: str) -> int | None:
 
 
 def _config_threshold(config: dict[str, Any], source: str) -> float | None:
-    """The checkpoint config's mask ``threshold`` (``wds-edge train --threshold``; None:
-    not recorded).
+    """The checkpoint config's mask ``threshold`` (``TrainConfig.threshold``: 0.5 unless a
+    run set another through the training API; None: not recorded).
 
     Raises:
         ModelError: it is not a number strictly between 0 and 1.
@@ -703,8 +703,8 @@ def export_checkpoint(
             (metadata ``grey_input_supported``); refused unless the checkpoint was trained
             with a profile that shows it grey faces (:func:`check_grey_input`).
         **kwargs: :func:`export_model` keyword arguments. The metadata's ``threshold`` is
-            the checkpoint config's (``wds-edge train --threshold``) unless
-            ``metadata_extra`` sets one.
+            the checkpoint config's (``TrainConfig.threshold``: 0.5 unless the run set
+            another through the training API) unless ``metadata_extra`` sets one.
 
     The metadata's ``training`` holds the checkpoint's training summary: data, fold, epochs,
     recipe, metrics, ..., the git state of the code of every start of the run (``commit``,

@@ -240,9 +240,9 @@ def _export(
     threshold: float | None = typer.Option(
         None,
         "--threshold",
-        help="Mask threshold stored in metadata (default: the threshold the checkpoint was "
-        "trained with, `wds-edge train --threshold`, 0.5 where it records none; with "
-        "--annotate: the file's own, 0.5 where it has none).",
+        help="Mask threshold stored in metadata (default: the checkpoint config's threshold, "
+        "0.5 unless the run set another through the training API, TrainConfig.threshold; "
+        "with --annotate: the file's own, 0.5 where it has none).",
     ),
     parity_images: Path | None = typer.Option(
         None,

@@ -65,7 +65,7 @@ def test_triton_is_checked_in_the_folder_of_the_model_name(
 def test_the_training_threshold_goes_into_the_metadata(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Defect: the checkpoint config's threshold (`wds-edge train --threshold`) was ignored:
+    """Defect: the checkpoint config's threshold (TrainConfig.threshold) was ignored:
     the metadata said 0.5, so the kiosk marked wrinkles at another threshold than the one
     the model was validated at. An explicit --threshold still wins."""
     ckpt = _checkpoint(tmp_path / "t.pt", threshold=0.35)
@@ -126,3 +126,21 @@ def test_an_undecodable_parity_photo_is_refused_before_the_export(
     assert code == 2, err
     assert "broken.jpg" in err and "--no-parity" in err, err
     assert not exported and not out.exists()  # refused before anything was exported
+
+
+def test_the_export_help_names_only_train_options_that_exist() -> None:
+    """Defect: `export --help` said the default threshold came from `wds-edge train
+    --threshold`, an option train does not have (only --mask-threshold, another thing)."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from wds_edge.cli import app
+
+    runner = CliRunner()
+    output = runner.invoke(app, ["export", "--help"]).output
+    export_help = " ".join(output.replace("│", " ").split())
+    train_help = runner.invoke(app, ["train", "--help"]).output
+    named = re.findall(r"wds-edge train (--[a-z-]+)", export_help)
+    assert [o for o in named if o not in train_help] == []
+    assert "checkpoint config's threshold" in export_help
