@@ -514,21 +514,19 @@ def _refuse_width_options(**given: Any) -> None:
 
 
 def _check_int8_entries(specs: list[str], model: str | None) -> None:
-    """An ``openvino:int8`` entry needs an INT8 model: an IR (``.xml``), a Q/DQ ONNX (as
-    the widths mode's check accepts), or the INT8 IR made on site next to the model (none
-    ships): say so in bench compare's own terms before anything is timed."""
+    """An ``openvino:int8`` entry needs an INT8 model: an IR (``.xml``) or the INT8 IR made
+    on site next to the FP32 model (none ships): say so in bench compare's own terms before
+    anything is timed. A Q/DQ INT8 ``.onnx`` is refused before this, by
+    :func:`~wds_edge.bench.backend_compare.check_fp32_reference` (it has no FP32 reference)."""
     if not any(s.strip().lower() == "openvino:int8" for s in specs):
         return
     from wds_edge.errors import InvalidInputError
     from wds_edge.model.bundled import default_model_path
     from wds_edge.runtime.openvino import int8_model_path
-    from wds_edge.runtime.quantized import model_precision
 
     path = Path(model) if model else default_model_path()
     if path.suffix.lower() == ".xml" or int8_model_path(path).is_file():
         return
-    if path.suffix.lower() == ".onnx" and path.is_file() and model_precision(path) == "int8":
-        return  # Q/DQ: OpenVINO runs it in INT8
     ir_name = int8_model_path(path).name
     raise InvalidInputError(
         f"openvino:int8 needs an INT8 OpenVINO model next to {path} ({ir_name}), and none "
