@@ -114,6 +114,33 @@ def openvino_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("wds-edge")) / "openvino" / ov.__version__.split("-")[0]
 
 
+#: Default cache folders whose blobs of the shared layout were looked for in this process.
+_SWEPT_ROOTS: set[Path] = set()
+
+
+def _remove_shared_layout_blobs(root: Path) -> None:
+    """Delete the compiled models (``*.blob``) the shared cache layout left at the root of
+    the version folder :func:`openvino_cache_dir`: since each precision hint compiles into a
+    folder of its own they are never read again. Once per folder and process, best effort:
+    a blob that cannot be removed is left (logged), a load never fails on it."""
+    if root in _SWEPT_ROOTS:
+        return
+    _SWEPT_ROOTS.add(root)
+    removed = 0
+    try:
+        for blob in root.glob("*.blob"):
+            if blob.is_file():
+                blob.unlink()
+                removed += 1
+    except OSError as exc:
+        logger.debug("the old OpenVINO cache files in %s stay (%s)", root, exc)
+    if removed:
+        logger.info(
+            "removed %d compiled model(s) of the old shared OpenVINO cache layout from %s",
+            removed, root,
+        )  # fmt: skip
+
+
 def int8_model_path(model_path: str | os.PathLike[str]) -> Path:
     """Where ``wds-edge quantize --format openvino`` puts the INT8 IR of an FP32 model.
 
@@ -275,8 +302,10 @@ class OpenVinoBackend(Backend):
             NPU kiosks) or ``"AUTO"``; passed through as given.
         num_threads: CPU inference threads (``INFERENCE_NUM_THREADS``); ``None``: all cores.
         cache_dir: OpenVINO's compiled-model cache folder (one subfolder per precision
-            hint: ``f32``, ``bf16``, ``f16``); ``None``: :func:`openvino_cache_dir`;
-            ``False``: no cache. A ``CACHE_DIR`` in ``properties`` is used as it is.
+            hint: ``f32``, ``bf16``, ``f16``); ``None``: :func:`openvino_cache_dir`, whose
+            compiled models of the older shared layout (``*.blob`` at its root, never read
+            now) are deleted at the first load; ``False``: no cache. A ``CACHE_DIR`` in
+            ``properties`` is used as it is.
         properties: further ``compile_model`` properties, applied to every compiled part
             after the backend's own (``PERF_COUNT``, ``ENABLE_CPU_PINNING``, ``NUM_STREAMS``;
             for profiling and measuring settings: ``scripts/profile_openvino.py``).
@@ -376,7 +405,8 @@ class OpenVinoBackend(Backend):
         #: the cache folder of each INFERENCE_PRECISION_HINT compiled here (empty: no cache)
         cache_folders: dict[str, Path] = {}
         if cache_dir is not False and "CACHE_DIR" not in config:
-            root = Path(cache_dir) if cache_dir not in (None, True) else openvino_cache_dir()
+            default_root = cache_dir in (None, True)
+            root = Path(cache_dir) if not default_root else openvino_cache_dir()
             # One folder per hint: OpenVINO's cache key does not always separate the hint
             # (a CPU with AVX512-FP16: FP16 compiled first, a later FP32 load ran the cached
             # FP16 kernels under an "FP32" label, and the other way round).
@@ -387,6 +417,8 @@ class OpenVinoBackend(Backend):
             except OSError as exc:  # a read-only home: compile every time
                 cache_folders = {}
                 logger.warning("OpenVINO model cache off (%s cannot be used: %s)", root, exc)
+            if cache_folders and default_root:
+                _remove_shared_layout_blobs(root)
         _, c, h, w = self.metadata.input_shape
         rows = self.fixed_batch or 1  # images per call: a fixed batch N runs N at once
 

@@ -53,3 +53,36 @@ def test_each_precision_runs_its_own_kernels_with_the_cache_on(
     # the cache is on: each precision hint compiled into a folder of its own
     for precision in order:
         assert any((cache / _RUNTIME[precision]).glob("*.blob")), precision
+
+
+def test_the_shared_layouts_blobs_are_removed_from_the_default_cache(
+    small_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defect: the compiled models of the shared cache layout (before the per-precision
+    folders), <cache>/openvino/<version>/*.blob, were never read again nor removed (23 MB
+    on a dev machine). The first load with the default cache removes them; anything else
+    there, and the per-precision folders' blobs, stay. An explicit cache_dir is the
+    caller's folder: left as it is."""
+    from wds_edge.runtime.openvino import openvino_cache_dir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    root = openvino_cache_dir()
+    assert root.is_relative_to(tmp_path)
+    root.mkdir(parents=True)
+    (root / "1234567890.blob").write_bytes(b"old shared layout")
+    (root / "notes.txt").write_text("not a blob")
+    (root / "odd.blob").mkdir()  # not a file: left
+    with OpenVinoBackend(small_onnx, precision="fp32", cache_dir=None):
+        pass
+    assert not (root / "1234567890.blob").exists()
+    assert (root / "notes.txt").is_file() and (root / "odd.blob").is_dir()
+    assert any((root / "f32").glob("*.blob"))
+    with OpenVinoBackend(small_onnx, precision="fp32", cache_dir=None):  # from the cache
+        pass
+    assert any((root / "f32").glob("*.blob"))
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "keep.blob").write_bytes(b"the caller's")
+    with OpenVinoBackend(small_onnx, precision="fp32", cache_dir=mine):
+        pass
+    assert (mine / "keep.blob").is_file()
