@@ -187,6 +187,24 @@ def _version(name: str) -> str:
         return "absent"
 
 
+def _openvino_imports() -> bool:
+    """Whether OpenVINO is installed and imports: a package that is found but whose import
+    fails (its shared library missing, a broken install) is no candidate (logged), as an
+    absent one."""
+    if not _has_module("openvino"):
+        return False
+    try:
+        importlib.import_module("openvino")
+    except Exception as exc:  # noqa: BLE001 - ImportError, OSError of a broken install
+        logger.warning(
+            "auto: OpenVINO does not import (%s); it is not considered: reinstall it "
+            "(pip install --force-reinstall openvino) to have it compared",
+            exc,
+        )
+        return False
+    return True
+
+
 def cpu_candidates(model_path: str | os.PathLike[str], backends: tuple[str, ...] = ()) -> list[str]:
     """``backend:precision`` names the probe will try for this model on this CPU.
 
@@ -198,7 +216,7 @@ def cpu_candidates(model_path: str | os.PathLike[str], backends: tuple[str, ...]
             is always probed (it is what the others are gated against).
     """
     names = ["onnxruntime:fp32"]
-    if _has_module("openvino") and (not backends or "openvino" in backends):
+    if (not backends or "openvino" in backends) and _openvino_imports():
         from wds_edge.runtime.openvino import int8_companion, native_precisions
         from wds_edge.runtime.quantized import model_precision
 

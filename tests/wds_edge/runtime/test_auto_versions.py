@@ -48,3 +48,33 @@ def test_an_openvino_that_imports_is_a_candidate(no_dist_info: None) -> None:
     if "openvino" not in available_backends():
         pytest.skip("OpenVINO is not installed")
     assert "openvino:fp32" in cpu_candidates(FIXTURE)
+
+
+def test_an_openvino_that_fails_to_import_is_skipped(
+    faces_dir: Path, landmarker_path: Path, tmp_path: Path
+) -> None:
+    """Defect: an openvino package that find_spec finds but whose import raises ImportError
+    (a missing libopenvino.so) was still a candidate: `wds-edge analyze` (auto) exited 2
+    instead of running without OpenVINO."""
+    import os
+    import subprocess
+    import sys
+
+    fake = tmp_path / "fake" / "openvino"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        'raise ImportError("libopenvino.so.2025: cannot open shared object file")\n'
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path / "fake"), *sys.path]),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "wds_edge.cli", "analyze", str(faces_dir / "biden2.jpg"),
+         "--model", str(FIXTURE), "--landmarker", str(landmarker_path), "--threads", "1",
+         "--backend", "auto", "--json"],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "OpenVINO does not import" in done.stderr, done.stderr
