@@ -20,6 +20,7 @@ Resumable: an invocation skips runs that already finished (their scores are take
 ``results.json``) and continues interrupted ones from their ``last.pt``, so a long queue can
 be stopped and restarted, across sessions, with the same command. A finished run is kept only
 when it was trained with the settings asked (its own recorded configuration, the 584 padding;
+the same data: layout, number of images, file names and content, wherever the folder lies;
 ``--tta-flip`` only adds the TTA scores it lacks): one of other settings is refused before
 anything trains, unless ``--force-retrain`` trains it again. The table's title and
 ``results.json``'s ``settings`` say what the runs share; a setting in which they differ gets
@@ -124,7 +125,36 @@ def settings_difference(asked: dict[str, Any], run: dict[str, Any]) -> list[str]
         return ["the run did not record its configuration (an older drive_ablation.py)"]
     have = run_settings(run)
     return [
-        f"{k}: run has {have.get(k)!r}, asked {v!r}" for k, v in asked.items() if have.get(k) != v
+        f"{k}: run has {have.get(k)!r}, asked {v!r}"
+        for k, v in asked.items()
+        if have.get(k) != v and k != "data_content"  # the data: data_difference
+    ]
+
+
+#: The parts of a run's ``config["data"]`` that say which images it trained on (its path
+#: does not: a moved copy of the same files is the same data) and how a message names them.
+DATA_IDENTITY = {
+    "layout": "layout", "n_images": "number of images", "files_sha256": "file names",
+    "content_sha256": "file content",
+}  # fmt: skip
+
+
+def data_difference(asked: dict[str, Any], run: dict[str, Any]) -> list[str]:
+    """How the data ``asked`` (:func:`wds_edge_train.loop.data_identity` of the folder this
+    invocation trains on) differs from the data the finished ``run`` trained on: its layout,
+    number of images, file names or content (not its path); one line, or none."""
+    have = (run.get("config") or {}).get("data")
+    if not isinstance(have, dict) or not isinstance(have.get("content_sha256"), dict):
+        return [
+            "data: the run did not record its data's content digests (an older training "
+            "loop), so whether it trained on these images cannot be checked"
+        ]
+    differ = [what for k, what in DATA_IDENTITY.items() if have.get(k) != asked.get(k)]
+    if not differ:
+        return []
+    return [
+        f"data: the run trained on {have.get('path')} ({have.get('n_images')} images), asked "
+        f"{asked['path']} ({asked['n_images']} images): other {', '.join(differ)}"
     ]
 
 
@@ -180,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     from wds_edge.bench.environment import LoadWatch, environment_report, format_environment
     from wds_edge.errors import InvalidInputError
     from wds_edge_train.config import resolve_augment
-    from wds_edge_train.loop import TrainConfig, resolve_device, train
+    from wds_edge_train.loop import TrainConfig, data_identity, resolve_device, train
 
     env, load = environment_report(), LoadWatch()
     torch.set_num_threads(args.threads)
@@ -198,6 +228,14 @@ def main(argv: list[str] | None = None) -> int:
     if results_path.is_file():  # a resumed queue: keep what earlier invocations finished
         runs = json.loads(results_path.read_text()).get("runs", [])
     overrides = {"augment": args.augment} | ({} if args.amp is None else {"amp": args.amp})
+    # The images the runs train on: a finished run is kept only when it trained on the same
+    # (layout, count, names, content). --pad-584 pads into a staging folder first, which
+    # replaces OUT/drive584 once nothing is refused.
+    staging = args.out / "drive584.new"
+    if args.pad_584:
+        shutil.rmtree(staging, ignore_errors=True)
+        pad_drive_to_square(args.data, staging)
+    asked_data = data_identity(staging if args.pad_584 else data)
 
     # the plan: every (seed, mode) with its configuration; a finished run of other settings
     # is refused before anything trains (it used to be kept, and its row titled with these)
@@ -223,11 +261,16 @@ def main(argv: list[str] | None = None) -> int:
             key = (seed, mode, args.dice)
             done = [r for r in runs if (r["seed"], r["mode"], r["dice"]) == key]
             finished = bool(done) and (run / "metrics.json").is_file()
-            differ = settings_difference(asked, done[0]) if finished else []
+            differ = (
+                settings_difference(asked, done[0]) + data_difference(asked_data, done[0])
+                if finished
+                else []
+            )
             if differ and not args.force_retrain:
                 refused.append(f"seed {seed} {mode} ({args.dice}): " + "; ".join(differ))
             plan.append((seed, mode, run, config, finished and not differ, bool(differ)))
     if refused:
+        shutil.rmtree(staging, ignore_errors=True)
         parser.error(
             f"{args.out} holds finished runs made with other settings than asked: "
             + " | ".join(refused)
@@ -235,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
             "(their results are replaced)"
         )
     if args.pad_584:
-        pad_drive_to_square(args.data, data)
+        shutil.rmtree(data, ignore_errors=True)
+        staging.rename(data)
     t_start = time.perf_counter()
     for seed, mode, run, config, reuse, retrain in plan:
         key = (seed, mode, args.dice)

@@ -16,7 +16,10 @@ the file's. A group's name holds its augmentation profile (recorded since the pr
 older files can name it with ``--augment-of FILE=PROFILE``) and every setting in which the
 groups differ, e.g. ``binary/wds [paper]``, ``binary/wds [paper, epochs=50]``. Two runs of
 the same seed, mode and settings (the same run given twice, or run twice) are refused: one
-would silently replace the other.
+would silently replace the other. The data a run trained on is one of its settings
+(``data_content``: a digest of its config's ``data.content_sha256``, the images and masks
+under their names): runs on other images are never paired, and the summary's ``unpaired``
+says, for each run left without a partner of its seed, in which settings the partners differ.
 
 ``--by-config`` prints instead one row per run with its own configuration (width, crop,
 epochs, 584 padding, loss) and its difference to the first file's run of the same seed and
@@ -31,6 +34,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 import sys
@@ -77,7 +81,20 @@ def run_settings(
             out["recipe"] = recipe
     out["augment"] = _augment(run, data, augment_named)
     out["pad_584"] = bool(run.get("pad_584", data.get("pad_584", False)))
+    out["data_content"] = data_content(run)
     return out
+
+
+def data_content(run: dict[str, Any]) -> str | None:
+    """A short digest (12 hex digits) of what ``run`` trained on: its config's
+    ``data.content_sha256`` (images, masks, fov ... under their names); None for a run that
+    did not record it. Runs on other images are neither grouped nor paired."""
+    data = (run.get("config") or {}).get("data")
+    content = data.get("content_sha256") if isinstance(data, dict) else None
+    if not isinstance(content, dict):
+        return None
+    text = json.dumps(content, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def settings_key(settings: dict[str, Any]) -> str:
@@ -175,7 +192,37 @@ def summarize(result_files: list[Path], augment_of: dict[str, str] | None = None
                     diffs = [sa[s][score]["jsi"] - sb[s][score]["jsi"] for s in common]
                     entry[score] = _stats(diffs)
             paired[_group(dice, f"{a}-{b}", settings_of[key], shown)] = entry
-    return {"sources": sources, "modes": modes, "paired": paired}
+    return {"sources": sources, "modes": modes, "paired": paired, "unpaired": unpaired(runs)}
+
+
+def unpaired(runs: list[dict[str, Any]]) -> list[str]:
+    """Why runs that a pair (:data:`PAIRS`) would join are left unpaired: for each run with no
+    partner of the same seed, Dice and settings, the settings in which the partners of its
+    seed and Dice differ (their data, epochs, ...); one line each."""
+    lines = []
+    for a, b in PAIRS:
+        for r in (r for r in runs if r["mode"] == a):
+            partners = [
+                p for p in runs
+                if p["mode"] == b and p["dice"] == r["dice"] and int(p["seed"]) == int(r["seed"])
+            ]  # fmt: skip
+            if not partners or any(p["settings"] == r["settings"] for p in partners):
+                continue
+            for p in partners:
+                differ = [
+                    f"{k} {r['settings'].get(k)!r} vs {p['settings'].get(k)!r}"
+                    for k in sorted(set(r["settings"]) | set(p["settings"]))
+                    if r["settings"].get(k) != p["settings"].get(k)
+                ]
+                other_data = r["settings"].get("data_content") != p["settings"].get(
+                    "data_content"
+                )
+                lines.append(
+                    f"seed {r['seed']} {r['dice']}/{a} ({r['file']}) is not paired with "
+                    f"{b} ({p['file']}): their settings differ: {'; '.join(differ)}"
+                    + (" (trained on other data)" if other_data else "")
+                )
+    return lines
 
 
 def config_rows(
@@ -261,6 +308,7 @@ def markdown(summary: dict[str, Any]) -> str:
         cells = [key, ",".join(map(str, p["seeds"])),
                  *(_fmt(p.get(s), signed=True) for s in SCORES), per_seed]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
+    lines += [f"\nUnpaired: {line}" for line in summary.get("unpaired", [])]
     return "\n".join(lines)
 
 
@@ -316,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
             " ".join(f"{v:+.4f}" for v in p["best"]["values"]) if "best" in p else "-",
         )  # fmt: skip
     console.print(pairs)
+    for line in summary["unpaired"]:
+        console.print(f"unpaired: {line}", markup=False, highlight=False)
     if args.markdown:
         print(markdown(summary))
     if args.out:

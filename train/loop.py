@@ -91,7 +91,10 @@ from wds_edge_train.losses import DeepSupervisionLoss
 from wds_edge_train.model import WrinkleUNet, out_channels_for
 from wds_edge_train.provenance import run_provenance
 
-__all__ = ["TrainConfig", "TrainProgress", "TrainResult", "train", "improves_on", "LOG_COLUMNS"]
+__all__ = [
+    "TrainConfig", "TrainProgress", "TrainResult", "train", "improves_on", "LOG_COLUMNS",
+    "data_identity",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -270,6 +273,13 @@ def _data_identity(root: str | Path, layout: str, samples: list[Sample]) -> dict
         "path": str(base.resolve()), "layout": layout, "n_images": len(samples),
         "files_sha256": digest, "content_sha256": _content_digests(base, samples),
     }  # fmt: skip
+
+
+def data_identity(root: str | Path) -> dict[str, Any]:
+    """What a run trained on ``root`` records as its ``config["data"]`` (:func:`_data_identity`):
+    layout, number of images, file names and content digests (and the resolved path)."""
+    layout, samples = discover_samples(root)
+    return _data_identity(root, layout, samples)
 
 
 #: What to do when the data's content changed under its names.

@@ -79,3 +79,43 @@ def test_the_title_names_what_the_runs_share() -> None:
     common, differ = bench.describe_runs([record(25, "plain"), record(50, "wds")])
     assert differ == ["epochs"]  # a column of its own, not the title's
     assert common["base_channels"] == 4 and "epochs" not in common and common["dice"] == "binary"
+
+
+def test_a_finished_run_on_other_data_is_refused(
+    drive6: Path, drive_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A finished run was kept (and paired with new runs) whatever --data held: the data is
+    not among run_settings. Other images under the same names are refused like another
+    setting; a copy of the same files elsewhere is the same data and is kept."""
+    pytest.importorskip("torch")
+    bench = load_script("benchmarks/drive_ablation.py", register=True)
+    out = tmp_path / "out"
+    other = tmp_path / "other"  # the same names 21-26, DRIVE 31-36's files
+    copy = tmp_path / "copy"  # the same files as drive6
+    for sub in ("images", "1st_manual", "mask"):
+        (other / sub).mkdir(parents=True)
+        (copy / sub).mkdir(parents=True)
+    for n in range(21, 27):
+        for sub, name in (("images", "{}_training.tif"), ("1st_manual", "{}_manual1.gif"),
+                          ("mask", "{}_training_mask.gif")):  # fmt: skip
+            (other / sub / name.format(n)).symlink_to(drive_dir / sub / name.format(n + 10))
+            (copy / sub / name.format(n)).symlink_to(drive_dir / sub / name.format(n))
+
+    def run(data: Path, *extra: str) -> int:
+        return bench.main(["--reduced", "--data", str(data), "--out", str(out), "--modes",
+                           "plain", "--seeds", "0", "--base", "4", "--crop-size", "64",
+                           "--device", "cpu", "--epochs", "1", *extra])  # fmt: skip
+
+    assert run(drive6) == 0
+    results = out / "results.json"
+    first = json.loads(results.read_text())
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        run(other)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "data: the run trained on" in err
+    assert "other file content" in err and "--force-retrain" in err
+    assert json.loads(results.read_text()) == first
+    assert run(copy) == 0  # moved copy: kept, not trained again
+    assert "finished earlier, kept" in capsys.readouterr().out
+    assert json.loads(results.read_text())["runs"] == first["runs"]

@@ -74,3 +74,27 @@ def test_by_config_shows_each_runs_own_settings(tmp_path: Path) -> None:
     (row,) = summary.config_rows([a])
     assert (row["base"], row["epochs"], row["crop"]) == (8, 50, 256)
     assert f"| {tmp_path.name} | 8 | 256 | 50 | no | paper |" in summary.config_markdown([row])
+
+
+def test_runs_on_other_data_are_not_paired_and_say_why(tmp_path: Path) -> None:
+    """A wds run trained on other images (another data.content_sha256) than the ds run of
+    its seed was paired with it: data is not a setting (NOT_SETTINGS), so WDS - DS mixed
+    two data sets."""
+
+    def on(run: dict, masks: str) -> dict:
+        run["config"]["data"] = {"path": f"/data/{masks}", "layout": "drive", "n_images": 6,
+                                 "files_sha256": "f" * 64,
+                                 "content_sha256": {"images": masks, "masks": masks}}  # fmt: skip
+        return run
+
+    a = _file(tmp_path / "a.json", [on(_run("ds", 0, 0.70, 25), "A"),
+                                    on(_run("wds", 0, 0.72, 25), "A"),
+                                    on(_run("ds", 1, 0.70, 25), "A")])  # fmt: skip
+    b = _file(tmp_path / "b.json", [on(_run("wds", 1, 0.75, 25), "B")])
+    summary = _summary().summarize([a, b])
+    (pair,) = [v for k, v in summary["paired"].items() if "wds-ds" in k]
+    assert pair["seeds"] == [0]  # seed 1's wds trained on other data: not paired
+    (why,) = [line for line in summary["unpaired"] if "seed 1" in line]
+    assert "binary/wds" in why and "data_content" in why and "other data" in why
+    assert str(b) in why and str(a) in why
+    assert any("data_content" in k for k in summary["modes"])  # the groups say it too
