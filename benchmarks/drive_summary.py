@@ -214,9 +214,7 @@ def unpaired(runs: list[dict[str, Any]]) -> list[str]:
                     for k in sorted(set(r["settings"]) | set(p["settings"]))
                     if r["settings"].get(k) != p["settings"].get(k)
                 ]
-                other_data = r["settings"].get("data_content") != p["settings"].get(
-                    "data_content"
-                )
+                other_data = r["settings"].get("data_content") != p["settings"].get("data_content")
                 lines.append(
                     f"seed {r['seed']} {r['dice']}/{a} ({r['file']}) is not paired with "
                     f"{b} ({p['file']}): their settings differ: {'; '.join(differ)}"
