@@ -32,13 +32,15 @@ export`` gives the kiosk; ``crop_size`` is only the random crop cut from them.
 ``resume=True`` continues from ``last.pt``: the epoch counter, learning-rate schedule,
 optimizer and the random streams continue as if never interrupted; a larger ``epochs`` on
 resume extends the run (the cosine schedule is re-drawn for the new horizon from the resumed
-epoch on). A resume must run the same number of processes (``world_size``): each takes
-``batch_size`` images per step, so another count changes the effective batch and the steps
-per epoch. It must also train on the same data: the run's folder (or a moved copy) holding
-the same file names with the same content (``config["data"]``: images, masks, fov, zones and
-landmarks files, and the ``labels.json`` options, by SHA-256); relabelled masks or other
-images under the same names are refused (best.pt's validation JSI would be compared across
-ground truths): a new ``out`` trains them.
+epoch on; each ``provenance`` entry records the horizon it trained to). A smaller ``epochs``
+than an interrupted run's own horizon is refused: its epochs followed that horizon's cosine,
+and the run would pass for a shorter one it does not match. A resume must run the same number
+of processes (``world_size``): each takes ``batch_size`` images per step, so another count
+changes the effective batch and the steps per epoch. It must also train on the same data: the
+run's folder (or a moved copy) holding the same file names with the same content
+(``config["data"]``: images, masks, fov, zones and landmarks files, and the ``labels.json``
+options, by SHA-256); relabelled masks or other images under the same names are refused
+(best.pt's validation JSI would be compared across ground truths): a new ``out`` trains them.
 """
 
 from __future__ import annotations
@@ -103,7 +105,8 @@ LOG_COLUMNS = (
     "val_sensitivity", "val_specificity", "best_epoch", "time_s",
 )  # fmt: skip
 #: Fields that may differ between an interrupted run and its resumption.
-#: A larger ``epochs`` extends a run: the cosine curve is re-drawn for the new horizon.
+#: A larger ``epochs`` extends a run: the cosine curve is re-drawn for the new horizon (a
+#: smaller one than an interrupted run's horizon is refused in train()).
 _RESUME_FREE = {"device", "workers", "tensorboard", "epochs", "provenance"}
 #: What runs written before these settings existed did (so they can still be resumed).
 _LEGACY_SETTINGS = {
@@ -737,14 +740,14 @@ def train(
                 )  # fmt: skip
         cfg["provenance"] = [
             *ckpt.config.get("provenance", []),
-            run_provenance(ckpt.epoch, **used, world_size=world),
+            run_provenance(ckpt.epoch, **used, world_size=world, epochs=config.epochs),
         ]
     else:
         splits = make_splits(
             stems, seed=config.split_seed, folds=config.folds, fold=config.fold,
             val_fraction=config.val_fraction, val_count=config.val_count, groups=groups,
         )  # fmt: skip
-        cfg["provenance"] = [run_provenance(0, **used, world_size=world)]
+        cfg["provenance"] = [run_provenance(0, **used, world_size=world, epochs=config.epochs)]
     by_stem = {s.stem: s for s in all_samples}
     missing = sorted({s for v in splits.values() for s in v} - set(by_stem))
     if missing:  # a resumed run's saved splits name images that are gone or renamed
@@ -789,6 +792,17 @@ def train(
         raise InvalidInputError(
             f"{out}: the run already completed {ckpt.epoch} epochs; --epochs {config.epochs} "
             "cannot shorten it"
+        )
+    horizon = int(ckpt.config.get("epochs", 0)) if ckpt is not None else 0
+    if ckpt is not None and ckpt.epoch < horizon and config.epochs < horizon:
+        # An interrupted run's epochs followed the cosine of its own horizon: finished at
+        # fewer epochs it would be called an N-epoch run that no N-epoch run matches.
+        raise InvalidInputError(
+            f"{out}: the run was interrupted after epoch {ckpt.epoch} of {horizon}: its "
+            f"learning rate followed the cosine schedule of {horizon} epochs, so --epochs "
+            f"{config.epochs} would finish a run no {config.epochs}-epoch run matches. Resume "
+            f"with --epochs {horizon} (or more, to extend it), or start a new --out for a "
+            f"{config.epochs}-epoch run"
         )
     optimizer = torch.optim.Adam(_param_groups(net, config.weight_decay), lr=config.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _cosine_factor(config))

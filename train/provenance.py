@@ -50,19 +50,26 @@ def run_provenance(
     device: str | None = None,
     amp: bool | None = None,
     world_size: int | None = None,
+    epochs: int | None = None,
 ) -> dict[str, Any]:
     """One provenance entry: UTC time, the completed ``epoch`` it starts from, the device,
     mixed precision and number of training processes (``world_size``: torchrun's
     ``--nproc_per_node``) the run really used (``--device auto`` / ``--amp`` are requests),
     the git state (:func:`git_state`) and the machine and library versions
     (:func:`wds_edge.bench.environment.environment_report`: CPU, GPUs, Python, torch, numpy,
-    OpenCV, ...)."""
+    OpenCV, ...). ``epochs``: the horizon this start trains to (the cosine schedule's), so a
+    run extended on resume shows which epochs followed which schedule."""
     from wds_edge.bench.environment import environment_report
 
     env = environment_report()
     used = {
         k: v
-        for k, v in (("device", device), ("amp", amp), ("world_size", world_size))
+        for k, v in (
+            ("device", device),
+            ("amp", amp),
+            ("world_size", world_size),
+            ("epochs", epochs),
+        )
         if v is not None
     }
     return {

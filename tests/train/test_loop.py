@@ -830,3 +830,28 @@ def test_resume_knows_the_labelling_options_and_old_runs_record_the_content(
     cv2.imwrite(str(data / "masks" / "b.png"), np.roll(mask, 3, axis=0))  # relabelled
     with pytest.raises(InvalidInputError, match=r"content of its masks changed"):
         train(TrainConfig(epochs=3, **cfg), resume=True)
+
+
+def test_resume_refuses_fewer_epochs_than_the_interrupted_runs_horizon(tmp_path: Path) -> None:
+    """A 4-epoch run stopped after epoch 2 and resumed with --epochs 3 finished as a
+    '3-epoch run' whose epoch 2 had the 4-epoch cosine's lr, and nothing recorded it. It is
+    refused; the run's own horizon resumes, and each provenance entry records its horizon.
+    A finished run may still be extended."""
+    data = _generic_data(tmp_path / "data", [f"p{i}" for i in range(4)])
+    run = tmp_path / "r"
+    cfg = {**TINY, "crop_size": 32, "data": str(data), "out": str(run)}
+
+    def stop_after_two(event: TrainProgress) -> None:
+        if event.kind == "epoch" and event.epoch == 2:
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        train(TrainConfig(epochs=4, **cfg), progress=stop_after_two)
+    with pytest.raises(InvalidInputError, match=r"interrupted after epoch 2 of 4.*--epochs 4"):
+        train(TrainConfig(epochs=3, **cfg), resume=True)
+    assert load_checkpoint(run / "last.pt").epoch == 2  # nothing trained
+    train(TrainConfig(epochs=4, **cfg), resume=True)
+    train(TrainConfig(epochs=5, **cfg), resume=True)  # extending a finished run
+    provenance = json.loads((run / "config.json").read_text())["provenance"]
+    assert [(p["from_epoch"], p["epochs"]) for p in provenance] == [(0, 4), (2, 4), (4, 5)]
+    assert load_checkpoint(run / "last.pt").config["provenance"] == provenance

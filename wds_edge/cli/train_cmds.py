@@ -173,7 +173,8 @@ def _train(
         False,
         "--resume",
         help="Continue the run in --out from last.pt: the same settings and data (relabelled "
-        "masks or other images under the same names need a new --out).",
+        "masks or other images under the same names need a new --out). A larger --epochs "
+        "extends it; an interrupted run cannot be cut below its own --epochs.",
     ),
     device: str = typer.Option(
         None,
