@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Reproduce the starter model bundled in wds_edge/model/weights (issues 7, 16, 24; see
-# MODEL_CARD.md and docs/starter_model_selection_rule.md).
+# Train the starter-model recipe of issue 24 (the 2.0.0 candidate: labels v2, kiosk
+# augmentation, zones, 200 epochs; see MODEL_CARD.md and docs/starter_model_selection_rule.md).
+# It is NOT how the bundled model (wds-unet-starter 1.0.0) was made: that one is described in
+# MODEL_CARD.md ("Training"), and this recipe's 2.0.0 candidate failed the selection rule.
 #
 #   bash scripts/train_starter_model.sh            # ~1 h on 2 shared CPU cores (no GPU)
+#   INSTALL=1 bash scripts/train_starter_model.sh  # ... and replace the bundled model
 #
 # One command, fixed seed, nothing but the project's own CLI (the same commands a kiosk
 # maker runs on their own photos): frames -> label --auto -> train -> eval on held-out
-# faces -> export -> install as the bundled default model. Work files go to $WORK
+# faces -> export (-> install as the bundled default model with INSTALL=1, only for a model
+# that passed the selection rule). Work files go to $WORK
 # (default runs/starter, git-ignored); the reference data is read in place from
 # $WDS_EDGE_SHARED (default ../shared) and never copied into the repository.
 #
@@ -18,9 +22,12 @@
 # labeler's zones/, default 1 = off; see `wds-edge train --zone-weight`), REGION_BALANCE=1
 # (weight each facial region's labels alike in the loss: `wds-edge train --region-balance`),
 # STEM (none, default, or space_to_depth: the U-Net at half resolution, `wds-edge train --stem`),
-# INSTALL=0 to skip the install step, FROM_STEP=N to continue a run in $WORK from step N
-# (e.g. FROM_STEP=5 after the training finished but a later step failed), TO_STEP=N to stop
-# after step N (TO_STEP=4: train only, never touching the held-out faces).
+# INSTALL=1 to install the exported model as the bundled default (default 0: it is left in
+# $WORK; install only a model that passed docs/starter_model_selection_rule.md), FROM_STEP=N
+# to continue a run in $WORK from step N (FROM_STEP=4 resumes an interrupted training run;
+# FROM_STEP=5 after the training finished, i.e. wrote run/metrics.json, but a later step
+# failed), TO_STEP=N to stop after step N (TO_STEP=4: train only, never touching the held-out
+# faces).
 # Seeded end to end; expected to repeat on one machine with the same torch version and
 # thread count (not verified), not bit-exact across CPUs / thread counts / torch versions
 # (see MODEL_CARD.md).
@@ -59,13 +66,30 @@ FROM_STEP="${FROM_STEP:-1}"
 TO_STEP="${TO_STEP:-7}"
 case "$FROM_STEP" in [1-7]) ;; *) echo "error: FROM_STEP must be 1-7, got $FROM_STEP" >&2; exit 2 ;; esac
 case "$TO_STEP" in [1-7]) ;; *) echo "error: TO_STEP must be 1-7, got $TO_STEP" >&2; exit 2 ;; esac
-if [ "$FROM_STEP" -le 4 ] && [ -e "$WORK/run/last.pt" ]; then
-  echo "error: $WORK already holds a training run; remove $WORK, set WORK=another/folder," \
-    "or FROM_STEP=5 to evaluate and export it" >&2
+# A training run in $WORK: finished when the loop wrote run/metrics.json (after its last
+# epoch); interrupted when it has a last.pt but no metrics.json (step 4 resumes it).
+RESUME=""
+if [ -e "$WORK/run/last.pt" ] && [ ! -e "$WORK/run/metrics.json" ]; then
+  if [ "$FROM_STEP" -lt 4 ]; then
+    echo "error: $WORK holds an interrupted training run (run/last.pt, no run/metrics.json):" \
+      "FROM_STEP=4 resumes it (same settings: EPOCHS, BASE, ...); or remove $WORK, or set" \
+      "WORK=another/folder" >&2
+    exit 2
+  fi
+  if [ "$FROM_STEP" -ge 5 ]; then
+    echo "error: FROM_STEP=$FROM_STEP needs a finished training run in $WORK/run" \
+      "(run/metrics.json, written after its last epoch); it holds an interrupted one" \
+      "(last.pt only): FROM_STEP=4 resumes it, then evaluates and exports it" >&2
+    exit 2
+  fi
+  RESUME=--resume
+elif [ "$FROM_STEP" -le 4 ] && [ -e "$WORK/run/last.pt" ]; then
+  echo "error: $WORK already holds a finished training run; remove $WORK, set" \
+    "WORK=another/folder, or FROM_STEP=5 to evaluate and export it" >&2
   exit 2
-fi
-if [ "$FROM_STEP" -ge 5 ] && [ ! -e "$WORK/run/best.pt" ]; then
-  echo "error: FROM_STEP=$FROM_STEP needs a finished training run in $WORK/run (best.pt)" >&2
+elif [ "$FROM_STEP" -ge 5 ] && [ ! -e "$WORK/run/metrics.json" ]; then
+  echo "error: FROM_STEP=$FROM_STEP needs a finished training run in $WORK/run" \
+    "(run/metrics.json, written after its last epoch); train it first (FROM_STEP=1..4)" >&2
   exit 2
 fi
 mkdir -p "$WORK/photos_train" "$WORK/photos_heldout"
@@ -110,8 +134,9 @@ cp "$WORK/labels_train/labels.json" "$WORK/train_data/labels.json"  # face data:
 fi  # step 3
 
 if step 4; then
-log "4/7 train: base $BASE, weighted deep supervision, 320 px random crops of the 640 crops"
-"${WDS[@]}" train --data "$WORK/train_data" --out "$WORK/run" --recipe project --augment kiosk \
+log "4/7 train: base $BASE, weighted deep supervision, 320 px random crops of the 640 crops" \
+  "${RESUME:+(resuming the interrupted run in $WORK/run)}"
+"${WDS[@]}" train ${RESUME:+"$RESUME"} --data "$WORK/train_data" --out "$WORK/run" --recipe project --augment kiosk \
   --loss wds --base "$BASE" --crop-size 320 --batch-size 2 --val-count 4 --epochs "$EPOCHS" \
   --seed "$SEED" --split-seed "$SEED" --zone-weight "$ZONE_WEIGHT" --stem "$STEM" \
   $([ "$REGION_BALANCE" = 1 ] && echo --region-balance)
@@ -151,7 +176,10 @@ annotate_onnx('$WORK/wds_unet_default.onnx', fields={
 "
 fi  # step 6
 
-if [ "${INSTALL:-1}" = "1" ] && [ "$TO_STEP" -ge 7 ]; then
+if [ "${INSTALL:-0}" != "1" ] && [ "$TO_STEP" -ge 7 ]; then
+  log "7/7 install skipped: the model is $WORK/wds_unet_default.onnx (INSTALL=1 replaces the" \
+    "bundled model with it, for a model that passed docs/starter_model_selection_rule.md)"
+elif [ "$TO_STEP" -ge 7 ]; then
   log "7/7 install as the bundled default model (wds_edge/model/weights + sha256 manifest)"
   cp "$WORK/wds_unet_default.onnx" wds_edge/model/weights/wds_unet_default.onnx
   "$PY" -c "
