@@ -209,23 +209,33 @@ class TrainConfig:
 
 def check_training_crop(crop_size: int, stem: str) -> None:
     """Raise :class:`InvalidInputError` unless ``crop_size`` suits a U-Net with ``stem``: a
-    multiple of its size multiple (16; 32 for ``space_to_depth``), at least twice it."""
-    check_crop_size(crop_size)
+    multiple of its size multiple (16; 32 for ``space_to_depth``), at least twice it. The
+    sizes a message suggests pass both checks."""
     multiple = size_multiple(stem)
-    if crop_size % multiple:
-        raise InvalidInputError(
-            f"crop size {crop_size} px is not a multiple of {multiple} (the {stem} "
-            f"stem halves it before the U-Net pools four times); use e.g. "
-            f"{max(multiple, crop_size // multiple * multiple)}"
+    smallest = 2 * multiple
+    lower = crop_size // multiple * multiple
+    near = [c for c in (lower, lower + multiple) if c >= smallest and c != crop_size]
+    suggest = " or ".join(str(c) for c in (near or [smallest]))
+    if crop_size < 16 or crop_size % multiple:
+        why = (
+            f"a multiple of {multiple} (the {stem} stem halves it before the U-Net pools four "
+            "times)"
+            if multiple != 16
+            else "a positive multiple of 16 (the U-Net pools four times)"
         )
-    if crop_size < 2 * multiple:
+        raise InvalidInputError(
+            f"crop size {crop_size} px is not {why}, of at least {smallest} px; use e.g. "
+            f"--crop-size {suggest}"
+        )
+    if crop_size < smallest:
         # The deepest layer would be 1x1: BatchNorm cannot train on one value per channel,
         # so any batch of one image (--batch-size 1, a last batch of one) would fail.
         raise InvalidInputError(
             f"crop size {crop_size} px leaves the U-Net's deepest layer 1x1 px (the "
             f"input is divided by {multiple}), too small for BatchNorm to train on; use "
-            f"--crop-size {2 * multiple} or more"
+            f"--crop-size {smallest} or more"
         )
+    check_crop_size(crop_size)
 
 
 def check_face_crop_stem(face_crop_px: int | None, stem: str, data: str | Path) -> None:

@@ -69,6 +69,29 @@ def test_a_device_this_machine_lacks_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
+    ("stem", "crop", "expected"),
+    [("space_to_depth", 48, ["64"]), ("none", 20, ["32"]), ("none", 8, ["32"]),
+     ("none", 100, ["96", "112"]), ("space_to_depth", 144, ["128", "160"]),
+     ("space_to_depth", 40, ["64"])],
+)  # fmt: skip
+def test_a_refused_crop_size_suggests_only_sizes_that_pass(
+    stem: str, crop: int, expected: list[str]
+) -> None:
+    """--stem space_to_depth --crop-size 48 suggested "e.g. 32", which was then refused as
+    less than 64; --crop-size 20 suggested "16 or 32", and 16 was refused."""
+    import re
+
+    with pytest.raises(InvalidInputError) as exc:
+        _config(stem=stem, crop_size=crop).validate()
+    suggested = re.search(r"--crop-size ([\d or]+)$", str(exc.value))
+    assert suggested is not None, str(exc.value)
+    sizes = suggested.group(1).split(" or ")
+    assert sizes == expected
+    for size in sizes:
+        _config(stem=stem, crop_size=int(size)).validate()
+
+
+@pytest.mark.parametrize(
     ("stem", "crop", "smallest"), [("none", 16, 32), ("space_to_depth", 32, 64)]
 )
 def test_a_crop_whose_deepest_layer_is_one_pixel_is_refused(
