@@ -50,11 +50,12 @@ SCORES = ("best", "last", "best_tta_flip", "last_tta_flip")
 PAIRS = (("wds", "ds"), ("wds", "plain"), ("ds", "plain"))
 #: Fields of a run's ``config`` (its resolved TrainConfig) that name the run or the machine,
 #: or that a group already holds (seed, loss, Dice; split_seed, which the ablation sets to
-#: the seed and which runs from before it existed lack): not settings of the experiment.
+#: the seed and which runs from before it existed lack; split_digests, its validation
+#: images' digests, which follow the seed): not settings of the experiment.
 NOT_SETTINGS = frozenset(
     {
         "out", "data", "seed", "split_seed", "loss", "dice", "device", "workers",
-        "tensorboard", "provenance",
+        "tensorboard", "provenance", "split_digests",
     }
 )  # fmt: skip
 #: The settings a table names first (the others are compared, and named when they differ).

@@ -50,9 +50,10 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from wds_edge.errors import DataError, InvalidInputError
-from wds_edge.io import read_image
+from wds_edge.io import read_image, sha256_file
 
 __all__ = [
+    "sample_digests",
     "IMAGE_EXTENSIONS",
     "MASK_EXTENSIONS",
     "INVERTED_FRACTION",
@@ -401,3 +402,13 @@ def _read_landmarks(path: Path) -> np.ndarray:
     if not np.isfinite(points).all():
         raise DataError(f"{path}: landmarks hold NaN or infinite values")
     return points
+
+
+def sample_digests(sample: Sample) -> dict[str, str | None]:
+    """SHA-256 of one image's files: ``{"image", "mask", "fov"}`` (fov None without one).
+    A run records them for its validation and test images (``config["split_digests"]``)."""
+    return {
+        "image": sha256_file(sample.image),
+        "mask": sha256_file(sample.mask),
+        "fov": sha256_file(sample.fov) if sample.fov is not None else None,
+    }

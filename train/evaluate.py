@@ -20,7 +20,13 @@ from wds_edge.errors import DataError, InvalidInputError, WdsEdgeError
 from wds_edge.model.metrics import MetricAccumulator, segmentation_metrics
 from wds_edge_train.augment import pad_to_multiple
 from wds_edge_train.baselines import AreaScores, FairAreas, score_areas
-from wds_edge_train.data import LoadedSample, discover_samples, load_sample
+from wds_edge_train.data import (
+    LoadedSample,
+    Sample,
+    discover_samples,
+    load_sample,
+    sample_digests,
+)
 from wds_edge_train.dataset import sample_tensors
 from wds_edge_train.folds import grouping_record, groups_csv_rows, image_groups, shared_groups
 from wds_edge_train.labeling.runner import labelled_face_crop_px
@@ -183,6 +189,55 @@ def evaluate_samples(
     if loss_fn is not None:
         out["loss"] = float(np.mean(losses))
     return out
+
+
+def _named_images_changed(
+    config: dict[str, Any], split: str, samples: list[Sample], folder: list[Sample],
+    data_dir: str | Path, layout: str,
+) -> str | None:  # fmt: skip
+    """Why the ``samples`` of the run's ``split`` scored from ``data_dir`` may not be the
+    images the run had under those names (a warning), None when they are or it cannot tell.
+
+    A run records each validation and test image's digests (``config["split_digests"]``):
+    an image, mask or fov of other content under the name is named. A run from before that
+    has only its data folder's ``content_sha256``: a folder of other content is named."""
+    if split not in ("train", "val", "test") or not samples:
+        return None
+    recorded = (config.get("split_digests") or {}).get(split)
+    if isinstance(recorded, dict) and recorded:
+        differ = []
+        for s in samples:
+            was, now = recorded.get(s.stem), sample_digests(s)
+            if was is None:
+                continue
+            files = [k for k in ("image", "mask", "fov") if was.get(k) != now[k]]
+            if files:
+                differ.append(f"{s.stem} ({', '.join(files)})")
+        if not differ:
+            return None
+        return (
+            f"{data_dir}: {len(differ)} of the {len(samples)} images named as the run's {split} "
+            f"images hold other files than the run's did: {', '.join(differ[:8])}"
+            + (", ..." if len(differ) > 8 else "")
+            + f". These are not the run's {split} scores; pass the run's data folder as --data "
+            "(or score this folder as held out with --split all)"
+        )
+    data = config.get("data")
+    was = data.get("content_sha256") if isinstance(data, dict) else None
+    if not isinstance(was, dict):
+        return None
+    from wds_edge_train.loop import _content_digests  # the loop imports this module
+
+    now = _content_digests(Path(data_dir), folder)
+    if all(was.get(k) == now.get(k) for k in ("images", "masks", "fov")):
+        return None
+    return (
+        f"{data_dir}: the checkpoint records no per-image digests (a run from before they "
+        f"were recorded), and this folder's images / masks differ from those the run trained "
+        f"on ({data.get('path')}): the {len(samples)} images scored as its {split} images by "
+        "name may be other images. Pass the run's data folder as --data (or score this "
+        "folder as held out with --split all)"
+    )
 
 
 def _check_face_scale(
@@ -357,7 +412,10 @@ def evaluate_checkpoint(
         ``"held_out"``: True when ``"auto"`` found none of the folder's images in the run's
         splits nor in their groups, and so scored all of them (None: it found none, but
         the run's people could not be compared), ``"held_out_unverified"``: why not (else
-        None).
+        None), and ``"warnings"`` when there is something to warn about: no wrinkle pixel
+        in the ground truth, or images named as the run's ``train`` / ``val`` / ``test``
+        images whose files differ from the run's (its per-image digests; for a checkpoint
+        without them, its data folder's content digest).
     """
     from wds_edge_train.baselines import parse_regions
     from wds_edge_train.checkpoint import load_checkpoint
@@ -365,6 +423,7 @@ def evaluate_checkpoint(
     parse_regions(regions)  # an unknown area is refused before the model is loaded
     ckpt = load_checkpoint(checkpoint, map_location=device)
     layout, samples = discover_samples(data_dir)
+    all_samples = samples
     if layout == "generic":
         _check_face_scale(ckpt.config, checkpoint, data_dir, allow_scale_mismatch)
     splits = (ckpt.raw.get("extra") or {}).get("splits") or {}
@@ -420,6 +479,7 @@ def evaluate_checkpoint(
                 f"in its {split} split; leave out --split to score this held-out folder whole "
                 "(a folder none of whose images is the run's is scored whole by default)"
             )
+    changed = _named_images_changed(ckpt.config, split, samples, all_samples, data_dir, layout)
     loaded = [load_sample(s, mask_threshold) for s in samples]
     if regions is None:
         result = evaluate_samples(ckpt.model, loaded, device, threshold, progress=progress)
@@ -434,6 +494,9 @@ def evaluate_checkpoint(
     trained_on = sorted(set(result["images"]) & set(trained)) if trained is not None else None
     # ... and which others are frames of a video / images of a person it trained on.
     akin = _shared_with_run(config, set(trained), result["images"]) if trained else {}
+    if changed is not None:
+        logger.warning("%s", changed)
+        result["warnings"] = [*result.get("warnings", []), changed]
     result.update({"checkpoint": str(checkpoint), "data": str(data_dir), "split": split,
                    "trained_on": trained_on, "trained_group": sorted(akin),
                    "held_out": held_out,

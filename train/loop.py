@@ -78,7 +78,13 @@ from wds_edge_train.config import (
     resolve_augment,
     resolve_crop_size,
 )
-from wds_edge_train.data import LoadedSample, Sample, discover_samples, load_sample
+from wds_edge_train.data import (
+    LoadedSample,
+    Sample,
+    discover_samples,
+    load_sample,
+    sample_digests,
+)
 from wds_edge_train.dataset import CropDataset, seed_worker
 from wds_edge_train.evaluate import evaluate_samples
 from wds_edge_train.folds import (
@@ -756,6 +762,12 @@ def train(
             f"{config.data}: the run's saved splits name {len(missing)} image(s) that are not in "
             f"it ({shown}); restore them under their old names to --resume, or start a new --out"
         )
+    # What the validation and test images are, image by image: 'wds-edge eval' checks that
+    # the files it scores under their names are these (not other images named alike).
+    cfg["split_digests"] = {
+        k: {stem: sample_digests(by_stem[stem]) for stem in splits.get(k, [])}
+        for k in ("val", "test")
+    }
     loaded = {
         k: [load_sample(by_stem[s], config.mask_threshold) for s in v] for k, v in splits.items()
     }

@@ -533,6 +533,8 @@ code 1 when --regions could not find the areas of some images (listed), 2 on usa
                "held_out_unverified": unverified}  # fmt: skip
         if regions is not None:
             obj.update(areas=result["areas"], per_area=result["per_area"], problems=problems)
+        if result.get("warnings"):  # other images under the run's names, no ground truth
+            obj["warnings"] = result["warnings"]
         typer.echo(json.dumps(obj))
         raise typer.Exit(1 if problems else 0)
     which = (
