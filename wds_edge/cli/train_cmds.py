@@ -77,8 +77,9 @@ def _train(
     dice: str = typer.Option(
         None,
         "--dice",
-        help="binary (1 channel, sigmoid, wrinkle Dice; default) | two-class (2 channels, "
-        "softmax, mean of background and wrinkle Dice: the reference code's loss).",
+        help="binary (1 channel, sigmoid, wrinkle Dice) | two-class (2 channels, softmax, "
+        "mean of background and wrinkle Dice: the reference code's loss). Default: the "
+        "recipe's (project, paper: binary; official: two-class).",
     ),
     base: int = typer.Option(
         None,
@@ -96,13 +97,17 @@ def _train(
         "refuse the model).",
     ),
     activation: str = typer.Option(
-        None, "--activation", help="leaky_relu (paper figure, default) or relu (reference code)."
+        None,
+        "--activation",
+        help="leaky_relu (paper figure) or relu (reference code). Default: the recipe's "
+        "(project, paper: leaky_relu; official: relu).",
     ),
     input_norm: str = typer.Option(
         None,
         "--input-norm",
-        help="unit ([R,G,B,T]/255 as is; default) | centred ((x - 0.5) / 0.25 on all four "
-        "channels: the reference code). Inside the network, so exports carry it.",
+        help="unit ([R,G,B,T]/255 as is) | centred ((x - 0.5) / 0.25 on all four channels: "
+        "the reference code). Inside the network, so exports carry it. Default: the "
+        "recipe's (project, paper: unit; official: centred).",
     ),
     folds: int = typer.Option(
         None, "--folds", help="Number of cross-validation folds K (paper: 6); needs --fold."
@@ -186,8 +191,9 @@ def _train(
     augment: str = typer.Option(
         None,
         "--augment",
-        help="auto (default: kiosk for face data written by 'wds-edge label', paper for "
-        "anything else, e.g. DRIVE) | none | official (flip + colour jitter) | paper "
+        help="auto (kiosk for face data written by 'wds-edge label', paper for anything "
+        "else, e.g. DRIVE; the project recipe's default; paper / official recipes: paper / "
+        "official) | none | official (flip + colour jitter) | paper "
         "(scale, shift, rotation, brightness, colour, flip: Section 4) | kiosk (paper + "
         "kiosk-camera effects: small face, blur, white balance, exposure/gamma, grey, noise, "
         "JPEG).",
@@ -216,7 +222,10 @@ def _train(
         "value (0-254): foreground = brighter than it.",
     ),
     amp: bool = typer.Option(
-        None, "--amp/--no-amp", help="Mixed precision on CUDA (default on; ignored on CPU)."
+        None,
+        "--amp/--no-amp",
+        help="Mixed precision on CUDA; ignored on CPU. Default: the recipe's (project: on; "
+        "paper, official: off).",
     ),
 ) -> None:
     from wds_edge.cli.console import make_console
