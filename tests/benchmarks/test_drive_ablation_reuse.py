@@ -119,3 +119,37 @@ def test_a_finished_run_on_other_data_is_refused(
     assert run(copy) == 0  # moved copy: kept, not trained again
     assert "finished earlier, kept" in capsys.readouterr().out
     assert json.loads(results.read_text())["runs"] == first["runs"]
+
+
+def test_an_interrupted_run_is_not_resumed_to_fewer_epochs(
+    drive6: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A queue run interrupted after epoch 1 of 3 and resumed with --epochs 2 finished as a
+    '2-epoch run' whose first epoch followed the 3-epoch cosine. Refused (the loop's check)."""
+    pytest.importorskip("torch")
+    from wds_edge_train.config import TrainConfig
+    from wds_edge_train.loop import TrainProgress, train
+
+    bench = load_script("benchmarks/drive_ablation.py", register=True)
+    out = tmp_path / "out"
+    config = TrainConfig.from_recipe(
+        "project", data=str(drive6), out=str(out / "seed0" / "plain"), loss="plain",
+        dice="binary", seed=0, split_seed=0, val_count=4, device="cpu", tensorboard=False,
+        augment="paper", base_channels=4, crop_size=64, epochs=3, batch_size=4,
+    )  # fmt: skip
+
+    class Stop(Exception):
+        pass
+
+    def stop(event: TrainProgress) -> None:
+        if event.kind == "epoch" and event.epoch == 1:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train(config, progress=stop)
+    args = ["--reduced", "--data", str(drive6), "--out", str(out), "--modes", "plain",
+            "--seeds", "0", "--base", "4", "--crop-size", "64", "--device", "cpu"]  # fmt: skip
+    with pytest.raises(SystemExit) as exc:
+        bench.main([*args, "--epochs", "2"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "interrupted after epoch 1 of 3" in err
