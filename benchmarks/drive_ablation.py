@@ -236,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(staging, ignore_errors=True)
         pad_drive_to_square(args.data, staging)
     asked_data = data_identity(staging if args.pad_584 else data)
+    if args.pad_584:  # what a message names (the path is not compared)
+        asked_data["path"] = f"{args.data} padded to {PAPER_SIDE_PX} px"
 
     # the plan: every (seed, mode) with its configuration; a finished run of other settings
     # is refused before anything trains (it used to be kept, and its row titled with these)
