@@ -23,6 +23,7 @@ from wds_edge_train.baselines import AreaScores, FairAreas, score_areas
 from wds_edge_train.data import (
     LoadedSample,
     Sample,
+    content_digests,
     discover_samples,
     load_sample,
     sample_digests,
@@ -226,9 +227,8 @@ def _named_images_changed(
     was = data.get("content_sha256") if isinstance(data, dict) else None
     if not isinstance(was, dict):
         return None
-    from wds_edge_train.loop import _content_digests  # the loop imports this module
 
-    now = _content_digests(Path(data_dir), folder)
+    now = content_digests(Path(data_dir), folder)
     if all(was.get(k) == now.get(k) for k in ("images", "masks", "fov")):
         return None
     return (

@@ -64,7 +64,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from wds_edge.errors import DataError, InvalidInputError, ModelError
-from wds_edge.io import fsync_dir, sha256_file, write_json_atomic, write_text_atomic
+from wds_edge.io import fsync_dir, write_json_atomic, write_text_atomic
 from wds_edge_train.checkpoint import OutputKindError, load_checkpoint, save_checkpoint
 from wds_edge_train.config import (
     DEFAULT_CROP_SIZE,
@@ -81,6 +81,7 @@ from wds_edge_train.config import (
 from wds_edge_train.data import (
     LoadedSample,
     Sample,
+    content_digests,
     discover_samples,
     load_sample,
     sample_digests,
@@ -218,47 +219,6 @@ _CONTENT_KINDS = {
     "images": "images", "masks": "masks", "fov": "fov masks", "zones": "zones masks",
     "landmarks": "landmarks", "labels_options": "labels.json options",
 }  # fmt: skip
-#: ``labels.json`` options that say how a run was made, not what its labels are.
-_RUN_ONLY_LABEL_OPTIONS = ("force", "landmarker_path")
-
-
-def _labels_options_digest(root: Path) -> str | None:
-    """SHA-256 of what a ``labels.json`` says the labels are (its mode and options, less
-    :data:`_RUN_ONLY_LABEL_OPTIONS`), of its bytes when it is not such a JSON; None without
-    one."""
-    path = root / "labels.json"
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    try:
-        doc = json.loads(raw)
-        options = {
-            k: v for k, v in doc["options"].items() if k not in _RUN_ONLY_LABEL_OPTIONS
-        }  # fmt: skip
-        raw = json.dumps({"mode": doc.get("mode"), "options": options}, sort_keys=True).encode()
-    except (ValueError, KeyError, TypeError, AttributeError):
-        pass  # not what 'wds-edge label' writes: its bytes are what there is to compare
-    return hashlib.sha256(raw).hexdigest()
-
-
-def _content_digests(root: Path, samples: list[Sample]) -> dict[str, str | None]:
-    """``config["data"]["content_sha256"]``: per kind of file (images, masks, fov, zones,
-    landmarks) the SHA-256 of each sample's stem and file digest, in stem order (None where
-    no sample has that kind of file), and the digest of the ``labels.json`` options. Reading
-    every file costs little beside training (DRIVE's 60 files, 15 MB: 0.05 s)."""
-    out: dict[str, str | None] = {}
-    for kind in ("images", "masks", "fov", "zones", "landmarks"):
-        field = {"images": "image", "masks": "mask"}.get(kind, kind)
-        digest, seen = hashlib.sha256(), False
-        for s in samples:
-            path = getattr(s, field)
-            if path is not None:
-                digest.update(f"{s.stem}\0{sha256_file(path)}\n".encode())
-                seen = True
-        out[kind] = digest.hexdigest() if seen else None
-    out["labels_options"] = _labels_options_digest(root)
-    return out
 
 
 def _data_identity(root: str | Path, layout: str, samples: list[Sample]) -> dict[str, Any]:
@@ -266,8 +226,8 @@ def _data_identity(root: str | Path, layout: str, samples: list[Sample]) -> dict
     images, ``files_sha256``, the SHA-256 of its sorted file names (images, masks and the
     optional fov / zones / landmarks files, relative to the folder): a moved copy of the
     same data has the same names, count and layout; and ``content_sha256``, what the files
-    hold (:func:`_content_digests`): relabelled masks, other images or labelling options
-    under the same names are other data."""
+    hold (:func:`~wds_edge_train.data.content_digests`): relabelled masks, other images or
+    labelling options under the same names are other data."""
     base = Path(root)
     names = []
     for s in samples:
@@ -280,7 +240,7 @@ def _data_identity(root: str | Path, layout: str, samples: list[Sample]) -> dict
     digest = hashlib.sha256("\n".join(sorted(names)).encode()).hexdigest()
     return {
         "path": str(base.resolve()), "layout": layout, "n_images": len(samples),
-        "files_sha256": digest, "content_sha256": _content_digests(base, samples),
+        "files_sha256": digest, "content_sha256": content_digests(base, samples),
     }  # fmt: skip
 
 
