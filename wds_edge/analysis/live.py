@@ -73,7 +73,9 @@ def open_live_source(
     )
 
 
-def _timeout_message(frames_needed: int, session: KioskSession, camera: str) -> str:
+def _timeout_message(
+    frames_needed: int, session: KioskSession, camera: str, final: FinalResult | None = None
+) -> str:
     """What a timed-out capture tells the person: why the good frames did not come.
 
     With the camera ``running`` the frames came but were not good: the advice is the prompt
@@ -82,32 +84,45 @@ def _timeout_message(frames_needed: int, session: KioskSession, camera: str) -> 
     your eyebrows"). Otherwise (``lost``, ``error``, ...), or when no frame came, the
     camera is to blame: "check the camera". The counts are the session's own (what it was
     fed), not its fused result's, which a failed fusion leaves without.
+
+    When ``final`` fused frames (status ``"ok"``, e.g. the least expressive of a smiling
+    face's frames: warning ``not_neutral``) the capture did not fail: the message is a
+    note that says why it ended early and how many frames its result is fused from, with
+    no advice to capture again.
     """
     seen = session.frames_seen
-    done = f"the capture did not collect {frames_needed} good frames in time"
+    expression = session.config.expression
+    kind = "neutral" if expression == "neutral" else "raised-brow"
+    done = f"the capture did not collect {frames_needed} good {kind} frames in time"
     refused = session.refused
     # frames the gates let through but without the asked expression (not counted as good);
     # good frames dropped when the person walked away (reset_after_bad_frames) are neither
     unwanted = max(0, seen - sum(refused.values()) - session.good_frames - session.frames_reset)
     if camera != "running" or seen == 0 or not (refused or unwanted):
-        return (
-            f"{done} ({session.good_frames} came in {seen} frames{_set_aside(session)}; "
-            f"camera {camera}); check "
-            "the camera and press capture again"
-        )
-    status, count = max(refused.items(), key=lambda item: item[1], default=("", 0))
-    if unwanted > count:
-        expression = session.config.expression
-        why = f"most without the asked expression ({expression})"
-        advice = PROMPT_RELAX if expression == "neutral" else PROMPT_RAISE_BROWS
+        came = f"{session.good_frames} came in {seen} frames{_set_aside(session)}; camera {camera}"
+        advice = "check the camera and press capture again"
     else:
-        why = f"most refused as {status}"
-        try:
-            advice = FrameStatus(status).prompt
-        except ValueError:  # not a quality gate's status
-            advice = "stand in front of the camera and hold still"
-    came = f"{session.good_frames} came in {seen} frames{_set_aside(session)}, {why}"
-    return f"{done} ({came}); {advice} and press capture again"
+        status, count = max(refused.items(), key=lambda item: item[1], default=("", 0))
+        if unwanted > count:
+            why = f"most without the asked expression ({expression})"
+            advice = PROMPT_RELAX if expression == "neutral" else PROMPT_RAISE_BROWS
+        else:
+            why = f"most refused as {status}"
+            try:
+                advice = FrameStatus(status).prompt
+            except ValueError:  # not a quality gate's status
+                advice = "stand in front of the camera and hold still"
+        came = f"{session.good_frames} came in {seen} frames{_set_aside(session)}, {why}"
+        advice = f"{advice} and press capture again"
+    if final is not None and final.ok and final.frames_used:
+        fused = f"the result is fused from the {final.frames_used} frames it had"
+        if not final.complete:
+            fused += (
+                f", fewer than the {session.config.frames_fused} a complete capture fuses "
+                "(its scores are less certain)"
+            )
+        return f"{done} ({came}); {fused}"
+    return f"{done} ({came}); {advice}"
 
 
 def _set_aside(session: KioskSession) -> str:
@@ -380,7 +395,7 @@ class LiveAnalysis:
             self._session_final = final
             self._session_good = session.good_frames
             self._session_timeout = _timeout_message(
-                self._session_config.frames_needed, session, camera
+                self._session_config.frames_needed, session, camera, final
             )
             self._cond.notify_all()
         logger.warning("capture %d timed out: %s", self._session_id, self._session_timeout)
@@ -396,8 +411,12 @@ class LiveAnalysis:
         and once it ended ``final`` (:meth:`FinalResult.to_dict`: fused per-region scores,
         frames used and refused; ``None`` when nothing could be fused), ``status`` (the
         capture's status: ``"ok"``, or why nothing was fused, e.g. ``"no_face"``; ``None``
-        when it failed) and, when it timed out, failed or fused nothing, ``error`` (what to
-        tell the person).
+        when it failed) and, when it timed out with nothing fused, failed or fused nothing,
+        ``error`` (what to tell the person; ``prompt`` is then ``"capture failed"``). A
+        capture that timed out but fused frames (``status`` ``"ok"``, e.g. a smiling face's
+        least expressive frames with the ``not_neutral`` warning) did not fail: ``prompt``
+        is ``"done"``, ``final`` its result, and ``note`` says why it ended early and how
+        many frames it fused.
         """
         with self._cond:
             self._expire_capture_locked()
@@ -419,6 +438,10 @@ class LiveAnalysis:
                 "prompt": running.prompt if self._fusing is None else "analysing...",
             }
         final = self._session_final
+        # a capture whose time ran out but whose frames could be fused (status "ok", e.g. a
+        # smiling face's least expressive frames, warning not_neutral) did not fail: it
+        # shows its result, with a note on why it ended early
+        fused = final is not None and final.ok and final.frames_used > 0
         ended = "done"
         if self._session_timeout is not None:
             ended = "timed_out"
@@ -431,11 +454,15 @@ class LiveAnalysis:
             "expression": self._capture_expression,
             "good_frames": self._session_good,
             "frames_needed": needed,
-            "prompt": "done" if ended == "done" else "capture failed",
+            "prompt": "done"
+            if ended == "done" or (ended == "timed_out" and fused)
+            else ("capture failed"),
             "final": final.to_dict() if final is not None and final.frames_used else None,
             "status": final.status if final is not None else None,
         }
-        if self._session_timeout is not None:
+        if self._session_timeout is not None and fused:
+            state["note"] = self._session_timeout
+        elif self._session_timeout is not None:
             state["error"] = self._session_timeout
         elif self._session_failed is not None:
             state["error"] = _failed_message(self._session_failed)

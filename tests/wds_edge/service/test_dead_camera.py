@@ -93,7 +93,7 @@ def test_capture_with_a_dead_camera_ends_and_the_camera_comes_back(
         assert time.monotonic() - started < CAPTURE_TIMEOUT_S + 2
         assert (state["id"], state["run"]) == (capture_id, run), state
         assert state["state"] == "timed_out", state
-        assert "did not collect 1000 good frames" in state["error"]
+        assert "did not collect 1000 good neutral frames" in state["error"]
         wait_for(lambda: camera_state(url) == "lost", 30, "the camera reported lost")
         status, body = request(f"{url}/v1/capture", b"{}", json_type)
         assert status == 409 and "the camera is lost" in body["error"]

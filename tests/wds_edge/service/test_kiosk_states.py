@@ -230,6 +230,23 @@ def test_the_result_goes_when_the_next_capture_starts_or_fails(browser: Any, stu
     assert now["text"] == "nobody came: step in front of the camera" and not now["disabled"]
 
 
+def test_a_timed_out_capture_that_fused_frames_shows_its_result(browser: Any, stub: Any) -> None:
+    """A capture whose time ran out but whose frames were fused (a smiling face: the least
+    expressive frames, warning not_neutral) is ok: the page shows its bars and its note,
+    not "capture failed" (it used to hide the result of every timed-out capture)."""
+    note = "the capture did not collect 60 good neutral frames in time (0 came in 51 frames)"
+    ended = done(1, ratio=0.031)
+    ended.update(state="timed_out", good_frames=0, note=note)
+    ended["final"]["warnings"] = ["not_neutral"]
+    open_page(browser, stub)
+    press_capture(browser, stub, 202, {"status": "started", "id": 1, "run": "run-a"})
+    shown(browser, stub, collecting(1))
+    now = shown(browser, stub, ended)
+    assert not now["hidden"] and "3.1 %" in now["bars"][0], now
+    assert now["text"] == f"done - {note} - press capture for another person", now
+    assert not now["disabled"], now
+
+
 def test_the_big_prompt_is_the_captures_own_while_it_runs(browser: Any, stub: Any) -> None:
     open_page(browser, stub)
     now = shown(browser, stub, None, prompt="hold still")

@@ -173,13 +173,15 @@ function onCapture(capture, cameraDown) {
       if (following !== null && keyOf(following) === key) {
         following = null;
         refused = null;
-        if (capture.state === "timed_out" || !capture.final) {
+        if (!capture.final) {
           hideResult();
           setCaptureText(capture.error || "the capture failed: press capture again");
           cameraNote = cameraDown;
         } else {
+          // a capture that timed out but fused frames shows its result with its note
           showResult(capture.final);
-          setCaptureText("done - press capture for another person");
+          const note = capture.note ? `${capture.note} - ` : "";
+          setCaptureText(`done - ${note}press capture for another person`);
         }
       }
     }
