@@ -5,11 +5,12 @@ measurement's own noise. The noise comes from repeatability measured on one stil
 (``wds-edge bench repeatability``): the standard error of measurement (SEM) of a result is
 the sd of repeated results of that kind, per region,
 
-* a complete fused capture (a session or a video: ``"fused": true``, ``"complete": true``):
-  the sd of fused session scores;
-* a single photo / frame, or a capture that fused fewer frames than it asked for
-  (``"complete": false``; the session noise was measured on complete fusions): the sd of
-  per-frame scores;
+* a complete fused capture (a session or a video: ``"fused": true``, ``"complete": true``)
+  of at least as many frames as the repeatability's sessions fused (its
+  ``session_config.frames_fused``: 10 for the defaults): the sd of fused session scores;
+* a single photo / frame, a capture that fused fewer frames than it asked for
+  (``"complete": false``), or a complete one of fewer frames than the sessions fused (the
+  session noise holds for fusions of that many): the sd of per-frame scores;
 
 scaled with the score's level (``SEM = max(cv x level, sd)``: the measured cv at this
 person's level, never below the sd measured on the clip). The minimal detectable change at
@@ -78,6 +79,8 @@ DEFAULT_REPEATABILITY: dict[str, Any] = {
     "source": "built-in default: measured on one clip of one person (portrait_motion_720p.mp4, "
     "3 sessions) with the bundled model 1.0.0, onnxruntime fp32",
     "model": {"name": "wds-unet-starter", "version": "1.0.0"},
+    # the sessions fused 10 frames each: the session noise holds for captures of as many
+    "session_config": {"frames_fused": 10},
     "regions": {
         "overall": {
             "frame_sd": 0.00316,
@@ -322,14 +325,30 @@ def _frames_used(result: dict[str, Any], name: str) -> int:
     return value
 
 
-def _fused(result: dict[str, Any], name: str) -> bool:
-    """Whether the result is judged by the session noise: a fused capture of as many frames
-    as it asked for. The session noise was measured on complete fusions (10 frames); a
-    capture that fused fewer (``complete`` false: most frames refused) or one frame is
-    judged by the per-frame noise (with the session noise, 2-9-frame captures of a still
-    face called a change in 26 % of comparisons instead of ~5 %). A result without
-    ``complete`` (written by hand) counts as complete."""
-    return _fused_any(result, name) and result.get("complete", True) is not False
+def _fused(result: dict[str, Any], name: str, measured_at: int) -> bool:
+    """Whether the result is judged by the session noise: a complete fused capture of at
+    least ``measured_at`` frames, the frames each session of the repeatability fused
+    (:func:`_measured_at`). A capture that fused fewer (``complete`` false: most frames
+    refused; or a complete one of a smaller ``frames_fused``) or one frame is judged by the
+    per-frame noise (with the 10-frame session noise, 2-9-frame captures of a still face
+    called a change in 26-32 % of comparisons instead of ~5 %). A result without
+    ``complete`` or ``frames_used`` (written by hand) counts as complete."""
+    if not _fused_any(result, name) or result.get("complete", True) is False:
+        return False
+    return result.get("frames_used") is None or _frames_used(result, name) >= measured_at
+
+
+def _measured_at(rep: dict[str, Any]) -> int:
+    """The frames each session of a repeatability report fused (its ``session_config``'s
+    ``frames_fused``; 10, the default capture's, for a report without one)."""
+    config = rep.get("session_config")
+    value = config.get("frames_fused", 10) if isinstance(config, dict) else 10
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInputError(
+            f"the repeatability report's session_config.frames_fused is not a whole number "
+            f">= 1 (got {str(value)[:60]!r}): {_MAKE_REPEATABILITY}"
+        )
+    return value
 
 
 def _fused_any(result: dict[str, Any], name: str) -> bool:
@@ -523,9 +542,10 @@ def compare_results(
     Returns:
         :class:`Comparison` (regions in ``before``'s order; ``"within noise"`` when
         ``|after - before| <= MDC95``; ``"not measured"`` for a region with ``area_px`` 0
-        in either result). A fused result of one frame, or an incomplete one (``complete``
-        false: fewer frames fused than asked), is judged by the per-frame noise, with a
-        note.
+        in either result). A fused result of one frame, an incomplete one (``complete``
+        false: fewer frames fused than asked), or one of fewer frames than the
+        repeatability's sessions fused (its ``session_config.frames_fused``, 10 when
+        absent), is judged by the per-frame noise, with a note.
         Results that do not record their model file's sha256 (written before it was
         recorded) are compared on the rest of their model block, with a note.
 
@@ -582,13 +602,18 @@ def compare_results(
             f"the results are {str(kinds[0])[:40]!r} captures, not a kind wds-edge makes "
             f"({', '.join(CAPTURE_EXPRESSIONS)}): pass results written by `wds-edge analyze`"
         )
+    measured_at = _measured_at(rep)
     for name, result in (("before", before), ("after", after)):
-        if result.get("fused") and not _fused(result, name):
+        if result.get("fused") and not _fused(result, name, measured_at):
             used = _frames_used(result, name)
+            why = (
+                f"fewer than the {measured_at} the session noise was measured at"
+                if used < measured_at
+                else "not the complete capture the session noise was measured on"
+            )
             notes.append(
-                f"the {name} capture fused {used} frame{'' if used == 1 else 's'}, not the "
-                "complete capture the session noise was measured on: it is judged by the "
-                "per-frame noise"
+                f"the {name} capture fused {used} frame{'' if used == 1 else 's'}, {why}: it "
+                "is judged by the per-frame noise"
             )
     missed = missed_capture_warning(kinds[0])  # a capture that lacked the asked face
     for name, result in (("before", before), ("after", after)):
@@ -643,7 +668,7 @@ def compare_results(
         level = (a + b) / 2  # one level for both: the SEMs must not favour a direction
         sems = []
         for name, result in (("before", before), ("after", after)):
-            kind = "session" if _fused(result, name) else "frame"
+            kind = "session" if _fused(result, name, measured_at) else "frame"
             sems.append(max(_sem(table.get(region), kind, level), _own_sem(result, name, region)))
         mdc = Z95 * math.sqrt(sems[0] ** 2 + sems[1] ** 2)
         change = a - b

@@ -561,9 +561,53 @@ def test_an_incomplete_capture_is_judged_by_the_per_frame_noise(analyzer, faces_
             for r in (before, after)
         ]
         assert change.mdc95 == pytest.approx(1.96 * math.hypot(*sems), rel=1e-9), change
-    complete = compare_results({**before, "complete": True}, {**after, "complete": True})
+    # complete, and the session noise measured on 3-frame fusions: the session noise
+    at_three = {**DEFAULT_REPEATABILITY, "session_config": {"frames_fused": 3}}
+    complete = compare_results(
+        {**before, "complete": True}, {**after, "complete": True}, repeatability=at_three
+    )
     assert complete.changes[0].mdc95 < comparison.changes[0].mdc95  # the session noise
     assert not any("fused 3 frames" in n for n in complete.notes)
+
+
+def test_a_complete_capture_of_fewer_frames_than_the_noise_was_measured_on_is_judged_by_frame(
+    analyzer,  # noqa: ANN001
+    faces_dir: Path,
+) -> None:
+    """A complete capture that fused 2 frames (frames_fused 2) was judged by the noise of
+    10-frame fusions because it was complete (32 % false changes of overall on the kiosk
+    clip): what counts is the frames it fused against the frames the session noise was
+    measured at (the report's session_config.frames_fused: 10 for the built-in figures)."""
+    import cv2
+    import numpy as np
+
+    from wds_edge.analysis.session import KioskSession
+    from wds_edge.io import read_image
+
+    assert DEFAULT_REPEATABILITY["session_config"]["frames_fused"] == 10
+    face = read_image(faces_dir / "ffhq_00016.png")
+    results = []
+    for dx in (0, 3):
+        session = KioskSession(analyzer, frames_needed=2, frames_fused=2, max_frames=2)
+        for k in range(2):
+            shift = np.float32([[1, 0, dx + k], [0, 1, 0]])
+            session.feed(cv2.warpAffine(face, shift, face.shape[1::-1]))
+        final = session.final_result()
+        assert final.ok and final.complete and final.frames_used == 2
+        results.append(final.to_dict())
+    comparison = compare_results(*results)
+    for name in ("before", "after"):
+        assert any(
+            f"the {name} capture fused 2 frames, fewer than the 10 the session noise was "
+            "measured at" in n
+            for n in comparison.notes
+        ), comparison.notes
+    at_two = compare_results(
+        *results, repeatability={**DEFAULT_REPEATABILITY, "session_config": {"frames_fused": 2}}
+    )
+    assert not any("fused 2 frames" in n for n in at_two.notes), at_two.notes
+    overall = [c for c in (comparison, at_two) for c in c.changes if c.region == "overall"]
+    assert overall[1].mdc95 < overall[0].mdc95  # the session noise (at 2) is the smaller
 
 
 def test_a_cut_off_result_is_told_as_cut_off_not_as_json_lines(tmp_path: Path) -> None:
