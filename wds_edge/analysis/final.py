@@ -64,7 +64,8 @@ class UsedFrame:
         sharpness: the quality gate's sharpness measure (what ``min_sharpness`` is compared
             with; a face narrower than 256 px is measured at its own size, so this is not
             what the session ranked frames by: that is the frame's ``sharpness_ranked``).
-        misfit_mm: its landmarks' misfit to the capture's median landmarks (mm).
+        misfit_mm: its landmarks' misfit to the median landmarks of the group it was
+            fused with (the chosen group of frames, not every frame the capture saw; mm).
         expression: its expression scores (``smile``, ``brow_raise``, ``frown``).
     """
 
@@ -181,10 +182,12 @@ class FinalResult:
             ``frames_seen == frames_used + sum(refused.values()) + sum(dropped.values())
             + frames_reset`` (a result written before ``"not_chosen"`` was counted reads
             back without it).
-        frames_reset: frames that passed the gates but were set aside when
-            ``reset_after_bad_frames`` refused frames came in a row (the person walked
-            away) and good frames came after (the result is fused from those); 0 when the
-            last group set aside was fused because nothing usable came after it.
+        frames_reset: frames that passed the gates but were set aside and not fused:
+            set aside when ``reset_after_bad_frames`` refused frames came in a row (the
+            person walked away) or when a good frame's face differed from the previous
+            one's (another person, ``face_change_mm``). When no good frame came after the
+            last group set aside, that group is fused and not counted here; groups set
+            aside before it still are (two resets: the first group's frames).
         spread: :func:`score_spread` of the fused frames' own scores.
         expression: mean expression scores of the fused frames.
         warnings: e.g. ``"not_neutral"`` (no neutral frame came: the least expressive

@@ -125,7 +125,8 @@ class SessionConfig(Settings):
     module docstring).
 
     Attributes:
-        frames_needed: good neutral frames to collect before fusing (the window the
+        frames_needed: good frames with the asked expression (neutral, or raised brows
+            for ``raise_brows``) to collect before fusing (the window the
             sharpest are chosen from: 60, two seconds of a 30 fps camera).
         frames_fused: frames segmented and fused (the sharpest consistent ones: 10); at
             most ``frames_needed`` and ``max_frames`` (a session stops collecting there,
@@ -182,7 +183,9 @@ class SessionUpdate:
     Attributes:
         prompt: what the UI should show / say now.
         status: the frame's quality status.
-        good_frames: good neutral frames collected so far.
+        good_frames: good frames with the asked expression collected so far (neutral
+            ones; raised-brow ones in a ``raise_brows`` capture), not counting those set
+            aside (:attr:`KioskSession.frames_reset`).
         done: the session has its result (:meth:`KioskSession.final_result`).
         result: the frame's :class:`FrameResult` (located, not segmented; ``None`` for
             frames fed after done).
@@ -266,7 +269,8 @@ class KioskSession:
 
     @property
     def good_frames(self) -> int:
-        """Good neutral frames collected so far."""
+        """Good frames with the asked expression collected so far (neutral ones; raised-brow
+        ones in a ``raise_brows`` capture), those set aside not counted."""
         return sum(c.wanted for c in self._candidates)
 
     @property
@@ -276,10 +280,12 @@ class KioskSession:
 
     @property
     def frames_reset(self) -> int:
-        """Frames the gates passed that were set aside because ``reset_after_bad_frames``
-        refused frames came in a row (the person walked away), so far. The last group set
-        aside is still fused when no good frame comes after it: the fused result's
-        :attr:`FinalResult.frames_reset` counts only the frames it does not draw from."""
+        """Frames the gates passed that were set aside so far: because
+        ``reset_after_bad_frames`` refused frames came in a row (the person walked away),
+        or because a good frame's face differed from the previous one's (another person,
+        ``face_change_mm``). The last group set aside is still fused when no good frame
+        comes after it: the fused result's :attr:`FinalResult.frames_reset` then leaves
+        out that group's frames (and only those: earlier groups stay counted)."""
         return self._reset_frames
 
     @property
