@@ -16,9 +16,13 @@ scaled with the score's level (``SEM = max(cv x level, sd)``: the measured cv at
 person's level, never below the sd measured on the clip). The minimal detectable change at
 95 % confidence (Weir 2005; de Vet et al. 2006) is then
 
-    MDC95 = 1.96 * sqrt(SEM_before^2 + SEM_after^2)
+    MDC95 = q * sqrt(SEM_before^2 + SEM_after^2)
 
-(``1.96 * sqrt(2) * SEM`` when both SEMs are equal). A result that carries its own per-frame
+(``q * sqrt(2) * SEM`` when both SEMs are equal), with ``q`` = 1.96 for results judged by
+the per-frame noise (an sd of many frames) and ``q`` = t(0.975, df) when either is judged
+by the session noise, ``df`` the degrees of freedom of the session sd (its sessions less
+one: 2 for the defaults, t = 4.303; the comparison notes it); a hand-made report without
+sessions or ``session_df`` keeps 1.96. A result that carries its own per-frame
 spread (a fused capture) also has a standard error of its mean, ``sd_frames / sqrt(n)``;
 the larger of the two SEMs is used. A change smaller than MDC95 is reported as
 ``"within noise"``.
@@ -61,6 +65,25 @@ __all__ = [
 #: Two-sided 95 % normal quantile.
 Z95 = 1.96
 
+#: Two-sided 95 % quantiles of Student's t, t(0.975, df) for df 1-30 (beyond 30:
+#: :func:`_t95`'s Cornish-Fisher approximation, within 0.003 of the exact value).
+_T95_TABLE = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+
+
+def _t95(df: int | None) -> float:
+    """t(0.975, ``df``): the 95 % two-sided quantile for an sd estimated with ``df``
+    degrees of freedom (:data:`Z95` when ``df`` is ``None``: not known)."""
+    if df is None:
+        return Z95
+    if df <= len(_T95_TABLE):
+        return _T95_TABLE[df - 1]
+    return Z95 + (Z95**3 + Z95) / (4 * df)
+
+
 #: The verdict of a region that one of the results could not measure (``area_px`` 0).
 NOT_MEASURED = "not measured"
 
@@ -81,6 +104,8 @@ DEFAULT_REPEATABILITY: dict[str, Any] = {
     "model": {"name": "wds-unet-starter", "version": "1.0.0"},
     # the sessions fused 10 frames each: the session noise holds for captures of as many
     "session_config": {"frames_fused": 10},
+    # the session sd is the sd of 3 sessions: 2 degrees of freedom (t(0.975, 2) = 4.303)
+    "session_df": 2,
     "regions": {
         "overall": {
             "frame_sd": 0.00316,
@@ -336,6 +361,23 @@ def _fused(result: dict[str, Any], name: str, measured_at: int) -> bool:
     if not _fused_any(result, name) or result.get("complete", True) is False:
         return False
     return result.get("frames_used") is None or _frames_used(result, name) >= measured_at
+
+
+def _session_df(rep: dict[str, Any]) -> int | None:
+    """The degrees of freedom of a repeatability report's session sd: its ``session_df``,
+    or its sessions less one (``bench repeatability`` lists them); ``None`` when neither
+    is there (a hand-made report)."""
+    value = rep.get("session_df")
+    if value is None and isinstance(rep.get("sessions"), list):
+        value = len(rep["sessions"]) - 1
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInputError(
+            f"the repeatability report's session_df is not a whole number >= 1 (its "
+            f"sessions less one; got {str(value)[:60]!r}): {_MAKE_REPEATABILITY}"
+        )
+    return value
 
 
 def _measured_at(rep: dict[str, Any]) -> int:
@@ -646,6 +688,14 @@ def compare_results(
             f"no repeatability figures for {', '.join(missing)}: only the results' own frame "
             "spread sets their minimal detectable change"
         )
+    session_df = _session_df(rep)
+    quantile = _t95(session_df)
+    judged = [_fused(r, n, measured_at) for n, r in (("before", before), ("after", after))]
+    if session_df is not None and any(judged):
+        notes.append(
+            f"the session noise is the sd of {session_df + 1} sessions ({session_df} degrees "
+            f"of freedom): the MDC95 uses t = {quantile:.3f} instead of {Z95}"
+        )
     changes = []
     unmeasured = []
     for region in common:
@@ -667,10 +717,13 @@ def compare_results(
             continue
         level = (a + b) / 2  # one level for both: the SEMs must not favour a direction
         sems = []
-        for name, result in (("before", before), ("after", after)):
-            kind = "session" if _fused(result, name, measured_at) else "frame"
+        for name, result, session in (("before", before, judged[0]), ("after", after, judged[1])):
+            kind = "session" if session else "frame"
             sems.append(max(_sem(table.get(region), kind, level), _own_sem(result, name, region)))
-        mdc = Z95 * math.sqrt(sems[0] ** 2 + sems[1] ** 2)
+        # an sd of few sessions is itself uncertain: its t quantile (the per-frame sd, of
+        # many frames, keeps the normal one); one session-judged side sets it for both
+        # (conservative: a Welch df would lie between)
+        mdc = (quantile if any(judged) else Z95) * math.sqrt(sems[0] ** 2 + sems[1] ** 2)
         change = a - b
         verdict = "increase" if change > 0 else "decrease"
         if abs(change) <= mdc:  # an MDC of 0 (no noise figure) still calls "no change" noise

@@ -13,10 +13,12 @@ its minimal detectable change.
 
 BEFORE and AFTER are result JSON files (`wds-edge analyze ... --out DIR` writes one per
 input; a video's is one fused capture; a saved `GET /v1/capture` response of `wds-edge
-serve` compares its capture's final result). MDC95 = 1.96 * sqrt(SEM_before^2 + SEM_after^2),
+serve` compares its capture's final result). MDC95 = q * sqrt(SEM_before^2 + SEM_after^2),
 where SEM is the repeatability of that kind of result (fused capture or single photo)
 measured by `wds-edge bench repeatability` (--repeatability FILE; default: the figures
-measured on the kiosk clip with the bundled model). Changes below MDC95 are marked
+measured on the kiosk clip with the bundled model) and q is 1.96, or for a fused capture
+t(0.975, df) of the session sd's degrees of freedom (its sessions less one: 2 for the
+default figures, t = 4.303; a note says so). Changes below MDC95 are marked
 "within noise"; a region whose whole area was excluded in either result (area_px 0) is
 "not measured". Both results must come from one model (name, version, input size,
 threshold and model file sha256; backends and precisions may differ) and score the same
