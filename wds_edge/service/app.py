@@ -29,7 +29,9 @@ checks (:mod:`wds_edge.service.origin`), the bound on requests at once, shutdown
 
 Analyses run in worker threads (``anyio.to_thread``), one at a time per backend (the
 engine's lock; posted photos are decoded at most ``IMAGE_SLOTS`` at a time), so the event
-loop keeps serving health checks and streams meanwhile.
+loop keeps serving health checks and streams meanwhile. A posted photo waits for its slot
+in the event loop, not in a worker thread, so queued uploads cannot take the thread pool
+that stream encoding and static files need.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -52,7 +55,7 @@ from wds_edge.errors import InvalidInputError
 from wds_edge.perception.expression import check_capture_expression
 from wds_edge.service.auth import TOKEN_HEADER, token_ok
 from wds_edge.service.config import ServiceConfig
-from wds_edge.service.engine import ServiceEngine
+from wds_edge.service.engine import IMAGE_SLOTS, ServiceEngine
 from wds_edge.service.guard import RequestGuard
 from wds_edge.service.stream import EncodedCache, stream_endpoint
 from wds_edge.service.uploads import (
@@ -115,7 +118,10 @@ async def analyze(request: Request) -> Response:
         if media == MULTIPART:
             body = await multipart_image(request.headers, body)
             name = "upload (multipart)"
-        status, data = await run_in_threadpool(_engine(request).analyze_bytes, body, name)
+        # the photo slot is taken here, without a thread: a request waiting for it holds
+        # none of the thread pool's 40 threads, which stream encoding and static files need
+        async with request.app.state.photo_slots:
+            status, data = await run_in_threadpool(_engine(request).analyze_bytes, body, name)
     except ClientGone as exc:  # one line, not Starlette's ClientDisconnect traceback
         client = request.client.host if request.client else "?"
         logger.warning("POST /v1/analyze from %s: %s", client, exc)
@@ -261,6 +267,7 @@ def create_app(config: ServiceConfig, engine: ServiceEngine | None = None) -> St
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = engine is None
         app.state.engine = engine if engine is not None else ServiceEngine(config)
+        app.state.photo_slots = anyio.Semaphore(IMAGE_SLOTS)
         try:
             yield
         finally:

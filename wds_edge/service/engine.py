@@ -118,7 +118,7 @@ class ServiceEngine:
         """``status``, ``model`` (the results' model block: name, version, threshold, input
         size, path, sha256 and a Q/DQ model's source_sha256), ``backend``,
         ``device``, ``precision``, ``camera`` (state, source, rotate, frames, errors, the live
-        pipeline's frame counts), counters."""
+        pipeline's frame counts), ``stream_max_fps``, counters."""
         info = self.analyzer.model_info
         precision = getattr(self.analyzer.backend, "precision", None)
         camera: dict[str, Any] = {"state": "none", "source": None}
@@ -144,6 +144,8 @@ class ServiceEngine:
             "device": info["device"],
             "precision": precision if precision is not None else "fp32",
             "camera": camera,
+            # the highest rate a /v1/stream client may ask for (the kiosk page reads it)
+            "stream_max_fps": self.config.stream_max_fps,
             "requests_analysed": self.requests,
             "uptime_s": round(time.monotonic() - self._started_s, 1),
         }
@@ -175,8 +177,10 @@ class ServiceEngine:
         state = live.camera_state
         if state not in ("starting", "running"):
             detail = f" ({live.last_error})" if live.last_error else ""
+            # "error": the last analysis failed, or (loop stopped) the camera failed for good
+            what = {"error": "has failed"}.get(state, f"is {state}")
             raise InvalidInputError(
-                f"the camera is {state}{detail}, so a capture cannot collect frames; "
+                f"the camera {what}{detail}, so a capture cannot collect frames; "
                 "check the camera (GET /healthz shows its state) and try again"
             )
         return live.start_capture(timeout_s=self.config.capture_timeout_s, expression=expression)

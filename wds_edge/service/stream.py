@@ -20,8 +20,11 @@ segmented frames, :class:`~wds_edge.analysis.running.RunningScore`)::
 
 and, while the camera is not running, ``{"type": "camera", "state": "lost", "capture":
 {...} | null}`` (or ``starting``, ``error``, ``ended``) once a second, carrying the
-capture's state so a page sees a capture time out while no frame comes; the stream
-closes after ``ended``. ``capture`` is the current or last capture
+capture's state so a page sees a capture time out while no frame comes. The stream
+closes (1000) after ``ended``; a camera that failed for good (the live loop stopped, state
+``error``) gets that note, then ``{"type": "error", "error": "the camera has failed
+(...)"}`` and a close with :data:`CLOSE_CAMERA_FAILED` (4410): a reconnect cannot bring it
+back, only a restart of the service. ``capture`` is the current or last capture
 (:meth:`~wds_edge.analysis.live.LiveAnalysis.capture_state`: ``id`` and ``run``, as ids
 start at 1 again when the service restarts and ``run`` changes; ``state``, ``prompt``,
 progress and, once it ended, ``final`` or ``error``), ``null`` before the first.
@@ -65,6 +68,9 @@ IMAGE_KINDS = ("overlay", "mask", "none")
 CLOSE_UNAUTHORISED = 4401
 CLOSE_NO_CAMERA = 4409
 CLOSE_BAD_OPTIONS = 4400
+#: the camera failed for good (the live loop stopped): the reason is in the error message
+#: sent just before and in the close frame's reason
+CLOSE_CAMERA_FAILED = 4410
 #: How often a waiting sender looks again at the client's ``fps``.
 _RATE_CHECK_S = 0.25
 
@@ -219,8 +225,32 @@ async def _send_results(ws: WebSocket, live: Any, options: StreamOptions, cache:
             note = {"type": "camera", "state": live.camera_state, "capture": live.capture_state()}
             await ws.send_text(json.dumps(note))
             if not live.running:
+                if live.camera_state == "error":
+                    await _close_camera_failed(ws, live)
+                    raise _StreamClosed
                 return
         await _wait_for_next(options, started)
+
+
+class _StreamClosed(Exception):
+    """The sender closed the stream itself (no normal close after it)."""
+
+
+def camera_failed_message(last_error: str | None) -> str:
+    """What a client is told when the camera failed for good (also the 409 of a capture)."""
+    detail = f" ({last_error})" if last_error else ""
+    return (
+        f"the camera has failed{detail}; restart the service once the camera works "
+        "(GET /healthz shows its state)"
+    )
+
+
+async def _close_camera_failed(ws: WebSocket, live: Any) -> None:
+    message = camera_failed_message(live.last_error)
+    await ws.send_text(json.dumps({"type": "error", "error": message}))
+    # a close reason is at most 123 bytes (RFC 6455 5.5): the message above is whole
+    reason = message.encode("utf-8")[:123].decode("utf-8", "ignore")
+    await ws.close(CLOSE_CAMERA_FAILED, reason=reason)
 
 
 async def _wait_for_next(options: StreamOptions, started: float) -> None:
@@ -265,7 +295,9 @@ async def stream_endpoint(ws: WebSocket) -> None:
             group.cancel_scope.cancel()
         await ws.close()
     except Exception as exc:
-        if _only_disconnects(exc):
+        if _only(exc, _StreamClosed):
+            logger.debug("stream closed: the camera has failed")
+        elif _only_disconnects(exc):
             logger.debug("stream client went away")
         else:  # a bug, or the client vanished mid-send; the connection is gone either way
             logger.warning("stream ended: %r", exc)
@@ -273,7 +305,12 @@ async def stream_endpoint(ws: WebSocket) -> None:
 
 def _only_disconnects(exc: BaseException) -> bool:
     """True for a WebSocketDisconnect, also wrapped in (nested) exception groups."""
+    return _only(exc, WebSocketDisconnect)
+
+
+def _only(exc: BaseException, kind: type[BaseException]) -> bool:
+    """True for a ``kind``, also wrapped in (nested) exception groups."""
     inner = getattr(exc, "exceptions", None)
     if inner is not None:
-        return all(_only_disconnects(e) for e in inner)
-    return isinstance(exc, WebSocketDisconnect)
+        return all(_only(e, kind) for e in inner)
+    return isinstance(exc, kind)

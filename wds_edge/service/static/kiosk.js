@@ -59,11 +59,38 @@ const REFUSALS = {
     text: "the service refused this page's token: open the page as /#token=YOUR_TOKEN" },
   4409: { badge: "no camera", buttonsOff: true,
     text: "no camera: capture is not available on this service" },
+  4410: { badge: "camera failed", buttonsOff: true,
+    text: "the camera has failed: capture is not available until the service is restarted" },
 };
 
-function connect() {
+// The live rate the page asks for: 10 messages a second, or the service's maximum when that is
+// lower (its /healthz says; a rate above it is refused with 4400). Without an answer the page
+// asks for none: the service's default rate.
+const WANTED_FPS = 10;
+let streamFps = null;
+
+async function pickStreamFps() {
+  if (streamFps !== null) return streamFps;
+  try {
+    const response = await fetch("/healthz", { headers: token ? { "X-WDS-Token": token } : {} });
+    const body = await response.json();
+    const max = Number(body.stream_max_fps);
+    if (response.ok && Number.isFinite(max) && max > 0) streamFps = Math.min(WANTED_FPS, max);
+  } catch (err) {
+    // not reachable now: the stream's own close says so; asked again at the next connect
+  }
+  return streamFps;
+}
+
+async function connect() {
+  const fps = await pickStreamFps();
+  openStream(fps);
+}
+
+function openStream(fps) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const query = new URLSearchParams({ image: "overlay", fps: "10" });
+  const query = new URLSearchParams({ image: "overlay" });
+  if (fps !== null) query.set("fps", String(fps));
   if (token) query.set("token", token);
   const ws = new WebSocket(`${scheme}://${location.host}/v1/stream?${query}`);
   ws.onopen = () => {
