@@ -69,10 +69,10 @@ def test_the_stream_closes_with_4410_and_the_reason(failed_camera_service: Any) 
     """It closed with 1000 after one camera note: a page took that for a drop and
     reconnected every second forever."""
     messages = []
-    with connect(f"{failed_camera_service.ws_url}/v1/stream?image=none") as ws:
-        with pytest.raises(ConnectionClosed):
-            while True:
-                messages.append(json.loads(ws.recv(timeout=10)))
+    url = f"{failed_camera_service.ws_url}/v1/stream?image=none"
+    with connect(url) as ws, pytest.raises(ConnectionClosed):
+        while True:
+            messages.append(json.loads(ws.recv(timeout=10)))
     assert ws.close_code == 4410, (ws.close_code, messages)
     assert [m["type"] for m in messages] == ["camera", "error"], messages
     assert messages[0]["state"] == "error"
