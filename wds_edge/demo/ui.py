@@ -1,8 +1,9 @@
 """Drawing the demo's heads-up display, and the OpenCV HighGUI window it shows in.
 
 The HUD is plain OpenCV drawing on the BGR frame (after the wrinkle overlay): the
-kiosk prompt in a banner at the bottom, FPS / segmentation rate / per-stage times
-top left, per-region wrinkle ratios top right.
+kiosk prompt in a banner at the bottom, the overlay's status and per-region wrinkle
+scores top left (drawn by ``draw_overlay``), FPS / segmentation rate / mask age /
+per-stage times (and a capture's progress) top right.
 """
 
 from __future__ import annotations
