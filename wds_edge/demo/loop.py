@@ -541,7 +541,7 @@ class DemoLoop:
         if self.canvas is None:
             message = (
                 f"--screenshot {config.screenshot_path} was not saved: the run showed no frame "
-                "(the source gave none)"
+                f"({self._no_frame_reason()})"
             )
         else:
             path = write_image_atomic(config.screenshot_path, self.canvas)
@@ -552,6 +552,12 @@ class DemoLoop:
             )
         logger.warning("%s", message)
         summary.warnings.append(message)
+
+    def _no_frame_reason(self) -> str:
+        """Why a run showed no frame: stopped before the first one, or a source without."""
+        if self.stop.is_set() or self.summary.stopped_by:
+            return "the run was stopped (a signal or Ctrl-C) before its first frame"
+        return "the source gave none"
 
     def _keys(self, canvas: np.ndarray, image: np.ndarray, shown: Any, record: dict) -> bool:
         """Show the frame and act on q / Esc (False), s (snapshot), space (capture session),
@@ -642,6 +648,14 @@ class DemoLoop:
             return
         done = self.recorder.close(keep=keep)
         self.summary.outputs.update(done)
+        if keep and self.recorder.video_path is not None and "video" not in done:
+            # no frame came, so the writer never opened: say so rather than leave no file
+            message = (
+                f"--record {self.recorder.video_path} was not written: the run showed no "
+                f"frame ({self._no_frame_reason()})"
+            )
+            logger.warning("%s", message)
+            self.summary.warnings.append(message)
         if "video" in done:
             rec = self.recorder
             self.summary.recording = {
