@@ -118,10 +118,13 @@ async def analyze(request: Request) -> Response:
         if media == MULTIPART:
             body = await multipart_image(request.headers, body)
             name = "upload (multipart)"
+        engine = _engine(request)
         # the photo slot is taken here, without a thread: a request waiting for it holds
         # none of the thread pool's 40 threads, which stream encoding and static files need
+        await _check_still_wanted(request, engine)
         async with request.app.state.photo_slots:
-            status, data = await run_in_threadpool(_engine(request).analyze_bytes, body, name)
+            await _check_still_wanted(request, engine)  # the wait may have been long
+            status, data = await run_in_threadpool(engine.analyze_bytes, body, name)
     except ClientGone as exc:  # one line, not Starlette's ClientDisconnect traceback
         client = request.client.host if request.client else "?"
         logger.warning("POST /v1/analyze from %s: %s", client, exc)
@@ -131,6 +134,14 @@ async def analyze(request: Request) -> Response:
     except InvalidInputError as exc:
         return error_response(400, str(exc))
     return JSONResponse(data, status_code=status)
+
+
+async def _check_still_wanted(request: Request, engine: ServiceEngine) -> None:
+    """Refuse to decode and analyse a photo nobody waits for: a client that went away,
+    or a service shutting down (a 503, as the guard answers then)."""
+    engine.check_open()
+    if await request.is_disconnected():
+        raise ClientGone(-1)
 
 
 def request_error_response(exc: RequestError) -> JSONResponse:

@@ -26,7 +26,7 @@ from wds_edge.analysis.live import LiveAnalysis, open_live_source
 from wds_edge.errors import InvalidInputError
 from wds_edge.io import decode_image
 from wds_edge.service.config import ServiceConfig
-from wds_edge.service.uploads import SERVICE_FORMATS, check_image_header
+from wds_edge.service.uploads import SERVICE_FORMATS, RequestError, check_image_header
 
 __all__ = ["ServiceEngine", "IMAGE_SLOTS"]
 
@@ -56,6 +56,8 @@ class ServiceEngine:
         self.image_slots = threading.BoundedSemaphore(IMAGE_SLOTS)
         self.live: LiveAnalysis | None = None
         self.requests = 0
+        #: set by close(): photos not yet decoded or analysed are refused (503)
+        self._closing = threading.Event()
         self._started_s = time.monotonic()
         self.analyzer = WrinkleAnalyzer(
             AnalyzerConfig(
@@ -94,7 +96,8 @@ class ServiceEngine:
 
         Raises:
             RequestError: 415 for another format than JPEG / PNG (decided from the bytes),
-                413 when the header declares more than ``max_image_pixels``.
+                413 when the header declares more than ``max_image_pixels``, 503 once
+                :meth:`close` began.
             InvalidInputError: undecodable data (the service answers 400).
         """
         limit = self.config.max_image_pixels
@@ -102,10 +105,12 @@ class ServiceEngine:
         # a slot covers the decoded image's whole life (decode, wait for the analyzer,
         # analysis): without it every request at once decoded its photo at once
         with self.image_slots:
+            self.check_open()
             start = time.perf_counter()
             image = decode_image(data, source=name, max_pixels=limit, formats=SERVICE_FORMATS)
             decode_ms = (time.perf_counter() - start) * 1000.0
             with self.lock:
+                self.check_open()  # closed while this photo waited: the analyzer is gone
                 result = self.analyzer.analyze(image)
             del image
         self.requests += 1
@@ -185,8 +190,16 @@ class ServiceEngine:
             )
         return live.start_capture(timeout_s=self.config.capture_timeout_s, expression=expression)
 
+    def check_open(self) -> None:
+        """Raise a 503 RequestError once :meth:`close` began (a photo waiting then is
+        refused at once instead of decoded and analysed after its client got the 503)."""
+        if self._closing.is_set():
+            raise RequestError(503, "the service is shutting down; try again")
+
     def close(self) -> None:
-        """Stop the live loop (closing the camera), then close the analyzer. Idempotent."""
+        """Stop the live loop (closing the camera), then close the analyzer. Idempotent.
+        Photos waiting to be decoded or analysed are refused from now on (503)."""
+        self._closing.set()
         if self.live is not None:
             with contextlib.suppress(Exception):
                 self.live.close()

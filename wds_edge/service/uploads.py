@@ -48,7 +48,13 @@ class ClientGone(RequestError):
     """The client closed the connection before its body arrived (nobody reads an answer)."""
 
     def __init__(self, received_bytes: int) -> None:
-        super().__init__(499, f"the client went away after {received_bytes:,} bytes of its upload")
+        """``received_bytes`` < 0: the whole upload came, the client left while it waited."""
+        message = (
+            "the client went away before its photo was analysed (nothing analysed)"
+            if received_bytes < 0
+            else f"the client went away after {received_bytes:,} bytes of its upload"
+        )
+        super().__init__(499, message)
         self.received_bytes = received_bytes
 
 
