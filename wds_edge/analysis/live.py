@@ -515,6 +515,10 @@ class LiveAnalysis:
     def _publish(self, out: PipelineOutput[LiveLocated, LiveSegmented]) -> None:
         """Make one delivered frame the newest snapshot (or count its error)."""
         if out.gap:
+            reason = getattr(self._source, "lost_reason", None)
+            if reason:  # health says why (a camera unplugged, a looped file that vanished)
+                with self._cond:
+                    self.last_error = f"source lost: {reason}"
             self._set_state("lost")
             return
         if out.error is not None or out.segmented is None:

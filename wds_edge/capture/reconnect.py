@@ -70,6 +70,9 @@ class ReconnectingSource:
         self._source: Any = opener()  # the first open must work: a typo should fail fast
         self.live = bool(self._source.is_live) if live is None else live
         self.lost = False
+        #: why the source is lost: the first failure, then the latest failed reopen (None
+        #: while it is not lost)
+        self.lost_reason: str | None = None
         self.finished = False
         #: A file source stopped before its container's frame count (truncated file);
         #: ``ended_early_detail`` says "N of M frames".
@@ -91,6 +94,7 @@ class ReconnectingSource:
         logger.warning("%s lost (%s); reconnecting every %.1f s", what, why, self._retry_every_s)
         self._close_source()
         self.lost = True
+        self.lost_reason = why
         self._lost_since = time.monotonic()
         self._next_try = self._lost_since + self._retry_every_s
 
@@ -129,10 +133,12 @@ class ReconnectingSource:
             source = self._opener()
         except CaptureError as exc:
             logger.info("reconnect failed: %s", exc)
+            self.lost_reason = str(exc)
             return
         if not self._install(source):
             return
         self.lost = False
+        self.lost_reason = None
         self.reconnects += 1
         what = "camera" if self.live else "source"
         logger.warning("%s reopened (reconnect %d)", what, self.reconnects)
@@ -172,6 +178,7 @@ class ReconnectingSource:
                 if not self.lost:
                     logger.warning("camera lost (%s); waiting for it to come back", exc)
                     self.lost, self._lost_since = True, time.monotonic()
+                    self.lost_reason = str(exc)
                 self._check_give_up()
             else:
                 self._mark_lost(str(exc))
@@ -179,7 +186,7 @@ class ReconnectingSource:
         if frame is not None:
             self._frames_this_pass += 1
             if self.lost:
-                self.lost = False
+                self.lost, self.lost_reason = False, None
                 self.reconnects += 1
                 logger.warning("camera back (reconnect %d)", self.reconnects)
             return frame

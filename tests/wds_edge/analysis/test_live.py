@@ -353,3 +353,22 @@ def test_the_timeout_advice_does_not_count_frames_dropped_when_the_person_left(
         "(0 came in 75 frames after 40 earlier good ones were set aside when the face left, "
         "most refused as no_face); step in front of the camera"
     ) in message
+
+
+def test_a_looped_file_that_vanishes_is_lost_with_its_reason(
+    analyzer: Any, video_path: Path, tmp_path: Path
+) -> None:
+    """Health (the service's /healthz) said 'lost' with last_error None for ever when a
+    looped file went away; it now says why."""
+    from fault_helpers import mjpg_avi
+
+    clip = mjpg_avi(video_path, tmp_path / "short.avi", frames=10)
+    with LiveAnalysis(analyzer, lambda: open_live_source(str(clip))) as live:
+        assert live.wait_newer(0, timeout_s=60) is not None
+        clip.unlink()
+        deadline = time.monotonic() + 30
+        while live.camera_state != "lost" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert live.camera_state == "lost"
+        assert live.last_error is not None and "source lost" in live.last_error
+        assert "short.avi" in live.last_error

@@ -220,3 +220,19 @@ def test_a_lost_camera_on_the_grabber_comes_back(video_path: Path, tmp_path: Pat
         assert frame is not None and not src.lost and src.reconnects == 1
     finally:
         src.close()
+
+
+def test_a_looped_file_that_vanishes_says_why_it_is_lost(tmp_path: Path) -> None:
+    """A looped file removed while it plays: the source waits for it like a camera, and says
+    why (the service's /healthz showed 'lost' with last_error null for ever)."""
+    clip = _short_clip(tmp_path / "clip.avi", frames=3)
+    src = ReconnectingSource(lambda: open_source(str(clip)), live=False, loop=True)
+    assert all(src.read() is not None for _ in range(3)) and src.lost_reason is None
+    clip.unlink()
+    assert [src.read() for _ in range(3)] == [None] * 3
+    assert src.lost and src.lost_reason is not None and "clip.avi" in src.lost_reason
+    _short_clip(clip, frames=3)  # back: the next retry reopens it
+    src._next_try = 0.0  # do not wait retry_every_s here
+    assert src.read() is not None or src.read() is not None
+    assert not src.lost and src.lost_reason is None
+    src.close()
