@@ -225,3 +225,28 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def serve_process():  # noqa: ANN201 - returns ServerProcess
     return ServerProcess
+
+
+#: Counts the page's WebSockets (``window.streamsOpened``) from before its script runs.
+COUNT_STREAMS = """
+window.streamsOpened = 0;
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(...args) { super(...args); window.streamsOpened += 1; }
+};
+"""
+
+
+@pytest.fixture()
+def counting_browser(browser: Any) -> Iterator[Any]:
+    """The browser, counting the page's WebSockets (``window.streamsOpened``)."""
+    script = browser.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument", {"source": COUNT_STREAMS}
+    )
+    try:
+        yield browser
+    finally:
+        browser.get("about:blank")
+        browser.execute_cdp_cmd(
+            "Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]}
+        )

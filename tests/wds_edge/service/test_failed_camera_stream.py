@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from page_polling import BROWSER_TEST, wait_until
 from test_dead_camera import wait_for
-from test_kiosk_refusals import COUNT_STREAMS, page_state
+from test_kiosk_refusals import page_state
 from test_service import request
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
@@ -89,20 +89,6 @@ def test_a_capture_on_a_failed_camera_is_refused_in_plain_words(
     assert status == 409, body
     assert body["error"].startswith("the camera has failed ("), body  # not "is error"
     assert "holds no frames" in body["error"], body
-
-
-@pytest.fixture()
-def counting_browser(browser: Any) -> Iterator[Any]:
-    script = browser.execute_cdp_cmd(
-        "Page.addScriptToEvaluateOnNewDocument", {"source": COUNT_STREAMS}
-    )
-    try:
-        yield browser
-    finally:
-        browser.get("about:blank")
-        browser.execute_cdp_cmd(
-            "Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]}
-        )
 
 
 @BROWSER_TEST[0]

@@ -22,13 +22,6 @@ pytestmark = BROWSER_TEST
 
 TOKEN = "r3fused-t0ken"
 #: Run before the page's own script: counts the WebSockets the page opens.
-COUNT_STREAMS = """
-window.streamsOpened = 0;
-const NativeWebSocket = window.WebSocket;
-window.WebSocket = class extends NativeWebSocket {
-  constructor(...args) { super(...args); window.streamsOpened += 1; }
-};
-"""
 
 
 @pytest.fixture(scope="module")
@@ -43,21 +36,6 @@ def cameraless_service(
         yield service
     finally:
         service.stop()
-
-
-@pytest.fixture()
-def counting_browser(browser: Any) -> Iterator[Any]:
-    """The browser, counting the page's WebSockets (``window.streamsOpened``)."""
-    script = browser.execute_cdp_cmd(
-        "Page.addScriptToEvaluateOnNewDocument", {"source": COUNT_STREAMS}
-    )
-    try:
-        yield browser
-    finally:
-        browser.get("about:blank")
-        browser.execute_cdp_cmd(
-            "Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]}
-        )
 
 
 def page_state(browser: Any) -> dict[str, Any]:
